@@ -1,0 +1,1 @@
+//! In-order TCP stream reassembly with a bounded buffer.

@@ -1,0 +1,1 @@
+//! nftables set target.

@@ -1,0 +1,119 @@
+//! The facts a flow has: what dissectors fill and criteria read.
+//!
+//! One plain struct, written by the flow table (addresses, counters) and the dissectors
+//! (protocol, hostname, TLS), read by criteria evaluation and the enforcer. Dissector scratch
+//! state lives elsewhere and is freed when detection completes.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+/// How the "other" side of a flow relates to us (Netify's `other_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OtherType {
+    Local,
+    Remote,
+    Multicast,
+    Broadcast,
+    #[default]
+    Unknown,
+    Unsupported,
+    Error,
+}
+
+impl OtherType {
+    /// Spelling used in JSON output, as Netify's telemetry does.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OtherType::Local => "local",
+            OtherType::Remote => "remote",
+            OtherType::Multicast => "multicast",
+            OtherType::Broadcast => "broadcast",
+            OtherType::Unknown => "unknown",
+            OtherType::Unsupported => "unsupported",
+            OtherType::Error => "error",
+        }
+    }
+}
+
+/// What the TLS dissector learned. Numbers are wire values (version 0x0302 = TLS 1.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsFacts {
+    /// Negotiated version from the ServerHello (supported_versions wins); 0 until known.
+    pub version: u16,
+    /// Highest version the client offered (ClientHello legacy version or supported_versions).
+    pub client_version: u16,
+    /// Negotiated cipher suite from the ServerHello; 0 until known.
+    pub cipher: u16,
+    /// Server Name Indication from the ClientHello.
+    pub sni: Option<Box<str>>,
+    /// ALPN protocols offered by the client, in order.
+    pub alpn: Vec<Box<str>>,
+    /// ALPN protocol chosen by the server.
+    pub alpn_negotiated: Option<Box<str>>,
+}
+
+/// Everything criteria can ask about a flow.
+#[derive(Debug, Clone)]
+pub struct FlowFacts {
+    /// Capture interface name.
+    pub iface: Arc<str>,
+    /// 4 or 6.
+    pub ip_version: u8,
+    /// IANA protocol number (6 TCP, 17 UDP, …).
+    pub ip_protocol: u8,
+    /// Outer 802.1Q VLAN id, 0 when untagged.
+    pub vlan_id: u16,
+    pub local_ip: IpAddr,
+    pub local_port: u16,
+    pub other_ip: IpAddr,
+    pub other_port: u16,
+    pub local_mac: [u8; 6],
+    pub other_mac: [u8; 6],
+    /// True when the local side opened the flow.
+    pub local_origin: bool,
+    pub other_type: OtherType,
+    /// True for the WAN-side copy of a NAT'd flow (Netify's `ip_nat`).
+    pub ip_nat: bool,
+    /// Netify protocol ID (see [`crate::dissect::protocol`]); 0 = unknown.
+    pub protocol: u16,
+    /// Host name the flow is about (TLS SNI, later HTTP Host, DNS hints…).
+    pub detected_hostname: Option<Box<str>>,
+    pub tls: TlsFacts,
+    /// No more dissection will happen for this flow.
+    pub detection_complete: bool,
+    /// Detection gave up and guessed (max packets reached, or expiry).
+    pub detection_guessed: bool,
+    /// Metadata was added after the first detection.
+    pub detection_updated: bool,
+    /// Packets and bytes seen, both directions.
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+impl Default for FlowFacts {
+    fn default() -> Self {
+        FlowFacts {
+            iface: Arc::from(""),
+            ip_version: 4,
+            ip_protocol: 0,
+            vlan_id: 0,
+            local_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            local_port: 0,
+            other_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            other_port: 0,
+            local_mac: [0; 6],
+            other_mac: [0; 6],
+            local_origin: false,
+            other_type: OtherType::Unknown,
+            ip_nat: false,
+            protocol: 0,
+            detected_hostname: None,
+            tls: TlsFacts::default(),
+            detection_complete: false,
+            detection_guessed: false,
+            detection_updated: false,
+            packets: 0,
+            bytes: 0,
+        }
+    }
+}
