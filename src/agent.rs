@@ -1,1 +1,473 @@
-//! Wiring.
+//! Wiring: the worker loop shared by replay and live capture, the enforcer thread, signals and
+//! configuration reload.
+//!
+//! A worker owns one flow table and evaluates actions itself; it never blocks on the enforcer.
+//! Live, each capture interface is one worker (a flow is seen on one interface), and events go
+//! to the enforcer thread over a bounded channel whose overflow is counted. In replay, the
+//! enforcer runs inline so each flow's output can say what its targets did.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
+
+use crate::actions::config::{self, FlowActionsConfig, TargetSpec};
+use crate::actions::ActionSet;
+use crate::capture::Frame;
+use crate::decode::{self, DecodeError};
+use crate::enforce::{EnforceMode, Enforcer, MatchEvent};
+use crate::flow::table::{Change, Flow, FlowTable, TableConfig, TableStats};
+
+/// How often a flow that keeps matching re-sends its match, so set elements stay alive.
+pub const REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Frames a worker could not use, by reason.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DecodeStats {
+    pub malformed: u64,
+    pub not_ip: u64,
+    pub fragments: u64,
+    pub unsupported_link: u64,
+}
+
+/// One match for the enforcer: the event plus the target names of its action.
+#[derive(Debug, Clone)]
+pub struct Dispatch {
+    pub targets: Vec<Arc<str>>,
+    pub event: MatchEvent,
+    /// True when this re-sends an earlier match to keep kernel state alive.
+    pub refresh: bool,
+}
+
+/// A worker: decode, flow table, dissection, action evaluation.
+pub struct Worker {
+    pub table: FlowTable,
+    pub decode_stats: DecodeStats,
+    actions: Arc<ArcSwap<ActionSet>>,
+}
+
+impl Worker {
+    pub fn new(table: FlowTable, actions: Arc<ArcSwap<ActionSet>>) -> Worker {
+        Worker { table, decode_stats: DecodeStats::default(), actions }
+    }
+
+    /// Process one frame; every match or refresh goes to `dispatch`. `at` stamps the events.
+    pub fn on_frame(&mut self, frame: Frame<'_>, at: SystemTime, mut dispatch: impl FnMut(&mut Flow, Dispatch)) {
+        let packet = match decode::decode(frame.link, frame.data) {
+            Ok(p) => p,
+            Err(e) => {
+                let s = &mut self.decode_stats;
+                match e {
+                    DecodeError::Malformed(_) => s.malformed += 1,
+                    DecodeError::NotIp => s.not_ip += 1,
+                    DecodeError::Fragment => s.fragments += 1,
+                    DecodeError::UnsupportedLink(_) => s.unsupported_link += 1,
+                }
+                return;
+            }
+        };
+        let now = frame.timestamp;
+        let Some((flow, change)) = self.table.process(&packet, now) else {
+            return;
+        };
+        if change != Change::None {
+            let actions = self.actions.load();
+            evaluate(&actions, flow, at, &mut dispatch);
+        } else if !flow.verdicts.matched.is_empty() && now.saturating_sub(flow.verdicts.last_refresh) >= REFRESH_INTERVAL {
+            flow.verdicts.last_refresh = now;
+            let actions = self.actions.load();
+            let event_flow = Arc::new(flow.facts.clone());
+            for &index in &flow.verdicts.matched.clone() {
+                if let Some(action) = actions.actions.get(index) {
+                    let event = MatchEvent { action: action.name.clone(), flow: event_flow.clone(), at };
+                    dispatch(flow, Dispatch { targets: action.targets.clone(), event, refresh: true });
+                }
+            }
+        }
+    }
+
+    /// Re-evaluate every live flow (after a reload with a new configuration).
+    pub fn reevaluate_all(&mut self, at: SystemTime, mut dispatch: impl FnMut(&mut Flow, Dispatch)) {
+        let actions = self.actions.load_full();
+        for flow in self.table.flows_mut() {
+            flow.verdicts.matched.clear();
+            evaluate(&actions, flow, at, &mut dispatch);
+        }
+    }
+}
+
+/// Evaluate the actions on a flow whose facts changed; dispatch the ones that newly match.
+fn evaluate(actions: &ActionSet, flow: &mut Flow, at: SystemTime, dispatch: &mut impl FnMut(&mut Flow, Dispatch)) {
+    let mut fresh: Vec<usize> = Vec::new();
+    actions.evaluate(&flow.facts, |index, _| {
+        if !flow.verdicts.matched.contains(&index) {
+            fresh.push(index);
+        }
+    });
+    if fresh.is_empty() {
+        return;
+    }
+    let event_flow = Arc::new(flow.facts.clone());
+    for index in fresh {
+        let action = &actions.actions[index];
+        flow.verdicts.matched.push(index);
+        if !flow.verdicts.actions.contains(&action.name) {
+            flow.verdicts.actions.push(action.name.clone());
+        }
+        let event = MatchEvent { action: action.name.clone(), flow: event_flow.clone(), at };
+        dispatch(flow, Dispatch { targets: action.targets.clone(), event, refresh: false });
+    }
+    flow.verdicts.last_refresh = flow.last_seen;
+}
+
+/// Packet time as wall-clock time.
+pub fn packet_time(ts: Duration) -> SystemTime {
+    UNIX_EPOCH + ts
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replay
+
+/// Options of `flowsieve replay`.
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    pub mode: EnforceMode,
+    pub table: TableConfig,
+    pub locality: Arc<crate::flow::locality::Locality>,
+    /// Show a progress bar (stderr is a terminal).
+    pub progress: bool,
+}
+
+/// Totals of a replay.
+#[derive(Debug, Default, Clone)]
+pub struct ReplaySummary {
+    pub files: usize,
+    pub frames: u64,
+    pub flows: u64,
+    pub matched_flows: u64,
+    pub table: TableStats,
+    pub decode: DecodeStats,
+    /// Files that ended early, with why.
+    pub truncated: Vec<(String, String)>,
+    pub elapsed: Duration,
+    pub target_counters: Vec<(String, crate::enforce::TargetCounters)>,
+}
+
+/// Replay capture files through the pipeline. `on_flow` receives every flow when it ends
+/// (idle expiry, or the end of its file) with the file name.
+pub fn replay(
+    config: &FlowActionsConfig,
+    files: &[String],
+    options: &ReplayOptions,
+    mut on_flow: impl FnMut(&str, &Flow),
+) -> Result<ReplaySummary, crate::capture::CaptureError> {
+    let started = Instant::now();
+    let mut summary = ReplaySummary::default();
+    let actions = Arc::new(ArcSwap::from_pointee(config.actions.clone()));
+    let mut enforcer = Enforcer::new(&config.targets, options.mode);
+    let bar = options.progress.then(|| progress_bar(files));
+    let mut table_totals = TableStats::default();
+    let mut decode_totals = DecodeStats::default();
+    for file in files {
+        let table = FlowTable::new(options.table.clone(), options.locality.clone(), "pcap");
+        let mut worker = Worker::new(table, actions.clone());
+        let mut next_tick = Duration::ZERO;
+        let mut last_ts = Duration::ZERO;
+        let mut frames_in_file = 0u64;
+        let name = std::path::Path::new(file).file_name().map_or(file.clone(), |n| n.to_string_lossy().into_owned());
+        let stats = crate::capture::file::read_file(file, |frame| {
+            frames_in_file += 1;
+            last_ts = last_ts.max(frame.timestamp);
+            let at = packet_time(frame.timestamp);
+            worker.on_frame(frame, at, |flow, d| {
+                enforcer.handle(&d.targets, &d.event, d.refresh, Some(&mut flow.verdicts.ops));
+            });
+            if enforcer.pending() >= 1024 {
+                enforcer.flush();
+            }
+            if frame.timestamp >= next_tick {
+                next_tick = frame.timestamp + Duration::from_secs(1);
+                enforcer.flush();
+                enforcer.tick(at);
+                worker.table.expire(frame.timestamp, |flow| {
+                    summary.flows += 1;
+                    summary.matched_flows += u64::from(!flow.verdicts.actions.is_empty());
+                    on_flow(&name, &flow);
+                });
+            }
+            if let Some(bar) = &bar {
+                if frames_in_file % 4096 == 0 {
+                    bar.set_position(bar.position() + 4096);
+                }
+            }
+        });
+        let stats = match stats {
+            Ok(s) => s,
+            // A file that cannot be opened is the user's mistake: stop. One that is not a
+            // capture (or is damaged from the start) is reported and skipped.
+            Err(e @ crate::capture::CaptureError::Open { .. }) => return Err(e),
+            Err(e) => {
+                summary.truncated.push((name.clone(), e.to_string()));
+                continue;
+            }
+        };
+        if let Some(bar) = &bar {
+            bar.set_position(bar.position() + frames_in_file % 4096);
+        }
+        if let Some(why) = stats.truncated {
+            summary.truncated.push((name.clone(), why));
+        }
+        worker.table.drain(|flow| {
+            summary.flows += 1;
+            summary.matched_flows += u64::from(!flow.verdicts.actions.is_empty());
+            on_flow(&name, &flow);
+        });
+        enforcer.flush();
+        enforcer.tick(packet_time(last_ts));
+        summary.files += 1;
+        summary.frames += stats.frames;
+        let t = worker.table.stats();
+        table_totals.packets += t.packets;
+        table_totals.bytes += t.bytes;
+        table_totals.flows_created += t.flows_created;
+        table_totals.flows_refused += t.flows_refused;
+        table_totals.flows_expired += t.flows_expired;
+        let d = worker.decode_stats;
+        decode_totals.malformed += d.malformed;
+        decode_totals.not_ip += d.not_ip;
+        decode_totals.fragments += d.fragments;
+        decode_totals.unsupported_link += d.unsupported_link;
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    enforcer.shutdown();
+    summary.table = table_totals;
+    summary.decode = decode_totals;
+    summary.elapsed = started.elapsed();
+    summary.target_counters = enforcer.counters();
+    Ok(summary)
+}
+
+fn progress_bar(files: &[String]) -> indicatif::ProgressBar {
+    // File sizes over an average frame size is a fine estimate for a bar.
+    let bytes: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    let bar = indicatif::ProgressBar::new((bytes / 400).max(1));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {pos} frames (~{len}) {per_sec} [{elapsed_precise}]")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live
+
+/// An interface to capture on and its role.
+#[derive(Debug, Clone)]
+pub struct CaptureInterface {
+    pub name: String,
+    /// `-E` (WAN) rather than `-I` (LAN).
+    pub external: bool,
+}
+
+/// Options of `flowsieve run`.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub config_path: std::path::PathBuf,
+    pub interfaces: Vec<CaptureInterface>,
+    pub table: TableConfig,
+    pub locality: Arc<crate::flow::locality::Locality>,
+    pub filter: Option<String>,
+    /// Capacity of the queue from workers to the enforcer.
+    pub queue_capacity: usize,
+}
+
+enum EnforcerMsg {
+    Match(Dispatch),
+    Reload(Vec<TargetSpec>),
+}
+
+/// Run the agent until SIGINT or SIGTERM. SIGHUP reloads the configuration.
+pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let actions = Arc::new(ArcSwap::from_pointee(initial.actions.clone()));
+    // Workers re-evaluate live flows when this changes.
+    let generation = Arc::new(AtomicU64::new(0));
+    let dropped = Arc::new(AtomicU64::new(0));
+    let (tx, rx) = bounded::<EnforcerMsg>(options.queue_capacity);
+
+    let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM]).context("installing signal handlers")?;
+
+    // Open every capture first so a bad interface fails before anything is changed.
+    let mut captures = Vec::new();
+    for iface in &options.interfaces {
+        let capture = crate::capture::live::LiveCapture::open(&iface.name, options.filter.as_deref())
+            .with_context(|| format!("opening capture on {}", iface.name))?;
+        captures.push(capture);
+    }
+
+    let enforcer_thread = {
+        let targets = initial.targets.clone();
+        let stop = stop.clone();
+        std::thread::Builder::new().name("enforcer".into()).spawn(move || enforcer_loop(targets, rx, stop))?
+    };
+
+    let mut workers = Vec::new();
+    for (capture, iface) in captures.into_iter().zip(&options.interfaces) {
+        let table = FlowTable::new(options.table.clone(), options.locality.clone(), &iface.name);
+        let worker = Worker::new(table, actions.clone());
+        let (stop, tx, generation, dropped) = (stop.clone(), tx.clone(), generation.clone(), dropped.clone());
+        let handle = std::thread::Builder::new()
+            .name(format!("worker-{}", iface.name))
+            .spawn(move || worker_loop(worker, capture, stop, tx, generation, dropped))?;
+        workers.push(handle);
+    }
+    tracing::info!(
+        interfaces = ?options.interfaces.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+        actions = initial.actions.actions.len(),
+        targets = initial.targets.len(),
+        "flowsieve running"
+    );
+
+    for signal in signals.forever() {
+        match signal {
+            SIGHUP => match config::load(&options.config_path) {
+                Ok(new) => {
+                    for w in &new.warnings {
+                        tracing::warn!("{w}");
+                    }
+                    actions.store(Arc::new(new.actions.clone()));
+                    // Blocking send: a reload must not be lost to a full queue.
+                    if tx.send(EnforcerMsg::Reload(new.targets.clone())).is_err() {
+                        break;
+                    }
+                    generation.fetch_add(1, Ordering::Release);
+                    tracing::info!(path = %options.config_path.display(), "configuration reloaded");
+                }
+                Err(e) => {
+                    tracing::error!("reload failed, keeping the running configuration: {e}");
+                    for p in &e.problems {
+                        tracing::error!("{p}");
+                    }
+                }
+            },
+            _ => {
+                tracing::info!("shutting down");
+                break;
+            }
+        }
+        if workers.iter().any(|w| w.is_finished()) {
+            break;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        match w.join() {
+            Ok(Err(e)) => tracing::error!("worker stopped: {e}"),
+            Err(_) => tracing::error!("worker panicked"),
+            Ok(Ok(())) => {}
+        }
+    }
+    drop(tx);
+    if enforcer_thread.join().is_err() {
+        tracing::error!("enforcer panicked");
+    }
+    let dropped = dropped.load(Ordering::Relaxed);
+    if dropped > 0 {
+        tracing::warn!(dropped, "match events dropped because the enforcer queue was full");
+    }
+    Ok(())
+}
+
+fn worker_loop(
+    mut worker: Worker,
+    mut capture: crate::capture::live::LiveCapture,
+    stop: Arc<AtomicBool>,
+    tx: Sender<EnforcerMsg>,
+    generation: Arc<AtomicU64>,
+    dropped: Arc<AtomicU64>,
+) -> anyhow::Result<()> {
+    let mut seen_generation = generation.load(Ordering::Acquire);
+    let mut send = |_: &mut Flow, d: Dispatch| match tx.try_send(EnforcerMsg::Match(d)) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+            dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    let mut last_expire = Instant::now();
+    let started_wall = SystemTime::now();
+    let started_mono = Instant::now();
+    let result = capture.run(&stop, |event| match event {
+        Some(frame) => worker.on_frame(frame, SystemTime::now(), &mut send),
+        None => {
+            let current = generation.load(Ordering::Acquire);
+            if current != seen_generation {
+                seen_generation = current;
+                worker.reevaluate_all(SystemTime::now(), &mut send);
+            }
+            if last_expire.elapsed() >= Duration::from_secs(1) {
+                last_expire = Instant::now();
+                // Monotonic time since start keeps expiry right if the wall clock jumps.
+                let now = started_wall.duration_since(UNIX_EPOCH).unwrap_or_default() + started_mono.elapsed();
+                worker.table.expire(now, |_| {});
+            }
+        }
+    });
+    let stats = capture.stats();
+    tracing::info!(
+        iface = capture.iface(),
+        received = stats.received,
+        kernel_dropped = stats.dropped,
+        flows = worker.table.stats().flows_created,
+        flows_refused = worker.table.stats().flows_refused,
+        malformed = worker.decode_stats.malformed,
+        "capture stopped"
+    );
+    result.map_err(Into::into)
+}
+
+fn enforcer_loop(targets: Vec<TargetSpec>, rx: Receiver<EnforcerMsg>, stop: Arc<AtomicBool>) {
+    let mut enforcer = Enforcer::new(&targets, EnforceMode::Apply);
+    let mut next_tick = Instant::now();
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(msg) => {
+                handle_msg(&mut enforcer, msg);
+                // Drain what is queued, then send it as one batch.
+                while let Ok(msg) = rx.try_recv() {
+                    handle_msg(&mut enforcer, msg);
+                    if enforcer.pending() >= 4096 {
+                        enforcer.flush();
+                    }
+                }
+                enforcer.flush();
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if Instant::now() >= next_tick {
+            next_tick = Instant::now() + Duration::from_secs(1);
+            enforcer.tick(SystemTime::now());
+        }
+        if stop.load(Ordering::Relaxed) && rx.is_empty() {
+            break;
+        }
+    }
+    enforcer.shutdown();
+    for (name, c) in enforcer.counters() {
+        tracing::info!(target_name = %name, applied = c.applied, refreshed = c.refreshed, failures = c.failures, "target totals");
+    }
+}
+
+fn handle_msg(enforcer: &mut Enforcer, msg: EnforcerMsg) {
+    match msg {
+        EnforcerMsg::Match(d) => enforcer.handle(&d.targets, &d.event, d.refresh, None),
+        EnforcerMsg::Reload(specs) => enforcer.reload(&specs),
+    }
+}

@@ -1,1 +1,383 @@
-fn main() {}
+//! The `flowsieve` command line: parse arguments, call the library, report to the user.
+
+use std::io::{IsTerminal, Write};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+
+use flowsieve::actions::config::{self, Severity};
+use flowsieve::agent::{self, CaptureInterface, ReplayOptions, RunOptions};
+use flowsieve::dissect::protocol;
+use flowsieve::enforce::EnforceMode;
+use flowsieve::flow::facts::FlowFacts;
+use flowsieve::flow::locality::Locality;
+use flowsieve::flow::net::IpNet;
+use flowsieve::flow::table::{Flow, TableConfig};
+
+const DEFAULT_CONFIG: &str = "/etc/netifyd/netify-proc-flow-actions.json";
+
+/// Deep-packet inspection that turns Netify flow actions into nftables sets and log files.
+#[derive(Parser)]
+#[command(name = "flowsieve", version, about, long_about = None)]
+struct Cli {
+    /// More log output (-v info is the default, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Capture live on interfaces and apply the configured flow actions (foreground; SIGHUP
+    /// reloads the configuration, SIGINT/SIGTERM stop).
+    Run(RunArgs),
+    /// Run capture files through the same pipeline and print each flow and what its actions do.
+    Replay(ReplayArgs),
+    /// Validate a configuration: print every problem with its JSON path; exit 1 on errors.
+    Check(ConfigArg),
+}
+
+#[derive(Args)]
+struct ConfigArg {
+    /// Netify flow-actions configuration (netify-proc-flow-actions.json).
+    #[arg(short, long, default_value = DEFAULT_CONFIG)]
+    config: PathBuf,
+}
+
+#[derive(Args)]
+struct FlowTableArgs {
+    /// Extra local network (address or CIDR), as netifyd's -A; repeatable.
+    #[arg(short = 'A', long = "local-net", value_name = "CIDR")]
+    local_nets: Vec<IpNet>,
+    /// Largest number of flows tracked at once; new flows beyond it are counted and ignored.
+    #[arg(long, default_value_t = 262_144)]
+    max_flows: usize,
+    /// Packets with payload after which detection gives up (Netify's max_detection_pkts).
+    #[arg(long, default_value_t = 32)]
+    max_detection_pkts: u16,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Internal (LAN) interface to capture on; repeatable.
+    #[arg(short = 'I', long = "internal", value_name = "IFACE")]
+    internal: Vec<String>,
+    /// External (WAN) interface to capture on; repeatable.
+    #[arg(short = 'E', long = "external", value_name = "IFACE")]
+    external: Vec<String>,
+    /// BPF filter applied to every capture (tcpdump syntax).
+    #[arg(long)]
+    filter: Option<String>,
+    #[command(flatten)]
+    table: FlowTableArgs,
+}
+
+#[derive(Args)]
+struct ReplayArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Perform the target operations for real (nftables, log files). Default: only print them.
+    #[arg(long)]
+    apply: bool,
+    /// Print one JSON object per flow instead of text (the summary goes to stderr).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    table: FlowTableArgs,
+    /// pcap or pcapng files, replayed in order.
+    #[arg(required = true, value_name = "CAPTURE")]
+    captures: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = match cli.verbose {
+        0 => "info",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Replay(args) => replay(args),
+        Command::Check(args) => check(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("flowsieve: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn table_config(args: &FlowTableArgs) -> TableConfig {
+    TableConfig { max_flows: args.max_flows, max_detection_packets: args.max_detection_pkts, ..TableConfig::default() }
+}
+
+/// Load a configuration, printing warnings; on errors print them all and fail.
+fn load_config(path: &std::path::Path) -> anyhow::Result<config::FlowActionsConfig> {
+    match config::load(path) {
+        Ok(c) => {
+            for w in &c.warnings {
+                eprintln!("{}: {w}", path.display());
+            }
+            Ok(c)
+        }
+        Err(e) => {
+            for p in &e.problems {
+                eprintln!("{}: {p}", path.display());
+            }
+            bail!("{e}")
+        }
+    }
+}
+
+fn check(args: ConfigArg) -> anyhow::Result<ExitCode> {
+    match config::load(&args.config) {
+        Ok(c) => {
+            for w in &c.warnings {
+                println!("{}: {w}", args.config.display());
+            }
+            println!(
+                "{}: OK: {} action(s), {} target(s), {} warning(s)",
+                args.config.display(),
+                c.actions.actions.len(),
+                c.targets.len(),
+                c.warnings.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            for p in &e.problems {
+                println!("{}: {p}", args.config.display());
+            }
+            let errors = e.problems.iter().filter(|p| p.severity == Severity::Error).count();
+            println!("{}: {errors} error(s)", args.config.display());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    if args.internal.is_empty() && args.external.is_empty() {
+        bail!("no interface to capture on: give at least one -I (LAN) or -E (WAN) interface");
+    }
+    let config = load_config(&args.config.config)?;
+    let mut interfaces: Vec<CaptureInterface> =
+        args.internal.iter().map(|n| CaptureInterface { name: n.clone(), external: false }).collect();
+    interfaces.extend(args.external.iter().map(|n| CaptureInterface { name: n.clone(), external: true }));
+    let locality = Arc::new(interface_locality(&interfaces, &args.table.local_nets)?);
+    tracing::info!(local_networks = ?locality.local_networks().iter().map(|n| n.to_string()).collect::<Vec<_>>(), "local networks");
+    let options = RunOptions {
+        config_path: args.config.config.clone(),
+        interfaces,
+        table: table_config(&args.table),
+        locality,
+        filter: args.filter,
+        queue_capacity: 65_536,
+    };
+    agent::run(config, options)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Local networks: the addresses of the capture interfaces, as the kernel reports them, plus -A.
+fn interface_locality(interfaces: &[CaptureInterface], extra: &[IpNet]) -> anyhow::Result<Locality> {
+    let devices = pcap::Device::list().context("listing network interfaces")?;
+    let mut local = extra.to_vec();
+    let mut broadcast = Vec::new();
+    for iface in interfaces {
+        let Some(device) = devices.iter().find(|d| d.name == iface.name) else {
+            bail!("no network interface named '{}'", iface.name);
+        };
+        for a in &device.addresses {
+            let prefix = a.netmask.map_or(if a.addr.is_ipv4() { 32 } else { 128 }, prefix_len);
+            local.push(IpNet::new(a.addr, prefix));
+            if let Some(b) = a.broadcast_addr {
+                broadcast.push(b);
+            }
+        }
+    }
+    Ok(Locality::new(local, broadcast))
+}
+
+fn prefix_len(mask: IpAddr) -> u8 {
+    match mask {
+        IpAddr::V4(m) => u32::from(m).leading_ones() as u8,
+        IpAddr::V6(m) => u128::from(m).leading_ones() as u8,
+    }
+}
+
+fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(&args.config.config)?;
+    let options = ReplayOptions {
+        mode: if args.apply { EnforceMode::Apply } else { EnforceMode::DryRun },
+        table: table_config(&args.table),
+        locality: Arc::new(Locality::new(args.table.local_nets.clone(), Vec::new())),
+        progress: std::io::stderr().is_terminal() && !args.json,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut write_error = None;
+    let summary = agent::replay(&config, &args.captures, &options, |capture, flow| {
+        let result = if args.json {
+            serde_json::to_writer(&mut out, &flow_json(capture, flow)).map_err(std::io::Error::from).and_then(|_| writeln!(out))
+        } else {
+            write_flow_text(&mut out, flow)
+        };
+        if let Err(e) = result {
+            write_error.get_or_insert(e);
+        }
+    })?;
+    out.flush()?;
+    drop(out);
+    if let Some(e) = write_error {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e).context("writing output");
+        }
+    }
+    let secs = summary.elapsed.as_secs_f64();
+    let text = format!(
+        "replayed {} file(s): {} packets, {} flows ({} matched an action), {} bytes in {:.3} s, {:.0} packets/s\n\
+         skipped: {} malformed, {} non-IP, {} IP fragments, {} unsupported link type; {} flows refused (max_flows)",
+        summary.files,
+        summary.table.packets,
+        summary.flows,
+        summary.matched_flows,
+        summary.table.bytes,
+        secs,
+        summary.table.packets as f64 / secs.max(1e-9),
+        summary.decode.malformed,
+        summary.decode.not_ip,
+        summary.decode.fragments,
+        summary.decode.unsupported_link,
+        summary.table.flows_refused,
+    );
+    let mut lines = vec![text];
+    for (file, why) in &summary.truncated {
+        lines.push(format!("{file}: stopped early: {why}"));
+    }
+    if args.apply {
+        for (name, c) in &summary.target_counters {
+            lines.push(format!("target {name}: {} applied, {} refreshed, {} failed", c.applied, c.refreshed, c.failures));
+        }
+    }
+    for line in lines {
+        if args.json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ip_protocol_name(p: u8) -> String {
+    match p {
+        1 => "ICMP".into(),
+        6 => "TCP".into(),
+        17 => "UDP".into(),
+        58 => "ICMPv6".into(),
+        other => format!("IP/{other}"),
+    }
+}
+
+fn tls_version_name(v: u16) -> String {
+    match v {
+        0x0300 => "SSL3.0".into(),
+        0x0301 => "TLS1.0".into(),
+        0x0302 => "TLS1.1".into(),
+        0x0303 => "TLS1.2".into(),
+        0x0304 => "TLS1.3".into(),
+        other => format!("0x{other:04x}"),
+    }
+}
+
+fn endpoint(ip: IpAddr, port: u16) -> String {
+    match ip {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    }
+}
+
+fn write_flow_text(out: &mut impl Write, flow: &Flow) -> std::io::Result<()> {
+    let f: &FlowFacts = &flow.facts;
+    let arrow = if f.local_origin { "->" } else { "<-" };
+    write!(
+        out,
+        "{} {} {} {} {}",
+        ip_protocol_name(f.ip_protocol),
+        endpoint(f.local_ip, f.local_port),
+        arrow,
+        endpoint(f.other_ip, f.other_port),
+        protocol::name_of(f.protocol)
+    )?;
+    if f.vlan_id != 0 {
+        write!(out, " vlan={}", f.vlan_id)?;
+    }
+    if f.tls.version != 0 {
+        write!(out, " tls={}", tls_version_name(f.tls.version))?;
+    }
+    if let Some(host) = &f.detected_hostname {
+        write!(out, " host={host}")?;
+    }
+    write!(out, " packets={} bytes={}", f.packets, f.bytes)?;
+    if !flow.verdicts.actions.is_empty() {
+        let names: Vec<&str> = flow.verdicts.actions.iter().map(|a| &**a).collect();
+        write!(out, " actions=[{}]", names.join(","))?;
+    }
+    writeln!(out)?;
+    for op in &flow.verdicts.ops {
+        writeln!(out, "    {op}")?;
+    }
+    Ok(())
+}
+
+fn flow_json(capture: &str, flow: &Flow) -> serde_json::Value {
+    let f = &flow.facts;
+    let tls = (f.protocol == protocol::TLS || f.tls.version != 0 || f.tls.sni.is_some()).then(|| {
+        serde_json::json!({
+            "version": f.tls.version,
+            "client_version": f.tls.client_version,
+            "cipher": f.tls.cipher,
+            "sni": f.tls.sni.as_deref(),
+            "alpn": f.tls.alpn.iter().map(|a| &**a).collect::<Vec<_>>(),
+            "alpn_negotiated": f.tls.alpn_negotiated.as_deref(),
+        })
+    });
+    serde_json::json!({
+        "capture": capture,
+        "iface": &*f.iface,
+        "ip_version": f.ip_version,
+        "ip_protocol": f.ip_protocol,
+        "vlan_id": f.vlan_id,
+        "local_ip": f.local_ip.to_string(),
+        "local_port": f.local_port,
+        "other_ip": f.other_ip.to_string(),
+        "other_port": f.other_port,
+        "other_type": f.other_type.as_str(),
+        "local_origin": f.local_origin,
+        "protocol": { "id": f.protocol, "name": protocol::name_of(f.protocol) },
+        "application": null,
+        "detected_hostname": f.detected_hostname.as_deref(),
+        "tls": tls,
+        "packets": f.packets,
+        "bytes": f.bytes,
+        "first_seen": flow.first_seen.as_secs_f64(),
+        "last_seen": flow.last_seen.as_secs_f64(),
+        "detection_complete": f.detection_complete,
+        "detection_guessed": f.detection_guessed,
+        "actions": flow.verdicts.actions.iter().map(|a| &**a).collect::<Vec<_>>(),
+        "ops": &flow.verdicts.ops,
+    })
+}

@@ -2,6 +2,7 @@
 //! flow's first packets until detection completes.
 
 pub mod protocol;
+pub mod registry;
 pub mod stream;
 pub mod tls;
 

@@ -1,1 +1,1510 @@
-//! TLS dissector.
+//! TLS dissector: what the ClientHello and ServerHello say about a flow.
+//!
+//! A hand-written walker rather than a parser crate (DESIGN.md): it reads only the two hellos,
+//! borrows every field from the reassembled bytes, and later JA3/JA4 need the raw extension
+//! order that generic parsers do not keep. Each direction is reassembled with a
+//! [`StreamBuffer`]; records are walked as bytes arrive, so a hello at the start of a huge record
+//! (a ServerHello coalesced with the certificate chain) is read without buffering the record.
+//! Only a handshake message split across records is copied, into a per-direction scratch
+//! buffer. Either direction may carry either hello: nothing assumes the flow's first packet came
+//! from the client.
+
+use super::stream::{Push, StreamBuffer};
+use super::{protocol, Dissector, Parsed, Probe, Segment};
+use crate::flow::facts::FlowFacts;
+
+/// Unconsumed bytes buffered per direction. A record's payload is never buffered whole before it
+/// is walked, so this only has to hold the part of one record that a hello needs.
+pub const STREAM_LIMIT: usize = 16 * 1024;
+
+/// Largest handshake message (header included) we assemble; bigger hellos are given up on.
+/// Real ClientHellos, even with post-quantum key shares, stay well below this.
+const MAX_MESSAGE: usize = 16 * 1024;
+
+/// RFC 8446 §5.1 (and RFC 5246 §6.2.1): a plaintext record carries at most 2^14 bytes.
+const MAX_RECORD: usize = 1 << 14;
+
+const RECORD_HEADER: usize = 5;
+const MESSAGE_HEADER: usize = 4;
+
+const CONTENT_CHANGE_CIPHER_SPEC: u8 = 20;
+const CONTENT_HANDSHAKE: u8 = 22;
+
+const CLIENT_HELLO: u8 = 1;
+const SERVER_HELLO: u8 = 2;
+
+const EXT_SERVER_NAME: u16 = 0;
+const EXT_ALPN: u16 = 16;
+const EXT_SUPPORTED_VERSIONS: u16 = 43;
+
+/// RFC 8446 §4.1.3: a ServerHello carrying this random is a HelloRetryRequest, so the real
+/// ServerHello is still to come.
+const HELLO_RETRY_RANDOM: [u8; 32] = [
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+];
+
+/// Per-flow TLS state: one reassembly side per direction.
+#[derive(Debug)]
+pub struct TlsDissector {
+    sides: [Side; 2],
+    /// Set once the flow is `Done` or `Skipped`; later calls repeat it.
+    outcome: Option<Parsed>,
+}
+
+impl Default for TlsDissector {
+    fn default() -> Self {
+        TlsDissector {
+            sides: [Side::new(), Side::new()],
+            outcome: None,
+        }
+    }
+}
+
+impl Dissector for TlsDissector {
+    const PROTOCOL: u16 = protocol::TLS;
+
+    /// Certain for a handshake record that opens with a ClientHello or ServerHello. Bytes that
+    /// are present must match, so a short non-TLS payload is rejected at once.
+    fn probe(segment: &Segment<'_>) -> Probe {
+        let p = segment.payload;
+        // A byte not received yet cannot disagree.
+        let byte_is = |i: usize, ok: fn(u8) -> bool| p.get(i).map_or(true, |&b| ok(b));
+        let shape = byte_is(0, |b| b == CONTENT_HANDSHAKE)
+            && byte_is(1, |b| b == 3)
+            && byte_is(2, |b| b <= 4)
+            && byte_is(5, |b| b == CLIENT_HELLO || b == SERVER_HELLO);
+        let length_ok = match (p.get(3), p.get(4)) {
+            (Some(&hi), Some(&lo)) => u16::from_be_bytes([hi, lo]) != 0,
+            _ => true,
+        };
+        if !(shape && length_ok) {
+            Probe::NotForUs
+        } else if p.len() < 6 {
+            Probe::Unsure
+        } else {
+            Probe::Certain
+        }
+    }
+
+    fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
+        if let Some(outcome) = self.outcome {
+            return outcome;
+        }
+        let side = &mut self.sides[segment.direction.index()];
+        if side.walker.phase == Phase::Finished {
+            // This side's hello is already read; the rest of its bytes are of no interest.
+            return Parsed::Continue;
+        }
+        let step = match segment.tcp_seq {
+            Some(seq) => side.take_segment(seq, segment.payload, facts),
+            None => side.take_datagram(segment.payload, facts),
+        };
+        match step {
+            Step::NeedMore => Parsed::Continue,
+            Step::ClientHello => {
+                side.release();
+                Parsed::Updated
+            }
+            Step::ServerHello => self.finish(Parsed::Done),
+            Step::Malformed => self.finish(Parsed::Skipped),
+        }
+    }
+}
+
+impl TlsDissector {
+    fn finish(&mut self, outcome: Parsed) -> Parsed {
+        for side in &mut self.sides {
+            side.release();
+        }
+        self.outcome = Some(outcome);
+        outcome
+    }
+}
+
+/// Where one direction is in its handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Expecting the first handshake message: a ClientHello or ServerHello.
+    Start,
+    /// A HelloRetryRequest was seen; the real ServerHello follows (maybe after a
+    /// ChangeCipherSpec, RFC 8446 appendix D.4 middlebox compatibility).
+    AfterRetry,
+    /// This direction's hello was read.
+    Finished,
+}
+
+/// What walking some bytes of one direction led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    NeedMore,
+    ClientHello,
+    ServerHello,
+    Malformed,
+}
+
+/// One direction: reassembled bytes and the record walker that reads them.
+#[derive(Debug)]
+struct Side {
+    stream: StreamBuffer,
+    walker: Walker,
+}
+
+impl Side {
+    const fn new() -> Self {
+        Side {
+            stream: StreamBuffer::new(STREAM_LIMIT),
+            walker: Walker {
+                phase: Phase::Start,
+                record_left: 0,
+                record_type: 0,
+                pending: Vec::new(),
+            },
+        }
+    }
+
+    fn take_segment(&mut self, seq: u32, payload: &[u8], facts: &mut FlowFacts) -> Step {
+        loop {
+            let push = self.stream.push(seq, payload);
+            if matches!(push, Push::Gap | Push::Stale) {
+                // A gap waits for TCP to resend the missing bytes; the registry's packet limit
+                // bounds how long.
+                return Step::NeedMore;
+            }
+            let (used, step) = self.walker.walk(self.stream.data(), facts);
+            self.stream.consume(used);
+            if step != Step::NeedMore {
+                return step;
+            }
+            if self.stream.is_full() {
+                return Step::Malformed;
+            }
+            if push != Push::Full {
+                return Step::NeedMore;
+            }
+            // Room was made: pushing the same segment again takes the bytes that did not fit.
+        }
+    }
+
+    /// Without TCP sequence numbers each payload is read on its own, as a whole datagram.
+    fn take_datagram(&mut self, payload: &[u8], facts: &mut FlowFacts) -> Step {
+        let (_, step) = self.walker.walk(payload, facts);
+        self.walker.record_left = 0;
+        self.walker.pending.clear();
+        step
+    }
+
+    fn release(&mut self) {
+        self.stream.release();
+        self.walker.pending = Vec::new();
+    }
+}
+
+/// Walks TLS records and the handshake messages inside them, keeping its place between calls.
+#[derive(Debug)]
+struct Walker {
+    phase: Phase,
+    /// Payload bytes of the current record not yet walked; 0 between records.
+    record_left: usize,
+    record_type: u8,
+    /// The start of a handshake message that continues in the next record; usually empty.
+    pending: Vec<u8>,
+}
+
+impl Walker {
+    /// Walk as far as `data` allows. Returns how many bytes of `data` are done with (the caller
+    /// drops them) and whether a hello was read. Bytes not used are offered again next time.
+    fn walk(&mut self, data: &[u8], facts: &mut FlowFacts) -> (usize, Step) {
+        let mut pos = 0;
+        loop {
+            if self.record_left == 0 {
+                let Some(header) = data.get(pos..pos + RECORD_HEADER) else {
+                    return (pos, Step::NeedMore);
+                };
+                if !self.open_record(header) {
+                    return (pos, Step::Malformed);
+                }
+                pos += RECORD_HEADER;
+            }
+            let rest = data.get(pos..).unwrap_or_default();
+            let avail = rest.len().min(self.record_left);
+            if avail == 0 {
+                return (pos, Step::NeedMore);
+            }
+            let chunk = rest.get(..avail).unwrap_or_default();
+            let record_ends = avail == self.record_left;
+            let (used, step) = if self.record_type == CONTENT_HANDSHAKE {
+                self.feed_handshake(chunk, record_ends, facts)
+            } else {
+                (avail, Step::NeedMore) // a ChangeCipherSpec after a HelloRetryRequest: skip
+            };
+            pos += used;
+            self.record_left -= used;
+            if step != Step::NeedMore || used < avail {
+                return (pos, step);
+            }
+        }
+    }
+
+    /// Check a record header and start walking its payload. False: not TLS we can read.
+    fn open_record(&mut self, header: &[u8]) -> bool {
+        let mut r = Reader::new(header);
+        let (Some(content), Some(version), Some(length)) = (r.u8(), r.u16(), r.u16()) else {
+            return false;
+        };
+        let length = usize::from(length);
+        let content_ok = match content {
+            CONTENT_HANDSHAKE => true,
+            // A message split across records must continue in the very next record.
+            CONTENT_CHANGE_CIPHER_SPEC => {
+                self.phase == Phase::AfterRetry && self.pending.is_empty()
+            }
+            _ => false,
+        };
+        if !content_ok
+            || version >> 8 != 3
+            || version & 0xff > 4
+            || length == 0
+            || length > MAX_RECORD
+        {
+            return false;
+        }
+        self.record_type = content;
+        self.record_left = length;
+        true
+    }
+
+    /// Walk handshake bytes from one record. `record_ends`: the chunk is the record's last
+    /// part, so a message cut at its end continues in the next record rather than the next
+    /// segment.
+    fn feed_handshake(
+        &mut self,
+        chunk: &[u8],
+        record_ends: bool,
+        facts: &mut FlowFacts,
+    ) -> (usize, Step) {
+        let mut pos = 0;
+        loop {
+            let rest = chunk.get(pos..).unwrap_or_default();
+            if self.pending.is_empty() {
+                // Usual case: the message lies whole in this record and is read in place.
+                match split_message(rest) {
+                    Message::Complete { kind, body } => {
+                        pos += MESSAGE_HEADER + body.len();
+                        let step = on_message(&mut self.phase, kind, body, facts);
+                        if step != Step::NeedMore {
+                            return (pos, step);
+                        }
+                    }
+                    Message::TooLarge => return (pos, Step::Malformed),
+                    Message::Partial if !record_ends || rest.is_empty() => {
+                        // The rest of the message is in a later segment: leave these bytes in
+                        // the stream buffer and read them again once it arrives.
+                        return (pos, Step::NeedMore);
+                    }
+                    Message::Partial => {
+                        self.pending.extend_from_slice(rest);
+                        return (chunk.len(), Step::NeedMore);
+                    }
+                }
+            } else {
+                // A message spanning records: copy just the bytes it still lacks.
+                let lacking = match split_header(&self.pending) {
+                    Some(len) => (MESSAGE_HEADER + len).saturating_sub(self.pending.len()),
+                    None => MESSAGE_HEADER - self.pending.len(),
+                };
+                let take = lacking.min(rest.len());
+                self.pending
+                    .extend_from_slice(rest.get(..take).unwrap_or_default());
+                pos += take;
+                match split_message(&self.pending) {
+                    Message::Complete { kind, body } => {
+                        let step = on_message(&mut self.phase, kind, body, facts);
+                        self.pending.clear();
+                        if step != Step::NeedMore {
+                            return (pos, step);
+                        }
+                    }
+                    Message::TooLarge => return (pos, Step::Malformed),
+                    Message::Partial if pos < chunk.len() => {} // header just completed
+                    Message::Partial => return (pos, Step::NeedMore),
+                }
+            }
+        }
+    }
+}
+
+/// Act on one complete handshake message.
+fn on_message(phase: &mut Phase, kind: u8, body: &[u8], facts: &mut FlowFacts) -> Step {
+    match (kind, *phase) {
+        (CLIENT_HELLO, Phase::Start) => match ClientHello::parse(body) {
+            Some(hello) => {
+                hello.record(facts);
+                *phase = Phase::Finished;
+                Step::ClientHello
+            }
+            None => Step::Malformed,
+        },
+        (SERVER_HELLO, Phase::Start | Phase::AfterRetry) => match ServerHello::parse(body) {
+            // RFC 8446 §4.1.4: a second HelloRetryRequest is a protocol error.
+            Some(hello) if hello.retry && *phase == Phase::AfterRetry => Step::Malformed,
+            Some(hello) if hello.retry => {
+                *phase = Phase::AfterRetry;
+                Step::NeedMore
+            }
+            Some(hello) => {
+                hello.record(facts);
+                *phase = Phase::Finished;
+                Step::ServerHello
+            }
+            None => Step::Malformed,
+        },
+        _ => Step::Malformed,
+    }
+}
+
+enum Message<'a> {
+    Complete {
+        kind: u8,
+        body: &'a [u8],
+    },
+    /// More bytes are needed.
+    Partial,
+    /// The declared length is beyond what we assemble.
+    TooLarge,
+}
+
+/// Body length from a handshake message header, if the header is all there.
+fn split_header(bytes: &[u8]) -> Option<usize> {
+    let mut r = Reader::new(bytes);
+    r.u8()?;
+    r.u24()
+}
+
+fn split_message(bytes: &[u8]) -> Message<'_> {
+    let mut r = Reader::new(bytes);
+    let (Some(kind), Some(len)) = (r.u8(), r.u24()) else {
+        return Message::Partial;
+    };
+    if len > MAX_MESSAGE - MESSAGE_HEADER {
+        return Message::TooLarge;
+    }
+    match r.take(len) {
+        Some(body) => Message::Complete { kind, body },
+        None => Message::Partial,
+    }
+}
+
+/// The ClientHello fields we keep, borrowed from the message; checked whole before any fact is
+/// written, so a malformed hello leaves the facts untouched.
+struct ClientHello<'a> {
+    legacy_version: u16,
+    /// Highest non-GREASE entry of supported_versions, when the extension is present.
+    offered: Option<u16>,
+    sni: Option<&'a str>,
+    /// ALPN ProtocolNameList, already checked.
+    alpn: Option<&'a [u8]>,
+}
+
+impl<'a> ClientHello<'a> {
+    /// RFC 8446 §4.1.2 (RFC 5246 §7.4.1.2 and SSL 3.0 have the same layout; extensions are
+    /// optional before TLS 1.3).
+    fn parse(body: &'a [u8]) -> Option<Self> {
+        let mut r = Reader::new(body);
+        let legacy_version = r.u16().filter(|v| v >> 8 == 3)?;
+        r.take(32)?; // random
+        r.vec8().filter(|id| id.len() <= 32)?;
+        r.vec16()
+            .filter(|suites| !suites.is_empty() && suites.len() % 2 == 0)?;
+        r.vec8().filter(|methods| !methods.is_empty())?;
+        let mut hello = ClientHello {
+            legacy_version,
+            offered: None,
+            sni: None,
+            alpn: None,
+        };
+        if r.is_empty() {
+            return Some(hello);
+        }
+        let mut exts = Reader::new(r.vec16()?);
+        if !r.is_empty() {
+            return None;
+        }
+        while !exts.is_empty() {
+            let kind = exts.u16()?;
+            let data = exts.vec16()?;
+            match kind {
+                EXT_SERVER_NAME => hello.sni = host_name(data)?,
+                EXT_ALPN => hello.alpn = Some(protocol_name_list(data)?),
+                EXT_SUPPORTED_VERSIONS => hello.offered = highest_version(data)?,
+                _ => {}
+            }
+        }
+        Some(hello)
+    }
+
+    fn record(&self, facts: &mut FlowFacts) {
+        facts.protocol = protocol::TLS;
+        facts.tls.client_version = self.offered.unwrap_or(self.legacy_version);
+        if let Some(sni) = self.sni {
+            facts.tls.sni = Some(sni.into());
+            if facts.detected_hostname.is_none() {
+                facts.detected_hostname = Some(sni.into());
+            }
+        }
+        if let Some(list) = self.alpn {
+            facts.tls.alpn.clear();
+            facts
+                .tls
+                .alpn
+                .extend(protocol_names(list).filter_map(printable).map(Box::from));
+        }
+    }
+}
+
+/// The ServerHello fields we keep.
+struct ServerHello<'a> {
+    retry: bool,
+    /// supported_versions when present (TLS 1.3), else legacy_version.
+    version: u16,
+    cipher: u16,
+    alpn: Option<&'a str>,
+}
+
+impl<'a> ServerHello<'a> {
+    /// RFC 8446 §4.1.3 (same layout back to SSL 3.0).
+    fn parse(body: &'a [u8]) -> Option<Self> {
+        let mut r = Reader::new(body);
+        let legacy_version = r.u16().filter(|v| v >> 8 == 3)?;
+        let retry = r.take(32)? == HELLO_RETRY_RANDOM;
+        r.vec8().filter(|id| id.len() <= 32)?;
+        let cipher = r.u16()?;
+        r.u8()?; // compression method
+        let mut hello = ServerHello {
+            retry,
+            version: legacy_version,
+            cipher,
+            alpn: None,
+        };
+        if r.is_empty() {
+            return Some(hello);
+        }
+        let mut exts = Reader::new(r.vec16()?);
+        if !r.is_empty() {
+            return None;
+        }
+        while !exts.is_empty() {
+            let kind = exts.u16()?;
+            let data = exts.vec16()?;
+            match kind {
+                EXT_SUPPORTED_VERSIONS => {
+                    let mut d = Reader::new(data);
+                    let selected = d.u16()?;
+                    if !d.is_empty() {
+                        return None;
+                    }
+                    if !is_grease(selected) {
+                        hello.version = selected;
+                    }
+                }
+                EXT_ALPN => {
+                    // RFC 7301 §3.1: the server answers with exactly one name.
+                    let mut names = protocol_names(protocol_name_list(data)?);
+                    let chosen = names.next()?;
+                    if names.next().is_some() {
+                        return None;
+                    }
+                    hello.alpn = printable(chosen);
+                }
+                _ => {}
+            }
+        }
+        Some(hello)
+    }
+
+    fn record(&self, facts: &mut FlowFacts) {
+        facts.protocol = protocol::TLS;
+        facts.tls.version = self.version;
+        facts.tls.cipher = self.cipher;
+        if let Some(alpn) = self.alpn {
+            facts.tls.alpn_negotiated = Some(alpn.into());
+        }
+    }
+}
+
+/// server_name extension (RFC 6066 §3): the first host_name entry. Outer `None`: malformed;
+/// inner `None`: no usable name (absent, or not printable text, which we do not store).
+fn host_name(data: &[u8]) -> Option<Option<&str>> {
+    let mut r = Reader::new(data);
+    let mut list = Reader::new(r.vec16()?);
+    if !r.is_empty() || list.is_empty() {
+        return None;
+    }
+    let mut found = None;
+    while !list.is_empty() {
+        let kind = list.u8()?;
+        let name = list.vec16()?;
+        if kind == 0 && found.is_none() {
+            found = Some(name);
+        }
+    }
+    Some(found.and_then(printable))
+}
+
+/// ALPN extension (RFC 7301 §3.1): the ProtocolNameList, checked to hold only non-empty names.
+fn protocol_name_list(data: &[u8]) -> Option<&[u8]> {
+    let mut r = Reader::new(data);
+    let list = r.vec16()?;
+    if !r.is_empty() || list.is_empty() {
+        return None;
+    }
+    let mut names = Reader::new(list);
+    while !names.is_empty() {
+        names.vec8().filter(|name| !name.is_empty())?;
+    }
+    Some(list)
+}
+
+/// The names of a ProtocolNameList checked by [`protocol_name_list`].
+fn protocol_names(list: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut r = Reader::new(list);
+    std::iter::from_fn(move || r.vec8())
+}
+
+/// ClientHello supported_versions (RFC 8446 §4.2.1): the highest version offered, GREASE
+/// aside. Outer `None`: malformed.
+fn highest_version(data: &[u8]) -> Option<Option<u16>> {
+    let mut r = Reader::new(data);
+    let list = r.vec8()?;
+    if !r.is_empty() || list.is_empty() || list.len() % 2 != 0 {
+        return None;
+    }
+    let mut versions = Reader::new(list);
+    Some(
+        std::iter::from_fn(|| versions.u16())
+            .filter(|&v| !is_grease(v))
+            .max(),
+    )
+}
+
+/// RFC 8701 §2: GREASE values are 0x0A0A, 0x1A1A, … 0xFAFA.
+fn is_grease(value: u16) -> bool {
+    value & 0x0f0f == 0x0a0a && value >> 8 == value & 0xff
+}
+
+/// Text we are willing to store: UTF-8 without control characters. Anything else on the wire is
+/// dropped rather than escaped, so logs and set names never carry it.
+fn printable(bytes: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    (!text.is_empty() && !text.chars().any(char::is_control)).then_some(text)
+}
+
+/// Bounds-checked big-endian reads over wire bytes: every read is an `Option`, nothing panics.
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0 }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let bytes = self.buf.get(self.pos..end)?;
+        self.pos = end;
+        Some(bytes)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1).and_then(|b| b.first().copied())
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        let b = self.take(2)?;
+        Some(u16::from_be_bytes([*b.first()?, *b.get(1)?]))
+    }
+
+    fn u24(&mut self) -> Option<usize> {
+        let b = self.take(3)?;
+        Some(
+            usize::from(*b.first()?) << 16 | usize::from(*b.get(1)?) << 8 | usize::from(*b.get(2)?),
+        )
+    }
+
+    /// A field with a one-byte length prefix.
+    fn vec8(&mut self) -> Option<&'a [u8]> {
+        let n = self.u8()?;
+        self.take(usize::from(n))
+    }
+
+    /// A field with a two-byte length prefix.
+    fn vec16(&mut self) -> Option<&'a [u8]> {
+        let n = self.u16()?;
+        self.take(usize::from(n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dissect::Direction::{self, Forward, Reverse};
+    use crate::flow::facts::TlsFacts;
+    use proptest::prelude::*;
+
+    // ---- a small builder for hello messages and records ----
+
+    fn len8(body: &[u8]) -> Vec<u8> {
+        let mut v = vec![u8::try_from(body.len()).unwrap()];
+        v.extend_from_slice(body);
+        v
+    }
+
+    fn len16(body: &[u8]) -> Vec<u8> {
+        let mut v = u16::try_from(body.len()).unwrap().to_be_bytes().to_vec();
+        v.extend_from_slice(body);
+        v
+    }
+
+    fn extension(kind: u16, data: &[u8]) -> Vec<u8> {
+        let mut v = kind.to_be_bytes().to_vec();
+        v.extend(len16(data));
+        v
+    }
+
+    fn sni(host: &[u8]) -> Vec<u8> {
+        let mut entry = vec![0u8];
+        entry.extend(len16(host));
+        extension(EXT_SERVER_NAME, &len16(&entry))
+    }
+
+    fn alpn(names: &[&str]) -> Vec<u8> {
+        let list: Vec<u8> = names.iter().flat_map(|n| len8(n.as_bytes())).collect();
+        extension(EXT_ALPN, &len16(&list))
+    }
+
+    fn offered_versions(versions: &[u16]) -> Vec<u8> {
+        let list: Vec<u8> = versions.iter().flat_map(|v| v.to_be_bytes()).collect();
+        extension(EXT_SUPPORTED_VERSIONS, &len8(&list))
+    }
+
+    fn selected_version(version: u16) -> Vec<u8> {
+        extension(EXT_SUPPORTED_VERSIONS, &version.to_be_bytes())
+    }
+
+    /// A handshake message: type, 24-bit length, body.
+    fn handshake(kind: u8, body: &[u8]) -> Vec<u8> {
+        let mut v = vec![kind];
+        v.extend_from_slice(&u32::try_from(body.len()).unwrap().to_be_bytes()[1..]);
+        v.extend_from_slice(body);
+        v
+    }
+
+    /// `extensions: None` leaves the extensions block out, as SSL 3.0 does.
+    fn client_hello_body(version: u16, extensions: Option<&[Vec<u8>]>) -> Vec<u8> {
+        let mut v = version.to_be_bytes().to_vec();
+        v.extend([0x11; 32]);
+        v.extend(len8(&[0x22; 32]));
+        v.extend(len16(&[0x13, 0x01, 0xc0, 0x2f, 0x00, 0x2f]));
+        v.extend(len8(&[0]));
+        if let Some(exts) = extensions {
+            v.extend(len16(&exts.concat()));
+        }
+        v
+    }
+
+    fn client_hello(version: u16, extensions: Option<&[Vec<u8>]>) -> Vec<u8> {
+        handshake(CLIENT_HELLO, &client_hello_body(version, extensions))
+    }
+
+    fn server_hello(
+        version: u16,
+        random: [u8; 32],
+        cipher: u16,
+        extensions: Option<&[Vec<u8>]>,
+    ) -> Vec<u8> {
+        let mut v = version.to_be_bytes().to_vec();
+        v.extend(random);
+        v.extend(len8(&[0x33; 32]));
+        v.extend(cipher.to_be_bytes());
+        v.push(0);
+        if let Some(exts) = extensions {
+            v.extend(len16(&exts.concat()));
+        }
+        handshake(SERVER_HELLO, &v)
+    }
+
+    /// `bytes` cut into records of `content` type carrying at most `fragment` bytes each.
+    fn records(content: u8, version: u16, bytes: &[u8], fragment: usize) -> Vec<u8> {
+        let mut v = Vec::new();
+        for part in bytes.chunks(fragment) {
+            v.push(content);
+            v.extend(version.to_be_bytes());
+            v.extend(len16(part));
+        }
+        v
+    }
+
+    fn record(bytes: &[u8]) -> Vec<u8> {
+        records(CONTENT_HANDSHAKE, 0x0301, bytes, MAX_RECORD)
+    }
+
+    const GREASE: u16 = 0x3a3a;
+
+    /// A browser-like ClientHello stream: SNI, ALPN, TLS 1.3 offered, GREASE and padding.
+    fn modern_client_stream() -> Vec<u8> {
+        record(&client_hello(
+            0x0303,
+            Some(&[
+                extension(0x0a0a, &[]),
+                sni(b"www.example.com"),
+                alpn(&["h2", "http/1.1"]),
+                offered_versions(&[GREASE, 0x0304, 0x0303]),
+                extension(0x0015, &[0; 120]),
+            ]),
+        ))
+    }
+
+    fn tls13_server_stream() -> Vec<u8> {
+        record(&server_hello(
+            0x0303,
+            [0x44; 32],
+            0x1301,
+            Some(&[selected_version(0x0304), alpn(&["h2"])]),
+        ))
+    }
+
+    fn segment(direction: Direction, seq: Option<u32>, payload: &[u8]) -> Segment<'_> {
+        Segment {
+            direction,
+            tcp_seq: seq,
+            payload,
+        }
+    }
+
+    /// Feed `stream` as TCP segments cut at `cuts` (sorted offsets); the last result.
+    fn feed_cut(
+        d: &mut TlsDissector,
+        f: &mut FlowFacts,
+        dir: Direction,
+        isn: u32,
+        stream: &[u8],
+        cuts: &[usize],
+    ) -> Parsed {
+        let mut bounds = vec![0];
+        bounds.extend(cuts.iter().copied().filter(|&c| c > 0 && c < stream.len()));
+        bounds.push(stream.len());
+        let mut last = Parsed::Continue;
+        for w in bounds.windows(2) {
+            let seq = isn.wrapping_add(w[0] as u32);
+            last = d.parse(&segment(dir, Some(seq), &stream[w[0]..w[1]]), f);
+        }
+        last
+    }
+
+    fn feed(d: &mut TlsDissector, f: &mut FlowFacts, dir: Direction, stream: &[u8]) -> Parsed {
+        feed_cut(d, f, dir, 1000, stream, &[])
+    }
+
+    fn learned_nothing(f: &FlowFacts) -> bool {
+        f.tls == TlsFacts::default() && f.protocol == 0 && f.detected_hostname.is_none()
+    }
+
+    fn assert_modern_client(f: &FlowFacts) {
+        assert_eq!(f.protocol, protocol::TLS);
+        assert_eq!(f.tls.client_version, 0x0304);
+        assert_eq!(f.tls.sni.as_deref(), Some("www.example.com"));
+        assert_eq!(f.detected_hostname.as_deref(), Some("www.example.com"));
+        let alpn: Vec<&str> = f.tls.alpn.iter().map(|a| &**a).collect();
+        assert_eq!(alpn, ["h2", "http/1.1"]);
+    }
+
+    // ---- probe ----
+
+    #[test]
+    fn probe_recognises_hellos_only() {
+        let probe = |p: &[u8]| TlsDissector::probe(&segment(Forward, Some(1), p));
+        assert_eq!(probe(&modern_client_stream()), Probe::Certain);
+        assert_eq!(probe(&tls13_server_stream()), Probe::Certain);
+        assert_eq!(probe(&[0x16, 0x03, 0x00, 0x00, 0x30, 0x01]), Probe::Certain);
+        assert_eq!(probe(&[]), Probe::Unsure);
+        assert_eq!(probe(&[0x16, 0x03, 0x01, 0x02]), Probe::Unsure);
+        assert_eq!(probe(b"GET / HTTP/1.1\r\n"), Probe::NotForUs);
+        assert_eq!(probe(b"GE"), Probe::NotForUs);
+        assert_eq!(
+            probe(&[0x17, 0x03, 0x03, 0x00, 0x20, 0x01]),
+            Probe::NotForUs,
+            "application data"
+        );
+        assert_eq!(
+            probe(&[0x16, 0x03, 0x05, 0x00, 0x20, 0x01]),
+            Probe::NotForUs,
+            "unknown version"
+        );
+        assert_eq!(
+            probe(&[0x16, 0x02, 0x00, 0x00, 0x20, 0x01]),
+            Probe::NotForUs
+        );
+        assert_eq!(
+            probe(&[0x16, 0x03, 0x03, 0x00, 0x00, 0x01]),
+            Probe::NotForUs,
+            "empty record"
+        );
+        assert_eq!(
+            probe(&[0x16, 0x03, 0x03, 0x00, 0x20, 0x0b]),
+            Probe::NotForUs,
+            "certificate first"
+        );
+    }
+
+    // ---- versions ----
+
+    #[test]
+    fn tls11_server_hello() {
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        let stream = records(
+            CONTENT_HANDSHAKE,
+            0x0302,
+            &server_hello(0x0302, [7; 32], 0x002f, Some(&[])),
+            MAX_RECORD,
+        );
+        assert_eq!(feed(&mut d, &mut f, Reverse, &stream), Parsed::Done);
+        assert_eq!(f.tls.version, 0x0302);
+        assert_eq!(f.tls.cipher, 0x002f);
+        assert_eq!(f.protocol, protocol::TLS);
+    }
+
+    #[test]
+    fn tls13_through_supported_versions() {
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        assert_eq!(
+            feed(&mut d, &mut f, Forward, &modern_client_stream()),
+            Parsed::Updated
+        );
+        assert_modern_client(&f);
+        assert_eq!(
+            feed(&mut d, &mut f, Reverse, &tls13_server_stream()),
+            Parsed::Done
+        );
+        assert_eq!(f.tls.version, 0x0304);
+        assert_eq!(f.tls.cipher, 0x1301);
+        assert_eq!(f.tls.alpn_negotiated.as_deref(), Some("h2"));
+        // Finished for good: more segments change nothing.
+        assert_eq!(
+            d.parse(&segment(Forward, Some(5000), b"junk"), &mut f),
+            Parsed::Done
+        );
+    }
+
+    #[test]
+    fn every_version_from_ssl3_to_tls13() {
+        for version in [0x0300, 0x0301, 0x0302, 0x0303] {
+            let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+            // SSL 3.0 sends no extensions block at all.
+            let exts: Option<&[Vec<u8>]> = if version == 0x0300 { None } else { Some(&[]) };
+            let client = records(
+                CONTENT_HANDSHAKE,
+                version,
+                &client_hello(version, exts),
+                MAX_RECORD,
+            );
+            assert_eq!(
+                feed(&mut d, &mut f, Forward, &client),
+                Parsed::Updated,
+                "{version:#06x}"
+            );
+            assert_eq!(f.tls.client_version, version);
+            assert_eq!(f.tls.sni, None);
+            assert!(f.tls.alpn.is_empty());
+            let server = records(
+                CONTENT_HANDSHAKE,
+                version,
+                &server_hello(version, [9; 32], 0x000a, exts),
+                MAX_RECORD,
+            );
+            assert_eq!(
+                feed(&mut d, &mut f, Reverse, &server),
+                Parsed::Done,
+                "{version:#06x}"
+            );
+            assert_eq!(f.tls.version, version);
+            assert_eq!(f.tls.cipher, 0x000a);
+        }
+    }
+
+    #[test]
+    fn grease_is_ignored() {
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        let client = record(&client_hello(
+            0x0303,
+            Some(&[offered_versions(&[0xfafa, 0x0a0a])]),
+        ));
+        assert_eq!(feed(&mut d, &mut f, Forward, &client), Parsed::Updated);
+        assert_eq!(
+            f.tls.client_version, 0x0303,
+            "only GREASE offered: legacy version stands"
+        );
+        let server = record(&server_hello(
+            0x0303,
+            [1; 32],
+            0x1301,
+            Some(&[selected_version(0x2a2a)]),
+        ));
+        assert_eq!(feed(&mut d, &mut f, Reverse, &server), Parsed::Done);
+        assert_eq!(f.tls.version, 0x0303);
+        assert!(is_grease(0x0a0a) && is_grease(0xfafa) && !is_grease(0x1a2a) && !is_grease(0x0303));
+    }
+
+    // ---- SNI and ALPN ----
+
+    #[test]
+    fn sni_does_not_replace_a_known_hostname() {
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        f.detected_hostname = Some("from-dns.example".into());
+        feed(&mut d, &mut f, Forward, &modern_client_stream());
+        assert_eq!(f.tls.sni.as_deref(), Some("www.example.com"));
+        assert_eq!(f.detected_hostname.as_deref(), Some("from-dns.example"));
+    }
+
+    #[test]
+    fn unprintable_names_are_not_stored() {
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        let client = record(&client_hello(
+            0x0303,
+            Some(&[sni(b"bad\x01name"), alpn(&["h2", "\u{7}", "spdy/3"])]),
+        ));
+        assert_eq!(feed(&mut d, &mut f, Forward, &client), Parsed::Updated);
+        assert_eq!(f.tls.sni, None);
+        assert_eq!(f.detected_hostname, None);
+        assert_eq!(f.tls.alpn, vec![Box::from("h2"), Box::from("spdy/3")]);
+
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        let client = record(&client_hello(0x0303, Some(&[sni(&[0xff, 0xfe, b'a'])])));
+        assert_eq!(feed(&mut d, &mut f, Forward, &client), Parsed::Updated);
+        assert_eq!(f.tls.sni, None, "not UTF-8");
+        assert_eq!(f.tls.client_version, 0x0303);
+    }
+
+    #[test]
+    fn utf8_sni_is_stored_as_sent() {
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        let client = record(&client_hello(
+            0x0303,
+            Some(&[sni("Bücher.Example".as_bytes())]),
+        ));
+        feed(&mut d, &mut f, Forward, &client);
+        assert_eq!(f.tls.sni.as_deref(), Some("Bücher.Example"));
+    }
+
+    #[test]
+    fn server_alpn_must_name_one_protocol() {
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        let server = record(&server_hello(
+            0x0303,
+            [1; 32],
+            0xc02f,
+            Some(&[alpn(&["h2", "http/1.1"])]),
+        ));
+        assert_eq!(feed(&mut d, &mut f, Reverse, &server), Parsed::Skipped);
+        assert!(learned_nothing(&f));
+    }
+
+    // ---- reassembly ----
+
+    #[test]
+    fn client_hello_in_two_and_three_segments() {
+        let stream = modern_client_stream();
+        for cut in 0..stream.len() {
+            let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+            let head = feed_cut(&mut d, &mut f, Forward, 77, &stream[..cut], &[]);
+            assert_eq!(head, Parsed::Continue, "cut at {cut}");
+            assert!(learned_nothing(&f), "cut at {cut}");
+            let tail = d.parse(
+                &segment(Forward, Some(77 + cut as u32), &stream[cut..]),
+                &mut f,
+            );
+            assert_eq!(tail, Parsed::Updated, "cut at {cut}");
+            assert_modern_client(&f);
+        }
+        for first in (1..stream.len()).step_by(5) {
+            for second in (first..stream.len()).step_by(11) {
+                let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+                let last = feed_cut(
+                    &mut d,
+                    &mut f,
+                    Forward,
+                    u32::MAX - 40,
+                    &stream,
+                    &[first, second],
+                );
+                assert_eq!(last, Parsed::Updated, "cuts at {first}, {second}");
+                assert_modern_client(&f);
+            }
+        }
+    }
+
+    #[test]
+    fn client_hello_across_records() {
+        let hello = client_hello(
+            0x0303,
+            Some(&[
+                sni(b"www.example.com"),
+                alpn(&["h2", "http/1.1"]),
+                offered_versions(&[0x0304]),
+            ]),
+        );
+        // Two records, then one record per byte (header of the message split too).
+        for fragment in [hello.len() / 2 + 1, 3, 1] {
+            let stream = records(CONTENT_HANDSHAKE, 0x0301, &hello, fragment);
+            let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+            assert_eq!(
+                feed(&mut d, &mut f, Forward, &stream),
+                Parsed::Updated,
+                "fragment {fragment}"
+            );
+            assert_modern_client(&f);
+            assert_eq!(
+                feed_cut(
+                    &mut TlsDissector::default(),
+                    &mut FlowFacts::default(),
+                    Forward,
+                    5,
+                    &stream,
+                    &[7, 200]
+                ),
+                Parsed::Updated
+            );
+        }
+        // Two records, cut into two segments at every offset.
+        let stream = records(CONTENT_HANDSHAKE, 0x0301, &hello, 100);
+        for cut in 1..stream.len() {
+            let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+            assert_eq!(
+                feed_cut(&mut d, &mut f, Forward, 0, &stream, &[cut]),
+                Parsed::Updated,
+                "cut at {cut}"
+            );
+            assert_modern_client(&f);
+        }
+    }
+
+    #[test]
+    fn prefix_of_a_split_hello_learns_nothing() {
+        let hello = client_hello(0x0303, Some(&[sni(b"www.example.com")]));
+        let stream = records(CONTENT_HANDSHAKE, 0x0301, &hello, 40);
+        for cut in 0..stream.len() {
+            let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+            assert_eq!(
+                feed(&mut d, &mut f, Forward, &stream[..cut]),
+                Parsed::Continue,
+                "cut at {cut}"
+            );
+            assert!(learned_nothing(&f));
+        }
+    }
+
+    #[test]
+    fn retransmissions_are_skipped() {
+        let stream = modern_client_stream();
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        let seg =
+            |from: usize, to: usize| segment(Forward, Some(9000 + from as u32), &stream[from..to]);
+        assert_eq!(d.parse(&seg(0, 100), &mut f), Parsed::Continue);
+        assert_eq!(
+            d.parse(&seg(0, 100), &mut f),
+            Parsed::Continue,
+            "exact copy"
+        );
+        assert_eq!(
+            d.parse(&seg(50, 90), &mut f),
+            Parsed::Continue,
+            "inside what was seen"
+        );
+        assert_eq!(
+            d.parse(&seg(60, 200), &mut f),
+            Parsed::Continue,
+            "overlap plus new bytes"
+        );
+        assert!(learned_nothing(&f));
+        assert_eq!(d.parse(&seg(150, stream.len()), &mut f), Parsed::Updated);
+        assert_modern_client(&f);
+        assert_eq!(
+            d.parse(&seg(0, stream.len()), &mut f),
+            Parsed::Continue,
+            "the client side is done"
+        );
+    }
+
+    #[test]
+    fn gap_waits_for_the_missing_bytes() {
+        let stream = modern_client_stream();
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        let seg = |from: usize, to: usize| {
+            segment(
+                Forward,
+                Some((u32::MAX - 10).wrapping_add(from as u32)),
+                &stream[from..to],
+            )
+        };
+        assert_eq!(d.parse(&seg(0, 60), &mut f), Parsed::Continue);
+        assert_eq!(
+            d.parse(&seg(120, stream.len()), &mut f),
+            Parsed::Continue,
+            "future segment"
+        );
+        assert!(learned_nothing(&f));
+        assert_eq!(
+            d.parse(&seg(60, 120), &mut f),
+            Parsed::Continue,
+            "hole filled, tail not kept"
+        );
+        assert_eq!(
+            d.parse(&seg(120, stream.len()), &mut f),
+            Parsed::Updated,
+            "tail resent"
+        );
+        assert_modern_client(&f);
+    }
+
+    #[test]
+    fn server_hello_at_the_start_of_a_huge_record() {
+        // ServerHello, Certificate and more coalesced into one full record, sent in one large
+        // (GRO-sized) segment followed by the next record: more than the buffer limit.
+        let mut messages = server_hello(0x0303, [5; 32], 0xc030, Some(&[]));
+        messages.extend(handshake(11, &vec![0xab; MAX_RECORD - messages.len() - 4]));
+        let mut stream = records(CONTENT_HANDSHAKE, 0x0303, &messages, MAX_RECORD);
+        stream.extend(records(
+            CONTENT_HANDSHAKE,
+            0x0303,
+            &[14, 0, 0, 0],
+            MAX_RECORD,
+        ));
+        assert!(stream.len() > STREAM_LIMIT);
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        assert_eq!(feed(&mut d, &mut f, Reverse, &stream), Parsed::Done);
+        assert_eq!((f.tls.version, f.tls.cipher), (0x0303, 0xc030));
+    }
+
+    #[test]
+    fn segment_larger_than_the_buffer_is_taken_in_turns() {
+        // The real ServerHello sits beyond the first STREAM_LIMIT bytes of one segment: the
+        // buffer must be drained and the same segment pushed again.
+        let hrr = server_hello(
+            0x0303,
+            HELLO_RETRY_RANDOM,
+            0x1301,
+            Some(&[selected_version(0x0304)]),
+        );
+        let mut stream = record(&hrr);
+        for _ in 0..20 {
+            stream.extend(records(
+                CONTENT_CHANGE_CIPHER_SPEC,
+                0x0303,
+                &[1; 1000],
+                MAX_RECORD,
+            ));
+        }
+        stream.extend(tls13_server_stream());
+        assert!(stream.len() > STREAM_LIMIT + 1000);
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        assert_eq!(feed(&mut d, &mut f, Reverse, &stream), Parsed::Done);
+        assert_eq!(f.tls.version, 0x0304);
+    }
+
+    #[test]
+    fn oversized_hello_is_skipped() {
+        // Declared far too large: given up on at once.
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        let stream = record(&[CLIENT_HELLO, 0x10, 0x00, 0x00, 0x03, 0x03]);
+        assert_eq!(feed(&mut d, &mut f, Forward, &stream), Parsed::Skipped);
+        // Over the limit for real, spread over several records and segments.
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        let hello = client_hello(
+            0x0303,
+            Some(&[sni(b"a.example"), extension(0x0015, &vec![0; MAX_MESSAGE])]),
+        );
+        let stream = records(CONTENT_HANDSHAKE, 0x0301, &hello, 4000);
+        let last = feed_cut(&mut d, &mut f, Forward, 3, &stream, &[1000, 9000, 15000]);
+        assert_eq!(last, Parsed::Skipped);
+        assert!(learned_nothing(&f));
+    }
+
+    // ---- HelloRetryRequest ----
+
+    #[test]
+    fn hello_retry_request_is_not_final() {
+        let hrr = record(&server_hello(
+            0x0303,
+            HELLO_RETRY_RANDOM,
+            0x1301,
+            Some(&[selected_version(0x0304)]),
+        ));
+        let ccs = records(CONTENT_CHANGE_CIPHER_SPEC, 0x0303, &[1], MAX_RECORD);
+        let real = tls13_server_stream();
+
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        assert_eq!(feed(&mut d, &mut f, Reverse, &hrr), Parsed::Continue);
+        assert!(learned_nothing(&f));
+        let seq = 1000 + hrr.len() as u32;
+        assert_eq!(
+            d.parse(&segment(Reverse, Some(seq), &ccs), &mut f),
+            Parsed::Continue
+        );
+        let seq = seq + ccs.len() as u32;
+        assert_eq!(
+            d.parse(&segment(Reverse, Some(seq), &real), &mut f),
+            Parsed::Done
+        );
+        assert_eq!(f.tls.version, 0x0304);
+        assert_eq!(f.tls.alpn_negotiated.as_deref(), Some("h2"));
+
+        // All in one segment.
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        assert_eq!(
+            feed(
+                &mut d,
+                &mut f,
+                Reverse,
+                &[hrr.clone(), ccs.clone(), real.clone()].concat()
+            ),
+            Parsed::Done
+        );
+        assert_eq!(f.tls.version, 0x0304);
+
+        // A second HelloRetryRequest is a protocol error.
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        assert_eq!(
+            feed(&mut d, &mut f, Reverse, &[hrr.clone(), hrr].concat()),
+            Parsed::Skipped
+        );
+        assert!(learned_nothing(&f));
+    }
+
+    #[test]
+    fn change_cipher_spec_first_is_skipped() {
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        let ccs = records(CONTENT_CHANGE_CIPHER_SPEC, 0x0303, &[1], MAX_RECORD);
+        assert_eq!(feed(&mut d, &mut f, Reverse, &ccs), Parsed::Skipped);
+    }
+
+    // ---- malformed input ----
+
+    #[test]
+    fn garbage_is_skipped() {
+        let cases: [&[u8]; 6] = [
+            b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n",
+            b"SSH-2.0-OpenSSH_9.6\r\n",
+            &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28], // alert
+            &[0x16, 0x03, 0x03, 0x00, 0x04, 0x0b, 0x00, 0x00, 0x00], // certificate first
+            &[0x16, 0x03, 0x03, 0x00, 0x04, 0x01, 0x00, 0x00, 0x00], // empty ClientHello
+            &[0x16, 0x03, 0x03, 0x40, 0x01, 0x01],       // record over 2^14
+        ];
+        for case in cases {
+            let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+            assert_eq!(
+                feed(&mut d, &mut f, Forward, case),
+                Parsed::Skipped,
+                "{case:?}"
+            );
+            assert!(learned_nothing(&f));
+            assert_eq!(
+                feed(&mut d, &mut f, Reverse, &tls13_server_stream()),
+                Parsed::Skipped,
+                "stays skipped"
+            );
+        }
+    }
+
+    #[test]
+    fn client_facts_survive_a_bad_server_side() {
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        assert_eq!(
+            feed(&mut d, &mut f, Forward, &modern_client_stream()),
+            Parsed::Updated
+        );
+        assert_eq!(
+            feed(&mut d, &mut f, Reverse, b"\x15\x03\x03\x00\x02\x02\x28"),
+            Parsed::Skipped
+        );
+        assert_modern_client(&f);
+    }
+
+    #[test]
+    fn hello_truncated_inside_the_message_never_misreports() {
+        // The record and message lengths are fixed up, so the body itself ends early.
+        let body = client_hello_body(
+            0x0303,
+            Some(&[
+                sni(b"www.example.com"),
+                alpn(&["h2"]),
+                offered_versions(&[0x0304, 0x0303]),
+            ]),
+        );
+        for cut in 0..body.len() {
+            let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+            let stream = record(&handshake(CLIENT_HELLO, &body[..cut]));
+            match feed(&mut d, &mut f, Forward, &stream) {
+                Parsed::Skipped => assert!(learned_nothing(&f), "cut at {cut}"),
+                // Cut right after the compression methods: a valid hello without extensions.
+                Parsed::Updated => {
+                    assert_eq!(f.tls.client_version, 0x0303, "cut at {cut}");
+                    assert_eq!(f.tls.sni, None);
+                }
+                other => panic!("cut at {cut}: {other:?}"),
+            }
+        }
+        let body = &tls13_server_stream()[RECORD_HEADER + MESSAGE_HEADER..];
+        for cut in 0..body.len() {
+            let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+            let stream = record(&handshake(SERVER_HELLO, &body[..cut]));
+            match feed(&mut d, &mut f, Reverse, &stream) {
+                Parsed::Skipped => assert!(learned_nothing(&f), "cut at {cut}"),
+                Parsed::Done => assert_eq!(
+                    (f.tls.version, f.tls.cipher),
+                    (0x0303, 0x1301),
+                    "cut at {cut}"
+                ),
+                other => panic!("cut at {cut}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn datagrams_are_read_whole() {
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        let stream = modern_client_stream();
+        assert_eq!(
+            d.parse(&segment(Forward, None, &stream[..50]), &mut f),
+            Parsed::Continue
+        );
+        assert!(learned_nothing(&f));
+        assert_eq!(
+            d.parse(&segment(Forward, None, &stream), &mut f),
+            Parsed::Updated
+        );
+        assert_modern_client(&f);
+        assert_eq!(
+            d.parse(&segment(Reverse, None, &tls13_server_stream()), &mut f),
+            Parsed::Done
+        );
+        assert_eq!(f.tls.version, 0x0304);
+    }
+
+    #[test]
+    fn either_direction_may_carry_either_hello() {
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        assert_eq!(
+            feed(&mut d, &mut f, Reverse, &modern_client_stream()),
+            Parsed::Updated
+        );
+        assert_eq!(
+            feed(&mut d, &mut f, Forward, &tls13_server_stream()),
+            Parsed::Done
+        );
+        assert_modern_client(&f);
+        assert_eq!(f.tls.version, 0x0304);
+    }
+
+    // ---- properties ----
+
+    /// Valid hello streams with a few bytes overwritten: reaches deep into the parser.
+    fn mutated_hellos() -> impl Strategy<Value = Vec<u8>> {
+        let base = prop_oneof![
+            Just(modern_client_stream()),
+            Just(tls13_server_stream()),
+            Just(records(
+                CONTENT_HANDSHAKE,
+                0x0301,
+                &client_hello(0x0303, Some(&[sni(b"x.example")])),
+                17
+            )),
+        ];
+        (
+            base,
+            proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+        )
+            .prop_map(|(mut bytes, edits)| {
+                for (at, value) in edits {
+                    let i = at.index(bytes.len());
+                    bytes[i] = value;
+                }
+                bytes
+            })
+    }
+
+    fn streams() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..400),
+            mutated_hellos()
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            forward in streams(),
+            reverse in streams(),
+            pieces in proptest::collection::vec((any::<bool>(), 0usize..64, -8i32..8), 0..40),
+            udp in any::<bool>(),
+            isn in any::<u32>(),
+        ) {
+            let mut d = TlsDissector::default();
+            let mut f = FlowFacts::default();
+            let mut offset = [0usize; 2];
+            let mut finished = None;
+            for (reverse_side, len, jitter) in pieces {
+                let (dir, bytes) = if reverse_side { (Reverse, &reverse) } else { (Forward, &forward) };
+                let at = offset[dir.index()].min(bytes.len());
+                let end = (at + len).min(bytes.len());
+                let seq = isn.wrapping_add(at as u32).wrapping_add_signed(jitter);
+                let tcp_seq = if udp { None } else { Some(seq) };
+                let result = d.parse(&segment(dir, tcp_seq, &bytes[at..end]), &mut f);
+                if let Some(prev) = finished {
+                    prop_assert_eq!(result, prev);
+                } else if matches!(result, Parsed::Done | Parsed::Skipped) {
+                    finished = Some(result);
+                }
+                offset[dir.index()] = end;
+            }
+        }
+
+        #[test]
+        fn any_segmentation_reads_the_same_hello(
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..12),
+            repeats in proptest::collection::vec(any::<prop::sample::Index>(), 0..6),
+            isn in any::<u32>(),
+        ) {
+            let stream = records(CONTENT_HANDSHAKE, 0x0301, &client_hello(0x0303, Some(&[
+                sni(b"www.example.com"), alpn(&["h2", "http/1.1"]), offered_versions(&[0x0304]),
+            ])), 150);
+            let mut bounds: Vec<usize> = cuts.iter().map(|c| c.index(stream.len())).collect();
+            bounds.push(0);
+            bounds.push(stream.len());
+            bounds.sort_unstable();
+            bounds.dedup();
+            let mut d = TlsDissector::default();
+            let mut f = FlowFacts::default();
+            let mut last = Parsed::Continue;
+            for (i, w) in bounds.windows(2).enumerate() {
+                let seg = segment(Forward, Some(isn.wrapping_add(w[0] as u32)), &stream[w[0]..w[1]]);
+                last = d.parse(&seg, &mut f);
+                // Resend some earlier segment now and then.
+                if let Some(r) = repeats.get(i) {
+                    let j = r.index(i + 1);
+                    let old = segment(Forward, Some(isn.wrapping_add(bounds[j] as u32)), &stream[bounds[j]..bounds[j + 1]]);
+                    let again = d.parse(&old, &mut f);
+                    if last == Parsed::Continue {
+                        last = again;
+                    }
+                }
+            }
+            prop_assert_eq!(last, Parsed::Updated);
+            assert_modern_client(&f);
+        }
+    }
+}

@@ -11,6 +11,7 @@ pub mod nftset;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::actions::config::TargetSpec;
 use crate::flow::facts::FlowFacts;
 
 /// A flow matched an action.
@@ -56,4 +57,171 @@ pub trait Target: Send {
     fn tick(&mut self, now: SystemTime) -> Result<(), TargetError>;
     /// Clean shutdown: write pending output, honour `flush_on_destroy`.
     fn shutdown(&mut self) -> Result<(), TargetError>;
+    /// The flow still matches: keep its kernel state alive (element timeouts). Targets whose
+    /// output is one record per match (log) do nothing.
+    fn refresh(&mut self, _event: &MatchEvent) -> Result<(), TargetError> {
+        Ok(())
+    }
+}
+
+/// Whether targets touch the kernel and files or only say what they would do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnforceMode {
+    /// Describe operations only (replay without `--apply`).
+    DryRun,
+    /// Perform them.
+    Apply,
+}
+
+/// Per-target counters, for the summary and the log.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TargetCounters {
+    pub applied: u64,
+    pub refreshed: u64,
+    pub failures: u64,
+}
+
+struct Slot {
+    spec: TargetSpec,
+    target: Box<dyn Target>,
+    counters: TargetCounters,
+}
+
+/// Owns the targets of the running configuration and routes match events to them.
+pub struct Enforcer {
+    slots: Vec<Slot>,
+    mode: EnforceMode,
+    pending: usize,
+}
+
+/// Build the target a spec describes. Constructors never touch the kernel.
+fn build(spec: &TargetSpec) -> Box<dyn Target> {
+    match spec {
+        TargetSpec::NftSet(c) => Box::new(nftset::NftSetTarget::new(c.clone())),
+        TargetSpec::Log(c) => Box::new(log::LogTarget::new(c.clone())),
+    }
+}
+
+impl Enforcer {
+    /// Build every target; in `Apply` mode also set each up (failures are logged and counted,
+    /// the target stays in place so a later flush can retry).
+    pub fn new(specs: &[TargetSpec], mode: EnforceMode) -> Enforcer {
+        let mut enforcer = Enforcer { slots: Vec::new(), mode, pending: 0 };
+        for spec in specs {
+            enforcer.add(spec.clone());
+        }
+        enforcer
+    }
+
+    fn add(&mut self, spec: TargetSpec) {
+        let mut slot = Slot { target: build(&spec), spec, counters: TargetCounters::default() };
+        if self.mode == EnforceMode::Apply {
+            if let Err(e) = slot.target.setup() {
+                slot.counters.failures += 1;
+                tracing::error!(target_name = slot.target.name(), "setting up target failed: {e}");
+            }
+        }
+        self.slots.push(slot);
+    }
+
+    /// Switch to a new configuration's targets. Targets whose configuration is unchanged are kept
+    /// as they are (their sets and pending output survive: no gap in blocking); removed or
+    /// changed ones are shut down, new ones set up.
+    pub fn reload(&mut self, specs: &[TargetSpec]) {
+        let mut kept = Vec::new();
+        for slot in std::mem::take(&mut self.slots) {
+            if specs.contains(&slot.spec) {
+                kept.push(slot);
+            } else {
+                let mut slot = slot;
+                if self.mode == EnforceMode::Apply {
+                    if let Err(e) = slot.target.shutdown() {
+                        tracing::warn!(target_name = slot.target.name(), "shutting down removed target: {e}");
+                    }
+                }
+            }
+        }
+        self.slots = kept;
+        for spec in specs {
+            if !self.slots.iter().any(|s| &s.spec == spec) {
+                self.add(spec.clone());
+            }
+        }
+    }
+
+    /// Hand a match to the named targets. `ops`, when given, receives what each target does.
+    pub fn handle(&mut self, targets: &[Arc<str>], event: &MatchEvent, refresh: bool, mut ops: Option<&mut Vec<String>>) {
+        for name in targets {
+            let Some(slot) = self.slots.iter_mut().find(|s| s.target.name() == &**name) else {
+                continue;
+            };
+            if let Some(ops) = ops.as_deref_mut() {
+                slot.target.describe(event, ops);
+            }
+            if self.mode == EnforceMode::DryRun {
+                continue;
+            }
+            let result = if refresh { slot.target.refresh(event) } else { slot.target.apply(event) };
+            match result {
+                Ok(()) if refresh => slot.counters.refreshed += 1,
+                Ok(()) => slot.counters.applied += 1,
+                Err(e) => {
+                    slot.counters.failures += 1;
+                    tracing::warn!(target_name = slot.target.name(), "applying action '{}' failed: {e}", event.action);
+                }
+            }
+            self.pending += 1;
+        }
+    }
+
+    /// Operations queued since the last flush.
+    pub fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// Send queued operations (one netlink batch per set).
+    pub fn flush(&mut self) {
+        self.pending = 0;
+        if self.mode == EnforceMode::DryRun {
+            return;
+        }
+        for slot in &mut self.slots {
+            if let Err(e) = slot.target.flush() {
+                slot.counters.failures += 1;
+                tracing::warn!(target_name = slot.target.name(), "flushing target failed: {e}");
+            }
+        }
+    }
+
+    /// Periodic work (log files).
+    pub fn tick(&mut self, now: SystemTime) {
+        if self.mode == EnforceMode::DryRun {
+            return;
+        }
+        for slot in &mut self.slots {
+            if let Err(e) = slot.target.tick(now) {
+                slot.counters.failures += 1;
+                tracing::warn!(target_name = slot.target.name(), "{e}");
+            }
+        }
+    }
+
+    /// Flush, then shut every target down (`flush_on_destroy`, last log file).
+    pub fn shutdown(&mut self) {
+        self.flush();
+        if self.mode == EnforceMode::DryRun {
+            return;
+        }
+        for slot in &mut self.slots {
+            if let Err(e) = slot.target.shutdown() {
+                slot.counters.failures += 1;
+                tracing::warn!(target_name = slot.target.name(), "shutting down target failed: {e}");
+            }
+        }
+    }
+
+    /// Counters per target name.
+    pub fn counters(&self) -> Vec<(String, TargetCounters)> {
+        self.slots.iter().map(|s| (s.target.name().to_string(), s.counters)).collect()
+    }
 }

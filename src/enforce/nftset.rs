@@ -1,1 +1,683 @@
-//! nftables set target.
+//! nftables set target (`"target_type": "nftset"`): one element per matching flow, in the set
+//! `<set_name>.v4` or `<set_name>.v6` of the configured table.
+//!
+//! Elements are built from the flow's facts in the configured key order (Netify's `type`
+//! array), queued by [`Target::apply`] and sent in one nftables transaction per
+//! [`Target::flush`]. With `ttl` the elements expire in the kernel; a flow that keeps matching is
+//! re-added, which restarts its timer. The socket opens on first use, so building the target (and
+//! [`Target::describe`] in a dry-run replay) needs no privileges.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use hashbrown::HashSet;
+
+use super::netlink::nftables::{
+    AddReport, KeyLayout, KeyType, NftBatch, NftSocket, SetRef, SetSpec, TableFamily,
+};
+use super::netlink::NetlinkError;
+use super::{MatchEvent, Target, TargetError};
+use crate::flow::facts::FlowFacts;
+
+/// Queued elements that make [`Target::apply`] send without waiting for a flush.
+const AUTO_FLUSH_ELEMENTS: usize = 8192;
+
+/// Which address families get a set (Netify's `set_family`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SetFamily {
+    /// `"*"`: `<set_name>.v4` and `<set_name>.v6`.
+    Both,
+    /// `"ipv4"`: only `<set_name>.v4`.
+    V4,
+    /// `"ipv6"`: only `<set_name>.v6`.
+    V6,
+}
+
+impl SetFamily {
+    /// Parses Netify's spelling: `"*"`, `"ipv4"`, `"ipv6"`.
+    pub fn from_netify_name(name: &str) -> Option<SetFamily> {
+        Some(match name {
+            "*" => SetFamily::Both,
+            "ipv4" => SetFamily::V4,
+            "ipv6" => SetFamily::V6,
+            _ => return None,
+        })
+    }
+
+    fn has(self, ip_version: u8) -> bool {
+        matches!(
+            (self, ip_version),
+            (SetFamily::Both, 4 | 6) | (SetFamily::V4, 4) | (SetFamily::V6, 6)
+        )
+    }
+}
+
+/// One field of a set element (an entry of Netify's `type` array).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyPart {
+    LocalAddr,
+    OtherAddr,
+    LocalPort,
+    OtherPort,
+    IpProto,
+    LocalMac,
+    OtherMac,
+}
+
+impl KeyPart {
+    /// Parses Netify's field names (`local_addr`, `other_port`, `ip_proto`, …).
+    pub fn from_netify_name(name: &str) -> Option<KeyPart> {
+        Some(match name {
+            "local_addr" => KeyPart::LocalAddr,
+            "other_addr" => KeyPart::OtherAddr,
+            "local_port" => KeyPart::LocalPort,
+            "other_port" => KeyPart::OtherPort,
+            "ip_proto" => KeyPart::IpProto,
+            "local_mac" => KeyPart::LocalMac,
+            "other_mac" => KeyPart::OtherMac,
+            _ => return None,
+        })
+    }
+
+    pub fn netify_name(self) -> &'static str {
+        match self {
+            KeyPart::LocalAddr => "local_addr",
+            KeyPart::OtherAddr => "other_addr",
+            KeyPart::LocalPort => "local_port",
+            KeyPart::OtherPort => "other_port",
+            KeyPart::IpProto => "ip_proto",
+            KeyPart::LocalMac => "local_mac",
+            KeyPart::OtherMac => "other_mac",
+        }
+    }
+
+    fn key_type(self, ip_version: u8) -> KeyType {
+        match self {
+            KeyPart::LocalAddr | KeyPart::OtherAddr if ip_version == 6 => KeyType::Ipv6Addr,
+            KeyPart::LocalAddr | KeyPart::OtherAddr => KeyType::Ipv4Addr,
+            KeyPart::LocalPort | KeyPart::OtherPort => KeyType::InetService,
+            KeyPart::IpProto => KeyType::InetProto,
+            KeyPart::LocalMac | KeyPart::OtherMac => KeyType::EtherAddr,
+        }
+    }
+
+    /// The field's value in network byte order, or `None` when an address is of the other
+    /// family.
+    fn value(self, flow: &FlowFacts, ip_version: u8, out: &mut Vec<u8>) -> Option<()> {
+        let addr = |ip: IpAddr| match (ip, ip_version) {
+            (IpAddr::V4(a), 4) => Some(a.octets().to_vec()),
+            (IpAddr::V6(a), 6) => Some(a.octets().to_vec()),
+            _ => None,
+        };
+        match self {
+            KeyPart::LocalAddr => out.extend_from_slice(&addr(flow.local_ip)?),
+            KeyPart::OtherAddr => out.extend_from_slice(&addr(flow.other_ip)?),
+            KeyPart::LocalPort => out.extend_from_slice(&flow.local_port.to_be_bytes()),
+            KeyPart::OtherPort => out.extend_from_slice(&flow.other_port.to_be_bytes()),
+            KeyPart::IpProto => out.push(flow.ip_protocol),
+            KeyPart::LocalMac => out.extend_from_slice(&flow.local_mac),
+            KeyPart::OtherMac => out.extend_from_slice(&flow.other_mac),
+        }
+        Some(())
+    }
+
+    /// The field as nft prints it with `-nn` (addresses, decimal numbers, lower-case MACs).
+    fn write_text(self, flow: &FlowFacts, out: &mut String) {
+        let _ = match self {
+            KeyPart::LocalAddr => write!(out, "{}", flow.local_ip),
+            KeyPart::OtherAddr => write!(out, "{}", flow.other_ip),
+            KeyPart::LocalPort => write!(out, "{}", flow.local_port),
+            KeyPart::OtherPort => write!(out, "{}", flow.other_port),
+            KeyPart::IpProto => write!(out, "{}", flow.ip_protocol),
+            KeyPart::LocalMac => write!(out, "{}", Mac(&flow.local_mac)),
+            KeyPart::OtherMac => write!(out, "{}", Mac(&flow.other_mac)),
+        };
+    }
+}
+
+/// A MAC address as nft prints it: lower-case hex, colon-separated.
+struct Mac<'a>(&'a [u8; 6]);
+
+impl std::fmt::Display for Mac<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
+    }
+}
+
+/// An `nftset` target's configuration, defaults merged in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NftSetConfig {
+    /// Target name (`nftset.weakssl`).
+    pub name: String,
+    /// Set name without the family suffix (`weakssl` → `weakssl.v4`, `weakssl.v6`).
+    pub set_name: String,
+    /// Table holding the sets; default `nfa`.
+    pub table_name: String,
+    /// nft table family: `inet` (default), `ip`, `ip6`, `bridge` or `netdev`.
+    pub table_family: String,
+    pub set_family: SetFamily,
+    /// Element layout, in order.
+    pub key: Vec<KeyPart>,
+    /// Maximum elements per set; default 65536.
+    pub size: u32,
+    /// Element timeout in seconds; 0 = elements stay until removed.
+    pub ttl: u32,
+    /// Create the table and sets when missing.
+    pub managed: bool,
+    /// Empty the sets at start (only with `managed`, as Netify documents).
+    pub flush_on_create: bool,
+    /// Empty the sets at shutdown.
+    pub flush_on_destroy: bool,
+}
+
+impl NftSetConfig {
+    /// A configuration with Netify's defaults for everything but the names and the key.
+    pub fn new(name: &str, set_name: &str, key: Vec<KeyPart>) -> NftSetConfig {
+        NftSetConfig {
+            name: name.to_string(),
+            set_name: set_name.to_string(),
+            table_name: "nfa".to_string(),
+            table_family: "inet".to_string(),
+            set_family: SetFamily::Both,
+            key,
+            size: 65536,
+            ttl: 0,
+            managed: false,
+            flush_on_create: false,
+            flush_on_destroy: false,
+        }
+    }
+}
+
+/// Running totals of a target's kernel work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NftSetStats {
+    /// Elements added or refreshed.
+    pub accepted: u64,
+    /// Elements refused because the set was full.
+    pub refused: u64,
+    /// Transactions sent for elements, retries included.
+    pub batches: u64,
+    /// Times a set that had disappeared was created again.
+    pub recreated: u64,
+}
+
+/// One family's set and the elements waiting for the next flush.
+#[derive(Debug)]
+struct FamilySet {
+    ip_version: u8,
+    spec: SetSpec,
+    pending: Vec<Vec<u8>>,
+    queued: HashSet<Vec<u8>>,
+}
+
+/// The `nftset` target.
+#[derive(Debug)]
+pub struct NftSetTarget {
+    cfg: NftSetConfig,
+    /// Set up from the configuration, or why the configuration cannot work.
+    sets: Result<(TableFamily, Vec<FamilySet>), String>,
+    sock: Option<NftSocket>,
+    stats: NftSetStats,
+}
+
+impl NftSetTarget {
+    /// Builds the target; never touches the kernel. A configuration the kernel cannot take
+    /// (unknown table family, key too long) is reported by `setup` and `apply`.
+    pub fn new(cfg: NftSetConfig) -> NftSetTarget {
+        let sets = Self::plan(&cfg);
+        NftSetTarget {
+            cfg,
+            sets,
+            sock: None,
+            stats: NftSetStats::default(),
+        }
+    }
+
+    fn plan(cfg: &NftSetConfig) -> Result<(TableFamily, Vec<FamilySet>), String> {
+        let family = TableFamily::from_name(&cfg.table_family).ok_or_else(|| {
+            format!(
+                "unknown table family {:?} (expected inet, ip, ip6, bridge or netdev)",
+                cfg.table_family
+            )
+        })?;
+        let mut sets = Vec::new();
+        for (ip_version, suffix) in [(4u8, "v4"), (6, "v6")] {
+            if !cfg.set_family.has(ip_version) {
+                continue;
+            }
+            let fields = cfg.key.iter().map(|p| p.key_type(ip_version)).collect();
+            let key = KeyLayout::new(fields).map_err(|e| e.to_string())?;
+            sets.push(FamilySet {
+                ip_version,
+                spec: SetSpec {
+                    name: format!("{}.{suffix}", cfg.set_name),
+                    key,
+                    size: cfg.size,
+                    timeout_ms: u64::from(cfg.ttl) * 1000,
+                },
+                pending: Vec::new(),
+                queued: HashSet::new(),
+            });
+        }
+        Ok((family, sets))
+    }
+
+    pub fn config(&self) -> &NftSetConfig {
+        &self.cfg
+    }
+
+    pub fn stats(&self) -> NftSetStats {
+        self.stats
+    }
+
+    /// Name of the kernel set that holds flows of this IP version, if there is one.
+    pub fn set_name(&self, ip_version: u8) -> Option<&str> {
+        let (_, sets) = self.sets.as_ref().ok()?;
+        sets.iter()
+            .find(|s| s.ip_version == ip_version)
+            .map(|s| s.spec.name.as_str())
+    }
+
+    /// Elements queued and not yet sent.
+    pub fn pending(&self) -> usize {
+        self.sets
+            .as_ref()
+            .map_or(0, |(_, sets)| sets.iter().map(|s| s.pending.len()).sum())
+    }
+
+    fn queue(&mut self, event: &MatchEvent) -> Result<(), TargetError> {
+        let flow = &event.flow;
+        let sets = match &mut self.sets {
+            Ok((_, sets)) => sets,
+            Err(why) => return Err(TargetError::Other(format!("{}: {why}", self.cfg.name))),
+        };
+        let Some(set) = sets.iter_mut().find(|s| s.ip_version == flow.ip_version) else {
+            return Ok(()); // no set for this family
+        };
+        let mut values: Vec<Vec<u8>> = Vec::with_capacity(self.cfg.key.len());
+        for part in &self.cfg.key {
+            let mut v = Vec::with_capacity(16);
+            if part.value(flow, flow.ip_version, &mut v).is_none() {
+                return Err(TargetError::Other(format!(
+                    "flow {} → {}: address family does not match ip_version {}",
+                    flow.local_ip, flow.other_ip, flow.ip_version
+                )));
+            }
+            values.push(v);
+        }
+        let slices: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+        let mut key = Vec::with_capacity(set.spec.key.key_len());
+        set.spec.key.pack(&slices, &mut key)?;
+        if set.queued.insert(key.clone()) {
+            set.pending.push(key);
+        }
+        if self.pending() >= AUTO_FLUSH_ELEMENTS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Sends one family's queued elements. A set or table that vanished (ENOENT) is created
+    /// again once, when managed, and the elements re-sent.
+    fn send_pending(
+        sock: &mut NftSocket,
+        cfg: &NftSetConfig,
+        family: TableFamily,
+        set: &mut FamilySet,
+        stats: &mut NftSetStats,
+    ) -> Result<(), NetlinkError> {
+        let keys = std::mem::take(&mut set.pending);
+        set.queued.clear();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let dest = SetRef {
+            family,
+            table: &cfg.table_name,
+            set: &set.spec.name,
+        };
+        let timeout_ms = set.spec.timeout_ms;
+        let report: AddReport = match sock.add_elements(dest, &keys, timeout_ms) {
+            Err(e) if e.errno() == Some(libc::ENOENT) && cfg.managed => {
+                tracing::warn!(
+                    target_name = cfg.name,
+                    "set {dest} is gone ({e}); creating it again"
+                );
+                let mut batch = NftBatch::new();
+                batch.add_table(family, &cfg.table_name)?;
+                batch.add_set(family, &cfg.table_name, &set.spec)?;
+                sock.commit(batch)?;
+                stats.recreated += 1;
+                sock.add_elements(dest, &keys, timeout_ms)
+            }
+            other => other,
+        }?;
+        stats.accepted += report.accepted as u64;
+        stats.refused += report.refused as u64;
+        stats.batches += report.batches as u64;
+        if report.refused > 0 {
+            return Err(NetlinkError::SetFull {
+                set: dest.to_string(),
+                refused: report.refused,
+                accepted: report.accepted,
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs `f` once per set with the socket (opened on first use). Every set is tried; the
+    /// first error is returned. A socket that lost track of its replies is reopened next time.
+    fn for_each_set(
+        &mut self,
+        mut f: impl FnMut(
+            &mut NftSocket,
+            &NftSetConfig,
+            TableFamily,
+            &mut FamilySet,
+            &mut NftSetStats,
+        ) -> Result<(), NetlinkError>,
+    ) -> Result<(), TargetError> {
+        let (family, sets) = match &mut self.sets {
+            Ok((family, sets)) => (*family, sets),
+            Err(why) => return Err(TargetError::Other(format!("{}: {why}", self.cfg.name))),
+        };
+        let sock = match &mut self.sock {
+            Some(sock) => sock,
+            None => match NftSocket::open() {
+                Ok(sock) => self.sock.insert(sock),
+                Err(e) => {
+                    // Without a socket nothing queued can go out: do not let it pile up.
+                    clear_pending(sets);
+                    return Err(e.into());
+                }
+            },
+        };
+        let mut first_error = None;
+        for set in sets.iter_mut() {
+            if let Err(e) = f(sock, &self.cfg, family, set, &mut self.stats) {
+                first_error.get_or_insert(e);
+            }
+        }
+        match first_error {
+            None => Ok(()),
+            Some(e) => {
+                if matches!(e, NetlinkError::Io(_) | NetlinkError::NoReply { .. }) {
+                    self.sock = None;
+                }
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// Forgets queued elements that cannot or need not be sent (a flow that still matches is
+/// queued again by `refresh`).
+fn clear_pending(sets: &mut [FamilySet]) {
+    for set in sets {
+        set.pending.clear();
+        set.queued.clear();
+    }
+}
+
+impl Target for NftSetTarget {
+    fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    /// With `managed`: create the table and sets (one transaction), emptied first when
+    /// `flush_on_create`. Without it the sets are the administrator's: nothing is changed.
+    fn setup(&mut self) -> Result<(), TargetError> {
+        let cfg = &self.cfg;
+        let (family, sets) = match &self.sets {
+            Ok((family, sets)) => (*family, sets),
+            Err(why) => return Err(TargetError::Other(format!("{}: {why}", cfg.name))),
+        };
+        let sock = match &mut self.sock {
+            Some(sock) => sock,
+            None => self.sock.insert(NftSocket::open()?),
+        };
+        if !cfg.managed {
+            return Ok(());
+        }
+        let mut batch = NftBatch::new();
+        batch.add_table(family, &cfg.table_name)?;
+        for set in sets {
+            batch.add_set(family, &cfg.table_name, &set.spec)?;
+            if cfg.flush_on_create {
+                batch.flush_set(SetRef {
+                    family,
+                    table: &cfg.table_name,
+                    set: &set.spec.name,
+                })?;
+            }
+        }
+        sock.commit(batch)?;
+        Ok(())
+    }
+
+    /// `nftset inet netify weakssl.v4 add 192.168.1.10 . 6 . 1010 . 10.99.0.2 timeout 120s`
+    fn describe(&self, event: &MatchEvent, ops: &mut Vec<String>) {
+        let flow = &event.flow;
+        let Some(set_name) = self.set_name(flow.ip_version) else {
+            return;
+        };
+        let cfg = &self.cfg;
+        let mut line = format!(
+            "nftset {} {} {set_name} add ",
+            cfg.table_family, cfg.table_name
+        );
+        for (i, part) in cfg.key.iter().enumerate() {
+            if i > 0 {
+                line.push_str(" . ");
+            }
+            part.write_text(flow, &mut line);
+        }
+        if cfg.ttl > 0 {
+            let _ = write!(line, " timeout {}s", cfg.ttl);
+        }
+        ops.push(line);
+    }
+
+    fn apply(&mut self, event: &MatchEvent) -> Result<(), TargetError> {
+        self.queue(event)
+    }
+
+    /// Re-adding the element restarts its timeout.
+    fn refresh(&mut self, event: &MatchEvent) -> Result<(), TargetError> {
+        self.queue(event)
+    }
+
+    fn flush(&mut self) -> Result<(), TargetError> {
+        if self.pending() == 0 {
+            return Ok(());
+        }
+        self.for_each_set(Self::send_pending)
+    }
+
+    fn tick(&mut self, _now: std::time::SystemTime) -> Result<(), TargetError> {
+        Ok(())
+    }
+
+    /// With `flush_on_destroy` the sets are emptied (queued elements are dropped); otherwise
+    /// queued elements are sent. A set that is already gone is not an error.
+    fn shutdown(&mut self) -> Result<(), TargetError> {
+        if !self.cfg.flush_on_destroy {
+            return self.flush();
+        }
+        if let Ok((_, sets)) = &mut self.sets {
+            clear_pending(sets);
+        }
+        self.for_each_set(|sock, cfg, family, set, _| {
+            let dest = SetRef {
+                family,
+                table: &cfg.table_name,
+                set: &set.spec.name,
+            };
+            match sock.flush_set(dest) {
+                Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
+                other => other,
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    use std::sync::Arc;
+    use std::time::SystemTime;
+
+    use super::*;
+
+    const WEAK_TLS_KEY: [KeyPart; 4] = [
+        KeyPart::LocalAddr,
+        KeyPart::IpProto,
+        KeyPart::OtherPort,
+        KeyPart::OtherAddr,
+    ];
+
+    fn weakssl() -> NftSetConfig {
+        let mut cfg = NftSetConfig::new("nftset.weakssl", "weakssl", WEAK_TLS_KEY.to_vec());
+        cfg.table_name = "netify".into();
+        cfg.ttl = 120;
+        cfg.managed = true;
+        cfg
+    }
+
+    fn event(flow: FlowFacts) -> MatchEvent {
+        MatchEvent {
+            action: Arc::from("weakssl"),
+            flow: Arc::new(flow),
+            at: SystemTime::UNIX_EPOCH,
+        }
+    }
+
+    fn v4_flow() -> FlowFacts {
+        FlowFacts {
+            ip_version: 4,
+            ip_protocol: 6,
+            local_ip: IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10)),
+            local_port: 51000,
+            other_ip: IpAddr::V4(Ipv4Addr::new(10, 99, 0, 2)),
+            other_port: 1010,
+            local_mac: [0x02, 0, 0, 0, 0, 0x0a],
+            other_mac: [0xde, 0xad, 0xbe, 0xef, 0, 1],
+            ..FlowFacts::default()
+        }
+    }
+
+    fn v6_flow() -> FlowFacts {
+        FlowFacts {
+            ip_version: 6,
+            ip_protocol: 17,
+            local_ip: IpAddr::V6("fd00::10".parse::<Ipv6Addr>().unwrap()),
+            local_port: 40000,
+            other_ip: IpAddr::V6("2001:db8::2".parse::<Ipv6Addr>().unwrap()),
+            other_port: 443,
+            ..FlowFacts::default()
+        }
+    }
+
+    #[test]
+    fn netify_names_parse() {
+        let names = [
+            "local_addr",
+            "other_addr",
+            "local_port",
+            "other_port",
+            "ip_proto",
+            "local_mac",
+            "other_mac",
+        ];
+        for name in names {
+            assert_eq!(KeyPart::from_netify_name(name).unwrap().netify_name(), name);
+        }
+        assert_eq!(KeyPart::from_netify_name("mark"), None);
+        assert_eq!(SetFamily::from_netify_name("*"), Some(SetFamily::Both));
+        assert_eq!(SetFamily::from_netify_name("ipv4"), Some(SetFamily::V4));
+        assert_eq!(SetFamily::from_netify_name("ipv6"), Some(SetFamily::V6));
+        assert_eq!(SetFamily::from_netify_name("both"), None);
+    }
+
+    #[test]
+    fn describe_uses_nft_element_syntax() {
+        let target = NftSetTarget::new(weakssl());
+        let mut ops = Vec::new();
+        target.describe(&event(v4_flow()), &mut ops);
+        target.describe(&event(v6_flow()), &mut ops);
+        assert_eq!(
+            ops,
+            vec![
+                "nftset inet netify weakssl.v4 add 192.168.1.10 . 6 . 1010 . 10.99.0.2 timeout 120s",
+                "nftset inet netify weakssl.v6 add fd00::10 . 17 . 443 . 2001:db8::2 timeout 120s",
+            ]
+        );
+    }
+
+    #[test]
+    fn describe_without_ttl_and_with_macs_and_ports() {
+        let mut cfg = NftSetConfig::new(
+            "nftset.macs",
+            "macs",
+            vec![KeyPart::OtherMac, KeyPart::LocalPort],
+        );
+        cfg.set_family = SetFamily::V4;
+        let target = NftSetTarget::new(cfg);
+        let mut ops = Vec::new();
+        target.describe(&event(v4_flow()), &mut ops);
+        target.describe(&event(v6_flow()), &mut ops); // no v6 set: nothing
+        assert_eq!(
+            ops,
+            vec!["nftset inet nfa macs.v4 add de:ad:be:ef:00:01 . 51000"]
+        );
+    }
+
+    #[test]
+    fn apply_queues_packed_keys_per_family_without_duplicates() {
+        let mut target = NftSetTarget::new(weakssl());
+        // Queue only: stays under the auto-flush threshold, so no socket is opened.
+        target.queue(&event(v4_flow())).unwrap();
+        target.queue(&event(v4_flow())).unwrap();
+        target.queue(&event(v6_flow())).unwrap();
+        assert_eq!(target.pending(), 2);
+        let (_, sets) = target.sets.as_ref().unwrap();
+        assert_eq!(
+            sets[0].pending[0],
+            vec![192, 168, 1, 10, 6, 0, 0, 0, 0x03, 0xf2, 0, 0, 10, 99, 0, 2]
+        );
+        assert_eq!(sets[1].pending[0].len(), 40);
+        assert_eq!(
+            sets[1].spec.key.type_id(),
+            (((8 << 6 | 12) << 6 | 13) << 6) | 8
+        );
+        assert_eq!(target.set_name(4), Some("weakssl.v4"));
+        assert_eq!(target.set_name(6), Some("weakssl.v6"));
+    }
+
+    #[test]
+    fn mismatched_address_family_is_an_error() {
+        let mut target = NftSetTarget::new(weakssl());
+        let mut flow = v4_flow();
+        flow.ip_version = 6;
+        assert!(target.queue(&event(flow)).is_err());
+        assert_eq!(target.pending(), 0);
+    }
+
+    #[test]
+    fn bad_configuration_is_reported_not_panicked() {
+        let mut cfg = weakssl();
+        cfg.table_family = "arp6".into();
+        let mut target = NftSetTarget::new(cfg);
+        assert!(target.setup().is_err());
+        assert!(target.apply(&event(v4_flow())).is_err());
+        let mut cfg = weakssl();
+        cfg.key = vec![KeyPart::LocalPort; 6];
+        assert!(NftSetTarget::new(cfg).setup().is_err());
+    }
+}

@@ -1,3 +1,7 @@
-//! Flows: keys, the per-worker table, and the facts each flow carries.
+//! Flows: keys, the per-worker table, the facts each flow carries, and which side is local.
 
 pub mod facts;
+pub mod key;
+pub mod locality;
+pub mod net;
+pub mod table;

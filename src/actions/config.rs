@@ -1,0 +1,533 @@
+//! Loading Netify's `netify-proc-flow-actions.json`.
+//!
+//! The file is read as plain JSON (key order kept: `halt_on_match` depends on it) and walked by
+//! hand so every problem can name its JSON path, and the criteria column. Every problem is
+//! collected; a file with any error does not load, warnings never stop it.
+//!
+//! Target properties merge as: built-in default < `target_defaults[type]` < the target's own keys.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::{Action, ActionSet, Exemption};
+use crate::criteria::Criteria;
+use crate::enforce::log::LogConfig;
+use crate::enforce::nftset::{KeyPart, NftSetConfig, SetFamily};
+
+/// How bad a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// One thing wrong with a configuration, located by JSON path (and criteria column).
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub severity: Severity,
+    /// JSON path, e.g. `actions.weakssl.criteria[1]`.
+    pub path: String,
+    pub message: String,
+    /// Extra lines (the criteria text with a caret under the column).
+    pub detail: Option<String>,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = match self.severity {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        };
+        write!(f, "{level}: {}: {}", self.path, self.message)?;
+        if let Some(detail) = &self.detail {
+            for line in detail.lines() {
+                write!(f, "\n    {line}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A configured target, ready to be built by the enforcer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetSpec {
+    NftSet(NftSetConfig),
+    Log(LogConfig),
+}
+
+impl TargetSpec {
+    pub fn name(&self) -> &str {
+        match self {
+            TargetSpec::NftSet(c) => &c.name,
+            TargetSpec::Log(c) => &c.name,
+        }
+    }
+}
+
+/// A configuration that loaded.
+#[derive(Debug, Clone)]
+pub struct FlowActionsConfig {
+    pub path: PathBuf,
+    pub actions: ActionSet,
+    /// Enabled targets, in file order.
+    pub targets: Vec<TargetSpec>,
+    /// Warnings found while loading.
+    pub warnings: Vec<Problem>,
+}
+
+/// A configuration that did not load: every problem found (errors and warnings).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}: {} error(s)", path.display(), problems.iter().filter(|p| p.severity == Severity::Error).count())]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub problems: Vec<Problem>,
+}
+
+/// Read and compile a configuration file.
+pub fn load(path: &Path) -> Result<FlowActionsConfig, ConfigError> {
+    let fail = |message: String| ConfigError {
+        path: path.to_path_buf(),
+        problems: vec![Problem { severity: Severity::Error, path: "$".into(), message, detail: None }],
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    parse(&text, path)
+}
+
+/// Compile configuration text; `path` is only used in messages.
+pub fn parse(text: &str, path: &Path) -> Result<FlowActionsConfig, ConfigError> {
+    let mut loader = Loader { problems: Vec::new() };
+    let root: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            loader.error("$", format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()));
+            return Err(ConfigError { path: path.to_path_buf(), problems: loader.problems });
+        }
+    };
+    let config = loader.root(&root, path);
+    if loader.problems.iter().any(|p| p.severity == Severity::Error) {
+        return Err(ConfigError { path: path.to_path_buf(), problems: loader.problems });
+    }
+    Ok(FlowActionsConfig { warnings: loader.problems, ..config })
+}
+
+struct Loader {
+    problems: Vec<Problem>,
+}
+
+const TOP_KEYS: &[&str] = &[
+    "version", "reprocess_flows", "timezone", "exemptions", "actions", "targets", "target_defaults", "target_globals",
+];
+const ACTION_KEYS: &[&str] = &["criteria", "targets", "exemptions", "enabled", "halt_on_match", "interface", "time_of_day"];
+const COMMON_TARGET_KEYS: &[&str] = &["target_type", "target_enabled"];
+const NFTSET_KEYS: &[&str] = &[
+    "set_name", "table_name", "table_family", "set_family", "type", "size", "max_elements", "ttl", "managed",
+    "flush_on_create", "flush_on_destroy",
+];
+const LOG_KEYS: &[&str] = &["interval", "path", "prefix", "suffix"];
+/// Target types Netify has that this version cannot apply yet.
+const LATER_TARGET_TYPES: &[&str] = &["ipset", "ctlabel", "ctmark", "sink"];
+
+impl Loader {
+    fn error(&mut self, path: &str, message: impl Into<String>) {
+        self.problems.push(Problem { severity: Severity::Error, path: path.into(), message: message.into(), detail: None });
+    }
+
+    fn warn(&mut self, path: &str, message: impl Into<String>) {
+        self.problems.push(Problem { severity: Severity::Warning, path: path.into(), message: message.into(), detail: None });
+    }
+
+    fn unknown_keys(&mut self, map: &Map<String, Value>, path: &str, known: &[&[&str]]) {
+        for key in map.keys() {
+            if !known.iter().any(|set| set.contains(&key.as_str())) {
+                self.warn(&format!("{path}.{key}"), "unknown key, ignored");
+            }
+        }
+    }
+
+    fn object<'v>(&mut self, value: &'v Value, path: &str) -> Option<&'v Map<String, Value>> {
+        match value {
+            Value::Object(map) => Some(map),
+            _ => {
+                self.error(path, format!("expected an object, found {}", kind(value)));
+                None
+            }
+        }
+    }
+
+    fn root(&mut self, root: &Value, path: &Path) -> FlowActionsConfig {
+        let mut config = FlowActionsConfig {
+            path: path.to_path_buf(),
+            actions: ActionSet::default(),
+            targets: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let Some(top) = self.object(root, "$") else {
+            return config;
+        };
+        self.unknown_keys(top, "$", &[TOP_KEYS]);
+        for key in ["reprocess_flows", "timezone", "target_globals"] {
+            if top.contains_key(key) {
+                self.warn(&format!("$.{key}"), "accepted but not implemented in this version yet");
+            }
+        }
+        if let Some(v) = top.get("version") {
+            if !v.is_u64() {
+                self.error("$.version", format!("expected a number, found {}", kind(v)));
+            }
+        }
+        if let Some(v) = top.get("exemptions") {
+            config.actions.exemptions = self.exemptions(v, "$.exemptions");
+        }
+        let empty = Map::new();
+        let defaults = match top.get("target_defaults") {
+            Some(v) => self.object(v, "$.target_defaults").unwrap_or(&empty),
+            None => &empty,
+        };
+        let mut target_names: Vec<&str> = Vec::new();
+        if let Some(targets) = top.get("targets") {
+            if let Some(targets) = self.object(targets, "$.targets") {
+                for (name, value) in targets {
+                    target_names.push(name);
+                    if let Some(spec) = self.target(name, value, defaults) {
+                        config.targets.push(spec);
+                    }
+                }
+            }
+        }
+        match top.get("actions") {
+            None => self.error("$", "missing key 'actions'"),
+            Some(actions) => {
+                if let Some(actions) = self.object(actions, "$.actions") {
+                    for (name, value) in actions {
+                        if let Some(action) = self.action(name, value, &target_names) {
+                            config.actions.actions.push(action);
+                        }
+                    }
+                }
+            }
+        }
+        config
+    }
+
+    fn action(&mut self, name: &str, value: &Value, target_names: &[&str]) -> Option<Action> {
+        let path = format!("$.actions.{name}");
+        let map = self.object(value, &path)?;
+        self.unknown_keys(map, &path, &[ACTION_KEYS]);
+        let enabled = self.boolean(map, "enabled", &path, true);
+        let halt_on_match = self.boolean(map, "halt_on_match", &path, false);
+        if let Some(v) = map.get("interface") {
+            if v.as_str() != Some("*") {
+                self.warn(&format!("{path}.interface"), "accepted but not implemented in this version yet: the action applies to every interface");
+            }
+        }
+        if map.contains_key("time_of_day") {
+            self.warn(&format!("{path}.time_of_day"), "accepted but not implemented in this version yet: the action applies at all times");
+        }
+        let mut criteria = Vec::new();
+        match map.get("criteria") {
+            None => self.error(&path, "missing key 'criteria'"),
+            Some(Value::String(text)) => criteria.extend(self.criteria(text, &format!("{path}.criteria"))),
+            Some(Value::Array(items)) if !items.is_empty() => {
+                for (i, item) in items.iter().enumerate() {
+                    let item_path = format!("{path}.criteria[{i}]");
+                    match item {
+                        Value::String(text) => criteria.extend(self.criteria(text, &item_path)),
+                        other => self.error(&item_path, format!("expected a string, found {}", kind(other))),
+                    }
+                }
+            }
+            Some(other) => self.error(&format!("{path}.criteria"), format!("expected a string or a non-empty array of strings, found {}", kind(other))),
+        }
+        let mut targets = Vec::new();
+        match map.get("targets") {
+            None => self.error(&path, "missing key 'targets'"),
+            Some(Value::Array(items)) if !items.is_empty() => {
+                for (i, item) in items.iter().enumerate() {
+                    let item_path = format!("{path}.targets[{i}]");
+                    match item.as_str() {
+                        Some(t) if target_names.contains(&t) => targets.push(Arc::from(t)),
+                        Some(t) => self.error(&item_path, format!("no target named '{t}' in $.targets")),
+                        None => self.error(&item_path, format!("expected a string, found {}", kind(item))),
+                    }
+                }
+            }
+            Some(other) => self.error(&format!("{path}.targets"), format!("expected a non-empty array of target names, found {}", kind(other))),
+        }
+        let exemptions = map.get("exemptions").map(|v| self.exemptions(v, &format!("{path}.exemptions"))).unwrap_or_default();
+        enabled.then(|| Action { name: Arc::from(name), criteria, targets, exemptions, halt_on_match })
+    }
+
+    fn criteria(&mut self, text: &str, path: &str) -> Option<Criteria> {
+        match Criteria::compile(text) {
+            Ok(criteria) => {
+                for w in criteria.warnings() {
+                    self.problems.push(Problem {
+                        severity: Severity::Warning,
+                        path: format!("{path}, column {}", w.column),
+                        message: w.message.clone(),
+                        detail: Some(caret(text, w.column)),
+                    });
+                }
+                Some(criteria)
+            }
+            Err(e) => {
+                self.problems.push(Problem {
+                    severity: Severity::Error,
+                    path: format!("{path}, column {}", e.column),
+                    message: "invalid criteria".into(),
+                    detail: Some(e.render(text)),
+                });
+                None
+            }
+        }
+    }
+
+    fn exemptions(&mut self, value: &Value, path: &str) -> Vec<Exemption> {
+        let Value::Array(items) = value else {
+            self.error(path, format!("expected an array of strings, found {}", kind(value)));
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let item_path = format!("{path}[{i}]");
+            let Some(text) = item.as_str() else {
+                self.error(&item_path, format!("expected a string, found {}", kind(item)));
+                continue;
+            };
+            // Netify: an exemption is an address, or a criteria expression ending with ';'.
+            if let Ok(net) = text.parse() {
+                out.push(Exemption::Network(net));
+            } else if text.trim_end().ends_with(';') {
+                out.extend(self.criteria(text, &item_path).map(Exemption::Expression));
+            } else {
+                self.error(&item_path, format!("'{text}' is neither an IP address/CIDR nor a criteria expression (which must end with ';')"));
+            }
+        }
+        out
+    }
+
+    fn boolean(&mut self, map: &Map<String, Value>, key: &str, path: &str, default: bool) -> bool {
+        match map.get(key) {
+            None => default,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                self.error(&format!("{path}.{key}"), format!("expected true or false, found {}", kind(other)));
+                default
+            }
+        }
+    }
+
+    fn target(&mut self, name: &str, value: &Value, defaults: &Map<String, Value>) -> Option<TargetSpec> {
+        let path = format!("$.targets.{name}");
+        let own = self.object(value, &path)?;
+        let Some(target_type) = own.get("target_type").and_then(Value::as_str) else {
+            self.error(&path, "missing string key 'target_type'");
+            return None;
+        };
+        let type_defaults = match defaults.get(target_type) {
+            Some(v) => self.object(v, &format!("$.target_defaults.{target_type}")).cloned().unwrap_or_default(),
+            None => Map::new(),
+        };
+        // Merge: defaults first, own keys override; remember where each value came from.
+        let mut merged: Vec<(String, &Value, String)> = Vec::new();
+        for (k, v) in &type_defaults {
+            merged.push((k.clone(), v, format!("$.target_defaults.{target_type}.{k}")));
+        }
+        for (k, v) in own {
+            merged.retain(|(key, _, _)| key != k);
+            merged.push((k.clone(), v, format!("{path}.{k}")));
+        }
+        let props = Props { merged };
+        let enabled = match props.get("target_enabled") {
+            None => true,
+            Some((Value::Bool(b), _)) => *b,
+            Some((other, p)) => {
+                self.error(&p, format!("expected true or false, found {}", kind(other)));
+                true
+            }
+        };
+        let spec = match target_type {
+            "nftset" => {
+                self.unknown_props(&props, &[COMMON_TARGET_KEYS, NFTSET_KEYS]);
+                self.nftset(name, &path, &props).map(TargetSpec::NftSet)
+            }
+            "log" => {
+                self.unknown_props(&props, &[COMMON_TARGET_KEYS, LOG_KEYS]);
+                self.log(name, &props).map(TargetSpec::Log)
+            }
+            "pftable" => {
+                self.error(&format!("{path}.target_type"), "target type 'pftable' (BSD pf tables) is not available on Linux");
+                None
+            }
+            t if LATER_TARGET_TYPES.contains(&t) => {
+                self.error(&format!("{path}.target_type"), format!("target type '{t}' is not implemented in this version of flowsieve yet (nftset and log are)"));
+                None
+            }
+            t => {
+                self.error(&format!("{path}.target_type"), format!("unknown target type '{t}' (expected nftset, ipset, ctlabel, ctmark, log or sink)"));
+                None
+            }
+        };
+        spec.filter(|_| enabled)
+    }
+
+    fn unknown_props(&mut self, props: &Props<'_>, known: &[&[&str]]) {
+        for (key, _, path) in &props.merged {
+            if !known.iter().any(|set| set.contains(&key.as_str())) {
+                self.warn(path, "unknown key for this target type, ignored");
+            }
+        }
+    }
+
+    fn string(&mut self, props: &Props<'_>, key: &str, default: &str) -> String {
+        match props.get(key) {
+            None => default.to_string(),
+            Some((Value::String(s), _)) => s.clone(),
+            Some((other, p)) => {
+                self.error(&p, format!("expected a string, found {}", kind(other)));
+                default.to_string()
+            }
+        }
+    }
+
+    fn number(&mut self, props: &Props<'_>, key: &str, default: u64) -> u64 {
+        match props.get(key) {
+            None => default,
+            Some((Value::Number(n), p)) => n.as_u64().unwrap_or_else(|| {
+                self.error(&p, format!("expected a whole number ≥ 0, found {n}"));
+                default
+            }),
+            Some((other, p)) => {
+                self.error(&p, format!("expected a number, found {}", kind(other)));
+                default
+            }
+        }
+    }
+
+    fn flag(&mut self, props: &Props<'_>, key: &str, default: bool) -> bool {
+        match props.get(key) {
+            None => default,
+            Some((Value::Bool(b), _)) => *b,
+            Some((other, p)) => {
+                self.error(&p, format!("expected true or false, found {}", kind(other)));
+                default
+            }
+        }
+    }
+
+    fn nftset(&mut self, name: &str, path: &str, props: &Props<'_>) -> Option<NftSetConfig> {
+        let set_name = match props.get("set_name") {
+            Some((Value::String(s), _)) if !s.is_empty() => s.clone(),
+            Some((other, p)) => {
+                self.error(&p, format!("expected a non-empty string, found {}", kind(other)));
+                return None;
+            }
+            None => {
+                self.error(path, "missing key 'set_name'");
+                return None;
+            }
+        };
+        let table_name = self.string(props, "table_name", "nfa");
+        let table_family = self.string(props, "table_family", "inet");
+        if !["inet", "ip", "ip6", "bridge", "netdev"].contains(&table_family.as_str()) {
+            let p = props.path_of("table_family");
+            self.error(&p, format!("unknown table family '{table_family}' (expected inet, ip, ip6, bridge or netdev)"));
+        }
+        let set_family = match self.string(props, "set_family", "*").as_str() {
+            "*" => SetFamily::Both,
+            "ipv4" => SetFamily::V4,
+            "ipv6" => SetFamily::V6,
+            other => {
+                let p = props.path_of("set_family");
+                self.error(&p, format!("unknown set family '{other}' (expected \"*\", \"ipv4\" or \"ipv6\")"));
+                SetFamily::Both
+            }
+        };
+        let mut key = Vec::new();
+        match props.get("type") {
+            None => {
+                self.error(path, "missing key 'type' (the element layout, e.g. [\"local_addr\", \"ip_proto\", \"other_port\", \"other_addr\"])");
+                return None;
+            }
+            Some((Value::Array(items), p)) if !items.is_empty() => {
+                for (i, item) in items.iter().enumerate() {
+                    match item.as_str().and_then(KeyPart::from_netify_name) {
+                        Some(part) => key.push(part),
+                        None => self.error(&format!("{p}[{i}]"), format!("unknown set key field {item} (expected local_addr, other_addr, local_port, other_port, ip_proto, local_mac or other_mac)")),
+                    }
+                }
+            }
+            Some((other, p)) => self.error(&p, format!("expected a non-empty array of key fields, found {}", kind(other))),
+        }
+        // Netify documents `max_elements`; its own example and NethSecurity use `size`.
+        let size = if props.get("size").is_some() { self.number(props, "size", 65536) } else { self.number(props, "max_elements", 65536) };
+        let ttl = self.number(props, "ttl", 0);
+        let managed = self.flag(props, "managed", false);
+        let flush_on_create = self.flag(props, "flush_on_create", false);
+        let flush_on_destroy = self.flag(props, "flush_on_destroy", false);
+        let size = u32::try_from(size).unwrap_or(u32::MAX);
+        let ttl = u32::try_from(ttl).unwrap_or(u32::MAX);
+        Some(NftSetConfig {
+            name: name.to_string(),
+            set_name,
+            table_name,
+            table_family,
+            set_family,
+            key,
+            size,
+            ttl,
+            managed,
+            flush_on_create,
+            flush_on_destroy,
+        })
+    }
+
+    fn log(&mut self, name: &str, props: &Props<'_>) -> Option<LogConfig> {
+        let defaults = LogConfig::with_name(name);
+        let interval = self.number(props, "interval", defaults.interval.as_secs());
+        if interval == 0 {
+            self.error(&props.path_of("interval"), "interval must be at least 1 second");
+        }
+        Some(LogConfig {
+            name: name.to_string(),
+            path: PathBuf::from(self.string(props, "path", &defaults.path.to_string_lossy())),
+            prefix: self.string(props, "prefix", &defaults.prefix),
+            suffix: self.string(props, "suffix", &defaults.suffix),
+            interval: Duration::from_secs(interval.max(1)),
+        })
+    }
+}
+
+/// A target's merged properties with the JSON path each came from.
+struct Props<'v> {
+    merged: Vec<(String, &'v Value, String)>,
+}
+
+impl<'v> Props<'v> {
+    fn get(&self, key: &str) -> Option<(&'v Value, String)> {
+        self.merged.iter().find(|(k, _, _)| k == key).map(|(_, v, p)| (*v, p.clone()))
+    }
+    fn path_of(&self, key: &str) -> String {
+        self.get(key).map(|(_, p)| p).unwrap_or_default()
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The criteria text with a caret under `column` (1-based).
+fn caret(text: &str, column: usize) -> String {
+    format!("{text}\n{}^", " ".repeat(column.saturating_sub(1)))
+}

@@ -1,0 +1,127 @@
+//! IPv4, IPv6 (with extension headers), TCP and UDP.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::link::L3;
+use super::{Bytes, DecodeError, Packet, TcpInfo};
+
+const PROTO_TCP: u8 = 6;
+const PROTO_UDP: u8 = 17;
+
+pub(super) fn decode_ip(l3: L3<'_>) -> Result<Packet<'_>, DecodeError> {
+    let bytes = Bytes::new(l3.ip);
+    let version = bytes.u8_at(0).ok_or(DecodeError::Malformed("ip"))? >> 4;
+    let (src_ip, dst_ip, ip_protocol, l4, ip_len) = match version {
+        4 => ipv4(l3.ip)?,
+        6 => ipv6(l3.ip)?,
+        _ => return Err(DecodeError::Malformed("ip")),
+    };
+    let mut packet = Packet {
+        vlan_id: l3.vlan_id,
+        src_mac: l3.src_mac,
+        dst_mac: l3.dst_mac,
+        src_ip,
+        dst_ip,
+        ip_protocol,
+        src_port: 0,
+        dst_port: 0,
+        tcp: None,
+        payload: l4,
+        ip_len,
+    };
+    let l4b = Bytes::new(l4);
+    match ip_protocol {
+        PROTO_TCP => {
+            let (Some(src), Some(dst), Some(seq), Some(off), Some(flags)) =
+                (l4b.u16_at(0), l4b.u16_at(2), l4b.u32_at(4), l4b.u8_at(12), l4b.u8_at(13))
+            else {
+                return Err(DecodeError::Malformed("tcp"));
+            };
+            let header_len = usize::from(off >> 4) * 4;
+            if header_len < 20 {
+                return Err(DecodeError::Malformed("tcp"));
+            }
+            packet.src_port = src;
+            packet.dst_port = dst;
+            packet.tcp = Some(TcpInfo { seq, flags });
+            // Options cut off by the snap length leave no payload, which is not an error.
+            packet.payload = l4.get(header_len..).unwrap_or(&[]);
+        }
+        PROTO_UDP => {
+            let (Some(src), Some(dst), Some(len), Some(body)) =
+                (l4b.u16_at(0), l4b.u16_at(2), l4b.u16_at(4), l4.get(8..))
+            else {
+                return Err(DecodeError::Malformed("udp"));
+            };
+            packet.src_port = src;
+            packet.dst_port = dst;
+            let stated = usize::from(len).saturating_sub(8);
+            packet.payload = &body[..stated.min(body.len())];
+        }
+        _ => {}
+    }
+    Ok(packet)
+}
+
+type Ip<'a> = (IpAddr, IpAddr, u8, &'a [u8], u32);
+
+fn ipv4(ip: &[u8]) -> Result<Ip<'_>, DecodeError> {
+    let b = Bytes::new(ip);
+    let bad = DecodeError::Malformed("ipv4");
+    let ihl = usize::from(b.u8_at(0).ok_or(bad)? & 0x0f) * 4;
+    let total = usize::from(b.u16_at(2).ok_or(bad)?);
+    let frag = b.u16_at(6).ok_or(bad)?;
+    let protocol = b.u8_at(9).ok_or(bad)?;
+    let src: [u8; 4] = b.array_at(12).ok_or(bad)?;
+    let dst: [u8; 4] = b.array_at(16).ok_or(bad)?;
+    if ihl < 20 || ip.len() < ihl {
+        return Err(bad);
+    }
+    // Offload engines leave total length 0 on captured TSO frames: trust the capture then.
+    let end = if total == 0 { ip.len() } else { total.clamp(ihl, ip.len()) };
+    if frag & 0x1fff != 0 {
+        return Err(DecodeError::Fragment);
+    }
+    let l4 = &ip[ihl..end];
+    Ok((IpAddr::V4(Ipv4Addr::from(src)), IpAddr::V4(Ipv4Addr::from(dst)), protocol, l4, total.max(ip.len()) as u32))
+}
+
+fn ipv6(ip: &[u8]) -> Result<Ip<'_>, DecodeError> {
+    let b = Bytes::new(ip);
+    let bad = DecodeError::Malformed("ipv6");
+    let payload_len = usize::from(b.u16_at(4).ok_or(bad)?);
+    let mut next = b.u8_at(6).ok_or(bad)?;
+    let src: [u8; 16] = b.array_at(8).ok_or(bad)?;
+    let dst: [u8; 16] = b.array_at(24).ok_or(bad)?;
+    let end = if payload_len == 0 { ip.len() } else { (40 + payload_len).min(ip.len()) };
+    let mut at = 40;
+    // Walk extension headers; a chain longer than 8 is not something a real stack sends.
+    for _ in 0..8 {
+        match next {
+            // Hop-by-hop, routing, destination options: length in 8-byte units, not counting 8.
+            0 | 43 | 60 => {
+                let len = (usize::from(b.u8_at(at + 1).ok_or(bad)?) + 1) * 8;
+                next = b.u8_at(at).ok_or(bad)?;
+                at += len;
+            }
+            // Fragment header: only the first fragment carries the transport header.
+            44 => {
+                let offset = b.u16_at(at + 2).ok_or(bad)? >> 3;
+                if offset != 0 {
+                    return Err(DecodeError::Fragment);
+                }
+                next = b.u8_at(at).ok_or(bad)?;
+                at += 8;
+            }
+            // Authentication header: length in 4-byte units, not counting 2.
+            51 => {
+                let len = (usize::from(b.u8_at(at + 1).ok_or(bad)?) + 2) * 4;
+                next = b.u8_at(at).ok_or(bad)?;
+                at += len;
+            }
+            _ => break,
+        }
+    }
+    let l4 = ip.get(at..end.max(at)).ok_or(bad)?;
+    Ok((IpAddr::V6(Ipv6Addr::from(src)), IpAddr::V6(Ipv6Addr::from(dst)), next, l4, (40 + payload_len).max(ip.len()) as u32))
+}

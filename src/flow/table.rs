@@ -1,0 +1,266 @@
+//! One worker's flow table: bidirectional lookup, facts, dissection, idle expiry, `max_flows`.
+//!
+//! Expiry sweeps the table once a second of packet time. That is O(flows) per second, fine for
+//! the sizes of this slice; a timer wheel replaces it when the hot path is tuned.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hashbrown::HashMap;
+
+use super::facts::FlowFacts;
+use super::key::{direction, FlowKey};
+use super::locality::Locality;
+use crate::decode::{tcp_flags, Packet};
+use crate::dissect::registry::{DissectState, Step};
+use crate::dissect::Segment;
+
+/// Limits and timeouts of a flow table.
+#[derive(Debug, Clone)]
+pub struct TableConfig {
+    /// New flows beyond this many are refused (and counted).
+    pub max_flows: usize,
+    /// Idle timeout for TCP flows.
+    pub tcp_idle: Duration,
+    /// Idle timeout for everything else.
+    pub other_idle: Duration,
+    /// Idle timeout once a TCP flow has seen FIN or RST.
+    pub closed_idle: Duration,
+    /// Packets with payload after which detection gives up (Netify's `max_detection_pkts`).
+    pub max_detection_packets: u16,
+}
+
+impl Default for TableConfig {
+    fn default() -> Self {
+        TableConfig {
+            max_flows: 262_144,
+            tcp_idle: Duration::from_secs(300),
+            other_idle: Duration::from_secs(30),
+            closed_idle: Duration::from_secs(10),
+            max_detection_packets: 32,
+        }
+    }
+}
+
+/// What the flow table has counted.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TableStats {
+    pub packets: u64,
+    pub bytes: u64,
+    pub flows_created: u64,
+    pub flows_refused: u64,
+    pub flows_expired: u64,
+}
+
+/// What the enforcement side did with a flow: kept for output, allocated only on a match.
+#[derive(Debug, Default, Clone)]
+pub struct FlowVerdicts {
+    /// Indexes of actions that matched, in the order they first matched.
+    pub matched: Vec<usize>,
+    /// Names of those actions.
+    pub actions: Vec<Arc<str>>,
+    /// Target operations done or described, as text.
+    pub ops: Vec<String>,
+    /// Packet time of the last refresh sent to the enforcer.
+    pub last_refresh: Duration,
+}
+
+/// A tracked flow.
+#[derive(Debug)]
+pub struct Flow {
+    pub key: FlowKey,
+    pub facts: FlowFacts,
+    pub verdicts: FlowVerdicts,
+    pub first_seen: Duration,
+    pub last_seen: Duration,
+    /// Whether the first packet went from the key's lower to upper endpoint.
+    first_lower_to_upper: bool,
+    dissect: DissectState,
+    detection_packets: u16,
+    closing: bool,
+}
+
+/// How a packet changed its flow: the points at which actions are evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Nothing criteria could see.
+    None,
+    /// The packet created the flow.
+    New,
+    /// Dissection added facts.
+    Updated,
+    /// Detection finished with this packet.
+    Completed,
+}
+
+pub struct FlowTable {
+    flows: HashMap<FlowKey, Flow, foldhash::fast::RandomState>,
+    config: TableConfig,
+    locality: Arc<Locality>,
+    iface: Arc<str>,
+    stats: TableStats,
+    next_sweep: Duration,
+}
+
+impl FlowTable {
+    pub fn new(config: TableConfig, locality: Arc<Locality>, iface: &str) -> FlowTable {
+        let capacity = config.max_flows.min(65_536);
+        FlowTable {
+            flows: HashMap::with_capacity_and_hasher(capacity, foldhash::fast::RandomState::default()),
+            config,
+            locality,
+            iface: Arc::from(iface),
+            stats: TableStats::default(),
+            next_sweep: Duration::ZERO,
+        }
+    }
+
+    pub fn stats(&self) -> TableStats {
+        self.stats
+    }
+
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    pub fn flows_mut(&mut self) -> impl Iterator<Item = &mut Flow> {
+        self.flows.values_mut()
+    }
+
+    /// Account one packet to its flow and run dissection. `None` when the flow was refused
+    /// because the table is full.
+    pub fn process(&mut self, packet: &Packet<'_>, now: Duration) -> Option<(&mut Flow, Change)> {
+        self.stats.packets += 1;
+        self.stats.bytes += u64::from(packet.ip_len);
+        let (key, lower_to_upper) = FlowKey::of(packet);
+        let mut change = Change::None;
+        if !self.flows.contains_key(&key) {
+            if self.flows.len() >= self.config.max_flows {
+                self.stats.flows_refused += 1;
+                return None;
+            }
+            let flow = self.new_flow(key, lower_to_upper, packet, now);
+            self.flows.insert(key, flow);
+            self.stats.flows_created += 1;
+            change = Change::New;
+        }
+        let flow = self.flows.get_mut(&key)?;
+        flow.last_seen = now;
+        flow.facts.packets += 1;
+        flow.facts.bytes += u64::from(packet.ip_len);
+        if let Some(tcp) = packet.tcp {
+            if tcp.has(tcp_flags::FIN) || tcp.has(tcp_flags::RST) {
+                flow.closing = true;
+            }
+        }
+        if !packet.payload.is_empty() && !flow.dissect.is_finished() {
+            let segment = Segment {
+                direction: direction(flow.first_lower_to_upper, lower_to_upper),
+                tcp_seq: packet.tcp.map(|t| t.seq),
+                payload: packet.payload,
+            };
+            flow.detection_packets += 1;
+            let step = flow.dissect.on_segment(&segment, &mut flow.facts);
+            let mut step_change = match step {
+                Step::NothingNew => Change::None,
+                Step::Updated => Change::Updated,
+                Step::Complete => Change::Completed,
+            };
+            if step_change != Change::Completed && flow.detection_packets >= self.config.max_detection_packets {
+                flow.facts.detection_guessed = true;
+                flow.dissect = DissectState::Finished;
+                step_change = Change::Completed;
+            }
+            if step_change == Change::Completed {
+                flow.facts.detection_complete = true;
+                // A flow no dissector claimed is a give-up: Netify calls that guessed.
+                if flow.facts.protocol == crate::dissect::protocol::UNKNOWN {
+                    flow.facts.detection_guessed = true;
+                }
+                // Free dissector buffers as soon as detection is over.
+                flow.dissect = DissectState::Finished;
+            }
+            if change == Change::None || step_change == Change::Completed {
+                change = step_change;
+            }
+        }
+        Some((flow, change))
+    }
+
+    fn new_flow(&self, key: FlowKey, lower_to_upper: bool, packet: &Packet<'_>, now: Duration) -> Flow {
+        // The sender of a SYN opened the flow; the receiver of a SYN+ACK did; otherwise the
+        // sender of the first packet we saw.
+        let sender_opened = match packet.tcp {
+            Some(tcp) if tcp.has(tcp_flags::SYN) => !tcp.has(tcp_flags::ACK),
+            _ => true,
+        };
+        let (origin, responder) = if sender_opened {
+            ((packet.src_ip, packet.src_port, packet.src_mac), (packet.dst_ip, packet.dst_port, packet.dst_mac))
+        } else {
+            ((packet.dst_ip, packet.dst_port, packet.dst_mac), (packet.src_ip, packet.src_port, packet.src_mac))
+        };
+        let (origin_is_local, other_type) = self.locality.sides(origin.0, responder.0);
+        let (local, other) = if origin_is_local { (origin, responder) } else { (responder, origin) };
+        let facts = FlowFacts {
+            iface: self.iface.clone(),
+            ip_version: if packet.src_ip.is_ipv4() { 4 } else { 6 },
+            ip_protocol: packet.ip_protocol,
+            vlan_id: packet.vlan_id,
+            local_ip: local.0,
+            local_port: local.1,
+            local_mac: local.2,
+            other_ip: other.0,
+            other_port: other.1,
+            other_mac: other.2,
+            local_origin: origin_is_local,
+            other_type,
+            ..FlowFacts::default()
+        };
+        Flow {
+            key,
+            facts,
+            verdicts: FlowVerdicts::default(),
+            first_seen: now,
+            last_seen: now,
+            first_lower_to_upper: lower_to_upper,
+            dissect: DissectState::Probing,
+            detection_packets: 0,
+            closing: false,
+        }
+    }
+
+    /// Remove flows idle for longer than their timeout, at most once a second of `now`.
+    pub fn expire(&mut self, now: Duration, mut on_expired: impl FnMut(Flow)) {
+        if now < self.next_sweep {
+            return;
+        }
+        self.next_sweep = now + Duration::from_secs(1);
+        let config = &self.config;
+        let expired = self.flows.extract_if(|_, flow| now.saturating_sub(flow.last_seen) > idle_limit(config, flow));
+        for (_, flow) in expired {
+            self.stats.flows_expired += 1;
+            on_expired(flow);
+        }
+    }
+
+    /// Remove every flow (end of a replay, shutdown), oldest first.
+    pub fn drain(&mut self, mut on_flow: impl FnMut(Flow)) {
+        let mut flows: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
+        flows.sort_by_key(|f| f.first_seen);
+        for flow in flows {
+            on_flow(flow);
+        }
+    }
+}
+
+fn idle_limit(config: &TableConfig, flow: &Flow) -> Duration {
+    match (flow.facts.ip_protocol, flow.closing) {
+        (6, true) => config.closed_idle,
+        (6, false) => config.tcp_idle,
+        _ => config.other_idle,
+    }
+}
