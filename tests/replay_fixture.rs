@@ -1,0 +1,104 @@
+//! `flowsieve replay --json` over the weak-TLS lab recording (tests/fixtures/weak-tls.pcap, made
+//! by `record_fixture` in weak_tls_live.rs): three flows, only the non-exempt TLS 1.1 one matches.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_flowsieve");
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/weak-tls.json");
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/weak-tls.pcap");
+
+fn replay_json(extra: &[&str]) -> (Vec<Value>, String) {
+    let out = Command::new(BIN).args(["replay", "--json", "--config", EXAMPLE]).args(extra).arg(FIXTURE).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let flows = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    (flows, String::from_utf8(out.stderr).unwrap())
+}
+
+fn find<'a>(flows: &'a [Value], local_ip: &str, other_port: u64) -> &'a Value {
+    flows
+        .iter()
+        .find(|f| f["local_ip"] == local_ip && f["other_port"] == other_port)
+        .unwrap_or_else(|| panic!("no flow {local_ip} -> :{other_port} in {flows:#?}"))
+}
+
+#[test]
+fn only_the_non_exempt_tls_1_1_flow_is_acted_on() {
+    let (flows, summary) = replay_json(&[]);
+    assert_eq!(flows.len(), 3, "{flows:#?}");
+
+    let weak = find(&flows, "192.168.1.10", 1010);
+    assert_eq!(weak["other_ip"], "10.99.0.2");
+    assert_eq!(weak["ip_version"], 4);
+    assert_eq!(weak["ip_protocol"], 6);
+    assert_eq!(weak["local_origin"], true);
+    assert_eq!(weak["protocol"]["id"], 91);
+    assert_eq!(weak["protocol"]["name"], "TLS");
+    assert_eq!(weak["tls"]["version"], 0x0302);
+    assert_eq!(weak["tls"]["sni"], "server.test");
+    assert_eq!(weak["detected_hostname"], "server.test");
+    assert_ne!(weak["tls"]["cipher"], 0);
+    assert_eq!(weak["detection_complete"], true);
+    assert_eq!(weak["actions"], serde_json::json!(["weakssl"]));
+    let ops: Vec<&str> = weak["ops"].as_array().unwrap().iter().map(|o| o.as_str().unwrap()).collect();
+    assert_eq!(ops[0], "nftset inet netify weakssl.v4 add 192.168.1.10 . 6 . 1010 . 10.99.0.2 timeout 120s");
+    assert!(ops[1].starts_with("log log.weakssl: entry 192.168.1.10 -> 10.99.0.2:1010"), "{ops:?}");
+
+    let exempt = find(&flows, "192.168.1.50", 1010);
+    assert_eq!(exempt["tls"]["version"], 0x0302, "exempt client still speaks TLS 1.1");
+    assert_eq!(exempt["actions"], serde_json::json!([]));
+    assert_eq!(exempt["ops"], serde_json::json!([]));
+
+    let modern = find(&flows, "192.168.1.10", 443);
+    assert_eq!(modern["tls"]["version"], 0x0303);
+    assert_eq!(modern["actions"], serde_json::json!([]));
+
+    assert!(summary.contains("51 packets, 3 flows (1 matched an action)"), "{summary}");
+    assert!(summary.contains("0 malformed"), "{summary}");
+}
+
+#[test]
+fn text_output_says_what_the_targets_would_do() {
+    let out = Command::new(BIN).args(["replay", "--config", EXAMPLE, FIXTURE]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let weak = lines.iter().position(|l| l.contains("192.168.1.10:") && l.contains(":1010")).unwrap();
+    assert!(lines[weak].contains("tls=TLS1.1") && lines[weak].contains("actions=[weakssl]"), "{text}");
+    assert_eq!(lines[weak + 1].trim(), "nftset inet netify weakssl.v4 add 192.168.1.10 . 6 . 1010 . 10.99.0.2 timeout 120s");
+    assert!(text.contains("replayed 1 file(s): 51 packets"), "{text}");
+}
+
+#[test]
+fn missing_capture_is_an_error_naming_the_file() {
+    let out = Command::new(BIN).args(["replay", "--config", EXAMPLE, "/nonexistent/x.pcap"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/x.pcap"), "{err}");
+}
+
+#[test]
+fn every_corpus_capture_replays_without_crashing() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/ndpi/pcap");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        eprintln!("SKIPPED: nDPI corpus not found at {dir}");
+        return;
+    };
+    let mut files: Vec<String> = entries.filter_map(|e| e.ok()).map(|e| e.path().to_string_lossy().into_owned()).collect();
+    files.sort();
+    let out = Command::new(BIN).args(["replay", "--json", "--config", EXAMPLE]).args(&files).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let replayed: usize = stderr
+        .split("replayed ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no summary in {stderr}"));
+    // Only files that are not captures at all are left out; damaged ones count, up to the damage.
+    let unreadable = stderr.lines().filter(|l| l.contains("not a pcap or pcapng file")).count();
+    assert_eq!(replayed + unreadable, files.len(), "{stderr}");
+    let flows = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert!(flows > 7000, "only {flows} flows from the corpus");
+}
