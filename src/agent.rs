@@ -75,7 +75,9 @@ impl Worker {
         if change != Change::None {
             let actions = self.actions.load();
             evaluate(&actions, flow, at, &mut dispatch);
-        } else if !flow.verdicts.matched.is_empty() && now.saturating_sub(flow.verdicts.last_refresh) >= REFRESH_INTERVAL {
+        } else if !flow.verdicts.matched.is_empty()
+            && now.saturating_sub(flow.verdicts.last_refresh) >= REFRESH_INTERVAL
+        {
             flow.verdicts.last_refresh = now;
             let actions = self.actions.load();
             let event_flow = Arc::new(flow.facts.clone());
@@ -302,7 +304,8 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     let dropped = Arc::new(AtomicU64::new(0));
     let (tx, rx) = bounded::<EnforcerMsg>(options.queue_capacity);
 
-    let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM]).context("installing signal handlers")?;
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM]).context("installing signal handlers")?;
 
     // Open every capture first so a bad interface fails before anything is changed.
     let mut captures = Vec::new();

@@ -24,7 +24,7 @@ const DEFAULT_CONFIG: &str = "/etc/netifyd/netify-proc-flow-actions.json";
 #[derive(Parser)]
 #[command(name = "flowsieve", version, about, long_about = None)]
 struct Cli {
-    /// More log output (-v info is the default, -vv debug, -vvv trace). RUST_LOG overrides.
+    /// More log output: -v debug, -vv trace (default: info). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
     #[command(subcommand)]
@@ -100,8 +100,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_level = match cli.verbose {
         0 => "info",
-        1 => "info",
-        2 => "debug",
+        1 => "debug",
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -231,7 +230,9 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let mut write_error = None;
     let summary = agent::replay(&config, &args.captures, &options, |capture, flow| {
         let result = if args.json {
-            serde_json::to_writer(&mut out, &flow_json(capture, flow)).map_err(std::io::Error::from).and_then(|_| writeln!(out))
+            serde_json::to_writer(&mut out, &flow_json(capture, flow))
+                .map_err(std::io::Error::from)
+                .and_then(|_| writeln!(out))
         } else {
             write_flow_text(&mut out, flow)
         };
@@ -269,7 +270,10 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     if args.apply {
         for (name, c) in &summary.target_counters {
-            lines.push(format!("target {name}: {} applied, {} refreshed, {} failed", c.applied, c.refreshed, c.failures));
+            lines.push(format!(
+                "target {name}: {} applied, {} refreshed, {} failed",
+                c.applied, c.refreshed, c.failures
+            ));
         }
     }
     for line in lines {

@@ -15,9 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use common::netns::{kernel_tests_unavailable, NetNs};
-use flowsieve::enforce::netlink::nftables::{
-    KeyLayout, KeyType, NftSocket, SetRef, SetSpec, TableFamily,
-};
+use flowsieve::enforce::netlink::nftables::{KeyLayout, KeyType, NftSocket, SetRef, SetSpec, TableFamily};
 use flowsieve::enforce::netlink::NetlinkError;
 use flowsieve::enforce::nftset::{KeyPart, NftSetConfig, NftSetTarget, SetFamily};
 use flowsieve::enforce::{MatchEvent, Target, TargetError};
@@ -31,8 +29,7 @@ fn namespace(test: &str) -> Option<NetNs> {
         return None;
     }
     let mut ns = NetNs::new("fs-nftset");
-    ns.enter_current_thread()
-        .expect("enter the network namespace");
+    ns.enter_current_thread().expect("enter the network namespace");
     Some(ns)
 }
 
@@ -64,19 +61,11 @@ fn tls_flow(local: IpAddr, other: IpAddr, other_port: u16) -> MatchEvent {
         other_port,
         ..FlowFacts::default()
     };
-    MatchEvent {
-        action: Arc::from("weakssl"),
-        flow: Arc::new(flow),
-        at: SystemTime::now(),
-    }
+    MatchEvent { action: Arc::from("weakssl"), flow: Arc::new(flow), at: SystemTime::now() }
 }
 
 fn v4_event() -> MatchEvent {
-    tls_flow(
-        IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10)),
-        IpAddr::V4(Ipv4Addr::new(10, 99, 0, 2)),
-        1010,
-    )
+    tls_flow(IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10)), IpAddr::V4(Ipv4Addr::new(10, 99, 0, 2)), 1010)
 }
 
 fn v6_event() -> MatchEvent {
@@ -94,9 +83,7 @@ fn list_table(ns: &NetNs) -> String {
 /// The `set NAME { … }` block of a listing, braces matched.
 fn set_block<'a>(listing: &'a str, name: &str) -> &'a str {
     let head = format!("set {name} {{");
-    let start = listing
-        .find(&head)
-        .unwrap_or_else(|| panic!("no `{head}` in:\n{listing}"));
+    let start = listing.find(&head).unwrap_or_else(|| panic!("no `{head}` in:\n{listing}"));
     let mut depth = 0;
     for (i, c) in listing[start..].char_indices() {
         match c {
@@ -123,9 +110,7 @@ fn parse_nft_duration(text: &str) -> Duration {
             number.push(c);
             continue;
         }
-        let n: u64 = number
-            .parse()
-            .unwrap_or_else(|_| panic!("duration {text:?}"));
+        let n: u64 = number.parse().unwrap_or_else(|_| panic!("duration {text:?}"));
         number.clear();
         total += match c {
             'd' => Duration::from_secs(n * 86_400),
@@ -144,17 +129,10 @@ fn parse_nft_duration(text: &str) -> Duration {
 
 /// `expires` of the element that starts with `element` in a set block.
 fn expires_of(block: &str, element: &str) -> Duration {
-    let at = block
-        .find(element)
-        .unwrap_or_else(|| panic!("no element `{element}` in:\n{block}"));
+    let at = block.find(element).unwrap_or_else(|| panic!("no element `{element}` in:\n{block}"));
     let rest = &block[at..];
-    let exp = rest
-        .find("expires ")
-        .unwrap_or_else(|| panic!("element `{element}` has no expiry in:\n{block}"));
-    let value: String = rest[exp + "expires ".len()..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect();
+    let exp = rest.find("expires ").unwrap_or_else(|| panic!("element `{element}` has no expiry in:\n{block}"));
+    let value: String = rest[exp + "expires ".len()..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
     parse_nft_duration(&value)
 }
 
@@ -175,9 +153,7 @@ fn weakssl_sets_hold_one_element_per_flow_for_both_families() {
         return;
     };
     let mut target = NftSetTarget::new(weakssl_config());
-    target
-        .setup()
-        .expect("setup creates table inet netify and both sets");
+    target.setup().expect("setup creates table inet netify and both sets");
     target.apply(&v4_event()).unwrap();
     target.apply(&v6_event()).unwrap();
     target.flush().expect("elements added");
@@ -187,56 +163,32 @@ fn weakssl_sets_hold_one_element_per_flow_for_both_families() {
     let v4 = set_block(&listing, "weakssl.v4");
     // The type names come from the key type id we computed (6 bits per field): nft decodes
     // them back, so a wrong packing would print other names.
-    assert!(
-        v4.contains("type ipv4_addr . inet_proto . inet_service . ipv4_addr"),
-        "{v4}"
-    );
+    assert!(v4.contains("type ipv4_addr . inet_proto . inet_service . ipv4_addr"), "{v4}");
     assert!(v4.contains("size 65536"), "{v4}");
-    assert!(
-        ["flags timeout", "timeout 2m", "timeout 120s"]
-            .iter()
-            .any(|t| v4.contains(t)),
-        "{v4}"
-    );
+    assert!(["flags timeout", "timeout 2m", "timeout 120s"].iter().any(|t| v4.contains(t)), "{v4}");
     let v4_element = "192.168.1.10 . 6 . 1010 . 10.99.0.2";
     let expires = expires_of(v4, v4_element);
     assert!(expires > Duration::from_secs(100) && expires <= Duration::from_secs(120));
     // describe() prints the element exactly as nft does.
-    assert_eq!(
-        described(&target, &v4_event()),
-        format!("nftset inet netify weakssl.v4 add {v4_element} timeout 120s")
-    );
+    assert_eq!(described(&target, &v4_event()), format!("nftset inet netify weakssl.v4 add {v4_element} timeout 120s"));
 
     let v6 = set_block(&listing, "weakssl.v6");
-    assert!(
-        v6.contains("type ipv6_addr . inet_proto . inet_service . ipv6_addr"),
-        "{v6}"
-    );
+    assert!(v6.contains("type ipv6_addr . inet_proto . inet_service . ipv6_addr"), "{v6}");
     assert!(v6.contains("size 65536"), "{v6}");
     let v6_element = "fd00::10 . 6 . 443 . 2001:db8::2";
     expires_of(v6, v6_element);
-    assert_eq!(
-        described(&target, &v6_event()),
-        format!("nftset inet netify weakssl.v6 add {v6_element} timeout 120s")
-    );
+    assert_eq!(described(&target, &v6_event()), format!("nftset inet netify weakssl.v6 add {v6_element} timeout 120s"));
 
     // The key layouts the library would hand nft agree with what nft printed.
-    let v4_key = KeyLayout::new(vec![
-        KeyType::Ipv4Addr,
-        KeyType::InetProto,
-        KeyType::InetService,
-        KeyType::Ipv4Addr,
-    ])
-    .unwrap();
+    let v4_key =
+        KeyLayout::new(vec![KeyType::Ipv4Addr, KeyType::InetProto, KeyType::InetService, KeyType::Ipv4Addr]).unwrap();
     assert!(v4.contains(&format!("type {}", v4_key.nft_type())));
 
     // Re-adding the same flow is not an error, keeps one element, and restarts its timer.
     std::thread::sleep(Duration::from_millis(2500));
     let before = expires_of(set_block(&list_table(&ns), "weakssl.v4"), v4_element);
     target.apply(&v4_event()).unwrap();
-    target
-        .flush()
-        .expect("re-adding an existing element succeeds");
+    target.flush().expect("re-adding an existing element succeeds");
     let listing = list_table(&ns);
     let v4 = set_block(&listing, "weakssl.v4");
     assert_eq!(element_count(v4), 1, "{v4}");
@@ -252,11 +204,7 @@ fn weakssl_sets_hold_one_element_per_flow_for_both_families() {
     let mut again = NftSetTarget::new(weakssl_config());
     again.setup().expect("existing table and sets are accepted");
     let listing = list_table(&ns);
-    assert_eq!(
-        element_count(set_block(&listing, "weakssl.v4")),
-        0,
-        "{listing}"
-    );
+    assert_eq!(element_count(set_block(&listing, "weakssl.v4")), 0, "{listing}");
 }
 
 #[test]
@@ -279,9 +227,9 @@ fn full_set_keeps_what_fits_and_reports_the_rest() {
             .unwrap();
     }
     match target.flush() {
-        Err(TargetError::Netlink(NetlinkError::SetFull {
-            refused, accepted, ..
-        })) => assert_eq!((refused, accepted), (3, 2)),
+        Err(TargetError::Netlink(NetlinkError::SetFull { refused, accepted, .. })) => {
+            assert_eq!((refused, accepted), (3, 2))
+        }
         other => panic!("expected a full set, got {other:?}"),
     }
     assert_eq!(target.stats().refused, 3);
@@ -289,24 +237,14 @@ fn full_set_keeps_what_fits_and_reports_the_rest() {
     let block = set_block(&listing, "weakssl.v4");
     assert!(block.contains("size 2"), "{block}");
     assert_eq!(element_count(block), 2, "{block}");
-    assert!(
-        !listing.contains("weakssl.v6"),
-        "set_family ipv4 makes no v6 set"
-    );
+    assert!(!listing.contains("weakssl.v6"), "set_family ipv4 makes no v6 set");
 
     // Elements already in a full set can still be refreshed.
     target
-        .apply(&tls_flow(
-            IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10)),
-            IpAddr::V4(Ipv4Addr::new(10, 99, 0, 2)),
-            443,
-        ))
+        .apply(&tls_flow(IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10)), IpAddr::V4(Ipv4Addr::new(10, 99, 0, 2)), 443))
         .unwrap();
     let ok_or_full = target.flush();
-    assert!(
-        ok_or_full.is_ok(),
-        "refreshing an element of a full set: {ok_or_full:?}"
-    );
+    assert!(ok_or_full.is_ok(), "refreshing an element of a full set: {ok_or_full:?}");
 }
 
 #[test]
@@ -327,14 +265,8 @@ fn a_deleted_table_is_created_again() {
     assert_eq!(target.stats().recreated, 2, "once per family");
 
     let listing = list_table(&ns);
-    expires_of(
-        set_block(&listing, "weakssl.v4"),
-        "192.168.1.10 . 6 . 1010 . 10.99.0.2",
-    );
-    expires_of(
-        set_block(&listing, "weakssl.v6"),
-        "fd00::10 . 6 . 443 . 2001:db8::2",
-    );
+    expires_of(set_block(&listing, "weakssl.v4"), "192.168.1.10 . 6 . 1010 . 10.99.0.2");
+    expires_of(set_block(&listing, "weakssl.v6"), "fd00::10 . 6 . 443 . 2001:db8::2");
 }
 
 #[test]
@@ -365,11 +297,7 @@ fn large_additions_are_split_into_batches_under_the_send_buffer() {
         return;
     };
     let mut sock = NftSocket::open().expect("open NETLINK_NETFILTER");
-    assert!(
-        sock.max_batch_bytes() > 100_000,
-        "{}",
-        sock.max_batch_bytes()
-    );
+    assert!(sock.max_batch_bytes() > 100_000, "{}", sock.max_batch_bytes());
     sock.ensure_table(TableFamily::Inet, "netify").unwrap();
     sock.ensure_table(TableFamily::Inet, "netify").unwrap(); // exists: fine
     let spec = SetSpec {
@@ -385,18 +313,12 @@ fn large_additions_are_split_into_batches_under_the_send_buffer() {
         .map(|i| {
             let mut key = Vec::new();
             let addr = (0x0a00_0000 + i).to_be_bytes();
-            spec.key
-                .pack(&[&addr, &443u16.to_be_bytes()], &mut key)
-                .unwrap();
+            spec.key.pack(&[&addr, &443u16.to_be_bytes()], &mut key).unwrap();
             key
         })
         .collect();
     sock.limit_batch_bytes(8 << 10);
-    let set = SetRef {
-        family: TableFamily::Inet,
-        table: "netify",
-        set: "bulk.v4",
-    };
+    let set = SetRef { family: TableFamily::Inet, table: "netify", set: "bulk.v4" };
     let report = sock.add_elements(set, &keys[..3000], 60_000).unwrap();
     assert_eq!((report.accepted, report.refused), (3000, 0));
     assert!(report.batches > 10, "{report:?}");
@@ -408,26 +330,15 @@ fn large_additions_are_split_into_batches_under_the_send_buffer() {
     // With the full (raised) send buffer: 40 000 elements, about 2 MB, in a few batches.
     let mut roomy = NftSocket::open().unwrap();
     let report = roomy.add_elements(set, &keys[3000..], 60_000).unwrap();
-    eprintln!(
-        "40000 elements: {report:?}, batch limit {} bytes",
-        roomy.max_batch_bytes()
-    );
+    eprintln!("40000 elements: {report:?}, batch limit {} bytes", roomy.max_batch_bytes());
     assert_eq!((report.accepted, report.refused), (40_000, 0));
     assert!(report.batches <= 4, "{report:?}");
-    assert_eq!(
-        element_count(set_block(&list_table(&ns), "bulk.v4")),
-        43_000
-    );
+    assert_eq!(element_count(set_block(&list_table(&ns), "bulk.v4")), 43_000);
 
     // A set of that name with another key is refused, not silently reused. (Linux 6.18
     // updates the default timeout of an existing set in place and ignores a new size.)
-    let other = SetSpec {
-        key: KeyLayout::new(vec![KeyType::Ipv4Addr, KeyType::InetProto]).unwrap(),
-        ..spec.clone()
-    };
-    let err = sock
-        .ensure_set(TableFamily::Inet, "netify", &other)
-        .expect_err("a set with another key");
+    let other = SetSpec { key: KeyLayout::new(vec![KeyType::Ipv4Addr, KeyType::InetProto]).unwrap(), ..spec.clone() };
+    let err = sock.ensure_set(TableFamily::Inet, "netify", &other).expect_err("a set with another key");
     eprintln!("changed definition: {err}");
     assert_eq!(err.errno(), Some(libc::EEXIST), "{err}");
 

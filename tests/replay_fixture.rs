@@ -10,7 +10,8 @@ const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/weak-tls.js
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/weak-tls.pcap");
 
 fn replay_json(extra: &[&str]) -> (Vec<Value>, String) {
-    let out = Command::new(BIN).args(["replay", "--json", "--config", EXAMPLE]).args(extra).arg(FIXTURE).output().unwrap();
+    let out =
+        Command::new(BIN).args(["replay", "--json", "--config", EXAMPLE]).args(extra).arg(FIXTURE).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let flows = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     (flows, String::from_utf8(out.stderr).unwrap())
@@ -66,7 +67,10 @@ fn text_output_says_what_the_targets_would_do() {
     let lines: Vec<&str> = text.lines().collect();
     let weak = lines.iter().position(|l| l.contains("192.168.1.10:") && l.contains(":1010")).unwrap();
     assert!(lines[weak].contains("tls=TLS1.1") && lines[weak].contains("actions=[weakssl]"), "{text}");
-    assert_eq!(lines[weak + 1].trim(), "nftset inet netify weakssl.v4 add 192.168.1.10 . 6 . 1010 . 10.99.0.2 timeout 120s");
+    assert_eq!(
+        lines[weak + 1].trim(),
+        "nftset inet netify weakssl.v4 add 192.168.1.10 . 6 . 1010 . 10.99.0.2 timeout 120s"
+    );
     assert!(text.contains("replayed 1 file(s): 51 packets"), "{text}");
 }
 
@@ -85,7 +89,8 @@ fn every_corpus_capture_replays_without_crashing() {
         eprintln!("SKIPPED: nDPI corpus not found at {dir}");
         return;
     };
-    let mut files: Vec<String> = entries.filter_map(|e| e.ok()).map(|e| e.path().to_string_lossy().into_owned()).collect();
+    let mut files: Vec<String> =
+        entries.filter_map(|e| e.ok()).map(|e| e.path().to_string_lossy().into_owned()).collect();
     files.sort();
     let out = Command::new(BIN).args(["replay", "--json", "--config", EXAMPLE]).args(&files).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

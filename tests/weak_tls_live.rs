@@ -73,23 +73,22 @@ fn weak_tls_example_blocks_tls_1_1_except_exempt_client() {
     eprintln!("element: {}", line.trim());
 
     // The drop rule from the README: new TLS 1.1 connections from the client now fail.
+    lab::must(&lab.router, "nft", &["add chain inet netify forward { type filter hook forward priority -10 ; }"]);
     lab::must(
         &lab.router,
         "nft",
-        &["add chain inet netify forward { type filter hook forward priority -10 ; }"],
+        &["add rule inet netify forward ip saddr . ip protocol . th dport . ip daddr @weakssl.v4 drop"],
     );
-    lab::must(&lab.router, "nft", &["add rule inet netify forward ip saddr . ip protocol . th dport . ip daddr @weakssl.v4 drop"]);
     assert!(!lab.tls_request(&lab.client, 1010, true), "TLS 1.1 from the client must be blocked by the rule");
     assert!(lab.tls_request(&lab.client, 443, false), "TLS 1.2 from the client must still work");
     assert!(lab.tls_request(&lab.exempt, 1010, true), "TLS 1.1 from the exempt client must still work");
 
     // The log target writes weakssl-YYYYMMDD-HHMMSS.json within its 10 s interval.
     let log_file = || {
-        std::fs::read_dir(&lab.dir)
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("weakssl-"))
+        std::fs::read_dir(&lab.dir).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).find(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with("weakssl-") && name.ends_with(".json")
+        })
     };
     assert!(Lab::wait_for(Duration::from_secs(15), || log_file().is_some()), "no log file:\n{}", agent.log_text());
     let path = log_file().unwrap();
@@ -98,7 +97,10 @@ fn weak_tls_example_blocks_tls_1_1_except_exempt_client() {
     let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let entries = doc["entries"].as_array().unwrap();
     assert!(
-        entries.iter().any(|e| e["src_addr"] == CLIENT && e["dst_addr"] == SERVER && e["dst_port"] == 1010 && e["proto_id"] == "91"),
+        entries.iter().any(|e| e["src_addr"] == CLIENT
+            && e["dst_addr"] == SERVER
+            && e["dst_port"] == 1010
+            && e["proto_id"] == "91"),
         "{doc}"
     );
     assert!(entries.iter().all(|e| e["src_addr"] != EXEMPT_CLIENT), "{doc}");
@@ -110,11 +112,17 @@ fn weak_tls_example_blocks_tls_1_1_except_exempt_client() {
     let pid = nix::unistd::Pid::from_raw(agent.child.id() as i32);
     nix::sys::signal::kill(pid, Signal::SIGHUP).unwrap();
     assert!(
-        Lab::wait_for(Duration::from_secs(5), || agent.log_text().contains("reload failed, keeping the running configuration")),
+        Lab::wait_for(Duration::from_secs(5), || agent
+            .log_text()
+            .contains("reload failed, keeping the running configuration")),
         "{}",
         agent.log_text()
     );
-    assert!(agent.log_text().contains("ssl_verison"), "the reload error names the bad attribute:\n{}", agent.log_text());
+    assert!(
+        agent.log_text().contains("ssl_verison"),
+        "the reload error names the bad attribute:\n{}",
+        agent.log_text()
+    );
     assert!(agent.child.try_wait().unwrap().is_none(), "agent must keep running after a bad reload");
     assert!(!lab.tls_request(&lab.client, 1010, true), "still blocked after the failed reload");
     // SIGHUP with the good file again: reloaded, and the set keeps its element (no flush, no gap).

@@ -119,13 +119,30 @@ struct Loader {
 }
 
 const TOP_KEYS: &[&str] = &[
-    "version", "reprocess_flows", "timezone", "exemptions", "actions", "targets", "target_defaults", "target_globals",
+    "version",
+    "reprocess_flows",
+    "timezone",
+    "exemptions",
+    "actions",
+    "targets",
+    "target_defaults",
+    "target_globals",
 ];
-const ACTION_KEYS: &[&str] = &["criteria", "targets", "exemptions", "enabled", "halt_on_match", "interface", "time_of_day"];
+const ACTION_KEYS: &[&str] =
+    &["criteria", "targets", "exemptions", "enabled", "halt_on_match", "interface", "time_of_day"];
 const COMMON_TARGET_KEYS: &[&str] = &["target_type", "target_enabled"];
 const NFTSET_KEYS: &[&str] = &[
-    "set_name", "table_name", "table_family", "set_family", "type", "size", "max_elements", "ttl", "managed",
-    "flush_on_create", "flush_on_destroy",
+    "set_name",
+    "table_name",
+    "table_family",
+    "set_family",
+    "type",
+    "size",
+    "max_elements",
+    "ttl",
+    "managed",
+    "flush_on_create",
+    "flush_on_destroy",
 ];
 const LOG_KEYS: &[&str] = &["interval", "path", "prefix", "suffix"];
 /// Target types Netify has that this version cannot apply yet.
@@ -133,11 +150,21 @@ const LATER_TARGET_TYPES: &[&str] = &["ipset", "ctlabel", "ctmark", "sink"];
 
 impl Loader {
     fn error(&mut self, path: &str, message: impl Into<String>) {
-        self.problems.push(Problem { severity: Severity::Error, path: path.into(), message: message.into(), detail: None });
+        self.problems.push(Problem {
+            severity: Severity::Error,
+            path: path.into(),
+            message: message.into(),
+            detail: None,
+        });
     }
 
     fn warn(&mut self, path: &str, message: impl Into<String>) {
-        self.problems.push(Problem { severity: Severity::Warning, path: path.into(), message: message.into(), detail: None });
+        self.problems.push(Problem {
+            severity: Severity::Warning,
+            path: path.into(),
+            message: message.into(),
+            detail: None,
+        });
     }
 
     fn unknown_keys(&mut self, map: &Map<String, Value>, path: &str, known: &[&[&str]]) {
@@ -221,11 +248,17 @@ impl Loader {
         let halt_on_match = self.boolean(map, "halt_on_match", &path, false);
         if let Some(v) = map.get("interface") {
             if v.as_str() != Some("*") {
-                self.warn(&format!("{path}.interface"), "accepted but not implemented in this version yet: the action applies to every interface");
+                self.warn(
+                    &format!("{path}.interface"),
+                    "accepted but not implemented in this version yet: the action applies to every interface",
+                );
             }
         }
         if map.contains_key("time_of_day") {
-            self.warn(&format!("{path}.time_of_day"), "accepted but not implemented in this version yet: the action applies at all times");
+            self.warn(
+                &format!("{path}.time_of_day"),
+                "accepted but not implemented in this version yet: the action applies at all times",
+            );
         }
         let mut criteria = Vec::new();
         match map.get("criteria") {
@@ -240,7 +273,10 @@ impl Loader {
                     }
                 }
             }
-            Some(other) => self.error(&format!("{path}.criteria"), format!("expected a string or a non-empty array of strings, found {}", kind(other))),
+            Some(other) => self.error(
+                &format!("{path}.criteria"),
+                format!("expected a string or a non-empty array of strings, found {}", kind(other)),
+            ),
         }
         let mut targets = Vec::new();
         match map.get("targets") {
@@ -255,9 +291,13 @@ impl Loader {
                     }
                 }
             }
-            Some(other) => self.error(&format!("{path}.targets"), format!("expected a non-empty array of target names, found {}", kind(other))),
+            Some(other) => self.error(
+                &format!("{path}.targets"),
+                format!("expected a non-empty array of target names, found {}", kind(other)),
+            ),
         }
-        let exemptions = map.get("exemptions").map(|v| self.exemptions(v, &format!("{path}.exemptions"))).unwrap_or_default();
+        let exemptions =
+            map.get("exemptions").map(|v| self.exemptions(v, &format!("{path}.exemptions"))).unwrap_or_default();
         enabled.then(|| Action { name: Arc::from(name), criteria, targets, exemptions, halt_on_match })
     }
 
@@ -304,7 +344,12 @@ impl Loader {
             } else if text.trim_end().ends_with(';') {
                 out.extend(self.criteria(text, &item_path).map(Exemption::Expression));
             } else {
-                self.error(&item_path, format!("'{text}' is neither an IP address/CIDR nor a criteria expression (which must end with ';')"));
+                self.error(
+                    &item_path,
+                    format!(
+                        "'{text}' is neither an IP address/CIDR nor a criteria expression (which must end with ';')"
+                    ),
+                );
             }
         }
         out
@@ -360,15 +405,26 @@ impl Loader {
                 self.log(name, &props).map(TargetSpec::Log)
             }
             "pftable" => {
-                self.error(&format!("{path}.target_type"), "target type 'pftable' (BSD pf tables) is not available on Linux");
+                self.error(
+                    &format!("{path}.target_type"),
+                    "target type 'pftable' (BSD pf tables) is not available on Linux",
+                );
                 None
             }
             t if LATER_TARGET_TYPES.contains(&t) => {
-                self.error(&format!("{path}.target_type"), format!("target type '{t}' is not implemented in this version of flowsieve yet (nftset and log are)"));
+                self.error(
+                    &format!("{path}.target_type"),
+                    format!(
+                        "target type '{t}' is not implemented in this version of flowsieve yet (nftset and log are)"
+                    ),
+                );
                 None
             }
             t => {
-                self.error(&format!("{path}.target_type"), format!("unknown target type '{t}' (expected nftset, ipset, ctlabel, ctmark, log or sink)"));
+                self.error(
+                    &format!("{path}.target_type"),
+                    format!("unknown target type '{t}' (expected nftset, ipset, ctlabel, ctmark, log or sink)"),
+                );
                 None
             }
         };
@@ -461,10 +517,16 @@ impl Loader {
                     }
                 }
             }
-            Some((other, p)) => self.error(&p, format!("expected a non-empty array of key fields, found {}", kind(other))),
+            Some((other, p)) => {
+                self.error(&p, format!("expected a non-empty array of key fields, found {}", kind(other)))
+            }
         }
         // Netify documents `max_elements`; its own example and NethSecurity use `size`.
-        let size = if props.get("size").is_some() { self.number(props, "size", 65536) } else { self.number(props, "max_elements", 65536) };
+        let size = if props.get("size").is_some() {
+            self.number(props, "size", 65536)
+        } else {
+            self.number(props, "max_elements", 65536)
+        };
         let ttl = self.number(props, "ttl", 0);
         let managed = self.flag(props, "managed", false);
         let flush_on_create = self.flag(props, "flush_on_create", false);
@@ -530,4 +592,138 @@ fn kind(value: &Value) -> &'static str {
 /// The criteria text with a caret under `column` (1-based).
 fn caret(text: &str, column: usize) -> String {
     format!("{text}\n{}^", " ".repeat(column.saturating_sub(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<FlowActionsConfig, ConfigError> {
+        parse(text, Path::new("test.json"))
+    }
+
+    fn problems(text: &str) -> Vec<String> {
+        match load_text(text) {
+            Ok(c) => c.warnings.iter().map(|p| p.to_string()).collect(),
+            Err(e) => e.problems.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
+    const EXAMPLE: &str = include_str!("../../examples/weak-tls.json");
+
+    #[test]
+    fn design_example_loads_unchanged() {
+        let c = load_text(EXAMPLE).unwrap();
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        assert_eq!(c.actions.actions.len(), 1);
+        let action = &c.actions.actions[0];
+        assert_eq!(&*action.name, "weakssl");
+        assert_eq!(action.targets.iter().map(|t| &**t).collect::<Vec<_>>(), ["nftset.weakssl", "log.weakssl"]);
+        assert!(matches!(action.exemptions[0], Exemption::Network(n) if n.to_string() == "192.168.1.50"));
+        let TargetSpec::NftSet(set) = &c.targets[0] else { panic!("{:?}", c.targets) };
+        // target_defaults fill what the target leaves out.
+        assert_eq!(set.set_name, "weakssl");
+        assert_eq!(set.table_name, "netify");
+        assert_eq!(set.table_family, "inet");
+        assert_eq!(set.set_family, SetFamily::Both);
+        assert_eq!(set.key, [KeyPart::LocalAddr, KeyPart::IpProto, KeyPart::OtherPort, KeyPart::OtherAddr]);
+        assert_eq!(
+            (set.size, set.ttl, set.managed, set.flush_on_create, set.flush_on_destroy),
+            (65536, 120, true, true, true)
+        );
+        let TargetSpec::Log(log) = &c.targets[1] else { panic!() };
+        assert_eq!(
+            (log.prefix.as_str(), log.interval, log.path.as_path()),
+            ("weakssl", Duration::from_secs(10), Path::new("/tmp"))
+        );
+    }
+
+    #[test]
+    fn own_keys_override_target_defaults_and_builtins_fill_the_rest() {
+        let c = load_text(
+            r#"{"actions":{"a":{"criteria":"true;","targets":["s"]}},
+                "targets":{"s":{"target_type":"nftset","set_name":"x","ttl":5,"type":["other_addr"],"set_family":"ipv6"}},
+                "target_defaults":{"nftset":{"ttl":900,"table_name":"t"}}}"#,
+        )
+        .unwrap();
+        let TargetSpec::NftSet(set) = &c.targets[0] else { panic!() };
+        assert_eq!((set.ttl, set.table_name.as_str(), set.size, set.managed), (5, "t", 65536, false));
+        assert_eq!(set.set_family, SetFamily::V6);
+    }
+
+    #[test]
+    fn array_criteria_is_an_or_and_disabled_actions_and_targets_drop_out() {
+        let c = load_text(
+            r#"{"actions":{"a":{"criteria":["ip_version == 4;","ip_version == 6;"],"targets":["l"]},
+                           "off":{"criteria":"true;","targets":["l"],"enabled":false}},
+                "targets":{"l":{"target_type":"log"},"unused":{"target_type":"log","target_enabled":false}}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.actions.actions.len(), 1);
+        assert_eq!(c.actions.actions[0].criteria.len(), 2);
+        assert_eq!(c.targets.len(), 1);
+    }
+
+    #[test]
+    fn every_problem_names_its_json_path() {
+        let text = r#"{
+            "versoin": 1,
+            "actions": {
+                "a": { "criteria": "ssl_verison == 0x0302;", "targets": ["missing"], "exemptions": ["printer"] },
+                "b": { "criteria": 5, "targets": [] , "enabled": "yes"}
+            },
+            "targets": {
+                "s": { "target_type": "nftset", "set_name": "x", "type": ["local_addr", "remote_addr"], "set_family": "both", "colour": 1 },
+                "p": { "target_type": "pftable" },
+                "i": { "target_type": "ipset" },
+                "l": { "target_type": "log", "interval": "10" }
+            }
+        }"#;
+        let all = problems(text).join("\n");
+        for expected in [
+            "warning: $.versoin: unknown key",
+            "error: $.actions.a.criteria, column 1: invalid criteria",
+            "ssl_verison",
+            "error: $.actions.a.targets[0]: no target named 'missing'",
+            "error: $.actions.a.exemptions[0]: 'printer' is neither an IP address/CIDR nor a criteria expression",
+            "error: $.actions.b.criteria: expected a string or a non-empty array of strings, found a number",
+            "error: $.actions.b.targets: expected a non-empty array of target names",
+            "error: $.actions.b.enabled: expected true or false, found a string",
+            "error: $.targets.s.type[1]: unknown set key field \"remote_addr\"",
+            "error: $.targets.s.set_family: unknown set family 'both'",
+            "warning: $.targets.s.colour: unknown key for this target type",
+            "error: $.targets.p.target_type: target type 'pftable' (BSD pf tables) is not available on Linux",
+            "error: $.targets.i.target_type: target type 'ipset' is not implemented in this version",
+            "error: $.targets.l.interval: expected a number, found a string",
+        ] {
+            assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
+        }
+    }
+
+    #[test]
+    fn invalid_json_names_line_and_column() {
+        let all = problems("{\n \"actions\": {,}\n}").join("\n");
+        assert!(all.contains("invalid JSON at line 2 column"), "{all}");
+    }
+
+    #[test]
+    fn criteria_errors_show_the_column_with_a_caret() {
+        let err = load_text(r#"{"actions":{"a":{"criteria":"ip_nat == false && ssl_version == ;","targets":["l"]}},"targets":{"l":{"target_type":"log"}}}"#)
+            .unwrap_err();
+        let p = err.problems.iter().find(|p| p.path.starts_with("$.actions.a.criteria")).unwrap();
+        assert!(p.path.ends_with("column 35"), "{}", p.path);
+        assert!(p.detail.as_deref().unwrap().contains('^'), "{p}");
+    }
+
+    #[test]
+    fn exemptions_accept_addresses_cidrs_and_expressions() {
+        let c = load_text(
+            r#"{"exemptions":["10.0.0.0/8","fe80::1","local_port == 22;"],
+                "actions":{"a":{"criteria":"*","targets":["l"]}},"targets":{"l":{"target_type":"log"}}}"#,
+        )
+        .unwrap();
+        assert!(matches!(c.actions.exemptions[0], Exemption::Network(_)));
+        assert!(matches!(c.actions.exemptions[1], Exemption::Network(_)));
+        assert!(matches!(c.actions.exemptions[2], Exemption::Expression(_)));
+    }
 }

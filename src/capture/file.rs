@@ -47,7 +47,8 @@ pub fn read_file(path: &str, mut on_frame: impl FnMut(Frame<'_>)) -> Result<File
                     }
                     PcapBlockOwned::Legacy(b) => {
                         let sub = if legacy_nanos { u64::from(b.ts_usec) } else { u64::from(b.ts_usec) * 1000 };
-                        let timestamp = Duration::from_secs(u64::from(b.ts_sec)) + Duration::from_nanos(sub.min(999_999_999));
+                        let timestamp =
+                            Duration::from_secs(u64::from(b.ts_sec)) + Duration::from_nanos(sub.min(999_999_999));
                         let len = (b.caplen as usize).min(b.data.len());
                         stats.frames += 1;
                         on_frame(Frame { link: legacy_link, timestamp, data: &b.data[..len], wire_len: b.origlen });
@@ -61,17 +62,28 @@ pub fn read_file(path: &str, mut on_frame: impl FnMut(Frame<'_>)) -> Result<File
                     PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
                         if let Some(iface) = interfaces.get(epb.if_id as usize) {
                             let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                            let timestamp = units_to_duration(units, iface.units_per_second) + Duration::from_secs(iface.offset);
+                            let timestamp =
+                                units_to_duration(units, iface.units_per_second) + Duration::from_secs(iface.offset);
                             let len = (epb.caplen as usize).min(epb.data.len());
                             stats.frames += 1;
-                            on_frame(Frame { link: iface.link, timestamp, data: &epb.data[..len], wire_len: epb.origlen });
+                            on_frame(Frame {
+                                link: iface.link,
+                                timestamp,
+                                data: &epb.data[..len],
+                                wire_len: epb.origlen,
+                            });
                         }
                     }
                     PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
                         if let Some(iface) = interfaces.first() {
                             let len = (spb.origlen as usize).min(spb.data.len());
                             stats.frames += 1;
-                            on_frame(Frame { link: iface.link, timestamp: Duration::ZERO, data: &spb.data[..len], wire_len: spb.origlen });
+                            on_frame(Frame {
+                                link: iface.link,
+                                timestamp: Duration::ZERO,
+                                data: &spb.data[..len],
+                                wire_len: spb.origlen,
+                            });
                         }
                     }
                     PcapBlockOwned::NG(_) => {}

@@ -1,7 +1,10 @@
 //! Live capture through libpcap (the `pcap` crate). One capture feeds one worker.
 
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::{CaptureError, Frame};
 use crate::decode::LinkType;
@@ -33,6 +36,10 @@ impl LiveCapture {
             .buffer_size(8 << 20)
             .timeout(100)
             .open()
+            .map_err(live)?
+            // Non-blocking plus poll(2) below: in immediate mode libpcap's read timeout does not
+            // fire on a quiet interface, so a blocking read would never see `stop`.
+            .setnonblock()
             .map_err(live)?;
         if let Some(filter) = filter {
             capture.filter(filter, true).map_err(live)?;
@@ -54,16 +61,30 @@ impl LiveCapture {
             match self.capture.next_packet() {
                 Ok(packet) => {
                     let ts = packet.header.ts;
-                    let timestamp = Duration::new(ts.tv_sec.max(0) as u64, (ts.tv_usec.max(0) as u32).saturating_mul(1000));
-                    on_event(Some(Frame { link: self.link, timestamp, data: packet.data, wire_len: packet.header.len }));
+                    let timestamp =
+                        Duration::new(ts.tv_sec.max(0) as u64, (ts.tv_usec.max(0) as u32).saturating_mul(1000));
+                    on_event(Some(Frame {
+                        link: self.link,
+                        timestamp,
+                        data: packet.data,
+                        wire_len: packet.header.len,
+                    }));
                     since_idle += 1;
                     if since_idle >= 1024 {
                         since_idle = 0;
                         on_event(None);
                     }
                 }
+                // Nothing buffered: wait for the socket to become readable, at most 100 ms.
                 Err(pcap::Error::TimeoutExpired) => {
                     since_idle = 0;
+                    let mut fds = [PollFd::new(self.capture.as_fd(), PollFlags::POLLIN)];
+                    match poll(&mut fds, PollTimeout::from(100u8)) {
+                        Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                        Err(e) => {
+                            return Err(CaptureError::Live { iface: self.iface.clone(), message: format!("poll: {e}") })
+                        }
+                    }
                     on_event(None);
                 }
                 Err(e) => return Err(CaptureError::Live { iface: self.iface.clone(), message: e.to_string() }),

@@ -32,11 +32,7 @@ pub enum Accessor {
     Bool(fn(&FlowFacts) -> bool),
     /// Unsigned number; all six comparisons. Bare: non-zero. `max` is the largest value the
     /// field can hold (comparisons beyond it get a warning); `hex` prints values as `0x…`.
-    Number {
-        get: fn(&FlowFacts) -> u64,
-        max: u64,
-        hex: bool,
-    },
+    Number { get: fn(&FlowFacts) -> u64, max: u64, hex: bool },
     /// IP address; `==`/`!=` against an address or CIDR (prefix containment; the families must
     /// match). Bare: not the unspecified address.
     Address(fn(&FlowFacts) -> IpAddr),
@@ -64,9 +60,7 @@ impl Accessor {
         match self {
             Accessor::Bool(_) => "`true` or `false`",
             Accessor::Number { .. } => "a decimal or 0x hex number",
-            Accessor::Address(_) => {
-                "an unquoted IPv4/IPv6 address or CIDR (e.g. 10.0.0.1, 192.168.0.0/16, fe80::/10)"
-            }
+            Accessor::Address(_) => "an unquoted IPv4/IPv6 address or CIDR (e.g. 10.0.0.1, 192.168.0.0/16, fe80::/10)",
             Accessor::Text(_) => "a quoted string ('example.com') or regex ('rx:…')",
             Accessor::Protocol(_) => "a quoted protocol name ('TLS') or a numeric protocol ID",
         }
@@ -92,31 +86,19 @@ pub static ATTRIBUTES: &[Attribute] = &[
     Attribute {
         name: "ip_version",
         aliases: &[],
-        accessor: Accessor::Number {
-            get: |f| u64::from(f.ip_version),
-            max: U8_MAX,
-            hex: false,
-        },
+        accessor: Accessor::Number { get: |f| u64::from(f.ip_version), max: U8_MAX, hex: false },
         doc: "IP version, 4 or 6",
     },
     Attribute {
         name: "ip_protocol",
         aliases: &[],
-        accessor: Accessor::Number {
-            get: |f| u64::from(f.ip_protocol),
-            max: U8_MAX,
-            hex: false,
-        },
+        accessor: Accessor::Number { get: |f| u64::from(f.ip_protocol), max: U8_MAX, hex: false },
         doc: "IANA protocol number (6 TCP, 17 UDP, …)",
     },
     Attribute {
         name: "vlan_id",
         aliases: &[],
-        accessor: Accessor::Number {
-            get: |f| u64::from(f.vlan_id),
-            max: U16_MAX,
-            hex: false,
-        },
+        accessor: Accessor::Number { get: |f| u64::from(f.vlan_id), max: U16_MAX, hex: false },
         doc: "outer 802.1Q VLAN id, 0 when untagged",
     },
     Attribute {
@@ -140,21 +122,13 @@ pub static ATTRIBUTES: &[Attribute] = &[
     Attribute {
         name: "local_port",
         aliases: &[],
-        accessor: Accessor::Number {
-            get: |f| u64::from(f.local_port),
-            max: U16_MAX,
-            hex: false,
-        },
+        accessor: Accessor::Number { get: |f| u64::from(f.local_port), max: U16_MAX, hex: false },
         doc: "port of the local side",
     },
     Attribute {
         name: "other_port",
         aliases: &[],
-        accessor: Accessor::Number {
-            get: |f| u64::from(f.other_port),
-            max: U16_MAX,
-            hex: false,
-        },
+        accessor: Accessor::Number { get: |f| u64::from(f.other_port), max: U16_MAX, hex: false },
         doc: "port of the other side",
     },
     Attribute {
@@ -172,21 +146,13 @@ pub static ATTRIBUTES: &[Attribute] = &[
     Attribute {
         name: "ssl_version",
         aliases: &["tls_version"],
-        accessor: Accessor::Number {
-            get: |f| u64::from(f.tls.version),
-            max: U16_MAX,
-            hex: true,
-        },
+        accessor: Accessor::Number { get: |f| u64::from(f.tls.version), max: U16_MAX, hex: true },
         doc: "negotiated TLS version, wire value (0x0302 = TLS 1.1)",
     },
     Attribute {
         name: "ssl_cipher",
         aliases: &["tls_cipher"],
-        accessor: Accessor::Number {
-            get: |f| u64::from(f.tls.cipher),
-            max: U16_MAX,
-            hex: true,
-        },
+        accessor: Accessor::Number { get: |f| u64::from(f.tls.cipher), max: U16_MAX, hex: true },
         doc: "negotiated TLS cipher suite, wire value",
     },
     Attribute {
@@ -261,9 +227,7 @@ const NETIFY_ONLY: &[&str] = &[
 
 /// The attribute spelled `name` (exactly; names are case-sensitive as in Netify).
 pub fn lookup(name: &str) -> Option<&'static Attribute> {
-    ATTRIBUTES
-        .iter()
-        .find(|a| a.name == name || a.aliases.contains(&name))
+    ATTRIBUTES.iter().find(|a| a.name == name || a.aliases.contains(&name))
 }
 
 /// The error message for a name that is not an attribute: says so, and names the closest
@@ -281,20 +245,14 @@ pub(super) fn unknown_message(name: &str) -> String {
 /// The closest spelling among all names and aliases: a case-insensitive match first, then the
 /// smallest edit distance within about a third of the word, then a name containing the word.
 fn suggestion(name: &str) -> Option<&'static str> {
-    let spellings = || {
-        ATTRIBUTES
-            .iter()
-            .flat_map(|a| std::iter::once(&a.name).chain(a.aliases))
-    };
+    let spellings = || ATTRIBUTES.iter().flat_map(|a| std::iter::once(&a.name).chain(a.aliases));
     let lower = name.to_ascii_lowercase();
     if let Some(s) = spellings().find(|s| s.eq_ignore_ascii_case(name)) {
         return Some(s);
     }
     let limit = (name.chars().count() / 3).max(1);
-    let closest = spellings()
-        .map(|s| (edit_distance(&lower, s), *s))
-        .filter(|&(d, _)| d <= limit)
-        .min_by_key(|&(d, _)| d);
+    let closest =
+        spellings().map(|s| (edit_distance(&lower, s), *s)).filter(|&(d, _)| d <= limit).min_by_key(|&(d, _)| d);
     if let Some((_, s)) = closest {
         return Some(s);
     }
@@ -326,19 +284,14 @@ mod tests {
 
     #[test]
     fn names_are_unique() {
-        let mut all: Vec<&str> = ATTRIBUTES
-            .iter()
-            .flat_map(|a| std::iter::once(a.name).chain(a.aliases.iter().copied()))
-            .collect();
+        let mut all: Vec<&str> =
+            ATTRIBUTES.iter().flat_map(|a| std::iter::once(a.name).chain(a.aliases.iter().copied())).collect();
         let n = all.len();
         all.sort_unstable();
         all.dedup();
         assert_eq!(all.len(), n, "a spelling appears twice in ATTRIBUTES");
         for name in NETIFY_ONLY {
-            assert!(
-                lookup(name).is_none(),
-                "{name} is both supported and listed as Netify-only"
-            );
+            assert!(lookup(name).is_none(), "{name} is both supported and listed as Netify-only");
         }
     }
 

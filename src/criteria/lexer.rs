@@ -92,9 +92,7 @@ pub(super) fn tokenize(chars: &[char]) -> Result<Vec<Token>, CriteriaError> {
             }
             ('@', _) => return error("address groups (`@name`) are not supported yet".into()),
             ('-', Some(d)) if d.is_ascii_digit() => {
-                return error(
-                    "negative numbers are not supported: every attribute is unsigned".into(),
-                )
+                return error("negative numbers are not supported: every attribute is unsigned".into())
             }
             _ if is_word_start(c) => {
                 let len = chars[i..].iter().take_while(|&&c| is_word_char(c)).count();
@@ -103,21 +101,13 @@ pub(super) fn tokenize(chars: &[char]) -> Result<Vec<Token>, CriteriaError> {
             }
             _ => return error(format!("unexpected character `{c}`")),
         };
-        tokens.push(Token {
-            kind,
-            start: i,
-            end: i + len,
-        });
+        tokens.push(Token { kind, start: i, end: i + len });
         i += len;
     }
     // End of input sits right after the last token, so a caret for "found end of input"
     // lands on the line where the text stops, not after trailing blank lines.
     let end = tokens.last().map_or(0, |t: &Token| t.end);
-    tokens.push(Token {
-        kind: TokenKind::Eof,
-        start: end,
-        end,
-    });
+    tokens.push(Token { kind: TokenKind::Eof, start: end, end });
     Ok(tokens)
 }
 
@@ -141,9 +131,7 @@ fn word(text: &str) -> Result<TokenKind, String> {
         return number(text);
     }
     if !text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(format!(
-            "unexpected `{text}`: names are made of letters, digits and `_`"
-        ));
+        return Err(format!("unexpected `{text}`: names are made of letters, digits and `_`"));
     }
     Ok(match text.to_ascii_lowercase().as_str() {
         "and" => TokenKind::And,
@@ -163,17 +151,13 @@ fn number(text: &str) -> Result<TokenKind, String> {
         let kind = if radix == 16 { "hex number" } else { "number" };
         return Err(format!("invalid {kind} `{text}`"));
     }
-    u64::from_str_radix(digits, radix)
-        .map(TokenKind::Number)
-        .map_err(|_| format!("number `{text}` is too large"))
+    u64::from_str_radix(digits, radix).map(TokenKind::Number).map_err(|_| format!("number `{text}` is too large"))
 }
 
 /// An unquoted address or CIDR (also used for quoted addresses by the compiler).
 pub(super) fn address(text: &str) -> Result<TokenKind, String> {
     if is_mac(text) {
-        return Err(format!(
-            "MAC address `{text}`: no attribute takes a MAC address yet"
-        ));
+        return Err(format!("MAC address `{text}`: no attribute takes a MAC address yet"));
     }
     let (addr_text, prefix_text) = match text.split_once('/') {
         Some((a, p)) => (a, Some(p)),
@@ -193,11 +177,7 @@ pub(super) fn address(text: &str) -> Result<TokenKind, String> {
             let valid = !p.is_empty() && p.len() <= 3 && p.chars().all(|c| c.is_ascii_digit());
             match p.parse::<u8>() {
                 Ok(n) if valid && n <= max => Some(n),
-                _ => {
-                    return Err(format!(
-                        "invalid prefix length `/{p}` in `{text}` (expected 0 to {max})"
-                    ))
-                }
+                _ => return Err(format!("invalid prefix length `/{p}` in `{text}` (expected 0 to {max})")),
             }
         }
     };
@@ -207,10 +187,7 @@ pub(super) fn address(text: &str) -> Result<TokenKind, String> {
 /// `hh:hh:hh:hh:hh:hh`
 fn is_mac(text: &str) -> bool {
     let groups: Vec<&str> = text.split(':').collect();
-    groups.len() == 6
-        && groups
-            .iter()
-            .all(|g| g.len() == 2 && g.chars().all(|c| c.is_ascii_hexdigit()))
+    groups.len() == 6 && groups.iter().all(|g| g.len() == 2 && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// A quoted string or regex starting at `start` (the quote). Returns the token and its length.
@@ -224,23 +201,13 @@ fn is_mac(text: &str) -> bool {
 fn quoted(chars: &[char], start: usize) -> Result<(TokenKind, usize), CriteriaError> {
     let quote = chars[start];
     let body = start + 1;
-    let line_end = chars[body..]
-        .iter()
-        .position(|&c| c == '\n')
-        .map_or(chars.len(), |n| body + n);
+    let line_end = chars[body..].iter().position(|&c| c == '\n').map_or(chars.len(), |n| body + n);
     let is_regex = chars[body..line_end].starts_with(&['r', 'x', ':']);
     let mut closes = (body..line_end).filter(|&k| chars[k] == quote);
     let first = closes.clone().next();
-    let close = if is_regex {
-        closes.find(|&k| ends_value(&chars[k + 1..])).or(first)
-    } else {
-        first
-    };
+    let close = if is_regex { closes.find(|&k| ends_value(&chars[k + 1..])).or(first) } else { first };
     let Some(close) = close else {
-        return Err(CriteriaError::new(
-            start + 1,
-            format!("unterminated string: missing closing `{quote}`"),
-        ));
+        return Err(CriteriaError::new(start + 1, format!("unterminated string: missing closing `{quote}`")));
     };
     let text: String = chars[body..close].iter().collect();
     let kind = match text.strip_prefix("rx:") {
@@ -252,18 +219,12 @@ fn quoted(chars: &[char], start: usize) -> Result<(TokenKind, usize), CriteriaEr
 
 /// Whether `rest` (the text after a closing quote) starts with what may follow a value.
 fn ends_value(rest: &[char]) -> bool {
-    let skip = rest
-        .iter()
-        .take_while(|&&c| c == ' ' || c == '\t' || c == '\r')
-        .count();
+    let skip = rest.iter().take_while(|&&c| c == ' ' || c == '\t' || c == '\r').count();
     let rest = &rest[skip..];
     let word_then_break = |w: &str| {
         let n = w.len();
         rest.len() >= n
-            && rest[..n]
-                .iter()
-                .zip(w.chars())
-                .all(|(a, b)| a.eq_ignore_ascii_case(&b))
+            && rest[..n].iter().zip(w.chars()).all(|(a, b)| a.eq_ignore_ascii_case(&b))
             && !rest.get(n).is_some_and(|&c| is_word_char(c))
     };
     match rest.first() {
@@ -280,11 +241,7 @@ mod tests {
 
     fn kinds(text: &str) -> Vec<TokenKind> {
         let chars: Vec<char> = text.chars().collect();
-        tokenize(&chars)
-            .unwrap()
-            .into_iter()
-            .map(|t| t.kind)
-            .collect()
+        tokenize(&chars).unwrap().into_iter().map(|t| t.kind).collect()
     }
 
     #[test]
@@ -295,22 +252,13 @@ mod tests {
             vec![
                 Ident("local_ip".into()),
                 Cmp(CmpOp::Eq),
-                Addr {
-                    addr: "10.0.0.0".parse().unwrap(),
-                    prefix: Some(8)
-                },
+                Addr { addr: "10.0.0.0".parse().unwrap(), prefix: Some(8) },
                 And,
                 Ident("x".into()),
                 Cmp(CmpOp::Ne),
-                Addr {
-                    addr: "fe80::1".parse().unwrap(),
-                    prefix: None
-                },
+                Addr { addr: "fe80::1".parse().unwrap(), prefix: None },
                 Or,
-                Addr {
-                    addr: "::1".parse().unwrap(),
-                    prefix: None
-                },
+                Addr { addr: "::1".parse().unwrap(), prefix: None },
                 And,
                 Number(0x0302),
                 Number(770),
@@ -324,10 +272,7 @@ mod tests {
     fn regex_may_contain_quotes() {
         use TokenKind::*;
         assert_eq!(kinds("'rx:it's'"), vec![Regex("it's".into()), Eof]);
-        assert_eq!(
-            kinds("'rx:a' || 'rx:b';"),
-            vec![Regex("a".into()), Or, Regex("b".into()), Semi, Eof]
-        );
+        assert_eq!(kinds("'rx:a' || 'rx:b';"), vec![Regex("a".into()), Or, Regex("b".into()), Semi, Eof]);
         assert_eq!(kinds("\"a'b\""), vec![Str("a'b".into()), Eof]);
     }
 

@@ -83,12 +83,7 @@ impl Criteria {
         }
         let plan = last.ok_or_else(|| CriteriaError::new(1, "empty criteria".into()))?;
         warnings.sort_by_key(|w| w.column);
-        Ok(Criteria {
-            source: text.into(),
-            plan,
-            warnings,
-            match_all: false,
-        })
+        Ok(Criteria { source: text.into(), plan, warnings, match_all: false })
     }
 
     /// Whether a flow with these facts matches. Walks the compiled plan; no allocation.

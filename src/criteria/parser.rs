@@ -94,18 +94,9 @@ impl Logic {
 
 /// Parses a whole criteria text. `tokens` ends with [`TokenKind::Eof`].
 pub(super) fn parse(chars: &[char], tokens: Vec<Token>) -> Result<Program, CriteriaError> {
-    let mut parser = Parser {
-        chars,
-        tokens,
-        pos: 0,
-        depth: 0,
-        warnings: Vec::new(),
-    };
+    let mut parser = Parser { chars, tokens, pos: 0, depth: 0, warnings: Vec::new() };
     let statements = parser.program()?;
-    Ok(Program {
-        statements,
-        warnings: parser.warnings,
-    })
+    Ok(Program { statements, warnings: parser.warnings })
 }
 
 struct Parser<'a> {
@@ -192,10 +183,7 @@ impl Parser<'_> {
                 _ => {
                     return Err(CriteriaError::new(
                         token.column(),
-                        format!(
-                            "expected `&&`, `||` or `;` after the expression, found {}",
-                            self.describe(&token)
-                        ),
+                        format!("expected `&&`, `||` or `;` after the expression, found {}", self.describe(&token)),
                     ))
                 }
             }
@@ -240,12 +228,7 @@ impl Parser<'_> {
     /// Warns that a chain mixes `&&` and `||`, naming flowsieve's and Netify's readings.
     fn warn_mixed(&mut self, spans: &[(usize, usize)], ops: &[Logic]) {
         // Source text on one line, runs of whitespace as one space.
-        let one_line = |s: usize, e: usize| {
-            self.text(s, e)
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
+        let one_line = |s: usize, e: usize| self.text(s, e).split_whitespace().collect::<Vec<_>>().join(" ");
         let texts: Vec<String> = spans.iter().map(|&(s, e)| one_line(s, e)).collect();
         let (start, end) = (spans[0].0, spans[spans.len() - 1].1);
         let written = one_line(start, end);
@@ -262,9 +245,7 @@ impl Parser<'_> {
                  (Netify reads it the same way); add parentheses to make that clear"
             )
         } else {
-            format!(
-                "`{written}` is read as `{ours}`; Netify reads it as `{netify}`: add parentheses"
-            )
+            format!("`{written}` is read as `{ours}`; Netify reads it as `{netify}`: add parentheses")
         };
         self.warn(start + 1, message);
     }
@@ -274,9 +255,7 @@ impl Parser<'_> {
         if self.depth > MAX_DEPTH {
             return Err(CriteriaError::new(
                 token.column(),
-                format!(
-                    "expression nested too deeply (more than {MAX_DEPTH} levels of `(` and `!`)"
-                ),
+                format!("expression nested too deeply (more than {MAX_DEPTH} levels of `(` and `!`)"),
             ));
         }
         Ok(())
@@ -317,9 +296,8 @@ impl Parser<'_> {
                 Ok(Expr::Literal(*b))
             }
             TokenKind::Ident(name) => {
-                let attr = attribute::lookup(name).ok_or_else(|| {
-                    CriteriaError::new(token.column(), attribute::unknown_message(name))
-                })?;
+                let attr = attribute::lookup(name)
+                    .ok_or_else(|| CriteriaError::new(token.column(), attribute::unknown_message(name)))?;
                 self.advance();
                 if let TokenKind::Cmp(op) = self.peek().kind {
                     let op_token = self.advance();
@@ -341,13 +319,12 @@ impl Parser<'_> {
                 let found = self.describe(&token);
                 let expected = "expected an attribute, `!`, `(`, `true` or `false`";
                 let message = match after {
-                    Some(op) => format!(
-                        "missing operand after `{}`: {expected}, found {found}",
-                        self.text(op.start, op.end)
-                    ),
-                    None if is_value(&token.kind) => format!(
-                        "{expected}, found {found} (comparisons are written `attribute == value`)"
-                    ),
+                    Some(op) => {
+                        format!("missing operand after `{}`: {expected}, found {found}", self.text(op.start, op.end))
+                    }
+                    None if is_value(&token.kind) => {
+                        format!("{expected}, found {found} (comparisons are written `attribute == value`)")
+                    }
                     None => format!("{expected}, found {found}"),
                 };
                 Err(CriteriaError::new(token.column(), message))
@@ -363,10 +340,7 @@ impl Parser<'_> {
             TokenKind::Bool(b) => Value::Bool(*b),
             TokenKind::Str(s) => Value::Str(s.clone()),
             TokenKind::Regex(r) => Value::Regex(r.clone()),
-            TokenKind::Addr { addr, prefix } => Value::Addr {
-                addr: *addr,
-                prefix: *prefix,
-            },
+            TokenKind::Addr { addr, prefix } => Value::Addr { addr: *addr, prefix: *prefix },
             other => {
                 let hint = match other {
                     TokenKind::Ident(name) if attribute::lookup(name).is_some() => {
@@ -375,10 +349,7 @@ impl Parser<'_> {
                     TokenKind::Ident(name) => ["true", "false"]
                         .into_iter()
                         .find(|b| attribute::edit_distance(&name.to_ascii_lowercase(), b) <= 1)
-                        .map_or_else(
-                            || format!(" (text is quoted: `'{name}'`)"),
-                            |b| format!(": did you mean `{b}`?"),
-                        ),
+                        .map_or_else(|| format!(" (text is quoted: `'{name}'`)"), |b| format!(": did you mean `{b}`?")),
                     _ => String::new(),
                 };
                 return Err(CriteriaError::new(
@@ -398,10 +369,7 @@ impl Parser<'_> {
 }
 
 fn is_value(kind: &TokenKind) -> bool {
-    matches!(
-        kind,
-        TokenKind::Number(_) | TokenKind::Str(_) | TokenKind::Regex(_) | TokenKind::Addr { .. }
-    )
+    matches!(kind, TokenKind::Number(_) | TokenKind::Str(_) | TokenKind::Regex(_) | TokenKind::Addr { .. })
 }
 
 /// Groups a flat chain: runs joined by `&&` become one `And`, and those are joined by `||`.
@@ -415,16 +383,8 @@ fn group(operands: Vec<Expr>, ops: &[Logic]) -> Expr {
             run.push(operand);
         }
     }
-    let mut alternatives: Vec<Expr> = alternatives
-        .into_iter()
-        .map(|mut run| {
-            if run.len() == 1 {
-                run.remove(0)
-            } else {
-                Expr::And(run)
-            }
-        })
-        .collect();
+    let mut alternatives: Vec<Expr> =
+        alternatives.into_iter().map(|mut run| if run.len() == 1 { run.remove(0) } else { Expr::And(run) }).collect();
     if alternatives.len() == 1 {
         alternatives.remove(0)
     } else {

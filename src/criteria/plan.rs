@@ -14,6 +14,7 @@ use super::parser::{Compare, Expr, Value};
 use super::{lexer, CriteriaError, CriteriaWarning};
 use crate::dissect::protocol;
 use crate::flow::facts::FlowFacts;
+use crate::flow::net::IpNet;
 
 /// Bytes a compiled regex (and each of its lazy DFAs) may use; criteria come from an
 /// administrator's file, but a typo like `(a{1000}){1000}` should fail at load, not eat memory.
@@ -63,78 +64,6 @@ impl fmt::Display for CmpOp {
     }
 }
 
-/// An address or CIDR as network bits and mask; a plain address is a full-length prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum AddrMatch {
-    V4 { net: u32, mask: u32, prefix: u8 },
-    V6 { net: u128, mask: u128, prefix: u8 },
-}
-
-impl AddrMatch {
-    /// The network `addr/prefix` (a host when `prefix` is `None`; the lexer has checked the
-    /// length), and whether `addr` had host bits set that were cleared.
-    fn new(addr: IpAddr, prefix: Option<u8>) -> (AddrMatch, bool) {
-        match addr {
-            IpAddr::V4(a) => {
-                let prefix = prefix.unwrap_or(32).min(32);
-                let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
-                let bits = u32::from(a);
-                (
-                    AddrMatch::V4 {
-                        net: bits & mask,
-                        mask,
-                        prefix,
-                    },
-                    bits & !mask != 0,
-                )
-            }
-            IpAddr::V6(a) => {
-                let prefix = prefix.unwrap_or(128).min(128);
-                let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
-                let bits = u128::from(a);
-                (
-                    AddrMatch::V6 {
-                        net: bits & mask,
-                        mask,
-                        prefix,
-                    },
-                    bits & !mask != 0,
-                )
-            }
-        }
-    }
-
-    /// Prefix containment. An address of the other family is never contained
-    /// (spec/flow-actions.md §3.1, Netify 5's `is_addr_equal`).
-    fn contains(&self, ip: IpAddr) -> bool {
-        match (*self, ip) {
-            (AddrMatch::V4 { net, mask, .. }, IpAddr::V4(a)) => u32::from(a) & mask == net,
-            (AddrMatch::V6 { net, mask, .. }, IpAddr::V6(a)) => u128::from(a) & mask == net,
-            _ => false,
-        }
-    }
-}
-
-impl fmt::Display for AddrMatch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            AddrMatch::V4 { net, prefix, .. } => {
-                write!(f, "{}", std::net::Ipv4Addr::from(net))?;
-                if prefix < 32 {
-                    write!(f, "/{prefix}")?;
-                }
-            }
-            AddrMatch::V6 { net, prefix, .. } => {
-                write!(f, "{}", std::net::Ipv6Addr::from(net))?;
-                if prefix < 128 {
-                    write!(f, "/{prefix}")?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
 /// A compiled expression.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Node {
@@ -178,7 +107,7 @@ enum Check {
     },
     Address {
         get: fn(&FlowFacts) -> IpAddr,
-        net: AddrMatch,
+        net: IpNet,
         negate: bool,
     },
     /// ASCII-case-insensitive equality; `value` is lower-cased.
@@ -213,9 +142,7 @@ impl Test {
             Check::Truth(accessor) => accessor.truth(facts),
             Check::Bool { get, value } => get(facts) == *value,
             Check::Number { get, op, value, .. } => op.holds(get(facts), *value),
-            Check::ProtocolName {
-                get, id, negate, ..
-            } => (get(facts) == *id) != *negate,
+            Check::ProtocolName { get, id, negate, .. } => (get(facts) == *id) != *negate,
             // Different families: `==` is false and `!=` true, as Netify 5 negates its
             // `is_addr_equal` (spec §3.1: `local_ip != 10.0.0.0/8` is true for IPv6).
             Check::Address { get, net, negate } => net.contains(get(facts)) != *negate,
@@ -234,70 +161,22 @@ impl PartialEq for Test {
             && match (&self.check, &other.check) {
                 (Truth(_), Truth(_)) => true,
                 (Bool { value: a, .. }, Bool { value: b, .. }) => a == b,
+                (Number { op: a_op, value: a, hex: a_hex, .. }, Number { op: b_op, value: b, hex: b_hex, .. }) => {
+                    a_op == b_op && a == b && a_hex == b_hex
+                }
                 (
-                    Number {
-                        op: a_op,
-                        value: a,
-                        hex: a_hex,
-                        ..
-                    },
-                    Number {
-                        op: b_op,
-                        value: b,
-                        hex: b_hex,
-                        ..
-                    },
-                ) => a_op == b_op && a == b && a_hex == b_hex,
-                (
-                    ProtocolName {
-                        id: a,
-                        name: a_name,
-                        negate: a_neg,
-                        ..
-                    },
-                    ProtocolName {
-                        id: b,
-                        name: b_name,
-                        negate: b_neg,
-                        ..
-                    },
+                    ProtocolName { id: a, name: a_name, negate: a_neg, .. },
+                    ProtocolName { id: b, name: b_name, negate: b_neg, .. },
                 ) => a == b && a_name == b_name && a_neg == b_neg,
-                (
-                    Address {
-                        net: a,
-                        negate: a_neg,
-                        ..
-                    },
-                    Address {
-                        net: b,
-                        negate: b_neg,
-                        ..
-                    },
-                ) => a == b && a_neg == b_neg,
-                (
-                    Text {
-                        value: a,
-                        negate: a_neg,
-                        ..
-                    },
-                    Text {
-                        value: b,
-                        negate: b_neg,
-                        ..
-                    },
-                ) => a == b && a_neg == b_neg,
-                (
-                    Regex {
-                        regex: a,
-                        negate: a_neg,
-                        ..
-                    },
-                    Regex {
-                        regex: b,
-                        negate: b_neg,
-                        ..
-                    },
-                ) => a.as_str() == b.as_str() && a_neg == b_neg,
+                (Address { net: a, negate: a_neg, .. }, Address { net: b, negate: b_neg, .. }) => {
+                    a == b && a_neg == b_neg
+                }
+                (Text { value: a, negate: a_neg, .. }, Text { value: b, negate: b_neg, .. }) => {
+                    a == b && a_neg == b_neg
+                }
+                (Regex { regex: a, negate: a_neg, .. }, Regex { regex: b, negate: b_neg, .. }) => {
+                    a.as_str() == b.as_str() && a_neg == b_neg
+                }
                 _ => false,
             }
     }
@@ -318,21 +197,9 @@ impl fmt::Display for Test {
         match &self.check {
             Check::Truth(_) => write!(f, "{name}"),
             Check::Bool { value, .. } => write!(f, "{name} == {value}"),
-            Check::Number {
-                op,
-                value,
-                hex: true,
-                ..
-            } => write!(f, "{name} {op} {value:#06x}"),
-            Check::Number {
-                op,
-                value,
-                hex: false,
-                ..
-            } => write!(f, "{name} {op} {value}"),
-            Check::ProtocolName {
-                name: p, negate, ..
-            } => {
+            Check::Number { op, value, hex: true, .. } => write!(f, "{name} {op} {value:#06x}"),
+            Check::Number { op, value, hex: false, .. } => write!(f, "{name} {op} {value}"),
+            Check::ProtocolName { name: p, negate, .. } => {
                 write!(f, "{name} {} {}", eq(*negate), Quoted(p))
             }
             Check::Address { net, negate, .. } => write!(f, "{name} {} {net}", eq(*negate)),
@@ -340,12 +207,7 @@ impl fmt::Display for Test {
                 write!(f, "{name} {} {}", eq(*negate), Quoted(value))
             }
             Check::Regex { regex, negate, .. } => {
-                write!(
-                    f,
-                    "{name} {} {}",
-                    eq(*negate),
-                    Quoted(&format!("rx:{}", regex.as_str()))
-                )
+                write!(f, "{name} {} {}", eq(*negate), Quoted(&format!("rx:{}", regex.as_str())))
             }
         }
     }
@@ -356,11 +218,7 @@ struct Quoted<'a>(&'a str);
 
 impl fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let quote = if self.0.contains('\'') && !self.0.contains('"') {
-            '"'
-        } else {
-            '\''
-        };
+        let quote = if self.0.contains('\'') && !self.0.contains('"') { '"' } else { '\'' };
         write!(f, "{quote}{}{quote}", self.0)
     }
 }
@@ -394,36 +252,21 @@ impl fmt::Display for Node {
 }
 
 /// Compiles one statement, type-checking every comparison.
-pub(super) fn compile(
-    expr: &Expr,
-    warnings: &mut Vec<CriteriaWarning>,
-) -> Result<Node, CriteriaError> {
+pub(super) fn compile(expr: &Expr, warnings: &mut Vec<CriteriaWarning>) -> Result<Node, CriteriaError> {
     let all = |items: &[Expr], warnings: &mut Vec<CriteriaWarning>| {
-        items
-            .iter()
-            .map(|e| compile(e, warnings))
-            .collect::<Result<Vec<_>, _>>()
+        items.iter().map(|e| compile(e, warnings)).collect::<Result<Vec<_>, _>>()
     };
     Ok(match expr {
         Expr::Literal(b) => Node::Const(*b),
-        Expr::Truth(attr) => Node::Test(Test {
-            attr,
-            check: Check::Truth(attr.accessor),
-        }),
-        Expr::Compare(compare) => Node::Test(Test {
-            attr: compare.attr,
-            check: compile_compare(compare, warnings)?,
-        }),
+        Expr::Truth(attr) => Node::Test(Test { attr, check: Check::Truth(attr.accessor) }),
+        Expr::Compare(compare) => Node::Test(Test { attr: compare.attr, check: compile_compare(compare, warnings)? }),
         Expr::Not(inner) => Node::Not(Box::new(compile(inner, warnings)?)),
         Expr::And(items) => Node::All(all(items, warnings)?),
         Expr::Or(items) => Node::Any(all(items, warnings)?),
     })
 }
 
-fn compile_compare(
-    c: &Compare,
-    warnings: &mut Vec<CriteriaWarning>,
-) -> Result<Check, CriteriaError> {
+fn compile_compare(c: &Compare, warnings: &mut Vec<CriteriaWarning>) -> Result<Check, CriteriaError> {
     let name = c.attr_text.as_str();
     let accessor = c.attr.accessor;
     let type_error = || {
@@ -444,11 +287,7 @@ fn compile_compare(
         } else {
             Err(CriteriaError::new(
                 c.op_column,
-                format!(
-                    "`{}` does not apply to `{name}`, which is {}: use `==` or `!=`",
-                    c.op,
-                    accessor.type_name()
-                ),
+                format!("`{}` does not apply to `{name}`, which is {}: use `==` or `!=`", c.op, accessor.type_name()),
             ))
         }
     };
@@ -459,32 +298,19 @@ fn compile_compare(
             let Value::Bool(value) = c.value else {
                 return Err(type_error());
             };
-            Check::Bool {
-                get,
-                value: value != negate,
-            }
+            Check::Bool { get, value: value != negate }
         }
         Accessor::Number { get, max, hex } => {
             let Value::Number(value) = c.value else {
                 return Err(type_error());
             };
             warn_out_of_range(c, max, warnings);
-            Check::Number {
-                get,
-                op: c.op,
-                value,
-                hex,
-            }
+            Check::Number { get, op: c.op, value, hex }
         }
         Accessor::Protocol(get) => match &c.value {
             Value::Number(value) => {
                 warn_out_of_range(c, u64::from(u16::MAX), warnings);
-                Check::Number {
-                    get,
-                    op: c.op,
-                    value: *value,
-                    hex: false,
-                }
+                Check::Number { get, op: c.op, value: *value, hex: false }
             }
             Value::Str(text) => {
                 if !c.op.is_equality() {
@@ -504,12 +330,7 @@ fn compile_compare(
                         format!("unknown protocol `{text}`: known are {}", known.join(", ")),
                     ));
                 };
-                Check::ProtocolName {
-                    get,
-                    id: u64::from(id),
-                    name: protocol::name_of(id),
-                    negate,
-                }
+                Check::ProtocolName { get, id: u64::from(id), name: protocol::name_of(id), negate }
             }
             _ => return Err(type_error()),
         },
@@ -524,14 +345,12 @@ fn compile_compare(
                 },
                 _ => return Err(type_error()),
             };
-            let (net, had_host_bits) = AddrMatch::new(addr, prefix);
+            let net = IpNet::new(addr, prefix.unwrap_or(if addr.is_ipv4() { 32 } else { 128 }));
+            let had_host_bits = net.addr() != addr;
             if had_host_bits {
                 warnings.push(CriteriaWarning {
                     column: c.value_column,
-                    message: format!(
-                        "`{}` has host bits set; it matches the network `{net}`",
-                        c.value_text
-                    ),
+                    message: format!("`{}` has host bits set; it matches the network `{net}`", c.value_text),
                 });
             }
             Check::Address { get, net, negate }
@@ -539,18 +358,10 @@ fn compile_compare(
         Accessor::Text(get) => {
             equality_only()?;
             match &c.value {
-                Value::Str(text) => Check::Text {
-                    get,
-                    value: text.to_ascii_lowercase().into(),
-                    negate,
-                },
+                Value::Str(text) => Check::Text { get, value: text.to_ascii_lowercase().into(), negate },
                 Value::Regex(pattern) => {
-                    let regex = build_regex(pattern).map_err(|m| {
-                        CriteriaError::new(
-                            c.value_column,
-                            format!("invalid regex `{pattern}`: {m}"),
-                        )
-                    })?;
+                    let regex = build_regex(pattern)
+                        .map_err(|m| CriteriaError::new(c.value_column, format!("invalid regex `{pattern}`: {m}")))?;
                     if negate {
                         // Netify 4.x and 5.0 return true for any `!=` against a regex
                         // (spec §3.1); flowsieve makes it the negation of the match.
@@ -579,11 +390,7 @@ fn build_regex(pattern: &str) -> Result<Regex, String> {
         .map_err(|e| {
             // Syntax errors are several lines (pattern, caret, message); keep the message.
             let text = e.to_string();
-            let last = text
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("");
+            let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
             last.trim().trim_start_matches("error: ").to_string()
         })
 }

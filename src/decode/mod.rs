@@ -108,3 +108,86 @@ impl<'a> Bytes<'a> {
         self.buf.get(at..at.checked_add(N)?)?.try_into().ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Ethernet + 802.1Q + IPv4 + TCP with a 4-byte payload.
+    fn vlan_tcp_frame() -> Vec<u8> {
+        let mut f = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x81, 0x00, 0x00, 0x2a, 0x08, 0x00];
+        let ip_len: u16 = 20 + 20 + 4;
+        f.extend_from_slice(&[0x45, 0, (ip_len >> 8) as u8, ip_len as u8, 0, 0, 0x40, 0, 64, 6, 0, 0]);
+        f.extend_from_slice(&[192, 168, 1, 10, 10, 99, 0, 2]);
+        f.extend_from_slice(&[0x9c, 0x40, 0x03, 0xf2, 0, 0, 0, 7, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0]);
+        f.extend_from_slice(b"\x16\x03\x01\x00");
+        f
+    }
+
+    #[test]
+    fn ethernet_vlan_ipv4_tcp() {
+        let frame = vlan_tcp_frame();
+        let p = decode(LinkType::Ethernet, &frame).unwrap();
+        assert_eq!(p.vlan_id, 42);
+        assert_eq!(p.src_ip.to_string(), "192.168.1.10");
+        assert_eq!(p.dst_ip.to_string(), "10.99.0.2");
+        assert_eq!((p.src_port, p.dst_port, p.ip_protocol), (40000, 1010, 6));
+        assert_eq!(p.tcp, Some(TcpInfo { seq: 7, flags: 0x18 }));
+        assert_eq!(p.payload, b"\x16\x03\x01\x00");
+        assert_eq!(p.src_mac, [0x02, 0, 0, 0, 0, 2]);
+    }
+
+    #[test]
+    fn linux_cooked_v1_v2_and_raw_ip_give_the_same_packet() {
+        let eth = vlan_tcp_frame();
+        let ip = &eth[18..];
+        let mut sll = vec![0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 2, 0, 0, 0x08, 0x00];
+        sll.extend_from_slice(ip);
+        let mut sll2 = vec![0x08, 0x00, 0, 0, 0, 0, 0, 3, 0, 1, 0, 6, 2, 0, 0, 0, 0, 2, 0, 0];
+        sll2.extend_from_slice(ip);
+        for (link, frame) in [(LinkType::LinuxSll, &sll[..]), (LinkType::LinuxSll2, &sll2[..]), (LinkType::RawIp, ip)] {
+            let p = decode(link, frame).unwrap();
+            assert_eq!((p.src_port, p.dst_port, p.payload.len()), (40000, 1010, 4), "{link:?}");
+        }
+        assert_eq!(LinkType::from_linktype(276), LinkType::LinuxSll2);
+    }
+
+    #[test]
+    fn truncated_headers_are_malformed_not_panics() {
+        let frame = vlan_tcp_frame();
+        for cut in 0..frame.len() {
+            let result = decode(LinkType::Ethernet, &frame[..cut]);
+            if cut < 18 + 20 + 20 {
+                assert!(result.is_err(), "cut at {cut} decoded");
+                assert!(result.unwrap_err().is_malformed(), "cut at {cut}");
+            }
+        }
+    }
+
+    #[test]
+    fn non_ip_and_fragments_are_told_apart() {
+        let mut arp = vlan_tcp_frame();
+        arp[16] = 0x08;
+        arp[17] = 0x06;
+        assert_eq!(decode(LinkType::Ethernet, &arp).unwrap_err(), DecodeError::NotIp);
+        let mut frag = vlan_tcp_frame();
+        frag[18 + 7] = 0x10; // fragment offset 16
+        assert_eq!(decode(LinkType::Ethernet, &frag).unwrap_err(), DecodeError::Fragment);
+    }
+
+    proptest! {
+        #[test]
+        fn decode_never_panics(data in proptest::collection::vec(any::<u8>(), 0..200), link in 0u32..300) {
+            let _ = decode(LinkType::from_linktype(link), &data);
+        }
+
+        #[test]
+        fn mutated_frames_never_panic(index in 0usize..62, byte in any::<u8>(), cut in 0usize..63) {
+            let mut frame = vlan_tcp_frame();
+            frame[index] = byte;
+            frame.truncate(cut);
+            let _ = decode(LinkType::Ethernet, &frame);
+        }
+    }
+}

@@ -38,7 +38,8 @@ pub(super) fn decode_ip(l3: L3<'_>) -> Result<Packet<'_>, DecodeError> {
                 return Err(DecodeError::Malformed("tcp"));
             };
             let header_len = usize::from(off >> 4) * 4;
-            if header_len < 20 {
+            // The fixed 20 bytes must be there; options cut by the snap length are tolerated.
+            if header_len < 20 || l4.len() < 20 {
                 return Err(DecodeError::Malformed("tcp"));
             }
             packet.src_port = src;
@@ -123,5 +124,11 @@ fn ipv6(ip: &[u8]) -> Result<Ip<'_>, DecodeError> {
         }
     }
     let l4 = ip.get(at..end.max(at)).ok_or(bad)?;
-    Ok((IpAddr::V6(Ipv6Addr::from(src)), IpAddr::V6(Ipv6Addr::from(dst)), next, l4, (40 + payload_len).max(ip.len()) as u32))
+    Ok((
+        IpAddr::V6(Ipv6Addr::from(src)),
+        IpAddr::V6(Ipv6Addr::from(dst)),
+        next,
+        l4,
+        (40 + payload_len).max(ip.len()) as u32,
+    ))
 }

@@ -36,11 +36,7 @@ const MIN_ALLOC: usize = 2048;
 impl StreamBuffer {
     /// An empty buffer that will hold at most `limit` unconsumed bytes. Allocates nothing yet.
     pub const fn new(limit: usize) -> Self {
-        StreamBuffer {
-            buf: Vec::new(),
-            limit,
-            next_seq: None,
-        }
+        StreamBuffer { buf: Vec::new(), limit, next_seq: None }
     }
 
     /// Take the new bytes of a segment whose first byte has sequence number `seq`.
@@ -129,10 +125,7 @@ impl StreamBuffer {
         if needed <= self.buf.capacity() {
             return;
         }
-        let target = needed
-            .max(self.buf.capacity() * 2)
-            .max(MIN_ALLOC)
-            .min(self.limit);
+        let target = needed.max(self.buf.capacity() * 2).max(MIN_ALLOC).min(self.limit);
         self.buf.reserve_exact(target.max(needed) - self.buf.len());
     }
 }
@@ -170,11 +163,7 @@ mod tests {
         s.clear();
         assert!(s.buf.capacity() >= 3, "clear keeps the allocation");
         assert_eq!(s.next_seq(), None);
-        assert_eq!(
-            s.push(500, b"xyz"),
-            Push::Appended,
-            "clear starts a new stream"
-        );
+        assert_eq!(s.push(500, b"xyz"), Push::Appended, "clear starts a new stream");
         s.release();
         assert_eq!(s.buf.capacity(), 0);
         assert_eq!(s.next_seq(), None);

@@ -40,8 +40,8 @@ const EXT_SUPPORTED_VERSIONS: u16 = 43;
 /// RFC 8446 §4.1.3: a ServerHello carrying this random is a HelloRetryRequest, so the real
 /// ServerHello is still to come.
 const HELLO_RETRY_RANDOM: [u8; 32] = [
-    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
-    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11,
+    0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 ];
 
 /// Per-flow TLS state: one reassembly side per direction.
@@ -54,10 +54,7 @@ pub struct TlsDissector {
 
 impl Default for TlsDissector {
     fn default() -> Self {
-        TlsDissector {
-            sides: [Side::new(), Side::new()],
-            outcome: None,
-        }
+        TlsDissector { sides: [Side::new(), Side::new()], outcome: None }
     }
 }
 
@@ -154,12 +151,7 @@ impl Side {
     const fn new() -> Self {
         Side {
             stream: StreamBuffer::new(STREAM_LIMIT),
-            walker: Walker {
-                phase: Phase::Start,
-                record_left: 0,
-                record_type: 0,
-                pending: Vec::new(),
-            },
+            walker: Walker { phase: Phase::Start, record_left: 0, record_type: 0, pending: Vec::new() },
         }
     }
 
@@ -256,17 +248,10 @@ impl Walker {
         let content_ok = match content {
             CONTENT_HANDSHAKE => true,
             // A message split across records must continue in the very next record.
-            CONTENT_CHANGE_CIPHER_SPEC => {
-                self.phase == Phase::AfterRetry && self.pending.is_empty()
-            }
+            CONTENT_CHANGE_CIPHER_SPEC => self.phase == Phase::AfterRetry && self.pending.is_empty(),
             _ => false,
         };
-        if !content_ok
-            || version >> 8 != 3
-            || version & 0xff > 4
-            || length == 0
-            || length > MAX_RECORD
-        {
+        if !content_ok || version >> 8 != 3 || version & 0xff > 4 || length == 0 || length > MAX_RECORD {
             return false;
         }
         self.record_type = content;
@@ -277,12 +262,7 @@ impl Walker {
     /// Walk handshake bytes from one record. `record_ends`: the chunk is the record's last
     /// part, so a message cut at its end continues in the next record rather than the next
     /// segment.
-    fn feed_handshake(
-        &mut self,
-        chunk: &[u8],
-        record_ends: bool,
-        facts: &mut FlowFacts,
-    ) -> (usize, Step) {
+    fn feed_handshake(&mut self, chunk: &[u8], record_ends: bool, facts: &mut FlowFacts) -> (usize, Step) {
         let mut pos = 0;
         loop {
             let rest = chunk.get(pos..).unwrap_or_default();
@@ -314,8 +294,7 @@ impl Walker {
                     None => MESSAGE_HEADER - self.pending.len(),
                 };
                 let take = lacking.min(rest.len());
-                self.pending
-                    .extend_from_slice(rest.get(..take).unwrap_or_default());
+                self.pending.extend_from_slice(rest.get(..take).unwrap_or_default());
                 pos += take;
                 match split_message(&self.pending) {
                     Message::Complete { kind, body } => {
@@ -414,15 +393,9 @@ impl<'a> ClientHello<'a> {
         let legacy_version = r.u16().filter(|v| v >> 8 == 3)?;
         r.take(32)?; // random
         r.vec8().filter(|id| id.len() <= 32)?;
-        r.vec16()
-            .filter(|suites| !suites.is_empty() && suites.len() % 2 == 0)?;
+        r.vec16().filter(|suites| !suites.is_empty() && suites.len() % 2 == 0)?;
         r.vec8().filter(|methods| !methods.is_empty())?;
-        let mut hello = ClientHello {
-            legacy_version,
-            offered: None,
-            sni: None,
-            alpn: None,
-        };
+        let mut hello = ClientHello { legacy_version, offered: None, sni: None, alpn: None };
         if r.is_empty() {
             return Some(hello);
         }
@@ -454,10 +427,7 @@ impl<'a> ClientHello<'a> {
         }
         if let Some(list) = self.alpn {
             facts.tls.alpn.clear();
-            facts
-                .tls
-                .alpn
-                .extend(protocol_names(list).filter_map(printable).map(Box::from));
+            facts.tls.alpn.extend(protocol_names(list).filter_map(printable).map(Box::from));
         }
     }
 }
@@ -480,12 +450,7 @@ impl<'a> ServerHello<'a> {
         r.vec8().filter(|id| id.len() <= 32)?;
         let cipher = r.u16()?;
         r.u8()?; // compression method
-        let mut hello = ServerHello {
-            retry,
-            version: legacy_version,
-            cipher,
-            alpn: None,
-        };
+        let mut hello = ServerHello { retry, version: legacy_version, cipher, alpn: None };
         if r.is_empty() {
             return Some(hello);
         }
@@ -580,11 +545,7 @@ fn highest_version(data: &[u8]) -> Option<Option<u16>> {
         return None;
     }
     let mut versions = Reader::new(list);
-    Some(
-        std::iter::from_fn(|| versions.u16())
-            .filter(|&v| !is_grease(v))
-            .max(),
-    )
+    Some(std::iter::from_fn(|| versions.u16()).filter(|&v| !is_grease(v)).max())
 }
 
 /// RFC 8701 §2: GREASE values are 0x0A0A, 0x1A1A, … 0xFAFA.
@@ -632,9 +593,7 @@ impl<'a> Reader<'a> {
 
     fn u24(&mut self) -> Option<usize> {
         let b = self.take(3)?;
-        Some(
-            usize::from(*b.first()?) << 16 | usize::from(*b.get(1)?) << 8 | usize::from(*b.get(2)?),
-        )
+        Some(usize::from(*b.first()?) << 16 | usize::from(*b.get(1)?) << 8 | usize::from(*b.get(2)?))
     }
 
     /// A field with a one-byte length prefix.
@@ -722,12 +681,7 @@ mod tests {
         handshake(CLIENT_HELLO, &client_hello_body(version, extensions))
     }
 
-    fn server_hello(
-        version: u16,
-        random: [u8; 32],
-        cipher: u16,
-        extensions: Option<&[Vec<u8>]>,
-    ) -> Vec<u8> {
+    fn server_hello(version: u16, random: [u8; 32], cipher: u16, extensions: Option<&[Vec<u8>]>) -> Vec<u8> {
         let mut v = version.to_be_bytes().to_vec();
         v.extend(random);
         v.extend(len8(&[0x33; 32]));
@@ -771,20 +725,11 @@ mod tests {
     }
 
     fn tls13_server_stream() -> Vec<u8> {
-        record(&server_hello(
-            0x0303,
-            [0x44; 32],
-            0x1301,
-            Some(&[selected_version(0x0304), alpn(&["h2"])]),
-        ))
+        record(&server_hello(0x0303, [0x44; 32], 0x1301, Some(&[selected_version(0x0304), alpn(&["h2"])])))
     }
 
     fn segment(direction: Direction, seq: Option<u32>, payload: &[u8]) -> Segment<'_> {
-        Segment {
-            direction,
-            tcp_seq: seq,
-            payload,
-        }
+        Segment { direction, tcp_seq: seq, payload }
     }
 
     /// Feed `stream` as TCP segments cut at `cuts` (sorted offsets); the last result.
@@ -836,30 +781,11 @@ mod tests {
         assert_eq!(probe(&[0x16, 0x03, 0x01, 0x02]), Probe::Unsure);
         assert_eq!(probe(b"GET / HTTP/1.1\r\n"), Probe::NotForUs);
         assert_eq!(probe(b"GE"), Probe::NotForUs);
-        assert_eq!(
-            probe(&[0x17, 0x03, 0x03, 0x00, 0x20, 0x01]),
-            Probe::NotForUs,
-            "application data"
-        );
-        assert_eq!(
-            probe(&[0x16, 0x03, 0x05, 0x00, 0x20, 0x01]),
-            Probe::NotForUs,
-            "unknown version"
-        );
-        assert_eq!(
-            probe(&[0x16, 0x02, 0x00, 0x00, 0x20, 0x01]),
-            Probe::NotForUs
-        );
-        assert_eq!(
-            probe(&[0x16, 0x03, 0x03, 0x00, 0x00, 0x01]),
-            Probe::NotForUs,
-            "empty record"
-        );
-        assert_eq!(
-            probe(&[0x16, 0x03, 0x03, 0x00, 0x20, 0x0b]),
-            Probe::NotForUs,
-            "certificate first"
-        );
+        assert_eq!(probe(&[0x17, 0x03, 0x03, 0x00, 0x20, 0x01]), Probe::NotForUs, "application data");
+        assert_eq!(probe(&[0x16, 0x03, 0x05, 0x00, 0x20, 0x01]), Probe::NotForUs, "unknown version");
+        assert_eq!(probe(&[0x16, 0x02, 0x00, 0x00, 0x20, 0x01]), Probe::NotForUs);
+        assert_eq!(probe(&[0x16, 0x03, 0x03, 0x00, 0x00, 0x01]), Probe::NotForUs, "empty record");
+        assert_eq!(probe(&[0x16, 0x03, 0x03, 0x00, 0x20, 0x0b]), Probe::NotForUs, "certificate first");
     }
 
     // ---- versions ----
@@ -867,12 +793,7 @@ mod tests {
     #[test]
     fn tls11_server_hello() {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-        let stream = records(
-            CONTENT_HANDSHAKE,
-            0x0302,
-            &server_hello(0x0302, [7; 32], 0x002f, Some(&[])),
-            MAX_RECORD,
-        );
+        let stream = records(CONTENT_HANDSHAKE, 0x0302, &server_hello(0x0302, [7; 32], 0x002f, Some(&[])), MAX_RECORD);
         assert_eq!(feed(&mut d, &mut f, Reverse, &stream), Parsed::Done);
         assert_eq!(f.tls.version, 0x0302);
         assert_eq!(f.tls.cipher, 0x002f);
@@ -882,23 +803,14 @@ mod tests {
     #[test]
     fn tls13_through_supported_versions() {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-        assert_eq!(
-            feed(&mut d, &mut f, Forward, &modern_client_stream()),
-            Parsed::Updated
-        );
+        assert_eq!(feed(&mut d, &mut f, Forward, &modern_client_stream()), Parsed::Updated);
         assert_modern_client(&f);
-        assert_eq!(
-            feed(&mut d, &mut f, Reverse, &tls13_server_stream()),
-            Parsed::Done
-        );
+        assert_eq!(feed(&mut d, &mut f, Reverse, &tls13_server_stream()), Parsed::Done);
         assert_eq!(f.tls.version, 0x0304);
         assert_eq!(f.tls.cipher, 0x1301);
         assert_eq!(f.tls.alpn_negotiated.as_deref(), Some("h2"));
         // Finished for good: more segments change nothing.
-        assert_eq!(
-            d.parse(&segment(Forward, Some(5000), b"junk"), &mut f),
-            Parsed::Done
-        );
+        assert_eq!(d.parse(&segment(Forward, Some(5000), b"junk"), &mut f), Parsed::Done);
     }
 
     #[test]
@@ -907,31 +819,13 @@ mod tests {
             let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
             // SSL 3.0 sends no extensions block at all.
             let exts: Option<&[Vec<u8>]> = if version == 0x0300 { None } else { Some(&[]) };
-            let client = records(
-                CONTENT_HANDSHAKE,
-                version,
-                &client_hello(version, exts),
-                MAX_RECORD,
-            );
-            assert_eq!(
-                feed(&mut d, &mut f, Forward, &client),
-                Parsed::Updated,
-                "{version:#06x}"
-            );
+            let client = records(CONTENT_HANDSHAKE, version, &client_hello(version, exts), MAX_RECORD);
+            assert_eq!(feed(&mut d, &mut f, Forward, &client), Parsed::Updated, "{version:#06x}");
             assert_eq!(f.tls.client_version, version);
             assert_eq!(f.tls.sni, None);
             assert!(f.tls.alpn.is_empty());
-            let server = records(
-                CONTENT_HANDSHAKE,
-                version,
-                &server_hello(version, [9; 32], 0x000a, exts),
-                MAX_RECORD,
-            );
-            assert_eq!(
-                feed(&mut d, &mut f, Reverse, &server),
-                Parsed::Done,
-                "{version:#06x}"
-            );
+            let server = records(CONTENT_HANDSHAKE, version, &server_hello(version, [9; 32], 0x000a, exts), MAX_RECORD);
+            assert_eq!(feed(&mut d, &mut f, Reverse, &server), Parsed::Done, "{version:#06x}");
             assert_eq!(f.tls.version, version);
             assert_eq!(f.tls.cipher, 0x000a);
         }
@@ -940,21 +834,10 @@ mod tests {
     #[test]
     fn grease_is_ignored() {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-        let client = record(&client_hello(
-            0x0303,
-            Some(&[offered_versions(&[0xfafa, 0x0a0a])]),
-        ));
+        let client = record(&client_hello(0x0303, Some(&[offered_versions(&[0xfafa, 0x0a0a])])));
         assert_eq!(feed(&mut d, &mut f, Forward, &client), Parsed::Updated);
-        assert_eq!(
-            f.tls.client_version, 0x0303,
-            "only GREASE offered: legacy version stands"
-        );
-        let server = record(&server_hello(
-            0x0303,
-            [1; 32],
-            0x1301,
-            Some(&[selected_version(0x2a2a)]),
-        ));
+        assert_eq!(f.tls.client_version, 0x0303, "only GREASE offered: legacy version stands");
+        let server = record(&server_hello(0x0303, [1; 32], 0x1301, Some(&[selected_version(0x2a2a)])));
         assert_eq!(feed(&mut d, &mut f, Reverse, &server), Parsed::Done);
         assert_eq!(f.tls.version, 0x0303);
         assert!(is_grease(0x0a0a) && is_grease(0xfafa) && !is_grease(0x1a2a) && !is_grease(0x0303));
@@ -974,10 +857,7 @@ mod tests {
     #[test]
     fn unprintable_names_are_not_stored() {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-        let client = record(&client_hello(
-            0x0303,
-            Some(&[sni(b"bad\x01name"), alpn(&["h2", "\u{7}", "spdy/3"])]),
-        ));
+        let client = record(&client_hello(0x0303, Some(&[sni(b"bad\x01name"), alpn(&["h2", "\u{7}", "spdy/3"])])));
         assert_eq!(feed(&mut d, &mut f, Forward, &client), Parsed::Updated);
         assert_eq!(f.tls.sni, None);
         assert_eq!(f.detected_hostname, None);
@@ -993,10 +873,7 @@ mod tests {
     #[test]
     fn utf8_sni_is_stored_as_sent() {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-        let client = record(&client_hello(
-            0x0303,
-            Some(&[sni("Bücher.Example".as_bytes())]),
-        ));
+        let client = record(&client_hello(0x0303, Some(&[sni("Bücher.Example".as_bytes())])));
         feed(&mut d, &mut f, Forward, &client);
         assert_eq!(f.tls.sni.as_deref(), Some("Bücher.Example"));
     }
@@ -1004,12 +881,7 @@ mod tests {
     #[test]
     fn server_alpn_must_name_one_protocol() {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-        let server = record(&server_hello(
-            0x0303,
-            [1; 32],
-            0xc02f,
-            Some(&[alpn(&["h2", "http/1.1"])]),
-        ));
+        let server = record(&server_hello(0x0303, [1; 32], 0xc02f, Some(&[alpn(&["h2", "http/1.1"])])));
         assert_eq!(feed(&mut d, &mut f, Reverse, &server), Parsed::Skipped);
         assert!(learned_nothing(&f));
     }
@@ -1024,24 +896,14 @@ mod tests {
             let head = feed_cut(&mut d, &mut f, Forward, 77, &stream[..cut], &[]);
             assert_eq!(head, Parsed::Continue, "cut at {cut}");
             assert!(learned_nothing(&f), "cut at {cut}");
-            let tail = d.parse(
-                &segment(Forward, Some(77 + cut as u32), &stream[cut..]),
-                &mut f,
-            );
+            let tail = d.parse(&segment(Forward, Some(77 + cut as u32), &stream[cut..]), &mut f);
             assert_eq!(tail, Parsed::Updated, "cut at {cut}");
             assert_modern_client(&f);
         }
         for first in (1..stream.len()).step_by(5) {
             for second in (first..stream.len()).step_by(11) {
                 let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-                let last = feed_cut(
-                    &mut d,
-                    &mut f,
-                    Forward,
-                    u32::MAX - 40,
-                    &stream,
-                    &[first, second],
-                );
+                let last = feed_cut(&mut d, &mut f, Forward, u32::MAX - 40, &stream, &[first, second]);
                 assert_eq!(last, Parsed::Updated, "cuts at {first}, {second}");
                 assert_modern_client(&f);
             }
@@ -1052,31 +914,16 @@ mod tests {
     fn client_hello_across_records() {
         let hello = client_hello(
             0x0303,
-            Some(&[
-                sni(b"www.example.com"),
-                alpn(&["h2", "http/1.1"]),
-                offered_versions(&[0x0304]),
-            ]),
+            Some(&[sni(b"www.example.com"), alpn(&["h2", "http/1.1"]), offered_versions(&[0x0304])]),
         );
         // Two records, then one record per byte (header of the message split too).
         for fragment in [hello.len() / 2 + 1, 3, 1] {
             let stream = records(CONTENT_HANDSHAKE, 0x0301, &hello, fragment);
             let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-            assert_eq!(
-                feed(&mut d, &mut f, Forward, &stream),
-                Parsed::Updated,
-                "fragment {fragment}"
-            );
+            assert_eq!(feed(&mut d, &mut f, Forward, &stream), Parsed::Updated, "fragment {fragment}");
             assert_modern_client(&f);
             assert_eq!(
-                feed_cut(
-                    &mut TlsDissector::default(),
-                    &mut FlowFacts::default(),
-                    Forward,
-                    5,
-                    &stream,
-                    &[7, 200]
-                ),
+                feed_cut(&mut TlsDissector::default(), &mut FlowFacts::default(), Forward, 5, &stream, &[7, 200]),
                 Parsed::Updated
             );
         }
@@ -1084,11 +931,7 @@ mod tests {
         let stream = records(CONTENT_HANDSHAKE, 0x0301, &hello, 100);
         for cut in 1..stream.len() {
             let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-            assert_eq!(
-                feed_cut(&mut d, &mut f, Forward, 0, &stream, &[cut]),
-                Parsed::Updated,
-                "cut at {cut}"
-            );
+            assert_eq!(feed_cut(&mut d, &mut f, Forward, 0, &stream, &[cut]), Parsed::Updated, "cut at {cut}");
             assert_modern_client(&f);
         }
     }
@@ -1099,11 +942,7 @@ mod tests {
         let stream = records(CONTENT_HANDSHAKE, 0x0301, &hello, 40);
         for cut in 0..stream.len() {
             let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-            assert_eq!(
-                feed(&mut d, &mut f, Forward, &stream[..cut]),
-                Parsed::Continue,
-                "cut at {cut}"
-            );
+            assert_eq!(feed(&mut d, &mut f, Forward, &stream[..cut]), Parsed::Continue, "cut at {cut}");
             assert!(learned_nothing(&f));
         }
     }
@@ -1112,32 +951,15 @@ mod tests {
     fn retransmissions_are_skipped() {
         let stream = modern_client_stream();
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-        let seg =
-            |from: usize, to: usize| segment(Forward, Some(9000 + from as u32), &stream[from..to]);
+        let seg = |from: usize, to: usize| segment(Forward, Some(9000 + from as u32), &stream[from..to]);
         assert_eq!(d.parse(&seg(0, 100), &mut f), Parsed::Continue);
-        assert_eq!(
-            d.parse(&seg(0, 100), &mut f),
-            Parsed::Continue,
-            "exact copy"
-        );
-        assert_eq!(
-            d.parse(&seg(50, 90), &mut f),
-            Parsed::Continue,
-            "inside what was seen"
-        );
-        assert_eq!(
-            d.parse(&seg(60, 200), &mut f),
-            Parsed::Continue,
-            "overlap plus new bytes"
-        );
+        assert_eq!(d.parse(&seg(0, 100), &mut f), Parsed::Continue, "exact copy");
+        assert_eq!(d.parse(&seg(50, 90), &mut f), Parsed::Continue, "inside what was seen");
+        assert_eq!(d.parse(&seg(60, 200), &mut f), Parsed::Continue, "overlap plus new bytes");
         assert!(learned_nothing(&f));
         assert_eq!(d.parse(&seg(150, stream.len()), &mut f), Parsed::Updated);
         assert_modern_client(&f);
-        assert_eq!(
-            d.parse(&seg(0, stream.len()), &mut f),
-            Parsed::Continue,
-            "the client side is done"
-        );
+        assert_eq!(d.parse(&seg(0, stream.len()), &mut f), Parsed::Continue, "the client side is done");
     }
 
     #[test]
@@ -1145,29 +967,13 @@ mod tests {
         let stream = modern_client_stream();
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         let seg = |from: usize, to: usize| {
-            segment(
-                Forward,
-                Some((u32::MAX - 10).wrapping_add(from as u32)),
-                &stream[from..to],
-            )
+            segment(Forward, Some((u32::MAX - 10).wrapping_add(from as u32)), &stream[from..to])
         };
         assert_eq!(d.parse(&seg(0, 60), &mut f), Parsed::Continue);
-        assert_eq!(
-            d.parse(&seg(120, stream.len()), &mut f),
-            Parsed::Continue,
-            "future segment"
-        );
+        assert_eq!(d.parse(&seg(120, stream.len()), &mut f), Parsed::Continue, "future segment");
         assert!(learned_nothing(&f));
-        assert_eq!(
-            d.parse(&seg(60, 120), &mut f),
-            Parsed::Continue,
-            "hole filled, tail not kept"
-        );
-        assert_eq!(
-            d.parse(&seg(120, stream.len()), &mut f),
-            Parsed::Updated,
-            "tail resent"
-        );
+        assert_eq!(d.parse(&seg(60, 120), &mut f), Parsed::Continue, "hole filled, tail not kept");
+        assert_eq!(d.parse(&seg(120, stream.len()), &mut f), Parsed::Updated, "tail resent");
         assert_modern_client(&f);
     }
 
@@ -1178,12 +984,7 @@ mod tests {
         let mut messages = server_hello(0x0303, [5; 32], 0xc030, Some(&[]));
         messages.extend(handshake(11, &vec![0xab; MAX_RECORD - messages.len() - 4]));
         let mut stream = records(CONTENT_HANDSHAKE, 0x0303, &messages, MAX_RECORD);
-        stream.extend(records(
-            CONTENT_HANDSHAKE,
-            0x0303,
-            &[14, 0, 0, 0],
-            MAX_RECORD,
-        ));
+        stream.extend(records(CONTENT_HANDSHAKE, 0x0303, &[14, 0, 0, 0], MAX_RECORD));
         assert!(stream.len() > STREAM_LIMIT);
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         assert_eq!(feed(&mut d, &mut f, Reverse, &stream), Parsed::Done);
@@ -1194,20 +995,10 @@ mod tests {
     fn segment_larger_than_the_buffer_is_taken_in_turns() {
         // The real ServerHello sits beyond the first STREAM_LIMIT bytes of one segment: the
         // buffer must be drained and the same segment pushed again.
-        let hrr = server_hello(
-            0x0303,
-            HELLO_RETRY_RANDOM,
-            0x1301,
-            Some(&[selected_version(0x0304)]),
-        );
+        let hrr = server_hello(0x0303, HELLO_RETRY_RANDOM, 0x1301, Some(&[selected_version(0x0304)]));
         let mut stream = record(&hrr);
         for _ in 0..20 {
-            stream.extend(records(
-                CONTENT_CHANGE_CIPHER_SPEC,
-                0x0303,
-                &[1; 1000],
-                MAX_RECORD,
-            ));
+            stream.extend(records(CONTENT_CHANGE_CIPHER_SPEC, 0x0303, &[1; 1000], MAX_RECORD));
         }
         stream.extend(tls13_server_stream());
         assert!(stream.len() > STREAM_LIMIT + 1000);
@@ -1224,10 +1015,7 @@ mod tests {
         assert_eq!(feed(&mut d, &mut f, Forward, &stream), Parsed::Skipped);
         // Over the limit for real, spread over several records and segments.
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-        let hello = client_hello(
-            0x0303,
-            Some(&[sni(b"a.example"), extension(0x0015, &vec![0; MAX_MESSAGE])]),
-        );
+        let hello = client_hello(0x0303, Some(&[sni(b"a.example"), extension(0x0015, &vec![0; MAX_MESSAGE])]));
         let stream = records(CONTENT_HANDSHAKE, 0x0301, &hello, 4000);
         let last = feed_cut(&mut d, &mut f, Forward, 3, &stream, &[1000, 9000, 15000]);
         assert_eq!(last, Parsed::Skipped);
@@ -1238,12 +1026,7 @@ mod tests {
 
     #[test]
     fn hello_retry_request_is_not_final() {
-        let hrr = record(&server_hello(
-            0x0303,
-            HELLO_RETRY_RANDOM,
-            0x1301,
-            Some(&[selected_version(0x0304)]),
-        ));
+        let hrr = record(&server_hello(0x0303, HELLO_RETRY_RANDOM, 0x1301, Some(&[selected_version(0x0304)])));
         let ccs = records(CONTENT_CHANGE_CIPHER_SPEC, 0x0303, &[1], MAX_RECORD);
         let real = tls13_server_stream();
 
@@ -1251,37 +1034,20 @@ mod tests {
         assert_eq!(feed(&mut d, &mut f, Reverse, &hrr), Parsed::Continue);
         assert!(learned_nothing(&f));
         let seq = 1000 + hrr.len() as u32;
-        assert_eq!(
-            d.parse(&segment(Reverse, Some(seq), &ccs), &mut f),
-            Parsed::Continue
-        );
+        assert_eq!(d.parse(&segment(Reverse, Some(seq), &ccs), &mut f), Parsed::Continue);
         let seq = seq + ccs.len() as u32;
-        assert_eq!(
-            d.parse(&segment(Reverse, Some(seq), &real), &mut f),
-            Parsed::Done
-        );
+        assert_eq!(d.parse(&segment(Reverse, Some(seq), &real), &mut f), Parsed::Done);
         assert_eq!(f.tls.version, 0x0304);
         assert_eq!(f.tls.alpn_negotiated.as_deref(), Some("h2"));
 
         // All in one segment.
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-        assert_eq!(
-            feed(
-                &mut d,
-                &mut f,
-                Reverse,
-                &[hrr.clone(), ccs.clone(), real.clone()].concat()
-            ),
-            Parsed::Done
-        );
+        assert_eq!(feed(&mut d, &mut f, Reverse, &[hrr.clone(), ccs.clone(), real.clone()].concat()), Parsed::Done);
         assert_eq!(f.tls.version, 0x0304);
 
         // A second HelloRetryRequest is a protocol error.
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-        assert_eq!(
-            feed(&mut d, &mut f, Reverse, &[hrr.clone(), hrr].concat()),
-            Parsed::Skipped
-        );
+        assert_eq!(feed(&mut d, &mut f, Reverse, &[hrr.clone(), hrr].concat()), Parsed::Skipped);
         assert!(learned_nothing(&f));
     }
 
@@ -1299,38 +1065,24 @@ mod tests {
         let cases: [&[u8]; 6] = [
             b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n",
             b"SSH-2.0-OpenSSH_9.6\r\n",
-            &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28], // alert
+            &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28],             // alert
             &[0x16, 0x03, 0x03, 0x00, 0x04, 0x0b, 0x00, 0x00, 0x00], // certificate first
             &[0x16, 0x03, 0x03, 0x00, 0x04, 0x01, 0x00, 0x00, 0x00], // empty ClientHello
-            &[0x16, 0x03, 0x03, 0x40, 0x01, 0x01],       // record over 2^14
+            &[0x16, 0x03, 0x03, 0x40, 0x01, 0x01],                   // record over 2^14
         ];
         for case in cases {
             let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-            assert_eq!(
-                feed(&mut d, &mut f, Forward, case),
-                Parsed::Skipped,
-                "{case:?}"
-            );
+            assert_eq!(feed(&mut d, &mut f, Forward, case), Parsed::Skipped, "{case:?}");
             assert!(learned_nothing(&f));
-            assert_eq!(
-                feed(&mut d, &mut f, Reverse, &tls13_server_stream()),
-                Parsed::Skipped,
-                "stays skipped"
-            );
+            assert_eq!(feed(&mut d, &mut f, Reverse, &tls13_server_stream()), Parsed::Skipped, "stays skipped");
         }
     }
 
     #[test]
     fn client_facts_survive_a_bad_server_side() {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-        assert_eq!(
-            feed(&mut d, &mut f, Forward, &modern_client_stream()),
-            Parsed::Updated
-        );
-        assert_eq!(
-            feed(&mut d, &mut f, Reverse, b"\x15\x03\x03\x00\x02\x02\x28"),
-            Parsed::Skipped
-        );
+        assert_eq!(feed(&mut d, &mut f, Forward, &modern_client_stream()), Parsed::Updated);
+        assert_eq!(feed(&mut d, &mut f, Reverse, b"\x15\x03\x03\x00\x02\x02\x28"), Parsed::Skipped);
         assert_modern_client(&f);
     }
 
@@ -1339,11 +1091,7 @@ mod tests {
         // The record and message lengths are fixed up, so the body itself ends early.
         let body = client_hello_body(
             0x0303,
-            Some(&[
-                sni(b"www.example.com"),
-                alpn(&["h2"]),
-                offered_versions(&[0x0304, 0x0303]),
-            ]),
+            Some(&[sni(b"www.example.com"), alpn(&["h2"]), offered_versions(&[0x0304, 0x0303])]),
         );
         for cut in 0..body.len() {
             let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
@@ -1364,11 +1112,7 @@ mod tests {
             let stream = record(&handshake(SERVER_HELLO, &body[..cut]));
             match feed(&mut d, &mut f, Reverse, &stream) {
                 Parsed::Skipped => assert!(learned_nothing(&f), "cut at {cut}"),
-                Parsed::Done => assert_eq!(
-                    (f.tls.version, f.tls.cipher),
-                    (0x0303, 0x1301),
-                    "cut at {cut}"
-                ),
+                Parsed::Done => assert_eq!((f.tls.version, f.tls.cipher), (0x0303, 0x1301), "cut at {cut}"),
                 other => panic!("cut at {cut}: {other:?}"),
             }
         }
@@ -1378,34 +1122,19 @@ mod tests {
     fn datagrams_are_read_whole() {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         let stream = modern_client_stream();
-        assert_eq!(
-            d.parse(&segment(Forward, None, &stream[..50]), &mut f),
-            Parsed::Continue
-        );
+        assert_eq!(d.parse(&segment(Forward, None, &stream[..50]), &mut f), Parsed::Continue);
         assert!(learned_nothing(&f));
-        assert_eq!(
-            d.parse(&segment(Forward, None, &stream), &mut f),
-            Parsed::Updated
-        );
+        assert_eq!(d.parse(&segment(Forward, None, &stream), &mut f), Parsed::Updated);
         assert_modern_client(&f);
-        assert_eq!(
-            d.parse(&segment(Reverse, None, &tls13_server_stream()), &mut f),
-            Parsed::Done
-        );
+        assert_eq!(d.parse(&segment(Reverse, None, &tls13_server_stream()), &mut f), Parsed::Done);
         assert_eq!(f.tls.version, 0x0304);
     }
 
     #[test]
     fn either_direction_may_carry_either_hello() {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-        assert_eq!(
-            feed(&mut d, &mut f, Reverse, &modern_client_stream()),
-            Parsed::Updated
-        );
-        assert_eq!(
-            feed(&mut d, &mut f, Forward, &tls13_server_stream()),
-            Parsed::Done
-        );
+        assert_eq!(feed(&mut d, &mut f, Reverse, &modern_client_stream()), Parsed::Updated);
+        assert_eq!(feed(&mut d, &mut f, Forward, &tls13_server_stream()), Parsed::Done);
         assert_modern_client(&f);
         assert_eq!(f.tls.version, 0x0304);
     }
@@ -1417,31 +1146,21 @@ mod tests {
         let base = prop_oneof![
             Just(modern_client_stream()),
             Just(tls13_server_stream()),
-            Just(records(
-                CONTENT_HANDSHAKE,
-                0x0301,
-                &client_hello(0x0303, Some(&[sni(b"x.example")])),
-                17
-            )),
+            Just(records(CONTENT_HANDSHAKE, 0x0301, &client_hello(0x0303, Some(&[sni(b"x.example")])), 17)),
         ];
-        (
-            base,
-            proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
-        )
-            .prop_map(|(mut bytes, edits)| {
+        (base, proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4)).prop_map(
+            |(mut bytes, edits)| {
                 for (at, value) in edits {
                     let i = at.index(bytes.len());
                     bytes[i] = value;
                 }
                 bytes
-            })
+            },
+        )
     }
 
     fn streams() -> impl Strategy<Value = Vec<u8>> {
-        prop_oneof![
-            proptest::collection::vec(any::<u8>(), 0..400),
-            mutated_hellos()
-        ]
+        prop_oneof![proptest::collection::vec(any::<u8>(), 0..400), mutated_hellos()]
     }
 
     proptest! {

@@ -76,7 +76,9 @@ impl LogTarget {
             "time_end": unix_seconds(time_end),
         });
         let path = self.file_name(time_end);
-        let tmp = path.with_extension("tmp");
+        // A hidden temporary name in the same directory: `prefix-*` globs never see it, and the
+        // rename is atomic.
+        let tmp = path.with_file_name(format!(".{}.tmp", path.file_name().unwrap_or_default().to_string_lossy()));
         let io = |source| TargetError::Io { path: path.clone(), source };
         let mut file = fs::File::create(&tmp).map_err(io)?;
         serde_json::to_writer(&mut file, &document).map_err(|e| io(e.into()))?;
@@ -121,7 +123,8 @@ impl Target for LogTarget {
     }
 
     fn setup(&mut self) -> Result<(), TargetError> {
-        fs::create_dir_all(&self.config.path).map_err(|source| TargetError::Io { path: self.config.path.clone(), source })
+        fs::create_dir_all(&self.config.path)
+            .map_err(|source| TargetError::Io { path: self.config.path.clone(), source })
     }
 
     fn describe(&self, event: &MatchEvent, ops: &mut Vec<String>) {
@@ -199,7 +202,12 @@ mod tests {
         let files: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
         assert_eq!(files.len(), 1);
         let name = files[0].file_name().unwrap().to_string_lossy().to_string();
-        assert!(name.starts_with("weakssl-") && name.ends_with(".json") && name.len() == "weakssl-YYYYMMDD-HHMMSS.json".len(), "{name}");
+        assert!(
+            name.starts_with("weakssl-")
+                && name.ends_with(".json")
+                && name.len() == "weakssl-YYYYMMDD-HHMMSS.json".len(),
+            "{name}"
+        );
         let doc: Value = serde_json::from_str(&fs::read_to_string(&files[0]).unwrap()).unwrap();
         let e = &doc["entries"][0];
         assert_eq!(e["proto_id"], "91");

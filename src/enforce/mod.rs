@@ -150,7 +150,13 @@ impl Enforcer {
     }
 
     /// Hand a match to the named targets. `ops`, when given, receives what each target does.
-    pub fn handle(&mut self, targets: &[Arc<str>], event: &MatchEvent, refresh: bool, mut ops: Option<&mut Vec<String>>) {
+    pub fn handle(
+        &mut self,
+        targets: &[Arc<str>],
+        event: &MatchEvent,
+        refresh: bool,
+        mut ops: Option<&mut Vec<String>>,
+    ) {
         for name in targets {
             let Some(slot) = self.slots.iter_mut().find(|s| s.target.name() == &**name) else {
                 continue;

@@ -12,9 +12,7 @@ use std::net::IpAddr;
 
 use hashbrown::HashSet;
 
-use super::netlink::nftables::{
-    AddReport, KeyLayout, KeyType, NftBatch, NftSocket, SetRef, SetSpec, TableFamily,
-};
+use super::netlink::nftables::{AddReport, KeyLayout, KeyType, NftBatch, NftSocket, SetRef, SetSpec, TableFamily};
 use super::netlink::NetlinkError;
 use super::{MatchEvent, Target, TargetError};
 use crate::flow::facts::FlowFacts;
@@ -45,10 +43,7 @@ impl SetFamily {
     }
 
     fn has(self, ip_version: u8) -> bool {
-        matches!(
-            (self, ip_version),
-            (SetFamily::Both, 4 | 6) | (SetFamily::V4, 4) | (SetFamily::V6, 6)
-        )
+        matches!((self, ip_version), (SetFamily::Both, 4 | 6) | (SetFamily::V4, 4) | (SetFamily::V6, 6))
     }
 }
 
@@ -141,11 +136,7 @@ struct Mac<'a>(&'a [u8; 6]);
 impl std::fmt::Display for Mac<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let m = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        )
+        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
     }
 }
 
@@ -231,20 +222,12 @@ impl NftSetTarget {
     /// (unknown table family, key too long) is reported by `setup` and `apply`.
     pub fn new(cfg: NftSetConfig) -> NftSetTarget {
         let sets = Self::plan(&cfg);
-        NftSetTarget {
-            cfg,
-            sets,
-            sock: None,
-            stats: NftSetStats::default(),
-        }
+        NftSetTarget { cfg, sets, sock: None, stats: NftSetStats::default() }
     }
 
     fn plan(cfg: &NftSetConfig) -> Result<(TableFamily, Vec<FamilySet>), String> {
         let family = TableFamily::from_name(&cfg.table_family).ok_or_else(|| {
-            format!(
-                "unknown table family {:?} (expected inet, ip, ip6, bridge or netdev)",
-                cfg.table_family
-            )
+            format!("unknown table family {:?} (expected inet, ip, ip6, bridge or netdev)", cfg.table_family)
         })?;
         let mut sets = Vec::new();
         for (ip_version, suffix) in [(4u8, "v4"), (6, "v6")] {
@@ -279,16 +262,12 @@ impl NftSetTarget {
     /// Name of the kernel set that holds flows of this IP version, if there is one.
     pub fn set_name(&self, ip_version: u8) -> Option<&str> {
         let (_, sets) = self.sets.as_ref().ok()?;
-        sets.iter()
-            .find(|s| s.ip_version == ip_version)
-            .map(|s| s.spec.name.as_str())
+        sets.iter().find(|s| s.ip_version == ip_version).map(|s| s.spec.name.as_str())
     }
 
     /// Elements queued and not yet sent.
     pub fn pending(&self) -> usize {
-        self.sets
-            .as_ref()
-            .map_or(0, |(_, sets)| sets.iter().map(|s| s.pending.len()).sum())
+        self.sets.as_ref().map_or(0, |(_, sets)| sets.iter().map(|s| s.pending.len()).sum())
     }
 
     fn queue(&mut self, event: &MatchEvent) -> Result<(), TargetError> {
@@ -337,18 +316,11 @@ impl NftSetTarget {
         if keys.is_empty() {
             return Ok(());
         }
-        let dest = SetRef {
-            family,
-            table: &cfg.table_name,
-            set: &set.spec.name,
-        };
+        let dest = SetRef { family, table: &cfg.table_name, set: &set.spec.name };
         let timeout_ms = set.spec.timeout_ms;
         let report: AddReport = match sock.add_elements(dest, &keys, timeout_ms) {
             Err(e) if e.errno() == Some(libc::ENOENT) && cfg.managed => {
-                tracing::warn!(
-                    target_name = cfg.name,
-                    "set {dest} is gone ({e}); creating it again"
-                );
+                tracing::warn!(target_name = cfg.name, "set {dest} is gone ({e}); creating it again");
                 let mut batch = NftBatch::new();
                 batch.add_table(family, &cfg.table_name)?;
                 batch.add_set(family, &cfg.table_name, &set.spec)?;
@@ -450,11 +422,7 @@ impl Target for NftSetTarget {
         for set in sets {
             batch.add_set(family, &cfg.table_name, &set.spec)?;
             if cfg.flush_on_create {
-                batch.flush_set(SetRef {
-                    family,
-                    table: &cfg.table_name,
-                    set: &set.spec.name,
-                })?;
+                batch.flush_set(SetRef { family, table: &cfg.table_name, set: &set.spec.name })?;
             }
         }
         sock.commit(batch)?;
@@ -468,10 +436,7 @@ impl Target for NftSetTarget {
             return;
         };
         let cfg = &self.cfg;
-        let mut line = format!(
-            "nftset {} {} {set_name} add ",
-            cfg.table_family, cfg.table_name
-        );
+        let mut line = format!("nftset {} {} {set_name} add ", cfg.table_family, cfg.table_name);
         for (i, part) in cfg.key.iter().enumerate() {
             if i > 0 {
                 line.push_str(" . ");
@@ -514,11 +479,7 @@ impl Target for NftSetTarget {
             clear_pending(sets);
         }
         self.for_each_set(|sock, cfg, family, set, _| {
-            let dest = SetRef {
-                family,
-                table: &cfg.table_name,
-                set: &set.spec.name,
-            };
+            let dest = SetRef { family, table: &cfg.table_name, set: &set.spec.name };
             match sock.flush_set(dest) {
                 Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
                 other => other,
@@ -535,12 +496,7 @@ mod tests {
 
     use super::*;
 
-    const WEAK_TLS_KEY: [KeyPart; 4] = [
-        KeyPart::LocalAddr,
-        KeyPart::IpProto,
-        KeyPart::OtherPort,
-        KeyPart::OtherAddr,
-    ];
+    const WEAK_TLS_KEY: [KeyPart; 4] = [KeyPart::LocalAddr, KeyPart::IpProto, KeyPart::OtherPort, KeyPart::OtherAddr];
 
     fn weakssl() -> NftSetConfig {
         let mut cfg = NftSetConfig::new("nftset.weakssl", "weakssl", WEAK_TLS_KEY.to_vec());
@@ -551,11 +507,7 @@ mod tests {
     }
 
     fn event(flow: FlowFacts) -> MatchEvent {
-        MatchEvent {
-            action: Arc::from("weakssl"),
-            flow: Arc::new(flow),
-            at: SystemTime::UNIX_EPOCH,
-        }
+        MatchEvent { action: Arc::from("weakssl"), flow: Arc::new(flow), at: SystemTime::UNIX_EPOCH }
     }
 
     fn v4_flow() -> FlowFacts {
@@ -586,15 +538,7 @@ mod tests {
 
     #[test]
     fn netify_names_parse() {
-        let names = [
-            "local_addr",
-            "other_addr",
-            "local_port",
-            "other_port",
-            "ip_proto",
-            "local_mac",
-            "other_mac",
-        ];
+        let names = ["local_addr", "other_addr", "local_port", "other_port", "ip_proto", "local_mac", "other_mac"];
         for name in names {
             assert_eq!(KeyPart::from_netify_name(name).unwrap().netify_name(), name);
         }
@@ -622,20 +566,13 @@ mod tests {
 
     #[test]
     fn describe_without_ttl_and_with_macs_and_ports() {
-        let mut cfg = NftSetConfig::new(
-            "nftset.macs",
-            "macs",
-            vec![KeyPart::OtherMac, KeyPart::LocalPort],
-        );
+        let mut cfg = NftSetConfig::new("nftset.macs", "macs", vec![KeyPart::OtherMac, KeyPart::LocalPort]);
         cfg.set_family = SetFamily::V4;
         let target = NftSetTarget::new(cfg);
         let mut ops = Vec::new();
         target.describe(&event(v4_flow()), &mut ops);
         target.describe(&event(v6_flow()), &mut ops); // no v6 set: nothing
-        assert_eq!(
-            ops,
-            vec!["nftset inet nfa macs.v4 add de:ad:be:ef:00:01 . 51000"]
-        );
+        assert_eq!(ops, vec!["nftset inet nfa macs.v4 add de:ad:be:ef:00:01 . 51000"]);
     }
 
     #[test]
@@ -647,15 +584,9 @@ mod tests {
         target.queue(&event(v6_flow())).unwrap();
         assert_eq!(target.pending(), 2);
         let (_, sets) = target.sets.as_ref().unwrap();
-        assert_eq!(
-            sets[0].pending[0],
-            vec![192, 168, 1, 10, 6, 0, 0, 0, 0x03, 0xf2, 0, 0, 10, 99, 0, 2]
-        );
+        assert_eq!(sets[0].pending[0], vec![192, 168, 1, 10, 6, 0, 0, 0, 0x03, 0xf2, 0, 0, 10, 99, 0, 2]);
         assert_eq!(sets[1].pending[0].len(), 40);
-        assert_eq!(
-            sets[1].spec.key.type_id(),
-            (((8 << 6 | 12) << 6 | 13) << 6) | 8
-        );
+        assert_eq!(sets[1].spec.key.type_id(), (((8 << 6 | 12) << 6 | 13) << 6) | 8);
         assert_eq!(target.set_name(4), Some("weakssl.v4"));
         assert_eq!(target.set_name(6), Some("weakssl.v6"));
     }

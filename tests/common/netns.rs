@@ -32,11 +32,7 @@ impl NetNs {
 
     /// Like [`new`](Self::new), returning the failure.
     pub fn try_new(prefix: &str) -> io::Result<NetNs> {
-        let name = format!(
-            "{prefix}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
         let out = Command::new("ip").args(["netns", "add", &name]).output()?;
         if !out.status.success() {
             return Err(io::Error::other(format!(
@@ -44,10 +40,7 @@ impl NetNs {
                 String::from_utf8_lossy(&out.stderr).trim()
             )));
         }
-        let ns = NetNs {
-            name,
-            entered: None,
-        };
+        let ns = NetNs { name, entered: None };
         ns.exec("ip", &["link", "set", "lo", "up"]);
         Ok(ns)
     }
@@ -97,9 +90,7 @@ impl Drop for NetNs {
                 let _ = setns(&original, CloneFlags::CLONE_NEWNET);
             }
         }
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .output();
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
     }
 }
 

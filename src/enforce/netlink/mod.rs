@@ -32,11 +32,7 @@ pub enum NetlinkError {
     Invalid(String),
     /// The set is full: `refused` elements were not added, `accepted` were.
     #[error("set {set} is full: {refused} element(s) refused, {accepted} added")]
-    SetFull {
-        set: String,
-        refused: usize,
-        accepted: usize,
-    },
+    SetFull { set: String, refused: usize, accepted: usize },
 }
 
 impl NetlinkError {
@@ -162,8 +158,7 @@ impl MsgBuf {
     pub fn begin_nest(&mut self, attr_type: u16) -> Mark {
         let start = self.buf.len();
         self.buf.extend_from_slice(&0u16.to_ne_bytes());
-        self.buf
-            .extend_from_slice(&(attr_type | NLA_F_NESTED).to_ne_bytes());
+        self.buf.extend_from_slice(&(attr_type | NLA_F_NESTED).to_ne_bytes());
         Mark(start)
     }
 
@@ -171,9 +166,7 @@ impl MsgBuf {
     pub fn end_nest(&mut self, nest: Mark) -> Result<(), NetlinkError> {
         let len = self.buf.len() - nest.0;
         if len > NLA_MAX_LEN {
-            return Err(NetlinkError::Invalid(format!(
-                "nested attribute of {len} bytes (at most {NLA_MAX_LEN})"
-            )));
+            return Err(NetlinkError::Invalid(format!("nested attribute of {len} bytes (at most {NLA_MAX_LEN})")));
         }
         self.buf[nest.0..nest.0 + 2].copy_from_slice(&(len as u16).to_ne_bytes());
         Ok(())
@@ -208,10 +201,7 @@ pub(crate) fn parse_acks(mut data: &[u8], out: &mut Vec<Ack>) -> Result<(), Netl
         let msg_type = u16::from_ne_bytes([data[4], data[5]]);
         let flags = u16::from_ne_bytes([data[6], data[7]]);
         if len < NLMSG_HDRLEN || len > data.len() {
-            return Err(NetlinkError::Malformed(format!(
-                "message length {len} with {} bytes left",
-                data.len()
-            )));
+            return Err(NetlinkError::Malformed(format!("message length {len} with {} bytes left", data.len())));
         }
         let body = &data[NLMSG_HDRLEN..len];
         // NLMSG_NOOP, NLMSG_DONE and notifications carry no acknowledgement.
@@ -226,10 +216,7 @@ pub(crate) fn parse_acks(mut data: &[u8], out: &mut Vec<Ack>) -> Result<(), Netl
 /// `struct nlmsgerr`: `int error`, the original header, maybe its payload, maybe TLVs.
 fn parse_error_body(body: &[u8], flags: u16) -> Result<Ack, NetlinkError> {
     if body.len() < 4 + NLMSG_HDRLEN {
-        return Err(NetlinkError::Malformed(format!(
-            "error message of {} bytes",
-            body.len()
-        )));
+        return Err(NetlinkError::Malformed(format!("error message of {} bytes", body.len())));
     }
     let error = i32::from_ne_bytes([body[0], body[1], body[2], body[3]]);
     let orig = &body[4..4 + NLMSG_HDRLEN];
@@ -237,11 +224,7 @@ fn parse_error_body(body: &[u8], flags: u16) -> Result<Ack, NetlinkError> {
     let seq = u32::from_ne_bytes([orig[8], orig[9], orig[10], orig[11]]);
     let mut message = None;
     if flags & NLM_F_ACK_TLVS != 0 {
-        let tlv_start = if flags & NLM_F_CAPPED != 0 {
-            4 + NLMSG_HDRLEN
-        } else {
-            4 + align4(orig_len)
-        };
+        let tlv_start = if flags & NLM_F_CAPPED != 0 { 4 + NLMSG_HDRLEN } else { 4 + align4(orig_len) };
         let mut tlvs = body.get(tlv_start..).unwrap_or(&[]);
         while tlvs.len() >= NLA_HDRLEN {
             let alen = u16::from_ne_bytes([tlvs[0], tlvs[1]]) as usize;
@@ -257,11 +240,7 @@ fn parse_error_body(body: &[u8], flags: u16) -> Result<Ack, NetlinkError> {
             tlvs = &tlvs[align4(alen).min(tlvs.len())..];
         }
     }
-    Ok(Ack {
-        seq,
-        errno: error.saturating_neg(),
-        message,
-    })
+    Ok(Ack { seq, errno: error.saturating_neg(), message })
 }
 
 /// `setsockopt` with an `int` value, for options `netlink-sys` does not wrap.
@@ -269,13 +248,7 @@ pub(crate) fn set_int_opt(fd: RawFd, level: i32, name: i32, value: i32) -> io::R
     // SAFETY: `value` is a live c_int on our stack and we pass its exact size; the kernel only
     // reads `optlen` bytes from it. An invalid `fd` yields EBADF, not undefined behaviour.
     let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            (&value as *const i32).cast(),
-            std::mem::size_of::<i32>() as libc::socklen_t,
-        )
+        libc::setsockopt(fd, level, name, (&value as *const i32).cast(), std::mem::size_of::<i32>() as libc::socklen_t)
     };
     if rc < 0 {
         return Err(io::Error::last_os_error());
@@ -289,8 +262,7 @@ pub(crate) fn get_int_opt(fd: RawFd, level: i32, name: i32) -> io::Result<i32> {
     let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
     // SAFETY: `value` and `len` are live locals; `len` tells the kernel the buffer holds one
     // c_int, and it writes at most that many bytes and updates `len`.
-    let rc =
-        unsafe { libc::getsockopt(fd, level, name, (&mut value as *mut i32).cast(), &mut len) };
+    let rc = unsafe { libc::getsockopt(fd, level, name, (&mut value as *mut i32).cast(), &mut len) };
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -330,10 +302,7 @@ mod tests {
         assert_eq!(m.as_bytes(), &[5, 0, 1, 0, 0xaa, 0, 0, 0]);
         m.put_str(2, "abcd");
         // len 4 + 5 (NUL) = 9, padded to 12.
-        assert_eq!(
-            &m.as_bytes()[8..],
-            &[9, 0, 2, 0, b'a', b'b', b'c', b'd', 0, 0, 0, 0]
-        );
+        assert_eq!(&m.as_bytes()[8..], &[9, 0, 2, 0, b'a', b'b', b'c', b'd', 0, 0, 0, 0]);
         m.put_u32_be(3, 0x0102_0304);
         assert_eq!(&m.as_bytes()[20..], &[8, 0, 3, 0, 1, 2, 3, 4]);
         assert_eq!(m.len() % 4, 0);
@@ -392,27 +361,14 @@ mod tests {
         let mut tlv = MsgBuf::new();
         tlv.put_str(NLMSGERR_ATTR_MSG, "set is full");
         let mut data = error_msg(0, 5, NLM_F_CAPPED, &[]);
-        data.extend(error_msg(
-            libc::ENFILE,
-            6,
-            NLM_F_CAPPED | NLM_F_ACK_TLVS,
-            tlv.as_bytes(),
-        ));
+        data.extend(error_msg(libc::ENFILE, 6, NLM_F_CAPPED | NLM_F_ACK_TLVS, tlv.as_bytes()));
         let mut acks = Vec::new();
         parse_acks(&data, &mut acks).unwrap();
         assert_eq!(
             acks,
             vec![
-                Ack {
-                    seq: 5,
-                    errno: 0,
-                    message: None
-                },
-                Ack {
-                    seq: 6,
-                    errno: libc::ENFILE,
-                    message: Some("set is full".into())
-                },
+                Ack { seq: 5, errno: 0, message: None },
+                Ack { seq: 6, errno: libc::ENFILE, message: Some("set is full".into()) },
             ]
         );
     }
@@ -431,10 +387,7 @@ mod tests {
 
     #[test]
     fn errno_is_exposed() {
-        let e = NetlinkError::Kernel {
-            errno: libc::ENOENT,
-            context: "x".into(),
-        };
+        let e = NetlinkError::Kernel { errno: libc::ENOENT, context: "x".into() };
         assert_eq!(e.errno(), Some(libc::ENOENT));
         assert!(e.to_string().starts_with("x: No such file or directory"));
     }

@@ -20,8 +20,8 @@ use std::time::Duration;
 use netlink_sys::{protocols::NETLINK_NETFILTER, Socket};
 
 use super::{
-    get_int_opt, parse_acks, set_int_opt, set_recv_timeout, Ack, Mark, MsgBuf, NetlinkError,
-    NLA_MAX_LEN, NLMSG_HDRLEN, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST,
+    get_int_opt, parse_acks, set_int_opt, set_recv_timeout, Ack, Mark, MsgBuf, NetlinkError, NLA_MAX_LEN, NLMSG_HDRLEN,
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST,
 };
 
 // linux/netfilter/nfnetlink.h
@@ -203,9 +203,7 @@ pub struct KeyLayout {
 impl KeyLayout {
     pub fn new(fields: Vec<KeyType>) -> Result<KeyLayout, NetlinkError> {
         if fields.is_empty() {
-            return Err(NetlinkError::Invalid(
-                "a set key needs at least one field".into(),
-            ));
+            return Err(NetlinkError::Invalid("a set key needs at least one field".into()));
         }
         if fields.len() > MAX_CONCAT_FIELDS {
             return Err(NetlinkError::Invalid(format!(
@@ -233,18 +231,13 @@ impl KeyLayout {
 
     /// `NFTA_SET_KEY_TYPE`: each field's id in 6 bits, the first field in the highest bits.
     pub fn type_id(&self) -> u32 {
-        self.fields
-            .iter()
-            .fold(0, |acc, f| (acc << CONCAT_TYPE_BITS) | f.type_id())
+        self.fields.iter().fold(0, |acc, f| (acc << CONCAT_TYPE_BITS) | f.type_id())
     }
 
     /// `NFTA_SET_KEY_LEN`: a concatenation stores each field in whole 32-bit registers.
     pub fn key_len(&self) -> usize {
         if self.is_concat() {
-            self.fields
-                .iter()
-                .map(|f| super::align4(f.byte_len()))
-                .sum()
+            self.fields.iter().map(|f| super::align4(f.byte_len())).sum()
         } else {
             self.fields[0].byte_len()
         }
@@ -269,11 +262,7 @@ impl KeyLayout {
         out.clear();
         for (field, value) in self.fields.iter().zip(values) {
             if value.len() != field.byte_len() {
-                return Err(NetlinkError::Invalid(format!(
-                    "{}-byte value for {}",
-                    value.len(),
-                    field.nft_name()
-                )));
+                return Err(NetlinkError::Invalid(format!("{}-byte value for {}", value.len(), field.nft_name())));
             }
             out.extend_from_slice(value);
             if self.is_concat() {
@@ -350,12 +339,7 @@ impl NftBatch {
         let begin = buf.begin_msg(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0);
         put_nfgenmsg(&mut buf, 0, NFNL_SUBSYS_NFTABLES);
         buf.end_msg(begin);
-        NftBatch {
-            buf,
-            begin,
-            msgs: Vec::new(),
-            next_set_id: 1,
-        }
+        NftBatch { buf, begin, msgs: Vec::new(), next_set_id: 1 }
     }
 
     /// Number of messages between BEGIN and END.
@@ -374,27 +358,16 @@ impl NftBatch {
 
     fn begin(&mut self, msg: u16, extra_flags: u16, family: TableFamily, context: String) -> Mark {
         let msg_type = (NFNL_SUBSYS_NFTABLES << 8) | msg;
-        let start = self
-            .buf
-            .begin_msg(msg_type, NLM_F_REQUEST | NLM_F_ACK | extra_flags, 0);
+        let start = self.buf.begin_msg(msg_type, NLM_F_REQUEST | NLM_F_ACK | extra_flags, 0);
         put_nfgenmsg(&mut self.buf, family.nfproto(), 0);
-        self.msgs.push(BatchMsg {
-            start,
-            context,
-            eexist_hint: None,
-        });
+        self.msgs.push(BatchMsg { start, context, eexist_hint: None });
         start
     }
 
     /// Creates the table unless it exists (`NLM_F_CREATE` without `NLM_F_EXCL`).
     pub fn add_table(&mut self, family: TableFamily, table: &str) -> Result<(), NetlinkError> {
         check_name(table)?;
-        let m = self.begin(
-            NFT_MSG_NEWTABLE,
-            NLM_F_CREATE,
-            family,
-            format!("create table {family} {table}"),
-        );
+        let m = self.begin(NFT_MSG_NEWTABLE, NLM_F_CREATE, family, format!("create table {family} {table}"));
         self.buf.put_str(NFTA_TABLE_NAME, table);
         self.buf.end_msg(m);
         Ok(())
@@ -403,20 +376,10 @@ impl NftBatch {
     /// Creates the set unless one of that name exists. For an existing set, Linux 6.18 answers
     /// EEXIST when the key or flags differ, updates the default timeout in place, and ignores a
     /// different size (measured): changing those means deleting the set.
-    pub fn add_set(
-        &mut self,
-        family: TableFamily,
-        table: &str,
-        spec: &SetSpec,
-    ) -> Result<(), NetlinkError> {
+    pub fn add_set(&mut self, family: TableFamily, table: &str, spec: &SetSpec) -> Result<(), NetlinkError> {
         check_name(table)?;
         check_name(&spec.name)?;
-        let m = self.begin(
-            NFT_MSG_NEWSET,
-            NLM_F_CREATE,
-            family,
-            format!("create set {family} {table} {}", spec.name),
-        );
+        let m = self.begin(NFT_MSG_NEWSET, NLM_F_CREATE, family, format!("create set {family} {table} {}", spec.name));
         if let Some(last) = self.msgs.last_mut() {
             last.eexist_hint = Some(
                 "a set of that name exists with another key type or flags; \
@@ -446,8 +409,7 @@ impl NftBatch {
                 // The field length is in bytes, unpadded (the kernel rounds each up to 4 and
                 // checks the sum against NFTA_SET_KEY_LEN); the UAPI comment says bits.
                 let elem = self.buf.begin_nest(NFTA_LIST_ELEM);
-                self.buf
-                    .put_u32_be(NFTA_SET_FIELD_LEN, field.byte_len() as u32);
+                self.buf.put_u32_be(NFTA_SET_FIELD_LEN, field.byte_len() as u32);
                 self.buf.end_nest(elem)?;
             }
             self.buf.end_nest(concat)?;
@@ -466,12 +428,7 @@ impl NftBatch {
     pub fn flush_set(&mut self, set: SetRef<'_>) -> Result<(), NetlinkError> {
         check_name(set.table)?;
         check_name(set.set)?;
-        let m = self.begin(
-            NFT_MSG_DELSETELEM,
-            0,
-            set.family,
-            format!("flush set {set}"),
-        );
+        let m = self.begin(NFT_MSG_DELSETELEM, 0, set.family, format!("flush set {set}"));
         self.buf.put_str(NFTA_SET_ELEM_LIST_TABLE, set.table);
         self.buf.put_str(NFTA_SET_ELEM_LIST_SET, set.set);
         self.buf.end_msg(m);
@@ -513,10 +470,7 @@ impl NftBatch {
             let mut batch_full = false;
             for key in &keys[taken..] {
                 if key.is_empty() || key.len() > NFT_DATA_VALUE_MAXLEN {
-                    return Err(NetlinkError::Invalid(format!(
-                        "set element key of {} bytes",
-                        key.len()
-                    )));
+                    return Err(NetlinkError::Invalid(format!("set element key of {} bytes", key.len())));
                 }
                 let before = self.buf.len();
                 let elem = self.buf.begin_nest(NFTA_LIST_ELEM);
@@ -562,13 +516,10 @@ impl NftBatch {
     fn finish(&mut self, first_seq: u32) -> &[u8] {
         self.buf.set_seq(self.begin, first_seq);
         for (i, msg) in self.msgs.iter().enumerate() {
-            self.buf
-                .set_seq(msg.start, first_seq.wrapping_add(1 + i as u32));
+            self.buf.set_seq(msg.start, first_seq.wrapping_add(1 + i as u32));
         }
         let end_seq = first_seq.wrapping_add(1 + self.msgs.len() as u32);
-        let end = self
-            .buf
-            .begin_msg(NFNL_MSG_BATCH_END, NLM_F_REQUEST, end_seq);
+        let end = self.buf.begin_msg(NFNL_MSG_BATCH_END, NLM_F_REQUEST, end_seq);
         put_nfgenmsg(&mut self.buf, 0, NFNL_SUBSYS_NFTABLES);
         self.buf.end_msg(end);
         self.buf.as_bytes()
@@ -621,20 +572,14 @@ impl NftSocket {
         let _ = sock.set_cap_ack(true);
         let _ = sock.set_ext_ack(true);
         let fd = sock.as_raw_fd();
-        for (force, plain) in [
-            (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF),
-            (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF),
-        ] {
+        for (force, plain) in [(libc::SO_SNDBUFFORCE, libc::SO_SNDBUF), (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF)] {
             if set_int_opt(fd, libc::SOL_SOCKET, force, WANT_SOCKET_BUF).is_err() {
                 let _ = set_int_opt(fd, libc::SOL_SOCKET, plain, WANT_SOCKET_BUF);
             }
         }
         let sndbuf = get_int_opt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF)?;
         set_recv_timeout(fd, ACK_TIMEOUT)?;
-        let max_batch = usize::try_from(sndbuf)
-            .unwrap_or(0)
-            .saturating_sub(SNDBUF_SLACK)
-            .min(MAX_BATCH_BYTES);
+        let max_batch = usize::try_from(sndbuf).unwrap_or(0).saturating_sub(SNDBUF_SLACK).min(MAX_BATCH_BYTES);
         Ok(NftSocket {
             sock,
             seq: initial_seq(),
@@ -675,25 +620,16 @@ impl NftSocket {
             let got = match self.sock.recv(&mut self.rbuf, libc::MSG_TRUNC) {
                 Ok(got) => got,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    let what = first_error.as_ref().map_or_else(
-                        || batch.msgs[0].context.clone(),
-                        |(i, _)| batch.msgs[*i].context.clone(),
-                    );
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                    let what = first_error
+                        .as_ref()
+                        .map_or_else(|| batch.msgs[0].context.clone(), |(i, _)| batch.msgs[*i].context.clone());
                     return Err(NetlinkError::NoReply { context: what });
                 }
                 Err(e) => return Err(e.into()),
             };
             if got > self.rbuf.len() {
-                return Err(NetlinkError::Malformed(format!(
-                    "reply of {got} bytes truncated to {}",
-                    self.rbuf.len()
-                )));
+                return Err(NetlinkError::Malformed(format!("reply of {got} bytes truncated to {}", self.rbuf.len())));
             }
             self.acks.clear();
             parse_acks(&self.rbuf, &mut self.acks)?;
@@ -705,10 +641,7 @@ impl NftSocket {
                     if ack.errno != 0 {
                         return Err(NetlinkError::Kernel {
                             errno: ack.errno,
-                            context: with_extack(
-                                format!("nftables transaction of {n} message(s)"),
-                                &ack,
-                            ),
+                            context: with_extack(format!("nftables transaction of {n} message(s)"), &ack),
                         });
                     }
                     continue;
@@ -736,10 +669,7 @@ impl NftSocket {
                         context = format!("{context} ({hint})");
                     }
                 }
-                Err(NetlinkError::Kernel {
-                    errno: ack.errno,
-                    context,
-                })
+                Err(NetlinkError::Kernel { errno: ack.errno, context })
             }
         }
     }
@@ -752,12 +682,7 @@ impl NftSocket {
     }
 
     /// Creates the set if it is missing (the table must exist).
-    pub fn ensure_set(
-        &mut self,
-        family: TableFamily,
-        table: &str,
-        spec: &SetSpec,
-    ) -> Result<(), NetlinkError> {
+    pub fn ensure_set(&mut self, family: TableFamily, table: &str, spec: &SetSpec) -> Result<(), NetlinkError> {
         let mut batch = NftBatch::new();
         batch.add_set(family, table, spec)?;
         self.commit(batch)
@@ -841,9 +766,7 @@ fn with_extack(context: String, ack: &Ack) -> String {
 /// Starts sequence numbers from the clock so ACKs left over from a previous socket or a
 /// timed-out batch are unlikely to match.
 fn initial_seq() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| d.as_secs() as u32)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_secs() as u32)
 }
 
 #[cfg(test)]
@@ -851,13 +774,7 @@ mod tests {
     use super::*;
 
     fn weak_tls_v4() -> KeyLayout {
-        KeyLayout::new(vec![
-            KeyType::Ipv4Addr,
-            KeyType::InetProto,
-            KeyType::InetService,
-            KeyType::Ipv4Addr,
-        ])
-        .unwrap()
+        KeyLayout::new(vec![KeyType::Ipv4Addr, KeyType::InetProto, KeyType::InetService, KeyType::Ipv4Addr]).unwrap()
     }
 
     /// Walks the messages of an encoded batch: (type, flags, seq, body).
@@ -882,11 +799,7 @@ mod tests {
         while rest.len() >= 4 {
             let len = u16::from_ne_bytes([rest[0], rest[1]]) as usize;
             let ty = u16::from_ne_bytes([rest[2], rest[3]]);
-            out.push((
-                ty & 0x3fff,
-                ty & super::super::NLA_F_NESTED != 0,
-                &rest[4..len],
-            ));
+            out.push((ty & 0x3fff, ty & super::super::NLA_F_NESTED != 0, &rest[4..len]));
             rest = &rest[super::super::align4(len).min(rest.len())..];
         }
         out
@@ -899,17 +812,9 @@ mod tests {
         assert_eq!(weak_tls_v4().type_id(), expected);
         assert_eq!(weak_tls_v4().type_id(), 0x001c_c347);
         assert_eq!(weak_tls_v4().key_len(), 16);
-        assert_eq!(
-            weak_tls_v4().nft_type(),
-            "ipv4_addr . inet_proto . inet_service . ipv4_addr"
-        );
-        let v6 = KeyLayout::new(vec![
-            KeyType::Ipv6Addr,
-            KeyType::InetProto,
-            KeyType::InetService,
-            KeyType::Ipv6Addr,
-        ])
-        .unwrap();
+        assert_eq!(weak_tls_v4().nft_type(), "ipv4_addr . inet_proto . inet_service . ipv4_addr");
+        let v6 = KeyLayout::new(vec![KeyType::Ipv6Addr, KeyType::InetProto, KeyType::InetService, KeyType::Ipv6Addr])
+            .unwrap();
         assert_eq!(v6.type_id(), (((8u32 << 6 | 12) << 6 | 13) << 6) | 8);
         assert_eq!(v6.key_len(), 40);
     }
@@ -929,29 +834,12 @@ mod tests {
     #[test]
     fn concat_keys_pad_each_field_to_four_bytes() {
         let mut key = Vec::new();
-        weak_tls_v4()
-            .pack(
-                &[
-                    &[192, 168, 1, 10],
-                    &[6],
-                    &1010u16.to_be_bytes(),
-                    &[10, 99, 0, 2],
-                ],
-                &mut key,
-            )
-            .unwrap();
+        weak_tls_v4().pack(&[&[192, 168, 1, 10], &[6], &1010u16.to_be_bytes(), &[10, 99, 0, 2]], &mut key).unwrap();
         // nft --debug=netlink prints this element as 0a01a8c0 00000006 0000f203 020063a0
         // (host-order words); in bytes:
-        assert_eq!(
-            key,
-            vec![192, 168, 1, 10, 6, 0, 0, 0, 0x03, 0xf2, 0, 0, 10, 99, 0, 2]
-        );
-        assert!(weak_tls_v4()
-            .pack(&[&[1, 2, 3, 4], &[6], &[0, 1]], &mut key)
-            .is_err());
-        assert!(weak_tls_v4()
-            .pack(&[&[1, 2, 3], &[6], &[0, 1], &[1, 2, 3, 4]], &mut key)
-            .is_err());
+        assert_eq!(key, vec![192, 168, 1, 10, 6, 0, 0, 0, 0x03, 0xf2, 0, 0, 10, 99, 0, 2]);
+        assert!(weak_tls_v4().pack(&[&[1, 2, 3, 4], &[6], &[0, 1]], &mut key).is_err());
+        assert!(weak_tls_v4().pack(&[&[1, 2, 3], &[6], &[0, 1], &[1, 2, 3, 4]], &mut key).is_err());
     }
 
     #[test]
@@ -965,12 +853,7 @@ mod tests {
     fn newset_carries_type_len_flags_desc_and_timeout() {
         let mut batch = NftBatch::new();
         batch.add_table(TableFamily::Inet, "netify").unwrap();
-        let spec = SetSpec {
-            name: "weakssl.v4".into(),
-            key: weak_tls_v4(),
-            size: 65536,
-            timeout_ms: 120_000,
-        };
+        let spec = SetSpec { name: "weakssl.v4".into(), key: weak_tls_v4(), size: 65536, timeout_ms: 120_000 };
         batch.add_set(TableFamily::Inet, "netify", &spec).unwrap();
         let bytes = batch.finish(100).to_vec();
         let msgs = messages(&bytes);
@@ -997,10 +880,7 @@ mod tests {
         let desc_entry = a.iter().find(|x| x.0 == NFTA_SET_DESC).unwrap();
         assert!(desc_entry.1, "NFTA_SET_DESC is nested");
         let desc = attrs(desc_entry.2);
-        assert_eq!(
-            desc[0],
-            (NFTA_SET_DESC_SIZE, false, &65536u32.to_be_bytes()[..])
-        );
+        assert_eq!(desc[0], (NFTA_SET_DESC_SIZE, false, &65536u32.to_be_bytes()[..]));
         let concat = attrs(desc[1].2);
         let lens: Vec<u32> = concat
             .iter()
@@ -1020,15 +900,9 @@ mod tests {
     #[test]
     fn elements_carry_key_timeout_and_expiration() {
         let mut batch = NftBatch::new();
-        let set = SetRef {
-            family: TableFamily::Inet,
-            table: "netify",
-            set: "weakssl.v4",
-        };
+        let set = SetRef { family: TableFamily::Inet, table: "netify", set: "weakssl.v4" };
         let key = vec![192, 168, 1, 10, 6, 0, 0, 0, 0x03, 0xf2, 0, 0, 10, 99, 0, 2];
-        let n = batch
-            .add_elements(set, std::slice::from_ref(&key), 120_000, 1 << 20)
-            .unwrap();
+        let n = batch.add_elements(set, std::slice::from_ref(&key), 120_000, 1 << 20).unwrap();
         assert_eq!(n, 1);
         let bytes = batch.finish(1).to_vec();
         let msgs = messages(&bytes);
@@ -1043,27 +917,13 @@ mod tests {
         let elem = attrs(elems[0].2);
         assert_eq!((elem[0].0, elem[0].1), (NFTA_SET_ELEM_KEY, true));
         assert_eq!(attrs(elem[0].2), vec![(NFTA_DATA_VALUE, false, &key[..])]);
-        assert_eq!(
-            elem[1],
-            (NFTA_SET_ELEM_TIMEOUT, false, &120_000u64.to_be_bytes()[..])
-        );
-        assert_eq!(
-            elem[2],
-            (
-                NFTA_SET_ELEM_EXPIRATION,
-                false,
-                &120_000u64.to_be_bytes()[..]
-            )
-        );
+        assert_eq!(elem[1], (NFTA_SET_ELEM_TIMEOUT, false, &120_000u64.to_be_bytes()[..]));
+        assert_eq!(elem[2], (NFTA_SET_ELEM_EXPIRATION, false, &120_000u64.to_be_bytes()[..]));
     }
 
     #[test]
     fn element_batches_respect_the_byte_budget_and_attribute_limit() {
-        let set = SetRef {
-            family: TableFamily::Inet,
-            table: "t",
-            set: "s",
-        };
+        let set = SetRef { family: TableFamily::Inet, table: "t", set: "s" };
         let keys: Vec<Vec<u8>> = (0..5000u32)
             .map(|i| {
                 let mut k = i.to_be_bytes().to_vec();
@@ -1100,9 +960,7 @@ mod tests {
     fn names_are_checked() {
         let mut batch = NftBatch::new();
         assert!(batch.add_table(TableFamily::Inet, "").is_err());
-        assert!(batch
-            .add_table(TableFamily::Inet, &"x".repeat(256))
-            .is_err());
+        assert!(batch.add_table(TableFamily::Inet, &"x".repeat(256)).is_err());
         assert!(batch.add_table(TableFamily::Inet, "a\0b").is_err());
         assert!(batch.add_table(TableFamily::Inet, &"x".repeat(255)).is_ok());
     }
