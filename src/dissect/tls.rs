@@ -28,6 +28,8 @@ const RECORD_HEADER: usize = 5;
 const MESSAGE_HEADER: usize = 4;
 
 const CONTENT_CHANGE_CIPHER_SPEC: u8 = 20;
+const CONTENT_ALERT: u8 = 21;
+const ALERT_FATAL: u8 = 2;
 const CONTENT_HANDSHAKE: u8 = 22;
 
 const CLIENT_HELLO: u8 = 1;
@@ -227,6 +229,11 @@ impl Walker {
             let record_ends = avail == self.record_left;
             let (used, step) = if self.record_type == CONTENT_HANDSHAKE {
                 self.feed_handshake(chunk, record_ends, facts)
+            } else if self.record_type == CONTENT_ALERT && self.record_left == 2 && chunk.first() == Some(&ALERT_FATAL)
+            {
+                (avail, Step::Malformed) // a fatal alert ends the handshake
+            } else if self.record_type == CONTENT_ALERT {
+                (avail, Step::NeedMore) // a warning alert before the hello: skip
             } else {
                 (avail, Step::NeedMore) // a ChangeCipherSpec after a HelloRetryRequest: skip
             };
@@ -249,6 +256,9 @@ impl Walker {
             CONTENT_HANDSHAKE => true,
             // A message split across records must continue in the very next record.
             CONTENT_CHANGE_CIPHER_SPEC => self.phase == Phase::AfterRetry && self.pending.is_empty(),
+            // Servers send a warning alert (e.g. unrecognized_name) before their ServerHello;
+            // nDPI's corpus has such flows (http_ipv6.pcap). Alerts are two bytes.
+            CONTENT_ALERT => self.pending.is_empty() && self.phase != Phase::Finished && length == 2,
             _ => false,
         };
         if !content_ok || version >> 8 != 3 || version & 0xff > 4 || length == 0 || length > MAX_RECORD {
@@ -1059,6 +1069,20 @@ mod tests {
     }
 
     // ---- malformed input ----
+
+    #[test]
+    fn warning_alert_before_server_hello_is_skipped() {
+        let mut stream = vec![0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 0x70]; // warning: unrecognized_name
+        stream.extend(records(
+            CONTENT_HANDSHAKE,
+            0x0303,
+            &server_hello(0x0303, [7; 32], 0xc02f, Some(&[])),
+            MAX_RECORD,
+        ));
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        assert_eq!(feed(&mut d, &mut f, Reverse, &stream), Parsed::Done);
+        assert_eq!((f.tls.version, f.tls.cipher), (0x0303, 0xc02f));
+    }
 
     #[test]
     fn garbage_is_skipped() {
