@@ -173,7 +173,7 @@ pub fn replay(
     let mut table_totals = TableStats::default();
     let mut decode_totals = DecodeStats::default();
     for file in files {
-        let table = FlowTable::new(options.table.clone(), options.locality.clone(), "pcap");
+        let table = FlowTable::new(options.table.clone(), options.locality.clone(), "pcap", false);
         let mut worker = Worker::new(table, actions.clone());
         let mut next_tick = Duration::ZERO;
         let mut last_ts = Duration::ZERO;
@@ -323,7 +323,7 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
 
     let mut workers = Vec::new();
     for (capture, iface) in captures.into_iter().zip(&options.interfaces) {
-        let table = FlowTable::new(options.table.clone(), options.locality.clone(), &iface.name);
+        let table = FlowTable::new(options.table.clone(), options.locality.clone(), &iface.name, iface.external);
         let worker = Worker::new(table, actions.clone());
         let (stop, tx, generation, dropped) = (stop.clone(), tx.clone(), generation.clone(), dropped.clone());
         let handle = std::thread::Builder::new()

@@ -35,6 +35,32 @@ impl OtherType {
     }
 }
 
+/// Encapsulation the flow was found in (Netify's `tunnel_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TunnelType {
+    #[default]
+    None,
+    /// GTP-U (mobile core networks), decapsulated before flow tracking.
+    Gtp,
+}
+
+/// The application a flow belongs to (filled by classification; 0/None until known).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppFacts {
+    /// Netify-style application ID; 0 = unknown.
+    pub id: u32,
+    /// Full tag, e.g. `netify.youtube`.
+    pub tag: Option<Arc<str>>,
+    /// Application category ID (netify-categories.json `application_index`); 0 = none.
+    pub category: u16,
+    /// Category of the protocol (`protocol_index`); 0 = none.
+    pub protocol_category: u16,
+    /// Category from custom domain lists (`domains.d`); 0 = none.
+    pub domain_category: u16,
+    /// The application was found through the DNS hint cache rather than the flow's own facts.
+    pub from_dns_hint: bool,
+}
+
 /// What the TLS dissector learned. Numbers are wire values (version 0x0302 = TLS 1.1).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsFacts {
@@ -74,10 +100,23 @@ pub struct FlowFacts {
     pub other_type: OtherType,
     /// True for the WAN-side copy of a NAT'd flow (Netify's `ip_nat`).
     pub ip_nat: bool,
+    /// Captured on an external (`-E`, WAN) interface rather than an internal (`-I`, LAN) one.
+    pub external: bool,
+    pub tunnel_type: TunnelType,
+    /// Conntrack mark of the flow's connection, when known (0 otherwise).
+    pub ct_mark: u32,
     /// Netify protocol ID (see [`crate::dissect::protocol`]); 0 = unknown.
     pub protocol: u16,
     /// Host name the flow is about (TLS SNI, later HTTP Host, DNS hints…).
     pub detected_hostname: Option<Box<str>>,
+    /// Name the DNS hint cache gives for the other address (Netify's `dns_hostname`).
+    pub dns_hostname: Option<Box<str>>,
+    pub application: AppFacts,
+    /// nDPI-style risk bits (bit n = risk id n) and scores; 0 until risk detection exists.
+    pub risks: u64,
+    pub risk_score: u16,
+    pub risk_score_client: u16,
+    pub risk_score_server: u16,
     pub tls: TlsFacts,
     /// No more dissection will happen for this flow.
     pub detection_complete: bool,
@@ -106,8 +145,17 @@ impl Default for FlowFacts {
             local_origin: false,
             other_type: OtherType::Unknown,
             ip_nat: false,
+            external: false,
+            tunnel_type: TunnelType::None,
+            ct_mark: 0,
             protocol: 0,
             detected_hostname: None,
+            dns_hostname: None,
+            application: AppFacts::default(),
+            risks: 0,
+            risk_score: 0,
+            risk_score_client: 0,
+            risk_score_server: 0,
             tls: TlsFacts::default(),
             detection_complete: false,
             detection_guessed: false,

@@ -98,18 +98,22 @@ pub struct FlowTable {
     config: TableConfig,
     locality: Arc<Locality>,
     iface: Arc<str>,
+    /// The capture interface is external (WAN).
+    external: bool,
     stats: TableStats,
     next_sweep: Duration,
 }
 
 impl FlowTable {
-    pub fn new(config: TableConfig, locality: Arc<Locality>, iface: &str) -> FlowTable {
+    /// A table for flows seen on `iface`; `external` for a WAN (`-E`) interface.
+    pub fn new(config: TableConfig, locality: Arc<Locality>, iface: &str, external: bool) -> FlowTable {
         let capacity = config.max_flows.min(65_536);
         FlowTable {
             flows: HashMap::with_capacity_and_hasher(capacity, foldhash::fast::RandomState::default()),
             config,
             locality,
             iface: Arc::from(iface),
+            external,
             stats: TableStats::default(),
             next_sweep: Duration::ZERO,
         }
@@ -207,6 +211,7 @@ impl FlowTable {
         let (local, other) = if origin_is_local { (origin, responder) } else { (responder, origin) };
         let facts = FlowFacts {
             iface: self.iface.clone(),
+            external: self.external,
             ip_version: if packet.src_ip.is_ipv4() { 4 } else { 6 },
             ip_protocol: packet.ip_protocol,
             vlan_id: packet.vlan_id,
