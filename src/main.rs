@@ -16,6 +16,7 @@ use flowsieve::enforce::EnforceMode;
 use flowsieve::flow::facts::FlowFacts;
 use flowsieve::flow::locality::Locality;
 use flowsieve::flow::net::IpNet;
+use flowsieve::flow::record::flow_record;
 use flowsieve::flow::table::{Flow, TableConfig};
 
 const DEFAULT_CONFIG: &str = "/etc/netifyd/netify-proc-flow-actions.json";
@@ -230,7 +231,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let mut write_error = None;
     let summary = agent::replay(&config, &args.captures, &options, |capture, flow| {
         let result = if args.json {
-            serde_json::to_writer(&mut out, &flow_json(capture, flow))
+            serde_json::to_writer(&mut out, &flow_record(capture, flow))
                 .map_err(std::io::Error::from)
                 .and_then(|_| writeln!(out))
         } else {
@@ -345,43 +346,4 @@ fn write_flow_text(out: &mut impl Write, flow: &Flow) -> std::io::Result<()> {
         writeln!(out, "    {op}")?;
     }
     Ok(())
-}
-
-fn flow_json(capture: &str, flow: &Flow) -> serde_json::Value {
-    let f = &flow.facts;
-    let tls = (f.protocol == protocol::TLS || f.tls.version != 0 || f.tls.sni.is_some()).then(|| {
-        serde_json::json!({
-            "version": f.tls.version,
-            "client_version": f.tls.client_version,
-            "cipher": f.tls.cipher,
-            "sni": f.tls.sni.as_deref(),
-            "alpn": f.tls.alpn.iter().map(|a| &**a).collect::<Vec<_>>(),
-            "alpn_negotiated": f.tls.alpn_negotiated.as_deref(),
-        })
-    });
-    serde_json::json!({
-        "capture": capture,
-        "iface": &*f.iface,
-        "ip_version": f.ip_version,
-        "ip_protocol": f.ip_protocol,
-        "vlan_id": f.vlan_id,
-        "local_ip": f.local_ip.to_string(),
-        "local_port": f.local_port,
-        "other_ip": f.other_ip.to_string(),
-        "other_port": f.other_port,
-        "other_type": f.other_type.as_str(),
-        "local_origin": f.local_origin,
-        "protocol": { "id": f.protocol, "name": protocol::name_of(f.protocol) },
-        "application": null,
-        "detected_hostname": f.detected_hostname.as_deref(),
-        "tls": tls,
-        "packets": f.packets,
-        "bytes": f.bytes,
-        "first_seen": flow.first_seen.as_secs_f64(),
-        "last_seen": flow.last_seen.as_secs_f64(),
-        "detection_complete": f.detection_complete,
-        "detection_guessed": f.detection_guessed,
-        "actions": flow.verdicts.actions.iter().map(|a| &**a).collect::<Vec<_>>(),
-        "ops": &flow.verdicts.ops,
-    })
 }

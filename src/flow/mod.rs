@@ -4,4 +4,5 @@ pub mod facts;
 pub mod key;
 pub mod locality;
 pub mod net;
+pub mod record;
 pub mod table;

@@ -1,0 +1,48 @@
+//! The JSON record of a flow: `replay --json` output, sink records, the corpus report.
+//!
+//! Field names are a public interface (README): add fields, never rename them.
+
+use serde_json::{json, Value};
+
+use super::table::Flow;
+use crate::dissect::protocol;
+
+/// The `replay --json` record of a flow. `capture` names the file it came from.
+pub fn flow_record(capture: &str, flow: &Flow) -> Value {
+    let f = &flow.facts;
+    let tls = (f.protocol == protocol::TLS || f.tls.version != 0 || f.tls.sni.is_some()).then(|| {
+        json!({
+            "version": f.tls.version,
+            "client_version": f.tls.client_version,
+            "cipher": f.tls.cipher,
+            "sni": f.tls.sni.as_deref(),
+            "alpn": f.tls.alpn.iter().map(|a| &**a).collect::<Vec<_>>(),
+            "alpn_negotiated": f.tls.alpn_negotiated.as_deref(),
+        })
+    });
+    json!({
+        "capture": capture,
+        "iface": &*f.iface,
+        "ip_version": f.ip_version,
+        "ip_protocol": f.ip_protocol,
+        "vlan_id": f.vlan_id,
+        "local_ip": f.local_ip.to_string(),
+        "local_port": f.local_port,
+        "other_ip": f.other_ip.to_string(),
+        "other_port": f.other_port,
+        "other_type": f.other_type.as_str(),
+        "local_origin": f.local_origin,
+        "protocol": { "id": f.protocol, "name": protocol::name_of(f.protocol) },
+        "application": null,
+        "detected_hostname": f.detected_hostname.as_deref(),
+        "tls": tls,
+        "packets": f.packets,
+        "bytes": f.bytes,
+        "first_seen": flow.first_seen.as_secs_f64(),
+        "last_seen": flow.last_seen.as_secs_f64(),
+        "detection_complete": f.detection_complete,
+        "detection_guessed": f.detection_guessed,
+        "actions": flow.verdicts.actions.iter().map(|a| &**a).collect::<Vec<_>>(),
+        "ops": &flow.verdicts.ops,
+    })
+}
