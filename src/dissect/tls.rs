@@ -232,10 +232,10 @@ impl Walker {
             } else if self.record_type == CONTENT_ALERT && self.record_left == 2 && chunk.first() == Some(&ALERT_FATAL)
             {
                 (avail, Step::Malformed) // a fatal alert ends the handshake
-            } else if self.record_type == CONTENT_ALERT {
-                (avail, Step::NeedMore) // a warning alert before the hello: skip
             } else {
-                (avail, Step::NeedMore) // a ChangeCipherSpec after a HelloRetryRequest: skip
+                // A warning alert before the hello, or a ChangeCipherSpec after a
+                // HelloRetryRequest: skip it.
+                (avail, Step::NeedMore)
             };
             pos += used;
             self.record_left -= used;
