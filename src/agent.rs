@@ -90,10 +90,15 @@ impl Worker {
         }
     }
 
-    /// Re-evaluate every live flow (after a reload with a new configuration).
+    /// After a reload: forget which actions matched (their indexes refer to the old
+    /// configuration) and, with `reprocess_flows`, re-evaluate every live flow now.
     pub fn reevaluate_all(&mut self, at: SystemTime, mut dispatch: impl FnMut(&mut Flow, Dispatch)) {
         let actions = self.actions.load_full();
         for flow in self.table.flows_mut() {
+            if !actions.reprocess_flows {
+                flow.verdicts.matched.clear();
+                continue;
+            }
             flow.verdicts.matched.clear();
             evaluate(&actions, flow, at, &mut dispatch);
         }
@@ -103,7 +108,7 @@ impl Worker {
 /// Evaluate the actions on a flow whose facts changed; dispatch the ones that newly match.
 fn evaluate(actions: &ActionSet, flow: &mut Flow, at: SystemTime, dispatch: &mut impl FnMut(&mut Flow, Dispatch)) {
     let mut fresh: Vec<usize> = Vec::new();
-    actions.evaluate(&flow.facts, |index, _| {
+    actions.evaluate(&flow.facts, at, |index, _| {
         if !flow.verdicts.matched.contains(&index) {
             fresh.push(index);
         }

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::{Action, ActionSet, Exemption};
+use super::schedule::{self, Schedule, Window, Zone};
+use super::{Action, ActionSet, Exemption, InterfaceMatch};
 use crate::criteria::Criteria;
 use crate::enforce::log::LogConfig;
 use crate::enforce::nftset::{KeyPart, NftSetConfig, SetFamily};
@@ -196,11 +197,27 @@ impl Loader {
             return config;
         };
         self.unknown_keys(top, "$", &[TOP_KEYS]);
-        for key in ["reprocess_flows", "timezone", "target_globals"] {
-            if top.contains_key(key) {
-                self.warn(&format!("$.{key}"), "accepted but not implemented in this version yet");
-            }
+        if top.contains_key("target_globals") {
+            self.warn("$.target_globals", "accepted but not implemented in this version yet");
         }
+        config.actions.reprocess_flows = self.boolean(top, "reprocess_flows", "$", false);
+        let zone = match top.get("timezone") {
+            None => Zone::Local,
+            Some(Value::String(name)) => match name.parse::<chrono_tz::Tz>() {
+                Ok(tz) => Zone::Named(tz),
+                Err(_) => {
+                    self.error(
+                        "$.timezone",
+                        format!("unknown time zone '{name}' (expected an IANA name such as \"Europe/Rome\")"),
+                    );
+                    Zone::Local
+                }
+            },
+            Some(other) => {
+                self.error("$.timezone", format!("expected a string, found {}", kind(other)));
+                Zone::Local
+            }
+        };
         if let Some(v) = top.get("version") {
             if !v.is_u64() {
                 self.error("$.version", format!("expected a number, found {}", kind(v)));
@@ -230,7 +247,7 @@ impl Loader {
             Some(actions) => {
                 if let Some(actions) = self.object(actions, "$.actions") {
                     for (name, value) in actions {
-                        if let Some(action) = self.action(name, value, &target_names) {
+                        if let Some(action) = self.action(name, value, &target_names, zone) {
                             config.actions.actions.push(action);
                         }
                     }
@@ -240,26 +257,30 @@ impl Loader {
         config
     }
 
-    fn action(&mut self, name: &str, value: &Value, target_names: &[&str]) -> Option<Action> {
+    fn action(&mut self, name: &str, value: &Value, target_names: &[&str], zone: Zone) -> Option<Action> {
         let path = format!("$.actions.{name}");
         let map = self.object(value, &path)?;
         self.unknown_keys(map, &path, &[ACTION_KEYS]);
         let enabled = self.boolean(map, "enabled", &path, true);
         let halt_on_match = self.boolean(map, "halt_on_match", &path, false);
-        if let Some(v) = map.get("interface") {
-            if v.as_str() != Some("*") {
-                self.warn(
+        let interface = match map.get("interface") {
+            None => InterfaceMatch::Any,
+            Some(Value::String(s)) => InterfaceMatch::parse(s),
+            Some(other) => {
+                self.error(
                     &format!("{path}.interface"),
-                    "accepted but not implemented in this version yet: the action applies to every interface",
+                    format!("expected an interface name, \"lan\", \"wan\" or \"*\", found {}", kind(other)),
                 );
+                InterfaceMatch::Any
             }
-        }
-        if map.contains_key("time_of_day") {
-            self.warn(
-                &format!("{path}.time_of_day"),
-                "accepted but not implemented in this version yet: the action applies at all times",
-            );
-        }
+        };
+        let schedule = Schedule {
+            windows: map
+                .get("time_of_day")
+                .map(|v| self.time_of_day(v, &format!("{path}.time_of_day")))
+                .unwrap_or_default(),
+            zone,
+        };
         let mut criteria = Vec::new();
         match map.get("criteria") {
             None => self.error(&path, "missing key 'criteria'"),
@@ -298,7 +319,74 @@ impl Loader {
         }
         let exemptions =
             map.get("exemptions").map(|v| self.exemptions(v, &format!("{path}.exemptions"))).unwrap_or_default();
-        enabled.then(|| Action { name: Arc::from(name), criteria, targets, exemptions, halt_on_match })
+        enabled.then(|| Action {
+            name: Arc::from(name),
+            criteria,
+            targets,
+            exemptions,
+            halt_on_match,
+            interface,
+            schedule,
+        })
+    }
+
+    fn time_of_day(&mut self, value: &Value, path: &str) -> Vec<Window> {
+        let Value::Array(items) = value else {
+            self.error(
+                path,
+                format!("expected an array of {{day, time_start, time_end, policy}} objects, found {}", kind(value)),
+            );
+            return Vec::new();
+        };
+        let mut windows = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let item_path = format!("{path}[{i}]");
+            let Some(map) = self.object(item, &item_path) else { continue };
+            self.unknown_keys(map, &item_path, &[&["day", "time_start", "time_end", "policy"]]);
+            let mut days = 0u8;
+            match map.get("day") {
+                None => days = 0x7f,
+                Some(Value::String(d)) => match schedule::parse_day(d) {
+                    Ok(bit) => days = bit,
+                    Err(e) => self.error(&format!("{item_path}.day"), e.to_string()),
+                },
+                Some(Value::Array(list)) => {
+                    for (j, d) in list.iter().enumerate() {
+                        match d.as_str().map(schedule::parse_day) {
+                            Some(Ok(bit)) => days |= bit,
+                            Some(Err(e)) => self.error(&format!("{item_path}.day[{j}]"), e.to_string()),
+                            None => self.error(
+                                &format!("{item_path}.day[{j}]"),
+                                format!("expected a day name, found {}", kind(d)),
+                            ),
+                        }
+                    }
+                }
+                Some(other) => self.error(
+                    &format!("{item_path}.day"),
+                    format!("expected an array of day names, found {}", kind(other)),
+                ),
+            }
+            let mut time = |key: &str, default: u16| match map.get(key) {
+                None => default,
+                Some(Value::String(t)) => schedule::parse_time(t).unwrap_or_else(|e| {
+                    self.error(&format!("{item_path}.{key}"), e.to_string());
+                    default
+                }),
+                Some(other) => {
+                    self.error(&format!("{item_path}.{key}"), format!("expected \"HH:MM\", found {}", kind(other)));
+                    default
+                }
+            };
+            let start = time("time_start", 0);
+            let end = time("time_end", 0);
+            let policy = map.get("policy").and_then(Value::as_str).unwrap_or("inclusive");
+            match Window::new(days, start, end, policy) {
+                Ok(w) => windows.push(w),
+                Err(e) => self.error(&format!("{item_path}.policy"), e.to_string()),
+            }
+        }
+        windows
     }
 
     fn criteria(&mut self, text: &str, path: &str) -> Option<Criteria> {
