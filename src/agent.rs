@@ -460,7 +460,7 @@ fn enforcer_loop(targets: Vec<TargetSpec>, rx: Receiver<EnforcerMsg>, stop: Arc<
             Err(RecvTimeoutError::Disconnected) => break,
         }
         if Instant::now() >= next_tick {
-            next_tick = Instant::now() + Duration::from_secs(1);
+            next_tick = Instant::now() + Duration::from_millis(250);
             enforcer.tick(SystemTime::now());
         }
         if stop.load(Ordering::Relaxed) && rx.is_empty() {

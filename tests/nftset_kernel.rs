@@ -5,10 +5,7 @@
 //! netify` shows what the firewall will match. Needs root plus `ip` and `nft`; without them the
 //! tests say so and pass, except under CI (`CI` set), where that is a failure.
 
-// Only the namespace helper from tests/common (the lab is for the end-to-end tests).
-mod common {
-    pub mod netns;
-}
+mod common;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -348,4 +345,45 @@ fn large_additions_are_split_into_batches_under_the_send_buffer() {
     assert!(!list_table(&ns).contains("bulk.v4"));
     let err = sock.flush_set(set).expect_err("the set is gone");
     assert_eq!(err.errno(), Some(libc::ENOENT), "{err}");
+}
+
+#[test]
+fn a_set_deleted_behind_our_back_is_repaired_within_a_second_without_new_traffic() {
+    let Some(ns) = namespace("repair") else { return };
+    let mut target = NftSetTarget::new(weakssl_config());
+    target.setup().unwrap();
+    target.apply(&v4_event()).unwrap();
+    target.flush().unwrap();
+    target.tick(SystemTime::now()).unwrap(); // first check: all present
+    ns.exec_ok("nft", &["delete", "set", "inet", "netify", "weakssl.v4"]);
+    assert!(!list_table(&ns).contains("weakssl.v4"));
+    // The enforcer ticks every second; no new match arrives.
+    std::thread::sleep(Duration::from_millis(1050));
+    target.tick(SystemTime::now()).unwrap();
+    let listing = list_table(&ns);
+    let block = set_block(&listing, "weakssl.v4");
+    assert!(block.contains("192.168.1.10 . 6 . 1010 . 10.99.0.2"), "element not restored: {listing}");
+    assert_eq!(target.stats().recreated, 1);
+    // The whole table deleted: same repair.
+    ns.exec_ok("nft", &["delete", "table", "inet", "netify"]);
+    std::thread::sleep(Duration::from_millis(1050));
+    target.tick(SystemTime::now()).unwrap();
+    assert!(list_table(&ns).contains("192.168.1.10 . 6 . 1010 . 10.99.0.2"), "{}", list_table(&ns));
+    // A tick while everything is in place changes nothing.
+    std::thread::sleep(Duration::from_millis(1050));
+    target.tick(SystemTime::now()).unwrap();
+    assert_eq!(target.stats().recreated, 3, "v4 once, then v4 and v6 with the table");
+}
+
+#[test]
+fn a_target_removed_by_reload_deletes_its_managed_sets_but_keeps_the_table() {
+    let Some(ns) = namespace("remove") else { return };
+    let mut target = NftSetTarget::new(weakssl_config());
+    target.setup().unwrap();
+    target.apply(&v4_event()).unwrap();
+    target.flush().unwrap();
+    target.remove().unwrap();
+    let listing = list_table(&ns);
+    assert!(listing.contains("table inet netify"), "{listing}");
+    assert!(!listing.contains("weakssl"), "{listing}");
 }

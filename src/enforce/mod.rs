@@ -57,6 +57,11 @@ pub trait Target: Send {
     fn tick(&mut self, now: SystemTime) -> Result<(), TargetError>;
     /// Clean shutdown: write pending output, honour `flush_on_destroy`.
     fn shutdown(&mut self) -> Result<(), TargetError>;
+    /// The target was removed from the configuration by a reload: clean up what `managed`
+    /// created. The default is a normal shutdown.
+    fn remove(&mut self) -> Result<(), TargetError> {
+        self.shutdown()
+    }
     /// The flow still matches: keep its kernel state alive (element timeouts). Targets whose
     /// output is one record per match (log) do nothing.
     fn refresh(&mut self, _event: &MatchEvent) -> Result<(), TargetError> {
@@ -135,8 +140,8 @@ impl Enforcer {
             } else {
                 let mut slot = slot;
                 if self.mode == EnforceMode::Apply {
-                    if let Err(e) = slot.target.shutdown() {
-                        tracing::warn!(target_name = slot.target.name(), "shutting down removed target: {e}");
+                    if let Err(e) = slot.target.remove() {
+                        tracing::warn!(target_name = slot.target.name(), "cleaning up removed target: {e}");
                     }
                 }
             }

@@ -9,8 +9,9 @@
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
-use hashbrown::HashSet;
+use hashbrown::{HashMap, HashSet};
 
 use super::netlink::nftables::{AddReport, KeyLayout, KeyType, NftBatch, NftSocket, SetRef, SetSpec, TableFamily};
 use super::netlink::NetlinkError;
@@ -205,7 +206,14 @@ struct FamilySet {
     spec: SetSpec,
     pending: Vec<Vec<u8>>,
     queued: HashSet<Vec<u8>>,
+    /// Elements the kernel accepted and when their timeout ends (`None`: no timeout), so a set
+    /// deleted behind our back can be filled again. Never larger than the set's `size`.
+    live: HashMap<Vec<u8>, Option<Instant>>,
 }
+
+/// How often managed sets are checked for deletion behind our back. With the enforcer's
+/// 250 ms tick, a deleted set is back (and refilled) within 750 ms.
+pub const REPAIR_CHECK_INTERVAL: Duration = Duration::from_millis(500);
 
 /// The `nftset` target.
 #[derive(Debug)]
@@ -215,6 +223,8 @@ pub struct NftSetTarget {
     sets: Result<(TableFamily, Vec<FamilySet>), String>,
     sock: Option<NftSocket>,
     stats: NftSetStats,
+    /// When the sets were last checked for existence (managed sets only).
+    last_check: Option<Instant>,
 }
 
 impl NftSetTarget {
@@ -222,7 +232,7 @@ impl NftSetTarget {
     /// (unknown table family, key too long) is reported by `setup` and `apply`.
     pub fn new(cfg: NftSetConfig) -> NftSetTarget {
         let sets = Self::plan(&cfg);
-        NftSetTarget { cfg, sets, sock: None, stats: NftSetStats::default() }
+        NftSetTarget { cfg, sets, sock: None, stats: NftSetStats::default(), last_check: None }
     }
 
     fn plan(cfg: &NftSetConfig) -> Result<(TableFamily, Vec<FamilySet>), String> {
@@ -246,6 +256,7 @@ impl NftSetTarget {
                 },
                 pending: Vec::new(),
                 queued: HashSet::new(),
+                live: HashMap::new(),
             });
         }
         Ok((family, sets))
@@ -333,14 +344,13 @@ impl NftSetTarget {
         stats.accepted += report.accepted as u64;
         stats.refused += report.refused as u64;
         stats.batches += report.batches as u64;
-        if report.refused > 0 {
-            return Err(NetlinkError::SetFull {
-                set: dest.to_string(),
-                refused: report.refused,
-                accepted: report.accepted,
-            });
-        }
-        Ok(())
+        let full = (report.refused > 0).then(|| NetlinkError::SetFull {
+            set: dest.to_string(),
+            refused: report.refused,
+            accepted: report.accepted,
+        });
+        remember(set, cfg, keys);
+        full.map_or(Ok(()), Err)
     }
 
     /// Runs `f` once per set with the socket (opened on first use). Every set is tried; the
@@ -384,6 +394,20 @@ impl NftSetTarget {
                 }
                 Err(e.into())
             }
+        }
+    }
+}
+
+/// Records elements the kernel now holds, with their expiry, up to the set's size.
+fn remember(set: &mut FamilySet, cfg: &NftSetConfig, keys: Vec<Vec<u8>>) {
+    let now = Instant::now();
+    let expiry = (cfg.ttl > 0).then(|| now + Duration::from_secs(u64::from(cfg.ttl)));
+    if set.live.len() + keys.len() > cfg.size as usize {
+        set.live.retain(|_, e| e.is_none_or(|e| e > now));
+    }
+    for key in keys {
+        if set.live.len() < cfg.size as usize || set.live.contains_key(&key) {
+            set.live.insert(key, expiry);
         }
     }
 }
@@ -465,8 +489,57 @@ impl Target for NftSetTarget {
         self.for_each_set(Self::send_pending)
     }
 
+    /// Every [`REPAIR_CHECK_INTERVAL`], for managed sets: if a set (or its table) was deleted behind our back,
+    /// create it again and re-add the elements whose timeout has not run out.
     fn tick(&mut self, _now: std::time::SystemTime) -> Result<(), TargetError> {
-        Ok(())
+        if !self.cfg.managed || self.last_check.is_some_and(|t| t.elapsed() < REPAIR_CHECK_INTERVAL) {
+            return Ok(());
+        }
+        self.last_check = Some(Instant::now());
+        self.for_each_set(|sock, cfg, family, set, stats| {
+            if !sock.restore_set_if_missing(family, &cfg.table_name, &set.spec)? {
+                return Ok(());
+            }
+            stats.recreated += 1;
+            let now = Instant::now();
+            set.live.retain(|_, e| e.is_none_or(|e| e > now));
+            tracing::warn!(
+                target_name = cfg.name,
+                "set {family} {} {} was deleted; created it again and re-adding {} live element(s)",
+                cfg.table_name,
+                set.spec.name,
+                set.live.len()
+            );
+            let keys: Vec<Vec<u8>> = set.live.keys().cloned().collect();
+            let dest = SetRef { family, table: &cfg.table_name, set: &set.spec.name };
+            let report = sock.add_elements(dest, &keys, set.spec.timeout_ms)?;
+            stats.accepted += report.accepted as u64;
+            stats.batches += report.batches as u64;
+            Ok(())
+        })
+    }
+
+    /// The target left the configuration: managed sets are deleted (the table stays: it may
+    /// hold the administrator's rules); unmanaged ones get the usual shutdown.
+    fn remove(&mut self) -> Result<(), TargetError> {
+        if !self.cfg.managed {
+            return self.shutdown();
+        }
+        if let Ok((_, sets)) = &mut self.sets {
+            clear_pending(sets);
+        }
+        self.for_each_set(|sock, cfg, family, set, _| {
+            let dest = SetRef { family, table: &cfg.table_name, set: &set.spec.name };
+            match sock.delete_set(dest) {
+                // Gone already, or still referenced by a rule (EBUSY): then flush it instead.
+                Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
+                Err(e) if e.errno() == Some(libc::EBUSY) => match sock.flush_set(dest) {
+                    Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
+                    other => other,
+                },
+                other => other,
+            }
+        })
     }
 
     /// With `flush_on_destroy` the sets are emptied (queued elements are dropped); otherwise

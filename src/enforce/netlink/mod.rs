@@ -53,6 +53,7 @@ pub(crate) const NLMSG_ERROR: u16 = 2;
 pub(crate) const NLM_F_REQUEST: u16 = 0x01;
 pub(crate) const NLM_F_ACK: u16 = 0x04;
 pub(crate) const NLM_F_CREATE: u16 = 0x400;
+pub(crate) const NLM_F_EXCL: u16 = 0x200;
 /// In an acknowledgement: the original message's payload was left out (NETLINK_CAP_ACK).
 pub(crate) const NLM_F_CAPPED: u16 = 0x100;
 /// In an acknowledgement: extended-ACK attributes follow.

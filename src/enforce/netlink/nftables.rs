@@ -21,7 +21,7 @@ use netlink_sys::{protocols::NETLINK_NETFILTER, Socket};
 
 use super::{
     get_int_opt, parse_acks, set_int_opt, set_recv_timeout, Ack, Mark, MsgBuf, NetlinkError, NLA_MAX_LEN, NLMSG_HDRLEN,
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST,
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST,
 };
 
 // linux/netfilter/nfnetlink.h
@@ -377,9 +377,24 @@ impl NftBatch {
     /// EEXIST when the key or flags differ, updates the default timeout in place, and ignores a
     /// different size (measured): changing those means deleting the set.
     pub fn add_set(&mut self, family: TableFamily, table: &str, spec: &SetSpec) -> Result<(), NetlinkError> {
+        self.add_set_flags(family, table, spec, NLM_F_CREATE)
+    }
+
+    /// Creates the set only if it does not exist: EEXIST otherwise (`NLM_F_EXCL`).
+    pub fn add_set_exclusive(&mut self, family: TableFamily, table: &str, spec: &SetSpec) -> Result<(), NetlinkError> {
+        self.add_set_flags(family, table, spec, NLM_F_CREATE | NLM_F_EXCL)
+    }
+
+    fn add_set_flags(
+        &mut self,
+        family: TableFamily,
+        table: &str,
+        spec: &SetSpec,
+        flags: u16,
+    ) -> Result<(), NetlinkError> {
         check_name(table)?;
         check_name(&spec.name)?;
-        let m = self.begin(NFT_MSG_NEWSET, NLM_F_CREATE, family, format!("create set {family} {table} {}", spec.name));
+        let m = self.begin(NFT_MSG_NEWSET, flags, family, format!("create set {family} {table} {}", spec.name));
         if let Some(last) = self.msgs.last_mut() {
             last.eexist_hint = Some(
                 "a set of that name exists with another key type or flags; \
@@ -692,6 +707,25 @@ impl NftSocket {
         let mut batch = NftBatch::new();
         batch.flush_set(set)?;
         self.commit(batch)
+    }
+
+    /// Creates the table and set if the set is missing; true when it had to be created.
+    /// One transaction: when the set exists the kernel answers EEXIST and rolls it all back,
+    /// so nothing changes. Cheap enough to run every second.
+    pub fn restore_set_if_missing(
+        &mut self,
+        family: TableFamily,
+        table: &str,
+        spec: &SetSpec,
+    ) -> Result<bool, NetlinkError> {
+        let mut batch = NftBatch::new();
+        batch.add_table(family, table)?;
+        batch.add_set_exclusive(family, table, spec)?;
+        match self.commit(batch) {
+            Ok(()) => Ok(true),
+            Err(e) if e.errno() == Some(libc::EEXIST) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     pub fn delete_set(&mut self, set: SetRef<'_>) -> Result<(), NetlinkError> {
