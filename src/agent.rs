@@ -7,7 +7,7 @@
 //! enforcer runs inline so each flow's output can say what its targets did.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
@@ -15,10 +15,12 @@ use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendErro
 
 use crate::actions::config::{self, FlowActionsConfig, TargetSpec};
 use crate::actions::ActionSet;
+use crate::capture::live::{LiveEvent, LiveStats};
 use crate::capture::Frame;
 use crate::decode::{self, DecodeError};
 use crate::enforce::{EnforceMode, Enforcer, MatchEvent};
 use crate::flow::table::{Change, Flow, FlowTable, TableConfig, TableStats};
+use crate::status::{SharedStatus, Status, WorkerStatus};
 
 /// How often a flow that keeps matching re-sends its match, so set elements stay alive.
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(10);
@@ -290,6 +292,8 @@ pub struct RunOptions {
     pub filter: Option<String>,
     /// Capacity of the queue from workers to the enforcer.
     pub queue_capacity: usize,
+    /// Where `flowsieve status` finds the agent; `None` serves no status.
+    pub control_socket: Option<std::path::PathBuf>,
 }
 
 enum EnforcerMsg {
@@ -311,6 +315,17 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
 
     let mut signals =
         signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM]).context("installing signal handlers")?;
+    let status: SharedStatus = Arc::new(Mutex::new(Status {
+        version: env!("CARGO_PKG_VERSION").into(),
+        config: options.config_path.display().to_string(),
+        started: SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs(),
+        workers: options
+            .interfaces
+            .iter()
+            .map(|i| WorkerStatus { iface: i.name.clone(), external: i.external, ..WorkerStatus::default() })
+            .collect(),
+        ..Status::default()
+    }));
 
     // Open every capture first so a bad interface fails before anything is changed.
     let mut captures = Vec::new();
@@ -320,20 +335,35 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         captures.push(capture);
     }
 
+    let status_thread = match &options.control_socket {
+        Some(path) => Some(
+            crate::status::serve(path, status.clone(), stop.clone())
+                .with_context(|| format!("opening control socket {}", path.display()))?,
+        ),
+        None => None,
+    };
+
     let enforcer_thread = {
         let targets = initial.targets.clone();
-        let stop = stop.clone();
-        std::thread::Builder::new().name("enforcer".into()).spawn(move || enforcer_loop(targets, rx, stop))?
+        let (stop, status) = (stop.clone(), status.clone());
+        std::thread::Builder::new().name("enforcer".into()).spawn(move || enforcer_loop(targets, rx, stop, status))?
     };
 
     let mut workers = Vec::new();
-    for (capture, iface) in captures.into_iter().zip(&options.interfaces) {
+    for (index, (capture, iface)) in captures.into_iter().zip(&options.interfaces).enumerate() {
         let table = FlowTable::new(options.table.clone(), options.locality.clone(), &iface.name, iface.external);
         let worker = Worker::new(table, actions.clone());
-        let (stop, tx, generation, dropped) = (stop.clone(), tx.clone(), generation.clone(), dropped.clone());
+        let shared = WorkerShared {
+            stop: stop.clone(),
+            tx: tx.clone(),
+            generation: generation.clone(),
+            dropped: dropped.clone(),
+            status: status.clone(),
+            index,
+        };
         let handle = std::thread::Builder::new()
             .name(format!("worker-{}", iface.name))
-            .spawn(move || worker_loop(worker, capture, stop, tx, generation, dropped))?;
+            .spawn(move || worker_loop(worker, capture, shared))?;
         workers.push(handle);
     }
     tracing::info!(
@@ -356,9 +386,16 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
                         break;
                     }
                     generation.fetch_add(1, Ordering::Release);
+                    lock(&status).reloads += 1;
                     tracing::info!(path = %options.config_path.display(), "configuration reloaded");
                 }
                 Err(e) => {
+                    {
+                        let mut s = lock(&status);
+                        s.failed_reloads += 1;
+                        s.last_reload_error =
+                            Some(e.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "));
+                    }
                     tracing::error!("reload failed, keeping the running configuration: {e}");
                     for p in &e.problems {
                         tracing::error!("{p}");
@@ -386,6 +423,9 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     if enforcer_thread.join().is_err() {
         tracing::error!("enforcer panicked");
     }
+    if let Some(t) = status_thread {
+        let _ = t.join();
+    }
     let dropped = dropped.load(Ordering::Relaxed);
     if dropped > 0 {
         tracing::warn!(dropped, "match events dropped because the enforcer queue was full");
@@ -393,27 +433,38 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     Ok(())
 }
 
-fn worker_loop(
-    mut worker: Worker,
-    mut capture: crate::capture::live::LiveCapture,
+/// What a worker thread shares with the rest of the agent.
+struct WorkerShared {
     stop: Arc<AtomicBool>,
     tx: Sender<EnforcerMsg>,
     generation: Arc<AtomicU64>,
     dropped: Arc<AtomicU64>,
+    status: SharedStatus,
+    /// This worker's entry in `status.workers`.
+    index: usize,
+}
+
+fn worker_loop(
+    mut worker: Worker,
+    mut capture: crate::capture::live::LiveCapture,
+    shared: WorkerShared,
 ) -> anyhow::Result<()> {
+    let WorkerShared { stop, tx, generation, dropped, status, index } = shared;
+    let events_dropped = std::cell::Cell::new(0u64);
     let mut seen_generation = generation.load(Ordering::Acquire);
     let mut send = |_: &mut Flow, d: Dispatch| match tx.try_send(EnforcerMsg::Match(d)) {
         Ok(()) => {}
         Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
             dropped.fetch_add(1, Ordering::Relaxed);
+            events_dropped.set(events_dropped.get() + 1);
         }
     };
     let mut last_expire = Instant::now();
     let started_wall = SystemTime::now();
     let started_mono = Instant::now();
     let result = capture.run(&stop, |event| match event {
-        Some(frame) => worker.on_frame(frame, SystemTime::now(), &mut send),
-        None => {
+        LiveEvent::Frame(frame) => worker.on_frame(frame, SystemTime::now(), &mut send),
+        LiveEvent::Idle(capture_stats) => {
             let current = generation.load(Ordering::Acquire);
             if current != seen_generation {
                 seen_generation = current;
@@ -425,6 +476,7 @@ fn worker_loop(
                 let now = started_wall.duration_since(UNIX_EPOCH).unwrap_or_default() + started_mono.elapsed();
                 worker.table.expire(now, |_| {});
             }
+            publish(&status, index, &worker, capture_stats, events_dropped.get());
         }
     });
     let stats = capture.stats();
@@ -440,7 +492,32 @@ fn worker_loop(
     result.map_err(Into::into)
 }
 
-fn enforcer_loop(targets: Vec<TargetSpec>, rx: Receiver<EnforcerMsg>, stop: Arc<AtomicBool>) {
+/// Copy a worker's counters into the shared status (on its idle tick, not per packet).
+fn publish(status: &SharedStatus, index: usize, worker: &Worker, capture: LiveStats, events_dropped: u64) {
+    let t = worker.table.stats();
+    let d = worker.decode_stats;
+    let mut s = lock(status);
+    if let Some(w) = s.workers.get_mut(index) {
+        w.packets = t.packets;
+        w.bytes = t.bytes;
+        w.flows_active = worker.table.len() as u64;
+        w.flows_created = t.flows_created;
+        w.flows_refused = t.flows_refused;
+        w.flows_expired = t.flows_expired;
+        w.malformed = d.malformed;
+        w.not_ip = d.not_ip;
+        w.fragments = d.fragments;
+        w.capture_received = u64::from(capture.received);
+        w.capture_dropped = u64::from(capture.dropped) + u64::from(capture.if_dropped);
+        w.events_dropped = events_dropped;
+    }
+}
+
+fn lock(status: &SharedStatus) -> std::sync::MutexGuard<'_, Status> {
+    status.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn enforcer_loop(targets: Vec<TargetSpec>, rx: Receiver<EnforcerMsg>, stop: Arc<AtomicBool>, status: SharedStatus) {
     let mut enforcer = Enforcer::new(&targets, EnforceMode::Apply);
     let mut next_tick = Instant::now();
     loop {
@@ -462,6 +539,7 @@ fn enforcer_loop(targets: Vec<TargetSpec>, rx: Receiver<EnforcerMsg>, stop: Arc<
         if Instant::now() >= next_tick {
             next_tick = Instant::now() + Duration::from_millis(250);
             enforcer.tick(SystemTime::now());
+            lock(&status).targets = enforcer.status();
         }
         if stop.load(Ordering::Relaxed) && rx.is_empty() {
             break;

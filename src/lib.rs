@@ -17,3 +17,4 @@ pub mod decode;
 pub mod dissect;
 pub mod enforce;
 pub mod flow;
+pub mod status;

@@ -41,6 +41,20 @@ enum Command {
     Replay(ReplayArgs),
     /// Validate a configuration: print every problem with its JSON path; exit 1 on errors.
     Check(ConfigArg),
+    /// Show a running agent's counters: per worker, per target, reloads.
+    Status(StatusArgs),
+}
+
+const DEFAULT_CONTROL_SOCKET: &str = "/run/flowsieve.sock";
+
+#[derive(Args)]
+struct StatusArgs {
+    /// The agent's control socket.
+    #[arg(long, default_value = DEFAULT_CONTROL_SOCKET)]
+    control_socket: PathBuf,
+    /// Print the raw JSON document.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -76,6 +90,9 @@ struct RunArgs {
     /// BPF filter applied to every capture (tcpdump syntax).
     #[arg(long)]
     filter: Option<String>,
+    /// Where `flowsieve status` reaches the agent ("none" serves no status).
+    #[arg(long, default_value = DEFAULT_CONTROL_SOCKET)]
+    control_socket: PathBuf,
     #[command(flatten)]
     table: FlowTableArgs,
 }
@@ -111,6 +128,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Replay(args) => replay(args),
         Command::Check(args) => check(args),
+        Command::Status(args) => status(args),
     };
     match result {
         Ok(code) => code,
@@ -169,6 +187,16 @@ fn check(args: ConfigArg) -> anyhow::Result<ExitCode> {
     }
 }
 
+fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let status = flowsieve::status::query(&args.control_socket)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+    } else {
+        print!("{status}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.internal.is_empty() && args.external.is_empty() {
         bail!("no interface to capture on: give at least one -I (LAN) or -E (WAN) interface");
@@ -186,6 +214,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         locality,
         filter: args.filter,
         queue_capacity: 65_536,
+        control_socket: (args.control_socket.as_os_str() != "none").then_some(args.control_socket),
     };
     agent::run(config, options)?;
     Ok(ExitCode::SUCCESS)

@@ -35,7 +35,15 @@ fn weak_tls_example_blocks_tls_1_1_except_exempt_client() {
     let config = example_config(&lab);
     let mut agent = Agent::start(
         &lab.router,
-        &["run", "--config", config.to_str().unwrap(), "-I", "br-lan"],
+        &[
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "-I",
+            "br-lan",
+            "--control-socket",
+            lab.path("flowsieve.sock").to_str().unwrap(),
+        ],
         &lab.path("agent.log"),
     );
     assert!(
@@ -134,6 +142,22 @@ fn weak_tls_example_blocks_tls_1_1_except_exempt_client() {
         agent.log_text()
     );
     assert!(weakssl_v4(&lab).contains(&element), "reload must not flush a kept target: {}", weakssl_v4(&lab));
+
+    // `flowsieve status` over the control socket.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_flowsieve"))
+        .args(["status", "--json", "--control-socket", lab.path("flowsieve.sock").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let worker = &status["workers"][0];
+    assert_eq!(worker["iface"], "br-lan");
+    assert!(worker["packets"].as_u64().unwrap() > 0, "{status}");
+    assert!(worker["flows_created"].as_u64().unwrap() >= 6, "six TLS connections were made: {status}");
+    assert_eq!(status["failed_reloads"], 1, "{status}");
+    assert_eq!(status["reloads"], 1, "{status}");
+    let nft = status["targets"].as_array().unwrap().iter().find(|t| t["name"] == "nftset.weakssl").unwrap();
+    assert!(nft["applied"].as_u64().unwrap() >= 1 && nft["failures"] == 0, "{status}");
 
     // SIGTERM: clean exit, sets flushed (flush_on_destroy), table and sets still there.
     let status = agent.signal_and_wait(Signal::SIGTERM);

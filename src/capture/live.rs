@@ -17,6 +17,15 @@ pub struct LiveStats {
     pub if_dropped: u32,
 }
 
+/// What a live capture hands its consumer.
+#[derive(Debug)]
+pub enum LiveEvent<'a> {
+    Frame(Frame<'a>),
+    /// Nothing to read for a while (or 1024 frames went by): time for periodic work. Carries
+    /// libpcap's counters.
+    Idle(LiveStats),
+}
+
 /// An open live capture on one interface.
 pub struct LiveCapture {
     iface: String,
@@ -52,10 +61,10 @@ impl LiveCapture {
         &self.iface
     }
 
-    /// Hand frames to `on_event` as `Some(frame)` until `stop` is set. `None` comes at least
-    /// every 100 ms (and every 1024 frames) so the caller can expire flows and pick up
-    /// configuration changes when traffic is quiet.
-    pub fn run(&mut self, stop: &AtomicBool, mut on_event: impl FnMut(Option<Frame<'_>>)) -> Result<(), CaptureError> {
+    /// Hand frames to `on_event` until `stop` is set. [`LiveEvent::Idle`] comes at least every
+    /// 100 ms (and every 1024 frames) so the caller can expire flows and pick up configuration
+    /// changes when traffic is quiet.
+    pub fn run(&mut self, stop: &AtomicBool, mut on_event: impl FnMut(LiveEvent<'_>)) -> Result<(), CaptureError> {
         let mut since_idle = 0u32;
         while !stop.load(Ordering::Relaxed) {
             match self.capture.next_packet() {
@@ -63,7 +72,7 @@ impl LiveCapture {
                     let ts = packet.header.ts;
                     let timestamp =
                         Duration::new(ts.tv_sec.max(0) as u64, (ts.tv_usec.max(0) as u32).saturating_mul(1000));
-                    on_event(Some(Frame {
+                    on_event(LiveEvent::Frame(Frame {
                         link: self.link,
                         timestamp,
                         data: packet.data,
@@ -72,7 +81,8 @@ impl LiveCapture {
                     since_idle += 1;
                     if since_idle >= 1024 {
                         since_idle = 0;
-                        on_event(None);
+                        let stats = self.stats();
+                        on_event(LiveEvent::Idle(stats));
                     }
                 }
                 // Nothing buffered: wait for the socket to become readable, at most 100 ms.
@@ -85,7 +95,8 @@ impl LiveCapture {
                             return Err(CaptureError::Live { iface: self.iface.clone(), message: format!("poll: {e}") })
                         }
                     }
-                    on_event(None);
+                    let stats = self.stats();
+                    on_event(LiveEvent::Idle(stats));
                 }
                 Err(e) => return Err(CaptureError::Live { iface: self.iface.clone(), message: e.to_string() }),
             }

@@ -90,6 +90,34 @@ struct Slot {
     spec: TargetSpec,
     target: Box<dyn Target>,
     counters: TargetCounters,
+    last_error: Option<String>,
+    /// When a failure was last logged, and how many were not logged since.
+    last_logged: Option<std::time::Instant>,
+    unlogged: u64,
+}
+
+/// A failing target (a full set, a missing table) fails on every batch: log it at most this often.
+const FAILURE_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl Slot {
+    fn fail(&mut self, what: &str, error: &TargetError) {
+        self.counters.failures += 1;
+        let text = error.to_string();
+        let quiet = self.last_logged.is_some_and(|t| t.elapsed() < FAILURE_LOG_INTERVAL)
+            && self.last_error.as_deref() == Some(text.as_str());
+        if quiet {
+            self.unlogged += 1;
+        } else {
+            let also = std::mem::take(&mut self.unlogged);
+            if also > 0 {
+                tracing::warn!(target_name = self.target.name(), "{what} failed: {text} (and {also} more failures)");
+            } else {
+                tracing::warn!(target_name = self.target.name(), "{what} failed: {text}");
+            }
+            self.last_logged = Some(std::time::Instant::now());
+        }
+        self.last_error = Some(text);
+    }
 }
 
 /// Owns the targets of the running configuration and routes match events to them.
@@ -119,11 +147,17 @@ impl Enforcer {
     }
 
     fn add(&mut self, spec: TargetSpec) {
-        let mut slot = Slot { target: build(&spec), spec, counters: TargetCounters::default() };
+        let mut slot = Slot {
+            target: build(&spec),
+            spec,
+            counters: TargetCounters::default(),
+            last_error: None,
+            last_logged: None,
+            unlogged: 0,
+        };
         if self.mode == EnforceMode::Apply {
             if let Err(e) = slot.target.setup() {
-                slot.counters.failures += 1;
-                tracing::error!(target_name = slot.target.name(), "setting up target failed: {e}");
+                slot.fail("setting up target", &e);
             }
         }
         self.slots.push(slot);
@@ -176,10 +210,7 @@ impl Enforcer {
             match result {
                 Ok(()) if refresh => slot.counters.refreshed += 1,
                 Ok(()) => slot.counters.applied += 1,
-                Err(e) => {
-                    slot.counters.failures += 1;
-                    tracing::warn!(target_name = slot.target.name(), "applying action '{}' failed: {e}", event.action);
-                }
+                Err(e) => slot.fail(&format!("applying action '{}'", event.action), &e),
             }
             self.pending += 1;
         }
@@ -198,8 +229,7 @@ impl Enforcer {
         }
         for slot in &mut self.slots {
             if let Err(e) = slot.target.flush() {
-                slot.counters.failures += 1;
-                tracing::warn!(target_name = slot.target.name(), "flushing target failed: {e}");
+                slot.fail("sending queued operations", &e);
             }
         }
     }
@@ -211,8 +241,7 @@ impl Enforcer {
         }
         for slot in &mut self.slots {
             if let Err(e) = slot.target.tick(now) {
-                slot.counters.failures += 1;
-                tracing::warn!(target_name = slot.target.name(), "{e}");
+                slot.fail("periodic work", &e);
             }
         }
     }
@@ -225,8 +254,7 @@ impl Enforcer {
         }
         for slot in &mut self.slots {
             if let Err(e) = slot.target.shutdown() {
-                slot.counters.failures += 1;
-                tracing::warn!(target_name = slot.target.name(), "shutting down target failed: {e}");
+                slot.fail("shutting down", &e);
             }
         }
     }
@@ -234,5 +262,19 @@ impl Enforcer {
     /// Counters per target name.
     pub fn counters(&self) -> Vec<(String, TargetCounters)> {
         self.slots.iter().map(|s| (s.target.name().to_string(), s.counters)).collect()
+    }
+
+    /// Counters and last error of every target, for `flowsieve status`.
+    pub fn status(&self) -> Vec<crate::status::TargetStatus> {
+        self.slots
+            .iter()
+            .map(|s| crate::status::TargetStatus {
+                name: s.target.name().to_string(),
+                applied: s.counters.applied,
+                refreshed: s.counters.refreshed,
+                failures: s.counters.failures,
+                last_error: s.last_error.clone(),
+            })
+            .collect()
     }
 }

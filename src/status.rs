@@ -1,0 +1,156 @@
+//! `flowsieve status`: counters of a running agent, served as one JSON document per connection
+//! on a UNIX control socket (default `/run/flowsieve.sock`).
+//!
+//! A control socket rather than a Prometheus endpoint: it needs no port, works in network
+//! namespaces, and file permissions decide who may read it. Workers publish their counters on
+//! their idle tick (at least every 100 ms), never per packet.
+
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// Counters of one capture worker.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WorkerStatus {
+    pub iface: String,
+    pub external: bool,
+    pub packets: u64,
+    pub bytes: u64,
+    pub flows_active: u64,
+    pub flows_created: u64,
+    pub flows_refused: u64,
+    pub flows_expired: u64,
+    pub malformed: u64,
+    pub not_ip: u64,
+    pub fragments: u64,
+    /// Packets the capture (libpcap) received and dropped.
+    pub capture_received: u64,
+    pub capture_dropped: u64,
+    /// Match events lost because the enforcer queue was full.
+    pub events_dropped: u64,
+}
+
+/// Counters of one target.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TargetStatus {
+    pub name: String,
+    pub applied: u64,
+    pub refreshed: u64,
+    pub failures: u64,
+    /// The last failure, as text.
+    pub last_error: Option<String>,
+}
+
+/// Everything `flowsieve status` shows.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Status {
+    pub version: String,
+    pub config: String,
+    pub started: u64,
+    pub uptime_seconds: u64,
+    pub reloads: u64,
+    pub failed_reloads: u64,
+    pub last_reload_error: Option<String>,
+    pub workers: Vec<WorkerStatus>,
+    pub targets: Vec<TargetStatus>,
+}
+
+/// The agent's shared status: written rarely by workers and the enforcer, read per request.
+pub type SharedStatus = Arc<Mutex<Status>>;
+
+/// Serve `status` on `path` until `stop` is set. An existing socket file is replaced.
+pub fn serve(path: &Path, status: SharedStatus, stop: Arc<AtomicBool>) -> std::io::Result<std::thread::JoinHandle<()>> {
+    if path.exists() {
+        std::fs::remove_file(path)?;
+    }
+    let listener = UnixListener::bind(path)?;
+    listener.set_nonblocking(true)?;
+    let path = path.to_path_buf();
+    std::thread::Builder::new().name("status".into()).spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    let snapshot = {
+                        let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
+                        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+                        s.uptime_seconds = now.saturating_sub(s.started);
+                        serde_json::to_vec(&*s).unwrap_or_default()
+                    };
+                    let _ = stream.set_nonblocking(false);
+                    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+                    let _ = stream.write_all(&snapshot);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(50)),
+                Err(e) => {
+                    tracing::warn!("control socket {}: {e}", path.display());
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
+        let _ = std::fs::remove_file(&path);
+    })
+}
+
+/// Ask a running agent for its status.
+pub fn query(path: &Path) -> Result<Status, StatusError> {
+    let socket = |source| StatusError::Connect { path: path.to_path_buf(), source };
+    let mut stream = UnixStream::connect(path).map_err(socket)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).map_err(socket)?;
+    let mut body = Vec::new();
+    stream.read_to_end(&mut body).map_err(socket)?;
+    serde_json::from_slice(&body).map_err(|e| StatusError::Decode { path: path.to_path_buf(), message: e.to_string() })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error("cannot reach flowsieve at {path}: {source} (is `flowsieve run` running with this --control-socket?)")]
+    Connect {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: unreadable status: {message}")]
+    Decode { path: PathBuf, message: String },
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "flowsieve {} — config {}, up {} s", self.version, self.config, self.uptime_seconds)?;
+        writeln!(f, "reloads: {} ok, {} failed", self.reloads, self.failed_reloads)?;
+        if let Some(e) = &self.last_reload_error {
+            writeln!(f, "  last reload error: {e}")?;
+        }
+        for w in &self.workers {
+            writeln!(
+                f,
+                "worker {} ({}): {} packets, {} bytes, {} flows active ({} created, {} expired, {} refused), \
+                 {} malformed, capture {} received / {} dropped, {} events dropped",
+                w.iface,
+                if w.external { "wan" } else { "lan" },
+                w.packets,
+                w.bytes,
+                w.flows_active,
+                w.flows_created,
+                w.flows_expired,
+                w.flows_refused,
+                w.malformed,
+                w.capture_received,
+                w.capture_dropped,
+                w.events_dropped
+            )?;
+        }
+        for t in &self.targets {
+            write!(f, "target {}: {} applied, {} refreshed, {} failed", t.name, t.applied, t.refreshed, t.failures)?;
+            if let Some(e) = &t.last_error {
+                write!(f, " (last: {e})")?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
