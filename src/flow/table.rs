@@ -269,3 +269,124 @@ fn idle_limit(config: &TableConfig, flow: &Flow) -> Duration {
         _ => config.other_idle,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{Packet, TcpInfo};
+    use std::net::IpAddr;
+
+    fn table(max_flows: usize) -> FlowTable {
+        let locality = Arc::new(Locality::new(vec!["192.168.1.0/24".parse().unwrap()], vec![]));
+        FlowTable::new(TableConfig { max_flows, ..TableConfig::default() }, locality, "br-lan", false)
+    }
+
+    fn tcp<'a>(src: &str, sport: u16, dst: &str, dport: u16, flags: u8, payload: &'a [u8]) -> Packet<'a> {
+        Packet {
+            vlan_id: 0,
+            src_mac: [2, 0, 0, 0, 0, 1],
+            dst_mac: [2, 0, 0, 0, 0, 2],
+            src_ip: src.parse::<IpAddr>().unwrap(),
+            dst_ip: dst.parse::<IpAddr>().unwrap(),
+            ip_protocol: 6,
+            src_port: sport,
+            dst_port: dport,
+            tcp: Some(TcpInfo { seq: 1, flags }),
+            payload,
+            ip_len: 40 + payload.len() as u32,
+        }
+    }
+
+    const SYN: u8 = tcp_flags::SYN;
+    const SYN_ACK: u8 = tcp_flags::SYN | tcp_flags::ACK;
+    const ACK: u8 = tcp_flags::ACK;
+
+    #[test]
+    fn both_directions_are_one_flow_with_local_and_other_sides() {
+        let mut t = table(10);
+        let s = Duration::from_secs(1);
+        let (_, change) = t.process(&tcp("192.168.1.10", 40000, "93.184.216.34", 443, SYN, b""), s).unwrap();
+        assert_eq!(change, Change::New);
+        let (_, change) = t.process(&tcp("93.184.216.34", 443, "192.168.1.10", 40000, SYN_ACK, b""), s).unwrap();
+        assert_eq!(change, Change::None);
+        assert_eq!(t.len(), 1);
+        let flow = t.flows_mut().next().unwrap();
+        let f = &flow.facts;
+        assert_eq!(f.local_ip.to_string(), "192.168.1.10");
+        assert_eq!((f.local_port, f.other_port), (40000, 443));
+        assert!(f.local_origin);
+        assert_eq!(f.other_type, crate::flow::facts::OtherType::Remote);
+        assert_eq!((f.packets, f.iface.as_ref()), (2, "br-lan"));
+    }
+
+    #[test]
+    fn origin_follows_syn_then_first_sender() {
+        // First packet seen is the SYN+ACK from the server: the receiver opened the flow.
+        let mut t = table(10);
+        t.process(&tcp("93.184.216.34", 443, "192.168.1.10", 40000, SYN_ACK, b""), Duration::ZERO).unwrap();
+        let f = &t.flows_mut().next().unwrap().facts;
+        assert!(f.local_origin, "the LAN client that received the SYN+ACK opened it");
+        // An inbound SYN from the internet: the other side opened it, ours is still local.
+        let mut t = table(10);
+        t.process(&tcp("93.184.216.34", 50000, "192.168.1.10", 22, SYN, b""), Duration::ZERO).unwrap();
+        let f = &t.flows_mut().next().unwrap().facts;
+        assert!(!f.local_origin);
+        assert_eq!((f.local_ip.to_string().as_str(), f.local_port), ("192.168.1.10", 22));
+    }
+
+    #[test]
+    fn idle_expiry_is_shorter_after_fin_and_for_udp() {
+        let mut t = table(10);
+        let start = Duration::from_secs(100);
+        t.process(&tcp("192.168.1.10", 1, "1.1.1.1", 443, SYN, b""), start).unwrap();
+        t.process(&tcp("192.168.1.10", 2, "1.1.1.1", 443, SYN, b""), start).unwrap();
+        t.process(&tcp("192.168.1.10", 2, "1.1.1.1", 443, tcp_flags::FIN | ACK, b""), start).unwrap();
+        let mut udp = tcp("192.168.1.10", 3, "1.1.1.1", 53, 0, b"");
+        udp.ip_protocol = 17;
+        udp.tcp = None;
+        t.process(&udp, start).unwrap();
+        let mut expired = Vec::new();
+        t.expire(start + Duration::from_secs(11), |f| expired.push(f.facts.local_port));
+        assert_eq!(expired, [2], "closed TCP after 10 s");
+        t.expire(start + Duration::from_secs(31), |f| expired.push(f.facts.local_port));
+        assert_eq!(expired, [2, 3], "UDP after 30 s");
+        t.expire(start + Duration::from_secs(299), |f| expired.push(f.facts.local_port));
+        assert_eq!(expired.len(), 2, "open TCP lives 300 s");
+        t.expire(start + Duration::from_secs(301), |f| expired.push(f.facts.local_port));
+        assert_eq!(expired, [2, 3, 1]);
+        assert_eq!(t.stats().flows_expired, 3);
+    }
+
+    #[test]
+    fn max_flows_refuses_and_counts_new_flows_but_keeps_tracking_old_ones() {
+        let mut t = table(2);
+        for port in 1..=5 {
+            t.process(&tcp("192.168.1.10", port, "1.1.1.1", 443, SYN, b""), Duration::ZERO);
+        }
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.stats().flows_refused, 3);
+        assert!(t.process(&tcp("1.1.1.1", 443, "192.168.1.10", 1, SYN_ACK, b""), Duration::ZERO).is_some());
+    }
+
+    #[test]
+    fn vlans_separate_flows() {
+        let mut t = table(10);
+        let mut p = tcp("192.168.1.10", 1, "1.1.1.1", 443, SYN, b"");
+        t.process(&p, Duration::ZERO).unwrap();
+        p.vlan_id = 7;
+        let (flow, change) = t.process(&p, Duration::ZERO).unwrap();
+        assert_eq!((change, flow.facts.vlan_id), (Change::New, 7));
+        assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn a_flow_no_dissector_claims_completes_as_guessed() {
+        let mut t = table(10);
+        t.process(&tcp("192.168.1.10", 1, "1.1.1.1", 80, SYN, b""), Duration::ZERO).unwrap();
+        let (flow, change) =
+            t.process(&tcp("192.168.1.10", 1, "1.1.1.1", 80, ACK, b"GET / HTTP/1.1\r\n\r\n"), Duration::ZERO).unwrap();
+        assert_eq!(change, Change::Completed);
+        assert!(flow.facts.detection_complete);
+        assert_eq!(flow.facts.detection_guessed, flow.facts.protocol == crate::dissect::protocol::UNKNOWN);
+    }
+}
