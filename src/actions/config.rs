@@ -18,6 +18,7 @@ use super::{Action, ActionSet, Exemption, InterfaceMatch};
 use crate::criteria::Criteria;
 use crate::enforce::log::LogConfig;
 use crate::enforce::nftset::{KeyPart, NftSetConfig, SetFamily};
+use crate::enforce::sink::SinkConfig;
 
 /// How bad a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +59,7 @@ impl fmt::Display for Problem {
 pub enum TargetSpec {
     NftSet(NftSetConfig),
     Log(LogConfig),
+    Sink(SinkConfig),
 }
 
 impl TargetSpec {
@@ -65,6 +67,7 @@ impl TargetSpec {
         match self {
             TargetSpec::NftSet(c) => &c.name,
             TargetSpec::Log(c) => &c.name,
+            TargetSpec::Sink(c) => &c.name,
         }
     }
 }
@@ -146,8 +149,9 @@ const NFTSET_KEYS: &[&str] = &[
     "flush_on_destroy",
 ];
 const LOG_KEYS: &[&str] = &["interval", "path", "prefix", "suffix"];
+const SINK_KEYS: &[&str] = &["socket", "path", "channel", "sink"];
 /// Target types Netify has that this version cannot apply yet.
-const LATER_TARGET_TYPES: &[&str] = &["ipset", "ctlabel", "ctmark", "sink"];
+const LATER_TARGET_TYPES: &[&str] = &["ipset", "ctlabel", "ctmark"];
 
 impl Loader {
     fn error(&mut self, path: &str, message: impl Into<String>) {
@@ -492,6 +496,10 @@ impl Loader {
                 self.unknown_props(&props, &[COMMON_TARGET_KEYS, LOG_KEYS]);
                 self.log(name, &props).map(TargetSpec::Log)
             }
+            "sink" => {
+                self.unknown_props(&props, &[COMMON_TARGET_KEYS, SINK_KEYS]);
+                self.sink(name, &path, &props).map(TargetSpec::Sink)
+            }
             "pftable" => {
                 self.error(
                     &format!("{path}.target_type"),
@@ -503,7 +511,7 @@ impl Loader {
                 self.error(
                     &format!("{path}.target_type"),
                     format!(
-                        "target type '{t}' is not implemented in this version of flowsieve yet (nftset and log are)"
+                        "target type '{t}' is not implemented in this version of flowsieve yet (nftset, log and sink are)"
                     ),
                 );
                 None
@@ -634,6 +642,19 @@ impl Loader {
             flush_on_create,
             flush_on_destroy,
         })
+    }
+
+    fn sink(&mut self, name: &str, path: &str, props: &Props<'_>) -> Option<SinkConfig> {
+        let mut optional = |key: &str| props.get(key).is_some().then(|| self.string(props, key, ""));
+        let socket = optional("socket").map(PathBuf::from);
+        let file = optional("path").map(PathBuf::from);
+        let channel = optional("channel");
+        let sink = optional("sink");
+        if socket.is_none() && file.is_none() {
+            self.error(path, "a sink needs a destination: 'socket' (a UNIX socket path to listen on) and/or 'path' (a JSON-lines file)");
+            return None;
+        }
+        Some(SinkConfig { name: name.to_string(), socket, path: file, channel, sink })
     }
 
     fn log(&mut self, name: &str, props: &Props<'_>) -> Option<LogConfig> {
@@ -786,6 +807,21 @@ mod tests {
         ] {
             assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
         }
+    }
+
+    #[test]
+    fn sink_needs_a_destination_and_keeps_netify_keys() {
+        let all = problems(r#"{"actions":{"a":{"criteria":"*","targets":["s"]}},"targets":{"s":{"target_type":"sink","channel":"x"}}}"#).join("\n");
+        assert!(all.contains("error: $.targets.s: a sink needs a destination"), "{all}");
+        let c = load_text(
+            r#"{"actions":{"a":{"criteria":"*","targets":["s"]}},
+                "targets":{"s":{"target_type":"sink","sink":"sink-socket","channel":"blocks","path":"/tmp/a.jsonl"}}}"#,
+        )
+        .unwrap();
+        let TargetSpec::Sink(sink) = &c.targets[0] else { panic!() };
+        assert_eq!(sink.channel.as_deref(), Some("blocks"));
+        assert_eq!(sink.path.as_deref(), Some(Path::new("/tmp/a.jsonl")));
+        assert!(sink.socket.is_none());
     }
 
     #[test]

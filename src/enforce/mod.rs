@@ -7,6 +7,7 @@
 pub mod log;
 pub mod netlink;
 pub mod nftset;
+pub mod sink;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -132,6 +133,7 @@ fn build(spec: &TargetSpec) -> Box<dyn Target> {
     match spec {
         TargetSpec::NftSet(c) => Box::new(nftset::NftSetTarget::new(c.clone())),
         TargetSpec::Log(c) => Box::new(log::LogTarget::new(c.clone())),
+        TargetSpec::Sink(c) => Box::new(sink::SinkTarget::new(c.clone())),
     }
 }
 

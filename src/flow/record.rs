@@ -4,12 +4,25 @@
 
 use serde_json::{json, Value};
 
+use super::facts::FlowFacts;
 use super::table::Flow;
 use crate::dissect::protocol;
 
 /// The `replay --json` record of a flow. `capture` names the file it came from.
 pub fn flow_record(capture: &str, flow: &Flow) -> Value {
-    let f = &flow.facts;
+    let mut record = facts_record(&flow.facts);
+    if let Value::Object(map) = &mut record {
+        map.insert("capture".into(), capture.into());
+        map.insert("first_seen".into(), flow.first_seen.as_secs_f64().into());
+        map.insert("last_seen".into(), flow.last_seen.as_secs_f64().into());
+        map.insert("actions".into(), flow.verdicts.actions.iter().map(|a| &**a).collect::<Vec<_>>().into());
+        map.insert("ops".into(), flow.verdicts.ops.clone().into());
+    }
+    record
+}
+
+/// What a flow's facts say, without the flow's history: the `flow` of a sink record.
+pub fn facts_record(f: &FlowFacts) -> Value {
     let tls = (f.protocol == protocol::TLS || f.tls.version != 0 || f.tls.sni.is_some()).then(|| {
         json!({
             "version": f.tls.version,
@@ -21,7 +34,6 @@ pub fn flow_record(capture: &str, flow: &Flow) -> Value {
         })
     });
     json!({
-        "capture": capture,
         "iface": &*f.iface,
         "ip_version": f.ip_version,
         "ip_protocol": f.ip_protocol,
@@ -38,11 +50,7 @@ pub fn flow_record(capture: &str, flow: &Flow) -> Value {
         "tls": tls,
         "packets": f.packets,
         "bytes": f.bytes,
-        "first_seen": flow.first_seen.as_secs_f64(),
-        "last_seen": flow.last_seen.as_secs_f64(),
         "detection_complete": f.detection_complete,
         "detection_guessed": f.detection_guessed,
-        "actions": flow.verdicts.actions.iter().map(|a| &**a).collect::<Vec<_>>(),
-        "ops": &flow.verdicts.ops,
     })
 }

@@ -1,0 +1,292 @@
+//! The `sink` target: one JSON record per triggered action, streamed to the clients of a UNIX
+//! socket and/or appended to a JSON-lines file.
+//!
+//! Netify's sink target names a sink plugin (`sink`) and a `channel`; flowsieve has no plugins,
+//! so the destinations are its own keys:
+//! - `socket`: a path flowsieve listens on (stream socket, like netifyd's socket sink); every
+//!   connected client receives every record framed as Netify frames its socket output:
+//!   `{"length":N}\n` followed by N bytes of JSON.
+//! - `path`: a file each record is appended to as one line.
+//! - `channel`: copied into every record; `sink` is accepted and copied too.
+//!
+//! A record: `{"type":"flow_action","time":…,"action":…,"target":…,"channel":…,"flow":{…}}`
+//! where `flow` has the fields of `replay --json`. Writes never block the enforcer: a client
+//! that falls more than [`CLIENT_BUFFER_LIMIT`] behind is disconnected and counted.
+
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+
+use super::{MatchEvent, Target, TargetError};
+use crate::flow::record::facts_record;
+
+/// Bytes a slow socket client may fall behind before it is disconnected.
+pub const CLIENT_BUFFER_LIMIT: usize = 4 << 20;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SinkConfig {
+    pub name: String,
+    pub socket: Option<PathBuf>,
+    pub path: Option<PathBuf>,
+    pub channel: Option<String>,
+    pub sink: Option<String>,
+}
+
+struct Client {
+    stream: UnixStream,
+    pending: Vec<u8>,
+}
+
+/// Counters of a sink.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SinkStats {
+    pub records: u64,
+    pub clients_accepted: u64,
+    pub clients_dropped: u64,
+}
+
+pub struct SinkTarget {
+    config: SinkConfig,
+    listener: Option<UnixListener>,
+    clients: Vec<Client>,
+    file: Option<File>,
+    stats: SinkStats,
+}
+
+impl SinkTarget {
+    pub fn new(config: SinkConfig) -> SinkTarget {
+        SinkTarget { config, listener: None, clients: Vec::new(), file: None, stats: SinkStats::default() }
+    }
+
+    pub fn stats(&self) -> SinkStats {
+        self.stats
+    }
+
+    fn record(&self, event: &MatchEvent) -> Vec<u8> {
+        let time = event.at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64();
+        let record = json!({
+            "type": "flow_action",
+            "time": time,
+            "action": &*event.action,
+            "target": self.config.name,
+            "channel": self.config.channel,
+            "sink": self.config.sink,
+            "flow": facts_record(&event.flow),
+        });
+        serde_json::to_vec(&record).unwrap_or_default()
+    }
+
+    fn accept(&mut self) {
+        let Some(listener) = &self.listener else { return };
+        loop {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    if stream.set_nonblocking(true).is_ok() {
+                        self.clients.push(Client { stream, pending: Vec::new() });
+                        self.stats.clients_accepted += 1;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    tracing::warn!(target_name = self.config.name, "sink socket accept: {e}");
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Write what each client can take now; drop clients that are gone or too far behind.
+    fn drain_clients(&mut self) {
+        let before = self.clients.len();
+        self.clients.retain_mut(|c| {
+            while !c.pending.is_empty() {
+                match c.stream.write(&c.pending) {
+                    Ok(0) => return false,
+                    Ok(n) => {
+                        c.pending.drain(..n);
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(_) => return false,
+                }
+            }
+            c.pending.len() <= CLIENT_BUFFER_LIMIT
+        });
+        self.stats.clients_dropped += (before - self.clients.len()) as u64;
+    }
+}
+
+impl Target for SinkTarget {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn setup(&mut self) -> Result<(), TargetError> {
+        if let Some(path) = &self.config.socket {
+            let io = |source| TargetError::Io { path: path.clone(), source };
+            if path.exists() {
+                std::fs::remove_file(path).map_err(io)?;
+            }
+            let listener = UnixListener::bind(path).map_err(io)?;
+            listener.set_nonblocking(true).map_err(io)?;
+            self.listener = Some(listener);
+        }
+        if let Some(path) = &self.config.path {
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|source| TargetError::Io { path: path.clone(), source })?;
+            self.file = Some(file);
+        }
+        Ok(())
+    }
+
+    fn describe(&self, event: &MatchEvent, ops: &mut Vec<String>) {
+        let mut to = Vec::new();
+        if let Some(s) = &self.config.socket {
+            to.push(format!("socket {}", s.display()));
+        }
+        if let Some(p) = &self.config.path {
+            to.push(format!("file {}", p.display()));
+        }
+        ops.push(format!("sink {}: record for action '{}' to {}", self.config.name, event.action, to.join(" and ")));
+    }
+
+    fn apply(&mut self, event: &MatchEvent) -> Result<(), TargetError> {
+        let body = self.record(event);
+        self.stats.records += 1;
+        if let Some(file) = &mut self.file {
+            let path = self.config.path.clone().unwrap_or_default();
+            let io = |source| TargetError::Io { path: path.clone(), source };
+            file.write_all(&body).map_err(io)?;
+            file.write_all(b"\n").map_err(io)?;
+        }
+        if self.listener.is_some() {
+            self.accept();
+            if !self.clients.is_empty() {
+                let header = format!("{{\"length\":{}}}\n", body.len());
+                for c in &mut self.clients {
+                    c.pending.extend_from_slice(header.as_bytes());
+                    c.pending.extend_from_slice(&body);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), TargetError> {
+        self.drain_clients();
+        Ok(())
+    }
+
+    fn tick(&mut self, _now: SystemTime) -> Result<(), TargetError> {
+        self.accept();
+        self.drain_clients();
+        Ok(())
+    }
+
+    fn shutdown(&mut self) -> Result<(), TargetError> {
+        self.drain_clients();
+        if let Some(file) = &mut self.file {
+            let _ = file.flush();
+        }
+        if let (Some(_), Some(path)) = (self.listener.take(), &self.config.socket) {
+            let _ = std::fs::remove_file(path);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::facts::FlowFacts;
+    use std::io::{BufRead, BufReader, Read};
+    use std::sync::Arc;
+
+    fn event() -> MatchEvent {
+        let flow = FlowFacts {
+            local_ip: "192.168.1.10".parse().unwrap(),
+            other_ip: "10.99.0.2".parse().unwrap(),
+            other_port: 1010,
+            ip_protocol: 6,
+            protocol: 91,
+            ..FlowFacts::default()
+        };
+        MatchEvent {
+            action: Arc::from("weakssl"),
+            flow: Arc::new(flow),
+            at: UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000),
+        }
+    }
+
+    #[test]
+    fn records_go_to_socket_clients_with_netify_framing_and_to_the_file() {
+        let dir = std::env::temp_dir().join(format!("flowsieve-sink-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = SinkConfig {
+            name: "sink.audit".into(),
+            socket: Some(dir.join("sink.sock")),
+            path: Some(dir.join("actions.jsonl")),
+            channel: Some("blocks".into()),
+            sink: None,
+        };
+        let mut sink = SinkTarget::new(config);
+        sink.setup().unwrap();
+        let client = UnixStream::connect(dir.join("sink.sock")).unwrap();
+        sink.tick(SystemTime::now()).unwrap();
+        sink.apply(&event()).unwrap();
+        sink.apply(&event()).unwrap();
+        sink.flush().unwrap();
+
+        let mut reader = BufReader::new(client);
+        for _ in 0..2 {
+            let mut header = String::new();
+            reader.read_line(&mut header).unwrap();
+            let len = serde_json::from_str::<serde_json::Value>(&header).unwrap()["length"].as_u64().unwrap() as usize;
+            let mut body = vec![0; len];
+            reader.read_exact(&mut body).unwrap();
+            let record: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(record["type"], "flow_action");
+            assert_eq!(record["action"], "weakssl");
+            assert_eq!(record["channel"], "blocks");
+            assert_eq!(record["flow"]["other_ip"], "10.99.0.2");
+            assert_eq!(record["flow"]["protocol"]["id"], 91);
+        }
+        let lines = std::fs::read_to_string(dir.join("actions.jsonl")).unwrap();
+        assert_eq!(lines.lines().count(), 2);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(lines.lines().next().unwrap()).unwrap()["time"],
+            1_700_000_000.0
+        );
+        sink.shutdown().unwrap();
+        assert!(!dir.join("sink.sock").exists());
+        assert_eq!(sink.stats().records, 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_client_that_stops_reading_is_dropped_not_waited_for() {
+        let dir = std::env::temp_dir().join(format!("flowsieve-sink-slow-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let config =
+            SinkConfig { name: "s".into(), socket: Some(dir.join("s.sock")), path: None, channel: None, sink: None };
+        let mut sink = SinkTarget::new(config);
+        sink.setup().unwrap();
+        let _client = UnixStream::connect(dir.join("s.sock")).unwrap();
+        sink.tick(SystemTime::now()).unwrap();
+        for _ in 0..20_000 {
+            sink.apply(&event()).unwrap();
+            sink.flush().unwrap();
+        }
+        assert_eq!(sink.stats().clients_dropped, 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
