@@ -48,16 +48,20 @@ pub struct Worker {
     pub table: FlowTable,
     pub decode_stats: DecodeStats,
     actions: Arc<ArcSwap<ActionSet>>,
+    /// Replay `--repeat`: every packet of this round gets this VLAN id (0: keep the packet's).
+    pub vlan_override: u16,
+    /// Evaluate actions (off for `--decode-only` measurements).
+    pub evaluate: bool,
 }
 
 impl Worker {
     pub fn new(table: FlowTable, actions: Arc<ArcSwap<ActionSet>>) -> Worker {
-        Worker { table, decode_stats: DecodeStats::default(), actions }
+        Worker { table, decode_stats: DecodeStats::default(), actions, vlan_override: 0, evaluate: true }
     }
 
     /// Process one frame; every match or refresh goes to `dispatch`. `at` stamps the events.
     pub fn on_frame(&mut self, frame: Frame<'_>, at: SystemTime, mut dispatch: impl FnMut(&mut Flow, Dispatch)) {
-        let packet = match decode::decode(frame.link, frame.data) {
+        let mut packet = match decode::decode(frame.link, frame.data) {
             Ok(p) => p,
             Err(e) => {
                 let s = &mut self.decode_stats;
@@ -70,10 +74,16 @@ impl Worker {
                 return;
             }
         };
+        if self.vlan_override != 0 {
+            packet.vlan_id = self.vlan_override;
+        }
         let now = frame.timestamp;
         let Some((flow, change)) = self.table.process(&packet, now) else {
             return;
         };
+        if !self.evaluate {
+            return;
+        }
         if change != Change::None {
             let actions = self.actions.load();
             evaluate(&actions, flow, at, &mut dispatch);
@@ -147,6 +157,12 @@ pub struct ReplayOptions {
     pub locality: Arc<crate::flow::locality::Locality>,
     /// Show a progress bar (stderr is a terminal).
     pub progress: bool,
+    /// Replay the inputs this many times; round r > 0 puts every packet on VLAN r so each
+    /// round is fresh flows (a long benchmark from short captures).
+    pub repeat: u16,
+    /// Stop after L2–L4 decoding and the flow lookup (no dissection, no actions): the
+    /// baseline the full pipeline is compared with.
+    pub decode_only: bool,
 }
 
 /// Totals of a replay.
@@ -176,12 +192,17 @@ pub fn replay(
     let mut summary = ReplaySummary::default();
     let actions = Arc::new(ArcSwap::from_pointee(config.actions.clone()));
     let mut enforcer = Enforcer::new(&config.targets, options.mode);
-    let bar = options.progress.then(|| progress_bar(files));
-    let mut table_totals = TableStats::default();
-    let mut decode_totals = DecodeStats::default();
-    for file in files {
-        let table = FlowTable::new(options.table.clone(), options.locality.clone(), "pcap", false);
-        let mut worker = Worker::new(table, actions.clone());
+    let bar = options.progress.then(|| progress_bar(files, options.repeat));
+    // One worker for every file: its table is drained between files (flows never span
+    // files), so the table's memory is allocated once.
+    let mut table_config = options.table.clone();
+    table_config.dissect = !options.decode_only;
+    let table = FlowTable::new(table_config, options.locality.clone(), "pcap", false);
+    let mut worker = Worker::new(table, actions.clone());
+    worker.evaluate = !options.decode_only;
+    let rounds = (0..options.repeat.max(1)).flat_map(|round| files.iter().map(move |file| (round, file)));
+    for (round, file) in rounds {
+        worker.vlan_override = round;
         let mut next_tick = Duration::ZERO;
         let mut last_ts = Duration::ZERO;
         let mut frames_in_file = 0u64;
@@ -237,32 +258,22 @@ pub fn replay(
         enforcer.tick(packet_time(last_ts));
         summary.files += 1;
         summary.frames += stats.frames;
-        let t = worker.table.stats();
-        table_totals.packets += t.packets;
-        table_totals.bytes += t.bytes;
-        table_totals.flows_created += t.flows_created;
-        table_totals.flows_refused += t.flows_refused;
-        table_totals.flows_expired += t.flows_expired;
-        let d = worker.decode_stats;
-        decode_totals.malformed += d.malformed;
-        decode_totals.not_ip += d.not_ip;
-        decode_totals.fragments += d.fragments;
-        decode_totals.unsupported_link += d.unsupported_link;
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     enforcer.shutdown();
-    summary.table = table_totals;
-    summary.decode = decode_totals;
+    summary.table = worker.table.stats();
+    summary.decode = worker.decode_stats;
     summary.elapsed = started.elapsed();
     summary.target_counters = enforcer.counters();
     Ok(summary)
 }
 
-fn progress_bar(files: &[String]) -> indicatif::ProgressBar {
+fn progress_bar(files: &[String], repeat: u16) -> indicatif::ProgressBar {
     // File sizes over an average frame size is a fine estimate for a bar.
-    let bytes: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    let bytes: u64 =
+        files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum::<u64>() * u64::from(repeat.max(1));
     let bar = indicatif::ProgressBar::new((bytes / 400).max(1));
     bar.set_style(
         indicatif::ProgressStyle::with_template("{spinner} {pos} frames (~{len}) {per_sec} [{elapsed_precise}]")

@@ -107,6 +107,17 @@ struct ReplayArgs {
     /// Print one JSON object per flow instead of text (the summary goes to stderr).
     #[arg(long)]
     json: bool,
+    /// Replay the captures N times; each round after the first puts its packets on VLAN
+    /// <round>, so every round is new flows (for benchmarks).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=4094))]
+    repeat: u16,
+    /// Stop after L2–L4 decoding and the flow lookup: measure the baseline the full pipeline
+    /// is compared with. No dissection, no actions.
+    #[arg(long)]
+    decode_only: bool,
+    /// Print no per-flow output, only the summary (for benchmarks).
+    #[arg(short, long)]
+    quiet: bool,
     #[command(flatten)]
     table: FlowTableArgs,
     /// pcap or pcapng files, replayed in order.
@@ -254,12 +265,16 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         table: table_config(&args.table),
         locality: Arc::new(Locality::new(args.table.local_nets.clone(), Vec::new())),
         progress: std::io::stderr().is_terminal() && !args.json,
+        repeat: args.repeat,
+        decode_only: args.decode_only,
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut write_error = None;
     let summary = agent::replay(&config, &args.captures, &options, |capture, flow| {
-        let result = if args.json {
+        let result = if args.quiet {
+            Ok(())
+        } else if args.json {
             serde_json::to_writer(&mut out, &flow_record(capture, flow))
                 .map_err(std::io::Error::from)
                 .and_then(|_| writeln!(out))

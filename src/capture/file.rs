@@ -31,7 +31,11 @@ struct Interface {
 /// Read every frame of `path`, in order, and hand it to `on_frame`.
 pub fn read_file(path: &str, mut on_frame: impl FnMut(Frame<'_>)) -> Result<FileStats, CaptureError> {
     let file = File::open(path).map_err(|source| CaptureError::Open { path: path.to_string(), source })?;
-    let mut reader = create_reader(1 << 20, file)
+    // The reader zeroes its whole buffer up front: size it to the file (no block can be
+    // larger), up to 1 MiB, so thousands of small captures do not cost a megabyte each.
+    let size = file.metadata().map(|m| m.len()).unwrap_or(1 << 20);
+    let capacity = (size as usize).saturating_add(4096).clamp(64 << 10, 1 << 20);
+    let mut reader = create_reader(capacity, file)
         .map_err(|e| CaptureError::Format { path: path.to_string(), reason: e.to_string() })?;
     let mut stats = FileStats::default();
     let mut legacy_link = LinkType::Ethernet;

@@ -6,3 +6,4 @@ pub mod locality;
 pub mod net;
 pub mod record;
 pub mod table;
+pub mod wheel;

@@ -1,7 +1,7 @@
 //! One worker's flow table: bidirectional lookup, facts, dissection, idle expiry, `max_flows`.
 //!
-//! Expiry sweeps the table once a second of packet time. That is O(flows) per second, fine for
-//! the sizes of this slice; a timer wheel replaces it when the hot path is tuned.
+//! Expiry runs once a second of packet time through a timer wheel ([`super::wheel`]): its cost
+//! follows the flows that come due, not the size of the table.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use hashbrown::HashMap;
 use super::facts::FlowFacts;
 use super::key::{direction, FlowKey};
 use super::locality::Locality;
+use super::wheel::TimerWheel;
 use crate::decode::{tcp_flags, Packet};
 use crate::dissect::registry::{DissectState, Step};
 use crate::dissect::Segment;
@@ -28,6 +29,8 @@ pub struct TableConfig {
     pub closed_idle: Duration,
     /// Packets with payload after which detection gives up (Netify's `max_detection_pkts`).
     pub max_detection_packets: u16,
+    /// Run dissectors (off only to measure decoding and lookup alone).
+    pub dissect: bool,
 }
 
 impl Default for TableConfig {
@@ -38,6 +41,7 @@ impl Default for TableConfig {
             other_idle: Duration::from_secs(30),
             closed_idle: Duration::from_secs(10),
             max_detection_packets: 32,
+            dissect: true,
         }
     }
 }
@@ -102,6 +106,7 @@ pub struct FlowTable {
     external: bool,
     stats: TableStats,
     next_sweep: Duration,
+    wheel: TimerWheel,
 }
 
 impl FlowTable {
@@ -110,6 +115,7 @@ impl FlowTable {
         let capacity = config.max_flows.min(65_536);
         FlowTable {
             flows: HashMap::with_capacity_and_hasher(capacity, foldhash::fast::RandomState::default()),
+            wheel: TimerWheel::new(config_longest(&config)),
             config,
             locality,
             iface: Arc::from(iface),
@@ -148,6 +154,7 @@ impl FlowTable {
                 return None;
             }
             let flow = self.new_flow(key, lower_to_upper, packet, now);
+            self.wheel.schedule(key, now, now + idle_limit(&self.config, &flow));
             self.flows.insert(key, flow);
             self.stats.flows_created += 1;
             change = Change::New;
@@ -157,11 +164,13 @@ impl FlowTable {
         flow.facts.packets += 1;
         flow.facts.bytes += u64::from(packet.ip_len);
         if let Some(tcp) = packet.tcp {
-            if tcp.has(tcp_flags::FIN) || tcp.has(tcp_flags::RST) {
+            if !flow.closing && (tcp.has(tcp_flags::FIN) || tcp.has(tcp_flags::RST)) {
                 flow.closing = true;
+                // The timeout just got shorter: file the flow again (once per flow).
+                self.wheel.schedule(key, now, now + self.config.closed_idle);
             }
         }
-        if !packet.payload.is_empty() && !flow.dissect.is_finished() {
+        if self.config.dissect && !packet.payload.is_empty() && !flow.dissect.is_finished() {
             let segment = Segment {
                 direction: direction(flow.first_lower_to_upper, lower_to_upper),
                 tcp_seq: packet.tcp.map(|t| t.seq),
@@ -244,22 +253,37 @@ impl FlowTable {
             return;
         }
         self.next_sweep = now + Duration::from_secs(1);
-        let config = &self.config;
-        let expired = self.flows.extract_if(|_, flow| now.saturating_sub(flow.last_seen) > idle_limit(config, flow));
-        for (_, flow) in expired {
-            self.stats.flows_expired += 1;
-            on_expired(flow);
-        }
+        let Self { flows, wheel, config, stats, .. } = self;
+        wheel.advance(now, |key| {
+            let flow = flows.get(key)?;
+            let deadline = flow.last_seen + idle_limit(config, flow);
+            if now > deadline {
+                let flow = flows.remove(key)?;
+                stats.flows_expired += 1;
+                on_expired(flow);
+                None
+            } else {
+                Some(deadline)
+            }
+        });
     }
 
-    /// Remove every flow (end of a replay, shutdown), oldest first.
+    /// Remove every flow (end of a capture file, shutdown), oldest first. The next packet may
+    /// come from another clock (the next file), so expiry starts afresh.
     pub fn drain(&mut self, mut on_flow: impl FnMut(Flow)) {
+        self.next_sweep = Duration::ZERO;
+        self.wheel.clear();
         let mut flows: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
         flows.sort_by_key(|f| f.first_seen);
         for flow in flows {
             on_flow(flow);
         }
     }
+}
+
+/// The longest idle timeout: how far the timer wheel must reach.
+fn config_longest(config: &TableConfig) -> Duration {
+    config.tcp_idle.max(config.other_idle).max(config.closed_idle)
 }
 
 fn idle_limit(config: &TableConfig, flow: &Flow) -> Duration {
