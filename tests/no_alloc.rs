@@ -1,0 +1,80 @@
+//! The packet path allocates nothing once warm: decode, flow lookup, counters, dissection state
+//! and action evaluation for flows that already exist.
+//!
+//! A counting global allocator (this test binary only) counts allocations while the recorded
+//! weak-TLS capture is replayed a second and a third time into the same flow table: every flow
+//! exists, detection is complete, and the matched flow has already been acted on.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use flowsieve::actions::config;
+use flowsieve::agent::{packet_time, Worker};
+use flowsieve::capture::Frame;
+use flowsieve::decode::LinkType;
+use flowsieve::flow::locality::Locality;
+use flowsieve::flow::table::{FlowTable, TableConfig};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as our caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn steady_state_packets_allocate_nothing() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let config = config::load(&Path::new(root).join("examples/weak-tls.json")).unwrap();
+    // Load the capture into memory first: file reading is not the packet path.
+    let mut frames: Vec<(LinkType, Duration, Vec<u8>, u32)> = Vec::new();
+    flowsieve::capture::file::read_file(&format!("{root}/tests/fixtures/weak-tls.pcap"), |f| {
+        frames.push((f.link, f.timestamp, f.data.to_vec(), f.wire_len));
+    })
+    .unwrap();
+    assert!(frames.len() > 40);
+
+    let table = FlowTable::new(TableConfig::default(), Arc::new(Locality::new(vec![], vec![])), "pcap", false);
+    let mut worker = Worker::new(table, Arc::new(ArcSwap::from_pointee(config.actions.clone())));
+    let mut matches = 0;
+    let mut replay = |worker: &mut Worker| {
+        for (link, ts, data, wire_len) in &frames {
+            let frame = Frame { link: *link, timestamp: *ts, data, wire_len: *wire_len };
+            worker.on_frame(frame, packet_time(*ts), |_, _| matches += 1);
+            worker.table.expire(*ts, |_| {});
+        }
+    };
+    let start = ALLOCATIONS.load(Ordering::Relaxed);
+    replay(&mut worker); // warm-up: flows, hostnames, dissector buffers, the match
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    assert!(before > start, "the counter sees the warm-up's allocations");
+    replay(&mut worker);
+    replay(&mut worker);
+    let during = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert_eq!(worker.table.len(), 3);
+    assert_eq!(matches, 1, "the TLS 1.1 flow matched once, during warm-up");
+    assert_eq!(worker.table.stats().packets, 3 * frames.len() as u64);
+    assert_eq!(during, 0, "{during} allocations for {} warm packets", 2 * frames.len());
+}
