@@ -74,6 +74,10 @@ impl Worker {
                 return;
             }
         };
+        if let (Some(tag), 0) = (frame.vlan, packet.vlan_id) {
+            // AF_PACKET hands over VLAN-tagged frames with the tag removed: put it back.
+            packet.vlan_id = tag;
+        }
         if self.vlan_override != 0 {
             packet.vlan_id = self.vlan_override;
         }
@@ -285,6 +289,46 @@ fn progress_bar(files: &[String], repeat: u16) -> indicatif::ProgressBar {
 // ---------------------------------------------------------------------------------------------
 // Live
 
+/// How live packets are captured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptureMethod {
+    /// AF_PACKET TPACKET_V3 rings with hash fanout: `workers` sockets per interface.
+    AfPacket,
+    /// libpcap, one worker per interface.
+    Pcap,
+}
+
+/// A live packet source feeding one worker.
+pub enum LiveSource {
+    Ring(crate::capture::ring::PacketRing),
+    Pcap(crate::capture::live::LiveCapture),
+}
+
+impl LiveSource {
+    fn run(
+        &mut self,
+        stop: &AtomicBool,
+        on_event: impl FnMut(LiveEvent<'_>),
+    ) -> Result<(), crate::capture::CaptureError> {
+        match self {
+            LiveSource::Ring(r) => r.run(stop, on_event),
+            LiveSource::Pcap(p) => p.run(stop, on_event),
+        }
+    }
+    fn stats(&mut self) -> LiveStats {
+        match self {
+            LiveSource::Ring(r) => r.stats(),
+            LiveSource::Pcap(p) => p.stats(),
+        }
+    }
+    fn iface(&self) -> &str {
+        match self {
+            LiveSource::Ring(r) => r.iface(),
+            LiveSource::Pcap(p) => p.iface(),
+        }
+    }
+}
+
 /// An interface to capture on and its role.
 #[derive(Debug, Clone)]
 pub struct CaptureInterface {
@@ -305,6 +349,9 @@ pub struct RunOptions {
     pub queue_capacity: usize,
     /// Where `flowsieve status` finds the agent; `None` serves no status.
     pub control_socket: Option<std::path::PathBuf>,
+    pub capture: CaptureMethod,
+    /// Workers (ring sockets, threads, flow-table shards) per interface with AF_PACKET.
+    pub workers: usize,
 }
 
 enum EnforcerMsg {
@@ -330,22 +377,38 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         version: env!("CARGO_PKG_VERSION").into(),
         config: options.config_path.display().to_string(),
         started: SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs(),
-        workers: options
-            .interfaces
-            .iter()
-            .map(|i| WorkerStatus { iface: i.name.clone(), external: i.external, ..WorkerStatus::default() })
-            .collect(),
+        workers: Vec::new(),
         ..Status::default()
     }));
 
     // Open every capture first so a bad interface fails before anything is changed.
-    let mut captures = Vec::new();
-    for iface in &options.interfaces {
-        let capture = crate::capture::live::LiveCapture::open(&iface.name, options.filter.as_deref())
-            .with_context(|| format!("opening capture on {}", iface.name))?;
-        captures.push(capture);
+    let mut sources: Vec<(LiveSource, &CaptureInterface)> = Vec::new();
+    for (n, iface) in options.interfaces.iter().enumerate() {
+        match options.capture {
+            CaptureMethod::Pcap => {
+                let capture = crate::capture::live::LiveCapture::open(&iface.name, options.filter.as_deref())
+                    .with_context(|| format!("opening capture on {}", iface.name))?;
+                sources.push((LiveSource::Pcap(capture), iface));
+            }
+            CaptureMethod::AfPacket => {
+                if options.filter.is_some() {
+                    anyhow::bail!("--filter needs --capture pcap for now (BPF on AF_PACKET rings is not attached yet)");
+                }
+                let workers = options.workers.max(1);
+                // One fanout group per interface; the id only has to be unique on this host.
+                let group = ((std::process::id() as u16) ^ (n as u16).wrapping_mul(0x9e37)).max(1);
+                for _ in 0..workers {
+                    let ring = crate::capture::ring::PacketRing::open(
+                        &iface.name,
+                        crate::capture::ring::RingConfig::default(),
+                        (workers > 1).then_some(group),
+                    )
+                    .with_context(|| format!("opening AF_PACKET ring on {}", iface.name))?;
+                    sources.push((LiveSource::Ring(ring), iface));
+                }
+            }
+        }
     }
-
     let status_thread = match &options.control_socket {
         Some(path) => Some(
             crate::status::serve(path, status.clone(), stop.clone())
@@ -361,7 +424,11 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     };
 
     let mut workers = Vec::new();
-    for (index, (capture, iface)) in captures.into_iter().zip(&options.interfaces).enumerate() {
+    lock(&status).workers = sources
+        .iter()
+        .map(|(_, i)| WorkerStatus { iface: i.name.clone(), external: i.external, ..WorkerStatus::default() })
+        .collect();
+    for (index, (capture, iface)) in sources.into_iter().enumerate() {
         let table = FlowTable::new(options.table.clone(), options.locality.clone(), &iface.name, iface.external);
         let worker = Worker::new(table, actions.clone());
         let shared = WorkerShared {
@@ -455,11 +522,7 @@ struct WorkerShared {
     index: usize,
 }
 
-fn worker_loop(
-    mut worker: Worker,
-    mut capture: crate::capture::live::LiveCapture,
-    shared: WorkerShared,
-) -> anyhow::Result<()> {
+fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared) -> anyhow::Result<()> {
     let WorkerShared { stop, tx, generation, dropped, status, index } = shared;
     let events_dropped = std::cell::Cell::new(0u64);
     let mut seen_generation = generation.load(Ordering::Acquire);

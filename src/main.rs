@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 
 use flowsieve::actions::config::{self, Severity};
-use flowsieve::agent::{self, CaptureInterface, ReplayOptions, RunOptions};
+use flowsieve::agent::{self, CaptureInterface, CaptureMethod, ReplayOptions, RunOptions};
 use flowsieve::dissect::protocol;
 use flowsieve::enforce::EnforceMode;
 use flowsieve::flow::facts::FlowFacts;
@@ -87,14 +87,27 @@ struct RunArgs {
     /// External (WAN) interface to capture on; repeatable.
     #[arg(short = 'E', long = "external", value_name = "IFACE")]
     external: Vec<String>,
-    /// BPF filter applied to every capture (tcpdump syntax).
+    /// BPF filter applied to every capture (tcpdump syntax; needs --capture pcap for now).
     #[arg(long)]
     filter: Option<String>,
+    /// Capture method: AF_PACKET rings with hash fanout, or libpcap.
+    #[arg(long, value_enum, default_value_t = CaptureArg::Afpacket)]
+    capture: CaptureArg,
+    /// Workers per interface with AF_PACKET (default: available cores). Each worker has its own
+    /// ring socket, thread and flow-table shard; the kernel keeps each flow on one worker.
+    #[arg(long)]
+    workers: Option<usize>,
     /// Where `flowsieve status` reaches the agent ("none" serves no status).
     #[arg(long, default_value = DEFAULT_CONTROL_SOCKET)]
     control_socket: PathBuf,
     #[command(flatten)]
     table: FlowTableArgs,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CaptureArg {
+    Afpacket,
+    Pcap,
 }
 
 #[derive(Args)]
@@ -226,6 +239,11 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         filter: args.filter,
         queue_capacity: 65_536,
         control_socket: (args.control_socket.as_os_str() != "none").then_some(args.control_socket),
+        capture: match args.capture {
+            CaptureArg::Afpacket => CaptureMethod::AfPacket,
+            CaptureArg::Pcap => CaptureMethod::Pcap,
+        },
+        workers: args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
     };
     agent::run(config, options)?;
     Ok(ExitCode::SUCCESS)

@@ -61,7 +61,7 @@ fn steady_state_packets_allocate_nothing() {
     let mut matches = 0;
     let mut replay = |worker: &mut Worker| {
         for (link, ts, data, wire_len) in &frames {
-            let frame = Frame { link: *link, timestamp: *ts, data, wire_len: *wire_len };
+            let frame = Frame { link: *link, timestamp: *ts, data, wire_len: *wire_len, vlan: None };
             worker.on_frame(frame, packet_time(*ts), |_, _| matches += 1);
             worker.table.expire(*ts, |_| {});
         }

@@ -150,10 +150,15 @@ fn weak_tls_example_blocks_tls_1_1_except_exempt_client() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let worker = &status["workers"][0];
-    assert_eq!(worker["iface"], "br-lan");
-    assert!(worker["packets"].as_u64().unwrap() > 0, "{status}");
-    assert!(worker["flows_created"].as_u64().unwrap() >= 6, "six TLS connections were made: {status}");
+    // One worker per core by default, each with its own AF_PACKET ring in one fanout group.
+    let workers = status["workers"].as_array().unwrap();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(workers.len(), cores, "{status}");
+    assert!(workers.iter().all(|w| w["iface"] == "br-lan"), "{status}");
+    let sum = |key: &str| workers.iter().map(|w| w[key].as_u64().unwrap()).sum::<u64>();
+    assert!(sum("packets") > 0, "{status}");
+    assert!(sum("flows_created") >= 6, "six TLS connections were made: {status}");
+    assert_eq!(sum("capture_dropped"), 0, "{status}");
     assert_eq!(status["failed_reloads"], 1, "{status}");
     assert_eq!(status["reloads"], 1, "{status}");
     let nft = status["targets"].as_array().unwrap().iter().find(|t| t["name"] == "nftset.weakssl").unwrap();
@@ -192,4 +197,32 @@ fn record_fixture() {
     let dest = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/weak-tls.pcap");
     std::fs::copy(&pcap, dest).unwrap();
     eprintln!("wrote {dest}");
+}
+
+#[test]
+fn libpcap_capture_finds_the_same_flow() {
+    if !lab::can_run() {
+        return;
+    }
+    let lab = Lab::start();
+    let config = example_config(&lab);
+    let mut agent = Agent::start(
+        &lab.router,
+        &["run", "--capture", "pcap", "--control-socket", "none", "--config", config.to_str().unwrap(), "-I", "br-lan"],
+        &lab.path("agent-pcap.log"),
+    );
+    assert!(
+        Lab::wait_for(Duration::from_secs(10), || agent.log_text().contains("flowsieve running")),
+        "{}",
+        agent.log_text()
+    );
+    assert!(lab.tls_request(&lab.client, 1010, true));
+    let element = format!("{CLIENT} . 6 . 1010 . {SERVER}");
+    assert!(
+        Lab::wait_for(Duration::from_secs(5), || weakssl_v4(&lab).contains(&element)),
+        "{}\n{}",
+        weakssl_v4(&lab),
+        agent.log_text()
+    );
+    assert!(agent.signal_and_wait(Signal::SIGINT).success(), "{}", agent.log_text());
 }

@@ -55,7 +55,13 @@ pub fn read_file(path: &str, mut on_frame: impl FnMut(Frame<'_>)) -> Result<File
                             Duration::from_secs(u64::from(b.ts_sec)) + Duration::from_nanos(sub.min(999_999_999));
                         let len = (b.caplen as usize).min(b.data.len());
                         stats.frames += 1;
-                        on_frame(Frame { link: legacy_link, timestamp, data: &b.data[..len], wire_len: b.origlen });
+                        on_frame(Frame {
+                            link: legacy_link,
+                            timestamp,
+                            data: &b.data[..len],
+                            wire_len: b.origlen,
+                            vlan: None,
+                        });
                     }
                     PcapBlockOwned::NG(Block::SectionHeader(_)) => interfaces.clear(),
                     PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => interfaces.push(Interface {
@@ -75,6 +81,7 @@ pub fn read_file(path: &str, mut on_frame: impl FnMut(Frame<'_>)) -> Result<File
                                 timestamp,
                                 data: &epb.data[..len],
                                 wire_len: epb.origlen,
+                                vlan: None,
                             });
                         }
                     }
@@ -87,6 +94,7 @@ pub fn read_file(path: &str, mut on_frame: impl FnMut(Frame<'_>)) -> Result<File
                                 timestamp: Duration::ZERO,
                                 data: &spb.data[..len],
                                 wire_len: spb.origlen,
+                                vlan: None,
                             });
                         }
                     }

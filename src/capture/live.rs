@@ -77,6 +77,7 @@ impl LiveCapture {
                         timestamp,
                         data: packet.data,
                         wire_len: packet.header.len,
+                        vlan: None,
                     }));
                     since_idle += 1;
                     if since_idle >= 1024 {

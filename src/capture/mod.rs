@@ -1,11 +1,13 @@
 //! Packet sources behind one shape: each hands frames to a callback as [`Frame`]s.
 //!
 //! - [`file`]: pcap and pcapng files (pure Rust reader).
-//! - [`live`]: live capture through libpcap. The AF_PACKET ring with fanout comes later; its
-//!   boundary is the same (one source feeding one worker's flow table).
+//! - [`ring`]: live capture on AF_PACKET TPACKET_V3 rings, one per worker, fanned out by flow
+//!   hash (the default).
+//! - [`live`]: live capture through libpcap (`--capture pcap`).
 
 pub mod file;
 pub mod live;
+pub mod ring;
 
 use std::time::Duration;
 
@@ -20,6 +22,8 @@ pub struct Frame<'a> {
     pub data: &'a [u8],
     /// Length on the wire (the frame may have been cut by the snap length).
     pub wire_len: u32,
+    /// A VLAN tag the NIC or kernel removed from the frame (AF_PACKET metadata).
+    pub vlan: Option<u16>,
 }
 
 /// A capture could not be opened or read.

@@ -1,0 +1,295 @@
+//! Live capture on an AF_PACKET TPACKET_V3 ring, one socket per worker, joined in a
+//! `PACKET_FANOUT_HASH` group so the kernel sends both directions of a flow to the same worker.
+//!
+//! All of flowsieve's capture `unsafe` lives in this file. The ring is a shared mapping the
+//! kernel fills block by block: a block whose status has `TP_STATUS_USER` belongs to us until we
+//! write `TP_STATUS_KERNEL` back. Every read inside a block is bounds-checked against the block
+//! before the pointer is formed, so a corrupt header cannot make us read outside the mapping.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::ptr::NonNull;
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::time::Duration;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
+use super::live::{LiveEvent, LiveStats};
+use super::{CaptureError, Frame};
+use crate::decode::LinkType;
+
+/// Ring geometry. 64 blocks of 1 MiB: 64 MiB per socket absorbs bursts of a few hundred
+/// milliseconds at 1 Gb/s; blocks are handed over after 100 ms even when not full.
+#[derive(Debug, Clone, Copy)]
+pub struct RingConfig {
+    pub block_size: u32,
+    pub block_count: u32,
+    pub frame_size: u32,
+    pub block_timeout_ms: u32,
+}
+
+impl Default for RingConfig {
+    fn default() -> Self {
+        RingConfig { block_size: 1 << 20, block_count: 64, frame_size: 2048, block_timeout_ms: 100 }
+    }
+}
+
+/// One TPACKET_V3 socket and its mapped ring.
+pub struct PacketRing {
+    fd: OwnedFd,
+    map: NonNull<u8>,
+    map_len: usize,
+    block_size: usize,
+    block_count: usize,
+    current: usize,
+    iface: String,
+    stats: LiveStats,
+}
+
+// SAFETY: the mapping is owned by this value alone (no other handle to it exists in the
+// process), so moving it to another thread is sound; it is not Sync.
+unsafe impl Send for PacketRing {}
+
+fn os_error(iface: &str, what: &str) -> CaptureError {
+    CaptureError::Live { iface: iface.to_string(), message: format!("{what}: {}", std::io::Error::last_os_error()) }
+}
+
+fn set_opt<T>(fd: &OwnedFd, level: i32, name: i32, value: &T, iface: &str, what: &str) -> Result<(), CaptureError> {
+    // SAFETY: `value` points to a live, initialised T and the length passed is its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(os_error(iface, what))
+    }
+}
+
+impl PacketRing {
+    /// Open a ring on `iface` in promiscuous mode. `fanout_group`: the group every worker of
+    /// this interface joins (same id), `None` for a single worker.
+    pub fn open(iface: &str, config: RingConfig, fanout_group: Option<u16>) -> Result<PacketRing, CaptureError> {
+        let name = CString::new(iface).map_err(|_| CaptureError::Live {
+            iface: iface.to_string(),
+            message: "interface name contains a NUL byte".into(),
+        })?;
+        // SAFETY: `name` is a valid NUL-terminated string.
+        let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
+        if ifindex == 0 {
+            return Err(os_error(iface, "no such interface"));
+        }
+        let protocol = (libc::ETH_P_ALL as u16).to_be();
+        // SAFETY: plain socket(2) call; the result is checked before use.
+        let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, i32::from(protocol)) };
+        if raw < 0 {
+            return Err(os_error(iface, "AF_PACKET socket (needs CAP_NET_RAW)"));
+        }
+        // SAFETY: `raw` is a fresh descriptor nobody else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+
+        let version = libc::tpacket_versions::TPACKET_V3 as libc::c_int;
+        set_opt(&fd, libc::SOL_PACKET, libc::PACKET_VERSION, &version, iface, "PACKET_VERSION v3")?;
+        let req = libc::tpacket_req3 {
+            tp_block_size: config.block_size,
+            tp_block_nr: config.block_count,
+            tp_frame_size: config.frame_size,
+            tp_frame_nr: config.block_size / config.frame_size * config.block_count,
+            tp_retire_blk_tov: config.block_timeout_ms,
+            tp_sizeof_priv: 0,
+            tp_feature_req_word: 0,
+        };
+        set_opt(&fd, libc::SOL_PACKET, libc::PACKET_RX_RING, &req, iface, "PACKET_RX_RING")?;
+        let map_len = config.block_size as usize * config.block_count as usize;
+        // SAFETY: mapping the ring the kernel just allocated for this socket; checked below.
+        let map = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                map_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if map == libc::MAP_FAILED {
+            return Err(os_error(iface, "mmap of the packet ring"));
+        }
+        let map = NonNull::new(map.cast::<u8>()).ok_or_else(|| os_error(iface, "mmap returned NULL"))?;
+        let mut ring = PacketRing {
+            fd,
+            map,
+            map_len,
+            block_size: config.block_size as usize,
+            block_count: config.block_count as usize,
+            current: 0,
+            iface: iface.to_string(),
+            stats: LiveStats::default(),
+        };
+
+        // SAFETY: sockaddr_ll is plain data; all-zero is a valid starting value.
+        let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        addr.sll_family = libc::AF_PACKET as u16;
+        addr.sll_protocol = protocol;
+        addr.sll_ifindex = ifindex as i32;
+        // SAFETY: `addr` is a valid sockaddr_ll and the length passed is its size.
+        let rc = unsafe {
+            libc::bind(
+                ring.fd.as_raw_fd(),
+                (&addr as *const libc::sockaddr_ll).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(os_error(iface, "bind to interface"));
+        }
+        let mreq = libc::packet_mreq {
+            mr_ifindex: ifindex as i32,
+            mr_type: libc::PACKET_MR_PROMISC as u16,
+            mr_alen: 0,
+            mr_address: [0; 8],
+        };
+        set_opt(&ring.fd, libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &mreq, iface, "promiscuous mode")?;
+        if let Some(group) = fanout_group {
+            // Fragments are reassembled before hashing so they reach the same worker.
+            let arg: u32 = u32::from(group) | ((libc::PACKET_FANOUT_HASH | libc::PACKET_FANOUT_FLAG_DEFRAG) << 16);
+            set_opt(&ring.fd, libc::SOL_PACKET, libc::PACKET_FANOUT, &arg, iface, "PACKET_FANOUT hash group")?;
+        }
+        ring.current = 0;
+        Ok(ring)
+    }
+
+    pub fn iface(&self) -> &str {
+        &self.iface
+    }
+
+    /// Kernel counters since the socket opened (PACKET_STATISTICS resets on read; we add up).
+    pub fn stats(&mut self) -> LiveStats {
+        // SAFETY: tpacket_stats_v3 is plain data; zero is valid.
+        let mut s: libc::tpacket_stats_v3 = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::tpacket_stats_v3>() as libc::socklen_t;
+        // SAFETY: `s` and `len` are valid for writes of the sizes given.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_STATISTICS,
+                (&mut s as *mut libc::tpacket_stats_v3).cast(),
+                &mut len,
+            )
+        };
+        if rc == 0 {
+            // tp_packets counts everything the socket saw, drops included.
+            self.stats.received = self.stats.received.wrapping_add(s.tp_packets);
+            self.stats.dropped = self.stats.dropped.wrapping_add(s.tp_drops);
+        }
+        self.stats
+    }
+
+    /// The block at `index`: a byte slice over the mapping.
+    fn block(&self, index: usize) -> &[u8] {
+        // SAFETY: index < block_count, so the range lies inside the mapping, which lives as
+        // long as `self`. The kernel may write to blocks it owns concurrently; we only read a
+        // block's payload after seeing TP_STATUS_USER (acquire fence), when it is ours.
+        unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(index * self.block_size), self.block_size) }
+    }
+
+    fn block_status(&self, index: usize) -> *mut u32 {
+        // SAFETY: the block descriptor starts with version and offset_to_priv (u32 each), then
+        // tpacket_hdr_v1 whose first field is block_status; offset 8 is inside the block.
+        unsafe { self.map.as_ptr().add(index * self.block_size + 8).cast::<u32>() }
+    }
+
+    /// Hand frames to `on_event` until `stop` is set; `Idle` at least every 100 ms.
+    pub fn run(&mut self, stop: &AtomicBool, mut on_event: impl FnMut(LiveEvent<'_>)) -> Result<(), CaptureError> {
+        let mut blocks_since_idle = 0u32;
+        while !stop.load(Ordering::Relaxed) {
+            let status_ptr = self.block_status(self.current);
+            // SAFETY: aligned u32 inside the mapping; volatile because the kernel writes it.
+            let status = unsafe { status_ptr.read_volatile() };
+            if status & libc::TP_STATUS_USER == 0 {
+                let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN | PollFlags::POLLERR)];
+                match poll(&mut fds, PollTimeout::from(100u8)) {
+                    Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                    Err(e) => {
+                        return Err(CaptureError::Live { iface: self.iface.clone(), message: format!("poll: {e}") })
+                    }
+                }
+                let stats = self.stats();
+                on_event(LiveEvent::Idle(stats));
+                blocks_since_idle = 0;
+                continue;
+            }
+            fence(Ordering::Acquire);
+            self.walk_block(self.current, &mut on_event);
+            fence(Ordering::Release);
+            // SAFETY: as above; returning the block to the kernel.
+            unsafe { status_ptr.write_volatile(libc::TP_STATUS_KERNEL) };
+            self.current = (self.current + 1) % self.block_count;
+            blocks_since_idle += 1;
+            if blocks_since_idle >= 8 {
+                blocks_since_idle = 0;
+                let stats = self.stats();
+                on_event(LiveEvent::Idle(stats));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every packet of one block we own, read with bounds checks against the block.
+    fn walk_block(&self, index: usize, on_event: &mut impl FnMut(LiveEvent<'_>)) {
+        let block = self.block(index);
+        let u32_at = |at: usize| block.get(at..at + 4).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+        let u16_at = |at: usize| block.get(at..at + 2).map(|b| u16::from_ne_bytes([b[0], b[1]]));
+        // tpacket_block_desc: version, offset_to_priv, then tpacket_hdr_v1 at 8:
+        // block_status (8), num_pkts (12), offset_to_first_pkt (16).
+        let (Some(count), Some(first)) = (u32_at(12), u32_at(16)) else { return };
+        let mut at = first as usize;
+        for _ in 0..count {
+            // tpacket3_hdr: next_offset 0, sec 4, nsec 8, snaplen 12, len 16, status 20,
+            // mac 24 (u16), net 26, hv1 { rxhash 28, vlan_tci 32, vlan_tpid 36 }.
+            let (Some(next), Some(sec), Some(nsec), Some(snaplen), Some(len), Some(status), Some(mac), Some(tci)) = (
+                u32_at(at),
+                u32_at(at + 4),
+                u32_at(at + 8),
+                u32_at(at + 12),
+                u32_at(at + 16),
+                u32_at(at + 20),
+                u16_at(at + 24),
+                u32_at(at + 32),
+            ) else {
+                return;
+            };
+            let start = at + mac as usize;
+            let Some(data) = block.get(start..start + snaplen as usize) else { return };
+            let vlan = (status & libc::TP_STATUS_VLAN_VALID != 0).then_some((tci & 0x0fff) as u16);
+            on_event(LiveEvent::Frame(Frame {
+                link: LinkType::Ethernet,
+                timestamp: Duration::new(u64::from(sec), nsec.min(999_999_999)),
+                data,
+                wire_len: len,
+                vlan,
+            }));
+            if next == 0 {
+                return;
+            }
+            at += next as usize;
+        }
+    }
+}
+
+impl Drop for PacketRing {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly the region mmap returned; nothing borrows it any more
+        // (borrows of blocks never outlive `&self`).
+        unsafe {
+            libc::munmap(self.map.as_ptr().cast(), self.map_len);
+        }
+    }
+}
