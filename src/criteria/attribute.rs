@@ -201,6 +201,18 @@ pub(super) fn is_constant(name: &str) -> bool {
     [OTHER_TYPES, ORIGINS, TUNNEL_TYPES].iter().any(|values| values.iter().any(|v| v.eq_ignore_ascii_case(name)))
 }
 
+/// The constant closest to a misspelt one (`other_remot`), for the parser's message.
+pub(super) fn closest_constant(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    [OTHER_TYPES, ORIGINS, TUNNEL_TYPES]
+        .iter()
+        .flat_map(|values| values.iter().copied())
+        .map(|v| (edit_distance(&lower, v), v))
+        .filter(|&(d, _)| d <= 2)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, v)| v)
+}
+
 fn other_type_code(f: &FlowFacts) -> u8 {
     match f.other_type {
         OtherType::Unknown => 0,

@@ -103,11 +103,12 @@ enum Check {
         value: u64,
         hex: bool,
     },
-    /// `protocol == 'TLS'`: the ID, and the canonical name for printing.
+    /// `protocol == 'TLS'`: the ID, and the canonical name for printing. `id` is `None` for
+    /// a name flowsieve has no protocol for (Netify knows hundreds): it never matches.
     ProtocolName {
         get: fn(&FlowFacts) -> u64,
-        id: u64,
-        name: &'static str,
+        id: Option<u64>,
+        name: Box<str>,
         negate: bool,
     },
     Address {
@@ -239,7 +240,7 @@ impl Test {
             Check::Truth(accessor) => accessor.truth(facts),
             Check::Bool { get, value } => get(facts) == *value,
             Check::Number { get, op, value, .. } => op.holds(get(facts), *value),
-            Check::ProtocolName { get, id, negate, .. } => (get(facts) == *id) != *negate,
+            Check::ProtocolName { get, id, negate, .. } => (Some(get(facts)) == *id) != *negate,
             // Different families: `==` is false and `!=` true, as Netify 5 negates its
             // `is_addr_equal` (spec §3.1: `local_ip != 10.0.0.0/8` is true for IPv6).
             Check::Address { get, net, negate } => net.contains(get(facts)) != *negate,
@@ -537,14 +538,24 @@ fn compile_compare(
                         ),
                     ));
                 }
-                let Some(id) = protocol::id_of(text) else {
-                    let known: Vec<&str> = protocol::PROTOCOLS.iter().map(|p| p.name).collect();
-                    return Err(CriteriaError::new(
-                        c.value_column,
-                        format!("unknown protocol `{text}`: known are {}", known.join(", ")),
-                    ));
-                };
-                Check::ProtocolName { get, id: u64::from(id), name: protocol::name_of(id), negate }
+                match protocol::id_of(text) {
+                    Some(id) => {
+                        Check::ProtocolName { get, id: Some(u64::from(id)), name: protocol::name_of(id).into(), negate }
+                    }
+                    None => {
+                        // Netify configurations name protocols flowsieve does not detect yet
+                        // (NethSecurity writes `proto == 'dot'`): they must still load.
+                        let known: Vec<&str> = protocol::PROTOCOLS.iter().map(|p| p.name).collect();
+                        warnings.push(CriteriaWarning {
+                            column: c.value_column,
+                            message: format!(
+                                "unknown protocol `{text}`: flowsieve detects only {}, so this is always {negate}",
+                                known.join(", ")
+                            ),
+                        });
+                        Check::ProtocolName { get, id: None, name: text.as_str().into(), negate }
+                    }
+                }
             }
             _ => return Err(type_error()),
         },
