@@ -266,14 +266,14 @@ fn compact_form(text: &str) -> Option<Result<CompactForm, CriteriaError>> {
         return error(
             value_start + bad + 1,
             format!(
-                "compact syntax (`{prefix}…`) takes one tag or ID and must be the whole criteria                  text; combine tests with the long form (`{attribute} == …`)"
+                "compact syntax (`{prefix}…`) takes one tag or ID and must be the whole criteria \
+                 text; combine tests with the long form (`{attribute} == …`)"
             ),
         );
     }
     let operand = if value.chars().all(|c| c.is_ascii_digit()) { value.to_string() } else { format!("'{value}'") };
-    let long = format!("{attribute} == {operand};");
-    let text = if negate { format!("!({long});") } else { long };
-    let text = if negate { text.replacen(";);", ");", 1) } else { text };
+    let test = format!("{attribute} == {operand}");
+    let text = if negate { format!("!({test});") } else { format!("{test};") };
     Some(Ok(CompactForm { text, value_column: value_start + 1 }))
 }
 

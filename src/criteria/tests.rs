@@ -618,7 +618,11 @@ fn errors_of_the_full_language() {
         ("ac:soc", 4, "unknown application category `soc`"),
         ("ai:", 4, "missing value after `ai:`"),
         ("!pi:", 5, "missing value after `pi:`"),
-        ("ai:facebook && ip_nat", 12, "compact syntax (`ai:…`) takes one tag or ID and must be the whole"),
+        (
+            "ai:facebook && ip_nat",
+            12,
+            "compact syntax (`ai:…`) takes one tag or ID and must be the whole criteria text; combine",
+        ),
         ("other_type == other_remot;", 15, "did you mean `other_remote`?"),
         ("tunnel_type == tunnel_gre;", 16, "did you mean `tunnel_gtp`?"),
         ("other_type == tunnel_gtp;", 15, "`tunnel_gtp` is not a value of `other_type`: expected one of other_unknown"),
