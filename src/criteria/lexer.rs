@@ -6,6 +6,7 @@
 
 use std::net::IpAddr;
 
+use super::groups::is_group_char;
 use super::plan::CmpOp;
 use super::CriteriaError;
 
@@ -20,6 +21,10 @@ pub(super) enum TokenKind {
     Str(String),
     /// `'rx:<pattern>'`: the pattern.
     Regex(String),
+    /// Unquoted MAC address `hh:hh:hh:hh:hh:hh`.
+    Mac([u8; 6]),
+    /// `@name`: an address group, resolved by the compiler.
+    Group(String),
     /// Unquoted address, with the prefix length when written as a CIDR.
     Addr {
         addr: IpAddr,
@@ -90,7 +95,13 @@ pub(super) fn tokenize(chars: &[char]) -> Result<Vec<Token>, CriteriaError> {
                         .into(),
                 )
             }
-            ('@', _) => return error("address groups (`@name`) are not supported yet".into()),
+            ('@', _) => {
+                let len = chars[i + 1..].iter().take_while(|&&c| is_group_char(c)).count();
+                if len == 0 {
+                    return error("expected an address group name after `@` (e.g. `@iot`)".into());
+                }
+                (TokenKind::Group(chars[i + 1..i + 1 + len].iter().collect()), len + 1)
+            }
             ('-', Some(d)) if d.is_ascii_digit() => {
                 return error("negative numbers are not supported: every attribute is unsigned".into())
             }
@@ -123,6 +134,9 @@ fn is_word_char(c: char) -> bool {
 
 /// Classifies one run of word characters.
 fn word(text: &str) -> Result<TokenKind, String> {
+    if let Some(mac) = parse_mac(text) {
+        return Ok(TokenKind::Mac(mac));
+    }
     let starts_with_digit = text.starts_with(|c: char| c.is_ascii_digit());
     if text.contains(':') || (starts_with_digit && text.contains(['.', '/'])) {
         return address(text);
@@ -156,9 +170,6 @@ fn number(text: &str) -> Result<TokenKind, String> {
 
 /// An unquoted address or CIDR (also used for quoted addresses by the compiler).
 pub(super) fn address(text: &str) -> Result<TokenKind, String> {
-    if is_mac(text) {
-        return Err(format!("MAC address `{text}`: no attribute takes a MAC address yet"));
-    }
     let (addr_text, prefix_text) = match text.split_once('/') {
         Some((a, p)) => (a, Some(p)),
         None => (text, None),
@@ -184,10 +195,19 @@ pub(super) fn address(text: &str) -> Result<TokenKind, String> {
     Ok(TokenKind::Addr { addr, prefix })
 }
 
-/// `hh:hh:hh:hh:hh:hh`
-fn is_mac(text: &str) -> bool {
-    let groups: Vec<&str> = text.split(':').collect();
-    groups.len() == 6 && groups.iter().all(|g| g.len() == 2 && g.chars().all(|c| c.is_ascii_hexdigit()))
+/// `hh:hh:hh:hh:hh:hh` (any case; `-` separators too, as `ip link` and Windows write them).
+pub(super) fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    let sep = if text.contains('-') { '-' } else { ':' };
+    let mut mac = [0u8; 6];
+    let mut groups = text.split(sep);
+    for byte in &mut mac {
+        let group = groups.next()?;
+        if group.len() != 2 || !group.chars().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        *byte = u8::from_str_radix(group, 16).ok()?;
+    }
+    groups.next().is_none().then_some(mac)
 }
 
 /// A quoted string or regex starting at `start` (the quote). Returns the token and its length.
@@ -266,6 +286,29 @@ mod tests {
                 Eof,
             ]
         );
+    }
+
+    #[test]
+    fn macs_and_groups() {
+        use TokenKind::*;
+        assert_eq!(
+            kinds("local_mac == AA:bb:0c:dd:ee:01 || other_ip != @lan-hosts.v2;"),
+            vec![
+                Ident("local_mac".into()),
+                Cmp(CmpOp::Eq),
+                Mac([0xaa, 0xbb, 0x0c, 0xdd, 0xee, 0x01]),
+                Or,
+                Ident("other_ip".into()),
+                Cmp(CmpOp::Ne),
+                Group("lan-hosts.v2".into()),
+                Semi,
+                Eof,
+            ]
+        );
+        assert_eq!(parse_mac("aa-bb-cc-dd-ee-ff"), Some([0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff]));
+        assert_eq!(parse_mac("aa:bb:cc:dd:ee"), None);
+        assert_eq!(parse_mac("aa:bb:cc:dd:ee:ff:00"), None);
+        assert_eq!(parse_mac("aa:bb:cc:dd:ee:fg"), None);
     }
 
     #[test]

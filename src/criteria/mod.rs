@@ -6,24 +6,37 @@
 //! - [`lexer`]: characters → tokens (names, numbers, quoted strings, `'rx:…'` regexes, unquoted
 //!   addresses and CIDRs, operators);
 //! - [`parser`]: tokens → syntax tree, resolving names through [`attribute`]'s table;
-//! - [`plan`]: syntax tree → typed plan (type checks, CIDRs to masks, regexes built), plus the
-//!   plan's evaluator and canonical printer.
+//! - [`plan`]: syntax tree → typed plan (type checks, CIDRs to masks, regexes built, tags to
+//!   IDs through [`categories`] and [`risks`], `@groups` through [`groups`]), plus the plan's
+//!   evaluator, explainer ([`explain`]) and canonical printer.
+//!
+//! Netify's compact syntax (`ai:netify.facebook`, `!pi:5`, `ac:social-media`, `pc:vpn`) is
+//! rewritten to the long form before lexing, so it compiles to the same plan.
 //!
 //! Where flowsieve differs from Netify (DESIGN.md): `&&` binds tighter than `||` (Netify
 //! groups them with equal precedence to the right; mixing them without parentheses gives a
 //! warning naming both readings); `!` negates any sub-expression; a missing final `;` is
-//! accepted with a warning; `!=` with a regex is the negation of the match.
+//! accepted with a warning; `!=` with a regex is the negation of the match; the hybrid
+//! `category != X` is the negation of `category == X` (Netify: true when either the application
+//! or the domain category differs), with a warning.
 
 use std::fmt;
 
 mod attribute;
+mod categories;
+mod explain;
+mod groups;
 mod lexer;
 mod parser;
 mod plan;
+mod risks;
 #[cfg(test)]
 mod tests;
 
 pub use attribute::{Accessor, Attribute, ATTRIBUTES};
+pub use categories::{CategoryIndex, APPLICATION_CATEGORIES, PROTOCOL_CATEGORIES};
+pub use explain::{ExplainStep, Explanation};
+pub use groups::{AddressGroup, AddressGroups, AddressGroupsError};
 
 use crate::flow::facts::FlowFacts;
 
@@ -49,6 +62,14 @@ pub struct CriteriaError {
     pub message: String,
 }
 
+/// What criteria may refer to beyond the text itself. [`Criteria::compile`] uses an empty one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CompileContext<'a> {
+    /// Groups for `@name` operands (Netify's address-groups.json); `None`: every `@name` is an
+    /// error.
+    pub address_groups: Option<&'a AddressGroups>,
+}
+
 /// Something that compiles but probably does not mean what it says, or differs from Netify.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CriteriaWarning {
@@ -58,12 +79,21 @@ pub struct CriteriaWarning {
 }
 
 impl Criteria {
-    /// Parses, checks and compiles `text`.
+    /// Parses, checks and compiles `text` with no address groups.
     ///
     /// # Errors
     ///
     /// The first syntax, name or type error, with its column and what was expected there.
     pub fn compile(text: &str) -> Result<Criteria, CriteriaError> {
+        Criteria::compile_with(text, &CompileContext::default())
+    }
+
+    /// Parses, checks and compiles `text`; `@name` operands are looked up in `context`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Criteria::compile`]; an unknown `@group` is an error at its column.
+    pub fn compile_with(text: &str, context: &CompileContext<'_>) -> Result<Criteria, CriteriaError> {
         // `*` is not part of Netify's grammar but handled before it: match every flow.
         if text.trim() == "*" {
             return Ok(Criteria {
@@ -73,22 +103,68 @@ impl Criteria {
                 match_all: true,
             });
         }
+        if let Some(long) = compact_form(text) {
+            return Criteria::compile_compact(text, long?, context);
+        }
         let chars: Vec<char> = text.chars().collect();
         let tokens = lexer::tokenize(&chars)?;
         let program = parser::parse(&chars, tokens)?;
         let mut warnings = program.warnings;
         let mut last = None;
         for statement in &program.statements {
-            last = Some(plan::compile(statement, &mut warnings)?);
+            last = Some(plan::compile(statement, context, &mut warnings)?);
         }
         let plan = last.ok_or_else(|| CriteriaError::new(1, "empty criteria".into()))?;
         warnings.sort_by_key(|w| w.column);
         Ok(Criteria { source: text.into(), plan, warnings, match_all: false })
     }
 
+    /// Compiles the long form of a compact expression; errors point at the compact value.
+    fn compile_compact(text: &str, long: CompactForm, context: &CompileContext<'_>) -> Result<Criteria, CriteriaError> {
+        let mut criteria = Criteria::compile_with(&long.text, context)
+            .map_err(|e| CriteriaError::new(long.value_column, e.message))?;
+        let len = text.chars().count();
+        let start = text.chars().take_while(|c| c.is_whitespace()).count();
+        let end = len - text.chars().rev().take_while(|c| c.is_whitespace()).count();
+        criteria.plan.set_spans((start, end.max(start)));
+        for warning in &mut criteria.warnings {
+            warning.column = long.value_column;
+        }
+        criteria.source = text.into();
+        Ok(criteria)
+    }
+
     /// Whether a flow with these facts matches. Walks the compiled plan; no allocation.
     pub fn matches(&self, facts: &FlowFacts) -> bool {
         self.plan.eval(facts)
+    }
+
+    /// Every test against `facts` in evaluation order, each with the attribute's value, and
+    /// the result (always equal to [`Criteria::matches`]). For `flowsieve explain`; allocates.
+    pub fn explain(&self, facts: &FlowFacts) -> Explanation {
+        let mut steps = Vec::new();
+        let result = self.plan.explain(facts, true, &mut steps);
+        let chars: Vec<char> = self.source.chars().collect();
+        for step in &mut steps {
+            let end = step.span.end.min(chars.len());
+            let start = step.span.start.min(end);
+            let raw: String = chars[start..end].iter().collect();
+            step.text = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        }
+        Explanation { steps, result, match_all: self.match_all }
+    }
+
+    /// The attributes the deciding statement tests, in order of first use, each once
+    /// (for `check`: which facts a criteria depends on).
+    pub fn attributes(&self) -> Vec<&'static Attribute> {
+        let mut out: Vec<&'static Attribute> = Vec::new();
+        self.plan.for_each_test(&mut |test| {
+            let attr = test.attribute();
+            if !out.iter().any(|a| std::ptr::eq(*a, attr)) {
+                out.push(attr);
+            }
+        });
+        out
     }
 
     /// Load-time warnings, in column order.
@@ -152,6 +228,53 @@ impl fmt::Display for CriteriaWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "column {}: {}", self.column, self.message)
     }
+}
+
+/// A compact expression rewritten to the long form.
+struct CompactForm {
+    text: String,
+    /// 1-based column of the value in the original text (where errors point).
+    value_column: usize,
+}
+
+/// Netify's compact syntax, which must be the whole text (spec §3.1): optional `!`, then
+/// `ai:` (application), `pi:` (protocol), `ac:` (application category) or `pc:` (protocol
+/// category), then a tag, short tag or numeric ID; a final `;` is allowed. `None` when the text
+/// is not compact syntax.
+fn compact_form(text: &str) -> Option<Result<CompactForm, CriteriaError>> {
+    let lead = text.chars().take_while(|c| c.is_whitespace()).count();
+    let body = text.trim();
+    let (negate, rest) = match body.strip_prefix('!') {
+        Some(rest) => (true, rest.trim_start()),
+        None => (false, body),
+    };
+    let prefix = rest.get(..3)?;
+    let attribute = match prefix {
+        "ai:" => "application",
+        "pi:" => "protocol",
+        "ac:" => "application_category",
+        "pc:" => "protocol_category",
+        _ => return None,
+    };
+    let value_start = lead + body.chars().count() - rest.chars().count() + 3;
+    let value = rest[3..].strip_suffix(';').unwrap_or(&rest[3..]).trim_end();
+    let error = |column: usize, message: String| Some(Err(CriteriaError::new(column, message)));
+    if value.is_empty() {
+        return error(value_start + 1, format!("missing value after `{prefix}`: expected a tag or a numeric ID"));
+    }
+    if let Some(bad) = value.chars().position(|c| !(c.is_ascii_alphanumeric() || "._+-/".contains(c))) {
+        return error(
+            value_start + bad + 1,
+            format!(
+                "compact syntax (`{prefix}…`) takes one tag or ID and must be the whole criteria \
+                 text; combine tests with the long form (`{attribute} == …`)"
+            ),
+        );
+    }
+    let operand = if value.chars().all(|c| c.is_ascii_digit()) { value.to_string() } else { format!("'{value}'") };
+    let test = format!("{attribute} == {operand}");
+    let text = if negate { format!("!({test});") } else { format!("{test};") };
+    Some(Ok(CompactForm { text, value_column: value_start + 1 }))
 }
 
 fn render_at(source: &str, column: usize, message: &str) -> String {

@@ -28,8 +28,11 @@ const MAX_DEPTH: usize = 64;
 #[derive(Debug)]
 pub(super) enum Expr {
     Literal(bool),
-    /// Bare attribute: flag set, non-zero, non-empty.
-    Truth(&'static Attribute),
+    /// Bare attribute: flag set, non-zero, non-empty. `span` is its text (character range).
+    Truth {
+        attr: &'static Attribute,
+        span: (usize, usize),
+    },
     Compare(Box<Compare>),
     Not(Box<Expr>),
     And(Vec<Expr>),
@@ -47,6 +50,8 @@ pub(super) struct Compare {
     pub value_column: usize,
     /// The value as written, for messages.
     pub value_text: String,
+    /// Attribute to value, as a character range of the text (for `explain`).
+    pub span: (usize, usize),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -55,7 +60,15 @@ pub(super) enum Value {
     Bool(bool),
     Str(String),
     Regex(String),
-    Addr { addr: IpAddr, prefix: Option<u8> },
+    Addr {
+        addr: IpAddr,
+        prefix: Option<u8>,
+    },
+    Mac([u8; 6]),
+    /// `@name`
+    Group(String),
+    /// A bare constant (`other_remote`, `tunnel_gtp` …), as written.
+    Name(String),
 }
 
 impl Value {
@@ -67,6 +80,9 @@ impl Value {
             Value::Str(_) => "string",
             Value::Regex(_) => "regex",
             Value::Addr { .. } => "address",
+            Value::Mac(_) => "MAC address",
+            Value::Group(_) => "address group",
+            Value::Name(_) => "constant",
         }
     }
 }
@@ -138,6 +154,8 @@ impl Parser<'_> {
             TokenKind::Number(_) => format!("number `{text}`"),
             TokenKind::Str(_) | TokenKind::Regex(_) => format!("string `{text}`"),
             TokenKind::Addr { .. } => format!("address `{text}`"),
+            TokenKind::Mac(_) => format!("MAC address `{text}`"),
+            TokenKind::Group(_) => format!("address group `{text}`"),
             _ => format!("`{text}`"),
         }
     }
@@ -310,9 +328,10 @@ impl Parser<'_> {
                         value,
                         value_column: value_token.column(),
                         value_text: self.text(value_token.start, value_token.end),
+                        span: (token.start, value_token.end),
                     })))
                 } else {
-                    Ok(Expr::Truth(attr))
+                    Ok(Expr::Truth { attr, span: (token.start, token.end) })
                 }
             }
             _ => {
@@ -341,6 +360,9 @@ impl Parser<'_> {
             TokenKind::Str(s) => Value::Str(s.clone()),
             TokenKind::Regex(r) => Value::Regex(r.clone()),
             TokenKind::Addr { addr, prefix } => Value::Addr { addr: *addr, prefix: *prefix },
+            TokenKind::Mac(mac) => Value::Mac(*mac),
+            TokenKind::Group(name) => Value::Group(name.clone()),
+            TokenKind::Ident(name) if attribute::is_constant(name) => Value::Name(name.clone()),
             other => {
                 let hint = match other {
                     TokenKind::Ident(name) if attribute::lookup(name).is_some() => {
@@ -349,6 +371,7 @@ impl Parser<'_> {
                     TokenKind::Ident(name) => ["true", "false"]
                         .into_iter()
                         .find(|b| attribute::edit_distance(&name.to_ascii_lowercase(), b) <= 1)
+                        .or_else(|| attribute::closest_constant(name))
                         .map_or_else(|| format!(" (text is quoted: `'{name}'`)"), |b| format!(": did you mean `{b}`?")),
                     _ => String::new(),
                 };
@@ -356,7 +379,7 @@ impl Parser<'_> {
                     token.column(),
                     format!(
                         "missing value after `{}`: expected a number, `true`/`false`, a quoted \
-                         string or an address, found {}{hint}",
+                         string, an address or a constant, found {}{hint}",
                         self.text(op.start, op.end),
                         self.describe(&token)
                     ),
@@ -369,7 +392,15 @@ impl Parser<'_> {
 }
 
 fn is_value(kind: &TokenKind) -> bool {
-    matches!(kind, TokenKind::Number(_) | TokenKind::Str(_) | TokenKind::Regex(_) | TokenKind::Addr { .. })
+    matches!(
+        kind,
+        TokenKind::Number(_)
+            | TokenKind::Str(_)
+            | TokenKind::Regex(_)
+            | TokenKind::Addr { .. }
+            | TokenKind::Mac(_)
+            | TokenKind::Group(_)
+    )
 }
 
 /// Groups a flat chain: runs joined by `&&` become one `And`, and those are joined by `||`.

@@ -1,8 +1,9 @@
 //! Syntax tree → plan, and the plan's evaluator and canonical printer.
 //!
 //! Every test in a plan already holds its accessor and a ready operand: a CIDR as network
-//! bits and mask, a regex built once, a lower-cased string, a protocol name turned into its
-//! ID. Evaluating a plan walks a small tree and never allocates.
+//! bits and mask, an address group as its list of networks, a regex built once, a
+//! lower-cased string, a protocol or category tag turned into its ID. Evaluating a plan walks
+//! a small tree and never allocates.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -10,10 +11,12 @@ use std::net::IpAddr;
 use regex::{Regex, RegexBuilder};
 
 use super::attribute::{Accessor, Attribute};
+use super::explain::ExplainStep;
+use super::groups::Mac;
 use super::parser::{Compare, Expr, Value};
-use super::{lexer, CriteriaError, CriteriaWarning};
+use super::{lexer, risks, CompileContext, CriteriaError, CriteriaWarning};
 use crate::dissect::protocol;
-use crate::flow::facts::FlowFacts;
+use crate::flow::facts::{AppFacts, FlowFacts};
 use crate::flow::net::IpNet;
 
 /// Bytes a compiled regex (and each of its lazy DFAs) may use; criteria come from an
@@ -81,6 +84,8 @@ pub(super) enum Node {
 pub(super) struct Test {
     attr: &'static Attribute,
     check: Check,
+    /// Where it was written: a character range of the source (for `explain`; not compared).
+    span: (usize, usize),
 }
 
 #[derive(Clone)]
@@ -98,16 +103,35 @@ enum Check {
         value: u64,
         hex: bool,
     },
-    /// `protocol == 'TLS'`: the ID, and the canonical name for printing.
+    /// `protocol == 'TLS'`: the ID, and the canonical name for printing. `id` is `None` for
+    /// a name flowsieve has no protocol for (Netify knows hundreds): it never matches.
     ProtocolName {
         get: fn(&FlowFacts) -> u64,
-        id: u64,
-        name: &'static str,
+        id: Option<u64>,
+        name: Box<str>,
         negate: bool,
     },
     Address {
         get: fn(&FlowFacts) -> IpAddr,
         net: IpNet,
+        negate: bool,
+    },
+    /// `@name`: any of the group's networks contains the address.
+    AddressGroup {
+        get: fn(&FlowFacts) -> IpAddr,
+        group: Box<str>,
+        nets: Box<[IpNet]>,
+        negate: bool,
+    },
+    Mac {
+        get: fn(&FlowFacts) -> [u8; 6],
+        mac: [u8; 6],
+        negate: bool,
+    },
+    MacGroup {
+        get: fn(&FlowFacts) -> [u8; 6],
+        group: Box<str>,
+        macs: Box<[[u8; 6]]>,
         negate: bool,
     },
     /// ASCII-case-insensitive equality; `value` is lower-cased.
@@ -119,6 +143,35 @@ enum Check {
     Regex {
         get: fn(&FlowFacts) -> &str,
         regex: Regex,
+        negate: bool,
+    },
+    /// `application == 'youtube'`: the full tag or the part after its first `.`; lower-cased.
+    AppTag {
+        get: fn(&FlowFacts) -> &AppFacts,
+        tag: Box<str>,
+        negate: bool,
+    },
+    AppId {
+        get: fn(&FlowFacts) -> &AppFacts,
+        op: CmpOp,
+        value: u64,
+    },
+    /// Any slot holds `id`; `tag` is how it was named (printing).
+    Category {
+        get: fn(&FlowFacts) -> [u16; 2],
+        id: u16,
+        tag: Option<&'static str>,
+        negate: bool,
+    },
+    Constant {
+        get: fn(&FlowFacts) -> u8,
+        code: u8,
+        name: &'static str,
+        negate: bool,
+    },
+    RiskBit {
+        get: fn(&FlowFacts) -> u64,
+        bit: u8,
         negate: bool,
     },
 }
@@ -134,6 +187,51 @@ impl Node {
             Node::Any(nodes) => nodes.iter().any(|n| n.eval(facts)),
         }
     }
+
+    /// Like [`Node::eval`], recording every test in evaluation order. Tests that `eval` would
+    /// skip (short-circuit) are still recorded, with `evaluated: false`.
+    pub(super) fn explain(&self, facts: &FlowFacts, evaluated: bool, steps: &mut Vec<ExplainStep>) -> bool {
+        match self {
+            Node::Const(b) => *b,
+            Node::Test(test) => {
+                let result = test.eval(facts);
+                steps.push(test.step(facts, result, evaluated));
+                result
+            }
+            Node::Not(inner) => !inner.explain(facts, evaluated, steps),
+            Node::All(nodes) | Node::Any(nodes) => {
+                let all = matches!(self, Node::All(_));
+                let mut decided = None;
+                for node in nodes {
+                    let result = node.explain(facts, evaluated && decided.is_none(), steps);
+                    if decided.is_none() && result != all {
+                        decided = Some(result);
+                    }
+                }
+                decided.unwrap_or(all)
+            }
+        }
+    }
+
+    /// Every test, in order.
+    pub(super) fn for_each_test<'a>(&'a self, visit: &mut impl FnMut(&'a Test)) {
+        match self {
+            Node::Const(_) => {}
+            Node::Test(test) => visit(test),
+            Node::Not(inner) => inner.for_each_test(visit),
+            Node::All(nodes) | Node::Any(nodes) => nodes.iter().for_each(|n| n.for_each_test(visit)),
+        }
+    }
+
+    /// Points every test at `span` (compact syntax: the whole text is one test).
+    pub(super) fn set_spans(&mut self, span: (usize, usize)) {
+        match self {
+            Node::Const(_) => {}
+            Node::Test(test) => test.span = span,
+            Node::Not(inner) => inner.set_spans(span),
+            Node::All(nodes) | Node::Any(nodes) => nodes.iter_mut().for_each(|n| n.set_spans(span)),
+        }
+    }
 }
 
 impl Test {
@@ -142,21 +240,74 @@ impl Test {
             Check::Truth(accessor) => accessor.truth(facts),
             Check::Bool { get, value } => get(facts) == *value,
             Check::Number { get, op, value, .. } => op.holds(get(facts), *value),
-            Check::ProtocolName { get, id, negate, .. } => (get(facts) == *id) != *negate,
+            Check::ProtocolName { get, id, negate, .. } => (Some(get(facts)) == *id) != *negate,
             // Different families: `==` is false and `!=` true, as Netify 5 negates its
             // `is_addr_equal` (spec §3.1: `local_ip != 10.0.0.0/8` is true for IPv6).
             Check::Address { get, net, negate } => net.contains(get(facts)) != *negate,
+            Check::AddressGroup { get, nets, negate, .. } => {
+                let ip = get(facts);
+                nets.iter().any(|n| n.contains(ip)) != *negate
+            }
+            Check::Mac { get, mac, negate } => (get(facts) == *mac) != *negate,
+            Check::MacGroup { get, macs, negate, .. } => macs.contains(&get(facts)) != *negate,
             Check::Text { get, value, negate } => get(facts).eq_ignore_ascii_case(value) != *negate,
             Check::Regex { get, regex, negate } => regex.is_match(get(facts)) != *negate,
+            Check::AppTag { get, tag, negate } => {
+                let full = get(facts).tag.as_deref().unwrap_or("");
+                let short = full.split_once('.').map_or(full, |(_, s)| s);
+                (full.eq_ignore_ascii_case(tag) || short.eq_ignore_ascii_case(tag)) != *negate
+            }
+            Check::AppId { get, op, value } => op.holds(u64::from(get(facts).id), *value),
+            Check::Category { get, id, negate, .. } => get(facts).contains(id) != *negate,
+            Check::Constant { get, code, negate, .. } => (get(facts) == *code) != *negate,
+            Check::RiskBit { get, bit, negate } => (get(facts) & (1u64 << bit) != 0) != *negate,
+        }
+    }
+
+    pub(super) fn attribute(&self) -> &'static Attribute {
+        self.attr
+    }
+
+    /// The operator as the canonical form writes it; `None` for a bare attribute.
+    fn op(&self) -> Option<CmpOp> {
+        let eq = |negate: bool| Some(if negate { CmpOp::Ne } else { CmpOp::Eq });
+        match &self.check {
+            Check::Truth(_) => None,
+            Check::Bool { .. } => Some(CmpOp::Eq),
+            Check::Number { op, .. } | Check::AppId { op, .. } => Some(*op),
+            Check::ProtocolName { negate, .. }
+            | Check::Address { negate, .. }
+            | Check::AddressGroup { negate, .. }
+            | Check::Mac { negate, .. }
+            | Check::MacGroup { negate, .. }
+            | Check::Text { negate, .. }
+            | Check::Regex { negate, .. }
+            | Check::AppTag { negate, .. }
+            | Check::Category { negate, .. }
+            | Check::Constant { negate, .. }
+            | Check::RiskBit { negate, .. } => eq(*negate),
+        }
+    }
+
+    fn step(&self, facts: &FlowFacts, result: bool, evaluated: bool) -> ExplainStep {
+        ExplainStep {
+            span: self.span.0..self.span.1,
+            text: String::new(),
+            attribute: self.attr.name,
+            op: self.op().map(CmpOp::as_str),
+            operand: self.op().map(|_| Operand(self).to_string()),
+            actual: self.attr.accessor.describe_value(facts),
+            result,
+            evaluated,
         }
     }
 }
 
 /// Plans are equal when they test the same attributes with the same operands; the accessor
-/// functions follow from the attribute and are not compared.
+/// functions follow from the attribute and are not compared, nor are source positions.
 impl PartialEq for Test {
     fn eq(&self, other: &Test) -> bool {
-        use Check::{Address, Bool, Number, ProtocolName, Regex, Text, Truth};
+        use Check::*;
         self.attr.name == other.attr.name
             && match (&self.check, &other.check) {
                 (Truth(_), Truth(_)) => true,
@@ -171,11 +322,34 @@ impl PartialEq for Test {
                 (Address { net: a, negate: a_neg, .. }, Address { net: b, negate: b_neg, .. }) => {
                     a == b && a_neg == b_neg
                 }
+                (
+                    AddressGroup { group: a, nets: a_nets, negate: a_neg, .. },
+                    AddressGroup { group: b, nets: b_nets, negate: b_neg, .. },
+                ) => a == b && a_nets == b_nets && a_neg == b_neg,
+                (Mac { mac: a, negate: a_neg, .. }, Mac { mac: b, negate: b_neg, .. }) => a == b && a_neg == b_neg,
+                (
+                    MacGroup { group: a, macs: a_macs, negate: a_neg, .. },
+                    MacGroup { group: b, macs: b_macs, negate: b_neg, .. },
+                ) => a == b && a_macs == b_macs && a_neg == b_neg,
                 (Text { value: a, negate: a_neg, .. }, Text { value: b, negate: b_neg, .. }) => {
                     a == b && a_neg == b_neg
                 }
                 (Regex { regex: a, negate: a_neg, .. }, Regex { regex: b, negate: b_neg, .. }) => {
                     a.as_str() == b.as_str() && a_neg == b_neg
+                }
+                (AppTag { tag: a, negate: a_neg, .. }, AppTag { tag: b, negate: b_neg, .. }) => {
+                    a == b && a_neg == b_neg
+                }
+                (AppId { op: a_op, value: a, .. }, AppId { op: b_op, value: b, .. }) => a_op == b_op && a == b,
+                (
+                    Category { id: a, tag: a_tag, negate: a_neg, .. },
+                    Category { id: b, tag: b_tag, negate: b_neg, .. },
+                ) => a == b && a_tag == b_tag && a_neg == b_neg,
+                (Constant { code: a, negate: a_neg, .. }, Constant { code: b, negate: b_neg, .. }) => {
+                    a == b && a_neg == b_neg
+                }
+                (RiskBit { bit: a, negate: a_neg, .. }, RiskBit { bit: b, negate: b_neg, .. }) => {
+                    a == b && a_neg == b_neg
                 }
                 _ => false,
             }
@@ -192,23 +366,37 @@ impl fmt::Debug for Test {
 /// attributes in hex.
 impl fmt::Display for Test {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = self.attr.name;
-        let eq = |negate: bool| if negate { "!=" } else { "==" };
-        match &self.check {
-            Check::Truth(_) => write!(f, "{name}"),
-            Check::Bool { value, .. } => write!(f, "{name} == {value}"),
-            Check::Number { op, value, hex: true, .. } => write!(f, "{name} {op} {value:#06x}"),
-            Check::Number { op, value, hex: false, .. } => write!(f, "{name} {op} {value}"),
-            Check::ProtocolName { name: p, negate, .. } => {
-                write!(f, "{name} {} {}", eq(*negate), Quoted(p))
-            }
-            Check::Address { net, negate, .. } => write!(f, "{name} {} {net}", eq(*negate)),
-            Check::Text { value, negate, .. } => {
-                write!(f, "{name} {} {}", eq(*negate), Quoted(value))
-            }
-            Check::Regex { regex, negate, .. } => {
-                write!(f, "{name} {} {}", eq(*negate), Quoted(&format!("rx:{}", regex.as_str())))
-            }
+        match self.op() {
+            None => f.write_str(self.attr.name),
+            Some(op) => write!(f, "{} {op} {}", self.attr.name, Operand(self)),
+        }
+    }
+}
+
+/// A test's right-hand side in canonical form.
+struct Operand<'a>(&'a Test);
+
+impl fmt::Display for Operand<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0.check {
+            Check::Truth(_) => Ok(()),
+            Check::Bool { value, .. } => write!(f, "{value}"),
+            Check::Number { value, hex: true, .. } => write!(f, "{value:#06x}"),
+            Check::Number { value, hex: false, .. } | Check::AppId { value, .. } => write!(f, "{value}"),
+            Check::ProtocolName { name, .. } => write!(f, "{}", Quoted(name)),
+            Check::Address { net, .. } => write!(f, "{net}"),
+            Check::AddressGroup { group, .. } | Check::MacGroup { group, .. } => write!(f, "@{group}"),
+            Check::Mac { mac, .. } => write!(f, "{}", Mac(*mac)),
+            Check::Text { value, .. } => write!(f, "{}", Quoted(value)),
+            Check::Regex { regex, .. } => write!(f, "{}", Quoted(&format!("rx:{}", regex.as_str()))),
+            Check::AppTag { tag, .. } => write!(f, "{}", Quoted(tag)),
+            Check::Category { tag: Some(tag), .. } => write!(f, "{}", Quoted(tag)),
+            Check::Category { id, tag: None, .. } => write!(f, "{id}"),
+            Check::Constant { name, .. } => f.write_str(name),
+            Check::RiskBit { bit, .. } => match risks::name_of(u64::from(*bit)) {
+                Some(name) => write!(f, "{}", Quoted(name)),
+                None => write!(f, "{bit}"),
+            },
         }
     }
 }
@@ -252,21 +440,48 @@ impl fmt::Display for Node {
 }
 
 /// Compiles one statement, type-checking every comparison.
-pub(super) fn compile(expr: &Expr, warnings: &mut Vec<CriteriaWarning>) -> Result<Node, CriteriaError> {
+pub(super) fn compile(
+    expr: &Expr,
+    context: &CompileContext<'_>,
+    warnings: &mut Vec<CriteriaWarning>,
+) -> Result<Node, CriteriaError> {
     let all = |items: &[Expr], warnings: &mut Vec<CriteriaWarning>| {
-        items.iter().map(|e| compile(e, warnings)).collect::<Result<Vec<_>, _>>()
+        items.iter().map(|e| compile(e, context, warnings)).collect::<Result<Vec<_>, _>>()
     };
     Ok(match expr {
         Expr::Literal(b) => Node::Const(*b),
-        Expr::Truth(attr) => Node::Test(Test { attr, check: Check::Truth(attr.accessor) }),
-        Expr::Compare(compare) => Node::Test(Test { attr: compare.attr, check: compile_compare(compare, warnings)? }),
-        Expr::Not(inner) => Node::Not(Box::new(compile(inner, warnings)?)),
+        Expr::Truth { attr, span } => {
+            let test = Test { attr, check: Check::Truth(attr.accessor), span: *span };
+            warn_caveat(&test, warnings);
+            Node::Test(test)
+        }
+        Expr::Compare(compare) => {
+            let check = compile_compare(compare, context, warnings)?;
+            let test = Test { attr: compare.attr, check, span: compare.span };
+            warn_caveat(&test, warnings);
+            Node::Test(test)
+        }
+        Expr::Not(inner) => Node::Not(Box::new(compile(inner, context, warnings)?)),
         Expr::And(items) => Node::All(all(items, warnings)?),
         Expr::Or(items) => Node::Any(all(items, warnings)?),
     })
 }
 
-fn compile_compare(c: &Compare, warnings: &mut Vec<CriteriaWarning>) -> Result<Check, CriteriaError> {
+/// For an attribute flowsieve cannot fill yet, says what the test always gives (found by
+/// evaluating it on empty facts, which is what every flow has for that attribute today).
+fn warn_caveat(test: &Test, warnings: &mut Vec<CriteriaWarning>) {
+    if let Some(caveat) = test.attr.caveat {
+        let always = test.eval(&FlowFacts::default());
+        warnings
+            .push(CriteriaWarning { column: test.span.0 + 1, message: format!("{caveat}: this is always {always}") });
+    }
+}
+
+fn compile_compare(
+    c: &Compare,
+    context: &CompileContext<'_>,
+    warnings: &mut Vec<CriteriaWarning>,
+) -> Result<Check, CriteriaError> {
     let name = c.attr_text.as_str();
     let accessor = c.attr.accessor;
     let type_error = || {
@@ -323,21 +538,128 @@ fn compile_compare(c: &Compare, warnings: &mut Vec<CriteriaWarning>) -> Result<C
                         ),
                     ));
                 }
-                let Some(id) = protocol::id_of(text) else {
-                    let known: Vec<&str> = protocol::PROTOCOLS.iter().map(|p| p.name).collect();
-                    return Err(CriteriaError::new(
-                        c.value_column,
-                        format!("unknown protocol `{text}`: known are {}", known.join(", ")),
-                    ));
-                };
-                Check::ProtocolName { get, id: u64::from(id), name: protocol::name_of(id), negate }
+                match protocol::id_of(text) {
+                    Some(id) => {
+                        Check::ProtocolName { get, id: Some(u64::from(id)), name: protocol::name_of(id).into(), negate }
+                    }
+                    None => {
+                        // Netify configurations name protocols flowsieve does not detect yet
+                        // (NethSecurity writes `proto == 'dot'`): they must still load.
+                        let known: Vec<&str> = protocol::PROTOCOLS.iter().map(|p| p.name).collect();
+                        warnings.push(CriteriaWarning {
+                            column: c.value_column,
+                            message: format!(
+                                "unknown protocol `{text}`: flowsieve detects only {}, so this is always {negate}",
+                                known.join(", ")
+                            ),
+                        });
+                        Check::ProtocolName { get, id: None, name: text.as_str().into(), negate }
+                    }
+                }
             }
             _ => return Err(type_error()),
         },
+        Accessor::Application(get) => match &c.value {
+            Value::Number(value) => {
+                warn_out_of_range(c, u64::from(u32::MAX), warnings);
+                Check::AppId { get, op: c.op, value: *value }
+            }
+            Value::Str(text) => {
+                if !c.op.is_equality() {
+                    return Err(CriteriaError::new(
+                        c.op_column,
+                        format!("`{}` on `{name}` needs a numeric application ID, not a tag: use `==` or `!=`", c.op),
+                    ));
+                }
+                Check::AppTag { get, tag: text.to_ascii_lowercase().into(), negate }
+            }
+            _ => return Err(type_error()),
+        },
+        Accessor::Category { get, index, hybrid } => {
+            equality_only()?;
+            let (id, tag) = match &c.value {
+                Value::Number(n) => match u16::try_from(*n) {
+                    Ok(id) => (id, None),
+                    Err(_) => {
+                        return Err(CriteriaError::new(
+                            c.value_column,
+                            format!("category ID `{}` is too large (at most {})", c.value_text, u16::MAX),
+                        ))
+                    }
+                },
+                Value::Str(text) => match index.id_of(text) {
+                    Some(id) => (id, index.tag_of(id)),
+                    None => return Err(CriteriaError::new(c.value_column, index.unknown_message(text))),
+                },
+                _ => return Err(type_error()),
+            };
+            if hybrid && negate {
+                // Netify's hybrid `category !=` is true when *any* slot differs (spec §3.2),
+                // so it is true for almost every flow; flowsieve keeps `!=` the negation of `==`.
+                warnings.push(CriteriaWarning {
+                    column: c.op_column,
+                    message: format!(
+                        "`{name} !=` is true when neither the application nor the domain category \
+                         is {}; Netify makes it true when either differs",
+                        c.value_text
+                    ),
+                });
+            }
+            Check::Category { get, id, tag, negate }
+        }
+        Accessor::Constant { get, values } => {
+            equality_only()?;
+            let Value::Name(text) = &c.value else {
+                return Err(type_error());
+            };
+            let Some(code) = values.iter().position(|v| v.eq_ignore_ascii_case(text)) else {
+                return Err(CriteriaError::new(
+                    c.value_column,
+                    format!("`{text}` is not a value of `{name}`: expected one of {}", values.join(", ")),
+                ));
+            };
+            let code = u8::try_from(code).map_err(|_| type_error())?;
+            Check::Constant { get, code, name: values[usize::from(code)], negate }
+        }
+        Accessor::Risks(get) => {
+            equality_only()?;
+            let bit = match &c.value {
+                Value::Str(text) => risks::bit_of(text)
+                    .ok_or_else(|| CriteriaError::new(c.value_column, risks::unknown_message(text)))?,
+                Value::Number(n) if (1..=risks::MAX_BIT).contains(n) => u8::try_from(*n).map_err(|_| type_error())?,
+                Value::Number(_) => {
+                    return Err(CriteriaError::new(
+                        c.value_column,
+                        format!(
+                            "risk bit `{}` is out of range: expected 1 to {} (`!{name}` tests for no risk)",
+                            c.value_text,
+                            risks::MAX_BIT
+                        ),
+                    ))
+                }
+                _ => return Err(type_error()),
+            };
+            Check::RiskBit { get, bit, negate }
+        }
         Accessor::Address(get) => {
             equality_only()?;
             let (addr, prefix) = match &c.value {
                 Value::Addr { addr, prefix } => (*addr, *prefix),
+                Value::Group(group) => {
+                    let members = resolve_group(c, group, context)?;
+                    if members.ips.is_empty() {
+                        warnings.push(CriteriaWarning {
+                            column: c.value_column,
+                            message: format!("address group `@{group}` has no IP addresses: `==` never matches"),
+                        });
+                    }
+                    return Ok(Check::AddressGroup {
+                        get,
+                        group: group.as_str().into(),
+                        nets: members.ips.clone().into(),
+                        negate,
+                    });
+                }
                 // Netify only reads unquoted addresses; a quoted one is accepted too.
                 Value::Str(text) => match lexer::address(text) {
                     Ok(lexer::TokenKind::Addr { addr, prefix }) => (addr, prefix),
@@ -354,6 +676,27 @@ fn compile_compare(c: &Compare, warnings: &mut Vec<CriteriaWarning>) -> Result<C
                 });
             }
             Check::Address { get, net, negate }
+        }
+        Accessor::Mac(get) => {
+            equality_only()?;
+            match &c.value {
+                Value::Mac(mac) => Check::Mac { get, mac: *mac, negate },
+                Value::Str(text) => match lexer::parse_mac(text) {
+                    Some(mac) => Check::Mac { get, mac, negate },
+                    None => return Err(type_error()),
+                },
+                Value::Group(group) => {
+                    let members = resolve_group(c, group, context)?;
+                    if members.macs.is_empty() {
+                        warnings.push(CriteriaWarning {
+                            column: c.value_column,
+                            message: format!("address group `@{group}` has no MAC addresses: `==` never matches"),
+                        });
+                    }
+                    Check::MacGroup { get, group: group.as_str().into(), macs: members.macs.clone().into(), negate }
+                }
+                _ => return Err(type_error()),
+            }
         }
         Accessor::Text(get) => {
             equality_only()?;
@@ -377,6 +720,34 @@ fn compile_compare(c: &Compare, warnings: &mut Vec<CriteriaWarning>) -> Result<C
                 _ => return Err(type_error()),
             }
         }
+    })
+}
+
+/// The group `@name` from the compile context, or an error at the value's column.
+fn resolve_group<'a>(
+    c: &Compare,
+    group: &str,
+    context: &CompileContext<'a>,
+) -> Result<&'a super::groups::AddressGroup, CriteriaError> {
+    let Some(groups) = context.address_groups else {
+        return Err(CriteriaError::new(
+            c.value_column,
+            format!("unknown address group `@{group}`: no address groups are loaded"),
+        ));
+    };
+    groups.get(group).ok_or_else(|| {
+        let message = match groups.closest(group) {
+            Some(best) => format!("unknown address group `@{group}`: did you mean `@{best}`?"),
+            None => {
+                let names: Vec<String> = groups.names().map(|n| format!("@{n}")).collect();
+                if names.is_empty() {
+                    format!("unknown address group `@{group}`: the address groups file defines none")
+                } else {
+                    format!("unknown address group `@{group}`: known are {}", names.join(", "))
+                }
+            }
+        };
+        CriteriaError::new(c.value_column, message)
     })
 }
 

@@ -1,0 +1,124 @@
+//! nDPI flow-risk names and their bit numbers, for `risks == 'name'`.
+//!
+//! Netify passes nDPI's risk bitmap through (spec/flow-actions.md §3.2); bit n is nDPI's
+//! `ndpi_risk_enum` value n. The names are that enum's identifiers without `NDPI_`, lower
+//! case (`tls_obsolete_version`), which is stable across nDPI releases where the display
+//! strings are not. flowsieve does not detect risks yet (`FlowFacts::risks` stays 0).
+
+/// Bit number → name (index = bit). Bit 0 is "no risk" and is not nameable.
+const RISKS: &[&str] = &[
+    "no_risk",
+    "url_possible_xss",
+    "url_possible_sql_injection",
+    "url_possible_rce_injection",
+    "binary_application_transfer",
+    "known_protocol_on_non_standard_port",
+    "tls_selfsigned_certificate",
+    "tls_obsolete_version",
+    "tls_weak_cipher",
+    "tls_certificate_expired",
+    "tls_certificate_mismatch",
+    "http_suspicious_user_agent",
+    "numeric_ip_host",
+    "http_suspicious_url",
+    "http_suspicious_header",
+    "tls_not_carrying_https",
+    "suspicious_dga_domain",
+    "malformed_packet",
+    "ssh_obsolete_client_version_or_cipher",
+    "ssh_obsolete_server_version_or_cipher",
+    "smb_insecure_version",
+    "tls_suspicious_esni_usage",
+    "unsafe_protocol",
+    "dns_suspicious_traffic",
+    "tls_missing_sni",
+    "http_suspicious_content",
+    "risky_asn",
+    "risky_domain",
+    "malicious_fingerprint",
+    "malicious_sha1_certificate",
+    "desktop_or_file_sharing_session",
+    "tls_uncommon_alpn",
+    "tls_cert_validity_too_long",
+    "tls_suspicious_extension",
+    "tls_fatal_alert",
+    "suspicious_entropy",
+    "clear_text_credentials",
+    "dns_large_packet",
+    "dns_fragmented",
+    "invalid_characters",
+    "possible_exploit",
+    "tls_certificate_about_to_expire",
+    "punycode_idn",
+    "error_code_detected",
+    "http_crawler_bot",
+    "anonymous_subscriber",
+    "unidirectional_traffic",
+    "http_obsolete_server",
+    "periodic_flow",
+    "minor_issues",
+    "tcp_issues",
+    "fully_encrypted",
+    "tls_alpn_sni_mismatch",
+    "malware_host_contacted",
+    "binary_data_transfer",
+    "probing_attempt",
+    "obfuscated_traffic",
+];
+
+/// Older spellings of renamed risks.
+const OLD_NAMES: &[(&str, u8)] = &[("malicious_ja3", 28), ("http_numeric_ip_host", 12)];
+
+/// Largest bit a risk can have: the bitmap is 64 bits.
+pub const MAX_BIT: u64 = 63;
+
+/// The bit for a name: case-insensitive, with or without the `ndpi_` prefix.
+pub fn bit_of(name: &str) -> Option<u8> {
+    let lower = name.to_ascii_lowercase();
+    let bare = lower.strip_prefix("ndpi_").unwrap_or(&lower);
+    if let Some(i) = RISKS.iter().skip(1).position(|r| *r == bare) {
+        return u8::try_from(i + 1).ok();
+    }
+    OLD_NAMES.iter().find(|(n, _)| *n == bare).map(|&(_, b)| b)
+}
+
+/// The name of a bit, when known.
+pub fn name_of(bit: u64) -> Option<&'static str> {
+    usize::try_from(bit).ok().filter(|&b| b > 0).and_then(|b| RISKS.get(b)).copied()
+}
+
+/// The error for an unknown risk name, with the closest known one.
+pub fn unknown_message(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    let closest = RISKS[1..]
+        .iter()
+        .map(|r| (super::attribute::edit_distance(&lower, r), *r))
+        .filter(|&(d, r)| d <= (r.len() / 3).max(2))
+        .min_by_key(|&(d, _)| d);
+    match closest {
+        Some((_, r)) => format!("unknown risk `{name}`: did you mean `{r}`?"),
+        None => format!(
+            "unknown risk `{name}`: risks are nDPI's risk names in lower case without `NDPI_` \
+             (e.g. `tls_obsolete_version`) or bit numbers 1 to {MAX_BIT}"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_bits() {
+        assert_eq!(bit_of("tls_obsolete_version"), Some(7));
+        assert_eq!(bit_of("NDPI_TLS_WEAK_CIPHER"), Some(8));
+        assert_eq!(bit_of("malicious_ja3"), Some(28));
+        assert_eq!(bit_of("no_risk"), None);
+        assert_eq!(bit_of("unidirectional_traffic"), Some(46));
+        assert_eq!(name_of(24), Some("tls_missing_sni"));
+        assert_eq!(name_of(0), None);
+        assert_eq!(name_of(99), None);
+        assert!(RISKS.len() as u64 <= MAX_BIT + 1);
+        assert!(unknown_message("tls_obsolete_versoin").ends_with("did you mean `tls_obsolete_version`?"));
+    }
+}
