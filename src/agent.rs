@@ -347,6 +347,8 @@ pub struct RunOptions {
     pub filter: Option<String>,
     /// Capacity of the queue from workers to the enforcer.
     pub queue_capacity: usize,
+    /// Netify address-groups file for `@name` operands, re-read on reload.
+    pub address_groups: Option<std::path::PathBuf>,
     /// Where `flowsieve status` finds the agent; `None` serves no status.
     pub control_socket: Option<std::path::PathBuf>,
     pub capture: CaptureMethod,
@@ -453,7 +455,7 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
 
     for signal in signals.forever() {
         match signal {
-            SIGHUP => match config::load(&options.config_path) {
+            SIGHUP => match config::load_files(&options.config_path, options.address_groups.as_deref()) {
                 Ok(new) => {
                     for w in &new.warnings {
                         tracing::warn!("{w}");

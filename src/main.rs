@@ -43,6 +43,23 @@ enum Command {
     Check(ConfigArg),
     /// Show a running agent's counters: per worker, per target, reloads.
     Status(StatusArgs),
+    /// Replay captures and show, for each flow, each action's result and the value of every
+    /// comparison that decided it (against the flow's final facts).
+    Explain(ExplainArgs),
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    #[command(flatten)]
+    table: FlowTableArgs,
+    /// Only flows that matched at least one action.
+    #[arg(long)]
+    matched: bool,
+    /// pcap or pcapng files, replayed in order.
+    #[arg(required = true, value_name = "CAPTURE")]
+    captures: Vec<String>,
 }
 
 const DEFAULT_CONTROL_SOCKET: &str = "/run/flowsieve.sock";
@@ -62,6 +79,22 @@ struct ConfigArg {
     /// Netify flow-actions configuration (netify-proc-flow-actions.json).
     #[arg(short, long, default_value = DEFAULT_CONFIG)]
     config: PathBuf,
+    /// Netify address groups for `@name` in criteria (default: /etc/netifyd/address-groups.json
+    /// when it exists).
+    #[arg(long, value_name = "FILE")]
+    address_groups: Option<PathBuf>,
+}
+
+const DEFAULT_ADDRESS_GROUPS: &str = "/etc/netifyd/address-groups.json";
+
+impl ConfigArg {
+    /// The groups file to read: the one given, or Netify's default path if present.
+    fn groups(&self) -> Option<PathBuf> {
+        self.address_groups.clone().or_else(|| {
+            let default = PathBuf::from(DEFAULT_ADDRESS_GROUPS);
+            default.exists().then_some(default)
+        })
+    }
 }
 
 #[derive(Args)]
@@ -153,6 +186,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay(args),
         Command::Check(args) => check(args),
         Command::Status(args) => status(args),
+        Command::Explain(args) => explain(args),
     };
     match result {
         Ok(code) => code,
@@ -168,8 +202,9 @@ fn table_config(args: &FlowTableArgs) -> TableConfig {
 }
 
 /// Load a configuration, printing warnings; on errors print them all and fail.
-fn load_config(path: &std::path::Path) -> anyhow::Result<config::FlowActionsConfig> {
-    match config::load(path) {
+fn load_config(args: &ConfigArg) -> anyhow::Result<config::FlowActionsConfig> {
+    let path = &args.config;
+    match config::load_files(path, args.groups().as_deref()) {
         Ok(c) => {
             for w in &c.warnings {
                 eprintln!("{}: {w}", path.display());
@@ -186,7 +221,7 @@ fn load_config(path: &std::path::Path) -> anyhow::Result<config::FlowActionsConf
 }
 
 fn check(args: ConfigArg) -> anyhow::Result<ExitCode> {
-    match config::load(&args.config) {
+    match config::load_files(&args.config, args.groups().as_deref()) {
         Ok(c) => {
             for w in &c.warnings {
                 println!("{}: {w}", args.config.display());
@@ -211,6 +246,72 @@ fn check(args: ConfigArg) -> anyhow::Result<ExitCode> {
     }
 }
 
+fn explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(&args.config)?;
+    let options = ReplayOptions {
+        mode: EnforceMode::DryRun,
+        table: table_config(&args.table),
+        locality: Arc::new(Locality::new(args.table.local_nets.clone(), Vec::new())),
+        progress: false,
+        repeat: 1,
+        decode_only: false,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut write_error = None;
+    agent::replay(&config, &args.captures, &options, |_, flow| {
+        if args.matched && flow.verdicts.actions.is_empty() {
+            return;
+        }
+        let result = write_flow_text(&mut out, flow).and_then(|()| explain_flow(&mut out, &config.actions, flow));
+        if let Err(e) = result {
+            write_error.get_or_insert(e);
+        }
+    })?;
+    out.flush()?;
+    match write_error {
+        Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing output"),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Why each action did or did not match `flow` (its final facts, at its last packet's time).
+fn explain_flow(out: &mut impl Write, actions: &flowsieve::actions::ActionSet, flow: &Flow) -> std::io::Result<()> {
+    let facts = &flow.facts;
+    let at = agent::packet_time(flow.last_seen);
+    if let Some(e) = actions.exemptions.iter().find(|e| e.exempts(facts)) {
+        writeln!(out, "  every action: exempt by the global exemption {}", exemption_text(e))?;
+        return writeln!(out);
+    }
+    for action in &actions.actions {
+        let matched = flow.verdicts.actions.contains(&action.name);
+        writeln!(out, "  action {}: {}", action.name, if matched { "MATCHED" } else { "no match" })?;
+        if !action.interface.matches(facts) {
+            writeln!(out, "    interface {:?} does not cover {}", action.interface, facts.iface)?;
+        }
+        if let Some(e) = action.exemptions.iter().find(|e| e.exempts(facts)) {
+            writeln!(out, "    exempt by {}", exemption_text(e))?;
+        }
+        if !action.schedule.active(at) {
+            writeln!(out, "    outside its time_of_day")?;
+        }
+        for criteria in &action.criteria {
+            writeln!(out, "    criteria {}", criteria.source().trim())?;
+            for line in criteria.explain(facts).to_string().lines() {
+                writeln!(out, "    {line}")?;
+            }
+        }
+    }
+    writeln!(out)
+}
+
+fn exemption_text(e: &flowsieve::actions::Exemption) -> String {
+    match e {
+        flowsieve::actions::Exemption::Network(net) => net.to_string(),
+        flowsieve::actions::Exemption::Expression(c) => format!("'{}'", c.source().trim()),
+    }
+}
+
 fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let status = flowsieve::status::query(&args.control_socket)?;
     if args.json {
@@ -225,7 +326,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.internal.is_empty() && args.external.is_empty() {
         bail!("no interface to capture on: give at least one -I (LAN) or -E (WAN) interface");
     }
-    let config = load_config(&args.config.config)?;
+    let config = load_config(&args.config)?;
     let mut interfaces: Vec<CaptureInterface> =
         args.internal.iter().map(|n| CaptureInterface { name: n.clone(), external: false }).collect();
     interfaces.extend(args.external.iter().map(|n| CaptureInterface { name: n.clone(), external: true }));
@@ -233,6 +334,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     tracing::info!(local_networks = ?locality.local_networks().iter().map(|n| n.to_string()).collect::<Vec<_>>(), "local networks");
     let options = RunOptions {
         config_path: args.config.config.clone(),
+        address_groups: args.config.groups(),
         interfaces,
         table: table_config(&args.table),
         locality,
@@ -277,7 +379,7 @@ fn prefix_len(mask: IpAddr) -> u8 {
 }
 
 fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let config = load_config(&args.config.config)?;
+    let config = load_config(&args.config)?;
     let options = ReplayOptions {
         mode: if args.apply { EnforceMode::Apply } else { EnforceMode::DryRun },
         table: table_config(&args.table),

@@ -107,3 +107,64 @@ fn every_corpus_capture_replays_without_crashing() {
     let flows = String::from_utf8_lossy(&out.stdout).lines().count();
     assert!(flows > 7000, "only {flows} flows from the corpus");
 }
+
+#[test]
+fn explain_shows_why_each_flow_did_or_did_not_match() {
+    let out = Command::new(BIN).args(["explain", "--config", EXAMPLE, FIXTURE]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let blocks: Vec<&str> = text.split("\n\n").filter(|b| !b.trim().is_empty()).collect();
+    assert_eq!(blocks.len(), 3, "{text}");
+    let weak = blocks.iter().find(|b| b.starts_with("TCP 192.168.1.10:") && b.contains(":1010")).unwrap();
+    assert!(weak.contains("action weakssl: MATCHED") && weak.contains("ssl_version == 0x0302   → true"), "{weak}");
+    let exempt = blocks.iter().find(|b| b.starts_with("TCP 192.168.1.50:")).unwrap();
+    assert!(exempt.contains("no match") && exempt.contains("exempt by 192.168.1.50"), "{exempt}");
+    let modern = blocks.iter().find(|b| b.contains(":443 ")).unwrap();
+    assert!(modern.contains("(ssl_version is 0x0303)") && modern.contains("result: false"), "{modern}");
+}
+
+#[test]
+fn address_groups_file_feeds_at_names_and_check_reports_bad_groups() {
+    let dir = std::env::temp_dir().join(format!("flowsieve-groups-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("c.json");
+    std::fs::write(
+        &config,
+        r#"{"actions":{"printers":{"criteria":"local_ip == @printers;","targets":["l"]}},"targets":{"l":{"target_type":"log"}}}"#,
+    )
+    .unwrap();
+    let groups = dir.join("address-groups.json");
+    std::fs::write(&groups, r#"{"printers":{"ips":["192.168.1.50","10.1.0.0/16"]}}"#).unwrap();
+    let check = |groups_arg: &std::path::Path| {
+        Command::new(BIN)
+            .args(["check", "--config", config.to_str().unwrap(), "--address-groups", groups_arg.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let ok = check(&groups);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stdout));
+    // Replaying the fixture with the group: only the printer's flow matches.
+    let out = Command::new(BIN)
+        .args([
+            "replay",
+            "--json",
+            "--config",
+            config.to_str().unwrap(),
+            "--address-groups",
+            groups.to_str().unwrap(),
+            FIXTURE,
+        ])
+        .output()
+        .unwrap();
+    let flows: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let matched: Vec<&Value> = flows.iter().filter(|f| f["actions"] == serde_json::json!(["printers"])).collect();
+    assert_eq!(matched.len(), 1, "{flows:#?}");
+    assert_eq!(matched[0]["local_ip"], "192.168.1.50");
+    std::fs::write(&groups, r#"{"printers":{"ips":["192.168.1.300"]}}"#).unwrap();
+    let bad = check(&groups);
+    assert!(!bad.status.success());
+    let text = String::from_utf8_lossy(&bad.stdout);
+    assert!(text.contains("address-groups.json") && text.contains("192.168.1.300"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::schedule::{self, Schedule, Window, Zone};
 use super::{Action, ActionSet, Exemption, InterfaceMatch};
-use crate::criteria::Criteria;
+use crate::criteria::{AddressGroups, CompileContext, Criteria};
 use crate::enforce::log::LogConfig;
 use crate::enforce::nftset::{KeyPart, NftSetConfig, SetFamily};
 use crate::enforce::sink::SinkConfig;
@@ -91,19 +91,62 @@ pub struct ConfigError {
     pub problems: Vec<Problem>,
 }
 
-/// Read and compile a configuration file.
+/// Read the address-groups file (when given) and the configuration: what `run`, reload,
+/// `replay`, `check` and `explain` all do. A bad groups file is reported like a configuration
+/// problem, naming that file.
+pub fn load_files(path: &Path, address_groups: Option<&Path>) -> Result<FlowActionsConfig, ConfigError> {
+    let groups = match address_groups {
+        None => None,
+        Some(file) => match AddressGroups::load(file) {
+            Ok(groups) => Some(groups),
+            Err(e) => {
+                return Err(ConfigError {
+                    path: path.to_path_buf(),
+                    problems: vec![Problem {
+                        severity: Severity::Error,
+                        path: "address groups".into(),
+                        message: e.to_string(),
+                        detail: None,
+                    }],
+                })
+            }
+        },
+    };
+    let mut config = load_with(path, groups.as_ref())?;
+    for w in groups.iter().flat_map(|g| g.warnings()) {
+        config.warnings.push(Problem {
+            severity: Severity::Warning,
+            path: "address groups".into(),
+            message: w.clone(),
+            detail: None,
+        });
+    }
+    Ok(config)
+}
+
+/// Read and compile a configuration file (no address groups: `@name` is an error).
 pub fn load(path: &Path) -> Result<FlowActionsConfig, ConfigError> {
+    load_with(path, None)
+}
+
+/// Read and compile a configuration file; `@name` operands refer to `groups`.
+pub fn load_with(path: &Path, groups: Option<&AddressGroups>) -> Result<FlowActionsConfig, ConfigError> {
     let fail = |message: String| ConfigError {
         path: path.to_path_buf(),
         problems: vec![Problem { severity: Severity::Error, path: "$".into(), message, detail: None }],
     };
     let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
-    parse(&text, path)
+    parse_with(&text, path, groups)
 }
 
 /// Compile configuration text; `path` is only used in messages.
 pub fn parse(text: &str, path: &Path) -> Result<FlowActionsConfig, ConfigError> {
-    let mut loader = Loader { problems: Vec::new() };
+    parse_with(text, path, None)
+}
+
+/// Compile configuration text with address groups for `@name` operands.
+pub fn parse_with(text: &str, path: &Path, groups: Option<&AddressGroups>) -> Result<FlowActionsConfig, ConfigError> {
+    let mut loader = Loader { problems: Vec::new(), context: CompileContext { address_groups: groups } };
     let root: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => {
@@ -118,8 +161,9 @@ pub fn parse(text: &str, path: &Path) -> Result<FlowActionsConfig, ConfigError> 
     Ok(FlowActionsConfig { warnings: loader.problems, ..config })
 }
 
-struct Loader {
+struct Loader<'g> {
     problems: Vec<Problem>,
+    context: CompileContext<'g>,
 }
 
 const TOP_KEYS: &[&str] = &[
@@ -153,7 +197,7 @@ const SINK_KEYS: &[&str] = &["socket", "path", "channel", "sink"];
 /// Target types Netify has that this version cannot apply yet.
 const LATER_TARGET_TYPES: &[&str] = &["ipset", "ctlabel", "ctmark"];
 
-impl Loader {
+impl Loader<'_> {
     fn error(&mut self, path: &str, message: impl Into<String>) {
         self.problems.push(Problem {
             severity: Severity::Error,
@@ -394,7 +438,7 @@ impl Loader {
     }
 
     fn criteria(&mut self, text: &str, path: &str) -> Option<Criteria> {
-        match Criteria::compile(text) {
+        match Criteria::compile_with(text, &self.context) {
             Ok(criteria) => {
                 for w in criteria.warnings() {
                     self.problems.push(Problem {
