@@ -252,6 +252,10 @@ fn default_data_knows_the_big_services() {
     assert_eq!(host("www.microsoft.com").as_deref(), Some("netify.microsoft"));
     assert_eq!(host("us04web.zoom.us").as_deref(), Some("netify.zoom"));
     assert_eq!(host("chatgpt.com").as_deref(), Some("netify.openai-chatgpt"));
+    // Seen in nDPI's captures: more specific names under another application's domain.
+    assert_eq!(host("vpn-api.proton.me").as_deref(), Some("netify.proton-vpn"));
+    assert_eq!(host("mail.proton.me").as_deref(), Some("netify.proton-mail"));
+    assert_eq!(host("teams.office.com").as_deref(), Some("netify.microsoft-teams"));
     assert_eq!(host("notyoutube.com"), None);
     let ip = |a: &str| c.apps().lookup_ip(a.parse::<IpAddr>().unwrap()).map(|(a, _)| a.tag.to_string());
     assert_eq!(ip("149.154.167.51").as_deref(), Some("netify.telegram"));
