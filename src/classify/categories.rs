@@ -307,7 +307,10 @@ impl CategoryIndex {
     /// Category from the custom domain lists for a host name (most specific listed domain);
     /// 0 = none. Does not allocate.
     pub fn domain_category(&self, host: &str) -> u16 {
-        self.domain_match(host).map_or(0, |(_, c)| c)
+        if self.domain_lists.is_empty() {
+            return 0;
+        }
+        with_lowercase(host, |name| self.domain_suffix(name).map_or(0, |(_, c)| c))
     }
 
     /// The listed domain and category that [`CategoryIndex::domain_category`] uses.
@@ -315,15 +318,18 @@ impl CategoryIndex {
         if self.domain_lists.is_empty() {
             return None;
         }
-        with_lowercase(host, |name| {
-            let mut at = 0;
-            loop {
-                if let Some(&(_, category)) = self.domain_lists.get(&name[at..]) {
-                    return Some((name[at..].to_string(), category));
-                }
-                at += name[at..].find('.')? + 1;
+        with_lowercase(host, |name| self.domain_suffix(name).map(|(at, c)| (name[at..].to_string(), c)))
+    }
+
+    /// Exact name, then each parent at a label boundary: (offset of the listed domain, category).
+    fn domain_suffix(&self, name: &str) -> Option<(usize, u16)> {
+        let mut at = 0;
+        loop {
+            if let Some(&(_, category)) = self.domain_lists.get(&name[at..]) {
+                return Some((at, category));
             }
-        })
+            at += name[at..].find('.')? + 1;
+        }
     }
 
     pub fn domain_list_len(&self) -> usize {
