@@ -167,6 +167,8 @@ pub struct ReplayOptions {
     /// Stop after L2–L4 decoding and the flow lookup (no dissection, no actions): the
     /// baseline the full pipeline is compared with.
     pub decode_only: bool,
+    /// Names applications; `None` leaves them unknown.
+    pub classifier: Option<Arc<crate::classify::Classifier>>,
 }
 
 /// Totals of a replay.
@@ -201,7 +203,10 @@ pub fn replay(
     // files), so the table's memory is allocated once.
     let mut table_config = options.table.clone();
     table_config.dissect = !options.decode_only;
-    let table = FlowTable::new(table_config, options.locality.clone(), "pcap", false);
+    let mut table = FlowTable::new(table_config, options.locality.clone(), "pcap", false);
+    if let (Some(c), false) = (&options.classifier, options.decode_only) {
+        table = table.with_classifier(c.clone());
+    }
     let mut worker = Worker::new(table, actions.clone());
     worker.evaluate = !options.decode_only;
     let rounds = (0..options.repeat.max(1)).flat_map(|round| files.iter().map(move |file| (round, file)));
@@ -352,6 +357,8 @@ pub struct RunOptions {
     /// Where `flowsieve status` finds the agent; `None` serves no status.
     pub control_socket: Option<std::path::PathBuf>,
     pub capture: CaptureMethod,
+    /// Names applications; `None` leaves them unknown.
+    pub classifier: Option<Arc<crate::classify::Classifier>>,
     /// Workers (ring sockets, threads, flow-table shards) per interface with AF_PACKET.
     pub workers: usize,
 }
@@ -431,7 +438,10 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         .map(|(_, i)| WorkerStatus { iface: i.name.clone(), external: i.external, ..WorkerStatus::default() })
         .collect();
     for (index, (capture, iface)) in sources.into_iter().enumerate() {
-        let table = FlowTable::new(options.table.clone(), options.locality.clone(), &iface.name, iface.external);
+        let mut table = FlowTable::new(options.table.clone(), options.locality.clone(), &iface.name, iface.external);
+        if let Some(c) = &options.classifier {
+            table = table.with_classifier(c.clone());
+        }
         let worker = Worker::new(table, actions.clone());
         let shared = WorkerShared {
             stop: stop.clone(),

@@ -11,6 +11,8 @@ use clap::{Args, Parser, Subcommand};
 
 use flowsieve::actions::config::{self, Severity};
 use flowsieve::agent::{self, CaptureInterface, CaptureMethod, ReplayOptions, RunOptions};
+use flowsieve::classify::categories::CategoryKind;
+use flowsieve::classify::{self, Classifier, ClassifierPaths};
 use flowsieve::dissect::protocol;
 use flowsieve::enforce::EnforceMode;
 use flowsieve::flow::facts::FlowFacts;
@@ -28,8 +30,49 @@ struct Cli {
     /// More log output: -v debug, -vv trace (default: info). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    #[command(flatten)]
+    signatures: SignatureArgs,
+    /// Print the application signatures (ID, tag, category) and exit, as netifyd does.
+    #[arg(long)]
+    dump_apps: bool,
+    /// Print the protocols (Netify ID, name, category) and exit.
+    #[arg(long)]
+    dump_protos: bool,
+    /// Print the application or protocol categories and exit.
+    #[arg(long, value_name = "application|protocol")]
+    dump_category: Option<String>,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+}
+
+/// Where application signatures come from (default: flowsieve's built-in set).
+#[derive(Args)]
+struct SignatureArgs {
+    /// Netify netify-apps.conf to use instead of the built-in signatures.
+    #[arg(long, global = true, value_name = "FILE")]
+    apps: Option<PathBuf>,
+    /// Netify netify-categories.json to use instead of the built-in categories.
+    #[arg(long, global = true, value_name = "FILE")]
+    categories: Option<PathBuf>,
+    /// Directory of custom domain lists (<priority>-<category>.txt), as Netify's domains.d.
+    #[arg(long, global = true, value_name = "DIR")]
+    domains_dir: Option<PathBuf>,
+}
+
+impl SignatureArgs {
+    /// Load the classifier: built-in data unless files are given; bad lines are warnings.
+    fn load(&self) -> anyhow::Result<Arc<Classifier>> {
+        let paths = ClassifierPaths {
+            apps: self.apps.clone(),
+            categories: self.categories.clone(),
+            domains_dir: self.domains_dir.clone(),
+        };
+        let (classifier, problems) = Classifier::load(&paths)?;
+        for p in problems {
+            eprintln!("warning: {p}");
+        }
+        Ok(Arc::new(classifier))
+    }
 }
 
 #[derive(Subcommand)]
@@ -43,6 +86,12 @@ enum Command {
     Check(ConfigArg),
     /// Show a running agent's counters: per worker, per target, reloads.
     Status(StatusArgs),
+    /// Say which application and categories a host name or address maps to, and why.
+    Lookup {
+        /// A host name (www.youtube.com) or an IP address.
+        #[arg(value_name = "HOST-OR-IP")]
+        query: String,
+    },
     /// Replay captures and show, for each flow, each action's result and the value of every
     /// comparison that decided it (against the flow's final facts).
     Explain(ExplainArgs),
@@ -181,18 +230,45 @@ fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-    let result = match cli.command {
-        Command::Run(args) => run(args),
-        Command::Replay(args) => replay(args),
-        Command::Check(args) => check(args),
-        Command::Status(args) => status(args),
-        Command::Explain(args) => explain(args),
-    };
+    let result = dispatch(cli);
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("flowsieve: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    if cli.dump_apps || cli.dump_protos || cli.dump_category.is_some() {
+        let classifier = cli.signatures.load()?;
+        if cli.dump_apps {
+            print!("{}", classify::dump_apps(&classifier));
+        }
+        if cli.dump_protos {
+            print!("{}", classify::dump_protos(&classifier));
+        }
+        if let Some(kind) = &cli.dump_category {
+            let kind: CategoryKind = kind
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--dump-category takes 'application' or 'protocol', not '{kind}'"))?;
+            print!("{}", classify::dump_category(&classifier, kind));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(command) = cli.command else {
+        bail!("no command given: try `flowsieve --help`");
+    };
+    match command {
+        Command::Run(args) => run(args, cli.signatures.load()?),
+        Command::Replay(args) => replay(args, cli.signatures.load()?),
+        Command::Check(args) => check(args),
+        Command::Status(args) => status(args),
+        Command::Explain(args) => explain(args, cli.signatures.load()?),
+        Command::Lookup { query } => {
+            print!("{}", cli.signatures.load()?.explain_lookup(&query));
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
@@ -246,7 +322,7 @@ fn check(args: ConfigArg) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
+fn explain(args: ExplainArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
     let config = load_config(&args.config)?;
     let options = ReplayOptions {
         mode: EnforceMode::DryRun,
@@ -255,6 +331,7 @@ fn explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
         progress: false,
         repeat: 1,
         decode_only: false,
+        classifier: Some(classifier),
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -322,7 +399,7 @@ fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
     if args.internal.is_empty() && args.external.is_empty() {
         bail!("no interface to capture on: give at least one -I (LAN) or -E (WAN) interface");
     }
@@ -345,6 +422,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             CaptureArg::Afpacket => CaptureMethod::AfPacket,
             CaptureArg::Pcap => CaptureMethod::Pcap,
         },
+        classifier: Some(classifier),
         workers: args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
     };
     agent::run(config, options)?;
@@ -378,7 +456,7 @@ fn prefix_len(mask: IpAddr) -> u8 {
     }
 }
 
-fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+fn replay(args: ReplayArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
     let config = load_config(&args.config)?;
     let options = ReplayOptions {
         mode: if args.apply { EnforceMode::Apply } else { EnforceMode::DryRun },
@@ -387,6 +465,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         progress: std::io::stderr().is_terminal() && !args.json,
         repeat: args.repeat,
         decode_only: args.decode_only,
+        classifier: Some(classifier),
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

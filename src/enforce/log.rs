@@ -104,7 +104,10 @@ fn entry(event: &MatchEvent) -> Value {
     };
     json!({
         "action": &*event.action,
-        "app_id": "0.netify.unclassified",
+        "app_id": match &f.application.tag {
+            Some(tag) if f.application.id != 0 => format!("{}.{tag}", f.application.id),
+            _ => "0.netify.unclassified".to_string(),
+        },
         "proto_id": f.protocol.to_string(),
         "protocol": protocol::name_of(f.protocol),
         "ip_protocol": f.ip_protocol,

@@ -45,7 +45,14 @@ pub fn facts_record(f: &FlowFacts) -> Value {
         "other_type": f.other_type.as_str(),
         "local_origin": f.local_origin,
         "protocol": { "id": f.protocol, "name": protocol::name_of(f.protocol) },
-        "application": null,
+        "application": (f.application.id != 0).then(|| json!({
+            "id": f.application.id,
+            "tag": f.application.tag.as_deref(),
+            "category": (f.application.category != 0).then(|| json!({
+                "id": f.application.category,
+                "tag": crate::classify::categories::builtin_application_category_tag(f.application.category),
+            })),
+        })),
         "detected_hostname": f.detected_hostname.as_deref(),
         "tls": tls,
         "packets": f.packets,

@@ -12,6 +12,7 @@ use super::facts::FlowFacts;
 use super::key::{direction, FlowKey};
 use super::locality::Locality;
 use super::wheel::TimerWheel;
+use crate::classify::Classifier;
 use crate::decode::{tcp_flags, Packet};
 use crate::dissect::registry::{DissectState, Step};
 use crate::dissect::Segment;
@@ -107,6 +108,8 @@ pub struct FlowTable {
     stats: TableStats,
     next_sweep: Duration,
     wheel: TimerWheel,
+    /// Fills each flow's application after its facts change; none = no classification.
+    classifier: Option<Arc<Classifier>>,
 }
 
 impl FlowTable {
@@ -122,7 +125,14 @@ impl FlowTable {
             external,
             stats: TableStats::default(),
             next_sweep: Duration::ZERO,
+            classifier: None,
         }
+    }
+
+    /// Classify applications (and categories) whenever a flow's facts change.
+    pub fn with_classifier(mut self, classifier: Arc<Classifier>) -> FlowTable {
+        self.classifier = Some(classifier);
+        self
     }
 
     pub fn stats(&self) -> TableStats {
@@ -199,6 +209,11 @@ impl FlowTable {
             }
             if change == Change::None || step_change == Change::Completed {
                 change = step_change;
+            }
+        }
+        if change != Change::None {
+            if let Some(classifier) = &self.classifier {
+                classifier.classify(&mut flow.facts);
             }
         }
         Some((flow, change))

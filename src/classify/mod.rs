@@ -1,0 +1,306 @@
+//! Application and category classification: which application a flow belongs to, and the
+//! categories of its application, protocol and host name.
+//!
+//! - [`apps`]: the application catalogue (Netify's `netify-apps.conf` format): domains,
+//!   networks, host-name rewrites, soft dissectors.
+//! - [`categories`]: `netify-categories.json`, the built-in category lists, `domains.d` lists.
+//!
+//! [`Classifier`] ties them together and fills [`AppFacts`] from what the flow table and the
+//! dissectors found, in Netify's order (spec/flow-actions.md §5): protocol "twins", the detected
+//! host name, the DNS host name, the remote address (not for DNS flows), then soft dissectors.
+//!
+//! flowsieve ships its own signature set (`data/apps.conf`, `data/categories.json`, written for
+//! this project), compiled into the binary: [`Classifier::load_default`] works with no files
+//! installed, and [`Classifier::load`] reads Netify's files (or ours) from paths instead.
+
+pub mod apps;
+pub mod categories;
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use apps::{AppCatalog, FormatError};
+use categories::{CategoryIndex, CategoryKind};
+
+use crate::dissect::protocol;
+use crate::flow::facts::{AppFacts, FlowFacts};
+
+/// The built-in signature set, `data/apps.conf`.
+pub const DEFAULT_APPS: &str = include_str!("../../data/apps.conf");
+/// The built-in categories, `data/categories.json`.
+pub const DEFAULT_CATEGORIES: &str = include_str!("../../data/categories.json");
+
+/// Protocols that *are* an application ("twins"): a flow with this Netify protocol ID gets
+/// this application tag, whatever its host name. Steam (74) is the ID spec §5 shows in a soft
+/// dissector; the others follow the nDPI numbering Netify's protocol IDs inherited and are not
+/// verified against nd-protos.hpp. No dissector reports any of them yet, so this table only
+/// matters once one does; a tag missing from the loaded catalogue is skipped.
+pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
+    (74, "netify.steam"),
+    (142, "netify.whatsapp"),
+    (156, "netify.spotify"),
+    (185, "netify.telegram"),
+    (189, "netify.zoom"),
+];
+
+/// Where to read signature files from; `None` = the built-in data.
+#[derive(Debug, Clone, Default)]
+pub struct ClassifierPaths {
+    /// A `netify-apps.conf` (e.g. `/etc/netifyd/netify-apps.conf`).
+    pub apps: Option<PathBuf>,
+    /// A `netify-categories.json`.
+    pub categories: Option<PathBuf>,
+    /// A `domains.d` directory of `<priority>-<category>.txt` lists.
+    pub domains_dir: Option<PathBuf>,
+}
+
+/// A signature file could not be read at all.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct ReadError {
+    pub path: String,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Applications and categories, shared read-only by every worker.
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    apps: AppCatalog,
+    categories: CategoryIndex,
+    /// (protocol ID, index of the application in `apps`).
+    twins: Vec<(u16, usize)>,
+}
+
+impl Classifier {
+    /// A classifier over a catalogue and category index.
+    pub fn new(apps: AppCatalog, categories: CategoryIndex) -> Classifier {
+        let twins = PROTOCOL_TWINS.iter().filter_map(|&(p, tag)| Some((p, apps.index_of_tag(tag)?))).collect();
+        Classifier { apps, categories, twins }
+    }
+
+    /// flowsieve's own signature set, compiled in. Its tests guarantee it loads without errors.
+    pub fn load_default() -> Classifier {
+        let (apps, _) = AppCatalog::parse("<built-in data/apps.conf>", DEFAULT_APPS);
+        let (categories, _) = CategoryIndex::parse_json("<built-in data/categories.json>", DEFAULT_CATEGORIES);
+        Classifier::new(apps, categories)
+    }
+
+    /// Reads the files named in `paths`, the built-in data for the rest. Malformed lines are
+    /// returned (file and line) and skipped; a file that cannot be read is an error.
+    ///
+    /// When `apps` is a file but `categories` is not, the built-in category *lists* are used
+    /// without the built-in memberships (they describe our IDs, not the file's), and a problem
+    /// saying so is returned.
+    pub fn load(paths: &ClassifierPaths) -> Result<(Classifier, Vec<FormatError>), ReadError> {
+        let read = |p: &PathBuf| {
+            std::fs::read_to_string(p).map_err(|source| ReadError { path: p.display().to_string(), source })
+        };
+        let mut problems = Vec::new();
+        let apps = match &paths.apps {
+            Some(p) => {
+                let (apps, errors) = AppCatalog::parse(&p.display().to_string(), &read(p)?);
+                problems.extend(errors);
+                apps
+            }
+            None => AppCatalog::parse("<built-in data/apps.conf>", DEFAULT_APPS).0,
+        };
+        let mut categories = match &paths.categories {
+            Some(p) => {
+                let (index, errors) = CategoryIndex::parse_json(&p.display().to_string(), &read(p)?);
+                problems.extend(errors);
+                index
+            }
+            None => CategoryIndex::parse_json("<built-in data/categories.json>", DEFAULT_CATEGORIES).0,
+        };
+        if let (Some(p), None) = (&paths.apps, &paths.categories) {
+            categories.clear_application_members();
+            problems.push(FormatError {
+                file: p.display().to_string(),
+                line: 0,
+                message: "no categories file given: applications from this file have no category".into(),
+            });
+        }
+        if let Some(dir) = &paths.domains_dir {
+            let errors = categories
+                .load_domain_dir(dir)
+                .map_err(|source| ReadError { path: dir.display().to_string(), source })?;
+            problems.extend(errors);
+        }
+        Ok((Classifier::new(apps, categories), problems))
+    }
+
+    pub fn apps(&self) -> &AppCatalog {
+        &self.apps
+    }
+
+    pub fn categories(&self) -> &CategoryIndex {
+        &self.categories
+    }
+
+    /// Fills `facts.application` (ID, tag, categories) from the flow's protocol, host names
+    /// and remote address. Returns whether anything changed. Allocates nothing (tags are shared
+    /// from the catalogue) unless a host-name rewrite applies.
+    ///
+    /// An application once found is kept when nothing matches later (facts only grow); a
+    /// better source found later (a host name after the address) replaces it.
+    pub fn classify(&self, facts: &mut FlowFacts) -> bool {
+        let before = (
+            facts.application.id,
+            facts.application.category,
+            facts.application.protocol_category,
+            facts.application.domain_category,
+            facts.application.from_dns_hint,
+            facts.protocol,
+        );
+        let found = self
+            .twins
+            .iter()
+            .find(|(p, _)| *p == facts.protocol)
+            .map(|&(_, i)| (i, false))
+            .or_else(|| facts.detected_hostname.as_deref().and_then(|h| self.apps.host_index(h)).map(|i| (i, false)))
+            .or_else(|| facts.dns_hostname.as_deref().and_then(|h| self.apps.host_index(h)).map(|i| (i, true)))
+            .or_else(|| {
+                // A DNS server's address says nothing about what the query was for.
+                (facts.protocol != protocol::DNS)
+                    .then(|| self.apps.ip_index(facts.other_ip))
+                    .flatten()
+                    .map(|i| (i, false))
+            });
+        if let Some((index, from_dns_hint)) = found {
+            set_app(&mut facts.application, Some(self.apps.app_at(index)), from_dns_hint);
+        }
+        for soft in self.apps.soft_dissectors() {
+            if soft.evaluate(facts) == Some(true) {
+                if soft.app_id >= 0 {
+                    let id = u32::try_from(soft.app_id).unwrap_or(0);
+                    match self.apps.by_id(id) {
+                        Some(app) => set_app(&mut facts.application, Some(app), false),
+                        None => set_app(&mut facts.application, None, false),
+                    }
+                }
+                if let Ok(p) = u16::try_from(soft.protocol_id) {
+                    facts.protocol = p;
+                }
+                break;
+            }
+        }
+        let app = &mut facts.application;
+        app.category = self.categories.application_category(app.id);
+        app.protocol_category = self.categories.protocol_category(facts.protocol);
+        app.domain_category = facts
+            .detected_hostname
+            .as_deref()
+            .map(|h| self.categories.domain_category(h))
+            .filter(|&c| c != 0)
+            .or_else(|| facts.dns_hostname.as_deref().map(|h| self.categories.domain_category(h)))
+            .unwrap_or(0);
+        before != (app.id, app.category, app.protocol_category, app.domain_category, app.from_dns_hint, facts.protocol)
+    }
+
+    /// Human-readable answer to "what is this host name or address, and why" (`flowsieve
+    /// lookup`).
+    pub fn explain_lookup(&self, query: &str) -> String {
+        let query = query.trim();
+        let mut out = String::new();
+        if let Ok(ip) = query.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+            match self.apps.lookup_ip(ip) {
+                Some((app, net)) => {
+                    let _ = writeln!(out, "{ip}: {} by network {net}", self.describe(app.id, &app.tag));
+                }
+                None => {
+                    let _ = writeln!(out, "{ip}: no application (no listed network contains it)");
+                }
+            }
+            return out;
+        }
+        let (hit, rewritten) = self.apps.explain_host(query);
+        if let Some(r) = &rewritten {
+            let _ = writeln!(out, "{query}: rewritten to {r} by an xfm rule");
+        }
+        match hit {
+            Some((app, how)) => {
+                let _ = writeln!(out, "{query}: {} by {how}", self.describe(app.id, &app.tag));
+            }
+            None => {
+                let _ = writeln!(out, "{query}: no application (neither the name nor a parent domain is listed)");
+            }
+        }
+        if let Some((domain, category)) = self.categories.domain_match(query) {
+            let tag = self.categories.category_tag(CategoryKind::Application, category).unwrap_or("?");
+            let _ = writeln!(out, "{query}: domain category {tag} ({category}) from a domains.d list entry {domain}");
+        }
+        out
+    }
+
+    fn describe(&self, id: u32, tag: &str) -> String {
+        let category = self.categories.application_category(id);
+        match self.categories.category_tag(CategoryKind::Application, category) {
+            Some(c) if category != 0 => format!("{tag} (ID {id}), category {c} ({category})"),
+            _ => format!("{tag} (ID {id}), no category"),
+        }
+    }
+}
+
+fn set_app(slot: &mut AppFacts, app: Option<&apps::App>, from_dns_hint: bool) {
+    match app {
+        Some(app) if slot.id != app.id || slot.tag.is_none() => {
+            slot.id = app.id;
+            slot.tag = Some(app.tag.clone());
+        }
+        Some(_) => {}
+        None => {
+            slot.id = 0;
+            slot.tag = None;
+        }
+    }
+    slot.from_dns_hint = from_dns_hint && slot.id != 0;
+}
+
+/// `--dump-apps`: one line per application, by ID: `ID tag category`.
+pub fn dump_apps(classifier: &Classifier) -> String {
+    let mut apps: Vec<_> = classifier.apps.apps().iter().collect();
+    apps.sort_by_key(|a| a.id);
+    let mut out = String::new();
+    for app in apps {
+        let category = classifier.categories.application_category(app.id);
+        let tag = classifier.categories.category_tag(CategoryKind::Application, category).unwrap_or("-");
+        let _ = writeln!(out, "{:>6} {} {}", app.id, app.tag, if category == 0 { "-" } else { tag });
+    }
+    out
+}
+
+/// `--dump-protos`: one line per protocol flowsieve can name: `ID name category`.
+pub fn dump_protos(classifier: &Classifier) -> String {
+    let mut out = String::new();
+    for p in protocol::PROTOCOLS {
+        let category = classifier.categories.protocol_category(p.id);
+        let tag = classifier.categories.category_tag(CategoryKind::Protocol, category).filter(|_| category != 0);
+        let _ = writeln!(out, "{:>6} {} {}", p.id, p.name, tag.unwrap_or("-"));
+    }
+    out
+}
+
+/// `--dump-category application|protocol`: one line per category: `ID tag`.
+pub fn dump_category(classifier: &Classifier, kind: CategoryKind) -> String {
+    let mut out = String::new();
+    for c in classifier.categories.categories(kind) {
+        let _ = writeln!(out, "{:>6} {}", c.id, c.tag);
+    }
+    out
+}
+
+impl std::str::FromStr for CategoryKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "application" | "app" => Ok(CategoryKind::Application),
+            "protocol" | "proto" => Ok(CategoryKind::Protocol),
+            _ => Err(format!("`{s}`: expected `application` or `protocol`")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,293 @@
+//! The classifier over small hand-made catalogues, and the checks every release of the built-in
+//! signature set (`data/`) must pass.
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
+
+use super::apps::{encode_base64, AppCatalog};
+use super::categories::{CategoryIndex, CategoryKind};
+use super::*;
+use crate::flow::facts::FlowFacts;
+
+const APPS: &str = "\
+app:124:netify.youtube
+app:119:netify.facebook
+app:142:netify.whatsapp
+app:74:netify.steam
+dom:124:youtube.com
+dom:124:googlevideo.com
+dom:119:facebook.com
+net:119:157.240.0.0/16
+net:119:2a03:2880::/32
+";
+
+const CATEGORIES: &str = r#"{
+    "application_index": [[29, [124]], [24, [119]], [17, [142]], [12, [74]]],
+    "protocol_index": [[22, [91]], [9, [5]]]
+}"#;
+
+fn classifier() -> Classifier {
+    let (apps, errors) = AppCatalog::parse("t.conf", APPS);
+    assert!(errors.is_empty(), "{errors:?}");
+    let (categories, errors) = CategoryIndex::parse_json("t.json", CATEGORIES);
+    assert!(errors.is_empty(), "{errors:?}");
+    Classifier::new(apps, categories)
+}
+
+fn facts(host: Option<&str>, other_ip: &str, protocol: u16) -> FlowFacts {
+    FlowFacts {
+        detected_hostname: host.map(Into::into),
+        other_ip: other_ip.parse().unwrap(),
+        protocol,
+        ..FlowFacts::default()
+    }
+}
+
+#[test]
+fn host_name_fills_application_and_categories() {
+    let c = classifier();
+    let mut f = facts(Some("r3---sn-abc.googlevideo.com"), "203.0.113.9", protocol::TLS);
+    assert!(c.classify(&mut f));
+    assert_eq!(f.application.id, 124);
+    assert_eq!(f.application.tag.as_deref(), Some("netify.youtube"));
+    assert_eq!(f.application.category, 29);
+    assert_eq!(f.application.protocol_category, 22);
+    assert!(!f.application.from_dns_hint);
+    assert!(!c.classify(&mut f), "a second pass changes nothing");
+}
+
+#[test]
+fn tags_are_shared_not_copied() {
+    let c = classifier();
+    let mut a = facts(Some("youtube.com"), "203.0.113.9", protocol::TLS);
+    let mut b = facts(Some("www.youtube.com"), "203.0.113.9", protocol::TLS);
+    c.classify(&mut a);
+    c.classify(&mut b);
+    let (a, b) = (a.application.tag.unwrap(), b.application.tag.unwrap());
+    assert!(std::sync::Arc::ptr_eq(&a, &b));
+}
+
+#[test]
+fn address_then_host_name_refines() {
+    let c = classifier();
+    // New flow: only the address is known.
+    let mut f = facts(None, "157.240.1.35", protocol::UNKNOWN);
+    assert!(c.classify(&mut f));
+    assert_eq!(f.application.id, 119);
+    assert_eq!(f.application.protocol_category, 0);
+    // The ServerHello/ClientHello brings a name that says otherwise: the name wins.
+    f.detected_hostname = Some("www.youtube.com".into());
+    f.protocol = protocol::TLS;
+    assert!(c.classify(&mut f));
+    assert_eq!(f.application.id, 124);
+    // IPv6.
+    let mut f = facts(None, "2a03:2880:f12f:83:face:b00c:0:25de", protocol::TLS);
+    c.classify(&mut f);
+    assert_eq!(f.application.id, 119);
+}
+
+#[test]
+fn dns_hostname_is_a_hint_and_dns_servers_are_not_apps() {
+    let c = classifier();
+    let mut f = facts(None, "198.51.100.7", protocol::TLS);
+    f.dns_hostname = Some("facebook.com".into());
+    c.classify(&mut f);
+    assert_eq!(f.application.id, 119);
+    assert!(f.application.from_dns_hint);
+    // A DNS query to a server in a listed network is not that application.
+    let mut f = facts(None, "157.240.1.35", protocol::DNS);
+    assert!(c.classify(&mut f), "the protocol category still changes");
+    assert_eq!(f.application.id, 0);
+    assert_eq!(f.application.protocol_category, 9);
+}
+
+#[test]
+fn protocol_twins_win() {
+    let c = classifier();
+    let mut f = facts(Some("facebook.com"), "157.240.1.35", 142);
+    c.classify(&mut f);
+    assert_eq!(f.application.tag.as_deref(), Some("netify.whatsapp"));
+}
+
+#[test]
+fn nothing_known_changes_nothing() {
+    let c = classifier();
+    let mut f = facts(Some("notyoutube.com"), "192.0.2.1", protocol::TLS);
+    assert!(c.classify(&mut f), "protocol category");
+    assert_eq!(f.application.id, 0);
+    assert_eq!(f.application.tag, None);
+    assert!(!c.classify(&mut f));
+}
+
+#[test]
+fn active_soft_dissectors_set_app_and_protocol() {
+    let expr = "ip_protocol == 17 && other_port >= 27015 && other_port <= 27030;";
+    let text = format!("{APPS}nsd:74:74:{}\n", encode_base64(expr.as_bytes()));
+    let (apps, errors) = AppCatalog::parse("t.conf", &text);
+    assert!(errors.is_empty(), "{errors:?}");
+    let (categories, _) = CategoryIndex::parse_json("t.json", CATEGORIES);
+    let c = Classifier::new(apps, categories);
+    let mut f = facts(None, "192.0.2.1", protocol::UNKNOWN);
+    f.ip_protocol = 17;
+    f.other_port = 27020;
+    assert!(c.classify(&mut f));
+    assert_eq!((f.application.id, f.protocol, f.application.category), (74, 74, 12));
+}
+
+#[test]
+fn domain_lists_fill_domain_category() {
+    let mut c = classifier();
+    assert!(c.categories.add_domain_list("d/10-adult.txt", "10-adult.txt", "example.org\n").is_empty());
+    let mut f = facts(Some("www.example.org"), "192.0.2.1", protocol::TLS);
+    c.classify(&mut f);
+    assert_eq!((f.application.id, f.application.domain_category), (0, 2));
+    assert!(c.explain_lookup("www.example.org").contains("domain category adult (2)"));
+}
+
+#[test]
+fn explain_says_what_and_why() {
+    let c = classifier();
+    let text = c.explain_lookup("WWW.YouTube.com");
+    assert!(text.contains("netify.youtube (ID 124), category streaming-media (29) by domain youtube.com"), "{text}");
+    let text = c.explain_lookup("157.240.22.35");
+    assert!(text.contains("netify.facebook (ID 119), category social-media (24) by network 157.240.0.0/16"), "{text}");
+    assert!(c.explain_lookup("notyoutube.com").contains("no application"));
+    assert!(c.explain_lookup("[2a03:2880::1]").contains("network 2a03:2880::/32"));
+}
+
+#[test]
+fn dumps() {
+    let c = classifier();
+    let apps = dump_apps(&c);
+    assert!(apps.lines().any(|l| l.trim() == "124 netify.youtube streaming-media"), "{apps}");
+    let protos = dump_protos(&c);
+    assert!(protos.lines().any(|l| l.trim() == "91 TLS web"), "{protos}");
+    let cats = dump_category(&c, "application".parse().unwrap());
+    assert!(cats.lines().any(|l| l.trim() == "28 vpn-and-proxy"), "{cats}");
+    assert!("protocol".parse::<CategoryKind>().is_ok());
+    assert!("both".parse::<CategoryKind>().is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The built-in signature set.
+
+#[test]
+fn default_data_parses_without_errors() {
+    let (apps, errors) = AppCatalog::parse("data/apps.conf", DEFAULT_APPS);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let (categories, errors) = CategoryIndex::parse_json("data/categories.json", DEFAULT_CATEGORIES);
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert!(apps.apps().len() >= 300, "{} applications", apps.apps().len());
+    for app in apps.apps() {
+        assert!(app.tag.starts_with("netify."), "{}", app.tag);
+        assert_ne!(categories.application_category(app.id), 0, "{} has no category", app.tag);
+        assert!(!apps.domains_of(app.id).is_empty(), "{} has no domain", app.tag);
+    }
+    for soft in apps.soft_dissectors() {
+        assert!(soft.is_active(), "line {}: {:?}", soft.line, soft.inactive_reason);
+    }
+}
+
+/// IDs, tags and domains are unique (the loader refuses duplicates, so also check the raw text:
+/// a duplicate would only show up as a load error above).
+#[test]
+fn default_data_ids_tags_and_domains_are_unique() {
+    let mut ids = HashSet::new();
+    let mut tags = HashSet::new();
+    let mut domains = HashSet::new();
+    for line in DEFAULT_APPS.lines() {
+        let mut parts = line.splitn(3, ':');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some("app"), Some(id), Some(tag)) => {
+                assert!(ids.insert(id.to_string()), "ID {id} twice");
+                assert!(tags.insert(tag.to_string()), "tag {tag} twice");
+            }
+            (Some("dom"), Some(_), Some(domain)) => assert!(domains.insert(domain.to_string()), "{domain} twice"),
+            _ => {}
+        }
+    }
+    assert!(domains.len() >= ids.len());
+}
+
+/// `data/categories.json` says what the `# category:` sections of `data/apps.conf` say.
+#[test]
+fn default_categories_match_apps_conf_sections() {
+    let index = CategoryIndex::parse_json("data/categories.json", DEFAULT_CATEGORIES).0;
+    let mut expected: BTreeMap<u16, Vec<u32>> = BTreeMap::new();
+    let mut section = None;
+    for line in DEFAULT_APPS.lines() {
+        if let Some(tag) = line.strip_prefix("# category: ") {
+            section = Some(index.category_id(CategoryKind::Application, tag.trim()).expect("known category"));
+        } else if let Some(rest) = line.strip_prefix("app:") {
+            let id: u32 = rest.split(':').next().unwrap().parse().unwrap();
+            let category = section.expect("app line before any `# category:` line");
+            expected.entry(category).or_default().push(id);
+        }
+    }
+    for (category, ids) in &expected {
+        for id in ids {
+            assert_eq!(
+                index.application_category(*id),
+                *category,
+                "app {id}: data/categories.json application_index should be {:?}",
+                expected
+            );
+        }
+    }
+    let total: usize = expected.values().map(Vec::len).sum();
+    assert_eq!(index.member_counts().0, total, "categories.json lists apps that apps.conf does not have");
+}
+
+#[test]
+fn default_data_knows_the_big_services() {
+    let c = Classifier::load_default();
+    let host = |h: &str| c.apps().lookup_host(h).map(|a| a.tag.to_string());
+    assert_eq!(host("rr4---sn-4g5e6nzz.googlevideo.com").as_deref(), Some("netify.youtube"));
+    assert_eq!(host("music.youtube.com").as_deref(), Some("netify.youtube-music"));
+    assert_eq!(host("occ-0-1234-58.1.nflxso.net").as_deref(), Some("netify.netflix"));
+    assert_eq!(host("scontent-mxp1-1.xx.fbcdn.net").as_deref(), Some("netify.facebook"));
+    assert_eq!(host("mmg.whatsapp.net").as_deref(), Some("netify.whatsapp"));
+    assert_eq!(host("apresolve.spotify.com").as_deref(), Some("netify.spotify"));
+    assert_eq!(host("teams.microsoft.com").as_deref(), Some("netify.microsoft-teams"));
+    assert_eq!(host("www.microsoft.com").as_deref(), Some("netify.microsoft"));
+    assert_eq!(host("us04web.zoom.us").as_deref(), Some("netify.zoom"));
+    assert_eq!(host("chatgpt.com").as_deref(), Some("netify.openai-chatgpt"));
+    // Seen in nDPI's captures: more specific names under another application's domain.
+    assert_eq!(host("vpn-api.proton.me").as_deref(), Some("netify.proton-vpn"));
+    assert_eq!(host("mail.proton.me").as_deref(), Some("netify.proton-mail"));
+    assert_eq!(host("teams.office.com").as_deref(), Some("netify.microsoft-teams"));
+    assert_eq!(host("notyoutube.com"), None);
+    let ip = |a: &str| c.apps().lookup_ip(a.parse::<IpAddr>().unwrap()).map(|(a, _)| a.tag.to_string());
+    assert_eq!(ip("149.154.167.51").as_deref(), Some("netify.telegram"));
+    assert_eq!(ip("52.115.136.55").as_deref(), Some("netify.microsoft-teams"));
+    assert_eq!(ip("2a03:2880:f003:c07:face:b00c::2").as_deref(), Some("netify.facebook"));
+    // The built-in WhatsApp soft dissector: chat on Meta's addresses, port 5222, no name.
+    let mut f = facts(None, "179.60.195.33", protocol::UNKNOWN);
+    f.ip_protocol = 6;
+    f.other_port = 5222;
+    c.classify(&mut f);
+    assert_eq!(f.application.tag.as_deref(), Some("netify.whatsapp"));
+    assert_eq!(f.application.category, 17);
+}
+
+#[test]
+fn load_reads_files_and_reports_lines() {
+    let dir = std::env::temp_dir().join(format!("flowsieve-classify-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("domains.d")).unwrap();
+    std::fs::write(dir.join("apps.conf"), "app:5:netify.five\ndom:5:five.example\ndom:6:six.example\n").unwrap();
+    std::fs::write(dir.join("domains.d/20-games.txt"), "play.example\n").unwrap();
+    let paths = ClassifierPaths {
+        apps: Some(dir.join("apps.conf")),
+        categories: None,
+        domains_dir: Some(dir.join("domains.d")),
+    };
+    let (c, problems) = Classifier::load(&paths).unwrap();
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert!(text[0].ends_with("apps.conf:3: domain six.example: no application with ID 6"), "{text:?}");
+    assert!(text[1].contains("no categories file given"), "{text:?}");
+    assert_eq!(c.apps().lookup_host("www.five.example").map(|a| a.id), Some(5));
+    assert_eq!(c.categories().domain_category("play.example"), 12);
+    let missing = ClassifierPaths { apps: Some(dir.join("nope.conf")), ..ClassifierPaths::default() };
+    assert!(Classifier::load(&missing).unwrap_err().to_string().contains("nope.conf"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
