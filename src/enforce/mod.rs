@@ -4,6 +4,9 @@
 //! targets the action names, then calls [`Target::flush`] once the queue is drained so kernel
 //! changes go out in batches.
 
+pub mod ctlabel;
+pub mod ctmark;
+pub mod ipset;
 pub mod log;
 pub mod netlink;
 pub mod nftset;
@@ -99,6 +102,9 @@ fn build(spec: &TargetSpec) -> Box<dyn Target> {
     match spec {
         TargetSpec::NftSet(c) => Box::new(nftset::NftSetTarget::new(c.clone())),
         TargetSpec::Log(c) => Box::new(log::LogTarget::new(c.clone())),
+        TargetSpec::Ipset(c) => Box::new(ipset::IpsetTarget::new(c.clone())),
+        TargetSpec::CtMark(c) => Box::new(ctmark::CtMarkTarget::new(c.clone())),
+        TargetSpec::CtLabel(c) => Box::new(ctlabel::CtLabelTarget::new(c.clone())),
     }
 }
 
