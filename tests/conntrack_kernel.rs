@@ -215,6 +215,7 @@ fn ctlabel_labels_new_connections_and_counts_older_ones() {
     target.apply(&event(old.flow())).expect("ENOSPC is counted, not a failure");
     let s = target.stats();
     assert_eq!((s.updated, s.no_label_space, s.failed), (1, 1, 0), "{s:?}");
+    assert!(target.details().contains(&("no_label_space", 1)), "{:?}", target.details());
 
     let mut sock = ConntrackSocket::open().unwrap();
     assert_eq!(sock.get(&new.tuple()).unwrap().unwrap().labels, 0b110);

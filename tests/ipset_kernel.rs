@@ -183,15 +183,32 @@ fn flush_on_destroy_empties_the_sets_and_refresh_restarts_the_timeout() {
     let mut cfg = config(IpsetType::HashIp);
     cfg.flush_on_destroy = true;
     let (mut target, _) = apply(&ns, cfg, &[v4_event()]);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let before = timeout_of(member_line(&list(&ns, "social-media.v4"), "1.2.3.4"));
+    assert!(before <= 898, "{before}");
     target.refresh(&v4_event()).unwrap();
     target.flush().unwrap();
-    member_line(&list(&ns, "social-media.v4"), "1.2.3.4");
+    let after = timeout_of(member_line(&list(&ns, "social-media.v4"), "1.2.3.4"));
+    assert!(after >= 899, "refresh restarts the timeout: {before} -> {after}");
     target.shutdown().unwrap();
     let l = list(&ns, "social-media.v4");
     assert!(!l.contains("1.2.3.4"), "{l}");
     // Sets stay (only emptied), and a second setup with flush_on_create keeps working.
     let mut again = IpsetTarget::new(config(IpsetType::HashIp));
     again.setup().unwrap();
+}
+
+#[test]
+fn a_destroyed_managed_set_is_created_again() {
+    let Some(ns) = namespace("a_destroyed_managed_set_is_created_again") else { return };
+    let mut cfg = config(IpsetType::HashIp);
+    cfg.set_family = SetFamily::V4;
+    let (mut target, _) = apply(&ns, cfg, &[v4_event()]);
+    ns.exec_ok("ipset", &["destroy", "social-media.v4"]);
+    target.apply(&v4_event()).unwrap();
+    target.flush().unwrap();
+    member_line(&list(&ns, "social-media.v4"), "1.2.3.4");
+    assert_eq!(target.stats().recreated, 1);
 }
 
 #[test]

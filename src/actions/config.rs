@@ -558,33 +558,14 @@ impl Loader {
     }
 
     fn nftset(&mut self, name: &str, path: &str, props: &Props<'_>) -> Option<NftSetConfig> {
-        let set_name = match props.get("set_name") {
-            Some((Value::String(s), _)) if !s.is_empty() => s.clone(),
-            Some((other, p)) => {
-                self.error(&p, format!("expected a non-empty string, found {}", kind(other)));
-                return None;
-            }
-            None => {
-                self.error(path, "missing key 'set_name'");
-                return None;
-            }
-        };
+        let set_name = self.set_name(path, props)?;
         let table_name = self.string(props, "table_name", "nfa");
         let table_family = self.string(props, "table_family", "inet");
         if !["inet", "ip", "ip6", "bridge", "netdev"].contains(&table_family.as_str()) {
             let p = props.path_of("table_family");
             self.error(&p, format!("unknown table family '{table_family}' (expected inet, ip, ip6, bridge or netdev)"));
         }
-        let set_family = match self.string(props, "set_family", "*").as_str() {
-            "*" => SetFamily::Both,
-            "ipv4" => SetFamily::V4,
-            "ipv6" => SetFamily::V6,
-            other => {
-                let p = props.path_of("set_family");
-                self.error(&p, format!("unknown set family '{other}' (expected \"*\", \"ipv4\" or \"ipv6\")"));
-                SetFamily::Both
-            }
-        };
+        let set_family = self.set_family(props);
         let mut key = Vec::new();
         match props.get("type") {
             None => {

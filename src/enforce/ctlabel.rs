@@ -338,6 +338,10 @@ impl Target for CtLabelTarget {
         }
         Ok(())
     }
+
+    fn details(&self) -> Vec<(&'static str, u64)> {
+        self.stats.details()
+    }
 }
 
 #[cfg(test)]

@@ -60,6 +60,19 @@ pub struct CtStats {
     pub failed: u64,
 }
 
+impl CtStats {
+    /// Named counters for summaries.
+    pub fn details(&self) -> Vec<(&'static str, u64)> {
+        vec![
+            ("updated", self.updated),
+            ("no_connection", self.no_connection),
+            ("no_label_space", self.no_label_space),
+            ("unsupported", self.unsupported),
+            ("failed", self.failed),
+        ]
+    }
+}
+
 /// The conntrack tuple of the flow's original direction (the side that opened it). `None` for
 /// flows we cannot key: ICMP needs the echo id, which flow facts do not carry yet.
 pub fn original_tuple(flow: &FlowFacts) -> Option<CtTuple> {
@@ -191,6 +204,10 @@ impl Target for CtMarkTarget {
     /// Marks belong to connections and die with them: nothing to undo.
     fn shutdown(&mut self) -> Result<(), TargetError> {
         Ok(())
+    }
+
+    fn details(&self) -> Vec<(&'static str, u64)> {
+        self.stats.details()
     }
 }
 

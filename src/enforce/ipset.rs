@@ -89,6 +89,8 @@ pub struct IpsetStats {
     pub added: u64,
     /// Members the kernel refused (set missing, full, wrong type…).
     pub failed: u64,
+    /// Times a managed set that had disappeared was created again.
+    pub recreated: u64,
 }
 
 #[derive(Debug)]
@@ -238,7 +240,16 @@ impl Target for IpsetTarget {
         for set in sets.iter_mut() {
             set.queued.clear();
             for entry in std::mem::take(&mut set.pending) {
-                match sock.add(&set.spec.name, &entry, timeout, &self.cfg.skb) {
+                let mut result = sock.add(&set.spec.name, &entry, timeout, &self.cfg.skb);
+                // A managed set someone destroyed (ENOENT) is created again, once per flush.
+                if self.cfg.managed && result.as_ref().is_err_and(|e| e.errno() == Some(libc::ENOENT)) {
+                    tracing::warn!(target_name = self.cfg.name, "ipset {} is gone; creating it again", set.spec.name);
+                    result = sock.create(&set.spec).and_then(|()| {
+                        self.stats.recreated += 1;
+                        sock.add(&set.spec.name, &entry, timeout, &self.cfg.skb)
+                    });
+                }
+                match result {
                     Ok(()) => self.stats.added += 1,
                     Err(e) => {
                         self.stats.failed += 1;
@@ -285,6 +296,10 @@ impl Target for IpsetTarget {
             }
         }
         first_error.map_or(Ok(()), |e| Err(e.into()))
+    }
+
+    fn details(&self) -> Vec<(&'static str, u64)> {
+        vec![("added", self.stats.added), ("failed", self.stats.failed), ("recreated", self.stats.recreated)]
     }
 }
 

@@ -65,6 +65,11 @@ pub trait Target: Send {
     fn refresh(&mut self, _event: &MatchEvent) -> Result<(), TargetError> {
         Ok(())
     }
+    /// Target-specific counters for summaries (ctlabel: flows not in conntrack, connections
+    /// without label storage…). None by default.
+    fn details(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }
 
 /// Whether targets touch the kernel and files or only say what they would do.
@@ -235,5 +240,14 @@ impl Enforcer {
     /// Counters per target name.
     pub fn counters(&self) -> Vec<(String, TargetCounters)> {
         self.slots.iter().map(|s| (s.target.name().to_string(), s.counters)).collect()
+    }
+
+    /// Each target's own counters ([`Target::details`]), for targets that have any.
+    pub fn details(&self) -> Vec<(String, Vec<(&'static str, u64)>)> {
+        self.slots
+            .iter()
+            .map(|s| (s.target.name().to_string(), s.target.details()))
+            .filter(|(_, d)| !d.is_empty())
+            .collect()
     }
 }
