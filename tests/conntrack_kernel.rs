@@ -22,7 +22,7 @@ use flowsieve::enforce::ctlabel::{CtLabelConfig, CtLabelTarget, LabelRef};
 use flowsieve::enforce::ctmark::{CtMarkConfig, CtMarkTarget};
 use flowsieve::enforce::netlink::conntrack::{is_nat, ConntrackSocket, CtTuple};
 use flowsieve::enforce::{MatchEvent, Target};
-use flowsieve::flow::facts::FlowFacts;
+use flowsieve::flow::facts::{FlowFacts, IcmpFacts};
 use nix::sched::{setns, CloneFlags};
 
 /// A fresh namespace the current thread has entered, with connection tracking switched on (a
@@ -263,6 +263,25 @@ fn icmp_echo_is_labelled_by_id_type_and_code() {
     assert!(line.contains("netify-blocked"), "{line}");
     // Another id is another connection.
     assert_eq!(sock.get(&CtTuple::icmp(lo, lo, 4243, 8, 0)).unwrap(), None);
+
+    // The ctlabel target finds the same entry from flow facts (first packet: the request).
+    let flow = FlowFacts {
+        ip_protocol: 1,
+        local_ip: lo,
+        other_ip: lo,
+        local_origin: true,
+        icmp: Some(IcmpFacts { icmp_type: 8, code: 0, id: 4242 }),
+        ..FlowFacts::default()
+    };
+    let mut cfg = CtLabelConfig::new("ctlabel.analyzed", vec![LabelRef::Name("netify-analyzed".into())]);
+    cfg.globals.connlabel_conf = Some(conf.clone());
+    let mut target = CtLabelTarget::new(cfg);
+    let mut ops = Vec::new();
+    target.describe(&event(flow.clone()), &mut ops);
+    assert_eq!(ops, vec!["ctlabel 127.0.0.1 -> 127.0.0.1 icmp type 8 code 0 id 4242 +netify-analyzed"]);
+    target.apply(&event(flow)).unwrap();
+    assert_eq!(target.stats().updated, 1);
+    assert_eq!(sock.get(&tuple).unwrap().unwrap().labels, 0b110);
     let _ = std::fs::remove_file(conf);
 }
 

@@ -14,7 +14,7 @@
 use std::net::IpAddr;
 use std::time::SystemTime;
 
-use super::netlink::conntrack::{is_no_connection, ConntrackSocket, CtTuple};
+use super::netlink::conntrack::{is_no_connection, ConntrackSocket, CtL4, CtTuple};
 use super::netlink::NetlinkError;
 use super::{MatchEvent, Target, TargetError};
 use crate::flow::facts::FlowFacts;
@@ -54,7 +54,7 @@ pub struct CtStats {
     /// Connections without label storage (ENOSPC; ctlabel only): created before any rule
     /// referenced `ct label`.
     pub no_label_space: u64,
-    /// Flows we cannot name to conntrack (ICMP without an echo id, unknown label names).
+    /// Flows conntrack keeps no entry of their own for (ICMP errors, ICMP without a header).
     pub unsupported: u64,
     /// Other kernel errors.
     pub failed: u64,
@@ -74,21 +74,46 @@ impl CtStats {
 }
 
 /// The conntrack tuple of the flow's original direction (the side that opened it). `None` for
-/// flows we cannot key: ICMP needs the echo id, which flow facts do not carry yet.
+/// flows conntrack has no entry of their own for: ICMP messages other than queries (errors
+/// belong to the connection they report on), or ICMP seen without its header.
 pub fn original_tuple(flow: &FlowFacts) -> Option<CtTuple> {
-    if matches!(flow.ip_protocol, IPPROTO_ICMP | IPPROTO_ICMPV6) {
-        return None;
-    }
-    let (src, sport, dst, dport) = if flow.local_origin {
-        (flow.local_ip, flow.local_port, flow.other_ip, flow.other_port)
+    let (origin, responder) = if flow.local_origin {
+        ((flow.local_ip, flow.local_port), (flow.other_ip, flow.other_port))
     } else {
-        (flow.other_ip, flow.other_port, flow.local_ip, flow.local_port)
+        ((flow.other_ip, flow.other_port), (flow.local_ip, flow.local_port))
     };
-    Some(CtTuple::ports(src, sport, dst, dport, flow.ip_protocol))
+    if matches!(flow.ip_protocol, IPPROTO_ICMP | IPPROTO_ICMPV6) {
+        let icmp = flow.icmp?;
+        let (request, was_reply) = icmp_query(flow.ip_protocol, icmp.icmp_type)?;
+        // conntrack's original direction is the request's, even when we saw the reply first.
+        let (src, dst) = if was_reply { (responder.0, origin.0) } else { (origin.0, responder.0) };
+        return Some(CtTuple::icmp(src, dst, icmp.id, request, icmp.code));
+    }
+    Some(CtTuple::ports(origin.0, origin.1, responder.0, responder.1, flow.ip_protocol))
 }
 
-/// `192.168.1.10:40000 -> 1.2.3.4:443 tcp`, the original direction as a person reads it.
+/// For an ICMP query type conntrack tracks, the request type and whether `icmp_type` is the
+/// reply (nf_conntrack_proto_icmp.c / icmpv6.c `invmap`): echo, timestamp, information and
+/// address mask for IPv4; echo and node information for IPv6.
+fn icmp_query(proto: u8, icmp_type: u8) -> Option<(u8, bool)> {
+    let pairs: &[(u8, u8)] =
+        if proto == IPPROTO_ICMP { &[(8, 0), (13, 14), (15, 16), (17, 18)] } else { &[(128, 129), (139, 140)] };
+    pairs.iter().find_map(|&(request, reply)| match icmp_type {
+        t if t == request => Some((request, false)),
+        t if t == reply => Some((request, true)),
+        _ => None,
+    })
+}
+
+/// `192.168.1.10:40000 -> 1.2.3.4:443 tcp`, the original direction as a person reads it;
+/// ICMP queries as `10.0.0.1 -> 10.0.0.2 icmp type 8 code 0 id 4242`.
 pub fn describe_flow(flow: &FlowFacts) -> String {
+    if let Some(t) = original_tuple(flow) {
+        if let CtL4::Icmp { id, icmp_type, code } = t.l4 {
+            let name = if t.proto == IPPROTO_ICMP { "icmp" } else { "icmpv6" };
+            return format!("{} -> {} {name} type {icmp_type} code {code} id {id}", t.src, t.dst);
+        }
+    }
     let endpoint = |ip: IpAddr, port: u16| match ip {
         IpAddr::V4(a) => format!("{a}:{port}"),
         IpAddr::V6(a) => format!("[{a}]:{port}"),
@@ -217,7 +242,6 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::enforce::netlink::conntrack::CtL4;
 
     fn flow(local_origin: bool, proto: u8) -> FlowFacts {
         FlowFacts {
@@ -256,7 +280,29 @@ mod tests {
             (inbound.src, inbound.l4),
             (IpAddr::from(Ipv4Addr::new(1, 2, 3, 4)), CtL4::Ports { sport: 443, dport: 40000 })
         );
-        assert!(original_tuple(&flow(true, 1)).is_none());
+        assert!(original_tuple(&flow(true, 1)).is_none(), "ICMP without its header");
+    }
+
+    #[test]
+    fn icmp_tuples_take_the_request_direction() {
+        use crate::flow::facts::IcmpFacts;
+        let mut f = flow(true, 1);
+        f.icmp = Some(IcmpFacts { icmp_type: 8, code: 0, id: 4242 });
+        let t = original_tuple(&f).unwrap();
+        assert_eq!((t.src, t.l4), (f.local_ip, CtL4::Icmp { id: 4242, icmp_type: 8, code: 0 }));
+        // First packet seen was the reply (sent by the local side): the request came from the
+        // other side.
+        f.icmp = Some(IcmpFacts { icmp_type: 0, code: 0, id: 4242 });
+        let t = original_tuple(&f).unwrap();
+        assert_eq!((t.src, t.dst, t.l4), (f.other_ip, f.local_ip, CtL4::Icmp { id: 4242, icmp_type: 8, code: 0 }));
+        // Destination unreachable has no entry of its own.
+        f.icmp = Some(IcmpFacts { icmp_type: 3, code: 1, id: 0 });
+        assert!(original_tuple(&f).is_none());
+        let mut v6 = flow(true, 58);
+        v6.local_ip = "fd00::1".parse().unwrap();
+        v6.other_ip = "fd00::2".parse().unwrap();
+        v6.icmp = Some(IcmpFacts { icmp_type: 128, code: 0, id: 7 });
+        assert_eq!(original_tuple(&v6).unwrap().proto, 58);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use hashbrown::HashMap;
 
-use super::facts::FlowFacts;
+use super::facts::{FlowFacts, IcmpFacts};
 use super::key::{direction, FlowKey};
 use super::locality::Locality;
 use crate::decode::{tcp_flags, Packet};
@@ -223,6 +223,7 @@ impl FlowTable {
             other_mac: other.2,
             local_origin: origin_is_local,
             other_type,
+            icmp: packet.icmp.map(|i| IcmpFacts { icmp_type: i.icmp_type, code: i.code, id: i.id }),
             ..FlowFacts::default()
         };
         Flow {
