@@ -15,7 +15,9 @@ use serde_json::{Map, Value};
 
 use super::{Action, ActionSet, Exemption};
 use crate::criteria::Criteria;
-use crate::enforce::ctlabel::{CtLabelConfig, CtLabelGlobals, LabelRef};
+use crate::enforce::ctlabel::{
+    ConnLabelMap, CtLabelConfig, CtLabelGlobals, LabelRef, DEFAULT_CONNLABEL_CONF, FALLBACK_CONNLABEL_CONF,
+};
 use crate::enforce::ctmark::CtMarkConfig;
 use crate::enforce::ipset::IpsetConfig;
 use crate::enforce::log::LogConfig;
@@ -794,6 +796,31 @@ impl Loader {
                 self.error(&p, format!("expected an array of label names or bit numbers, found {}", kind(other)))
             }
         }
+        // Names resolve against connlabel.conf when the target starts; say now (and in `check`)
+        // which will not, without refusing a file that may be provisioned later.
+        if labels.iter().any(|l| matches!(l, LabelRef::Name(_))) {
+            match ConnLabelMap::load(globals) {
+                Ok((map, file)) => {
+                    for label in &labels {
+                        let LabelRef::Name(n) = label else { continue };
+                        if map.bit(n).is_some() {
+                            continue;
+                        }
+                        let message = match &file {
+                            Some(f) => {
+                                format!("label '{n}' is not in {}: the target will fail until it is", f.display())
+                            }
+                            None => format!(
+                                "label '{n}' needs a connlabel.conf ({DEFAULT_CONNLABEL_CONF} or \
+                                 {FALLBACK_CONNLABEL_CONF}) naming it: the target will fail until there is one"
+                            ),
+                        };
+                        self.warn(&props.path_of("labels"), message);
+                    }
+                }
+                Err(why) => self.warn(&props.path_of("labels"), format!("cannot read connlabel.conf: {why}")),
+            }
+        }
         let auto_label = self.flag(props, "auto_label", false);
         let log_errors = self.flag(props, "log_errors", false);
         if labels.is_empty() && !auto_label {
@@ -1051,19 +1078,26 @@ mod tests {
 
     #[test]
     fn ctlabel_targets_take_names_bits_and_target_globals() {
-        let c = load_text(
-            r#"{"actions":{},"targets":{
+        let conf = std::env::temp_dir().join(format!("flowsieve-config-connlabel-{}.conf", std::process::id()));
+        std::fs::write(&conf, "1 netify-blocked\n").unwrap();
+        let text = r#"{"actions":{},"targets":{
                  "l":{"target_type":"ctlabel","labels":["netify-blocked",3,"4"],"log_errors":true},
                  "auto":{"target_type":"ctlabel","auto_label":true}},
-                "target_globals":{"ctlabel":{"max_bits":63,"connlabel_conf":"/etc/connlabel.conf"}}}"#,
-        )
-        .unwrap();
+                "target_globals":{"ctlabel":{"max_bits":63,"connlabel_conf":"CONF"}}}"#
+            .replace("CONF", &conf.display().to_string());
+        let c = load_text(&text).unwrap();
         assert!(c.warnings.is_empty(), "target_globals.ctlabel is implemented: {:?}", c.warnings);
+        // A name the file lacks is a warning that names the file.
+        let missing = load_text(&text.replace("\"netify-blocked\"", "\"netify-nope\"")).unwrap();
+        let all: Vec<String> = missing.warnings.iter().map(|p| p.to_string()).collect();
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert!(all[0].starts_with("warning: $.targets.l.labels: label 'netify-nope' is not in "), "{all:?}");
+        let _ = std::fs::remove_file(&conf);
         let TargetSpec::CtLabel(l) = &c.targets[0] else { panic!("{:?}", c.targets) };
         assert_eq!(l.labels, vec![LabelRef::Name("netify-blocked".into()), LabelRef::Bit(3), LabelRef::Bit(4)]);
         assert!(l.log_errors && !l.auto_label);
         assert_eq!(l.globals.max_bits, 63);
-        assert_eq!(l.globals.connlabel_conf.as_deref(), Some(Path::new("/etc/connlabel.conf")));
+        assert_eq!(l.globals.connlabel_conf.as_deref(), Some(conf.as_path()));
         let TargetSpec::CtLabel(a) = &c.targets[1] else { panic!() };
         assert!(a.auto_label && a.labels.is_empty());
         let all = problems(

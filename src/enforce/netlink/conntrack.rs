@@ -301,7 +301,7 @@ impl ConntrackSocket {
     /// connection.
     pub fn get(&mut self, tuple: &CtTuple) -> Result<Option<CtEntry>, NetlinkError> {
         let seq = self.sock.next_seq();
-        self.buf = MsgBuf::new();
+        self.buf.truncate(0);
         encode_get(&mut self.buf, tuple, seq)?;
         match self.sock.request(self.buf.as_bytes(), seq, &|| format!("conntrack get {tuple}")) {
             Ok(msgs) => msgs.first().map(|body| decode_entry(body)).transpose(),
@@ -328,7 +328,7 @@ impl ConntrackSocket {
 
     fn update(&mut self, tuple: &CtTuple, change: &Change, context: impl Fn() -> String) -> Result<(), NetlinkError> {
         let seq = self.sock.next_seq();
-        self.buf = MsgBuf::new();
+        self.buf.truncate(0);
         encode_update(&mut self.buf, tuple, change, seq)?;
         self.sock.request(self.buf.as_bytes(), seq, &context).map(|_| ())
     }

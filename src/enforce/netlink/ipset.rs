@@ -17,10 +17,7 @@ use std::net::IpAddr;
 
 use hashbrown::HashMap;
 
-use super::{
-    attrs, put_nfgenmsg, MsgBuf, NetlinkError, RequestSocket, NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLM_F_ACK,
-    NLM_F_REQUEST,
-};
+use super::{attrs, put_nfgenmsg, MsgBuf, NetlinkError, RequestSocket, NLA_F_NET_BYTEORDER, NLM_F_ACK, NLM_F_REQUEST};
 
 const NFNL_SUBSYS_IPSET: u16 = 6;
 /// Oldest protocol the kernel accepts (`IPSET_PROTOCOL_MIN`); every Linux since 3.x speaks it.
@@ -343,7 +340,6 @@ fn encode_add(
     }
     buf.end_nest(data)?;
     buf.end_msg(m);
-    debug_assert_eq!(NLA_F_NESTED & IPSET_ATTR_DATA, 0);
     Ok(())
 }
 
@@ -374,10 +370,9 @@ impl IpsetSocket {
         Ok(IpsetSocket { sock: RequestSocket::open()?, buf: MsgBuf::new(), revisions: HashMap::new() })
     }
 
-    fn request(&mut self, context: impl Fn() -> String) -> Result<Vec<Vec<u8>>, NetlinkError> {
-        let bytes = self.buf.as_bytes();
-        let seq = u32::from_ne_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-        self.sock.request(bytes, seq, &context).map_err(|e| match e {
+    /// Sends the message in `buf` (numbered `seq`) and waits for its answer.
+    fn request(&mut self, seq: u32, context: impl Fn() -> String) -> Result<Vec<Vec<u8>>, NetlinkError> {
+        self.sock.request(self.buf.as_bytes(), seq, &context).map_err(|e| match e {
             NetlinkError::Kernel { errno, context } => ipset_error(errno, context),
             other => other,
         })
@@ -389,9 +384,9 @@ impl IpsetSocket {
             return Ok(*r);
         }
         let seq = self.sock.next_seq();
-        self.buf = MsgBuf::new();
+        self.buf.truncate(0);
         encode_type_query(&mut self.buf, set_type, family, seq);
-        let msgs = self.request(|| format!("ipset type {set_type}"))?;
+        let msgs = self.request(seq, || format!("ipset type {set_type}"))?;
         let revision = msgs
             .iter()
             .flat_map(|body| attrs(body.get(4..).unwrap_or(&[])))
@@ -407,25 +402,25 @@ impl IpsetSocket {
         let family = nfproto(spec.set_type, spec.family);
         let revision = self.revision(spec.set_type, family)?;
         let seq = self.sock.next_seq();
-        self.buf = MsgBuf::new();
+        self.buf.truncate(0);
         encode_create(&mut self.buf, spec, revision, seq)?;
-        self.request(|| format!("ipset create {} {}", spec.name, spec.set_type)).map(|_| ())
+        self.request(seq, || format!("ipset create {} {}", spec.name, spec.set_type)).map(|_| ())
     }
 
     /// Removes every member.
     pub fn flush(&mut self, name: &str) -> Result<(), NetlinkError> {
         let seq = self.sock.next_seq();
-        self.buf = MsgBuf::new();
+        self.buf.truncate(0);
         encode_named(&mut self.buf, IPSET_CMD_FLUSH, name, seq)?;
-        self.request(|| format!("ipset flush {name}")).map(|_| ())
+        self.request(seq, || format!("ipset flush {name}")).map(|_| ())
     }
 
     /// Deletes the set (fails while iptables rules refer to it).
     pub fn destroy(&mut self, name: &str) -> Result<(), NetlinkError> {
         let seq = self.sock.next_seq();
-        self.buf = MsgBuf::new();
+        self.buf.truncate(0);
         encode_named(&mut self.buf, IPSET_CMD_DESTROY, name, seq)?;
-        self.request(|| format!("ipset destroy {name}")).map(|_| ())
+        self.request(seq, || format!("ipset destroy {name}")).map(|_| ())
     }
 
     /// Adds a member, or restarts its timeout when it is already there (`IPSET_ERR_EXIST` is
@@ -438,9 +433,9 @@ impl IpsetSocket {
         skb: &SkbInfo,
     ) -> Result<(), NetlinkError> {
         let seq = self.sock.next_seq();
-        self.buf = MsgBuf::new();
+        self.buf.truncate(0);
         encode_add(&mut self.buf, name, entry, timeout, skb, seq)?;
-        match self.request(|| format!("ipset add {name} {entry} ({})", entry.set_type())) {
+        match self.request(seq, || format!("ipset add {name} {entry} ({})", entry.set_type())) {
             Err(e) if e.errno() == Some(IPSET_ERR_EXIST) => Ok(()),
             other => other.map(|_| ()),
         }
@@ -451,6 +446,7 @@ impl IpsetSocket {
 mod tests {
     use std::net::Ipv4Addr;
 
+    use super::super::NLA_F_NESTED;
     use super::*;
 
     /// (attribute type, flags, payload)
