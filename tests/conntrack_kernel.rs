@@ -342,3 +342,28 @@ fn masqueraded_connections_are_nat() {
     let plain = sock.get(&conn.tuple()).unwrap().unwrap();
     assert!(!is_nat(&plain), "{plain:?}");
 }
+
+#[test]
+fn ipv6_connections_are_marked_and_labelled() {
+    let Some(ns) = namespace("ipv6_connections_are_marked_and_labelled") else { return };
+    let listener = TcpListener::bind("[::1]:0").unwrap();
+    let conf = connlabel_conf("v6");
+    let mut cfg = CtLabelConfig::new("ctlabel.block", vec![LabelRef::Bit(1)]);
+    cfg.globals.connlabel_conf = Some(conf.clone());
+    let mut labels = CtLabelTarget::new(cfg);
+    labels.setup().unwrap();
+    let conn = Conn::open(&listener);
+    let flow = FlowFacts { ip_version: 6, ..conn.flow() };
+    let mut ops = Vec::new();
+    let mut marks = CtMarkTarget::new(CtMarkConfig::new("ctmark.all", 0xabc));
+    marks.describe(&event(flow.clone()), &mut ops);
+    assert!(ops[0].starts_with("ctmark [::1]:") && ops[0].ends_with(" tcp mark 0xabc/0xffffffff"), "{ops:?}");
+    marks.apply(&event(flow.clone())).unwrap();
+    labels.apply(&event(flow)).unwrap();
+    let entry = ConntrackSocket::open().unwrap().get(&conn.tuple()).unwrap().expect("tracked");
+    assert_eq!((entry.mark, entry.labels), (0xabc, 1 << 1));
+    assert!(!is_nat(&entry));
+    let lines = conntrack_lines(&ns, &["-f", "ipv6", "--mark", "0xabc"], conn.flow().local_port);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let _ = std::fs::remove_file(conf);
+}
