@@ -119,6 +119,19 @@ fn hash_ip_port_holds_other_ip_proto_and_port() {
 }
 
 #[test]
+fn icmp_members_store_type_and_code() {
+    let Some(ns) = namespace("icmp_members_store_type_and_code") else { return };
+    let mut e = event(Ipv4Addr::new(192, 168, 1, 10).into(), Ipv4Addr::new(1, 2, 3, 4).into(), 1, 0);
+    let mut flow = (*e.flow).clone();
+    flow.icmp = Some(flowsieve::flow::facts::IcmpFacts { icmp_type: 8, code: 0, id: 77 });
+    e.flow = Arc::new(flow);
+    let (_, ops) = apply(&ns, config(IpsetType::HashIpPort), &[e]);
+    assert_eq!(ops, vec!["ipset add social-media.v4 1.2.3.4,icmp:8/0 timeout 900"]);
+    // ipset names the ICMP type.
+    member_line(&list(&ns, "social-media.v4"), "1.2.3.4,icmp:echo-request");
+}
+
+#[test]
 fn hash_ip_port_ip_adds_the_local_address_last() {
     let Some(ns) = namespace("hash_ip_port_ip_adds_the_local_address_last") else { return };
     let (_, ops) = apply(&ns, config(IpsetType::HashIpPortIp), &[v4_event()]);

@@ -67,17 +67,18 @@ impl IpsetConfig {
 
 /// The member a flow contributes to a set of `set_type`.
 pub fn member_of(set_type: IpsetType, flow: &FlowFacts) -> IpsetEntry {
+    // ipset keeps an ICMP "port" as type << 8 | code (what `icmp:8/0` means); the first
+    // packet's type and code are the ones a rule will see again.
+    let port = match (flow.ip_protocol, flow.icmp) {
+        (1 | 58, Some(icmp)) => (u16::from(icmp.icmp_type) << 8) | u16::from(icmp.code),
+        _ => flow.other_port,
+    };
     match set_type {
         IpsetType::HashIp => IpsetEntry::Ip(flow.other_ip),
-        IpsetType::HashIpPort => {
-            IpsetEntry::IpPort { ip: flow.other_ip, proto: flow.ip_protocol, port: flow.other_port }
+        IpsetType::HashIpPort => IpsetEntry::IpPort { ip: flow.other_ip, proto: flow.ip_protocol, port },
+        IpsetType::HashIpPortIp => {
+            IpsetEntry::IpPortIp { ip: flow.other_ip, proto: flow.ip_protocol, port, ip2: flow.local_ip }
         }
-        IpsetType::HashIpPortIp => IpsetEntry::IpPortIp {
-            ip: flow.other_ip,
-            proto: flow.ip_protocol,
-            port: flow.other_port,
-            ip2: flow.local_ip,
-        },
         IpsetType::HashMac => IpsetEntry::Mac(flow.other_mac),
     }
 }
@@ -357,6 +358,16 @@ mod tests {
         target.apply(&event()).unwrap();
         target.apply(&event()).unwrap();
         assert_eq!(target.pending(), 1);
+    }
+
+    #[test]
+    fn icmp_members_carry_type_and_code() {
+        let mut flow = (*event().flow).clone();
+        flow.ip_protocol = 1;
+        flow.icmp = Some(crate::flow::facts::IcmpFacts { icmp_type: 8, code: 0, id: 9 });
+        let m = member_of(IpsetType::HashIpPort, &flow);
+        assert_eq!(m, IpsetEntry::IpPort { ip: flow.other_ip, proto: 1, port: 0x0800 });
+        assert_eq!(m.to_string(), "101.100.139.138,icmp:8/0");
     }
 
     #[test]

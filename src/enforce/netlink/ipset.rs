@@ -168,11 +168,24 @@ impl fmt::Display for IpsetEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             IpsetEntry::Ip(ip) => write!(f, "{ip}"),
-            IpsetEntry::IpPort { ip, proto, port } => write!(f, "{ip},{}:{port}", proto_name(*proto)),
-            IpsetEntry::IpPortIp { ip, proto, port, ip2 } => write!(f, "{ip},{}:{port},{ip2}", proto_name(*proto)),
+            IpsetEntry::IpPort { ip, proto, port } => write!(f, "{ip},{}", PortText(*proto, *port)),
+            IpsetEntry::IpPortIp { ip, proto, port, ip2 } => write!(f, "{ip},{},{ip2}", PortText(*proto, *port)),
             IpsetEntry::Mac(m) => {
                 write!(f, "{:02X}:{:02X}:{:02X}:{:02X}:{:02X}:{:02X}", m[0], m[1], m[2], m[3], m[4], m[5])
             }
+        }
+    }
+}
+
+/// `tcp:443`, or `icmp:8/0` for ICMP/ICMPv6 whose "port" is type << 8 | code.
+struct PortText(u8, u16);
+
+impl fmt::Display for PortText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let PortText(proto, port) = *self;
+        match proto {
+            1 | 58 => write!(f, "{}:{}/{}", proto_name(proto), port >> 8, port & 0xff),
+            _ => write!(f, "{}:{port}", proto_name(proto)),
         }
     }
 }
