@@ -225,6 +225,36 @@ fn a_destroyed_managed_set_is_created_again() {
 }
 
 #[test]
+fn a_full_set_is_reported_and_counted() {
+    let Some(ns) = namespace("a_full_set_is_reported_and_counted") else { return };
+    let mut cfg = config(IpsetType::HashIp);
+    cfg.set_family = SetFamily::V4;
+    cfg.max_elements = 1;
+    let other = event(Ipv4Addr::new(192, 168, 1, 10).into(), Ipv4Addr::new(5, 6, 7, 8).into(), 6, 443);
+    let mut target = IpsetTarget::new(cfg);
+    target.setup().unwrap();
+    target.apply(&v4_event()).unwrap();
+    target.apply(&other).unwrap();
+    let err = target.flush().unwrap_err().to_string();
+    assert!(err.contains("the set is full"), "{err}");
+    assert_eq!((target.stats().added, target.stats().failed), (1, 1));
+    member_line(&list(&ns, "social-media.v4"), "1.2.3.4");
+}
+
+#[test]
+fn a_set_without_timeout_support_is_explained() {
+    let Some(ns) = namespace("a_set_without_timeout_support_is_explained") else { return };
+    ns.exec_ok("ipset", &["create", "social-media.v4", "hash:ip"]);
+    let mut cfg = config(IpsetType::HashIp);
+    cfg.managed = false;
+    cfg.set_family = SetFamily::V4;
+    let mut target = IpsetTarget::new(cfg);
+    target.apply(&v4_event()).unwrap();
+    let err = target.flush().unwrap_err().to_string();
+    assert!(err.contains("without timeout support"), "{err}");
+}
+
+#[test]
 fn unmanaged_target_needs_an_existing_set() {
     let Some(ns) = namespace("unmanaged_target_needs_an_existing_set") else { return };
     let mut cfg = config(IpsetType::HashIp);

@@ -62,10 +62,10 @@ const IPSET_FLAG_WITH_SKBINFO: u32 = 1 << 6;
 pub const IPSET_ERR_PROTOCOL: i32 = 4097;
 pub const IPSET_ERR_FIND_TYPE: i32 = 4098;
 pub const IPSET_ERR_EXIST: i32 = 4103;
-pub const IPSET_ERR_TIMEOUT: i32 = 4108;
+pub const IPSET_ERR_TIMEOUT: i32 = 4107;
 pub const IPSET_ERR_SKBINFO: i32 = 4114;
-/// `IPSET_ERR_TYPE_SPECIFIC` + 1 for hash types: the set is full.
-pub const IPSET_ERR_HASH_FULL: i32 = 4353;
+/// `IPSET_ERR_HASH_FULL` = `IPSET_ERR_TYPE_SPECIFIC` (ipset/ip_set_hash.h): the set is full.
+pub const IPSET_ERR_HASH_FULL: i32 = 4352;
 
 const NFPROTO_UNSPEC: u8 = 0;
 const NFPROTO_IPV4: u8 = 2;
@@ -479,6 +479,17 @@ mod tests {
             rest = &rest[super::super::align4(len)..];
         }
         (ty, family, out)
+    }
+
+    #[test]
+    fn error_numbers_follow_enum_ipset_errno() {
+        // IPSET_ERR_PRIVATE = 4096, then in order; hash types start at IPSET_ERR_TYPE_SPECIFIC.
+        assert_eq!(IPSET_ERR_PROTOCOL, 4096 + 1);
+        assert_eq!(IPSET_ERR_FIND_TYPE, 4096 + 2);
+        assert_eq!(IPSET_ERR_EXIST, 4096 + 7);
+        assert_eq!(IPSET_ERR_TIMEOUT, 4096 + 11);
+        assert_eq!(IPSET_ERR_SKBINFO, 4096 + 18);
+        assert_eq!(IPSET_ERR_HASH_FULL, 4352);
     }
 
     #[test]
