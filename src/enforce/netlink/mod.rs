@@ -23,8 +23,9 @@ use netlink_sys::Socket;
 pub enum NetlinkError {
     #[error("netlink socket: {0}")]
     Io(#[from] io::Error),
-    /// The kernel answered a message with an error; `context` says which message.
-    #[error("{context}: {}", io::Error::from_raw_os_error(*errno))]
+    /// The kernel answered a message with an error; `context` says which message. Numbers from
+    /// 4096 up are ipset's own (strerror knows nothing of them; the context spells them out).
+    #[error("{context}{}", errno_text(*errno))]
     Kernel { errno: i32, context: String },
     /// No acknowledgement arrived within the receive timeout.
     #[error("{context}: no acknowledgement from the kernel")]
@@ -38,6 +39,15 @@ pub enum NetlinkError {
     /// The set is full: `refused` elements were not added, `accepted` were.
     #[error("set {set} is full: {refused} element(s) refused, {accepted} added")]
     SetFull { set: String, refused: usize, accepted: usize },
+}
+
+/// `: <strerror text>` for system errno values, nothing for subsystem-private ones.
+fn errno_text(errno: i32) -> String {
+    if errno >= 4096 {
+        String::new()
+    } else {
+        format!(": {}", io::Error::from_raw_os_error(errno))
+    }
 }
 
 impl NetlinkError {
