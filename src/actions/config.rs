@@ -16,7 +16,13 @@ use serde_json::{Map, Value};
 use super::schedule::{self, Schedule, Window, Zone};
 use super::{Action, ActionSet, Exemption, InterfaceMatch};
 use crate::criteria::{AddressGroups, CompileContext, Criteria};
+use crate::enforce::ctlabel::{
+    ConnLabelMap, CtLabelConfig, CtLabelGlobals, LabelRef, DEFAULT_CONNLABEL_CONF, FALLBACK_CONNLABEL_CONF,
+};
+use crate::enforce::ctmark::CtMarkConfig;
+use crate::enforce::ipset::IpsetConfig;
 use crate::enforce::log::LogConfig;
+use crate::enforce::netlink::ipset::{IpsetType, SkbInfo};
 use crate::enforce::nftset::{KeyPart, NftSetConfig, SetFamily};
 use crate::enforce::sink::SinkConfig;
 
@@ -60,6 +66,9 @@ pub enum TargetSpec {
     NftSet(NftSetConfig),
     Log(LogConfig),
     Sink(SinkConfig),
+    Ipset(IpsetConfig),
+    CtMark(CtMarkConfig),
+    CtLabel(CtLabelConfig),
 }
 
 impl TargetSpec {
@@ -68,6 +77,9 @@ impl TargetSpec {
             TargetSpec::NftSet(c) => &c.name,
             TargetSpec::Log(c) => &c.name,
             TargetSpec::Sink(c) => &c.name,
+            TargetSpec::Ipset(c) => &c.name,
+            TargetSpec::CtMark(c) => &c.name,
+            TargetSpec::CtLabel(c) => &c.name,
         }
     }
 }
@@ -194,8 +206,24 @@ const NFTSET_KEYS: &[&str] = &[
 ];
 const LOG_KEYS: &[&str] = &["interval", "path", "prefix", "suffix"];
 const SINK_KEYS: &[&str] = &["socket", "path", "channel", "sink"];
-/// Target types Netify has that this version cannot apply yet.
-const LATER_TARGET_TYPES: &[&str] = &["ipset", "ctlabel", "ctmark"];
+const IPSET_KEYS: &[&str] = &[
+    "set_name",
+    "set_family",
+    "type",
+    "size",
+    "max_elements",
+    "ttl",
+    "managed",
+    "flush_on_create",
+    "flush_on_destroy",
+    "skb_mark",
+    "skb_mask",
+    "skb_prio",
+    "skb_queue",
+];
+const CTMARK_KEYS: &[&str] = &["mark", "mask", "shift"];
+const CTLABEL_KEYS: &[&str] = &["labels", "auto_label", "log_errors"];
+const CTLABEL_GLOBAL_KEYS: &[&str] = &["max_bits", "connlabel_conf"];
 
 impl Loader<'_> {
     fn error(&mut self, path: &str, message: impl Into<String>) {
@@ -245,9 +273,6 @@ impl Loader<'_> {
             return config;
         };
         self.unknown_keys(top, "$", &[TOP_KEYS]);
-        if top.contains_key("target_globals") {
-            self.warn("$.target_globals", "accepted but not implemented in this version yet");
-        }
         config.actions.reprocess_flows = self.boolean(top, "reprocess_flows", "$", false);
         let zone = match top.get("timezone") {
             None => Zone::Local,
@@ -265,6 +290,10 @@ impl Loader<'_> {
                 self.error("$.timezone", format!("expected a string, found {}", kind(other)));
                 Zone::Local
             }
+        };
+        let ctlabel_globals = match top.get("target_globals") {
+            Some(v) => self.target_globals(v),
+            None => CtLabelGlobals::default(),
         };
         if let Some(v) = top.get("version") {
             if !v.is_u64() {
@@ -284,7 +313,7 @@ impl Loader<'_> {
             if let Some(targets) = self.object(targets, "$.targets") {
                 for (name, value) in targets {
                     target_names.push(name);
-                    if let Some(spec) = self.target(name, value, defaults) {
+                    if let Some(spec) = self.target(name, value, defaults, &ctlabel_globals) {
                         config.targets.push(spec);
                     }
                 }
@@ -502,7 +531,45 @@ impl Loader<'_> {
         }
     }
 
-    fn target(&mut self, name: &str, value: &Value, defaults: &Map<String, Value>) -> Option<TargetSpec> {
+    /// `target_globals`: only `ctlabel` has globals (Netify documents no others).
+    fn target_globals(&mut self, value: &Value) -> CtLabelGlobals {
+        let mut globals = CtLabelGlobals::default();
+        let Some(map) = self.object(value, "$.target_globals") else { return globals };
+        for (key, v) in map {
+            let path = format!("$.target_globals.{key}");
+            if key != "ctlabel" {
+                self.warn(&path, "accepted but not implemented in this version yet (only ctlabel has globals)");
+                continue;
+            }
+            let Some(ct) = self.object(v, &path) else { continue };
+            self.unknown_keys(ct, &path, &[CTLABEL_GLOBAL_KEYS]);
+            match ct.get("max_bits") {
+                None => {}
+                Some(Value::Number(n)) if n.as_u64().is_some_and(|b| b <= 127) => {
+                    globals.max_bits = n.as_u64().unwrap_or(127) as u8;
+                }
+                Some(other) => self.error(
+                    &format!("{path}.max_bits"),
+                    format!("expected a label bit number from 0 to 127, found {other}"),
+                ),
+            }
+            match ct.get("connlabel_conf") {
+                None => {}
+                Some(Value::String(p)) if !p.is_empty() => globals.connlabel_conf = Some(PathBuf::from(p)),
+                Some(other) => self
+                    .error(&format!("{path}.connlabel_conf"), format!("expected a file path, found {}", kind(other))),
+            }
+        }
+        globals
+    }
+
+    fn target(
+        &mut self,
+        name: &str,
+        value: &Value,
+        defaults: &Map<String, Value>,
+        ctlabel_globals: &CtLabelGlobals,
+    ) -> Option<TargetSpec> {
         let path = format!("$.targets.{name}");
         let own = self.object(value, &path)?;
         let Some(target_type) = own.get("target_type").and_then(Value::as_str) else {
@@ -544,19 +611,22 @@ impl Loader<'_> {
                 self.unknown_props(&props, &[COMMON_TARGET_KEYS, SINK_KEYS]);
                 self.sink(name, &path, &props).map(TargetSpec::Sink)
             }
+            "ipset" => {
+                self.unknown_props(&props, &[COMMON_TARGET_KEYS, IPSET_KEYS]);
+                self.ipset(name, &path, &props).map(TargetSpec::Ipset)
+            }
+            "ctmark" => {
+                self.unknown_props(&props, &[COMMON_TARGET_KEYS, CTMARK_KEYS]);
+                self.ctmark(name, &path, &props).map(TargetSpec::CtMark)
+            }
+            "ctlabel" => {
+                self.unknown_props(&props, &[COMMON_TARGET_KEYS, CTLABEL_KEYS]);
+                self.ctlabel(name, &path, &props, ctlabel_globals).map(TargetSpec::CtLabel)
+            }
             "pftable" => {
                 self.error(
                     &format!("{path}.target_type"),
                     "target type 'pftable' (BSD pf tables) is not available on Linux",
-                );
-                None
-            }
-            t if LATER_TARGET_TYPES.contains(&t) => {
-                self.error(
-                    &format!("{path}.target_type"),
-                    format!(
-                        "target type '{t}' is not implemented in this version of flowsieve yet (nftset, log and sink are)"
-                    ),
                 );
                 None
             }
@@ -616,33 +686,14 @@ impl Loader<'_> {
     }
 
     fn nftset(&mut self, name: &str, path: &str, props: &Props<'_>) -> Option<NftSetConfig> {
-        let set_name = match props.get("set_name") {
-            Some((Value::String(s), _)) if !s.is_empty() => s.clone(),
-            Some((other, p)) => {
-                self.error(&p, format!("expected a non-empty string, found {}", kind(other)));
-                return None;
-            }
-            None => {
-                self.error(path, "missing key 'set_name'");
-                return None;
-            }
-        };
+        let set_name = self.set_name(path, props)?;
         let table_name = self.string(props, "table_name", "nfa");
         let table_family = self.string(props, "table_family", "inet");
         if !["inet", "ip", "ip6", "bridge", "netdev"].contains(&table_family.as_str()) {
             let p = props.path_of("table_family");
             self.error(&p, format!("unknown table family '{table_family}' (expected inet, ip, ip6, bridge or netdev)"));
         }
-        let set_family = match self.string(props, "set_family", "*").as_str() {
-            "*" => SetFamily::Both,
-            "ipv4" => SetFamily::V4,
-            "ipv6" => SetFamily::V6,
-            other => {
-                let p = props.path_of("set_family");
-                self.error(&p, format!("unknown set family '{other}' (expected \"*\", \"ipv4\" or \"ipv6\")"));
-                SetFamily::Both
-            }
-        };
+        let set_family = self.set_family(props);
         let mut key = Vec::new();
         match props.get("type") {
             None => {
@@ -701,6 +752,222 @@ impl Loader<'_> {
         Some(SinkConfig { name: name.to_string(), socket, path: file, channel, sink })
     }
 
+    /// A `set_name` that must be present and non-empty.
+    fn set_name(&mut self, path: &str, props: &Props<'_>) -> Option<String> {
+        match props.get("set_name") {
+            Some((Value::String(s), _)) if !s.is_empty() => Some(s.clone()),
+            Some((other, p)) => {
+                self.error(&p, format!("expected a non-empty string, found {}", kind(other)));
+                None
+            }
+            None => {
+                self.error(path, "missing key 'set_name'");
+                None
+            }
+        }
+    }
+
+    fn set_family(&mut self, props: &Props<'_>) -> SetFamily {
+        match self.string(props, "set_family", "*").as_str() {
+            "*" => SetFamily::Both,
+            "ipv4" => SetFamily::V4,
+            "ipv6" => SetFamily::V6,
+            other => {
+                let p = props.path_of("set_family");
+                self.error(&p, format!("unknown set family '{other}' (expected \"*\", \"ipv4\" or \"ipv6\")"));
+                SetFamily::Both
+            }
+        }
+    }
+
+    /// A 32-bit value written as a `"0x…"`/decimal string or a number (Netify's schema says
+    /// string; numbers are accepted too).
+    fn u32_value(&mut self, props: &Props<'_>, key: &str) -> Option<u32> {
+        let (value, p) = props.get(key)?;
+        let parsed = match value {
+            Value::Number(n) => n.as_u64().and_then(|v| u32::try_from(v).ok()),
+            Value::String(s) => parse_u32(s),
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.error(&p, format!("expected a 32-bit number (\"0x10\", \"16\" or 16), found {value}"));
+        }
+        parsed
+    }
+
+    fn ipset(&mut self, name: &str, path: &str, props: &Props<'_>) -> Option<IpsetConfig> {
+        let set_name = self.set_name(path, props)?;
+        let mut cfg = IpsetConfig::new(name, &set_name);
+        cfg.set_family = self.set_family(props);
+        let set_type = self.string(props, "type", "hash:ip");
+        match IpsetType::from_name(&set_type) {
+            Some(t) => cfg.set_type = t,
+            None => self.error(
+                &props.path_of("type"),
+                format!(
+                    "unsupported ipset type '{set_type}' (expected hash:ip, hash:ip,port, hash:ip,port,ip or hash:mac)"
+                ),
+            ),
+        }
+        let longest = format!("{set_name}.v4");
+        if longest.len() > 31 {
+            self.error(
+                &props.path_of("set_name"),
+                format!("ipset names are at most 31 bytes: '{longest}' is {}", longest.len()),
+            );
+        }
+        let size = if props.get("size").is_some() {
+            self.number(props, "size", 65536)
+        } else {
+            self.number(props, "max_elements", 65536)
+        };
+        cfg.max_elements = u32::try_from(size).unwrap_or(u32::MAX);
+        cfg.ttl = u32::try_from(self.number(props, "ttl", 0)).unwrap_or(u32::MAX);
+        cfg.managed = self.flag(props, "managed", false);
+        cfg.flush_on_create = self.flag(props, "flush_on_create", false);
+        cfg.flush_on_destroy = self.flag(props, "flush_on_destroy", false);
+        let mark = self.u32_value(props, "skb_mark");
+        let mask = self.u32_value(props, "skb_mask");
+        // A mask in target_defaults is shared by targets without marks: only the target's own
+        // stray mask is worth a word.
+        let own_mask = !props.path_of("skb_mask").starts_with("$.target_defaults");
+        if mask.is_some() && props.get("skb_mark").is_none() && own_mask {
+            self.warn(&props.path_of("skb_mask"), "skb_mask without skb_mark has no effect");
+        }
+        let prio = match props.get("skb_prio") {
+            None => None,
+            Some((Value::String(s), p)) => {
+                let parsed = parse_tc_class(s);
+                if parsed.is_none() {
+                    self.error(&p, format!("expected a tc class \"MAJOR:MINOR\" in hex (e.g. \"1:10\"), found '{s}'"));
+                }
+                parsed
+            }
+            Some((other, p)) => {
+                self.error(&p, format!("expected a string \"MAJOR:MINOR\", found {}", kind(other)));
+                None
+            }
+        };
+        let queue = match props.get("skb_queue") {
+            None => None,
+            Some((Value::Number(n), p)) => {
+                let q = n.as_u64().and_then(|q| u16::try_from(q).ok());
+                if q.is_none() {
+                    self.error(&p, format!("expected a queue number from 0 to 65535, found {n}"));
+                }
+                q
+            }
+            Some((other, p)) => {
+                self.error(&p, format!("expected a number, found {}", kind(other)));
+                None
+            }
+        };
+        // Netify: skb_mask defaults to 0xffffffff when a mark is set.
+        cfg.skb = SkbInfo { mark: mark.map(|m| (m, mask.unwrap_or(u32::MAX))), prio, queue };
+        Some(cfg)
+    }
+
+    fn ctmark(&mut self, name: &str, path: &str, props: &Props<'_>) -> Option<CtMarkConfig> {
+        if props.get("mark").is_none() {
+            self.error(path, "missing key 'mark'");
+            return None;
+        }
+        let mark = self.u32_value(props, "mark")?;
+        let mut cfg = CtMarkConfig::new(name, mark);
+        if props.get("mask").is_some() {
+            cfg.mask = self.u32_value(props, "mask")?;
+        }
+        let shift = self.number(props, "shift", 0);
+        if shift > 31 {
+            self.error(&props.path_of("shift"), format!("shift must be 0 to 31, found {shift}"));
+        }
+        cfg.shift = shift.min(31) as u8;
+        if cfg.value() == 0 && cfg.mark != 0 {
+            self.warn(
+                &props.path_of("mark"),
+                "mark shifted by 'shift' has no bit inside 'mask': the target clears the masked bits",
+            );
+        }
+        Some(cfg)
+    }
+
+    fn ctlabel(
+        &mut self,
+        name: &str,
+        path: &str,
+        props: &Props<'_>,
+        globals: &CtLabelGlobals,
+    ) -> Option<CtLabelConfig> {
+        let mut labels = Vec::new();
+        match props.get("labels") {
+            None => {}
+            Some((Value::Array(items), p)) => {
+                for (i, item) in items.iter().enumerate() {
+                    let item_path = format!("{p}[{i}]");
+                    match item {
+                        Value::Number(n) => match n.as_u64() {
+                            Some(b) if b <= u64::from(globals.max_bits) => labels.push(LabelRef::Bit(b as u8)),
+                            _ => self.error(
+                                &item_path,
+                                format!(
+                                    "label bit {n} is outside 0..={} (target_globals.ctlabel.max_bits)",
+                                    globals.max_bits
+                                ),
+                            ),
+                        },
+                        Value::String(s) if s.parse::<u64>().is_ok() => match s.parse::<u8>() {
+                            Ok(b) if b <= globals.max_bits => labels.push(LabelRef::Bit(b)),
+                            _ => self.error(
+                                &item_path,
+                                format!(
+                                    "label bit {s} is outside 0..={} (target_globals.ctlabel.max_bits)",
+                                    globals.max_bits
+                                ),
+                            ),
+                        },
+                        Value::String(s) if !s.trim().is_empty() => labels.push(LabelRef::Name(s.trim().to_string())),
+                        other => self
+                            .error(&item_path, format!("expected a label name or bit number, found {}", kind(other))),
+                    }
+                }
+            }
+            Some((other, p)) => {
+                self.error(&p, format!("expected an array of label names or bit numbers, found {}", kind(other)))
+            }
+        }
+        // Names resolve against connlabel.conf when the target starts; say now (and in `check`)
+        // which will not, without refusing a file that may be provisioned later.
+        if labels.iter().any(|l| matches!(l, LabelRef::Name(_))) {
+            match ConnLabelMap::load(globals) {
+                Ok((map, file)) => {
+                    for label in &labels {
+                        let LabelRef::Name(n) = label else { continue };
+                        if map.bit(n).is_some() {
+                            continue;
+                        }
+                        let message = match &file {
+                            Some(f) => {
+                                format!("label '{n}' is not in {}: the target will fail until it is", f.display())
+                            }
+                            None => format!(
+                                "label '{n}' needs a connlabel.conf ({DEFAULT_CONNLABEL_CONF} or \
+                                 {FALLBACK_CONNLABEL_CONF}) naming it: the target will fail until there is one"
+                            ),
+                        };
+                        self.warn(&props.path_of("labels"), message);
+                    }
+                }
+                Err(why) => self.warn(&props.path_of("labels"), format!("cannot read connlabel.conf: {why}")),
+            }
+        }
+        let auto_label = self.flag(props, "auto_label", false);
+        let log_errors = self.flag(props, "log_errors", false);
+        if labels.is_empty() && !auto_label {
+            self.error(path, "a ctlabel target needs 'labels' or \"auto_label\": true");
+        }
+        Some(CtLabelConfig { name: name.to_string(), labels, auto_label, log_errors, globals: globals.clone() })
+    }
+
     fn log(&mut self, name: &str, props: &Props<'_>) -> Option<LogConfig> {
         let defaults = LogConfig::with_name(name);
         let interval = self.number(props, "interval", defaults.interval.as_secs());
@@ -729,6 +996,23 @@ impl<'v> Props<'v> {
     fn path_of(&self, key: &str) -> String {
         self.get(key).map(|(_, p)| p).unwrap_or_default()
     }
+}
+
+/// `"0x10"`, `"16"` (decimal), with surrounding spaces allowed.
+fn parse_u32(text: &str) -> Option<u32> {
+    let t = text.trim();
+    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => t.parse().ok(),
+    }
+}
+
+/// A tc class `MAJOR:MINOR` (hex, as tc writes it) as `major << 16 | minor`.
+fn parse_tc_class(text: &str) -> Option<u32> {
+    let (major, minor) = text.trim().split_once(':')?;
+    let major = u16::from_str_radix(major, 16).ok()?;
+    let minor = u16::from_str_radix(minor, 16).ok()?;
+    Some((u32::from(major) << 16) | u32::from(minor))
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -828,7 +1112,7 @@ mod tests {
             "targets": {
                 "s": { "target_type": "nftset", "set_name": "x", "type": ["local_addr", "remote_addr"], "set_family": "both", "colour": 1 },
                 "p": { "target_type": "pftable" },
-                "i": { "target_type": "ipset" },
+                "i": { "target_type": "sink" },
                 "l": { "target_type": "log", "interval": "10" }
             }
         }"#;
@@ -846,7 +1130,7 @@ mod tests {
             "error: $.targets.s.set_family: unknown set family 'both'",
             "warning: $.targets.s.colour: unknown key for this target type",
             "error: $.targets.p.target_type: target type 'pftable' (BSD pf tables) is not available on Linux",
-            "error: $.targets.i.target_type: target type 'ipset' is not implemented in this version",
+            "error: $.targets.i: a sink needs a destination",
             "error: $.targets.l.interval: expected a number, found a string",
         ] {
             assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
@@ -866,6 +1150,129 @@ mod tests {
         assert_eq!(sink.channel.as_deref(), Some("blocks"));
         assert_eq!(sink.path.as_deref(), Some(Path::new("/tmp/a.jsonl")));
         assert!(sink.socket.is_none());
+    }
+
+    #[test]
+    fn ipset_targets_parse_with_defaults_and_skbinfo() {
+        let c = load_text(
+            r#"{"actions":{"a":{"criteria":"true;","targets":["i","j"]}},
+                "targets":{
+                  "i":{"target_type":"ipset","set_name":"social-media","type":"hash:ip,port,ip","skb_mark":"0x10","skb_prio":"1:10","skb_queue":3},
+                  "j":{"target_type":"ipset","set_name":"plain","size":1000,"set_family":"ipv4"}},
+                "target_defaults":{"ipset":{"ttl":900,"managed":true,"skb_mask":"0xff"}}}"#,
+        )
+        .unwrap();
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let TargetSpec::Ipset(i) = &c.targets[0] else { panic!("{:?}", c.targets) };
+        assert_eq!(
+            (i.set_name.as_str(), i.set_type, i.set_family),
+            ("social-media", IpsetType::HashIpPortIp, SetFamily::Both)
+        );
+        assert_eq!((i.ttl, i.managed, i.max_elements, i.flush_on_destroy), (900, true, 65536, false));
+        assert_eq!(i.skb, SkbInfo { mark: Some((0x10, 0xff)), prio: Some(0x0001_0010), queue: Some(3) });
+        let TargetSpec::Ipset(j) = &c.targets[1] else { panic!() };
+        assert_eq!((j.set_type, j.max_elements, j.set_family), (IpsetType::HashIp, 1000, SetFamily::V4));
+        // Mark without mask: the mask defaults to all bits.
+        let c = load_text(r#"{"actions":{},"targets":{"i":{"target_type":"ipset","set_name":"s","skb_mark":16}}}"#)
+            .unwrap();
+        let TargetSpec::Ipset(i) = &c.targets[0] else { panic!() };
+        assert_eq!(i.skb.mark, Some((16, u32::MAX)));
+    }
+
+    #[test]
+    fn ipset_errors_name_their_path() {
+        let all = problems(
+            r#"{"actions":{},"targets":{
+                 "a":{"target_type":"ipset"},
+                 "b":{"target_type":"ipset","set_name":"s","type":"bitmap:port","skb_prio":"x","skb_queue":70000,"skb_mark":"0xzz","colour":1},
+                 "c":{"target_type":"ipset","set_name":"a-name-that-is-far-too-long-x"}}}"#,
+        )
+        .join("\n");
+        for expected in [
+            "error: $.targets.a: missing key 'set_name'",
+            "error: $.targets.b.type: unsupported ipset type 'bitmap:port'",
+            "error: $.targets.b.skb_prio: expected a tc class",
+            "error: $.targets.b.skb_queue: expected a queue number",
+            "error: $.targets.b.skb_mark: expected a 32-bit number",
+            "warning: $.targets.b.colour: unknown key for this target type",
+            "error: $.targets.c.set_name: ipset names are at most 31 bytes",
+        ] {
+            assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
+        }
+    }
+
+    #[test]
+    fn ctmark_targets_accept_hex_strings_and_numbers() {
+        let c = load_text(
+            r#"{"actions":{},"targets":{
+                 "m":{"target_type":"ctmark","mark":"0x10","mask":"0xff00","shift":4},
+                 "n":{"target_type":"ctmark","mark":7}},
+                "target_defaults":{"ctmark":{"mask":255}}}"#,
+        )
+        .unwrap();
+        let TargetSpec::CtMark(m) = &c.targets[0] else { panic!("{:?}", c.targets) };
+        assert_eq!((m.mark, m.mask, m.shift, m.value()), (0x10, 0xff00, 4, 0x100));
+        let TargetSpec::CtMark(n) = &c.targets[1] else { panic!() };
+        assert_eq!((n.mark, n.mask, n.shift), (7, 255, 0));
+        let all = problems(
+            r#"{"actions":{},"targets":{"a":{"target_type":"ctmark"},"b":{"target_type":"ctmark","mark":"ten","shift":40},
+                "c":{"target_type":"ctmark","mark":1,"mask":"0x0","labels":[1]}}}"#,
+        )
+        .join("\n");
+        for expected in [
+            "error: $.targets.a: missing key 'mark'",
+            "error: $.targets.b.mark: expected a 32-bit number",
+            "warning: $.targets.c.labels: unknown key for this target type",
+        ] {
+            assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
+        }
+        let all = problems(r#"{"actions":{},"targets":{"b":{"target_type":"ctmark","mark":1,"shift":40}}}"#).join("\n");
+        assert!(all.contains("error: $.targets.b.shift: shift must be 0 to 31"), "{all}");
+    }
+
+    #[test]
+    fn ctlabel_targets_take_names_bits_and_target_globals() {
+        let conf = std::env::temp_dir().join(format!("flowsieve-config-connlabel-{}.conf", std::process::id()));
+        std::fs::write(&conf, "1 netify-blocked\n").unwrap();
+        let text = r#"{"actions":{},"targets":{
+                 "l":{"target_type":"ctlabel","labels":["netify-blocked",3,"4"],"log_errors":true},
+                 "auto":{"target_type":"ctlabel","auto_label":true}},
+                "target_globals":{"ctlabel":{"max_bits":63,"connlabel_conf":"CONF"}}}"#
+            .replace("CONF", &conf.display().to_string());
+        let c = load_text(&text).unwrap();
+        assert!(c.warnings.is_empty(), "target_globals.ctlabel is implemented: {:?}", c.warnings);
+        // A name the file lacks is a warning that names the file.
+        let missing = load_text(&text.replace("\"netify-blocked\"", "\"netify-nope\"")).unwrap();
+        let all: Vec<String> = missing.warnings.iter().map(|p| p.to_string()).collect();
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert!(all[0].starts_with("warning: $.targets.l.labels: label 'netify-nope' is not in "), "{all:?}");
+        let _ = std::fs::remove_file(&conf);
+        let TargetSpec::CtLabel(l) = &c.targets[0] else { panic!("{:?}", c.targets) };
+        assert_eq!(l.labels, vec![LabelRef::Name("netify-blocked".into()), LabelRef::Bit(3), LabelRef::Bit(4)]);
+        assert!(l.log_errors && !l.auto_label);
+        assert_eq!(l.globals.max_bits, 63);
+        assert_eq!(l.globals.connlabel_conf.as_deref(), Some(conf.as_path()));
+        let TargetSpec::CtLabel(a) = &c.targets[1] else { panic!() };
+        assert!(a.auto_label && a.labels.is_empty());
+        let all = problems(
+            r#"{"actions":{},"targets":{"e":{"target_type":"ctlabel"},"f":{"target_type":"ctlabel","labels":[100,{}]}},
+                "target_globals":{"ctlabel":{"max_bits":64,"colour":1},"nftset":{}}}"#,
+        )
+        .join("\n");
+        for expected in [
+            "error: $.targets.e: a ctlabel target needs 'labels' or \"auto_label\": true",
+            "error: $.targets.f.labels[0]: label bit 100 is outside 0..=64",
+            "error: $.targets.f.labels[1]: expected a label name or bit number, found an object",
+            "warning: $.target_globals.ctlabel.colour: unknown key",
+            "warning: $.target_globals.nftset: accepted but not implemented",
+        ] {
+            assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
+        }
+        let all = problems(r#"{"actions":{},"target_globals":{"ctlabel":{"max_bits":128}}}"#).join("\n");
+        assert!(
+            all.contains("error: $.target_globals.ctlabel.max_bits: expected a label bit number from 0 to 127"),
+            "{all}"
+        );
     }
 
     #[test]

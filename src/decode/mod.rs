@@ -35,10 +35,22 @@ pub struct Packet<'a> {
     pub dst_port: u16,
     /// TCP sequence number and flags, when TCP.
     pub tcp: Option<TcpInfo>,
+    /// ICMP/ICMPv6 type, code and query identifier, when ICMP.
+    pub icmp: Option<IcmpInfo>,
     /// Transport payload (may be shorter than on the wire if the capture cut it).
     pub payload: &'a [u8],
     /// Length of the IP packet as the IP header states it.
     pub ip_len: u32,
+}
+
+/// The ICMP header fields conntrack keys a query on (type, code, identifier).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IcmpInfo {
+    pub icmp_type: u8,
+    pub code: u8,
+    /// Bytes 4–5: the identifier of echo/timestamp/information queries; for other messages
+    /// whatever the header holds there.
+    pub id: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +148,20 @@ mod tests {
         assert_eq!(p.tcp, Some(TcpInfo { seq: 7, flags: 0x18 }));
         assert_eq!(p.payload, b"\x16\x03\x01\x00");
         assert_eq!(p.src_mac, [0x02, 0, 0, 0, 0, 2]);
+    }
+
+    #[test]
+    fn icmp_echo_keeps_ports_zero_and_exposes_type_code_id() {
+        // Raw IPv4 echo request, identifier 0x1092 (4242), sequence 1.
+        let mut ip = vec![0x45, 0, 0, 28, 0, 0, 0x40, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        ip.extend_from_slice(&[8, 0, 0, 0, 0x10, 0x92, 0, 1]);
+        let p = decode(LinkType::RawIp, &ip).unwrap();
+        assert_eq!((p.src_port, p.dst_port, p.ip_protocol), (0, 0, 1));
+        assert_eq!(p.icmp, Some(IcmpInfo { icmp_type: 8, code: 0, id: 4242 }));
+        // A header cut short is tolerated, without ICMP fields.
+        ip[3] = 24;
+        let p = decode(LinkType::RawIp, &ip[..24]).unwrap();
+        assert_eq!(p.icmp, None);
     }
 
     #[test]

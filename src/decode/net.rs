@@ -3,10 +3,12 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::link::L3;
-use super::{Bytes, DecodeError, Packet, TcpInfo};
+use super::{Bytes, DecodeError, IcmpInfo, Packet, TcpInfo};
 
+const PROTO_ICMP: u8 = 1;
 const PROTO_TCP: u8 = 6;
 const PROTO_UDP: u8 = 17;
+const PROTO_ICMPV6: u8 = 58;
 
 pub(super) fn decode_ip(l3: L3<'_>) -> Result<Packet<'_>, DecodeError> {
     let bytes = Bytes::new(l3.ip);
@@ -26,6 +28,7 @@ pub(super) fn decode_ip(l3: L3<'_>) -> Result<Packet<'_>, DecodeError> {
         src_port: 0,
         dst_port: 0,
         tcp: None,
+        icmp: None,
         payload: l4,
         ip_len,
     };
@@ -58,6 +61,13 @@ pub(super) fn decode_ip(l3: L3<'_>) -> Result<Packet<'_>, DecodeError> {
             packet.dst_port = dst;
             let stated = usize::from(len).saturating_sub(8);
             packet.payload = &body[..stated.min(body.len())];
+        }
+        // The ports stay 0 (the flow key is unchanged); the enforcer needs the echo id to find
+        // the conntrack entry. A header cut short is not an error: ICMP carries no flow state.
+        PROTO_ICMP | PROTO_ICMPV6 => {
+            if let (Some(icmp_type), Some(code), Some(id)) = (l4b.u8_at(0), l4b.u8_at(1), l4b.u16_at(4)) {
+                packet.icmp = Some(IcmpInfo { icmp_type, code, id });
+            }
         }
         _ => {}
     }

@@ -4,6 +4,9 @@
 //! targets the action names, then calls [`Target::flush`] once the queue is drained so kernel
 //! changes go out in batches.
 
+pub mod ctlabel;
+pub mod ctmark;
+pub mod ipset;
 pub mod log;
 pub mod netlink;
 pub mod nftset;
@@ -67,6 +70,11 @@ pub trait Target: Send {
     /// output is one record per match (log) do nothing.
     fn refresh(&mut self, _event: &MatchEvent) -> Result<(), TargetError> {
         Ok(())
+    }
+    /// Target-specific counters for summaries (ctlabel: flows not in conntrack, connections
+    /// without label storage…). None by default.
+    fn details(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
     }
 }
 
@@ -134,6 +142,9 @@ fn build(spec: &TargetSpec) -> Box<dyn Target> {
         TargetSpec::NftSet(c) => Box::new(nftset::NftSetTarget::new(c.clone())),
         TargetSpec::Log(c) => Box::new(log::LogTarget::new(c.clone())),
         TargetSpec::Sink(c) => Box::new(sink::SinkTarget::new(c.clone())),
+        TargetSpec::Ipset(c) => Box::new(ipset::IpsetTarget::new(c.clone())),
+        TargetSpec::CtMark(c) => Box::new(ctmark::CtMarkTarget::new(c.clone())),
+        TargetSpec::CtLabel(c) => Box::new(ctlabel::CtLabelTarget::new(c.clone())),
     }
 }
 
@@ -277,6 +288,15 @@ impl Enforcer {
                 failures: s.counters.failures,
                 last_error: s.last_error.clone(),
             })
+            .collect()
+    }
+
+    /// Each target's own counters ([`Target::details`]), for targets that have any.
+    pub fn details(&self) -> Vec<(String, Vec<(&'static str, u64)>)> {
+        self.slots
+            .iter()
+            .map(|s| (s.target.name().to_string(), s.target.details()))
+            .filter(|(_, d)| !d.is_empty())
             .collect()
     }
 }

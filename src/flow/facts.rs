@@ -44,6 +44,15 @@ pub enum TunnelType {
     Gtp,
 }
 
+/// ICMP header fields of the flow's first packet, as sent by the origin: conntrack keys ICMP
+/// queries on type, code and identifier instead of ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IcmpFacts {
+    pub icmp_type: u8,
+    pub code: u8,
+    pub id: u16,
+}
+
 /// The application a flow belongs to (filled by classification; 0/None until known).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AppFacts {
@@ -103,6 +112,8 @@ pub struct FlowFacts {
     /// Captured on an external (`-E`, WAN) interface rather than an internal (`-I`, LAN) one.
     pub external: bool,
     pub tunnel_type: TunnelType,
+    /// ICMP/ICMPv6 type, code and identifier of the first packet; `None` for other protocols.
+    pub icmp: Option<IcmpFacts>,
     /// Conntrack mark of the flow's connection, when known (0 otherwise).
     pub ct_mark: u32,
     /// Netify protocol ID (see [`crate::dissect::protocol`]); 0 = unknown.
@@ -147,6 +158,7 @@ impl Default for FlowFacts {
             ip_nat: false,
             external: false,
             tunnel_type: TunnelType::None,
+            icmp: None,
             ct_mark: 0,
             protocol: 0,
             detected_hostname: None,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use hashbrown::HashMap;
 
-use super::facts::FlowFacts;
+use super::facts::{FlowFacts, IcmpFacts};
 use super::key::{direction, FlowKey};
 use super::locality::Locality;
 use super::wheel::TimerWheel;
@@ -247,6 +247,7 @@ impl FlowTable {
             other_mac: other.2,
             local_origin: origin_is_local,
             other_type,
+            icmp: packet.icmp.map(|i| IcmpFacts { icmp_type: i.icmp_type, code: i.code, id: i.id }),
             ..FlowFacts::default()
         };
         Flow {
@@ -333,6 +334,7 @@ mod tests {
             tcp: Some(TcpInfo { seq: 1, flags }),
             payload,
             ip_len: 40 + payload.len() as u32,
+            icmp: None,
         }
     }
 

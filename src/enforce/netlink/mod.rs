@@ -1,25 +1,31 @@
 //! Netlink plumbing for the enforcer: message and attribute encoding, acknowledgement parsing and
 //! the few socket options `netlink-sys` does not wrap. [`nftables`] builds nftables transactions on
-//! top of it; ipset and conntrack will join later.
+//! top of it; [`conntrack`] (ctnetlink) and [`ipset`] use the plain request/acknowledgement
+//! exchange of [`RequestSocket`].
 //!
 //! Wire layout (`linux/netlink.h`): every message starts with a 16-byte `nlmsghdr` in host byte
 //! order; attributes are `{u16 len, u16 type}` followed by the payload, padded to 4 bytes, where
 //! `len` counts header and payload but not the padding. Payload byte order is the subsystem's
 //! business (nftables wants big-endian integers).
 
+pub mod conntrack;
+pub mod ipset;
 pub mod nftables;
 
 use std::io;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
+use netlink_sys::Socket;
+
 /// A netlink request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum NetlinkError {
     #[error("netlink socket: {0}")]
     Io(#[from] io::Error),
-    /// The kernel answered a message with an error; `context` says which message.
-    #[error("{context}: {}", io::Error::from_raw_os_error(*errno))]
+    /// The kernel answered a message with an error; `context` says which message. Numbers from
+    /// 4096 up are ipset's own (strerror knows nothing of them; the context spells them out).
+    #[error("{context}{}", errno_text(*errno))]
     Kernel { errno: i32, context: String },
     /// No acknowledgement arrived within the receive timeout.
     #[error("{context}: no acknowledgement from the kernel")]
@@ -33,6 +39,15 @@ pub enum NetlinkError {
     /// The set is full: `refused` elements were not added, `accepted` were.
     #[error("set {set} is full: {refused} element(s) refused, {accepted} added")]
     SetFull { set: String, refused: usize, accepted: usize },
+}
+
+/// `: <strerror text>` for system errno values, nothing for subsystem-private ones.
+fn errno_text(errno: i32) -> String {
+    if errno >= 4096 {
+        String::new()
+    } else {
+        format!(": {}", io::Error::from_raw_os_error(errno))
+    }
 }
 
 impl NetlinkError {
@@ -49,11 +64,16 @@ impl NetlinkError {
 // linux/netlink.h
 pub(crate) const NLMSG_HDRLEN: usize = 16;
 pub(crate) const NLA_HDRLEN: usize = 4;
+pub(crate) const NLMSG_NOOP: u16 = 1;
 pub(crate) const NLMSG_ERROR: u16 = 2;
+pub(crate) const NLMSG_DONE: u16 = 3;
 pub(crate) const NLM_F_REQUEST: u16 = 0x01;
 pub(crate) const NLM_F_ACK: u16 = 0x04;
 pub(crate) const NLM_F_CREATE: u16 = 0x400;
 pub(crate) const NLM_F_EXCL: u16 = 0x200;
+pub(crate) const NLM_F_APPEND: u16 = 0x800;
+/// In an nfnetlink attribute type: the payload is in network byte order (ipset insists on it).
+pub(crate) const NLA_F_NET_BYTEORDER: u16 = 1 << 14;
 /// In an acknowledgement: the original message's payload was left out (NETLINK_CAP_ACK).
 pub(crate) const NLM_F_CAPPED: u16 = 0x100;
 /// In an acknowledgement: extended-ACK attributes follow.
@@ -242,6 +262,134 @@ fn parse_error_body(body: &[u8], flags: u16) -> Result<Ack, NetlinkError> {
         }
     }
     Ok(Ack { seq, errno: error.saturating_neg(), message })
+}
+
+/// Walks the attributes in `data`: `(type without the nested/byte-order flags, payload)`.
+/// Stops at the first malformed attribute instead of panicking.
+pub(crate) fn attrs(mut data: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    std::iter::from_fn(move || {
+        if data.len() < NLA_HDRLEN {
+            return None;
+        }
+        let len = u16::from_ne_bytes([data[0], data[1]]) as usize;
+        let ty = u16::from_ne_bytes([data[2], data[3]]) & !(NLA_F_NESTED | NLA_F_NET_BYTEORDER);
+        if len < NLA_HDRLEN || len > data.len() {
+            data = &[];
+            return None;
+        }
+        let payload = &data[NLA_HDRLEN..len];
+        data = &data[align4(len).min(data.len())..];
+        Some((ty, payload))
+    })
+}
+
+/// The 4-byte `nfgenmsg` family header: family, version 0, resource id (big-endian).
+pub(crate) fn put_nfgenmsg(buf: &mut MsgBuf, family: u8, res_id: u16) {
+    let id = res_id.to_be_bytes();
+    buf.put_raw(&[family, 0, id[0], id[1]]);
+}
+
+/// Large enough for any single ctnetlink or ipset answer we ask for.
+const REQUEST_RECV_BYTES: usize = 64 << 10;
+/// Requests are answered within microseconds; this only stops a lost reply from hanging us.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A NETLINK_NETFILTER socket for one-message requests (ctnetlink, ipset): send, collect the
+/// data messages of the answer, stop at the acknowledgement.
+pub(crate) struct RequestSocket {
+    sock: Socket,
+    seq: u32,
+    rbuf: Vec<u8>,
+}
+
+impl std::fmt::Debug for RequestSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::os::fd::AsRawFd;
+        f.debug_struct("RequestSocket").field("fd", &self.sock.as_raw_fd()).field("seq", &self.seq).finish()
+    }
+}
+
+impl RequestSocket {
+    /// Opens a socket in the calling thread's network namespace.
+    pub fn open() -> Result<RequestSocket, NetlinkError> {
+        use std::os::fd::AsRawFd;
+        let mut sock = Socket::new(netlink_sys::protocols::NETLINK_NETFILTER)?;
+        sock.bind_auto()?;
+        let _ = sock.set_cap_ack(true);
+        let _ = sock.set_ext_ack(true);
+        set_recv_timeout(sock.as_raw_fd(), REQUEST_TIMEOUT)?;
+        let seq =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.subsec_nanos() | 1);
+        Ok(RequestSocket { sock, seq, rbuf: Vec::with_capacity(REQUEST_RECV_BYTES) })
+    }
+
+    /// Next sequence number, to put in the message before [`request`](Self::request).
+    pub fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
+    }
+
+    /// Sends one message (which must ask for an ACK, with sequence `seq`) and returns the
+    /// bodies (after the `nlmsghdr`) of the data messages answering it. A kernel error comes back
+    /// as [`NetlinkError::Kernel`] with `context`.
+    pub fn request(
+        &mut self,
+        msg: &[u8],
+        seq: u32,
+        context: &dyn Fn() -> String,
+    ) -> Result<Vec<Vec<u8>>, NetlinkError> {
+        self.sock.send(msg, 0)?;
+        let mut data = Vec::new();
+        loop {
+            self.rbuf.clear();
+            self.rbuf.reserve(REQUEST_RECV_BYTES);
+            let got = match self.sock.recv(&mut self.rbuf, libc::MSG_TRUNC) {
+                Ok(got) => got,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    return Err(NetlinkError::NoReply { context: context() });
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if got > self.rbuf.len() {
+                return Err(NetlinkError::Malformed(format!("reply of {got} bytes truncated to {}", self.rbuf.len())));
+            }
+            let mut rest = &self.rbuf[..];
+            while rest.len() >= NLMSG_HDRLEN {
+                let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+                let msg_type = u16::from_ne_bytes([rest[4], rest[5]]);
+                let flags = u16::from_ne_bytes([rest[6], rest[7]]);
+                let msg_seq = u32::from_ne_bytes([rest[8], rest[9], rest[10], rest[11]]);
+                if len < NLMSG_HDRLEN || len > rest.len() {
+                    return Err(NetlinkError::Malformed(format!(
+                        "message length {len} with {} bytes left",
+                        rest.len()
+                    )));
+                }
+                let body = &rest[NLMSG_HDRLEN..len];
+                rest = &rest[align4(len).min(rest.len())..];
+                if msg_seq != seq {
+                    continue; // left over from a request that timed out
+                }
+                match msg_type {
+                    NLMSG_ERROR => {
+                        let ack = parse_error_body(body, flags)?;
+                        if ack.errno == 0 {
+                            return Ok(data);
+                        }
+                        let mut what = context();
+                        if let Some(text) = ack.message.filter(|t| !t.is_empty()) {
+                            what = format!("{what} ({text})");
+                        }
+                        return Err(NetlinkError::Kernel { errno: ack.errno, context: what });
+                    }
+                    NLMSG_DONE => return Ok(data),
+                    NLMSG_NOOP => {}
+                    _ => data.push(body.to_vec()),
+                }
+            }
+        }
+    }
 }
 
 /// `setsockopt` with an `int` value, for options `netlink-sys` does not wrap.

@@ -21,7 +21,7 @@ use netlink_sys::{protocols::NETLINK_NETFILTER, Socket};
 
 use super::{
     get_int_opt, parse_acks, set_int_opt, set_recv_timeout, Ack, Mark, MsgBuf, NetlinkError, NLA_MAX_LEN, NLMSG_HDRLEN,
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST,
+    NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST,
 };
 
 // linux/netfilter/nfnetlink.h
@@ -32,6 +32,9 @@ const NFNETLINK_V0: u8 = 0;
 
 // enum nf_tables_msg_types
 const NFT_MSG_NEWTABLE: u16 = 0;
+const NFT_MSG_NEWCHAIN: u16 = 3;
+const NFT_MSG_NEWRULE: u16 = 6;
+const NFT_MSG_DELRULE: u16 = 8;
 const NFT_MSG_NEWSET: u16 = 9;
 const NFT_MSG_DELSET: u16 = 11;
 const NFT_MSG_NEWSETELEM: u16 = 12;
@@ -39,6 +42,25 @@ const NFT_MSG_DELSETELEM: u16 = 14;
 
 // enum nft_table_attributes
 const NFTA_TABLE_NAME: u16 = 1;
+
+// enum nft_chain_attributes, nft_rule_attributes, nft_expr_attributes
+const NFTA_CHAIN_TABLE: u16 = 1;
+const NFTA_CHAIN_NAME: u16 = 3;
+const NFTA_RULE_TABLE: u16 = 1;
+const NFTA_RULE_CHAIN: u16 = 2;
+const NFTA_RULE_EXPRESSIONS: u16 = 4;
+const NFTA_EXPR_NAME: u16 = 1;
+const NFTA_EXPR_DATA: u16 = 2;
+// enum nft_immediate_attributes, nft_ct_attributes, nft_ct_keys, nft_registers
+const NFTA_IMMEDIATE_DREG: u16 = 1;
+const NFTA_IMMEDIATE_DATA: u16 = 2;
+const NFTA_CT_KEY: u16 = 2;
+const NFTA_CT_SREG: u16 = 4;
+const NFT_CT_LABELS: u32 = 13;
+/// The first 16-byte data register (`NFT_REG_1`), wide enough for the 128 label bits.
+const NFT_REG_1: u32 = 1;
+/// Highest conntrack label bit (`NF_CT_LABELS_MAX_SIZE` = 16 bytes).
+pub const CT_LABEL_MAX_BIT: u8 = 127;
 
 // enum nft_set_attributes
 const NFTA_SET_TABLE: u16 = 1;
@@ -435,6 +457,79 @@ impl NftBatch {
         if spec.timeout_ms > 0 {
             self.buf.put_u64_be(NFTA_SET_TIMEOUT, spec.timeout_ms);
         }
+        self.buf.end_msg(m);
+        Ok(())
+    }
+
+    /// Creates a regular chain with no hook unless it exists: its rules never see a packet, but
+    /// their expressions still take effect when loaded (`ct label set` enables label storage).
+    pub fn add_chain(&mut self, family: TableFamily, table: &str, chain: &str) -> Result<(), NetlinkError> {
+        check_name(table)?;
+        check_name(chain)?;
+        let m = self.begin(NFT_MSG_NEWCHAIN, NLM_F_CREATE, family, format!("create chain {family} {table} {chain}"));
+        self.buf.put_str(NFTA_CHAIN_TABLE, table);
+        self.buf.put_str(NFTA_CHAIN_NAME, chain);
+        self.buf.end_msg(m);
+        Ok(())
+    }
+
+    /// Removes every rule of a chain (DELRULE with no handle).
+    pub fn flush_chain(&mut self, family: TableFamily, table: &str, chain: &str) -> Result<(), NetlinkError> {
+        check_name(table)?;
+        check_name(chain)?;
+        let m = self.begin(NFT_MSG_DELRULE, 0, family, format!("flush chain {family} {table} {chain}"));
+        self.buf.put_str(NFTA_RULE_TABLE, table);
+        self.buf.put_str(NFTA_RULE_CHAIN, chain);
+        self.buf.end_msg(m);
+        Ok(())
+    }
+
+    /// Appends the rule `ct label set <bit>` (nft's bytecode: `immediate reg 1 <label bitmap>`,
+    /// `ct set label with reg 1`). Loading it makes the kernel give every connection created
+    /// from then on room for labels, which ctnetlink label updates need (else ENOSPC).
+    pub fn add_ct_label_set_rule(
+        &mut self,
+        family: TableFamily,
+        table: &str,
+        chain: &str,
+        bit: u8,
+    ) -> Result<(), NetlinkError> {
+        check_name(table)?;
+        check_name(chain)?;
+        if bit > CT_LABEL_MAX_BIT {
+            return Err(NetlinkError::Invalid(format!("conntrack label bit {bit} (at most {CT_LABEL_MAX_BIT})")));
+        }
+        let m = self.begin(
+            NFT_MSG_NEWRULE,
+            NLM_F_CREATE | NLM_F_APPEND,
+            family,
+            format!("add rule {family} {table} {chain} ct label set {bit}"),
+        );
+        self.buf.put_str(NFTA_RULE_TABLE, table);
+        self.buf.put_str(NFTA_RULE_CHAIN, chain);
+        let exprs = self.buf.begin_nest(NFTA_RULE_EXPRESSIONS);
+        // The label bitmap as the kernel stores it: host-order `unsigned long` words.
+        let labels = 1u128 << bit;
+        let mut data = [0u8; 16];
+        data[..8].copy_from_slice(&(labels as u64).to_ne_bytes());
+        data[8..].copy_from_slice(&((labels >> 64) as u64).to_ne_bytes());
+        let e = self.buf.begin_nest(NFTA_LIST_ELEM);
+        self.buf.put_str(NFTA_EXPR_NAME, "immediate");
+        let d = self.buf.begin_nest(NFTA_EXPR_DATA);
+        self.buf.put_u32_be(NFTA_IMMEDIATE_DREG, NFT_REG_1);
+        let v = self.buf.begin_nest(NFTA_IMMEDIATE_DATA);
+        self.buf.put_attr(NFTA_DATA_VALUE, &data);
+        self.buf.end_nest(v)?;
+        self.buf.end_nest(d)?;
+        self.buf.end_nest(e)?;
+        let e = self.buf.begin_nest(NFTA_LIST_ELEM);
+        self.buf.put_str(NFTA_EXPR_NAME, "ct");
+        let d = self.buf.begin_nest(NFTA_EXPR_DATA);
+        self.buf.put_u32_be(NFTA_CT_KEY, NFT_CT_LABELS);
+        self.buf.put_u32_be(NFTA_CT_SREG, NFT_REG_1);
+        self.buf.end_nest(d)?;
+        self.buf.end_nest(e)?;
+        self.buf.end_nest(exprs)?;
         self.buf.end_msg(m);
         Ok(())
     }
@@ -997,6 +1092,39 @@ mod tests {
         assert!(batch.add_table(TableFamily::Inet, &"x".repeat(256)).is_err());
         assert!(batch.add_table(TableFamily::Inet, "a\0b").is_err());
         assert!(batch.add_table(TableFamily::Inet, &"x".repeat(255)).is_ok());
+    }
+
+    #[test]
+    fn ct_label_rule_is_immediate_then_ct_set() {
+        let mut batch = NftBatch::new();
+        batch.add_chain(TableFamily::Inet, "flowsieve", "ctlabel_init").unwrap();
+        batch.flush_chain(TableFamily::Inet, "flowsieve", "ctlabel_init").unwrap();
+        batch.add_ct_label_set_rule(TableFamily::Inet, "flowsieve", "ctlabel_init", 65).unwrap();
+        assert!(batch.add_ct_label_set_rule(TableFamily::Inet, "t", "c", 128).is_err());
+        let bytes = batch.finish(1).to_vec();
+        let msgs = messages(&bytes);
+        assert_eq!(msgs[1].0, (10 << 8) | 3);
+        assert_eq!(attrs(&msgs[1].3[4..]), vec![(1, false, &b"flowsieve\0"[..]), (3, false, &b"ctlabel_init\0"[..])]);
+        assert_eq!((msgs[2].0, msgs[2].1), ((10 << 8) | 8, 0x01 | 0x04));
+        assert_eq!(msgs[3].0, (10 << 8) | 6);
+        assert_eq!(msgs[3].1, 0x01 | 0x04 | 0x400 | 0x800);
+        let a = attrs(&msgs[3].3[4..]);
+        let exprs = attrs(a[2].2);
+        assert_eq!(exprs.len(), 2);
+        let imm = attrs(exprs[0].2);
+        assert_eq!(imm[0], (NFTA_EXPR_NAME, false, &b"immediate\0"[..]));
+        let imm_data = attrs(imm[1].2);
+        assert_eq!(imm_data[0], (NFTA_IMMEDIATE_DREG, false, &1u32.to_be_bytes()[..]));
+        let value = attrs(imm_data[1].2);
+        let mut expected = [0u8; 16];
+        expected[8..].copy_from_slice(&2u64.to_ne_bytes()); // bit 65 = bit 1 of the second word
+        assert_eq!(value, vec![(NFTA_DATA_VALUE, false, &expected[..])]);
+        let ct = attrs(exprs[1].2);
+        assert_eq!(ct[0], (NFTA_EXPR_NAME, false, &b"ct\0"[..]));
+        assert_eq!(
+            attrs(ct[1].2),
+            vec![(NFTA_CT_KEY, false, &13u32.to_be_bytes()[..]), (NFTA_CT_SREG, false, &1u32.to_be_bytes()[..])]
+        );
     }
 
     #[test]

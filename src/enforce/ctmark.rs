@@ -1,0 +1,329 @@
+//! ctmark target (`"target_type": "ctmark"`): sets bits of the conntrack mark of every matching
+//! flow's connection, for rules such as `ct mark & 0xff == 0x10 drop` or `CONNMARK --restore-mark`.
+//!
+//! The new mark is `ctmark = (ctmark & ~mask) | ((mark << shift) & mask)`: the bits outside
+//! `mask` are kept, so several targets can share one mark by owning disjoint masks. Netify does
+//! not document its arithmetic (spec/flow-actions.md §2, marked as inferred); this is the one
+//! iptables `CONNMARK --set-xmark` and nft `ct mark set ct mark and … or …` users expect.
+//!
+//! The connection is found by the flow's original-direction tuple (the side that opened it
+//! first). A connection conntrack does not have (ENOENT: it ended, or is untracked) is counted,
+//! not reported as a failure. The update goes out in [`Target::apply`]: one small ctnetlink
+//! request, no batching.
+
+use std::net::IpAddr;
+use std::time::SystemTime;
+
+use super::netlink::conntrack::{is_no_connection, ConntrackSocket, CtL4, CtTuple};
+use super::netlink::NetlinkError;
+use super::{MatchEvent, Target, TargetError};
+use crate::flow::facts::FlowFacts;
+
+const IPPROTO_ICMP: u8 = 1;
+const IPPROTO_ICMPV6: u8 = 58;
+
+/// A `ctmark` target's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CtMarkConfig {
+    pub name: String,
+    pub mark: u32,
+    /// Bits of the conntrack mark this target owns; default all (0xffffffff).
+    pub mask: u32,
+    /// Left shift applied to `mark` before masking (0–31).
+    pub shift: u8,
+}
+
+impl CtMarkConfig {
+    pub fn new(name: &str, mark: u32) -> CtMarkConfig {
+        CtMarkConfig { name: name.to_string(), mark, mask: u32::MAX, shift: 0 }
+    }
+
+    /// The bits written into the mark: `(mark << shift) & mask`.
+    pub fn value(&self) -> u32 {
+        self.mark.checked_shl(u32::from(self.shift)).unwrap_or(0) & self.mask
+    }
+}
+
+/// What happened to ct updates so far (shared by ctmark and ctlabel).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CtStats {
+    /// Connections updated.
+    pub updated: u64,
+    /// Flows conntrack had no entry for (ENOENT): ended, or never tracked.
+    pub no_connection: u64,
+    /// Connections without label storage (ENOSPC; ctlabel only): created before any rule
+    /// referenced `ct label`.
+    pub no_label_space: u64,
+    /// Flows conntrack keeps no entry of their own for (ICMP errors, ICMP without a header).
+    pub unsupported: u64,
+    /// Other kernel errors.
+    pub failed: u64,
+}
+
+impl CtStats {
+    /// Named counters for summaries.
+    pub fn details(&self) -> Vec<(&'static str, u64)> {
+        vec![
+            ("updated", self.updated),
+            ("no_connection", self.no_connection),
+            ("no_label_space", self.no_label_space),
+            ("unsupported", self.unsupported),
+            ("failed", self.failed),
+        ]
+    }
+}
+
+/// The conntrack tuple of the flow's original direction (the side that opened it). `None` for
+/// flows conntrack has no entry of their own for: ICMP messages other than queries (errors
+/// belong to the connection they report on), or ICMP seen without its header.
+pub fn original_tuple(flow: &FlowFacts) -> Option<CtTuple> {
+    let (origin, responder) = if flow.local_origin {
+        ((flow.local_ip, flow.local_port), (flow.other_ip, flow.other_port))
+    } else {
+        ((flow.other_ip, flow.other_port), (flow.local_ip, flow.local_port))
+    };
+    if matches!(flow.ip_protocol, IPPROTO_ICMP | IPPROTO_ICMPV6) {
+        let icmp = flow.icmp?;
+        let (request, was_reply) = icmp_query(flow.ip_protocol, icmp.icmp_type)?;
+        // conntrack's original direction is the request's, even when we saw the reply first.
+        let (src, dst) = if was_reply { (responder.0, origin.0) } else { (origin.0, responder.0) };
+        return Some(CtTuple::icmp(src, dst, icmp.id, request, icmp.code));
+    }
+    Some(CtTuple::ports(origin.0, origin.1, responder.0, responder.1, flow.ip_protocol))
+}
+
+/// For an ICMP query type conntrack tracks, the request type and whether `icmp_type` is the
+/// reply (nf_conntrack_proto_icmp.c / icmpv6.c `invmap`): echo, timestamp, information and
+/// address mask for IPv4; echo and node information for IPv6.
+fn icmp_query(proto: u8, icmp_type: u8) -> Option<(u8, bool)> {
+    let pairs: &[(u8, u8)] =
+        if proto == IPPROTO_ICMP { &[(8, 0), (13, 14), (15, 16), (17, 18)] } else { &[(128, 129), (139, 140)] };
+    pairs.iter().find_map(|&(request, reply)| match icmp_type {
+        t if t == request => Some((request, false)),
+        t if t == reply => Some((request, true)),
+        _ => None,
+    })
+}
+
+/// `192.168.1.10:40000 -> 1.2.3.4:443 tcp`, the original direction as a person reads it;
+/// ICMP queries as `10.0.0.1 -> 10.0.0.2 icmp type 8 code 0 id 4242`.
+pub fn describe_flow(flow: &FlowFacts) -> String {
+    if let Some(t) = original_tuple(flow) {
+        if let CtL4::Icmp { id, icmp_type, code } = t.l4 {
+            let name = if t.proto == IPPROTO_ICMP { "icmp" } else { "icmpv6" };
+            return format!("{} -> {} {name} type {icmp_type} code {code} id {id}", t.src, t.dst);
+        }
+    }
+    let endpoint = |ip: IpAddr, port: u16| match ip {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    };
+    let (src, dst) = if flow.local_origin {
+        (endpoint(flow.local_ip, flow.local_port), endpoint(flow.other_ip, flow.other_port))
+    } else {
+        (endpoint(flow.other_ip, flow.other_port), endpoint(flow.local_ip, flow.local_port))
+    };
+    let proto = match flow.ip_protocol {
+        6 => "tcp".to_string(),
+        17 => "udp".to_string(),
+        1 => "icmp".to_string(),
+        58 => "icmpv6".to_string(),
+        132 => "sctp".to_string(),
+        n => format!("proto {n}"),
+    };
+    format!("{src} -> {dst} {proto}")
+}
+
+/// Sorts the outcome of one ctnetlink update into the stats; only real failures come back.
+pub(crate) fn account(result: Result<(), NetlinkError>, stats: &mut CtStats) -> Result<(), NetlinkError> {
+    match result {
+        Ok(()) => {
+            stats.updated += 1;
+            Ok(())
+        }
+        Err(e) if is_no_connection(&e) => {
+            stats.no_connection += 1;
+            Ok(())
+        }
+        Err(e) => {
+            stats.failed += 1;
+            Err(e)
+        }
+    }
+}
+
+/// The `ctmark` target.
+#[derive(Debug)]
+pub struct CtMarkTarget {
+    cfg: CtMarkConfig,
+    sock: Option<ConntrackSocket>,
+    stats: CtStats,
+}
+
+impl CtMarkTarget {
+    pub fn new(cfg: CtMarkConfig) -> CtMarkTarget {
+        CtMarkTarget { cfg, sock: None, stats: CtStats::default() }
+    }
+
+    pub fn config(&self) -> &CtMarkConfig {
+        &self.cfg
+    }
+
+    pub fn stats(&self) -> CtStats {
+        self.stats
+    }
+
+    fn mark(&mut self, event: &MatchEvent) -> Result<(), TargetError> {
+        let Some(tuple) = original_tuple(&event.flow) else {
+            self.stats.unsupported += 1;
+            return Ok(());
+        };
+        let sock = match &mut self.sock {
+            Some(s) => s,
+            None => self.sock.insert(ConntrackSocket::open()?),
+        };
+        let result = sock.set_mark(&tuple, self.cfg.value(), self.cfg.mask);
+        if matches!(result, Err(NetlinkError::Io(_) | NetlinkError::NoReply { .. })) {
+            self.sock = None;
+        }
+        account(result, &mut self.stats).map_err(TargetError::from)
+    }
+}
+
+impl Target for CtMarkTarget {
+    fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    /// Opens the ctnetlink socket, so a missing privilege shows at start.
+    fn setup(&mut self) -> Result<(), TargetError> {
+        if self.sock.is_none() {
+            self.sock = Some(ConntrackSocket::open()?);
+        }
+        Ok(())
+    }
+
+    /// `ctmark 192.168.1.10:40000 -> 1.2.3.4:443 tcp mark 0x10/0xff`
+    fn describe(&self, event: &MatchEvent, ops: &mut Vec<String>) {
+        ops.push(format!("ctmark {} mark 0x{:x}/0x{:x}", describe_flow(&event.flow), self.cfg.value(), self.cfg.mask));
+    }
+
+    fn apply(&mut self, event: &MatchEvent) -> Result<(), TargetError> {
+        self.mark(event)
+    }
+
+    /// The mark stays with the connection; setting it again costs one request and catches a
+    /// mark someone else changed.
+    fn refresh(&mut self, event: &MatchEvent) -> Result<(), TargetError> {
+        self.mark(event)
+    }
+
+    fn flush(&mut self) -> Result<(), TargetError> {
+        Ok(())
+    }
+
+    fn tick(&mut self, _now: SystemTime) -> Result<(), TargetError> {
+        Ok(())
+    }
+
+    /// Marks belong to connections and die with them: nothing to undo.
+    fn shutdown(&mut self) -> Result<(), TargetError> {
+        Ok(())
+    }
+
+    fn details(&self) -> Vec<(&'static str, u64)> {
+        self.stats.details()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn flow(local_origin: bool, proto: u8) -> FlowFacts {
+        FlowFacts {
+            ip_protocol: proto,
+            local_ip: Ipv4Addr::new(192, 168, 1, 10).into(),
+            local_port: 40000,
+            other_ip: Ipv4Addr::new(1, 2, 3, 4).into(),
+            other_port: 443,
+            local_origin,
+            ..FlowFacts::default()
+        }
+    }
+
+    #[test]
+    fn value_shifts_then_masks() {
+        let mut c = CtMarkConfig::new("m", 0x3);
+        c.mask = 0xff00;
+        c.shift = 8;
+        assert_eq!(c.value(), 0x0300);
+        c.shift = 15;
+        assert_eq!(c.value(), 0x8000); // bit 16 falls outside the mask
+        c.shift = 31;
+        c.mask = u32::MAX;
+        assert_eq!(c.value(), 0x8000_0000);
+    }
+
+    #[test]
+    fn tuple_follows_the_side_that_opened_the_flow() {
+        let out = original_tuple(&flow(true, 6)).unwrap();
+        assert_eq!(
+            (out.src, out.l4),
+            (IpAddr::from(Ipv4Addr::new(192, 168, 1, 10)), CtL4::Ports { sport: 40000, dport: 443 })
+        );
+        let inbound = original_tuple(&flow(false, 17)).unwrap();
+        assert_eq!(
+            (inbound.src, inbound.l4),
+            (IpAddr::from(Ipv4Addr::new(1, 2, 3, 4)), CtL4::Ports { sport: 443, dport: 40000 })
+        );
+        assert!(original_tuple(&flow(true, 1)).is_none(), "ICMP without its header");
+    }
+
+    #[test]
+    fn icmp_tuples_take_the_request_direction() {
+        use crate::flow::facts::IcmpFacts;
+        let mut f = flow(true, 1);
+        f.icmp = Some(IcmpFacts { icmp_type: 8, code: 0, id: 4242 });
+        let t = original_tuple(&f).unwrap();
+        assert_eq!((t.src, t.l4), (f.local_ip, CtL4::Icmp { id: 4242, icmp_type: 8, code: 0 }));
+        // First packet seen was the reply (sent by the local side): the request came from the
+        // other side.
+        f.icmp = Some(IcmpFacts { icmp_type: 0, code: 0, id: 4242 });
+        let t = original_tuple(&f).unwrap();
+        assert_eq!((t.src, t.dst, t.l4), (f.other_ip, f.local_ip, CtL4::Icmp { id: 4242, icmp_type: 8, code: 0 }));
+        // Destination unreachable has no entry of its own.
+        f.icmp = Some(IcmpFacts { icmp_type: 3, code: 1, id: 0 });
+        assert!(original_tuple(&f).is_none());
+        let mut v6 = flow(true, 58);
+        v6.local_ip = "fd00::1".parse().unwrap();
+        v6.other_ip = "fd00::2".parse().unwrap();
+        v6.icmp = Some(IcmpFacts { icmp_type: 128, code: 0, id: 7 });
+        assert_eq!(original_tuple(&v6).unwrap().proto, 58);
+    }
+
+    #[test]
+    fn describe_prints_tuple_and_masked_mark() {
+        let mut c = CtMarkConfig::new("ctmark.low", 0x10);
+        c.mask = 0xff;
+        let target = CtMarkTarget::new(c);
+        let mut ops = Vec::new();
+        let event = MatchEvent { action: Arc::from("a"), flow: Arc::new(flow(true, 6)), at: SystemTime::UNIX_EPOCH };
+        target.describe(&event, &mut ops);
+        assert_eq!(ops, vec!["ctmark 192.168.1.10:40000 -> 1.2.3.4:443 tcp mark 0x10/0xff"]);
+    }
+
+    #[test]
+    fn no_connection_is_counted_not_failed() {
+        let mut stats = CtStats::default();
+        let enoent = NetlinkError::Kernel { errno: libc::ENOENT, context: "x".into() };
+        assert!(account(Err(enoent), &mut stats).is_ok());
+        let eperm = NetlinkError::Kernel { errno: libc::EPERM, context: "x".into() };
+        assert!(account(Err(eperm), &mut stats).is_err());
+        assert!(account(Ok(()), &mut stats).is_ok());
+        assert_eq!((stats.updated, stats.no_connection, stats.failed), (1, 1, 1));
+    }
+}

@@ -1,0 +1,379 @@
+//! ipset target (`"target_type": "ipset"`): one member per matching flow in `<set_name>.v4` or
+//! `<set_name>.v6`, for iptables rules (`-m set --match-set`, `SET --map-set`).
+//!
+//! Member layout per set type (spec/flow-actions.md §2, Netify's published member
+//! `101.100.139.138,udp:51413,192.168.55.140`): `hash:ip` = other address, `hash:ip,port` =
+//! other address, protocol and other port, `hash:ip,port,ip` = the same plus the local address,
+//! `hash:mac` = other MAC. Members are queued by [`Target::apply`] and sent at
+//! [`Target::flush`]; re-adding a member restarts its timeout. The socket opens on first use, so
+//! a dry-run replay needs no privileges.
+
+use std::time::SystemTime;
+
+use hashbrown::HashSet;
+
+use super::netlink::ipset::{IpsetEntry, IpsetFamily, IpsetSocket, IpsetSpec, IpsetType, SkbInfo, IPSET_MAXNAMELEN};
+use super::netlink::NetlinkError;
+use super::nftset::SetFamily;
+use super::{MatchEvent, Target, TargetError};
+use crate::flow::facts::FlowFacts;
+
+/// An `ipset` target's configuration, defaults merged in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpsetConfig {
+    /// Target name (`ipset.social-media`).
+    pub name: String,
+    /// Set name without the family suffix.
+    pub set_name: String,
+    pub set_family: SetFamily,
+    /// `type`; default `hash:ip`.
+    pub set_type: IpsetType,
+    /// `max_elements` (or `size`); default 65536.
+    pub max_elements: u32,
+    /// Member timeout in seconds; 0 = members stay.
+    pub ttl: u32,
+    pub managed: bool,
+    pub flush_on_create: bool,
+    pub flush_on_destroy: bool,
+    /// `skb_mark`/`skb_mask`, `skb_prio`, `skb_queue`: stored with each member; a managed set is
+    /// then created with `skbinfo`.
+    pub skb: SkbInfo,
+}
+
+impl IpsetConfig {
+    /// Netify's defaults for everything but the names.
+    pub fn new(name: &str, set_name: &str) -> IpsetConfig {
+        IpsetConfig {
+            name: name.to_string(),
+            set_name: set_name.to_string(),
+            set_family: SetFamily::Both,
+            set_type: IpsetType::HashIp,
+            max_elements: 65536,
+            ttl: 0,
+            managed: false,
+            flush_on_create: false,
+            flush_on_destroy: false,
+            skb: SkbInfo::default(),
+        }
+    }
+
+    /// The kernel set for flows of this IP version, if the target has one.
+    pub fn kernel_set_name(&self, ip_version: u8) -> Option<String> {
+        let has =
+            matches!((self.set_family, ip_version), (SetFamily::Both, 4 | 6) | (SetFamily::V4, 4) | (SetFamily::V6, 6));
+        has.then(|| format!("{}.v{ip_version}", self.set_name))
+    }
+}
+
+/// The member a flow contributes to a set of `set_type`.
+pub fn member_of(set_type: IpsetType, flow: &FlowFacts) -> IpsetEntry {
+    // ipset keeps an ICMP "port" as type << 8 | code (what `icmp:8/0` means); the first
+    // packet's type and code are the ones a rule will see again.
+    let port = match (flow.ip_protocol, flow.icmp) {
+        (1 | 58, Some(icmp)) => (u16::from(icmp.icmp_type) << 8) | u16::from(icmp.code),
+        _ => flow.other_port,
+    };
+    match set_type {
+        IpsetType::HashIp => IpsetEntry::Ip(flow.other_ip),
+        IpsetType::HashIpPort => IpsetEntry::IpPort { ip: flow.other_ip, proto: flow.ip_protocol, port },
+        IpsetType::HashIpPortIp => {
+            IpsetEntry::IpPortIp { ip: flow.other_ip, proto: flow.ip_protocol, port, ip2: flow.local_ip }
+        }
+        IpsetType::HashMac => IpsetEntry::Mac(flow.other_mac),
+    }
+}
+
+/// Running totals of a target's kernel work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IpsetStats {
+    /// Members added or refreshed.
+    pub added: u64,
+    /// Members the kernel refused (set missing, full, wrong type…).
+    pub failed: u64,
+    /// Times a managed set that had disappeared was created again.
+    pub recreated: u64,
+}
+
+#[derive(Debug)]
+struct FamilySet {
+    ip_version: u8,
+    spec: IpsetSpec,
+    pending: Vec<IpsetEntry>,
+    queued: HashSet<IpsetEntry>,
+}
+
+/// The `ipset` target.
+#[derive(Debug)]
+pub struct IpsetTarget {
+    cfg: IpsetConfig,
+    /// One set per family, or why the configuration cannot work.
+    sets: Result<Vec<FamilySet>, String>,
+    sock: Option<IpsetSocket>,
+    stats: IpsetStats,
+}
+
+impl IpsetTarget {
+    /// Builds the target; never touches the kernel.
+    pub fn new(cfg: IpsetConfig) -> IpsetTarget {
+        let sets = Self::plan(&cfg);
+        IpsetTarget { cfg, sets, sock: None, stats: IpsetStats::default() }
+    }
+
+    fn plan(cfg: &IpsetConfig) -> Result<Vec<FamilySet>, String> {
+        let mut sets = Vec::new();
+        for (ip_version, family) in [(4u8, IpsetFamily::Inet), (6, IpsetFamily::Inet6)] {
+            let Some(name) = cfg.kernel_set_name(ip_version) else { continue };
+            if name.len() >= IPSET_MAXNAMELEN {
+                return Err(format!("ipset name '{name}' is longer than {} bytes", IPSET_MAXNAMELEN - 1));
+            }
+            sets.push(FamilySet {
+                ip_version,
+                spec: IpsetSpec {
+                    name,
+                    set_type: cfg.set_type,
+                    family,
+                    max_elements: cfg.max_elements,
+                    timeout: cfg.ttl,
+                    skbinfo: !cfg.skb.is_empty(),
+                },
+                pending: Vec::new(),
+                queued: HashSet::new(),
+            });
+        }
+        Ok(sets)
+    }
+
+    pub fn config(&self) -> &IpsetConfig {
+        &self.cfg
+    }
+
+    pub fn stats(&self) -> IpsetStats {
+        self.stats
+    }
+
+    /// Members queued and not yet sent.
+    pub fn pending(&self) -> usize {
+        self.sets.as_ref().map_or(0, |sets| sets.iter().map(|s| s.pending.len()).sum())
+    }
+
+    fn queue(&mut self, event: &MatchEvent) -> Result<(), TargetError> {
+        let sets = self.sets.as_mut().map_err(|why| TargetError::Other(format!("{}: {why}", self.cfg.name)))?;
+        let flow = &event.flow;
+        let Some(set) = sets.iter_mut().find(|s| s.ip_version == flow.ip_version) else {
+            return Ok(());
+        };
+        let entry = member_of(self.cfg.set_type, flow);
+        if set.queued.insert(entry) {
+            set.pending.push(entry);
+        }
+        Ok(())
+    }
+
+    fn socket(sock: &mut Option<IpsetSocket>) -> Result<&mut IpsetSocket, NetlinkError> {
+        match sock {
+            Some(s) => Ok(s),
+            None => Ok(sock.insert(IpsetSocket::open()?)),
+        }
+    }
+}
+
+impl Target for IpsetTarget {
+    fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    /// With `managed`: create the sets (emptied when `flush_on_create`). Unmanaged sets belong to
+    /// the administrator and are left alone.
+    fn setup(&mut self) -> Result<(), TargetError> {
+        let sets = self.sets.as_ref().map_err(|why| TargetError::Other(format!("{}: {why}", self.cfg.name)))?;
+        let sock = Self::socket(&mut self.sock)?;
+        if !self.cfg.managed {
+            return Ok(());
+        }
+        for set in sets {
+            sock.create(&set.spec)?;
+            if self.cfg.flush_on_create {
+                sock.flush(&set.spec.name)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `ipset add social-media.v4 1.2.3.4,tcp:443 timeout 900`
+    fn describe(&self, event: &MatchEvent, ops: &mut Vec<String>) {
+        let flow = &event.flow;
+        let Some(set) = self.cfg.kernel_set_name(flow.ip_version) else { return };
+        let mut line = format!("ipset add {set} {}", member_of(self.cfg.set_type, flow));
+        if self.cfg.ttl > 0 {
+            line.push_str(&format!(" timeout {}", self.cfg.ttl));
+        }
+        line.push_str(&self.cfg.skb.to_string());
+        ops.push(line);
+    }
+
+    fn apply(&mut self, event: &MatchEvent) -> Result<(), TargetError> {
+        self.queue(event)
+    }
+
+    /// Re-adding a member restarts its timeout.
+    fn refresh(&mut self, event: &MatchEvent) -> Result<(), TargetError> {
+        self.queue(event)
+    }
+
+    /// Sends every queued member; all are tried, the first failure is returned.
+    fn flush(&mut self) -> Result<(), TargetError> {
+        if self.pending() == 0 {
+            return Ok(());
+        }
+        let Ok(sets) = self.sets.as_mut() else { return Ok(()) };
+        let sock = match Self::socket(&mut self.sock) {
+            Ok(s) => s,
+            Err(e) => {
+                for set in sets.iter_mut() {
+                    set.pending.clear();
+                    set.queued.clear();
+                }
+                return Err(e.into());
+            }
+        };
+        let timeout = (self.cfg.ttl > 0).then_some(self.cfg.ttl);
+        let mut first_error = None;
+        for set in sets.iter_mut() {
+            set.queued.clear();
+            for entry in std::mem::take(&mut set.pending) {
+                let mut result = sock.add(&set.spec.name, &entry, timeout, &self.cfg.skb);
+                // A managed set someone destroyed (ENOENT) is created again, once per flush.
+                if self.cfg.managed && result.as_ref().is_err_and(|e| e.errno() == Some(libc::ENOENT)) {
+                    tracing::warn!(target_name = self.cfg.name, "ipset {} is gone; creating it again", set.spec.name);
+                    result = sock.create(&set.spec).and_then(|()| {
+                        self.stats.recreated += 1;
+                        sock.add(&set.spec.name, &entry, timeout, &self.cfg.skb)
+                    });
+                }
+                match result {
+                    Ok(()) => self.stats.added += 1,
+                    Err(e) => {
+                        self.stats.failed += 1;
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+        }
+        match first_error {
+            None => Ok(()),
+            Some(e) => {
+                if matches!(e, NetlinkError::Io(_) | NetlinkError::NoReply { .. }) {
+                    self.sock = None;
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    fn tick(&mut self, _now: SystemTime) -> Result<(), TargetError> {
+        Ok(())
+    }
+
+    /// With `flush_on_destroy` the sets are emptied (queued members dropped); otherwise queued
+    /// members are sent. A set that is already gone is not an error.
+    fn shutdown(&mut self) -> Result<(), TargetError> {
+        if !self.cfg.flush_on_destroy {
+            return self.flush();
+        }
+        let Ok(sets) = self.sets.as_mut() else { return Ok(()) };
+        for set in sets.iter_mut() {
+            set.pending.clear();
+            set.queued.clear();
+        }
+        let sock = Self::socket(&mut self.sock)?;
+        let mut first_error = None;
+        for set in sets.iter() {
+            match sock.flush(&set.spec.name) {
+                Err(e) if e.errno() == Some(libc::ENOENT) => {}
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+                Ok(()) => {}
+            }
+        }
+        first_error.map_or(Ok(()), |e| Err(e.into()))
+    }
+
+    fn details(&self) -> Vec<(&'static str, u64)> {
+        vec![("added", self.stats.added), ("failed", self.stats.failed), ("recreated", self.stats.recreated)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn event() -> MatchEvent {
+        let flow = FlowFacts {
+            ip_version: 4,
+            ip_protocol: 17,
+            local_ip: IpAddr::V4(Ipv4Addr::new(192, 168, 55, 140)),
+            local_port: 6881,
+            other_ip: IpAddr::V4(Ipv4Addr::new(101, 100, 139, 138)),
+            other_port: 51413,
+            ..FlowFacts::default()
+        };
+        MatchEvent { action: Arc::from("p2p"), flow: Arc::new(flow), at: SystemTime::UNIX_EPOCH }
+    }
+
+    #[test]
+    fn describe_shows_each_layout_in_ipset_syntax() {
+        let mut lines = Vec::new();
+        for t in [IpsetType::HashIp, IpsetType::HashIpPort, IpsetType::HashIpPortIp, IpsetType::HashMac] {
+            let mut cfg = IpsetConfig::new("ipset.p2p", "p2p");
+            cfg.set_type = t;
+            cfg.ttl = if t == IpsetType::HashIp { 900 } else { 0 };
+            IpsetTarget::new(cfg).describe(&event(), &mut lines);
+        }
+        assert_eq!(
+            lines,
+            vec![
+                "ipset add p2p.v4 101.100.139.138 timeout 900",
+                "ipset add p2p.v4 101.100.139.138,udp:51413",
+                "ipset add p2p.v4 101.100.139.138,udp:51413,192.168.55.140",
+                "ipset add p2p.v4 00:00:00:00:00:00",
+            ]
+        );
+    }
+
+    #[test]
+    fn no_set_for_the_other_family_and_duplicates_are_queued_once() {
+        let mut cfg = IpsetConfig::new("ipset.p2p", "p2p");
+        cfg.set_family = SetFamily::V6;
+        let mut target = IpsetTarget::new(cfg);
+        let mut ops = Vec::new();
+        target.describe(&event(), &mut ops);
+        assert!(ops.is_empty());
+        target.apply(&event()).unwrap();
+        assert_eq!(target.pending(), 0);
+        let mut target = IpsetTarget::new(IpsetConfig::new("ipset.p2p", "p2p"));
+        target.apply(&event()).unwrap();
+        target.apply(&event()).unwrap();
+        assert_eq!(target.pending(), 1);
+    }
+
+    #[test]
+    fn icmp_members_carry_type_and_code() {
+        let mut flow = (*event().flow).clone();
+        flow.ip_protocol = 1;
+        flow.icmp = Some(crate::flow::facts::IcmpFacts { icmp_type: 8, code: 0, id: 9 });
+        let m = member_of(IpsetType::HashIpPort, &flow);
+        assert_eq!(m, IpsetEntry::IpPort { ip: flow.other_ip, proto: 1, port: 0x0800 });
+        assert_eq!(m.to_string(), "101.100.139.138,icmp:8/0");
+    }
+
+    #[test]
+    fn names_too_long_for_ipset_are_reported() {
+        let mut target = IpsetTarget::new(IpsetConfig::new("ipset.x", &"x".repeat(29)));
+        assert!(target.setup().is_err());
+        assert!(target.apply(&event()).is_err());
+    }
+}
