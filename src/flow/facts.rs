@@ -76,6 +76,16 @@ pub struct TlsFacts {
     pub alpn: Vec<Box<str>>,
     /// ALPN protocol chosen by the server.
     pub alpn_negotiated: Option<Box<str>>,
+    /// JA3 of the ClientHello: lowercase hex MD5.
+    pub ja3: Option<Box<str>>,
+    /// JA3S of the ServerHello: lowercase hex MD5.
+    pub ja3s: Option<Box<str>>,
+    /// JA4 of the ClientHello, e.g. `t13d1516h2_8daaf6152771_e5627efa2ab1`.
+    pub ja4: Option<Box<str>>,
+    /// Subject common name of the server's certificate (TLS <= 1.2, where it is in the clear).
+    pub subject_cn: Option<Box<str>>,
+    /// subjectAltName DNS names of the server's certificate, in order.
+    pub server_names: Vec<Box<str>>,
 }
 
 /// Everything criteria can ask about a flow.

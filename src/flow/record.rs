@@ -5,21 +5,28 @@
 use serde_json::{json, Value};
 
 use super::table::Flow;
-use crate::dissect::protocol;
+use crate::dissect::{cipher_suites, protocol};
 
 /// The `replay --json` record of a flow. `capture` names the file it came from.
 pub fn flow_record(capture: &str, flow: &Flow) -> Value {
     let f = &flow.facts;
-    let tls = (f.protocol == protocol::TLS || f.tls.version != 0 || f.tls.sni.is_some()).then(|| {
-        json!({
-            "version": f.tls.version,
-            "client_version": f.tls.client_version,
-            "cipher": f.tls.cipher,
-            "sni": f.tls.sni.as_deref(),
-            "alpn": f.tls.alpn.iter().map(|a| &**a).collect::<Vec<_>>(),
-            "alpn_negotiated": f.tls.alpn_negotiated.as_deref(),
-        })
-    });
+    let tls = (f.protocol == protocol::TLS || f.tls.version != 0 || f.tls.client_version != 0 || f.tls.sni.is_some())
+        .then(|| {
+            json!({
+                "version": f.tls.version,
+                "client_version": f.tls.client_version,
+                "cipher": f.tls.cipher,
+                "sni": f.tls.sni.as_deref(),
+                "alpn": f.tls.alpn.iter().map(|a| &**a).collect::<Vec<_>>(),
+                "alpn_negotiated": f.tls.alpn_negotiated.as_deref(),
+                "cipher_name": (f.tls.version != 0).then(|| cipher_suites::cipher_name(f.tls.cipher)).flatten(),
+                "ja3": f.tls.ja3.as_deref(),
+                "ja3s": f.tls.ja3s.as_deref(),
+                "ja4": f.tls.ja4.as_deref(),
+                "subject_cn": f.tls.subject_cn.as_deref(),
+                "server_names": f.tls.server_names.iter().map(|n| &**n).collect::<Vec<_>>(),
+            })
+        });
     json!({
         "capture": capture,
         "iface": &*f.iface,
