@@ -3,6 +3,7 @@
 
 pub mod cipher_suites;
 pub mod protocol;
+pub mod quic;
 pub mod registry;
 pub mod stream;
 pub mod tls;

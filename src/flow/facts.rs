@@ -128,6 +128,8 @@ pub struct FlowFacts {
     pub risk_score_client: u16,
     pub risk_score_server: u16,
     pub tls: TlsFacts,
+    /// QUIC version from the client's Initial packet (0x00000001 = v1); 0 when not QUIC.
+    pub quic_version: u32,
     /// No more dissection will happen for this flow.
     pub detection_complete: bool,
     /// Detection gave up and guessed (max packets reached, or expiry).
@@ -167,6 +169,7 @@ impl Default for FlowFacts {
             risk_score_client: 0,
             risk_score_server: 0,
             tls: TlsFacts::default(),
+            quic_version: 0,
             detection_complete: false,
             detection_guessed: false,
             detection_updated: false,

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::table::Flow;
-use crate::dissect::{cipher_suites, protocol};
+use crate::dissect::{cipher_suites, protocol, quic};
 
 /// The `replay --json` record of a flow. `capture` names the file it came from.
 pub fn flow_record(capture: &str, flow: &Flow) -> Value {
@@ -27,6 +27,7 @@ pub fn flow_record(capture: &str, flow: &Flow) -> Value {
                 "server_names": f.tls.server_names.iter().map(|n| &**n).collect::<Vec<_>>(),
             })
         });
+    let quic = (f.quic_version != 0).then(|| json!({ "version": quic::version_name(f.quic_version) }));
     json!({
         "capture": capture,
         "iface": &*f.iface,
@@ -43,6 +44,7 @@ pub fn flow_record(capture: &str, flow: &Flow) -> Value {
         "application": null,
         "detected_hostname": f.detected_hostname.as_deref(),
         "tls": tls,
+        "quic": quic,
         "packets": f.packets,
         "bytes": f.bytes,
         "first_seen": flow.first_seen.as_secs_f64(),
