@@ -497,11 +497,10 @@ impl Walker {
                 else {
                     return Step::Malformed;
                 };
-                let whole = body.len() == len;
+                let whole = offset == 0 && body.len() == len;
                 let step = match kind {
-                    _ if offset != 0 => Step::NeedMore,
-                    CERTIFICATE if self.phase == Phase::Certificate => {
-                        on_message(&mut self.phase, kind, body, Transport::Dtls, facts)
+                    CERTIFICATE if self.phase == Phase::Certificate && !whole => {
+                        self.dtls_certificate_fragment(len, offset, body, facts)
                     }
                     _ if !whole => Step::NeedMore,
                     _ => on_message(&mut self.phase, kind, body, Transport::Dtls, facts),
@@ -512,6 +511,26 @@ impl Walker {
             }
         }
         Step::NeedMore
+    }
+
+    /// A fragment of a DTLS Certificate message (length `len`): fragments are appended in order
+    /// (repeats and gaps wait) until the leaf certificate is all there, within `MAX_MESSAGE`.
+    fn dtls_certificate_fragment(&mut self, len: usize, offset: usize, body: &[u8], facts: &mut FlowFacts) -> Step {
+        if offset != self.pending.len() || offset + body.len() > MAX_MESSAGE {
+            return Step::NeedMore;
+        }
+        self.pending.extend_from_slice(body);
+        let mut r = Reader::new(&self.pending);
+        let need = match (r.u24(), r.u24()) {
+            (Some(_list), Some(leaf)) => len.min(leaf.saturating_add(6)),
+            _ => len.min(6),
+        };
+        if self.pending.len() < need {
+            return Step::NeedMore;
+        }
+        let step = on_message(&mut self.phase, CERTIFICATE, &self.pending, Transport::Dtls, facts);
+        self.pending = Vec::new();
+        step
     }
 }
 
@@ -1800,6 +1819,31 @@ mod tests {
         assert_eq!(d.parse(&segment(Reverse, None, &server), &mut f), Parsed::Done);
         assert_eq!((f.tls.version, f.tls.cipher), (DTLS_1_2, 0xc02b));
         assert_eq!(f.tls.subject_cn.as_deref(), Some("dtls.example"));
+
+        // The certificate in three fragments, each in its own datagram, one sent twice.
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        let server = dtls_record(&[(SERVER_HELLO, hello[4..].to_vec())]);
+        assert_eq!(d.parse(&segment(Reverse, None, &server), &mut f), Parsed::Updated);
+        let body = &cert[4..];
+        let cuts = [0, 100, 250, body.len()];
+        let fragment = |i: usize| {
+            let (from, to) = (cuts[i], cuts[i + 1]);
+            let mut m = vec![CERTIFICATE];
+            m.extend_from_slice(&u32::try_from(body.len()).unwrap().to_be_bytes()[1..]);
+            m.extend([0, 2]);
+            m.extend_from_slice(&u32::try_from(from).unwrap().to_be_bytes()[1..]);
+            m.extend_from_slice(&u32::try_from(to - from).unwrap().to_be_bytes()[1..]);
+            m.extend_from_slice(&body[from..to]);
+            let mut v = vec![CONTENT_HANDSHAKE, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 2];
+            v.extend(len16(&m));
+            v
+        };
+        assert_eq!(d.parse(&segment(Reverse, None, &fragment(0)), &mut f), Parsed::Continue);
+        assert_eq!(d.parse(&segment(Reverse, None, &fragment(2)), &mut f), Parsed::Continue, "gap");
+        assert_eq!(d.parse(&segment(Reverse, None, &fragment(1)), &mut f), Parsed::Continue);
+        assert_eq!(d.parse(&segment(Reverse, None, &fragment(1)), &mut f), Parsed::Continue, "repeat");
+        assert_eq!(d.parse(&segment(Reverse, None, &fragment(2)), &mut f), Parsed::Done);
+        assert_eq!(f.tls.server_names.len(), 2);
     }
 
     // ---- properties ----
