@@ -205,7 +205,7 @@ struct InitialPacket<'a> {
 enum LongPacket<'a> {
     /// An Initial of a version we can open.
     Initial(InitialPacket<'a>),
-    /// Some other long-header packet of known length (0-RTT, Handshake, or an unknown version's).
+    /// Some other long-header packet of a known version and length (0-RTT, Handshake).
     Other(usize),
     /// A short header, a Retry or Version Negotiation packet, or bytes that do not parse: the
     /// rest of the datagram is not read.
@@ -339,8 +339,10 @@ impl std::fmt::Debug for QuicDissector {
 impl Dissector for QuicDissector {
     const PROTOCOL: u16 = protocol::QUIC;
 
-    /// Certain for a UDP datagram that opens with a long-header Initial packet of a version we
-    /// know (fixed bit set, connection IDs of legal length).
+    /// Certain for a UDP datagram that opens with a long-header packet of a version we know
+    /// (fixed bit set, connection IDs of legal length, length within the datagram). Not only
+    /// Initials: a capture may show a client's 0-RTT packet before its Initial (nDPI's
+    /// quic_0RTT.pcap does).
     fn probe(segment: &Segment<'_>) -> Probe {
         if segment.tcp_seq.is_some() {
             return Probe::NotForUs;
@@ -348,7 +350,7 @@ impl Dissector for QuicDissector {
         let p = segment.payload;
         let fixed = p.first().is_some_and(|&b| b & 0xc0 == 0xc0);
         match long_packet(p) {
-            LongPacket::Initial(_) if fixed => Probe::Certain,
+            LongPacket::Initial(_) | LongPacket::Other(_) if fixed => Probe::Certain,
             _ => Probe::NotForUs,
         }
     }
@@ -715,6 +717,19 @@ mod tests {
         let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
         assert_eq!(d.parse(&segment(Forward, &broken), &mut f), Parsed::Continue);
         assert_eq!(f.quic_version, 0);
+    }
+
+    #[test]
+    fn zero_rtt_before_the_initial() {
+        // 0-RTT packet (v1 type 1): no token field; its payload is not read.
+        let mut zero_rtt = vec![0xd0, 0, 0, 0, 1, 8, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0x14];
+        zero_rtt.extend([0x77; 20]);
+        assert_eq!(QuicDissector::probe(&segment(Forward, &zero_rtt)), Probe::Certain);
+        let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+        assert_eq!(d.parse(&segment(Forward, &zero_rtt), &mut f), Parsed::Continue);
+        let initial = protect(VERSION_1, &[1; 8], 0, &crypto_frame(0, &client_hello()));
+        assert_eq!(d.parse(&segment(Forward, &initial), &mut f), Parsed::Done);
+        assert_client_facts(&f, VERSION_1);
     }
 
     #[test]
