@@ -1,10 +1,13 @@
 //! Protocol dissectors: one file per protocol, one trait, and a registry that runs them on a
 //! flow's first packets until detection completes.
 
+pub mod cipher_suites;
 pub mod protocol;
+pub mod quic;
 pub mod registry;
 pub mod stream;
 pub mod tls;
+pub mod x509;
 
 use crate::flow::facts::FlowFacts;
 

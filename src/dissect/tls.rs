@@ -10,6 +10,7 @@
 //! from the client.
 
 use super::stream::{Push, StreamBuffer};
+use super::x509::{self, CertificateName};
 use super::{protocol, Dissector, Parsed, Probe, Segment};
 use crate::flow::facts::FlowFacts;
 
@@ -34,10 +35,23 @@ const CONTENT_HANDSHAKE: u8 = 22;
 
 const CLIENT_HELLO: u8 = 1;
 const SERVER_HELLO: u8 = 2;
+const HELLO_VERIFY_REQUEST: u8 = 3;
+const CERTIFICATE: u8 = 11;
 
 const EXT_SERVER_NAME: u16 = 0;
+const EXT_SUPPORTED_GROUPS: u16 = 10;
+const EXT_EC_POINT_FORMATS: u16 = 11;
+const EXT_SIGNATURE_ALGORITHMS: u16 = 13;
 const EXT_ALPN: u16 = 16;
 const EXT_SUPPORTED_VERSIONS: u16 = 43;
+
+/// RFC 6347 §4.1 / RFC 9147: DTLS record header (type, version, epoch, 48-bit sequence, length)
+/// and handshake header (type, length, message_seq, fragment_offset, fragment_length).
+const DTLS_RECORD_HEADER: usize = 13;
+/// DTLS wire versions: 1.0, 1.2, 1.3 (RFC 6347 §4.1, RFC 9147 §5.3).
+const DTLS_1_0: u16 = 0xfeff;
+const DTLS_1_2: u16 = 0xfefd;
+const DTLS_1_3: u16 = 0xfefc;
 
 /// RFC 8446 §4.1.3: a ServerHello carrying this random is a HelloRetryRequest, so the real
 /// ServerHello is still to come.
@@ -63,10 +77,18 @@ impl Default for TlsDissector {
 impl Dissector for TlsDissector {
     const PROTOCOL: u16 = protocol::TLS;
 
-    /// Certain for a handshake record that opens with a ClientHello or ServerHello. Bytes that
-    /// are present must match, so a short non-TLS payload is rejected at once.
+    /// Certain for a handshake record that opens with a ClientHello or ServerHello (over UDP
+    /// also a DTLS record opening with a hello or HelloVerifyRequest). Bytes that are present
+    /// must match, so a short non-TLS payload is rejected at once.
     fn probe(segment: &Segment<'_>) -> Probe {
         let p = segment.payload;
+        if segment.tcp_seq.is_none() && is_dtls(p) {
+            // A datagram is whole: what is not there will not come.
+            return match p.get(DTLS_RECORD_HEADER) {
+                Some(&(CLIENT_HELLO | SERVER_HELLO | HELLO_VERIFY_REQUEST)) => Probe::Certain,
+                _ => Probe::NotForUs,
+            };
+        }
         // A byte not received yet cannot disagree.
         let byte_is = |i: usize, ok: fn(u8) -> bool| p.get(i).map_or(true, |&b| ok(b));
         let shape = byte_is(0, |b| b == CONTENT_HANDSHAKE)
@@ -90,25 +112,52 @@ impl Dissector for TlsDissector {
         if let Some(outcome) = self.outcome {
             return outcome;
         }
-        let side = &mut self.sides[segment.direction.index()];
-        if side.walker.phase == Phase::Finished {
+        let index = segment.direction.index();
+        let Some(side) = self.sides.get_mut(index) else {
+            return Parsed::Continue;
+        };
+        let before = side.walker.phase;
+        if before == Phase::Finished {
             // This side's hello is already read; the rest of its bytes are of no interest.
             return Parsed::Continue;
         }
         let step = match segment.tcp_seq {
             Some(seq) => side.take_segment(seq, segment.payload, facts),
+            None if is_dtls(segment.payload) => side.walker.walk_dtls(segment.payload, facts),
             None => side.take_datagram(segment.payload, facts),
         };
+        // After a TLS <= 1.2 ServerHello the certificate follows in the clear: its names are
+        // read, but the version and cipher are already facts (actions fire on them now).
+        let after_hello = side.walker.phase == Phase::Certificate;
         match step {
+            Step::NeedMore if after_hello && before != Phase::Certificate => {
+                if let Some(other) = self.sides.get_mut(1 - index) {
+                    other.walker.phase = Phase::Finished;
+                    other.release();
+                }
+                Parsed::Updated
+            }
             Step::NeedMore => Parsed::Continue,
             Step::ClientHello => {
                 side.release();
                 Parsed::Updated
             }
-            Step::ServerHello => self.finish(Parsed::Done),
+            Step::ServerHello | Step::Certificate => self.finish(Parsed::Done),
+            // Whatever follows the ServerHello (a resumed session's ChangeCipherSpec, an
+            // oversized chain) only ends the certificate search.
+            Step::Malformed if after_hello => self.finish(Parsed::Done),
             Step::Malformed => self.finish(Parsed::Skipped),
         }
     }
+}
+
+/// A DTLS record header: handshake content and a DTLS 1.0/1.2/1.3 version.
+fn is_dtls(p: &[u8]) -> bool {
+    p.first() == Some(&CONTENT_HANDSHAKE)
+        && matches!(
+            (p.get(1), p.get(2)),
+            (Some(0xfe), Some(&v)) if matches!(u16::from_be_bytes([0xfe, v]), DTLS_1_0 | DTLS_1_2 | DTLS_1_3)
+        )
 }
 
 impl TlsDissector {
@@ -129,7 +178,9 @@ enum Phase {
     /// A HelloRetryRequest was seen; the real ServerHello follows (maybe after a
     /// ChangeCipherSpec, RFC 8446 appendix D.4 middlebox compatibility).
     AfterRetry,
-    /// This direction's hello was read.
+    /// The ServerHello of TLS <= 1.2 was read; the Certificate message is next.
+    Certificate,
+    /// This direction is done with (hello read, or certificate read or given up on).
     Finished,
 }
 
@@ -138,7 +189,10 @@ enum Phase {
 enum Step {
     NeedMore,
     ClientHello,
+    /// A ServerHello after which no certificate is read (TLS 1.3).
     ServerHello,
+    /// The certificate was read, or the message after the ServerHello was not one.
+    Certificate,
     Malformed,
 }
 
@@ -281,7 +335,7 @@ impl Walker {
                 match split_message(rest) {
                     Message::Complete { kind, body } => {
                         pos += MESSAGE_HEADER + body.len();
-                        let step = on_message(&mut self.phase, kind, body, facts);
+                        let step = on_message(&mut self.phase, kind, body, Transport::Tcp, facts);
                         if step != Step::NeedMore {
                             return (pos, step);
                         }
@@ -299,16 +353,17 @@ impl Walker {
                 }
             } else {
                 // A message spanning records: copy just the bytes it still lacks.
-                let lacking = match split_header(&self.pending) {
-                    Some(len) => (MESSAGE_HEADER + len).saturating_sub(self.pending.len()),
-                    None => MESSAGE_HEADER - self.pending.len(),
-                };
+                let lacking = match message_need(&self.pending) {
+                    Ok((_, want)) => MESSAGE_HEADER + want,
+                    Err(at_least) => at_least,
+                }
+                .saturating_sub(self.pending.len());
                 let take = lacking.min(rest.len());
                 self.pending.extend_from_slice(rest.get(..take).unwrap_or_default());
                 pos += take;
                 match split_message(&self.pending) {
                     Message::Complete { kind, body } => {
-                        let step = on_message(&mut self.phase, kind, body, facts);
+                        let step = on_message(&mut self.phase, kind, body, Transport::Tcp, facts);
                         self.pending.clear();
                         if step != Step::NeedMore {
                             return (pos, step);
@@ -323,18 +378,21 @@ impl Walker {
     }
 }
 
-/// Act on one complete handshake message.
-fn on_message(phase: &mut Phase, kind: u8, body: &[u8], facts: &mut FlowFacts) -> Step {
+/// Act on one complete handshake message (for a Certificate, its part up to the leaf).
+fn on_message(phase: &mut Phase, kind: u8, body: &[u8], transport: Transport, facts: &mut FlowFacts) -> Step {
+    let dtls = transport == Transport::Dtls;
     match (kind, *phase) {
-        (CLIENT_HELLO, Phase::Start) => match ClientHello::parse(body) {
+        (CLIENT_HELLO, Phase::Start) => match ClientHello::parse(body, dtls) {
             Some(hello) => {
-                hello.record(facts);
+                hello.record(facts, transport);
                 *phase = Phase::Finished;
                 Step::ClientHello
             }
             None => Step::Malformed,
         },
-        (SERVER_HELLO, Phase::Start | Phase::AfterRetry) => match ServerHello::parse(body) {
+        // RFC 6347 §4.2.1: the server asks the client to repeat its hello with a cookie.
+        (HELLO_VERIFY_REQUEST, Phase::Start) if dtls => Step::NeedMore,
+        (SERVER_HELLO, Phase::Start | Phase::AfterRetry) => match ServerHello::parse(body, dtls) {
             // RFC 8446 §4.1.4: a second HelloRetryRequest is a protocol error.
             Some(hello) if hello.retry && *phase == Phase::AfterRetry => Step::Malformed,
             Some(hello) if hello.retry => {
@@ -343,11 +401,26 @@ fn on_message(phase: &mut Phase, kind: u8, body: &[u8], facts: &mut FlowFacts) -
             }
             Some(hello) => {
                 hello.record(facts);
-                *phase = Phase::Finished;
-                Step::ServerHello
+                if hello.certificate_follows() {
+                    *phase = Phase::Certificate;
+                    Step::NeedMore
+                } else {
+                    *phase = Phase::Finished;
+                    Step::ServerHello
+                }
             }
             None => Step::Malformed,
         },
+        (CERTIFICATE, Phase::Certificate) => {
+            record_certificate(body, facts);
+            *phase = Phase::Finished;
+            Step::Certificate
+        }
+        // Anonymous key exchange or a resumed session: no certificate to read.
+        (_, Phase::Certificate) => {
+            *phase = Phase::Finished;
+            Step::Certificate
+        }
         _ => Step::Malformed,
     }
 }
@@ -363,24 +436,122 @@ enum Message<'a> {
     TooLarge,
 }
 
-/// Body length from a handshake message header, if the header is all there.
-fn split_header(bytes: &[u8]) -> Option<usize> {
+/// The type of a handshake message and how many body bytes of it we read: all of them, except
+/// for a Certificate, of which only the list header and the leaf certificate are needed.
+/// `Err(n)`: at least `n` bytes (header included) are needed to tell.
+fn message_need(bytes: &[u8]) -> Result<(u8, usize), usize> {
     let mut r = Reader::new(bytes);
-    r.u8()?;
-    r.u24()
+    let (Some(kind), Some(len)) = (r.u8(), r.u24()) else {
+        return Err(MESSAGE_HEADER);
+    };
+    if kind != CERTIFICATE || len < 6 {
+        return Ok((kind, len));
+    }
+    // RFC 5246 §7.4.2: certificate_list<0..2^24-1>, each ASN.1Cert<1..2^24-1>; sender's first.
+    let (Some(_list), Some(leaf)) = (r.u24(), r.u24()) else {
+        return Err(MESSAGE_HEADER + 6);
+    };
+    Ok((kind, len.min(leaf.saturating_add(6))))
 }
 
 fn split_message(bytes: &[u8]) -> Message<'_> {
-    let mut r = Reader::new(bytes);
-    let (Some(kind), Some(len)) = (r.u8(), r.u24()) else {
-        return Message::Partial;
-    };
-    if len > MAX_MESSAGE - MESSAGE_HEADER {
-        return Message::TooLarge;
+    match message_need(bytes) {
+        Err(_) => Message::Partial,
+        Ok((_, want)) if want > MAX_MESSAGE - MESSAGE_HEADER => Message::TooLarge,
+        Ok((kind, want)) => match bytes.get(MESSAGE_HEADER..MESSAGE_HEADER + want) {
+            Some(body) => Message::Complete { kind, body },
+            None => Message::Partial,
+        },
     }
-    match r.take(len) {
-        Some(body) => Message::Complete { kind, body },
-        None => Message::Partial,
+}
+
+impl Walker {
+    /// Walk one DTLS datagram (RFC 6347 §4.1, §4.2.2): whole records, each carrying whole
+    /// handshake messages or fragments of them. Only first fragments are read: hellos fit one
+    /// datagram, and a certificate is read when its leaf is in the first fragment.
+    fn walk_dtls(&mut self, data: &[u8], facts: &mut FlowFacts) -> Step {
+        let mut r = Reader::new(data);
+        while !r.is_empty() {
+            let (Some(content), Some(version), Some(_epoch_sequence), Some(fragment)) =
+                (r.u8(), r.u16(), r.take(8), r.vec16())
+            else {
+                return Step::Malformed;
+            };
+            if !matches!(version, DTLS_1_0 | DTLS_1_2 | DTLS_1_3) {
+                return Step::Malformed;
+            }
+            if content != CONTENT_HANDSHAKE {
+                if self.phase == Phase::Certificate {
+                    self.phase = Phase::Finished;
+                    return Step::Certificate;
+                }
+                if content == CONTENT_ALERT && fragment.first() == Some(&ALERT_FATAL) {
+                    return Step::Malformed;
+                }
+                continue;
+            }
+            let mut m = Reader::new(fragment);
+            while !m.is_empty() {
+                let (Some(kind), Some(len), Some(_message_seq), Some(offset), Some(body)) =
+                    (m.u8(), m.u24(), m.u16(), m.u24(), m.vec24())
+                else {
+                    return Step::Malformed;
+                };
+                let whole = offset == 0 && body.len() == len;
+                let step = match kind {
+                    CERTIFICATE if self.phase == Phase::Certificate && !whole => {
+                        self.dtls_certificate_fragment(len, offset, body, facts)
+                    }
+                    _ if !whole => Step::NeedMore,
+                    _ => on_message(&mut self.phase, kind, body, Transport::Dtls, facts),
+                };
+                if step != Step::NeedMore {
+                    return step;
+                }
+            }
+        }
+        Step::NeedMore
+    }
+
+    /// A fragment of a DTLS Certificate message (length `len`): fragments are appended in order
+    /// (repeats and gaps wait) until the leaf certificate is all there, within `MAX_MESSAGE`.
+    fn dtls_certificate_fragment(&mut self, len: usize, offset: usize, body: &[u8], facts: &mut FlowFacts) -> Step {
+        if offset != self.pending.len() || offset + body.len() > MAX_MESSAGE {
+            return Step::NeedMore;
+        }
+        self.pending.extend_from_slice(body);
+        let mut r = Reader::new(&self.pending);
+        let need = match (r.u24(), r.u24()) {
+            (Some(_list), Some(leaf)) => len.min(leaf.saturating_add(6)),
+            _ => len.min(6),
+        };
+        if self.pending.len() < need {
+            return Step::NeedMore;
+        }
+        let step = on_message(&mut self.phase, CERTIFICATE, &self.pending, Transport::Dtls, facts);
+        self.pending = Vec::new();
+        step
+    }
+}
+
+/// Which transport carried a hello: the first character of its JA4 fingerprint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Tcp,
+    Quic,
+    Dtls,
+}
+
+/// Read a ClientHello handshake message body (without its 4-byte header) that arrived some other
+/// way than TLS records, e.g. QUIC CRYPTO frames, and write what it shows into `facts`. False
+/// when it is malformed (facts untouched).
+pub fn record_client_hello(body: &[u8], transport: Transport, facts: &mut FlowFacts) -> bool {
+    match ClientHello::parse(body, transport == Transport::Dtls) {
+        Some(hello) => {
+            hello.record(facts, transport);
+            true
+        }
+        None => false,
     }
 }
 
@@ -391,43 +562,79 @@ struct ClientHello<'a> {
     /// Highest non-GREASE entry of supported_versions, when the extension is present.
     offered: Option<u16>,
     sni: Option<&'a str>,
+    /// A server_name extension is present (JA4 `d`), whether or not its name is printable.
+    has_sni: bool,
     /// ALPN ProtocolNameList, already checked.
     alpn: Option<&'a [u8]>,
+    /// cipher_suites, an even number of bytes.
+    ciphers: &'a [u8],
+    /// The extensions block, checked to be a well-formed list.
+    extensions: &'a [u8],
+    /// supported_groups, ec_point_formats and signature_algorithms lists (empty when absent
+    /// or malformed: they only feed fingerprints).
+    groups: &'a [u8],
+    point_formats: &'a [u8],
+    signature_algorithms: &'a [u8],
 }
 
 impl<'a> ClientHello<'a> {
     /// RFC 8446 §4.1.2 (RFC 5246 §7.4.1.2 and SSL 3.0 have the same layout; extensions are
-    /// optional before TLS 1.3).
-    fn parse(body: &'a [u8]) -> Option<Self> {
+    /// optional before TLS 1.3). DTLS adds a cookie after the session id (RFC 6347 §4.2.1).
+    fn parse(body: &'a [u8], dtls: bool) -> Option<Self> {
         let mut r = Reader::new(body);
-        let legacy_version = r.u16().filter(|v| v >> 8 == 3)?;
+        let legacy_version = r.u16().filter(|&v| if dtls { is_dtls_version(v) } else { v >> 8 == 3 })?;
         r.take(32)?; // random
         r.vec8().filter(|id| id.len() <= 32)?;
-        r.vec16().filter(|suites| !suites.is_empty() && suites.len() % 2 == 0)?;
+        if dtls {
+            r.vec8()?; // cookie
+        }
+        let ciphers = r.vec16().filter(|suites| !suites.is_empty() && suites.len() % 2 == 0)?;
         r.vec8().filter(|methods| !methods.is_empty())?;
-        let mut hello = ClientHello { legacy_version, offered: None, sni: None, alpn: None };
+        let mut hello = ClientHello {
+            legacy_version,
+            offered: None,
+            sni: None,
+            has_sni: false,
+            alpn: None,
+            ciphers,
+            extensions: &[],
+            groups: &[],
+            point_formats: &[],
+            signature_algorithms: &[],
+        };
         if r.is_empty() {
             return Some(hello);
         }
-        let mut exts = Reader::new(r.vec16()?);
+        hello.extensions = r.vec16()?;
         if !r.is_empty() {
             return None;
         }
+        let mut exts = Reader::new(hello.extensions);
         while !exts.is_empty() {
             let kind = exts.u16()?;
             let data = exts.vec16()?;
             match kind {
-                EXT_SERVER_NAME => hello.sni = host_name(data)?,
+                EXT_SERVER_NAME => {
+                    hello.has_sni = true;
+                    hello.sni = host_name(data)?;
+                }
                 EXT_ALPN => hello.alpn = Some(protocol_name_list(data)?),
                 EXT_SUPPORTED_VERSIONS => hello.offered = highest_version(data)?,
+                EXT_SUPPORTED_GROUPS => hello.groups = even_list16(data),
+                EXT_SIGNATURE_ALGORITHMS => hello.signature_algorithms = even_list16(data),
+                EXT_EC_POINT_FORMATS => {
+                    hello.point_formats = Reader::new(data).vec8().unwrap_or_default();
+                }
                 _ => {}
             }
         }
         Some(hello)
     }
 
-    fn record(&self, facts: &mut FlowFacts) {
-        facts.protocol = protocol::TLS;
+    fn record(&self, facts: &mut FlowFacts, transport: Transport) {
+        if transport != Transport::Quic {
+            facts.protocol = protocol::TLS;
+        }
         facts.tls.client_version = self.offered.unwrap_or(self.legacy_version);
         if let Some(sni) = self.sni {
             facts.tls.sni = Some(sni.into());
@@ -439,35 +646,103 @@ impl<'a> ClientHello<'a> {
             facts.tls.alpn.clear();
             facts.tls.alpn.extend(protocol_names(list).filter_map(printable).map(Box::from));
         }
+        facts.tls.ja3 = Some(md5_hex(self.ja3_string().as_bytes()).into());
+        facts.tls.ja4 = Some(self.ja4(transport).into());
+    }
+
+    fn extension_types(&self) -> impl Iterator<Item = u16> + 'a {
+        extension_types(self.extensions)
+    }
+
+    /// JA3 (Salesforce): `version,ciphers,extensions,groups,point_formats`, decimal values
+    /// joined by `-`, GREASE (RFC 8701) left out, the legacy version as sent.
+    fn ja3_string(&self) -> String {
+        let mut s = String::with_capacity(256);
+        push_decimal(&mut s, self.legacy_version);
+        s.push(',');
+        join_decimal(&mut s, u16s(self.ciphers));
+        s.push(',');
+        join_decimal(&mut s, self.extension_types());
+        s.push(',');
+        join_decimal(&mut s, u16s(self.groups));
+        s.push(',');
+        join_decimal(&mut s, self.point_formats.iter().map(|&b| u16::from(b)));
+        s
+    }
+
+    /// JA4 (FoxIO): `{t|q|d}{version}{d|i}{ciphers:02}{extensions:02}{alpn}_{b}_{c}`, where b
+    /// is the truncated SHA-256 of the sorted cipher list and c that of the sorted extensions
+    /// (without SNI and ALPN) followed by the signature algorithms in wire order.
+    fn ja4(&self, transport: Transport) -> String {
+        let mut s = String::with_capacity(40);
+        s.push(match transport {
+            Transport::Tcp => 't',
+            Transport::Quic => 'q',
+            Transport::Dtls => 'd',
+        });
+        s.push_str(ja4_version(self.offered.unwrap_or(self.legacy_version)));
+        s.push(if self.has_sni { 'd' } else { 'i' });
+        let mut ciphers: Vec<u16> = u16s(self.ciphers).collect();
+        let mut exts: Vec<u16> = self.extension_types().collect();
+        push_count(&mut s, ciphers.len());
+        push_count(&mut s, exts.len());
+        let first_alpn = self.alpn.and_then(|list| protocol_names(list).next());
+        push_alpn_chars(&mut s, first_alpn);
+        s.push('_');
+        ciphers.sort_unstable();
+        let mut text = String::with_capacity(5 * (ciphers.len() + exts.len() + 16));
+        join_hex(&mut text, ciphers.iter().copied());
+        push_truncated_sha256(&mut s, &text);
+        s.push('_');
+        exts.retain(|&e| e != EXT_SERVER_NAME && e != EXT_ALPN);
+        exts.sort_unstable();
+        text.clear();
+        join_hex(&mut text, exts.iter().copied());
+        let mut algorithms = u16s(self.signature_algorithms).peekable();
+        if algorithms.peek().is_some() {
+            text.push('_');
+            join_hex(&mut text, algorithms);
+        }
+        if exts.is_empty() {
+            s.push_str("000000000000");
+        } else {
+            push_truncated_sha256(&mut s, &text);
+        }
+        s
     }
 }
 
 /// The ServerHello fields we keep.
 struct ServerHello<'a> {
     retry: bool,
+    legacy_version: u16,
     /// supported_versions when present (TLS 1.3), else legacy_version.
     version: u16,
     cipher: u16,
     alpn: Option<&'a str>,
+    /// The extensions block, checked to be a well-formed list.
+    extensions: &'a [u8],
 }
 
 impl<'a> ServerHello<'a> {
-    /// RFC 8446 §4.1.3 (same layout back to SSL 3.0).
-    fn parse(body: &'a [u8]) -> Option<Self> {
+    /// RFC 8446 §4.1.3 (same layout back to SSL 3.0, and in DTLS).
+    fn parse(body: &'a [u8], dtls: bool) -> Option<Self> {
         let mut r = Reader::new(body);
-        let legacy_version = r.u16().filter(|v| v >> 8 == 3)?;
+        let legacy_version = r.u16().filter(|&v| if dtls { is_dtls_version(v) } else { v >> 8 == 3 })?;
         let retry = r.take(32)? == HELLO_RETRY_RANDOM;
         r.vec8().filter(|id| id.len() <= 32)?;
         let cipher = r.u16()?;
         r.u8()?; // compression method
-        let mut hello = ServerHello { retry, version: legacy_version, cipher, alpn: None };
+        let mut hello =
+            ServerHello { retry, legacy_version, version: legacy_version, cipher, alpn: None, extensions: &[] };
         if r.is_empty() {
             return Some(hello);
         }
-        let mut exts = Reader::new(r.vec16()?);
+        hello.extensions = r.vec16()?;
         if !r.is_empty() {
             return None;
         }
+        let mut exts = Reader::new(hello.extensions);
         while !exts.is_empty() {
             let kind = exts.u16()?;
             let data = exts.vec16()?;
@@ -497,6 +772,22 @@ impl<'a> ServerHello<'a> {
         Some(hello)
     }
 
+    /// TLS up to 1.2 and DTLS up to 1.2 send the certificate in the clear next.
+    fn certificate_follows(&self) -> bool {
+        (0x0300..=0x0303).contains(&self.version) || matches!(self.version, DTLS_1_0 | DTLS_1_2)
+    }
+
+    /// JA3S: `version,cipher,extensions`, decimal, GREASE left out.
+    fn ja3s_string(&self) -> String {
+        let mut s = String::with_capacity(64);
+        push_decimal(&mut s, self.legacy_version);
+        s.push(',');
+        push_decimal(&mut s, self.cipher);
+        s.push(',');
+        join_decimal(&mut s, extension_types(self.extensions));
+        s
+    }
+
     fn record(&self, facts: &mut FlowFacts) {
         facts.protocol = protocol::TLS;
         facts.tls.version = self.version;
@@ -504,7 +795,177 @@ impl<'a> ServerHello<'a> {
         if let Some(alpn) = self.alpn {
             facts.tls.alpn_negotiated = Some(alpn.into());
         }
+        facts.tls.ja3s = Some(md5_hex(self.ja3s_string().as_bytes()).into());
     }
+}
+
+fn is_dtls_version(v: u16) -> bool {
+    matches!(v, DTLS_1_0 | DTLS_1_2 | DTLS_1_3)
+}
+
+/// Where a version stands among all versions, so DTLS (counting down from 0xfeff) compares with
+/// TLS: DTLS 1.0 ranks as TLS 1.1, DTLS 1.2 as TLS 1.2, DTLS 1.3 as TLS 1.3 (RFC 9147 §5.3).
+fn version_rank(v: u16) -> u16 {
+    match v {
+        DTLS_1_0 => 0x0302,
+        DTLS_1_2 => 0x0303,
+        DTLS_1_3 => 0x0304,
+        _ => v,
+    }
+}
+
+/// The two JA4 version characters.
+fn ja4_version(v: u16) -> &'static str {
+    match v {
+        0x0304 => "13",
+        0x0303 => "12",
+        0x0302 => "11",
+        0x0301 => "10",
+        0x0300 => "s3",
+        0x0002 => "s2",
+        DTLS_1_0 => "d1",
+        DTLS_1_2 => "d2",
+        DTLS_1_3 => "d3",
+        _ => "00",
+    }
+}
+
+/// JA4 counts are two digits, capped at 99.
+fn push_count(s: &mut String, n: usize) {
+    let n = n.min(99);
+    s.push(char::from(b'0' + (n / 10) as u8));
+    s.push(char::from(b'0' + (n % 10) as u8));
+}
+
+/// JA4's ALPN part: first and last character of the first protocol name, `00` without ALPN; a
+/// name starting or ending with a non-alphanumeric byte is shown by the first and last hex
+/// digits of its bytes instead.
+fn push_alpn_chars(s: &mut String, first: Option<&[u8]>) {
+    let (Some(&a), Some(&z)) = (first.and_then(<[u8]>::first), first.and_then(<[u8]>::last)) else {
+        s.push_str("00");
+        return;
+    };
+    if a.is_ascii_alphanumeric() && z.is_ascii_alphanumeric() {
+        s.push(char::from(a));
+        s.push(char::from(z));
+    } else {
+        s.push(hex_digit(a >> 4));
+        s.push(hex_digit(z & 0x0f));
+    }
+}
+
+fn hex_digit(n: u8) -> char {
+    char::from(b"0123456789abcdef".get(usize::from(n & 0x0f)).copied().unwrap_or(b'0'))
+}
+
+fn push_decimal(s: &mut String, v: u16) {
+    use std::fmt::Write;
+    let _ = write!(s, "{v}");
+}
+
+fn join_decimal(s: &mut String, values: impl Iterator<Item = u16>) {
+    for (i, v) in values.enumerate() {
+        if i > 0 {
+            s.push('-');
+        }
+        push_decimal(s, v);
+    }
+}
+
+/// Four lowercase hex digits per value, comma separated (JA4's hashed lists).
+fn join_hex(s: &mut String, values: impl Iterator<Item = u16>) {
+    for (i, v) in values.enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        for shift in [12, 8, 4, 0] {
+            s.push(hex_digit((v >> shift) as u8));
+        }
+    }
+}
+
+/// The first 12 hex digits of SHA-256 over `text`, `000000000000` for empty text.
+fn push_truncated_sha256(s: &mut String, text: &str) {
+    use sha2::{Digest, Sha256};
+    if text.is_empty() {
+        s.push_str("000000000000");
+        return;
+    }
+    let digest = Sha256::digest(text.as_bytes());
+    for b in digest.iter().take(6) {
+        s.push(hex_digit(b >> 4));
+        s.push(hex_digit(*b));
+    }
+}
+
+/// Lowercase hex MD5, as JA3 and JA3S are shown.
+fn md5_hex(bytes: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    let digest = Md5::digest(bytes);
+    let mut s = String::with_capacity(32);
+    for b in digest.iter() {
+        s.push(hex_digit(b >> 4));
+        s.push(hex_digit(*b));
+    }
+    s
+}
+
+/// Big-endian 16-bit values of an even-length list, GREASE left out.
+fn u16s(bytes: &[u8]) -> impl Iterator<Item = u16> + '_ {
+    bytes.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).filter(|&v| !is_grease(v))
+}
+
+/// Extension types of a well-formed extensions block, GREASE left out.
+fn extension_types(block: &[u8]) -> impl Iterator<Item = u16> + '_ {
+    let mut r = Reader::new(block);
+    std::iter::from_fn(move || {
+        let kind = r.u16()?;
+        r.vec16()?;
+        Some(kind)
+    })
+    .filter(|&v| !is_grease(v))
+}
+
+/// A `<2..2^16-2>` list of 16-bit values; empty when malformed.
+fn even_list16(data: &[u8]) -> &[u8] {
+    Reader::new(data).vec16().filter(|l| l.len() % 2 == 0).unwrap_or_default()
+}
+
+/// Names a certificate may bring into the facts; more are ignored. (Real certificates list up
+/// to a few hundred; the leaf's size bounds them anyway.)
+const MAX_SERVER_NAMES: usize = 1024;
+
+/// Record the subject CN and subjectAltName DNS names of the leaf certificate at the start of
+/// a Certificate message body (RFC 5246 §7.4.2). A malformed certificate keeps the names found
+/// before the fault.
+fn record_certificate(body: &[u8], facts: &mut FlowFacts) {
+    let mut r = Reader::new(body);
+    let (Some(_list), Some(leaf)) = (r.u24(), r.vec24()) else {
+        return;
+    };
+    let tls = &mut facts.tls;
+    tls.server_names.clear();
+    let _ = x509::certificate_names(leaf, |name| match name {
+        CertificateName::CommonName(cn) => {
+            if tls.subject_cn.is_none() {
+                tls.subject_cn = printable(cn).map(Box::from);
+            }
+        }
+        // DNS names compare case-insensitively (RFC 4343); stored lowercase, as SNI matching and
+        // nDPI expect.
+        CertificateName::DnsName(dns) => {
+            if tls.server_names.len() < MAX_SERVER_NAMES {
+                if let Some(dns) = printable(dns) {
+                    tls.server_names.push(dns.to_ascii_lowercase().into());
+                }
+            }
+        }
+        CertificateName::IpAddress(ip) => {
+            if tls.server_names.len() < MAX_SERVER_NAMES {
+                tls.server_names.push(ip.to_string().into());
+            }
+        }
+    });
 }
 
 /// server_name extension (RFC 6066 §3): the first host_name entry. Outer `None`: malformed;
@@ -555,7 +1016,7 @@ fn highest_version(data: &[u8]) -> Option<Option<u16>> {
         return None;
     }
     let mut versions = Reader::new(list);
-    Some(std::iter::from_fn(|| versions.u16()).filter(|&v| !is_grease(v)).max())
+    Some(std::iter::from_fn(|| versions.u16()).filter(|&v| !is_grease(v)).max_by_key(|&v| version_rank(v)))
 }
 
 /// RFC 8701 §2: GREASE values are 0x0A0A, 0x1A1A, … 0xFAFA.
@@ -616,6 +1077,12 @@ impl<'a> Reader<'a> {
     fn vec16(&mut self) -> Option<&'a [u8]> {
         let n = self.u16()?;
         self.take(usize::from(n))
+    }
+
+    /// A field with a three-byte length prefix.
+    fn vec24(&mut self) -> Option<&'a [u8]> {
+        let n = self.u24()?;
+        self.take(n)
     }
 }
 
@@ -804,7 +1271,8 @@ mod tests {
     fn tls11_server_hello() {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         let stream = records(CONTENT_HANDSHAKE, 0x0302, &server_hello(0x0302, [7; 32], 0x002f, Some(&[])), MAX_RECORD);
-        assert_eq!(feed(&mut d, &mut f, Reverse, &stream), Parsed::Done);
+        // Facts at the ServerHello; the certificate is still to come.
+        assert_eq!(feed(&mut d, &mut f, Reverse, &stream), Parsed::Updated);
         assert_eq!(f.tls.version, 0x0302);
         assert_eq!(f.tls.cipher, 0x002f);
         assert_eq!(f.protocol, protocol::TLS);
@@ -835,7 +1303,7 @@ mod tests {
             assert_eq!(f.tls.sni, None);
             assert!(f.tls.alpn.is_empty());
             let server = records(CONTENT_HANDSHAKE, version, &server_hello(version, [9; 32], 0x000a, exts), MAX_RECORD);
-            assert_eq!(feed(&mut d, &mut f, Reverse, &server), Parsed::Done, "{version:#06x}");
+            assert_eq!(feed(&mut d, &mut f, Reverse, &server), Parsed::Updated, "{version:#06x}");
             assert_eq!(f.tls.version, version);
             assert_eq!(f.tls.cipher, 0x000a);
         }
@@ -848,7 +1316,7 @@ mod tests {
         assert_eq!(feed(&mut d, &mut f, Forward, &client), Parsed::Updated);
         assert_eq!(f.tls.client_version, 0x0303, "only GREASE offered: legacy version stands");
         let server = record(&server_hello(0x0303, [1; 32], 0x1301, Some(&[selected_version(0x2a2a)])));
-        assert_eq!(feed(&mut d, &mut f, Reverse, &server), Parsed::Done);
+        assert_eq!(feed(&mut d, &mut f, Reverse, &server), Parsed::Updated);
         assert_eq!(f.tls.version, 0x0303);
         assert!(is_grease(0x0a0a) && is_grease(0xfafa) && !is_grease(0x1a2a) && !is_grease(0x0303));
     }
@@ -1080,7 +1548,7 @@ mod tests {
             MAX_RECORD,
         ));
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-        assert_eq!(feed(&mut d, &mut f, Reverse, &stream), Parsed::Done);
+        assert_eq!(feed(&mut d, &mut f, Reverse, &stream), Parsed::Updated);
         assert_eq!((f.tls.version, f.tls.cipher), (0x0303, 0xc02f));
     }
 
@@ -1136,7 +1604,10 @@ mod tests {
             let stream = record(&handshake(SERVER_HELLO, &body[..cut]));
             match feed(&mut d, &mut f, Reverse, &stream) {
                 Parsed::Skipped => assert!(learned_nothing(&f), "cut at {cut}"),
-                Parsed::Done => assert_eq!((f.tls.version, f.tls.cipher), (0x0303, 0x1301), "cut at {cut}"),
+                // Cut before supported_versions: a TLS 1.2 ServerHello, certificate to come.
+                Parsed::Done | Parsed::Updated => {
+                    assert_eq!((f.tls.version, f.tls.cipher), (0x0303, 0x1301), "cut at {cut}")
+                }
                 other => panic!("cut at {cut}: {other:?}"),
             }
         }
@@ -1163,6 +1634,218 @@ mod tests {
         assert_eq!(f.tls.version, 0x0304);
     }
 
+    // ---- certificate ----
+
+    fn certificate_message(leaf: &[u8]) -> Vec<u8> {
+        let mut entry = u32::try_from(leaf.len()).unwrap().to_be_bytes()[1..].to_vec();
+        entry.extend_from_slice(leaf);
+        entry.extend([0, 0, 3, 1, 2, 3]); // an intermediate
+        let mut list = u32::try_from(entry.len()).unwrap().to_be_bytes()[1..].to_vec();
+        list.extend(entry);
+        handshake(CERTIFICATE, &list)
+    }
+
+    #[test]
+    fn certificate_names_after_a_tls12_server_hello() {
+        let leaf =
+            crate::dissect::x509::tests::certificate("www.example.com", &["WWW.Example.com", "example.com"], false);
+        let mut messages = server_hello(0x0303, [7; 32], 0xc02f, Some(&[]));
+        messages.extend(certificate_message(&leaf));
+        messages.extend(handshake(14, &[])); // ServerHelloDone
+                                             // In one record and segment, and cut into small records and segments.
+        for (fragment, cuts) in [(MAX_RECORD, vec![]), (100, vec![7, 150, 333, 600])] {
+            let stream = records(CONTENT_HANDSHAKE, 0x0303, &messages, fragment);
+            let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+            assert_eq!(feed_cut(&mut d, &mut f, Reverse, 1, &stream, &cuts), Parsed::Done);
+            assert_eq!(f.tls.subject_cn.as_deref(), Some("www.example.com"));
+            let names: Vec<&str> = f.tls.server_names.iter().map(|n| &**n).collect();
+            assert_eq!(names, ["www.example.com", "example.com", "192.0.2.1"]);
+            assert_eq!(f.tls.version, 0x0303);
+        }
+        // The ServerHello alone is news; the certificate in a later segment finishes.
+        let hello = record(&server_hello(0x0303, [7; 32], 0xc02f, Some(&[])));
+        let cert = records(CONTENT_HANDSHAKE, 0x0303, &certificate_message(&leaf), MAX_RECORD);
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        assert_eq!(d.parse(&segment(Reverse, Some(10), &hello), &mut f), Parsed::Updated);
+        assert!(f.tls.server_names.is_empty());
+        let seq = 10 + hello.len() as u32;
+        assert_eq!(d.parse(&segment(Reverse, Some(seq), &cert), &mut f), Parsed::Done);
+        assert_eq!(f.tls.server_names.len(), 3);
+    }
+
+    #[test]
+    fn resumed_session_ends_at_change_cipher_spec() {
+        let mut stream = record(&server_hello(0x0303, [7; 32], 0xc02f, Some(&[])));
+        stream.extend(records(CONTENT_CHANGE_CIPHER_SPEC, 0x0303, &[1], MAX_RECORD));
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        assert_eq!(feed(&mut d, &mut f, Reverse, &stream), Parsed::Done);
+        assert_eq!((f.tls.version, f.tls.cipher), (0x0303, 0xc02f));
+        assert!(f.tls.server_names.is_empty());
+    }
+
+    // ---- fingerprints ----
+
+    /// FoxIO's JA4 example: Chrome's cipher suites, extensions and signature algorithms.
+    fn chrome_like_hello() -> Vec<u8> {
+        let ciphers: Vec<u8> = [
+            0x1301u16, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014, 0x009c, 0x009d,
+            0x002f, 0x0035,
+        ]
+        .iter()
+        .flat_map(|c| c.to_be_bytes())
+        .collect();
+        let sig_algs: Vec<u8> = [0x0403u16, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601]
+            .iter()
+            .flat_map(|c| c.to_be_bytes())
+            .collect();
+        let exts = [
+            extension(0x1a1a, &[]),
+            sni(b"www.example.com"),
+            extension(0x0017, &[]),
+            extension(0xff01, &[0]),
+            extension(0x000a, &len16(&[0x2a, 0x2a, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18])),
+            extension(0x000b, &len8(&[0])),
+            extension(0x0023, &[]),
+            alpn(&["h2", "http/1.1"]),
+            extension(0x0005, &[1, 0, 0, 0, 0]),
+            extension(0x000d, &len16(&sig_algs)),
+            extension(0x0012, &[]),
+            extension(0x0033, &len16(&[0x00, 0x1d, 0x00, 0x01, 0x00])),
+            extension(0x002d, &len8(&[1])),
+            offered_versions(&[0x4a4a, 0x0304, 0x0303]),
+            extension(0x001b, &[2, 0, 2]),
+            extension(0x4469, &[0, 3, 2, b'h', b'2']),
+            extension(0x0a0a, &[0]),
+            extension(0x0015, &[0; 10]),
+        ];
+        let mut v = 0x0303u16.to_be_bytes().to_vec();
+        v.extend([0x11; 32]);
+        v.extend(len8(&[0x22; 32]));
+        let mut suites = 0x0a0au16.to_be_bytes().to_vec();
+        suites.extend(ciphers);
+        v.extend(len16(&suites));
+        v.extend(len8(&[0]));
+        v.extend(len16(&exts.concat()));
+        v
+    }
+
+    #[test]
+    fn ja4_matches_the_definition_example() {
+        let body = chrome_like_hello();
+        let hello = ClientHello::parse(&body, false).unwrap();
+        assert_eq!(hello.ja4(Transport::Tcp), "t13d1516h2_8daaf6152771_e5627efa2ab1");
+        assert!(hello.ja4(Transport::Quic).starts_with("q13d1516h2_"));
+        // GREASE is left out of JA3 too.
+        let ja3 = hello.ja3_string();
+        assert!(ja3.starts_with("771,4865-4866-4867-49195-"), "{ja3}");
+        assert!(ja3.ends_with(",29-23-24,0"), "{ja3}");
+        assert!(!ja3.contains("6682") && !ja3.contains("2570"), "{ja3}");
+        assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
+    }
+
+    #[test]
+    fn ja4_edge_cases() {
+        let mut s = String::new();
+        push_alpn_chars(&mut s, None);
+        push_alpn_chars(&mut s, Some(b"http/1.1"));
+        push_alpn_chars(&mut s, Some(&[0xab, b'x', 0x3c]));
+        assert_eq!(s, "00h1ac");
+        let mut s = String::new();
+        push_count(&mut s, 7);
+        push_count(&mut s, 150);
+        assert_eq!(s, "0799");
+        // No extensions at all (SSL 3.0 style): zeros for the extension hash, `i` without SNI.
+        let body = client_hello_body(0x0300, None);
+        let hello = ClientHello::parse(&body, false).unwrap();
+        assert_eq!(
+            hello.ja4(Transport::Tcp),
+            format!("ts3i030000_{}_000000000000", &hello.ja4(Transport::Tcp)[11..23])
+        );
+    }
+
+    #[test]
+    fn ja3_and_ja3s_are_recorded() {
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        feed(&mut d, &mut f, Forward, &modern_client_stream());
+        feed(&mut d, &mut f, Reverse, &tls13_server_stream());
+        // JA3 string: 771,4865-49199-47,0-16-43-21,, ; JA3S: 771,4865,43-16.
+        assert_eq!(f.tls.ja3.as_deref(), Some(md5_hex(b"771,4865-49199-47,0-16-43-21,,").as_str()));
+        assert_eq!(f.tls.ja3s.as_deref(), Some(md5_hex(b"771,4865,43-16").as_str()));
+        assert!(f.tls.ja4.as_deref().unwrap().starts_with("t13d0304h2_"));
+    }
+
+    // ---- DTLS ----
+
+    fn dtls_record(messages: &[(u8, Vec<u8>)]) -> Vec<u8> {
+        let mut fragment = Vec::new();
+        for (seq, (kind, body)) in messages.iter().enumerate() {
+            fragment.push(*kind);
+            let len = &u32::try_from(body.len()).unwrap().to_be_bytes()[1..];
+            fragment.extend_from_slice(len);
+            fragment.extend(u16::try_from(seq).unwrap().to_be_bytes());
+            fragment.extend([0, 0, 0]);
+            fragment.extend_from_slice(len);
+            fragment.extend_from_slice(body);
+        }
+        let mut v = vec![CONTENT_HANDSHAKE, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0];
+        v.extend(len16(&fragment));
+        v
+    }
+
+    #[test]
+    fn dtls_hellos_and_certificate() {
+        let mut body = DTLS_1_2.to_be_bytes().to_vec();
+        body.extend([0x11; 32]);
+        body.push(0); // session id
+        body.extend(len8(&[9; 20])); // cookie
+        body.extend(len16(&[0xc0, 0x2b, 0xc0, 0x2f]));
+        body.extend(len8(&[0]));
+        body.extend(len16(&[sni(b"dtls.example"), offered_versions(&[DTLS_1_2, DTLS_1_0])].concat()));
+        let client = dtls_record(&[(CLIENT_HELLO, body)]);
+        assert_eq!(TlsDissector::probe(&segment(Forward, None, &client)), Probe::Certain);
+        assert_eq!(TlsDissector::probe(&segment(Forward, Some(1), &client)), Probe::NotForUs);
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        assert_eq!(d.parse(&segment(Forward, None, &client), &mut f), Parsed::Updated);
+        assert_eq!(f.tls.sni.as_deref(), Some("dtls.example"));
+        assert_eq!(f.tls.client_version, DTLS_1_2);
+        assert!(f.tls.ja4.as_deref().unwrap().starts_with("dd2d0202"), "{:?}", f.tls.ja4);
+
+        let verify = dtls_record(&[(HELLO_VERIFY_REQUEST, vec![0xfe, 0xff, 1, 9])]);
+        assert_eq!(d.parse(&segment(Reverse, None, &verify), &mut f), Parsed::Continue);
+        let hello = server_hello(DTLS_1_2, [3; 32], 0xc02b, Some(&[]));
+        let leaf = crate::dissect::x509::tests::certificate("dtls.example", &["dtls.example"], false);
+        let cert = certificate_message(&leaf);
+        let server = dtls_record(&[(SERVER_HELLO, hello[4..].to_vec()), (CERTIFICATE, cert[4..].to_vec())]);
+        assert_eq!(d.parse(&segment(Reverse, None, &server), &mut f), Parsed::Done);
+        assert_eq!((f.tls.version, f.tls.cipher), (DTLS_1_2, 0xc02b));
+        assert_eq!(f.tls.subject_cn.as_deref(), Some("dtls.example"));
+
+        // The certificate in three fragments, each in its own datagram, one sent twice.
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        let server = dtls_record(&[(SERVER_HELLO, hello[4..].to_vec())]);
+        assert_eq!(d.parse(&segment(Reverse, None, &server), &mut f), Parsed::Updated);
+        let body = &cert[4..];
+        let cuts = [0, 100, 250, body.len()];
+        let fragment = |i: usize| {
+            let (from, to) = (cuts[i], cuts[i + 1]);
+            let mut m = vec![CERTIFICATE];
+            m.extend_from_slice(&u32::try_from(body.len()).unwrap().to_be_bytes()[1..]);
+            m.extend([0, 2]);
+            m.extend_from_slice(&u32::try_from(from).unwrap().to_be_bytes()[1..]);
+            m.extend_from_slice(&u32::try_from(to - from).unwrap().to_be_bytes()[1..]);
+            m.extend_from_slice(&body[from..to]);
+            let mut v = vec![CONTENT_HANDSHAKE, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 2];
+            v.extend(len16(&m));
+            v
+        };
+        assert_eq!(d.parse(&segment(Reverse, None, &fragment(0)), &mut f), Parsed::Continue);
+        assert_eq!(d.parse(&segment(Reverse, None, &fragment(2)), &mut f), Parsed::Continue, "gap");
+        assert_eq!(d.parse(&segment(Reverse, None, &fragment(1)), &mut f), Parsed::Continue);
+        assert_eq!(d.parse(&segment(Reverse, None, &fragment(1)), &mut f), Parsed::Continue, "repeat");
+        assert_eq!(d.parse(&segment(Reverse, None, &fragment(2)), &mut f), Parsed::Done);
+        assert_eq!(f.tls.server_names.len(), 2);
+    }
+
     // ---- properties ----
 
     /// Valid hello streams with a few bytes overwritten: reaches deep into the parser.
@@ -1171,6 +1854,14 @@ mod tests {
             Just(modern_client_stream()),
             Just(tls13_server_stream()),
             Just(records(CONTENT_HANDSHAKE, 0x0301, &client_hello(0x0303, Some(&[sni(b"x.example")])), 17)),
+            Just({
+                let leaf = crate::dissect::x509::tests::certificate("a.example", &["a.example"], true);
+                let mut m = server_hello(0x0303, [7; 32], 0xc02f, Some(&[]));
+                m.extend(certificate_message(&leaf));
+                records(CONTENT_HANDSHAKE, 0x0303, &m, 300)
+            }),
+            Just(record(&handshake(CLIENT_HELLO, &chrome_like_hello()))),
+            Just(dtls_record(&[(CLIENT_HELLO, chrome_like_hello())])),
         ];
         (base, proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4)).prop_map(
             |(mut bytes, edits)| {

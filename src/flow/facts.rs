@@ -85,6 +85,16 @@ pub struct TlsFacts {
     pub alpn: Vec<Box<str>>,
     /// ALPN protocol chosen by the server.
     pub alpn_negotiated: Option<Box<str>>,
+    /// JA3 of the ClientHello: lowercase hex MD5.
+    pub ja3: Option<Box<str>>,
+    /// JA3S of the ServerHello: lowercase hex MD5.
+    pub ja3s: Option<Box<str>>,
+    /// JA4 of the ClientHello, e.g. `t13d1516h2_8daaf6152771_e5627efa2ab1`.
+    pub ja4: Option<Box<str>>,
+    /// Subject common name of the server's certificate (TLS <= 1.2, where it is in the clear).
+    pub subject_cn: Option<Box<str>>,
+    /// subjectAltName DNS names of the server's certificate, in order.
+    pub server_names: Vec<Box<str>>,
 }
 
 /// Everything criteria can ask about a flow.
@@ -129,6 +139,8 @@ pub struct FlowFacts {
     pub risk_score_client: u16,
     pub risk_score_server: u16,
     pub tls: TlsFacts,
+    /// QUIC version from the client's Initial packet (0x00000001 = v1); 0 when not QUIC.
+    pub quic_version: u32,
     /// No more dissection will happen for this flow.
     pub detection_complete: bool,
     /// Detection gave up and guessed (max packets reached, or expiry).
@@ -169,6 +181,7 @@ impl Default for FlowFacts {
             risk_score_client: 0,
             risk_score_server: 0,
             tls: TlsFacts::default(),
+            quic_version: 0,
             detection_complete: false,
             detection_guessed: false,
             detection_updated: false,

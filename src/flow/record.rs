@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::facts::FlowFacts;
 use super::table::Flow;
-use crate::dissect::protocol;
+use crate::dissect::{cipher_suites, protocol, quic};
 
 /// The `replay --json` record of a flow. `capture` names the file it came from.
 pub fn flow_record(capture: &str, flow: &Flow) -> Value {
@@ -23,16 +23,24 @@ pub fn flow_record(capture: &str, flow: &Flow) -> Value {
 
 /// What a flow's facts say, without the flow's history: the `flow` of a sink record.
 pub fn facts_record(f: &FlowFacts) -> Value {
-    let tls = (f.protocol == protocol::TLS || f.tls.version != 0 || f.tls.sni.is_some()).then(|| {
-        json!({
-            "version": f.tls.version,
-            "client_version": f.tls.client_version,
-            "cipher": f.tls.cipher,
-            "sni": f.tls.sni.as_deref(),
-            "alpn": f.tls.alpn.iter().map(|a| &**a).collect::<Vec<_>>(),
-            "alpn_negotiated": f.tls.alpn_negotiated.as_deref(),
-        })
-    });
+    let tls = (f.protocol == protocol::TLS || f.tls.version != 0 || f.tls.client_version != 0 || f.tls.sni.is_some())
+        .then(|| {
+            json!({
+                "version": f.tls.version,
+                "client_version": f.tls.client_version,
+                "cipher": f.tls.cipher,
+                "sni": f.tls.sni.as_deref(),
+                "alpn": f.tls.alpn.iter().map(|a| &**a).collect::<Vec<_>>(),
+                "alpn_negotiated": f.tls.alpn_negotiated.as_deref(),
+                "cipher_name": (f.tls.version != 0).then(|| cipher_suites::cipher_name(f.tls.cipher)).flatten(),
+                "ja3": f.tls.ja3.as_deref(),
+                "ja3s": f.tls.ja3s.as_deref(),
+                "ja4": f.tls.ja4.as_deref(),
+                "subject_cn": f.tls.subject_cn.as_deref(),
+                "server_names": f.tls.server_names.iter().map(|n| &**n).collect::<Vec<_>>(),
+            })
+        });
+    let quic = (f.quic_version != 0).then(|| json!({ "version": quic::version_name(f.quic_version) }));
     json!({
         "iface": &*f.iface,
         "ip_version": f.ip_version,
@@ -55,6 +63,7 @@ pub fn facts_record(f: &FlowFacts) -> Value {
         })),
         "detected_hostname": f.detected_hostname.as_deref(),
         "tls": tls,
+        "quic": quic,
         "packets": f.packets,
         "bytes": f.bytes,
         "detection_complete": f.detection_complete,
