@@ -43,6 +43,56 @@ pub struct Dispatch {
     pub refresh: bool,
 }
 
+/// Fills `ip_nat` for flows seen on external interfaces from the kernel's conntrack table
+/// (Netify: the WAN-side copy of a NAT'd LAN flow). Without conntrack access it warns once and
+/// `ip_nat` stays false.
+pub struct NatLookup {
+    socket: Option<crate::enforce::netlink::conntrack::ConntrackSocket>,
+    unavailable: bool,
+}
+
+impl NatLookup {
+    pub fn new() -> NatLookup {
+        NatLookup { socket: None, unavailable: false }
+    }
+
+    /// Look the flow up (once per new flow and again when detection completes, never per
+    /// packet) and set `ip_nat` when its conntrack entry is translated.
+    fn fill(&mut self, facts: &mut crate::flow::facts::FlowFacts) {
+        use crate::enforce::netlink::conntrack::{is_nat, ConntrackSocket};
+        if self.unavailable || facts.ip_nat {
+            return;
+        }
+        if self.socket.is_none() {
+            match ConntrackSocket::open() {
+                Ok(s) => self.socket = Some(s),
+                Err(e) => {
+                    tracing::warn!("conntrack unavailable ({e}): ip_nat stays false");
+                    self.unavailable = true;
+                    return;
+                }
+            }
+        }
+        let (Some(socket), Some(tuple)) = (&mut self.socket, crate::enforce::ctmark::original_tuple(facts)) else {
+            return;
+        };
+        match socket.find(&tuple) {
+            Ok(Some(entry)) => facts.ip_nat = is_nat(&entry),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::debug!("conntrack lookup of {tuple}: {e}");
+                self.socket = None;
+            }
+        }
+    }
+}
+
+impl Default for NatLookup {
+    fn default() -> Self {
+        NatLookup::new()
+    }
+}
+
 /// A worker: decode, flow table, dissection, action evaluation.
 pub struct Worker {
     pub table: FlowTable,
@@ -52,11 +102,13 @@ pub struct Worker {
     pub vlan_override: u16,
     /// Evaluate actions (off for `--decode-only` measurements).
     pub evaluate: bool,
+    /// Set for workers of external interfaces in `run`.
+    pub nat: Option<NatLookup>,
 }
 
 impl Worker {
     pub fn new(table: FlowTable, actions: Arc<ArcSwap<ActionSet>>) -> Worker {
-        Worker { table, decode_stats: DecodeStats::default(), actions, vlan_override: 0, evaluate: true }
+        Worker { table, decode_stats: DecodeStats::default(), actions, vlan_override: 0, evaluate: true, nat: None }
     }
 
     /// Process one frame; every match or refresh goes to `dispatch`. `at` stamps the events.
@@ -87,6 +139,11 @@ impl Worker {
         };
         if !self.evaluate {
             return;
+        }
+        if let (Some(nat), Change::New | Change::Completed) = (&mut self.nat, change) {
+            if flow.facts.external {
+                nat.fill(&mut flow.facts);
+            }
         }
         if change != Change::None {
             let actions = self.actions.load();
@@ -442,7 +499,10 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         if let Some(c) = &options.classifier {
             table = table.with_classifier(c.clone());
         }
-        let worker = Worker::new(table, actions.clone());
+        let mut worker = Worker::new(table, actions.clone());
+        if iface.external {
+            worker.nat = Some(NatLookup::new());
+        }
         let shared = WorkerShared {
             stop: stop.clone(),
             tx: tx.clone(),

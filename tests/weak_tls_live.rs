@@ -208,7 +208,7 @@ fn libpcap_capture_finds_the_same_flow() {
     let config = example_config(&lab);
     let mut agent = Agent::start(
         &lab.router,
-        &["run", "--capture", "pcap", "--control-socket", "none", "--config", config.to_str().unwrap(), "-I", "br-lan"],
+        &["run", "--control-socket", "none", "--config", config.to_str().unwrap(), "-I", "br-lan"],
         &lab.path("agent-pcap.log"),
     );
     assert!(
@@ -225,4 +225,68 @@ fn libpcap_capture_finds_the_same_flow() {
         agent.log_text()
     );
     assert!(agent.signal_and_wait(Signal::SIGINT).success(), "{}", agent.log_text());
+}
+
+#[test]
+fn only_the_lan_side_copy_of_a_natted_flow_has_ip_nat_false() {
+    if !lab::can_run() {
+        return;
+    }
+    let lab = Lab::start();
+    // The router masquerades LAN traffic leaving on wan0.
+    lab::must(
+        &lab.router,
+        "nft",
+        &["add table ip nat; add chain ip nat post { type nat hook postrouting priority 100 ; }; add rule ip nat post oifname wan0 masquerade"],
+    );
+    let sink = lab.path("actions.jsonl");
+    let config = lab.path("nat.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({
+            "actions": {
+                "direct": { "criteria": "ip_nat == false && ip_protocol == 6;", "targets": ["audit"] },
+                "translated": { "criteria": "ip_nat == true && ip_protocol == 6;", "targets": ["audit"] }
+            },
+            "targets": { "audit": { "target_type": "sink", "path": sink.to_str().unwrap() } }
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let mut agent = Agent::start(
+        &lab.router,
+        &["run", "--control-socket", "none", "--config", config.to_str().unwrap(), "-I", "br-lan", "-E", "wan0"],
+        &lab.path("agent-nat.log"),
+    );
+    assert!(
+        Lab::wait_for(Duration::from_secs(10), || agent.log_text().contains("flowsieve running")),
+        "{}",
+        agent.log_text()
+    );
+    assert!(lab.tls_request(&lab.client, 443, false), "TLS 1.2 through the NAT");
+    let records = || -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&sink)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    };
+    assert!(Lab::wait_for(Duration::from_secs(5), || records().len() >= 2), "{:?}\n{}", records(), agent.log_text());
+    assert!(agent.signal_and_wait(Signal::SIGTERM).success());
+    let records = records();
+    let by_action = |name: &str| records.iter().filter(|r| r["action"] == name).collect::<Vec<_>>();
+    let direct = by_action("direct");
+    let translated = by_action("translated");
+    assert_eq!(direct.len(), 1, "{records:#?}");
+    assert_eq!(translated.len(), 1, "{records:#?}");
+    // The LAN copy: the client's own address, on the internal interface.
+    assert_eq!(direct[0]["flow"]["iface"], "br-lan");
+    assert_eq!(direct[0]["flow"]["local_ip"], CLIENT);
+    // The WAN copy: after masquerading, between the router's address and the server, on the
+    // external interface. (Both are in wan0's network, so which one is "local" is not asserted.)
+    let wan = &translated[0]["flow"];
+    assert_eq!(wan["iface"], "wan0");
+    let mut ends = [wan["local_ip"].as_str().unwrap(), wan["other_ip"].as_str().unwrap()];
+    ends.sort();
+    assert_eq!(ends, ["10.99.0.1", SERVER]);
 }

@@ -227,11 +227,11 @@ fn labels_from_wire(data: &[u8]) -> u128 {
 }
 
 /// Builds `IPCTNL_MSG_CT_GET` for one tuple.
-fn encode_get(buf: &mut MsgBuf, tuple: &CtTuple, seq: u32) -> Result<(), NetlinkError> {
+fn encode_get(buf: &mut MsgBuf, tuple: &CtTuple, direction: u16, seq: u32) -> Result<(), NetlinkError> {
     tuple.check()?;
     let m = buf.begin_msg((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_ACK, seq);
     put_nfgenmsg(buf, tuple.nfproto(), 0);
-    tuple.encode(buf, CTA_TUPLE_ORIG)?;
+    tuple.encode(buf, direction)?;
     buf.end_msg(m);
     Ok(())
 }
@@ -300,9 +300,29 @@ impl ConntrackSocket {
     /// The entry whose original direction is `tuple`; `None` when conntrack has no such
     /// connection.
     pub fn get(&mut self, tuple: &CtTuple) -> Result<Option<CtEntry>, NetlinkError> {
+        self.get_by(tuple, CTA_TUPLE_ORIG)
+    }
+
+    /// The connection a packet belongs to, whichever direction the packet went: `seen` as the
+    /// original tuple, else as the reply tuple reversed. The WAN-side copy of a NAT'd flow is
+    /// only found the second way (its addresses are those after translation).
+    pub fn find(&mut self, seen: &CtTuple) -> Result<Option<CtEntry>, NetlinkError> {
+        if let Some(entry) = self.get(seen)? {
+            return Ok(Some(entry));
+        }
+        match seen.l4 {
+            CtL4::Ports { sport, dport } => {
+                let reply = CtTuple::ports(seen.dst, dport, seen.src, sport, seen.proto);
+                self.get_by(&reply, CTA_TUPLE_REPLY)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn get_by(&mut self, tuple: &CtTuple, direction: u16) -> Result<Option<CtEntry>, NetlinkError> {
         let seq = self.sock.next_seq();
         self.buf.truncate(0);
-        encode_get(&mut self.buf, tuple, seq)?;
+        encode_get(&mut self.buf, tuple, direction, seq)?;
         match self.sock.request(self.buf.as_bytes(), seq, &|| format!("conntrack get {tuple}")) {
             Ok(msgs) => msgs.first().map(|body| decode_entry(body)).transpose(),
             Err(e) if e.errno() == Some(libc::ENOENT) => Ok(None),
