@@ -80,6 +80,17 @@ pub struct Flow {
     closing: bool,
 }
 
+impl Flow {
+    /// The flow ends while detection is still running: a flow no dissector claimed gets the
+    /// protocol its ports suggest, as Netify's guess at expiry does.
+    fn end_detection(&mut self) {
+        if !self.dissect.is_finished() {
+            self.dissect.give_up(&mut self.facts);
+            self.facts.detection_complete = true;
+        }
+    }
+}
+
 /// How a packet changed its flow: the points at which actions are evaluated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
@@ -176,7 +187,7 @@ impl FlowTable {
             };
             if step_change != Change::Completed && flow.detection_packets >= self.config.max_detection_packets {
                 flow.facts.detection_guessed = true;
-                flow.dissect = DissectState::Finished;
+                flow.dissect.give_up(&mut flow.facts);
                 step_change = Change::Completed;
             }
             if step_change == Change::Completed {
@@ -209,7 +220,7 @@ impl FlowTable {
         };
         let (origin_is_local, other_type) = self.locality.sides(origin.0, responder.0);
         let (local, other) = if origin_is_local { (origin, responder) } else { (responder, origin) };
-        let facts = FlowFacts {
+        let mut facts = FlowFacts {
             iface: self.iface.clone(),
             external: self.external,
             ip_version: if packet.src_ip.is_ipv4() { 4 } else { 6 },
@@ -225,6 +236,7 @@ impl FlowTable {
             other_type,
             ..FlowFacts::default()
         };
+        let dissect = DissectState::start(&mut facts);
         Flow {
             key,
             facts,
@@ -232,7 +244,7 @@ impl FlowTable {
             first_seen: now,
             last_seen: now,
             first_lower_to_upper: lower_to_upper,
-            dissect: DissectState::Probing,
+            dissect,
             detection_packets: 0,
             closing: false,
         }
@@ -246,8 +258,9 @@ impl FlowTable {
         self.next_sweep = now + Duration::from_secs(1);
         let config = &self.config;
         let expired = self.flows.extract_if(|_, flow| now.saturating_sub(flow.last_seen) > idle_limit(config, flow));
-        for (_, flow) in expired {
+        for (_, mut flow) in expired {
             self.stats.flows_expired += 1;
+            flow.end_detection();
             on_expired(flow);
         }
     }
@@ -256,7 +269,8 @@ impl FlowTable {
     pub fn drain(&mut self, mut on_flow: impl FnMut(Flow)) {
         let mut flows: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
         flows.sort_by_key(|f| f.first_seen);
-        for flow in flows {
+        for mut flow in flows {
+            flow.end_detection();
             on_flow(flow);
         }
     }

@@ -1,0 +1,63 @@
+//! SSDP dissector (UPnP Device Architecture 2.0 §1): HTTP-formatted messages over UDP,
+//! `M-SEARCH * HTTP/1.1`, `NOTIFY * HTTP/1.1` and `HTTP/1.1 200 OK` search responses.
+
+use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use crate::flow::facts::FlowFacts;
+
+const STARTS: &[&[u8]] = &[b"M-SEARCH * HTTP/1.1", b"NOTIFY * HTTP/1.1", b"HTTP/1.1 200 OK"];
+
+/// SSDP needs no state.
+#[derive(Debug, Default)]
+pub struct SsdpDissector;
+
+impl Dissector for SsdpDissector {
+    const PROTOCOL: u16 = protocol::SSDP;
+
+    /// Certain for a request line over UDP; a response line (`HTTP/1.1 200`) is certain only on
+    /// port 1900 since other HTTP-over-UDP protocols exist.
+    fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
+        let p = segment.payload;
+        if !flow.is_udp() {
+            return Probe::NotForUs;
+        }
+        for (i, start) in STARTS.iter().enumerate() {
+            if p.starts_with(start) && (i < 2 || flow.has_port(1900)) {
+                return Probe::Certain;
+            }
+        }
+        Probe::NotForUs
+    }
+
+    fn port_hint(flow: &FlowInfo) -> bool {
+        flow.is_udp() && flow.has_port(1900)
+    }
+
+    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
+        Parsed::Done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dissect::testing::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn search_and_notify() {
+        let f = udp([40000, 1900]);
+        let m = b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n\r\n";
+        assert_eq!(run_one::<SsdpDissector>(&f, m).0, Probe::Certain);
+        assert_eq!(run_one::<SsdpDissector>(&f, b"NOTIFY * HTTP/1.1\r\n").0, Probe::Certain);
+        assert_eq!(run_one::<SsdpDissector>(&udp([1, 2]), b"HTTP/1.1 200 OK\r\n").0, Probe::NotForUs);
+        assert_eq!(run_one::<SsdpDissector>(&tcp([1, 1900]), m).0, Probe::NotForUs);
+        truncations::<SsdpDissector>(&f, m);
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..60)) {
+            no_panic::<SsdpDissector>(&udp([1900, 1900]), &[p]);
+        }
+    }
+}
