@@ -4,7 +4,7 @@
 //! Packets move forward through the modules in this order, and no stage reaches back:
 //!
 //! ```text
-//! capture ──▶ decode ──▶ flow ──▶ dissect ──▶ criteria ──▶ actions ──▶ enforce
+//! capture ──▶ decode ──▶ flow ──▶ dissect ──▶ classify ──▶ criteria ──▶ actions ──▶ enforce
 //! ```
 //!
 //! [`agent`] wires the stages into threads for live capture and for replay.
@@ -12,6 +12,7 @@
 pub mod actions;
 pub mod agent;
 pub mod capture;
+pub mod classify;
 pub mod criteria;
 pub mod decode;
 pub mod dissect;

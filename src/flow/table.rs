@@ -11,6 +11,7 @@ use hashbrown::HashMap;
 use super::facts::FlowFacts;
 use super::key::{direction, FlowKey};
 use super::locality::Locality;
+use crate::classify::dns_hints::{self, DnsHintCache};
 use crate::decode::{tcp_flags, Packet};
 use crate::dissect::registry::{DissectState, Step};
 use crate::dissect::Segment;
@@ -28,6 +29,8 @@ pub struct TableConfig {
     pub closed_idle: Duration,
     /// Packets with payload after which detection gives up (Netify's `max_detection_pkts`).
     pub max_detection_packets: u16,
+    /// Addresses the table's DNS hint cache remembers (0: no cache).
+    pub dns_hint_capacity: usize,
 }
 
 impl Default for TableConfig {
@@ -38,6 +41,7 @@ impl Default for TableConfig {
             other_idle: Duration::from_secs(30),
             closed_idle: Duration::from_secs(10),
             max_detection_packets: 32,
+            dns_hint_capacity: 65_536,
         }
     }
 }
@@ -113,6 +117,8 @@ pub struct FlowTable {
     external: bool,
     stats: TableStats,
     next_sweep: Duration,
+    /// Names from this table's DNS flows for the addresses they resolved.
+    dns_hints: Option<DnsHintCache>,
 }
 
 impl FlowTable {
@@ -121,12 +127,13 @@ impl FlowTable {
         let capacity = config.max_flows.min(65_536);
         FlowTable {
             flows: HashMap::with_capacity_and_hasher(capacity, foldhash::fast::RandomState::default()),
-            config,
             locality,
             iface: Arc::from(iface),
             external,
             stats: TableStats::default(),
             next_sweep: Duration::ZERO,
+            dns_hints: (config.dns_hint_capacity > 0).then(|| DnsHintCache::new(config.dns_hint_capacity)),
+            config,
         }
     }
 
@@ -140,6 +147,11 @@ impl FlowTable {
 
     pub fn is_empty(&self) -> bool {
         self.flows.is_empty()
+    }
+
+    /// The table's DNS hint cache, when enabled (`dns_hint_capacity > 0`).
+    pub fn dns_hints_mut(&mut self) -> Option<&mut DnsHintCache> {
+        self.dns_hints.as_mut()
     }
 
     pub fn flows_mut(&mut self) -> impl Iterator<Item = &mut Flow> {
@@ -158,7 +170,10 @@ impl FlowTable {
                 self.stats.flows_refused += 1;
                 return None;
             }
-            let flow = self.new_flow(key, lower_to_upper, packet, now);
+            let mut flow = self.new_flow(key, lower_to_upper, packet, now);
+            if let Some(hints) = &mut self.dns_hints {
+                hints.hint_new_flow(&mut flow.facts, now);
+            }
             self.flows.insert(key, flow);
             self.stats.flows_created += 1;
             change = Change::New;
@@ -198,6 +213,14 @@ impl FlowTable {
                 }
                 // Free dissector buffers as soon as detection is over.
                 flow.dissect = DissectState::Finished;
+            }
+            if let (Some(hints), Some(dns)) = (&mut self.dns_hints, flow.facts.dns.as_deref()) {
+                if step_change != Change::None && !dns.answers.is_empty() {
+                    hints.learn(dns, now);
+                }
+            }
+            if step_change == Change::Completed {
+                dns_hints::fill_detected_hostname(&mut flow.facts);
             }
             if change == Change::None || step_change == Change::Completed {
                 change = step_change;
