@@ -333,6 +333,9 @@ fn main() -> anyhow::Result<()> {
     let mut unknown_detected: BTreeMap<String, u64> = BTreeMap::new();
     let (mut unknown_flows, mut unpaired, mut paired) = (0u64, 0u64, 0u64);
 
+    // CORPUS_DETAIL=<nDPI protocol name> lists that protocol's disagreeing flows.
+    let detail = std::env::var("CORPUS_DETAIL").ok();
+    let mut details: Vec<String> = Vec::new();
     let mut ids: Vec<&FlowId> = truth.keys().collect();
     ids.sort();
     for id in ids {
@@ -371,6 +374,21 @@ fn main() -> anyhow::Result<()> {
                 }
                 ok
             };
+            if !agrees && detail.as_deref() == Some(master_name) {
+                details.push(format!(
+                    "{} #{} {} {}:{} {}:{} conf={} ours={} pkts={}",
+                    id.0,
+                    t["idx"],
+                    t["l4"],
+                    t["src_ip"].as_str().unwrap_or_default(),
+                    t["src_port"],
+                    t["dst_ip"].as_str().unwrap_or_default(),
+                    t["dst_port"],
+                    t["confidence"].as_str().unwrap_or_default(),
+                    protocol::name_of(our_id),
+                    r["packets"]
+                ));
+            }
             if !agrees {
                 let ours_name = if our_id == protocol::UNKNOWN {
                     "Unknown".to_string()
@@ -445,6 +463,13 @@ fn main() -> anyhow::Result<()> {
     ud.sort_by_key(|(k, n)| (std::cmp::Reverse(*n), k.clone()));
     for (name, n) in ud {
         println!("{n:>6}  {name}");
+    }
+    if let Some(name) = &detail {
+        println!();
+        println!("{name} flows flowsieve disagrees on:");
+        for d in &details {
+            println!("  {d}");
+        }
     }
     if !failed.is_empty() {
         println!();

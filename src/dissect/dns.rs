@@ -58,6 +58,10 @@ impl Dissector for DnsDissector {
     /// Certain when the header is sane and the first record's name and fixed fields parse.
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;
+        // NetBIOS name service (RFC 1002 §4.2) borrows DNS's format; on its ports it is NetBIOS.
+        if flow.is_udp() && (flow.has_port(137) || flow.has_port(138)) {
+            return Probe::NotForUs;
+        }
         if flow.is_udp() {
             return if looks_like_message(p) { Probe::Certain } else { Probe::NotForUs };
         }

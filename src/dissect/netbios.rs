@@ -31,8 +31,12 @@ fn datagram_service(p: &[u8]) -> bool {
 
 fn session_service(p: &[u8]) -> bool {
     // Session request (0x81) with called and calling names; keep-alive and responses are too
-    // short to tell from anything else.
-    p.first() == Some(&0x81) && p.get(1) == Some(&0) && encoded_name_at(p, 4)
+    // short to tell from anything else. A session message (0x00) carrying SMB (`\xffSMB`,
+    // SMB2/3 `\xfeSMB`, MS-SMB2 §2.1) is what direct-hosted SMB on port 445 sends too; nDPI
+    // files those flows under NetBIOS, so do we.
+    let request = p.first() == Some(&0x81) && p.get(1) == Some(&0) && encoded_name_at(p, 4);
+    let smb = p.first() == Some(&0) && matches!(p.get(4..8), Some(b"\xffSMB" | b"\xfeSMB"));
+    request || smb
 }
 
 impl Dissector for NetbiosDissector {
@@ -50,7 +54,8 @@ impl Dissector for NetbiosDissector {
     }
 
     fn port_hint(flow: &FlowInfo) -> bool {
-        (flow.is_udp() && (flow.has_port(137) || flow.has_port(138))) || (flow.is_tcp() && flow.has_port(139))
+        (flow.is_udp() && (flow.has_port(137) || flow.has_port(138)))
+            || (flow.is_tcp() && (flow.has_port(139) || flow.has_port(445)))
     }
 
     fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
@@ -78,6 +83,7 @@ mod tests {
         s.extend_from_slice(&[b'C'; 32]);
         s.push(0);
         assert_eq!(run_one::<NetbiosDissector>(&tcp([40000, 139]), &s).0, Probe::Certain);
+        assert_eq!(run_one::<NetbiosDissector>(&tcp([40000, 445]), b"\0\0\0\x40\xfeSMB").0, Probe::Certain);
         let mut bad = name_query();
         bad[20] = b'z';
         assert_eq!(run_one::<NetbiosDissector>(&udp([137, 137]), &bad).0, Probe::NotForUs);

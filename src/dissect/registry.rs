@@ -214,6 +214,8 @@ impl DissectState {
             let flow = flow_info(facts);
             if let Some(kind) = KINDS.iter().find(|k| k.port_hint(&flow)) {
                 facts.protocol = kind.protocol();
+            } else if let Some(id) = guess_without_dissector_hint(&flow) {
+                facts.protocol = id;
             }
             facts.detection_guessed = true;
         }
@@ -229,6 +231,18 @@ impl DissectState {
                 Step::Complete
             }
         }
+    }
+}
+
+/// Port guesses for protocols whose dissectors declare no ports of their own (TLS's file is
+/// kept to the hellos; QUIC's dissector is still to come): IANA's HTTPS ports.
+fn guess_without_dissector_hint(flow: &FlowInfo) -> Option<u16> {
+    if flow.is_tcp() && (flow.has_port(443) || flow.has_port(8443)) {
+        Some(protocol::TLS)
+    } else if flow.is_udp() && flow.has_port(443) {
+        Some(protocol::QUIC)
+    } else {
+        None
     }
 }
 

@@ -1,6 +1,7 @@
 //! SSDP dissector (UPnP Device Architecture 2.0 §1): HTTP-formatted messages over UDP,
 //! `M-SEARCH * HTTP/1.1`, `NOTIFY * HTTP/1.1` and `HTTP/1.1 200 OK` search responses.
 
+use super::text::contains_ci;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
 use crate::flow::facts::FlowFacts;
 
@@ -13,15 +14,16 @@ pub struct SsdpDissector;
 impl Dissector for SsdpDissector {
     const PROTOCOL: u16 = protocol::SSDP;
 
-    /// Certain for a request line over UDP; a response line (`HTTP/1.1 200`) is certain only on
-    /// port 1900 since other HTTP-over-UDP protocols exist.
+    /// Certain for a request line over UDP; a response line (`HTTP/1.1 200`) is certain on
+    /// port 1900, or (search responses go to the searcher's own port) when it carries the
+    /// `USN` header every SSDP response has.
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;
         if !flow.is_udp() {
             return Probe::NotForUs;
         }
         for (i, start) in STARTS.iter().enumerate() {
-            if p.starts_with(start) && (i < 2 || flow.has_port(1900)) {
+            if p.starts_with(start) && (i < 2 || flow.has_port(1900) || contains_ci(p, b"\nUSN:")) {
                 return Probe::Certain;
             }
         }
@@ -50,6 +52,8 @@ mod tests {
         assert_eq!(run_one::<SsdpDissector>(&f, m).0, Probe::Certain);
         assert_eq!(run_one::<SsdpDissector>(&f, b"NOTIFY * HTTP/1.1\r\n").0, Probe::Certain);
         assert_eq!(run_one::<SsdpDissector>(&udp([1, 2]), b"HTTP/1.1 200 OK\r\n").0, Probe::NotForUs);
+        let response = b"HTTP/1.1 200 OK\r\nST: upnp:rootdevice\r\nUSN: uuid:1::upnp:rootdevice\r\n\r\n";
+        assert_eq!(run_one::<SsdpDissector>(&udp([1, 2]), response).0, Probe::Certain);
         assert_eq!(run_one::<SsdpDissector>(&tcp([1, 1900]), m).0, Probe::NotForUs);
         truncations::<SsdpDissector>(&f, m);
     }
