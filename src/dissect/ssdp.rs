@@ -1,7 +1,7 @@
 //! SSDP dissector (UPnP Device Architecture 2.0 §1): HTTP-formatted messages over UDP,
 //! `M-SEARCH * HTTP/1.1`, `NOTIFY * HTTP/1.1` and `HTTP/1.1 200 OK` search responses.
 
-use super::text::contains_ci;
+use super::text::{contains_ci, fact_string, header, split_line};
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
 use crate::flow::facts::FlowFacts;
 
@@ -34,7 +34,15 @@ impl Dissector for SsdpDissector {
         flow.is_udp() && flow.has_port(1900)
     }
 
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
+    /// The HOST header becomes the flow's hostname as sent (`239.255.255.250:1900`), as
+    /// nDPI and Netify report it.
+    fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
+        if facts.detected_hostname.is_none() {
+            let headers = split_line(segment.payload).map_or(&[][..], |(_, rest)| rest);
+            if let Some(host) = header(headers, b"host").filter(|h| !h.is_empty()) {
+                facts.detected_hostname = Some(fact_string(host, 255).to_ascii_lowercase().into_boxed_str());
+            }
+        }
         Parsed::Done
     }
 }
@@ -49,7 +57,9 @@ mod tests {
     fn search_and_notify() {
         let f = udp([40000, 1900]);
         let m = b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n\r\n";
-        assert_eq!(run_one::<SsdpDissector>(&f, m).0, Probe::Certain);
+        let (probe, _, facts) = run_one::<SsdpDissector>(&f, m);
+        assert_eq!(probe, Probe::Certain);
+        assert_eq!(facts.detected_hostname.as_deref(), Some("239.255.255.250:1900"));
         assert_eq!(run_one::<SsdpDissector>(&f, b"NOTIFY * HTTP/1.1\r\n").0, Probe::Certain);
         assert_eq!(run_one::<SsdpDissector>(&udp([1, 2]), b"HTTP/1.1 200 OK\r\n").0, Probe::NotForUs);
         let response = b"HTTP/1.1 200 OK\r\nST: upnp:rootdevice\r\nUSN: uuid:1::upnp:rootdevice\r\n\r\n";
