@@ -324,6 +324,7 @@ fn main() -> anyhow::Result<()> {
     let fields = fields();
     let mut field_tallies = vec![Tally::default(); fields.len()];
     let mut field_examples: Vec<BTreeMap<(String, String), u64>> = vec![BTreeMap::new(); fields.len()];
+    let mut field_misses: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); fields.len()];
     let mut by_protocol: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_protocol_dpi: BTreeMap<String, Tally> = BTreeMap::new();
     let mut all = Tally::default();
@@ -402,7 +403,8 @@ fn main() -> anyhow::Result<()> {
                 let mine = (f.ours)(r);
                 if !field_tallies[i].add(&theirs, mine.as_deref()) {
                     let shown = mine.unwrap_or_else(|| "(none)".into());
-                    *field_examples[i].entry((theirs, shown)).or_default() += 1;
+                    *field_examples[i].entry((format!("{master_name}: {theirs}"), shown)).or_default() += 1;
+                    *field_misses[i].entry(master_name.to_string()).or_default() += 1;
                 }
             }
         }
@@ -450,6 +452,10 @@ fn main() -> anyhow::Result<()> {
             continue;
         }
         println!();
+        let mut misses: Vec<_> = field_misses[i].iter().collect();
+        misses.sort_by_key(|(k, n)| (std::cmp::Reverse(**n), (*k).clone()));
+        let by: Vec<String> = misses.iter().take(8).map(|(k, n)| format!("{k} {n}")).collect();
+        println!("{}: not agreeing, by nDPI protocol: {}", f.name, by.join(", "));
         println!("{}: most common disagreements (nDPI → flowsieve):", f.name);
         let mut ex: Vec<_> = field_examples[i].iter().collect();
         ex.sort_by_key(|(k, n)| (std::cmp::Reverse(**n), (*k).clone()));

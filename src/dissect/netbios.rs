@@ -14,6 +14,24 @@ fn encoded_name_at(p: &[u8], at: usize) -> bool {
     p.get(at) == Some(&32) && p.get(at + 1..at + 33).is_some_and(|n| n.iter().all(|b| (b'A'..=b'P').contains(b)))
 }
 
+/// Decode a first-level encoded name (RFC 1001 §14.1): each byte is two letters `A`+nibble.
+/// The 16th byte is the NetBIOS suffix (name type) and padding is spaces; both are dropped.
+fn decode_name(p: &[u8], at: usize) -> Option<Box<str>> {
+    if !encoded_name_at(p, at) {
+        return None;
+    }
+    let encoded = p.get(at + 1..at + 33)?;
+    let mut name = [0u8; 16];
+    for (i, pair) in encoded.chunks_exact(2).enumerate() {
+        name[i] = ((pair[0] - b'A') << 4) | (pair[1] - b'A');
+    }
+    let text = super::text::trim(name.get(..15)?);
+    if text.is_empty() || !text.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+        return None;
+    }
+    Some(super::text::fact_string(text, 15).to_ascii_lowercase().into_boxed_str())
+}
+
 fn name_service(p: &[u8]) -> bool {
     // Header of 12 bytes like DNS; one question or one answer whose name is encoded.
     let (Some(&flags_hi), Some(counts)) = (p.get(2), p.get(4..12)) else { return false };
@@ -58,7 +76,22 @@ impl Dissector for NetbiosDissector {
             || (flow.is_tcp() && (flow.has_port(139) || flow.has_port(445)))
     }
 
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
+    /// The queried (name service) or sending (datagram service) NetBIOS name becomes the
+    /// flow's hostname, lower case, as nDPI reports it.
+    fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
+        let p = segment.payload;
+        if facts.detected_hostname.is_none() && segment.tcp_seq.is_none() {
+            let at = if name_service(p) {
+                Some(12)
+            } else if datagram_service(p) {
+                Some(if matches!(p.first(), Some(0x10..=0x12)) { 14 } else { 10 })
+            } else {
+                None
+            };
+            if let Some(name) = at.and_then(|at| decode_name(p, at)) {
+                facts.detected_hostname = Some(name);
+            }
+        }
         Parsed::Done
     }
 }
@@ -78,7 +111,9 @@ mod tests {
 
     #[test]
     fn name_query_and_session_request() {
-        assert_eq!(run_one::<NetbiosDissector>(&udp([137, 137]), &name_query()).0, Probe::Certain);
+        let (probe, _, facts) = run_one::<NetbiosDissector>(&udp([137, 137]), &name_query());
+        assert_eq!(probe, Probe::Certain);
+        assert_eq!(facts.detected_hostname.as_deref(), Some("workgroup"));
         let mut s = vec![0x81, 0, 0, 68, 32];
         s.extend_from_slice(&[b'C'; 32]);
         s.push(0);
