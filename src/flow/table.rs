@@ -91,6 +91,7 @@ impl Flow {
         if !self.dissect.is_finished() {
             self.dissect.give_up(&mut self.facts);
             self.facts.detection_complete = true;
+            dns_hints::fill_detected_hostname(&mut self.facts);
         }
     }
 }
@@ -304,5 +305,53 @@ fn idle_limit(config: &TableConfig, flow: &Flow) -> Duration {
         (6, true) => config.closed_idle,
         (6, false) => config.tcp_idle,
         _ => config.other_idle,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dissect::dns::tests::{query, response};
+    use crate::flow::locality::Locality;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn packet<'a>(src: ([u8; 4], u16), dst: ([u8; 4], u16), ip_protocol: u8, payload: &'a [u8]) -> Packet<'a> {
+        Packet {
+            vlan_id: 0,
+            src_mac: [0; 6],
+            dst_mac: [0; 6],
+            src_ip: IpAddr::V4(Ipv4Addr::from(src.0)),
+            dst_ip: IpAddr::V4(Ipv4Addr::from(dst.0)),
+            ip_protocol,
+            src_port: src.1,
+            dst_port: dst.1,
+            tcp: (ip_protocol == 6).then_some(crate::decode::TcpInfo { seq: 1, flags: tcp_flags::SYN }),
+            payload,
+            ip_len: 40 + payload.len() as u32,
+        }
+    }
+
+    #[test]
+    fn dns_answers_name_later_flows() {
+        let mut table =
+            FlowTable::new(TableConfig::default(), Arc::new(Locality::new(Vec::new(), Vec::new())), "t", false);
+        let client = ([192, 168, 1, 10], 40000);
+        let resolver = ([192, 168, 1, 1], 53);
+        let name = b"\x07example\x03com\x00";
+        let now = Duration::from_secs(100);
+        table.process(&packet(client, resolver, 17, &query(name, 1)), now);
+        let (flow, change) = table.process(&packet(resolver, client, 17, &response(name)), now).unwrap();
+        assert_eq!(change, Change::Completed);
+        assert_eq!(flow.facts.protocol, crate::dissect::protocol::DNS);
+        // `response()` answers 93.184.216.34.
+        let (flow, _) =
+            table.process(&packet(([192, 168, 1, 10], 40001), ([93, 184, 216, 34], 443), 6, &[]), now).unwrap();
+        assert_eq!(flow.facts.dns_hostname.as_deref(), Some("example.com"));
+        assert_eq!(flow.facts.detected_hostname, None, "filled only when detection completes");
+        let mut ended = Vec::new();
+        table.drain(|f| ended.push(f));
+        let https = ended.iter().find(|f| f.facts.other_port == 443).unwrap();
+        assert_eq!(https.facts.protocol, crate::dissect::protocol::TLS, "guessed by port at the end");
+        assert_eq!(https.facts.detected_hostname.as_deref(), Some("example.com"));
     }
 }
