@@ -5,6 +5,7 @@ pub mod bittorrent;
 pub mod dhcp;
 pub mod dns;
 pub mod ftp;
+pub mod gnutella;
 pub mod http;
 pub mod ike;
 pub mod mail;

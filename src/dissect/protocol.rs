@@ -30,6 +30,7 @@ pub const SYSLOG: u16 = 17;
 pub const DHCP: u16 = 18;
 pub const POSTGRES: u16 = 19;
 pub const MYSQL: u16 = 20;
+pub const GNUTELLA: u16 = 35;
 pub const BITTORRENT: u16 = 37;
 pub const STUN: u16 = 78;
 pub const IPSEC: u16 = 79;
@@ -76,6 +77,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: DHCP, name: "DHCP" },
     Protocol { id: POSTGRES, name: "PostgreSQL" },
     Protocol { id: MYSQL, name: "MySQL" },
+    Protocol { id: GNUTELLA, name: "Gnutella" },
     Protocol { id: BITTORRENT, name: "BitTorrent" },
     Protocol { id: VRRP, name: "VRRP" },
     Protocol { id: STUN, name: "STUN" },

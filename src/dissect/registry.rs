@@ -13,6 +13,7 @@ use super::bittorrent::BitTorrentDissector;
 use super::dhcp::DhcpDissector;
 use super::dns::DnsDissector;
 use super::ftp::FtpDissector;
+use super::gnutella::GnutellaDissector;
 use super::http::HttpDissector;
 use super::ike::IkeDissector;
 use super::mail::{ImapDissector, Pop3Dissector, SmtpDissector};
@@ -119,6 +120,7 @@ registry! {
     Sip(SipDissector),
     Stun(StunDissector),
     BitTorrent(BitTorrentDissector),
+    Gnutella(GnutellaDissector),
     Smtp(SmtpDissector),
     Imap(ImapDissector),
     Pop3(Pop3Dissector),
