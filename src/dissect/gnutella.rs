@@ -1,5 +1,5 @@
-//! Gnutella dissector (The Annotated Gnutella Protocol Specification v0.4 §2.2, Gnutella 0.6
-//! handshake §2.2 of RFC-Gnutella 0.6 draft): the TCP handshake `GNUTELLA CONNECT/0.x` /
+//! Gnutella dissector (message header: Gnutella Protocol Specification v0.4 §2.2; handshake:
+//! the Gnutella 0.6 RFC draft): the TCP handshake `GNUTELLA CONNECT/0.x` /
 //! `GNUTELLA/0.6 200`, and over UDP a bare message: 16-byte GUID, payload type, TTL, hops and a
 //! little-endian payload length equal to the rest of the datagram.
 
