@@ -15,6 +15,7 @@
 
 pub mod apps;
 pub mod categories;
+pub mod dns_hints;
 
 use std::fmt::Write as _;
 use std::net::IpAddr;

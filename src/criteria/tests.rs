@@ -685,7 +685,9 @@ fn warnings_of_the_full_language() {
     assert!(w[0].starts_with("10: `category !=` is true when neither the application nor the domain"), "{w:?}");
     assert!(warnings_of("app_category != 'games';").is_empty());
     let w = warnings_of("proto == 'dot';");
-    assert_eq!(w, ["10: unknown protocol `dot`: flowsieve detects only Unknown, DNS, HTTP, TLS, SSH, QUIC, HTTP/S, so this is always false"]);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].starts_with("10: unknown protocol `dot`: flowsieve detects only Unknown, DNS, HTTP, TLS,"), "{w:?}");
+    assert!(w[0].ends_with(", so this is always false"), "{w:?}");
     assert!(warnings_of("ai:facebook").is_empty());
 }
 

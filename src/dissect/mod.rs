@@ -1,12 +1,35 @@
 //! Protocol dissectors: one file per protocol, one trait, and a registry that runs them on a
 //! flow's first packets until detection completes.
 
+pub mod bittorrent;
 pub mod cipher_suites;
+pub mod dhcp;
+pub mod dns;
+pub mod ftp;
+pub mod gnutella;
+pub mod http;
+pub mod ike;
+pub mod mail;
+pub mod mysql;
+pub mod netbios;
+pub mod ntp;
+pub mod openvpn;
+pub mod postgres;
 pub mod protocol;
 pub mod quic;
+pub mod rdp;
 pub mod registry;
+pub mod sip;
+pub mod slp;
+pub mod snmp;
+pub mod ssdp;
+pub mod ssh;
 pub mod stream;
+pub mod stun;
+pub mod syslog;
+pub mod text;
 pub mod tls;
+pub mod wireguard;
 pub mod x509;
 
 use crate::flow::facts::FlowFacts;
@@ -63,12 +86,111 @@ pub enum Parsed {
     Skipped,
 }
 
+/// What the registry knows about a flow while probing: its transport and ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowInfo {
+    /// IANA protocol number (6 TCP, 17 UDP, …).
+    pub ip_protocol: u8,
+    /// Both ports of the flow, in no particular order.
+    pub ports: [u16; 2],
+}
+
+impl FlowInfo {
+    pub const TCP: u8 = 6;
+    pub const UDP: u8 = 17;
+
+    pub fn is_tcp(&self) -> bool {
+        self.ip_protocol == Self::TCP
+    }
+
+    pub fn is_udp(&self) -> bool {
+        self.ip_protocol == Self::UDP
+    }
+
+    /// True when either end of the flow uses `port`.
+    pub fn has_port(&self, port: u16) -> bool {
+        self.ports[0] == port || self.ports[1] == port
+    }
+}
+
 /// A protocol parser. Implementations never panic and never allocate per packet once warm.
+///
+/// The registry probes every dissector on a flow's first payloads (either direction) through
+/// [`Dissector::probe_flow`]; a dissector that only needs the payload implements
+/// [`Dissector::probe`] instead.
 pub trait Dissector: Default {
-    /// Netify protocol ID this dissector sets when its probe is certain.
+    /// Netify protocol ID this dissector sets when its probe is certain (`parse` may refine it,
+    /// e.g. DNS → mDNS).
     const PROTOCOL: u16;
     /// Cheap check on the first payload of a flow in either direction.
-    fn probe(segment: &Segment<'_>) -> Probe;
+    fn probe(_segment: &Segment<'_>) -> Probe {
+        Probe::NotForUs
+    }
+    /// Like [`Dissector::probe`], knowing the flow's transport and ports.
+    fn probe_flow(_flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
+        Self::probe(segment)
+    }
+    /// The flow uses one of this protocol's well-known ports. Only a tie-breaker between
+    /// certain probes, and the guess for a flow no dissector claimed (Netify's
+    /// `detection_guessed`); never a reason to claim a flow on its own.
+    fn port_hint(_flow: &FlowInfo) -> bool {
+        false
+    }
     /// Consume one segment and write what it shows into `facts`.
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed;
+}
+
+/// Helpers shared by the dissectors' tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    pub fn udp(ports: [u16; 2]) -> FlowInfo {
+        FlowInfo { ip_protocol: FlowInfo::UDP, ports }
+    }
+
+    pub fn tcp(ports: [u16; 2]) -> FlowInfo {
+        FlowInfo { ip_protocol: FlowInfo::TCP, ports }
+    }
+
+    /// A segment of a flow: TCP segments get a sequence number, UDP ones none.
+    pub fn segment<'a>(flow: &FlowInfo, direction: Direction, seq: u32, payload: &'a [u8]) -> Segment<'a> {
+        Segment { direction, tcp_seq: flow.is_tcp().then_some(seq), payload }
+    }
+
+    /// Probe and parse one payload of a fresh flow; the facts after it.
+    pub fn run_one<D: Dissector>(flow: &FlowInfo, payload: &[u8]) -> (Probe, Parsed, FlowFacts) {
+        let s = segment(flow, Direction::Forward, 0, payload);
+        let probe = D::probe_flow(flow, &s);
+        let mut facts = FlowFacts {
+            ip_protocol: flow.ip_protocol,
+            local_port: flow.ports[0],
+            other_port: flow.ports[1],
+            ..FlowFacts::default()
+        };
+        let parsed = D::default().parse(&s, &mut facts);
+        (probe, parsed, facts)
+    }
+
+    /// Feed payloads alternating in direction, probing each: must never panic.
+    pub fn no_panic<D: Dissector>(flow: &FlowInfo, payloads: &[Vec<u8>]) {
+        let mut d = D::default();
+        let mut facts = FlowFacts { ip_protocol: flow.ip_protocol, ..FlowFacts::default() };
+        let mut seq = [0u32; 2];
+        for (i, p) in payloads.iter().enumerate() {
+            let dir = if i % 2 == 0 { Direction::Forward } else { Direction::Reverse };
+            let s = segment(flow, dir, seq[dir.index()], p);
+            let _ = D::probe_flow(flow, &s);
+            let _ = d.parse(&s, &mut facts);
+            seq[dir.index()] = seq[dir.index()].wrapping_add(p.len() as u32);
+        }
+    }
+
+    /// Every prefix of `payload` probes and parses without panicking, and no strict prefix
+    /// shorter than `certain_from` is certain.
+    pub fn truncations<D: Dissector>(flow: &FlowInfo, payload: &[u8]) {
+        for cut in 0..payload.len() {
+            let _ = run_one::<D>(flow, &payload[..cut]);
+        }
+    }
 }

@@ -339,6 +339,11 @@ impl std::fmt::Debug for QuicDissector {
 impl Dissector for QuicDissector {
     const PROTOCOL: u16 = protocol::QUIC;
 
+    /// UDP 443 (HTTP/3): only a tie-breaker and the guess for unclaimed flows.
+    fn port_hint(flow: &super::FlowInfo) -> bool {
+        flow.is_udp() && flow.has_port(443)
+    }
+
     /// Certain for a UDP datagram that opens with a long-header packet of a version we know
     /// (fixed bit set, connection IDs of legal length, length within the datagram). Not only
     /// Initials: a capture may show a client's 0-RTT packet before its Initial (nDPI's

@@ -1,20 +1,40 @@
-//! Runs the dissectors over a flow's first payloads. Adding a protocol adds one variant here and
-//! one line to each match.
+//! Runs the dissectors over a flow's first payloads.
+//!
+//! Every registered dissector probes the flow's first payloads, in either direction. Those that
+//! answer `NotForUs` drop out; those that answer `Unsure` keep probing on later payloads; the
+//! first `Certain` one (in registry order) claims the flow and parses from then on. When several
+//! are certain on the same payload, one whose well-known port the flow uses wins: ports are
+//! tie-breakers, never evidence on their own. When every dissector has dropped out, or detection
+//! gives up, the flow's protocol is guessed from the ports (Netify's `detection_guessed`).
+//!
+//! Adding a protocol adds one line to the `registry!` list below (and its file).
 
+use super::bittorrent::BitTorrentDissector;
+use super::dhcp::DhcpDissector;
+use super::dns::DnsDissector;
+use super::ftp::FtpDissector;
+use super::gnutella::GnutellaDissector;
+use super::http::HttpDissector;
+use super::ike::IkeDissector;
+use super::mail::{ImapDissector, Pop3Dissector, SmtpDissector};
+use super::mysql::MysqlDissector;
+use super::netbios::NetbiosDissector;
+use super::ntp::NtpDissector;
+use super::openvpn::OpenvpnDissector;
+use super::postgres::PostgresDissector;
+use super::quic::QuicDissector;
+use super::rdp::RdpDissector;
+use super::sip::SipDissector;
+use super::slp::SlpDissector;
+use super::snmp::SnmpDissector;
+use super::ssdp::SsdpDissector;
+use super::ssh::SshDissector;
+use super::stun::StunDissector;
+use super::syslog::SyslogDissector;
 use super::tls::TlsDissector;
-use super::{Dissector, Parsed, Probe, Segment};
+use super::wireguard::WireguardDissector;
+use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
 use crate::flow::facts::FlowFacts;
-
-/// Per-flow dissection state; dropped (freeing buffers) when detection completes.
-#[derive(Debug, Default)]
-pub enum DissectState {
-    /// No dissector has claimed the flow yet.
-    #[default]
-    Probing,
-    Tls(Box<TlsDissector>),
-    /// Detection is over for this flow.
-    Finished,
-}
 
 /// What one segment changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,51 +46,266 @@ pub enum Step {
     Complete,
 }
 
+/// Declares the registered dissectors: one `Variant(Type),` line each, in probing priority
+/// order. Generates the per-flow state enum and the dispatch over it.
+macro_rules! registry {
+    ($($variant:ident($ty:ty),)+) => {
+        /// Per-flow dissection state; dropped (freeing buffers) when detection completes.
+        #[derive(Debug)]
+        pub enum DissectState {
+            /// No dissector has claimed the flow yet. Bit `i` set: dissector `i` of the
+            /// registry said the flow is not its protocol.
+            Probing { ruled_out: u64 },
+            $($variant(Box<$ty>),)+
+            /// Detection is over for this flow.
+            Finished,
+        }
+
+        /// One registered dissector, without state.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum Kind {
+            $($variant,)+
+        }
+
+        /// Every registered dissector, in probing order.
+        const KINDS: &[Kind] = &[$(Kind::$variant,)+];
+
+        impl Kind {
+            fn probe(self, flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
+                match self {
+                    $(Kind::$variant => <$ty>::probe_flow(flow, segment),)+
+                }
+            }
+
+            fn port_hint(self, flow: &FlowInfo) -> bool {
+                match self {
+                    $(Kind::$variant => <$ty>::port_hint(flow),)+
+                }
+            }
+
+            fn protocol(self) -> u16 {
+                match self {
+                    $(Kind::$variant => <$ty>::PROTOCOL,)+
+                }
+            }
+
+            fn start(self) -> DissectState {
+                match self {
+                    $(Kind::$variant => DissectState::$variant(Box::default()),)+
+                }
+            }
+        }
+
+        impl DissectState {
+            /// Parse with the dissector that claimed the flow; `None` when none has.
+            fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Option<Parsed> {
+                match self {
+                    $(DissectState::$variant(d) => Some(d.parse(segment, facts)),)+
+                    DissectState::Probing { .. } | DissectState::Finished => None,
+                }
+            }
+        }
+    };
+}
+
+registry! {
+    Tls(TlsDissector),
+    Quic(QuicDissector),
+    Http(HttpDissector),
+    Ssh(SshDissector),
+    Dns(DnsDissector),
+    Dhcp(DhcpDissector),
+    Ntp(NtpDissector),
+    Snmp(SnmpDissector),
+    Netbios(NetbiosDissector),
+    Ssdp(SsdpDissector),
+    Sip(SipDissector),
+    Stun(StunDissector),
+    BitTorrent(BitTorrentDissector),
+    Gnutella(GnutellaDissector),
+    Smtp(SmtpDissector),
+    Imap(ImapDissector),
+    Pop3(Pop3Dissector),
+    Ftp(FtpDissector),
+    Mysql(MysqlDissector),
+    Postgres(PostgresDissector),
+    Rdp(RdpDissector),
+    Wireguard(WireguardDissector),
+    Openvpn(OpenvpnDissector),
+    Ike(IkeDissector),
+    Syslog(SyslogDissector),
+    Slp(SlpDissector),
+}
+
+const _: () = assert!(KINDS.len() <= 64, "ruled_out is a u64 bit set");
+
+impl Default for DissectState {
+    fn default() -> Self {
+        DissectState::Probing { ruled_out: 0 }
+    }
+}
+
 impl DissectState {
+    /// State for a new flow. Protocols recognised by the IP protocol number alone (ICMP, IGMP,
+    /// ESP, …) are named here and need no dissection.
+    pub fn start(facts: &mut FlowFacts) -> DissectState {
+        match protocol::by_ip_protocol(facts.ip_protocol) {
+            Some(id) => {
+                facts.protocol = id;
+                facts.detection_complete = true;
+                DissectState::Finished
+            }
+            None => DissectState::default(),
+        }
+    }
+
     pub fn is_finished(&self) -> bool {
         matches!(self, DissectState::Finished)
     }
 
     /// Feed one non-empty payload.
     pub fn on_segment(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Step {
-        match self {
-            DissectState::Probing => match TlsDissector::probe(segment) {
-                Probe::Certain => {
-                    facts.protocol = TlsDissector::PROTOCOL;
-                    let mut tls = Box::<TlsDissector>::default();
-                    let step = finish(self, tls.parse(segment, facts));
-                    if !self.is_finished() {
-                        *self = DissectState::Tls(tls);
-                    }
-                    // Claiming the flow is itself news even if the parse needs more bytes.
-                    if step == Step::NothingNew {
-                        Step::Updated
-                    } else {
-                        step
-                    }
-                }
-                Probe::Unsure => Step::NothingNew,
-                Probe::NotForUs => {
-                    *self = DissectState::Finished;
-                    Step::Complete
-                }
-            },
-            DissectState::Tls(tls) => {
-                let parsed = tls.parse(segment, facts);
-                finish(self, parsed)
+        let DissectState::Probing { ruled_out } = self else {
+            return match self.parse(segment, facts) {
+                Some(parsed) => self.finish(parsed),
+                None => Step::NothingNew,
+            };
+        };
+        let flow = flow_info(facts);
+        // The first certain dissector, unless a later certain one has the flow's port.
+        let mut chosen: Option<(Kind, bool)> = None;
+        for (i, &kind) in KINDS.iter().enumerate() {
+            if *ruled_out & (1 << i) != 0 {
+                continue;
             }
-            DissectState::Finished => Step::NothingNew,
+            match kind.probe(&flow, segment) {
+                Probe::Certain => {
+                    let hint = kind.port_hint(&flow);
+                    match chosen {
+                        None => chosen = Some((kind, hint)),
+                        Some((_, false)) if hint => chosen = Some((kind, hint)),
+                        Some(_) => {}
+                    }
+                    if hint {
+                        break;
+                    }
+                }
+                Probe::Unsure => {}
+                Probe::NotForUs => *ruled_out |= 1 << i,
+            }
+        }
+        if let Some((kind, _)) = chosen {
+            facts.protocol = kind.protocol();
+            *self = kind.start();
+            let step = match self.parse(segment, facts) {
+                Some(parsed) => self.finish(parsed),
+                None => Step::NothingNew,
+            };
+            // Claiming the flow is itself news even if the parse needs more bytes.
+            return if step == Step::NothingNew { Step::Updated } else { step };
+        }
+        if ruled_out.count_ones() as usize == KINDS.len() {
+            self.give_up(facts);
+            return Step::Complete;
+        }
+        Step::NothingNew
+    }
+
+    /// Detection stops here (packet limit, all dissectors declined, flow expiry). A flow no
+    /// dissector claimed gets the protocol its ports suggest, as Netify's guess does.
+    pub fn give_up(&mut self, facts: &mut FlowFacts) {
+        if facts.protocol == protocol::UNKNOWN {
+            let flow = flow_info(facts);
+            if let Some(kind) = KINDS.iter().find(|k| k.port_hint(&flow)) {
+                facts.protocol = kind.protocol();
+            } else if let Some(id) = guess_without_dissector_hint(&flow) {
+                facts.protocol = id;
+            }
+            facts.detection_guessed = true;
+        }
+        *self = DissectState::Finished;
+    }
+
+    fn finish(&mut self, parsed: Parsed) -> Step {
+        match parsed {
+            Parsed::Continue => Step::NothingNew,
+            Parsed::Updated => Step::Updated,
+            Parsed::Done | Parsed::Skipped => {
+                *self = DissectState::Finished;
+                Step::Complete
+            }
         }
     }
 }
 
-fn finish(state: &mut DissectState, parsed: Parsed) -> Step {
-    match parsed {
-        Parsed::Continue => Step::NothingNew,
-        Parsed::Updated => Step::Updated,
-        Parsed::Done | Parsed::Skipped => {
-            *state = DissectState::Finished;
-            Step::Complete
+/// Port guesses for protocols whose dissectors declare no ports of their own (TLS's file is
+/// kept to the hellos): IANA's HTTPS ports.
+fn guess_without_dissector_hint(flow: &FlowInfo) -> Option<u16> {
+    (flow.is_tcp() && (flow.has_port(443) || flow.has_port(8443))).then_some(protocol::TLS)
+}
+
+/// Transport and ports of a flow, as dissectors see them.
+pub fn flow_info(facts: &FlowFacts) -> FlowInfo {
+    FlowInfo { ip_protocol: facts.ip_protocol, ports: [facts.local_port, facts.other_port] }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dissect::Direction;
+
+    fn facts(ip_protocol: u8, local_port: u16, other_port: u16) -> FlowFacts {
+        FlowFacts { ip_protocol, local_port, other_port, ..FlowFacts::default() }
+    }
+
+    fn udp(payload: &[u8]) -> Segment<'_> {
+        Segment { direction: Direction::Forward, tcp_seq: None, payload }
+    }
+
+    #[test]
+    fn icmp_is_named_by_ip_protocol() {
+        let mut f = facts(1, 0, 0);
+        let state = DissectState::start(&mut f);
+        assert!(state.is_finished());
+        assert_eq!(f.protocol, protocol::ICMP);
+        assert!(f.detection_complete);
+    }
+
+    #[test]
+    fn garbage_on_a_known_port_is_guessed_by_port() {
+        let mut f = facts(17, 40000, 123);
+        let mut state = DissectState::start(&mut f);
+        let mut step = Step::NothingNew;
+        for _ in 0..4 {
+            step = state.on_segment(&udp(&[0xff; 3]), &mut f);
+            if state.is_finished() {
+                break;
+            }
+        }
+        if !state.is_finished() {
+            state.give_up(&mut f);
+        } else {
+            assert_eq!(step, Step::Complete);
+        }
+        assert_eq!(f.protocol, protocol::NTP);
+        assert!(f.detection_guessed);
+    }
+
+    #[test]
+    fn dns_on_an_odd_port_is_found_by_payload() {
+        let mut f = facts(17, 40000, 9999);
+        let mut state = DissectState::start(&mut f);
+        let query = crate::dissect::dns::tests::query(b"\x07example\x03com\x00", 1);
+        let step = state.on_segment(&udp(&query), &mut f);
+        assert_ne!(step, Step::NothingNew);
+        assert_eq!(f.protocol, protocol::DNS);
+        assert_eq!(f.detected_hostname.as_deref(), Some("example.com"));
+    }
+
+    #[test]
+    fn every_kind_has_a_named_protocol() {
+        for kind in KINDS {
+            assert_ne!(protocol::name_of(kind.protocol()), "Unknown", "{kind:?}");
         }
     }
 }

@@ -141,6 +141,14 @@ pub struct FlowFacts {
     pub tls: TlsFacts,
     /// QUIC version from the client's Initial packet (0x00000001 = v1); 0 when not QUIC.
     pub quic_version: u32,
+    /// HTTP request and response facts, for HTTP flows.
+    pub http: Option<Box<crate::dissect::http::HttpFacts>>,
+    /// DNS (also mDNS, LLMNR) query and answers, for DNS flows.
+    pub dns: Option<Box<crate::dissect::dns::DnsFacts>>,
+    /// SSH banners, for SSH flows.
+    pub ssh: Option<Box<crate::dissect::ssh::SshFacts>>,
+    /// DHCP client hostname and vendor class, for DHCP flows.
+    pub dhcp: Option<Box<crate::dissect::dhcp::DhcpFacts>>,
     /// No more dissection will happen for this flow.
     pub detection_complete: bool,
     /// Detection gave up and guessed (max packets reached, or expiry).
@@ -182,6 +190,10 @@ impl Default for FlowFacts {
             risk_score_server: 0,
             tls: TlsFacts::default(),
             quic_version: 0,
+            http: None,
+            dns: None,
+            ssh: None,
+            dhcp: None,
             detection_complete: false,
             detection_guessed: false,
             detection_updated: false,

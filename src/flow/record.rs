@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::facts::FlowFacts;
 use super::table::Flow;
+use crate::dissect::dns::DnsAnswer;
 use crate::dissect::{cipher_suites, protocol, quic};
 
 /// The `replay --json` record of a flow. `capture` names the file it came from.
@@ -41,6 +42,31 @@ pub fn facts_record(f: &FlowFacts) -> Value {
             })
         });
     let quic = (f.quic_version != 0).then(|| json!({ "version": quic::version_name(f.quic_version) }));
+    let http = f.http.as_deref().map(|h| {
+        json!({
+            "host": h.host.as_deref(),
+            "method": h.method.as_deref(),
+            "url": h.url.as_deref(),
+            "user_agent": h.user_agent.as_deref(),
+            "status": (h.status != 0).then_some(h.status),
+        })
+    });
+    let dns = f.dns.as_deref().map(|d| {
+        let answers: Vec<String> = d
+            .answers
+            .iter()
+            .map(|a| match a {
+                DnsAnswer::Addr(ip, _) => ip.to_string(),
+                DnsAnswer::Cname(name, _) => name.to_string(),
+            })
+            .collect();
+        json!({ "query": d.query.as_deref(), "query_type": d.query_type, "rcode": d.rcode, "answers": answers })
+    });
+    let ssh = f.ssh.as_deref().map(|s| json!({ "client": s.client.as_deref(), "server": s.server.as_deref() }));
+    let dhcp = f
+        .dhcp
+        .as_deref()
+        .map(|d| json!({ "hostname": d.hostname.as_deref(), "vendor_class": d.vendor_class.as_deref() }));
     json!({
         "iface": &*f.iface,
         "ip_version": f.ip_version,
@@ -64,6 +90,11 @@ pub fn facts_record(f: &FlowFacts) -> Value {
         "detected_hostname": f.detected_hostname.as_deref(),
         "tls": tls,
         "quic": quic,
+        "http": http,
+        "dns": dns,
+        "ssh": ssh,
+        "dhcp": dhcp,
+        "dns_hostname": f.dns_hostname.as_deref(),
         "packets": f.packets,
         "bytes": f.bytes,
         "detection_complete": f.detection_complete,

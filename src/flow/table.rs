@@ -12,6 +12,7 @@ use super::facts::{FlowFacts, IcmpFacts};
 use super::key::{direction, FlowKey};
 use super::locality::Locality;
 use super::wheel::TimerWheel;
+use crate::classify::dns_hints::{self, DnsHintCache};
 use crate::classify::Classifier;
 use crate::decode::{tcp_flags, Packet};
 use crate::dissect::registry::{DissectState, Step};
@@ -32,6 +33,8 @@ pub struct TableConfig {
     pub max_detection_packets: u16,
     /// Run dissectors (off only to measure decoding and lookup alone).
     pub dissect: bool,
+    /// Addresses the table's DNS hint cache remembers (0: no cache).
+    pub dns_hint_capacity: usize,
 }
 
 impl Default for TableConfig {
@@ -43,6 +46,7 @@ impl Default for TableConfig {
             closed_idle: Duration::from_secs(10),
             max_detection_packets: 32,
             dissect: true,
+            dns_hint_capacity: 65_536,
         }
     }
 }
@@ -85,6 +89,18 @@ pub struct Flow {
     closing: bool,
 }
 
+impl Flow {
+    /// The flow ends while detection is still running: a flow no dissector claimed gets the
+    /// protocol its ports suggest, as Netify's guess at expiry does.
+    fn end_detection(&mut self) {
+        if !self.dissect.is_finished() {
+            self.dissect.give_up(&mut self.facts);
+            self.facts.detection_complete = true;
+            dns_hints::fill_detected_hostname(&mut self.facts);
+        }
+    }
+}
+
 /// How a packet changed its flow: the points at which actions are evaluated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
@@ -110,6 +126,8 @@ pub struct FlowTable {
     wheel: TimerWheel,
     /// Fills each flow's application after its facts change; none = no classification.
     classifier: Option<Arc<Classifier>>,
+    /// Names from this table's DNS flows for the addresses they resolved.
+    dns_hints: Option<DnsHintCache>,
 }
 
 impl FlowTable {
@@ -119,13 +137,14 @@ impl FlowTable {
         FlowTable {
             flows: HashMap::with_capacity_and_hasher(capacity, foldhash::fast::RandomState::default()),
             wheel: TimerWheel::new(config_longest(&config)),
-            config,
             locality,
             iface: Arc::from(iface),
             external,
             stats: TableStats::default(),
             next_sweep: Duration::ZERO,
             classifier: None,
+            dns_hints: (config.dns_hint_capacity > 0).then(|| DnsHintCache::new(config.dns_hint_capacity)),
+            config,
         }
     }
 
@@ -147,6 +166,11 @@ impl FlowTable {
         self.flows.is_empty()
     }
 
+    /// The table's DNS hint cache, when enabled (`dns_hint_capacity > 0`).
+    pub fn dns_hints_mut(&mut self) -> Option<&mut DnsHintCache> {
+        self.dns_hints.as_mut()
+    }
+
     pub fn flows_mut(&mut self) -> impl Iterator<Item = &mut Flow> {
         self.flows.values_mut()
     }
@@ -163,7 +187,10 @@ impl FlowTable {
                 self.stats.flows_refused += 1;
                 return None;
             }
-            let flow = self.new_flow(key, lower_to_upper, packet, now);
+            let mut flow = self.new_flow(key, lower_to_upper, packet, now);
+            if let Some(hints) = &mut self.dns_hints {
+                hints.hint_new_flow(&mut flow.facts, now);
+            }
             self.wheel.schedule(key, now, now + idle_limit(&self.config, &flow));
             self.flows.insert(key, flow);
             self.stats.flows_created += 1;
@@ -195,7 +222,7 @@ impl FlowTable {
             };
             if step_change != Change::Completed && flow.detection_packets >= self.config.max_detection_packets {
                 flow.facts.detection_guessed = true;
-                flow.dissect = DissectState::Finished;
+                flow.dissect.give_up(&mut flow.facts);
                 step_change = Change::Completed;
             }
             if step_change == Change::Completed {
@@ -206,6 +233,14 @@ impl FlowTable {
                 }
                 // Free dissector buffers as soon as detection is over.
                 flow.dissect = DissectState::Finished;
+            }
+            if let (Some(hints), Some(dns)) = (&mut self.dns_hints, flow.facts.dns.as_deref()) {
+                if step_change != Change::None && !dns.answers.is_empty() {
+                    hints.learn(dns, now);
+                }
+            }
+            if step_change == Change::Completed {
+                dns_hints::fill_detected_hostname(&mut flow.facts);
             }
             if change == Change::None || step_change == Change::Completed {
                 change = step_change;
@@ -233,7 +268,7 @@ impl FlowTable {
         };
         let (origin_is_local, other_type) = self.locality.sides(origin.0, responder.0);
         let (local, other) = if origin_is_local { (origin, responder) } else { (responder, origin) };
-        let facts = FlowFacts {
+        let mut facts = FlowFacts {
             iface: self.iface.clone(),
             external: self.external,
             ip_version: if packet.src_ip.is_ipv4() { 4 } else { 6 },
@@ -250,6 +285,7 @@ impl FlowTable {
             icmp: packet.icmp.map(|i| IcmpFacts { icmp_type: i.icmp_type, code: i.code, id: i.id }),
             ..FlowFacts::default()
         };
+        let dissect = DissectState::start(&mut facts);
         Flow {
             key,
             facts,
@@ -257,7 +293,7 @@ impl FlowTable {
             first_seen: now,
             last_seen: now,
             first_lower_to_upper: lower_to_upper,
-            dissect: DissectState::Probing,
+            dissect,
             detection_packets: 0,
             closing: false,
         }
@@ -274,8 +310,9 @@ impl FlowTable {
             let flow = flows.get(key)?;
             let deadline = flow.last_seen + idle_limit(config, flow);
             if now > deadline {
-                let flow = flows.remove(key)?;
+                let mut flow = flows.remove(key)?;
                 stats.flows_expired += 1;
+                flow.end_detection();
                 on_expired(flow);
                 None
             } else {
@@ -291,7 +328,8 @@ impl FlowTable {
         self.wheel.clear();
         let mut flows: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
         flows.sort_by_key(|f| f.first_seen);
-        for flow in flows {
+        for mut flow in flows {
+            flow.end_detection();
             on_flow(flow);
         }
     }
@@ -314,7 +352,8 @@ fn idle_limit(config: &TableConfig, flow: &Flow) -> Duration {
 mod tests {
     use super::*;
     use crate::decode::{Packet, TcpInfo};
-    use std::net::IpAddr;
+    use crate::dissect::dns::tests::{query, response};
+    use std::net::{IpAddr, Ipv4Addr};
 
     fn table(max_flows: usize) -> FlowTable {
         let locality = Arc::new(Locality::new(vec!["192.168.1.0/24".parse().unwrap()], vec![]));
@@ -424,10 +463,56 @@ mod tests {
     fn a_flow_no_dissector_claims_completes_as_guessed() {
         let mut t = table(10);
         t.process(&tcp("192.168.1.10", 1, "1.1.1.1", 80, SYN, b""), Duration::ZERO).unwrap();
-        let (flow, change) =
-            t.process(&tcp("192.168.1.10", 1, "1.1.1.1", 80, ACK, b"GET / HTTP/1.1\r\n\r\n"), Duration::ZERO).unwrap();
+        let (flow, change) = t
+            .process(
+                &tcp("192.168.1.10", 1, "1.1.1.1", 8999, ACK, b"\x00\xffnothing anyone speaks\x00\x01"),
+                Duration::ZERO,
+            )
+            .unwrap();
         assert_eq!(change, Change::Completed);
         assert!(flow.facts.detection_complete);
-        assert_eq!(flow.facts.detection_guessed, flow.facts.protocol == crate::dissect::protocol::UNKNOWN);
+        assert!(flow.facts.detection_guessed);
+        assert_eq!(flow.facts.protocol, crate::dissect::protocol::UNKNOWN);
+    }
+
+    fn packet<'a>(src: ([u8; 4], u16), dst: ([u8; 4], u16), ip_protocol: u8, payload: &'a [u8]) -> Packet<'a> {
+        Packet {
+            vlan_id: 0,
+            src_mac: [0; 6],
+            dst_mac: [0; 6],
+            src_ip: IpAddr::V4(Ipv4Addr::from(src.0)),
+            dst_ip: IpAddr::V4(Ipv4Addr::from(dst.0)),
+            ip_protocol,
+            src_port: src.1,
+            dst_port: dst.1,
+            tcp: (ip_protocol == 6).then_some(crate::decode::TcpInfo { seq: 1, flags: tcp_flags::SYN }),
+            payload,
+            ip_len: 40 + payload.len() as u32,
+            icmp: None,
+        }
+    }
+
+    #[test]
+    fn dns_answers_name_later_flows() {
+        let mut table =
+            FlowTable::new(TableConfig::default(), Arc::new(Locality::new(Vec::new(), Vec::new())), "t", false);
+        let client = ([192, 168, 1, 10], 40000);
+        let resolver = ([192, 168, 1, 1], 53);
+        let name = b"\x07example\x03com\x00";
+        let now = Duration::from_secs(100);
+        table.process(&packet(client, resolver, 17, &query(name, 1)), now);
+        let (flow, change) = table.process(&packet(resolver, client, 17, &response(name)), now).unwrap();
+        assert_eq!(change, Change::Completed);
+        assert_eq!(flow.facts.protocol, crate::dissect::protocol::DNS);
+        // `response()` answers 93.184.216.34.
+        let (flow, _) =
+            table.process(&packet(([192, 168, 1, 10], 40001), ([93, 184, 216, 34], 443), 6, &[]), now).unwrap();
+        assert_eq!(flow.facts.dns_hostname.as_deref(), Some("example.com"));
+        assert_eq!(flow.facts.detected_hostname, None, "filled only when detection completes");
+        let mut ended = Vec::new();
+        table.drain(|f| ended.push(f));
+        let https = ended.iter().find(|f| f.facts.other_port == 443).unwrap();
+        assert_eq!(https.facts.protocol, crate::dissect::protocol::TLS, "guessed by port at the end");
+        assert_eq!(https.facts.detected_hostname.as_deref(), Some("example.com"));
     }
 }

@@ -385,7 +385,7 @@ mod tests {
     #[test]
     fn get_message_carries_the_original_tuple() {
         let mut buf = MsgBuf::new();
-        encode_get(&mut buf, &tcp(), 7).unwrap();
+        encode_get(&mut buf, &tcp(), CTA_TUPLE_ORIG, 7).unwrap();
         let (ty, flags, body) = body(&buf);
         assert_eq!(ty, (1 << 8) | 1);
         assert_eq!(flags, 0x01 | 0x04);
@@ -453,7 +453,7 @@ mod tests {
     #[test]
     fn mixed_families_are_refused() {
         let t = CtTuple::ports(Ipv4Addr::LOCALHOST.into(), 1, Ipv6Addr::LOCALHOST.into(), 2, 6);
-        assert!(encode_get(&mut MsgBuf::new(), &t, 1).is_err());
+        assert!(encode_get(&mut MsgBuf::new(), &t, CTA_TUPLE_ORIG, 1).is_err());
     }
 
     #[test]

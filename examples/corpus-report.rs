@@ -1,0 +1,494 @@
+//! Compare flowsieve's per-flow output with what nDPI reports for its own test corpus.
+//!
+//! ```sh
+//! cargo run --release --example corpus-report -- /work/shared/corpus/ndpi
+//! ```
+//!
+//! The corpus folder holds `pcap/` and `truth.jsonl` (one nDPI flow per line; see its README).
+//! Every capture is replayed through the library exactly as `flowsieve replay --json` does; each
+//! flowsieve flow is paired with nDPI's by IP protocol, both endpoints (either direction) and
+//! VLAN. For every field the report counts the flows nDPI has a value for and how many of them
+//! flowsieve agrees with, disagrees with, or has no value for. Flows nDPI calls Unknown are left
+//! out of the field counts; flowsieve's detections among them are listed separately.
+//!
+//! Protocols are compared by ID. Netify's protocol IDs follow nDPI's (see
+//! `flowsieve::dissect::protocol`), so nDPI's `master_id` maps to itself, except:
+//! - nDPI `DoH_DoT` (196) is TLS on the wire; Netify's 196 is `HTTP/S`, so it maps to TLS (91).
+//!
+//! Fields flowsieve does not produce yet (JA3/JA4, cipher names, QUIC) are read from the record
+//! keys `tls.ja3`, `tls.ja3s`, `tls.ja4`, `tls.cipher_name`, `quic.version` when present, and
+//! count as missing until then.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use flowsieve::actions::config;
+use flowsieve::agent::{self, ReplayOptions};
+use flowsieve::dissect::protocol;
+use flowsieve::enforce::EnforceMode;
+use flowsieve::flow::locality::Locality;
+use flowsieve::flow::record::flow_record;
+use flowsieve::flow::table::TableConfig;
+use serde_json::Value;
+
+/// Protocols the detection work targets; the summary line reports agreement over these.
+const TARGETED: &[&str] = &[
+    "HTTP",
+    "DNS",
+    "MDNS",
+    "LLMNR",
+    "TLS",
+    "SSH",
+    "DHCP",
+    "NTP",
+    "SNMP",
+    "Syslog",
+    "NetBIOS",
+    "SSDP",
+    "STUN",
+    "SIP",
+    "BitTorrent",
+    "SMTP",
+    "IMAP",
+    "POP3",
+    "FTP_CONTROL",
+    "MySQL",
+    "PostgreSQL",
+    "RDP",
+    "WireGuard",
+    "OpenVPN",
+    "IPSec",
+    "ICMP",
+    "ICMPV6",
+    "IGMP",
+    "Service_Location_Protocol",
+];
+
+/// A flow identity both sides can compute: IP protocol, sorted endpoints, VLAN.
+type FlowId = (String, u8, [(String, u16); 2], u16);
+
+fn flow_id(pcap: &str, ip_protocol: u8, a: (String, u16), b: (String, u16), vlan: u16) -> FlowId {
+    let mut ends = [a, b];
+    ends.sort();
+    (pcap.to_string(), ip_protocol, ends, vlan)
+}
+
+/// Canonical spelling of an address (nDPI and Rust may write IPv6 differently).
+fn addr(text: &str) -> String {
+    text.parse::<IpAddr>().map_or_else(|_| text.to_string(), |ip| ip.to_string())
+}
+
+/// nDPI's L4 column as an IP protocol number.
+fn l4_number(l4: &str) -> Option<u8> {
+    Some(match l4 {
+        "TCP" => 6,
+        "UDP" => 17,
+        "ICMP" => 1,
+        "ICMPV6" => 58,
+        "IGMP" => 2,
+        "VRRP" => 112,
+        "ESP" => 50,
+        "SCTP" => 132,
+        "OSPF" => 89,
+        "PGM" => 113,
+        "PIM" => 103,
+        other => return other.parse().ok(),
+    })
+}
+
+/// nDPI master protocol → flowsieve/Netify protocol ID (see the module docs).
+fn ndpi_protocol(id: u64, name: &str) -> u16 {
+    match name {
+        "DoH_DoT" => protocol::TLS,
+        _ => u16::try_from(id).unwrap_or(u16::MAX),
+    }
+}
+
+/// Display name of an nDPI-side protocol ID: ours when we name it, else nDPI's.
+fn tls_version_name(v: u64) -> Option<&'static str> {
+    Some(match v {
+        0x0300 => "SSLv3",
+        0x0301 => "TLSv1",
+        0x0302 => "TLSv1.1",
+        0x0303 => "TLSv1.2",
+        0x0304 => "TLSv1.3",
+        0xfeff => "DTLSv1.0",
+        0xfefd => "DTLSv1.2",
+        0xfefc => "DTLSv1.3",
+        _ => return None,
+    })
+}
+
+/// The fields compared, nDPI's key and how to read ours from a flow record.
+struct Field {
+    name: &'static str,
+    ours: fn(&Value) -> Option<String>,
+    theirs: fn(&Value) -> Option<String>,
+}
+
+fn text_at(v: &Value, path: &[&str]) -> Option<String> {
+    let mut v = v;
+    for p in path {
+        v = v.get(p)?;
+    }
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Array(a) if !a.is_empty() => Some(
+            a.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string)).collect::<Vec<_>>().join(","),
+        ),
+        _ => None,
+    }
+}
+
+fn fields() -> Vec<Field> {
+    vec![
+        Field {
+            name: "hostname/SNI",
+            ours: |r| {
+                text_at(r, &["detected_hostname"])
+                    .or_else(|| text_at(r, &["tls", "sni"]))
+                    .map(|h| h.to_ascii_lowercase())
+            },
+            theirs: |t| text_at(t, &["hostname"]).map(|h| h.to_ascii_lowercase()),
+        },
+        Field {
+            name: "TLS version",
+            ours: |r| {
+                r.get("tls")
+                    .and_then(|t| t.get("version"))
+                    .and_then(Value::as_u64)
+                    .and_then(tls_version_name)
+                    .map(String::from)
+            },
+            theirs: |t| text_at(t, &["tls_version"]),
+        },
+        Field {
+            name: "QUIC version",
+            ours: |r| text_at(r, &["quic", "version"]),
+            theirs: |t| text_at(t, &["quic_version"]),
+        },
+        Field {
+            name: "ALPN (client)",
+            ours: |r| text_at(r, &["tls", "alpn"]),
+            theirs: |t| text_at(t, &["alpn_advertised"]),
+        },
+        Field {
+            name: "ALPN (server)",
+            ours: |r| text_at(r, &["tls", "alpn_negotiated"]),
+            theirs: |t| text_at(t, &["alpn_negotiated"]),
+        },
+        Field { name: "cipher", ours: |r| text_at(r, &["tls", "cipher_name"]), theirs: |t| text_at(t, &["cipher"]) },
+        Field { name: "JA3 (client)", ours: |r| text_at(r, &["tls", "ja3"]), theirs: |t| text_at(t, &["ja3c"]) },
+        Field { name: "JA3S", ours: |r| text_at(r, &["tls", "ja3s"]), theirs: |t| text_at(t, &["ja3s"]) },
+        Field { name: "JA4", ours: |r| text_at(r, &["tls", "ja4"]), theirs: |t| text_at(t, &["ja4"]) },
+        Field {
+            name: "HTTP user agent",
+            ours: |r| text_at(r, &["http", "user_agent"]),
+            theirs: |t| text_at(t, &["user_agent"]),
+        },
+    ]
+}
+
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    with_value: u64,
+    agree: u64,
+    disagree: u64,
+    missing: u64,
+}
+
+impl Tally {
+    fn add(&mut self, theirs: &str, ours: Option<&str>) -> bool {
+        self.with_value += 1;
+        match ours {
+            Some(o) if o == theirs => {
+                self.agree += 1;
+                true
+            }
+            Some(_) => {
+                self.disagree += 1;
+                false
+            }
+            None => {
+                self.missing += 1;
+                false
+            }
+        }
+    }
+
+    fn pct(&self) -> f64 {
+        if self.with_value == 0 {
+            0.0
+        } else {
+            100.0 * self.agree as f64 / self.with_value as f64
+        }
+    }
+
+    fn row(&self, name: &str) -> String {
+        format!(
+            "{name:<28} {:>6} {:>6} {:>8} {:>7} {:>6.1}%",
+            self.with_value,
+            self.agree,
+            self.disagree,
+            self.missing,
+            self.pct()
+        )
+    }
+}
+
+fn header(first: &str) -> String {
+    format!("{first:<28} {:>6} {:>6} {:>8} {:>7} {:>7}", "nDPI", "agree", "disagree", "missing", "agree%")
+}
+
+fn main() -> anyhow::Result<()> {
+    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "/work/shared/corpus/ndpi".into()));
+    let truth_path = dir.join("truth.jsonl");
+    let truth_text =
+        std::fs::read_to_string(&truth_path).with_context(|| format!("reading {}", truth_path.display()))?;
+    let mut truth: HashMap<FlowId, Vec<Value>> = HashMap::new();
+    let mut pcaps: Vec<String> = Vec::new();
+    for (n, line) in truth_text.lines().enumerate() {
+        let t: Value = serde_json::from_str(line).with_context(|| format!("truth.jsonl line {}", n + 1))?;
+        if t.get("pcap_present").and_then(Value::as_bool) == Some(false) {
+            continue;
+        }
+        let pcap = t["pcap"].as_str().unwrap_or_default().to_string();
+        let Some(proto) = t["l4"].as_str().and_then(l4_number) else { continue };
+        let port = |k: &str| t[k].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
+        let src = (addr(t["src_ip"].as_str().unwrap_or_default()), port("src_port"));
+        let dst = (addr(t["dst_ip"].as_str().unwrap_or_default()), port("dst_port"));
+        let vlan = t["vlan"].as_u64().and_then(|v| u16::try_from(v).ok()).unwrap_or(0);
+        if !pcaps.contains(&pcap) {
+            pcaps.push(pcap.clone());
+        }
+        truth.entry(flow_id(&pcap, proto, src, dst, vlan)).or_default().push(t);
+    }
+
+    let config = config::parse(r#"{"version": 1, "actions": {}, "targets": {}}"#, Path::new("<corpus-report>"))
+        .map_err(|e| anyhow::anyhow!("empty configuration: {e}"))?;
+    let options = ReplayOptions {
+        mode: EnforceMode::DryRun,
+        table: TableConfig::default(),
+        locality: Arc::new(Locality::new(Vec::new(), Vec::new())),
+        progress: false,
+        repeat: 1,
+        decode_only: false,
+        classifier: Some(Arc::new(flowsieve::classify::Classifier::load_default())),
+    };
+
+    // Our flows, by identity; the earliest flow wins when a 5-tuple was reused.
+    let mut ours: HashMap<FlowId, Value> = HashMap::new();
+    let mut failed: Vec<(String, String)> = Vec::new();
+    let mut flows_total = 0u64;
+    let started = std::time::Instant::now();
+    for pcap in &pcaps {
+        let path = dir.join("pcap").join(pcap);
+        if !path.exists() {
+            failed.push((pcap.clone(), "missing".into()));
+            continue;
+        }
+        let files = vec![path.to_string_lossy().into_owned()];
+        let mut local: Vec<Value> = Vec::new();
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            agent::replay(&config, &files, &options, |_, flow| local.push(flow_record(pcap, flow)))
+        }));
+        match result {
+            Ok(Ok(summary)) => {
+                for (_, why) in summary.truncated {
+                    failed.push((pcap.clone(), format!("truncated: {why}")));
+                }
+            }
+            Ok(Err(e)) => failed.push((pcap.clone(), e.to_string())),
+            Err(_) => failed.push((pcap.clone(), "PANIC".into())),
+        }
+        for r in local {
+            flows_total += 1;
+            let port = |k: &str| r[k].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
+            let a = (addr(r["local_ip"].as_str().unwrap_or_default()), port("local_port"));
+            let b = (addr(r["other_ip"].as_str().unwrap_or_default()), port("other_port"));
+            let proto = r["ip_protocol"].as_u64().and_then(|p| u8::try_from(p).ok()).unwrap_or(0);
+            let vlan = r["vlan_id"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
+            let id = flow_id(pcap, proto, a, b, vlan);
+            let first_seen = |v: &Value| v["first_seen"].as_f64().unwrap_or(f64::MAX);
+            match ours.get(&id) {
+                Some(existing) if first_seen(existing) <= first_seen(&r) => {}
+                _ => {
+                    ours.insert(id, r);
+                }
+            }
+        }
+    }
+
+    let fields = fields();
+    let mut field_tallies = vec![Tally::default(); fields.len()];
+    let mut field_examples: Vec<BTreeMap<(String, String), u64>> = vec![BTreeMap::new(); fields.len()];
+    let mut field_misses: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); fields.len()];
+    let mut by_protocol: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut by_protocol_dpi: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut all = Tally::default();
+    let mut targeted = Tally::default();
+    let mut targeted_dpi = Tally::default();
+    let mut confusion: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut unknown_detected: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut unknown_flows, mut unpaired, mut paired) = (0u64, 0u64, 0u64);
+
+    // CORPUS_DETAIL=<nDPI protocol name> lists that protocol's disagreeing flows.
+    let detail = std::env::var("CORPUS_DETAIL").ok();
+    let mut details: Vec<String> = Vec::new();
+    let mut ids: Vec<&FlowId> = truth.keys().collect();
+    ids.sort();
+    for id in ids {
+        for t in &truth[id] {
+            let master_id = t["master_id"].as_u64().unwrap_or(0);
+            let master_name = t["master_name"].as_str().unwrap_or("Unknown");
+            let Some(r) = ours.get(id) else {
+                unpaired += 1;
+                continue;
+            };
+            paired += 1;
+            let our_id = r["protocol"]["id"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
+            if master_id == 0 {
+                unknown_flows += 1;
+                if our_id != protocol::UNKNOWN {
+                    *unknown_detected.entry(protocol::name_of(our_id).to_string()).or_default() += 1;
+                }
+                continue;
+            }
+            let want = ndpi_protocol(master_id, master_name);
+            let our_text = (our_id != protocol::UNKNOWN).then(|| our_id.to_string());
+            let agrees = {
+                let want_text = want.to_string();
+                let tally = by_protocol.entry(master_name.to_string()).or_default();
+                let ok = tally.add(&want_text, our_text.as_deref());
+                all.add(&want_text, our_text.as_deref());
+                let dpi = t["confidence"].as_str() == Some("DPI");
+                if dpi {
+                    by_protocol_dpi.entry(master_name.to_string()).or_default().add(&want_text, our_text.as_deref());
+                }
+                if TARGETED.contains(&master_name) {
+                    targeted.add(&want_text, our_text.as_deref());
+                    if dpi {
+                        targeted_dpi.add(&want_text, our_text.as_deref());
+                    }
+                }
+                ok
+            };
+            if !agrees && detail.as_deref() == Some(master_name) {
+                details.push(format!(
+                    "{} #{} {} {}:{} {}:{} conf={} ours={} pkts={}",
+                    id.0,
+                    t["idx"],
+                    t["l4"],
+                    t["src_ip"].as_str().unwrap_or_default(),
+                    t["src_port"],
+                    t["dst_ip"].as_str().unwrap_or_default(),
+                    t["dst_port"],
+                    t["confidence"].as_str().unwrap_or_default(),
+                    protocol::name_of(our_id),
+                    r["packets"]
+                ));
+            }
+            if !agrees {
+                let ours_name = if our_id == protocol::UNKNOWN {
+                    "Unknown".to_string()
+                } else {
+                    protocol::name_of(our_id).to_string()
+                };
+                *confusion.entry((master_name.to_string(), ours_name)).or_default() += 1;
+            }
+            for (i, f) in fields.iter().enumerate() {
+                let Some(theirs) = (f.theirs)(t) else { continue };
+                let mine = (f.ours)(r);
+                if !field_tallies[i].add(&theirs, mine.as_deref()) {
+                    let shown = mine.unwrap_or_else(|| "(none)".into());
+                    *field_examples[i].entry((format!("{master_name}: {theirs}"), shown)).or_default() += 1;
+                    *field_misses[i].entry(master_name.to_string()).or_default() += 1;
+                }
+            }
+        }
+    }
+
+    println!(
+        "nDPI corpus report: {} captures, {} flowsieve flows, {:.1} s",
+        pcaps.len(),
+        flows_total,
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "nDPI flows: {} paired with a flowsieve flow, {} unpaired; {} of the paired are Unknown to nDPI (excluded below)",
+        paired, unpaired, unknown_flows
+    );
+    println!();
+    println!("{}", header("field"));
+    println!("{}", all.row("protocol (all)"));
+    println!("{}", targeted.row("protocol (targeted)"));
+    println!("{}", targeted_dpi.row("protocol (targeted, DPI)"));
+    for (i, f) in fields.iter().enumerate() {
+        println!("{}", field_tallies[i].row(f.name));
+    }
+    println!();
+    println!("Per nDPI master protocol (targeted protocols, then others with ≥ 5 flows):");
+    println!("{}   {:>9}", header("protocol"), "DPI-only%");
+    let mut rows: Vec<(&String, &Tally)> = by_protocol.iter().collect();
+    rows.sort_by_key(|(name, t)| (!TARGETED.contains(&name.as_str()), std::cmp::Reverse(t.with_value)));
+    for (name, t) in rows {
+        if !TARGETED.contains(&name.as_str()) && t.with_value < 5 {
+            continue;
+        }
+        let dpi = by_protocol_dpi.get(name).map_or_else(|| "-".to_string(), |d| format!("{:.1}%", d.pct()));
+        println!("{}   {:>9}", t.row(name), dpi);
+    }
+    println!();
+    println!("20 most common protocol disagreements (nDPI → flowsieve):");
+    let mut conf: Vec<_> = confusion.into_iter().collect();
+    conf.sort_by_key(|(k, n)| (std::cmp::Reverse(*n), k.clone()));
+    for ((theirs, mine), n) in conf.iter().take(20) {
+        println!("{n:>6}  {theirs} → {mine}");
+    }
+    for (i, f) in fields.iter().enumerate() {
+        if field_examples[i].is_empty() {
+            continue;
+        }
+        println!();
+        let mut misses: Vec<_> = field_misses[i].iter().collect();
+        misses.sort_by_key(|(k, n)| (std::cmp::Reverse(**n), (*k).clone()));
+        let by: Vec<String> = misses.iter().take(8).map(|(k, n)| format!("{k} {n}")).collect();
+        println!("{}: not agreeing, by nDPI protocol: {}", f.name, by.join(", "));
+        println!("{}: most common disagreements (nDPI → flowsieve):", f.name);
+        let mut ex: Vec<_> = field_examples[i].iter().collect();
+        ex.sort_by_key(|(k, n)| (std::cmp::Reverse(**n), (*k).clone()));
+        for ((theirs, mine), n) in ex.iter().take(5) {
+            println!("{n:>6}  {theirs:?} → {mine:?}");
+        }
+    }
+    println!();
+    println!("Flows nDPI calls Unknown that flowsieve names:");
+    let mut ud: Vec<_> = unknown_detected.into_iter().collect();
+    ud.sort_by_key(|(k, n)| (std::cmp::Reverse(*n), k.clone()));
+    for (name, n) in ud {
+        println!("{n:>6}  {name}");
+    }
+    if let Some(name) = &detail {
+        println!();
+        println!("{name} flows flowsieve disagrees on:");
+        for d in &details {
+            println!("  {d}");
+        }
+    }
+    if !failed.is_empty() {
+        println!();
+        println!("Captures that did not replay cleanly:");
+        for (pcap, why) in &failed {
+            println!("  {pcap}: {why}");
+        }
+    }
+    if failed.iter().any(|(_, why)| why == "PANIC") {
+        bail!("a capture made flowsieve panic");
+    }
+    Ok(())
+}

@@ -1,0 +1,473 @@
+//! DNS dissector (RFC 1035 §4), also for mDNS (RFC 6762, UDP 5353) and LLMNR (RFC 4795, UDP
+//! 5355), which share the message format: the query name and the A/AAAA/CNAME answers.
+//!
+//! Over UDP each payload is one message; over TCP messages carry a two-byte length prefix
+//! (RFC 1035 §4.2.2) and each direction is reassembled. Names are decoded into a stack buffer
+//! (compression pointers followed, loops bounded); only the facts kept allocate, once per flow.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::stream::{Push, StreamBuffer};
+use super::text::fact_string;
+use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use crate::flow::facts::FlowFacts;
+
+const HEADER: usize = 12;
+/// RFC 1035 §2.3.4: a name is at most 255 bytes on the wire.
+const MAX_NAME: usize = 255;
+/// Answers kept per flow.
+pub const MAX_ANSWERS: usize = 16;
+/// Largest TCP message we reassemble; zone transfers are bigger and need nothing from us.
+const TCP_LIMIT: usize = 4096;
+
+const TYPE_A: u16 = 1;
+const TYPE_CNAME: u16 = 5;
+const TYPE_AAAA: u16 = 28;
+
+/// One answer record we keep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DnsAnswer {
+    /// An A or AAAA record: address and TTL in seconds.
+    Addr(IpAddr, u32),
+    /// A CNAME record: target name and TTL.
+    Cname(Box<str>, u32),
+}
+
+/// What the DNS dissector learned about a flow.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DnsFacts {
+    /// Name of the first question (lower case, no trailing dot).
+    pub query: Option<Box<str>>,
+    /// Type of the first question (1 A, 28 AAAA, …); 0 until known.
+    pub query_type: u16,
+    /// Response code of the first response; `None` until a response is seen.
+    pub rcode: Option<u8>,
+    /// A, AAAA and CNAME answers of the first response, at most [`MAX_ANSWERS`].
+    pub answers: Vec<DnsAnswer>,
+}
+
+/// Per-flow DNS state: TCP reassembly, allocated only for DNS over TCP.
+#[derive(Debug, Default)]
+pub struct DnsDissector {
+    tcp: Option<Box<[StreamBuffer; 2]>>,
+}
+
+impl Dissector for DnsDissector {
+    const PROTOCOL: u16 = protocol::DNS;
+
+    /// Certain when the header is sane and the first record's name and fixed fields parse.
+    fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
+        let p = segment.payload;
+        // NetBIOS name service (RFC 1002 §4.2) borrows DNS's format; on its ports it is NetBIOS.
+        if flow.is_udp() && (flow.has_port(137) || flow.has_port(138)) {
+            return Probe::NotForUs;
+        }
+        if flow.is_udp() {
+            return if looks_like_message(p) { Probe::Certain } else { Probe::NotForUs };
+        }
+        if !flow.is_tcp() {
+            return Probe::NotForUs;
+        }
+        let Some(len) = u16_at(p, 0).map(usize::from) else {
+            return Probe::Unsure;
+        };
+        if len < HEADER {
+            return Probe::NotForUs;
+        }
+        match p.get(2..2 + len) {
+            Some(msg) if looks_like_message(msg) => Probe::Certain,
+            Some(_) => Probe::NotForUs,
+            // A message larger than the segment: judge the header and the first name.
+            None if p.len() >= 2 + HEADER + 6 => {
+                if header_sane(p.get(2..).unwrap_or_default()) {
+                    Probe::Unsure
+                } else {
+                    Probe::NotForUs
+                }
+            }
+            None => Probe::Unsure,
+        }
+    }
+
+    fn port_hint(flow: &FlowInfo) -> bool {
+        flow.has_port(53) || (flow.is_udp() && (flow.has_port(5353) || flow.has_port(5355)))
+    }
+
+    fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
+        if facts.dns.is_none() {
+            // mDNS and LLMNR are DNS messages on their own ports.
+            let flow = super::registry::flow_info(facts);
+            facts.protocol = if flow.is_udp() && flow.has_port(5353) {
+                protocol::MDNS
+            } else if flow.is_udp() && flow.has_port(5355) {
+                protocol::LLMNR
+            } else {
+                protocol::DNS
+            };
+        }
+        let Some(seq) = segment.tcp_seq else {
+            return read_message(segment.payload, facts);
+        };
+        let sides =
+            self.tcp.get_or_insert_with(|| Box::new([StreamBuffer::new(TCP_LIMIT), StreamBuffer::new(TCP_LIMIT)]));
+        let side = &mut sides[segment.direction.index()];
+        if matches!(side.push(seq, segment.payload), Push::Gap | Push::Stale) {
+            return Parsed::Continue;
+        }
+        let data = side.data();
+        let Some(len) = u16_at(data, 0).map(usize::from) else {
+            return Parsed::Continue;
+        };
+        let outcome = match data.get(2..2 + len) {
+            Some(msg) => {
+                let outcome = read_message(msg, facts);
+                side.consume(2 + len);
+                outcome
+            }
+            None if side.is_full() => Parsed::Skipped,
+            None => Parsed::Continue,
+        };
+        if matches!(outcome, Parsed::Done | Parsed::Skipped) {
+            self.tcp = None;
+        }
+        outcome
+    }
+}
+
+/// Read one DNS message into the facts.
+fn read_message(msg: &[u8], facts: &mut FlowFacts) -> Parsed {
+    let Some(header) = Header::read(msg) else {
+        return Parsed::Skipped;
+    };
+    let mut pos = HEADER;
+    let mut name = NameBuf::new();
+    let mut updated = false;
+    let dns = facts.dns.get_or_insert_with(Default::default);
+    for i in 0..header.qdcount {
+        let Some(next) = name.read(msg, pos) else {
+            return if updated { Parsed::Updated } else { Parsed::Skipped };
+        };
+        let Some(qtype) = u16_at(msg, next) else {
+            return Parsed::Skipped;
+        };
+        pos = next + 4;
+        if i == 0 && dns.query.is_none() && !name.is_empty() {
+            dns.query = Some(name.to_fact());
+            dns.query_type = qtype;
+            updated = true;
+        }
+    }
+    if header.response {
+        if dns.rcode.is_none() {
+            dns.rcode = Some(header.rcode);
+            updated = true;
+        }
+        let mut first_owner: Option<Box<str>> = None;
+        for _ in 0..header.ancount {
+            let Some(next) = name.read(msg, pos) else {
+                break;
+            };
+            let (Some(rtype), Some(ttl), Some(rdlen)) =
+                (u16_at(msg, next), u32_at(msg, next + 4), u16_at(msg, next + 8))
+            else {
+                break;
+            };
+            let rdata_at = next + 10;
+            let Some(rdata) = msg.get(rdata_at..rdata_at + usize::from(rdlen)) else {
+                break;
+            };
+            pos = rdata_at + usize::from(rdlen);
+            if first_owner.is_none() && dns.query.is_none() && !name.is_empty() {
+                // mDNS announcements carry answers without questions: name the flow by them.
+                first_owner = Some(name.to_fact());
+            }
+            if dns.answers.len() >= MAX_ANSWERS {
+                continue;
+            }
+            let answer = match (rtype, rdata.len()) {
+                (TYPE_A, 4) => <[u8; 4]>::try_from(rdata).ok().map(|a| DnsAnswer::Addr(Ipv4Addr::from(a).into(), ttl)),
+                (TYPE_AAAA, 16) => {
+                    <[u8; 16]>::try_from(rdata).ok().map(|a| DnsAnswer::Addr(Ipv6Addr::from(a).into(), ttl))
+                }
+                (TYPE_CNAME, _) => name.read(msg, rdata_at).map(|_| DnsAnswer::Cname(name.to_fact(), ttl)),
+                _ => None,
+            };
+            if let Some(answer) = answer {
+                dns.answers.push(answer);
+                updated = true;
+            }
+        }
+        if dns.query.is_none() {
+            dns.query = first_owner;
+        }
+    }
+    if facts.detected_hostname.is_none() {
+        if let Some(query) = facts.dns.as_ref().and_then(|d| d.query.clone()) {
+            facts.detected_hostname = Some(query);
+        }
+    }
+    if header.response {
+        Parsed::Done
+    } else if updated {
+        Parsed::Updated
+    } else {
+        Parsed::Continue
+    }
+}
+
+/// The fixed header fields we use.
+struct Header {
+    response: bool,
+    rcode: u8,
+    qdcount: u16,
+    ancount: u16,
+}
+
+impl Header {
+    fn read(msg: &[u8]) -> Option<Header> {
+        let flags = u16_at(msg, 2)?;
+        Some(Header {
+            response: flags & 0x8000 != 0,
+            rcode: (flags & 0x000f) as u8,
+            qdcount: u16_at(msg, 4)?,
+            ancount: u16_at(msg, 6)?,
+        })
+    }
+}
+
+/// Header plausibility: opcode QUERY, IQUERY, STATUS, NOTIFY or UPDATE; record counts that a
+/// real message has.
+fn header_sane(msg: &[u8]) -> bool {
+    let (Some(flags), Some(qd), Some(an), Some(ns), Some(ar)) =
+        (u16_at(msg, 2), u16_at(msg, 4), u16_at(msg, 6), u16_at(msg, 8), u16_at(msg, 10))
+    else {
+        return false;
+    };
+    let opcode = (flags >> 11) & 0xf;
+    let response = flags & 0x8000 != 0;
+    let z = flags & 0x0040 != 0;
+    matches!(opcode, 0 | 1 | 2 | 4 | 5)
+        && !z
+        && qd <= 16
+        && an <= 512
+        && ns <= 512
+        && ar <= 512
+        && (qd > 0 || (response && an + ns + ar > 0))
+        && (response || an <= 16)
+}
+
+/// A message whose header is sane and whose first record (question, or answer for a response
+/// without questions) decodes.
+pub fn looks_like_message(msg: &[u8]) -> bool {
+    if msg.len() < HEADER + 5 || !header_sane(msg) {
+        return false;
+    }
+    let mut name = NameBuf::new();
+    let Some(next) = name.read(msg, HEADER) else {
+        return false;
+    };
+    let (Some(rtype), Some(class)) = (u16_at(msg, next), u16_at(msg, next + 2)) else {
+        return false;
+    };
+    // mDNS sets the top class bit (unicast-response / cache-flush, RFC 6762 §5.4, §10.2).
+    let class = class & 0x7fff;
+    rtype != 0 && matches!(class, 1 | 3 | 4 | 254 | 255)
+}
+
+fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+    let s = b.get(at..at.checked_add(2)?)?;
+    Some(u16::from_be_bytes([s[0], s[1]]))
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at.checked_add(4)?)?;
+    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+/// A decoded name in dotted form, on the stack.
+struct NameBuf {
+    buf: [u8; MAX_NAME],
+    len: usize,
+}
+
+impl NameBuf {
+    fn new() -> Self {
+        NameBuf { buf: [0; MAX_NAME], len: 0 }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+
+    fn to_fact(&self) -> Box<str> {
+        fact_string(self.as_bytes(), MAX_NAME).to_ascii_lowercase().into_boxed_str()
+    }
+
+    /// Decode the name at `at`; returns the offset just after it in the message (after the
+    /// first pointer when compressed). `None` for a malformed name.
+    fn read(&mut self, msg: &[u8], mut at: usize) -> Option<usize> {
+        self.len = 0;
+        let mut end = None;
+        // Each pointer must go backwards, so a message can hold at most len/2 of them; a fixed
+        // bound is simpler and enough for real names.
+        for _ in 0..128 {
+            let len = *msg.get(at)?;
+            match len >> 6 {
+                0 if len == 0 => return Some(end.unwrap_or(at + 1)),
+                0 => {
+                    let label = msg.get(at + 1..at + 1 + usize::from(len))?;
+                    let dot = usize::from(self.len > 0);
+                    if self.len + dot + label.len() > MAX_NAME {
+                        return None;
+                    }
+                    if dot == 1 {
+                        self.buf[self.len] = b'.';
+                    }
+                    self.buf.get_mut(self.len + dot..self.len + dot + label.len())?.copy_from_slice(label);
+                    self.len += dot + label.len();
+                    at += 1 + usize::from(len);
+                }
+                3 => {
+                    let target = usize::from(u16_at(msg, at)? & 0x3fff);
+                    end.get_or_insert(at + 2);
+                    if target >= at {
+                        return None;
+                    }
+                    at = target;
+                }
+                _ => return None, // extended label types (RFC 6891 §5) are not used in practice
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::dissect::Direction;
+    use proptest::prelude::*;
+
+    /// A standard query for `name` (wire form) of type `qtype`.
+    pub(crate) fn query(name: &[u8], qtype: u16) -> Vec<u8> {
+        let mut m = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        m.extend_from_slice(name);
+        m.extend_from_slice(&qtype.to_be_bytes());
+        m.extend_from_slice(&[0, 1]);
+        m
+    }
+
+    /// The response to `query(name, 1)`: a CNAME then an A record, both using compression.
+    pub(crate) fn response(name: &[u8]) -> Vec<u8> {
+        let mut m = query(name, 1);
+        m[2] = 0x81;
+        m[3] = 0x80;
+        m[7] = 2;
+        // CNAME: owner = pointer to the question name (offset 12), target "cdn.x" + pointer.
+        m.extend_from_slice(&[0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 6, 3, b'c', b'd', b'n', 0xc0, 12]);
+        let cname_at = m.len() - 6;
+        m.extend_from_slice(&[0xc0, cname_at as u8, 0, 1, 0, 1, 0, 0, 1, 0x2c, 0, 4, 93, 184, 216, 34]);
+        m
+    }
+
+    fn udp() -> FlowInfo {
+        FlowInfo { ip_protocol: 17, ports: [40000, 53] }
+    }
+
+    fn seg(direction: Direction, payload: &[u8]) -> Segment<'_> {
+        Segment { direction, tcp_seq: None, payload }
+    }
+
+    #[test]
+    fn query_and_response() {
+        let name = b"\x07example\x03COM\x00";
+        let q = query(name, 1);
+        assert_eq!(DnsDissector::probe_flow(&udp(), &seg(Direction::Forward, &q)), Probe::Certain);
+        let mut d = DnsDissector::default();
+        let mut f = FlowFacts { ip_protocol: 17, other_port: 53, ..FlowFacts::default() };
+        assert_eq!(d.parse(&seg(Direction::Forward, &q), &mut f), Parsed::Updated);
+        assert_eq!(f.detected_hostname.as_deref(), Some("example.com"));
+        let r = response(name);
+        assert_eq!(d.parse(&seg(Direction::Reverse, &r), &mut f), Parsed::Done);
+        let dns = f.dns.as_deref().unwrap();
+        assert_eq!(dns.query.as_deref(), Some("example.com"));
+        assert_eq!(dns.rcode, Some(0));
+        assert_eq!(
+            dns.answers,
+            vec![
+                DnsAnswer::Cname("cdn.example.com".into(), 60),
+                DnsAnswer::Addr(Ipv4Addr::new(93, 184, 216, 34).into(), 300)
+            ]
+        );
+        assert_eq!(f.protocol, protocol::DNS);
+    }
+
+    #[test]
+    fn mdns_and_llmnr_by_port() {
+        let q = query(b"\x04host\x05local\x00", 1);
+        for (port, proto) in [(5353, protocol::MDNS), (5355, protocol::LLMNR)] {
+            let mut f = FlowFacts { ip_protocol: 17, other_port: port, local_port: port, ..FlowFacts::default() };
+            DnsDissector::default().parse(&seg(Direction::Forward, &q), &mut f);
+            assert_eq!(f.protocol, proto);
+        }
+    }
+
+    #[test]
+    fn tcp_with_length_prefix_split() {
+        let q = query(b"\x01a\x02bc\x00", 28);
+        let mut framed = (q.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(&q);
+        let tcp = FlowInfo { ip_protocol: 6, ports: [40000, 53] };
+        let s = |p| Segment { direction: Direction::Forward, tcp_seq: Some(0), payload: p };
+        assert_eq!(DnsDissector::probe_flow(&tcp, &s(&framed)), Probe::Certain);
+        assert_eq!(DnsDissector::probe_flow(&tcp, &s(&framed[..1])), Probe::Unsure);
+        let mut d = DnsDissector::default();
+        let mut f = FlowFacts { ip_protocol: 6, other_port: 53, ..FlowFacts::default() };
+        let (a, b) = framed.split_at(7);
+        assert_eq!(
+            d.parse(&Segment { direction: Direction::Forward, tcp_seq: Some(10), payload: a }, &mut f),
+            Parsed::Continue
+        );
+        let step = d.parse(&Segment { direction: Direction::Forward, tcp_seq: Some(17), payload: b }, &mut f);
+        assert_eq!(step, Parsed::Updated);
+        assert_eq!(f.dns.unwrap().query_type, 28);
+    }
+
+    #[test]
+    fn malformed_names_are_rejected() {
+        // A pointer to itself, a label past the end, a forward pointer.
+        for name in [&b"\xc0\x0c"[..], b"\x09abc", b"\xc0\x20\x00"] {
+            let q = query(name, 1);
+            assert!(!looks_like_message(&q), "{name:?}");
+        }
+        assert!(!looks_like_message(b"GET / HTTP/1.1\r\n\r\n"));
+        for cut in 0..40 {
+            let r = response(b"\x07example\x03com\x00");
+            let mut f = FlowFacts::default();
+            read_message(&r[..cut.min(r.len())], &mut f);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(msg in proptest::collection::vec(any::<u8>(), 0..300), tcp in any::<bool>()) {
+            let info = FlowInfo { ip_protocol: if tcp { 6 } else { 17 }, ports: [53, 5353] };
+            let s = Segment { direction: Direction::Forward, tcp_seq: tcp.then_some(0), payload: &msg };
+            let _ = DnsDissector::probe_flow(&info, &s);
+            let mut f = FlowFacts { ip_protocol: info.ip_protocol, ..FlowFacts::default() };
+            DnsDissector::default().parse(&s, &mut f);
+        }
+
+        #[test]
+        fn mutated_responses_never_panic(index in 0usize..80, byte in any::<u8>()) {
+            let mut r = response(b"\x07example\x03com\x00");
+            if let Some(b) = r.get_mut(index) { *b = byte; }
+            let mut f = FlowFacts::default();
+            read_message(&r, &mut f);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! FTP control connection (RFC 959 §4.2, §5.3): a `220` greeting that names FTP, or the
+//! client's `USER`/`AUTH TLS` command (which follow a greeting the mail dissectors could not
+//! place).
+
+use super::text::{contains_ci, prefix_agrees, split_line, starts_with_ci};
+use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use crate::flow::facts::FlowFacts;
+
+/// FTP needs no state.
+#[derive(Debug, Default)]
+pub struct FtpDissector;
+
+fn classify(p: &[u8]) -> Probe {
+    if starts_with_ci(p, b"USER ") || starts_with_ci(p, b"AUTH TLS") || starts_with_ci(p, b"AUTH SSL") {
+        return Probe::Certain;
+    }
+    if p.starts_with(b"220 ") || p.starts_with(b"220-") {
+        let line = split_line(p).map_or(p, |(l, _)| l);
+        return if contains_ci(line, b"FTP") {
+            Probe::Certain
+        } else if contains_ci(line, b"SMTP") {
+            Probe::NotForUs
+        } else {
+            Probe::Unsure
+        };
+    }
+    if prefix_agrees(p, b"220 ") || prefix_agrees(p, b"USER ") {
+        Probe::Unsure
+    } else {
+        Probe::NotForUs
+    }
+}
+
+impl Dissector for FtpDissector {
+    const PROTOCOL: u16 = protocol::FTP_CONTROL;
+
+    fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
+        if flow.is_tcp() {
+            classify(segment.payload)
+        } else {
+            Probe::NotForUs
+        }
+    }
+
+    fn port_hint(flow: &FlowInfo) -> bool {
+        flow.is_tcp() && flow.has_port(21)
+    }
+
+    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
+        Parsed::Done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dissect::testing::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn greeting_and_user() {
+        let f = tcp([40000, 21]);
+        assert_eq!(run_one::<FtpDissector>(&f, b"220 (vsFTPd 3.0.3)\r\n").0, Probe::Certain);
+        assert_eq!(run_one::<FtpDissector>(&f, b"220 hello\r\n").0, Probe::Unsure);
+        assert_eq!(run_one::<FtpDissector>(&f, b"USER anonymous\r\n").0, Probe::Certain);
+        assert_eq!(run_one::<FtpDissector>(&f, b"220 mx ESMTP\r\n").0, Probe::NotForUs);
+        truncations::<FtpDissector>(&f, b"220 FTP\r\n");
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..60)) {
+            no_panic::<FtpDissector>(&tcp([1, 21]), &[p]);
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! HTTP/1.x dissector: the request line and headers (method, target, Host, User-Agent) and the
+//! response status (RFC 9112 §3, §4).
+//!
+//! Hand-written rather than `httparse`: we only read four fields, borrow them from the
+//! reassembled header block, and must accept header blocks cut off by the buffer limit. Each
+//! direction is reassembled up to [`HEADER_LIMIT`] bytes; the first message of each direction is
+//! read once its header block ends (or the buffer is full).
+
+use super::stream::{Push, StreamBuffer};
+use super::text::{fact_string, header, prefix_agrees, split_line, trim};
+use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use crate::flow::facts::FlowFacts;
+
+/// Header bytes kept per direction; requests with more headers are read from what fits.
+pub const HEADER_LIMIT: usize = 8 * 1024;
+
+/// Longest fact string we keep (URLs can be long; Netify keeps a bounded URL too).
+const MAX_FACT: usize = 1024;
+
+/// Request methods of RFC 9110 §9 plus WebDAV's common ones, each with its trailing space.
+const METHODS: &[&[u8]] = &[
+    b"GET ",
+    b"POST ",
+    b"HEAD ",
+    b"PUT ",
+    b"DELETE ",
+    b"OPTIONS ",
+    b"CONNECT ",
+    b"PATCH ",
+    b"TRACE ",
+    b"PROPFIND ",
+    b"PROPPATCH ",
+    b"MKCOL ",
+    b"COPY ",
+    b"MOVE ",
+    b"LOCK ",
+    b"UNLOCK ",
+    b"REPORT ",
+    b"SEARCH ",
+];
+
+const RESPONSE: &[u8] = b"HTTP/1.";
+
+/// What the HTTP dissector learned about a flow.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpFacts {
+    /// Host header, as sent (may carry a port).
+    pub host: Option<Box<str>>,
+    pub method: Option<Box<str>>,
+    /// Request target as sent (origin form `/path?q` or absolute form for proxies).
+    pub url: Option<Box<str>>,
+    pub user_agent: Option<Box<str>>,
+    /// Response status code; 0 until a response is seen.
+    pub status: u16,
+}
+
+/// Per-flow HTTP state: one header buffer per direction.
+#[derive(Debug)]
+pub struct HttpDissector {
+    sides: [StreamBuffer; 2],
+    request_seen: bool,
+    response_seen: bool,
+    /// The direction's first message was read; its later bytes are not looked at.
+    side_read: [bool; 2],
+}
+
+impl Default for HttpDissector {
+    fn default() -> Self {
+        HttpDissector {
+            sides: [StreamBuffer::new(HEADER_LIMIT), StreamBuffer::new(HEADER_LIMIT)],
+            request_seen: false,
+            response_seen: false,
+            side_read: [false; 2],
+        }
+    }
+}
+
+/// How the start of a payload compares with an HTTP message start.
+fn classify(p: &[u8]) -> Probe {
+    let mut unsure = false;
+    for start in METHODS.iter().chain(std::iter::once(&RESPONSE)) {
+        if p.len() >= start.len() {
+            if p.starts_with(start) {
+                return Probe::Certain;
+            }
+        } else if prefix_agrees(p, start) {
+            unsure = true;
+        }
+    }
+    if unsure {
+        Probe::Unsure
+    } else {
+        Probe::NotForUs
+    }
+}
+
+impl Dissector for HttpDissector {
+    const PROTOCOL: u16 = protocol::HTTP;
+
+    /// Certain for a payload opening with a request method and a space, or with `HTTP/1.`.
+    /// HTTP over UDP (SSDP) has its own dissector.
+    fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
+        if !flow.is_tcp() {
+            return Probe::NotForUs;
+        }
+        classify(segment.payload)
+    }
+
+    fn port_hint(flow: &FlowInfo) -> bool {
+        flow.is_tcp() && (flow.has_port(80) || flow.has_port(8080))
+    }
+
+    fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
+        let dir = segment.direction.index();
+        if self.side_read[dir] {
+            return Parsed::Continue;
+        }
+        let side = &mut self.sides[dir];
+        let push = match segment.tcp_seq {
+            Some(seq) => side.push(seq, segment.payload),
+            None => {
+                side.clear();
+                side.push(0, segment.payload)
+            }
+        };
+        if matches!(push, Push::Gap | Push::Stale) {
+            return Parsed::Continue;
+        }
+        let data = side.data();
+        let complete = data.windows(4).any(|w| w == b"\r\n\r\n") || data.windows(2).any(|w| w == b"\n\n");
+        if !complete && !side.is_full() {
+            return Parsed::Continue;
+        }
+        let mut updated = false;
+        if data.starts_with(RESPONSE) {
+            if !self.response_seen {
+                self.response_seen = true;
+                updated |= read_response(data, facts);
+            }
+        } else if !self.request_seen && classify(data) == Probe::Certain {
+            self.request_seen = true;
+            updated |= read_request(data, facts);
+        }
+        side.release();
+        self.side_read[dir] = true;
+        if self.request_seen && self.response_seen {
+            Parsed::Done
+        } else if updated {
+            Parsed::Updated
+        } else {
+            Parsed::Continue
+        }
+    }
+}
+
+/// Read a request's line and headers into the facts. True when something was written.
+fn read_request(data: &[u8], facts: &mut FlowFacts) -> bool {
+    let (line, headers) = split_line(data).unwrap_or((data, &[]));
+    let mut parts = line.split(|&b| b == b' ').filter(|p| !p.is_empty());
+    let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let http = facts.http.get_or_insert_with(Default::default);
+    http.method = Some(fact_string(method, 32));
+    http.url = Some(fact_string(target, MAX_FACT));
+    if let Some(host) = header(headers, b"host").filter(|h| !h.is_empty()) {
+        http.host = Some(fact_string(host, 255));
+        if facts.detected_hostname.is_none() {
+            facts.detected_hostname = Some(hostname_of(host));
+        }
+    }
+    if let Some(agent) = header(headers, b"user-agent") {
+        http.user_agent = Some(fact_string(agent, MAX_FACT));
+    }
+    true
+}
+
+/// Read a response's status code. True when one was found.
+fn read_response(data: &[u8], facts: &mut FlowFacts) -> bool {
+    let line = split_line(data).map_or(data, |(l, _)| l);
+    let code = line.split(|&b| b == b' ').nth(1).unwrap_or_default();
+    let status = match code {
+        [a, b, c] if code.iter().all(u8::is_ascii_digit) => {
+            u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0')
+        }
+        _ => return false,
+    };
+    facts.http.get_or_insert_with(Default::default).status = status;
+    true
+}
+
+/// The host name of a Host header: lower case, without a port (`[v6]:port` keeps the address).
+pub fn hostname_of(host: &[u8]) -> Box<str> {
+    let host = trim(host);
+    let name = if host.first() == Some(&b'[') {
+        host.iter().position(|&b| b == b']').and_then(|e| host.get(1..e)).unwrap_or(host)
+    } else {
+        match host.iter().rposition(|&b| b == b':') {
+            Some(colon) if host.iter().filter(|&&b| b == b':').count() == 1 => host.get(..colon).unwrap_or(host),
+            _ => host,
+        }
+    };
+    fact_string(name, 255).to_ascii_lowercase().into_boxed_str()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dissect::Direction;
+    use proptest::prelude::*;
+
+    const REQUEST: &[u8] =
+        b"GET /index.html?q=1 HTTP/1.1\r\nHost: Example.COM:8080\r\nUser-Agent: curl/8.0\r\nAccept: */*\r\n\r\n";
+    const RESPONSE_200: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+
+    fn seg(direction: Direction, seq: u32, payload: &[u8]) -> Segment<'_> {
+        Segment { direction, tcp_seq: Some(seq), payload }
+    }
+
+    fn tcp() -> FlowInfo {
+        FlowInfo { ip_protocol: 6, ports: [40000, 80] }
+    }
+
+    #[test]
+    fn reads_request_and_response() {
+        assert_eq!(HttpDissector::probe_flow(&tcp(), &seg(Direction::Forward, 0, REQUEST)), Probe::Certain);
+        let mut d = HttpDissector::default();
+        let mut f = FlowFacts::default();
+        assert_eq!(d.parse(&seg(Direction::Forward, 1, REQUEST), &mut f), Parsed::Updated);
+        assert_eq!(d.parse(&seg(Direction::Reverse, 9, RESPONSE_200), &mut f), Parsed::Done);
+        let h = f.http.as_deref().unwrap();
+        assert_eq!(h.method.as_deref(), Some("GET"));
+        assert_eq!(h.url.as_deref(), Some("/index.html?q=1"));
+        assert_eq!(h.host.as_deref(), Some("Example.COM:8080"));
+        assert_eq!(h.user_agent.as_deref(), Some("curl/8.0"));
+        assert_eq!(h.status, 200);
+        assert_eq!(f.detected_hostname.as_deref(), Some("example.com"));
+    }
+
+    #[test]
+    fn request_split_across_segments() {
+        let mut d = HttpDissector::default();
+        let mut f = FlowFacts::default();
+        let (a, b) = REQUEST.split_at(30);
+        assert_eq!(d.parse(&seg(Direction::Forward, 100, a), &mut f), Parsed::Continue);
+        assert_eq!(d.parse(&seg(Direction::Forward, 130, b), &mut f), Parsed::Updated);
+        assert_eq!(f.http.unwrap().user_agent.as_deref(), Some("curl/8.0"));
+    }
+
+    #[test]
+    fn probe_rejects_and_defers() {
+        let t = tcp();
+        let probe = |p: &[u8]| HttpDissector::probe_flow(&t, &seg(Direction::Forward, 0, p));
+        assert_eq!(probe(b"GE"), Probe::Unsure);
+        assert_eq!(probe(b"GEX /"), Probe::NotForUs);
+        assert_eq!(probe(b"\x16\x03\x01"), Probe::NotForUs);
+        assert_eq!(probe(b"HTTP/1.0 404 Not Found\r\n"), Probe::Certain);
+        let udp = FlowInfo { ip_protocol: 17, ports: [1, 2] };
+        assert_eq!(HttpDissector::probe_flow(&udp, &seg(Direction::Forward, 0, REQUEST)), Probe::NotForUs);
+    }
+
+    #[test]
+    fn truncated_and_odd_input() {
+        for cut in 0..REQUEST.len() {
+            let mut d = HttpDissector::default();
+            let mut f = FlowFacts::default();
+            d.parse(&seg(Direction::Forward, 0, &REQUEST[..cut]), &mut f);
+        }
+        let mut f = FlowFacts::default();
+        assert!(!read_response(b"HTTP/1.1 2x0 OK\r\n", &mut f));
+        assert!(!read_request(b"GET\r\n\r\n", &mut f));
+        assert_eq!(&*hostname_of(b"[::1]:80"), "::1");
+        assert_eq!(&*hostname_of(b"fe80::1"), "fe80::1");
+    }
+
+    #[test]
+    fn oversized_headers_are_read_from_what_fits() {
+        let mut big = b"POST /up HTTP/1.1\r\nHost: h\r\n".to_vec();
+        big.extend(std::iter::repeat(b'x').take(HEADER_LIMIT * 2));
+        let mut d = HttpDissector::default();
+        let mut f = FlowFacts::default();
+        assert_eq!(d.parse(&seg(Direction::Forward, 0, &big), &mut f), Parsed::Updated);
+        assert_eq!(f.detected_hostname.as_deref(), Some("h"));
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 0..6)) {
+            let mut d = HttpDissector::default();
+            let mut f = FlowFacts::default();
+            let mut seq = 0u32;
+            for (i, c) in chunks.iter().enumerate() {
+                let dir = if i % 2 == 0 { Direction::Forward } else { Direction::Reverse };
+                let _ = HttpDissector::probe_flow(&tcp(), &seg(dir, seq, c));
+                d.parse(&seg(dir, seq, c), &mut f);
+                seq = seq.wrapping_add(c.len() as u32);
+            }
+        }
+    }
+}

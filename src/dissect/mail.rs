@@ -1,0 +1,145 @@
+//! Mail protocols told apart by their first lines: SMTP (RFC 5321 §4.3.1: a `220` greeting,
+//! or the client's `EHLO`/`HELO`), IMAP (RFC 9051 §7.1: an untagged `* OK`, `* PREAUTH` or
+//! `* BYE` greeting) and POP3 (RFC 1939 §4: a `+OK` greeting).
+//!
+//! A bare `220` greeting is also FTP's (RFC 959): without the word SMTP or FTP in it, both
+//! stay unsure until the client speaks (`EHLO` vs `USER`).
+
+use super::text::{contains_ci, prefix_agrees, split_line, starts_with_ci};
+use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use crate::flow::facts::FlowFacts;
+
+/// How a first line compares with an SMTP greeting or command.
+pub(crate) fn smtp(p: &[u8]) -> Probe {
+    if starts_with_ci(p, b"EHLO ") || starts_with_ci(p, b"HELO ") {
+        return Probe::Certain;
+    }
+    if p.starts_with(b"220 ") || p.starts_with(b"220-") {
+        let line = split_line(p).map_or(p, |(l, _)| l);
+        return if contains_ci(line, b"SMTP") || contains_ci(line, b"mail") && !contains_ci(line, b"FTP") {
+            Probe::Certain
+        } else if contains_ci(line, b"FTP") {
+            Probe::NotForUs
+        } else {
+            Probe::Unsure
+        };
+    }
+    if prefix_agrees(p, b"220 ") || prefix_agrees(p, b"EHLO ") || prefix_agrees(p, b"HELO ") {
+        Probe::Unsure
+    } else {
+        Probe::NotForUs
+    }
+}
+
+fn banner(p: &[u8], starts: &[&[u8]]) -> Probe {
+    if starts.iter().any(|s| p.starts_with(s)) {
+        Probe::Certain
+    } else if starts.iter().any(|s| prefix_agrees(p, s)) {
+        Probe::Unsure
+    } else {
+        Probe::NotForUs
+    }
+}
+
+/// SMTP needs no state: the protocol is all we report.
+#[derive(Debug, Default)]
+pub struct SmtpDissector;
+
+impl Dissector for SmtpDissector {
+    const PROTOCOL: u16 = protocol::SMTP;
+
+    fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
+        if flow.is_tcp() {
+            smtp(segment.payload)
+        } else {
+            Probe::NotForUs
+        }
+    }
+
+    fn port_hint(flow: &FlowInfo) -> bool {
+        flow.is_tcp() && (flow.has_port(25) || flow.has_port(587))
+    }
+
+    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
+        Parsed::Done
+    }
+}
+
+/// IMAP needs no state.
+#[derive(Debug, Default)]
+pub struct ImapDissector;
+
+impl Dissector for ImapDissector {
+    const PROTOCOL: u16 = protocol::IMAP;
+
+    fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
+        if flow.is_tcp() {
+            banner(segment.payload, &[b"* OK", b"* PREAUTH", b"* BYE"])
+        } else {
+            Probe::NotForUs
+        }
+    }
+
+    fn port_hint(flow: &FlowInfo) -> bool {
+        flow.is_tcp() && flow.has_port(143)
+    }
+
+    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
+        Parsed::Done
+    }
+}
+
+/// POP3 needs no state.
+#[derive(Debug, Default)]
+pub struct Pop3Dissector;
+
+impl Dissector for Pop3Dissector {
+    const PROTOCOL: u16 = protocol::POP3;
+
+    fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
+        if flow.is_tcp() {
+            banner(segment.payload, &[b"+OK"])
+        } else {
+            Probe::NotForUs
+        }
+    }
+
+    fn port_hint(flow: &FlowInfo) -> bool {
+        flow.is_tcp() && flow.has_port(110)
+    }
+
+    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
+        Parsed::Done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dissect::testing::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn greetings() {
+        let f = tcp([40000, 25]);
+        assert_eq!(run_one::<SmtpDissector>(&f, b"220 mx.example.com ESMTP Postfix\r\n").0, Probe::Certain);
+        assert_eq!(run_one::<SmtpDissector>(&f, b"220 welcome\r\n").0, Probe::Unsure);
+        assert_eq!(run_one::<SmtpDissector>(&f, b"220 ProFTPD Server\r\n").0, Probe::NotForUs);
+        assert_eq!(run_one::<SmtpDissector>(&f, b"EHLO client\r\n").0, Probe::Certain);
+        assert_eq!(run_one::<ImapDissector>(&f, b"* OK [CAPABILITY IMAP4rev1] ready\r\n").0, Probe::Certain);
+        assert_eq!(run_one::<Pop3Dissector>(&f, b"+OK POP3 ready\r\n").0, Probe::Certain);
+        assert_eq!(run_one::<Pop3Dissector>(&f, b"+O").0, Probe::Unsure);
+        assert_eq!(run_one::<ImapDissector>(&udp([1, 143]), b"* OK").0, Probe::NotForUs);
+        truncations::<SmtpDissector>(&f, b"220 mx ESMTP\r\n");
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..60)) {
+            let f = tcp([1, 25]);
+            no_panic::<SmtpDissector>(&f, std::slice::from_ref(&p));
+            no_panic::<ImapDissector>(&f, std::slice::from_ref(&p));
+            no_panic::<Pop3Dissector>(&f, &[p]);
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! NetBIOS dissector (RFC 1002): the name service (UDP 137, §4.2), the datagram service (UDP
+//! 138, §4.4) and the session service (TCP 139, §4.3). Names are "first-level encoded": a
+//! length byte 32 and 32 characters `A`–`P`.
+
+use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use crate::flow::facts::FlowFacts;
+
+/// NetBIOS needs no state.
+#[derive(Debug, Default)]
+pub struct NetbiosDissector;
+
+/// An encoded NetBIOS name at `at` (RFC 1002 §4.1).
+fn encoded_name_at(p: &[u8], at: usize) -> bool {
+    p.get(at) == Some(&32) && p.get(at + 1..at + 33).is_some_and(|n| n.iter().all(|b| (b'A'..=b'P').contains(b)))
+}
+
+/// Decode a first-level encoded name (RFC 1001 §14.1): each byte is two letters `A`+nibble.
+/// The 16th byte is the NetBIOS suffix (name type) and padding is spaces; both are dropped.
+fn decode_name(p: &[u8], at: usize) -> Option<Box<str>> {
+    if !encoded_name_at(p, at) {
+        return None;
+    }
+    let encoded = p.get(at + 1..at + 33)?;
+    let mut name = [0u8; 16];
+    for (i, pair) in encoded.chunks_exact(2).enumerate() {
+        name[i] = ((pair[0] - b'A') << 4) | (pair[1] - b'A');
+    }
+    let text = super::text::trim(name.get(..15)?);
+    if text.is_empty() || !text.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+        return None;
+    }
+    Some(super::text::fact_string(text, 15).to_ascii_lowercase().into_boxed_str())
+}
+
+fn name_service(p: &[u8]) -> bool {
+    // Header of 12 bytes like DNS; one question or one answer whose name is encoded.
+    let (Some(&flags_hi), Some(counts)) = (p.get(2), p.get(4..12)) else { return false };
+    let opcode = (flags_hi >> 3) & 0xf;
+    let qd = u16::from_be_bytes([counts[0], counts[1]]);
+    let an = u16::from_be_bytes([counts[2], counts[3]]);
+    matches!(opcode, 0 | 5 | 6 | 7 | 8) && (qd == 1 || an == 1) && qd <= 1 && an <= 1 && encoded_name_at(p, 12)
+}
+
+fn datagram_service(p: &[u8]) -> bool {
+    // Direct unique/group/broadcast datagrams carry the source name at offset 14.
+    matches!(p.first(), Some(0x10..=0x12)) && encoded_name_at(p, 14)
+        || matches!(p.first(), Some(0x13..=0x16)) && p.len() <= 11 + 34 && p.len() >= 10 && encoded_name_at(p, 10)
+}
+
+fn session_service(p: &[u8]) -> bool {
+    // Session request (0x81) with called and calling names; keep-alive and responses are too
+    // short to tell from anything else. A session message (0x00) carrying SMB (`\xffSMB`,
+    // SMB2/3 `\xfeSMB`, MS-SMB2 §2.1) is what direct-hosted SMB on port 445 sends too; nDPI
+    // files those flows under NetBIOS, so do we.
+    let request = p.first() == Some(&0x81) && p.get(1) == Some(&0) && encoded_name_at(p, 4);
+    let smb = p.first() == Some(&0) && matches!(p.get(4..8), Some(b"\xffSMB" | b"\xfeSMB"));
+    request || smb
+}
+
+impl Dissector for NetbiosDissector {
+    const PROTOCOL: u16 = protocol::NETBIOS;
+
+    fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
+        let p = segment.payload;
+        let yes =
+            if flow.is_udp() { name_service(p) || datagram_service(p) } else { flow.is_tcp() && session_service(p) };
+        if yes {
+            Probe::Certain
+        } else {
+            Probe::NotForUs
+        }
+    }
+
+    fn port_hint(flow: &FlowInfo) -> bool {
+        (flow.is_udp() && (flow.has_port(137) || flow.has_port(138)))
+            || (flow.is_tcp() && (flow.has_port(139) || flow.has_port(445)))
+    }
+
+    /// The queried (name service) or sending (datagram service) NetBIOS name becomes the
+    /// flow's hostname, lower case, as nDPI reports it.
+    fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
+        let p = segment.payload;
+        if facts.detected_hostname.is_none() && segment.tcp_seq.is_none() {
+            let at = if name_service(p) {
+                Some(12)
+            } else if datagram_service(p) {
+                Some(if matches!(p.first(), Some(0x10..=0x12)) { 14 } else { 10 })
+            } else {
+                None
+            };
+            if let Some(name) = at.and_then(|at| decode_name(p, at)) {
+                facts.detected_hostname = Some(name);
+            }
+        }
+        Parsed::Done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dissect::testing::*;
+    use proptest::prelude::*;
+
+    fn name_query() -> Vec<u8> {
+        let mut m = vec![0x80, 0x01, 0x01, 0x10, 0, 1, 0, 0, 0, 0, 0, 0, 32];
+        m.extend_from_slice(b"FHEPFCELEHFCEPFFFACACACACACACAAA");
+        m.extend_from_slice(&[0, 0, 0x20, 0, 1]);
+        m
+    }
+
+    #[test]
+    fn name_query_and_session_request() {
+        let (probe, _, facts) = run_one::<NetbiosDissector>(&udp([137, 137]), &name_query());
+        assert_eq!(probe, Probe::Certain);
+        assert_eq!(facts.detected_hostname.as_deref(), Some("workgroup"));
+        let mut s = vec![0x81, 0, 0, 68, 32];
+        s.extend_from_slice(&[b'C'; 32]);
+        s.push(0);
+        assert_eq!(run_one::<NetbiosDissector>(&tcp([40000, 139]), &s).0, Probe::Certain);
+        assert_eq!(run_one::<NetbiosDissector>(&tcp([40000, 445]), b"\0\0\0\x40\xfeSMB").0, Probe::Certain);
+        let mut bad = name_query();
+        bad[20] = b'z';
+        assert_eq!(run_one::<NetbiosDissector>(&udp([137, 137]), &bad).0, Probe::NotForUs);
+        truncations::<NetbiosDissector>(&udp([137, 137]), &name_query());
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..100), udp_flow in any::<bool>()) {
+            let f = if udp_flow { udp([137, 138]) } else { tcp([1, 139]) };
+            no_panic::<NetbiosDissector>(&f, &[p]);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! RDP dissector (MS-RDPBCGR §2.2.1.1–2.2.1.2): a TPKT header (RFC 1006: version 3, reserved
+//! 0, length) carrying an X.224 Connection Request (0xE0) or Confirm (0xD0). Other protocols
+//! use TPKT/X.224 too (S7comm, ISO-TSAP), so we also require the RDP parts: the
+//! `Cookie: mstshash=` routing token, an RDP_NEG_REQ/RSP/FAILURE, or a bare request.
+
+use super::text::contains_ci;
+use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use crate::flow::facts::FlowFacts;
+
+/// RDP needs no state.
+#[derive(Debug, Default)]
+pub struct RdpDissector;
+
+fn classify(p: &[u8]) -> Probe {
+    let Some(h) = p.get(..7) else {
+        return if p.first().map_or(true, |&b| b == 3) && p.get(1).map_or(true, |&b| b == 0) {
+            Probe::Unsure
+        } else {
+            Probe::NotForUs
+        };
+    };
+    let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    if h[0] != 3 || h[1] != 0 || len != p.len() || usize::from(h[4]) + 5 != len {
+        return Probe::NotForUs;
+    }
+    let code = h[5] & 0xf0;
+    let x224 = p.get(11..).unwrap_or_default();
+    // RDP_NEG_REQ (1), RDP_NEG_RSP (2), RDP_NEG_FAILURE (3): type, flags, length 8 (LE).
+    let neg = p.len() >= 19
+        && matches!(p.get(p.len() - 8), Some(1..=3))
+        && p.get(p.len() - 6..p.len() - 4) == Some(&[8, 0][..]);
+    match code {
+        0xe0 if contains_ci(x224, b"Cookie: mstshash=") || neg => Probe::Certain,
+        0xd0 if neg => Probe::Certain,
+        _ => Probe::NotForUs,
+    }
+}
+
+impl Dissector for RdpDissector {
+    const PROTOCOL: u16 = protocol::RDP;
+
+    fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
+        if flow.is_tcp() {
+            classify(segment.payload)
+        } else {
+            Probe::NotForUs
+        }
+    }
+
+    fn port_hint(flow: &FlowInfo) -> bool {
+        flow.has_port(3389)
+    }
+
+    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
+        Parsed::Done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dissect::testing::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn connection_request() {
+        let mut x224 = vec![0xe0, 0, 0, 0, 0, 0];
+        x224.extend_from_slice(b"Cookie: mstshash=user\r\n");
+        x224.extend_from_slice(&[1, 0, 8, 0, 3, 0, 0, 0]);
+        let mut m = vec![3, 0, 0, 0, x224.len() as u8];
+        m.extend_from_slice(&x224);
+        m[3] = m.len() as u8;
+        assert_eq!(run_one::<RdpDissector>(&tcp([40000, 3389]), &m).0, Probe::Certain);
+        assert_eq!(run_one::<RdpDissector>(&tcp([40000, 3389]), &m[..2]).0, Probe::Unsure);
+        truncations::<RdpDissector>(&tcp([1, 3389]), &m);
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..80)) {
+            no_panic::<RdpDissector>(&tcp([1, 3389]), &[p]);
+        }
+    }
+}
