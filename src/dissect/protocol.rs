@@ -41,6 +41,8 @@ pub const SCTP: u16 = 84;
 pub const OSPF: u16 = 85;
 pub const RDP: u16 = 88;
 pub const TLS: u16 = 91;
+/// TLS over UDP (nDPI's ID, as for the other protocols Netify inherits).
+pub const DTLS: u16 = 30;
 pub const SSH: u16 = 92;
 pub const VRRP: u16 = 73;
 pub const SIP: u16 = 100;
@@ -61,6 +63,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: DNS, name: "DNS" },
     Protocol { id: HTTP, name: "HTTP" },
     Protocol { id: TLS, name: "TLS" },
+    Protocol { id: DTLS, name: "DTLS" },
     Protocol { id: SSH, name: "SSH" },
     Protocol { id: QUIC, name: "QUIC" },
     Protocol { id: HTTPS, name: "HTTP/S" },

@@ -632,8 +632,10 @@ impl<'a> ClientHello<'a> {
     }
 
     fn record(&self, facts: &mut FlowFacts, transport: Transport) {
-        if transport != Transport::Quic {
-            facts.protocol = protocol::TLS;
+        match transport {
+            Transport::Quic => {}
+            Transport::Dtls => facts.protocol = protocol::DTLS,
+            Transport::Tcp => facts.protocol = protocol::TLS,
         }
         facts.tls.client_version = self.offered.unwrap_or(self.legacy_version);
         if let Some(sni) = self.sni {
@@ -789,7 +791,10 @@ impl<'a> ServerHello<'a> {
     }
 
     fn record(&self, facts: &mut FlowFacts) {
-        facts.protocol = protocol::TLS;
+        // A DTLS flow stays DTLS (its ClientHello said so); DTLS versions count down from 0xfeff.
+        if facts.protocol != protocol::DTLS {
+            facts.protocol = if self.version >= 0xfe00 { protocol::DTLS } else { protocol::TLS };
+        }
         facts.tls.version = self.version;
         facts.tls.cipher = self.cipher;
         if let Some(alpn) = self.alpn {
