@@ -4,8 +4,6 @@ use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-
 use super::{CaptureError, Frame};
 use crate::decode::LinkType;
 
@@ -89,13 +87,7 @@ impl LiveCapture {
                 // Nothing buffered: wait for the socket to become readable, at most 100 ms.
                 Err(pcap::Error::TimeoutExpired) => {
                     since_idle = 0;
-                    let mut fds = [PollFd::new(self.capture.as_fd(), PollFlags::POLLIN)];
-                    match poll(&mut fds, PollTimeout::from(100u8)) {
-                        Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-                        Err(e) => {
-                            return Err(CaptureError::Live { iface: self.iface.clone(), message: format!("poll: {e}") })
-                        }
-                    }
+                    super::wait_readable(self.capture.as_fd(), &self.iface)?;
                     let stats = self.stats();
                     on_event(LiveEvent::Idle(stats));
                 }

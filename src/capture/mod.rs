@@ -40,3 +40,14 @@ pub enum CaptureError {
     #[error("{iface}: {message}")]
     Live { iface: String, message: String },
 }
+
+/// Wait until `fd` is readable, at most 100 ms: the idle tick of live sources. EINTR is not
+/// an error (a signal arrived; the caller checks its stop flag).
+pub(crate) fn wait_readable(fd: std::os::fd::BorrowedFd<'_>, iface: &str) -> Result<(), CaptureError> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut fds = [PollFd::new(fd, PollFlags::POLLIN | PollFlags::POLLERR)];
+    match poll(&mut fds, PollTimeout::from(100u8)) {
+        Ok(_) | Err(nix::errno::Errno::EINTR) => Ok(()),
+        Err(e) => Err(CaptureError::Live { iface: iface.to_string(), message: format!("poll: {e}") }),
+    }
+}

@@ -12,8 +12,6 @@ use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::time::Duration;
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-
 use super::live::{LiveEvent, LiveStats};
 use super::{CaptureError, Frame};
 use crate::decode::LinkType;
@@ -214,13 +212,7 @@ impl PacketRing {
             // SAFETY: aligned u32 inside the mapping; volatile because the kernel writes it.
             let status = unsafe { status_ptr.read_volatile() };
             if status & libc::TP_STATUS_USER == 0 {
-                let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN | PollFlags::POLLERR)];
-                match poll(&mut fds, PollTimeout::from(100u8)) {
-                    Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-                    Err(e) => {
-                        return Err(CaptureError::Live { iface: self.iface.clone(), message: format!("poll: {e}") })
-                    }
-                }
+                super::wait_readable(self.fd.as_fd(), &self.iface)?;
                 let stats = self.stats();
                 on_event(LiveEvent::Idle(stats));
                 blocks_since_idle = 0;

@@ -13,7 +13,6 @@
 //! than that rule stay unlabelled: they are counted in [`CtStats::no_label_space`].
 
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use hashbrown::HashMap;
 
@@ -312,14 +311,6 @@ impl Target for CtLabelTarget {
         self.label(event)
     }
 
-    fn flush(&mut self) -> Result<(), TargetError> {
-        Ok(())
-    }
-
-    fn tick(&mut self, _now: SystemTime) -> Result<(), TargetError> {
-        Ok(())
-    }
-
     /// Labels die with their connections. The init rule stays: removing it would stop label
     /// storage for connections made while another ctlabel target (or a restart) needs it.
     fn shutdown(&mut self) -> Result<(), TargetError> {
@@ -372,7 +363,7 @@ mod tests {
             application: AppFacts { id: 124, tag: Some(Arc::from("netify.youtube")), ..AppFacts::default() },
             ..FlowFacts::default()
         };
-        MatchEvent { action: Arc::from("block"), flow: Arc::new(flow), at: SystemTime::UNIX_EPOCH }
+        MatchEvent { action: Arc::from("block"), flow: Arc::new(flow), at: std::time::SystemTime::UNIX_EPOCH }
     }
 
     #[test]

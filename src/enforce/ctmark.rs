@@ -12,7 +12,6 @@
 //! request, no batching.
 
 use std::net::IpAddr;
-use std::time::SystemTime;
 
 use super::netlink::conntrack::{is_no_connection, ConntrackSocket, CtL4, CtTuple};
 use super::netlink::NetlinkError;
@@ -218,14 +217,6 @@ impl Target for CtMarkTarget {
         self.mark(event)
     }
 
-    fn flush(&mut self) -> Result<(), TargetError> {
-        Ok(())
-    }
-
-    fn tick(&mut self, _now: SystemTime) -> Result<(), TargetError> {
-        Ok(())
-    }
-
     /// Marks belong to connections and die with them: nothing to undo.
     fn shutdown(&mut self) -> Result<(), TargetError> {
         Ok(())
@@ -311,7 +302,8 @@ mod tests {
         c.mask = 0xff;
         let target = CtMarkTarget::new(c);
         let mut ops = Vec::new();
-        let event = MatchEvent { action: Arc::from("a"), flow: Arc::new(flow(true, 6)), at: SystemTime::UNIX_EPOCH };
+        let event =
+            MatchEvent { action: Arc::from("a"), flow: Arc::new(flow(true, 6)), at: std::time::SystemTime::UNIX_EPOCH };
         target.describe(&event, &mut ops);
         assert_eq!(ops, vec!["ctmark 192.168.1.10:40000 -> 1.2.3.4:443 tcp mark 0x10/0xff"]);
     }

@@ -8,8 +8,6 @@
 //! [`Target::flush`]; re-adding a member restarts its timeout. The socket opens on first use, so
 //! a dry-run replay needs no privileges.
 
-use std::time::SystemTime;
-
 use hashbrown::HashSet;
 
 use super::netlink::ipset::{IpsetEntry, IpsetFamily, IpsetSocket, IpsetSpec, IpsetType, SkbInfo, IPSET_MAXNAMELEN};
@@ -270,10 +268,6 @@ impl Target for IpsetTarget {
         }
     }
 
-    fn tick(&mut self, _now: SystemTime) -> Result<(), TargetError> {
-        Ok(())
-    }
-
     /// With `flush_on_destroy` the sets are emptied (queued members dropped); otherwise queued
     /// members are sent. A set that is already gone is not an error.
     fn shutdown(&mut self) -> Result<(), TargetError> {
@@ -321,7 +315,7 @@ mod tests {
             other_port: 51413,
             ..FlowFacts::default()
         };
-        MatchEvent { action: Arc::from("p2p"), flow: Arc::new(flow), at: SystemTime::UNIX_EPOCH }
+        MatchEvent { action: Arc::from("p2p"), flow: Arc::new(flow), at: std::time::SystemTime::UNIX_EPOCH }
     }
 
     #[test]

@@ -148,10 +148,6 @@ impl Target for LogTarget {
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), TargetError> {
-        Ok(())
-    }
-
     fn tick(&mut self, now: SystemTime) -> Result<(), TargetError> {
         match self.window_start {
             Some(start) if now.duration_since(start).unwrap_or_default() >= self.config.interval => self.write(now),

@@ -55,10 +55,15 @@ pub trait Target: Send {
     fn describe(&self, event: &MatchEvent, ops: &mut Vec<String>);
     /// Queue the operation for this event; may send immediately or wait for `flush`.
     fn apply(&mut self, event: &MatchEvent) -> Result<(), TargetError>;
-    /// Send whatever `apply` queued. Called when the event queue is drained.
-    fn flush(&mut self) -> Result<(), TargetError>;
+    /// Send whatever `apply` queued. Called when the event queue is drained. Targets that act
+    /// at once in `apply` keep the default.
+    fn flush(&mut self) -> Result<(), TargetError> {
+        Ok(())
+    }
     /// Periodic work (log files every `interval`). `now` is packet time in replay.
-    fn tick(&mut self, now: SystemTime) -> Result<(), TargetError>;
+    fn tick(&mut self, _now: SystemTime) -> Result<(), TargetError> {
+        Ok(())
+    }
     /// Clean shutdown: write pending output, honour `flush_on_destroy`.
     fn shutdown(&mut self) -> Result<(), TargetError>;
     /// The target was removed from the configuration by a reload: clean up what `managed`
