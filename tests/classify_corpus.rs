@@ -155,6 +155,6 @@ fn flow_record_has_the_application() {
     let www = records.iter().find(|r| r["detected_hostname"] == "www.facebook.com").expect("www.facebook.com flow");
     assert_eq!(
         www["application"],
-        serde_json::json!({"id": 119, "tag": "netify.facebook", "category": {"id": 24, "tag": "social-media"}})
+        serde_json::json!({"id": 119, "tag": "netify.facebook", "from_dns_hint": false, "category": {"id": 24, "tag": "social-media"}})
     );
 }

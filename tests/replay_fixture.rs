@@ -41,6 +41,7 @@ fn only_the_non_exempt_tls_1_1_flow_is_acted_on() {
     assert_eq!(weak["detected_hostname"], "server.test");
     assert_ne!(weak["tls"]["cipher"], 0);
     assert_eq!(weak["detection_complete"], true);
+    assert_eq!(weak["detection_updated"], true, "the ServerHello added facts to a flow already named TLS");
     assert_eq!(weak["actions"], serde_json::json!(["weakssl"]));
     let ops: Vec<&str> = weak["ops"].as_array().unwrap().iter().map(|o| o.as_str().unwrap()).collect();
     assert_eq!(ops[0], "nftset inet netify weakssl.v4 add 192.168.1.10 . 6 . 1010 . 10.99.0.2 timeout 120s");

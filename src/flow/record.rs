@@ -82,6 +82,7 @@ pub fn facts_record(f: &FlowFacts) -> Value {
         "application": (f.application.id != 0).then(|| json!({
             "id": f.application.id,
             "tag": f.application.tag.as_deref(),
+            "from_dns_hint": f.application.from_dns_hint,
             "category": (f.application.category != 0).then(|| json!({
                 "id": f.application.category,
                 "tag": crate::classify::categories::builtin_application_category_tag(f.application.category),
@@ -99,5 +100,6 @@ pub fn facts_record(f: &FlowFacts) -> Value {
         "bytes": f.bytes,
         "detection_complete": f.detection_complete,
         "detection_guessed": f.detection_guessed,
+        "detection_updated": f.detection_updated,
     })
 }

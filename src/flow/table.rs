@@ -214,7 +214,13 @@ impl FlowTable {
                 payload: packet.payload,
             };
             flow.detection_packets += 1;
+            let named_before = flow.facts.protocol != crate::dissect::protocol::UNKNOWN;
             let step = flow.dissect.on_segment(&segment, &mut flow.facts);
+            // Netify's detection_updated: metadata added after the protocol was first named
+            // (a ServerHello's cipher, a certificate's names).
+            if named_before && step != Step::NothingNew {
+                flow.facts.detection_updated = true;
+            }
             let mut step_change = match step {
                 Step::NothingNew => Change::None,
                 Step::Updated => Change::Updated,
