@@ -7,7 +7,8 @@
 //!
 //! [`Classifier`] ties them together and fills [`AppFacts`] from what the flow table and the
 //! dissectors found, in Netify's order (spec/flow-actions.md §5): protocol "twins", the detected
-//! host name, the DNS host name, the remote address (not for DNS flows), then soft dissectors.
+//! host name, the DNS host name, the remote address (not for DNS flows), the TLS certificate's
+//! names, then soft dissectors.
 //!
 //! flowsieve ships its own signature set (`data/apps.conf`, `data/categories.json`, written for
 //! this project), compiled into the binary: [`Classifier::load_default`] works with no files
@@ -167,6 +168,13 @@ impl Classifier {
                 (facts.protocol != protocol::DNS)
                     .then(|| self.apps.ip_index(facts.other_ip))
                     .flatten()
+                    .map(|i| (i, false))
+            })
+            // Last, as Netify does: the names in the server's TLS certificate.
+            .or_else(|| {
+                let cn = facts.tls.subject_cn.as_deref().into_iter();
+                cn.chain(facts.tls.server_names.iter().map(|n| &**n))
+                    .find_map(|name| self.apps.host_index(name.trim_start_matches("*.")))
                     .map(|i| (i, false))
             });
         if let Some((index, from_dns_hint)) = found {

@@ -291,3 +291,19 @@ fn load_reads_files_and_reports_lines() {
     assert!(Classifier::load(&missing).unwrap_err().to_string().contains("nope.conf"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn certificate_names_are_the_last_resort() {
+    let c = classifier();
+    // No SNI, an address nobody lists: the certificate's SAN names the service.
+    let mut f = facts(None, "203.0.113.9", protocol::TLS);
+    f.tls.subject_cn = Some("unrelated.example".into());
+    f.tls.server_names = vec!["*.googlevideo.com".into()];
+    assert!(c.classify(&mut f));
+    assert_eq!(f.application.id, 124);
+    // A host name of its own wins over the certificate.
+    let mut f = facts(Some("www.facebook.com"), "203.0.113.9", protocol::TLS);
+    f.tls.server_names = vec!["*.googlevideo.com".into()];
+    c.classify(&mut f);
+    assert_eq!(f.application.id, 119);
+}
