@@ -579,6 +579,9 @@ fn write_flow_text(out: &mut impl Write, flow: &Flow) -> std::io::Result<()> {
     if let Some(host) = &f.detected_hostname {
         write!(out, " host={host}")?;
     }
+    if let (Some(tag), true) = (&f.application.tag, f.application.id != 0) {
+        write!(out, " app={tag}")?;
+    }
     write!(out, " packets={} bytes={}", f.packets, f.bytes)?;
     if !flow.verdicts.actions.is_empty() {
         let names: Vec<&str> = flow.verdicts.actions.iter().map(|a| &**a).collect();
