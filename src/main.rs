@@ -408,7 +408,11 @@ fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
         args.internal.iter().map(|n| CaptureInterface { name: n.clone(), external: false }).collect();
     interfaces.extend(args.external.iter().map(|n| CaptureInterface { name: n.clone(), external: true }));
     let locality = Arc::new(interface_locality(&interfaces, &args.table.local_nets)?);
-    tracing::info!(local_networks = ?locality.local_networks().iter().map(|n| n.to_string()).collect::<Vec<_>>(), "local networks");
+    tracing::info!(
+        local_networks = ?locality.local_networks().iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+        broadcast = ?locality.broadcast_addresses(),
+        "local networks"
+    );
     let options = RunOptions {
         config_path: args.config.config.clone(),
         address_groups: args.config.groups(),
@@ -440,8 +444,11 @@ fn interface_locality(interfaces: &[CaptureInterface], extra: &[IpNet]) -> anyho
         };
         for a in &device.addresses {
             let prefix = a.netmask.map_or(if a.addr.is_ipv4() { 32 } else { 128 }, prefix_len);
-            local.push(IpNet::new(a.addr, prefix));
-            if let Some(b) = a.broadcast_addr {
+            let network = IpNet::new(a.addr, prefix);
+            local.push(network);
+            // Without a configured broadcast address (`ip addr add` without `brd`) libpcap
+            // reports the interface's own address here: that must stay a local address.
+            if let Some(b) = a.broadcast_addr.filter(|b| *b != a.addr && network.contains(*b)) {
                 broadcast.push(b);
             }
         }

@@ -245,8 +245,8 @@ fn only_the_lan_side_copy_of_a_natted_flow_has_ip_nat_false() {
         &config,
         serde_json::json!({
             "actions": {
-                "direct": { "criteria": "ip_nat == false && ip_protocol == 6;", "targets": ["audit"] },
-                "translated": { "criteria": "ip_nat == true && ip_protocol == 6;", "targets": ["audit"] }
+                "direct": { "criteria": "ip_nat == false && other_port == 443;", "targets": ["audit"] },
+                "translated": { "criteria": "ip_nat == true && other_port == 443;", "targets": ["audit"] }
             },
             "targets": { "audit": { "target_type": "sink", "path": sink.to_str().unwrap() } }
         })
@@ -282,11 +282,11 @@ fn only_the_lan_side_copy_of_a_natted_flow_has_ip_nat_false() {
     // The LAN copy: the client's own address, on the internal interface.
     assert_eq!(direct[0]["flow"]["iface"], "br-lan");
     assert_eq!(direct[0]["flow"]["local_ip"], CLIENT);
-    // The WAN copy: after masquerading, between the router's address and the server, on the
-    // external interface. (Both are in wan0's network, so which one is "local" is not asserted.)
+    // The WAN copy: after masquerading, the router's address, on the external interface.
     let wan = &translated[0]["flow"];
     assert_eq!(wan["iface"], "wan0");
-    let mut ends = [wan["local_ip"].as_str().unwrap(), wan["other_ip"].as_str().unwrap()];
-    ends.sort();
-    assert_eq!(ends, ["10.99.0.1", SERVER]);
+    assert_eq!(wan["local_ip"], "10.99.0.1", "{wan}");
+    assert_eq!(wan["other_ip"], SERVER);
+    assert_eq!(wan["other_port"], 443);
+    assert_eq!(wan["local_origin"], true);
 }

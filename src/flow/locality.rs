@@ -51,6 +51,10 @@ impl Locality {
         &self.local
     }
 
+    pub fn broadcast_addresses(&self) -> &[IpAddr] {
+        &self.broadcast
+    }
+
     pub fn class(&self, ip: IpAddr) -> AddrClass {
         let multicast = match ip {
             IpAddr::V4(a) => a.is_multicast(),
