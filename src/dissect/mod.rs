@@ -18,6 +18,7 @@ pub mod postgres;
 pub mod protocol;
 pub mod quic;
 pub mod rdp;
+mod reader;
 pub mod registry;
 pub mod sip;
 pub mod slp;

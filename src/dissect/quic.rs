@@ -18,6 +18,7 @@ use aes_gcm::Aes128Gcm;
 use hkdf::Hkdf;
 use sha2::Sha256;
 
+use super::reader::Reader;
 use super::tls::{self, Transport};
 use super::{protocol, Direction, Dissector, Parsed, Probe, Segment};
 use crate::flow::facts::FlowFacts;
@@ -146,50 +147,6 @@ fn client_keys(params: &VersionParams, dcid: &[u8]) -> Option<InitialKeys> {
     })
 }
 
-/// Bounds-checked reads over wire bytes.
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn new(buf: &'a [u8]) -> Self {
-        Reader { buf, pos: 0 }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.pos >= self.buf.len()
-    }
-
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.pos.checked_add(n)?;
-        let bytes = self.buf.get(self.pos..end)?;
-        self.pos = end;
-        Some(bytes)
-    }
-
-    fn u8(&mut self) -> Option<u8> {
-        self.take(1)?.first().copied()
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        let b = self.take(4)?;
-        Some(u32::from_be_bytes(b.try_into().ok()?))
-    }
-
-    /// RFC 9000 §16 variable-length integer.
-    fn varint(&mut self) -> Option<u64> {
-        let first = self.u8()?;
-        let extra = (1usize << (first >> 6)) - 1;
-        let rest = self.take(extra)?;
-        Some(rest.iter().fold(u64::from(first & 0x3f), |acc, &b| acc << 8 | u64::from(b)))
-    }
-
-    fn varint_usize(&mut self) -> Option<usize> {
-        usize::try_from(self.varint()?).ok()
-    }
-}
-
 /// Where a long-header Initial packet's parts lie within the datagram.
 #[derive(Debug, Clone, Copy)]
 struct InitialPacket<'a> {
@@ -238,7 +195,7 @@ fn long_packet(data: &[u8]) -> LongPacket<'_> {
             r.take(token)?;
         }
         let length = r.varint_usize()?;
-        let pn_offset = r.pos;
+        let pn_offset = r.position();
         let len = pn_offset.checked_add(length).filter(|&l| l <= data.len())?;
         Some(if initial {
             LongPacket::Initial(InitialPacket { params, dcid, pn_offset, len })

@@ -9,6 +9,7 @@
 //! buffer. Either direction may carry either hello: nothing assumes the flow's first packet came
 //! from the client.
 
+use super::reader::Reader;
 use super::stream::{Push, StreamBuffer};
 use super::x509::{self, CertificateName};
 use super::{protocol, Dissector, Parsed, Probe, Segment};
@@ -1034,61 +1035,6 @@ fn is_grease(value: u16) -> bool {
 fn printable(bytes: &[u8]) -> Option<&str> {
     let text = std::str::from_utf8(bytes).ok()?;
     (!text.is_empty() && !text.chars().any(char::is_control)).then_some(text)
-}
-
-/// Bounds-checked big-endian reads over wire bytes: every read is an `Option`, nothing panics.
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn new(buf: &'a [u8]) -> Self {
-        Reader { buf, pos: 0 }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.pos >= self.buf.len()
-    }
-
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.pos.checked_add(n)?;
-        let bytes = self.buf.get(self.pos..end)?;
-        self.pos = end;
-        Some(bytes)
-    }
-
-    fn u8(&mut self) -> Option<u8> {
-        self.take(1).and_then(|b| b.first().copied())
-    }
-
-    fn u16(&mut self) -> Option<u16> {
-        let b = self.take(2)?;
-        Some(u16::from_be_bytes([*b.first()?, *b.get(1)?]))
-    }
-
-    fn u24(&mut self) -> Option<usize> {
-        let b = self.take(3)?;
-        Some(usize::from(*b.first()?) << 16 | usize::from(*b.get(1)?) << 8 | usize::from(*b.get(2)?))
-    }
-
-    /// A field with a one-byte length prefix.
-    fn vec8(&mut self) -> Option<&'a [u8]> {
-        let n = self.u8()?;
-        self.take(usize::from(n))
-    }
-
-    /// A field with a two-byte length prefix.
-    fn vec16(&mut self) -> Option<&'a [u8]> {
-        let n = self.u16()?;
-        self.take(usize::from(n))
-    }
-
-    /// A field with a three-byte length prefix.
-    fn vec24(&mut self) -> Option<&'a [u8]> {
-        let n = self.u24()?;
-        self.take(n)
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,78 @@
+//! A bounds-checked big-endian cursor over a byte slice, shared by the TLS and QUIC parsers:
+//! every read returns `None` instead of panicking when the input is short.
+
+pub(crate) struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0 }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    /// Bytes read so far.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
+    pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let bytes = self.buf.get(self.pos..end)?;
+        self.pos = end;
+        Some(bytes)
+    }
+
+    pub(crate) fn u8(&mut self) -> Option<u8> {
+        self.take(1)?.first().copied()
+    }
+
+    pub(crate) fn u16(&mut self) -> Option<u16> {
+        let b = self.take(2)?;
+        Some(u16::from_be_bytes([*b.first()?, *b.get(1)?]))
+    }
+
+    pub(crate) fn u24(&mut self) -> Option<usize> {
+        let b = self.take(3)?;
+        Some(usize::from(*b.first()?) << 16 | usize::from(*b.get(1)?) << 8 | usize::from(*b.get(2)?))
+    }
+
+    pub(crate) fn u32(&mut self) -> Option<u32> {
+        let b = self.take(4)?;
+        Some(u32::from_be_bytes(b.try_into().ok()?))
+    }
+
+    /// A field with a one-byte length prefix.
+    pub(crate) fn vec8(&mut self) -> Option<&'a [u8]> {
+        let n = self.u8()?;
+        self.take(usize::from(n))
+    }
+
+    /// A field with a two-byte length prefix.
+    pub(crate) fn vec16(&mut self) -> Option<&'a [u8]> {
+        let n = self.u16()?;
+        self.take(usize::from(n))
+    }
+
+    /// A field with a three-byte length prefix.
+    pub(crate) fn vec24(&mut self) -> Option<&'a [u8]> {
+        let n = self.u24()?;
+        self.take(n)
+    }
+
+    /// RFC 9000 §16 variable-length integer.
+    pub(crate) fn varint(&mut self) -> Option<u64> {
+        let first = self.u8()?;
+        let extra = (1usize << (first >> 6)) - 1;
+        let rest = self.take(extra)?;
+        Some(rest.iter().fold(u64::from(first & 0x3f), |acc, &b| acc << 8 | u64::from(b)))
+    }
+
+    pub(crate) fn varint_usize(&mut self) -> Option<usize> {
+        usize::try_from(self.varint()?).ok()
+    }
+}
