@@ -712,17 +712,11 @@ impl Loader<'_> {
                 self.error(&p, format!("expected a non-empty array of key fields, found {}", kind(other)))
             }
         }
-        // Netify documents `max_elements`; its own example and NethSecurity use `size`.
-        let size = if props.get("size").is_some() {
-            self.number(props, "size", 65536)
-        } else {
-            self.number(props, "max_elements", 65536)
-        };
+        let size = self.set_size(props);
         let ttl = self.number(props, "ttl", 0);
         let managed = self.flag(props, "managed", false);
         let flush_on_create = self.flag(props, "flush_on_create", false);
         let flush_on_destroy = self.flag(props, "flush_on_destroy", false);
-        let size = u32::try_from(size).unwrap_or(u32::MAX);
         let ttl = u32::try_from(ttl).unwrap_or(u32::MAX);
         Some(NftSetConfig {
             name: name.to_string(),
@@ -765,6 +759,17 @@ impl Loader<'_> {
                 None
             }
         }
+    }
+
+    /// A set's capacity. Netify documents `max_elements`; its own example and NethSecurity use
+    /// `size`, which wins when both are given. Default 65536.
+    fn set_size(&mut self, props: &Props<'_>) -> u32 {
+        let size = if props.get("size").is_some() {
+            self.number(props, "size", 65536)
+        } else {
+            self.number(props, "max_elements", 65536)
+        };
+        u32::try_from(size).unwrap_or(u32::MAX)
     }
 
     fn set_family(&mut self, props: &Props<'_>) -> SetFamily {
@@ -816,12 +821,7 @@ impl Loader<'_> {
                 format!("ipset names are at most 31 bytes: '{longest}' is {}", longest.len()),
             );
         }
-        let size = if props.get("size").is_some() {
-            self.number(props, "size", 65536)
-        } else {
-            self.number(props, "max_elements", 65536)
-        };
-        cfg.max_elements = u32::try_from(size).unwrap_or(u32::MAX);
+        cfg.max_elements = self.set_size(props);
         cfg.ttl = u32::try_from(self.number(props, "ttl", 0)).unwrap_or(u32::MAX);
         cfg.managed = self.flag(props, "managed", false);
         cfg.flush_on_create = self.flag(props, "flush_on_create", false);
