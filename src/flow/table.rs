@@ -117,10 +117,7 @@ pub enum Change {
 pub struct FlowTable {
     flows: HashMap<FlowKey, Flow, foldhash::fast::RandomState>,
     config: TableConfig,
-    locality: Arc<Locality>,
-    iface: Arc<str>,
-    /// The capture interface is external (WAN).
-    external: bool,
+    site: Site,
     stats: TableStats,
     next_sweep: Duration,
     wheel: TimerWheel,
@@ -137,9 +134,7 @@ impl FlowTable {
         FlowTable {
             flows: HashMap::with_capacity_and_hasher(capacity, foldhash::fast::RandomState::default()),
             wheel: TimerWheel::new(config_longest(&config)),
-            locality,
-            iface: Arc::from(iface),
-            external,
+            site: Site { locality, iface: Arc::from(iface), external },
             stats: TableStats::default(),
             next_sweep: Duration::ZERO,
             classifier: None,
@@ -182,21 +177,25 @@ impl FlowTable {
         self.stats.bytes += u64::from(packet.ip_len);
         let (key, lower_to_upper) = FlowKey::of(packet);
         let mut change = Change::None;
-        if !self.flows.contains_key(&key) {
-            if self.flows.len() >= self.config.max_flows {
-                self.stats.flows_refused += 1;
-                return None;
+        let full = self.flows.len() >= self.config.max_flows;
+        // One hash lookup per packet: the entry either holds the flow or is where a new one goes.
+        let flow = match self.flows.entry(key) {
+            hashbrown::hash_map::Entry::Occupied(o) => o.into_mut(),
+            hashbrown::hash_map::Entry::Vacant(v) => {
+                if full {
+                    self.stats.flows_refused += 1;
+                    return None;
+                }
+                let mut flow = self.site.new_flow(key, lower_to_upper, packet, now);
+                if let Some(hints) = &mut self.dns_hints {
+                    hints.hint_new_flow(&mut flow.facts, now);
+                }
+                self.wheel.schedule(key, now, now + idle_limit(&self.config, &flow));
+                self.stats.flows_created += 1;
+                change = Change::New;
+                v.insert(flow)
             }
-            let mut flow = self.new_flow(key, lower_to_upper, packet, now);
-            if let Some(hints) = &mut self.dns_hints {
-                hints.hint_new_flow(&mut flow.facts, now);
-            }
-            self.wheel.schedule(key, now, now + idle_limit(&self.config, &flow));
-            self.flows.insert(key, flow);
-            self.stats.flows_created += 1;
-            change = Change::New;
-        }
-        let flow = self.flows.get_mut(&key)?;
+        };
         flow.last_seen = now;
         flow.facts.packets += 1;
         flow.facts.bytes += u64::from(packet.ip_len);
@@ -259,7 +258,17 @@ impl FlowTable {
         }
         Some((flow, change))
     }
+}
 
+/// Where a table's flows are seen: what a new flow needs to tell its local side.
+struct Site {
+    locality: Arc<Locality>,
+    iface: Arc<str>,
+    /// The capture interface is external (WAN).
+    external: bool,
+}
+
+impl Site {
     fn new_flow(&self, key: FlowKey, lower_to_upper: bool, packet: &Packet<'_>, now: Duration) -> Flow {
         // The sender of a SYN opened the flow; the receiver of a SYN+ACK did; otherwise the
         // sender of the first packet we saw.
@@ -304,7 +313,9 @@ impl FlowTable {
             closing: false,
         }
     }
+}
 
+impl FlowTable {
     /// Remove flows idle for longer than their timeout, at most once a second of `now`.
     pub fn expire(&mut self, now: Duration, mut on_expired: impl FnMut(Flow)) {
         if now < self.next_sweep {
