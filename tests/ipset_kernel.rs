@@ -14,7 +14,9 @@ use std::time::SystemTime;
 
 use common::netns::{kernel_tests_unavailable, NetNs};
 use flowsieve::enforce::ipset::{IpsetConfig, IpsetTarget};
-use flowsieve::enforce::netlink::ipset::{IpsetType, SkbInfo};
+use flowsieve::enforce::netlink::ipset::{
+    IpsetEntry, IpsetFamily, IpsetSocket, IpsetSpec, IpsetType, SkbInfo, IPSET_ERR_HASH_FULL,
+};
 use flowsieve::enforce::nftset::SetFamily;
 use flowsieve::enforce::{MatchEvent, Target};
 use flowsieve::flow::facts::FlowFacts;
@@ -236,7 +238,7 @@ fn a_full_set_is_reported_and_counted() {
     target.apply(&v4_event()).unwrap();
     target.apply(&other).unwrap();
     let err = target.flush().unwrap_err().to_string();
-    assert!(err.contains("the set is full"), "{err}");
+    assert!(err.contains("ipset social-media.v4 is full: 1 element(s) refused, 1 added"), "{err}");
     assert_eq!((target.stats().added, target.stats().failed), (1, 1));
     member_line(&list(&ns, "social-media.v4"), "1.2.3.4");
 }
@@ -271,4 +273,41 @@ fn unmanaged_target_needs_an_existing_set() {
     target.apply(&v4_event()).unwrap();
     target.flush().unwrap();
     member_line(&list(&ns, "social-media.v4"), "1.2.3.4");
+}
+
+#[test]
+fn batched_adds_answer_only_failures_and_keep_going() {
+    let Some(ns) = namespace("batched_adds_answer_only_failures_and_keep_going") else { return };
+    let mut sock = IpsetSocket::open().unwrap();
+    assert!(sock.max_members_per_send() >= 100, "{}", sock.max_members_per_send());
+    let spec = IpsetSpec {
+        name: "batch.v4".into(),
+        set_type: IpsetType::HashIp,
+        family: IpsetFamily::Inet,
+        max_elements: 3,
+        timeout: 0,
+        skbinfo: false,
+    };
+    sock.create(&spec).unwrap();
+    let ip = |n: u8| IpsetEntry::Ip(Ipv4Addr::new(10, 0, 0, n).into());
+    // The fourth is already there (a success), the last two do not fit.
+    let members = [ip(1), ip(2), ip(3), ip(1), ip(4), ip(5)];
+    let report = sock.add_many("batch.v4", &members, None, &SkbInfo::default()).unwrap();
+    assert_eq!((report.added, report.refused.len(), report.sends), (4, 2, 1), "{report:?}");
+    assert_eq!(report.refused[0].0, ip(4));
+    assert_eq!(report.refused[1].0, ip(5));
+    assert!(report.refused.iter().all(|(_, e)| e.errno() == Some(IPSET_ERR_HASH_FULL)), "{report:?}");
+    let l = list(&ns, "batch.v4");
+    for n in 1..=3 {
+        member_line(&l, &format!("10.0.0.{n}"));
+    }
+    assert!(!l.contains("10.0.0.4"), "{l}");
+    // Fewer members per datagram: more datagrams, same outcome.
+    sock.limit_members_per_send(2);
+    let report = sock.add_many("batch.v4", &members, None, &SkbInfo::default()).unwrap();
+    assert_eq!((report.added, report.refused.len(), report.sends), (4, 2, 3), "{report:?}");
+    // A missing set refuses every member with ENOENT, still in one answer each.
+    let report = sock.add_many("nosuch.v4", &members[..3], None, &SkbInfo::default()).unwrap();
+    assert_eq!(report.added, 0);
+    assert!(report.refused.iter().all(|(_, e)| e.errno() == Some(libc::ENOENT)), "{report:?}");
 }

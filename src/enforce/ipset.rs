@@ -10,7 +10,9 @@
 
 use hashbrown::HashSet;
 
-use super::netlink::ipset::{IpsetEntry, IpsetFamily, IpsetSocket, IpsetSpec, IpsetType, SkbInfo, IPSET_MAXNAMELEN};
+use super::netlink::ipset::{
+    IpsetEntry, IpsetFamily, IpsetSocket, IpsetSpec, IpsetType, SkbInfo, IPSET_ERR_HASH_FULL, IPSET_MAXNAMELEN,
+};
 use super::netlink::NetlinkError;
 use super::nftset::SetFamily;
 use super::{MatchEvent, Target, TargetError};
@@ -238,23 +240,50 @@ impl Target for IpsetTarget {
         let mut first_error = None;
         for set in sets.iter_mut() {
             set.queued.clear();
-            for entry in std::mem::take(&mut set.pending) {
-                let mut result = sock.add(&set.spec.name, &entry, timeout, &self.cfg.skb);
-                // A managed set someone destroyed (ENOENT) is created again, once per flush.
-                if self.cfg.managed && result.as_ref().is_err_and(|e| e.errno() == Some(libc::ENOENT)) {
-                    tracing::warn!(target_name = self.cfg.name, "ipset {} is gone; creating it again", set.spec.name);
-                    result = sock.create(&set.spec).and_then(|()| {
-                        self.stats.recreated += 1;
-                        sock.add(&set.spec.name, &entry, timeout, &self.cfg.skb)
-                    });
+            let entries = std::mem::take(&mut set.pending);
+            if entries.is_empty() {
+                continue;
+            }
+            let name = &set.spec.name;
+            let mut report = match sock.add_many(name, &entries, timeout, &self.cfg.skb) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.stats.failed += entries.len() as u64;
+                    first_error.get_or_insert(e);
+                    continue;
                 }
-                match result {
-                    Ok(()) => self.stats.added += 1,
+            };
+            // A managed set someone destroyed (ENOENT) is created again, once per flush.
+            let gone = |e: &NetlinkError| e.errno() == Some(libc::ENOENT);
+            if self.cfg.managed && report.refused.iter().any(|(_, e)| gone(e)) {
+                tracing::warn!(target_name = self.cfg.name, "ipset {name} is gone; creating it again");
+                let (missing, other): (Vec<_>, Vec<_>) = report.refused.into_iter().partition(|(_, e)| gone(e));
+                report.refused = other;
+                let missing: Vec<IpsetEntry> = missing.into_iter().map(|(m, _)| m).collect();
+                match sock.create(&set.spec).and_then(|()| sock.add_many(name, &missing, timeout, &self.cfg.skb)) {
+                    Ok(again) => {
+                        self.stats.recreated += 1;
+                        report.added += again.added;
+                        report.refused.extend(again.refused);
+                    }
                     Err(e) => {
-                        self.stats.failed += 1;
+                        self.stats.failed += missing.len() as u64;
                         first_error.get_or_insert(e);
                     }
                 }
+            }
+            self.stats.added += report.added as u64;
+            self.stats.failed += report.refused.len() as u64;
+            // A full set is one error naming the set, however many members it refused.
+            let full = report.refused.iter().filter(|(_, e)| e.errno() == Some(IPSET_ERR_HASH_FULL)).count();
+            if full > 0 {
+                first_error.get_or_insert(NetlinkError::SetFull {
+                    set: format!("ipset {name}"),
+                    refused: full,
+                    accepted: report.added,
+                });
+            } else if let Some((_, e)) = report.refused.into_iter().next() {
+                first_error.get_or_insert(e);
             }
         }
         match first_error {

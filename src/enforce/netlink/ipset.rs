@@ -17,7 +17,9 @@ use std::net::IpAddr;
 
 use hashbrown::HashMap;
 
-use super::{attrs, put_nfgenmsg, MsgBuf, NetlinkError, RequestSocket, NLA_F_NET_BYTEORDER, NLM_F_ACK, NLM_F_REQUEST};
+use super::{
+    attrs, put_nfgenmsg, Ack, MsgBuf, NetlinkError, RequestSocket, NLA_F_NET_BYTEORDER, NLM_F_ACK, NLM_F_REQUEST,
+};
 
 const NFNL_SUBSYS_IPSET: u16 = 6;
 /// Oldest protocol the kernel accepts (`IPSET_PROTOCOL_MIN`); every Linux since 3.x speaks it.
@@ -238,7 +240,11 @@ fn nfproto(set_type: IpsetType, family: IpsetFamily) -> u8 {
 }
 
 fn begin(buf: &mut MsgBuf, cmd: u16, family: u8, seq: u32) -> super::Mark {
-    let m = buf.begin_msg((NFNL_SUBSYS_IPSET << 8) | cmd, NLM_F_REQUEST | NLM_F_ACK, seq);
+    begin_flags(buf, cmd, family, seq, NLM_F_REQUEST | NLM_F_ACK)
+}
+
+fn begin_flags(buf: &mut MsgBuf, cmd: u16, family: u8, seq: u32, flags: u16) -> super::Mark {
+    let m = buf.begin_msg((NFNL_SUBSYS_IPSET << 8) | cmd, flags, seq);
     put_nfgenmsg(buf, family, 0);
     buf.put_attr(IPSET_ATTR_PROTOCOL, &[IPSET_PROTOCOL]);
     m
@@ -304,6 +310,19 @@ fn encode_add(
     skb: &SkbInfo,
     seq: u32,
 ) -> Result<(), NetlinkError> {
+    encode_add_flags(buf, name, entry, timeout, skb, seq, NLM_F_REQUEST | NLM_F_ACK)
+}
+
+/// An ADD message; without `NLM_F_ACK` in `flags` the kernel answers only a failure.
+fn encode_add_flags(
+    buf: &mut MsgBuf,
+    name: &str,
+    entry: &IpsetEntry,
+    timeout: Option<u32>,
+    skb: &SkbInfo,
+    seq: u32,
+    flags: u16,
+) -> Result<(), NetlinkError> {
     check_name(name)?;
     let family = match entry {
         IpsetEntry::Mac(_) => NFPROTO_UNSPEC,
@@ -320,7 +339,7 @@ fn encode_add(
             return Err(NetlinkError::Invalid(format!("ipset member {entry} mixes address families")));
         }
     }
-    let m = begin(buf, IPSET_CMD_ADD, family, seq);
+    let m = begin_flags(buf, IPSET_CMD_ADD, family, seq, flags);
     buf.put_str(IPSET_ATTR_SETNAME, name);
     let data = buf.begin_nest(IPSET_ATTR_DATA);
     match *entry {
@@ -370,17 +389,116 @@ fn ipset_error(errno: i32, context: String) -> NetlinkError {
     NetlinkError::Kernel { errno, context: format!("{context}: {what} (ipset error {errno})") }
 }
 
+/// What we ask SO_SNDBUFFORCE/SO_RCVBUFFORCE for (the kernel doubles it).
+const WANT_SOCKET_BUF: i32 = 4 << 20;
+/// Receive-buffer room one acknowledgement takes (skb truesize of a small ack, rounded up), so
+/// the acks of one datagram never overflow the receive buffer.
+const ACK_TRUESIZE: usize = 1024;
+/// Most members in one datagram, and most bytes: past a few hundred the round trip is no
+/// longer what costs.
+const MAX_MSGS_PER_SEND: usize = 2048;
+const MAX_BYTES_PER_SEND: usize = 256 << 10;
+
+/// What [`IpsetSocket::add_many`] did.
+#[derive(Debug, Default)]
+pub struct AddReport {
+    /// Members added, or already there (their timeout restarted).
+    pub added: usize,
+    /// Members the kernel refused, with why (ENOENT: no such set; the set is full; …).
+    pub refused: Vec<(IpsetEntry, NetlinkError)>,
+    /// Datagrams sent; each one's acknowledgements are read before the next goes out.
+    pub sends: usize,
+}
+
 /// A NETLINK_NETFILTER socket speaking ipset, in the namespace of the thread that opened it.
 #[derive(Debug)]
 pub struct IpsetSocket {
     sock: RequestSocket,
     buf: MsgBuf,
     revisions: HashMap<(IpsetType, u8), u8>,
+    acks: Vec<Ack>,
+    /// Members per datagram, from the receive buffer the kernel granted.
+    max_msgs: usize,
+    /// Bytes per datagram, under the send buffer.
+    max_bytes: usize,
 }
 
 impl IpsetSocket {
     pub fn open() -> Result<IpsetSocket, NetlinkError> {
-        Ok(IpsetSocket { sock: RequestSocket::open()?, buf: MsgBuf::new(), revisions: HashMap::new() })
+        let mut sock = RequestSocket::open()?;
+        let (sndbuf, rcvbuf) = sock.raise_buffers(WANT_SOCKET_BUF)?;
+        let max_msgs = (rcvbuf / ACK_TRUESIZE).clamp(1, MAX_MSGS_PER_SEND);
+        let max_bytes = (sndbuf / 2).clamp(4096, MAX_BYTES_PER_SEND);
+        Ok(IpsetSocket { sock, buf: MsgBuf::new(), revisions: HashMap::new(), acks: Vec::new(), max_msgs, max_bytes })
+    }
+
+    /// Members sent per datagram at most.
+    pub fn max_members_per_send(&self) -> usize {
+        self.max_msgs
+    }
+
+    /// Caps the members per datagram (1 = one round trip per member, for comparison).
+    pub fn limit_members_per_send(&mut self, n: usize) {
+        self.max_msgs = n.clamp(1, self.max_msgs);
+    }
+
+    /// Adds many members to one set: as many ADD messages per datagram as the socket buffers
+    /// allow (each failure, and the last message, is answered), then the answers. A member that exists already is a success (its
+    /// timeout restarts); per-member refusals are listed in the report, not returned as `Err`.
+    /// `Err` means the socket failed (the rest was not sent).
+    pub fn add_many(
+        &mut self,
+        name: &str,
+        entries: &[IpsetEntry],
+        timeout: Option<u32>,
+        skb: &SkbInfo,
+    ) -> Result<AddReport, NetlinkError> {
+        check_name(name)?;
+        let mut report = AddReport::default();
+        let mut rest = entries;
+        while !rest.is_empty() {
+            self.buf.truncate(0);
+            let most = rest.len().min(self.max_msgs);
+            // Numbers left unused when the byte limit stops us first are simply skipped.
+            let first = self.sock.reserve_seqs(most as u32);
+            let mut n = 0usize;
+            let mut last_msg = 0;
+            while n < most && self.buf.len() < self.max_bytes {
+                last_msg = self.buf.len();
+                let seq = first.wrapping_add(n as u32);
+                encode_add_flags(&mut self.buf, name, &rest[n], timeout, skb, seq, NLM_F_REQUEST)?;
+                n += 1;
+            }
+            // Only the last message asks for an ACK: its answer says all before it were handled,
+            // and the others are answered only when they fail.
+            self.buf.set_flags_at(last_msg, NLM_F_REQUEST | NLM_F_ACK);
+            let chunk = &rest[..n];
+            self.acks.clear();
+            let result = self.sock.request_many(self.buf.as_bytes(), first, n as u32, &mut self.acks, &|| {
+                format!("ipset add {name}: {n} member(s)")
+            });
+            report.sends += 1;
+            result?;
+            let mut refused = 0;
+            for ack in self.acks.drain(..) {
+                let index = ack.seq.wrapping_sub(first) as usize;
+                let Some(entry) = chunk.get(index) else { continue };
+                match ack.errno {
+                    0 | IPSET_ERR_EXIST => {}
+                    errno => {
+                        refused += 1;
+                        let mut context = format!("ipset add {name} {entry} ({})", entry.set_type());
+                        if let Some(text) = ack.message.filter(|t| !t.is_empty()) {
+                            context = format!("{context} ({text})");
+                        }
+                        report.refused.push((*entry, ipset_error(errno, context)));
+                    }
+                }
+            }
+            report.added += n - refused;
+            rest = &rest[n..];
+        }
+        Ok(report)
     }
 
     /// Sends the message in `buf` (numbered `seq`) and waits for its answer.

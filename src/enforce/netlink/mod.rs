@@ -141,6 +141,11 @@ impl MsgBuf {
         self.buf[msg.0 + 8..msg.0 + 12].copy_from_slice(&seq.to_ne_bytes());
     }
 
+    /// Overwrites the flags of the message that starts at byte `offset`.
+    pub fn set_flags_at(&mut self, offset: usize, flags: u16) {
+        self.buf[offset + 6..offset + 8].copy_from_slice(&flags.to_ne_bytes());
+    }
+
     /// Raw bytes in a message body (a family header such as `nfgenmsg`), padded to 4.
     pub fn put_raw(&mut self, data: &[u8]) {
         self.buf.extend_from_slice(data);
@@ -389,6 +394,76 @@ impl RequestSocket {
                 }
             }
         }
+    }
+}
+
+impl RequestSocket {
+    /// Reserves `count` consecutive sequence numbers and returns the first.
+    pub fn reserve_seqs(&mut self, count: u32) -> u32 {
+        let first = self.seq.wrapping_add(1);
+        self.seq = self.seq.wrapping_add(count);
+        first
+    }
+
+    /// Raises the send and receive buffers towards `bytes` (SO_*BUFFORCE as root, else up to the
+    /// sysctl limits) and returns what the kernel granted: `(sndbuf, rcvbuf)`.
+    pub fn raise_buffers(&mut self, bytes: i32) -> io::Result<(usize, usize)> {
+        use std::os::fd::AsRawFd;
+        let fd = self.sock.as_raw_fd();
+        for (force, plain) in [(libc::SO_SNDBUFFORCE, libc::SO_SNDBUF), (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF)] {
+            if set_int_opt(fd, libc::SOL_SOCKET, force, bytes).is_err() {
+                let _ = set_int_opt(fd, libc::SOL_SOCKET, plain, bytes);
+            }
+        }
+        let snd = get_int_opt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF)?;
+        let rcv = get_int_opt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF)?;
+        Ok((usize::try_from(snd).unwrap_or(0), usize::try_from(rcv).unwrap_or(0)))
+    }
+
+    /// Sends `msgs`, `count` messages numbered `first_seq` upwards, in one datagram, and collects
+    /// their acknowledgements into `acks` until the last message's arrives. The kernel handles
+    /// the messages one after the other and answers every failure, and every message that asks
+    /// for an ACK: so messages without `NLM_F_ACK` followed by a last one with it cost one
+    /// answer plus one per failure. A per-message error is an [`Ack`] with its errno, not an
+    /// `Err`. The caller keeps the possible answers within the receive buffer, or the kernel
+    /// drops some (ENOBUFS, returned as an error).
+    pub fn request_many(
+        &mut self,
+        msgs: &[u8],
+        first_seq: u32,
+        count: u32,
+        acks: &mut Vec<Ack>,
+        context: &dyn Fn() -> String,
+    ) -> Result<(), NetlinkError> {
+        self.sock.send(msgs, 0)?;
+        let last = first_seq.wrapping_add(count.saturating_sub(1));
+        let mut done = count == 0;
+        let mut parsed = Vec::new();
+        while !done {
+            self.rbuf.clear();
+            self.rbuf.reserve(REQUEST_RECV_BYTES);
+            let got = match self.sock.recv(&mut self.rbuf, libc::MSG_TRUNC) {
+                Ok(got) => got,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    return Err(NetlinkError::NoReply { context: context() });
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if got > self.rbuf.len() {
+                return Err(NetlinkError::Malformed(format!("reply of {got} bytes truncated to {}", self.rbuf.len())));
+            }
+            parsed.clear();
+            parse_acks(&self.rbuf, &mut parsed)?;
+            for ack in parsed.drain(..) {
+                // Answers to an earlier request that timed out carry other numbers.
+                if ack.seq.wrapping_sub(first_seq) < count {
+                    done |= ack.seq == last;
+                    acks.push(ack);
+                }
+            }
+        }
+        Ok(())
     }
 }
 
