@@ -13,12 +13,13 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use common::netns::{kernel_tests_unavailable, NetNs};
+use flowsieve::actions::config::TargetSpec;
 use flowsieve::enforce::ipset::{IpsetConfig, IpsetTarget};
 use flowsieve::enforce::netlink::ipset::{
     IpsetEntry, IpsetFamily, IpsetSocket, IpsetSpec, IpsetType, SkbInfo, IPSET_ERR_HASH_FULL,
 };
 use flowsieve::enforce::nftset::SetFamily;
-use flowsieve::enforce::{MatchEvent, Target};
+use flowsieve::enforce::{EnforceMode, Enforcer, MatchEvent, Target};
 use flowsieve::flow::facts::FlowFacts;
 
 fn namespace(test: &str) -> Option<NetNs> {
@@ -310,4 +311,84 @@ fn batched_adds_answer_only_failures_and_keep_going() {
     let report = sock.add_many("nosuch.v4", &members[..3], None, &SkbInfo::default()).unwrap();
     assert_eq!(report.added, 0);
     assert!(report.refused.iter().all(|(_, e)| e.errno() == Some(libc::ENOENT)), "{report:?}");
+}
+
+fn enforcer_with(cfg: IpsetConfig) -> Enforcer {
+    Enforcer::new(&[TargetSpec::Ipset(cfg)], EnforceMode::Apply)
+}
+
+fn targets(names: &[&str]) -> Vec<Arc<str>> {
+    names.iter().map(|n| Arc::from(*n)).collect()
+}
+
+#[test]
+fn reload_removing_a_managed_target_destroys_its_sets() {
+    let Some(ns) = namespace("reload_removing_a_managed_target_destroys_its_sets") else { return };
+    let mut enforcer = enforcer_with(config(IpsetType::HashIp));
+    enforcer.handle(&targets(&["ipset.social"]), &v4_event(), false, None);
+    enforcer.flush();
+    member_line(&list(&ns, "social-media.v4"), "1.2.3.4");
+    enforcer.reload(&[]);
+    let out = ns.exec_ok("ipset", &["list", "-n"]);
+    assert!(!out.contains("social-media"), "managed sets must be destroyed: {out}");
+
+    // Unmanaged: the administrator's sets stay, with their members (flush_on_destroy off).
+    ns.exec_ok("ipset", &["create", "admin.v4", "hash:ip", "timeout", "60"]);
+    let mut cfg = IpsetConfig::new("ipset.admin", "admin");
+    cfg.set_family = SetFamily::V4;
+    cfg.ttl = 60;
+    let mut enforcer = enforcer_with(cfg);
+    enforcer.handle(&targets(&["ipset.admin"]), &v4_event(), false, None);
+    enforcer.flush();
+    enforcer.reload(&[]);
+    member_line(&list(&ns, "admin.v4"), "1.2.3.4");
+}
+
+#[test]
+fn reload_with_a_changed_ttl_keeps_the_members_and_a_new_type_replaces_the_set() {
+    let Some(ns) = namespace("reload_with_a_changed_ttl_keeps_the_members") else { return };
+    let mut cfg = config(IpsetType::HashIp);
+    cfg.set_family = SetFamily::V4;
+    let mut enforcer = enforcer_with(cfg.clone());
+    enforcer.handle(&targets(&["ipset.social"]), &v4_event(), false, None);
+    enforcer.flush();
+    // Changed ttl (flush_on_create still on): same set, no flush, new members get the new ttl.
+    let mut longer = cfg.clone();
+    longer.ttl = 1800;
+    enforcer.reload(&[TargetSpec::Ipset(longer.clone())]);
+    let other = event(Ipv4Addr::new(192, 168, 1, 10).into(), Ipv4Addr::new(5, 6, 7, 8).into(), 6, 443);
+    enforcer.handle(&targets(&["ipset.social"]), &other, false, None);
+    enforcer.flush();
+    let l = list(&ns, "social-media.v4");
+    assert!(timeout_of(member_line(&l, "1.2.3.4")) <= 900, "{l}");
+    assert!(timeout_of(member_line(&l, "5.6.7.8")) > 900, "{l}");
+    let status = enforcer.status();
+    assert_eq!(status[0].failures, 0, "{:?}", status[0].last_error);
+
+    // Another set type under the same name: the old set goes, a new one is made.
+    let mut ports = longer;
+    ports.set_type = IpsetType::HashIpPort;
+    enforcer.reload(&[TargetSpec::Ipset(ports)]);
+    let l = list(&ns, "social-media.v4");
+    assert!(l.contains("Type: hash:ip,port\n") && !l.contains("1.2.3.4"), "{l}");
+}
+
+#[test]
+fn a_removed_target_whose_set_a_rule_uses_empties_it_and_says_why() {
+    let Some(ns) = namespace("a_removed_target_whose_set_a_rule_uses") else { return };
+    if let Some(why) = kernel_tests_unavailable(&["iptables"]) {
+        eprintln!("skipping a_removed_target_whose_set_a_rule_uses_empties_it_and_says_why: {why}");
+        return;
+    }
+    let mut cfg = config(IpsetType::HashIp);
+    cfg.set_family = SetFamily::V4;
+    let mut target = IpsetTarget::new(cfg);
+    target.setup().unwrap();
+    target.apply(&v4_event()).unwrap();
+    target.flush().unwrap();
+    ns.exec_ok("iptables", &["-A", "OUTPUT", "-m", "set", "--match-set", "social-media.v4", "dst", "-j", "DROP"]);
+    let err = target.remove().unwrap_err().to_string();
+    assert!(err.contains("in use by a firewall rule") && err.contains("emptied it instead"), "{err}");
+    let l = list(&ns, "social-media.v4");
+    assert!(!l.contains("1.2.3.4"), "{l}");
 }

@@ -11,7 +11,8 @@
 use hashbrown::HashSet;
 
 use super::netlink::ipset::{
-    IpsetEntry, IpsetFamily, IpsetSocket, IpsetSpec, IpsetType, SkbInfo, IPSET_ERR_HASH_FULL, IPSET_MAXNAMELEN,
+    IpsetEntry, IpsetFamily, IpsetSocket, IpsetSpec, IpsetType, SkbInfo, IPSET_ERR_BUSY, IPSET_ERR_EXIST,
+    IPSET_ERR_HASH_FULL, IPSET_MAXNAMELEN,
 };
 use super::netlink::NetlinkError;
 use super::nftset::SetFamily;
@@ -191,7 +192,17 @@ impl Target for IpsetTarget {
             return Ok(());
         }
         for set in sets {
-            sock.create(&set.spec)?;
+            match sock.create(&set.spec) {
+                // Same name, other parameters: after a reload that changed ttl or max_elements
+                // the live set is taken over as it is (members carry their own timeout).
+                // (Linux answers EEXIST or IPSET_ERR_EXIST depending on the version.)
+                Err(e) if matches!(e.errno(), Some(IPSET_ERR_EXIST | libc::EEXIST)) => tracing::warn!(
+                    target_name = self.cfg.name,
+                    "{e}; using ipset {} as it is (destroy it to have it created as configured)",
+                    set.spec.name
+                ),
+                other => other?,
+            }
             if self.cfg.flush_on_create {
                 sock.flush(&set.spec.name)?;
             }
@@ -317,6 +328,42 @@ impl Target for IpsetTarget {
                     first_error.get_or_insert(e);
                 }
                 Ok(()) => {}
+            }
+        }
+        first_error.map_or(Ok(()), |e| Err(e.into()))
+    }
+
+    /// Removed from the configuration by a reload: a managed target destroys its sets (queued
+    /// members dropped); a set a firewall rule still uses cannot be destroyed, so it is emptied
+    /// and the error says why. An unmanaged target only does what shutdown does.
+    fn remove(&mut self) -> Result<(), TargetError> {
+        if !self.cfg.managed {
+            return self.shutdown();
+        }
+        let Ok(sets) = self.sets.as_mut() else { return Ok(()) };
+        for set in sets.iter_mut() {
+            set.pending.clear();
+            set.queued.clear();
+        }
+        let sock = Self::socket(&mut self.sock)?;
+        let mut first_error = None;
+        for set in sets.iter() {
+            match sock.destroy(&set.spec.name) {
+                Ok(()) => tracing::info!(target_name = self.cfg.name, "destroyed ipset {}", set.spec.name),
+                Err(e) if e.errno() == Some(libc::ENOENT) => {}
+                Err(e) if e.errno() == Some(IPSET_ERR_BUSY) => {
+                    let flushed = sock.flush(&set.spec.name);
+                    first_error.get_or_insert(NetlinkError::Kernel {
+                        errno: IPSET_ERR_BUSY,
+                        context: format!(
+                            "{e}; emptied it instead{}",
+                            flushed.err().map(|f| format!(" (that failed too: {f})")).unwrap_or_default()
+                        ),
+                    });
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
             }
         }
         first_error.map_or(Ok(()), |e| Err(e.into()))

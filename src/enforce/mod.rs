@@ -153,6 +153,53 @@ fn build(spec: &TargetSpec) -> Box<dyn Target> {
     }
 }
 
+/// The kernel sets a target's configuration writes to: `(name, shape)`, where the shape is what
+/// must not change for members to stay valid (ipset type and skbinfo; nft key).
+fn kernel_sets(spec: &TargetSpec) -> Vec<(String, String)> {
+    match spec {
+        TargetSpec::Ipset(c) => [4, 6]
+            .into_iter()
+            .filter_map(|v| c.kernel_set_name(v))
+            .map(|n| (format!("ipset {n}"), format!("{} skbinfo {}", c.set_type, !c.skb.is_empty())))
+            .collect(),
+        TargetSpec::NftSet(c) => {
+            let versions: &[u8] = match c.set_family {
+                nftset::SetFamily::Both => &[4, 6],
+                nftset::SetFamily::V4 => &[4],
+                nftset::SetFamily::V6 => &[6],
+            };
+            versions
+                .iter()
+                .map(|v| {
+                    (format!("nft {} {} {}.v{v}", c.table_family, c.table_name, c.set_name), format!("{:?}", c.key))
+                })
+                .collect()
+        }
+        TargetSpec::Log(_) | TargetSpec::Sink(_) | TargetSpec::CtMark(_) | TargetSpec::CtLabel(_) => Vec::new(),
+    }
+}
+
+/// Whether `new` takes over `old`'s kernel sets as they are: same target name and type, and the
+/// same sets with the same shape.
+fn hands_over(old: &TargetSpec, new: &TargetSpec) -> bool {
+    let sets = kernel_sets(old);
+    old.name() == new.name()
+        && std::mem::discriminant(old) == std::mem::discriminant(new)
+        && !sets.is_empty()
+        && sets == kernel_sets(new)
+}
+
+/// `spec` with `flush_on_create` off: a target taking over live sets must not empty them.
+fn without_flush_on_create(spec: &TargetSpec) -> TargetSpec {
+    let mut spec = spec.clone();
+    match &mut spec {
+        TargetSpec::Ipset(c) => c.flush_on_create = false,
+        TargetSpec::NftSet(c) => c.flush_on_create = false,
+        _ => {}
+    }
+    spec
+}
+
 impl Enforcer {
     /// Build every target; in `Apply` mode also set each up (failures are logged and counted,
     /// the target stays in place so a later flush can retry).
@@ -165,8 +212,15 @@ impl Enforcer {
     }
 
     fn add(&mut self, spec: TargetSpec) {
+        let built = spec.clone();
+        self.add_as(spec, built);
+    }
+
+    /// Adds a slot for `spec` whose target is built from `build_from` (the same configuration,
+    /// maybe with start-up flushing switched off).
+    fn add_as(&mut self, spec: TargetSpec, build_from: TargetSpec) {
         let mut slot = Slot {
-            target: build(&spec),
+            target: build(&build_from),
             spec,
             counters: TargetCounters::default(),
             last_error: None,
@@ -181,26 +235,44 @@ impl Enforcer {
         self.slots.push(slot);
     }
 
-    /// Switch to a new configuration's targets. Targets whose configuration is unchanged are kept
-    /// as they are (their sets and pending output survive: no gap in blocking); removed or
-    /// changed ones are shut down, new ones set up.
+    /// Switch to a new configuration's targets, without a gap in blocking:
+    /// - a target whose configuration is unchanged is kept as it is (its sets, members, pending
+    ///   output);
+    /// - a changed target whose kernel sets keep their names and shape (same set names, set
+    ///   type or key; other ttl, size, skb values, flags…) hands its sets over: the new target
+    ///   is set up without `flush_on_create` and the old one is not removed, so the members stay;
+    /// - a removed target, or a changed one whose sets changed name or shape, is removed
+    ///   ([`Target::remove`]: managed sets deleted; marks and labels stay with their
+    ///   connections), then the new one is set up.
     pub fn reload(&mut self, specs: &[TargetSpec]) {
         let mut kept = Vec::new();
+        let mut adopted: Vec<usize> = Vec::new();
         for slot in std::mem::take(&mut self.slots) {
             if specs.contains(&slot.spec) {
                 kept.push(slot);
-            } else {
-                let mut slot = slot;
-                if self.mode == EnforceMode::Apply {
-                    if let Err(e) = slot.target.remove() {
-                        tracing::warn!(target_name = slot.target.name(), "cleaning up removed target: {e}");
-                    }
+                continue;
+            }
+            let mut slot = slot;
+            let heir = specs.iter().position(|new| hands_over(&slot.spec, new));
+            if self.mode == EnforceMode::Apply {
+                let result = if heir.is_some() { slot.target.flush() } else { slot.target.remove() };
+                if let Err(e) = result {
+                    tracing::warn!(target_name = slot.target.name(), "cleaning up the replaced target: {e}");
                 }
+            }
+            if let Some(i) = heir {
+                tracing::info!(target_name = slot.target.name(), "changed target keeps its sets (no flush)");
+                adopted.push(i);
             }
         }
         self.slots = kept;
-        for spec in specs {
-            if !self.slots.iter().any(|s| &s.spec == spec) {
+        for (i, spec) in specs.iter().enumerate() {
+            if self.slots.iter().any(|s| &s.spec == spec) {
+                continue;
+            }
+            if adopted.contains(&i) {
+                self.add_as(spec.clone(), without_flush_on_create(spec));
+            } else {
                 self.add(spec.clone());
             }
         }

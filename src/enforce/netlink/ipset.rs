@@ -63,6 +63,8 @@ const IPSET_FLAG_WITH_SKBINFO: u32 = 1 << 6;
 /// ipset's own errno values (enum ipset_errno).
 pub const IPSET_ERR_PROTOCOL: i32 = 4097;
 pub const IPSET_ERR_FIND_TYPE: i32 = 4098;
+/// Destroying a set a firewall rule (or a list:set) still refers to.
+pub const IPSET_ERR_BUSY: i32 = 4100;
 pub const IPSET_ERR_EXIST: i32 = 4103;
 pub const IPSET_ERR_TIMEOUT: i32 = 4107;
 pub const IPSET_ERR_SKBINFO: i32 = 4114;
@@ -380,6 +382,7 @@ fn ipset_error(errno: i32, context: String) -> NetlinkError {
     let what = match errno {
         IPSET_ERR_PROTOCOL => "kernel refused the message (ipset protocol error)",
         IPSET_ERR_FIND_TYPE => "set type not supported by the kernel",
+        IPSET_ERR_BUSY => "the set is in use by a firewall rule",
         IPSET_ERR_EXIST => "a set of that name exists with another type or parameters",
         IPSET_ERR_TIMEOUT => "the set was created without timeout support",
         IPSET_ERR_SKBINFO => "the set was created without skbinfo support",
@@ -604,6 +607,7 @@ mod tests {
         // IPSET_ERR_PRIVATE = 4096, then in order; hash types start at IPSET_ERR_TYPE_SPECIFIC.
         assert_eq!(IPSET_ERR_PROTOCOL, 4096 + 1);
         assert_eq!(IPSET_ERR_FIND_TYPE, 4096 + 2);
+        assert_eq!(IPSET_ERR_BUSY, 4096 + 4);
         assert_eq!(IPSET_ERR_EXIST, 4096 + 7);
         assert_eq!(IPSET_ERR_TIMEOUT, 4096 + 11);
         assert_eq!(IPSET_ERR_SKBINFO, 4096 + 18);
