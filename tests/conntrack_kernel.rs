@@ -21,7 +21,8 @@ use common::netns::{kernel_tests_unavailable, NetNs};
 use flowsieve::enforce::ctlabel::{CtLabelConfig, CtLabelTarget, LabelRef};
 use flowsieve::enforce::ctmark::{CtMarkConfig, CtMarkTarget};
 use flowsieve::enforce::netlink::conntrack::{is_nat, ConntrackSocket, CtTuple};
-use flowsieve::enforce::{MatchEvent, Target};
+use flowsieve::actions::config::TargetSpec;
+use flowsieve::enforce::{EnforceMode, Enforcer, MatchEvent, Target};
 use flowsieve::flow::facts::{FlowFacts, IcmpFacts};
 use nix::sched::{setns, CloneFlags};
 
@@ -365,5 +366,28 @@ fn ipv6_connections_are_marked_and_labelled() {
     assert!(!is_nat(&entry));
     let lines = conntrack_lines(&ns, &["-f", "ipv6", "--mark", "0xabc"], conn.flow().local_port);
     assert_eq!(lines.len(), 1, "{lines:?}");
+    let _ = std::fs::remove_file(conf);
+}
+
+#[test]
+fn removing_ctmark_and_ctlabel_targets_leaves_marks_and_labels_alone() {
+    let Some(_ns) = namespace("removing_ctmark_and_ctlabel_targets_leaves_marks_and_labels_alone") else { return };
+    let conf = connlabel_conf("remove");
+    let mut labels = CtLabelConfig::new("ctlabel.block", vec![LabelRef::Bit(1)]);
+    labels.globals.connlabel_conf = Some(conf.clone());
+    let specs = [TargetSpec::CtMark(CtMarkConfig::new("ctmark.block", 0x42)), TargetSpec::CtLabel(labels)];
+    let mut enforcer = Enforcer::new(&specs, EnforceMode::Apply);
+    let listener = loopback_listener();
+    let conn = Conn::open(&listener); // after setup: the connection has label space
+    let names: Vec<Arc<str>> = vec![Arc::from("ctmark.block"), Arc::from("ctlabel.block")];
+    enforcer.handle(&names, &event(conn.flow()), false, None);
+    enforcer.flush();
+    let mut sock = ConntrackSocket::open().unwrap();
+    assert_eq!(sock.get(&conn.tuple()).unwrap().map(|e| (e.mark, e.labels)), Some((0x42, 1 << 1)));
+    enforcer.reload(&[]);
+    assert!(enforcer.status().is_empty());
+    enforcer.shutdown();
+    let entry = sock.get(&conn.tuple()).unwrap().expect("still tracked");
+    assert_eq!((entry.mark, entry.labels), (0x42, 1 << 1), "marks and labels stay with their connection");
     let _ = std::fs::remove_file(conf);
 }

@@ -449,7 +449,7 @@ fn reloads_under_continuous_blocked_traffic_leave_no_gap() {
     });
     changed["targets"]["ipset.also"] = serde_json::json!({
         "target_type": "ipset", "set_name": "fsalso", "type": "hash:ip", "set_family": "ipv4",
-        "ttl": 120, "managed": true
+        "ttl": 120, "managed": true, "flush_on_destroy": true
     });
     std::fs::write(t.path("config.json"), serde_json::to_string_pretty(&changed).unwrap()).unwrap();
     reload(&agent, 4);
@@ -480,5 +480,12 @@ fn reloads_under_continuous_blocked_traffic_leave_no_gap() {
     assert!(echoes(&mut other, b"hello\n", Duration::from_secs(2)));
     let line = wait_for_member(&t.router, "fsalso.v4", SERVER, &agent);
     assert!((110..=120).contains(&timeout_of(&line)), "{line}");
+    // Clean shutdown: flush_on_destroy empties fsalso.v4; fsblock.v4 (without it) keeps its
+    // member; both sets stay.
     assert!(agent.signal_and_wait(Signal::SIGTERM).success(), "{}", agent.log_text());
+    let also = must(&t.router, "ipset", &["list", "fsalso.v4"]);
+    let also = String::from_utf8_lossy(&also.stdout);
+    assert!(also.contains("Number of entries: 0"), "{also}");
+    let block = must(&t.router, "ipset", &["list", "fsblock.v4"]);
+    assert!(String::from_utf8_lossy(&block.stdout).contains(&member), "flushed without flush_on_destroy");
 }

@@ -1202,6 +1202,38 @@ mod tests {
     }
 
     #[test]
+    fn target_defaults_fill_log_sink_and_ctlabel_targets_too() {
+        let c = load_text(
+            r#"{"actions":{},"targets":{
+                 "l":{"target_type":"log"},
+                 "s":{"target_type":"sink","channel":"own"},
+                 "c":{"target_type":"ctlabel","labels":[5]},
+                 "d":{"target_type":"ctlabel"}},
+                "target_defaults":{
+                 "log":{"interval":30,"path":"/var/log/fs","prefix":"all"},
+                 "sink":{"path":"/tmp/actions.jsonl","channel":"default"},
+                 "ctlabel":{"labels":[2],"auto_label":true,"log_errors":true}}}"#,
+        )
+        .unwrap();
+        let TargetSpec::Log(l) = &c.targets[0] else { panic!("{:?}", c.targets) };
+        assert_eq!((l.interval.as_secs(), l.path.to_str(), l.prefix.as_str()), (30, Some("/var/log/fs"), "all"));
+        let TargetSpec::Sink(s) = &c.targets[1] else { panic!("{:?}", c.targets) };
+        assert_eq!(s.path.as_deref(), Some(Path::new("/tmp/actions.jsonl")));
+        assert_eq!(s.channel.as_deref(), Some("own"), "the target's own key wins");
+        let TargetSpec::CtLabel(own) = &c.targets[2] else { panic!("{:?}", c.targets) };
+        assert_eq!(own.labels, vec![crate::enforce::ctlabel::LabelRef::Bit(5)]);
+        assert!(own.auto_label && own.log_errors);
+        let TargetSpec::CtLabel(d) = &c.targets[3] else { panic!("{:?}", c.targets) };
+        assert_eq!(d.labels, vec![crate::enforce::ctlabel::LabelRef::Bit(2)]);
+        // Defaults for a type Linux lacks are still refused where a target uses it.
+        let all = problems(
+            r#"{"actions":{},"targets":{"p":{"target_type":"pftable"}},"target_defaults":{"pftable":{"table":"t"}}}"#,
+        )
+        .join("\n");
+        assert!(all.contains("'pftable' (BSD pf tables) is not available on Linux"), "{all}");
+    }
+
+    #[test]
     fn ctmark_targets_accept_hex_strings_and_numbers() {
         let c = load_text(
             r#"{"actions":{},"targets":{

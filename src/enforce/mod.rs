@@ -377,3 +377,51 @@ impl Enforcer {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ipset_spec(name: &str, set_name: &str) -> TargetSpec {
+        TargetSpec::Ipset(ipset::IpsetConfig::new(name, set_name))
+    }
+
+    #[test]
+    fn failures_are_counted_per_target_with_the_last_error() {
+        // A set name too long for ipset fails before any socket is opened.
+        let mut enforcer = Enforcer::new(&[ipset_spec("ipset.bad", &"x".repeat(40))], EnforceMode::Apply);
+        let event = MatchEvent {
+            action: Arc::from("a"),
+            flow: Arc::new(FlowFacts { ip_version: 4, ..FlowFacts::default() }),
+            at: SystemTime::UNIX_EPOCH,
+        };
+        enforcer.handle(&[Arc::from("ipset.bad")], &event, false, None);
+        let status = enforcer.status();
+        assert_eq!((status[0].name.as_str(), status[0].applied, status[0].failures), ("ipset.bad", 0, 2));
+        assert!(status[0].last_error.as_deref().unwrap().contains("longer than 31 bytes"), "{status:?}");
+    }
+
+    #[test]
+    fn a_changed_target_hands_its_sets_over_only_when_they_keep_name_and_shape() {
+        let old = ipset::IpsetConfig::new("ipset.a", "a");
+        let mut ttl = old.clone();
+        ttl.ttl = 600;
+        ttl.flush_on_create = true;
+        let mut kind = old.clone();
+        kind.set_type = netlink::ipset::IpsetType::HashIpPort;
+        let mut renamed = old.clone();
+        renamed.set_name = "b".into();
+        let mut skb = old.clone();
+        skb.skb.prio = Some(1);
+        let old = TargetSpec::Ipset(old);
+        assert!(hands_over(&old, &TargetSpec::Ipset(ttl.clone())));
+        for other in [kind, renamed, skb] {
+            assert!(!hands_over(&old, &TargetSpec::Ipset(other)));
+        }
+        let TargetSpec::Ipset(adopted) = without_flush_on_create(&TargetSpec::Ipset(ttl)) else { unreachable!() };
+        assert!(!adopted.flush_on_create);
+        // Targets without kernel sets never hand over.
+        let mark = TargetSpec::CtMark(ctmark::CtMarkConfig::new("m", 1));
+        assert!(!hands_over(&mark, &TargetSpec::CtMark(ctmark::CtMarkConfig::new("m", 2))));
+    }
+}
