@@ -18,10 +18,10 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use common::netns::{kernel_tests_unavailable, NetNs};
+use flowsieve::actions::config::TargetSpec;
 use flowsieve::enforce::ctlabel::{CtLabelConfig, CtLabelTarget, LabelRef};
 use flowsieve::enforce::ctmark::{CtMarkConfig, CtMarkTarget};
 use flowsieve::enforce::netlink::conntrack::{is_nat, ConntrackSocket, CtTuple};
-use flowsieve::actions::config::TargetSpec;
 use flowsieve::enforce::{EnforceMode, Enforcer, MatchEvent, Target};
 use flowsieve::flow::facts::{FlowFacts, IcmpFacts};
 use nix::sched::{setns, CloneFlags};
