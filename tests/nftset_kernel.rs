@@ -12,10 +12,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use common::netns::{kernel_tests_unavailable, NetNs};
+use flowsieve::actions::config::TargetSpec;
 use flowsieve::enforce::netlink::nftables::{KeyLayout, KeyType, NftSocket, SetRef, SetSpec, TableFamily};
 use flowsieve::enforce::netlink::NetlinkError;
 use flowsieve::enforce::nftset::{KeyPart, NftSetConfig, NftSetTarget, SetFamily};
-use flowsieve::enforce::{MatchEvent, Target, TargetError};
+use flowsieve::enforce::{EnforceMode, Enforcer, MatchEvent, Target, TargetError};
 use flowsieve::flow::facts::FlowFacts;
 
 /// A fresh namespace the current thread has entered, or `None` (with a message) when kernel
@@ -386,4 +387,34 @@ fn a_target_removed_by_reload_deletes_its_managed_sets_but_keeps_the_table() {
     let listing = list_table(&ns);
     assert!(listing.contains("table inet netify"), "{listing}");
     assert!(!listing.contains("weakssl"), "{listing}");
+}
+
+#[test]
+fn a_reload_that_changes_the_ttl_keeps_the_sets_and_their_elements() {
+    let Some(ns) = namespace("reload_changed_ttl") else { return };
+    let mut enforcer = Enforcer::new(&[TargetSpec::NftSet(weakssl_config())], EnforceMode::Apply);
+    let names: Vec<Arc<str>> = vec![Arc::from("nftset.weakssl")];
+    enforcer.handle(&names, &v4_event(), false, None);
+    enforcer.flush();
+    // Same sets and key, another ttl, flush_on_create still set: taken over, not flushed.
+    let mut longer = weakssl_config();
+    longer.ttl = 600;
+    enforcer.reload(&[TargetSpec::NftSet(longer.clone())]);
+    let element = "192.168.1.10 . 6 . 1010 . 10.99.0.2";
+    let listing = list_table(&ns);
+    assert!(expires_of(set_block(&listing, "weakssl.v4"), element) <= Duration::from_secs(120), "{listing}");
+    enforcer.handle(&names, &v6_event(), false, None);
+    enforcer.flush();
+    let listing = list_table(&ns);
+    assert!(
+        expires_of(set_block(&listing, "weakssl.v6"), "fd00::10 . 6 . 443 . 2001:db8::2") > Duration::from_secs(500)
+    );
+    assert_eq!(enforcer.status()[0].failures, 0, "{:?}", enforcer.status()[0].last_error);
+    // Another key: the old sets are deleted and made again with the new key.
+    let mut other_key = longer;
+    other_key.key = ["local_addr", "other_addr"].iter().map(|n| KeyPart::from_netify_name(n).unwrap()).collect();
+    enforcer.reload(&[TargetSpec::NftSet(other_key)]);
+    let listing = list_table(&ns);
+    let block = set_block(&listing, "weakssl.v4");
+    assert!(block.contains("type ipv4_addr . ipv4_addr") && !block.contains(element), "{block}");
 }
