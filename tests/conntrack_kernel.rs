@@ -6,6 +6,7 @@
 //! `nft`, `conntrack`, `unshare` and `ping`; without them the tests say so and pass, except under CI.
 
 mod common {
+    pub mod faults;
     pub mod netns;
 }
 
@@ -389,5 +390,30 @@ fn removing_ctmark_and_ctlabel_targets_leaves_marks_and_labels_alone() {
     enforcer.shutdown();
     let entry = sock.get(&conn.tuple()).unwrap().expect("still tracked");
     assert_eq!((entry.mark, entry.labels), (0x42, 1 << 1), "marks and labels stay with their connection");
+    let _ = std::fs::remove_file(conf);
+}
+
+#[test]
+fn ctmark_and_ctlabel_replace_a_lost_netlink_socket() {
+    let Some(_ns) = namespace("ctmark_and_ctlabel_replace_a_lost_netlink_socket") else { return };
+    let conf = connlabel_conf("lost");
+    let mut cfg = CtLabelConfig::new("ctlabel.block", vec![LabelRef::Bit(4)]);
+    cfg.globals.connlabel_conf = Some(conf.clone());
+    let mut labels = CtLabelTarget::new(cfg);
+    labels.setup().unwrap();
+    let mut marks = CtMarkTarget::new(CtMarkConfig::new("ctmark.block", 0x7));
+    marks.setup().unwrap();
+    let fds = common::faults::netfilter_socket_fds();
+    assert_eq!(fds.len(), 2, "one ctnetlink socket per target: {fds:?}");
+    for fd in fds {
+        common::faults::break_socket(fd);
+    }
+    let listener = loopback_listener();
+    let conn = Conn::open(&listener);
+    marks.apply(&event(conn.flow())).expect("ctmark reconnects");
+    labels.apply(&event(conn.flow())).expect("ctlabel reconnects");
+    assert_eq!((marks.stats().updated, labels.stats().updated), (1, 1));
+    let entry = ConntrackSocket::open().unwrap().get(&conn.tuple()).unwrap().unwrap();
+    assert_eq!((entry.mark, entry.labels), (0x7, 1 << 4));
     let _ = std::fs::remove_file(conf);
 }

@@ -5,6 +5,7 @@
 //! Needs root plus `ip` and `ipset`; without them the tests say so and pass, except under CI.
 
 mod common {
+    pub mod faults;
     pub mod netns;
 }
 
@@ -391,4 +392,20 @@ fn a_removed_target_whose_set_a_rule_uses_empties_it_and_says_why() {
     assert!(err.contains("in use by a firewall rule") && err.contains("emptied it instead"), "{err}");
     let l = list(&ns, "social-media.v4");
     assert!(!l.contains("1.2.3.4"), "{l}");
+}
+
+#[test]
+fn a_lost_netlink_socket_is_replaced_and_the_members_sent_again() {
+    let Some(ns) = namespace("a_lost_netlink_socket_is_replaced") else { return };
+    let mut cfg = config(IpsetType::HashIp);
+    cfg.set_family = SetFamily::V4;
+    let mut target = IpsetTarget::new(cfg);
+    target.setup().unwrap();
+    let fds = common::faults::netfilter_socket_fds();
+    assert_eq!(fds.len(), 1, "the target's socket: {fds:?}");
+    common::faults::break_socket(fds[0]);
+    target.apply(&v4_event()).unwrap();
+    target.flush().expect("a new socket takes over");
+    member_line(&list(&ns, "social-media.v4"), "1.2.3.4");
+    assert_eq!((target.stats().reconnected, target.stats().failed), (1, 0));
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use hashbrown::HashMap;
 
-use super::ctmark::{account, describe_flow, original_tuple, CtStats};
+use super::ctmark::{account, describe_flow, original_tuple, with_socket, CtStats};
 use super::netlink::conntrack::{is_no_label_space, ConntrackSocket};
 use super::netlink::nftables::{NftBatch, NftSocket, TableFamily, CT_LABEL_MAX_BIT};
 use super::netlink::NetlinkError;
@@ -217,11 +217,7 @@ impl CtLabelTarget {
             self.stats.unsupported += 1;
             return Ok(());
         };
-        let sock = match &mut self.sock {
-            Some(s) => s,
-            None => self.sock.insert(ConntrackSocket::open()?),
-        };
-        match sock.set_labels(&tuple, bits, bits) {
+        match with_socket(&mut self.sock, &self.cfg.name, |sock| sock.set_labels(&tuple, bits, bits)) {
             Err(e) if is_no_label_space(&e) => {
                 self.stats.no_label_space += 1;
                 if self.cfg.log_errors || !self.warned_no_space {
@@ -235,9 +231,6 @@ impl CtLabelTarget {
                 Ok(())
             }
             result => {
-                if matches!(result, Err(NetlinkError::Io(_) | NetlinkError::NoReply { .. })) {
-                    self.sock = None;
-                }
                 if let Err(e) = &result {
                     if self.cfg.log_errors {
                         tracing::warn!(target_name = self.cfg.name, "{e}");

@@ -133,6 +133,33 @@ pub fn describe_flow(flow: &FlowFacts) -> String {
     format!("{src} -> {dst} {proto}")
 }
 
+/// Runs `op` on the ctnetlink socket, opening it when needed. A socket that failed (closed, no
+/// answer) is replaced and `op` tried once more on the new one.
+pub(crate) fn with_socket<T>(
+    sock: &mut Option<ConntrackSocket>,
+    target: &str,
+    mut op: impl FnMut(&mut ConntrackSocket) -> Result<T, NetlinkError>,
+) -> Result<T, NetlinkError> {
+    let mut retried = false;
+    loop {
+        let s = match sock {
+            Some(s) => s,
+            None => sock.insert(ConntrackSocket::open()?),
+        };
+        match op(s) {
+            Err(e) if matches!(e, NetlinkError::Io(_) | NetlinkError::NoReply { .. }) => {
+                *sock = None;
+                if retried {
+                    return Err(e);
+                }
+                tracing::warn!(target_name = target, "ctnetlink socket failed ({e}); reconnecting");
+                retried = true;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Sorts the outcome of one ctnetlink update into the stats; only real failures come back.
 pub(crate) fn account(result: Result<(), NetlinkError>, stats: &mut CtStats) -> Result<(), NetlinkError> {
     match result {
@@ -177,14 +204,8 @@ impl CtMarkTarget {
             self.stats.unsupported += 1;
             return Ok(());
         };
-        let sock = match &mut self.sock {
-            Some(s) => s,
-            None => self.sock.insert(ConntrackSocket::open()?),
-        };
-        let result = sock.set_mark(&tuple, self.cfg.value(), self.cfg.mask);
-        if matches!(result, Err(NetlinkError::Io(_) | NetlinkError::NoReply { .. })) {
-            self.sock = None;
-        }
+        let (value, mask) = (self.cfg.value(), self.cfg.mask);
+        let result = with_socket(&mut self.sock, &self.cfg.name, |sock| sock.set_mark(&tuple, value, mask));
         account(result, &mut self.stats).map_err(TargetError::from)
     }
 }

@@ -93,6 +93,13 @@ pub struct IpsetStats {
     pub failed: u64,
     /// Times a managed set that had disappeared was created again.
     pub recreated: u64,
+    /// Times the netlink socket failed and was opened again.
+    pub reconnected: u64,
+}
+
+/// The socket itself failed (not the kernel refusing a member): open a new one.
+fn socket_lost(e: &NetlinkError) -> bool {
+    matches!(e, NetlinkError::Io(_) | NetlinkError::NoReply { .. })
 }
 
 #[derive(Debug)]
@@ -237,16 +244,6 @@ impl Target for IpsetTarget {
             return Ok(());
         }
         let Ok(sets) = self.sets.as_mut() else { return Ok(()) };
-        let sock = match Self::socket(&mut self.sock) {
-            Ok(s) => s,
-            Err(e) => {
-                for set in sets.iter_mut() {
-                    set.pending.clear();
-                    set.queued.clear();
-                }
-                return Err(e.into());
-            }
-        };
         let timeout = (self.cfg.ttl > 0).then_some(self.cfg.ttl);
         let mut first_error = None;
         for set in sets.iter_mut() {
@@ -256,7 +253,26 @@ impl Target for IpsetTarget {
                 continue;
             }
             let name = &set.spec.name;
-            let mut report = match sock.add_many(name, &entries, timeout, &self.cfg.skb) {
+            // A socket that failed (closed, no answer) is replaced and the members sent again
+            // once: re-adding a member that made it the first time is harmless.
+            let mut retried = false;
+            let outcome = loop {
+                let result =
+                    Self::socket(&mut self.sock).and_then(|sock| sock.add_many(name, &entries, timeout, &self.cfg.skb));
+                match result {
+                    Err(e) if socket_lost(&e) => {
+                        self.sock = None;
+                        if retried {
+                            break Err(e);
+                        }
+                        tracing::warn!(target_name = self.cfg.name, "ipset netlink socket failed ({e}); reconnecting");
+                        self.stats.reconnected += 1;
+                        retried = true;
+                    }
+                    other => break other,
+                }
+            };
+            let mut report = match outcome {
                 Ok(r) => r,
                 Err(e) => {
                     self.stats.failed += entries.len() as u64;
@@ -271,7 +287,11 @@ impl Target for IpsetTarget {
                 let (missing, other): (Vec<_>, Vec<_>) = report.refused.into_iter().partition(|(_, e)| gone(e));
                 report.refused = other;
                 let missing: Vec<IpsetEntry> = missing.into_iter().map(|(m, _)| m).collect();
-                match sock.create(&set.spec).and_then(|()| sock.add_many(name, &missing, timeout, &self.cfg.skb)) {
+                let again = Self::socket(&mut self.sock).and_then(|sock| {
+                    sock.create(&set.spec)?;
+                    sock.add_many(name, &missing, timeout, &self.cfg.skb)
+                });
+                match again {
                     Ok(again) => {
                         self.stats.recreated += 1;
                         report.added += again.added;
@@ -297,15 +317,7 @@ impl Target for IpsetTarget {
                 first_error.get_or_insert(e);
             }
         }
-        match first_error {
-            None => Ok(()),
-            Some(e) => {
-                if matches!(e, NetlinkError::Io(_) | NetlinkError::NoReply { .. }) {
-                    self.sock = None;
-                }
-                Err(e.into())
-            }
-        }
+        first_error.map_or(Ok(()), |e| Err(e.into()))
     }
 
     /// With `flush_on_destroy` the sets are emptied (queued members dropped); otherwise queued
@@ -370,7 +382,12 @@ impl Target for IpsetTarget {
     }
 
     fn details(&self) -> Vec<(&'static str, u64)> {
-        vec![("added", self.stats.added), ("failed", self.stats.failed), ("recreated", self.stats.recreated)]
+        vec![
+            ("added", self.stats.added),
+            ("failed", self.stats.failed),
+            ("recreated", self.stats.recreated),
+            ("reconnected", self.stats.reconnected),
+        ]
     }
 }
 
