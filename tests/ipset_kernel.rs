@@ -409,3 +409,47 @@ fn a_lost_netlink_socket_is_replaced_and_the_members_sent_again() {
     member_line(&list(&ns, "social-media.v4"), "1.2.3.4");
     assert_eq!((target.stats().reconnected, target.stats().failed), (1, 0));
 }
+
+#[test]
+fn a_full_v4_set_does_not_stop_the_v6_set_and_large_batches_are_split() {
+    let Some(ns) = namespace("a_full_v4_set_does_not_stop_the_v6_set") else { return };
+    let mut cfg = config(IpsetType::HashIp);
+    cfg.max_elements = 1;
+    let mut target = IpsetTarget::new(cfg);
+    target.setup().unwrap();
+    let other = event(Ipv4Addr::new(192, 168, 1, 10).into(), Ipv4Addr::new(5, 6, 7, 8).into(), 6, 443);
+    for e in [v4_event(), other, v6_event()] {
+        target.apply(&e).unwrap();
+    }
+    let err = target.flush().unwrap_err().to_string();
+    assert!(err.contains("social-media.v4 is full"), "{err}");
+    member_line(&list(&ns, "social-media.v6"), "2001:db8::2");
+    assert_eq!((target.stats().added, target.stats().failed), (2, 1));
+
+    // 5000 members: several datagrams, each under the socket buffers, all added.
+    let mut sock = IpsetSocket::open().unwrap();
+    let spec = IpsetSpec {
+        name: "many.v4".into(),
+        set_type: IpsetType::HashIpPortIp,
+        family: IpsetFamily::Inet,
+        max_elements: 65536,
+        timeout: 60,
+        skbinfo: false,
+    };
+    sock.create(&spec).unwrap();
+    let members: Vec<IpsetEntry> = (0..5000u32)
+        .map(|i| IpsetEntry::IpPortIp {
+            ip: Ipv4Addr::from(0x0a00_0000 + i).into(),
+            proto: 6,
+            port: 443,
+            ip2: Ipv4Addr::new(192, 168, 1, 10).into(),
+        })
+        .collect();
+    let report = sock.add_many("many.v4", &members, Some(60), &SkbInfo::default()).unwrap();
+    let per_send = sock.max_members_per_send();
+    assert_eq!(report.added, 5000, "{:?}", report.refused.first());
+    // At most `per_send` members per datagram (fewer when the byte limit comes first).
+    assert!(report.sends >= 5000usize.div_ceil(per_send) && report.sends >= 2, "{report:?}");
+    let l = list(&ns, "many.v4");
+    assert!(l.contains("Number of entries: 5000"), "{}", &l[..l.len().min(400)]);
+}

@@ -113,12 +113,18 @@ struct Slot {
 /// A failing target (a full set, a missing table) fails on every batch: log it at most this often.
 const FAILURE_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Two failure texts that differ only in their numbers (a full set refusing 3 members, then 5)
+/// are the same failure for the log's rate limit.
+fn same_failure(a: &str, b: &str) -> bool {
+    a.chars().filter(|c| !c.is_ascii_digit()).eq(b.chars().filter(|c| !c.is_ascii_digit()))
+}
+
 impl Slot {
     fn fail(&mut self, what: &str, error: &TargetError) {
         self.counters.failures += 1;
         let text = error.to_string();
         let quiet = self.last_logged.is_some_and(|t| t.elapsed() < FAILURE_LOG_INTERVAL)
-            && self.last_error.as_deref() == Some(text.as_str());
+            && self.last_error.as_deref().is_some_and(|last| same_failure(last, &text));
         if quiet {
             self.unlogged += 1;
         } else {
@@ -399,6 +405,20 @@ mod tests {
         let status = enforcer.status();
         assert_eq!((status[0].name.as_str(), status[0].applied, status[0].failures), ("ipset.bad", 0, 2));
         assert!(status[0].last_error.as_deref().unwrap().contains("longer than 31 bytes"), "{status:?}");
+    }
+
+    #[test]
+    fn a_full_set_is_logged_once_however_many_members_it_refuses() {
+        let mut enforcer = Enforcer::new(&[ipset_spec("ipset.a", "a")], EnforceMode::DryRun);
+        let slot = &mut enforcer.slots[0];
+        for refused in [3, 5, 8] {
+            let e = netlink::NetlinkError::SetFull { set: "ipset a.v4".into(), refused, accepted: 0 };
+            slot.fail("sending queued operations", &TargetError::from(e));
+        }
+        assert_eq!((slot.counters.failures, slot.unlogged), (3, 2));
+        slot.fail("sending queued operations", &TargetError::Other("another failure".into()));
+        assert_eq!((slot.counters.failures, slot.unlogged), (4, 0), "a different failure is logged at once");
+        assert!(!same_failure("set a is full", "set b is full"));
     }
 
     #[test]
