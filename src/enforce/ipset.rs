@@ -5,7 +5,8 @@
 //! `101.100.139.138,udp:51413,192.168.55.140`): `hash:ip` = other address, `hash:ip,port` =
 //! other address, protocol and other port, `hash:ip,port,ip` = the same plus the local address,
 //! `hash:mac` = other MAC. Members are queued by [`Target::apply`] and sent at
-//! [`Target::flush`]; re-adding a member restarts its timeout. The socket opens on first use, so
+//! [`Target::flush`], many per datagram; re-adding a member restarts its timeout. A reload that
+//! removes a managed target destroys its sets; `flush_on_destroy` empties them at shutdown. The socket opens on first use, so
 //! a dry-run replay needs no privileges.
 
 use hashbrown::HashSet;

@@ -67,7 +67,9 @@ pub trait Target: Send {
     /// Clean shutdown: write pending output, honour `flush_on_destroy`.
     fn shutdown(&mut self) -> Result<(), TargetError>;
     /// The target was removed from the configuration by a reload: clean up what `managed`
-    /// created. The default is a normal shutdown.
+    /// created (nftset and ipset delete their sets). The default is a normal shutdown: ctmark
+    /// and ctlabel leave marks and labels on their connections, log and sink write what is
+    /// pending.
     fn remove(&mut self) -> Result<(), TargetError> {
         self.shutdown()
     }
