@@ -452,4 +452,7 @@ fn a_full_v4_set_does_not_stop_the_v6_set_and_large_batches_are_split() {
     assert!(report.sends >= 5000usize.div_ceil(per_send) && report.sends >= 2, "{report:?}");
     let l = list(&ns, "many.v4");
     assert!(l.contains("Number of entries: 5000"), "{}", &l[..l.len().min(400)]);
+    // Every member refused: one answer each, and they all fit in the receive buffer.
+    let report = sock.add_many("nosuch.v4", &members, Some(60), &SkbInfo::default()).unwrap();
+    assert_eq!((report.added, report.refused.len()), (0, 5000));
 }
