@@ -57,7 +57,8 @@ fn in_ns<T: Send + 'static>(ns: &NetNs, f: impl FnOnce() -> T + Send + 'static) 
 struct Topology {
     router: NetNs,
     client: NetNs,
-    server: NetNs,
+    /// Holds the echo server's listeners; deleted on drop.
+    _server: NetNs,
     dir: PathBuf,
     stop: Arc<AtomicBool>,
     echo: Option<JoinHandle<()>>,
@@ -90,7 +91,7 @@ impl Topology {
         });
         let flag = stop.clone();
         let echo = std::thread::spawn(move || echo_server(listeners, flag));
-        Topology { router, client, server, dir, stop, echo: Some(echo) }
+        Topology { router, client, _server: server, dir, stop, echo: Some(echo) }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -128,7 +129,6 @@ impl Drop for Topology {
             let _ = t.join();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
-        let _ = &self.server;
     }
 }
 
