@@ -31,6 +31,7 @@ pub(super) fn decode_ip(l3: L3<'_>) -> Result<Packet<'_>, DecodeError> {
         icmp: None,
         payload: l4,
         ip_len,
+        tunnel: super::TunnelType::None,
     };
     let l4b = Bytes::new(l4);
     match ip_protocol {

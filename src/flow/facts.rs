@@ -35,14 +35,8 @@ impl OtherType {
     }
 }
 
-/// Encapsulation the flow was found in (Netify's `tunnel_type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TunnelType {
-    #[default]
-    None,
-    /// GTP-U (mobile core networks), decapsulated before flow tracking.
-    Gtp,
-}
+/// Encapsulation the flow was found in (Netify's `tunnel_type`), decapsulated before tracking.
+pub use crate::decode::TunnelType;
 
 /// ICMP header fields of the flow's first packet, as sent by the origin: conntrack keys ICMP
 /// queries on type, code and identifier instead of ports.

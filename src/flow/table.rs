@@ -289,6 +289,7 @@ impl Site {
             ip_version: if packet.src_ip.is_ipv4() { 4 } else { 6 },
             ip_protocol: packet.ip_protocol,
             vlan_id: packet.vlan_id,
+            tunnel_type: packet.tunnel,
             local_ip: local.0,
             local_port: local.1,
             local_mac: local.2,
@@ -391,6 +392,7 @@ mod tests {
             payload,
             ip_len: 40 + payload.len() as u32,
             icmp: None,
+            tunnel: crate::decode::TunnelType::None,
         }
     }
 
@@ -506,6 +508,7 @@ mod tests {
             payload,
             ip_len: 40 + payload.len() as u32,
             icmp: None,
+            tunnel: crate::decode::TunnelType::None,
         }
     }
 
