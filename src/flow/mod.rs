@@ -4,6 +4,7 @@ pub mod facts;
 pub mod key;
 pub mod locality;
 pub mod net;
+pub mod origin;
 pub mod record;
 pub mod table;
 pub mod wheel;

@@ -270,13 +270,7 @@ struct Site {
 
 impl Site {
     fn new_flow(&self, key: FlowKey, lower_to_upper: bool, packet: &Packet<'_>, now: Duration) -> Flow {
-        // The sender of a SYN opened the flow; the receiver of a SYN+ACK did; otherwise the
-        // sender of the first packet we saw.
-        let sender_opened = match packet.tcp {
-            Some(tcp) if tcp.has(tcp_flags::SYN) => !tcp.has(tcp_flags::ACK),
-            _ => true,
-        };
-        let (origin, responder) = if sender_opened {
+        let (origin, responder) = if super::origin::sender_opened(packet) {
             ((packet.src_ip, packet.src_port, packet.src_mac), (packet.dst_ip, packet.dst_port, packet.dst_mac))
         } else {
             ((packet.dst_ip, packet.dst_port, packet.dst_mac), (packet.src_ip, packet.src_port, packet.src_mac))
