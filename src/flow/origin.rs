@@ -2,7 +2,7 @@
 //!
 //! In order:
 //! 1. TCP: the sender of a SYN without ACK opened it; the receiver of a SYN+ACK did.
-//! 2. A packet that is plainly an answer: an ICMP echo/timestamp reply, or a non-TCP packet sent
+//! 2. A packet that is plainly an answer: an ICMP query reply (echo, timestamp…), or a non-TCP packet sent
 //!    from a well-known port (< 1024) to an ephemeral one (≥ 1024), e.g. a DNS response seen
 //!    before its query. The receiver opened the flow.
 //! 3. TCP without SYN (the capture started mid-flow): ports decide — the lower port is the
@@ -12,9 +12,21 @@
 
 use crate::decode::{tcp_flags, Packet};
 
-const ICMP_ECHO_REPLY: u8 = 0;
-const ICMP_TIMESTAMP_REPLY: u8 = 14;
-const ICMPV6_ECHO_REPLY: u8 = 129;
+/// ICMP query pairs conntrack tracks (request, reply): echo, timestamp, information, address
+/// mask for IPv4; echo and node information for IPv6.
+const ICMP_QUERIES: &[(u8, u8)] = &[(8, 0), (13, 14), (15, 16), (17, 18)];
+const ICMPV6_QUERIES: &[(u8, u8)] = &[(128, 129), (139, 140)];
+
+/// For an ICMP query reply, the type of its request (the flow's facts keep the type the origin
+/// sent, so a flow first seen on a reply still names its request).
+pub fn icmp_request_of_reply(ip_protocol: u8, icmp_type: u8) -> Option<u8> {
+    let pairs = match ip_protocol {
+        1 => ICMP_QUERIES,
+        58 => ICMPV6_QUERIES,
+        _ => return None,
+    };
+    pairs.iter().find(|&&(_, reply)| reply == icmp_type).map(|&(request, _)| request)
+}
 
 /// True when the sender of `first` (the flow's first packet seen) opened the flow.
 pub fn sender_opened(first: &Packet<'_>) -> bool {
@@ -30,12 +42,7 @@ pub fn sender_opened(first: &Packet<'_>) -> bool {
         };
     }
     if let Some(icmp) = first.icmp {
-        let reply = match first.ip_protocol {
-            1 => matches!(icmp.icmp_type, ICMP_ECHO_REPLY | ICMP_TIMESTAMP_REPLY),
-            58 => icmp.icmp_type == ICMPV6_ECHO_REPLY,
-            _ => false,
-        };
-        return !reply;
+        return icmp_request_of_reply(first.ip_protocol, icmp.icmp_type).is_none();
     }
     let (src, dst) = (first.src_port, first.dst_port);
     let reply = src != 0 && src < 1024 && dst >= 1024;
@@ -105,5 +112,8 @@ mod tests {
         assert!(!sender_opened(&icmp(1, 0)), "echo reply");
         assert!(!sender_opened(&icmp(58, 129)), "ICMPv6 echo reply");
         assert!(sender_opened(&icmp(58, 135)), "neighbour solicitation");
+        assert_eq!(icmp_request_of_reply(1, 0), Some(8));
+        assert_eq!(icmp_request_of_reply(58, 129), Some(128));
+        assert_eq!(icmp_request_of_reply(1, 8), None);
     }
 }

@@ -292,7 +292,12 @@ impl Site {
             other_mac: other.2,
             local_origin: origin_is_local,
             other_type,
-            icmp: packet.icmp.map(|i| IcmpFacts { icmp_type: i.icmp_type, code: i.code, id: i.id }),
+            // As the origin sent it: a reply seen first stands for its request.
+            icmp: packet.icmp.map(|i| IcmpFacts {
+                icmp_type: super::origin::icmp_request_of_reply(packet.ip_protocol, i.icmp_type).unwrap_or(i.icmp_type),
+                code: i.code,
+                id: i.id,
+            }),
             ..FlowFacts::default()
         };
         let dissect = DissectState::start(&mut facts);
@@ -425,6 +430,21 @@ mod tests {
         let f = &t.flows_mut().next().unwrap().facts;
         assert!(!f.local_origin);
         assert_eq!((f.local_ip.to_string().as_str(), f.local_port), ("192.168.1.10", 22));
+    }
+
+    #[test]
+    fn an_echo_reply_seen_first_names_the_requester_and_its_request() {
+        let mut t = table(10);
+        let mut reply = tcp("93.184.216.34", 0, "192.168.1.10", 0, 0, b"");
+        reply.ip_protocol = 1;
+        reply.tcp = None;
+        reply.icmp = Some(crate::decode::IcmpInfo { icmp_type: 0, code: 0, id: 99 });
+        t.process(&reply, Duration::ZERO).unwrap();
+        let f = &t.flows_mut().next().unwrap().facts;
+        assert!(f.local_origin, "the LAN host that receives the reply pinged");
+        assert_eq!(f.icmp, Some(IcmpFacts { icmp_type: 8, code: 0, id: 99 }));
+        let tuple = crate::enforce::ctmark::original_tuple(f).unwrap();
+        assert_eq!(tuple.src.to_string(), "192.168.1.10", "conntrack's original direction is the request's");
     }
 
     #[test]
