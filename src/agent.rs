@@ -19,6 +19,7 @@ use crate::capture::live::{LiveEvent, LiveStats};
 use crate::capture::Frame;
 use crate::decode::{self, DecodeError};
 use crate::enforce::{EnforceMode, Enforcer, MatchEvent};
+use crate::flow::ctcache::{CtCache, CtLookup};
 use crate::flow::table::{Change, Flow, FlowTable, TableConfig, TableStats};
 use crate::status::{SharedStatus, Status, WorkerStatus};
 
@@ -43,56 +44,6 @@ pub struct Dispatch {
     pub refresh: bool,
 }
 
-/// Fills `ip_nat` for flows seen on external interfaces from the kernel's conntrack table
-/// (Netify: the WAN-side copy of a NAT'd LAN flow). Without conntrack access it warns once and
-/// `ip_nat` stays false.
-pub struct NatLookup {
-    socket: Option<crate::enforce::netlink::conntrack::ConntrackSocket>,
-    unavailable: bool,
-}
-
-impl NatLookup {
-    pub fn new() -> NatLookup {
-        NatLookup { socket: None, unavailable: false }
-    }
-
-    /// Look the flow up (once per new flow and again when detection completes, never per
-    /// packet) and set `ip_nat` when its conntrack entry is translated.
-    fn fill(&mut self, facts: &mut crate::flow::facts::FlowFacts) {
-        use crate::enforce::netlink::conntrack::{is_nat, ConntrackSocket};
-        if self.unavailable || facts.ip_nat {
-            return;
-        }
-        if self.socket.is_none() {
-            match ConntrackSocket::open() {
-                Ok(s) => self.socket = Some(s),
-                Err(e) => {
-                    tracing::warn!("conntrack unavailable ({e}): ip_nat stays false");
-                    self.unavailable = true;
-                    return;
-                }
-            }
-        }
-        let (Some(socket), Some(tuple)) = (&mut self.socket, crate::enforce::ctmark::original_tuple(facts)) else {
-            return;
-        };
-        match socket.find(&tuple) {
-            Ok(Some(entry)) => facts.ip_nat = is_nat(&entry),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::debug!("conntrack lookup of {tuple}: {e}");
-                self.socket = None;
-            }
-        }
-    }
-}
-
-impl Default for NatLookup {
-    fn default() -> Self {
-        NatLookup::new()
-    }
-}
-
 /// A worker: decode, flow table, dissection, action evaluation.
 pub struct Worker {
     pub table: FlowTable,
@@ -102,13 +53,21 @@ pub struct Worker {
     pub vlan_override: u16,
     /// Evaluate actions (off for `--decode-only` measurements).
     pub evaluate: bool,
-    /// Set for workers of external interfaces in `run`.
-    pub nat: Option<NatLookup>,
+    /// Conntrack facts (`ct_mark`, and `ip_nat` on external interfaces); set by `run`, never
+    /// in replay (a capture file's flows are not the host's connections).
+    pub conntrack: Option<CtLookup>,
 }
 
 impl Worker {
     pub fn new(table: FlowTable, actions: Arc<ArcSwap<ActionSet>>) -> Worker {
-        Worker { table, decode_stats: DecodeStats::default(), actions, vlan_override: 0, evaluate: true, nat: None }
+        Worker {
+            table,
+            decode_stats: DecodeStats::default(),
+            actions,
+            vlan_override: 0,
+            evaluate: true,
+            conntrack: None,
+        }
     }
 
     /// Process one frame; every match or refresh goes to `dispatch`. `at` stamps the events.
@@ -140,12 +99,11 @@ impl Worker {
         if !self.evaluate {
             return;
         }
-        if let (Some(nat), Change::New | Change::Completed) = (&mut self.nat, change) {
-            if flow.facts.external {
-                nat.fill(&mut flow.facts);
-            }
-        }
         if change != Change::None {
+            // Conntrack is consulted when the flow's facts change, not per packet.
+            if let Some(conntrack) = &mut self.conntrack {
+                conntrack.fill(&mut flow.facts);
+            }
             let actions = self.actions.load();
             evaluate(&actions, flow, at, &mut dispatch);
         } else if !flow.verdicts.matched.is_empty()
@@ -178,26 +136,29 @@ impl Worker {
     }
 }
 
-/// Evaluate the actions on a flow whose facts changed; dispatch the ones that newly match.
+/// Evaluate the actions on a flow whose facts changed (called once per change). An action
+/// acts — its targets apply — the first time it matches a flow; when a later change still
+/// matches, its targets are refreshed with the new facts (kernel state follows them; log and
+/// sink targets, one record per match, do not write again). So each action acts at most once
+/// per fact change, and never twice for the same facts.
 fn evaluate(actions: &ActionSet, flow: &mut Flow, at: SystemTime, dispatch: &mut impl FnMut(&mut Flow, Dispatch)) {
-    let mut fresh: Vec<usize> = Vec::new();
-    actions.evaluate(&flow.facts, at, |index, _| {
-        if !flow.verdicts.matched.contains(&index) {
-            fresh.push(index);
-        }
-    });
-    if fresh.is_empty() {
+    // (action index, first match); allocated only when something matches.
+    let mut hits: Vec<(usize, bool)> = Vec::new();
+    actions.evaluate(&flow.facts, at, |index, _| hits.push((index, !flow.verdicts.matched.contains(&index))));
+    if hits.is_empty() {
         return;
     }
     let event_flow = Arc::new(flow.facts.clone());
-    for index in fresh {
+    for (index, first) in hits {
         let action = &actions.actions[index];
-        flow.verdicts.matched.push(index);
-        if !flow.verdicts.actions.contains(&action.name) {
-            flow.verdicts.actions.push(action.name.clone());
+        if first {
+            flow.verdicts.matched.push(index);
+            if !flow.verdicts.actions.contains(&action.name) {
+                flow.verdicts.actions.push(action.name.clone());
+            }
         }
         let event = MatchEvent { action: action.name.clone(), flow: event_flow.clone(), at };
-        dispatch(flow, Dispatch { targets: action.targets.clone(), event, refresh: false });
+        dispatch(flow, Dispatch { targets: action.targets.clone(), event, refresh: !first });
     }
     flow.verdicts.last_refresh = flow.last_seen;
 }
@@ -278,7 +239,9 @@ pub fn replay(
             last_ts = last_ts.max(frame.timestamp);
             let at = packet_time(frame.timestamp);
             worker.on_frame(frame, at, |flow, d| {
-                enforcer.handle(&d.targets, &d.event, d.refresh, Some(&mut flow.verdicts.ops));
+                // Ops list what each match did; refreshes of it are not new operations.
+                let ops = (!d.refresh).then_some(&mut flow.verdicts.ops);
+                enforcer.handle(&d.targets, &d.event, d.refresh, ops);
             });
             if enforcer.pending() >= 1024 {
                 enforcer.flush();
@@ -489,6 +452,10 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         std::thread::Builder::new().name("enforcer".into()).spawn(move || enforcer_loop(targets, rx, stop, status))?
     };
 
+    // Conntrack facts for every worker: a cache fed by conntrack events, bounded like the
+    // flow tables.
+    let conntrack_cache = Arc::new(CtCache::new(options.table.max_flows.saturating_mul(2).max(1024)));
+    let conntrack_thread = crate::flow::ctcache::spawn_listener(conntrack_cache.clone(), stop.clone());
     let mut workers = Vec::new();
     lock(&status).workers = sources
         .iter()
@@ -500,9 +467,7 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
             table = table.with_classifier(c.clone());
         }
         let mut worker = Worker::new(table, actions.clone());
-        if iface.external {
-            worker.nat = Some(NatLookup::new());
-        }
+        worker.conntrack = Some(CtLookup::new(conntrack_cache.clone()));
         let shared = WorkerShared {
             stop: stop.clone(),
             tx: tx.clone(),
@@ -570,6 +535,9 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         }
     }
     drop(tx);
+    if conntrack_thread.is_some_and(|t| t.join().is_err()) {
+        tracing::error!("conntrack listener panicked");
+    }
     if enforcer_thread.join().is_err() {
         tracing::error!("enforcer panicked");
     }

@@ -1,5 +1,6 @@
 //! Flows: keys, the per-worker table, the facts each flow carries, and which side is local.
 
+pub mod ctcache;
 pub mod facts;
 pub mod key;
 pub mod locality;

@@ -1,0 +1,91 @@
+//! Actions are evaluated when a flow's facts change (creation, new detection, update,
+//! completion): each action acts at most once per flow per fact change, never twice for the same
+//! facts — its first match applies its targets, later changes that still match refresh them.
+//! Checked on the weak-TLS fixture (three real TLS connections) against the flow table's own
+//! account of when each flow changed.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use flowsieve::agent::{packet_time, Worker};
+use flowsieve::flow::key::FlowKey;
+use flowsieve::flow::locality::Locality;
+use flowsieve::flow::table::{Change, FlowTable, TableConfig};
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/weak-tls.pcap");
+
+fn table() -> FlowTable {
+    let locality = Arc::new(Locality::new(vec!["192.168.1.0/24".parse().unwrap()], vec![]));
+    FlowTable::new(TableConfig::default(), locality, "pcap", false)
+}
+
+/// For each flow, the indexes of the frames that changed its facts.
+fn changes() -> HashMap<FlowKey, Vec<usize>> {
+    let mut table = table();
+    let mut out: HashMap<FlowKey, Vec<usize>> = HashMap::new();
+    let mut index = 0;
+    flowsieve::capture::file::read_file(FIXTURE, |frame| {
+        if let Ok(packet) = flowsieve::decode::decode(frame.link, frame.data) {
+            if let Some((flow, change)) = table.process(&packet, frame.timestamp) {
+                if change != Change::None {
+                    out.entry(flow.key).or_default().push(index);
+                }
+            }
+        }
+        index += 1;
+    })
+    .unwrap();
+    out
+}
+
+/// For each flow, (frame index, refresh) of every dispatch of `criteria`'s action.
+fn dispatches(criteria: &str) -> HashMap<FlowKey, Vec<(usize, bool)>> {
+    let json = serde_json::json!({
+        "actions": { "a": { "criteria": criteria, "targets": ["audit"] } },
+        "targets": { "audit": { "target_type": "log", "path": "/nonexistent-not-written" } }
+    });
+    let config = flowsieve::actions::config::parse(&json.to_string(), Path::new("t.json")).unwrap();
+    let mut worker = Worker::new(table(), Arc::new(ArcSwap::from_pointee(config.actions)));
+    let mut out: HashMap<FlowKey, Vec<(usize, bool)>> = HashMap::new();
+    let mut index = 0;
+    flowsieve::capture::file::read_file(FIXTURE, |frame| {
+        worker.on_frame(frame, packet_time(frame.timestamp), |flow, d| {
+            out.entry(flow.key).or_default().push((index, d.refresh));
+        });
+        index += 1;
+    })
+    .unwrap();
+    out
+}
+
+#[test]
+fn a_match_all_action_acts_once_per_fact_change() {
+    let changes = changes();
+    assert_eq!(changes.len(), 3, "three TLS connections");
+    assert!(changes.values().all(|c| c.len() >= 2), "every flow's facts change more than once: {changes:?}");
+    let dispatches = dispatches("*");
+    assert_eq!(dispatches.len(), changes.len());
+    for (key, frames) in &changes {
+        let got = &dispatches[key];
+        // Exactly one dispatch per change, at the frame of that change.
+        assert_eq!(got.iter().map(|(i, _)| *i).collect::<Vec<_>>(), *frames, "{key:?}");
+        // The first applies the targets, the later ones refresh them.
+        assert!(!got[0].1, "{key:?}: {got:?}");
+        assert!(got[1..].iter().all(|(_, refresh)| *refresh), "{key:?}: {got:?}");
+    }
+}
+
+#[test]
+fn an_action_that_matches_late_acts_at_that_change_only() {
+    let changes = changes();
+    let dispatches = dispatches("detection_complete;");
+    assert_eq!(dispatches.len(), changes.len());
+    for (key, got) in &dispatches {
+        assert_eq!(got.iter().filter(|(_, refresh)| !refresh).count(), 1, "{key:?}: {got:?}");
+        // Nothing before the flow's completion, which is one of its changes.
+        assert!(changes[key].contains(&got[0].0), "{key:?}: {got:?}");
+        assert!(got[0].0 > changes[key][0], "not at creation: {key:?}");
+    }
+}
