@@ -49,6 +49,8 @@ pub struct Packet<'a> {
     pub ip_len: u32,
     /// The tunnel this packet was taken out of.
     pub tunnel: TunnelType,
+    /// Differentiated services code point (IPv4 TOS / IPv6 traffic class, upper 6 bits).
+    pub dscp: u8,
 }
 
 /// The ICMP header fields conntrack keys a query on (type, code, identifier).
@@ -169,6 +171,9 @@ mod tests {
         assert_eq!(p.tcp, Some(TcpInfo { seq: 7, flags: 0x18 }));
         assert_eq!(p.payload, b"\x16\x03\x01\x00");
         assert_eq!(p.src_mac, [0x02, 0, 0, 0, 0, 2]);
+        let mut ef = frame.clone();
+        ef[19] = 46 << 2; // TOS: DSCP EF
+        assert_eq!(decode(LinkType::Ethernet, &ef).unwrap().dscp, 46);
     }
 
     #[test]

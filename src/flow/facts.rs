@@ -116,6 +116,8 @@ pub struct FlowFacts {
     /// Captured on an external (`-E`, WAN) interface rather than an internal (`-I`, LAN) one.
     pub external: bool,
     pub tunnel_type: TunnelType,
+    /// DSCP of the flow's first packet.
+    pub ip_dscp: u8,
     /// ICMP/ICMPv6 type, code and identifier of the first packet; `None` for other protocols.
     pub icmp: Option<IcmpFacts>,
     /// Conntrack mark of the flow's connection, when known (0 otherwise).
@@ -172,6 +174,7 @@ impl Default for FlowFacts {
             ip_nat: false,
             external: false,
             tunnel_type: TunnelType::None,
+            ip_dscp: 0,
             icmp: None,
             ct_mark: 0,
             protocol: 0,

@@ -70,6 +70,7 @@ mod tests {
             payload: &[],
             ip_len: 40,
             tunnel: TunnelType::None,
+            dscp: 0,
         }
     }
 

@@ -284,6 +284,7 @@ impl Site {
             ip_protocol: packet.ip_protocol,
             vlan_id: packet.vlan_id,
             tunnel_type: packet.tunnel,
+            ip_dscp: packet.dscp,
             local_ip: local.0,
             local_port: local.1,
             local_mac: local.2,
@@ -392,6 +393,7 @@ mod tests {
             ip_len: 40 + payload.len() as u32,
             icmp: None,
             tunnel: crate::decode::TunnelType::None,
+            dscp: 0,
         }
     }
 
@@ -523,6 +525,7 @@ mod tests {
             ip_len: 40 + payload.len() as u32,
             icmp: None,
             tunnel: crate::decode::TunnelType::None,
+            dscp: 0,
         }
     }
 
