@@ -19,7 +19,7 @@ use crate::capture::live::{LiveEvent, LiveStats};
 use crate::capture::Frame;
 use crate::decode::{self, DecodeError};
 use crate::enforce::{EnforceMode, Enforcer, MatchEvent};
-use crate::flow::ctcache::{CtCache, CtLookup};
+use crate::flow::ctcache::{CtCache, CtChange, CtLookup};
 use crate::flow::table::{Change, Flow, FlowTable, TableConfig, TableStats};
 use crate::status::{SharedStatus, Status, WorkerStatus};
 
@@ -117,6 +117,28 @@ impl Worker {
                     let event = MatchEvent { action: action.name.clone(), flow: event_flow.clone(), at };
                     dispatch(flow, Dispatch { targets: action.targets.clone(), event, refresh: true });
                 }
+            }
+        }
+    }
+
+    /// A connection's conntrack facts changed (a mark set by the firewall, NAT): when this
+    /// worker tracks it, refresh the flow's facts and, if they changed, evaluate the actions —
+    /// a fact change like any other. Flows are found by the connection's 5-tuple on VLAN 0.
+    pub fn on_conntrack_change(
+        &mut self,
+        change: &CtChange,
+        at: SystemTime,
+        mut dispatch: impl FnMut(&mut Flow, Dispatch),
+    ) {
+        let Some(conntrack) = &mut self.conntrack else { return };
+        for (n, key) in change.keys.iter().enumerate() {
+            if n == 1 && change.keys[0] == change.keys[1] {
+                break;
+            }
+            let Some(flow) = self.table.get_mut(key) else { continue };
+            if conntrack.fill(&mut flow.facts) && self.evaluate {
+                let actions = self.actions.load();
+                evaluate(&actions, flow, at, &mut dispatch);
             }
         }
     }
@@ -455,7 +477,10 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     // Conntrack facts for every worker: a cache fed by conntrack events, bounded like the
     // flow tables.
     let conntrack_cache = Arc::new(CtCache::new(options.table.max_flows.saturating_mul(2).max(1024)));
-    let conntrack_thread = crate::flow::ctcache::spawn_listener(conntrack_cache.clone(), stop.clone());
+    // Each worker hears which connections changed (a mark set later, NAT) through its own queue.
+    let (ct_senders, ct_receivers): (Vec<_>, Vec<_>) = (0..sources.len()).map(|_| bounded::<CtChange>(4096)).unzip();
+    let mut ct_receivers = ct_receivers.into_iter();
+    let conntrack_thread = crate::flow::ctcache::spawn_listener(conntrack_cache.clone(), stop.clone(), ct_senders);
     let mut workers = Vec::new();
     lock(&status).workers = sources
         .iter()
@@ -475,6 +500,7 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
             dropped: dropped.clone(),
             status: status.clone(),
             index,
+            conntrack_changes: ct_receivers.next().unwrap_or_else(|| bounded(0).1),
         };
         let handle = std::thread::Builder::new()
             .name(format!("worker-{}", iface.name))
@@ -560,10 +586,12 @@ struct WorkerShared {
     status: SharedStatus,
     /// This worker's entry in `status.workers`.
     index: usize,
+    /// Connections whose conntrack facts changed (from the conntrack listener).
+    conntrack_changes: Receiver<CtChange>,
 }
 
 fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared) -> anyhow::Result<()> {
-    let WorkerShared { stop, tx, generation, dropped, status, index } = shared;
+    let WorkerShared { stop, tx, generation, dropped, status, index, conntrack_changes } = shared;
     let events_dropped = std::cell::Cell::new(0u64);
     let mut seen_generation = generation.load(Ordering::Acquire);
     let mut send = |_: &mut Flow, d: Dispatch| match tx.try_send(EnforcerMsg::Match(d)) {
@@ -579,6 +607,9 @@ fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared
     let result = capture.run(&stop, |event| match event {
         LiveEvent::Frame(frame) => worker.on_frame(frame, SystemTime::now(), &mut send),
         LiveEvent::Idle(capture_stats) => {
+            while let Ok(change) = conntrack_changes.try_recv() {
+                worker.on_conntrack_change(&change, SystemTime::now(), &mut send);
+            }
             let current = generation.load(Ordering::Acquire);
             if current != seen_generation {
                 seen_generation = current;

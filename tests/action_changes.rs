@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use flowsieve::agent::{packet_time, Worker};
@@ -88,4 +89,42 @@ fn an_action_that_matches_late_acts_at_that_change_only() {
         assert!(changes[key].contains(&got[0].0), "{key:?}: {got:?}");
         assert!(got[0].0 > changes[key][0], "not at creation: {key:?}");
     }
+}
+
+/// A conntrack mark that arrives after the flow's last fact change (the firewall marks it
+/// late): the conntrack listener's notice makes it a fact change, evaluated once.
+#[test]
+fn a_conntrack_mark_set_later_is_a_fact_change() {
+    use flowsieve::enforce::netlink::conntrack::{CtEntry, CtEvent, CtL4, CtTuple};
+    use flowsieve::flow::ctcache::{CtCache, CtChange, CtLookup};
+
+    let json = serde_json::json!({
+        "actions": { "marked": { "criteria": "ct_mark == 0x42;", "targets": ["audit"] } },
+        "targets": { "audit": { "target_type": "log", "path": "/nonexistent-not-written" } }
+    });
+    let config = flowsieve::actions::config::parse(&json.to_string(), Path::new("t.json")).unwrap();
+    let mut worker = Worker::new(table(), Arc::new(ArcSwap::from_pointee(config.actions)));
+    let cache = Arc::new(CtCache::new(1024));
+    worker.conntrack = Some(CtLookup::new(cache.clone()));
+    let mut dispatched = 0;
+    flowsieve::capture::file::read_file(FIXTURE, |frame| {
+        worker.on_frame(frame, packet_time(frame.timestamp), |_, _| dispatched += 1);
+    })
+    .unwrap();
+    assert_eq!(dispatched, 0, "no flow of the fixture is marked");
+    // The firewall marks the first connection; conntrack reports it.
+    let facts = worker.table.flows_mut().next().unwrap().facts.clone();
+    let original = flowsieve::enforce::ctmark::original_tuple(&facts).unwrap();
+    let CtL4::Ports { sport, dport } = original.l4 else { panic!("TCP") };
+    let reply = CtTuple::ports(original.dst, dport, original.src, sport, original.proto);
+    let entry = CtEntry { original, reply, mark: 0x42, labels: 0 };
+    assert!(cache.apply(&CtEvent::Update(entry)));
+    let mut events = Vec::new();
+    let at = packet_time(Duration::from_secs(1));
+    worker.on_conntrack_change(&CtChange::of(&entry), at, |flow, d| events.push((flow.key, d.refresh)));
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(!events[0].1, "the first match applies");
+    // The same notice again: the facts did not change, nothing acts.
+    worker.on_conntrack_change(&CtChange::of(&entry), at, |flow, d| events.push((flow.key, d.refresh)));
+    assert_eq!(events.len(), 1, "{events:?}");
 }

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use hashbrown::HashMap;
 
 use super::facts::FlowFacts;
+use super::key::FlowKey;
 use crate::enforce::netlink::conntrack::{is_nat, ConntrackEvents, ConntrackSocket, CtEntry, CtEvent, CtL4, CtTuple};
 
 /// What conntrack says about one connection.
@@ -87,11 +88,13 @@ impl CtCache {
         self.lock().get(&CtKey::of(tuple)).copied()
     }
 
-    /// Remember an entry (from an event or a direct query).
-    pub fn insert(&self, entry: &CtEntry) {
+    /// Remember an entry (from an event or a direct query). True when the cache learnt
+    /// something: a connection it did not hold, or a new mark or NAT state.
+    pub fn insert(&self, entry: &CtEntry) -> bool {
         let facts = CtFacts { nat: is_nat(entry), mark: entry.mark };
         let keys = [CtKey::of(&entry.original), CtKey::of(&entry.reply)];
         let mut map = self.lock();
+        let mut changed = false;
         for (n, key) in keys.iter().enumerate() {
             if n == 1 && keys[1] == keys[0] {
                 break;
@@ -100,12 +103,15 @@ impl CtCache {
                 self.refused.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            map.insert(*key, facts);
+            changed |= map.insert(*key, facts) != Some(facts);
         }
+        changed
     }
 
-    /// Apply one conntrack event.
-    pub fn apply(&self, event: &CtEvent) {
+    /// Apply one conntrack event; true when it changed what the cache says (see [`insert`]).
+    ///
+    /// [`insert`]: CtCache::insert
+    pub fn apply(&self, event: &CtEvent) -> bool {
         self.events.fetch_add(1, Ordering::Relaxed);
         match event {
             CtEvent::Update(entry) => self.insert(entry),
@@ -113,6 +119,7 @@ impl CtCache {
                 let mut map = self.lock();
                 map.remove(&CtKey::of(&entry.original));
                 map.remove(&CtKey::of(&entry.reply));
+                false
             }
         }
     }
@@ -130,9 +137,36 @@ impl CtCache {
     }
 }
 
-/// Start the thread that feeds `cache` from conntrack events until `stop` is set. `None` (and
-/// a debug note) when the event socket cannot be opened; lookups then go to the kernel.
-pub fn spawn_listener(cache: Arc<CtCache>, stop: Arc<AtomicBool>) -> Option<std::thread::JoinHandle<()>> {
+/// A connection whose conntrack facts changed, as the flow keys (VLAN 0) its packets have on
+/// either side of a NAT: the original tuple and the reply tuple reversed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CtChange {
+    pub keys: [FlowKey; 2],
+}
+
+impl CtChange {
+    pub fn of(entry: &CtEntry) -> CtChange {
+        let key = |t: &CtTuple| {
+            let (sport, dport) = match t.l4 {
+                CtL4::Ports { sport, dport } => (sport, dport),
+                // ICMP flows are keyed without ports.
+                CtL4::Icmp { .. } => (0, 0),
+            };
+            FlowKey::of_endpoints((t.src, sport), (t.dst, dport), t.proto, 0).0
+        };
+        CtChange { keys: [key(&entry.original), key(&entry.reply)] }
+    }
+}
+
+/// Start the thread that feeds `cache` from conntrack events until `stop` is set, and tells
+/// every worker (`workers`, bounded queues; a full queue drops the notice) which connections
+/// changed, so a mark the firewall sets later reaches the flow's facts. `None` (and a debug
+/// note) when the event socket cannot be opened; lookups then go to the kernel.
+pub fn spawn_listener(
+    cache: Arc<CtCache>,
+    stop: Arc<AtomicBool>,
+    workers: Vec<crossbeam_channel::Sender<CtChange>>,
+) -> Option<std::thread::JoinHandle<()>> {
     let mut events = match ConntrackEvents::open() {
         Ok(e) => e,
         Err(e) => {
@@ -144,7 +178,16 @@ pub fn spawn_listener(cache: Arc<CtCache>, stop: Arc<AtomicBool>) -> Option<std:
     let thread = std::thread::Builder::new().name("conntrack".into()).spawn(move || {
         let mut reported_overruns = 0;
         while !stop.load(Ordering::Relaxed) {
-            if let Err(e) = events.poll(|event| cache.apply(&event)) {
+            let notify = |event: CtEvent| {
+                if let (true, CtEvent::Update(entry)) = (cache.apply(&event), event) {
+                    let change = CtChange::of(&entry);
+                    for worker in &workers {
+                        // A full queue: the flow still learns at its next fact change.
+                        let _ = worker.try_send(change);
+                    }
+                }
+            };
+            if let Err(e) = events.poll(notify) {
                 tracing::warn!("conntrack events stopped ({e}): ip_nat and ct_mark from direct lookups only");
                 break;
             }
@@ -260,12 +303,16 @@ mod tests {
         let lan = CtTuple::ports(ip("192.168.1.10"), 40000, ip("10.99.0.2"), 443, 6);
         let wan = CtTuple::ports(ip("10.99.0.1"), 40000, ip("10.99.0.2"), 443, 6);
         assert_eq!(cache.get(&lan), Some(CtFacts { nat: true, mark: 0 }));
+        assert!(!cache.apply(&CtEvent::Update(natted(0))), "the same facts again: no change");
+        let change = CtChange::of(&natted(0));
+        assert_eq!(change.keys[0].lower_ip, ip("10.99.0.2"));
+        assert_eq!((change.keys[1].lower_ip, change.keys[1].upper_ip), (ip("10.99.0.1"), ip("10.99.0.2")));
         assert_eq!(cache.get(&wan), Some(CtFacts { nat: true, mark: 0 }));
         // Seen the other way round (the server's answer first): same connection.
         let wan_reversed = CtTuple::ports(ip("10.99.0.2"), 443, ip("10.99.0.1"), 40000, 6);
         assert!(cache.get(&wan_reversed).is_some());
         // A later event carries the mark the firewall set.
-        cache.apply(&CtEvent::Update(natted(0x42)));
+        assert!(cache.apply(&CtEvent::Update(natted(0x42))));
         assert_eq!(cache.get(&wan).map(|f| f.mark), Some(0x42));
         assert_eq!(cache.stats().entries, 2);
         cache.apply(&CtEvent::Destroy(natted(0x42)));

@@ -166,6 +166,11 @@ impl FlowTable {
         self.dns_hints.as_mut()
     }
 
+    /// The flow with this key, if the table holds it.
+    pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Flow> {
+        self.flows.get_mut(key)
+    }
+
     pub fn flows_mut(&mut self) -> impl Iterator<Item = &mut Flow> {
         self.flows.values_mut()
     }
