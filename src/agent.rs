@@ -102,7 +102,7 @@ impl Worker {
         if change != Change::None {
             // Conntrack is consulted when the flow's facts change, not per packet.
             if let Some(conntrack) = &mut self.conntrack {
-                conntrack.fill(&mut flow.facts);
+                conntrack.fill(&mut flow.facts, change == Change::New);
             }
             let actions = self.actions.load();
             evaluate(&actions, flow, at, &mut dispatch);
@@ -136,7 +136,7 @@ impl Worker {
                 break;
             }
             let Some(flow) = self.table.get_mut(key) else { continue };
-            if conntrack.fill(&mut flow.facts) && self.evaluate {
+            if conntrack.fill(&mut flow.facts, false) && self.evaluate {
                 let actions = self.actions.load();
                 evaluate(&actions, flow, at, &mut dispatch);
             }

@@ -84,7 +84,7 @@ fn steady_state_packets_allocate_nothing() {
         frames.iter().map(|(link, ts, data, wire_len)| (*link, *ts, in_gtp(data), *wire_len)).collect();
     let table = FlowTable::new(TableConfig::default(), Arc::new(Locality::new(vec![], vec![])), "pcap", false);
     let mut worker = Worker::new(table, Arc::new(ArcSwap::from_pointee(config.actions.clone())));
-    let mut replay = |worker: &mut Worker| {
+    let replay = |worker: &mut Worker| {
         for (link, ts, data, wire_len) in &tunnelled {
             let frame = Frame { link: *link, timestamp: *ts, data, wire_len: *wire_len, vlan: None };
             worker.on_frame(frame, packet_time(*ts), |_, _| {});

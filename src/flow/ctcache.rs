@@ -227,10 +227,18 @@ impl CtLookup {
     }
 
     /// Fill `ct_mark`, and `ip_nat` on external interfaces, from conntrack. Called when a flow
-    /// is created and when its facts change. Returns true when either fact changed.
-    pub fn fill(&mut self, facts: &mut FlowFacts) -> bool {
+    /// is created (`new_flow`) and when its facts change. Returns true when either fact changed.
+    ///
+    /// On a cache miss the kernel is asked directly — with a listener running, only for a new
+    /// flow (a connection older than the listener has sent no event yet); later misses are
+    /// connections conntrack does not track, and their events would have filled the cache.
+    pub fn fill(&mut self, facts: &mut FlowFacts, new_flow: bool) -> bool {
         let Some(tuple) = crate::enforce::ctmark::original_tuple(facts) else { return false };
-        let Some(found) = self.cache.get(&tuple).or_else(|| self.query(&tuple)) else { return false };
+        let ask_kernel = new_flow || !self.cache.is_listening();
+        let cached = self.cache.get(&tuple);
+        let Some(found) = cached.or_else(|| if ask_kernel { self.query(&tuple) } else { None }) else {
+            return false;
+        };
         let nat = facts.external && found.nat;
         let changed = facts.ip_nat != nat || facts.ct_mark != found.mark;
         facts.ip_nat = nat;
@@ -345,11 +353,11 @@ mod tests {
             local_origin: true,
             ..FlowFacts::default()
         };
-        assert!(lookup.fill(&mut facts));
+        assert!(lookup.fill(&mut facts, true));
         assert_eq!((facts.ip_nat, facts.ct_mark), (false, 0x42), "internal interface: no ip_nat");
         facts.external = true;
-        assert!(lookup.fill(&mut facts));
+        assert!(lookup.fill(&mut facts, true));
         assert_eq!((facts.ip_nat, facts.ct_mark), (true, 0x42));
-        assert!(!lookup.fill(&mut facts), "nothing new");
+        assert!(!lookup.fill(&mut facts, true), "nothing new");
     }
 }
