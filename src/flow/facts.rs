@@ -100,7 +100,7 @@ pub struct FlowFacts {
     pub ip_version: u8,
     /// IANA protocol number (6 TCP, 17 UDP, …).
     pub ip_protocol: u8,
-    /// Outer 802.1Q VLAN id, 0 when untagged.
+    /// 802.1Q VLAN id (the innermost tag of a stack), 0 when untagged.
     pub vlan_id: u16,
     pub local_ip: IpAddr,
     pub local_port: u16,
