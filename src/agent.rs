@@ -105,7 +105,7 @@ impl Worker {
                 conntrack.fill(&mut flow.facts, change == Change::New);
             }
             let actions = self.actions.load();
-            evaluate(&actions, flow, at, &mut dispatch);
+            evaluate(&actions, flow, at, true, &mut dispatch);
         } else if !flow.verdicts.matched.is_empty()
             && now.saturating_sub(flow.verdicts.last_refresh) >= REFRESH_INTERVAL
         {
@@ -138,7 +138,9 @@ impl Worker {
             let Some(flow) = self.table.get_mut(key) else { continue };
             if conntrack.fill(&mut flow.facts, false) && self.evaluate {
                 let actions = self.actions.load();
-                evaluate(&actions, flow, at, &mut dispatch);
+                // Only first matches act: refreshing here could make two ctmark actions (or a
+                // firewall rule) re-mark each other's connection forever, event after event.
+                evaluate(&actions, flow, at, false, &mut dispatch);
             }
         }
     }
@@ -153,7 +155,7 @@ impl Worker {
                 continue;
             }
             flow.verdicts.matched.clear();
-            evaluate(&actions, flow, at, &mut dispatch);
+            evaluate(&actions, flow, at, true, &mut dispatch);
         }
     }
 }
@@ -162,11 +164,23 @@ impl Worker {
 /// acts — its targets apply — the first time it matches a flow; when a later change still
 /// matches, its targets are refreshed with the new facts (kernel state follows them; log and
 /// sink targets, one record per match, do not write again). So each action acts at most once
-/// per fact change, and never twice for the same facts.
-fn evaluate(actions: &ActionSet, flow: &mut Flow, at: SystemTime, dispatch: &mut impl FnMut(&mut Flow, Dispatch)) {
+/// per fact change, and never twice for the same facts. `refresh_matched` false: only first
+/// matches act.
+fn evaluate(
+    actions: &ActionSet,
+    flow: &mut Flow,
+    at: SystemTime,
+    refresh_matched: bool,
+    dispatch: &mut impl FnMut(&mut Flow, Dispatch),
+) {
     // (action index, first match); allocated only when something matches.
     let mut hits: Vec<(usize, bool)> = Vec::new();
-    actions.evaluate(&flow.facts, at, |index, _| hits.push((index, !flow.verdicts.matched.contains(&index))));
+    actions.evaluate(&flow.facts, at, |index, _| {
+        let first = !flow.verdicts.matched.contains(&index);
+        if first || refresh_matched {
+            hits.push((index, first));
+        }
+    });
     if hits.is_empty() {
         return;
     }

@@ -127,4 +127,13 @@ fn a_conntrack_mark_set_later_is_a_fact_change() {
     // The same notice again: the facts did not change, nothing acts.
     worker.on_conntrack_change(&CtChange::of(&entry), at, |flow, d| events.push((flow.key, d.refresh)));
     assert_eq!(events.len(), 1, "{events:?}");
+    // The mark flips away and back (two ctmark actions fighting, say): the action already acted,
+    // and conntrack notices only let first matches act, so the fight cannot feed itself.
+    for mark in [0x10, 0x42] {
+        let entry = CtEntry { mark, ..entry };
+        assert!(cache.apply(&CtEvent::Update(entry)));
+        worker.on_conntrack_change(&CtChange::of(&entry), at, |flow, d| events.push((flow.key, d.refresh)));
+    }
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(worker.table.flows_mut().find(|f| f.key == events[0].0).unwrap().facts.ct_mark, 0x42);
 }
