@@ -19,6 +19,7 @@ use crate::capture::live::{LiveEvent, LiveStats};
 use crate::capture::Frame;
 use crate::decode::{self, DecodeError};
 use crate::enforce::{EnforceMode, Enforcer, MatchEvent};
+use crate::flow::ctcache::{CtCache, CtChange, CtLookup};
 use crate::flow::table::{Change, Flow, FlowTable, TableConfig, TableStats};
 use crate::status::{SharedStatus, Status, WorkerStatus};
 
@@ -43,56 +44,6 @@ pub struct Dispatch {
     pub refresh: bool,
 }
 
-/// Fills `ip_nat` for flows seen on external interfaces from the kernel's conntrack table
-/// (Netify: the WAN-side copy of a NAT'd LAN flow). Without conntrack access it warns once and
-/// `ip_nat` stays false.
-pub struct NatLookup {
-    socket: Option<crate::enforce::netlink::conntrack::ConntrackSocket>,
-    unavailable: bool,
-}
-
-impl NatLookup {
-    pub fn new() -> NatLookup {
-        NatLookup { socket: None, unavailable: false }
-    }
-
-    /// Look the flow up (once per new flow and again when detection completes, never per
-    /// packet) and set `ip_nat` when its conntrack entry is translated.
-    fn fill(&mut self, facts: &mut crate::flow::facts::FlowFacts) {
-        use crate::enforce::netlink::conntrack::{is_nat, ConntrackSocket};
-        if self.unavailable || facts.ip_nat {
-            return;
-        }
-        if self.socket.is_none() {
-            match ConntrackSocket::open() {
-                Ok(s) => self.socket = Some(s),
-                Err(e) => {
-                    tracing::warn!("conntrack unavailable ({e}): ip_nat stays false");
-                    self.unavailable = true;
-                    return;
-                }
-            }
-        }
-        let (Some(socket), Some(tuple)) = (&mut self.socket, crate::enforce::ctmark::original_tuple(facts)) else {
-            return;
-        };
-        match socket.find(&tuple) {
-            Ok(Some(entry)) => facts.ip_nat = is_nat(&entry),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::debug!("conntrack lookup of {tuple}: {e}");
-                self.socket = None;
-            }
-        }
-    }
-}
-
-impl Default for NatLookup {
-    fn default() -> Self {
-        NatLookup::new()
-    }
-}
-
 /// A worker: decode, flow table, dissection, action evaluation.
 pub struct Worker {
     pub table: FlowTable,
@@ -102,13 +53,21 @@ pub struct Worker {
     pub vlan_override: u16,
     /// Evaluate actions (off for `--decode-only` measurements).
     pub evaluate: bool,
-    /// Set for workers of external interfaces in `run`.
-    pub nat: Option<NatLookup>,
+    /// Conntrack facts (`ct_mark`, and `ip_nat` on external interfaces); set by `run`, never
+    /// in replay (a capture file's flows are not the host's connections).
+    pub conntrack: Option<CtLookup>,
 }
 
 impl Worker {
     pub fn new(table: FlowTable, actions: Arc<ArcSwap<ActionSet>>) -> Worker {
-        Worker { table, decode_stats: DecodeStats::default(), actions, vlan_override: 0, evaluate: true, nat: None }
+        Worker {
+            table,
+            decode_stats: DecodeStats::default(),
+            actions,
+            vlan_override: 0,
+            evaluate: true,
+            conntrack: None,
+        }
     }
 
     /// Process one frame; every match or refresh goes to `dispatch`. `at` stamps the events.
@@ -140,14 +99,13 @@ impl Worker {
         if !self.evaluate {
             return;
         }
-        if let (Some(nat), Change::New | Change::Completed) = (&mut self.nat, change) {
-            if flow.facts.external {
-                nat.fill(&mut flow.facts);
-            }
-        }
         if change != Change::None {
+            // Conntrack is consulted when the flow's facts change, not per packet.
+            if let Some(conntrack) = &mut self.conntrack {
+                conntrack.fill(&mut flow.facts, change == Change::New);
+            }
             let actions = self.actions.load();
-            evaluate(&actions, flow, at, &mut dispatch);
+            evaluate(&actions, flow, at, true, &mut dispatch);
         } else if !flow.verdicts.matched.is_empty()
             && now.saturating_sub(flow.verdicts.last_refresh) >= REFRESH_INTERVAL
         {
@@ -163,6 +121,30 @@ impl Worker {
         }
     }
 
+    /// A connection's conntrack facts changed (a mark set by the firewall, NAT): when this
+    /// worker tracks it, refresh the flow's facts and, if they changed, evaluate the actions —
+    /// a fact change like any other. Flows are found by the connection's 5-tuple on VLAN 0.
+    pub fn on_conntrack_change(
+        &mut self,
+        change: &CtChange,
+        at: SystemTime,
+        mut dispatch: impl FnMut(&mut Flow, Dispatch),
+    ) {
+        let Some(conntrack) = &mut self.conntrack else { return };
+        for (n, key) in change.keys.iter().enumerate() {
+            if n == 1 && change.keys[0] == change.keys[1] {
+                break;
+            }
+            let Some(flow) = self.table.get_mut(key) else { continue };
+            if conntrack.fill(&mut flow.facts, false) && self.evaluate {
+                let actions = self.actions.load();
+                // Only first matches act: refreshing here could make two ctmark actions (or a
+                // firewall rule) re-mark each other's connection forever, event after event.
+                evaluate(&actions, flow, at, false, &mut dispatch);
+            }
+        }
+    }
+
     /// After a reload: forget which actions matched (their indexes refer to the old
     /// configuration) and, with `reprocess_flows`, re-evaluate every live flow now.
     pub fn reevaluate_all(&mut self, at: SystemTime, mut dispatch: impl FnMut(&mut Flow, Dispatch)) {
@@ -173,31 +155,46 @@ impl Worker {
                 continue;
             }
             flow.verdicts.matched.clear();
-            evaluate(&actions, flow, at, &mut dispatch);
+            evaluate(&actions, flow, at, true, &mut dispatch);
         }
     }
 }
 
-/// Evaluate the actions on a flow whose facts changed; dispatch the ones that newly match.
-fn evaluate(actions: &ActionSet, flow: &mut Flow, at: SystemTime, dispatch: &mut impl FnMut(&mut Flow, Dispatch)) {
-    let mut fresh: Vec<usize> = Vec::new();
+/// Evaluate the actions on a flow whose facts changed (called once per change). An action
+/// acts — its targets apply — the first time it matches a flow; when a later change still
+/// matches, its targets are refreshed with the new facts (kernel state follows them; log and
+/// sink targets, one record per match, do not write again). So each action acts at most once
+/// per fact change, and never twice for the same facts. `refresh_matched` false: only first
+/// matches act.
+fn evaluate(
+    actions: &ActionSet,
+    flow: &mut Flow,
+    at: SystemTime,
+    refresh_matched: bool,
+    dispatch: &mut impl FnMut(&mut Flow, Dispatch),
+) {
+    // (action index, first match); allocated only when something matches.
+    let mut hits: Vec<(usize, bool)> = Vec::new();
     actions.evaluate(&flow.facts, at, |index, _| {
-        if !flow.verdicts.matched.contains(&index) {
-            fresh.push(index);
+        let first = !flow.verdicts.matched.contains(&index);
+        if first || refresh_matched {
+            hits.push((index, first));
         }
     });
-    if fresh.is_empty() {
+    if hits.is_empty() {
         return;
     }
     let event_flow = Arc::new(flow.facts.clone());
-    for index in fresh {
+    for (index, first) in hits {
         let action = &actions.actions[index];
-        flow.verdicts.matched.push(index);
-        if !flow.verdicts.actions.contains(&action.name) {
-            flow.verdicts.actions.push(action.name.clone());
+        if first {
+            flow.verdicts.matched.push(index);
+            if !flow.verdicts.actions.contains(&action.name) {
+                flow.verdicts.actions.push(action.name.clone());
+            }
         }
         let event = MatchEvent { action: action.name.clone(), flow: event_flow.clone(), at };
-        dispatch(flow, Dispatch { targets: action.targets.clone(), event, refresh: false });
+        dispatch(flow, Dispatch { targets: action.targets.clone(), event, refresh: !first });
     }
     flow.verdicts.last_refresh = flow.last_seen;
 }
@@ -278,7 +275,9 @@ pub fn replay(
             last_ts = last_ts.max(frame.timestamp);
             let at = packet_time(frame.timestamp);
             worker.on_frame(frame, at, |flow, d| {
-                enforcer.handle(&d.targets, &d.event, d.refresh, Some(&mut flow.verdicts.ops));
+                // Ops list what each match did; refreshes of it are not new operations.
+                let ops = (!d.refresh).then_some(&mut flow.verdicts.ops);
+                enforcer.handle(&d.targets, &d.event, d.refresh, ops);
             });
             if enforcer.pending() >= 1024 {
                 enforcer.flush();
@@ -489,6 +488,13 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         std::thread::Builder::new().name("enforcer".into()).spawn(move || enforcer_loop(targets, rx, stop, status))?
     };
 
+    // Conntrack facts for every worker: a cache fed by conntrack events, bounded like the
+    // flow tables.
+    let conntrack_cache = Arc::new(CtCache::new(options.table.max_flows.saturating_mul(2).max(1024)));
+    // Each worker hears which connections changed (a mark set later, NAT) through its own queue.
+    let (ct_senders, ct_receivers): (Vec<_>, Vec<_>) = (0..sources.len()).map(|_| bounded::<CtChange>(4096)).unzip();
+    let mut ct_receivers = ct_receivers.into_iter();
+    let conntrack_thread = crate::flow::ctcache::spawn_listener(conntrack_cache.clone(), stop.clone(), ct_senders);
     let mut workers = Vec::new();
     lock(&status).workers = sources
         .iter()
@@ -500,9 +506,7 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
             table = table.with_classifier(c.clone());
         }
         let mut worker = Worker::new(table, actions.clone());
-        if iface.external {
-            worker.nat = Some(NatLookup::new());
-        }
+        worker.conntrack = Some(CtLookup::new(conntrack_cache.clone()));
         let shared = WorkerShared {
             stop: stop.clone(),
             tx: tx.clone(),
@@ -510,6 +514,7 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
             dropped: dropped.clone(),
             status: status.clone(),
             index,
+            conntrack_changes: ct_receivers.next().unwrap_or_else(|| bounded(0).1),
         };
         let handle = std::thread::Builder::new()
             .name(format!("worker-{}", iface.name))
@@ -570,6 +575,9 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         }
     }
     drop(tx);
+    if conntrack_thread.is_some_and(|t| t.join().is_err()) {
+        tracing::error!("conntrack listener panicked");
+    }
     if enforcer_thread.join().is_err() {
         tracing::error!("enforcer panicked");
     }
@@ -592,10 +600,12 @@ struct WorkerShared {
     status: SharedStatus,
     /// This worker's entry in `status.workers`.
     index: usize,
+    /// Connections whose conntrack facts changed (from the conntrack listener).
+    conntrack_changes: Receiver<CtChange>,
 }
 
 fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared) -> anyhow::Result<()> {
-    let WorkerShared { stop, tx, generation, dropped, status, index } = shared;
+    let WorkerShared { stop, tx, generation, dropped, status, index, conntrack_changes } = shared;
     let events_dropped = std::cell::Cell::new(0u64);
     let mut seen_generation = generation.load(Ordering::Acquire);
     let mut send = |_: &mut Flow, d: Dispatch| match tx.try_send(EnforcerMsg::Match(d)) {
@@ -611,6 +621,9 @@ fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared
     let result = capture.run(&stop, |event| match event {
         LiveEvent::Frame(frame) => worker.on_frame(frame, SystemTime::now(), &mut send),
         LiveEvent::Idle(capture_stats) => {
+            while let Ok(change) = conntrack_changes.try_recv() {
+                worker.on_conntrack_change(&change, SystemTime::now(), &mut send);
+            }
             let current = generation.load(Ordering::Acquire);
             if current != seen_generation {
                 seen_generation = current;

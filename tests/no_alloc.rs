@@ -77,4 +77,40 @@ fn steady_state_packets_allocate_nothing() {
     assert_eq!(matches, 1, "the TLS 1.1 flow matched once, during warm-up");
     assert_eq!(worker.table.stats().packets, 3 * frames.len() as u64);
     assert_eq!(during, 0, "{during} allocations for {} warm packets", 2 * frames.len());
+
+    // The same traffic inside GTP-U: opening the tunnel allocates nothing either. (One test
+    // function: the allocation counter is global to the binary.)
+    let tunnelled: Vec<_> =
+        frames.iter().map(|(link, ts, data, wire_len)| (*link, *ts, in_gtp(data), *wire_len)).collect();
+    let table = FlowTable::new(TableConfig::default(), Arc::new(Locality::new(vec![], vec![])), "pcap", false);
+    let mut worker = Worker::new(table, Arc::new(ArcSwap::from_pointee(config.actions.clone())));
+    let replay = |worker: &mut Worker| {
+        for (link, ts, data, wire_len) in &tunnelled {
+            let frame = Frame { link: *link, timestamp: *ts, data, wire_len: *wire_len, vlan: None };
+            worker.on_frame(frame, packet_time(*ts), |_, _| {});
+            worker.table.expire(*ts, |_| {});
+        }
+    };
+    replay(&mut worker);
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    replay(&mut worker);
+    let during = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert_eq!(worker.table.len(), 3, "the inner flows");
+    assert!(worker.table.flows_mut().all(|f| f.facts.tunnel_type == flowsieve::decode::TunnelType::Gtp));
+    assert_eq!(during, 0, "{during} allocations for {} warm GTP-U packets", tunnelled.len());
+}
+
+/// An untagged Ethernet frame's IP packet wrapped in Ethernet + IPv4 + UDP 2152 + GTP-U.
+fn in_gtp(frame: &[u8]) -> Vec<u8> {
+    let inner = &frame[14..];
+    let gtp_len = inner.len() as u16;
+    let udp_len = gtp_len + 8 + 8;
+    let ip_len = udp_len + 20;
+    let mut out = frame[..12].to_vec();
+    out.extend_from_slice(&[0x08, 0x00, 0x45, 0, (ip_len >> 8) as u8, ip_len as u8, 0, 0, 0x40, 0, 64, 17, 0, 0]);
+    out.extend_from_slice(&[172, 16, 0, 1, 172, 16, 0, 2]);
+    out.extend_from_slice(&[0x08, 0x68, 0x08, 0x68, (udp_len >> 8) as u8, udp_len as u8, 0, 0]);
+    out.extend_from_slice(&[0x30, 0xff, (gtp_len >> 8) as u8, gtp_len as u8, 0, 0, 0, 7]);
+    out.extend_from_slice(inner);
+    out
 }

@@ -654,7 +654,7 @@ xfm:^r[0-9]+---sn-[a-z0-9-]+\\.googlevideo\\.com$:video.googlevideo.com
         let expr = "other_port >= 27015 && other_port <= 27030;";
         let steam = "app == 'netify.steam' && protocol_id != 74;";
         // An attribute flowsieve's criteria do not know keeps the dissector inactive.
-        let inert = "iface_nfq_src == 'br-lan';";
+        let inert = "intel_category == 'malware';";
         let text = format!(
             "app:74:netify.steam\nnsd:74:-1:{}\nnsd:-1:74:{}\nnsd:-1:75:{}\n",
             encode_base64(expr.as_bytes()),

@@ -194,7 +194,8 @@ const OTHER_TYPES: &[&str] = &[
 /// `origin` values. flowsieve always knows which side opened a flow, so `origin_unknown` never
 /// matches. (Netify's v4 README says `origin_remote`; its lexer only has `origin_other`.)
 const ORIGINS: &[&str] = &["origin_unknown", "origin_local", "origin_other"];
-const TUNNEL_TYPES: &[&str] = &["tunnel_none", "tunnel_gtp"];
+/// `tunnel_type` values; `tunnel_capwap` is ours (Netify's lexer stops at `tunnel_gtp`).
+const TUNNEL_TYPES: &[&str] = &["tunnel_none", "tunnel_gtp", "tunnel_capwap"];
 
 /// Every bare constant any attribute takes, for the parser.
 pub(super) fn is_constant(name: &str) -> bool {
@@ -321,10 +322,11 @@ pub static ATTRIBUTES: &[Attribute] = &[
             get: |f| match f.tunnel_type {
                 TunnelType::None => 0,
                 TunnelType::Gtp => 1,
+                TunnelType::Capwap => 2,
             },
             values: TUNNEL_TYPES,
         },
-        doc: "encapsulation the flow was found in (tunnel_none, tunnel_gtp)",
+        doc: "encapsulation the flow was found in (tunnel_none, tunnel_gtp, tunnel_capwap)",
         caveat: None,
     },
     Attribute {
@@ -450,14 +452,14 @@ pub static ATTRIBUTES: &[Attribute] = &[
     },
     Attribute {
         name: "ndpi_risk_client",
-        aliases: &[],
+        aliases: &["ndpi_risk_score_client"],
         accessor: Accessor::Number { get: |f| u64::from(f.risk_score_client), max: U16_MAX, hex: false },
         doc: "nDPI risk score, client share",
         caveat: RISK_CAVEAT,
     },
     Attribute {
         name: "ndpi_risk_server",
-        aliases: &[],
+        aliases: &["ndpi_risk_score_server"],
         accessor: Accessor::Number { get: |f| u64::from(f.risk_score_server), max: U16_MAX, hex: false },
         doc: "nDPI risk score, server share",
         caveat: RISK_CAVEAT,
@@ -476,33 +478,168 @@ pub static ATTRIBUTES: &[Attribute] = &[
         doc: "capture interface name ('eth0' or 'rx:…')",
         caveat: None,
     },
+    Attribute {
+        name: "vlan",
+        aliases: &[],
+        accessor: Accessor::Number { get: |f| u64::from(f.vlan_id), max: 4095, hex: false },
+        doc: "802.1Q VLAN id (Netify 5.2: vlan_id or a bridge PVID; flowsieve knows only the tag)",
+        caveat: None,
+    },
+    Attribute {
+        name: "ip_dscp",
+        aliases: &[],
+        accessor: Accessor::Number { get: |f| u64::from(f.ip_dscp), max: 63, hex: false },
+        doc: "DSCP of the flow's first packet (0–63)",
+        caveat: None,
+    },
+    Attribute {
+        name: "src_ip",
+        aliases: &[],
+        accessor: Accessor::Address(|f| if f.local_origin { f.local_ip } else { f.other_ip }),
+        doc: "address of the side that opened the flow",
+        caveat: None,
+    },
+    Attribute {
+        name: "dst_ip",
+        aliases: &[],
+        accessor: Accessor::Address(|f| if f.local_origin { f.other_ip } else { f.local_ip }),
+        doc: "address of the side that answered",
+        caveat: None,
+    },
+    Attribute {
+        name: "src_mac",
+        aliases: &[],
+        accessor: Accessor::Mac(|f| if f.local_origin { f.local_mac } else { f.other_mac }),
+        doc: "MAC of the side that opened the flow",
+        caveat: None,
+    },
+    Attribute {
+        name: "dst_mac",
+        aliases: &[],
+        accessor: Accessor::Mac(|f| if f.local_origin { f.other_mac } else { f.local_mac }),
+        doc: "MAC of the side that answered",
+        caveat: None,
+    },
+    Attribute {
+        name: "src_port",
+        aliases: &[],
+        accessor: Accessor::Number {
+            get: |f| u64::from(if f.local_origin { f.local_port } else { f.other_port }),
+            max: U16_MAX,
+            hex: false,
+        },
+        doc: "port of the side that opened the flow",
+        caveat: None,
+    },
+    Attribute {
+        name: "dst_port",
+        aliases: &[],
+        accessor: Accessor::Number {
+            get: |f| u64::from(if f.local_origin { f.other_port } else { f.local_port }),
+            max: U16_MAX,
+            hex: false,
+        },
+        doc: "port of the side that answered",
+        caveat: None,
+    },
+    // `any_*`: either side. The accessor reads the local side; compilation tests both
+    // (`==`: either side equals; `!=`: neither does), see `plan::compile`.
+    Attribute {
+        name: "any_ip",
+        aliases: &[],
+        accessor: Accessor::Address(|f| f.local_ip),
+        doc: "either address (== either side, != neither side)",
+        caveat: None,
+    },
+    Attribute {
+        name: "any_mac",
+        aliases: &[],
+        accessor: Accessor::Mac(|f| f.local_mac),
+        doc: "either MAC (== either side, != neither side)",
+        caveat: None,
+    },
+    Attribute {
+        name: "any_port",
+        aliases: &[],
+        accessor: Accessor::Number { get: |f| u64::from(f.local_port), max: U16_MAX, hex: false },
+        doc: "either port (== either side, != neither side)",
+        caveat: None,
+    },
+    Attribute {
+        name: "tls_ja4",
+        aliases: &[],
+        accessor: Accessor::Text(|f| f.tls.ja4.as_deref().unwrap_or("")),
+        doc: "JA4 fingerprint of the TLS ClientHello ('t13d1516h2_…' or 'rx:…')",
+        caveat: None,
+    },
+    Attribute {
+        name: "detection_init",
+        aliases: &[],
+        accessor: Accessor::Bool(|_| true),
+        doc: "detection has started (true for every flow actions see)",
+        caveat: None,
+    },
+    Attribute {
+        name: "dhc_hit",
+        aliases: &[],
+        accessor: Accessor::Bool(|f| f.dns_hostname.is_some()),
+        doc: "the DNS hint cache named the other address (dns_hostname is set)",
+        caveat: None,
+    },
+    Attribute {
+        name: "fhc_hit",
+        aliases: &[],
+        accessor: Accessor::Bool(|_| false),
+        doc: "Netify's flow hash cache answered detection",
+        caveat: Some("flowsieve has no flow hash cache"),
+    },
+    Attribute {
+        name: "soft_dissector",
+        aliases: &[],
+        accessor: Accessor::Bool(|_| false),
+        doc: "a soft dissector (nsd: line) named the flow",
+        caveat: Some("soft dissectors are not implemented yet"),
+    },
+    Attribute {
+        name: "expiring",
+        aliases: &[],
+        accessor: Accessor::Bool(|_| false),
+        doc: "the flow is being expired",
+        caveat: Some("actions are not evaluated at flow expiry"),
+    },
+    Attribute {
+        name: "expired",
+        aliases: &[],
+        accessor: Accessor::Bool(|_| false),
+        doc: "the flow has expired",
+        caveat: Some("actions are not evaluated at flow expiry"),
+    },
+    Attribute {
+        name: "tls_ech",
+        aliases: &[],
+        accessor: Accessor::Bool(|_| false),
+        doc: "the TLS ClientHello offered Encrypted Client Hello",
+        caveat: Some("the TLS dissector does not record ECH yet"),
+    },
+    Attribute {
+        name: "iface_nfq_src",
+        aliases: &[],
+        accessor: Accessor::Text(|_| ""),
+        doc: "NFQUEUE input interface",
+        caveat: Some("NFQUEUE capture is not supported, so there is no NFQUEUE interface"),
+    },
+    Attribute {
+        name: "iface_nfq_dst",
+        aliases: &[],
+        accessor: Accessor::Text(|_| ""),
+        doc: "NFQUEUE output interface",
+        caveat: Some("NFQUEUE capture is not supported, so there is no NFQUEUE interface"),
+    },
 ];
 
 /// Names Netify knows that flowsieve does not (yet), so the error can say so instead of
-/// guessing a typo (spec/flow-actions.md §3.2).
-const NETIFY_ONLY: &[&str] = &[
-    "iface_nfq_src",
-    "iface_nfq_dst",
-    "ip_dscp",
-    "vlan",
-    "detection_init",
-    "dhc_hit",
-    "fhc_hit",
-    "soft_dissector",
-    "expired",
-    "expiring",
-    "tls_ja4",
-    "tls_ech",
-    "any_ip",
-    "any_mac",
-    "any_port",
-    "src_ip",
-    "dst_ip",
-    "src_mac",
-    "dst_mac",
-    "src_port",
-    "dst_port",
-];
+/// guessing a typo (spec/flow-actions.md §3.2). Every name the spec lists is supported now.
+const NETIFY_ONLY: &[&str] = &[];
 
 /// The attribute spelled `name` (exactly; names are case-sensitive as in Netify).
 pub fn lookup(name: &str) -> Option<&'static Attribute> {
@@ -512,6 +649,7 @@ pub fn lookup(name: &str) -> Option<&'static Attribute> {
 /// The error message for a name that is not an attribute: says so, and names the closest
 /// attribute when one is close enough to be a likely typo.
 pub(super) fn unknown_message(name: &str) -> String {
+    #[allow(clippy::const_is_empty)]
     if NETIFY_ONLY.contains(&name) {
         return format!("`{name}` is a Netify attribute that flowsieve does not support yet");
     }

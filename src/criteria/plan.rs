@@ -455,6 +455,31 @@ pub(super) fn compile(
             warn_caveat(&test, warnings);
             Node::Test(test)
         }
+        // Either side: `==` holds when one side equals, `!=` when neither does.
+        Expr::Compare(compare) if compare.attr.name.starts_with("any_") => {
+            let mut side = |name: &str| -> Result<Node, CriteriaError> {
+                let attr = super::attribute::lookup(name).expect("local_/other_ attributes exist");
+                let sided = Compare {
+                    attr,
+                    attr_text: compare.attr_text.clone(),
+                    op: compare.op,
+                    op_column: compare.op_column,
+                    value: compare.value.clone(),
+                    value_column: compare.value_column,
+                    value_text: compare.value_text.clone(),
+                    span: compare.span,
+                };
+                let check = compile_compare(&sided, context, warnings)?;
+                Ok(Node::Test(Test { attr, check, span: compare.span }))
+            };
+            let suffix = &compare.attr.name["any_".len()..];
+            let both = vec![side(&format!("local_{suffix}"))?, side(&format!("other_{suffix}"))?];
+            if compare.op == CmpOp::Ne {
+                Node::All(both)
+            } else {
+                Node::Any(both)
+            }
+        }
         Expr::Compare(compare) => {
             let check = compile_compare(compare, context, warnings)?;
             let test = Test { attr: compare.attr, check, span: compare.span };

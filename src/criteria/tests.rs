@@ -395,6 +395,84 @@ fn full_language_against_flows() {
         ("tunnel_type != tunnel_gtp;", |_| {}, true),
         ("tunnel_type;", |_| {}, false),
         ("tunnel_type;", |f| f.tunnel_type = TunnelType::Gtp, true),
+        ("tunnel_type == tunnel_capwap;", |f| f.tunnel_type = TunnelType::Capwap, true),
+        ("tunnel_type == tunnel_none;", |f| f.tunnel_type = TunnelType::Capwap, false),
+        // Spec §3.2 attributes of Netify 5.2: by origin, either side, DSCP, VLAN, flags.
+        (
+            "src_ip == 192.168.1.10 && dst_port == 443;",
+            |f| {
+                v4(f);
+                f.local_origin = true;
+                f.other_port = 443
+            },
+            true,
+        ),
+        (
+            "src_ip == 192.168.1.10;",
+            |f| {
+                v4(f);
+                f.local_origin = false
+            },
+            false,
+        ),
+        (
+            "src_ip == 93.184.216.34 && src_port == 443;",
+            |f| {
+                v4(f);
+                f.other_port = 443
+            },
+            true,
+        ),
+        (
+            "dst_ip == 192.168.1.10 && dst_port == 22;",
+            |f| {
+                v4(f);
+                f.local_port = 22
+            },
+            true,
+        ),
+        (
+            "src_mac == 02:00:00:00:00:01;",
+            |f| {
+                f.local_origin = true;
+                f.local_mac = [2, 0, 0, 0, 0, 1]
+            },
+            true,
+        ),
+        (
+            "dst_mac == 02:00:00:00:00:01;",
+            |f| {
+                f.local_origin = true;
+                f.local_mac = [2, 0, 0, 0, 0, 1]
+            },
+            false,
+        ),
+        ("any_ip == 93.184.216.0/24;", v4, true),
+        ("any_ip == 192.168.1.10;", v4, true),
+        ("any_ip == 10.0.0.1;", v4, false),
+        ("any_ip != 10.0.0.1;", v4, true),
+        ("any_ip != 192.168.1.10;", v4, false),
+        ("any_port == 443;", |f| f.other_port = 443, true),
+        ("any_port == 443;", |f| f.local_port = 443, true),
+        ("any_port != 443;", |f| f.local_port = 443, false),
+        ("any_port >= 1024;", |f| f.local_port = 50000, true),
+        ("any_mac == 02:00:00:00:00:09;", |f| f.other_mac = [2, 0, 0, 0, 0, 9], true),
+        ("!any_ip == 10.0.0.1;", v4, true),
+        ("ip_dscp == 46;", |f| f.ip_dscp = 46, true),
+        ("ip_dscp != 0;", |_| {}, false),
+        ("vlan == 7;", |f| f.vlan_id = 7, true),
+        (
+            "tls_ja4 == 't13d1516h2_8daaf6152771_e5627efa2ab1';",
+            |f| f.tls.ja4 = Some("t13d1516h2_8daaf6152771_e5627efa2ab1".into()),
+            true,
+        ),
+        ("tls_ja4 == 'rx:^t13';", |_| {}, false),
+        ("detection_init;", |_| {}, true),
+        ("dhc_hit;", |f| f.dns_hostname = Some("example.com".into()), true),
+        ("!dhc_hit;", |_| {}, true),
+        ("fhc_hit || soft_dissector || expiring || expired || tls_ech;", |_| {}, false),
+        ("iface_nfq_src == 'br-lan' or iface_nfq_dst == 'br-lan';", |_| {}, false),
+        ("ndpi_risk_score_client == 0;", |_| {}, true),
         ("ip_nat || other_type == other_remote;", |f| f.other_type = OtherType::Remote, true),
         // Risks (always 0 today; bits set by hand here).
         ("risks == 'tls_obsolete_version';", |_| {}, false),
@@ -648,7 +726,7 @@ fn errors_of_the_full_language() {
         ("fwmark == 'x';", 11, "`fwmark` is a number"),
         ("local_ip == @", 13, "expected an address group name after `@`"),
         ("other_ip == @iot;", 13, "no address groups are loaded"),
-        ("iface_nfq_dst == 'br-lan';", 1, "Netify attribute that flowsieve does not support yet"),
+        ("iface_nfq_dst == 5;", 18, "`iface_nfq_dst` is a string"),
         ("applicaton == 'x';", 1, "did you mean `application`?"),
         ("dns_hostnme;", 1, "did you mean `dns_hostname`?"),
         ("ip_nat && ssl_verison == 0x0302;", 11, "unknown attribute `ssl_verison`: did you mean `ssl_version`?"),
@@ -702,7 +780,7 @@ fn errors_point_at_the_column() {
         ),
         ("hostname == 'a';", 1, "did you mean `detected_hostname`?"),
         ("frobnicate;", 1, "unknown attribute `frobnicate`"),
-        ("iface_nfq_src == 'br-lan';", 1, "Netify attribute that flowsieve does not support yet"),
+        ("any_port == 'x';", 13, "`any_port` is a number"),
         ("ip_nat == ;", 11, "missing value after `==`"),
         ("ip_nat ==", 10, "found end of input"),
         ("ip_nat && ;", 11, "missing operand after `&&`"),

@@ -3,11 +3,17 @@
 //! We decode by hand instead of using `etherparse` because we need Linux cooked capture v2, keep
 //! the payload of frames cut short by the capture's snap length, and read only the few fields the
 //! flow table needs. Every read is bounds-checked: nothing that comes off the wire can panic here.
+//!
+//! Tunnels (GTP-U, IP-in-IP, CAPWAP data) are opened here: the packet handed to the flow table
+//! is the innermost one, marked with the tunnel it came in ([`tunnel`] says what is kept of the
+//! outer headers).
 
 mod link;
 mod net;
+pub mod tunnel;
 
 pub use link::LinkType;
+pub use tunnel::TunnelType;
 
 use std::net::IpAddr;
 
@@ -22,7 +28,7 @@ pub mod tcp_flags {
 /// A decoded packet: borrowed from the capture buffer.
 #[derive(Debug, Clone, Copy)]
 pub struct Packet<'a> {
-    /// Outer 802.1Q/802.1ad VLAN id, 0 when untagged.
+    /// 802.1Q/802.1ad VLAN id (the innermost tag of a stack), 0 when untagged.
     pub vlan_id: u16,
     /// Ethernet source and destination, zero when the link has none.
     pub src_mac: [u8; 6],
@@ -41,6 +47,10 @@ pub struct Packet<'a> {
     pub payload: &'a [u8],
     /// Length of the IP packet as the IP header states it.
     pub ip_len: u32,
+    /// The tunnel this packet was taken out of.
+    pub tunnel: TunnelType,
+    /// Differentiated services code point (IPv4 TOS / IPv6 traffic class, upper 6 bits).
+    pub dscp: u8,
 }
 
 /// The ICMP header fields conntrack keys a query on (type, code, identifier).
@@ -92,7 +102,20 @@ impl DecodeError {
 /// Decode one frame of the given link type.
 pub fn decode(link: LinkType, frame: &[u8]) -> Result<Packet<'_>, DecodeError> {
     let l3 = link::strip(link, frame)?;
-    net::decode_ip(l3)
+    let mut packet = net::decode_ip(l3)?;
+    for _ in 0..tunnel::MAX_DEPTH {
+        let Some((kind, inner)) = tunnel::inner(&packet) else { break };
+        match net::decode_ip(inner) {
+            Ok(mut inner) => {
+                inner.tunnel = packet.tunnel.nest(kind);
+                packet = inner;
+            }
+            Err(DecodeError::Fragment) => return Err(DecodeError::Fragment),
+            // Not an IP packet after all: the outer packet is the flow.
+            Err(_) => break,
+        }
+    }
+    Ok(packet)
 }
 
 /// A bounds-checked big-endian reader over a byte slice.
@@ -148,6 +171,9 @@ mod tests {
         assert_eq!(p.tcp, Some(TcpInfo { seq: 7, flags: 0x18 }));
         assert_eq!(p.payload, b"\x16\x03\x01\x00");
         assert_eq!(p.src_mac, [0x02, 0, 0, 0, 0, 2]);
+        let mut ef = frame.clone();
+        ef[19] = 46 << 2; // TOS: DSCP EF
+        assert_eq!(decode(LinkType::Ethernet, &ef).unwrap().dscp, 46);
     }
 
     #[test]
@@ -202,10 +228,205 @@ mod tests {
         assert_eq!(decode(LinkType::Ethernet, &frag).unwrap_err(), DecodeError::Fragment);
     }
 
+    /// An IPv4 header (no options) around `body`.
+    fn ipv4(proto: u8, src: [u8; 4], dst: [u8; 4], body: &[u8]) -> Vec<u8> {
+        let len = (20 + body.len()) as u16;
+        let mut ip = vec![0x45, 0, (len >> 8) as u8, len as u8, 0, 0, 0x40, 0, 64, proto, 0, 0];
+        ip.extend_from_slice(&src);
+        ip.extend_from_slice(&dst);
+        ip.extend_from_slice(body);
+        ip
+    }
+
+    fn udp(sport: u16, dport: u16, body: &[u8]) -> Vec<u8> {
+        let len = (8 + body.len()) as u16;
+        let mut u = sport.to_be_bytes().to_vec();
+        u.extend_from_slice(&dport.to_be_bytes());
+        u.extend_from_slice(&len.to_be_bytes());
+        u.extend_from_slice(&[0, 0]);
+        u.extend_from_slice(body);
+        u
+    }
+
+    /// The inner packet every tunnel test carries: UDP 10.0.0.1:5000 -> 10.0.0.2:53, "dns?".
+    fn inner_v4() -> Vec<u8> {
+        ipv4(17, [10, 0, 0, 1], [10, 0, 0, 2], &udp(5000, 53, b"dns?"))
+    }
+
+    fn assert_inner(p: &Packet<'_>, tunnel: TunnelType) {
+        assert_eq!(p.src_ip.to_string(), "10.0.0.1");
+        assert_eq!(p.dst_ip.to_string(), "10.0.0.2");
+        assert_eq!((p.ip_protocol, p.src_port, p.dst_port, p.payload), (17, 5000, 53, &b"dns?"[..]));
+        assert_eq!(p.tunnel, tunnel);
+    }
+
+    fn over_udp(port: u16, body: &[u8]) -> Vec<u8> {
+        ipv4(17, [192, 0, 2, 1], [192, 0, 2, 2], &udp(40000, port, body))
+    }
+
+    #[test]
+    fn gtp_u_with_and_without_optional_fields() {
+        let inner = inner_v4();
+        // Plain G-PDU: flags 0x30 (version 1, PT 1), type 0xff, length, TEID.
+        let mut plain = vec![0x30, 0xff, 0, inner.len() as u8, 0, 0, 0, 1];
+        plain.extend_from_slice(&inner);
+        assert_inner(&decode(LinkType::RawIp, &over_udp(2152, &plain)).unwrap(), TunnelType::Gtp);
+        // Sequence number present (S), and an extension header chain (E): a PDU session
+        // container (type 0x85, 1 unit) then the end of the chain.
+        let mut ext = vec![0x36, 0xff, 0, 0, 0, 0, 0, 1, 0x12, 0x34, 0, 0x85, 1, 0x10, 0x05, 0x00];
+        let len = (ext.len() - 8 + inner.len()) as u16;
+        ext[2..4].copy_from_slice(&len.to_be_bytes());
+        ext.extend_from_slice(&inner);
+        assert_inner(&decode(LinkType::RawIp, &over_udp(2152, &ext)).unwrap(), TunnelType::Gtp);
+        // An extension header claiming length 0 is broken: the outer packet stays the flow.
+        let mut broken = ext.clone();
+        broken[12] = 0;
+        let outer = over_udp(2152, &broken);
+        let p = decode(LinkType::RawIp, &outer).unwrap();
+        assert_eq!((p.dst_port, p.tunnel), (2152, TunnelType::None));
+        // GTP' (protocol type bit clear) and GTP-U echo requests (type 1) are not opened.
+        for (flags, kind) in [(0x20, 0xff), (0x30, 0x01)] {
+            let mut other = plain.clone();
+            other[0] = flags;
+            other[1] = kind;
+            let outer = over_udp(2152, &other);
+            let p = decode(LinkType::RawIp, &outer).unwrap();
+            assert_eq!((p.dst_port, p.tunnel), (2152, TunnelType::None), "flags {flags:#x} type {kind}");
+        }
+    }
+
+    #[test]
+    fn ip_in_ip_every_combination() {
+        let inner4 = inner_v4();
+        let mut inner6 = vec![0x60, 0, 0, 0, 0, 12, 17, 64];
+        inner6.extend_from_slice(&"2001:db8::1".parse::<std::net::Ipv6Addr>().unwrap().octets());
+        inner6.extend_from_slice(&"2001:db8::2".parse::<std::net::Ipv6Addr>().unwrap().octets());
+        inner6.extend_from_slice(&udp(5000, 53, b"dns?"));
+        let outer6 = |next: u8, body: &[u8]| {
+            let mut ip = vec![0x60, 0, 0, 0, 0, body.len() as u8, next, 64];
+            ip.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0a]);
+            ip.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0b]);
+            ip.extend_from_slice(body);
+            ip
+        };
+        let four_in_four = ipv4(4, [192, 0, 2, 1], [192, 0, 2, 2], &inner4);
+        let four_in_six = outer6(4, &inner4);
+        assert_inner(&decode(LinkType::RawIp, &four_in_four).unwrap(), TunnelType::None);
+        assert_inner(&decode(LinkType::RawIp, &four_in_six).unwrap(), TunnelType::None);
+        for frame in [ipv4(41, [192, 0, 2, 1], [192, 0, 2, 2], &inner6), outer6(41, &inner6)] {
+            let p = decode(LinkType::RawIp, &frame).unwrap();
+            assert_eq!((p.src_ip.to_string().as_str(), p.dst_port), ("2001:db8::1", 53));
+        }
+        // Protocol 4 carrying something that is not IPv4 stays the outer packet.
+        let odd = ipv4(4, [192, 0, 2, 1], [192, 0, 2, 2], &inner6);
+        assert_eq!(decode(LinkType::RawIp, &odd).unwrap().ip_protocol, 4);
+    }
+
+    #[test]
+    fn nesting_stops_at_the_depth_limit() {
+        let mut frame = inner_v4();
+        for _ in 0..tunnel::MAX_DEPTH {
+            frame = ipv4(4, [192, 0, 2, 1], [192, 0, 2, 2], &frame);
+        }
+        assert_inner(&decode(LinkType::RawIp, &frame).unwrap(), TunnelType::None);
+        // One more layer than the limit: the decoder stops one tunnel short, on the last outer.
+        frame = ipv4(4, [192, 0, 2, 7], [192, 0, 2, 8], &frame);
+        let p = decode(LinkType::RawIp, &frame).unwrap();
+        assert_eq!((p.ip_protocol, p.src_ip.to_string().as_str()), (4, "192.0.2.1"));
+        // GTP inside IP-in-IP is reported as GTP.
+        let inner = inner_v4();
+        let mut gtp = vec![0x30, 0xff, 0, inner.len() as u8, 0, 0, 0, 1];
+        gtp.extend_from_slice(&inner);
+        let frame = ipv4(4, [192, 0, 2, 7], [192, 0, 2, 8], &over_udp(2152, &gtp));
+        assert_inner(&decode(LinkType::RawIp, &frame).unwrap(), TunnelType::Gtp);
+    }
+
+    #[test]
+    fn capwap_data_with_an_ethernet_or_80211_frame() {
+        let inner = inner_v4();
+        // HLEN 2 (8 bytes), WBID 1, T clear: an 802.3 frame follows.
+        let mut eth = vec![0, 0x10, 0x02, 0, 0, 0, 0, 0];
+        eth.extend_from_slice(&[2, 0, 0, 0, 0, 0xbb, 2, 0, 0, 0, 0, 0xaa, 0x08, 0x00]);
+        eth.extend_from_slice(&inner);
+        let outer = over_udp(5247, &eth);
+        let p = decode(LinkType::RawIp, &outer).unwrap();
+        assert_inner(&p, TunnelType::Capwap);
+        assert_eq!((p.src_mac[5], p.dst_mac[5]), (0xaa, 0xbb), "the station's MACs, not the AP's");
+        // T set: a native 802.11 data frame (to DS: addr2 is the sender, addr3 the destination).
+        let mut wifi = vec![0, 0x10, 0x03, 0, 0, 0, 0, 0, 0x08, 0x01, 0, 0];
+        wifi.extend_from_slice(&[2, 0, 0, 0, 0, 0x01, 2, 0, 0, 0, 0, 0xaa, 2, 0, 0, 0, 0, 0xbb, 0, 0]);
+        wifi.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+        wifi.extend_from_slice(&inner);
+        let outer = over_udp(5247, &wifi);
+        let p = decode(LinkType::RawIp, &outer).unwrap();
+        assert_inner(&p, TunnelType::Capwap);
+        assert_eq!((p.src_mac[5], p.dst_mac[5]), (0xaa, 0xbb));
+        // The same with the frame control bytes swapped, as Cisco controllers send it.
+        let mut swapped = wifi.clone();
+        swapped.swap(8, 9);
+        assert_inner(&decode(LinkType::RawIp, &over_udp(5247, &swapped)).unwrap(), TunnelType::Capwap);
+        // Protected frames, keep-alives (K) and DTLS records stay CAPWAP packets.
+        let mut protected = wifi.clone();
+        protected[9] |= 0x40;
+        let mut keep_alive = eth.clone();
+        keep_alive[3] |= 0x08;
+        let mut dtls = eth.clone();
+        dtls[0] = 1;
+        for frame in [protected, keep_alive, dtls] {
+            let outer = over_udp(5247, &frame);
+            let p = decode(LinkType::RawIp, &outer).unwrap();
+            assert_eq!((p.dst_port, p.tunnel), (5247, TunnelType::None));
+        }
+    }
+
+    #[test]
+    fn ppp_links_and_pppoe_sessions() {
+        let ip = inner_v4();
+        let with = |prefix: &[u8]| [prefix, &ip[..]].concat();
+        // DLT_PPP with address/control, without (ACFC), with a compressed protocol (PFC).
+        for frame in [with(&[0xff, 0x03, 0x00, 0x21]), with(&[0x00, 0x21]), with(&[0x21])] {
+            assert_inner(&decode(LinkType::from_linktype(9), &frame).unwrap(), TunnelType::None);
+        }
+        // DLT_PPP_SERIAL holding Cisco HDLC, and LINKTYPE_C_HDLC.
+        let hdlc = with(&[0x0f, 0x00, 0x08, 0x00]);
+        assert_inner(&decode(LinkType::from_linktype(50), &hdlc).unwrap(), TunnelType::None);
+        assert_inner(&decode(LinkType::from_linktype(104), &hdlc).unwrap(), TunnelType::None);
+        // LCP is not IP.
+        assert_eq!(decode(LinkType::Ppp, &[0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4]).unwrap_err(), DecodeError::NotIp);
+        // PPPoE session on Ethernet (behind a VLAN tag), and LINKTYPE_PPP_ETHER.
+        let len = (ip.len() + 2) as u16;
+        let pppoe = with(&[0x11, 0x00, 0x12, 0x34, (len >> 8) as u8, len as u8, 0x00, 0x21]);
+        let mut eth = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x81, 0x00, 0x00, 0x07, 0x88, 0x64];
+        eth.extend_from_slice(&pppoe);
+        let p = decode(LinkType::Ethernet, &eth).unwrap();
+        assert_inner(&p, TunnelType::None);
+        assert_eq!(p.vlan_id, 7);
+        assert_inner(&decode(LinkType::from_linktype(51), &pppoe).unwrap(), TunnelType::None);
+    }
+
+    #[test]
+    fn stacked_vlan_tags_give_the_innermost_id() {
+        let mut f =
+            vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0x05, 0x08, 0x00];
+        f.extend_from_slice(&inner_v4());
+        assert_eq!(decode(LinkType::Ethernet, &f).unwrap().vlan_id, 5);
+        // A priority tag (id 0) inside does not hide the outer id.
+        f[19] = 0;
+        assert_eq!(decode(LinkType::Ethernet, &f).unwrap().vlan_id, 100);
+    }
+
     proptest! {
         #[test]
         fn decode_never_panics(data in proptest::collection::vec(any::<u8>(), 0..200), link in 0u32..300) {
             let _ = decode(LinkType::from_linktype(link), &data);
+        }
+
+        #[test]
+        fn tunnel_payloads_never_panic(body in proptest::collection::vec(any::<u8>(), 0..120), port in prop::sample::select(vec![2152u16, 5247]), proto in prop::sample::select(vec![4u8, 41, 17])) {
+            let frame = if proto == 17 { over_udp(port, &body) } else { ipv4(proto, [192, 0, 2, 1], [192, 0, 2, 2], &body) };
+            let _ = decode(LinkType::RawIp, &frame);
+            let _ = decode(LinkType::Ppp, &body);
+            let _ = decode(LinkType::PppOverEthernet, &body);
         }
 
         #[test]

@@ -31,6 +31,11 @@ pub(super) fn decode_ip(l3: L3<'_>) -> Result<Packet<'_>, DecodeError> {
         icmp: None,
         payload: l4,
         ip_len,
+        tunnel: super::TunnelType::None,
+        dscp: match version {
+            4 => bytes.u8_at(1).unwrap_or(0) >> 2,
+            _ => (((bytes.u8_at(0).unwrap_or(0) & 0x0f) << 4) | (bytes.u8_at(1).unwrap_or(0) >> 4)) >> 2,
+        },
     };
     let l4b = Bytes::new(l4);
     match ip_protocol {

@@ -35,14 +35,8 @@ impl OtherType {
     }
 }
 
-/// Encapsulation the flow was found in (Netify's `tunnel_type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TunnelType {
-    #[default]
-    None,
-    /// GTP-U (mobile core networks), decapsulated before flow tracking.
-    Gtp,
-}
+/// Encapsulation the flow was found in (Netify's `tunnel_type`), decapsulated before tracking.
+pub use crate::decode::TunnelType;
 
 /// ICMP header fields of the flow's first packet, as sent by the origin: conntrack keys ICMP
 /// queries on type, code and identifier instead of ports.
@@ -106,7 +100,7 @@ pub struct FlowFacts {
     pub ip_version: u8,
     /// IANA protocol number (6 TCP, 17 UDP, …).
     pub ip_protocol: u8,
-    /// Outer 802.1Q VLAN id, 0 when untagged.
+    /// 802.1Q VLAN id (the innermost tag of a stack), 0 when untagged.
     pub vlan_id: u16,
     pub local_ip: IpAddr,
     pub local_port: u16,
@@ -122,6 +116,8 @@ pub struct FlowFacts {
     /// Captured on an external (`-E`, WAN) interface rather than an internal (`-I`, LAN) one.
     pub external: bool,
     pub tunnel_type: TunnelType,
+    /// DSCP of the flow's first packet.
+    pub ip_dscp: u8,
     /// ICMP/ICMPv6 type, code and identifier of the first packet; `None` for other protocols.
     pub icmp: Option<IcmpFacts>,
     /// Conntrack mark of the flow's connection, when known (0 otherwise).
@@ -178,6 +174,7 @@ impl Default for FlowFacts {
             ip_nat: false,
             external: false,
             tunnel_type: TunnelType::None,
+            ip_dscp: 0,
             icmp: None,
             ct_mark: 0,
             protocol: 0,

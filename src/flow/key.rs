@@ -20,8 +20,16 @@ pub struct FlowKey {
 impl FlowKey {
     /// The key of a packet, and whether the packet travels from the lower to the upper endpoint.
     pub fn of(packet: &Packet<'_>) -> (FlowKey, bool) {
-        let src = (packet.src_ip, packet.src_port);
-        let dst = (packet.dst_ip, packet.dst_port);
+        Self::of_endpoints(
+            (packet.src_ip, packet.src_port),
+            (packet.dst_ip, packet.dst_port),
+            packet.ip_protocol,
+            packet.vlan_id,
+        )
+    }
+
+    /// The key of a packet from `src` to `dst`, and whether it travels lower to upper.
+    pub fn of_endpoints(src: (IpAddr, u16), dst: (IpAddr, u16), ip_protocol: u8, vlan_id: u16) -> (FlowKey, bool) {
         let lower_to_upper = src <= dst;
         let (lower, upper) = if lower_to_upper { (src, dst) } else { (dst, src) };
         let key = FlowKey {
@@ -29,8 +37,8 @@ impl FlowKey {
             upper_ip: upper.0,
             lower_port: lower.1,
             upper_port: upper.1,
-            ip_protocol: packet.ip_protocol,
-            vlan_id: packet.vlan_id,
+            ip_protocol,
+            vlan_id,
         };
         (key, lower_to_upper)
     }

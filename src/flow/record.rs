@@ -78,6 +78,9 @@ pub fn facts_record(f: &FlowFacts) -> Value {
         "other_port": f.other_port,
         "other_type": f.other_type.as_str(),
         "local_origin": f.local_origin,
+        "tunnel_type": f.tunnel_type.as_str(),
+        "ip_nat": f.ip_nat,
+        "ct_mark": f.ct_mark,
         "protocol": { "id": f.protocol, "name": protocol::name_of(f.protocol) },
         "application": (f.application.id != 0).then(|| json!({
             "id": f.application.id,

@@ -166,6 +166,11 @@ impl FlowTable {
         self.dns_hints.as_mut()
     }
 
+    /// The flow with this key, if the table holds it.
+    pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Flow> {
+        self.flows.get_mut(key)
+    }
+
     pub fn flows_mut(&mut self) -> impl Iterator<Item = &mut Flow> {
         self.flows.values_mut()
     }
@@ -270,13 +275,7 @@ struct Site {
 
 impl Site {
     fn new_flow(&self, key: FlowKey, lower_to_upper: bool, packet: &Packet<'_>, now: Duration) -> Flow {
-        // The sender of a SYN opened the flow; the receiver of a SYN+ACK did; otherwise the
-        // sender of the first packet we saw.
-        let sender_opened = match packet.tcp {
-            Some(tcp) if tcp.has(tcp_flags::SYN) => !tcp.has(tcp_flags::ACK),
-            _ => true,
-        };
-        let (origin, responder) = if sender_opened {
+        let (origin, responder) = if super::origin::sender_opened(packet) {
             ((packet.src_ip, packet.src_port, packet.src_mac), (packet.dst_ip, packet.dst_port, packet.dst_mac))
         } else {
             ((packet.dst_ip, packet.dst_port, packet.dst_mac), (packet.src_ip, packet.src_port, packet.src_mac))
@@ -289,6 +288,8 @@ impl Site {
             ip_version: if packet.src_ip.is_ipv4() { 4 } else { 6 },
             ip_protocol: packet.ip_protocol,
             vlan_id: packet.vlan_id,
+            tunnel_type: packet.tunnel,
+            ip_dscp: packet.dscp,
             local_ip: local.0,
             local_port: local.1,
             local_mac: local.2,
@@ -297,7 +298,12 @@ impl Site {
             other_mac: other.2,
             local_origin: origin_is_local,
             other_type,
-            icmp: packet.icmp.map(|i| IcmpFacts { icmp_type: i.icmp_type, code: i.code, id: i.id }),
+            // As the origin sent it: a reply seen first stands for its request.
+            icmp: packet.icmp.map(|i| IcmpFacts {
+                icmp_type: super::origin::icmp_request_of_reply(packet.ip_protocol, i.icmp_type).unwrap_or(i.icmp_type),
+                code: i.code,
+                id: i.id,
+            }),
             ..FlowFacts::default()
         };
         let dissect = DissectState::start(&mut facts);
@@ -391,6 +397,8 @@ mod tests {
             payload,
             ip_len: 40 + payload.len() as u32,
             icmp: None,
+            tunnel: crate::decode::TunnelType::None,
+            dscp: 0,
         }
     }
 
@@ -429,6 +437,21 @@ mod tests {
         let f = &t.flows_mut().next().unwrap().facts;
         assert!(!f.local_origin);
         assert_eq!((f.local_ip.to_string().as_str(), f.local_port), ("192.168.1.10", 22));
+    }
+
+    #[test]
+    fn an_echo_reply_seen_first_names_the_requester_and_its_request() {
+        let mut t = table(10);
+        let mut reply = tcp("93.184.216.34", 0, "192.168.1.10", 0, 0, b"");
+        reply.ip_protocol = 1;
+        reply.tcp = None;
+        reply.icmp = Some(crate::decode::IcmpInfo { icmp_type: 0, code: 0, id: 99 });
+        t.process(&reply, Duration::ZERO).unwrap();
+        let f = &t.flows_mut().next().unwrap().facts;
+        assert!(f.local_origin, "the LAN host that receives the reply pinged");
+        assert_eq!(f.icmp, Some(IcmpFacts { icmp_type: 8, code: 0, id: 99 }));
+        let tuple = crate::enforce::ctmark::original_tuple(f).unwrap();
+        assert_eq!(tuple.src.to_string(), "192.168.1.10", "conntrack's original direction is the request's");
     }
 
     #[test]
@@ -506,6 +529,8 @@ mod tests {
             payload,
             ip_len: 40 + payload.len() as u32,
             icmp: None,
+            tunnel: crate::decode::TunnelType::None,
+            dscp: 0,
         }
     }
 

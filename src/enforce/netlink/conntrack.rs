@@ -1,5 +1,5 @@
-//! ctnetlink (`NFNL_SUBSYS_CTNETLINK`): look up one conntrack entry by its original tuple and
-//! change its mark or labels in place.
+//! ctnetlink (`NFNL_SUBSYS_CTNETLINK`): look up one conntrack entry by its original tuple,
+//! change its mark or labels in place, and listen to the kernel's conntrack events.
 //!
 //! Updates are `IPCTNL_MSG_CT_NEW` without `NLM_F_CREATE`: the kernel then only changes an
 //! existing entry and answers ENOENT when there is none (the flow ended, or was never tracked),
@@ -21,6 +21,11 @@ use super::{attrs, put_nfgenmsg, MsgBuf, NetlinkError, RequestSocket, NLM_F_ACK,
 const NFNL_SUBSYS_CTNETLINK: u16 = 1;
 const IPCTNL_MSG_CT_NEW: u16 = 0;
 const IPCTNL_MSG_CT_GET: u16 = 1;
+const IPCTNL_MSG_CT_DELETE: u16 = 2;
+// enum nfnetlink_groups
+const NFNLGRP_CONNTRACK_NEW: u32 = 1;
+const NFNLGRP_CONNTRACK_UPDATE: u32 = 2;
+const NFNLGRP_CONNTRACK_DESTROY: u32 = 3;
 
 // enum ctattr_type
 const CTA_TUPLE_ORIG: u16 = 1;
@@ -354,6 +359,94 @@ impl ConntrackSocket {
     }
 }
 
+/// A conntrack event: a connection was created or changed (state, mark, NAT…), or is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CtEvent {
+    Update(CtEntry),
+    Destroy(CtEntry),
+}
+
+/// How long [`ConntrackEvents::poll`] waits, so a listener thread can check its stop flag.
+const EVENT_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+/// Receive buffer asked for: a burst of new connections must not overrun it (the kernel
+/// caps it at `net.core.rmem_max` without CAP_NET_ADMIN).
+const EVENT_RCVBUF: usize = 8 << 20;
+
+/// A socket subscribed to the conntrack event groups (new, update, destroy) of the network
+/// namespace of the thread that opened it.
+pub struct ConntrackEvents {
+    sock: netlink_sys::Socket,
+    buf: Vec<u8>,
+    /// Times the kernel dropped events because we read too slowly (ENOBUFS).
+    pub overruns: u64,
+}
+
+impl fmt::Debug for ConntrackEvents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConntrackEvents").field("overruns", &self.overruns).finish()
+    }
+}
+
+impl ConntrackEvents {
+    pub fn open() -> Result<ConntrackEvents, NetlinkError> {
+        use std::os::fd::AsRawFd;
+        let mut sock = netlink_sys::Socket::new(netlink_sys::protocols::NETLINK_NETFILTER)?;
+        sock.bind_auto()?;
+        for group in [NFNLGRP_CONNTRACK_NEW, NFNLGRP_CONNTRACK_UPDATE, NFNLGRP_CONNTRACK_DESTROY] {
+            sock.add_membership(group)?;
+        }
+        let _ = sock.set_rx_buf_sz(EVENT_RCVBUF);
+        super::set_recv_timeout(sock.as_raw_fd(), EVENT_WAIT)?;
+        Ok(ConntrackEvents { sock, buf: Vec::with_capacity(256 * 1024), overruns: 0 })
+    }
+
+    /// Wait up to 100 ms for events and hand each to `on_event`; returns how many came.
+    /// Messages that do not parse are skipped.
+    pub fn poll(&mut self, mut on_event: impl FnMut(CtEvent)) -> Result<usize, NetlinkError> {
+        self.buf.clear();
+        self.buf.reserve(256 * 1024);
+        match self.sock.recv(&mut self.buf, 0) {
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return Ok(0)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Ok(0),
+            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                self.overruns += 1;
+                return Ok(0);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(parse_events(&self.buf, &mut on_event))
+    }
+}
+
+/// The events in one datagram of the conntrack groups.
+fn parse_events(mut data: &[u8], on_event: &mut impl FnMut(CtEvent)) -> usize {
+    const NLMSG_HDRLEN: usize = 16;
+    let mut count = 0;
+    while data.len() >= NLMSG_HDRLEN {
+        let len = u32::from_ne_bytes([data[0], data[1], data[2], data[3]]) as usize;
+        let msg_type = u16::from_ne_bytes([data[4], data[5]]);
+        if len < NLMSG_HDRLEN || len > data.len() {
+            break;
+        }
+        let body = &data[NLMSG_HDRLEN..len];
+        data = &data[((len + 3) & !3).min(data.len())..];
+        if msg_type >> 8 != NFNL_SUBSYS_CTNETLINK {
+            continue;
+        }
+        let Ok(entry) = decode_entry(body) else { continue };
+        match msg_type & 0xff {
+            IPCTNL_MSG_CT_NEW => on_event(CtEvent::Update(entry)),
+            IPCTNL_MSG_CT_DELETE => on_event(CtEvent::Destroy(entry)),
+            _ => continue,
+        }
+        count += 1;
+    }
+    count
+}
+
 /// The kernel has no connection for the tuple (ENOENT): the flow ended or was never tracked.
 pub fn is_no_connection(e: &NetlinkError) -> bool {
     e.errno() == Some(libc::ENOENT)
@@ -454,6 +547,31 @@ mod tests {
     fn mixed_families_are_refused() {
         let t = CtTuple::ports(Ipv4Addr::LOCALHOST.into(), 1, Ipv6Addr::LOCALHOST.into(), 2, 6);
         assert!(encode_get(&mut MsgBuf::new(), &t, CTA_TUPLE_ORIG, 1).is_err());
+    }
+
+    #[test]
+    fn events_parse_new_and_destroy_and_skip_the_rest() {
+        let mut entry = MsgBuf::new();
+        put_nfgenmsg(&mut entry, 2, 0);
+        tcp().encode(&mut entry, CTA_TUPLE_ORIG).unwrap();
+        let reply = CtTuple::ports(tcp().dst, 443, tcp().src, 40000, 6);
+        reply.encode(&mut entry, CTA_TUPLE_REPLY).unwrap();
+        entry.put_u32_be(CTA_MARK, 0x42);
+        let mut datagram = MsgBuf::new();
+        for ty in [IPCTNL_MSG_CT_NEW, IPCTNL_MSG_CT_GET, IPCTNL_MSG_CT_DELETE] {
+            let m = datagram.begin_msg((NFNL_SUBSYS_CTNETLINK << 8) | ty, 0, 0);
+            datagram.put_raw(entry.as_bytes());
+            datagram.end_msg(m);
+        }
+        let mut events = Vec::new();
+        assert_eq!(parse_events(datagram.as_bytes(), &mut |e| events.push(e)), 2);
+        let CtEvent::Update(e) = events[0] else { panic!("{events:?}") };
+        assert_eq!((e.original, e.mark), (tcp(), 0x42));
+        assert!(matches!(events[1], CtEvent::Destroy(_)));
+        // Damaged datagrams: fewer events, never a panic.
+        for cut in 0..datagram.len() {
+            parse_events(&datagram.as_bytes()[..cut], &mut |_| {});
+        }
     }
 
     #[test]
