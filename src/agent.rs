@@ -226,6 +226,11 @@ pub struct ReplayOptions {
     pub decode_only: bool,
     /// Names applications; `None` leaves them unknown.
     pub classifier: Option<Arc<crate::classify::Classifier>>,
+    /// Worker threads; packets go to them by the symmetric flow hash. 1 (or 0): everything
+    /// on the calling thread.
+    pub workers: usize,
+    /// BPF filter (tcpdump syntax), applied in userspace before decoding.
+    pub filter: Option<String>,
 }
 
 /// Totals of a replay.
@@ -241,23 +246,84 @@ pub struct ReplaySummary {
     pub truncated: Vec<(String, String)>,
     pub elapsed: Duration,
     pub target_counters: Vec<(String, crate::enforce::TargetCounters)>,
+    /// With workers: how often the reader found a worker's queue full and waited for it.
+    pub reader_waits: u64,
+    /// Frames the `--filter` expression rejected.
+    pub filtered: u64,
 }
 
-/// Replay capture files through the pipeline. `on_flow` receives every flow when it ends
-/// (idle expiry, or the end of its file) with the file name.
-pub fn replay(
-    config: &FlowActionsConfig,
-    files: &[String],
-    options: &ReplayOptions,
-    mut on_flow: impl FnMut(&str, &Flow),
-) -> Result<ReplaySummary, crate::capture::CaptureError> {
-    let started = Instant::now();
-    let mut summary = ReplaySummary::default();
-    let actions = Arc::new(ArcSwap::from_pointee(config.actions.clone()));
-    let mut enforcer = Enforcer::new(&config.targets, options.mode);
-    let bar = options.progress.then(|| progress_bar(files, options.repeat));
-    // One worker for every file: its table is drained between files (flows never span
-    // files), so the table's memory is allocated once.
+impl ReplaySummary {
+    fn add_table(&mut self, t: TableStats, d: DecodeStats) {
+        let s = &mut self.table;
+        s.packets += t.packets;
+        s.bytes += t.bytes;
+        s.flows_created += t.flows_created;
+        s.flows_refused += t.flows_refused;
+        s.flows_expired += t.flows_expired;
+        let x = &mut self.decode;
+        x.malformed += d.malformed;
+        x.not_ip += d.not_ip;
+        x.fragments += d.fragments;
+        x.unsupported_link += d.unsupported_link;
+    }
+
+    fn count_flow(&mut self, flow: &Flow) {
+        self.flows += 1;
+        self.matched_flows += u64::from(!flow.verdicts.actions.is_empty());
+    }
+}
+
+/// Largest total capture size `--repeat` keeps in memory; bigger inputs are re-read each round.
+const REPLAY_CACHE_LIMIT: u64 = 2 << 30;
+
+/// The capture files of a replay. With `--repeat`, each file is parsed once and its frames
+/// kept in memory for the later rounds (when the inputs fit in [`REPLAY_CACHE_LIMIT`]).
+struct Inputs<'a> {
+    files: &'a [String],
+    /// Per file: its frames, or why it is not a capture.
+    cache: Option<Vec<Option<Result<crate::capture::file::LoadedFile, String>>>>,
+}
+
+impl<'a> Inputs<'a> {
+    fn new(files: &'a [String], repeat: u16) -> Inputs<'a> {
+        let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+        let cache = (repeat > 1 && total <= REPLAY_CACHE_LIMIT).then(|| files.iter().map(|_| None).collect());
+        Inputs { files, cache }
+    }
+
+    /// Every frame of file `index`, in order.
+    fn read(
+        &mut self,
+        index: usize,
+        on_frame: impl FnMut(Frame<'_>),
+    ) -> Result<crate::capture::file::FileStats, crate::capture::CaptureError> {
+        use crate::capture::{file, CaptureError};
+        let path = &self.files[index];
+        let Some(cache) = &mut self.cache else {
+            return file::read_file(path, on_frame);
+        };
+        if cache[index].is_none() {
+            cache[index] = Some(match file::LoadedFile::load(path) {
+                Ok(loaded) => Ok(loaded),
+                Err(CaptureError::Format { reason, .. }) => Err(reason),
+                Err(e) => return Err(e),
+            });
+        }
+        match &cache[index] {
+            Some(Ok(loaded)) => Ok(loaded.replay(on_frame)),
+            Some(Err(reason)) => Err(CaptureError::Format { path: path.clone(), reason: reason.clone() }),
+            None => unreachable!("filled above"),
+        }
+    }
+}
+
+fn file_name(file: &str) -> String {
+    std::path::Path::new(file).file_name().map_or(file.to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// A worker as replay sets it up: its own table (flows never span files: it is drained between
+/// files, so its memory is allocated once).
+fn replay_worker(options: &ReplayOptions, actions: &Arc<ArcSwap<ActionSet>>) -> Worker {
     let mut table_config = options.table.clone();
     table_config.dissect = !options.decode_only;
     let mut table = FlowTable::new(table_config, options.locality.clone(), "pcap", false);
@@ -266,15 +332,56 @@ pub fn replay(
     }
     let mut worker = Worker::new(table, actions.clone());
     worker.evaluate = !options.decode_only;
-    let rounds = (0..options.repeat.max(1)).flat_map(|round| files.iter().map(move |file| (round, file)));
-    for (round, file) in rounds {
+    worker
+}
+
+/// Replay capture files through the pipeline. `on_flow` receives every flow when it ends
+/// (idle expiry, or the end of its file) with the file name.
+///
+/// With `options.workers > 1`, each file's flows are handed over once the whole file is done,
+/// sorted by first packet time (then by key), so the output does not depend on thread timing.
+pub fn replay(
+    config: &FlowActionsConfig,
+    files: &[String],
+    options: &ReplayOptions,
+    on_flow: impl FnMut(&str, &Flow),
+) -> Result<ReplaySummary, crate::capture::CaptureError> {
+    let filter = options.filter.as_deref().map(crate::capture::filter::ReplayFilter::new).transpose()?;
+    if options.workers > 1 {
+        return parallel::replay(config, files, options, filter, on_flow);
+    }
+    replay_inline(config, files, options, filter, on_flow)
+}
+
+fn replay_inline(
+    config: &FlowActionsConfig,
+    files: &[String],
+    options: &ReplayOptions,
+    mut filter: Option<crate::capture::filter::ReplayFilter>,
+    mut on_flow: impl FnMut(&str, &Flow),
+) -> Result<ReplaySummary, crate::capture::CaptureError> {
+    let started = Instant::now();
+    let mut summary = ReplaySummary::default();
+    let actions = Arc::new(ArcSwap::from_pointee(config.actions.clone()));
+    let mut enforcer = Enforcer::new(&config.targets, options.mode);
+    let bar = options.progress.then(|| progress_bar(files, options.repeat));
+    let mut worker = replay_worker(options, &actions);
+    let mut inputs = Inputs::new(files, options.repeat);
+    let rounds = (0..options.repeat.max(1)).flat_map(|round| (0..files.len()).map(move |index| (round, index)));
+    for (round, index) in rounds {
         worker.vlan_override = round;
         let mut next_tick = Duration::ZERO;
         let mut last_ts = Duration::ZERO;
         let mut frames_in_file = 0u64;
-        let name = std::path::Path::new(file).file_name().map_or(file.clone(), |n| n.to_string_lossy().into_owned());
-        let stats = crate::capture::file::read_file(file, |frame| {
+        let name = file_name(&files[index]);
+        let stats = inputs.read(index, |frame| {
             frames_in_file += 1;
+            if let Some(filter) = &mut filter {
+                if !filter.matches(&frame) {
+                    summary.filtered += 1;
+                    return;
+                }
+            }
             last_ts = last_ts.max(frame.timestamp);
             let at = packet_time(frame.timestamp);
             worker.on_frame(frame, at, |flow, d| {
@@ -288,8 +395,7 @@ pub fn replay(
                 enforcer.flush();
                 enforcer.tick(at);
                 worker.table.expire(frame.timestamp, |flow| {
-                    summary.flows += 1;
-                    summary.matched_flows += u64::from(!flow.verdicts.actions.is_empty());
+                    summary.count_flow(&flow);
                     on_flow(&name, &flow);
                 });
             }
@@ -316,8 +422,7 @@ pub fn replay(
             summary.truncated.push((name.clone(), why));
         }
         worker.table.drain(|flow| {
-            summary.flows += 1;
-            summary.matched_flows += u64::from(!flow.verdicts.actions.is_empty());
+            summary.count_flow(&flow);
             on_flow(&name, &flow);
         });
         enforcer.flush();
@@ -329,11 +434,354 @@ pub fn replay(
         bar.finish_and_clear();
     }
     enforcer.shutdown();
-    summary.table = worker.table.stats();
-    summary.decode = worker.decode_stats;
+    summary.add_table(worker.table.stats(), worker.decode_stats);
     summary.elapsed = started.elapsed();
     summary.target_counters = enforcer.counters();
     Ok(summary)
+}
+
+/// `replay --workers N`: one reader (the calling thread) and N worker threads.
+///
+/// The reader decodes each frame far enough to know its flow key and sends it to the worker
+/// the key's hash picks; the key is symmetric, so both directions of a flow reach the same
+/// worker, which owns that flow's table, dissectors and action evaluation. Frames travel in
+/// batches (one buffer of frame bytes plus an index, recycled through a return queue), so the
+/// queues cost one channel operation per batch, not per packet. Queues are bounded and the
+/// reader blocks when one is full: replay never drops a packet; `reader_waits` counts the waits.
+///
+/// Time-driven work stays as in the one-thread replay: the reader decides when a second of
+/// packet time has passed and sends every worker a tick at that point of the stream, so flows
+/// expire at the same packets whatever the number of workers. At the end of a file every
+/// worker drains its table and sends the flows back; the reader prints a file's flows when all
+/// workers are done with it, sorted by first packet time.
+///
+/// Targets: each worker describes what its matches do (the per-flow `ops` text) with a dry-run
+/// enforcer of its own; with `--apply` the matches are also sent back and the reader thread's
+/// one enforcer performs them, as the enforcer thread does in `run`.
+mod parallel {
+    use std::collections::HashMap;
+    use std::hash::BuildHasher;
+
+    use super::*;
+    use crate::decode::LinkType;
+    use crate::flow::key::FlowKey;
+
+    /// Frames per batch, and frame bytes per batch, before it is sent.
+    const BATCH_FRAMES: usize = 512;
+    const BATCH_BYTES: usize = 512 << 10;
+    /// Batches that may wait in each worker's queue.
+    const QUEUE_BATCHES: usize = 16;
+
+    enum Item {
+        Frame {
+            link: LinkType,
+            timestamp: Duration,
+            start: usize,
+            len: usize,
+            wire_len: u32,
+        },
+        /// A new file begins; its packets get this VLAN override.
+        Start {
+            round: u16,
+        },
+        /// A second of packet time passed (in the whole stream): expire idle flows.
+        Tick(Duration),
+        /// File `seq` ended: drain the table and report its flows.
+        End {
+            seq: usize,
+        },
+    }
+
+    #[derive(Default)]
+    struct Batch {
+        data: Vec<u8>,
+        items: Vec<Item>,
+    }
+
+    enum Output {
+        /// Every flow of file `seq` that ended on this worker.
+        File { seq: usize, flows: Vec<Flow> },
+        /// A match for the reader's enforcer (`--apply`).
+        Match(Dispatch),
+    }
+
+    struct Lane {
+        tx: Sender<Batch>,
+        free: Receiver<Batch>,
+        current: Batch,
+    }
+
+    struct Reader {
+        lanes: Vec<Lane>,
+        waits: u64,
+        hasher: foldhash::fast::FixedState,
+    }
+
+    impl Reader {
+        fn push(&mut self, lane: usize, item: Item) {
+            let full = {
+                let batch = &mut self.lanes[lane].current;
+                batch.items.push(item);
+                batch.items.len() >= BATCH_FRAMES || batch.data.len() >= BATCH_BYTES
+            };
+            if full {
+                self.send(lane);
+            }
+        }
+
+        fn push_frame(&mut self, lane: usize, frame: &Frame<'_>) {
+            let batch = &mut self.lanes[lane].current;
+            let start = batch.data.len();
+            batch.data.extend_from_slice(frame.data);
+            let item = Item::Frame {
+                link: frame.link,
+                timestamp: frame.timestamp,
+                start,
+                len: frame.data.len(),
+                wire_len: frame.wire_len,
+            };
+            self.push(lane, item);
+        }
+
+        fn broadcast(&mut self, item: impl Fn() -> Item, send_now: bool) {
+            for lane in 0..self.lanes.len() {
+                self.push(lane, item());
+                if send_now {
+                    self.send(lane);
+                }
+            }
+        }
+
+        /// Send the lane's batch (blocking while its queue is full) and take an empty one.
+        fn send(&mut self, lane: usize) {
+            let l = &mut self.lanes[lane];
+            if l.current.items.is_empty() {
+                return;
+            }
+            let fresh = l.free.try_recv().unwrap_or_default();
+            let batch = std::mem::replace(&mut l.current, fresh);
+            match l.tx.try_send(batch) {
+                Ok(()) => {}
+                Err(TrySendError::Full(batch)) => {
+                    self.waits += 1;
+                    // A worker that died leaves the channel disconnected: its panic surfaces at join.
+                    let _ = l.tx.send(batch);
+                }
+                Err(TrySendError::Disconnected(_)) => {}
+            }
+        }
+
+        /// The worker for a frame: by the hash of its (symmetric) flow key, with the VLAN the
+        /// worker will give it. Frames that do not decode go to worker 0, which counts them.
+        fn lane_of(&self, frame: &Frame<'_>, round: u16) -> usize {
+            let Ok(mut packet) = crate::decode::decode(frame.link, frame.data) else {
+                return 0;
+            };
+            if let (Some(tag), 0) = (frame.vlan, packet.vlan_id) {
+                packet.vlan_id = tag;
+            }
+            if round != 0 {
+                packet.vlan_id = round;
+            }
+            let (key, _) = FlowKey::of(&packet);
+            (self.hasher.hash_one(key) % self.lanes.len() as u64) as usize
+        }
+    }
+
+    fn run_worker(
+        mut worker: Worker,
+        mut enforcer: Enforcer,
+        forward: bool,
+        rx: Receiver<Batch>,
+        free: Sender<Batch>,
+        out: Sender<Output>,
+    ) -> (TableStats, DecodeStats) {
+        let mut flows = Vec::new();
+        for mut batch in rx {
+            let Batch { data, items } = &mut batch;
+            for item in items.drain(..) {
+                match item {
+                    Item::Frame { link, timestamp, start, len, wire_len } => {
+                        let data = data.get(start..start + len).unwrap_or_default();
+                        let frame = Frame { link, timestamp, data, wire_len, vlan: None };
+                        worker.on_frame(frame, packet_time(timestamp), |flow, d| {
+                            enforcer.handle(&d.targets, &d.event, d.refresh, Some(&mut flow.verdicts.ops));
+                            if forward {
+                                let _ = out.send(Output::Match(d));
+                            }
+                        });
+                    }
+                    Item::Start { round } => worker.vlan_override = round,
+                    Item::Tick(now) => worker.table.expire(now, |flow| flows.push(flow)),
+                    Item::End { seq } => {
+                        worker.table.drain(|flow| flows.push(flow));
+                        let _ = out.send(Output::File { seq, flows: std::mem::take(&mut flows) });
+                    }
+                }
+            }
+            data.clear();
+            // The reader makes a new batch when none comes back: never block here.
+            let _ = free.try_send(batch);
+        }
+        (worker.table.stats(), worker.decode_stats)
+    }
+
+    /// What the reader keeps to print files in order.
+    struct Collector {
+        workers: usize,
+        names: Vec<String>,
+        /// Flows of files not all workers are done with, and how many are.
+        pending: HashMap<usize, (Vec<Flow>, usize)>,
+        next: usize,
+    }
+
+    impl Collector {
+        fn take(
+            &mut self,
+            output: Output,
+            enforcer: &mut Enforcer,
+            summary: &mut ReplaySummary,
+            on_flow: &mut impl FnMut(&str, &Flow),
+        ) {
+            match output {
+                Output::Match(d) => {
+                    enforcer.handle(&d.targets, &d.event, d.refresh, None);
+                    if enforcer.pending() >= 1024 {
+                        enforcer.flush();
+                    }
+                }
+                Output::File { seq, flows } => {
+                    let entry = self.pending.entry(seq).or_default();
+                    entry.0.extend(flows);
+                    entry.1 += 1;
+                    while self.pending.get(&self.next).is_some_and(|e| e.1 == self.workers) {
+                        let (mut flows, _) = self.pending.remove(&self.next).unwrap_or_default();
+                        flows.sort_by_key(|f| {
+                            let k = &f.key;
+                            (f.first_seen, k.lower_ip, k.upper_ip, k.lower_port, k.upper_port, k.ip_protocol, k.vlan_id)
+                        });
+                        for flow in &flows {
+                            summary.count_flow(flow);
+                            on_flow(&self.names[self.next], flow);
+                        }
+                        self.next += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn replay(
+        config: &FlowActionsConfig,
+        files: &[String],
+        options: &ReplayOptions,
+        mut filter: Option<crate::capture::filter::ReplayFilter>,
+        mut on_flow: impl FnMut(&str, &Flow),
+    ) -> Result<ReplaySummary, crate::capture::CaptureError> {
+        let started = Instant::now();
+        let mut summary = ReplaySummary::default();
+        let actions = Arc::new(ArcSwap::from_pointee(config.actions.clone()));
+        let mut enforcer = Enforcer::new(&config.targets, options.mode);
+        let forward = options.mode == EnforceMode::Apply && !options.decode_only;
+        let bar = options.progress.then(|| progress_bar(files, options.repeat));
+        let n = options.workers.max(1);
+        let (out_tx, out_rx) = crossbeam_channel::unbounded::<Output>();
+        let mut collector = Collector { workers: n, names: Vec::new(), pending: HashMap::new(), next: 0 };
+        let result = std::thread::scope(|scope| {
+            let mut lanes = Vec::new();
+            let mut handles = Vec::new();
+            for index in 0..n {
+                let (tx, rx) = bounded::<Batch>(QUEUE_BATCHES);
+                let (free_tx, free_rx) = bounded::<Batch>(QUEUE_BATCHES + 2);
+                lanes.push(Lane { tx, free: free_rx, current: Batch::default() });
+                let worker = replay_worker(options, &actions);
+                let worker_enforcer = Enforcer::new(&config.targets, EnforceMode::DryRun);
+                let out = out_tx.clone();
+                let handle = std::thread::Builder::new()
+                    .name(format!("replay-{index}"))
+                    .spawn_scoped(scope, move || run_worker(worker, worker_enforcer, forward, rx, free_tx, out))
+                    .map_err(|e| crate::capture::CaptureError::Live {
+                        iface: "replay".into(),
+                        message: format!("starting worker thread: {e}"),
+                    })?;
+                handles.push(handle);
+            }
+            drop(out_tx);
+            let mut reader = Reader { lanes, waits: 0, hasher: foldhash::fast::FixedState::with_seed(0x5eed) };
+            let mut inputs = Inputs::new(files, options.repeat);
+            let rounds = (0..options.repeat.max(1)).flat_map(|round| (0..files.len()).map(move |index| (round, index)));
+            let mut outcome = Ok(());
+            for (round, index) in rounds {
+                let name = file_name(&files[index]);
+                let seq = collector.names.len();
+                collector.names.push(name.clone());
+                reader.broadcast(|| Item::Start { round }, false);
+                let mut next_tick = Duration::ZERO;
+                let mut last_ts = Duration::ZERO;
+                let stats = inputs.read(index, |frame| {
+                    if let Some(filter) = &mut filter {
+                        if !filter.matches(&frame) {
+                            summary.filtered += 1;
+                            return;
+                        }
+                    }
+                    last_ts = last_ts.max(frame.timestamp);
+                    let lane = reader.lane_of(&frame, round);
+                    reader.push_frame(lane, &frame);
+                    if frame.timestamp >= next_tick {
+                        next_tick = frame.timestamp + Duration::from_secs(1);
+                        reader.broadcast(|| Item::Tick(frame.timestamp), false);
+                    }
+                });
+                // Every worker drains its table whatever happened to the file.
+                reader.broadcast(|| Item::End { seq }, true);
+                match stats {
+                    Ok(stats) => {
+                        if let Some(bar) = &bar {
+                            bar.set_position(bar.position() + stats.frames);
+                        }
+                        if let Some(why) = stats.truncated {
+                            summary.truncated.push((name, why));
+                        }
+                        summary.files += 1;
+                        summary.frames += stats.frames;
+                    }
+                    Err(e @ crate::capture::CaptureError::Open { .. }) => {
+                        outcome = Err(e);
+                        break;
+                    }
+                    Err(e) => summary.truncated.push((name, e.to_string())),
+                }
+                while let Ok(output) = out_rx.try_recv() {
+                    collector.take(output, &mut enforcer, &mut summary, &mut on_flow);
+                }
+                enforcer.flush();
+                enforcer.tick(packet_time(last_ts));
+            }
+            let waits = reader.waits;
+            // Closing the queues ends the workers once they have done everything sent.
+            drop(reader);
+            for output in out_rx.iter() {
+                collector.take(output, &mut enforcer, &mut summary, &mut on_flow);
+            }
+            for handle in handles {
+                match handle.join() {
+                    Ok((table, decode)) => summary.add_table(table, decode),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            summary.reader_waits = waits;
+            outcome
+        });
+        result?;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        enforcer.shutdown();
+        summary.elapsed = started.elapsed();
+        summary.target_counters = enforcer.counters();
+        Ok(summary)
+    }
 }
 
 fn progress_bar(files: &[String], repeat: u16) -> indicatif::ProgressBar {
@@ -457,9 +905,10 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
                 sources.push((LiveSource::Pcap(capture), iface));
             }
             CaptureMethod::AfPacket => {
-                if options.filter.is_some() {
-                    anyhow::bail!("--filter needs --capture pcap for now (BPF on AF_PACKET rings is not attached yet)");
-                }
+                let filter = match &options.filter {
+                    Some(expr) => Some(crate::capture::filter::compile(expr, crate::decode::LinkType::Ethernet)?),
+                    None => None,
+                };
                 let workers = options.workers.max(1);
                 // One fanout group per interface; the id only has to be unique on this host.
                 let group = ((std::process::id() as u16) ^ (n as u16).wrapping_mul(0x9e37)).max(1);
@@ -468,6 +917,7 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
                         &iface.name,
                         crate::capture::ring::RingConfig::default(),
                         (workers > 1).then_some(group),
+                        filter.as_ref(),
                     )
                     .with_context(|| format!("opening AF_PACKET ring on {}", iface.name))?;
                     sources.push((LiveSource::Ring(ring), iface));
