@@ -326,6 +326,8 @@ fn file_name(file: &str) -> String {
 fn replay_worker(options: &ReplayOptions, actions: &Arc<ArcSwap<ActionSet>>) -> Worker {
     let mut table_config = options.table.clone();
     table_config.dissect = !options.decode_only;
+    // Drained after every file: room for a typical capture's flows, grown when one has more.
+    table_config.initial_flows = 4096;
     let mut table = FlowTable::new(table_config, options.locality.clone(), "pcap", false);
     if let (Some(c), false) = (&options.classifier, options.decode_only) {
         table = table.with_classifier(c.clone());
