@@ -457,6 +457,11 @@ fn replay_inline(
 /// worker drains its table and sends the flows back; the reader prints a file's flows when all
 /// workers are done with it, sorted by first packet time.
 ///
+/// DNS hints: a flow table names new flows after earlier DNS answers it saw. Packets of DNS
+/// flows (by port) also go to every other worker as shadows, processed there with no action
+/// evaluation and not reported, so each worker's hint cache learns the same answers at the same
+/// point of the stream as one worker's; counters leave the shadows out.
+///
 /// Targets: each worker describes what its matches do (the per-flow `ops` text) with a dry-run
 /// enforcer of its own; with `--apply` the matches are also sent back and the reader thread's
 /// one enforcer performs them, as the enforcer thread does in `run`.
@@ -473,6 +478,8 @@ mod parallel {
     const BATCH_BYTES: usize = 512 << 10;
     /// Batches that may wait in each worker's queue.
     const QUEUE_BATCHES: usize = 16;
+    /// The flow hash that picks a worker (fixed: the same input always splits the same way).
+    const HASHER: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x5eed);
 
     enum Item {
         Frame {
@@ -481,6 +488,13 @@ mod parallel {
             start: usize,
             len: usize,
             wire_len: u32,
+        },
+        /// A packet of a DNS flow another worker owns: tracked here only to learn its answers.
+        Shadow {
+            link: LinkType,
+            timestamp: Duration,
+            start: usize,
+            len: usize,
         },
         /// A new file begins; its packets get this VLAN override.
         Start {
@@ -531,18 +545,28 @@ mod parallel {
             }
         }
 
-        fn push_frame(&mut self, lane: usize, frame: &Frame<'_>) {
+        fn push_frame(&mut self, lane: usize, frame: &Frame<'_>, shadow: bool) {
             let batch = &mut self.lanes[lane].current;
             let start = batch.data.len();
             batch.data.extend_from_slice(frame.data);
-            let item = Item::Frame {
-                link: frame.link,
-                timestamp: frame.timestamp,
-                start,
-                len: frame.data.len(),
-                wire_len: frame.wire_len,
+            let (link, timestamp, len) = (frame.link, frame.timestamp, frame.data.len());
+            let item = if shadow {
+                Item::Shadow { link, timestamp, start, len }
+            } else {
+                Item::Frame { link, timestamp, start, len, wire_len: frame.wire_len }
             };
             self.push(lane, item);
+        }
+
+        /// Send a frame to its worker; a DNS packet also goes to every other worker as a shadow.
+        fn dispatch(&mut self, frame: &Frame<'_>, round: u16) {
+            let (lane, dns) = self.lane_of(frame, round);
+            self.push_frame(lane, frame, false);
+            if dns {
+                for other in (0..self.lanes.len()).filter(|&l| l != lane) {
+                    self.push_frame(other, frame, true);
+                }
+            }
         }
 
         fn broadcast(&mut self, item: impl Fn() -> Item, send_now: bool) {
@@ -574,19 +598,67 @@ mod parallel {
         }
 
         /// The worker for a frame: by the hash of its (symmetric) flow key, with the VLAN the
-        /// worker will give it. Frames that do not decode go to worker 0, which counts them.
-        fn lane_of(&self, frame: &Frame<'_>, round: u16) -> usize {
-            let Ok(mut packet) = crate::decode::decode(frame.link, frame.data) else {
-                return 0;
+        /// worker will give it; and whether it belongs to a DNS flow. Frames that do not decode
+        /// go to worker 0, which counts them.
+        fn lane_of(&self, frame: &Frame<'_>, round: u16) -> (usize, bool) {
+            let Ok(packet) = crate::decode::decode(frame.link, frame.data) else {
+                return (0, false);
             };
-            if let (Some(tag), 0) = (frame.vlan, packet.vlan_id) {
-                packet.vlan_id = tag;
-            }
-            if round != 0 {
-                packet.vlan_id = round;
-            }
+            let packet = with_vlan(packet, frame, round);
             let (key, _) = FlowKey::of(&packet);
-            (self.hasher.hash_one(key) % self.lanes.len() as u64) as usize
+            (lane_of_key(&self.hasher, &key, self.lanes.len()), is_dns(&key))
+        }
+    }
+
+    /// The VLAN id a worker gives a packet: the one the kernel removed, and `--repeat`'s round.
+    fn with_vlan<'a>(
+        mut packet: crate::decode::Packet<'a>,
+        frame: &Frame<'_>,
+        round: u16,
+    ) -> crate::decode::Packet<'a> {
+        if let (Some(tag), 0) = (frame.vlan, packet.vlan_id) {
+            packet.vlan_id = tag;
+        }
+        if round != 0 {
+            packet.vlan_id = round;
+        }
+        packet
+    }
+
+    fn lane_of_key(hasher: &foldhash::fast::FixedState, key: &FlowKey, lanes: usize) -> usize {
+        (hasher.hash_one(key) % lanes as u64) as usize
+    }
+
+    /// DNS, mDNS and LLMNR by port: the flows whose answers feed the flow table's DNS hint
+    /// cache (the name a later flow to a resolved address gets). Every worker tracks these
+    /// flows, so every worker's cache learns the same answers at the same point of the packet
+    /// stream as one worker's would; only the owner reports them.
+    fn is_dns(key: &FlowKey) -> bool {
+        matches!(key.ip_protocol, 6 | 17)
+            && [key.lower_port, key.upper_port].iter().any(|p| matches!(p, 53 | 5353 | 5355))
+    }
+
+    /// What shadow packets added to a worker's table counters, to take off again.
+    #[derive(Default)]
+    struct ShadowStats {
+        packets: u64,
+        bytes: u64,
+        created: u64,
+        refused: u64,
+        expired: u64,
+    }
+
+    /// Where a worker sits among the others.
+    struct Place {
+        index: usize,
+        workers: usize,
+        hasher: foldhash::fast::FixedState,
+    }
+
+    impl Place {
+        /// Whether this worker reports the flow (it is not another worker's DNS flow).
+        fn owns(&self, flow: &Flow) -> bool {
+            lane_of_key(&self.hasher, &flow.key, self.workers) == self.index
         }
     }
 
@@ -594,11 +666,13 @@ mod parallel {
         mut worker: Worker,
         mut enforcer: Enforcer,
         forward: bool,
+        place: Place,
         rx: Receiver<Batch>,
         free: Sender<Batch>,
         out: Sender<Output>,
     ) -> (TableStats, DecodeStats) {
         let mut flows = Vec::new();
+        let mut shadow = ShadowStats::default();
         for mut batch in rx {
             let Batch { data, items } = &mut batch;
             for item in items.drain(..) {
@@ -613,10 +687,36 @@ mod parallel {
                             }
                         });
                     }
+                    Item::Shadow { link, timestamp, start, len } => {
+                        let data = data.get(start..start + len).unwrap_or_default();
+                        let frame = Frame { link, timestamp, data, wire_len: 0, vlan: None };
+                        // Decoded by the reader already; dissected like the owner does, with
+                        // no action evaluation.
+                        if let Ok(packet) = crate::decode::decode(link, data) {
+                            let packet = with_vlan(packet, &frame, worker.vlan_override);
+                            shadow.packets += 1;
+                            shadow.bytes += u64::from(packet.ip_len);
+                            match worker.table.process(&packet, timestamp) {
+                                Some((_, crate::flow::table::Change::New)) => shadow.created += 1,
+                                Some(_) => {}
+                                None => shadow.refused += 1,
+                            }
+                        }
+                    }
                     Item::Start { round } => worker.vlan_override = round,
-                    Item::Tick(now) => worker.table.expire(now, |flow| flows.push(flow)),
+                    Item::Tick(now) => worker.table.expire(now, |flow| {
+                        if place.owns(&flow) {
+                            flows.push(flow);
+                        } else {
+                            shadow.expired += 1;
+                        }
+                    }),
                     Item::End { seq } => {
-                        worker.table.drain(|flow| flows.push(flow));
+                        worker.table.drain(|flow| {
+                            if place.owns(&flow) {
+                                flows.push(flow);
+                            }
+                        });
                         let _ = out.send(Output::File { seq, flows: std::mem::take(&mut flows) });
                     }
                 }
@@ -625,7 +725,13 @@ mod parallel {
             // The reader makes a new batch when none comes back: never block here.
             let _ = free.try_send(batch);
         }
-        (worker.table.stats(), worker.decode_stats)
+        let mut stats = worker.table.stats();
+        stats.packets -= shadow.packets;
+        stats.bytes -= shadow.bytes;
+        stats.flows_created -= shadow.created;
+        stats.flows_refused -= shadow.refused;
+        stats.flows_expired -= shadow.expired;
+        (stats, worker.decode_stats)
     }
 
     /// What the reader keeps to print files in order.
@@ -699,9 +805,10 @@ mod parallel {
                 let worker = replay_worker(options, &actions);
                 let worker_enforcer = Enforcer::new(&config.targets, EnforceMode::DryRun);
                 let out = out_tx.clone();
+                let place = Place { index, workers: n, hasher: HASHER };
                 let handle = std::thread::Builder::new()
                     .name(format!("replay-{index}"))
-                    .spawn_scoped(scope, move || run_worker(worker, worker_enforcer, forward, rx, free_tx, out))
+                    .spawn_scoped(scope, move || run_worker(worker, worker_enforcer, forward, place, rx, free_tx, out))
                     .map_err(|e| crate::capture::CaptureError::Live {
                         iface: "replay".into(),
                         message: format!("starting worker thread: {e}"),
@@ -709,7 +816,7 @@ mod parallel {
                 handles.push(handle);
             }
             drop(out_tx);
-            let mut reader = Reader { lanes, waits: 0, hasher: foldhash::fast::FixedState::with_seed(0x5eed) };
+            let mut reader = Reader { lanes, waits: 0, hasher: HASHER };
             let mut inputs = Inputs::new(files, options.repeat);
             let rounds = (0..options.repeat.max(1)).flat_map(|round| (0..files.len()).map(move |index| (round, index)));
             let mut outcome = Ok(());
@@ -728,8 +835,7 @@ mod parallel {
                         }
                     }
                     last_ts = last_ts.max(frame.timestamp);
-                    let lane = reader.lane_of(&frame, round);
-                    reader.push_frame(lane, &frame);
+                    reader.dispatch(&frame, round);
                     if frame.timestamp >= next_tick {
                         next_tick = frame.timestamp + Duration::from_secs(1);
                         reader.broadcast(|| Item::Tick(frame.timestamp), false);

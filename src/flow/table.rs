@@ -327,10 +327,6 @@ impl FlowTable {
             return;
         }
         self.next_sweep = now + Duration::from_secs(1);
-        if self.flows.is_empty() {
-            // Nothing can expire. The wheel catches up (at most one turn) on the next sweep.
-            return;
-        }
         let Self { flows, wheel, config, stats, .. } = self;
         wheel.advance(now, |key| {
             let flow = flows.get(key)?;
