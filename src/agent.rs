@@ -569,12 +569,16 @@ mod parallel {
             }
         }
 
-        fn broadcast(&mut self, item: impl Fn() -> Item, send_now: bool) {
+        fn broadcast(&mut self, item: impl Fn() -> Item) {
             for lane in 0..self.lanes.len() {
                 self.push(lane, item());
-                if send_now {
-                    self.send(lane);
-                }
+            }
+        }
+
+        /// Send every lane's partly filled batch (at the end of the input).
+        fn flush(&mut self) {
+            for lane in 0..self.lanes.len() {
+                self.send(lane);
             }
         }
 
@@ -824,7 +828,7 @@ mod parallel {
                 let name = file_name(&files[index]);
                 let seq = collector.names.len();
                 collector.names.push(name.clone());
-                reader.broadcast(|| Item::Start { round }, false);
+                reader.broadcast(|| Item::Start { round });
                 let mut next_tick = Duration::ZERO;
                 let mut last_ts = Duration::ZERO;
                 let stats = inputs.read(index, |frame| {
@@ -838,11 +842,13 @@ mod parallel {
                     reader.dispatch(&frame, round);
                     if frame.timestamp >= next_tick {
                         next_tick = frame.timestamp + Duration::from_secs(1);
-                        reader.broadcast(|| Item::Tick(frame.timestamp), false);
+                        reader.broadcast(|| Item::Tick(frame.timestamp));
                     }
                 });
-                // Every worker drains its table whatever happened to the file.
-                reader.broadcast(|| Item::End { seq }, true);
+                // Every worker drains its table whatever happened to the file. The marker rides
+                // in the batch with the next file's frames: sending a batch per file would wake
+                // every worker for every small capture.
+                reader.broadcast(|| Item::End { seq });
                 match stats {
                     Ok(stats) => {
                         if let Some(bar) = &bar {
@@ -866,6 +872,7 @@ mod parallel {
                 enforcer.flush();
                 enforcer.tick(packet_time(last_ts));
             }
+            reader.flush();
             let waits = reader.waits;
             // Closing the queues ends the workers once they have done everything sent.
             drop(reader);
