@@ -279,6 +279,8 @@ fn main() -> anyhow::Result<()> {
         repeat: 1,
         decode_only: false,
         classifier: Some(Arc::new(flowsieve::classify::Classifier::load_default())),
+        workers: 1,
+        filter: None,
     };
 
     // Our flows, by identity; the earliest flow wins when a 5-tuple was reused.

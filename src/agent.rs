@@ -223,6 +223,11 @@ pub struct ReplayOptions {
     pub decode_only: bool,
     /// Names applications; `None` leaves them unknown.
     pub classifier: Option<Arc<crate::classify::Classifier>>,
+    /// Worker threads; packets go to them by the symmetric flow hash. 1 (or 0): everything
+    /// on the calling thread.
+    pub workers: usize,
+    /// BPF filter (tcpdump syntax), applied in userspace before decoding.
+    pub filter: Option<String>,
 }
 
 /// Totals of a replay.
@@ -238,14 +243,120 @@ pub struct ReplaySummary {
     pub truncated: Vec<(String, String)>,
     pub elapsed: Duration,
     pub target_counters: Vec<(String, crate::enforce::TargetCounters)>,
+    /// With workers: how often the reader found a worker's queue full and waited for it.
+    pub reader_waits: u64,
+    /// Frames the `--filter` expression rejected.
+    pub filtered: u64,
+}
+
+impl ReplaySummary {
+    fn add_table(&mut self, t: TableStats, d: DecodeStats) {
+        let s = &mut self.table;
+        s.packets += t.packets;
+        s.bytes += t.bytes;
+        s.flows_created += t.flows_created;
+        s.flows_refused += t.flows_refused;
+        s.flows_expired += t.flows_expired;
+        let x = &mut self.decode;
+        x.malformed += d.malformed;
+        x.not_ip += d.not_ip;
+        x.fragments += d.fragments;
+        x.unsupported_link += d.unsupported_link;
+    }
+
+    fn count_flow(&mut self, flow: &Flow) {
+        self.flows += 1;
+        self.matched_flows += u64::from(!flow.verdicts.actions.is_empty());
+    }
+}
+
+/// Largest total capture size `--repeat` keeps in memory; bigger inputs are re-read each round.
+const REPLAY_CACHE_LIMIT: u64 = 2 << 30;
+
+/// The capture files of a replay. With `--repeat`, each file is parsed once and its frames
+/// kept in memory for the later rounds (when the inputs fit in [`REPLAY_CACHE_LIMIT`]).
+struct Inputs<'a> {
+    files: &'a [String],
+    /// Per file: its frames, or why it is not a capture.
+    cache: Option<Vec<Option<Result<crate::capture::file::LoadedFile, String>>>>,
+}
+
+impl<'a> Inputs<'a> {
+    fn new(files: &'a [String], repeat: u16) -> Inputs<'a> {
+        let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+        let cache = (repeat > 1 && total <= REPLAY_CACHE_LIMIT).then(|| files.iter().map(|_| None).collect());
+        Inputs { files, cache }
+    }
+
+    /// Every frame of file `index`, in order.
+    fn read(
+        &mut self,
+        index: usize,
+        on_frame: impl FnMut(Frame<'_>),
+    ) -> Result<crate::capture::file::FileStats, crate::capture::CaptureError> {
+        use crate::capture::{file, CaptureError};
+        let path = &self.files[index];
+        let Some(cache) = &mut self.cache else {
+            return file::read_file(path, on_frame);
+        };
+        if cache[index].is_none() {
+            cache[index] = Some(match file::LoadedFile::load(path) {
+                Ok(loaded) => Ok(loaded),
+                Err(CaptureError::Format { reason, .. }) => Err(reason),
+                Err(e) => return Err(e),
+            });
+        }
+        match &cache[index] {
+            Some(Ok(loaded)) => Ok(loaded.replay(on_frame)),
+            Some(Err(reason)) => Err(CaptureError::Format { path: path.clone(), reason: reason.clone() }),
+            None => unreachable!("filled above"),
+        }
+    }
+}
+
+fn file_name(file: &str) -> String {
+    std::path::Path::new(file).file_name().map_or(file.to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// A worker as replay sets it up: its own table (flows never span files: it is drained between
+/// files, so its memory is allocated once).
+fn replay_worker(options: &ReplayOptions, actions: &Arc<ArcSwap<ActionSet>>) -> Worker {
+    let mut table_config = options.table.clone();
+    table_config.dissect = !options.decode_only;
+    // Drained after every file: room for a typical capture's flows, grown when one has more.
+    table_config.initial_flows = 4096;
+    let mut table = FlowTable::new(table_config, options.locality.clone(), "pcap", false);
+    if let (Some(c), false) = (&options.classifier, options.decode_only) {
+        table = table.with_classifier(c.clone());
+    }
+    let mut worker = Worker::new(table, actions.clone());
+    worker.evaluate = !options.decode_only;
+    worker
 }
 
 /// Replay capture files through the pipeline. `on_flow` receives every flow when it ends
 /// (idle expiry, or the end of its file) with the file name.
+///
+/// With `options.workers > 1`, each file's flows are handed over once the whole file is done,
+/// sorted by first packet time (then by key), so the output does not depend on thread timing.
 pub fn replay(
     config: &FlowActionsConfig,
     files: &[String],
     options: &ReplayOptions,
+    on_flow: impl FnMut(&str, &Flow),
+) -> Result<ReplaySummary, crate::capture::CaptureError> {
+    let filter = options.filter.as_deref().map(crate::capture::filter::ReplayFilter::new).transpose()?;
+    if options.workers > 1 {
+        return parallel::replay(config, files, options, filter, on_flow);
+    }
+    replay_inline(config, files, options, filter, on_flow)
+}
+
+fn replay_inline(
+    config: &FlowActionsConfig,
+    files: &[String],
+    options: &ReplayOptions,
+    mut filter: Option<crate::capture::filter::ReplayFilter>,
     mut on_flow: impl FnMut(&str, &Flow),
 ) -> Result<ReplaySummary, crate::capture::CaptureError> {
     let started = Instant::now();
@@ -253,25 +364,23 @@ pub fn replay(
     let actions = Arc::new(ArcSwap::from_pointee(config.actions.clone()));
     let mut enforcer = Enforcer::new(&config.targets, options.mode);
     let bar = options.progress.then(|| progress_bar(files, options.repeat));
-    // One worker for every file: its table is drained between files (flows never span
-    // files), so the table's memory is allocated once.
-    let mut table_config = options.table.clone();
-    table_config.dissect = !options.decode_only;
-    let mut table = FlowTable::new(table_config, options.locality.clone(), "pcap", false);
-    if let (Some(c), false) = (&options.classifier, options.decode_only) {
-        table = table.with_classifier(c.clone());
-    }
-    let mut worker = Worker::new(table, actions.clone());
-    worker.evaluate = !options.decode_only;
-    let rounds = (0..options.repeat.max(1)).flat_map(|round| files.iter().map(move |file| (round, file)));
-    for (round, file) in rounds {
+    let mut worker = replay_worker(options, &actions);
+    let mut inputs = Inputs::new(files, options.repeat);
+    let rounds = (0..options.repeat.max(1)).flat_map(|round| (0..files.len()).map(move |index| (round, index)));
+    for (round, index) in rounds {
         worker.vlan_override = round;
         let mut next_tick = Duration::ZERO;
         let mut last_ts = Duration::ZERO;
         let mut frames_in_file = 0u64;
-        let name = std::path::Path::new(file).file_name().map_or(file.clone(), |n| n.to_string_lossy().into_owned());
-        let stats = crate::capture::file::read_file(file, |frame| {
+        let name = file_name(&files[index]);
+        let stats = inputs.read(index, |frame| {
             frames_in_file += 1;
+            if let Some(filter) = &mut filter {
+                if !filter.matches(&frame) {
+                    summary.filtered += 1;
+                    return;
+                }
+            }
             last_ts = last_ts.max(frame.timestamp);
             let at = packet_time(frame.timestamp);
             worker.on_frame(frame, at, |flow, d| {
@@ -287,8 +396,7 @@ pub fn replay(
                 enforcer.flush();
                 enforcer.tick(at);
                 worker.table.expire(frame.timestamp, |flow| {
-                    summary.flows += 1;
-                    summary.matched_flows += u64::from(!flow.verdicts.actions.is_empty());
+                    summary.count_flow(&flow);
                     on_flow(&name, &flow);
                 });
             }
@@ -315,8 +423,7 @@ pub fn replay(
             summary.truncated.push((name.clone(), why));
         }
         worker.table.drain(|flow| {
-            summary.flows += 1;
-            summary.matched_flows += u64::from(!flow.verdicts.actions.is_empty());
+            summary.count_flow(&flow);
             on_flow(&name, &flow);
         });
         enforcer.flush();
@@ -328,11 +435,467 @@ pub fn replay(
         bar.finish_and_clear();
     }
     enforcer.shutdown();
-    summary.table = worker.table.stats();
-    summary.decode = worker.decode_stats;
+    summary.add_table(worker.table.stats(), worker.decode_stats);
     summary.elapsed = started.elapsed();
     summary.target_counters = enforcer.counters();
     Ok(summary)
+}
+
+/// `replay --workers N`: one reader (the calling thread) and N worker threads.
+///
+/// The reader decodes each frame far enough to know its flow key and sends it to the worker
+/// the key's hash picks; the key is symmetric, so both directions of a flow reach the same
+/// worker, which owns that flow's table, dissectors and action evaluation. Frames travel in
+/// batches (one buffer of frame bytes plus an index, recycled through a return queue), so the
+/// queues cost one channel operation per batch, not per packet. Queues are bounded and the
+/// reader blocks when one is full: replay never drops a packet; `reader_waits` counts the waits.
+///
+/// Time-driven work stays as in the one-thread replay: the reader decides when a second of
+/// packet time has passed and sends every worker a tick at that point of the stream, so flows
+/// expire at the same packets whatever the number of workers. At the end of a file every
+/// worker drains its table and sends the flows back; the reader prints a file's flows when all
+/// workers are done with it, sorted by first packet time.
+///
+/// DNS hints: a flow table names new flows after earlier DNS answers it saw. Packets of DNS
+/// flows (by port) also go to every other worker as shadows, processed there with no action
+/// evaluation and not reported, so each worker's hint cache learns the same answers at the same
+/// point of the stream as one worker's; counters leave the shadows out.
+///
+/// Targets: each worker describes what its matches do (the per-flow `ops` text) with a dry-run
+/// enforcer of its own; with `--apply` the matches are also sent back and the reader thread's
+/// one enforcer performs them, as the enforcer thread does in `run`.
+mod parallel {
+    use std::collections::HashMap;
+    use std::hash::BuildHasher;
+
+    use super::*;
+    use crate::decode::LinkType;
+    use crate::flow::key::FlowKey;
+
+    /// Frames per batch, and frame bytes per batch, before it is sent.
+    const BATCH_FRAMES: usize = 512;
+    const BATCH_BYTES: usize = 512 << 10;
+    /// Batches that may wait in each worker's queue.
+    const QUEUE_BATCHES: usize = 16;
+    /// The flow hash that picks a worker (fixed: the same input always splits the same way).
+    const HASHER: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x5eed);
+
+    enum Item {
+        Frame {
+            link: LinkType,
+            timestamp: Duration,
+            start: usize,
+            len: usize,
+            wire_len: u32,
+        },
+        /// A packet of a DNS flow another worker owns: tracked here only to learn its answers.
+        Shadow {
+            link: LinkType,
+            timestamp: Duration,
+            start: usize,
+            len: usize,
+        },
+        /// A new file begins; its packets get this VLAN override.
+        Start {
+            round: u16,
+        },
+        /// A second of packet time passed (in the whole stream): expire idle flows.
+        Tick(Duration),
+        /// File `seq` ended: drain the table and report its flows.
+        End {
+            seq: usize,
+        },
+    }
+
+    #[derive(Default)]
+    struct Batch {
+        data: Vec<u8>,
+        items: Vec<Item>,
+    }
+
+    enum Output {
+        /// Every flow of file `seq` that ended on this worker.
+        File { seq: usize, flows: Vec<Flow> },
+        /// A match for the reader's enforcer (`--apply`).
+        Match(Dispatch),
+    }
+
+    struct Lane {
+        tx: Sender<Batch>,
+        free: Receiver<Batch>,
+        current: Batch,
+    }
+
+    struct Reader {
+        lanes: Vec<Lane>,
+        waits: u64,
+        hasher: foldhash::fast::FixedState,
+    }
+
+    impl Reader {
+        fn push(&mut self, lane: usize, item: Item) {
+            let full = {
+                let batch = &mut self.lanes[lane].current;
+                batch.items.push(item);
+                batch.items.len() >= BATCH_FRAMES || batch.data.len() >= BATCH_BYTES
+            };
+            if full {
+                self.send(lane);
+            }
+        }
+
+        fn push_frame(&mut self, lane: usize, frame: &Frame<'_>, shadow: bool) {
+            let batch = &mut self.lanes[lane].current;
+            let start = batch.data.len();
+            batch.data.extend_from_slice(frame.data);
+            let (link, timestamp, len) = (frame.link, frame.timestamp, frame.data.len());
+            let item = if shadow {
+                Item::Shadow { link, timestamp, start, len }
+            } else {
+                Item::Frame { link, timestamp, start, len, wire_len: frame.wire_len }
+            };
+            self.push(lane, item);
+        }
+
+        /// Send a frame to its worker; a DNS packet also goes to every other worker as a shadow.
+        fn dispatch(&mut self, frame: &Frame<'_>, round: u16) {
+            let (lane, dns) = self.lane_of(frame, round);
+            self.push_frame(lane, frame, false);
+            if dns {
+                for other in (0..self.lanes.len()).filter(|&l| l != lane) {
+                    self.push_frame(other, frame, true);
+                }
+            }
+        }
+
+        fn broadcast(&mut self, item: impl Fn() -> Item) {
+            for lane in 0..self.lanes.len() {
+                self.push(lane, item());
+            }
+        }
+
+        /// Send every lane's partly filled batch (at the end of the input).
+        fn flush(&mut self) {
+            for lane in 0..self.lanes.len() {
+                self.send(lane);
+            }
+        }
+
+        /// Send the lane's batch (blocking while its queue is full) and take an empty one.
+        fn send(&mut self, lane: usize) {
+            let l = &mut self.lanes[lane];
+            if l.current.items.is_empty() {
+                return;
+            }
+            let fresh = l.free.try_recv().unwrap_or_default();
+            let batch = std::mem::replace(&mut l.current, fresh);
+            match l.tx.try_send(batch) {
+                Ok(()) => {}
+                Err(TrySendError::Full(batch)) => {
+                    self.waits += 1;
+                    // A worker that died leaves the channel disconnected: its panic surfaces at join.
+                    let _ = l.tx.send(batch);
+                }
+                Err(TrySendError::Disconnected(_)) => {}
+            }
+        }
+
+        /// The worker for a frame: by the hash of its (symmetric) flow key, with the VLAN the
+        /// worker will give it; and whether it belongs to a DNS flow. Frames that do not decode
+        /// go to worker 0, which counts them.
+        fn lane_of(&self, frame: &Frame<'_>, round: u16) -> (usize, bool) {
+            let Ok(packet) = crate::decode::decode(frame.link, frame.data) else {
+                return (0, false);
+            };
+            let packet = with_vlan(packet, frame, round);
+            let (key, _) = FlowKey::of(&packet);
+            (lane_of_key(&self.hasher, &key, self.lanes.len()), is_dns(&key))
+        }
+    }
+
+    /// The VLAN id a worker gives a packet: the one the kernel removed, and `--repeat`'s round.
+    fn with_vlan<'a>(
+        mut packet: crate::decode::Packet<'a>,
+        frame: &Frame<'_>,
+        round: u16,
+    ) -> crate::decode::Packet<'a> {
+        if let (Some(tag), 0) = (frame.vlan, packet.vlan_id) {
+            packet.vlan_id = tag;
+        }
+        if round != 0 {
+            packet.vlan_id = round;
+        }
+        packet
+    }
+
+    fn lane_of_key(hasher: &foldhash::fast::FixedState, key: &FlowKey, lanes: usize) -> usize {
+        (hasher.hash_one(key) % lanes as u64) as usize
+    }
+
+    /// DNS, mDNS and LLMNR by port: the flows whose answers feed the flow table's DNS hint
+    /// cache (the name a later flow to a resolved address gets). Every worker tracks these
+    /// flows, so every worker's cache learns the same answers at the same point of the packet
+    /// stream as one worker's would; only the owner reports them.
+    fn is_dns(key: &FlowKey) -> bool {
+        matches!(key.ip_protocol, 6 | 17)
+            && [key.lower_port, key.upper_port].iter().any(|p| matches!(p, 53 | 5353 | 5355))
+    }
+
+    /// What shadow packets added to a worker's table counters, to take off again.
+    #[derive(Default)]
+    struct ShadowStats {
+        packets: u64,
+        bytes: u64,
+        created: u64,
+        refused: u64,
+        expired: u64,
+    }
+
+    /// Where a worker sits among the others.
+    struct Place {
+        index: usize,
+        workers: usize,
+        hasher: foldhash::fast::FixedState,
+    }
+
+    impl Place {
+        /// Whether this worker reports the flow (it is not another worker's DNS flow).
+        fn owns(&self, flow: &Flow) -> bool {
+            lane_of_key(&self.hasher, &flow.key, self.workers) == self.index
+        }
+    }
+
+    fn run_worker(
+        mut worker: Worker,
+        mut enforcer: Enforcer,
+        forward: bool,
+        place: Place,
+        rx: Receiver<Batch>,
+        free: Sender<Batch>,
+        out: Sender<Output>,
+    ) -> (TableStats, DecodeStats) {
+        let mut flows = Vec::new();
+        let mut shadow = ShadowStats::default();
+        for mut batch in rx {
+            let Batch { data, items } = &mut batch;
+            for item in items.drain(..) {
+                match item {
+                    Item::Frame { link, timestamp, start, len, wire_len } => {
+                        let data = data.get(start..start + len).unwrap_or_default();
+                        let frame = Frame { link, timestamp, data, wire_len, vlan: None };
+                        worker.on_frame(frame, packet_time(timestamp), |flow, d| {
+                            enforcer.handle(&d.targets, &d.event, d.refresh, Some(&mut flow.verdicts.ops));
+                            if forward {
+                                let _ = out.send(Output::Match(d));
+                            }
+                        });
+                    }
+                    Item::Shadow { link, timestamp, start, len } => {
+                        let data = data.get(start..start + len).unwrap_or_default();
+                        let frame = Frame { link, timestamp, data, wire_len: 0, vlan: None };
+                        // Decoded by the reader already; dissected like the owner does, with
+                        // no action evaluation.
+                        if let Ok(packet) = crate::decode::decode(link, data) {
+                            let packet = with_vlan(packet, &frame, worker.vlan_override);
+                            shadow.packets += 1;
+                            shadow.bytes += u64::from(packet.ip_len);
+                            match worker.table.process(&packet, timestamp) {
+                                Some((_, crate::flow::table::Change::New)) => shadow.created += 1,
+                                Some(_) => {}
+                                None => shadow.refused += 1,
+                            }
+                        }
+                    }
+                    Item::Start { round } => worker.vlan_override = round,
+                    Item::Tick(now) => worker.table.expire(now, |flow| {
+                        if place.owns(&flow) {
+                            flows.push(flow);
+                        } else {
+                            shadow.expired += 1;
+                        }
+                    }),
+                    Item::End { seq } => {
+                        worker.table.drain(|flow| {
+                            if place.owns(&flow) {
+                                flows.push(flow);
+                            }
+                        });
+                        let _ = out.send(Output::File { seq, flows: std::mem::take(&mut flows) });
+                    }
+                }
+            }
+            data.clear();
+            // The reader makes a new batch when none comes back: never block here.
+            let _ = free.try_send(batch);
+        }
+        let mut stats = worker.table.stats();
+        stats.packets -= shadow.packets;
+        stats.bytes -= shadow.bytes;
+        stats.flows_created -= shadow.created;
+        stats.flows_refused -= shadow.refused;
+        stats.flows_expired -= shadow.expired;
+        (stats, worker.decode_stats)
+    }
+
+    /// What the reader keeps to print files in order.
+    struct Collector {
+        workers: usize,
+        names: Vec<String>,
+        /// Flows of files not all workers are done with, and how many are.
+        pending: HashMap<usize, (Vec<Flow>, usize)>,
+        next: usize,
+    }
+
+    impl Collector {
+        fn take(
+            &mut self,
+            output: Output,
+            enforcer: &mut Enforcer,
+            summary: &mut ReplaySummary,
+            on_flow: &mut impl FnMut(&str, &Flow),
+        ) {
+            match output {
+                Output::Match(d) => {
+                    enforcer.handle(&d.targets, &d.event, d.refresh, None);
+                    if enforcer.pending() >= 1024 {
+                        enforcer.flush();
+                    }
+                }
+                Output::File { seq, flows } => {
+                    let entry = self.pending.entry(seq).or_default();
+                    entry.0.extend(flows);
+                    entry.1 += 1;
+                    while self.pending.get(&self.next).is_some_and(|e| e.1 == self.workers) {
+                        let (mut flows, _) = self.pending.remove(&self.next).unwrap_or_default();
+                        flows.sort_by_key(|f| {
+                            let k = &f.key;
+                            (f.first_seen, k.lower_ip, k.upper_ip, k.lower_port, k.upper_port, k.ip_protocol, k.vlan_id)
+                        });
+                        for flow in &flows {
+                            summary.count_flow(flow);
+                            on_flow(&self.names[self.next], flow);
+                        }
+                        self.next += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn replay(
+        config: &FlowActionsConfig,
+        files: &[String],
+        options: &ReplayOptions,
+        mut filter: Option<crate::capture::filter::ReplayFilter>,
+        mut on_flow: impl FnMut(&str, &Flow),
+    ) -> Result<ReplaySummary, crate::capture::CaptureError> {
+        let started = Instant::now();
+        let mut summary = ReplaySummary::default();
+        let actions = Arc::new(ArcSwap::from_pointee(config.actions.clone()));
+        let mut enforcer = Enforcer::new(&config.targets, options.mode);
+        let forward = options.mode == EnforceMode::Apply && !options.decode_only;
+        let bar = options.progress.then(|| progress_bar(files, options.repeat));
+        let n = options.workers.max(1);
+        let (out_tx, out_rx) = crossbeam_channel::unbounded::<Output>();
+        let mut collector = Collector { workers: n, names: Vec::new(), pending: HashMap::new(), next: 0 };
+        let result = std::thread::scope(|scope| {
+            let mut lanes = Vec::new();
+            let mut handles = Vec::new();
+            for index in 0..n {
+                let (tx, rx) = bounded::<Batch>(QUEUE_BATCHES);
+                let (free_tx, free_rx) = bounded::<Batch>(QUEUE_BATCHES + 2);
+                lanes.push(Lane { tx, free: free_rx, current: Batch::default() });
+                let worker = replay_worker(options, &actions);
+                let worker_enforcer = Enforcer::new(&config.targets, EnforceMode::DryRun);
+                let out = out_tx.clone();
+                let place = Place { index, workers: n, hasher: HASHER };
+                let handle = std::thread::Builder::new()
+                    .name(format!("replay-{index}"))
+                    .spawn_scoped(scope, move || run_worker(worker, worker_enforcer, forward, place, rx, free_tx, out))
+                    .map_err(|e| crate::capture::CaptureError::Live {
+                        iface: "replay".into(),
+                        message: format!("starting worker thread: {e}"),
+                    })?;
+                handles.push(handle);
+            }
+            drop(out_tx);
+            let mut reader = Reader { lanes, waits: 0, hasher: HASHER };
+            let mut inputs = Inputs::new(files, options.repeat);
+            let rounds = (0..options.repeat.max(1)).flat_map(|round| (0..files.len()).map(move |index| (round, index)));
+            let mut outcome = Ok(());
+            for (round, index) in rounds {
+                let name = file_name(&files[index]);
+                let seq = collector.names.len();
+                collector.names.push(name.clone());
+                reader.broadcast(|| Item::Start { round });
+                let mut next_tick = Duration::ZERO;
+                let mut last_ts = Duration::ZERO;
+                let stats = inputs.read(index, |frame| {
+                    if let Some(filter) = &mut filter {
+                        if !filter.matches(&frame) {
+                            summary.filtered += 1;
+                            return;
+                        }
+                    }
+                    last_ts = last_ts.max(frame.timestamp);
+                    reader.dispatch(&frame, round);
+                    if frame.timestamp >= next_tick {
+                        next_tick = frame.timestamp + Duration::from_secs(1);
+                        reader.broadcast(|| Item::Tick(frame.timestamp));
+                    }
+                });
+                // Every worker drains its table whatever happened to the file. The marker rides
+                // in the batch with the next file's frames: sending a batch per file would wake
+                // every worker for every small capture.
+                reader.broadcast(|| Item::End { seq });
+                match stats {
+                    Ok(stats) => {
+                        if let Some(bar) = &bar {
+                            bar.set_position(bar.position() + stats.frames);
+                        }
+                        if let Some(why) = stats.truncated {
+                            summary.truncated.push((name, why));
+                        }
+                        summary.files += 1;
+                        summary.frames += stats.frames;
+                    }
+                    Err(e @ crate::capture::CaptureError::Open { .. }) => {
+                        outcome = Err(e);
+                        break;
+                    }
+                    Err(e) => summary.truncated.push((name, e.to_string())),
+                }
+                while let Ok(output) = out_rx.try_recv() {
+                    collector.take(output, &mut enforcer, &mut summary, &mut on_flow);
+                }
+                enforcer.flush();
+                enforcer.tick(packet_time(last_ts));
+            }
+            reader.flush();
+            let waits = reader.waits;
+            // Closing the queues ends the workers once they have done everything sent.
+            drop(reader);
+            for output in out_rx.iter() {
+                collector.take(output, &mut enforcer, &mut summary, &mut on_flow);
+            }
+            for handle in handles {
+                match handle.join() {
+                    Ok((table, decode)) => summary.add_table(table, decode),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            summary.reader_waits = waits;
+            outcome
+        });
+        result?;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        enforcer.shutdown();
+        summary.elapsed = started.elapsed();
+        summary.target_counters = enforcer.counters();
+        Ok(summary)
+    }
 }
 
 fn progress_bar(files: &[String], repeat: u16) -> indicatif::ProgressBar {
@@ -456,9 +1019,10 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
                 sources.push((LiveSource::Pcap(capture), iface));
             }
             CaptureMethod::AfPacket => {
-                if options.filter.is_some() {
-                    anyhow::bail!("--filter needs --capture pcap for now (BPF on AF_PACKET rings is not attached yet)");
-                }
+                let filter = match &options.filter {
+                    Some(expr) => Some(crate::capture::filter::compile(expr, crate::decode::LinkType::Ethernet)?),
+                    None => None,
+                };
                 let workers = options.workers.max(1);
                 // One fanout group per interface; the id only has to be unique on this host.
                 let group = ((std::process::id() as u16) ^ (n as u16).wrapping_mul(0x9e37)).max(1);
@@ -467,6 +1031,7 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
                         &iface.name,
                         crate::capture::ring::RingConfig::default(),
                         (workers > 1).then_some(group),
+                        filter.as_ref(),
                     )
                     .with_context(|| format!("opening AF_PACKET ring on {}", iface.name))?;
                     sources.push((LiveSource::Ring(ring), iface));

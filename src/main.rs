@@ -169,7 +169,8 @@ struct RunArgs {
     /// External (WAN) interface to capture on; repeatable.
     #[arg(short = 'E', long = "external", value_name = "IFACE")]
     external: Vec<String>,
-    /// BPF filter applied to every capture (tcpdump syntax; needs --capture pcap for now).
+    /// BPF filter (tcpdump syntax) for every capture: attached to the AF_PACKET sockets (run by
+    /// the kernel) or set through libpcap with --capture pcap.
     #[arg(long)]
     filter: Option<String>,
     /// Capture method: AF_PACKET rings with hash fanout, or libpcap.
@@ -213,6 +214,14 @@ struct ReplayArgs {
     /// Print no per-flow output, only the summary (for benchmarks).
     #[arg(short, long)]
     quiet: bool,
+    /// Worker threads (default 1). Packets go to workers by the symmetric flow hash, so each
+    /// flow is handled by one worker; each file's flows are printed when the file is done,
+    /// ordered by first packet time. Same flows and matches as with one worker.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    workers: u16,
+    /// BPF filter (tcpdump syntax): only frames it accepts are replayed.
+    #[arg(long, value_name = "BPF")]
+    filter: Option<String>,
     #[command(flatten)]
     table: FlowTableArgs,
     /// pcap or pcapng files, replayed in order.
@@ -332,6 +341,8 @@ fn explain(args: ExplainArgs, classifier: Arc<Classifier>) -> anyhow::Result<Exi
         repeat: 1,
         decode_only: false,
         classifier: Some(classifier),
+        workers: 1,
+        filter: None,
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -473,6 +484,8 @@ fn replay(args: ReplayArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitC
         repeat: args.repeat,
         decode_only: args.decode_only,
         classifier: Some(classifier),
+        workers: usize::from(args.workers),
+        filter: args.filter.clone(),
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -516,6 +529,15 @@ fn replay(args: ReplayArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitC
         summary.table.flows_refused,
     );
     let mut lines = vec![text];
+    if args.filter.is_some() {
+        lines.push(format!("{} frames rejected by --filter", summary.filtered));
+    }
+    if args.workers > 1 {
+        lines.push(format!(
+            "{} workers; the reader waited {} times for a full worker queue",
+            args.workers, summary.reader_waits
+        ));
+    }
     for (file, why) in &summary.truncated {
         lines.push(format!("{file}: stopped early: {why}"));
     }

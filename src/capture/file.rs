@@ -130,3 +130,57 @@ fn units_to_duration(units: u64, per_second: u64) -> Duration {
     let nanos = (u128::from(rem) * 1_000_000_000 / u128::from(per_second)) as u64;
     Duration::from_secs(secs) + Duration::from_nanos(nanos)
 }
+
+/// Where one frame of a [`LoadedFile`] is.
+#[derive(Debug, Clone, Copy)]
+struct StoredFrame {
+    link: LinkType,
+    timestamp: Duration,
+    start: usize,
+    len: u32,
+    wire_len: u32,
+}
+
+/// A capture file read into memory once, so `replay --repeat` parses it once and replays the
+/// frames every round from memory (no file opens or block parsing per round).
+#[derive(Debug, Default)]
+pub struct LoadedFile {
+    data: Vec<u8>,
+    frames: Vec<StoredFrame>,
+    stats: FileStats,
+}
+
+impl LoadedFile {
+    /// Read every frame of `path` into memory.
+    pub fn load(path: &str) -> Result<LoadedFile, CaptureError> {
+        let mut loaded = LoadedFile::default();
+        let stats = read_file(path, |frame| {
+            loaded.frames.push(StoredFrame {
+                link: frame.link,
+                timestamp: frame.timestamp,
+                start: loaded.data.len(),
+                len: frame.data.len() as u32,
+                wire_len: frame.wire_len,
+            });
+            loaded.data.extend_from_slice(frame.data);
+        })?;
+        loaded.stats = stats;
+        loaded.data.shrink_to_fit();
+        loaded.frames.shrink_to_fit();
+        Ok(loaded)
+    }
+
+    /// Hand every frame to `on_frame`, in file order; the file's statistics as `read_file`'s.
+    pub fn replay(&self, mut on_frame: impl FnMut(Frame<'_>)) -> FileStats {
+        for f in &self.frames {
+            let data = self.data.get(f.start..f.start + f.len as usize).unwrap_or_default();
+            on_frame(Frame { link: f.link, timestamp: f.timestamp, data, wire_len: f.wire_len, vlan: None });
+        }
+        self.stats.clone()
+    }
+
+    /// Bytes of frame data held.
+    pub fn bytes(&self) -> usize {
+        self.data.len()
+    }
+}

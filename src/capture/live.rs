@@ -49,7 +49,9 @@ impl LiveCapture {
             .setnonblock()
             .map_err(live)?;
         if let Some(filter) = filter {
-            capture.filter(filter, true).map_err(live)?;
+            capture
+                .filter(filter, true)
+                .map_err(|e| CaptureError::Filter { expr: filter.to_string(), message: e.to_string() })?;
         }
         let link = LinkType::from_linktype(capture.get_datalink().0 as u32);
         Ok(LiveCapture { iface: iface.to_string(), capture, link })

@@ -4,8 +4,10 @@
 //! - [`ring`]: live capture on AF_PACKET TPACKET_V3 rings, one per worker, fanned out by flow
 //!   hash (the default).
 //! - [`live`]: live capture through libpcap (`--capture pcap`).
+//! - [`filter`]: BPF filters (tcpdump syntax) compiled by libpcap.
 
 pub mod file;
+pub mod filter;
 pub mod live;
 pub mod ring;
 
@@ -39,6 +41,8 @@ pub enum CaptureError {
     Format { path: String, reason: String },
     #[error("{iface}: {message}")]
     Live { iface: String, message: String },
+    #[error("bad filter expression '{expr}': {message}")]
+    Filter { expr: String, message: String },
 }
 
 /// Wait until `fd` is readable, at most 100 ms: the idle tick of live sources. EINTR is not

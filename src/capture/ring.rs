@@ -70,10 +70,42 @@ fn set_opt<T>(fd: &OwnedFd, level: i32, name: i32, value: &T, iface: &str, what:
     }
 }
 
+// libpcap's instruction type must be the kernel's `struct sock_filter` (classic BPF: u16 code,
+// u8 jt, u8 jf, u32 k) for the cast in `attach_filter`.
+const _: () = assert!(std::mem::size_of::<pcap::BpfInstruction>() == std::mem::size_of::<libc::sock_filter>());
+const _: () = assert!(std::mem::align_of::<pcap::BpfInstruction>() == std::mem::align_of::<libc::sock_filter>());
+
+/// Attach a classic BPF program to the socket (SO_ATTACH_FILTER): the kernel then queues only
+/// the packets it accepts.
+fn attach_filter(fd: &OwnedFd, program: &pcap::BpfProgram, iface: &str) -> Result<(), CaptureError> {
+    let insns = program.get_instructions();
+    let len = u16::try_from(insns.len()).map_err(|_| CaptureError::Live {
+        iface: iface.to_string(),
+        message: format!("BPF filter too long ({} instructions)", insns.len()),
+    })?;
+    // SAFETY: `BpfInstruction` is `repr(transparent)` over libpcap's `struct bpf_insn`, which has
+    // the same fields, sizes and order as the kernel's `struct sock_filter` (both are the classic
+    // BPF instruction; size and alignment are checked at compile time above). The kernel copies
+    // the program during setsockopt, so the pointer only has to live for this call, and
+    // `program` outlives it.
+    let fprog = libc::sock_fprog { len, filter: insns.as_ptr().cast::<libc::sock_filter>().cast_mut() };
+    set_opt(fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &fprog, iface, "SO_ATTACH_FILTER (BPF filter)")
+}
+
 impl PacketRing {
     /// Open a ring on `iface` in promiscuous mode. `fanout_group`: the group every worker of
-    /// this interface joins (same id), `None` for a single worker.
-    pub fn open(iface: &str, config: RingConfig, fanout_group: Option<u16>) -> Result<PacketRing, CaptureError> {
+    /// this interface joins (same id), `None` for a single worker. `filter`: a BPF program
+    /// compiled for Ethernet ([`super::filter::compile`]), run by the kernel on every packet.
+    ///
+    /// The socket is created with protocol 0, so it receives nothing until `bind` names the
+    /// interface and ETH_P_ALL: the filter and the ring are in place before the first packet
+    /// (no unfiltered packet, no packet of another interface).
+    pub fn open(
+        iface: &str,
+        config: RingConfig,
+        fanout_group: Option<u16>,
+        filter: Option<&pcap::BpfProgram>,
+    ) -> Result<PacketRing, CaptureError> {
         let name = CString::new(iface).map_err(|_| CaptureError::Live {
             iface: iface.to_string(),
             message: "interface name contains a NUL byte".into(),
@@ -85,13 +117,16 @@ impl PacketRing {
         }
         let protocol = (libc::ETH_P_ALL as u16).to_be();
         // SAFETY: plain socket(2) call; the result is checked before use.
-        let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, i32::from(protocol)) };
+        let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
         if raw < 0 {
             return Err(os_error(iface, "AF_PACKET socket (needs CAP_NET_RAW)"));
         }
         // SAFETY: `raw` is a fresh descriptor nobody else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
 
+        if let Some(program) = filter {
+            attach_filter(&fd, program, iface)?;
+        }
         let version = libc::tpacket_versions::TPACKET_V3 as libc::c_int;
         set_opt(&fd, libc::SOL_PACKET, libc::PACKET_VERSION, &version, iface, "PACKET_VERSION v3")?;
         let req = libc::tpacket_req3 {

@@ -35,6 +35,10 @@ pub struct TableConfig {
     pub dissect: bool,
     /// Addresses the table's DNS hint cache remembers (0: no cache).
     pub dns_hint_capacity: usize,
+    /// Flows the table has room for before it first grows (at most `max_flows`). Live tables
+    /// are pre-sized so arriving flows do not allocate; replay drains its table after every
+    /// file, and a smaller table keeps that (and the memory it touches) small.
+    pub initial_flows: usize,
 }
 
 impl Default for TableConfig {
@@ -47,6 +51,7 @@ impl Default for TableConfig {
             max_detection_packets: 32,
             dissect: true,
             dns_hint_capacity: 65_536,
+            initial_flows: 65_536,
         }
     }
 }
@@ -130,7 +135,7 @@ pub struct FlowTable {
 impl FlowTable {
     /// A table for flows seen on `iface`; `external` for a WAN (`-E`) interface.
     pub fn new(config: TableConfig, locality: Arc<Locality>, iface: &str, external: bool) -> FlowTable {
-        let capacity = config.max_flows.min(65_536);
+        let capacity = config.max_flows.min(config.initial_flows);
         FlowTable {
             flows: HashMap::with_capacity_and_hasher(capacity, foldhash::fast::RandomState::default()),
             wheel: TimerWheel::new(config_longest(&config)),
@@ -349,11 +354,20 @@ impl FlowTable {
     pub fn drain(&mut self, mut on_flow: impl FnMut(Flow)) {
         self.next_sweep = Duration::ZERO;
         self.wheel.clear();
-        let mut flows: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
-        flows.sort_by_key(|f| f.first_seen);
-        for mut flow in flows {
-            flow.end_detection();
-            on_flow(flow);
+        if self.flows.is_empty() {
+            return;
+        }
+        // Sort (first seen, position) pairs rather than the flows themselves: a flow is
+        // several hundred bytes and a sort moves its elements many times.
+        let mut flows: Vec<Option<Flow>> = self.flows.drain().map(|(_, f)| Some(f)).collect();
+        let mut order: Vec<(Duration, usize)> =
+            flows.iter().enumerate().filter_map(|(i, f)| f.as_ref().map(|f| (f.first_seen, i))).collect();
+        order.sort_unstable();
+        for (_, i) in order {
+            if let Some(mut flow) = flows[i].take() {
+                flow.end_detection();
+                on_flow(flow);
+            }
         }
     }
 }
