@@ -22,7 +22,8 @@ use flowsieve::actions::ActionSet;
 use flowsieve::agent::Worker;
 use flowsieve::capture::Frame;
 use flowsieve::decode::LinkType;
-use flowsieve::flow::facts::FlowFacts;
+use flowsieve::dissect::registry::DissectState;
+use flowsieve::flow::facts::{AppFacts, FlowFacts, TlsFacts};
 use flowsieve::flow::key::FlowKey;
 use flowsieve::flow::locality::Locality;
 use flowsieve::flow::table::{Flow, FlowTable, FlowVerdicts, TableConfig};
@@ -155,14 +156,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let flood_max = args.get(2).copied().unwrap_or(100_000) as usize;
 
     println!(
-        "size_of: Flow {} B, FlowFacts {} B, FlowKey {} B, FlowVerdicts {} B, (FlowKey, Flow) table slot {} B",
+        "size_of: (FlowKey, Flow) table slot {} B = FlowKey {} B + Flow {} B; in a Flow: FlowFacts {} B \
+         (TlsFacts {} B inline, AppFacts {} B), FlowVerdicts {} B, DissectState {} B",
+        size_of::<(FlowKey, Flow)>(),
+        size_of::<FlowKey>(),
         size_of::<Flow>(),
         size_of::<FlowFacts>(),
-        size_of::<FlowKey>(),
+        size_of::<TlsFacts>(),
+        size_of::<AppFacts>(),
         size_of::<FlowVerdicts>(),
-        size_of::<(FlowKey, Flow)>()
+        size_of::<DissectState>()
     );
-
     if flows > 0 {
         concurrent_flows(flows);
     }
