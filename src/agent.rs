@@ -1184,7 +1184,12 @@ fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared
     let started_wall = SystemTime::now();
     let started_mono = Instant::now();
     let result = capture.run(&stop, |event| match event {
-        LiveEvent::Frame(frame) => worker.on_frame(frame, SystemTime::now(), &mut send),
+        LiveEvent::Frame(frame) => {
+            // Events carry the packet's capture time (the kernel's timestamp), which the
+            // enforcer's match-to-kernel latency starts from.
+            let at = if frame.timestamp.is_zero() { SystemTime::now() } else { UNIX_EPOCH + frame.timestamp };
+            worker.on_frame(frame, at, &mut send)
+        }
         LiveEvent::Idle(capture_stats) => {
             while let Ok(change) = conntrack_changes.try_recv() {
                 worker.on_conntrack_change(&change, SystemTime::now(), &mut send);
@@ -1242,7 +1247,7 @@ fn lock(status: &SharedStatus) -> std::sync::MutexGuard<'_, Status> {
 }
 
 fn enforcer_loop(targets: Vec<TargetSpec>, rx: Receiver<EnforcerMsg>, stop: Arc<AtomicBool>, status: SharedStatus) {
-    let mut enforcer = Enforcer::new(&targets, EnforceMode::Apply);
+    let mut enforcer = Enforcer::new(&targets, EnforceMode::Apply).measure_latency();
     let mut next_tick = Instant::now();
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
@@ -1263,7 +1268,13 @@ fn enforcer_loop(targets: Vec<TargetSpec>, rx: Receiver<EnforcerMsg>, stop: Arc<
         if Instant::now() >= next_tick {
             next_tick = Instant::now() + Duration::from_millis(250);
             enforcer.tick(SystemTime::now());
-            lock(&status).targets = enforcer.status();
+            let mut s = lock(&status);
+            s.targets = enforcer.status();
+            if let Some([total, to_enforcer, in_enforcer]) = enforcer.latency() {
+                s.match_to_kernel = total;
+                s.match_to_enforcer = to_enforcer;
+                s.enforcer_to_kernel = in_enforcer;
+            }
         }
         if stop.load(Ordering::Relaxed) && rx.is_empty() {
             break;

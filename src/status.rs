@@ -58,6 +58,16 @@ pub struct Status {
     pub last_reload_error: Option<String>,
     pub workers: Vec<WorkerStatus>,
     pub targets: Vec<TargetStatus>,
+    /// From the capture of the packet that made a flow match to the end of the flush that sent
+    /// its target operations (nftables: the batch's acknowledgement, after its commit).
+    #[serde(default)]
+    pub match_to_kernel: crate::enforce::latency::LatencySummary,
+    /// The first part of it: capture to the enforcer (ring delivery, worker, queue).
+    #[serde(default)]
+    pub match_to_enforcer: crate::enforce::latency::LatencySummary,
+    /// The second part: the enforcer's queueing and the acknowledged flush.
+    #[serde(default)]
+    pub enforcer_to_kernel: crate::enforce::latency::LatencySummary,
 }
 
 /// The agent's shared status: written rarely by workers and the enforcer, read per request.
@@ -143,6 +153,19 @@ impl std::fmt::Display for Status {
                 w.capture_dropped,
                 w.events_dropped
             )?;
+        }
+        for (what, l) in [
+            ("match to kernel", &self.match_to_kernel),
+            ("  capture to enforcer", &self.match_to_enforcer),
+            ("  enforcer to kernel", &self.enforcer_to_kernel),
+        ] {
+            if l.count > 0 {
+                writeln!(
+                    f,
+                    "{what}: {} matches, median {} µs, p90 {} µs, p99 {} µs, max {} µs",
+                    l.count, l.p50_us, l.p90_us, l.p99_us, l.max_us
+                )?;
+            }
         }
         for t in &self.targets {
             write!(f, "target {}: {} applied, {} refreshed, {} failed", t.name, t.applied, t.refreshed, t.failures)?;

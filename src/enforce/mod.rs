@@ -7,6 +7,7 @@
 pub mod ctlabel;
 pub mod ctmark;
 pub mod ipset;
+pub mod latency;
 pub mod log;
 pub mod netlink;
 pub mod nftset;
@@ -25,7 +26,7 @@ pub struct MatchEvent {
     pub action: Arc<str>,
     /// Snapshot of the flow's facts at the time of the match.
     pub flow: Arc<FlowFacts>,
-    /// When the match happened (packet time in replay, wall clock live).
+    /// When the match happened: the capture time of the packet that made the flow match.
     pub at: SystemTime,
 }
 
@@ -147,6 +148,24 @@ pub struct Enforcer {
     slots: Vec<Slot>,
     mode: EnforceMode,
     pending: usize,
+    /// Match time and arrival at the enforcer of the applied events not flushed yet (only
+    /// while measuring latency).
+    unflushed: Vec<(SystemTime, SystemTime)>,
+    latency: Option<Box<Latencies>>,
+}
+
+/// Match-to-kernel latency, whole and in its two parts.
+#[derive(Debug, Default)]
+struct Latencies {
+    total: latency::LatencyHistogram,
+    /// Capture to the enforcer's hands: ring delivery, worker, queue.
+    to_enforcer: latency::LatencyHistogram,
+    /// Enforcer to acknowledged flush.
+    in_enforcer: latency::LatencyHistogram,
+}
+
+fn micros_between(from: SystemTime, to: SystemTime) -> u64 {
+    to.duration_since(from).map_or(0, |d| d.as_micros() as u64)
 }
 
 /// Build the target a spec describes. Constructors never touch the kernel.
@@ -212,11 +231,24 @@ impl Enforcer {
     /// Build every target; in `Apply` mode also set each up (failures are logged and counted,
     /// the target stays in place so a later flush can retry).
     pub fn new(specs: &[TargetSpec], mode: EnforceMode) -> Enforcer {
-        let mut enforcer = Enforcer { slots: Vec::new(), mode, pending: 0 };
+        let mut enforcer = Enforcer { slots: Vec::new(), mode, pending: 0, unflushed: Vec::new(), latency: None };
         for spec in specs {
             enforcer.add(spec.clone());
         }
         enforcer
+    }
+
+    /// Measure, for every applied match, the time from its packet's capture to the end of the
+    /// flush that sent it (live only: in replay packet times are in the past).
+    pub fn measure_latency(mut self) -> Enforcer {
+        self.latency = Some(Box::default());
+        self
+    }
+
+    /// Match-to-kernel latency so far, when measured: whole, capture to enforcer, and enforcer
+    /// to acknowledged flush.
+    pub fn latency(&self) -> Option<[latency::LatencySummary; 3]> {
+        self.latency.as_ref().map(|l| [l.total.summary(), l.to_enforcer.summary(), l.in_enforcer.summary()])
     }
 
     fn add(&mut self, spec: TargetSpec) {
@@ -294,6 +326,7 @@ impl Enforcer {
         refresh: bool,
         mut ops: Option<&mut Vec<String>>,
     ) {
+        let mut handled = false;
         for name in targets {
             let Some(slot) = self.slots.iter_mut().find(|s| s.target.name() == &**name) else {
                 continue;
@@ -311,6 +344,10 @@ impl Enforcer {
                 Err(e) => slot.fail(&format!("applying action '{}'", event.action), &e),
             }
             self.pending += 1;
+            handled = true;
+        }
+        if handled && !refresh && self.latency.is_some() {
+            self.unflushed.push((event.at, SystemTime::now()));
         }
     }
 
@@ -325,10 +362,24 @@ impl Enforcer {
         if self.mode == EnforceMode::DryRun {
             return;
         }
+        let mut ok = true;
         for slot in &mut self.slots {
             if let Err(e) = slot.target.flush() {
                 slot.fail("sending queued operations", &e);
+                ok = false;
             }
+        }
+        if let Some(l) = &mut self.latency {
+            // Failed flushes are counted as failures, not as latencies.
+            if ok {
+                let now = SystemTime::now();
+                for &(at, handled) in &self.unflushed {
+                    l.total.record_us(micros_between(at, now));
+                    l.to_enforcer.record_us(micros_between(at, handled));
+                    l.in_enforcer.record_us(micros_between(handled, now));
+                }
+            }
+            self.unflushed.clear();
         }
     }
 

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use hashbrown::{HashMap, HashSet};
 
-use super::netlink::nftables::{AddReport, KeyLayout, KeyType, NftBatch, NftSocket, SetRef, SetSpec, TableFamily};
+use super::netlink::nftables::{
+    AddReport, KeyLayout, KeyType, NftBatch, NftSocket, PackError, SetKey, SetRef, SetSpec, TableFamily,
+};
 use super::netlink::NetlinkError;
 use super::{MatchEvent, Target, TargetError};
 use crate::flow::facts::FlowFacts;
@@ -99,22 +101,22 @@ impl KeyPart {
 
     /// The field's value in network byte order, or `None` when an address is of the other
     /// family.
-    fn value(self, flow: &FlowFacts, ip_version: u8, out: &mut Vec<u8>) -> Option<()> {
-        let addr = |ip: IpAddr| match (ip, ip_version) {
-            (IpAddr::V4(a), 4) => Some(a.octets().to_vec()),
-            (IpAddr::V6(a), 6) => Some(a.octets().to_vec()),
-            _ => None,
+    fn value(self, flow: &FlowFacts, ip_version: u8, out: &mut SetKey) -> Result<(), KeyError> {
+        let addr = |ip: IpAddr, out: &mut SetKey| match (ip, ip_version) {
+            (IpAddr::V4(a), 4) => Ok(out.extend(&a.octets())?),
+            (IpAddr::V6(a), 6) => Ok(out.extend(&a.octets())?),
+            _ => Err(KeyError::Family),
         };
         match self {
-            KeyPart::LocalAddr => out.extend_from_slice(&addr(flow.local_ip)?),
-            KeyPart::OtherAddr => out.extend_from_slice(&addr(flow.other_ip)?),
-            KeyPart::LocalPort => out.extend_from_slice(&flow.local_port.to_be_bytes()),
-            KeyPart::OtherPort => out.extend_from_slice(&flow.other_port.to_be_bytes()),
-            KeyPart::IpProto => out.push(flow.ip_protocol),
-            KeyPart::LocalMac => out.extend_from_slice(&flow.local_mac),
-            KeyPart::OtherMac => out.extend_from_slice(&flow.other_mac),
+            KeyPart::LocalAddr => addr(flow.local_ip, out)?,
+            KeyPart::OtherAddr => addr(flow.other_ip, out)?,
+            KeyPart::LocalPort => out.extend(&flow.local_port.to_be_bytes())?,
+            KeyPart::OtherPort => out.extend(&flow.other_port.to_be_bytes())?,
+            KeyPart::IpProto => out.extend(&[flow.ip_protocol])?,
+            KeyPart::LocalMac => out.extend(&flow.local_mac)?,
+            KeyPart::OtherMac => out.extend(&flow.other_mac)?,
         }
-        Some(())
+        Ok(())
     }
 
     /// The field as nft prints it with `-nn` (addresses, decimal numbers, lower-case MACs).
@@ -128,6 +130,19 @@ impl KeyPart {
             KeyPart::LocalMac => write!(out, "{}", Mac(&flow.local_mac)),
             KeyPart::OtherMac => write!(out, "{}", Mac(&flow.other_mac)),
         };
+    }
+}
+
+/// Why a flow gave no key value.
+enum KeyError {
+    /// An address of the other IP version.
+    Family,
+    Netlink(NetlinkError),
+}
+
+impl From<NetlinkError> for KeyError {
+    fn from(e: NetlinkError) -> Self {
+        KeyError::Netlink(e)
     }
 }
 
@@ -204,11 +219,11 @@ pub struct NftSetStats {
 struct FamilySet {
     ip_version: u8,
     spec: SetSpec,
-    pending: Vec<Vec<u8>>,
-    queued: HashSet<Vec<u8>>,
+    pending: Vec<SetKey>,
+    queued: HashSet<SetKey>,
     /// Elements the kernel accepted and when their timeout ends (`None`: no timeout), so a set
     /// deleted behind our back can be filled again. Never larger than the set's `size`.
-    live: HashMap<Vec<u8>, Option<Instant>>,
+    live: HashMap<SetKey, Option<Instant>>,
 }
 
 /// How often managed sets are checked for deletion behind our back. With the enforcer's
@@ -290,21 +305,18 @@ impl NftSetTarget {
         let Some(set) = sets.iter_mut().find(|s| s.ip_version == flow.ip_version) else {
             return Ok(()); // no set for this family
         };
-        let mut values: Vec<Vec<u8>> = Vec::with_capacity(self.cfg.key.len());
-        for part in &self.cfg.key {
-            let mut v = Vec::with_capacity(16);
-            if part.value(flow, flow.ip_version, &mut v).is_none() {
+        let parts = &self.cfg.key;
+        let key = match set.spec.key.pack_with(|i, out| parts[i].value(flow, flow.ip_version, out)) {
+            Ok(key) => key,
+            Err(PackError::Field(KeyError::Family)) => {
                 return Err(TargetError::Other(format!(
                     "flow {} → {}: address family does not match ip_version {}",
                     flow.local_ip, flow.other_ip, flow.ip_version
-                )));
+                )))
             }
-            values.push(v);
-        }
-        let slices: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
-        let mut key = Vec::with_capacity(set.spec.key.key_len());
-        set.spec.key.pack(&slices, &mut key)?;
-        if set.queued.insert(key.clone()) {
+            Err(PackError::Field(KeyError::Netlink(e)) | PackError::Layout(e)) => return Err(e.into()),
+        };
+        if set.queued.insert(key) {
             set.pending.push(key);
         }
         if self.pending() >= AUTO_FLUSH_ELEMENTS {
@@ -322,14 +334,29 @@ impl NftSetTarget {
         set: &mut FamilySet,
         stats: &mut NftSetStats,
     ) -> Result<(), NetlinkError> {
-        let keys = std::mem::take(&mut set.pending);
-        set.queued.clear();
-        if keys.is_empty() {
+        if set.pending.is_empty() {
             return Ok(());
         }
+        // Taken out while the socket works, put back emptied: its capacity is reused.
+        let mut keys = std::mem::take(&mut set.pending);
+        set.queued.clear();
+        let result = Self::send_keys(sock, cfg, family, set, stats, &keys);
+        keys.clear();
+        set.pending = keys;
+        result
+    }
+
+    fn send_keys(
+        sock: &mut NftSocket,
+        cfg: &NftSetConfig,
+        family: TableFamily,
+        set: &mut FamilySet,
+        stats: &mut NftSetStats,
+        keys: &[SetKey],
+    ) -> Result<(), NetlinkError> {
         let dest = SetRef { family, table: &cfg.table_name, set: &set.spec.name };
         let timeout_ms = set.spec.timeout_ms;
-        let report: AddReport = match sock.add_elements(dest, &keys, timeout_ms) {
+        let report: AddReport = match sock.add_elements(dest, keys, timeout_ms) {
             Err(e) if e.errno() == Some(libc::ENOENT) && cfg.managed => {
                 tracing::warn!(target_name = cfg.name, "set {dest} is gone ({e}); creating it again");
                 let mut batch = NftBatch::new();
@@ -337,7 +364,7 @@ impl NftSetTarget {
                 batch.add_set(family, &cfg.table_name, &set.spec)?;
                 sock.commit(batch)?;
                 stats.recreated += 1;
-                sock.add_elements(dest, &keys, timeout_ms)
+                sock.add_elements(dest, keys, timeout_ms)
             }
             other => other,
         }?;
@@ -399,15 +426,17 @@ impl NftSetTarget {
 }
 
 /// Records elements the kernel now holds, with their expiry, up to the set's size.
-fn remember(set: &mut FamilySet, cfg: &NftSetConfig, keys: Vec<Vec<u8>>) {
+fn remember(set: &mut FamilySet, cfg: &NftSetConfig, keys: &[SetKey]) {
     let now = Instant::now();
     let expiry = (cfg.ttl > 0).then(|| now + Duration::from_secs(u64::from(cfg.ttl)));
     if set.live.len() + keys.len() > cfg.size as usize {
         set.live.retain(|_, e| e.map_or(true, |e| e > now));
     }
     for key in keys {
-        if set.live.len() < cfg.size as usize || set.live.contains_key(&key) {
-            set.live.insert(key, expiry);
+        if set.live.len() < cfg.size as usize {
+            set.live.insert(*key, expiry);
+        } else if let Some(e) = set.live.get_mut(key) {
+            *e = expiry;
         }
     }
 }
@@ -510,7 +539,7 @@ impl Target for NftSetTarget {
                 set.spec.name,
                 set.live.len()
             );
-            let keys: Vec<Vec<u8>> = set.live.keys().cloned().collect();
+            let keys: Vec<SetKey> = set.live.keys().copied().collect();
             let dest = SetRef { family, table: &cfg.table_name, set: &set.spec.name };
             let report = sock.add_elements(dest, &keys, set.spec.timeout_ms)?;
             stats.accepted += report.accepted as u64;
@@ -657,8 +686,8 @@ mod tests {
         target.queue(&event(v6_flow())).unwrap();
         assert_eq!(target.pending(), 2);
         let (_, sets) = target.sets.as_ref().unwrap();
-        assert_eq!(sets[0].pending[0], vec![192, 168, 1, 10, 6, 0, 0, 0, 0x03, 0xf2, 0, 0, 10, 99, 0, 2]);
-        assert_eq!(sets[1].pending[0].len(), 40);
+        assert_eq!(sets[0].pending[0].as_bytes(), [192, 168, 1, 10, 6, 0, 0, 0, 0x03, 0xf2, 0, 0, 10, 99, 0, 2]);
+        assert_eq!(sets[1].pending[0].as_bytes().len(), 40);
         assert_eq!(sets[1].spec.key.type_id(), (((8 << 6 | 12) << 6 | 13) << 6) | 8);
         assert_eq!(target.set_name(4), Some("weakssl.v4"));
         assert_eq!(target.set_name(6), Some("weakssl.v6"));

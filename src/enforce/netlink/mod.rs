@@ -104,6 +104,10 @@ impl MsgBuf {
         MsgBuf::default()
     }
 
+    pub fn with_capacity(bytes: usize) -> Self {
+        MsgBuf { buf: Vec::with_capacity(bytes) }
+    }
+
     pub fn len(&self) -> usize {
         self.buf.len()
     }

@@ -293,6 +293,100 @@ impl KeyLayout {
         }
         Ok(())
     }
+
+    /// Packs a key field by field without allocating: `field(i, key)` appends field `i`'s value
+    /// (network byte order, the field's length) with [`SetKey::extend`]; padding is added here.
+    pub fn pack_with<E>(
+        &self,
+        mut field: impl FnMut(usize, &mut SetKey) -> Result<(), E>,
+    ) -> Result<SetKey, PackError<E>> {
+        let mut key = SetKey::EMPTY;
+        let align = if self.is_concat() { 4 } else { 1 };
+        for (i, f) in self.fields.iter().enumerate() {
+            let before = key.len;
+            field(i, &mut key).map_err(PackError::Field)?;
+            let got = usize::from(key.len - before);
+            if got != f.byte_len() {
+                return Err(PackError::Layout(NetlinkError::Invalid(format!("{got}-byte value for {}", f.nft_name()))));
+            }
+            key.push(&[], align).map_err(PackError::Layout)?;
+        }
+        Ok(key)
+    }
+}
+
+/// Why [`KeyLayout::pack_with`] failed: the caller's field function, or a value of the wrong size.
+#[derive(Debug)]
+pub enum PackError<E> {
+    Field(E),
+    Layout(NetlinkError),
+}
+
+/// One packed set-element key held inline (no heap), as long as the longest key nftables takes.
+/// Equality and hashing look at the key bytes only.
+#[derive(Clone, Copy)]
+pub struct SetKey {
+    len: u8,
+    bytes: [u8; NFT_DATA_VALUE_MAXLEN],
+}
+
+impl SetKey {
+    pub const EMPTY: SetKey = SetKey { len: 0, bytes: [0; NFT_DATA_VALUE_MAXLEN] };
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    /// Appends `value`, then zero padding up to a multiple of `align` bytes. Fails beyond 64 bytes.
+    /// Appends one field value (inside [`KeyLayout::pack_with`]'s callback).
+    pub fn extend(&mut self, value: &[u8]) -> Result<(), NetlinkError> {
+        self.push(value, 1)
+    }
+
+    fn push(&mut self, value: &[u8], align: usize) -> Result<(), NetlinkError> {
+        let start = usize::from(self.len);
+        let end = start + value.len();
+        let padded = end.div_ceil(align) * align;
+        if padded > NFT_DATA_VALUE_MAXLEN {
+            return Err(NetlinkError::Invalid(format!("set key of {padded} bytes (at most {NFT_DATA_VALUE_MAXLEN})")));
+        }
+        self.bytes[start..end].copy_from_slice(value);
+        self.bytes[end..padded].fill(0);
+        self.len = padded as u8;
+        Ok(())
+    }
+}
+
+impl Default for SetKey {
+    fn default() -> Self {
+        SetKey::EMPTY
+    }
+}
+
+impl AsRef<[u8]> for SetKey {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl PartialEq for SetKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for SetKey {}
+
+impl std::hash::Hash for SetKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+impl fmt::Debug for SetKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SetKey({:02x?})", self.as_bytes())
+    }
 }
 
 /// What a set should look like when we create it.
@@ -357,11 +451,25 @@ impl Default for NftBatch {
 
 impl NftBatch {
     pub fn new() -> NftBatch {
-        let mut buf = MsgBuf::new();
-        let begin = buf.begin_msg(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0);
-        put_nfgenmsg(&mut buf, 0, NFNL_SUBSYS_NFTABLES);
-        buf.end_msg(begin);
-        NftBatch { buf, begin, msgs: Vec::new(), next_set_id: 1 }
+        NftBatch::with_capacity(0)
+    }
+
+    /// An empty batch whose buffer holds `bytes` before it grows.
+    pub fn with_capacity(bytes: usize) -> NftBatch {
+        let mut batch =
+            NftBatch { buf: MsgBuf::with_capacity(bytes), begin: Mark(0), msgs: Vec::new(), next_set_id: 1 };
+        batch.reset();
+        batch
+    }
+
+    /// Empties the batch (keeping its buffers) and writes BEGIN again.
+    pub fn reset(&mut self) {
+        self.buf.truncate(0);
+        self.msgs.clear();
+        self.next_set_id = 1;
+        self.begin = self.buf.begin_msg(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0);
+        put_nfgenmsg(&mut self.buf, 0, NFNL_SUBSYS_NFTABLES);
+        self.buf.end_msg(self.begin);
     }
 
     /// Number of messages between BEGIN and END.
@@ -560,10 +668,10 @@ impl NftBatch {
     /// many NEWSETELEM messages as the 64 KiB attribute limit needs; returns how many went in.
     /// With `timeout_ms > 0` each element carries its timeout and an expiration equal to it,
     /// which restarts the timer of an element that is already there.
-    pub fn add_elements(
+    pub fn add_elements<K: AsRef<[u8]>>(
         &mut self,
         set: SetRef<'_>,
-        keys: &[Vec<u8>],
+        keys: &[K],
         timeout_ms: u64,
         max_bytes: usize,
     ) -> Result<usize, NetlinkError> {
@@ -579,6 +687,7 @@ impl NftBatch {
             let mut in_msg = 0;
             let mut batch_full = false;
             for key in &keys[taken..] {
+                let key = key.as_ref();
                 if key.is_empty() || key.len() > NFT_DATA_VALUE_MAXLEN {
                     return Err(NetlinkError::Invalid(format!("set element key of {} bytes", key.len())));
                 }
@@ -712,6 +821,12 @@ impl NftSocket {
     /// Sends the batch and waits for every message's ACK. On failure the whole batch was
     /// rolled back by the kernel; the error names the first message that failed.
     pub fn commit(&mut self, mut batch: NftBatch) -> Result<(), NetlinkError> {
+        self.commit_in_place(&mut batch)
+    }
+
+    /// [`commit`](Self::commit) leaving the batch to the caller, to be [`reset`](NftBatch::reset)
+    /// and refilled without allocating again.
+    fn commit_in_place(&mut self, batch: &mut NftBatch) -> Result<(), NetlinkError> {
         if batch.is_empty() {
             return Ok(());
         }
@@ -835,10 +950,10 @@ impl NftSocket {
     /// and retried, down to single elements, so everything that fits gets in; single elements
     /// refused with ENFILE are counted in [`AddReport::refused`]. Any other error (ENOENT: the
     /// table or set is gone) is returned; batches sent before it stay committed.
-    pub fn add_elements(
+    pub fn add_elements<K: AsRef<[u8]>>(
         &mut self,
         set: SetRef<'_>,
-        keys: &[Vec<u8>],
+        keys: &[K],
         timeout_ms: u64,
     ) -> Result<AddReport, NetlinkError> {
         let mut report = AddReport::default();
@@ -846,16 +961,18 @@ impl NftSocket {
         Ok(report)
     }
 
-    fn add_slice(
+    fn add_slice<K: AsRef<[u8]>>(
         &mut self,
         set: SetRef<'_>,
-        keys: &[Vec<u8>],
+        keys: &[K],
         timeout_ms: u64,
         report: &mut AddReport,
     ) -> Result<(), NetlinkError> {
         let mut rest = keys;
+        // One encoding buffer for all the batches of this call, sized for a full batch.
+        let mut batch = NftBatch::with_capacity(self.max_batch + BATCH_END_LEN);
         while !rest.is_empty() {
-            let mut batch = NftBatch::new();
+            batch.reset();
             let n = batch.add_elements(set, rest, timeout_ms, self.max_batch)?;
             if n == 0 {
                 return Err(NetlinkError::Invalid(format!(
@@ -865,7 +982,7 @@ impl NftSocket {
             }
             let (now, later) = rest.split_at(n);
             report.batches += 1;
-            match self.commit(batch) {
+            match self.commit_in_place(&mut batch) {
                 Ok(()) => report.accepted += n,
                 Err(e) => match e.errno() {
                     Some(libc::ENFILE | libc::EEXIST | libc::EMSGSIZE) if n > 1 => {

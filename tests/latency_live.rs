@@ -1,0 +1,131 @@
+//! Bench, not a check (ignored; `scripts/match-latency.sh` runs it): how long from the packet
+//! that completes a TLS 1.1 classification to its element being in the kernel's nftables set,
+//! over many flows, with the AF_PACKET ring and with libpcap capture.
+//!
+//! The weak-TLS lab (router namespace, LAN bridge, openssl servers) carries FLOWS TLS 1.1
+//! connections (env `FLOWSIEVE_LATENCY_FLOWS`, default 200), several at a time; the set key
+//! includes the client port so every connection is its own element. The agent measures each
+//! match from the packet's kernel capture timestamp to the acknowledgement of the nftables batch
+//! that carried it (sent after the kernel's commit: the element is in the set), and
+//! `flowsieve status` reports median, p90, p99 and max. Prints figures; asserts only that the
+//! elements arrived, never a time.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::lab::{self, Agent, Lab};
+
+fn bench_config(lab: &Lab) -> std::path::PathBuf {
+    let config = serde_json::json!({
+        "version": 1,
+        "actions": {
+            "weakssl": { "criteria": "ssl_version == 0x0302;", "targets": ["nftset.weakssl"] }
+        },
+        "targets": { "nftset.weakssl": { "target_type": "nftset", "set_name": "weakssl" } },
+        "target_defaults": {
+            "nftset": {
+                "table_name": "netify", "table_family": "inet", "set_family": "ipv4",
+                "type": ["local_addr", "ip_proto", "local_port", "other_port", "other_addr"],
+                "ttl": 600, "managed": true, "flush_on_create": true, "flush_on_destroy": true
+            }
+        }
+    });
+    let path = lab.path("latency.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    path
+}
+
+fn element_count(lab: &Lab) -> usize {
+    let out = lab.router.exec("nft", &["-nn", "list", "set", "inet", "netify", "weakssl.v4"]);
+    String::from_utf8_lossy(&out.stdout).matches(" . 6 . ").count()
+}
+
+fn run_once(lab: &Lab, capture: &str, flows: usize) {
+    let config = bench_config(lab);
+    let socket = lab.path(&format!("latency-{capture}.sock"));
+    let mut agent = Agent::start(
+        &lab.router,
+        &[
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "-I",
+            "br-lan",
+            "--capture",
+            capture,
+            "--control-socket",
+            socket.to_str().unwrap(),
+        ],
+        &lab.path(&format!("agent-{capture}.log")),
+    );
+    assert!(
+        Lab::wait_for(Duration::from_secs(10), || lab.nft_table().contains("set weakssl.v4")
+            && agent.log_text().contains("flowsieve running")),
+        "agent did not create its set:\n{}",
+        agent.log_text()
+    );
+    let next = AtomicUsize::new(0);
+    let ok = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                while next.fetch_add(1, Ordering::Relaxed) < flows {
+                    if lab.tls_request(&lab.client, 1010, true) {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    let ok = ok.load(Ordering::Relaxed);
+    let query = || -> serde_json::Value {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_flowsieve"))
+            .args(["status", "--json", "--control-socket", socket.to_str().unwrap()])
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_default()
+    };
+    // Counting, not timing: wait until the enforcer has published a figure for every element
+    // the set holds and the set holds one per match (the enforcer publishes every 250 ms).
+    let mut doc = query();
+    let mut elements = 0;
+    let settled = Lab::wait_for(Duration::from_secs(10), || {
+        doc = query();
+        elements = element_count(lab);
+        let matches = doc["match_to_kernel"]["count"].as_u64().unwrap_or(0) as usize;
+        matches > 0 && matches == elements && elements >= ok.saturating_sub(ok / 50)
+    });
+    let l = &doc["match_to_kernel"];
+    let part = |name: &str| {
+        let p = &doc[name];
+        format!("median {} µs, p99 {} µs, max {} µs", p["p50_us"], p["p99_us"], p["max_us"])
+    };
+    let dropped: u64 =
+        doc["workers"].as_array().map_or(0, |w| w.iter().map(|w| w["capture_dropped"].as_u64().unwrap_or(0)).sum());
+    println!(
+        "--capture {capture}: {ok}/{flows} TLS 1.1 connections, {elements} elements in the set; match to kernel \
+         over {} matches: median {} µs, p90 {} µs, p99 {} µs, max {} µs (capture drops {dropped})",
+        l["count"], l["p50_us"], l["p90_us"], l["p99_us"], l["max_us"],
+    );
+    println!("    capture to enforcer: {}", part("match_to_enforcer"));
+    println!("    enforcer to kernel:  {}", part("enforcer_to_kernel"));
+    let log = agent.log_text();
+    agent.signal_and_wait(nix::sys::signal::Signal::SIGTERM);
+    assert!(ok > 0, "no TLS 1.1 connection succeeded");
+    assert!(settled, "{elements} elements for {ok} connections, {} matches:\n{log}", l["count"]);
+}
+
+#[test]
+#[ignore = "bench: run by scripts/match-latency.sh"]
+fn match_to_kernel_latency() {
+    if !lab::can_run() {
+        return;
+    }
+    let flows = std::env::var("FLOWSIEVE_LATENCY_FLOWS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let lab = Lab::start();
+    for capture in ["afpacket", "pcap"] {
+        run_once(&lab, capture, flows);
+    }
+}
