@@ -15,6 +15,11 @@ fn dlt(link: LinkType) -> i32 {
         LinkType::RawIp => 12,
         LinkType::LinuxSll => 113,
         LinkType::LinuxSll2 => 276,
+        // 9 and 50 both read as `Ppp`; libpcap's DLT_PPP code accepts frames with or without
+        // the `ff 03` address/control bytes.
+        LinkType::Ppp => 9,
+        LinkType::PppOverEthernet => 51,
+        LinkType::CiscoHdlc => 104,
         LinkType::Other(n) => n as i32,
     }
 }
