@@ -980,6 +980,8 @@ pub struct RunOptions {
     pub classifier: Option<Arc<crate::classify::Classifier>>,
     /// Workers (ring sockets, threads, flow-table shards) per interface with AF_PACKET.
     pub workers: usize,
+    /// AF_PACKET ring geometry and block retire timeout.
+    pub ring: crate::capture::ring::RingConfig,
 }
 
 enum EnforcerMsg {
@@ -1029,7 +1031,7 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
                 for _ in 0..workers {
                     let ring = crate::capture::ring::PacketRing::open(
                         &iface.name,
-                        crate::capture::ring::RingConfig::default(),
+                        options.ring,
                         (workers > 1).then_some(group),
                         filter.as_ref(),
                     )

@@ -180,6 +180,10 @@ struct RunArgs {
     /// ring socket, thread and flow-table shard; the kernel keeps each flow on one worker.
     #[arg(long)]
     workers: Option<usize>,
+    /// AF_PACKET ring block retire timeout in milliseconds: the longest a packet waits in a
+    /// half-empty ring block before the worker sees it (latency from packet to firewall state).
+    #[arg(long, value_name = "MS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    ring_timeout: u32,
     /// Where `flowsieve status` reaches the agent ("none" serves no status).
     #[arg(long, default_value = DEFAULT_CONTROL_SOCKET)]
     control_socket: PathBuf,
@@ -439,6 +443,7 @@ fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
         },
         classifier: Some(classifier),
         workers: args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        ring: flowsieve::capture::ring::RingConfig { block_timeout_ms: args.ring_timeout, ..Default::default() },
     };
     agent::run(config, options)?;
     Ok(ExitCode::SUCCESS)

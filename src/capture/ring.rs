@@ -16,8 +16,12 @@ use super::live::{LiveEvent, LiveStats};
 use super::{CaptureError, Frame};
 use crate::decode::LinkType;
 
-/// Ring geometry. 64 blocks of 1 MiB: 64 MiB per socket absorbs bursts of a few hundred
-/// milliseconds at 1 Gb/s; blocks are handed over after 100 ms even when not full.
+/// Ring geometry. 256 blocks of 256 KiB: 64 MiB per socket absorbs bursts of a few hundred
+/// milliseconds at 1 Gb/s. A block is handed to the worker when full or when its retire timeout
+/// passes; the timeout bounds how long the packet that completes a classification waits before
+/// it is seen, so it is short (1 ms by default, `run --ring-timeout`). Many small blocks keep
+/// the ring from filling when light traffic retires nearly-empty blocks every millisecond:
+/// 256 blocks still cover a worker stall of 256 ms at any rate.
 #[derive(Debug, Clone, Copy)]
 pub struct RingConfig {
     pub block_size: u32,
@@ -28,7 +32,7 @@ pub struct RingConfig {
 
 impl Default for RingConfig {
     fn default() -> Self {
-        RingConfig { block_size: 1 << 20, block_count: 64, frame_size: 2048, block_timeout_ms: 100 }
+        RingConfig { block_size: 1 << 18, block_count: 256, frame_size: 2048, block_timeout_ms: 1 }
     }
 }
 
