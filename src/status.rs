@@ -44,6 +44,9 @@ pub struct TargetStatus {
     pub failures: u64,
     /// The last failure, as text.
     pub last_error: Option<String>,
+    /// The target type's own counters (ipset `recreated`, ctlabel `no_label_space`, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<(String, u64)>,
 }
 
 /// Everything `flowsieve status` shows.
@@ -173,6 +176,10 @@ impl std::fmt::Display for Status {
                 write!(f, " (last: {e})")?;
             }
             writeln!(f)?;
+            if !t.details.is_empty() {
+                let parts: Vec<String> = t.details.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                writeln!(f, "  {}", parts.join(", "))?;
+            }
         }
         Ok(())
     }

@@ -423,6 +423,7 @@ impl Enforcer {
                 refreshed: s.counters.refreshed,
                 failures: s.counters.failures,
                 last_error: s.last_error.clone(),
+                details: s.target.details().into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
             })
             .collect()
     }
@@ -458,6 +459,11 @@ mod tests {
         let status = enforcer.status();
         assert_eq!((status[0].name.as_str(), status[0].applied, status[0].failures), ("ipset.bad", 0, 2));
         assert!(status[0].last_error.as_deref().unwrap().contains("longer than 31 bytes"), "{status:?}");
+        // The type's own counters travel with it, so `flowsieve status` shows them too.
+        let details: Vec<&str> = status[0].details.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(details, ["added", "failed", "recreated", "reconnected"], "{status:?}");
+        let shown = crate::status::Status { targets: status, ..Default::default() }.to_string();
+        assert!(shown.contains("  added 0, failed "), "{shown}");
     }
 
     #[test]
