@@ -151,8 +151,15 @@ fn read_message(msg: &[u8], facts: &mut FlowFacts) -> Parsed {
             return Parsed::Skipped;
         };
         pos = next + 4;
-        if i == 0 && dns.query.is_none() && !name.is_empty() {
-            dns.query = Some(name.to_fact());
+        // The latest message's question names the flow, as nDPI does: a client that reuses its
+        // port for a second query before the first answer is about the second name.
+        let same = dns.query.as_deref().is_some_and(|q| q.as_bytes().eq_ignore_ascii_case(name.as_bytes()));
+        if i == 0 && !name.is_empty() && !same {
+            let fact = name.to_fact();
+            if facts.detected_hostname.is_some() && facts.detected_hostname == dns.query {
+                facts.detected_hostname = Some(fact.clone());
+            }
+            dns.query = Some(fact);
             dns.query_type = qtype;
             updated = true;
         }

@@ -25,6 +25,7 @@ pub mod slp;
 pub mod snmp;
 pub mod ssdp;
 pub mod ssh;
+pub mod starttls;
 pub mod stream;
 pub mod stun;
 pub mod syslog;

@@ -55,6 +55,11 @@ pub const HTTPS: u16 = 196;
 pub const WIREGUARD: u16 = 206;
 pub const IP_PIM: u16 = 297;
 pub const SLP: u16 = 347;
+/// STARTTLS upgrades and the implicit-TLS ports, as nDPI and Netify name them.
+pub const SMTPS: u16 = 29;
+pub const POPS: u16 = 23;
+pub const IMAPS: u16 = 51;
+pub const FTPS: u16 = 311;
 
 /// Every protocol with its Netify ID, Netify's own (spec §3.2) first. Adding a protocol adds a
 /// row here.
@@ -99,6 +104,10 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: WIREGUARD, name: "WireGuard" },
     Protocol { id: IP_PIM, name: "IP_PIM" },
     Protocol { id: SLP, name: "Service_Location_Protocol" },
+    Protocol { id: SMTPS, name: "SMTPS" },
+    Protocol { id: POPS, name: "POPS" },
+    Protocol { id: IMAPS, name: "IMAPS" },
+    Protocol { id: FTPS, name: "FTPS" },
 ];
 
 /// Name for a protocol ID ("Unknown" when we have no name for it).

@@ -636,7 +636,7 @@ impl<'a> ClientHello<'a> {
         match transport {
             Transport::Quic => {}
             Transport::Dtls => facts.protocol = protocol::DTLS,
-            Transport::Tcp => facts.protocol = protocol::TLS,
+            Transport::Tcp => facts.protocol = tls_protocol(facts),
         }
         facts.tls.client_version = self.offered.unwrap_or(self.legacy_version);
         if let Some(sni) = self.sni {
@@ -794,7 +794,7 @@ impl<'a> ServerHello<'a> {
     fn record(&self, facts: &mut FlowFacts) {
         // A DTLS flow stays DTLS (its ClientHello said so); DTLS versions count down from 0xfeff.
         if facts.protocol != protocol::DTLS {
-            facts.protocol = if self.version >= 0xfe00 { protocol::DTLS } else { protocol::TLS };
+            facts.protocol = if self.version >= 0xfe00 { protocol::DTLS } else { tls_protocol(facts) };
         }
         facts.tls.version = self.version;
         facts.tls.cipher = self.cipher;
@@ -802,6 +802,28 @@ impl<'a> ServerHello<'a> {
             facts.tls.alpn_negotiated = Some(alpn.into());
         }
         facts.tls.ja3s = Some(md5_hex(self.ja3s_string().as_bytes()).into());
+    }
+}
+
+/// TLS over TCP as nDPI and Netify name it: the mail and FTP protocols' implicit-TLS ports
+/// (RFC 8314 §3.3: 465, 993, 995; FTPS 990) give their secure variant; a STARTTLS upgrade keeps
+/// the variant it already has.
+fn tls_protocol(facts: &FlowFacts) -> u16 {
+    let secure = [protocol::SMTPS, protocol::IMAPS, protocol::POPS, protocol::FTPS];
+    if secure.contains(&facts.protocol) {
+        return facts.protocol;
+    }
+    let port = |p: u16| facts.local_port == p || facts.other_port == p;
+    if port(465) {
+        protocol::SMTPS
+    } else if port(993) {
+        protocol::IMAPS
+    } else if port(995) {
+        protocol::POPS
+    } else if port(990) {
+        protocol::FTPS
+    } else {
+        protocol::TLS
     }
 }
 
@@ -1038,7 +1060,7 @@ fn printable(bytes: &[u8]) -> Option<&str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::dissect::Direction::{self, Forward, Reverse};
     use crate::flow::facts::TlsFacts;
@@ -1139,7 +1161,7 @@ mod tests {
     const GREASE: u16 = 0x3a3a;
 
     /// A browser-like ClientHello stream: SNI, ALPN, TLS 1.3 offered, GREASE and padding.
-    fn modern_client_stream() -> Vec<u8> {
+    pub(crate) fn modern_client_stream() -> Vec<u8> {
         record(&client_hello(
             0x0303,
             Some(&[
@@ -1743,8 +1765,8 @@ mod tests {
         v
     }
 
-    #[test]
-    fn dtls_hellos_and_certificate() {
+    /// A DTLS 1.2 ClientHello datagram for `dtls.example`.
+    pub(crate) fn dtls_client_hello() -> Vec<u8> {
         let mut body = DTLS_1_2.to_be_bytes().to_vec();
         body.extend([0x11; 32]);
         body.push(0); // session id
@@ -1752,7 +1774,12 @@ mod tests {
         body.extend(len16(&[0xc0, 0x2b, 0xc0, 0x2f]));
         body.extend(len8(&[0]));
         body.extend(len16(&[sni(b"dtls.example"), offered_versions(&[DTLS_1_2, DTLS_1_0])].concat()));
-        let client = dtls_record(&[(CLIENT_HELLO, body)]);
+        dtls_record(&[(CLIENT_HELLO, body)])
+    }
+
+    #[test]
+    fn dtls_hellos_and_certificate() {
+        let client = dtls_client_hello();
         assert_eq!(TlsDissector::probe(&segment(Forward, None, &client)), Probe::Certain);
         assert_eq!(TlsDissector::probe(&segment(Forward, Some(1), &client)), Probe::NotForUs);
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
