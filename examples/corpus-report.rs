@@ -313,7 +313,12 @@ fn fields() -> Vec<Field> {
             name: "HTTP user agent",
             ours: |r| text_at(r, &["http", "user_agent"]),
             theirs: |t| text_at(t, &["user_agent"]),
-            explain: explain_any,
+            explain: |t, r, theirs, ours| {
+                explain_any(t, r, theirs, ours).or_else(|| {
+                    ours.is_some_and(|o| o.len() > theirs.len() && o.starts_with(theirs))
+                        .then_some("spelling: nDPI cuts long values short; flowsieve keeps the whole header")
+                })
+            },
         },
     ]
 }

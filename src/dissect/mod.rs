@@ -7,6 +7,7 @@ pub mod dhcp;
 pub mod dns;
 pub mod ftp;
 pub mod gnutella;
+pub mod gquic;
 pub mod http;
 pub mod ike;
 pub mod mail;

@@ -14,6 +14,7 @@ use super::dhcp::DhcpDissector;
 use super::dns::DnsDissector;
 use super::ftp::FtpDissector;
 use super::gnutella::GnutellaDissector;
+use super::gquic::GquicDissector;
 use super::http::HttpDissector;
 use super::ike::IkeDissector;
 use super::mail::{ImapDissector, Pop3Dissector, SmtpDissector};
@@ -111,6 +112,7 @@ macro_rules! registry {
 registry! {
     Tls(TlsDissector),
     Quic(QuicDissector),
+    Gquic(GquicDissector),
     Http(HttpDissector),
     Ssh(SshDissector),
     Dns(DnsDissector),
