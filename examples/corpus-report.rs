@@ -187,10 +187,19 @@ fn explain_tls_version(t: &Value, r: &Value, theirs: &str, ours: Option<&str>) -
         return Some(why);
     }
     let offered = r.get("tls").and_then(|t| t.get("client_version")).and_then(Value::as_u64).and_then(tls_version_name);
+    let quic = r["protocol"]["id"].as_u64() == Some(u64::from(protocol::QUIC));
     match best_tls_version(r) {
         Some((_, false)) if offered == Some(theirs) => {
             Some("flowsieve right: the ServerHello negotiated a lower version; nDPI shows the ClientHello's")
         }
+        // RFC 8446 §4.1.2: a TLS 1.3 ClientHello says 0x0303 in its version field and offers 1.3
+        // in supported_versions.
+        Some(("TLSv1.3", true)) if theirs == "TLSv1.2" => Some(
+            "no ServerHello: nDPI shows the hello's legacy version field, flowsieve the highest supported_versions offer",
+        ),
+        None if quic && theirs == "TLSv1.3" => Some(
+            "QUIC: nDPI states TLS 1.3 (RFC 9001 §4.2) without a readable offer (draft-version hello, or an Initial flowsieve cannot open)",
+        ),
         _ => None,
     }
 }

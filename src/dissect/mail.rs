@@ -82,7 +82,14 @@ impl Dissector for SmtpDissector {
                 named = true;
             }
         }
-        match self.starttls.parse(segment, facts, protocol::SMTPS) {
+        let outcome = self.starttls.parse(segment, facts, protocol::SMTPS);
+        // After STARTTLS the hello's server name says more than the greeting's host.
+        if let Some(sni) = facts.tls.sni.as_deref() {
+            if facts.detected_hostname.as_deref() != Some(sni) {
+                facts.detected_hostname = Some(sni.into());
+            }
+        }
+        match outcome {
             Parsed::Continue if named => Parsed::Updated,
             other => other,
         }
