@@ -21,6 +21,7 @@ pub mod quic;
 pub mod rdp;
 mod reader;
 pub mod registry;
+pub mod sdrtn;
 pub mod sip;
 pub mod slp;
 pub mod snmp;

@@ -60,6 +60,8 @@ pub const SMTPS: u16 = 29;
 pub const POPS: u16 = 23;
 pub const IMAPS: u16 = 51;
 pub const FTPS: u16 = 311;
+/// Agora's real-time network (nDPI's ID).
+pub const SD_RTN: u16 = 171;
 
 /// Every protocol with its Netify ID, Netify's own (spec §3.2) first. Adding a protocol adds a
 /// row here.
@@ -108,6 +110,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: POPS, name: "POPS" },
     Protocol { id: IMAPS, name: "IMAPS" },
     Protocol { id: FTPS, name: "FTPS" },
+    Protocol { id: SD_RTN, name: "SD-RTN" },
 ];
 
 /// Name for a protocol ID ("Unknown" when we have no name for it).

@@ -25,6 +25,7 @@ use super::openvpn::OpenvpnDissector;
 use super::postgres::PostgresDissector;
 use super::quic::QuicDissector;
 use super::rdp::RdpDissector;
+use super::sdrtn::SdRtnDissector;
 use super::sip::SipDissector;
 use super::slp::SlpDissector;
 use super::snmp::SnmpDissector;
@@ -137,6 +138,7 @@ registry! {
     Ike(IkeDissector),
     Syslog(SyslogDissector),
     Slp(SlpDissector),
+    SdRtn(SdRtnDissector),
 }
 
 const _: () = assert!(KINDS.len() <= 64, "ruled_out is a u64 bit set");
