@@ -62,6 +62,12 @@ pub const IMAPS: u16 = 51;
 pub const FTPS: u16 = 311;
 /// Agora's real-time network (nDPI's ID).
 pub const SD_RTN: u16 = 171;
+pub const KERBEROS: u16 = 111;
+pub const LDAP: u16 = 112;
+pub const MSSQL_TDS: u16 = 114;
+pub const RADIUS: u16 = 146;
+pub const SMBV1: u16 = 16;
+pub const SMBV23: u16 = 41;
 
 /// Every protocol with its Netify ID, Netify's own (spec §3.2) first. Adding a protocol adds a
 /// row here.
@@ -111,6 +117,12 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: IMAPS, name: "IMAPS" },
     Protocol { id: FTPS, name: "FTPS" },
     Protocol { id: SD_RTN, name: "SD-RTN" },
+    Protocol { id: KERBEROS, name: "Kerberos" },
+    Protocol { id: LDAP, name: "LDAP" },
+    Protocol { id: MSSQL_TDS, name: "MsSQL-TDS" },
+    Protocol { id: RADIUS, name: "Radius" },
+    Protocol { id: SMBV1, name: "SMBv1" },
+    Protocol { id: SMBV23, name: "SMBv23" },
 ];
 
 /// Name for a protocol ID ("Unknown" when we have no name for it).

@@ -17,6 +17,8 @@ use super::gnutella::GnutellaDissector;
 use super::gquic::GquicDissector;
 use super::http::HttpDissector;
 use super::ike::IkeDissector;
+use super::kerberos::KerberosDissector;
+use super::ldap::LdapDissector;
 use super::mail::{ImapDissector, Pop3Dissector, SmtpDissector};
 use super::mysql::MysqlDissector;
 use super::netbios::NetbiosDissector;
@@ -24,15 +26,18 @@ use super::ntp::NtpDissector;
 use super::openvpn::OpenvpnDissector;
 use super::postgres::PostgresDissector;
 use super::quic::QuicDissector;
+use super::radius::RadiusDissector;
 use super::rdp::RdpDissector;
 use super::sdrtn::SdRtnDissector;
 use super::sip::SipDissector;
 use super::slp::SlpDissector;
+use super::smb::SmbDissector;
 use super::snmp::SnmpDissector;
 use super::ssdp::SsdpDissector;
 use super::ssh::SshDissector;
 use super::stun::StunDissector;
 use super::syslog::SyslogDissector;
+use super::tds::TdsDissector;
 use super::tls::TlsDissector;
 use super::wireguard::WireguardDissector;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
@@ -139,6 +144,11 @@ registry! {
     Syslog(SyslogDissector),
     Slp(SlpDissector),
     SdRtn(SdRtnDissector),
+    Kerberos(KerberosDissector),
+    Ldap(LdapDissector),
+    Radius(RadiusDissector),
+    Tds(TdsDissector),
+    Smb(SmbDissector),
 }
 
 const _: () = assert!(KINDS.len() <= 64, "ruled_out is a u64 bit set");
