@@ -15,9 +15,21 @@
 //! `flowsieve::dissect::protocol`), so nDPI's `master_id` maps to itself, except:
 //! - nDPI `DoH_DoT` (196) is TLS on the wire; Netify's 196 is `HTTP/S`, so it maps to TLS (91).
 //!
-//! Fields flowsieve does not produce yet (JA3/JA4, cipher names, QUIC) are read from the record
-//! keys `tls.ja3`, `tls.ja3s`, `tls.ja4`, `tls.cipher_name`, `quic.version` when present, and
-//! count as missing until then.
+//! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
+//! it falls in a documented class, each listed with its count and reason:
+//! - flowsieve is right: the ServerHello negotiated a lower version than nDPI shows (nDPI prints
+//!   the ClientHello's); without a ServerHello nDPI prints the hello's legacy version field
+//!   where flowsieve gives the highest supported_versions offer; QUIC flows nDPI states TLS 1.3
+//!   for without a readable offer.
+//! - documented deviation: nDPI 4.11's JA4 departs from the FoxIO definition (see
+//!   [`ndpi_style_ja4`]); flowsieve's `tls.ja4` keeps the definition.
+//! - spelling: nDPI prints non-ASCII bytes as `?` and cuts long user agents short; the SSH
+//!   banner nDPI reports as a hostname is flowsieve's `ssh.client`/`ssh.server`.
+//! - not flowsieve's to read here: flows inside tunnels (the decoder's work) and fuzzed captures
+//!   whose names were mutated packet by packet.
+//!
+//! TLS version is compared as the negotiated version (`tls.version`), else the offered one
+//! (`tls.client_version`); agreement through the offer is counted and shown.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -66,6 +78,17 @@ const TARGETED: &[&str] = &[
     "ICMPV6",
     "IGMP",
     "Service_Location_Protocol",
+    "QUIC",
+    "DTLS",
+    "Kerberos",
+    "LDAP",
+    "Radius",
+    "SMBv23",
+    "MsSQL-TDS",
+    "SMTPS",
+    "IMAPS",
+    "POPS",
+    "FTPS",
 ];
 
 /// A flow identity both sides can compute: IP protocol, sorted endpoints, VLAN.
@@ -119,6 +142,7 @@ fn tls_version_name(v: u64) -> Option<&'static str> {
         // Facebook's Fizz, named as nDPI does.
         0xfb1a => "TLSv1.3 (Fizz)",
         0xfeff => "DTLSv1.0",
+        0x0100 => "TLS (0100)",
         0xfefd => "DTLSv1.2",
         0xfefc => "DTLSv1.3",
         _ => return None,

@@ -53,6 +53,8 @@ const DTLS_RECORD_HEADER: usize = 13;
 const DTLS_1_0: u16 = 0xfeff;
 const DTLS_1_2: u16 = 0xfefd;
 const DTLS_1_3: u16 = 0xfefc;
+/// The pre-RFC DTLS version OpenSSL calls DTLS1_BAD_VER, still spoken by Cisco AnyConnect.
+const DTLS_BAD: u16 = 0x0100;
 
 /// RFC 8446 §4.1.3: a ServerHello carrying this random is a HelloRetryRequest, so the real
 /// ServerHello is still to come.
@@ -87,8 +89,12 @@ impl Dissector for TlsDissector {
             // A datagram is whole: what is not there will not come.
             return match p.get(DTLS_RECORD_HEADER) {
                 Some(&(CLIENT_HELLO | SERVER_HELLO | HELLO_VERIFY_REQUEST)) => Probe::Certain,
+                _ if is_dtls_datagram(p) => Probe::Certain,
                 _ => Probe::NotForUs,
             };
+        }
+        if segment.tcp_seq.is_none() && is_dtls_datagram(p) {
+            return Probe::Certain;
         }
         // A byte not received yet cannot disagree.
         let byte_is = |i: usize, ok: fn(u8) -> bool| p.get(i).map_or(true, |&b| ok(b));
@@ -113,6 +119,7 @@ impl Dissector for TlsDissector {
         if let Some(outcome) = self.outcome {
             return outcome;
         }
+        let fresh = self.sides.iter().all(|s| s.walker.phase == Phase::Start);
         let index = segment.direction.index();
         let Some(side) = self.sides.get_mut(index) else {
             return Parsed::Continue;
@@ -121,6 +128,17 @@ impl Dissector for TlsDissector {
         if before == Phase::Finished {
             // This side's hello is already read; the rest of its bytes are of no interest.
             return Parsed::Continue;
+        }
+        let p = segment.payload;
+        let mid_session = segment.tcp_seq.is_none()
+            && is_dtls_datagram(p)
+            && !(is_dtls(p)
+                && matches!(p.get(DTLS_RECORD_HEADER), Some(&(CLIENT_HELLO | SERVER_HELLO | HELLO_VERIFY_REQUEST))));
+        if mid_session && fresh {
+            // DTLS records but no hello: a session that began before the capture. It is DTLS,
+            // and there is nothing more to learn.
+            facts.protocol = protocol::DTLS;
+            return self.finish(Parsed::Done);
         }
         let step = match segment.tcp_seq {
             Some(seq) => side.take_segment(seq, segment.payload, facts),
@@ -154,11 +172,26 @@ impl Dissector for TlsDissector {
 
 /// A DTLS record header: handshake content and a DTLS 1.0/1.2/1.3 version.
 fn is_dtls(p: &[u8]) -> bool {
-    p.first() == Some(&CONTENT_HANDSHAKE)
-        && matches!(
-            (p.get(1), p.get(2)),
-            (Some(0xfe), Some(&v)) if matches!(u16::from_be_bytes([0xfe, v]), DTLS_1_0 | DTLS_1_2 | DTLS_1_3)
-        )
+    p.first() == Some(&CONTENT_HANDSHAKE) && dtls_record_version(p)
+}
+
+fn dtls_record_version(p: &[u8]) -> bool {
+    matches!((p.get(1), p.get(2)), (Some(&a), Some(&b)) if is_dtls_version(u16::from_be_bytes([a, b])))
+}
+
+/// A datagram of whole DTLS records of any content type (ChangeCipherSpec, alert, handshake,
+/// application data): what a capture that starts mid-session shows.
+fn is_dtls_datagram(p: &[u8]) -> bool {
+    let mut rest = p;
+    while !rest.is_empty() {
+        let ok = rest.first().is_some_and(|c| (20..=23).contains(c)) && dtls_record_version(rest);
+        let len = rest.get(11..13).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])));
+        match len.and_then(|len| rest.get(DTLS_RECORD_HEADER + len..)) {
+            Some(next) if ok => rest = next,
+            _ => return false,
+        }
+    }
+    !p.is_empty()
 }
 
 impl TlsDissector {
@@ -478,7 +511,7 @@ impl Walker {
             else {
                 return Step::Malformed;
             };
-            if !matches!(version, DTLS_1_0 | DTLS_1_2 | DTLS_1_3) {
+            if !is_dtls_version(version) {
                 return Step::Malformed;
             }
             if content != CONTENT_HANDSHAKE {
@@ -828,7 +861,7 @@ fn tls_protocol(facts: &FlowFacts) -> u16 {
 }
 
 fn is_dtls_version(v: u16) -> bool {
-    matches!(v, DTLS_1_0 | DTLS_1_2 | DTLS_1_3)
+    matches!(v, DTLS_1_0 | DTLS_1_2 | DTLS_1_3 | DTLS_BAD)
 }
 
 /// Where a version stands among all versions, so DTLS (counting down from 0xfeff) compares with
@@ -1775,6 +1808,20 @@ pub(crate) mod tests {
         body.extend(len8(&[0]));
         body.extend(len16(&[sni(b"dtls.example"), offered_versions(&[DTLS_1_2, DTLS_1_0])].concat()));
         dtls_record(&[(CLIENT_HELLO, body)])
+    }
+
+    #[test]
+    fn dtls_mid_session_is_dtls() {
+        // Application data (content 23) then an alert, DTLS 1.2, as dtls_mid_sessions.pcapng.
+        let mut p = vec![23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9, 0, 3, 1, 2, 3];
+        p.extend_from_slice(&[21, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 10, 0, 2, 1, 0]);
+        assert_eq!(TlsDissector::probe(&segment(Forward, None, &p)), Probe::Certain);
+        assert_eq!(TlsDissector::probe(&segment(Forward, None, &p[..p.len() - 1])), Probe::NotForUs);
+        assert_eq!(TlsDissector::probe(&segment(Forward, Some(1), &p)), Probe::NotForUs);
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        assert_eq!(d.parse(&segment(Forward, None, &p), &mut f), Parsed::Done);
+        assert_eq!(f.protocol, protocol::DTLS);
+        assert!(f.tls.ja3.is_none());
     }
 
     #[test]
