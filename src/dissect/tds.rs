@@ -51,7 +51,7 @@ mod tests {
     }
 
     /// The server's tabular result in mssql_tds.pcap in nDPI's corpus.
-    const RESULT: &str = concat!("0401002200350100fd0100f9000000000000000000fd0000ba000000000000000000",);
+    const RESULT: &str = "0401002200350100fd0100f9000000000000000000fd0000ba000000000000000000";
 
     #[test]
     fn tabular_result() {
