@@ -45,6 +45,11 @@ const EXT_EC_POINT_FORMATS: u16 = 11;
 const EXT_SIGNATURE_ALGORITHMS: u16 = 13;
 const EXT_ALPN: u16 = 16;
 const EXT_SUPPORTED_VERSIONS: u16 = 43;
+/// RFC 9001 §8.2 quic_transport_parameters, and the code drafts before 33 used.
+const EXT_QUIC_TRANSPORT_PARAMETERS: u16 = 0x39;
+const EXT_QUIC_TRANSPORT_PARAMETERS_DRAFT: u16 = 0xffa5;
+/// Chrome's `google_user_agent` transport parameter: the browser's user agent, in the clear.
+const TP_GOOGLE_USER_AGENT: u64 = 0x3129;
 
 /// RFC 6347 §4.1 / RFC 9147: DTLS record header (type, version, epoch, 48-bit sequence, length)
 /// and handshake header (type, length, message_seq, fragment_offset, fragment_length).
@@ -609,6 +614,22 @@ struct ClientHello<'a> {
     groups: &'a [u8],
     point_formats: &'a [u8],
     signature_algorithms: &'a [u8],
+    /// QUIC transport parameters (RFC 9000 §18), when the hello carries them.
+    quic_parameters: &'a [u8],
+}
+
+/// The value of transport parameter `id` (RFC 9000 §18: varint id, varint length, value).
+fn transport_parameter(params: &[u8], id: u64) -> Option<&[u8]> {
+    let mut r = Reader::new(params);
+    while !r.is_empty() {
+        let kind = r.varint()?;
+        let len = r.varint_usize()?;
+        let value = r.take(len)?;
+        if kind == id {
+            return Some(value);
+        }
+    }
+    None
 }
 
 impl<'a> ClientHello<'a> {
@@ -635,6 +656,7 @@ impl<'a> ClientHello<'a> {
             groups: &[],
             point_formats: &[],
             signature_algorithms: &[],
+            quic_parameters: &[],
         };
         if r.is_empty() {
             return Some(hello);
@@ -659,6 +681,7 @@ impl<'a> ClientHello<'a> {
                 EXT_EC_POINT_FORMATS => {
                     hello.point_formats = Reader::new(data).vec8().unwrap_or_default();
                 }
+                EXT_QUIC_TRANSPORT_PARAMETERS | EXT_QUIC_TRANSPORT_PARAMETERS_DRAFT => hello.quic_parameters = data,
                 _ => {}
             }
         }
@@ -684,6 +707,14 @@ impl<'a> ClientHello<'a> {
         }
         facts.tls.ja3 = Some(md5_hex(self.ja3_string().as_bytes()).into());
         facts.tls.ja4 = Some(self.ja4(transport).into());
+        let agent = transport_parameter(self.quic_parameters, TP_GOOGLE_USER_AGENT)
+            .filter(|ua| !ua.is_empty() && ua.iter().all(|&b| (0x20..0x7f).contains(&b)));
+        if let Some(ua) = agent {
+            let http = facts.http.get_or_insert_with(Default::default);
+            if http.user_agent.is_none() {
+                http.user_agent = Some(super::text::fact_string(ua, 512));
+            }
+        }
     }
 
     fn extension_types(&self) -> impl Iterator<Item = u16> + 'a {
@@ -1808,6 +1839,20 @@ pub(crate) mod tests {
         body.extend(len8(&[0]));
         body.extend(len16(&[sni(b"dtls.example"), offered_versions(&[DTLS_1_2, DTLS_1_0])].concat()));
         dtls_record(&[(CLIENT_HELLO, body)])
+    }
+
+    #[test]
+    fn quic_google_user_agent() {
+        // Transport parameters as Chrome sends them: initial_max_data (4), then 0x3129.
+        let ua = b"beta Chrome/84.0.4147.45 Windows NT 10.0; Win64; x64";
+        let mut params = vec![0x04, 0x02, 0x40, 0x10, 0x71, 0x29, ua.len() as u8];
+        params.extend_from_slice(ua);
+        assert_eq!(transport_parameter(&params, TP_GOOGLE_USER_AGENT), Some(&ua[..]));
+        assert_eq!(transport_parameter(&params[..params.len() - 1], TP_GOOGLE_USER_AGENT), None);
+        let body = client_hello_body(0x0303, Some(&[sni(b"www.google.com"), extension(0x39, &params)]));
+        let mut f = FlowFacts::default();
+        assert!(record_client_hello(&body, Transport::Quic, &mut f));
+        assert_eq!(f.http.and_then(|h| h.user_agent).as_deref(), std::str::from_utf8(ua).ok());
     }
 
     #[test]
