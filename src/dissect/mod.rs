@@ -13,6 +13,7 @@ pub mod ike;
 pub mod kerberos;
 pub mod ldap;
 pub mod mail;
+pub mod munin;
 pub mod mysql;
 pub mod netbios;
 pub mod ntp;

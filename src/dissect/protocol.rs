@@ -68,6 +68,7 @@ pub const MSSQL_TDS: u16 = 114;
 pub const RADIUS: u16 = 146;
 pub const SMBV1: u16 = 16;
 pub const SMBV23: u16 = 41;
+pub const MUNIN: u16 = 329;
 
 /// Every protocol with its Netify ID, Netify's own (spec §3.2) first. Adding a protocol adds a
 /// row here.
@@ -123,6 +124,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: RADIUS, name: "Radius" },
     Protocol { id: SMBV1, name: "SMBv1" },
     Protocol { id: SMBV23, name: "SMBv23" },
+    Protocol { id: MUNIN, name: "Munin" },
 ];
 
 /// Name for a protocol ID ("Unknown" when we have no name for it).

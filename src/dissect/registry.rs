@@ -20,6 +20,7 @@ use super::ike::IkeDissector;
 use super::kerberos::KerberosDissector;
 use super::ldap::LdapDissector;
 use super::mail::{ImapDissector, Pop3Dissector, SmtpDissector};
+use super::munin::MuninDissector;
 use super::mysql::MysqlDissector;
 use super::netbios::NetbiosDissector;
 use super::ntp::NtpDissector;
@@ -149,6 +150,7 @@ registry! {
     Radius(RadiusDissector),
     Tds(TdsDissector),
     Smb(SmbDissector),
+    Munin(MuninDissector),
 }
 
 const _: () = assert!(KINDS.len() <= 64, "ruled_out is a u64 bit set");
