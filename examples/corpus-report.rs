@@ -185,9 +185,18 @@ fn explain_hostname(t: &Value, r: &Value, theirs: &str, ours: Option<&str>) -> O
     if pcap.starts_with("fuzz-") {
         return Some("fuzzed capture: names mutated packet by packet, the two read different packets");
     }
-    let ssh_banner = text_at(r, &["ssh", "client"]).map(|b| b.to_ascii_lowercase());
-    if ssh_banner.as_deref() == Some(theirs) {
-        return Some("not a hostname: nDPI puts the SSH client banner there (flowsieve: ssh.client)");
+    let banner = |side: &str| text_at(r, &["ssh", side]).map(|b| b.to_ascii_lowercase());
+    if banner("client").as_deref() == Some(theirs) || banner("server").as_deref() == Some(theirs) {
+        return Some("not a hostname: nDPI puts an SSH banner there (flowsieve: ssh.client/ssh.server)");
+    }
+    // nDPI rewrites characters a host name cannot hold ('*', '=') as '_'.
+    let underscored = |o: &str| {
+        o.chars()
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+            .collect::<String>()
+    };
+    if ours.is_some_and(|o| underscored(o) == theirs) {
+        return Some("spelling: nDPI writes characters a host name cannot hold as '_'");
     }
     None
 }
