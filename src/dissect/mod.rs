@@ -25,6 +25,7 @@ pub mod radius;
 pub mod rdp;
 mod reader;
 pub mod registry;
+pub mod rtsp;
 pub mod sdrtn;
 pub mod sip;
 pub mod slp;

@@ -69,6 +69,7 @@ pub const RADIUS: u16 = 146;
 pub const SMBV1: u16 = 16;
 pub const SMBV23: u16 = 41;
 pub const MUNIN: u16 = 329;
+pub const RTSP: u16 = 50;
 
 /// Every protocol with its Netify ID, Netify's own (spec §3.2) first. Adding a protocol adds a
 /// row here.
@@ -125,6 +126,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: SMBV1, name: "SMBv1" },
     Protocol { id: SMBV23, name: "SMBv23" },
     Protocol { id: MUNIN, name: "Munin" },
+    Protocol { id: RTSP, name: "RTSP" },
 ];
 
 /// Name for a protocol ID ("Unknown" when we have no name for it).

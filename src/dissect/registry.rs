@@ -29,6 +29,7 @@ use super::postgres::PostgresDissector;
 use super::quic::QuicDissector;
 use super::radius::RadiusDissector;
 use super::rdp::RdpDissector;
+use super::rtsp::RtspDissector;
 use super::sdrtn::SdRtnDissector;
 use super::sip::SipDissector;
 use super::slp::SlpDissector;
@@ -120,6 +121,7 @@ registry! {
     Tls(TlsDissector),
     Quic(QuicDissector),
     Gquic(GquicDissector),
+    Rtsp(RtspDissector),
     Http(HttpDissector),
     Ssh(SshDissector),
     Dns(DnsDissector),
