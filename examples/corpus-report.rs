@@ -262,7 +262,13 @@ fn ndpi_style_ja4(r: &Value) -> Option<String> {
     };
     let c = if c == "000000000000" { "e3b0c44298fc" } else { c };
     // DTLS: the ClientHello's version field, not supported_versions (DTLS 1.3 offers show as 1.2).
-    let version = if &a[..3] == "dd3" { "dd2" } else { &a[..3] };
+    // Cisco's pre-RFC DTLS 0x0100, which JA4 does not name ("00"), nDPI shows as "s3".
+    let pre_rfc = r["tls"]["client_version"].as_u64() == Some(0x0100);
+    let version = match &a[..3] {
+        "dd3" => "dd2",
+        "d00" if pre_rfc => "ds3",
+        other => other,
+    };
     Some(format!("{version}{letter}{}{alpn}_{b}_{c}", &a[4..8]))
 }
 
