@@ -15,9 +15,21 @@
 //! `flowsieve::dissect::protocol`), so nDPI's `master_id` maps to itself, except:
 //! - nDPI `DoH_DoT` (196) is TLS on the wire; Netify's 196 is `HTTP/S`, so it maps to TLS (91).
 //!
-//! Fields flowsieve does not produce yet (JA3/JA4, cipher names, QUIC) are read from the record
-//! keys `tls.ja3`, `tls.ja3s`, `tls.ja4`, `tls.cipher_name`, `quic.version` when present, and
-//! count as missing until then.
+//! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
+//! it falls in a documented class, each listed with its count and reason:
+//! - flowsieve is right: the ServerHello negotiated a lower version than nDPI shows (nDPI prints
+//!   the ClientHello's); without a ServerHello nDPI prints the hello's legacy version field
+//!   where flowsieve gives the highest supported_versions offer; QUIC flows nDPI states TLS 1.3
+//!   for without a readable offer.
+//! - documented deviation: nDPI 4.11's JA4 departs from the FoxIO definition (see
+//!   [`ndpi_style_ja4`]); flowsieve's `tls.ja4` keeps the definition.
+//! - spelling: nDPI prints non-ASCII bytes as `?` and cuts long user agents short; the SSH
+//!   banner nDPI reports as a hostname is flowsieve's `ssh.client`/`ssh.server`.
+//! - not flowsieve's to read here: flows inside tunnels (the decoder's work) and fuzzed captures
+//!   whose names were mutated packet by packet.
+//!
+//! TLS version is compared as the negotiated version (`tls.version`), else the offered one
+//! (`tls.client_version`); agreement through the offer is counted and shown.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -66,6 +78,17 @@ const TARGETED: &[&str] = &[
     "ICMPV6",
     "IGMP",
     "Service_Location_Protocol",
+    "QUIC",
+    "DTLS",
+    "Kerberos",
+    "LDAP",
+    "Radius",
+    "SMBv23",
+    "MsSQL-TDS",
+    "SMTPS",
+    "IMAPS",
+    "POPS",
+    "FTPS",
 ];
 
 /// A flow identity both sides can compute: IP protocol, sorted endpoints, VLAN.
@@ -116,7 +139,10 @@ fn tls_version_name(v: u64) -> Option<&'static str> {
         0x0302 => "TLSv1.1",
         0x0303 => "TLSv1.2",
         0x0304 => "TLSv1.3",
+        // Facebook's Fizz, named as nDPI does.
+        0xfb1a => "TLSv1.3 (Fizz)",
         0xfeff => "DTLSv1.0",
+        0x0100 => "TLS (0100)",
         0xfefd => "DTLSv1.2",
         0xfefc => "DTLSv1.3",
         _ => return None,
@@ -128,6 +154,132 @@ struct Field {
     name: &'static str,
     ours: fn(&Value) -> Option<String>,
     theirs: fn(&Value) -> Option<String>,
+    /// A documented class for a flow that does not agree (see [`explain`]).
+    explain: Explain,
+}
+
+/// `(nDPI's truth record, our record, nDPI's value, ours)` → why the values differ, when the
+/// difference is understood and flowsieve's value is the one on the wire (or the flow is not
+/// ours to read).
+type Explain = fn(&Value, &Value, &str, Option<&str>) -> Option<&'static str>;
+
+/// Classes every field shares.
+fn explain_any(t: &Value, _: &Value, _: &str, ours: Option<&str>) -> Option<&'static str> {
+    (ours.is_none() && t["tunnel"].as_str().is_some()).then_some("tunnel (decoder): flow inside GTP/CAPWAP/GRE")
+}
+
+/// nDPI prints every byte outside printable ASCII as `?` (a UTF-8 LLMNR name, a DNS label with
+/// control bytes); flowsieve keeps the name as sent.
+fn ndpi_masked(name: &str) -> String {
+    name.bytes().map(|b| if (0x20..0x7f).contains(&b) { char::from(b) } else { '?' }).collect()
+}
+
+fn explain_hostname(t: &Value, r: &Value, theirs: &str, ours: Option<&str>) -> Option<&'static str> {
+    if let Some(why) = explain_any(t, r, theirs, ours) {
+        return Some(why);
+    }
+    let pcap = t["pcap"].as_str().unwrap_or_default();
+    if ours.is_some_and(|o| ndpi_masked(o) == theirs) {
+        return Some("spelling: nDPI prints non-ASCII bytes as '?', flowsieve keeps the UTF-8 name");
+    }
+    if pcap.starts_with("fuzz-") {
+        return Some("fuzzed capture: names mutated packet by packet, the two read different packets");
+    }
+    let banner = |side: &str| text_at(r, &["ssh", side]).map(|b| b.to_ascii_lowercase());
+    if banner("client").as_deref() == Some(theirs) || banner("server").as_deref() == Some(theirs) {
+        return Some("not a hostname: nDPI puts an SSH banner there (flowsieve: ssh.client/ssh.server)");
+    }
+    // nDPI rewrites characters a host name cannot hold ('*', '=') as '_'.
+    let underscored = |o: &str| {
+        o.chars()
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+            .collect::<String>()
+    };
+    if ours.is_some_and(|o| underscored(o) == theirs) {
+        return Some("spelling: nDPI writes characters a host name cannot hold as '_'");
+    }
+    None
+}
+
+/// TLS version as the report compares it: the negotiated one (`tls.version`, from the
+/// ServerHello), else the one the ClientHello offered (`tls.client_version`), flagged `true`.
+/// nDPI reports the offer when it saw no ServerHello; flowsieve's criteria act on the
+/// negotiated version only.
+fn best_tls_version(r: &Value) -> Option<(&'static str, bool)> {
+    let tls = r.get("tls")?;
+    let version = |k: &str| tls.get(k).and_then(Value::as_u64).filter(|&v| v != 0);
+    match (version("version"), version("client_version")) {
+        (Some(v), _) => tls_version_name(v).map(|n| (n, false)),
+        (None, Some(v)) => tls_version_name(v).map(|n| (n, true)),
+        (None, None) => None,
+    }
+}
+
+fn explain_tls_version(t: &Value, r: &Value, theirs: &str, ours: Option<&str>) -> Option<&'static str> {
+    if let Some(why) = explain_any(t, r, theirs, ours) {
+        return Some(why);
+    }
+    let offered = r.get("tls").and_then(|t| t.get("client_version")).and_then(Value::as_u64).and_then(tls_version_name);
+    let quic = r["protocol"]["id"].as_u64() == Some(u64::from(protocol::QUIC));
+    match best_tls_version(r) {
+        Some((_, false)) if offered == Some(theirs) => {
+            Some("flowsieve right: the ServerHello negotiated a lower version; nDPI shows the ClientHello's")
+        }
+        // RFC 8446 §4.1.2: a TLS 1.3 ClientHello says 0x0303 in its version field and offers 1.3
+        // in supported_versions.
+        Some(("TLSv1.3", true)) if theirs == "TLSv1.2" => Some(
+            "no ServerHello: nDPI shows the hello's legacy version field, flowsieve the highest supported_versions offer",
+        ),
+        None if quic && theirs == "TLSv1.3" => Some(
+            "QUIC: nDPI states TLS 1.3 (RFC 9001 §4.2) without a readable offer (draft-version hello, or an Initial flowsieve cannot open)",
+        ),
+        _ => None,
+    }
+}
+
+/// Our (FoxIO-definition) JA4 rewritten with nDPI 4.11's departures from the definition:
+/// `d` unless the SNI is an IP literal (FoxIO: `d` when a server_name extension is present, `i`
+/// otherwise); the ALPN part as the first two characters of the first name, its first
+/// character and `0` when the list is that one two-character name (FoxIO: first and last, `h1` for http/1.1, `h3` for h3);
+/// DTLS's version from the hello's version field rather than supported_versions; the SHA-256 of the empty string (`e3b0c44298fc`) for an empty
+/// extension list (FoxIO: `000000000000`).
+fn ndpi_style_ja4(r: &Value) -> Option<String> {
+    let ja4 = text_at(r, &["tls", "ja4"])?;
+    let (a, rest) = ja4.split_once('_')?;
+    let (b, c) = rest.split_once('_')?;
+    if a.len() != 10 || !a.is_ascii() {
+        return None;
+    }
+    let sni_is_ip = text_at(r, &["tls", "sni"]).is_some_and(|s| s.parse::<IpAddr>().is_ok());
+    let letter = if sni_is_ip { 'i' } else { 'd' };
+    let first_alpn = r["tls"]["alpn"].get(0).and_then(Value::as_str).filter(|n| n.len() >= 2 && n.is_ascii());
+    // A list of one two-character name ("h3" alone) shows as its first character and '0'.
+    let single = r["tls"]["alpn"].as_array().is_some_and(|l| l.len() == 1);
+    let alpn = match first_alpn {
+        Some(n) if n.len() == 2 && single => format!("{}0", &n[..1]),
+        Some(n) => n[..2].to_string(),
+        None => a[8..10].to_string(),
+    };
+    let c = if c == "000000000000" { "e3b0c44298fc" } else { c };
+    // DTLS: the ClientHello's version field, not supported_versions (DTLS 1.3 offers show as 1.2).
+    // Cisco's pre-RFC DTLS 0x0100, which JA4 does not name ("00"), nDPI shows as "s3".
+    let pre_rfc = r["tls"]["client_version"].as_u64() == Some(0x0100);
+    let version = match &a[..3] {
+        "dd3" => "dd2",
+        "d00" if pre_rfc => "ds3",
+        other => other,
+    };
+    Some(format!("{version}{letter}{}{alpn}_{b}_{c}", &a[4..8]))
+}
+
+fn explain_ja4(t: &Value, r: &Value, theirs: &str, ours: Option<&str>) -> Option<&'static str> {
+    if let Some(why) = explain_any(t, r, theirs, ours) {
+        return Some(why);
+    }
+    (ndpi_style_ja4(r).as_deref() == Some(theirs)).then_some(
+        "nDPI 4.11 JA4 departs from the FoxIO definition (SNI letter, ALPN chars, empty-extension hash); \
+         flowsieve's is the definition's and equals nDPI's once those are applied",
+    )
 }
 
 fn text_at(v: &Value, path: &[&str]) -> Option<String> {
@@ -155,41 +307,66 @@ fn fields() -> Vec<Field> {
                     .map(|h| h.to_ascii_lowercase())
             },
             theirs: |t| text_at(t, &["hostname"]).map(|h| h.to_ascii_lowercase()),
+            explain: explain_hostname,
         },
         Field {
             name: "TLS version",
-            ours: |r| {
-                r.get("tls")
-                    .and_then(|t| t.get("version"))
-                    .and_then(Value::as_u64)
-                    .and_then(tls_version_name)
-                    .map(String::from)
-            },
+            ours: |r| best_tls_version(r).map(|(v, _)| v.to_string()),
             theirs: |t| text_at(t, &["tls_version"]),
+            explain: explain_tls_version,
         },
         Field {
             name: "QUIC version",
             ours: |r| text_at(r, &["quic", "version"]),
             theirs: |t| text_at(t, &["quic_version"]),
+            explain: explain_any,
         },
         Field {
             name: "ALPN (client)",
             ours: |r| text_at(r, &["tls", "alpn"]),
             theirs: |t| text_at(t, &["alpn_advertised"]),
+            explain: explain_any,
         },
         Field {
             name: "ALPN (server)",
             ours: |r| text_at(r, &["tls", "alpn_negotiated"]),
             theirs: |t| text_at(t, &["alpn_negotiated"]),
+            explain: explain_any,
         },
-        Field { name: "cipher", ours: |r| text_at(r, &["tls", "cipher_name"]), theirs: |t| text_at(t, &["cipher"]) },
-        Field { name: "JA3 (client)", ours: |r| text_at(r, &["tls", "ja3"]), theirs: |t| text_at(t, &["ja3c"]) },
-        Field { name: "JA3S", ours: |r| text_at(r, &["tls", "ja3s"]), theirs: |t| text_at(t, &["ja3s"]) },
-        Field { name: "JA4", ours: |r| text_at(r, &["tls", "ja4"]), theirs: |t| text_at(t, &["ja4"]) },
+        Field {
+            name: "cipher",
+            ours: |r| text_at(r, &["tls", "cipher_name"]),
+            theirs: |t| text_at(t, &["cipher"]),
+            explain: explain_any,
+        },
+        Field {
+            name: "JA3 (client)",
+            ours: |r| text_at(r, &["tls", "ja3"]),
+            theirs: |t| text_at(t, &["ja3c"]),
+            explain: explain_any,
+        },
+        Field {
+            name: "JA3S",
+            ours: |r| text_at(r, &["tls", "ja3s"]),
+            theirs: |t| text_at(t, &["ja3s"]),
+            explain: explain_any,
+        },
+        Field {
+            name: "JA4",
+            ours: |r| text_at(r, &["tls", "ja4"]),
+            theirs: |t| text_at(t, &["ja4"]),
+            explain: explain_ja4,
+        },
         Field {
             name: "HTTP user agent",
             ours: |r| text_at(r, &["http", "user_agent"]),
             theirs: |t| text_at(t, &["user_agent"]),
+            explain: |t, r, theirs, ours| {
+                explain_any(t, r, theirs, ours).or_else(|| {
+                    ours.is_some_and(|o| o.len() > theirs.len() && o.starts_with(theirs))
+                        .then_some("spelling: nDPI cuts long values short; flowsieve keeps the whole header")
+                })
+            },
         },
     ]
 }
@@ -198,6 +375,9 @@ fn fields() -> Vec<Field> {
 struct Tally {
     with_value: u64,
     agree: u64,
+    /// Not agreeing, but in a documented class (flowsieve right, a documented deviation, or a
+    /// flow inside a tunnel); not counted in `disagree` or `missing`.
+    explained: u64,
     disagree: u64,
     missing: u64,
 }
@@ -221,6 +401,16 @@ impl Tally {
         }
     }
 
+    /// Move one flow just counted as disagreeing or missing into `explained`.
+    fn explain(&mut self, had_value: bool) {
+        if had_value {
+            self.disagree -= 1;
+        } else {
+            self.missing -= 1;
+        }
+        self.explained += 1;
+    }
+
     fn pct(&self) -> f64 {
         if self.with_value == 0 {
             0.0
@@ -229,20 +419,33 @@ impl Tally {
         }
     }
 
+    fn pct_explained(&self) -> f64 {
+        if self.with_value == 0 {
+            0.0
+        } else {
+            100.0 * (self.agree + self.explained) as f64 / self.with_value as f64
+        }
+    }
+
     fn row(&self, name: &str) -> String {
         format!(
-            "{name:<28} {:>6} {:>6} {:>8} {:>7} {:>6.1}%",
+            "{name:<28} {:>6} {:>6} {:>9} {:>8} {:>7} {:>6.1}% {:>8.1}%",
             self.with_value,
             self.agree,
+            self.explained,
             self.disagree,
             self.missing,
-            self.pct()
+            self.pct(),
+            self.pct_explained()
         )
     }
 }
 
 fn header(first: &str) -> String {
-    format!("{first:<28} {:>6} {:>6} {:>8} {:>7} {:>7}", "nDPI", "agree", "disagree", "missing", "agree%")
+    format!(
+        "{first:<28} {:>6} {:>6} {:>9} {:>8} {:>7} {:>7} {:>9}",
+        "nDPI", "agree", "explained", "disagree", "missing", "agree%", "+expl%"
+    )
 }
 
 fn main() -> anyhow::Result<()> {
@@ -330,6 +533,7 @@ fn main() -> anyhow::Result<()> {
     let mut field_tallies = vec![Tally::default(); fields.len()];
     let mut field_examples: Vec<BTreeMap<(String, String), u64>> = vec![BTreeMap::new(); fields.len()];
     let mut field_misses: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); fields.len()];
+    let mut field_classes: Vec<BTreeMap<&'static str, u64>> = vec![BTreeMap::new(); fields.len()];
     let mut by_protocol: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_protocol_dpi: BTreeMap<String, Tally> = BTreeMap::new();
     let mut all = Tally::default();
@@ -341,6 +545,9 @@ fn main() -> anyhow::Result<()> {
 
     // CORPUS_DETAIL=<nDPI protocol name> lists that protocol's disagreeing flows.
     let detail = std::env::var("CORPUS_DETAIL").ok();
+    // CORPUS_FIELD=<field name> lists every flow not agreeing on that field.
+    let field_detail = std::env::var("CORPUS_FIELD").ok();
+    let mut field_details: Vec<String> = Vec::new();
     let mut details: Vec<String> = Vec::new();
     let mut ids: Vec<&FlowId> = truth.keys().collect();
     ids.sort();
@@ -406,7 +613,29 @@ fn main() -> anyhow::Result<()> {
             for (i, f) in fields.iter().enumerate() {
                 let Some(theirs) = (f.theirs)(t) else { continue };
                 let mine = (f.ours)(r);
-                if !field_tallies[i].add(&theirs, mine.as_deref()) {
+                let agreed = field_tallies[i].add(&theirs, mine.as_deref());
+                if agreed && f.name == "TLS version" && best_tls_version(r).is_some_and(|(_, offered)| offered) {
+                    *field_classes[i]
+                        .entry("(counted as agree) by the ClientHello's offer: no ServerHello seen")
+                        .or_default() += 1;
+                }
+                if !agreed {
+                    if let Some(why) = (f.explain)(t, r, &theirs, mine.as_deref()) {
+                        field_tallies[i].explain(mine.is_some());
+                        *field_classes[i].entry(why).or_default() += 1;
+                        continue;
+                    }
+                    if field_detail.as_deref() == Some(f.name) {
+                        field_details.push(format!(
+                            "{} #{} {} {master_name}/{} ndpi={theirs:?} ours={:?} proto={}",
+                            id.0,
+                            t["idx"],
+                            t["l4"],
+                            t["app_name"].as_str().unwrap_or_default(),
+                            mine.as_deref().unwrap_or("(none)"),
+                            protocol::name_of(our_id),
+                        ));
+                    }
                     let shown = mine.unwrap_or_else(|| "(none)".into());
                     *field_examples[i].entry((format!("{master_name}: {theirs}"), shown)).or_default() += 1;
                     *field_misses[i].entry(master_name.to_string()).or_default() += 1;
@@ -452,6 +681,13 @@ fn main() -> anyhow::Result<()> {
     for ((theirs, mine), n) in conf.iter().take(20) {
         println!("{n:>6}  {theirs} → {mine}");
     }
+    println!();
+    println!("Documented classes (counted under 'explained', not as disagreements):");
+    for (i, f) in fields.iter().enumerate() {
+        for (why, n) in &field_classes[i] {
+            println!("{n:>6}  {}: {why}", f.name);
+        }
+    }
     for (i, f) in fields.iter().enumerate() {
         if field_examples[i].is_empty() {
             continue;
@@ -479,6 +715,13 @@ fn main() -> anyhow::Result<()> {
         println!();
         println!("{name} flows flowsieve disagrees on:");
         for d in &details {
+            println!("  {d}");
+        }
+    }
+    if let Some(name) = &field_detail {
+        println!();
+        println!("{name}: flows not agreeing:");
+        for d in &field_details {
             println!("  {d}");
         }
     }

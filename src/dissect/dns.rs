@@ -151,8 +151,17 @@ fn read_message(msg: &[u8], facts: &mut FlowFacts) -> Parsed {
             return Parsed::Skipped;
         };
         pos = next + 4;
-        if i == 0 && dns.query.is_none() && !name.is_empty() {
-            dns.query = Some(name.to_fact());
+        // The latest query names the flow, as nDPI does: a client that reuses its port for a
+        // second query before the first answer is about the second name. An answer's question
+        // only names a flow that has none yet.
+        let same = dns.query.as_deref().is_some_and(|q| q.as_bytes().eq_ignore_ascii_case(name.as_bytes()));
+        let may_replace = !header.response || dns.query.is_none();
+        if i == 0 && !name.is_empty() && !same && may_replace {
+            let fact = name.to_fact();
+            if facts.detected_hostname.is_some() && facts.detected_hostname == dns.query {
+                facts.detected_hostname = Some(fact.clone());
+            }
+            dns.query = Some(fact);
             dns.query_type = qtype;
             updated = true;
         }
@@ -404,6 +413,22 @@ pub(crate) mod tests {
             ]
         );
         assert_eq!(f.protocol, protocol::DNS);
+    }
+
+    #[test]
+    fn latest_query_names_the_flow() {
+        // starcraft_battle.pcap: two PTR queries from one port, then the answer to the first.
+        let (first, second) = (b"\x03254\x011\x03168\x03192\x00", b"\x0226\x03186\x03239\x0280\x00");
+        let mut d = DnsDissector::default();
+        let mut f = FlowFacts { ip_protocol: 17, other_port: 53, ..FlowFacts::default() };
+        d.parse(&seg(Direction::Forward, &query(first, 12)), &mut f);
+        assert_eq!(d.parse(&seg(Direction::Forward, &query(second, 12)), &mut f), Parsed::Updated);
+        let mut answer = query(first, 12);
+        answer[2] = 0x81;
+        answer[3] = 0x83; // NXDomain
+        assert_eq!(d.parse(&seg(Direction::Reverse, &answer), &mut f), Parsed::Done);
+        assert_eq!(f.detected_hostname.as_deref(), Some("26.186.239.80"));
+        assert_eq!(f.dns.as_deref().and_then(|d| d.query.as_deref()), Some("26.186.239.80"));
     }
 
     #[test]

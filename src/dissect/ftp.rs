@@ -2,13 +2,16 @@
 //! client's `USER`/`AUTH TLS` command (which follow a greeting the mail dissectors could not
 //! place).
 
+use super::starttls::StartTls;
 use super::text::{contains_ci, prefix_agrees, split_line, starts_with_ci};
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
 use crate::flow::facts::FlowFacts;
 
-/// FTP needs no state.
+/// FTP: `AUTH TLS` (RFC 4217) is followed into the TLS handshake.
 #[derive(Debug, Default)]
-pub struct FtpDissector;
+pub struct FtpDissector {
+    starttls: StartTls,
+}
 
 fn classify(p: &[u8]) -> Probe {
     if starts_with_ci(p, b"USER ") || starts_with_ci(p, b"AUTH TLS") || starts_with_ci(p, b"AUTH SSL") {
@@ -46,8 +49,8 @@ impl Dissector for FtpDissector {
         flow.is_tcp() && flow.has_port(21)
     }
 
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
+    fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
+        self.starttls.parse(segment, facts, protocol::FTPS)
     }
 }
 

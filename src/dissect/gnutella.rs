@@ -3,7 +3,7 @@
 //! `GNUTELLA/0.6 200`, and over UDP a bare message: 16-byte GUID, payload type, TTL, hops and a
 //! little-endian payload length equal to the rest of the datagram.
 
-use super::text::prefix_agrees;
+use super::text::{fact_string, header, prefix_agrees, split_line};
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
 use crate::flow::facts::FlowFacts;
 
@@ -46,8 +46,27 @@ impl Dissector for GnutellaDissector {
         flow.has_port(6346) || flow.has_port(6347)
     }
 
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
+    /// The 0.6 handshake carries HTTP-style headers; its User-Agent is kept as HTTP's is.
+    fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
+        let p = segment.payload;
+        if p.starts_with(b"GNUTELLA") {
+            user_agent(p, facts);
+        }
         Parsed::Done
+    }
+}
+
+/// Record the User-Agent header of an HTTP-style message (request or status line first) as the
+/// flow's HTTP user agent, if it has none yet. Shared with SSDP.
+pub(crate) fn user_agent(message: &[u8], facts: &mut FlowFacts) -> bool {
+    let has = facts.http.as_ref().is_some_and(|h| h.user_agent.is_some());
+    let headers = split_line(message).map_or(&[][..], |(_, rest)| rest);
+    match header(headers, b"user-agent").filter(|v| !v.is_empty()) {
+        Some(ua) if !has => {
+            facts.http.get_or_insert_with(Default::default).user_agent = Some(fact_string(ua, 512));
+            true
+        }
+        _ => false,
     }
 }
 
@@ -71,6 +90,15 @@ mod tests {
         ping.push(0);
         assert_eq!(run_one::<GnutellaDissector>(&udp([1, 6346]), &ping).0, Probe::NotForUs);
         truncations::<GnutellaDissector>(&udp([1, 6346]), &ping);
+    }
+
+    #[test]
+    fn handshake_user_agent() {
+        // gnutella.pcap in nDPI's corpus.
+        let m = b"GNUTELLA CONNECT/0.6\r\nNode: 1.2.3.4:6346\r\nUser-Agent: gtk-gnutella/1.2.2 (2022-02-25; GTK2; Windows x64)\r\n\r\n";
+        let (_, _, f) = run_one::<GnutellaDissector>(&tcp([40000, 6346]), m);
+        let ua = f.http.as_ref().and_then(|h| h.user_agent.as_deref());
+        assert_eq!(ua, Some("gtk-gnutella/1.2.2 (2022-02-25; GTK2; Windows x64)"));
     }
 
     proptest! {

@@ -5,7 +5,8 @@
 //! A bare `220` greeting is also FTP's (RFC 959): without the word SMTP or FTP in it, both
 //! stay unsure until the client speaks (`EHLO` vs `USER`).
 
-use super::text::{contains_ci, prefix_agrees, split_line, starts_with_ci};
+use super::starttls::StartTls;
+use super::text::{contains_ci, fact_string, prefix_agrees, split_line, starts_with_ci};
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
 use crate::flow::facts::FlowFacts;
 
@@ -41,9 +42,22 @@ fn banner(p: &[u8], starts: &[&[u8]]) -> Probe {
     }
 }
 
-/// SMTP needs no state: the protocol is all we report.
+/// SMTP: the server's host name from its greeting, and STARTTLS.
 #[derive(Debug, Default)]
-pub struct SmtpDissector;
+pub struct SmtpDissector {
+    starttls: StartTls,
+}
+
+/// The host name a `220` greeting opens with (RFC 5321 §4.2: `220 domain …`).
+fn greeting_host(p: &[u8]) -> Option<&[u8]> {
+    let line = split_line(p).map_or(p, |(l, _)| l);
+    let rest = line.strip_prefix(b"220 ").or_else(|| line.strip_prefix(b"220-"))?;
+    let host = rest.split(|&b| b == b' ').next()?;
+    let plausible = !host.is_empty()
+        && host.len() <= 253
+        && host.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_');
+    plausible.then_some(host)
+}
 
 impl Dissector for SmtpDissector {
     const PROTOCOL: u16 = protocol::SMTP;
@@ -60,14 +74,33 @@ impl Dissector for SmtpDissector {
         flow.is_tcp() && (flow.has_port(25) || flow.has_port(587))
     }
 
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
+    fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
+        let mut named = false;
+        if facts.detected_hostname.is_none() {
+            if let Some(host) = greeting_host(segment.payload) {
+                facts.detected_hostname = Some(fact_string(host, 253).to_ascii_lowercase().into());
+                named = true;
+            }
+        }
+        let outcome = self.starttls.parse(segment, facts, protocol::SMTPS);
+        // After STARTTLS the hello's server name says more than the greeting's host.
+        if let Some(sni) = facts.tls.sni.as_deref() {
+            if facts.detected_hostname.as_deref() != Some(sni) {
+                facts.detected_hostname = Some(sni.into());
+            }
+        }
+        match outcome {
+            Parsed::Continue if named => Parsed::Updated,
+            other => other,
+        }
     }
 }
 
-/// IMAP needs no state.
+/// IMAP: STARTTLS is all there is to follow.
 #[derive(Debug, Default)]
-pub struct ImapDissector;
+pub struct ImapDissector {
+    starttls: StartTls,
+}
 
 impl Dissector for ImapDissector {
     const PROTOCOL: u16 = protocol::IMAP;
@@ -84,14 +117,16 @@ impl Dissector for ImapDissector {
         flow.is_tcp() && flow.has_port(143)
     }
 
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
+    fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
+        self.starttls.parse(segment, facts, protocol::IMAPS)
     }
 }
 
-/// POP3 needs no state.
+/// POP3: STARTTLS is all there is to follow.
 #[derive(Debug, Default)]
-pub struct Pop3Dissector;
+pub struct Pop3Dissector {
+    starttls: StartTls,
+}
 
 impl Dissector for Pop3Dissector {
     const PROTOCOL: u16 = protocol::POP3;
@@ -108,8 +143,8 @@ impl Dissector for Pop3Dissector {
         flow.is_tcp() && flow.has_port(110)
     }
 
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
+    fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
+        self.starttls.parse(segment, facts, protocol::POPS)
     }
 }
 
@@ -131,6 +166,18 @@ mod tests {
         assert_eq!(run_one::<Pop3Dissector>(&f, b"+O").0, Probe::Unsure);
         assert_eq!(run_one::<ImapDissector>(&udp([1, 143]), b"* OK").0, Probe::NotForUs);
         truncations::<SmtpDissector>(&f, b"220 mx ESMTP\r\n");
+    }
+
+    #[test]
+    fn smtp_greeting_names_the_server() {
+        // smtp.pcap in nDPI's corpus.
+        let (_, parsed, f) = run_one::<SmtpDissector>(
+            &tcp([25, 2127]),
+            b"220 pigeon.eyrie.af.mil Sendmail 5.65c/Ultrix3.0-C ready at Fri, 05 Mar 99 12:20:08 -0500\r\n",
+        );
+        assert_eq!(parsed, Parsed::Updated);
+        assert_eq!(f.detected_hostname.as_deref(), Some("pigeon.eyrie.af.mil"));
+        assert_eq!(greeting_host(b"220 [10.0.0.1] ready\r\n"), None);
     }
 
     proptest! {

@@ -25,7 +25,10 @@ fn decode_name(p: &[u8], at: usize) -> Option<Box<str>> {
     for (i, pair) in encoded.chunks_exact(2).enumerate() {
         name[i] = ((pair[0] - b'A') << 4) | (pair[1] - b'A');
     }
-    let text = super::text::trim(name.get(..15)?);
+    // Names are padded with spaces; the wildcard `*` (RFC 1002 §4.2.18, node status) with NULs.
+    let first15 = name.get(..15)?;
+    let end = first15.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    let text = super::text::trim(first15.get(..end)?);
     if text.is_empty() || !text.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
         return None;
     }
@@ -101,6 +104,17 @@ mod tests {
     use super::*;
     use crate::dissect::testing::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn wildcard_node_status_query() {
+        // netbios.pcap in nDPI's corpus: NBSTAT query for `*` (0x2a then 15 NULs, "CKAAAA…").
+        let mut p = vec![0x12, 0x34, 0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0x20, b'C', b'K'];
+        p.extend_from_slice(&[b'A'; 30]);
+        p.extend_from_slice(&[0, 0, 0x21, 0, 1]);
+        let (probe, _, f) = run_one::<NetbiosDissector>(&udp([137, 137]), &p);
+        assert_eq!(probe, Probe::Certain);
+        assert_eq!(f.detected_hostname.as_deref(), Some("*"));
+    }
 
     fn name_query() -> Vec<u8> {
         let mut m = vec![0x80, 0x01, 0x01, 0x10, 0, 1, 0, 0, 0, 0, 0, 0, 32];

@@ -55,6 +55,21 @@ pub const HTTPS: u16 = 196;
 pub const WIREGUARD: u16 = 206;
 pub const IP_PIM: u16 = 297;
 pub const SLP: u16 = 347;
+/// STARTTLS upgrades and the implicit-TLS ports, as nDPI and Netify name them.
+pub const SMTPS: u16 = 29;
+pub const POPS: u16 = 23;
+pub const IMAPS: u16 = 51;
+pub const FTPS: u16 = 311;
+/// Agora's real-time network (nDPI's ID).
+pub const SD_RTN: u16 = 171;
+pub const KERBEROS: u16 = 111;
+pub const LDAP: u16 = 112;
+pub const MSSQL_TDS: u16 = 114;
+pub const RADIUS: u16 = 146;
+pub const SMBV1: u16 = 16;
+pub const SMBV23: u16 = 41;
+pub const MUNIN: u16 = 329;
+pub const RTSP: u16 = 50;
 
 /// Every protocol with its Netify ID, Netify's own (spec §3.2) first. Adding a protocol adds a
 /// row here.
@@ -99,6 +114,19 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: WIREGUARD, name: "WireGuard" },
     Protocol { id: IP_PIM, name: "IP_PIM" },
     Protocol { id: SLP, name: "Service_Location_Protocol" },
+    Protocol { id: SMTPS, name: "SMTPS" },
+    Protocol { id: POPS, name: "POPS" },
+    Protocol { id: IMAPS, name: "IMAPS" },
+    Protocol { id: FTPS, name: "FTPS" },
+    Protocol { id: SD_RTN, name: "SD-RTN" },
+    Protocol { id: KERBEROS, name: "Kerberos" },
+    Protocol { id: LDAP, name: "LDAP" },
+    Protocol { id: MSSQL_TDS, name: "MsSQL-TDS" },
+    Protocol { id: RADIUS, name: "Radius" },
+    Protocol { id: SMBV1, name: "SMBv1" },
+    Protocol { id: SMBV23, name: "SMBv23" },
+    Protocol { id: MUNIN, name: "Munin" },
+    Protocol { id: RTSP, name: "RTSP" },
 ];
 
 /// Name for a protocol ID ("Unknown" when we have no name for it).

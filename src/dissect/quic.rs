@@ -75,6 +75,18 @@ const SALT_DRAFT_23: [u8; 20] = [
     0x02,
 ];
 
+/// draft-ietf-quic-tls-22 §5.2 (drafts up to 22; Facebook's mvfst draft-22 version).
+const SALT_DRAFT_22: [u8; 20] = [
+    0x7f, 0xbc, 0xdb, 0x0e, 0x7c, 0x66, 0xbb, 0xe9, 0x19, 0x3a, 0x96, 0xcd, 0x21, 0x51, 0x9e, 0xbd, 0x7a, 0x02, 0x64,
+    0x4a,
+];
+
+/// Facebook's mvfst versions: its draft-22 and draft-27 builds and its experimental one
+/// (draft-27 keys).
+const MVFST_22: u32 = 0xface_b001;
+const MVFST_27: u32 = 0xface_b002;
+const MVFST_EXP: u32 = 0xface_b00e;
+
 pub const VERSION_1: u32 = 0x0000_0001;
 pub const VERSION_2: u32 = 0x6b33_43cf;
 
@@ -84,7 +96,8 @@ fn version_params(version: u32) -> Option<VersionParams> {
         VERSION_2 => (SALT_V2, 1, V2_LABELS),
         0xff00_0021..=0xff00_0022 => (SALT_V1, 0, V1_LABELS),
         0xff00_001d..=0xff00_0020 => (SALT_DRAFT_29, 0, V1_LABELS),
-        0xff00_0017..=0xff00_001c => (SALT_DRAFT_23, 0, V1_LABELS),
+        0xff00_0017..=0xff00_001c | MVFST_27 | MVFST_EXP => (SALT_DRAFT_23, 0, V1_LABELS),
+        0xff00_0016 | MVFST_22 => (SALT_DRAFT_22, 0, V1_LABELS),
         _ => return None,
     };
     Some(VersionParams { version, salt, initial_type, labels })
@@ -96,6 +109,13 @@ pub fn version_name(version: u32) -> String {
         VERSION_1 => "V-1".into(),
         VERSION_2 => "V-2".into(),
         v if v >> 8 == 0xff_0000 => format!("Draft-{}", v & 0xff),
+        MVFST_22 => "MVFST-22".into(),
+        MVFST_27 => "MVFST-27".into(),
+        MVFST_EXP => "MVFST-EXP".into(),
+        // Google QUIC: four ASCII characters (`Q046`, `T051`).
+        v if v.to_be_bytes().iter().all(u8::is_ascii_alphanumeric) && matches!(v >> 24, 0x51 | 0x54) => {
+            v.to_be_bytes().iter().map(|&b| char::from(b)).collect()
+        }
         v => format!("{v:#010x}"),
     }
 }
@@ -525,7 +545,8 @@ mod tests {
         assert_eq!(version_name(VERSION_1), "V-1");
         assert_eq!(version_name(VERSION_2), "V-2");
         assert_eq!(version_name(0xff00_001d), "Draft-29");
-        assert_eq!(version_name(0xfaceb002), "0xfaceb002");
+        assert_eq!(version_name(0xfaceb002), "MVFST-27");
+        assert_eq!(version_name(0xfaceb003), "0xfaceb003");
     }
 
     // ---- building protected Initial packets, as a client would ----

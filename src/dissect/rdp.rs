@@ -3,13 +3,17 @@
 //! use TPKT/X.224 too (S7comm, ISO-TSAP), so we also require the RDP parts: the
 //! `Cookie: mstshash=` routing token, an RDP_NEG_REQ/RSP/FAILURE, or a bare request.
 
+use super::starttls::StartTls;
 use super::text::contains_ci;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
 use crate::flow::facts::FlowFacts;
 
-/// RDP needs no state.
+/// RDP: after the X.224 negotiation most sessions switch to TLS (MS-RDPBCGR §5.4.5.1,
+/// PROTOCOL_SSL/HYBRID), which is read like a STARTTLS upgrade; the flow stays RDP.
 #[derive(Debug, Default)]
-pub struct RdpDissector;
+pub struct RdpDissector {
+    starttls: StartTls,
+}
 
 fn classify(p: &[u8]) -> Probe {
     let Some(h) = p.get(..7) else {
@@ -51,8 +55,8 @@ impl Dissector for RdpDissector {
         flow.has_port(3389)
     }
 
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
+    fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
+        self.starttls.parse(segment, facts, protocol::RDP)
     }
 }
 

@@ -14,23 +14,32 @@ use super::dhcp::DhcpDissector;
 use super::dns::DnsDissector;
 use super::ftp::FtpDissector;
 use super::gnutella::GnutellaDissector;
+use super::gquic::GquicDissector;
 use super::http::HttpDissector;
 use super::ike::IkeDissector;
+use super::kerberos::KerberosDissector;
+use super::ldap::LdapDissector;
 use super::mail::{ImapDissector, Pop3Dissector, SmtpDissector};
+use super::munin::MuninDissector;
 use super::mysql::MysqlDissector;
 use super::netbios::NetbiosDissector;
 use super::ntp::NtpDissector;
 use super::openvpn::OpenvpnDissector;
 use super::postgres::PostgresDissector;
 use super::quic::QuicDissector;
+use super::radius::RadiusDissector;
 use super::rdp::RdpDissector;
+use super::rtsp::RtspDissector;
+use super::sdrtn::SdRtnDissector;
 use super::sip::SipDissector;
 use super::slp::SlpDissector;
+use super::smb::SmbDissector;
 use super::snmp::SnmpDissector;
 use super::ssdp::SsdpDissector;
 use super::ssh::SshDissector;
 use super::stun::StunDissector;
 use super::syslog::SyslogDissector;
+use super::tds::TdsDissector;
 use super::tls::TlsDissector;
 use super::wireguard::WireguardDissector;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
@@ -111,6 +120,8 @@ macro_rules! registry {
 registry! {
     Tls(TlsDissector),
     Quic(QuicDissector),
+    Gquic(GquicDissector),
+    Rtsp(RtspDissector),
     Http(HttpDissector),
     Ssh(SshDissector),
     Dns(DnsDissector),
@@ -135,6 +146,13 @@ registry! {
     Ike(IkeDissector),
     Syslog(SyslogDissector),
     Slp(SlpDissector),
+    SdRtn(SdRtnDissector),
+    Kerberos(KerberosDissector),
+    Ldap(LdapDissector),
+    Radius(RadiusDissector),
+    Tds(TdsDissector),
+    Smb(SmbDissector),
+    Munin(MuninDissector),
 }
 
 const _: () = assert!(KINDS.len() <= 64, "ruled_out is a u64 bit set");

@@ -43,6 +43,7 @@ impl Dissector for SsdpDissector {
                 facts.detected_hostname = Some(fact_string(host, 255).to_ascii_lowercase().into_boxed_str());
             }
         }
+        super::gnutella::user_agent(segment.payload, facts);
         Parsed::Done
     }
 }
@@ -60,6 +61,9 @@ mod tests {
         let (probe, _, facts) = run_one::<SsdpDissector>(&f, m);
         assert_eq!(probe, Probe::Certain);
         assert_eq!(facts.detected_hostname.as_deref(), Some("239.255.255.250:1900"));
+        let m = b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nUSER-AGENT: Microsoft Edge/99.0.1150.30 Windows\r\n\r\n";
+        let ua = run_one::<SsdpDissector>(&f, m).2.http.and_then(|h| h.user_agent);
+        assert_eq!(ua.as_deref(), Some("Microsoft Edge/99.0.1150.30 Windows"));
         assert_eq!(run_one::<SsdpDissector>(&f, b"NOTIFY * HTTP/1.1\r\n").0, Probe::Certain);
         assert_eq!(run_one::<SsdpDissector>(&udp([1, 2]), b"HTTP/1.1 200 OK\r\n").0, Probe::NotForUs);
         let response = b"HTTP/1.1 200 OK\r\nST: upnp:rootdevice\r\nUSN: uuid:1::upnp:rootdevice\r\n\r\n";

@@ -45,6 +45,11 @@ const EXT_EC_POINT_FORMATS: u16 = 11;
 const EXT_SIGNATURE_ALGORITHMS: u16 = 13;
 const EXT_ALPN: u16 = 16;
 const EXT_SUPPORTED_VERSIONS: u16 = 43;
+/// RFC 9001 §8.2 quic_transport_parameters, and the code drafts before 33 used.
+const EXT_QUIC_TRANSPORT_PARAMETERS: u16 = 0x39;
+const EXT_QUIC_TRANSPORT_PARAMETERS_DRAFT: u16 = 0xffa5;
+/// Chrome's `google_user_agent` transport parameter: the browser's user agent, in the clear.
+const TP_GOOGLE_USER_AGENT: u64 = 0x3129;
 
 /// RFC 6347 §4.1 / RFC 9147: DTLS record header (type, version, epoch, 48-bit sequence, length)
 /// and handshake header (type, length, message_seq, fragment_offset, fragment_length).
@@ -53,6 +58,8 @@ const DTLS_RECORD_HEADER: usize = 13;
 const DTLS_1_0: u16 = 0xfeff;
 const DTLS_1_2: u16 = 0xfefd;
 const DTLS_1_3: u16 = 0xfefc;
+/// The pre-RFC DTLS version OpenSSL calls DTLS1_BAD_VER, still spoken by Cisco AnyConnect.
+const DTLS_BAD: u16 = 0x0100;
 
 /// RFC 8446 §4.1.3: a ServerHello carrying this random is a HelloRetryRequest, so the real
 /// ServerHello is still to come.
@@ -87,8 +94,12 @@ impl Dissector for TlsDissector {
             // A datagram is whole: what is not there will not come.
             return match p.get(DTLS_RECORD_HEADER) {
                 Some(&(CLIENT_HELLO | SERVER_HELLO | HELLO_VERIFY_REQUEST)) => Probe::Certain,
+                _ if is_dtls_datagram(p) => Probe::Certain,
                 _ => Probe::NotForUs,
             };
+        }
+        if segment.tcp_seq.is_none() && is_dtls_datagram(p) {
+            return Probe::Certain;
         }
         // A byte not received yet cannot disagree.
         let byte_is = |i: usize, ok: fn(u8) -> bool| p.get(i).map_or(true, |&b| ok(b));
@@ -113,6 +124,7 @@ impl Dissector for TlsDissector {
         if let Some(outcome) = self.outcome {
             return outcome;
         }
+        let fresh = self.sides.iter().all(|s| s.walker.phase == Phase::Start);
         let index = segment.direction.index();
         let Some(side) = self.sides.get_mut(index) else {
             return Parsed::Continue;
@@ -121,6 +133,17 @@ impl Dissector for TlsDissector {
         if before == Phase::Finished {
             // This side's hello is already read; the rest of its bytes are of no interest.
             return Parsed::Continue;
+        }
+        let p = segment.payload;
+        let mid_session = segment.tcp_seq.is_none()
+            && is_dtls_datagram(p)
+            && !(is_dtls(p)
+                && matches!(p.get(DTLS_RECORD_HEADER), Some(&(CLIENT_HELLO | SERVER_HELLO | HELLO_VERIFY_REQUEST))));
+        if mid_session && fresh {
+            // DTLS records but no hello: a session that began before the capture. It is DTLS,
+            // and there is nothing more to learn.
+            facts.protocol = protocol::DTLS;
+            return self.finish(Parsed::Done);
         }
         let step = match segment.tcp_seq {
             Some(seq) => side.take_segment(seq, segment.payload, facts),
@@ -154,11 +177,26 @@ impl Dissector for TlsDissector {
 
 /// A DTLS record header: handshake content and a DTLS 1.0/1.2/1.3 version.
 fn is_dtls(p: &[u8]) -> bool {
-    p.first() == Some(&CONTENT_HANDSHAKE)
-        && matches!(
-            (p.get(1), p.get(2)),
-            (Some(0xfe), Some(&v)) if matches!(u16::from_be_bytes([0xfe, v]), DTLS_1_0 | DTLS_1_2 | DTLS_1_3)
-        )
+    p.first() == Some(&CONTENT_HANDSHAKE) && dtls_record_version(p)
+}
+
+fn dtls_record_version(p: &[u8]) -> bool {
+    matches!((p.get(1), p.get(2)), (Some(&a), Some(&b)) if is_dtls_version(u16::from_be_bytes([a, b])))
+}
+
+/// A datagram of whole DTLS records of any content type (ChangeCipherSpec, alert, handshake,
+/// application data): what a capture that starts mid-session shows.
+fn is_dtls_datagram(p: &[u8]) -> bool {
+    let mut rest = p;
+    while !rest.is_empty() {
+        let ok = rest.first().is_some_and(|c| (20..=23).contains(c)) && dtls_record_version(rest);
+        let len = rest.get(11..13).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])));
+        match len.and_then(|len| rest.get(DTLS_RECORD_HEADER + len..)) {
+            Some(next) if ok => rest = next,
+            _ => return false,
+        }
+    }
+    !p.is_empty()
 }
 
 impl TlsDissector {
@@ -478,7 +516,7 @@ impl Walker {
             else {
                 return Step::Malformed;
             };
-            if !matches!(version, DTLS_1_0 | DTLS_1_2 | DTLS_1_3) {
+            if !is_dtls_version(version) {
                 return Step::Malformed;
             }
             if content != CONTENT_HANDSHAKE {
@@ -576,6 +614,22 @@ struct ClientHello<'a> {
     groups: &'a [u8],
     point_formats: &'a [u8],
     signature_algorithms: &'a [u8],
+    /// QUIC transport parameters (RFC 9000 §18), when the hello carries them.
+    quic_parameters: &'a [u8],
+}
+
+/// The value of transport parameter `id` (RFC 9000 §18: varint id, varint length, value).
+fn transport_parameter(params: &[u8], id: u64) -> Option<&[u8]> {
+    let mut r = Reader::new(params);
+    while !r.is_empty() {
+        let kind = r.varint()?;
+        let len = r.varint_usize()?;
+        let value = r.take(len)?;
+        if kind == id {
+            return Some(value);
+        }
+    }
+    None
 }
 
 impl<'a> ClientHello<'a> {
@@ -602,6 +656,7 @@ impl<'a> ClientHello<'a> {
             groups: &[],
             point_formats: &[],
             signature_algorithms: &[],
+            quic_parameters: &[],
         };
         if r.is_empty() {
             return Some(hello);
@@ -626,6 +681,7 @@ impl<'a> ClientHello<'a> {
                 EXT_EC_POINT_FORMATS => {
                     hello.point_formats = Reader::new(data).vec8().unwrap_or_default();
                 }
+                EXT_QUIC_TRANSPORT_PARAMETERS | EXT_QUIC_TRANSPORT_PARAMETERS_DRAFT => hello.quic_parameters = data,
                 _ => {}
             }
         }
@@ -636,7 +692,7 @@ impl<'a> ClientHello<'a> {
         match transport {
             Transport::Quic => {}
             Transport::Dtls => facts.protocol = protocol::DTLS,
-            Transport::Tcp => facts.protocol = protocol::TLS,
+            Transport::Tcp => facts.protocol = tls_protocol(facts),
         }
         facts.tls.client_version = self.offered.unwrap_or(self.legacy_version);
         if let Some(sni) = self.sni {
@@ -651,6 +707,14 @@ impl<'a> ClientHello<'a> {
         }
         facts.tls.ja3 = Some(md5_hex(self.ja3_string().as_bytes()).into());
         facts.tls.ja4 = Some(self.ja4(transport).into());
+        let agent = transport_parameter(self.quic_parameters, TP_GOOGLE_USER_AGENT)
+            .filter(|ua| !ua.is_empty() && ua.iter().all(|&b| (0x20..0x7f).contains(&b)));
+        if let Some(ua) = agent {
+            let http = facts.http.get_or_insert_with(Default::default);
+            if http.user_agent.is_none() {
+                http.user_agent = Some(super::text::fact_string(ua, 512));
+            }
+        }
     }
 
     fn extension_types(&self) -> impl Iterator<Item = u16> + 'a {
@@ -794,7 +858,7 @@ impl<'a> ServerHello<'a> {
     fn record(&self, facts: &mut FlowFacts) {
         // A DTLS flow stays DTLS (its ClientHello said so); DTLS versions count down from 0xfeff.
         if facts.protocol != protocol::DTLS {
-            facts.protocol = if self.version >= 0xfe00 { protocol::DTLS } else { protocol::TLS };
+            facts.protocol = if self.version >= 0xfe00 { protocol::DTLS } else { tls_protocol(facts) };
         }
         facts.tls.version = self.version;
         facts.tls.cipher = self.cipher;
@@ -805,8 +869,30 @@ impl<'a> ServerHello<'a> {
     }
 }
 
+/// TLS over TCP as nDPI and Netify name it: the mail and FTP protocols' implicit-TLS ports
+/// (RFC 8314 §3.3: 465, 993, 995; FTPS 990) give their secure variant; a STARTTLS upgrade keeps
+/// the variant it already has.
+fn tls_protocol(facts: &FlowFacts) -> u16 {
+    let secure = [protocol::SMTPS, protocol::IMAPS, protocol::POPS, protocol::FTPS];
+    if secure.contains(&facts.protocol) {
+        return facts.protocol;
+    }
+    let port = |p: u16| facts.local_port == p || facts.other_port == p;
+    if port(465) {
+        protocol::SMTPS
+    } else if port(993) {
+        protocol::IMAPS
+    } else if port(995) {
+        protocol::POPS
+    } else if port(990) {
+        protocol::FTPS
+    } else {
+        protocol::TLS
+    }
+}
+
 fn is_dtls_version(v: u16) -> bool {
-    matches!(v, DTLS_1_0 | DTLS_1_2 | DTLS_1_3)
+    matches!(v, DTLS_1_0 | DTLS_1_2 | DTLS_1_3 | DTLS_BAD)
 }
 
 /// Where a version stands among all versions, so DTLS (counting down from 0xfeff) compares with
@@ -1038,7 +1124,7 @@ fn printable(bytes: &[u8]) -> Option<&str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::dissect::Direction::{self, Forward, Reverse};
     use crate::flow::facts::TlsFacts;
@@ -1139,7 +1225,7 @@ mod tests {
     const GREASE: u16 = 0x3a3a;
 
     /// A browser-like ClientHello stream: SNI, ALPN, TLS 1.3 offered, GREASE and padding.
-    fn modern_client_stream() -> Vec<u8> {
+    pub(crate) fn modern_client_stream() -> Vec<u8> {
         record(&client_hello(
             0x0303,
             Some(&[
@@ -1743,8 +1829,8 @@ mod tests {
         v
     }
 
-    #[test]
-    fn dtls_hellos_and_certificate() {
+    /// A DTLS 1.2 ClientHello datagram for `dtls.example`.
+    pub(crate) fn dtls_client_hello() -> Vec<u8> {
         let mut body = DTLS_1_2.to_be_bytes().to_vec();
         body.extend([0x11; 32]);
         body.push(0); // session id
@@ -1752,7 +1838,40 @@ mod tests {
         body.extend(len16(&[0xc0, 0x2b, 0xc0, 0x2f]));
         body.extend(len8(&[0]));
         body.extend(len16(&[sni(b"dtls.example"), offered_versions(&[DTLS_1_2, DTLS_1_0])].concat()));
-        let client = dtls_record(&[(CLIENT_HELLO, body)]);
+        dtls_record(&[(CLIENT_HELLO, body)])
+    }
+
+    #[test]
+    fn quic_google_user_agent() {
+        // Transport parameters as Chrome sends them: initial_max_data (4), then 0x3129.
+        let ua = b"beta Chrome/84.0.4147.45 Windows NT 10.0; Win64; x64";
+        let mut params = vec![0x04, 0x02, 0x40, 0x10, 0x71, 0x29, ua.len() as u8];
+        params.extend_from_slice(ua);
+        assert_eq!(transport_parameter(&params, TP_GOOGLE_USER_AGENT), Some(&ua[..]));
+        assert_eq!(transport_parameter(&params[..params.len() - 1], TP_GOOGLE_USER_AGENT), None);
+        let body = client_hello_body(0x0303, Some(&[sni(b"www.google.com"), extension(0x39, &params)]));
+        let mut f = FlowFacts::default();
+        assert!(record_client_hello(&body, Transport::Quic, &mut f));
+        assert_eq!(f.http.and_then(|h| h.user_agent).as_deref(), std::str::from_utf8(ua).ok());
+    }
+
+    #[test]
+    fn dtls_mid_session_is_dtls() {
+        // Application data (content 23) then an alert, DTLS 1.2, as dtls_mid_sessions.pcapng.
+        let mut p = vec![23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9, 0, 3, 1, 2, 3];
+        p.extend_from_slice(&[21, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 10, 0, 2, 1, 0]);
+        assert_eq!(TlsDissector::probe(&segment(Forward, None, &p)), Probe::Certain);
+        assert_eq!(TlsDissector::probe(&segment(Forward, None, &p[..p.len() - 1])), Probe::NotForUs);
+        assert_eq!(TlsDissector::probe(&segment(Forward, Some(1), &p)), Probe::NotForUs);
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        assert_eq!(d.parse(&segment(Forward, None, &p), &mut f), Parsed::Done);
+        assert_eq!(f.protocol, protocol::DTLS);
+        assert!(f.tls.ja3.is_none());
+    }
+
+    #[test]
+    fn dtls_hellos_and_certificate() {
+        let client = dtls_client_hello();
         assert_eq!(TlsDissector::probe(&segment(Forward, None, &client)), Probe::Certain);
         assert_eq!(TlsDissector::probe(&segment(Forward, Some(1), &client)), Probe::NotForUs);
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());

@@ -1,0 +1,192 @@
+//! Google QUIC (gQUIC, versions Q024–Q046): the client's first packets carry a plaintext
+//! crypto handshake message, the CHLO, whose tag/value pairs include the server name (`SNI`)
+//! and the user agent (`UAID`). Layout from Chromium's QUIC crypto design ("QUIC Crypto",
+//! message format: tag, entry count, then (tag, end offset) pairs and the values).
+//!
+//! The version is read from the public header: before Q046 a flags byte (0x01 version
+//! present, 0x08 eight-byte connection ID) then the connection ID and the version; from Q046 an
+//! IETF-style long header with the version right after the first byte. Versions are four ASCII
+//! characters, `Q` and three digits, as nDPI shows them. Q050 and later encrypt the Initial
+//! with keys that are not read here (nor T0xx, which carry TLS).
+
+use super::text::fact_string;
+use super::{protocol, Dissector, Parsed, Probe, Segment};
+use crate::flow::facts::FlowFacts;
+
+const TAG_CHLO: &[u8; 4] = b"CHLO";
+const TAG_SNI: &[u8; 4] = b"SNI\0";
+const TAG_UAID: &[u8; 4] = b"UAID";
+/// Entries of a real CHLO number a few dozen.
+const MAX_ENTRIES: usize = 128;
+/// Client packets looked at for a CHLO.
+const MAX_PACKETS: u8 = 4;
+
+/// Per-flow state: client packets seen.
+#[derive(Debug, Default)]
+pub struct GquicDissector {
+    packets: u8,
+}
+
+/// `Q` and three digits.
+fn is_version(v: &[u8]) -> bool {
+    v.len() == 4 && v[0] == b'Q' && v[1..].iter().all(u8::is_ascii_digit)
+}
+
+/// The version of a client packet that announces one.
+fn version(p: &[u8]) -> Option<&[u8]> {
+    let flags = *p.first()?;
+    if flags & 0x80 != 0 {
+        // Q046: long header, fixed bit set, version after the first byte.
+        return p.get(1..5).filter(|v| flags & 0x40 != 0 && is_version(v));
+    }
+    if flags & 0x01 == 0 || flags & 0x40 != 0 {
+        return None;
+    }
+    let cid = if flags & 0x08 != 0 { 8 } else { 0 };
+    p.get(1 + cid..5 + cid).filter(|v| is_version(v))
+}
+
+/// The version as a number, its four ASCII bytes big-endian (how `quic_version` keeps it).
+fn version_number(v: &[u8]) -> u32 {
+    v.iter().fold(0, |n, &b| (n << 8) | u32::from(b))
+}
+
+/// Tag/value pairs of the CHLO found in `p`: calls `each(tag, value)`. False when there is no
+/// well-formed CHLO.
+fn chlo_entries(p: &[u8], mut each: impl FnMut(&[u8], &[u8])) -> bool {
+    let Some(at) = p.windows(4).position(|w| w == TAG_CHLO) else { return false };
+    let msg = p.get(at..).unwrap_or_default();
+    let Some(count) = msg.get(4..6).map(|c| usize::from(u16::from_le_bytes([c[0], c[1]]))) else { return false };
+    if count == 0 || count > MAX_ENTRIES {
+        return false;
+    }
+    let index_at = 8;
+    let values_at = index_at + count * 8;
+    let Some(values) = msg.get(values_at..) else { return false };
+    let mut start = 0usize;
+    for i in 0..count {
+        let Some(entry) = msg.get(index_at + i * 8..index_at + i * 8 + 8) else { return false };
+        let end = u32::from_le_bytes([entry[4], entry[5], entry[6], entry[7]]) as usize;
+        let Some(value) = values.get(start..end) else { return false };
+        each(&entry[..4], value);
+        start = end;
+    }
+    true
+}
+
+impl Dissector for GquicDissector {
+    const PROTOCOL: u16 = protocol::QUIC;
+
+    fn probe(segment: &Segment<'_>) -> Probe {
+        if segment.tcp_seq.is_none() && version(segment.payload).is_some() {
+            Probe::Certain
+        } else {
+            Probe::NotForUs
+        }
+    }
+
+    fn port_hint(flow: &super::FlowInfo) -> bool {
+        flow.is_udp() && flow.has_port(443)
+    }
+
+    fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
+        let p = segment.payload;
+        let Some(v) = version(p) else {
+            return if self.packets == 0 { Parsed::Skipped } else { Parsed::Continue };
+        };
+        self.packets = self.packets.saturating_add(1);
+        let mut outcome = Parsed::Continue;
+        if facts.quic_version == 0 {
+            facts.quic_version = version_number(v);
+            outcome = Parsed::Updated;
+        }
+        let found = chlo_entries(p, |tag, value| {
+            let printable = !value.is_empty() && value.iter().all(|&b| (0x20..0x7f).contains(&b));
+            if !printable {
+                return;
+            }
+            if tag == TAG_SNI && facts.detected_hostname.is_none() {
+                facts.detected_hostname = Some(fact_string(value, 255).to_ascii_lowercase().into());
+            } else if tag == TAG_UAID {
+                let http = facts.http.get_or_insert_with(Default::default);
+                if http.user_agent.is_none() {
+                    http.user_agent = Some(fact_string(value, 512));
+                }
+            }
+        });
+        if found || self.packets >= MAX_PACKETS {
+            Parsed::Done
+        } else {
+            outcome
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dissect::testing::*;
+    use proptest::prelude::*;
+
+    /// A Q043-style client packet: flags, 8-byte CID, version, packet number, then a CHLO
+    /// (values as in nDPI's quic_q43.pcap).
+    fn q043_packet() -> Vec<u8> {
+        let mut p = vec![0x09];
+        p.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        p.extend_from_slice(b"Q043");
+        p.push(1); // packet number
+        p.extend_from_slice(&[0xa0, 0x01, 0x04, 0x00]); // stream frame header (not read)
+        p.extend_from_slice(b"CHLO");
+        p.extend_from_slice(&[3, 0, 0, 0]);
+        let values: [(&[u8; 4], &[u8]); 3] =
+            [(b"PAD\0", &[0x2d; 5]), (b"SNI\0", b"dns.google.com"), (b"UAID", b"Chrome/73.0.3683.86 Linux x86_64")];
+        let mut end = 0u32;
+        for (tag, value) in values {
+            end += value.len() as u32;
+            p.extend_from_slice(tag);
+            p.extend_from_slice(&end.to_le_bytes());
+        }
+        for (_, value) in values {
+            p.extend_from_slice(value);
+        }
+        p
+    }
+
+    #[test]
+    fn chlo_names_the_server_and_agent() {
+        let f = udp([40000, 443]);
+        let (probe, parsed, facts) = run_one::<GquicDissector>(&f, &q043_packet());
+        assert_eq!(probe, Probe::Certain);
+        assert_eq!(parsed, Parsed::Done);
+        assert_eq!(facts.detected_hostname.as_deref(), Some("dns.google.com"));
+        assert_eq!(crate::dissect::quic::version_name(facts.quic_version), "Q043");
+        let ua = facts.http.as_ref().and_then(|h| h.user_agent.as_deref());
+        assert_eq!(ua, Some("Chrome/73.0.3683.86 Linux x86_64"));
+        truncations::<GquicDissector>(&f, &q043_packet());
+    }
+
+    #[test]
+    fn q046_long_header() {
+        let mut p = vec![0xc3];
+        p.extend_from_slice(b"Q046");
+        p.extend_from_slice(&[0x50, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 1]);
+        assert_eq!(run_one::<GquicDissector>(&udp([40000, 443]), &p).0, Probe::Certain);
+        p[1] = b'X';
+        assert_eq!(run_one::<GquicDissector>(&udp([40000, 443]), &p).0, Probe::NotForUs);
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..200)) {
+            no_panic::<GquicDissector>(&udp([1, 443]), &[p.clone(), p]);
+        }
+
+        #[test]
+        fn mutated_chlo_never_panics(i in 0usize..120, b in any::<u8>()) {
+            let mut p = q043_packet();
+            let at = i % p.len();
+            p[at] = b;
+            no_panic::<GquicDissector>(&udp([1, 443]), &[p]);
+        }
+    }
+}

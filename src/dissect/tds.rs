@@ -1,0 +1,71 @@
+//! Microsoft SQL Server's TDS (MS-TDS §2.2.3.1): an 8-byte packet header (type, status, a
+//! big-endian length counting the header, SPID, packet ID, window 0). A flow opens with a
+//! PRELOGIN (0x12), a TDS 7 LOGIN (0x10), or, from old clients, a SQL batch, pre-TDS7 login or
+//! RPC; the server answers with a tabular result (0x04).
+
+use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use crate::flow::facts::FlowFacts;
+
+const HEADER: usize = 8;
+
+fn is_packet(p: &[u8]) -> bool {
+    let Some(h) = p.get(..HEADER) else { return false };
+    let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    let kind_ok = matches!(h[0], 0x01 | 0x02 | 0x03 | 0x04 | 0x10 | 0x12);
+    // Status bits: end of message, ignore, reset connection (MS-TDS §2.2.3.1.2).
+    kind_ok && h[1] & !0x1f == 0 && len == p.len() && h[7] == 0
+}
+
+/// TDS needs no state.
+#[derive(Debug, Default)]
+pub struct TdsDissector;
+
+impl Dissector for TdsDissector {
+    const PROTOCOL: u16 = protocol::MSSQL_TDS;
+
+    fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
+        if flow.is_tcp() && is_packet(segment.payload) {
+            Probe::Certain
+        } else {
+            Probe::NotForUs
+        }
+    }
+
+    fn port_hint(flow: &FlowInfo) -> bool {
+        flow.is_tcp() && (flow.has_port(1433) || flow.has_port(1434))
+    }
+
+    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
+        Parsed::Done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dissect::testing::*;
+    use proptest::prelude::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    /// The server's tabular result in mssql_tds.pcap in nDPI's corpus.
+    const RESULT: &str = "0401002200350100fd0100f9000000000000000000fd0000ba000000000000000000";
+
+    #[test]
+    fn tabular_result() {
+        let m = hex(RESULT);
+        let f = tcp([1433, 1111]);
+        assert_eq!(run_one::<TdsDissector>(&f, &m).0, Probe::Certain);
+        assert_eq!(run_one::<TdsDissector>(&f, &m[..m.len() - 1]).0, Probe::NotForUs);
+        truncations::<TdsDissector>(&f, &m);
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..80)) {
+            no_panic::<TdsDissector>(&tcp([1, 1433]), &[p]);
+        }
+    }
+}
