@@ -561,6 +561,8 @@ fn main() -> anyhow::Result<()> {
             };
             paired += 1;
             let our_id = r["protocol"]["id"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
+            // Netify's HTTP/S is TLS on 443 with an HTTP ALPN: nDPI calls the same flow TLS.
+            let our_id = if our_id == protocol::HTTPS { protocol::TLS } else { our_id };
             if master_id == 0 {
                 unknown_flows += 1;
                 if our_id != protocol::UNKNOWN {

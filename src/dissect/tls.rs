@@ -689,11 +689,6 @@ impl<'a> ClientHello<'a> {
     }
 
     fn record(&self, facts: &mut FlowFacts, transport: Transport) {
-        match transport {
-            Transport::Quic => {}
-            Transport::Dtls => facts.protocol = protocol::DTLS,
-            Transport::Tcp => facts.protocol = tls_protocol(facts),
-        }
         facts.tls.client_version = self.offered.unwrap_or(self.legacy_version);
         if let Some(sni) = self.sni {
             facts.tls.sni = Some(sni.into());
@@ -704,6 +699,12 @@ impl<'a> ClientHello<'a> {
         if let Some(list) = self.alpn {
             facts.tls.alpn.clear();
             facts.tls.alpn.extend(protocol_names(list).filter_map(printable).map(Box::from));
+        }
+        // After the ALPN list: naming TLS on 443 as HTTP/S reads it.
+        match transport {
+            Transport::Quic => {}
+            Transport::Dtls => facts.protocol = protocol::DTLS,
+            Transport::Tcp => facts.protocol = tls_protocol(facts),
         }
         facts.tls.ja3 = Some(md5_hex(self.ja3_string().as_bytes()).into());
         facts.tls.ja4 = Some(self.ja4(transport).into());
@@ -857,13 +858,13 @@ impl<'a> ServerHello<'a> {
 
     fn record(&self, facts: &mut FlowFacts) {
         // A DTLS flow stays DTLS (its ClientHello said so); DTLS versions count down from 0xfeff.
-        if facts.protocol != protocol::DTLS {
-            facts.protocol = if self.version >= 0xfe00 { protocol::DTLS } else { tls_protocol(facts) };
-        }
         facts.tls.version = self.version;
         facts.tls.cipher = self.cipher;
         if let Some(alpn) = self.alpn {
             facts.tls.alpn_negotiated = Some(alpn.into());
+        }
+        if facts.protocol != protocol::DTLS {
+            facts.protocol = if self.version >= 0xfe00 { protocol::DTLS } else { tls_protocol(facts) };
         }
         facts.tls.ja3s = Some(md5_hex(self.ja3s_string().as_bytes()).into());
     }
@@ -871,7 +872,9 @@ impl<'a> ServerHello<'a> {
 
 /// TLS over TCP as nDPI and Netify name it: the mail and FTP protocols' implicit-TLS ports
 /// (RFC 8314 §3.3: 465, 993, 995; FTPS 990) give their secure variant; a STARTTLS upgrade keeps
-/// the variant it already has.
+/// the variant it already has; on port 443 with an HTTP ALPN (the server's choice, else the
+/// client's first offer) it is Netify's `HTTP/S` (196). Without ALPN it stays `TLS`: the port
+/// alone does not say the payload is HTTP.
 fn tls_protocol(facts: &FlowFacts) -> u16 {
     let secure = [protocol::SMTPS, protocol::IMAPS, protocol::POPS, protocol::FTPS];
     if secure.contains(&facts.protocol) {
@@ -886,9 +889,16 @@ fn tls_protocol(facts: &FlowFacts) -> u16 {
         protocol::POPS
     } else if port(990) {
         protocol::FTPS
+    } else if port(443) && speaks_http(facts) {
+        protocol::HTTPS
     } else {
         protocol::TLS
     }
+}
+
+fn speaks_http(facts: &FlowFacts) -> bool {
+    let alpn = facts.tls.alpn_negotiated.as_deref().or_else(|| facts.tls.alpn.first().map(|a| &**a));
+    matches!(alpn, Some("http/1.0" | "http/1.1" | "h2" | "h2c")) || alpn.is_some_and(|a| a.starts_with("spdy/"))
 }
 
 fn is_dtls_version(v: u16) -> bool {
@@ -1300,6 +1310,29 @@ pub(crate) mod tests {
         assert_eq!(probe(&[0x16, 0x02, 0x00, 0x00, 0x20, 0x01]), Probe::NotForUs);
         assert_eq!(probe(&[0x16, 0x03, 0x03, 0x00, 0x00, 0x01]), Probe::NotForUs, "empty record");
         assert_eq!(probe(&[0x16, 0x03, 0x03, 0x00, 0x20, 0x0b]), Probe::NotForUs, "certificate first");
+    }
+
+    #[test]
+    fn tls_on_443_with_an_http_alpn_is_https_as_netify_names_it() {
+        let on_port =
+            |port: u16| FlowFacts { ip_protocol: 6, local_port: 50000, other_port: port, ..FlowFacts::default() };
+        let (mut d, mut f) = (TlsDissector::default(), on_port(443));
+        feed(&mut d, &mut f, Forward, &modern_client_stream());
+        assert_eq!(f.protocol, protocol::HTTPS, "h2 offered on 443");
+        feed(&mut d, &mut f, Reverse, &tls13_server_stream());
+        assert_eq!(f.protocol, protocol::HTTPS, "h2 chosen");
+
+        let (mut d, mut f) = (TlsDissector::default(), on_port(8443));
+        feed(&mut d, &mut f, Forward, &modern_client_stream());
+        assert_eq!(f.protocol, protocol::TLS, "another port stays TLS");
+
+        let (mut d, mut f) = (TlsDissector::default(), on_port(443));
+        feed(&mut d, &mut f, Forward, &record(&client_hello(0x0303, Some(&[sni(b"mail.example.com")]))));
+        assert_eq!(f.protocol, protocol::TLS, "no ALPN: the port alone does not make it HTTP");
+
+        let (mut d, mut f) = (TlsDissector::default(), on_port(443));
+        feed(&mut d, &mut f, Forward, &record(&client_hello(0x0303, Some(&[alpn(&["imap"])]))));
+        assert_eq!(f.protocol, protocol::TLS, "a non-HTTP ALPN");
     }
 
     // ---- versions ----
