@@ -62,6 +62,9 @@ fn selector(link: LinkType) -> u8 {
     }
 }
 
+/// VLAN, IP protocol, and the two ends in sorted order.
+type FlowKey = (u16, u8, [(IpAddr, u16); 2]);
+
 #[derive(Default)]
 struct FlowSeed {
     initiator: Option<(IpAddr, u16)>,
@@ -204,7 +207,7 @@ fn seed_file(file: &Path, seeds: &mut Seeds) {
     let mut worker_frames = 0;
     let mut last_ts = None;
     let mut decode_seeds = 0;
-    let mut flows: HashMap<(u16, u8, [(IpAddr, u16); 2]), FlowSeed> = HashMap::new();
+    let mut flows: HashMap<FlowKey, FlowSeed> = HashMap::new();
     // Damaged captures end early: what was read is still good seed material.
     let _ = flowsieve::capture::file::read_file(&file.to_string_lossy(), |frame| {
         let sel = selector(frame.link);
@@ -235,7 +238,8 @@ fn seed_file(file: &Path, seeds: &mut Seeds) {
         };
         let flow = flows.entry((packet.vlan_id, packet.ip_protocol, ends)).or_default();
         let initiator = *flow.initiator.get_or_insert((packet.src_ip, packet.src_port));
-        flow.flow.get_or_insert(FlowInfo { ip_protocol: packet.ip_protocol, ports: [packet.src_port, packet.dst_port] });
+        flow.flow
+            .get_or_insert(FlowInfo { ip_protocol: packet.ip_protocol, ports: [packet.src_port, packet.dst_port] });
         if packet.payload.is_empty() || flow.payloads.len() >= FLOW_PAYLOADS {
             return;
         }
