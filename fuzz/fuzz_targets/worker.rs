@@ -42,7 +42,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     for (ts, data) in frames {
         let frame = Frame { link, timestamp: ts, data, wire_len: data.len() as u32, vlan: None };
         worker.on_frame(frame, packet_time(ts), |_, d| matches += d.targets.len());
-        if last.map_or(true, |l| ts >= l + std::time::Duration::from_secs(1)) {
+        if !matches!(last, Some(l) if ts < l + std::time::Duration::from_secs(1)) {
             last = Some(ts);
             worker.table.expire(ts, |flow| {
                 std::hint::black_box(flow.facts.protocol);
