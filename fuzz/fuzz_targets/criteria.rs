@@ -1,0 +1,24 @@
+//! The criteria compiler, then evaluation and explanation on a few flows.
+#![no_main]
+
+use flowsieve::criteria::Criteria;
+use flowsieve::flow::facts::FlowFacts;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    match Criteria::compile(text) {
+        Ok(criteria) => {
+            let mut facts = FlowFacts::default();
+            let _ = criteria.matches(&facts);
+            facts.ip_protocol = 6;
+            facts.other_port = 443;
+            facts.detected_hostname = Some("www.example.com".into());
+            let _ = criteria.matches(&facts);
+            std::hint::black_box(format!("{:?}", criteria.explain(&facts)));
+            std::hint::black_box((criteria.attributes().len(), criteria.warnings().len()));
+        }
+        Err(e) => {
+            std::hint::black_box(e.render(text));
+        }
+    }
+});
