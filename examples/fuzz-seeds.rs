@@ -58,7 +58,10 @@ fn selector(link: LinkType) -> u8 {
         LinkType::RawIp => 3,
         LinkType::LinuxSll => 8,
         LinkType::LinuxSll2 => 9,
-        LinkType::Other(_) => 10,
+        LinkType::Ppp => 10,
+        LinkType::PppOverEthernet => 12,
+        LinkType::CiscoHdlc => 13,
+        LinkType::Other(_) => 14,
     }
 }
 
@@ -135,6 +138,15 @@ dissectors! {
     "dissect_ike" => dissect::ike::IkeDissector,
     "dissect_syslog" => dissect::syslog::SyslogDissector,
     "dissect_slp" => dissect::slp::SlpDissector,
+    "dissect_gquic" => dissect::gquic::GquicDissector,
+    "dissect_kerberos" => dissect::kerberos::KerberosDissector,
+    "dissect_ldap" => dissect::ldap::LdapDissector,
+    "dissect_munin" => dissect::munin::MuninDissector,
+    "dissect_radius" => dissect::radius::RadiusDissector,
+    "dissect_rtsp" => dissect::rtsp::RtspDissector,
+    "dissect_sdrtn" => dissect::sdrtn::SdRtnDissector,
+    "dissect_smb" => dissect::smb::SmbDissector,
+    "dissect_tds" => dissect::tds::TdsDissector,
 }
 
 /// DER certificates (`30 82 len len 30 82`) inside a server's payloads.

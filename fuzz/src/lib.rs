@@ -32,7 +32,7 @@ use flowsieve::flow::facts::FlowFacts;
 
 /// Link types the decoder and worker targets pick from by a selector byte: every one the
 /// decoder knows, under each of its pcap numbers, and one it does not.
-pub const LINK_TYPES: [u32; 11] = [1, 0, 108, 101, 228, 229, 12, 14, 113, 276, 147];
+pub const LINK_TYPES: [u32; 15] = [1, 0, 108, 101, 228, 229, 12, 14, 113, 276, 9, 50, 51, 104, 147];
 
 pub fn link_type(selector: u8) -> LinkType {
     LinkType::from_linktype(LINK_TYPES[selector as usize % LINK_TYPES.len()])
