@@ -151,10 +151,14 @@ impl Worker {
         let actions = self.actions.load_full();
         for flow in self.table.flows_mut() {
             if !actions.reprocess_flows {
-                flow.verdicts.matched.clear();
+                if let Some(verdicts) = flow.verdicts.present_mut() {
+                    verdicts.matched.clear();
+                }
                 continue;
             }
-            flow.verdicts.matched.clear();
+            if let Some(verdicts) = flow.verdicts.present_mut() {
+                verdicts.matched.clear();
+            }
             evaluate(&actions, flow, at, true, &mut dispatch);
         }
     }
