@@ -71,6 +71,19 @@ pub struct TableStats {
     pub flows_expired: u64,
 }
 
+/// Bytes the flow table's structures take (see [`FlowTable::memory`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TableMemory {
+    /// The hash index's bucket array.
+    pub index: usize,
+    /// Flow slots filled since the last drain (vacated ones included).
+    pub slab_used: usize,
+    /// Flow slots allocated; untouched ones cost address space, not resident memory.
+    pub slab_reserved: usize,
+    /// The timer wheel's entry vectors.
+    pub wheel: usize,
+}
+
 /// What the enforcement side did with a flow: kept for output, allocated only on a match.
 #[derive(Debug, Default, Clone)]
 pub struct FlowVerdicts {
@@ -255,6 +268,19 @@ impl FlowTable {
 
     pub fn is_empty(&self) -> bool {
         self.index.is_empty()
+    }
+
+    /// What the table's own structures occupy (flows' heap parts not included).
+    pub fn memory(&self) -> TableMemory {
+        // hashbrown keeps at most 7/8 of its power-of-two buckets full; each bucket is a slot
+        // number and a control byte.
+        let buckets = if self.index.capacity() == 0 { 0 } else { (self.index.capacity() * 8 / 7).next_power_of_two() };
+        TableMemory {
+            index: buckets * (std::mem::size_of::<u32>() + 1),
+            slab_used: self.slab.used * std::mem::size_of::<Option<Flow>>(),
+            slab_reserved: self.slab.chunks.iter().map(Vec::capacity).sum::<usize>() * std::mem::size_of::<Option<Flow>>(),
+            wheel: self.wheel.bytes(),
+        }
     }
 
     /// The table's DNS hint cache, when enabled (`dns_hint_capacity > 0`).

@@ -135,6 +135,12 @@ impl TimerWheel {
         None
     }
 
+    /// Bytes held by the wheel's entry vectors.
+    pub fn bytes(&self) -> usize {
+        let entries: usize = self.slots.iter().map(Vec::capacity).sum::<usize>() + self.due.capacity();
+        entries * std::mem::size_of::<u32>() + self.gap.capacity() * std::mem::size_of::<(u32, u64)>()
+    }
+
     /// Forget everything (the table was drained).
     pub fn clear(&mut self) {
         for slot in &mut self.slots {
