@@ -22,9 +22,9 @@ use flowsieve::actions::ActionSet;
 use flowsieve::agent::Worker;
 use flowsieve::capture::Frame;
 use flowsieve::decode::LinkType;
-use flowsieve::dissect::registry::DissectState;
 use flowsieve::dissect::dns::{DnsAnswer, DnsFacts};
 use flowsieve::dissect::http::HttpFacts;
+use flowsieve::dissect::registry::DissectState;
 use flowsieve::flow::facts::{AppFacts, FlowFacts, TlsFacts};
 use flowsieve::flow::key::FlowKey;
 use flowsieve::flow::locality::Locality;
@@ -224,7 +224,8 @@ fn concurrent_flows(flows: u32) {
         let f = &flow.facts;
         heap_hostnames += text(&f.detected_hostname) + text(&f.dns_hostname);
         if let Some(h) = f.http.as_deref() {
-            heap_http += chunk(size_of::<HttpFacts>()) + text(&h.host) + text(&h.method) + text(&h.url) + text(&h.user_agent);
+            heap_http +=
+                chunk(size_of::<HttpFacts>()) + text(&h.host) + text(&h.method) + text(&h.url) + text(&h.user_agent);
         }
         if let Some(d) = f.dns.as_deref() {
             heap_dns += chunk(size_of::<DnsFacts>()) + text(&d.query);

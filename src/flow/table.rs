@@ -278,7 +278,8 @@ impl FlowTable {
         TableMemory {
             index: buckets * (std::mem::size_of::<u32>() + 1),
             slab_used: self.slab.used * std::mem::size_of::<Option<Flow>>(),
-            slab_reserved: self.slab.chunks.iter().map(Vec::capacity).sum::<usize>() * std::mem::size_of::<Option<Flow>>(),
+            slab_reserved: self.slab.chunks.iter().map(Vec::capacity).sum::<usize>()
+                * std::mem::size_of::<Option<Flow>>(),
             wheel: self.wheel.bytes(),
         }
     }

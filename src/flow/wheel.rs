@@ -99,11 +99,13 @@ impl TimerWheel {
                 // A gap longer than one turn: take every entry out, in the order of the
                 // seconds they were filed under, and move the clock past `now` before any is
                 // filed again (relative to the new cursor).
-                for second in self.cursor..self.cursor + turn {
+                let mut from = self.cursor;
+                while let Some(second) = self.next_occupied(from, self.cursor + turn - 1) {
                     let slot = self.slot_of(second);
                     self.gap.extend(self.slots[slot].drain(..).map(|id| (id, second)));
+                    self.occupied[slot / 64] &= !(1 << (slot % 64));
+                    from = second + 1;
                 }
-                self.occupied.fill(0);
                 self.cursor = target + 1;
                 continue;
             }
