@@ -158,7 +158,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let flood_max = args.get(2).copied().unwrap_or(100_000) as usize;
 
     println!(
-        "size_of: slab slot Option<Flow> {} B (FlowKey {} B, FlowFacts {} B with AppFacts {} B, DissectState {} B); \
+        "size_of: slab slot Option<Flow> {} B (no FlowKey ({} B): derived from the facts; FlowFacts {} B with AppFacts {} B, DissectState {} B); \
          boxed on first write: TlsFacts {} B, FlowVerdicts {} B",
         size_of::<Option<Flow>>(),
         size_of::<FlowKey>(),

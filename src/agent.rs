@@ -665,7 +665,7 @@ mod parallel {
     impl Place {
         /// Whether this worker reports the flow (it is not another worker's DNS flow).
         fn owns(&self, flow: &Flow) -> bool {
-            lane_of_key(&self.hasher, &flow.key, self.workers) == self.index
+            lane_of_key(&self.hasher, &flow.key(), self.workers) == self.index
         }
     }
 
@@ -772,7 +772,7 @@ mod parallel {
                     while self.pending.get(&self.next).is_some_and(|e| e.1 == self.workers) {
                         let (mut flows, _) = self.pending.remove(&self.next).unwrap_or_default();
                         flows.sort_by_key(|f| {
-                            let k = &f.key;
+                            let k = f.key();
                             (f.first_seen, k.lower_ip, k.upper_ip, k.lower_port, k.upper_port, k.ip_protocol, k.vlan_id)
                         });
                         for flow in &flows {

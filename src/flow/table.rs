@@ -109,7 +109,6 @@ impl Empty for FlowVerdicts {
 /// A tracked flow.
 #[derive(Debug)]
 pub struct Flow {
-    pub key: FlowKey,
     pub facts: FlowFacts,
     /// Boxed on the first match: most flows match no action.
     pub verdicts: Cold<FlowVerdicts>,
@@ -126,6 +125,24 @@ pub struct Flow {
 }
 
 impl Flow {
+    /// The flow's key. Not stored: the facts' two sides, protocol and VLAN are the key's
+    /// fields (set when the flow is created, never changed), and 42 bytes a flow add up.
+    pub fn key(&self) -> FlowKey {
+        let f = &self.facts;
+        FlowKey::of_endpoints((f.local_ip, f.local_port), (f.other_ip, f.other_port), f.ip_protocol, f.vlan_id).0
+    }
+
+    /// Whether the flow has this key (without building its own).
+    fn has_key(&self, key: &FlowKey) -> bool {
+        let f = &self.facts;
+        let lower = (key.lower_ip, key.lower_port);
+        let upper = (key.upper_ip, key.upper_port);
+        let (local, other) = ((f.local_ip, f.local_port), (f.other_ip, f.other_port));
+        f.ip_protocol == key.ip_protocol
+            && f.vlan_id == key.vlan_id
+            && ((local == lower && other == upper) || (local == upper && other == lower))
+    }
+
     /// The flow ends while detection is still running: a flow no dissector claimed gets the
     /// protocol its ports suggest, as Netify's guess at expiry does.
     fn end_detection(&mut self) {
@@ -292,7 +309,7 @@ impl FlowTable {
     /// The flow with this key, if the table holds it.
     pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Flow> {
         let Self { index, slab, .. } = self;
-        let id = *index.find(self.hasher.hash_one(key), |&id| slab.get(id).is_some_and(|f| f.key == *key))?;
+        let id = *index.find(self.hasher.hash_one(key), |&id| slab.get(id).is_some_and(|f| f.has_key(key)))?;
         slab.get_mut(id)
     }
 
@@ -311,7 +328,7 @@ impl FlowTable {
         // One hash lookup per packet; a new flow probes once more to be indexed.
         let hash = self.hasher.hash_one(key);
         let Self { index, slab, hasher, .. } = self;
-        let found = index.find(hash, |&id| slab.get(id).is_some_and(|f| f.key == key)).copied();
+        let found = index.find(hash, |&id| slab.get(id).is_some_and(|f| f.has_key(&key))).copied();
         let id = match found {
             Some(id) => id,
             None => {
@@ -319,7 +336,7 @@ impl FlowTable {
                     self.stats.flows_refused += 1;
                     return None;
                 }
-                let mut flow = self.site.new_flow(key, lower_to_upper, packet, now);
+                let mut flow = self.site.new_flow(lower_to_upper, packet, now);
                 if let Some(hints) = &mut self.dns_hints {
                     hints.hint_new_flow(&mut flow.facts, now);
                 }
@@ -328,7 +345,7 @@ impl FlowTable {
                     self.stats.flows_refused += 1;
                     return None;
                 };
-                index.insert_unique(hash, id, |&id| slab.get(id).map_or(0, |f| hasher.hash_one(f.key)));
+                index.insert_unique(hash, id, |&id| slab.get(id).map_or(0, |f| hasher.hash_one(f.key())));
                 let filed = self.wheel.schedule(id, now, deadline);
                 if let Some(flow) = slab.get_mut(id) {
                     flow.filed = filed as u32;
@@ -413,7 +430,7 @@ struct Site {
 }
 
 impl Site {
-    fn new_flow(&self, key: FlowKey, lower_to_upper: bool, packet: &Packet<'_>, now: Duration) -> Flow {
+    fn new_flow(&self, lower_to_upper: bool, packet: &Packet<'_>, now: Duration) -> Flow {
         let (origin, responder) = if super::origin::sender_opened(packet) {
             ((packet.src_ip, packet.src_port, packet.src_mac), (packet.dst_ip, packet.dst_port, packet.dst_mac))
         } else {
@@ -447,7 +464,6 @@ impl Site {
         };
         let dissect = DissectState::start(&mut facts);
         Flow {
-            key,
             facts,
             verdicts: Cold::default(),
             first_seen: now,
@@ -478,7 +494,7 @@ impl FlowTable {
                 flow.filed = self.wheel.schedule(id, now, deadline) as u32;
                 continue;
             }
-            let hash = self.hasher.hash_one(flow.key);
+            let hash = self.hasher.hash_one(flow.key());
             if let Ok(entry) = self.index.find_entry(hash, |&i| i == id) {
                 entry.remove();
             }
