@@ -200,7 +200,7 @@ fn evaluate(
         let event = MatchEvent { action: action.name.clone(), flow: event_flow.clone(), at };
         dispatch(flow, Dispatch { targets: action.targets.clone(), event, refresh: !first });
     }
-    flow.verdicts.last_refresh = flow.last_seen;
+    flow.verdicts.last_refresh = flow.last_seen.as_duration();
 }
 
 /// Packet time as wall-clock time.

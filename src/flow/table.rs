@@ -84,6 +84,27 @@ pub struct TableMemory {
     pub wheel: usize,
 }
 
+/// A packet time in nanoseconds: half the size of a `Duration` (a flow holds two), and
+/// enough for 584 years.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct PacketTime(u64);
+
+impl PacketTime {
+    pub fn as_duration(self) -> Duration {
+        Duration::from_nanos(self.0)
+    }
+
+    pub fn as_secs_f64(self) -> f64 {
+        self.as_duration().as_secs_f64()
+    }
+}
+
+impl From<Duration> for PacketTime {
+    fn from(d: Duration) -> Self {
+        PacketTime(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    }
+}
+
 /// What the enforcement side did with a flow: kept for output, allocated only on a match.
 #[derive(Debug, Default, Clone)]
 pub struct FlowVerdicts {
@@ -112,8 +133,8 @@ pub struct Flow {
     pub facts: FlowFacts,
     /// Boxed on the first match: most flows match no action.
     pub verdicts: Cold<FlowVerdicts>,
-    pub first_seen: Duration,
-    pub last_seen: Duration,
+    pub first_seen: PacketTime,
+    pub last_seen: PacketTime,
     /// Whether the first packet went from the key's lower to upper endpoint.
     first_lower_to_upper: bool,
     dissect: DissectState,
@@ -356,7 +377,7 @@ impl FlowTable {
             }
         };
         let flow = slab.get_mut(id)?;
-        flow.last_seen = now;
+        flow.last_seen = now.into();
         flow.facts.packets += 1;
         flow.facts.bytes += u64::from(packet.ip_len);
         if let Some(tcp) = packet.tcp {
@@ -466,8 +487,8 @@ impl Site {
         Flow {
             facts,
             verdicts: Cold::default(),
-            first_seen: now,
-            last_seen: now,
+            first_seen: now.into(),
+            last_seen: now.into(),
             first_lower_to_upper: lower_to_upper,
             dissect,
             detection_packets: 0,
@@ -489,7 +510,7 @@ impl FlowTable {
             if flow.filed != second as u32 {
                 continue; // stale: the flow was filed again, or the slot holds another flow
             }
-            let deadline = flow.last_seen + idle_limit(&self.config, flow);
+            let deadline = flow.last_seen.as_duration() + idle_limit(&self.config, flow);
             if now <= deadline {
                 flow.filed = self.wheel.schedule(id, now, deadline) as u32;
                 continue;
@@ -518,7 +539,7 @@ impl FlowTable {
         self.index.clear();
         // Sort (first seen, slot) pairs rather than the flows themselves: a flow is a few
         // hundred bytes and a sort moves its elements many times.
-        let mut order: Vec<(Duration, u32)> = Vec::with_capacity(self.slab.used);
+        let mut order: Vec<(PacketTime, u32)> = Vec::with_capacity(self.slab.used);
         for (c, chunk) in self.slab.chunks.iter().enumerate() {
             for (i, flow) in chunk.iter().enumerate() {
                 if let Some(flow) = flow {
