@@ -22,6 +22,8 @@ use flowsieve::actions::ActionSet;
 use flowsieve::agent::Worker;
 use flowsieve::capture::Frame;
 use flowsieve::decode::LinkType;
+use flowsieve::dissect::dns::{DnsAnswer, DnsFacts};
+use flowsieve::dissect::http::HttpFacts;
 use flowsieve::dissect::registry::DissectState;
 use flowsieve::flow::facts::{AppFacts, FlowFacts, TlsFacts};
 use flowsieve::flow::key::FlowKey;
@@ -156,16 +158,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let flood_max = args.get(2).copied().unwrap_or(100_000) as usize;
 
     println!(
-        "size_of: (FlowKey, Flow) table slot {} B = FlowKey {} B + Flow {} B; in a Flow: FlowFacts {} B \
-         (TlsFacts {} B inline, AppFacts {} B), FlowVerdicts {} B, DissectState {} B",
-        size_of::<(FlowKey, Flow)>(),
+        "size_of: slab slot Option<Flow> {} B (no FlowKey ({} B): derived from the facts; FlowFacts {} B with AppFacts {} B, DissectState {} B); \
+         boxed on first write: TlsFacts {} B, FlowVerdicts {} B",
+        size_of::<Option<Flow>>(),
         size_of::<FlowKey>(),
-        size_of::<Flow>(),
         size_of::<FlowFacts>(),
-        size_of::<TlsFacts>(),
         size_of::<AppFacts>(),
-        size_of::<FlowVerdicts>(),
-        size_of::<DissectState>()
+        size_of::<DissectState>(),
+        size_of::<TlsFacts>(),
+        size_of::<FlowVerdicts>()
     );
     if flows > 0 {
         concurrent_flows(flows);
@@ -214,9 +215,32 @@ fn concurrent_flows(flows: u32) {
     let tracked = table.len();
     let mut complete = 0usize;
     let mut hostnames = 0usize;
+    // Heap parts of the flows, as glibc malloc sizes them.
+    let (mut heap_hostnames, mut heap_http, mut heap_dns, mut heap_other) = (0usize, 0usize, 0usize, 0usize);
+    let text = |t: &Option<Box<str>>| t.as_ref().map_or(0, |t| chunk(t.len()));
     for flow in table.flows_mut() {
         complete += usize::from(flow.facts.detection_complete);
         hostnames += flow.facts.detected_hostname.as_ref().map_or(0, |h| h.len());
+        let f = &flow.facts;
+        heap_hostnames += text(&f.detected_hostname) + text(&f.dns_hostname);
+        if let Some(h) = f.http.as_deref() {
+            heap_http +=
+                chunk(size_of::<HttpFacts>()) + text(&h.host) + text(&h.method) + text(&h.url) + text(&h.user_agent);
+        }
+        if let Some(d) = f.dns.as_deref() {
+            heap_dns += chunk(size_of::<DnsFacts>()) + text(&d.query);
+            if d.answers.capacity() > 0 {
+                heap_dns += chunk(d.answers.capacity() * size_of::<DnsAnswer>());
+            }
+            for a in &d.answers {
+                if let DnsAnswer::Cname(name, _) = a {
+                    heap_dns += chunk(name.len());
+                }
+            }
+        }
+        heap_other += if f.tls.is_present() { chunk(size_of::<TlsFacts>()) } else { 0 };
+        heap_other += if flow.verdicts.is_present() { chunk(size_of::<FlowVerdicts>()) } else { 0 };
+        heap_other += if f.ssh.is_some() || f.dhcp.is_some() { 32 } else { 0 };
     }
     println!(
         "phase 1: {} packets, {tracked} flows tracked ({complete} with detection complete) in {:.2} s",
@@ -234,16 +258,29 @@ fn concurrent_flows(flows: u32) {
         (after - base) as f64 / tracked as f64,
         hostnames as f64 / tracked as f64
     );
-    // hashbrown keeps its load at most 7/8 and sizes by powers of two; each bucket holds a
-    // (FlowKey, Flow) inline plus one control byte.
-    let buckets = ((tracked as u64 * 8).div_ceil(7)).next_power_of_two();
-    let slot = size_of::<(FlowKey, Flow)>() as u64 + 1;
+    let m = feeder.worker.table.memory();
+    let per = |b: usize| b as f64 / tracked as f64;
     println!(
-        "         of which the hash table's bucket array: {buckets} buckets x {slot} B = {:.1} MiB = {:.0} B/flow",
-        (buckets * slot) as f64 / 1048576.0,
-        (buckets * slot) as f64 / tracked as f64
+        "         per flow: slab {:.0} B (slots filled), hash index {:.1} B, timer wheel {:.1} B; heap (malloc \
+         chunks): hostnames {:.0} B, HTTP facts {:.0} B, DNS facts {:.0} B, TLS/verdicts/other {:.0} B; \
+         sum {:.0} B (the rest: DNS hint cache, allocator slack)",
+        per(m.slab_used),
+        per(m.index),
+        per(m.wheel),
+        per(heap_hostnames),
+        per(heap_http),
+        per(heap_dns),
+        per(heap_other),
+        per(m.slab_used + m.index + m.wheel + heap_hostnames + heap_http + heap_dns + heap_other)
     );
-    println!("         table stats: {:?}; decode: {:?}", feeder.worker.table.stats(), feeder.worker.decode_stats);
+    let table = &feeder.worker.table;
+    println!("         table stats: {:?}; decode: {:?}", table.stats(), feeder.worker.decode_stats);
+}
+
+/// Bytes glibc malloc takes for a request of `n` bytes: 8 bytes of header, 16-byte steps,
+/// 32 at least.
+fn chunk(n: usize) -> usize {
+    ((n + 8).div_ceil(16) * 16).max(32)
 }
 
 /// Phase 2: a SYN flood from `flood` distinct sources into a table of `flood_max` flows.

@@ -151,10 +151,14 @@ impl Worker {
         let actions = self.actions.load_full();
         for flow in self.table.flows_mut() {
             if !actions.reprocess_flows {
-                flow.verdicts.matched.clear();
+                if let Some(verdicts) = flow.verdicts.present_mut() {
+                    verdicts.matched.clear();
+                }
                 continue;
             }
-            flow.verdicts.matched.clear();
+            if let Some(verdicts) = flow.verdicts.present_mut() {
+                verdicts.matched.clear();
+            }
             evaluate(&actions, flow, at, true, &mut dispatch);
         }
     }
@@ -196,7 +200,7 @@ fn evaluate(
         let event = MatchEvent { action: action.name.clone(), flow: event_flow.clone(), at };
         dispatch(flow, Dispatch { targets: action.targets.clone(), event, refresh: !first });
     }
-    flow.verdicts.last_refresh = flow.last_seen;
+    flow.verdicts.last_refresh = flow.last_seen.as_duration();
 }
 
 /// Packet time as wall-clock time.
@@ -661,7 +665,7 @@ mod parallel {
     impl Place {
         /// Whether this worker reports the flow (it is not another worker's DNS flow).
         fn owns(&self, flow: &Flow) -> bool {
-            lane_of_key(&self.hasher, &flow.key, self.workers) == self.index
+            lane_of_key(&self.hasher, &flow.key(), self.workers) == self.index
         }
     }
 
@@ -768,7 +772,7 @@ mod parallel {
                     while self.pending.get(&self.next).is_some_and(|e| e.1 == self.workers) {
                         let (mut flows, _) = self.pending.remove(&self.next).unwrap_or_default();
                         flows.sort_by_key(|f| {
-                            let k = &f.key;
+                            let k = f.key();
                             (f.first_seen, k.lower_ip, k.upper_ip, k.lower_port, k.upper_port, k.ip_protocol, k.vlan_id)
                         });
                         for flow in &flows {

@@ -370,7 +370,7 @@ fn explain(args: ExplainArgs, classifier: Arc<Classifier>) -> anyhow::Result<Exi
 /// Why each action did or did not match `flow` (its final facts, at its last packet's time).
 fn explain_flow(out: &mut impl Write, actions: &flowsieve::actions::ActionSet, flow: &Flow) -> std::io::Result<()> {
     let facts = &flow.facts;
-    let at = agent::packet_time(flow.last_seen);
+    let at = agent::packet_time(flow.last_seen.as_duration());
     if let Some(e) = actions.exemptions.iter().find(|e| e.exempts(facts)) {
         writeln!(out, "  every action: exempt by the global exemption {}", exemption_text(e))?;
         return writeln!(out);

@@ -31,7 +31,7 @@ fn changes() -> HashMap<FlowKey, Vec<usize>> {
         if let Ok(packet) = flowsieve::decode::decode(frame.link, frame.data) {
             if let Some((flow, change)) = table.process(&packet, frame.timestamp) {
                 if change != Change::None {
-                    out.entry(flow.key).or_default().push(index);
+                    out.entry(flow.key()).or_default().push(index);
                 }
             }
         }
@@ -53,7 +53,7 @@ fn dispatches(criteria: &str) -> HashMap<FlowKey, Vec<(usize, bool)>> {
     let mut index = 0;
     flowsieve::capture::file::read_file(FIXTURE, |frame| {
         worker.on_frame(frame, packet_time(frame.timestamp), |flow, d| {
-            out.entry(flow.key).or_default().push((index, d.refresh));
+            out.entry(flow.key()).or_default().push((index, d.refresh));
         });
         index += 1;
     })
@@ -121,19 +121,19 @@ fn a_conntrack_mark_set_later_is_a_fact_change() {
     assert!(cache.apply(&CtEvent::Update(entry)));
     let mut events = Vec::new();
     let at = packet_time(Duration::from_secs(1));
-    worker.on_conntrack_change(&CtChange::of(&entry), at, |flow, d| events.push((flow.key, d.refresh)));
+    worker.on_conntrack_change(&CtChange::of(&entry), at, |flow, d| events.push((flow.key(), d.refresh)));
     assert_eq!(events.len(), 1, "{events:?}");
     assert!(!events[0].1, "the first match applies");
     // The same notice again: the facts did not change, nothing acts.
-    worker.on_conntrack_change(&CtChange::of(&entry), at, |flow, d| events.push((flow.key, d.refresh)));
+    worker.on_conntrack_change(&CtChange::of(&entry), at, |flow, d| events.push((flow.key(), d.refresh)));
     assert_eq!(events.len(), 1, "{events:?}");
     // The mark flips away and back (two ctmark actions fighting, say): the action already acted,
     // and conntrack notices only let first matches act, so the fight cannot feed itself.
     for mark in [0x10, 0x42] {
         let entry = CtEntry { mark, ..entry };
         assert!(cache.apply(&CtEvent::Update(entry)));
-        worker.on_conntrack_change(&CtChange::of(&entry), at, |flow, d| events.push((flow.key, d.refresh)));
+        worker.on_conntrack_change(&CtChange::of(&entry), at, |flow, d| events.push((flow.key(), d.refresh)));
     }
     assert_eq!(events.len(), 1, "{events:?}");
-    assert_eq!(worker.table.flows_mut().find(|f| f.key == events[0].0).unwrap().facts.ct_mark, 0x42);
+    assert_eq!(worker.table.flows_mut().find(|f| f.key() == events[0].0).unwrap().facts.ct_mark, 0x42);
 }

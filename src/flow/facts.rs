@@ -4,8 +4,84 @@
 //! (protocol, hostname, TLS), read by criteria evaluation and the enforcer. Dissector scratch
 //! state lives elsewhere and is freed when detection completes.
 
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
+
+/// A type with a shared empty value: what an absent [`Cold`] reads as.
+pub trait Empty: 'static {
+    fn empty() -> &'static Self;
+}
+
+/// A part of a flow most flows never have, kept out of line: one pointer while absent, boxed
+/// on first write (through `DerefMut`). Reading an absent one sees the empty value, so code
+/// reads and writes it as if it were inline.
+pub struct Cold<T>(Option<Box<T>>);
+
+impl<T> Cold<T> {
+    /// Whether anything was ever written.
+    pub fn is_present(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// The value if present, without boxing an empty one.
+    pub fn present_mut(&mut self) -> Option<&mut T> {
+        self.0.as_deref_mut()
+    }
+}
+
+impl<T> Default for Cold<T> {
+    fn default() -> Self {
+        Cold(None)
+    }
+}
+
+impl<T: Clone> Clone for Cold<T> {
+    fn clone(&self) -> Self {
+        Cold(self.0.clone())
+    }
+}
+
+impl<T> From<T> for Cold<T> {
+    fn from(value: T) -> Self {
+        Cold(Some(Box::new(value)))
+    }
+}
+
+impl<T: Empty> Deref for Cold<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match &self.0 {
+            Some(value) => value,
+            None => T::empty(),
+        }
+    }
+}
+
+impl<T: Empty + Default> DerefMut for Cold<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.0.get_or_insert_with(Box::default)
+    }
+}
+
+impl<T: Empty + fmt::Debug> fmt::Debug for Cold<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl<T: Empty + PartialEq> PartialEq for Cold<T> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: Empty + PartialEq> PartialEq<T> for Cold<T> {
+    fn eq(&self, other: &T) -> bool {
+        **self == *other
+    }
+}
 
 /// How the "other" side of a flow relates to us (Netify's `other_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -91,6 +167,26 @@ pub struct TlsFacts {
     pub server_names: Vec<Box<str>>,
 }
 
+static NO_TLS: TlsFacts = TlsFacts {
+    version: 0,
+    client_version: 0,
+    cipher: 0,
+    sni: None,
+    alpn: Vec::new(),
+    alpn_negotiated: None,
+    ja3: None,
+    ja3s: None,
+    ja4: None,
+    subject_cn: None,
+    server_names: Vec::new(),
+};
+
+impl Empty for TlsFacts {
+    fn empty() -> &'static Self {
+        &NO_TLS
+    }
+}
+
 /// Everything criteria can ask about a flow.
 #[derive(Debug, Clone)]
 pub struct FlowFacts {
@@ -134,7 +230,8 @@ pub struct FlowFacts {
     pub risk_score: u16,
     pub risk_score_client: u16,
     pub risk_score_server: u16,
-    pub tls: TlsFacts,
+    /// Boxed on first write: only TLS, DTLS and QUIC flows pay for it.
+    pub tls: Cold<TlsFacts>,
     /// QUIC version from the client's Initial packet (0x00000001 = v1); 0 when not QUIC.
     pub quic_version: u32,
     /// HTTP request and response facts, for HTTP flows.
@@ -185,7 +282,7 @@ impl Default for FlowFacts {
             risk_score: 0,
             risk_score_client: 0,
             risk_score_server: 0,
-            tls: TlsFacts::default(),
+            tls: Cold::default(),
             quic_version: 0,
             http: None,
             dns: None,

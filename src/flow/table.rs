@@ -2,13 +2,18 @@
 //!
 //! Expiry runs once a second of packet time through a timer wheel ([`super::wheel`]): its cost
 //! follows the flows that come due, not the size of the table.
+//!
+//! Flows live densely in a slab grown by chunks; the hash index holds only 4-byte slot
+//! numbers, so the index's empty buckets (a hash table runs up to half empty) cost 5 bytes
+//! each rather than a whole flow.
 
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hashbrown::HashMap;
+use hashbrown::HashTable;
 
-use super::facts::{FlowFacts, IcmpFacts};
+use super::facts::{Cold, Empty, FlowFacts, IcmpFacts};
 use super::key::{direction, FlowKey};
 use super::locality::Locality;
 use super::wheel::TimerWheel;
@@ -66,6 +71,40 @@ pub struct TableStats {
     pub flows_expired: u64,
 }
 
+/// Bytes the flow table's structures take (see [`FlowTable::memory`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TableMemory {
+    /// The hash index's bucket array.
+    pub index: usize,
+    /// Flow slots filled since the last drain (vacated ones included).
+    pub slab_used: usize,
+    /// Flow slots allocated; untouched ones cost address space, not resident memory.
+    pub slab_reserved: usize,
+    /// The timer wheel's entry vectors.
+    pub wheel: usize,
+}
+
+/// A packet time in nanoseconds: half the size of a `Duration` (a flow holds two), and
+/// enough for 584 years.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct PacketTime(u64);
+
+impl PacketTime {
+    pub fn as_duration(self) -> Duration {
+        Duration::from_nanos(self.0)
+    }
+
+    pub fn as_secs_f64(self) -> f64 {
+        self.as_duration().as_secs_f64()
+    }
+}
+
+impl From<Duration> for PacketTime {
+    fn from(d: Duration) -> Self {
+        PacketTime(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    }
+}
+
 /// What the enforcement side did with a flow: kept for output, allocated only on a match.
 #[derive(Debug, Default, Clone)]
 pub struct FlowVerdicts {
@@ -79,22 +118,52 @@ pub struct FlowVerdicts {
     pub last_refresh: Duration,
 }
 
+static NO_VERDICTS: FlowVerdicts =
+    FlowVerdicts { matched: Vec::new(), actions: Vec::new(), ops: Vec::new(), last_refresh: Duration::ZERO };
+
+impl Empty for FlowVerdicts {
+    fn empty() -> &'static Self {
+        &NO_VERDICTS
+    }
+}
+
 /// A tracked flow.
 #[derive(Debug)]
 pub struct Flow {
-    pub key: FlowKey,
     pub facts: FlowFacts,
-    pub verdicts: FlowVerdicts,
-    pub first_seen: Duration,
-    pub last_seen: Duration,
+    /// Boxed on the first match: most flows match no action.
+    pub verdicts: Cold<FlowVerdicts>,
+    pub first_seen: PacketTime,
+    pub last_seen: PacketTime,
     /// Whether the first packet went from the key's lower to upper endpoint.
     first_lower_to_upper: bool,
     dissect: DissectState,
     detection_packets: u16,
     closing: bool,
+    /// The timer wheel second the flow is filed under (truncated); entries for other seconds
+    /// are stale.
+    filed: u32,
 }
 
 impl Flow {
+    /// The flow's key. Not stored: the facts' two sides, protocol and VLAN are the key's
+    /// fields (set when the flow is created, never changed), and 42 bytes a flow add up.
+    pub fn key(&self) -> FlowKey {
+        let f = &self.facts;
+        FlowKey::of_endpoints((f.local_ip, f.local_port), (f.other_ip, f.other_port), f.ip_protocol, f.vlan_id).0
+    }
+
+    /// Whether the flow has this key (without building its own).
+    fn has_key(&self, key: &FlowKey) -> bool {
+        let f = &self.facts;
+        let lower = (key.lower_ip, key.lower_port);
+        let upper = (key.upper_ip, key.upper_port);
+        let (local, other) = ((f.local_ip, f.local_port), (f.other_ip, f.other_port));
+        f.ip_protocol == key.ip_protocol
+            && f.vlan_id == key.vlan_id
+            && ((local == lower && other == upper) || (local == upper && other == lower))
+    }
+
     /// The flow ends while detection is still running: a flow no dissector claimed gets the
     /// protocol its ports suggest, as Netify's guess at expiry does.
     fn end_detection(&mut self) {
@@ -119,8 +188,79 @@ pub enum Change {
     Completed,
 }
 
+/// Flows per slab chunk: the slab grows by this many at a time, never moving a flow.
+const CHUNK: usize = 1024;
+
+/// Flows stored densely by slot number, with a free list of vacated slots.
+struct Slab {
+    chunks: Vec<Vec<Option<Flow>>>,
+    /// Slots ever used since the last drain (the next new slot number).
+    used: usize,
+    free: Vec<u32>,
+}
+
+impl Slab {
+    fn with_capacity(flows: usize) -> Slab {
+        // Reserved, not touched: the pages cost memory only once flows fill them.
+        let chunks = flows.div_ceil(CHUNK);
+        Slab {
+            chunks: (0..chunks).map(|_| Vec::with_capacity(CHUNK)).collect(),
+            used: 0,
+            free: Vec::with_capacity(flows),
+        }
+    }
+
+    fn get(&self, id: u32) -> Option<&Flow> {
+        self.chunks.get(id as usize / CHUNK)?.get(id as usize % CHUNK)?.as_ref()
+    }
+
+    fn get_mut(&mut self, id: u32) -> Option<&mut Flow> {
+        self.chunks.get_mut(id as usize / CHUNK)?.get_mut(id as usize % CHUNK)?.as_mut()
+    }
+
+    /// Store `flow`, returning its slot; `None` when slot numbers ran out.
+    fn insert(&mut self, flow: Flow) -> Option<u32> {
+        if let Some(id) = self.free.pop() {
+            if let Some(slot) = self.chunks.get_mut(id as usize / CHUNK).and_then(|c| c.get_mut(id as usize % CHUNK)) {
+                *slot = Some(flow);
+                return Some(id);
+            }
+        }
+        let id = u32::try_from(self.used).ok()?;
+        let chunk = self.used / CHUNK;
+        if chunk == self.chunks.len() {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        self.chunks[chunk].push(Some(flow));
+        self.used += 1;
+        Some(id)
+    }
+
+    fn remove(&mut self, id: u32) -> Option<Flow> {
+        let flow = self.chunks.get_mut(id as usize / CHUNK)?.get_mut(id as usize % CHUNK)?.take()?;
+        self.free.push(id);
+        Some(flow)
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Flow> {
+        self.chunks.iter_mut().flatten().filter_map(Option::as_mut)
+    }
+
+    /// Empty every slot, keeping the chunks for the next flows.
+    fn clear(&mut self) {
+        for chunk in &mut self.chunks {
+            chunk.clear();
+        }
+        self.used = 0;
+        self.free.clear();
+    }
+}
+
 pub struct FlowTable {
-    flows: HashMap<FlowKey, Flow, foldhash::fast::RandomState>,
+    /// Slot numbers of the flows in `slab`, by the hash of their key.
+    index: HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+    slab: Slab,
     config: TableConfig,
     site: Site,
     stats: TableStats,
@@ -137,7 +277,9 @@ impl FlowTable {
     pub fn new(config: TableConfig, locality: Arc<Locality>, iface: &str, external: bool) -> FlowTable {
         let capacity = config.max_flows.min(config.initial_flows);
         FlowTable {
-            flows: HashMap::with_capacity_and_hasher(capacity, foldhash::fast::RandomState::default()),
+            index: HashTable::with_capacity(capacity),
+            hasher: foldhash::fast::RandomState::default(),
+            slab: Slab::with_capacity(capacity),
             wheel: TimerWheel::new(config_longest(&config)),
             site: Site { locality, iface: Arc::from(iface), external },
             stats: TableStats::default(),
@@ -159,11 +301,25 @@ impl FlowTable {
     }
 
     pub fn len(&self) -> usize {
-        self.flows.len()
+        self.index.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
+        self.index.is_empty()
+    }
+
+    /// What the table's own structures occupy (flows' heap parts not included).
+    pub fn memory(&self) -> TableMemory {
+        // hashbrown keeps at most 7/8 of its power-of-two buckets full; each bucket is a slot
+        // number and a control byte.
+        let buckets = if self.index.capacity() == 0 { 0 } else { (self.index.capacity() * 8 / 7).next_power_of_two() };
+        TableMemory {
+            index: buckets * (std::mem::size_of::<u32>() + 1),
+            slab_used: self.slab.used * std::mem::size_of::<Option<Flow>>(),
+            slab_reserved: self.slab.chunks.iter().map(Vec::capacity).sum::<usize>()
+                * std::mem::size_of::<Option<Flow>>(),
+            wheel: self.wheel.bytes(),
+        }
     }
 
     /// The table's DNS hint cache, when enabled (`dns_hint_capacity > 0`).
@@ -173,11 +329,13 @@ impl FlowTable {
 
     /// The flow with this key, if the table holds it.
     pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Flow> {
-        self.flows.get_mut(key)
+        let Self { index, slab, .. } = self;
+        let id = *index.find(self.hasher.hash_one(key), |&id| slab.get(id).is_some_and(|f| f.has_key(key)))?;
+        slab.get_mut(id)
     }
 
     pub fn flows_mut(&mut self) -> impl Iterator<Item = &mut Flow> {
-        self.flows.values_mut()
+        self.slab.iter_mut()
     }
 
     /// Account one packet to its flow and run dissection. `None` when the flow was refused
@@ -187,33 +345,47 @@ impl FlowTable {
         self.stats.bytes += u64::from(packet.ip_len);
         let (key, lower_to_upper) = FlowKey::of(packet);
         let mut change = Change::None;
-        let full = self.flows.len() >= self.config.max_flows;
-        // One hash lookup per packet: the entry either holds the flow or is where a new one goes.
-        let flow = match self.flows.entry(key) {
-            hashbrown::hash_map::Entry::Occupied(o) => o.into_mut(),
-            hashbrown::hash_map::Entry::Vacant(v) => {
+        let full = self.index.len() >= self.config.max_flows;
+        // One hash lookup per packet; a new flow probes once more to be indexed.
+        let hash = self.hasher.hash_one(key);
+        let Self { index, slab, hasher, .. } = self;
+        let found = index.find(hash, |&id| slab.get(id).is_some_and(|f| f.has_key(&key))).copied();
+        let id = match found {
+            Some(id) => id,
+            None => {
                 if full {
                     self.stats.flows_refused += 1;
                     return None;
                 }
-                let mut flow = self.site.new_flow(key, lower_to_upper, packet, now);
+                let mut flow = self.site.new_flow(lower_to_upper, packet, now);
                 if let Some(hints) = &mut self.dns_hints {
                     hints.hint_new_flow(&mut flow.facts, now);
                 }
-                self.wheel.schedule(key, now, now + idle_limit(&self.config, &flow));
+                let deadline = now + idle_limit(&self.config, &flow);
+                let Some(id) = slab.insert(flow) else {
+                    self.stats.flows_refused += 1;
+                    return None;
+                };
+                index.insert_unique(hash, id, |&id| slab.get(id).map_or(0, |f| hasher.hash_one(f.key())));
+                let filed = self.wheel.schedule(id, now, deadline);
+                if let Some(flow) = slab.get_mut(id) {
+                    flow.filed = filed as u32;
+                }
                 self.stats.flows_created += 1;
                 change = Change::New;
-                v.insert(flow)
+                id
             }
         };
-        flow.last_seen = now;
+        let flow = slab.get_mut(id)?;
+        flow.last_seen = now.into();
         flow.facts.packets += 1;
         flow.facts.bytes += u64::from(packet.ip_len);
         if let Some(tcp) = packet.tcp {
             if !flow.closing && (tcp.has(tcp_flags::FIN) || tcp.has(tcp_flags::RST)) {
                 flow.closing = true;
-                // The timeout just got shorter: file the flow again (once per flow).
-                self.wheel.schedule(key, now, now + self.config.closed_idle);
+                // The timeout just got shorter: file the flow again (once per flow); the
+                // earlier entry is now stale.
+                flow.filed = self.wheel.schedule(id, now, now + self.config.closed_idle) as u32;
             }
         }
         if self.config.dissect && !packet.payload.is_empty() && !flow.dissect.is_finished() {
@@ -279,7 +451,7 @@ struct Site {
 }
 
 impl Site {
-    fn new_flow(&self, key: FlowKey, lower_to_upper: bool, packet: &Packet<'_>, now: Duration) -> Flow {
+    fn new_flow(&self, lower_to_upper: bool, packet: &Packet<'_>, now: Duration) -> Flow {
         let (origin, responder) = if super::origin::sender_opened(packet) {
             ((packet.src_ip, packet.src_port, packet.src_mac), (packet.dst_ip, packet.dst_port, packet.dst_mac))
         } else {
@@ -313,15 +485,15 @@ impl Site {
         };
         let dissect = DissectState::start(&mut facts);
         Flow {
-            key,
             facts,
-            verdicts: FlowVerdicts::default(),
-            first_seen: now,
-            last_seen: now,
+            verdicts: Cold::default(),
+            first_seen: now.into(),
+            last_seen: now.into(),
             first_lower_to_upper: lower_to_upper,
             dissect,
             detection_packets: 0,
             closing: false,
+            filed: 0,
         }
     }
 }
@@ -333,20 +505,26 @@ impl FlowTable {
             return;
         }
         self.next_sweep = now + Duration::from_secs(1);
-        let Self { flows, wheel, config, stats, .. } = self;
-        wheel.advance(now, |key| {
-            let flow = flows.get(key)?;
-            let deadline = flow.last_seen + idle_limit(config, flow);
-            if now > deadline {
-                let mut flow = flows.remove(key)?;
-                stats.flows_expired += 1;
+        while let Some((id, second)) = self.wheel.next_due(now) {
+            let Some(flow) = self.slab.get_mut(id) else { continue };
+            if flow.filed != second as u32 {
+                continue; // stale: the flow was filed again, or the slot holds another flow
+            }
+            let deadline = flow.last_seen.as_duration() + idle_limit(&self.config, flow);
+            if now <= deadline {
+                flow.filed = self.wheel.schedule(id, now, deadline) as u32;
+                continue;
+            }
+            let hash = self.hasher.hash_one(flow.key());
+            if let Ok(entry) = self.index.find_entry(hash, |&i| i == id) {
+                entry.remove();
+            }
+            if let Some(mut flow) = self.slab.remove(id) {
+                self.stats.flows_expired += 1;
                 flow.end_detection();
                 on_expired(flow);
-                None
-            } else {
-                Some(deadline)
             }
-        });
+        }
     }
 
     /// Remove every flow (end of a capture file, shutdown), oldest first. The next packet may
@@ -354,21 +532,29 @@ impl FlowTable {
     pub fn drain(&mut self, mut on_flow: impl FnMut(Flow)) {
         self.next_sweep = Duration::ZERO;
         self.wheel.clear();
-        if self.flows.is_empty() {
+        if self.index.is_empty() {
+            self.slab.clear();
             return;
         }
-        // Sort (first seen, position) pairs rather than the flows themselves: a flow is
-        // several hundred bytes and a sort moves its elements many times.
-        let mut flows: Vec<Option<Flow>> = self.flows.drain().map(|(_, f)| Some(f)).collect();
-        let mut order: Vec<(Duration, usize)> =
-            flows.iter().enumerate().filter_map(|(i, f)| f.as_ref().map(|f| (f.first_seen, i))).collect();
+        self.index.clear();
+        // Sort (first seen, slot) pairs rather than the flows themselves: a flow is a few
+        // hundred bytes and a sort moves its elements many times.
+        let mut order: Vec<(PacketTime, u32)> = Vec::with_capacity(self.slab.used);
+        for (c, chunk) in self.slab.chunks.iter().enumerate() {
+            for (i, flow) in chunk.iter().enumerate() {
+                if let Some(flow) = flow {
+                    order.push((flow.first_seen, (c * CHUNK + i) as u32));
+                }
+            }
+        }
         order.sort_unstable();
-        for (_, i) in order {
-            if let Some(mut flow) = flows[i].take() {
+        for (_, id) in order {
+            if let Some(mut flow) = self.slab.remove(id) {
                 flow.end_detection();
                 on_flow(flow);
             }
         }
+        self.slab.clear();
     }
 }
 
@@ -488,6 +674,38 @@ mod tests {
         assert_eq!(expired.len(), 2, "open TCP lives 300 s");
         t.expire(start + Duration::from_secs(301), |f| expired.push(f.facts.local_port));
         assert_eq!(expired, [2, 3, 1]);
+        assert_eq!(t.stats().flows_expired, 3);
+    }
+
+    #[test]
+    fn expiry_follows_packet_times_across_gaps_and_reused_slots() {
+        let mut t = table(10);
+        let mut expired = Vec::new();
+        let udp = |port| {
+            let mut p = tcp("192.168.1.10", port, "1.1.1.1", 53, 0, b"");
+            p.ip_protocol = 17;
+            p.tcp = None;
+            p
+        };
+        t.process(&tcp("192.168.1.10", 1, "1.1.1.1", 443, SYN, b""), Duration::from_secs(100)).unwrap();
+        t.process(&udp(2), Duration::from_secs(100)).unwrap();
+        t.expire(Duration::from_secs(131), |f| expired.push(f.facts.local_port));
+        assert_eq!(expired, [2]);
+        // The UDP flow's slot is reused; its old wheel entry must not touch the new flow.
+        t.process(&udp(3), Duration::from_secs(140)).unwrap();
+        t.expire(Duration::from_secs(170), |f| expired.push(f.facts.local_port));
+        assert_eq!(expired, [2], "port 3 lives until 170 s");
+        t.expire(Duration::from_secs(171), |f| expired.push(f.facts.local_port));
+        assert_eq!(expired, [2, 3]);
+        // Packets stop for longer than a wheel turn (512 s), then the TCP flow speaks again:
+        // it lives 300 s from then, neither less nor a turn more.
+        t.process(&tcp("192.168.1.10", 1, "1.1.1.1", 443, ACK, b""), Duration::from_secs(1700)).unwrap();
+        t.expire(Duration::from_secs(1700), |f| expired.push(f.facts.local_port));
+        t.expire(Duration::from_secs(2000), |f| expired.push(f.facts.local_port));
+        assert_eq!(expired, [2, 3]);
+        t.expire(Duration::from_secs(2001), |f| expired.push(f.facts.local_port));
+        assert_eq!(expired, [2, 3, 1]);
+        assert!(t.is_empty());
         assert_eq!(t.stats().flows_expired, 3);
     }
 
