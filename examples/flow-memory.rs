@@ -224,8 +224,14 @@ fn concurrent_flows(flows: u32) {
         let f = &flow.facts;
         heap_hostnames += text(&f.detected_hostname) + text(&f.dns_hostname);
         if let Some(h) = f.http.as_deref() {
-            heap_http +=
-                chunk(size_of::<HttpFacts>()) + text(&h.host) + text(&h.method) + text(&h.url) + text(&h.user_agent);
+            heap_http += chunk(size_of::<HttpFacts>())
+                + text(&h.host)
+                + h.method.as_ref().map_or(0, |m| match m {
+                    std::borrow::Cow::Owned(m) => chunk(m.len()),
+                    std::borrow::Cow::Borrowed(_) => 0,
+                })
+                + text(&h.url)
+                + text(&h.user_agent);
         }
         if let Some(d) = f.dns.as_deref() {
             heap_dns += chunk(size_of::<DnsFacts>()) + text(&d.query);

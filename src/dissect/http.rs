@@ -46,7 +46,8 @@ const RESPONSE: &[u8] = b"HTTP/1.";
 pub struct HttpFacts {
     /// Host header, as sent (may carry a port).
     pub host: Option<Box<str>>,
-    pub method: Option<Box<str>>,
+    /// A known method is a static string: no heap per flow for the common case.
+    pub method: Option<std::borrow::Cow<'static, str>>,
     /// Request target as sent (origin form `/path?q` or absolute form for proxies).
     pub url: Option<Box<str>>,
     pub user_agent: Option<Box<str>>,
@@ -153,6 +154,11 @@ impl Dissector for HttpDissector {
     }
 }
 
+/// `method` as one of [`METHODS`], without its trailing space.
+fn known_method(method: &[u8]) -> Option<&'static str> {
+    METHODS.iter().map(|m| &m[..m.len() - 1]).find(|m| *m == method).and_then(|m| std::str::from_utf8(m).ok())
+}
+
 /// Read a request's line and headers into the facts. True when something was written.
 fn read_request(data: &[u8], facts: &mut FlowFacts) -> bool {
     let (line, headers) = split_line(data).unwrap_or((data, &[]));
@@ -161,7 +167,7 @@ fn read_request(data: &[u8], facts: &mut FlowFacts) -> bool {
         return false;
     };
     let http = facts.http.get_or_insert_with(Default::default);
-    http.method = Some(fact_string(method, 32));
+    http.method = Some(known_method(method).map_or_else(|| fact_string(method, 32).into_string().into(), Into::into));
     http.url = Some(fact_string(target, MAX_FACT));
     if let Some(host) = header(headers, b"host").filter(|h| !h.is_empty()) {
         http.host = Some(fact_string(host, 255));
@@ -230,11 +236,19 @@ mod tests {
         assert_eq!(d.parse(&seg(Direction::Reverse, 9, RESPONSE_200), &mut f), Parsed::Done);
         let h = f.http.as_deref().unwrap();
         assert_eq!(h.method.as_deref(), Some("GET"));
+        assert!(matches!(h.method, Some(std::borrow::Cow::Borrowed(_))), "a known method costs no heap");
         assert_eq!(h.url.as_deref(), Some("/index.html?q=1"));
         assert_eq!(h.host.as_deref(), Some("Example.COM:8080"));
         assert_eq!(h.user_agent.as_deref(), Some("curl/8.0"));
         assert_eq!(h.status, 200);
         assert_eq!(f.detected_hostname.as_deref(), Some("example.com"));
+    }
+
+    #[test]
+    fn only_known_methods_are_static() {
+        assert_eq!(known_method(b"PROPFIND"), Some("PROPFIND"));
+        assert_eq!(known_method(b"GE"), None);
+        assert_eq!(known_method(b"GETX"), None);
     }
 
     #[test]
