@@ -222,7 +222,9 @@ fn concurrent_flows(flows: u32) {
         complete += usize::from(flow.facts.detection_complete);
         hostnames += flow.facts.detected_hostname.as_ref().map_or(0, |h| h.len());
         let f = &flow.facts;
-        heap_hostnames += text(&f.detected_hostname) + text(&f.dns_hostname);
+        // dns_hostname shares the hint cache's name: each holder pays its share.
+        let shared = f.dns_hostname.as_ref().map_or(0, |n| chunk(n.len() + 16) / std::sync::Arc::strong_count(n));
+        heap_hostnames += text(&f.detected_hostname) + shared;
         if let Some(h) = f.http.as_deref() {
             heap_http += chunk(size_of::<HttpFacts>())
                 + text(&h.host)

@@ -118,7 +118,7 @@ impl DnsHintCache {
             return;
         }
         if let Some(name) = self.lookup(facts.other_ip, now) {
-            facts.dns_hostname = Some(Box::from(&*name));
+            facts.dns_hostname = Some(name);
         }
     }
 
@@ -149,7 +149,7 @@ pub fn is_dns_family(protocol_id: u16) -> bool {
 /// (Netify fills `detected_hostname` from the DNS hint cache when it is empty).
 pub fn fill_detected_hostname(facts: &mut FlowFacts) {
     if facts.detected_hostname.is_none() {
-        facts.detected_hostname = facts.dns_hostname.clone();
+        facts.detected_hostname = facts.dns_hostname.as_deref().map(Box::from);
     }
 }
 

@@ -223,7 +223,7 @@ pub struct FlowFacts {
     /// Host name the flow is about (TLS SNI, later HTTP Host, DNS hints…).
     pub detected_hostname: Option<Box<str>>,
     /// Name the DNS hint cache gives for the other address (Netify's `dns_hostname`).
-    pub dns_hostname: Option<Box<str>>,
+    pub dns_hostname: Option<Arc<str>>,
     pub application: AppFacts,
     /// nDPI-style risk bits (bit n = risk id n) and scores; 0 until risk detection exists.
     pub risks: u64,
