@@ -476,16 +476,16 @@ fn full_language_against_flows() {
         ("ip_nat || other_type == other_remote;", |f| f.other_type = OtherType::Remote, true),
         // Risks (always 0 today; bits set by hand here).
         ("risks == 'tls_obsolete_version';", |_| {}, false),
-        ("risks == 'tls_obsolete_version';", |f| f.risks = 1 << 7, true),
-        ("risks == 7;", |f| f.risks = 1 << 7, true),
-        ("risks == 8;", |f| f.risks = 1 << 7, false),
+        ("risks == 'tls_obsolete_version';", |f| f.risk.risks = 1 << 7, true),
+        ("risks == 7;", |f| f.risk.risks = 1 << 7, true),
+        ("risks == 8;", |f| f.risk.risks = 1 << 7, false),
         ("risks != 'tls_obsolete_version';", |_| {}, true),
         ("risks;", |_| {}, false),
         ("!risks;", |_| {}, true),
-        ("risks == 'NDPI_TLS_WEAK_CIPHER';", |f| f.risks = 1 << 8, true),
+        ("risks == 'NDPI_TLS_WEAK_CIPHER';", |f| f.risk.risks = 1 << 8, true),
         ("ndpi_risk_score > 100;", |_| {}, false),
-        ("ndpi_risk_score > 100;", |f| f.risk_score = 150, true),
-        ("ndpi_risk_client >= 10;", |f| f.risk_score_client = 10, true),
+        ("ndpi_risk_score > 100;", |f| f.risk.score = 150, true),
+        ("ndpi_risk_client >= 10;", |f| f.risk.score_client = 10, true),
         ("ndpi_risk_server == 0;", |_| {}, true),
         // Conntrack mark.
         ("fwmark == 0x10;", |f| f.ct_mark = 16, true),
@@ -1237,7 +1237,7 @@ fn flow_facts() -> impl Strategy<Value = FlowFacts> {
             f.application.domain_category = [0, 12, 24][app.3];
             (f.local_mac, f.other_type, f.local_origin) = side;
             f.tunnel_type = if misc.0 { TunnelType::Gtp } else { TunnelType::None };
-            (f.risks, f.risk_score, f.ct_mark) = (misc.1, misc.2, misc.3);
+            (f.risk.risks, f.risk.score, f.ct_mark) = (misc.1, misc.2, misc.3);
             f.iface = Arc::from(names.0);
             f.dns_hostname = (!names.1.is_empty()).then(|| names.1.into());
             f

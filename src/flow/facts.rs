@@ -187,6 +187,23 @@ impl Empty for TlsFacts {
     }
 }
 
+/// nDPI-style risk bits (bit n = risk id n) and scores.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RiskFacts {
+    pub risks: u64,
+    pub score: u16,
+    pub score_client: u16,
+    pub score_server: u16,
+}
+
+static NO_RISK: RiskFacts = RiskFacts { risks: 0, score: 0, score_client: 0, score_server: 0 };
+
+impl Empty for RiskFacts {
+    fn empty() -> &'static Self {
+        &NO_RISK
+    }
+}
+
 /// Everything criteria can ask about a flow.
 #[derive(Debug, Clone)]
 pub struct FlowFacts {
@@ -225,11 +242,9 @@ pub struct FlowFacts {
     /// Name the DNS hint cache gives for the other address (Netify's `dns_hostname`).
     pub dns_hostname: Option<Arc<str>>,
     pub application: AppFacts,
-    /// nDPI-style risk bits (bit n = risk id n) and scores; 0 until risk detection exists.
-    pub risks: u64,
-    pub risk_score: u16,
-    pub risk_score_client: u16,
-    pub risk_score_server: u16,
+    /// nDPI-style risks; nothing sets them until risk detection exists, so they stay out of
+    /// line (one pointer per flow).
+    pub risk: Cold<RiskFacts>,
     /// Boxed on first write: only TLS, DTLS and QUIC flows pay for it.
     pub tls: Cold<TlsFacts>,
     /// QUIC version from the client's Initial packet (0x00000001 = v1); 0 when not QUIC.
@@ -278,10 +293,7 @@ impl Default for FlowFacts {
             detected_hostname: None,
             dns_hostname: None,
             application: AppFacts::default(),
-            risks: 0,
-            risk_score: 0,
-            risk_score_client: 0,
-            risk_score_server: 0,
+            risk: Cold::default(),
             tls: Cold::default(),
             quic_version: 0,
             http: None,
