@@ -184,6 +184,27 @@ impl IpsetTarget {
             None => Ok(sock.insert(IpsetSocket::open()?)),
         }
     }
+
+    /// Shutdown and removal: drop queued members, then run `op` on every set's name over one
+    /// socket, going on past failures; the first failure is the result.
+    fn drop_queued_then_each_set(
+        &mut self,
+        mut op: impl FnMut(&mut IpsetSocket, &str) -> Result<(), NetlinkError>,
+    ) -> Result<(), TargetError> {
+        let Ok(sets) = self.sets.as_mut() else { return Ok(()) };
+        for set in sets.iter_mut() {
+            set.pending.clear();
+            set.queued.clear();
+        }
+        let sock = Self::socket(&mut self.sock)?;
+        let mut first_error = None;
+        for set in sets.iter() {
+            if let Err(e) = op(sock, &set.spec.name) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), |e| Err(e.into()))
+    }
 }
 
 impl Target for IpsetTarget {
@@ -327,23 +348,10 @@ impl Target for IpsetTarget {
         if !self.cfg.flush_on_destroy {
             return self.flush();
         }
-        let Ok(sets) = self.sets.as_mut() else { return Ok(()) };
-        for set in sets.iter_mut() {
-            set.pending.clear();
-            set.queued.clear();
-        }
-        let sock = Self::socket(&mut self.sock)?;
-        let mut first_error = None;
-        for set in sets.iter() {
-            match sock.flush(&set.spec.name) {
-                Err(e) if e.errno() == Some(libc::ENOENT) => {}
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-                Ok(()) => {}
-            }
-        }
-        first_error.map_or(Ok(()), |e| Err(e.into()))
+        self.drop_queued_then_each_set(|sock, set| match sock.flush(set) {
+            Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
+            other => other,
+        })
     }
 
     /// Removed from the configuration by a reload: a managed target destroys its sets (queued
@@ -353,33 +361,25 @@ impl Target for IpsetTarget {
         if !self.cfg.managed {
             return self.shutdown();
         }
-        let Ok(sets) = self.sets.as_mut() else { return Ok(()) };
-        for set in sets.iter_mut() {
-            set.pending.clear();
-            set.queued.clear();
-        }
-        let sock = Self::socket(&mut self.sock)?;
-        let mut first_error = None;
-        for set in sets.iter() {
-            match sock.destroy(&set.spec.name) {
-                Ok(()) => tracing::info!(target_name = self.cfg.name, "destroyed ipset {}", set.spec.name),
-                Err(e) if e.errno() == Some(libc::ENOENT) => {}
-                Err(e) if e.errno() == Some(IPSET_ERR_BUSY) => {
-                    let flushed = sock.flush(&set.spec.name);
-                    first_error.get_or_insert(NetlinkError::Kernel {
-                        errno: IPSET_ERR_BUSY,
-                        context: format!(
-                            "{e}; emptied it instead{}",
-                            flushed.err().map(|f| format!(" (that failed too: {f})")).unwrap_or_default()
-                        ),
-                    });
-                }
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
+        let target_name = self.cfg.name.clone();
+        self.drop_queued_then_each_set(|sock, set| match sock.destroy(set) {
+            Ok(()) => {
+                tracing::info!(target_name, "destroyed ipset {set}");
+                Ok(())
             }
-        }
-        first_error.map_or(Ok(()), |e| Err(e.into()))
+            Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
+            Err(e) if e.errno() == Some(IPSET_ERR_BUSY) => {
+                let flushed = sock.flush(set);
+                Err(NetlinkError::Kernel {
+                    errno: IPSET_ERR_BUSY,
+                    context: format!(
+                        "{e}; emptied it instead{}",
+                        flushed.err().map(|f| format!(" (that failed too: {f})")).unwrap_or_default()
+                    ),
+                })
+            }
+            Err(e) => Err(e),
+        })
     }
 
     fn details(&self) -> Vec<(&'static str, u64)> {
