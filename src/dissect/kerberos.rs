@@ -83,10 +83,6 @@ mod tests {
     use crate::dissect::testing::*;
     use proptest::prelude::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-    }
-
     /// The AS-REQ opening kerberos.pcap in nDPI's corpus (TCP: record marker first).
     const AS_REQ: &str = concat!(
         "000000eb6a81e83081e5a103020105a20302010aa31530133011a10402020080a20904073005a0030101ffa481c13081",

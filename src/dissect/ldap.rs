@@ -56,10 +56,6 @@ mod tests {
     use crate::dissect::testing::*;
     use proptest::prelude::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-    }
-
     /// The server's bindResponse in kerberos.pcap in nDPI's corpus (4-byte BER length).
     const BIND_RESPONSE: &str = concat!(
         "3084000000cc0201036184000000c30a010004000400878200b8a181b53081b2a0030a0100a10b06092a864882f71201",

@@ -156,6 +156,11 @@ pub trait Dissector: Default {
 pub(crate) mod testing {
     use super::*;
 
+    /// Bytes from a hex string (packets copied from a capture).
+    pub fn hex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
     pub fn udp(ports: [u16; 2]) -> FlowInfo {
         FlowInfo { ip_protocol: FlowInfo::UDP, ports }
     }

@@ -494,12 +494,9 @@ fn skip_ack(r: &mut Reader<'_>, ecn: bool) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dissect::testing::hex;
     use crate::dissect::Direction::{Forward, Reverse};
     use proptest::prelude::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-    }
 
     const RFC_DCID: &str = "8394c8f03e515708";
 

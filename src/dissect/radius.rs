@@ -59,10 +59,6 @@ mod tests {
     use crate::dissect::testing::*;
     use proptest::prelude::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-    }
-
     /// An Access-Challenge from fuzz-2020-02-16-11740.pcap in nDPI's corpus.
     const ACCESS_CHALLENGE: &str = concat!(
         "0b0a0089233801169f99c3b95259d98164bf56b101353033317134383032373135313634383040776c616e2e6d6e6334",

@@ -60,10 +60,6 @@ mod tests {
     use crate::dissect::testing::*;
     use proptest::prelude::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-    }
-
     /// The server's SMB2 session setup response in kerberos.pcap in nDPI's corpus.
     const SESSION_SETUP: &str = concat!(
         "00000100fe534d42400001000000000001001f0009000000000000000200000000000000fffe00000000000059000000",

@@ -46,10 +46,6 @@ mod tests {
     use crate::dissect::testing::*;
     use proptest::prelude::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-    }
-
     /// The server's tabular result in mssql_tds.pcap in nDPI's corpus.
     const RESULT: &str = "0401002200350100fd0100f9000000000000000000fd0000ba000000000000000000";
 
