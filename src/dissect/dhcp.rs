@@ -41,11 +41,7 @@ impl Dissector for DhcpDissector {
             && matches!(p.first(), Some(1 | 2))
             && p.get(2).is_some_and(|&hlen| hlen <= 16)
             && p.get(236..240) == Some(&COOKIE[..]);
-        if ok {
-            Probe::Certain
-        } else {
-            Probe::NotForUs
-        }
+        Probe::certain_if(ok)
     }
 
     fn port_hint(flow: &FlowInfo) -> bool {

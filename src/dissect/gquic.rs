@@ -78,11 +78,7 @@ impl Dissector for GquicDissector {
     const PROTOCOL: u16 = protocol::QUIC;
 
     fn probe(segment: &Segment<'_>) -> Probe {
-        if segment.tcp_seq.is_none() && version(segment.payload).is_some() {
-            Probe::Certain
-        } else {
-            Probe::NotForUs
-        }
+        Probe::certain_if(segment.tcp_seq.is_none() && version(segment.payload).is_some())
     }
 
     fn port_hint(flow: &super::FlowInfo) -> bool {

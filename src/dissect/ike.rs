@@ -34,11 +34,7 @@ impl Dissector for IkeDissector {
         let p = segment.payload;
         let yes = flow.is_udp()
             && (is_ike(p) || (p.get(..4) == Some(&[0, 0, 0, 0][..]) && is_ike(p.get(4..).unwrap_or_default())));
-        if yes {
-            Probe::Certain
-        } else {
-            Probe::NotForUs
-        }
+        Probe::certain_if(yes)
     }
 
     fn port_hint(flow: &FlowInfo) -> bool {

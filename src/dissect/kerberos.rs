@@ -61,11 +61,7 @@ impl Dissector for KerberosDissector {
         } else {
             false
         };
-        if yes {
-            Probe::Certain
-        } else {
-            Probe::NotForUs
-        }
+        Probe::certain_if(yes)
     }
 
     fn port_hint(flow: &FlowInfo) -> bool {

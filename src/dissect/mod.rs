@@ -84,6 +84,17 @@ pub enum Probe {
     NotForUs,
 }
 
+impl Probe {
+    /// `Certain` when `yes`, else `NotForUs`: for protocols one payload decides.
+    pub fn certain_if(yes: bool) -> Probe {
+        if yes {
+            Probe::Certain
+        } else {
+            Probe::NotForUs
+        }
+    }
+}
+
 /// What a parse step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Parsed {

@@ -26,11 +26,7 @@ impl Dissector for MysqlDissector {
     const PROTOCOL: u16 = protocol::MYSQL;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
-        if flow.is_tcp() && is_greeting(segment.payload) {
-            Probe::Certain
-        } else {
-            Probe::NotForUs
-        }
+        Probe::certain_if(flow.is_tcp() && is_greeting(segment.payload))
     }
 
     fn port_hint(flow: &FlowInfo) -> bool {

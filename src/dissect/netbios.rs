@@ -67,11 +67,7 @@ impl Dissector for NetbiosDissector {
         let p = segment.payload;
         let yes =
             if flow.is_udp() { name_service(p) || datagram_service(p) } else { flow.is_tcp() && session_service(p) };
-        if yes {
-            Probe::Certain
-        } else {
-            Probe::NotForUs
-        }
+        Probe::certain_if(yes)
     }
 
     fn port_hint(flow: &FlowInfo) -> bool {

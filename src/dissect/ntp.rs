@@ -35,11 +35,7 @@ impl Dissector for NtpDissector {
         // Stratum 16+ is reserved (RFC 5905 §7.3) except in kiss-o'-death replies (0).
         let stratum_ok = p.get(1).is_some_and(|&s| s <= 16);
         let control = (mode == 6 || mode == 7) && (1..=4).contains(&version) && flow.has_port(123) && p.len() >= 8;
-        if (time_mode && stratum_ok) || control {
-            Probe::Certain
-        } else {
-            Probe::NotForUs
-        }
+        Probe::certain_if((time_mode && stratum_ok) || control)
     }
 
     fn port_hint(flow: &FlowInfo) -> bool {

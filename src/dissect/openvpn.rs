@@ -48,11 +48,7 @@ impl Dissector for OpenvpnDissector {
         } else {
             false
         };
-        if yes {
-            Probe::Certain
-        } else {
-            Probe::NotForUs
-        }
+        Probe::certain_if(yes)
     }
 
     fn port_hint(flow: &FlowInfo) -> bool {

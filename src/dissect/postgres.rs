@@ -28,11 +28,7 @@ fn classify(p: &[u8]) -> Probe {
         STARTUP_V3 => len == p.len() && len > 9 && p.last() == Some(&0) && len <= 10_000,
         _ => false,
     };
-    if ok {
-        Probe::Certain
-    } else {
-        Probe::NotForUs
-    }
+    Probe::certain_if(ok)
 }
 
 impl Dissector for PostgresDissector {

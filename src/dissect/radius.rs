@@ -37,11 +37,7 @@ impl Dissector for RadiusDissector {
     const PROTOCOL: u16 = protocol::RADIUS;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
-        if flow.is_udp() && is_message(segment.payload) {
-            Probe::Certain
-        } else {
-            Probe::NotForUs
-        }
+        Probe::certain_if(flow.is_udp() && is_message(segment.payload))
     }
 
     fn port_hint(flow: &FlowInfo) -> bool {

@@ -24,11 +24,7 @@ impl Dissector for RtspDissector {
     const PROTOCOL: u16 = protocol::RTSP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
-        if flow.is_tcp() && is_rtsp(segment.payload) {
-            Probe::Certain
-        } else {
-            Probe::NotForUs
-        }
+        Probe::certain_if(flow.is_tcp() && is_rtsp(segment.payload))
     }
 
     fn port_hint(flow: &FlowInfo) -> bool {

@@ -32,11 +32,7 @@ impl Dissector for SdRtnDissector {
     const PROTOCOL: u16 = protocol::SD_RTN;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
-        if flow.is_udp() && server_name(segment.payload).is_some() {
-            Probe::Certain
-        } else {
-            Probe::NotForUs
-        }
+        Probe::certain_if(flow.is_udp() && server_name(segment.payload).is_some())
     }
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {

@@ -28,11 +28,7 @@ impl Dissector for SlpDissector {
     const PROTOCOL: u16 = protocol::SLP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
-        if (flow.is_udp() || flow.is_tcp()) && is_slp(segment.payload) {
-            Probe::Certain
-        } else {
-            Probe::NotForUs
-        }
+        Probe::certain_if((flow.is_udp() || flow.is_tcp()) && is_slp(segment.payload))
     }
 
     fn port_hint(flow: &FlowInfo) -> bool {

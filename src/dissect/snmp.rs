@@ -56,11 +56,7 @@ impl Dissector for SnmpDissector {
     const PROTOCOL: u16 = protocol::SNMP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
-        if flow.is_udp() && is_snmp(segment.payload) {
-            Probe::Certain
-        } else {
-            Probe::NotForUs
-        }
+        Probe::certain_if(flow.is_udp() && is_snmp(segment.payload))
     }
 
     fn port_hint(flow: &FlowInfo) -> bool {

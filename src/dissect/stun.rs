@@ -84,11 +84,7 @@ impl Dissector for StunDissector {
         } else {
             false
         };
-        if yes {
-            Probe::Certain
-        } else {
-            Probe::NotForUs
-        }
+        Probe::certain_if(yes)
     }
 
     fn port_hint(flow: &FlowInfo) -> bool {

@@ -24,11 +24,7 @@ impl Dissector for TdsDissector {
     const PROTOCOL: u16 = protocol::MSSQL_TDS;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
-        if flow.is_tcp() && is_packet(segment.payload) {
-            Probe::Certain
-        } else {
-            Probe::NotForUs
-        }
+        Probe::certain_if(flow.is_tcp() && is_packet(segment.payload))
     }
 
     fn port_hint(flow: &FlowInfo) -> bool {
