@@ -23,21 +23,14 @@ fn a_mark_set_by_the_firewall_is_seen_by_ct_mark_criteria() {
         "nft",
         &["add table inet ctm; add chain inet ctm marking { type filter hook forward priority 0 ; }; add rule inet ctm marking tcp dport 443 ct mark set 0x42"],
     );
-    let sink = lab.path("marks.jsonl");
-    let config = lab.path("marks.json");
-    std::fs::write(
-        &config,
+    let (config, sink) = lab.sink_config(
+        "marks",
         serde_json::json!({
-            "actions": {
-                "marked": { "criteria": "ct_mark == 0x42;", "targets": ["audit"] },
-                "unmarked": { "criteria": "ct_mark == 0 && other_port == 1010;", "targets": ["audit"] },
-                "late": { "criteria": "ct_mark == 0x43;", "targets": ["audit"] }
-            },
-            "targets": { "audit": { "target_type": "sink", "path": sink.to_str().unwrap() } }
-        })
-        .to_string(),
-    )
-    .unwrap();
+            "marked": { "criteria": "ct_mark == 0x42;", "targets": ["audit"] },
+            "unmarked": { "criteria": "ct_mark == 0 && other_port == 1010;", "targets": ["audit"] },
+            "late": { "criteria": "ct_mark == 0x43;", "targets": ["audit"] }
+        }),
+    );
     let mut agent = Agent::start(
         &lab.router,
         &["run", "--control-socket", "none", "--config", config.to_str().unwrap(), "-I", "br-lan"],
@@ -50,13 +43,7 @@ fn a_mark_set_by_the_firewall_is_seen_by_ct_mark_criteria() {
     );
     assert!(lab.tls_request(&lab.client, 443, false), "TLS 1.2 to 443");
     assert!(lab.tls_request(&lab.client, 1010, true), "TLS 1.1 to 1010");
-    let records = || -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&sink)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    };
+    let records = || Lab::sink_records(&sink);
     assert!(Lab::wait_for(Duration::from_secs(5), || records().len() >= 2), "{:?}\n{}", records(), agent.log_text());
     let first = records();
     let unmarked_flow = &first.iter().find(|r| r["action"] == "unmarked").expect("unmarked record")["flow"];

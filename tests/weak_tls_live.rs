@@ -239,20 +239,13 @@ fn only_the_lan_side_copy_of_a_natted_flow_has_ip_nat_false() {
         "nft",
         &["add table ip nat; add chain ip nat post { type nat hook postrouting priority 100 ; }; add rule ip nat post oifname wan0 masquerade"],
     );
-    let sink = lab.path("actions.jsonl");
-    let config = lab.path("nat.json");
-    std::fs::write(
-        &config,
+    let (config, sink) = lab.sink_config(
+        "nat",
         serde_json::json!({
-            "actions": {
-                "direct": { "criteria": "ip_nat == false && other_port == 443;", "targets": ["audit"] },
-                "translated": { "criteria": "ip_nat == true && other_port == 443;", "targets": ["audit"] }
-            },
-            "targets": { "audit": { "target_type": "sink", "path": sink.to_str().unwrap() } }
-        })
-        .to_string(),
-    )
-    .unwrap();
+            "direct": { "criteria": "ip_nat == false && other_port == 443;", "targets": ["audit"] },
+            "translated": { "criteria": "ip_nat == true && other_port == 443;", "targets": ["audit"] }
+        }),
+    );
     let mut agent = Agent::start(
         &lab.router,
         &["run", "--control-socket", "none", "--config", config.to_str().unwrap(), "-I", "br-lan", "-E", "wan0"],
@@ -264,13 +257,7 @@ fn only_the_lan_side_copy_of_a_natted_flow_has_ip_nat_false() {
         agent.log_text()
     );
     assert!(lab.tls_request(&lab.client, 443, false), "TLS 1.2 through the NAT");
-    let records = || -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&sink)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    };
+    let records = || Lab::sink_records(&sink);
     assert!(Lab::wait_for(Duration::from_secs(5), || records().len() >= 2), "{:?}\n{}", records(), agent.log_text());
     assert!(agent.signal_and_wait(Signal::SIGTERM).success());
     let records = records();

@@ -162,6 +162,24 @@ impl Lab {
         self.dir.join(name)
     }
 
+    /// Writes `<name>.json`: `actions` whose targets are one JSON-lines sink `audit` writing
+    /// `<name>.jsonl`. Returns (configuration, sink) paths.
+    pub fn sink_config(&self, name: &str, actions: serde_json::Value) -> (PathBuf, PathBuf) {
+        let sink = self.path(&format!("{name}.jsonl"));
+        let config = self.path(&format!("{name}.json"));
+        let text = serde_json::json!({
+            "actions": actions,
+            "targets": { "audit": { "target_type": "sink", "path": sink.to_str().unwrap() } }
+        });
+        std::fs::write(&config, text.to_string()).unwrap();
+        (config, sink)
+    }
+
+    /// The records a JSON-lines sink holds so far.
+    pub fn sink_records(sink: &Path) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(sink).unwrap_or_default().lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    }
+
     /// `nft -nn list table inet netify` in the router namespace ("" when the table is absent).
     pub fn nft_table(&self) -> String {
         let out = self.router.exec("nft", &["-nn", "list", "table", "inet", "netify"]);
