@@ -92,8 +92,7 @@ fn bad_filter_expression_is_a_clear_error() {
 }
 
 fn tls_set(lab: &Lab) -> String {
-    let out = lab.router.exec("nft", &["-nn", "list", "set", "inet", "netify", "tls.v4"]);
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    lab.nft_set("tls.v4")
 }
 
 /// `run --filter` on AF_PACKET rings with two workers: the kernel drops the port-443 packets

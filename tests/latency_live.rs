@@ -38,8 +38,7 @@ fn bench_config(lab: &Lab) -> std::path::PathBuf {
 }
 
 fn element_count(lab: &Lab) -> usize {
-    let out = lab.router.exec("nft", &["-nn", "list", "set", "inet", "netify", "weakssl.v4"]);
-    String::from_utf8_lossy(&out.stdout).matches(" . 6 . ").count()
+    lab.nft_set("weakssl.v4").matches(" . 6 . ").count()
 }
 
 fn run_once(lab: &Lab, capture: &str, flows: usize) {

@@ -22,8 +22,7 @@ fn example_config(lab: &Lab) -> std::path::PathBuf {
 }
 
 fn weakssl_v4(lab: &Lab) -> String {
-    let out = lab.router.exec("nft", &["-nn", "list", "set", "inet", "netify", "weakssl.v4"]);
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    lab.nft_set("weakssl.v4")
 }
 
 #[test]

@@ -186,6 +186,12 @@ impl Lab {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `nft -nn list set inet netify <set>` in the router namespace ("" when it is absent).
+    pub fn nft_set(&self, set: &str) -> String {
+        let out = self.router.exec("nft", &["-nn", "list", "set", "inet", "netify", set]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Poll `check` for up to `limit`.
     pub fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
         let deadline = Instant::now() + limit;
