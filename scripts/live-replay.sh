@@ -2,9 +2,15 @@
 # Live capture at top speed (issue 7, measurement 3): replays the corpus into one end of a veth
 # pair with tcpreplay --topspeed while `flowsieve run --workers 2` captures the other end, then
 # prints packets sent, packets the agent received, kernel drops and flows detected, next to
-# `flowsieve replay` of the same files with the same configuration.
+# `flowsieve replay` of the same files with the same configuration, and next to `flowsieve replay`
+# of what actually arrived (tcpdump records the receiving end with a 256 MiB buffer): live and
+# that replay see the same packets in the same order, so their flows and detections must match.
+# With more than one worker the fanout group asks the kernel to reassemble IP fragments first
+# (PACKET_FANOUT_FLAG_DEFRAG, so a datagram's pieces reach one worker): live then sees fewer,
+# whole packets where replay counts "IP fragments", and can find a few more flows.
 #
-#   sudo scripts/live-replay.sh [PCAP_DIR] [CAPTURE]   (defaults: ../shared/corpus/ndpi/pcap, afpacket)
+#   sudo [WORKERS=N] scripts/live-replay.sh [PCAP_DIR] [CAPTURE]   (defaults: 2 workers,
+#   ../shared/corpus/ndpi/pcap, afpacket)
 #
 # Needs root, ip, tcpdump, tcpreplay (Debian: apt-get install -y tcpreplay) and a release build
 # (cargo build --release). Only Ethernet captures can be sent on a veth: files of other link
@@ -27,8 +33,10 @@ TX=fs-live-tx-$$
 RX=fs-live-rx-$$
 WORK=$(mktemp -d /tmp/flowsieve-live-replay-$$.XXXX)
 AGENT=
+DUMP=
 cleanup() {
     [ -n "$AGENT" ] && kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null || true
+    [ -n "$DUMP" ] && kill "$DUMP" 2>/dev/null && wait "$DUMP" 2>/dev/null || true
     ip netns del "$TX" 2>/dev/null || true
     ip netns del "$RX" 2>/dev/null || true
     rm -rf "$WORK"
@@ -80,7 +88,7 @@ EOF
 "$BIN" replay --config "$WORK/config.json" --quiet "${FILES[@]}" >"$WORK/replay.txt" 2>&1 || true
 echo "replay:    $(head -2 "$WORK/replay.txt" | paste -sd ' ')"
 
-ip netns exec "$RX" "$BIN" run --config "$WORK/config.json" -I veth1 --capture "$CAPTURE" --workers 2 \
+ip netns exec "$RX" "$BIN" run --config "$WORK/config.json" -I veth1 --capture "$CAPTURE" --workers "${WORKERS:-2}" \
     --control-socket "$WORK/sock" >"$WORK/agent.log" 2>&1 &
 AGENT=$!
 for _ in $(seq 100); do
@@ -88,6 +96,14 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 grep -q "flowsieve running" "$WORK/agent.log" || { cat "$WORK/agent.log"; exit 1; }
+# What arrives, recorded beside the agent (-B in KiB: room for the whole corpus, so tcpdump
+# itself drops nothing; its own drop count is printed).
+ip netns exec "$RX" tcpdump -q -i veth1 -B 262144 -s 0 -w "$WORK/received.pcap" 2>"$WORK/tcpdump.txt" &
+DUMP=$!
+for _ in $(seq 50); do
+    grep -q "listening on" "$WORK/tcpdump.txt" && break
+    sleep 0.1
+done
 
 ip netns exec "$TX" tcpreplay -i veth0 --topspeed "${FILES[@]}" >"$WORK/tcpreplay.txt" 2>&1 ||
     { tail -5 "$WORK/tcpreplay.txt"; exit 1; }
@@ -95,6 +111,8 @@ sent=$(grep -oP 'Actual: \K[0-9]+' "$WORK/tcpreplay.txt" | tail -1)
 failed=$(grep -oP 'Failed packets:\s*\K[0-9]+' "$WORK/tcpreplay.txt" | tail -1)
 echo "tcpreplay: $(grep -E 'Actual|Rated' "$WORK/tcpreplay.txt" | tr -s ' ' | paste -sd ';')"
 sleep 2 # let the workers' idle tick and the enforcer publish their counters
+kill -INT "$DUMP" && wait "$DUMP" 2>/dev/null || true
+DUMP=
 
 "$BIN" status --json --control-socket "$WORK/sock" >"$WORK/status.json"
 python3 - "$WORK/status.json" "$sent" "${failed:-0}" <<'EOF'
@@ -111,3 +129,6 @@ for x in w:
     print(f"           worker {x['iface']}: {x['packets']} packets, {x['flows_created']} flows, "
           f"capture {x['capture_received']} received / {x['capture_dropped']} dropped")
 EOF
+echo "tcpdump:   $(grep -E 'captured|dropped by kernel' "$WORK/tcpdump.txt" | paste -sd ',')"
+"$BIN" replay --config "$WORK/config.json" --quiet "$WORK/received.pcap" >"$WORK/replay-received.txt" 2>&1 || true
+echo "replay of what arrived: $(head -2 "$WORK/replay-received.txt" | paste -sd ' ')"
