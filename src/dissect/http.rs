@@ -166,7 +166,7 @@ fn read_request(data: &[u8], facts: &mut FlowFacts) -> bool {
     let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
         return false;
     };
-    let http = facts.http.get_or_insert_with(Default::default);
+    let http = facts.app_protocol.http_mut();
     http.method = Some(known_method(method).map_or_else(|| fact_string(method, 32).into_string().into(), Into::into));
     http.url = Some(fact_string(target, MAX_FACT));
     if let Some(host) = header(headers, b"host").filter(|h| !h.is_empty()) {
@@ -191,7 +191,7 @@ fn read_response(data: &[u8], facts: &mut FlowFacts) -> bool {
         }
         _ => return false,
     };
-    facts.http.get_or_insert_with(Default::default).status = status;
+    facts.app_protocol.http_mut().status = status;
     true
 }
 
@@ -234,7 +234,7 @@ mod tests {
         let mut f = FlowFacts::default();
         assert_eq!(d.parse(&seg(Direction::Forward, 1, REQUEST), &mut f), Parsed::Updated);
         assert_eq!(d.parse(&seg(Direction::Reverse, 9, RESPONSE_200), &mut f), Parsed::Done);
-        let h = f.http.as_deref().unwrap();
+        let h = f.app_protocol.http().unwrap();
         assert_eq!(h.method.as_deref(), Some("GET"));
         assert!(matches!(h.method, Some(std::borrow::Cow::Borrowed(_))), "a known method costs no heap");
         assert_eq!(h.url.as_deref(), Some("/index.html?q=1"));
@@ -258,7 +258,7 @@ mod tests {
         let (a, b) = REQUEST.split_at(30);
         assert_eq!(d.parse(&seg(Direction::Forward, 100, a), &mut f), Parsed::Continue);
         assert_eq!(d.parse(&seg(Direction::Forward, 130, b), &mut f), Parsed::Updated);
-        assert_eq!(f.http.unwrap().user_agent.as_deref(), Some("curl/8.0"));
+        assert_eq!(f.app_protocol.http().unwrap().user_agent.as_deref(), Some("curl/8.0"));
     }
 
     #[test]

@@ -187,6 +187,58 @@ impl Empty for TlsFacts {
     }
 }
 
+/// Declares [`ProtocolFacts`] and its accessors, one line per protocol.
+macro_rules! protocol_facts {
+    ($($variant:ident($ty:ty), $get:ident, $get_mut:ident;)+) => {
+        /// Facts of a flow's application protocol, out of line: 16 bytes in every flow (tag and
+        /// pointer) however many protocols have facts, and one heap chunk sized for the one the
+        /// flow is. A flow is claimed by one dissector, so it has at most one of these; TLS
+        /// facts stay apart in [`FlowFacts::tls`] because TLS flows also carry HTTP facts (a
+        /// QUIC or TLS user agent).
+        ///
+        /// New per-protocol facts: a struct in the dissector's module, and one line in the
+        /// `protocol_facts!` list below (variant, reader, writer). A new fact of an existing
+        /// protocol is a field of its struct: it costs heap only for flows of that protocol.
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub enum ProtocolFacts {
+            #[default]
+            None,
+            $($variant(Box<$ty>),)+
+        }
+
+        impl ProtocolFacts {
+            $(
+                /// The facts, if the flow has this protocol's.
+                pub fn $get(&self) -> Option<&$ty> {
+                    match self {
+                        ProtocolFacts::$variant(facts) => Some(facts),
+                        _ => None,
+                    }
+                }
+
+                /// The facts to fill, boxed empty on first write. A flow whose facts were of
+                /// another protocol (a dissector never does that) loses them.
+                pub fn $get_mut(&mut self) -> &mut $ty {
+                    if !matches!(self, ProtocolFacts::$variant(_)) {
+                        *self = ProtocolFacts::$variant(Box::default());
+                    }
+                    match self {
+                        ProtocolFacts::$variant(facts) => facts,
+                        _ => unreachable!("set just above"),
+                    }
+                }
+            )+
+        }
+    };
+}
+
+protocol_facts! {
+    Http(crate::dissect::http::HttpFacts), http, http_mut;
+    Dns(crate::dissect::dns::DnsFacts), dns, dns_mut;
+    Ssh(crate::dissect::ssh::SshFacts), ssh, ssh_mut;
+    Dhcp(crate::dissect::dhcp::DhcpFacts), dhcp, dhcp_mut;
+}
+
 /// nDPI-style risk bits (bit n = risk id n) and scores.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RiskFacts {
@@ -249,14 +301,9 @@ pub struct FlowFacts {
     pub tls: Cold<TlsFacts>,
     /// QUIC version from the client's Initial packet (0x00000001 = v1); 0 when not QUIC.
     pub quic_version: u32,
-    /// HTTP request and response facts, for HTTP flows.
-    pub http: Option<Box<crate::dissect::http::HttpFacts>>,
-    /// DNS (also mDNS, LLMNR) query and answers, for DNS flows.
-    pub dns: Option<Box<crate::dissect::dns::DnsFacts>>,
-    /// SSH banners, for SSH flows.
-    pub ssh: Option<Box<crate::dissect::ssh::SshFacts>>,
-    /// DHCP client hostname and vendor class, for DHCP flows.
-    pub dhcp: Option<Box<crate::dissect::dhcp::DhcpFacts>>,
+    /// What the dissector that claimed the flow learned (HTTP, DNS, SSH, DHCP facts): one
+    /// tagged pointer for all of them, as one dissector claims a flow.
+    pub app_protocol: ProtocolFacts,
     /// No more dissection will happen for this flow.
     pub detection_complete: bool,
     /// Detection gave up and guessed (max packets reached, or expiry).
@@ -296,10 +343,7 @@ impl Default for FlowFacts {
             risk: Cold::default(),
             tls: Cold::default(),
             quic_version: 0,
-            http: None,
-            dns: None,
-            ssh: None,
-            dhcp: None,
+            app_protocol: ProtocolFacts::None,
             detection_complete: false,
             detection_guessed: false,
             detection_updated: false,
