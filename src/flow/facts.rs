@@ -315,6 +315,21 @@ pub struct FlowFacts {
     pub bytes: u64,
 }
 
+impl FlowFacts {
+    /// Give back the spare capacity of the facts' vectors: called once detection completes,
+    /// when they stop growing (a vector's first push reserves four elements, and a DNS
+    /// answer is 24 bytes).
+    pub fn shrink_to_fit(&mut self) {
+        if let ProtocolFacts::Dns(dns) = &mut self.app_protocol {
+            dns.answers.shrink_to_fit();
+        }
+        if let Some(tls) = self.tls.present_mut() {
+            tls.alpn.shrink_to_fit();
+            tls.server_names.shrink_to_fit();
+        }
+    }
+}
+
 impl Default for FlowFacts {
     fn default() -> Self {
         FlowFacts {

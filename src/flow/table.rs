@@ -171,6 +171,7 @@ impl Flow {
             self.dissect.give_up(&mut self.facts);
             self.facts.detection_complete = true;
             dns_hints::fill_detected_hostname(&mut self.facts);
+            self.facts.shrink_to_fit();
         }
     }
 }
@@ -421,13 +422,14 @@ impl FlowTable {
                 // Free dissector buffers as soon as detection is over.
                 flow.dissect = DissectState::Finished;
             }
-            if let (Some(hints), Some(dns)) = (&mut self.dns_hints, flow.facts.dns.as_deref()) {
+            if let (Some(hints), Some(dns)) = (&mut self.dns_hints, flow.facts.app_protocol.dns()) {
                 if step_change != Change::None && !dns.answers.is_empty() {
                     hints.learn(dns, now);
                 }
             }
             if step_change == Change::Completed {
                 dns_hints::fill_detected_hostname(&mut flow.facts);
+                flow.facts.shrink_to_fit();
             }
             if change == Change::None || step_change == Change::Completed {
                 change = step_change;
@@ -778,6 +780,8 @@ mod tests {
         let (flow, change) = table.process(&packet(resolver, client, 17, &response(name)), now).unwrap();
         assert_eq!(change, Change::Completed);
         assert_eq!(flow.facts.protocol, crate::dissect::protocol::DNS);
+        let answers = &flow.facts.app_protocol.dns().unwrap().answers;
+        assert_eq!((answers.len(), answers.capacity()), (2, 2), "completed facts keep no spare capacity");
         // `response()` answers 93.184.216.34.
         let (flow, _) =
             table.process(&packet(([192, 168, 1, 10], 40001), ([93, 184, 216, 34], 443), 6, &[]), now).unwrap();
