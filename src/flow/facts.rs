@@ -83,6 +83,42 @@ impl<T: Empty + PartialEq> PartialEq<T> for Cold<T> {
     }
 }
 
+/// A capture interface's name, shared by every flow seen on it. One pointer (an `Arc<str>`
+/// is two): the name is read by criteria and output, never on the packet path.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct IfaceName(Arc<Box<str>>);
+
+impl Deref for IfaceName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for IfaceName {
+    fn as_ref(&self) -> &str {
+        self
+    }
+}
+
+impl From<&str> for IfaceName {
+    fn from(name: &str) -> Self {
+        IfaceName(Arc::new(name.into()))
+    }
+}
+
+impl fmt::Debug for IfaceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl fmt::Display for IfaceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
+    }
+}
+
 /// How the "other" side of a flow relates to us (Netify's `other_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OtherType {
@@ -260,7 +296,7 @@ impl Empty for RiskFacts {
 #[derive(Debug, Clone)]
 pub struct FlowFacts {
     /// Capture interface name.
-    pub iface: Arc<str>,
+    pub iface: IfaceName,
     /// 4 or 6.
     pub ip_version: u8,
     /// IANA protocol number (6 TCP, 17 UDP, …).
@@ -333,7 +369,7 @@ impl FlowFacts {
 impl Default for FlowFacts {
     fn default() -> Self {
         FlowFacts {
-            iface: Arc::from(""),
+            iface: IfaceName::default(),
             ip_version: 4,
             ip_protocol: 0,
             vlan_id: 0,

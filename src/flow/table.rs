@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use hashbrown::HashTable;
 
-use super::facts::{Cold, Empty, FlowFacts, IcmpFacts};
+use super::facts::{Cold, Empty, FlowFacts, IcmpFacts, IfaceName};
 use super::key::{direction, FlowKey};
 use super::locality::Locality;
 use super::wheel::TimerWheel;
@@ -282,7 +282,7 @@ impl FlowTable {
             hasher: foldhash::fast::RandomState::default(),
             slab: Slab::with_capacity(capacity),
             wheel: TimerWheel::new(config_longest(&config)),
-            site: Site { locality, iface: Arc::from(iface), external },
+            site: Site { locality, iface: IfaceName::from(iface), external },
             stats: TableStats::default(),
             next_sweep: Duration::ZERO,
             classifier: None,
@@ -447,7 +447,7 @@ impl FlowTable {
 /// Where a table's flows are seen: what a new flow needs to tell its local side.
 struct Site {
     locality: Arc<Locality>,
-    iface: Arc<str>,
+    iface: IfaceName,
     /// The capture interface is external (WAN).
     external: bool,
 }
