@@ -228,10 +228,7 @@ fn concurrent_flows(flows: u32) {
         if let Some(h) = f.app_protocol.http() {
             heap_http += chunk(size_of::<HttpFacts>())
                 + text(&h.host)
-                + h.method.as_ref().map_or(0, |m| match m {
-                    std::borrow::Cow::Owned(m) => chunk(m.len()),
-                    std::borrow::Cow::Borrowed(_) => 0,
-                })
+                + h.unknown_method().map_or(0, |m| chunk(m.len()))
                 + text(&h.url)
                 + text(&h.user_agent);
         }

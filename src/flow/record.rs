@@ -45,7 +45,7 @@ pub fn facts_record(f: &FlowFacts) -> Value {
     let http = f.app_protocol.http().map(|h| {
         json!({
             "host": h.host.as_deref(),
-            "method": h.method.as_deref(),
+            "method": h.method(),
             "url": h.url.as_deref(),
             "user_agent": h.user_agent.as_deref(),
             "status": (h.status != 0).then_some(h.status),
