@@ -3,6 +3,17 @@
 //! One plain struct, written by the flow table (addresses, counters) and the dissectors
 //! (protocol, hostname, TLS), read by criteria evaluation and the enforcer. Dissector scratch
 //! state lives elsewhere and is freed when detection completes.
+//!
+//! Memory (issue 7: at most 512 bytes a tracked flow, heap included): [`FlowFacts`] is inline
+//! in every flow slot (200 of the slot's 248 bytes), so a field added here costs every flow,
+//! SYN-only ones included. Where a new fact goes:
+//! - a fact of one application protocol: a field of that protocol's struct (`HttpFacts`,
+//!   `DnsFacts`, …), or a new struct and one line of the `protocol_facts!` list
+//!   ([`ProtocolFacts`]); it costs heap only for flows of that protocol;
+//! - a fact few flows have, of any protocol: a [`Cold`] part (one pointer, boxed on first
+//!   write), as `tls` and `risk` are;
+//! - text: `Box<str>` (no capacity word), not `String`; vectors are shrunk when detection
+//!   completes ([`FlowFacts::shrink_to_fit`]).
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};

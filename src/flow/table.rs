@@ -127,7 +127,8 @@ impl Empty for FlowVerdicts {
     }
 }
 
-/// A tracked flow.
+/// A tracked flow: one slab slot, 248 bytes (checked by `a_flow_slot_stays_within_its_budget`),
+/// plus its heap parts (see [`super::facts`] for where new facts go).
 #[derive(Debug)]
 pub struct Flow {
     pub facts: FlowFacts,
@@ -607,6 +608,16 @@ mod tests {
     const SYN: u8 = tcp_flags::SYN;
     const SYN_ACK: u8 = tcp_flags::SYN | tcp_flags::ACK;
     const ACK: u8 = tcp_flags::ACK;
+
+    #[test]
+    fn a_flow_slot_stays_within_its_budget() {
+        // Every tracked flow pays its slot: with the hash index, the timer wheel and typical
+        // heap facts it must stay under 512 bytes (issue 7; `examples/flow-memory.rs`
+        // measures the whole). A new fact that does not fit belongs out of line: see the
+        // `flow::facts` module documentation.
+        let slot = std::mem::size_of::<Option<Flow>>();
+        assert!(slot <= 248, "a flow slot grew to {slot} bytes");
+    }
 
     #[test]
     fn both_directions_are_one_flow_with_local_and_other_sides() {
