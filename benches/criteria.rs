@@ -73,7 +73,7 @@ fn ip(text: &str) -> std::net::IpAddr {
 
 /// A TLS 1.1 flow to a server, a YouTube QUIC flow, an IoT device talking out, a game flow.
 fn flows() -> Vec<FlowFacts> {
-    let mut weak = FlowFacts { iface: Arc::from("br-lan"), ip_protocol: 6, ..FlowFacts::default() };
+    let mut weak = FlowFacts { iface: "br-lan".into(), ip_protocol: 6, ..FlowFacts::default() };
     (weak.local_ip, weak.other_ip, weak.local_port, weak.other_port) =
         (ip("192.168.1.10"), ip("10.99.0.2"), 44224, 1010);
     weak.protocol = protocol::TLS;
@@ -82,7 +82,7 @@ fn flows() -> Vec<FlowFacts> {
     weak.detected_hostname = Some("server.test".into());
     weak.detection_complete = true;
 
-    let mut video = FlowFacts { iface: Arc::from("br-lan"), ip_version: 6, ip_protocol: 17, ..FlowFacts::default() };
+    let mut video = FlowFacts { iface: "br-lan".into(), ip_version: 6, ip_protocol: 17, ..FlowFacts::default() };
     (video.local_ip, video.other_ip, video.other_port) = (ip("fd00::10"), ip("2a00:1450::1"), 443);
     video.protocol = protocol::QUIC;
     video.application.id = 124;
@@ -92,13 +92,13 @@ fn flows() -> Vec<FlowFacts> {
     video.other_type = OtherType::Remote;
     video.local_origin = true;
 
-    let mut iot = FlowFacts { iface: Arc::from("br-lan"), ip_protocol: 6, ..FlowFacts::default() };
+    let mut iot = FlowFacts { iface: "br-lan".into(), ip_protocol: 6, ..FlowFacts::default() };
     (iot.local_ip, iot.other_ip, iot.other_port) = (ip("192.168.1.51"), ip("52.1.2.3"), 8883);
     iot.local_mac = [0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0x02];
     iot.other_type = OtherType::Remote;
     iot.dns_hostname = Some("mqtt.vendor.example".into());
 
-    let mut game = FlowFacts { iface: Arc::from("eth0"), ip_protocol: 17, vlan_id: 20, ..FlowFacts::default() };
+    let mut game = FlowFacts { iface: "eth0".into(), ip_protocol: 17, vlan_id: 20, ..FlowFacts::default() };
     (game.local_ip, game.other_ip, game.other_port) = (ip("192.168.2.7"), ip("155.133.1.1"), 27020);
     game.application.id = 150;
     game.application.tag = Some(Arc::from("netify.steam"));

@@ -131,7 +131,7 @@ mod tests {
             local_ip: local.parse().unwrap(),
             other_ip: other.parse().unwrap(),
             other_port: port,
-            iface: Arc::from("br-lan"),
+            iface: "br-lan".into(),
             ..FlowFacts::default()
         }
     }
@@ -178,7 +178,7 @@ mod tests {
         let mut f = flow("10.0.0.1", "1.1.1.1", 443);
         assert_eq!(matched(&s, &f, now), ["lan", "any"]);
         f.external = true;
-        f.iface = Arc::from("eth9");
+        f.iface = "eth9".into();
         assert_eq!(matched(&s, &f, now), ["wan", "eth9", "any"]);
     }
 

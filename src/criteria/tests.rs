@@ -495,11 +495,11 @@ fn full_language_against_flows() {
         ("fwmark != 0;", |f| f.ct_mark = 1, true),
         ("fwmark == 0xffffffff;", |f| f.ct_mark = u32::MAX, true),
         // Interfaces.
-        ("iface == 'eth0';", |f| f.iface = Arc::from("eth0"), true),
-        ("iface == 'ETH0';", |f| f.iface = Arc::from("eth0"), true),
-        ("iface == 'rx:^br-';", |f| f.iface = Arc::from("br-lan"), true),
-        ("iface == 'rx:^br-';", |f| f.iface = Arc::from("eth0"), false),
-        ("iface != 'br-lan';", |f| f.iface = Arc::from("eth0"), true),
+        ("iface == 'eth0';", |f| f.iface = "eth0".into(), true),
+        ("iface == 'ETH0';", |f| f.iface = "eth0".into(), true),
+        ("iface == 'rx:^br-';", |f| f.iface = "br-lan".into(), true),
+        ("iface == 'rx:^br-';", |f| f.iface = "eth0".into(), false),
+        ("iface != 'br-lan';", |f| f.iface = "eth0".into(), true),
         ("iface;", |_| {}, false),
         // More of the spec's examples.
         ("local_ip == 192.168.1.5;", |f| f.local_ip = ip("192.168.1.5"), true),
@@ -1238,7 +1238,7 @@ fn flow_facts() -> impl Strategy<Value = FlowFacts> {
             (f.local_mac, f.other_type, f.local_origin) = side;
             f.tunnel_type = if misc.0 { TunnelType::Gtp } else { TunnelType::None };
             (f.risk.risks, f.risk.score, f.ct_mark) = (misc.1, misc.2, misc.3);
-            f.iface = Arc::from(names.0);
+            f.iface = names.0.into();
             f.dns_hostname = (!names.1.is_empty()).then(|| names.1.into());
             f
         })

@@ -55,7 +55,7 @@ impl Dissector for DhcpDissector {
         if segment.payload.get(236..240) != Some(&COOKIE[..]) {
             return Parsed::Continue;
         }
-        let dhcp = facts.dhcp.get_or_insert_with(Default::default);
+        let dhcp = facts.app_protocol.dhcp_mut();
         while let Some((&code, rest)) = options.split_first() {
             match code {
                 OPT_PAD => {
@@ -108,7 +108,7 @@ mod tests {
         let m = request(b"\x35\x01\x03\x00\x0c\x06laptop\x3c\x08MSFT 5.0\xff");
         let (probe, parsed, f) = run_one::<DhcpDissector>(&udp([68, 67]), &m);
         assert_eq!((probe, parsed), (Probe::Certain, Parsed::Done));
-        let dhcp = f.dhcp.unwrap();
+        let dhcp = f.app_protocol.dhcp().unwrap();
         assert_eq!(dhcp.hostname.as_deref(), Some("laptop"));
         assert_eq!(dhcp.vendor_class.as_deref(), Some("MSFT 5.0"));
         assert_eq!(dhcp.message_type, 3);
@@ -120,7 +120,7 @@ mod tests {
         let m = request(b"\x0c\x20short");
         let (_, parsed, f) = run_one::<DhcpDissector>(&udp([68, 67]), &m);
         assert_eq!(parsed, Parsed::Updated);
-        assert_eq!(f.dhcp.unwrap().hostname, None);
+        assert_eq!(f.app_protocol.dhcp().unwrap().hostname, None);
         let mut bad = request(b"\xff");
         bad[236] = 0;
         assert_eq!(run_one::<DhcpDissector>(&udp([68, 67]), &bad).0, Probe::NotForUs);

@@ -94,7 +94,7 @@ impl Dissector for DnsDissector {
     }
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
-        if facts.dns.is_none() {
+        if facts.app_protocol.dns().is_none() {
             // mDNS and LLMNR are DNS messages on their own ports.
             let flow = super::registry::flow_info(facts);
             facts.protocol = if flow.is_udp() && flow.has_port(5353) {
@@ -142,7 +142,7 @@ fn read_message(msg: &[u8], facts: &mut FlowFacts) -> Parsed {
     let mut pos = HEADER;
     let mut name = NameBuf::new();
     let mut updated = false;
-    let dns = facts.dns.get_or_insert_with(Default::default);
+    let dns = facts.app_protocol.dns_mut();
     for i in 0..header.qdcount {
         let Some(next) = name.read(msg, pos) else {
             return if updated { Parsed::Updated } else { Parsed::Skipped };
@@ -211,7 +211,7 @@ fn read_message(msg: &[u8], facts: &mut FlowFacts) -> Parsed {
         }
     }
     if facts.detected_hostname.is_none() {
-        if let Some(query) = facts.dns.as_ref().and_then(|d| d.query.clone()) {
+        if let Some(query) = facts.app_protocol.dns().and_then(|d| d.query.clone()) {
             facts.detected_hostname = Some(query);
         }
     }
@@ -402,7 +402,7 @@ pub(crate) mod tests {
         assert_eq!(f.detected_hostname.as_deref(), Some("example.com"));
         let r = response(name);
         assert_eq!(d.parse(&seg(Direction::Reverse, &r), &mut f), Parsed::Done);
-        let dns = f.dns.as_deref().unwrap();
+        let dns = f.app_protocol.dns().unwrap();
         assert_eq!(dns.query.as_deref(), Some("example.com"));
         assert_eq!(dns.rcode, Some(0));
         assert_eq!(
@@ -428,7 +428,7 @@ pub(crate) mod tests {
         answer[3] = 0x83; // NXDomain
         assert_eq!(d.parse(&seg(Direction::Reverse, &answer), &mut f), Parsed::Done);
         assert_eq!(f.detected_hostname.as_deref(), Some("26.186.239.80"));
-        assert_eq!(f.dns.as_deref().and_then(|d| d.query.as_deref()), Some("26.186.239.80"));
+        assert_eq!(f.app_protocol.dns().and_then(|d| d.query.as_deref()), Some("26.186.239.80"));
     }
 
     #[test]
@@ -459,7 +459,7 @@ pub(crate) mod tests {
         );
         let step = d.parse(&Segment { direction: Direction::Forward, tcp_seq: Some(17), payload: b }, &mut f);
         assert_eq!(step, Parsed::Updated);
-        assert_eq!(f.dns.unwrap().query_type, 28);
+        assert_eq!(f.app_protocol.dns().unwrap().query_type, 28);
     }
 
     #[test]

@@ -59,11 +59,11 @@ impl Dissector for GnutellaDissector {
 /// Record the User-Agent header of an HTTP-style message (request or status line first) as the
 /// flow's HTTP user agent, if it has none yet. Shared with SSDP.
 pub(crate) fn user_agent(message: &[u8], facts: &mut FlowFacts) -> bool {
-    let has = facts.http.as_ref().is_some_and(|h| h.user_agent.is_some());
+    let has = facts.app_protocol.http().is_some_and(|h| h.user_agent.is_some());
     let headers = split_line(message).map_or(&[][..], |(_, rest)| rest);
     match header(headers, b"user-agent").filter(|v| !v.is_empty()) {
         Some(ua) if !has => {
-            facts.http.get_or_insert_with(Default::default).user_agent = Some(fact_string(ua, 512));
+            facts.app_protocol.http_mut().user_agent = Some(fact_string(ua, 512));
             true
         }
         _ => false,
@@ -97,7 +97,7 @@ mod tests {
         // gnutella.pcap in nDPI's corpus.
         let m = b"GNUTELLA CONNECT/0.6\r\nNode: 1.2.3.4:6346\r\nUser-Agent: gtk-gnutella/1.2.2 (2022-02-25; GTK2; Windows x64)\r\n\r\n";
         let (_, _, f) = run_one::<GnutellaDissector>(&tcp([40000, 6346]), m);
-        let ua = f.http.as_ref().and_then(|h| h.user_agent.as_deref());
+        let ua = f.app_protocol.http().and_then(|h| h.user_agent.as_deref());
         assert_eq!(ua, Some("gtk-gnutella/1.2.2 (2022-02-25; GTK2; Windows x64)"));
     }
 

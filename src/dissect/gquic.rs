@@ -104,7 +104,7 @@ impl Dissector for GquicDissector {
             if tag == TAG_SNI && facts.detected_hostname.is_none() {
                 facts.detected_hostname = Some(fact_string(value, 255).to_ascii_lowercase().into());
             } else if tag == TAG_UAID {
-                let http = facts.http.get_or_insert_with(Default::default);
+                let http = facts.app_protocol.http_mut();
                 if http.user_agent.is_none() {
                     http.user_agent = Some(fact_string(value, 512));
                 }
@@ -156,7 +156,7 @@ mod tests {
         assert_eq!(parsed, Parsed::Done);
         assert_eq!(facts.detected_hostname.as_deref(), Some("dns.google.com"));
         assert_eq!(crate::dissect::quic::version_name(facts.quic_version), "Q043");
-        let ua = facts.http.as_ref().and_then(|h| h.user_agent.as_deref());
+        let ua = facts.app_protocol.http().and_then(|h| h.user_agent.as_deref());
         assert_eq!(ua, Some("Chrome/73.0.3683.86 Linux x86_64"));
         truncations::<GquicDissector>(&f, &q043_packet());
     }

@@ -46,13 +46,39 @@ const RESPONSE: &[u8] = b"HTTP/1.";
 pub struct HttpFacts {
     /// Host header, as sent (may carry a port).
     pub host: Option<Box<str>>,
-    /// A known method is a static string: no heap per flow for the common case.
-    pub method: Option<std::borrow::Cow<'static, str>>,
+    /// A method outside [`METHODS`], as sent; read through [`HttpFacts::method`].
+    method_other: Option<Box<str>>,
     /// Request target as sent (origin form `/path?q` or absolute form for proxies).
     pub url: Option<Box<str>>,
     pub user_agent: Option<Box<str>>,
     /// Response status code; 0 until a response is seen.
     pub status: u16,
+    /// 1 + the index in [`METHODS`] of a known method (no heap per flow for the common
+    /// case, and one byte where a `Cow<'static, str>` took 24); 0 otherwise.
+    method_known: u8,
+}
+
+impl HttpFacts {
+    /// The request method, when a request was seen.
+    pub fn method(&self) -> Option<&str> {
+        match self.method_known.checked_sub(1) {
+            Some(i) => METHODS.get(usize::from(i)).and_then(|m| std::str::from_utf8(&m[..m.len() - 1]).ok()),
+            None => self.method_other.as_deref(),
+        }
+    }
+
+    /// The method when it is none of [`METHODS`], and so held on the heap.
+    pub fn unknown_method(&self) -> Option<&str> {
+        self.method_other.as_deref()
+    }
+
+    /// Record the request line's method.
+    pub fn set_method(&mut self, method: &[u8]) {
+        match known_method(method) {
+            Some(i) => (self.method_known, self.method_other) = (i, None),
+            None => (self.method_known, self.method_other) = (0, Some(fact_string(method, 32))),
+        }
+    }
 }
 
 /// Per-flow HTTP state: one header buffer per direction.
@@ -154,9 +180,10 @@ impl Dissector for HttpDissector {
     }
 }
 
-/// `method` as one of [`METHODS`], without its trailing space.
-fn known_method(method: &[u8]) -> Option<&'static str> {
-    METHODS.iter().map(|m| &m[..m.len() - 1]).find(|m| *m == method).and_then(|m| std::str::from_utf8(m).ok())
+/// 1 + the index of `method` in [`METHODS`] (which hold it with its trailing space).
+fn known_method(method: &[u8]) -> Option<u8> {
+    let i = METHODS.iter().position(|m| &m[..m.len() - 1] == method)?;
+    u8::try_from(i + 1).ok()
 }
 
 /// Read a request's line and headers into the facts. True when something was written.
@@ -166,8 +193,8 @@ fn read_request(data: &[u8], facts: &mut FlowFacts) -> bool {
     let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
         return false;
     };
-    let http = facts.http.get_or_insert_with(Default::default);
-    http.method = Some(known_method(method).map_or_else(|| fact_string(method, 32).into_string().into(), Into::into));
+    let http = facts.app_protocol.http_mut();
+    http.set_method(method);
     http.url = Some(fact_string(target, MAX_FACT));
     if let Some(host) = header(headers, b"host").filter(|h| !h.is_empty()) {
         http.host = Some(fact_string(host, 255));
@@ -191,7 +218,7 @@ fn read_response(data: &[u8], facts: &mut FlowFacts) -> bool {
         }
         _ => return false,
     };
-    facts.http.get_or_insert_with(Default::default).status = status;
+    facts.app_protocol.http_mut().status = status;
     true
 }
 
@@ -234,9 +261,9 @@ mod tests {
         let mut f = FlowFacts::default();
         assert_eq!(d.parse(&seg(Direction::Forward, 1, REQUEST), &mut f), Parsed::Updated);
         assert_eq!(d.parse(&seg(Direction::Reverse, 9, RESPONSE_200), &mut f), Parsed::Done);
-        let h = f.http.as_deref().unwrap();
-        assert_eq!(h.method.as_deref(), Some("GET"));
-        assert!(matches!(h.method, Some(std::borrow::Cow::Borrowed(_))), "a known method costs no heap");
+        let h = f.app_protocol.http().unwrap();
+        assert_eq!(h.method(), Some("GET"));
+        assert_eq!(h.unknown_method(), None, "a known method costs no heap");
         assert_eq!(h.url.as_deref(), Some("/index.html?q=1"));
         assert_eq!(h.host.as_deref(), Some("Example.COM:8080"));
         assert_eq!(h.user_agent.as_deref(), Some("curl/8.0"));
@@ -246,9 +273,14 @@ mod tests {
 
     #[test]
     fn only_known_methods_are_static() {
-        assert_eq!(known_method(b"PROPFIND"), Some("PROPFIND"));
+        let mut h = HttpFacts::default();
+        assert_eq!(h.method(), None);
+        h.set_method(b"PROPFIND");
+        assert_eq!((h.method(), h.unknown_method()), (Some("PROPFIND"), None));
+        h.set_method(b"GETX");
+        assert_eq!((h.method(), h.unknown_method()), (Some("GETX"), Some("GETX")));
         assert_eq!(known_method(b"GE"), None);
-        assert_eq!(known_method(b"GETX"), None);
+        assert_eq!(known_method(b"GET"), Some(1));
     }
 
     #[test]
@@ -258,7 +290,7 @@ mod tests {
         let (a, b) = REQUEST.split_at(30);
         assert_eq!(d.parse(&seg(Direction::Forward, 100, a), &mut f), Parsed::Continue);
         assert_eq!(d.parse(&seg(Direction::Forward, 130, b), &mut f), Parsed::Updated);
-        assert_eq!(f.http.unwrap().user_agent.as_deref(), Some("curl/8.0"));
+        assert_eq!(f.app_protocol.http().unwrap().user_agent.as_deref(), Some("curl/8.0"));
     }
 
     #[test]

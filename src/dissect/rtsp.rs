@@ -52,7 +52,7 @@ mod tests {
         let f = tcp([52470, 8554]);
         let (probe, _, facts) = run_one::<RtspDissector>(&f, m);
         assert_eq!(probe, Probe::Certain);
-        let ua = facts.http.and_then(|h| h.user_agent);
+        let ua = facts.app_protocol.http().and_then(|h| h.user_agent.clone());
         assert_eq!(ua.as_deref(), Some("LibVLC/3.0.16 (LIVE555 Streaming Media v2016.11.28)"));
         assert_eq!(run_one::<RtspDissector>(&f, b"RTSP/1.0 200 OK\r\n").0, Probe::Certain);
         assert_eq!(run_one::<RtspDissector>(&f, b"GET / HTTP/1.1\r\n").0, Probe::NotForUs);

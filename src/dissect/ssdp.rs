@@ -62,7 +62,7 @@ mod tests {
         assert_eq!(probe, Probe::Certain);
         assert_eq!(facts.detected_hostname.as_deref(), Some("239.255.255.250:1900"));
         let m = b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nUSER-AGENT: Microsoft Edge/99.0.1150.30 Windows\r\n\r\n";
-        let ua = run_one::<SsdpDissector>(&f, m).2.http.and_then(|h| h.user_agent);
+        let ua = run_one::<SsdpDissector>(&f, m).2.app_protocol.http().and_then(|h| h.user_agent.clone());
         assert_eq!(ua.as_deref(), Some("Microsoft Edge/99.0.1150.30 Windows"));
         assert_eq!(run_one::<SsdpDissector>(&f, b"NOTIFY * HTTP/1.1\r\n").0, Probe::Certain);
         assert_eq!(run_one::<SsdpDissector>(&udp([1, 2]), b"HTTP/1.1 200 OK\r\n").0, Probe::NotForUs);

@@ -78,7 +78,7 @@ impl Dissector for SshDissector {
             return Parsed::Continue;
         };
         let text = fact_string(banner, MAX_BANNER);
-        let ssh = facts.ssh.get_or_insert_with(Default::default);
+        let ssh = facts.app_protocol.ssh_mut();
         // The flow's first packet normally comes from the client (the table's SYN logic makes
         // it so for TCP flows seen from their start).
         match segment.direction {
@@ -112,7 +112,7 @@ mod tests {
         assert_eq!(d.parse(&segment(&flow, Direction::Reverse, 5, server), &mut f), Parsed::Updated);
         assert_eq!(d.parse(&segment(&flow, Direction::Forward, 9, &client[..10]), &mut f), Parsed::Continue);
         assert_eq!(d.parse(&segment(&flow, Direction::Forward, 19, &client[10..]), &mut f), Parsed::Done);
-        let ssh = f.ssh.unwrap();
+        let ssh = f.app_protocol.ssh().unwrap();
         assert_eq!(ssh.server.as_deref(), Some("SSH-2.0-OpenSSH_9.2p1 Debian-2"));
         assert_eq!(ssh.client.as_deref(), Some("SSH-2.0-libssh2_1.10.0"));
     }

@@ -711,7 +711,7 @@ impl<'a> ClientHello<'a> {
         let agent = transport_parameter(self.quic_parameters, TP_GOOGLE_USER_AGENT)
             .filter(|ua| !ua.is_empty() && ua.iter().all(|&b| (0x20..0x7f).contains(&b)));
         if let Some(ua) = agent {
-            let http = facts.http.get_or_insert_with(Default::default);
+            let http = facts.app_protocol.http_mut();
             if http.user_agent.is_none() {
                 http.user_agent = Some(super::text::fact_string(ua, 512));
             }
@@ -1885,7 +1885,7 @@ pub(crate) mod tests {
         let body = client_hello_body(0x0303, Some(&[sni(b"www.google.com"), extension(0x39, &params)]));
         let mut f = FlowFacts::default();
         assert!(record_client_hello(&body, Transport::Quic, &mut f));
-        assert_eq!(f.http.and_then(|h| h.user_agent).as_deref(), std::str::from_utf8(ua).ok());
+        assert_eq!(f.app_protocol.http().and_then(|h| h.user_agent.as_deref()), std::str::from_utf8(ua).ok());
     }
 
     #[test]

@@ -3,6 +3,17 @@
 //! One plain struct, written by the flow table (addresses, counters) and the dissectors
 //! (protocol, hostname, TLS), read by criteria evaluation and the enforcer. Dissector scratch
 //! state lives elsewhere and is freed when detection completes.
+//!
+//! Memory (issue 7: at most 512 bytes a tracked flow, heap included): [`FlowFacts`] is inline
+//! in every flow slot (200 of the slot's 248 bytes), so a field added here costs every flow,
+//! SYN-only ones included. Where a new fact goes:
+//! - a fact of one application protocol: a field of that protocol's struct (`HttpFacts`,
+//!   `DnsFacts`, …), or a new struct and one line of the `protocol_facts!` list
+//!   ([`ProtocolFacts`]); it costs heap only for flows of that protocol;
+//! - a fact few flows have, of any protocol: a [`Cold`] part (one pointer, boxed on first
+//!   write), as `tls` and `risk` are;
+//! - text: `Box<str>` (no capacity word), not `String`; vectors are shrunk when detection
+//!   completes ([`FlowFacts::shrink_to_fit`]).
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
@@ -80,6 +91,42 @@ impl<T: Empty + PartialEq> PartialEq for Cold<T> {
 impl<T: Empty + PartialEq> PartialEq<T> for Cold<T> {
     fn eq(&self, other: &T) -> bool {
         **self == *other
+    }
+}
+
+/// A capture interface's name, shared by every flow seen on it. One pointer (an `Arc<str>`
+/// is two): the name is read by criteria and output, never on the packet path.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct IfaceName(Arc<Box<str>>);
+
+impl Deref for IfaceName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for IfaceName {
+    fn as_ref(&self) -> &str {
+        self
+    }
+}
+
+impl From<&str> for IfaceName {
+    fn from(name: &str) -> Self {
+        IfaceName(Arc::new(name.into()))
+    }
+}
+
+impl fmt::Debug for IfaceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl fmt::Display for IfaceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
     }
 }
 
@@ -187,6 +234,58 @@ impl Empty for TlsFacts {
     }
 }
 
+/// Declares [`ProtocolFacts`] and its accessors, one line per protocol.
+macro_rules! protocol_facts {
+    ($($variant:ident($ty:ty), $get:ident, $get_mut:ident;)+) => {
+        /// Facts of a flow's application protocol, out of line: 16 bytes in every flow (tag and
+        /// pointer) however many protocols have facts, and one heap chunk sized for the one the
+        /// flow is. A flow is claimed by one dissector, so it has at most one of these; TLS
+        /// facts stay apart in [`FlowFacts::tls`] because TLS flows also carry HTTP facts (a
+        /// QUIC or TLS user agent).
+        ///
+        /// New per-protocol facts: a struct in the dissector's module, and one line in the
+        /// `protocol_facts!` list below (variant, reader, writer). A new fact of an existing
+        /// protocol is a field of its struct: it costs heap only for flows of that protocol.
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub enum ProtocolFacts {
+            #[default]
+            None,
+            $($variant(Box<$ty>),)+
+        }
+
+        impl ProtocolFacts {
+            $(
+                /// The facts, if the flow has this protocol's.
+                pub fn $get(&self) -> Option<&$ty> {
+                    match self {
+                        ProtocolFacts::$variant(facts) => Some(facts),
+                        _ => None,
+                    }
+                }
+
+                /// The facts to fill, boxed empty on first write. A flow whose facts were of
+                /// another protocol (a dissector never does that) loses them.
+                pub fn $get_mut(&mut self) -> &mut $ty {
+                    if !matches!(self, ProtocolFacts::$variant(_)) {
+                        *self = ProtocolFacts::$variant(Box::default());
+                    }
+                    match self {
+                        ProtocolFacts::$variant(facts) => facts,
+                        _ => unreachable!("set just above"),
+                    }
+                }
+            )+
+        }
+    };
+}
+
+protocol_facts! {
+    Http(crate::dissect::http::HttpFacts), http, http_mut;
+    Dns(crate::dissect::dns::DnsFacts), dns, dns_mut;
+    Ssh(crate::dissect::ssh::SshFacts), ssh, ssh_mut;
+    Dhcp(crate::dissect::dhcp::DhcpFacts), dhcp, dhcp_mut;
+}
+
 /// nDPI-style risk bits (bit n = risk id n) and scores.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RiskFacts {
@@ -208,7 +307,7 @@ impl Empty for RiskFacts {
 #[derive(Debug, Clone)]
 pub struct FlowFacts {
     /// Capture interface name.
-    pub iface: Arc<str>,
+    pub iface: IfaceName,
     /// 4 or 6.
     pub ip_version: u8,
     /// IANA protocol number (6 TCP, 17 UDP, …).
@@ -249,14 +348,9 @@ pub struct FlowFacts {
     pub tls: Cold<TlsFacts>,
     /// QUIC version from the client's Initial packet (0x00000001 = v1); 0 when not QUIC.
     pub quic_version: u32,
-    /// HTTP request and response facts, for HTTP flows.
-    pub http: Option<Box<crate::dissect::http::HttpFacts>>,
-    /// DNS (also mDNS, LLMNR) query and answers, for DNS flows.
-    pub dns: Option<Box<crate::dissect::dns::DnsFacts>>,
-    /// SSH banners, for SSH flows.
-    pub ssh: Option<Box<crate::dissect::ssh::SshFacts>>,
-    /// DHCP client hostname and vendor class, for DHCP flows.
-    pub dhcp: Option<Box<crate::dissect::dhcp::DhcpFacts>>,
+    /// What the dissector that claimed the flow learned (HTTP, DNS, SSH, DHCP facts): one
+    /// tagged pointer for all of them, as one dissector claims a flow.
+    pub app_protocol: ProtocolFacts,
     /// No more dissection will happen for this flow.
     pub detection_complete: bool,
     /// Detection gave up and guessed (max packets reached, or expiry).
@@ -268,10 +362,25 @@ pub struct FlowFacts {
     pub bytes: u64,
 }
 
+impl FlowFacts {
+    /// Give back the spare capacity of the facts' vectors: called once detection completes,
+    /// when they stop growing (a vector's first push reserves four elements, and a DNS
+    /// answer is 24 bytes).
+    pub fn shrink_to_fit(&mut self) {
+        if let ProtocolFacts::Dns(dns) = &mut self.app_protocol {
+            dns.answers.shrink_to_fit();
+        }
+        if let Some(tls) = self.tls.present_mut() {
+            tls.alpn.shrink_to_fit();
+            tls.server_names.shrink_to_fit();
+        }
+    }
+}
+
 impl Default for FlowFacts {
     fn default() -> Self {
         FlowFacts {
-            iface: Arc::from(""),
+            iface: IfaceName::default(),
             ip_version: 4,
             ip_protocol: 0,
             vlan_id: 0,
@@ -296,10 +405,7 @@ impl Default for FlowFacts {
             risk: Cold::default(),
             tls: Cold::default(),
             quic_version: 0,
-            http: None,
-            dns: None,
-            ssh: None,
-            dhcp: None,
+            app_protocol: ProtocolFacts::None,
             detection_complete: false,
             detection_guessed: false,
             detection_updated: false,

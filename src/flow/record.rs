@@ -42,16 +42,16 @@ pub fn facts_record(f: &FlowFacts) -> Value {
             })
         });
     let quic = (f.quic_version != 0).then(|| json!({ "version": quic::version_name(f.quic_version) }));
-    let http = f.http.as_deref().map(|h| {
+    let http = f.app_protocol.http().map(|h| {
         json!({
             "host": h.host.as_deref(),
-            "method": h.method.as_deref(),
+            "method": h.method(),
             "url": h.url.as_deref(),
             "user_agent": h.user_agent.as_deref(),
             "status": (h.status != 0).then_some(h.status),
         })
     });
-    let dns = f.dns.as_deref().map(|d| {
+    let dns = f.app_protocol.dns().map(|d| {
         let answers: Vec<String> = d
             .answers
             .iter()
@@ -62,10 +62,10 @@ pub fn facts_record(f: &FlowFacts) -> Value {
             .collect();
         json!({ "query": d.query.as_deref(), "query_type": d.query_type, "rcode": d.rcode, "answers": answers })
     });
-    let ssh = f.ssh.as_deref().map(|s| json!({ "client": s.client.as_deref(), "server": s.server.as_deref() }));
+    let ssh = f.app_protocol.ssh().map(|s| json!({ "client": s.client.as_deref(), "server": s.server.as_deref() }));
     let dhcp = f
-        .dhcp
-        .as_deref()
+        .app_protocol
+        .dhcp()
         .map(|d| json!({ "hostname": d.hostname.as_deref(), "vendor_class": d.vendor_class.as_deref() }));
     json!({
         "iface": &*f.iface,

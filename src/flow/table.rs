@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use hashbrown::HashTable;
 
-use super::facts::{Cold, Empty, FlowFacts, IcmpFacts};
+use super::facts::{Cold, Empty, FlowFacts, IcmpFacts, IfaceName};
 use super::key::{direction, FlowKey};
 use super::locality::Locality;
 use super::wheel::TimerWheel;
@@ -127,7 +127,8 @@ impl Empty for FlowVerdicts {
     }
 }
 
-/// A tracked flow.
+/// A tracked flow: one slab slot, 248 bytes (checked by `a_flow_slot_stays_within_its_budget`),
+/// plus its heap parts (see [`super::facts`] for where new facts go).
 #[derive(Debug)]
 pub struct Flow {
     pub facts: FlowFacts,
@@ -171,6 +172,7 @@ impl Flow {
             self.dissect.give_up(&mut self.facts);
             self.facts.detection_complete = true;
             dns_hints::fill_detected_hostname(&mut self.facts);
+            self.facts.shrink_to_fit();
         }
     }
 }
@@ -281,7 +283,7 @@ impl FlowTable {
             hasher: foldhash::fast::RandomState::default(),
             slab: Slab::with_capacity(capacity),
             wheel: TimerWheel::new(config_longest(&config)),
-            site: Site { locality, iface: Arc::from(iface), external },
+            site: Site { locality, iface: IfaceName::from(iface), external },
             stats: TableStats::default(),
             next_sweep: Duration::ZERO,
             classifier: None,
@@ -421,13 +423,14 @@ impl FlowTable {
                 // Free dissector buffers as soon as detection is over.
                 flow.dissect = DissectState::Finished;
             }
-            if let (Some(hints), Some(dns)) = (&mut self.dns_hints, flow.facts.dns.as_deref()) {
+            if let (Some(hints), Some(dns)) = (&mut self.dns_hints, flow.facts.app_protocol.dns()) {
                 if step_change != Change::None && !dns.answers.is_empty() {
                     hints.learn(dns, now);
                 }
             }
             if step_change == Change::Completed {
                 dns_hints::fill_detected_hostname(&mut flow.facts);
+                flow.facts.shrink_to_fit();
             }
             if change == Change::None || step_change == Change::Completed {
                 change = step_change;
@@ -445,7 +448,7 @@ impl FlowTable {
 /// Where a table's flows are seen: what a new flow needs to tell its local side.
 struct Site {
     locality: Arc<Locality>,
-    iface: Arc<str>,
+    iface: IfaceName,
     /// The capture interface is external (WAN).
     external: bool,
 }
@@ -605,6 +608,16 @@ mod tests {
     const SYN: u8 = tcp_flags::SYN;
     const SYN_ACK: u8 = tcp_flags::SYN | tcp_flags::ACK;
     const ACK: u8 = tcp_flags::ACK;
+
+    #[test]
+    fn a_flow_slot_stays_within_its_budget() {
+        // Every tracked flow pays its slot: with the hash index, the timer wheel and typical
+        // heap facts it must stay under 512 bytes (issue 7; `examples/flow-memory.rs`
+        // measures the whole). A new fact that does not fit belongs out of line: see the
+        // `flow::facts` module documentation.
+        let slot = std::mem::size_of::<Option<Flow>>();
+        assert!(slot <= 248, "a flow slot grew to {slot} bytes");
+    }
 
     #[test]
     fn both_directions_are_one_flow_with_local_and_other_sides() {
@@ -778,6 +791,8 @@ mod tests {
         let (flow, change) = table.process(&packet(resolver, client, 17, &response(name)), now).unwrap();
         assert_eq!(change, Change::Completed);
         assert_eq!(flow.facts.protocol, crate::dissect::protocol::DNS);
+        let answers = &flow.facts.app_protocol.dns().unwrap().answers;
+        assert_eq!((answers.len(), answers.capacity()), (2, 2), "completed facts keep no spare capacity");
         // `response()` answers 93.184.216.34.
         let (flow, _) =
             table.process(&packet(([192, 168, 1, 10], 40001), ([93, 184, 216, 34], 443), 6, &[]), now).unwrap();
