@@ -20,6 +20,7 @@ pub struct FlowKey {
 
 impl FlowKey {
     /// The key of a packet, and whether the packet travels from the lower to the upper endpoint.
+    #[inline]
     pub fn of(packet: &Packet<'_>) -> (FlowKey, bool) {
         Self::of_endpoints(
             (packet.src_ip, packet.src_port),
@@ -57,19 +58,19 @@ impl FlowKey {
 impl Hash for FlowKey {
     #[inline]
     fn hash<H: Hasher>(&self, state: &mut H) {
-        let meta = u64::from(self.lower_port) << 48
-            | u64::from(self.upper_port) << 32
-            | u64::from(self.vlan_id) << 16
-            | u64::from(self.ip_protocol) << 8;
+        let meta = (u64::from(self.lower_port) << 48)
+            | (u64::from(self.upper_port) << 32)
+            | (u64::from(self.vlan_id) << 16)
+            | (u64::from(self.ip_protocol) << 8);
         match (self.lower_ip, self.upper_ip) {
             (IpAddr::V4(a), IpAddr::V4(b)) => {
-                let ips = u64::from(u32::from(a)) << 32 | u64::from(u32::from(b));
-                state.write_u128(u128::from(ips) << 64 | u128::from(meta | 4));
+                let ips = (u64::from(u32::from(a)) << 32) | u64::from(u32::from(b));
+                state.write_u128((u128::from(ips) << 64) | u128::from(meta | 4));
             }
             (a, b) => {
                 state.write_u128(ip_bits(a));
                 state.write_u128(ip_bits(b));
-                state.write_u128(u128::from(meta | u64::from(a.is_ipv6()) << 1 | u64::from(b.is_ipv6())));
+                state.write_u128(u128::from(meta | (u64::from(a.is_ipv6()) << 1) | u64::from(b.is_ipv6())));
             }
         }
     }
