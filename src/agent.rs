@@ -71,7 +71,18 @@ impl Worker {
     }
 
     /// Process one frame; every match or refresh goes to `dispatch`. `at` stamps the events.
-    pub fn on_frame(&mut self, frame: Frame<'_>, at: SystemTime, mut dispatch: impl FnMut(&mut Flow, Dispatch)) {
+    pub fn on_frame(&mut self, frame: Frame<'_>, at: SystemTime, dispatch: impl FnMut(&mut Flow, Dispatch)) {
+        self.on_frame_at(frame, || at, dispatch)
+    }
+
+    /// [`Self::on_frame`] with the event time made only when an event is: most packets
+    /// change nothing, and replay would turn every packet time into a wall-clock time.
+    pub fn on_frame_at(
+        &mut self,
+        frame: Frame<'_>,
+        at: impl FnOnce() -> SystemTime,
+        mut dispatch: impl FnMut(&mut Flow, Dispatch),
+    ) {
         let mut packet = match decode::decode(frame.link, frame.data) {
             Ok(p) => p,
             Err(e) => {
@@ -105,11 +116,12 @@ impl Worker {
                 conntrack.fill(&mut flow.facts, change == Change::New);
             }
             let actions = self.actions.load();
-            evaluate(&actions, flow, at, true, &mut dispatch);
+            evaluate(&actions, flow, at(), true, &mut dispatch);
         } else if !flow.verdicts.matched.is_empty()
             && now.saturating_sub(flow.verdicts.last_refresh) >= REFRESH_INTERVAL
         {
             flow.verdicts.last_refresh = now;
+            let at = at();
             let actions = self.actions.load();
             let event_flow = Arc::new(flow.facts.clone());
             for &index in &flow.verdicts.matched.clone() {
@@ -386,19 +398,23 @@ fn replay_inline(
                 }
             }
             last_ts = last_ts.max(frame.timestamp);
-            let at = packet_time(frame.timestamp);
-            worker.on_frame(frame, at, |flow, d| {
-                // Ops list what each match did; refreshes of it are not new operations.
-                let ops = (!d.refresh).then_some(&mut flow.verdicts.ops);
-                enforcer.handle(&d.targets, &d.event, d.refresh, ops);
-            });
+            let timestamp = frame.timestamp;
+            worker.on_frame_at(
+                frame,
+                || packet_time(timestamp),
+                |flow, d| {
+                    // Ops list what each match did; refreshes of it are not new operations.
+                    let ops = (!d.refresh).then_some(&mut flow.verdicts.ops);
+                    enforcer.handle(&d.targets, &d.event, d.refresh, ops);
+                },
+            );
             if enforcer.pending() >= 1024 {
                 enforcer.flush();
             }
             if frame.timestamp >= next_tick {
                 next_tick = frame.timestamp + Duration::from_secs(1);
                 enforcer.flush();
-                enforcer.tick(at);
+                enforcer.tick(packet_time(timestamp));
                 worker.table.expire(frame.timestamp, |flow| {
                     summary.count_flow(&flow);
                     on_flow(&name, &flow);

@@ -154,6 +154,11 @@ impl LoadedFile {
     /// Read every frame of `path` into memory.
     pub fn load(path: &str) -> Result<LoadedFile, CaptureError> {
         let mut loaded = LoadedFile::default();
+        // The frames' bytes are never more than the file: reserve that once instead of growing
+        // (and copying) the buffer a dozen times, and keep it as is afterwards (the slack is
+        // the file's headers), so no shrinking copies it again either.
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        loaded.data.reserve_exact(usize::try_from(size).unwrap_or(0));
         let stats = read_file(path, |frame| {
             loaded.frames.push(StoredFrame {
                 link: frame.link,
@@ -165,7 +170,6 @@ impl LoadedFile {
             loaded.data.extend_from_slice(frame.data);
         })?;
         loaded.stats = stats;
-        loaded.data.shrink_to_fit();
         loaded.frames.shrink_to_fit();
         Ok(loaded)
     }

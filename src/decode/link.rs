@@ -63,6 +63,7 @@ pub(super) struct L3<'a> {
     pub ip: &'a [u8],
 }
 
+#[inline]
 pub(super) fn strip(link: LinkType, frame: &[u8]) -> Result<L3<'_>, DecodeError> {
     let bytes = Bytes::new(frame);
     let no_mac = [0u8; 6];
@@ -108,11 +109,18 @@ pub(super) fn strip(link: LinkType, frame: &[u8]) -> Result<L3<'_>, DecodeError>
 }
 
 /// An Ethernet II frame (also the inner frame of a CAPWAP tunnel).
+#[inline]
 pub(super) fn ethernet(frame: &[u8]) -> Result<L3<'_>, DecodeError> {
-    let bytes = Bytes::new(frame);
-    let dst_mac: [u8; 6] = bytes.array_at(0).ok_or(DecodeError::Malformed("ethernet"))?;
-    let src_mac: [u8; 6] = bytes.array_at(6).ok_or(DecodeError::Malformed("ethernet"))?;
-    let ethertype = bytes.u16_at(12).ok_or(DecodeError::Malformed("ethernet"))?;
+    let Some((h, rest)) = frame.split_first_chunk::<14>() else {
+        return Err(DecodeError::Malformed("ethernet"));
+    };
+    let dst_mac = [h[0], h[1], h[2], h[3], h[4], h[5]];
+    let src_mac = [h[6], h[7], h[8], h[9], h[10], h[11]];
+    let ethertype = u16::from_be_bytes([h[12], h[13]]);
+    // Untagged IP, by far the most frames: no walk over tags.
+    if let ETHERTYPE_IPV4 | ETHERTYPE_IPV6 = ethertype {
+        return Ok(L3 { vlan_id: 0, src_mac, dst_mac, ip: rest });
+    }
     let (vlan_id, ip) = after_ethertype(frame, ethertype, 14)?;
     Ok(L3 { vlan_id, src_mac, dst_mac, ip })
 }

@@ -10,6 +10,7 @@ const PROTO_TCP: u8 = 6;
 const PROTO_UDP: u8 = 17;
 const PROTO_ICMPV6: u8 = 58;
 
+#[inline]
 pub(super) fn decode_ip(l3: L3<'_>) -> Result<Packet<'_>, DecodeError> {
     let bytes = Bytes::new(l3.ip);
     let version = bytes.u8_at(0).ok_or(DecodeError::Malformed("ip"))? >> 4;
@@ -40,31 +41,28 @@ pub(super) fn decode_ip(l3: L3<'_>) -> Result<Packet<'_>, DecodeError> {
     let l4b = Bytes::new(l4);
     match ip_protocol {
         PROTO_TCP => {
-            let (Some(src), Some(dst), Some(seq), Some(off), Some(flags)) =
-                (l4b.u16_at(0), l4b.u16_at(2), l4b.u32_at(4), l4b.u8_at(12), l4b.u8_at(13))
-            else {
+            // The fixed 20 bytes must be there; options cut by the snap length are tolerated.
+            // (One length check, then fixed offsets: this runs for most packets.)
+            let Some((h, _)) = l4.split_first_chunk::<20>() else {
                 return Err(DecodeError::Malformed("tcp"));
             };
-            let header_len = usize::from(off >> 4) * 4;
-            // The fixed 20 bytes must be there; options cut by the snap length are tolerated.
-            if header_len < 20 || l4.len() < 20 {
+            let header_len = usize::from(h[12] >> 4) * 4;
+            if header_len < 20 {
                 return Err(DecodeError::Malformed("tcp"));
             }
-            packet.src_port = src;
-            packet.dst_port = dst;
-            packet.tcp = Some(TcpInfo { seq, flags });
+            packet.src_port = u16::from_be_bytes([h[0], h[1]]);
+            packet.dst_port = u16::from_be_bytes([h[2], h[3]]);
+            packet.tcp = Some(TcpInfo { seq: u32::from_be_bytes([h[4], h[5], h[6], h[7]]), flags: h[13] });
             // Options cut off by the snap length leave no payload, which is not an error.
             packet.payload = l4.get(header_len..).unwrap_or(&[]);
         }
         PROTO_UDP => {
-            let (Some(src), Some(dst), Some(len), Some(body)) =
-                (l4b.u16_at(0), l4b.u16_at(2), l4b.u16_at(4), l4.get(8..))
-            else {
+            let Some((h, body)) = l4.split_first_chunk::<8>() else {
                 return Err(DecodeError::Malformed("udp"));
             };
-            packet.src_port = src;
-            packet.dst_port = dst;
-            let stated = usize::from(len).saturating_sub(8);
+            packet.src_port = u16::from_be_bytes([h[0], h[1]]);
+            packet.dst_port = u16::from_be_bytes([h[2], h[3]]);
+            let stated = usize::from(u16::from_be_bytes([h[4], h[5]])).saturating_sub(8);
             packet.payload = &body[..stated.min(body.len())];
         }
         // The ports stay 0 (the flow key is unchanged); the enforcer needs the echo id to find
@@ -81,15 +79,19 @@ pub(super) fn decode_ip(l3: L3<'_>) -> Result<Packet<'_>, DecodeError> {
 
 type Ip<'a> = (IpAddr, IpAddr, u8, &'a [u8], u32);
 
+#[inline]
 fn ipv4(ip: &[u8]) -> Result<Ip<'_>, DecodeError> {
-    let b = Bytes::new(ip);
     let bad = DecodeError::Malformed("ipv4");
-    let ihl = usize::from(b.u8_at(0).ok_or(bad)? & 0x0f) * 4;
-    let total = usize::from(b.u16_at(2).ok_or(bad)?);
-    let frag = b.u16_at(6).ok_or(bad)?;
-    let protocol = b.u8_at(9).ok_or(bad)?;
-    let src: [u8; 4] = b.array_at(12).ok_or(bad)?;
-    let dst: [u8; 4] = b.array_at(16).ok_or(bad)?;
+    // Every field read lies in the fixed 20 bytes: one length check, then fixed offsets.
+    let Some((h, _)) = ip.split_first_chunk::<20>() else {
+        return Err(bad);
+    };
+    let ihl = usize::from(h[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    let frag = u16::from_be_bytes([h[6], h[7]]);
+    let protocol = h[9];
+    let src = [h[12], h[13], h[14], h[15]];
+    let dst = [h[16], h[17], h[18], h[19]];
     if ihl < 20 || ip.len() < ihl {
         return Err(bad);
     }

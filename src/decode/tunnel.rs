@@ -52,7 +52,12 @@ const GTP_U_PORT: u16 = 2152;
 const CAPWAP_DATA_PORT: u16 = 5247;
 
 /// The tunnel `packet` carries and the inner packet's layer 3, when it is one we open.
+#[inline]
 pub(super) fn inner<'a>(packet: &Packet<'a>) -> Option<(TunnelType, L3<'a>)> {
+    // Most packets are none of these: leave before building anything.
+    if !matches!(packet.ip_protocol, PROTO_IPIP | PROTO_IPV6 | PROTO_UDP) {
+        return None;
+    }
     let outer = L3 { vlan_id: packet.vlan_id, src_mac: packet.src_mac, dst_mac: packet.dst_mac, ip: packet.payload };
     match packet.ip_protocol {
         PROTO_IPIP if ip_version(packet.payload) == Some(4) => Some((TunnelType::None, outer)),

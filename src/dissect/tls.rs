@@ -960,9 +960,21 @@ fn hex_digit(n: u8) -> char {
     char::from(b"0123456789abcdef".get(usize::from(n & 0x0f)).copied().unwrap_or(b'0'))
 }
 
+/// `v` in decimal, by hand: a JA3 string holds dozens of numbers, and `write!` costs a
+/// formatter round trip for each.
 fn push_decimal(s: &mut String, v: u16) {
-    use std::fmt::Write;
-    let _ = write!(s, "{v}");
+    let mut digits = [0u8; 5];
+    let mut start = digits.len();
+    let mut n = v;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    s.extend(digits[start..].iter().map(|&d| char::from(d)));
 }
 
 fn join_decimal(s: &mut String, values: impl Iterator<Item = u16>) {
@@ -1139,6 +1151,16 @@ pub(crate) mod tests {
     use crate::dissect::Direction::{self, Forward, Reverse};
     use crate::flow::facts::TlsFacts;
     use proptest::prelude::*;
+
+    #[test]
+    fn push_decimal_writes_what_display_writes() {
+        let mut s = String::new();
+        for v in 0..=u16::MAX {
+            s.clear();
+            push_decimal(&mut s, v);
+            assert_eq!(s, v.to_string());
+        }
+    }
 
     // ---- a small builder for hello messages and records ----
 
