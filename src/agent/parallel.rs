@@ -265,7 +265,7 @@ impl Queues {
 
 enum Output {
     /// Every flow of file `seq` that ended on this worker.
-    File { seq: usize, flows: Vec<Flow> },
+    File { seq: usize, flows: Vec<Ordered> },
     /// A match for the reader's enforcer (`--apply`).
     Match(Dispatch),
 }
@@ -300,10 +300,21 @@ impl Place {
         hash as usize % self.workers == self.index
     }
 
-    /// Whether this worker reports the flow (it is not another worker's DNS flow).
-    fn owns(&self, flow: &Flow) -> bool {
-        self.owns_hash(flow_hash(&flow.key()))
+    /// The flow with its place in the output, when this worker reports it (it is not another
+    /// worker's DNS flow).
+    fn owned(&self, flow: Flow) -> Option<Ordered> {
+        let key = flow.key();
+        self.owns_hash(flow_hash(&key)).then(|| (output_order(&flow, &key), flow))
     }
+}
+
+/// Where a flow goes among a file's flows: by first packet time, then by key (workers differ
+/// in which flows they end when, never in this).
+type Order = (crate::flow::table::PacketTime, std::net::IpAddr, std::net::IpAddr, u16, u16, u8, u16);
+type Ordered = (Order, Flow);
+
+fn output_order(flow: &Flow, k: &FlowKey) -> Order {
+    (flow.first_seen, k.lower_ip, k.upper_ip, k.lower_port, k.upper_port, k.ip_protocol, k.vlan_id)
 }
 
 fn run_worker(
@@ -351,22 +362,17 @@ fn run_worker(
                     }
                     if timestamp >= next_tick {
                         next_tick = timestamp + Duration::from_secs(1);
-                        worker.table.expire(timestamp, |flow| {
-                            if place.owns(&flow) {
-                                flows.push(flow);
-                            } else {
-                                shadow.expired += 1;
-                            }
+                        worker.table.expire(timestamp, |flow| match place.owned(flow) {
+                            Some(ordered) => flows.push(ordered),
+                            None => shadow.expired += 1,
                         });
                     }
                 }
             }
             Job::End { seq } => {
-                worker.table.drain(|flow| {
-                    if place.owns(&flow) {
-                        flows.push(flow);
-                    }
-                });
+                worker.table.drain(|flow| flows.extend(place.owned(flow)));
+                // Sorted here, in parallel; the reader only merges the workers' runs.
+                flows.sort_by(|a, b| a.0.cmp(&b.0));
                 let _ = out.send(Output::File { seq, flows: std::mem::take(&mut flows) });
             }
         }
@@ -384,8 +390,8 @@ fn run_worker(
 struct Collector {
     workers: usize,
     names: Vec<String>,
-    /// Flows of files not all workers are done with, and how many are.
-    pending: HashMap<usize, (Vec<Flow>, usize)>,
+    /// Flows of files not all workers are done with: each worker's, in order.
+    pending: HashMap<usize, Vec<Vec<Ordered>>>,
     next: usize,
 }
 
@@ -405,16 +411,17 @@ impl Collector {
                 }
             }
             Output::File { seq, flows } => {
-                let entry = self.pending.entry(seq).or_default();
-                entry.0.extend(flows);
-                entry.1 += 1;
-                while self.pending.get(&self.next).is_some_and(|e| e.1 == self.workers) {
-                    let (mut flows, _) = self.pending.remove(&self.next).unwrap_or_default();
-                    flows.sort_by_key(|f| {
-                        let k = f.key();
-                        (f.first_seen, k.lower_ip, k.upper_ip, k.lower_port, k.upper_port, k.ip_protocol, k.vlan_id)
-                    });
-                    for flow in &flows {
+                self.pending.entry(seq).or_default().push(flows);
+                while self.pending.get(&self.next).is_some_and(|runs| runs.len() == self.workers) {
+                    let runs = self.pending.remove(&self.next).unwrap_or_default();
+                    // Merge the sorted runs: the smallest head first (a few workers: a scan).
+                    let mut heads = vec![0; runs.len()];
+                    while let Some(r) = (0..runs.len())
+                        .filter(|&r| heads[r] < runs[r].len())
+                        .min_by(|&a, &b| runs[a][heads[a]].0.cmp(&runs[b][heads[b]].0))
+                    {
+                        let flow = &runs[r][heads[r]].1;
+                        heads[r] += 1;
                         summary.count_flow(flow);
                         on_flow(&self.names[self.next], flow);
                     }
