@@ -76,7 +76,6 @@ struct StoredFrame {
 }
 
 /// Consecutive frames of one capture, shared read-only by every worker.
-#[derive(Default)]
 struct Chunk {
     data: Vec<u8>,
     frames: Vec<StoredFrame>,
@@ -85,6 +84,18 @@ struct Chunk {
 }
 
 impl Chunk {
+    /// An empty chunk sized for `bytes` of a file (growing it frame by frame would copy it
+    /// several times).
+    fn for_bytes(bytes: u64) -> Chunk {
+        let bytes = bytes.min(CHUNK_BYTES as u64) as usize;
+        Chunk {
+            data: Vec::with_capacity(bytes),
+            // The corpus averages a few hundred bytes a frame.
+            frames: Vec::with_capacity((bytes / 256).clamp(1, CHUNK_FRAMES)),
+            last: Duration::ZERO,
+        }
+    }
+
     fn push(&mut self, frame: &Frame<'_>) {
         let (hash, dns) = match crate::decode::decode(frame.link, frame.data) {
             Ok(packet) => {
@@ -176,7 +187,8 @@ impl<'a> Reader<'a> {
         }
         let keep = self.cache.is_some();
         let mut kept = Vec::new();
-        let mut chunk = Chunk::default();
+        let size = std::fs::metadata(path).map_or(CHUNK_BYTES as u64, |m| m.len());
+        let mut chunk = Chunk::for_bytes(size);
         let mut filtered = 0;
         let mut last = Duration::ZERO;
         let mut hand_over = |chunk: Chunk| {
@@ -202,7 +214,7 @@ impl<'a> Reader<'a> {
             }
             chunk.push(&frame);
             if chunk.is_full() {
-                hand_over(std::mem::take(&mut chunk));
+                hand_over(std::mem::replace(&mut chunk, Chunk::for_bytes(size)));
             }
         });
         if !chunk.frames.is_empty() {
