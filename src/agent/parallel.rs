@@ -389,7 +389,7 @@ fn run_worker(
             Job::End { seq } => {
                 worker.table.drain(|flow| flows.extend(place.owned(flow)));
                 // Sorted here, in parallel; the reader only merges the workers' runs.
-                flows.sort_by(|a, b| a.0.cmp(&b.0));
+                flows.sort_by_key(|(order, _)| *order);
                 let _ = out.send(Output::File { seq, flows: std::mem::take(&mut flows) });
             }
         }
