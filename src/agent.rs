@@ -445,6 +445,7 @@ fn replay_inline(
     Ok(summary)
 }
 
+/// `replay --workers N`: share-nothing workers over the parsed captures.
 mod parallel;
 
 fn progress_bar(files: &[String], repeat: u16) -> indicatif::ProgressBar {
