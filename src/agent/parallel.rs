@@ -16,8 +16,8 @@
 //!   worker 0, which counts them.
 //! - time: every worker sees every frame's timestamp and expires idle flows after the same
 //!   frames a single worker would (one pass per second of packet time, per file). At the end of
-//!   a file every worker drains its table and sends the flows back; the reader prints a file's
-//!   flows when all workers are done with it, sorted by first packet time.
+//!   a file every worker drains its table and sends its flows back sorted by first packet time
+//!   (then key); the reader merges them when all workers are done with the file.
 //! - DNS hints: a flow table names new flows after earlier DNS answers it saw. Frames of DNS,
 //!   mDNS and LLMNR flows (by port) are also processed by every other worker (no action
 //!   evaluation, not reported), so each worker's hint cache learns the same answers at the same
