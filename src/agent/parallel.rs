@@ -53,8 +53,9 @@ use crate::enforce::{EnforceMode, Enforcer};
 use crate::flow::key::FlowKey;
 use crate::flow::table::{Change, Flow, TableStats};
 
-/// A chunk is handed to the workers once it holds this many frame bytes or frames: large
-/// enough that queue operations are rare, small enough that a streamed file holds little memory.
+/// A chunk holds at most this many frame bytes (a larger frame gets a chunk of its own) and
+/// frames: large enough that queue operations are rare, small enough that a streamed file holds
+/// little memory.
 const CHUNK_BYTES: usize = 256 << 10;
 const CHUNK_FRAMES: usize = 2048;
 /// Jobs (chunks and file markers) that may wait in each worker's queue when files are
@@ -95,8 +96,9 @@ impl Chunk {
         let bytes = bytes.min(CHUNK_BYTES as u64) as usize;
         Chunk {
             data: Vec::with_capacity(bytes),
-            // The corpus averages a few hundred bytes a frame.
-            frames: Vec::with_capacity((bytes / 256).clamp(1, CHUNK_FRAMES)),
+            // A frame takes at least 16 bytes of record header and a few dozen of packet: this
+            // rarely grows (and `--repeat` shrinks kept chunks to fit).
+            frames: Vec::with_capacity((bytes / 64).clamp(1, CHUNK_FRAMES)),
             last: Duration::ZERO,
         }
     }
@@ -122,8 +124,10 @@ impl Chunk {
         self.last = self.last.max(frame.timestamp);
     }
 
-    fn is_full(&self) -> bool {
-        self.data.len() >= CHUNK_BYTES || self.frames.len() >= CHUNK_FRAMES
+    /// Whether `frame` would take the chunk past its size (and make it copy itself to grow).
+    fn has_no_room_for(&self, frame: &Frame<'_>) -> bool {
+        !self.frames.is_empty()
+            && (self.data.len() + frame.data.len() > CHUNK_BYTES || self.frames.len() >= CHUNK_FRAMES)
     }
 
     fn frames(&self) -> impl Iterator<Item = (Frame<'_>, &StoredFrame)> {
@@ -217,10 +221,10 @@ impl<'a> Reader<'a> {
                     return;
                 }
             }
-            chunk.push(&frame);
-            if chunk.is_full() {
+            if chunk.has_no_room_for(&frame) {
                 hand_over(std::mem::replace(&mut chunk, Chunk::for_bytes(size)));
             }
+            chunk.push(&frame);
         });
         if !chunk.frames.is_empty() {
             hand_over(chunk);
