@@ -218,9 +218,10 @@ struct ReplayArgs {
     /// Print no per-flow output, only the summary (for benchmarks).
     #[arg(short, long)]
     quiet: bool,
-    /// Worker threads (default 1). Packets go to workers by the symmetric flow hash, so each
-    /// flow is handled by one worker; each file's flows are printed when the file is done,
-    /// ordered by first packet time. Same flows and matches as with one worker.
+    /// Worker threads (default 1). Each flow is handled by the worker its symmetric flow hash
+    /// picks; every worker reads the same shared, parsed captures and skips other workers'
+    /// packets. Each file's flows are printed when the file is done, ordered by first packet
+    /// time. Same flows and matches as with one worker.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     workers: u16,
     /// BPF filter (tcpdump syntax): only frames it accepts are replayed.

@@ -14,11 +14,12 @@ const CORPUS: &str = "/work/shared/corpus/ndpi/pcap";
 
 /// Flow records (sorted lines), the summary without its timing, and stdout as printed.
 fn replay(workers: &str, repeat: &str, captures: &[String]) -> (Vec<String>, String, String) {
-    let out = Command::new(BIN)
-        .args(["replay", "--json", "--repeat", repeat, "--workers", workers, "--config", EXAMPLE])
-        .args(captures)
-        .output()
-        .unwrap();
+    replay_with(&["--workers", workers, "--repeat", repeat], captures)
+}
+
+fn replay_with(args: &[&str], captures: &[String]) -> (Vec<String>, String, String) {
+    let out =
+        Command::new(BIN).args(["replay", "--json", "--config", EXAMPLE]).args(args).args(captures).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{stderr}");
     let stdout = String::from_utf8(out.stdout).unwrap();
@@ -78,4 +79,31 @@ fn three_workers_and_repeat_rounds_give_the_same_flows_as_one() {
     let (three, three_summary, _) = replay("3", "2", &captures);
     assert_eq!(one_summary, three_summary);
     assert_same(&one, &three);
+}
+
+#[test]
+fn decode_only_and_filter_with_workers_count_what_one_worker_counts() {
+    // The same small set, streamed (one round) and replayed from memory (three rounds).
+    let mut captures = vec![FIXTURE.to_string()];
+    for name in ["1kxun.pcap", "dns.pcap", "alexa-app.pcapng"] {
+        let path = format!("{CORPUS}/{name}");
+        if Path::new(&path).exists() {
+            captures.push(path);
+        }
+    }
+    for repeat in ["1", "3"] {
+        let decode_only =
+            |workers| replay_with(&["--decode-only", "--repeat", repeat, "--workers", workers], &captures);
+        let (one, one_summary, _) = decode_only("1");
+        let (two, two_summary, _) = decode_only("2");
+        assert!(!one_summary.contains(": 0 packets"), "{one_summary}");
+        assert_eq!(one_summary, two_summary);
+        assert_same(&one, &two);
+        let filtered = |workers| replay_with(&["--filter", "udp", "--repeat", repeat, "--workers", workers], &captures);
+        let (one, one_summary, _) = filtered("1");
+        let (three, three_summary, _) = filtered("3");
+        assert!(one_summary.contains("frames rejected by --filter"), "{one_summary}");
+        assert_eq!(one_summary, three_summary);
+        assert_same(&one, &three);
+    }
 }

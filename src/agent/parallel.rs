@@ -1,0 +1,554 @@
+//! `replay --workers N`: share-nothing workers over one read-only copy of the input.
+//!
+//! The calling thread (the reader) parses each capture once into [`Chunk`]s — frame bytes plus
+//! an index — and hands every worker the same `Arc` of each chunk. While storing a frame it
+//! decodes it once to learn its flow's hash (the symmetric key without the VLAN id, so `--repeat`
+//! rounds split the same way and the hash is computed once for all of them) and whether it is a
+//! DNS packet. Every worker then walks every frame of every chunk: frames whose hash picks
+//! another worker cost it a comparison, the rest go through the full pipeline. Nothing is copied
+//! per worker, no per-packet messages exist: a file is one start marker, its chunks and one end
+//! marker in each worker's bounded queue (the reader waits when one is full, never drops;
+//! `reader_waits` counts the waits).
+//!
+//! Same output as one worker, whatever the thread timing:
+//! - both directions of a flow hash alike, so each flow lives on one worker, which owns its
+//!   table entry, dissectors and action evaluation; frames that do not decode belong to
+//!   worker 0, which counts them.
+//! - time: every worker sees every frame's timestamp and expires idle flows after the same
+//!   frames a single worker would (one pass per second of packet time, per file). At the end of
+//!   a file every worker drains its table and sends its flows back sorted by first packet time
+//!   (then key); the reader merges them when all workers are done with the file.
+//! - DNS hints: a flow table names new flows after earlier DNS answers it saw. Frames of DNS,
+//!   mDNS and LLMNR flows (by port) are also processed by every other worker (no action
+//!   evaluation, not reported), so each worker's hint cache learns the same answers at the same
+//!   point of the stream as one worker's; counters leave these shadows out.
+//! - `--filter` runs in the reader while it stores frames: rejected frames never reach a worker.
+//!
+//! Memory: with `--repeat` (inputs up to [`super::REPLAY_CACHE_LIMIT`]) every file's chunks are
+//! kept for the later rounds, which then only send `Arc`s; otherwise a file is streamed chunk
+//! by chunk, so at most the queued chunks are in memory whatever the file size.
+//!
+//! Targets: each worker describes what its matches do (the per-flow `ops` text) with a dry-run
+//! enforcer of its own; with `--apply` the matches are also sent back and the reader thread's
+//! one enforcer performs them, as the enforcer thread does in `run`.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+
+use super::{
+    file_name, packet_time, progress_bar, replay_worker, DecodeStats, Dispatch, ReplayOptions, ReplaySummary,
+    REPLAY_CACHE_LIMIT,
+};
+use crate::actions::config::FlowActionsConfig;
+use crate::capture::file::FileStats;
+use crate::capture::filter::ReplayFilter;
+use crate::capture::{CaptureError, Frame};
+use crate::decode::LinkType;
+use crate::enforce::{EnforceMode, Enforcer};
+use crate::flow::key::FlowKey;
+use crate::flow::table::{Change, Flow, TableStats};
+
+/// A chunk holds at most this many frame bytes (a larger frame gets a chunk of its own) and
+/// frames: large enough that queue operations are rare, small enough that a streamed file holds
+/// little memory.
+const CHUNK_BYTES: usize = 256 << 10;
+const CHUNK_FRAMES: usize = 2048;
+/// Jobs (chunks and file markers) that may wait in each worker's queue when files are
+/// streamed: this bounds the memory in flight.
+const QUEUE_JOBS: usize = 64;
+/// The same when the input is held in memory anyway (`--repeat`): queued jobs cost no more,
+/// and the reader thread, which then only sends `Arc`s, need not be woken again and again to
+/// refill the queues (on the corpus benchmark it waited 248 times with 64, never with this).
+const QUEUE_JOBS_IN_MEMORY: usize = 16 << 10;
+/// The flow hash that picks a worker (fixed: the same input always splits the same way).
+const HASHER: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x5eed);
+
+/// Where one frame of a [`Chunk`] is, and which flow it belongs to.
+struct StoredFrame {
+    link: LinkType,
+    timestamp: Duration,
+    start: usize,
+    len: u32,
+    wire_len: u32,
+    /// The flow's [`flow_hash`]; 0 for a frame that does not decode (worker 0 counts those).
+    hash: u32,
+    /// The frame belongs to a DNS flow: every worker learns its answers.
+    dns: bool,
+}
+
+/// Consecutive frames of one capture, shared read-only by every worker.
+struct Chunk {
+    data: Vec<u8>,
+    frames: Vec<StoredFrame>,
+    /// Latest frame time in the chunk.
+    last: Duration,
+}
+
+impl Chunk {
+    /// An empty chunk sized for `bytes` of a file (growing it frame by frame would copy it
+    /// several times).
+    fn for_bytes(bytes: u64) -> Chunk {
+        let bytes = bytes.min(CHUNK_BYTES as u64) as usize;
+        Chunk {
+            data: Vec::with_capacity(bytes),
+            // A frame takes at least 16 bytes of record header and a few dozen of packet: this
+            // rarely grows (and `--repeat` shrinks kept chunks to fit).
+            frames: Vec::with_capacity((bytes / 64).clamp(1, CHUNK_FRAMES)),
+            last: Duration::ZERO,
+        }
+    }
+
+    fn push(&mut self, frame: &Frame<'_>) {
+        let (hash, dns) = match crate::decode::decode(frame.link, frame.data) {
+            Ok(packet) => {
+                let (key, _) = FlowKey::of(&packet);
+                (flow_hash(&key), is_dns(&key))
+            }
+            Err(_) => (0, false),
+        };
+        self.frames.push(StoredFrame {
+            link: frame.link,
+            timestamp: frame.timestamp,
+            start: self.data.len(),
+            len: frame.data.len() as u32,
+            wire_len: frame.wire_len,
+            hash,
+            dns,
+        });
+        self.data.extend_from_slice(frame.data);
+        self.last = self.last.max(frame.timestamp);
+    }
+
+    /// Whether `frame` would take the chunk past its size (and make it copy itself to grow).
+    fn has_no_room_for(&self, frame: &Frame<'_>) -> bool {
+        !self.frames.is_empty()
+            && (self.data.len() + frame.data.len() > CHUNK_BYTES || self.frames.len() >= CHUNK_FRAMES)
+    }
+
+    fn frames(&self) -> impl Iterator<Item = (Frame<'_>, &StoredFrame)> {
+        self.frames.iter().map(|f| {
+            let data = self.data.get(f.start..f.start + f.len as usize).unwrap_or_default();
+            (Frame { link: f.link, timestamp: f.timestamp, data, wire_len: f.wire_len, vlan: None }, f)
+        })
+    }
+}
+
+/// The worker-picking hash of a flow: its symmetric key without the VLAN id, so every
+/// `--repeat` round (round r is VLAN r) splits like the first and frames are hashed once.
+fn flow_hash(key: &FlowKey) -> u32 {
+    let h = HASHER.hash_one((key.lower_ip, key.upper_ip, key.lower_port, key.upper_port, key.ip_protocol));
+    (h ^ (h >> 32)) as u32
+}
+
+/// DNS, mDNS and LLMNR by port: the flows whose answers feed the flow table's DNS hint cache
+/// (the name a later flow to a resolved address gets).
+fn is_dns(key: &FlowKey) -> bool {
+    matches!(key.ip_protocol, 6 | 17) && [key.lower_port, key.upper_port].iter().any(|p| matches!(p, 53 | 5353 | 5355))
+}
+
+/// A capture as read once: its chunks, what reading it found, frames `--filter` rejected.
+struct StoredCapture {
+    chunks: Vec<Arc<Chunk>>,
+    stats: FileStats,
+    filtered: u64,
+}
+
+/// What feeding one file to the workers found.
+struct Fed {
+    stats: FileStats,
+    filtered: u64,
+    /// Latest frame time (for the enforcer's clock).
+    last: Duration,
+}
+
+/// The capture files, read into chunks (and kept for later rounds with `--repeat`).
+struct Reader<'a> {
+    files: &'a [String],
+    filter: Option<ReplayFilter>,
+    /// Per file: its chunks, or why it is not a capture.
+    cache: Option<Vec<Option<Result<StoredCapture, String>>>>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(files: &'a [String], repeat: u16, filter: Option<ReplayFilter>) -> Reader<'a> {
+        let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+        let cache = (repeat > 1 && total <= REPLAY_CACHE_LIMIT).then(|| files.iter().map(|_| None).collect());
+        Reader { files, filter, cache }
+    }
+
+    /// Hand every chunk of file `index`, in order, to `on_chunk`.
+    fn feed(&mut self, index: usize, mut on_chunk: impl FnMut(&Arc<Chunk>)) -> Result<Fed, CaptureError> {
+        let path = &self.files[index];
+        if let Some(Some(stored)) = self.cache.as_ref().map(|c| &c[index]) {
+            return match stored {
+                Ok(s) => {
+                    s.chunks.iter().for_each(&mut on_chunk);
+                    let last = s.chunks.iter().map(|c| c.last).max().unwrap_or_default();
+                    Ok(Fed { stats: s.stats.clone(), filtered: s.filtered, last })
+                }
+                Err(reason) => Err(CaptureError::Format { path: path.clone(), reason: reason.clone() }),
+            };
+        }
+        let keep = self.cache.is_some();
+        let mut kept = Vec::new();
+        let size = std::fs::metadata(path).map_or(CHUNK_BYTES as u64, |m| m.len());
+        let mut chunk = Chunk::for_bytes(size);
+        let mut filtered = 0;
+        let mut last = Duration::ZERO;
+        let mut hand_over = |chunk: Chunk| {
+            let mut chunk = chunk;
+            if keep {
+                chunk.data.shrink_to_fit();
+                chunk.frames.shrink_to_fit();
+            }
+            last = last.max(chunk.last);
+            let chunk = Arc::new(chunk);
+            on_chunk(&chunk);
+            if keep {
+                kept.push(chunk);
+            }
+        };
+        let filter = &mut self.filter;
+        let read = crate::capture::file::read_file(path, |frame| {
+            if let Some(filter) = filter {
+                if !filter.matches(&frame) {
+                    filtered += 1;
+                    return;
+                }
+            }
+            if chunk.has_no_room_for(&frame) {
+                hand_over(std::mem::replace(&mut chunk, Chunk::for_bytes(size)));
+            }
+            chunk.push(&frame);
+        });
+        if !chunk.frames.is_empty() {
+            hand_over(chunk);
+        }
+        match read {
+            Ok(stats) => {
+                if let Some(cache) = &mut self.cache {
+                    cache[index] = Some(Ok(StoredCapture { chunks: kept, stats: stats.clone(), filtered }));
+                }
+                Ok(Fed { stats, filtered, last })
+            }
+            Err(CaptureError::Format { path, reason }) => {
+                if let Some(cache) = &mut self.cache {
+                    cache[index] = Some(Err(reason.clone()));
+                }
+                Err(CaptureError::Format { path, reason })
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// What a worker is told, in stream order.
+#[derive(Clone)]
+enum Job {
+    /// A new file begins; its packets get this VLAN override.
+    Start {
+        round: u16,
+    },
+    Frames(Arc<Chunk>),
+    /// File `seq` ended: drain the table and report its flows.
+    End {
+        seq: usize,
+    },
+}
+
+/// Every worker's queue.
+struct Queues {
+    senders: Vec<Sender<Job>>,
+    waits: u64,
+}
+
+impl Queues {
+    /// Queue a job for every worker, waiting while a queue is full.
+    fn send(&mut self, job: Job) {
+        for tx in &self.senders {
+            match tx.try_send(job.clone()) {
+                Ok(()) => {}
+                Err(TrySendError::Full(job)) => {
+                    self.waits += 1;
+                    // A worker that died leaves the channel disconnected: its panic surfaces at join.
+                    let _ = tx.send(job);
+                }
+                Err(TrySendError::Disconnected(_)) => {}
+            }
+        }
+    }
+}
+
+enum Output {
+    /// Every flow of file `seq` that ended on this worker.
+    File { seq: usize, flows: Vec<Ordered> },
+    /// A match for the reader's enforcer (`--apply`).
+    Match(Dispatch),
+}
+
+/// The VLAN id a worker gives a packet: `--repeat`'s round, when not 0.
+fn with_round(mut packet: crate::decode::Packet<'_>, round: u16) -> crate::decode::Packet<'_> {
+    if round != 0 {
+        packet.vlan_id = round;
+    }
+    packet
+}
+
+/// What shadow packets added to a worker's table counters, to take off again.
+#[derive(Default)]
+struct ShadowStats {
+    packets: u64,
+    bytes: u64,
+    created: u64,
+    refused: u64,
+    expired: u64,
+}
+
+/// Where a worker sits among the others.
+#[derive(Clone, Copy)]
+struct Place {
+    index: usize,
+    workers: usize,
+}
+
+impl Place {
+    fn owns_hash(&self, hash: u32) -> bool {
+        hash as usize % self.workers == self.index
+    }
+
+    /// The flow with its place in the output, when this worker reports it (it is not another
+    /// worker's DNS flow).
+    fn owned(&self, flow: Flow) -> Option<Ordered> {
+        let key = flow.key();
+        self.owns_hash(flow_hash(&key)).then(|| (output_order(&flow, &key), flow))
+    }
+}
+
+/// Where a flow goes among a file's flows: by first packet time, then by key (workers differ
+/// in which flows they end when, never in this).
+type Order = (crate::flow::table::PacketTime, std::net::IpAddr, std::net::IpAddr, u16, u16, u8, u16);
+type Ordered = (Order, Flow);
+
+fn output_order(flow: &Flow, k: &FlowKey) -> Order {
+    (flow.first_seen, k.lower_ip, k.upper_ip, k.lower_port, k.upper_port, k.ip_protocol, k.vlan_id)
+}
+
+fn run_worker(
+    mut worker: super::Worker,
+    mut enforcer: Enforcer,
+    forward: bool,
+    place: Place,
+    jobs: Receiver<Job>,
+    out: Sender<Output>,
+) -> (TableStats, DecodeStats) {
+    let mut flows = Vec::new();
+    let mut shadow = ShadowStats::default();
+    let mut next_tick = Duration::ZERO;
+    for job in jobs {
+        match job {
+            Job::Start { round } => {
+                worker.vlan_override = round;
+                next_tick = Duration::ZERO;
+            }
+            Job::Frames(chunk) => {
+                for (frame, stored) in chunk.frames() {
+                    let timestamp = frame.timestamp;
+                    if place.owns_hash(stored.hash) {
+                        worker.on_frame(frame, packet_time(timestamp), |flow, d| {
+                            // Ops list what each match did; refreshes of it are not new operations.
+                            let ops = (!d.refresh).then_some(&mut flow.verdicts.ops);
+                            enforcer.handle(&d.targets, &d.event, d.refresh, ops);
+                            if forward {
+                                let _ = out.send(Output::Match(d));
+                            }
+                        });
+                    } else if stored.dns {
+                        // Another worker's DNS flow: dissected as its owner does, with no action
+                        // evaluation, only so this worker's hint cache learns its answers.
+                        if let Ok(packet) = crate::decode::decode(frame.link, frame.data) {
+                            let packet = with_round(packet, worker.vlan_override);
+                            shadow.packets += 1;
+                            shadow.bytes += u64::from(packet.ip_len);
+                            match worker.table.process(&packet, timestamp) {
+                                Some((_, Change::New)) => shadow.created += 1,
+                                Some(_) => {}
+                                None => shadow.refused += 1,
+                            }
+                        }
+                    }
+                    if timestamp >= next_tick {
+                        next_tick = timestamp + Duration::from_secs(1);
+                        worker.table.expire(timestamp, |flow| match place.owned(flow) {
+                            Some(ordered) => flows.push(ordered),
+                            None => shadow.expired += 1,
+                        });
+                    }
+                }
+            }
+            Job::End { seq } => {
+                worker.table.drain(|flow| flows.extend(place.owned(flow)));
+                // Sorted here, in parallel; the reader only merges the workers' runs.
+                flows.sort_by_key(|(order, _)| *order);
+                let _ = out.send(Output::File { seq, flows: std::mem::take(&mut flows) });
+            }
+        }
+    }
+    let mut stats = worker.table.stats();
+    stats.packets -= shadow.packets;
+    stats.bytes -= shadow.bytes;
+    stats.flows_created -= shadow.created;
+    stats.flows_refused -= shadow.refused;
+    stats.flows_expired -= shadow.expired;
+    (stats, worker.decode_stats)
+}
+
+/// What the reader keeps to print files in order.
+struct Collector {
+    workers: usize,
+    names: Vec<String>,
+    /// Flows of files not all workers are done with: each worker's, in order.
+    pending: HashMap<usize, Vec<Vec<Ordered>>>,
+    next: usize,
+}
+
+impl Collector {
+    fn take(
+        &mut self,
+        output: Output,
+        enforcer: &mut Enforcer,
+        summary: &mut ReplaySummary,
+        on_flow: &mut impl FnMut(&str, &Flow),
+    ) {
+        match output {
+            Output::Match(d) => {
+                enforcer.handle(&d.targets, &d.event, d.refresh, None);
+                if enforcer.pending() >= 1024 {
+                    enforcer.flush();
+                }
+            }
+            Output::File { seq, flows } => {
+                self.pending.entry(seq).or_default().push(flows);
+                while self.pending.get(&self.next).is_some_and(|runs| runs.len() == self.workers) {
+                    let runs = self.pending.remove(&self.next).unwrap_or_default();
+                    // Merge the sorted runs: the smallest head first (a few workers: a scan).
+                    let mut heads = vec![0; runs.len()];
+                    while let Some(r) = (0..runs.len())
+                        .filter(|&r| heads[r] < runs[r].len())
+                        .min_by(|&a, &b| runs[a][heads[a]].0.cmp(&runs[b][heads[b]].0))
+                    {
+                        let flow = &runs[r][heads[r]].1;
+                        heads[r] += 1;
+                        summary.count_flow(flow);
+                        on_flow(&self.names[self.next], flow);
+                    }
+                    self.next += 1;
+                }
+            }
+        }
+    }
+}
+
+pub(super) fn replay(
+    config: &FlowActionsConfig,
+    files: &[String],
+    options: &ReplayOptions,
+    filter: Option<ReplayFilter>,
+    mut on_flow: impl FnMut(&str, &Flow),
+) -> Result<ReplaySummary, CaptureError> {
+    let started = Instant::now();
+    let mut summary = ReplaySummary::default();
+    let actions = Arc::new(ArcSwap::from_pointee(config.actions.clone()));
+    let mut enforcer = Enforcer::new(&config.targets, options.mode);
+    let forward = options.mode == EnforceMode::Apply && !options.decode_only;
+    let bar = options.progress.then(|| progress_bar(files, options.repeat));
+    let n = options.workers.max(1);
+    let (out_tx, out_rx) = crossbeam_channel::unbounded::<Output>();
+    let mut collector = Collector { workers: n, names: Vec::new(), pending: HashMap::new(), next: 0 };
+    let result = std::thread::scope(|scope| {
+        let mut reader = Reader::new(files, options.repeat, filter);
+        let capacity = if reader.cache.is_some() { QUEUE_JOBS_IN_MEMORY } else { QUEUE_JOBS };
+        let mut senders = Vec::new();
+        let mut handles = Vec::new();
+        for index in 0..n {
+            let (tx, rx) = bounded::<Job>(capacity);
+            senders.push(tx);
+            let worker = replay_worker(options, &actions);
+            let worker_enforcer = Enforcer::new(&config.targets, EnforceMode::DryRun);
+            let out = out_tx.clone();
+            let place = Place { index, workers: n };
+            let handle = std::thread::Builder::new()
+                .name(format!("replay-{index}"))
+                .spawn_scoped(scope, move || run_worker(worker, worker_enforcer, forward, place, rx, out))
+                .map_err(|e| CaptureError::Live {
+                    iface: "replay".into(),
+                    message: format!("starting worker thread: {e}"),
+                })?;
+            handles.push(handle);
+        }
+        drop(out_tx);
+        let mut queues = Queues { senders, waits: 0 };
+        let rounds = (0..options.repeat.max(1)).flat_map(|round| (0..files.len()).map(move |index| (round, index)));
+        let mut outcome = Ok(());
+        for (round, index) in rounds {
+            let name = file_name(&files[index]);
+            let seq = collector.names.len();
+            collector.names.push(name.clone());
+            queues.send(Job::Start { round });
+            let fed = reader.feed(index, |chunk| queues.send(Job::Frames(chunk.clone())));
+            // Every worker drains its table whatever happened to the file.
+            queues.send(Job::End { seq });
+            let mut last = Duration::ZERO;
+            match fed {
+                Ok(fed) => {
+                    if let Some(bar) = &bar {
+                        bar.set_position(bar.position() + fed.stats.frames);
+                    }
+                    if let Some(why) = fed.stats.truncated {
+                        summary.truncated.push((name, why));
+                    }
+                    summary.files += 1;
+                    summary.frames += fed.stats.frames;
+                    summary.filtered += fed.filtered;
+                    last = fed.last;
+                }
+                Err(e @ CaptureError::Open { .. }) => {
+                    outcome = Err(e);
+                    break;
+                }
+                Err(e) => summary.truncated.push((name, e.to_string())),
+            }
+            while let Ok(output) = out_rx.try_recv() {
+                collector.take(output, &mut enforcer, &mut summary, &mut on_flow);
+            }
+            enforcer.flush();
+            enforcer.tick(packet_time(last));
+        }
+        let waits = queues.waits;
+        // Closing the queues ends the workers once they have done everything sent.
+        drop(queues);
+        for output in out_rx.iter() {
+            collector.take(output, &mut enforcer, &mut summary, &mut on_flow);
+        }
+        for handle in handles {
+            match handle.join() {
+                Ok((table, decode)) => summary.add_table(table, decode),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        summary.reader_waits = waits;
+        outcome
+    });
+    result?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    enforcer.shutdown();
+    summary.elapsed = started.elapsed();
+    summary.target_counters = enforcer.counters();
+    Ok(summary)
+}
