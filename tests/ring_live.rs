@@ -175,3 +175,74 @@ fn v3_ring_restores_vlan_and_applies_the_filter() {
     }
     capture(RingVersion::V3);
 }
+
+/// Bench, not a check (ignored; prints figures, asserts no time): how long after its kernel
+/// timestamp a lone packet reaches the ring's consumer, per layout. 300 UDP datagrams from the
+/// other namespace, 2–9 ms apart (varied, so the V3 retire timer cannot stay in phase). Run as
+/// `cargo test --release --test ring_live -- --ignored --nocapture ring_delivery_delay`; on a
+/// busy machine prefix `chrt -f 20` to see the ring rather than the run queue.
+#[test]
+#[ignore = "bench: prints delivery delays"]
+fn ring_delivery_delay() {
+    if let Some(why) = kernel_tests_unavailable(&["ip"]) {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    for version in [RingVersion::V2, RingVersion::V3] {
+        let (a, mut b) = veth_pair();
+        a.exec_ok("ip", &["addr", "add", "10.44.0.1/24", "dev", "va"]);
+        b.exec_ok("ip", &["addr", "add", "10.44.0.2/24", "dev", "vb"]);
+        b.enter_current_thread().unwrap();
+        let filter = flowsieve::capture::filter::compile("udp port 5555", LinkType::Ethernet).unwrap();
+        let mut ring =
+            PacketRing::open("vb", RingConfig { version, ..RingConfig::default() }, None, Some(&filter)).unwrap();
+        const COUNT: usize = 300;
+        let path = format!("/run/netns/{}", a.name());
+        let sender = std::thread::spawn(move || {
+            let target = std::fs::File::open(&path).unwrap();
+            nix::sched::setns(&target, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+            let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+            let mut seed = 12345u32;
+            for _ in 0..COUNT {
+                socket.send_to(b"fs-delay", "10.44.0.2:5555").unwrap();
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                std::thread::sleep(Duration::from_micros(2000 + u64::from(seed >> 16) % 7000));
+            }
+        });
+        let stop = AtomicBool::new(false);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut delays = Vec::with_capacity(COUNT);
+        ring.run(&stop, |event| match event {
+            LiveEvent::Frame(frame) => {
+                if contains(frame.data, b"fs-delay") {
+                    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+                    delays.push(now.saturating_sub(frame.timestamp));
+                    if delays.len() >= COUNT {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
+            LiveEvent::Idle(_) => {
+                if Instant::now() >= deadline {
+                    stop.store(true, Ordering::Relaxed);
+                }
+            }
+        })
+        .unwrap();
+        sender.join().unwrap();
+        delays.sort();
+        let at = |q: f64| delays.get(((delays.len() as f64 - 1.0) * q) as usize).map_or(0, |d| d.as_micros());
+        println!(
+            "{version:?}: {} packets, kernel timestamp to consumer: median {} µs, p90 {} µs, p99 {} µs, max {} µs",
+            delays.len(),
+            at(0.5),
+            at(0.9),
+            at(0.99),
+            at(1.0)
+        );
+        // Leave the namespace before the next layout's pair is made.
+        drop(ring);
+        drop(b);
+        drop(a);
+    }
+}
