@@ -12,6 +12,8 @@
 #   sudo [WORKERS=N] scripts/live-replay.sh [PCAP_DIR] [CAPTURE]   (defaults: 2 workers,
 #   ../shared/corpus/ndpi/pcap, afpacket)
 #
+# FLOWSIEVE_RING=v2|v3 picks the AF_PACKET ring layout (`run --ring`, default v2).
+#
 # Needs root, ip, tcpdump, tcpreplay (Debian: apt-get install -y tcpreplay) and a release build
 # (cargo build --release). Only Ethernet captures can be sent on a veth: files of other link
 # types (raw IP, Linux cooked, BSD loopback, 802.11…) are left out of both runs and counted.
@@ -23,6 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CORPUS=${1:-../shared/corpus/ndpi/pcap}
 CAPTURE=${2:-afpacket}
+RING=${FLOWSIEVE_RING:-v2}
 BIN=$PWD/target/release/flowsieve
 [ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 for tool in ip tcpdump tcpreplay; do
@@ -89,7 +92,7 @@ EOF
 echo "replay:    $(head -2 "$WORK/replay.txt" | paste -sd ' ')"
 
 ip netns exec "$RX" "$BIN" run --config "$WORK/config.json" -I veth1 --capture "$CAPTURE" --workers "${WORKERS:-2}" \
-    --control-socket "$WORK/sock" >"$WORK/agent.log" 2>&1 &
+    --ring "$RING" --control-socket "$WORK/sock" >"$WORK/agent.log" 2>&1 &
 AGENT=$!
 for _ in $(seq 100); do
     grep -q "flowsieve running" "$WORK/agent.log" && break

@@ -482,7 +482,7 @@ fn progress_bar(files: &[String], repeat: u16) -> indicatif::ProgressBar {
 /// How live packets are captured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaptureMethod {
-    /// AF_PACKET TPACKET_V3 rings with hash fanout: `workers` sockets per interface.
+    /// AF_PACKET rings (TPACKET_V2 or V3, `RunOptions::ring`) with hash fanout: `workers` sockets per interface.
     AfPacket,
     /// libpcap, one worker per interface.
     Pcap,
@@ -654,8 +654,14 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
             .spawn(move || worker_loop(worker, capture, shared))?;
         workers.push(handle);
     }
+    let capture = match (options.capture, options.ring.version) {
+        (CaptureMethod::Pcap, _) => "libpcap",
+        (CaptureMethod::AfPacket, crate::capture::ring::RingVersion::V2) => "AF_PACKET TPACKET_V2",
+        (CaptureMethod::AfPacket, crate::capture::ring::RingVersion::V3) => "AF_PACKET TPACKET_V3",
+    };
     tracing::info!(
         interfaces = ?options.interfaces.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+        capture,
         actions = initial.actions.actions.len(),
         targets = initial.targets.len(),
         "flowsieve running"

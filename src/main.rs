@@ -180,8 +180,13 @@ struct RunArgs {
     /// ring socket, thread and flow-table shard; the kernel keeps each flow on one worker.
     #[arg(long)]
     workers: Option<usize>,
-    /// AF_PACKET ring block retire timeout in milliseconds: the longest a packet waits in a
-    /// half-empty ring block before the worker sees it (latency from packet to firewall state).
+    /// AF_PACKET ring layout: v2 hands each packet over as soon as it is written (lowest
+    /// latency from packet to firewall state); v3 hands over blocks of packets, full or after
+    /// --ring-timeout (fewer wake-ups at high rates, whole packets however long).
+    #[arg(long, value_enum, default_value_t = RingArg::V2)]
+    ring: RingArg,
+    /// With --ring v3: block retire timeout in milliseconds, the longest a packet waits in a
+    /// half-empty ring block before the worker sees it (the kernel rounds it up to a jiffy).
     #[arg(long, value_name = "MS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     ring_timeout: u32,
     /// Where `flowsieve status` reaches the agent ("none" serves no status).
@@ -195,6 +200,12 @@ struct RunArgs {
 enum CaptureArg {
     Afpacket,
     Pcap,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RingArg {
+    V2,
+    V3,
 }
 
 #[derive(Args)]
@@ -444,7 +455,14 @@ fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
         },
         classifier: Some(classifier),
         workers: args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-        ring: flowsieve::capture::ring::RingConfig { block_timeout_ms: args.ring_timeout, ..Default::default() },
+        ring: flowsieve::capture::ring::RingConfig {
+            version: match args.ring {
+                RingArg::V2 => flowsieve::capture::ring::RingVersion::V2,
+                RingArg::V3 => flowsieve::capture::ring::RingVersion::V3,
+            },
+            block_timeout_ms: args.ring_timeout,
+            ..Default::default()
+        },
     };
     agent::run(config, options)?;
     Ok(ExitCode::SUCCESS)

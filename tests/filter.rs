@@ -95,8 +95,9 @@ fn tls_set(lab: &Lab) -> String {
     lab.nft_set("tls.v4")
 }
 
-/// `run --filter` on AF_PACKET rings with two workers: the kernel drops the port-443 packets
-/// before they reach the rings, so only the port-1010 flow is classified and listed.
+/// `run --filter` on AF_PACKET rings with two workers in one fanout group, with each ring layout
+/// (`--ring v2` and `--ring v3`): the kernel drops the port-443 packets before they reach the
+/// rings, so only the port-1010 flow is classified and listed.
 #[test]
 fn live_filter_on_afpacket_rings_hides_filtered_flows() {
     if !lab::can_run() {
@@ -104,42 +105,49 @@ fn live_filter_on_afpacket_rings_hides_filtered_flows() {
     }
     let lab = Lab::start();
     let config = write_config(&lab.dir);
-    let mut agent = Agent::start(
-        &lab.router,
-        &[
-            "run",
-            "--config",
-            config.to_str().unwrap(),
-            "-I",
-            "br-lan",
-            "--workers",
-            "2",
-            "--filter",
-            "not tcp port 443",
-            "--control-socket",
-            "none",
-        ],
-        &lab.path("agent.log"),
-    );
-    assert!(
-        Lab::wait_for(Duration::from_secs(10), || lab.nft_table().contains("set tls.v4")
-            && agent.log_text().contains("flowsieve running")),
-        "agent did not start:\n{}",
-        agent.log_text()
-    );
-    assert!(lab.tls_request(&lab.client, 443, false), "TLS 1.2 to 443");
-    assert!(lab.tls_request(&lab.client, 1010, true), "TLS 1.1 to 1010");
-    let seen = format!("{CLIENT} . 6 . 1010 . {SERVER}");
-    assert!(
-        Lab::wait_for(Duration::from_secs(5), || tls_set(&lab).contains(&seen)),
-        "element {seen} missing:\n{}\n{}",
-        tls_set(&lab),
-        agent.log_text()
-    );
-    // The 443 flow went first; give it the same time again before asserting it is absent.
-    std::thread::sleep(Duration::from_millis(500));
-    let set = tls_set(&lab);
-    assert!(!set.contains(". 443 ."), "the filter must hide the 443 flow: {set}");
-    let status = agent.signal_and_wait(nix::sys::signal::Signal::SIGTERM);
-    assert!(status.success(), "{}", agent.log_text());
+    for (ring, layout) in [("v2", "AF_PACKET TPACKET_V2"), ("v3", "AF_PACKET TPACKET_V3")] {
+        let mut agent = Agent::start(
+            &lab.router,
+            &[
+                "run",
+                "--config",
+                config.to_str().unwrap(),
+                "-I",
+                "br-lan",
+                "--workers",
+                "2",
+                "--ring",
+                ring,
+                "--filter",
+                "not tcp port 443",
+                "--control-socket",
+                "none",
+            ],
+            &lab.path(&format!("agent-{ring}.log")),
+        );
+        // The set is flushed when the agent creates it, so each layout starts from empty.
+        assert!(
+            Lab::wait_for(Duration::from_secs(10), || tls_set(&lab).contains("set tls.v4")
+                && !tls_set(&lab).contains(" . 6 . ")
+                && agent.log_text().contains("flowsieve running")),
+            "{ring}: agent did not start:\n{}",
+            agent.log_text()
+        );
+        assert!(agent.log_text().contains(layout), "{ring}: not capturing with {layout}:\n{}", agent.log_text());
+        assert!(lab.tls_request(&lab.client, 443, false), "{ring}: TLS 1.2 to 443");
+        assert!(lab.tls_request(&lab.client, 1010, true), "{ring}: TLS 1.1 to 1010");
+        let seen = format!("{CLIENT} . 6 . 1010 . {SERVER}");
+        assert!(
+            Lab::wait_for(Duration::from_secs(5), || tls_set(&lab).contains(&seen)),
+            "{ring}: element {seen} missing:\n{}\n{}",
+            tls_set(&lab),
+            agent.log_text()
+        );
+        // The 443 flow went first; give it the same time again before asserting it is absent.
+        std::thread::sleep(Duration::from_millis(500));
+        let set = tls_set(&lab);
+        assert!(!set.contains(". 443 ."), "{ring}: the filter must hide the 443 flow: {set}");
+        let status = agent.signal_and_wait(nix::sys::signal::Signal::SIGTERM);
+        assert!(status.success(), "{ring}: {}", agent.log_text());
+    }
 }

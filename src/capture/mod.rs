@@ -1,7 +1,7 @@
 //! Packet sources behind one shape: each hands frames to a callback as [`Frame`]s.
 //!
 //! - [`file`]: pcap and pcapng files (pure Rust reader).
-//! - [`ring`]: live capture on AF_PACKET TPACKET_V3 rings, one per worker, fanned out by flow
+//! - [`ring`]: live capture on AF_PACKET TPACKET_V2 or V3 rings, one per worker, fanned out by flow
 //!   hash (the default).
 //! - [`live`]: live capture through libpcap (`--capture pcap`).
 //! - [`filter`]: BPF filters (tcpdump syntax) compiled by libpcap.

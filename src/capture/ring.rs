@@ -1,29 +1,56 @@
-//! Live capture on an AF_PACKET TPACKET_V3 ring, one socket per worker, joined in a
-//! `PACKET_FANOUT_HASH` group so the kernel sends both directions of a flow to the same worker.
+//! Live capture on an AF_PACKET ring (TPACKET_V2 or TPACKET_V3), one socket per worker, joined
+//! in a `PACKET_FANOUT_HASH` group so the kernel sends both directions of a flow to the same
+//! worker.
 //!
 //! All of flowsieve's capture `unsafe` lives in this file. The ring is a shared mapping the
-//! kernel fills block by block: a block whose status has `TP_STATUS_USER` belongs to us until we
-//! write `TP_STATUS_KERNEL` back. Every read inside a block is bounds-checked against the block
-//! before the pointer is formed, so a corrupt header cannot make us read outside the mapping.
+//! kernel fills: with V3 block by block, with V2 frame by frame. A block (V3) or frame (V2)
+//! whose status has `TP_STATUS_USER` belongs to us until we write `TP_STATUS_KERNEL` back. Every
+//! read inside a block or frame is bounds-checked against it before the pointer is formed, so a
+//! corrupt header cannot make us read outside the mapping.
+//!
+//! Why two versions: a V3 block reaches userspace only when it is full or when its retire timer
+//! fires, and that timer runs on jiffies (4 ms steps at `CONFIG_HZ=250`), so on light traffic
+//! the packet that completes a classification can wait several milliseconds. A V2 frame is
+//! handed over as soon as the kernel has written it and `poll` wakes on every frame: lower
+//! latency, at the cost of a fixed frame size (longer packets are cut) and one status word per
+//! packet instead of per block.
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::live::{LiveEvent, LiveStats};
 use super::{CaptureError, Frame};
 use crate::decode::LinkType;
 
-/// Ring geometry. 256 blocks of 256 KiB: 64 MiB per socket absorbs bursts of a few hundred
-/// milliseconds at 1 Gb/s. A block is handed to the worker when full or when its retire timeout
-/// passes; the timeout bounds how long the packet that completes a classification waits before
-/// it is seen, so it is short (1 ms by default, `run --ring-timeout`). Many small blocks keep
-/// the ring from filling when light traffic retires nearly-empty blocks every millisecond:
+/// Which AF_PACKET ring layout to use (`run --ring`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RingVersion {
+    /// TPACKET_V2: fixed-size frames, each handed over as soon as it is written. The default:
+    /// the enforcement delay does not depend on a kernel timer.
+    V2,
+    /// TPACKET_V3: variable-size packets packed in blocks, handed over per block (full or
+    /// retired by `block_timeout_ms`). Fewer wake-ups and whole packets at high rates.
+    V3,
+}
+
+/// Ring geometry: 64 MiB per socket (256 blocks of 256 KiB) absorbs bursts of a few hundred
+/// milliseconds at 1 Gb/s.
+///
+/// V3: a block is handed to the worker when full or when its retire timeout passes; the
+/// timeout bounds how long the packet that completes a classification waits before it is seen,
+/// so it is short (1 ms asked, `run --ring-timeout`; the kernel rounds it up to a jiffy). Many
+/// small blocks keep the ring from filling when light traffic retires nearly-empty blocks:
 /// 256 blocks still cover a worker stall of 256 ms at any rate.
+///
+/// V2: the same mapping cut into 4 KiB frames (16384 of them). A frame holds the packet from
+/// its link header on, up to about 4000 bytes: full-size Ethernet frames fit, longer packets
+/// (GRO/TSO aggregates) are cut and their length on the wire is kept.
 #[derive(Debug, Clone, Copy)]
 pub struct RingConfig {
+    pub version: RingVersion,
     pub block_size: u32,
     pub block_count: u32,
     pub frame_size: u32,
@@ -32,17 +59,29 @@ pub struct RingConfig {
 
 impl Default for RingConfig {
     fn default() -> Self {
-        RingConfig { block_size: 1 << 18, block_count: 256, frame_size: 2048, block_timeout_ms: 1 }
+        RingConfig {
+            version: RingVersion::V2,
+            block_size: 1 << 18,
+            block_count: 256,
+            frame_size: 4096,
+            block_timeout_ms: 1,
+        }
     }
 }
 
-/// One TPACKET_V3 socket and its mapped ring.
+/// One TPACKET_V2 or TPACKET_V3 socket and its mapped ring.
 pub struct PacketRing {
     fd: OwnedFd,
     map: NonNull<u8>,
     map_len: usize,
+    version: RingVersion,
     block_size: usize,
     block_count: usize,
+    /// V2 only: frame slot size, slots per block, slots in the ring.
+    frame_size: usize,
+    frames_per_block: usize,
+    frame_count: usize,
+    /// The next block (V3) or frame slot (V2) the kernel fills.
     current: usize,
     iface: String,
     stats: LiveStats,
@@ -131,18 +170,41 @@ impl PacketRing {
         if let Some(program) = filter {
             attach_filter(&fd, program, iface)?;
         }
-        let version = libc::tpacket_versions::TPACKET_V3 as libc::c_int;
-        set_opt(&fd, libc::SOL_PACKET, libc::PACKET_VERSION, &version, iface, "PACKET_VERSION v3")?;
-        let req = libc::tpacket_req3 {
-            tp_block_size: config.block_size,
-            tp_block_nr: config.block_count,
-            tp_frame_size: config.frame_size,
-            tp_frame_nr: config.block_size / config.frame_size * config.block_count,
-            tp_retire_blk_tov: config.block_timeout_ms,
-            tp_sizeof_priv: 0,
-            tp_feature_req_word: 0,
-        };
-        set_opt(&fd, libc::SOL_PACKET, libc::PACKET_RX_RING, &req, iface, "PACKET_RX_RING")?;
+        let frames_per_block = config.block_size.checked_div(config.frame_size).unwrap_or(0);
+        if frames_per_block == 0 {
+            return Err(CaptureError::Live {
+                iface: iface.to_string(),
+                message: format!("ring frame size {} larger than block size {}", config.frame_size, config.block_size),
+            });
+        }
+        let frame_count = frames_per_block * config.block_count;
+        match config.version {
+            RingVersion::V3 => {
+                let version = libc::tpacket_versions::TPACKET_V3 as libc::c_int;
+                set_opt(&fd, libc::SOL_PACKET, libc::PACKET_VERSION, &version, iface, "PACKET_VERSION v3")?;
+                let req = libc::tpacket_req3 {
+                    tp_block_size: config.block_size,
+                    tp_block_nr: config.block_count,
+                    tp_frame_size: config.frame_size,
+                    tp_frame_nr: frame_count,
+                    tp_retire_blk_tov: config.block_timeout_ms,
+                    tp_sizeof_priv: 0,
+                    tp_feature_req_word: 0,
+                };
+                set_opt(&fd, libc::SOL_PACKET, libc::PACKET_RX_RING, &req, iface, "PACKET_RX_RING (v3)")?;
+            }
+            RingVersion::V2 => {
+                let version = libc::tpacket_versions::TPACKET_V2 as libc::c_int;
+                set_opt(&fd, libc::SOL_PACKET, libc::PACKET_VERSION, &version, iface, "PACKET_VERSION v2")?;
+                let req = libc::tpacket_req {
+                    tp_block_size: config.block_size,
+                    tp_block_nr: config.block_count,
+                    tp_frame_size: config.frame_size,
+                    tp_frame_nr: frame_count,
+                };
+                set_opt(&fd, libc::SOL_PACKET, libc::PACKET_RX_RING, &req, iface, "PACKET_RX_RING (v2)")?;
+            }
+        }
         let map_len = config.block_size as usize * config.block_count as usize;
         // SAFETY: mapping the ring the kernel just allocated for this socket; checked below.
         let map = unsafe {
@@ -163,8 +225,12 @@ impl PacketRing {
             fd,
             map,
             map_len,
+            version: config.version,
             block_size: config.block_size as usize,
             block_count: config.block_count as usize,
+            frame_size: config.frame_size as usize,
+            frames_per_block: frames_per_block as usize,
+            frame_count: frame_count as usize,
             current: 0,
             iface: iface.to_string(),
             stats: LiveStats::default(),
@@ -206,7 +272,13 @@ impl PacketRing {
         &self.iface
     }
 
+    pub fn version(&self) -> RingVersion {
+        self.version
+    }
+
     /// Kernel counters since the socket opened (PACKET_STATISTICS resets on read; we add up).
+    /// A V2 socket fills only the first two fields of `tpacket_stats_v3` (its `tpacket_stats`),
+    /// which are the ones read.
     pub fn stats(&mut self) -> LiveStats {
         // SAFETY: tpacket_stats_v3 is plain data; zero is valid.
         let mut s: libc::tpacket_stats_v3 = unsafe { std::mem::zeroed() };
@@ -243,8 +315,16 @@ impl PacketRing {
         unsafe { self.map.as_ptr().add(index * self.block_size + 8).cast::<u32>() }
     }
 
-    /// Hand frames to `on_event` until `stop` is set; `Idle` at least every 100 ms.
-    pub fn run(&mut self, stop: &AtomicBool, mut on_event: impl FnMut(LiveEvent<'_>)) -> Result<(), CaptureError> {
+    /// Hand frames to `on_event` until `stop` is set; `Idle` at least every 100 ms (and every
+    /// 8 blocks or 1024 frames while traffic flows).
+    pub fn run(&mut self, stop: &AtomicBool, on_event: impl FnMut(LiveEvent<'_>)) -> Result<(), CaptureError> {
+        match self.version {
+            RingVersion::V2 => self.run_v2(stop, on_event),
+            RingVersion::V3 => self.run_v3(stop, on_event),
+        }
+    }
+
+    fn run_v3(&mut self, stop: &AtomicBool, mut on_event: impl FnMut(LiveEvent<'_>)) -> Result<(), CaptureError> {
         let mut blocks_since_idle = 0u32;
         while !stop.load(Ordering::Relaxed) {
             let status_ptr = self.block_status(self.current);
@@ -312,6 +392,93 @@ impl PacketRing {
             }
             at += next as usize;
         }
+    }
+
+    /// The V2 frame slot at `index`: a byte slice over the mapping. Slots never straddle a
+    /// block: each block holds `frames_per_block` of them from its start.
+    fn frame_slot(&self, index: usize) -> &[u8] {
+        let offset =
+            (index / self.frames_per_block) * self.block_size + (index % self.frames_per_block) * self.frame_size;
+        // SAFETY: index < frame_count = frames_per_block * block_count, so the block number is
+        // below block_count and the slot (frame_size bytes, frames_per_block * frame_size <=
+        // block_size) lies inside that block, inside the mapping, which lives as long as `self`.
+        // The kernel writes slots it owns concurrently; we only read a slot's contents after
+        // seeing TP_STATUS_USER (acquire fence), when it is ours.
+        unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(offset), self.frame_size) }
+    }
+
+    /// Status word of the V2 frame slot at `index`: `tp_status`, the first field of
+    /// `tpacket2_hdr` at the start of the slot.
+    fn frame_status(&self, index: usize) -> *mut u32 {
+        let offset =
+            (index / self.frames_per_block) * self.block_size + (index % self.frames_per_block) * self.frame_size;
+        // SAFETY: as in `frame_slot`, the slot starts inside the mapping; its first 4 bytes are
+        // inside it too (frame_size >= 4, the kernel refused smaller frames), and the offset is
+        // a multiple of TPACKET_ALIGNMENT (16), so the u32 is aligned.
+        unsafe { self.map.as_ptr().add(offset).cast::<u32>() }
+    }
+
+    /// TPACKET_V2 loop: one frame at a time, `poll` only when the next slot is still the
+    /// kernel's. The kernel wakes a poller for every frame it writes, so a lone packet is seen
+    /// without waiting for a timer. Light traffic wakes us per packet, so the periodic work
+    /// (`Idle`: counters, expiry, status) is paced by the clock, not by wake-ups.
+    fn run_v2(&mut self, stop: &AtomicBool, mut on_event: impl FnMut(LiveEvent<'_>)) -> Result<(), CaptureError> {
+        const IDLE_EVERY: Duration = Duration::from_millis(100);
+        let mut frames_since_idle = 0u32;
+        let mut last_idle = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            let status_ptr = self.frame_status(self.current);
+            // SAFETY: aligned u32 inside the mapping; volatile because the kernel writes it.
+            let status = unsafe { status_ptr.read_volatile() };
+            if status & libc::TP_STATUS_USER == 0 {
+                super::wait_readable(self.fd.as_fd(), &self.iface)?;
+                if last_idle.elapsed() >= IDLE_EVERY {
+                    frames_since_idle = 0;
+                    last_idle = Instant::now();
+                    let stats = self.stats();
+                    on_event(LiveEvent::Idle(stats));
+                }
+                continue;
+            }
+            fence(Ordering::Acquire);
+            self.read_frame_v2(self.current, status, &mut on_event);
+            fence(Ordering::Release);
+            // SAFETY: as above; returning the slot to the kernel.
+            unsafe { status_ptr.write_volatile(libc::TP_STATUS_KERNEL) };
+            self.current = (self.current + 1) % self.frame_count;
+            frames_since_idle += 1;
+            if frames_since_idle >= 1024 {
+                frames_since_idle = 0;
+                last_idle = Instant::now();
+                let stats = self.stats();
+                on_event(LiveEvent::Idle(stats));
+            }
+        }
+        Ok(())
+    }
+
+    /// The packet in one V2 frame slot we own, read with bounds checks against the slot.
+    fn read_frame_v2(&self, index: usize, status: u32, on_event: &mut impl FnMut(LiveEvent<'_>)) {
+        let slot = self.frame_slot(index);
+        let u32_at = |at: usize| slot.get(at..at + 4).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+        let u16_at = |at: usize| slot.get(at..at + 2).map(|b| u16::from_ne_bytes([b[0], b[1]]));
+        // tpacket2_hdr: status 0, len 4, snaplen 8, mac 12 (u16), net 14, sec 16, nsec 20,
+        // vlan_tci 24 (u16), vlan_tpid 26.
+        let (Some(len), Some(snaplen), Some(mac), Some(sec), Some(nsec), Some(tci)) =
+            (u32_at(4), u32_at(8), u16_at(12), u32_at(16), u32_at(20), u16_at(24))
+        else {
+            return;
+        };
+        let start = mac as usize;
+        let Some(data) = slot.get(start..start + snaplen as usize) else { return };
+        let vlan = (status & libc::TP_STATUS_VLAN_VALID != 0).then_some(tci & 0x0fff);
+        on_event(LiveEvent::Frame(Frame {
+            link: LinkType::Ethernet,
+            timestamp: Duration::new(u64::from(sec), nsec.min(999_999_999)),
+            data,
+            wire_len: len,
+            vlan,
+        }));
     }
 }
 

@@ -223,9 +223,17 @@ pub struct Agent {
 
 impl Agent {
     pub fn start(ns: &NetNs, args: &[&str], log: &Path) -> Agent {
+        Agent::start_under(ns, &[], args, log)
+    }
+
+    /// Like [`start`](Self::start), the agent run by `wrapper` (e.g. `chrt -f 20`), which must
+    /// exec it so that signals reach the agent.
+    pub fn start_under(ns: &NetNs, wrapper: &[&str], args: &[&str], log: &Path) -> Agent {
         let file = std::fs::File::create(log).unwrap();
         let child = Command::new("ip")
-            .args(["netns", "exec", ns.name(), env!("CARGO_BIN_EXE_flowsieve")])
+            .args(["netns", "exec", ns.name()])
+            .args(wrapper)
+            .arg(env!("CARGO_BIN_EXE_flowsieve"))
             .args(args)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
