@@ -435,6 +435,9 @@ fn on_message(phase: &mut Phase, kind: u8, body: &[u8], transport: Transport, fa
             // RFC 8446 §4.1.4: a second HelloRetryRequest is a protocol error.
             Some(hello) if hello.retry && *phase == Phase::AfterRetry => Step::Malformed,
             Some(hello) if hello.retry => {
+                // Its version and cipher bind the ServerHello to come (RFC 8446 §4.1.4): a flow
+                // that ends here still has them, and its JA3S, as nDPI reports it.
+                hello.record(facts);
                 *phase = Phase::AfterRetry;
                 Step::NeedMore
             }
@@ -866,7 +869,11 @@ impl<'a> ServerHello<'a> {
         if facts.protocol != protocol::DTLS {
             facts.protocol = if self.version >= 0xfe00 { protocol::DTLS } else { tls_protocol(facts) };
         }
-        facts.tls.ja3s = Some(md5_hex(self.ja3s_string().as_bytes()).into());
+        // JA3S is the server's first answer, a HelloRetryRequest included: it pairs with the
+        // JA3 of the first ClientHello (the one flowsieve reads), as in nDPI and Netify.
+        if facts.tls.ja3s.is_none() {
+            facts.tls.ja3s = Some(md5_hex(self.ja3s_string().as_bytes()).into());
+        }
     }
 }
 
@@ -1580,13 +1587,18 @@ pub(crate) mod tests {
 
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         assert_eq!(feed(&mut d, &mut f, Reverse, &hrr), Parsed::Continue);
-        assert!(learned_nothing(&f));
+        // Its version, cipher and JA3S are known already (a flow may end here).
+        assert_eq!((f.tls.version, f.tls.cipher), (0x0304, 0x1301));
+        let hrr_ja3s = md5_hex(b"771,4865,43");
+        assert_eq!(f.tls.ja3s.as_deref(), Some(hrr_ja3s.as_str()));
         let seq = 1000 + hrr.len() as u32;
         assert_eq!(d.parse(&segment(Reverse, Some(seq), &ccs), &mut f), Parsed::Continue);
         let seq = seq + ccs.len() as u32;
         assert_eq!(d.parse(&segment(Reverse, Some(seq), &real), &mut f), Parsed::Done);
         assert_eq!(f.tls.version, 0x0304);
         assert_eq!(f.tls.alpn_negotiated.as_deref(), Some("h2"));
+        // JA3S stays the first answer's, pairing with the first ClientHello's JA3.
+        assert_eq!(f.tls.ja3s.as_deref(), Some(hrr_ja3s.as_str()));
 
         // All in one segment.
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
@@ -1596,7 +1608,32 @@ pub(crate) mod tests {
         // A second HelloRetryRequest is a protocol error.
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         assert_eq!(feed(&mut d, &mut f, Reverse, &[hrr.clone(), hrr].concat()), Parsed::Skipped);
-        assert!(learned_nothing(&f));
+    }
+
+    #[test]
+    fn hello_retry_request_from_a_capture() {
+        // nDPI's steam.pcapng, flow 2: the server's HelloRetryRequest (with a ChangeCipherSpec)
+        // then its ServerHello. nDPI reports the HelloRetryRequest's JA3S (43-51), not the
+        // ServerHello's (51-43).
+        let hrr = crate::dissect::testing::hex(concat!(
+            "1603030058020000540303cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c",
+            "20d4c71c877b1c51a69bcf2d25eadb4b73770bc01cc6ec54f2007be88ce7c26539130200000c002b0002",
+            "0304003300020017140303000101"
+        ));
+        let sh = crate::dissect::testing::hex(concat!(
+            "160303009b020000970303eedb81cf13fcbf9d8733e4cdb16235f9a29b7eb5b6a63bd678db6039fede74fe",
+            "20d4c71c877b1c51a69bcf2d25eadb4b73770bc01cc6ec54f2007be88ce7c26539130200004f00330045",
+            "00170041042181802aa893f858a60de6e8945088fe39e0722006dcd98d60e69610e9c95891cb5cccfbb4",
+            "68c81b6471fc58563056e864b8aa121ad39e22eb102651d3397769002b00020304"
+        ));
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        assert_eq!(feed(&mut d, &mut f, Reverse, &hrr), Parsed::Continue);
+        assert_eq!(crate::dissect::cipher_suites::cipher_name(f.tls.cipher), Some("TLS_AES_256_GCM_SHA384"));
+        assert_eq!(f.tls.ja3s.as_deref(), Some("15af977ce25de452b96affa2addb1036"));
+        let seq = 1000 + hrr.len() as u32;
+        assert_eq!(d.parse(&segment(Reverse, Some(seq), &sh), &mut f), Parsed::Done);
+        assert_eq!(f.tls.version, 0x0304);
+        assert_eq!(f.tls.ja3s.as_deref(), Some("15af977ce25de452b96affa2addb1036"));
     }
 
     #[test]
