@@ -19,8 +19,9 @@
 //! it falls in a documented class, each listed with its count and reason:
 //! - flowsieve is right: the ServerHello negotiated a lower version than nDPI shows (nDPI prints
 //!   the ClientHello's); without a ServerHello nDPI prints the hello's legacy version field
-//!   where flowsieve gives the highest supported_versions offer; QUIC flows nDPI states TLS 1.3
-//!   for without a readable offer.
+//!   where flowsieve gives the highest supported_versions offer; nDPI shows that legacy field
+//!   too when it stopped before a ServerHello flowsieve read (nDPI has no cipher or JA3S for the
+//!   flow); QUIC flows nDPI states TLS 1.3 for without a readable offer.
 //! - documented deviation: nDPI 4.11's JA4 departs from the FoxIO definition (see
 //!   [`ndpi_style_ja4`]); flowsieve's `tls.ja4` keeps the definition.
 //! - spelling: nDPI prints non-ASCII bytes as `?` and cuts long user agents short; the SSH
@@ -229,6 +230,11 @@ fn explain_tls_version(t: &Value, r: &Value, theirs: &str, ours: Option<&str>) -
         // in supported_versions.
         Some(("TLSv1.3", true)) if theirs == "TLSv1.2" => Some(
             "no ServerHello: nDPI shows the hello's legacy version field, flowsieve the highest supported_versions offer",
+        ),
+        // nDPI gave up before the ServerHello (a ClientHello of many segments): it has no
+        // cipher and no JA3S for the flow, and shows the ClientHello's legacy version.
+        Some(("TLSv1.3", false)) if theirs == "TLSv1.2" && t["cipher"].is_null() && t["ja3s"].is_null() => Some(
+            "flowsieve right: the ServerHello negotiated TLS 1.3; nDPI read no ServerHello (no cipher, no JA3S) and shows the ClientHello's legacy version",
         ),
         None if quic && theirs == "TLSv1.3" => Some(
             "QUIC: nDPI states TLS 1.3 (RFC 9001 §4.2) without a readable offer (draft-version hello, or an Initial flowsieve cannot open)",
