@@ -33,6 +33,7 @@ const CONTENT_CHANGE_CIPHER_SPEC: u8 = 20;
 const CONTENT_ALERT: u8 = 21;
 const ALERT_FATAL: u8 = 2;
 const CONTENT_HANDSHAKE: u8 = 22;
+const CONTENT_APPLICATION_DATA: u8 = 23;
 
 const CLIENT_HELLO: u8 = 1;
 const SERVER_HELLO: u8 = 2;
@@ -101,6 +102,9 @@ impl Dissector for TlsDissector {
         if segment.tcp_seq.is_none() && is_dtls_datagram(p) {
             return Probe::Certain;
         }
+        if segment.tcp_seq.is_some() && is_tls_mid_session(p) {
+            return Probe::Certain;
+        }
         // A byte not received yet cannot disagree.
         let byte_is = |i: usize, ok: fn(u8) -> bool| p.get(i).map_or(true, |&b| ok(b));
         let shape = byte_is(0, |b| b == CONTENT_HANDSHAKE)
@@ -145,6 +149,11 @@ impl Dissector for TlsDissector {
             facts.protocol = protocol::DTLS;
             return self.finish(Parsed::Done);
         }
+        if segment.tcp_seq.is_some() && fresh && is_tls_mid_session(p) {
+            // The same over TCP: the flow is TLS (IMAPS on 993, …), nothing more to read.
+            facts.protocol = tls_protocol(facts);
+            return self.finish(Parsed::Done);
+        }
         let step = match segment.tcp_seq {
             Some(seq) => side.take_segment(seq, segment.payload, facts),
             None if is_dtls(segment.payload) => side.walker.walk_dtls(segment.payload, facts),
@@ -173,6 +182,32 @@ impl Dissector for TlsDissector {
             Step::Malformed => self.finish(Parsed::Skipped),
         }
     }
+}
+
+/// A TCP segment of whole TLS records after the handshake (RFC 5246 §6.2.1, RFC 8446 §5.1):
+/// application data or encrypted alerts, record version 3.1–3.3, non-empty lengths
+/// that tile the segment exactly. What a capture that starts mid-session shows first.
+fn is_tls_mid_session(p: &[u8]) -> bool {
+    const MAX_CIPHERTEXT: usize = (1 << 14) + 2048;
+    let mut rest = p;
+    while !rest.is_empty() {
+        let (Some(&content), Some(&major), Some(&minor), Some(len)) =
+            (rest.first(), rest.get(1), rest.get(2), rest.get(3..5))
+        else {
+            return false;
+        };
+        let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+        // A two-byte alert is a plaintext one (a handshake refused), not a session's.
+        let header_ok = (content == CONTENT_APPLICATION_DATA || (content == CONTENT_ALERT && len > 2))
+            && major == 3
+            && (1..=3).contains(&minor)
+            && (1..=MAX_CIPHERTEXT).contains(&len);
+        match rest.get(5 + len..) {
+            Some(next) if header_ok => rest = next,
+            _ => return false,
+        }
+    }
+    !p.is_empty()
 }
 
 /// A DTLS record header: handshake content and a DTLS 1.0/1.2/1.3 version.
@@ -1634,6 +1669,52 @@ pub(crate) mod tests {
         assert_eq!(d.parse(&segment(Reverse, Some(seq), &sh), &mut f), Parsed::Done);
         assert_eq!(f.tls.version, 0x0304);
         assert_eq!(f.tls.ja3s.as_deref(), Some("15af977ce25de452b96affa2addb1036"));
+    }
+
+    #[test]
+    fn mid_session_records() {
+        // nDPI's zoom.pcap flow 22 (IMAP on 993) and KakaoTalk_chat.pcap flow 33 (5223): the
+        // captures start after the handshake, with application data.
+        let imaps = crate::dissect::testing::hex(concat!(
+            "170303002a405d34311f6b3ccb25efa43991126d7afbf55c36dff1fef96c21c7b593b0fc47e72531e969",
+            "73e0093c20"
+        ));
+        let kakao = crate::dissect::testing::hex(concat!(
+            "1703010028d3a8fe516baf112d8f5a32ac11326d95c0bc5efbe78c6a2e3bee61f574802a43a6e980037f",
+            "e55bad"
+        ));
+        for (payload, port, want) in [(&imaps, 993, protocol::IMAPS), (&kakao, 5223, protocol::TLS)] {
+            let seg = segment(Forward, Some(1), payload);
+            assert_eq!(TlsDissector::probe(&seg), Probe::Certain);
+            let mut f = FlowFacts { local_port: 54341, other_port: port, ..FlowFacts::default() };
+            assert_eq!(TlsDissector::default().parse(&seg, &mut f), Parsed::Done);
+            assert_eq!(f.protocol, want);
+        }
+        // Two records (application data then an encrypted alert) tile a segment too; a
+        // plaintext alert is no session's.
+        let two = [&kakao[..], &[21, 3, 3, 0, 3, 1, 2, 3]].concat();
+        assert_eq!(TlsDissector::probe(&segment(Forward, Some(1), &two)), Probe::Certain);
+        let plain_alert = [&kakao[..], &[21, 3, 3, 0, 2, 2, 40]].concat();
+        assert_eq!(TlsDissector::probe(&segment(Forward, Some(1), &plain_alert)), Probe::NotForUs);
+        // A record cut short, a byte too many, an empty record, or a datagram: none of it.
+        for bad in [&imaps[..imaps.len() - 1], &[&imaps[..], &[0]].concat()[..], &[23, 3, 3, 0, 0][..]] {
+            assert_eq!(TlsDissector::probe(&segment(Forward, Some(1), bad)), Probe::NotForUs);
+        }
+        assert_eq!(TlsDissector::probe(&segment(Forward, None, &imaps)), Probe::NotForUs);
+    }
+
+    proptest! {
+        #[test]
+        fn mid_session_walk_never_panics(p in proptest::collection::vec(any::<u8>(), 0..300), first in 20u8..24) {
+            let mut p = p;
+            if let Some(b) = p.first_mut() {
+                *b = first;
+            }
+            let _ = is_tls_mid_session(&p);
+            let seg = segment(Forward, Some(1), &p);
+            let _ = TlsDissector::probe(&seg);
+            let _ = TlsDissector::default().parse(&seg, &mut FlowFacts::default());
+        }
     }
 
     #[test]
