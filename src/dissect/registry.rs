@@ -355,6 +355,8 @@ mod tests {
         assert_eq!(guess_for(6, 500), protocol::IPSEC);
         assert_eq!(guess_for(17, 500), protocol::IPSEC);
         assert_eq!(guess_for(6, 443), protocol::TLS);
+        assert_eq!(guess_for(6, 81), protocol::HTTP);
+        assert_eq!(guess_for(6, 8181), protocol::HTTP);
         assert_eq!(guess_for(17, 445), protocol::UNKNOWN);
         // nDPI names nothing on TCP 990 (synscan.pcap flows 114, 1034).
         assert_eq!(guess_for(6, 990), protocol::UNKNOWN);
