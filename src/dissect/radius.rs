@@ -113,7 +113,7 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..80)) {
-            no_panic::<RadiusDissector>(&udp([1, 1812]), &[p.clone()]);
+            no_panic::<RadiusDissector>(&udp([1, 1812]), std::slice::from_ref(&p));
             no_panic::<RadiusDissector>(&udp([1, 4000]), &[p]);
         }
     }
