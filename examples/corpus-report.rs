@@ -19,12 +19,15 @@
 //! it falls in a documented class, each listed with its count and reason:
 //! - flowsieve is right: the ServerHello negotiated a lower version than nDPI shows (nDPI prints
 //!   the ClientHello's); without a ServerHello nDPI prints the hello's legacy version field
-//!   where flowsieve gives the highest supported_versions offer; QUIC flows nDPI states TLS 1.3
-//!   for without a readable offer.
+//!   where flowsieve gives the highest supported_versions offer; nDPI shows that legacy field
+//!   too when it stopped before a ServerHello flowsieve read (nDPI has no cipher or JA3S for the
+//!   flow); QUIC flows nDPI states TLS 1.3 for without a readable offer.
 //! - documented deviation: nDPI 4.11's JA4 departs from the FoxIO definition (see
 //!   [`ndpi_style_ja4`]); flowsieve's `tls.ja4` keeps the definition.
 //! - spelling: nDPI prints non-ASCII bytes as `?` and cuts long user agents short; the SSH
 //!   banner nDPI reports as a hostname is flowsieve's `ssh.client`/`ssh.server`.
+//! - flowsieve right on the protocol: RDP whose X.224 negotiation flowsieve read, with the TLS
+//!   security layer after it, which nDPI names TLS.
 //! - not flowsieve's to read here: flows inside tunnels (the decoder's work) and fuzzed captures
 //!   whose names were mutated packet by packet.
 //!
@@ -230,6 +233,11 @@ fn explain_tls_version(t: &Value, r: &Value, theirs: &str, ours: Option<&str>) -
         Some(("TLSv1.3", true)) if theirs == "TLSv1.2" => Some(
             "no ServerHello: nDPI shows the hello's legacy version field, flowsieve the highest supported_versions offer",
         ),
+        // nDPI gave up before the ServerHello (a ClientHello of many segments): it has no
+        // cipher and no JA3S for the flow, and shows the ClientHello's legacy version.
+        Some(("TLSv1.3", false)) if theirs == "TLSv1.2" && t["cipher"].is_null() && t["ja3s"].is_null() => Some(
+            "flowsieve right: the ServerHello negotiated TLS 1.3; nDPI read no ServerHello (no cipher, no JA3S) and shows the ClientHello's legacy version",
+        ),
         None if quic && theirs == "TLSv1.3" => Some(
             "QUIC: nDPI states TLS 1.3 (RFC 9001 §4.2) without a readable offer (draft-version hello, or an Initial flowsieve cannot open)",
         ),
@@ -279,6 +287,17 @@ fn explain_ja4(t: &Value, r: &Value, theirs: &str, ours: Option<&str>) -> Option
     (ndpi_style_ja4(r).as_deref() == Some(theirs)).then_some(
         "nDPI 4.11 JA4 departs from the FoxIO definition (SNI letter, ALPN chars, empty-extension hash); \
          flowsieve's is the definition's and equals nDPI's once those are applied",
+    )
+}
+
+/// A documented class for a flow whose protocol does not agree: `(nDPI's record, ours, our
+/// protocol ID)`.
+fn explain_protocol(t: &Value, r: &Value, ours: u16) -> Option<&'static str> {
+    let dpi = r["detection_guessed"].as_bool() == Some(false);
+    // MS-RDPBCGR §1.3.1.1: the X.224 Connection Request/Confirm negotiates RDP's security
+    // layer, then TLS (or CredSSP over TLS) carries RDP. flowsieve read the negotiation.
+    (dpi && ours == protocol::RDP && t["master_name"].as_str() == Some("TLS")).then_some(
+        "flowsieve right: RDP's X.224 negotiation opens the flow, its TLS security layer follows; nDPI names the TLS",
     )
 }
 
@@ -540,6 +559,7 @@ fn main() -> anyhow::Result<()> {
     let mut targeted = Tally::default();
     let mut targeted_dpi = Tally::default();
     let mut confusion: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut protocol_classes: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut unknown_detected: BTreeMap<String, u64> = BTreeMap::new();
     let (mut unknown_flows, mut unpaired, mut paired) = (0u64, 0u64, 0u64);
 
@@ -574,20 +594,36 @@ fn main() -> anyhow::Result<()> {
             let our_text = (our_id != protocol::UNKNOWN).then(|| our_id.to_string());
             let agrees = {
                 let want_text = want.to_string();
-                let tally = by_protocol.entry(master_name.to_string()).or_default();
-                let ok = tally.add(&want_text, our_text.as_deref());
-                all.add(&want_text, our_text.as_deref());
                 let dpi = t["confidence"].as_str() == Some("DPI");
+                let targeted_flow = TARGETED.contains(&master_name);
+                let ok = by_protocol.entry(master_name.to_string()).or_default().add(&want_text, our_text.as_deref());
+                all.add(&want_text, our_text.as_deref());
                 if dpi {
                     by_protocol_dpi.entry(master_name.to_string()).or_default().add(&want_text, our_text.as_deref());
                 }
-                if TARGETED.contains(&master_name) {
+                if targeted_flow {
                     targeted.add(&want_text, our_text.as_deref());
                     if dpi {
                         targeted_dpi.add(&want_text, our_text.as_deref());
                     }
                 }
-                ok
+                let why = if ok { None } else { explain_protocol(t, r, our_id) };
+                if let Some(why) = why {
+                    let had = our_text.is_some();
+                    *protocol_classes.entry(why).or_default() += 1;
+                    by_protocol.entry(master_name.to_string()).or_default().explain(had);
+                    all.explain(had);
+                    if dpi {
+                        by_protocol_dpi.entry(master_name.to_string()).or_default().explain(had);
+                    }
+                    if targeted_flow {
+                        targeted.explain(had);
+                        if dpi {
+                            targeted_dpi.explain(had);
+                        }
+                    }
+                }
+                ok || why.is_some()
             };
             if !agrees && detail.as_deref() == Some(master_name) {
                 details.push(format!(
@@ -685,6 +721,9 @@ fn main() -> anyhow::Result<()> {
     }
     println!();
     println!("Documented classes (counted under 'explained', not as disagreements):");
+    for (why, n) in &protocol_classes {
+        println!("{n:>6}  protocol: {why}");
+    }
     for (i, f) in fields.iter().enumerate() {
         for (why, n) in &field_classes[i] {
             println!("{n:>6}  {}: {why}", f.name);

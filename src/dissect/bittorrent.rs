@@ -1,9 +1,10 @@
 //! BitTorrent dissector: the peer wire handshake (BEP 3: byte 19 then `BitTorrent protocol`)
 //! over TCP, and the DHT's bencoded KRPC messages over UDP (BEP 5: `d1:ad2:id20:` queries,
-//! `d1:rd2:id20:` responses).
+//! `d1:rd2:id20:` responses), and uTP connections (BEP 29): the initiator's ST_SYN answered
+//! by an ST_STATE.
 
 use super::text::prefix_agrees;
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Direction, Dissector, FlowInfo, Parsed, Probe, Segment};
 use crate::flow::facts::FlowFacts;
 
 const HANDSHAKE: &[u8] = b"\x13BitTorrent protocol";
@@ -16,6 +17,34 @@ pub struct BitTorrentDissector;
 fn is_krpc(p: &[u8]) -> bool {
     (p.starts_with(b"d1:ad2:id20:") || p.starts_with(b"d1:rd2:id20:") || p.starts_with(b"d1:eli"))
         && p.last() == Some(&b'e')
+}
+
+/// uTP packet types (BEP 29), the high nibble of the first byte; the low one is version 1.
+const UTP_STATE: u8 = 2;
+const UTP_SYN: u8 = 4;
+
+/// The uTP packet type of a header as BEP 29 lays it out (20 bytes: type/version, first
+/// extension, connection id, timestamps, window, seq_nr, ack_nr; extensions chained after),
+/// or `None`.
+fn utp_type(p: &[u8]) -> Option<u8> {
+    let (&first, &ext) = (p.first()?, p.get(1)?);
+    if first & 0x0f != 1 || first >> 4 > 4 || p.len() < 20 {
+        return None;
+    }
+    // Walk the extension chain (type, length, data) to the payload.
+    let (mut next, mut at) = (ext, 20usize);
+    while next != 0 {
+        next = *p.get(at)?;
+        let len = usize::from(*p.get(at + 1)?);
+        at = at.checked_add(2 + len).filter(|&end| end <= p.len())?;
+    }
+    Some(first >> 4)
+}
+
+/// The opening of a uTP connection: an ST_SYN carries no data, no acknowledgement and no
+/// timestamp difference yet.
+fn is_utp_syn(p: &[u8]) -> bool {
+    utp_type(p) == Some(UTP_SYN) && p.get(8..12) == Some(&[0; 4][..]) && p.get(18..20) == Some(&[0; 2][..])
 }
 
 impl Dissector for BitTorrentDissector {
@@ -33,6 +62,14 @@ impl Dissector for BitTorrentDissector {
             }
         } else if flow.is_udp() && (is_krpc(p) || p.starts_with(HANDSHAKE)) {
             Probe::Certain
+        } else if flow.is_udp() {
+            // uTP: a SYN leaves the question open, the other side's ST_STATE answer settles it
+            // (a flow still probing here had only SYNs before).
+            match segment.direction {
+                Direction::Forward if is_utp_syn(p) => Probe::Unsure,
+                Direction::Reverse if utp_type(p) == Some(UTP_STATE) => Probe::Certain,
+                _ => Probe::NotForUs,
+            }
         } else {
             Probe::NotForUs
         }
@@ -64,11 +101,38 @@ mod tests {
         truncations::<BitTorrentDissector>(&tcp([1, 6881]), &h);
     }
 
+    #[test]
+    fn utp_syn_then_state() {
+        // nDPI's bittorrent_utp.pcap, flow 2: ST_SYN, the ST_STATE answer, then ST_DATA.
+        let syn = hex("41004567ed639296000000000010000023c60000");
+        let state = hex("21004567ed6393410000000000100000456723c6");
+        let data = hex("01004568ed7a591d000000a70010000023c74566626c610a");
+        let f = udp([49861, 33333]);
+        let probe = |dir, p: &[u8]| BitTorrentDissector::probe_flow(&f, &segment(&f, dir, 0, p));
+        assert_eq!(probe(Direction::Forward, &syn), Probe::Unsure);
+        assert_eq!(probe(Direction::Reverse, &state), Probe::Certain);
+        // Data first, or a STATE that opens the flow, is not a connection's start.
+        assert_eq!(probe(Direction::Forward, &data), Probe::NotForUs);
+        assert_eq!(probe(Direction::Forward, &state), Probe::NotForUs);
+        // A SYN with data or an acknowledgement is none.
+        let mut odd = syn.clone();
+        odd[19] = 1;
+        assert_eq!(probe(Direction::Forward, &odd), Probe::NotForUs);
+        // An extension chain running past the packet.
+        let mut ext = syn.clone();
+        ext[1] = 1;
+        assert_eq!(probe(Direction::Forward, &ext), Probe::NotForUs);
+        ext.extend([0, 8]);
+        assert_eq!(probe(Direction::Forward, &ext), Probe::NotForUs);
+        ext.extend([0; 8]);
+        assert_eq!(probe(Direction::Forward, &ext), Probe::Unsure);
+    }
+
     proptest! {
         #[test]
         fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..80), udp_flow in any::<bool>()) {
             let f = if udp_flow { udp([1, 6881]) } else { tcp([1, 6881]) };
-            no_panic::<BitTorrentDissector>(&f, &[p]);
+            no_panic::<BitTorrentDissector>(&f, &[p.clone(), p]);
         }
     }
 }

@@ -6,8 +6,9 @@
 //! The version is read from the public header: before Q046 a flags byte (0x01 version
 //! present, 0x08 eight-byte connection ID) then the connection ID and the version; from Q046 an
 //! IETF-style long header with the version right after the first byte. Versions are four ASCII
-//! characters, `Q` and three digits, as nDPI shows them. Q050 and later encrypt the Initial
-//! with keys that are not read here (nor T0xx, which carry TLS).
+//! characters, `Q` and three digits, as nDPI shows them. Q050 (and T050/T051, which carry TLS)
+//! protect the Initial as IETF QUIC does, with their own salts: `quic.rs` opens them and hands
+//! Q050's CHLO to [`record_chlo`].
 
 use super::text::fact_string;
 use super::{protocol, Dissector, Parsed, Probe, Segment};
@@ -17,7 +18,7 @@ const TAG_CHLO: &[u8; 4] = b"CHLO";
 const TAG_SNI: &[u8; 4] = b"SNI\0";
 const TAG_UAID: &[u8; 4] = b"UAID";
 /// Entries of a real CHLO number a few dozen.
-const MAX_ENTRIES: usize = 128;
+pub(super) const MAX_ENTRIES: usize = 128;
 /// Client packets looked at for a CHLO.
 const MAX_PACKETS: u8 = 4;
 
@@ -96,26 +97,31 @@ impl Dissector for GquicDissector {
             facts.quic_version = version_number(v);
             outcome = Parsed::Updated;
         }
-        let found = chlo_entries(p, |tag, value| {
-            let printable = !value.is_empty() && value.iter().all(|&b| (0x20..0x7f).contains(&b));
-            if !printable {
-                return;
-            }
-            if tag == TAG_SNI && facts.detected_hostname.is_none() {
-                facts.detected_hostname = Some(fact_string(value, 255).to_ascii_lowercase().into());
-            } else if tag == TAG_UAID {
-                let http = facts.app_protocol.http_mut();
-                if http.user_agent.is_none() {
-                    http.user_agent = Some(fact_string(value, 512));
-                }
-            }
-        });
-        if found || self.packets >= MAX_PACKETS {
+        if record_chlo(p, facts) || self.packets >= MAX_PACKETS {
             Parsed::Done
         } else {
             outcome
         }
     }
+}
+
+/// Server name and user agent from the CHLO found in `p` (a plaintext packet here, Q050's
+/// decrypted CRYPTO stream in `quic.rs`). False when there is no well-formed CHLO.
+pub(super) fn record_chlo(p: &[u8], facts: &mut FlowFacts) -> bool {
+    chlo_entries(p, |tag, value| {
+        let printable = !value.is_empty() && value.iter().all(|&b| (0x20..0x7f).contains(&b));
+        if !printable {
+            return;
+        }
+        if tag == TAG_SNI && facts.detected_hostname.is_none() {
+            facts.detected_hostname = Some(fact_string(value, 255).to_ascii_lowercase().into());
+        } else if tag == TAG_UAID {
+            let http = facts.app_protocol.http_mut();
+            if http.user_agent.is_none() {
+                http.user_agent = Some(fact_string(value, 512));
+            }
+        }
+    })
 }
 
 #[cfg(test)]

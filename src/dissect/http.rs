@@ -133,8 +133,9 @@ impl Dissector for HttpDissector {
         classify(segment.payload)
     }
 
+    /// 80 and 8080, and the alternates 81 and 8181 nDPI also guesses HTTP for.
     fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_tcp() && (flow.has_port(80) || flow.has_port(8080))
+        flow.is_tcp() && [80, 8080, 81, 8181].iter().any(|&p| flow.has_port(p))
     }
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {

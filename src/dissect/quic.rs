@@ -6,7 +6,10 @@
 //! mask, RFC 9001 §5.4), open the payload (AES-128-GCM, §5.3), collect CRYPTO frames into a
 //! bounded buffer by offset (a ClientHello may span several packets, and browsers send its
 //! pieces out of order), and hand the finished ClientHello to the TLS parser: SNI, ALPN, client
-//! version and JA4 (`q`). The server's packets are not read.
+//! version and JA4 (`q`). The server's packets are not read. Google's Q050, T050 and T051 protect
+//! their Initials the same way with salts of their own (Chromium's `InitialSaltForVersion`) and
+//! gQUIC frame types; Q050's CRYPTO stream is a QUIC-crypto CHLO (server name, user agent) rather
+//! than TLS.
 //!
 //! Allocation: a per-flow scratch buffer for in-place decryption and the CRYPTO buffer, each
 //! allocated once, on the first Initial; nothing per packet.
@@ -48,6 +51,18 @@ struct VersionParams {
     initial_type: u8,
     /// HKDF labels for key, IV and header-protection key.
     labels: [&'static [u8]; 3],
+    handshake: Handshake,
+}
+
+/// What an Initial's plaintext holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handshake {
+    /// IETF frames (CRYPTO is 0x06), a TLS ClientHello.
+    Tls,
+    /// Google's T050/T051: gQUIC frames (CRYPTO is 0x08, PING 0x07), a TLS ClientHello.
+    GoogleTls,
+    /// Google's Q050: gQUIC frames, a QUIC-crypto CHLO message (tags SNI, UAID).
+    GoogleChlo,
 }
 
 const V1_LABELS: [&[u8]; 3] = [b"quic key", b"quic iv", b"quic hp"];
@@ -81,6 +96,25 @@ const SALT_DRAFT_22: [u8; 20] = [
     0x4a,
 ];
 
+/// Google QUIC versions with IETF-style Initial protection, each with its own salt (Chromium's
+/// `InitialSaltForVersion`): Q050 carries gQUIC frames and a CHLO, T050/T051 IETF frames and
+/// a TLS ClientHello.
+const SALT_Q050: [u8; 20] = [
+    0x50, 0x45, 0x74, 0xef, 0xd0, 0x66, 0xfe, 0x2f, 0x9d, 0x94, 0x5c, 0xfc, 0xdb, 0xd3, 0xa7, 0xf0, 0xd3, 0xb5, 0x6b,
+    0x45,
+];
+const SALT_T050: [u8; 20] = [
+    0x7f, 0xf5, 0x79, 0xe5, 0xac, 0xd0, 0x72, 0x91, 0x55, 0x80, 0x30, 0x4c, 0x43, 0xa2, 0x36, 0x7c, 0x60, 0x48, 0x83,
+    0x10,
+];
+const SALT_T051: [u8; 20] = [
+    0x7a, 0x4e, 0xde, 0xf4, 0xe7, 0xcc, 0xee, 0x5f, 0xa4, 0x50, 0x6c, 0x19, 0x12, 0x4f, 0xc8, 0xcc, 0xda, 0x6e, 0x03,
+    0x3d,
+];
+pub const Q050: u32 = u32::from_be_bytes(*b"Q050");
+pub const T050: u32 = u32::from_be_bytes(*b"T050");
+pub const T051: u32 = u32::from_be_bytes(*b"T051");
+
 /// Facebook's mvfst versions: its draft-22 and draft-27 builds and its experimental one
 /// (draft-27 keys).
 const MVFST_22: u32 = 0xface_b001;
@@ -91,6 +125,11 @@ pub const VERSION_1: u32 = 0x0000_0001;
 pub const VERSION_2: u32 = 0x6b33_43cf;
 
 fn version_params(version: u32) -> Option<VersionParams> {
+    let handshake = match version {
+        Q050 => Handshake::GoogleChlo,
+        T050 | T051 => Handshake::GoogleTls,
+        _ => Handshake::Tls,
+    };
     let (salt, initial_type, labels) = match version {
         VERSION_1 => (SALT_V1, 0, V1_LABELS),
         VERSION_2 => (SALT_V2, 1, V2_LABELS),
@@ -98,9 +137,12 @@ fn version_params(version: u32) -> Option<VersionParams> {
         0xff00_001d..=0xff00_0020 => (SALT_DRAFT_29, 0, V1_LABELS),
         0xff00_0017..=0xff00_001c | MVFST_27 | MVFST_EXP => (SALT_DRAFT_23, 0, V1_LABELS),
         0xff00_0016 | MVFST_22 => (SALT_DRAFT_22, 0, V1_LABELS),
+        Q050 => (SALT_Q050, 0, V1_LABELS),
+        T050 => (SALT_T050, 0, V1_LABELS),
+        T051 => (SALT_T051, 0, V1_LABELS),
         _ => return None,
     };
-    Some(VersionParams { version, salt, initial_type, labels })
+    Some(VersionParams { version, salt, initial_type, labels, handshake })
 }
 
 /// The version as nDPI spells it: `V-1`, `V-2`, `Draft-29`; other values in hex.
@@ -282,6 +324,35 @@ impl CryptoStream {
     }
 }
 
+impl CryptoStream {
+    /// Where a Q050 CHLO stands: tag `CHLO`, entry count (u16 LE), two bytes of padding, then
+    /// (tag, end offset u32 LE) pairs and the values; the last end offset gives its length.
+    fn chlo(&self) -> HelloState<'_> {
+        if !self.has_prefix(8) {
+            return HelloState::Partial;
+        }
+        let Some(header) = self.data.get(..8) else { return HelloState::Partial };
+        let count = usize::from(u16::from_le_bytes([header[4], header[5]]));
+        if &header[..4] != b"CHLO" || count == 0 || count > super::gquic::MAX_ENTRIES {
+            return HelloState::Bad;
+        }
+        let index_end = 8 + count * 8;
+        if !self.has_prefix(index_end) {
+            return HelloState::Partial;
+        }
+        let Some(last) = self.data.get(index_end - 4..index_end) else { return HelloState::Bad };
+        let values = u32::from_le_bytes([last[0], last[1], last[2], last[3]]) as usize;
+        let end = index_end.saturating_add(values);
+        if end > CRYPTO_LIMIT {
+            return HelloState::Bad;
+        }
+        match self.data.get(..end) {
+            Some(msg) if self.has_prefix(end) => HelloState::Complete(msg),
+            _ => HelloState::Partial,
+        }
+    }
+}
+
 enum HelloState<'a> {
     Complete(&'a [u8]),
     Partial,
@@ -295,6 +366,8 @@ pub struct QuicDissector {
     client: Option<Direction>,
     /// Keys of the client's Initial packets, from the first one opened.
     keys: Option<(u32, InitialKeys)>,
+    /// What the opened Initials carry (from their version).
+    handshake: Option<Handshake>,
     /// Decryption happens in place, in this copy of one packet.
     scratch: Vec<u8>,
     crypto: Option<CryptoStream>,
@@ -356,6 +429,7 @@ impl Dissector for QuicDissector {
                         self.client = Some(segment.direction);
                         facts.protocol = protocol::QUIC;
                         facts.quic_version = packet.params.version;
+                        self.handshake = Some(packet.params.handshake);
                     }
                     packet.len
                 }
@@ -364,9 +438,15 @@ impl Dissector for QuicDissector {
             };
             rest = rest.get(len.max(1)..).unwrap_or_default();
         }
-        match self.crypto.as_ref().map(CryptoStream::client_hello) {
+        let chlo = self.handshake == Some(Handshake::GoogleChlo);
+        let state = self.crypto.as_ref().map(|c| if chlo { c.chlo() } else { c.client_hello() });
+        match state {
             Some(HelloState::Complete(body)) => {
-                let parsed = tls::record_client_hello(body, Transport::Quic, facts);
+                let parsed = if chlo {
+                    super::gquic::record_chlo(body, facts)
+                } else {
+                    tls::record_client_hello(body, Transport::Quic, facts)
+                };
                 self.finish(if parsed { Parsed::Done } else { Parsed::Skipped })
             }
             Some(HelloState::Bad) => self.finish(Parsed::Skipped),
@@ -409,7 +489,7 @@ impl QuicDissector {
             self.scratch.extend_from_slice(bytes);
             if let Some(frames) = unprotect(&keys, &mut self.scratch, packet.pn_offset) {
                 let crypto = self.crypto.get_or_insert_with(CryptoStream::new);
-                take_crypto_frames(frames, crypto);
+                take_crypto_frames(frames, packet.params.handshake != Handshake::Tls, crypto);
                 self.keys = Some((version, keys));
                 return true;
             }
@@ -451,15 +531,20 @@ fn unprotect<'a>(keys: &InitialKeys, packet: &'a mut [u8], pn_offset: usize) -> 
 }
 
 /// Walk the frames of an Initial packet (RFC 9000 §19; only PADDING, PING, ACK, CRYPTO and
-/// CONNECTION_CLOSE are allowed there, §17.2.2) and keep CRYPTO data.
-fn take_crypto_frames(frames: &[u8], crypto: &mut CryptoStream) {
+/// CONNECTION_CLOSE are allowed there, §17.2.2) and keep CRYPTO data. Google's versions use
+/// gQUIC frame types (PADDING 0x00, PING 0x07, CRYPTO 0x08 with the same varint fields); their
+/// ACK frames are not walked: a packet's frames are read up to the first one.
+fn take_crypto_frames(frames: &[u8], google: bool, crypto: &mut CryptoStream) {
     let mut r = Reader::new(frames);
     while !r.is_empty() {
         let Some(kind) = r.varint() else { return };
+        let crypto_frame = if google { 0x08 } else { 0x06 };
         let ok = match kind {
-            0x00 | 0x01 => Some(()), // PADDING, PING
-            0x02 | 0x03 => skip_ack(&mut r, kind == 0x03),
-            0x06 => (|| {
+            0x00 => Some(()),            // PADDING
+            0x01 if !google => Some(()), // PING
+            0x07 if google => Some(()),  // PING
+            0x02 | 0x03 if !google => skip_ack(&mut r, kind == 0x03),
+            k if k == crypto_frame => (|| {
                 let offset = r.varint_usize()?;
                 let len = r.varint_usize()?;
                 crypto.insert(offset, r.take(len)?);
@@ -544,6 +629,8 @@ mod tests {
         assert_eq!(version_name(0xff00_001d), "Draft-29");
         assert_eq!(version_name(0xfaceb002), "MVFST-27");
         assert_eq!(version_name(0xfaceb003), "0xfaceb003");
+        assert_eq!(version_name(Q050), "Q050");
+        assert_eq!(version_name(T051), "T051");
     }
 
     // ---- building protected Initial packets, as a client would ----
@@ -726,6 +813,143 @@ mod tests {
         assert_eq!(QuicDissector::probe(&segment(Forward, b"\x16\x03\x01")), Probe::NotForUs);
     }
 
+    /// nDPI's quic_q50.pcap, the client's first datagram: a Q050 Initial carrying a CHLO.
+    const Q050_INITIAL: &str = concat!(
+        "cb5130353008df4a089e4eff5e7a000045344a1f86ea325a43e59578aa9f561c1e93255c740837555b78c9702822fba4",
+        "48495a77765d17b70fdda2bc4309ce11da696592f83654b5275e1032426448a2c7eca4ecfc9d60e50cbb4ddda8262bcc",
+        "814e217818ecac4297f8a97ecee9821a3eebdebc7f3e2186a1eac30ae51856cf3fdc33f1ae9d39bcfa4be2833a626db4",
+        "44bd782e4764725a59128b4fcc055f2aba7e6ce448ac4b0e6a408e15c9e644bc6968f7beb24b85c50edef8da3cea2fbe",
+        "6575291c835120eaeb00a3ba327aa11e0d77e931f7d09472e55d6fbebc7d991be8ce4bf347846b9a6396158cbd307718",
+        "bd1f68cec7a754c459ee661190f5a60883d7a67844138a2d066f8f6052529d5667a10627d87bc380a657f881b4b43b55",
+        "6ac9efb885ad5327a164c380dc0bb3d8937e9d28f17c3115f50e5e19e87c64beed5c89c80974299930688541acd27c94",
+        "8bf11fc438650913c44f2058c4fcad8339f008e4d19c657ac940cd60d5ba576b70a6f6db170d79179ed8db88bdf0de37",
+        "82561825456a1e6570ae8b2c790bdd58bb4e2c45e900abf06022779c9a5254ec8161777ca2400ed3c55e55bc9da5e9f4",
+        "89438448df37002c26e34d9a9e78cc22a6c912429b66bd44fdb58b504f5acabc9cdede12234adf015dcfec1ce887e78f",
+        "4b49451b69846d1dd2b65e237a3540e5b6c135d4009765d50af95f90c72037ac0dce4694b6863f579c09a9ca967f3c54",
+        "ffb0b1232baa8ecdade469008ab6d1e860f5bd2306f00e3d70174921ed185303842fde2f25967a9201712d2cdb92a21b",
+        "fc919eba70a9dc898fb70e7596948a98ece0bbe6a2440c34d3bd9b71979d9a8c2fc8d98c67a67017d1b6fd3d41cd389a",
+        "c54422bb0a61d0ca4336ad0a13c64bc7bdb9dbeac72589296ad8c778fa45bce6f75da51f3fb2aa306417cac5f30eeae0",
+        "30dfa2509991076ee07d5ec171e2dc68abf826c38495aec3fee8e1b90d14e98172a363b899952cd3ac8c956dfa261f56",
+        "91e8e080703a484e7c0ba68cd2d65502ae0fcd456695416ce76a76daa811ab9bdec7be1312ee7c85d902423af5a50f78",
+        "5c5997aa093e0152b49d7b6a74ce096213de695d1e747b9cae7a61b6b0da950214c075fbce816a3ff033604a1e0b3b6a",
+        "0e2fe46b0a1dc5ce0f9846fa34cdb993f09751e097e2e530bf9fa9e3a6cddced4cfb1be56f6ad14451bd519d79ece87e",
+        "8de6cebbed2b4dd88aebbcb20c90cc7b6553bc6b178befc6da0376cc85b01b275cfc89c73d134d40a7c7842da382077a",
+        "c2fe1def5a4f39a23e5cd7b597b24d3331f07db9190439426dc4a3fabaf25d118f408842b1c0d9885146ac6067cb21f9",
+        "ede6bab0633f777ee05556beba42539e8bcdabff4b69f4ab581685d91acd60613e4dca653582344aae5e6fd0eb7c7a68",
+        "cf81cf8cee30eaec1921e1d08e5c34d3e75a3186d4a4d62fcc1aeee096281b8f859df2e7689d915faad581f05022a9cf",
+        "7bef21a3ea157c35099ec03a7b9253942e6e0d469a45cac2d3e262ff062f869afd2a2c5670836bfd0e8825ff11b9a34c",
+        "58652861046649f2521abf5dd8ed5394eea62e98b43f263dadaa3ea2b6a6244655312f42bda17360c3387a438312d23d",
+        "96f9bc19533052ec216eab9c64108d22502e7aebc303d9856b1f47dc36b41675c5f341db905d06d290aab5648b6c3140",
+        "16d57d4880a9df3c074c9d88724532cdf2baa5a0faf2b2ca161514048ed6797e3eb3477826bd7484b1e1793868a179eb",
+        "e71387b4179211a4050bdce51b0c08ba85f30ea029ab705b54aa1dbba1e83884ecb6669d9b7fcc21ceff2ae6aa23d363",
+        "320685495984556387e166d0722f47b281db9e92567bc29e3f7a752d2a8639233ac97a336e9924d21311bc027f1a7cea",
+        "f0ac4de87e94",
+    );
+
+    /// nDPI's quic_t51.pcap, the client's first datagram: a T051 Initial carrying a ClientHello.
+    const T051_INITIAL: &str = concat!(
+        "c15430353108ff9415b5b005860d0000453495cd6c78ab2880cd312769b2e008aaa61f91ff63764e5a29bfa2f509327b",
+        "e26808a2975e4ccb1b7589a66473fcd0e5e2cf3a2d6ba6051d567d55e01c119a3ca6012089865483bd1b35e774db6b81",
+        "6369f80080496a84da65ce1d94afc1e13894142f9689831dc5cbc7dd2d9596684af91736814407a8060b933aafcf933a",
+        "3582e576294ac5c0b0fd3a09fb3bb97c74c06d08a9145a9b0fde462daee804253b8cf13fc23d9013533d5a4e76f92ae0",
+        "6cd88a0879b43a2f3ffda0bef1047ca0f4155ac4338e47326a03160dac9c1e8f99da087662a1822687a914db2a82d3bc",
+        "b9658d0e26a2b0734740308fac2b7910356f2cc2e4659413704f5bc48849b9c07808dafddba911023681e18e42a83004",
+        "79aaf94ed089dc8bb40b66f3063a22e49f4b3e2c150506217f1b6a19d5fd3b79c034a8dd6cc56abd897be36306a36605",
+        "9b6279d3ba0f3015cba8f256d9ada3fd796b74872a2c92d7cb5aee89eb7661fa1fe5c4da317429eb0c8eabcb3690b11e",
+        "6f446a1b7f34cc702152fc137c288462fc1237cf8b3dbeddd472aedc946f6df338036bba0f7fdc71ce3407c8e9b7ab7c",
+        "9954c26bdd8ceecf218157c31c2be889a4f1445d3b50b6564dbb911632d70371bf40bce5d1bd90400dcf46a30ed6be18",
+        "2ccf4884bfbd4e3226f64b2493cd6716c6dca9e50f3c2225e52bda928a19d4d7b8be51c933bbdc3f01e44491daf8f323",
+        "b649dfd43f4599c691a0ada0cb0153464da3d9129778d3463f77ce181311995b2d9ed30ef47942411d29a9690827e8f0",
+        "faf0ea147315641c1ca37a71e6d24ab188a4d56e08eef0d5a249fcb589025ee5a40ea9b0f4abe792d39e354f9ea0b6e7",
+        "6d08bf0099da097db6fe93a7bcc04352a700132c6184f503c5a7134eec82cb4d60f43eea349980873de4e4c0b6cd39ba",
+        "ec820b63585e67602e62f4306103acb376c9b633cd6beb95d6955b422570e92da7bf12a0b6ae59f434ae5e1bec6d33a9",
+        "e464aad5857479ec0c513ea707a7a349c1561aff97339d117f5d22b9280eea95f39f2636f6a30c39c75fc4531693c661",
+        "1002e428b5deaa333e1631e03ea55886d8ddd0cc5adf10a2e291277dfd581789e3efc2981d9ad5db3c65ea285c955561",
+        "e221d7345188faceb7bec15710e4c17a37cfb2bebe5664c3275fa8d64364f775d413f6d0f366b5f0d24f75743a91fdba",
+        "42371ce11aa74ef026ad687fe9f986e3322b898ec0f73f2de1e3bd41fafd4cb3b793407924e5675954ea95b3afac9804",
+        "cd5f791efd22a0ed31223e419f1adb2e79706cd7cf8d519371134087bd60537d89f2bafaac2c7109a4efe1153b29d890",
+        "fb38a00b42ca2bbc7838fb3d9f629ad8a50fcb6e66acb43f864e488edcecaeaa90d8cccd7198716f4924342c442f3390",
+        "50c6e99059f0dd71af10308956997247552a8e20c538bf3f25fb9ea61135a321d678e615c157760b0bf63c61b1d394f9",
+        "2495a2c05c5650d3d1741a53bc34b4c3fa7835dfdcd863daa2b602bf5ac41406d826917817a237d07f167925cacf3842",
+        "0c928ad3e703c2c523aac4912715387ed4beb980745de2662a1285b927cc115234ab5629310644fc6d8c0b8cc08a084d",
+        "b04a14c0dc16612db9e3922edfe11e8287b8ec1fe4f2d09285e6af6681c243a18b9f360a11d72d306bd9a8c54e5ec3d0",
+        "9d89686e655f842a07600a932fefab23e5765e02a6ce97440f2730c2c48b9155a8614e25180a0f30fde4c5ab1f0a7507",
+        "53f57a82473b0b76ec9246bd729959777a42d03b48f009acf16d552249d8a4724385b8ab19245373aa096c940af0d6c5",
+        "d26060fbb400cc5ec2836d1548f1f5a02ab5104a1dc211e54014c71240c850e3969bc03691e3efd9bc76053c55b820f3",
+        "d83efcce1e75",
+    );
+
+    #[test]
+    fn q050_initial_chlo() {
+        let packet = hex(Q050_INITIAL);
+        assert_eq!(QuicDissector::probe(&segment(Forward, &packet)), Probe::Certain);
+        let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+        assert_eq!(d.parse(&segment(Forward, &packet), &mut f), Parsed::Done);
+        assert_eq!(f.protocol, protocol::QUIC);
+        assert_eq!(version_name(f.quic_version), "Q050");
+        assert_eq!(f.detected_hostname.as_deref(), Some("www.googletagmanager.com"));
+        let ua = f.app_protocol.http().and_then(|h| h.user_agent.as_deref());
+        assert_eq!(ua, Some("Chrome/83.0.4103.101 Android 8.0.0; LDN-L21"));
+        // A CHLO is no TLS: nothing TLS-shaped is claimed.
+        assert_eq!(f.tls.ja3, None);
+    }
+
+    #[test]
+    fn t051_initial_client_hello() {
+        let packet = hex(T051_INITIAL);
+        assert_eq!(QuicDissector::probe(&segment(Forward, &packet)), Probe::Certain);
+        let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+        assert_eq!(d.parse(&segment(Forward, &packet), &mut f), Parsed::Done);
+        assert_eq!(version_name(f.quic_version), "T051");
+        assert_eq!(f.tls.sni.as_deref(), Some("www.google.com"));
+        assert_eq!(f.tls.alpn, vec![Box::from("h3-T051")]);
+        assert_eq!(f.tls.client_version, 0x0304);
+        // nDPI 4.11 shows the same JA3 for this flow.
+        assert_eq!(f.tls.ja3.as_deref(), Some("92e76078d514999cd950474995dab2b5"));
+        let ua = f.app_protocol.http().and_then(|h| h.user_agent.as_deref());
+        assert_eq!(ua, Some("dev Chrome/86.0.4240.9 Windows NT 6.1; Win64; x64"));
+    }
+
+    #[test]
+    fn google_salts_are_per_version() {
+        // The T051 packet does not open as T050 or Q050: each version has its own keys.
+        let mut packet = hex(T051_INITIAL);
+        packet[1..5].copy_from_slice(b"T050");
+        let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+        assert_eq!(d.parse(&segment(Forward, &packet), &mut f), Parsed::Continue);
+        assert_eq!(f.quic_version, 0);
+    }
+
+    #[test]
+    fn chlo_split_across_initials() {
+        // The CHLO's CRYPTO data cut in two gQUIC CRYPTO frames (0x08), second packet first.
+        let mut chlo = b"CHLO".to_vec();
+        chlo.extend([2, 0, 0, 0]);
+        chlo.extend(b"SNI\0");
+        chlo.extend(11u32.to_le_bytes());
+        chlo.extend(b"UAID");
+        chlo.extend(20u32.to_le_bytes());
+        chlo.extend(b"example.orgChrome/99");
+        let frame = |offset: usize, data: &[u8]| {
+            let mut f = crypto_frame(offset, data);
+            f[0] = 0x08;
+            f
+        };
+        let dcid = [7; 8];
+        let first = protect(Q050, &dcid, 1, &[vec![0x07], frame(20, &chlo[20..])].concat());
+        let second = protect(Q050, &dcid, 0, &frame(0, &chlo[..20]));
+        let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+        assert_eq!(d.parse(&segment(Forward, &first), &mut f), Parsed::Updated);
+        assert_eq!(d.parse(&segment(Forward, &second), &mut f), Parsed::Done);
+        assert_eq!(f.detected_hostname.as_deref(), Some("example.org"));
+        assert_eq!(f.app_protocol.http().and_then(|h| h.user_agent.as_deref()), Some("Chrome/99"));
+        // An IETF CRYPTO frame type (0x06) means nothing in a Google version's packet.
+        let ietf = protect(T051, &dcid, 0, &crypto_frame(0, &client_hello()));
+        let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+        assert_eq!(d.parse(&segment(Forward, &ietf), &mut f), Parsed::Updated);
+        assert_eq!(f.tls.sni, None);
+    }
+
     proptest! {
         #[test]
         fn arbitrary_datagrams_never_panic(
@@ -755,8 +979,40 @@ mod tests {
 
         #[test]
         fn arbitrary_plaintext_frames_never_panic(frames in proptest::collection::vec(any::<u8>(), 0..1200)) {
-            // Reaches the frame walker and CRYPTO reassembly with any content.
-            let packet = protect(VERSION_1, &[4; 8], 0, &frames);
+            // Reaches the frame walker and CRYPTO reassembly (TLS or CHLO) with any content.
+            for version in [VERSION_1, Q050, T051] {
+                let packet = protect(version, &[4; 8], 0, &frames);
+                let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+                let _ = d.parse(&segment(Forward, &packet), &mut f);
+            }
+        }
+
+        #[test]
+        fn google_crypto_streams_never_panic(
+            stream in proptest::collection::vec(any::<u8>(), 0..1000),
+            chlo in any::<bool>(),
+            offset in 0usize..9000,
+        ) {
+            // A CRYPTO stream starting like a CHLO (or not), any bytes after, at any offset.
+            let mut data = if chlo { b"CHLO".to_vec() } else { Vec::new() };
+            data.extend(stream);
+            let mut frame = crypto_frame(offset, &data);
+            frame[0] = 0x08;
+            let packet = protect(Q050, &[5; 8], 0, &[crypto_frame(0, &data), frame].concat());
+            let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+            let _ = d.parse(&segment(Forward, &packet), &mut f);
+        }
+
+        #[test]
+        fn mutated_google_initials_never_panic(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+            t051 in any::<bool>(),
+        ) {
+            let mut packet = hex(if t051 { T051_INITIAL } else { Q050_INITIAL });
+            for (at, value) in edits {
+                let i = at.index(packet.len());
+                packet[i] = value;
+            }
             let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
             let _ = d.parse(&segment(Forward, &packet), &mut f);
         }

@@ -234,7 +234,9 @@ impl DissectState {
     pub fn give_up(&mut self, facts: &mut FlowFacts) {
         if facts.protocol == protocol::UNKNOWN {
             let flow = flow_info(facts);
-            if let Some(kind) = KINDS.iter().find(|k| k.port_hint(&flow)) {
+            if let Some(id) = guess_before_dissector_hints(&flow) {
+                facts.protocol = id;
+            } else if let Some(kind) = KINDS.iter().find(|k| k.port_hint(&flow)) {
                 facts.protocol = kind.protocol();
             } else if let Some(id) = guess_without_dissector_hint(&flow) {
                 facts.protocol = id;
@@ -256,10 +258,34 @@ impl DissectState {
     }
 }
 
+/// Port guesses that outrank the dissectors' hints: TCP 445 is direct-hosted SMB (MS-SMB2
+/// §2.1), guessed SMBv23 as nDPI and Netify do; NetBIOS's hint on 445 is there to name the SMB
+/// sessions its probe reads.
+fn guess_before_dissector_hints(flow: &FlowInfo) -> Option<u16> {
+    (flow.is_tcp() && flow.has_port(445)).then_some(protocol::SMBV23)
+}
+
 /// Port guesses for protocols whose dissectors declare no ports of their own (TLS's file is
-/// kept to the hellos): IANA's HTTPS ports.
+/// kept to the hellos), as nDPI guesses them: IANA's HTTPS ports, the implicit-TLS mail ports
+/// (RFC 8314 §3.3: 465 SMTPS, 993 IMAPS, 995 POPS) and IKE's port 500 over TCP (IPSec).
 fn guess_without_dissector_hint(flow: &FlowInfo) -> Option<u16> {
-    (flow.is_tcp() && (flow.has_port(443) || flow.has_port(8443))).then_some(protocol::TLS)
+    if !flow.is_tcp() {
+        return None;
+    }
+    let port = |p| flow.has_port(p);
+    if port(443) || port(8443) {
+        Some(protocol::TLS)
+    } else if port(465) {
+        Some(protocol::SMTPS)
+    } else if port(993) {
+        Some(protocol::IMAPS)
+    } else if port(995) {
+        Some(protocol::POPS)
+    } else if port(500) {
+        Some(protocol::IPSEC)
+    } else {
+        None
+    }
 }
 
 /// Transport and ports of a flow, as dissectors see them.
@@ -307,6 +333,33 @@ mod tests {
         }
         assert_eq!(f.protocol, protocol::NTP);
         assert!(f.detection_guessed);
+    }
+
+    /// A flow whose packets carry no payload ends with its ports' guess.
+    fn guess_for(ip_protocol: u8, port: u16) -> u16 {
+        let mut f = facts(ip_protocol, 36050, port);
+        let mut state = DissectState::start(&mut f);
+        state.give_up(&mut f);
+        assert!(f.detection_guessed);
+        f.protocol
+    }
+
+    #[test]
+    fn port_guesses_follow_ndpi() {
+        // nDPI's synscan.pcap: SYNs alone, "Match by port".
+        assert_eq!(guess_for(6, 445), protocol::SMBV23);
+        assert_eq!(guess_for(6, 139), protocol::NETBIOS);
+        assert_eq!(guess_for(6, 465), protocol::SMTPS);
+        assert_eq!(guess_for(6, 993), protocol::IMAPS);
+        assert_eq!(guess_for(6, 995), protocol::POPS);
+        assert_eq!(guess_for(6, 500), protocol::IPSEC);
+        assert_eq!(guess_for(17, 500), protocol::IPSEC);
+        assert_eq!(guess_for(6, 443), protocol::TLS);
+        assert_eq!(guess_for(6, 81), protocol::HTTP);
+        assert_eq!(guess_for(6, 8181), protocol::HTTP);
+        assert_eq!(guess_for(17, 445), protocol::UNKNOWN);
+        // nDPI names nothing on TCP 990 (synscan.pcap flows 114, 1034).
+        assert_eq!(guess_for(6, 990), protocol::UNKNOWN);
     }
 
     #[test]

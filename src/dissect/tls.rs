@@ -33,6 +33,7 @@ const CONTENT_CHANGE_CIPHER_SPEC: u8 = 20;
 const CONTENT_ALERT: u8 = 21;
 const ALERT_FATAL: u8 = 2;
 const CONTENT_HANDSHAKE: u8 = 22;
+const CONTENT_APPLICATION_DATA: u8 = 23;
 
 const CLIENT_HELLO: u8 = 1;
 const SERVER_HELLO: u8 = 2;
@@ -101,6 +102,9 @@ impl Dissector for TlsDissector {
         if segment.tcp_seq.is_none() && is_dtls_datagram(p) {
             return Probe::Certain;
         }
+        if segment.tcp_seq.is_some() && is_tls_mid_session(p) {
+            return Probe::Certain;
+        }
         // A byte not received yet cannot disagree.
         let byte_is = |i: usize, ok: fn(u8) -> bool| p.get(i).map_or(true, |&b| ok(b));
         let shape = byte_is(0, |b| b == CONTENT_HANDSHAKE)
@@ -145,6 +149,11 @@ impl Dissector for TlsDissector {
             facts.protocol = protocol::DTLS;
             return self.finish(Parsed::Done);
         }
+        if segment.tcp_seq.is_some() && fresh && is_tls_mid_session(p) {
+            // The same over TCP: the flow is TLS (IMAPS on 993, …), nothing more to read.
+            facts.protocol = tls_protocol(facts);
+            return self.finish(Parsed::Done);
+        }
         let step = match segment.tcp_seq {
             Some(seq) => side.take_segment(seq, segment.payload, facts),
             None if is_dtls(segment.payload) => side.walker.walk_dtls(segment.payload, facts),
@@ -173,6 +182,32 @@ impl Dissector for TlsDissector {
             Step::Malformed => self.finish(Parsed::Skipped),
         }
     }
+}
+
+/// A TCP segment of whole TLS records after the handshake (RFC 5246 §6.2.1, RFC 8446 §5.1):
+/// application data or encrypted alerts, record version 3.1–3.3, non-empty lengths
+/// that tile the segment exactly. What a capture that starts mid-session shows first.
+fn is_tls_mid_session(p: &[u8]) -> bool {
+    const MAX_CIPHERTEXT: usize = (1 << 14) + 2048;
+    let mut rest = p;
+    while !rest.is_empty() {
+        let (Some(&content), Some(&major), Some(&minor), Some(len)) =
+            (rest.first(), rest.get(1), rest.get(2), rest.get(3..5))
+        else {
+            return false;
+        };
+        let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+        // A two-byte alert is a plaintext one (a handshake refused), not a session's.
+        let header_ok = (content == CONTENT_APPLICATION_DATA || (content == CONTENT_ALERT && len > 2))
+            && major == 3
+            && (1..=3).contains(&minor)
+            && (1..=MAX_CIPHERTEXT).contains(&len);
+        match rest.get(5 + len..) {
+            Some(next) if header_ok => rest = next,
+            _ => return false,
+        }
+    }
+    !p.is_empty()
 }
 
 /// A DTLS record header: handshake content and a DTLS 1.0/1.2/1.3 version.
@@ -435,6 +470,9 @@ fn on_message(phase: &mut Phase, kind: u8, body: &[u8], transport: Transport, fa
             // RFC 8446 §4.1.4: a second HelloRetryRequest is a protocol error.
             Some(hello) if hello.retry && *phase == Phase::AfterRetry => Step::Malformed,
             Some(hello) if hello.retry => {
+                // Its version and cipher bind the ServerHello to come (RFC 8446 §4.1.4): a flow
+                // that ends here still has them, and its JA3S, as nDPI reports it.
+                hello.record(facts);
                 *phase = Phase::AfterRetry;
                 Step::NeedMore
             }
@@ -866,7 +904,11 @@ impl<'a> ServerHello<'a> {
         if facts.protocol != protocol::DTLS {
             facts.protocol = if self.version >= 0xfe00 { protocol::DTLS } else { tls_protocol(facts) };
         }
-        facts.tls.ja3s = Some(md5_hex(self.ja3s_string().as_bytes()).into());
+        // JA3S is the server's first answer, a HelloRetryRequest included: it pairs with the
+        // JA3 of the first ClientHello (the one flowsieve reads), as in nDPI and Netify.
+        if facts.tls.ja3s.is_none() {
+            facts.tls.ja3s = Some(md5_hex(self.ja3s_string().as_bytes()).into());
+        }
     }
 }
 
@@ -1602,13 +1644,18 @@ pub(crate) mod tests {
 
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         assert_eq!(feed(&mut d, &mut f, Reverse, &hrr), Parsed::Continue);
-        assert!(learned_nothing(&f));
+        // Its version, cipher and JA3S are known already (a flow may end here).
+        assert_eq!((f.tls.version, f.tls.cipher), (0x0304, 0x1301));
+        let hrr_ja3s = md5_hex(b"771,4865,43");
+        assert_eq!(f.tls.ja3s.as_deref(), Some(hrr_ja3s.as_str()));
         let seq = 1000 + hrr.len() as u32;
         assert_eq!(d.parse(&segment(Reverse, Some(seq), &ccs), &mut f), Parsed::Continue);
         let seq = seq + ccs.len() as u32;
         assert_eq!(d.parse(&segment(Reverse, Some(seq), &real), &mut f), Parsed::Done);
         assert_eq!(f.tls.version, 0x0304);
         assert_eq!(f.tls.alpn_negotiated.as_deref(), Some("h2"));
+        // JA3S stays the first answer's, pairing with the first ClientHello's JA3.
+        assert_eq!(f.tls.ja3s.as_deref(), Some(hrr_ja3s.as_str()));
 
         // All in one segment.
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
@@ -1618,7 +1665,78 @@ pub(crate) mod tests {
         // A second HelloRetryRequest is a protocol error.
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         assert_eq!(feed(&mut d, &mut f, Reverse, &[hrr.clone(), hrr].concat()), Parsed::Skipped);
-        assert!(learned_nothing(&f));
+    }
+
+    #[test]
+    fn hello_retry_request_from_a_capture() {
+        // nDPI's steam.pcapng, flow 2: the server's HelloRetryRequest (with a ChangeCipherSpec)
+        // then its ServerHello. nDPI reports the HelloRetryRequest's JA3S (43-51), not the
+        // ServerHello's (51-43).
+        let hrr = crate::dissect::testing::hex(concat!(
+            "1603030058020000540303cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c",
+            "20d4c71c877b1c51a69bcf2d25eadb4b73770bc01cc6ec54f2007be88ce7c26539130200000c002b0002",
+            "0304003300020017140303000101"
+        ));
+        let sh = crate::dissect::testing::hex(concat!(
+            "160303009b020000970303eedb81cf13fcbf9d8733e4cdb16235f9a29b7eb5b6a63bd678db6039fede74fe",
+            "20d4c71c877b1c51a69bcf2d25eadb4b73770bc01cc6ec54f2007be88ce7c26539130200004f00330045",
+            "00170041042181802aa893f858a60de6e8945088fe39e0722006dcd98d60e69610e9c95891cb5cccfbb4",
+            "68c81b6471fc58563056e864b8aa121ad39e22eb102651d3397769002b00020304"
+        ));
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        assert_eq!(feed(&mut d, &mut f, Reverse, &hrr), Parsed::Continue);
+        assert_eq!(crate::dissect::cipher_suites::cipher_name(f.tls.cipher), Some("TLS_AES_256_GCM_SHA384"));
+        assert_eq!(f.tls.ja3s.as_deref(), Some("15af977ce25de452b96affa2addb1036"));
+        let seq = 1000 + hrr.len() as u32;
+        assert_eq!(d.parse(&segment(Reverse, Some(seq), &sh), &mut f), Parsed::Done);
+        assert_eq!(f.tls.version, 0x0304);
+        assert_eq!(f.tls.ja3s.as_deref(), Some("15af977ce25de452b96affa2addb1036"));
+    }
+
+    #[test]
+    fn mid_session_records() {
+        // nDPI's zoom.pcap flow 22 (IMAP on 993) and KakaoTalk_chat.pcap flow 33 (5223): the
+        // captures start after the handshake, with application data.
+        let imaps = crate::dissect::testing::hex(concat!(
+            "170303002a405d34311f6b3ccb25efa43991126d7afbf55c36dff1fef96c21c7b593b0fc47e72531e969",
+            "73e0093c20"
+        ));
+        let kakao = crate::dissect::testing::hex(concat!(
+            "1703010028d3a8fe516baf112d8f5a32ac11326d95c0bc5efbe78c6a2e3bee61f574802a43a6e980037f",
+            "e55bad"
+        ));
+        for (payload, port, want) in [(&imaps, 993, protocol::IMAPS), (&kakao, 5223, protocol::TLS)] {
+            let seg = segment(Forward, Some(1), payload);
+            assert_eq!(TlsDissector::probe(&seg), Probe::Certain);
+            let mut f = FlowFacts { local_port: 54341, other_port: port, ..FlowFacts::default() };
+            assert_eq!(TlsDissector::default().parse(&seg, &mut f), Parsed::Done);
+            assert_eq!(f.protocol, want);
+        }
+        // Two records (application data then an encrypted alert) tile a segment too; a
+        // plaintext alert is no session's.
+        let two = [&kakao[..], &[21, 3, 3, 0, 3, 1, 2, 3]].concat();
+        assert_eq!(TlsDissector::probe(&segment(Forward, Some(1), &two)), Probe::Certain);
+        let plain_alert = [&kakao[..], &[21, 3, 3, 0, 2, 2, 40]].concat();
+        assert_eq!(TlsDissector::probe(&segment(Forward, Some(1), &plain_alert)), Probe::NotForUs);
+        // A record cut short, a byte too many, an empty record, or a datagram: none of it.
+        for bad in [&imaps[..imaps.len() - 1], &[&imaps[..], &[0]].concat()[..], &[23, 3, 3, 0, 0][..]] {
+            assert_eq!(TlsDissector::probe(&segment(Forward, Some(1), bad)), Probe::NotForUs);
+        }
+        assert_eq!(TlsDissector::probe(&segment(Forward, None, &imaps)), Probe::NotForUs);
+    }
+
+    proptest! {
+        #[test]
+        fn mid_session_walk_never_panics(p in proptest::collection::vec(any::<u8>(), 0..300), first in 20u8..24) {
+            let mut p = p;
+            if let Some(b) = p.first_mut() {
+                *b = first;
+            }
+            let _ = is_tls_mid_session(&p);
+            let seg = segment(Forward, Some(1), &p);
+            let _ = TlsDissector::probe(&seg);
+            let _ = TlsDissector::default().parse(&seg, &mut FlowFacts::default());
+        }
     }
 
     #[test]
