@@ -24,7 +24,8 @@
 //!   flow); QUIC flows nDPI states TLS 1.3 for without a readable offer.
 //! - documented deviation: nDPI 4.11's JA4 departs from the FoxIO definition (see
 //!   [`ndpi_style_ja4`]); flowsieve's `tls.ja4` keeps the definition.
-//! - spelling: nDPI prints non-ASCII bytes as `?` and cuts long user agents short; the SSH
+//! - spelling: nDPI prints non-ASCII bytes as `?`, keeps only the last 79 characters of a
+//!   longer host name and cuts long user agents short; the SSH
 //!   banner nDPI reports as a hostname is flowsieve's `ssh.client`/`ssh.server`.
 //! - flowsieve right on the protocol: RDP whose X.224 negotiation flowsieve read, with the TLS
 //!   security layer after it, which nDPI names TLS.
@@ -201,8 +202,18 @@ fn explain_hostname(t: &Value, r: &Value, theirs: &str, ours: Option<&str>) -> O
     if ours.is_some_and(|o| underscored(o) == theirs) {
         return Some("spelling: nDPI writes characters a host name cannot hold as '_'");
     }
+    // nDPI holds a name in an 80-byte buffer and, for a longer one, keeps its end.
+    let tail_of = |o: &str| o.len() > NDPI_NAME_MAX && (o.ends_with(theirs) || underscored(o).ends_with(theirs));
+    if theirs.len() == NDPI_NAME_MAX && ours.is_some_and(tail_of) {
+        return Some(
+            "spelling: nDPI keeps the last 79 characters of a longer name (80-byte host_server_name), flowsieve the whole name",
+        );
+    }
     None
 }
+
+/// The longest name nDPI 4.11 reports (`host_server_name` is 80 bytes with its NUL).
+const NDPI_NAME_MAX: usize = 79;
 
 /// TLS version as the report compares it: the negotiated one (`tls.version`, from the
 /// ServerHello), else the one the ClientHello offered (`tls.client_version`), flagged `true`.

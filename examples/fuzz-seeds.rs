@@ -147,6 +147,9 @@ dissectors! {
     "dissect_sdrtn" => dissect::sdrtn::SdRtnDissector,
     "dissect_smb" => dissect::smb::SmbDissector,
     "dissect_tds" => dissect::tds::TdsDissector,
+    "dissect_xiaomi" => dissect::xiaomi::XiaomiDissector,
+    "dissect_fastcgi" => dissect::fastcgi::FastcgiDissector,
+    "dissect_whois" => dissect::whois::WhoisDissector,
 }
 
 /// DER certificates (`30 82 len len 30 82`) inside a server's payloads.

@@ -36,20 +36,35 @@ pub enum DnsAnswer {
 /// What the DNS dissector learned about a flow.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DnsFacts {
-    /// Name of the first question (lower case, no trailing dot).
+    /// The name the flow is about (lower case, no trailing dot): the first name of the latest
+    /// message read, see [`DnsDissector`].
     pub query: Option<Box<str>>,
-    /// Type of the first question (1 A, 28 AAAA, …); 0 until known.
+    /// Type of that message's first question (1 A, 28 AAAA, …); 0 until known.
     pub query_type: u16,
-    /// Response code of the first response; `None` until a response is seen.
+    /// Response code of the latest response; `None` until a response is seen.
     pub rcode: Option<u8>,
-    /// A, AAAA and CNAME answers of the first response, at most [`MAX_ANSWERS`].
+    /// A, AAAA and CNAME answers of the responses read, at most [`MAX_ANSWERS`].
     pub answers: Vec<DnsAnswer>,
 }
 
-/// Per-flow DNS state: TCP reassembly, allocated only for DNS over TCP.
+/// Messages read per flow: the first and five more, as nDPI reads a DNS flow (its DNS
+/// dissector asks for at most five packets after the one it detected the flow on).
+const MAX_MESSAGES: u8 = 6;
+
+/// Per-flow DNS state: TCP reassembly (allocated only for DNS over TCP) and the count of
+/// messages read.
+///
+/// Which name a flow is about follows nDPI, which the corpus shows message by message
+/// (`tls_certificate_too_long.pcap`, `starcraft_battle.pcap`, `anyconnect-vpn.pcap`): every
+/// message read names the flow by its first name (the first question; without questions, the
+/// first record's owner: mDNS announcements, inverse queries), so a later query or response
+/// replaces an earlier one's name. Reading stops at a response that carries any record, at
+/// a response that is the flow's first message, and after [`MAX_MESSAGES`]. LLMNR flows are
+/// named by their first message only.
 #[derive(Debug, Default)]
 pub struct DnsDissector {
     tcp: Option<Box<[StreamBuffer; 2]>>,
+    messages: u8,
 }
 
 impl Dissector for DnsDissector {
@@ -106,7 +121,7 @@ impl Dissector for DnsDissector {
             };
         }
         let Some(seq) = segment.tcp_seq else {
-            return read_message(segment.payload, facts);
+            return read_counted(&mut self.messages, segment.payload, facts);
         };
         let sides =
             self.tcp.get_or_insert_with(|| Box::new([StreamBuffer::new(TCP_LIMIT), StreamBuffer::new(TCP_LIMIT)]));
@@ -120,7 +135,7 @@ impl Dissector for DnsDissector {
         };
         let outcome = match data.get(2..2 + len) {
             Some(msg) => {
-                let outcome = read_message(msg, facts);
+                let outcome = read_counted(&mut self.messages, msg, facts);
                 side.consume(2 + len);
                 outcome
             }
@@ -134,44 +149,59 @@ impl Dissector for DnsDissector {
     }
 }
 
-/// Read one DNS message into the facts.
-fn read_message(msg: &[u8], facts: &mut FlowFacts) -> Parsed {
+/// Read one message, counting it in `messages` (the flow's count so far).
+fn read_counted(messages: &mut u8, msg: &[u8], facts: &mut FlowFacts) -> Parsed {
+    let first = *messages == 0;
+    *messages = messages.saturating_add(1);
+    match read_message(msg, facts, first) {
+        Parsed::Updated | Parsed::Continue if *messages >= MAX_MESSAGES => Parsed::Done,
+        outcome => outcome,
+    }
+}
+
+/// Read one DNS message into the facts; `first` when it is the flow's first message.
+fn read_message(msg: &[u8], facts: &mut FlowFacts, first: bool) -> Parsed {
     let Some(header) = Header::read(msg) else {
         return Parsed::Skipped;
     };
-    let mut pos = HEADER;
+    // nDPI reads only an LLMNR flow's first message.
+    let names_flow = first || facts.protocol != protocol::LLMNR;
     let mut name = NameBuf::new();
     let mut updated = false;
     let dns = facts.app_protocol.dns_mut();
-    for i in 0..header.qdcount {
-        let Some(next) = name.read(msg, pos) else {
-            return if updated { Parsed::Updated } else { Parsed::Skipped };
-        };
-        let Some(qtype) = u16_at(msg, next) else {
-            return Parsed::Skipped;
-        };
-        pos = next + 4;
-        // The latest query names the flow, as nDPI does: a client that reuses its port for a
-        // second query before the first answer is about the second name. An answer's question
-        // only names a flow that has none yet.
+    // The first name of the message, whatever its section, names the flow.
+    if let Some(next) = name.read(msg, HEADER) {
         let same = dns.query.as_deref().is_some_and(|q| q.as_bytes().eq_ignore_ascii_case(name.as_bytes()));
-        let may_replace = !header.response || dns.query.is_none();
-        if i == 0 && !name.is_empty() && !same && may_replace {
+        if names_flow && !name.is_empty() && !same {
             let fact = name.to_fact();
             if facts.detected_hostname.is_some() && facts.detected_hostname == dns.query {
                 facts.detected_hostname = Some(fact.clone());
             }
             dns.query = Some(fact);
-            dns.query_type = qtype;
             updated = true;
         }
+        if names_flow && header.qdcount > 0 {
+            if let Some(qtype) = u16_at(msg, next).filter(|&t| t != dns.query_type) {
+                dns.query_type = qtype;
+                updated = true;
+            }
+        }
+    }
+    let mut pos = HEADER;
+    for _ in 0..header.qdcount {
+        let Some(next) = name.read(msg, pos) else {
+            return if updated { Parsed::Updated } else { Parsed::Skipped };
+        };
+        if u16_at(msg, next + 2).is_none() {
+            return if updated { Parsed::Updated } else { Parsed::Skipped };
+        }
+        pos = next + 4;
     }
     if header.response {
-        if dns.rcode.is_none() {
+        if dns.rcode != Some(header.rcode) {
             dns.rcode = Some(header.rcode);
             updated = true;
         }
-        let mut first_owner: Option<Box<str>> = None;
         for _ in 0..header.ancount {
             let Some(next) = name.read(msg, pos) else {
                 break;
@@ -186,10 +216,6 @@ fn read_message(msg: &[u8], facts: &mut FlowFacts) -> Parsed {
                 break;
             };
             pos = rdata_at + usize::from(rdlen);
-            if first_owner.is_none() && dns.query.is_none() && !name.is_empty() {
-                // mDNS announcements carry answers without questions: name the flow by them.
-                first_owner = Some(name.to_fact());
-            }
             if dns.answers.len() >= MAX_ANSWERS {
                 continue;
             }
@@ -206,16 +232,17 @@ fn read_message(msg: &[u8], facts: &mut FlowFacts) -> Parsed {
                 updated = true;
             }
         }
-        if dns.query.is_none() {
-            dns.query = first_owner;
-        }
     }
     if facts.detected_hostname.is_none() {
         if let Some(query) = facts.app_protocol.dns().and_then(|d| d.query.clone()) {
             facts.detected_hostname = Some(query);
         }
     }
-    if header.response {
+    // A response with records ends the flow's DNS exchange for nDPI; so does a response without
+    // a query before it, and any response on an LLMNR flow. An empty one (an error without an
+    // SOA) does not: a later response on the same port may still come.
+    let records = u32::from(header.ancount) + u32::from(header.nscount) + u32::from(header.arcount);
+    if header.response && (records > 0 || first || facts.protocol == protocol::LLMNR) {
         Parsed::Done
     } else if updated {
         Parsed::Updated
@@ -230,6 +257,8 @@ struct Header {
     rcode: u8,
     qdcount: u16,
     ancount: u16,
+    nscount: u16,
+    arcount: u16,
 }
 
 impl Header {
@@ -240,6 +269,8 @@ impl Header {
             rcode: (flags & 0x000f) as u8,
             qdcount: u16_at(msg, 4)?,
             ancount: u16_at(msg, 6)?,
+            nscount: u16_at(msg, 8)?,
+            arcount: u16_at(msg, 10)?,
         })
     }
 }
@@ -255,18 +286,20 @@ fn header_sane(msg: &[u8]) -> bool {
     let opcode = (flags >> 11) & 0xf;
     let response = flags & 0x8000 != 0;
     let z = flags & 0x0040 != 0;
+    // RFC 1035 §6.4.1: an inverse query asks with one answer record and no question.
+    let inverse_query = opcode == 1 && !response;
     matches!(opcode, 0 | 1 | 2 | 4 | 5)
         && !z
         && qd <= 16
         && an <= 512
         && ns <= 512
         && ar <= 512
-        && (qd > 0 || (response && an + ns + ar > 0))
+        && (qd > 0 || (response && an + ns + ar > 0) || (inverse_query && an == 1))
         && (response || an <= 16)
 }
 
-/// A message whose header is sane and whose first record (question, or answer for a response
-/// without questions) decodes.
+/// A message whose header is sane and whose first record (question, or answer for a response or
+/// an inverse query without questions) decodes.
 pub fn looks_like_message(msg: &[u8]) -> bool {
     if msg.len() < HEADER + 5 || !header_sane(msg) {
         return false;
@@ -312,8 +345,15 @@ impl NameBuf {
         self.buf.get(..self.len).unwrap_or_default()
     }
 
+    /// The name as a fact, lower case. Control bytes in a label (never part of a host name)
+    /// show as `?`, as nDPI prints them, rather than vanish into another name.
     fn to_fact(&self) -> Box<str> {
-        fact_string(self.as_bytes(), MAX_NAME).to_ascii_lowercase().into_boxed_str()
+        let mut shown = [0u8; MAX_NAME];
+        for (to, &from) in shown.iter_mut().zip(self.as_bytes()) {
+            *to = if from.is_ascii_control() { b'?' } else { from };
+        }
+        let shown = shown.get(..self.len).unwrap_or_default();
+        fact_string(shown, MAX_NAME).to_ascii_lowercase().into_boxed_str()
     }
 
     /// Decode the name at `at`; returns the offset just after it in the message (after the
@@ -415,20 +455,92 @@ pub(crate) mod tests {
         assert_eq!(f.protocol, protocol::DNS);
     }
 
+    /// Feed messages of one UDP flow (alternating directions do not matter to DNS).
+    fn feed(d: &mut DnsDissector, f: &mut FlowFacts, messages: &[&str]) -> Vec<Parsed> {
+        messages.iter().map(|m| d.parse(&seg(Direction::Forward, &crate::dissect::testing::hex(m)), f)).collect()
+    }
+
     #[test]
-    fn latest_query_names_the_flow() {
-        // starcraft_battle.pcap: two PTR queries from one port, then the answer to the first.
-        let (first, second) = (b"\x03254\x011\x03168\x03192\x00", b"\x0226\x03186\x03239\x0280\x00");
+    fn latest_message_names_the_flow() {
+        // starcraft_battle.pcap, port 58831: two PTR queries, an empty NXDomain answer to the
+        // first (renames, reading goes on), the answer to the second (renames, ends). nDPI:
+        // 26.186.239.80.in-addr.arpa after 4 packets.
         let mut d = DnsDissector::default();
         let mut f = FlowFacts { ip_protocol: 17, other_port: 53, ..FlowFacts::default() };
-        d.parse(&seg(Direction::Forward, &query(first, 12)), &mut f);
-        assert_eq!(d.parse(&seg(Direction::Forward, &query(second, 12)), &mut f), Parsed::Updated);
-        let mut answer = query(first, 12);
-        answer[2] = 0x81;
-        answer[3] = 0x83; // NXDomain
-        assert_eq!(d.parse(&seg(Direction::Reverse, &answer), &mut f), Parsed::Done);
-        assert_eq!(f.detected_hostname.as_deref(), Some("26.186.239.80"));
-        assert_eq!(f.app_protocol.dns().and_then(|d| d.query.as_deref()), Some("26.186.239.80"));
+        let steps = feed(
+            &mut d,
+            &mut f,
+            &[
+                "e45901000001000000000000033235340131033136380331393207696e2d61646472046172706100000c0001",
+                "353d01000001000000000000023236033138360332333902383007696e2d61646472046172706100000c0001",
+                "e45981830001000000000000033235340131033136380331393207696e2d61646472046172706100000c0001",
+            ],
+        );
+        assert_eq!(steps, [Parsed::Updated, Parsed::Updated, Parsed::Updated]);
+        assert_eq!(f.detected_hostname.as_deref(), Some("254.1.168.192.in-addr.arpa"));
+        let last = feed(&mut d, &mut f, &["353d81800001000200000000023236033138360332333902383007696e2d61646472046172706100000c0001c00c000c000100000009001a0d38302d3233392d3138362d323606617474656e73036e657400"]);
+        assert_eq!(last, [Parsed::Done]);
+        assert_eq!(f.detected_hostname.as_deref(), Some("26.186.239.80.in-addr.arpa"));
+        assert_eq!(
+            f.app_protocol.dns().map(|d| (d.query.as_deref(), d.rcode)),
+            Some((Some("26.186.239.80.in-addr.arpa"), Some(0)))
+        );
+    }
+
+    #[test]
+    fn mdns_reads_six_messages_and_announcements_name_the_flow() {
+        // anyconnect-vpn.pcap 10.0.0.213: four queries for _companion-link, two for _raop, then
+        // _companion-link again. nDPI reads six packets and names the flow _raop._tcp.local.
+        let companion = "0000000000030000000000010f5f636f6d70616e696f6e2d6c696e6b045f746370056c6f63616c00000c8001085f686f6d656b6974c01c000c80010c5f736c6565702d70726f7879045f756470c021000c800100002905a00000119400120004000e009a3a810e468ec818810e468ec8";
+        let raop = "000000000004000000000001055f72616f70045f746370056c6f63616c00000c8001c00c000c8001085f616972706c6179c012000c8001c028000c800100002905a00000119400120004000e009b3a810e468ec818810e468ec8";
+        let mut d = DnsDissector::default();
+        let mut f = FlowFacts { ip_protocol: 17, local_port: 5353, other_port: 5353, ..FlowFacts::default() };
+        let steps = feed(&mut d, &mut f, &[companion, companion, companion, companion, raop, raop]);
+        assert_eq!(steps.last(), Some(&Parsed::Done));
+        assert_eq!(f.protocol, protocol::MDNS);
+        assert_eq!(f.detected_hostname.as_deref(), Some("_raop._tcp.local"));
+
+        // 10.0.0.149: a PTR query, an SRV query for the instance, then an announcement (no
+        // question) whose first answer is owned by the service name: nDPI says _googlezone.
+        let mut d = DnsDissector::default();
+        let mut f = FlowFacts { ip_protocol: 17, local_port: 5353, other_port: 5353, ..FlowFacts::default() };
+        let steps = feed(&mut d, &mut f, &[
+            "0000000000010000000000000b5f676f6f676c657a6f6e65045f746370056c6f63616c00000c0001",
+            "0000000000010000000000002437396438386538332d373235632d623731622d626164302d3538363264356232323338360b5f676f6f676c657a6f6e65045f746370056c6f63616c0000210001",
+            "0000840000000001000000030b5f676f6f676c657a6f6e65045f746370056c6f63616c00000c00010000007800272437396438386538332d373235632d623731622d626164302d353836326435623232333836c00c",
+        ]);
+        assert_eq!(steps, [Parsed::Updated, Parsed::Updated, Parsed::Done]);
+        assert_eq!(f.detected_hostname.as_deref(), Some("_googlezone._tcp.local"));
+    }
+
+    #[test]
+    fn inverse_query_and_control_bytes() {
+        // dns_invert_query.pcapng: IQUERY, no question, one A record owned by "216.58.202.4".
+        let iquery =
+            crate::dissect::testing::hex("77fc09000000000100000000033231360235380332303201340000010001000000000000");
+        assert!(looks_like_message(&iquery));
+        let mut f = FlowFacts { ip_protocol: 17, other_port: 53, ..FlowFacts::default() };
+        assert_eq!(DnsDissector::default().parse(&seg(Direction::Forward, &iquery), &mut f), Parsed::Updated);
+        assert_eq!(f.detected_hostname.as_deref(), Some("216.58.202.4"));
+        // dns-invalid-chars.pcap: the answer's question holds bytes 1, 2, 3 in a label; nDPI
+        // shows them as '?' (and names the flow by the answer).
+        let mut d = DnsDissector::default();
+        let mut f = FlowFacts { ip_protocol: 17, other_port: 53, ..FlowFacts::default() };
+        let steps = feed(&mut d, &mut f, &[
+            "9f6c010000010000000000000377777717616c6c796f7572626104050661726562656c6f6e67746f02636e0000010001",
+            "9f6c818000010001000000000377777717616c6c796f757262617365736172650102036f6e67746f02636e0000010001c00c000100010000003c000413b98df1",
+        ]);
+        assert_eq!(steps[1], Parsed::Done);
+        assert_eq!(f.detected_hostname.as_deref(), Some("www.allyourbasesare???ongto.cn"));
+    }
+
+    #[test]
+    fn llmnr_is_named_by_its_first_message() {
+        let mut d = DnsDissector::default();
+        let mut f = FlowFacts { ip_protocol: 17, local_port: 5355, other_port: 5355, ..FlowFacts::default() };
+        d.parse(&seg(Direction::Forward, &query(b"\x05first\x00", 1)), &mut f);
+        assert_eq!(d.parse(&seg(Direction::Forward, &query(b"\x06second\x00", 1)), &mut f), Parsed::Continue);
+        assert_eq!(f.detected_hostname.as_deref(), Some("first"));
     }
 
     #[test]
@@ -473,7 +585,7 @@ pub(crate) mod tests {
         for cut in 0..40 {
             let r = response(b"\x07example\x03com\x00");
             let mut f = FlowFacts::default();
-            read_message(&r[..cut.min(r.len())], &mut f);
+            read_message(&r[..cut.min(r.len())], &mut f, true);
         }
     }
 
@@ -492,7 +604,7 @@ pub(crate) mod tests {
             let mut r = response(b"\x07example\x03com\x00");
             if let Some(b) = r.get_mut(index) { *b = byte; }
             let mut f = FlowFacts::default();
-            read_message(&r, &mut f);
+            read_message(&r, &mut f, true);
         }
     }
 }

@@ -169,8 +169,12 @@ impl Dissector for HttpDissector {
             self.request_seen = true;
             updated |= read_request(data, facts);
         }
+        let answered = data.starts_with(RESPONSE);
         side.release();
         self.side_read[dir] = true;
+        if answered {
+            updated |= self.read_unfinished_request(1 - dir, facts);
+        }
         if self.request_seen && self.response_seen {
             Parsed::Done
         } else if updated {
@@ -178,6 +182,26 @@ impl Dissector for HttpDissector {
         } else {
             Parsed::Continue
         }
+    }
+}
+
+impl HttpDissector {
+    /// The server answered while the request's header block on side `side` is still
+    /// unfinished (a segment the capture missed, a mangled end): the header lines that did
+    /// arrive are all there will be, so read them, as nDPI does line by line.
+    fn read_unfinished_request(&mut self, side: usize, facts: &mut FlowFacts) -> bool {
+        let Some(buffer) = self.sides.get_mut(side) else { return false };
+        let data = buffer.data();
+        if self.request_seen || self.side_read[side] || classify(data) != Probe::Certain {
+            return false;
+        }
+        // Whole lines only: a cut header value would be a wrong one.
+        let whole = data.iter().rposition(|&b| b == b'\n').and_then(|end| data.get(..=end)).unwrap_or_default();
+        let updated = read_request(whole, facts);
+        self.request_seen = true;
+        self.side_read[side] = true;
+        buffer.release();
+        updated
     }
 }
 
@@ -253,6 +277,28 @@ mod tests {
 
     fn tcp() -> FlowInfo {
         FlowInfo { ip_protocol: 6, ports: [40000, 80] }
+    }
+
+    #[test]
+    fn an_answered_request_is_read_without_its_end() {
+        // fuzz-2006-09-29-28586.pcap, 172.20.3.5:2604: the request's second segment is not in
+        // the capture; the server answers. nDPI: user agent SonyEricssonT68/R201A.
+        let request: &[u8] = b"GET /servlets/mms?message-id=189001 HTTP/1.1\r\nHost: 172.20.3.13\r\n\
+            Accept: application/vnd.wap.mms-message\r\nUser-Agent: SonyEricssonT68/R201A\r\nAcceAt-Charset: *\r\n\
+            u6-Profile-Diff-1: <?xml ve";
+        let mut d = HttpDissector::default();
+        let mut f = FlowFacts::default();
+        assert_eq!(d.parse(&seg(Direction::Forward, 1, request), &mut f), Parsed::Continue);
+        assert_eq!(d.parse(&seg(Direction::Reverse, 9, RESPONSE_200), &mut f), Parsed::Done);
+        let h = f.app_protocol.http().unwrap();
+        assert_eq!(h.user_agent.as_deref(), Some("SonyEricssonT68/R201A"));
+        assert_eq!(f.detected_hostname.as_deref(), Some("172.20.3.13"));
+        // The line cut short is not read as a header.
+        let mut d = HttpDissector::default();
+        let mut f = FlowFacts::default();
+        d.parse(&seg(Direction::Forward, 1, b"GET / HTTP/1.1\r\nUser-Agent: cu"), &mut f);
+        d.parse(&seg(Direction::Reverse, 9, RESPONSE_200), &mut f);
+        assert_eq!(f.app_protocol.http().and_then(|h| h.user_agent.as_deref()), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod bittorrent;
 pub mod cipher_suites;
 pub mod dhcp;
 pub mod dns;
+pub mod fastcgi;
 pub mod ftp;
 pub mod gnutella;
 pub mod gquic;
@@ -40,8 +41,10 @@ pub mod syslog;
 pub mod tds;
 pub mod text;
 pub mod tls;
+pub mod whois;
 pub mod wireguard;
 pub mod x509;
+pub mod xiaomi;
 
 use crate::flow::facts::FlowFacts;
 

@@ -70,6 +70,11 @@ pub const SMBV1: u16 = 16;
 pub const SMBV23: u16 = 41;
 pub const MUNIN: u16 = 329;
 pub const RTSP: u16 = 50;
+/// Whois and the Domain Availability Service (RFC 3912, port 43; DAS on 4343).
+pub const WHOIS_DAS: u16 = 170;
+/// Xiaomi's push/chat service.
+pub const XIAOMI: u16 = 287;
+pub const FASTCGI: u16 = 310;
 
 /// Every protocol with its Netify ID, Netify's own (spec §3.2) first. Adding a protocol adds a
 /// row here.
@@ -127,6 +132,9 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: SMBV23, name: "SMBv23" },
     Protocol { id: MUNIN, name: "Munin" },
     Protocol { id: RTSP, name: "RTSP" },
+    Protocol { id: WHOIS_DAS, name: "Whois-DAS" },
+    Protocol { id: XIAOMI, name: "Xiaomi" },
+    Protocol { id: FASTCGI, name: "FastCGI" },
 ];
 
 /// Name for a protocol ID ("Unknown" when we have no name for it).

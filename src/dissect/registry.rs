@@ -12,6 +12,7 @@
 use super::bittorrent::BitTorrentDissector;
 use super::dhcp::DhcpDissector;
 use super::dns::DnsDissector;
+use super::fastcgi::FastcgiDissector;
 use super::ftp::FtpDissector;
 use super::gnutella::GnutellaDissector;
 use super::gquic::GquicDissector;
@@ -41,7 +42,9 @@ use super::stun::StunDissector;
 use super::syslog::SyslogDissector;
 use super::tds::TdsDissector;
 use super::tls::TlsDissector;
+use super::whois::WhoisDissector;
 use super::wireguard::WireguardDissector;
+use super::xiaomi::XiaomiDissector;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
 use crate::flow::facts::FlowFacts;
 
@@ -153,6 +156,9 @@ registry! {
     Tds(TdsDissector),
     Smb(SmbDissector),
     Munin(MuninDissector),
+    Xiaomi(XiaomiDissector),
+    Fastcgi(FastcgiDissector),
+    Whois(WhoisDissector),
 }
 
 const _: () = assert!(KINDS.len() <= 64, "ruled_out is a u64 bit set");
