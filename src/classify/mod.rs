@@ -173,7 +173,7 @@ impl Classifier {
             // Last, as Netify does: the names in the server's TLS certificate.
             .or_else(|| {
                 let cn = facts.tls.subject_cn.as_deref().into_iter();
-                cn.chain(facts.tls.server_names.iter().map(|n| &**n))
+                cn.chain(facts.tls.server_names.iter())
                     .find_map(|name| self.apps.host_index(name.trim_start_matches("*.")))
                     .map(|i| (i, false))
             });

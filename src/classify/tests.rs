@@ -298,12 +298,12 @@ fn certificate_names_are_the_last_resort() {
     // No SNI, an address nobody lists: the certificate's SAN names the service.
     let mut f = facts(None, "203.0.113.9", protocol::TLS);
     f.tls.subject_cn = Some("unrelated.example".into());
-    f.tls.server_names = vec!["*.googlevideo.com".into()];
+    f.tls.server_names = ["*.googlevideo.com"].into_iter().collect();
     assert!(c.classify(&mut f));
     assert_eq!(f.application.id, 124);
     // A host name of its own wins over the certificate.
     let mut f = facts(Some("www.facebook.com"), "203.0.113.9", protocol::TLS);
-    f.tls.server_names = vec!["*.googlevideo.com".into()];
+    f.tls.server_names = ["*.googlevideo.com"].into_iter().collect();
     c.classify(&mut f);
     assert_eq!(f.application.id, 119);
 }

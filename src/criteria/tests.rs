@@ -8,7 +8,7 @@ use proptest::prelude::*;
 
 use super::{AddressGroup, AddressGroups, CompileContext, Criteria, CriteriaError};
 use crate::dissect::protocol;
-use crate::flow::facts::{FlowFacts, OtherType, TunnelType};
+use crate::flow::facts::{FlowFacts, Ja4, OtherType, TunnelType};
 
 type Setup = fn(&mut FlowFacts);
 
@@ -463,7 +463,7 @@ fn full_language_against_flows() {
         ("vlan == 7;", |f| f.vlan_id = 7, true),
         (
             "tls_ja4 == 't13d1516h2_8daaf6152771_e5627efa2ab1';",
-            |f| f.tls.ja4 = Some("t13d1516h2_8daaf6152771_e5627efa2ab1".into()),
+            |f| f.tls.ja4 = Ja4::new("t13d1516h2_8daaf6152771_e5627efa2ab1"),
             true,
         ),
         ("tls_ja4 == 'rx:^t13';", |_| {}, false),

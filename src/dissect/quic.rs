@@ -730,9 +730,10 @@ mod tests {
         assert_eq!(f.quic_version, version);
         assert_eq!(f.tls.sni.as_deref(), Some("quic.example.net"));
         assert_eq!(f.detected_hostname.as_deref(), Some("quic.example.net"));
-        assert_eq!(f.tls.alpn, vec![Box::from("h3")]);
+        assert_eq!(f.tls.alpn.iter().collect::<Vec<_>>(), ["h3"]);
         assert_eq!(f.tls.client_version, 0x0304);
-        let ja4 = f.tls.ja4.as_deref().unwrap();
+        let ja4 = f.tls.ja4.unwrap();
+        let ja4 = ja4.as_str();
         assert!(ja4.starts_with("q13d0307h3_"), "{ja4}");
     }
 
@@ -902,10 +903,10 @@ mod tests {
         assert_eq!(d.parse(&segment(Forward, &packet), &mut f), Parsed::Done);
         assert_eq!(version_name(f.quic_version), "T051");
         assert_eq!(f.tls.sni.as_deref(), Some("www.google.com"));
-        assert_eq!(f.tls.alpn, vec![Box::from("h3-T051")]);
+        assert_eq!(f.tls.alpn.iter().collect::<Vec<_>>(), ["h3-T051"]);
         assert_eq!(f.tls.client_version, 0x0304);
         // nDPI 4.11 shows the same JA3 for this flow.
-        assert_eq!(f.tls.ja3.as_deref(), Some("92e76078d514999cd950474995dab2b5"));
+        assert_eq!(f.tls.ja3.unwrap().to_string(), "92e76078d514999cd950474995dab2b5");
         let ua = f.app_protocol.http().and_then(|h| h.user_agent.as_deref());
         assert_eq!(ua, Some("dev Chrome/86.0.4240.9 Windows NT 6.1; Win64; x64"));
     }

@@ -13,7 +13,7 @@ use super::reader::Reader;
 use super::stream::{Push, StreamBuffer};
 use super::x509::{self, CertificateName};
 use super::{protocol, Dissector, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::flow::facts::{FlowFacts, Ja4, Md5Digest};
 
 /// Unconsumed bytes buffered per direction. A record's payload is never buffered whole before it
 /// is walked, so this only has to hold the part of one record that a hello needs.
@@ -735,8 +735,7 @@ impl<'a> ClientHello<'a> {
             }
         }
         if let Some(list) = self.alpn {
-            facts.tls.alpn.clear();
-            facts.tls.alpn.extend(protocol_names(list).filter_map(printable).map(Box::from));
+            facts.tls.alpn = protocol_names(list).filter_map(printable).collect();
         }
         // After the ALPN list: naming TLS on 443 as HTTP/S reads it.
         match transport {
@@ -744,8 +743,10 @@ impl<'a> ClientHello<'a> {
             Transport::Dtls => facts.protocol = protocol::DTLS,
             Transport::Tcp => facts.protocol = tls_protocol(facts),
         }
-        facts.tls.ja3 = Some(md5_hex(self.ja3_string().as_bytes()).into());
-        facts.tls.ja4 = Some(self.ja4(transport).into());
+        facts.tls.ja3 = Some(md5(self.ja3_string().as_bytes()));
+        // JA4 is always `Ja4::LEN` ASCII characters (two version characters, two-digit counts).
+        facts.tls.ja4 = Ja4::new(&self.ja4(transport));
+        debug_assert!(facts.tls.ja4.is_some());
         let agent = transport_parameter(self.quic_parameters, TP_GOOGLE_USER_AGENT)
             .filter(|ua| !ua.is_empty() && ua.iter().all(|&b| (0x20..0x7f).contains(&b)));
         if let Some(ua) = agent {
@@ -907,7 +908,7 @@ impl<'a> ServerHello<'a> {
         // JA3S is the server's first answer, a HelloRetryRequest included: it pairs with the
         // JA3 of the first ClientHello (the one flowsieve reads), as in nDPI and Netify.
         if facts.tls.ja3s.is_none() {
-            facts.tls.ja3s = Some(md5_hex(self.ja3s_string().as_bytes()).into());
+            facts.tls.ja3s = Some(md5(self.ja3s_string().as_bytes()));
         }
     }
 }
@@ -939,7 +940,7 @@ fn tls_protocol(facts: &FlowFacts) -> u16 {
 }
 
 fn speaks_http(facts: &FlowFacts) -> bool {
-    let alpn = facts.tls.alpn_negotiated.as_deref().or_else(|| facts.tls.alpn.first().map(|a| &**a));
+    let alpn = facts.tls.alpn_negotiated.as_deref().or_else(|| facts.tls.alpn.first());
     matches!(alpn, Some("http/1.0" | "http/1.1" | "h2" | "h2c")) || alpn.is_some_and(|a| a.starts_with("spdy/"))
 }
 
@@ -1055,15 +1056,9 @@ fn push_truncated_sha256(s: &mut String, text: &str) {
 }
 
 /// Lowercase hex MD5, as JA3 and JA3S are shown.
-fn md5_hex(bytes: &[u8]) -> String {
+fn md5(bytes: &[u8]) -> Md5Digest {
     use md5::{Digest, Md5};
-    let digest = Md5::digest(bytes);
-    let mut s = String::with_capacity(32);
-    for b in digest.iter() {
-        s.push(hex_digit(b >> 4));
-        s.push(hex_digit(*b));
-    }
-    s
+    Md5Digest(Md5::digest(bytes).into())
 }
 
 /// Big-endian 16-bit values of an even-length list, GREASE left out.
@@ -1100,7 +1095,8 @@ fn record_certificate(body: &[u8], facts: &mut FlowFacts) {
         return;
     };
     let tls = &mut facts.tls;
-    tls.server_names.clear();
+    // Gathered here and stored as one block (`NameList`) once the certificate is read.
+    let mut names: Vec<String> = Vec::new();
     let _ = x509::certificate_names(leaf, |name| match name {
         CertificateName::CommonName(cn) => {
             if tls.subject_cn.is_none() {
@@ -1110,18 +1106,19 @@ fn record_certificate(body: &[u8], facts: &mut FlowFacts) {
         // DNS names compare case-insensitively (RFC 4343); stored lowercase, as SNI matching and
         // nDPI expect.
         CertificateName::DnsName(dns) => {
-            if tls.server_names.len() < MAX_SERVER_NAMES {
+            if names.len() < MAX_SERVER_NAMES {
                 if let Some(dns) = printable(dns) {
-                    tls.server_names.push(dns.to_ascii_lowercase().into());
+                    names.push(dns.to_ascii_lowercase());
                 }
             }
         }
         CertificateName::IpAddress(ip) => {
-            if tls.server_names.len() < MAX_SERVER_NAMES {
-                tls.server_names.push(ip.to_string().into());
+            if names.len() < MAX_SERVER_NAMES {
+                names.push(ip.to_string());
             }
         }
     });
+    tls.server_names = names.iter().map(String::as_str).collect();
 }
 
 /// server_name extension (RFC 6066 §3): the first host_name entry. Outer `None`: malformed;
@@ -1353,7 +1350,7 @@ pub(crate) mod tests {
         assert_eq!(f.tls.client_version, 0x0304);
         assert_eq!(f.tls.sni.as_deref(), Some("www.example.com"));
         assert_eq!(f.detected_hostname.as_deref(), Some("www.example.com"));
-        let alpn: Vec<&str> = f.tls.alpn.iter().map(|a| &**a).collect();
+        let alpn: Vec<&str> = f.tls.alpn.iter().collect();
         assert_eq!(alpn, ["h2", "http/1.1"]);
     }
 
@@ -1473,7 +1470,7 @@ pub(crate) mod tests {
         assert_eq!(feed(&mut d, &mut f, Forward, &client), Parsed::Updated);
         assert_eq!(f.tls.sni, None);
         assert_eq!(f.detected_hostname, None);
-        assert_eq!(f.tls.alpn, vec![Box::from("h2"), Box::from("spdy/3")]);
+        assert_eq!(f.tls.alpn.iter().collect::<Vec<_>>(), ["h2", "spdy/3"]);
 
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         let client = record(&client_hello(0x0303, Some(&[sni(&[0xff, 0xfe, b'a'])])));
@@ -1646,8 +1643,8 @@ pub(crate) mod tests {
         assert_eq!(feed(&mut d, &mut f, Reverse, &hrr), Parsed::Continue);
         // Its version, cipher and JA3S are known already (a flow may end here).
         assert_eq!((f.tls.version, f.tls.cipher), (0x0304, 0x1301));
-        let hrr_ja3s = md5_hex(b"771,4865,43");
-        assert_eq!(f.tls.ja3s.as_deref(), Some(hrr_ja3s.as_str()));
+        let hrr_ja3s = md5(b"771,4865,43");
+        assert_eq!(f.tls.ja3s, Some(hrr_ja3s));
         let seq = 1000 + hrr.len() as u32;
         assert_eq!(d.parse(&segment(Reverse, Some(seq), &ccs), &mut f), Parsed::Continue);
         let seq = seq + ccs.len() as u32;
@@ -1655,7 +1652,7 @@ pub(crate) mod tests {
         assert_eq!(f.tls.version, 0x0304);
         assert_eq!(f.tls.alpn_negotiated.as_deref(), Some("h2"));
         // JA3S stays the first answer's, pairing with the first ClientHello's JA3.
-        assert_eq!(f.tls.ja3s.as_deref(), Some(hrr_ja3s.as_str()));
+        assert_eq!(f.tls.ja3s, Some(hrr_ja3s));
 
         // All in one segment.
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
@@ -1686,11 +1683,11 @@ pub(crate) mod tests {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         assert_eq!(feed(&mut d, &mut f, Reverse, &hrr), Parsed::Continue);
         assert_eq!(crate::dissect::cipher_suites::cipher_name(f.tls.cipher), Some("TLS_AES_256_GCM_SHA384"));
-        assert_eq!(f.tls.ja3s.as_deref(), Some("15af977ce25de452b96affa2addb1036"));
+        assert_eq!(f.tls.ja3s.unwrap().to_string(), "15af977ce25de452b96affa2addb1036");
         let seq = 1000 + hrr.len() as u32;
         assert_eq!(d.parse(&segment(Reverse, Some(seq), &sh), &mut f), Parsed::Done);
         assert_eq!(f.tls.version, 0x0304);
-        assert_eq!(f.tls.ja3s.as_deref(), Some("15af977ce25de452b96affa2addb1036"));
+        assert_eq!(f.tls.ja3s.unwrap().to_string(), "15af977ce25de452b96affa2addb1036");
     }
 
     #[test]
@@ -1868,7 +1865,7 @@ pub(crate) mod tests {
             let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
             assert_eq!(feed_cut(&mut d, &mut f, Reverse, 1, &stream, &cuts), Parsed::Done);
             assert_eq!(f.tls.subject_cn.as_deref(), Some("www.example.com"));
-            let names: Vec<&str> = f.tls.server_names.iter().map(|n| &**n).collect();
+            let names: Vec<&str> = f.tls.server_names.iter().collect();
             assert_eq!(names, ["www.example.com", "example.com", "192.0.2.1"]);
             assert_eq!(f.tls.version, 0x0303);
         }
@@ -1950,7 +1947,7 @@ pub(crate) mod tests {
         assert!(ja3.starts_with("771,4865-4866-4867-49195-"), "{ja3}");
         assert!(ja3.ends_with(",29-23-24,0"), "{ja3}");
         assert!(!ja3.contains("6682") && !ja3.contains("2570"), "{ja3}");
-        assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(md5(b"").to_string(), "d41d8cd98f00b204e9800998ecf8427e");
     }
 
     #[test]
@@ -1979,9 +1976,9 @@ pub(crate) mod tests {
         feed(&mut d, &mut f, Forward, &modern_client_stream());
         feed(&mut d, &mut f, Reverse, &tls13_server_stream());
         // JA3 string: 771,4865-49199-47,0-16-43-21,, ; JA3S: 771,4865,43-16.
-        assert_eq!(f.tls.ja3.as_deref(), Some(md5_hex(b"771,4865-49199-47,0-16-43-21,,").as_str()));
-        assert_eq!(f.tls.ja3s.as_deref(), Some(md5_hex(b"771,4865,43-16").as_str()));
-        assert!(f.tls.ja4.as_deref().unwrap().starts_with("t13d0304h2_"));
+        assert_eq!(f.tls.ja3, Some(md5(b"771,4865-49199-47,0-16-43-21,,")));
+        assert_eq!(f.tls.ja3s, Some(md5(b"771,4865,43-16")));
+        assert!(f.tls.ja4.unwrap().as_str().starts_with("t13d0304h2_"));
     }
 
     // ---- DTLS ----
@@ -2051,7 +2048,7 @@ pub(crate) mod tests {
         assert_eq!(d.parse(&segment(Forward, None, &client), &mut f), Parsed::Updated);
         assert_eq!(f.tls.sni.as_deref(), Some("dtls.example"));
         assert_eq!(f.tls.client_version, DTLS_1_2);
-        assert!(f.tls.ja4.as_deref().unwrap().starts_with("dd2d0202"), "{:?}", f.tls.ja4);
+        assert!(f.tls.ja4.unwrap().as_str().starts_with("dd2d0202"), "{:?}", f.tls.ja4);
 
         let verify = dtls_record(&[(HELLO_VERIFY_REQUEST, vec![0xfe, 0xff, 1, 9])]);
         assert_eq!(d.parse(&segment(Reverse, None, &verify), &mut f), Parsed::Continue);

@@ -12,8 +12,9 @@
 //!   ([`ProtocolFacts`]); it costs heap only for flows of that protocol;
 //! - a fact few flows have, of any protocol: a [`Cold`] part (one pointer, boxed on first
 //!   write), as `tls` and `risk` are;
-//! - text: `Box<str>` (no capacity word), not `String`; vectors are shrunk when detection
-//!   completes ([`FlowFacts::shrink_to_fit`]).
+//! - text: `Box<str>` (no capacity word), not `String`; a list of names: one [`NameList`]
+//!   block, not a vector of boxes; a fixed-size value (a digest): inline ([`Md5Digest`],
+//!   [`Ja4`]); vectors are shrunk when detection completes ([`FlowFacts::shrink_to_fit`]).
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
@@ -199,19 +200,116 @@ pub struct TlsFacts {
     /// Server Name Indication from the ClientHello.
     pub sni: Option<Box<str>>,
     /// ALPN protocols offered by the client, in order.
-    pub alpn: Vec<Box<str>>,
+    pub alpn: NameList,
     /// ALPN protocol chosen by the server.
     pub alpn_negotiated: Option<Box<str>>,
-    /// JA3 of the ClientHello: lowercase hex MD5.
-    pub ja3: Option<Box<str>>,
-    /// JA3S of the ServerHello: lowercase hex MD5.
-    pub ja3s: Option<Box<str>>,
+    /// JA3 of the ClientHello (printed as lowercase hex).
+    pub ja3: Option<Md5Digest>,
+    /// JA3S of the ServerHello (printed as lowercase hex).
+    pub ja3s: Option<Md5Digest>,
     /// JA4 of the ClientHello, e.g. `t13d1516h2_8daaf6152771_e5627efa2ab1`.
-    pub ja4: Option<Box<str>>,
+    pub ja4: Option<Ja4>,
     /// Subject common name of the server's certificate (TLS <= 1.2, where it is in the clear).
     pub subject_cn: Option<Box<str>>,
     /// subjectAltName DNS names of the server's certificate, in order.
-    pub server_names: Vec<Box<str>>,
+    pub server_names: NameList,
+}
+
+/// An MD5 digest (JA3, JA3S), kept as its 16 bytes: the 32-character hex text is made only
+/// when printed, so a fingerprint costs no heap.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Md5Digest(pub [u8; 16]);
+
+impl fmt::Display for Md5Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl fmt::Debug for Md5Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A JA4 fingerprint, inline: JA4 is always [`Ja4::LEN`] ASCII characters
+/// (`t13d1516h2_8daaf6152771_e5627efa2ab1`: ten of prefix, two truncated hashes of twelve).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Ja4([u8; Ja4::LEN]);
+
+impl Ja4 {
+    pub const LEN: usize = 36;
+
+    /// `text` as a JA4, if it has the JA4 length and is ASCII.
+    pub fn new(text: &str) -> Option<Ja4> {
+        let bytes: [u8; Ja4::LEN] = text.as_bytes().try_into().ok()?;
+        bytes.is_ascii().then_some(Ja4(bytes))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Checked ASCII by `new`, so this never falls back.
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
+impl fmt::Display for Ja4 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Ja4 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// A list of short names (offered ALPN protocols, certificate names) in one heap block: the
+/// names joined by `\n`, which none of them holds (the TLS dissector keeps only text without
+/// control characters). A `Vec<Box<str>>` would cost a block per name plus the vector's.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct NameList(Option<Box<str>>);
+
+impl NameList {
+    const SEPARATOR: char = '\n';
+
+    /// The names, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        self.0.as_deref().into_iter().flat_map(|joined| joined.split(Self::SEPARATOR))
+    }
+
+    pub fn first(&self) -> Option<&str> {
+        self.iter().next()
+    }
+
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+/// Empty names and names holding the separator are left out: they cannot be told apart in
+/// the joined text.
+impl<'a> FromIterator<&'a str> for NameList {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(names: I) -> Self {
+        let mut joined = String::new();
+        for name in names.into_iter().filter(|n| !n.is_empty() && !n.contains(Self::SEPARATOR)) {
+            if !joined.is_empty() {
+                joined.push(Self::SEPARATOR);
+            }
+            joined.push_str(name);
+        }
+        NameList((!joined.is_empty()).then(|| joined.into_boxed_str()))
+    }
+}
+
+impl fmt::Debug for NameList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 static NO_TLS: TlsFacts = TlsFacts {
@@ -219,13 +317,13 @@ static NO_TLS: TlsFacts = TlsFacts {
     client_version: 0,
     cipher: 0,
     sni: None,
-    alpn: Vec::new(),
+    alpn: NameList(None),
     alpn_negotiated: None,
     ja3: None,
     ja3s: None,
     ja4: None,
     subject_cn: None,
-    server_names: Vec::new(),
+    server_names: NameList(None),
 };
 
 impl Empty for TlsFacts {
@@ -370,10 +468,6 @@ impl FlowFacts {
         if let ProtocolFacts::Dns(dns) = &mut self.app_protocol {
             dns.answers.shrink_to_fit();
         }
-        if let Some(tls) = self.tls.present_mut() {
-            tls.alpn.shrink_to_fit();
-            tls.server_names.shrink_to_fit();
-        }
     }
 }
 
@@ -412,5 +506,33 @@ impl Default for FlowFacts {
             packets: 0,
             bytes: 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_list_keeps_names_in_order_in_one_block() {
+        let list: NameList = ["h2", "http/1.1", "", "bad\nname", "spdy/3"].into_iter().collect();
+        assert_eq!(list.iter().collect::<Vec<_>>(), ["h2", "http/1.1", "spdy/3"]);
+        assert_eq!((list.first(), list.len(), list.is_empty()), (Some("h2"), 3, false));
+        assert_eq!(format!("{list:?}"), r#"["h2", "http/1.1", "spdy/3"]"#);
+        let empty: NameList = ["", "\n"].into_iter().collect();
+        assert_eq!((empty.iter().count(), empty.first(), empty.is_empty()), (0, None, true));
+        assert_eq!(empty, NameList::default());
+    }
+
+    #[test]
+    fn fingerprints_are_inline_and_print_as_text() {
+        let ja4 = Ja4::new("t13d1516h2_8daaf6152771_e5627efa2ab1").unwrap();
+        assert_eq!(ja4.as_str(), "t13d1516h2_8daaf6152771_e5627efa2ab1");
+        assert_eq!(Ja4::new("t13d1516h2_8daaf6152771_e5627efa2ab"), None);
+        assert_eq!(Ja4::new("t13d1516h2_8daaf6152771_e5627efa2ab1x"), None);
+        assert_eq!(Ja4::new("t13d1516h2_8daaf6152771_e5627efa2aé"), None);
+        let digest = Md5Digest([0, 1, 0xab, 0xff, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0xf0]);
+        assert_eq!(digest.to_string(), "0001abff02030405060708090a0b0cf0");
+        assert!(std::mem::size_of::<TlsFacts>() <= 160, "{}", std::mem::size_of::<TlsFacts>());
     }
 }

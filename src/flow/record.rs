@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::facts::FlowFacts;
+use super::facts::{FlowFacts, Ja4};
 use super::table::Flow;
 use crate::dissect::dns::DnsAnswer;
 use crate::dissect::{cipher_suites, protocol, quic};
@@ -31,14 +31,14 @@ pub fn facts_record(f: &FlowFacts) -> Value {
                 "client_version": f.tls.client_version,
                 "cipher": f.tls.cipher,
                 "sni": f.tls.sni.as_deref(),
-                "alpn": f.tls.alpn.iter().map(|a| &**a).collect::<Vec<_>>(),
+                "alpn": f.tls.alpn.iter().collect::<Vec<_>>(),
                 "alpn_negotiated": f.tls.alpn_negotiated.as_deref(),
                 "cipher_name": (f.tls.version != 0).then(|| cipher_suites::cipher_name(f.tls.cipher)).flatten(),
-                "ja3": f.tls.ja3.as_deref(),
-                "ja3s": f.tls.ja3s.as_deref(),
-                "ja4": f.tls.ja4.as_deref(),
+                "ja3": f.tls.ja3.map(|d| d.to_string()),
+                "ja3s": f.tls.ja3s.map(|d| d.to_string()),
+                "ja4": f.tls.ja4.as_ref().map(Ja4::as_str),
                 "subject_cn": f.tls.subject_cn.as_deref(),
-                "server_names": f.tls.server_names.iter().map(|n| &**n).collect::<Vec<_>>(),
+                "server_names": f.tls.server_names.iter().collect::<Vec<_>>(),
             })
         });
     let quic = (f.quic_version != 0).then(|| json!({ "version": quic::version_name(f.quic_version) }));
