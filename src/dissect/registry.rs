@@ -30,6 +30,7 @@ use super::postgres::PostgresDissector;
 use super::quic::QuicDissector;
 use super::radius::RadiusDissector;
 use super::rdp::RdpDissector;
+use super::rtp::RtpDissector;
 use super::rtsp::RtspDissector;
 use super::sdrtn::SdRtnDissector;
 use super::sip::SipDissector;
@@ -101,6 +102,12 @@ macro_rules! registry {
                 }
             }
 
+            fn named_on_claim(self) -> bool {
+                match self {
+                    $(Kind::$variant => <$ty>::NAMED_ON_CLAIM,)+
+                }
+            }
+
             fn start(self) -> DissectState {
                 match self {
                     $(Kind::$variant => DissectState::$variant(Box::default()),)+
@@ -159,6 +166,7 @@ registry! {
     Xiaomi(XiaomiDissector),
     Fastcgi(FastcgiDissector),
     Whois(WhoisDissector),
+    Rtp(RtpDissector),
 }
 
 const _: () = assert!(KINDS.len() <= 64, "ruled_out is a u64 bit set");
@@ -191,7 +199,7 @@ impl DissectState {
     pub fn on_segment(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Step {
         let DissectState::Probing { ruled_out } = self else {
             return match self.parse(segment, facts) {
-                Some(parsed) => self.finish(parsed),
+                Some(parsed) => self.finish(parsed, facts),
                 None => Step::NothingNew,
             };
         };
@@ -219,14 +227,16 @@ impl DissectState {
             }
         }
         if let Some((kind, _)) = chosen {
-            facts.protocol = kind.protocol();
+            if kind.named_on_claim() {
+                facts.protocol = kind.protocol();
+            }
             *self = kind.start();
             let step = match self.parse(segment, facts) {
-                Some(parsed) => self.finish(parsed),
+                Some(parsed) => self.finish(parsed, facts),
                 None => Step::NothingNew,
             };
             // Claiming the flow is itself news even if the parse needs more bytes.
-            return if step == Step::NothingNew { Step::Updated } else { step };
+            return if step == Step::NothingNew && kind.named_on_claim() { Step::Updated } else { step };
         }
         if ruled_out.count_ones() as usize == KINDS.len() {
             self.give_up(facts);
@@ -252,8 +262,14 @@ impl DissectState {
         *self = DissectState::Finished;
     }
 
-    fn finish(&mut self, parsed: Parsed) -> Step {
+    /// A dissector that gave up without naming the flow (RTP's unconfirmed claim) leaves it to
+    /// the port guess, as if it had never claimed it.
+    fn finish(&mut self, parsed: Parsed, facts: &mut FlowFacts) -> Step {
         match parsed {
+            Parsed::Skipped if facts.protocol == protocol::UNKNOWN => {
+                self.give_up(facts);
+                Step::Complete
+            }
             Parsed::Continue => Step::NothingNew,
             Parsed::Updated => Step::Updated,
             Parsed::Done | Parsed::Skipped => {
