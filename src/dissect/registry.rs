@@ -396,6 +396,32 @@ mod tests {
     }
 
     #[test]
+    fn rtp_is_named_only_once_confirmed() {
+        // sip.pcap's RTP stream (PT 8, SSRC 0x3796cb71), header and first payload bytes.
+        let first = crate::dissect::testing::hex("80086fae000004d83796cb71d5d5d5d5");
+        let next = crate::dissect::testing::hex("80086faf000005783796cb716e681514");
+        let mut f = facts(17, 30000, 40392);
+        let mut state = DissectState::start(&mut f);
+        assert_eq!(state.on_segment(&udp(&first), &mut f), Step::NothingNew);
+        assert_eq!(f.protocol, protocol::UNKNOWN);
+        assert_eq!(state.on_segment(&udp(&next), &mut f), Step::Complete);
+        assert_eq!(f.protocol, protocol::RTP);
+        assert!(!f.detection_guessed);
+
+        // An RTP-looking first packet on SIP's port, then junk: the port guess, as if RTP had
+        // never claimed the flow.
+        let mut f = facts(17, 40000, 5060);
+        let mut state = DissectState::start(&mut f);
+        state.on_segment(&udp(&first), &mut f);
+        for _ in 0..2 {
+            state.on_segment(&udp(&[0xff; 3]), &mut f);
+        }
+        assert!(state.is_finished());
+        assert_eq!(f.protocol, protocol::SIP);
+        assert!(f.detection_guessed);
+    }
+
+    #[test]
     fn every_kind_has_a_named_protocol() {
         for kind in KINDS {
             assert_ne!(protocol::name_of(kind.protocol()), "Unknown", "{kind:?}");

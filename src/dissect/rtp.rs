@@ -121,8 +121,75 @@ mod tests {
         d.parse(&segment(&flow, dir, 0, p), facts)
     }
 
+    // sip.pcap, 192.168.1.2:30000 → 212.242.33.36:40392: G.711 A-law (PT 8), SSRC 0x3796cb71,
+    // sequence 0x6fae, 0x6faf, 0x6fb0 (header and the first payload bytes of each packet).
+    const RTP_1: &str = "80086fae000004d83796cb71d5d5d5d5";
+    const RTP_2: &str = "80086faf000005783796cb716e681514";
+    const RTP_3: &str = "80086fb0000006183796cb71717e7076";
+    // rtcp_multiple_pkts_in_the_same_datagram.pcap: RR + SDES compound packet.
+    const RTCP_RR: &str = "81c9000701932db400000000010000010000bec200000001000000000000000081ca000e01932db40107313933326462340725467265655357495443482e6f7267202d2d20436f6d6520746f20436c7565436f6e2e636f6d00000000";
+
     #[test]
-    fn placeholder() {}
+    fn probe_shortlists_rtp_and_rtcp_but_names_nothing() {
+        let flow = udp([30000, 40392]);
+        for p in [RTP_1, RTCP_RR] {
+            let (probe, parsed, facts) = run_one::<RtpDissector>(&flow, &hex(p));
+            assert_eq!(probe, Probe::Certain, "{p}");
+            assert_eq!(parsed, Parsed::Continue);
+            assert_eq!(facts.protocol, protocol::UNKNOWN);
+        }
+        // Below 1024, on Ethereum's port, over TCP, or cut short: not RTP.
+        assert_eq!(run_one::<RtpDissector>(&udp([30000, 123]), &hex(RTP_1)).0, Probe::NotForUs);
+        assert_eq!(run_one::<RtpDissector>(&udp([30303, 40392]), &hex(RTP_1)).0, Probe::NotForUs);
+        assert_eq!(run_one::<RtpDissector>(&tcp([30000, 40392]), &hex(RTP_1)).0, Probe::NotForUs);
+        assert_eq!(run_one::<RtpDissector>(&flow, &hex(RTP_1)[..11]).0, Probe::NotForUs);
+        // BACnet/IP (BVLC 0x81, bacnet.pcap) has RTP's version bits but a CSRC count.
+        assert_eq!(run_one::<RtpDissector>(&flow, &hex("810a001101040005a90c0c023fffff194b")).0, Probe::NotForUs);
+        truncations::<RtpDissector>(&flow, &hex(RTCP_RR));
+    }
+
+    #[test]
+    fn next_sequence_number_names_rtp() {
+        let mut d = RtpDissector::default();
+        let mut facts = FlowFacts::default();
+        assert_eq!(feed(&mut d, &mut facts, Direction::Forward, &hex(RTP_1)), Parsed::Continue);
+        // The same sequence number again (a duplicate) proves nothing.
+        assert_eq!(feed(&mut d, &mut facts, Direction::Forward, &hex(RTP_1)), Parsed::Continue);
+        // The reverse direction keeps its own sequence.
+        assert_eq!(feed(&mut d, &mut facts, Direction::Reverse, &hex(RTP_3)), Parsed::Continue);
+        assert_eq!(facts.protocol, protocol::UNKNOWN);
+        assert_eq!(feed(&mut d, &mut facts, Direction::Forward, &hex(RTP_2)), Parsed::Done);
+        assert_eq!(facts.protocol, protocol::RTP);
+    }
+
+    #[test]
+    fn another_ssrc_or_a_jump_is_not_confirmation() {
+        let mut d = RtpDissector::default();
+        let mut facts = FlowFacts::default();
+        let mut other_ssrc = hex(RTP_2);
+        other_ssrc[11] ^= 1;
+        let mut jump = hex(RTP_2);
+        jump[2] = 0x10;
+        feed(&mut d, &mut facts, Direction::Forward, &hex(RTP_1));
+        assert_eq!(feed(&mut d, &mut facts, Direction::Forward, &other_ssrc), Parsed::Continue);
+        assert_eq!(feed(&mut d, &mut facts, Direction::Forward, &jump), Parsed::Continue);
+        assert_eq!(facts.protocol, protocol::UNKNOWN);
+        // Two packets that are neither RTP nor RTCP withdraw the claim, still unnamed.
+        assert_eq!(feed(&mut d, &mut facts, Direction::Forward, b"hello there"), Parsed::Continue);
+        assert_eq!(feed(&mut d, &mut facts, Direction::Forward, b"hello there"), Parsed::Skipped);
+        assert_eq!(facts.protocol, protocol::UNKNOWN);
+    }
+
+    #[test]
+    fn two_rtcp_packets_name_rtcp() {
+        let mut d = RtpDissector::default();
+        let mut facts = FlowFacts::default();
+        assert_eq!(feed(&mut d, &mut facts, Direction::Forward, &hex(RTCP_RR)), Parsed::Continue);
+        assert_eq!(feed(&mut d, &mut facts, Direction::Reverse, &hex(RTCP_RR)), Parsed::Done);
+        assert_eq!(facts.protocol, protocol::RTCP);
+        // A part whose length runs past the datagram is not RTCP.
+        assert!(!is_rtcp(&hex(RTCP_RR)[..40]));
+    }
 
     proptest! {
         #[test]
