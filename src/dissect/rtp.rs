@@ -21,6 +21,8 @@ const SEQ_WINDOW: u16 = 10;
 const MAX_PACKETS: u8 = 8;
 /// Packets that are neither RTP nor RTCP before the claim is withdrawn.
 const MAX_STRIKES: u8 = 2;
+/// Payloads this short (shorter than a minimal RTP packet with a payload) never rule RTP out.
+const SHORT: usize = 16;
 /// RTCP packets needed to name the flow RTCP.
 const RTCP_PACKETS: u8 = 2;
 
@@ -40,8 +42,12 @@ fn rtp_header(p: &[u8]) -> Option<(u16, u32)> {
     // Payload types 72-76 are RTCP's (RFC 3550 §12.1 / RFC 5761 §4); 35-95 are unassigned.
     let pt_ok = pt <= 34 || (96..=127).contains(&pt);
     let ssrc = u32::from_be_bytes([h[8], h[9], h[10], h[11]]);
-    // Version 2 without CSRCs (mixers are rare; BACnet/IP's 0x81 would pass otherwise).
-    let ok = h[0] & 0xcf == 0x80 && pt_ok && ssrc != 0;
+    // Version 2. CSRC lists come from mixers and SFUs, which send dynamic payload types: a
+    // CSRC count with a static type is refused, or BACnet/IP (first byte 0x81, BVLC functions
+    // 0-12) would read as RTP.
+    let csrc = usize::from(h[0] & 0x0f);
+    let csrc_ok = csrc == 0 || (pt >= 96 && p.len() >= HEADER + 4 * csrc);
+    let ok = h[0] & 0xc0 == 0x80 && csrc_ok && pt_ok && ssrc != 0;
     ok.then(|| (u16::from_be_bytes([h[2], h[3]]), ssrc))
 }
 
@@ -74,7 +80,18 @@ impl Dissector for RtpDissector {
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;
-        Probe::certain_if(flow.is_udp() && ports_ok(flow) && (rtp_header(p).is_some() || is_rtcp(p)))
+        if !flow.is_udp() || !ports_ok(flow) {
+            return Probe::NotForUs;
+        }
+        if rtp_header(p).is_some() || is_rtcp(p) {
+            Probe::Certain
+        } else if p.len() <= SHORT {
+            // Hole-punching keep-alives may come before the media (rtp.pcapng's 16 zero-ish
+            // bytes): they neither prove nor rule out RTP.
+            Probe::Unsure
+        } else {
+            Probe::NotForUs
+        }
     }
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
@@ -138,14 +155,35 @@ mod tests {
             assert_eq!(parsed, Parsed::Continue);
             assert_eq!(facts.protocol, protocol::UNKNOWN);
         }
+        // The keep-alive before rtp.pcapng's stream (port 6008) leaves the question open.
+        assert_eq!(run_one::<RtpDissector>(&flow, &hex("0100000000000000000000000000011c")).0, Probe::Unsure);
         // Below 1024, on Ethereum's port, over TCP, or cut short: not RTP.
         assert_eq!(run_one::<RtpDissector>(&udp([30000, 123]), &hex(RTP_1)).0, Probe::NotForUs);
         assert_eq!(run_one::<RtpDissector>(&udp([30303, 40392]), &hex(RTP_1)).0, Probe::NotForUs);
         assert_eq!(run_one::<RtpDissector>(&tcp([30000, 40392]), &hex(RTP_1)).0, Probe::NotForUs);
-        assert_eq!(run_one::<RtpDissector>(&flow, &hex(RTP_1)[..11]).0, Probe::NotForUs);
+        assert_eq!(run_one::<RtpDissector>(&flow, &hex(RTP_1)[..11]).0, Probe::Unsure);
+        assert_eq!(run_one::<RtpDissector>(&flow, b"GET / HTTP/1.1\r\n\r\n").0, Probe::NotForUs);
         // BACnet/IP (BVLC 0x81, bacnet.pcap) has RTP's version bits but a CSRC count.
         assert_eq!(run_one::<RtpDissector>(&flow, &hex("810a001101040005a90c0c023fffff194b")).0, Probe::NotForUs);
         truncations::<RtpDissector>(&flow, &hex(RTCP_RR));
+    }
+
+    #[test]
+    fn csrc_list_with_a_dynamic_type() {
+        // rtp.pcapng, 10.140.67.167:55402 → 148.153.85.97:6008: one CSRC, PT 111, seq 0xcdd2.
+        let first = hex("816fcdd21e5131ffb80974d80000011c480be455");
+        let next = hex("816fcdd31e5135bfb80974d80000011c4806e379");
+        let flow = udp([55402, 6008]);
+        assert_eq!(run_one::<RtpDissector>(&flow, &first).0, Probe::Certain);
+        let mut d = RtpDissector::default();
+        let mut facts = FlowFacts::default();
+        assert_eq!(feed(&mut d, &mut facts, Direction::Forward, &first), Parsed::Continue);
+        assert_eq!(feed(&mut d, &mut facts, Direction::Forward, &next), Parsed::Done);
+        assert_eq!(facts.protocol, protocol::RTP);
+        // The CSRC list must fit: three CSRCs need 24 bytes.
+        let mut three = first.clone();
+        three[0] = 0x83;
+        assert_eq!(run_one::<RtpDissector>(&flow, &three).0, Probe::NotForUs);
     }
 
     #[test]
