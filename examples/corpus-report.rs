@@ -93,6 +93,10 @@ const TARGETED: &[&str] = &[
     "IMAPS",
     "POPS",
     "FTPS",
+    "SMBv1",
+    "RTP",
+    "RTCP",
+    "Gnutella",
 ];
 
 /// A flow identity both sides can compute: IP protocol, sorted endpoints, VLAN.

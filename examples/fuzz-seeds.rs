@@ -150,6 +150,7 @@ dissectors! {
     "dissect_xiaomi" => dissect::xiaomi::XiaomiDissector,
     "dissect_fastcgi" => dissect::fastcgi::FastcgiDissector,
     "dissect_whois" => dissect::whois::WhoisDissector,
+    "dissect_rtp" => dissect::rtp::RtpDissector,
 }
 
 /// DER certificates (`30 82 len len 30 82`) inside a server's payloads.

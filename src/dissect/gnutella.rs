@@ -17,8 +17,10 @@ pub struct GnutellaDissector;
 /// A whole Gnutella message in one datagram.
 fn is_message(p: &[u8]) -> bool {
     let Some(h) = p.get(..HEADER) else { return false };
-    // Ping, pong, bye, QRP, vendor messages (0x31, 0x32), push, query, query hit.
-    let kind_ok = matches!(h[16], 0x00 | 0x01 | 0x02 | 0x30 | 0x31 | 0x32 | 0x40 | 0x80 | 0x81);
+    // Ping, pong, bye, QRP, vendor messages (0x31, 0x32), push, query, query hit, and 0x44:
+    // LimeWire's Mojito DHT messages in the same header (gnutella.pcap's UDP flows, TTL and
+    // hops 0).
+    let kind_ok = matches!(h[16], 0x00 | 0x01 | 0x02 | 0x30 | 0x31 | 0x32 | 0x40 | 0x44 | 0x80 | 0x81);
     let ttl_hops = u16::from(h[17]) + u16::from(h[18]);
     let len = u32::from_le_bytes([h[19], h[20], h[21], h[22]]) as usize;
     kind_ok && ttl_hops <= 16 && len + HEADER == p.len()
@@ -90,6 +92,14 @@ mod tests {
         ping.push(0);
         assert_eq!(run_one::<GnutellaDissector>(&udp([1, 6346]), &ping).0, Probe::NotForUs);
         truncations::<GnutellaDissector>(&udp([1, 6346]), &ping);
+    }
+
+    #[test]
+    fn mojito_dht_message() {
+        // gnutella.pcap, 10.0.2.15:28681 → 103.232.107.100:43508 (message type 0x44, 58 bytes).
+        let m = hex("064231022ef96b14544bb5ec5acfc2eb4400003a0000000547544b470000289d0a8d06deffc8263c33897c2c9179fd84ab61045d2fe235700901010000289d0a8d06deffc8263c33897c2c9179fd84ab61");
+        assert_eq!(run_one::<GnutellaDissector>(&udp([28681, 43508]), &m).0, Probe::Certain);
+        assert_eq!(run_one::<GnutellaDissector>(&udp([28681, 43508]), &m[..m.len() - 1]).0, Probe::NotForUs);
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod radius;
 pub mod rdp;
 mod reader;
 pub mod registry;
+pub mod rtp;
 pub mod rtsp;
 pub mod sdrtn;
 pub mod sip;
@@ -147,6 +148,10 @@ pub trait Dissector: Default {
     /// Netify protocol ID this dissector sets when its probe is certain (`parse` may refine it,
     /// e.g. DNS → mDNS).
     const PROTOCOL: u16;
+    /// False when a certain probe only shortlists the flow and `parse` names it once later
+    /// packets confirm (RTP): until then the flow stays unnamed, and gets the port guess if
+    /// the dissector gives up or detection ends.
+    const NAMED_ON_CLAIM: bool = true;
     /// Cheap check on the first payload of a flow in either direction.
     fn probe(_segment: &Segment<'_>) -> Probe {
         Probe::NotForUs

@@ -75,6 +75,9 @@ pub const WHOIS_DAS: u16 = 170;
 /// Xiaomi's push/chat service.
 pub const XIAOMI: u16 = 287;
 pub const FASTCGI: u16 = 310;
+/// RTP media (RFC 3550) and its control protocol RTCP (RFC 3550 §6), nDPI's IDs.
+pub const RTP: u16 = 87;
+pub const RTCP: u16 = 165;
 
 /// Every protocol with its Netify ID, Netify's own (spec §3.2) first. Adding a protocol adds a
 /// row here.
@@ -135,6 +138,8 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: WHOIS_DAS, name: "Whois-DAS" },
     Protocol { id: XIAOMI, name: "Xiaomi" },
     Protocol { id: FASTCGI, name: "FastCGI" },
+    Protocol { id: RTP, name: "RTP" },
+    Protocol { id: RTCP, name: "RTCP" },
 ];
 
 /// Name for a protocol ID ("Unknown" when we have no name for it).

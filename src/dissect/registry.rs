@@ -30,6 +30,7 @@ use super::postgres::PostgresDissector;
 use super::quic::QuicDissector;
 use super::radius::RadiusDissector;
 use super::rdp::RdpDissector;
+use super::rtp::RtpDissector;
 use super::rtsp::RtspDissector;
 use super::sdrtn::SdRtnDissector;
 use super::sip::SipDissector;
@@ -101,6 +102,12 @@ macro_rules! registry {
                 }
             }
 
+            fn named_on_claim(self) -> bool {
+                match self {
+                    $(Kind::$variant => <$ty>::NAMED_ON_CLAIM,)+
+                }
+            }
+
             fn start(self) -> DissectState {
                 match self {
                     $(Kind::$variant => DissectState::$variant(Box::default()),)+
@@ -159,6 +166,7 @@ registry! {
     Xiaomi(XiaomiDissector),
     Fastcgi(FastcgiDissector),
     Whois(WhoisDissector),
+    Rtp(RtpDissector),
 }
 
 const _: () = assert!(KINDS.len() <= 64, "ruled_out is a u64 bit set");
@@ -191,7 +199,7 @@ impl DissectState {
     pub fn on_segment(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Step {
         let DissectState::Probing { ruled_out } = self else {
             return match self.parse(segment, facts) {
-                Some(parsed) => self.finish(parsed),
+                Some(parsed) => self.finish(parsed, facts),
                 None => Step::NothingNew,
             };
         };
@@ -219,14 +227,16 @@ impl DissectState {
             }
         }
         if let Some((kind, _)) = chosen {
-            facts.protocol = kind.protocol();
+            if kind.named_on_claim() {
+                facts.protocol = kind.protocol();
+            }
             *self = kind.start();
             let step = match self.parse(segment, facts) {
-                Some(parsed) => self.finish(parsed),
+                Some(parsed) => self.finish(parsed, facts),
                 None => Step::NothingNew,
             };
             // Claiming the flow is itself news even if the parse needs more bytes.
-            return if step == Step::NothingNew { Step::Updated } else { step };
+            return if step == Step::NothingNew && kind.named_on_claim() { Step::Updated } else { step };
         }
         if ruled_out.count_ones() as usize == KINDS.len() {
             self.give_up(facts);
@@ -252,8 +262,14 @@ impl DissectState {
         *self = DissectState::Finished;
     }
 
-    fn finish(&mut self, parsed: Parsed) -> Step {
+    /// A dissector that gave up without naming the flow (RTP's unconfirmed claim) leaves it to
+    /// the port guess, as if it had never claimed it.
+    fn finish(&mut self, parsed: Parsed, facts: &mut FlowFacts) -> Step {
         match parsed {
+            Parsed::Skipped if facts.protocol == protocol::UNKNOWN => {
+                self.give_up(facts);
+                Step::Complete
+            }
             Parsed::Continue => Step::NothingNew,
             Parsed::Updated => Step::Updated,
             Parsed::Done | Parsed::Skipped => {
@@ -377,6 +393,32 @@ mod tests {
         assert_ne!(step, Step::NothingNew);
         assert_eq!(f.protocol, protocol::DNS);
         assert_eq!(f.detected_hostname.as_deref(), Some("example.com"));
+    }
+
+    #[test]
+    fn rtp_is_named_only_once_confirmed() {
+        // sip.pcap's RTP stream (PT 8, SSRC 0x3796cb71), header and first payload bytes.
+        let first = crate::dissect::testing::hex("80086fae000004d83796cb71d5d5d5d5");
+        let next = crate::dissect::testing::hex("80086faf000005783796cb716e681514");
+        let mut f = facts(17, 30000, 40392);
+        let mut state = DissectState::start(&mut f);
+        assert_eq!(state.on_segment(&udp(&first), &mut f), Step::NothingNew);
+        assert_eq!(f.protocol, protocol::UNKNOWN);
+        assert_eq!(state.on_segment(&udp(&next), &mut f), Step::Complete);
+        assert_eq!(f.protocol, protocol::RTP);
+        assert!(!f.detection_guessed);
+
+        // An RTP-looking first packet on SIP's port, then junk: the port guess, as if RTP had
+        // never claimed the flow.
+        let mut f = facts(17, 40000, 5060);
+        let mut state = DissectState::start(&mut f);
+        state.on_segment(&udp(&first), &mut f);
+        for _ in 0..2 {
+            state.on_segment(&udp(&[0xff; 3]), &mut f);
+        }
+        assert!(state.is_finished());
+        assert_eq!(f.protocol, protocol::SIP);
+        assert!(f.detection_guessed);
     }
 
     #[test]
