@@ -45,10 +45,9 @@ use super::{
     REPLAY_CACHE_LIMIT,
 };
 use crate::actions::config::FlowActionsConfig;
-use crate::capture::file::FileStats;
+use crate::capture::file::{self, FileStats};
 use crate::capture::filter::ReplayFilter;
 use crate::capture::{CaptureError, Frame};
-use crate::decode::LinkType;
 use crate::enforce::{EnforceMode, Enforcer};
 use crate::flow::key::FlowKey;
 use crate::flow::table::{Change, Flow, TableStats};
@@ -70,11 +69,7 @@ const HASHER: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed
 
 /// Where one frame of a [`Chunk`] is, and which flow it belongs to.
 struct StoredFrame {
-    link: LinkType,
-    timestamp: Duration,
-    start: usize,
-    len: u32,
-    wire_len: u32,
+    at: file::StoredFrame,
     /// The flow's [`flow_hash`]; 0 for a frame that does not decode (worker 0 counts those).
     hash: u32,
     /// The frame belongs to a DNS flow: every worker learns its answers.
@@ -111,15 +106,7 @@ impl Chunk {
             }
             Err(_) => (0, false),
         };
-        self.frames.push(StoredFrame {
-            link: frame.link,
-            timestamp: frame.timestamp,
-            start: self.data.len(),
-            len: frame.data.len() as u32,
-            wire_len: frame.wire_len,
-            hash,
-            dns,
-        });
+        self.frames.push(StoredFrame { at: file::StoredFrame::of(frame, &self.data), hash, dns });
         self.data.extend_from_slice(frame.data);
         self.last = self.last.max(frame.timestamp);
     }
@@ -131,10 +118,7 @@ impl Chunk {
     }
 
     fn frames(&self) -> impl Iterator<Item = (Frame<'_>, &StoredFrame)> {
-        self.frames.iter().map(|f| {
-            let data = self.data.get(f.start..f.start + f.len as usize).unwrap_or_default();
-            (Frame { link: f.link, timestamp: f.timestamp, data, wire_len: f.wire_len, vlan: None }, f)
-        })
+        self.frames.iter().map(|f| (f.at.frame(&self.data), f))
     }
 }
 
@@ -214,7 +198,7 @@ impl<'a> Reader<'a> {
             }
         };
         let filter = &mut self.filter;
-        let read = crate::capture::file::read_file(path, |frame| {
+        let read = file::read_file(path, |frame| {
             if let Some(filter) = filter {
                 if !filter.matches(&frame) {
                     filtered += 1;

@@ -135,14 +135,34 @@ fn units_to_duration(units: u64, per_second: u64) -> Duration {
 /// while the frames in between are dissected (≈0.5 µs each), near enough to still be in cache.
 const PREFETCH_AHEAD: usize = 4;
 
-/// Where one frame of a [`LoadedFile`] is.
+/// Where one frame held in memory is: its bytes are `start..start + len` of the buffer that
+/// holds it (a [`LoadedFile`]'s, or a parallel replay's chunk).
 #[derive(Debug, Clone, Copy)]
-struct StoredFrame {
+pub struct StoredFrame {
     link: LinkType,
     timestamp: Duration,
     start: usize,
     len: u32,
     wire_len: u32,
+}
+
+impl StoredFrame {
+    /// Record `frame`, whose bytes are about to be appended to `buffer`.
+    pub fn of(frame: &Frame<'_>, buffer: &[u8]) -> StoredFrame {
+        StoredFrame {
+            link: frame.link,
+            timestamp: frame.timestamp,
+            start: buffer.len(),
+            len: frame.data.len() as u32,
+            wire_len: frame.wire_len,
+        }
+    }
+
+    /// The frame again, its bytes taken from the `buffer` it was recorded into.
+    pub fn frame<'a>(&self, buffer: &'a [u8]) -> Frame<'a> {
+        let data = buffer.get(self.start..self.start + self.len as usize).unwrap_or_default();
+        Frame { link: self.link, timestamp: self.timestamp, data, wire_len: self.wire_len, vlan: None }
+    }
 }
 
 /// A capture file read into memory once, so `replay --repeat` parses it once and replays the
@@ -164,13 +184,7 @@ impl LoadedFile {
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
         loaded.data.reserve_exact(usize::try_from(size).unwrap_or(0));
         let stats = read_file(path, |frame| {
-            loaded.frames.push(StoredFrame {
-                link: frame.link,
-                timestamp: frame.timestamp,
-                start: loaded.data.len(),
-                len: frame.data.len() as u32,
-                wire_len: frame.wire_len,
-            });
+            loaded.frames.push(StoredFrame::of(&frame, &loaded.data));
             loaded.data.extend_from_slice(frame.data);
         })?;
         loaded.stats = stats;
@@ -184,8 +198,7 @@ impl LoadedFile {
             if let Some(ahead) = self.frames.get(i + PREFETCH_AHEAD).and_then(|a| self.data.get(a.start..)) {
                 super::ring::prefetch(ahead);
             }
-            let data = self.data.get(f.start..f.start + f.len as usize).unwrap_or_default();
-            on_frame(Frame { link: f.link, timestamp: f.timestamp, data, wire_len: f.wire_len, vlan: None });
+            on_frame(f.frame(&self.data));
         }
         self.stats.clone()
     }
