@@ -342,6 +342,15 @@ fn large_additions_are_split_into_batches_under_the_send_buffer() {
 
     sock.flush_set(set).unwrap();
     assert_eq!(element_count(set_block(&list_table(&ns), "bulk.v4")), 0);
+
+    // Raised past the default cap (root may force the send buffer), with short messages:
+    // the same 40 000 elements in one transaction of 100-element messages.
+    let mut big = NftSocket::open().unwrap();
+    assert_eq!(big.set_batch_bytes(4 << 20).unwrap(), 4 << 20);
+    big.set_elements_per_message(100);
+    let report = big.add_elements(set, &keys[3000..], 60_000).unwrap();
+    assert_eq!((report.accepted, report.refused, report.batches), (40_000, 0, 1), "{report:?}");
+    assert_eq!(element_count(set_block(&list_table(&ns), "bulk.v4")), 40_000);
     sock.delete_set(set).unwrap();
     assert!(!list_table(&ns).contains("bulk.v4"));
     let err = sock.flush_set(set).expect_err("the set is gone");

@@ -441,6 +441,8 @@ pub struct NftBatch {
     begin: Mark,
     msgs: Vec<BatchMsg>,
     next_set_id: u32,
+    /// Most elements [`add_elements`](Self::add_elements) puts in one NEWSETELEM message.
+    elements_per_msg: usize,
 }
 
 impl Default for NftBatch {
@@ -456,8 +458,13 @@ impl NftBatch {
 
     /// An empty batch whose buffer holds `bytes` before it grows.
     pub fn with_capacity(bytes: usize) -> NftBatch {
-        let mut batch =
-            NftBatch { buf: MsgBuf::with_capacity(bytes), begin: Mark(0), msgs: Vec::new(), next_set_id: 1 };
+        let mut batch = NftBatch {
+            buf: MsgBuf::with_capacity(bytes),
+            begin: Mark(0),
+            msgs: Vec::new(),
+            next_set_id: 1,
+            elements_per_msg: usize::MAX,
+        };
         batch.reset();
         batch
     }
@@ -470,6 +477,12 @@ impl NftBatch {
         self.begin = self.buf.begin_msg(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0);
         put_nfgenmsg(&mut self.buf, 0, NFNL_SUBSYS_NFTABLES);
         self.buf.end_msg(self.begin);
+    }
+
+    /// Puts at most `n` (at least 1) elements in each NEWSETELEM message; without it a message
+    /// takes as many as its 64 KiB element list holds.
+    pub fn set_elements_per_message(&mut self, n: usize) {
+        self.elements_per_msg = n.max(1);
     }
 
     /// Number of messages between BEGIN and END.
@@ -711,6 +724,9 @@ impl NftBatch {
                     break;
                 }
                 in_msg += 1;
+                if in_msg == self.elements_per_msg {
+                    break;
+                }
             }
             if in_msg == 0 {
                 // Not even one more element fits: drop the empty message.
@@ -766,6 +782,7 @@ pub struct NftSocket {
     sock: Socket,
     seq: u32,
     max_batch: usize,
+    elements_per_msg: usize,
     rbuf: Vec<u8>,
     acks: Vec<Ack>,
 }
@@ -803,6 +820,7 @@ impl NftSocket {
             sock,
             seq: initial_seq(),
             max_batch,
+            elements_per_msg: usize::MAX,
             rbuf: Vec::with_capacity(RECV_BUF_BYTES),
             acks: Vec::new(),
         })
@@ -816,6 +834,30 @@ impl NftSocket {
     /// Lowers the batch limit (tests use it to force splitting); never raises it.
     pub fn limit_batch_bytes(&mut self, max: usize) {
         self.max_batch = self.max_batch.min(max.max(256));
+    }
+
+    /// Sets the batch size to `bytes` (at least 256), raising the send buffer when it is too
+    /// small (SO_SNDBUFFORCE, root only), beyond the default cap; returns the size granted,
+    /// smaller than asked when the buffer could not grow. For measurements (`enforcer-bench`).
+    pub fn set_batch_bytes(&mut self, bytes: usize) -> Result<usize, NetlinkError> {
+        let bytes = bytes.max(256);
+        let fd = self.sock.as_raw_fd();
+        let mut sndbuf = usize::try_from(get_int_opt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF)?).unwrap_or(0);
+        if sndbuf < bytes + SNDBUF_SLACK {
+            // The kernel doubles what it is given.
+            let want = i32::try_from((bytes + SNDBUF_SLACK).div_ceil(2)).unwrap_or(i32::MAX);
+            if set_int_opt(fd, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, want).is_err() {
+                let _ = set_int_opt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, want);
+            }
+            sndbuf = usize::try_from(get_int_opt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF)?).unwrap_or(0);
+        }
+        self.max_batch = bytes.min(sndbuf.saturating_sub(SNDBUF_SLACK)).max(256);
+        Ok(self.max_batch)
+    }
+
+    /// Puts at most `n` elements in each NEWSETELEM message (default: as many as fit in 64 KiB).
+    pub fn set_elements_per_message(&mut self, n: usize) {
+        self.elements_per_msg = n.max(1);
     }
 
     /// Sends the batch and waits for every message's ACK. On failure the whole batch was
@@ -971,6 +1013,7 @@ impl NftSocket {
         let mut rest = keys;
         // One encoding buffer for all the batches of this call, sized for a full batch.
         let mut batch = NftBatch::with_capacity(self.max_batch + BATCH_END_LEN);
+        batch.set_elements_per_message(self.elements_per_msg);
         while !rest.is_empty() {
             batch.reset();
             let n = batch.add_elements(set, rest, timeout_ms, self.max_batch)?;
@@ -1200,6 +1243,23 @@ mod tests {
         let mut none = NftBatch::new();
         assert_eq!(none.add_elements(set, &keys, 1000, 64).unwrap(), 0);
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn elements_per_message_limit_splits_messages() {
+        let set = SetRef { family: TableFamily::Inet, table: "t", set: "s" };
+        let keys: Vec<[u8; 4]> = (0..10u32).map(u32::to_be_bytes).collect();
+        let mut batch = NftBatch::new();
+        batch.set_elements_per_message(4);
+        assert_eq!(batch.add_elements(set, &keys, 0, 1 << 20).unwrap(), 10);
+        assert_eq!(batch.len(), 3);
+        let bytes = batch.finish(1).to_vec();
+        let counts: Vec<usize> = messages(&bytes)
+            .into_iter()
+            .filter(|m| m.0 == (10 << 8) | 12)
+            .map(|(_, _, _, body)| attrs(attrs(&body[4..])[2].2).len())
+            .collect();
+        assert_eq!(counts, vec![4, 4, 2]);
     }
 
     #[test]
