@@ -856,6 +856,8 @@ impl NftSocket {
     }
 
     /// Puts at most `n` elements in each NEWSETELEM message (default: as many as fit in 64 KiB).
+    /// Every message is acknowledged, so very short messages in a large batch overflow the
+    /// receive buffer: one element a message in 1 MiB batches fails with ENOBUFS (measured).
     pub fn set_elements_per_message(&mut self, n: usize) {
         self.elements_per_msg = n.max(1);
     }
