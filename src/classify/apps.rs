@@ -124,6 +124,11 @@ pub struct AppCatalog {
     /// Per prefix length, longest first: network bits → index into `apps`.
     nets_v4: Vec<(u8, Map<u32, usize>)>,
     nets_v6: Vec<(u8, Map<u128, usize>)>,
+    /// The leading 16 bits of every address some listed network contains: most remote
+    /// addresses are in no list, and this turns their one probe per prefix length into one
+    /// bit test.
+    reach_v4: Top16,
+    reach_v6: Top16,
     rewrites: Vec<Rewrite>,
     soft: Vec<SoftDissector>,
 }
@@ -224,8 +229,14 @@ impl AppCatalog {
         let index = *self.by_id.get(&id).ok_or_else(|| format!("network {net}: no application with ID {id}"))?;
         let prefix = net.prefix();
         let existing = match net.addr() {
-            IpAddr::V4(a) => insert_net(&mut self.nets_v4, prefix, u32::from(a), index),
-            IpAddr::V6(a) => insert_net(&mut self.nets_v6, prefix, u128::from(a), index),
+            IpAddr::V4(a) => {
+                self.reach_v4.mark((u32::from(a) >> 16) as u16, prefix);
+                insert_net(&mut self.nets_v4, prefix, u32::from(a), index)
+            }
+            IpAddr::V6(a) => {
+                self.reach_v6.mark((u128::from(a) >> 112) as u16, prefix);
+                insert_net(&mut self.nets_v6, prefix, u128::from(a), index)
+            }
         };
         match existing {
             Some(other) => Err(format!("network {net} already belongs to {}", self.apps[other].tag)),
@@ -329,6 +340,9 @@ impl AppCatalog {
         match ip {
             IpAddr::V4(a) => {
                 let bits = u32::from(a);
+                if !self.reach_v4.contains((bits >> 16) as u16) {
+                    return None;
+                }
                 self.nets_v4.iter().find_map(|(prefix, map)| {
                     let key = bits & mask_u32(*prefix);
                     map.get(&key).map(|&i| (i, IpNet::new(ip, *prefix)))
@@ -336,6 +350,9 @@ impl AppCatalog {
             }
             IpAddr::V6(a) => {
                 let bits = u128::from(a);
+                if !self.reach_v6.contains((bits >> 112) as u16) {
+                    return None;
+                }
                 self.nets_v6.iter().find_map(|(prefix, map)| {
                     let key = bits & mask_u128(*prefix);
                     map.get(&key).map(|&i| (i, IpNet::new(ip, *prefix)))
@@ -359,6 +376,31 @@ impl AppCatalog {
     /// Tag → index, for callers that resolve tags once at load.
     pub(crate) fn index_of_tag(&self, tag: &str) -> Option<usize> {
         self.by_tag.get(tag.to_ascii_lowercase().as_str()).copied()
+    }
+}
+
+/// A set of 16-bit address prefixes (a 8 KiB bitmap once anything is marked).
+#[derive(Debug, Clone, Default)]
+struct Top16 {
+    words: Vec<u64>,
+}
+
+impl Top16 {
+    /// Mark every 16-bit prefix that addresses in the network `top/prefix` start with
+    /// (`top`: the network's leading 16 bits).
+    fn mark(&mut self, top: u16, prefix: u8) {
+        if self.words.is_empty() {
+            self.words = vec![0; 1 << 10];
+        }
+        let span = 1usize << 16u8.saturating_sub(prefix);
+        let first = usize::from(top) & !(span - 1);
+        for value in first..first + span {
+            self.words[value / 64] |= 1 << (value % 64);
+        }
+    }
+
+    fn contains(&self, top: u16) -> bool {
+        self.words.get(usize::from(top) / 64).is_some_and(|w| w & (1 << (top % 64)) != 0)
     }
 }
 
@@ -620,6 +662,27 @@ xfm:^r[0-9]+---sn-[a-z0-9-]+\\.googlevideo\\.com$:video.googlevideo.com
         assert_eq!(ip(&c, "2a03:2880:f00d::1"), Some((20001, "2a03:2880:f000::/36".into())));
         assert_eq!(ip(&c, "2a03:2881::1"), None);
         assert_eq!(ip(&c, "::ffff:157.240.1.1"), None, "families never mix");
+    }
+
+    /// Networks shorter than the 16-bit pre-check still match every address they hold, and
+    /// only those.
+    #[test]
+    fn networks_shorter_than_16_bits() {
+        let text = "app:1:netify.a\napp:2:netify.b\napp:3:netify.c\n\
+                    net:1:10.4.0.0/14\nnet:2:0.0.0.0/0\nnet:3:2400::/6\nnet:3:2a00::/15\n";
+        let (c, errors) = AppCatalog::parse("short.conf", text);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(ip(&c, "10.4.0.1"), Some((1, "10.4.0.0/14".into())));
+        assert_eq!(ip(&c, "10.7.255.254"), Some((1, "10.4.0.0/14".into())));
+        assert_eq!(ip(&c, "10.8.0.1"), Some((2, "0.0.0.0/0".into())));
+        assert_eq!(ip(&c, "255.255.255.255"), Some((2, "0.0.0.0/0".into())));
+        assert_eq!(ip(&c, "2400::1"), Some((3, "2400::/6".into())));
+        assert_eq!(ip(&c, "27ff:ffff::1"), Some((3, "2400::/6".into())));
+        assert_eq!(ip(&c, "2800::1"), None);
+        assert_eq!(ip(&c, "2a01:1::1"), Some((3, "2a00::/15".into())));
+        assert_eq!(ip(&c, "2a02::1"), None);
+        let (empty, _) = AppCatalog::parse("empty.conf", "app:1:netify.a\n");
+        assert_eq!(ip(&empty, "10.4.0.1"), None);
     }
 
     #[test]

@@ -183,8 +183,18 @@ impl Node {
             Node::Const(b) => *b,
             Node::Test(test) => test.eval(facts),
             Node::Not(inner) => !inner.eval(facts),
-            Node::All(nodes) => nodes.iter().all(|n| n.eval(facts)),
-            Node::Any(nodes) => nodes.iter().any(|n| n.eval(facts)),
+            Node::All(nodes) => nodes.iter().all(|n| n.eval_child(facts)),
+            Node::Any(nodes) => nodes.iter().any(|n| n.eval_child(facts)),
+        }
+    }
+
+    /// [`Node::eval`] for a child of `&&`/`||`: a test (most children) is run in place rather
+    /// than through another recursive call (actions and soft dissectors run on every change).
+    #[inline(always)]
+    fn eval_child(&self, facts: &FlowFacts) -> bool {
+        match self {
+            Node::Test(test) => test.eval(facts),
+            node => node.eval(facts),
         }
     }
 

@@ -51,6 +51,20 @@ const PROTO_UDP: u8 = 17;
 const GTP_U_PORT: u16 = 2152;
 const CAPWAP_DATA_PORT: u16 = 5247;
 
+/// Whether `packet` may carry a tunnel [`inner`] opens (IP-in-IP, or UDP on a tunnel port):
+/// most packets do not, and skip the tunnel walk on this test alone.
+#[inline]
+pub(super) fn may_carry(packet: &Packet<'_>) -> bool {
+    match packet.ip_protocol {
+        PROTO_IPIP | PROTO_IPV6 => true,
+        PROTO_UDP => {
+            let port = |p| packet.src_port == p || packet.dst_port == p;
+            port(GTP_U_PORT) || port(CAPWAP_DATA_PORT)
+        }
+        _ => false,
+    }
+}
+
 /// The tunnel `packet` carries and the inner packet's layer 3, when it is one we open.
 #[inline]
 pub(super) fn inner<'a>(packet: &Packet<'a>) -> Option<(TunnelType, L3<'a>)> {

@@ -349,7 +349,7 @@ impl FlowTable {
         let mut change = Change::None;
         let full = self.index.len() >= self.config.max_flows;
         // One hash lookup per packet; a new flow probes once more to be indexed.
-        let hash = self.hasher.hash_one(key);
+        let hash = key.hash_with(&self.hasher);
         let Self { index, slab, hasher, .. } = self;
         let found = index.find(hash, |&id| slab.get(id).is_some_and(|f| f.has_key(&key))).copied();
         let id = match found {
