@@ -137,17 +137,20 @@ fn run_once(lab: &Lab, capture: &str, flows: usize) {
             .unwrap();
         serde_json::from_slice(&out.stdout).unwrap_or_default()
     };
-    // Counting, not timing: wait until the enforcer has published a figure for every element
-    // the set holds and the set holds one per match (the enforcer publishes every 250 ms).
+    // Counting, not timing: wait until the enforcer has published a figure for (nearly) every
+    // connection — a match is counted once the batch that carried it is acknowledged, so its
+    // element is committed — and for every element the set holds (the enforcer publishes every
+    // 250 ms).
     let mut doc = query();
     let mut elements = 0;
     let settled = Lab::wait_for(Duration::from_secs(10), || {
         doc = query();
         elements = element_count(lab);
         let matches = doc["match_to_kernel"]["count"].as_u64().unwrap_or(0) as usize;
-        // Two connections may share a client port (ephemeral ports are reused): one element
-        // for two matches, hence `>=`.
-        matches > 0 && matches >= elements && elements >= ok.saturating_sub(ok / 50)
+        // Two connections may share a client port (ephemeral ports are reused; on a busy
+        // machine 7 of 300 did): one element for two matches, so elements are not compared
+        // with connections.
+        elements > 0 && matches >= elements && matches >= ok.saturating_sub(ok / 50)
     });
     let l = &doc["match_to_kernel"];
     let part = |name: &str| {
