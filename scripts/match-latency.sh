@@ -5,7 +5,8 @@
 # Needs root, ip, nft, openssl. FLOWSIEVE_LATENCY_FLOWS=N sets the number of connections (200);
 # FLOWSIEVE_LATENCY_CAPTURE=v2,v3,pcap (the default) picks the modes and their order;
 # FLOWSIEVE_LATENCY_RT=1 runs the agent SCHED_FIFO (chrt -f 20): on a machine busy with other work
-# the figures then show the capture path, not the wait for a CPU.
+# the figures then show the capture path, not the wait for a CPU. The VM's steal time during the
+# handshakes is printed too: a vCPU the hypervisor takes away runs nothing, RT or not.
 # The lab removes its namespaces when the test ends, failed or not.
 set -eu
 cd "$(dirname "$0")/.."

@@ -385,6 +385,33 @@ fn a_set_deleted_behind_our_back_is_repaired_within_a_second_without_new_traffic
     assert_eq!(target.stats().recreated, 3, "v4 once, then v4 and v6 with the table");
 }
 
+/// The repair check's lookup: a set that is there, one deleted, one whose table is gone.
+#[test]
+fn set_exists_tells_a_present_set_from_a_missing_one_or_table() {
+    let Some(ns) = namespace("set_exists") else { return };
+    let mut sock = NftSocket::open().expect("open NETLINK_NETFILTER");
+    sock.ensure_table(TableFamily::Inet, "netify").unwrap();
+    let spec = SetSpec {
+        name: "probe.v4".into(),
+        key: KeyLayout::new(vec![KeyType::Ipv4Addr]).unwrap(),
+        size: 0,
+        timeout_ms: 0,
+    };
+    assert!(!sock.set_exists(TableFamily::Inet, "netify", "probe.v4").unwrap());
+    sock.ensure_set(TableFamily::Inet, "netify", &spec).unwrap();
+    assert!(sock.set_exists(TableFamily::Inet, "netify", "probe.v4").unwrap());
+    // Same names in another family's table: not found.
+    assert!(!sock.set_exists(TableFamily::Ip, "netify", "probe.v4").unwrap());
+    ns.exec_ok("nft", &["delete", "set", "inet", "netify", "probe.v4"]);
+    assert!(!sock.set_exists(TableFamily::Inet, "netify", "probe.v4").unwrap());
+    ns.exec_ok("nft", &["delete", "table", "inet", "netify"]);
+    assert!(!sock.set_exists(TableFamily::Inet, "netify", "probe.v4").unwrap());
+    // The socket still works for transactions afterwards.
+    sock.ensure_table(TableFamily::Inet, "netify").unwrap();
+    sock.ensure_set(TableFamily::Inet, "netify", &spec).unwrap();
+    assert!(list_table(&ns).contains("probe.v4"));
+}
+
 #[test]
 fn a_target_removed_by_reload_deletes_its_managed_sets_but_keeps_the_table() {
     let Some(ns) = namespace("remove") else { return };

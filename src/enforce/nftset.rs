@@ -526,7 +526,11 @@ impl Target for NftSetTarget {
         }
         self.last_check = Some(Instant::now());
         self.for_each_set(|sock, cfg, family, set, stats| {
-            if !sock.restore_set_if_missing(family, &cfg.table_name, &set.spec)? {
+            // A read-only lookup first: the restoring transaction, refused while the set
+            // exists, would hold up the elements queued behind it for milliseconds.
+            if sock.set_exists(family, &cfg.table_name, &set.spec.name)?
+                || !sock.restore_set_if_missing(family, &cfg.table_name, &set.spec)?
+            {
                 return Ok(());
             }
             stats.recreated += 1;
