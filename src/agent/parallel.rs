@@ -1,10 +1,12 @@
 //! `replay --workers N`: share-nothing workers over one read-only copy of the input.
 //!
-//! The calling thread (the reader) parses each capture once into [`Chunk`]s — frame bytes plus
-//! an index — and hands every worker the same `Arc` of each chunk. While storing a frame it
-//! decodes it once to learn its flow's hash (the symmetric key without the VLAN id, so `--repeat`
-//! rounds split the same way and the hash is computed once for all of them) and whether it is a
-//! DNS packet. Every worker then walks every frame of every chunk: frames whose hash picks
+//! The calling thread (the reader) reads each capture once into [`Chunk`]s — a segment of the
+//! file's bytes as read, plus an index of the frames in it — and hands every worker the same
+//! `Arc` of each chunk. While indexing a frame it learns its flow's hash (the symmetric key
+//! without the VLAN id, so `--repeat` rounds split the same way and the hash is computed once
+//! for all of them; common frames straight off their headers, see [`quick_key`]) and whether it
+//! is a DNS packet. The queues let the reader go on with the next file while the workers handle
+//! this one. Every worker then walks every frame of every chunk: frames whose hash picks
 //! another worker cost it a comparison, the rest go through the full pipeline. Nothing is copied
 //! per worker, no per-packet messages exist: a file is one start marker, its chunks and one end
 //! marker in each worker's bounded queue (the reader waits when one is full, never drops;
