@@ -177,6 +177,11 @@ impl CaptureReader {
                 }
                 let step = parse_block(&mut self.format, rest);
                 match step {
+                    // A block takes at least its header (checked all the same: the loop
+                    // must move on).
+                    Step::Block(0, _) => {
+                        return self.stop(format!("empty block after {} frames", self.stats.frames));
+                    }
                     Step::Block(len, frame) => {
                         let at = self.base + self.pos as u64;
                         if len > self.limit || (len == self.limit && at > 0) {
