@@ -1,10 +1,12 @@
 //! `replay --workers N`: share-nothing workers over one read-only copy of the input.
 //!
-//! The calling thread (the reader) parses each capture once into [`Chunk`]s — frame bytes plus
-//! an index — and hands every worker the same `Arc` of each chunk. While storing a frame it
-//! decodes it once to learn its flow's hash (the symmetric key without the VLAN id, so `--repeat`
-//! rounds split the same way and the hash is computed once for all of them) and whether it is a
-//! DNS packet. Every worker then walks every frame of every chunk: frames whose hash picks
+//! The calling thread (the reader) reads each capture once into [`Chunk`]s — a segment of the
+//! file's bytes as read, plus an index of the frames in it — and hands every worker the same
+//! `Arc` of each chunk. While indexing a frame it learns its flow's hash (the symmetric key
+//! without the VLAN id, so `--repeat` rounds split the same way and the hash is computed once
+//! for all of them; common frames straight off their headers, see [`quick_key`]) and whether it
+//! is a DNS packet. The queues let the reader go on with the next file while the workers handle
+//! this one. Every worker then walks every frame of every chunk: frames whose hash picks
 //! another worker cost it a comparison, the rest go through the full pipeline. Nothing is copied
 //! per worker, no per-packet messages exist: a file is one start marker, its chunks and one end
 //! marker in each worker's bounded queue (the reader waits when one is full, never drops;
@@ -52,11 +54,9 @@ use crate::enforce::{EnforceMode, Enforcer};
 use crate::flow::key::FlowKey;
 use crate::flow::table::{Change, Flow, TableStats};
 
-/// A chunk holds at most this many frame bytes (a larger frame gets a chunk of its own) and
-/// frames: large enough that queue operations are rare, small enough that a streamed file holds
-/// little memory.
+/// Bytes of a capture file read at once (a smaller file is read whole): one chunk, the
+/// workers' unit of work. The frames stay where they are in the file's bytes (no copy).
 const CHUNK_BYTES: usize = 256 << 10;
-const CHUNK_FRAMES: usize = 2048;
 /// Jobs (chunks and file markers) that may wait in each worker's queue when files are
 /// streamed: this bounds the memory in flight.
 const QUEUE_JOBS: usize = 64;
@@ -78,45 +78,97 @@ struct StoredFrame {
 
 /// Consecutive frames of one capture, shared read-only by every worker.
 struct Chunk {
+    /// A segment of the file as read: the frames' bytes among the capture's block headers.
     data: Vec<u8>,
     frames: Vec<StoredFrame>,
     /// Latest frame time in the chunk.
     last: Duration,
 }
 
-impl Chunk {
-    /// An empty chunk sized for `bytes` of a file (growing it frame by frame would copy it
-    /// several times).
-    fn for_bytes(bytes: u64) -> Chunk {
-        let bytes = bytes.min(CHUNK_BYTES as u64) as usize;
-        Chunk {
-            data: Vec::with_capacity(bytes),
-            // A frame takes at least 16 bytes of record header and a few dozen of packet: this
-            // rarely grows (and `--repeat` shrinks kept chunks to fit).
-            frames: Vec::with_capacity((bytes / 64).clamp(1, CHUNK_FRAMES)),
-            last: Duration::ZERO,
-        }
-    }
-
-    fn push(&mut self, frame: &Frame<'_>) {
-        let (hash, dns) = match crate::decode::decode(frame.link, frame.data) {
-            Ok(packet) => {
-                let (key, _) = FlowKey::of(&packet);
-                (flow_hash(&key), is_dns(&key))
-            }
-            Err(_) => (0, false),
+impl StoredFrame {
+    /// `frame`, found `at` in its chunk, with its flow's hash.
+    fn of(frame: &Frame<'_>, at: file::StoredFrame) -> StoredFrame {
+        let key = match quick_key(frame.link, frame.data) {
+            Some(key) => Some(key),
+            None => crate::decode::decode(frame.link, frame.data).ok().map(|packet| FlowKey::of(&packet).0),
         };
-        self.frames.push(StoredFrame { at: file::StoredFrame::of(frame, &self.data), hash, dns });
-        self.data.extend_from_slice(frame.data);
-        self.last = self.last.max(frame.timestamp);
+        let (hash, dns) = key.map_or((0, false), |key| (flow_hash(&key), is_dns(&key)));
+        StoredFrame { at, hash, dns }
     }
+}
 
-    /// Whether `frame` would take the chunk past its size (and make it copy itself to grow).
-    fn has_no_room_for(&self, frame: &Frame<'_>) -> bool {
-        !self.frames.is_empty()
-            && (self.data.len() + frame.data.len() > CHUNK_BYTES || self.frames.len() >= CHUNK_FRAMES)
-    }
+/// The flow key (VLAN 0) of the frames most captures are made of, read straight off the
+/// headers: Ethernet (untagged or one tag) or raw IP; IPv4, or IPv6 without extension headers;
+/// TCP or UDP not on a tunnel port, or another protocol (no ports). `None` for everything else,
+/// which goes through the full decoder. For every frame it answers, the decoder would give the
+/// same key: `quick_key_agrees_with_the_decoder` checks that on every frame of the corpus.
+/// (Building the whole [`crate::decode::Packet`] cost the reader half of its time.)
+fn quick_key(link: crate::decode::LinkType, frame: &[u8]) -> Option<FlowKey> {
+    use crate::decode::LinkType;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let ip = match link {
+        LinkType::Ethernet => {
+            let (h, rest) = frame.split_first_chunk::<14>()?;
+            match u16::from_be_bytes([h[12], h[13]]) {
+                0x0800 | 0x86dd => rest,
+                0x8100 => match rest {
+                    [_, _, 0x08, 0x00, ip @ ..] | [_, _, 0x86, 0xdd, ip @ ..] => ip,
+                    _ => return None,
+                },
+                _ => return None,
+            }
+        }
+        LinkType::RawIp => frame,
+        _ => return None,
+    };
+    let (src, dst, protocol, l4): (IpAddr, IpAddr, u8, &[u8]) = match ip.first()? >> 4 {
+        4 => {
+            let (h, _) = ip.split_first_chunk::<20>()?;
+            let ihl = usize::from(h[0] & 0x0f) * 4;
+            let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+            if ihl < 20 || ip.len() < ihl || u16::from_be_bytes([h[6], h[7]]) & 0x1fff != 0 {
+                return None;
+            }
+            let end = if total == 0 { ip.len() } else { total.clamp(ihl, ip.len()) };
+            let src = Ipv4Addr::new(h[12], h[13], h[14], h[15]);
+            let dst = Ipv4Addr::new(h[16], h[17], h[18], h[19]);
+            (src.into(), dst.into(), h[9], &ip[ihl..end])
+        }
+        6 => {
+            let (h, _) = ip.split_first_chunk::<40>()?;
+            let payload = usize::from(u16::from_be_bytes([h[4], h[5]]));
+            let end = if payload == 0 { ip.len() } else { (40 + payload).min(ip.len()) };
+            let src: [u8; 16] = h[8..24].try_into().ok()?;
+            let dst: [u8; 16] = h[24..40].try_into().ok()?;
+            (Ipv6Addr::from(src).into(), Ipv6Addr::from(dst).into(), h[6], ip.get(40..end.max(40))?)
+        }
+        _ => return None,
+    };
+    let ports = match protocol {
+        // Extension headers and IP-in-IP: the decoder's business.
+        0 | 4 | 41 | 43 | 44 | 51 | 60 => return None,
+        6 => {
+            let (h, _) = l4.split_first_chunk::<20>()?;
+            if h[12] >> 4 < 5 {
+                return None;
+            }
+            (u16::from_be_bytes([h[0], h[1]]), u16::from_be_bytes([h[2], h[3]]))
+        }
+        17 => {
+            let (h, _) = l4.split_first_chunk::<8>()?;
+            let ports = (u16::from_be_bytes([h[0], h[1]]), u16::from_be_bytes([h[2], h[3]]));
+            // GTP-U and CAPWAP data carry the flow inside.
+            if [ports.0, ports.1].iter().any(|p| matches!(p, 2152 | 5247)) {
+                return None;
+            }
+            ports
+        }
+        _ => (0, 0),
+    };
+    Some(FlowKey::of_endpoints((src, ports.0), (dst, ports.1), protocol, 0).0)
+}
 
+impl Chunk {
     fn frames(&self) -> impl Iterator<Item = (Frame<'_>, &StoredFrame)> {
         self.frames.iter().map(|f| (f.at.frame(&self.data), f))
     }
@@ -180,57 +232,55 @@ impl<'a> Reader<'a> {
         }
         let keep = self.cache.is_some();
         let mut kept = Vec::new();
-        let size = std::fs::metadata(path).map_or(CHUNK_BYTES as u64, |m| m.len());
-        let mut chunk = Chunk::for_bytes(size);
         let mut filtered = 0;
         let mut last = Duration::ZERO;
-        let mut hand_over = |chunk: Chunk| {
-            let mut chunk = chunk;
-            if keep {
-                chunk.data.shrink_to_fit();
-                chunk.frames.shrink_to_fit();
-            }
-            last = last.max(chunk.last);
-            let chunk = Arc::new(chunk);
-            on_chunk(&chunk);
-            if keep {
-                kept.push(chunk);
-            }
+        let mut reader = match file::CaptureReader::open(path, CHUNK_BYTES) {
+            Ok(reader) => reader,
+            Err(e) => return self.failed(index, e),
         };
         let filter = &mut self.filter;
-        let read = file::read_file(path, |frame| {
-            if let Some(filter) = filter {
-                if !filter.matches(&frame) {
-                    filtered += 1;
-                    return;
+        loop {
+            let mut frames = Vec::new();
+            let mut chunk_last = Duration::ZERO;
+            let more = reader.next_segment(|frame, at| {
+                if let Some(filter) = filter.as_mut() {
+                    if !filter.matches(&frame) {
+                        filtered += 1;
+                        return;
+                    }
+                }
+                frames.push(StoredFrame::of(&frame, at));
+                chunk_last = chunk_last.max(frame.timestamp);
+            });
+            if !frames.is_empty() {
+                let chunk = Arc::new(Chunk { data: reader.take_segment(), frames, last: chunk_last });
+                last = last.max(chunk.last);
+                on_chunk(&chunk);
+                if keep {
+                    kept.push(chunk);
                 }
             }
-            if chunk.has_no_room_for(&frame) {
-                hand_over(std::mem::replace(&mut chunk, Chunk::for_bytes(size)));
+            if !more {
+                break;
             }
-            chunk.push(&frame);
-        });
-        if !chunk.frames.is_empty() {
-            hand_over(chunk);
         }
-        match read {
-            Ok(stats) => {
-                if let Some(cache) = &mut self.cache {
-                    cache[index] = Some(Ok(StoredCapture { chunks: kept, stats: stats.clone(), filtered }));
-                }
-                Ok(Fed { stats, filtered, last })
-            }
-            Err(CaptureError::Format { path, reason }) => {
-                if let Some(cache) = &mut self.cache {
-                    cache[index] = Some(Err(reason.clone()));
-                }
-                Err(CaptureError::Format { path, reason })
-            }
-            Err(e) => Err(e),
+        let stats = reader.stats().clone();
+        if let Some(cache) = &mut self.cache {
+            cache[index] = Some(Ok(StoredCapture { chunks: kept, stats: stats.clone(), filtered }));
         }
+        Ok(Fed { stats, filtered, last })
+    }
+
+    /// File `index` is no capture: remember why for later rounds.
+    fn failed(&mut self, index: usize, e: CaptureError) -> Result<Fed, CaptureError> {
+        if let CaptureError::Format { reason, .. } = &e {
+            if let Some(cache) = &mut self.cache {
+                cache[index] = Some(Err(reason.clone()));
+            }
+        }
+        Err(e)
     }
 }
-
 /// What a worker is told, in stream order.
 #[derive(Clone)]
 enum Job {
@@ -535,4 +585,36 @@ pub(super) fn replay(
     summary.elapsed = started.elapsed();
     summary.target_counters = enforcer.counters();
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CORPUS: &str = "/work/shared/corpus/ndpi/pcap";
+
+    #[test]
+    fn quick_key_agrees_with_the_decoder() {
+        let Ok(dir) = std::fs::read_dir(CORPUS) else {
+            eprintln!("skipped: no corpus at {CORPUS}");
+            return;
+        };
+        let (mut quick, mut total) = (0u64, 0u64);
+        for entry in dir.flatten() {
+            let path = entry.path().to_string_lossy().into_owned();
+            let _ = file::read_file(&path, |frame| {
+                total += 1;
+                let decoded = crate::decode::decode(frame.link, frame.data).ok().map(|p| FlowKey::of(&p).0);
+                if let Some(key) = quick_key(frame.link, frame.data) {
+                    quick += 1;
+                    let mut decoded =
+                        decoded.unwrap_or_else(|| panic!("{path}: quick key of a frame that does not decode"));
+                    decoded.vlan_id = 0;
+                    assert_eq!(key, decoded, "{path}");
+                }
+            });
+        }
+        // Most frames take the quick way, or it would not be worth having.
+        assert!(quick * 10 > total * 9, "{quick} of {total}");
+    }
 }
