@@ -79,7 +79,7 @@ fn flows() -> Vec<FlowFacts> {
     weak.protocol = protocol::TLS;
     weak.tls.version = 0x0302;
     weak.tls.cipher = 0xc013;
-    weak.detected_hostname = Some("server.test".into());
+    weak.set_detected_hostname("server.test");
     weak.detection_complete = true;
 
     let mut video = FlowFacts { iface: "br-lan".into(), ip_version: 6, ip_protocol: 17, ..FlowFacts::default() };
@@ -88,7 +88,7 @@ fn flows() -> Vec<FlowFacts> {
     video.application.id = 124;
     video.application.tag = Some(Arc::from("netify.youtube"));
     video.application.category = 29;
-    video.detected_hostname = Some("rr3---sn-abc.googlevideo.com".into());
+    video.set_detected_hostname("rr3---sn-abc.googlevideo.com");
     video.other_type = OtherType::Remote;
     video.local_origin = true;
 

@@ -1,33 +1,48 @@
-//! Memory per tracked flow, and memory under a SYN flood with `max_flows` set (issue 7,
-//! measurement 5). Synthetic Ethernet frames are built in memory and fed through the same
-//! `Worker::on_frame` path `replay` uses (decode → flow table → dissectors → action evaluation,
-//! here with no actions). Prints figures, asserts nothing.
+//! Memory per tracked flow, by kind of flow, and memory under a SYN flood with `max_flows` set
+//! (issue 7, measurement 5). Synthetic Ethernet frames are built in memory and fed through the
+//! same `Worker::on_frame` path `replay` uses (decode → flow table → dissectors → action
+//! evaluation, here with no actions). Prints figures, asserts nothing.
 //!
 //! `cargo run --release --example flow-memory -- [FLOWS] [FLOOD_SOURCES] [FLOOD_MAX_FLOWS]`
 //! (defaults 1,000,000, 10,000,000 and 100,000).
 //!
-//! Phase 1 opens FLOWS concurrent flows, none of which expires: 60 % TCP (SYN, SYN-ACK, ACK,
-//! an HTTP request and response: detection completes), 40 % UDP (a DNS query and its answer).
-//! RSS growth divided by flows is the cost of one tracked flow, hash table slack included.
-//! The mix has no TLS flow and short strings, so it understates what TLS-heavy traffic costs:
-//! the README gives the TLS facts' size over the nDPI corpus beside this figure.
+//! Phase 1 opens FLOWS concurrent flows, none of which expires, once for each kind of flow and
+//! once for a mix of them, each run in a process of its own (the example starts itself with
+//! `--kind KIND FLOWS`) so that RSS starts clean:
+//! - HTTP: TCP handshake, a request and its response (detection completes);
+//! - DNS: UDP, a query and its answer with one A record;
+//! - TLS: TCP handshake, a browser-like ClientHello (SNI, ALPN h2 and http/1.1, TLS 1.3 and
+//!   1.2 offered, GREASE, key share) and a TLS 1.2 server flight (ServerHello choosing h2,
+//!   Certificate with a subject CN and four subjectAltName names, ServerHelloDone), read by the
+//!   real TLS dissector: SNI, ALPN offered and chosen, version, cipher, JA3, JA3S, JA4, CN and
+//!   names, as from the wire;
+//! - mix: 30 % HTTP, 40 % TLS, 30 % DNS.
+//!
+//! RSS growth divided by flows is the cost of one tracked flow, hash table slack included; the
+//! heap parts are also summed as glibc malloc sizes its blocks, by kind of fact.
 //! Phase 2 sends one SYN from each of FLOOD_SOURCES distinct sources into a fresh table limited
 //! to FLOOD_MAX_FLOWS and samples RSS every million packets.
+//!
+//! `flow-memory --captures FILE...` replays captures (`replay`'s pipeline) instead and prints
+//! the heap the facts of their flows with TLS facts take, as malloc sizes it: for real TLS
+//! traffic such as the nDPI corpus (`--captures /work/shared/corpus/ndpi/pcap/*`).
 
 use std::mem::size_of;
 use std::net::Ipv4Addr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
-use flowsieve::actions::ActionSet;
-use flowsieve::agent::Worker;
+use flowsieve::actions::{config, ActionSet};
+use flowsieve::agent::{self, ReplayOptions, Worker};
 use flowsieve::capture::Frame;
 use flowsieve::decode::LinkType;
 use flowsieve::dissect::dns::{DnsAnswer, DnsFacts};
 use flowsieve::dissect::http::HttpFacts;
 use flowsieve::dissect::registry::DissectState;
-use flowsieve::flow::facts::{AppFacts, FlowFacts, TlsFacts};
+use flowsieve::enforce::EnforceMode;
+use flowsieve::flow::facts::{malloc_chunk as chunk, AppFacts, FlowFacts, TlsFacts};
 use flowsieve::flow::key::FlowKey;
 use flowsieve::flow::locality::Locality;
 use flowsieve::flow::table::{Flow, FlowTable, FlowVerdicts, TableConfig};
@@ -153,15 +168,60 @@ fn client(i: u32) -> Ipv4Addr {
     Ipv4Addr::from(0x0a00_0000 | (i >> 8 & 0x00ff_ffff))
 }
 
+/// The kinds of flow phase 1 measures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Http,
+    Dns,
+    Tls,
+    Mix,
+}
+
+impl Kind {
+    const ALL: [Kind; 4] = [Kind::Http, Kind::Dns, Kind::Tls, Kind::Mix];
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Http => "http",
+            Kind::Dns => "dns",
+            Kind::Tls => "tls",
+            Kind::Mix => "mix",
+        }
+    }
+
+    /// The kind of flow number `i`.
+    fn of_flow(self, i: u32) -> Kind {
+        match (self, i % 10) {
+            (Kind::Mix, 0..=2) => Kind::Http,
+            (Kind::Mix, 3..=6) => Kind::Tls,
+            (Kind::Mix, _) => Kind::Dns,
+            (kind, _) => kind,
+        }
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<u64> = std::env::args().skip(1).map(|a| a.parse()).collect::<Result<_, _>>()?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--captures") {
+        return captures(&args[1..]);
+    }
+    if args.first().map(String::as_str) == Some("--kind") {
+        let kind = args.get(1).and_then(|k| Kind::ALL.into_iter().find(|kind| kind.name() == k));
+        let flows = args.get(2).and_then(|n| n.parse().ok());
+        let (Some(kind), Some(flows)) = (kind, flows) else {
+            return Err("usage: flow-memory --kind http|dns|tls|mix FLOWS".into());
+        };
+        concurrent_flows(kind, flows);
+        return Ok(());
+    }
+    let args: Vec<u64> = args.iter().map(|a| a.parse()).collect::<Result<_, _>>()?;
     let flows = args.first().copied().unwrap_or(1_000_000) as u32;
     let flood = args.get(1).copied().unwrap_or(10_000_000);
     let flood_max = args.get(2).copied().unwrap_or(100_000) as usize;
 
     println!(
         "size_of: slab slot Option<Flow> {} B (no FlowKey ({} B): derived from the facts; FlowFacts {} B with AppFacts {} B, DissectState {} B); \
-         boxed on first write: TlsFacts {} B, FlowVerdicts {} B",
+         boxed on first write: TlsFacts {} B (+ one text block), FlowVerdicts {} B",
         size_of::<Option<Flow>>(),
         size_of::<FlowKey>(),
         size_of::<FlowFacts>(),
@@ -171,44 +231,83 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         size_of::<FlowVerdicts>()
     );
     if flows > 0 {
-        concurrent_flows(flows);
+        let me = std::env::current_exe()?;
+        for kind in Kind::ALL {
+            let status = std::process::Command::new(&me).args(["--kind", kind.name(), &flows.to_string()]).status()?;
+            if !status.success() {
+                return Err(format!("the {} run failed: {status}", kind.name()).into());
+            }
+        }
     }
     syn_flood(flood, flood_max);
     Ok(())
 }
 
-/// Phase 1: `flows` concurrent flows.
-fn concurrent_flows(flows: u32) {
+/// The heap of the flows with TLS facts in `files`, replayed as `replay` does.
+fn captures(files: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let config = config::parse(r#"{"version": 1, "actions": {}, "targets": {}}"#, Path::new("<flow-memory>"))?;
+    let options = ReplayOptions {
+        mode: EnforceMode::DryRun,
+        table: TableConfig::default(),
+        locality: Arc::new(Locality::new(Vec::new(), Vec::new())),
+        progress: false,
+        repeat: 1,
+        decode_only: false,
+        classifier: Some(Arc::new(flowsieve::classify::Classifier::load_default())),
+        workers: 1,
+        filter: None,
+    };
+    let (mut flows, mut tls_flows, mut tls_heap, mut hostname_heap, mut other_heap) = (0usize, 0usize, 0, 0, 0);
+    // One file at a time: a capture the reader gives up on leaves the others counted.
+    for file in files {
+        let result = agent::replay(&config, std::slice::from_ref(file), &options, |_, flow| {
+            flows += 1;
+            let f = &flow.facts;
+            let tls = &f.tls;
+            // The flows whose `replay --json` record shows TLS facts.
+            if tls.version != 0 || tls.client_version != 0 || tls.sni().is_some() || tls.ja3().is_some() {
+                tls_flows += 1;
+                tls_heap += tls.heap_bytes();
+                hostname_heap += f.hostname_heap_bytes();
+                // QUIC's user agent, for one.
+                other_heap += if f.app_protocol.http().is_some() { chunk(size_of::<HttpFacts>()) } else { 0 };
+            }
+        });
+        if let Err(e) = result {
+            eprintln!("{file}: {e}");
+        }
+    }
+    let per = |b: usize| b as f64 / tls_flows.max(1) as f64;
+    println!(
+        "{} capture(s), {flows} flows, {tls_flows} with TLS facts; per such flow, heap as malloc sizes it: TLS facts {:.1} B, \
+         hostname {:.1} B (0 when it is the SNI), HTTP facts (QUIC user agent) {:.1} B; sum {:.1} B",
+        files.len(),
+        per(tls_heap),
+        per(hostname_heap),
+        per(other_heap),
+        per(tls_heap + hostname_heap + other_heap)
+    );
+    Ok(())
+}
+
+/// Builds the payloads of one flow of each kind into reused buffers.
+struct Payloads {
+    request: Vec<u8>,
+    reply: Vec<u8>,
+}
+
+/// Phase 1: `flows` concurrent flows of `kind`.
+fn concurrent_flows(kind: Kind, flows: u32) {
     let base = rss();
     let mut feeder = Feeder::new(flows as usize + 1);
-    let after_table = rss();
     let started = Instant::now();
-    let server = Ipv4Addr::new(93, 184, 216, 34);
-    let mut payload = Vec::with_capacity(512);
-    let mut reply = Vec::with_capacity(512);
+    let mut p = Payloads { request: Vec::with_capacity(2048), reply: Vec::with_capacity(4096) };
     for i in 0..flows {
         let c = (client(i), 1024 + (i & 0xff) as u16 * 200 + (i % 199) as u16);
-        if i % 5 < 3 {
-            let s = (server, 80);
-            feeder.send(c, s, TCP, SYN, 1000, 0, &[]);
-            feeder.send(s, c, TCP, SYN | ACK, 5000, 1001, &[]);
-            feeder.send(c, s, TCP, ACK, 1001, 5001, &[]);
-            payload.clear();
-            payload.extend_from_slice(
-                format!("GET /item/{i} HTTP/1.1\r\nHost: h{i}.example.com\r\nUser-Agent: flow-memory\r\n\r\n")
-                    .as_bytes(),
-            );
-            feeder.send(c, s, TCP, PSH | ACK, 1001, 5001, &payload);
-            reply.clear();
-            reply.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 0\r\n\r\n");
-            feeder.send(s, c, TCP, PSH | ACK, 5001, 1001 + payload.len() as u32, &reply);
-        } else {
-            let s = (Ipv4Addr::new(9, 9, 9, 9), 53);
-            let name = format!("h{i}.example.org");
-            dns(i as u16, &name, false, &mut payload);
-            feeder.send(c, s, UDP, 0, 0, 0, &payload);
-            dns(i as u16, &name, true, &mut reply);
-            feeder.send(s, c, UDP, 0, 0, 0, &reply);
+        match kind.of_flow(i) {
+            Kind::Http => http_flow(&mut feeder, &mut p, i, c),
+            Kind::Tls => tls_flow(&mut feeder, &mut p, i, c),
+            _ => dns_flow(&mut feeder, &mut p, i, c),
         }
     }
     let elapsed = started.elapsed();
@@ -217,16 +316,18 @@ fn concurrent_flows(flows: u32) {
     let tracked = table.len();
     let mut complete = 0usize;
     let mut hostnames = 0usize;
+    let mut tls_flows = 0usize;
     // Heap parts of the flows, as glibc malloc sizes them.
-    let (mut heap_hostnames, mut heap_http, mut heap_dns, mut heap_other) = (0usize, 0usize, 0usize, 0usize);
+    let (mut heap_hostnames, mut heap_http, mut heap_dns, mut heap_tls, mut heap_other) = (0, 0, 0, 0, 0);
     let text = |t: &Option<Box<str>>| t.as_ref().map_or(0, |t| chunk(t.len()));
     for flow in table.flows_mut() {
         complete += usize::from(flow.facts.detection_complete);
-        hostnames += flow.facts.detected_hostname.as_ref().map_or(0, |h| h.len());
+        hostnames += flow.facts.detected_hostname().map_or(0, str::len);
         let f = &flow.facts;
         // dns_hostname shares the hint cache's name: each holder pays its share.
         let shared = f.dns_hostname.as_ref().map_or(0, |n| chunk(n.len() + 16) / std::sync::Arc::strong_count(n));
-        heap_hostnames += text(&f.detected_hostname) + shared;
+        // 0 for a hostname that is the TLS SNI: it is stored once, in the TLS facts.
+        heap_hostnames += f.hostname_heap_bytes() + shared;
         if let Some(h) = f.app_protocol.http() {
             heap_http += chunk(size_of::<HttpFacts>())
                 + text(&h.host)
@@ -245,49 +346,269 @@ fn concurrent_flows(flows: u32) {
                 }
             }
         }
-        heap_other += if f.tls.is_present() { chunk(size_of::<TlsFacts>()) } else { 0 };
+        if f.tls.is_present() {
+            tls_flows += 1;
+            heap_tls += f.tls.heap_bytes();
+        }
         heap_other += if flow.verdicts.is_present() { chunk(size_of::<FlowVerdicts>()) } else { 0 };
         heap_other += if f.app_protocol.ssh().is_some() || f.app_protocol.dhcp().is_some() { 32 } else { 0 };
     }
+    let name = kind.name().to_uppercase();
     println!(
-        "phase 1: {} packets, {tracked} flows tracked ({complete} with detection complete) in {:.2} s",
+        "phase 1, {name}: {} packets, {tracked} flows tracked ({complete} with detection complete, {tls_flows} with TLS facts) in {:.2} s",
         feeder.packets,
         elapsed.as_secs_f64()
     );
-    println!(
-        "         RSS {:.1} MiB before, {:.1} MiB after creating the table, {:.1} MiB with the flows",
-        base as f64 / 1048576.0,
-        after_table as f64 / 1048576.0,
-        after as f64 / 1048576.0
-    );
-    println!(
-        "         = {:.0} bytes per tracked flow (RSS growth / flows; hostnames hold {:.1} B/flow of it)",
-        (after - base) as f64 / tracked as f64,
-        hostnames as f64 / tracked as f64
-    );
-    let m = feeder.worker.table.memory();
     let per = |b: usize| b as f64 / tracked as f64;
     println!(
+        "         RSS {:.1} MiB before, {:.1} MiB with the flows = {:.0} bytes per tracked {name} flow (RSS growth / flows)",
+        base as f64 / 1048576.0,
+        after as f64 / 1048576.0,
+        (after - base) as f64 / tracked as f64,
+    );
+    let m = feeder.worker.table.memory();
+    println!(
         "         per flow: slab {:.0} B (slots filled), hash index {:.1} B, timer wheel {:.1} B; heap (malloc \
-         chunks): hostnames {:.0} B, HTTP facts {:.0} B, DNS facts {:.0} B, TLS/verdicts/other {:.0} B; \
-         sum {:.0} B (the rest: DNS hint cache, allocator slack)",
+         chunks): hostnames {:.1} B (text {:.1} B), HTTP facts {:.0} B, DNS facts {:.0} B, TLS facts {:.0} B, \
+         verdicts/other {:.0} B; sum {:.0} B (the rest: DNS hint cache, allocator slack)",
         per(m.slab_used),
         per(m.index),
         per(m.wheel),
         per(heap_hostnames),
+        per(hostnames),
         per(heap_http),
         per(heap_dns),
+        per(heap_tls),
         per(heap_other),
-        per(m.slab_used + m.index + m.wheel + heap_hostnames + heap_http + heap_dns + heap_other)
+        per(m.slab_used + m.index + m.wheel + heap_hostnames + heap_http + heap_dns + heap_tls + heap_other)
     );
     let table = &feeder.worker.table;
     println!("         table stats: {:?}; decode: {:?}", table.stats(), feeder.worker.decode_stats);
 }
 
-/// Bytes glibc malloc takes for a request of `n` bytes: 8 bytes of header, 16-byte steps,
-/// 32 at least.
-fn chunk(n: usize) -> usize {
-    ((n + 8).div_ceil(16) * 16).max(32)
+/// TCP handshake, GET and its response.
+fn http_flow(feeder: &mut Feeder, p: &mut Payloads, i: u32, c: (Ipv4Addr, u16)) {
+    let s = (Ipv4Addr::new(93, 184, 216, 34), 80);
+    tcp_handshake(feeder, c, s);
+    p.request.clear();
+    p.request.extend_from_slice(
+        format!("GET /item/{i} HTTP/1.1\r\nHost: h{i}.example.com\r\nUser-Agent: flow-memory\r\n\r\n").as_bytes(),
+    );
+    feeder.send(c, s, TCP, PSH | ACK, 1001, 5001, &p.request);
+    p.reply.clear();
+    p.reply.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 0\r\n\r\n");
+    feeder.send(s, c, TCP, PSH | ACK, 5001, 1001 + p.request.len() as u32, &p.reply);
+}
+
+/// A DNS query and its answer.
+fn dns_flow(feeder: &mut Feeder, p: &mut Payloads, i: u32, c: (Ipv4Addr, u16)) {
+    let s = (Ipv4Addr::new(9, 9, 9, 9), 53);
+    let name = format!("h{i}.example.org");
+    dns(i as u16, &name, false, &mut p.request);
+    feeder.send(c, s, UDP, 0, 0, 0, &p.request);
+    dns(i as u16, &name, true, &mut p.reply);
+    feeder.send(s, c, UDP, 0, 0, 0, &p.reply);
+}
+
+/// TCP handshake, ClientHello, and the server's TLS 1.2 flight up to ServerHelloDone.
+fn tls_flow(feeder: &mut Feeder, p: &mut Payloads, i: u32, c: (Ipv4Addr, u16)) {
+    let s = (Ipv4Addr::new(93, 184, 216, 34), 443);
+    tcp_handshake(feeder, c, s);
+    // Names of the corpus's typical length (SNI 20 characters on average).
+    let site = format!("shop{i}.example.com");
+    let sni = format!("www.{site}");
+    tls::client_hello(i, &sni, &mut p.request);
+    feeder.send(c, s, TCP, PSH | ACK, 1001, 5001, &p.request);
+    let names = [site.clone(), sni, format!("*.{site}"), format!("static.{site}")];
+    tls::server_flight(i, &site, &names, &mut p.reply);
+    feeder.send(s, c, TCP, PSH | ACK, 5001, 1001 + p.request.len() as u32, &p.reply);
+}
+
+fn tcp_handshake(feeder: &mut Feeder, c: (Ipv4Addr, u16), s: (Ipv4Addr, u16)) {
+    feeder.send(c, s, TCP, SYN, 1000, 0, &[]);
+    feeder.send(s, c, TCP, SYN | ACK, 5000, 1001, &[]);
+    feeder.send(c, s, TCP, ACK, 1001, 5001, &[]);
+}
+
+/// TLS handshake messages as a browser and a TLS 1.2 server send them.
+mod tls {
+    const GREASE: [u8; 2] = [0x5a, 0x5a];
+
+    fn vec8(out: &mut Vec<u8>, body: &[u8]) {
+        out.push(body.len() as u8);
+        out.extend_from_slice(body);
+    }
+
+    fn vec16(out: &mut Vec<u8>, body: &[u8]) {
+        out.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        out.extend_from_slice(body);
+    }
+
+    fn vec24(out: &mut Vec<u8>, body: &[u8]) {
+        out.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+        out.extend_from_slice(body);
+    }
+
+    fn extension(out: &mut Vec<u8>, kind: u16, data: &[u8]) {
+        out.extend_from_slice(&kind.to_be_bytes());
+        vec16(out, data);
+    }
+
+    /// A handshake record (content type 22) holding `messages`.
+    fn record(messages: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        out.extend_from_slice(&[22, 3, 1]);
+        vec16(out, messages);
+    }
+
+    fn handshake(out: &mut Vec<u8>, kind: u8, body: &[u8]) {
+        out.push(kind);
+        vec24(out, body);
+    }
+
+    fn random(i: u32) -> [u8; 32] {
+        let mut r = [0u8; 32];
+        for (n, b) in r.iter_mut().enumerate() {
+            *b = (i.wrapping_mul(2654435761).rotate_left(n as u32) >> 3) as u8;
+        }
+        r
+    }
+
+    /// Chrome's shape: GREASE, 15 cipher suites, SNI, EMS, renegotiation_info, groups, point
+    /// formats, session ticket, ALPN h2/http1.1, OCSP, signature algorithms, SCT, an X25519
+    /// key share, PSK modes, TLS 1.3 and 1.2, certificate compression.
+    pub fn client_hello(i: u32, sni: &str, out: &mut Vec<u8>) {
+        let mut body = vec![3, 3];
+        body.extend_from_slice(&random(i));
+        vec8(&mut body, &random(!i));
+        let suites: &[u16] = &[
+            0x5a5a, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014, 0x009c,
+            0x009d, 0x002f, 0x0035,
+        ];
+        let suites: Vec<u8> = suites.iter().flat_map(|s| s.to_be_bytes()).collect();
+        vec16(&mut body, &suites);
+        vec8(&mut body, &[0]);
+        let mut exts = Vec::with_capacity(512);
+        extension(&mut exts, u16::from_be_bytes(GREASE), &[]);
+        let mut entry = vec![0];
+        vec16(&mut entry, sni.as_bytes());
+        let mut list = Vec::new();
+        vec16(&mut list, &entry);
+        extension(&mut exts, 0x0000, &list);
+        extension(&mut exts, 0x0017, &[]);
+        extension(&mut exts, 0xff01, &[0]);
+        extension(&mut exts, 0x000a, &[0, 8, 0x5a, 0x5a, 0, 0x1d, 0, 0x17, 0, 0x18]);
+        extension(&mut exts, 0x000b, &[1, 0]);
+        extension(&mut exts, 0x0023, &[]);
+        let mut alpn = Vec::new();
+        for name in ["h2", "http/1.1"] {
+            vec8(&mut alpn, name.as_bytes());
+        }
+        let mut list = Vec::new();
+        vec16(&mut list, &alpn);
+        extension(&mut exts, 0x0010, &list);
+        extension(&mut exts, 0x0005, &[1, 0, 0, 0, 0]);
+        let algorithms: Vec<u8> = [0x0403u16, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601]
+            .iter()
+            .flat_map(|a| a.to_be_bytes())
+            .collect();
+        let mut list = Vec::new();
+        vec16(&mut list, &algorithms);
+        extension(&mut exts, 0x000d, &list);
+        extension(&mut exts, 0x0012, &[]);
+        let mut share = vec![0x5a, 0x5a, 0, 1, 0, 0, 0x1d];
+        vec16(&mut share, &random(i ^ 0x5555));
+        let mut list = Vec::new();
+        vec16(&mut list, &share);
+        extension(&mut exts, 0x0033, &list);
+        extension(&mut exts, 0x002d, &[1, 1]);
+        extension(&mut exts, 0x002b, &[6, 0x5a, 0x5a, 3, 4, 3, 3]);
+        extension(&mut exts, 0x001b, &[2, 0, 2]);
+        extension(&mut exts, u16::from_be_bytes(GREASE), &[0]);
+        vec16(&mut body, &exts);
+        let mut message = Vec::with_capacity(body.len() + 4);
+        handshake(&mut message, 1, &body);
+        record(&message, out);
+    }
+
+    /// ServerHello (TLS 1.2, ECDHE-RSA-AES128-GCM, ALPN h2), Certificate (leaf for `cn` naming
+    /// `names`, and an intermediate), ServerHelloDone, in one record.
+    pub fn server_flight(i: u32, cn: &str, names: &[String], out: &mut Vec<u8>) {
+        let mut hello = vec![3, 3];
+        hello.extend_from_slice(&random(i ^ 0xaaaa));
+        vec8(&mut hello, &random(!i));
+        hello.extend_from_slice(&[0xc0, 0x2f, 0]);
+        let mut exts = Vec::new();
+        extension(&mut exts, 0xff01, &[0]);
+        extension(&mut exts, 0x000b, &[1, 0]);
+        extension(&mut exts, 0x0010, &[0, 3, 2, b'h', b'2']);
+        extension(&mut exts, 0x0017, &[]);
+        vec16(&mut hello, &exts);
+        let mut messages = Vec::with_capacity(2048);
+        handshake(&mut messages, 2, &hello);
+        let leaf = super::x509::certificate(cn, names, "R11");
+        let intermediate = super::x509::certificate("R11", &[], "ISRG Root X1");
+        let mut chain = Vec::new();
+        vec24(&mut chain, &leaf);
+        vec24(&mut chain, &intermediate);
+        let mut certificate = Vec::new();
+        vec24(&mut certificate, &chain);
+        handshake(&mut messages, 11, &certificate);
+        handshake(&mut messages, 14, &[]);
+        record(&messages, out);
+        out[2] = 3; // the server's records say TLS 1.2
+    }
+}
+
+/// DER certificates shaped like RFC 5280's (an EC key and signature of the right sizes).
+mod x509 {
+    fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+        let mut v = vec![tag];
+        let n = value.len();
+        if n < 0x80 {
+            v.push(n as u8);
+        } else if n < 0x100 {
+            v.extend([0x81, n as u8]);
+        } else {
+            v.extend([0x82, (n >> 8) as u8, n as u8]);
+        }
+        v.extend_from_slice(value);
+        v
+    }
+
+    fn name(organization: &str, cn: &str) -> Vec<u8> {
+        let attribute =
+            |oid: &[u8], value: &str| tlv(0x31, &tlv(0x30, &[tlv(6, oid), tlv(0x0c, value.as_bytes())].concat()));
+        let country = tlv(0x31, &tlv(0x30, &[tlv(6, &[0x55, 4, 6]), tlv(0x13, b"US")].concat()));
+        tlv(0x30, &[country, attribute(&[0x55, 4, 10], organization), attribute(&[0x55, 4, 3], cn)].concat())
+    }
+
+    pub fn certificate(cn: &str, dns_names: &[String], issuer: &str) -> Vec<u8> {
+        let algorithm = tlv(0x30, &tlv(6, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]));
+        let validity = tlv(0x30, &[tlv(0x17, b"260101000000Z"), tlv(0x17, b"260401000000Z")].concat());
+        let key = [&[0u8, 4][..], &[0x42; 64]].concat();
+        let spki = tlv(0x30, &[algorithm.clone(), tlv(3, &key)].concat());
+        let mut extensions = vec![tlv(0x30, &[tlv(6, &[0x55, 0x1d, 0x13]), tlv(4, &tlv(0x30, &[]))].concat())];
+        if !dns_names.is_empty() {
+            let names: Vec<u8> = dns_names.iter().flat_map(|n| tlv(0x82, n.as_bytes())).collect();
+            extensions.push(tlv(0x30, &[tlv(6, &[0x55, 0x1d, 0x11]), tlv(4, &tlv(0x30, &names))].concat()));
+        }
+        let tbs = tlv(
+            0x30,
+            &[
+                tlv(0xa0, &tlv(2, &[2])),
+                tlv(2, &[0x04, 0x51, 0x9a, 0x7e, 0x21, 0x33, 0x0c, 0x5d]),
+                algorithm.clone(),
+                name("Let's Encrypt", issuer),
+                validity,
+                name("Example Shops", cn),
+                spki,
+                tlv(0xa3, &tlv(0x30, &extensions.concat())),
+            ]
+            .concat(),
+        );
+        tlv(0x30, &[tbs, algorithm, tlv(3, &[0x42; 72])].concat())
+    }
 }
 
 /// Phase 2: a SYN flood from `flood` distinct sources into a table of `flood_max` flows.
@@ -295,8 +616,7 @@ fn syn_flood(flood: u64, flood_max: usize) {
     let mut feeder = Feeder::new(flood_max);
     let victim = (Ipv4Addr::new(10, 0, 0, 1), 443);
     println!(
-        "phase 2: SYN flood of {flood} distinct sources, max_flows {flood_max}; RSS at start {:.1} MiB \
-         (the allocator keeps phase 1's freed memory mapped; run with FLOWS=0 for a clean start)",
+        "phase 2: SYN flood of {flood} distinct sources, max_flows {flood_max}; RSS at start {:.1} MiB",
         rss() as f64 / 1048576.0
     );
     let started = Instant::now();

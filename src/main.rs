@@ -629,7 +629,7 @@ fn write_flow_text(out: &mut impl Write, flow: &Flow) -> std::io::Result<()> {
     if f.tls.version != 0 {
         write!(out, " tls={}", tls_version_name(f.tls.version))?;
     }
-    if let Some(host) = &f.detected_hostname {
+    if let Some(host) = f.detected_hostname() {
         write!(out, " host={host}")?;
     }
     if let (Some(tag), true) = (&f.application.tag, f.application.id != 0) {

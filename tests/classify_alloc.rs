@@ -31,16 +31,19 @@ fn allocations() -> u64 {
     ALLOCATIONS.with(Cell::get)
 }
 
+fn named(hostname: &str, mut facts: FlowFacts) -> FlowFacts {
+    facts.set_detected_hostname(hostname);
+    facts
+}
+
 #[test]
 fn classify_does_not_allocate() {
     let classifier = Classifier::load_default();
     let mut flows = vec![
-        FlowFacts {
-            detected_hostname: Some("RR4---sn-4g5e6nzz.GoogleVideo.com".into()),
-            other_ip: "203.0.113.9".parse().unwrap(),
-            protocol: protocol::TLS,
-            ..FlowFacts::default()
-        },
+        named(
+            "RR4---sn-4g5e6nzz.GoogleVideo.com",
+            FlowFacts { other_ip: "203.0.113.9".parse().unwrap(), protocol: protocol::TLS, ..FlowFacts::default() },
+        ),
         FlowFacts { other_ip: "149.154.167.51".parse().unwrap(), ..FlowFacts::default() },
         FlowFacts { other_ip: "2a03:2880:f003:c07:face:b00c::2".parse().unwrap(), ..FlowFacts::default() },
         FlowFacts {
@@ -49,11 +52,7 @@ fn classify_does_not_allocate() {
             ip_protocol: 6,
             ..FlowFacts::default()
         },
-        FlowFacts {
-            detected_hostname: Some("nothing.example".into()),
-            other_ip: "192.0.2.1".parse().unwrap(),
-            ..FlowFacts::default()
-        },
+        named("nothing.example", FlowFacts { other_ip: "192.0.2.1".parse().unwrap(), ..FlowFacts::default() }),
     ];
     let before = allocations();
     for _ in 0..1000 {

@@ -148,8 +148,8 @@ pub fn is_dns_family(protocol_id: u16) -> bool {
 /// When detection completes without a hostname of its own, the DNS hint stands in
 /// (Netify fills `detected_hostname` from the DNS hint cache when it is empty).
 pub fn fill_detected_hostname(facts: &mut FlowFacts) {
-    if facts.detected_hostname.is_none() {
-        facts.detected_hostname = facts.dns_hostname.as_deref().map(Box::from);
+    if let Some(name) = facts.dns_hostname.clone().filter(|_| facts.detected_hostname().is_none()) {
+        facts.set_detected_hostname(&*name);
     }
 }
 
@@ -212,7 +212,7 @@ mod tests {
         c.hint_new_flow(&mut f, T0 + Duration::from_secs(5));
         assert_eq!(f.dns_hostname.as_deref(), Some("www.example.com"));
         fill_detected_hostname(&mut f);
-        assert_eq!(f.detected_hostname.as_deref(), Some("www.example.com"));
+        assert_eq!(f.detected_hostname(), Some("www.example.com"));
         let mut d = FlowFacts { protocol: protocol::DNS, other_ip: ip(7), ..FlowFacts::default() };
         c.hint_new_flow(&mut d, T0);
         assert_eq!(d.dns_hostname, None);

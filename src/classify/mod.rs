@@ -161,7 +161,7 @@ impl Classifier {
             .iter()
             .find(|(p, _)| *p == facts.protocol)
             .map(|&(_, i)| (i, false))
-            .or_else(|| facts.detected_hostname.as_deref().and_then(|h| self.apps.host_index(h)).map(|i| (i, false)))
+            .or_else(|| facts.detected_hostname().and_then(|h| self.apps.host_index(h)).map(|i| (i, false)))
             .or_else(|| facts.dns_hostname.as_deref().and_then(|h| self.apps.host_index(h)).map(|i| (i, true)))
             .or_else(|| {
                 // A DNS server's address says nothing about what the query was for.
@@ -172,8 +172,8 @@ impl Classifier {
             })
             // Last, as Netify does: the names in the server's TLS certificate.
             .or_else(|| {
-                let cn = facts.tls.subject_cn.as_deref().into_iter();
-                cn.chain(facts.tls.server_names.iter())
+                let cn = facts.tls.subject_cn().into_iter();
+                cn.chain(facts.tls.server_names().iter())
                     .find_map(|name| self.apps.host_index(name.trim_start_matches("*.")))
                     .map(|i| (i, false))
             });
@@ -195,16 +195,16 @@ impl Classifier {
                 break;
             }
         }
-        let app = &mut facts.application;
-        app.category = self.categories.application_category(app.id);
-        app.protocol_category = self.categories.protocol_category(facts.protocol);
-        app.domain_category = facts
-            .detected_hostname
-            .as_deref()
+        let domain_category = facts
+            .detected_hostname()
             .map(|h| self.categories.domain_category(h))
             .filter(|&c| c != 0)
             .or_else(|| facts.dns_hostname.as_deref().map(|h| self.categories.domain_category(h)))
             .unwrap_or(0);
+        let app = &mut facts.application;
+        app.category = self.categories.application_category(app.id);
+        app.protocol_category = self.categories.protocol_category(facts.protocol);
+        app.domain_category = domain_category;
         before != (app.id, app.category, app.protocol_category, app.domain_category, app.from_dns_hint, facts.protocol)
     }
 

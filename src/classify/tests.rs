@@ -35,12 +35,11 @@ fn classifier() -> Classifier {
 }
 
 fn facts(host: Option<&str>, other_ip: &str, protocol: u16) -> FlowFacts {
-    FlowFacts {
-        detected_hostname: host.map(Into::into),
-        other_ip: other_ip.parse().unwrap(),
-        protocol,
-        ..FlowFacts::default()
+    let mut f = FlowFacts { other_ip: other_ip.parse().unwrap(), protocol, ..FlowFacts::default() };
+    if let Some(host) = host {
+        f.set_detected_hostname(host);
     }
+    f
 }
 
 #[test]
@@ -76,7 +75,7 @@ fn address_then_host_name_refines() {
     assert_eq!(f.application.id, 119);
     assert_eq!(f.application.protocol_category, 0);
     // The ServerHello/ClientHello brings a name that says otherwise: the name wins.
-    f.detected_hostname = Some("www.youtube.com".into());
+    f.set_detected_hostname("www.youtube.com");
     f.protocol = protocol::TLS;
     assert!(c.classify(&mut f));
     assert_eq!(f.application.id, 124);
@@ -297,13 +296,13 @@ fn certificate_names_are_the_last_resort() {
     let c = classifier();
     // No SNI, an address nobody lists: the certificate's SAN names the service.
     let mut f = facts(None, "203.0.113.9", protocol::TLS);
-    f.tls.subject_cn = Some("unrelated.example".into());
-    f.tls.server_names = ["*.googlevideo.com"].into_iter().collect();
+    f.tls.set_subject_cn("unrelated.example");
+    f.tls.set_server_names(["*.googlevideo.com"]);
     assert!(c.classify(&mut f));
     assert_eq!(f.application.id, 124);
     // A host name of its own wins over the certificate.
     let mut f = facts(Some("www.facebook.com"), "203.0.113.9", protocol::TLS);
-    f.tls.server_names = ["*.googlevideo.com"].into_iter().collect();
+    f.tls.set_server_names(["*.googlevideo.com"]);
     c.classify(&mut f);
     assert_eq!(f.application.id, 119);
 }

@@ -390,7 +390,7 @@ pub static ATTRIBUTES: &[Attribute] = &[
     Attribute {
         name: "detected_hostname",
         aliases: &[],
-        accessor: Accessor::Text(|f| f.detected_hostname.as_deref().unwrap_or("")),
+        accessor: Accessor::Text(|f| f.detected_hostname().unwrap_or("")),
         doc: "host name the flow is about (TLS SNI, …)",
         caveat: None,
     },
@@ -568,7 +568,7 @@ pub static ATTRIBUTES: &[Attribute] = &[
     Attribute {
         name: "tls_ja4",
         aliases: &[],
-        accessor: Accessor::Text(|f| f.tls.ja4.as_ref().map_or("", |j| j.as_str())),
+        accessor: Accessor::Text(|f| f.tls.ja4().as_ref().map_or("", |j| j.as_str())),
         doc: "JA4 fingerprint of the TLS ClientHello ('t13d1516h2_…' or 'rx:…')",
         caveat: None,
     },

@@ -29,7 +29,7 @@ fn v6(f: &mut FlowFacts) {
 }
 
 fn host(f: &mut FlowFacts, name: &str) {
-    f.detected_hostname = Some(name.into());
+    f.set_detected_hostname(name);
 }
 
 fn compile(text: &str) -> Criteria {
@@ -463,7 +463,7 @@ fn full_language_against_flows() {
         ("vlan == 7;", |f| f.vlan_id = 7, true),
         (
             "tls_ja4 == 't13d1516h2_8daaf6152771_e5627efa2ab1';",
-            |f| f.tls.ja4 = Ja4::new("t13d1516h2_8daaf6152771_e5627efa2ab1"),
+            |f| f.tls.set_ja4(Ja4::new("t13d1516h2_8daaf6152771_e5627efa2ab1").unwrap()),
             true,
         ),
         ("tls_ja4 == 'rx:^t13';", |_| {}, false),
@@ -1210,7 +1210,9 @@ fn base_facts() -> impl Strategy<Value = FlowFacts> {
             f.other_ip = ip(addrs.1);
             (f.local_port, f.other_port) = (addrs.2, addrs.3);
             f.protocol = other.0;
-            f.detected_hostname = (!other.1.is_empty()).then(|| other.1.into());
+            if !other.1.is_empty() {
+                f.set_detected_hostname(other.1);
+            }
             f.ip_version = other.2;
             f.ip_protocol = other.3;
             f

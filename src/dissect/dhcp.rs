@@ -75,11 +75,13 @@ impl Dissector for DhcpDissector {
             }
             options = rest.get(usize::from(len)..).unwrap_or_default();
         }
-        if facts.detected_hostname.is_none() {
-            facts.detected_hostname = dhcp.hostname.as_deref().map(|h| h.to_ascii_lowercase().into_boxed_str());
+        let name = dhcp.hostname.as_deref().map(str::to_ascii_lowercase);
+        let named = name.is_some();
+        if let Some(name) = name.filter(|_| facts.detected_hostname().is_none()) {
+            facts.set_detected_hostname(name);
         }
         // A client name is what a DHCP flow can tell; keep reading until one comes.
-        if dhcp.hostname.is_some() {
+        if named {
             Parsed::Done
         } else {
             Parsed::Updated
@@ -112,7 +114,7 @@ mod tests {
         assert_eq!(dhcp.hostname.as_deref(), Some("laptop"));
         assert_eq!(dhcp.vendor_class.as_deref(), Some("MSFT 5.0"));
         assert_eq!(dhcp.message_type, 3);
-        assert_eq!(f.detected_hostname.as_deref(), Some("laptop"));
+        assert_eq!(f.detected_hostname(), Some("laptop"));
     }
 
     #[test]

@@ -174,12 +174,13 @@ fn read_message(msg: &[u8], facts: &mut FlowFacts, first: bool) -> Parsed {
         let same = dns.query.as_deref().is_some_and(|q| q.as_bytes().eq_ignore_ascii_case(name.as_bytes()));
         if names_flow && !name.is_empty() && !same {
             let fact = name.to_fact();
-            if facts.detected_hostname.is_some() && facts.detected_hostname == dns.query {
-                facts.detected_hostname = Some(fact.clone());
+            let previous = dns.query.replace(fact.clone());
+            if previous.is_some() && facts.detected_hostname() == previous.as_deref() {
+                facts.set_detected_hostname(fact);
             }
-            dns.query = Some(fact);
             updated = true;
         }
+        let dns = facts.app_protocol.dns_mut();
         if names_flow && header.qdcount > 0 {
             if let Some(qtype) = u16_at(msg, next).filter(|&t| t != dns.query_type) {
                 dns.query_type = qtype;
@@ -187,6 +188,7 @@ fn read_message(msg: &[u8], facts: &mut FlowFacts, first: bool) -> Parsed {
             }
         }
     }
+    let dns = facts.app_protocol.dns_mut();
     let mut pos = HEADER;
     for _ in 0..header.qdcount {
         let Some(next) = name.read(msg, pos) else {
@@ -233,9 +235,9 @@ fn read_message(msg: &[u8], facts: &mut FlowFacts, first: bool) -> Parsed {
             }
         }
     }
-    if facts.detected_hostname.is_none() {
+    if facts.detected_hostname().is_none() {
         if let Some(query) = facts.app_protocol.dns().and_then(|d| d.query.clone()) {
-            facts.detected_hostname = Some(query);
+            facts.set_detected_hostname(query);
         }
     }
     // A response with records ends the flow's DNS exchange for nDPI; so does a response without
@@ -439,7 +441,7 @@ pub(crate) mod tests {
         let mut d = DnsDissector::default();
         let mut f = FlowFacts { ip_protocol: 17, other_port: 53, ..FlowFacts::default() };
         assert_eq!(d.parse(&seg(Direction::Forward, &q), &mut f), Parsed::Updated);
-        assert_eq!(f.detected_hostname.as_deref(), Some("example.com"));
+        assert_eq!(f.detected_hostname(), Some("example.com"));
         let r = response(name);
         assert_eq!(d.parse(&seg(Direction::Reverse, &r), &mut f), Parsed::Done);
         let dns = f.app_protocol.dns().unwrap();
@@ -477,10 +479,10 @@ pub(crate) mod tests {
             ],
         );
         assert_eq!(steps, [Parsed::Updated, Parsed::Updated, Parsed::Updated]);
-        assert_eq!(f.detected_hostname.as_deref(), Some("254.1.168.192.in-addr.arpa"));
+        assert_eq!(f.detected_hostname(), Some("254.1.168.192.in-addr.arpa"));
         let last = feed(&mut d, &mut f, &["353d81800001000200000000023236033138360332333902383007696e2d61646472046172706100000c0001c00c000c000100000009001a0d38302d3233392d3138362d323606617474656e73036e657400"]);
         assert_eq!(last, [Parsed::Done]);
-        assert_eq!(f.detected_hostname.as_deref(), Some("26.186.239.80.in-addr.arpa"));
+        assert_eq!(f.detected_hostname(), Some("26.186.239.80.in-addr.arpa"));
         assert_eq!(
             f.app_protocol.dns().map(|d| (d.query.as_deref(), d.rcode)),
             Some((Some("26.186.239.80.in-addr.arpa"), Some(0)))
@@ -498,7 +500,7 @@ pub(crate) mod tests {
         let steps = feed(&mut d, &mut f, &[companion, companion, companion, companion, raop, raop]);
         assert_eq!(steps.last(), Some(&Parsed::Done));
         assert_eq!(f.protocol, protocol::MDNS);
-        assert_eq!(f.detected_hostname.as_deref(), Some("_raop._tcp.local"));
+        assert_eq!(f.detected_hostname(), Some("_raop._tcp.local"));
 
         // 10.0.0.149: a PTR query, an SRV query for the instance, then an announcement (no
         // question) whose first answer is owned by the service name: nDPI says _googlezone.
@@ -510,7 +512,7 @@ pub(crate) mod tests {
             "0000840000000001000000030b5f676f6f676c657a6f6e65045f746370056c6f63616c00000c00010000007800272437396438386538332d373235632d623731622d626164302d353836326435623232333836c00c",
         ]);
         assert_eq!(steps, [Parsed::Updated, Parsed::Updated, Parsed::Done]);
-        assert_eq!(f.detected_hostname.as_deref(), Some("_googlezone._tcp.local"));
+        assert_eq!(f.detected_hostname(), Some("_googlezone._tcp.local"));
     }
 
     #[test]
@@ -521,7 +523,7 @@ pub(crate) mod tests {
         assert!(looks_like_message(&iquery));
         let mut f = FlowFacts { ip_protocol: 17, other_port: 53, ..FlowFacts::default() };
         assert_eq!(DnsDissector::default().parse(&seg(Direction::Forward, &iquery), &mut f), Parsed::Updated);
-        assert_eq!(f.detected_hostname.as_deref(), Some("216.58.202.4"));
+        assert_eq!(f.detected_hostname(), Some("216.58.202.4"));
         // dns-invalid-chars.pcap: the answer's question holds bytes 1, 2, 3 in a label; nDPI
         // shows them as '?' (and names the flow by the answer).
         let mut d = DnsDissector::default();
@@ -531,7 +533,7 @@ pub(crate) mod tests {
             "9f6c818000010001000000000377777717616c6c796f757262617365736172650102036f6e67746f02636e0000010001c00c000100010000003c000413b98df1",
         ]);
         assert_eq!(steps[1], Parsed::Done);
-        assert_eq!(f.detected_hostname.as_deref(), Some("www.allyourbasesare???ongto.cn"));
+        assert_eq!(f.detected_hostname(), Some("www.allyourbasesare???ongto.cn"));
     }
 
     #[test]
@@ -540,7 +542,7 @@ pub(crate) mod tests {
         let mut f = FlowFacts { ip_protocol: 17, local_port: 5355, other_port: 5355, ..FlowFacts::default() };
         d.parse(&seg(Direction::Forward, &query(b"\x05first\x00", 1)), &mut f);
         assert_eq!(d.parse(&seg(Direction::Forward, &query(b"\x06second\x00", 1)), &mut f), Parsed::Continue);
-        assert_eq!(f.detected_hostname.as_deref(), Some("first"));
+        assert_eq!(f.detected_hostname(), Some("first"));
     }
 
     #[test]

@@ -141,7 +141,7 @@ impl Dissector for FastcgiDissector {
             }
             data = r.rest;
         }
-        if facts.detected_hostname.is_some() || params_ended || self.segments >= MAX_SEGMENTS {
+        if facts.detected_hostname().is_some() || params_ended || self.segments >= MAX_SEGMENTS {
             Parsed::Done
         } else {
             Parsed::Continue
@@ -157,8 +157,8 @@ fn read_params(content: &[u8], facts: &mut FlowFacts) {
         }
         match name {
             b"HTTP_HOST" => {
-                if facts.detected_hostname.is_none() {
-                    facts.detected_hostname = Some(hostname_of(value));
+                if facts.detected_hostname().is_none() {
+                    facts.set_detected_hostname(hostname_of(value));
                 }
                 let http = facts.app_protocol.http_mut();
                 http.host.get_or_insert_with(|| fact_string(value, 255));
@@ -218,7 +218,7 @@ mod tests {
         assert_eq!(d.parse(&segment(&f, Direction::Forward, 0, &begin), &mut facts), Parsed::Continue);
         assert_eq!(d.parse(&segment(&f, Direction::Forward, 16, &params), &mut facts), Parsed::Done);
         // nDPI: hostname api.openstreetmap.org, user agent "dummy_agent   dummy_agent".
-        assert_eq!(facts.detected_hostname.as_deref(), Some("api.openstreetmap.org"));
+        assert_eq!(facts.detected_hostname(), Some("api.openstreetmap.org"));
         let http = facts.app_protocol.http().unwrap();
         assert_eq!(http.user_agent.as_deref(), Some("dummy_agent   dummy_agent"));
         assert_eq!(http.method(), Some("GET"));
@@ -241,7 +241,7 @@ mod tests {
         record.extend_from_slice(&content);
         let (probe, parsed, facts) = run_one::<FastcgiDissector>(&tcp([1, 9000]), &record);
         assert_eq!((probe, parsed), (Probe::Certain, Parsed::Done));
-        assert_eq!(facts.detected_hostname.map(|h| h.len()), Some(200));
+        assert_eq!(facts.detected_hostname().map(|h| h.len()), Some(200));
     }
 
     proptest! {

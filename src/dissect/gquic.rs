@@ -113,8 +113,8 @@ pub(super) fn record_chlo(p: &[u8], facts: &mut FlowFacts) -> bool {
         if !printable {
             return;
         }
-        if tag == TAG_SNI && facts.detected_hostname.is_none() {
-            facts.detected_hostname = Some(fact_string(value, 255).to_ascii_lowercase().into());
+        if tag == TAG_SNI && facts.detected_hostname().is_none() {
+            facts.set_detected_hostname(fact_string(value, 255).to_ascii_lowercase());
         } else if tag == TAG_UAID {
             let http = facts.app_protocol.http_mut();
             if http.user_agent.is_none() {
@@ -160,7 +160,7 @@ mod tests {
         let (probe, parsed, facts) = run_one::<GquicDissector>(&f, &q043_packet());
         assert_eq!(probe, Probe::Certain);
         assert_eq!(parsed, Parsed::Done);
-        assert_eq!(facts.detected_hostname.as_deref(), Some("dns.google.com"));
+        assert_eq!(facts.detected_hostname(), Some("dns.google.com"));
         assert_eq!(crate::dissect::quic::version_name(facts.quic_version), "Q043");
         let ua = facts.app_protocol.http().and_then(|h| h.user_agent.as_deref());
         assert_eq!(ua, Some("Chrome/73.0.3683.86 Linux x86_64"));

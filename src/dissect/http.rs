@@ -223,12 +223,12 @@ fn read_request(data: &[u8], facts: &mut FlowFacts) -> bool {
     http.url = Some(fact_string(target, MAX_FACT));
     if let Some(host) = header(headers, b"host").filter(|h| !h.is_empty()) {
         http.host = Some(fact_string(host, 255));
-        if facts.detected_hostname.is_none() {
-            facts.detected_hostname = Some(hostname_of(host));
+        if facts.detected_hostname().is_none() {
+            facts.set_detected_hostname(hostname_of(host));
         }
     }
     if let Some(agent) = header(headers, b"user-agent") {
-        http.user_agent = Some(fact_string(agent, MAX_FACT));
+        facts.app_protocol.http_mut().user_agent = Some(fact_string(agent, MAX_FACT));
     }
     true
 }
@@ -292,7 +292,7 @@ mod tests {
         assert_eq!(d.parse(&seg(Direction::Reverse, 9, RESPONSE_200), &mut f), Parsed::Done);
         let h = f.app_protocol.http().unwrap();
         assert_eq!(h.user_agent.as_deref(), Some("SonyEricssonT68/R201A"));
-        assert_eq!(f.detected_hostname.as_deref(), Some("172.20.3.13"));
+        assert_eq!(f.detected_hostname(), Some("172.20.3.13"));
         // The line cut short is not read as a header.
         let mut d = HttpDissector::default();
         let mut f = FlowFacts::default();
@@ -315,7 +315,7 @@ mod tests {
         assert_eq!(h.host.as_deref(), Some("Example.COM:8080"));
         assert_eq!(h.user_agent.as_deref(), Some("curl/8.0"));
         assert_eq!(h.status, 200);
-        assert_eq!(f.detected_hostname.as_deref(), Some("example.com"));
+        assert_eq!(f.detected_hostname(), Some("example.com"));
     }
 
     #[test]
@@ -373,7 +373,7 @@ mod tests {
         let mut d = HttpDissector::default();
         let mut f = FlowFacts::default();
         assert_eq!(d.parse(&seg(Direction::Forward, 0, &big), &mut f), Parsed::Updated);
-        assert_eq!(f.detected_hostname.as_deref(), Some("h"));
+        assert_eq!(f.detected_hostname(), Some("h"));
     }
 
     proptest! {

@@ -76,18 +76,16 @@ impl Dissector for SmtpDissector {
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         let mut named = false;
-        if facts.detected_hostname.is_none() {
+        if facts.detected_hostname().is_none() {
             if let Some(host) = greeting_host(segment.payload) {
-                facts.detected_hostname = Some(fact_string(host, 253).to_ascii_lowercase().into());
+                facts.set_detected_hostname(fact_string(host, 253).to_ascii_lowercase());
                 named = true;
             }
         }
         let outcome = self.starttls.parse(segment, facts, protocol::SMTPS);
         // After STARTTLS the hello's server name says more than the greeting's host.
-        if let Some(sni) = facts.tls.sni.as_deref() {
-            if facts.detected_hostname.as_deref() != Some(sni) {
-                facts.detected_hostname = Some(sni.into());
-            }
+        if facts.tls.sni().is_some() && facts.detected_hostname() != facts.tls.sni() {
+            facts.use_sni_as_hostname();
         }
         match outcome {
             Parsed::Continue if named => Parsed::Updated,
@@ -176,7 +174,7 @@ mod tests {
             b"220 pigeon.eyrie.af.mil Sendmail 5.65c/Ultrix3.0-C ready at Fri, 05 Mar 99 12:20:08 -0500\r\n",
         );
         assert_eq!(parsed, Parsed::Updated);
-        assert_eq!(f.detected_hostname.as_deref(), Some("pigeon.eyrie.af.mil"));
+        assert_eq!(f.detected_hostname(), Some("pigeon.eyrie.af.mil"));
         assert_eq!(greeting_host(b"220 [10.0.0.1] ready\r\n"), None);
     }
 

@@ -38,8 +38,8 @@ impl Dissector for MuninDissector {
         let plausible = !host.is_empty()
             && host.len() <= 253
             && host.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_');
-        if plausible && facts.detected_hostname.is_none() {
-            facts.detected_hostname = Some(fact_string(host, 253).to_ascii_lowercase().into());
+        if plausible && facts.detected_hostname().is_none() {
+            facts.set_detected_hostname(fact_string(host, 253).to_ascii_lowercase());
         }
         Parsed::Done
     }
@@ -57,7 +57,7 @@ mod tests {
         let f = tcp([4949, 45654]);
         let (probe, parsed, facts) = run_one::<MuninDissector>(&f, b"# munin node at kibana-node01\n");
         assert_eq!((probe, parsed), (Probe::Certain, Parsed::Done));
-        assert_eq!(facts.detected_hostname.as_deref(), Some("kibana-node01"));
+        assert_eq!(facts.detected_hostname(), Some("kibana-node01"));
         assert_eq!(run_one::<MuninDissector>(&f, b"cap multigraph dirtyconfig\n").0, Probe::NotForUs);
         truncations::<MuninDissector>(&f, b"# munin node at kibana-node01\n");
     }

@@ -79,7 +79,7 @@ impl Dissector for NetbiosDissector {
     /// flow's hostname, lower case, as nDPI reports it.
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         let p = segment.payload;
-        if facts.detected_hostname.is_none() && segment.tcp_seq.is_none() {
+        if facts.detected_hostname().is_none() && segment.tcp_seq.is_none() {
             let at = if name_service(p) {
                 Some(12)
             } else if datagram_service(p) {
@@ -88,7 +88,7 @@ impl Dissector for NetbiosDissector {
                 None
             };
             if let Some(name) = at.and_then(|at| decode_name(p, at)) {
-                facts.detected_hostname = Some(name);
+                facts.set_detected_hostname(name);
             }
         }
         Parsed::Done
@@ -109,7 +109,7 @@ mod tests {
         p.extend_from_slice(&[0, 0, 0x21, 0, 1]);
         let (probe, _, f) = run_one::<NetbiosDissector>(&udp([137, 137]), &p);
         assert_eq!(probe, Probe::Certain);
-        assert_eq!(f.detected_hostname.as_deref(), Some("*"));
+        assert_eq!(f.detected_hostname(), Some("*"));
     }
 
     fn name_query() -> Vec<u8> {
@@ -123,7 +123,7 @@ mod tests {
     fn name_query_and_session_request() {
         let (probe, _, facts) = run_one::<NetbiosDissector>(&udp([137, 137]), &name_query());
         assert_eq!(probe, Probe::Certain);
-        assert_eq!(facts.detected_hostname.as_deref(), Some("workgroup"));
+        assert_eq!(facts.detected_hostname(), Some("workgroup"));
         let mut s = vec![0x81, 0, 0, 68, 32];
         s.extend_from_slice(&[b'C'; 32]);
         s.push(0);

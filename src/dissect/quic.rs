@@ -728,11 +728,11 @@ mod tests {
     fn assert_client_facts(f: &FlowFacts, version: u32) {
         assert_eq!(f.protocol, protocol::QUIC);
         assert_eq!(f.quic_version, version);
-        assert_eq!(f.tls.sni.as_deref(), Some("quic.example.net"));
-        assert_eq!(f.detected_hostname.as_deref(), Some("quic.example.net"));
-        assert_eq!(f.tls.alpn.iter().collect::<Vec<_>>(), ["h3"]);
+        assert_eq!(f.tls.sni(), Some("quic.example.net"));
+        assert_eq!(f.detected_hostname(), Some("quic.example.net"));
+        assert_eq!(f.tls.alpn().iter().collect::<Vec<_>>(), ["h3"]);
         assert_eq!(f.tls.client_version, 0x0304);
-        let ja4 = f.tls.ja4.unwrap();
+        let ja4 = f.tls.ja4().unwrap();
         let ja4 = ja4.as_str();
         assert!(ja4.starts_with("q13d0307h3_"), "{ja4}");
     }
@@ -761,7 +761,7 @@ mod tests {
         let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
         assert_eq!(d.parse(&segment(Reverse, &first), &mut f), Parsed::Updated);
         assert_eq!(f.quic_version, VERSION_1);
-        assert_eq!(f.tls.sni, None);
+        assert_eq!(f.tls.sni(), None);
         // A server packet (keys from another DCID) is not read.
         let server = protect(VERSION_1, &[9; 8], 0, &crypto_frame(0, b"\x02\x00\x00\x01\x00"));
         assert_eq!(d.parse(&segment(Forward, &server), &mut f), Parsed::Continue);
@@ -888,11 +888,11 @@ mod tests {
         assert_eq!(d.parse(&segment(Forward, &packet), &mut f), Parsed::Done);
         assert_eq!(f.protocol, protocol::QUIC);
         assert_eq!(version_name(f.quic_version), "Q050");
-        assert_eq!(f.detected_hostname.as_deref(), Some("www.googletagmanager.com"));
+        assert_eq!(f.detected_hostname(), Some("www.googletagmanager.com"));
         let ua = f.app_protocol.http().and_then(|h| h.user_agent.as_deref());
         assert_eq!(ua, Some("Chrome/83.0.4103.101 Android 8.0.0; LDN-L21"));
         // A CHLO is no TLS: nothing TLS-shaped is claimed.
-        assert_eq!(f.tls.ja3, None);
+        assert_eq!(f.tls.ja3(), None);
     }
 
     #[test]
@@ -902,11 +902,11 @@ mod tests {
         let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
         assert_eq!(d.parse(&segment(Forward, &packet), &mut f), Parsed::Done);
         assert_eq!(version_name(f.quic_version), "T051");
-        assert_eq!(f.tls.sni.as_deref(), Some("www.google.com"));
-        assert_eq!(f.tls.alpn.iter().collect::<Vec<_>>(), ["h3-T051"]);
+        assert_eq!(f.tls.sni(), Some("www.google.com"));
+        assert_eq!(f.tls.alpn().iter().collect::<Vec<_>>(), ["h3-T051"]);
         assert_eq!(f.tls.client_version, 0x0304);
         // nDPI 4.11 shows the same JA3 for this flow.
-        assert_eq!(f.tls.ja3.unwrap().to_string(), "92e76078d514999cd950474995dab2b5");
+        assert_eq!(f.tls.ja3().unwrap().to_string(), "92e76078d514999cd950474995dab2b5");
         let ua = f.app_protocol.http().and_then(|h| h.user_agent.as_deref());
         assert_eq!(ua, Some("dev Chrome/86.0.4240.9 Windows NT 6.1; Win64; x64"));
     }
@@ -942,13 +942,13 @@ mod tests {
         let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
         assert_eq!(d.parse(&segment(Forward, &first), &mut f), Parsed::Updated);
         assert_eq!(d.parse(&segment(Forward, &second), &mut f), Parsed::Done);
-        assert_eq!(f.detected_hostname.as_deref(), Some("example.org"));
+        assert_eq!(f.detected_hostname(), Some("example.org"));
         assert_eq!(f.app_protocol.http().and_then(|h| h.user_agent.as_deref()), Some("Chrome/99"));
         // An IETF CRYPTO frame type (0x06) means nothing in a Google version's packet.
         let ietf = protect(T051, &dcid, 0, &crypto_frame(0, &client_hello()));
         let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
         assert_eq!(d.parse(&segment(Forward, &ietf), &mut f), Parsed::Updated);
-        assert_eq!(f.tls.sni, None);
+        assert_eq!(f.tls.sni(), None);
     }
 
     proptest! {

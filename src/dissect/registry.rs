@@ -392,7 +392,7 @@ mod tests {
         let step = state.on_segment(&udp(&query), &mut f);
         assert_ne!(step, Step::NothingNew);
         assert_eq!(f.protocol, protocol::DNS);
-        assert_eq!(f.detected_hostname.as_deref(), Some("example.com"));
+        assert_eq!(f.detected_hostname(), Some("example.com"));
     }
 
     #[test]

@@ -36,9 +36,9 @@ impl Dissector for SdRtnDissector {
     }
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
-        if facts.detected_hostname.is_none() {
+        if facts.detected_hostname().is_none() {
             if let Some(name) = server_name(segment.payload) {
-                facts.detected_hostname = Some(fact_string(name, 255).to_ascii_lowercase().into());
+                facts.set_detected_hostname(fact_string(name, 255).to_ascii_lowercase());
             }
         }
         Parsed::Done
@@ -67,7 +67,7 @@ mod tests {
         let (probe, parsed, facts) = run_one::<SdRtnDissector>(&f, &opening());
         assert_eq!(probe, Probe::Certain);
         assert_eq!(parsed, Parsed::Done);
-        assert_eq!(facts.detected_hostname.as_deref(), Some("23-248-186-179.edge.agora.io"));
+        assert_eq!(facts.detected_hostname(), Some("23-248-186-179.edge.agora.io"));
         assert_eq!(run_one::<SdRtnDissector>(&tcp([35778, 8130]), &opening()).0, Probe::NotForUs);
         truncations::<SdRtnDissector>(&f, &opening());
     }

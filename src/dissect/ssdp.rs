@@ -37,10 +37,10 @@ impl Dissector for SsdpDissector {
     /// The HOST header becomes the flow's hostname as sent (`239.255.255.250:1900`), as
     /// nDPI and Netify report it.
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
-        if facts.detected_hostname.is_none() {
+        if facts.detected_hostname().is_none() {
             let headers = split_line(segment.payload).map_or(&[][..], |(_, rest)| rest);
             if let Some(host) = header(headers, b"host").filter(|h| !h.is_empty()) {
-                facts.detected_hostname = Some(fact_string(host, 255).to_ascii_lowercase().into_boxed_str());
+                facts.set_detected_hostname(fact_string(host, 255).to_ascii_lowercase());
             }
         }
         super::gnutella::user_agent(segment.payload, facts);
@@ -60,7 +60,7 @@ mod tests {
         let m = b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n\r\n";
         let (probe, _, facts) = run_one::<SsdpDissector>(&f, m);
         assert_eq!(probe, Probe::Certain);
-        assert_eq!(facts.detected_hostname.as_deref(), Some("239.255.255.250:1900"));
+        assert_eq!(facts.detected_hostname(), Some("239.255.255.250:1900"));
         let m = b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nUSER-AGENT: Microsoft Edge/99.0.1150.30 Windows\r\n\r\n";
         let ua = run_one::<SsdpDissector>(&f, m).2.app_protocol.http().and_then(|h| h.user_agent.clone());
         assert_eq!(ua.as_deref(), Some("Microsoft Edge/99.0.1150.30 Windows"));

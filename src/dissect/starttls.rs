@@ -76,7 +76,7 @@ mod tests {
         let s = segment(&flow, Direction::Forward, seq[0], &hello);
         assert_eq!(st.parse(&s, &mut f, protocol::SMTPS), Parsed::Updated);
         assert_eq!(f.protocol, protocol::SMTPS);
-        assert!(f.tls.ja3.is_some());
+        assert!(f.tls.ja3().is_some());
     }
 
     #[test]

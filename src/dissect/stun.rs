@@ -110,8 +110,9 @@ impl Dissector for StunDissector {
                 let tcp = segment.tcp_seq.is_some();
                 if let Some(name) = message(tcp, p).and_then(realm) {
                     let name = name.strip_prefix(b"\"").and_then(|n| n.strip_suffix(b"\"")).unwrap_or(name);
-                    if facts.detected_hostname.is_none() && !name.is_empty() && name.iter().all(u8::is_ascii_graphic) {
-                        facts.detected_hostname = Some(fact_string(name, MAX_REALM));
+                    if facts.detected_hostname().is_none() && !name.is_empty() && name.iter().all(u8::is_ascii_graphic)
+                    {
+                        facts.set_detected_hostname(fact_string(name, MAX_REALM));
                         outcome = Parsed::Updated;
                     }
                 }
@@ -164,10 +165,10 @@ mod tests {
         let (probe, parsed, facts) = run_one::<StunDissector>(&udp([40000, 3478]), &m);
         assert_eq!(probe, Probe::Certain);
         assert_eq!(parsed, Parsed::Updated);
-        assert_eq!(facts.detected_hostname.as_deref(), Some("telegram.org"));
+        assert_eq!(facts.detected_hostname(), Some("telegram.org"));
         // A truncated attribute names nothing.
         let (_, _, facts) = run_one::<StunDissector>(&udp([40000, 3478]), &m[..m.len() - 1]);
-        assert_eq!(facts.detected_hostname, None);
+        assert_eq!(facts.detected_hostname(), None);
     }
 
     #[test]
@@ -183,7 +184,7 @@ mod tests {
         let parsed = d.parse(&segment(&flow, Direction::Forward, 0, &hello), &mut facts);
         assert_ne!(parsed, Parsed::Continue);
         assert_eq!(facts.protocol, protocol::DTLS);
-        assert!(facts.tls.ja3.is_some());
+        assert!(facts.tls.ja3().is_some());
         // RTP (RFC 7983: first byte 128-191) in between is ignored.
         assert_eq!(d.parse(&segment(&flow, Direction::Reverse, 0, &[0x80, 0, 1, 2]), &mut facts), Parsed::Continue);
     }

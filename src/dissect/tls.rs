@@ -729,13 +729,11 @@ impl<'a> ClientHello<'a> {
     fn record(&self, facts: &mut FlowFacts, transport: Transport) {
         facts.tls.client_version = self.offered.unwrap_or(self.legacy_version);
         if let Some(sni) = self.sni {
-            facts.tls.sni = Some(sni.into());
-            if facts.detected_hostname.is_none() {
-                facts.detected_hostname = Some(sni.into());
-            }
+            // Also the flow's hostname when it has none (stored once).
+            facts.set_tls_sni(sni);
         }
         if let Some(list) = self.alpn {
-            facts.tls.alpn = protocol_names(list).filter_map(printable).collect();
+            facts.tls.set_alpn(protocol_names(list).filter_map(printable));
         }
         // After the ALPN list: naming TLS on 443 as HTTP/S reads it.
         match transport {
@@ -743,10 +741,13 @@ impl<'a> ClientHello<'a> {
             Transport::Dtls => facts.protocol = protocol::DTLS,
             Transport::Tcp => facts.protocol = tls_protocol(facts),
         }
-        facts.tls.ja3 = Some(md5(self.ja3_string().as_bytes()));
+        facts.tls.set_ja3(md5(self.ja3_string().as_bytes()));
         // JA4 is always `Ja4::LEN` ASCII characters (two version characters, two-digit counts).
-        facts.tls.ja4 = Ja4::new(&self.ja4(transport));
-        debug_assert!(facts.tls.ja4.is_some());
+        let ja4 = Ja4::new(&self.ja4(transport));
+        debug_assert!(ja4.is_some());
+        if let Some(ja4) = ja4 {
+            facts.tls.set_ja4(ja4);
+        }
         let agent = transport_parameter(self.quic_parameters, TP_GOOGLE_USER_AGENT)
             .filter(|ua| !ua.is_empty() && ua.iter().all(|&b| (0x20..0x7f).contains(&b)));
         if let Some(ua) = agent {
@@ -900,15 +901,15 @@ impl<'a> ServerHello<'a> {
         facts.tls.version = self.version;
         facts.tls.cipher = self.cipher;
         if let Some(alpn) = self.alpn {
-            facts.tls.alpn_negotiated = Some(alpn.into());
+            facts.tls.set_alpn_negotiated(alpn);
         }
         if facts.protocol != protocol::DTLS {
             facts.protocol = if self.version >= 0xfe00 { protocol::DTLS } else { tls_protocol(facts) };
         }
         // JA3S is the server's first answer, a HelloRetryRequest included: it pairs with the
         // JA3 of the first ClientHello (the one flowsieve reads), as in nDPI and Netify.
-        if facts.tls.ja3s.is_none() {
-            facts.tls.ja3s = Some(md5(self.ja3s_string().as_bytes()));
+        if facts.tls.ja3s().is_none() {
+            facts.tls.set_ja3s(md5(self.ja3s_string().as_bytes()));
         }
     }
 }
@@ -940,7 +941,7 @@ fn tls_protocol(facts: &FlowFacts) -> u16 {
 }
 
 fn speaks_http(facts: &FlowFacts) -> bool {
-    let alpn = facts.tls.alpn_negotiated.as_deref().or_else(|| facts.tls.alpn.first());
+    let alpn = facts.tls.alpn_negotiated().or_else(|| facts.tls.alpn().first());
     matches!(alpn, Some("http/1.0" | "http/1.1" | "h2" | "h2c")) || alpn.is_some_and(|a| a.starts_with("spdy/"))
 }
 
@@ -1094,13 +1095,13 @@ fn record_certificate(body: &[u8], facts: &mut FlowFacts) {
     let (Some(_list), Some(leaf)) = (r.u24(), r.vec24()) else {
         return;
     };
-    let tls = &mut facts.tls;
-    // Gathered here and stored as one block (`NameList`) once the certificate is read.
+    // Gathered here and stored in the TLS facts' text block once the certificate is read.
+    let mut cn = facts.tls.subject_cn().is_some().then_some(None);
     let mut names: Vec<String> = Vec::new();
     let _ = x509::certificate_names(leaf, |name| match name {
-        CertificateName::CommonName(cn) => {
-            if tls.subject_cn.is_none() {
-                tls.subject_cn = printable(cn).map(Box::from);
+        CertificateName::CommonName(text) => {
+            if cn.is_none() {
+                cn = printable(text).map(Some);
             }
         }
         // DNS names compare case-insensitively (RFC 4343); stored lowercase, as SNI matching and
@@ -1118,7 +1119,11 @@ fn record_certificate(body: &[u8], facts: &mut FlowFacts) {
             }
         }
     });
-    tls.server_names = names.iter().map(String::as_str).collect();
+    let tls = &mut facts.tls;
+    if let Some(Some(cn)) = cn {
+        tls.set_subject_cn(cn);
+    }
+    tls.set_server_names(names.iter().map(String::as_str));
 }
 
 /// server_name extension (RFC 6066 §3): the first host_name entry. Outer `None`: malformed;
@@ -1342,15 +1347,15 @@ pub(crate) mod tests {
     }
 
     fn learned_nothing(f: &FlowFacts) -> bool {
-        f.tls == TlsFacts::default() && f.protocol == 0 && f.detected_hostname.is_none()
+        f.tls == TlsFacts::default() && f.protocol == 0 && f.detected_hostname().is_none()
     }
 
     fn assert_modern_client(f: &FlowFacts) {
         assert_eq!(f.protocol, protocol::TLS);
         assert_eq!(f.tls.client_version, 0x0304);
-        assert_eq!(f.tls.sni.as_deref(), Some("www.example.com"));
-        assert_eq!(f.detected_hostname.as_deref(), Some("www.example.com"));
-        let alpn: Vec<&str> = f.tls.alpn.iter().collect();
+        assert_eq!(f.tls.sni(), Some("www.example.com"));
+        assert_eq!(f.detected_hostname(), Some("www.example.com"));
+        let alpn: Vec<&str> = f.tls.alpn().iter().collect();
         assert_eq!(alpn, ["h2", "http/1.1"]);
     }
 
@@ -1417,7 +1422,7 @@ pub(crate) mod tests {
         assert_eq!(feed(&mut d, &mut f, Reverse, &tls13_server_stream()), Parsed::Done);
         assert_eq!(f.tls.version, 0x0304);
         assert_eq!(f.tls.cipher, 0x1301);
-        assert_eq!(f.tls.alpn_negotiated.as_deref(), Some("h2"));
+        assert_eq!(f.tls.alpn_negotiated(), Some("h2"));
         // Finished for good: more segments change nothing.
         assert_eq!(d.parse(&segment(Forward, Some(5000), b"junk"), &mut f), Parsed::Done);
     }
@@ -1431,8 +1436,8 @@ pub(crate) mod tests {
             let client = records(CONTENT_HANDSHAKE, version, &client_hello(version, exts), MAX_RECORD);
             assert_eq!(feed(&mut d, &mut f, Forward, &client), Parsed::Updated, "{version:#06x}");
             assert_eq!(f.tls.client_version, version);
-            assert_eq!(f.tls.sni, None);
-            assert!(f.tls.alpn.is_empty());
+            assert_eq!(f.tls.sni(), None);
+            assert!(f.tls.alpn().is_empty());
             let server = records(CONTENT_HANDSHAKE, version, &server_hello(version, [9; 32], 0x000a, exts), MAX_RECORD);
             assert_eq!(feed(&mut d, &mut f, Reverse, &server), Parsed::Updated, "{version:#06x}");
             assert_eq!(f.tls.version, version);
@@ -1457,10 +1462,10 @@ pub(crate) mod tests {
     #[test]
     fn sni_does_not_replace_a_known_hostname() {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-        f.detected_hostname = Some("from-dns.example".into());
+        f.set_detected_hostname("from-dns.example");
         feed(&mut d, &mut f, Forward, &modern_client_stream());
-        assert_eq!(f.tls.sni.as_deref(), Some("www.example.com"));
-        assert_eq!(f.detected_hostname.as_deref(), Some("from-dns.example"));
+        assert_eq!(f.tls.sni(), Some("www.example.com"));
+        assert_eq!(f.detected_hostname(), Some("from-dns.example"));
     }
 
     #[test]
@@ -1468,14 +1473,14 @@ pub(crate) mod tests {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         let client = record(&client_hello(0x0303, Some(&[sni(b"bad\x01name"), alpn(&["h2", "\u{7}", "spdy/3"])])));
         assert_eq!(feed(&mut d, &mut f, Forward, &client), Parsed::Updated);
-        assert_eq!(f.tls.sni, None);
-        assert_eq!(f.detected_hostname, None);
-        assert_eq!(f.tls.alpn.iter().collect::<Vec<_>>(), ["h2", "spdy/3"]);
+        assert_eq!(f.tls.sni(), None);
+        assert_eq!(f.detected_hostname(), None);
+        assert_eq!(f.tls.alpn().iter().collect::<Vec<_>>(), ["h2", "spdy/3"]);
 
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         let client = record(&client_hello(0x0303, Some(&[sni(&[0xff, 0xfe, b'a'])])));
         assert_eq!(feed(&mut d, &mut f, Forward, &client), Parsed::Updated);
-        assert_eq!(f.tls.sni, None, "not UTF-8");
+        assert_eq!(f.tls.sni(), None, "not UTF-8");
         assert_eq!(f.tls.client_version, 0x0303);
     }
 
@@ -1484,7 +1489,7 @@ pub(crate) mod tests {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         let client = record(&client_hello(0x0303, Some(&[sni("Bücher.Example".as_bytes())])));
         feed(&mut d, &mut f, Forward, &client);
-        assert_eq!(f.tls.sni.as_deref(), Some("Bücher.Example"));
+        assert_eq!(f.tls.sni(), Some("Bücher.Example"));
     }
 
     #[test]
@@ -1644,15 +1649,15 @@ pub(crate) mod tests {
         // Its version, cipher and JA3S are known already (a flow may end here).
         assert_eq!((f.tls.version, f.tls.cipher), (0x0304, 0x1301));
         let hrr_ja3s = md5(b"771,4865,43");
-        assert_eq!(f.tls.ja3s, Some(hrr_ja3s));
+        assert_eq!(f.tls.ja3s(), Some(hrr_ja3s));
         let seq = 1000 + hrr.len() as u32;
         assert_eq!(d.parse(&segment(Reverse, Some(seq), &ccs), &mut f), Parsed::Continue);
         let seq = seq + ccs.len() as u32;
         assert_eq!(d.parse(&segment(Reverse, Some(seq), &real), &mut f), Parsed::Done);
         assert_eq!(f.tls.version, 0x0304);
-        assert_eq!(f.tls.alpn_negotiated.as_deref(), Some("h2"));
+        assert_eq!(f.tls.alpn_negotiated(), Some("h2"));
         // JA3S stays the first answer's, pairing with the first ClientHello's JA3.
-        assert_eq!(f.tls.ja3s, Some(hrr_ja3s));
+        assert_eq!(f.tls.ja3s(), Some(hrr_ja3s));
 
         // All in one segment.
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
@@ -1683,11 +1688,11 @@ pub(crate) mod tests {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         assert_eq!(feed(&mut d, &mut f, Reverse, &hrr), Parsed::Continue);
         assert_eq!(crate::dissect::cipher_suites::cipher_name(f.tls.cipher), Some("TLS_AES_256_GCM_SHA384"));
-        assert_eq!(f.tls.ja3s.unwrap().to_string(), "15af977ce25de452b96affa2addb1036");
+        assert_eq!(f.tls.ja3s().unwrap().to_string(), "15af977ce25de452b96affa2addb1036");
         let seq = 1000 + hrr.len() as u32;
         assert_eq!(d.parse(&segment(Reverse, Some(seq), &sh), &mut f), Parsed::Done);
         assert_eq!(f.tls.version, 0x0304);
-        assert_eq!(f.tls.ja3s.unwrap().to_string(), "15af977ce25de452b96affa2addb1036");
+        assert_eq!(f.tls.ja3s().unwrap().to_string(), "15af977ce25de452b96affa2addb1036");
     }
 
     #[test]
@@ -1800,7 +1805,7 @@ pub(crate) mod tests {
                 // Cut right after the compression methods: a valid hello without extensions.
                 Parsed::Updated => {
                     assert_eq!(f.tls.client_version, 0x0303, "cut at {cut}");
-                    assert_eq!(f.tls.sni, None);
+                    assert_eq!(f.tls.sni(), None);
                 }
                 other => panic!("cut at {cut}: {other:?}"),
             }
@@ -1864,8 +1869,8 @@ pub(crate) mod tests {
             let stream = records(CONTENT_HANDSHAKE, 0x0303, &messages, fragment);
             let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
             assert_eq!(feed_cut(&mut d, &mut f, Reverse, 1, &stream, &cuts), Parsed::Done);
-            assert_eq!(f.tls.subject_cn.as_deref(), Some("www.example.com"));
-            let names: Vec<&str> = f.tls.server_names.iter().collect();
+            assert_eq!(f.tls.subject_cn(), Some("www.example.com"));
+            let names: Vec<&str> = f.tls.server_names().iter().collect();
             assert_eq!(names, ["www.example.com", "example.com", "192.0.2.1"]);
             assert_eq!(f.tls.version, 0x0303);
         }
@@ -1874,10 +1879,52 @@ pub(crate) mod tests {
         let cert = records(CONTENT_HANDSHAKE, 0x0303, &certificate_message(&leaf), MAX_RECORD);
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         assert_eq!(d.parse(&segment(Reverse, Some(10), &hello), &mut f), Parsed::Updated);
-        assert!(f.tls.server_names.is_empty());
+        assert!(f.tls.server_names().is_empty());
         let seq = 10 + hello.len() as u32;
         assert_eq!(d.parse(&segment(Reverse, Some(seq), &cert), &mut f), Parsed::Done);
-        assert_eq!(f.tls.server_names.len(), 3);
+        assert_eq!(f.tls.server_names().len(), 3);
+    }
+
+    /// Heap a completed TLS flow may take (issue 7: 512 bytes a tracked flow): what the 248-byte
+    /// slot (`a_flow_slot_stays_within_its_budget`), the hash index and the timer wheel (16 bytes
+    /// a flow at 1 M flows, `examples/flow-memory.rs`) leave.
+    const TLS_FLOW_HEAP_BUDGET: usize = 512 - 248 - 16;
+
+    #[test]
+    fn a_completed_tls_flow_stays_within_its_heap_budget() {
+        // A browser's hello and a TLS 1.2 server with a certificate naming four hosts (the
+        // nDPI corpus's certificates name 2 at the median, 12 on average).
+        let client = record(&client_hello(
+            0x0303,
+            Some(&[
+                sni(b"www.shop-example.com"),
+                alpn(&["h2", "http/1.1"]),
+                offered_versions(&[GREASE, 0x0304, 0x0303]),
+            ]),
+        ));
+        let names = ["shop-example.com", "www.shop-example.com", "*.shop-example.com", "static.shop-example.net"];
+        let leaf = crate::dissect::x509::tests::certificate("shop-example.com", &names, false);
+        let mut messages = server_hello(0x0303, [7; 32], 0xc02f, Some(&[alpn(&["h2"])]));
+        messages.extend(certificate_message(&leaf));
+        messages.extend(handshake(14, &[])); // ServerHelloDone
+        let server = records(CONTENT_HANDSHAKE, 0x0303, &messages, MAX_RECORD);
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        feed(&mut d, &mut f, Forward, &client);
+        assert_eq!(feed(&mut d, &mut f, Reverse, &server), Parsed::Done);
+        f.shrink_to_fit();
+        let tls = &f.tls;
+        assert_eq!((tls.sni(), f.detected_hostname()), (Some("www.shop-example.com"), Some("www.shop-example.com")));
+        assert_eq!(
+            (tls.alpn().len(), tls.alpn_negotiated(), tls.subject_cn()),
+            (2, Some("h2"), Some("shop-example.com"))
+        );
+        assert_eq!(tls.server_names().len(), 5);
+        assert!(tls.ja3().is_some() && tls.ja3s().is_some() && tls.ja4().is_some());
+        // The hostname is the SNI, stored once; nothing else of the flow is on the heap.
+        assert_eq!(f.hostname_heap_bytes(), 0);
+        assert_eq!(f.app_protocol, crate::flow::facts::ProtocolFacts::None);
+        let heap = tls.heap_bytes();
+        assert!(heap <= TLS_FLOW_HEAP_BUDGET, "a TLS flow's facts take {heap} bytes of heap");
     }
 
     #[test]
@@ -1887,7 +1934,7 @@ pub(crate) mod tests {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         assert_eq!(feed(&mut d, &mut f, Reverse, &stream), Parsed::Done);
         assert_eq!((f.tls.version, f.tls.cipher), (0x0303, 0xc02f));
-        assert!(f.tls.server_names.is_empty());
+        assert!(f.tls.server_names().is_empty());
     }
 
     // ---- fingerprints ----
@@ -1976,9 +2023,9 @@ pub(crate) mod tests {
         feed(&mut d, &mut f, Forward, &modern_client_stream());
         feed(&mut d, &mut f, Reverse, &tls13_server_stream());
         // JA3 string: 771,4865-49199-47,0-16-43-21,, ; JA3S: 771,4865,43-16.
-        assert_eq!(f.tls.ja3, Some(md5(b"771,4865-49199-47,0-16-43-21,,")));
-        assert_eq!(f.tls.ja3s, Some(md5(b"771,4865,43-16")));
-        assert!(f.tls.ja4.unwrap().as_str().starts_with("t13d0304h2_"));
+        assert_eq!(f.tls.ja3(), Some(md5(b"771,4865-49199-47,0-16-43-21,,")));
+        assert_eq!(f.tls.ja3s(), Some(md5(b"771,4865,43-16")));
+        assert!(f.tls.ja4().unwrap().as_str().starts_with("t13d0304h2_"));
     }
 
     // ---- DTLS ----
@@ -2036,7 +2083,7 @@ pub(crate) mod tests {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         assert_eq!(d.parse(&segment(Forward, None, &p), &mut f), Parsed::Done);
         assert_eq!(f.protocol, protocol::DTLS);
-        assert!(f.tls.ja3.is_none());
+        assert!(f.tls.ja3().is_none());
     }
 
     #[test]
@@ -2046,9 +2093,9 @@ pub(crate) mod tests {
         assert_eq!(TlsDissector::probe(&segment(Forward, Some(1), &client)), Probe::NotForUs);
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         assert_eq!(d.parse(&segment(Forward, None, &client), &mut f), Parsed::Updated);
-        assert_eq!(f.tls.sni.as_deref(), Some("dtls.example"));
+        assert_eq!(f.tls.sni(), Some("dtls.example"));
         assert_eq!(f.tls.client_version, DTLS_1_2);
-        assert!(f.tls.ja4.unwrap().as_str().starts_with("dd2d0202"), "{:?}", f.tls.ja4);
+        assert!(f.tls.ja4().unwrap().as_str().starts_with("dd2d0202"), "{:?}", f.tls.ja4());
 
         let verify = dtls_record(&[(HELLO_VERIFY_REQUEST, vec![0xfe, 0xff, 1, 9])]);
         assert_eq!(d.parse(&segment(Reverse, None, &verify), &mut f), Parsed::Continue);
@@ -2058,7 +2105,7 @@ pub(crate) mod tests {
         let server = dtls_record(&[(SERVER_HELLO, hello[4..].to_vec()), (CERTIFICATE, cert[4..].to_vec())]);
         assert_eq!(d.parse(&segment(Reverse, None, &server), &mut f), Parsed::Done);
         assert_eq!((f.tls.version, f.tls.cipher), (DTLS_1_2, 0xc02b));
-        assert_eq!(f.tls.subject_cn.as_deref(), Some("dtls.example"));
+        assert_eq!(f.tls.subject_cn(), Some("dtls.example"));
 
         // The certificate in three fragments, each in its own datagram, one sent twice.
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
@@ -2083,7 +2130,7 @@ pub(crate) mod tests {
         assert_eq!(d.parse(&segment(Reverse, None, &fragment(1)), &mut f), Parsed::Continue);
         assert_eq!(d.parse(&segment(Reverse, None, &fragment(1)), &mut f), Parsed::Continue, "repeat");
         assert_eq!(d.parse(&segment(Reverse, None, &fragment(2)), &mut f), Parsed::Done);
-        assert_eq!(f.tls.server_names.len(), 2);
+        assert_eq!(f.tls.server_names().len(), 2);
     }
 
     // ---- properties ----

@@ -53,9 +53,9 @@ impl Dissector for WhoisDissector {
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         if let Some(object) = query(segment.payload) {
-            if facts.detected_hostname.is_none() {
+            if facts.detected_hostname().is_none() {
                 // An IPv6 address keeps its colons; `hostname_of` only drops a `:port`.
-                facts.detected_hostname = Some(hostname_of(object));
+                facts.set_detected_hostname(hostname_of(object));
             }
         }
         Parsed::Done
@@ -74,10 +74,11 @@ mod tests {
         let f = tcp([44188, 43]);
         let (probe, parsed, facts) = run_one::<WhoisDissector>(&f, b"example.com\r\n");
         assert_eq!((probe, parsed), (Probe::Certain, Parsed::Done));
-        assert_eq!(facts.detected_hostname.as_deref(), Some("example.com"));
+        assert_eq!(facts.detected_hostname(), Some("example.com"));
         truncations::<WhoisDissector>(&f, b"example.com\r\n");
         assert_eq!(run_one::<WhoisDissector>(&f, b"example.c").0, Probe::Unsure);
-        let named = |q: &[u8]| run_one::<WhoisDissector>(&tcp([4343, 50000]), q).2.detected_hostname;
+        let named =
+            |q: &[u8]| run_one::<WhoisDissector>(&tcp([4343, 50000]), q).2.detected_hostname().map(Box::<str>::from);
         assert_eq!(named(b"-T domain EXAMPLE.org\n").as_deref(), Some("example.org"));
         // The server's answer (the first payload of a capture that missed the query).
         let answer = b"% IANA WHOIS server\n% for more information on IANA, visit http://www.iana.org\n";

@@ -113,8 +113,8 @@ impl Dissector for XiaomiDissector {
         }
         match server.filter(|s| plausible_server(s)) {
             Some(server) => {
-                if facts.detected_hostname.is_none() {
-                    facts.detected_hostname = Some(hostname_of(server));
+                if facts.detected_hostname().is_none() {
+                    facts.set_detected_hostname(hostname_of(server));
                 }
                 if let Some(model) = model.filter(|m| !m.is_empty()) {
                     let http = facts.app_protocol.http_mut();
@@ -152,7 +152,7 @@ mod tests {
         let (probe, parsed, facts) = run_one::<XiaomiDissector>(&f, &conn);
         assert_eq!((probe, parsed), (Probe::Certain, Parsed::Done));
         // nDPI: hostname 47.241.35.73, user agent "Redmi Note 9S".
-        assert_eq!(facts.detected_hostname.as_deref(), Some("47.241.35.73"));
+        assert_eq!(facts.detected_hostname(), Some("47.241.35.73"));
         assert_eq!(facts.app_protocol.http().and_then(|h| h.user_agent.as_deref()), Some("Redmi Note 9S"));
         truncations::<XiaomiDissector>(&f, &conn);
         assert_eq!(run_one::<XiaomiDissector>(&f, &conn[..conn.len() - 1]).0, Probe::NotForUs, "length must match");
@@ -166,13 +166,13 @@ mod tests {
         let reply = hex(REPLY);
         let (probe, parsed, facts) = run_one::<XiaomiDissector>(&f, &reply);
         assert_eq!((probe, parsed), (Probe::Certain, Parsed::Continue));
-        assert!(facts.detected_hostname.is_none() && facts.app_protocol.http().is_none());
+        assert!(facts.detected_hostname().is_none() && facts.app_protocol.http().is_none());
         // The reply first, then the client's message: the client's names the flow.
         let mut d = XiaomiDissector::default();
         let mut facts = FlowFacts::default();
         assert_eq!(d.parse(&segment(&f, Direction::Reverse, 0, &reply), &mut facts), Parsed::Continue);
         assert_eq!(d.parse(&segment(&f, Direction::Forward, 0, &hex(CONN)), &mut facts), Parsed::Done);
-        assert_eq!(facts.detected_hostname.as_deref(), Some("47.241.35.73"));
+        assert_eq!(facts.detected_hostname(), Some("47.241.35.73"));
     }
 
     proptest! {

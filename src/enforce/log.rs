@@ -115,7 +115,7 @@ fn entry(event: &MatchEvent) -> Value {
         "src_port": src_port,
         "dst_addr": dst.to_string(),
         "dst_port": dst_port,
-        "detected_hostname": f.detected_hostname.as_deref(),
+        "detected_hostname": f.detected_hostname(),
         "tls_version": (f.tls.version != 0).then_some(f.tls.version),
     })
 }

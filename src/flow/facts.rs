@@ -12,9 +12,11 @@
 //!   ([`ProtocolFacts`]); it costs heap only for flows of that protocol;
 //! - a fact few flows have, of any protocol: a [`Cold`] part (one pointer, boxed on first
 //!   write), as `tls` and `risk` are;
-//! - text: `Box<str>` (no capacity word), not `String`; a list of names: one [`NameList`]
-//!   block, not a vector of boxes; a fixed-size value (a digest): inline ([`Md5Digest`],
-//!   [`Ja4`]); vectors are shrunk when detection completes ([`FlowFacts::shrink_to_fit`]).
+//! - text: `Box<str>` (no capacity word), not `String`; a list of names: joined in one block
+//!   ([`Names`]), not a vector of boxes; several strings of one part: one block with offsets
+//!   (as [`TlsFacts`] keeps its strings); a fixed-size value (a digest): inline
+//!   ([`Md5Digest`], [`Ja4`]); vectors are shrunk when detection completes
+//!   ([`FlowFacts::shrink_to_fit`]).
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
@@ -189,7 +191,15 @@ pub struct AppFacts {
 }
 
 /// What the TLS dissector learned. Numbers are wire values (version 0x0302 = TLS 1.1).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Memory (issue 7): one 104-byte box (112 as malloc sizes it) and one text block. The strings
+/// (SNI, offered and negotiated ALPN, certificate subject CN and names) are laid end to end in
+/// `text`, where `ends` says where each stops; a string that is already there is not stored
+/// again but referenced: an SNI the certificate names, a negotiated ALPN the client offered, a
+/// CN that is the SNI or one of the certificate's names.
+/// The flow's hostname, when it is the SNI, is read from here too ([`FlowFacts::set_tls_sni`]).
+/// The block is rebuilt, exactly sized, on each write: a handshake writes it three times.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct TlsFacts {
     /// Negotiated version from the ServerHello (supported_versions wins); 0 until known.
     pub version: u16,
@@ -197,22 +207,248 @@ pub struct TlsFacts {
     pub client_version: u16,
     /// Negotiated cipher suite from the ServerHello; 0 until known.
     pub cipher: u16,
+    /// Which fingerprints are set, and whether the SNI is the flow's hostname (`TlsFacts::HAS_*`).
+    flags: u8,
+    /// The negotiated ALPN as 1 + its index among the offered ones; 0 when it is in `text`
+    /// (or absent).
+    alpn_chosen: u8,
+    /// The subject CN as 1 + its index among the server names, or [`TlsFacts::CN_IS_SNI`]; 0
+    /// when it is in `text` (or absent).
+    cn_ref: u8,
+    /// The SNI as 1 + its index among the server names; 0 when it is in `text` (or absent).
+    sni_ref: u8,
+    /// JA3 and JA3S (MD5) and JA4 of the handshake, valid when their flag is set.
+    ja3: [u8; 16],
+    ja3s: [u8; 16],
+    ja4: Ja4,
+    /// Where the SNI, the offered ALPN list, the stored negotiated ALPN and the stored CN end
+    /// in `text`; the server names run from the last to the end.
+    ends: [u16; 4],
+    /// All the strings, `None` when there are none (no heap block).
+    text: Option<Box<str>>,
+}
+
+/// The strings of a [`TlsFacts`], each empty when absent; lists joined by [`Names::SEPARATOR`].
+#[derive(Clone, Copy, Default)]
+struct TlsText<'a> {
+    sni: &'a str,
+    alpn: &'a str,
+    alpn_negotiated: &'a str,
+    subject_cn: &'a str,
+    server_names: &'a str,
+}
+
+impl TlsFacts {
+    const HAS_JA3: u8 = 1;
+    const HAS_JA3S: u8 = 2;
+    const HAS_JA4: u8 = 4;
+    /// The flow's detected hostname is this SNI (stored once, here).
+    const SNI_IS_HOSTNAME: u8 = 8;
+    /// `cn_ref` value: the subject CN is the SNI.
+    const CN_IS_SNI: u8 = u8::MAX;
+
     /// Server Name Indication from the ClientHello.
-    pub sni: Option<Box<str>>,
+    pub fn sni(&self) -> Option<&str> {
+        non_empty(self.parts().sni)
+    }
+
     /// ALPN protocols offered by the client, in order.
-    pub alpn: NameList,
+    pub fn alpn(&self) -> Names<'_> {
+        Names(self.parts().alpn)
+    }
+
     /// ALPN protocol chosen by the server.
-    pub alpn_negotiated: Option<Box<str>>,
-    /// JA3 of the ClientHello (printed as lowercase hex).
-    pub ja3: Option<Md5Digest>,
-    /// JA3S of the ServerHello (printed as lowercase hex).
-    pub ja3s: Option<Md5Digest>,
-    /// JA4 of the ClientHello, e.g. `t13d1516h2_8daaf6152771_e5627efa2ab1`.
-    pub ja4: Option<Ja4>,
+    pub fn alpn_negotiated(&self) -> Option<&str> {
+        non_empty(self.parts().alpn_negotiated)
+    }
+
     /// Subject common name of the server's certificate (TLS <= 1.2, where it is in the clear).
-    pub subject_cn: Option<Box<str>>,
-    /// subjectAltName DNS names of the server's certificate, in order.
-    pub server_names: NameList,
+    pub fn subject_cn(&self) -> Option<&str> {
+        non_empty(self.parts().subject_cn)
+    }
+
+    /// subjectAltName DNS names (and addresses) of the server's certificate, in order.
+    pub fn server_names(&self) -> Names<'_> {
+        Names(self.parts().server_names)
+    }
+
+    /// JA3 of the ClientHello (printed as lowercase hex).
+    pub fn ja3(&self) -> Option<Md5Digest> {
+        (self.flags & Self::HAS_JA3 != 0).then_some(Md5Digest(self.ja3))
+    }
+
+    /// JA3S of the ServerHello (printed as lowercase hex).
+    pub fn ja3s(&self) -> Option<Md5Digest> {
+        (self.flags & Self::HAS_JA3S != 0).then_some(Md5Digest(self.ja3s))
+    }
+
+    /// JA4 of the ClientHello, e.g. `t13d1516h2_8daaf6152771_e5627efa2ab1`.
+    pub fn ja4(&self) -> Option<&Ja4> {
+        (self.flags & Self::HAS_JA4 != 0).then_some(&self.ja4)
+    }
+
+    pub fn set_ja3(&mut self, digest: Md5Digest) {
+        self.ja3 = digest.0;
+        self.flags |= Self::HAS_JA3;
+    }
+
+    pub fn set_ja3s(&mut self, digest: Md5Digest) {
+        self.ja3s = digest.0;
+        self.flags |= Self::HAS_JA3S;
+    }
+
+    pub fn set_ja4(&mut self, ja4: Ja4) {
+        self.ja4 = ja4;
+        self.flags |= Self::HAS_JA4;
+    }
+
+    /// The offered ALPN protocols. Empty names and names holding [`Names::SEPARATOR`] are left
+    /// out: they could not be told apart in the joined text.
+    pub fn set_alpn<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+        let joined = Names::join(names);
+        self.store(TlsText { alpn: &joined, ..self.parts() }.encode());
+    }
+
+    /// The ALPN protocol the server chose (empty: none).
+    pub fn set_alpn_negotiated(&mut self, name: &str) {
+        self.store(TlsText { alpn_negotiated: name, ..self.parts() }.encode());
+    }
+
+    /// The certificate's subject CN (empty: none).
+    pub fn set_subject_cn(&mut self, cn: &str) {
+        self.store(TlsText { subject_cn: cn, ..self.parts() }.encode());
+    }
+
+    /// The certificate's names, filtered as [`TlsFacts::set_alpn`] does.
+    pub fn set_server_names<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+        let joined = Names::join(names);
+        self.store(TlsText { server_names: &joined, ..self.parts() }.encode());
+    }
+
+    /// Private: the SNI may be the flow's hostname, so it is set through
+    /// [`FlowFacts::set_tls_sni`].
+    fn set_sni(&mut self, sni: &str) {
+        self.store(TlsText { sni, ..self.parts() }.encode());
+    }
+
+    /// The SNI when it is the flow's hostname.
+    fn hostname(&self) -> Option<&str> {
+        (self.flags & Self::SNI_IS_HOSTNAME != 0).then(|| self.sni()).flatten()
+    }
+
+    /// Heap bytes the facts take as glibc malloc sizes its blocks: the box and the text block.
+    pub fn heap_bytes(&self) -> usize {
+        malloc_chunk(std::mem::size_of::<TlsFacts>()) + self.text.as_ref().map_or(0, |t| malloc_chunk(t.len()))
+    }
+
+    fn parts<'a>(&'a self) -> TlsText<'a> {
+        let text = self.text.as_deref().unwrap_or("");
+        let [sni, alpn, negotiated, cn] = self.ends.map(usize::from);
+        let part = |from: usize, to: usize| text.get(from..to).unwrap_or("");
+        let mut parts = TlsText {
+            sni: part(0, sni),
+            alpn: part(sni, alpn),
+            alpn_negotiated: part(alpn, negotiated),
+            subject_cn: part(negotiated, cn),
+            server_names: part(cn, text.len()),
+        };
+        let name = |list: &'a str, reference: u8| Names(list).iter().nth(usize::from(reference) - 1).unwrap_or("");
+        if self.sni_ref != 0 {
+            parts.sni = name(parts.server_names, self.sni_ref);
+        }
+        if self.alpn_chosen != 0 {
+            parts.alpn_negotiated = name(parts.alpn, self.alpn_chosen);
+        }
+        parts.subject_cn = match self.cn_ref {
+            0 => parts.subject_cn,
+            Self::CN_IS_SNI => parts.sni,
+            n => name(parts.server_names, n),
+        };
+        parts
+    }
+
+    fn store(&mut self, encoded: EncodedText) {
+        (self.sni_ref, self.alpn_chosen, self.cn_ref, self.ends, self.text) = encoded;
+    }
+}
+
+/// `TlsFacts::sni_ref`, `alpn_chosen`, `cn_ref`, `ends` and `text` for a [`TlsText`].
+type EncodedText = (u8, u8, u8, [u16; 4], Option<Box<str>>);
+
+impl TlsText<'_> {
+    /// Lay `parts` out in a new, exactly sized text block. Text beyond the 64 KiB the offsets
+    /// reach (a handshake message is at most 16 KiB, so never from the dissector) is cut: the
+    /// last names first, then whole strings.
+    fn encode(self) -> EncodedText {
+        let limit = usize::from(u16::MAX);
+        let mut parts = [self.sni, self.alpn, self.alpn_negotiated, self.subject_cn];
+        let length = |parts: &[&str; 4]| parts.iter().map(|p| p.len()).sum::<usize>();
+        let mut server_names = self.server_names;
+        if length(&parts) + server_names.len() > limit {
+            server_names = Names(server_names).cut(limit.saturating_sub(length(&parts)));
+            for i in (0..parts.len()).rev() {
+                if length(&parts) > limit {
+                    parts[i] = "";
+                }
+            }
+        }
+        let [mut sni, alpn, alpn_negotiated, mut subject_cn] = parts;
+        let position = |list: &str, name: &str| {
+            Names(list).iter().position(|n| n == name).filter(|&i| i < usize::from(u8::MAX - 1)).map(|i| i as u8 + 1)
+        };
+        let sni_ref = if sni.is_empty() { None } else { position(server_names, sni) };
+        let alpn_chosen = if alpn_negotiated.is_empty() { None } else { position(alpn, alpn_negotiated) };
+        let negotiated = if alpn_chosen.is_some() { "" } else { alpn_negotiated };
+        let cn_ref = match subject_cn {
+            "" => None,
+            cn if cn == sni => Some(TlsFacts::CN_IS_SNI),
+            cn => position(server_names, cn),
+        };
+        if cn_ref.is_some() {
+            subject_cn = "";
+        }
+        if sni_ref.is_some() {
+            sni = "";
+        }
+        let fixed = |s: &str, a: &str, n: &str, c: &str| s.len() + a.len() + n.len() + c.len();
+        let mut text = String::with_capacity(fixed(sni, alpn, negotiated, subject_cn) + server_names.len());
+        let mut ends = [0u16; 4];
+        for (end, part) in ends.iter_mut().zip([sni, alpn, negotiated, subject_cn]) {
+            text.push_str(part);
+            *end = text.len() as u16;
+        }
+        text.push_str(server_names);
+        let text = (!text.is_empty()).then(|| text.into_boxed_str());
+        (sni_ref.unwrap_or(0), alpn_chosen.unwrap_or(0), cn_ref.unwrap_or(0), ends, text)
+    }
+}
+
+fn non_empty(text: &str) -> Option<&str> {
+    (!text.is_empty()).then_some(text)
+}
+
+/// Bytes glibc malloc takes for a request of `n` bytes: 8 bytes of header, 16-byte steps, 32
+/// at least (what the memory budgets count).
+pub fn malloc_chunk(n: usize) -> usize {
+    ((n + 8).div_ceil(16) * 16).max(32)
+}
+
+impl fmt::Debug for TlsFacts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsFacts")
+            .field("version", &self.version)
+            .field("client_version", &self.client_version)
+            .field("cipher", &self.cipher)
+            .field("sni", &self.sni())
+            .field("alpn", &self.alpn())
+            .field("alpn_negotiated", &self.alpn_negotiated())
+            .field("ja3", &self.ja3())
+            .field("ja3s", &self.ja3s())
+            .field("ja4", &self.ja4())
+            .field("subject_cn", &self.subject_cn())
+            .field("server_names", &self.server_names())
+            .finish()
+    }
 }
 
 /// An MD5 digest (JA3, JA3S), kept as its 16 bytes: the 32-character hex text is made only
@@ -252,6 +488,12 @@ impl Ja4 {
     }
 }
 
+impl Default for Ja4 {
+    fn default() -> Self {
+        Ja4([0; Ja4::LEN])
+    }
+}
+
 impl fmt::Display for Ja4 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -264,21 +506,22 @@ impl fmt::Debug for Ja4 {
     }
 }
 
-/// A list of short names (offered ALPN protocols, certificate names) in one heap block: the
-/// names joined by `\n`, which none of them holds (the TLS dissector keeps only text without
-/// control characters). A `Vec<Box<str>>` would cost a block per name plus the vector's.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct NameList(Option<Box<str>>);
+/// A list of short names (offered ALPN protocols, certificate names) inside a [`TlsFacts`]
+/// text block: the names joined by `\n`, which none of them holds (the TLS dissector keeps
+/// only text without control characters). A `Vec<Box<str>>` would cost a block per name.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct Names<'a>(&'a str);
 
-impl NameList {
-    const SEPARATOR: char = '\n';
+impl<'a> Names<'a> {
+    pub const SEPARATOR: char = '\n';
 
     /// The names, in order.
-    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
-        self.0.as_deref().into_iter().flat_map(|joined| joined.split(Self::SEPARATOR))
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let joined = self.0;
+        (!joined.is_empty()).then_some(joined).into_iter().flat_map(|joined| joined.split(Self::SEPARATOR))
     }
 
-    pub fn first(&self) -> Option<&str> {
+    pub fn first(&self) -> Option<&'a str> {
         self.iter().next()
     }
 
@@ -287,14 +530,12 @@ impl NameList {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_none()
+        self.0.is_empty()
     }
-}
 
-/// Empty names and names holding the separator are left out: they cannot be told apart in
-/// the joined text.
-impl<'a> FromIterator<&'a str> for NameList {
-    fn from_iter<I: IntoIterator<Item = &'a str>>(names: I) -> Self {
+    /// `names` joined, empty names and names holding the separator left out (they cannot be
+    /// told apart in the joined text).
+    fn join(names: impl IntoIterator<Item = &'a str>) -> String {
         let mut joined = String::new();
         for name in names.into_iter().filter(|n| !n.is_empty() && !n.contains(Self::SEPARATOR)) {
             if !joined.is_empty() {
@@ -302,11 +543,21 @@ impl<'a> FromIterator<&'a str> for NameList {
             }
             joined.push_str(name);
         }
-        NameList((!joined.is_empty()).then(|| joined.into_boxed_str()))
+        joined
+    }
+
+    /// The joined text of the first names that fit in `room` bytes.
+    fn cut(self, room: usize) -> &'a str {
+        if self.0.len() <= room {
+            return self.0;
+        }
+        // The separator is ASCII, so the cut is on a character boundary.
+        let end = self.0.as_bytes()[..=room].iter().rposition(|&b| b == Self::SEPARATOR as u8).unwrap_or(0);
+        self.0.get(..end).unwrap_or("")
     }
 }
 
-impl fmt::Debug for NameList {
+impl fmt::Debug for Names<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list().entries(self.iter()).finish()
     }
@@ -316,14 +567,15 @@ static NO_TLS: TlsFacts = TlsFacts {
     version: 0,
     client_version: 0,
     cipher: 0,
-    sni: None,
-    alpn: NameList(None),
-    alpn_negotiated: None,
-    ja3: None,
-    ja3s: None,
-    ja4: None,
-    subject_cn: None,
-    server_names: NameList(None),
+    flags: 0,
+    alpn_chosen: 0,
+    cn_ref: 0,
+    sni_ref: 0,
+    ja3: [0; 16],
+    ja3s: [0; 16],
+    ja4: Ja4([0; Ja4::LEN]),
+    ends: [0; 4],
+    text: None,
 };
 
 impl Empty for TlsFacts {
@@ -401,6 +653,11 @@ impl Empty for RiskFacts {
     }
 }
 
+/// A flow's own host name, when it is not the TLS SNI (see [`FlowFacts::detected_hostname`]).
+/// Opaque, so that nothing writes it past the TLS facts' link to it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hostname(Option<Box<str>>);
+
 /// Everything criteria can ask about a flow.
 #[derive(Debug, Clone)]
 pub struct FlowFacts {
@@ -434,8 +691,10 @@ pub struct FlowFacts {
     pub ct_mark: u32,
     /// Netify protocol ID (see [`crate::dissect::protocol`]); 0 = unknown.
     pub protocol: u16,
-    /// Host name the flow is about (TLS SNI, later HTTP Host, DNS hints…).
-    pub detected_hostname: Option<Box<str>>,
+    /// Host name the flow is about (TLS SNI, HTTP Host, DNS hints…), unless it is the TLS SNI,
+    /// which stays in the TLS facts: read through [`FlowFacts::detected_hostname`], written
+    /// through [`FlowFacts::set_detected_hostname`].
+    pub hostname: Hostname,
     /// Name the DNS hint cache gives for the other address (Netify's `dns_hostname`).
     pub dns_hostname: Option<Arc<str>>,
     pub application: AppFacts,
@@ -461,9 +720,51 @@ pub struct FlowFacts {
 }
 
 impl FlowFacts {
+    /// The host name the flow is about (Netify's `detected_hostname`).
+    pub fn detected_hostname(&self) -> Option<&str> {
+        match &self.hostname.0 {
+            Some(name) => Some(name),
+            None => self.tls.hostname(),
+        }
+    }
+
+    /// Set the host name the flow is about (the dissectors set it only when there is none).
+    pub fn set_detected_hostname(&mut self, name: impl Into<Box<str>>) {
+        if let Some(tls) = self.tls.present_mut() {
+            tls.flags &= !TlsFacts::SNI_IS_HOSTNAME;
+        }
+        self.hostname = Hostname(Some(name.into()));
+    }
+
+    /// Record the TLS SNI. A flow without a hostname takes it as its hostname, stored once (in
+    /// the TLS facts); a later, different SNI leaves the hostname as it was.
+    pub fn set_tls_sni(&mut self, sni: &str) {
+        if let Some(hostname) = self.tls.hostname().filter(|&name| name != sni).map(Box::<str>::from) {
+            self.set_detected_hostname(hostname);
+        }
+        self.tls.set_sni(sni);
+        if self.detected_hostname().is_none() {
+            self.use_sni_as_hostname();
+        }
+    }
+
+    /// Make the TLS SNI, if there is one, the flow's hostname (STARTTLS: the name the client
+    /// asked the TLS server for wins over the greeting's).
+    pub fn use_sni_as_hostname(&mut self) {
+        if let Some(tls) = self.tls.present_mut().filter(|tls| tls.sni().is_some()) {
+            tls.flags |= TlsFacts::SNI_IS_HOSTNAME;
+            self.hostname = Hostname(None);
+        }
+    }
+
+    /// Heap bytes of the hostname as glibc malloc sizes it (0 when it is the TLS SNI).
+    pub fn hostname_heap_bytes(&self) -> usize {
+        self.hostname.0.as_ref().map_or(0, |name| malloc_chunk(name.len()))
+    }
+
     /// Give back the spare capacity of the facts' vectors: called once detection completes,
     /// when they stop growing (a vector's first push reserves four elements, and a DNS
-    /// answer is 24 bytes).
+    /// answer is 24 bytes). The TLS facts' text is exactly sized whenever it is written.
     pub fn shrink_to_fit(&mut self) {
         if let ProtocolFacts::Dns(dns) = &mut self.app_protocol {
             dns.answers.shrink_to_fit();
@@ -493,7 +794,7 @@ impl Default for FlowFacts {
             icmp: None,
             ct_mark: 0,
             protocol: 0,
-            detected_hostname: None,
+            hostname: Hostname(None),
             dns_hostname: None,
             application: AppFacts::default(),
             risk: Cold::default(),
@@ -514,14 +815,82 @@ mod tests {
     use super::*;
 
     #[test]
-    fn name_list_keeps_names_in_order_in_one_block() {
-        let list: NameList = ["h2", "http/1.1", "", "bad\nname", "spdy/3"].into_iter().collect();
+    fn name_lists_keep_names_in_order_in_one_block() {
+        let mut tls = TlsFacts::default();
+        tls.set_alpn(["h2", "http/1.1", "", "bad\nname", "spdy/3"]);
+        let list = tls.alpn();
         assert_eq!(list.iter().collect::<Vec<_>>(), ["h2", "http/1.1", "spdy/3"]);
         assert_eq!((list.first(), list.len(), list.is_empty()), (Some("h2"), 3, false));
         assert_eq!(format!("{list:?}"), r#"["h2", "http/1.1", "spdy/3"]"#);
-        let empty: NameList = ["", "\n"].into_iter().collect();
+        tls.set_alpn(["", "\n"]);
+        let empty = tls.alpn();
         assert_eq!((empty.iter().count(), empty.first(), empty.is_empty()), (0, None, true));
-        assert_eq!(empty, NameList::default());
+        assert_eq!(tls, TlsFacts::default(), "nothing left: no text block");
+        assert_eq!(Names("a\nbb\nccc").cut(5), "a\nbb");
+        assert_eq!(Names("a\nbb\nccc").cut(4), "a\nbb");
+        assert_eq!(Names("a\nbb\nccc").cut(3), "a");
+        assert_eq!(Names("a\nbb\nccc").cut(8), "a\nbb\nccc");
+        assert_eq!(Names("a\nbb\nccc").cut(0), "");
+    }
+
+    #[test]
+    fn tls_strings_share_one_block_and_read_back_as_written() {
+        let mut tls = TlsFacts::default();
+        tls.set_sni("www.example.com");
+        tls.set_alpn(["h2", "http/1.1"]);
+        tls.set_alpn_negotiated("http/1.1");
+        tls.set_subject_cn("example.com");
+        tls.set_server_names(["www.example.com", "example.com", "192.0.2.1"]);
+        let check = |tls: &TlsFacts| {
+            assert_eq!(tls.sni(), Some("www.example.com"));
+            assert_eq!(tls.alpn().iter().collect::<Vec<_>>(), ["h2", "http/1.1"]);
+            assert_eq!(tls.alpn_negotiated(), Some("http/1.1"));
+            assert_eq!(tls.subject_cn(), Some("example.com"));
+            assert_eq!(tls.server_names().iter().collect::<Vec<_>>(), ["www.example.com", "example.com", "192.0.2.1"]);
+        };
+        check(&tls);
+        // The SNI, the chosen ALPN and the CN are references, not copies.
+        let text = "h2\nhttp/1.1".len() + "www.example.com\nexample.com\n192.0.2.1".len();
+        assert_eq!(tls.text.as_deref().map(str::len), Some(text));
+        // Rewriting one string keeps the others, and a string not found elsewhere is stored.
+        tls.set_subject_cn("Example Inc");
+        assert_eq!(tls.subject_cn(), Some("Example Inc"));
+        tls.set_alpn_negotiated("spdy/3");
+        assert_eq!(tls.alpn_negotiated(), Some("spdy/3"));
+        tls.set_subject_cn("www.example.com");
+        tls.set_alpn_negotiated("http/1.1");
+        assert_eq!(tls.text.as_deref().map(str::len), Some(text));
+        tls.set_subject_cn("example.com");
+        check(&tls);
+        // Without the names the SNI is stored, and a CN equal to it is read from it.
+        tls.set_server_names([]);
+        tls.set_subject_cn("www.example.com");
+        assert_eq!((tls.sni(), tls.subject_cn()), (Some("www.example.com"), Some("www.example.com")));
+        assert!(tls.server_names().is_empty());
+        assert_eq!(tls.text.as_deref(), Some("www.example.comh2\nhttp/1.1"));
+    }
+
+    #[test]
+    fn the_hostname_can_be_the_tls_sni_stored_once() {
+        let mut f = FlowFacts::default();
+        f.set_tls_sni("www.example.com");
+        assert_eq!((f.detected_hostname(), f.hostname_heap_bytes()), (Some("www.example.com"), 0));
+        // A second ClientHello's name is the SNI; the hostname stays the first one.
+        f.set_tls_sni("other.example");
+        assert_eq!((f.detected_hostname(), f.tls.sni()), (Some("www.example.com"), Some("other.example")));
+        f.use_sni_as_hostname();
+        assert_eq!((f.detected_hostname(), f.hostname_heap_bytes()), (Some("other.example"), 0));
+        f.set_detected_hostname("mail.example");
+        assert_eq!((f.detected_hostname(), f.tls.sni()), (Some("mail.example"), Some("other.example")));
+        // A flow that had a hostname before the ClientHello keeps it.
+        let mut f = FlowFacts::default();
+        f.set_detected_hostname("from-dns.example");
+        f.set_tls_sni("www.example.com");
+        assert_eq!(f.detected_hostname(), Some("from-dns.example"));
+        // Without an SNI there is nothing to use.
+        let mut f = FlowFacts::default();
+        f.use_sni_as_hostname();
+        assert_eq!(f.detected_hostname(), None);
     }
 
     #[test]
@@ -533,6 +902,12 @@ mod tests {
         assert_eq!(Ja4::new("t13d1516h2_8daaf6152771_e5627efa2aé"), None);
         let digest = Md5Digest([0, 1, 0xab, 0xff, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0xf0]);
         assert_eq!(digest.to_string(), "0001abff02030405060708090a0b0cf0");
-        assert!(std::mem::size_of::<TlsFacts>() <= 160, "{}", std::mem::size_of::<TlsFacts>());
+        let mut tls = TlsFacts::default();
+        assert_eq!((tls.ja3(), tls.ja3s(), tls.ja4()), (None, None, None));
+        tls.set_ja3(digest);
+        tls.set_ja4(ja4);
+        assert_eq!((tls.ja3(), tls.ja3s(), tls.ja4()), (Some(digest), None, Some(&ja4)));
+        // 112 bytes as malloc sizes the box (`TlsFacts::heap_bytes`, issue 7's TLS budget).
+        assert!(std::mem::size_of::<TlsFacts>() <= 104, "{}", std::mem::size_of::<TlsFacts>());
     }
 }

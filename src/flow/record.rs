@@ -24,21 +24,21 @@ pub fn flow_record(capture: &str, flow: &Flow) -> Value {
 
 /// What a flow's facts say, without the flow's history: the `flow` of a sink record.
 pub fn facts_record(f: &FlowFacts) -> Value {
-    let tls = (f.protocol == protocol::TLS || f.tls.version != 0 || f.tls.client_version != 0 || f.tls.sni.is_some())
+    let tls = (f.protocol == protocol::TLS || f.tls.version != 0 || f.tls.client_version != 0 || f.tls.sni().is_some())
         .then(|| {
             json!({
                 "version": f.tls.version,
                 "client_version": f.tls.client_version,
                 "cipher": f.tls.cipher,
-                "sni": f.tls.sni.as_deref(),
-                "alpn": f.tls.alpn.iter().collect::<Vec<_>>(),
-                "alpn_negotiated": f.tls.alpn_negotiated.as_deref(),
+                "sni": f.tls.sni(),
+                "alpn": f.tls.alpn().iter().collect::<Vec<_>>(),
+                "alpn_negotiated": f.tls.alpn_negotiated(),
                 "cipher_name": (f.tls.version != 0).then(|| cipher_suites::cipher_name(f.tls.cipher)).flatten(),
-                "ja3": f.tls.ja3.map(|d| d.to_string()),
-                "ja3s": f.tls.ja3s.map(|d| d.to_string()),
-                "ja4": f.tls.ja4.as_ref().map(Ja4::as_str),
-                "subject_cn": f.tls.subject_cn.as_deref(),
-                "server_names": f.tls.server_names.iter().collect::<Vec<_>>(),
+                "ja3": f.tls.ja3().map(|d| d.to_string()),
+                "ja3s": f.tls.ja3s().map(|d| d.to_string()),
+                "ja4": f.tls.ja4().map(Ja4::as_str),
+                "subject_cn": f.tls.subject_cn(),
+                "server_names": f.tls.server_names().iter().collect::<Vec<_>>(),
             })
         });
     let quic = (f.quic_version != 0).then(|| json!({ "version": quic::version_name(f.quic_version) }));
@@ -91,7 +91,7 @@ pub fn facts_record(f: &FlowFacts) -> Value {
                 "tag": crate::classify::categories::builtin_application_category_tag(f.application.category),
             })),
         })),
-        "detected_hostname": f.detected_hostname.as_deref(),
+        "detected_hostname": f.detected_hostname(),
         "tls": tls,
         "quic": quic,
         "http": http,

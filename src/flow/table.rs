@@ -797,11 +797,11 @@ mod tests {
         let (flow, _) =
             table.process(&packet(([192, 168, 1, 10], 40001), ([93, 184, 216, 34], 443), 6, &[]), now).unwrap();
         assert_eq!(flow.facts.dns_hostname.as_deref(), Some("example.com"));
-        assert_eq!(flow.facts.detected_hostname, None, "filled only when detection completes");
+        assert_eq!(flow.facts.detected_hostname(), None, "filled only when detection completes");
         let mut ended = Vec::new();
         table.drain(|f| ended.push(f));
         let https = ended.iter().find(|f| f.facts.other_port == 443).unwrap();
         assert_eq!(https.facts.protocol, crate::dissect::protocol::TLS, "guessed by port at the end");
-        assert_eq!(https.facts.detected_hostname.as_deref(), Some("example.com"));
+        assert_eq!(https.facts.detected_hostname(), Some("example.com"));
     }
 }
