@@ -12,7 +12,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             let _ = criteria.matches(&facts);
             facts.ip_protocol = 6;
             facts.other_port = 443;
-            facts.detected_hostname = Some("www.example.com".into());
+            facts.set_detected_hostname("www.example.com");
             let _ = criteria.matches(&facts);
             std::hint::black_box(format!("{:?}", criteria.explain(&facts)));
             std::hint::black_box((criteria.attributes().len(), criteria.warnings().len()));
