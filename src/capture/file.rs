@@ -270,6 +270,9 @@ fn parse_block<'a>(format: &mut Format, data: &'a [u8]) -> Step<'a> {
             Err(e) => failed(e),
         },
         Format::Ng { big_endian, interfaces } => {
+            if let Some(why) = short_block(data, *big_endian) {
+                return Step::Failed(why);
+            }
             let parse = if *big_endian { pcap_parser::parse_block_be } else { pcap_parser::parse_block_le };
             let (rest, block) = match parse(data) {
                 Ok(parsed) => parsed,
@@ -321,6 +324,21 @@ fn parse_block<'a>(format: &mut Format, data: &'a [u8]) -> Step<'a> {
             Step::Block(len, frame)
         }
     }
+}
+
+/// A pcapng block (other than a section header, which the parser checks itself) whose length
+/// field is below the 12 bytes of type and both lengths. pcap-parser 0.16 subtracts 12 from it
+/// unchecked for some block types (a panic with overflow checks, a bogus 4 GiB read without),
+/// so such a block stops the file here.
+fn short_block(data: &[u8], big_endian: bool) -> Option<String> {
+    const SECTION_HEADER: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
+    let (kind, len) = (data.get(..4)?, data.get(4..8)?);
+    if kind == SECTION_HEADER {
+        return None;
+    }
+    let len = [len[0], len[1], len[2], len[3]];
+    let len = if big_endian { u32::from_be_bytes(len) } else { u32::from_le_bytes(len) };
+    (len < 12).then(|| format!("pcapng block length {len} is below the 12-byte minimum"))
 }
 
 fn failed<'a>(e: nom::Err<PcapError<&[u8]>>) -> Step<'a> {
@@ -557,5 +575,32 @@ mod tests {
         }
         let _ = std::fs::remove_file(&scratch);
         assert!(compared > 400, "{compared}");
+    }
+
+    /// A block whose length field is below the 12-byte minimum (fuzzing found pcap-parser
+    /// panicking on one) ends the file with a reason; the frames before it are kept.
+    #[test]
+    fn a_block_shorter_than_its_header_ends_the_file() {
+        let block = |kind: u32, body: &[u8]| {
+            let len = (12 + body.len()) as u32;
+            [&kind.to_le_bytes()[..], &len.to_le_bytes(), body, &len.to_le_bytes()].concat()
+        };
+        let mut file =
+            block(0x0a0d_0d0a, &[0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        file.extend(block(1, &[1, 0, 0, 0, 0xff, 0xff, 0, 0])); // interface: Ethernet
+        let frame = [0xaa; 14];
+        let epb = [&[0u8; 12][..], &14u32.to_le_bytes(), &14u32.to_le_bytes(), &frame, &[0, 0]].concat();
+        file.extend(block(6, &epb));
+        // A process information block claiming 4 bytes.
+        file.extend([1, 0, 0, 0x80, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let path = std::env::temp_dir().join(format!("flowsieve-short-block-{}.pcapng", std::process::id()));
+        std::fs::write(&path, &file).unwrap();
+        let mut frames = Vec::new();
+        let stats = read_file(&path.to_string_lossy(), |f| frames.push(f.data.to_vec()));
+        let _ = std::fs::remove_file(&path);
+        let stats = stats.unwrap();
+        assert_eq!(frames, vec![frame.to_vec()]);
+        let why = stats.truncated.unwrap();
+        assert!(why.contains("pcapng block length 4 is below the 12-byte minimum"), "{why}");
     }
 }
