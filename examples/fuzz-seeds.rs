@@ -218,7 +218,16 @@ fn main() {
     }
 }
 
+/// Captures small enough to seed the file-reader target whole.
+const CAPTURE_SEED_BYTES: u64 = 16 << 10;
+
 fn seed_file(file: &Path, seeds: &mut Seeds) {
+    if std::fs::metadata(file).is_ok_and(|m| m.len() <= CAPTURE_SEED_BYTES) {
+        if let Ok(bytes) = std::fs::read(file) {
+            // The segment-size byte: 16 makes segments of 257 bytes, so blocks straddle them.
+            seeds.write("capture_file", &[&[16u8][..], &bytes].concat());
+        }
+    }
     let mut worker_seed: Option<Vec<u8>> = None;
     let mut worker_frames = 0;
     let mut last_ts = None;
