@@ -19,7 +19,8 @@
 //! - time: every worker sees every frame's timestamp and expires idle flows after the same
 //!   frames a single worker would (one pass per second of packet time, per file). At the end of
 //!   a file every worker drains its table and sends its flows back sorted by first packet time
-//!   (then key); the reader merges them when all workers are done with the file.
+//!   (then key); the reader merges them when all workers are done with the file, then hands
+//!   each worker its flows back to be freed by the thread whose malloc arena holds them.
 //! - DNS hints: a flow table names new flows after earlier DNS answers it saw. Frames of DNS,
 //!   mDNS and LLMNR flows (by port) are also processed by every other worker (no action
 //!   evaluation, not reported), so each worker's hint cache learns the same answers at the same
@@ -319,8 +320,8 @@ impl Queues {
 }
 
 enum Output {
-    /// Every flow of file `seq` that ended on this worker.
-    File { seq: usize, flows: Vec<Ordered> },
+    /// Every flow of file `seq` that ended on `worker`.
+    File { seq: usize, worker: usize, flows: Vec<Ordered> },
     /// A match for the reader's enforcer (`--apply`).
     Match(Dispatch),
 }
@@ -351,8 +352,10 @@ struct Place {
 }
 
 impl Place {
+    /// The hash scaled onto the workers (multiply and shift: every worker asks this of every
+    /// frame, and the division `%` compiled to cost a sixth of the loop's own time).
     fn owns_hash(&self, hash: u32) -> bool {
-        hash as usize % self.workers == self.index
+        (u64::from(hash) * self.workers as u64) >> 32 == self.index as u64
     }
 
     /// The flow with its place in the output, when this worker reports it (it is not another
@@ -379,6 +382,7 @@ fn run_worker(
     place: Place,
     jobs: Receiver<Job>,
     out: Sender<Output>,
+    printed: Receiver<Vec<Ordered>>,
 ) -> (TableStats, DecodeStats) {
     let mut flows = Vec::new();
     let mut shadow = ShadowStats::default();
@@ -428,7 +432,16 @@ fn run_worker(
                 worker.table.drain(|flow| flows.extend(place.owned(flow)));
                 // Sorted here, in parallel; the reader only merges the workers' runs.
                 flows.sort_by_key(|(order, _)| *order);
-                let _ = out.send(Output::File { seq, flows: std::mem::take(&mut flows) });
+                let _ = out.send(Output::File { seq, worker: place.index, flows: std::mem::take(&mut flows) });
+                // Flows the reader has printed come back to be freed here, by the thread that
+                // allocated them: freed in the reader they went through this thread's malloc
+                // arena under its lock (contention, a futex storm) and left it to grow afresh.
+                while let Ok(mut done) = printed.try_recv() {
+                    done.clear();
+                    if flows.capacity() == 0 {
+                        flows = done;
+                    }
+                }
             }
         }
     }
@@ -446,8 +459,10 @@ struct Collector {
     workers: usize,
     names: Vec<String>,
     /// Flows of files not all workers are done with: each worker's, in order.
-    pending: HashMap<usize, Vec<Vec<Ordered>>>,
+    pending: HashMap<usize, Vec<Option<Vec<Ordered>>>>,
     next: usize,
+    /// Per worker: where its printed flows go back to be freed.
+    printed: Vec<Sender<Vec<Ordered>>>,
 }
 
 impl Collector {
@@ -465,10 +480,12 @@ impl Collector {
                     enforcer.flush();
                 }
             }
-            Output::File { seq, flows } => {
-                self.pending.entry(seq).or_default().push(flows);
-                while self.pending.get(&self.next).is_some_and(|runs| runs.len() == self.workers) {
-                    let runs = self.pending.remove(&self.next).unwrap_or_default();
+            Output::File { seq, worker, flows } => {
+                let runs = self.pending.entry(seq).or_insert_with(|| (0..self.workers).map(|_| None).collect());
+                runs[worker] = Some(flows);
+                while self.pending.get(&self.next).is_some_and(|runs| runs.iter().all(Option::is_some)) {
+                    let runs: Vec<Vec<Ordered>> =
+                        self.pending.remove(&self.next).unwrap_or_default().into_iter().flatten().collect();
                     // Merge the sorted runs: the smallest head first (a few workers: a scan).
                     let mut heads = vec![0; runs.len()];
                     while let Some(r) = (0..runs.len())
@@ -481,6 +498,10 @@ impl Collector {
                         on_flow(&self.names[self.next], flow);
                     }
                     self.next += 1;
+                    for (tx, run) in self.printed.iter().zip(runs) {
+                        // A worker that has ended leaves the run to be freed here.
+                        let _ = tx.send(run);
+                    }
                 }
             }
         }
@@ -502,7 +523,8 @@ pub(super) fn replay(
     let bar = options.progress.then(|| progress_bar(files, options.repeat));
     let n = options.workers.max(1);
     let (out_tx, out_rx) = crossbeam_channel::unbounded::<Output>();
-    let mut collector = Collector { workers: n, names: Vec::new(), pending: HashMap::new(), next: 0 };
+    let mut collector =
+        Collector { workers: n, names: Vec::new(), pending: HashMap::new(), next: 0, printed: Vec::new() };
     let result = std::thread::scope(|scope| {
         let mut reader = Reader::new(files, options.repeat, filter);
         let capacity = if reader.cache.is_some() { QUEUE_JOBS_IN_MEMORY } else { QUEUE_JOBS };
@@ -511,13 +533,15 @@ pub(super) fn replay(
         for index in 0..n {
             let (tx, rx) = bounded::<Job>(capacity);
             senders.push(tx);
+            let (printed_tx, printed) = crossbeam_channel::unbounded();
+            collector.printed.push(printed_tx);
             let worker = replay_worker(options, &actions);
             let worker_enforcer = Enforcer::new(&config.targets, EnforceMode::DryRun);
             let out = out_tx.clone();
             let place = Place { index, workers: n };
             let handle = std::thread::Builder::new()
                 .name(format!("replay-{index}"))
-                .spawn_scoped(scope, move || run_worker(worker, worker_enforcer, forward, place, rx, out))
+                .spawn_scoped(scope, move || run_worker(worker, worker_enforcer, forward, place, rx, out, printed))
                 .map_err(|e| CaptureError::Live {
                     iface: "replay".into(),
                     message: format!("starting worker thread: {e}"),
