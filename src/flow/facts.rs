@@ -325,10 +325,22 @@ impl TlsFacts {
         self.store(TlsText { server_names: &joined, ..self.parts() }.encode());
     }
 
+    /// The certificate's subject CN (`None`: keep the one stored) and its names, already
+    /// joined by [`Names::SEPARATOR`] (no empty name, none holding the separator), with one
+    /// rebuild of the text block.
+    pub fn set_certificate_names(&mut self, cn: Option<&str>, joined_names: &str) {
+        let parts = self.parts();
+        let subject_cn = cn.unwrap_or(parts.subject_cn);
+        self.store(TlsText { subject_cn, server_names: joined_names, ..parts }.encode());
+    }
+
     /// Private: the SNI may be the flow's hostname, so it is set through
-    /// [`FlowFacts::set_tls_sni`].
-    fn set_sni(&mut self, sni: &str) {
-        self.store(TlsText { sni, ..self.parts() }.encode());
+    /// [`FlowFacts::set_tls_sni`]. `alpn`, when given, is set in the same rebuild.
+    fn set_sni<'a>(&mut self, sni: &str, alpn: Option<impl IntoIterator<Item = &'a str>>) {
+        let joined = alpn.map(Names::join);
+        let parts = self.parts();
+        let alpn = joined.as_deref().unwrap_or(parts.alpn);
+        self.store(TlsText { sni, alpn, ..parts }.encode());
     }
 
     /// The SNI when it is the flow's hostname.
@@ -739,10 +751,16 @@ impl FlowFacts {
     /// Record the TLS SNI. A flow without a hostname takes it as its hostname, stored once (in
     /// the TLS facts); a later, different SNI leaves the hostname as it was.
     pub fn set_tls_sni(&mut self, sni: &str) {
+        self.set_tls_sni_and_alpn(sni, None::<[&str; 0]>);
+    }
+
+    /// [`FlowFacts::set_tls_sni`] and [`TlsFacts::set_alpn`] (when `alpn` is given) with one
+    /// rebuild of the TLS text block: a ClientHello brings both.
+    pub fn set_tls_sni_and_alpn<'a>(&mut self, sni: &str, alpn: Option<impl IntoIterator<Item = &'a str>>) {
         if let Some(hostname) = self.tls.hostname().filter(|&name| name != sni).map(Box::<str>::from) {
             self.set_detected_hostname(hostname);
         }
-        self.tls.set_sni(sni);
+        self.tls.set_sni(sni, alpn);
         if self.detected_hostname().is_none() {
             self.use_sni_as_hostname();
         }
@@ -836,7 +854,7 @@ mod tests {
     #[test]
     fn tls_strings_share_one_block_and_read_back_as_written() {
         let mut tls = TlsFacts::default();
-        tls.set_sni("www.example.com");
+        tls.set_sni("www.example.com", None::<[&str; 0]>);
         tls.set_alpn(["h2", "http/1.1"]);
         tls.set_alpn_negotiated("http/1.1");
         tls.set_subject_cn("example.com");
