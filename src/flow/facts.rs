@@ -249,27 +249,27 @@ impl TlsFacts {
 
     /// Server Name Indication from the ClientHello.
     pub fn sni(&self) -> Option<&str> {
-        non_empty(self.parts().sni)
+        non_empty(self.sni_part())
     }
 
     /// ALPN protocols offered by the client, in order.
     pub fn alpn(&self) -> Names<'_> {
-        Names(self.parts().alpn)
+        Names(self.alpn_part())
     }
 
     /// ALPN protocol chosen by the server.
     pub fn alpn_negotiated(&self) -> Option<&str> {
-        non_empty(self.parts().alpn_negotiated)
+        non_empty(self.alpn_negotiated_part())
     }
 
     /// Subject common name of the server's certificate (TLS <= 1.2, where it is in the clear).
     pub fn subject_cn(&self) -> Option<&str> {
-        non_empty(self.parts().subject_cn)
+        non_empty(self.subject_cn_part())
     }
 
     /// subjectAltName DNS names (and addresses) of the server's certificate, in order.
     pub fn server_names(&self) -> Names<'_> {
-        Names(self.parts().server_names)
+        Names(self.server_names_part())
     }
 
     /// JA3 of the ClientHello (printed as lowercase hex).
@@ -353,30 +353,59 @@ impl TlsFacts {
         malloc_chunk(std::mem::size_of::<TlsFacts>()) + self.text.as_ref().map_or(0, |t| malloc_chunk(t.len()))
     }
 
-    fn parts<'a>(&'a self) -> TlsText<'a> {
+    fn parts(&self) -> TlsText<'_> {
+        TlsText {
+            sni: self.sni_part(),
+            alpn: self.alpn_part(),
+            alpn_negotiated: self.alpn_negotiated_part(),
+            subject_cn: self.subject_cn_part(),
+            server_names: self.server_names_part(),
+        }
+    }
+
+    /// Stored string `i` of `text` (SNI, ALPN list, negotiated ALPN, CN, server names), before
+    /// references are resolved. Each accessor resolves only its own string: the criteria and
+    /// the dissectors read them per packet.
+    fn stored(&self, i: usize) -> &str {
         let text = self.text.as_deref().unwrap_or("");
-        let [sni, alpn, negotiated, cn] = self.ends.map(usize::from);
-        let part = |from: usize, to: usize| text.get(from..to).unwrap_or("");
-        let mut parts = TlsText {
-            sni: part(0, sni),
-            alpn: part(sni, alpn),
-            alpn_negotiated: part(alpn, negotiated),
-            subject_cn: part(negotiated, cn),
-            server_names: part(cn, text.len()),
-        };
-        let name = |list: &'a str, reference: u8| Names(list).iter().nth(usize::from(reference) - 1).unwrap_or("");
-        if self.sni_ref != 0 {
-            parts.sni = name(parts.server_names, self.sni_ref);
+        let from = if i == 0 { 0 } else { usize::from(self.ends[i - 1]) };
+        let to = self.ends.get(i).map_or(text.len(), |&end| usize::from(end));
+        text.get(from..to).unwrap_or("")
+    }
+
+    /// Name `reference` (1-based) of `list`.
+    fn named(list: &str, reference: u8) -> &str {
+        Names(list).iter().nth(usize::from(reference) - 1).unwrap_or("")
+    }
+
+    fn sni_part(&self) -> &str {
+        match self.sni_ref {
+            0 => self.stored(0),
+            n => Self::named(self.server_names_part(), n),
         }
-        if self.alpn_chosen != 0 {
-            parts.alpn_negotiated = name(parts.alpn, self.alpn_chosen);
+    }
+
+    fn alpn_part(&self) -> &str {
+        self.stored(1)
+    }
+
+    fn alpn_negotiated_part(&self) -> &str {
+        match self.alpn_chosen {
+            0 => self.stored(2),
+            n => Self::named(self.alpn_part(), n),
         }
-        parts.subject_cn = match self.cn_ref {
-            0 => parts.subject_cn,
-            Self::CN_IS_SNI => parts.sni,
-            n => name(parts.server_names, n),
-        };
-        parts
+    }
+
+    fn subject_cn_part(&self) -> &str {
+        match self.cn_ref {
+            0 => self.stored(3),
+            Self::CN_IS_SNI => self.sni_part(),
+            n => Self::named(self.server_names_part(), n),
+        }
+    }
+
+    fn server_names_part(&self) -> &str {
+        self.stored(4)
     }
 
     fn store(&mut self, encoded: EncodedText) {
