@@ -9,11 +9,13 @@
 //! buffer. Either direction may carry either hello: nothing assumes the flow's first packet came
 //! from the client.
 
+use std::fmt::Write as _;
+
 use super::reader::Reader;
 use super::stream::{Push, StreamBuffer};
 use super::x509::{self, CertificateName};
 use super::{protocol, Dissector, Parsed, Probe, Segment};
-use crate::flow::facts::{FlowFacts, Ja4, Md5Digest};
+use crate::flow::facts::{FlowFacts, Ja4, Md5Digest, Names};
 
 /// Unconsumed bytes buffered per direction. A record's payload is never buffered whole before it
 /// is walked, so this only has to hold the part of one record that a hello needs.
@@ -728,12 +730,13 @@ impl<'a> ClientHello<'a> {
 
     fn record(&self, facts: &mut FlowFacts, transport: Transport) {
         facts.tls.client_version = self.offered.unwrap_or(self.legacy_version);
+        let alpn = self.alpn.map(|list| protocol_names(list).filter_map(printable));
         if let Some(sni) = self.sni {
-            // Also the flow's hostname when it has none (stored once).
-            facts.set_tls_sni(sni);
-        }
-        if let Some(list) = self.alpn {
-            facts.tls.set_alpn(protocol_names(list).filter_map(printable));
+            // Also the flow's hostname when it has none (stored once); one text rebuild for
+            // the SNI and the ALPN list.
+            facts.set_tls_sni_and_alpn(sni, alpn);
+        } else if let Some(alpn) = alpn {
+            facts.tls.set_alpn(alpn);
         }
         // After the ALPN list: naming TLS on 443 as HTTP/S reads it.
         match transport {
@@ -1097,7 +1100,18 @@ fn record_certificate(body: &[u8], facts: &mut FlowFacts) {
     };
     // Gathered here and stored in the TLS facts' text block once the certificate is read.
     let mut cn = facts.tls.subject_cn().is_some().then_some(None);
-    let mut names: Vec<String> = Vec::new();
+    // The names joined as the text block keeps them (`Names`): no block per name.
+    let mut names = String::new();
+    let mut count = 0;
+    let mut add = |names: &mut String, name: &dyn Fn(&mut String)| {
+        if count < MAX_SERVER_NAMES {
+            count += 1;
+            if !names.is_empty() {
+                names.push(Names::SEPARATOR);
+            }
+            name(names);
+        }
+    };
     let _ = x509::certificate_names(leaf, |name| match name {
         CertificateName::CommonName(text) => {
             if cn.is_none() {
@@ -1107,23 +1121,19 @@ fn record_certificate(body: &[u8], facts: &mut FlowFacts) {
         // DNS names compare case-insensitively (RFC 4343); stored lowercase, as SNI matching and
         // nDPI expect.
         CertificateName::DnsName(dns) => {
-            if names.len() < MAX_SERVER_NAMES {
-                if let Some(dns) = printable(dns) {
-                    names.push(dns.to_ascii_lowercase());
-                }
+            if let Some(dns) = printable(dns) {
+                add(&mut names, &|names| {
+                    let start = names.len();
+                    names.push_str(dns);
+                    names[start..].make_ascii_lowercase();
+                });
             }
         }
-        CertificateName::IpAddress(ip) => {
-            if names.len() < MAX_SERVER_NAMES {
-                names.push(ip.to_string());
-            }
-        }
+        CertificateName::IpAddress(ip) => add(&mut names, &|names| {
+            let _ = write!(names, "{ip}");
+        }),
     });
-    let tls = &mut facts.tls;
-    if let Some(Some(cn)) = cn {
-        tls.set_subject_cn(cn);
-    }
-    tls.set_server_names(names.iter().map(String::as_str));
+    facts.tls.set_certificate_names(cn.flatten(), &names);
 }
 
 /// server_name extension (RFC 6066 §3): the first host_name entry. Outer `None`: malformed;

@@ -249,27 +249,27 @@ impl TlsFacts {
 
     /// Server Name Indication from the ClientHello.
     pub fn sni(&self) -> Option<&str> {
-        non_empty(self.parts().sni)
+        non_empty(self.sni_part())
     }
 
     /// ALPN protocols offered by the client, in order.
     pub fn alpn(&self) -> Names<'_> {
-        Names(self.parts().alpn)
+        Names(self.alpn_part())
     }
 
     /// ALPN protocol chosen by the server.
     pub fn alpn_negotiated(&self) -> Option<&str> {
-        non_empty(self.parts().alpn_negotiated)
+        non_empty(self.alpn_negotiated_part())
     }
 
     /// Subject common name of the server's certificate (TLS <= 1.2, where it is in the clear).
     pub fn subject_cn(&self) -> Option<&str> {
-        non_empty(self.parts().subject_cn)
+        non_empty(self.subject_cn_part())
     }
 
     /// subjectAltName DNS names (and addresses) of the server's certificate, in order.
     pub fn server_names(&self) -> Names<'_> {
-        Names(self.parts().server_names)
+        Names(self.server_names_part())
     }
 
     /// JA3 of the ClientHello (printed as lowercase hex).
@@ -325,10 +325,22 @@ impl TlsFacts {
         self.store(TlsText { server_names: &joined, ..self.parts() }.encode());
     }
 
+    /// The certificate's subject CN (`None`: keep the one stored) and its names, already
+    /// joined by [`Names::SEPARATOR`] (no empty name, none holding the separator), with one
+    /// rebuild of the text block.
+    pub fn set_certificate_names(&mut self, cn: Option<&str>, joined_names: &str) {
+        let parts = self.parts();
+        let subject_cn = cn.unwrap_or(parts.subject_cn);
+        self.store(TlsText { subject_cn, server_names: joined_names, ..parts }.encode());
+    }
+
     /// Private: the SNI may be the flow's hostname, so it is set through
-    /// [`FlowFacts::set_tls_sni`].
-    fn set_sni(&mut self, sni: &str) {
-        self.store(TlsText { sni, ..self.parts() }.encode());
+    /// [`FlowFacts::set_tls_sni`]. `alpn`, when given, is set in the same rebuild.
+    fn set_sni<'a>(&mut self, sni: &str, alpn: Option<impl IntoIterator<Item = &'a str>>) {
+        let joined = alpn.map(Names::join);
+        let parts = self.parts();
+        let alpn = joined.as_deref().unwrap_or(parts.alpn);
+        self.store(TlsText { sni, alpn, ..parts }.encode());
     }
 
     /// The SNI when it is the flow's hostname.
@@ -341,30 +353,59 @@ impl TlsFacts {
         malloc_chunk(std::mem::size_of::<TlsFacts>()) + self.text.as_ref().map_or(0, |t| malloc_chunk(t.len()))
     }
 
-    fn parts<'a>(&'a self) -> TlsText<'a> {
+    fn parts(&self) -> TlsText<'_> {
+        TlsText {
+            sni: self.sni_part(),
+            alpn: self.alpn_part(),
+            alpn_negotiated: self.alpn_negotiated_part(),
+            subject_cn: self.subject_cn_part(),
+            server_names: self.server_names_part(),
+        }
+    }
+
+    /// Stored string `i` of `text` (SNI, ALPN list, negotiated ALPN, CN, server names), before
+    /// references are resolved. Each accessor resolves only its own string: the criteria and
+    /// the dissectors read them per packet.
+    fn stored(&self, i: usize) -> &str {
         let text = self.text.as_deref().unwrap_or("");
-        let [sni, alpn, negotiated, cn] = self.ends.map(usize::from);
-        let part = |from: usize, to: usize| text.get(from..to).unwrap_or("");
-        let mut parts = TlsText {
-            sni: part(0, sni),
-            alpn: part(sni, alpn),
-            alpn_negotiated: part(alpn, negotiated),
-            subject_cn: part(negotiated, cn),
-            server_names: part(cn, text.len()),
-        };
-        let name = |list: &'a str, reference: u8| Names(list).iter().nth(usize::from(reference) - 1).unwrap_or("");
-        if self.sni_ref != 0 {
-            parts.sni = name(parts.server_names, self.sni_ref);
+        let from = if i == 0 { 0 } else { usize::from(self.ends[i - 1]) };
+        let to = self.ends.get(i).map_or(text.len(), |&end| usize::from(end));
+        text.get(from..to).unwrap_or("")
+    }
+
+    /// Name `reference` (1-based) of `list`.
+    fn named(list: &str, reference: u8) -> &str {
+        Names(list).iter().nth(usize::from(reference) - 1).unwrap_or("")
+    }
+
+    fn sni_part(&self) -> &str {
+        match self.sni_ref {
+            0 => self.stored(0),
+            n => Self::named(self.server_names_part(), n),
         }
-        if self.alpn_chosen != 0 {
-            parts.alpn_negotiated = name(parts.alpn, self.alpn_chosen);
+    }
+
+    fn alpn_part(&self) -> &str {
+        self.stored(1)
+    }
+
+    fn alpn_negotiated_part(&self) -> &str {
+        match self.alpn_chosen {
+            0 => self.stored(2),
+            n => Self::named(self.alpn_part(), n),
         }
-        parts.subject_cn = match self.cn_ref {
-            0 => parts.subject_cn,
-            Self::CN_IS_SNI => parts.sni,
-            n => name(parts.server_names, n),
-        };
-        parts
+    }
+
+    fn subject_cn_part(&self) -> &str {
+        match self.cn_ref {
+            0 => self.stored(3),
+            Self::CN_IS_SNI => self.sni_part(),
+            n => Self::named(self.server_names_part(), n),
+        }
+    }
+
+    fn server_names_part(&self) -> &str {
+        self.stored(4)
     }
 
     fn store(&mut self, encoded: EncodedText) {
@@ -739,10 +780,16 @@ impl FlowFacts {
     /// Record the TLS SNI. A flow without a hostname takes it as its hostname, stored once (in
     /// the TLS facts); a later, different SNI leaves the hostname as it was.
     pub fn set_tls_sni(&mut self, sni: &str) {
+        self.set_tls_sni_and_alpn(sni, None::<[&str; 0]>);
+    }
+
+    /// [`FlowFacts::set_tls_sni`] and [`TlsFacts::set_alpn`] (when `alpn` is given) with one
+    /// rebuild of the TLS text block: a ClientHello brings both.
+    pub fn set_tls_sni_and_alpn<'a>(&mut self, sni: &str, alpn: Option<impl IntoIterator<Item = &'a str>>) {
         if let Some(hostname) = self.tls.hostname().filter(|&name| name != sni).map(Box::<str>::from) {
             self.set_detected_hostname(hostname);
         }
-        self.tls.set_sni(sni);
+        self.tls.set_sni(sni, alpn);
         if self.detected_hostname().is_none() {
             self.use_sni_as_hostname();
         }
@@ -836,7 +883,7 @@ mod tests {
     #[test]
     fn tls_strings_share_one_block_and_read_back_as_written() {
         let mut tls = TlsFacts::default();
-        tls.set_sni("www.example.com");
+        tls.set_sni("www.example.com", None::<[&str; 0]>);
         tls.set_alpn(["h2", "http/1.1"]);
         tls.set_alpn_negotiated("http/1.1");
         tls.set_subject_cn("example.com");

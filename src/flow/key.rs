@@ -54,6 +54,33 @@ impl FlowKey {
 }
 
 impl FlowKey {
+    /// [`FlowKey::of`] and the key's hash under `state` (as [`FlowKey::hash_with`] gives it).
+    /// An IPv4 packet's key is hashed from the addresses as integers, before the key is laid
+    /// out in memory: hashing the built key read its addresses back at odd offsets of the
+    /// `IpAddr` just stored as wide words (a store-to-load forwarding stall, once per packet).
+    #[inline(always)]
+    pub fn of_hashed(packet: &Packet<'_>, state: &impl std::hash::BuildHasher) -> (FlowKey, bool, u64) {
+        let (IpAddr::V4(src), IpAddr::V4(dst)) = (packet.src_ip, packet.dst_ip) else {
+            let (key, lower_to_upper) = Self::of(packet);
+            return (key, lower_to_upper, key.hash_with(state));
+        };
+        let (src, dst) = ((u32::from(src), packet.src_port), (u32::from(dst), packet.dst_port));
+        let lower_to_upper = src <= dst;
+        let (lower, upper) = if lower_to_upper { (src, dst) } else { (dst, src) };
+        let meta = meta(lower.1, upper.1, packet.vlan_id, packet.ip_protocol);
+        let mut hasher = state.build_hasher();
+        hasher.write_u128(v4_word(lower.0, upper.0, meta));
+        let key = FlowKey {
+            lower_ip: IpAddr::V4(lower.0.into()),
+            upper_ip: IpAddr::V4(upper.0.into()),
+            lower_port: lower.1,
+            upper_port: upper.1,
+            ip_protocol: packet.ip_protocol,
+            vlan_id: packet.vlan_id,
+        };
+        (key, lower_to_upper, hasher.finish())
+    }
+
     /// The key's hash under `state`, as `state.hash_one(self)` gives it, built in the caller:
     /// `hash_one` stayed an out-of-line call taking a copy of the key, once per packet.
     // Deliberately not `hash_one`: the point is that this body is inlined.
@@ -71,15 +98,9 @@ impl FlowKey {
 impl Hash for FlowKey {
     #[inline]
     fn hash<H: Hasher>(&self, state: &mut H) {
-        let meta = (u64::from(self.lower_port) << 48)
-            | (u64::from(self.upper_port) << 32)
-            | (u64::from(self.vlan_id) << 16)
-            | (u64::from(self.ip_protocol) << 8);
+        let meta = meta(self.lower_port, self.upper_port, self.vlan_id, self.ip_protocol);
         match (self.lower_ip, self.upper_ip) {
-            (IpAddr::V4(a), IpAddr::V4(b)) => {
-                let ips = (u64::from(u32::from(a)) << 32) | u64::from(u32::from(b));
-                state.write_u128((u128::from(ips) << 64) | u128::from(meta | 4));
-            }
+            (IpAddr::V4(a), IpAddr::V4(b)) => state.write_u128(v4_word(u32::from(a), u32::from(b), meta)),
             (a, b) => {
                 state.write_u128(ip_bits(a));
                 state.write_u128(ip_bits(b));
@@ -87,6 +108,22 @@ impl Hash for FlowKey {
             }
         }
     }
+}
+
+/// The ports, VLAN and protocol of a key as hashed.
+#[inline(always)]
+fn meta(lower_port: u16, upper_port: u16, vlan_id: u16, ip_protocol: u8) -> u64 {
+    (u64::from(lower_port) << 48)
+        | (u64::from(upper_port) << 32)
+        | (u64::from(vlan_id) << 16)
+        | (u64::from(ip_protocol) << 8)
+}
+
+/// The one word an IPv4 key hashes as.
+#[inline(always)]
+fn v4_word(lower: u32, upper: u32, meta: u64) -> u128 {
+    let ips = (u64::from(lower) << 32) | u64::from(upper);
+    (u128::from(ips) << 64) | u128::from(meta | 4)
 }
 
 fn ip_bits(ip: IpAddr) -> u128 {
@@ -137,6 +174,24 @@ mod tests {
             let hasher = foldhash::fast::FixedState::with_seed(7);
             prop_assert_eq!(hasher.hash_one(key), hasher.hash_one(reverse));
             prop_assert_eq!(key.hash_with(&hasher), hasher.hash_one(key));
+            // The per-packet path: the same key, direction and hash, IPv4 fast path or not.
+            let packet = crate::decode::Packet {
+                vlan_id: vlan,
+                src_mac: [0; 6],
+                dst_mac: [0; 6],
+                src_ip: src.0,
+                dst_ip: dst.0,
+                ip_protocol: proto,
+                src_port: src.1,
+                dst_port: dst.1,
+                tcp: None,
+                icmp: None,
+                payload: &[],
+                ip_len: 40,
+                tunnel: crate::decode::TunnelType::None,
+                dscp: 0,
+            };
+            prop_assert_eq!(FlowKey::of_hashed(&packet, &hasher), (key, lower_to_upper, hasher.hash_one(key)));
         }
     }
 }

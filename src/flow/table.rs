@@ -345,11 +345,10 @@ impl FlowTable {
     pub fn process(&mut self, packet: &Packet<'_>, now: Duration) -> Option<(&mut Flow, Change)> {
         self.stats.packets += 1;
         self.stats.bytes += u64::from(packet.ip_len);
-        let (key, lower_to_upper) = FlowKey::of(packet);
+        // One hash lookup per packet; a new flow probes once more to be indexed.
+        let (key, lower_to_upper, hash) = FlowKey::of_hashed(packet, &self.hasher);
         let mut change = Change::None;
         let full = self.index.len() >= self.config.max_flows;
-        // One hash lookup per packet; a new flow probes once more to be indexed.
-        let hash = key.hash_with(&self.hasher);
         let Self { index, slab, hasher, .. } = self;
         let found = index.find(hash, |&id| slab.get(id).is_some_and(|f| f.has_key(&key))).copied();
         let id = match found {
