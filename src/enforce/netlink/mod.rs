@@ -350,19 +350,7 @@ impl RequestSocket {
         self.sock.send(msg, 0)?;
         let mut data = Vec::new();
         loop {
-            self.rbuf.clear();
-            self.rbuf.reserve(REQUEST_RECV_BYTES);
-            let got = match self.sock.recv(&mut self.rbuf, libc::MSG_TRUNC) {
-                Ok(got) => got,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                    return Err(NetlinkError::NoReply { context: context() });
-                }
-                Err(e) => return Err(e.into()),
-            };
-            if got > self.rbuf.len() {
-                return Err(NetlinkError::Malformed(format!("reply of {got} bytes truncated to {}", self.rbuf.len())));
-            }
+            recv_datagram(&self.sock, &mut self.rbuf, REQUEST_RECV_BYTES, context)?;
             let mut rest = &self.rbuf[..];
             while rest.len() >= NLMSG_HDRLEN {
                 let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
@@ -444,19 +432,7 @@ impl RequestSocket {
         let mut done = count == 0;
         let mut parsed = Vec::new();
         while !done {
-            self.rbuf.clear();
-            self.rbuf.reserve(REQUEST_RECV_BYTES);
-            let got = match self.sock.recv(&mut self.rbuf, libc::MSG_TRUNC) {
-                Ok(got) => got,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                    return Err(NetlinkError::NoReply { context: context() });
-                }
-                Err(e) => return Err(e.into()),
-            };
-            if got > self.rbuf.len() {
-                return Err(NetlinkError::Malformed(format!("reply of {got} bytes truncated to {}", self.rbuf.len())));
-            }
+            recv_datagram(&self.sock, &mut self.rbuf, REQUEST_RECV_BYTES, context)?;
             parsed.clear();
             parse_acks(&self.rbuf, &mut parsed)?;
             for ack in parsed.drain(..) {
@@ -468,6 +444,33 @@ impl RequestSocket {
             }
         }
         Ok(())
+    }
+}
+
+/// Receives one datagram into `buf` (emptied, `capacity` reserved), again after EINTR. A
+/// receive timeout is [`NetlinkError::NoReply`] with `context`; a datagram larger than the
+/// buffer is an error, not a silently cut answer.
+pub(crate) fn recv_datagram(
+    sock: &Socket,
+    buf: &mut Vec<u8>,
+    capacity: usize,
+    context: impl FnOnce() -> String,
+) -> Result<(), NetlinkError> {
+    loop {
+        buf.clear();
+        buf.reserve(capacity);
+        let got = match sock.recv(buf, libc::MSG_TRUNC) {
+            Ok(got) => got,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                return Err(NetlinkError::NoReply { context: context() });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if got > buf.len() {
+            return Err(NetlinkError::Malformed(format!("reply of {got} bytes truncated to {}", buf.len())));
+        }
+        return Ok(());
     }
 }
 

@@ -20,8 +20,8 @@ use std::time::Duration;
 use netlink_sys::{protocols::NETLINK_NETFILTER, Socket};
 
 use super::{
-    get_int_opt, parse_acks, set_int_opt, set_recv_timeout, Ack, Mark, MsgBuf, NetlinkError, NLA_MAX_LEN, NLMSG_HDRLEN,
-    NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST,
+    get_int_opt, parse_acks, recv_datagram, set_int_opt, set_recv_timeout, Ack, Mark, MsgBuf, NetlinkError,
+    NLA_MAX_LEN, NLMSG_HDRLEN, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST,
 };
 
 // linux/netfilter/nfnetlink.h
@@ -885,22 +885,11 @@ impl NftSocket {
         let mut missing = batch.msgs.len();
         let mut first_error: Option<(usize, Ack)> = None;
         while missing > 0 {
-            self.rbuf.clear();
-            self.rbuf.reserve(RECV_BUF_BYTES);
-            let got = match self.sock.recv(&mut self.rbuf, libc::MSG_TRUNC) {
-                Ok(got) => got,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-                    let what = first_error
-                        .as_ref()
-                        .map_or_else(|| batch.msgs[0].context.clone(), |(i, _)| batch.msgs[*i].context.clone());
-                    return Err(NetlinkError::NoReply { context: what });
-                }
-                Err(e) => return Err(e.into()),
-            };
-            if got > self.rbuf.len() {
-                return Err(NetlinkError::Malformed(format!("reply of {got} bytes truncated to {}", self.rbuf.len())));
-            }
+            recv_datagram(&self.sock, &mut self.rbuf, RECV_BUF_BYTES, || {
+                first_error
+                    .as_ref()
+                    .map_or_else(|| batch.msgs[0].context.clone(), |(i, _)| batch.msgs[*i].context.clone())
+            })?;
             self.acks.clear();
             parse_acks(&self.rbuf, &mut self.acks)?;
             for ack in self.acks.drain(..) {
@@ -982,19 +971,7 @@ impl NftSocket {
         self.sock.send(buf.as_bytes(), 0)?;
         // The answer is the set's description (skipped) then the ACK, or an error ACK.
         loop {
-            self.rbuf.clear();
-            self.rbuf.reserve(RECV_BUF_BYTES);
-            let got = match self.sock.recv(&mut self.rbuf, libc::MSG_TRUNC) {
-                Ok(got) => got,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-                    return Err(NetlinkError::NoReply { context: format!("get set {family} {table} {set}") });
-                }
-                Err(e) => return Err(e.into()),
-            };
-            if got > self.rbuf.len() {
-                return Err(NetlinkError::Malformed(format!("reply of {got} bytes truncated to {}", self.rbuf.len())));
-            }
+            recv_datagram(&self.sock, &mut self.rbuf, RECV_BUF_BYTES, || format!("get set {family} {table} {set}"))?;
             self.acks.clear();
             parse_acks(&self.rbuf, &mut self.acks)?;
             // Answers to an earlier request that timed out carry other numbers.
