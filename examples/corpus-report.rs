@@ -39,16 +39,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use flowsieve::actions::config;
 use flowsieve::agent::{self, ReplayOptions};
 use flowsieve::dissect::protocol;
-use flowsieve::enforce::EnforceMode;
-use flowsieve::flow::locality::Locality;
 use flowsieve::flow::record::flow_record;
-use flowsieve::flow::table::TableConfig;
 use serde_json::Value;
 
 /// Protocols the detection work targets; the summary line reports agreement over these.
@@ -508,17 +504,7 @@ fn main() -> anyhow::Result<()> {
 
     let config = config::parse(r#"{"version": 1, "actions": {}, "targets": {}}"#, Path::new("<corpus-report>"))
         .map_err(|e| anyhow::anyhow!("empty configuration: {e}"))?;
-    let options = ReplayOptions {
-        mode: EnforceMode::DryRun,
-        table: TableConfig::default(),
-        locality: Arc::new(Locality::new(Vec::new(), Vec::new())),
-        progress: false,
-        repeat: 1,
-        decode_only: false,
-        classifier: Some(Arc::new(flowsieve::classify::Classifier::load_default())),
-        workers: 1,
-        filter: None,
-    };
+    let options = ReplayOptions::dry_run();
 
     // Our flows, by identity; the earliest flow wins when a 5-tuple was reused.
     let mut ours: HashMap<FlowId, Value> = HashMap::new();

@@ -41,7 +41,6 @@ use flowsieve::decode::LinkType;
 use flowsieve::dissect::dns::{DnsAnswer, DnsFacts};
 use flowsieve::dissect::http::HttpFacts;
 use flowsieve::dissect::registry::DissectState;
-use flowsieve::enforce::EnforceMode;
 use flowsieve::flow::facts::{malloc_chunk as chunk, AppFacts, FlowFacts, TlsFacts};
 use flowsieve::flow::key::FlowKey;
 use flowsieve::flow::locality::Locality;
@@ -246,17 +245,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// The heap of the flows with TLS facts in `files`, replayed as `replay` does.
 fn captures(files: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let config = config::parse(r#"{"version": 1, "actions": {}, "targets": {}}"#, Path::new("<flow-memory>"))?;
-    let options = ReplayOptions {
-        mode: EnforceMode::DryRun,
-        table: TableConfig::default(),
-        locality: Arc::new(Locality::new(Vec::new(), Vec::new())),
-        progress: false,
-        repeat: 1,
-        decode_only: false,
-        classifier: Some(Arc::new(flowsieve::classify::Classifier::load_default())),
-        workers: 1,
-        filter: None,
-    };
+    let options = ReplayOptions::dry_run();
     let (mut flows, mut tls_flows, mut tls_heap, mut hostname_heap, mut other_heap) = (0usize, 0usize, 0, 0, 0);
     // One file at a time: a capture the reader gives up on leaves the others counted.
     for file in files {

@@ -246,6 +246,24 @@ pub struct ReplayOptions {
     pub filter: Option<String>,
 }
 
+impl ReplayOptions {
+    /// One dry-run pass by one worker, default table limits, no local networks, the built-in
+    /// application catalogue: how the measurement examples replay the corpus.
+    pub fn dry_run() -> ReplayOptions {
+        ReplayOptions {
+            mode: EnforceMode::DryRun,
+            table: TableConfig::default(),
+            locality: Arc::new(crate::flow::locality::Locality::new(Vec::new(), Vec::new())),
+            progress: false,
+            repeat: 1,
+            decode_only: false,
+            classifier: Some(Arc::new(crate::classify::Classifier::load_default())),
+            workers: 1,
+            filter: None,
+        }
+    }
+}
+
 /// Totals of a replay.
 #[derive(Debug, Default, Clone)]
 pub struct ReplaySummary {
