@@ -1,13 +1,14 @@
 //! The packet path allocates nothing once warm: decode, flow lookup, counters, dissection state
 //! and action evaluation for flows that already exist.
 //!
-//! A counting global allocator (this test binary only) counts allocations while the recorded
-//! weak-TLS capture is replayed a second and a third time into the same flow table: every flow
-//! exists, detection is complete, and the matched flow has already been acted on.
+//! A counting global allocator (this test binary only) counts the test thread's allocations
+//! while the recorded weak-TLS capture is replayed a second and a third time into the same flow
+//! table: every flow exists, detection is complete, and the matched flow has already been acted
+//! on.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,12 +22,26 @@ use flowsieve::flow::table::{FlowTable, TableConfig};
 
 struct Counting;
 
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+thread_local! {
+    /// Allocations made by this thread: the packet path runs on the test's thread, and the
+    /// test harness's own thread allocates now and then while a test runs (it records the
+    /// running test in a hash map), which a counter global to the process would count too.
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count() {
+    // `try_with`: the allocator is also called while a thread's locals are being torn down.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
 
 // SAFETY: forwards to the system allocator unchanged; only counts calls.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: same contract as our caller's.
         unsafe { System.alloc(layout) }
     }
@@ -35,7 +50,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: same contract as our caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -66,20 +81,19 @@ fn steady_state_packets_allocate_nothing() {
             worker.table.expire(*ts, |_| {});
         }
     };
-    let start = ALLOCATIONS.load(Ordering::Relaxed);
+    let start = allocations();
     replay(&mut worker); // warm-up: flows, hostnames, dissector buffers, the match
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     assert!(before > start, "the counter sees the warm-up's allocations");
     replay(&mut worker);
     replay(&mut worker);
-    let during = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let during = allocations() - before;
     assert_eq!(worker.table.len(), 3);
     assert_eq!(matches, 1, "the TLS 1.1 flow matched once, during warm-up");
     assert_eq!(worker.table.stats().packets, 3 * frames.len() as u64);
     assert_eq!(during, 0, "{during} allocations for {} warm packets", 2 * frames.len());
 
-    // The same traffic inside GTP-U: opening the tunnel allocates nothing either. (One test
-    // function: the allocation counter is global to the binary.)
+    // The same traffic inside GTP-U: opening the tunnel allocates nothing either.
     let tunnelled: Vec<_> =
         frames.iter().map(|(link, ts, data, wire_len)| (*link, *ts, in_gtp(data), *wire_len)).collect();
     let table = FlowTable::new(TableConfig::default(), Arc::new(Locality::new(vec![], vec![])), "pcap", false);
@@ -92,9 +106,9 @@ fn steady_state_packets_allocate_nothing() {
         }
     };
     replay(&mut worker);
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     replay(&mut worker);
-    let during = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let during = allocations() - before;
     assert_eq!(worker.table.len(), 3, "the inner flows");
     assert!(worker.table.flows_mut().all(|f| f.facts.tunnel_type == flowsieve::decode::TunnelType::Gtp));
     assert_eq!(during, 0, "{during} allocations for {} warm GTP-U packets", tunnelled.len());
