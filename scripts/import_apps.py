@@ -1,0 +1,365 @@
+#!/usr/bin/env python3
+"""Regenerates flowsieve's built-in application database from pinned snapshots.
+
+Inputs (all in the repository, see data/README.md and data/third-party/*/PROVENANCE.md):
+  data/third-party/netify/netify-apps.conf       Netify's application list (Apache-2.0)
+  data/third-party/netify/categories.tsv          Netify's category IDs (facts)
+  data/third-party/netify/category-members.tsv    Netify's category memberships (facts)
+  data/third-party/v2fly/domain-list-community-*.tar.gz   v2fly domain lists (MIT)
+  data/flowsieve-apps.conf                        flowsieve's own hand-written entries
+  data/v2fly-categories.tsv                       v2fly category list -> Netify category
+  data/app-ids.tsv                                IDs given to applications Netify does not list
+Outputs:
+  data/apps.conf          the compiled list (Netify's netify-apps.conf syntax, with
+                          `#source: ...` comment lines giving each entry's source and licence)
+  data/categories.json    Netify's categories with every compiled application's membership
+  data/app-ids.tsv        (appended to when a new application appears; IDs are never reused)
+
+Precedence when two sources claim the same domain or network: Netify, then flowsieve's own
+file, then v2fly. Only stdlib; run `python3 scripts/import_apps.py` from anywhere.
+`--check` exits 1 when the outputs are not what the inputs produce.
+"""
+
+import json
+import re
+import sys
+import tarfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+NETIFY = DATA / "third-party" / "netify"
+V2FLY = DATA / "third-party" / "v2fly"
+
+NETIFY_SOURCE = ("Netify application list, NethServer/nethsecurity@c99a94f7920681344f04878f69a12bb3f793e18e "
+                 "packages/netifyd/files/etc/netifyd/netify-apps.conf, Apache-2.0 (c) 2024 eGloo Inc.")
+FLOWSIEVE_SOURCE = "flowsieve data/flowsieve-apps.conf, MIT OR Apache-2.0"
+V2FLY_COMMIT = "c975ccef9c19"
+V2FLY_SOURCE = "v2fly/domain-list-community@" + V2FLY_COMMIT + " data/{}, MIT (c) V2Ray"
+
+# flowsieve's own application IDs: Netify's list and category file use IDs up to 11181; ours
+# start at 20001 (hand-written entries) and 30001 (imported from v2fly) and stay below 65536.
+OWN_FIRST = {"flowsieve": 20001, "v2fly": 30001}
+
+# v2fly lists that are regions, top-level domains or groups, not services.
+V2FLY_SKIP = re.compile(r"^(category-.*|cn|geolocation-.*|tld-.*|private|.*!.*)$")
+
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+def read_netify():
+    apps, doms, nets = {}, [], []
+    for line in (NETIFY / "netify-apps.conf").read_text().splitlines():
+        kind, _, rest = line.partition(":")
+        if kind == "app":
+            i, tag = rest.split(":", 1)
+            apps[tag.strip()] = int(i)
+        elif kind == "dom":
+            i, d = rest.split(":", 1)
+            doms.append((int(i), d.strip()))
+        elif kind == "net":
+            i, n = rest.split(":", 1)
+            nets.append((int(i), n.strip()))
+    return apps, doms, nets
+
+
+def read_categories():
+    cats = {"application": {}, "protocol": {}}
+    for line in (NETIFY / "categories.tsv").read_text().splitlines():
+        kind, cid, tag = line.split("\t")
+        cats[kind][tag] = int(cid)
+    members = {"application": {}, "protocol": {}}
+    for line in (NETIFY / "category-members.tsv").read_text().splitlines():
+        kind, cid, mid = line.split("\t")
+        members[kind].setdefault(int(mid), int(cid))
+    return cats, members
+
+
+def read_flowsieve():
+    """(apps: [(old id, tag, category tag)], doms: [(old id, d)], nets, nsd lines)."""
+    apps, doms, nets, nsd = [], [], [], []
+    category = None
+    for line in (DATA / "flowsieve-apps.conf").read_text().splitlines():
+        m = re.match(r"^# category: (\S+)", line)
+        if m:
+            category = m.group(1)
+            continue
+        kind, _, rest = line.partition(":")
+        if kind == "app":
+            i, tag = rest.split(":", 1)
+            apps.append((int(i), tag.strip(), category))
+        elif kind == "dom":
+            i, d = rest.split(":", 1)
+            doms.append((int(i), d.strip()))
+        elif kind == "net":
+            i, n = rest.split(":", 1)
+            nets.append((int(i), n.strip()))
+        elif kind == "nsd":
+            nsd.append(rest)
+    return apps, doms, nets, nsd
+
+
+def parse_v2fly_line(line):
+    """(kind, value, attrs) for one list line, None for comments and blanks."""
+    line = line.split("#", 1)[0].strip()
+    if not line:
+        return None
+    parts = line.split()
+    value, attrs = parts[0], [p[1:] for p in parts[1:] if p.startswith("@")]
+    kind = "domain"
+    if ":" in value:
+        kind, value = value.split(":", 1)
+    return kind, value.lower(), attrs
+
+
+def read_v2fly():
+    tarball = next(V2FLY.glob("domain-list-community-*.tar.gz"))
+    lists = {}
+    with tarfile.open(tarball) as tar:
+        for member in tar.getmembers():
+            parts = member.name.split("/")
+            if len(parts) == 3 and parts[1] == "data" and member.isfile():
+                text = tar.extractfile(member).read().decode("utf-8")
+                lists[parts[2]] = [p for p in map(parse_v2fly_line, text.splitlines()) if p]
+    return lists
+
+
+def v2fly_categories(lists, mapping):
+    """List name -> Netify category tag, from the category-* lists that include it (directly or
+    through other category lists); the nearest category wins, ties in mapping-file order."""
+    order = list(mapping)
+    best = {}
+    for cat in order:
+        tag = mapping[cat]
+        if tag == "-":
+            continue
+        seen, frontier, depth = {cat}, [cat], 0
+        while frontier:
+            nxt = []
+            for name in frontier:
+                for kind, value, _ in lists.get(name, []):
+                    if kind != "include" or value in seen:
+                        continue
+                    seen.add(value)
+                    if value.startswith("category-"):
+                        nxt.append(value)
+                    else:
+                        rank = (depth, order.index(cat))
+                        if value not in best or rank < best[value][0]:
+                            best[value] = (rank, tag)
+            frontier, depth = nxt, depth + 1
+    return {k: v[1] for k, v in best.items()}
+
+
+DOMAIN_RE = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
+
+
+def main():
+    check = "--check" in sys.argv[1:]
+    cats, members = read_categories()
+    app_cats = cats["application"]
+    netify_apps, netify_doms, netify_nets = read_netify()
+    fs_apps, fs_doms, fs_nets, fs_nsd = read_flowsieve()
+    lists = read_v2fly()
+    mapping = {}
+    for line in (DATA / "v2fly-categories.tsv").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, tag = line.split("\t")
+            if tag != "-" and tag not in app_cats:
+                sys.exit(f"data/v2fly-categories.tsv: unknown Netify category {tag}")
+            mapping[name] = tag
+    missing = [n for n in lists if n.startswith("category-") and n not in mapping]
+    if missing:
+        sys.exit(f"data/v2fly-categories.tsv: no entry for {', '.join(missing)}")
+    v2_cat = v2fly_categories(lists, mapping)
+
+    ids_path = DATA / "app-ids.tsv"
+    own_ids = {}
+    if ids_path.exists():
+        for line in ids_path.read_text().splitlines():
+            if line and not line.startswith("#"):
+                tag, i = line.split("\t")
+                own_ids[tag] = int(i)
+    for tag, i in own_ids.items():
+        if tag in netify_apps:
+            sys.exit(f"data/app-ids.tsv: {tag} is Netify's (ID {netify_apps[tag]})")
+
+    def own_id(tag, range_name):
+        if tag not in own_ids:
+            first = OWN_FIRST[range_name]
+            used = {i for i in own_ids.values() if first <= i < first + 10000}
+            own_ids[tag] = max(used, default=first - 1) + 1
+        return own_ids[tag]
+
+    # Application records: tag -> dict(id, source, category, doms [(d, src)], nets [(n, src)])
+    apps = {}
+    by_id = {}
+
+    def add_app(tag, i, source, category):
+        if not TAG_RE.match(tag.lower()):
+            return None
+        app = apps.get(tag)
+        if app is None:
+            app = {"tag": tag, "id": i, "source": source, "category": category, "doms": [], "nets": []}
+            apps[tag] = app
+            assert i not in by_id, (tag, i, by_id.get(i))
+            by_id[i] = app
+        elif app["category"] is None:
+            app["category"] = category
+        return app
+
+    claimed_doms, claimed_nets = {}, {}
+    dropped = {"dom": 0, "net": 0, "full": 0}
+
+    def claim(app, kind, value, source):
+        table = claimed_doms if kind == "dom" else claimed_nets
+        if value in table:
+            if table[value] is not app:
+                dropped[kind] += 1
+            return
+        table[value] = app
+        app["doms" if kind == "dom" else "nets"].append((value, source))
+
+    id_to_tag = {}
+    for tag, i in netify_apps.items():
+        cid = members["application"].get(i)
+        tag_of = {v: k for k, v in app_cats.items()}
+        add_app(tag, i, NETIFY_SOURCE, tag_of.get(cid))
+        id_to_tag[i] = tag
+    for i, d in netify_doms:
+        claim(apps[id_to_tag[i]], "dom", normalize(d), NETIFY_SOURCE)
+    for i, n in netify_nets:
+        claim(apps[id_to_tag[i]], "net", n, NETIFY_SOURCE)
+
+    fs_id_to_tag = {}
+    for old, tag, category in fs_apps:
+        i = netify_apps.get(tag) or own_id(tag, "flowsieve")
+        app = add_app(tag, i, FLOWSIEVE_SOURCE if tag not in netify_apps else NETIFY_SOURCE, category)
+        fs_id_to_tag[old] = tag
+    for old, d in fs_doms:
+        claim(apps[fs_id_to_tag[old]], "dom", normalize(d), FLOWSIEVE_SOURCE)
+    for old, n in fs_nets:
+        claim(apps[fs_id_to_tag[old]], "net", n, FLOWSIEVE_SOURCE)
+    nsd_lines = []
+    for rest in fs_nsd:
+        a, p, b = rest.split(":", 2)
+        a = int(a)
+        if a > 0:
+            a = apps[fs_id_to_tag[a]]["id"]
+        nsd_lines.append(f"nsd:{a}:{p}:{b}")
+
+    for name in sorted(lists):
+        if V2FLY_SKIP.match(name):
+            continue
+        entries = [(k, v) for k, v, attrs in lists[name] if k in ("domain", "full") and "ads" not in attrs]
+        entries = [(k, v) for k, v in entries if DOMAIN_RE.match(v) and "." in v]
+        if not entries:
+            continue
+        tag = "netify." + name
+        source = V2FLY_SOURCE.format(name)
+        i = netify_apps.get(tag) or (apps[tag]["id"] if tag in apps else own_id(tag, "v2fly"))
+        app = add_app(tag, i, source, v2_cat.get(name))
+        if app is None:
+            continue
+        for kind, v in entries:
+            # `full:` names one host exactly (often one endpoint of a bigger service, such as
+            # www.microsoft.com in microsoft-pki); our tables match suffixes, so such a name is
+            # kept only when no other application owns a parent domain of it.
+            if kind == "full" and any(claimed_doms.get(p, app) is not app for p in parents(v)):
+                dropped["full"] += 1
+                continue
+            claim(app, "dom", v, source)
+
+    # Applications with nothing to match them by stay out (v2fly lists made only of keywords).
+    compiled = [a for a in apps.values() if a["doms"] or a["nets"] or a["source"] == NETIFY_SOURCE]
+    no_category = [a["tag"] for a in compiled if a["category"] is None]
+    for a in compiled:
+        if a["category"] is None:
+            a["category"] = "unclassified"
+    compiled.sort(key=lambda a: a["id"])
+
+    out = [
+        "# flowsieve's built-in application list, in Netify's netify-apps.conf syntax.",
+        "# GENERATED by scripts/import_apps.py from the sources below; do not edit by hand",
+        "# (edit data/flowsieve-apps.conf or data/v2fly-categories.tsv and re-run the script).",
+        "#",
+        "# Every entry's origin and licence is in the `#source:` comment line before it; the",
+        "# licences and notices are in data/NOTICE and data/third-party/*/. Netify's application",
+        "# IDs are Netify's; flowsieve's own IDs are 20001-29999 (hand-written) and 30001-39999",
+        "# (imported from v2fly), a range Netify's lists do not use.",
+        "",
+    ]
+    current = None
+
+    def source_line(src):
+        nonlocal current
+        if src != current:
+            out.append(f"#source: {src}")
+            current = src
+
+    for a in compiled:
+        source_line(a["source"])
+        out.append(f"app:{a['id']}:{a['tag']}")
+        for d, src in a["doms"]:
+            source_line(src)
+            out.append(f"dom:{a['id']}:{d}")
+        for n, src in a["nets"]:
+            source_line(src)
+            out.append(f"net:{a['id']}:{n}")
+    if nsd_lines:
+        source_line(FLOWSIEVE_SOURCE)
+        out.extend(nsd_lines)
+    apps_text = "\n".join(out) + "\n"
+
+    index = {}
+    for a in compiled:
+        index.setdefault(app_cats[a["category"]], []).append(a["id"])
+    proto_index = {}
+    for pid, cid in sorted(members["protocol"].items()):
+        proto_index.setdefault(cid, []).append(pid)
+    cats_json = {
+        "application_tag_index": dict(sorted(app_cats.items(), key=lambda kv: kv[1])),
+        "application_index": [[c, sorted(ids)] for c, ids in sorted(index.items())],
+        "protocol_tag_index": dict(sorted(cats["protocol"].items(), key=lambda kv: kv[1])),
+        "protocol_index": [[c, ids] for c, ids in sorted(proto_index.items())],
+        "last_update": 1656793092,
+    }
+    cats_text = json.dumps(cats_json, indent=1) + "\n"
+    ids_text = "# tag<TAB>ID for applications Netify does not list; written by scripts/import_apps.py.\n" \
+               "# Never renumber or reuse an ID: criteria may name it.\n" + \
+               "".join(f"{t}\t{i}\n" for t, i in sorted(own_ids.items(), key=lambda kv: kv[1]))
+
+    outputs = {DATA / "apps.conf": apps_text, DATA / "categories.json": cats_text, ids_path: ids_text}
+    if check:
+        stale = [str(p.relative_to(ROOT)) for p, t in outputs.items() if not p.exists() or p.read_text() != t]
+        if stale:
+            sys.exit(f"out of date: {', '.join(stale)} (run scripts/import_apps.py)")
+        return
+    for p, t in outputs.items():
+        p.write_text(t)
+    by_src = {}
+    for a in compiled:
+        key = a["source"].split(",")[0].split("@")[0].split(" data/")[0]
+        by_src[key] = by_src.get(key, 0) + 1
+    print(f"{len(compiled)} applications ({', '.join(f'{k}: {v}' for k, v in by_src.items())}), "
+          f"{len(claimed_doms)} domains, {len(claimed_nets)} networks; "
+          f"{dropped['dom']} domains and {dropped['net']} networks claimed by an earlier source dropped, "
+          f"{dropped['full']} v2fly full: names under another application's domain dropped; "
+          f"{len(no_category)} without a mapped category (unclassified)", file=sys.stderr)
+
+
+def parents(name):
+    """The name's parent domains, nearest first (a.b.c -> b.c, c)."""
+    labels = name.split(".")
+    return [".".join(labels[i:]) for i in range(1, len(labels))]
+
+
+def normalize(d):
+    d = d.strip().lower()
+    while d.startswith("*.") or d.startswith("."):
+        d = d[2:] if d.startswith("*.") else d[1:]
+    return d.rstrip(".")
+
+
+if __name__ == "__main__":
+    main()
