@@ -6,6 +6,8 @@ Inputs (all in the repository, see data/README.md and data/third-party/*/PROVENA
   data/third-party/netify/categories.tsv          Netify's category IDs (facts)
   data/third-party/netify/category-members.tsv    Netify's category memberships (facts)
   data/third-party/v2fly/domain-list-community-*.tar.gz   v2fly domain lists (MIT)
+  data/third-party/wappalyzer/wappalyzer-*.tar.gz   Wappalyzer technologies (MIT at that commit)
+  data/wappalyzer-categories.tsv                  Wappalyzer category -> Netify category
   data/flowsieve-apps.conf                        flowsieve's own hand-written entries
   data/v2fly-categories.tsv                       v2fly category list -> Netify category
   data/app-ids.tsv                                IDs given to applications Netify does not list
@@ -16,7 +18,7 @@ Outputs:
   data/app-ids.tsv        (appended to when a new application appears; IDs are never reused)
 
 Precedence when two sources claim the same domain or network: Netify, then flowsieve's own
-file, then v2fly. Only stdlib; run `python3 scripts/import_apps.py` from anywhere.
+file, then v2fly, then Wappalyzer. Only stdlib; run `python3 scripts/import_apps.py` from anywhere.
 `--check` exits 1 when the outputs are not what the inputs produce.
 """
 
@@ -30,6 +32,16 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 NETIFY = DATA / "third-party" / "netify"
 V2FLY = DATA / "third-party" / "v2fly"
+WAPPALYZER = DATA / "third-party" / "wappalyzer"
+WAPPALYZER_SOURCE = ("Wappalyzer technologies, dochne/wappalyzer@aff18efafa0768504118b4a11424555602dcfebe "
+                     "src/technologies (\"{}\", website), MIT (c) 2008 Wappalyzer")
+
+# Web sites that host many projects: a technology whose web site is here says nothing about
+# the site's own traffic.
+SHARED_HOSTS = re.compile(r"(^|\.)(github\.(com|io)|gitlab\.(com|io)|bitbucket\.org|sourceforge\.net|"
+                          r"wordpress\.(org|com)|npmjs\.(com|org)|pypi\.org|packagist\.org|medium\.com|"
+                          r"readthedocs\.(io|org)|herokuapp\.com|netlify\.app|vercel\.app|shopify\.com|"
+                          r"google\.com|microsoft\.com|apple\.com|amazon\.com|chrome\.google\.com)$")
 
 NETIFY_SOURCE = ("Netify application list, NethServer/nethsecurity@c99a94f7920681344f04878f69a12bb3f793e18e "
                  "packages/netifyd/files/etc/netifyd/netify-apps.conf, Apache-2.0 (c) 2024 eGloo Inc.")
@@ -38,8 +50,9 @@ V2FLY_COMMIT = "c975ccef9c19"
 V2FLY_SOURCE = "v2fly/domain-list-community@" + V2FLY_COMMIT + " data/{}, MIT (c) V2Ray"
 
 # flowsieve's own application IDs: Netify's list and category file use IDs up to 11181; ours
-# start at 20001 (hand-written entries) and 30001 (imported from v2fly) and stay below 65536.
-OWN_FIRST = {"flowsieve": 20001, "v2fly": 30001}
+# start at 20001 (hand-written entries), 30001 (imported from v2fly) and 40001 (Wappalyzer),
+# and stay below 65536.
+OWN_FIRST = {"flowsieve": 20001, "v2fly": 30001, "wappalyzer": 40001}
 
 # v2fly lists that are regions, top-level domains or groups, not services.
 V2FLY_SKIP = re.compile(r"^(category-.*|cn|geolocation-.*|tld-.*|private|.*!.*)$")
@@ -151,6 +164,32 @@ def v2fly_categories(lists, mapping):
     return {k: v[1] for k, v in best.items()}
 
 
+def read_wappalyzer():
+    """(technologies {name: record}, categories {id: name})."""
+    tarball = next(WAPPALYZER.glob("wappalyzer-*.tar.gz"))
+    techs, cats = {}, {}
+    with tarfile.open(tarball) as tar:
+        for member in sorted(tar.getmembers(), key=lambda m: m.name):
+            if not member.isfile() or not member.name.endswith(".json"):
+                continue
+            data = json.loads(tar.extractfile(member).read().decode("utf-8"))
+            if member.name.endswith("src/categories.json"):
+                cats = {int(k): v["name"] for k, v in data.items()}
+            elif "/src/technologies/" in member.name:
+                techs.update(data)
+    return techs, cats
+
+
+# Wappalyzer categories of code that runs inside a site (plug-ins, themes, libraries): such a
+# technology's web site is its vendor's, not a service the site's visitors talk to.
+CODE_CATEGORIES = {"WordPress plugins", "WordPress themes", "Shopify themes", "Drupal themes",
+                   "JavaScript libraries", "JavaScript frameworks", "Web frameworks", "UI frameworks"}
+
+
+def slug(name):
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9]+", "-", name.lower())).strip("-")
+
+
 DOMAIN_RE = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
 
 
@@ -209,7 +248,7 @@ def main():
         return app
 
     claimed_doms, claimed_nets = {}, {}
-    dropped = {"dom": 0, "net": 0, "full": 0}
+    dropped = {"dom": 0, "net": 0, "full": 0, "shared-site": 0, "claimed-site": 0, "vendor-site": 0}
 
     def claim(app, kind, value, source):
         table = claimed_doms if kind == "dom" else claimed_nets
@@ -270,6 +309,54 @@ def main():
                 continue
             claim(app, "dom", v, source)
 
+    # Wappalyzer: a hosted service's own web site (one technology per site; never a name
+    # under a domain another application owns).
+    techs, wcats = read_wappalyzer()
+    wmap = {}
+    for line in (DATA / "wappalyzer-categories.tsv").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, tag = line.split("\t")
+            if tag != "-" and tag not in app_cats:
+                sys.exit(f"data/wappalyzer-categories.tsv: unknown Netify category {tag}")
+            wmap[name] = tag
+    missing = sorted(set(wcats.values()) - set(wmap))
+    if missing:
+        sys.exit(f"data/wappalyzer-categories.tsv: no entry for {', '.join(missing)}")
+    order = list(wmap)
+    sites = {}
+    for name, t in sorted(techs.items()):
+        names = sorted((wcats.get(c) for c in t.get("cats", [])), key=lambda n: order.index(n) if n in order else 999)
+        category = next((wmap[n] for n in names if n in wmap and wmap[n] != "-"), None)
+        m = re.match(r"^https?://([^/:?#]+)", t.get("website", "").strip().lower())
+        if category is None or m is None or CODE_CATEGORIES.intersection(names):
+            continue
+        host = m.group(1).rstrip(".")
+        if host.startswith("www."):
+            host = host[4:]
+        if not DOMAIN_RE.match(host) or "." not in host or SHARED_HOSTS.search(host):
+            continue
+        sites.setdefault(host, []).append((name, category))
+    for host, users in sorted(sites.items()):
+        if len(users) != 1:
+            dropped["shared-site"] += len(users)
+            continue
+        (name, category), = users
+        tag = "netify." + slug(name)
+        # The site must carry the technology's name (a vendor's site selling many products
+        # names none of them).
+        first = slug(name).split("-")[0]
+        if not first or first not in host.replace("-", "").replace(".", ""):
+            dropped["vendor-site"] += 1
+            continue
+        if tag == "netify." or host in claimed_doms or any(p in claimed_doms for p in parents(host)):
+            dropped["claimed-site"] += 1
+            continue
+        source = WAPPALYZER_SOURCE.format(name)
+        i = netify_apps.get(tag) or (apps[tag]["id"] if tag in apps else own_id(tag, "wappalyzer"))
+        app = add_app(tag, i, source, category)
+        if app is not None:
+            claim(app, "dom", host, source)
+
     # Applications with nothing to match them by stay out (v2fly lists made only of keywords).
     compiled = [a for a in apps.values() if a["doms"] or a["nets"] or a["source"] == NETIFY_SOURCE]
     no_category = [a["tag"] for a in compiled if a["category"] is None]
@@ -285,8 +372,8 @@ def main():
         "#",
         "# Every entry's origin and licence is in the `#source:` comment line before it; the",
         "# licences and notices are in data/NOTICE and data/third-party/*/. Netify's application",
-        "# IDs are Netify's; flowsieve's own IDs are 20001-29999 (hand-written) and 30001-39999",
-        "# (imported from v2fly), a range Netify's lists do not use.",
+        "# IDs are Netify's; flowsieve's own IDs are 20001-29999 (hand-written), 30001-39999",
+        "# (imported from v2fly) and 40001-49999 (Wappalyzer), a range Netify's lists do not use.",
         "",
     ]
     current = None
@@ -339,12 +426,15 @@ def main():
         p.write_text(t)
     by_src = {}
     for a in compiled:
-        key = a["source"].split(",")[0].split("@")[0].split(" data/")[0]
+        key = a["source"].split(",")[0].split("@")[0].split(" data/")[0].split(" src/")[0]
         by_src[key] = by_src.get(key, 0) + 1
     print(f"{len(compiled)} applications ({', '.join(f'{k}: {v}' for k, v in by_src.items())}), "
           f"{len(claimed_doms)} domains, {len(claimed_nets)} networks; "
           f"{dropped['dom']} domains and {dropped['net']} networks claimed by an earlier source dropped, "
-          f"{dropped['full']} v2fly full: names under another application's domain dropped; "
+          f"{dropped['full']} v2fly full: names under another application's domain dropped, "
+          f"{dropped['shared-site']} Wappalyzer technologies sharing a web site and "
+          f"{dropped['claimed-site']} whose site another application owns and "
+          f"{dropped['vendor-site']} whose site does not carry their name left out; "
           f"{len(no_category)} without a mapped category (unclassified)", file=sys.stderr)
 
 

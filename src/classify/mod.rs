@@ -25,6 +25,8 @@ use std::path::PathBuf;
 use apps::{AppCatalog, FormatError};
 use categories::{CategoryIndex, CategoryKind};
 
+use crate::criteria::names::{self, AppRef};
+use crate::criteria::{Criteria, CriteriaWarning};
 use crate::dissect::protocol;
 use crate::flow::facts::{AppFacts, FlowFacts};
 
@@ -257,6 +259,28 @@ impl Classifier {
             let state = if soft.is_active() { "" } else { " (inactive)" };
             let _ = writeln!(out, "  also: soft dissector line {}{state}: {}", soft.line, soft.expression);
         }
+    }
+
+    /// Warnings for the applications a criteria names (`app == 'netify.youtub'`, `app_id ==
+    /// 99999`) that the loaded list does not have, with the closest tag ("did you mean"). The
+    /// criteria compiler does not see the list, so `check` asks here.
+    pub fn unknown_applications(&self, criteria: &Criteria) -> Vec<CriteriaWarning> {
+        let mut out = Vec::new();
+        for (column, app) in criteria.application_refs() {
+            let message = match app {
+                AppRef::Tag(tag) if self.apps.by_tag(tag).is_none() => {
+                    let full = if tag.contains('.') { tag.to_string() } else { format!("netify.{tag}") };
+                    let best = names::closest(&full, self.apps.apps().iter().map(|a| &*a.tag));
+                    names::unknown("application", tag, best) + ": no loaded application has this tag"
+                }
+                AppRef::Id(id) if id != 0 && u32::try_from(id).ok().and_then(|id| self.apps.by_id(id)).is_none() => {
+                    format!("unknown application ID {id}: no loaded application has it")
+                }
+                _ => continue,
+            };
+            out.push(CriteriaWarning { column, message });
+        }
+        out
     }
 
     /// Heap bytes held by the application catalogue (estimated from table capacities).

@@ -1,7 +1,7 @@
 //! The classifier over small hand-made catalogues, and the checks every release of the built-in
 //! signature set (`data/`) must pass.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use super::apps::{encode_base64, AppCatalog};
@@ -266,7 +266,7 @@ fn netify_tags_have_netifys_ids_domains_and_networks() {
     // Applications Netify does not list use IDs outside Netify's range.
     for app in ours.apps().apps() {
         if theirs.by_tag(&app.tag).is_none() {
-            assert!((20001..40000).contains(&app.id), "{} has ID {}", app.tag, app.id);
+            assert!((20001..50000).contains(&app.id), "{} has ID {}", app.tag, app.id);
         }
     }
 }
@@ -288,6 +288,30 @@ fn default_entries_have_sources() {
     assert!(c.explain_lookup("nothing.invalid").contains("no application"));
 }
 
+#[test]
+fn unknown_application_names_warn_with_a_suggestion() {
+    let c = Classifier::load_default();
+    let w = |text: &str| {
+        let criteria = crate::criteria::Criteria::compile(text).unwrap();
+        c.unknown_applications(&criteria)
+            .into_iter()
+            .map(|w| format!("{}: {}", w.column, w.message))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        w("app == 'netify.youtub';"),
+        ["1: unknown application `netify.youtub`: did you mean `netify.youtube`?: no loaded application has this tag"]
+    );
+    assert!(w("ai:youtube").is_empty());
+    assert!(w("app == 'netify.amazon-prime' || application_id == 124;").is_empty());
+    assert_eq!(
+        w("local_port == 1 && app_id == 99999;"),
+        ["20: unknown application ID 99999: no loaded application has it"]
+    );
+    assert!(w("app == 'qqqqqqqqqqqqqqqqqqqqqqq';")[0]
+        .ends_with("`qqqqqqqqqqqqqqqqqqqqqqq`: no loaded application has this tag"));
+}
+
 /// The catalogue's size: printed for the record, and held to a budget.
 #[test]
 fn default_catalogue_memory() {
@@ -301,6 +325,15 @@ fn default_catalogue_memory() {
         bytes / 1024
     );
     assert!(bytes < 8 << 20, "{bytes} bytes");
+    // flowsieve's own list alone, as the built-in data was before the imports.
+    let (own, _) = AppCatalog::parse("data/flowsieve-apps.conf", include_str!("../../data/flowsieve-apps.conf"));
+    println!(
+        "flowsieve-apps.conf alone: {} applications, {} domains, {} networks, ~{} KiB heap",
+        own.apps().len(),
+        own.domain_count(),
+        own.network_count(),
+        own.heap_bytes() / 1024
+    );
 }
 
 #[test]

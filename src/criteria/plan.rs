@@ -634,7 +634,15 @@ fn compile_compare(
             equality_only()?;
             let (id, tag) = match &c.value {
                 Value::Number(n) => match u16::try_from(*n) {
-                    Ok(id) => (id, None),
+                    Ok(id) => {
+                        if index.tag_of(id).is_none() {
+                            warnings.push(CriteriaWarning {
+                                column: c.value_column,
+                                message: format!("{} ID {id} is not in Netify's category table", index.describe()),
+                            });
+                        }
+                        (id, None)
+                    }
                     Err(_) => {
                         return Err(CriteriaError::new(
                             c.value_column,

@@ -773,6 +773,8 @@ fn warnings_of_the_full_language() {
     assert!(w[0].starts_with("10: unknown protocol `qqqqqqqqqqqq`; Netify's"), "{w:?}");
     assert_eq!(warnings_of("protocol_id == 999;"), ["16: protocol ID 999 is not in Netify's protocol table"]);
     assert!(warnings_of("protocol_id == 91;").is_empty());
+    assert_eq!(warnings_of("ac:8"), ["4: application category ID 8 is not in Netify's category table"]);
+    assert!(warnings_of("ac:31").is_empty());
     assert!(warnings_of("ai:facebook").is_empty());
 }
 
