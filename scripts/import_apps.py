@@ -10,6 +10,7 @@ Inputs (all in the repository, see data/README.md and data/third-party/*/PROVENA
   data/wappalyzer-categories.tsv                  Wappalyzer category -> Netify category
   data/flowsieve-apps.conf                        flowsieve's own hand-written entries
   data/v2fly-categories.tsv                       v2fly category list -> Netify category
+  data/v2fly-service-categories.tsv               categories for services no v2fly category names
   data/app-ids.tsv                                IDs given to applications Netify does not list
 Outputs:
   data/apps.conf          the compiled list (Netify's netify-apps.conf syntax, with
@@ -190,6 +191,31 @@ def slug(name):
     return re.sub(r"-+", "-", re.sub(r"[^a-z0-9]+", "-", name.lower())).strip("-")
 
 
+def inherit_categories(lists, cats):
+    """A service no category list names takes the category of a service list that includes it
+    (bilibili-cdn from bilibili), else the one category all the lists it includes share."""
+    parents = {}
+    for name, entries in lists.items():
+        if name.startswith("category-"):
+            continue
+        for kind, value, _ in entries:
+            if kind == "include":
+                parents.setdefault(value, []).append(name)
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(lists):
+            if name in cats or name.startswith("category-"):
+                continue
+            found = sorted({cats[p] for p in parents.get(name, []) if p in cats})
+            if len(found) != 1:
+                children = {cats.get(v) for k, v, _ in lists[name] if k == "include"}
+                found = sorted(children) if len(children) == 1 and None not in children else []
+            if len(found) == 1:
+                cats[name] = found[0]
+                changed = True
+
+
 DOMAIN_RE = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
 
 
@@ -211,6 +237,13 @@ def main():
     if missing:
         sys.exit(f"data/v2fly-categories.tsv: no entry for {', '.join(missing)}")
     v2_cat = v2fly_categories(lists, mapping)
+    for line in (DATA / "v2fly-service-categories.tsv").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, tag = line.split("\t")
+            if tag not in app_cats or name not in lists:
+                sys.exit(f"data/v2fly-service-categories.tsv: unknown category {tag} or list {name}")
+            v2_cat.setdefault(name, tag)
+    inherit_categories(lists, v2_cat)
 
     ids_path = DATA / "app-ids.tsv"
     own_ids = {}
