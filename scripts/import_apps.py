@@ -62,19 +62,8 @@ TAG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
 def read_netify():
-    apps, doms, nets = {}, [], []
-    for line in (NETIFY / "netify-apps.conf").read_text().splitlines():
-        kind, _, rest = line.partition(":")
-        if kind == "app":
-            i, tag = rest.split(":", 1)
-            apps[tag.strip()] = int(i)
-        elif kind == "dom":
-            i, d = rest.split(":", 1)
-            doms.append((int(i), d.strip()))
-        elif kind == "net":
-            i, n = rest.split(":", 1)
-            nets.append((int(i), n.strip()))
-    return apps, doms, nets
+    apps, doms, nets, _ = read_apps_conf(NETIFY / "netify-apps.conf")
+    return {tag: i for i, tag, _ in apps}, doms, nets
 
 
 def read_categories():
@@ -90,27 +79,39 @@ def read_categories():
 
 
 def read_flowsieve():
-    """(apps: [(old id, tag, category tag)], doms: [(old id, d)], nets, nsd lines)."""
+    return read_apps_conf(DATA / "flowsieve-apps.conf")
+
+
+def read_apps_conf(path):
+    """A netify-apps.conf file: (apps [(id, tag, `# category:` section)], doms [(id, domain)],
+    nets [(id, cidr)], nsd line bodies)."""
     apps, doms, nets, nsd = [], [], [], []
     category = None
-    for line in (DATA / "flowsieve-apps.conf").read_text().splitlines():
+    for line in path.read_text().splitlines():
         m = re.match(r"^# category: (\S+)", line)
         if m:
             category = m.group(1)
             continue
         kind, _, rest = line.partition(":")
-        if kind == "app":
-            i, tag = rest.split(":", 1)
-            apps.append((int(i), tag.strip(), category))
-        elif kind == "dom":
-            i, d = rest.split(":", 1)
-            doms.append((int(i), d.strip()))
-        elif kind == "net":
-            i, n = rest.split(":", 1)
-            nets.append((int(i), n.strip()))
-        elif kind == "nsd":
+        if kind == "nsd":
             nsd.append(rest)
+        elif kind in ("app", "dom", "net"):
+            i, value = rest.split(":", 1)
+            target = {"app": apps, "dom": doms, "net": nets}[kind]
+            target.append((int(i), value.strip(), category) if kind == "app" else (int(i), value.strip()))
     return apps, doms, nets, nsd
+
+
+def read_category_map(file, app_cats):
+    """`name<TAB>Netify category tag` lines of a data/ file, in file order ("-" = none)."""
+    out = {}
+    for line in (DATA / file).read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, tag = line.split("\t")
+            if tag != "-" and tag not in app_cats:
+                sys.exit(f"data/{file}: unknown Netify category {tag}")
+            out[name] = tag
+    return out
 
 
 def parse_v2fly_line(line):
@@ -226,23 +227,15 @@ def main():
     netify_apps, netify_doms, netify_nets = read_netify()
     fs_apps, fs_doms, fs_nets, fs_nsd = read_flowsieve()
     lists = read_v2fly()
-    mapping = {}
-    for line in (DATA / "v2fly-categories.tsv").read_text().splitlines():
-        if line and not line.startswith("#"):
-            name, tag = line.split("\t")
-            if tag != "-" and tag not in app_cats:
-                sys.exit(f"data/v2fly-categories.tsv: unknown Netify category {tag}")
-            mapping[name] = tag
+    mapping = read_category_map("v2fly-categories.tsv", app_cats)
     missing = [n for n in lists if n.startswith("category-") and n not in mapping]
     if missing:
         sys.exit(f"data/v2fly-categories.tsv: no entry for {', '.join(missing)}")
     v2_cat = v2fly_categories(lists, mapping)
-    for line in (DATA / "v2fly-service-categories.tsv").read_text().splitlines():
-        if line and not line.startswith("#"):
-            name, tag = line.split("\t")
-            if tag not in app_cats or name not in lists:
-                sys.exit(f"data/v2fly-service-categories.tsv: unknown category {tag} or list {name}")
-            v2_cat.setdefault(name, tag)
+    for name, tag in read_category_map("v2fly-service-categories.tsv", app_cats).items():
+        if name not in lists:
+            sys.exit(f"data/v2fly-service-categories.tsv: no v2fly list {name}")
+        v2_cat.setdefault(name, tag)
     inherit_categories(lists, v2_cat)
 
     ids_path = DATA / "app-ids.tsv"
@@ -345,13 +338,7 @@ def main():
     # Wappalyzer: a hosted service's own web site (one technology per site; never a name
     # under a domain another application owns).
     techs, wcats = read_wappalyzer()
-    wmap = {}
-    for line in (DATA / "wappalyzer-categories.tsv").read_text().splitlines():
-        if line and not line.startswith("#"):
-            name, tag = line.split("\t")
-            if tag != "-" and tag not in app_cats:
-                sys.exit(f"data/wappalyzer-categories.tsv: unknown Netify category {tag}")
-            wmap[name] = tag
+    wmap = read_category_map("wappalyzer-categories.tsv", app_cats)
     missing = sorted(set(wcats.values()) - set(wmap))
     if missing:
         sys.exit(f"data/wappalyzer-categories.tsv: no entry for {', '.join(missing)}")
