@@ -372,14 +372,14 @@ fn unknown_applications(actions: &flowsieve::actions::ActionSet, classifier: &Cl
         let many = action.criteria.len() > 1;
         for (i, criteria) in action.criteria.iter().enumerate() {
             let index = if many { format!("[{i}]") } else { String::new() };
-            add(format!("actions.{}.criteria{index}", action.name), criteria);
+            add(format!("$.actions.{}.criteria{index}", action.name), criteria);
         }
         for (i, criteria) in exemptions(&action.exemptions) {
-            add(format!("actions.{}.exemptions[{i}]", action.name), &criteria);
+            add(format!("$.actions.{}.exemptions[{i}]", action.name), &criteria);
         }
     }
     for (i, criteria) in exemptions(&actions.exemptions) {
-        add(format!("exemptions[{i}]"), &criteria);
+        add(format!("$.exemptions[{i}]"), &criteria);
     }
     out
 }

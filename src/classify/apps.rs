@@ -157,6 +157,7 @@ impl AppCatalog {
         let mut catalog = AppCatalog { sources: vec![Arc::from(file)], ..AppCatalog::default() };
         let mut errors = Vec::new();
         let mut source = 0u32;
+        let mut source_index: Map<&str, u32> = new_map();
         let error = |line: usize, message: String| FormatError { file: file.to_string(), line, message };
         // dom/net lines may come before their app line: resolve them after the whole file.
         let mut pending_domains: Vec<(usize, u32, String, u32)> = Vec::new();
@@ -167,13 +168,10 @@ impl AppCatalog {
             if let Some(text) = line.strip_prefix("#source:") {
                 // A comment to Netify's loader; to ours, where the lines below come from.
                 let text = text.trim();
-                source = match catalog.sources.iter().position(|s| **s == *text) {
-                    Some(i) => u32::try_from(i).unwrap_or(0),
-                    None => {
-                        catalog.sources.push(Arc::from(text));
-                        u32::try_from(catalog.sources.len() - 1).unwrap_or(0)
-                    }
-                };
+                source = *source_index.entry(text).or_insert_with(|| {
+                    catalog.sources.push(Arc::from(text));
+                    u32::try_from(catalog.sources.len() - 1).unwrap_or(0)
+                });
                 continue;
             }
             if line.is_empty() || line.starts_with('#') {

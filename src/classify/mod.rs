@@ -271,10 +271,10 @@ impl Classifier {
                 AppRef::Tag(tag) if self.apps.by_tag(tag).is_none() => {
                     let full = if tag.contains('.') { tag.to_string() } else { format!("netify.{tag}") };
                     let best = names::closest(&full, self.apps.apps().iter().map(|a| &*a.tag));
-                    names::unknown("application", tag, best) + ": no loaded application has this tag"
+                    names::unknown("application", tag, "no loaded application has this tag", best)
                 }
                 AppRef::Id(id) if id != 0 && u32::try_from(id).ok().and_then(|id| self.apps.by_id(id)).is_none() => {
-                    format!("unknown application ID {id}: no loaded application has it")
+                    format!("unknown application ID {id} (no loaded application has it)")
                 }
                 _ => continue,
             };

@@ -300,16 +300,16 @@ fn unknown_application_names_warn_with_a_suggestion() {
     };
     assert_eq!(
         w("app == 'netify.youtub';"),
-        ["1: unknown application `netify.youtub`: did you mean `netify.youtube`?: no loaded application has this tag"]
+        ["1: unknown application `netify.youtub` (no loaded application has this tag): did you mean `netify.youtube`?"]
     );
     assert!(w("ai:youtube").is_empty());
     assert!(w("app == 'netify.amazon-prime' || application_id == 124;").is_empty());
     assert_eq!(
         w("local_port == 1 && app_id == 99999;"),
-        ["20: unknown application ID 99999: no loaded application has it"]
+        ["20: unknown application ID 99999 (no loaded application has it)"]
     );
     assert!(w("app == 'qqqqqqqqqqqqqqqqqqqqqqq';")[0]
-        .ends_with("`qqqqqqqqqqqqqqqqqqqqqqq`: no loaded application has this tag"));
+        .ends_with("`qqqqqqqqqqqqqqqqqqqqqqq` (no loaded application has this tag)"));
 }
 
 /// The catalogue's size: printed for the record, and held to a budget.

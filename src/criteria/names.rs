@@ -48,11 +48,11 @@ pub fn closest_protocol(name: &str) -> Option<&'static str> {
     Some(ALIASES.iter().find(|&&(a, _)| a == spelling).map_or(spelling, |&(_, id)| name_of(id)))
 }
 
-/// "unknown X `word`: did you mean `best`?" or just "unknown X `word`".
-pub fn unknown(what: &str, word: &str, best: Option<&str>) -> String {
+/// "unknown X `word` (why): did you mean `best`?", without the question when nothing is close.
+pub fn unknown(what: &str, word: &str, why: &str, best: Option<&str>) -> String {
     match best {
-        Some(best) => format!("unknown {what} `{word}`: did you mean `{best}`?"),
-        None => format!("unknown {what} `{word}`"),
+        Some(best) => format!("unknown {what} `{word}` ({why}): did you mean `{best}`?"),
+        None => format!("unknown {what} `{word}` ({why})"),
     }
 }
 
@@ -68,7 +68,8 @@ mod tests {
         assert_eq!(closest_protocol("smtpss"), Some("SMTP/S"), "through the old name SMTPS");
         assert_eq!(closest_protocol("PGSQ"), Some("PGSQL"));
         assert_eq!(closest_protocol("qqqqqqqqqq"), None);
-        assert_eq!(unknown("application", "x", Some("y")), "unknown application `x`: did you mean `y`?");
+        assert_eq!(unknown("application", "x", "why", Some("y")), "unknown application `x` (why): did you mean `y`?");
+        assert_eq!(unknown("application", "x", "why", None), "unknown application `x` (why)");
     }
 
     #[test]

@@ -603,9 +603,11 @@ fn compile_compare(
                         // is a typo or a protocol from elsewhere. It must still load.
                         warnings.push(CriteriaWarning {
                             column: c.value_column,
-                            message: format!(
-                                "{}; Netify's protocol table has no such name, so this is always {negate}",
-                                super::names::unknown("protocol", text, super::names::closest_protocol(text))
+                            message: super::names::unknown(
+                                "protocol",
+                                text,
+                                &format!("not in Netify's protocol table, so this is always {negate}"),
+                                super::names::closest_protocol(text),
                             ),
                         });
                         Check::ProtocolName { get, id: None, name: text.as_str().into(), negate }
