@@ -249,7 +249,9 @@ def main():
         if tag in netify_apps:
             sys.exit(f"data/app-ids.tsv: {tag} is Netify's (ID {netify_apps[tag]})")
 
-    def own_id(tag, range_name):
+    def own_id(tag, range_name, wanted=None):
+        if tag not in own_ids and wanted is not None and wanted not in own_ids.values():
+            own_ids[tag] = wanted
         if tag not in own_ids:
             first = OWN_FIRST[range_name]
             used = {i for i in own_ids.values() if first <= i < first + 10000}
@@ -298,7 +300,8 @@ def main():
 
     fs_id_to_tag = {}
     for old, tag, category in fs_apps:
-        i = netify_apps.get(tag) or own_id(tag, "flowsieve")
+        # The ID flowsieve-apps.conf gives (flowsieve's own range) stays the application's ID.
+        i = netify_apps.get(tag) or own_id(tag, "flowsieve", old if old >= OWN_FIRST["flowsieve"] else None)
         app = add_app(tag, i, FLOWSIEVE_SOURCE if tag not in netify_apps else NETIFY_SOURCE, category)
         fs_id_to_tag[old] = tag
     for old, d in fs_doms:
