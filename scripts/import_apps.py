@@ -152,8 +152,10 @@ def v2fly_categories(lists, mapping):
         while frontier:
             nxt = []
             for name in frontier:
-                for kind, value, _ in lists.get(name, []):
-                    if kind != "include" or value in seen:
+                for kind, value, attrs in lists.get(name, []):
+                    # `include:google @ads` takes only google's entries marked @ads (which
+                    # are not imported), not the google service.
+                    if kind != "include" or attrs or value in seen:
                         continue
                     seen.add(value)
                     if value.startswith("category-"):
