@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use criterion::{criterion_group, Criterion, Throughput};
 use flowsieve::criteria::{AddressGroups, CompileContext, Criteria};
-use flowsieve::dissect::protocol;
-use flowsieve::flow::facts::{FlowFacts, OtherType};
+use flowsieve::facts::protocol;
+use flowsieve::facts::{FlowFacts, OtherType};
 
 /// Counts allocations so the run can show that evaluation makes none.
 struct CountingAlloc;

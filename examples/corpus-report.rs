@@ -12,7 +12,7 @@
 //! out of the field counts; flowsieve's detections among them are listed separately.
 //!
 //! Protocols are compared by ID. Netify's protocol IDs follow nDPI's (see
-//! `flowsieve::dissect::protocol`), so nDPI's `master_id` maps to itself, except:
+//! `flowsieve::facts::protocol`), so nDPI's `master_id` maps to itself, except:
 //! - nDPI `DoH_DoT` (196) is TLS on the wire; Netify's 196 is `HTTP/S`, so it maps to TLS (91).
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
@@ -43,8 +43,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use flowsieve::actions::config;
 use flowsieve::agent::{self, ReplayOptions};
-use flowsieve::dissect::protocol;
-use flowsieve::flow::record::flow_record;
+use flowsieve::facts::protocol;
+use flowsieve::output::record::flow_record;
 use serde_json::Value;
 
 /// Protocols the detection work targets; the summary line reports agreement over these.

@@ -17,5 +17,8 @@ pub mod criteria;
 pub mod decode;
 pub mod dissect;
 pub mod enforce;
+pub mod facts;
 pub mod flow;
+pub mod netlink;
+pub mod output;
 pub mod status;

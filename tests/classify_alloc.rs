@@ -5,8 +5,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use flowsieve::classify::Classifier;
-use flowsieve::dissect::protocol;
-use flowsieve::flow::facts::FlowFacts;
+use flowsieve::facts::protocol;
+use flowsieve::facts::FlowFacts;
 
 struct Counting;
 

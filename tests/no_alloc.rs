@@ -110,7 +110,7 @@ fn steady_state_packets_allocate_nothing() {
     replay(&mut worker);
     let during = allocations() - before;
     assert_eq!(worker.table.len(), 3, "the inner flows");
-    assert!(worker.table.flows_mut().all(|f| f.facts.tunnel_type == flowsieve::decode::TunnelType::Gtp));
+    assert!(worker.table.flows_mut().all(|f| f.facts.tunnel_type == flowsieve::facts::TunnelType::Gtp));
     assert_eq!(during, 0, "{during} allocations for {} warm GTP-U packets", tunnelled.len());
 }
 

@@ -9,7 +9,7 @@ use flowsieve::agent::{packet_time, Worker};
 use flowsieve::capture::Frame;
 use flowsieve::classify::Classifier;
 use flowsieve::flow::locality::Locality;
-use flowsieve::flow::net::IpNet;
+use flowsieve::facts::net::IpNet;
 use flowsieve::flow::table::{FlowTable, TableConfig};
 
 struct Shared {

@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use hashbrown::HashMap;
 
-use crate::dissect::dns::{DnsAnswer, DnsFacts};
-use crate::dissect::protocol;
-use crate::flow::facts::FlowFacts;
+use crate::facts::dns::{DnsAnswer, DnsFacts};
+use crate::facts::protocol;
+use crate::facts::FlowFacts;
 
 /// TTLs are clamped to this range: a TTL of 0 would make the hint useless for the flow that
 /// follows the lookup at once, and very long TTLs would pin stale names.

@@ -25,8 +25,8 @@ use std::path::PathBuf;
 use apps::{AppCatalog, FormatError};
 use categories::{CategoryIndex, CategoryKind};
 
-use crate::dissect::protocol;
-use crate::flow::facts::{AppFacts, FlowFacts};
+use crate::facts::protocol;
+use crate::facts::{AppFacts, FlowFacts};
 
 /// The built-in signature set, `data/apps.conf`.
 pub const DEFAULT_APPS: &str = include_str!("../../data/apps.conf");

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use super::apps::{encode_base64, AppCatalog};
 use super::categories::{CategoryIndex, CategoryKind};
 use super::*;
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const APPS: &str = "\
 app:124:netify.youtube

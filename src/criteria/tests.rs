@@ -7,8 +7,8 @@ use std::sync::Arc;
 use proptest::prelude::*;
 
 use super::{AddressGroup, AddressGroups, CompileContext, Criteria, CriteriaError};
-use crate::dissect::protocol;
-use crate::flow::facts::{FlowFacts, Ja4, OtherType, TunnelType};
+use crate::facts::protocol;
+use crate::facts::{FlowFacts, Ja4, OtherType, TunnelType};
 
 type Setup = fn(&mut FlowFacts);
 

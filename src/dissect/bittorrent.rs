@@ -5,7 +5,7 @@
 
 use super::text::prefix_agrees;
 use super::{protocol, Direction, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const HANDSHAKE: &[u8] = b"\x13BitTorrent protocol";
 

@@ -5,7 +5,7 @@
 use super::starttls::StartTls;
 use super::text::{contains_ci, prefix_agrees, split_line, starts_with_ci};
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// FTP: `AUTH TLS` (RFC 4217) is followed into the TLS handshake.
 #[derive(Debug, Default)]

@@ -5,7 +5,7 @@
 
 use super::text::{fact_string, header, prefix_agrees, split_line};
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const HEADER: usize = 23;
 const STARTS: &[&[u8]] = &[b"GNUTELLA CONNECT/", b"GNUTELLA/0.6 ", b"GND\x10", b"GND\x02"];

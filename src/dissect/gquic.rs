@@ -12,7 +12,7 @@
 
 use super::text::fact_string;
 use super::{protocol, Dissector, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const TAG_CHLO: &[u8; 4] = b"CHLO";
 const TAG_SNI: &[u8; 4] = b"SNI\0";

@@ -4,7 +4,7 @@
 //! four-byte zero non-ESP marker. nDPI names this IPSec; so do we.
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const HEADER: usize = 28;
 

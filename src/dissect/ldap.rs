@@ -7,7 +7,7 @@
 
 use super::kerberos::der_len;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 fn is_message(p: &[u8]) -> bool {
     if p.first() != Some(&0x30) {

@@ -8,7 +8,7 @@
 use super::starttls::StartTls;
 use super::text::{contains_ci, fact_string, prefix_agrees, split_line, starts_with_ci};
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// How a first line compares with an SMTP greeting or command.
 pub(crate) fn smtp(p: &[u8]) -> Probe {

@@ -3,7 +3,7 @@
 
 use super::text::{fact_string, prefix_agrees, split_line};
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const GREETING: &[u8] = b"# munin node at ";
 

@@ -3,7 +3,7 @@
 //! protocol version 10, then the NUL-terminated server version string.
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// MySQL needs no state.
 #[derive(Debug, Default)]

@@ -3,7 +3,7 @@
 //! length byte 32 and 32 characters `A`–`P`.
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// NetBIOS needs no state.
 #[derive(Debug, Default)]

@@ -2,7 +2,7 @@
 //! or a MAC; control (mode 6) and private (mode 7) messages on port 123.
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const HEADER: usize = 48;
 

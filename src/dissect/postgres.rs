@@ -4,7 +4,7 @@
 //! CancelRequest.
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const STARTUP_V3: u32 = 196_608;
 const SSL_REQUEST: u32 = 80_877_103;

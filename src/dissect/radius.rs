@@ -3,7 +3,7 @@
 //! length ≥ 2, value) that fill the rest exactly.
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const HEADER: usize = 20;
 

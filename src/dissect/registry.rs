@@ -47,7 +47,7 @@ use super::whois::WhoisDissector;
 use super::wireguard::WireguardDissector;
 use super::xiaomi::XiaomiDissector;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// What one segment changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -318,7 +318,7 @@ pub fn flow_info(facts: &FlowFacts) -> FlowInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dissect::Direction;
+    use crate::facts::Direction;
 
     fn facts(ip_protocol: u8, local_port: u16, other_port: u16) -> FlowFacts {
         FlowFacts { ip_protocol, local_port, other_port, ..FlowFacts::default() }

@@ -5,7 +5,7 @@
 
 use super::text::split_line;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// RTSP needs no state.
 #[derive(Debug, Default)]

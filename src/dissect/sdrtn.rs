@@ -7,7 +7,7 @@
 
 use super::text::fact_string;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const MARK: [u8; 4] = [0x00, 0x00, 0x21, 0x00];
 const SNI_TAG: [u8; 5] = [0x04, b'S', b'N', b'I', 0x00];

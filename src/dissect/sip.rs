@@ -3,7 +3,7 @@
 
 use super::text::prefix_agrees;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// RFC 3261 and its extensions (RFC 3262, 3265, 3311, 3428, 3515, 3903, 6086).
 const METHODS: &[&[u8]] = &[

@@ -2,7 +2,7 @@
 //! a function id 1–11, and (v2) a 3-byte length equal to the datagram's.
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// SLP needs no state.
 #[derive(Debug, Default)]

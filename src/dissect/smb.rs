@@ -7,7 +7,7 @@
 //! unsure, so the server's next message can still be read.
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// Which SMB a message start is: `Some(true)` for SMB 2/3, `Some(false)` for SMB 1.
 fn smb2(p: &[u8]) -> Option<bool> {

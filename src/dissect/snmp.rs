@@ -3,7 +3,7 @@
 //! OCTET STRING and a PDU whose tag is 0xa0–0xa8.
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// SNMP needs no state.
 #[derive(Debug, Default)]

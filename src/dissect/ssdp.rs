@@ -3,7 +3,7 @@
 
 use super::text::{contains_ci, fact_string, header, split_line};
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const STARTS: &[&[u8]] = &[b"M-SEARCH * HTTP/1.1", b"NOTIFY * HTTP/1.1", b"HTTP/1.1 200 OK"];
 

@@ -7,7 +7,7 @@
 
 use super::tls::TlsDissector;
 use super::{Dissector, Parsed, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// Cleartext segments read while waiting for TLS to start; then the flow is left as it is.
 const CLEARTEXT_SEGMENTS: u16 = 16;

@@ -11,7 +11,7 @@
 use super::text::fact_string;
 use super::tls::TlsDissector;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const HEADER: usize = 20;
 const MAGIC: [u8; 4] = [0x21, 0x12, 0xa4, 0x42];
@@ -140,7 +140,7 @@ impl Dissector for StunDissector {
 mod tests {
     use super::*;
     use crate::dissect::testing::*;
-    use crate::dissect::Direction;
+    use crate::facts::Direction;
     use proptest::prelude::*;
 
     #[test]

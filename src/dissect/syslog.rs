@@ -3,7 +3,7 @@
 //! text.
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// Syslog needs no state.
 #[derive(Debug, Default)]

@@ -4,7 +4,7 @@
 //! RPC; the server answers with a tabular result (0x04).
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const HEADER: usize = 8;
 

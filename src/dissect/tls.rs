@@ -15,7 +15,7 @@ use super::reader::Reader;
 use super::stream::{Push, StreamBuffer};
 use super::x509::{self, CertificateName};
 use super::{protocol, Dissector, Parsed, Probe, Segment};
-use crate::flow::facts::{FlowFacts, Ja4, Md5Digest, Names};
+use crate::facts::{FlowFacts, Ja4, Md5Digest, Names};
 
 /// Unconsumed bytes buffered per direction. A record's payload is never buffered whole before it
 /// is walked, so this only has to hold the part of one record that a hello needs.
@@ -1202,8 +1202,8 @@ fn printable(bytes: &[u8]) -> Option<&str> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::dissect::Direction::{self, Forward, Reverse};
-    use crate::flow::facts::TlsFacts;
+    use crate::facts::Direction::{self, Forward, Reverse};
+    use crate::facts::TlsFacts;
     use proptest::prelude::*;
 
     #[test]
@@ -1932,7 +1932,7 @@ pub(crate) mod tests {
         assert!(tls.ja3().is_some() && tls.ja3s().is_some() && tls.ja4().is_some());
         // The hostname is the SNI, stored once; nothing else of the flow is on the heap.
         assert_eq!(f.hostname_heap_bytes(), 0);
-        assert_eq!(f.app_protocol, crate::flow::facts::ProtocolFacts::None);
+        assert_eq!(f.app_protocol, crate::facts::ProtocolFacts::None);
         let heap = tls.heap_bytes();
         assert!(heap <= TLS_FLOW_HEAP_BUDGET, "a TLS flow's facts take {heap} bytes of heap");
     }

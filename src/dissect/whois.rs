@@ -11,7 +11,7 @@
 use super::http::hostname_of;
 use super::text::{split_line, trim};
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// Longest query line taken for one: a name and a few flags.
 const MAX_QUERY: usize = 300;

@@ -3,7 +3,7 @@
 //! transport data 32 + a multiple of 16).
 
 use super::{protocol, Direction, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// WireGuard needs no state.
 #[derive(Debug, Default)]
