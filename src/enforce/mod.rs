@@ -7,7 +7,7 @@
 pub mod ctlabel;
 pub mod ctmark;
 pub mod ipset;
-pub mod latency;
+use crate::status::latency;
 pub mod log;
 use crate::netlink;
 pub mod nftset;
