@@ -1,4 +1,3 @@
-
 use super::super::NLA_MAX_LEN;
 use super::uapi::*;
 use super::*;
