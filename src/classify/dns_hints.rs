@@ -141,7 +141,7 @@ impl DnsHintCache {
 }
 
 /// DNS, mDNS and LLMNR flows: they fill the cache rather than use it.
-pub fn is_dns_family(protocol_id: u16) -> bool {
+pub fn is_dns_family(protocol_id: protocol::ProtocolId) -> bool {
     matches!(protocol_id, protocol::DNS | protocol::MDNS | protocol::LLMNR)
 }
 

@@ -131,7 +131,7 @@ impl Accessor {
             Accessor::Text(get) => format!("'{}'", get(facts)),
             Accessor::Protocol(get) => {
                 let id = get(facts);
-                let name = u16::try_from(id).map_or("Unknown", protocol::name_of);
+                let name = u16::try_from(id).map_or("Unknown", |id| protocol::name_of(protocol::ProtocolId(id)));
                 format!("{id} ({name})")
             }
             Accessor::Application(get) => {

@@ -20,7 +20,7 @@ const OPT_END: u8 = 255;
 pub struct DhcpDissector;
 
 impl Dissector for DhcpDissector {
-    const PROTOCOL: u16 = protocol::DHCP;
+    const PROTOCOL: protocol::ProtocolId = protocol::DHCP;
 
     /// Certain for a BOOTREQUEST/BOOTREPLY with a plausible hardware length and the cookie.
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {

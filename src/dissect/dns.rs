@@ -44,7 +44,7 @@ pub struct DnsDissector {
 }
 
 impl Dissector for DnsDissector {
-    const PROTOCOL: u16 = protocol::DNS;
+    const PROTOCOL: protocol::ProtocolId = protocol::DNS;
 
     /// Certain when the header is sane and the first record's name and fixed fields parse.
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {

@@ -106,7 +106,7 @@ fn looks_like_fastcgi(p: &[u8]) -> bool {
 }
 
 impl Dissector for FastcgiDissector {
-    const PROTOCOL: u16 = protocol::FASTCGI;
+    const PROTOCOL: protocol::ProtocolId = protocol::FASTCGI;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

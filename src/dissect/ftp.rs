@@ -35,7 +35,7 @@ fn classify(p: &[u8]) -> Probe {
 }
 
 impl Dissector for FtpDissector {
-    const PROTOCOL: u16 = protocol::FTP_CONTROL;
+    const PROTOCOL: protocol::ProtocolId = protocol::FTP_CONTROL;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if flow.is_tcp() {

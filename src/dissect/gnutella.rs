@@ -27,7 +27,7 @@ fn is_message(p: &[u8]) -> bool {
 }
 
 impl Dissector for GnutellaDissector {
-    const PROTOCOL: u16 = protocol::GNUTELLA;
+    const PROTOCOL: protocol::ProtocolId = protocol::GNUTELLA;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -76,7 +76,7 @@ fn chlo_entries(p: &[u8], mut each: impl FnMut(&[u8], &[u8])) -> bool {
 }
 
 impl Dissector for GquicDissector {
-    const PROTOCOL: u16 = protocol::QUIC;
+    const PROTOCOL: protocol::ProtocolId = protocol::QUIC;
 
     fn probe(segment: &Segment<'_>) -> Probe {
         Probe::certain_if(segment.tcp_seq.is_none() && version(segment.payload).is_some())

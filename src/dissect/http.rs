@@ -61,7 +61,7 @@ fn classify(p: &[u8]) -> Probe {
 }
 
 impl Dissector for HttpDissector {
-    const PROTOCOL: u16 = protocol::HTTP;
+    const PROTOCOL: protocol::ProtocolId = protocol::HTTP;
 
     /// Certain for a payload opening with a request method and a space, or with `HTTP/1.`.
     /// HTTP over UDP (SSDP) has its own dissector.

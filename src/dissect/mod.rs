@@ -129,7 +129,7 @@ impl FlowInfo {
 pub trait Dissector: Default {
     /// Netify protocol ID this dissector sets when its probe is certain (`parse` may refine it,
     /// e.g. DNS → mDNS).
-    const PROTOCOL: u16;
+    const PROTOCOL: protocol::ProtocolId;
     /// False when a certain probe only shortlists the flow and `parse` names it once later
     /// packets confirm (RTP): until then the flow stays unnamed, and gets the port guess if
     /// the dissector gives up or detection ends.

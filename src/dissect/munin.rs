@@ -12,7 +12,7 @@ const GREETING: &[u8] = b"# munin node at ";
 pub struct MuninDissector;
 
 impl Dissector for MuninDissector {
-    const PROTOCOL: u16 = protocol::MUNIN;
+    const PROTOCOL: protocol::ProtocolId = protocol::MUNIN;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -61,7 +61,7 @@ fn session_service(p: &[u8]) -> bool {
 }
 
 impl Dissector for NetbiosDissector {
-    const PROTOCOL: u16 = protocol::NETBIOS;
+    const PROTOCOL: protocol::ProtocolId = protocol::NETBIOS;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -387,7 +387,7 @@ impl std::fmt::Debug for QuicDissector {
 }
 
 impl Dissector for QuicDissector {
-    const PROTOCOL: u16 = protocol::QUIC;
+    const PROTOCOL: protocol::ProtocolId = protocol::QUIC;
 
     /// UDP 443 (HTTP/3): only a tie-breaker and the guess for unclaimed flows.
     fn port_hint(flow: &super::FlowInfo) -> bool {

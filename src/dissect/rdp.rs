@@ -41,7 +41,7 @@ fn classify(p: &[u8]) -> Probe {
 }
 
 impl Dissector for RdpDissector {
-    const PROTOCOL: u16 = protocol::RDP;
+    const PROTOCOL: protocol::ProtocolId = protocol::RDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if flow.is_tcp() {

@@ -75,7 +75,7 @@ fn ports_ok(flow: &FlowInfo) -> bool {
 }
 
 impl Dissector for RtpDissector {
-    const PROTOCOL: u16 = protocol::RTP;
+    const PROTOCOL: protocol::ProtocolId = protocol::RTP;
     const NAMED_ON_CLAIM: bool = false;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {

@@ -29,7 +29,7 @@ fn server_name(p: &[u8]) -> Option<&[u8]> {
 }
 
 impl Dissector for SdRtnDissector {
-    const PROTOCOL: u16 = protocol::SD_RTN;
+    const PROTOCOL: protocol::ProtocolId = protocol::SD_RTN;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(flow.is_udp() && server_name(segment.payload).is_some())

@@ -27,7 +27,7 @@ fn smb2(p: &[u8]) -> Option<bool> {
 pub struct SmbDissector;
 
 impl Dissector for SmbDissector {
-    const PROTOCOL: u16 = protocol::SMBV23;
+    const PROTOCOL: protocol::ProtocolId = protocol::SMBV23;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if !flow.is_tcp() {

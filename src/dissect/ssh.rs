@@ -26,7 +26,7 @@ impl Default for SshDissector {
 }
 
 impl Dissector for SshDissector {
-    const PROTOCOL: u16 = protocol::SSH;
+    const PROTOCOL: protocol::ProtocolId = protocol::SSH;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -72,7 +72,7 @@ fn is_stun(msg: &[u8]) -> bool {
 }
 
 impl Dissector for StunDissector {
-    const PROTOCOL: u16 = protocol::STUN;
+    const PROTOCOL: protocol::ProtocolId = protocol::STUN;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -86,7 +86,7 @@ impl Default for TlsDissector {
 }
 
 impl Dissector for TlsDissector {
-    const PROTOCOL: u16 = protocol::TLS;
+    const PROTOCOL: protocol::ProtocolId = protocol::TLS;
 
     /// Certain for a handshake record that opens with a ClientHello or ServerHello (over UDP
     /// also a DTLS record opening with a hello or HelloVerifyRequest). Bytes that are present
@@ -922,7 +922,7 @@ impl<'a> ServerHello<'a> {
 /// the variant it already has; on port 443 with an HTTP ALPN (the server's choice, else the
 /// client's first offer) it is Netify's `HTTP/S` (196). Without ALPN it stays `TLS`: the port
 /// alone does not say the payload is HTTP.
-fn tls_protocol(facts: &FlowFacts) -> u16 {
+fn tls_protocol(facts: &FlowFacts) -> protocol::ProtocolId {
     let secure = [protocol::SMTPS, protocol::IMAPS, protocol::POPS, protocol::FTPS];
     if secure.contains(&facts.protocol) {
         return facts.protocol;
@@ -1357,7 +1357,7 @@ pub(crate) mod tests {
     }
 
     fn learned_nothing(f: &FlowFacts) -> bool {
-        f.tls == TlsFacts::default() && f.protocol == 0 && f.detected_hostname().is_none()
+        f.tls == TlsFacts::default() && f.protocol == protocol::UNKNOWN && f.detected_hostname().is_none()
     }
 
     fn assert_modern_client(f: &FlowFacts) {

@@ -31,7 +31,7 @@ fn query(p: &[u8]) -> Option<&[u8]> {
 }
 
 impl Dissector for WhoisDissector {
-    const PROTOCOL: u16 = protocol::WHOIS_DAS;
+    const PROTOCOL: protocol::ProtocolId = protocol::WHOIS_DAS;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

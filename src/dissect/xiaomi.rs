@@ -84,7 +84,7 @@ fn plausible_server(value: &[u8]) -> bool {
 }
 
 impl Dissector for XiaomiDissector {
-    const PROTOCOL: u16 = protocol::XIAOMI;
+    const PROTOCOL: protocol::ProtocolId = protocol::XIAOMI;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

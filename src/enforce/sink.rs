@@ -215,7 +215,7 @@ mod tests {
             other_ip: "10.99.0.2".parse().unwrap(),
             other_port: 1010,
             ip_protocol: 6,
-            protocol: 91,
+            protocol: crate::facts::protocol::TLS,
             ..FlowFacts::default()
         };
         MatchEvent {

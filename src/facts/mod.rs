@@ -702,7 +702,7 @@ macro_rules! protocol_facts {
         /// facts stay apart in [`FlowFacts::tls`] because TLS flows also carry HTTP facts (a
         /// QUIC or TLS user agent).
         ///
-        /// New per-protocol facts: a struct in the dissector's module, and one line in the
+        /// New per-protocol facts: a struct in its own file of `facts` (`facts/http.rs`, …), and one line in the
         /// `protocol_facts!` list below (variant, reader, writer). A new fact of an existing
         /// protocol is a field of its struct: it costs heap only for flows of that protocol.
         #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -798,8 +798,8 @@ pub struct FlowFacts {
     pub icmp: Option<IcmpFacts>,
     /// Conntrack mark of the flow's connection, when known (0 otherwise).
     pub ct_mark: u32,
-    /// Netify protocol ID (see [`crate::facts::protocol`]); 0 = unknown.
-    pub protocol: u16,
+    /// Netify protocol ID (see [`protocol`]); [`protocol::UNKNOWN`] until known.
+    pub protocol: protocol::ProtocolId,
     /// Host name the flow is about (TLS SNI, HTTP Host, DNS hints…), unless it is the TLS SNI,
     /// which stays in the TLS facts: read through [`FlowFacts::detected_hostname`], written
     /// through [`FlowFacts::set_detected_hostname`].
@@ -908,7 +908,7 @@ impl Default for FlowFacts {
             ip_dscp: 0,
             icmp: None,
             ct_mark: 0,
-            protocol: 0,
+            protocol: protocol::UNKNOWN,
             hostname: Hostname(None),
             dns_hostname: None,
             application: AppFacts::default(),
