@@ -461,3 +461,81 @@ pub fn kind(value: &Value) -> &'static str {
         Value::Object(_) => "an object",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// Parse `target` as `$.targets.t` over `defaults`; the spec and every problem as text.
+    fn parse(target: Value, defaults: Value) -> (Option<TargetSpec>, Vec<String>) {
+        let mut problems = Problems::default();
+        let Value::Object(defaults) = defaults else { panic!("defaults must be an object") };
+        let spec = TargetSpec::parse("t", &target, &defaults, &TargetGlobals::default(), &mut problems);
+        (spec, problems.into_vec().iter().map(|p| p.to_string()).collect())
+    }
+
+    #[test]
+    fn every_kind_has_its_own_type_and_disjoint_common_keys() {
+        for (i, k) in KINDS.iter().enumerate() {
+            assert!(KINDS[..i].iter().all(|other| other.target_type != k.target_type), "{} twice", k.target_type);
+            assert!(!k.keys.iter().any(|key| COMMON_TARGET_KEYS.contains(key)), "{}", k.target_type);
+        }
+    }
+
+    #[test]
+    fn unknown_types_name_the_available_kinds_and_pftable_is_refused_before_its_keys() {
+        let (spec, all) = parse(json!({"target_type": "frobnicate"}), json!({}));
+        assert!(spec.is_none());
+        assert_eq!(
+            all,
+            ["error: $.targets.t.target_type: unknown target type 'frobnicate' (expected nftset, ipset, ctlabel, ctmark, log or sink)"]
+        );
+        let (spec, all) = parse(json!({"target_type": "pftable", "table_name": "t"}), json!({"pftable": {"x": 1}}));
+        assert!(spec.is_none());
+        assert_eq!(
+            all,
+            ["error: $.targets.t.target_type: target type 'pftable' (BSD pf tables) is not available on Linux"]
+        );
+    }
+
+    #[test]
+    fn merged_keys_name_where_they_came_from_and_disabled_targets_drop_out() {
+        let (spec, all) = parse(
+            json!({"target_type": "log", "target_enabled": false, "colour": 1}),
+            json!({"log": {"interval": "x"}}),
+        );
+        assert!(spec.is_none(), "disabled");
+        assert_eq!(
+            all,
+            [
+                "warning: $.targets.t.colour: unknown key for this target type, ignored",
+                "error: $.target_defaults.log.interval: expected a number, found a string",
+            ]
+        );
+        let (spec, all) =
+            parse(json!({"target_type": "log", "prefix": "own"}), json!({"log": {"prefix": "d", "interval": 5}}));
+        let Some(TargetSpec::Log(log)) = spec else { panic!("{all:?}") };
+        assert_eq!((log.prefix.as_str(), log.interval.as_secs(), log.name.as_str()), ("own", 5, "t"));
+    }
+
+    #[test]
+    fn globals_of_a_kind_without_any_are_accepted_with_a_warning() {
+        let mut problems = Problems::default();
+        let globals = TargetGlobals::parse(&json!({"nftset": {}, "ctlabel": {"max_bits": 31}}), &mut problems);
+        let all: Vec<String> = problems.into_vec().iter().map(|p| p.to_string()).collect();
+        assert_eq!(
+            all,
+            ["warning: $.target_globals.nftset: accepted but not implemented in this version yet (only ctlabel has globals)"]
+        );
+        assert_eq!(globals.ctlabel.max_bits, 31);
+    }
+
+    #[test]
+    fn joined_lists_read_as_english() {
+        assert_eq!(joined(&["a", "b", "c"], "or"), "a, b or c");
+        assert_eq!(joined(&["a"], "and"), "a");
+        assert_eq!(joined(&[], "and"), "");
+    }
+}
