@@ -332,7 +332,7 @@ impl Target for CtLabelTarget {
 
 impl TargetKind for CtLabelConfig {
     const TYPE: &'static str = "ctlabel";
-    const KEYS: &'static [&'static str] = &["labels", "auto_label", "log_errors"];
+    const KEYS: &'static [&'static [&'static str]] = &[&["labels", "auto_label", "log_errors"]];
     const GLOBAL_KEYS: &'static [&'static str] = &["max_bits", "connlabel_conf"];
     type Globals = CtLabelGlobals;
 

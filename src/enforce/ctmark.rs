@@ -251,7 +251,7 @@ impl Target for CtMarkTarget {
 
 impl TargetKind for CtMarkConfig {
     const TYPE: &'static str = "ctmark";
-    const KEYS: &'static [&'static str] = &["mark", "mask", "shift"];
+    const KEYS: &'static [&'static [&'static str]] = &[&["mark", "mask", "shift"]];
     type Globals = ();
 
     fn parse(props: &mut Props<'_, '_>, _: &()) -> Option<CtMarkConfig> {

@@ -18,7 +18,7 @@ use super::netlink::ipset::{
 };
 use super::netlink::NetlinkError;
 use super::kind::{kind, Props, TargetKind};
-use super::nftset::{set_family, set_name, set_size, SetFamily};
+use super::nftset::{set_family, set_name, set_size, SetFamily, SET_KEYS};
 use super::{MatchEvent, Target, TargetError};
 use crate::flow::facts::FlowFacts;
 
@@ -396,21 +396,7 @@ impl Target for IpsetTarget {
 
 impl TargetKind for IpsetConfig {
     const TYPE: &'static str = "ipset";
-    const KEYS: &'static [&'static str] = &[
-        "set_name",
-        "set_family",
-        "type",
-        "size",
-        "max_elements",
-        "ttl",
-        "managed",
-        "flush_on_create",
-        "flush_on_destroy",
-        "skb_mark",
-        "skb_mask",
-        "skb_prio",
-        "skb_queue",
-    ];
+    const KEYS: &'static [&'static [&'static str]] = &[SET_KEYS, &["skb_mark", "skb_mask", "skb_prio", "skb_queue"]];
     type Globals = ();
 
     fn parse(props: &mut Props<'_, '_>, _: &()) -> Option<IpsetConfig> {

@@ -31,9 +31,9 @@ use super::{Target, TargetGlobals, TargetSpec, KINDS};
 pub trait TargetKind: Sized {
     /// The `target_type` naming this kind.
     const TYPE: &'static str;
-    /// The keys a target of this kind reads, besides `target_type` and `target_enabled`; any
-    /// other key is warned about and ignored.
-    const KEYS: &'static [&'static str];
+    /// The keys a target of this kind reads (in lists, which kinds may share), besides
+    /// `target_type` and `target_enabled`; any other key is warned about and ignored.
+    const KEYS: &'static [&'static [&'static str]];
     /// Why the kind cannot work here, when it cannot (a target of this kind is then an error
     /// naming the reason, before any of its keys is read).
     const UNAVAILABLE: Option<&'static str> = None;
@@ -75,7 +75,7 @@ pub trait TargetKind: Sized {
 #[derive(Debug, Clone, Copy)]
 pub struct KindInfo {
     pub target_type: &'static str,
-    pub keys: &'static [&'static str],
+    pub keys: &'static [&'static [&'static str]],
     pub global_keys: &'static [&'static str],
     pub unavailable: Option<&'static str>,
 }
@@ -214,7 +214,8 @@ impl TargetSpec {
             return None;
         }
         for (key, _, path) in &props.merged {
-            if !COMMON_TARGET_KEYS.contains(&key.as_str()) && !kind.keys.contains(&key.as_str()) {
+            if !COMMON_TARGET_KEYS.contains(&key.as_str()) && !kind.keys.iter().any(|keys| keys.contains(&key.as_str()))
+            {
                 props.problems.warn(path, "unknown key for this target type, ignored");
             }
         }
@@ -480,7 +481,7 @@ mod tests {
     fn every_kind_has_its_own_type_and_disjoint_common_keys() {
         for (i, k) in KINDS.iter().enumerate() {
             assert!(KINDS[..i].iter().all(|other| other.target_type != k.target_type), "{} twice", k.target_type);
-            assert!(!k.keys.iter().any(|key| COMMON_TARGET_KEYS.contains(key)), "{}", k.target_type);
+            assert!(!k.keys.concat().iter().any(|key| COMMON_TARGET_KEYS.contains(key)), "{}", k.target_type);
         }
     }
 

@@ -163,7 +163,7 @@ impl Target for LogTarget {
 
 impl TargetKind for LogConfig {
     const TYPE: &'static str = "log";
-    const KEYS: &'static [&'static str] = &["interval", "path", "prefix", "suffix"];
+    const KEYS: &'static [&'static [&'static str]] = &[&["interval", "path", "prefix", "suffix"]];
     type Globals = ();
 
     fn parse(props: &mut Props<'_, '_>, _: &()) -> Option<LogConfig> {

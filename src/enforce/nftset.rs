@@ -598,19 +598,7 @@ impl Target for NftSetTarget {
 
 impl TargetKind for NftSetConfig {
     const TYPE: &'static str = "nftset";
-    const KEYS: &'static [&'static str] = &[
-        "set_name",
-        "table_name",
-        "table_family",
-        "set_family",
-        "type",
-        "size",
-        "max_elements",
-        "ttl",
-        "managed",
-        "flush_on_create",
-        "flush_on_destroy",
-    ];
+    const KEYS: &'static [&'static [&'static str]] = &[SET_KEYS, &["table_name", "table_family"]];
     type Globals = ();
 
     fn parse(props: &mut Props<'_, '_>, _: &()) -> Option<NftSetConfig> {
@@ -684,6 +672,19 @@ impl TargetKind for NftSetConfig {
         self.flush_on_create = false;
     }
 }
+
+/// The keys nftset and ipset targets share.
+pub(super) const SET_KEYS: &[&str] = &[
+    "set_name",
+    "set_family",
+    "type",
+    "size",
+    "max_elements",
+    "ttl",
+    "managed",
+    "flush_on_create",
+    "flush_on_destroy",
+];
 
 /// A `set_name` that must be present and non-empty (nftset and ipset).
 pub(super) fn set_name(props: &mut Props<'_, '_>) -> Option<String> {

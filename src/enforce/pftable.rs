@@ -12,7 +12,7 @@ pub enum PfTableConfig {}
 
 impl TargetKind for PfTableConfig {
     const TYPE: &'static str = "pftable";
-    const KEYS: &'static [&'static str] = &[];
+    const KEYS: &'static [&'static [&'static str]] = &[];
     const UNAVAILABLE: Option<&'static str> = Some("BSD pf tables");
     type Globals = ();
 

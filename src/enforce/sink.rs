@@ -205,7 +205,7 @@ impl Target for SinkTarget {
 
 impl TargetKind for SinkConfig {
     const TYPE: &'static str = "sink";
-    const KEYS: &'static [&'static str] = &["socket", "path", "channel", "sink"];
+    const KEYS: &'static [&'static [&'static str]] = &[&["socket", "path", "channel", "sink"]];
     type Globals = ();
 
     fn parse(props: &mut Props<'_, '_>, _: &()) -> Option<SinkConfig> {
