@@ -14,7 +14,8 @@ use std::time::SystemTime;
 
 use crate::flow::facts::FlowFacts;
 
-// The target kinds, one file each (see `kind`): a new kind is its file and one line here.
+// The target kinds, one file each (see `kind`; this list also declares their modules): a new
+// kind is its file and one line here.
 targets! {
     NftSet(nftset::NftSetConfig),
     Ipset(ipset::IpsetConfig),
