@@ -27,8 +27,8 @@ use categories::{CategoryIndex, CategoryKind};
 
 use crate::criteria::names::{self, AppRef};
 use crate::criteria::{Criteria, CriteriaWarning};
-use crate::dissect::protocol;
-use crate::flow::facts::{AppFacts, FlowFacts};
+use crate::facts::protocol;
+use crate::facts::{AppFacts, FlowFacts};
 
 /// The built-in signature set, `data/apps.conf`.
 pub const DEFAULT_APPS: &str = include_str!("../../data/apps.conf");
@@ -74,13 +74,16 @@ pub struct Classifier {
     apps: AppCatalog,
     categories: CategoryIndex,
     /// (protocol ID, index of the application in `apps`).
-    twins: Vec<(u16, usize)>,
+    twins: Vec<(protocol::ProtocolId, usize)>,
 }
 
 impl Classifier {
     /// A classifier over a catalogue and category index.
     pub fn new(apps: AppCatalog, categories: CategoryIndex) -> Classifier {
-        let twins = PROTOCOL_TWINS.iter().filter_map(|&(p, tag)| Some((p, apps.index_of_tag(tag)?))).collect();
+        let twins = PROTOCOL_TWINS
+            .iter()
+            .filter_map(|&(p, tag)| Some((protocol::ProtocolId(p), apps.index_of_tag(tag)?)))
+            .collect();
         Classifier { apps, categories, twins }
     }
 
@@ -192,7 +195,7 @@ impl Classifier {
                     }
                 }
                 if let Ok(p) = u16::try_from(soft.protocol_id) {
-                    facts.protocol = p;
+                    facts.protocol = protocol::ProtocolId(p);
                 }
                 break;
             }

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use super::apps::{encode_base64, AppCatalog};
 use super::categories::{CategoryIndex, CategoryKind};
 use super::*;
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const APPS: &str = "\
 app:124:netify.youtube
@@ -34,7 +34,7 @@ fn classifier() -> Classifier {
     Classifier::new(apps, categories)
 }
 
-fn facts(host: Option<&str>, other_ip: &str, protocol: u16) -> FlowFacts {
+fn facts(host: Option<&str>, other_ip: &str, protocol: protocol::ProtocolId) -> FlowFacts {
     let mut f = FlowFacts { other_ip: other_ip.parse().unwrap(), protocol, ..FlowFacts::default() };
     if let Some(host) = host {
         f.set_detected_hostname(host);
@@ -103,7 +103,7 @@ fn dns_hostname_is_a_hint_and_dns_servers_are_not_apps() {
 #[test]
 fn protocol_twins_win() {
     let c = classifier();
-    let mut f = facts(Some("facebook.com"), "157.240.1.35", 142);
+    let mut f = facts(Some("facebook.com"), "157.240.1.35", protocol::ProtocolId(142));
     c.classify(&mut f);
     assert_eq!(f.application.tag.as_deref(), Some("netify.whatsapp"));
 }
@@ -130,7 +130,7 @@ fn active_soft_dissectors_set_app_and_protocol() {
     f.ip_protocol = 17;
     f.other_port = 27020;
     assert!(c.classify(&mut f));
-    assert_eq!((f.application.id, f.protocol, f.application.category), (74, 74, 12));
+    assert_eq!((f.application.id, f.protocol.0, f.application.category), (74, 74, 12));
 }
 
 #[test]
@@ -233,7 +233,11 @@ fn default_categories_are_netifys() {
             apps_checked += 1;
         } else if f[0] == "protocol" {
             if let Ok(id) = u16::try_from(member) {
-                assert_eq!(index.protocol_category(id), category, "protocol {member}");
+                assert_eq!(
+                    index.protocol_category(crate::facts::protocol::ProtocolId(id)),
+                    category,
+                    "protocol {member}"
+                );
                 protos_checked += 1;
             }
         }
@@ -259,7 +263,7 @@ fn netify_tags_have_netifys_ids_domains_and_networks() {
     }
     for line in netify.lines().filter_map(|l| l.strip_prefix("net:")) {
         let (id, net) = line.split_once(':').unwrap();
-        let net: crate::flow::net::IpNet = net.parse().unwrap();
+        let net: crate::facts::net::IpNet = net.parse().unwrap();
         let (app, found) = ours.apps().lookup_ip(net.addr()).unwrap_or_else(|| panic!("{net}"));
         assert_eq!((app.id.to_string().as_str(), found.prefix() >= net.prefix()), (id, true), "{net}");
     }

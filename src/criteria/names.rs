@@ -43,7 +43,7 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 /// The protocol name closest to an unknown one, old aliases included (answered with the
 /// current name).
 pub fn closest_protocol(name: &str) -> Option<&'static str> {
-    use crate::dissect::protocol::{name_of, ALIASES, PROTOCOLS};
+    use crate::facts::protocol::{name_of, ALIASES, PROTOCOLS};
     let spelling = closest(name, PROTOCOLS.iter().map(|p| p.name).chain(ALIASES.iter().map(|&(a, _)| a)))?;
     Some(ALIASES.iter().find(|&&(a, _)| a == spelling).map_or(spelling, |&(_, id)| name_of(id)))
 }

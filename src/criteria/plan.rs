@@ -15,9 +15,9 @@ use super::explain::ExplainStep;
 use super::groups::Mac;
 use super::parser::{Compare, Expr, Value};
 use super::{lexer, risks, CompileContext, CriteriaError, CriteriaWarning};
-use crate::dissect::protocol;
-use crate::flow::facts::{AppFacts, FlowFacts};
-use crate::flow::net::IpNet;
+use crate::facts::net::IpNet;
+use crate::facts::protocol;
+use crate::facts::{AppFacts, FlowFacts};
 
 /// Bytes a compiled regex (and each of its lazy DFAs) may use; criteria come from an
 /// administrator's file, but a typo like `(a{1000}){1000}` should fail at load, not eat memory.
@@ -574,7 +574,8 @@ fn compile_compare(
         Accessor::Protocol(get) => match &c.value {
             Value::Number(value) => {
                 warn_out_of_range(c, u64::from(u16::MAX), warnings);
-                let unnamed = u16::try_from(*value).is_ok_and(|id| id != 0 && protocol::name_of(id) == "Unknown");
+                let unnamed = u16::try_from(*value)
+                    .is_ok_and(|id| id != 0 && protocol::name_of(protocol::ProtocolId(id)) == "Unknown");
                 if c.op.is_equality() && unnamed {
                     warnings.push(CriteriaWarning {
                         column: c.value_column,

@@ -21,8 +21,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
+use super::kind::{Props, TargetKind};
 use super::{MatchEvent, Target, TargetError};
-use crate::flow::record::facts_record;
+use crate::output::record::facts_record;
 
 /// Bytes a slow socket client may fall behind before it is disconnected.
 pub const CLIENT_BUFFER_LIMIT: usize = 4 << 20;
@@ -202,10 +203,36 @@ impl Target for SinkTarget {
     }
 }
 
+impl TargetKind for SinkConfig {
+    const TYPE: &'static str = "sink";
+    const KEYS: &'static [&'static [&'static str]] = &[&["socket", "path", "channel", "sink"]];
+    type Globals = ();
+
+    fn parse(props: &mut Props<'_, '_>, _: &()) -> Option<SinkConfig> {
+        let socket = props.optional_string("socket").map(PathBuf::from);
+        let file = props.optional_string("path").map(PathBuf::from);
+        let channel = props.optional_string("channel");
+        let sink = props.optional_string("sink");
+        if socket.is_none() && file.is_none() {
+            props.target_error("a sink needs a destination: 'socket' (a UNIX socket path to listen on) and/or 'path' (a JSON-lines file)");
+            return None;
+        }
+        Some(SinkConfig { name: props.name().to_string(), socket, path: file, channel, sink })
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn build(&self) -> Box<dyn Target> {
+        Box::new(SinkTarget::new(self.clone()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::facts::FlowFacts;
+    use crate::facts::FlowFacts;
     use std::io::{BufRead, BufReader, Read};
     use std::sync::Arc;
 
@@ -215,7 +242,7 @@ mod tests {
             other_ip: "10.99.0.2".parse().unwrap(),
             other_port: 1010,
             ip_protocol: 6,
-            protocol: 91,
+            protocol: crate::facts::protocol::TLS,
             ..FlowFacts::default()
         };
         MatchEvent {
