@@ -34,8 +34,7 @@ DATA = ROOT / "data"
 NETIFY = DATA / "third-party" / "netify"
 V2FLY = DATA / "third-party" / "v2fly"
 WAPPALYZER = DATA / "third-party" / "wappalyzer"
-WAPPALYZER_SOURCE = ("Wappalyzer technologies, dochne/wappalyzer@aff18efafa0768504118b4a11424555602dcfebe "
-                     "src/technologies (\"{}\", website), MIT (c) 2008 Wappalyzer")
+WAPPALYZER_SOURCE = "Wappalyzer@aff18efa \"{}\" web site, MIT (c) 2008 Wappalyzer"
 
 # Web sites that host many projects: a technology whose web site is here says nothing about
 # the site's own traffic.
@@ -399,6 +398,11 @@ def main():
         "# licences and notices are in data/NOTICE and data/third-party/*/. Netify's application",
         "# IDs are Netify's; flowsieve's own IDs are 20001-29999 (hand-written), 30001-39999",
         "# (imported from v2fly) and 40001-49999 (Wappalyzer), a range Netify's lists do not use.",
+        "#",
+        "# Sources: Netify's application list (data/third-party/netify/); v2fly/domain-list-community",
+        "# at c975ccef9c19 (data/third-party/v2fly/); Wappalyzer's src/technologies at",
+        "# aff18efafa0768504118b4a11424555602dcfebe, from the mirror dochne/wappalyzer",
+        "# (data/third-party/wappalyzer/); flowsieve's data/flowsieve-apps.conf.",
         "",
     ]
     current = None
