@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::stream::{Push, StreamBuffer};
 use super::text::fact_string;
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
 use crate::flow::facts::FlowFacts;
 
 const HEADER: usize = 12;
@@ -104,9 +104,7 @@ impl Dissector for DnsDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.has_port(53) || (flow.is_udp() && (flow.has_port(5353) || flow.has_port(5355)))
-    }
+    const PORTS: Ports = Ports { tcp: &[53], udp: &[53, 5353, 5355] };
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         if facts.app_protocol.dns().is_none() {

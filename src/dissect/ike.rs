@@ -3,8 +3,7 @@
 //! matches the datagram. On UDP 4500 (NAT traversal, RFC 3948 §2.2) IKE is preceded by a
 //! four-byte zero non-ESP marker. nDPI names this IPSec; so do we.
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 const HEADER: usize = 28;
 
@@ -37,13 +36,7 @@ impl Dissector for IkeDissector {
         Probe::certain_if(yes)
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_udp() && (flow.has_port(500) || flow.has_port(4500))
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::udp(&[500, 4500]);
 }
 
 #[cfg(test)]

@@ -160,14 +160,54 @@ pub trait Dissector: Default {
     fn probe_flow(_flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Self::probe(segment)
     }
-    /// The flow uses one of this protocol's well-known ports. Only a tie-breaker between
-    /// certain probes, and the guess for a flow no dissector claimed (Netify's
-    /// `detection_guessed`); never a reason to claim a flow on its own.
-    fn port_hint(_flow: &FlowInfo) -> bool {
-        false
+    /// This protocol's well-known ports. Only a tie-breaker between certain probes, and the
+    /// guess for a flow no dissector claimed (Netify's `detection_guessed`); never a reason to
+    /// claim a flow on its own.
+    const PORTS: Ports = Ports::NONE;
+    /// The flow uses one of [`Dissector::PORTS`] on its transport.
+    fn port_hint(flow: &FlowInfo) -> bool {
+        Self::PORTS.hint(flow)
     }
-    /// Consume one segment and write what it shows into `facts`.
-    fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed;
+    /// Consume one segment and write what it shows into `facts`. The default suits a dissector
+    /// whose certain probe is all there is to learn: detection is done.
+    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
+        Parsed::Done
+    }
+}
+
+/// A protocol's well-known ports, per transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ports {
+    pub tcp: &'static [u16],
+    pub udp: &'static [u16],
+}
+
+impl Ports {
+    /// No well-known port: the dissector is found by payload only.
+    pub const NONE: Ports = Ports { tcp: &[], udp: &[] };
+
+    /// The same ports on TCP and UDP.
+    pub const fn both(ports: &'static [u16]) -> Ports {
+        Ports { tcp: ports, udp: ports }
+    }
+
+    pub const fn tcp(ports: &'static [u16]) -> Ports {
+        Ports { tcp: ports, udp: &[] }
+    }
+
+    pub const fn udp(ports: &'static [u16]) -> Ports {
+        Ports { tcp: &[], udp: ports }
+    }
+
+    /// Either end of `flow` uses one of these ports on the flow's transport.
+    pub fn hint(&self, flow: &FlowInfo) -> bool {
+        let ports = match flow.ip_protocol {
+            FlowInfo::TCP => self.tcp,
+            FlowInfo::UDP => self.udp,
+            _ => &[],
+        };
+        ports.iter().any(|&p| flow.has_port(p))
+    }
 }
 
 /// Helpers shared by the dissectors' tests.

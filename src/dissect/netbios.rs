@@ -2,7 +2,7 @@
 //! 138, §4.4) and the session service (TCP 139, §4.3). Names are "first-level encoded": a
 //! length byte 32 and 32 characters `A`–`P`.
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
 use crate::flow::facts::FlowFacts;
 
 /// NetBIOS needs no state.
@@ -70,10 +70,7 @@ impl Dissector for NetbiosDissector {
         Probe::certain_if(yes)
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        (flow.is_udp() && (flow.has_port(137) || flow.has_port(138)))
-            || (flow.is_tcp() && (flow.has_port(139) || flow.has_port(445)))
-    }
+    const PORTS: Ports = Ports { tcp: &[139, 445], udp: &[137, 138] };
 
     /// The queried (name service) or sending (datagram service) NetBIOS name becomes the
     /// flow's hostname, lower case, as nDPI reports it.

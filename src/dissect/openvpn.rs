@@ -9,8 +9,7 @@
 //! tls-crypt the ACK and packet id are encrypted, so a TCP flow whose client opened with a
 //! hard-reset opcode is confirmed by the server answering with one.
 
-use super::{protocol, Direction, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use super::{protocol, Direction, Dissector, FlowInfo, Ports, Probe, Segment};
 
 const HARD_RESET_CLIENT_V1: u8 = 1;
 const HARD_RESET_CLIENT_V2: u8 = 7;
@@ -87,13 +86,7 @@ impl Dissector for OpenvpnDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.has_port(1194)
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::both(&[1194]);
 }
 
 #[cfg(test)]

@@ -3,8 +3,7 @@
 //! StartupMessage, 80877103 for SSLRequest, 80877104 for GSSENCRequest, 80877102 for
 //! CancelRequest.
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 const STARTUP_V3: u32 = 196_608;
 const SSL_REQUEST: u32 = 80_877_103;
@@ -42,13 +41,7 @@ impl Dissector for PostgresDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_tcp() && flow.has_port(5432)
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::tcp(&[5432]);
 }
 
 #[cfg(test)]

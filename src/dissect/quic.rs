@@ -23,7 +23,7 @@ use sha2::Sha256;
 
 use super::reader::Reader;
 use super::tls::{self, Transport};
-use super::{protocol, Direction, Dissector, Parsed, Probe, Segment};
+use super::{protocol, Direction, Dissector, Parsed, Ports, Probe, Segment};
 use crate::flow::facts::FlowFacts;
 
 /// The part of the CRYPTO stream we keep: the ClientHello must lie within it. Post-quantum key
@@ -390,9 +390,7 @@ impl Dissector for QuicDissector {
     const PROTOCOL: u16 = protocol::QUIC;
 
     /// UDP 443 (HTTP/3): only a tie-breaker and the guess for unclaimed flows.
-    fn port_hint(flow: &super::FlowInfo) -> bool {
-        flow.is_udp() && flow.has_port(443)
-    }
+    const PORTS: Ports = Ports::udp(&[443]);
 
     /// Certain for a UDP datagram that opens with a long-header packet of a version we know
     /// (fixed bit set, connection IDs of legal length, length within the datagram). Not only

@@ -2,8 +2,7 @@
 //! a 16-bit length equal to the datagram's, a 16-byte authenticator, then attributes (type,
 //! length ≥ 2, value) that fill the rest exactly.
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 const HEADER: usize = 20;
 
@@ -48,13 +47,7 @@ impl Dissector for RadiusDissector {
         Probe::certain_if(flow.is_udp() && (is_message(p) || (Self::port_hint(flow) && is_header(p))))
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        [1812, 1813, 1645, 1646, 3799].iter().any(|&p| flow.has_port(p))
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::both(&[1812, 1813, 1645, 1646, 3799]);
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use super::starttls::StartTls;
 use super::text::contains_ci;
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
 use crate::flow::facts::FlowFacts;
 
 /// RDP: after the X.224 negotiation most sessions switch to TLS (MS-RDPBCGR §5.4.5.1,
@@ -51,9 +51,7 @@ impl Dissector for RdpDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.has_port(3389)
-    }
+    const PORTS: Ports = Ports::both(&[3389]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         self.starttls.parse(segment, facts, protocol::RDP)

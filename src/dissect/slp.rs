@@ -1,8 +1,7 @@
 //! Service Location Protocol (SLPv2, RFC 2608 §8; SLPv1, RFC 2165 §7): version byte 1 or 2,
 //! a function id 1–11, and (v2) a 3-byte length equal to the datagram's.
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 /// SLP needs no state.
 #[derive(Debug, Default)]
@@ -31,13 +30,7 @@ impl Dissector for SlpDissector {
         Probe::certain_if((flow.is_udp() || flow.is_tcp()) && is_slp(segment.payload))
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.has_port(427)
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::both(&[427]);
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! (its signed or encrypted continuation); on SMB's ports such a segment leaves the dissector
 //! unsure, so the server's next message can still be read.
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
 use crate::flow::facts::FlowFacts;
 
 /// Which SMB a message start is: `Some(true)` for SMB 2/3, `Some(false)` for SMB 1.
@@ -42,9 +42,7 @@ impl Dissector for SmbDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_tcp() && flow.has_port(445)
-    }
+    const PORTS: Ports = Ports::tcp(&[445]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         if smb2(segment.payload) == Some(false) {

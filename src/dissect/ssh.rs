@@ -3,7 +3,7 @@
 
 use super::stream::{Push, StreamBuffer};
 use super::text::{fact_string, prefix_agrees, split_line};
-use super::{protocol, Direction, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Direction, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
 use crate::flow::facts::FlowFacts;
 
 /// RFC 4253 §4.2: the identification string is at most 255 bytes including CR LF.
@@ -48,9 +48,7 @@ impl Dissector for SshDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_tcp() && flow.has_port(22)
-    }
+    const PORTS: Ports = Ports::tcp(&[22]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         let dir = segment.direction.index();

@@ -10,7 +10,7 @@
 
 use super::text::fact_string;
 use super::tls::TlsDissector;
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
 use crate::flow::facts::FlowFacts;
 
 const HEADER: usize = 20;
@@ -87,9 +87,7 @@ impl Dissector for StunDissector {
         Probe::certain_if(yes)
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.has_port(3478) || flow.has_port(5349)
-    }
+    const PORTS: Ports = Ports::both(&[3478, 5349]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         self.packets = self.packets.saturating_add(1);

@@ -3,8 +3,7 @@
 //! PRELOGIN (0x12), a TDS 7 LOGIN (0x10), or, from old clients, a SQL batch, pre-TDS7 login or
 //! RPC; the server answers with a tabular result (0x04).
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 const HEADER: usize = 8;
 
@@ -27,13 +26,7 @@ impl Dissector for TdsDissector {
         Probe::certain_if(flow.is_tcp() && is_packet(segment.payload))
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_tcp() && (flow.has_port(1433) || flow.has_port(1434))
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::tcp(&[1433, 1434]);
 }
 
 #[cfg(test)]
