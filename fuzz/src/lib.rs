@@ -114,7 +114,7 @@ pub fn run_dissector<D: Dissector>(data: &[u8]) {
         }
         let _ = D::probe_flow(&input.flow, &segment);
         match dissector.parse(&segment, &mut facts) {
-            Parsed::Done | Parsed::Skipped => break,
+            Parsed::Done | Parsed::Skipped(_) => break,
             Parsed::Continue | Parsed::Updated => {}
         }
     }

@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::stream::{Push, StreamBuffer};
 use super::text::fact_string;
-use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Skip};
 use crate::flow::facts::FlowFacts;
 
 const HEADER: usize = 12;
@@ -137,10 +137,10 @@ impl Dissector for DnsDissector {
                 side.consume(2 + len);
                 outcome
             }
-            None if side.is_full() => Parsed::Skipped,
+            None if side.is_full() => Parsed::Skipped(Skip::TooLarge),
             None => Parsed::Continue,
         };
-        if matches!(outcome, Parsed::Done | Parsed::Skipped) {
+        if matches!(outcome, Parsed::Done | Parsed::Skipped(_)) {
             self.tcp = None;
         }
         outcome
@@ -160,7 +160,7 @@ fn read_counted(messages: &mut u8, msg: &[u8], facts: &mut FlowFacts) -> Parsed 
 /// Read one DNS message into the facts; `first` when it is the flow's first message.
 fn read_message(msg: &[u8], facts: &mut FlowFacts, first: bool) -> Parsed {
     let Some(header) = Header::read(msg) else {
-        return Parsed::Skipped;
+        return Parsed::Skipped(Skip::Malformed);
     };
     // nDPI reads only an LLMNR flow's first message.
     let names_flow = first || facts.protocol != protocol::LLMNR;
@@ -190,10 +190,10 @@ fn read_message(msg: &[u8], facts: &mut FlowFacts, first: bool) -> Parsed {
     let mut pos = HEADER;
     for _ in 0..header.qdcount {
         let Some(next) = name.read(msg, pos) else {
-            return if updated { Parsed::Updated } else { Parsed::Skipped };
+            return if updated { Parsed::Updated } else { Parsed::Skipped(Skip::Malformed) };
         };
         if u16_at(msg, next + 2).is_none() {
-            return if updated { Parsed::Updated } else { Parsed::Skipped };
+            return if updated { Parsed::Updated } else { Parsed::Skipped(Skip::Malformed) };
         }
         pos = next + 4;
     }

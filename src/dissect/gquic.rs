@@ -11,7 +11,7 @@
 //! Q050's CHLO to [`record_chlo`].
 
 use super::text::fact_string;
-use super::{protocol, Dissector, Parsed, Ports, Probe, Segment};
+use super::{protocol, Dissector, Parsed, Ports, Probe, Segment, Skip};
 use crate::flow::facts::FlowFacts;
 
 const TAG_CHLO: &[u8; 4] = b"CHLO";
@@ -87,7 +87,7 @@ impl Dissector for GquicDissector {
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         let p = segment.payload;
         let Some(v) = version(p) else {
-            return if self.packets == 0 { Parsed::Skipped } else { Parsed::Continue };
+            return if self.packets == 0 { Parsed::Skipped(Skip::Malformed) } else { Parsed::Continue };
         };
         self.packets = self.packets.saturating_add(1);
         let mut outcome = Parsed::Continue;

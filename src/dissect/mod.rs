@@ -108,8 +108,40 @@ pub enum Parsed {
     Updated,
     /// Detection for this protocol is finished (facts may have changed).
     Done,
-    /// Gave up (malformed or unsupported input); facts keep what was learned.
-    Skipped,
+    /// Gave up, for this reason; facts keep what was learned.
+    Skipped(Skip),
+}
+
+/// Why a dissector gave up on a flow it had claimed. The registry counts them
+/// ([`registry::skipped`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// The bytes do not parse as the protocol (a bad header or message, a fatal alert).
+    Malformed,
+    /// The reassembly buffer filled before a whole message arrived.
+    TooLarge,
+    /// The protocol does not run over this transport as the dissector reads it.
+    WrongTransport,
+    /// A shortlisted flow whose later packets did not confirm the protocol (RTP).
+    Unconfirmed,
+    /// The packets the dissector reads ran out before what it looks for (QUIC Initials).
+    NotFound,
+}
+
+impl Skip {
+    /// Every reason, in the order [`registry::skipped`] counts them.
+    pub const ALL: [Skip; 5] =
+        [Skip::Malformed, Skip::TooLarge, Skip::WrongTransport, Skip::Unconfirmed, Skip::NotFound];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Skip::Malformed => "malformed",
+            Skip::TooLarge => "too_large",
+            Skip::WrongTransport => "wrong_transport",
+            Skip::Unconfirmed => "unconfirmed",
+            Skip::NotFound => "not_found",
+        }
+    }
 }
 
 /// What the registry knows about a flow while probing: its transport and ports.

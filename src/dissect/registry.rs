@@ -10,6 +10,8 @@
 //! Adding a protocol is its file (with its `pub mod` line in `dissect/mod.rs`) and one line in
 //! the `registry!` list below; the fuzz target and its seeds reach it through [`visit`].
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::*;
 use crate::flow::facts::FlowFacts;
 
@@ -249,19 +251,35 @@ impl DissectState {
     /// A dissector that gave up without naming the flow (RTP's unconfirmed claim) leaves it to
     /// the port guess, as if it had never claimed it.
     fn finish(&mut self, parsed: Parsed, facts: &mut FlowFacts) -> Step {
+        if let Parsed::Skipped(reason) = parsed {
+            count_skip(reason);
+        }
         match parsed {
-            Parsed::Skipped if facts.protocol == protocol::UNKNOWN => {
+            Parsed::Skipped(_) if facts.protocol == protocol::UNKNOWN => {
                 self.give_up(facts);
                 Step::Complete
             }
             Parsed::Continue => Step::NothingNew,
             Parsed::Updated => Step::Updated,
-            Parsed::Done | Parsed::Skipped => {
+            Parsed::Done | Parsed::Skipped(_) => {
                 *self = DissectState::Finished;
                 Step::Complete
             }
         }
     }
+}
+
+/// Dissectors that gave up on a flow they had claimed, per reason (index in [`Skip::ALL`]),
+/// since the process started, all workers together. Touched once per such flow, not per packet.
+static SKIPPED: [AtomicU64; Skip::ALL.len()] = [const { AtomicU64::new(0) }; Skip::ALL.len()];
+
+fn count_skip(reason: Skip) {
+    SKIPPED[reason as usize].fetch_add(1, Ordering::Relaxed);
+}
+
+/// How many times dissectors gave up on a flow, per reason, in the process so far.
+pub fn skipped() -> [(Skip, u64); Skip::ALL.len()] {
+    Skip::ALL.map(|r| (r, SKIPPED[r as usize].load(Ordering::Relaxed)))
 }
 
 /// Port guesses that outrank the dissectors' hints: TCP 445 is direct-hosted SMB (MS-SMB2
@@ -393,7 +411,9 @@ mod tests {
         assert!(!f.detection_guessed);
 
         // An RTP-looking first packet on SIP's port, then junk: the port guess, as if RTP had
-        // never claimed the flow.
+        // never claimed the flow; the give-up is counted.
+        let unconfirmed = || skipped().iter().find(|(r, _)| *r == Skip::Unconfirmed).map_or(0, |&(_, n)| n);
+        let before = unconfirmed();
         let mut f = facts(17, 40000, 5060);
         let mut state = DissectState::start(&mut f);
         state.on_segment(&udp(&first), &mut f);
@@ -403,6 +423,8 @@ mod tests {
         assert!(state.is_finished());
         assert_eq!(f.protocol, protocol::SIP);
         assert!(f.detection_guessed);
+        // Other tests may count at the same time: at least this flow's.
+        assert!(unconfirmed() > before);
     }
 
     #[test]
@@ -428,6 +450,13 @@ mod tests {
         assert!(!dns::DnsDissector::port_hint(&FlowInfo { ip_protocol: FlowInfo::TCP, ports: [5353, 40000] }));
         assert!(dns::DnsDissector::port_hint(&FlowInfo { ip_protocol: FlowInfo::UDP, ports: [40000, 5353] }));
         assert!(!tls::TlsDissector::port_hint(&FlowInfo { ip_protocol: FlowInfo::TCP, ports: [443, 40000] }));
+    }
+
+    #[test]
+    fn skip_reasons_index_their_counters() {
+        for (i, r) in Skip::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i, "{r:?}");
+        }
     }
 
     #[test]

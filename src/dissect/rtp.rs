@@ -11,7 +11,7 @@
 //! with the marker bit) name the flow RTCP, as nDPI's corpus truth does, once two of them agree.
 //! Ports below 1024 and Ethereum's 30303 are never RTP (nDPI skips them too).
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment, Skip};
 use crate::flow::facts::FlowFacts;
 
 const HEADER: usize = 12;
@@ -120,7 +120,7 @@ impl Dissector for RtpDissector {
         }
         if self.strikes >= MAX_STRIKES || self.packets >= MAX_PACKETS {
             // Not confirmed: the flow, still unnamed, goes back to the registry's port guess.
-            return Parsed::Skipped;
+            return Parsed::Skipped(Skip::Unconfirmed);
         }
         Parsed::Continue
     }
@@ -214,7 +214,7 @@ mod tests {
         assert_eq!(facts.protocol, protocol::UNKNOWN);
         // Two packets that are neither RTP nor RTCP withdraw the claim, still unnamed.
         assert_eq!(feed(&mut d, &mut facts, Direction::Forward, b"hello there"), Parsed::Continue);
-        assert_eq!(feed(&mut d, &mut facts, Direction::Forward, b"hello there"), Parsed::Skipped);
+        assert_eq!(feed(&mut d, &mut facts, Direction::Forward, b"hello there"), Parsed::Skipped(Skip::Unconfirmed));
         assert_eq!(facts.protocol, protocol::UNKNOWN);
     }
 

@@ -96,7 +96,7 @@ impl Dissector for StunDissector {
         if let Some(dtls) = self.dtls.as_mut() {
             if p.first().is_some_and(|b| (20..=63).contains(b)) {
                 return match dtls.parse(segment, facts) {
-                    Parsed::Skipped => Parsed::Done,
+                    Parsed::Skipped(_) => Parsed::Done,
                     other => other,
                 };
             }
@@ -120,7 +120,7 @@ impl Dissector for StunDissector {
                 return match dtls.parse(segment, facts) {
                     // Claiming the handshake is news even before a hello is whole.
                     Parsed::Continue => Parsed::Updated,
-                    Parsed::Skipped => Parsed::Done,
+                    Parsed::Skipped(_) => Parsed::Done,
                     other => other,
                 };
             }

@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use super::reader::Reader;
 use super::stream::{Push, StreamBuffer};
 use super::x509::{self, CertificateName};
-use super::{protocol, Dissector, Parsed, Probe, Segment};
+use super::{protocol, Dissector, Parsed, Probe, Segment, Skip};
 use crate::flow::facts::{FlowFacts, Ja4, Md5Digest, Names};
 
 mod fingerprint;
@@ -188,7 +188,7 @@ impl Dissector for TlsDissector {
             // Whatever follows the ServerHello (a resumed session's ChangeCipherSpec, an
             // oversized chain) only ends the certificate search.
             Step::Malformed if after_hello => self.finish(Parsed::Done),
-            Step::Malformed => self.finish(Parsed::Skipped),
+            Step::Malformed => self.finish(Parsed::Skipped(Skip::Malformed)),
         }
     }
 }
@@ -927,7 +927,7 @@ pub(crate) mod tests {
     fn server_alpn_must_name_one_protocol() {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         let server = record(&server_hello(0x0303, [1; 32], 0xc02f, Some(&[alpn(&["h2", "http/1.1"])])));
-        assert_eq!(feed(&mut d, &mut f, Reverse, &server), Parsed::Skipped);
+        assert_eq!(feed(&mut d, &mut f, Reverse, &server), Parsed::Skipped(Skip::Malformed));
         assert!(learned_nothing(&f));
     }
 
@@ -1057,13 +1057,13 @@ pub(crate) mod tests {
         // Declared far too large: given up on at once.
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         let stream = record(&[CLIENT_HELLO, 0x10, 0x00, 0x00, 0x03, 0x03]);
-        assert_eq!(feed(&mut d, &mut f, Forward, &stream), Parsed::Skipped);
+        assert_eq!(feed(&mut d, &mut f, Forward, &stream), Parsed::Skipped(Skip::Malformed));
         // Over the limit for real, spread over several records and segments.
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         let hello = client_hello(0x0303, Some(&[sni(b"a.example"), extension(0x0015, &vec![0; MAX_MESSAGE])]));
         let stream = records(CONTENT_HANDSHAKE, 0x0301, &hello, 4000);
         let last = feed_cut(&mut d, &mut f, Forward, 3, &stream, &[1000, 9000, 15000]);
-        assert_eq!(last, Parsed::Skipped);
+        assert_eq!(last, Parsed::Skipped(Skip::Malformed));
         assert!(learned_nothing(&f));
     }
 
@@ -1097,7 +1097,7 @@ pub(crate) mod tests {
 
         // A second HelloRetryRequest is a protocol error.
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-        assert_eq!(feed(&mut d, &mut f, Reverse, &[hrr.clone(), hrr].concat()), Parsed::Skipped);
+        assert_eq!(feed(&mut d, &mut f, Reverse, &[hrr.clone(), hrr].concat()), Parsed::Skipped(Skip::Malformed));
     }
 
     #[test]
@@ -1176,7 +1176,7 @@ pub(crate) mod tests {
     fn change_cipher_spec_first_is_skipped() {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         let ccs = records(CONTENT_CHANGE_CIPHER_SPEC, 0x0303, &[1], MAX_RECORD);
-        assert_eq!(feed(&mut d, &mut f, Reverse, &ccs), Parsed::Skipped);
+        assert_eq!(feed(&mut d, &mut f, Reverse, &ccs), Parsed::Skipped(Skip::Malformed));
     }
 
     // ---- malformed input ----
@@ -1207,9 +1207,13 @@ pub(crate) mod tests {
         ];
         for case in cases {
             let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-            assert_eq!(feed(&mut d, &mut f, Forward, case), Parsed::Skipped, "{case:?}");
+            assert_eq!(feed(&mut d, &mut f, Forward, case), Parsed::Skipped(Skip::Malformed), "{case:?}");
             assert!(learned_nothing(&f));
-            assert_eq!(feed(&mut d, &mut f, Reverse, &tls13_server_stream()), Parsed::Skipped, "stays skipped");
+            assert_eq!(
+                feed(&mut d, &mut f, Reverse, &tls13_server_stream()),
+                Parsed::Skipped(Skip::Malformed),
+                "stays skipped"
+            );
         }
     }
 
@@ -1217,7 +1221,7 @@ pub(crate) mod tests {
     fn client_facts_survive_a_bad_server_side() {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         assert_eq!(feed(&mut d, &mut f, Forward, &modern_client_stream()), Parsed::Updated);
-        assert_eq!(feed(&mut d, &mut f, Reverse, b"\x15\x03\x03\x00\x02\x02\x28"), Parsed::Skipped);
+        assert_eq!(feed(&mut d, &mut f, Reverse, b"\x15\x03\x03\x00\x02\x02\x28"), Parsed::Skipped(Skip::Malformed));
         assert_modern_client(&f);
     }
 
@@ -1232,7 +1236,7 @@ pub(crate) mod tests {
             let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
             let stream = record(&handshake(CLIENT_HELLO, &body[..cut]));
             match feed(&mut d, &mut f, Forward, &stream) {
-                Parsed::Skipped => assert!(learned_nothing(&f), "cut at {cut}"),
+                Parsed::Skipped(_) => assert!(learned_nothing(&f), "cut at {cut}"),
                 // Cut right after the compression methods: a valid hello without extensions.
                 Parsed::Updated => {
                     assert_eq!(f.tls.client_version, 0x0303, "cut at {cut}");
@@ -1246,7 +1250,7 @@ pub(crate) mod tests {
             let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
             let stream = record(&handshake(SERVER_HELLO, &body[..cut]));
             match feed(&mut d, &mut f, Reverse, &stream) {
-                Parsed::Skipped => assert!(learned_nothing(&f), "cut at {cut}"),
+                Parsed::Skipped(_) => assert!(learned_nothing(&f), "cut at {cut}"),
                 // Cut before supported_versions: a TLS 1.2 ServerHello, certificate to come.
                 Parsed::Done | Parsed::Updated => {
                     assert_eq!((f.tls.version, f.tls.cipher), (0x0303, 0x1301), "cut at {cut}")
@@ -1618,7 +1622,7 @@ pub(crate) mod tests {
                 let result = d.parse(&segment(dir, tcp_seq, &bytes[at..end]), &mut f);
                 if let Some(prev) = finished {
                     prop_assert_eq!(result, prev);
-                } else if matches!(result, Parsed::Done | Parsed::Skipped) {
+                } else if matches!(result, Parsed::Done | Parsed::Skipped(Skip::Malformed)) {
                     finished = Some(result);
                 }
                 offset[dir.index()] = end;
