@@ -7,6 +7,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::reader::{be_u16_at, be_u32_at};
 use super::stream::{Push, StreamBuffer};
 use super::text::fact_string;
 use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Skip};
@@ -83,7 +84,7 @@ impl Dissector for DnsDissector {
         if !flow.is_tcp() {
             return Probe::NotForUs;
         }
-        let Some(len) = u16_at(p, 0).map(usize::from) else {
+        let Some(len) = be_u16_at(p, 0).map(usize::from) else {
             return Probe::Unsure;
         };
         if len < HEADER {
@@ -128,7 +129,7 @@ impl Dissector for DnsDissector {
             return Parsed::Continue;
         }
         let data = side.data();
-        let Some(len) = u16_at(data, 0).map(usize::from) else {
+        let Some(len) = be_u16_at(data, 0).map(usize::from) else {
             return Parsed::Continue;
         };
         let outcome = match data.get(2..2 + len) {
@@ -180,7 +181,7 @@ fn read_message(msg: &[u8], facts: &mut FlowFacts, first: bool) -> Parsed {
         }
         let dns = facts.app_protocol.dns_mut();
         if names_flow && header.qdcount > 0 {
-            if let Some(qtype) = u16_at(msg, next).filter(|&t| t != dns.query_type) {
+            if let Some(qtype) = be_u16_at(msg, next).filter(|&t| t != dns.query_type) {
                 dns.query_type = qtype;
                 updated = true;
             }
@@ -192,7 +193,7 @@ fn read_message(msg: &[u8], facts: &mut FlowFacts, first: bool) -> Parsed {
         let Some(next) = name.read(msg, pos) else {
             return if updated { Parsed::Updated } else { Parsed::Skipped(Skip::Malformed) };
         };
-        if u16_at(msg, next + 2).is_none() {
+        if be_u16_at(msg, next + 2).is_none() {
             return if updated { Parsed::Updated } else { Parsed::Skipped(Skip::Malformed) };
         }
         pos = next + 4;
@@ -207,7 +208,7 @@ fn read_message(msg: &[u8], facts: &mut FlowFacts, first: bool) -> Parsed {
                 break;
             };
             let (Some(rtype), Some(ttl), Some(rdlen)) =
-                (u16_at(msg, next), u32_at(msg, next + 4), u16_at(msg, next + 8))
+                (be_u16_at(msg, next), be_u32_at(msg, next + 4), be_u16_at(msg, next + 8))
             else {
                 break;
             };
@@ -263,14 +264,14 @@ struct Header {
 
 impl Header {
     fn read(msg: &[u8]) -> Option<Header> {
-        let flags = u16_at(msg, 2)?;
+        let flags = be_u16_at(msg, 2)?;
         Some(Header {
             response: flags & 0x8000 != 0,
             rcode: (flags & 0x000f) as u8,
-            qdcount: u16_at(msg, 4)?,
-            ancount: u16_at(msg, 6)?,
-            nscount: u16_at(msg, 8)?,
-            arcount: u16_at(msg, 10)?,
+            qdcount: be_u16_at(msg, 4)?,
+            ancount: be_u16_at(msg, 6)?,
+            nscount: be_u16_at(msg, 8)?,
+            arcount: be_u16_at(msg, 10)?,
         })
     }
 }
@@ -279,7 +280,7 @@ impl Header {
 /// real message has.
 fn header_sane(msg: &[u8]) -> bool {
     let (Some(flags), Some(qd), Some(an), Some(ns), Some(ar)) =
-        (u16_at(msg, 2), u16_at(msg, 4), u16_at(msg, 6), u16_at(msg, 8), u16_at(msg, 10))
+        (be_u16_at(msg, 2), be_u16_at(msg, 4), be_u16_at(msg, 6), be_u16_at(msg, 8), be_u16_at(msg, 10))
     else {
         return false;
     };
@@ -308,22 +309,12 @@ pub fn looks_like_message(msg: &[u8]) -> bool {
     let Some(next) = name.read(msg, HEADER) else {
         return false;
     };
-    let (Some(rtype), Some(class)) = (u16_at(msg, next), u16_at(msg, next + 2)) else {
+    let (Some(rtype), Some(class)) = (be_u16_at(msg, next), be_u16_at(msg, next + 2)) else {
         return false;
     };
     // mDNS sets the top class bit (unicast-response / cache-flush, RFC 6762 §5.4, §10.2).
     let class = class & 0x7fff;
     rtype != 0 && matches!(class, 1 | 3 | 4 | 254 | 255)
-}
-
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    let s = b.get(at..at.checked_add(2)?)?;
-    Some(u16::from_be_bytes([s[0], s[1]]))
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    let s = b.get(at..at.checked_add(4)?)?;
-    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
 
 /// A decoded name in dotted form, on the stack.
@@ -381,7 +372,7 @@ impl NameBuf {
                     at += 1 + usize::from(len);
                 }
                 3 => {
-                    let target = usize::from(u16_at(msg, at)? & 0x3fff);
+                    let target = usize::from(be_u16_at(msg, at)? & 0x3fff);
                     end.get_or_insert(at + 2);
                     if target >= at {
                         return None;

@@ -9,6 +9,7 @@
 //! tls-crypt the ACK and packet id are encrypted, so a TCP flow whose client opened with a
 //! hard-reset opcode is confirmed by the server answering with one.
 
+use super::reader::be_len16_at;
 use super::{protocol, Direction, Dissector, FlowInfo, Ports, Probe, Segment};
 
 const HARD_RESET_CLIENT_V1: u8 = 1;
@@ -42,7 +43,7 @@ fn is_server_reset(p: &[u8]) -> bool {
 
 /// The packet inside one TCP frame: the two-byte length must cover the rest exactly.
 fn framed(p: &[u8]) -> Option<&[u8]> {
-    let len = p.get(..2).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))?;
+    let len = be_len16_at(p, 0)?;
     p.get(2..).filter(|rest| rest.len() == len)
 }
 

@@ -2,6 +2,7 @@
 //! a 16-bit length equal to the datagram's, a 16-byte authenticator, then attributes (type,
 //! length ≥ 2, value) that fill the rest exactly.
 
+use super::reader::be_len16_at;
 use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 const HEADER: usize = 20;
@@ -14,8 +15,7 @@ fn known_code(code: u8) -> bool {
 
 /// A known code and a length field equal to the datagram's.
 fn is_header(p: &[u8]) -> bool {
-    let (Some(&code), Some(len)) = (p.first(), p.get(2..4)) else { return false };
-    let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+    let (Some(&code), Some(len)) = (p.first(), be_len16_at(p, 2)) else { return false };
     known_code(code) && len == p.len() && len >= HEADER
 }
 

@@ -179,7 +179,7 @@ pub(super) fn md5(bytes: &[u8]) -> Md5Digest {
 
 /// Big-endian 16-bit values of an even-length list, GREASE left out.
 pub(super) fn u16s(bytes: &[u8]) -> impl Iterator<Item = u16> + '_ {
-    bytes.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).filter(|&v| !is_grease(v))
+    bytes.chunks_exact(2).filter_map(|c| be_u16_at(c, 0)).filter(|&v| !is_grease(v))
 }
 
 /// Extension types of a well-formed extensions block, GREASE left out.

@@ -11,7 +11,7 @@
 
 use std::fmt::Write as _;
 
-use super::reader::Reader;
+use super::reader::{be_len16_at, be_u16_at, Reader};
 use super::stream::{Push, StreamBuffer};
 use super::x509::{self, CertificateName};
 use super::{protocol, Dissector, Parsed, Probe, Segment, Skip};
@@ -120,10 +120,8 @@ impl Dissector for TlsDissector {
             && byte_is(1, |b| b == 3)
             && byte_is(2, |b| b <= 4)
             && byte_is(5, |b| b == CLIENT_HELLO || b == SERVER_HELLO);
-        let length_ok = match (p.get(3), p.get(4)) {
-            (Some(&hi), Some(&lo)) => u16::from_be_bytes([hi, lo]) != 0,
-            _ => true,
-        };
+        // The length is not zero, when it has arrived.
+        let length_ok = be_u16_at(p, 3) != Some(0);
         if !(shape && length_ok) {
             Probe::NotForUs
         } else if p.len() < 6 {
@@ -201,11 +199,10 @@ fn is_tls_mid_session(p: &[u8]) -> bool {
     let mut rest = p;
     while !rest.is_empty() {
         let (Some(&content), Some(&major), Some(&minor), Some(len)) =
-            (rest.first(), rest.get(1), rest.get(2), rest.get(3..5))
+            (rest.first(), rest.get(1), rest.get(2), be_len16_at(rest, 3))
         else {
             return false;
         };
-        let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
         // A two-byte alert is a plaintext one (a handshake refused), not a session's.
         let header_ok = (content == CONTENT_APPLICATION_DATA || (content == CONTENT_ALERT && len > 2))
             && major == 3
@@ -225,7 +222,7 @@ fn is_dtls(p: &[u8]) -> bool {
 }
 
 fn dtls_record_version(p: &[u8]) -> bool {
-    matches!((p.get(1), p.get(2)), (Some(&a), Some(&b)) if is_dtls_version(u16::from_be_bytes([a, b])))
+    be_u16_at(p, 1).is_some_and(is_dtls_version)
 }
 
 /// A datagram of whole DTLS records of any content type (ChangeCipherSpec, alert, handshake,
@@ -234,7 +231,7 @@ fn is_dtls_datagram(p: &[u8]) -> bool {
     let mut rest = p;
     while !rest.is_empty() {
         let ok = rest.first().is_some_and(|c| (20..=23).contains(c)) && dtls_record_version(rest);
-        let len = rest.get(11..13).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])));
+        let len = be_len16_at(rest, 11);
         match len.and_then(|len| rest.get(DTLS_RECORD_HEADER + len..)) {
             Some(next) if ok => rest = next,
             _ => return false,
