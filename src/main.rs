@@ -553,9 +553,6 @@ fn replay(args: ReplayArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitC
         summary.table.flows_refused,
     );
     let mut lines = vec![text];
-    let gave_up: Vec<String> =
-        flowsieve::dissect::registry::skipped().iter().map(|(r, n)| format!("{n} {}", r.name())).collect();
-    lines.push(format!("dissectors gave up on claimed flows: {}", gave_up.join(", ")));
     if args.filter.is_some() {
         lines.push(format!("{} frames rejected by --filter", summary.filtered));
     }

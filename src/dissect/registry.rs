@@ -271,6 +271,9 @@ impl DissectState {
 
 /// Dissectors that gave up on a flow they had claimed, per reason (index in [`Skip::ALL`]),
 /// since the process started, all workers together. Touched once per such flow, not per packet.
+/// Every dissection counts, including parallel replay's shadow copies of DNS flows in the other
+/// workers: not a per-flow figure, so not printed with the replay summary (a per-worker count in
+/// the table's stats, net of shadows, would be).
 static SKIPPED: [AtomicU64; Skip::ALL.len()] = [const { AtomicU64::new(0) }; Skip::ALL.len()];
 
 fn count_skip(reason: Skip) {
