@@ -1,5 +1,10 @@
 //! Protocol dissectors: one file per protocol, one trait, and a registry that runs them on a
 //! flow's first packets until detection completes.
+//!
+//! A new protocol is its file (a [`Dissector`]: `PROTOCOL`, a probe, its [`Ports`] table and,
+//! unless the probe says all there is, a `parse`; integers read through `reader`), its `pub mod`
+//! line below, one line in the `registry!` list of [`registry`] (which also reaches the `dissect`
+//! fuzz target and its seeds), and its name in `protocol` if the ID is new.
 
 pub mod bittorrent;
 pub mod cipher_suites;
