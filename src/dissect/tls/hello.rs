@@ -62,6 +62,28 @@ pub(super) fn transport_parameter(params: &[u8], id: u64) -> Option<&[u8]> {
     None
 }
 
+/// A hello's extensions block (RFC 8446 §4.1.2): absent (empty) or a `<0..2^16-1>` list that
+/// ends the message.
+fn extensions_block<'a>(r: &mut Reader<'a>) -> Option<&'a [u8]> {
+    if r.is_empty() {
+        return Some(&[]);
+    }
+    let block = r.vec16()?;
+    r.is_empty().then_some(block)
+}
+
+/// Call `f` with each extension's type and data; `None` when the block is malformed or `f`
+/// refuses an extension.
+fn each_extension<'a>(block: &'a [u8], mut f: impl FnMut(u16, &'a [u8]) -> Option<()>) -> Option<()> {
+    let mut exts = Reader::new(block);
+    while !exts.is_empty() {
+        let kind = exts.u16()?;
+        let data = exts.vec16()?;
+        f(kind, data)?;
+    }
+    Some(())
+}
+
 impl<'a> ClientHello<'a> {
     /// RFC 8446 §4.1.2 (RFC 5246 §7.4.1.2 and SSL 3.0 have the same layout; extensions are
     /// optional before TLS 1.3). DTLS adds a cookie after the session id (RFC 6347 §4.2.1).
@@ -88,17 +110,8 @@ impl<'a> ClientHello<'a> {
             signature_algorithms: &[],
             quic_parameters: &[],
         };
-        if r.is_empty() {
-            return Some(hello);
-        }
-        hello.extensions = r.vec16()?;
-        if !r.is_empty() {
-            return None;
-        }
-        let mut exts = Reader::new(hello.extensions);
-        while !exts.is_empty() {
-            let kind = exts.u16()?;
-            let data = exts.vec16()?;
+        hello.extensions = extensions_block(&mut r)?;
+        each_extension(hello.extensions, |kind, data| {
             match kind {
                 EXT_SERVER_NAME => {
                     hello.has_sni = true;
@@ -114,7 +127,8 @@ impl<'a> ClientHello<'a> {
                 EXT_QUIC_TRANSPORT_PARAMETERS | EXT_QUIC_TRANSPORT_PARAMETERS_DRAFT => hello.quic_parameters = data,
                 _ => {}
             }
-        }
+            Some(())
+        })?;
         Some(hello)
     }
 
@@ -179,17 +193,8 @@ impl<'a> ServerHello<'a> {
         r.u8()?; // compression method
         let mut hello =
             ServerHello { retry, legacy_version, version: legacy_version, cipher, alpn: None, extensions: &[] };
-        if r.is_empty() {
-            return Some(hello);
-        }
-        hello.extensions = r.vec16()?;
-        if !r.is_empty() {
-            return None;
-        }
-        let mut exts = Reader::new(hello.extensions);
-        while !exts.is_empty() {
-            let kind = exts.u16()?;
-            let data = exts.vec16()?;
+        hello.extensions = extensions_block(&mut r)?;
+        each_extension(hello.extensions, |kind, data| {
             match kind {
                 EXT_SUPPORTED_VERSIONS => {
                     let mut d = Reader::new(data);
@@ -212,7 +217,8 @@ impl<'a> ServerHello<'a> {
                 }
                 _ => {}
             }
-        }
+            Some(())
+        })?;
         Some(hello)
     }
 
