@@ -47,7 +47,7 @@ fn is_utp_syn(p: &[u8]) -> bool {
 }
 
 impl Dissector for BitTorrentDissector {
-    const PROTOCOL: u16 = protocol::BITTORRENT;
+    const PROTOCOL: protocol::ProtocolId = protocol::BITTORRENT;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

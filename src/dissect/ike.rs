@@ -28,7 +28,7 @@ fn is_ike(p: &[u8]) -> bool {
 }
 
 impl Dissector for IkeDissector {
-    const PROTOCOL: u16 = protocol::IPSEC;
+    const PROTOCOL: protocol::ProtocolId = protocol::IPSEC;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

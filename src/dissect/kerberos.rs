@@ -47,7 +47,7 @@ fn is_message(msg: &[u8]) -> bool {
 pub struct KerberosDissector;
 
 impl Dissector for KerberosDissector {
-    const PROTOCOL: u16 = protocol::KERBEROS;
+    const PROTOCOL: protocol::ProtocolId = protocol::KERBEROS;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -28,7 +28,7 @@ fn is_message(p: &[u8]) -> bool {
 pub struct LdapDissector;
 
 impl Dissector for LdapDissector {
-    const PROTOCOL: u16 = protocol::LDAP;
+    const PROTOCOL: protocol::ProtocolId = protocol::LDAP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if is_message(segment.payload) {

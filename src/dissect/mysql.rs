@@ -22,7 +22,7 @@ fn is_greeting(p: &[u8]) -> bool {
 }
 
 impl Dissector for MysqlDissector {
-    const PROTOCOL: u16 = protocol::MYSQL;
+    const PROTOCOL: protocol::ProtocolId = protocol::MYSQL;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(flow.is_tcp() && is_greeting(segment.payload))

@@ -4,7 +4,7 @@
 
 use super::reader::be_u16_at;
 use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// NetBIOS needs no state.
 #[derive(Debug, Default)]
@@ -61,7 +61,7 @@ fn session_service(p: &[u8]) -> bool {
 }
 
 impl Dissector for NetbiosDissector {
-    const PROTOCOL: u16 = protocol::NETBIOS;
+    const PROTOCOL: protocol::ProtocolId = protocol::NETBIOS;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -16,7 +16,7 @@ fn version_mode(p: &[u8]) -> Option<(u8, u8)> {
 }
 
 impl Dissector for NtpDissector {
-    const PROTOCOL: u16 = protocol::NTP;
+    const PROTOCOL: protocol::ProtocolId = protocol::NTP;
 
     /// Certain for a client/server/symmetric/broadcast header of a known length and version,
     /// or a control/private message on port 123.

@@ -62,7 +62,7 @@ fn is_reset(p: &[u8]) -> bool {
 }
 
 impl Dissector for OpenvpnDissector {
-    const PROTOCOL: u16 = protocol::OPENVPN;
+    const PROTOCOL: protocol::ProtocolId = protocol::OPENVPN;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

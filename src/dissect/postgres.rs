@@ -32,7 +32,7 @@ fn classify(p: &[u8]) -> Probe {
 }
 
 impl Dissector for PostgresDissector {
-    const PROTOCOL: u16 = protocol::POSTGRES;
+    const PROTOCOL: protocol::ProtocolId = protocol::POSTGRES;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if flow.is_tcp() {

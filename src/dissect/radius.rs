@@ -38,7 +38,7 @@ fn is_message(p: &[u8]) -> bool {
 pub struct RadiusDissector;
 
 impl Dissector for RadiusDissector {
-    const PROTOCOL: u16 = protocol::RADIUS;
+    const PROTOCOL: protocol::ProtocolId = protocol::RADIUS;
 
     /// Certain for a whole message; on RADIUS's own ports the header suffices (as in nDPI), so
     /// a message with one malformed attribute is still RADIUS there.

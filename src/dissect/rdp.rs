@@ -7,7 +7,7 @@ use super::reader::be_len16_at;
 use super::starttls::StartTls;
 use super::text::contains_ci;
 use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// RDP: after the X.224 negotiation most sessions switch to TLS (MS-RDPBCGR §5.4.5.1,
 /// PROTOCOL_SSL/HYBRID), which is read like a STARTTLS upgrade; the flow stays RDP.
@@ -42,7 +42,7 @@ fn classify(p: &[u8]) -> Probe {
 }
 
 impl Dissector for RdpDissector {
-    const PROTOCOL: u16 = protocol::RDP;
+    const PROTOCOL: protocol::ProtocolId = protocol::RDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if flow.is_tcp() {

@@ -13,7 +13,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::*;
-use crate::flow::facts::FlowFacts;
+use crate::facts::protocol::ProtocolId;
+use crate::facts::FlowFacts;
 
 /// What one segment changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +77,7 @@ macro_rules! registry {
                 }
             }
 
-            fn protocol(self) -> u16 {
+            fn protocol(self) -> ProtocolId {
                 match self {
                     $(Kind::$variant => <$($path)::+>::PROTOCOL,)+
                 }
@@ -288,14 +289,14 @@ pub fn skipped() -> [(Skip, u64); Skip::ALL.len()] {
 /// Port guesses that outrank the dissectors' hints: TCP 445 is direct-hosted SMB (MS-SMB2
 /// §2.1), guessed SMBv23 as nDPI and Netify do; NetBIOS's hint on 445 is there to name the SMB
 /// sessions its probe reads.
-fn guess_before_dissector_hints(flow: &FlowInfo) -> Option<u16> {
+fn guess_before_dissector_hints(flow: &FlowInfo) -> Option<ProtocolId> {
     (flow.is_tcp() && flow.has_port(445)).then_some(protocol::SMBV23)
 }
 
 /// Port guesses for protocols whose dissectors declare no ports of their own (TLS's file is
 /// kept to the hellos), as nDPI guesses them: IANA's HTTPS ports, the implicit-TLS mail ports
 /// (RFC 8314 §3.3: 465 SMTPS, 993 IMAPS, 995 POPS) and IKE's port 500 over TCP (IPSec).
-fn guess_without_dissector_hint(flow: &FlowInfo) -> Option<u16> {
+fn guess_without_dissector_hint(flow: &FlowInfo) -> Option<ProtocolId> {
     if !flow.is_tcp() {
         return None;
     }
@@ -323,7 +324,7 @@ pub fn flow_info(facts: &FlowFacts) -> FlowInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dissect::Direction;
+    use crate::facts::Direction;
 
     fn facts(ip_protocol: u8, local_port: u16, other_port: u16) -> FlowFacts {
         FlowFacts { ip_protocol, local_port, other_port, ..FlowFacts::default() }
@@ -363,7 +364,7 @@ mod tests {
     }
 
     /// A flow whose packets carry no payload ends with its ports' guess.
-    fn guess_for(ip_protocol: u8, port: u16) -> u16 {
+    fn guess_for(ip_protocol: u8, port: u16) -> ProtocolId {
         let mut f = facts(ip_protocol, 36050, port);
         let mut state = DissectState::start(&mut f);
         state.give_up(&mut f);
@@ -434,7 +435,7 @@ mod tests {
     fn visit_reaches_every_dissector_by_name() {
         struct Name;
         impl Visitor for Name {
-            type Output = (&'static str, u16);
+            type Output = (&'static str, ProtocolId);
             fn visit<D: Dissector>(self, name: &'static str) -> Self::Output {
                 (name, D::PROTOCOL)
             }

@@ -13,7 +13,7 @@
 
 use super::reader::{be_len16_at, be_u16_at, be_u32_at};
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment, Skip};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const HEADER: usize = 12;
 /// How far ahead of the last sequence number a packet may be (a few lost packets).
@@ -76,7 +76,7 @@ fn ports_ok(flow: &FlowInfo) -> bool {
 }
 
 impl Dissector for RtpDissector {
-    const PROTOCOL: u16 = protocol::RTP;
+    const PROTOCOL: protocol::ProtocolId = protocol::RTP;
     const NAMED_ON_CLAIM: bool = false;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
@@ -131,7 +131,7 @@ impl Dissector for RtpDissector {
 mod tests {
     use super::*;
     use crate::dissect::testing::*;
-    use crate::dissect::Direction;
+    use crate::facts::Direction;
     use proptest::prelude::*;
 
     fn feed(d: &mut RtpDissector, facts: &mut FlowFacts, dir: Direction, p: &[u8]) -> Parsed {

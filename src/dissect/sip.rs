@@ -48,7 +48,7 @@ fn classify(p: &[u8]) -> Probe {
 }
 
 impl Dissector for SipDissector {
-    const PROTOCOL: u16 = protocol::SIP;
+    const PROTOCOL: protocol::ProtocolId = protocol::SIP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if flow.is_udp() || flow.is_tcp() {

@@ -21,7 +21,7 @@ fn is_slp(p: &[u8]) -> bool {
 }
 
 impl Dissector for SlpDissector {
-    const PROTOCOL: u16 = protocol::SLP;
+    const PROTOCOL: protocol::ProtocolId = protocol::SLP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if((flow.is_udp() || flow.is_tcp()) && is_slp(segment.payload))

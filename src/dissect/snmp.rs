@@ -52,7 +52,7 @@ fn is_snmp(p: &[u8]) -> bool {
 }
 
 impl Dissector for SnmpDissector {
-    const PROTOCOL: u16 = protocol::SNMP;
+    const PROTOCOL: protocol::ProtocolId = protocol::SNMP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(flow.is_udp() && is_snmp(segment.payload))

@@ -12,7 +12,7 @@ use super::reader::{be_len16_at, be_u16_at};
 use super::text::fact_string;
 use super::tls::TlsDissector;
 use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const HEADER: usize = 20;
 const MAGIC: [u8; 4] = [0x21, 0x12, 0xa4, 0x42];
@@ -70,7 +70,7 @@ fn is_stun(msg: &[u8]) -> bool {
 }
 
 impl Dissector for StunDissector {
-    const PROTOCOL: u16 = protocol::STUN;
+    const PROTOCOL: protocol::ProtocolId = protocol::STUN;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;
@@ -136,7 +136,7 @@ impl Dissector for StunDissector {
 mod tests {
     use super::*;
     use crate::dissect::testing::*;
-    use crate::dissect::Direction;
+    use crate::facts::Direction;
     use proptest::prelude::*;
 
     #[test]

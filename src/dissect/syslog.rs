@@ -50,7 +50,7 @@ fn tcp_message(p: &[u8]) -> bool {
 }
 
 impl Dissector for SyslogDissector {
-    const PROTOCOL: u16 = protocol::SYSLOG;
+    const PROTOCOL: protocol::ProtocolId = protocol::SYSLOG;
 
     /// Certain for `<PRI>` followed by a printable character over UDP; over TCP for a framed
     /// message with a full RFC 5424 or RFC 3164 header (see [`tcp_message`]).

@@ -9,7 +9,7 @@ use super::{protocol, Direction, Dissector, FlowInfo, Ports, Probe, Segment};
 pub struct WireguardDissector;
 
 impl Dissector for WireguardDissector {
-    const PROTOCOL: u16 = protocol::WIREGUARD;
+    const PROTOCOL: protocol::ProtocolId = protocol::WIREGUARD;
 
     /// Certain for a handshake message of the right size. Transport data alone is only a hint
     /// (its size rule matches many UDP payloads), so it stays unsure until the other side

@@ -250,7 +250,7 @@ impl<'a> ServerHello<'a> {
 /// the variant it already has; on port 443 with an HTTP ALPN (the server's choice, else the
 /// client's first offer) it is Netify's `HTTP/S` (196). Without ALPN it stays `TLS`: the port
 /// alone does not say the payload is HTTP.
-pub(super) fn tls_protocol(facts: &FlowFacts) -> u16 {
+pub(super) fn tls_protocol(facts: &FlowFacts) -> protocol::ProtocolId {
     let secure = [protocol::SMTPS, protocol::IMAPS, protocol::POPS, protocol::FTPS];
     if secure.contains(&facts.protocol) {
         return facts.protocol;

@@ -15,7 +15,7 @@ use super::reader::{be_len16_at, be_u16_at, Reader};
 use super::stream::{Push, StreamBuffer};
 use super::x509::{self, CertificateName};
 use super::{protocol, Dissector, Parsed, Probe, Segment, Skip};
-use crate::flow::facts::{FlowFacts, Ja4, Md5Digest, Names};
+use crate::facts::{FlowFacts, Ja4, Md5Digest, Names};
 
 mod fingerprint;
 mod hello;
@@ -93,7 +93,7 @@ impl Default for TlsDissector {
 }
 
 impl Dissector for TlsDissector {
-    const PROTOCOL: u16 = protocol::TLS;
+    const PROTOCOL: protocol::ProtocolId = protocol::TLS;
 
     /// Certain for a handshake record that opens with a ClientHello or ServerHello (over UDP
     /// also a DTLS record opening with a hello or HelloVerifyRequest). Bytes that are present
@@ -620,8 +620,8 @@ impl Walker {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::dissect::Direction::{self, Forward, Reverse};
-    use crate::flow::facts::TlsFacts;
+    use crate::facts::Direction::{self, Forward, Reverse};
+    use crate::facts::TlsFacts;
     use proptest::prelude::*;
 
     #[test]
@@ -775,7 +775,7 @@ pub(crate) mod tests {
     }
 
     fn learned_nothing(f: &FlowFacts) -> bool {
-        f.tls == TlsFacts::default() && f.protocol == 0 && f.detected_hostname().is_none()
+        f.tls == TlsFacts::default() && f.protocol == protocol::UNKNOWN && f.detected_hostname().is_none()
     }
 
     fn assert_modern_client(f: &FlowFacts) {
@@ -1354,7 +1354,7 @@ pub(crate) mod tests {
         assert!(tls.ja3().is_some() && tls.ja3s().is_some() && tls.ja4().is_some());
         // The hostname is the SNI, stored once; nothing else of the flow is on the heap.
         assert_eq!(f.hostname_heap_bytes(), 0);
-        assert_eq!(f.app_protocol, crate::flow::facts::ProtocolFacts::None);
+        assert_eq!(f.app_protocol, crate::facts::ProtocolFacts::None);
         let heap = tls.heap_bytes();
         assert!(heap <= TLS_FLOW_HEAP_BUDGET, "a TLS flow's facts take {heap} bytes of heap");
     }
