@@ -1,7 +1,7 @@
 //! Writes seed corpora for the fuzz targets (fuzz/) from real captures.
 //!
-//! `cargo run --example fuzz-seeds -- [PCAP_DIR] [OUT_DIR]` (defaults
-//! `../shared/corpus/ndpi/pcap` and `fuzz/corpus`) reads every capture and writes, under
+//! `cargo run --example fuzz-seeds -- [PCAP_DIR] [OUT_DIR]` (defaults: `pcap/` in
+//! `flowsieve::corpus_dir()`, which `$FLOWSIEVE_CORPUS` overrides, and `fuzz/corpus`) reads every capture and writes, under
 //! `OUT_DIR/<target>/`:
 //! - `decode`: single frames, behind the link-type selector byte;
 //! - `worker`: each capture's first frames as a frame sequence;
@@ -196,7 +196,7 @@ const CRITERIA: &[&str] = &[
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let pcaps = PathBuf::from(args.first().map_or("../shared/corpus/ndpi/pcap", |s| s.as_str()));
+    let pcaps = args.first().map_or_else(|| flowsieve::corpus_dir().join("pcap"), PathBuf::from);
     let out = PathBuf::from(args.get(1).map_or("fuzz/corpus", |s| s.as_str()));
     let mut seeds = Seeds { out, written: HashMap::new() };
     for c in CRITERIA {

@@ -108,7 +108,7 @@ impl Dissector for TlsDissector {
             return Probe::Certain;
         }
         // A byte not received yet cannot disagree.
-        let byte_is = |i: usize, ok: fn(u8) -> bool| p.get(i).map_or(true, |&b| ok(b));
+        let byte_is = |i: usize, ok: fn(u8) -> bool| p.get(i).is_none_or(|&b| ok(b));
         let shape = byte_is(0, |b| b == CONTENT_HANDSHAKE)
             && byte_is(1, |b| b == 3)
             && byte_is(2, |b| b <= 4)
