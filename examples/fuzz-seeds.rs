@@ -1,8 +1,8 @@
 //! Writes seed corpora for the fuzz targets (fuzz/) from real captures.
 //!
 //! `cargo run --example fuzz-seeds -- [PCAP_DIR] [OUT_DIR]` (defaults: `pcap/` in
-//! `flowsieve::corpus_dir()`, which `$FLOWSIEVE_CORPUS` overrides, and `fuzz/corpus`) reads every capture and writes, under
-//! `OUT_DIR/<target>/`:
+//! `flowsieve::corpus_dir()`, which `$FLOWSIEVE_CORPUS` overrides, and `fuzz/corpus`) reads
+//! every capture and writes, under `OUT_DIR/<target>/`:
 //! - `decode`: single frames, behind the link-type selector byte;
 //! - `worker`: each capture's first frames as a frame sequence;
 //! - `dissect`: the first payloads of flows a dissector's probe is certain of, as a flow input
