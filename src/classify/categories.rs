@@ -1,7 +1,7 @@
 //! Categories: Netify's `netify-categories.json`, the built-in category lists, and custom
 //! domain lists (`domains.d/<priority>-<category>.txt`).
 //!
-//! `netify-categories.json` (spec/flow-actions.md §5):
+//! `netify-categories.json` (docs/FLOW-ACTIONS.md §5):
 //!
 //! ```json
 //! { "application_tag_index": { "streaming-media": 29, … },

@@ -6,7 +6,7 @@
 //! - [`categories`]: `netify-categories.json`, the built-in category lists, `domains.d` lists.
 //!
 //! [`Classifier`] ties them together and fills [`AppFacts`] from what the flow table and the
-//! dissectors found, in Netify's order (spec/flow-actions.md §5): protocol "twins", the detected
+//! dissectors found, in Netify's order (docs/FLOW-ACTIONS.md §5): protocol "twins", the detected
 //! host name, the DNS host name, the remote address (not for DNS flows), the TLS certificate's
 //! names, then soft dissectors.
 //!
