@@ -56,6 +56,11 @@ pub struct Worker {
     /// Conntrack facts (`ct_mark`, and `ip_nat` on external interfaces); set by `run`, never
     /// in replay (a capture file's flows are not the host's connections).
     pub conntrack: Option<CtLookup>,
+    /// NFQUEUE capture: what the queue said about the packet being processed.
+    pub queued: Option<nfqueue::QueuedMeta>,
+    /// NFQUEUE capture: the last packet's flow is decided and its connection should get the
+    /// bypass mark (its key).
+    pub queued_bypass: Option<crate::flow::key::FlowKey>,
 }
 
 impl Worker {
@@ -67,6 +72,8 @@ impl Worker {
             vlan_override: 0,
             evaluate: true,
             conntrack: None,
+            queued: None,
+            queued_bypass: None,
         }
     }
 
@@ -104,9 +111,15 @@ impl Worker {
             packet.vlan_id = self.vlan_override;
         }
         let now = frame.timestamp;
-        let Some((flow, change)) = self.table.process(&packet, now) else {
+        let Some((flow, mut change)) = self.table.process(&packet, now) else {
             return;
         };
+        if let Some(meta) = &self.queued {
+            if nfqueue::note_queued(&mut flow.facts, meta, &packet) && change == Change::None {
+                change = Change::Updated;
+            }
+            self.queued_bypass = nfqueue::wants_bypass(flow, meta);
+        }
         if !self.evaluate {
             return;
         }
@@ -482,6 +495,9 @@ fn replay_inline(
 /// `replay --workers N`: share-nothing workers over the parsed captures.
 mod parallel;
 
+/// `run --nfqueue`: workers reading NFQUEUEs and giving verdicts.
+pub mod nfqueue;
+
 fn progress_bar(files: &[String], repeat: u16) -> indicatif::ProgressBar {
     // File sizes over an average frame size is a fine estimate for a bar.
     let bytes: u64 =
@@ -566,11 +582,17 @@ pub struct RunOptions {
     pub workers: usize,
     /// AF_PACKET ring geometry and block retire timeout.
     pub ring: crate::capture::ring::RingConfig,
+    /// NFQUEUE queues to read (`--nfqueue`), one worker each, and how.
+    pub nfqueues: Vec<nfqueue::QueueSpec>,
+    pub nfqueue: nfqueue::QueueOptions,
 }
 
 enum EnforcerMsg {
     Match(Dispatch),
     Reload(Vec<TargetSpec>),
+    /// Store the number in the counter once everything sent before it is in the kernel
+    /// (inline NFQUEUE: the worker holds a packet until then).
+    Ack(Arc<AtomicU64>, u64),
 }
 
 /// Run the agent until SIGINT or SIGTERM. SIGHUP reloads the configuration.
@@ -625,6 +647,7 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
             }
         }
     }
+    let queues = nfqueue::open_all(&options.nfqueues, &options.nfqueue)?;
     let status_thread = match &options.control_socket {
         Some(path) => Some(
             crate::status::serve(path, status.clone(), stop.clone())
@@ -643,14 +666,17 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     // flow tables.
     let conntrack_cache = Arc::new(CtCache::new(options.table.max_flows.saturating_mul(2).max(1024)));
     // Each worker hears which connections changed (a mark set later, NAT) through its own queue.
-    let (ct_senders, ct_receivers): (Vec<_>, Vec<_>) = (0..sources.len()).map(|_| bounded::<CtChange>(4096)).unzip();
+    let (ct_senders, ct_receivers): (Vec<_>, Vec<_>) =
+        (0..sources.len() + queues.len()).map(|_| bounded::<CtChange>(4096)).unzip();
     let mut ct_receivers = ct_receivers.into_iter();
     let conntrack_thread = crate::flow::ctcache::spawn_listener(conntrack_cache.clone(), stop.clone(), ct_senders);
     let mut workers = Vec::new();
     lock(&status).workers = sources
         .iter()
         .map(|(_, i)| WorkerStatus { iface: i.name.clone(), external: i.external, ..WorkerStatus::default() })
+        .chain(queues.iter().map(|(q, external)| nfqueue::worker_status(q, *external, &options.nfqueue)))
         .collect();
+    let first_queue_index = sources.len();
     for (index, (capture, iface)) in sources.into_iter().enumerate() {
         let mut table = FlowTable::new(options.table.clone(), options.locality.clone(), &iface.name, iface.external);
         if let Some(c) = &options.classifier {
@@ -672,6 +698,29 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
             .spawn(move || worker_loop(worker, capture, shared))?;
         workers.push(handle);
     }
+    for (n, (queue, external)) in queues.into_iter().enumerate() {
+        let name = format!("nfq{}", queue.queue());
+        let mut table = FlowTable::new(options.table.clone(), options.locality.clone(), &name, external);
+        if let Some(c) = &options.classifier {
+            table = table.with_classifier(c.clone());
+        }
+        let mut worker = Worker::new(table, actions.clone());
+        worker.conntrack = Some(CtLookup::new(conntrack_cache.clone()));
+        let shared = WorkerShared {
+            stop: stop.clone(),
+            tx: tx.clone(),
+            generation: generation.clone(),
+            dropped: dropped.clone(),
+            status: status.clone(),
+            index: first_queue_index + n,
+            conntrack_changes: ct_receivers.next().unwrap_or_else(|| bounded(0).1),
+        };
+        let queue_options = options.nfqueue.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("worker-{name}"))
+            .spawn(move || nfqueue::queue_loop(worker, queue, shared, queue_options))?;
+        workers.push(handle);
+    }
     let capture = match (options.capture, options.ring.version) {
         (CaptureMethod::Pcap, _) => "libpcap",
         (CaptureMethod::AfPacket, crate::capture::ring::RingVersion::V2) => "AF_PACKET TPACKET_V2",
@@ -679,6 +728,8 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     };
     tracing::info!(
         interfaces = ?options.interfaces.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+        nfqueues = ?options.nfqueues.iter().map(|q| q.to_string()).collect::<Vec<_>>(),
+        nfqueue_mode = ?options.nfqueue.mode,
         capture,
         actions = initial.actions.actions.len(),
         targets = initial.targets.len(),
@@ -761,20 +812,65 @@ struct WorkerShared {
     conntrack_changes: Receiver<CtChange>,
 }
 
-fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared) -> anyhow::Result<()> {
-    let WorkerShared { stop, tx, generation, dropped, status, index, conntrack_changes } = shared;
-    let events_dropped = std::cell::Cell::new(0u64);
-    let mut seen_generation = generation.load(Ordering::Acquire);
-    let mut send = |_: &mut Flow, d: Dispatch| match tx.try_send(EnforcerMsg::Match(d)) {
+/// Sends a match to the enforcer without blocking; a full queue loses it (counted).
+fn send_match(tx: &Sender<EnforcerMsg>, dropped: &AtomicU64, events_dropped: &std::cell::Cell<u64>, d: Dispatch) {
+    match tx.try_send(EnforcerMsg::Match(d)) {
         Ok(()) => {}
         Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
             dropped.fetch_add(1, Ordering::Relaxed);
             events_dropped.set(events_dropped.get() + 1);
         }
-    };
-    let mut last_expire = Instant::now();
-    let started_wall = SystemTime::now();
-    let started_mono = Instant::now();
+    }
+}
+
+/// A live worker's periodic work on its idle tick: conntrack changes, re-evaluation after a
+/// reload, flow expiry.
+struct Housekeeping {
+    seen_generation: u64,
+    last_expire: Instant,
+    started_wall: SystemTime,
+    started_mono: Instant,
+}
+
+impl Housekeeping {
+    fn new(generation: &AtomicU64) -> Housekeeping {
+        Housekeeping {
+            seen_generation: generation.load(Ordering::Acquire),
+            last_expire: Instant::now(),
+            started_wall: SystemTime::now(),
+            started_mono: Instant::now(),
+        }
+    }
+
+    fn tick(
+        &mut self,
+        worker: &mut Worker,
+        generation: &AtomicU64,
+        conntrack_changes: &Receiver<CtChange>,
+        send: &mut impl FnMut(&mut Flow, Dispatch),
+    ) {
+        while let Ok(change) = conntrack_changes.try_recv() {
+            worker.on_conntrack_change(&change, SystemTime::now(), &mut *send);
+        }
+        let current = generation.load(Ordering::Acquire);
+        if current != self.seen_generation {
+            self.seen_generation = current;
+            worker.reevaluate_all(SystemTime::now(), &mut *send);
+        }
+        if self.last_expire.elapsed() >= Duration::from_secs(1) {
+            self.last_expire = Instant::now();
+            // Monotonic time since start keeps expiry right if the wall clock jumps.
+            let now = self.started_wall.duration_since(UNIX_EPOCH).unwrap_or_default() + self.started_mono.elapsed();
+            worker.table.expire(now, |_| {});
+        }
+    }
+}
+
+fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared) -> anyhow::Result<()> {
+    let WorkerShared { stop, tx, generation, dropped, status, index, conntrack_changes } = shared;
+    let events_dropped = std::cell::Cell::new(0u64);
+    let mut send = |_: &mut Flow, d: Dispatch| send_match(&tx, &dropped, &events_dropped, d);
+    let mut housekeeping = Housekeeping::new(&generation);
     let result = capture.run(&stop, |event| match event {
         LiveEvent::Frame(frame) => {
             // Events carry the packet's capture time (the kernel's timestamp), which the
@@ -783,20 +879,7 @@ fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared
             worker.on_frame(frame, at, &mut send)
         }
         LiveEvent::Idle(capture_stats) => {
-            while let Ok(change) = conntrack_changes.try_recv() {
-                worker.on_conntrack_change(&change, SystemTime::now(), &mut send);
-            }
-            let current = generation.load(Ordering::Acquire);
-            if current != seen_generation {
-                seen_generation = current;
-                worker.reevaluate_all(SystemTime::now(), &mut send);
-            }
-            if last_expire.elapsed() >= Duration::from_secs(1) {
-                last_expire = Instant::now();
-                // Monotonic time since start keeps expiry right if the wall clock jumps.
-                let now = started_wall.duration_since(UNIX_EPOCH).unwrap_or_default() + started_mono.elapsed();
-                worker.table.expire(now, |_| {});
-            }
+            housekeeping.tick(&mut worker, &generation, &conntrack_changes, &mut send);
             publish(&status, index, &worker, capture_stats, events_dropped.get());
         }
     });
@@ -841,18 +924,24 @@ fn lock(status: &SharedStatus) -> std::sync::MutexGuard<'_, Status> {
 fn enforcer_loop(targets: Vec<TargetSpec>, rx: Receiver<EnforcerMsg>, stop: Arc<AtomicBool>, status: SharedStatus) {
     let mut enforcer = Enforcer::new(&targets, EnforceMode::Apply).measure_latency();
     let mut next_tick = Instant::now();
+    let mut acks: Vec<(Arc<AtomicU64>, u64)> = Vec::with_capacity(256);
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(msg) => {
-                handle_msg(&mut enforcer, msg);
+                handle_msg(&mut enforcer, msg, &mut acks);
                 // Drain what is queued, then send it as one batch.
                 while let Ok(msg) = rx.try_recv() {
-                    handle_msg(&mut enforcer, msg);
+                    handle_msg(&mut enforcer, msg, &mut acks);
                     if enforcer.pending() >= 4096 {
                         enforcer.flush();
                     }
                 }
                 enforcer.flush();
+                // The flush waited for the kernel's acknowledgements: what came before these
+                // acks is in place.
+                for (counter, value) in acks.drain(..) {
+                    counter.fetch_max(value, Ordering::Release);
+                }
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
@@ -878,9 +967,10 @@ fn enforcer_loop(targets: Vec<TargetSpec>, rx: Receiver<EnforcerMsg>, stop: Arc<
     }
 }
 
-fn handle_msg(enforcer: &mut Enforcer, msg: EnforcerMsg) {
+fn handle_msg(enforcer: &mut Enforcer, msg: EnforcerMsg, acks: &mut Vec<(Arc<AtomicU64>, u64)>) {
     match msg {
         EnforcerMsg::Match(d) => enforcer.handle(&d.targets, &d.event, d.refresh, None),
         EnforcerMsg::Reload(specs) => enforcer.reload(&specs),
+        EnforcerMsg::Ack(counter, value) => acks.push((counter, value)),
     }
 }

@@ -472,6 +472,13 @@ fn full_language_against_flows() {
         ("!dhc_hit;", |_| {}, true),
         ("fhc_hit || soft_dissector || expiring || expired || tls_ech;", |_| {}, false),
         ("iface_nfq_src == 'br-lan' or iface_nfq_dst == 'br-lan';", |_| {}, false),
+        ("iface_nfq_src == 'br-lan' or iface_nfq_dst == 'br-lan';", |f| f.nfq.dst = Some("br-lan".into()), true),
+        ("iface_nfq_src == 'BR-LAN';", |f| f.nfq.src = Some("br-lan".into()), true),
+        ("iface_nfq_src == 'wan0';", |f| f.nfq.src = Some("br-lan".into()), false),
+        // NethSecurity's "any device": any NFQUEUE interface, not a literal `*`.
+        ("iface_nfq_src == '*' or iface_nfq_dst == '*';", |f| f.nfq.src = Some("eth1".into()), true),
+        ("iface_nfq_src == '*' or iface_nfq_dst == '*';", |_| {}, false),
+        ("iface_nfq_src != '*';", |_| {}, true),
         ("ndpi_risk_score_client == 0;", |_| {}, true),
         ("ip_nat || other_type == other_remote;", |f| f.other_type = OtherType::Remote, true),
         // Risks (always 0 today; bits set by hand here).

@@ -694,6 +694,26 @@ impl Empty for RiskFacts {
     }
 }
 
+/// What an NFQUEUE tells about a flow's queued packets (absent for other captures).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NfqFacts {
+    /// Input and output interfaces of its packets from client to server (Netify's
+    /// `iface_nfq_src` / `iface_nfq_dst`); `None` where the hook has none (no output interface
+    /// in the input hook, no input interface in the output hook).
+    pub src: Option<IfaceName>,
+    pub dst: Option<IfaceName>,
+    /// The conntrack entry's id, as the queue hands it over.
+    pub ct_id: u32,
+}
+
+static NO_NFQ: NfqFacts = NfqFacts { src: None, dst: None, ct_id: 0 };
+
+impl Empty for NfqFacts {
+    fn empty() -> &'static Self {
+        &NO_NFQ
+    }
+}
+
 /// A flow's own host name, when it is not the TLS SNI (see [`FlowFacts::detected_hostname`]).
 /// Opaque, so that nothing writes it past the TLS facts' link to it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -730,6 +750,8 @@ pub struct FlowFacts {
     pub icmp: Option<IcmpFacts>,
     /// Conntrack mark of the flow's connection, when known (0 otherwise).
     pub ct_mark: u32,
+    /// NFQUEUE interfaces and conntrack id; boxed on first write (NFQUEUE capture only).
+    pub nfq: Cold<NfqFacts>,
     /// Netify protocol ID (see [`crate::dissect::protocol`]); 0 = unknown.
     pub protocol: u16,
     /// Host name the flow is about (TLS SNI, HTTP Host, DNS hints…), unless it is the TLS SNI,
@@ -840,6 +862,7 @@ impl Default for FlowFacts {
             ip_dscp: 0,
             icmp: None,
             ct_mark: 0,
+            nfq: Cold::default(),
             protocol: 0,
             hostname: Hostname(None),
             dns_hostname: None,
