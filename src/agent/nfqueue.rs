@@ -138,10 +138,10 @@ pub fn worker_status(queue: &NfQueue, external: bool, options: &QueueOptions) ->
 /// What the queue said about the packet a worker is processing.
 #[derive(Debug, Clone, Default)]
 pub struct QueuedMeta {
-    pub indev: Option<IfaceName>,
-    pub outdev: Option<IfaceName>,
-    /// The packet had a conntrack entry: its id and mark.
-    pub ct: Option<(u32, u32)>,
+    /// The queue's name with the packet's input and output interfaces.
+    pub iface: IfaceName,
+    /// The packet's connection mark, when the queue handed over its conntrack entry.
+    pub ct_mark: Option<u32>,
     /// `(mark, mask)` to set once the flow is decided.
     pub bypass: Option<(u32, u32)>,
 }
@@ -155,27 +155,44 @@ pub fn wants_bypass(flow: &Flow, meta: &QueuedMeta) -> Option<crate::flow::key::
 }
 
 /// Records the queue's facts on the packet's flow: the interfaces of its client-to-server
-/// packets and the connection's id and mark. True when a fact criteria can see changed.
+/// packets and the connection's mark. True when a fact criteria can see changed.
 pub fn note_queued(facts: &mut FlowFacts, meta: &QueuedMeta, packet: &Packet<'_>) -> bool {
     let mut changed = false;
     let client =
         if facts.local_origin { (facts.local_ip, facts.local_port) } else { (facts.other_ip, facts.other_port) };
-    if (packet.src_ip, packet.src_port) == client && (facts.nfq.src != meta.indev || facts.nfq.dst != meta.outdev) {
-        let nfq = &mut *facts.nfq;
-        nfq.src = meta.indev.clone();
-        nfq.dst = meta.outdev.clone();
+    if (packet.src_ip, packet.src_port) == client && !facts.iface.same(&meta.iface) {
+        changed = facts.iface.nfq_src() != meta.iface.nfq_src() || facts.iface.nfq_dst() != meta.iface.nfq_dst();
+        facts.iface = meta.iface.clone();
+    }
+    if let Some(mark) = meta.ct_mark.filter(|&m| m != facts.ct_mark) {
+        facts.ct_mark = mark;
         changed = true;
     }
-    if let Some((id, mark)) = meta.ct {
-        if facts.nfq.ct_id != id {
-            facts.nfq.ct_id = id;
-        }
-        if facts.ct_mark != mark {
-            facts.ct_mark = mark;
-            changed = true;
-        }
-    }
     changed
+}
+
+/// One shared interface value per (input, output) interface pair of a queue.
+struct QueueIfaces {
+    queue: String,
+    names: IfaceNames,
+    pairs: Vec<((u32, u32), IfaceName)>,
+}
+
+impl QueueIfaces {
+    fn get(&mut self, indev: u32, outdev: u32) -> IfaceName {
+        if let Some((_, iface)) = self.pairs.iter().find(|(pair, _)| *pair == (indev, outdev)) {
+            return iface.clone();
+        }
+        let src = self.names.get(indev).to_string();
+        let dst = self.names.get(outdev);
+        let iface = IfaceName::with_nfq(&self.queue, &src, dst);
+        // Interface pairs are few; indexes reused by new interfaces start afresh.
+        if self.pairs.len() >= 1024 {
+            self.pairs.clear();
+        }
+        self.pairs.push(((indev, outdev), iface.clone()));
+        iface
+    }
 }
 
 /// A packet whose verdict waits for the enforcer.
@@ -327,7 +344,8 @@ pub(super) fn queue_loop(
     let WorkerShared { stop, tx, generation, dropped, status, index, conntrack_changes } = shared;
     let events_dropped = std::cell::Cell::new(0u64);
     let mut housekeeping = Housekeeping::new(&generation);
-    let mut names = IfaceNames::default();
+    let mut ifaces =
+        QueueIfaces { queue: format!("nfq{}", queue.queue()), names: IfaceNames::default(), pairs: Vec::new() };
     let capacity = options.config.max_len as usize + crate::capture::nfqueue::BATCH;
     let mut v = Verdicts {
         mode: options.mode,
@@ -372,9 +390,8 @@ pub(super) fn queue_loop(
             v.status.packets += 1;
             let id = p.id;
             worker.queued = Some(QueuedMeta {
-                indev: (p.indev != 0).then(|| names.get(p.indev)),
-                outdev: (p.outdev != 0).then(|| names.get(p.outdev)),
-                ct: (p.ct_id != 0 || p.ct_mark != 0).then_some((p.ct_id, p.ct_mark)),
+                iface: ifaces.get(p.indev, p.outdev),
+                ct_mark: (p.ct_id != 0).then_some(p.ct_mark),
                 bypass: if v.mode == QueueMode::Inline { options.bypass_mark } else { None },
             });
             worker.queued_bypass = None;

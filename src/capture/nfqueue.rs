@@ -499,17 +499,17 @@ fn parse_proc(text: &str, queue: u16) -> Option<KernelQueueStats> {
 /// Interface names by index, resolved once per index (`if_indextoname`).
 #[derive(Debug, Default)]
 pub struct IfaceNames {
-    names: Vec<(u32, crate::flow::facts::IfaceName)>,
+    names: Vec<(u32, Box<str>)>,
 }
 
 impl IfaceNames {
-    /// The name of interface `index` ("" for 0 or an index the kernel no longer knows).
-    pub fn get(&mut self, index: u32) -> crate::flow::facts::IfaceName {
+    /// The name of interface `index` ("" for 0 or an index the kernel does not know).
+    pub fn get(&mut self, index: u32) -> &str {
         if index == 0 {
-            return crate::flow::facts::IfaceName::default();
+            return "";
         }
-        if let Some((_, name)) = self.names.iter().find(|(i, _)| *i == index) {
-            return name.clone();
+        if let Some(at) = self.names.iter().position(|(i, _)| *i == index) {
+            return &self.names[at].1;
         }
         let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
         // SAFETY: `buf` holds IF_NAMESIZE bytes, as if_indextoname requires; it writes a
@@ -521,13 +521,12 @@ impl IfaceNames {
             // SAFETY: on success `buf` holds a NUL-terminated string.
             unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned()
         };
-        let name = crate::flow::facts::IfaceName::from(name.as_str());
         // Interfaces come and go (an index may be reused): keep the table small.
         if self.names.len() >= 256 {
             self.names.clear();
         }
-        self.names.push((index, name.clone()));
-        name
+        self.names.push((index, name.into()));
+        self.names.last().map_or("", |(_, n)| n)
     }
 }
 

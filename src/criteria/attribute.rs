@@ -624,14 +624,14 @@ pub static ATTRIBUTES: &[Attribute] = &[
     Attribute {
         name: "iface_nfq_src",
         aliases: &[],
-        accessor: Accessor::Text(|f| f.nfq.src.as_deref().unwrap_or("")),
+        accessor: Accessor::Text(|f| f.iface.nfq_src()),
         doc: "NFQUEUE input interface of the flow's client-to-server packets ('*': any; empty unless captured with --nfqueue)",
         caveat: None,
     },
     Attribute {
         name: "iface_nfq_dst",
         aliases: &[],
-        accessor: Accessor::Text(|f| f.nfq.dst.as_deref().unwrap_or("")),
+        accessor: Accessor::Text(|f| f.iface.nfq_dst()),
         doc: "NFQUEUE output interface of the flow's client-to-server packets ('*': any; empty unless captured with --nfqueue)",
         caveat: None,
     },

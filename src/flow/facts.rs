@@ -99,13 +99,46 @@ impl<T: Empty + PartialEq> PartialEq<T> for Cold<T> {
 
 /// A capture interface's name, shared by every flow seen on it. One pointer (an `Arc<str>`
 /// is two): the name is read by criteria and output, never on the packet path.
+///
+/// With NFQUEUE capture it also carries the input and output interfaces of the flow's
+/// client-to-server packets (Netify's `iface_nfq_src`/`iface_nfq_dst`): one shared value per
+/// queue and interface pair, so the flow slot does not grow.
 #[derive(Clone, PartialEq, Eq, Default)]
-pub struct IfaceName(Arc<Box<str>>);
+pub struct IfaceName(Arc<IfaceInner>);
+
+#[derive(PartialEq, Eq, Default)]
+struct IfaceInner {
+    name: Box<str>,
+    /// NFQUEUE input and output interface ("" where the hook has none).
+    nfq: Option<(Box<str>, Box<str>)>,
+}
+
+impl IfaceName {
+    /// A queue's name with the interfaces its packets crossed.
+    pub fn with_nfq(name: &str, src: &str, dst: &str) -> IfaceName {
+        IfaceName(Arc::new(IfaceInner { name: name.into(), nfq: Some((src.into(), dst.into())) }))
+    }
+
+    /// NFQUEUE input interface ("" when none or not captured from a queue).
+    pub fn nfq_src(&self) -> &str {
+        self.0.nfq.as_ref().map_or("", |(src, _)| src)
+    }
+
+    /// NFQUEUE output interface ("" when none or not captured from a queue).
+    pub fn nfq_dst(&self) -> &str {
+        self.0.nfq.as_ref().map_or("", |(_, dst)| dst)
+    }
+
+    /// The very same shared value (not only equal text).
+    pub fn same(&self, other: &IfaceName) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
 
 impl Deref for IfaceName {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        &self.0.name
     }
 }
 
@@ -117,7 +150,7 @@ impl AsRef<str> for IfaceName {
 
 impl From<&str> for IfaceName {
     fn from(name: &str) -> Self {
-        IfaceName(Arc::new(name.into()))
+        IfaceName(Arc::new(IfaceInner { name: name.into(), nfq: None }))
     }
 }
 
@@ -694,26 +727,6 @@ impl Empty for RiskFacts {
     }
 }
 
-/// What an NFQUEUE tells about a flow's queued packets (absent for other captures).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NfqFacts {
-    /// Input and output interfaces of its packets from client to server (Netify's
-    /// `iface_nfq_src` / `iface_nfq_dst`); `None` where the hook has none (no output interface
-    /// in the input hook, no input interface in the output hook).
-    pub src: Option<IfaceName>,
-    pub dst: Option<IfaceName>,
-    /// The conntrack entry's id, as the queue hands it over.
-    pub ct_id: u32,
-}
-
-static NO_NFQ: NfqFacts = NfqFacts { src: None, dst: None, ct_id: 0 };
-
-impl Empty for NfqFacts {
-    fn empty() -> &'static Self {
-        &NO_NFQ
-    }
-}
-
 /// A flow's own host name, when it is not the TLS SNI (see [`FlowFacts::detected_hostname`]).
 /// Opaque, so that nothing writes it past the TLS facts' link to it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -750,8 +763,6 @@ pub struct FlowFacts {
     pub icmp: Option<IcmpFacts>,
     /// Conntrack mark of the flow's connection, when known (0 otherwise).
     pub ct_mark: u32,
-    /// NFQUEUE interfaces and conntrack id; boxed on first write (NFQUEUE capture only).
-    pub nfq: Cold<NfqFacts>,
     /// Netify protocol ID (see [`crate::dissect::protocol`]); 0 = unknown.
     pub protocol: u16,
     /// Host name the flow is about (TLS SNI, HTTP Host, DNS hints…), unless it is the TLS SNI,
@@ -862,7 +873,6 @@ impl Default for FlowFacts {
             ip_dscp: 0,
             icmp: None,
             ct_mark: 0,
-            nfq: Cold::default(),
             protocol: 0,
             hostname: Hostname(None),
             dns_hostname: None,
