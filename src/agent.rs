@@ -677,8 +677,9 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         .chain(queues.iter().map(|(q, external)| nfqueue::worker_status(q, *external, &options.nfqueue)))
         .collect();
     let first_queue_index = sources.len();
-    for (index, (capture, iface)) in sources.into_iter().enumerate() {
-        let mut table = FlowTable::new(options.table.clone(), options.locality.clone(), &iface.name, iface.external);
+    // A worker and what it shares: its own flow table, named after what it reads.
+    let mut make_worker = |name: &str, external: bool, index: usize| {
+        let mut table = FlowTable::new(options.table.clone(), options.locality.clone(), name, external);
         if let Some(c) = &options.classifier {
             table = table.with_classifier(c.clone());
         }
@@ -693,6 +694,10 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
             index,
             conntrack_changes: ct_receivers.next().unwrap_or_else(|| bounded(0).1),
         };
+        (worker, shared)
+    };
+    for (index, (capture, iface)) in sources.into_iter().enumerate() {
+        let (worker, shared) = make_worker(&iface.name, iface.external, index);
         let handle = std::thread::Builder::new()
             .name(format!("worker-{}", iface.name))
             .spawn(move || worker_loop(worker, capture, shared))?;
@@ -700,21 +705,7 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     }
     for (n, (queue, external)) in queues.into_iter().enumerate() {
         let name = format!("nfq{}", queue.queue());
-        let mut table = FlowTable::new(options.table.clone(), options.locality.clone(), &name, external);
-        if let Some(c) = &options.classifier {
-            table = table.with_classifier(c.clone());
-        }
-        let mut worker = Worker::new(table, actions.clone());
-        worker.conntrack = Some(CtLookup::new(conntrack_cache.clone()));
-        let shared = WorkerShared {
-            stop: stop.clone(),
-            tx: tx.clone(),
-            generation: generation.clone(),
-            dropped: dropped.clone(),
-            status: status.clone(),
-            index: first_queue_index + n,
-            conntrack_changes: ct_receivers.next().unwrap_or_else(|| bounded(0).1),
-        };
+        let (worker, shared) = make_worker(&name, external, first_queue_index + n);
         let queue_options = options.nfqueue.clone();
         let handle = std::thread::Builder::new()
             .name(format!("worker-{name}"))

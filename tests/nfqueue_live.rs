@@ -223,16 +223,6 @@ fn nethsecurity_style_rules_block_in_tap_mode() {
     assert!(agent.signal_and_wait(Signal::SIGTERM).success(), "{}", agent.log_text());
 }
 
-/// The weak-TLS example with the log written into the lab.
-fn weak_tls_config(lab: &Lab) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/weak-tls.json")).unwrap();
-    let mut config: serde_json::Value = serde_json::from_str(&text).unwrap();
-    config["targets"]["log.weakssl"]["path"] = lab.dir.to_string_lossy().into_owned().into();
-    let path = lab.path("weak-tls.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-    path
-}
-
 #[test]
 fn inline_mode_lets_nothing_of_a_weak_tls_session_through() {
     if !can_run() {
@@ -251,7 +241,7 @@ fn inline_mode_lets_nothing_of_a_weak_tls_session_through() {
     let first = tls_try(&lab.client, CLIENT, TLS11, true, Some(("-sess_out", &session)));
     assert!(first.new_session && first.response, "{first:?}");
 
-    let config = weak_tls_config(&lab);
+    let config = lab.weak_tls_config();
     must(&lab.router, "iptables", &["-I", "FORWARD", "-j", "NFQUEUE", "--queue-num", "50"]);
     // The drop rule in a chain after iptables' filter chain (priority 0).
     must(&lab.router, "nft", &["add table inet netify"]);
@@ -404,7 +394,7 @@ fn nfqueue_benchmark() {
         return;
     }
     let lab = Lab::start();
-    let config = weak_tls_config(&lab);
+    let config = lab.weak_tls_config();
     let rounds: usize = std::env::var("FLOWSIEVE_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
     let flood_secs = 3;
     println!(

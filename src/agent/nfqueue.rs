@@ -500,6 +500,44 @@ mod tests {
     }
 
     #[test]
+    fn interfaces_come_from_client_to_server_packets_only() {
+        let packet = |src: &str, sport: u16, dst: &str, dport: u16| Packet {
+            vlan_id: 0,
+            src_mac: [0; 6],
+            dst_mac: [0; 6],
+            src_ip: src.parse().unwrap(),
+            dst_ip: dst.parse().unwrap(),
+            ip_protocol: 6,
+            src_port: sport,
+            dst_port: dport,
+            tcp: None,
+            payload: &[],
+            ip_len: 40,
+            icmp: None,
+            tunnel: crate::decode::TunnelType::None,
+            dscp: 0,
+        };
+        let mut facts = FlowFacts {
+            local_ip: "192.168.1.10".parse().unwrap(),
+            local_port: 40000,
+            other_ip: "10.99.0.2".parse().unwrap(),
+            other_port: 443,
+            local_origin: true,
+            ..FlowFacts::default()
+        };
+        let reply = QueuedMeta { iface: IfaceName::with_nfq("nfq50", "wan0", "br-lan"), ct_mark: None, bypass: None };
+        assert!(!note_queued(&mut facts, &reply, &packet("10.99.0.2", 443, "192.168.1.10", 40000)));
+        assert_eq!((facts.iface.nfq_src(), facts.iface.nfq_dst()), ("", ""));
+        let request =
+            QueuedMeta { iface: IfaceName::with_nfq("nfq50", "br-lan", "wan0"), ct_mark: Some(7), bypass: None };
+        assert!(note_queued(&mut facts, &request, &packet("192.168.1.10", 40000, "10.99.0.2", 443)));
+        assert_eq!((facts.iface.nfq_src(), facts.iface.nfq_dst(), &*facts.iface), ("br-lan", "wan0", "nfq50"));
+        assert_eq!(facts.ct_mark, 7);
+        // The same again changes nothing.
+        assert!(!note_queued(&mut facts, &request, &packet("192.168.1.10", 40000, "10.99.0.2", 443)));
+    }
+
+    #[test]
     fn ids_compare_across_the_wrap() {
         assert!(after(2, 1));
         assert!(!after(1, 1));
