@@ -590,9 +590,9 @@ pub struct RunOptions {
 enum EnforcerMsg {
     Match(Dispatch),
     Reload(Vec<TargetSpec>),
-    /// Store the number in the counter once everything sent before it is in the kernel
-    /// (inline NFQUEUE: the worker holds a packet until then).
-    Ack(Arc<AtomicU64>, u64),
+    /// Confirm the number once everything sent before it is in the kernel (inline NFQUEUE:
+    /// the worker holds a packet until then).
+    Ack(Arc<nfqueue::AckSignal>, u64),
 }
 
 /// Run the agent until SIGINT or SIGTERM. SIGHUP reloads the configuration.
@@ -915,7 +915,7 @@ fn lock(status: &SharedStatus) -> std::sync::MutexGuard<'_, Status> {
 fn enforcer_loop(targets: Vec<TargetSpec>, rx: Receiver<EnforcerMsg>, stop: Arc<AtomicBool>, status: SharedStatus) {
     let mut enforcer = Enforcer::new(&targets, EnforceMode::Apply).measure_latency();
     let mut next_tick = Instant::now();
-    let mut acks: Vec<(Arc<AtomicU64>, u64)> = Vec::with_capacity(256);
+    let mut acks: Vec<(Arc<nfqueue::AckSignal>, u64)> = Vec::with_capacity(256);
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(msg) => {
@@ -930,8 +930,8 @@ fn enforcer_loop(targets: Vec<TargetSpec>, rx: Receiver<EnforcerMsg>, stop: Arc<
                 enforcer.flush();
                 // The flush waited for the kernel's acknowledgements: what came before these
                 // acks is in place.
-                for (counter, value) in acks.drain(..) {
-                    counter.fetch_max(value, Ordering::Release);
+                for (signal, value) in acks.drain(..) {
+                    signal.confirm(value);
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -958,7 +958,7 @@ fn enforcer_loop(targets: Vec<TargetSpec>, rx: Receiver<EnforcerMsg>, stop: Arc<
     }
 }
 
-fn handle_msg(enforcer: &mut Enforcer, msg: EnforcerMsg, acks: &mut Vec<(Arc<AtomicU64>, u64)>) {
+fn handle_msg(enforcer: &mut Enforcer, msg: EnforcerMsg, acks: &mut Vec<(Arc<nfqueue::AckSignal>, u64)>) {
     match msg {
         EnforcerMsg::Match(d) => enforcer.handle(&d.targets, &d.event, d.refresh, None),
         EnforcerMsg::Reload(specs) => enforcer.reload(&specs),

@@ -15,6 +15,7 @@
 //! skip userspace (`ct mark and MASK == MARK accept`).
 
 use std::collections::VecDeque;
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -195,6 +196,52 @@ impl QueueIfaces {
     }
 }
 
+/// How the enforcer tells a queue worker that its matches are in the kernel: a counter it
+/// raises, and an eventfd that wakes the worker's poll.
+#[derive(Debug)]
+pub struct AckSignal {
+    counter: AtomicU64,
+    event: std::os::fd::OwnedFd,
+}
+
+impl AckSignal {
+    fn new() -> std::io::Result<AckSignal> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: eventfd takes no pointers; a negative result is an error, anything else a
+        // new descriptor we own from here on.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just returned by eventfd and is owned by nothing else.
+        let event = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+        Ok(AckSignal { counter: AtomicU64::new(0), event })
+    }
+
+    /// Everything sent before `value` is in the kernel (called by the enforcer).
+    pub fn confirm(&self, value: u64) {
+        use std::os::fd::AsRawFd;
+        self.counter.fetch_max(value, Ordering::Release);
+        let one = 1u64.to_ne_bytes();
+        // SAFETY: writes the 8 bytes of `one` (a live local) to our eventfd; a full counter
+        // (EAGAIN) only means the worker is already due to wake.
+        let _ = unsafe { libc::write(self.event.as_raw_fd(), one.as_ptr().cast(), one.len()) };
+    }
+
+    fn acked(&self) -> u64 {
+        self.counter.load(Ordering::Acquire)
+    }
+
+    /// Resets the eventfd after a wake-up.
+    fn drain(&self) {
+        use std::os::fd::AsRawFd;
+        let mut buf = [0u8; 8];
+        // SAFETY: reads at most 8 bytes into `buf`, a live local of that size; EAGAIN (nothing
+        // to read) is fine.
+        let _ = unsafe { libc::read(self.event.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    }
+}
+
 /// A packet whose verdict waits for the enforcer.
 #[derive(Debug, Clone, Copy)]
 struct Hold {
@@ -216,7 +263,7 @@ struct Verdicts {
     /// Packets received and not yet given a verdict, oldest first, with their arrival.
     waiting: VecDeque<(u32, Instant)>,
     holds: VecDeque<Hold>,
-    acked: Arc<AtomicU64>,
+    acked: Arc<AckSignal>,
     next_ack: u64,
     held: LatencyHistogram,
     status: QueueStatus,
@@ -249,7 +296,7 @@ impl Verdicts {
     /// Inline: drops confirmed or timed-out holds, then accepts everything before the first
     /// hold still waiting (everything, when none is).
     fn release(&mut self, queue: &mut NfQueue) {
-        let acked = self.acked.load(Ordering::Acquire);
+        let acked = self.acked.acked();
         while let Some(hold) = self.holds.front() {
             if acked >= hold.ack {
                 self.holds.pop_front();
@@ -270,10 +317,11 @@ impl Verdicts {
         self.accept_up_to(queue, upto);
     }
 
-    /// How long the worker may sleep: until the oldest hold times out, at most 100 ms.
+    /// How long the worker may sleep: until the oldest hold times out (the enforcer's
+    /// confirmation wakes it earlier), at most 100 ms.
     fn sleep(&self) -> Duration {
         match self.holds.front() {
-            Some(hold) => self.hold_timeout.saturating_sub(hold.since.elapsed()).min(Duration::from_millis(1)),
+            Some(hold) => self.hold_timeout.saturating_sub(hold.since.elapsed()).min(Duration::from_millis(100)),
             None => Duration::from_millis(100),
         }
     }
@@ -352,7 +400,7 @@ pub(super) fn queue_loop(
         hold_timeout: options.hold_timeout,
         waiting: VecDeque::with_capacity(capacity),
         holds: VecDeque::with_capacity(capacity),
-        acked: Arc::new(AtomicU64::new(0)),
+        acked: Arc::new(AckSignal::new().context("creating the enforcer's wake-up eventfd")?),
         next_ack: 0,
         held: LatencyHistogram::default(),
         status: QueueStatus { queue: queue.queue(), mode: options.mode.name().into(), ..QueueStatus::default() },
@@ -361,10 +409,11 @@ pub(super) fn queue_loop(
     let mut bypass = Bypass::default();
     let mut result = Ok(());
     while !stop.load(Ordering::Relaxed) {
-        if let Err(e) = queue.wait(v.sleep()) {
+        if let Err(e) = queue.wait(v.sleep(), Some(v.acked.event.as_fd())) {
             result = Err(e);
             break;
         }
+        v.acked.drain();
         let n = match queue.receive() {
             Ok(n) => n,
             Err(e) => {

@@ -269,7 +269,7 @@ impl NfQueue {
                     "no acknowledgement from the kernel (is nfnetlink_queue available?)".into(),
                 ));
             }
-            self.wait(Duration::from_millis(100)).map_err(|e| AckError::Other(e.to_string()))?;
+            self.wait(Duration::from_millis(100), None).map_err(|e| AckError::Other(e.to_string()))?;
             let n = self.receive().map_err(|e| AckError::Other(e.to_string()))?;
             for i in 0..n {
                 let data = &self.buffers[i * self.slot..i * self.slot + self.lengths[i]];
@@ -296,11 +296,15 @@ impl NfQueue {
         self.queue
     }
 
-    /// Waits up to `timeout` for something to read (EINTR is not an error).
-    pub fn wait(&self, timeout: Duration) -> Result<(), CaptureError> {
+    /// Waits up to `timeout` (rounded up to a millisecond) for something to read, or for
+    /// `also` to become readable (EINTR is not an error).
+    pub fn wait(&self, timeout: Duration, also: Option<std::os::fd::BorrowedFd<'_>>) -> Result<(), CaptureError> {
         use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-        let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
-        let mut fds = [PollFd::new(self.sock.as_fd(), PollFlags::POLLIN | PollFlags::POLLERR)];
+        let ms = u16::try_from(timeout.as_micros().div_ceil(1000)).unwrap_or(u16::MAX);
+        let mut fds = [
+            PollFd::new(self.sock.as_fd(), PollFlags::POLLIN | PollFlags::POLLERR),
+            PollFd::new(also.unwrap_or(self.sock.as_fd()), PollFlags::POLLIN),
+        ];
         match poll(&mut fds, PollTimeout::from(ms)) {
             Ok(_) | Err(nix::errno::Errno::EINTR) => Ok(()),
             Err(e) => Err(queue_error(self.queue, format!("poll: {e}"))),
