@@ -15,21 +15,22 @@
 //! skip userspace (`ct mark and MASK == MARK accept`).
 
 use std::collections::VecDeque;
-use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 
-use super::{publish, send_match, Dispatch, EnforcerMsg, Housekeeping, Worker, WorkerShared};
+use super::enforcer::EnforcerMsg;
+use super::live::{lock, publish, send_match, Housekeeping, WorkerShared};
+use super::worker::{Dispatch, Worker};
 use crate::capture::live::LiveStats;
-use crate::capture::nfqueue::{IfaceNames, NfQueue, QueueConfig};
+use crate::capture::nfqueue::{IfaceNames, NfQueue, QueueConfig, WakeFd};
 use crate::capture::Frame;
 use crate::decode::{LinkType, Packet};
-use crate::enforce::latency::LatencyHistogram;
-use crate::flow::facts::{FlowFacts, IfaceName};
+use crate::facts::{FlowFacts, IfaceName};
 use crate::flow::table::Flow;
+use crate::status::latency::LatencyHistogram;
 use crate::status::{QueueStatus, WorkerStatus};
 
 /// `--nfqueue ROLE=FIRST[:COUNT]`: queues FIRST … FIRST+COUNT-1 under role lan or wan.
@@ -201,44 +202,18 @@ impl QueueIfaces {
 #[derive(Debug)]
 pub struct AckSignal {
     counter: AtomicU64,
-    event: std::os::fd::OwnedFd,
+    wake: WakeFd,
 }
 
 impl AckSignal {
-    fn new() -> std::io::Result<AckSignal> {
-        use std::os::fd::FromRawFd;
-        // SAFETY: eventfd takes no pointers; a negative result is an error, anything else a
-        // new descriptor we own from here on.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just returned by eventfd and is owned by nothing else.
-        let event = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
-        Ok(AckSignal { counter: AtomicU64::new(0), event })
-    }
-
     /// Everything sent before `value` is in the kernel (called by the enforcer).
     pub fn confirm(&self, value: u64) {
-        use std::os::fd::AsRawFd;
         self.counter.fetch_max(value, Ordering::Release);
-        let one = 1u64.to_ne_bytes();
-        // SAFETY: writes the 8 bytes of `one` (a live local) to our eventfd; a full counter
-        // (EAGAIN) only means the worker is already due to wake.
-        let _ = unsafe { libc::write(self.event.as_raw_fd(), one.as_ptr().cast(), one.len()) };
+        self.wake.wake();
     }
 
     fn acked(&self) -> u64 {
         self.counter.load(Ordering::Acquire)
-    }
-
-    /// Resets the eventfd after a wake-up.
-    fn drain(&self) {
-        use std::os::fd::AsRawFd;
-        let mut buf = [0u8; 8];
-        // SAFETY: reads at most 8 bytes into `buf`, a live local of that size; EAGAIN (nothing
-        // to read) is fine.
-        let _ = unsafe { libc::read(self.event.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
     }
 }
 
@@ -331,7 +306,7 @@ impl Verdicts {
 /// conntrack changes there, else over ctnetlink just before the verdict.
 #[derive(Default)]
 struct Bypass {
-    conntrack: Option<crate::enforce::netlink::conntrack::ConntrackSocket>,
+    conntrack: Option<crate::netlink::conntrack::ConntrackSocket>,
     unavailable: bool,
 }
 
@@ -356,7 +331,7 @@ impl Bypass {
     }
 
     fn set_mark(&mut self, flow: &Flow, mark: u32, mask: u32) -> bool {
-        use crate::enforce::netlink::conntrack::ConntrackSocket;
+        use crate::netlink::conntrack::ConntrackSocket;
         let Some(tuple) = crate::enforce::ctmark::original_tuple(&flow.facts) else { return false };
         if self.unavailable {
             return false;
@@ -400,7 +375,10 @@ pub(super) fn queue_loop(
         hold_timeout: options.hold_timeout,
         waiting: VecDeque::with_capacity(capacity),
         holds: VecDeque::with_capacity(capacity),
-        acked: Arc::new(AckSignal::new().context("creating the enforcer's wake-up eventfd")?),
+        acked: Arc::new(AckSignal {
+            counter: AtomicU64::new(0),
+            wake: WakeFd::new().context("creating the enforcer's wake-up eventfd")?,
+        }),
         next_ack: 0,
         held: LatencyHistogram::default(),
         status: QueueStatus { queue: queue.queue(), mode: options.mode.name().into(), ..QueueStatus::default() },
@@ -409,11 +387,11 @@ pub(super) fn queue_loop(
     let mut bypass = Bypass::default();
     let mut result = Ok(());
     while !stop.load(Ordering::Relaxed) {
-        if let Err(e) = queue.wait(v.sleep(), Some(v.acked.event.as_fd())) {
+        if let Err(e) = queue.wait(v.sleep(), Some(&v.acked.wake)) {
             result = Err(e);
             break;
         }
-        v.acked.drain();
+        v.acked.wake.drain();
         let n = match queue.receive() {
             Ok(n) => n,
             Err(e) => {
@@ -497,7 +475,7 @@ pub(super) fn queue_loop(
             let capture =
                 LiveStats { received: v.status.packets as u32, dropped: v.status.kernel_dropped as u32, if_dropped: 0 };
             publish(&status, index, &worker, capture, events_dropped.get());
-            if let Some(w) = super::lock(&status).workers.get_mut(index) {
+            if let Some(w) = lock(&status).workers.get_mut(index) {
                 w.queue = Some(v.status.clone());
             }
         }

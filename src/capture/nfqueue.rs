@@ -12,6 +12,10 @@
 //! up to an id) or, to set a conntrack mark, as one `NFQNL_MSG_VERDICT` with a nested `NFQA_CT`.
 //! Nothing on the packet path allocates.
 
+// One of the modules allowed `unsafe` (see Cargo.toml's [lints]): `recvmmsg`, `eventfd` and
+// `if_indextoname` through libc.
+#![allow(unsafe_code)]
+
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
 use std::time::Duration;
@@ -19,7 +23,7 @@ use std::time::Duration;
 use netlink_sys::Socket;
 
 use super::CaptureError;
-use crate::enforce::netlink::{self as nl, MsgBuf};
+use crate::netlink::{self as nl, MsgBuf};
 
 const NFNL_SUBSYS_QUEUE: u16 = 3;
 const NFQNL_MSG_PACKET: u16 = 0;
@@ -297,13 +301,13 @@ impl NfQueue {
     }
 
     /// Waits up to `timeout` (rounded up to a millisecond) for something to read, or for
-    /// `also` to become readable (EINTR is not an error).
-    pub fn wait(&self, timeout: Duration, also: Option<std::os::fd::BorrowedFd<'_>>) -> Result<(), CaptureError> {
+    /// `wake` to be woken (EINTR is not an error).
+    pub fn wait(&self, timeout: Duration, wake: Option<&WakeFd>) -> Result<(), CaptureError> {
         use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
         let ms = u16::try_from(timeout.as_micros().div_ceil(1000)).unwrap_or(u16::MAX);
         let mut fds = [
             PollFd::new(self.sock.as_fd(), PollFlags::POLLIN | PollFlags::POLLERR),
-            PollFd::new(also.unwrap_or(self.sock.as_fd()), PollFlags::POLLIN),
+            PollFd::new(wake.map_or(self.sock.as_fd(), |w| w.event.as_fd()), PollFlags::POLLIN),
         ];
         match poll(&mut fds, PollTimeout::from(ms)) {
             Ok(_) | Err(nix::errno::Errno::EINTR) => Ok(()),
@@ -498,6 +502,42 @@ fn parse_proc(text: &str, queue: u16) -> Option<KernelQueueStats> {
             user_dropped: f[6],
         })
     })
+}
+
+/// An eventfd another thread writes to wake a queue worker's [`NfQueue::wait`].
+#[derive(Debug)]
+pub struct WakeFd {
+    event: std::os::fd::OwnedFd,
+}
+
+impl WakeFd {
+    pub fn new() -> io::Result<WakeFd> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: eventfd takes no pointers; a negative result is an error, anything else a
+        // new descriptor nothing else owns.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just returned by eventfd and is owned by nothing else.
+        Ok(WakeFd { event: unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) } })
+    }
+
+    /// Wakes the waiting worker (from any thread).
+    pub fn wake(&self) {
+        let one = 1u64.to_ne_bytes();
+        // SAFETY: writes the 8 bytes of `one`, a live local, to our eventfd; a full counter
+        // (EAGAIN) only means the worker is already due to wake.
+        let _ = unsafe { libc::write(self.event.as_raw_fd(), one.as_ptr().cast(), one.len()) };
+    }
+
+    /// Resets it after a wake-up.
+    pub fn drain(&self) {
+        let mut buf = [0u8; 8];
+        // SAFETY: reads at most 8 bytes into `buf`, a live local of that size; EAGAIN (nothing
+        // to read) is fine.
+        let _ = unsafe { libc::read(self.event.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    }
 }
 
 /// Interface names by index, resolved once per index (`if_indextoname`).
