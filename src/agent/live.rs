@@ -305,12 +305,13 @@ pub(super) fn send_match(
     dropped: &AtomicU64,
     events_dropped: &std::cell::Cell<u64>,
     d: Dispatch,
-) {
+) -> bool {
     match tx.try_send(EnforcerMsg::Match(d)) {
-        Ok(()) => {}
+        Ok(()) => true,
         Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
             dropped.fetch_add(1, Ordering::Relaxed);
             events_dropped.set(events_dropped.get() + 1);
+            false
         }
     }
 }
@@ -361,7 +362,9 @@ impl Housekeeping {
 fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared) -> anyhow::Result<()> {
     let WorkerShared { stop, tx, generation, dropped, status, index, conntrack_changes } = shared;
     let events_dropped = std::cell::Cell::new(0u64);
-    let mut send = |_: &mut Flow, d: Dispatch| send_match(&tx, &dropped, &events_dropped, d);
+    let mut send = |_: &mut Flow, d: Dispatch| {
+        send_match(&tx, &dropped, &events_dropped, d);
+    };
     let mut housekeeping = Housekeeping::new(&generation);
     let result = capture.run(&stop, |event| match event {
         LiveEvent::Frame(frame) => {

@@ -429,15 +429,18 @@ pub(super) fn queue_loop(
                 wire_len: p.len,
                 vlan: None,
             };
-            let mut matched = false;
+            let (mut matched, mut lost) = (false, false);
             worker.on_frame(frame, wall, |_: &mut Flow, d: Dispatch| {
                 matched |= !d.refresh;
-                send_match(&tx, &dropped, &events_dropped, d);
+                lost |= !send_match(&tx, &dropped, &events_dropped, d);
             });
             if v.mode != QueueMode::Inline {
                 continue;
             }
-            if matched {
+            if matched && lost {
+                // The enforcer's queue was full: nothing to wait for.
+                v.status.fail_open_releases += 1;
+            } else if matched {
                 v.next_ack += 1;
                 match tx.try_send(EnforcerMsg::Ack(v.acked.clone(), v.next_ack)) {
                     Ok(()) if v.holds.len() < v.holds.capacity() => {
@@ -463,7 +466,9 @@ pub(super) fn queue_loop(
         }
         if n == 0 || last_publish.elapsed() >= Duration::from_millis(100) {
             last_publish = Instant::now();
-            let mut send = |_: &mut Flow, d: Dispatch| send_match(&tx, &dropped, &events_dropped, d);
+            let mut send = |_: &mut Flow, d: Dispatch| {
+                send_match(&tx, &dropped, &events_dropped, d);
+            };
             housekeeping.tick(&mut worker, &generation, &conntrack_changes, &mut send);
             v.status.held = v.held.summary();
             v.status.verdict_errors = queue.verdict_errors;
