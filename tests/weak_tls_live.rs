@@ -11,6 +11,7 @@ use std::time::Duration;
 use common::lab::{self, Agent, Lab, CLIENT, EXEMPT_CLIENT, SERVER};
 use nix::sys::signal::Signal;
 
+/// The README's weak-TLS example, with the log written into the lab's directory instead of /tmp.
 fn example_config(lab: &Lab) -> std::path::PathBuf {
     lab.weak_tls_config()
 }

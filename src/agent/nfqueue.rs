@@ -247,8 +247,10 @@ struct Verdicts {
 impl Verdicts {
     /// Accepts every waiting packet up to `id` (one batch verdict) and records their wait.
     fn accept_up_to(&mut self, queue: &mut NfQueue, id: u32) {
-        if !self.waiting.front().is_some_and(|&(first, _)| !after(first, id)) {
-            return;
+        // Nothing waits, or the oldest waiting packet comes after `id`: nothing to accept.
+        match self.waiting.front() {
+            Some(&(first, _)) if !after(first, id) => {}
+            _ => return,
         }
         if let Err(e) = queue.accept_up_to(id) {
             tracing::warn!(queue = queue.queue(), "sending a verdict: {e}");

@@ -162,8 +162,8 @@ impl Lab {
         self.dir.join(name)
     }
 
-    /// The weak-TLS example (`examples/weak-tls.json`) with its log written into the lab's
-    /// directory instead of /tmp.
+    /// The README's weak-TLS example (`examples/weak-tls.json`) with its log written into the
+    /// lab's directory instead of /tmp.
     pub fn weak_tls_config(&self) -> PathBuf {
         let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/weak-tls.json")).unwrap();
         let mut config: serde_json::Value = serde_json::from_str(&text).unwrap();
