@@ -24,7 +24,7 @@
 //! netlink  → nothing
 //! status   → nothing
 //! decode   → facts
-//! capture  → decode
+//! capture  → decode, netlink
 //! dissect  → facts
 //! criteria → facts
 //! classify → criteria, facts
@@ -32,7 +32,7 @@
 //! output   → classify, dissect, facts, flow
 //! enforce  → facts, flow, netlink, output, status
 //! actions  → criteria, enforce, facts, netlink
-//! agent    → actions, capture, classify, decode, enforce, flow, status
+//! agent    → actions, capture, classify, decode, enforce, facts, flow, netlink, status
 //! ```
 
 pub mod actions;
