@@ -1,4 +1,6 @@
-//! Records the git commit the binary is built from, for `flowsieve --version`.
+//! Records the git commit the binary is built from, for `flowsieve --version`: from
+//! `$FLOWSIEVE_GIT_COMMIT` when set (builds from a copied tree, such as OpenWrt's), else
+//! `git rev-parse --short HEAD`, else "unknown".
 
 use std::process::Command;
 
@@ -9,7 +11,12 @@ fn git(args: &[&str]) -> Option<String> {
 }
 
 fn main() {
-    let commit = git(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".to_string());
+    println!("cargo:rerun-if-env-changed=FLOWSIEVE_GIT_COMMIT");
+    let commit = std::env::var("FLOWSIEVE_GIT_COMMIT")
+        .ok()
+        .filter(|c| !c.trim().is_empty())
+        .or_else(|| git(&["rev-parse", "--short", "HEAD"]))
+        .unwrap_or_else(|| "unknown".to_string());
     println!("cargo:rustc-env=FLOWSIEVE_GIT_COMMIT={commit}");
     // Rebuild when HEAD moves: HEAD itself (a branch switch) and the branch it points to (a commit).
     for path in ["HEAD", "refs/heads"] {
