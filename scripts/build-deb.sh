@@ -53,7 +53,7 @@ expected=(
 for path in "${expected[@]}"; do
     grep -qE " ${path//./\\.}\$" <<<"$listing" || fail "$path is missing from the package"
 done
-grep -qE '^-rwxr-xr-x root/root .* \./usr/bin/flowsieve$' <<<"$listing" || fail "/usr/bin/flowsieve is not 0755 root"
+grep -qE '^-rwxr-xr-x (root/root|0/0) .* \./usr/bin/flowsieve$' <<<"$listing" || fail "/usr/bin/flowsieve is not 0755 root"
 
 control=$(mktemp -d)
 root=$(mktemp -d)

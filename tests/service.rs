@@ -86,6 +86,15 @@ impl Drop for Run {
     }
 }
 
+/// A namespace for the agent, or `None` (with the reason printed) when kernel tests cannot run.
+fn namespace(prefix: &str) -> Option<NetNs> {
+    if let Some(why) = kernel_tests_unavailable(&["ip"]) {
+        eprintln!("skipped: {why}");
+        return None;
+    }
+    Some(NetNs::new(prefix))
+}
+
 fn status_answers(socket: &Path) -> bool {
     Command::new(env!("CARGO_BIN_EXE_flowsieve"))
         .args(["status", "--json", "--control-socket"])
@@ -96,11 +105,9 @@ fn status_answers(socket: &Path) -> bool {
 
 #[test]
 fn notifies_systemd_and_logs_plain_text_to_a_file() {
-    if let Some(why) = kernel_tests_unavailable(&["ip"]) {
-        eprintln!("skipped: {why}");
+    let Some(ns) = namespace("fs-svc") else {
         return;
-    }
-    let ns = NetNs::new("fs-svc");
+    };
     let mut run = Run::start(&ns, "text", &["-I", "lo"]);
     assert_eq!(run.next(), "READY=1");
     // Ready means serving: the control socket (in a directory run created) answers at once.
@@ -128,11 +135,9 @@ fn notifies_systemd_and_logs_plain_text_to_a_file() {
 
 #[test]
 fn logs_json_lines() {
-    if let Some(why) = kernel_tests_unavailable(&["ip"]) {
-        eprintln!("skipped: {why}");
+    let Some(ns) = namespace("fs-svcj") else {
         return;
-    }
-    let ns = NetNs::new("fs-svcj");
+    };
     let mut run = Run::start(&ns, "json", &["-I", "lo", "--log-format", "json"]);
     assert_eq!(run.next(), "READY=1");
     run.signal(Signal::SIGTERM);
@@ -151,11 +156,9 @@ fn logs_json_lines() {
 
 #[test]
 fn takes_interfaces_from_netifyd_configuration() {
-    if let Some(why) = kernel_tests_unavailable(&["ip"]) {
-        eprintln!("skipped: {why}");
+    let Some(ns) = namespace("fs-svcn") else {
         return;
-    }
-    let ns = NetNs::new("fs-svcn");
+    };
     ns.exec_ok("ip", &["link", "add", "fsn0", "type", "veth", "peer", "name", "fsn1"]);
     ns.exec_ok("ip", &["link", "set", "fsn0", "up"]);
     ns.exec_ok("ip", &["link", "set", "fsn1", "up"]);
