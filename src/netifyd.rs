@@ -27,7 +27,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::flow::net::IpNet;
+use crate::facts::net::IpNet;
 
 /// netifyd's main configuration file.
 pub const DEFAULT_CONF: &str = "/etc/netifyd.conf";

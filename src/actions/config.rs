@@ -22,9 +22,9 @@ use crate::enforce::ctlabel::{
 use crate::enforce::ctmark::CtMarkConfig;
 use crate::enforce::ipset::IpsetConfig;
 use crate::enforce::log::LogConfig;
-use crate::enforce::netlink::ipset::{IpsetType, SkbInfo};
 use crate::enforce::nftset::{KeyPart, NftSetConfig, SetFamily};
 use crate::enforce::sink::SinkConfig;
+use crate::netlink::ipset::{IpsetType, SkbInfo};
 
 /// How bad a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

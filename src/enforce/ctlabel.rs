@@ -17,12 +17,12 @@ use std::path::{Path, PathBuf};
 use hashbrown::HashMap;
 
 use super::ctmark::{account, describe_flow, original_tuple, with_socket, CtStats};
-use super::netlink::conntrack::{is_no_label_space, ConntrackSocket};
-use super::netlink::nftables::{NftBatch, NftSocket, TableFamily, CT_LABEL_MAX_BIT};
-use super::netlink::NetlinkError;
 use super::{MatchEvent, Target, TargetError};
-use crate::dissect::protocol;
-use crate::flow::facts::FlowFacts;
+use crate::facts::protocol;
+use crate::facts::FlowFacts;
+use crate::netlink::conntrack::{is_no_label_space, ConntrackSocket};
+use crate::netlink::nftables::{NftBatch, NftSocket, TableFamily, CT_LABEL_MAX_BIT};
+use crate::netlink::NetlinkError;
 
 /// flowsieve's own table and the unhooked chain holding the label rule.
 pub const INIT_TABLE: &str = "flowsieve";
@@ -334,7 +334,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::flow::facts::AppFacts;
+    use crate::facts::AppFacts;
 
     const CONF: &str = "# NethSecurity's labels\n0 netify-init\n1 netify-blocked\n2 netify-analyzed\n\n7 a-youtube\n8 p-http-s\n300 too-big\nx bad\n";
 

@@ -11,14 +11,14 @@
 
 use hashbrown::HashSet;
 
-use super::netlink::ipset::{
+use super::nftset::SetFamily;
+use super::{MatchEvent, Target, TargetError};
+use crate::facts::FlowFacts;
+use crate::netlink::ipset::{
     IpsetEntry, IpsetFamily, IpsetSocket, IpsetSpec, IpsetType, SkbInfo, IPSET_ERR_BUSY, IPSET_ERR_EXIST,
     IPSET_ERR_HASH_FULL, IPSET_MAXNAMELEN,
 };
-use super::netlink::NetlinkError;
-use super::nftset::SetFamily;
-use super::{MatchEvent, Target, TargetError};
-use crate::flow::facts::FlowFacts;
+use crate::netlink::NetlinkError;
 
 /// An `ipset` target's configuration, defaults merged in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -452,7 +452,7 @@ mod tests {
     fn icmp_members_carry_type_and_code() {
         let mut flow = (*event().flow).clone();
         flow.ip_protocol = 1;
-        flow.icmp = Some(crate::flow::facts::IcmpFacts { icmp_type: 8, code: 0, id: 9 });
+        flow.icmp = Some(crate::facts::IcmpFacts { icmp_type: 8, code: 0, id: 9 });
         let m = member_of(IpsetType::HashIpPort, &flow);
         assert_eq!(m, IpsetEntry::IpPort { ip: flow.other_ip, proto: 1, port: 0x0800 });
         assert_eq!(m.to_string(), "101.100.139.138,icmp:8/0");

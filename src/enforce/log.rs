@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 
 use super::{MatchEvent, Target, TargetError};
-use crate::dissect::protocol;
+use crate::facts::protocol;
 
 /// Configuration of one log target (Netify defaults: `/tmp`, `netify-flow-actions`, `.json`, 60 s).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,7 +163,7 @@ impl Target for LogTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::facts::FlowFacts;
+    use crate::facts::FlowFacts;
     use std::sync::Arc;
 
     fn event(at: SystemTime) -> MatchEvent {

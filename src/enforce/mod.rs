@@ -7,9 +7,9 @@
 pub mod ctlabel;
 pub mod ctmark;
 pub mod ipset;
-pub mod latency;
+use crate::status::latency;
 pub mod log;
-pub mod netlink;
+use crate::netlink;
 pub mod nftset;
 pub mod sink;
 
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::actions::config::TargetSpec;
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// A flow matched an action.
 #[derive(Debug, Clone)]

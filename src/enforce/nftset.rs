@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 
 use hashbrown::{HashMap, HashSet};
 
-use super::netlink::nftables::{
+use super::{MatchEvent, Target, TargetError};
+use crate::facts::FlowFacts;
+use crate::netlink::nftables::{
     AddReport, KeyLayout, KeyType, NftBatch, NftSocket, PackError, SetKey, SetRef, SetSpec, TableFamily,
 };
-use super::netlink::NetlinkError;
-use super::{MatchEvent, Target, TargetError};
-use crate::flow::facts::FlowFacts;
+use crate::netlink::NetlinkError;
 
 /// Queued elements that make [`Target::apply`] send without waiting for a flush.
 const AUTO_FLUSH_ELEMENTS: usize = 8192;

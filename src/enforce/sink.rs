@@ -22,7 +22,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::json;
 
 use super::{MatchEvent, Target, TargetError};
-use crate::flow::record::facts_record;
+use crate::output::record::facts_record;
 
 /// Bytes a slow socket client may fall behind before it is disconnected.
 pub const CLIENT_BUFFER_LIMIT: usize = 4 << 20;
@@ -205,7 +205,7 @@ impl Target for SinkTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::facts::FlowFacts;
+    use crate::facts::FlowFacts;
     use std::io::{BufRead, BufReader, Read};
     use std::sync::Arc;
 
@@ -215,7 +215,7 @@ mod tests {
             other_ip: "10.99.0.2".parse().unwrap(),
             other_port: 1010,
             ip_protocol: 6,
-            protocol: 91,
+            protocol: crate::facts::protocol::TLS,
             ..FlowFacts::default()
         };
         MatchEvent {

@@ -1,0 +1,4 @@
+//! What flowsieve writes about flows: the JSON flow record of `replay --json` and of sink
+//! targets.
+
+pub mod record;
