@@ -1,13 +1,16 @@
 //! `flowsieve run` as a service: systemd's readiness protocol (READY=1 once capturing,
 //! RELOADING=1 with MONOTONIC_USEC and READY=1 around a SIGHUP reload, STOPPING=1) over a real
-//! notify socket, and logs without terminal escape sequences when stderr is a pipe or file,
-//! as text or JSON. The agent captures on the loopback of a throw-away network namespace.
+//! notify socket, and logs without terminal escape sequences when stderr is a pipe, as text or
+//! JSON; interfaces taken from netifyd's configuration. The agent captures in a throw-away
+//! network namespace.
 
 mod common;
 
+use std::io::Read;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::netns::{kernel_tests_unavailable, NetNs};
@@ -18,11 +21,15 @@ struct Run {
     child: Child,
     dir: PathBuf,
     notify: UnixDatagram,
+    /// What the agent wrote to stderr, a pipe (as under systemd or a shell pipeline).
+    stderr: Arc<Mutex<Vec<u8>>>,
+    /// Reads the pipe until the agent closes it (exits).
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Run {
     /// The agent in `ns` with `extra` arguments (interfaces among them), notifying a socket of
-    /// the test's, stderr into a file.
+    /// the test's, stderr into a pipe the test reads.
     fn start(ns: &NetNs, tag: &str, extra: &[&str]) -> Run {
         let dir = std::env::temp_dir().join(format!("flowsieve-service-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -30,7 +37,7 @@ impl Run {
         let notify = UnixDatagram::bind(dir.join("notify")).unwrap();
         notify.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         let config = concat!(env!("CARGO_MANIFEST_DIR"), "/dist/flow-actions.json");
-        let child = Command::new("ip")
+        let mut child = Command::new("ip")
             .args(["netns", "exec", ns.name(), env!("CARGO_BIN_EXE_flowsieve"), "run", "-c", config])
             .args(["--workers", "1", "--control-socket"])
             .arg(dir.join("ctl").join("flowsieve.sock"))
@@ -39,10 +46,22 @@ impl Run {
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("stderr")).unwrap())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("starting flowsieve");
-        Run { child, dir, notify }
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let mut pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Run { child, dir, notify, stderr, reader: Some(reader) }
     }
 
     fn next(&self) -> String {
@@ -60,6 +79,9 @@ impl Run {
     fn wait(&mut self) -> std::process::ExitStatus {
         for _ in 0..200 {
             if let Some(status) = self.child.try_wait().unwrap() {
+                if let Some(reader) = self.reader.take() {
+                    reader.join().unwrap();
+                }
                 return status;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -68,7 +90,7 @@ impl Run {
     }
 
     fn log_bytes(&self) -> Vec<u8> {
-        std::fs::read(self.dir.join("stderr")).unwrap_or_default()
+        self.stderr.lock().unwrap().clone()
     }
 
     fn log(&self) -> String {
@@ -104,7 +126,7 @@ fn status_answers(socket: &Path) -> bool {
 }
 
 #[test]
-fn notifies_systemd_and_logs_plain_text_to_a_file() {
+fn notifies_systemd_and_logs_plain_text_to_a_pipe() {
     let Some(ns) = namespace("fs-svc") else {
         return;
     };
