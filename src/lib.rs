@@ -32,15 +32,10 @@
 //! classify → criteria, facts
 //! flow     → classify, decode, dissect, facts, netlink
 //! output   → classify, dissect, facts, flow
-//! enforce  → actions, facts, flow, netlink, output, status
+//! enforce  → facts, flow, netlink, output, status
 //! actions  → criteria, enforce, facts, netlink
 //! agent    → actions, capture, classify, decode, enforce, flow, sdnotify, status
 //! ```
-//!
-//! One back edge remains: `enforce → actions` (the enforcer builds its targets from
-//! `actions::config::TargetSpec`), making `actions ⇄ enforce` a cycle; it goes away when the
-//! target specifications move out of `actions` (the targets-as-one-trait work), and the
-//! layering test then insists its exemption is removed.
 
 pub mod actions;
 pub mod agent;

@@ -13,12 +13,13 @@
 
 use std::net::IpAddr;
 
+use super::kind::{Props, TargetKind};
+use crate::netlink::NetlinkError;
 use super::{MatchEvent, Target, TargetError};
 use crate::facts::FlowFacts;
 pub use crate::flow::ctcache::original_tuple;
 use crate::flow::ctcache::IPPROTO_ICMP;
 use crate::netlink::conntrack::{is_no_connection, ConntrackSocket, CtL4};
-use crate::netlink::NetlinkError;
 
 /// A `ctmark` target's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,6 +213,43 @@ impl Target for CtMarkTarget {
 
     fn details(&self) -> Vec<(&'static str, u64)> {
         self.stats.details()
+    }
+}
+
+impl TargetKind for CtMarkConfig {
+    const TYPE: &'static str = "ctmark";
+    const KEYS: &'static [&'static [&'static str]] = &[&["mark", "mask", "shift"]];
+    type Globals = ();
+
+    fn parse(props: &mut Props<'_, '_>, _: &()) -> Option<CtMarkConfig> {
+        if props.get("mark").is_none() {
+            props.target_error("missing key 'mark'");
+            return None;
+        }
+        let mark = props.u32_value("mark")?;
+        let mut cfg = CtMarkConfig::new(props.name(), mark);
+        if props.get("mask").is_some() {
+            cfg.mask = props.u32_value("mask")?;
+        }
+        let shift = props.number("shift", 0);
+        if shift > 31 {
+            let p = props.path_of("shift");
+            props.error(&p, format!("shift must be 0 to 31, found {shift}"));
+        }
+        cfg.shift = shift.min(31) as u8;
+        if cfg.value() == 0 && cfg.mark != 0 {
+            let p = props.path_of("mark");
+            props.warn(&p, "mark shifted by 'shift' has no bit inside 'mask': the target clears the masked bits");
+        }
+        Some(cfg)
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn build(&self) -> Box<dyn Target> {
+        Box::new(CtMarkTarget::new(self.clone()))
     }
 }
 

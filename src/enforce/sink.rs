@@ -21,6 +21,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
+use super::kind::{Props, TargetKind};
 use super::{MatchEvent, Target, TargetError};
 use crate::output::record::facts_record;
 
@@ -199,6 +200,32 @@ impl Target for SinkTarget {
             let _ = std::fs::remove_file(path);
         }
         Ok(())
+    }
+}
+
+impl TargetKind for SinkConfig {
+    const TYPE: &'static str = "sink";
+    const KEYS: &'static [&'static [&'static str]] = &[&["socket", "path", "channel", "sink"]];
+    type Globals = ();
+
+    fn parse(props: &mut Props<'_, '_>, _: &()) -> Option<SinkConfig> {
+        let socket = props.optional_string("socket").map(PathBuf::from);
+        let file = props.optional_string("path").map(PathBuf::from);
+        let channel = props.optional_string("channel");
+        let sink = props.optional_string("sink");
+        if socket.is_none() && file.is_none() {
+            props.target_error("a sink needs a destination: 'socket' (a UNIX socket path to listen on) and/or 'path' (a JSON-lines file)");
+            return None;
+        }
+        Some(SinkConfig { name: props.name().to_string(), socket, path: file, channel, sink })
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn build(&self) -> Box<dyn Target> {
+        Box::new(SinkTarget::new(self.clone()))
     }
 }
 
