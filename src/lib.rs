@@ -25,7 +25,7 @@
 //! status   → nothing
 //! sdnotify → nothing
 //! decode   → facts
-//! capture  → decode
+//! capture  → decode, netlink
 //! dissect  → facts
 //! netifyd  → facts
 //! criteria → facts
@@ -34,7 +34,7 @@
 //! output   → classify, dissect, facts, flow
 //! enforce  → facts, flow, netlink, output, status
 //! actions  → criteria, enforce, facts, netlink
-//! agent    → actions, capture, classify, decode, enforce, flow, sdnotify, status
+//! agent    → actions, capture, classify, decode, enforce, facts, flow, netlink, sdnotify, status
 //! ```
 
 pub mod actions;

@@ -131,10 +131,12 @@ impl SignatureArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Capture live on interfaces and apply the configured flow actions (foreground; SIGHUP
-    /// reloads the configuration, SIGINT/SIGTERM stop). Without -I/-E the interfaces come
-    /// from netifyd's configuration (--netifyd-conf).
-    #[command(override_usage = "flowsieve run [OPTIONS] <-I <IFACE> | -E <IFACE>>...\n       \
-                                flowsieve run [OPTIONS] [--netifyd-conf <FILE>]   (capture-interface-* sections)")]
+    /// reloads the configuration, SIGINT/SIGTERM stop). Without -I/-E/--nfqueue the interfaces
+    /// come from netifyd's configuration (--netifyd-conf).
+    #[command(
+        override_usage = "flowsieve run [OPTIONS] <-I <IFACE> | -E <IFACE> | --nfqueue <lan|wan=FIRST[:COUNT]>>...\n       \
+                                flowsieve run [OPTIONS] [--netifyd-conf <FILE>]   (capture-interface-* sections)"
+    )]
     Run(RunArgs),
     /// Run capture files through the same pipeline and print each flow and what its actions do.
     Replay(ReplayArgs),
@@ -288,6 +290,66 @@ struct RunArgs {
     control_socket: PathBuf,
     #[command(flatten)]
     table: FlowTableArgs,
+    #[command(flatten)]
+    nfqueue: NfqueueArgs,
+}
+
+#[derive(Args)]
+struct NfqueueArgs {
+    /// Read packets the firewall queues to NFQUEUE numbers FIRST … FIRST+COUNT-1 (COUNT 1 by
+    /// default) under role lan or wan, one worker per queue (as NethSecurity's
+    /// `capture_type = nfqueue`, e.g. `lan=50:4`); repeatable; needs no -I/-E.
+    #[arg(long = "nfqueue", value_name = "ROLE=FIRST[:COUNT]")]
+    queues: Vec<flowsieve::agent::nfqueue::QueueSpec>,
+    /// tap: accept every queued packet at once (as netifyd); inline: give a packet its verdict
+    /// only after the worker processed it and, when it made an action match, after the
+    /// action's kernel state is in place (bounded by --nfqueue-hold-timeout).
+    #[arg(long = "nfqueue-mode", value_enum, default_value_t = QueueModeArg::Tap)]
+    mode: QueueModeArg,
+    /// Inline: longest time a packet waits for the enforcer before it is released anyway
+    /// (counted as a fail-open release), in milliseconds.
+    #[arg(long = "nfqueue-hold-timeout", value_name = "MS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    hold_timeout: u64,
+    /// Bytes of each queued packet copied to flowsieve (what dissection sees).
+    #[arg(long = "nfqueue-copy-range", value_name = "BYTES", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(64..=65_535))]
+    copy_range: u32,
+    /// Packets each queue keeps waiting for verdicts before the kernel lets more pass
+    /// unseen (fail-open).
+    #[arg(long = "nfqueue-max-len", value_name = "PACKETS", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    max_len: u32,
+    /// Inline: once a flow's detection is complete, set this conntrack mark (MARK or MARK/MASK,
+    /// decimal or 0x hex) in the verdict, so a rule before the queue (`ct mark and MASK ==
+    /// MARK accept`) lets the rest of the connection bypass flowsieve.
+    #[arg(long = "nfqueue-bypass-mark", value_name = "MARK[/MASK]", value_parser = parse_mark)]
+    bypass_mark: Option<(u32, u32)>,
+}
+
+fn parse_mark(s: &str) -> Result<(u32, u32), String> {
+    let number = |t: &str| {
+        let t = t.trim();
+        match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+            Some(hex) => u32::from_str_radix(hex, 16),
+            None => t.parse(),
+        }
+        .map_err(|_| format!("'{s}': expected MARK or MARK/MASK (decimal or 0x hex)"))
+    };
+    let (mark, mask) = match s.split_once('/') {
+        Some((m, k)) => (number(m)?, number(k)?),
+        None => (number(s)?, u32::MAX),
+    };
+    if mark == 0 || mark & !mask != 0 {
+        return Err(format!("'{s}': the mark must be non-zero and inside its mask"));
+    }
+    Ok((mark, mask))
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum QueueModeArg {
+    Tap,
+    Inline,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -567,7 +629,7 @@ fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
 /// `address` entries are added to `local_nets`).
 fn run_interfaces(args: &RunArgs, local_nets: &mut Vec<IpNet>) -> anyhow::Result<Vec<CaptureInterface>> {
     use flowsieve::netifyd::{self, Role, SourceKind};
-    if !args.internal.is_empty() || !args.external.is_empty() {
+    if !args.internal.is_empty() || !args.external.is_empty() || !args.nfqueue.queues.is_empty() {
         let mut interfaces: Vec<CaptureInterface> =
             args.internal.iter().map(|n| CaptureInterface { name: n.clone(), external: false, filter: None }).collect();
         interfaces.extend(args.external.iter().map(|n| CaptureInterface {
@@ -580,8 +642,8 @@ fn run_interfaces(args: &RunArgs, local_nets: &mut Vec<IpNet>) -> anyhow::Result
     let conf = &args.netifyd_conf;
     if !conf.exists() {
         bail!(
-            "no interface to capture on: give at least one -I (LAN) or -E (WAN) interface, or configure \
-             capture-interface-* sections for netifyd ({} does not exist)",
+            "nothing to capture: give at least one -I (LAN) or -E (WAN) interface or --nfqueue, or \
+             configure capture-interface-* sections for netifyd ({} does not exist)",
             conf.display()
         );
     }
@@ -594,8 +656,8 @@ fn run_interfaces(args: &RunArgs, local_nets: &mut Vec<IpNet>) -> anyhow::Result
         match &source.kind {
             SourceKind::Live { .. } => {}
             SourceKind::Nfqueue { queue_id, instances, .. } => bail!(
-                "{}: capture_type nfqueue (queues {queue_id}–{}) needs NFQUEUE capture, which this flowsieve \
-                 does not have; capture on interfaces with -I/-E instead",
+                "{}: capture_type nfqueue (queues {queue_id}–{}) is not taken from netifyd's files yet; \
+                 give the queues with --nfqueue (or interfaces with -I/-E)",
                 source.origin(),
                 u32::from(*queue_id) + u32::from(*instances) - 1
             ),
@@ -629,10 +691,25 @@ fn run_interfaces(args: &RunArgs, local_nets: &mut Vec<IpNet>) -> anyhow::Result
 }
 
 fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
+    if args.nfqueue.bypass_mark.is_some() && !matches!(args.nfqueue.mode, QueueModeArg::Inline) {
+        bail!("--nfqueue-bypass-mark needs --nfqueue-mode inline (tap mode accepts packets before looking at them)");
+    }
     let mut local_nets = args.table.local_nets.clone();
     let interfaces = run_interfaces(&args, &mut local_nets)?;
     let config = load_config(&args.config)?;
-    let locality = Arc::new(interface_locality(&interfaces, &local_nets)?);
+    let locality = Arc::new(if args.nfqueue.queues.is_empty() {
+        interface_locality(&interfaces, &local_nets)?
+    } else {
+        // Queued packets come from any interface: every interface's networks are local.
+        let every: Vec<CaptureInterface> = pcap::Device::list()
+            .context("listing network interfaces")?
+            .into_iter()
+            .filter(|d| !d.flags.is_loopback())
+            .map(|d| CaptureInterface { name: d.name, external: false, filter: None })
+            .chain(interfaces.iter().cloned())
+            .collect();
+        interface_locality(&every, &local_nets)?
+    });
     tracing::info!(
         local_networks = ?locality.local_networks().iter().map(|n| n.to_string()).collect::<Vec<_>>(),
         broadcast = ?locality.broadcast_addresses(),
@@ -663,6 +740,19 @@ fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
         },
         ring_bytes: args.ring_size.map(|mib| mib as usize * (1 << 20)),
         notifier: flowsieve::sdnotify::Notifier::from_env(),
+        nfqueues: args.nfqueue.queues,
+        nfqueue: flowsieve::agent::nfqueue::QueueOptions {
+            mode: match args.nfqueue.mode {
+                QueueModeArg::Tap => flowsieve::agent::nfqueue::QueueMode::Tap,
+                QueueModeArg::Inline => flowsieve::agent::nfqueue::QueueMode::Inline,
+            },
+            config: flowsieve::capture::nfqueue::QueueConfig {
+                copy_range: args.nfqueue.copy_range,
+                max_len: args.nfqueue.max_len,
+            },
+            hold_timeout: std::time::Duration::from_millis(args.nfqueue.hold_timeout),
+            bypass_mark: args.nfqueue.bypass_mark,
+        },
     };
     agent::run(config, options)?;
     Ok(ExitCode::SUCCESS)

@@ -35,7 +35,7 @@ fn run_usage_says_an_interface_is_needed() {
     let (ok, stdout, _) = flowsieve(&["run", "--help"]);
     assert!(ok);
     let usage = stdout.lines().find(|l| l.starts_with("Usage:")).unwrap();
-    assert!(usage.contains("<-I <IFACE> | -E <IFACE>>..."), "{usage}");
+    assert!(usage.contains("<-I <IFACE> | -E <IFACE> | --nfqueue <lan|wan=FIRST[:COUNT]>>..."), "{usage}");
     for option in ["--ring-size <MIB>", "--netifyd-conf <FILE>", "--log-format <FORMAT>", "--apps <FILE>"] {
         assert!(stdout.contains(option), "run --help lacks {option}");
     }
@@ -44,7 +44,7 @@ fn run_usage_says_an_interface_is_needed() {
         flowsieve(&["-v", "run", "--log-format", "json", "--netifyd-conf", "/nonexistent/netifyd.conf"]);
     assert!(!ok);
     assert!(
-        stderr.contains("no interface to capture on") && stderr.contains("/nonexistent/netifyd.conf does not exist"),
+        stderr.contains("nothing to capture") && stderr.contains("/nonexistent/netifyd.conf does not exist"),
         "{stderr}"
     );
 }
