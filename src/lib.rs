@@ -18,4 +18,6 @@ pub mod decode;
 pub mod dissect;
 pub mod enforce;
 pub mod flow;
+pub mod metrics;
+pub mod mqtt;
 pub mod status;

@@ -65,6 +65,9 @@ pub struct Status {
     /// its target operations (nftables: the batch's acknowledgement, after its commit).
     #[serde(default)]
     pub match_to_kernel: crate::enforce::latency::LatencySummary,
+    /// The same as cumulative counts at fixed bounds (the metrics endpoint's histogram).
+    #[serde(default)]
+    pub match_to_kernel_buckets: crate::enforce::latency::LatencyBuckets,
     /// The first part of it: capture to the enforcer (ring delivery, worker, queue).
     #[serde(default)]
     pub match_to_enforcer: crate::enforce::latency::LatencySummary,

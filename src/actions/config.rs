@@ -205,7 +205,7 @@ const NFTSET_KEYS: &[&str] = &[
     "flush_on_destroy",
 ];
 const LOG_KEYS: &[&str] = &["interval", "path", "prefix", "suffix"];
-const SINK_KEYS: &[&str] = &["socket", "path", "channel", "sink"];
+const SINK_KEYS: &[&str] = &["socket", "path", "channel", "sink", "mqtt"];
 const IPSET_KEYS: &[&str] = &[
     "set_name",
     "set_family",
@@ -739,11 +739,25 @@ impl Loader<'_> {
         let file = optional("path").map(PathBuf::from);
         let channel = optional("channel");
         let sink = optional("sink");
-        if socket.is_none() && file.is_none() {
-            self.error(path, "a sink needs a destination: 'socket' (a UNIX socket path to listen on) and/or 'path' (a JSON-lines file)");
+        let mqtt = match props.get("mqtt") {
+            None => None,
+            Some((value, p)) => match crate::mqtt::MqttConfig::parse(value, &p, name) {
+                Ok((config, problems)) => {
+                    problems.warnings.into_iter().for_each(|(p, m)| self.warn(&p, m));
+                    Some(config)
+                }
+                Err(problems) => {
+                    problems.warnings.into_iter().for_each(|(p, m)| self.warn(&p, m));
+                    problems.errors.into_iter().for_each(|(p, m)| self.error(&p, m));
+                    return None;
+                }
+            },
+        };
+        if socket.is_none() && file.is_none() && mqtt.is_none() {
+            self.error(path, "a sink needs a destination: 'socket' (a UNIX socket path to listen on), 'path' (a JSON-lines file) and/or 'mqtt' (a broker)");
             return None;
         }
-        Some(SinkConfig { name: name.to_string(), socket, path: file, channel, sink })
+        Some(SinkConfig { name: name.to_string(), socket, path: file, channel, sink, mqtt })
     }
 
     /// A `set_name` that must be present and non-empty.
