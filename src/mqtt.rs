@@ -7,8 +7,9 @@
 //! clean session), publishes with QoS 0 or 1 (QoS 1: at most [`MAX_IN_FLIGHT`] unacknowledged
 //! PUBLISH packets, resent with the DUP flag after a reconnect), keeps the connection alive with
 //! PINGREQ, and reconnects with a doubling backoff (0.5 s to 30 s) when the broker goes away or
-//! refuses it. A second thread per connection reads the broker's packets (CONNACK, PUBACK,
-//! PINGRESP). `mqtts://` (TLS) is refused by the configuration: this build has no TLS client.
+//! refuses it. The same thread reads the broker's packets (CONNACK, PUBACK, PINGRESP) between
+//! sends, waiting at most [`POLL`] for them. `mqtts://` runs the same over TLS (rustls, TLS 1.2/1.3, the broker's
+//! certificate checked against `tls.ca_file` or the system bundle, optional client certificate).
 //!
 //! Wire format (MQTT 3.1.1, OASIS standard): a fixed header byte (type << 4 | flags), the
 //! remaining length as a base-128 varint of at most four bytes, then the variable header and
@@ -17,16 +18,18 @@
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use serde_json::Value;
 
 /// QoS 1 PUBLISH packets sent and not yet acknowledged, at most.
 pub const MAX_IN_FLIGHT: usize = 64;
 const DEFAULT_PORT: u16 = 1883;
+const DEFAULT_TLS_PORT: u16 = 8883;
 const DEFAULT_KEEPALIVE: u16 = 60;
 const DEFAULT_QUEUE: usize = 1000;
 const MAX_QUEUE: usize = 1_000_000;
@@ -56,7 +59,28 @@ pub struct MqttConfig {
     pub keepalive: u16,
     /// Records waiting for the connection, at most.
     pub queue: usize,
+    /// `mqtts://`: TLS with these options.
+    pub tls: Option<TlsOptions>,
 }
+
+/// The `tls` object of an `mqtts://` broker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// PEM certificates of the authorities trusted to sign the broker's certificate (default:
+    /// the system bundle [`SYSTEM_CA_BUNDLE`]).
+    pub ca_file: Option<PathBuf>,
+    /// A client certificate chain (PEM) and its private key, for brokers that require one.
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    /// The name the broker's certificate must carry, when it is not the URL's host.
+    pub server_name: Option<String>,
+}
+
+/// Where Debian and OpenWrt (package ca-bundle) keep the trusted authorities.
+pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// Keys of the `tls` object.
+pub const TLS_KEYS: &[&str] = &["ca_file", "cert_file", "key_file", "server_name"];
 
 /// Keys of the `mqtt` object.
 pub const MQTT_KEYS: &[&str] =
@@ -80,16 +104,14 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// `host` and `port` of `mqtt://HOST[:PORT]`, or why not.
-fn parse_url(url: &str) -> Result<(String, u16), String> {
-    let rest = if let Some(rest) = url.strip_prefix("mqtt://") {
-        rest
-    } else if url.starts_with("mqtts://") {
-        return Err("mqtts:// (MQTT over TLS) is not supported by this build of flowsieve (no TLS client); \
-                    use mqtt:// to a broker on a trusted network or through a local TLS tunnel"
-            .into());
+/// `host`, `port` and whether TLS is used, of `mqtt://HOST[:PORT]` or `mqtts://HOST[:PORT]`.
+fn parse_url(url: &str) -> Result<(String, u16, bool), String> {
+    let (rest, tls) = if let Some(rest) = url.strip_prefix("mqtt://") {
+        (rest, false)
+    } else if let Some(rest) = url.strip_prefix("mqtts://") {
+        (rest, true)
     } else {
-        return Err(format!("'{url}' is not an MQTT URL (expected mqtt://HOST:PORT)"));
+        return Err(format!("'{url}' is not an MQTT URL (expected mqtt://HOST:PORT or mqtts://HOST:PORT)"));
     };
     let authority = rest.strip_suffix('/').unwrap_or(rest);
     if authority.contains('@') {
@@ -114,13 +136,45 @@ fn parse_url(url: &str) -> Result<(String, u16), String> {
         return Err(format!("'{url}' has no host"));
     }
     let port = match port {
+        None if tls => DEFAULT_TLS_PORT,
         None => DEFAULT_PORT,
         Some(p) => match p.parse::<u16>() {
             Ok(n) if n > 0 => n,
             _ => return Err(format!("'{url}': port '{p}' is not a number from 1 to 65535")),
         },
     };
-    Ok((host.to_string(), port))
+    Ok((host.to_string(), port, tls))
+}
+
+/// The `tls` object at `path` (or the defaults when absent), its files read to check them.
+fn parse_tls(value: Option<&Value>, path: &str, problems: &mut ConfigProblems) -> TlsOptions {
+    let mut options = TlsOptions::default();
+    let map = match value {
+        None => None,
+        Some(Value::Object(map)) => Some(map),
+        Some(other) => {
+            problems.errors.push((path.into(), format!("expected an object, found {}", kind(other))));
+            return options;
+        }
+    };
+    for (key, v) in map.into_iter().flatten() {
+        let at = format!("{path}.{key}");
+        let Value::String(text) = v else {
+            problems.errors.push((at, format!("expected a string, found {}", kind(v))));
+            continue;
+        };
+        match key.as_str() {
+            "ca_file" => options.ca_file = Some(PathBuf::from(text)),
+            "cert_file" => options.cert_file = Some(PathBuf::from(text)),
+            "key_file" => options.key_file = Some(PathBuf::from(text)),
+            "server_name" => options.server_name = Some(text.clone()),
+            _ => problems.warnings.push((at, format!("unknown key, ignored (expected {})", TLS_KEYS.join(", ")))),
+        }
+    }
+    if let Err((key, e)) = tls::check(&options) {
+        problems.errors.push((if key.is_empty() { path.to_string() } else { format!("{path}.{key}") }, e));
+    }
+    options
 }
 
 /// The host name, for the default client id.
@@ -203,11 +257,14 @@ impl MqttConfig {
                 Err(e) => problems.errors.push((at("url"), e)),
             },
         }
-        if map.get("tls").is_some() && url.as_deref().is_some_and(|u| u.starts_with("mqtt://")) {
-            problems
-                .errors
-                .push((at("tls"), "TLS options need an mqtts:// url, which this build does not support".into()));
-        }
+        let tls = match host_port {
+            Some((_, _, true)) => Some(parse_tls(map.get("tls"), &at("tls"), &mut problems)),
+            Some((_, _, false)) if map.get("tls").is_some() => {
+                problems.errors.push((at("tls"), "TLS options need an mqtts:// url".into()));
+                None
+            }
+            _ => None,
+        };
         match &topic {
             None if map.get("topic").is_none() => {
                 problems.errors.push((path.into(), "missing key 'topic' (where records are published)".into()))
@@ -238,12 +295,12 @@ impl MqttConfig {
         if !problems.errors.is_empty() {
             return Err(problems);
         }
-        let (Some(url), Some(topic), Some((host, port))) = (url, topic, host_port) else {
+        let (Some(url), Some(topic), Some((host, port, _))) = (url, topic, host_port) else {
             return Err(problems);
         };
         let client_id = client_id.unwrap_or_else(|| format!("flowsieve-{}-{target}", hostname()));
         let config =
-            MqttConfig { url, host, port, topic, client_id, username, password, qos, retain, keepalive, queue };
+            MqttConfig { url, host, port, topic, client_id, username, password, qos, retain, keepalive, queue, tls };
         Ok((config, problems))
     }
 }
@@ -341,34 +398,34 @@ enum Incoming {
     PingResp,
 }
 
-/// Read one packet; unexpected or oversized packets are protocol errors.
-fn read_packet(r: &mut impl Read) -> std::io::Result<Incoming> {
-    let mut byte = [0u8; 1];
-    r.read_exact(&mut byte)?;
-    let header = byte[0];
+/// The first packet in `buf`, with its length, or `None` while it is incomplete. Unexpected
+/// or oversized packets are protocol errors.
+fn parse_packet(buf: &[u8]) -> std::io::Result<Option<(Incoming, usize)>> {
+    let Some(&header) = buf.first() else { return Ok(None) };
     let mut len = 0usize;
-    for i in 0..4 {
-        let mut b = [0u8; 1];
-        r.read_exact(&mut b)?;
-        len |= usize::from(b[0] & 0x7f) << (7 * i);
-        if b[0] & 0x80 == 0 {
+    let mut at = 1;
+    loop {
+        let Some(&b) = buf.get(at) else { return Ok(None) };
+        len |= usize::from(b & 0x7f) << (7 * (at - 1));
+        at += 1;
+        if b & 0x80 == 0 {
             break;
         }
-        if i == 3 {
+        if at == 5 {
             return Err(protocol("remaining length longer than four bytes"));
         }
     }
     if len > MAX_INCOMING {
         return Err(protocol(&format!("packet of {len} bytes from the broker")));
     }
-    let mut body = vec![0u8; len];
-    r.read_exact(&mut body)?;
-    match (header >> 4, body.as_slice()) {
-        (CONNACK, [_, code]) => Ok(Incoming::ConnAck { code: *code }),
-        (PUBACK, [a, b]) => Ok(Incoming::PubAck { id: u16::from_be_bytes([*a, *b]) }),
-        (PINGRESP, []) => Ok(Incoming::PingResp),
-        (t, _) => Err(protocol(&format!("unexpected packet type {t} ({len} bytes) from the broker"))),
-    }
+    let Some(body) = buf.get(at..at + len) else { return Ok(None) };
+    let packet = match (header >> 4, body) {
+        (CONNACK, [_, code]) => Incoming::ConnAck { code: *code },
+        (PUBACK, [a, b]) => Incoming::PubAck { id: u16::from_be_bytes([*a, *b]) },
+        (PINGRESP, []) => Incoming::PingResp,
+        (t, _) => return Err(protocol(&format!("unexpected packet type {t} ({len} bytes) from the broker"))),
+    };
+    Ok(Some((packet, at + len)))
 }
 
 fn protocol(what: &str) -> std::io::Error {
@@ -518,7 +575,7 @@ impl Session {
                     break;
                 }
             }
-            let stream = match self.connect() {
+            let mut conn = match self.connect() {
                 Ok(s) => s,
                 Err(e) => {
                     self.shared.connect_failures.fetch_add(1, Ordering::Relaxed);
@@ -536,16 +593,16 @@ impl Session {
             self.shared.connects.fetch_add(1, Ordering::Relaxed);
             self.shared.connected.store(true, Ordering::Relaxed);
             tracing::info!(target_name = self.name, url = self.config.url, "MQTT connected");
-            let ended = self.serve(&stream, &mut in_flight, &mut next_id, &mut stopping_since);
+            let ended = self.serve(&mut conn, &mut in_flight, &mut next_id, &mut stopping_since);
             self.shared.connected.store(false, Ordering::Relaxed);
             match ended {
                 Ended::Finished => {
-                    let _ = (&stream).write_all(&[DISCONNECT << 4, 0]);
-                    let _ = stream.shutdown(Shutdown::Both);
+                    let _ = conn.write_all(&[DISCONNECT << 4, 0]);
+                    conn.close();
                     break;
                 }
                 Ended::Lost(e) => {
-                    let _ = stream.shutdown(Shutdown::Both);
+                    conn.close();
                     self.shared.disconnects.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(target_name = self.name, url = self.config.url, "MQTT connection lost: {e}");
                     self.fail(e);
@@ -560,8 +617,8 @@ impl Session {
         }
     }
 
-    /// Open the TCP connection and complete CONNECT/CONNACK.
-    fn connect(&self) -> Result<TcpStream, String> {
+    /// Open the TCP connection (and TLS session) and complete CONNECT/CONNACK.
+    fn connect(&self) -> Result<Conn, String> {
         let c = &self.config;
         let addrs: Vec<SocketAddr> = (c.host.as_str(), c.port)
             .to_socket_addrs()
@@ -578,13 +635,34 @@ impl Session {
                 Err(e) => last = format!("connecting to {addr}: {e}"),
             }
         }
-        let mut stream = stream.ok_or(last)?;
+        let stream = stream.ok_or(last)?;
         let io = |e: std::io::Error| format!("MQTT handshake with {}: {e}", c.url);
         stream.set_nodelay(true).map_err(io)?;
         stream.set_write_timeout(Some(WRITE_TIMEOUT)).map_err(io)?;
         stream.set_read_timeout(Some(CONNECT_TIMEOUT)).map_err(io)?;
-        stream.write_all(&connect_packet(c)).map_err(io)?;
-        match read_packet(&mut stream).map_err(io)? {
+        let mut conn = match &c.tls {
+            None => Conn::Plain(stream),
+            Some(tls) => Conn::Tls(Box::new(tls::handshake(tls, &c.host, stream)?)),
+        };
+        conn.write_all(&connect_packet(c)).and_then(|()| conn.flush()).map_err(io)?;
+        let deadline = Instant::now() + CONNECT_TIMEOUT;
+        let mut buf = Vec::new();
+        let answer = loop {
+            if let Some((packet, _)) = parse_packet(&buf).map_err(io)? {
+                break packet;
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("broker {} sent no CONNACK within {} s", c.url, CONNECT_TIMEOUT.as_secs()));
+            }
+            let mut chunk = [0u8; 256];
+            match conn.read(&mut chunk) {
+                Ok(0) => return Err(format!("broker {} closed the connection during CONNECT", c.url)),
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+                Err(e) => return Err(io(e)),
+            }
+        };
+        match answer {
             Incoming::ConnAck { code: 0 } => {}
             Incoming::ConnAck { code } => {
                 return Err(format!(
@@ -595,63 +673,62 @@ impl Session {
             }
             other => return Err(format!("broker {} answered CONNECT with {other:?}", c.url)),
         }
-        stream.set_read_timeout(None).map_err(io)?;
-        Ok(stream)
+        conn.tcp().set_read_timeout(Some(POLL)).map_err(io)?;
+        Ok(conn)
     }
 
-    /// Publish until the connection is lost or, when stopping, everything is sent.
+    /// Publish until the connection is lost or, when stopping, everything is sent. One thread
+    /// does both directions: it sends what is queued, then reads for at most [`POLL`].
     fn serve(
         &self,
-        stream: &TcpStream,
+        conn: &mut Conn,
         in_flight: &mut VecDeque<(u16, Vec<u8>)>,
         next_id: &mut u16,
         stopping_since: &mut Option<Instant>,
     ) -> Ended {
         let c = &self.config;
-        let (events_tx, events) = unbounded::<Result<Incoming, String>>();
-        let reader = match stream.try_clone() {
-            Ok(mut r) => std::thread::Builder::new().name(format!("mqtt-read-{}", self.name)).spawn(move || loop {
-                let event = read_packet(&mut r).map_err(|e| match e.kind() {
-                    ErrorKind::UnexpectedEof => "the broker closed the connection".to_string(),
-                    _ => e.to_string(),
-                });
-                let end = event.is_err();
-                if events_tx.send(event).is_err() || end {
-                    break;
-                }
-            }),
-            Err(e) => return Ended::Lost(e.to_string()),
-        };
-        if let Err(e) = reader {
-            return Ended::Lost(e.to_string());
-        }
-        let mut w = stream;
         let keepalive = Duration::from_secs(u64::from(c.keepalive));
         let mut last_sent = Instant::now();
         let mut ping_sent: Option<Instant> = None;
+        let mut incoming: Vec<u8> = Vec::new();
         // Resend what the last connection did not get acknowledged.
         for (id, payload) in in_flight.iter() {
-            if let Err(e) = w.write_all(&publish_packet(c, Some(*id), true, payload)) {
+            if let Err(e) = conn.write_all(&publish_packet(c, Some(*id), true, payload)) {
                 return Ended::Lost(e.to_string());
             }
         }
         loop {
-            // The broker's packets.
-            while let Ok(event) = events.try_recv() {
-                match event {
-                    Ok(Incoming::PubAck { id }) => {
-                        if let Some(i) = in_flight.iter().position(|(f, _)| *f == id) {
-                            in_flight.remove(i);
-                            self.shared.published.fetch_add(1, Ordering::Relaxed);
-                        }
+            // Send what is queued, as far as the in-flight window allows.
+            let mut sent = false;
+            while c.qos == 0 || in_flight.len() < MAX_IN_FLIGHT {
+                let Ok(payload) = self.rx.try_recv() else { break };
+                let id = (c.qos == 1).then(|| {
+                    *next_id = next_id.wrapping_add(1).max(1);
+                    *next_id
+                });
+                let result = conn.write_all(&publish_packet(c, id, false, &payload));
+                match id {
+                    Some(id) => in_flight.push_back((id, payload)),
+                    // QoS 0 is at most once: a record the connection took down with it is lost.
+                    None if result.is_err() => {
+                        self.shared.dropped.fetch_add(1, Ordering::Relaxed);
                     }
-                    Ok(Incoming::PingResp) => ping_sent = None,
-                    Ok(other) => return Ended::Lost(format!("unexpected {other:?} from the broker")),
-                    Err(e) => return Ended::Lost(e),
+                    None => {
+                        self.shared.published.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
+                if let Err(e) = result {
+                    return Ended::Lost(e.to_string());
+                }
+                sent = true;
             }
-            let stopping = self.stop.load(Ordering::Relaxed);
-            if stopping {
+            if sent {
+                if let Err(e) = conn.flush() {
+                    return Ended::Lost(e.to_string());
+                }
+                last_sent = Instant::now();
+            }
+            if self.stop.load(Ordering::Relaxed) {
                 let since = *stopping_since.get_or_insert_with(Instant::now);
                 if (self.rx.is_empty() && in_flight.is_empty()) || since.elapsed() >= SHUTDOWN_GRACE {
                     return Ended::Finished;
@@ -663,62 +740,179 @@ impl Session {
                         return Ended::Lost(format!("no PINGRESP within {} s", c.keepalive));
                     }
                 } else if last_sent.elapsed() >= keepalive {
-                    if let Err(e) = w.write_all(&[PINGREQ << 4, 0]) {
+                    if let Err(e) = conn.write_all(&[PINGREQ << 4, 0]).and_then(|()| conn.flush()) {
                         return Ended::Lost(e.to_string());
                     }
                     last_sent = Instant::now();
                     ping_sent = Some(last_sent);
                 }
             }
-            if c.qos == 1 && in_flight.len() >= MAX_IN_FLIGHT {
-                // Wait for acknowledgements before taking more records.
-                match events.recv_timeout(Duration::from_millis(100)) {
-                    Ok(Ok(Incoming::PubAck { id })) => {
-                        if let Some(i) = in_flight.iter().position(|(f, _)| *f == id) {
-                            in_flight.remove(i);
-                            self.shared.published.fetch_add(1, Ordering::Relaxed);
+            // The broker's packets (waits up to POLL when there are none).
+            let mut chunk = [0u8; 512];
+            match conn.read(&mut chunk) {
+                Ok(0) => return Ended::Lost("the broker closed the connection".into()),
+                Ok(n) => incoming.extend_from_slice(&chunk[..n]),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+                Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
+                    return Ended::Lost("the broker closed the connection".into())
+                }
+                Err(e) => return Ended::Lost(e.to_string()),
+            }
+            loop {
+                match parse_packet(&incoming) {
+                    Ok(Some((packet, used))) => {
+                        incoming.drain(..used);
+                        match packet {
+                            Incoming::PubAck { id } => {
+                                if let Some(i) = in_flight.iter().position(|(f, _)| *f == id) {
+                                    in_flight.remove(i);
+                                    self.shared.published.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
+                            Incoming::PingResp => ping_sent = None,
+                            other => return Ended::Lost(format!("unexpected {other:?} from the broker")),
                         }
                     }
-                    Ok(Ok(Incoming::PingResp)) => ping_sent = None,
-                    Ok(Ok(other)) => return Ended::Lost(format!("unexpected {other:?} from the broker")),
-                    Ok(Err(e)) => return Ended::Lost(e),
-                    Err(_) => {}
-                }
-                continue;
-            }
-            let payload = match self.rx.recv_timeout(Duration::from_millis(50)) {
-                Ok(p) => p,
-                Err(RecvTimeoutError::Timeout) => continue,
-                Err(RecvTimeoutError::Disconnected) => {
-                    if in_flight.is_empty() {
-                        return Ended::Finished;
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                    continue;
-                }
-            };
-            let id = (c.qos == 1).then(|| {
-                *next_id = next_id.wrapping_add(1).max(1);
-                *next_id
-            });
-            if let Err(e) = w.write_all(&publish_packet(c, id, false, &payload)) {
-                match id {
-                    Some(id) => in_flight.push_back((id, payload)),
-                    // QoS 0 is at most once: a record the connection took down with it is lost.
-                    None => {
-                        self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                return Ended::Lost(e.to_string());
-            }
-            last_sent = Instant::now();
-            match id {
-                Some(id) => in_flight.push_back((id, payload)),
-                None => {
-                    self.shared.published.fetch_add(1, Ordering::Relaxed);
+                    Ok(None) => break,
+                    Err(e) => return Ended::Lost(e.to_string()),
                 }
             }
         }
+    }
+}
+
+/// How long the publisher thread waits for the broker's packets before looking at its queue
+/// again: the longest a record waits on a connected, idle publisher.
+const POLL: Duration = Duration::from_millis(20);
+
+/// A connection to the broker, plain or TLS.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Conn {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(s) => s,
+            Conn::Tls(t) => &t.sock,
+        }
+    }
+
+    /// End the connection (TLS: with a close_notify alert first).
+    fn close(&mut self) {
+        if let Conn::Tls(t) = self {
+            t.conn.send_close_notify();
+            let _ = t.flush();
+        }
+        let _ = self.tcp().shutdown(Shutdown::Both);
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf),
+            Conn::Tls(t) => t.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.write(buf),
+            Conn::Tls(t) => t.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.flush(),
+            Conn::Tls(t) => t.flush(),
+        }
+    }
+}
+
+/// TLS for `mqtts://`, with rustls (ring as the crypto provider).
+mod tls {
+    use std::net::TcpStream;
+    use std::sync::Arc;
+
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+
+    use super::{TlsOptions, SYSTEM_CA_BUNDLE};
+
+    /// The client configuration `options` describe, or (the key at fault, why).
+    fn client_config(options: &TlsOptions) -> Result<ClientConfig, (&'static str, String)> {
+        let (ca_key, ca_file) = match &options.ca_file {
+            Some(f) => ("ca_file", f.clone()),
+            None => ("", std::path::PathBuf::from(SYSTEM_CA_BUNDLE)),
+        };
+        let unreadable = |e: rustls::pki_types::pem::Error| {
+            let why = if ca_key.is_empty() { " (no 'ca_file' given: the system bundle)" } else { "" };
+            (if ca_key.is_empty() { "ca_file" } else { ca_key }, format!("{}{why}: {e}", ca_file.display()))
+        };
+        let mut roots = RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(&ca_file).map_err(unreadable)? {
+            let cert = cert.map_err(unreadable)?;
+            roots.add(cert).map_err(|e| ("ca_file", format!("{}: {e}", ca_file.display())))?;
+        }
+        if roots.is_empty() {
+            return Err(("ca_file", format!("{}: no PEM certificate in it", ca_file.display())));
+        }
+        // The process-default provider: ring, the only one this build enables (safe defaults:
+        // TLS 1.2 and 1.3).
+        let builder = ClientConfig::builder().with_root_certificates(roots);
+        match (&options.cert_file, &options.key_file) {
+            (None, None) => Ok(builder.with_no_client_auth()),
+            (Some(cert_file), Some(key_file)) => {
+                let chain = CertificateDer::pem_file_iter(cert_file)
+                    .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                    .map_err(|e| ("cert_file", format!("{}: {e}", cert_file.display())))?;
+                if chain.is_empty() {
+                    return Err(("cert_file", format!("{}: no PEM certificate in it", cert_file.display())));
+                }
+                let key = PrivateKeyDer::from_pem_file(key_file)
+                    .map_err(|e| ("key_file", format!("{}: {e}", key_file.display())))?;
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .map_err(|e| ("key_file", format!("{} does not go with the certificate: {e}", key_file.display())))
+            }
+            (Some(_), None) => Err(("cert_file", "a client certificate needs its 'key_file'".into())),
+            (None, Some(_)) => Err(("key_file", "a client key needs its 'cert_file'".into())),
+        }
+    }
+
+    fn server_name(options: &TlsOptions, host: &str) -> Result<ServerName<'static>, String> {
+        let name = options.server_name.as_deref().unwrap_or(host);
+        ServerName::try_from(name.to_string()).map_err(|e| format!("'{name}' is not a valid server name: {e}"))
+    }
+
+    /// Whether the options can make a client configuration (files readable, names valid).
+    pub fn check(options: &TlsOptions) -> Result<(), (&'static str, String)> {
+        client_config(options)?;
+        if let Some(name) = &options.server_name {
+            server_name(options, name).map_err(|e| ("server_name", e))?;
+        }
+        Ok(())
+    }
+
+    /// The TLS handshake over `stream` (whose read timeout bounds it).
+    pub fn handshake(
+        options: &TlsOptions,
+        host: &str,
+        mut stream: TcpStream,
+    ) -> Result<StreamOwned<ClientConnection, TcpStream>, String> {
+        let config = client_config(options).map_err(|(_, e)| e)?;
+        let name = server_name(options, host)?;
+        let mut conn = ClientConnection::new(Arc::new(config), name).map_err(|e| format!("TLS: {e}"))?;
+        while conn.is_handshaking() {
+            conn.complete_io(&mut stream).map_err(|e| format!("TLS handshake with {host}: {e}"))?;
+        }
+        Ok(StreamOwned::new(conn, stream))
     }
 }
 
@@ -740,14 +934,20 @@ mod tests {
             config(r#"{"url":"mqtt://[::1]:1884/","topic":"t","qos":1,"client_id":"x","username":"u","password":"p"}"#)
                 .unwrap();
         assert_eq!((c.host.as_str(), c.port, c.qos), ("::1", 1884, 1));
+        if std::path::Path::new(SYSTEM_CA_BUNDLE).exists() {
+            let c = config(r#"{"url":"mqtts://broker.example","topic":"t"}"#).unwrap();
+            assert_eq!((c.port, c.tls), (8883, Some(TlsOptions::default())));
+        }
     }
 
     #[test]
     fn errors_name_the_key() {
         let errors = |json| config(json).unwrap_err();
-        let e = errors(r#"{"url":"mqtts://b:8883","topic":"t"}"#);
-        assert_eq!(e[0].0, "$.targets.s.mqtt.url");
-        assert!(e[0].1.contains("mqtts:// (MQTT over TLS) is not supported"), "{e:?}");
+        let e = errors(r#"{"url":"mqtts://b","topic":"t","tls":{"ca_file":"/nonexistent/ca.pem"}}"#);
+        assert_eq!(e[0].0, "$.targets.s.mqtt.tls.ca_file");
+        assert!(e[0].1.starts_with("/nonexistent/ca.pem: "), "{e:?}");
+        let e = errors(r#"{"url":"mqtts://b","topic":"t","tls":{"cert_file":"/etc/hostname"}}"#);
+        assert!(e.iter().any(|(k, m)| k.ends_with(".tls.cert_file") && m.contains("'key_file'")), "{e:?}");
         let e = errors(r#"{"url":"mqtt://b:99999","topic":"a/#","qos":2,"password":"p"}"#);
         let keys: Vec<&str> = e.iter().map(|(k, _)| k.rsplit('.').next().unwrap()).collect();
         assert_eq!(keys, ["qos", "url", "topic", "password"], "{e:?}");
@@ -758,7 +958,7 @@ mod tests {
         );
         assert!(errors(r#"{"url":"http://b","topic":"t"}"#)[0].1.contains("not an MQTT URL"));
         assert!(errors(r#"{"url":"mqtt://u:p@b","topic":"t"}"#)[0].1.contains("'username' and 'password'"));
-        assert!(errors(r#"{"url":"mqtt://b","topic":"t","tls":{}}"#)[0].0.ends_with(".tls"));
+        assert!(errors(r#"{"url":"mqtt://b","topic":"t","tls":{}}"#)[0].1.contains("need an mqtts:// url"));
         assert!(errors(r#"{"url":"mqtt://b","topic":"t","queue":0}"#)[0].0.ends_with(".queue"));
         assert!(errors(r#""mqtt://b""#)[0].1.contains("expected an object"));
     }
@@ -780,12 +980,16 @@ mod tests {
         put_length(&mut long, 321);
         assert_eq!(long, [0xc1, 0x02]);
         let mut r: &[u8] = &[0x20, 2, 0, 4, 0x40, 2, 0, 7, 0xd0, 0, 0x30, 0];
-        assert_eq!(read_packet(&mut r).unwrap(), Incoming::ConnAck { code: 4 });
-        assert_eq!(read_packet(&mut r).unwrap(), Incoming::PubAck { id: 7 });
-        assert_eq!(read_packet(&mut r).unwrap(), Incoming::PingResp);
-        assert!(read_packet(&mut r).unwrap_err().to_string().contains("unexpected packet type 3"));
-        let mut huge: &[u8] = &[0x40, 0xff, 0xff, 0xff, 0x7f];
-        assert!(read_packet(&mut huge).is_err());
+        for expected in [Incoming::ConnAck { code: 4 }, Incoming::PubAck { id: 7 }, Incoming::PingResp] {
+            let (packet, used) = parse_packet(r).unwrap().unwrap();
+            assert_eq!(packet, expected);
+            r = &r[used..];
+        }
+        assert!(parse_packet(r).unwrap_err().to_string().contains("unexpected packet type 3"));
+        assert!(parse_packet(&[0x40, 2, 0]).unwrap().is_none(), "incomplete");
+        assert!(parse_packet(&[0x40, 0xff, 0xff]).unwrap().is_none(), "incomplete length");
+        assert!(parse_packet(&[0x40, 0xff, 0xff, 0xff, 0x7f]).is_err(), "oversized");
+        assert!(parse_packet(&[0x40, 0xff, 0xff, 0xff, 0xff, 1]).is_err(), "five length bytes");
     }
 
     #[test]

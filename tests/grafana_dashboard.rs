@@ -35,8 +35,14 @@ fn mqtt_sink_details() -> Vec<String> {
     )
     .unwrap()
     .0;
-    let config =
-        SinkConfig { name: "fleet".into(), socket: None, path: None, channel: None, sink: None, mqtt: Some(mqtt) };
+    let config = SinkConfig {
+        name: "fleet".into(),
+        socket: None,
+        path: None,
+        channel: None,
+        sink: None,
+        mqtt: Some(Box::new(mqtt)),
+    };
     let mut sink = SinkTarget::new(config);
     sink.setup().unwrap();
     let names = sink.details().into_iter().map(|(k, _)| k.to_string()).collect();

@@ -140,13 +140,47 @@ fn a_bad_mqtt_key_is_a_configuration_error_naming_it() {
     let text = serde_json::json!({
         "actions": { "a": { "criteria": "ssl_version == 0x0302;", "targets": ["fleet"] } },
         "targets": { "fleet": { "target_type": "sink",
-                                "mqtt": { "url": "mqtts://broker:8883", "topic": "t", "qos": 2 } } }
+                                "mqtt": { "url": "mqtts://broker:8883", "topic": "t", "qos": 2,
+                                          "tls": { "ca_file": "/nonexistent/ca.pem" } } } }
     });
     std::fs::write(&config, text.to_string()).unwrap();
     let out = Command::new(BIN).args(["replay", "--config"]).arg(&config).arg(FIXTURE).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("$.targets.fleet.mqtt.url") && stderr.contains("mqtts://"), "{stderr}");
+    assert!(stderr.contains("$.targets.fleet.mqtt.tls.ca_file") && stderr.contains("/nonexistent/ca.pem"), "{stderr}");
     assert!(stderr.contains("$.targets.fleet.mqtt.qos") && stderr.contains("QoS 2 is not supported"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn mqtts_checks_the_broker_certificate_and_delivers_over_tls() {
+    if let Some(why) = mosquitto::unavailable() {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let (port, tls_port) = (mosquitto::free_port(), mosquitto::free_port());
+    let broker = Broker::start_tls(port, tls_port);
+    let mut sub = broker.subscribe("secure");
+    let url = format!("mqtts://127.0.0.1:{tls_port}");
+
+    // An authority that did not sign the broker's certificate: refused, and said why.
+    let other = mosquitto::unrelated_ca(&broker.dir);
+    let c = config(serde_json::json!({"url": url, "topic": "secure", "tls": {"ca_file": other}}));
+    let mut publisher = MqttPublisher::start(c, "untrusted").unwrap();
+    publisher.publish(br#"{"untrusted":true}"#.to_vec());
+    let s = wait_stats(&publisher, Duration::from_secs(10), |s| s.connect_failures >= 1);
+    assert!(s.connect_failures >= 1 && s.connects == 0, "{s:?}");
+    let error = publisher.last_error().unwrap();
+    assert!(error.contains("TLS handshake with 127.0.0.1") && error.contains("invalid peer certificate"), "{error}");
+    publisher.shutdown();
+
+    let c = config(serde_json::json!({"url": url, "topic": "secure", "qos": 1, "tls": {"ca_file": broker.ca_file()}}));
+    let mut publisher = MqttPublisher::start(c, "trusted").unwrap();
+    publisher.publish(br#"{"tls":1}"#.to_vec());
+    let got = sub.next_json(Duration::from_secs(10));
+    assert_eq!(got, Some(serde_json::json!({"tls": 1})), "{:?}\n{}", sub.seen, broker.log());
+    let s = wait_stats(&publisher, Duration::from_secs(5), |s| s.published == 1);
+    assert_eq!((s.published, s.connects), (1, 1), "{s:?}");
+    publisher.shutdown();
+    assert!(broker.log().contains(&format!("on port {tls_port}")), "{}", broker.log());
 }

@@ -744,7 +744,7 @@ impl Loader<'_> {
             Some((value, p)) => match crate::mqtt::MqttConfig::parse(value, &p, name) {
                 Ok((config, problems)) => {
                     problems.warnings.into_iter().for_each(|(p, m)| self.warn(&p, m));
-                    Some(config)
+                    Some(Box::new(config))
                 }
                 Err(problems) => {
                     problems.warnings.into_iter().for_each(|(p, m)| self.warn(&p, m));

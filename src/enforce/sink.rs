@@ -36,7 +36,8 @@ pub struct SinkConfig {
     pub path: Option<PathBuf>,
     pub channel: Option<String>,
     pub sink: Option<String>,
-    pub mqtt: Option<crate::mqtt::MqttConfig>,
+    /// Boxed: most sinks have none, and it is the largest part of a target's configuration.
+    pub mqtt: Option<Box<crate::mqtt::MqttConfig>>,
 }
 
 struct Client {
@@ -175,7 +176,7 @@ impl Target for SinkTarget {
             self.file = Some(file);
         }
         if let (Some(config), None) = (&self.config.mqtt, &self.mqtt) {
-            let publisher = crate::mqtt::MqttPublisher::start(config.clone(), &self.config.name)
+            let publisher = crate::mqtt::MqttPublisher::start((**config).clone(), &self.config.name)
                 .map_err(|e| TargetError::Other(format!("starting the MQTT publisher: {e}")))?;
             self.mqtt = Some(publisher);
         }

@@ -47,6 +47,21 @@ impl Broker {
     /// Start a broker on 127.0.0.1:`port`, in `ns` when given; with `credentials`, only that
     /// user and password are let in.
     pub fn start(ns: Option<&NetNs>, port: u16, credentials: Option<(&str, &str)>) -> Broker {
+        Broker::start_with(ns, port, credentials, None)
+    }
+
+    /// Like [`start`](Self::start), plus a TLS listener on `tls_port` whose certificate (for
+    /// 127.0.0.1 and localhost) is signed by a test authority, [`ca_file`](Self::ca_file).
+    pub fn start_tls(port: u16, tls_port: u16) -> Broker {
+        Broker::start_with(None, port, None, Some(tls_port))
+    }
+
+    /// The authority that signed the TLS listener's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    fn start_with(ns: Option<&NetNs>, port: u16, credentials: Option<(&str, &str)>, tls_port: Option<u16>) -> Broker {
         let dir = std::env::temp_dir().join(format!(
             "flowsieve-mosquitto-{}-{port}-{}",
             std::process::id(),
@@ -69,6 +84,13 @@ impl Broker {
                 config.push_str(&format!("allow_anonymous false\npassword_file {}\n", file.display()));
             }
             None => config.push_str("allow_anonymous true\n"),
+        }
+        if let Some(tls_port) = tls_port {
+            make_certificates(&dir);
+            config.push_str(&format!(
+                "listener {tls_port} 127.0.0.1\ncafile {0}/ca.pem\ncertfile {0}/server.pem\nkeyfile {0}/server.key\n",
+                dir.display()
+            ));
         }
         std::fs::write(dir.join("mosquitto.conf"), config).unwrap();
         let mut broker = Broker {
@@ -160,6 +182,61 @@ impl Broker {
         }
         sub
     }
+}
+
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("openssl").current_dir(dir).args(args).output().unwrap();
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A test authority (ca.pem) and a server certificate it signed (server.pem, server.key).
+fn make_certificates(dir: &std::path::Path) {
+    let rsa = ["-newkey", "rsa:2048", "-nodes"];
+    openssl(
+        dir,
+        &[
+            &["req", "-x509"][..],
+            &rsa,
+            &["-days", "2", "-subj", "/CN=flowsieve test CA", "-keyout", "ca.key", "-out", "ca.pem"],
+        ]
+        .concat(),
+    );
+    openssl(
+        dir,
+        &[&["req"][..], &rsa, &["-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr"]].concat(),
+    );
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n").unwrap();
+    openssl(
+        dir,
+        &["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2"]
+            .iter()
+            .chain(&["-extfile", "san.ext", "-out", "server.pem"])
+            .copied()
+            .collect::<Vec<_>>(),
+    );
+}
+
+/// A self-signed certificate no broker uses, in `dir`/other-ca.pem.
+pub fn unrelated_ca(dir: &std::path::Path) -> PathBuf {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=other",
+            "-keyout",
+            "other.key",
+            "-out",
+            "other-ca.pem",
+        ],
+    );
+    dir.join("other-ca.pem")
 }
 
 impl Drop for Broker {
