@@ -1,9 +1,10 @@
 //! `flowsieve status`: counters of a running agent, served as one JSON document per connection
 //! on a UNIX control socket (default `/run/flowsieve.sock`).
 //!
-//! A control socket rather than a Prometheus endpoint: it needs no port, works in network
-//! namespaces, and file permissions decide who may read it. Workers publish their counters on
-//! their idle tick (at least every 100 ms), never per packet.
+//! A control socket: it needs no port, works in network namespaces, and file permissions decide
+//! who may read it (the same counters are also served to Prometheus by `--metrics-listen`, see
+//! [`crate::metrics`]). Workers publish their counters on their idle tick (at least every
+//! 100 ms), never per packet.
 
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
