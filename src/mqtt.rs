@@ -32,7 +32,8 @@ const DEFAULT_PORT: u16 = 1883;
 const DEFAULT_TLS_PORT: u16 = 8883;
 const DEFAULT_KEEPALIVE: u16 = 60;
 const DEFAULT_QUEUE: usize = 1000;
-const MAX_QUEUE: usize = 1_000_000;
+/// A record is about 1 KiB: at most about 100 MiB waiting.
+const MAX_QUEUE: usize = 100_000;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const BACKOFF_MIN: Duration = Duration::from_millis(500);
@@ -83,8 +84,32 @@ pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 pub const TLS_KEYS: &[&str] = &["ca_file", "cert_file", "key_file", "server_name"];
 
 /// Keys of the `mqtt` object.
-pub const MQTT_KEYS: &[&str] =
-    &["url", "topic", "client_id", "username", "password", "qos", "retain", "keepalive", "queue", "tls"];
+pub const MQTT_KEYS: &[&str] = &[
+    "url",
+    "topic",
+    "client_id",
+    "username",
+    "password",
+    "qos",
+    "retain",
+    "keepalive",
+    "queue",
+    "tls",
+    // netifyd's MQTT sink keys, accepted so its settings can be copied over.
+    "host",
+    "port",
+    "user",
+    "pass",
+    "message_qos",
+    "message_retain",
+];
+
+/// Our key and netifyd's name for the same setting.
+const NETIFY_ALIASES: &[(&str, &str)] =
+    &[("username", "user"), ("password", "pass"), ("qos", "message_qos"), ("retain", "message_retain")];
+
+/// Variables a topic may use.
+const TOPIC_VARIABLES: &[&str] = &["${hostname}", "${target}", "${channel}"];
 
 /// Problems in an `mqtt` object: (JSON path, message), errors and warnings.
 #[derive(Debug, Default)]
@@ -184,7 +209,16 @@ fn hostname() -> String {
 
 impl MqttConfig {
     /// Parse the `mqtt` object of sink target `target` found at JSON path `path`.
-    pub fn parse(value: &Value, path: &str, target: &str) -> Result<(MqttConfig, ConfigProblems), ConfigProblems> {
+    /// Parse the `mqtt` object of sink target `target` (whose `channel` is given) found at JSON
+    /// path `path`. netifyd's key names (`host`, `port`, `user`, `pass`, `message_qos`,
+    /// `message_retain`) are accepted too; the topic may use `${hostname}`, `${target}` and
+    /// `${channel}`.
+    pub fn parse(
+        value: &Value,
+        path: &str,
+        target: &str,
+        channel: Option<&str>,
+    ) -> Result<(MqttConfig, ConfigProblems), ConfigProblems> {
         let mut problems = ConfigProblems::default();
         let Value::Object(map) = value else {
             problems.errors.push((
@@ -199,6 +233,22 @@ impl MqttConfig {
                 problems.warnings.push((at(key), "unknown key for the mqtt sink, ignored".into()));
             }
         }
+        // The key a setting is given under: ours or netifyd's, not both.
+        let named = |ours: &'static str, problems: &mut ConfigProblems| -> &str {
+            let Some(&(_, netify)) = NETIFY_ALIASES.iter().find(|(o, _)| *o == ours) else { return ours };
+            match (map.contains_key(ours), map.contains_key(netify)) {
+                (_, false) => ours,
+                (false, true) => netify,
+                (true, true) => {
+                    problems.errors.push((at(netify), format!("give '{ours}' or netifyd's '{netify}', not both")));
+                    ours
+                }
+            }
+        };
+        let username_key = named("username", &mut problems);
+        let password_key = named("password", &mut problems);
+        let qos_key = named("qos", &mut problems);
+        let retain_key = named("retain", &mut problems);
         let string = |key: &str, problems: &mut ConfigProblems| -> Option<String> {
             match map.get(key)? {
                 Value::String(s) => Some(s.clone()),
@@ -211,8 +261,8 @@ impl MqttConfig {
         let url = string("url", &mut problems);
         let topic = string("topic", &mut problems);
         let client_id = string("client_id", &mut problems);
-        let username = string("username", &mut problems);
-        let password = string("password", &mut problems);
+        let username = string(username_key, &mut problems);
+        let password = string(password_key, &mut problems);
         let number = |key: &str, default: u64, max: u64, problems: &mut ConfigProblems| -> u64 {
             match map.get(key) {
                 None => default,
@@ -229,26 +279,48 @@ impl MqttConfig {
                 }
             }
         };
-        let qos = number("qos", 0, 2, &mut problems) as u8;
+        let qos = number(qos_key, 0, 2, &mut problems) as u8;
         if qos == 2 {
-            problems.errors.push((at("qos"), "QoS 2 is not supported (expected 0 or 1)".into()));
+            problems.errors.push((at(qos_key), "QoS 2 is not supported (expected 0 or 1)".into()));
         }
         let keepalive = number("keepalive", u64::from(DEFAULT_KEEPALIVE), u64::from(u16::MAX), &mut problems) as u16;
         let queue = number("queue", DEFAULT_QUEUE as u64, MAX_QUEUE as u64, &mut problems) as usize;
         if map.get("queue").is_some() && queue == 0 {
             problems.errors.push((at("queue"), "the queue must hold at least 1 record".into()));
         }
-        let retain = match map.get("retain") {
+        let retain = match map.get(retain_key) {
             None => false,
             Some(Value::Bool(b)) => *b,
             Some(other) => {
-                problems.errors.push((at("retain"), format!("expected true or false, found {}", kind(other))));
+                problems.errors.push((at(retain_key), format!("expected true or false, found {}", kind(other))));
                 false
+            }
+        };
+        // netifyd's `host` and `port` stand for an mqtt:// url.
+        let netify_host = string("host", &mut problems);
+        let url = match (url, netify_host) {
+            (Some(_), Some(_)) => {
+                problems.errors.push((at("host"), "give 'url' or netifyd's 'host' and 'port', not both".into()));
+                None
+            }
+            (None, Some(host)) => {
+                let port = number("port", u64::from(DEFAULT_PORT), u64::from(u16::MAX), &mut problems);
+                let host = if host.contains(':') { format!("[{host}]") } else { host };
+                Some(format!("mqtt://{host}:{port}"))
+            }
+            (url, None) => {
+                if map.contains_key("port") {
+                    problems.errors.push((
+                        at("port"),
+                        "'port' goes with netifyd's 'host'; with 'url' write mqtt://HOST:PORT".into(),
+                    ));
+                }
+                url
             }
         };
         let mut host_port = None;
         match &url {
-            None if map.get("url").is_none() => {
+            None if !map.contains_key("url") && !map.contains_key("host") => {
                 problems.errors.push((path.into(), "missing key 'url' (mqtt://HOST:PORT of the broker)".into()))
             }
             None => {}
@@ -277,6 +349,15 @@ impl MqttConfig {
             Some(t) if t.len() > usize::from(u16::MAX) => {
                 problems.errors.push((at("topic"), "the topic is longer than 65535 bytes".into()))
             }
+            Some(t) if t.contains("${channel}") && channel.is_none() => {
+                problems.errors.push((at("topic"), "'${channel}' in the topic needs the sink's 'channel'".into()))
+            }
+            Some(t) if TOPIC_VARIABLES.iter().fold(t.clone(), |t, v| t.replace(v, "")).contains("${") => {
+                problems.errors.push((
+                    at("topic"),
+                    format!("'{t}': unknown variable (a topic may use {})", TOPIC_VARIABLES.join(", ")),
+                ))
+            }
             Some(_) => {}
         }
         if let Some(id) = &client_id {
@@ -285,9 +366,9 @@ impl MqttConfig {
             }
         }
         if password.is_some() && username.is_none() {
-            problems.errors.push((at("password"), "a password needs a 'username' (MQTT 3.1.1)".into()));
+            problems.errors.push((at(password_key), "a password needs a 'username' (MQTT 3.1.1)".into()));
         }
-        for (key, v) in [("username", &username), ("password", &password)] {
+        for (key, v) in [(username_key, &username), (password_key, &password)] {
             if v.as_ref().is_some_and(|v| v.len() > usize::from(u16::MAX)) {
                 problems.errors.push((at(key), "longer than 65535 bytes".into()));
             }
@@ -299,6 +380,10 @@ impl MqttConfig {
             return Err(problems);
         };
         let client_id = client_id.unwrap_or_else(|| format!("flowsieve-{}-{target}", hostname()));
+        let topic = topic
+            .replace("${hostname}", &hostname())
+            .replace("${target}", target)
+            .replace("${channel}", channel.unwrap_or(""));
         let config =
             MqttConfig { url, host, port, topic, client_id, username, password, qos, retain, keepalive, queue, tls };
         Ok((config, problems))
@@ -922,7 +1007,7 @@ mod tests {
 
     fn config(json: &str) -> Result<MqttConfig, Vec<(String, String)>> {
         let v: Value = serde_json::from_str(json).unwrap();
-        MqttConfig::parse(&v, "$.targets.s.mqtt", "s").map(|(c, _)| c).map_err(|p| p.errors)
+        MqttConfig::parse(&v, "$.targets.s.mqtt", "s", Some("blocks")).map(|(c, _)| c).map_err(|p| p.errors)
     }
 
     #[test]
@@ -938,6 +1023,23 @@ mod tests {
             let c = config(r#"{"url":"mqtts://broker.example","topic":"t"}"#).unwrap();
             assert_eq!((c.port, c.tls), (8883, Some(TlsOptions::default())));
         }
+    }
+
+    #[test]
+    fn netifyd_keys_and_topic_variables() {
+        let c = config(
+            r#"{"host":"10.0.0.5","port":1884,"user":"u","pass":"p","message_qos":1,"message_retain":true,
+                          "topic":"netify/${hostname}/${target}/${channel}"}"#,
+        )
+        .unwrap();
+        assert_eq!((c.url.as_str(), c.port, c.qos, c.retain), ("mqtt://10.0.0.5:1884", 1884, 1, true));
+        assert_eq!((c.username.as_deref(), c.password.as_deref()), (Some("u"), Some("p")));
+        assert_eq!(c.topic, format!("netify/{}/s/blocks", hostname()));
+        let e = config(r#"{"url":"mqtt://b","host":"b","topic":"t","qos":1,"message_qos":1}"#).unwrap_err();
+        let keys: Vec<&str> = e.iter().map(|(k, _)| k.rsplit('.').next().unwrap()).collect();
+        assert_eq!(keys, ["message_qos", "host"], "{e:?}");
+        let e = config(r#"{"url":"mqtt://b","topic":"netify/${uuid_agent}"}"#).unwrap_err();
+        assert!(e[0].0.ends_with(".topic") && e[0].1.contains("unknown variable"), "{e:?}");
     }
 
     #[test]

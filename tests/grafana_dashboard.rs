@@ -32,6 +32,7 @@ fn mqtt_sink_details() -> Vec<String> {
         &serde_json::json!({"url": "mqtt://127.0.0.1:1", "topic": "t"}),
         "$.mqtt",
         "fleet",
+        None,
     )
     .unwrap()
     .0;

@@ -14,7 +14,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_flowsieve");
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/weak-tls.pcap");
 
 fn config(json: serde_json::Value) -> MqttConfig {
-    MqttConfig::parse(&json, "$.mqtt", "test").unwrap_or_else(|p| panic!("{:?}", p.errors)).0
+    MqttConfig::parse(&json, "$.mqtt", "test", None).unwrap_or_else(|p| panic!("{:?}", p.errors)).0
 }
 
 fn wait_stats(p: &MqttPublisher, limit: Duration, check: impl Fn(&MqttStats) -> bool) -> MqttStats {

@@ -741,7 +741,7 @@ impl Loader<'_> {
         let sink = optional("sink");
         let mqtt = match props.get("mqtt") {
             None => None,
-            Some((value, p)) => match crate::mqtt::MqttConfig::parse(value, &p, name) {
+            Some((value, p)) => match crate::mqtt::MqttConfig::parse(value, &p, name, channel.as_deref()) {
                 Ok((config, problems)) => {
                     problems.warnings.into_iter().for_each(|(p, m)| self.warn(&p, m));
                     Some(Box::new(config))
