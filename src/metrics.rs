@@ -246,23 +246,22 @@ pub fn render(status: &Status, rss: Option<u64>) -> String {
             None => interfaces.push((&w.iface, w.capture_received, w.capture_dropped)),
         }
     }
-    let mut f = Family::new(
-        o,
-        "flowsieve_interface_packets_total",
-        "counter",
-        "Packets the capture received on the interface (AF_PACKET ring or libpcap statistics).",
-    );
-    for (name, received, _) in &interfaces {
-        f.sample(&[("interface", name)], received);
-    }
-    let mut f = Family::new(
-        o,
-        "flowsieve_interface_drops_total",
-        "counter",
-        "Packets the capture dropped on the interface (ring full or interface drops).",
-    );
-    for (name, _, dropped) in &interfaces {
-        f.sample(&[("interface", name)], dropped);
+    for (name, help, dropped) in [
+        (
+            "flowsieve_interface_packets_total",
+            "Packets the capture received on the interface (AF_PACKET ring or libpcap statistics).",
+            false,
+        ),
+        (
+            "flowsieve_interface_drops_total",
+            "Packets the capture dropped on the interface (ring full or interface drops).",
+            true,
+        ),
+    ] {
+        let mut f = Family::new(o, name, "counter", help);
+        for (iface, received, drops) in &interfaces {
+            f.sample(&[("interface", iface)], if dropped { drops } else { received });
+        }
     }
 
     // Per worker.
