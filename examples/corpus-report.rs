@@ -12,7 +12,7 @@
 //! out of the field counts; flowsieve's detections among them are listed separately.
 //!
 //! Protocols are compared by ID. Netify's protocol IDs follow nDPI's (see
-//! `flowsieve::dissect::protocol`), so nDPI's `master_id` maps to itself, except:
+//! `flowsieve::facts::protocol`), so nDPI's `master_id` maps to itself, except:
 //! - nDPI `DoH_DoT` (196) is TLS on the wire; Netify's 196 is `HTTP/S`, so it maps to TLS (91).
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
@@ -43,8 +43,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use flowsieve::actions::config;
 use flowsieve::agent::{self, ReplayOptions};
-use flowsieve::dissect::protocol;
-use flowsieve::flow::record::flow_record;
+use flowsieve::facts::protocol;
+use flowsieve::output::record::flow_record;
 use serde_json::Value;
 
 /// Protocols the detection work targets; the summary line reports agreement over these.
@@ -128,10 +128,10 @@ fn l4_number(l4: &str) -> Option<u8> {
 }
 
 /// nDPI master protocol → flowsieve/Netify protocol ID (see the module docs).
-fn ndpi_protocol(id: u64, name: &str) -> u16 {
+fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
     match name {
         "DoH_DoT" => protocol::TLS,
-        _ => u16::try_from(id).unwrap_or(u16::MAX),
+        _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }
 
@@ -303,7 +303,7 @@ fn explain_ja4(t: &Value, r: &Value, theirs: &str, ours: Option<&str>) -> Option
 
 /// A documented class for a flow whose protocol does not agree: `(nDPI's record, ours, our
 /// protocol ID)`.
-fn explain_protocol(t: &Value, r: &Value, ours: u16) -> Option<&'static str> {
+fn explain_protocol(t: &Value, r: &Value, ours: protocol::ProtocolId) -> Option<&'static str> {
     let dpi = r["detection_guessed"].as_bool() == Some(false);
     // MS-RDPBCGR §1.3.1.1: the X.224 Connection Request/Confirm negotiates RDP's security
     // layer, then TLS (or CredSSP over TLS) carries RDP. flowsieve read the negotiation.
@@ -581,7 +581,8 @@ fn main() -> anyhow::Result<()> {
                 continue;
             };
             paired += 1;
-            let our_id = r["protocol"]["id"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
+            let our_id =
+                protocol::ProtocolId(r["protocol"]["id"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0));
             // Netify's HTTP/S is TLS on 443 with an HTTP ALPN: nDPI calls the same flow TLS.
             let our_id = if our_id == protocol::HTTPS { protocol::TLS } else { our_id };
             if master_id == 0 {

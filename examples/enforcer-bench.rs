@@ -23,10 +23,10 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use flowsieve::enforce::netlink::nftables::{KeyLayout, KeyType, NftSocket, SetRef, SetSpec, TableFamily};
 use flowsieve::enforce::nftset::{KeyPart, NftSetConfig, NftSetTarget, SetFamily};
 use flowsieve::enforce::{MatchEvent, Target};
-use flowsieve::flow::facts::FlowFacts;
+use flowsieve::facts::FlowFacts;
+use flowsieve::netlink::nftables::{KeyLayout, KeyType, NftSocket, SetRef, SetSpec, TableFamily};
 
 type Error = Box<dyn std::error::Error>;
 

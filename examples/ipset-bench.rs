@@ -8,7 +8,7 @@
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
-use flowsieve::enforce::netlink::ipset::{IpsetEntry, IpsetFamily, IpsetSocket, IpsetSpec, IpsetType, SkbInfo};
+use flowsieve::netlink::ipset::{IpsetEntry, IpsetFamily, IpsetSocket, IpsetSpec, IpsetType, SkbInfo};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let count: u32 = std::env::args().nth(1).map(|a| a.parse()).transpose()?.unwrap_or(200_000);

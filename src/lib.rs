@@ -1,13 +1,40 @@
 //! flowsieve: a deep-packet-inspection agent that turns Netify-style *flow actions* into firewall
 //! state (nftables sets, log files, …).
 //!
-//! Packets move forward through the modules in this order, and no stage reaches back:
+//! Packets move forward through the stages in this order:
 //!
 //! ```text
 //! capture ──▶ decode ──▶ flow ──▶ dissect ──▶ classify ──▶ criteria ──▶ actions ──▶ enforce
 //! ```
 //!
 //! [`agent`] wires the stages into threads for live capture and for replay.
+//!
+//! The code depends the other way round from the packets' path only where a stage drives
+//! the next: the flow table calls the dissectors and the classifier, so `flow` uses `dissect`
+//! and `classify`, not the reverse. What every stage reads or writes about a flow lives at
+//! the bottom, in [`facts`], which uses no other module of the crate; [`netlink`] (the kernel
+//! interface) and [`status`] are leaves as well.
+//!
+//! Allowed dependencies between the top-level modules (each line: a module → the modules it
+//! may use; `tests/layering.rs` checks that this is exactly what the code does and that there
+//! is no cycle):
+//!
+//! ```text
+//! facts    → nothing
+//! netlink  → nothing
+//! status   → nothing
+//! metrics  → status
+//! decode   → facts
+//! capture  → decode
+//! dissect  → facts
+//! criteria → facts
+//! classify → criteria, facts
+//! flow     → classify, decode, dissect, facts, netlink
+//! output   → classify, dissect, facts, flow
+//! enforce  → facts, flow, netlink, output, status
+//! actions  → criteria, enforce, facts, netlink
+//! agent    → actions, capture, classify, decode, enforce, flow, metrics, status
+//! ```
 
 pub mod actions;
 pub mod agent;
@@ -17,7 +44,9 @@ pub mod criteria;
 pub mod decode;
 pub mod dissect;
 pub mod enforce;
+pub mod facts;
 pub mod flow;
 pub mod metrics;
-pub mod mqtt;
+pub mod netlink;
+pub mod output;
 pub mod status;

@@ -13,13 +13,13 @@ use flowsieve::actions::config::{self, Severity};
 use flowsieve::agent::{self, CaptureInterface, CaptureMethod, ReplayOptions, RunOptions};
 use flowsieve::classify::categories::CategoryKind;
 use flowsieve::classify::{self, Classifier, ClassifierPaths};
-use flowsieve::dissect::protocol;
 use flowsieve::enforce::EnforceMode;
-use flowsieve::flow::facts::FlowFacts;
+use flowsieve::facts::net::IpNet;
+use flowsieve::facts::protocol;
+use flowsieve::facts::FlowFacts;
 use flowsieve::flow::locality::Locality;
-use flowsieve::flow::net::IpNet;
-use flowsieve::flow::record::flow_record;
 use flowsieve::flow::table::{Flow, TableConfig};
+use flowsieve::output::record::flow_record;
 
 const DEFAULT_CONFIG: &str = "/etc/netifyd/netify-proc-flow-actions.json";
 

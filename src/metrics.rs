@@ -353,7 +353,7 @@ mod tests {
             flows_active: 3,
             ..WorkerStatus::default()
         };
-        let mut h = crate::enforce::latency::LatencyHistogram::default();
+        let mut h = crate::status::latency::LatencyHistogram::default();
         h.record_us(300);
         h.record_us(2_000_000);
         Status {
@@ -367,7 +367,7 @@ mod tests {
                 details: vec![("mqtt_dropped".into(), 9)],
                 ..TargetStatus::default()
             }],
-            match_to_kernel_buckets: h.buckets(crate::enforce::latency::PUBLISHED_BOUNDS_US),
+            match_to_kernel_buckets: h.buckets(crate::status::latency::PUBLISHED_BOUNDS_US),
             ..Status::default()
         }
     }

@@ -95,8 +95,8 @@ fn an_action_that_matches_late_acts_at_that_change_only() {
 /// late): the conntrack listener's notice makes it a fact change, evaluated once.
 #[test]
 fn a_conntrack_mark_set_later_is_a_fact_change() {
-    use flowsieve::enforce::netlink::conntrack::{CtEntry, CtEvent, CtL4, CtTuple};
     use flowsieve::flow::ctcache::{CtCache, CtChange, CtLookup};
+    use flowsieve::netlink::conntrack::{CtEntry, CtEvent, CtL4, CtTuple};
 
     let json = serde_json::json!({
         "actions": { "marked": { "criteria": "ct_mark == 0x42;", "targets": ["audit"] } },
@@ -114,7 +114,7 @@ fn a_conntrack_mark_set_later_is_a_fact_change() {
     assert_eq!(dispatched, 0, "no flow of the fixture is marked");
     // The firewall marks the first connection; conntrack reports it.
     let facts = worker.table.flows_mut().next().unwrap().facts.clone();
-    let original = flowsieve::enforce::ctmark::original_tuple(&facts).unwrap();
+    let original = flowsieve::flow::ctcache::original_tuple(&facts).unwrap();
     let CtL4::Ports { sport, dport } = original.l4 else { panic!("TCP") };
     let reply = CtTuple::ports(original.dst, dport, original.src, sport, original.proto);
     let entry = CtEntry { original, reply, mark: 0x42, labels: 0 };

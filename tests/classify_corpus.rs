@@ -151,7 +151,7 @@ fn flow_record_has_the_application() {
     })
     .unwrap();
     let mut records = Vec::new();
-    table.drain(|flow| records.push(flowsieve::flow::record::flow_record("facebook.pcap", &flow)));
+    table.drain(|flow| records.push(flowsieve::output::record::flow_record("facebook.pcap", &flow)));
     let www = records.iter().find(|r| r["detected_hostname"] == "www.facebook.com").expect("www.facebook.com flow");
     assert_eq!(
         www["application"],

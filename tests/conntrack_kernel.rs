@@ -22,9 +22,9 @@ use common::netns::{kernel_tests_unavailable, NetNs};
 use flowsieve::actions::config::TargetSpec;
 use flowsieve::enforce::ctlabel::{CtLabelConfig, CtLabelTarget, LabelRef};
 use flowsieve::enforce::ctmark::{CtMarkConfig, CtMarkTarget};
-use flowsieve::enforce::netlink::conntrack::{is_nat, ConntrackSocket, CtTuple};
 use flowsieve::enforce::{EnforceMode, Enforcer, MatchEvent, Target};
-use flowsieve::flow::facts::{FlowFacts, IcmpFacts};
+use flowsieve::facts::{FlowFacts, IcmpFacts};
+use flowsieve::netlink::conntrack::{is_nat, ConntrackSocket, CtTuple};
 use nix::sched::{setns, CloneFlags};
 
 /// A fresh namespace the current thread has entered, with connection tracking switched on (a

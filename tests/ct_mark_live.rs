@@ -69,7 +69,7 @@ fn a_mark_set_by_the_firewall_is_seen_by_ct_mark_criteria() {
 
 /// Set the mark of the connection of a sink record's flow, from a thread inside namespace `ns`.
 fn set_mark_in(ns: &str, flow: &serde_json::Value, mark: u32) {
-    use flowsieve::enforce::netlink::conntrack::{ConntrackSocket, CtTuple};
+    use flowsieve::netlink::conntrack::{ConntrackSocket, CtTuple};
     let ip = |k: &str| flow[k].as_str().unwrap().parse::<std::net::IpAddr>().unwrap();
     let port = |k: &str| flow[k].as_u64().unwrap() as u16;
     let tuple = CtTuple::ports(ip("local_ip"), port("local_port"), ip("other_ip"), port("other_port"), 6);

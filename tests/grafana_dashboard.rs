@@ -3,9 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use flowsieve::enforce::latency::{LatencyHistogram, PUBLISHED_BOUNDS_US};
 use flowsieve::enforce::sink::{SinkConfig, SinkTarget};
 use flowsieve::enforce::Target;
+use flowsieve::status::latency::{LatencyHistogram, PUBLISHED_BOUNDS_US};
 use flowsieve::status::{Status, TargetStatus, WorkerStatus};
 
 const DASHBOARD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/dist/grafana/flowsieve.json");
@@ -28,7 +28,7 @@ fn expressions(value: &serde_json::Value, out: &mut Vec<String>) {
 
 /// The detail names a sink with an MQTT broker reports.
 fn mqtt_sink_details() -> Vec<String> {
-    let mqtt = flowsieve::mqtt::MqttConfig::parse(
+    let mqtt = flowsieve::output::mqtt::MqttConfig::parse(
         &serde_json::json!({"url": "mqtt://127.0.0.1:1", "topic": "t"}),
         "$.mqtt",
         "fleet",

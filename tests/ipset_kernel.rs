@@ -16,12 +16,12 @@ use std::time::SystemTime;
 use common::netns::{kernel_tests_unavailable, NetNs};
 use flowsieve::actions::config::TargetSpec;
 use flowsieve::enforce::ipset::{IpsetConfig, IpsetTarget};
-use flowsieve::enforce::netlink::ipset::{
-    IpsetEntry, IpsetFamily, IpsetSocket, IpsetSpec, IpsetType, SkbInfo, IPSET_ERR_HASH_FULL,
-};
 use flowsieve::enforce::nftset::SetFamily;
 use flowsieve::enforce::{EnforceMode, Enforcer, MatchEvent, Target};
-use flowsieve::flow::facts::FlowFacts;
+use flowsieve::facts::FlowFacts;
+use flowsieve::netlink::ipset::{
+    IpsetEntry, IpsetFamily, IpsetSocket, IpsetSpec, IpsetType, SkbInfo, IPSET_ERR_HASH_FULL,
+};
 
 fn namespace(test: &str) -> Option<NetNs> {
     if let Some(why) = kernel_tests_unavailable(&["ip", "ipset"]) {
@@ -127,7 +127,7 @@ fn icmp_members_store_type_and_code() {
     let Some(ns) = namespace("icmp_members_store_type_and_code") else { return };
     let mut e = event(Ipv4Addr::new(192, 168, 1, 10).into(), Ipv4Addr::new(1, 2, 3, 4).into(), 1, 0);
     let mut flow = (*e.flow).clone();
-    flow.icmp = Some(flowsieve::flow::facts::IcmpFacts { icmp_type: 8, code: 0, id: 77 });
+    flow.icmp = Some(flowsieve::facts::IcmpFacts { icmp_type: 8, code: 0, id: 77 });
     e.flow = Arc::new(flow);
     let (_, ops) = apply(&ns, config(IpsetType::HashIpPort), &[e]);
     assert_eq!(ops, vec!["ipset add social-media.v4 1.2.3.4,icmp:8/0 timeout 900"]);

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::mosquitto::{self, Broker};
-use flowsieve::mqtt::{MqttConfig, MqttPublisher, MqttStats};
+use flowsieve::output::mqtt::{MqttConfig, MqttPublisher, MqttStats};
 
 const BIN: &str = env!("CARGO_BIN_EXE_flowsieve");
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/weak-tls.pcap");

@@ -13,11 +13,11 @@ use std::time::{Duration, SystemTime};
 
 use common::netns::{kernel_tests_unavailable, NetNs};
 use flowsieve::actions::config::TargetSpec;
-use flowsieve::enforce::netlink::nftables::{KeyLayout, KeyType, NftSocket, SetRef, SetSpec, TableFamily};
-use flowsieve::enforce::netlink::NetlinkError;
 use flowsieve::enforce::nftset::{KeyPart, NftSetConfig, NftSetTarget, SetFamily};
 use flowsieve::enforce::{EnforceMode, Enforcer, MatchEvent, Target, TargetError};
-use flowsieve::flow::facts::FlowFacts;
+use flowsieve::facts::FlowFacts;
+use flowsieve::netlink::nftables::{KeyLayout, KeyType, NftSocket, SetRef, SetSpec, TableFamily};
+use flowsieve::netlink::NetlinkError;
 
 /// A fresh namespace the current thread has entered, or `None` (with a message) when kernel
 /// tests cannot run here.

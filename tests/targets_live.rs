@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use common::lab::{must, Agent, Lab};
 use common::netns::{kernel_tests_unavailable, NetNs};
-use flowsieve::enforce::netlink::conntrack::{ConntrackSocket, CtTuple};
+use flowsieve::netlink::conntrack::{ConntrackSocket, CtTuple};
 use nix::sched::{setns, CloneFlags};
 use nix::sys::signal::Signal;
 

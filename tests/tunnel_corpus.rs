@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use flowsieve::decode::TunnelType;
+use flowsieve::facts::TunnelType;
 use flowsieve::flow::locality::Locality;
 use flowsieve::flow::table::{FlowTable, TableConfig};
 

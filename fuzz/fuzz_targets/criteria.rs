@@ -2,7 +2,7 @@
 #![no_main]
 
 use flowsieve::criteria::Criteria;
-use flowsieve::flow::facts::FlowFacts;
+use flowsieve::facts::FlowFacts;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

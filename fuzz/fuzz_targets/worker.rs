@@ -8,8 +8,8 @@ use arc_swap::ArcSwap;
 use flowsieve::agent::{packet_time, Worker};
 use flowsieve::capture::Frame;
 use flowsieve::classify::Classifier;
+use flowsieve::facts::net::IpNet;
 use flowsieve::flow::locality::Locality;
-use flowsieve::flow::net::IpNet;
 use flowsieve::flow::table::{FlowTable, TableConfig};
 
 struct Shared {

@@ -28,7 +28,7 @@ use std::time::Duration;
 use flowsieve::decode::LinkType;
 use flowsieve::dissect::registry::DissectState;
 use flowsieve::dissect::{Direction, Dissector, FlowInfo, Parsed, Segment};
-use flowsieve::flow::facts::FlowFacts;
+use flowsieve::facts::FlowFacts;
 
 /// Link types the decoder and worker targets pick from by a selector byte: every one the
 /// decoder knows, under each of its pcap numbers, and one it does not.

@@ -4,85 +4,25 @@
 //! hand so every problem can name its JSON path, and the criteria column. Every problem is
 //! collected; a file with any error does not load, warnings never stop it.
 //!
-//! Target properties merge as: built-in default < `target_defaults[type]` < the target's own keys.
+//! This is the generic walker: the top level, actions, exemptions, schedules and criteria. Each
+//! target object is read by its kind ([`TargetSpec::parse`], with its type's `target_defaults`
+//! entry and the parsed `target_globals`): the kinds, their keys and their defaults live in
+//! `enforce`, one file each (see `enforce::kind`, which also says why this module depends on
+//! `enforce` and not the reverse). Target properties merge as: built-in default <
+//! `target_defaults[type]` < the target's own keys.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 use super::schedule::{self, Schedule, Window, Zone};
 use super::{Action, ActionSet, Exemption, InterfaceMatch};
 use crate::criteria::{AddressGroups, CompileContext, Criteria};
-use crate::enforce::ctlabel::{
-    ConnLabelMap, CtLabelConfig, CtLabelGlobals, LabelRef, DEFAULT_CONNLABEL_CONF, FALLBACK_CONNLABEL_CONF,
-};
-use crate::enforce::ctmark::CtMarkConfig;
-use crate::enforce::ipset::IpsetConfig;
-use crate::enforce::log::LogConfig;
-use crate::enforce::netlink::ipset::{IpsetType, SkbInfo};
-use crate::enforce::nftset::{KeyPart, NftSetConfig, SetFamily};
-use crate::enforce::sink::SinkConfig;
-
-/// How bad a problem is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
-    Warning,
-    Error,
-}
-
-/// One thing wrong with a configuration, located by JSON path (and criteria column).
-#[derive(Debug, Clone)]
-pub struct Problem {
-    pub severity: Severity,
-    /// JSON path, e.g. `actions.weakssl.criteria[1]`.
-    pub path: String,
-    pub message: String,
-    /// Extra lines (the criteria text with a caret under the column).
-    pub detail: Option<String>,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let level = match self.severity {
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        };
-        write!(f, "{level}: {}: {}", self.path, self.message)?;
-        if let Some(detail) = &self.detail {
-            for line in detail.lines() {
-                write!(f, "\n    {line}")?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A configured target, ready to be built by the enforcer.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TargetSpec {
-    NftSet(NftSetConfig),
-    Log(LogConfig),
-    Sink(SinkConfig),
-    Ipset(IpsetConfig),
-    CtMark(CtMarkConfig),
-    CtLabel(CtLabelConfig),
-}
-
-impl TargetSpec {
-    pub fn name(&self) -> &str {
-        match self {
-            TargetSpec::NftSet(c) => &c.name,
-            TargetSpec::Log(c) => &c.name,
-            TargetSpec::Sink(c) => &c.name,
-            TargetSpec::Ipset(c) => &c.name,
-            TargetSpec::CtMark(c) => &c.name,
-            TargetSpec::CtLabel(c) => &c.name,
-        }
-    }
-}
+use crate::enforce::kind::{kind, Problems};
+pub use crate::enforce::kind::{Problem, Severity};
+use crate::enforce::TargetGlobals;
+pub use crate::enforce::TargetSpec;
 
 /// A configuration that loaded.
 #[derive(Debug, Clone)]
@@ -158,23 +98,23 @@ pub fn parse(text: &str, path: &Path) -> Result<FlowActionsConfig, ConfigError> 
 
 /// Compile configuration text with address groups for `@name` operands.
 pub fn parse_with(text: &str, path: &Path, groups: Option<&AddressGroups>) -> Result<FlowActionsConfig, ConfigError> {
-    let mut loader = Loader { problems: Vec::new(), context: CompileContext { address_groups: groups } };
+    let mut loader = Loader { problems: Problems::default(), context: CompileContext { address_groups: groups } };
     let root: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => {
-            loader.error("$", format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()));
-            return Err(ConfigError { path: path.to_path_buf(), problems: loader.problems });
+            loader.problems.error("$", format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()));
+            return Err(ConfigError { path: path.to_path_buf(), problems: loader.problems.into_vec() });
         }
     };
     let config = loader.root(&root, path);
-    if loader.problems.iter().any(|p| p.severity == Severity::Error) {
-        return Err(ConfigError { path: path.to_path_buf(), problems: loader.problems });
+    if loader.problems.has_errors() {
+        return Err(ConfigError { path: path.to_path_buf(), problems: loader.problems.into_vec() });
     }
-    Ok(FlowActionsConfig { warnings: loader.problems, ..config })
+    Ok(FlowActionsConfig { warnings: loader.problems.into_vec(), ..config })
 }
 
 struct Loader<'g> {
-    problems: Vec<Problem>,
+    problems: Problems,
     context: CompileContext<'g>,
 }
 
@@ -190,78 +130,7 @@ const TOP_KEYS: &[&str] = &[
 ];
 const ACTION_KEYS: &[&str] =
     &["criteria", "targets", "exemptions", "enabled", "halt_on_match", "interface", "time_of_day"];
-const COMMON_TARGET_KEYS: &[&str] = &["target_type", "target_enabled"];
-const NFTSET_KEYS: &[&str] = &[
-    "set_name",
-    "table_name",
-    "table_family",
-    "set_family",
-    "type",
-    "size",
-    "max_elements",
-    "ttl",
-    "managed",
-    "flush_on_create",
-    "flush_on_destroy",
-];
-const LOG_KEYS: &[&str] = &["interval", "path", "prefix", "suffix"];
-const SINK_KEYS: &[&str] = &["socket", "path", "channel", "sink", "mqtt"];
-const IPSET_KEYS: &[&str] = &[
-    "set_name",
-    "set_family",
-    "type",
-    "size",
-    "max_elements",
-    "ttl",
-    "managed",
-    "flush_on_create",
-    "flush_on_destroy",
-    "skb_mark",
-    "skb_mask",
-    "skb_prio",
-    "skb_queue",
-];
-const CTMARK_KEYS: &[&str] = &["mark", "mask", "shift"];
-const CTLABEL_KEYS: &[&str] = &["labels", "auto_label", "log_errors"];
-const CTLABEL_GLOBAL_KEYS: &[&str] = &["max_bits", "connlabel_conf"];
-
 impl Loader<'_> {
-    fn error(&mut self, path: &str, message: impl Into<String>) {
-        self.problems.push(Problem {
-            severity: Severity::Error,
-            path: path.into(),
-            message: message.into(),
-            detail: None,
-        });
-    }
-
-    fn warn(&mut self, path: &str, message: impl Into<String>) {
-        self.problems.push(Problem {
-            severity: Severity::Warning,
-            path: path.into(),
-            message: message.into(),
-            detail: None,
-        });
-    }
-
-    fn unknown_keys(&mut self, map: &Map<String, Value>, path: &str, known: &[&[&str]]) {
-        for key in map.keys() {
-            if !known.iter().any(|set| set.contains(&key.as_str())) {
-                self.warn(&format!("{path}.{key}"), "unknown key, ignored");
-            }
-        }
-    }
-
-    fn object<'v>(&mut self, value: &'v Value, path: &str) -> Option<&'v Map<String, Value>> {
-        match value {
-            Value::Object(map) => Some(map),
-            _ => {
-                self.error(path, format!("expected an object, found {}", kind(value)));
-                None
-            }
-        }
-    }
-
     fn root(&mut self, root: &Value, path: &Path) -> FlowActionsConfig {
         let mut config = FlowActionsConfig {
             path: path.to_path_buf(),
@@ -269,17 +138,17 @@ impl Loader<'_> {
             targets: Vec::new(),
             warnings: Vec::new(),
         };
-        let Some(top) = self.object(root, "$") else {
+        let Some(top) = self.problems.object(root, "$") else {
             return config;
         };
-        self.unknown_keys(top, "$", &[TOP_KEYS]);
+        self.problems.unknown_keys(top, "$", &[TOP_KEYS]);
         config.actions.reprocess_flows = self.boolean(top, "reprocess_flows", "$", false);
         let zone = match top.get("timezone") {
             None => Zone::Local,
             Some(Value::String(name)) => match name.parse::<chrono_tz::Tz>() {
                 Ok(tz) => Zone::Named(tz),
                 Err(_) => {
-                    self.error(
+                    self.problems.error(
                         "$.timezone",
                         format!("unknown time zone '{name}' (expected an IANA name such as \"Europe/Rome\")"),
                     );
@@ -287,17 +156,17 @@ impl Loader<'_> {
                 }
             },
             Some(other) => {
-                self.error("$.timezone", format!("expected a string, found {}", kind(other)));
+                self.problems.error("$.timezone", format!("expected a string, found {}", kind(other)));
                 Zone::Local
             }
         };
-        let ctlabel_globals = match top.get("target_globals") {
-            Some(v) => self.target_globals(v),
-            None => CtLabelGlobals::default(),
+        let globals = match top.get("target_globals") {
+            Some(v) => TargetGlobals::parse(v, &mut self.problems),
+            None => TargetGlobals::default(),
         };
         if let Some(v) = top.get("version") {
             if !v.is_u64() {
-                self.error("$.version", format!("expected a number, found {}", kind(v)));
+                self.problems.error("$.version", format!("expected a number, found {}", kind(v)));
             }
         }
         if let Some(v) = top.get("exemptions") {
@@ -305,24 +174,24 @@ impl Loader<'_> {
         }
         let empty = Map::new();
         let defaults = match top.get("target_defaults") {
-            Some(v) => self.object(v, "$.target_defaults").unwrap_or(&empty),
+            Some(v) => self.problems.object(v, "$.target_defaults").unwrap_or(&empty),
             None => &empty,
         };
         let mut target_names: Vec<&str> = Vec::new();
         if let Some(targets) = top.get("targets") {
-            if let Some(targets) = self.object(targets, "$.targets") {
+            if let Some(targets) = self.problems.object(targets, "$.targets") {
                 for (name, value) in targets {
                     target_names.push(name);
-                    if let Some(spec) = self.target(name, value, defaults, &ctlabel_globals) {
+                    if let Some(spec) = TargetSpec::parse(name, value, defaults, &globals, &mut self.problems) {
                         config.targets.push(spec);
                     }
                 }
             }
         }
         match top.get("actions") {
-            None => self.error("$", "missing key 'actions'"),
+            None => self.problems.error("$", "missing key 'actions'"),
             Some(actions) => {
-                if let Some(actions) = self.object(actions, "$.actions") {
+                if let Some(actions) = self.problems.object(actions, "$.actions") {
                     for (name, value) in actions {
                         if let Some(action) = self.action(name, value, &target_names, zone) {
                             config.actions.actions.push(action);
@@ -336,15 +205,15 @@ impl Loader<'_> {
 
     fn action(&mut self, name: &str, value: &Value, target_names: &[&str], zone: Zone) -> Option<Action> {
         let path = format!("$.actions.{name}");
-        let map = self.object(value, &path)?;
-        self.unknown_keys(map, &path, &[ACTION_KEYS]);
+        let map = self.problems.object(value, &path)?;
+        self.problems.unknown_keys(map, &path, &[ACTION_KEYS]);
         let enabled = self.boolean(map, "enabled", &path, true);
         let halt_on_match = self.boolean(map, "halt_on_match", &path, false);
         let interface = match map.get("interface") {
             None => InterfaceMatch::Any,
             Some(Value::String(s)) => InterfaceMatch::parse(s),
             Some(other) => {
-                self.error(
+                self.problems.error(
                     &format!("{path}.interface"),
                     format!("expected an interface name, \"lan\", \"wan\" or \"*\", found {}", kind(other)),
                 );
@@ -360,36 +229,36 @@ impl Loader<'_> {
         };
         let mut criteria = Vec::new();
         match map.get("criteria") {
-            None => self.error(&path, "missing key 'criteria'"),
+            None => self.problems.error(&path, "missing key 'criteria'"),
             Some(Value::String(text)) => criteria.extend(self.criteria(text, &format!("{path}.criteria"))),
             Some(Value::Array(items)) if !items.is_empty() => {
                 for (i, item) in items.iter().enumerate() {
                     let item_path = format!("{path}.criteria[{i}]");
                     match item {
                         Value::String(text) => criteria.extend(self.criteria(text, &item_path)),
-                        other => self.error(&item_path, format!("expected a string, found {}", kind(other))),
+                        other => self.problems.error(&item_path, format!("expected a string, found {}", kind(other))),
                     }
                 }
             }
-            Some(other) => self.error(
+            Some(other) => self.problems.error(
                 &format!("{path}.criteria"),
                 format!("expected a string or a non-empty array of strings, found {}", kind(other)),
             ),
         }
         let mut targets = Vec::new();
         match map.get("targets") {
-            None => self.error(&path, "missing key 'targets'"),
+            None => self.problems.error(&path, "missing key 'targets'"),
             Some(Value::Array(items)) if !items.is_empty() => {
                 for (i, item) in items.iter().enumerate() {
                     let item_path = format!("{path}.targets[{i}]");
                     match item.as_str() {
                         Some(t) if target_names.contains(&t) => targets.push(Arc::from(t)),
-                        Some(t) => self.error(&item_path, format!("no target named '{t}' in $.targets")),
-                        None => self.error(&item_path, format!("expected a string, found {}", kind(item))),
+                        Some(t) => self.problems.error(&item_path, format!("no target named '{t}' in $.targets")),
+                        None => self.problems.error(&item_path, format!("expected a string, found {}", kind(item))),
                     }
                 }
             }
-            Some(other) => self.error(
+            Some(other) => self.problems.error(
                 &format!("{path}.targets"),
                 format!("expected a non-empty array of target names, found {}", kind(other)),
             ),
@@ -409,7 +278,7 @@ impl Loader<'_> {
 
     fn time_of_day(&mut self, value: &Value, path: &str) -> Vec<Window> {
         let Value::Array(items) = value else {
-            self.error(
+            self.problems.error(
                 path,
                 format!("expected an array of {{day, time_start, time_end, policy}} objects, found {}", kind(value)),
             );
@@ -418,28 +287,28 @@ impl Loader<'_> {
         let mut windows = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let item_path = format!("{path}[{i}]");
-            let Some(map) = self.object(item, &item_path) else { continue };
-            self.unknown_keys(map, &item_path, &[&["day", "time_start", "time_end", "policy"]]);
+            let Some(map) = self.problems.object(item, &item_path) else { continue };
+            self.problems.unknown_keys(map, &item_path, &[&["day", "time_start", "time_end", "policy"]]);
             let mut days = 0u8;
             match map.get("day") {
                 None => days = 0x7f,
                 Some(Value::String(d)) => match schedule::parse_day(d) {
                     Ok(bit) => days = bit,
-                    Err(e) => self.error(&format!("{item_path}.day"), e.to_string()),
+                    Err(e) => self.problems.error(&format!("{item_path}.day"), e.to_string()),
                 },
                 Some(Value::Array(list)) => {
                     for (j, d) in list.iter().enumerate() {
                         match d.as_str().map(schedule::parse_day) {
                             Some(Ok(bit)) => days |= bit,
-                            Some(Err(e)) => self.error(&format!("{item_path}.day[{j}]"), e.to_string()),
-                            None => self.error(
+                            Some(Err(e)) => self.problems.error(&format!("{item_path}.day[{j}]"), e.to_string()),
+                            None => self.problems.error(
                                 &format!("{item_path}.day[{j}]"),
                                 format!("expected a day name, found {}", kind(d)),
                             ),
                         }
                     }
                 }
-                Some(other) => self.error(
+                Some(other) => self.problems.error(
                     &format!("{item_path}.day"),
                     format!("expected an array of day names, found {}", kind(other)),
                 ),
@@ -447,11 +316,12 @@ impl Loader<'_> {
             let mut time = |key: &str, default: u16| match map.get(key) {
                 None => default,
                 Some(Value::String(t)) => schedule::parse_time(t).unwrap_or_else(|e| {
-                    self.error(&format!("{item_path}.{key}"), e.to_string());
+                    self.problems.error(&format!("{item_path}.{key}"), e.to_string());
                     default
                 }),
                 Some(other) => {
-                    self.error(&format!("{item_path}.{key}"), format!("expected \"HH:MM\", found {}", kind(other)));
+                    self.problems
+                        .error(&format!("{item_path}.{key}"), format!("expected \"HH:MM\", found {}", kind(other)));
                     default
                 }
             };
@@ -460,7 +330,7 @@ impl Loader<'_> {
             let policy = map.get("policy").and_then(Value::as_str).unwrap_or("inclusive");
             match Window::new(days, start, end, policy) {
                 Ok(w) => windows.push(w),
-                Err(e) => self.error(&format!("{item_path}.policy"), e.to_string()),
+                Err(e) => self.problems.error(&format!("{item_path}.policy"), e.to_string()),
             }
         }
         windows
@@ -493,14 +363,14 @@ impl Loader<'_> {
 
     fn exemptions(&mut self, value: &Value, path: &str) -> Vec<Exemption> {
         let Value::Array(items) = value else {
-            self.error(path, format!("expected an array of strings, found {}", kind(value)));
+            self.problems.error(path, format!("expected an array of strings, found {}", kind(value)));
             return Vec::new();
         };
         let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let item_path = format!("{path}[{i}]");
             let Some(text) = item.as_str() else {
-                self.error(&item_path, format!("expected a string, found {}", kind(item)));
+                self.problems.error(&item_path, format!("expected a string, found {}", kind(item)));
                 continue;
             };
             // Netify: an exemption is an address, or a criteria expression ending with ';'.
@@ -509,7 +379,7 @@ impl Loader<'_> {
             } else if text.trim_end().ends_with(';') {
                 out.extend(self.criteria(text, &item_path).map(Exemption::Expression));
             } else {
-                self.error(
+                self.problems.error(
                     &item_path,
                     format!(
                         "'{text}' is neither an IP address/CIDR nor a criteria expression (which must end with ';')"
@@ -525,518 +395,10 @@ impl Loader<'_> {
             None => default,
             Some(Value::Bool(b)) => *b,
             Some(other) => {
-                self.error(&format!("{path}.{key}"), format!("expected true or false, found {}", kind(other)));
+                self.problems.error(&format!("{path}.{key}"), format!("expected true or false, found {}", kind(other)));
                 default
             }
         }
-    }
-
-    /// `target_globals`: only `ctlabel` has globals (Netify documents no others).
-    fn target_globals(&mut self, value: &Value) -> CtLabelGlobals {
-        let mut globals = CtLabelGlobals::default();
-        let Some(map) = self.object(value, "$.target_globals") else { return globals };
-        for (key, v) in map {
-            let path = format!("$.target_globals.{key}");
-            if key != "ctlabel" {
-                self.warn(&path, "accepted but not implemented in this version yet (only ctlabel has globals)");
-                continue;
-            }
-            let Some(ct) = self.object(v, &path) else { continue };
-            self.unknown_keys(ct, &path, &[CTLABEL_GLOBAL_KEYS]);
-            match ct.get("max_bits") {
-                None => {}
-                Some(Value::Number(n)) if n.as_u64().is_some_and(|b| b <= 127) => {
-                    globals.max_bits = n.as_u64().unwrap_or(127) as u8;
-                }
-                Some(other) => self.error(
-                    &format!("{path}.max_bits"),
-                    format!("expected a label bit number from 0 to 127, found {other}"),
-                ),
-            }
-            match ct.get("connlabel_conf") {
-                None => {}
-                Some(Value::String(p)) if !p.is_empty() => globals.connlabel_conf = Some(PathBuf::from(p)),
-                Some(other) => self
-                    .error(&format!("{path}.connlabel_conf"), format!("expected a file path, found {}", kind(other))),
-            }
-        }
-        globals
-    }
-
-    fn target(
-        &mut self,
-        name: &str,
-        value: &Value,
-        defaults: &Map<String, Value>,
-        ctlabel_globals: &CtLabelGlobals,
-    ) -> Option<TargetSpec> {
-        let path = format!("$.targets.{name}");
-        let own = self.object(value, &path)?;
-        let Some(target_type) = own.get("target_type").and_then(Value::as_str) else {
-            self.error(&path, "missing string key 'target_type'");
-            return None;
-        };
-        let type_defaults = match defaults.get(target_type) {
-            Some(v) => self.object(v, &format!("$.target_defaults.{target_type}")).cloned().unwrap_or_default(),
-            None => Map::new(),
-        };
-        // Merge: defaults first, own keys override; remember where each value came from.
-        let mut merged: Vec<(String, &Value, String)> = Vec::new();
-        for (k, v) in &type_defaults {
-            merged.push((k.clone(), v, format!("$.target_defaults.{target_type}.{k}")));
-        }
-        for (k, v) in own {
-            merged.retain(|(key, _, _)| key != k);
-            merged.push((k.clone(), v, format!("{path}.{k}")));
-        }
-        let props = Props { merged };
-        let enabled = match props.get("target_enabled") {
-            None => true,
-            Some((Value::Bool(b), _)) => *b,
-            Some((other, p)) => {
-                self.error(&p, format!("expected true or false, found {}", kind(other)));
-                true
-            }
-        };
-        let spec = match target_type {
-            "nftset" => {
-                self.unknown_props(&props, &[COMMON_TARGET_KEYS, NFTSET_KEYS]);
-                self.nftset(name, &path, &props).map(TargetSpec::NftSet)
-            }
-            "log" => {
-                self.unknown_props(&props, &[COMMON_TARGET_KEYS, LOG_KEYS]);
-                self.log(name, &props).map(TargetSpec::Log)
-            }
-            "sink" => {
-                self.unknown_props(&props, &[COMMON_TARGET_KEYS, SINK_KEYS]);
-                self.sink(name, &path, &props).map(TargetSpec::Sink)
-            }
-            "ipset" => {
-                self.unknown_props(&props, &[COMMON_TARGET_KEYS, IPSET_KEYS]);
-                self.ipset(name, &path, &props).map(TargetSpec::Ipset)
-            }
-            "ctmark" => {
-                self.unknown_props(&props, &[COMMON_TARGET_KEYS, CTMARK_KEYS]);
-                self.ctmark(name, &path, &props).map(TargetSpec::CtMark)
-            }
-            "ctlabel" => {
-                self.unknown_props(&props, &[COMMON_TARGET_KEYS, CTLABEL_KEYS]);
-                self.ctlabel(name, &path, &props, ctlabel_globals).map(TargetSpec::CtLabel)
-            }
-            "pftable" => {
-                self.error(
-                    &format!("{path}.target_type"),
-                    "target type 'pftable' (BSD pf tables) is not available on Linux",
-                );
-                None
-            }
-            t => {
-                self.error(
-                    &format!("{path}.target_type"),
-                    format!("unknown target type '{t}' (expected nftset, ipset, ctlabel, ctmark, log or sink)"),
-                );
-                None
-            }
-        };
-        spec.filter(|_| enabled)
-    }
-
-    fn unknown_props(&mut self, props: &Props<'_>, known: &[&[&str]]) {
-        for (key, _, path) in &props.merged {
-            if !known.iter().any(|set| set.contains(&key.as_str())) {
-                self.warn(path, "unknown key for this target type, ignored");
-            }
-        }
-    }
-
-    fn string(&mut self, props: &Props<'_>, key: &str, default: &str) -> String {
-        match props.get(key) {
-            None => default.to_string(),
-            Some((Value::String(s), _)) => s.clone(),
-            Some((other, p)) => {
-                self.error(&p, format!("expected a string, found {}", kind(other)));
-                default.to_string()
-            }
-        }
-    }
-
-    fn number(&mut self, props: &Props<'_>, key: &str, default: u64) -> u64 {
-        match props.get(key) {
-            None => default,
-            Some((Value::Number(n), p)) => n.as_u64().unwrap_or_else(|| {
-                self.error(&p, format!("expected a whole number ≥ 0, found {n}"));
-                default
-            }),
-            Some((other, p)) => {
-                self.error(&p, format!("expected a number, found {}", kind(other)));
-                default
-            }
-        }
-    }
-
-    fn flag(&mut self, props: &Props<'_>, key: &str, default: bool) -> bool {
-        match props.get(key) {
-            None => default,
-            Some((Value::Bool(b), _)) => *b,
-            Some((other, p)) => {
-                self.error(&p, format!("expected true or false, found {}", kind(other)));
-                default
-            }
-        }
-    }
-
-    fn nftset(&mut self, name: &str, path: &str, props: &Props<'_>) -> Option<NftSetConfig> {
-        let set_name = self.set_name(path, props)?;
-        let table_name = self.string(props, "table_name", "nfa");
-        let table_family = self.string(props, "table_family", "inet");
-        if !["inet", "ip", "ip6", "bridge", "netdev"].contains(&table_family.as_str()) {
-            let p = props.path_of("table_family");
-            self.error(&p, format!("unknown table family '{table_family}' (expected inet, ip, ip6, bridge or netdev)"));
-        }
-        let set_family = self.set_family(props);
-        let mut key = Vec::new();
-        match props.get("type") {
-            None => {
-                self.error(path, "missing key 'type' (the element layout, e.g. [\"local_addr\", \"ip_proto\", \"other_port\", \"other_addr\"])");
-                return None;
-            }
-            Some((Value::Array(items), p)) if !items.is_empty() => {
-                for (i, item) in items.iter().enumerate() {
-                    match item.as_str().and_then(KeyPart::from_netify_name) {
-                        Some(part) => key.push(part),
-                        None => self.error(&format!("{p}[{i}]"), format!("unknown set key field {item} (expected local_addr, other_addr, local_port, other_port, ip_proto, local_mac or other_mac)")),
-                    }
-                }
-            }
-            Some((other, p)) => {
-                self.error(&p, format!("expected a non-empty array of key fields, found {}", kind(other)))
-            }
-        }
-        let size = self.set_size(props);
-        let ttl = self.number(props, "ttl", 0);
-        let managed = self.flag(props, "managed", false);
-        let flush_on_create = self.flag(props, "flush_on_create", false);
-        let flush_on_destroy = self.flag(props, "flush_on_destroy", false);
-        let ttl = u32::try_from(ttl).unwrap_or(u32::MAX);
-        Some(NftSetConfig {
-            name: name.to_string(),
-            set_name,
-            table_name,
-            table_family,
-            set_family,
-            key,
-            size,
-            ttl,
-            managed,
-            flush_on_create,
-            flush_on_destroy,
-        })
-    }
-
-    fn sink(&mut self, name: &str, path: &str, props: &Props<'_>) -> Option<SinkConfig> {
-        let mut optional = |key: &str| props.get(key).is_some().then(|| self.string(props, key, ""));
-        let socket = optional("socket").map(PathBuf::from);
-        let file = optional("path").map(PathBuf::from);
-        let channel = optional("channel");
-        let sink = optional("sink");
-        let mqtt = match props.get("mqtt") {
-            None => None,
-            Some((value, p)) => match crate::mqtt::MqttConfig::parse(value, &p, name, channel.as_deref()) {
-                Ok((config, problems)) => {
-                    problems.warnings.into_iter().for_each(|(p, m)| self.warn(&p, m));
-                    Some(Box::new(config))
-                }
-                Err(problems) => {
-                    problems.warnings.into_iter().for_each(|(p, m)| self.warn(&p, m));
-                    problems.errors.into_iter().for_each(|(p, m)| self.error(&p, m));
-                    return None;
-                }
-            },
-        };
-        if socket.is_none() && file.is_none() && mqtt.is_none() {
-            self.error(path, "a sink needs a destination: 'socket' (a UNIX socket path to listen on), 'path' (a JSON-lines file) and/or 'mqtt' (a broker)");
-            return None;
-        }
-        Some(SinkConfig { name: name.to_string(), socket, path: file, channel, sink, mqtt })
-    }
-
-    /// A `set_name` that must be present and non-empty.
-    fn set_name(&mut self, path: &str, props: &Props<'_>) -> Option<String> {
-        match props.get("set_name") {
-            Some((Value::String(s), _)) if !s.is_empty() => Some(s.clone()),
-            Some((other, p)) => {
-                self.error(&p, format!("expected a non-empty string, found {}", kind(other)));
-                None
-            }
-            None => {
-                self.error(path, "missing key 'set_name'");
-                None
-            }
-        }
-    }
-
-    /// A set's capacity. Netify documents `max_elements`; its own example and NethSecurity use
-    /// `size`, which wins when both are given. Default 65536.
-    fn set_size(&mut self, props: &Props<'_>) -> u32 {
-        let size = if props.get("size").is_some() {
-            self.number(props, "size", 65536)
-        } else {
-            self.number(props, "max_elements", 65536)
-        };
-        u32::try_from(size).unwrap_or(u32::MAX)
-    }
-
-    fn set_family(&mut self, props: &Props<'_>) -> SetFamily {
-        match self.string(props, "set_family", "*").as_str() {
-            "*" => SetFamily::Both,
-            "ipv4" => SetFamily::V4,
-            "ipv6" => SetFamily::V6,
-            other => {
-                let p = props.path_of("set_family");
-                self.error(&p, format!("unknown set family '{other}' (expected \"*\", \"ipv4\" or \"ipv6\")"));
-                SetFamily::Both
-            }
-        }
-    }
-
-    /// A 32-bit value written as a `"0x…"`/decimal string or a number (Netify's schema says
-    /// string; numbers are accepted too).
-    fn u32_value(&mut self, props: &Props<'_>, key: &str) -> Option<u32> {
-        let (value, p) = props.get(key)?;
-        let parsed = match value {
-            Value::Number(n) => n.as_u64().and_then(|v| u32::try_from(v).ok()),
-            Value::String(s) => parse_u32(s),
-            _ => None,
-        };
-        if parsed.is_none() {
-            self.error(&p, format!("expected a 32-bit number (\"0x10\", \"16\" or 16), found {value}"));
-        }
-        parsed
-    }
-
-    fn ipset(&mut self, name: &str, path: &str, props: &Props<'_>) -> Option<IpsetConfig> {
-        let set_name = self.set_name(path, props)?;
-        let mut cfg = IpsetConfig::new(name, &set_name);
-        cfg.set_family = self.set_family(props);
-        let set_type = self.string(props, "type", "hash:ip");
-        match IpsetType::from_name(&set_type) {
-            Some(t) => cfg.set_type = t,
-            None => self.error(
-                &props.path_of("type"),
-                format!(
-                    "unsupported ipset type '{set_type}' (expected hash:ip, hash:ip,port, hash:ip,port,ip or hash:mac)"
-                ),
-            ),
-        }
-        let longest = format!("{set_name}.v4");
-        if longest.len() > 31 {
-            self.error(
-                &props.path_of("set_name"),
-                format!("ipset names are at most 31 bytes: '{longest}' is {}", longest.len()),
-            );
-        }
-        cfg.max_elements = self.set_size(props);
-        cfg.ttl = u32::try_from(self.number(props, "ttl", 0)).unwrap_or(u32::MAX);
-        cfg.managed = self.flag(props, "managed", false);
-        cfg.flush_on_create = self.flag(props, "flush_on_create", false);
-        cfg.flush_on_destroy = self.flag(props, "flush_on_destroy", false);
-        let mark = self.u32_value(props, "skb_mark");
-        let mask = self.u32_value(props, "skb_mask");
-        // A mask in target_defaults is shared by targets without marks: only the target's own
-        // stray mask is worth a word.
-        let own_mask = !props.path_of("skb_mask").starts_with("$.target_defaults");
-        if mask.is_some() && props.get("skb_mark").is_none() && own_mask {
-            self.warn(&props.path_of("skb_mask"), "skb_mask without skb_mark has no effect");
-        }
-        let prio = match props.get("skb_prio") {
-            None => None,
-            Some((Value::String(s), p)) => {
-                let parsed = parse_tc_class(s);
-                if parsed.is_none() {
-                    self.error(&p, format!("expected a tc class \"MAJOR:MINOR\" in hex (e.g. \"1:10\"), found '{s}'"));
-                }
-                parsed
-            }
-            Some((other, p)) => {
-                self.error(&p, format!("expected a string \"MAJOR:MINOR\", found {}", kind(other)));
-                None
-            }
-        };
-        let queue = match props.get("skb_queue") {
-            None => None,
-            Some((Value::Number(n), p)) => {
-                let q = n.as_u64().and_then(|q| u16::try_from(q).ok());
-                if q.is_none() {
-                    self.error(&p, format!("expected a queue number from 0 to 65535, found {n}"));
-                }
-                q
-            }
-            Some((other, p)) => {
-                self.error(&p, format!("expected a number, found {}", kind(other)));
-                None
-            }
-        };
-        // Netify: skb_mask defaults to 0xffffffff when a mark is set.
-        cfg.skb = SkbInfo { mark: mark.map(|m| (m, mask.unwrap_or(u32::MAX))), prio, queue };
-        Some(cfg)
-    }
-
-    fn ctmark(&mut self, name: &str, path: &str, props: &Props<'_>) -> Option<CtMarkConfig> {
-        if props.get("mark").is_none() {
-            self.error(path, "missing key 'mark'");
-            return None;
-        }
-        let mark = self.u32_value(props, "mark")?;
-        let mut cfg = CtMarkConfig::new(name, mark);
-        if props.get("mask").is_some() {
-            cfg.mask = self.u32_value(props, "mask")?;
-        }
-        let shift = self.number(props, "shift", 0);
-        if shift > 31 {
-            self.error(&props.path_of("shift"), format!("shift must be 0 to 31, found {shift}"));
-        }
-        cfg.shift = shift.min(31) as u8;
-        if cfg.value() == 0 && cfg.mark != 0 {
-            self.warn(
-                &props.path_of("mark"),
-                "mark shifted by 'shift' has no bit inside 'mask': the target clears the masked bits",
-            );
-        }
-        Some(cfg)
-    }
-
-    fn ctlabel(
-        &mut self,
-        name: &str,
-        path: &str,
-        props: &Props<'_>,
-        globals: &CtLabelGlobals,
-    ) -> Option<CtLabelConfig> {
-        let mut labels = Vec::new();
-        match props.get("labels") {
-            None => {}
-            Some((Value::Array(items), p)) => {
-                for (i, item) in items.iter().enumerate() {
-                    let item_path = format!("{p}[{i}]");
-                    match item {
-                        Value::Number(n) => match n.as_u64() {
-                            Some(b) if b <= u64::from(globals.max_bits) => labels.push(LabelRef::Bit(b as u8)),
-                            _ => self.error(
-                                &item_path,
-                                format!(
-                                    "label bit {n} is outside 0..={} (target_globals.ctlabel.max_bits)",
-                                    globals.max_bits
-                                ),
-                            ),
-                        },
-                        Value::String(s) if s.parse::<u64>().is_ok() => match s.parse::<u8>() {
-                            Ok(b) if b <= globals.max_bits => labels.push(LabelRef::Bit(b)),
-                            _ => self.error(
-                                &item_path,
-                                format!(
-                                    "label bit {s} is outside 0..={} (target_globals.ctlabel.max_bits)",
-                                    globals.max_bits
-                                ),
-                            ),
-                        },
-                        Value::String(s) if !s.trim().is_empty() => labels.push(LabelRef::Name(s.trim().to_string())),
-                        other => self
-                            .error(&item_path, format!("expected a label name or bit number, found {}", kind(other))),
-                    }
-                }
-            }
-            Some((other, p)) => {
-                self.error(&p, format!("expected an array of label names or bit numbers, found {}", kind(other)))
-            }
-        }
-        // Names resolve against connlabel.conf when the target starts; say now (and in `check`)
-        // which will not, without refusing a file that may be provisioned later.
-        if labels.iter().any(|l| matches!(l, LabelRef::Name(_))) {
-            match ConnLabelMap::load(globals) {
-                Ok((map, file)) => {
-                    for label in &labels {
-                        let LabelRef::Name(n) = label else { continue };
-                        if map.bit(n).is_some() {
-                            continue;
-                        }
-                        let message = match &file {
-                            Some(f) => {
-                                format!("label '{n}' is not in {}: the target will fail until it is", f.display())
-                            }
-                            None => format!(
-                                "label '{n}' needs a connlabel.conf ({DEFAULT_CONNLABEL_CONF} or \
-                                 {FALLBACK_CONNLABEL_CONF}) naming it: the target will fail until there is one"
-                            ),
-                        };
-                        self.warn(&props.path_of("labels"), message);
-                    }
-                }
-                Err(why) => self.warn(&props.path_of("labels"), format!("cannot read connlabel.conf: {why}")),
-            }
-        }
-        let auto_label = self.flag(props, "auto_label", false);
-        let log_errors = self.flag(props, "log_errors", false);
-        if labels.is_empty() && !auto_label {
-            self.error(path, "a ctlabel target needs 'labels' or \"auto_label\": true");
-        }
-        Some(CtLabelConfig { name: name.to_string(), labels, auto_label, log_errors, globals: globals.clone() })
-    }
-
-    fn log(&mut self, name: &str, props: &Props<'_>) -> Option<LogConfig> {
-        let defaults = LogConfig::with_name(name);
-        let interval = self.number(props, "interval", defaults.interval.as_secs());
-        if interval == 0 {
-            self.error(&props.path_of("interval"), "interval must be at least 1 second");
-        }
-        Some(LogConfig {
-            name: name.to_string(),
-            path: PathBuf::from(self.string(props, "path", &defaults.path.to_string_lossy())),
-            prefix: self.string(props, "prefix", &defaults.prefix),
-            suffix: self.string(props, "suffix", &defaults.suffix),
-            interval: Duration::from_secs(interval.max(1)),
-        })
-    }
-}
-
-/// A target's merged properties with the JSON path each came from.
-struct Props<'v> {
-    merged: Vec<(String, &'v Value, String)>,
-}
-
-impl<'v> Props<'v> {
-    fn get(&self, key: &str) -> Option<(&'v Value, String)> {
-        self.merged.iter().find(|(k, _, _)| k == key).map(|(_, v, p)| (*v, p.clone()))
-    }
-    fn path_of(&self, key: &str) -> String {
-        self.get(key).map(|(_, p)| p).unwrap_or_default()
-    }
-}
-
-/// `"0x10"`, `"16"` (decimal), with surrounding spaces allowed.
-fn parse_u32(text: &str) -> Option<u32> {
-    let t = text.trim();
-    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        Some(hex) => u32::from_str_radix(hex, 16).ok(),
-        None => t.parse().ok(),
-    }
-}
-
-/// A tc class `MAJOR:MINOR` (hex, as tc writes it) as `major << 16 | minor`.
-fn parse_tc_class(text: &str) -> Option<u32> {
-    let (major, minor) = text.trim().split_once(':')?;
-    let major = u16::from_str_radix(major, 16).ok()?;
-    let minor = u16::from_str_radix(minor, 16).ok()?;
-    Some((u32::from(major) << 16) | u32::from(minor))
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
@@ -1047,7 +409,12 @@ fn caret(text: &str, column: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::enforce::ctlabel::LabelRef;
+    use crate::enforce::nftset::{KeyPart, SetFamily};
+    use crate::netlink::ipset::{IpsetType, SkbInfo};
 
     fn load_text(text: &str) -> Result<FlowActionsConfig, ConfigError> {
         parse(text, Path::new("test.json"))

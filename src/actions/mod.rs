@@ -9,8 +9,8 @@ use std::time::SystemTime;
 use schedule::Schedule;
 
 use crate::criteria::Criteria;
-use crate::flow::facts::FlowFacts;
-use crate::flow::net::IpNet;
+use crate::facts::net::IpNet;
+use crate::facts::FlowFacts;
 
 /// A flow that matches an exemption is never acted on.
 #[derive(Debug, Clone)]

@@ -27,7 +27,7 @@
 //!   point of the stream as one worker's; counters leave these shadows out.
 //! - `--filter` runs in the reader while it stores frames: rejected frames never reach a worker.
 //!
-//! Memory: with `--repeat` (inputs up to [`super::REPLAY_CACHE_LIMIT`]) every file's chunks are
+//! Memory: with `--repeat` (inputs up to [`super::replay::REPLAY_CACHE_LIMIT`]) every file's chunks are
 //! kept for the later rounds, which then only send `Arc`s; otherwise a file is streamed chunk
 //! by chunk, so at most the queued chunks are in memory whatever the file size.
 //!
@@ -43,10 +43,8 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
-use super::{
-    file_name, packet_time, progress_bar, replay_worker, DecodeStats, Dispatch, ReplayOptions, ReplaySummary,
-    REPLAY_CACHE_LIMIT,
-};
+use super::replay::{file_name, progress_bar, replay_worker, ReplayOptions, ReplaySummary, REPLAY_CACHE_LIMIT};
+use super::worker::{packet_time, DecodeStats, Dispatch, Worker};
 use crate::actions::config::FlowActionsConfig;
 use crate::capture::file::{self, FileStats};
 use crate::capture::filter::ReplayFilter;
@@ -376,7 +374,7 @@ fn output_order(flow: &Flow, k: &FlowKey) -> Order {
 }
 
 fn run_worker(
-    mut worker: super::Worker,
+    mut worker: Worker,
     mut enforcer: Enforcer,
     forward: bool,
     place: Place,

@@ -16,6 +16,10 @@
 //! latency, at the cost of a fixed frame size (longer packets are cut) and one status word per
 //! packet instead of per block.
 
+// One of the two modules allowed `unsafe` (see Cargo.toml's [lints]): the ring is memory the
+// kernel shares with us and sockets are set up through libc.
+#![allow(unsafe_code)]
+
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;

@@ -27,8 +27,8 @@ use hashbrown::HashMap;
 use regex::{Regex, RegexBuilder};
 
 use crate::criteria::Criteria;
-use crate::flow::facts::FlowFacts;
-use crate::flow::net::IpNet;
+use crate::facts::net::IpNet;
+use crate::facts::FlowFacts;
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
@@ -164,7 +164,7 @@ impl AppCatalog {
                     Ok(())
                 }),
                 "net" => parse_id_value(rest).and_then(|(id, cidr)| {
-                    let net: IpNet = cidr.parse().map_err(|e: crate::flow::net::BadIpNet| e.to_string())?;
+                    let net: IpNet = cidr.parse().map_err(|e: crate::facts::net::BadIpNet| e.to_string())?;
                     pending_nets.push((line_no, id, net));
                     Ok(())
                 }),

@@ -22,6 +22,8 @@ use std::sync::Arc;
 use hashbrown::HashMap;
 use serde_json::Value;
 
+use crate::facts::protocol::ProtocolId;
+
 use super::apps::{normalize_domain_entry, with_lowercase, FormatError};
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
@@ -237,8 +239,8 @@ impl CategoryIndex {
     }
 
     /// Category of a Netify protocol ID; 0 = none.
-    pub fn protocol_category(&self, protocol_id: u16) -> u16 {
-        self.proto_category_of.get(&protocol_id).copied().unwrap_or(0)
+    pub fn protocol_category(&self, protocol: ProtocolId) -> u16 {
+        self.proto_category_of.get(&protocol.0).copied().unwrap_or(0)
     }
 
     /// Number of applications and protocols with a category.
@@ -394,7 +396,7 @@ mod tests {
         assert_eq!(index.application_category(133), 29);
         assert_eq!(index.application_category(7000), 200);
         assert_eq!(index.category_tag(CategoryKind::Application, 200), Some("my-own"));
-        assert_eq!(index.protocol_category(91), 22);
+        assert_eq!(index.protocol_category(ProtocolId(91)), 22);
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(errors[0].message.contains("124 is already in category 29"), "{}", errors[0]);
 

@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use hashbrown::HashMap;
 
-use crate::dissect::dns::{DnsAnswer, DnsFacts};
-use crate::dissect::protocol;
-use crate::flow::facts::FlowFacts;
+use crate::facts::dns::{DnsAnswer, DnsFacts};
+use crate::facts::protocol;
+use crate::facts::FlowFacts;
 
 /// TTLs are clamped to this range: a TTL of 0 would make the hint useless for the flow that
 /// follows the lookup at once, and very long TTLs would pin stale names.
@@ -141,7 +141,7 @@ impl DnsHintCache {
 }
 
 /// DNS, mDNS and LLMNR flows: they fill the cache rather than use it.
-pub fn is_dns_family(protocol_id: u16) -> bool {
+pub fn is_dns_family(protocol_id: protocol::ProtocolId) -> bool {
     matches!(protocol_id, protocol::DNS | protocol::MDNS | protocol::LLMNR)
 }
 

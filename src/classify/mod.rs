@@ -25,8 +25,8 @@ use std::path::PathBuf;
 use apps::{AppCatalog, FormatError};
 use categories::{CategoryIndex, CategoryKind};
 
-use crate::dissect::protocol;
-use crate::flow::facts::{AppFacts, FlowFacts};
+use crate::facts::protocol;
+use crate::facts::{AppFacts, FlowFacts};
 
 /// The built-in signature set, `data/apps.conf`.
 pub const DEFAULT_APPS: &str = include_str!("../../data/apps.conf");
@@ -72,13 +72,16 @@ pub struct Classifier {
     apps: AppCatalog,
     categories: CategoryIndex,
     /// (protocol ID, index of the application in `apps`).
-    twins: Vec<(u16, usize)>,
+    twins: Vec<(protocol::ProtocolId, usize)>,
 }
 
 impl Classifier {
     /// A classifier over a catalogue and category index.
     pub fn new(apps: AppCatalog, categories: CategoryIndex) -> Classifier {
-        let twins = PROTOCOL_TWINS.iter().filter_map(|&(p, tag)| Some((p, apps.index_of_tag(tag)?))).collect();
+        let twins = PROTOCOL_TWINS
+            .iter()
+            .filter_map(|&(p, tag)| Some((protocol::ProtocolId(p), apps.index_of_tag(tag)?)))
+            .collect();
         Classifier { apps, categories, twins }
     }
 
@@ -190,7 +193,7 @@ impl Classifier {
                     }
                 }
                 if let Ok(p) = u16::try_from(soft.protocol_id) {
-                    facts.protocol = p;
+                    facts.protocol = protocol::ProtocolId(p);
                 }
                 break;
             }

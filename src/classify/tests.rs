@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use super::apps::{encode_base64, AppCatalog};
 use super::categories::{CategoryIndex, CategoryKind};
 use super::*;
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const APPS: &str = "\
 app:124:netify.youtube
@@ -34,7 +34,7 @@ fn classifier() -> Classifier {
     Classifier::new(apps, categories)
 }
 
-fn facts(host: Option<&str>, other_ip: &str, protocol: u16) -> FlowFacts {
+fn facts(host: Option<&str>, other_ip: &str, protocol: protocol::ProtocolId) -> FlowFacts {
     let mut f = FlowFacts { other_ip: other_ip.parse().unwrap(), protocol, ..FlowFacts::default() };
     if let Some(host) = host {
         f.set_detected_hostname(host);
@@ -103,7 +103,7 @@ fn dns_hostname_is_a_hint_and_dns_servers_are_not_apps() {
 #[test]
 fn protocol_twins_win() {
     let c = classifier();
-    let mut f = facts(Some("facebook.com"), "157.240.1.35", 142);
+    let mut f = facts(Some("facebook.com"), "157.240.1.35", protocol::ProtocolId(142));
     c.classify(&mut f);
     assert_eq!(f.application.tag.as_deref(), Some("netify.whatsapp"));
 }
@@ -130,7 +130,7 @@ fn active_soft_dissectors_set_app_and_protocol() {
     f.ip_protocol = 17;
     f.other_port = 27020;
     assert!(c.classify(&mut f));
-    assert_eq!((f.application.id, f.protocol, f.application.category), (74, 74, 12));
+    assert_eq!((f.application.id, f.protocol.0, f.application.category), (74, 74, 12));
 }
 
 #[test]

@@ -11,8 +11,8 @@ use std::net::IpAddr;
 use super::categories::CategoryIndex;
 use super::groups::Mac;
 use super::risks;
-use crate::dissect::protocol;
-use crate::flow::facts::{AppFacts, FlowFacts, OtherType, TunnelType};
+use crate::facts::protocol;
+use crate::facts::{AppFacts, FlowFacts, OtherType, TunnelType};
 
 /// One attribute criteria can test.
 #[derive(Debug)]
@@ -48,7 +48,7 @@ pub enum Accessor {
     Mac(fn(&FlowFacts) -> [u8; 6]),
     /// Text compared ASCII-case-insensitively, or searched with `'rx:…'`. Bare: non-empty.
     Text(fn(&FlowFacts) -> &str),
-    /// Netify protocol ID: a name from [`crate::dissect::protocol::PROTOCOLS`] (`==`/`!=`,
+    /// Netify protocol ID: a name from [`crate::facts::protocol::PROTOCOLS`] (`==`/`!=`,
     /// case-insensitive) or a number (all six comparisons). Bare: not Unknown (0).
     Protocol(fn(&FlowFacts) -> u64),
     /// The application: a tag (`'netify.youtube'` or `'youtube'`, `==`/`!=`) or an ID (all
@@ -131,7 +131,7 @@ impl Accessor {
             Accessor::Text(get) => format!("'{}'", get(facts)),
             Accessor::Protocol(get) => {
                 let id = get(facts);
-                let name = u16::try_from(id).map_or("Unknown", protocol::name_of);
+                let name = u16::try_from(id).map_or("Unknown", |id| protocol::name_of(protocol::ProtocolId(id)));
                 format!("{id} ({name})")
             }
             Accessor::Application(get) => {

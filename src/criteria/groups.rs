@@ -19,7 +19,7 @@ use indexmap::IndexMap;
 use serde_json::Value as Json;
 
 use super::lexer::parse_mac;
-use crate::flow::net::IpNet;
+use crate::facts::net::IpNet;
 
 /// All groups of one file, by name (file order kept for listings).
 #[derive(Debug, Clone, Default, PartialEq)]

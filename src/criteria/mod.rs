@@ -38,7 +38,7 @@ pub use categories::{CategoryIndex, APPLICATION_CATEGORIES, PROTOCOL_CATEGORIES}
 pub use explain::{ExplainStep, Explanation};
 pub use groups::{AddressGroup, AddressGroups, AddressGroupsError};
 
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// A compiled criteria expression, ready to test flows.
 #[derive(Clone)]

@@ -15,9 +15,9 @@ use super::explain::ExplainStep;
 use super::groups::Mac;
 use super::parser::{Compare, Expr, Value};
 use super::{lexer, risks, CompileContext, CriteriaError, CriteriaWarning};
-use crate::dissect::protocol;
-use crate::flow::facts::{AppFacts, FlowFacts};
-use crate::flow::net::IpNet;
+use crate::facts::net::IpNet;
+use crate::facts::protocol;
+use crate::facts::{AppFacts, FlowFacts};
 
 /// Bytes a compiled regex (and each of its lazy DFAs) may use; criteria come from an
 /// administrator's file, but a typo like `(a{1000}){1000}` should fail at load, not eat memory.

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use proptest::prelude::*;
 
 use super::{AddressGroup, AddressGroups, CompileContext, Criteria, CriteriaError};
-use crate::dissect::protocol;
-use crate::flow::facts::{FlowFacts, Ja4, OtherType, TunnelType};
+use crate::facts::protocol;
+use crate::facts::{FlowFacts, Ja4, OtherType, TunnelType};
 
 type Setup = fn(&mut FlowFacts);
 
@@ -1194,7 +1194,7 @@ fn base_facts() -> impl Strategy<Value = FlowFacts> {
         "fe80::1",
         "2001:db8::5",
     ]);
-    let protocols: Vec<u16> = protocol::PROTOCOLS.iter().map(|p| p.id).collect();
+    let protocols: Vec<u16> = protocol::PROTOCOLS.iter().map(|p| p.id.0).collect();
     let hosts = prop::sample::select(vec!["", "example.com", "WWW.Example.COM", "it's", "b"]);
     (
         (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
@@ -1209,7 +1209,7 @@ fn base_facts() -> impl Strategy<Value = FlowFacts> {
             f.local_ip = ip(addrs.0);
             f.other_ip = ip(addrs.1);
             (f.local_port, f.other_port) = (addrs.2, addrs.3);
-            f.protocol = other.0;
+            f.protocol = protocol::ProtocolId(other.0);
             if !other.1.is_empty() {
                 f.set_detected_hostname(other.1);
             }

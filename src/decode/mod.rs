@@ -12,8 +12,8 @@ mod link;
 mod net;
 pub mod tunnel;
 
+pub use crate::facts::TunnelType;
 pub use link::LinkType;
-pub use tunnel::TunnelType;
 
 use std::net::IpAddr;
 

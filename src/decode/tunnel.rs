@@ -8,42 +8,10 @@
 
 use super::link::{self, L3};
 use super::{Bytes, Packet};
+use crate::facts::TunnelType;
 
 /// Tunnels opened inside one another at most; deeper ones stay as they are.
 pub const MAX_DEPTH: usize = 4;
-
-/// Encapsulation a flow was found in (Netify's `tunnel_type`). IP-in-IP and PPPoE are not
-/// reported, as nDPI does not report them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TunnelType {
-    #[default]
-    None,
-    /// GTP-U (mobile core networks).
-    Gtp,
-    /// CAPWAP data channel (wireless controllers).
-    Capwap,
-}
-
-impl TunnelType {
-    /// Spelling used in records.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TunnelType::None => "none",
-            TunnelType::Gtp => "gtp",
-            TunnelType::Capwap => "capwap",
-        }
-    }
-
-    /// The type to report for a packet found inside `self` and then `inner`: GTP wins (the
-    /// only tunnel Netify's criteria name), otherwise the outermost reported tunnel.
-    pub(super) fn nest(self, inner: TunnelType) -> TunnelType {
-        match (self, inner) {
-            (TunnelType::Gtp, _) | (_, TunnelType::Gtp) => TunnelType::Gtp,
-            (TunnelType::None, t) => t,
-            (t, _) => t,
-        }
-    }
-}
 
 const PROTO_IPIP: u8 = 4;
 const PROTO_IPV6: u8 = 41;

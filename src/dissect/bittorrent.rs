@@ -5,7 +5,7 @@
 
 use super::text::prefix_agrees;
 use super::{protocol, Direction, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const HANDSHAKE: &[u8] = b"\x13BitTorrent protocol";
 
@@ -48,7 +48,7 @@ fn is_utp_syn(p: &[u8]) -> bool {
 }
 
 impl Dissector for BitTorrentDissector {
-    const PROTOCOL: u16 = protocol::BITTORRENT;
+    const PROTOCOL: protocol::ProtocolId = protocol::BITTORRENT;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

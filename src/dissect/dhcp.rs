@@ -3,7 +3,7 @@
 
 use super::text::fact_string;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// Fixed BOOTP header before the options (RFC 2131 figure 1), cookie included.
 const FIXED: usize = 240;
@@ -15,23 +15,12 @@ const OPT_MESSAGE_TYPE: u8 = 53;
 const OPT_VENDOR_CLASS: u8 = 60;
 const OPT_END: u8 = 255;
 
-/// What the DHCP dissector learned about a flow.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DhcpFacts {
-    /// Option 12, the client's host name.
-    pub hostname: Option<Box<str>>,
-    /// Option 60, e.g. `MSFT 5.0`, `android-dhcp-13`.
-    pub vendor_class: Option<Box<str>>,
-    /// Option 53 of the last message (1 DISCOVER … 8 INFORM); 0 when absent.
-    pub message_type: u8,
-}
-
 /// DHCP needs no state between messages.
 #[derive(Debug, Default)]
 pub struct DhcpDissector;
 
 impl Dissector for DhcpDissector {
-    const PROTOCOL: u16 = protocol::DHCP;
+    const PROTOCOL: protocol::ProtocolId = protocol::DHCP;
 
     /// Certain for a BOOTREQUEST/BOOTREPLY with a plausible hardware length and the cookie.
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {

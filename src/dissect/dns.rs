@@ -5,47 +5,23 @@
 //! (RFC 1035 §4.2.2) and each direction is reassembled. Names are decoded into a stack buffer
 //! (compression pointers followed, loops bounded); only the facts kept allocate, once per flow.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::stream::{Push, StreamBuffer};
 use super::text::fact_string;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::dns::{DnsAnswer, MAX_ANSWERS};
+use crate::facts::FlowFacts;
 
 const HEADER: usize = 12;
 /// RFC 1035 §2.3.4: a name is at most 255 bytes on the wire.
 const MAX_NAME: usize = 255;
-/// Answers kept per flow.
-pub const MAX_ANSWERS: usize = 16;
 /// Largest TCP message we reassemble; zone transfers are bigger and need nothing from us.
 const TCP_LIMIT: usize = 4096;
 
 const TYPE_A: u16 = 1;
 const TYPE_CNAME: u16 = 5;
 const TYPE_AAAA: u16 = 28;
-
-/// One answer record we keep.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DnsAnswer {
-    /// An A or AAAA record: address and TTL in seconds.
-    Addr(IpAddr, u32),
-    /// A CNAME record: target name and TTL.
-    Cname(Box<str>, u32),
-}
-
-/// What the DNS dissector learned about a flow.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DnsFacts {
-    /// The name the flow is about (lower case, no trailing dot): the first name of the latest
-    /// message read, see [`DnsDissector`].
-    pub query: Option<Box<str>>,
-    /// Type of that message's first question (1 A, 28 AAAA, …); 0 until known.
-    pub query_type: u16,
-    /// Response code of the latest response; `None` until a response is seen.
-    pub rcode: Option<u8>,
-    /// A, AAAA and CNAME answers of the responses read, at most [`MAX_ANSWERS`].
-    pub answers: Vec<DnsAnswer>,
-}
 
 /// Messages read per flow: the first and five more, as nDPI reads a DNS flow (its DNS
 /// dissector asks for at most five packets after the one it detected the flow on).
@@ -68,7 +44,7 @@ pub struct DnsDissector {
 }
 
 impl Dissector for DnsDissector {
-    const PROTOCOL: u16 = protocol::DNS;
+    const PROTOCOL: protocol::ProtocolId = protocol::DNS;
 
     /// Certain when the header is sane and the first record's name and fixed fields parse.
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
@@ -400,7 +376,7 @@ impl NameBuf {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::dissect::Direction;
+    use crate::facts::Direction;
     use proptest::prelude::*;
 
     /// A standard query for `name` (wire form) of type `qtype`.

@@ -12,7 +12,7 @@
 use super::http::hostname_of;
 use super::text::fact_string;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const HEADER: usize = 8;
 const BEGIN_REQUEST: u8 = 1;
@@ -106,7 +106,7 @@ fn looks_like_fastcgi(p: &[u8]) -> bool {
 }
 
 impl Dissector for FastcgiDissector {
-    const PROTOCOL: u16 = protocol::FASTCGI;
+    const PROTOCOL: protocol::ProtocolId = protocol::FASTCGI;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;
@@ -186,7 +186,7 @@ fn read_params(content: &[u8], facts: &mut FlowFacts) {
 mod tests {
     use super::*;
     use crate::dissect::testing::*;
-    use crate::dissect::Direction;
+    use crate::facts::Direction;
     use proptest::prelude::*;
 
     /// fastcgi.pcap, 10.0.0.9:38254 → 10.0.0.11:9000: the request's first two segments.

@@ -5,7 +5,7 @@
 use super::starttls::StartTls;
 use super::text::{contains_ci, prefix_agrees, split_line, starts_with_ci};
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// FTP: `AUTH TLS` (RFC 4217) is followed into the TLS handshake.
 #[derive(Debug, Default)]
@@ -35,7 +35,7 @@ fn classify(p: &[u8]) -> Probe {
 }
 
 impl Dissector for FtpDissector {
-    const PROTOCOL: u16 = protocol::FTP_CONTROL;
+    const PROTOCOL: protocol::ProtocolId = protocol::FTP_CONTROL;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if flow.is_tcp() {

@@ -5,7 +5,7 @@
 
 use super::text::{fact_string, header, prefix_agrees, split_line};
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const HEADER: usize = 23;
 const STARTS: &[&[u8]] = &[b"GNUTELLA CONNECT/", b"GNUTELLA/0.6 ", b"GND\x10", b"GND\x02"];
@@ -27,7 +27,7 @@ fn is_message(p: &[u8]) -> bool {
 }
 
 impl Dissector for GnutellaDissector {
-    const PROTOCOL: u16 = protocol::GNUTELLA;
+    const PROTOCOL: protocol::ProtocolId = protocol::GNUTELLA;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -12,7 +12,7 @@
 
 use super::text::fact_string;
 use super::{protocol, Dissector, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const TAG_CHLO: &[u8; 4] = b"CHLO";
 const TAG_SNI: &[u8; 4] = b"SNI\0";
@@ -76,7 +76,7 @@ fn chlo_entries(p: &[u8], mut each: impl FnMut(&[u8], &[u8])) -> bool {
 }
 
 impl Dissector for GquicDissector {
-    const PROTOCOL: u16 = protocol::QUIC;
+    const PROTOCOL: protocol::ProtocolId = protocol::QUIC;
 
     fn probe(segment: &Segment<'_>) -> Probe {
         Probe::certain_if(segment.tcp_seq.is_none() && version(segment.payload).is_some())

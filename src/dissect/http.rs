@@ -9,7 +9,8 @@
 use super::stream::{Push, StreamBuffer};
 use super::text::{fact_string, header, prefix_agrees, split_line, trim};
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::http::METHODS;
+use crate::facts::FlowFacts;
 
 /// Header bytes kept per direction; requests with more headers are read from what fits.
 pub const HEADER_LIMIT: usize = 8 * 1024;
@@ -17,69 +18,7 @@ pub const HEADER_LIMIT: usize = 8 * 1024;
 /// Longest fact string we keep (URLs can be long; Netify keeps a bounded URL too).
 const MAX_FACT: usize = 1024;
 
-/// Request methods of RFC 9110 §9 plus WebDAV's common ones, each with its trailing space.
-const METHODS: &[&[u8]] = &[
-    b"GET ",
-    b"POST ",
-    b"HEAD ",
-    b"PUT ",
-    b"DELETE ",
-    b"OPTIONS ",
-    b"CONNECT ",
-    b"PATCH ",
-    b"TRACE ",
-    b"PROPFIND ",
-    b"PROPPATCH ",
-    b"MKCOL ",
-    b"COPY ",
-    b"MOVE ",
-    b"LOCK ",
-    b"UNLOCK ",
-    b"REPORT ",
-    b"SEARCH ",
-];
-
 const RESPONSE: &[u8] = b"HTTP/1.";
-
-/// What the HTTP dissector learned about a flow.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HttpFacts {
-    /// Host header, as sent (may carry a port).
-    pub host: Option<Box<str>>,
-    /// A method outside [`METHODS`], as sent; read through [`HttpFacts::method`].
-    method_other: Option<Box<str>>,
-    /// Request target as sent (origin form `/path?q` or absolute form for proxies).
-    pub url: Option<Box<str>>,
-    pub user_agent: Option<Box<str>>,
-    /// Response status code; 0 until a response is seen.
-    pub status: u16,
-    /// 1 + the index in [`METHODS`] of a known method (no heap per flow for the common
-    /// case, and one byte where a `Cow<'static, str>` took 24); 0 otherwise.
-    method_known: u8,
-}
-
-impl HttpFacts {
-    /// The request method, when a request was seen.
-    pub fn method(&self) -> Option<&str> {
-        match self.method_known.checked_sub(1) {
-            Some(i) => METHODS.get(usize::from(i)).and_then(|m| std::str::from_utf8(&m[..m.len() - 1]).ok()),
-            None => self.method_other.as_deref(),
-        }
-    }
-
-    /// The method when it is none of [`METHODS`], and so held on the heap.
-    pub fn unknown_method(&self) -> Option<&str> {
-        self.method_other.as_deref()
-    }
-
-    /// Record the request line's method.
-    pub fn set_method(&mut self, method: &[u8]) {
-        match known_method(method) {
-            Some(i) => (self.method_known, self.method_other) = (i, None),
-            None => (self.method_known, self.method_other) = (0, Some(fact_string(method, 32))),
-        }
-    }
-}
 
 /// Per-flow HTTP state: one header buffer per direction.
 #[derive(Debug)]
@@ -122,7 +61,7 @@ fn classify(p: &[u8]) -> Probe {
 }
 
 impl Dissector for HttpDissector {
-    const PROTOCOL: u16 = protocol::HTTP;
+    const PROTOCOL: protocol::ProtocolId = protocol::HTTP;
 
     /// Certain for a payload opening with a request method and a space, or with `HTTP/1.`.
     /// HTTP over UDP (SSDP) has its own dissector.
@@ -205,12 +144,6 @@ impl HttpDissector {
     }
 }
 
-/// 1 + the index of `method` in [`METHODS`] (which hold it with its trailing space).
-fn known_method(method: &[u8]) -> Option<u8> {
-    let i = METHODS.iter().position(|m| &m[..m.len() - 1] == method)?;
-    u8::try_from(i + 1).ok()
-}
-
 /// Read a request's line and headers into the facts. True when something was written.
 fn read_request(data: &[u8], facts: &mut FlowFacts) -> bool {
     let (line, headers) = split_line(data).unwrap_or((data, &[]));
@@ -264,7 +197,7 @@ pub fn hostname_of(host: &[u8]) -> Box<str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dissect::Direction;
+    use crate::facts::Direction;
     use proptest::prelude::*;
 
     const REQUEST: &[u8] =
@@ -316,18 +249,6 @@ mod tests {
         assert_eq!(h.user_agent.as_deref(), Some("curl/8.0"));
         assert_eq!(h.status, 200);
         assert_eq!(f.detected_hostname(), Some("example.com"));
-    }
-
-    #[test]
-    fn only_known_methods_are_static() {
-        let mut h = HttpFacts::default();
-        assert_eq!(h.method(), None);
-        h.set_method(b"PROPFIND");
-        assert_eq!((h.method(), h.unknown_method()), (Some("PROPFIND"), None));
-        h.set_method(b"GETX");
-        assert_eq!((h.method(), h.unknown_method()), (Some("GETX"), Some("GETX")));
-        assert_eq!(known_method(b"GE"), None);
-        assert_eq!(known_method(b"GET"), Some(1));
     }
 
     #[test]

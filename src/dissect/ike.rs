@@ -4,7 +4,7 @@
 //! four-byte zero non-ESP marker. nDPI names this IPSec; so do we.
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const HEADER: usize = 28;
 
@@ -28,7 +28,7 @@ fn is_ike(p: &[u8]) -> bool {
 }
 
 impl Dissector for IkeDissector {
-    const PROTOCOL: u16 = protocol::IPSEC;
+    const PROTOCOL: protocol::ProtocolId = protocol::IPSEC;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

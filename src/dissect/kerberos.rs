@@ -3,7 +3,7 @@
 //! AP messages and KRB-ERROR at tag 0). Over TCP a 4-byte big-endian length comes first (§7.2.2).
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// AS-REQ 10, AS-REP 11, TGS-REQ 12, TGS-REP 13, AP-REQ 14, AP-REP 15, KRB-ERROR 30
 /// (§5.10: `[APPLICATION n]`, constructed: 0x60 | n).
@@ -47,7 +47,7 @@ fn is_message(msg: &[u8]) -> bool {
 pub struct KerberosDissector;
 
 impl Dissector for KerberosDissector {
-    const PROTOCOL: u16 = protocol::KERBEROS;
+    const PROTOCOL: protocol::ProtocolId = protocol::KERBEROS;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

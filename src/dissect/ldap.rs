@@ -7,7 +7,7 @@
 
 use super::kerberos::der_len;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 fn is_message(p: &[u8]) -> bool {
     if p.first() != Some(&0x30) {
@@ -29,7 +29,7 @@ fn is_message(p: &[u8]) -> bool {
 pub struct LdapDissector;
 
 impl Dissector for LdapDissector {
-    const PROTOCOL: u16 = protocol::LDAP;
+    const PROTOCOL: protocol::ProtocolId = protocol::LDAP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if is_message(segment.payload) {

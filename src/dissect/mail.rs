@@ -8,7 +8,7 @@
 use super::starttls::StartTls;
 use super::text::{contains_ci, fact_string, prefix_agrees, split_line, starts_with_ci};
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// How a first line compares with an SMTP greeting or command.
 pub(crate) fn smtp(p: &[u8]) -> Probe {
@@ -60,7 +60,7 @@ fn greeting_host(p: &[u8]) -> Option<&[u8]> {
 }
 
 impl Dissector for SmtpDissector {
-    const PROTOCOL: u16 = protocol::SMTP;
+    const PROTOCOL: protocol::ProtocolId = protocol::SMTP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if flow.is_tcp() {
@@ -101,7 +101,7 @@ pub struct ImapDissector {
 }
 
 impl Dissector for ImapDissector {
-    const PROTOCOL: u16 = protocol::IMAP;
+    const PROTOCOL: protocol::ProtocolId = protocol::IMAP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if flow.is_tcp() {
@@ -127,7 +127,7 @@ pub struct Pop3Dissector {
 }
 
 impl Dissector for Pop3Dissector {
-    const PROTOCOL: u16 = protocol::POP3;
+    const PROTOCOL: protocol::ProtocolId = protocol::POP3;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if flow.is_tcp() {

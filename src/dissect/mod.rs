@@ -20,7 +20,7 @@ pub mod netbios;
 pub mod ntp;
 pub mod openvpn;
 pub mod postgres;
-pub mod protocol;
+use crate::facts::protocol;
 pub mod quic;
 pub mod radius;
 pub mod rdp;
@@ -47,26 +47,8 @@ pub mod wireguard;
 pub mod x509;
 pub mod xiaomi;
 
-use crate::flow::facts::FlowFacts;
-
-/// Which way a segment travels, relative to the packet that created the flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// Same direction as the flow's first packet.
-    Forward,
-    /// The opposite direction.
-    Reverse,
-}
-
-impl Direction {
-    /// 0 for forward, 1 for reverse: an index into per-direction state.
-    pub fn index(self) -> usize {
-        match self {
-            Direction::Forward => 0,
-            Direction::Reverse => 1,
-        }
-    }
-}
+pub use crate::facts::Direction;
+use crate::facts::FlowFacts;
 
 /// One transport payload handed to a dissector.
 #[derive(Debug, Clone, Copy)]
@@ -147,7 +129,7 @@ impl FlowInfo {
 pub trait Dissector: Default {
     /// Netify protocol ID this dissector sets when its probe is certain (`parse` may refine it,
     /// e.g. DNS → mDNS).
-    const PROTOCOL: u16;
+    const PROTOCOL: protocol::ProtocolId;
     /// False when a certain probe only shortlists the flow and `parse` names it once later
     /// packets confirm (RTP): until then the flow stays unnamed, and gets the port guess if
     /// the dissector gives up or detection ends.

@@ -3,7 +3,7 @@
 
 use super::text::{fact_string, prefix_agrees, split_line};
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const GREETING: &[u8] = b"# munin node at ";
 
@@ -12,7 +12,7 @@ const GREETING: &[u8] = b"# munin node at ";
 pub struct MuninDissector;
 
 impl Dissector for MuninDissector {
-    const PROTOCOL: u16 = protocol::MUNIN;
+    const PROTOCOL: protocol::ProtocolId = protocol::MUNIN;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -3,7 +3,7 @@
 //! protocol version 10, then the NUL-terminated server version string.
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// MySQL needs no state.
 #[derive(Debug, Default)]
@@ -23,7 +23,7 @@ fn is_greeting(p: &[u8]) -> bool {
 }
 
 impl Dissector for MysqlDissector {
-    const PROTOCOL: u16 = protocol::MYSQL;
+    const PROTOCOL: protocol::ProtocolId = protocol::MYSQL;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(flow.is_tcp() && is_greeting(segment.payload))

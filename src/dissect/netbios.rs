@@ -3,7 +3,7 @@
 //! length byte 32 and 32 characters `A`–`P`.
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// NetBIOS needs no state.
 #[derive(Debug, Default)]
@@ -61,7 +61,7 @@ fn session_service(p: &[u8]) -> bool {
 }
 
 impl Dissector for NetbiosDissector {
-    const PROTOCOL: u16 = protocol::NETBIOS;
+    const PROTOCOL: protocol::ProtocolId = protocol::NETBIOS;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

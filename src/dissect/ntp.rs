@@ -2,7 +2,7 @@
 //! or a MAC; control (mode 6) and private (mode 7) messages on port 123.
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const HEADER: usize = 48;
 
@@ -17,7 +17,7 @@ fn version_mode(p: &[u8]) -> Option<(u8, u8)> {
 }
 
 impl Dissector for NtpDissector {
-    const PROTOCOL: u16 = protocol::NTP;
+    const PROTOCOL: protocol::ProtocolId = protocol::NTP;
 
     /// Certain for a client/server/symmetric/broadcast header of a known length and version,
     /// or a control/private message on port 123.

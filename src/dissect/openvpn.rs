@@ -10,7 +10,7 @@
 //! hard-reset opcode is confirmed by the server answering with one.
 
 use super::{protocol, Direction, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const HARD_RESET_CLIENT_V1: u8 = 1;
 const HARD_RESET_CLIENT_V2: u8 = 7;
@@ -62,7 +62,7 @@ fn is_reset(p: &[u8]) -> bool {
 }
 
 impl Dissector for OpenvpnDissector {
-    const PROTOCOL: u16 = protocol::OPENVPN;
+    const PROTOCOL: protocol::ProtocolId = protocol::OPENVPN;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

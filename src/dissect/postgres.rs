@@ -4,7 +4,7 @@
 //! CancelRequest.
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const STARTUP_V3: u32 = 196_608;
 const SSL_REQUEST: u32 = 80_877_103;
@@ -32,7 +32,7 @@ fn classify(p: &[u8]) -> Probe {
 }
 
 impl Dissector for PostgresDissector {
-    const PROTOCOL: u16 = protocol::POSTGRES;
+    const PROTOCOL: protocol::ProtocolId = protocol::POSTGRES;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if flow.is_tcp() {

@@ -24,7 +24,7 @@ use sha2::Sha256;
 use super::reader::Reader;
 use super::tls::{self, Transport};
 use super::{protocol, Direction, Dissector, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// The part of the CRYPTO stream we keep: the ClientHello must lie within it. Post-quantum key
 /// shares make hellos of ~1.8 KB; 8 KiB leaves room.
@@ -387,7 +387,7 @@ impl std::fmt::Debug for QuicDissector {
 }
 
 impl Dissector for QuicDissector {
-    const PROTOCOL: u16 = protocol::QUIC;
+    const PROTOCOL: protocol::ProtocolId = protocol::QUIC;
 
     /// UDP 443 (HTTP/3): only a tie-breaker and the guess for unclaimed flows.
     fn port_hint(flow: &super::FlowInfo) -> bool {
@@ -580,7 +580,7 @@ fn skip_ack(r: &mut Reader<'_>, ecn: bool) -> Option<()> {
 mod tests {
     use super::*;
     use crate::dissect::testing::hex;
-    use crate::dissect::Direction::{Forward, Reverse};
+    use crate::facts::Direction::{Forward, Reverse};
     use proptest::prelude::*;
 
     const RFC_DCID: &str = "8394c8f03e515708";

@@ -3,7 +3,7 @@
 //! length ≥ 2, value) that fill the rest exactly.
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const HEADER: usize = 20;
 
@@ -39,7 +39,7 @@ fn is_message(p: &[u8]) -> bool {
 pub struct RadiusDissector;
 
 impl Dissector for RadiusDissector {
-    const PROTOCOL: u16 = protocol::RADIUS;
+    const PROTOCOL: protocol::ProtocolId = protocol::RADIUS;
 
     /// Certain for a whole message; on RADIUS's own ports the header suffices (as in nDPI), so
     /// a message with one malformed attribute is still RADIUS there.

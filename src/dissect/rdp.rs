@@ -6,7 +6,7 @@
 use super::starttls::StartTls;
 use super::text::contains_ci;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// RDP: after the X.224 negotiation most sessions switch to TLS (MS-RDPBCGR §5.4.5.1,
 /// PROTOCOL_SSL/HYBRID), which is read like a STARTTLS upgrade; the flow stays RDP.
@@ -41,7 +41,7 @@ fn classify(p: &[u8]) -> Probe {
 }
 
 impl Dissector for RdpDissector {
-    const PROTOCOL: u16 = protocol::RDP;
+    const PROTOCOL: protocol::ProtocolId = protocol::RDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if flow.is_tcp() {

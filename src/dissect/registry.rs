@@ -47,7 +47,8 @@ use super::whois::WhoisDissector;
 use super::wireguard::WireguardDissector;
 use super::xiaomi::XiaomiDissector;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::protocol::ProtocolId;
+use crate::facts::FlowFacts;
 
 /// What one segment changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +97,7 @@ macro_rules! registry {
                 }
             }
 
-            fn protocol(self) -> u16 {
+            fn protocol(self) -> ProtocolId {
                 match self {
                     $(Kind::$variant => <$ty>::PROTOCOL,)+
                 }
@@ -283,14 +284,14 @@ impl DissectState {
 /// Port guesses that outrank the dissectors' hints: TCP 445 is direct-hosted SMB (MS-SMB2
 /// §2.1), guessed SMBv23 as nDPI and Netify do; NetBIOS's hint on 445 is there to name the SMB
 /// sessions its probe reads.
-fn guess_before_dissector_hints(flow: &FlowInfo) -> Option<u16> {
+fn guess_before_dissector_hints(flow: &FlowInfo) -> Option<ProtocolId> {
     (flow.is_tcp() && flow.has_port(445)).then_some(protocol::SMBV23)
 }
 
 /// Port guesses for protocols whose dissectors declare no ports of their own (TLS's file is
 /// kept to the hellos), as nDPI guesses them: IANA's HTTPS ports, the implicit-TLS mail ports
 /// (RFC 8314 §3.3: 465 SMTPS, 993 IMAPS, 995 POPS) and IKE's port 500 over TCP (IPSec).
-fn guess_without_dissector_hint(flow: &FlowInfo) -> Option<u16> {
+fn guess_without_dissector_hint(flow: &FlowInfo) -> Option<ProtocolId> {
     if !flow.is_tcp() {
         return None;
     }
@@ -318,7 +319,7 @@ pub fn flow_info(facts: &FlowFacts) -> FlowInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dissect::Direction;
+    use crate::facts::Direction;
 
     fn facts(ip_protocol: u8, local_port: u16, other_port: u16) -> FlowFacts {
         FlowFacts { ip_protocol, local_port, other_port, ..FlowFacts::default() }
@@ -358,7 +359,7 @@ mod tests {
     }
 
     /// A flow whose packets carry no payload ends with its ports' guess.
-    fn guess_for(ip_protocol: u8, port: u16) -> u16 {
+    fn guess_for(ip_protocol: u8, port: u16) -> ProtocolId {
         let mut f = facts(ip_protocol, 36050, port);
         let mut state = DissectState::start(&mut f);
         state.give_up(&mut f);

@@ -12,7 +12,7 @@
 //! Ports below 1024 and Ethereum's 30303 are never RTP (nDPI skips them too).
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const HEADER: usize = 12;
 /// How far ahead of the last sequence number a packet may be (a few lost packets).
@@ -75,7 +75,7 @@ fn ports_ok(flow: &FlowInfo) -> bool {
 }
 
 impl Dissector for RtpDissector {
-    const PROTOCOL: u16 = protocol::RTP;
+    const PROTOCOL: protocol::ProtocolId = protocol::RTP;
     const NAMED_ON_CLAIM: bool = false;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
@@ -130,7 +130,7 @@ impl Dissector for RtpDissector {
 mod tests {
     use super::*;
     use crate::dissect::testing::*;
-    use crate::dissect::Direction;
+    use crate::facts::Direction;
     use proptest::prelude::*;
 
     fn feed(d: &mut RtpDissector, facts: &mut FlowFacts, dir: Direction, p: &[u8]) -> Parsed {

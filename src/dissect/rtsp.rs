@@ -5,7 +5,7 @@
 
 use super::text::split_line;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// RTSP needs no state.
 #[derive(Debug, Default)]
@@ -21,7 +21,7 @@ fn is_rtsp(p: &[u8]) -> bool {
 }
 
 impl Dissector for RtspDissector {
-    const PROTOCOL: u16 = protocol::RTSP;
+    const PROTOCOL: protocol::ProtocolId = protocol::RTSP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(flow.is_tcp() && is_rtsp(segment.payload))

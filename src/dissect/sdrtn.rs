@@ -7,7 +7,7 @@
 
 use super::text::fact_string;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const MARK: [u8; 4] = [0x00, 0x00, 0x21, 0x00];
 const SNI_TAG: [u8; 5] = [0x04, b'S', b'N', b'I', 0x00];
@@ -29,7 +29,7 @@ fn server_name(p: &[u8]) -> Option<&[u8]> {
 }
 
 impl Dissector for SdRtnDissector {
-    const PROTOCOL: u16 = protocol::SD_RTN;
+    const PROTOCOL: protocol::ProtocolId = protocol::SD_RTN;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(flow.is_udp() && server_name(segment.payload).is_some())

@@ -3,7 +3,7 @@
 
 use super::text::prefix_agrees;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// RFC 3261 and its extensions (RFC 3262, 3265, 3311, 3428, 3515, 3903, 6086).
 const METHODS: &[&[u8]] = &[
@@ -49,7 +49,7 @@ fn classify(p: &[u8]) -> Probe {
 }
 
 impl Dissector for SipDissector {
-    const PROTOCOL: u16 = protocol::SIP;
+    const PROTOCOL: protocol::ProtocolId = protocol::SIP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if flow.is_udp() || flow.is_tcp() {

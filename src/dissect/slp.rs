@@ -2,7 +2,7 @@
 //! a function id 1–11, and (v2) a 3-byte length equal to the datagram's.
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// SLP needs no state.
 #[derive(Debug, Default)]
@@ -25,7 +25,7 @@ fn is_slp(p: &[u8]) -> bool {
 }
 
 impl Dissector for SlpDissector {
-    const PROTOCOL: u16 = protocol::SLP;
+    const PROTOCOL: protocol::ProtocolId = protocol::SLP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if((flow.is_udp() || flow.is_tcp()) && is_slp(segment.payload))

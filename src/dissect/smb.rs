@@ -7,7 +7,7 @@
 //! unsure, so the server's next message can still be read.
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// Which SMB a message start is: `Some(true)` for SMB 2/3, `Some(false)` for SMB 1.
 fn smb2(p: &[u8]) -> Option<bool> {
@@ -27,7 +27,7 @@ fn smb2(p: &[u8]) -> Option<bool> {
 pub struct SmbDissector;
 
 impl Dissector for SmbDissector {
-    const PROTOCOL: u16 = protocol::SMBV23;
+    const PROTOCOL: protocol::ProtocolId = protocol::SMBV23;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if !flow.is_tcp() {

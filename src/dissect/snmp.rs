@@ -3,7 +3,7 @@
 //! OCTET STRING and a PDU whose tag is 0xa0–0xa8.
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// SNMP needs no state.
 #[derive(Debug, Default)]
@@ -53,7 +53,7 @@ fn is_snmp(p: &[u8]) -> bool {
 }
 
 impl Dissector for SnmpDissector {
-    const PROTOCOL: u16 = protocol::SNMP;
+    const PROTOCOL: protocol::ProtocolId = protocol::SNMP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(flow.is_udp() && is_snmp(segment.payload))

@@ -3,7 +3,7 @@
 
 use super::text::{contains_ci, fact_string, header, split_line};
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const STARTS: &[&[u8]] = &[b"M-SEARCH * HTTP/1.1", b"NOTIFY * HTTP/1.1", b"HTTP/1.1 200 OK"];
 
@@ -12,7 +12,7 @@ const STARTS: &[&[u8]] = &[b"M-SEARCH * HTTP/1.1", b"NOTIFY * HTTP/1.1", b"HTTP/
 pub struct SsdpDissector;
 
 impl Dissector for SsdpDissector {
-    const PROTOCOL: u16 = protocol::SSDP;
+    const PROTOCOL: protocol::ProtocolId = protocol::SSDP;
 
     /// Certain for a request line over UDP; a response line (`HTTP/1.1 200`) is certain on
     /// port 1900, or (search responses go to the searcher's own port) when it carries the

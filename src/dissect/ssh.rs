@@ -4,20 +4,13 @@
 use super::stream::{Push, StreamBuffer};
 use super::text::{fact_string, prefix_agrees, split_line};
 use super::{protocol, Direction, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// RFC 4253 §4.2: the identification string is at most 255 bytes including CR LF.
 const MAX_BANNER: usize = 255;
 /// A server may send other lines before its identification (RFC 4253 §4.2); we keep at most
 /// this much of them in view.
 const BUFFER: usize = 1024;
-
-/// What the SSH dissector learned: each side's identification string without CR LF.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SshFacts {
-    pub client: Option<Box<str>>,
-    pub server: Option<Box<str>>,
-}
 
 /// Per-flow SSH state: a small buffer per direction until its banner is read.
 #[derive(Debug)]
@@ -33,7 +26,7 @@ impl Default for SshDissector {
 }
 
 impl Dissector for SshDissector {
-    const PROTOCOL: u16 = protocol::SSH;
+    const PROTOCOL: protocol::ProtocolId = protocol::SSH;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

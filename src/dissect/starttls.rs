@@ -7,7 +7,7 @@
 
 use super::tls::TlsDissector;
 use super::{Dissector, Parsed, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// Cleartext segments read while waiting for TLS to start; then the flow is left as it is.
 const CLEARTEXT_SEGMENTS: u16 = 16;
@@ -29,7 +29,12 @@ pub struct StartTls {
 impl StartTls {
     /// Read one segment; `secure` is the protocol the flow becomes once TLS starts. `Done`
     /// when the TLS handshake is read, or after [`CLEARTEXT_SEGMENTS`] without one.
-    pub fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts, secure: u16) -> Parsed {
+    pub fn parse(
+        &mut self,
+        segment: &Segment<'_>,
+        facts: &mut FlowFacts,
+        secure: crate::facts::protocol::ProtocolId,
+    ) -> Parsed {
         self.segments = self.segments.saturating_add(1);
         let side = segment.direction.index();
         if segment.tcp_seq.is_some() && !self.started[side] && starts_tls_record(segment.payload) {

@@ -11,7 +11,7 @@
 use super::text::fact_string;
 use super::tls::TlsDissector;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const HEADER: usize = 20;
 const MAGIC: [u8; 4] = [0x21, 0x12, 0xa4, 0x42];
@@ -72,7 +72,7 @@ fn is_stun(msg: &[u8]) -> bool {
 }
 
 impl Dissector for StunDissector {
-    const PROTOCOL: u16 = protocol::STUN;
+    const PROTOCOL: protocol::ProtocolId = protocol::STUN;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;
@@ -140,7 +140,7 @@ impl Dissector for StunDissector {
 mod tests {
     use super::*;
     use crate::dissect::testing::*;
-    use crate::dissect::Direction;
+    use crate::facts::Direction;
     use proptest::prelude::*;
 
     #[test]

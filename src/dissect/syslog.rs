@@ -3,7 +3,7 @@
 //! text.
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// Syslog needs no state.
 #[derive(Debug, Default)]
@@ -51,7 +51,7 @@ fn tcp_message(p: &[u8]) -> bool {
 }
 
 impl Dissector for SyslogDissector {
-    const PROTOCOL: u16 = protocol::SYSLOG;
+    const PROTOCOL: protocol::ProtocolId = protocol::SYSLOG;
 
     /// Certain for `<PRI>` followed by a printable character over UDP; over TCP for a framed
     /// message with a full RFC 5424 or RFC 3164 header (see [`tcp_message`]).

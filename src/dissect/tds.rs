@@ -4,7 +4,7 @@
 //! RPC; the server answers with a tabular result (0x04).
 
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const HEADER: usize = 8;
 
@@ -21,7 +21,7 @@ fn is_packet(p: &[u8]) -> bool {
 pub struct TdsDissector;
 
 impl Dissector for TdsDissector {
-    const PROTOCOL: u16 = protocol::MSSQL_TDS;
+    const PROTOCOL: protocol::ProtocolId = protocol::MSSQL_TDS;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(flow.is_tcp() && is_packet(segment.payload))

@@ -1,6 +1,8 @@
 //! Small helpers for the text protocols (HTTP, SIP, SSDP, SSH banners, mail): borrowed line
 //! splitting, case-insensitive prefixes, and turning wire bytes into a bounded fact string.
 
+pub use crate::facts::fact_string;
+
 /// The first line of `data` without its `\r\n` or `\n`, and the bytes after it. `None` when no
 /// line end has arrived yet.
 pub fn split_line(data: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -47,18 +49,6 @@ pub fn header<'a>(mut headers: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
         headers = rest;
     }
     None
-}
-
-/// A fact string from wire bytes: at most `max` bytes, invalid UTF-8 replaced, control
-/// characters dropped. Allocates once (per flow, when the fact is learned).
-pub fn fact_string(bytes: &[u8], max: usize) -> Box<str> {
-    let cut = bytes.get(..max.min(bytes.len())).unwrap_or_default();
-    let text = String::from_utf8_lossy(cut);
-    if text.chars().any(char::is_control) {
-        text.chars().filter(|c| !c.is_control()).collect::<String>().into_boxed_str()
-    } else {
-        text.into_owned().into_boxed_str()
-    }
 }
 
 /// True when every byte is printable ASCII or whitespace.

@@ -15,7 +15,7 @@ use super::reader::Reader;
 use super::stream::{Push, StreamBuffer};
 use super::x509::{self, CertificateName};
 use super::{protocol, Dissector, Parsed, Probe, Segment};
-use crate::flow::facts::{FlowFacts, Ja4, Md5Digest, Names};
+use crate::facts::{FlowFacts, Ja4, Md5Digest, Names};
 
 /// Unconsumed bytes buffered per direction. A record's payload is never buffered whole before it
 /// is walked, so this only has to hold the part of one record that a hello needs.
@@ -86,7 +86,7 @@ impl Default for TlsDissector {
 }
 
 impl Dissector for TlsDissector {
-    const PROTOCOL: u16 = protocol::TLS;
+    const PROTOCOL: protocol::ProtocolId = protocol::TLS;
 
     /// Certain for a handshake record that opens with a ClientHello or ServerHello (over UDP
     /// also a DTLS record opening with a hello or HelloVerifyRequest). Bytes that are present
@@ -922,7 +922,7 @@ impl<'a> ServerHello<'a> {
 /// the variant it already has; on port 443 with an HTTP ALPN (the server's choice, else the
 /// client's first offer) it is Netify's `HTTP/S` (196). Without ALPN it stays `TLS`: the port
 /// alone does not say the payload is HTTP.
-fn tls_protocol(facts: &FlowFacts) -> u16 {
+fn tls_protocol(facts: &FlowFacts) -> protocol::ProtocolId {
     let secure = [protocol::SMTPS, protocol::IMAPS, protocol::POPS, protocol::FTPS];
     if secure.contains(&facts.protocol) {
         return facts.protocol;
@@ -1202,8 +1202,8 @@ fn printable(bytes: &[u8]) -> Option<&str> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::dissect::Direction::{self, Forward, Reverse};
-    use crate::flow::facts::TlsFacts;
+    use crate::facts::Direction::{self, Forward, Reverse};
+    use crate::facts::TlsFacts;
     use proptest::prelude::*;
 
     #[test]
@@ -1357,7 +1357,7 @@ pub(crate) mod tests {
     }
 
     fn learned_nothing(f: &FlowFacts) -> bool {
-        f.tls == TlsFacts::default() && f.protocol == 0 && f.detected_hostname().is_none()
+        f.tls == TlsFacts::default() && f.protocol == protocol::UNKNOWN && f.detected_hostname().is_none()
     }
 
     fn assert_modern_client(f: &FlowFacts) {
@@ -1932,7 +1932,7 @@ pub(crate) mod tests {
         assert!(tls.ja3().is_some() && tls.ja3s().is_some() && tls.ja4().is_some());
         // The hostname is the SNI, stored once; nothing else of the flow is on the heap.
         assert_eq!(f.hostname_heap_bytes(), 0);
-        assert_eq!(f.app_protocol, crate::flow::facts::ProtocolFacts::None);
+        assert_eq!(f.app_protocol, crate::facts::ProtocolFacts::None);
         let heap = tls.heap_bytes();
         assert!(heap <= TLS_FLOW_HEAP_BUDGET, "a TLS flow's facts take {heap} bytes of heap");
     }

@@ -11,7 +11,7 @@
 use super::http::hostname_of;
 use super::text::{split_line, trim};
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// Longest query line taken for one: a name and a few flags.
 const MAX_QUERY: usize = 300;
@@ -31,7 +31,7 @@ fn query(p: &[u8]) -> Option<&[u8]> {
 }
 
 impl Dissector for WhoisDissector {
-    const PROTOCOL: u16 = protocol::WHOIS_DAS;
+    const PROTOCOL: protocol::ProtocolId = protocol::WHOIS_DAS;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -3,14 +3,14 @@
 //! transport data 32 + a multiple of 16).
 
 use super::{protocol, Direction, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 /// WireGuard needs no state.
 #[derive(Debug, Default)]
 pub struct WireguardDissector;
 
 impl Dissector for WireguardDissector {
-    const PROTOCOL: u16 = protocol::WIREGUARD;
+    const PROTOCOL: protocol::ProtocolId = protocol::WIREGUARD;
 
     /// Certain for a handshake message of the right size. Transport data alone is only a hint
     /// (its size rule matches many UDP payloads), so it stays unsure until the other side

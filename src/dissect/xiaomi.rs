@@ -11,7 +11,7 @@
 use super::http::hostname_of;
 use super::text::fact_string;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
 
 const MAGIC: [u8; 4] = [0xc2, 0xfe, 0x00, 0x05];
 const FORMAT: [u8; 4] = [0x00, 0x02, 0x00, 0x16];
@@ -84,7 +84,7 @@ fn plausible_server(value: &[u8]) -> bool {
 }
 
 impl Dissector for XiaomiDissector {
-    const PROTOCOL: u16 = protocol::XIAOMI;
+    const PROTOCOL: protocol::ProtocolId = protocol::XIAOMI;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;
@@ -134,7 +134,7 @@ impl Dissector for XiaomiDissector {
 mod tests {
     use super::*;
     use crate::dissect::testing::*;
-    use crate::dissect::Direction;
+    use crate::facts::Direction;
     use proptest::prelude::*;
 
     /// xiaomi.pcap, 192.168.244.219:45904 → 115.164.74.232:5222: the client's CONN.

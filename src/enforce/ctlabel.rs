@@ -15,14 +15,16 @@
 use std::path::{Path, PathBuf};
 
 use hashbrown::HashMap;
+use serde_json::Value;
 
 use super::ctmark::{account, describe_flow, original_tuple, with_socket, CtStats};
-use super::netlink::conntrack::{is_no_label_space, ConntrackSocket};
-use super::netlink::nftables::{NftBatch, NftSocket, TableFamily, CT_LABEL_MAX_BIT};
-use super::netlink::NetlinkError;
+use super::kind::{kind, Props, TargetKind};
+use crate::netlink::conntrack::{is_no_label_space, ConntrackSocket};
+use crate::netlink::nftables::{NftBatch, NftSocket, TableFamily, CT_LABEL_MAX_BIT};
+use crate::netlink::NetlinkError;
 use super::{MatchEvent, Target, TargetError};
-use crate::dissect::protocol;
-use crate::flow::facts::FlowFacts;
+use crate::facts::protocol;
+use crate::facts::FlowFacts;
 
 /// flowsieve's own table and the unhooked chain holding the label rule.
 pub const INIT_TABLE: &str = "flowsieve";
@@ -328,13 +330,117 @@ impl Target for CtLabelTarget {
     }
 }
 
+impl TargetKind for CtLabelConfig {
+    const TYPE: &'static str = "ctlabel";
+    const KEYS: &'static [&'static [&'static str]] = &[&["labels", "auto_label", "log_errors"]];
+    const GLOBAL_KEYS: &'static [&'static str] = &["max_bits", "connlabel_conf"];
+    type Globals = CtLabelGlobals;
+
+    fn parse_globals(props: &mut Props<'_, '_>) -> CtLabelGlobals {
+        let mut globals = CtLabelGlobals::default();
+        match props.get("max_bits") {
+            None => {}
+            Some((Value::Number(n), _)) if n.as_u64().is_some_and(|b| b <= 127) => {
+                globals.max_bits = n.as_u64().unwrap_or(127) as u8;
+            }
+            Some((other, p)) => props.error(&p, format!("expected a label bit number from 0 to 127, found {other}")),
+        }
+        match props.get("connlabel_conf") {
+            None => {}
+            Some((Value::String(p), _)) if !p.is_empty() => globals.connlabel_conf = Some(PathBuf::from(p)),
+            Some((other, p)) => props.error(&p, format!("expected a file path, found {}", kind(other))),
+        }
+        globals
+    }
+
+    fn parse(props: &mut Props<'_, '_>, globals: &CtLabelGlobals) -> Option<CtLabelConfig> {
+        let mut labels = Vec::new();
+        match props.get("labels") {
+            None => {}
+            Some((Value::Array(items), p)) => {
+                for (i, item) in items.iter().enumerate() {
+                    let item_path = format!("{p}[{i}]");
+                    match item {
+                        Value::Number(n) => match n.as_u64() {
+                            Some(b) if b <= u64::from(globals.max_bits) => labels.push(LabelRef::Bit(b as u8)),
+                            _ => props.error(
+                                &item_path,
+                                format!(
+                                    "label bit {n} is outside 0..={} (target_globals.ctlabel.max_bits)",
+                                    globals.max_bits
+                                ),
+                            ),
+                        },
+                        Value::String(s) if s.parse::<u64>().is_ok() => match s.parse::<u8>() {
+                            Ok(b) if b <= globals.max_bits => labels.push(LabelRef::Bit(b)),
+                            _ => props.error(
+                                &item_path,
+                                format!(
+                                    "label bit {s} is outside 0..={} (target_globals.ctlabel.max_bits)",
+                                    globals.max_bits
+                                ),
+                            ),
+                        },
+                        Value::String(s) if !s.trim().is_empty() => labels.push(LabelRef::Name(s.trim().to_string())),
+                        other => props
+                            .error(&item_path, format!("expected a label name or bit number, found {}", kind(other))),
+                    }
+                }
+            }
+            Some((other, p)) => {
+                props.error(&p, format!("expected an array of label names or bit numbers, found {}", kind(other)))
+            }
+        }
+        // Names resolve against connlabel.conf when the target starts; say now (and in `check`)
+        // which will not, without refusing a file that may be provisioned later.
+        if labels.iter().any(|l| matches!(l, LabelRef::Name(_))) {
+            let labels_path = props.path_of("labels");
+            match ConnLabelMap::load(globals) {
+                Ok((map, file)) => {
+                    for label in &labels {
+                        let LabelRef::Name(n) = label else { continue };
+                        if map.bit(n).is_some() {
+                            continue;
+                        }
+                        let message = match &file {
+                            Some(f) => {
+                                format!("label '{n}' is not in {}: the target will fail until it is", f.display())
+                            }
+                            None => format!(
+                                "label '{n}' needs a connlabel.conf ({DEFAULT_CONNLABEL_CONF} or \
+                                 {FALLBACK_CONNLABEL_CONF}) naming it: the target will fail until there is one"
+                            ),
+                        };
+                        props.warn(&labels_path, message);
+                    }
+                }
+                Err(why) => props.warn(&labels_path, format!("cannot read connlabel.conf: {why}")),
+            }
+        }
+        let auto_label = props.flag("auto_label", false);
+        let log_errors = props.flag("log_errors", false);
+        if labels.is_empty() && !auto_label {
+            props.target_error("a ctlabel target needs 'labels' or \"auto_label\": true");
+        }
+        Some(CtLabelConfig { name: props.name().to_string(), labels, auto_label, log_errors, globals: globals.clone() })
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn build(&self) -> Box<dyn Target> {
+        Box::new(CtLabelTarget::new(self.clone()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
     use std::sync::Arc;
 
     use super::*;
-    use crate::flow::facts::AppFacts;
+    use crate::facts::AppFacts;
 
     const CONF: &str = "# NethSecurity's labels\n0 netify-init\n1 netify-blocked\n2 netify-analyzed\n\n7 a-youtube\n8 p-http-s\n300 too-big\nx bad\n";
 

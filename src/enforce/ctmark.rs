@@ -13,13 +13,13 @@
 
 use std::net::IpAddr;
 
-use super::netlink::conntrack::{is_no_connection, ConntrackSocket, CtL4, CtTuple};
-use super::netlink::NetlinkError;
+use super::kind::{Props, TargetKind};
+use crate::netlink::NetlinkError;
 use super::{MatchEvent, Target, TargetError};
-use crate::flow::facts::FlowFacts;
-
-const IPPROTO_ICMP: u8 = 1;
-const IPPROTO_ICMPV6: u8 = 58;
+use crate::facts::FlowFacts;
+pub use crate::flow::ctcache::original_tuple;
+use crate::flow::ctcache::IPPROTO_ICMP;
+use crate::netlink::conntrack::{is_no_connection, ConntrackSocket, CtL4};
 
 /// A `ctmark` target's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,38 +70,6 @@ impl CtStats {
             ("failed", self.failed),
         ]
     }
-}
-
-/// The conntrack tuple of the flow's original direction (the side that opened it). `None` for
-/// flows conntrack has no entry of their own for: ICMP messages other than queries (errors
-/// belong to the connection they report on), or ICMP seen without its header.
-pub fn original_tuple(flow: &FlowFacts) -> Option<CtTuple> {
-    let (origin, responder) = if flow.local_origin {
-        ((flow.local_ip, flow.local_port), (flow.other_ip, flow.other_port))
-    } else {
-        ((flow.other_ip, flow.other_port), (flow.local_ip, flow.local_port))
-    };
-    if matches!(flow.ip_protocol, IPPROTO_ICMP | IPPROTO_ICMPV6) {
-        let icmp = flow.icmp?;
-        let (request, was_reply) = icmp_query(flow.ip_protocol, icmp.icmp_type)?;
-        // conntrack's original direction is the request's, even when we saw the reply first.
-        let (src, dst) = if was_reply { (responder.0, origin.0) } else { (origin.0, responder.0) };
-        return Some(CtTuple::icmp(src, dst, icmp.id, request, icmp.code));
-    }
-    Some(CtTuple::ports(origin.0, origin.1, responder.0, responder.1, flow.ip_protocol))
-}
-
-/// For an ICMP query type conntrack tracks, the request type and whether `icmp_type` is the
-/// reply (nf_conntrack_proto_icmp.c / icmpv6.c `invmap`): echo, timestamp, information and
-/// address mask for IPv4; echo and node information for IPv6.
-fn icmp_query(proto: u8, icmp_type: u8) -> Option<(u8, bool)> {
-    let pairs: &[(u8, u8)] =
-        if proto == IPPROTO_ICMP { &[(8, 0), (13, 14), (15, 16), (17, 18)] } else { &[(128, 129), (139, 140)] };
-    pairs.iter().find_map(|&(request, reply)| match icmp_type {
-        t if t == request => Some((request, false)),
-        t if t == reply => Some((request, true)),
-        _ => None,
-    })
 }
 
 /// `192.168.1.10:40000 -> 1.2.3.4:443 tcp`, the original direction as a person reads it;
@@ -248,6 +216,43 @@ impl Target for CtMarkTarget {
     }
 }
 
+impl TargetKind for CtMarkConfig {
+    const TYPE: &'static str = "ctmark";
+    const KEYS: &'static [&'static [&'static str]] = &[&["mark", "mask", "shift"]];
+    type Globals = ();
+
+    fn parse(props: &mut Props<'_, '_>, _: &()) -> Option<CtMarkConfig> {
+        if props.get("mark").is_none() {
+            props.target_error("missing key 'mark'");
+            return None;
+        }
+        let mark = props.u32_value("mark")?;
+        let mut cfg = CtMarkConfig::new(props.name(), mark);
+        if props.get("mask").is_some() {
+            cfg.mask = props.u32_value("mask")?;
+        }
+        let shift = props.number("shift", 0);
+        if shift > 31 {
+            let p = props.path_of("shift");
+            props.error(&p, format!("shift must be 0 to 31, found {shift}"));
+        }
+        cfg.shift = shift.min(31) as u8;
+        if cfg.value() == 0 && cfg.mark != 0 {
+            let p = props.path_of("mark");
+            props.warn(&p, "mark shifted by 'shift' has no bit inside 'mask': the target clears the masked bits");
+        }
+        Some(cfg)
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn build(&self) -> Box<dyn Target> {
+        Box::new(CtMarkTarget::new(self.clone()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
@@ -297,7 +302,7 @@ mod tests {
 
     #[test]
     fn icmp_tuples_take_the_request_direction() {
-        use crate::flow::facts::IcmpFacts;
+        use crate::facts::IcmpFacts;
         let mut f = flow(true, 1);
         f.icmp = Some(IcmpFacts { icmp_type: 8, code: 0, id: 4242 });
         let t = original_tuple(&f).unwrap();

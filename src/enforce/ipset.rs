@@ -10,15 +10,17 @@
 //! a dry-run replay needs no privileges.
 
 use hashbrown::HashSet;
+use serde_json::Value;
 
-use super::netlink::ipset::{
+use super::{MatchEvent, Target, TargetError};
+use crate::facts::FlowFacts;
+use crate::netlink::ipset::{
     IpsetEntry, IpsetFamily, IpsetSocket, IpsetSpec, IpsetType, SkbInfo, IPSET_ERR_BUSY, IPSET_ERR_EXIST,
     IPSET_ERR_HASH_FULL, IPSET_MAXNAMELEN,
 };
-use super::netlink::NetlinkError;
-use super::nftset::SetFamily;
-use super::{MatchEvent, Target, TargetError};
-use crate::flow::facts::FlowFacts;
+use crate::netlink::NetlinkError;
+use super::kind::{kind, Props, TargetKind};
+use super::nftset::{set_family, set_name, set_size, SetFamily, SET_KEYS};
 
 /// An `ipset` target's configuration, defaults merged in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -392,6 +394,108 @@ impl Target for IpsetTarget {
     }
 }
 
+impl TargetKind for IpsetConfig {
+    const TYPE: &'static str = "ipset";
+    const KEYS: &'static [&'static [&'static str]] = &[SET_KEYS, &["skb_mark", "skb_mask", "skb_prio", "skb_queue"]];
+    type Globals = ();
+
+    fn parse(props: &mut Props<'_, '_>, _: &()) -> Option<IpsetConfig> {
+        let set_name = set_name(props)?;
+        let mut cfg = IpsetConfig::new(props.name(), &set_name);
+        cfg.set_family = set_family(props);
+        let set_type = props.string("type", "hash:ip");
+        match IpsetType::from_name(&set_type) {
+            Some(t) => cfg.set_type = t,
+            None => {
+                let p = props.path_of("type");
+                props.error(
+                    &p,
+                    format!(
+                        "unsupported ipset type '{set_type}' (expected hash:ip, hash:ip,port, hash:ip,port,ip or hash:mac)"
+                    ),
+                )
+            }
+        }
+        let longest = format!("{set_name}.v4");
+        if longest.len() > 31 {
+            let p = props.path_of("set_name");
+            props.error(&p, format!("ipset names are at most 31 bytes: '{longest}' is {}", longest.len()));
+        }
+        cfg.max_elements = set_size(props);
+        cfg.ttl = u32::try_from(props.number("ttl", 0)).unwrap_or(u32::MAX);
+        cfg.managed = props.flag("managed", false);
+        cfg.flush_on_create = props.flag("flush_on_create", false);
+        cfg.flush_on_destroy = props.flag("flush_on_destroy", false);
+        let mark = props.u32_value("skb_mark");
+        let mask = props.u32_value("skb_mask");
+        // A mask in target_defaults is shared by targets without marks: only the target's own
+        // stray mask is worth a word.
+        let mask_path = props.path_of("skb_mask");
+        if mask.is_some() && props.get("skb_mark").is_none() && !mask_path.starts_with("$.target_defaults") {
+            props.warn(&mask_path, "skb_mask without skb_mark has no effect");
+        }
+        let prio = match props.get("skb_prio") {
+            None => None,
+            Some((Value::String(s), p)) => {
+                let parsed = parse_tc_class(s);
+                if parsed.is_none() {
+                    props.error(&p, format!("expected a tc class \"MAJOR:MINOR\" in hex (e.g. \"1:10\"), found '{s}'"));
+                }
+                parsed
+            }
+            Some((other, p)) => {
+                props.error(&p, format!("expected a string \"MAJOR:MINOR\", found {}", kind(other)));
+                None
+            }
+        };
+        let queue = match props.get("skb_queue") {
+            None => None,
+            Some((Value::Number(n), p)) => {
+                let q = n.as_u64().and_then(|q| u16::try_from(q).ok());
+                if q.is_none() {
+                    props.error(&p, format!("expected a queue number from 0 to 65535, found {n}"));
+                }
+                q
+            }
+            Some((other, p)) => {
+                props.error(&p, format!("expected a number, found {}", kind(other)));
+                None
+            }
+        };
+        // Netify: skb_mask defaults to 0xffffffff when a mark is set.
+        cfg.skb = SkbInfo { mark: mark.map(|m| (m, mask.unwrap_or(u32::MAX))), prio, queue };
+        Some(cfg)
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn build(&self) -> Box<dyn Target> {
+        Box::new(IpsetTarget::new(self.clone()))
+    }
+
+    fn kernel_sets(&self) -> Vec<(String, String)> {
+        [4, 6]
+            .into_iter()
+            .filter_map(|v| self.kernel_set_name(v))
+            .map(|n| (format!("ipset {n}"), format!("{} skbinfo {}", self.set_type, !self.skb.is_empty())))
+            .collect()
+    }
+
+    fn skip_flush_on_create(&mut self) {
+        self.flush_on_create = false;
+    }
+}
+
+/// A tc class `MAJOR:MINOR` (hex, as tc writes it) as `major << 16 | minor`.
+fn parse_tc_class(text: &str) -> Option<u32> {
+    let (major, minor) = text.trim().split_once(':')?;
+    let major = u16::from_str_radix(major, 16).ok()?;
+    let minor = u16::from_str_radix(minor, 16).ok()?;
+    Some((u32::from(major) << 16) | u32::from(minor))
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::{IpAddr, Ipv4Addr};
@@ -452,7 +556,7 @@ mod tests {
     fn icmp_members_carry_type_and_code() {
         let mut flow = (*event().flow).clone();
         flow.ip_protocol = 1;
-        flow.icmp = Some(crate::flow::facts::IcmpFacts { icmp_type: 8, code: 0, id: 9 });
+        flow.icmp = Some(crate::facts::IcmpFacts { icmp_type: 8, code: 0, id: 9 });
         let m = member_of(IpsetType::HashIpPort, &flow);
         assert_eq!(m, IpsetEntry::IpPort { ip: flow.other_ip, proto: 1, port: 0x0800 });
         assert_eq!(m.to_string(), "101.100.139.138,icmp:8/0");

@@ -11,8 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
+use super::kind::{Props, TargetKind};
 use super::{MatchEvent, Target, TargetError};
-use crate::dissect::protocol;
+use crate::facts::protocol;
 
 /// Configuration of one log target (Netify defaults: `/tmp`, `netify-flow-actions`, `.json`, 60 s).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,10 +161,40 @@ impl Target for LogTarget {
     }
 }
 
+impl TargetKind for LogConfig {
+    const TYPE: &'static str = "log";
+    const KEYS: &'static [&'static [&'static str]] = &[&["interval", "path", "prefix", "suffix"]];
+    type Globals = ();
+
+    fn parse(props: &mut Props<'_, '_>, _: &()) -> Option<LogConfig> {
+        let defaults = LogConfig::with_name(props.name());
+        let interval = props.number("interval", defaults.interval.as_secs());
+        if interval == 0 {
+            let p = props.path_of("interval");
+            props.error(&p, "interval must be at least 1 second");
+        }
+        Some(LogConfig {
+            name: props.name().to_string(),
+            path: PathBuf::from(props.string("path", &defaults.path.to_string_lossy())),
+            prefix: props.string("prefix", &defaults.prefix),
+            suffix: props.string("suffix", &defaults.suffix),
+            interval: Duration::from_secs(interval.max(1)),
+        })
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn build(&self) -> Box<dyn Target> {
+        Box::new(LogTarget::new(self.clone()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::facts::FlowFacts;
+    use crate::facts::FlowFacts;
     use std::sync::Arc;
 
     fn event(at: SystemTime) -> MatchEvent {

@@ -4,20 +4,27 @@
 //! targets the action names, then calls [`Target::flush`] once the queue is drained so kernel
 //! changes go out in batches.
 
-pub mod ctlabel;
-pub mod ctmark;
-pub mod ipset;
-pub mod latency;
-pub mod log;
-pub mod netlink;
-pub mod nftset;
-pub mod sink;
+#[macro_use]
+pub mod kind;
+use crate::netlink;
+use crate::status::latency;
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::actions::config::TargetSpec;
-use crate::flow::facts::FlowFacts;
+use crate::facts::FlowFacts;
+
+// The target kinds, one file each (see `kind`; this list also declares their modules): a new
+// kind is its file and one line here.
+targets! {
+    NftSet(nftset::NftSetConfig),
+    Ipset(ipset::IpsetConfig),
+    CtLabel(ctlabel::CtLabelConfig),
+    CtMark(ctmark::CtMarkConfig),
+    Log(log::LogConfig),
+    Sink(sink::SinkConfig),
+    PfTable(pftable::PfTableConfig),
+}
 
 /// A flow matched an action.
 #[derive(Debug, Clone)]
@@ -168,62 +175,20 @@ fn micros_between(from: SystemTime, to: SystemTime) -> u64 {
     to.duration_since(from).map_or(0, |d| d.as_micros() as u64)
 }
 
-/// Build the target a spec describes. Constructors never touch the kernel.
-fn build(spec: &TargetSpec) -> Box<dyn Target> {
-    match spec {
-        TargetSpec::NftSet(c) => Box::new(nftset::NftSetTarget::new(c.clone())),
-        TargetSpec::Log(c) => Box::new(log::LogTarget::new(c.clone())),
-        TargetSpec::Sink(c) => Box::new(sink::SinkTarget::new(c.clone())),
-        TargetSpec::Ipset(c) => Box::new(ipset::IpsetTarget::new(c.clone())),
-        TargetSpec::CtMark(c) => Box::new(ctmark::CtMarkTarget::new(c.clone())),
-        TargetSpec::CtLabel(c) => Box::new(ctlabel::CtLabelTarget::new(c.clone())),
-    }
-}
-
-/// The kernel sets a target's configuration writes to: `(name, shape)`, where the shape is what
-/// must not change for members to stay valid (ipset type and skbinfo; nft key).
-fn kernel_sets(spec: &TargetSpec) -> Vec<(String, String)> {
-    match spec {
-        TargetSpec::Ipset(c) => [4, 6]
-            .into_iter()
-            .filter_map(|v| c.kernel_set_name(v))
-            .map(|n| (format!("ipset {n}"), format!("{} skbinfo {}", c.set_type, !c.skb.is_empty())))
-            .collect(),
-        TargetSpec::NftSet(c) => {
-            let versions: &[u8] = match c.set_family {
-                nftset::SetFamily::Both => &[4, 6],
-                nftset::SetFamily::V4 => &[4],
-                nftset::SetFamily::V6 => &[6],
-            };
-            versions
-                .iter()
-                .map(|v| {
-                    (format!("nft {} {} {}.v{v}", c.table_family, c.table_name, c.set_name), format!("{:?}", c.key))
-                })
-                .collect()
-        }
-        TargetSpec::Log(_) | TargetSpec::Sink(_) | TargetSpec::CtMark(_) | TargetSpec::CtLabel(_) => Vec::new(),
-    }
-}
-
 /// Whether `new` takes over `old`'s kernel sets as they are: same target name and type, and the
 /// same sets with the same shape.
 fn hands_over(old: &TargetSpec, new: &TargetSpec) -> bool {
-    let sets = kernel_sets(old);
+    let sets = old.kernel_sets();
     old.name() == new.name()
         && std::mem::discriminant(old) == std::mem::discriminant(new)
         && !sets.is_empty()
-        && sets == kernel_sets(new)
+        && sets == new.kernel_sets()
 }
 
 /// `spec` with `flush_on_create` off: a target taking over live sets must not empty them.
 fn without_flush_on_create(spec: &TargetSpec) -> TargetSpec {
     let mut spec = spec.clone();
-    match &mut spec {
-        TargetSpec::Ipset(c) => c.flush_on_create = false,
-        TargetSpec::NftSet(c) => c.flush_on_create = false,
-        _ => {}
-    }
+    spec.skip_flush_on_create();
     spec
 }
 
@@ -266,7 +231,7 @@ impl Enforcer {
     /// maybe with start-up flushing switched off).
     fn add_as(&mut self, spec: TargetSpec, build_from: TargetSpec) {
         let mut slot = Slot {
-            target: build(&build_from),
+            target: build_from.build(),
             spec,
             counters: TargetCounters::default(),
             last_error: None,

@@ -12,13 +12,15 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use hashbrown::{HashMap, HashSet};
+use serde_json::Value;
 
-use super::netlink::nftables::{
+use super::{MatchEvent, Target, TargetError};
+use crate::facts::FlowFacts;
+use crate::netlink::nftables::{
     AddReport, KeyLayout, KeyType, NftBatch, NftSocket, PackError, SetKey, SetRef, SetSpec, TableFamily,
 };
-use super::netlink::NetlinkError;
-use super::{MatchEvent, Target, TargetError};
-use crate::flow::facts::FlowFacts;
+use crate::netlink::NetlinkError;
+use super::kind::{kind, Props, TargetKind};
 
 /// Queued elements that make [`Target::apply`] send without waiting for a flush.
 const AUTO_FLUSH_ELEMENTS: usize = 8192;
@@ -592,6 +594,132 @@ impl Target for NftSetTarget {
             }
         })
     }
+}
+
+impl TargetKind for NftSetConfig {
+    const TYPE: &'static str = "nftset";
+    const KEYS: &'static [&'static [&'static str]] = &[SET_KEYS, &["table_name", "table_family"]];
+    type Globals = ();
+
+    fn parse(props: &mut Props<'_, '_>, _: &()) -> Option<NftSetConfig> {
+        let set_name = set_name(props)?;
+        let table_name = props.string("table_name", "nfa");
+        let table_family = props.string("table_family", "inet");
+        if !["inet", "ip", "ip6", "bridge", "netdev"].contains(&table_family.as_str()) {
+            let p = props.path_of("table_family");
+            props.error(&p, format!("unknown table family '{table_family}' (expected inet, ip, ip6, bridge or netdev)"));
+        }
+        let set_family = set_family(props);
+        let mut key = Vec::new();
+        match props.get("type") {
+            None => {
+                props.target_error("missing key 'type' (the element layout, e.g. [\"local_addr\", \"ip_proto\", \"other_port\", \"other_addr\"])");
+                return None;
+            }
+            Some((Value::Array(items), p)) if !items.is_empty() => {
+                for (i, item) in items.iter().enumerate() {
+                    match item.as_str().and_then(KeyPart::from_netify_name) {
+                        Some(part) => key.push(part),
+                        None => props.error(&format!("{p}[{i}]"), format!("unknown set key field {item} (expected local_addr, other_addr, local_port, other_port, ip_proto, local_mac or other_mac)")),
+                    }
+                }
+            }
+            Some((other, p)) => {
+                props.error(&p, format!("expected a non-empty array of key fields, found {}", kind(other)))
+            }
+        }
+        let size = set_size(props);
+        let ttl = props.number("ttl", 0);
+        let managed = props.flag("managed", false);
+        let flush_on_create = props.flag("flush_on_create", false);
+        let flush_on_destroy = props.flag("flush_on_destroy", false);
+        let ttl = u32::try_from(ttl).unwrap_or(u32::MAX);
+        Some(NftSetConfig {
+            name: props.name().to_string(),
+            set_name,
+            table_name,
+            table_family,
+            set_family,
+            key,
+            size,
+            ttl,
+            managed,
+            flush_on_create,
+            flush_on_destroy,
+        })
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn build(&self) -> Box<dyn Target> {
+        Box::new(NftSetTarget::new(self.clone()))
+    }
+
+    fn kernel_sets(&self) -> Vec<(String, String)> {
+        [4, 6]
+            .into_iter()
+            .filter(|&v| self.set_family.has(v))
+            .map(|v| {
+                let set = format!("nft {} {} {}.v{v}", self.table_family, self.table_name, self.set_name);
+                (set, format!("{:?}", self.key))
+            })
+            .collect()
+    }
+
+    fn skip_flush_on_create(&mut self) {
+        self.flush_on_create = false;
+    }
+}
+
+/// The keys nftset and ipset targets share.
+pub(super) const SET_KEYS: &[&str] = &[
+    "set_name",
+    "set_family",
+    "type",
+    "size",
+    "max_elements",
+    "ttl",
+    "managed",
+    "flush_on_create",
+    "flush_on_destroy",
+];
+
+/// A `set_name` that must be present and non-empty (nftset and ipset).
+pub(super) fn set_name(props: &mut Props<'_, '_>) -> Option<String> {
+    match props.get("set_name") {
+        Some((Value::String(s), _)) if !s.is_empty() => Some(s.clone()),
+        Some((other, p)) => {
+            props.error(&p, format!("expected a non-empty string, found {}", kind(other)));
+            None
+        }
+        None => {
+            props.target_error("missing key 'set_name'");
+            None
+        }
+    }
+}
+
+/// A set's capacity (nftset and ipset). Netify documents `max_elements`; its own example and
+/// NethSecurity use `size`, which wins when both are given. Default 65536.
+pub(super) fn set_size(props: &mut Props<'_, '_>) -> u32 {
+    let size = if props.get("size").is_some() {
+        props.number("size", 65536)
+    } else {
+        props.number("max_elements", 65536)
+    };
+    u32::try_from(size).unwrap_or(u32::MAX)
+}
+
+/// `set_family` (nftset and ipset); default `"*"`.
+pub(super) fn set_family(props: &mut Props<'_, '_>) -> SetFamily {
+    let name = props.string("set_family", "*");
+    SetFamily::from_netify_name(&name).unwrap_or_else(|| {
+        let p = props.path_of("set_family");
+        props.error(&p, format!("unknown set family '{name}' (expected \"*\", \"ipv4\" or \"ipv6\")"));
+        SetFamily::Both
+    })
 }
 
 #[cfg(test)]

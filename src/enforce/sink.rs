@@ -8,7 +8,7 @@
 //!   `{"length":N}\n` followed by N bytes of JSON.
 //! - `path`: a file each record is appended to as one line.
 //! - `channel`: copied into every record; `sink` is accepted and copied too.
-//! - `mqtt`: a broker every record is published to (see [`crate::mqtt`]: url, topic, QoS,
+//! - `mqtt`: a broker every record is published to (see [`crate::output::mqtt`]: url, topic, QoS,
 //!   credentials, bounded queue whose drops are counted as `mqtt_dropped`).
 //!
 //! A record: `{"type":"flow_action","time":…,"action":…,"target":…,"channel":…,"flow":{…}}`
@@ -23,8 +23,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
+use super::kind::{Props, TargetKind};
 use super::{MatchEvent, Target, TargetError};
-use crate::flow::record::facts_record;
+use crate::output::record::facts_record;
 
 /// Bytes a slow socket client may fall behind before it is disconnected.
 pub const CLIENT_BUFFER_LIMIT: usize = 4 << 20;
@@ -37,7 +38,7 @@ pub struct SinkConfig {
     pub channel: Option<String>,
     pub sink: Option<String>,
     /// Boxed: most sinks have none, and it is the largest part of a target's configuration.
-    pub mqtt: Option<Box<crate::mqtt::MqttConfig>>,
+    pub mqtt: Option<Box<crate::output::mqtt::MqttConfig>>,
 }
 
 struct Client {
@@ -58,7 +59,7 @@ pub struct SinkTarget {
     listener: Option<UnixListener>,
     clients: Vec<Client>,
     file: Option<File>,
-    mqtt: Option<crate::mqtt::MqttPublisher>,
+    mqtt: Option<crate::output::mqtt::MqttPublisher>,
     /// Connection failures already reported as target failures.
     mqtt_failures_reported: u64,
     stats: SinkStats,
@@ -176,7 +177,7 @@ impl Target for SinkTarget {
             self.file = Some(file);
         }
         if let (Some(config), None) = (&self.config.mqtt, &self.mqtt) {
-            let publisher = crate::mqtt::MqttPublisher::start((**config).clone(), &self.config.name)
+            let publisher = crate::output::mqtt::MqttPublisher::start((**config).clone(), &self.config.name)
                 .map_err(|e| TargetError::Other(format!("starting the MQTT publisher: {e}")))?;
             self.mqtt = Some(publisher);
         }
@@ -270,10 +271,52 @@ impl Target for SinkTarget {
     }
 }
 
+impl TargetKind for SinkConfig {
+    const TYPE: &'static str = "sink";
+    const KEYS: &'static [&'static [&'static str]] = &[&["socket", "path", "channel", "sink", "mqtt"]];
+    type Globals = ();
+
+    fn parse(props: &mut Props<'_, '_>, _: &()) -> Option<SinkConfig> {
+        let socket = props.optional_string("socket").map(PathBuf::from);
+        let file = props.optional_string("path").map(PathBuf::from);
+        let channel = props.optional_string("channel");
+        let sink = props.optional_string("sink");
+        let mqtt = match props.get("mqtt") {
+            None => None,
+            Some((value, path)) => {
+                match crate::output::mqtt::MqttConfig::parse(value, &path, props.name(), channel.as_deref()) {
+                    Ok((config, problems)) => {
+                        problems.warnings.into_iter().for_each(|(p, m)| props.warn(&p, m));
+                        Some(Box::new(config))
+                    }
+                    Err(problems) => {
+                        problems.warnings.into_iter().for_each(|(p, m)| props.warn(&p, m));
+                        problems.errors.into_iter().for_each(|(p, m)| props.error(&p, m));
+                        return None;
+                    }
+                }
+            }
+        };
+        if socket.is_none() && file.is_none() && mqtt.is_none() {
+            props.target_error("a sink needs a destination: 'socket' (a UNIX socket path to listen on), 'path' (a JSON-lines file) and/or 'mqtt' (a broker)");
+            return None;
+        }
+        Some(SinkConfig { name: props.name().to_string(), socket, path: file, channel, sink, mqtt })
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn build(&self) -> Box<dyn Target> {
+        Box::new(SinkTarget::new(self.clone()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::facts::FlowFacts;
+    use crate::facts::FlowFacts;
     use std::io::{BufRead, BufReader, Read};
     use std::sync::Arc;
 
@@ -283,7 +326,7 @@ mod tests {
             other_ip: "10.99.0.2".parse().unwrap(),
             other_port: 1010,
             ip_protocol: 6,
-            protocol: 91,
+            protocol: crate::facts::protocol::TLS,
             ..FlowFacts::default()
         };
         MatchEvent {

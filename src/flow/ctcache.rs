@@ -13,9 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use hashbrown::HashMap;
 
-use super::facts::FlowFacts;
 use super::key::FlowKey;
-use crate::enforce::netlink::conntrack::{is_nat, ConntrackEvents, ConntrackSocket, CtEntry, CtEvent, CtL4, CtTuple};
+use crate::facts::FlowFacts;
+use crate::netlink::conntrack::{is_nat, ConntrackEvents, ConntrackSocket, CtEntry, CtEvent, CtL4, CtTuple};
 
 /// What conntrack says about one connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,7 +233,7 @@ impl CtLookup {
     /// flow (a connection older than the listener has sent no event yet); later misses are
     /// connections conntrack does not track, and their events would have filled the cache.
     pub fn fill(&mut self, facts: &mut FlowFacts, new_flow: bool) -> bool {
-        let Some(tuple) = crate::enforce::ctmark::original_tuple(facts) else { return false };
+        let Some(tuple) = original_tuple(facts) else { return false };
         let ask_kernel = new_flow || !self.cache.is_listening();
         let cached = self.cache.get(&tuple);
         let Some(found) = cached.or_else(|| if ask_kernel { self.query(&tuple) } else { None }) else {
@@ -283,6 +283,41 @@ impl CtLookup {
             }
         }
     }
+}
+
+pub const IPPROTO_ICMP: u8 = 1;
+const IPPROTO_ICMPV6: u8 = 58;
+
+/// The conntrack tuple of the flow's original direction (the side that opened it). `None` for
+/// flows conntrack has no entry of their own for: ICMP messages other than queries (errors
+/// belong to the connection they report on), or ICMP seen without its header.
+pub fn original_tuple(flow: &FlowFacts) -> Option<CtTuple> {
+    let (origin, responder) = if flow.local_origin {
+        ((flow.local_ip, flow.local_port), (flow.other_ip, flow.other_port))
+    } else {
+        ((flow.other_ip, flow.other_port), (flow.local_ip, flow.local_port))
+    };
+    if matches!(flow.ip_protocol, IPPROTO_ICMP | IPPROTO_ICMPV6) {
+        let icmp = flow.icmp?;
+        let (request, was_reply) = icmp_query(flow.ip_protocol, icmp.icmp_type)?;
+        // conntrack's original direction is the request's, even when we saw the reply first.
+        let (src, dst) = if was_reply { (responder.0, origin.0) } else { (origin.0, responder.0) };
+        return Some(CtTuple::icmp(src, dst, icmp.id, request, icmp.code));
+    }
+    Some(CtTuple::ports(origin.0, origin.1, responder.0, responder.1, flow.ip_protocol))
+}
+
+/// For an ICMP query type conntrack tracks, the request type and whether `icmp_type` is the
+/// reply (nf_conntrack_proto_icmp.c / icmpv6.c `invmap`): echo, timestamp, information and
+/// address mask for IPv4; echo and node information for IPv6.
+fn icmp_query(proto: u8, icmp_type: u8) -> Option<(u8, bool)> {
+    let pairs: &[(u8, u8)] =
+        if proto == IPPROTO_ICMP { &[(8, 0), (13, 14), (15, 16), (17, 18)] } else { &[(128, 129), (139, 140)] };
+    pairs.iter().find_map(|&(request, reply)| match icmp_type {
+        t if t == request => Some((request, false)),
+        t if t == reply => Some((request, true)),
+        _ => None,
+    })
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
 use crate::decode::Packet;
-use crate::dissect::Direction;
+use crate::facts::Direction;
 
 /// 5-tuple plus VLAN, with the endpoints in a canonical order (lower address/port first) so
 /// that a packet and its reply give the same key.
@@ -188,7 +188,7 @@ mod tests {
                 icmp: None,
                 payload: &[],
                 ip_len: 40,
-                tunnel: crate::decode::TunnelType::None,
+                tunnel: crate::facts::TunnelType::None,
                 dscp: 0,
             };
             prop_assert_eq!(FlowKey::of_hashed(&packet, &hasher), (key, lower_to_upper, hasher.hash_one(key)));

@@ -7,8 +7,8 @@
 
 use std::net::IpAddr;
 
-use super::facts::OtherType;
-use super::net::IpNet;
+use crate::facts::net::IpNet;
+use crate::facts::OtherType;
 
 /// How local one address is, most local last so classes compare by rank.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use hashbrown::HashTable;
 
-use super::facts::{Cold, Empty, FlowFacts, IcmpFacts, IfaceName};
 use super::key::{direction, FlowKey};
 use super::locality::Locality;
 use super::wheel::TimerWheel;
@@ -22,6 +21,7 @@ use crate::classify::Classifier;
 use crate::decode::{tcp_flags, Packet};
 use crate::dissect::registry::{DissectState, Step};
 use crate::dissect::Segment;
+use crate::facts::{Cold, Empty, FlowFacts, IcmpFacts, IfaceName};
 
 /// Limits and timeouts of a flow table.
 #[derive(Debug, Clone)]
@@ -128,7 +128,7 @@ impl Empty for FlowVerdicts {
 }
 
 /// A tracked flow: one slab slot, 248 bytes (checked by `a_flow_slot_stays_within_its_budget`),
-/// plus its heap parts (see [`super::facts`] for where new facts go).
+/// plus its heap parts (see [`crate::facts`] for where new facts go).
 #[derive(Debug)]
 pub struct Flow {
     pub facts: FlowFacts,
@@ -396,7 +396,7 @@ impl FlowTable {
                 payload: packet.payload,
             };
             flow.detection_packets += 1;
-            let named_before = flow.facts.protocol != crate::dissect::protocol::UNKNOWN;
+            let named_before = flow.facts.protocol != crate::facts::protocol::UNKNOWN;
             let step = flow.dissect.on_segment(&segment, &mut flow.facts);
             // Netify's detection_updated: metadata added after the protocol was first named
             // (a ServerHello's cipher, a certificate's names).
@@ -416,7 +416,7 @@ impl FlowTable {
             if step_change == Change::Completed {
                 flow.facts.detection_complete = true;
                 // A flow no dissector claimed is a give-up: Netify calls that guessed.
-                if flow.facts.protocol == crate::dissect::protocol::UNKNOWN {
+                if flow.facts.protocol == crate::facts::protocol::UNKNOWN {
                     flow.facts.detection_guessed = true;
                 }
                 // Free dissector buffers as soon as detection is over.
@@ -599,7 +599,7 @@ mod tests {
             payload,
             ip_len: 40 + payload.len() as u32,
             icmp: None,
-            tunnel: crate::decode::TunnelType::None,
+            tunnel: crate::facts::TunnelType::None,
             dscp: 0,
         }
     }
@@ -613,7 +613,7 @@ mod tests {
         // Every tracked flow pays its slot: with the hash index, the timer wheel and typical
         // heap facts it must stay under 512 bytes (issue 7; `examples/flow-memory.rs`
         // measures the whole). A new fact that does not fit belongs out of line: see the
-        // `flow::facts` module documentation.
+        // `facts` module documentation.
         let slot = std::mem::size_of::<Option<Flow>>();
         assert!(slot <= 248, "a flow slot grew to {slot} bytes");
     }
@@ -632,7 +632,7 @@ mod tests {
         assert_eq!(f.local_ip.to_string(), "192.168.1.10");
         assert_eq!((f.local_port, f.other_port), (40000, 443));
         assert!(f.local_origin);
-        assert_eq!(f.other_type, crate::flow::facts::OtherType::Remote);
+        assert_eq!(f.other_type, crate::facts::OtherType::Remote);
         assert_eq!((f.packets, f.iface.as_ref()), (2, "br-lan"));
     }
 
@@ -662,7 +662,7 @@ mod tests {
         let f = &t.flows_mut().next().unwrap().facts;
         assert!(f.local_origin, "the LAN host that receives the reply pinged");
         assert_eq!(f.icmp, Some(IcmpFacts { icmp_type: 8, code: 0, id: 99 }));
-        let tuple = crate::enforce::ctmark::original_tuple(f).unwrap();
+        let tuple = crate::flow::ctcache::original_tuple(f).unwrap();
         assert_eq!(tuple.src.to_string(), "192.168.1.10", "conntrack's original direction is the request's");
     }
 
@@ -756,7 +756,7 @@ mod tests {
         assert_eq!(change, Change::Completed);
         assert!(flow.facts.detection_complete);
         assert!(flow.facts.detection_guessed);
-        assert_eq!(flow.facts.protocol, crate::dissect::protocol::UNKNOWN);
+        assert_eq!(flow.facts.protocol, crate::facts::protocol::UNKNOWN);
     }
 
     fn packet<'a>(src: ([u8; 4], u16), dst: ([u8; 4], u16), ip_protocol: u8, payload: &'a [u8]) -> Packet<'a> {
@@ -773,7 +773,7 @@ mod tests {
             payload,
             ip_len: 40 + payload.len() as u32,
             icmp: None,
-            tunnel: crate::decode::TunnelType::None,
+            tunnel: crate::facts::TunnelType::None,
             dscp: 0,
         }
     }
@@ -789,7 +789,7 @@ mod tests {
         table.process(&packet(client, resolver, 17, &query(name, 1)), now);
         let (flow, change) = table.process(&packet(resolver, client, 17, &response(name)), now).unwrap();
         assert_eq!(change, Change::Completed);
-        assert_eq!(flow.facts.protocol, crate::dissect::protocol::DNS);
+        assert_eq!(flow.facts.protocol, crate::facts::protocol::DNS);
         let answers = &flow.facts.app_protocol.dns().unwrap().answers;
         assert_eq!((answers.len(), answers.capacity()), (2, 2), "completed facts keep no spare capacity");
         // `response()` answers 93.184.216.34.
@@ -800,7 +800,7 @@ mod tests {
         let mut ended = Vec::new();
         table.drain(|f| ended.push(f));
         let https = ended.iter().find(|f| f.facts.other_port == 443).unwrap();
-        assert_eq!(https.facts.protocol, crate::dissect::protocol::TLS, "guessed by port at the end");
+        assert_eq!(https.facts.protocol, crate::facts::protocol::TLS, "guessed by port at the end");
         assert_eq!(https.facts.detected_hostname(), Some("example.com"));
     }
 }

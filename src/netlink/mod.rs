@@ -8,6 +8,10 @@
 //! `len` counts header and payload but not the padding. Payload byte order is the subsystem's
 //! business (nftables wants big-endian integers).
 
+// One of the two modules allowed `unsafe` (see Cargo.toml's [lints]): socket options netlink-sys
+// does not wrap are set through libc.
+#![allow(unsafe_code)]
+
 pub mod conntrack;
 pub mod ipset;
 pub mod nftables;

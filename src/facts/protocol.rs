@@ -7,77 +7,97 @@
 //! (except 196, which nDPI calls DoH_DoT). Names are nDPI's spelling, so a criteria
 //! `protocol == 'ntp'` reads as it does with Netify.
 
+use std::fmt;
+
+/// A Netify protocol ID; [`UNKNOWN`] (0) until a protocol is known. A type of its own so a
+/// protocol ID is not mixed up with an application ID, a category or a port.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct ProtocolId(pub u16);
+
+impl fmt::Display for ProtocolId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<ProtocolId> for u64 {
+    fn from(id: ProtocolId) -> u64 {
+        u64::from(id.0)
+    }
+}
+
 /// A protocol flowsieve can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Protocol {
-    pub id: u16,
+    pub id: ProtocolId,
     pub name: &'static str,
 }
 
-pub const UNKNOWN: u16 = 0;
-pub const FTP_CONTROL: u16 = 1;
-pub const POP3: u16 = 2;
-pub const SMTP: u16 = 3;
-pub const IMAP: u16 = 4;
-pub const DNS: u16 = 5;
-pub const HTTP: u16 = 7;
-pub const MDNS: u16 = 8;
-pub const NTP: u16 = 9;
-pub const NETBIOS: u16 = 10;
-pub const SSDP: u16 = 12;
-pub const SNMP: u16 = 14;
-pub const SYSLOG: u16 = 17;
-pub const DHCP: u16 = 18;
-pub const POSTGRES: u16 = 19;
-pub const MYSQL: u16 = 20;
-pub const GNUTELLA: u16 = 35;
-pub const BITTORRENT: u16 = 37;
-pub const STUN: u16 = 78;
-pub const IPSEC: u16 = 79;
-pub const GRE: u16 = 80;
-pub const ICMP: u16 = 81;
-pub const IGMP: u16 = 82;
-pub const SCTP: u16 = 84;
-pub const OSPF: u16 = 85;
-pub const RDP: u16 = 88;
-pub const TLS: u16 = 91;
+pub const UNKNOWN: ProtocolId = ProtocolId(0);
+pub const FTP_CONTROL: ProtocolId = ProtocolId(1);
+pub const POP3: ProtocolId = ProtocolId(2);
+pub const SMTP: ProtocolId = ProtocolId(3);
+pub const IMAP: ProtocolId = ProtocolId(4);
+pub const DNS: ProtocolId = ProtocolId(5);
+pub const HTTP: ProtocolId = ProtocolId(7);
+pub const MDNS: ProtocolId = ProtocolId(8);
+pub const NTP: ProtocolId = ProtocolId(9);
+pub const NETBIOS: ProtocolId = ProtocolId(10);
+pub const SSDP: ProtocolId = ProtocolId(12);
+pub const SNMP: ProtocolId = ProtocolId(14);
+pub const SYSLOG: ProtocolId = ProtocolId(17);
+pub const DHCP: ProtocolId = ProtocolId(18);
+pub const POSTGRES: ProtocolId = ProtocolId(19);
+pub const MYSQL: ProtocolId = ProtocolId(20);
+pub const GNUTELLA: ProtocolId = ProtocolId(35);
+pub const BITTORRENT: ProtocolId = ProtocolId(37);
+pub const STUN: ProtocolId = ProtocolId(78);
+pub const IPSEC: ProtocolId = ProtocolId(79);
+pub const GRE: ProtocolId = ProtocolId(80);
+pub const ICMP: ProtocolId = ProtocolId(81);
+pub const IGMP: ProtocolId = ProtocolId(82);
+pub const SCTP: ProtocolId = ProtocolId(84);
+pub const OSPF: ProtocolId = ProtocolId(85);
+pub const RDP: ProtocolId = ProtocolId(88);
+pub const TLS: ProtocolId = ProtocolId(91);
 /// TLS over UDP (nDPI's ID, as for the other protocols Netify inherits).
-pub const DTLS: u16 = 30;
-pub const SSH: u16 = 92;
-pub const VRRP: u16 = 73;
-pub const SIP: u16 = 100;
-pub const ICMPV6: u16 = 102;
-pub const DHCPV6: u16 = 103;
-pub const LLMNR: u16 = 154;
-pub const OPENVPN: u16 = 159;
-pub const QUIC: u16 = 188;
-pub const HTTPS: u16 = 196;
-pub const WIREGUARD: u16 = 206;
-pub const IP_PIM: u16 = 297;
-pub const SLP: u16 = 347;
+pub const DTLS: ProtocolId = ProtocolId(30);
+pub const SSH: ProtocolId = ProtocolId(92);
+pub const VRRP: ProtocolId = ProtocolId(73);
+pub const SIP: ProtocolId = ProtocolId(100);
+pub const ICMPV6: ProtocolId = ProtocolId(102);
+pub const DHCPV6: ProtocolId = ProtocolId(103);
+pub const LLMNR: ProtocolId = ProtocolId(154);
+pub const OPENVPN: ProtocolId = ProtocolId(159);
+pub const QUIC: ProtocolId = ProtocolId(188);
+pub const HTTPS: ProtocolId = ProtocolId(196);
+pub const WIREGUARD: ProtocolId = ProtocolId(206);
+pub const IP_PIM: ProtocolId = ProtocolId(297);
+pub const SLP: ProtocolId = ProtocolId(347);
 /// STARTTLS upgrades and the implicit-TLS ports, as nDPI and Netify name them.
-pub const SMTPS: u16 = 29;
-pub const POPS: u16 = 23;
-pub const IMAPS: u16 = 51;
-pub const FTPS: u16 = 311;
+pub const SMTPS: ProtocolId = ProtocolId(29);
+pub const POPS: ProtocolId = ProtocolId(23);
+pub const IMAPS: ProtocolId = ProtocolId(51);
+pub const FTPS: ProtocolId = ProtocolId(311);
 /// Agora's real-time network (nDPI's ID).
-pub const SD_RTN: u16 = 171;
-pub const KERBEROS: u16 = 111;
-pub const LDAP: u16 = 112;
-pub const MSSQL_TDS: u16 = 114;
-pub const RADIUS: u16 = 146;
-pub const SMBV1: u16 = 16;
-pub const SMBV23: u16 = 41;
-pub const MUNIN: u16 = 329;
-pub const RTSP: u16 = 50;
+pub const SD_RTN: ProtocolId = ProtocolId(171);
+pub const KERBEROS: ProtocolId = ProtocolId(111);
+pub const LDAP: ProtocolId = ProtocolId(112);
+pub const MSSQL_TDS: ProtocolId = ProtocolId(114);
+pub const RADIUS: ProtocolId = ProtocolId(146);
+pub const SMBV1: ProtocolId = ProtocolId(16);
+pub const SMBV23: ProtocolId = ProtocolId(41);
+pub const MUNIN: ProtocolId = ProtocolId(329);
+pub const RTSP: ProtocolId = ProtocolId(50);
 /// Whois and the Domain Availability Service (RFC 3912, port 43; DAS on 4343).
-pub const WHOIS_DAS: u16 = 170;
+pub const WHOIS_DAS: ProtocolId = ProtocolId(170);
 /// Xiaomi's push/chat service.
-pub const XIAOMI: u16 = 287;
-pub const FASTCGI: u16 = 310;
+pub const XIAOMI: ProtocolId = ProtocolId(287);
+pub const FASTCGI: ProtocolId = ProtocolId(310);
 /// RTP media (RFC 3550) and its control protocol RTCP (RFC 3550 §6), nDPI's IDs.
-pub const RTP: u16 = 87;
-pub const RTCP: u16 = 165;
+pub const RTP: ProtocolId = ProtocolId(87);
+pub const RTCP: ProtocolId = ProtocolId(165);
 
 /// Every protocol with its Netify ID, Netify's own (spec §3.2) first. Adding a protocol adds a
 /// row here.
@@ -143,19 +163,19 @@ pub const PROTOCOLS: &[Protocol] = &[
 ];
 
 /// Name for a protocol ID ("Unknown" when we have no name for it).
-pub fn name_of(id: u16) -> &'static str {
+pub fn name_of(id: ProtocolId) -> &'static str {
     PROTOCOLS.iter().find(|p| p.id == id).map_or("Unknown", |p| p.name)
 }
 
 /// ID for a protocol name, compared case-insensitively as Netify does.
-pub fn id_of(name: &str) -> Option<u16> {
+pub fn id_of(name: &str) -> Option<ProtocolId> {
     PROTOCOLS.iter().find(|p| p.name.eq_ignore_ascii_case(name)).map(|p| p.id)
 }
 
 /// Protocols named by the IP protocol number alone, with no dissection (IANA protocol
 /// numbers): ICMP 1, IGMP 2, GRE 47, ESP 50 and AH 51 (IPsec), ICMPv6 58, OSPF 89, PIM 103,
 /// VRRP 112, SCTP 132.
-pub fn by_ip_protocol(ip_protocol: u8) -> Option<u16> {
+pub fn by_ip_protocol(ip_protocol: u8) -> Option<ProtocolId> {
     Some(match ip_protocol {
         1 => ICMP,
         2 => IGMP,

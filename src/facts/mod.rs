@@ -18,10 +18,48 @@
 //!   ([`Md5Digest`], [`Ja4`]); vectors are shrunk when detection completes
 //!   ([`FlowFacts::shrink_to_fit`]).
 
+pub mod dhcp;
+pub mod dns;
+pub mod http;
+pub mod net;
+pub mod protocol;
+pub mod ssh;
+
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
+
+/// Which way a segment travels, relative to the packet that created the flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Same direction as the flow's first packet.
+    Forward,
+    /// The opposite direction.
+    Reverse,
+}
+
+impl Direction {
+    /// 0 for forward, 1 for reverse: an index into per-direction state.
+    pub fn index(self) -> usize {
+        match self {
+            Direction::Forward => 0,
+            Direction::Reverse => 1,
+        }
+    }
+}
+
+/// A fact string from wire bytes: at most `max` bytes, invalid UTF-8 replaced, control
+/// characters dropped. Allocates once (per flow, when the fact is learned).
+pub fn fact_string(bytes: &[u8], max: usize) -> Box<str> {
+    let cut = bytes.get(..max.min(bytes.len())).unwrap_or_default();
+    let text = String::from_utf8_lossy(cut);
+    if text.chars().any(char::is_control) {
+        text.chars().filter(|c| !c.is_control()).collect::<String>().into_boxed_str()
+    } else {
+        text.into_owned().into_boxed_str()
+    }
+}
 
 /// A type with a shared empty value: what an absent [`Cold`] reads as.
 pub trait Empty: 'static {
@@ -161,8 +199,38 @@ impl OtherType {
     }
 }
 
-/// Encapsulation the flow was found in (Netify's `tunnel_type`), decapsulated before tracking.
-pub use crate::decode::TunnelType;
+/// Encapsulation a flow was found in (Netify's `tunnel_type`). IP-in-IP and PPPoE are not
+/// reported, as nDPI does not report them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TunnelType {
+    #[default]
+    None,
+    /// GTP-U (mobile core networks).
+    Gtp,
+    /// CAPWAP data channel (wireless controllers).
+    Capwap,
+}
+
+impl TunnelType {
+    /// Spelling used in records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TunnelType::None => "none",
+            TunnelType::Gtp => "gtp",
+            TunnelType::Capwap => "capwap",
+        }
+    }
+
+    /// The type to report for a packet found inside `self` and then `inner`: GTP wins (the
+    /// only tunnel Netify's criteria name), otherwise the outermost reported tunnel.
+    pub fn nest(self, inner: TunnelType) -> TunnelType {
+        match (self, inner) {
+            (TunnelType::Gtp, _) | (_, TunnelType::Gtp) => TunnelType::Gtp,
+            (TunnelType::None, t) => t,
+            (t, _) => t,
+        }
+    }
+}
 
 /// ICMP header fields of the flow's first packet, as sent by the origin: conntrack keys ICMP
 /// queries on type, code and identifier instead of ports.
@@ -634,7 +702,7 @@ macro_rules! protocol_facts {
         /// facts stay apart in [`FlowFacts::tls`] because TLS flows also carry HTTP facts (a
         /// QUIC or TLS user agent).
         ///
-        /// New per-protocol facts: a struct in the dissector's module, and one line in the
+        /// New per-protocol facts: a struct in its own file of `facts` (`facts/http.rs`, …), and one line in the
         /// `protocol_facts!` list below (variant, reader, writer). A new fact of an existing
         /// protocol is a field of its struct: it costs heap only for flows of that protocol.
         #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -671,10 +739,10 @@ macro_rules! protocol_facts {
 }
 
 protocol_facts! {
-    Http(crate::dissect::http::HttpFacts), http, http_mut;
-    Dns(crate::dissect::dns::DnsFacts), dns, dns_mut;
-    Ssh(crate::dissect::ssh::SshFacts), ssh, ssh_mut;
-    Dhcp(crate::dissect::dhcp::DhcpFacts), dhcp, dhcp_mut;
+    Http(http::HttpFacts), http, http_mut;
+    Dns(dns::DnsFacts), dns, dns_mut;
+    Ssh(ssh::SshFacts), ssh, ssh_mut;
+    Dhcp(dhcp::DhcpFacts), dhcp, dhcp_mut;
 }
 
 /// nDPI-style risk bits (bit n = risk id n) and scores.
@@ -730,8 +798,8 @@ pub struct FlowFacts {
     pub icmp: Option<IcmpFacts>,
     /// Conntrack mark of the flow's connection, when known (0 otherwise).
     pub ct_mark: u32,
-    /// Netify protocol ID (see [`crate::dissect::protocol`]); 0 = unknown.
-    pub protocol: u16,
+    /// Netify protocol ID (see [`protocol`]); [`protocol::UNKNOWN`] until known.
+    pub protocol: protocol::ProtocolId,
     /// Host name the flow is about (TLS SNI, HTTP Host, DNS hints…), unless it is the TLS SNI,
     /// which stays in the TLS facts: read through [`FlowFacts::detected_hostname`], written
     /// through [`FlowFacts::set_detected_hostname`].
@@ -840,7 +908,7 @@ impl Default for FlowFacts {
             ip_dscp: 0,
             icmp: None,
             ct_mark: 0,
-            protocol: 0,
+            protocol: protocol::UNKNOWN,
             hostname: Hostname(None),
             dns_hostname: None,
             application: AppFacts::default(),

@@ -4,10 +4,11 @@
 
 use serde_json::{json, Value};
 
-use super::facts::{FlowFacts, Ja4};
-use super::table::Flow;
-use crate::dissect::dns::DnsAnswer;
-use crate::dissect::{cipher_suites, protocol, quic};
+use crate::dissect::{cipher_suites, quic};
+use crate::facts::dns::DnsAnswer;
+use crate::facts::protocol;
+use crate::facts::{FlowFacts, Ja4};
+use crate::flow::table::Flow;
 
 /// The `replay --json` record of a flow. `capture` names the file it came from.
 pub fn flow_record(capture: &str, flow: &Flow) -> Value {

@@ -6,6 +6,8 @@
 //! [`crate::metrics`]). Workers publish their counters on their idle tick (at least every
 //! 100 ms), never per packet.
 
+pub mod latency;
+
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -65,16 +67,16 @@ pub struct Status {
     /// From the capture of the packet that made a flow match to the end of the flush that sent
     /// its target operations (nftables: the batch's acknowledgement, after its commit).
     #[serde(default)]
-    pub match_to_kernel: crate::enforce::latency::LatencySummary,
+    pub match_to_kernel: latency::LatencySummary,
     /// The same as cumulative counts at fixed bounds (the metrics endpoint's histogram).
     #[serde(default)]
-    pub match_to_kernel_buckets: crate::enforce::latency::LatencyBuckets,
+    pub match_to_kernel_buckets: latency::LatencyBuckets,
     /// The first part of it: capture to the enforcer (ring delivery, worker, queue).
     #[serde(default)]
-    pub match_to_enforcer: crate::enforce::latency::LatencySummary,
+    pub match_to_enforcer: latency::LatencySummary,
     /// The second part: the enforcer's queueing and the acknowledged flush.
     #[serde(default)]
-    pub enforcer_to_kernel: crate::enforce::latency::LatencySummary,
+    pub enforcer_to_kernel: latency::LatencySummary,
 }
 
 /// The agent's shared status: written rarely by workers and the enforcer, read per request.

@@ -1,0 +1,74 @@
+//! The enforcer thread of a live agent: applies the workers' matches to the targets.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+
+use super::live::lock;
+use super::worker::Dispatch;
+use crate::actions::config::TargetSpec;
+use crate::enforce::{EnforceMode, Enforcer};
+use crate::status::SharedStatus;
+
+pub(super) enum EnforcerMsg {
+    Match(Dispatch),
+    Reload(Vec<TargetSpec>),
+}
+
+pub(super) fn enforcer_loop(
+    targets: Vec<TargetSpec>,
+    rx: Receiver<EnforcerMsg>,
+    stop: Arc<AtomicBool>,
+    status: SharedStatus,
+) {
+    let mut enforcer = Enforcer::new(&targets, EnforceMode::Apply).measure_latency();
+    let mut next_tick = Instant::now();
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(msg) => {
+                handle_msg(&mut enforcer, msg);
+                // Drain what is queued, then send it as one batch.
+                while let Ok(msg) = rx.try_recv() {
+                    handle_msg(&mut enforcer, msg);
+                    if enforcer.pending() >= 4096 {
+                        enforcer.flush();
+                    }
+                }
+                enforcer.flush();
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if Instant::now() >= next_tick {
+            next_tick = Instant::now() + Duration::from_millis(250);
+            enforcer.tick(SystemTime::now());
+            let buckets = enforcer.latency_buckets();
+            let mut s = lock(&status);
+            s.targets = enforcer.status();
+            if let Some([total, to_enforcer, in_enforcer]) = enforcer.latency() {
+                s.match_to_kernel = total;
+                s.match_to_enforcer = to_enforcer;
+                s.enforcer_to_kernel = in_enforcer;
+            }
+            if let Some(buckets) = buckets {
+                s.match_to_kernel_buckets = buckets;
+            }
+        }
+        if stop.load(Ordering::Relaxed) && rx.is_empty() {
+            break;
+        }
+    }
+    enforcer.shutdown();
+    for (name, c) in enforcer.counters() {
+        tracing::info!(target_name = %name, applied = c.applied, refreshed = c.refreshed, failures = c.failures, "target totals");
+    }
+}
+
+fn handle_msg(enforcer: &mut Enforcer, msg: EnforcerMsg) {
+    match msg {
+        EnforcerMsg::Match(d) => enforcer.handle(&d.targets, &d.event, d.refresh, None),
+        EnforcerMsg::Reload(specs) => enforcer.reload(&specs),
+    }
+}

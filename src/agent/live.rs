@@ -1,0 +1,362 @@
+//! `flowsieve run`: live capture, one worker thread per interface, signals and configuration
+//! reload.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+
+use super::enforcer::{enforcer_loop, EnforcerMsg};
+use super::worker::{Dispatch, Worker};
+use crate::actions::config::{self, FlowActionsConfig};
+use crate::capture::live::{LiveEvent, LiveStats};
+use crate::flow::ctcache::{CtCache, CtChange, CtLookup};
+use crate::flow::table::{Flow, FlowTable, TableConfig};
+use crate::status::{SharedStatus, Status, WorkerStatus};
+
+/// How live packets are captured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptureMethod {
+    /// AF_PACKET rings (TPACKET_V2 or V3, `RunOptions::ring`) with hash fanout: `workers` sockets per interface.
+    AfPacket,
+    /// libpcap, one worker per interface.
+    Pcap,
+}
+
+/// A live packet source feeding one worker.
+pub enum LiveSource {
+    Ring(crate::capture::ring::PacketRing),
+    Pcap(crate::capture::live::LiveCapture),
+}
+
+impl LiveSource {
+    fn run(
+        &mut self,
+        stop: &AtomicBool,
+        on_event: impl FnMut(LiveEvent<'_>),
+    ) -> Result<(), crate::capture::CaptureError> {
+        match self {
+            LiveSource::Ring(r) => r.run(stop, on_event),
+            LiveSource::Pcap(p) => p.run(stop, on_event),
+        }
+    }
+    fn stats(&mut self) -> LiveStats {
+        match self {
+            LiveSource::Ring(r) => r.stats(),
+            LiveSource::Pcap(p) => p.stats(),
+        }
+    }
+    fn iface(&self) -> &str {
+        match self {
+            LiveSource::Ring(r) => r.iface(),
+            LiveSource::Pcap(p) => p.iface(),
+        }
+    }
+}
+
+/// An interface to capture on and its role.
+#[derive(Debug, Clone)]
+pub struct CaptureInterface {
+    pub name: String,
+    /// `-E` (WAN) rather than `-I` (LAN).
+    pub external: bool,
+}
+
+/// Options of `flowsieve run`.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub config_path: std::path::PathBuf,
+    pub interfaces: Vec<CaptureInterface>,
+    pub table: TableConfig,
+    pub locality: Arc<crate::flow::locality::Locality>,
+    pub filter: Option<String>,
+    /// Capacity of the queue from workers to the enforcer.
+    pub queue_capacity: usize,
+    /// Netify address-groups file for `@name` operands, re-read on reload.
+    pub address_groups: Option<std::path::PathBuf>,
+    /// Where `flowsieve status` finds the agent; `None` serves no status.
+    pub control_socket: Option<std::path::PathBuf>,
+    /// Where the Prometheus endpoint (`/metrics`) listens; `None` serves none.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    pub capture: CaptureMethod,
+    /// Names applications; `None` leaves them unknown.
+    pub classifier: Option<Arc<crate::classify::Classifier>>,
+    /// Workers (ring sockets, threads, flow-table shards) per interface with AF_PACKET.
+    pub workers: usize,
+    /// AF_PACKET ring geometry and block retire timeout.
+    pub ring: crate::capture::ring::RingConfig,
+}
+
+/// Run the agent until SIGINT or SIGTERM. SIGHUP reloads the configuration.
+pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let actions = Arc::new(ArcSwap::from_pointee(initial.actions.clone()));
+    // Workers re-evaluate live flows when this changes.
+    let generation = Arc::new(AtomicU64::new(0));
+    let dropped = Arc::new(AtomicU64::new(0));
+    let (tx, rx) = bounded::<EnforcerMsg>(options.queue_capacity);
+
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM]).context("installing signal handlers")?;
+    let status: SharedStatus = Arc::new(Mutex::new(Status {
+        version: env!("CARGO_PKG_VERSION").into(),
+        config: options.config_path.display().to_string(),
+        started: SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs(),
+        workers: Vec::new(),
+        ..Status::default()
+    }));
+
+    // Open every capture first so a bad interface fails before anything is changed.
+    let mut sources: Vec<(LiveSource, &CaptureInterface)> = Vec::new();
+    for (n, iface) in options.interfaces.iter().enumerate() {
+        match options.capture {
+            CaptureMethod::Pcap => {
+                let capture = crate::capture::live::LiveCapture::open(&iface.name, options.filter.as_deref())
+                    .with_context(|| format!("opening capture on {}", iface.name))?;
+                sources.push((LiveSource::Pcap(capture), iface));
+            }
+            CaptureMethod::AfPacket => {
+                let filter = match &options.filter {
+                    Some(expr) => Some(crate::capture::filter::compile(expr, crate::decode::LinkType::Ethernet)?),
+                    None => None,
+                };
+                let workers = options.workers.max(1);
+                // One fanout group per interface; the id only has to be unique on this host.
+                let group = ((std::process::id() as u16) ^ (n as u16).wrapping_mul(0x9e37)).max(1);
+                for _ in 0..workers {
+                    let ring = crate::capture::ring::PacketRing::open(
+                        &iface.name,
+                        options.ring,
+                        (workers > 1).then_some(group),
+                        filter.as_ref(),
+                    )
+                    .with_context(|| format!("opening AF_PACKET ring on {}", iface.name))?;
+                    sources.push((LiveSource::Ring(ring), iface));
+                }
+            }
+        }
+    }
+    let status_thread = match &options.control_socket {
+        Some(path) => Some(
+            crate::status::serve(path, status.clone(), stop.clone())
+                .with_context(|| format!("opening control socket {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let metrics_thread = match options.metrics_listen {
+        Some(addr) => Some(
+            crate::metrics::serve(addr, status.clone(), stop.clone())
+                .with_context(|| format!("opening the metrics endpoint on {addr} (--metrics-listen)"))?,
+        ),
+        None => None,
+    };
+
+    let enforcer_thread = {
+        let targets = initial.targets.clone();
+        let (stop, status) = (stop.clone(), status.clone());
+        std::thread::Builder::new().name("enforcer".into()).spawn(move || enforcer_loop(targets, rx, stop, status))?
+    };
+
+    // Conntrack facts for every worker: a cache fed by conntrack events, bounded like the
+    // flow tables.
+    let conntrack_cache = Arc::new(CtCache::new(options.table.max_flows.saturating_mul(2).max(1024)));
+    // Each worker hears which connections changed (a mark set later, NAT) through its own queue.
+    let (ct_senders, ct_receivers): (Vec<_>, Vec<_>) = (0..sources.len()).map(|_| bounded::<CtChange>(4096)).unzip();
+    let mut ct_receivers = ct_receivers.into_iter();
+    let conntrack_thread = crate::flow::ctcache::spawn_listener(conntrack_cache.clone(), stop.clone(), ct_senders);
+    let mut workers = Vec::new();
+    lock(&status).workers = sources
+        .iter()
+        .map(|(_, i)| WorkerStatus { iface: i.name.clone(), external: i.external, ..WorkerStatus::default() })
+        .collect();
+    for (index, (capture, iface)) in sources.into_iter().enumerate() {
+        let mut table = FlowTable::new(options.table.clone(), options.locality.clone(), &iface.name, iface.external);
+        if let Some(c) = &options.classifier {
+            table = table.with_classifier(c.clone());
+        }
+        let mut worker = Worker::new(table, actions.clone());
+        worker.conntrack = Some(CtLookup::new(conntrack_cache.clone()));
+        let shared = WorkerShared {
+            stop: stop.clone(),
+            tx: tx.clone(),
+            generation: generation.clone(),
+            dropped: dropped.clone(),
+            status: status.clone(),
+            index,
+            conntrack_changes: ct_receivers.next().unwrap_or_else(|| bounded(0).1),
+        };
+        let handle = std::thread::Builder::new()
+            .name(format!("worker-{}", iface.name))
+            .spawn(move || worker_loop(worker, capture, shared))?;
+        workers.push(handle);
+    }
+    let capture = match (options.capture, options.ring.version) {
+        (CaptureMethod::Pcap, _) => "libpcap",
+        (CaptureMethod::AfPacket, crate::capture::ring::RingVersion::V2) => "AF_PACKET TPACKET_V2",
+        (CaptureMethod::AfPacket, crate::capture::ring::RingVersion::V3) => "AF_PACKET TPACKET_V3",
+    };
+    tracing::info!(
+        interfaces = ?options.interfaces.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+        capture,
+        actions = initial.actions.actions.len(),
+        targets = initial.targets.len(),
+        "flowsieve running"
+    );
+
+    for signal in signals.forever() {
+        match signal {
+            SIGHUP => match config::load_files(&options.config_path, options.address_groups.as_deref()) {
+                Ok(new) => {
+                    for w in &new.warnings {
+                        tracing::warn!("{w}");
+                    }
+                    actions.store(Arc::new(new.actions.clone()));
+                    // Blocking send: a reload must not be lost to a full queue.
+                    if tx.send(EnforcerMsg::Reload(new.targets.clone())).is_err() {
+                        break;
+                    }
+                    generation.fetch_add(1, Ordering::Release);
+                    lock(&status).reloads += 1;
+                    tracing::info!(path = %options.config_path.display(), "configuration reloaded");
+                }
+                Err(e) => {
+                    {
+                        let mut s = lock(&status);
+                        s.failed_reloads += 1;
+                        s.last_reload_error =
+                            Some(e.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "));
+                    }
+                    tracing::error!("reload failed, keeping the running configuration: {e}");
+                    for p in &e.problems {
+                        tracing::error!("{p}");
+                    }
+                }
+            },
+            _ => {
+                tracing::info!("shutting down");
+                break;
+            }
+        }
+        if workers.iter().any(|w| w.is_finished()) {
+            break;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        match w.join() {
+            Ok(Err(e)) => tracing::error!("worker stopped: {e}"),
+            Err(_) => tracing::error!("worker panicked"),
+            Ok(Ok(())) => {}
+        }
+    }
+    drop(tx);
+    if conntrack_thread.is_some_and(|t| t.join().is_err()) {
+        tracing::error!("conntrack listener panicked");
+    }
+    if enforcer_thread.join().is_err() {
+        tracing::error!("enforcer panicked");
+    }
+    for t in [status_thread, metrics_thread].into_iter().flatten() {
+        let _ = t.join();
+    }
+    let dropped = dropped.load(Ordering::Relaxed);
+    if dropped > 0 {
+        tracing::warn!(dropped, "match events dropped because the enforcer queue was full");
+    }
+    Ok(())
+}
+
+/// What a worker thread shares with the rest of the agent.
+struct WorkerShared {
+    stop: Arc<AtomicBool>,
+    tx: Sender<EnforcerMsg>,
+    generation: Arc<AtomicU64>,
+    dropped: Arc<AtomicU64>,
+    status: SharedStatus,
+    /// This worker's entry in `status.workers`.
+    index: usize,
+    /// Connections whose conntrack facts changed (from the conntrack listener).
+    conntrack_changes: Receiver<CtChange>,
+}
+
+fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared) -> anyhow::Result<()> {
+    let WorkerShared { stop, tx, generation, dropped, status, index, conntrack_changes } = shared;
+    let events_dropped = std::cell::Cell::new(0u64);
+    let mut seen_generation = generation.load(Ordering::Acquire);
+    let mut send = |_: &mut Flow, d: Dispatch| match tx.try_send(EnforcerMsg::Match(d)) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+            dropped.fetch_add(1, Ordering::Relaxed);
+            events_dropped.set(events_dropped.get() + 1);
+        }
+    };
+    let mut last_expire = Instant::now();
+    let started_wall = SystemTime::now();
+    let started_mono = Instant::now();
+    let result = capture.run(&stop, |event| match event {
+        LiveEvent::Frame(frame) => {
+            // Events carry the packet's capture time (the kernel's timestamp), which the
+            // enforcer's match-to-kernel latency starts from.
+            let at = if frame.timestamp.is_zero() { SystemTime::now() } else { UNIX_EPOCH + frame.timestamp };
+            worker.on_frame(frame, at, &mut send)
+        }
+        LiveEvent::Idle(capture_stats) => {
+            while let Ok(change) = conntrack_changes.try_recv() {
+                worker.on_conntrack_change(&change, SystemTime::now(), &mut send);
+            }
+            let current = generation.load(Ordering::Acquire);
+            if current != seen_generation {
+                seen_generation = current;
+                worker.reevaluate_all(SystemTime::now(), &mut send);
+            }
+            if last_expire.elapsed() >= Duration::from_secs(1) {
+                last_expire = Instant::now();
+                // Monotonic time since start keeps expiry right if the wall clock jumps.
+                let now = started_wall.duration_since(UNIX_EPOCH).unwrap_or_default() + started_mono.elapsed();
+                worker.table.expire(now, |_| {});
+            }
+            publish(&status, index, &worker, capture_stats, events_dropped.get());
+        }
+    });
+    let stats = capture.stats();
+    tracing::info!(
+        iface = capture.iface(),
+        received = stats.received,
+        kernel_dropped = stats.dropped,
+        flows = worker.table.stats().flows_created,
+        flows_refused = worker.table.stats().flows_refused,
+        malformed = worker.decode_stats.malformed,
+        "capture stopped"
+    );
+    result.map_err(Into::into)
+}
+
+/// Copy a worker's counters into the shared status (on its idle tick, not per packet).
+fn publish(status: &SharedStatus, index: usize, worker: &Worker, capture: LiveStats, events_dropped: u64) {
+    let t = worker.table.stats();
+    let d = worker.decode_stats;
+    let mut s = lock(status);
+    if let Some(w) = s.workers.get_mut(index) {
+        w.packets = t.packets;
+        w.bytes = t.bytes;
+        w.flows_active = worker.table.len() as u64;
+        w.flows_created = t.flows_created;
+        w.flows_refused = t.flows_refused;
+        w.flows_expired = t.flows_expired;
+        w.malformed = d.malformed;
+        w.not_ip = d.not_ip;
+        w.fragments = d.fragments;
+        w.capture_received = u64::from(capture.received);
+        w.capture_dropped = u64::from(capture.dropped) + u64::from(capture.if_dropped);
+        w.events_dropped = events_dropped;
+    }
+}
+
+pub(super) fn lock(status: &SharedStatus) -> std::sync::MutexGuard<'_, Status> {
+    status.lock().unwrap_or_else(|e| e.into_inner())
+}
