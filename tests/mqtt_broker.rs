@@ -133,6 +133,7 @@ fn a_replay_publishes_its_sink_records_to_the_broker() {
 }
 
 #[test]
+#[cfg(feature = "mqtt-tls")]
 fn a_bad_mqtt_key_is_a_configuration_error_naming_it() {
     let dir = std::env::temp_dir().join(format!("flowsieve-mqtt-config-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -153,6 +154,7 @@ fn a_bad_mqtt_key_is_a_configuration_error_naming_it() {
 }
 
 #[test]
+#[cfg(feature = "mqtt-tls")]
 fn mqtts_checks_the_broker_certificate_and_delivers_over_tls() {
     if let Some(why) = mosquitto::unavailable() {
         eprintln!("SKIPPED: {why}");

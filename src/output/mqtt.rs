@@ -330,6 +330,10 @@ impl MqttConfig {
             },
         }
         let tls = match host_port {
+            Some((_, _, true)) if !cfg!(feature = "mqtt-tls") => {
+                problems.errors.push((at("url"), tls::check(&TlsOptions::default()).unwrap_err().1));
+                None
+            }
             Some((_, _, true)) => Some(parse_tls(map.get("tls"), &at("tls"), &mut problems)),
             Some((_, _, false)) if map.get("tls").is_some() => {
                 problems.errors.push((at("tls"), "TLS options need an mqtts:// url".into()));
@@ -873,22 +877,21 @@ const POLL: Duration = Duration::from_millis(20);
 /// A connection to the broker, plain or TLS.
 enum Conn {
     Plain(TcpStream),
-    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+    Tls(Box<tls::Stream>),
 }
 
 impl Conn {
     fn tcp(&self) -> &TcpStream {
         match self {
             Conn::Plain(s) => s,
-            Conn::Tls(t) => &t.sock,
+            Conn::Tls(t) => t.sock(),
         }
     }
 
     /// End the connection (TLS: with a close_notify alert first).
     fn close(&mut self) {
         if let Conn::Tls(t) = self {
-            t.conn.send_close_notify();
-            let _ = t.flush();
+            t.close_notify();
         }
         let _ = self.tcp().shutdown(Shutdown::Both);
     }
@@ -919,8 +922,11 @@ impl Write for Conn {
     }
 }
 
-/// TLS for `mqtts://`, with rustls (ring as the crypto provider).
+/// TLS for `mqtts://`, with rustls (ring as the crypto provider); cargo feature `mqtt-tls`
+/// (on by default).
+#[cfg(feature = "mqtt-tls")]
 mod tls {
+    use std::io::{Read, Write};
     use std::net::TcpStream;
     use std::sync::Arc;
 
@@ -986,18 +992,94 @@ mod tls {
     }
 
     /// The TLS handshake over `stream` (whose read timeout bounds it).
-    pub fn handshake(
-        options: &TlsOptions,
-        host: &str,
-        mut stream: TcpStream,
-    ) -> Result<StreamOwned<ClientConnection, TcpStream>, String> {
+    pub fn handshake(options: &TlsOptions, host: &str, mut stream: TcpStream) -> Result<Stream, String> {
         let config = client_config(options).map_err(|(_, e)| e)?;
         let name = server_name(options, host)?;
         let mut conn = ClientConnection::new(Arc::new(config), name).map_err(|e| format!("TLS: {e}"))?;
         while conn.is_handshaking() {
             conn.complete_io(&mut stream).map_err(|e| format!("TLS handshake with {host}: {e}"))?;
         }
-        Ok(StreamOwned::new(conn, stream))
+        Ok(Stream(StreamOwned::new(conn, stream)))
+    }
+
+    /// An established TLS session over its TCP connection.
+    pub struct Stream(StreamOwned<ClientConnection, TcpStream>);
+
+    impl Stream {
+        pub fn sock(&self) -> &TcpStream {
+            &self.0.sock
+        }
+
+        /// Tell the broker the session ends (a close_notify alert).
+        pub fn close_notify(&mut self) {
+            self.0.conn.send_close_notify();
+            let _ = self.0.flush();
+        }
+    }
+
+    impl Read for Stream {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.0.read(buf)
+        }
+    }
+
+    impl Write for Stream {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.write(buf)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.0.flush()
+        }
+    }
+}
+
+/// Built without the `mqtt-tls` feature: `mqtts://` is refused when the configuration is read.
+#[cfg(not(feature = "mqtt-tls"))]
+mod tls {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    use super::TlsOptions;
+
+    const WHY: &str = "mqtts:// (MQTT over TLS) is not available: this flowsieve was built without the \
+                       mqtt-tls feature; use mqtt:// or a build with default features";
+
+    pub fn check(_: &TlsOptions) -> Result<(), (&'static str, String)> {
+        Err(("", WHY.into()))
+    }
+
+    pub fn handshake(_: &TlsOptions, _: &str, _: TcpStream) -> Result<Stream, String> {
+        Err(WHY.into())
+    }
+
+    /// No TLS session can exist in this build.
+    pub enum Stream {}
+
+    impl Stream {
+        pub fn sock(&self) -> &TcpStream {
+            match *self {}
+        }
+
+        pub fn close_notify(&mut self) {
+            match *self {}
+        }
+    }
+
+    impl Read for Stream {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            match *self {}
+        }
+    }
+
+    impl Write for Stream {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            match *self {}
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            match *self {}
+        }
     }
 }
 
@@ -1019,7 +1101,7 @@ mod tests {
             config(r#"{"url":"mqtt://[::1]:1884/","topic":"t","qos":1,"client_id":"x","username":"u","password":"p"}"#)
                 .unwrap();
         assert_eq!((c.host.as_str(), c.port, c.qos), ("::1", 1884, 1));
-        if std::path::Path::new(SYSTEM_CA_BUNDLE).exists() {
+        if cfg!(feature = "mqtt-tls") && std::path::Path::new(SYSTEM_CA_BUNDLE).exists() {
             let c = config(r#"{"url":"mqtts://broker.example","topic":"t"}"#).unwrap();
             assert_eq!((c.port, c.tls), (8883, Some(TlsOptions::default())));
         }
@@ -1043,13 +1125,27 @@ mod tests {
     }
 
     #[test]
-    fn errors_name_the_key() {
+    #[cfg(feature = "mqtt-tls")]
+    fn tls_errors_name_the_key() {
         let errors = |json| config(json).unwrap_err();
         let e = errors(r#"{"url":"mqtts://b","topic":"t","tls":{"ca_file":"/nonexistent/ca.pem"}}"#);
         assert_eq!(e[0].0, "$.targets.s.mqtt.tls.ca_file");
         assert!(e[0].1.starts_with("/nonexistent/ca.pem: "), "{e:?}");
         let e = errors(r#"{"url":"mqtts://b","topic":"t","tls":{"cert_file":"/etc/hostname"}}"#);
         assert!(e.iter().any(|(k, m)| k.ends_with(".tls.cert_file") && m.contains("'key_file'")), "{e:?}");
+    }
+
+    #[test]
+    #[cfg(not(feature = "mqtt-tls"))]
+    fn without_the_tls_feature_mqtts_is_refused_at_the_url() {
+        let e = config(r#"{"url":"mqtts://b","topic":"t"}"#).unwrap_err();
+        assert_eq!(e[0].0, "$.targets.s.mqtt.url");
+        assert!(e[0].1.contains("built without the mqtt-tls feature"), "{e:?}");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let errors = |json| config(json).unwrap_err();
         let e = errors(r#"{"url":"mqtt://b:99999","topic":"a/#","qos":2,"password":"p"}"#);
         let keys: Vec<&str> = e.iter().map(|(k, _)| k.rsplit('.').next().unwrap()).collect();
         assert_eq!(keys, ["qos", "url", "topic", "password"], "{e:?}");
