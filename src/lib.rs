@@ -25,7 +25,7 @@
 //! status   → nothing
 //! metrics  → status
 //! decode   → facts
-//! capture  → decode
+//! capture  → decode, netlink
 //! dissect  → facts
 //! criteria → facts
 //! classify → criteria, facts
@@ -33,7 +33,7 @@
 //! output   → classify, dissect, facts, flow
 //! enforce  → facts, flow, netlink, output, status
 //! actions  → criteria, enforce, facts, netlink
-//! agent    → actions, capture, classify, decode, enforce, flow, metrics, status
+//! agent    → actions, capture, classify, decode, enforce, facts, flow, metrics, netlink, status
 //! ```
 
 pub mod actions;

@@ -624,16 +624,16 @@ pub static ATTRIBUTES: &[Attribute] = &[
     Attribute {
         name: "iface_nfq_src",
         aliases: &[],
-        accessor: Accessor::Text(|_| ""),
-        doc: "NFQUEUE input interface",
-        caveat: Some("NFQUEUE capture is not supported, so there is no NFQUEUE interface"),
+        accessor: Accessor::Text(|f| f.iface.nfq_src()),
+        doc: "NFQUEUE input interface of the flow's client-to-server packets ('*': any; empty unless captured with --nfqueue)",
+        caveat: None,
     },
     Attribute {
         name: "iface_nfq_dst",
         aliases: &[],
-        accessor: Accessor::Text(|_| ""),
-        doc: "NFQUEUE output interface",
-        caveat: Some("NFQUEUE capture is not supported, so there is no NFQUEUE interface"),
+        accessor: Accessor::Text(|f| f.iface.nfq_dst()),
+        doc: "NFQUEUE output interface of the flow's client-to-server packets ('*': any; empty unless captured with --nfqueue)",
+        caveat: None,
     },
 ];
 

@@ -736,6 +736,12 @@ fn compile_compare(
         Accessor::Text(get) => {
             equality_only()?;
             match &c.value {
+                // NethSecurity writes `iface_nfq_src == '*'` for a rule bound to any device:
+                // any NFQUEUE interface (a non-empty name), never a literal `*`.
+                Value::Str(text) if text == "*" && c.attr.name.starts_with("iface_nfq_") => {
+                    let regex = build_regex(".").map_err(|m| CriteriaError::new(c.value_column, m))?;
+                    Check::Regex { get, regex, negate }
+                }
                 Value::Str(text) => Check::Text { get, value: text.to_ascii_lowercase().into(), negate },
                 Value::Regex(pattern) => {
                     let regex = build_regex(pattern)

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 
 use super::{AddressGroup, AddressGroups, CompileContext, Criteria, CriteriaError};
 use crate::facts::protocol;
-use crate::facts::{FlowFacts, Ja4, OtherType, TunnelType};
+use crate::facts::{FlowFacts, IfaceName, Ja4, OtherType, TunnelType};
 
 type Setup = fn(&mut FlowFacts);
 
@@ -472,6 +472,17 @@ fn full_language_against_flows() {
         ("!dhc_hit;", |_| {}, true),
         ("fhc_hit || soft_dissector || expiring || expired || tls_ech;", |_| {}, false),
         ("iface_nfq_src == 'br-lan' or iface_nfq_dst == 'br-lan';", |_| {}, false),
+        (
+            "iface_nfq_src == 'br-lan' or iface_nfq_dst == 'br-lan';",
+            |f| f.iface = IfaceName::with_nfq("nfq50", "wan0", "br-lan"),
+            true,
+        ),
+        ("iface_nfq_src == 'BR-LAN';", |f| f.iface = IfaceName::with_nfq("nfq50", "br-lan", ""), true),
+        ("iface_nfq_src == 'wan0';", |f| f.iface = IfaceName::with_nfq("nfq50", "br-lan", ""), false),
+        // NethSecurity's "any device": any NFQUEUE interface, not a literal `*`.
+        ("iface_nfq_src == '*' or iface_nfq_dst == '*';", |f| f.iface = IfaceName::with_nfq("nfq54", "eth1", ""), true),
+        ("iface_nfq_src == '*' or iface_nfq_dst == '*';", |_| {}, false),
+        ("iface_nfq_src != '*';", |_| {}, true),
         ("ndpi_risk_score_client == 0;", |_| {}, true),
         ("ip_nat || other_type == other_remote;", |f| f.other_type = OtherType::Remote, true),
         // Risks (always 0 today; bits set by hand here).
