@@ -288,6 +288,9 @@ struct RunArgs {
     /// Where `flowsieve status` reaches the agent ("none" serves no status).
     #[arg(long, default_value = DEFAULT_CONTROL_SOCKET)]
     control_socket: PathBuf,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464); off by default.
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics_listen: Option<std::net::SocketAddr>,
     #[command(flatten)]
     table: FlowTableArgs,
     #[command(flatten)]
@@ -761,6 +764,7 @@ fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
         filter: args.filter,
         queue_capacity: 65_536,
         control_socket: control_socket(args.control_socket)?,
+        metrics_listen: args.metrics_listen,
         capture: match args.capture {
             CaptureArg::Afpacket => CaptureMethod::AfPacket,
             CaptureArg::Pcap => CaptureMethod::Pcap,

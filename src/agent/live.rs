@@ -82,6 +82,8 @@ pub struct RunOptions {
     pub address_groups: Option<std::path::PathBuf>,
     /// Where `flowsieve status` finds the agent; `None` serves no status.
     pub control_socket: Option<std::path::PathBuf>,
+    /// Where the Prometheus endpoint (`/metrics`) listens; `None` serves none.
+    pub metrics_listen: Option<std::net::SocketAddr>,
     pub capture: CaptureMethod,
     /// Names applications; `None` leaves them unknown.
     pub classifier: Option<Arc<crate::classify::Classifier>>,
@@ -162,6 +164,13 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         Some(path) => Some(
             crate::status::serve(path, status.clone(), stop.clone())
                 .with_context(|| format!("opening control socket {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let metrics_thread = match options.metrics_listen {
+        Some(addr) => Some(
+            crate::metrics::serve(addr, status.clone(), stop.clone())
+                .with_context(|| format!("opening the metrics endpoint on {addr} (--metrics-listen)"))?,
         ),
         None => None,
     };
@@ -304,7 +313,7 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     if enforcer_thread.join().is_err() {
         tracing::error!("enforcer panicked");
     }
-    if let Some(t) = status_thread {
+    for t in [status_thread, metrics_thread].into_iter().flatten() {
         let _ = t.join();
     }
     let dropped = dropped.load(Ordering::Relaxed);
