@@ -6,6 +6,7 @@
 
 #[macro_use]
 pub mod kind;
+pub mod files;
 use crate::netlink;
 use crate::status::latency;
 
@@ -80,6 +81,10 @@ pub trait Target: Send {
     /// pending.
     fn remove(&mut self) -> Result<(), TargetError> {
         self.shutdown()
+    }
+    /// A reload (SIGHUP) kept this target: reopen output files (logrotate moved them).
+    fn reopen(&mut self) -> Result<(), TargetError> {
+        Ok(())
     }
     /// The flow still matches: keep its kernel state alive (element timeouts). Targets whose
     /// output is one record per match (log) do nothing.
@@ -254,6 +259,12 @@ impl Enforcer {
         let mut adopted: Vec<usize> = Vec::new();
         for slot in std::mem::take(&mut self.slots) {
             if specs.contains(&slot.spec) {
+                let mut slot = slot;
+                if self.mode == EnforceMode::Apply {
+                    if let Err(e) = slot.target.reopen() {
+                        slot.fail("reopening after reload", &e);
+                    }
+                }
                 kept.push(slot);
                 continue;
             }
