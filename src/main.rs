@@ -151,9 +151,14 @@ struct FlowTableArgs {
     /// Extra local network (address or CIDR), as netifyd's -A; repeatable.
     #[arg(short = 'A', long = "local-net", value_name = "CIDR")]
     local_nets: Vec<IpNet>,
-    /// Largest number of flows tracked at once; new flows beyond it are counted and ignored.
+    /// Largest number of flows tracked at once by the whole agent (shared out among the
+    /// workers; about 500 bytes each). A full table evicts flows not established yet, then
+    /// flows still in detection, then the oldest.
     #[arg(long, default_value_t = 262_144)]
     max_flows: usize,
+    /// Seconds a TCP flow without a completed handshake (a SYN, maybe answered) is kept idle.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    unestablished_timeout: u64,
     /// Packets with payload after which detection gives up (Netify's max_detection_pkts).
     #[arg(long, default_value_t = 32)]
     max_detection_pkts: u16,
@@ -299,7 +304,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn table_config(args: &FlowTableArgs) -> TableConfig {
-    TableConfig { max_flows: args.max_flows, max_detection_packets: args.max_detection_pkts, ..TableConfig::default() }
+    TableConfig {
+        max_flows: args.max_flows,
+        max_detection_packets: args.max_detection_pkts,
+        unestablished_idle: std::time::Duration::from_secs(args.unestablished_timeout),
+        ..TableConfig::default()
+    }
 }
 
 /// Load a configuration, printing warnings; on errors print them all and fail.

@@ -165,8 +165,12 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         .iter()
         .map(|(_, i)| WorkerStatus { iface: i.name.clone(), external: i.external, ..WorkerStatus::default() })
         .collect();
+    // `max_flows` is for the whole agent: the fanout spreads flows evenly over the workers, so
+    // each table holds its share.
+    let mut table_config = options.table.clone();
+    table_config.max_flows = options.table.max_flows.div_ceil(sources.len().max(1)).max(1);
     for (index, (capture, iface)) in sources.into_iter().enumerate() {
-        let mut table = FlowTable::new(options.table.clone(), options.locality.clone(), &iface.name, iface.external);
+        let mut table = FlowTable::new(table_config.clone(), options.locality.clone(), &iface.name, iface.external);
         if let Some(c) = &options.classifier {
             table = table.with_classifier(c.clone());
         }
@@ -339,6 +343,9 @@ fn publish(status: &SharedStatus, index: usize, worker: &Worker, capture: LiveSt
         w.flows_created = t.flows_created;
         w.flows_refused = t.flows_refused;
         w.flows_expired = t.flows_expired;
+        w.evicted_unestablished = t.evicted_unestablished;
+        w.evicted_undetected = t.evicted_undetected;
+        w.evicted_oldest = t.evicted_oldest;
         w.malformed = d.malformed;
         w.not_ip = d.not_ip;
         w.fragments = d.fragments;

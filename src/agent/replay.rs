@@ -81,6 +81,9 @@ impl ReplaySummary {
         s.flows_created += t.flows_created;
         s.flows_refused += t.flows_refused;
         s.flows_expired += t.flows_expired;
+        s.evicted_unestablished += t.evicted_unestablished;
+        s.evicted_undetected += t.evicted_undetected;
+        s.evicted_oldest += t.evicted_oldest;
         let x = &mut self.decode;
         x.malformed += d.malformed;
         x.not_ip += d.not_ip;

@@ -27,6 +27,13 @@ pub struct WorkerStatus {
     pub flows_created: u64,
     pub flows_refused: u64,
     pub flows_expired: u64,
+    /// Flows pushed out of a full table: not established yet, still in detection, oldest.
+    #[serde(default)]
+    pub evicted_unestablished: u64,
+    #[serde(default)]
+    pub evicted_undetected: u64,
+    #[serde(default)]
+    pub evicted_oldest: u64,
     pub malformed: u64,
     pub not_ip: u64,
     pub fragments: u64,
@@ -143,8 +150,8 @@ impl std::fmt::Display for Status {
         for w in &self.workers {
             writeln!(
                 f,
-                "worker {} ({}): {} packets, {} bytes, {} flows active ({} created, {} expired, {} refused), \
-                 {} malformed, capture {} received / {} dropped, {} events dropped",
+                "worker {} ({}): {} packets, {} bytes, {} flows active ({} created, {} expired, {} refused, \
+                 evicted {} unestablished / {} undetected / {} oldest), {} malformed, capture {} received / {} dropped, {} events dropped",
                 w.iface,
                 if w.external { "wan" } else { "lan" },
                 w.packets,
@@ -153,6 +160,9 @@ impl std::fmt::Display for Status {
                 w.flows_created,
                 w.flows_expired,
                 w.flows_refused,
+                w.evicted_unestablished,
+                w.evicted_undetected,
+                w.evicted_oldest,
                 w.malformed,
                 w.capture_received,
                 w.capture_dropped,
