@@ -194,6 +194,10 @@ struct RunArgs {
     /// half-empty ring block before the worker sees it (the kernel rounds it up to a jiffy).
     #[arg(long, value_name = "MS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     ring_timeout: u32,
+    /// Keep running when a target cannot be set up (a set the kernel refuses, an unwritable log
+    /// directory), enforcing with the others; without it `run` exits non-zero naming it.
+    #[arg(long)]
+    degraded_ok: bool,
     /// Where `flowsieve status` reaches the agent ("none" serves no status).
     #[arg(long, default_value = DEFAULT_CONTROL_SOCKET)]
     control_socket: PathBuf,
@@ -473,6 +477,7 @@ fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
             block_timeout_ms: args.ring_timeout,
             ..Default::default()
         },
+        degraded_ok: args.degraded_ok,
     };
     agent::run(config, options)?;
     Ok(ExitCode::SUCCESS)

@@ -435,7 +435,7 @@ fn a_reload_that_changes_the_ttl_keeps_the_sets_and_their_elements() {
     // Same sets and key, another ttl, flush_on_create still set: taken over, not flushed.
     let mut longer = weakssl_config();
     longer.ttl = 600;
-    enforcer.reload(&[TargetSpec::NftSet(longer.clone())]);
+    enforcer.reload(&[TargetSpec::NftSet(longer.clone())]).unwrap();
     let element = "192.168.1.10 . 6 . 1010 . 10.99.0.2";
     let listing = list_table(&ns);
     assert!(expires_of(set_block(&listing, "weakssl.v4"), element) <= Duration::from_secs(120), "{listing}");
@@ -449,7 +449,7 @@ fn a_reload_that_changes_the_ttl_keeps_the_sets_and_their_elements() {
     // Another key: the old sets are deleted and made again with the new key.
     let mut other_key = longer;
     other_key.key = ["local_addr", "other_addr"].iter().map(|n| KeyPart::from_netify_name(n).unwrap()).collect();
-    enforcer.reload(&[TargetSpec::NftSet(other_key)]);
+    enforcer.reload(&[TargetSpec::NftSet(other_key)]).unwrap();
     let listing = list_table(&ns);
     let block = set_block(&listing, "weakssl.v4");
     assert!(block.contains("type ipv4_addr . ipv4_addr") && !block.contains(element), "{block}");

@@ -14,16 +14,36 @@ use crate::status::SharedStatus;
 
 pub(super) enum EnforcerMsg {
     Match(Dispatch),
-    Reload(Vec<TargetSpec>),
+    /// New targets; the outcome goes back on the channel (failures: the reload was rolled back).
+    Reload(Vec<TargetSpec>, crossbeam_channel::Sender<Result<(), Vec<String>>>),
+}
+
+/// The running configuration's targets, set up; `Err` names those that could not be (the
+/// others shut down again), unless `degraded_ok` keeps them running without.
+pub(super) fn start_enforcer(targets: &[TargetSpec], degraded_ok: bool) -> anyhow::Result<Enforcer> {
+    let mut enforcer = Enforcer::new(targets, EnforceMode::Apply).measure_latency();
+    let failures = enforcer.setup_failures();
+    if failures.is_empty() {
+        return Ok(enforcer);
+    }
+    if degraded_ok {
+        tracing::error!("running without enforcement by {} (--degraded-ok)", failures.join("; "));
+        return Ok(enforcer);
+    }
+    enforcer.shutdown();
+    anyhow::bail!(
+        "{} could not be set up, not running without enforcement (--degraded-ok would): {}",
+        if failures.len() == 1 { "a target" } else { "targets" },
+        failures.join("; ")
+    )
 }
 
 pub(super) fn enforcer_loop(
-    targets: Vec<TargetSpec>,
+    mut enforcer: Enforcer,
     rx: Receiver<EnforcerMsg>,
     stop: Arc<AtomicBool>,
     status: SharedStatus,
 ) {
-    let mut enforcer = Enforcer::new(&targets, EnforceMode::Apply).measure_latency();
     let mut next_tick = Instant::now();
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
@@ -65,6 +85,8 @@ pub(super) fn enforcer_loop(
 fn handle_msg(enforcer: &mut Enforcer, msg: EnforcerMsg) {
     match msg {
         EnforcerMsg::Match(d) => enforcer.handle(&d.targets, &d.event, d.refresh, None),
-        EnforcerMsg::Reload(specs) => enforcer.reload(&specs),
+        EnforcerMsg::Reload(specs, reply) => {
+            let _ = reply.send(enforcer.reload(&specs));
+        }
     }
 }

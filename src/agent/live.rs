@@ -85,6 +85,8 @@ pub struct RunOptions {
     pub workers: usize,
     /// AF_PACKET ring geometry and block retire timeout.
     pub ring: crate::capture::ring::RingConfig,
+    /// Keep running when a target cannot be set up (otherwise `run` fails).
+    pub degraded_ok: bool,
 }
 
 /// Run the agent until SIGINT or SIGTERM. SIGHUP reloads the configuration.
@@ -147,10 +149,10 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         None => None,
     };
 
+    let enforcer = super::enforcer::start_enforcer(&initial.targets, options.degraded_ok)?;
     let enforcer_thread = {
-        let targets = initial.targets.clone();
         let (stop, status) = (stop.clone(), status.clone());
-        std::thread::Builder::new().name("enforcer".into()).spawn(move || enforcer_loop(targets, rx, stop, status))?
+        std::thread::Builder::new().name("enforcer".into()).spawn(move || enforcer_loop(enforcer, rx, stop, status))?
     };
 
     // Conntrack facts for every worker: a cache fed by conntrack events, bounded like the
@@ -205,33 +207,52 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
 
     for signal in signals.forever() {
         match signal {
-            SIGHUP => match config::load_files(&options.config_path, options.address_groups.as_deref()) {
-                Ok(new) => {
-                    for w in &new.warnings {
-                        tracing::warn!("{w}");
+            SIGHUP => {
+                match config::load_files(&options.config_path, options.address_groups.as_deref()) {
+                    Ok(new) => {
+                        for w in &new.warnings {
+                            tracing::warn!("{w}");
+                        }
+                        // Blocking send: a reload must not be lost to a full queue. The targets go
+                        // first: when one cannot be set up, the enforcer rolls back and the running
+                        // actions stay too.
+                        let (reply, outcome) = bounded(1);
+                        if tx.send(EnforcerMsg::Reload(new.targets.clone(), reply)).is_err() {
+                            break;
+                        }
+                        match outcome.recv() {
+                            Ok(Ok(())) => {
+                                actions.store(Arc::new(new.actions.clone()));
+                                generation.fetch_add(1, Ordering::Release);
+                                lock(&status).reloads += 1;
+                                tracing::info!(path = %options.config_path.display(), "configuration reloaded");
+                            }
+                            Ok(Err(failures)) => {
+                                let text = failures.join("; ");
+                                {
+                                    let mut s = lock(&status);
+                                    s.failed_reloads += 1;
+                                    s.last_reload_error = Some(text.clone());
+                                }
+                                tracing::error!("reload failed, keeping the running configuration: targets could not be set up: {text}");
+                            }
+                            Err(_) => break,
+                        }
                     }
-                    actions.store(Arc::new(new.actions.clone()));
-                    // Blocking send: a reload must not be lost to a full queue.
-                    if tx.send(EnforcerMsg::Reload(new.targets.clone())).is_err() {
-                        break;
+                    Err(e) => {
+                        {
+                            let mut s = lock(&status);
+                            s.failed_reloads += 1;
+                            s.last_reload_error =
+                                Some(e.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "));
+                        }
+                        tracing::error!("reload failed, keeping the running configuration: {e}");
+                        for p in &e.problems {
+                            tracing::error!("{p}");
+                        }
                     }
-                    generation.fetch_add(1, Ordering::Release);
-                    lock(&status).reloads += 1;
-                    tracing::info!(path = %options.config_path.display(), "configuration reloaded");
                 }
-                Err(e) => {
-                    {
-                        let mut s = lock(&status);
-                        s.failed_reloads += 1;
-                        s.last_reload_error =
-                            Some(e.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "));
-                    }
-                    tracing::error!("reload failed, keeping the running configuration: {e}");
-                    for p in &e.problems {
-                        tracing::error!("{p}");
-                    }
-                }
-            },
+            }
             _ => {
                 tracing::info!("shutting down");
                 break;
