@@ -290,6 +290,14 @@ impl TargetKind for SinkConfig {
         let file = props.optional_string("path").map(PathBuf::from);
         let channel = props.optional_string("channel");
         let sink = props.optional_string("sink");
+        if let Some(path) = &socket {
+            // sun_path holds 108 bytes with the terminating NUL.
+            let len = path.as_os_str().len();
+            if len > 107 || len == 0 {
+                let p = props.path_of("socket");
+                props.error(&p, format!("a UNIX socket path is 1 to 107 bytes, this one is {len}"));
+            }
+        }
         if socket.is_none() && file.is_none() {
             props.target_error("a sink needs a destination: 'socket' (a UNIX socket path to listen on) and/or 'path' (a JSON-lines file)");
             return None;
