@@ -133,3 +133,53 @@ fn a_reload_whose_targets_cannot_be_set_up_is_rolled_back_and_blocking_goes_on()
     assert!(!lab.tls_request(&lab.client, 1010, true), "still blocked");
     assert!(agent.signal_and_wait(Signal::SIGTERM).success(), "{}", agent.log_text());
 }
+
+#[test]
+fn a_second_agent_on_the_same_table_or_socket_is_refused_naming_the_first() {
+    if !lab::can_run() {
+        return;
+    }
+    let lab = Lab::start();
+    let config = write_config(&lab, "weak-tls.json", &lab.dir, |_| {});
+    let socket = lab.path("fs.sock");
+    let mut first = Agent::start(&lab.router, &run_args(&config, &socket), &lab.path("first.log"));
+    assert!(
+        Lab::wait_for(Duration::from_secs(10), || first.log_text().contains("flowsieve running")),
+        "{}",
+        first.log_text()
+    );
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let meta = std::fs::symlink_metadata(&socket).unwrap();
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660, "explicit control socket mode");
+    assert!(lab.tls_request(&lab.client, 1010, true));
+    let element = format!("{CLIENT} . 6 . 1010 . {SERVER}");
+    assert!(Lab::wait_for(Duration::from_secs(5), || lab.nft_set("weakssl.v4").contains(&element)));
+
+    // Same table, another socket; then same socket (another namespace's table would be free).
+    let first_pid = first.child.id().to_string();
+    for (name, sock) in [("second", lab.path("other.sock")), ("third", socket.clone())] {
+        let mut second = Agent::start(&lab.router, &run_args(&config, &sock), &lab.path(&format!("{name}.log")));
+        assert!(
+            Lab::wait_for(Duration::from_secs(10), || second.child.try_wait().unwrap().is_some()),
+            "{name} agent kept running:\n{}",
+            second.log_text()
+        );
+        assert!(!second.child.wait().unwrap().success());
+        let log = second.log_text();
+        assert!(log.contains(&format!("PID {first_pid}")), "{name} names the running agent:\n{log}");
+    }
+    // Neither touched the first's socket or set.
+    assert!(std::fs::symlink_metadata(&socket).unwrap().file_type().is_socket());
+    assert!(lab.nft_set("weakssl.v4").contains(&element), "{}", lab.nft_set("weakssl.v4"));
+    assert!(first.signal_and_wait(Signal::SIGTERM).success(), "{}", first.log_text());
+
+    // A regular file at the control socket path is never removed.
+    let regular = lab.path("regular");
+    std::fs::write(&regular, "keep").unwrap();
+    let mut agent = Agent::start(&lab.router, &run_args(&config, &regular), &lab.path("regular.log"));
+    assert!(Lab::wait_for(Duration::from_secs(10), || agent.child.try_wait().unwrap().is_some()));
+    assert!(!agent.child.wait().unwrap().success());
+    assert!(agent.log_text().contains("not a socket"), "{}", agent.log_text());
+    assert_eq!(std::fs::read_to_string(&regular).unwrap(), "keep");
+}

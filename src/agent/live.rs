@@ -111,6 +111,12 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         ..Status::default()
     }));
 
+    // One agent per control socket and per managed table or set: before anything is changed.
+    let _instance = super::instance::InstanceLock::acquire(&super::instance::lock_paths(
+        options.control_socket.as_deref(),
+        &initial.targets,
+    ))?;
+
     // Open every capture first so a bad interface fails before anything is changed.
     let mut sources: Vec<(LiveSource, &CaptureInterface)> = Vec::new();
     for (n, iface) in options.interfaces.iter().enumerate() {

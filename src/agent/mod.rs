@@ -7,6 +7,7 @@
 //! enforcer runs inline so each flow's output can say what its targets did.
 
 mod enforcer;
+mod instance;
 mod live;
 /// `replay --workers N`: share-nothing workers over the parsed captures.
 mod parallel;
