@@ -298,7 +298,8 @@ impl Enforcer {
             .collect();
         if !failures.is_empty() {
             for (_, mut slot, heir) in staged {
-                if !heir && self.mode == EnforceMode::Apply {
+                // What a failed one did not create is not removed either.
+                if !heir && slot.setup_error.is_none() && self.mode == EnforceMode::Apply {
                     if let Err(e) = slot.target.remove() {
                         tracing::warn!(target_name = slot.target.name(), "rolling back the new target: {e}");
                     }
@@ -319,7 +320,7 @@ impl Enforcer {
         let mut removed_specs = Vec::new();
         for mut slot in replaced {
             let heir = specs.iter().any(|new| hands_over(&slot.spec, new));
-            if self.mode == EnforceMode::Apply {
+            if self.mode == EnforceMode::Apply && slot.setup_error.is_none() {
                 let result = if heir { slot.target.flush() } else { slot.target.remove() };
                 if let Err(e) = result {
                     tracing::warn!(target_name = slot.target.name(), "cleaning up the replaced target: {e}");
@@ -443,6 +444,11 @@ impl Enforcer {
             return;
         }
         for slot in &mut self.slots {
+            // A target that was never set up owns nothing: its sets (a user's set of another
+            // type under that name) are not flushed.
+            if slot.setup_error.is_some() {
+                continue;
+            }
             if let Err(e) = slot.target.shutdown() {
                 slot.fail("shutting down", &e);
             }

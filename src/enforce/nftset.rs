@@ -565,6 +565,9 @@ impl Target for NftSetTarget {
         }
         self.for_each_set(|sock, cfg, family, set, _| {
             let dest = SetRef { family, table: &cfg.table_name, set: &set.spec.name };
+            if !owned(sock, cfg, dest)? {
+                return Ok(());
+            }
             match sock.delete_set(dest) {
                 // Gone already, or still referenced by a rule (EBUSY): then flush it instead.
                 Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
@@ -588,11 +591,33 @@ impl Target for NftSetTarget {
         }
         self.for_each_set(|sock, cfg, family, set, _| {
             let dest = SetRef { family, table: &cfg.table_name, set: &set.spec.name };
+            if cfg.managed && !owned(sock, cfg, dest)? {
+                return Ok(());
+            }
             match sock.flush_set(dest) {
                 Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
                 other => other,
             }
         })
+    }
+}
+
+/// Whether flowsieve created this set (its user data carries the mark), so may flush or delete
+/// it; a set someone else made under that name is left as it is (and said so).
+fn owned(sock: &mut NftSocket, cfg: &NftSetConfig, dest: SetRef<'_>) -> Result<bool, crate::netlink::NetlinkError> {
+    match sock.set_owner(dest.family, dest.table, dest.set)? {
+        Some(true) => Ok(true),
+        Some(false) => {
+            tracing::info!(
+                target_name = cfg.name,
+                "set {} {} {} was not created by flowsieve: left as it is",
+                dest.family,
+                dest.table,
+                dest.set
+            );
+            Ok(false)
+        }
+        None => Ok(false),
     }
 }
 
