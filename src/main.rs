@@ -254,6 +254,30 @@ struct ReplayArgs {
     captures: Vec<String>,
 }
 
+/// `print!` that ends the program quietly when the reader went away (`flowsieve status | head
+/// -1`): a closed pipe is not an error to panic over.
+macro_rules! out {
+    ($($arg:tt)*) => { write_stdout(format_args!($($arg)*), false) };
+}
+
+/// `println!`, as [`out!`].
+macro_rules! outln {
+    ($($arg:tt)*) => { write_stdout(format_args!($($arg)*), true) };
+}
+
+fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let result = stdout.write_fmt(args).and_then(|()| if newline { stdout.write_all(b"\n") } else { Ok(()) });
+    if let Err(e) = result {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("flowsieve: writing output: {e}");
+        std::process::exit(1);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_level = match cli.verbose {
@@ -267,6 +291,14 @@ fn main() -> ExitCode {
     let result = dispatch(cli);
     match result {
         Ok(code) => code,
+        // The reader of the output went away (`| head -1`): not a failure of ours.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("flowsieve: {e:#}");
             ExitCode::FAILURE
@@ -278,16 +310,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     if cli.dump_apps || cli.dump_protos || cli.dump_category.is_some() {
         let classifier = cli.signatures.load()?;
         if cli.dump_apps {
-            print!("{}", classify::dump_apps(&classifier));
+            out!("{}", classify::dump_apps(&classifier));
         }
         if cli.dump_protos {
-            print!("{}", classify::dump_protos(&classifier));
+            out!("{}", classify::dump_protos(&classifier));
         }
         if let Some(kind) = &cli.dump_category {
             let kind: CategoryKind = kind
                 .parse()
                 .map_err(|_| anyhow::anyhow!("--dump-category takes 'application' or 'protocol', not '{kind}'"))?;
-            print!("{}", classify::dump_category(&classifier, kind));
+            out!("{}", classify::dump_category(&classifier, kind));
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -301,7 +333,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status(args),
         Command::Explain(args) => explain(args, cli.signatures.load()?),
         Command::Lookup { query } => {
-            print!("{}", cli.signatures.load()?.explain_lookup(&query));
+            out!("{}", cli.signatures.load()?.explain_lookup(&query));
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -339,9 +371,9 @@ fn check(args: ConfigArg) -> anyhow::Result<ExitCode> {
     match config::load_files(&args.config, args.groups().as_deref()) {
         Ok(c) => {
             for w in &c.warnings {
-                println!("{}: {w}", args.config.display());
+                outln!("{}: {w}", args.config.display());
             }
-            println!(
+            outln!(
                 "{}: OK: {} action(s), {} target(s), {} warning(s)",
                 args.config.display(),
                 c.actions.actions.len(),
@@ -352,10 +384,10 @@ fn check(args: ConfigArg) -> anyhow::Result<ExitCode> {
         }
         Err(e) => {
             for p in &e.problems {
-                println!("{}: {p}", args.config.display());
+                outln!("{}: {p}", args.config.display());
             }
             let errors = e.problems.iter().filter(|p| p.severity == Severity::Error).count();
-            println!("{}: {errors} error(s)", args.config.display());
+            outln!("{}: {errors} error(s)", args.config.display());
             Ok(ExitCode::FAILURE)
         }
     }
@@ -377,7 +409,7 @@ fn explain(args: ExplainArgs, classifier: Arc<Classifier>) -> anyhow::Result<Exi
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut write_error = None;
-    agent::replay(&config, &args.captures, &options, |_, flow| {
+    let summary = agent::replay(&config, &args.captures, &options, |_, flow| {
         if args.matched && flow.verdicts.actions.is_empty() {
             return;
         }
@@ -386,11 +418,17 @@ fn explain(args: ExplainArgs, classifier: Arc<Classifier>) -> anyhow::Result<Exi
             write_error.get_or_insert(e);
         }
     })?;
-    out.flush()?;
-    match write_error {
-        Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing output"),
-        _ => Ok(ExitCode::SUCCESS),
+    if let Err(e) = out.flush() {
+        write_error.get_or_insert(e);
     }
+    match write_error {
+        Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e).context("writing output"),
+        _ => {}
+    }
+    for (file, why) in &summary.truncated {
+        eprintln!("{file}: stopped early: {why}");
+    }
+    Ok(if summary.unreadable > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 /// Why each action did or did not match `flow` (its final facts, at its last packet's time).
@@ -433,9 +471,9 @@ fn exemption_text(e: &flowsieve::actions::Exemption) -> String {
 fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let status = flowsieve::status::query(&args.control_socket)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        outln!("{}", serde_json::to_string_pretty(&status)?);
     } else {
-        print!("{status}");
+        out!("{status}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -592,10 +630,11 @@ fn replay(args: ReplayArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitC
         if args.json {
             eprintln!("{line}");
         } else {
-            println!("{line}");
+            outln!("{line}");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    // A file that is not a capture at all is an error (one cut short is reported only).
+    Ok(if summary.unreadable > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 fn ip_protocol_name(p: u8) -> String {

@@ -65,6 +65,8 @@ pub struct ReplaySummary {
     pub decode: DecodeStats,
     /// Files that ended early, with why.
     pub truncated: Vec<(String, String)>,
+    /// Files that were not captures at all (also listed in `truncated`).
+    pub unreadable: usize,
     pub elapsed: Duration,
     pub target_counters: Vec<(String, crate::enforce::TargetCounters)>,
     /// With workers: how often the reader found a worker's queue full and waited for it.
@@ -243,6 +245,7 @@ fn replay_inline(
             // capture (or is damaged from the start) is reported and skipped.
             Err(e @ crate::capture::CaptureError::Open { .. }) => return Err(e),
             Err(e) => {
+                summary.unreadable += 1;
                 summary.truncated.push((name.clone(), e.to_string()));
                 continue;
             }
