@@ -494,3 +494,24 @@ fn a_users_sets_are_never_flushed_or_deleted() {
     enforcer.shutdown();
     assert_eq!(element_count(set_block(&list_table(&ns), "weakssl.v4")), 0, "{}", list_table(&ns));
 }
+
+#[test]
+fn repair_after_a_reload_that_changes_the_target_refills_every_live_element() {
+    let Some(ns) = namespace("repair_after_reload") else { return };
+    let mut enforcer = Enforcer::new(&[TargetSpec::NftSet(weakssl_config())], EnforceMode::Apply);
+    let names: Vec<Arc<str>> = vec![Arc::from("nftset.weakssl")];
+    enforcer.handle(&names, &v4_event(), false, None);
+    enforcer.handle(&names, &v6_event(), false, None);
+    enforcer.flush();
+    // Another ttl: the new target takes the sets over, and what the old one knew of them.
+    let mut longer = weakssl_config();
+    longer.ttl = 600;
+    enforcer.reload(&[TargetSpec::NftSet(longer)]).unwrap();
+    enforcer.tick(SystemTime::now()); // first check: all present
+    ns.exec_ok("nft", &["delete", "table", "inet", "netify"]);
+    std::thread::sleep(Duration::from_millis(1050));
+    enforcer.tick(SystemTime::now());
+    let listing = list_table(&ns);
+    assert!(set_block(&listing, "weakssl.v4").contains("192.168.1.10 . 6 . 1010 . 10.99.0.2"), "{listing}");
+    assert!(set_block(&listing, "weakssl.v6").contains("fd00::10 . 6 . 443 . 2001:db8::2"), "{listing}");
+}

@@ -82,6 +82,13 @@ pub trait Target: Send {
     fn remove(&mut self) -> Result<(), TargetError> {
         self.shutdown()
     }
+    /// A reload hands this target's kernel sets to a successor with the same sets: what this
+    /// target knows of their live elements (for the successor's repair of a deleted set).
+    fn hand_over(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+        None
+    }
+    /// Receive what [`Target::hand_over`] gave.
+    fn take_over(&mut self, _known: Box<dyn std::any::Any + Send>) {}
     /// A reload (SIGHUP) kept this target: reopen output files (logrotate moved them).
     fn reopen(&mut self) -> Result<(), TargetError> {
         Ok(())
@@ -317,23 +324,26 @@ impl Enforcer {
                 }
             }
         }
+        let mut new_slots: Vec<(usize, Slot)> = staged.into_iter().map(|(i, s, _)| (i, s)).collect();
         let mut removed_specs = Vec::new();
         for mut slot in replaced {
-            let heir = specs.iter().any(|new| hands_over(&slot.spec, new));
+            let heir = new_slots.iter_mut().find(|(_, new)| hands_over(&slot.spec, &new.spec)).map(|(_, new)| new);
             if self.mode == EnforceMode::Apply && slot.setup_error.is_none() {
-                let result = if heir { slot.target.flush() } else { slot.target.remove() };
+                let result = if heir.is_some() { slot.target.flush() } else { slot.target.remove() };
                 if let Err(e) = result {
                     tracing::warn!(target_name = slot.target.name(), "cleaning up the replaced target: {e}");
                 }
             }
-            if heir {
+            if let Some(heir) = heir {
                 tracing::info!(target_name = slot.target.name(), "changed target keeps its sets (no flush)");
+                if let Some(known) = slot.target.hand_over() {
+                    heir.target.take_over(known);
+                }
             } else {
                 removed_specs.push(slot.spec);
             }
         }
         let mut failures = Vec::new();
-        let mut new_slots: Vec<(usize, Slot)> = staged.into_iter().map(|(i, s, _)| (i, s)).collect();
         for i in deferred {
             let slot = self.build_slot(specs[i].clone(), specs[i].clone());
             if let Some(e) = &slot.setup_error {

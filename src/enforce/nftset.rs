@@ -554,6 +554,29 @@ impl Target for NftSetTarget {
         })
     }
 
+    fn hand_over(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+        let (_, sets) = self.sets.as_mut().ok()?;
+        let known: Vec<(String, HashMap<SetKey, Option<Instant>>)> =
+            sets.iter_mut().map(|s| (s.spec.name.clone(), std::mem::take(&mut s.live))).collect();
+        Some(Box::new(known))
+    }
+
+    fn take_over(&mut self, known: Box<dyn std::any::Any + Send>) {
+        let Ok(known) = known.downcast::<Vec<(String, HashMap<SetKey, Option<Instant>>)>>() else { return };
+        let Ok((_, sets)) = &mut self.sets else { return };
+        let size = self.cfg.size as usize;
+        for (name, live) in *known {
+            if let Some(set) = sets.iter_mut().find(|s| s.spec.name == name) {
+                for (key, expiry) in live {
+                    if set.live.len() >= size {
+                        break;
+                    }
+                    set.live.entry(key).or_insert(expiry);
+                }
+            }
+        }
+    }
+
     /// The target left the configuration: managed sets are deleted (the table stays: it may
     /// hold the administrator's rules); unmanaged ones get the usual shutdown.
     fn remove(&mut self) -> Result<(), TargetError> {
