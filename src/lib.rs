@@ -48,3 +48,14 @@ pub mod flow;
 pub mod netlink;
 pub mod output;
 pub mod status;
+
+/// Where nDPI's test corpus (`pcap/` and `truth.jsonl`) is read from by the tests, examples,
+/// benchmarks and measurement scripts: `$FLOWSIEVE_CORPUS` when set (and not empty), else
+/// `../shared/corpus/ndpi` beside the crate root. The agent itself never reads it.
+#[doc(hidden)]
+pub fn corpus_dir() -> std::path::PathBuf {
+    match std::env::var_os("FLOWSIEVE_CORPUS") {
+        Some(dir) if !dir.is_empty() => dir.into(),
+        _ => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/ndpi"),
+    }
+}

@@ -229,7 +229,7 @@ fn other_type_code(f: &FlowFacts) -> u8 {
 const RISK_CAVEAT: Option<&str> = Some("risk detection is not implemented yet");
 
 /// Every attribute flowsieve understands. Names and meanings follow Netify
-/// (spec/flow-actions.md §3.2).
+/// (docs/FLOW-ACTIONS.md §3.2).
 pub static ATTRIBUTES: &[Attribute] = &[
     Attribute {
         name: "ip_version",
@@ -638,7 +638,7 @@ pub static ATTRIBUTES: &[Attribute] = &[
 ];
 
 /// Names Netify knows that flowsieve does not (yet), so the error can say so instead of
-/// guessing a typo (spec/flow-actions.md §3.2). Every name the spec lists is supported now.
+/// guessing a typo (docs/FLOW-ACTIONS.md §3.2). Every name §3.2 lists is accepted now.
 const NETIFY_ONLY: &[&str] = &[];
 
 /// The attribute spelled `name` (exactly; names are case-sensitive as in Netify).

@@ -8,7 +8,7 @@
 
 use super::stream::{Push, StreamBuffer};
 use super::text::{fact_string, header, prefix_agrees, split_line, trim};
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
 use crate::facts::http::METHODS;
 use crate::facts::FlowFacts;
 
@@ -73,9 +73,7 @@ impl Dissector for HttpDissector {
     }
 
     /// 80 and 8080, and the alternates 81 and 8181 nDPI also guesses HTTP for.
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_tcp() && [80, 8080, 81, 8181].iter().any(|&p| flow.has_port(p))
-    }
+    const PORTS: Ports = Ports::tcp(&[80, 8080, 81, 8181]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         let dir = segment.direction.index();
@@ -290,7 +288,7 @@ mod tests {
     #[test]
     fn oversized_headers_are_read_from_what_fits() {
         let mut big = b"POST /up HTTP/1.1\r\nHost: h\r\n".to_vec();
-        big.extend(std::iter::repeat(b'x').take(HEADER_LIMIT * 2));
+        big.extend(std::iter::repeat_n(b'x', HEADER_LIMIT * 2));
         let mut d = HttpDissector::default();
         let mut f = FlowFacts::default();
         assert_eq!(d.parse(&seg(Direction::Forward, 0, &big), &mut f), Parsed::Updated);

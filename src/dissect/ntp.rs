@@ -1,8 +1,7 @@
 //! NTP dissector (RFC 5905 §7.3): the 48-byte header, optionally followed by extension fields
 //! or a MAC; control (mode 6) and private (mode 7) messages on port 123.
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::facts::FlowFacts;
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 const HEADER: usize = 48;
 
@@ -30,7 +29,7 @@ impl Dissector for NtpDissector {
         let sized = p.len() == HEADER
             || p.len() == HEADER + 20
             || p.len() == HEADER + 24
-            || (p.len() > HEADER && p.len() % 4 == 0 && p.len() <= 1024);
+            || (p.len() > HEADER && p.len().is_multiple_of(4) && p.len() <= 1024);
         let time_mode = (1..=5).contains(&mode) && (1..=4).contains(&version) && sized;
         // Stratum 16+ is reserved (RFC 5905 §7.3) except in kiss-o'-death replies (0).
         let stratum_ok = p.get(1).is_some_and(|&s| s <= 16);
@@ -38,13 +37,7 @@ impl Dissector for NtpDissector {
         Probe::certain_if((time_mode && stratum_ok) || control)
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_udp() && flow.has_port(123)
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::udp(&[123]);
 }
 
 #[cfg(test)]
