@@ -66,6 +66,9 @@ pub struct LogTarget {
     entries_dropped: u64,
     write_failures: u64,
     files_deleted: u64,
+    /// The clock `tick` was last given: wall time live, packet time in `replay --apply`; the
+    /// last file at shutdown is named on the same clock.
+    last_tick: Option<SystemTime>,
 }
 
 impl LogTarget {
@@ -78,6 +81,7 @@ impl LogTarget {
             entries_dropped: 0,
             write_failures: 0,
             files_deleted: 0,
+            last_tick: None,
         }
     }
 
@@ -256,6 +260,7 @@ impl Target for LogTarget {
     }
 
     fn tick(&mut self, now: SystemTime) -> Result<(), TargetError> {
+        self.last_tick = Some(now);
         match self.window_start {
             Some(start) if now.duration_since(start).unwrap_or_default() >= self.config.interval => self.write(now),
             _ => Ok(()),
@@ -263,7 +268,11 @@ impl Target for LogTarget {
     }
 
     fn shutdown(&mut self) -> Result<(), TargetError> {
-        self.write(SystemTime::now())
+        let end = match (self.last_tick, self.window_start) {
+            (Some(tick), Some(start)) if tick >= start => tick,
+            _ => SystemTime::now(),
+        };
+        self.write(end)
     }
 }
 
@@ -414,6 +423,25 @@ mod tests {
         names.sort();
         assert_eq!(names.len(), 3, "{names:?}");
         assert!(names.contains(&"weakssl-notes.json".to_string()), "{names:?}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_last_file_is_named_on_the_clock_ticks_gave() {
+        let dir = std::env::temp_dir().join(format!("flowsieve-log-clock-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let mut config = LogConfig::with_name("log.weakssl");
+        config.path = dir.clone();
+        config.prefix = "weakssl".into();
+        let mut target = LogTarget::new(config);
+        target.setup().unwrap();
+        // Packet time of a capture from 2023, as replay --apply gives it.
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        target.apply(&event(t0)).unwrap();
+        target.tick(t0 + Duration::from_secs(5)).unwrap();
+        target.shutdown().unwrap();
+        let expected = target.file_name(t0 + Duration::from_secs(5), 0);
+        assert!(expected.exists(), "{:?}", fs::read_dir(&dir).unwrap().collect::<Vec<_>>());
         fs::remove_dir_all(&dir).unwrap();
     }
 }
