@@ -9,22 +9,6 @@ use std::time::Duration;
 use common::lab::{self, Agent, Lab, CLIENT, SERVER};
 use nix::sys::signal::Signal;
 
-/// The weak-TLS example with the log written into the lab's directory, or into `log_path`.
-fn write_config(
-    lab: &Lab,
-    name: &str,
-    log_path: &std::path::Path,
-    edit: impl FnOnce(&mut serde_json::Value),
-) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/weak-tls.json")).unwrap();
-    let mut config: serde_json::Value = serde_json::from_str(&text).unwrap();
-    config["targets"]["log.weakssl"]["path"] = log_path.to_string_lossy().into_owned().into();
-    edit(&mut config);
-    let path = lab.path(name);
-    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-    path
-}
-
 fn run_args<'a>(config: &'a std::path::Path, socket: &'a std::path::Path) -> Vec<&'a str> {
     vec!["run", "--config", config.to_str().unwrap(), "-I", "br-lan", "--control-socket", socket.to_str().unwrap()]
 }
@@ -38,7 +22,7 @@ fn run_exits_non_zero_when_a_target_cannot_be_set_up() {
     // The log directory would have to be made inside a regular file: the kernel refuses.
     let blocker = lab.path("not-a-directory");
     std::fs::write(&blocker, "").unwrap();
-    let config = write_config(&lab, "bad-log.json", &blocker.join("logs"), |_| {});
+    let config = lab.weak_tls_config("bad-log.json", &blocker.join("logs"), |_| {});
     let socket = lab.path("fs.sock");
     let mut agent = Agent::start(&lab.router, &run_args(&config, &socket), &lab.path("agent.log"));
     let exited = Lab::wait_for(Duration::from_secs(15), || agent.child.try_wait().unwrap().is_some());
@@ -76,7 +60,7 @@ fn a_reload_whose_targets_cannot_be_set_up_is_rolled_back_and_blocking_goes_on()
         return;
     }
     let lab = Lab::start();
-    let config = write_config(&lab, "weak-tls.json", &lab.dir, |_| {});
+    let config = lab.weak_tls_config("weak-tls.json", &lab.dir, |_| {});
     let socket = lab.path("fs.sock");
     let mut agent = Agent::start(&lab.router, &run_args(&config, &socket), &lab.path("agent.log"));
     assert!(
@@ -87,12 +71,7 @@ fn a_reload_whose_targets_cannot_be_set_up_is_rolled_back_and_blocking_goes_on()
     assert!(lab.tls_request(&lab.client, 1010, true));
     let element = format!("{CLIENT} . 6 . 1010 . {SERVER}");
     assert!(Lab::wait_for(Duration::from_secs(5), || lab.nft_set("weakssl.v4").contains(&element)));
-    lab::must(&lab.router, "nft", &["add chain inet netify forward { type filter hook forward priority -10 ; }"]);
-    lab::must(
-        &lab.router,
-        "nft",
-        &["add rule inet netify forward ip saddr . ip protocol . th dport . ip daddr @weakssl.v4 drop"],
-    );
+    lab.add_weakssl_drop_rule();
     assert!(!lab.tls_request(&lab.client, 1010, true), "blocked before the reload");
 
     // The new configuration changes the set's ttl (it would take the set over), and adds a log
@@ -100,7 +79,7 @@ fn a_reload_whose_targets_cannot_be_set_up_is_rolled_back_and_blocking_goes_on()
     let blocker = lab.path("not-a-directory");
     std::fs::write(&blocker, "").unwrap();
     let good = std::fs::read_to_string(&config).unwrap();
-    write_config(&lab, "weak-tls.json", &lab.dir, |c| {
+    lab.weak_tls_config("weak-tls.json", &lab.dir, |c| {
         c["target_defaults"]["nftset"]["ttl"] = 600.into();
         c["targets"]["log.more"] = serde_json::json!({ "target_type": "log", "prefix": "more", "path": blocker.join("logs").to_str().unwrap() });
         c["actions"]["weakssl"]["targets"] = serde_json::json!(["nftset.weakssl", "log.weakssl", "log.more"]);
@@ -140,7 +119,7 @@ fn a_second_agent_on_the_same_table_or_socket_is_refused_naming_the_first() {
         return;
     }
     let lab = Lab::start();
-    let config = write_config(&lab, "weak-tls.json", &lab.dir, |_| {});
+    let config = lab.weak_tls_config("weak-tls.json", &lab.dir, |_| {});
     let socket = lab.path("fs.sock");
     let mut first = Agent::start(&lab.router, &run_args(&config, &socket), &lab.path("first.log"));
     assert!(

@@ -14,15 +14,6 @@ use std::time::Duration;
 
 use common::lab::{self, Agent, Lab, CLIENT, SERVER};
 
-fn config(lab: &Lab) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/weak-tls.json")).unwrap();
-    let mut config: serde_json::Value = serde_json::from_str(&text).unwrap();
-    config["targets"]["log.weakssl"]["path"] = lab.dir.to_string_lossy().into_owned().into();
-    let path = lab.path("weak-tls.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-    path
-}
-
 fn status(lab: &Lab) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_flowsieve"))
         .args(["status", "--json", "--control-socket", lab.path("flowsieve.sock").to_str().unwrap()])
@@ -69,7 +60,7 @@ struct Run {
 /// Run the agent with `extra` arguments under the flood for `warmup`, then check five TLS 1.1
 /// handshakes of the client, each matched again into the emptied set.
 fn flooded_run(lab: &Lab, extra: &[&str], warmup: Duration) -> Run {
-    let config = config(lab);
+    let config = lab.weak_tls_config("weak-tls.json", &lab.dir, |_| {});
     let _ = std::fs::remove_file(lab.path("flowsieve.sock"));
     let socket = lab.path("flowsieve.sock");
     let mut args = vec!["run", "--config", config.to_str().unwrap(), "-I", "br-lan", "--control-socket"];

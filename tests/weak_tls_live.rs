@@ -13,12 +13,7 @@ use nix::sys::signal::Signal;
 
 /// The README's weak-TLS example, with the log written into the lab's directory instead of /tmp.
 fn example_config(lab: &Lab) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/weak-tls.json")).unwrap();
-    let mut config: serde_json::Value = serde_json::from_str(&text).unwrap();
-    config["targets"]["log.weakssl"]["path"] = lab.dir.to_string_lossy().into_owned().into();
-    let path = lab.path("weak-tls.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-    path
+    lab.weak_tls_config("weak-tls.json", &lab.dir, |_| {})
 }
 
 fn weakssl_v4(lab: &Lab) -> String {
@@ -80,12 +75,7 @@ fn weak_tls_example_blocks_tls_1_1_except_exempt_client() {
     eprintln!("element: {}", line.trim());
 
     // The drop rule from the README: new TLS 1.1 connections from the client now fail.
-    lab::must(&lab.router, "nft", &["add chain inet netify forward { type filter hook forward priority -10 ; }"]);
-    lab::must(
-        &lab.router,
-        "nft",
-        &["add rule inet netify forward ip saddr . ip protocol . th dport . ip daddr @weakssl.v4 drop"],
-    );
+    lab.add_weakssl_drop_rule();
     assert!(!lab.tls_request(&lab.client, 1010, true), "TLS 1.1 from the client must be blocked by the rule");
     assert!(lab.tls_request(&lab.client, 443, false), "TLS 1.2 from the client must still work");
     assert!(lab.tls_request(&lab.exempt, 1010, true), "TLS 1.1 from the exempt client must still work");

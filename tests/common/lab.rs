@@ -180,6 +180,28 @@ impl Lab {
         std::fs::read_to_string(sink).unwrap_or_default().lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
     }
 
+    /// Writes `name`: the README's weak-TLS example with its log target writing into `log_dir`,
+    /// then changed by `edit`.
+    pub fn weak_tls_config(&self, name: &str, log_dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/weak-tls.json")).unwrap();
+        let mut config: serde_json::Value = serde_json::from_str(&text).unwrap();
+        config["targets"]["log.weakssl"]["path"] = log_dir.to_string_lossy().into_owned().into();
+        edit(&mut config);
+        let path = self.path(name);
+        std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+        path
+    }
+
+    /// The README's drop rule: forwarded packets whose key is in `weakssl.v4` are dropped.
+    pub fn add_weakssl_drop_rule(&self) {
+        must(&self.router, "nft", &["add chain inet netify forward { type filter hook forward priority -10 ; }"]);
+        must(
+            &self.router,
+            "nft",
+            &["add rule inet netify forward ip saddr . ip protocol . th dport . ip daddr @weakssl.v4 drop"],
+        );
+    }
+
     /// `nft -nn list table inet netify` in the router namespace ("" when the table is absent).
     pub fn nft_table(&self) -> String {
         let out = self.router.exec("nft", &["-nn", "list", "table", "inet", "netify"]);
