@@ -22,7 +22,7 @@ fn run_exits_non_zero_when_a_target_cannot_be_set_up() {
     // The log directory would have to be made inside a regular file: the kernel refuses.
     let blocker = lab.path("not-a-directory");
     std::fs::write(&blocker, "").unwrap();
-    let config = lab.weak_tls_config("bad-log.json", &blocker.join("logs"), |_| {});
+    let config = lab.weak_tls_config_with("bad-log.json", &blocker.join("logs"), |_| {});
     let socket = lab.path("fs.sock");
     let mut agent = Agent::start(&lab.router, &run_args(&config, &socket), &lab.path("agent.log"));
     let exited = Lab::wait_for(Duration::from_secs(15), || agent.child.try_wait().unwrap().is_some());
@@ -60,7 +60,7 @@ fn a_reload_whose_targets_cannot_be_set_up_is_rolled_back_and_blocking_goes_on()
         return;
     }
     let lab = Lab::start();
-    let config = lab.weak_tls_config("weak-tls.json", &lab.dir, |_| {});
+    let config = lab.weak_tls_config();
     let socket = lab.path("fs.sock");
     let mut agent = Agent::start(&lab.router, &run_args(&config, &socket), &lab.path("agent.log"));
     assert!(
@@ -79,7 +79,7 @@ fn a_reload_whose_targets_cannot_be_set_up_is_rolled_back_and_blocking_goes_on()
     let blocker = lab.path("not-a-directory");
     std::fs::write(&blocker, "").unwrap();
     let good = std::fs::read_to_string(&config).unwrap();
-    lab.weak_tls_config("weak-tls.json", &lab.dir, |c| {
+    lab.weak_tls_config_with("weak-tls.json", &lab.dir, |c| {
         c["target_defaults"]["nftset"]["ttl"] = 600.into();
         c["targets"]["log.more"] = serde_json::json!({ "target_type": "log", "prefix": "more", "path": blocker.join("logs").to_str().unwrap() });
         c["actions"]["weakssl"]["targets"] = serde_json::json!(["nftset.weakssl", "log.weakssl", "log.more"]);
@@ -119,7 +119,7 @@ fn a_second_agent_on_the_same_table_or_socket_is_refused_naming_the_first() {
         return;
     }
     let lab = Lab::start();
-    let config = lab.weak_tls_config("weak-tls.json", &lab.dir, |_| {});
+    let config = lab.weak_tls_config();
     let socket = lab.path("fs.sock");
     let mut first = Agent::start(&lab.router, &run_args(&config, &socket), &lab.path("first.log"));
     assert!(

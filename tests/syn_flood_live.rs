@@ -60,7 +60,7 @@ struct Run {
 /// Run the agent with `extra` arguments under the flood for `warmup`, then check five TLS 1.1
 /// handshakes of the client, each matched again into the emptied set.
 fn flooded_run(lab: &Lab, extra: &[&str], warmup: Duration) -> Run {
-    let config = lab.weak_tls_config("weak-tls.json", &lab.dir, |_| {});
+    let config = lab.weak_tls_config();
     let _ = std::fs::remove_file(lab.path("flowsieve.sock"));
     let socket = lab.path("flowsieve.sock");
     let mut args = vec!["run", "--config", config.to_str().unwrap(), "-I", "br-lan", "--control-socket"];

@@ -13,7 +13,7 @@ use nix::sys::signal::Signal;
 
 /// The README's weak-TLS example, with the log written into the lab's directory instead of /tmp.
 fn example_config(lab: &Lab) -> std::path::PathBuf {
-    lab.weak_tls_config("weak-tls.json", &lab.dir, |_| {})
+    lab.weak_tls_config()
 }
 
 fn weakssl_v4(lab: &Lab) -> String {

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::live::lock;
 use super::worker::Dispatch;
@@ -16,6 +16,9 @@ pub(super) enum EnforcerMsg {
     Match(Dispatch),
     /// New targets; the outcome goes back on the channel (failures: the reload was rolled back).
     Reload(Vec<TargetSpec>, crossbeam_channel::Sender<Result<(), Vec<String>>>),
+    /// Confirm the number once everything sent before it is in the kernel (inline NFQUEUE:
+    /// the worker holds a packet until then).
+    Ack(Arc<super::nfqueue::AckSignal>, u64),
 }
 
 /// The running configuration's targets, set up; `Err` names those that could not be (the
@@ -38,25 +41,35 @@ pub(super) fn start_enforcer(targets: &[TargetSpec], degraded_ok: bool) -> anyho
     )
 }
 
+type Acks = Vec<(Arc<super::nfqueue::AckSignal>, u64)>;
+
 pub(super) fn enforcer_loop(
     mut enforcer: Enforcer,
     rx: Receiver<EnforcerMsg>,
     stop: Arc<AtomicBool>,
     status: SharedStatus,
+    ready: Sender<()>,
 ) {
+    let _ = ready.send(());
     let mut next_tick = Instant::now();
+    let mut acks: Acks = Vec::with_capacity(256);
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(msg) => {
-                handle_msg(&mut enforcer, msg);
+                handle_msg(&mut enforcer, msg, &mut acks);
                 // Drain what is queued, then send it as one batch.
                 while let Ok(msg) = rx.try_recv() {
-                    handle_msg(&mut enforcer, msg);
+                    handle_msg(&mut enforcer, msg, &mut acks);
                     if enforcer.pending() >= 4096 {
                         enforcer.flush();
                     }
                 }
                 enforcer.flush();
+                // The flush waited for the kernel's acknowledgements: what came before these
+                // acks is in place.
+                for (signal, value) in acks.drain(..) {
+                    signal.confirm(value);
+                }
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
@@ -82,11 +95,12 @@ pub(super) fn enforcer_loop(
     }
 }
 
-fn handle_msg(enforcer: &mut Enforcer, msg: EnforcerMsg) {
+fn handle_msg(enforcer: &mut Enforcer, msg: EnforcerMsg, acks: &mut Acks) {
     match msg {
         EnforcerMsg::Match(d) => enforcer.handle(&d.targets, &d.event, d.refresh, None),
         EnforcerMsg::Reload(specs, reply) => {
             let _ = reply.send(enforcer.reload(&specs));
         }
+        EnforcerMsg::Ack(signal, value) => acks.push((signal, value)),
     }
 }

@@ -9,6 +9,7 @@ use arc_swap::ArcSwap;
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
 use super::enforcer::{enforcer_loop, EnforcerMsg};
+use super::nfqueue;
 use super::worker::{Dispatch, Worker};
 use crate::actions::config::{self, FlowActionsConfig};
 use crate::capture::live::{LiveEvent, LiveStats};
@@ -62,6 +63,9 @@ pub struct CaptureInterface {
     pub name: String,
     /// `-E` (WAN) rather than `-I` (LAN).
     pub external: bool,
+    /// BPF filter for this interface only (netifyd's per-interface `filter`); replaces
+    /// `RunOptions::filter` for it.
+    pub filter: Option<String>,
 }
 
 /// Options of `flowsieve run`.
@@ -85,6 +89,14 @@ pub struct RunOptions {
     pub workers: usize,
     /// AF_PACKET ring geometry and block retire timeout.
     pub ring: crate::capture::ring::RingConfig,
+    /// Ring size per socket in bytes (`run --ring-size`); `None`: chosen per interface by
+    /// [`crate::capture::ring::RingConfig::for_interface`].
+    pub ring_bytes: Option<usize>,
+    /// Tells systemd when the agent is ready, reloading and stopping.
+    pub notifier: crate::sdnotify::Notifier,
+    /// NFQUEUE queues to read (`--nfqueue`), one worker each, and how.
+    pub nfqueues: Vec<nfqueue::QueueSpec>,
+    pub nfqueue: nfqueue::QueueOptions,
     /// Keep running when a target cannot be set up (otherwise `run` fails).
     pub degraded_ok: bool,
 }
@@ -120,24 +132,30 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     // Open every capture first so a bad interface fails before anything is changed.
     let mut sources: Vec<(LiveSource, &CaptureInterface)> = Vec::new();
     for (n, iface) in options.interfaces.iter().enumerate() {
+        let iface_filter = iface.filter.as_ref().or(options.filter.as_ref());
         match options.capture {
             CaptureMethod::Pcap => {
-                let capture = crate::capture::live::LiveCapture::open(&iface.name, options.filter.as_deref())
+                let capture = crate::capture::live::LiveCapture::open(&iface.name, iface_filter.map(String::as_str))
                     .with_context(|| format!("opening capture on {}", iface.name))?;
                 sources.push((LiveSource::Pcap(capture), iface));
             }
             CaptureMethod::AfPacket => {
-                let filter = match &options.filter {
+                let filter = match iface_filter {
                     Some(expr) => Some(crate::capture::filter::compile(expr, crate::decode::LinkType::Ethernet)?),
                     None => None,
                 };
                 let workers = options.workers.max(1);
+                let ring = match options.ring_bytes {
+                    Some(bytes) => options.ring.with_size(bytes),
+                    None => options.ring.for_interface(&iface.name),
+                };
+                tracing::info!(iface = %iface.name, ring_kib = ring.bytes() / 1024, sockets = workers, "AF_PACKET ring per socket");
                 // One fanout group per interface; the id only has to be unique on this host.
                 let group = ((std::process::id() as u16) ^ (n as u16).wrapping_mul(0x9e37)).max(1);
                 for _ in 0..workers {
                     let ring = crate::capture::ring::PacketRing::open(
                         &iface.name,
-                        options.ring,
+                        ring,
                         (workers > 1).then_some(group),
                         filter.as_ref(),
                     )
@@ -147,6 +165,7 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
             }
         }
     }
+    let queues = nfqueue::open_all(&options.nfqueues, &options.nfqueue)?;
     let status_thread = match &options.control_socket {
         Some(path) => Some(
             crate::status::serve(path, status.clone(), stop.clone())
@@ -156,29 +175,37 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     };
 
     let enforcer = super::enforcer::start_enforcer(&initial.targets, options.degraded_ok)?;
+    // The enforcer says when its targets are set up (sets created, files opened).
+    let (ready_tx, ready_rx) = bounded::<()>(1);
     let enforcer_thread = {
         let (stop, status) = (stop.clone(), status.clone());
-        std::thread::Builder::new().name("enforcer".into()).spawn(move || enforcer_loop(enforcer, rx, stop, status))?
+        std::thread::Builder::new()
+            .name("enforcer".into())
+            .spawn(move || enforcer_loop(enforcer, rx, stop, status, ready_tx))?
     };
 
     // Conntrack facts for every worker: a cache fed by conntrack events, bounded like the
     // flow tables.
     let conntrack_cache = Arc::new(CtCache::new(options.table.max_flows.saturating_mul(2).max(1024)));
     // Each worker hears which connections changed (a mark set later, NAT) through its own queue.
-    let (ct_senders, ct_receivers): (Vec<_>, Vec<_>) = (0..sources.len()).map(|_| bounded::<CtChange>(4096)).unzip();
+    let (ct_senders, ct_receivers): (Vec<_>, Vec<_>) =
+        (0..sources.len() + queues.len()).map(|_| bounded::<CtChange>(4096)).unzip();
     let mut ct_receivers = ct_receivers.into_iter();
     let conntrack_thread = crate::flow::ctcache::spawn_listener(conntrack_cache.clone(), stop.clone(), ct_senders);
     let mut workers = Vec::new();
     lock(&status).workers = sources
         .iter()
         .map(|(_, i)| WorkerStatus { iface: i.name.clone(), external: i.external, ..WorkerStatus::default() })
+        .chain(queues.iter().map(|(q, external)| nfqueue::worker_status(q, *external, &options.nfqueue)))
         .collect();
     // `max_flows` is for the whole agent: the fanout spreads flows evenly over the workers, so
     // each table holds its share.
     let mut table_config = options.table.clone();
-    table_config.max_flows = options.table.max_flows.div_ceil(sources.len().max(1)).max(1);
-    for (index, (capture, iface)) in sources.into_iter().enumerate() {
-        let mut table = FlowTable::new(table_config.clone(), options.locality.clone(), &iface.name, iface.external);
+    table_config.max_flows = options.table.max_flows.div_ceil((sources.len() + queues.len()).max(1)).max(1);
+    let first_queue_index = sources.len();
+    // A worker and what it shares: its own flow table, named after what it reads.
+    let mut make_worker = |name: &str, external: bool, index: usize| {
+        let mut table = FlowTable::new(table_config.clone(), options.locality.clone(), name, external);
         if let Some(c) = &options.classifier {
             table = table.with_classifier(c.clone());
         }
@@ -193,9 +220,22 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
             index,
             conntrack_changes: ct_receivers.next().unwrap_or_else(|| bounded(0).1),
         };
+        (worker, shared)
+    };
+    for (index, (capture, iface)) in sources.into_iter().enumerate() {
+        let (worker, shared) = make_worker(&iface.name, iface.external, index);
         let handle = std::thread::Builder::new()
             .name(format!("worker-{}", iface.name))
             .spawn(move || worker_loop(worker, capture, shared))?;
+        workers.push(handle);
+    }
+    for (n, (queue, external)) in queues.into_iter().enumerate() {
+        let name = format!("nfq{}", queue.queue());
+        let (worker, shared) = make_worker(&name, external, first_queue_index + n);
+        let queue_options = options.nfqueue.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("worker-{name}"))
+            .spawn(move || nfqueue::queue_loop(worker, queue, shared, queue_options))?;
         workers.push(handle);
     }
     let capture = match (options.capture, options.ring.version) {
@@ -205,15 +245,22 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     };
     tracing::info!(
         interfaces = ?options.interfaces.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+        nfqueues = ?options.nfqueues.iter().map(|q| q.to_string()).collect::<Vec<_>>(),
+        nfqueue_mode = ?options.nfqueue.mode,
         capture,
         actions = initial.actions.actions.len(),
         targets = initial.targets.len(),
         "flowsieve running"
     );
+    // Ready for systemd once every capture is open and the targets are set up.
+    if ready_rx.recv().is_ok() {
+        options.notifier.ready();
+    }
 
     for signal in signals.forever() {
         match signal {
             SIGHUP => {
+                options.notifier.reloading();
                 match config::load_files(&options.config_path, options.address_groups.as_deref()) {
                     Ok(new) => {
                         for w in &new.warnings {
@@ -258,6 +305,8 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
                         }
                     }
                 }
+                // Reloaded, or kept the running configuration: ready either way.
+                options.notifier.ready();
             }
             _ => {
                 tracing::info!("shutting down");
@@ -268,6 +317,7 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
             break;
         }
     }
+    options.notifier.stopping();
     stop.store(true, Ordering::Relaxed);
     for w in workers {
         match w.join() {
@@ -294,32 +344,85 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
 }
 
 /// What a worker thread shares with the rest of the agent.
-struct WorkerShared {
-    stop: Arc<AtomicBool>,
-    tx: Sender<EnforcerMsg>,
-    generation: Arc<AtomicU64>,
-    dropped: Arc<AtomicU64>,
-    status: SharedStatus,
+pub(super) struct WorkerShared {
+    pub(super) stop: Arc<AtomicBool>,
+    pub(super) tx: Sender<EnforcerMsg>,
+    pub(super) generation: Arc<AtomicU64>,
+    pub(super) dropped: Arc<AtomicU64>,
+    pub(super) status: SharedStatus,
     /// This worker's entry in `status.workers`.
-    index: usize,
+    pub(super) index: usize,
     /// Connections whose conntrack facts changed (from the conntrack listener).
-    conntrack_changes: Receiver<CtChange>,
+    pub(super) conntrack_changes: Receiver<CtChange>,
+}
+
+/// Sends a match to the enforcer without blocking; a full queue loses it (counted).
+pub(super) fn send_match(
+    tx: &Sender<EnforcerMsg>,
+    dropped: &AtomicU64,
+    events_dropped: &std::cell::Cell<u64>,
+    d: Dispatch,
+) -> bool {
+    match tx.try_send(EnforcerMsg::Match(d)) {
+        Ok(()) => true,
+        Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+            dropped.fetch_add(1, Ordering::Relaxed);
+            events_dropped.set(events_dropped.get() + 1);
+            false
+        }
+    }
+}
+
+/// A live worker's periodic work on its idle tick: conntrack changes, re-evaluation after a
+/// reload, flow expiry.
+pub(super) struct Housekeeping {
+    seen_generation: u64,
+    last_expire: Instant,
+    started_wall: SystemTime,
+    started_mono: Instant,
+}
+
+impl Housekeeping {
+    pub(super) fn new(generation: &AtomicU64) -> Housekeeping {
+        Housekeeping {
+            seen_generation: generation.load(Ordering::Acquire),
+            last_expire: Instant::now(),
+            started_wall: SystemTime::now(),
+            started_mono: Instant::now(),
+        }
+    }
+
+    pub(super) fn tick(
+        &mut self,
+        worker: &mut Worker,
+        generation: &AtomicU64,
+        conntrack_changes: &Receiver<CtChange>,
+        send: &mut impl FnMut(&mut Flow, Dispatch),
+    ) {
+        while let Ok(change) = conntrack_changes.try_recv() {
+            worker.on_conntrack_change(&change, SystemTime::now(), &mut *send);
+        }
+        let current = generation.load(Ordering::Acquire);
+        if current != self.seen_generation {
+            self.seen_generation = current;
+            worker.reevaluate_all(SystemTime::now(), &mut *send);
+        }
+        if self.last_expire.elapsed() >= Duration::from_secs(1) {
+            self.last_expire = Instant::now();
+            // Monotonic time since start keeps expiry right if the wall clock jumps.
+            let now = self.started_wall.duration_since(UNIX_EPOCH).unwrap_or_default() + self.started_mono.elapsed();
+            worker.table.expire(now, |_| {});
+        }
+    }
 }
 
 fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared) -> anyhow::Result<()> {
     let WorkerShared { stop, tx, generation, dropped, status, index, conntrack_changes } = shared;
     let events_dropped = std::cell::Cell::new(0u64);
-    let mut seen_generation = generation.load(Ordering::Acquire);
-    let mut send = |_: &mut Flow, d: Dispatch| match tx.try_send(EnforcerMsg::Match(d)) {
-        Ok(()) => {}
-        Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-            dropped.fetch_add(1, Ordering::Relaxed);
-            events_dropped.set(events_dropped.get() + 1);
-        }
+    let mut send = |_: &mut Flow, d: Dispatch| {
+        send_match(&tx, &dropped, &events_dropped, d);
     };
-    let mut last_expire = Instant::now();
-    let started_wall = SystemTime::now();
-    let started_mono = Instant::now();
+    let mut housekeeping = Housekeeping::new(&generation);
     let result = capture.run(&stop, |event| match event {
         LiveEvent::Frame(frame) => {
             // Events carry the packet's capture time (the kernel's timestamp), which the
@@ -328,20 +431,7 @@ fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared
             worker.on_frame(frame, at, &mut send)
         }
         LiveEvent::Idle(capture_stats) => {
-            while let Ok(change) = conntrack_changes.try_recv() {
-                worker.on_conntrack_change(&change, SystemTime::now(), &mut send);
-            }
-            let current = generation.load(Ordering::Acquire);
-            if current != seen_generation {
-                seen_generation = current;
-                worker.reevaluate_all(SystemTime::now(), &mut send);
-            }
-            if last_expire.elapsed() >= Duration::from_secs(1) {
-                last_expire = Instant::now();
-                // Monotonic time since start keeps expiry right if the wall clock jumps.
-                let now = started_wall.duration_since(UNIX_EPOCH).unwrap_or_default() + started_mono.elapsed();
-                worker.table.expire(now, |_| {});
-            }
+            housekeeping.tick(&mut worker, &generation, &conntrack_changes, &mut send);
             publish(&status, index, &worker, capture_stats, events_dropped.get());
         }
     });
@@ -359,7 +449,7 @@ fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared
 }
 
 /// Copy a worker's counters into the shared status (on its idle tick, not per packet).
-fn publish(status: &SharedStatus, index: usize, worker: &Worker, capture: LiveStats, events_dropped: u64) {
+pub(super) fn publish(status: &SharedStatus, index: usize, worker: &Worker, capture: LiveStats, events_dropped: u64) {
     let t = worker.table.stats();
     let d = worker.decode_stats;
     let mut s = lock(status);

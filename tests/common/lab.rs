@@ -162,6 +162,12 @@ impl Lab {
         self.dir.join(name)
     }
 
+    /// The README's weak-TLS example (`examples/weak-tls.json`) with its log written into the
+    /// lab's directory instead of /tmp.
+    pub fn weak_tls_config(&self) -> PathBuf {
+        self.weak_tls_config_with("weak-tls.json", &self.dir, |_| {})
+    }
+
     /// Writes `<name>.json`: `actions` whose targets are one JSON-lines sink `audit` writing
     /// `<name>.jsonl`. Returns (configuration, sink) paths.
     pub fn sink_config(&self, name: &str, actions: serde_json::Value) -> (PathBuf, PathBuf) {
@@ -182,7 +188,12 @@ impl Lab {
 
     /// Writes `name`: the README's weak-TLS example with its log target writing into `log_dir`,
     /// then changed by `edit`.
-    pub fn weak_tls_config(&self, name: &str, log_dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+    pub fn weak_tls_config_with(
+        &self,
+        name: &str,
+        log_dir: &Path,
+        edit: impl FnOnce(&mut serde_json::Value),
+    ) -> PathBuf {
         let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/weak-tls.json")).unwrap();
         let mut config: serde_json::Value = serde_json::from_str(&text).unwrap();
         config["targets"]["log.weakssl"]["path"] = log_dir.to_string_lossy().into_owned().into();
