@@ -14,6 +14,7 @@
 //! Protocols are compared by ID. Netify's protocol IDs follow nDPI's (see
 //! `flowsieve::facts::protocol`), so nDPI's `master_id` maps to itself, except:
 //! - nDPI `DoH_DoT` (196) is TLS on the wire; Netify's 196 is `HTTP/S`, so it maps to TLS (91).
+//! - protocols whose Netify ID differs from nDPI's (Ethereum, Zabbix, BACnet, …) map by name.
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
 //! it falls in a documented class, each listed with its count and reason:
@@ -131,6 +132,15 @@ fn l4_number(l4: &str) -> Option<u8> {
 fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
     match name {
         "DoH_DoT" => protocol::TLS,
+        "ETHEREUM" => protocol::ETHEREUM,
+        "Discord" => protocol::DISCORD,
+        "OICQ" => protocol::OICQ,
+        "Zabbix" => protocol::ZABBIX,
+        "TocaBoca" => protocol::TOCABOCA,
+        "Source_Engine" => protocol::SOURCE_ENGINE,
+        "TuyaLP" => protocol::TUYA_LP,
+        "BACnet" => protocol::BACNET,
+        "DNP3" => protocol::DNP3,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

@@ -9,7 +9,9 @@
 pub mod bittorrent;
 pub mod cipher_suites;
 pub mod dhcp;
+pub mod discord;
 pub mod dns;
+pub mod ethereum;
 pub mod fastcgi;
 pub mod ftp;
 pub mod gnutella;
@@ -47,10 +49,12 @@ pub mod syslog;
 pub mod tds;
 pub mod text;
 pub mod tls;
+pub mod whatsapp;
 pub mod whois;
 pub mod wireguard;
 pub mod x509;
 pub mod xiaomi;
+pub mod zabbix;
 
 pub use crate::facts::Direction;
 use crate::facts::FlowFacts;

@@ -147,6 +147,10 @@ registry! {
     Xiaomi(xiaomi::XiaomiDissector),
     Fastcgi(fastcgi::FastcgiDissector),
     Whois(whois::WhoisDissector),
+    Whatsapp(whatsapp::WhatsappDissector),
+    Ethereum(ethereum::EthereumDissector),
+    Discord(discord::DiscordDissector),
+    Zabbix(zabbix::ZabbixDissector),
     Rtp(rtp::RtpDissector),
 }
 

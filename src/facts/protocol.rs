@@ -98,6 +98,31 @@ pub const FASTCGI: ProtocolId = ProtocolId(310);
 /// RTP media (RFC 3550) and its control protocol RTCP (RFC 3550 §6), nDPI's IDs.
 pub const RTP: ProtocolId = ProtocolId(87);
 pub const RTCP: ProtocolId = ProtocolId(165);
+/// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
+/// WhatsApp's chat connection.
+pub const WHATSAPP: ProtocolId = ProtocolId(142);
+/// Ethereum's peer-to-peer protocols (devp2p RLPx, discovery v4/v5).
+pub const ETHEREUM: ProtocolId = ProtocolId(332);
+/// Discord's voice connection (UDP); not in Netify's table, so a flowsieve-only ID with nDPI's name.
+pub const DISCORD: ProtocolId = ProtocolId(1000);
+pub const OICQ: ProtocolId = ProtocolId(320);
+pub const ZABBIX: ProtocolId = ProtocolId(288);
+pub const TOCABOCA: ProtocolId = ProtocolId(295);
+/// Valve's Source engine game server queries.
+pub const SOURCE_ENGINE: ProtocolId = ProtocolId(319);
+/// Dropbox's LAN sync discovery.
+pub const DROPBOX: ProtocolId = ProtocolId(121);
+/// Financial Information eXchange.
+pub const FIX: ProtocolId = ProtocolId(230);
+pub const XMPP: ProtocolId = ProtocolId(67);
+/// Tuya's local protocol (smart home devices).
+pub const TUYA_LP: ProtocolId = ProtocolId(304);
+pub const STARCRAFT: ProtocolId = ProtocolId(213);
+pub const BACNET: ProtocolId = ProtocolId(318);
+/// Canon's printer/scanner discovery.
+pub const BJNP: ProtocolId = ProtocolId(204);
+pub const DNP3: ProtocolId = ProtocolId(268);
+pub const SPOTIFY: ProtocolId = ProtocolId(156);
 
 /// Every protocol with its Netify ID, Netify's own (spec §3.2) first. Adding a protocol adds a
 /// row here.
@@ -160,6 +185,22 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: FASTCGI, name: "FastCGI" },
     Protocol { id: RTP, name: "RTP" },
     Protocol { id: RTCP, name: "RTCP" },
+    Protocol { id: WHATSAPP, name: "WhatsApp" },
+    Protocol { id: ETHEREUM, name: "Ethereum" },
+    Protocol { id: DISCORD, name: "Discord" },
+    Protocol { id: OICQ, name: "OICQ" },
+    Protocol { id: ZABBIX, name: "Zabbix" },
+    Protocol { id: TOCABOCA, name: "TocaBoca" },
+    Protocol { id: SOURCE_ENGINE, name: "SourceEngine" },
+    Protocol { id: DROPBOX, name: "Dropbox" },
+    Protocol { id: FIX, name: "FIX" },
+    Protocol { id: XMPP, name: "XMPP" },
+    Protocol { id: TUYA_LP, name: "Tuya/LP" },
+    Protocol { id: STARCRAFT, name: "Starcraft" },
+    Protocol { id: BACNET, name: "BACnet" },
+    Protocol { id: BJNP, name: "BJNP" },
+    Protocol { id: DNP3, name: "DNP3" },
+    Protocol { id: SPOTIFY, name: "Spotify" },
 ];
 
 /// Name for a protocol ID ("Unknown" when we have no name for it).
