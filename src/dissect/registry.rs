@@ -151,6 +151,17 @@ registry! {
     Ethereum(ethereum::EthereumDissector),
     Discord(discord::DiscordDissector),
     Zabbix(zabbix::ZabbixDissector),
+    Tuya(tuya::TuyaDissector),
+    Bjnp(bjnp::BjnpDissector),
+    Spotify(spotify::SpotifyDissector),
+    Dnp3(dnp3::Dnp3Dissector),
+    Bacnet(bacnet::BacnetDissector),
+    SourceEngine(source_engine::SourceEngineDissector),
+    Dropbox(dropbox::DropboxDissector),
+    Fix(fix::FixDissector),
+    Xmpp(xmpp::XmppDissector),
+    Oicq(oicq::OicqDissector),
+    TocaBoca(tocaboca::TocaBocaDissector),
     Rtp(rtp::RtpDissector),
 }
 
