@@ -1,5 +1,5 @@
 //! Tuya's local protocol (smart plugs, bulbs and the like; UDP broadcasts to ports 6666 and
-//! 6667, TCP 6668 for control). Every frame starts with the prefix `00 00 55 aa`, a 32-bit
+//! 6667; TCP 6668 for control, no port hint there: nDPI names no bare TCP 6668 flow). Every frame starts with the prefix `00 00 55 aa`, a 32-bit
 //! sequence number, a 32-bit command and a 32-bit length of what follows the 16-byte header
 //! (payload, check value and the suffix), and ends with the suffix `00 00 aa 55`.
 
@@ -29,7 +29,7 @@ impl Dissector for TuyaDissector {
         Probe::certain_if((flow.is_udp() || flow.is_tcp()) && frame(segment.payload))
     }
 
-    const PORTS: Ports = Ports { tcp: &[6668], udp: &[6666, 6667] };
+    const PORTS: Ports = Ports::udp(&[6666, 6667]);
 }
 
 #[cfg(test)]

@@ -4,9 +4,12 @@
 //! edge server put a routing header first: `ED 00 01`, a 24-bit length and that many routing
 //! bytes, then the `WA` prologue. Clients often send `ED 00 01` alone in its own segment; the
 //! probe waits for the next one, which starts with the routing header's length.
+//!
+//! No port hint: 5222 is XMPP's port (WhatsApp's protocol began as an XMPP variant, and other
+//! messengers use the port too), so a 5222 flow nothing claimed is guessed XMPP.
 
 use super::reader::be_u24_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Probe, Segment};
 
 /// The edge routing header's magic.
 const EDGE: [u8; 4] = *b"ED\x00\x01";
@@ -63,8 +66,6 @@ impl Dissector for WhatsappDissector {
             probe => probe,
         }
     }
-
-    const PORTS: Ports = Ports::tcp(&[5222]);
 }
 
 #[cfg(test)]

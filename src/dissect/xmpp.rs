@@ -1,13 +1,19 @@
 //! XMPP (RFC 6120), Jabber's protocol, over TCP: clients on port 5222, servers to each other on
 //! 5269. Each side opens the stream with an XML document whose root is `<stream:stream …>`,
 //! usually after an XML declaration `<?xml version='1.0'?>`, sometimes sent in a segment of its
-//! own; a stream is closed by `</stream:stream>`.
+//! own; a stream is closed by `</stream:stream>`. A capture that starts mid-stream shows the
+//! stanzas: `<iq `, `<presence` and `<message ` elements.
+//!
+//! No port hint: nDPI guesses nothing for a bare connection to 5222 or 5269 (its `synscan.pcap`),
+//! and other messengers (WhatsApp, Threema) use 5222 with protocols of their own.
 
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Probe, Segment};
 
 const DECLARATION: &[u8] = b"<?xml";
 const STREAM: &[u8] = b"<stream:stream";
 const CLOSE: &[u8] = b"</stream:stream>";
+/// Stanza openings (RFC 6120 §8), each followed by a space or, for presence, `>` or a space.
+const STANZAS: [&[u8]; 5] = [b"<iq ", b"<presence ", b"<presence>", b"<message ", b"<stream:features>"];
 /// How far after the declaration the stream element is looked for.
 const SEARCH: usize = 256;
 
@@ -17,7 +23,7 @@ pub struct XmppDissector;
 
 /// Whether `p` opens (or closes) an XMPP stream.
 fn stream(p: &[u8]) -> Probe {
-    if p.starts_with(STREAM) || p.starts_with(CLOSE) {
+    if p.starts_with(STREAM) || p.starts_with(CLOSE) || STANZAS.iter().any(|s| p.starts_with(s)) {
         return Probe::Certain;
     }
     if p.len() < STREAM.len() && !p.is_empty() && (STREAM.starts_with(p) || DECLARATION.starts_with(p)) {
@@ -50,8 +56,6 @@ impl Dissector for XmppDissector {
             Probe::NotForUs
         }
     }
-
-    const PORTS: Ports = Ports::tcp(&[5222, 5269]);
 }
 
 #[cfg(test)]
@@ -71,6 +75,9 @@ mod tests {
         truncations::<XmppDissector>(&f, open);
         let both = b"<?xml version='1.0'?>\n<stream:stream xmlns='jabber:server'>";
         assert_eq!(run_one::<XmppDissector>(&tcp([1, 5269]), both).0, Probe::Certain);
+        // 172.16.0.62:57149, a capture that starts mid-stream.
+        let presence = b"<presence to='chat-with-tom@conference.cs-xmpp.lan/tom@cs-xmpp.lan'><c";
+        assert_eq!(run_one::<XmppDissector>(&f, presence).0, Probe::Certain);
     }
 
     #[test]
