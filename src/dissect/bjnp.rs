@@ -69,7 +69,7 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..40)) {
-            no_panic::<BjnpDissector>(&udp([1, 8612]), &[p.clone()]);
+            no_panic::<BjnpDissector>(&udp([1, 8612]), std::slice::from_ref(&p));
             no_panic::<BjnpDissector>(&tcp([1, 8611]), &[p]);
         }
     }

@@ -122,7 +122,7 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..200)) {
-            no_panic::<EthereumDissector>(&tcp([1, 30303]), &[p.clone()]);
+            no_panic::<EthereumDissector>(&tcp([1, 30303]), std::slice::from_ref(&p));
             no_panic::<EthereumDissector>(&udp([1, 30303]), &[p]);
         }
     }

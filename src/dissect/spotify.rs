@@ -66,7 +66,7 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..40)) {
-            no_panic::<SpotifyDissector>(&udp([1, 57621]), &[p.clone()]);
+            no_panic::<SpotifyDissector>(&udp([1, 57621]), std::slice::from_ref(&p));
             no_panic::<SpotifyDissector>(&tcp([1, 4070]), &[p]);
         }
     }
