@@ -27,7 +27,7 @@ fn bvlc(p: &[u8]) -> bool {
     kind == BVLC_TYPE
         && function <= LAST_FUNCTION
         && be_len16_at(p, 2) == Some(p.len())
-        && npdu_at.map_or(true, |at| p.get(at) == Some(&NPDU_VERSION))
+        && npdu_at.is_none_or(|at| p.get(at) == Some(&NPDU_VERSION))
 }
 
 impl Dissector for BacnetDissector {

@@ -42,7 +42,7 @@ impl Dissector for Dnp3Dissector {
                     && crc(&header[..8]).to_le_bytes() == [header[8], header[9]],
             ),
             None if flow.is_tcp() && !p.is_empty() && p.len() <= START.len() && START.starts_with(p) => Probe::Unsure,
-            None if flow.is_tcp() && p.starts_with(&START) && p.get(2).map_or(true, |&l| l >= MIN_LENGTH) => {
+            None if flow.is_tcp() && p.starts_with(&START) && p.get(2).is_none_or(|&l| l >= MIN_LENGTH) => {
                 Probe::Unsure
             }
             None => Probe::NotForUs,
