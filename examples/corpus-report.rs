@@ -20,6 +20,8 @@
 //!   Netify 245), `IP_PIM` (297 / 299 `PIM`), `Service_Location_Protocol` (347 / 325 `SLP`),
 //!   `FTPS` (311 / 21 `FTP/S`), `SD-RTN` (171 / 294 `SD/RTN`), `Munin` (329 / 311), `Xiaomi`
 //!   (287 / 297), `FastCGI` (310 / 308).
+//! - the same for protocols of issue 14's dissectors: `ETHEREUM`, `Discord`, `OICQ`, `Zabbix`,
+//!   `TocaBoca`, `Source_Engine`, `TuyaLP`, `BACnet`, `DNP3`.
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
 //! it falls in a documented class, each listed with its count and reason:
@@ -145,6 +147,15 @@ fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "Munin" => protocol::MUNIN,
         "Xiaomi" => protocol::XIAOMI,
         "FastCGI" => protocol::FASTCGI,
+        "ETHEREUM" => protocol::ETHEREUM,
+        "Discord" => protocol::DISCORD,
+        "OICQ" => protocol::OICQ,
+        "Zabbix" => protocol::ZABBIX,
+        "TocaBoca" => protocol::TOCABOCA,
+        "Source_Engine" => protocol::SOURCE_ENGINE,
+        "TuyaLP" => protocol::TUYA_LP,
+        "BACnet" => protocol::BACNET,
+        "DNP3" => protocol::DNP3,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

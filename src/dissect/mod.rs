@@ -6,11 +6,18 @@
 //! line below, one line in the `registry!` list of [`registry`] (which also reaches the `dissect`
 //! fuzz target and its seeds), and its name in `protocol` if the ID is new.
 
+pub mod bacnet;
 pub mod bittorrent;
+pub mod bjnp;
 pub mod cipher_suites;
 pub mod dhcp;
+pub mod discord;
+pub mod dnp3;
 pub mod dns;
+pub mod dropbox;
+pub mod ethereum;
 pub mod fastcgi;
+pub mod fix;
 pub mod ftp;
 pub mod gnutella;
 pub mod gquic;
@@ -23,6 +30,7 @@ pub mod munin;
 pub mod mysql;
 pub mod netbios;
 pub mod ntp;
+pub mod oicq;
 pub mod openvpn;
 pub mod postgres;
 use crate::facts::protocol;
@@ -38,6 +46,8 @@ pub mod sip;
 pub mod slp;
 pub mod smb;
 pub mod snmp;
+pub mod source_engine;
+pub mod spotify;
 pub mod ssdp;
 pub mod ssh;
 pub mod starttls;
@@ -47,10 +57,15 @@ pub mod syslog;
 pub mod tds;
 pub mod text;
 pub mod tls;
+pub mod tocaboca;
+pub mod tuya;
+pub mod whatsapp;
 pub mod whois;
 pub mod wireguard;
 pub mod x509;
 pub mod xiaomi;
+pub mod xmpp;
+pub mod zabbix;
 
 pub use crate::facts::Direction;
 use crate::facts::FlowFacts;

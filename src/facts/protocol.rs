@@ -96,10 +96,36 @@ pub const FASTCGI: ProtocolId = ProtocolId(308);
 /// RTP media (RFC 3550) and its control protocol RTCP (RFC 3550 §6).
 pub const RTP: ProtocolId = ProtocolId(87);
 pub const RTCP: ProtocolId = ProtocolId(165);
+/// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
+/// WhatsApp's chat connection.
+pub const WHATSAPP: ProtocolId = ProtocolId(142);
+/// Ethereum's peer-to-peer protocols (devp2p RLPx, discovery v4/v5).
+pub const ETHEREUM: ProtocolId = ProtocolId(332);
+/// Discord's voice connection (UDP); not in Netify's table, so a flowsieve-only ID
+/// ([`FLOWSIEVE_FIRST_ID`]) with nDPI's name.
+pub const DISCORD: ProtocolId = FLOWSIEVE_FIRST_ID;
+pub const OICQ: ProtocolId = ProtocolId(320);
+pub const ZABBIX: ProtocolId = ProtocolId(288);
+pub const TOCABOCA: ProtocolId = ProtocolId(295);
+/// Valve's Source engine game server queries.
+pub const SOURCE_ENGINE: ProtocolId = ProtocolId(319);
+/// Dropbox's LAN sync discovery.
+pub const DROPBOX: ProtocolId = ProtocolId(121);
+/// Financial Information eXchange.
+pub const FIX: ProtocolId = ProtocolId(230);
+pub const XMPP: ProtocolId = ProtocolId(67);
+/// Tuya's local protocol (smart home devices).
+pub const TUYA_LP: ProtocolId = ProtocolId(304);
+pub const STARCRAFT: ProtocolId = ProtocolId(213);
+pub const BACNET: ProtocolId = ProtocolId(318);
+/// Canon's printer/scanner discovery.
+pub const BJNP: ProtocolId = ProtocolId(204);
+pub const DNP3: ProtocolId = ProtocolId(268);
+pub const SPOTIFY: ProtocolId = ProtocolId(156);
 
 /// Netify's protocol table (netifyd's `nd-protos.hpp`, the copy in
 /// `data/third-party/netify/protocols.tsv`), sorted by ID, followed by flowsieve-only protocols
-/// (IDs from [`FLOWSIEVE_FIRST_ID`], none yet). A test ties this table to that file. A
+/// (IDs from [`FLOWSIEVE_FIRST_ID`]: Discord). A test ties this table to that file. A
 /// protocol flowsieve detects uses Netify's ID and name; an ID is never reused for another
 /// protocol. netifyd's `TODO` entry (ID 4294967295) does not fit a `u16` and is left out.
 pub const PROTOCOLS: &[Protocol] = &[
@@ -335,6 +361,8 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: ProtocolId(331), name: "Protobuf" },
     Protocol { id: ProtocolId(332), name: "Ethereum" },
     Protocol { id: ProtocolId(333), name: "Telegram/VoIP" },
+    // flowsieve-only, nDPI's name.
+    Protocol { id: DISCORD, name: "Discord" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -493,6 +521,21 @@ mod tests {
             FASTCGI,
             RTP,
             RTCP,
+            WHATSAPP,
+            ETHEREUM,
+            DISCORD,
+            OICQ,
+            ZABBIX,
+            TOCABOCA,
+            SOURCE_ENGINE,
+            DROPBOX,
+            FIX,
+            XMPP,
+            TUYA_LP,
+            BACNET,
+            BJNP,
+            DNP3,
+            SPOTIFY,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
