@@ -131,6 +131,16 @@ fn l4_number(l4: &str) -> Option<u8> {
 fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
     match name {
         "DoH_DoT" => protocol::TLS,
+        "DCERPC" => protocol::DCERPC,
+        "FTPS" => protocol::FTPS,
+        "Munin" => protocol::MUNIN,
+        "RMCP" => protocol::RMCP,
+        "HSRP" => protocol::HSRP,
+        "MongoDB" => protocol::MONGODB,
+        "BITCOIN" => protocol::BITCOIN,
+        "Kafka" => protocol::KAFKA,
+        "NAT-PMP" => protocol::NAT_PMP,
+        "Elasticsearch" => protocol::ELASTICSEARCH,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

@@ -79,7 +79,7 @@ pub const SLP: ProtocolId = ProtocolId(347);
 pub const SMTPS: ProtocolId = ProtocolId(29);
 pub const POPS: ProtocolId = ProtocolId(23);
 pub const IMAPS: ProtocolId = ProtocolId(51);
-pub const FTPS: ProtocolId = ProtocolId(311);
+pub const FTPS: ProtocolId = ProtocolId(21);
 /// Agora's real-time network (nDPI's ID).
 pub const SD_RTN: ProtocolId = ProtocolId(171);
 pub const KERBEROS: ProtocolId = ProtocolId(111);
@@ -88,7 +88,7 @@ pub const MSSQL_TDS: ProtocolId = ProtocolId(114);
 pub const RADIUS: ProtocolId = ProtocolId(146);
 pub const SMBV1: ProtocolId = ProtocolId(16);
 pub const SMBV23: ProtocolId = ProtocolId(41);
-pub const MUNIN: ProtocolId = ProtocolId(329);
+pub const MUNIN: ProtocolId = ProtocolId(311);
 pub const RTSP: ProtocolId = ProtocolId(50);
 /// Whois and the Domain Availability Service (RFC 3912, port 43; DAS on 4343).
 pub const WHOIS_DAS: ProtocolId = ProtocolId(170);
@@ -98,6 +98,25 @@ pub const FASTCGI: ProtocolId = ProtocolId(310);
 /// RTP media (RFC 3550) and its control protocol RTCP (RFC 3550 §6), nDPI's IDs.
 pub const RTP: ProtocolId = ProtocolId(87);
 pub const RTCP: ProtocolId = ProtocolId(165);
+/// DCE/RPC (Netify's `RPC`, the ID nDPI gave DCE/RPC before renumbering it).
+pub const DCERPC: ProtocolId = ProtocolId(127);
+pub const RMCP: ProtocolId = ProtocolId(329);
+pub const HSRP: ProtocolId = ProtocolId(276);
+pub const VNC: ProtocolId = ProtocolId(89);
+pub const MQTT: ProtocolId = ProtocolId(222);
+pub const SOCKS: ProtocolId = ProtocolId(172);
+pub const MONGODB: ProtocolId = ProtocolId(280);
+pub const AJP: ProtocolId = ProtocolId(139);
+pub const UBNTAC2: ProtocolId = ProtocolId(31);
+pub const COAP: ProtocolId = ProtocolId(27);
+/// Bitcoin's peer-to-peer protocol.
+pub const BITCOIN: ProtocolId = ProtocolId(323);
+/// Apache Kafka; not in Netify's table, so a flowsieve-only ID with nDPI's name.
+pub const KAFKA: ProtocolId = ProtocolId(1100);
+/// NAT-PMP and PCP (RFC 6886, RFC 6887).
+pub const NAT_PMP: ProtocolId = ProtocolId(303);
+/// Elasticsearch's transport protocol.
+pub const ELASTICSEARCH: ProtocolId = ProtocolId(305);
 
 /// Every protocol with its Netify ID, Netify's own (spec §3.2) first. Adding a protocol adds a
 /// row here.
@@ -160,6 +179,20 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: FASTCGI, name: "FastCGI" },
     Protocol { id: RTP, name: "RTP" },
     Protocol { id: RTCP, name: "RTCP" },
+    Protocol { id: ELASTICSEARCH, name: "ElasticSearch" },
+    Protocol { id: NAT_PMP, name: "NAT/PMP" },
+    Protocol { id: KAFKA, name: "Kafka" },
+    Protocol { id: BITCOIN, name: "Bitcoin" },
+    Protocol { id: COAP, name: "COAP" },
+    Protocol { id: UBNTAC2, name: "UBNTAC2" },
+    Protocol { id: AJP, name: "AJP" },
+    Protocol { id: MONGODB, name: "MongoDB" },
+    Protocol { id: SOCKS, name: "SOCKS" },
+    Protocol { id: MQTT, name: "MQTT" },
+    Protocol { id: VNC, name: "VNC" },
+    Protocol { id: HSRP, name: "Cisco/HSRP" },
+    Protocol { id: RMCP, name: "RMCP" },
+    Protocol { id: DCERPC, name: "RPC" },
 ];
 
 /// Name for a protocol ID ("Unknown" when we have no name for it).
