@@ -131,6 +131,9 @@ fn l4_number(l4: &str) -> Option<u8> {
 fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
     match name {
         "DoH_DoT" => protocol::TLS,
+        "Controller_Area_Network" => protocol::CAN,
+        "RipeAtlas" => protocol::RIPE_ATLAS,
+        "KCP" => protocol::KCP,
         "DCERPC" => protocol::DCERPC,
         "FTPS" => protocol::FTPS,
         "Munin" => protocol::MUNIN,

@@ -162,6 +162,9 @@ registry! {
     Hsrp(hsrp::HsrpDissector),
     Rmcp(rmcp::RmcpDissector),
     Dcerpc(dcerpc::DcerpcDissector),
+    Kcp(kcp::KcpDissector),
+    RipeAtlas(ripe_atlas::RipeAtlasDissector),
+    Can(can::CanDissector),
     Rtp(rtp::RtpDissector),
 }
 

@@ -98,6 +98,11 @@ pub const FASTCGI: ProtocolId = ProtocolId(310);
 /// RTP media (RFC 3550) and its control protocol RTCP (RFC 3550 §6), nDPI's IDs.
 pub const RTP: ProtocolId = ProtocolId(87);
 pub const RTCP: ProtocolId = ProtocolId(165);
+pub const CAN: ProtocolId = ProtocolId(330);
+/// RIPE Atlas measurements; not in Netify's table, so a flowsieve-only ID with nDPI's name.
+pub const RIPE_ATLAS: ProtocolId = ProtocolId(1102);
+/// KCP, a reliable transport over UDP; not in Netify's table, so a flowsieve-only ID with nDPI's name.
+pub const KCP: ProtocolId = ProtocolId(1101);
 /// DCE/RPC (Netify's `RPC`, the ID nDPI gave DCE/RPC before renumbering it).
 pub const DCERPC: ProtocolId = ProtocolId(127);
 pub const RMCP: ProtocolId = ProtocolId(329);
@@ -193,6 +198,9 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: HSRP, name: "Cisco/HSRP" },
     Protocol { id: RMCP, name: "RMCP" },
     Protocol { id: DCERPC, name: "RPC" },
+    Protocol { id: KCP, name: "KCP" },
+    Protocol { id: RIPE_ATLAS, name: "RipeAtlas" },
+    Protocol { id: CAN, name: "CAN" },
 ];
 
 /// Name for a protocol ID ("Unknown" when we have no name for it).
