@@ -14,6 +14,10 @@
 //! Protocols are compared by ID. Netify's protocol IDs follow nDPI's (see
 //! `flowsieve::facts::protocol`), so nDPI's `master_id` maps to itself, except:
 //! - nDPI `DoH_DoT` (196) is TLS on the wire; Netify's 196 is `HTTP/S`, so it maps to TLS (91).
+//! - protocols Netify numbers differently from nDPI 4.11 (or does not list: flowsieve-only IDs)
+//!   map by nDPI's name: `FTPS`, `Munin`, `Elasticsearch` (Netify `ElasticSearch`), `NAT-PMP`
+//!   (`NAT/PMP`), `Kafka`, `BITCOIN` (`Bitcoin`), `MongoDB`, `HSRP` (`Cisco/HSRP`), `RMCP`,
+//!   `DCERPC` (`RPC`), `KCP`, `RipeAtlas`, `Controller_Area_Network` (`CAN`).
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
 //! it falls in a documented class, each listed with its count and reason:

@@ -7,6 +7,7 @@
 //! payload's length (32-bit little-endian, at most 32 MB) and a 4-byte checksum. The magic and a
 //! well-formed command decide.
 
+use super::reader::le_u32_at;
 use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 const MAGICS: [[u8; 4]; 5] = [
@@ -43,8 +44,7 @@ impl Dissector for BitcoinDissector {
         } else if p.len() < HEADER {
             Probe::Unsure
         } else {
-            let length = u32::from_le_bytes([p[16], p[17], p[18], p[19]]);
-            Probe::certain_if(command(&p[COMMAND]) && length <= MAX_PAYLOAD)
+            Probe::certain_if(command(&p[COMMAND]) && le_u32_at(p, 16).is_some_and(|l| l <= MAX_PAYLOAD))
         }
     }
 

@@ -6,7 +6,7 @@
 //! next unacknowledged number (32 bits each) and the data's length (32 bits). The probe takes a
 //! datagram that is whole segments of one conversation, each command one of the four.
 
-use super::reader::Reader;
+use super::reader::{le_u32_at, Reader};
 use super::{protocol, Dissector, FlowInfo, Probe, Segment};
 
 const HEADER: usize = 24;
@@ -17,10 +17,6 @@ const COMMANDS: std::ops::RangeInclusive<u8> = 81..=84;
 #[derive(Debug, Default)]
 pub struct KcpDissector;
 
-fn le_u32(b: &[u8]) -> Option<u32> {
-    Some(u32::from_le_bytes(b.try_into().ok()?))
-}
-
 /// `p` is whole KCP segments of one conversation.
 fn segments(p: &[u8]) -> bool {
     let conversation = p.get(..4);
@@ -30,7 +26,7 @@ fn segments(p: &[u8]) -> bool {
         let Some(header) = r.take(HEADER) else {
             return false;
         };
-        let Some(length) = le_u32(&header[20..24]).and_then(|l| usize::try_from(l).ok()) else {
+        let Some(length) = le_u32_at(header, 20).and_then(|l| usize::try_from(l).ok()) else {
             return false;
         };
         if Some(&header[..4]) != conversation || !COMMANDS.contains(&header[4]) || r.take(length).is_none() {

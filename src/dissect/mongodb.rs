@@ -6,6 +6,7 @@
 //! length agrees with it and the opcode is one of these; a message longer than the payload
 //! (split over segments) only on MongoDB's ports.
 
+use super::reader::le_u32_at;
 use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 const HEADER: usize = 16;
@@ -17,15 +18,10 @@ const OPCODES: [u32; 10] = [1, 2001, 2002, 2004, 2005, 2006, 2007, 2010, 2012, 2
 #[derive(Debug, Default)]
 pub struct MongodbDissector;
 
-fn le_u32(p: &[u8], at: usize) -> Option<u32> {
-    let b = p.get(at..at + 4)?;
-    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-}
-
 /// What the header at the start of `p` says: `Some(true)` the message is the payload,
 /// `Some(false)` it runs past it, `None` not MongoDB.
 fn message(p: &[u8]) -> Option<bool> {
-    let (length, opcode) = (le_u32(p, 0)?, le_u32(p, 12)?);
+    let (length, opcode) = (le_u32_at(p, 0)?, le_u32_at(p, 12)?);
     if !(HEADER as u32 + 1..=MAX_MESSAGE).contains(&length) || !OPCODES.contains(&opcode) {
         return None;
     }
