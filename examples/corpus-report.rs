@@ -1,23 +1,30 @@
 //! Compare flowsieve's per-flow output with what nDPI reports for its own test corpus.
 //!
 //! ```sh
-//! cargo run --release --example corpus-report -- /work/shared/corpus/ndpi
+//! cargo run --release --example corpus-report -- [CORPUS_DIR]
 //! ```
 //!
-//! The corpus folder holds `pcap/` and `truth.jsonl` (one nDPI flow per line; see its README).
+//! `CORPUS_DIR` defaults to `flowsieve::corpus_dir()` (`$FLOWSIEVE_CORPUS` when set). The
+//! corpus folder holds `pcap/` and `truth.jsonl` (one nDPI flow per line; see its README).
 //! Every capture is replayed through the library exactly as `flowsieve replay --json` does; each
 //! flowsieve flow is paired with nDPI's by IP protocol, both endpoints (either direction) and
 //! VLAN. For every field the report counts the flows nDPI has a value for and how many of them
 //! flowsieve agrees with, disagrees with, or has no value for. Flows nDPI calls Unknown are left
 //! out of the field counts; flowsieve's detections among them are listed separately.
 //!
-//! Protocols are compared by ID. Netify's protocol IDs follow nDPI's (see
-//! `flowsieve::facts::protocol`), so nDPI's `master_id` maps to itself, except:
+//! Protocols are compared by ID. Netify's protocol IDs (flowsieve's, see
+//! `flowsieve::facts::protocol`) mostly follow nDPI's, so nDPI's `master_id` maps to itself,
+//! except:
 //! - nDPI `DoH_DoT` (196) is TLS on the wire; Netify's 196 is `HTTP/S`, so it maps to TLS (91).
-//! - protocols Netify numbers differently from nDPI 4.11 (or does not list: flowsieve-only IDs)
-//!   map by nDPI's name: `FTPS`, `Munin`, `Elasticsearch` (Netify `ElasticSearch`), `NAT-PMP`
-//!   (`NAT/PMP`), `Kafka`, `BITCOIN` (`Bitcoin`), `MongoDB`, `HSRP` (`Cisco/HSRP`), `RMCP`,
-//!   `DCERPC` (`RPC`), `KCP`, `RipeAtlas`, `Controller_Area_Network` (`CAN`).
+//! - protocols Netify numbers differently from nDPI 4.11 map by nDPI's name: `DTLS` (nDPI 30,
+//!   Netify 245), `IP_PIM` (297 / 299 `PIM`), `Service_Location_Protocol` (347 / 325 `SLP`),
+//!   `FTPS` (311 / 21 `FTP/S`), `SD-RTN` (171 / 294 `SD/RTN`), `Munin` (329 / 311), `Xiaomi`
+//!   (287 / 297), `FastCGI` (310 / 308).
+//! - protocols Netify does not list get flowsieve-only IDs and nDPI's names, and those whose
+//!   nDPI name or ID differs from Netify's map by name: `Elasticsearch` (Netify `ElasticSearch`
+//!   305), `NAT-PMP` (`NAT/PMP` 303), `Kafka` (1100), `BITCOIN` (`Bitcoin` 323), `MongoDB` (280),
+//!   `HSRP` (`Cisco/HSRP` 276), `RMCP` (329), `DCERPC` (`RPC` 127), `KCP` (1101), `RipeAtlas`
+//!   (1102), `Controller_Area_Network` (`CAN` 330).
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
 //! it falls in a documented class, each listed with its count and reason:
@@ -135,12 +142,18 @@ fn l4_number(l4: &str) -> Option<u8> {
 fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
     match name {
         "DoH_DoT" => protocol::TLS,
+        "DTLS" => protocol::DTLS,
+        "IP_PIM" => protocol::IP_PIM,
+        "Service_Location_Protocol" => protocol::SLP,
+        "FTPS" => protocol::FTPS,
+        "SD-RTN" => protocol::SD_RTN,
+        "Munin" => protocol::MUNIN,
+        "Xiaomi" => protocol::XIAOMI,
+        "FastCGI" => protocol::FASTCGI,
         "Controller_Area_Network" => protocol::CAN,
         "RipeAtlas" => protocol::RIPE_ATLAS,
         "KCP" => protocol::KCP,
         "DCERPC" => protocol::DCERPC,
-        "FTPS" => protocol::FTPS,
-        "Munin" => protocol::MUNIN,
         "RMCP" => protocol::RMCP,
         "HSRP" => protocol::HSRP,
         "MongoDB" => protocol::MONGODB,
@@ -496,7 +509,7 @@ fn header(first: &str) -> String {
 }
 
 fn main() -> anyhow::Result<()> {
-    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "/work/shared/corpus/ndpi".into()));
+    let dir = std::env::args().nth(1).map_or_else(flowsieve::corpus_dir, PathBuf::from);
     let truth_path = dir.join("truth.jsonl");
     let truth_text =
         std::fs::read_to_string(&truth_path).with_context(|| format!("reading {}", truth_path.display()))?;

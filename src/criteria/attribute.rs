@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use super::categories::CategoryIndex;
+use super::categories::CategoryKind;
 use super::groups::Mac;
 use super::risks;
 use crate::facts::protocol;
@@ -57,7 +57,7 @@ pub enum Accessor {
     /// A category: a tag from `index` or a numeric ID, `==`/`!=`. `get` returns the slots the
     /// attribute looks at; `==` is true when any slot holds the ID (the hybrid `category`
     /// looks at the application and the domain category). Bare: a slot is not 0.
-    Category { get: fn(&FlowFacts) -> [u16; 2], index: CategoryIndex, hybrid: bool },
+    Category { get: fn(&FlowFacts) -> [u16; 2], index: CategoryKind, hybrid: bool },
     /// One of a fixed set of bare names (`other_remote`, `tunnel_gtp` …), `==`/`!=`. `get`
     /// returns the index into `values`; index 0 is the "unknown/none" value. Bare: not 0.
     Constant { get: fn(&FlowFacts) -> u8, values: &'static [&'static str] },
@@ -229,7 +229,7 @@ fn other_type_code(f: &FlowFacts) -> u8 {
 const RISK_CAVEAT: Option<&str> = Some("risk detection is not implemented yet");
 
 /// Every attribute flowsieve understands. Names and meanings follow Netify
-/// (spec/flow-actions.md §3.2).
+/// (docs/FLOW-ACTIONS.md §3.2).
 pub static ATTRIBUTES: &[Attribute] = &[
     Attribute {
         name: "ip_version",
@@ -348,7 +348,7 @@ pub static ATTRIBUTES: &[Attribute] = &[
         aliases: &["cat"],
         accessor: Accessor::Category {
             get: |f| [f.application.category, f.application.domain_category],
-            index: CategoryIndex::Application,
+            index: CategoryKind::Application,
             hybrid: true,
         },
         doc: "application category or domain category, by tag ('games') or ID",
@@ -359,7 +359,7 @@ pub static ATTRIBUTES: &[Attribute] = &[
         aliases: &["app_category"],
         accessor: Accessor::Category {
             get: |f| [f.application.category; 2],
-            index: CategoryIndex::Application,
+            index: CategoryKind::Application,
             hybrid: false,
         },
         doc: "category of the application, by tag ('social-media') or ID (24)",
@@ -370,7 +370,7 @@ pub static ATTRIBUTES: &[Attribute] = &[
         aliases: &["proto_category"],
         accessor: Accessor::Category {
             get: |f| [f.application.protocol_category; 2],
-            index: CategoryIndex::Protocol,
+            index: CategoryKind::Protocol,
             hybrid: false,
         },
         doc: "category of the protocol, by tag ('vpn') or ID (21)",
@@ -381,7 +381,7 @@ pub static ATTRIBUTES: &[Attribute] = &[
         aliases: &["dom_category"],
         accessor: Accessor::Category {
             get: |f| [f.application.domain_category; 2],
-            index: CategoryIndex::Application,
+            index: CategoryKind::Application,
             hybrid: false,
         },
         doc: "category from the custom domain lists, by application category tag or ID",
@@ -624,21 +624,21 @@ pub static ATTRIBUTES: &[Attribute] = &[
     Attribute {
         name: "iface_nfq_src",
         aliases: &[],
-        accessor: Accessor::Text(|_| ""),
-        doc: "NFQUEUE input interface",
-        caveat: Some("NFQUEUE capture is not supported, so there is no NFQUEUE interface"),
+        accessor: Accessor::Text(|f| f.iface.nfq_src()),
+        doc: "NFQUEUE input interface of the flow's client-to-server packets ('*': any; empty unless captured with --nfqueue)",
+        caveat: None,
     },
     Attribute {
         name: "iface_nfq_dst",
         aliases: &[],
-        accessor: Accessor::Text(|_| ""),
-        doc: "NFQUEUE output interface",
-        caveat: Some("NFQUEUE capture is not supported, so there is no NFQUEUE interface"),
+        accessor: Accessor::Text(|f| f.iface.nfq_dst()),
+        doc: "NFQUEUE output interface of the flow's client-to-server packets ('*': any; empty unless captured with --nfqueue)",
+        caveat: None,
     },
 ];
 
 /// Names Netify knows that flowsieve does not (yet), so the error can say so instead of
-/// guessing a typo (spec/flow-actions.md §3.2). Every name the spec lists is supported now.
+/// guessing a typo (docs/FLOW-ACTIONS.md §3.2). Every name §3.2 lists is accepted now.
 const NETIFY_ONLY: &[&str] = &[];
 
 /// The attribute spelled `name` (exactly; names are case-sensitive as in Netify).

@@ -1,5 +1,5 @@
 //! Address groups: named lists of addresses and MACs that criteria refer to as `@name`
-//! (`local_mac == @iot`, `other_ip != @blocked`; spec/flow-actions.md §3.1, Netify 5.2).
+//! (`local_mac == @iot`, `other_ip != @blocked`; docs/FLOW-ACTIONS.md §3.1, Netify 5.2).
 //!
 //! Netify keeps them in `address-groups.json`; its exact schema is not published, so flowsieve
 //! reads the shape this module documents and names the file and JSON key of every problem:

@@ -252,7 +252,7 @@ impl Test {
             Check::Number { get, op, value, .. } => op.holds(get(facts), *value),
             Check::ProtocolName { get, id, negate, .. } => (Some(get(facts)) == *id) != *negate,
             // Different families: `==` is false and `!=` true, as Netify 5 negates its
-            // `is_addr_equal` (spec §3.1: `local_ip != 10.0.0.0/8` is true for IPv6).
+            // `is_addr_equal` (docs/FLOW-ACTIONS.md §3.1: `local_ip != 10.0.0.0/8` is true for IPv6).
             Check::Address { get, net, negate } => net.contains(get(facts)) != *negate,
             Check::AddressGroup { get, nets, negate, .. } => {
                 let ip = get(facts);
@@ -276,6 +276,20 @@ impl Test {
 
     pub(super) fn attribute(&self) -> &'static Attribute {
         self.attr
+    }
+
+    /// 1-based column where the test starts.
+    pub(super) fn column(&self) -> usize {
+        self.span.0 + 1
+    }
+
+    /// The application this test names with `==`/`!=`, if it is an application test.
+    pub(super) fn app_ref(&self) -> Option<super::names::AppRef<'_>> {
+        match &self.check {
+            Check::AppTag { tag, .. } => Some(super::names::AppRef::Tag(tag)),
+            Check::AppId { op: CmpOp::Eq | CmpOp::Ne, value, .. } => Some(super::names::AppRef::Id(*value)),
+            _ => None,
+        }
     }
 
     /// The operator as the canonical form writes it; `None` for a bare attribute.
@@ -560,6 +574,14 @@ fn compile_compare(
         Accessor::Protocol(get) => match &c.value {
             Value::Number(value) => {
                 warn_out_of_range(c, u64::from(u16::MAX), warnings);
+                let unnamed = u16::try_from(*value)
+                    .is_ok_and(|id| id != 0 && protocol::name_of(protocol::ProtocolId(id)) == "Unknown");
+                if c.op.is_equality() && unnamed {
+                    warnings.push(CriteriaWarning {
+                        column: c.value_column,
+                        message: format!("protocol ID {value} is not in Netify's protocol table"),
+                    });
+                }
                 Check::Number { get, op: c.op, value: *value, hex: false }
             }
             Value::Str(text) => {
@@ -578,14 +600,15 @@ fn compile_compare(
                         Check::ProtocolName { get, id: Some(u64::from(id)), name: protocol::name_of(id).into(), negate }
                     }
                     None => {
-                        // Netify configurations name protocols flowsieve does not detect yet
-                        // (NethSecurity writes `proto == 'dot'`): they must still load.
-                        let known: Vec<&str> = protocol::PROTOCOLS.iter().map(|p| p.name).collect();
+                        // Netify's own table has every protocol Netify names; anything else
+                        // is a typo or a protocol from elsewhere. It must still load.
                         warnings.push(CriteriaWarning {
                             column: c.value_column,
-                            message: format!(
-                                "unknown protocol `{text}`: flowsieve detects only {}, so this is always {negate}",
-                                known.join(", ")
+                            message: super::names::unknown(
+                                "protocol",
+                                text,
+                                &format!("not in Netify's protocol table, so this is always {negate}"),
+                                super::names::closest_protocol(text),
                             ),
                         });
                         Check::ProtocolName { get, id: None, name: text.as_str().into(), negate }
@@ -614,7 +637,15 @@ fn compile_compare(
             equality_only()?;
             let (id, tag) = match &c.value {
                 Value::Number(n) => match u16::try_from(*n) {
-                    Ok(id) => (id, None),
+                    Ok(id) => {
+                        if index.tag_of(id).is_none() {
+                            warnings.push(CriteriaWarning {
+                                column: c.value_column,
+                                message: format!("{} ID {id} is not in Netify's category table", index.describe()),
+                            });
+                        }
+                        (id, None)
+                    }
                     Err(_) => {
                         return Err(CriteriaError::new(
                             c.value_column,
@@ -629,7 +660,7 @@ fn compile_compare(
                 _ => return Err(type_error()),
             };
             if hybrid && negate {
-                // Netify's hybrid `category !=` is true when *any* slot differs (spec §3.2),
+                // Netify's hybrid `category !=` is true when *any* slot differs (docs/FLOW-ACTIONS.md §3.2),
                 // so it is true for almost every flow; flowsieve keeps `!=` the negation of `==`.
                 warnings.push(CriteriaWarning {
                     column: c.op_column,
@@ -736,13 +767,19 @@ fn compile_compare(
         Accessor::Text(get) => {
             equality_only()?;
             match &c.value {
+                // NethSecurity writes `iface_nfq_src == '*'` for a rule bound to any device:
+                // any NFQUEUE interface (a non-empty name), never a literal `*`.
+                Value::Str(text) if text == "*" && c.attr.name.starts_with("iface_nfq_") => {
+                    let regex = build_regex(".").map_err(|m| CriteriaError::new(c.value_column, m))?;
+                    Check::Regex { get, regex, negate }
+                }
                 Value::Str(text) => Check::Text { get, value: text.to_ascii_lowercase().into(), negate },
                 Value::Regex(pattern) => {
                     let regex = build_regex(pattern)
                         .map_err(|m| CriteriaError::new(c.value_column, format!("invalid regex `{pattern}`: {m}")))?;
                     if negate {
                         // Netify 4.x and 5.0 return true for any `!=` against a regex
-                        // (spec §3.1); flowsieve makes it the negation of the match.
+                        // (docs/FLOW-ACTIONS.md §3.1); flowsieve makes it the negation of the match.
                         warnings.push(CriteriaWarning {
                             column: c.op_column,
                             message: "`!=` with a regex is true when the regex does not match; \
