@@ -36,7 +36,7 @@ fn message(p: &[u8]) -> bool {
             let request = op & 0x80 == 0;
             (op & 0x7f) <= 2
                 && (PCP_HEADER..=PCP_MAX).contains(&p.len())
-                && p.len() % 4 == 0
+                && p.len().is_multiple_of(4)
                 && (if request { p[2..4] == [0, 0] } else { p[2] == 0 && p[3] <= PCP_MAX_RESULT })
         }
         _ => false,
