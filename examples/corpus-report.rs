@@ -22,6 +22,11 @@
 //!   (287 / 297), `FastCGI` (310 / 308).
 //! - the same for protocols of issue 14's dissectors: `ETHEREUM`, `Discord`, `OICQ`, `Zabbix`,
 //!   `TocaBoca`, `Source_Engine`, `TuyaLP`, `BACnet`, `DNP3`.
+//! - protocols Netify does not list get flowsieve-only IDs and nDPI's names, and those whose
+//!   nDPI name or ID differs from Netify's map by name: `Elasticsearch` (Netify `ElasticSearch`
+//!   305), `NAT-PMP` (`NAT/PMP` 303), `Kafka` (1100), `BITCOIN` (`Bitcoin` 323), `MongoDB` (280),
+//!   `HSRP` (`Cisco/HSRP` 276), `RMCP` (329), `DCERPC` (`RPC` 127), `KCP` (1101), `RipeAtlas`
+//!   (1102), `Controller_Area_Network` (`CAN` 330).
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
 //! it falls in a documented class, each listed with its count and reason:
@@ -156,6 +161,17 @@ fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "TuyaLP" => protocol::TUYA_LP,
         "BACnet" => protocol::BACNET,
         "DNP3" => protocol::DNP3,
+        "Controller_Area_Network" => protocol::CAN,
+        "RipeAtlas" => protocol::RIPE_ATLAS,
+        "KCP" => protocol::KCP,
+        "DCERPC" => protocol::DCERPC,
+        "RMCP" => protocol::RMCP,
+        "HSRP" => protocol::HSRP,
+        "MongoDB" => protocol::MONGODB,
+        "BITCOIN" => protocol::BITCOIN,
+        "Kafka" => protocol::KAFKA,
+        "NAT-PMP" => protocol::NAT_PMP,
+        "Elasticsearch" => protocol::ELASTICSEARCH,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

@@ -1,5 +1,5 @@
 //! The one way dissectors read wire integers: a bounds-checked big-endian cursor over a byte
-//! slice, and reads at a fixed offset ([`be_u16_at`], [`be_u32_at`]). Every read returns
+//! slice, and reads at a fixed offset ([`be_u16_at`], [`be_u32_at`], [`le_u32_at`]). Every read returns
 //! `None` instead of panicking when the input is short.
 
 /// The big-endian `u16` at `at`; `None` when `b` is too short.
@@ -23,6 +23,12 @@ pub(crate) fn be_u24_at(b: &[u8], at: usize) -> Option<usize> {
 pub(crate) fn be_u32_at(b: &[u8], at: usize) -> Option<u32> {
     let s = b.get(at..at.checked_add(4)?)?;
     Some(u32::from_be_bytes(s.try_into().ok()?))
+}
+
+/// The little-endian `u32` at `at` (MongoDB, KCP, Bitcoin); `None` when `b` is too short.
+pub(crate) fn le_u32_at(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes(s.try_into().ok()?))
 }
 
 pub(crate) struct Reader<'a> {

@@ -34,9 +34,9 @@ macro_rules! registry {
         /// Per-flow dissection state; dropped (freeing buffers) when detection completes.
         #[derive(Debug)]
         pub enum DissectState {
-            /// No dissector has claimed the flow yet. Bit `i` set: dissector `i` of the
-            /// registry said the flow is not its protocol.
-            Probing { ruled_out: u64 },
+            /// No dissector has claimed the flow yet. Bit `i` set (bit `i % 64` of word
+            /// `i / 64`): dissector `i` of the registry said the flow is not its protocol.
+            Probing { ruled_out: [u64; RULED_OUT_WORDS] },
             $($variant(Box<$($path)::+>),)+
             /// Detection is over for this flow.
             Finished,
@@ -162,10 +162,35 @@ registry! {
     Xmpp(xmpp::XmppDissector),
     Oicq(oicq::OicqDissector),
     TocaBoca(tocaboca::TocaBocaDissector),
+    Elasticsearch(elasticsearch::ElasticsearchDissector),
+    NatPmp(natpmp::NatPmpDissector),
+    Kafka(kafka::KafkaDissector),
+    Bitcoin(bitcoin::BitcoinDissector),
+    Coap(coap::CoapDissector),
+    Ubntac2(ubntac2::Ubntac2Dissector),
+    Ajp(ajp::AjpDissector),
+    Mongodb(mongodb::MongodbDissector),
+    Socks(socks::SocksDissector),
+    Mqtt(mqtt::MqttDissector),
+    Vnc(vnc::VncDissector),
+    Dhcpv6(dhcpv6::Dhcpv6Dissector),
+    Hsrp(hsrp::HsrpDissector),
+    Rmcp(rmcp::RmcpDissector),
+    Dcerpc(dcerpc::DcerpcDissector),
+    Kcp(kcp::KcpDissector),
+    RipeAtlas(ripe_atlas::RipeAtlasDissector),
+    Can(can::CanDissector),
     Rtp(rtp::RtpDissector),
 }
 
-const _: () = assert!(KINDS.len() <= 64, "ruled_out is a u64 bit set");
+/// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time
+/// so the per-flow state stays as small as the registry allows.
+const RULED_OUT_WORDS: usize = KINDS.len().div_ceil(64);
+
+/// Dissector `i`'s word and bit in `ruled_out`.
+fn ruled_out_bit(i: usize) -> (usize, u64) {
+    (i / 64, 1 << (i % 64))
+}
 
 /// Something to do with one dissector type, given to [`visit`].
 pub trait Visitor {
@@ -175,7 +200,7 @@ pub trait Visitor {
 
 impl Default for DissectState {
     fn default() -> Self {
-        DissectState::Probing { ruled_out: 0 }
+        DissectState::Probing { ruled_out: [0; RULED_OUT_WORDS] }
     }
 }
 
@@ -209,7 +234,8 @@ impl DissectState {
         // The first certain dissector, unless a later certain one has the flow's port.
         let mut chosen: Option<(Kind, bool)> = None;
         for (i, &kind) in KINDS.iter().enumerate() {
-            if *ruled_out & (1 << i) != 0 {
+            let (word, bit) = ruled_out_bit(i);
+            if ruled_out[word] & bit != 0 {
                 continue;
             }
             match kind.probe(&flow, segment) {
@@ -225,7 +251,7 @@ impl DissectState {
                     }
                 }
                 Probe::Unsure => {}
-                Probe::NotForUs => *ruled_out |= 1 << i,
+                Probe::NotForUs => ruled_out[word] |= bit,
             }
         }
         if let Some((kind, _)) = chosen {
@@ -240,7 +266,7 @@ impl DissectState {
             // Claiming the flow is itself news even if the parse needs more bytes.
             return if step == Step::NothingNew && kind.named_on_claim() { Step::Updated } else { step };
         }
-        if ruled_out.count_ones() as usize == KINDS.len() {
+        if ruled_out.iter().map(|w| w.count_ones() as usize).sum::<usize>() == KINDS.len() {
             self.give_up(facts);
             return Step::Complete;
         }

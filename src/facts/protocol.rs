@@ -123,9 +123,34 @@ pub const BJNP: ProtocolId = ProtocolId(204);
 pub const DNP3: ProtocolId = ProtocolId(268);
 pub const SPOTIFY: ProtocolId = ProtocolId(156);
 
+pub const CAN: ProtocolId = ProtocolId(330);
+/// RIPE Atlas measurements; not in Netify's table, so a flowsieve-only ID with nDPI's name.
+pub const RIPE_ATLAS: ProtocolId = ProtocolId(1102);
+/// KCP, a reliable transport over UDP; not in Netify's table, so a flowsieve-only ID with nDPI's name.
+pub const KCP: ProtocolId = ProtocolId(1101);
+/// DCE/RPC (Netify's `RPC`, the ID nDPI gave DCE/RPC before renumbering it).
+pub const DCERPC: ProtocolId = ProtocolId(127);
+pub const RMCP: ProtocolId = ProtocolId(329);
+pub const HSRP: ProtocolId = ProtocolId(276);
+pub const VNC: ProtocolId = ProtocolId(89);
+pub const MQTT: ProtocolId = ProtocolId(222);
+pub const SOCKS: ProtocolId = ProtocolId(172);
+pub const MONGODB: ProtocolId = ProtocolId(280);
+pub const AJP: ProtocolId = ProtocolId(139);
+pub const UBNTAC2: ProtocolId = ProtocolId(31);
+pub const COAP: ProtocolId = ProtocolId(27);
+/// Bitcoin's peer-to-peer protocol.
+pub const BITCOIN: ProtocolId = ProtocolId(323);
+/// Apache Kafka; not in Netify's table, so a flowsieve-only ID with nDPI's name.
+pub const KAFKA: ProtocolId = ProtocolId(1100);
+/// NAT-PMP and PCP (RFC 6886, RFC 6887).
+pub const NAT_PMP: ProtocolId = ProtocolId(303);
+/// Elasticsearch's transport protocol.
+pub const ELASTICSEARCH: ProtocolId = ProtocolId(305);
+
 /// Netify's protocol table (netifyd's `nd-protos.hpp`, the copy in
 /// `data/third-party/netify/protocols.tsv`), sorted by ID, followed by flowsieve-only protocols
-/// (IDs from [`FLOWSIEVE_FIRST_ID`]: Discord). A test ties this table to that file. A
+/// (IDs from [`FLOWSIEVE_FIRST_ID`], nDPI's names). A test ties this table to that file. A
 /// protocol flowsieve detects uses Netify's ID and name; an ID is never reused for another
 /// protocol. netifyd's `TODO` entry (ID 4294967295) does not fit a `u16` and is left out.
 pub const PROTOCOLS: &[Protocol] = &[
@@ -363,6 +388,9 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: ProtocolId(333), name: "Telegram/VoIP" },
     // flowsieve-only, nDPI's name.
     Protocol { id: DISCORD, name: "Discord" },
+    Protocol { id: KAFKA, name: "Kafka" },
+    Protocol { id: KCP, name: "KCP" },
+    Protocol { id: RIPE_ATLAS, name: "RipeAtlas" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
