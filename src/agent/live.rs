@@ -309,7 +309,7 @@ fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared
                 last_expire = Instant::now();
                 // Monotonic time since start keeps expiry right if the wall clock jumps.
                 let now = started_wall.duration_since(UNIX_EPOCH).unwrap_or_default() + started_mono.elapsed();
-                worker.table.expire(now, |_| {});
+                worker.end_flows(Some(now), |_| true, &mut send, |_| {});
             }
             publish(&status, index, &worker, capture_stats, events_dropped.get());
         }

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use super::categories::CategoryIndex;
 use super::groups::Mac;
 use super::risks;
+use crate::facts::finality::Final;
 use crate::facts::protocol;
 use crate::facts::{AppFacts, FlowFacts, OtherType, TunnelType};
 
@@ -637,6 +638,23 @@ pub static ATTRIBUTES: &[Attribute] = &[
     },
 ];
 
+/// The fact groups an attribute reads, by canonical name: its tests are unknown until they are
+/// final (see [`crate::facts::finality`]). Attributes fixed when the flow is created, and
+/// conntrack's current state, need none.
+pub(super) fn needs(name: &str) -> Final {
+    match name {
+        "protocol" => Final::PROTOCOL,
+        "application" | "category" | "application_category" | "domain_category" => Final::APPLICATION,
+        "protocol_category" | "soft_dissector" => Final::PROTOCOL.with(Final::APPLICATION),
+        "detected_hostname" => Final::HOSTNAME,
+        "ssl_version" | "ssl_cipher" => Final::TLS_SERVER,
+        "tls_ja4" | "tls_ech" => Final::TLS_CLIENT,
+        "risks" | "ndpi_risk_score" | "ndpi_risk_client" | "ndpi_risk_server" => Final::RISKS,
+        "detection_complete" | "detection_guessed" | "detection_updated" | "fhc_hit" => Final::DETECTION,
+        _ => Final::NONE,
+    }
+}
+
 /// Names Netify knows that flowsieve does not (yet), so the error can say so instead of
 /// guessing a typo (spec/flow-actions.md §3.2). Every name the spec lists is supported now.
 const NETIFY_ONLY: &[&str] = &[];
@@ -709,6 +727,35 @@ mod tests {
         assert_eq!(all.len(), n, "a spelling appears twice in ATTRIBUTES");
         for name in NETIFY_ONLY {
             assert!(lookup(name).is_none(), "{name} is both supported and listed as Netify-only");
+        }
+    }
+
+    #[test]
+    fn every_name_needs_lists_is_an_attribute() {
+        for name in [
+            "protocol",
+            "application",
+            "category",
+            "application_category",
+            "domain_category",
+            "protocol_category",
+            "soft_dissector",
+            "detected_hostname",
+            "ssl_version",
+            "ssl_cipher",
+            "tls_ja4",
+            "tls_ech",
+            "risks",
+            "ndpi_risk_score",
+            "ndpi_risk_client",
+            "ndpi_risk_server",
+            "detection_complete",
+            "detection_guessed",
+            "detection_updated",
+            "fhc_hit",
+        ] {
+            assert!(ATTRIBUTES.iter().any(|a| a.name == name), "{name}");
+            assert_ne!(needs(name), Final::NONE, "{name}");
         }
     }
 

@@ -38,6 +38,7 @@ pub use categories::{CategoryIndex, APPLICATION_CATEGORIES, PROTOCOL_CATEGORIES}
 pub use explain::{ExplainStep, Explanation};
 pub use groups::{AddressGroup, AddressGroups, AddressGroupsError};
 
+use crate::facts::finality::Final;
 use crate::facts::FlowFacts;
 
 /// A compiled criteria expression, ready to test flows.
@@ -139,6 +140,18 @@ impl Criteria {
         self.plan.eval(facts)
     }
 
+    /// Whether a flow with these facts matches, deciding only on its final facts
+    /// ([`FlowFacts::final_facts`]): `Some(result)` once no fact that may still change can
+    /// alter the result, `None` before. Actions fire on `Some(true)`. No allocation.
+    #[inline]
+    pub fn decide(&self, facts: &FlowFacts) -> Option<bool> {
+        let known = facts.final_facts;
+        if known == Final::ALL {
+            return Some(self.plan.eval(facts));
+        }
+        self.plan.decide(facts, known)
+    }
+
     /// Every test against `facts` in evaluation order, each with the attribute's value, and
     /// the result (always equal to [`Criteria::matches`]). For `flowsieve explain`; allocates.
     pub fn explain(&self, facts: &FlowFacts) -> Explanation {
@@ -151,7 +164,7 @@ impl Criteria {
             let raw: String = chars[start..end].iter().collect();
             step.text = raw.split_whitespace().collect::<Vec<_>>().join(" ");
         }
-        Explanation { steps, result, match_all: self.match_all }
+        Explanation { steps, result, decided: self.decide(facts), match_all: self.match_all }
     }
 
     /// The attributes the deciding statement tests, in order of first use, each once

@@ -47,6 +47,7 @@ use super::whois::WhoisDissector;
 use super::wireguard::WireguardDissector;
 use super::xiaomi::XiaomiDissector;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use crate::facts::finality::Final;
 use crate::facts::protocol::ProtocolId;
 use crate::facts::FlowFacts;
 
@@ -186,6 +187,7 @@ impl DissectState {
             Some(id) => {
                 facts.protocol = id;
                 facts.detection_complete = true;
+                facts.final_facts = Final::ALL;
                 DissectState::Finished
             }
             None => DissectState::default(),

@@ -15,6 +15,7 @@ use super::reader::Reader;
 use super::stream::{Push, StreamBuffer};
 use super::x509::{self, CertificateName};
 use super::{protocol, Dissector, Parsed, Probe, Segment};
+use crate::facts::finality::Final;
 use crate::facts::{FlowFacts, Ja4, Md5Digest, Names};
 
 /// Unconsumed bytes buffered per direction. A record's payload is never buffered whole before it
@@ -751,6 +752,12 @@ impl<'a> ClientHello<'a> {
         if let Some(ja4) = ja4 {
             facts.tls.set_ja4(ja4);
         }
+        // A flow has one ClientHello that counts (later ones are not read): what it says is
+        // final, and so is the host name once it has one (dissectors only fill an empty one).
+        facts.final_facts |= Final::TLS_CLIENT;
+        if facts.detected_hostname().is_some() {
+            facts.final_facts |= Final::HOSTNAME;
+        }
         let agent = transport_parameter(self.quic_parameters, TP_GOOGLE_USER_AGENT)
             .filter(|ua| !ua.is_empty() && ua.iter().all(|&b| (0x20..0x7f).contains(&b)));
         if let Some(ua) = agent {
@@ -903,6 +910,9 @@ impl<'a> ServerHello<'a> {
         // A DTLS flow stays DTLS (its ClientHello said so); DTLS versions count down from 0xfeff.
         facts.tls.version = self.version;
         facts.tls.cipher = self.cipher;
+        // Final: a HelloRetryRequest binds the ServerHello to come to its version and cipher
+        // (RFC 8446 §4.1.4), and a flow's later handshakes are not read.
+        facts.final_facts |= Final::TLS_SERVER;
         if let Some(alpn) = self.alpn {
             facts.tls.set_alpn_negotiated(alpn);
         }

@@ -20,6 +20,7 @@
 
 pub mod dhcp;
 pub mod dns;
+pub mod finality;
 pub mod http;
 pub mod net;
 pub mod protocol;
@@ -823,6 +824,9 @@ pub struct FlowFacts {
     pub detection_guessed: bool,
     /// Metadata was added after the first detection.
     pub detection_updated: bool,
+    /// Which facts can no longer change (see [`finality`]). The flow table starts a flow
+    /// with [`finality::Final::NONE`]; facts built any other way default to all final.
+    pub final_facts: finality::Final,
     /// Packets and bytes seen, both directions.
     pub packets: u64,
     pub bytes: u64,
@@ -919,6 +923,7 @@ impl Default for FlowFacts {
             detection_complete: false,
             detection_guessed: false,
             detection_updated: false,
+            final_facts: finality::Final::ALL,
             packets: 0,
             bytes: 0,
         }

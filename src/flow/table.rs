@@ -21,6 +21,7 @@ use crate::classify::Classifier;
 use crate::decode::{tcp_flags, Packet};
 use crate::dissect::registry::{DissectState, Step};
 use crate::dissect::Segment;
+use crate::facts::finality::Final;
 use crate::facts::{Cold, Empty, FlowFacts, IcmpFacts, IfaceName};
 
 /// Limits and timeouts of a flow table.
@@ -172,6 +173,7 @@ impl Flow {
             self.dissect.give_up(&mut self.facts);
             self.facts.detection_complete = true;
             dns_hints::fill_detected_hostname(&mut self.facts);
+            self.facts.final_facts = Final::ALL;
             self.facts.shrink_to_fit();
         }
     }
@@ -430,6 +432,8 @@ impl FlowTable {
             if step_change == Change::Completed {
                 dns_hints::fill_detected_hostname(&mut flow.facts);
                 flow.facts.shrink_to_fit();
+                // Detection is over: nothing a criterion reads changes any more.
+                flow.facts.final_facts = Final::ALL;
             }
             if change == Change::None || step_change == Change::Completed {
                 change = step_change;
@@ -483,6 +487,8 @@ impl Site {
                 code: i.code,
                 id: i.id,
             }),
+            // Only what the packet that created the flow fixed; detection adds the rest.
+            final_facts: Final::NONE,
             ..FlowFacts::default()
         };
         let dissect = DissectState::start(&mut facts);
