@@ -189,7 +189,9 @@ impl Loader<'_> {
             }
         }
         match top.get("actions") {
-            None => self.problems.error("$", "missing key 'actions'"),
+            // `{}` (what NethSecurity ships before any rule) and configurations with targets
+            // only are valid: the agent then tracks flows and acts on none.
+            None => {}
             Some(actions) => {
                 if let Some(actions) = self.problems.object(actions, "$.actions") {
                     for (name, value) in actions {
@@ -516,6 +518,16 @@ mod tests {
         ] {
             assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
         }
+    }
+
+    #[test]
+    fn empty_configuration_and_one_without_actions_load() {
+        let empty = load_text("{}").unwrap();
+        assert!(empty.actions.actions.is_empty() && empty.targets.is_empty());
+        assert!(empty.warnings.is_empty(), "{:?}", empty.warnings);
+        let targets_only = load_text(r#"{"targets":{"l":{"target_type":"log"}}}"#).unwrap();
+        assert!(targets_only.actions.actions.is_empty());
+        assert_eq!(targets_only.targets.len(), 1);
     }
 
     #[test]
