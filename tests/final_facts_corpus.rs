@@ -218,3 +218,69 @@ fn every_flow_fires_exactly_the_actions_its_final_facts_satisfy() {
         assert!(*n > 0, "{} never fired", action.name);
     }
 }
+
+/// The weak-TLS walkthrough's action is decided with the packet that brings the ServerHello
+/// (the version is final then), whatever else that packet completes.
+#[test]
+fn weak_tls_is_decided_at_the_server_hello() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let config = flowsieve::actions::config::load(Path::new(&format!("{root}/examples/weak-tls.json")))
+        .unwrap_or_else(|e| panic!("{:?}", e.problems));
+    let locality = Arc::new(Locality::new(vec!["192.168.1.0/24".parse().unwrap()], vec![]));
+    let mut table = FlowTable::new(TableConfig::default(), locality, "pcap", false);
+    // Per flow (by key): the packet number that brought the ServerHello, the one that decided.
+    let mut seen: HashMap<FlowKey, (Option<u64>, Option<u64>)> = HashMap::new();
+    flowsieve::capture::file::read_file(&format!("{root}/tests/fixtures/weak-tls.pcap"), |frame| {
+        let Ok(packet) = flowsieve::decode::decode(frame.link, frame.data) else { return };
+        let Some((flow, _)) = table.process(&packet, frame.timestamp) else { return };
+        let f = &flow.facts;
+        let entry = seen.entry(flow.key()).or_default();
+        if f.tls.version != 0 && entry.0.is_none() {
+            entry.0 = Some(f.packets);
+        }
+        if !decided(&config.actions, f).is_empty() && entry.1.is_none() {
+            entry.1 = Some(f.packets);
+        }
+    })
+    .unwrap();
+    let decided: Vec<_> = seen.values().filter(|(_, d)| d.is_some()).collect();
+    let [(server_hello, decision)] = decided[..] else { panic!("{seen:?}") };
+    assert!(server_hello.is_some() && server_hello == decision, "{seen:?}");
+}
+
+/// Three-valued decisions and `explain` on facts mid-detection.
+#[test]
+fn unknown_facts_leave_negations_and_exemptions_undecided() {
+    use flowsieve::criteria::Criteria;
+    let mut facts = FlowFacts { final_facts: Final::NONE, other_port: 443, ..FlowFacts::default() };
+    let c = |text: &str| Criteria::compile(text).unwrap();
+    assert_eq!(c("app_id == 0;").decide(&facts), None);
+    assert_eq!(c("!detection_guessed;").decide(&facts), None);
+    assert_eq!(c("other_port == 443 || app_id == 0;").decide(&facts), Some(true));
+    assert_eq!(c("other_port == 80 && app_id == 0;").decide(&facts), Some(false));
+    assert_eq!(c("other_port == 443 && app_id == 0;").decide(&facts), None);
+    assert_eq!(c("*").decide(&facts), Some(true));
+    facts.tls.version = 0x0302;
+    facts.final_facts = Final::TLS_SERVER;
+    assert_eq!(c("ip_nat == false && ssl_version == 0x0302;").decide(&facts), Some(true));
+    let text = c("ssl_version == 0x0302 && !(app == 'netify.google');").explain(&facts).to_string();
+    assert!(text.contains("(application is not final; currently 0 (no tag))"), "{text}");
+    assert!(text.ends_with("result: unknown (currently true)"), "{text}");
+    facts.final_facts = Final::ALL;
+    assert!(c("ssl_version == 0x0302 && !(app == 'netify.google');")
+        .explain(&facts)
+        .to_string()
+        .ends_with("result: true"));
+
+    // An exemption that is not decided holds the action back.
+    let config = parse(
+        r#"{"actions":{"a":{"criteria":"other_port == 443;","targets":["l"],"exemptions":["app == 'netify.google';"]}},
+            "targets":{"l":{"target_type":"log"}}}"#,
+        Path::new("t.json"),
+    )
+    .unwrap();
+    facts.final_facts = Final::NONE;
+    assert!(decided(&config.actions, &facts).is_empty());
+    facts.final_facts = Final::ALL;
+    assert_eq!(decided(&config.actions, &facts), BTreeSet::from([0]));
+}
