@@ -546,6 +546,27 @@ mod tests {
     }
 
     #[test]
+    fn ipset_address_type_and_nftset_mark_interface_keys() {
+        use crate::enforce::ipset::MemberSide;
+        let c = load_text(
+            r#"{"actions":{"a":{"criteria":"*","targets":["i","n"]}},
+                "targets":{"i":{"target_type":"ipset","set_name":"s","address_type":"src"},
+                           "n":{"target_type":"nftset","set_name":"m","type":["local_addr","mark","interface"]}}}"#,
+        )
+        .unwrap();
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let TargetSpec::Ipset(i) = &c.targets[0] else { panic!() };
+        assert_eq!(i.side, MemberSide::Src);
+        let all =
+            problems(r#"{"actions":{},"targets":{"i":{"target_type":"ipset","set_name":"s","address_type":"both"}}}"#)
+                .join("\n");
+        assert!(
+            all.contains(r#"$.targets.i.address_type: unknown address_type 'both' (expected "src" or "dst")"#),
+            "{all}"
+        );
+    }
+
+    #[test]
     fn ipset_targets_parse_with_defaults_and_skbinfo() {
         let c = load_text(
             r#"{"actions":{"a":{"criteria":"true;","targets":["i","j"]}},
