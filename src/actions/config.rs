@@ -531,9 +531,15 @@ mod tests {
     }
 
     #[test]
-    fn sink_needs_a_destination_and_keeps_netify_keys() {
-        let all = problems(r#"{"actions":{"a":{"criteria":"*","targets":["s"]}},"targets":{"s":{"target_type":"sink","channel":"x"}}}"#).join("\n");
-        assert!(all.contains("error: $.targets.s: a sink needs a destination"), "{all}");
+    fn sink_by_sink_and_channel_or_own_destination() {
+        // Netify's v5 form: a sink plugin and a channel, no destination of flowsieve's own.
+        let c = load_text(
+            r#"{"actions":{"a":{"criteria":"*","targets":["s"]}},"targets":{"s":{"target_type":"sink","sink":"sink-socket","channel":"flow actions"}}}"#,
+        )
+        .unwrap();
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let TargetSpec::Sink(sink) = &c.targets[0] else { panic!() };
+        assert_eq!(sink.socket.as_deref(), Some(Path::new("/run/flowsieve/sink-socket.flow_actions.sock")));
         let c = load_text(
             r#"{"actions":{"a":{"criteria":"*","targets":["s"]}},
                 "targets":{"s":{"target_type":"sink","sink":"sink-socket","channel":"blocks","path":"/tmp/a.jsonl"}}}"#,
