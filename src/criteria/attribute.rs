@@ -227,8 +227,6 @@ fn other_type_code(f: &FlowFacts) -> u8 {
     }
 }
 
-const RISK_CAVEAT: Option<&str> = Some("risk detection is not implemented yet");
-
 /// Every attribute flowsieve understands. Names and meanings follow Netify
 /// (spec/flow-actions.md §3.2).
 pub static ATTRIBUTES: &[Attribute] = &[
@@ -441,29 +439,29 @@ pub static ATTRIBUTES: &[Attribute] = &[
         name: "risks",
         aliases: &[],
         accessor: Accessor::Risks(|f| f.risk.risks),
-        doc: "nDPI flow risks, by name ('tls_obsolete_version') or bit",
-        caveat: RISK_CAVEAT,
+        doc: "flow risks, by nDPI name ('tls_obsolete_version'), Netify name ('Weak TLS Cipher') or nDPI bit",
+        caveat: None,
     },
     Attribute {
         name: "ndpi_risk_score",
         aliases: &[],
         accessor: Accessor::Number { get: |f| u64::from(f.risk.score), max: U16_MAX, hex: false },
         doc: "nDPI risk score of the flow",
-        caveat: RISK_CAVEAT,
+        caveat: None,
     },
     Attribute {
         name: "ndpi_risk_client",
         aliases: &["ndpi_risk_score_client"],
         accessor: Accessor::Number { get: |f| u64::from(f.risk.score_client), max: U16_MAX, hex: false },
         doc: "nDPI risk score, client share",
-        caveat: RISK_CAVEAT,
+        caveat: None,
     },
     Attribute {
         name: "ndpi_risk_server",
         aliases: &["ndpi_risk_score_server"],
         accessor: Accessor::Number { get: |f| u64::from(f.risk.score_server), max: U16_MAX, hex: false },
         doc: "nDPI risk score, server share",
-        caveat: RISK_CAVEAT,
+        caveat: None,
     },
     Attribute {
         name: "fwmark",

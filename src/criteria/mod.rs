@@ -50,6 +50,9 @@ pub struct Criteria {
     warnings: Vec<CriteriaWarning>,
     /// The text was `*`.
     match_all: bool,
+    /// Every fact group the deciding statement reads: once all are final, plain two-valued
+    /// evaluation decides.
+    needs: Final,
 }
 
 /// Why a criteria text does not compile: where, and what was expected or found.
@@ -102,6 +105,7 @@ impl Criteria {
                 plan: plan::Node::Const(true),
                 warnings: Vec::new(),
                 match_all: true,
+                needs: Final::NONE,
             });
         }
         if let Some(long) = compact_form(text) {
@@ -117,7 +121,9 @@ impl Criteria {
         }
         let plan = last.ok_or_else(|| CriteriaError::new(1, "empty criteria".into()))?;
         warnings.sort_by_key(|w| w.column);
-        Ok(Criteria { source: text.into(), plan, warnings, match_all: false })
+        let mut needs = Final::NONE;
+        plan.for_each_test(&mut |test| needs |= test.needs());
+        Ok(Criteria { source: text.into(), plan, warnings, match_all: false, needs })
     }
 
     /// Compiles the long form of a compact expression; errors point at the compact value.
@@ -146,7 +152,7 @@ impl Criteria {
     #[inline]
     pub fn decide(&self, facts: &FlowFacts) -> Option<bool> {
         let known = facts.final_facts;
-        if known == Final::ALL {
+        if known.contains(self.needs) {
             return Some(self.plan.eval(facts));
         }
         self.plan.decide(facts, known)

@@ -333,6 +333,11 @@ impl Test {
         self.attr
     }
 
+    /// The fact groups the test reads.
+    pub(super) fn needs(&self) -> Final {
+        self.needs
+    }
+
     /// The operator as the canonical form writes it; `None` for a bare attribute.
     fn op(&self) -> Option<CmpOp> {
         let eq = |negate: bool| Some(if negate { CmpOp::Ne } else { CmpOp::Eq });

@@ -26,6 +26,7 @@ pub mod radius;
 pub mod rdp;
 mod reader;
 pub mod registry;
+pub mod risks;
 pub mod rtp;
 pub mod rtsp;
 pub mod sdrtn;

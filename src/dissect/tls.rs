@@ -1122,6 +1122,9 @@ fn record_certificate(body: &[u8], facts: &mut FlowFacts) {
             name(names);
         }
     };
+    if x509::is_self_issued(leaf) {
+        super::risks::flag(facts, super::risks::TLS_SELFSIGNED_CERTIFICATE);
+    }
     let _ = x509::certificate_names(leaf, |name| match name {
         CertificateName::CommonName(text) => {
             if cn.is_none() {

@@ -173,6 +173,7 @@ impl Flow {
             self.dissect.give_up(&mut self.facts);
             self.facts.detection_complete = true;
             dns_hints::fill_detected_hostname(&mut self.facts);
+            crate::dissect::risks::assess(&mut self.facts);
             self.facts.final_facts = Final::ALL;
             self.facts.shrink_to_fit();
         }
@@ -432,6 +433,7 @@ impl FlowTable {
             if step_change == Change::Completed {
                 dns_hints::fill_detected_hostname(&mut flow.facts);
                 flow.facts.shrink_to_fit();
+                crate::dissect::risks::assess(&mut flow.facts);
                 // Detection is over: nothing a criterion reads changes any more.
                 flow.facts.final_facts = Final::ALL;
             }
