@@ -5,8 +5,9 @@
 //! `OUT_DIR/<target>/`:
 //! - `decode`: single frames, behind the link-type selector byte;
 //! - `worker`: each capture's first frames as a frame sequence;
-//! - `dissect_<name>`: the first payloads of flows the dissector's probe is certain of, as a
-//!   flow input; `registry`: any flow's first payloads;
+//! - `dissect`: the first payloads of flows a dissector's probe is certain of, as a flow input
+//!   behind that dissector's selector byte (its index in the registry); `registry`: any flow's
+//!   first payloads;
 //! - `x509`: DER certificates found in TLS flows; `criteria`: sample criteria.
 //!
 //! The input formats are defined in `fuzz/src/lib.rs`; keep the two in step.
@@ -18,9 +19,10 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use flowsieve::decode::{self, LinkType};
+use flowsieve::dissect::registry::{self, Visitor};
 use flowsieve::dissect::{self, Direction, Dissector, FlowInfo, Probe, Segment};
 
-/// Seeds per target at most, and per target from one capture.
+/// Seeds per target (per dissector for `dissect`) at most, and the same from one capture.
 const MAX_PER_TARGET: usize = 1000;
 const MAX_PER_FILE: usize = 4;
 /// Payloads kept per flow, and frames per worker seed.
@@ -33,12 +35,14 @@ struct Seeds {
 }
 
 impl Seeds {
-    fn write(&mut self, target: &str, data: &[u8]) {
-        let n = self.written.entry(target.to_string()).or_default();
+    /// Write a seed for `key`: a target name, or `dissect/<dissector>` (the seed goes to the
+    /// target's directory; the limits count per dissector).
+    fn write(&mut self, key: &str, data: &[u8]) {
+        let n = self.written.entry(key.to_string()).or_default();
         if *n >= MAX_PER_TARGET {
             return;
         }
-        let dir = self.out.join(target);
+        let dir = self.out.join(key.split('/').next().unwrap_or(key));
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         let mut h = DefaultHasher::new();
         data.hash(&mut h);
@@ -100,57 +104,19 @@ impl FlowSeed {
     }
 }
 
-/// Fuzz target name → whether that dissector is certain of a flow.
-macro_rules! dissectors {
-    ($($name:literal => $ty:ty,)+) => {
-        fn dissector_targets(flow: &FlowSeed) -> Vec<&'static str> {
-            let mut v = Vec::new();
-            $(if flow.certain::<$ty>() { v.push($name); })+
-            v
-        }
-    };
+/// Whether a dissector is certain of a flow.
+struct Certain<'a>(&'a FlowSeed);
+
+impl Visitor for Certain<'_> {
+    type Output = bool;
+    fn visit<D: Dissector>(self, _name: &'static str) -> bool {
+        self.0.certain::<D>()
+    }
 }
 
-dissectors! {
-    "dissect_tls" => dissect::tls::TlsDissector,
-    "dissect_quic" => dissect::quic::QuicDissector,
-    "dissect_http" => dissect::http::HttpDissector,
-    "dissect_dns" => dissect::dns::DnsDissector,
-    "dissect_ssh" => dissect::ssh::SshDissector,
-    "dissect_dhcp" => dissect::dhcp::DhcpDissector,
-    "dissect_ntp" => dissect::ntp::NtpDissector,
-    "dissect_snmp" => dissect::snmp::SnmpDissector,
-    "dissect_netbios" => dissect::netbios::NetbiosDissector,
-    "dissect_ssdp" => dissect::ssdp::SsdpDissector,
-    "dissect_sip" => dissect::sip::SipDissector,
-    "dissect_stun" => dissect::stun::StunDissector,
-    "dissect_bittorrent" => dissect::bittorrent::BitTorrentDissector,
-    "dissect_gnutella" => dissect::gnutella::GnutellaDissector,
-    "dissect_smtp" => dissect::mail::SmtpDissector,
-    "dissect_imap" => dissect::mail::ImapDissector,
-    "dissect_pop3" => dissect::mail::Pop3Dissector,
-    "dissect_ftp" => dissect::ftp::FtpDissector,
-    "dissect_mysql" => dissect::mysql::MysqlDissector,
-    "dissect_postgres" => dissect::postgres::PostgresDissector,
-    "dissect_rdp" => dissect::rdp::RdpDissector,
-    "dissect_wireguard" => dissect::wireguard::WireguardDissector,
-    "dissect_openvpn" => dissect::openvpn::OpenvpnDissector,
-    "dissect_ike" => dissect::ike::IkeDissector,
-    "dissect_syslog" => dissect::syslog::SyslogDissector,
-    "dissect_slp" => dissect::slp::SlpDissector,
-    "dissect_gquic" => dissect::gquic::GquicDissector,
-    "dissect_kerberos" => dissect::kerberos::KerberosDissector,
-    "dissect_ldap" => dissect::ldap::LdapDissector,
-    "dissect_munin" => dissect::munin::MuninDissector,
-    "dissect_radius" => dissect::radius::RadiusDissector,
-    "dissect_rtsp" => dissect::rtsp::RtspDissector,
-    "dissect_sdrtn" => dissect::sdrtn::SdRtnDissector,
-    "dissect_smb" => dissect::smb::SmbDissector,
-    "dissect_tds" => dissect::tds::TdsDissector,
-    "dissect_xiaomi" => dissect::xiaomi::XiaomiDissector,
-    "dissect_fastcgi" => dissect::fastcgi::FastcgiDissector,
-    "dissect_whois" => dissect::whois::WhoisDissector,
-    "dissect_rtp" => dissect::rtp::RtpDissector,
+/// The dissect target's selector bytes (registry indexes) of the dissectors certain of a flow.
+fn certain_dissectors(flow: &FlowSeed) -> Vec<u8> {
+    (0..registry::NAMES.len()).filter(|&i| registry::visit(i, Certain(flow)) == Some(true)).map(|i| i as u8).collect()
 }
 
 /// DER certificates (`30 82 len len 30 82`) inside a server's payloads.
@@ -275,18 +241,21 @@ fn seed_file(file: &Path, seeds: &mut Seeds) {
     if let Some(seed) = worker_seed {
         seeds.write("worker", &seed);
     }
-    let mut per_target: HashMap<&str, usize> = HashMap::new();
+    let mut per_target: HashMap<String, usize> = HashMap::new();
     let mut flows: Vec<_> = flows.into_values().filter(|f| !f.payloads.is_empty()).collect();
     flows.sort_by_key(|f| std::cmp::Reverse(f.payloads.len()));
     for flow in &flows {
         let encoded = flow.encode();
-        let mut targets = dissector_targets(flow);
-        targets.push("registry");
-        for target in targets {
-            let n = per_target.entry(target).or_default();
+        let mut targets: Vec<(String, Vec<u8>)> = certain_dissectors(flow)
+            .into_iter()
+            .map(|i| (format!("dissect/{}", registry::NAMES[usize::from(i)]), [&[i][..], &encoded].concat()))
+            .collect();
+        targets.push(("registry".to_string(), encoded));
+        for (key, seed) in targets {
+            let n = per_target.entry(key.clone()).or_default();
             if *n < MAX_PER_FILE {
                 *n += 1;
-                seeds.write(target, &encoded);
+                seeds.write(&key, &seed);
             }
         }
         if flow.certain::<dissect::tls::TlsDissector>() {

@@ -2,6 +2,8 @@
 # Run fuzz targets under libFuzzer, one after the other, each for the given time, logging to
 # fuzz/logs/<target>.log (final stats included). Usage, from the repository root:
 #   scripts/fuzz-run.sh SECONDS TARGET...
+# Targets: dissect (every dissector, picked by the first input byte), registry, decode, worker,
+# criteria, x509, capture_file.
 # A crash stops that target's run and leaves the input in fuzz/artifacts/<target>/; the script
 # goes on with the next target and exits non-zero at the end.
 set -u

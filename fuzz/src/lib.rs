@@ -1,6 +1,6 @@
 //! Harnesses shared by the fuzz targets, and the byte format their inputs use.
 //!
-//! A *flow input* (dissector, registry targets) is:
+//! A *flow input* (registry target; the dissect target's input after its selector byte) is:
 //!
 //! ```text
 //! byte 0      bit 0: TCP (else UDP)
@@ -11,6 +11,10 @@
 //!                            segment's sequence number (a retransmission / overlap)
 //!             header bits 0..13: payload length (clipped to what is left of the input)
 //! ```
+//!
+//! The dissect target's input is one selector byte, then a flow input: the byte modulo the
+//! number of registered dissectors picks one, in registry order
+//! (`flowsieve::dissect::registry::NAMES`).
 //!
 //! A *frame sequence* (worker target) is:
 //!
@@ -26,7 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use flowsieve::decode::LinkType;
-use flowsieve::dissect::registry::DissectState;
+use flowsieve::dissect::registry::{self, DissectState};
 use flowsieve::dissect::{Direction, Dissector, FlowInfo, Parsed, Segment};
 use flowsieve::facts::FlowFacts;
 
@@ -110,11 +114,30 @@ pub fn run_dissector<D: Dissector>(data: &[u8]) {
         }
         let _ = D::probe_flow(&input.flow, &segment);
         match dissector.parse(&segment, &mut facts) {
-            Parsed::Done | Parsed::Skipped => break,
+            Parsed::Done | Parsed::Skipped(_) => break,
             Parsed::Continue | Parsed::Updated => {}
         }
     }
     touch(&facts);
+}
+
+/// The dissector a selector byte picks: its index in the registry.
+pub fn selected(selector: u8) -> usize {
+    usize::from(selector) % registry::NAMES.len()
+}
+
+/// The dissect target: the first byte selects a dissector, which [`run_dissector`] drives on
+/// the flow input that follows.
+pub fn run_selected(data: &[u8]) {
+    struct Run<'a>(&'a [u8]);
+    impl registry::Visitor for Run<'_> {
+        type Output = ();
+        fn visit<D: Dissector>(self, _name: &'static str) {
+            run_dissector::<D>(self.0);
+        }
+    }
+    let Some((&selector, rest)) = data.split_first() else { return };
+    let _ = registry::visit(selected(selector), Run(rest));
 }
 
 /// Drive the whole registry (probing order, port tie-breaks, hand-over to the winner).

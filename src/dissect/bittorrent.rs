@@ -4,8 +4,7 @@
 //! by an ST_STATE.
 
 use super::text::prefix_agrees;
-use super::{protocol, Direction, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::facts::FlowFacts;
+use super::{protocol, Direction, Dissector, FlowInfo, Ports, Probe, Segment};
 
 const HANDSHAKE: &[u8] = b"\x13BitTorrent protocol";
 
@@ -75,13 +74,7 @@ impl Dissector for BitTorrentDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.has_port(6881) || flow.has_port(6889) || flow.has_port(51413)
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::both(&[6881, 6889, 51413]);
 }
 
 #[cfg(test)]

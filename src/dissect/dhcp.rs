@@ -2,7 +2,7 @@
 //! vendor class (option 60) from BOOTP messages carrying the DHCP magic cookie.
 
 use super::text::fact_string;
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
 use crate::facts::FlowFacts;
 
 /// Fixed BOOTP header before the options (RFC 2131 figure 1), cookie included.
@@ -33,9 +33,7 @@ impl Dissector for DhcpDissector {
         Probe::certain_if(ok)
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_udp() && (flow.has_port(67) || flow.has_port(68))
-    }
+    const PORTS: Ports = Ports::udp(&[67, 68]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         let Some(mut options) = segment.payload.get(FIXED..) else {

@@ -7,9 +7,10 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use super::reader::{be_u16_at, be_u32_at};
 use super::stream::{Push, StreamBuffer};
 use super::text::fact_string;
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Skip};
 use crate::facts::dns::{DnsAnswer, MAX_ANSWERS};
 use crate::facts::FlowFacts;
 
@@ -59,7 +60,7 @@ impl Dissector for DnsDissector {
         if !flow.is_tcp() {
             return Probe::NotForUs;
         }
-        let Some(len) = u16_at(p, 0).map(usize::from) else {
+        let Some(len) = be_u16_at(p, 0).map(usize::from) else {
             return Probe::Unsure;
         };
         if len < HEADER {
@@ -80,9 +81,7 @@ impl Dissector for DnsDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.has_port(53) || (flow.is_udp() && (flow.has_port(5353) || flow.has_port(5355)))
-    }
+    const PORTS: Ports = Ports { tcp: &[53], udp: &[53, 5353, 5355] };
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         if facts.app_protocol.dns().is_none() {
@@ -106,7 +105,7 @@ impl Dissector for DnsDissector {
             return Parsed::Continue;
         }
         let data = side.data();
-        let Some(len) = u16_at(data, 0).map(usize::from) else {
+        let Some(len) = be_u16_at(data, 0).map(usize::from) else {
             return Parsed::Continue;
         };
         let outcome = match data.get(2..2 + len) {
@@ -115,10 +114,10 @@ impl Dissector for DnsDissector {
                 side.consume(2 + len);
                 outcome
             }
-            None if side.is_full() => Parsed::Skipped,
+            None if side.is_full() => Parsed::Skipped(Skip::TooLarge),
             None => Parsed::Continue,
         };
-        if matches!(outcome, Parsed::Done | Parsed::Skipped) {
+        if matches!(outcome, Parsed::Done | Parsed::Skipped(_)) {
             self.tcp = None;
         }
         outcome
@@ -138,7 +137,7 @@ fn read_counted(messages: &mut u8, msg: &[u8], facts: &mut FlowFacts) -> Parsed 
 /// Read one DNS message into the facts; `first` when it is the flow's first message.
 fn read_message(msg: &[u8], facts: &mut FlowFacts, first: bool) -> Parsed {
     let Some(header) = Header::read(msg) else {
-        return Parsed::Skipped;
+        return Parsed::Skipped(Skip::Malformed);
     };
     // nDPI reads only an LLMNR flow's first message.
     let names_flow = first || facts.protocol != protocol::LLMNR;
@@ -158,7 +157,7 @@ fn read_message(msg: &[u8], facts: &mut FlowFacts, first: bool) -> Parsed {
         }
         let dns = facts.app_protocol.dns_mut();
         if names_flow && header.qdcount > 0 {
-            if let Some(qtype) = u16_at(msg, next).filter(|&t| t != dns.query_type) {
+            if let Some(qtype) = be_u16_at(msg, next).filter(|&t| t != dns.query_type) {
                 dns.query_type = qtype;
                 updated = true;
             }
@@ -168,10 +167,10 @@ fn read_message(msg: &[u8], facts: &mut FlowFacts, first: bool) -> Parsed {
     let mut pos = HEADER;
     for _ in 0..header.qdcount {
         let Some(next) = name.read(msg, pos) else {
-            return if updated { Parsed::Updated } else { Parsed::Skipped };
+            return if updated { Parsed::Updated } else { Parsed::Skipped(Skip::Malformed) };
         };
-        if u16_at(msg, next + 2).is_none() {
-            return if updated { Parsed::Updated } else { Parsed::Skipped };
+        if be_u16_at(msg, next + 2).is_none() {
+            return if updated { Parsed::Updated } else { Parsed::Skipped(Skip::Malformed) };
         }
         pos = next + 4;
     }
@@ -185,7 +184,7 @@ fn read_message(msg: &[u8], facts: &mut FlowFacts, first: bool) -> Parsed {
                 break;
             };
             let (Some(rtype), Some(ttl), Some(rdlen)) =
-                (u16_at(msg, next), u32_at(msg, next + 4), u16_at(msg, next + 8))
+                (be_u16_at(msg, next), be_u32_at(msg, next + 4), be_u16_at(msg, next + 8))
             else {
                 break;
             };
@@ -241,14 +240,14 @@ struct Header {
 
 impl Header {
     fn read(msg: &[u8]) -> Option<Header> {
-        let flags = u16_at(msg, 2)?;
+        let flags = be_u16_at(msg, 2)?;
         Some(Header {
             response: flags & 0x8000 != 0,
             rcode: (flags & 0x000f) as u8,
-            qdcount: u16_at(msg, 4)?,
-            ancount: u16_at(msg, 6)?,
-            nscount: u16_at(msg, 8)?,
-            arcount: u16_at(msg, 10)?,
+            qdcount: be_u16_at(msg, 4)?,
+            ancount: be_u16_at(msg, 6)?,
+            nscount: be_u16_at(msg, 8)?,
+            arcount: be_u16_at(msg, 10)?,
         })
     }
 }
@@ -257,7 +256,7 @@ impl Header {
 /// real message has.
 fn header_sane(msg: &[u8]) -> bool {
     let (Some(flags), Some(qd), Some(an), Some(ns), Some(ar)) =
-        (u16_at(msg, 2), u16_at(msg, 4), u16_at(msg, 6), u16_at(msg, 8), u16_at(msg, 10))
+        (be_u16_at(msg, 2), be_u16_at(msg, 4), be_u16_at(msg, 6), be_u16_at(msg, 8), be_u16_at(msg, 10))
     else {
         return false;
     };
@@ -286,22 +285,12 @@ pub fn looks_like_message(msg: &[u8]) -> bool {
     let Some(next) = name.read(msg, HEADER) else {
         return false;
     };
-    let (Some(rtype), Some(class)) = (u16_at(msg, next), u16_at(msg, next + 2)) else {
+    let (Some(rtype), Some(class)) = (be_u16_at(msg, next), be_u16_at(msg, next + 2)) else {
         return false;
     };
     // mDNS sets the top class bit (unicast-response / cache-flush, RFC 6762 §5.4, §10.2).
     let class = class & 0x7fff;
     rtype != 0 && matches!(class, 1 | 3 | 4 | 254 | 255)
-}
-
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    let s = b.get(at..at.checked_add(2)?)?;
-    Some(u16::from_be_bytes([s[0], s[1]]))
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    let s = b.get(at..at.checked_add(4)?)?;
-    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
 
 /// A decoded name in dotted form, on the stack.
@@ -359,7 +348,7 @@ impl NameBuf {
                     at += 1 + usize::from(len);
                 }
                 3 => {
-                    let target = usize::from(u16_at(msg, at)? & 0x3fff);
+                    let target = usize::from(be_u16_at(msg, at)? & 0x3fff);
                     end.get_or_insert(at + 2);
                     if target >= at {
                         return None;

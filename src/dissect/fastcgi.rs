@@ -10,6 +10,7 @@
 //! 8-byte header alone says too little.
 
 use super::http::hostname_of;
+use super::reader::{be_len16_at, be_u16_at, be_u32_at};
 use super::text::fact_string;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
 use crate::facts::FlowFacts;
@@ -45,7 +46,7 @@ fn record(p: &[u8]) -> Option<Record<'_>> {
     if h[0] != 1 || !(1..=MAX_TYPE).contains(&h[1]) {
         return None;
     }
-    let len = usize::from(u16::from_be_bytes([h[4], h[5]]));
+    let len = be_len16_at(h, 4)?;
     let padding = usize::from(h[6]);
     let body = p.get(HEADER..).unwrap_or_default();
     let content = body.get(..len).unwrap_or(body);
@@ -60,8 +61,7 @@ fn length(data: &[u8]) -> Option<(usize, &[u8])> {
     if first & 0x80 == 0 {
         return Some((usize::from(first), data.get(1..)?));
     }
-    let b = data.get(..4)?;
-    let len = u32::from_be_bytes([b[0] & 0x7f, b[1], b[2], b[3]]);
+    let len = be_u32_at(data, 0)? & 0x7fff_ffff;
     Some((usize::try_from(len).ok()?, data.get(4..)?))
 }
 
@@ -97,7 +97,7 @@ fn looks_like_fastcgi(p: &[u8]) -> bool {
     match record(p) {
         Some(Record { kind: BEGIN_REQUEST, content, whole: true, .. }) => {
             content.len() == 8
-                && (1..=3).contains(&u16::from_be_bytes([content[0], content[1]]))
+                && be_u16_at(content, 0).is_some_and(|role| (1..=3).contains(&role))
                 && content[3..] == [0; 5]
         }
         Some(Record { kind: PARAMS, content, whole: true, .. }) => params_fill(content),

@@ -4,7 +4,7 @@
 
 use super::starttls::StartTls;
 use super::text::{contains_ci, prefix_agrees, split_line, starts_with_ci};
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
 use crate::facts::FlowFacts;
 
 /// FTP: `AUTH TLS` (RFC 4217) is followed into the TLS handshake.
@@ -45,9 +45,7 @@ impl Dissector for FtpDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_tcp() && flow.has_port(21)
-    }
+    const PORTS: Ports = Ports::tcp(&[21]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         self.starttls.parse(segment, facts, protocol::FTPS)

@@ -4,7 +4,7 @@
 //! little-endian payload length equal to the rest of the datagram.
 
 use super::text::{fact_string, header, prefix_agrees, split_line};
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
 use crate::facts::FlowFacts;
 
 const HEADER: usize = 23;
@@ -44,9 +44,7 @@ impl Dissector for GnutellaDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.has_port(6346) || flow.has_port(6347)
-    }
+    const PORTS: Ports = Ports::both(&[6346, 6347]);
 
     /// The 0.6 handshake carries HTTP-style headers; its User-Agent is kept as HTTP's is.
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {

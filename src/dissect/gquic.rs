@@ -11,7 +11,7 @@
 //! Q050's CHLO to [`record_chlo`].
 
 use super::text::fact_string;
-use super::{protocol, Dissector, Parsed, Probe, Segment};
+use super::{protocol, Dissector, Parsed, Ports, Probe, Segment, Skip};
 use crate::facts::FlowFacts;
 
 const TAG_CHLO: &[u8; 4] = b"CHLO";
@@ -82,14 +82,12 @@ impl Dissector for GquicDissector {
         Probe::certain_if(segment.tcp_seq.is_none() && version(segment.payload).is_some())
     }
 
-    fn port_hint(flow: &super::FlowInfo) -> bool {
-        flow.is_udp() && flow.has_port(443)
-    }
+    const PORTS: Ports = Ports::udp(&[443]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         let p = segment.payload;
         let Some(v) = version(p) else {
-            return if self.packets == 0 { Parsed::Skipped } else { Parsed::Continue };
+            return if self.packets == 0 { Parsed::Skipped(Skip::Malformed) } else { Parsed::Continue };
         };
         self.packets = self.packets.saturating_add(1);
         let mut outcome = Parsed::Continue;

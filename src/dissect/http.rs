@@ -8,7 +8,7 @@
 
 use super::stream::{Push, StreamBuffer};
 use super::text::{fact_string, header, prefix_agrees, split_line, trim};
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
 use crate::facts::http::METHODS;
 use crate::facts::FlowFacts;
 
@@ -73,9 +73,7 @@ impl Dissector for HttpDissector {
     }
 
     /// 80 and 8080, and the alternates 81 and 8181 nDPI also guesses HTTP for.
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_tcp() && [80, 8080, 81, 8181].iter().any(|&p| flow.has_port(p))
-    }
+    const PORTS: Ports = Ports::tcp(&[80, 8080, 81, 8181]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         let dir = segment.direction.index();

@@ -3,8 +3,8 @@
 //! matches the datagram. On UDP 4500 (NAT traversal, RFC 3948 §2.2) IKE is preceded by a
 //! four-byte zero non-ESP marker. nDPI names this IPSec; so do we.
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::facts::FlowFacts;
+use super::reader::be_u32_at;
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 const HEADER: usize = 28;
 
@@ -16,7 +16,7 @@ fn is_ike(p: &[u8]) -> bool {
     let Some(h) = p.get(..HEADER) else { return false };
     let version = h[17];
     let exchange = h[18];
-    let len = u32::from_be_bytes([h[24], h[25], h[26], h[27]]) as usize;
+    let Some(len) = be_u32_at(h, 24).map(|l| l as usize) else { return false };
     let exchange_ok = match version >> 4 {
         // Identity protection, aggressive, informational, transaction (mode config), quick mode.
         1 => matches!(exchange, 1..=6 | 32 | 33),
@@ -37,13 +37,7 @@ impl Dissector for IkeDissector {
         Probe::certain_if(yes)
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_udp() && (flow.has_port(500) || flow.has_port(4500))
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::udp(&[500, 4500]);
 }
 
 #[cfg(test)]

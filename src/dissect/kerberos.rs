@@ -2,8 +2,8 @@
 //! SEQUENCE opening with `pvno [0|1] INTEGER 5` (§5.4.1 KDC-REQ has it at tag 1, replies,
 //! AP messages and KRB-ERROR at tag 0). Over TCP a 4-byte big-endian length comes first (§7.2.2).
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::facts::FlowFacts;
+use super::reader::be_u32_at;
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 /// AS-REQ 10, AS-REP 11, TGS-REQ 12, TGS-REP 13, AP-REQ 14, AP-REP 15, KRB-ERROR 30
 /// (§5.10: `[APPLICATION n]`, constructed: 0x60 | n).
@@ -56,7 +56,7 @@ impl Dissector for KerberosDissector {
         } else if flow.is_tcp() {
             // The record marker's length must match; a message split over segments is judged
             // on what arrived only when it is whole.
-            let marker = p.get(..4).map(|m| u32::from_be_bytes([m[0], m[1], m[2], m[3]]) as usize);
+            let marker = be_u32_at(p, 0).map(|m| m as usize);
             marker.is_some_and(|len| len + 4 == p.len()) && is_message(&p[4..])
         } else {
             false
@@ -64,13 +64,7 @@ impl Dissector for KerberosDissector {
         Probe::certain_if(yes)
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.has_port(88)
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::both(&[88]);
 }
 
 #[cfg(test)]

@@ -6,8 +6,7 @@
 //! LDAP's ports such a first segment leaves the dissector unsure so the other side can be read.
 
 use super::kerberos::der_len;
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::facts::FlowFacts;
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 fn is_message(p: &[u8]) -> bool {
     if p.first() != Some(&0x30) {
@@ -41,13 +40,7 @@ impl Dissector for LdapDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.has_port(389) || flow.has_port(3268)
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::both(&[389, 3268]);
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 
 use super::starttls::StartTls;
 use super::text::{contains_ci, fact_string, prefix_agrees, split_line, starts_with_ci};
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
 use crate::facts::FlowFacts;
 
 /// How a first line compares with an SMTP greeting or command.
@@ -70,9 +70,7 @@ impl Dissector for SmtpDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_tcp() && (flow.has_port(25) || flow.has_port(587))
-    }
+    const PORTS: Ports = Ports::tcp(&[25, 587]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         let mut named = false;
@@ -111,9 +109,7 @@ impl Dissector for ImapDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_tcp() && flow.has_port(143)
-    }
+    const PORTS: Ports = Ports::tcp(&[143]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         self.starttls.parse(segment, facts, protocol::IMAPS)
@@ -137,9 +133,7 @@ impl Dissector for Pop3Dissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_tcp() && flow.has_port(110)
-    }
+    const PORTS: Ports = Ports::tcp(&[110]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         self.starttls.parse(segment, facts, protocol::POPS)

@@ -1,5 +1,10 @@
 //! Protocol dissectors: one file per protocol, one trait, and a registry that runs them on a
 //! flow's first packets until detection completes.
+//!
+//! A new protocol is its file (a [`Dissector`]: `PROTOCOL`, a probe, its [`Ports`] table and,
+//! unless the probe says all there is, a `parse`; integers read through `reader`), its `pub mod`
+//! line below, one line in the `registry!` list of [`registry`] (which also reaches the `dissect`
+//! fuzz target and its seeds), and its name in `protocol` if the ID is new.
 
 pub mod bittorrent;
 pub mod cipher_suites;
@@ -91,8 +96,40 @@ pub enum Parsed {
     Updated,
     /// Detection for this protocol is finished (facts may have changed).
     Done,
-    /// Gave up (malformed or unsupported input); facts keep what was learned.
-    Skipped,
+    /// Gave up, for this reason; facts keep what was learned.
+    Skipped(Skip),
+}
+
+/// Why a dissector gave up on a flow it had claimed. The registry counts them
+/// ([`registry::skipped`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// The bytes do not parse as the protocol (a bad header or message, a fatal alert).
+    Malformed,
+    /// The reassembly buffer filled before a whole message arrived.
+    TooLarge,
+    /// The protocol does not run over this transport as the dissector reads it.
+    WrongTransport,
+    /// A shortlisted flow whose later packets did not confirm the protocol (RTP).
+    Unconfirmed,
+    /// The packets the dissector reads ran out before what it looks for (QUIC Initials).
+    NotFound,
+}
+
+impl Skip {
+    /// Every reason, in the order [`registry::skipped`] counts them.
+    pub const ALL: [Skip; 5] =
+        [Skip::Malformed, Skip::TooLarge, Skip::WrongTransport, Skip::Unconfirmed, Skip::NotFound];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Skip::Malformed => "malformed",
+            Skip::TooLarge => "too_large",
+            Skip::WrongTransport => "wrong_transport",
+            Skip::Unconfirmed => "unconfirmed",
+            Skip::NotFound => "not_found",
+        }
+    }
 }
 
 /// What the registry knows about a flow while probing: its transport and ports.
@@ -143,14 +180,54 @@ pub trait Dissector: Default {
     fn probe_flow(_flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Self::probe(segment)
     }
-    /// The flow uses one of this protocol's well-known ports. Only a tie-breaker between
-    /// certain probes, and the guess for a flow no dissector claimed (Netify's
-    /// `detection_guessed`); never a reason to claim a flow on its own.
-    fn port_hint(_flow: &FlowInfo) -> bool {
-        false
+    /// This protocol's well-known ports. Only a tie-breaker between certain probes, and the
+    /// guess for a flow no dissector claimed (Netify's `detection_guessed`); never a reason to
+    /// claim a flow on its own.
+    const PORTS: Ports = Ports::NONE;
+    /// The flow uses one of [`Dissector::PORTS`] on its transport.
+    fn port_hint(flow: &FlowInfo) -> bool {
+        Self::PORTS.hint(flow)
     }
-    /// Consume one segment and write what it shows into `facts`.
-    fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed;
+    /// Consume one segment and write what it shows into `facts`. The default suits a dissector
+    /// whose certain probe is all there is to learn: detection is done.
+    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
+        Parsed::Done
+    }
+}
+
+/// A protocol's well-known ports, per transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ports {
+    pub tcp: &'static [u16],
+    pub udp: &'static [u16],
+}
+
+impl Ports {
+    /// No well-known port: the dissector is found by payload only.
+    pub const NONE: Ports = Ports { tcp: &[], udp: &[] };
+
+    /// The same ports on TCP and UDP.
+    pub const fn both(ports: &'static [u16]) -> Ports {
+        Ports { tcp: ports, udp: ports }
+    }
+
+    pub const fn tcp(ports: &'static [u16]) -> Ports {
+        Ports { tcp: ports, udp: &[] }
+    }
+
+    pub const fn udp(ports: &'static [u16]) -> Ports {
+        Ports { tcp: &[], udp: ports }
+    }
+
+    /// Either end of `flow` uses one of these ports on the flow's transport.
+    pub fn hint(&self, flow: &FlowInfo) -> bool {
+        let ports = match flow.ip_protocol {
+            FlowInfo::TCP => self.tcp,
+            FlowInfo::UDP => self.udp,
+            _ => &[],
+        };
+        ports.iter().any(|&p| flow.has_port(p))
+    }
 }
 
 /// Helpers shared by the dissectors' tests.

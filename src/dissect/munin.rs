@@ -2,7 +2,7 @@
 //! `# munin node at <hostname>\n`; that host name names the flow, as nDPI reports it.
 
 use super::text::{fact_string, prefix_agrees, split_line};
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
 use crate::facts::FlowFacts;
 
 const GREETING: &[u8] = b"# munin node at ";
@@ -27,9 +27,7 @@ impl Dissector for MuninDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_tcp() && flow.has_port(4949)
-    }
+    const PORTS: Ports = Ports::tcp(&[4949]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         let p = segment.payload;

@@ -2,8 +2,7 @@
 //! protocol, "Protocol::HandshakeV10"): a 3-byte little-endian length, sequence id 0,
 //! protocol version 10, then the NUL-terminated server version string.
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::facts::FlowFacts;
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 /// MySQL needs no state.
 #[derive(Debug, Default)]
@@ -29,13 +28,7 @@ impl Dissector for MysqlDissector {
         Probe::certain_if(flow.is_tcp() && is_greeting(segment.payload))
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_tcp() && flow.has_port(3306)
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::tcp(&[3306]);
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! 138, §4.4) and the session service (TCP 139, §4.3). Names are "first-level encoded": a
 //! length byte 32 and 32 characters `A`–`P`.
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::reader::be_u16_at;
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
 use crate::facts::FlowFacts;
 
 /// NetBIOS needs no state.
@@ -39,8 +40,7 @@ fn name_service(p: &[u8]) -> bool {
     // Header of 12 bytes like DNS; one question or one answer whose name is encoded.
     let (Some(&flags_hi), Some(counts)) = (p.get(2), p.get(4..12)) else { return false };
     let opcode = (flags_hi >> 3) & 0xf;
-    let qd = u16::from_be_bytes([counts[0], counts[1]]);
-    let an = u16::from_be_bytes([counts[2], counts[3]]);
+    let (Some(qd), Some(an)) = (be_u16_at(counts, 0), be_u16_at(counts, 2)) else { return false };
     matches!(opcode, 0 | 5 | 6 | 7 | 8) && (qd == 1 || an == 1) && qd <= 1 && an <= 1 && encoded_name_at(p, 12)
 }
 
@@ -70,10 +70,7 @@ impl Dissector for NetbiosDissector {
         Probe::certain_if(yes)
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        (flow.is_udp() && (flow.has_port(137) || flow.has_port(138)))
-            || (flow.is_tcp() && (flow.has_port(139) || flow.has_port(445)))
-    }
+    const PORTS: Ports = Ports { tcp: &[139, 445], udp: &[137, 138] };
 
     /// The queried (name service) or sending (datagram service) NetBIOS name becomes the
     /// flow's hostname, lower case, as nDPI reports it.

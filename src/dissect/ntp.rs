@@ -1,8 +1,7 @@
 //! NTP dissector (RFC 5905 §7.3): the 48-byte header, optionally followed by extension fields
 //! or a MAC; control (mode 6) and private (mode 7) messages on port 123.
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::facts::FlowFacts;
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 const HEADER: usize = 48;
 
@@ -38,13 +37,7 @@ impl Dissector for NtpDissector {
         Probe::certain_if((time_mode && stratum_ok) || control)
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_udp() && flow.has_port(123)
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::udp(&[123]);
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@
 //! tls-crypt the ACK and packet id are encrypted, so a TCP flow whose client opened with a
 //! hard-reset opcode is confirmed by the server answering with one.
 
-use super::{protocol, Direction, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::facts::FlowFacts;
+use super::reader::be_len16_at;
+use super::{protocol, Direction, Dissector, FlowInfo, Ports, Probe, Segment};
 
 const HARD_RESET_CLIENT_V1: u8 = 1;
 const HARD_RESET_CLIENT_V2: u8 = 7;
@@ -43,7 +43,7 @@ fn is_server_reset(p: &[u8]) -> bool {
 
 /// The packet inside one TCP frame: the two-byte length must cover the rest exactly.
 fn framed(p: &[u8]) -> Option<&[u8]> {
-    let len = p.get(..2).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))?;
+    let len = be_len16_at(p, 0)?;
     p.get(2..).filter(|rest| rest.len() == len)
 }
 
@@ -87,13 +87,7 @@ impl Dissector for OpenvpnDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.has_port(1194)
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::both(&[1194]);
 }
 
 #[cfg(test)]

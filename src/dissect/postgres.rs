@@ -3,8 +3,8 @@
 //! StartupMessage, 80877103 for SSLRequest, 80877104 for GSSENCRequest, 80877102 for
 //! CancelRequest.
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::facts::FlowFacts;
+use super::reader::be_u32_at;
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 const STARTUP_V3: u32 = 196_608;
 const SSL_REQUEST: u32 = 80_877_103;
@@ -19,8 +19,8 @@ fn classify(p: &[u8]) -> Probe {
     let (Some(len), Some(code)) = (p.get(..4), p.get(4..8)) else {
         return if p.len() < 8 && p.iter().take(2).all(|&b| b == 0) { Probe::Unsure } else { Probe::NotForUs };
     };
-    let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
-    let code = u32::from_be_bytes([code[0], code[1], code[2], code[3]]);
+    let (Some(len), Some(code)) = (be_u32_at(len, 0), be_u32_at(code, 0)) else { return Probe::NotForUs };
+    let len = len as usize;
     let ok = match code {
         SSL_REQUEST | GSSENC_REQUEST => len == 8 && p.len() == 8,
         CANCEL_REQUEST => len == 16 && p.len() == 16,
@@ -42,13 +42,7 @@ impl Dissector for PostgresDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_tcp() && flow.has_port(5432)
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::tcp(&[5432]);
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use sha2::Sha256;
 
 use super::reader::Reader;
 use super::tls::{self, Transport};
-use super::{protocol, Direction, Dissector, Parsed, Probe, Segment};
+use super::{protocol, Direction, Dissector, Parsed, Ports, Probe, Segment, Skip};
 use crate::facts::FlowFacts;
 
 /// The part of the CRYPTO stream we keep: the ClientHello must lie within it. Post-quantum key
@@ -390,9 +390,7 @@ impl Dissector for QuicDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::QUIC;
 
     /// UDP 443 (HTTP/3): only a tie-breaker and the guess for unclaimed flows.
-    fn port_hint(flow: &super::FlowInfo) -> bool {
-        flow.is_udp() && flow.has_port(443)
-    }
+    const PORTS: Ports = Ports::udp(&[443]);
 
     /// Certain for a UDP datagram that opens with a long-header packet of a version we know
     /// (fixed bit set, connection IDs of legal length, length within the datagram). Not only
@@ -415,7 +413,7 @@ impl Dissector for QuicDissector {
             return outcome;
         }
         if segment.tcp_seq.is_some() {
-            return self.finish(Parsed::Skipped);
+            return self.finish(Parsed::Skipped(Skip::WrongTransport));
         }
         if self.client.is_some_and(|c| c != segment.direction) {
             return Parsed::Continue; // the server's packets are not read
@@ -447,11 +445,11 @@ impl Dissector for QuicDissector {
                 } else {
                     tls::record_client_hello(body, Transport::Quic, facts)
                 };
-                self.finish(if parsed { Parsed::Done } else { Parsed::Skipped })
+                self.finish(if parsed { Parsed::Done } else { Parsed::Skipped(Skip::Malformed) })
             }
-            Some(HelloState::Bad) => self.finish(Parsed::Skipped),
+            Some(HelloState::Bad) => self.finish(Parsed::Skipped(Skip::Malformed)),
             _ if !claimed_before && self.client.is_some() => Parsed::Updated,
-            _ if self.initials_tried >= MAX_INITIALS => self.finish(Parsed::Skipped),
+            _ if self.initials_tried >= MAX_INITIALS => self.finish(Parsed::Skipped(Skip::NotFound)),
             _ => Parsed::Continue,
         }
     }

@@ -2,8 +2,8 @@
 //! a 16-bit length equal to the datagram's, a 16-byte authenticator, then attributes (type,
 //! length ≥ 2, value) that fill the rest exactly.
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::facts::FlowFacts;
+use super::reader::be_len16_at;
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 const HEADER: usize = 20;
 
@@ -15,8 +15,7 @@ fn known_code(code: u8) -> bool {
 
 /// A known code and a length field equal to the datagram's.
 fn is_header(p: &[u8]) -> bool {
-    let (Some(&code), Some(len)) = (p.first(), p.get(2..4)) else { return false };
-    let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+    let (Some(&code), Some(len)) = (p.first(), be_len16_at(p, 2)) else { return false };
     known_code(code) && len == p.len() && len >= HEADER
 }
 
@@ -48,13 +47,7 @@ impl Dissector for RadiusDissector {
         Probe::certain_if(flow.is_udp() && (is_message(p) || (Self::port_hint(flow) && is_header(p))))
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        [1812, 1813, 1645, 1646, 3799].iter().any(|&p| flow.has_port(p))
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::both(&[1812, 1813, 1645, 1646, 3799]);
 }
 
 #[cfg(test)]

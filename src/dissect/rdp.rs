@@ -3,9 +3,10 @@
 //! use TPKT/X.224 too (S7comm, ISO-TSAP), so we also require the RDP parts: the
 //! `Cookie: mstshash=` routing token, an RDP_NEG_REQ/RSP/FAILURE, or a bare request.
 
+use super::reader::be_len16_at;
 use super::starttls::StartTls;
 use super::text::contains_ci;
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
 use crate::facts::FlowFacts;
 
 /// RDP: after the X.224 negotiation most sessions switch to TLS (MS-RDPBCGR §5.4.5.1,
@@ -23,7 +24,7 @@ fn classify(p: &[u8]) -> Probe {
             Probe::NotForUs
         };
     };
-    let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    let Some(len) = be_len16_at(h, 2) else { return Probe::NotForUs };
     if h[0] != 3 || h[1] != 0 || len != p.len() || usize::from(h[4]) + 5 != len {
         return Probe::NotForUs;
     }
@@ -51,9 +52,7 @@ impl Dissector for RdpDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.has_port(3389)
-    }
+    const PORTS: Ports = Ports::both(&[3389]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         self.starttls.parse(segment, facts, protocol::RDP)

@@ -1,5 +1,29 @@
-//! A bounds-checked big-endian cursor over a byte slice, shared by the TLS and QUIC parsers:
-//! every read returns `None` instead of panicking when the input is short.
+//! The one way dissectors read wire integers: a bounds-checked big-endian cursor over a byte
+//! slice, and reads at a fixed offset ([`be_u16_at`], [`be_u32_at`]). Every read returns
+//! `None` instead of panicking when the input is short.
+
+/// The big-endian `u16` at `at`; `None` when `b` is too short.
+pub(crate) fn be_u16_at(b: &[u8], at: usize) -> Option<u16> {
+    let s = b.get(at..at.checked_add(2)?)?;
+    Some(u16::from_be_bytes(s.try_into().ok()?))
+}
+
+/// The big-endian `u16` at `at` as a length; `None` when `b` is too short.
+pub(crate) fn be_len16_at(b: &[u8], at: usize) -> Option<usize> {
+    be_u16_at(b, at).map(usize::from)
+}
+
+/// The big-endian 24-bit length at `at`; `None` when `b` is too short.
+pub(crate) fn be_u24_at(b: &[u8], at: usize) -> Option<usize> {
+    let s = b.get(at..at.checked_add(3)?)?;
+    Some(s.iter().fold(0, |n, &byte| n << 8 | usize::from(byte)))
+}
+
+/// The big-endian `u32` at `at`; `None` when `b` is too short.
+pub(crate) fn be_u32_at(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at.checked_add(4)?)?;
+    Some(u32::from_be_bytes(s.try_into().ok()?))
+}
 
 pub(crate) struct Reader<'a> {
     buf: &'a [u8],
@@ -32,18 +56,15 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn u16(&mut self) -> Option<u16> {
-        let b = self.take(2)?;
-        Some(u16::from_be_bytes([*b.first()?, *b.get(1)?]))
+        be_u16_at(self.take(2)?, 0)
     }
 
     pub(crate) fn u24(&mut self) -> Option<usize> {
-        let b = self.take(3)?;
-        Some(usize::from(*b.first()?) << 16 | usize::from(*b.get(1)?) << 8 | usize::from(*b.get(2)?))
+        be_u24_at(self.take(3)?, 0)
     }
 
     pub(crate) fn u32(&mut self) -> Option<u32> {
-        let b = self.take(4)?;
-        Some(u32::from_be_bytes(b.try_into().ok()?))
+        be_u32_at(self.take(4)?, 0)
     }
 
     /// A field with a one-byte length prefix.

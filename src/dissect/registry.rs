@@ -7,46 +7,12 @@
 //! tie-breakers, never evidence on their own. When every dissector has dropped out, or detection
 //! gives up, the flow's protocol is guessed from the ports (Netify's `detection_guessed`).
 //!
-//! Adding a protocol adds one line to the `registry!` list below (and its file).
+//! Adding a protocol is its file (with its `pub mod` line in `dissect/mod.rs`) and one line in
+//! the `registry!` list below; the fuzz target and its seeds reach it through [`visit`].
 
-use super::bittorrent::BitTorrentDissector;
-use super::dhcp::DhcpDissector;
-use super::dns::DnsDissector;
-use super::fastcgi::FastcgiDissector;
-use super::ftp::FtpDissector;
-use super::gnutella::GnutellaDissector;
-use super::gquic::GquicDissector;
-use super::http::HttpDissector;
-use super::ike::IkeDissector;
-use super::kerberos::KerberosDissector;
-use super::ldap::LdapDissector;
-use super::mail::{ImapDissector, Pop3Dissector, SmtpDissector};
-use super::munin::MuninDissector;
-use super::mysql::MysqlDissector;
-use super::netbios::NetbiosDissector;
-use super::ntp::NtpDissector;
-use super::openvpn::OpenvpnDissector;
-use super::postgres::PostgresDissector;
-use super::quic::QuicDissector;
-use super::radius::RadiusDissector;
-use super::rdp::RdpDissector;
-use super::rtp::RtpDissector;
-use super::rtsp::RtspDissector;
-use super::sdrtn::SdRtnDissector;
-use super::sip::SipDissector;
-use super::slp::SlpDissector;
-use super::smb::SmbDissector;
-use super::snmp::SnmpDissector;
-use super::ssdp::SsdpDissector;
-use super::ssh::SshDissector;
-use super::stun::StunDissector;
-use super::syslog::SyslogDissector;
-use super::tds::TdsDissector;
-use super::tls::TlsDissector;
-use super::whois::WhoisDissector;
-use super::wireguard::WireguardDissector;
-use super::xiaomi::XiaomiDissector;
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::*;
 use crate::facts::finality::Final;
 use crate::facts::protocol::ProtocolId;
 use crate::facts::FlowFacts;
@@ -61,17 +27,18 @@ pub enum Step {
     Complete,
 }
 
-/// Declares the registered dissectors: one `Variant(Type),` line each, in probing priority
-/// order. Generates the per-flow state enum and the dispatch over it.
+/// Declares the registered dissectors: one `Variant(module::Type),` line each, in probing
+/// priority order. Generates the per-flow state enum, the dispatch over it, the name list
+/// ([`NAMES`]) and [`visit`].
 macro_rules! registry {
-    ($($variant:ident($ty:ty),)+) => {
+    ($($variant:ident($($path:ident)::+),)+) => {
         /// Per-flow dissection state; dropped (freeing buffers) when detection completes.
         #[derive(Debug)]
         pub enum DissectState {
             /// No dissector has claimed the flow yet. Bit `i` set: dissector `i` of the
             /// registry said the flow is not its protocol.
             Probing { ruled_out: u64 },
-            $($variant(Box<$ty>),)+
+            $($variant(Box<$($path)::+>),)+
             /// Detection is over for this flow.
             Finished,
         }
@@ -85,28 +52,41 @@ macro_rules! registry {
         /// Every registered dissector, in probing order.
         const KINDS: &[Kind] = &[$(Kind::$variant,)+];
 
+        /// The registered dissectors' names, in probing order.
+        pub const NAMES: &[&str] = &[$(stringify!($variant),)+];
+
+        /// Run `visitor` on the dissector at `index` of the registry (see [`NAMES`]); `None`
+        /// past the end. How code outside the registry (fuzzing, seed extraction) reaches each
+        /// dissector's type without listing them again.
+        pub fn visit<V: Visitor>(index: usize, visitor: V) -> Option<V::Output> {
+            let kind = *KINDS.get(index)?;
+            Some(match kind {
+                $(Kind::$variant => visitor.visit::<$($path)::+>(stringify!($variant)),)+
+            })
+        }
+
         impl Kind {
             fn probe(self, flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
                 match self {
-                    $(Kind::$variant => <$ty>::probe_flow(flow, segment),)+
+                    $(Kind::$variant => <$($path)::+>::probe_flow(flow, segment),)+
                 }
             }
 
             fn port_hint(self, flow: &FlowInfo) -> bool {
                 match self {
-                    $(Kind::$variant => <$ty>::port_hint(flow),)+
+                    $(Kind::$variant => <$($path)::+>::port_hint(flow),)+
                 }
             }
 
             fn protocol(self) -> ProtocolId {
                 match self {
-                    $(Kind::$variant => <$ty>::PROTOCOL,)+
+                    $(Kind::$variant => <$($path)::+>::PROTOCOL,)+
                 }
             }
 
             fn named_on_claim(self) -> bool {
                 match self {
-                    $(Kind::$variant => <$ty>::NAMED_ON_CLAIM,)+
+                    $(Kind::$variant => <$($path)::+>::NAMED_ON_CLAIM,)+
                 }
             }
 
@@ -130,48 +110,54 @@ macro_rules! registry {
 }
 
 registry! {
-    Tls(TlsDissector),
-    Quic(QuicDissector),
-    Gquic(GquicDissector),
-    Rtsp(RtspDissector),
-    Http(HttpDissector),
-    Ssh(SshDissector),
-    Dns(DnsDissector),
-    Dhcp(DhcpDissector),
-    Ntp(NtpDissector),
-    Snmp(SnmpDissector),
-    Netbios(NetbiosDissector),
-    Ssdp(SsdpDissector),
-    Sip(SipDissector),
-    Stun(StunDissector),
-    BitTorrent(BitTorrentDissector),
-    Gnutella(GnutellaDissector),
-    Smtp(SmtpDissector),
-    Imap(ImapDissector),
-    Pop3(Pop3Dissector),
-    Ftp(FtpDissector),
-    Mysql(MysqlDissector),
-    Postgres(PostgresDissector),
-    Rdp(RdpDissector),
-    Wireguard(WireguardDissector),
-    Openvpn(OpenvpnDissector),
-    Ike(IkeDissector),
-    Syslog(SyslogDissector),
-    Slp(SlpDissector),
-    SdRtn(SdRtnDissector),
-    Kerberos(KerberosDissector),
-    Ldap(LdapDissector),
-    Radius(RadiusDissector),
-    Tds(TdsDissector),
-    Smb(SmbDissector),
-    Munin(MuninDissector),
-    Xiaomi(XiaomiDissector),
-    Fastcgi(FastcgiDissector),
-    Whois(WhoisDissector),
-    Rtp(RtpDissector),
+    Tls(tls::TlsDissector),
+    Quic(quic::QuicDissector),
+    Gquic(gquic::GquicDissector),
+    Rtsp(rtsp::RtspDissector),
+    Http(http::HttpDissector),
+    Ssh(ssh::SshDissector),
+    Dns(dns::DnsDissector),
+    Dhcp(dhcp::DhcpDissector),
+    Ntp(ntp::NtpDissector),
+    Snmp(snmp::SnmpDissector),
+    Netbios(netbios::NetbiosDissector),
+    Ssdp(ssdp::SsdpDissector),
+    Sip(sip::SipDissector),
+    Stun(stun::StunDissector),
+    BitTorrent(bittorrent::BitTorrentDissector),
+    Gnutella(gnutella::GnutellaDissector),
+    Smtp(mail::SmtpDissector),
+    Imap(mail::ImapDissector),
+    Pop3(mail::Pop3Dissector),
+    Ftp(ftp::FtpDissector),
+    Mysql(mysql::MysqlDissector),
+    Postgres(postgres::PostgresDissector),
+    Rdp(rdp::RdpDissector),
+    Wireguard(wireguard::WireguardDissector),
+    Openvpn(openvpn::OpenvpnDissector),
+    Ike(ike::IkeDissector),
+    Syslog(syslog::SyslogDissector),
+    Slp(slp::SlpDissector),
+    SdRtn(sdrtn::SdRtnDissector),
+    Kerberos(kerberos::KerberosDissector),
+    Ldap(ldap::LdapDissector),
+    Radius(radius::RadiusDissector),
+    Tds(tds::TdsDissector),
+    Smb(smb::SmbDissector),
+    Munin(munin::MuninDissector),
+    Xiaomi(xiaomi::XiaomiDissector),
+    Fastcgi(fastcgi::FastcgiDissector),
+    Whois(whois::WhoisDissector),
+    Rtp(rtp::RtpDissector),
 }
 
 const _: () = assert!(KINDS.len() <= 64, "ruled_out is a u64 bit set");
+
+/// Something to do with one dissector type, given to [`visit`].
+pub trait Visitor {
+    type Output;
+    fn visit<D: Dissector>(self, name: &'static str) -> Self::Output;
+}
 
 impl Default for DissectState {
     fn default() -> Self {
@@ -268,19 +254,38 @@ impl DissectState {
     /// A dissector that gave up without naming the flow (RTP's unconfirmed claim) leaves it to
     /// the port guess, as if it had never claimed it.
     fn finish(&mut self, parsed: Parsed, facts: &mut FlowFacts) -> Step {
+        if let Parsed::Skipped(reason) = parsed {
+            count_skip(reason);
+        }
         match parsed {
-            Parsed::Skipped if facts.protocol == protocol::UNKNOWN => {
+            Parsed::Skipped(_) if facts.protocol == protocol::UNKNOWN => {
                 self.give_up(facts);
                 Step::Complete
             }
             Parsed::Continue => Step::NothingNew,
             Parsed::Updated => Step::Updated,
-            Parsed::Done | Parsed::Skipped => {
+            Parsed::Done | Parsed::Skipped(_) => {
                 *self = DissectState::Finished;
                 Step::Complete
             }
         }
     }
+}
+
+/// Dissectors that gave up on a flow they had claimed, per reason (index in [`Skip::ALL`]),
+/// since the process started, all workers together. Touched once per such flow, not per packet.
+/// Every dissection counts, including parallel replay's shadow copies of DNS flows in the other
+/// workers: not a per-flow figure, so not printed with the replay summary (a per-worker count in
+/// the table's stats, net of shadows, would be).
+static SKIPPED: [AtomicU64; Skip::ALL.len()] = [const { AtomicU64::new(0) }; Skip::ALL.len()];
+
+fn count_skip(reason: Skip) {
+    SKIPPED[reason as usize].fetch_add(1, Ordering::Relaxed);
+}
+
+/// How many times dissectors gave up on a flow, per reason, in the process so far.
+pub fn skipped() -> [(Skip, u64); Skip::ALL.len()] {
+    Skip::ALL.map(|r| (r, SKIPPED[r as usize].load(Ordering::Relaxed)))
 }
 
 /// Port guesses that outrank the dissectors' hints: TCP 445 is direct-hosted SMB (MS-SMB2
@@ -412,7 +417,9 @@ mod tests {
         assert!(!f.detection_guessed);
 
         // An RTP-looking first packet on SIP's port, then junk: the port guess, as if RTP had
-        // never claimed the flow.
+        // never claimed the flow; the give-up is counted.
+        let unconfirmed = || skipped().iter().find(|(r, _)| *r == Skip::Unconfirmed).map_or(0, |&(_, n)| n);
+        let before = unconfirmed();
         let mut f = facts(17, 40000, 5060);
         let mut state = DissectState::start(&mut f);
         state.on_segment(&udp(&first), &mut f);
@@ -422,6 +429,40 @@ mod tests {
         assert!(state.is_finished());
         assert_eq!(f.protocol, protocol::SIP);
         assert!(f.detection_guessed);
+        // Other tests may count at the same time: at least this flow's.
+        assert!(unconfirmed() > before);
+    }
+
+    #[test]
+    fn visit_reaches_every_dissector_by_name() {
+        struct Name;
+        impl Visitor for Name {
+            type Output = (&'static str, ProtocolId);
+            fn visit<D: Dissector>(self, name: &'static str) -> Self::Output {
+                (name, D::PROTOCOL)
+            }
+        }
+        assert_eq!(NAMES.len(), KINDS.len());
+        for (i, kind) in KINDS.iter().enumerate() {
+            assert_eq!(visit(i, Name), Some((NAMES[i], kind.protocol())));
+            assert!(!NAMES[..i].contains(&NAMES[i]), "{} twice", NAMES[i]);
+        }
+        assert_eq!(visit(KINDS.len(), Name), None);
+    }
+
+    #[test]
+    fn port_tables_are_per_transport() {
+        assert!(dns::DnsDissector::port_hint(&FlowInfo { ip_protocol: FlowInfo::TCP, ports: [53, 40000] }));
+        assert!(!dns::DnsDissector::port_hint(&FlowInfo { ip_protocol: FlowInfo::TCP, ports: [5353, 40000] }));
+        assert!(dns::DnsDissector::port_hint(&FlowInfo { ip_protocol: FlowInfo::UDP, ports: [40000, 5353] }));
+        assert!(!tls::TlsDissector::port_hint(&FlowInfo { ip_protocol: FlowInfo::TCP, ports: [443, 40000] }));
+    }
+
+    #[test]
+    fn skip_reasons_index_their_counters() {
+        for (i, r) in Skip::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i, "{r:?}");
+        }
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! with the marker bit) name the flow RTCP, as nDPI's corpus truth does, once two of them agree.
 //! Ports below 1024 and Ethereum's 30303 are never RTP (nDPI skips them too).
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::reader::{be_len16_at, be_u16_at, be_u32_at};
+use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment, Skip};
 use crate::facts::FlowFacts;
 
 const HEADER: usize = 12;
@@ -41,14 +42,14 @@ fn rtp_header(p: &[u8]) -> Option<(u16, u32)> {
     let pt = h[1] & 0x7f;
     // Payload types 72-76 are RTCP's (RFC 3550 §12.1 / RFC 5761 §4); 35-95 are unassigned.
     let pt_ok = pt <= 34 || (96..=127).contains(&pt);
-    let ssrc = u32::from_be_bytes([h[8], h[9], h[10], h[11]]);
+    let ssrc = be_u32_at(h, 8)?;
     // Version 2. CSRC lists come from mixers and SFUs, which send dynamic payload types: a
     // CSRC count with a static type is refused, or BACnet/IP (first byte 0x81, BVLC functions
     // 0-12) would read as RTP.
     let csrc = usize::from(h[0] & 0x0f);
     let csrc_ok = csrc == 0 || (pt >= 96 && p.len() >= HEADER + 4 * csrc);
     let ok = h[0] & 0xc0 == 0x80 && csrc_ok && pt_ok && ssrc != 0;
-    ok.then(|| (u16::from_be_bytes([h[2], h[3]]), ssrc))
+    ok.then_some((be_u16_at(h, 2)?, ssrc))
 }
 
 /// True when `p` is a compound RTCP packet: each part version 2, a packet type 200–204 and a
@@ -61,7 +62,7 @@ fn is_rtcp(p: &[u8]) -> bool {
         if h[0] & 0xc0 != 0x80 || (parts == 0 && !(200..=204).contains(&h[1])) || !(192..=213).contains(&h[1]) {
             return false;
         }
-        let len = (usize::from(u16::from_be_bytes([h[2], h[3]])) + 1) * 4;
+        let Some(len) = be_len16_at(h, 2).map(|words| (words + 1) * 4) else { return false };
         let Some(next) = rest.get(len..) else { return false };
         rest = next;
         parts += 1;
@@ -120,7 +121,7 @@ impl Dissector for RtpDissector {
         }
         if self.strikes >= MAX_STRIKES || self.packets >= MAX_PACKETS {
             // Not confirmed: the flow, still unnamed, goes back to the registry's port guess.
-            return Parsed::Skipped;
+            return Parsed::Skipped(Skip::Unconfirmed);
         }
         Parsed::Continue
     }
@@ -214,7 +215,7 @@ mod tests {
         assert_eq!(facts.protocol, protocol::UNKNOWN);
         // Two packets that are neither RTP nor RTCP withdraw the claim, still unnamed.
         assert_eq!(feed(&mut d, &mut facts, Direction::Forward, b"hello there"), Parsed::Continue);
-        assert_eq!(feed(&mut d, &mut facts, Direction::Forward, b"hello there"), Parsed::Skipped);
+        assert_eq!(feed(&mut d, &mut facts, Direction::Forward, b"hello there"), Parsed::Skipped(Skip::Unconfirmed));
         assert_eq!(facts.protocol, protocol::UNKNOWN);
     }
 

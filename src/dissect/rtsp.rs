@@ -4,7 +4,7 @@
 //! otherwise look like HTTP.
 
 use super::text::split_line;
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
 use crate::facts::FlowFacts;
 
 /// RTSP needs no state.
@@ -27,9 +27,7 @@ impl Dissector for RtspDissector {
         Probe::certain_if(flow.is_tcp() && is_rtsp(segment.payload))
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_tcp() && (flow.has_port(554) || flow.has_port(8554))
-    }
+    const PORTS: Ports = Ports::tcp(&[554, 8554]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         if !segment.payload.starts_with(b"RTSP/") {

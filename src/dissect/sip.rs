@@ -2,8 +2,7 @@
 //! `SIP/2.0 code reason`, over UDP or TCP.
 
 use super::text::prefix_agrees;
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::facts::FlowFacts;
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 /// RFC 3261 and its extensions (RFC 3262, 3265, 3311, 3428, 3515, 3903, 6086).
 const METHODS: &[&[u8]] = &[
@@ -59,13 +58,7 @@ impl Dissector for SipDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.has_port(5060) || flow.has_port(5061)
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::both(&[5060, 5061]);
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! Service Location Protocol (SLPv2, RFC 2608 §8; SLPv1, RFC 2165 §7): version byte 1 or 2,
 //! a function id 1–11, and (v2) a 3-byte length equal to the datagram's.
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::facts::FlowFacts;
+use super::reader::{be_len16_at, be_u24_at};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 /// SLP needs no state.
 #[derive(Debug, Default)]
@@ -12,14 +12,10 @@ fn is_slp(p: &[u8]) -> bool {
     let Some(h) = p.get(..12) else { return false };
     match (h[0], h[1]) {
         (2, 1..=11) => {
-            let len = usize::from(h[2]) << 16 | usize::from(h[3]) << 8 | usize::from(h[4]);
             // Flags: only O, F, R defined; the next-extension offset and XID follow.
-            len == p.len() && h[6] == 0
+            be_u24_at(h, 2) == Some(p.len()) && h[6] == 0
         }
-        (1, 1..=10) => {
-            let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
-            len == p.len()
-        }
+        (1, 1..=10) => be_len16_at(h, 2) == Some(p.len()),
         _ => false,
     }
 }
@@ -31,13 +27,7 @@ impl Dissector for SlpDissector {
         Probe::certain_if((flow.is_udp() || flow.is_tcp()) && is_slp(segment.payload))
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.has_port(427)
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::both(&[427]);
 }
 
 #[cfg(test)]

@@ -6,13 +6,14 @@
 //! (its signed or encrypted continuation); on SMB's ports such a segment leaves the dissector
 //! unsure, so the server's next message can still be read.
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::reader::be_u24_at;
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
 use crate::facts::FlowFacts;
 
 /// Which SMB a message start is: `Some(true)` for SMB 2/3, `Some(false)` for SMB 1.
 fn smb2(p: &[u8]) -> Option<bool> {
     let h = p.get(..8)?;
-    if h[0] != 0 || usize::from(h[1]) << 16 | usize::from(h[2]) << 8 | usize::from(h[3]) < 4 {
+    if h[0] != 0 || be_u24_at(h, 1)? < 4 {
         return None;
     }
     match &h[4..8] {
@@ -42,9 +43,7 @@ impl Dissector for SmbDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_tcp() && flow.has_port(445)
-    }
+    const PORTS: Ports = Ports::tcp(&[445]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         if smb2(segment.payload) == Some(false) {

@@ -2,8 +2,7 @@
 //! element is the INTEGER version (0 v1, 1 v2c, 3 v3); v1/v2c follow it with the community
 //! OCTET STRING and a PDU whose tag is 0xa0–0xa8.
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::facts::FlowFacts;
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 /// SNMP needs no state.
 #[derive(Debug, Default)]
@@ -59,13 +58,7 @@ impl Dissector for SnmpDissector {
         Probe::certain_if(flow.is_udp() && is_snmp(segment.payload))
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_udp() && (flow.has_port(161) || flow.has_port(162))
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::udp(&[161, 162]);
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! `M-SEARCH * HTTP/1.1`, `NOTIFY * HTTP/1.1` and `HTTP/1.1 200 OK` search responses.
 
 use super::text::{contains_ci, fact_string, header, split_line};
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
 use crate::facts::FlowFacts;
 
 const STARTS: &[&[u8]] = &[b"M-SEARCH * HTTP/1.1", b"NOTIFY * HTTP/1.1", b"HTTP/1.1 200 OK"];
@@ -30,9 +30,7 @@ impl Dissector for SsdpDissector {
         Probe::NotForUs
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_udp() && flow.has_port(1900)
-    }
+    const PORTS: Ports = Ports::udp(&[1900]);
 
     /// The HOST header becomes the flow's hostname as sent (`239.255.255.250:1900`), as
     /// nDPI and Netify report it.

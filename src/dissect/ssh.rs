@@ -3,7 +3,7 @@
 
 use super::stream::{Push, StreamBuffer};
 use super::text::{fact_string, prefix_agrees, split_line};
-use super::{protocol, Direction, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Direction, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Skip};
 use crate::facts::FlowFacts;
 
 /// RFC 4253 §4.2: the identification string is at most 255 bytes including CR LF.
@@ -41,9 +41,7 @@ impl Dissector for SshDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_tcp() && flow.has_port(22)
-    }
+    const PORTS: Ports = Ports::tcp(&[22]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         let dir = segment.direction.index();
@@ -53,7 +51,7 @@ impl Dissector for SshDissector {
         let side = &mut self.sides[dir];
         let push = match segment.tcp_seq {
             Some(seq) => side.push(seq, segment.payload),
-            None => return Parsed::Skipped,
+            None => return Parsed::Skipped(Skip::WrongTransport),
         };
         if matches!(push, Push::Gap | Push::Stale) {
             return Parsed::Continue;
@@ -63,7 +61,7 @@ impl Dissector for SshDissector {
             match split_line(data) {
                 Some((line, _)) if line.starts_with(b"SSH-") => break Some(line),
                 Some((_, rest)) => data = rest,
-                None if side.is_full() => return Parsed::Skipped,
+                None if side.is_full() => return Parsed::Skipped(Skip::TooLarge),
                 None => break None,
             }
         };
@@ -126,7 +124,7 @@ mod tests {
         let mut d = SshDissector::default();
         let mut f = FlowFacts::default();
         let junk = vec![b'a'; BUFFER + 10];
-        assert_eq!(d.parse(&segment(&flow, Direction::Forward, 0, &junk), &mut f), Parsed::Skipped);
+        assert_eq!(d.parse(&segment(&flow, Direction::Forward, 0, &junk), &mut f), Parsed::Skipped(Skip::TooLarge));
     }
 
     proptest! {

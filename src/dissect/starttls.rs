@@ -49,7 +49,7 @@ impl StartTls {
         // The TLS dissector names the flow TLS; it is the cleartext protocol's secure variant.
         facts.protocol = secure;
         match outcome {
-            Parsed::Skipped => Parsed::Done,
+            Parsed::Skipped(_) => Parsed::Done,
             other => other,
         }
     }

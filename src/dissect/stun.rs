@@ -8,9 +8,10 @@
 //! handshake that follows is handed to the TLS dissector (the flow is then DTLS, with its
 //! hellos' facts), as nDPI reports such flows.
 
+use super::reader::{be_len16_at, be_u16_at};
 use super::text::fact_string;
 use super::tls::TlsDissector;
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
 use crate::facts::FlowFacts;
 
 const HEADER: usize = 20;
@@ -44,8 +45,7 @@ fn message(flow_is_tcp: bool, p: &[u8]) -> Option<&[u8]> {
 fn realm(msg: &[u8]) -> Option<&[u8]> {
     let mut rest = msg.get(HEADER..)?;
     while rest.len() >= 4 {
-        let kind = u16::from_be_bytes([rest[0], rest[1]]);
-        let len = usize::from(u16::from_be_bytes([rest[2], rest[3]]));
+        let (kind, len) = (be_u16_at(rest, 0)?, be_len16_at(rest, 2)?);
         let value = rest.get(4..4 + len)?;
         if kind == ATTR_REALM {
             return Some(value);
@@ -58,9 +58,7 @@ fn realm(msg: &[u8]) -> Option<&[u8]> {
 
 /// True when `msg` (without TCP framing) is one STUN message.
 fn is_stun(msg: &[u8]) -> bool {
-    let (Some(head), Some(len)) = (msg.get(..2), msg.get(2..4)) else { return false };
-    let kind = u16::from_be_bytes([head[0], head[1]]);
-    let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+    let (Some(kind), Some(len)) = (be_u16_at(msg, 0), be_len16_at(msg, 2)) else { return false };
     if kind & 0xc000 != 0 || len % 4 != 0 || HEADER + len != msg.len() {
         return false;
     }
@@ -87,9 +85,7 @@ impl Dissector for StunDissector {
         Probe::certain_if(yes)
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.has_port(3478) || flow.has_port(5349)
-    }
+    const PORTS: Ports = Ports::both(&[3478, 5349]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         self.packets = self.packets.saturating_add(1);
@@ -98,7 +94,7 @@ impl Dissector for StunDissector {
         if let Some(dtls) = self.dtls.as_mut() {
             if p.first().is_some_and(|b| (20..=63).contains(b)) {
                 return match dtls.parse(segment, facts) {
-                    Parsed::Skipped => Parsed::Done,
+                    Parsed::Skipped(_) => Parsed::Done,
                     other => other,
                 };
             }
@@ -122,7 +118,7 @@ impl Dissector for StunDissector {
                 return match dtls.parse(segment, facts) {
                     // Claiming the handshake is news even before a hello is whole.
                     Parsed::Continue => Parsed::Updated,
-                    Parsed::Skipped => Parsed::Done,
+                    Parsed::Skipped(_) => Parsed::Done,
                     other => other,
                 };
             }

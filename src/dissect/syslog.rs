@@ -2,8 +2,7 @@
 //! number from 0 to 191 without leading zeros, followed by a version digit or a timestamp /
 //! text.
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::facts::FlowFacts;
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 /// Syslog needs no state.
 #[derive(Debug, Default)]
@@ -69,13 +68,7 @@ impl Dissector for SyslogDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.has_port(514) || flow.has_port(601) || (flow.is_tcp() && flow.has_port(6514))
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports { tcp: &[514, 601, 6514], udp: &[514, 601] };
 }
 
 #[cfg(test)]

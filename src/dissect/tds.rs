@@ -3,14 +3,14 @@
 //! PRELOGIN (0x12), a TDS 7 LOGIN (0x10), or, from old clients, a SQL batch, pre-TDS7 login or
 //! RPC; the server answers with a tabular result (0x04).
 
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::facts::FlowFacts;
+use super::reader::be_len16_at;
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 const HEADER: usize = 8;
 
 fn is_packet(p: &[u8]) -> bool {
     let Some(h) = p.get(..HEADER) else { return false };
-    let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    let Some(len) = be_len16_at(h, 2) else { return false };
     let kind_ok = matches!(h[0], 0x01 | 0x02 | 0x03 | 0x04 | 0x10 | 0x12);
     // Status bits: end of message, ignore, reset connection (MS-TDS §2.2.3.1.2).
     kind_ok && h[1] & !0x1f == 0 && len == p.len() && h[7] == 0
@@ -27,13 +27,7 @@ impl Dissector for TdsDissector {
         Probe::certain_if(flow.is_tcp() && is_packet(segment.payload))
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_tcp() && (flow.has_port(1433) || flow.has_port(1434))
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::tcp(&[1433, 1434]);
 }
 
 #[cfg(test)]

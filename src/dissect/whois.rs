@@ -10,7 +10,7 @@
 
 use super::http::hostname_of;
 use super::text::{split_line, trim};
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
 use crate::facts::FlowFacts;
 
 /// Longest query line taken for one: a name and a few flags.
@@ -47,9 +47,7 @@ impl Dissector for WhoisDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_tcp() && (flow.has_port(43) || flow.has_port(4343))
-    }
+    const PORTS: Ports = Ports::tcp(&[43, 4343]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         if let Some(object) = query(segment.payload) {

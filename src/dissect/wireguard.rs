@@ -2,8 +2,7 @@
 //! zero bytes, and a fixed size per type (initiation 148, response 92, cookie reply 64,
 //! transport data 32 + a multiple of 16).
 
-use super::{protocol, Direction, Dissector, FlowInfo, Parsed, Probe, Segment};
-use crate::facts::FlowFacts;
+use super::{protocol, Direction, Dissector, FlowInfo, Ports, Probe, Segment};
 
 /// WireGuard needs no state.
 #[derive(Debug, Default)]
@@ -33,13 +32,7 @@ impl Dissector for WireguardDissector {
         }
     }
 
-    fn port_hint(flow: &FlowInfo) -> bool {
-        flow.is_udp() && flow.has_port(51820)
-    }
-
-    fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
-        Parsed::Done
-    }
+    const PORTS: Ports = Ports::udp(&[51820]);
 }
 
 #[cfg(test)]

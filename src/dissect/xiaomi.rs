@@ -9,6 +9,7 @@
 //! The server's reply has no field 7 and is not read; later messages are encrypted.
 
 use super::http::hostname_of;
+use super::reader::be_u32_at;
 use super::text::fact_string;
 use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
 use crate::facts::FlowFacts;
@@ -33,11 +34,11 @@ pub struct XiaomiDissector {
 
 /// The message's body when `p` is one whole, well-formed message.
 fn body(p: &[u8]) -> Option<&[u8]> {
-    let length = u32::from_be_bytes(p.get(4..8)?.try_into().ok()?);
+    let length = be_u32_at(p, 4)?;
     if p.get(..4)? != MAGIC || p.get(8..12)? != FORMAT || usize::try_from(length).ok()? != p.len().checked_sub(12)? {
         return None;
     }
-    let body_len = usize::try_from(u32::from_be_bytes(p.get(12..16)?.try_into().ok()?)).ok()?;
+    let body_len = usize::try_from(be_u32_at(p, 12)?).ok()?;
     let start = PREFIX + HEADER;
     p.get(start..start.checked_add(body_len)?)
 }
@@ -93,7 +94,7 @@ impl Dissector for XiaomiDissector {
         } else if p.len() < 12 && p.iter().zip(MAGIC).all(|(a, b)| *a == b) {
             Probe::Unsure
         } else {
-            let length = p.get(4..8).and_then(|l| l.try_into().ok()).map(u32::from_be_bytes);
+            let length = be_u32_at(p, 4);
             let whole =
                 length.and_then(|l| usize::try_from(l).ok()).is_some_and(|l| Some(l) == p.len().checked_sub(12));
             Probe::certain_if(p.starts_with(&MAGIC) && p.get(8..12) == Some(&FORMAT[..]) && whole)

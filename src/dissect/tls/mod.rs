@@ -11,12 +11,18 @@
 
 use std::fmt::Write as _;
 
-use super::reader::Reader;
+use super::reader::{be_len16_at, be_u16_at, Reader};
 use super::stream::{Push, StreamBuffer};
 use super::x509::{self, CertificateName};
-use super::{protocol, Dissector, Parsed, Probe, Segment};
-use crate::facts::finality::Final;
+use super::{protocol, Dissector, Parsed, Probe, Segment, Skip};
 use crate::facts::{FlowFacts, Ja4, Md5Digest, Names};
+
+mod fingerprint;
+mod hello;
+
+use fingerprint::*;
+use hello::*;
+pub use hello::{record_client_hello, Transport};
 
 /// Unconsumed bytes buffered per direction. A record's payload is never buffered whole before it
 /// is walked, so this only has to hold the part of one record that a hello needs.
@@ -114,10 +120,8 @@ impl Dissector for TlsDissector {
             && byte_is(1, |b| b == 3)
             && byte_is(2, |b| b <= 4)
             && byte_is(5, |b| b == CLIENT_HELLO || b == SERVER_HELLO);
-        let length_ok = match (p.get(3), p.get(4)) {
-            (Some(&hi), Some(&lo)) => u16::from_be_bytes([hi, lo]) != 0,
-            _ => true,
-        };
+        // The length is not zero, when it has arrived.
+        let length_ok = be_u16_at(p, 3) != Some(0);
         if !(shape && length_ok) {
             Probe::NotForUs
         } else if p.len() < 6 {
@@ -182,7 +186,7 @@ impl Dissector for TlsDissector {
             // Whatever follows the ServerHello (a resumed session's ChangeCipherSpec, an
             // oversized chain) only ends the certificate search.
             Step::Malformed if after_hello => self.finish(Parsed::Done),
-            Step::Malformed => self.finish(Parsed::Skipped),
+            Step::Malformed => self.finish(Parsed::Skipped(Skip::Malformed)),
         }
     }
 }
@@ -195,11 +199,10 @@ fn is_tls_mid_session(p: &[u8]) -> bool {
     let mut rest = p;
     while !rest.is_empty() {
         let (Some(&content), Some(&major), Some(&minor), Some(len)) =
-            (rest.first(), rest.get(1), rest.get(2), rest.get(3..5))
+            (rest.first(), rest.get(1), rest.get(2), be_len16_at(rest, 3))
         else {
             return false;
         };
-        let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
         // A two-byte alert is a plaintext one (a handshake refused), not a session's.
         let header_ok = (content == CONTENT_APPLICATION_DATA || (content == CONTENT_ALERT && len > 2))
             && major == 3
@@ -219,7 +222,7 @@ fn is_dtls(p: &[u8]) -> bool {
 }
 
 fn dtls_record_version(p: &[u8]) -> bool {
-    matches!((p.get(1), p.get(2)), (Some(&a), Some(&b)) if is_dtls_version(u16::from_be_bytes([a, b])))
+    be_u16_at(p, 1).is_some_and(is_dtls_version)
 }
 
 /// A datagram of whole DTLS records of any content type (ChangeCipherSpec, alert, handshake,
@@ -228,7 +231,7 @@ fn is_dtls_datagram(p: &[u8]) -> bool {
     let mut rest = p;
     while !rest.is_empty() {
         let ok = rest.first().is_some_and(|c| (20..=23).contains(c)) && dtls_record_version(rest);
-        let len = rest.get(11..13).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])));
+        let len = be_len16_at(rest, 11);
         match len.and_then(|len| rest.get(DTLS_RECORD_HEADER + len..)) {
             Some(next) if ok => rest = next,
             _ => return false,
@@ -614,604 +617,6 @@ impl Walker {
     }
 }
 
-/// Which transport carried a hello: the first character of its JA4 fingerprint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    Tcp,
-    Quic,
-    Dtls,
-}
-
-/// Read a ClientHello handshake message body (without its 4-byte header) that arrived some other
-/// way than TLS records, e.g. QUIC CRYPTO frames, and write what it shows into `facts`. False
-/// when it is malformed (facts untouched).
-pub fn record_client_hello(body: &[u8], transport: Transport, facts: &mut FlowFacts) -> bool {
-    match ClientHello::parse(body, transport == Transport::Dtls) {
-        Some(hello) => {
-            hello.record(facts, transport);
-            true
-        }
-        None => false,
-    }
-}
-
-/// The ClientHello fields we keep, borrowed from the message; checked whole before any fact is
-/// written, so a malformed hello leaves the facts untouched.
-struct ClientHello<'a> {
-    legacy_version: u16,
-    /// Highest non-GREASE entry of supported_versions, when the extension is present.
-    offered: Option<u16>,
-    sni: Option<&'a str>,
-    /// A server_name extension is present (JA4 `d`), whether or not its name is printable.
-    has_sni: bool,
-    /// ALPN ProtocolNameList, already checked.
-    alpn: Option<&'a [u8]>,
-    /// cipher_suites, an even number of bytes.
-    ciphers: &'a [u8],
-    /// The extensions block, checked to be a well-formed list.
-    extensions: &'a [u8],
-    /// supported_groups, ec_point_formats and signature_algorithms lists (empty when absent
-    /// or malformed: they only feed fingerprints).
-    groups: &'a [u8],
-    point_formats: &'a [u8],
-    signature_algorithms: &'a [u8],
-    /// QUIC transport parameters (RFC 9000 §18), when the hello carries them.
-    quic_parameters: &'a [u8],
-}
-
-/// The value of transport parameter `id` (RFC 9000 §18: varint id, varint length, value).
-fn transport_parameter(params: &[u8], id: u64) -> Option<&[u8]> {
-    let mut r = Reader::new(params);
-    while !r.is_empty() {
-        let kind = r.varint()?;
-        let len = r.varint_usize()?;
-        let value = r.take(len)?;
-        if kind == id {
-            return Some(value);
-        }
-    }
-    None
-}
-
-impl<'a> ClientHello<'a> {
-    /// RFC 8446 §4.1.2 (RFC 5246 §7.4.1.2 and SSL 3.0 have the same layout; extensions are
-    /// optional before TLS 1.3). DTLS adds a cookie after the session id (RFC 6347 §4.2.1).
-    fn parse(body: &'a [u8], dtls: bool) -> Option<Self> {
-        let mut r = Reader::new(body);
-        let legacy_version = r.u16().filter(|&v| if dtls { is_dtls_version(v) } else { v >> 8 == 3 })?;
-        r.take(32)?; // random
-        r.vec8().filter(|id| id.len() <= 32)?;
-        if dtls {
-            r.vec8()?; // cookie
-        }
-        let ciphers = r.vec16().filter(|suites| !suites.is_empty() && suites.len() % 2 == 0)?;
-        r.vec8().filter(|methods| !methods.is_empty())?;
-        let mut hello = ClientHello {
-            legacy_version,
-            offered: None,
-            sni: None,
-            has_sni: false,
-            alpn: None,
-            ciphers,
-            extensions: &[],
-            groups: &[],
-            point_formats: &[],
-            signature_algorithms: &[],
-            quic_parameters: &[],
-        };
-        if r.is_empty() {
-            return Some(hello);
-        }
-        hello.extensions = r.vec16()?;
-        if !r.is_empty() {
-            return None;
-        }
-        let mut exts = Reader::new(hello.extensions);
-        while !exts.is_empty() {
-            let kind = exts.u16()?;
-            let data = exts.vec16()?;
-            match kind {
-                EXT_SERVER_NAME => {
-                    hello.has_sni = true;
-                    hello.sni = host_name(data)?;
-                }
-                EXT_ALPN => hello.alpn = Some(protocol_name_list(data)?),
-                EXT_SUPPORTED_VERSIONS => hello.offered = highest_version(data)?,
-                EXT_SUPPORTED_GROUPS => hello.groups = even_list16(data),
-                EXT_SIGNATURE_ALGORITHMS => hello.signature_algorithms = even_list16(data),
-                EXT_EC_POINT_FORMATS => {
-                    hello.point_formats = Reader::new(data).vec8().unwrap_or_default();
-                }
-                EXT_QUIC_TRANSPORT_PARAMETERS | EXT_QUIC_TRANSPORT_PARAMETERS_DRAFT => hello.quic_parameters = data,
-                _ => {}
-            }
-        }
-        Some(hello)
-    }
-
-    fn record(&self, facts: &mut FlowFacts, transport: Transport) {
-        facts.tls.client_version = self.offered.unwrap_or(self.legacy_version);
-        let alpn = self.alpn.map(|list| protocol_names(list).filter_map(printable));
-        if let Some(sni) = self.sni {
-            // Also the flow's hostname when it has none (stored once); one text rebuild for
-            // the SNI and the ALPN list.
-            facts.set_tls_sni_and_alpn(sni, alpn);
-        } else if let Some(alpn) = alpn {
-            facts.tls.set_alpn(alpn);
-        }
-        // After the ALPN list: naming TLS on 443 as HTTP/S reads it.
-        match transport {
-            Transport::Quic => {}
-            Transport::Dtls => facts.protocol = protocol::DTLS,
-            Transport::Tcp => facts.protocol = tls_protocol(facts),
-        }
-        facts.tls.set_ja3(md5(self.ja3_string().as_bytes()));
-        // JA4 is always `Ja4::LEN` ASCII characters (two version characters, two-digit counts).
-        let ja4 = Ja4::new(&self.ja4(transport));
-        debug_assert!(ja4.is_some());
-        if let Some(ja4) = ja4 {
-            facts.tls.set_ja4(ja4);
-        }
-        // A flow has one ClientHello that counts (later ones are not read): what it says is
-        // final, and so is the host name once it has one (dissectors only fill an empty one).
-        facts.final_facts |= Final::TLS_CLIENT;
-        if facts.detected_hostname().is_some() {
-            facts.final_facts |= Final::HOSTNAME;
-        }
-        let agent = transport_parameter(self.quic_parameters, TP_GOOGLE_USER_AGENT)
-            .filter(|ua| !ua.is_empty() && ua.iter().all(|&b| (0x20..0x7f).contains(&b)));
-        if let Some(ua) = agent {
-            let http = facts.app_protocol.http_mut();
-            if http.user_agent.is_none() {
-                http.user_agent = Some(super::text::fact_string(ua, 512));
-            }
-        }
-    }
-
-    fn extension_types(&self) -> impl Iterator<Item = u16> + 'a {
-        extension_types(self.extensions)
-    }
-
-    /// JA3 (Salesforce): `version,ciphers,extensions,groups,point_formats`, decimal values
-    /// joined by `-`, GREASE (RFC 8701) left out, the legacy version as sent.
-    fn ja3_string(&self) -> String {
-        let mut s = String::with_capacity(256);
-        push_decimal(&mut s, self.legacy_version);
-        s.push(',');
-        join_decimal(&mut s, u16s(self.ciphers));
-        s.push(',');
-        join_decimal(&mut s, self.extension_types());
-        s.push(',');
-        join_decimal(&mut s, u16s(self.groups));
-        s.push(',');
-        join_decimal(&mut s, self.point_formats.iter().map(|&b| u16::from(b)));
-        s
-    }
-
-    /// JA4 (FoxIO): `{t|q|d}{version}{d|i}{ciphers:02}{extensions:02}{alpn}_{b}_{c}`, where b
-    /// is the truncated SHA-256 of the sorted cipher list and c that of the sorted extensions
-    /// (without SNI and ALPN) followed by the signature algorithms in wire order.
-    fn ja4(&self, transport: Transport) -> String {
-        let mut s = String::with_capacity(40);
-        s.push(match transport {
-            Transport::Tcp => 't',
-            Transport::Quic => 'q',
-            Transport::Dtls => 'd',
-        });
-        s.push_str(ja4_version(self.offered.unwrap_or(self.legacy_version)));
-        s.push(if self.has_sni { 'd' } else { 'i' });
-        let mut ciphers: Vec<u16> = u16s(self.ciphers).collect();
-        let mut exts: Vec<u16> = self.extension_types().collect();
-        push_count(&mut s, ciphers.len());
-        push_count(&mut s, exts.len());
-        let first_alpn = self.alpn.and_then(|list| protocol_names(list).next());
-        push_alpn_chars(&mut s, first_alpn);
-        s.push('_');
-        ciphers.sort_unstable();
-        let mut text = String::with_capacity(5 * (ciphers.len() + exts.len() + 16));
-        join_hex(&mut text, ciphers.iter().copied());
-        push_truncated_sha256(&mut s, &text);
-        s.push('_');
-        exts.retain(|&e| e != EXT_SERVER_NAME && e != EXT_ALPN);
-        exts.sort_unstable();
-        text.clear();
-        join_hex(&mut text, exts.iter().copied());
-        let mut algorithms = u16s(self.signature_algorithms).peekable();
-        if algorithms.peek().is_some() {
-            text.push('_');
-            join_hex(&mut text, algorithms);
-        }
-        if exts.is_empty() {
-            s.push_str("000000000000");
-        } else {
-            push_truncated_sha256(&mut s, &text);
-        }
-        s
-    }
-}
-
-/// The ServerHello fields we keep.
-struct ServerHello<'a> {
-    retry: bool,
-    legacy_version: u16,
-    /// supported_versions when present (TLS 1.3), else legacy_version.
-    version: u16,
-    cipher: u16,
-    alpn: Option<&'a str>,
-    /// The extensions block, checked to be a well-formed list.
-    extensions: &'a [u8],
-}
-
-impl<'a> ServerHello<'a> {
-    /// RFC 8446 §4.1.3 (same layout back to SSL 3.0, and in DTLS).
-    fn parse(body: &'a [u8], dtls: bool) -> Option<Self> {
-        let mut r = Reader::new(body);
-        let legacy_version = r.u16().filter(|&v| if dtls { is_dtls_version(v) } else { v >> 8 == 3 })?;
-        let retry = r.take(32)? == HELLO_RETRY_RANDOM;
-        r.vec8().filter(|id| id.len() <= 32)?;
-        let cipher = r.u16()?;
-        r.u8()?; // compression method
-        let mut hello =
-            ServerHello { retry, legacy_version, version: legacy_version, cipher, alpn: None, extensions: &[] };
-        if r.is_empty() {
-            return Some(hello);
-        }
-        hello.extensions = r.vec16()?;
-        if !r.is_empty() {
-            return None;
-        }
-        let mut exts = Reader::new(hello.extensions);
-        while !exts.is_empty() {
-            let kind = exts.u16()?;
-            let data = exts.vec16()?;
-            match kind {
-                EXT_SUPPORTED_VERSIONS => {
-                    let mut d = Reader::new(data);
-                    let selected = d.u16()?;
-                    if !d.is_empty() {
-                        return None;
-                    }
-                    if !is_grease(selected) {
-                        hello.version = selected;
-                    }
-                }
-                EXT_ALPN => {
-                    // RFC 7301 §3.1: the server answers with exactly one name.
-                    let mut names = protocol_names(protocol_name_list(data)?);
-                    let chosen = names.next()?;
-                    if names.next().is_some() {
-                        return None;
-                    }
-                    hello.alpn = printable(chosen);
-                }
-                _ => {}
-            }
-        }
-        Some(hello)
-    }
-
-    /// TLS up to 1.2 and DTLS up to 1.2 send the certificate in the clear next.
-    fn certificate_follows(&self) -> bool {
-        (0x0300..=0x0303).contains(&self.version) || matches!(self.version, DTLS_1_0 | DTLS_1_2)
-    }
-
-    /// JA3S: `version,cipher,extensions`, decimal, GREASE left out.
-    fn ja3s_string(&self) -> String {
-        let mut s = String::with_capacity(64);
-        push_decimal(&mut s, self.legacy_version);
-        s.push(',');
-        push_decimal(&mut s, self.cipher);
-        s.push(',');
-        join_decimal(&mut s, extension_types(self.extensions));
-        s
-    }
-
-    fn record(&self, facts: &mut FlowFacts) {
-        // A DTLS flow stays DTLS (its ClientHello said so); DTLS versions count down from 0xfeff.
-        facts.tls.version = self.version;
-        facts.tls.cipher = self.cipher;
-        // Final: a HelloRetryRequest binds the ServerHello to come to its version and cipher
-        // (RFC 8446 §4.1.4), and a flow's later handshakes are not read.
-        facts.final_facts |= Final::TLS_SERVER;
-        if let Some(alpn) = self.alpn {
-            facts.tls.set_alpn_negotiated(alpn);
-        }
-        if facts.protocol != protocol::DTLS {
-            facts.protocol = if self.version >= 0xfe00 { protocol::DTLS } else { tls_protocol(facts) };
-        }
-        // JA3S is the server's first answer, a HelloRetryRequest included: it pairs with the
-        // JA3 of the first ClientHello (the one flowsieve reads), as in nDPI and Netify.
-        if facts.tls.ja3s().is_none() {
-            facts.tls.set_ja3s(md5(self.ja3s_string().as_bytes()));
-        }
-    }
-}
-
-/// TLS over TCP as nDPI and Netify name it: the mail and FTP protocols' implicit-TLS ports
-/// (RFC 8314 §3.3: 465, 993, 995; FTPS 990) give their secure variant; a STARTTLS upgrade keeps
-/// the variant it already has; on port 443 with an HTTP ALPN (the server's choice, else the
-/// client's first offer) it is Netify's `HTTP/S` (196). Without ALPN it stays `TLS`: the port
-/// alone does not say the payload is HTTP.
-fn tls_protocol(facts: &FlowFacts) -> protocol::ProtocolId {
-    let secure = [protocol::SMTPS, protocol::IMAPS, protocol::POPS, protocol::FTPS];
-    if secure.contains(&facts.protocol) {
-        return facts.protocol;
-    }
-    let port = |p: u16| facts.local_port == p || facts.other_port == p;
-    if port(465) {
-        protocol::SMTPS
-    } else if port(993) {
-        protocol::IMAPS
-    } else if port(995) {
-        protocol::POPS
-    } else if port(990) {
-        protocol::FTPS
-    } else if port(443) && speaks_http(facts) {
-        protocol::HTTPS
-    } else {
-        protocol::TLS
-    }
-}
-
-fn speaks_http(facts: &FlowFacts) -> bool {
-    let alpn = facts.tls.alpn_negotiated().or_else(|| facts.tls.alpn().first());
-    matches!(alpn, Some("http/1.0" | "http/1.1" | "h2" | "h2c")) || alpn.is_some_and(|a| a.starts_with("spdy/"))
-}
-
-fn is_dtls_version(v: u16) -> bool {
-    matches!(v, DTLS_1_0 | DTLS_1_2 | DTLS_1_3 | DTLS_BAD)
-}
-
-/// Where a version stands among all versions, so DTLS (counting down from 0xfeff) compares with
-/// TLS: DTLS 1.0 ranks as TLS 1.1, DTLS 1.2 as TLS 1.2, DTLS 1.3 as TLS 1.3 (RFC 9147 §5.3).
-fn version_rank(v: u16) -> u16 {
-    match v {
-        DTLS_1_0 => 0x0302,
-        DTLS_1_2 => 0x0303,
-        DTLS_1_3 => 0x0304,
-        _ => v,
-    }
-}
-
-/// The two JA4 version characters.
-fn ja4_version(v: u16) -> &'static str {
-    match v {
-        0x0304 => "13",
-        0x0303 => "12",
-        0x0302 => "11",
-        0x0301 => "10",
-        0x0300 => "s3",
-        0x0002 => "s2",
-        DTLS_1_0 => "d1",
-        DTLS_1_2 => "d2",
-        DTLS_1_3 => "d3",
-        _ => "00",
-    }
-}
-
-/// JA4 counts are two digits, capped at 99.
-fn push_count(s: &mut String, n: usize) {
-    let n = n.min(99);
-    s.push(char::from(b'0' + (n / 10) as u8));
-    s.push(char::from(b'0' + (n % 10) as u8));
-}
-
-/// JA4's ALPN part: first and last character of the first protocol name, `00` without ALPN; a
-/// name starting or ending with a non-alphanumeric byte is shown by the first and last hex
-/// digits of its bytes instead.
-fn push_alpn_chars(s: &mut String, first: Option<&[u8]>) {
-    let (Some(&a), Some(&z)) = (first.and_then(<[u8]>::first), first.and_then(<[u8]>::last)) else {
-        s.push_str("00");
-        return;
-    };
-    if a.is_ascii_alphanumeric() && z.is_ascii_alphanumeric() {
-        s.push(char::from(a));
-        s.push(char::from(z));
-    } else {
-        s.push(hex_digit(a >> 4));
-        s.push(hex_digit(z & 0x0f));
-    }
-}
-
-fn hex_digit(n: u8) -> char {
-    char::from(b"0123456789abcdef".get(usize::from(n & 0x0f)).copied().unwrap_or(b'0'))
-}
-
-/// `v` in decimal, by hand: a JA3 string holds dozens of numbers, and `write!` costs a
-/// formatter round trip for each.
-fn push_decimal(s: &mut String, v: u16) {
-    let mut digits = [0u8; 5];
-    let mut start = digits.len();
-    let mut n = v;
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    s.extend(digits[start..].iter().map(|&d| char::from(d)));
-}
-
-fn join_decimal(s: &mut String, values: impl Iterator<Item = u16>) {
-    for (i, v) in values.enumerate() {
-        if i > 0 {
-            s.push('-');
-        }
-        push_decimal(s, v);
-    }
-}
-
-/// Four lowercase hex digits per value, comma separated (JA4's hashed lists).
-fn join_hex(s: &mut String, values: impl Iterator<Item = u16>) {
-    for (i, v) in values.enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        for shift in [12, 8, 4, 0] {
-            s.push(hex_digit((v >> shift) as u8));
-        }
-    }
-}
-
-/// The first 12 hex digits of SHA-256 over `text`, `000000000000` for empty text.
-fn push_truncated_sha256(s: &mut String, text: &str) {
-    use sha2::{Digest, Sha256};
-    if text.is_empty() {
-        s.push_str("000000000000");
-        return;
-    }
-    let digest = Sha256::digest(text.as_bytes());
-    for b in digest.iter().take(6) {
-        s.push(hex_digit(b >> 4));
-        s.push(hex_digit(*b));
-    }
-}
-
-/// Lowercase hex MD5, as JA3 and JA3S are shown.
-fn md5(bytes: &[u8]) -> Md5Digest {
-    use md5::{Digest, Md5};
-    Md5Digest(Md5::digest(bytes).into())
-}
-
-/// Big-endian 16-bit values of an even-length list, GREASE left out.
-fn u16s(bytes: &[u8]) -> impl Iterator<Item = u16> + '_ {
-    bytes.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).filter(|&v| !is_grease(v))
-}
-
-/// Extension types of a well-formed extensions block, GREASE left out.
-fn extension_types(block: &[u8]) -> impl Iterator<Item = u16> + '_ {
-    let mut r = Reader::new(block);
-    std::iter::from_fn(move || {
-        let kind = r.u16()?;
-        r.vec16()?;
-        Some(kind)
-    })
-    .filter(|&v| !is_grease(v))
-}
-
-/// A `<2..2^16-2>` list of 16-bit values; empty when malformed.
-fn even_list16(data: &[u8]) -> &[u8] {
-    Reader::new(data).vec16().filter(|l| l.len() % 2 == 0).unwrap_or_default()
-}
-
-/// Names a certificate may bring into the facts; more are ignored. (Real certificates list up
-/// to a few hundred; the leaf's size bounds them anyway.)
-const MAX_SERVER_NAMES: usize = 1024;
-
-/// Record the subject CN and subjectAltName DNS names of the leaf certificate at the start of
-/// a Certificate message body (RFC 5246 §7.4.2). A malformed certificate keeps the names found
-/// before the fault.
-fn record_certificate(body: &[u8], facts: &mut FlowFacts) {
-    let mut r = Reader::new(body);
-    let (Some(_list), Some(leaf)) = (r.u24(), r.vec24()) else {
-        return;
-    };
-    // Gathered here and stored in the TLS facts' text block once the certificate is read.
-    let mut cn = facts.tls.subject_cn().is_some().then_some(None);
-    // The names joined as the text block keeps them (`Names`): no block per name.
-    let mut names = String::new();
-    let mut count = 0;
-    let mut add = |names: &mut String, name: &dyn Fn(&mut String)| {
-        if count < MAX_SERVER_NAMES {
-            count += 1;
-            if !names.is_empty() {
-                names.push(Names::SEPARATOR);
-            }
-            name(names);
-        }
-    };
-    if x509::is_self_issued(leaf) {
-        super::risks::flag(facts, super::risks::TLS_SELFSIGNED_CERTIFICATE);
-    }
-    let _ = x509::certificate_names(leaf, |name| match name {
-        CertificateName::CommonName(text) => {
-            if cn.is_none() {
-                cn = printable(text).map(Some);
-            }
-        }
-        // DNS names compare case-insensitively (RFC 4343); stored lowercase, as SNI matching and
-        // nDPI expect.
-        CertificateName::DnsName(dns) => {
-            if let Some(dns) = printable(dns) {
-                add(&mut names, &|names| {
-                    let start = names.len();
-                    names.push_str(dns);
-                    names[start..].make_ascii_lowercase();
-                });
-            }
-        }
-        CertificateName::IpAddress(ip) => add(&mut names, &|names| {
-            let _ = write!(names, "{ip}");
-        }),
-    });
-    facts.tls.set_certificate_names(cn.flatten(), &names);
-}
-
-/// server_name extension (RFC 6066 §3): the first host_name entry. Outer `None`: malformed;
-/// inner `None`: no usable name (absent, or not printable text, which we do not store).
-fn host_name(data: &[u8]) -> Option<Option<&str>> {
-    let mut r = Reader::new(data);
-    let mut list = Reader::new(r.vec16()?);
-    if !r.is_empty() || list.is_empty() {
-        return None;
-    }
-    let mut found = None;
-    while !list.is_empty() {
-        let kind = list.u8()?;
-        let name = list.vec16()?;
-        if kind == 0 && found.is_none() {
-            found = Some(name);
-        }
-    }
-    Some(found.and_then(printable))
-}
-
-/// ALPN extension (RFC 7301 §3.1): the ProtocolNameList, checked to hold only non-empty names.
-fn protocol_name_list(data: &[u8]) -> Option<&[u8]> {
-    let mut r = Reader::new(data);
-    let list = r.vec16()?;
-    if !r.is_empty() || list.is_empty() {
-        return None;
-    }
-    let mut names = Reader::new(list);
-    while !names.is_empty() {
-        names.vec8().filter(|name| !name.is_empty())?;
-    }
-    Some(list)
-}
-
-/// The names of a ProtocolNameList checked by [`protocol_name_list`].
-fn protocol_names(list: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut r = Reader::new(list);
-    std::iter::from_fn(move || r.vec8())
-}
-
-/// ClientHello supported_versions (RFC 8446 §4.2.1): the highest version offered, GREASE
-/// aside. Outer `None`: malformed.
-fn highest_version(data: &[u8]) -> Option<Option<u16>> {
-    let mut r = Reader::new(data);
-    let list = r.vec8()?;
-    if !r.is_empty() || list.is_empty() || list.len() % 2 != 0 {
-        return None;
-    }
-    let mut versions = Reader::new(list);
-    Some(std::iter::from_fn(|| versions.u16()).filter(|&v| !is_grease(v)).max_by_key(|&v| version_rank(v)))
-}
-
-/// RFC 8701 §2: GREASE values are 0x0A0A, 0x1A1A, … 0xFAFA.
-fn is_grease(value: u16) -> bool {
-    value & 0x0f0f == 0x0a0a && value >> 8 == value & 0xff
-}
-
-/// Text we are willing to store: UTF-8 without control characters. Anything else on the wire is
-/// dropped rather than escaped, so logs and set names never carry it.
-fn printable(bytes: &[u8]) -> Option<&str> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    (!text.is_empty() && !text.chars().any(char::is_control)).then_some(text)
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -1519,7 +924,7 @@ pub(crate) mod tests {
     fn server_alpn_must_name_one_protocol() {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         let server = record(&server_hello(0x0303, [1; 32], 0xc02f, Some(&[alpn(&["h2", "http/1.1"])])));
-        assert_eq!(feed(&mut d, &mut f, Reverse, &server), Parsed::Skipped);
+        assert_eq!(feed(&mut d, &mut f, Reverse, &server), Parsed::Skipped(Skip::Malformed));
         assert!(learned_nothing(&f));
     }
 
@@ -1649,13 +1054,13 @@ pub(crate) mod tests {
         // Declared far too large: given up on at once.
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         let stream = record(&[CLIENT_HELLO, 0x10, 0x00, 0x00, 0x03, 0x03]);
-        assert_eq!(feed(&mut d, &mut f, Forward, &stream), Parsed::Skipped);
+        assert_eq!(feed(&mut d, &mut f, Forward, &stream), Parsed::Skipped(Skip::Malformed));
         // Over the limit for real, spread over several records and segments.
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         let hello = client_hello(0x0303, Some(&[sni(b"a.example"), extension(0x0015, &vec![0; MAX_MESSAGE])]));
         let stream = records(CONTENT_HANDSHAKE, 0x0301, &hello, 4000);
         let last = feed_cut(&mut d, &mut f, Forward, 3, &stream, &[1000, 9000, 15000]);
-        assert_eq!(last, Parsed::Skipped);
+        assert_eq!(last, Parsed::Skipped(Skip::Malformed));
         assert!(learned_nothing(&f));
     }
 
@@ -1689,7 +1094,7 @@ pub(crate) mod tests {
 
         // A second HelloRetryRequest is a protocol error.
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-        assert_eq!(feed(&mut d, &mut f, Reverse, &[hrr.clone(), hrr].concat()), Parsed::Skipped);
+        assert_eq!(feed(&mut d, &mut f, Reverse, &[hrr.clone(), hrr].concat()), Parsed::Skipped(Skip::Malformed));
     }
 
     #[test]
@@ -1768,7 +1173,7 @@ pub(crate) mod tests {
     fn change_cipher_spec_first_is_skipped() {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         let ccs = records(CONTENT_CHANGE_CIPHER_SPEC, 0x0303, &[1], MAX_RECORD);
-        assert_eq!(feed(&mut d, &mut f, Reverse, &ccs), Parsed::Skipped);
+        assert_eq!(feed(&mut d, &mut f, Reverse, &ccs), Parsed::Skipped(Skip::Malformed));
     }
 
     // ---- malformed input ----
@@ -1799,9 +1204,13 @@ pub(crate) mod tests {
         ];
         for case in cases {
             let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
-            assert_eq!(feed(&mut d, &mut f, Forward, case), Parsed::Skipped, "{case:?}");
+            assert_eq!(feed(&mut d, &mut f, Forward, case), Parsed::Skipped(Skip::Malformed), "{case:?}");
             assert!(learned_nothing(&f));
-            assert_eq!(feed(&mut d, &mut f, Reverse, &tls13_server_stream()), Parsed::Skipped, "stays skipped");
+            assert_eq!(
+                feed(&mut d, &mut f, Reverse, &tls13_server_stream()),
+                Parsed::Skipped(Skip::Malformed),
+                "stays skipped"
+            );
         }
     }
 
@@ -1809,7 +1218,7 @@ pub(crate) mod tests {
     fn client_facts_survive_a_bad_server_side() {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         assert_eq!(feed(&mut d, &mut f, Forward, &modern_client_stream()), Parsed::Updated);
-        assert_eq!(feed(&mut d, &mut f, Reverse, b"\x15\x03\x03\x00\x02\x02\x28"), Parsed::Skipped);
+        assert_eq!(feed(&mut d, &mut f, Reverse, b"\x15\x03\x03\x00\x02\x02\x28"), Parsed::Skipped(Skip::Malformed));
         assert_modern_client(&f);
     }
 
@@ -1824,7 +1233,7 @@ pub(crate) mod tests {
             let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
             let stream = record(&handshake(CLIENT_HELLO, &body[..cut]));
             match feed(&mut d, &mut f, Forward, &stream) {
-                Parsed::Skipped => assert!(learned_nothing(&f), "cut at {cut}"),
+                Parsed::Skipped(_) => assert!(learned_nothing(&f), "cut at {cut}"),
                 // Cut right after the compression methods: a valid hello without extensions.
                 Parsed::Updated => {
                     assert_eq!(f.tls.client_version, 0x0303, "cut at {cut}");
@@ -1838,7 +1247,7 @@ pub(crate) mod tests {
             let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
             let stream = record(&handshake(SERVER_HELLO, &body[..cut]));
             match feed(&mut d, &mut f, Reverse, &stream) {
-                Parsed::Skipped => assert!(learned_nothing(&f), "cut at {cut}"),
+                Parsed::Skipped(_) => assert!(learned_nothing(&f), "cut at {cut}"),
                 // Cut before supported_versions: a TLS 1.2 ServerHello, certificate to come.
                 Parsed::Done | Parsed::Updated => {
                     assert_eq!((f.tls.version, f.tls.cipher), (0x0303, 0x1301), "cut at {cut}")
@@ -2210,7 +1619,7 @@ pub(crate) mod tests {
                 let result = d.parse(&segment(dir, tcp_seq, &bytes[at..end]), &mut f);
                 if let Some(prev) = finished {
                     prop_assert_eq!(result, prev);
-                } else if matches!(result, Parsed::Done | Parsed::Skipped) {
+                } else if matches!(result, Parsed::Done | Parsed::Skipped(Skip::Malformed)) {
                     finished = Some(result);
                 }
                 offset[dir.index()] = end;

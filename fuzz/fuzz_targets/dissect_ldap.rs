@@ -1,6 +1,0 @@
-//! The LdapDissector on a flow input (see the crate docs for the format).
-#![no_main]
-
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    flowsieve_fuzz::run_dissector::<flowsieve::dissect::ldap::LdapDissector>(data);
-});
