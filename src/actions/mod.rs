@@ -40,11 +40,13 @@ impl Exemption {
     }
 }
 
-/// Three-valued `||` of an action's criteria (Netify: an array of criteria is an OR).
-fn any_criteria(criteria: &[Criteria], facts: &FlowFacts) -> Option<bool> {
+/// Three-valued `||` over `items`: `Some(true)` as soon as one is decided true, `Some(false)`
+/// when all are decided false, `None` otherwise. An action's criteria (Netify: an array of
+/// criteria is an OR) and its exemptions (any one exempts) both combine this way.
+fn any_decided<T>(items: &[T], decide: impl Fn(&T) -> Option<bool>) -> Option<bool> {
     let mut unknown = false;
-    for c in criteria {
-        match c.decide(facts) {
+    for item in items {
+        match decide(item) {
             Some(true) => return Some(true),
             Some(false) => {}
             None => unknown = true,
@@ -53,18 +55,12 @@ fn any_criteria(criteria: &[Criteria], facts: &FlowFacts) -> Option<bool> {
     (!unknown).then_some(false)
 }
 
-/// `Some(false)` when no exemption holds, whatever the facts not final yet turn out to be;
-/// `Some(true)` when one surely holds; `None` otherwise.
+fn any_criteria(criteria: &[Criteria], facts: &FlowFacts) -> Option<bool> {
+    any_decided(criteria, |c| c.decide(facts))
+}
+
 fn any_exempts(exemptions: &[Exemption], facts: &FlowFacts) -> Option<bool> {
-    let mut unknown = false;
-    for exemption in exemptions {
-        match exemption.decide(facts) {
-            Some(true) => return Some(true),
-            Some(false) => {}
-            None => unknown = true,
-        }
-    }
-    (!unknown).then_some(false)
+    any_decided(exemptions, |e| e.decide(facts))
 }
 
 /// Which capture interfaces an action applies to (Netify's `interface`).

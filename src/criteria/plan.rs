@@ -201,29 +201,23 @@ impl Node {
             Node::Const(b) => Some(*b),
             Node::Test(test) => test.decide(facts, known),
             Node::Not(inner) => inner.decide(facts, known).map(|b| !b),
-            Node::All(nodes) => {
-                let mut unknown = false;
-                for node in nodes {
-                    match node.decide_child(facts, known) {
-                        Some(false) => return Some(false),
-                        Some(true) => {}
-                        None => unknown = true,
-                    }
-                }
-                (!unknown).then_some(true)
-            }
-            Node::Any(nodes) => {
-                let mut unknown = false;
-                for node in nodes {
-                    match node.decide_child(facts, known) {
-                        Some(true) => return Some(true),
-                        Some(false) => {}
-                        None => unknown = true,
-                    }
-                }
-                (!unknown).then_some(false)
+            Node::All(nodes) => Node::decide_all(nodes, facts, known, false),
+            Node::Any(nodes) => Node::decide_all(nodes, facts, known, true),
+        }
+    }
+
+    /// `&&` (`decisive` false) or `||` (`decisive` true) of `nodes`: the decisive value as soon
+    /// as one child has it, the other when every child is decided, else unknown.
+    fn decide_all(nodes: &[Node], facts: &FlowFacts, known: Final, decisive: bool) -> Option<bool> {
+        let mut unknown = false;
+        for node in nodes {
+            match node.decide_child(facts, known) {
+                Some(b) if b == decisive => return Some(decisive),
+                Some(_) => {}
+                None => unknown = true,
             }
         }
+        (!unknown).then_some(!decisive)
     }
 
     #[inline(always)]

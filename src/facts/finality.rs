@@ -1,7 +1,7 @@
 //! Which of a flow's facts are final: can no longer change while the flow lives.
 //!
-//! Criteria are decided on final facts only (three-valued evaluation, see
-//! `docs/ARCHITECTURE.md` and the README's "When actions fire"): a test of a fact that is not
+//! Criteria are decided on final facts only (three-valued evaluation, see the README's "When
+//! actions fire"): a test of a fact that is not
 //! final yet is *unknown*, and an action fires only once its criteria are true and its
 //! exemptions false whatever the unknown facts turn out to be.
 //!
