@@ -495,7 +495,7 @@ mod tests {
             "targets": {
                 "s": { "target_type": "nftset", "set_name": "x", "type": ["local_addr", "remote_addr"], "set_family": "both", "colour": 1 },
                 "p": { "target_type": "pftable" },
-                "i": { "target_type": "sink" },
+                "i": { "target_type": "sink", "channel": 5 },
                 "l": { "target_type": "log", "interval": "10" }
             }
         }"#;
@@ -513,7 +513,7 @@ mod tests {
             "error: $.targets.s.set_family: unknown set family 'both'",
             "warning: $.targets.s.colour: unknown key for this target type",
             "error: $.targets.p.target_type: target type 'pftable' (BSD pf tables) is not available on Linux",
-            "error: $.targets.i: a sink needs a destination",
+            "error: $.targets.i.channel: expected a string, found a number",
             "error: $.targets.l.interval: expected a number, found a string",
         ] {
             assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
