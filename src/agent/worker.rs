@@ -162,6 +162,7 @@ impl Worker {
         let actions = self.actions.load();
         let evaluate_now = self.evaluate;
         let mut end = |mut flow: Flow| {
+            flow.facts.mark_ending();
             if evaluate_now && mine(&flow) {
                 let at = packet_time(flow.last_seen.as_duration());
                 evaluate(&actions, &mut flow, at, false, &mut dispatch);

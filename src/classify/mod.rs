@@ -25,6 +25,7 @@ use std::path::PathBuf;
 use apps::{AppCatalog, FormatError};
 use categories::{CategoryIndex, CategoryKind};
 
+use crate::facts::finality::Final;
 use crate::facts::protocol;
 use crate::facts::{AppFacts, FlowFacts};
 
@@ -192,7 +193,8 @@ impl Classifier {
                         None => set_app(&mut facts.application, None, false),
                     }
                 }
-                if let Ok(p) = u16::try_from(soft.protocol_id) {
+                // A protocol its dissector made final stays (actions may have decided on it).
+                if let (Ok(p), false) = (u16::try_from(soft.protocol_id), facts.final_facts.contains(Final::PROTOCOL)) {
                     facts.protocol = protocol::ProtocolId(p);
                 }
                 break;

@@ -602,16 +602,16 @@ pub static ATTRIBUTES: &[Attribute] = &[
     Attribute {
         name: "expiring",
         aliases: &[],
-        accessor: Accessor::Bool(|_| false),
-        doc: "the flow is being expired",
-        caveat: Some("actions are not evaluated at flow expiry"),
+        accessor: Accessor::Bool(|f| f.expiring),
+        doc: "the flow is ending (idle expiry, end of a capture file): true in its last evaluation",
+        caveat: None,
     },
     Attribute {
         name: "expired",
         aliases: &[],
-        accessor: Accessor::Bool(|_| false),
-        doc: "the flow has expired",
-        caveat: Some("actions are not evaluated at flow expiry"),
+        accessor: Accessor::Bool(|f| f.expiring),
+        doc: "the flow has ended (as `expiring`: flowsieve evaluates a flow once as it ends)",
+        caveat: None,
     },
     Attribute {
         name: "tls_ech",
@@ -649,6 +649,7 @@ pub(super) fn needs(name: &str) -> Final {
         "tls_ja4" | "tls_ech" => Final::TLS_CLIENT,
         "risks" | "ndpi_risk_score" | "ndpi_risk_client" | "ndpi_risk_server" => Final::RISKS,
         "detection_complete" | "detection_guessed" | "detection_updated" | "fhc_hit" => Final::DETECTION,
+        "expiring" | "expired" => Final::END,
         _ => Final::NONE,
     }
 }
@@ -751,6 +752,8 @@ mod tests {
             "detection_guessed",
             "detection_updated",
             "fhc_hit",
+            "expiring",
+            "expired",
         ] {
             assert!(ATTRIBUTES.iter().any(|a| a.name == name), "{name}");
             assert_ne!(needs(name), Final::NONE, "{name}");

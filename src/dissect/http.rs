@@ -9,6 +9,7 @@
 use super::stream::{Push, StreamBuffer};
 use super::text::{fact_string, header, prefix_agrees, split_line, trim};
 use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
+use crate::facts::finality::Final;
 use crate::facts::http::METHODS;
 use crate::facts::FlowFacts;
 
@@ -149,6 +150,9 @@ fn read_request(data: &[u8], facts: &mut FlowFacts) -> bool {
     let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
         return false;
     };
+    // A request makes the flow HTTP for good: no dissector renames an HTTP flow, and soft
+    // dissectors leave a final protocol alone.
+    facts.final_facts |= Final::PROTOCOL;
     let http = facts.app_protocol.http_mut();
     http.set_method(method);
     http.url = Some(fact_string(target, MAX_FACT));

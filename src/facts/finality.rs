@@ -33,8 +33,10 @@ impl Final {
     pub const RISKS: Final = Final(1 << 5);
     /// `detection_complete`, `detection_guessed`, `detection_updated`.
     pub const DETECTION: Final = Final(1 << 6);
-    /// Every group: detection is over.
+    /// Every group detection fills: detection is over.
     pub const ALL: Final = Final((1 << 7) - 1);
+    /// The flow's end: `expiring`/`expired`, known only when the flow ends (after [`Final::ALL`]).
+    pub const END: Final = Final(1 << 7);
 
     /// Every group in `other` is in `self`.
     #[inline(always)]
@@ -49,7 +51,7 @@ impl Final {
 
     /// The group names, for records and `explain` (`"protocol, hostname"`; `"all"`, `"none"`).
     pub fn names(self) -> String {
-        if self == Final::ALL {
+        if self.contains(Final::ALL) && !self.contains(Final::END) {
             return "all".into();
         }
         let names: Vec<&str> = GROUPS.iter().filter(|(g, _)| self.contains(*g)).map(|(_, n)| *n).collect();
@@ -61,7 +63,7 @@ impl Final {
     }
 }
 
-const GROUPS: [(Final, &str); 7] = [
+const GROUPS: [(Final, &str); 8] = [
     (Final::PROTOCOL, "protocol"),
     (Final::APPLICATION, "application"),
     (Final::HOSTNAME, "hostname"),
@@ -69,6 +71,7 @@ const GROUPS: [(Final, &str); 7] = [
     (Final::TLS_SERVER, "tls_server"),
     (Final::RISKS, "risks"),
     (Final::DETECTION, "detection"),
+    (Final::END, "end"),
 ];
 
 impl std::ops::BitOr for Final {

@@ -824,6 +824,8 @@ pub struct FlowFacts {
     pub detection_guessed: bool,
     /// Metadata was added after the first detection.
     pub detection_updated: bool,
+    /// The flow is ending (idle expiry, end of a capture file): Netify's `expiring`/`expired`.
+    pub expiring: bool,
     /// Which facts can no longer change (see [`finality`]). The flow table starts a flow
     /// with [`finality::Final::NONE`]; facts built any other way default to all final.
     pub final_facts: finality::Final,
@@ -881,6 +883,12 @@ impl FlowFacts {
         self.hostname.0.as_ref().map_or(0, |name| malloc_chunk(name.len()))
     }
 
+    /// The flow is ending: `expiring` is true, and final (see [`finality::Final::END`]).
+    pub fn mark_ending(&mut self) {
+        self.expiring = true;
+        self.final_facts |= finality::Final::END;
+    }
+
     /// Give back the spare capacity of the facts' vectors: called once detection completes,
     /// when they stop growing (a vector's first push reserves four elements, and a DNS
     /// answer is 24 bytes). The TLS facts' text is exactly sized whenever it is written.
@@ -923,7 +931,8 @@ impl Default for FlowFacts {
             detection_complete: false,
             detection_guessed: false,
             detection_updated: false,
-            final_facts: finality::Final::ALL,
+            expiring: false,
+            final_facts: finality::Final::ALL.with(finality::Final::END),
             packets: 0,
             bytes: 0,
         }

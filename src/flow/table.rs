@@ -433,9 +433,6 @@ impl FlowTable {
             if step_change == Change::Completed {
                 dns_hints::fill_detected_hostname(&mut flow.facts);
                 flow.facts.shrink_to_fit();
-                crate::dissect::risks::assess(&mut flow.facts);
-                // Detection is over: nothing a criterion reads changes any more.
-                flow.facts.final_facts = Final::ALL;
             }
             if change == Change::None || step_change == Change::Completed {
                 change = step_change;
@@ -445,6 +442,12 @@ impl FlowTable {
             if let Some(classifier) = &self.classifier {
                 classifier.classify(&mut flow.facts);
             }
+        }
+        if change == Change::Completed && flow.facts.final_facts != Final::ALL {
+            // Detection is over (the classifier has had its say): nothing a criterion reads
+            // changes any more.
+            crate::dissect::risks::assess(&mut flow.facts);
+            flow.facts.final_facts = Final::ALL;
         }
         Some((flow, change))
     }
