@@ -193,8 +193,10 @@ impl Classifier {
                         None => set_app(&mut facts.application, None, false),
                     }
                 }
-                // A protocol its dissector made final stays (actions may have decided on it).
-                if let (Ok(p), false) = (u16::try_from(soft.protocol_id), facts.final_facts.contains(Final::PROTOCOL)) {
+                // A protocol its dissector made final during detection stays (actions may
+                // have decided on it).
+                let kept = facts.final_facts.contains(Final::PROTOCOL) && !facts.final_facts.contains(Final::DETECTION);
+                if let (Ok(p), false) = (u16::try_from(soft.protocol_id), kept) {
                     facts.protocol = protocol::ProtocolId(p);
                 }
                 break;

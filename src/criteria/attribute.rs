@@ -602,14 +602,14 @@ pub static ATTRIBUTES: &[Attribute] = &[
     Attribute {
         name: "expiring",
         aliases: &[],
-        accessor: Accessor::Bool(|f| f.expiring),
+        accessor: Accessor::Bool(|f| f.is_ending()),
         doc: "the flow is ending (idle expiry, end of a capture file): true in its last evaluation",
         caveat: None,
     },
     Attribute {
         name: "expired",
         aliases: &[],
-        accessor: Accessor::Bool(|f| f.expiring),
+        accessor: Accessor::Bool(|f| f.is_ending()),
         doc: "the flow has ended (as `expiring`: flowsieve evaluates a flow once as it ends)",
         caveat: None,
     },

@@ -471,7 +471,7 @@ fn full_language_against_flows() {
         ("dhc_hit;", |f| f.dns_hostname = Some("example.com".into()), true),
         ("!dhc_hit;", |_| {}, true),
         ("fhc_hit || soft_dissector || expiring || expired || tls_ech;", |_| {}, false),
-        ("expiring && expired;", |f| f.expiring = true, true),
+        ("expiring && expired;", |f| f.mark_ending(), true),
         ("iface_nfq_src == 'br-lan' or iface_nfq_dst == 'br-lan';", |_| {}, false),
         ("ndpi_risk_score_client == 0;", |_| {}, true),
         ("ip_nat || other_type == other_remote;", |f| f.other_type = OtherType::Remote, true),

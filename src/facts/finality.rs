@@ -51,7 +51,7 @@ impl Final {
 
     /// The group names, for records and `explain` (`"protocol, hostname"`; `"all"`, `"none"`).
     pub fn names(self) -> String {
-        if self.contains(Final::ALL) && !self.contains(Final::END) {
+        if self == Final::ALL {
             return "all".into();
         }
         let names: Vec<&str> = GROUPS.iter().filter(|(g, _)| self.contains(*g)).map(|(_, n)| *n).collect();
