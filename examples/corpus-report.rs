@@ -1,10 +1,11 @@
 //! Compare flowsieve's per-flow output with what nDPI reports for its own test corpus.
 //!
 //! ```sh
-//! cargo run --release --example corpus-report -- /work/shared/corpus/ndpi
+//! cargo run --release --example corpus-report -- [CORPUS_DIR]
 //! ```
 //!
-//! The corpus folder holds `pcap/` and `truth.jsonl` (one nDPI flow per line; see its README).
+//! `CORPUS_DIR` defaults to `flowsieve::corpus_dir()` (`$FLOWSIEVE_CORPUS` when set). The
+//! corpus folder holds `pcap/` and `truth.jsonl` (one nDPI flow per line; see its README).
 //! Every capture is replayed through the library exactly as `flowsieve replay --json` does; each
 //! flowsieve flow is paired with nDPI's by IP protocol, both endpoints (either direction) and
 //! VLAN. For every field the report counts the flows nDPI has a value for and how many of them
@@ -479,7 +480,7 @@ fn header(first: &str) -> String {
 }
 
 fn main() -> anyhow::Result<()> {
-    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "/work/shared/corpus/ndpi".into()));
+    let dir = std::env::args().nth(1).map_or_else(flowsieve::corpus_dir, PathBuf::from);
     let truth_path = dir.join("truth.jsonl");
     let truth_text =
         std::fs::read_to_string(&truth_path).with_context(|| format!("reading {}", truth_path.display()))?;

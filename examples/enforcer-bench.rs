@@ -366,7 +366,8 @@ fn nft(cmd: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// What the figures mean, measured with `perf record -a -g` on Linux 6.18 (README, Performance).
+/// What the figures mean, measured with `perf record -a -g` on Linux 6.18 (docs/BENCHMARKS.md,
+/// "Enforcer: set elements per second").
 const WHY: &str = "\
 Why not 1 M elements/s: the kernel inserts the elements inside our sendmsg (nfnetlink_rcv_batch ->
 nf_tables_newsetelem), one at a time, holding the network namespace's nftables commit mutex for the

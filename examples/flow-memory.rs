@@ -25,7 +25,7 @@
 //!
 //! `flow-memory --captures FILE...` replays captures (`replay`'s pipeline) instead and prints
 //! the heap the facts of their flows with TLS facts take, as malloc sizes it: for real TLS
-//! traffic such as the nDPI corpus (`--captures /work/shared/corpus/ndpi/pcap/*`).
+//! traffic such as the nDPI corpus (`--captures "$FLOWSIEVE_CORPUS"/pcap/*`).
 
 use std::mem::size_of;
 use std::net::Ipv4Addr;

@@ -1,8 +1,8 @@
 //! Writes seed corpora for the fuzz targets (fuzz/) from real captures.
 //!
-//! `cargo run --example fuzz-seeds -- [PCAP_DIR] [OUT_DIR]` (defaults
-//! `../shared/corpus/ndpi/pcap` and `fuzz/corpus`) reads every capture and writes, under
-//! `OUT_DIR/<target>/`:
+//! `cargo run --example fuzz-seeds -- [PCAP_DIR] [OUT_DIR]` (defaults: `pcap/` in
+//! `flowsieve::corpus_dir()`, which `$FLOWSIEVE_CORPUS` overrides, and `fuzz/corpus`) reads
+//! every capture and writes, under `OUT_DIR/<target>/`:
 //! - `decode`: single frames, behind the link-type selector byte;
 //! - `worker`: each capture's first frames as a frame sequence;
 //! - `dissect`: the first payloads of flows a dissector's probe is certain of, as a flow input
@@ -162,7 +162,7 @@ const CRITERIA: &[&str] = &[
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let pcaps = PathBuf::from(args.first().map_or("../shared/corpus/ndpi/pcap", |s| s.as_str()));
+    let pcaps = args.first().map_or_else(|| flowsieve::corpus_dir().join("pcap"), PathBuf::from);
     let out = PathBuf::from(args.get(1).map_or("fuzz/corpus", |s| s.as_str()));
     let mut seeds = Seeds { out, written: HashMap::new() };
     for c in CRITERIA {

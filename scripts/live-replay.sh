@@ -10,7 +10,10 @@
 # whole packets where replay counts "IP fragments", and can find a few more flows.
 #
 #   sudo [WORKERS=N] scripts/live-replay.sh [PCAP_DIR] [CAPTURE]   (defaults: 2 workers,
-#   ../shared/corpus/ndpi/pcap, afpacket)
+#   the corpus's pcap/, afpacket)
+#
+# The corpus is $FLOWSIEVE_CORPUS when set, else the default of flowsieve::corpus_dir in
+# src/lib.rs (the tests and examples use the same).
 #
 # FLOWSIEVE_RING=v2|v3 picks the AF_PACKET ring layout (`run --ring`, default v2).
 #
@@ -23,7 +26,7 @@
 # failure or Ctrl-C included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CORPUS=${1:-../shared/corpus/ndpi/pcap}
+CORPUS=${1:-${FLOWSIEVE_CORPUS:-../shared/corpus/ndpi}/pcap}
 CAPTURE=${2:-afpacket}
 RING=${FLOWSIEVE_RING:-v2}
 BIN=$PWD/target/release/flowsieve

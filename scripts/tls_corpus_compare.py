@@ -4,7 +4,8 @@
 Usage: scripts/tls_corpus_compare.py FLOWSIEVE_JSONL TRUTH_JSONL [--show FIELD]
 
 FLOWSIEVE_JSONL is the output of
-  flowsieve replay --json --config examples/weak-tls.json <corpus>/pcap/*
+  flowsieve replay --json --config examples/weak-tls.json "$FLOWSIEVE_CORPUS"/pcap/*
+(the corpus: $FLOWSIEVE_CORPUS, else the default of flowsieve::corpus_dir in src/lib.rs)
 Flows pair by capture, VLAN and 5-tuple in either direction. For each field, only flows where
 nDPI has a value count; a flow flowsieve did not report counts as a disagreement.
 """

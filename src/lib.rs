@@ -24,7 +24,7 @@
 //! netlink  → nothing
 //! status   → nothing
 //! decode   → facts
-//! capture  → decode
+//! capture  → decode, netlink
 //! dissect  → facts
 //! criteria → facts
 //! classify → criteria, facts
@@ -32,7 +32,7 @@
 //! output   → classify, dissect, facts, flow
 //! enforce  → facts, flow, netlink, output, status
 //! actions  → criteria, enforce, facts, netlink
-//! agent    → actions, capture, classify, decode, enforce, flow, status
+//! agent    → actions, capture, classify, decode, enforce, facts, flow, netlink, status
 //! ```
 
 pub mod actions;
@@ -48,3 +48,14 @@ pub mod flow;
 pub mod netlink;
 pub mod output;
 pub mod status;
+
+/// Where nDPI's test corpus (`pcap/` and `truth.jsonl`) is read from by the tests, examples,
+/// benchmarks and measurement scripts: `$FLOWSIEVE_CORPUS` when set (and not empty), else
+/// `../shared/corpus/ndpi` beside the crate root. The agent itself never reads it.
+#[doc(hidden)]
+pub fn corpus_dir() -> std::path::PathBuf {
+    match std::env::var_os("FLOWSIEVE_CORPUS") {
+        Some(dir) if !dir.is_empty() => dir.into(),
+        _ => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/ndpi"),
+    }
+}

@@ -194,6 +194,66 @@ struct RunArgs {
     control_socket: PathBuf,
     #[command(flatten)]
     table: FlowTableArgs,
+    #[command(flatten)]
+    nfqueue: NfqueueArgs,
+}
+
+#[derive(Args)]
+struct NfqueueArgs {
+    /// Read packets the firewall queues to NFQUEUE numbers FIRST … FIRST+COUNT-1 (COUNT 1 by
+    /// default) under role lan or wan, one worker per queue (as NethSecurity's
+    /// `capture_type = nfqueue`, e.g. `lan=50:4`); repeatable; needs no -I/-E.
+    #[arg(long = "nfqueue", value_name = "ROLE=FIRST[:COUNT]")]
+    queues: Vec<flowsieve::agent::nfqueue::QueueSpec>,
+    /// tap: accept every queued packet at once (as netifyd); inline: give a packet its verdict
+    /// only after the worker processed it and, when it made an action match, after the
+    /// action's kernel state is in place (bounded by --nfqueue-hold-timeout).
+    #[arg(long = "nfqueue-mode", value_enum, default_value_t = QueueModeArg::Tap)]
+    mode: QueueModeArg,
+    /// Inline: longest time a packet waits for the enforcer before it is released anyway
+    /// (counted as a fail-open release), in milliseconds.
+    #[arg(long = "nfqueue-hold-timeout", value_name = "MS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    hold_timeout: u64,
+    /// Bytes of each queued packet copied to flowsieve (what dissection sees).
+    #[arg(long = "nfqueue-copy-range", value_name = "BYTES", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(64..=65_535))]
+    copy_range: u32,
+    /// Packets each queue keeps waiting for verdicts before the kernel lets more pass
+    /// unseen (fail-open).
+    #[arg(long = "nfqueue-max-len", value_name = "PACKETS", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    max_len: u32,
+    /// Inline: once a flow's detection is complete, set this conntrack mark (MARK or MARK/MASK,
+    /// decimal or 0x hex) in the verdict, so a rule before the queue (`ct mark and MASK ==
+    /// MARK accept`) lets the rest of the connection bypass flowsieve.
+    #[arg(long = "nfqueue-bypass-mark", value_name = "MARK[/MASK]", value_parser = parse_mark)]
+    bypass_mark: Option<(u32, u32)>,
+}
+
+fn parse_mark(s: &str) -> Result<(u32, u32), String> {
+    let number = |t: &str| {
+        let t = t.trim();
+        match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+            Some(hex) => u32::from_str_radix(hex, 16),
+            None => t.parse(),
+        }
+        .map_err(|_| format!("'{s}': expected MARK or MARK/MASK (decimal or 0x hex)"))
+    };
+    let (mark, mask) = match s.split_once('/') {
+        Some((m, k)) => (number(m)?, number(k)?),
+        None => (number(s)?, u32::MAX),
+    };
+    if mark == 0 || mark & !mask != 0 {
+        return Err(format!("'{s}': the mark must be non-zero and inside its mask"));
+    }
+    Ok((mark, mask))
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum QueueModeArg {
+    Tap,
+    Inline,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -427,14 +487,29 @@ fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
-    if args.internal.is_empty() && args.external.is_empty() {
-        bail!("no interface to capture on: give at least one -I (LAN) or -E (WAN) interface");
+    if args.internal.is_empty() && args.external.is_empty() && args.nfqueue.queues.is_empty() {
+        bail!("nothing to capture: give at least one -I (LAN) or -E (WAN) interface, or --nfqueue");
+    }
+    if args.nfqueue.bypass_mark.is_some() && !matches!(args.nfqueue.mode, QueueModeArg::Inline) {
+        bail!("--nfqueue-bypass-mark needs --nfqueue-mode inline (tap mode accepts packets before looking at them)");
     }
     let config = load_config(&args.config)?;
     let mut interfaces: Vec<CaptureInterface> =
         args.internal.iter().map(|n| CaptureInterface { name: n.clone(), external: false }).collect();
     interfaces.extend(args.external.iter().map(|n| CaptureInterface { name: n.clone(), external: true }));
-    let locality = Arc::new(interface_locality(&interfaces, &args.table.local_nets)?);
+    let locality = Arc::new(if args.nfqueue.queues.is_empty() {
+        interface_locality(&interfaces, &args.table.local_nets)?
+    } else {
+        // Queued packets come from any interface: every interface's networks are local.
+        let every: Vec<CaptureInterface> = pcap::Device::list()
+            .context("listing network interfaces")?
+            .into_iter()
+            .filter(|d| !d.flags.is_loopback())
+            .map(|d| CaptureInterface { name: d.name, external: false })
+            .chain(interfaces.iter().cloned())
+            .collect();
+        interface_locality(&every, &args.table.local_nets)?
+    });
     tracing::info!(
         local_networks = ?locality.local_networks().iter().map(|n| n.to_string()).collect::<Vec<_>>(),
         broadcast = ?locality.broadcast_addresses(),
@@ -462,6 +537,19 @@ fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
             },
             block_timeout_ms: args.ring_timeout,
             ..Default::default()
+        },
+        nfqueues: args.nfqueue.queues,
+        nfqueue: flowsieve::agent::nfqueue::QueueOptions {
+            mode: match args.nfqueue.mode {
+                QueueModeArg::Tap => flowsieve::agent::nfqueue::QueueMode::Tap,
+                QueueModeArg::Inline => flowsieve::agent::nfqueue::QueueMode::Inline,
+            },
+            config: flowsieve::capture::nfqueue::QueueConfig {
+                copy_range: args.nfqueue.copy_range,
+                max_len: args.nfqueue.max_len,
+            },
+            hold_timeout: std::time::Duration::from_millis(args.nfqueue.hold_timeout),
+            bypass_mark: args.nfqueue.bypass_mark,
         },
     };
     agent::run(config, options)?;

@@ -1,19 +1,16 @@
-//! Application classification over nDPI's test captures (`/work/shared/corpus/ndpi`, read in
-//! place, never copied here): per capture, the share of bytes flowsieve puts in an application
+//! Application classification over nDPI's test captures (read in place from
+//! `flowsieve::corpus_dir()`, which `$FLOWSIEVE_CORPUS` overrides; never copied here): per capture, the share of bytes flowsieve puts in an application
 //! (and in the capture's own service) next to nDPI 4.11's share from `truth.jsonl`.
 //!
 //! Run with `cargo test --test classify_corpus -- --nocapture` to see the table. Skipped (with a
 //! note) when the corpus is not there.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use flowsieve::classify::Classifier;
 use flowsieve::flow::locality::Locality;
 use flowsieve::flow::table::{FlowTable, TableConfig};
-
-const CORPUS: &str = "/work/shared/corpus/ndpi";
 
 /// Capture, the tag flowsieve should give its main service, the names nDPI uses for it.
 const CAPTURES: &[(&str, &str, &[&str])] = &[
@@ -95,7 +92,7 @@ fn ndpi_shares(truth: &str) -> HashMap<String, Shares> {
 
 #[test]
 fn byte_shares_against_ndpi() {
-    let truth_path = Path::new(CORPUS).join("truth.jsonl");
+    let truth_path = flowsieve::corpus_dir().join("truth.jsonl");
     let Ok(truth) = std::fs::read_to_string(&truth_path) else {
         eprintln!("skipped: {} not found", truth_path.display());
         return;
@@ -108,7 +105,7 @@ fn byte_shares_against_ndpi() {
     );
     let mut results = Vec::new();
     for (capture, service, _) in CAPTURES {
-        let path = Path::new(CORPUS).join("pcap").join(capture);
+        let path = flowsieve::corpus_dir().join("pcap").join(capture);
         let fs = flowsieve_shares(&classifier, &path.to_string_lossy(), service);
         let nd = ndpi.get(*capture);
         let (nd_app, nd_svc) =
@@ -136,7 +133,7 @@ fn byte_shares_against_ndpi() {
 /// The `replay --json` record carries the application once the table classifies.
 #[test]
 fn flow_record_has_the_application() {
-    let path = Path::new(CORPUS).join("pcap/facebook.pcap");
+    let path = flowsieve::corpus_dir().join("pcap/facebook.pcap");
     if !path.exists() {
         eprintln!("skipped: {} not found", path.display());
         return;

@@ -1,5 +1,5 @@
-//! Actions decide on final facts, over nDPI's test captures (`/work/shared/corpus/ndpi`, read in
-//! place, never copied here).
+//! Actions decide on final facts, over nDPI's test captures (read in place from
+//! `flowsieve::corpus_dir()`, which `$FLOWSIEVE_CORPUS` overrides; never copied here).
 //!
 //! A configuration with negations, `== 0`, exemptions and positive early matches is replayed
 //! over every capture twice:
@@ -30,8 +30,6 @@ use flowsieve::flow::key::FlowKey;
 use flowsieve::flow::locality::Locality;
 use flowsieve::flow::table::{Change, Flow, FlowTable, TableConfig};
 
-const CORPUS: &str = "/work/shared/corpus/ndpi/pcap";
-
 /// Every kind of test whose answer can change while detection runs.
 const CONFIG: &str = r#"{
   "exemptions": ["detected_hostname == 'rx:\\.local$';"],
@@ -59,8 +57,9 @@ fn config() -> FlowActionsConfig {
 }
 
 fn captures() -> Option<Vec<String>> {
-    let Ok(entries) = std::fs::read_dir(CORPUS) else {
-        eprintln!("SKIPPED: nDPI corpus not found at {CORPUS}");
+    let dir = flowsieve::corpus_dir().join("pcap");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("SKIPPED: nDPI corpus not found at {}", dir.display());
         return None;
     };
     let mut files: Vec<String> =

@@ -83,6 +83,14 @@ fn graph(src: &Path) -> Graph {
     let mut graph = Graph::new();
     let mut files = Vec::new();
     rust_files(src, &mut files);
+    // Names `crate::X` may give that are top-level modules; anything else is an item of the
+    // crate root itself (`crate::corpus_dir`, the test-data helper), not a layer.
+    let modules: BTreeSet<String> = files
+        .iter()
+        .filter_map(|f| f.strip_prefix(src).ok()?.components().next())
+        .map(|c| c.as_os_str().to_string_lossy().trim_end_matches(".rs").to_string())
+        .filter(|m| m != "lib" && m != "main")
+        .collect();
     for file in files {
         let rel = file.strip_prefix(src).unwrap().to_string_lossy().replace('\\', "/");
         if rel == "lib.rs" || rel == "main.rs" {
@@ -97,7 +105,7 @@ fn graph(src: &Path) -> Graph {
         let mut found = BTreeMap::new();
         references(&text, &rel, depth, &mut found);
         for (module, at) in found {
-            if module != top {
+            if module != top && modules.contains(&module) {
                 uses.entry(module).or_insert(at);
             }
         }
@@ -188,7 +196,7 @@ fn raw_string_end(b: &[u8], i: usize) -> Option<usize> {
     if b.get(i + 1 + hashes) != Some(&b'"') {
         return None;
     }
-    let close: Vec<u8> = std::iter::once(b'"').chain(std::iter::repeat(b'#').take(hashes)).collect();
+    let close: Vec<u8> = std::iter::once(b'"').chain(std::iter::repeat_n(b'#', hashes)).collect();
     let body = i + 2 + hashes;
     (body..b.len()).find(|&j| b[j..].starts_with(&close)).map(|j| j + close.len())
 }

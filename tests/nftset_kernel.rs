@@ -31,7 +31,7 @@ fn namespace(test: &str) -> Option<NetNs> {
     Some(ns)
 }
 
-/// The DESIGN.md example: `nftset.weakssl` with Netify's `target_defaults`.
+/// The README's weak-TLS example: `nftset.weakssl` with Netify's `target_defaults`.
 fn weakssl_config() -> NftSetConfig {
     let key = ["local_addr", "ip_proto", "other_port", "other_addr"]
         .iter()

@@ -85,9 +85,9 @@ fn missing_capture_is_an_error_naming_the_file() {
 
 #[test]
 fn every_corpus_capture_replays_without_crashing() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/ndpi/pcap");
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        eprintln!("SKIPPED: nDPI corpus not found at {dir}");
+    let dir = flowsieve::corpus_dir().join("pcap");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("SKIPPED: nDPI corpus not found at {}", dir.display());
         return;
     };
     let mut files: Vec<String> =

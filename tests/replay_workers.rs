@@ -4,13 +4,11 @@
 //! tracked by every worker, so each worker's DNS hint cache learns the same answers one
 //! worker's would.
 
-use std::path::Path;
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_flowsieve");
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/weak-tls.json");
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/weak-tls.pcap");
-const CORPUS: &str = "/work/shared/corpus/ndpi/pcap";
 
 /// Flow records (sorted lines), the summary without its timing, and stdout as printed.
 fn replay(workers: &str, repeat: &str, captures: &[String]) -> (Vec<String>, String, String) {
@@ -47,13 +45,14 @@ fn two_workers_give_the_same_flows_and_counters_as_one() {
     // The fixture has a matching flow; the corpus has many flows, TCP and UDP, IPv4 and IPv6,
     // pcap and pcapng, damaged files, DNS answers that name later flows.
     let mut captures = vec![FIXTURE.to_string()];
-    match std::fs::read_dir(CORPUS) {
+    let corpus = flowsieve::corpus_dir().join("pcap");
+    match std::fs::read_dir(&corpus) {
         Ok(dir) => {
             let mut files: Vec<String> = dir.filter_map(|e| e.ok()).map(|e| e.path().display().to_string()).collect();
             files.sort();
             captures.extend(files);
         }
-        Err(_) => eprintln!("{CORPUS} absent: replaying only the fixture"),
+        Err(_) => eprintln!("{} absent: replaying only the fixture", corpus.display()),
     }
     let (one, one_summary, _) = replay("1", "1", &captures);
     let (two, two_summary, two_raw) = replay("2", "1", &captures);
@@ -70,9 +69,9 @@ fn two_workers_give_the_same_flows_and_counters_as_one() {
 fn three_workers_and_repeat_rounds_give_the_same_flows_as_one() {
     let mut captures = vec![FIXTURE.to_string()];
     for name in ["gnutella.pcap", "iphone.pcap", "alexa-app.pcapng", "dns_fragmented.pcap"] {
-        let path = format!("{CORPUS}/{name}");
-        if Path::new(&path).exists() {
-            captures.push(path);
+        let path = flowsieve::corpus_dir().join("pcap").join(name);
+        if path.exists() {
+            captures.push(path.display().to_string());
         }
     }
     let (one, one_summary, _) = replay("1", "2", &captures);
@@ -86,9 +85,9 @@ fn decode_only_and_filter_with_workers_count_what_one_worker_counts() {
     // The same small set, streamed (one round) and replayed from memory (three rounds).
     let mut captures = vec![FIXTURE.to_string()];
     for name in ["1kxun.pcap", "dns.pcap", "alexa-app.pcapng"] {
-        let path = format!("{CORPUS}/{name}");
-        if Path::new(&path).exists() {
-            captures.push(path);
+        let path = flowsieve::corpus_dir().join("pcap").join(name);
+        if path.exists() {
+            captures.push(path.display().to_string());
         }
     }
     for repeat in ["1", "3"] {

@@ -128,7 +128,7 @@ fn capture(version: RingVersion) {
             } else {
                 return;
             };
-            let age = if now > frame.timestamp { now - frame.timestamp } else { frame.timestamp - now };
+            let age = now.abs_diff(frame.timestamp);
             if frame.vlan != kind || frame.wire_len as usize != frame.data.len() || age > Duration::from_secs(3600) {
                 seen.wrong.push(format!(
                     "vlan {:?} (want {kind:?}), {} of {} bytes, timestamp {:?}",

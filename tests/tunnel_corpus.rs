@@ -1,18 +1,16 @@
-//! Tunnels and PPP links against nDPI's captures (`/work/shared/corpus/ndpi`, read in place):
+//! Tunnels and PPP links against nDPI's captures (read in place from `flowsieve::corpus_dir()`,
+//! which `$FLOWSIEVE_CORPUS` overrides):
 //! flowsieve must find the same flows nDPI 4.11 reports in `truth.jsonl` — the inner 5-tuples of
 //! GTP-U, IP-in-IP and CAPWAP data packets, with the same VLAN and tunnel type — and must not
 //! open what only looks like a tunnel (GTP-C, GTP'). Skipped (with a note) without the corpus.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::path::Path;
 use std::sync::Arc;
 
 use flowsieve::facts::TunnelType;
 use flowsieve::flow::locality::Locality;
 use flowsieve::flow::table::{FlowTable, TableConfig};
-
-const CORPUS: &str = "/work/shared/corpus/ndpi";
 
 /// A flow as both sides name it: IP protocol, the two endpoints in order, VLAN, tunnel.
 type FlowId = (u8, (IpAddr, u16), (IpAddr, u16), u16, &'static str);
@@ -78,7 +76,7 @@ fn ndpi_flows(truth: &str, capture: &str) -> BTreeSet<FlowId> {
 
 #[test]
 fn tunnelled_and_ppp_flows_match_ndpi() {
-    let truth_path = Path::new(CORPUS).join("truth.jsonl");
+    let truth_path = flowsieve::corpus_dir().join("truth.jsonl");
     let Ok(truth) = std::fs::read_to_string(&truth_path) else {
         eprintln!("skipped: {} not found", truth_path.display());
         return;
@@ -96,7 +94,7 @@ fn tunnelled_and_ppp_flows_match_ndpi() {
     ];
     let mut failures = Vec::new();
     for capture in captures {
-        let path = Path::new(CORPUS).join("pcap").join(capture);
+        let path = flowsieve::corpus_dir().join("pcap").join(capture);
         if !path.exists() {
             eprintln!("skipped {capture}: not in the corpus");
             continue;

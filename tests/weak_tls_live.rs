@@ -11,14 +11,9 @@ use std::time::Duration;
 use common::lab::{self, Agent, Lab, CLIENT, EXEMPT_CLIENT, SERVER};
 use nix::sys::signal::Signal;
 
-/// The DESIGN.md example, with the log written into the lab's directory instead of /tmp.
+/// The README's weak-TLS example, with the log written into the lab's directory instead of /tmp.
 fn example_config(lab: &Lab) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/weak-tls.json")).unwrap();
-    let mut config: serde_json::Value = serde_json::from_str(&text).unwrap();
-    config["targets"]["log.weakssl"]["path"] = lab.dir.to_string_lossy().into_owned().into();
-    let path = lab.path("weak-tls.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-    path
+    lab.weak_tls_config()
 }
 
 fn weakssl_v4(lab: &Lab) -> String {

@@ -15,7 +15,12 @@ use crate::status::SharedStatus;
 pub(super) enum EnforcerMsg {
     Match(Dispatch),
     Reload(Vec<TargetSpec>),
+    /// Confirm the number once everything sent before it is in the kernel (inline NFQUEUE:
+    /// the worker holds a packet until then).
+    Ack(Arc<super::nfqueue::AckSignal>, u64),
 }
+
+type Acks = Vec<(Arc<super::nfqueue::AckSignal>, u64)>;
 
 pub(super) fn enforcer_loop(
     targets: Vec<TargetSpec>,
@@ -25,18 +30,24 @@ pub(super) fn enforcer_loop(
 ) {
     let mut enforcer = Enforcer::new(&targets, EnforceMode::Apply).measure_latency();
     let mut next_tick = Instant::now();
+    let mut acks: Acks = Vec::with_capacity(256);
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(msg) => {
-                handle_msg(&mut enforcer, msg);
+                handle_msg(&mut enforcer, msg, &mut acks);
                 // Drain what is queued, then send it as one batch.
                 while let Ok(msg) = rx.try_recv() {
-                    handle_msg(&mut enforcer, msg);
+                    handle_msg(&mut enforcer, msg, &mut acks);
                     if enforcer.pending() >= 4096 {
                         enforcer.flush();
                     }
                 }
                 enforcer.flush();
+                // The flush waited for the kernel's acknowledgements: what came before these
+                // acks is in place.
+                for (signal, value) in acks.drain(..) {
+                    signal.confirm(value);
+                }
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
@@ -62,9 +73,10 @@ pub(super) fn enforcer_loop(
     }
 }
 
-fn handle_msg(enforcer: &mut Enforcer, msg: EnforcerMsg) {
+fn handle_msg(enforcer: &mut Enforcer, msg: EnforcerMsg, acks: &mut Acks) {
     match msg {
         EnforcerMsg::Match(d) => enforcer.handle(&d.targets, &d.event, d.refresh, None),
         EnforcerMsg::Reload(specs) => enforcer.reload(&specs),
+        EnforcerMsg::Ack(signal, value) => acks.push((signal, value)),
     }
 }

@@ -9,6 +9,7 @@ use arc_swap::ArcSwap;
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
 use super::enforcer::{enforcer_loop, EnforcerMsg};
+use super::nfqueue;
 use super::worker::{Dispatch, Worker};
 use crate::actions::config::{self, FlowActionsConfig};
 use crate::capture::live::{LiveEvent, LiveStats};
@@ -85,6 +86,9 @@ pub struct RunOptions {
     pub workers: usize,
     /// AF_PACKET ring geometry and block retire timeout.
     pub ring: crate::capture::ring::RingConfig,
+    /// NFQUEUE queues to read (`--nfqueue`), one worker each, and how.
+    pub nfqueues: Vec<nfqueue::QueueSpec>,
+    pub nfqueue: nfqueue::QueueOptions,
 }
 
 /// Run the agent until SIGINT or SIGTERM. SIGHUP reloads the configuration.
@@ -139,6 +143,7 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
             }
         }
     }
+    let queues = nfqueue::open_all(&options.nfqueues, &options.nfqueue)?;
     let status_thread = match &options.control_socket {
         Some(path) => Some(
             crate::status::serve(path, status.clone(), stop.clone())
@@ -157,16 +162,20 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     // flow tables.
     let conntrack_cache = Arc::new(CtCache::new(options.table.max_flows.saturating_mul(2).max(1024)));
     // Each worker hears which connections changed (a mark set later, NAT) through its own queue.
-    let (ct_senders, ct_receivers): (Vec<_>, Vec<_>) = (0..sources.len()).map(|_| bounded::<CtChange>(4096)).unzip();
+    let (ct_senders, ct_receivers): (Vec<_>, Vec<_>) =
+        (0..sources.len() + queues.len()).map(|_| bounded::<CtChange>(4096)).unzip();
     let mut ct_receivers = ct_receivers.into_iter();
     let conntrack_thread = crate::flow::ctcache::spawn_listener(conntrack_cache.clone(), stop.clone(), ct_senders);
     let mut workers = Vec::new();
     lock(&status).workers = sources
         .iter()
         .map(|(_, i)| WorkerStatus { iface: i.name.clone(), external: i.external, ..WorkerStatus::default() })
+        .chain(queues.iter().map(|(q, external)| nfqueue::worker_status(q, *external, &options.nfqueue)))
         .collect();
-    for (index, (capture, iface)) in sources.into_iter().enumerate() {
-        let mut table = FlowTable::new(options.table.clone(), options.locality.clone(), &iface.name, iface.external);
+    let first_queue_index = sources.len();
+    // A worker and what it shares: its own flow table, named after what it reads.
+    let mut make_worker = |name: &str, external: bool, index: usize| {
+        let mut table = FlowTable::new(options.table.clone(), options.locality.clone(), name, external);
         if let Some(c) = &options.classifier {
             table = table.with_classifier(c.clone());
         }
@@ -181,9 +190,22 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
             index,
             conntrack_changes: ct_receivers.next().unwrap_or_else(|| bounded(0).1),
         };
+        (worker, shared)
+    };
+    for (index, (capture, iface)) in sources.into_iter().enumerate() {
+        let (worker, shared) = make_worker(&iface.name, iface.external, index);
         let handle = std::thread::Builder::new()
             .name(format!("worker-{}", iface.name))
             .spawn(move || worker_loop(worker, capture, shared))?;
+        workers.push(handle);
+    }
+    for (n, (queue, external)) in queues.into_iter().enumerate() {
+        let name = format!("nfq{}", queue.queue());
+        let (worker, shared) = make_worker(&name, external, first_queue_index + n);
+        let queue_options = options.nfqueue.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("worker-{name}"))
+            .spawn(move || nfqueue::queue_loop(worker, queue, shared, queue_options))?;
         workers.push(handle);
     }
     let capture = match (options.capture, options.ring.version) {
@@ -193,6 +215,8 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     };
     tracing::info!(
         interfaces = ?options.interfaces.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+        nfqueues = ?options.nfqueues.iter().map(|q| q.to_string()).collect::<Vec<_>>(),
+        nfqueue_mode = ?options.nfqueue.mode,
         capture,
         actions = initial.actions.actions.len(),
         targets = initial.targets.len(),
@@ -263,32 +287,85 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
 }
 
 /// What a worker thread shares with the rest of the agent.
-struct WorkerShared {
-    stop: Arc<AtomicBool>,
-    tx: Sender<EnforcerMsg>,
-    generation: Arc<AtomicU64>,
-    dropped: Arc<AtomicU64>,
-    status: SharedStatus,
+pub(super) struct WorkerShared {
+    pub(super) stop: Arc<AtomicBool>,
+    pub(super) tx: Sender<EnforcerMsg>,
+    pub(super) generation: Arc<AtomicU64>,
+    pub(super) dropped: Arc<AtomicU64>,
+    pub(super) status: SharedStatus,
     /// This worker's entry in `status.workers`.
-    index: usize,
+    pub(super) index: usize,
     /// Connections whose conntrack facts changed (from the conntrack listener).
-    conntrack_changes: Receiver<CtChange>,
+    pub(super) conntrack_changes: Receiver<CtChange>,
+}
+
+/// Sends a match to the enforcer without blocking; a full queue loses it (counted).
+pub(super) fn send_match(
+    tx: &Sender<EnforcerMsg>,
+    dropped: &AtomicU64,
+    events_dropped: &std::cell::Cell<u64>,
+    d: Dispatch,
+) -> bool {
+    match tx.try_send(EnforcerMsg::Match(d)) {
+        Ok(()) => true,
+        Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+            dropped.fetch_add(1, Ordering::Relaxed);
+            events_dropped.set(events_dropped.get() + 1);
+            false
+        }
+    }
+}
+
+/// A live worker's periodic work on its idle tick: conntrack changes, re-evaluation after a
+/// reload, flow expiry.
+pub(super) struct Housekeeping {
+    seen_generation: u64,
+    last_expire: Instant,
+    started_wall: SystemTime,
+    started_mono: Instant,
+}
+
+impl Housekeeping {
+    pub(super) fn new(generation: &AtomicU64) -> Housekeeping {
+        Housekeeping {
+            seen_generation: generation.load(Ordering::Acquire),
+            last_expire: Instant::now(),
+            started_wall: SystemTime::now(),
+            started_mono: Instant::now(),
+        }
+    }
+
+    pub(super) fn tick(
+        &mut self,
+        worker: &mut Worker,
+        generation: &AtomicU64,
+        conntrack_changes: &Receiver<CtChange>,
+        send: &mut impl FnMut(&mut Flow, Dispatch),
+    ) {
+        while let Ok(change) = conntrack_changes.try_recv() {
+            worker.on_conntrack_change(&change, SystemTime::now(), &mut *send);
+        }
+        let current = generation.load(Ordering::Acquire);
+        if current != self.seen_generation {
+            self.seen_generation = current;
+            worker.reevaluate_all(SystemTime::now(), &mut *send);
+        }
+        if self.last_expire.elapsed() >= Duration::from_secs(1) {
+            self.last_expire = Instant::now();
+            // Monotonic time since start keeps expiry right if the wall clock jumps.
+            let now = self.started_wall.duration_since(UNIX_EPOCH).unwrap_or_default() + self.started_mono.elapsed();
+            worker.end_flows(Some(now), |_| true, &mut *send, |_| {});
+        }
+    }
 }
 
 fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared) -> anyhow::Result<()> {
     let WorkerShared { stop, tx, generation, dropped, status, index, conntrack_changes } = shared;
     let events_dropped = std::cell::Cell::new(0u64);
-    let mut seen_generation = generation.load(Ordering::Acquire);
-    let mut send = |_: &mut Flow, d: Dispatch| match tx.try_send(EnforcerMsg::Match(d)) {
-        Ok(()) => {}
-        Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-            dropped.fetch_add(1, Ordering::Relaxed);
-            events_dropped.set(events_dropped.get() + 1);
-        }
+    let mut send = |_: &mut Flow, d: Dispatch| {
+        send_match(&tx, &dropped, &events_dropped, d);
     };
-    let mut last_expire = Instant::now();
-    let started_wall = SystemTime::now();
-    let started_mono = Instant::now();
+    let mut housekeeping = Housekeeping::new(&generation);
     let result = capture.run(&stop, |event| match event {
         LiveEvent::Frame(frame) => {
             // Events carry the packet's capture time (the kernel's timestamp), which the
@@ -297,20 +374,7 @@ fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared
             worker.on_frame(frame, at, &mut send)
         }
         LiveEvent::Idle(capture_stats) => {
-            while let Ok(change) = conntrack_changes.try_recv() {
-                worker.on_conntrack_change(&change, SystemTime::now(), &mut send);
-            }
-            let current = generation.load(Ordering::Acquire);
-            if current != seen_generation {
-                seen_generation = current;
-                worker.reevaluate_all(SystemTime::now(), &mut send);
-            }
-            if last_expire.elapsed() >= Duration::from_secs(1) {
-                last_expire = Instant::now();
-                // Monotonic time since start keeps expiry right if the wall clock jumps.
-                let now = started_wall.duration_since(UNIX_EPOCH).unwrap_or_default() + started_mono.elapsed();
-                worker.end_flows(Some(now), |_| true, &mut send, |_| {});
-            }
+            housekeeping.tick(&mut worker, &generation, &conntrack_changes, &mut send);
             publish(&status, index, &worker, capture_stats, events_dropped.get());
         }
     });
@@ -328,7 +392,7 @@ fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared
 }
 
 /// Copy a worker's counters into the shared status (on its idle tick, not per packet).
-fn publish(status: &SharedStatus, index: usize, worker: &Worker, capture: LiveStats, events_dropped: u64) {
+pub(super) fn publish(status: &SharedStatus, index: usize, worker: &Worker, capture: LiveStats, events_dropped: u64) {
     let t = worker.table.stats();
     let d = worker.decode_stats;
     let mut s = lock(status);

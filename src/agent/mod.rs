@@ -8,6 +8,8 @@
 
 mod enforcer;
 mod live;
+/// `run --nfqueue`: workers reading NFQUEUEs and giving verdicts.
+pub mod nfqueue;
 /// `replay --workers N`: share-nothing workers over the parsed captures.
 mod parallel;
 mod replay;

@@ -626,12 +626,11 @@ pub(super) fn replay(
 mod tests {
     use super::*;
 
-    const CORPUS: &str = "/work/shared/corpus/ndpi/pcap";
-
     #[test]
     fn quick_key_agrees_with_the_decoder() {
-        let Ok(dir) = std::fs::read_dir(CORPUS) else {
-            eprintln!("skipped: no corpus at {CORPUS}");
+        let corpus = crate::corpus_dir().join("pcap");
+        let Ok(dir) = std::fs::read_dir(&corpus) else {
+            eprintln!("skipped: no corpus at {}", corpus.display());
             return;
         };
         let (mut quick, mut total) = (0u64, 0u64);

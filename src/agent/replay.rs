@@ -226,7 +226,7 @@ fn replay_inline(
                 );
             }
             if let Some(bar) = &bar {
-                if frames_in_file % 4096 == 0 {
+                if frames_in_file.is_multiple_of(4096) {
                     bar.set_position(bar.position() + 4096);
                 }
             }

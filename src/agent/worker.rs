@@ -46,6 +46,11 @@ pub struct Worker {
     /// Conntrack facts (`ct_mark`, and `ip_nat` on external interfaces); set by `run`, never
     /// in replay (a capture file's flows are not the host's connections).
     pub conntrack: Option<CtLookup>,
+    /// NFQUEUE capture: what the queue said about the packet being processed.
+    pub queued: Option<super::nfqueue::QueuedMeta>,
+    /// NFQUEUE capture: the last packet's flow is decided and its connection should get the
+    /// bypass mark (its key).
+    pub queued_bypass: Option<crate::flow::key::FlowKey>,
 }
 
 impl Worker {
@@ -57,6 +62,8 @@ impl Worker {
             vlan_override: 0,
             evaluate: true,
             conntrack: None,
+            queued: None,
+            queued_bypass: None,
         }
     }
 
@@ -94,9 +101,15 @@ impl Worker {
             packet.vlan_id = self.vlan_override;
         }
         let now = frame.timestamp;
-        let Some((flow, change)) = self.table.process(&packet, now) else {
+        let Some((flow, mut change)) = self.table.process(&packet, now) else {
             return;
         };
+        if let Some(meta) = &self.queued {
+            if super::nfqueue::note_queued(&mut flow.facts, meta, &packet) && change == Change::None {
+                change = Change::Updated;
+            }
+            self.queued_bypass = super::nfqueue::wants_bypass(flow, meta);
+        }
         if !self.evaluate {
             return;
         }

@@ -541,8 +541,9 @@ mod tests {
     /// small segments) gives the frames and the end `pcap-parser`'s streaming reader gives.
     #[test]
     fn in_memory_reading_matches_the_streaming_reader() {
-        let Ok(dir) = std::fs::read_dir("/work/shared/corpus/ndpi/pcap") else {
-            eprintln!("skipped: no corpus");
+        let corpus = crate::corpus_dir().join("pcap");
+        let Ok(dir) = std::fs::read_dir(&corpus) else {
+            eprintln!("skipped: no corpus at {}", corpus.display());
             return;
         };
         let scratch = std::env::temp_dir().join(format!("flowsieve-file-test-{}.pcap", std::process::id()));

@@ -4,11 +4,13 @@
 //! - [`ring`]: live capture on AF_PACKET TPACKET_V2 or V3 rings, one per worker, fanned out by flow
 //!   hash (the default).
 //! - [`live`]: live capture through libpcap (`--capture pcap`).
+//! - [`nfqueue`]: packets queued by the firewall (NFQUEUE over netlink), with verdicts.
 //! - [`filter`]: BPF filters (tcpdump syntax) compiled by libpcap.
 
 pub mod file;
 pub mod filter;
 pub mod live;
+pub mod nfqueue;
 pub mod ring;
 
 use std::time::Duration;

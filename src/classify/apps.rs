@@ -1,6 +1,6 @@
 //! The application catalogue: Netify's `netify-apps.conf` format, parsed once, looked up per flow.
 //!
-//! Lines (spec/flow-actions.md §5, netifyd `nd-apps.cpp`):
+//! Lines (docs/FLOW-ACTIONS.md §5, netifyd `nd-apps.cpp`):
 //!
 //! ```text
 //! app:<id>:<tag>                          an application, e.g. app:124:netify.youtube

@@ -1,7 +1,7 @@
 //! Categories: Netify's `netify-categories.json`, the built-in category lists, and custom
 //! domain lists (`domains.d/<priority>-<category>.txt`).
 //!
-//! `netify-categories.json` (spec/flow-actions.md §5):
+//! `netify-categories.json` (docs/FLOW-ACTIONS.md §5):
 //!
 //! ```json
 //! { "application_tag_index": { "streaming-media": 29, … },
@@ -11,7 +11,7 @@
 //!   "last_update": … }
 //! ```
 //!
-//! The category IDs and tags of spec §5 are built in, so criteria such as
+//! The category IDs and tags of docs/FLOW-ACTIONS.md §5 are built in, so criteria such as
 //! `app_category == 'games'` resolve even without a file; a file adds to them (and wins on a
 //! conflict). `application_index` and `protocol_index` are also accepted as objects
 //! (`{"29": [124, 133]}`).
@@ -32,7 +32,7 @@ fn new_map<K, V>() -> Map<K, V> {
     HashMap::with_hasher(foldhash::fast::RandomState::default())
 }
 
-/// Application categories of Netify's category file (spec §5).
+/// Application categories of Netify's category file (docs/FLOW-ACTIONS.md §5).
 pub const BUILTIN_APPLICATION_CATEGORIES: &[(u16, &str)] = &[
     (1, "unclassified"),
     (2, "adult"),
@@ -67,7 +67,7 @@ pub const BUILTIN_APPLICATION_CATEGORIES: &[(u16, &str)] = &[
     (37, "telco"),
 ];
 
-/// Protocol categories of Netify's category file (spec §5).
+/// Protocol categories of Netify's category file (docs/FLOW-ACTIONS.md §5).
 pub const BUILTIN_PROTOCOL_CATEGORIES: &[(u16, &str)] = &[
     (1, "unclassified"),
     (2, "database"),

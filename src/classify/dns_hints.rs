@@ -2,7 +2,7 @@
 //!
 //! DNS responses seen by a worker fill it (A/AAAA answer address → the question's name, for
 //! the answer's TTL); later flows to that address get the name as Netify's `dns_hostname`, and
-//! as `detected_hostname` when their own dissection found none (spec/flow-actions.md §4).
+//! as `detected_hostname` when their own dissection found none (docs/FLOW-ACTIONS.md §4).
 //!
 //! Bounded: at most `capacity` entries in a fixed slot array with a hash index, evicted by the
 //! CLOCK algorithm (an entry looked up since the hand last passed gets a second chance;

@@ -6,7 +6,7 @@
 //! - [`categories`]: `netify-categories.json`, the built-in category lists, `domains.d` lists.
 //!
 //! [`Classifier`] ties them together and fills [`AppFacts`] from what the flow table and the
-//! dissectors found, in Netify's order (spec/flow-actions.md §5): protocol "twins", the detected
+//! dissectors found, in Netify's order (docs/FLOW-ACTIONS.md §5): protocol "twins", the detected
 //! host name, the DNS host name, the remote address (not for DNS flows), the TLS certificate's
 //! names, then soft dissectors.
 //!
@@ -35,7 +35,7 @@ pub const DEFAULT_APPS: &str = include_str!("../../data/apps.conf");
 pub const DEFAULT_CATEGORIES: &str = include_str!("../../data/categories.json");
 
 /// Protocols that *are* an application ("twins"): a flow with this Netify protocol ID gets
-/// this application tag, whatever its host name. Steam (74) is the ID spec §5 shows in a soft
+/// this application tag, whatever its host name. Steam (74) is the ID docs/FLOW-ACTIONS.md §5 shows in a soft
 /// dissector; the others follow the nDPI numbering Netify's protocol IDs inherited and are not
 /// verified against nd-protos.hpp. No dissector reports any of them yet, so this table only
 /// matters once one does; a tag missing from the loaded catalogue is skipped.

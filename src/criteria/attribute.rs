@@ -228,7 +228,7 @@ fn other_type_code(f: &FlowFacts) -> u8 {
 }
 
 /// Every attribute flowsieve understands. Names and meanings follow Netify
-/// (spec/flow-actions.md §3.2).
+/// (docs/FLOW-ACTIONS.md §3.2).
 pub static ATTRIBUTES: &[Attribute] = &[
     Attribute {
         name: "ip_version",
@@ -623,16 +623,16 @@ pub static ATTRIBUTES: &[Attribute] = &[
     Attribute {
         name: "iface_nfq_src",
         aliases: &[],
-        accessor: Accessor::Text(|_| ""),
-        doc: "NFQUEUE input interface",
-        caveat: Some("NFQUEUE capture is not supported, so there is no NFQUEUE interface"),
+        accessor: Accessor::Text(|f| f.iface.nfq_src()),
+        doc: "NFQUEUE input interface of the flow's client-to-server packets ('*': any; empty unless captured with --nfqueue)",
+        caveat: None,
     },
     Attribute {
         name: "iface_nfq_dst",
         aliases: &[],
-        accessor: Accessor::Text(|_| ""),
-        doc: "NFQUEUE output interface",
-        caveat: Some("NFQUEUE capture is not supported, so there is no NFQUEUE interface"),
+        accessor: Accessor::Text(|f| f.iface.nfq_dst()),
+        doc: "NFQUEUE output interface of the flow's client-to-server packets ('*': any; empty unless captured with --nfqueue)",
+        caveat: None,
     },
 ];
 
@@ -655,7 +655,7 @@ pub(super) fn needs(name: &str) -> Final {
 }
 
 /// Names Netify knows that flowsieve does not (yet), so the error can say so instead of
-/// guessing a typo (spec/flow-actions.md §3.2). Every name the spec lists is supported now.
+/// guessing a typo (docs/FLOW-ACTIONS.md §3.2). Every name §3.2 lists is accepted now.
 const NETIFY_ONLY: &[&str] = &[];
 
 /// The attribute spelled `name` (exactly; names are case-sensitive as in Netify).

@@ -1,4 +1,4 @@
-//! Netify category tags and IDs, as data (spec/flow-actions.md §5, netify-categories.json
+//! Netify category tags and IDs, as data (docs/FLOW-ACTIONS.md §5, netify-categories.json
 //! `application_tag_index` and `protocol_tag_index`).
 //!
 //! Criteria name categories by tag (`category == 'games'`, `ac:social-media`); flows carry the

@@ -1,5 +1,5 @@
 //! Address groups: named lists of addresses and MACs that criteria refer to as `@name`
-//! (`local_mac == @iot`, `other_ip != @blocked`; spec/flow-actions.md §3.1, Netify 5.2).
+//! (`local_mac == @iot`, `other_ip != @blocked`; docs/FLOW-ACTIONS.md §3.1, Netify 5.2).
 //!
 //! Netify keeps them in `/etc/netifyd/address-groups.json`, documented as
 //!

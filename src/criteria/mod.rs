@@ -1,7 +1,7 @@
 //! The criteria language: parsed and compiled once per configuration load, evaluated per flow.
 //!
 //! Criteria are Netify's flow-action expressions, e.g. `ip_nat == false && ssl_version ==
-//! 0x0302;` (spec/flow-actions.md §3). Text goes through four steps, one file each:
+//! 0x0302;` (docs/FLOW-ACTIONS.md §3). Text goes through four steps, one file each:
 //!
 //! - [`lexer`]: characters → tokens (names, numbers, quoted strings, `'rx:…'` regexes, unquoted
 //!   addresses and CIDRs, operators);
@@ -13,7 +13,7 @@
 //! Netify's compact syntax (`ai:netify.facebook`, `!pi:5`, `ac:social-media`, `pc:vpn`) is
 //! rewritten to the long form before lexing, so it compiles to the same plan.
 //!
-//! Where flowsieve differs from Netify (DESIGN.md): `&&` binds tighter than `||` (Netify
+//! Where flowsieve differs from Netify (docs/FLOW-ACTIONS.md §7): `&&` binds tighter than `||` (Netify
 //! groups them with equal precedence to the right; mixing them without parentheses gives a
 //! warning naming both readings); `!` negates any sub-expression; a missing final `;` is
 //! accepted with a warning; `!=` with a regex is the negation of the match; the hybrid
@@ -256,7 +256,7 @@ struct CompactForm {
     value_column: usize,
 }
 
-/// Netify's compact syntax, which must be the whole text (spec §3.1): optional `!`, then
+/// Netify's compact syntax, which must be the whole text (docs/FLOW-ACTIONS.md §3.1): optional `!`, then
 /// `ai:` (application), `pi:` (protocol), `ac:` (application category) or `pc:` (protocol
 /// category), then a tag, short tag or numeric ID; a final `;` is allowed. `None` when the text
 /// is not compact syntax.

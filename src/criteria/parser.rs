@@ -10,8 +10,8 @@
 //!
 //! A chain is read flat and grouped afterwards, which makes it easy to see when one level
 //! mixes `&&` and `||`: Netify's grammar gives them equal precedence, grouping to the right
-//! (spec/flow-actions.md §3.1), so such expressions mean something else there and get a
-//! warning naming both readings (DESIGN.md, "Behaviour choices where Netify is odd").
+//! (docs/FLOW-ACTIONS.md §3.1), so such expressions mean something else there and get a
+//! warning naming both readings (docs/FLOW-ACTIONS.md §7).
 //! Attribute names are resolved here, so an unknown name is reported in reading order with
 //! syntax errors; value types are checked later by the compiler ([`super::plan`]).
 

@@ -301,7 +301,7 @@ impl Test {
             Check::Number { get, op, value, .. } => op.holds(get(facts), *value),
             Check::ProtocolName { get, id, negate, .. } => (Some(get(facts)) == *id) != *negate,
             // Different families: `==` is false and `!=` true, as Netify 5 negates its
-            // `is_addr_equal` (spec §3.1: `local_ip != 10.0.0.0/8` is true for IPv6).
+            // `is_addr_equal` (docs/FLOW-ACTIONS.md §3.1: `local_ip != 10.0.0.0/8` is true for IPv6).
             Check::Address { get, net, negate } => net.contains(get(facts)) != *negate,
             Check::AddressGroup { get, nets, negate, .. } => {
                 let ip = get(facts);
@@ -684,7 +684,7 @@ fn compile_compare(
                 _ => return Err(type_error()),
             };
             if hybrid && negate {
-                // Netify's hybrid `category !=` is true when *any* slot differs (spec §3.2),
+                // Netify's hybrid `category !=` is true when *any* slot differs (docs/FLOW-ACTIONS.md §3.2),
                 // so it is true for almost every flow; flowsieve keeps `!=` the negation of `==`.
                 warnings.push(CriteriaWarning {
                     column: c.op_column,
@@ -791,13 +791,19 @@ fn compile_compare(
         Accessor::Text(get) => {
             equality_only()?;
             match &c.value {
+                // NethSecurity writes `iface_nfq_src == '*'` for a rule bound to any device:
+                // any NFQUEUE interface (a non-empty name), never a literal `*`.
+                Value::Str(text) if text == "*" && c.attr.name.starts_with("iface_nfq_") => {
+                    let regex = build_regex(".").map_err(|m| CriteriaError::new(c.value_column, m))?;
+                    Check::Regex { get, regex, negate }
+                }
                 Value::Str(text) => Check::Text { get, value: text.to_ascii_lowercase().into(), negate },
                 Value::Regex(pattern) => {
                     let regex = build_regex(pattern)
                         .map_err(|m| CriteriaError::new(c.value_column, format!("invalid regex `{pattern}`: {m}")))?;
                     if negate {
                         // Netify 4.x and 5.0 return true for any `!=` against a regex
-                        // (spec §3.1); flowsieve makes it the negation of the match.
+                        // (docs/FLOW-ACTIONS.md §3.1); flowsieve makes it the negation of the match.
                         warnings.push(CriteriaWarning {
                             column: c.op_column,
                             message: "`!=` with a regex is true when the regex does not match; \

@@ -1,6 +1,6 @@
 //! nDPI flow-risk names and their bit numbers, for `risks == 'name'`.
 //!
-//! Netify passes nDPI's risk bitmap through (spec/flow-actions.md §3.2); bit n is nDPI's
+//! Netify passes nDPI's risk bitmap through (docs/FLOW-ACTIONS.md §3.2); bit n is nDPI's
 //! `ndpi_risk_enum` value n. The names are that enum's identifiers without `NDPI_`, lower
 //! case (`tls_obsolete_version`), which is stable across nDPI releases where the display
 //! strings are not; Netify's own names (`'Obsolete TLS (v1.1 or older)'`) are accepted too.

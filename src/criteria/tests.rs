@@ -8,7 +8,7 @@ use proptest::prelude::*;
 
 use super::{AddressGroup, AddressGroups, CompileContext, Criteria, CriteriaError};
 use crate::facts::protocol;
-use crate::facts::{FlowFacts, Ja4, OtherType, TunnelType};
+use crate::facts::{FlowFacts, IfaceName, Ja4, OtherType, TunnelType};
 
 type Setup = fn(&mut FlowFacts);
 
@@ -84,7 +84,7 @@ fn expressions_against_flows() {
         ("other_ip == 2001:db9::/32;", v6, false),
         ("other_ip == ::1;", |f| f.other_ip = ip("::1"), true),
         ("other_ip == ::/0;", v6, true),
-        // Family mismatch: `==` false, `!=` true (spec §3.1).
+        // Family mismatch: `==` false, `!=` true (docs/FLOW-ACTIONS.md §3.1).
         ("other_ip == 0.0.0.0/0;", v6, false),
         ("local_ip == 10.0.0.0/8;", v6, false),
         ("local_ip != 10.0.0.0/8;", v6, true),
@@ -220,7 +220,7 @@ fn macs(f: &mut FlowFacts) {
 }
 
 /// The attributes beyond the weak-TLS subset, the compact syntax and the examples of
-/// spec/flow-actions.md §3–§5.
+/// docs/FLOW-ACTIONS.md §3–§5.
 #[test]
 fn full_language_against_flows() {
     let cases: &[(&str, Setup, bool)] = &[
@@ -253,7 +253,7 @@ fn full_language_against_flows() {
         ("(app == 'youtube' || app == 'netflix') && !ip_nat;", youtube, true),
         ("application == 'youtube' && category == 'streaming-media';", youtube, true),
         ("app == 'netify.youtube' and local_mac == aa:bb:cc:dd:ee:ff;", youtube, false),
-        // The soft-dissector example (spec §5).
+        // The soft-dissector example (docs/FLOW-ACTIONS.md §5).
         ("app == 'netify.steam' && protocol_id != 74 && other_port >= 27015 && other_port <= 27030;", steam, true),
         (
             "app == 'netify.steam' && protocol_id != 74 && other_port >= 27015 && other_port <= 27030;",
@@ -264,7 +264,7 @@ fn full_language_against_flows() {
             false,
         ),
         ("app == 'netify.steam' && protocol_id != 74 && other_port >= 27015 && other_port <= 27030;", youtube, false),
-        // Compact syntax (spec §3.1 examples).
+        // Compact syntax (docs/FLOW-ACTIONS.md §3.1 examples).
         ("ai:netify.facebook", facebook, true),
         ("ai:facebook", facebook, true),
         ("ai:119", facebook, true),
@@ -473,6 +473,17 @@ fn full_language_against_flows() {
         ("fhc_hit || soft_dissector || expiring || expired || tls_ech;", |_| {}, false),
         ("expiring && expired;", |f| f.mark_ending(), true),
         ("iface_nfq_src == 'br-lan' or iface_nfq_dst == 'br-lan';", |_| {}, false),
+        (
+            "iface_nfq_src == 'br-lan' or iface_nfq_dst == 'br-lan';",
+            |f| f.iface = IfaceName::with_nfq("nfq50", "wan0", "br-lan"),
+            true,
+        ),
+        ("iface_nfq_src == 'BR-LAN';", |f| f.iface = IfaceName::with_nfq("nfq50", "br-lan", ""), true),
+        ("iface_nfq_src == 'wan0';", |f| f.iface = IfaceName::with_nfq("nfq50", "br-lan", ""), false),
+        // NethSecurity's "any device": any NFQUEUE interface, not a literal `*`.
+        ("iface_nfq_src == '*' or iface_nfq_dst == '*';", |f| f.iface = IfaceName::with_nfq("nfq54", "eth1", ""), true),
+        ("iface_nfq_src == '*' or iface_nfq_dst == '*';", |_| {}, false),
+        ("iface_nfq_src != '*';", |_| {}, true),
         ("ndpi_risk_score_client == 0;", |_| {}, true),
         ("ip_nat || other_type == other_remote;", |f| f.other_type = OtherType::Remote, true),
         // Risks (always 0 today; bits set by hand here).
@@ -502,7 +513,7 @@ fn full_language_against_flows() {
         ("iface == 'rx:^br-';", |f| f.iface = "eth0".into(), false),
         ("iface != 'br-lan';", |f| f.iface = "eth0".into(), true),
         ("iface;", |_| {}, false),
-        // More of the spec's examples.
+        // More examples of docs/FLOW-ACTIONS.md §3.
         ("local_ip == 192.168.1.5;", |f| f.local_ip = ip("192.168.1.5"), true),
         ("local_ip == 192.168.1.5;", v4, false),
         (

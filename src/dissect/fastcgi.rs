@@ -235,7 +235,7 @@ mod tests {
         // A 200-byte value: its length is written as 0x800000c8 (spec §3.4).
         let mut content = vec![9u8, 0x80, 0, 0, 200];
         content.extend_from_slice(b"HTTP_HOST");
-        content.extend(std::iter::repeat(b'a').take(196));
+        content.extend(std::iter::repeat_n(b'a', 196));
         content.extend_from_slice(b".org");
         let mut record = vec![1, PARAMS, 0, 1, 0, content.len() as u8, 0, 0];
         record.extend_from_slice(&content);

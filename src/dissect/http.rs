@@ -307,7 +307,7 @@ mod tests {
     #[test]
     fn oversized_headers_are_read_from_what_fits() {
         let mut big = b"POST /up HTTP/1.1\r\nHost: h\r\n".to_vec();
-        big.extend(std::iter::repeat(b'x').take(HEADER_LIMIT * 2));
+        big.extend(std::iter::repeat_n(b'x', HEADER_LIMIT * 2));
         let mut d = HttpDissector::default();
         let mut f = FlowFacts::default();
         assert_eq!(d.parse(&seg(Direction::Forward, 0, &big), &mut f), Parsed::Updated);

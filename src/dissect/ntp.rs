@@ -29,7 +29,7 @@ impl Dissector for NtpDissector {
         let sized = p.len() == HEADER
             || p.len() == HEADER + 20
             || p.len() == HEADER + 24
-            || (p.len() > HEADER && p.len() % 4 == 0 && p.len() <= 1024);
+            || (p.len() > HEADER && p.len().is_multiple_of(4) && p.len() <= 1024);
         let time_mode = (1..=5).contains(&mode) && (1..=4).contains(&version) && sized;
         // Stratum 16+ is reserved (RFC 5905 §7.3) except in kiss-o'-death replies (0).
         let stratum_ok = p.get(1).is_some_and(|&s| s <= 16);

@@ -301,7 +301,8 @@ impl CryptoStream {
     fn has_prefix(&self, end: usize) -> bool {
         end <= CRYPTO_LIMIT
             && (0..end / 64).all(|w| self.have.get(w) == Some(&u64::MAX))
-            && (end % 64 == 0 || self.have.get(end / 64).is_some_and(|&w| w | !((1u64 << (end % 64)) - 1) == u64::MAX))
+            && (end.is_multiple_of(64)
+                || self.have.get(end / 64).is_some_and(|&w| w | !((1u64 << (end % 64)) - 1) == u64::MAX))
     }
 
     /// Where the ClientHello stands: complete (its body), still arriving, or impossible.

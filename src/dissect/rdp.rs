@@ -18,7 +18,7 @@ pub struct RdpDissector {
 
 fn classify(p: &[u8]) -> Probe {
     let Some(h) = p.get(..7) else {
-        return if p.first().map_or(true, |&b| b == 3) && p.get(1).map_or(true, |&b| b == 0) {
+        return if p.first().is_none_or(|&b| b == 3) && p.get(1).is_none_or(|&b| b == 0) {
             Probe::Unsure
         } else {
             Probe::NotForUs

@@ -3,7 +3,7 @@
 //!
 //! Labels bind to one conntrack entry (both directions, any protocol, NAT-independent) and die
 //! with it, which is why NethSecurity moved its blocking from nft sets to labels
-//! (spec/flow-actions.md §6). Names come from connlabel.conf (`<bit> <name>` lines), the file
+//! (docs/FLOW-ACTIONS.md §6). Names come from connlabel.conf (`<bit> <name>` lines), the file
 //! iptables and `conntrack -o labels` read.
 //!
 //! Kernel prerequisite: a connection gets label storage only if some rule referencing

@@ -3,7 +3,7 @@
 //!
 //! The new mark is `ctmark = (ctmark & ~mask) | ((mark << shift) & mask)`: the bits outside
 //! `mask` are kept, so several targets can share one mark by owning disjoint masks. Netify does
-//! not document its arithmetic (spec/flow-actions.md §2, marked as inferred); this is the one
+//! not document its arithmetic (docs/FLOW-ACTIONS.md §2.3, our choice); this is the one
 //! iptables `CONNMARK --set-xmark` and nft `ct mark set ct mark and … or …` users expect.
 //!
 //! The connection is found by the flow's original-direction tuple (the side that opened it

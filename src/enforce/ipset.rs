@@ -1,7 +1,7 @@
 //! ipset target (`"target_type": "ipset"`): one member per matching flow in `<set_name>.v4` or
 //! `<set_name>.v6`, for iptables rules (`-m set --match-set`, `SET --map-set`).
 //!
-//! Member layout per set type (spec/flow-actions.md §2, Netify's published member
+//! Member layout per set type (docs/FLOW-ACTIONS.md §2.2, Netify's published member
 //! `101.100.139.138,udp:51413,192.168.55.140`): `hash:ip` = other address, `hash:ip,port` =
 //! other address, protocol and other port, `hash:ip,port,ip` = the same plus the local address,
 //! `hash:mac` = other MAC; `address_type` `"src"` or `"dst"` makes a member describe the side

@@ -457,7 +457,7 @@ fn remember(set: &mut FamilySet, cfg: &NftSetConfig, keys: &[SetKey]) {
     let now = Instant::now();
     let expiry = (cfg.ttl > 0).then(|| now + Duration::from_secs(u64::from(cfg.ttl)));
     if set.live.len() + keys.len() > cfg.size as usize {
-        set.live.retain(|_, e| e.map_or(true, |e| e > now));
+        set.live.retain(|_, e| e.is_none_or(|e| e > now));
     }
     for key in keys {
         if set.live.len() < cfg.size as usize {
@@ -562,7 +562,7 @@ impl Target for NftSetTarget {
             }
             stats.recreated += 1;
             let now = Instant::now();
-            set.live.retain(|_, e| e.map_or(true, |e| e > now));
+            set.live.retain(|_, e| e.is_none_or(|e| e > now));
             tracing::warn!(
                 target_name = cfg.name,
                 "set {family} {} {} was deleted; created it again and re-adding {} live element(s)",

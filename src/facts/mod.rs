@@ -138,13 +138,46 @@ impl<T: Empty + PartialEq> PartialEq<T> for Cold<T> {
 
 /// A capture interface's name, shared by every flow seen on it. One pointer (an `Arc<str>`
 /// is two): the name is read by criteria and output, never on the packet path.
+///
+/// With NFQUEUE capture it also carries the input and output interfaces of the flow's
+/// client-to-server packets (Netify's `iface_nfq_src`/`iface_nfq_dst`): one shared value per
+/// queue and interface pair, so the flow slot does not grow.
 #[derive(Clone, PartialEq, Eq, Default)]
-pub struct IfaceName(Arc<Box<str>>);
+pub struct IfaceName(Arc<IfaceInner>);
+
+#[derive(PartialEq, Eq, Default)]
+struct IfaceInner {
+    name: Box<str>,
+    /// NFQUEUE input and output interface ("" where the hook has none).
+    nfq: Option<(Box<str>, Box<str>)>,
+}
+
+impl IfaceName {
+    /// A queue's name with the interfaces its packets crossed.
+    pub fn with_nfq(name: &str, src: &str, dst: &str) -> IfaceName {
+        IfaceName(Arc::new(IfaceInner { name: name.into(), nfq: Some((src.into(), dst.into())) }))
+    }
+
+    /// NFQUEUE input interface ("" when none or not captured from a queue).
+    pub fn nfq_src(&self) -> &str {
+        self.0.nfq.as_ref().map_or("", |(src, _)| src)
+    }
+
+    /// NFQUEUE output interface ("" when none or not captured from a queue).
+    pub fn nfq_dst(&self) -> &str {
+        self.0.nfq.as_ref().map_or("", |(_, dst)| dst)
+    }
+
+    /// The very same shared value (not only equal text).
+    pub fn same(&self, other: &IfaceName) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
 
 impl Deref for IfaceName {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        &self.0.name
     }
 }
 
@@ -156,7 +189,7 @@ impl AsRef<str> for IfaceName {
 
 impl From<&str> for IfaceName {
     fn from(name: &str) -> Self {
-        IfaceName(Arc::new(name.into()))
+        IfaceName(Arc::new(IfaceInner { name: name.into(), nfq: None }))
     }
 }
 

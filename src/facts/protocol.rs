@@ -1,6 +1,6 @@
 //! Netify protocol IDs and names. Criteria compare against these, not nDPI's IDs.
 //!
-//! Where the IDs come from: spec/flow-actions.md §3.2 gives Netify's own IDs for DNS 5, HTTP 7,
+//! Where the IDs come from: docs/FLOW-ACTIONS.md §3.2 gives Netify's own IDs for DNS 5, HTTP 7,
 //! TLS 91, SSH 92, QUIC 188 and HTTP/S 196. For every other protocol we use nDPI's protocol ID
 //! (nDPI 4.11, as the `master_id` of the nDPI corpus' truth.jsonl shows them): Netify's protocol
 //! table follows nDPI's numbering for most protocols, and the IDs above agree with nDPI's too
@@ -99,7 +99,7 @@ pub const FASTCGI: ProtocolId = ProtocolId(310);
 pub const RTP: ProtocolId = ProtocolId(87);
 pub const RTCP: ProtocolId = ProtocolId(165);
 
-/// Every protocol with its Netify ID, Netify's own (spec §3.2) first. Adding a protocol adds a
+/// Every protocol with its Netify ID, Netify's own (docs/FLOW-ACTIONS.md §3.2) first. Adding a protocol adds a
 /// row here.
 pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: UNKNOWN, name: "Unknown" },

@@ -1,6 +1,6 @@
 //! Which side of a flow is "local" and what the other side is (Netify's `other_type`).
 //!
-//! Follows netifyd's address classes (spec/flow-actions.md §4): addresses of the capture
+//! Follows netifyd's address classes (docs/FLOW-ACTIONS.md §4): addresses of the capture
 //! interfaces and `-A` networks are LOCAL; private and link-local ranges are RESERVED;
 //! multicast and broadcast are their own classes; everything else is OTHER. The local side is
 //! the more local address; when both are alike, the side that opened the flow.

@@ -35,6 +35,34 @@ pub struct WorkerStatus {
     pub capture_dropped: u64,
     /// Match events lost because the enforcer queue was full.
     pub events_dropped: u64,
+    /// With `--nfqueue`: the queue this worker reads and its verdicts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueueStatus>,
+}
+
+/// Counters of one NFQUEUE.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct QueueStatus {
+    pub queue: u16,
+    /// `tap` or `inline`.
+    pub mode: String,
+    pub packets: u64,
+    /// Packets given a verdict (all accepts; a batch verdict counts each packet it covers).
+    pub verdicts: u64,
+    /// Verdicts that also set the connection's mark (`--nfqueue-bypass-mark`).
+    pub marked: u64,
+    /// From receiving a packet to sending its verdict.
+    pub held: crate::status::latency::LatencySummary,
+    /// Inline: packets released because the enforcer did not confirm in time, or because
+    /// their confirmation could not be queued.
+    pub fail_open_releases: u64,
+    /// Verdicts the kernel refused.
+    pub verdict_errors: u64,
+    /// The kernel's counters (`/proc/net/netfilter/nfnetlink_queue`): waiting now, dropped
+    /// because the queue was full, dropped because our socket buffer was full.
+    pub kernel_waiting: u64,
+    pub kernel_dropped: u64,
+    pub kernel_user_dropped: u64,
 }
 
 /// Counters of one target.
@@ -158,6 +186,26 @@ impl std::fmt::Display for Status {
                 w.capture_dropped,
                 w.events_dropped
             )?;
+            if let Some(q) = &w.queue {
+                writeln!(
+                    f,
+                    "  nfqueue {} ({}): {} packets, {} verdicts ({} with ct mark), held p50 {} µs / p99 {} µs / max {} µs, \
+                     {} fail-open releases, {} verdict errors, kernel: {} waiting, {} dropped, {} user-dropped",
+                    q.queue,
+                    q.mode,
+                    q.packets,
+                    q.verdicts,
+                    q.marked,
+                    q.held.p50_us,
+                    q.held.p99_us,
+                    q.held.max_us,
+                    q.fail_open_releases,
+                    q.verdict_errors,
+                    q.kernel_waiting,
+                    q.kernel_dropped,
+                    q.kernel_user_dropped
+                )?;
+            }
         }
         for (what, l) in [
             ("match to kernel", &self.match_to_kernel),

@@ -162,6 +162,17 @@ impl Lab {
         self.dir.join(name)
     }
 
+    /// The README's weak-TLS example (`examples/weak-tls.json`) with its log written into the
+    /// lab's directory instead of /tmp.
+    pub fn weak_tls_config(&self) -> PathBuf {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/weak-tls.json")).unwrap();
+        let mut config: serde_json::Value = serde_json::from_str(&text).unwrap();
+        config["targets"]["log.weakssl"]["path"] = self.dir.to_string_lossy().into_owned().into();
+        let path = self.path("weak-tls.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+        path
+    }
+
     /// Writes `<name>.json`: `actions` whose targets are one JSON-lines sink `audit` writing
     /// `<name>.jsonl`. Returns (configuration, sink) paths.
     pub fn sink_config(&self, name: &str, actions: serde_json::Value) -> (PathBuf, PathBuf) {

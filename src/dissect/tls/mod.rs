@@ -1,6 +1,6 @@
 //! TLS dissector: what the ClientHello and ServerHello say about a flow.
 //!
-//! A hand-written walker rather than a parser crate (DESIGN.md): it reads only the two hellos,
+//! A hand-written walker rather than a parser crate (docs/ARCHITECTURE.md, "Decisions"): it reads only the two hellos,
 //! borrows every field from the reassembled bytes, and later JA3/JA4 need the raw extension
 //! order that generic parsers do not keep. Each direction is reassembled with a
 //! [`StreamBuffer`]; records are walked as bytes arrive, so a hello at the start of a huge record
@@ -115,7 +115,7 @@ impl Dissector for TlsDissector {
             return Probe::Certain;
         }
         // A byte not received yet cannot disagree.
-        let byte_is = |i: usize, ok: fn(u8) -> bool| p.get(i).map_or(true, |&b| ok(b));
+        let byte_is = |i: usize, ok: fn(u8) -> bool| p.get(i).is_none_or(|&b| ok(b));
         let shape = byte_is(0, |b| b == CONTENT_HANDSHAKE)
             && byte_is(1, |b| b == 3)
             && byte_is(2, |b| b <= 4)

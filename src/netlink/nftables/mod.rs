@@ -5,7 +5,7 @@
 //! back to the message (by sequence number) that caused it. Constants are from the kernel UAPI
 //! headers `linux/netfilter/nfnetlink.h` and `linux/netfilter/nf_tables.h`.
 //!
-//! Kernel behaviour handled here (measured on Linux 6.18, see DESIGN.md):
+//! Kernel behaviour handled here (measured on Linux 6.18; docs/ARCHITECTURE.md, "Kernel facts"):
 //! - one element too many for a set's `size` fails the whole batch with ENFILE → halve and retry,
 //!   so the elements that fit get in and the rest are counted as refused;
 //! - a batch larger than the socket send buffer fails with EMSGSIZE → raise SO_SNDBUF and keep

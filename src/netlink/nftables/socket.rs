@@ -162,7 +162,7 @@ impl NftSocket {
                 }
                 answered[index] = true;
                 missing -= 1;
-                if ack.errno != 0 && first_error.as_ref().map_or(true, |(i, _)| index < *i) {
+                if ack.errno != 0 && first_error.as_ref().is_none_or(|(i, _)| index < *i) {
                     first_error = Some((index, ack));
                 }
             }
