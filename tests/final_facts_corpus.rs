@@ -45,14 +45,15 @@ const CONFIG: &str = r#"{
     "no_host_tls":  { "criteria": "(protocol == 'TLS' || protocol == 'QUIC') && !detected_hostname;", "targets": ["l"] },
     "host_not_example": { "criteria": ["detected_hostname != 'rx:google|gstatic';", "other_port == 53;"], "targets": ["l"] },
     "halting":      { "criteria": "ssl_cipher == 0xc02f;", "targets": ["l"], "halt_on_match": true },
-    "after_halt":   { "criteria": "other_port == 443;", "targets": ["l"] }
+    "after_halt":   { "criteria": "other_port == 443;", "targets": ["l"] },
+    "http":         { "criteria": "protocol == 'HTTP' && local_port != 0;", "targets": ["l"] }
   },
   "targets": { "l": { "target_type": "log" } }
 }"#;
 
 fn config() -> FlowActionsConfig {
     let config = parse(CONFIG, Path::new("final-facts.json")).unwrap_or_else(|e| panic!("{:?}", e.problems));
-    assert_eq!(config.actions.actions.len(), 12);
+    assert_eq!(config.actions.actions.len(), 13);
     config
 }
 
