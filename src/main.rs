@@ -348,7 +348,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run(args) => run(args, cli.signatures.load()?),
         Command::Replay(args) => replay(args, cli.signatures.load()?),
-        Command::Check(args) => check(args),
+        Command::Check(args) => check(args, &*cli.signatures.load()?),
         Command::Status(args) => status(args),
         Command::Explain(args) => explain(args, cli.signatures.load()?),
         Command::Lookup { query } => {
@@ -381,9 +381,10 @@ fn load_config(args: &ConfigArg) -> anyhow::Result<config::FlowActionsConfig> {
     }
 }
 
-fn check(args: ConfigArg) -> anyhow::Result<ExitCode> {
+fn check(args: ConfigArg, classifier: &Classifier) -> anyhow::Result<ExitCode> {
     match config::load_files(&args.config, args.groups().as_deref()) {
-        Ok(c) => {
+        Ok(mut c) => {
+            c.warnings.extend(unknown_applications(&c.actions, classifier));
             for w in &c.warnings {
                 println!("{}: {w}", args.config.display());
             }
@@ -405,6 +406,42 @@ fn check(args: ConfigArg) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// `check`'s warnings for applications the criteria name that the loaded list lacks.
+fn unknown_applications(actions: &flowsieve::actions::ActionSet, classifier: &Classifier) -> Vec<config::Problem> {
+    let mut out = Vec::new();
+    let mut add = |path: String, criteria: &flowsieve::criteria::Criteria| {
+        for w in classifier.unknown_applications(criteria) {
+            out.push(config::Problem {
+                severity: Severity::Warning,
+                path: format!("{path}, column {}", w.column),
+                message: w.message,
+                detail: Some(format!("{}\n{}^", criteria.source(), " ".repeat(w.column.saturating_sub(1)))),
+            });
+        }
+    };
+    let exemptions = |list: &[flowsieve::actions::Exemption]| -> Vec<(usize, flowsieve::criteria::Criteria)> {
+        let expr = |(i, e): (usize, &flowsieve::actions::Exemption)| match e {
+            flowsieve::actions::Exemption::Expression(c) => Some((i, c.clone())),
+            flowsieve::actions::Exemption::Network(_) => None,
+        };
+        list.iter().enumerate().filter_map(expr).collect()
+    };
+    for action in &actions.actions {
+        let many = action.criteria.len() > 1;
+        for (i, criteria) in action.criteria.iter().enumerate() {
+            let index = if many { format!("[{i}]") } else { String::new() };
+            add(format!("$.actions.{}.criteria{index}", action.name), criteria);
+        }
+        for (i, criteria) in exemptions(&action.exemptions) {
+            add(format!("$.actions.{}.exemptions[{i}]", action.name), &criteria);
+        }
+    }
+    for (i, criteria) in exemptions(&actions.exemptions) {
+        add(format!("$.exemptions[{i}]"), &criteria);
+    }
+    out
 }
 
 fn explain(args: ExplainArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
