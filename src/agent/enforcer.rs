@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::live::lock;
 use super::worker::Dispatch;
@@ -27,8 +27,10 @@ pub(super) fn enforcer_loop(
     rx: Receiver<EnforcerMsg>,
     stop: Arc<AtomicBool>,
     status: SharedStatus,
+    ready: Sender<()>,
 ) {
     let mut enforcer = Enforcer::new(&targets, EnforceMode::Apply).measure_latency();
+    let _ = ready.send(());
     let mut next_tick = Instant::now();
     let mut acks: Acks = Vec::with_capacity(256);
     loop {
@@ -55,12 +57,16 @@ pub(super) fn enforcer_loop(
         if Instant::now() >= next_tick {
             next_tick = Instant::now() + Duration::from_millis(250);
             enforcer.tick(SystemTime::now());
+            let buckets = enforcer.latency_buckets();
             let mut s = lock(&status);
             s.targets = enforcer.status();
             if let Some([total, to_enforcer, in_enforcer]) = enforcer.latency() {
                 s.match_to_kernel = total;
                 s.match_to_enforcer = to_enforcer;
                 s.enforcer_to_kernel = in_enforcer;
+            }
+            if let Some(buckets) = buckets {
+                s.match_to_kernel_buckets = buckets;
             }
         }
         if stop.load(Ordering::Relaxed) && rx.is_empty() {

@@ -216,6 +216,12 @@ impl Enforcer {
         self.latency.as_ref().map(|l| [l.total.summary(), l.to_enforcer.summary(), l.in_enforcer.summary()])
     }
 
+    /// Match-to-kernel latency at the published bounds, when measured (for the metrics
+    /// endpoint's histogram).
+    pub fn latency_buckets(&self) -> Option<latency::LatencyBuckets> {
+        self.latency.as_ref().map(|l| l.total.buckets(latency::PUBLISHED_BOUNDS_US))
+    }
+
     fn add(&mut self, spec: TargetSpec) {
         let built = spec.clone();
         self.add_as(spec, built);

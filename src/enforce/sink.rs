@@ -9,6 +9,8 @@
 //!   `{"length":N}\n` followed by N bytes of JSON.
 //! - `path`: a file each record is appended to as one line.
 //! - `channel`: copied into every record; `sink` is accepted and copied too.
+//! - `mqtt`: a broker every record is published to (see [`crate::output::mqtt`]: url, topic, QoS,
+//!   credentials, bounded queue whose drops are counted as `mqtt_dropped`).
 //!
 //! A record: `{"type":"flow_action","time":…,"action":…,"target":…,"channel":…,"flow":{…}}`
 //! where `flow` has the fields of `replay --json`. Writes never block the enforcer: a client
@@ -36,6 +38,8 @@ pub struct SinkConfig {
     pub path: Option<PathBuf>,
     pub channel: Option<String>,
     pub sink: Option<String>,
+    /// Boxed: most sinks have none, and it is the largest part of a target's configuration.
+    pub mqtt: Option<Box<crate::output::mqtt::MqttConfig>>,
 }
 
 struct Client {
@@ -56,12 +60,23 @@ pub struct SinkTarget {
     listener: Option<UnixListener>,
     clients: Vec<Client>,
     file: Option<File>,
+    mqtt: Option<crate::output::mqtt::MqttPublisher>,
+    /// Connection failures already reported as target failures.
+    mqtt_failures_reported: u64,
     stats: SinkStats,
 }
 
 impl SinkTarget {
     pub fn new(config: SinkConfig) -> SinkTarget {
-        SinkTarget { config, listener: None, clients: Vec::new(), file: None, stats: SinkStats::default() }
+        SinkTarget {
+            config,
+            listener: None,
+            clients: Vec::new(),
+            file: None,
+            mqtt: None,
+            mqtt_failures_reported: 0,
+            stats: SinkStats::default(),
+        }
     }
 
     pub fn stats(&self) -> SinkStats {
@@ -120,6 +135,23 @@ impl SinkTarget {
         });
         self.stats.clients_dropped += (before - self.clients.len()) as u64;
     }
+
+    /// A new MQTT connection failure since the last report, as a target failure (counted and
+    /// logged by the enforcer, shown as the last error in `flowsieve status`).
+    fn mqtt_failure(&mut self) -> Result<(), TargetError> {
+        let Some(mqtt) = &self.mqtt else { return Ok(()) };
+        let s = mqtt.stats();
+        let failures = s.connect_failures + s.disconnects;
+        if failures == self.mqtt_failures_reported {
+            return Ok(());
+        }
+        self.mqtt_failures_reported = failures;
+        let url = self.config.mqtt.as_ref().map_or("", |c| c.url.as_str());
+        Err(TargetError::Other(format!(
+            "MQTT {url}: {}",
+            mqtt.last_error().unwrap_or_else(|| "connection failed".into())
+        )))
+    }
 }
 
 impl Target for SinkTarget {
@@ -148,6 +180,11 @@ impl Target for SinkTarget {
                 .map_err(|source| TargetError::Io { path: path.clone(), source })?;
             self.file = Some(file);
         }
+        if let (Some(config), None) = (&self.config.mqtt, &self.mqtt) {
+            let publisher = crate::output::mqtt::MqttPublisher::start((**config).clone(), &self.config.name)
+                .map_err(|e| TargetError::Other(format!("starting the MQTT publisher: {e}")))?;
+            self.mqtt = Some(publisher);
+        }
         Ok(())
     }
 
@@ -158,6 +195,9 @@ impl Target for SinkTarget {
         }
         if let Some(p) = &self.config.path {
             to.push(format!("file {}", p.display()));
+        }
+        if let Some(m) = &self.config.mqtt {
+            to.push(format!("MQTT {} topic {}", m.url, m.topic));
         }
         ops.push(format!("sink {}: record for action '{}' to {}", self.config.name, event.action, to.join(" and ")));
     }
@@ -170,6 +210,10 @@ impl Target for SinkTarget {
             let io = |source| TargetError::Io { path: path.clone(), source };
             file.write_all(&body).map_err(io)?;
             file.write_all(b"\n").map_err(io)?;
+        }
+        if let Some(mqtt) = &self.mqtt {
+            // Dropped when the queue is full: counted as `mqtt_dropped`, not a failure per record.
+            mqtt.publish(body.clone());
         }
         if self.listener.is_some() {
             self.accept();
@@ -192,13 +236,37 @@ impl Target for SinkTarget {
     fn tick(&mut self, _now: SystemTime) -> Result<(), TargetError> {
         self.accept();
         self.drain_clients();
-        Ok(())
+        self.mqtt_failure()
+    }
+
+    fn details(&self) -> Vec<(&'static str, u64)> {
+        let mut d = vec![
+            ("records", self.stats.records),
+            ("clients_accepted", self.stats.clients_accepted),
+            ("clients_dropped", self.stats.clients_dropped),
+        ];
+        if let Some(mqtt) = &self.mqtt {
+            let s = mqtt.stats();
+            d.extend([
+                ("mqtt_published", s.published),
+                ("mqtt_dropped", s.dropped),
+                ("mqtt_queued", s.queued),
+                ("mqtt_connects", s.connects),
+                ("mqtt_connect_failures", s.connect_failures),
+                ("mqtt_disconnects", s.disconnects),
+                ("mqtt_connected", u64::from(s.connected)),
+            ]);
+        }
+        d
     }
 
     fn shutdown(&mut self) -> Result<(), TargetError> {
         self.drain_clients();
         if let Some(file) = &mut self.file {
             let _ = file.flush();
+        }
+        if let Some(mqtt) = &mut self.mqtt {
+            mqtt.shutdown();
         }
         if let (Some(_), Some(path)) = (self.listener.take(), &self.config.socket) {
             let _ = std::fs::remove_file(path);
@@ -218,7 +286,7 @@ pub fn default_socket(sink: Option<&str>, channel: &str) -> PathBuf {
 
 impl TargetKind for SinkConfig {
     const TYPE: &'static str = "sink";
-    const KEYS: &'static [&'static [&'static str]] = &[&["socket", "path", "channel", "sink"]];
+    const KEYS: &'static [&'static [&'static str]] = &[&["socket", "path", "channel", "sink", "mqtt"]];
     type Globals = ();
 
     fn parse(props: &mut Props<'_, '_>, _: &()) -> Option<SinkConfig> {
@@ -226,14 +294,30 @@ impl TargetKind for SinkConfig {
         let file = props.optional_string("path").map(PathBuf::from);
         let channel = props.optional_string("channel");
         let sink = props.optional_string("sink");
+        let mqtt = match props.get("mqtt") {
+            None => None,
+            Some((value, path)) => {
+                match crate::output::mqtt::MqttConfig::parse(value, &path, props.name(), channel.as_deref()) {
+                    Ok((config, problems)) => {
+                        problems.warnings.into_iter().for_each(|(p, m)| props.warn(&p, m));
+                        Some(Box::new(config))
+                    }
+                    Err(problems) => {
+                        problems.warnings.into_iter().for_each(|(p, m)| props.warn(&p, m));
+                        problems.errors.into_iter().for_each(|(p, m)| props.error(&p, m));
+                        return None;
+                    }
+                }
+            }
+        };
         // Netify's v5 form names only a sink plugin and a channel: flowsieve, which has no
         // plugins, then serves the records on a socket named after them.
-        let socket = if socket.is_none() && file.is_none() {
+        let socket = if socket.is_none() && file.is_none() && mqtt.is_none() {
             Some(default_socket(sink.as_deref(), channel.as_deref().unwrap_or(props.name())))
         } else {
             socket
         };
-        Some(SinkConfig { name: props.name().to_string(), socket, path: file, channel, sink })
+        Some(SinkConfig { name: props.name().to_string(), socket, path: file, channel, sink, mqtt })
     }
 
     fn name(&self) -> &str {
@@ -279,6 +363,7 @@ mod tests {
             path: Some(dir.join("actions.jsonl")),
             channel: Some("blocks".into()),
             sink: None,
+            mqtt: None,
         };
         let mut sink = SinkTarget::new(config);
         sink.setup().unwrap();
@@ -319,8 +404,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("flowsieve-sink-slow-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let config =
-            SinkConfig { name: "s".into(), socket: Some(dir.join("s.sock")), path: None, channel: None, sink: None };
+        let config = SinkConfig {
+            name: "s".into(),
+            socket: Some(dir.join("s.sock")),
+            path: None,
+            channel: None,
+            sink: None,
+            mqtt: None,
+        };
         let mut sink = SinkTarget::new(config);
         sink.setup().unwrap();
         let _client = UnixStream::connect(dir.join("s.sock")).unwrap();

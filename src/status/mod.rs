@@ -1,9 +1,10 @@
 //! `flowsieve status`: counters of a running agent, served as one JSON document per connection
-//! on a UNIX control socket (default `/run/flowsieve.sock`).
+//! on a UNIX control socket (default `/run/flowsieve/flowsieve.sock`).
 //!
-//! A control socket rather than a Prometheus endpoint: it needs no port, works in network
-//! namespaces, and file permissions decide who may read it. Workers publish their counters on
-//! their idle tick (at least every 100 ms), never per packet.
+//! A control socket: it needs no port, works in network namespaces, and file permissions decide
+//! who may read it (the same counters are also served to Prometheus by `--metrics-listen`, see
+//! [`crate::metrics`]). Workers publish their counters on their idle tick (at least every
+//! 100 ms), never per packet.
 
 pub mod latency;
 
@@ -95,6 +96,9 @@ pub struct Status {
     /// its target operations (nftables: the batch's acknowledgement, after its commit).
     #[serde(default)]
     pub match_to_kernel: latency::LatencySummary,
+    /// The same as cumulative counts at fixed bounds (the metrics endpoint's histogram).
+    #[serde(default)]
+    pub match_to_kernel_buckets: latency::LatencyBuckets,
     /// The first part of it: capture to the enforcer (ring delivery, worker, queue).
     #[serde(default)]
     pub match_to_enforcer: latency::LatencySummary,
