@@ -515,3 +515,36 @@ fn repair_after_a_reload_that_changes_the_target_refills_every_live_element() {
     assert!(set_block(&listing, "weakssl.v4").contains("192.168.1.10 . 6 . 1010 . 10.99.0.2"), "{listing}");
     assert!(set_block(&listing, "weakssl.v6").contains("fd00::10 . 6 . 443 . 2001:db8::2"), "{listing}");
 }
+
+/// Netify's `mark` and `interface` key fields: nft takes the set, prints the element as
+/// `describe` does, and a `ct mark . iifname` lookup has the types it needs.
+#[test]
+fn mark_and_interface_key_fields() {
+    let Some(ns) = namespace("mark_and_interface_key_fields") else {
+        return;
+    };
+    let key = ["local_addr", "mark", "interface"].iter().map(|n| KeyPart::from_netify_name(n).unwrap()).collect();
+    let mut cfg = NftSetConfig::new("nftset.marked", "marked", key);
+    cfg.table_name = "netify".into();
+    cfg.table_family = "inet".into();
+    cfg.set_family = SetFamily::from_netify_name("ipv4").unwrap();
+    cfg.managed = true;
+    let mut target = NftSetTarget::new(cfg);
+    target.setup().expect("setup");
+    let mut event = v4_event();
+    let mut flow = (*event.flow).clone();
+    flow.ct_mark = 0x2a;
+    flow.iface = "br-lan".into();
+    event.flow = Arc::new(flow);
+    target.apply(&event).unwrap();
+    target.flush().expect("element added");
+    let listing = list_table(&ns);
+    let block = set_block(&listing, "marked.v4");
+    assert!(block.contains("type ipv4_addr . mark . ifname"), "{block}");
+    let element = r#"192.168.1.10 . 0x0000002a . "br-lan""#;
+    assert!(block.contains(element), "{block}");
+    assert_eq!(described(&target, &event), format!("nftset inet netify marked.v4 add {element}"));
+    // A rule can look the element up by the packet's fields.
+    ns.exec_ok("nft", &["add chain inet netify c { type filter hook prerouting priority 0 ; }"]);
+    ns.exec_ok("nft", &["add rule inet netify c ip saddr . ct mark . iifname @marked.v4 counter"]);
+}

@@ -214,7 +214,9 @@ impl Loader<'_> {
             }
         }
         match top.get("actions") {
-            None => self.problems.error("$", "missing key 'actions'"),
+            // `{}` (what NethSecurity ships before any rule) and configurations with targets
+            // only are valid: the agent then tracks flows and acts on none.
+            None => {}
             Some(actions) => {
                 if let Some(actions) = self.problems.object(actions, "$.actions") {
                     for (name, value) in actions {
@@ -518,7 +520,7 @@ mod tests {
             "targets": {
                 "s": { "target_type": "nftset", "set_name": "x", "type": ["local_addr", "remote_addr"], "set_family": "both", "colour": 1 },
                 "p": { "target_type": "pftable" },
-                "i": { "target_type": "sink" },
+                "i": { "target_type": "sink", "channel": 5 },
                 "l": { "target_type": "log", "interval": "10" }
             }
         }"#;
@@ -536,7 +538,7 @@ mod tests {
             "error: $.targets.s.set_family: unknown set family 'both'",
             "warning: $.targets.s.colour: unknown key for this target type",
             "error: $.targets.p.target_type: target type 'pftable' (BSD pf tables) is not available on Linux",
-            "error: $.targets.i: a sink needs a destination",
+            "error: $.targets.i.channel: expected a string, found a number",
             "error: $.targets.l.interval: expected a number, found a string",
         ] {
             assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
@@ -544,9 +546,25 @@ mod tests {
     }
 
     #[test]
-    fn sink_needs_a_destination_and_keeps_netify_keys() {
-        let all = problems(r#"{"actions":{"a":{"criteria":"*","targets":["s"]}},"targets":{"s":{"target_type":"sink","channel":"x"}}}"#).join("\n");
-        assert!(all.contains("error: $.targets.s: a sink needs a destination"), "{all}");
+    fn empty_configuration_and_one_without_actions_load() {
+        let empty = load_text("{}").unwrap();
+        assert!(empty.actions.actions.is_empty() && empty.targets.is_empty());
+        assert!(empty.warnings.is_empty(), "{:?}", empty.warnings);
+        let targets_only = load_text(r#"{"targets":{"l":{"target_type":"log"}}}"#).unwrap();
+        assert!(targets_only.actions.actions.is_empty());
+        assert_eq!(targets_only.targets.len(), 1);
+    }
+
+    #[test]
+    fn sink_by_sink_and_channel_or_own_destination() {
+        // Netify's v5 form: a sink plugin and a channel, no destination of flowsieve's own.
+        let c = load_text(
+            r#"{"actions":{"a":{"criteria":"*","targets":["s"]}},"targets":{"s":{"target_type":"sink","sink":"sink-socket","channel":"flow actions"}}}"#,
+        )
+        .unwrap();
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let TargetSpec::Sink(sink) = &c.targets[0] else { panic!() };
+        assert_eq!(sink.socket.as_deref(), Some(Path::new("/run/flowsieve/sink-socket.flow_actions.sock")));
         let c = load_text(
             r#"{"actions":{"a":{"criteria":"*","targets":["s"]}},
                 "targets":{"s":{"target_type":"sink","sink":"sink-socket","channel":"blocks","path":"/tmp/a.jsonl"}}}"#,
@@ -556,6 +574,27 @@ mod tests {
         assert_eq!(sink.channel.as_deref(), Some("blocks"));
         assert_eq!(sink.path.as_deref(), Some(Path::new("/tmp/a.jsonl")));
         assert!(sink.socket.is_none());
+    }
+
+    #[test]
+    fn ipset_address_type_and_nftset_mark_interface_keys() {
+        use crate::enforce::ipset::MemberSide;
+        let c = load_text(
+            r#"{"actions":{"a":{"criteria":"*","targets":["i","n"]}},
+                "targets":{"i":{"target_type":"ipset","set_name":"s","address_type":"src"},
+                           "n":{"target_type":"nftset","set_name":"m","type":["local_addr","mark","interface"]}}}"#,
+        )
+        .unwrap();
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let TargetSpec::Ipset(i) = &c.targets[0] else { panic!() };
+        assert_eq!(i.side, MemberSide::Src);
+        let all =
+            problems(r#"{"actions":{},"targets":{"i":{"target_type":"ipset","set_name":"s","address_type":"both"}}}"#)
+                .join("\n");
+        assert!(
+            all.contains(r#"$.targets.i.address_type: unknown address_type 'both' (expected "src" or "dst")"#),
+            "{all}"
+        );
     }
 
     #[test]

@@ -22,12 +22,45 @@ pub enum Exemption {
 }
 
 impl Exemption {
+    /// Whether the exemption holds on the flow's current facts (final or not).
     pub fn exempts(&self, facts: &FlowFacts) -> bool {
         match self {
             Exemption::Network(net) => net.contains(facts.local_ip) || net.contains(facts.other_ip),
             Exemption::Expression(criteria) => criteria.matches(facts),
         }
     }
+
+    /// Whether the exemption holds, decided on final facts only: `None` while an expression
+    /// still depends on a fact that may change (addresses are always final).
+    pub fn decide(&self, facts: &FlowFacts) -> Option<bool> {
+        match self {
+            Exemption::Network(_) => Some(self.exempts(facts)),
+            Exemption::Expression(criteria) => criteria.decide(facts),
+        }
+    }
+}
+
+/// Three-valued `||` over `items`: `Some(true)` as soon as one is decided true, `Some(false)`
+/// when all are decided false, `None` otherwise. An action's criteria (Netify: an array of
+/// criteria is an OR) and its exemptions (any one exempts) both combine this way.
+fn any_decided<T>(items: &[T], decide: impl Fn(&T) -> Option<bool>) -> Option<bool> {
+    let mut unknown = false;
+    for item in items {
+        match decide(item) {
+            Some(true) => return Some(true),
+            Some(false) => {}
+            None => unknown = true,
+        }
+    }
+    (!unknown).then_some(false)
+}
+
+fn any_criteria(criteria: &[Criteria], facts: &FlowFacts) -> Option<bool> {
+    any_decided(criteria, |c| c.decide(facts))
+}
+
+fn any_exempts(exemptions: &[Exemption], facts: &FlowFacts) -> Option<bool> {
+    any_decided(exemptions, |e| e.decide(facts))
 }
 
 /// Which capture interfaces an action applies to (Netify's `interface`).
@@ -87,23 +120,35 @@ pub struct ActionSet {
 }
 
 impl ActionSet {
-    /// Call `on_match` with the index of every action that matches `facts` at time `at`.
+    /// Call `on_match` with the index of every action that matches `facts` at time `at`,
+    /// decided on the flow's final facts (three-valued, see [`Criteria::decide`]): an action
+    /// matches once one of its criteria is decided true and every exemption (global and its
+    /// own) decided false. An action still undecided is not a match; with `halt_on_match` it
+    /// also stops the later actions, whose turn would depend on it.
     pub fn evaluate(&self, facts: &FlowFacts, at: SystemTime, mut on_match: impl FnMut(usize, &Action)) {
-        if self.exemptions.iter().any(|e| e.exempts(facts)) {
+        if any_exempts(&self.exemptions, facts) != Some(false) {
             return;
         }
         for (index, action) in self.actions.iter().enumerate() {
-            if !action.interface.matches(facts)
-                || action.exemptions.iter().any(|e| e.exempts(facts))
-                || !action.schedule.active(at)
-            {
+            if !action.interface.matches(facts) || !action.schedule.active(at) {
                 continue;
             }
-            if action.criteria.iter().any(|c| c.matches(facts)) {
-                on_match(index, action);
-                if action.halt_on_match {
-                    break;
+            let decided = match (any_exempts(&action.exemptions, facts), any_criteria(&action.criteria, facts)) {
+                (Some(true), _) | (None, Some(false)) => Some(false),
+                (Some(false), criteria) => criteria,
+                (None, _) => None,
+            };
+            match decided {
+                Some(true) => {
+                    on_match(index, action);
+                    if action.halt_on_match {
+                        break;
+                    }
                 }
+                Some(false) => {}
+                // Whether this action halts the ones after it is not known yet.
+                None if action.halt_on_match => break,
+                None => {}
             }
         }
     }

@@ -420,7 +420,7 @@ impl Housekeeping {
             self.last_expire = Instant::now();
             // Monotonic time since start keeps expiry right if the wall clock jumps.
             let now = self.started_wall.duration_since(UNIX_EPOCH).unwrap_or_default() + self.started_mono.elapsed();
-            worker.table.expire(now, |_| {});
+            worker.end_flows(Some(now), |_| true, &mut *send, |_| {});
         }
     }
 }

@@ -373,6 +373,22 @@ fn output_order(flow: &Flow, k: &FlowKey) -> Order {
     (flow.first_seen, k.lower_ip, k.upper_ip, k.lower_port, k.upper_port, k.ip_protocol, k.vlan_id)
 }
 
+/// A worker's matches: to its own enforcer (ops list what each match did; refreshes of it are
+/// not new operations) and, with `--apply`, on to the reader's.
+fn hand_over<'a>(
+    enforcer: &'a mut Enforcer,
+    forward: bool,
+    out: &'a Sender<Output>,
+) -> impl FnMut(&mut Flow, Dispatch) + 'a {
+    move |flow, d| {
+        let ops = (!d.refresh).then_some(&mut flow.verdicts.ops);
+        enforcer.handle(&d.targets, &d.event, d.refresh, ops);
+        if forward {
+            let _ = out.send(Output::Match(d));
+        }
+    }
+}
+
 fn run_worker(
     mut worker: Worker,
     mut enforcer: Enforcer,
@@ -395,14 +411,7 @@ fn run_worker(
                 for (frame, stored) in chunk.frames() {
                     let timestamp = frame.timestamp;
                     if place.owns_hash(stored.hash) {
-                        worker.on_frame(frame, packet_time(timestamp), |flow, d| {
-                            // Ops list what each match did; refreshes of it are not new operations.
-                            let ops = (!d.refresh).then_some(&mut flow.verdicts.ops);
-                            enforcer.handle(&d.targets, &d.event, d.refresh, ops);
-                            if forward {
-                                let _ = out.send(Output::Match(d));
-                            }
-                        });
+                        worker.on_frame(frame, packet_time(timestamp), hand_over(&mut enforcer, forward, &out));
                     } else if stored.dns {
                         // Another worker's DNS flow: dissected as its owner does, with no action
                         // evaluation, only so this worker's hint cache learns its answers.
@@ -419,7 +428,9 @@ fn run_worker(
                     }
                     if timestamp >= next_tick {
                         next_tick = timestamp + Duration::from_secs(1);
-                        worker.table.expire(timestamp, |flow| match place.owned(flow) {
+                        let mine = |flow: &Flow| place.owns_hash(flow_hash(&flow.key()));
+                        let dispatch = hand_over(&mut enforcer, forward, &out);
+                        worker.end_flows(Some(timestamp), mine, dispatch, |flow| match place.owned(flow) {
                             Some(ordered) => flows.push(ordered),
                             None => shadow.expired += 1,
                         });
@@ -427,7 +438,9 @@ fn run_worker(
                 }
             }
             Job::End { seq } => {
-                worker.table.drain(|flow| flows.extend(place.owned(flow)));
+                let mine = |flow: &Flow| place.owns_hash(flow_hash(&flow.key()));
+                let dispatch = hand_over(&mut enforcer, forward, &out);
+                worker.end_flows(None, mine, dispatch, |flow| flows.extend(place.owned(flow)));
                 // Sorted here, in parallel; the reader only merges the workers' runs.
                 flows.sort_by_key(|(order, _)| *order);
                 let _ = out.send(Output::File { seq, worker: place.index, flows: std::mem::take(&mut flows) });

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 
-use super::worker::{packet_time, DecodeStats, Worker};
+use super::worker::{packet_time, DecodeStats, Dispatch, Worker};
 use crate::actions::config::FlowActionsConfig;
 use crate::actions::ActionSet;
 use crate::capture::Frame;
@@ -212,15 +212,7 @@ fn replay_inline(
             }
             last_ts = last_ts.max(frame.timestamp);
             let timestamp = frame.timestamp;
-            worker.on_frame_at(
-                frame,
-                || packet_time(timestamp),
-                |flow, d| {
-                    // Ops list what each match did; refreshes of it are not new operations.
-                    let ops = (!d.refresh).then_some(&mut flow.verdicts.ops);
-                    enforcer.handle(&d.targets, &d.event, d.refresh, ops);
-                },
-            );
+            worker.on_frame_at(frame, || packet_time(timestamp), dispatch_to(&mut enforcer));
             if enforcer.pending() >= 1024 {
                 enforcer.flush();
             }
@@ -228,10 +220,15 @@ fn replay_inline(
                 next_tick = frame.timestamp + Duration::from_secs(1);
                 enforcer.flush();
                 enforcer.tick(packet_time(timestamp));
-                worker.table.expire(frame.timestamp, |flow| {
-                    summary.count_flow(&flow);
-                    on_flow(&name, &flow);
-                });
+                worker.end_flows(
+                    Some(frame.timestamp),
+                    |_| true,
+                    &mut dispatch_to(&mut enforcer),
+                    |flow| {
+                        summary.count_flow(&flow);
+                        on_flow(&name, &flow);
+                    },
+                );
             }
             if let Some(bar) = &bar {
                 if frames_in_file.is_multiple_of(4096) {
@@ -256,10 +253,15 @@ fn replay_inline(
         if let Some(why) = stats.truncated {
             summary.truncated.push((name.clone(), why));
         }
-        worker.table.drain(|flow| {
-            summary.count_flow(&flow);
-            on_flow(&name, &flow);
-        });
+        worker.end_flows(
+            None,
+            |_| true,
+            &mut dispatch_to(&mut enforcer),
+            |flow| {
+                summary.count_flow(&flow);
+                on_flow(&name, &flow);
+            },
+        );
         enforcer.flush();
         enforcer.tick(packet_time(last_ts));
         summary.files += 1;
@@ -273,6 +275,15 @@ fn replay_inline(
     summary.elapsed = started.elapsed();
     summary.target_counters = enforcer.counters();
     Ok(summary)
+}
+
+/// Hand a match to the enforcer; ops list what each match did (refreshes of it are not new
+/// operations).
+pub(super) fn dispatch_to(enforcer: &mut Enforcer) -> impl FnMut(&mut Flow, Dispatch) + '_ {
+    move |flow, d| {
+        let ops = (!d.refresh).then_some(&mut flow.verdicts.ops);
+        enforcer.handle(&d.targets, &d.event, d.refresh, ops);
+    }
 }
 
 pub(super) fn progress_bar(files: &[String], repeat: u16) -> indicatif::ProgressBar {

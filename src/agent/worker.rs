@@ -160,6 +160,34 @@ impl Worker {
         }
     }
 
+    /// Expire idle flows ([`FlowTable::expire`]) and drain the table (`now` `None`, the end
+    /// of a capture file or shutdown). A flow whose detection was still running completes it
+    /// as it ends (Netify's guess at expiry): the flows `mine` accepts are evaluated on those
+    /// final facts before `on_end` gets them, so every flow whose final facts satisfy an
+    /// action has fired it. Only first matches act (no refresh of a flow that is gone).
+    pub fn end_flows(
+        &mut self,
+        now: Option<Duration>,
+        mine: impl Fn(&Flow) -> bool,
+        mut dispatch: impl FnMut(&mut Flow, Dispatch),
+        mut on_end: impl FnMut(Flow),
+    ) {
+        let actions = self.actions.load();
+        let evaluate_now = self.evaluate;
+        let mut end = |mut flow: Flow| {
+            flow.facts.mark_ending();
+            if evaluate_now && mine(&flow) {
+                let at = packet_time(flow.last_seen.as_duration());
+                evaluate(&actions, &mut flow, at, false, &mut dispatch);
+            }
+            on_end(flow);
+        };
+        match now {
+            Some(now) => self.table.expire(now, &mut end),
+            None => self.table.drain(&mut end),
+        }
+    }
+
     /// After a reload: forget which actions matched (their indexes refer to the old
     /// configuration) and, with `reprocess_flows`, re-evaluate every live flow now.
     pub fn reevaluate_all(&mut self, at: SystemTime, mut dispatch: impl FnMut(&mut Flow, Dispatch)) {

@@ -27,6 +27,7 @@ use categories::{CategoryIndex, CategoryKind};
 
 use crate::criteria::names::{self, AppRef};
 use crate::criteria::{Criteria, CriteriaWarning};
+use crate::facts::finality::Final;
 use crate::facts::protocol;
 use crate::facts::{AppFacts, FlowFacts};
 
@@ -194,7 +195,10 @@ impl Classifier {
                         None => set_app(&mut facts.application, None, false),
                     }
                 }
-                if let Ok(p) = u16::try_from(soft.protocol_id) {
+                // A protocol its dissector made final during detection stays (actions may
+                // have decided on it).
+                let kept = facts.final_facts.contains(Final::PROTOCOL) && !facts.final_facts.contains(Final::DETECTION);
+                if let (Ok(p), false) = (u16::try_from(soft.protocol_id), kept) {
                     facts.protocol = protocol::ProtocolId(p);
                 }
                 break;

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use super::categories::CategoryKind;
 use super::groups::Mac;
 use super::risks;
+use crate::facts::finality::Final;
 use crate::facts::protocol;
 use crate::facts::{AppFacts, FlowFacts, OtherType, TunnelType};
 
@@ -226,8 +227,6 @@ fn other_type_code(f: &FlowFacts) -> u8 {
     }
 }
 
-const RISK_CAVEAT: Option<&str> = Some("risk detection is not implemented yet");
-
 /// Every attribute flowsieve understands. Names and meanings follow Netify
 /// (docs/FLOW-ACTIONS.md §3.2).
 pub static ATTRIBUTES: &[Attribute] = &[
@@ -440,29 +439,29 @@ pub static ATTRIBUTES: &[Attribute] = &[
         name: "risks",
         aliases: &[],
         accessor: Accessor::Risks(|f| f.risk.risks),
-        doc: "nDPI flow risks, by name ('tls_obsolete_version') or bit",
-        caveat: RISK_CAVEAT,
+        doc: "flow risks, by nDPI name ('tls_obsolete_version'), Netify name ('Weak TLS Cipher') or nDPI bit",
+        caveat: None,
     },
     Attribute {
         name: "ndpi_risk_score",
         aliases: &[],
         accessor: Accessor::Number { get: |f| u64::from(f.risk.score), max: U16_MAX, hex: false },
         doc: "nDPI risk score of the flow",
-        caveat: RISK_CAVEAT,
+        caveat: None,
     },
     Attribute {
         name: "ndpi_risk_client",
         aliases: &["ndpi_risk_score_client"],
         accessor: Accessor::Number { get: |f| u64::from(f.risk.score_client), max: U16_MAX, hex: false },
         doc: "nDPI risk score, client share",
-        caveat: RISK_CAVEAT,
+        caveat: None,
     },
     Attribute {
         name: "ndpi_risk_server",
         aliases: &["ndpi_risk_score_server"],
         accessor: Accessor::Number { get: |f| u64::from(f.risk.score_server), max: U16_MAX, hex: false },
         doc: "nDPI risk score, server share",
-        caveat: RISK_CAVEAT,
+        caveat: None,
     },
     Attribute {
         name: "fwmark",
@@ -603,16 +602,16 @@ pub static ATTRIBUTES: &[Attribute] = &[
     Attribute {
         name: "expiring",
         aliases: &[],
-        accessor: Accessor::Bool(|_| false),
-        doc: "the flow is being expired",
-        caveat: Some("actions are not evaluated at flow expiry"),
+        accessor: Accessor::Bool(|f| f.is_ending()),
+        doc: "the flow is ending (idle expiry, end of a capture file): true in its last evaluation",
+        caveat: None,
     },
     Attribute {
         name: "expired",
         aliases: &[],
-        accessor: Accessor::Bool(|_| false),
-        doc: "the flow has expired",
-        caveat: Some("actions are not evaluated at flow expiry"),
+        accessor: Accessor::Bool(|f| f.is_ending()),
+        doc: "the flow has ended (as `expiring`: flowsieve evaluates a flow once as it ends)",
+        caveat: None,
     },
     Attribute {
         name: "tls_ech",
@@ -636,6 +635,24 @@ pub static ATTRIBUTES: &[Attribute] = &[
         caveat: None,
     },
 ];
+
+/// The fact groups an attribute reads, by canonical name: its tests are unknown until they are
+/// final (see [`crate::facts::finality`]). Attributes fixed when the flow is created, and
+/// conntrack's current state, need none.
+pub(super) fn needs(name: &str) -> Final {
+    match name {
+        "protocol" => Final::PROTOCOL,
+        "application" | "category" | "application_category" | "domain_category" => Final::APPLICATION,
+        "protocol_category" | "soft_dissector" => Final::PROTOCOL.with(Final::APPLICATION),
+        "detected_hostname" => Final::HOSTNAME,
+        "ssl_version" | "ssl_cipher" => Final::TLS_SERVER,
+        "tls_ja4" | "tls_ech" => Final::TLS_CLIENT,
+        "risks" | "ndpi_risk_score" | "ndpi_risk_client" | "ndpi_risk_server" => Final::RISKS,
+        "detection_complete" | "detection_guessed" | "detection_updated" | "fhc_hit" => Final::DETECTION,
+        "expiring" | "expired" => Final::END,
+        _ => Final::NONE,
+    }
+}
 
 /// Names Netify knows that flowsieve does not (yet), so the error can say so instead of
 /// guessing a typo (docs/FLOW-ACTIONS.md §3.2). Every name §3.2 lists is accepted now.
@@ -709,6 +726,37 @@ mod tests {
         assert_eq!(all.len(), n, "a spelling appears twice in ATTRIBUTES");
         for name in NETIFY_ONLY {
             assert!(lookup(name).is_none(), "{name} is both supported and listed as Netify-only");
+        }
+    }
+
+    #[test]
+    fn every_name_needs_lists_is_an_attribute() {
+        for name in [
+            "protocol",
+            "application",
+            "category",
+            "application_category",
+            "domain_category",
+            "protocol_category",
+            "soft_dissector",
+            "detected_hostname",
+            "ssl_version",
+            "ssl_cipher",
+            "tls_ja4",
+            "tls_ech",
+            "risks",
+            "ndpi_risk_score",
+            "ndpi_risk_client",
+            "ndpi_risk_server",
+            "detection_complete",
+            "detection_guessed",
+            "detection_updated",
+            "fhc_hit",
+            "expiring",
+            "expired",
+        ] {
+            assert!(ATTRIBUTES.iter().any(|a| a.name == name), "{name}");
+            assert_ne!(needs(name), Final::NONE, "{name}");
         }
     }
 

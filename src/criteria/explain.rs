@@ -9,6 +9,9 @@ pub struct Explanation {
     pub steps: Vec<ExplainStep>,
     /// What [`super::Criteria::matches`] returns for the flow.
     pub result: bool,
+    /// What [`super::Criteria::decide`] returns: `None` while the result depends on facts
+    /// that are not final yet.
+    pub decided: Option<bool>,
     /// The criteria was `*` (there are no steps).
     pub match_all: bool,
 }
@@ -33,6 +36,9 @@ pub struct ExplainStep {
     /// False when `&&`/`||` had already decided and evaluation skipped this test; `result`
     /// still says what it would have given.
     pub evaluated: bool,
+    /// The value is final; when false, `result` is what the current value gives, but the test
+    /// counts as unknown for actions (the value may still change).
+    pub known: bool,
 }
 
 impl fmt::Display for Explanation {
@@ -48,12 +54,23 @@ impl fmt::Display for Explanation {
         let width = self.steps.iter().map(|s| s.text.chars().count()).max().unwrap_or(0);
         for step in &self.steps {
             let skipped = if step.evaluated { "" } else { ", not evaluated" };
-            writeln!(
-                f,
-                "  {:<width$}   → {}{skipped} ({} is {})",
-                step.text, step.result, step.attribute, step.actual
-            )?;
+            if step.known {
+                writeln!(
+                    f,
+                    "  {:<width$}   → {}{skipped} ({} is {})",
+                    step.text, step.result, step.attribute, step.actual
+                )?;
+            } else {
+                writeln!(
+                    f,
+                    "  {:<width$}   → unknown{skipped} ({} is not final; currently {})",
+                    step.text, step.attribute, step.actual
+                )?;
+            }
         }
-        write!(f, "result: {}", self.result)
+        match self.decided {
+            Some(result) => write!(f, "result: {result}"),
+            None => write!(f, "result: unknown (currently {})", self.result),
+        }
     }
 }

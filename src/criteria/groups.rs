@@ -1,16 +1,24 @@
 //! Address groups: named lists of addresses and MACs that criteria refer to as `@name`
 //! (`local_mac == @iot`, `other_ip != @blocked`; docs/FLOW-ACTIONS.md §3.1, Netify 5.2).
 //!
-//! Netify keeps them in `address-groups.json`; its exact schema is not published, so flowsieve
-//! reads the shape this module documents and names the file and JSON key of every problem:
+//! Netify keeps them in `/etc/netifyd/address-groups.json`, documented as
+//!
+//! ```json
+//! { "address_groups": [
+//!     { "name": "iot", "description": "Cameras", "ips": ["192.168.1.50", "10.9.0.0/16"],
+//!       "macs": ["aa:bb:cc:dd:ee:ff"] } ] }
+//! ```
+//!
+//! flowsieve reads that, and also a shorter shape of its own, groups by name:
 //!
 //! ```json
 //! { "iot":     { "ips": ["192.168.1.50", "10.9.0.0/16", "fd00::/8"], "macs": ["aa:bb:cc:dd:ee:ff"] },
 //!   "blocked": { "ips": ["203.0.113.0/24"] } }
 //! ```
 //!
-//! Both lists are optional. Keys other than `ips` and `macs` are ignored with a warning, so a
-//! file with more per-group metadata still loads.
+//! Both lists are optional. Keys other than `ips` and `macs` (and Netify's `name` and
+//! `description`) are ignored with a warning, so a file with more per-group metadata still
+//! loads. Every problem names the file and the JSON key.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -83,49 +91,38 @@ impl AddressGroups {
             ));
         };
         let mut groups = AddressGroups::new();
+        // Netify's documented shape: `{"address_groups": [{"name", "description", "ips", "macs"}]}`.
+        if let Some(Json::Array(list)) = top.get("address_groups") {
+            for (i, entry) in list.iter().enumerate() {
+                let key = format!("$.address_groups[{i}]");
+                let Json::Object(fields) = entry else {
+                    return Err(invalid(key, "expected an object with `name`, `description`, `ips`, `macs`".into()));
+                };
+                let name = match fields.get("name") {
+                    Some(Json::String(name)) => name.clone(),
+                    Some(other) => {
+                        return Err(invalid(format!("{key}.name"), format!("expected a string, found {other}")))
+                    }
+                    None => return Err(invalid(key, "missing key `name`".into())),
+                };
+                if groups.groups.contains_key(&name) {
+                    return Err(invalid(format!("{key}.name"), format!("group `{name}` is defined twice")));
+                }
+                let members = fields.iter().filter(|(field, _)| !matches!(field.as_str(), "name" | "description"));
+                if !matches!(fields.get("description"), None | Some(Json::String(_))) {
+                    return Err(invalid(format!("{key}.description"), "expected a string".into()));
+                }
+                let group = parse_group(&name, &key, members, file, &mut groups.warnings)?;
+                groups.groups.insert(name, group);
+            }
+            return Ok(groups);
+        }
         for (name, body) in top {
             let key = format!("$.{name}");
-            if name.is_empty() || !name.chars().all(is_group_char) {
-                return Err(invalid(
-                    key,
-                    format!(
-                        "group name `{name}` cannot be written as `@{name}`: use letters, digits, `_`, `-` and `.`"
-                    ),
-                ));
-            }
             let Json::Object(fields) = body else {
                 return Err(invalid(key, "expected an object with `ips` and/or `macs`".into()));
             };
-            let mut group = AddressGroup::default();
-            for (field, value) in fields {
-                let key = format!("$.{name}.{field}");
-                let items = match (field.as_str(), &value) {
-                    ("ips" | "macs", Json::Array(items)) => items,
-                    ("ips" | "macs", _) => return Err(invalid(key, "expected an array of strings".into())),
-                    _ => {
-                        groups.warnings.push(format!(
-                            "{}: {key}: unknown key, ignored (expected `ips` or `macs`)",
-                            file.display()
-                        ));
-                        continue;
-                    }
-                };
-                for (i, item) in items.iter().enumerate() {
-                    let key = format!("{key}[{i}]");
-                    let Json::String(text) = item else {
-                        return Err(invalid(key, format!("expected a string, found {item}")));
-                    };
-                    if field == "ips" {
-                        let net = text.parse::<IpNet>().map_err(|e| invalid(key, e.to_string()))?;
-                        group.ips.push(net);
-                    } else {
-                        let mac = parse_mac(text).ok_or_else(|| {
-                            invalid(key, format!("'{text}' is not a MAC address (hh:hh:hh:hh:hh:hh)"))
-                        })?;
-                        group.macs.push(mac);
-                    }
-                }
-            }
+            let group = parse_group(&name, &key, fields.iter(), file, &mut groups.warnings)?;
             groups.groups.insert(name, group);
         }
         Ok(groups)
@@ -159,6 +156,51 @@ impl AddressGroups {
             .min_by_key(|&(d, _)| d)
             .map(|(_, n)| n)
     }
+}
+
+/// One group's `ips` and `macs` (other keys are ignored with a warning); `key` is the group's
+/// JSON path in messages.
+fn parse_group<'a>(
+    name: &str,
+    key: &str,
+    fields: impl Iterator<Item = (&'a String, &'a Json)>,
+    file: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<AddressGroup, AddressGroupsError> {
+    let invalid = |key: String, message: String| AddressGroupsError::Invalid { file: file.to_path_buf(), key, message };
+    if name.is_empty() || !name.chars().all(is_group_char) {
+        return Err(invalid(
+            key.to_string(),
+            format!("group name `{name}` cannot be written as `@{name}`: use letters, digits, `_`, `-` and `.`"),
+        ));
+    }
+    let mut group = AddressGroup::default();
+    for (field, value) in fields {
+        let key = format!("{key}.{field}");
+        let items = match (field.as_str(), value) {
+            ("ips" | "macs", Json::Array(items)) => items,
+            ("ips" | "macs", _) => return Err(invalid(key, "expected an array of strings".into())),
+            _ => {
+                warnings.push(format!("{}: {key}: unknown key, ignored (expected `ips` or `macs`)", file.display()));
+                continue;
+            }
+        };
+        for (i, item) in items.iter().enumerate() {
+            let key = format!("{key}[{i}]");
+            let Json::String(text) = item else {
+                return Err(invalid(key, format!("expected a string, found {item}")));
+            };
+            if field == "ips" {
+                let net = text.parse::<IpNet>().map_err(|e| invalid(key, e.to_string()))?;
+                group.ips.push(net);
+            } else {
+                let mac = parse_mac(text)
+                    .ok_or_else(|| invalid(key, format!("'{text}' is not a MAC address (hh:hh:hh:hh:hh:hh)")))?;
+                group.macs.push(mac);
+            }
+        }
+    }
+    Ok(group)
 }
 
 /// Characters of a group name after `@`.
@@ -205,6 +247,33 @@ mod tests {
         );
         assert_eq!(groups.closest("IOT"), Some("iot"));
         assert_eq!(groups.closest("zzzzzz"), None);
+    }
+
+    #[test]
+    fn loads_netifys_documented_shape() {
+        let groups = AddressGroups::from_json(
+            r#"{"address_groups": [
+                {"name": "iot", "description": "Cameras", "ips": ["192.168.1.50", "fd00::/8"], "macs": ["aa:bb:cc:dd:ee:01"]},
+                {"name": "staff", "description": "", "ips": ["10.1.0.0/16"]}]}"#,
+            FILE,
+        )
+        .unwrap();
+        assert_eq!(groups.names().collect::<Vec<_>>(), ["iot", "staff"]);
+        assert_eq!(groups.get("iot").unwrap().macs, [[0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0x01]]);
+        assert!(groups.get("staff").unwrap().ips[0].contains("10.1.2.3".parse().unwrap()));
+        assert!(groups.warnings().is_empty(), "{:?}", groups.warnings());
+        assert_eq!(
+            err(r#"{"address_groups": [{"name": "a", "ips": ["x"]}]}"#),
+            format!("{FILE}: $.address_groups[0].ips[0]: 'x' is not an IP address or CIDR")
+        );
+        assert_eq!(
+            err(r#"{"address_groups": [{"ips": []}]}"#),
+            format!("{FILE}: $.address_groups[0]: missing key `name`")
+        );
+        assert_eq!(
+            err(r#"{"address_groups": [{"name": "a"}, {"name": "a"}]}"#),
+            format!("{FILE}: $.address_groups[1].name: group `a` is defined twice")
+        );
     }
 
     #[test]

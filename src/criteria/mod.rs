@@ -39,6 +39,7 @@ pub use categories::{CategoryKind, APPLICATION_CATEGORIES, PROTOCOL_CATEGORIES};
 pub use explain::{ExplainStep, Explanation};
 pub use groups::{AddressGroup, AddressGroups, AddressGroupsError};
 
+use crate::facts::finality::Final;
 use crate::facts::FlowFacts;
 
 /// A compiled criteria expression, ready to test flows.
@@ -50,6 +51,9 @@ pub struct Criteria {
     warnings: Vec<CriteriaWarning>,
     /// The text was `*`.
     match_all: bool,
+    /// Every fact group the deciding statement reads: once all are final, plain two-valued
+    /// evaluation decides.
+    needs: Final,
 }
 
 /// Why a criteria text does not compile: where, and what was expected or found.
@@ -102,6 +106,7 @@ impl Criteria {
                 plan: plan::Node::Const(true),
                 warnings: Vec::new(),
                 match_all: true,
+                needs: Final::NONE,
             });
         }
         if let Some(long) = compact_form(text) {
@@ -117,7 +122,9 @@ impl Criteria {
         }
         let plan = last.ok_or_else(|| CriteriaError::new(1, "empty criteria".into()))?;
         warnings.sort_by_key(|w| w.column);
-        Ok(Criteria { source: text.into(), plan, warnings, match_all: false })
+        let mut needs = Final::NONE;
+        plan.for_each_test(&mut |test| needs |= test.needs());
+        Ok(Criteria { source: text.into(), plan, warnings, match_all: false, needs })
     }
 
     /// Compiles the long form of a compact expression; errors point at the compact value.
@@ -140,6 +147,18 @@ impl Criteria {
         self.plan.eval(facts)
     }
 
+    /// Whether a flow with these facts matches, deciding only on its final facts
+    /// ([`FlowFacts::final_facts`]): `Some(result)` once no fact that may still change can
+    /// alter the result, `None` before. Actions fire on `Some(true)`. No allocation.
+    #[inline]
+    pub fn decide(&self, facts: &FlowFacts) -> Option<bool> {
+        let known = facts.final_facts;
+        if known.contains(self.needs) {
+            return Some(self.plan.eval(facts));
+        }
+        self.plan.decide(facts, known)
+    }
+
     /// Every test against `facts` in evaluation order, each with the attribute's value, and
     /// the result (always equal to [`Criteria::matches`]). For `flowsieve explain`; allocates.
     pub fn explain(&self, facts: &FlowFacts) -> Explanation {
@@ -152,7 +171,7 @@ impl Criteria {
             let raw: String = chars[start..end].iter().collect();
             step.text = raw.split_whitespace().collect::<Vec<_>>().join(" ");
         }
-        Explanation { steps, result, match_all: self.match_all }
+        Explanation { steps, result, decided: self.decide(facts), match_all: self.match_all }
     }
 
     /// The attributes the deciding statement tests, in order of first use, each once

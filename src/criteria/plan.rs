@@ -15,6 +15,7 @@ use super::explain::ExplainStep;
 use super::groups::Mac;
 use super::parser::{Compare, Expr, Value};
 use super::{lexer, risks, CompileContext, CriteriaError, CriteriaWarning};
+use crate::facts::finality::Final;
 use crate::facts::net::IpNet;
 use crate::facts::protocol;
 use crate::facts::{AppFacts, FlowFacts};
@@ -83,6 +84,8 @@ pub(super) enum Node {
 #[derive(Clone)]
 pub(super) struct Test {
     attr: &'static Attribute,
+    /// The fact groups the test reads: until they are final, its result is unknown.
+    needs: Final,
     check: Check,
     /// Where it was written: a character range of the source (for `explain`; not compared).
     span: (usize, usize),
@@ -188,6 +191,43 @@ impl Node {
         }
     }
 
+    /// Three-valued evaluation (Kleene logic) over the facts `known` to be final: `None` when
+    /// the result still depends on a fact that may change. A test of a non-final fact is
+    /// unknown; `!unknown` is unknown; `&&` is false as soon as one side is false, true when
+    /// all are true, else unknown (`||` alike). So a decided result never changes as the
+    /// remaining facts become final.
+    pub(super) fn decide(&self, facts: &FlowFacts, known: Final) -> Option<bool> {
+        match self {
+            Node::Const(b) => Some(*b),
+            Node::Test(test) => test.decide(facts, known),
+            Node::Not(inner) => inner.decide(facts, known).map(|b| !b),
+            Node::All(nodes) => Node::decide_all(nodes, facts, known, false),
+            Node::Any(nodes) => Node::decide_all(nodes, facts, known, true),
+        }
+    }
+
+    /// `&&` (`decisive` false) or `||` (`decisive` true) of `nodes`: the decisive value as soon
+    /// as one child has it, the other when every child is decided, else unknown.
+    fn decide_all(nodes: &[Node], facts: &FlowFacts, known: Final, decisive: bool) -> Option<bool> {
+        let mut unknown = false;
+        for node in nodes {
+            match node.decide_child(facts, known) {
+                Some(b) if b == decisive => return Some(decisive),
+                Some(_) => {}
+                None => unknown = true,
+            }
+        }
+        (!unknown).then_some(!decisive)
+    }
+
+    #[inline(always)]
+    fn decide_child(&self, facts: &FlowFacts, known: Final) -> Option<bool> {
+        match self {
+            Node::Test(test) => test.decide(facts, known),
+            node => node.decide(facts, known),
+        }
+    }
+
     /// [`Node::eval`] for a child of `&&`/`||`: a test (most children) is run in place rather
     /// than through another recursive call (actions and soft dissectors run on every change).
     #[inline(always)]
@@ -245,6 +285,15 @@ impl Node {
 }
 
 impl Test {
+    fn new(attr: &'static Attribute, check: Check, span: (usize, usize)) -> Test {
+        Test { attr, needs: super::attribute::needs(attr.name), check, span }
+    }
+
+    #[inline(always)]
+    fn decide(&self, facts: &FlowFacts, known: Final) -> Option<bool> {
+        known.contains(self.needs).then(|| self.eval(facts))
+    }
+
     fn eval(&self, facts: &FlowFacts) -> bool {
         match &self.check {
             Check::Truth(accessor) => accessor.truth(facts),
@@ -276,6 +325,11 @@ impl Test {
 
     pub(super) fn attribute(&self) -> &'static Attribute {
         self.attr
+    }
+
+    /// The fact groups the test reads.
+    pub(super) fn needs(&self) -> Final {
+        self.needs
     }
 
     /// 1-based column where the test starts.
@@ -323,6 +377,7 @@ impl Test {
             actual: self.attr.accessor.describe_value(facts),
             result,
             evaluated,
+            known: facts.final_facts.contains(self.needs),
         }
     }
 }
@@ -475,7 +530,7 @@ pub(super) fn compile(
     Ok(match expr {
         Expr::Literal(b) => Node::Const(*b),
         Expr::Truth { attr, span } => {
-            let test = Test { attr, check: Check::Truth(attr.accessor), span: *span };
+            let test = Test::new(attr, Check::Truth(attr.accessor), *span);
             warn_caveat(&test, warnings);
             Node::Test(test)
         }
@@ -494,7 +549,7 @@ pub(super) fn compile(
                     span: compare.span,
                 };
                 let check = compile_compare(&sided, context, warnings)?;
-                Ok(Node::Test(Test { attr, check, span: compare.span }))
+                Ok(Node::Test(Test::new(attr, check, compare.span)))
             };
             let suffix = &compare.attr.name["any_".len()..];
             let both = vec![side(&format!("local_{suffix}"))?, side(&format!("other_{suffix}"))?];
@@ -506,7 +561,7 @@ pub(super) fn compile(
         }
         Expr::Compare(compare) => {
             let check = compile_compare(compare, context, warnings)?;
-            let test = Test { attr: compare.attr, check, span: compare.span };
+            let test = Test::new(compare.attr, check, compare.span);
             warn_caveat(&test, warnings);
             Node::Test(test)
         }

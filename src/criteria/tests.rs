@@ -471,6 +471,7 @@ fn full_language_against_flows() {
         ("dhc_hit;", |f| f.dns_hostname = Some("example.com".into()), true),
         ("!dhc_hit;", |_| {}, true),
         ("fhc_hit || soft_dissector || expiring || expired || tls_ech;", |_| {}, false),
+        ("expiring && expired;", |f| f.mark_ending(), true),
         ("iface_nfq_src == 'br-lan' or iface_nfq_dst == 'br-lan';", |_| {}, false),
         (
             "iface_nfq_src == 'br-lan' or iface_nfq_dst == 'br-lan';",
@@ -767,12 +768,10 @@ fn errors_of_the_full_language() {
 
 #[test]
 fn warnings_of_the_full_language() {
-    assert_eq!(
-        warnings_of("risks == 'tls_obsolete_version';"),
-        ["1: risk detection is not implemented yet: this is always false"]
-    );
-    assert_eq!(warnings_of("ndpi_risk_score < 10;"), ["1: risk detection is not implemented yet: this is always true"]);
-    assert_eq!(warnings_of("ip_nat && !risks;"), ["12: risk detection is not implemented yet: this is always false"]);
+    // Risks are computed now: no warning.
+    assert!(warnings_of("risks == 'tls_obsolete_version';").is_empty());
+    assert!(warnings_of("risks == 'Weak TLS Cipher' || ndpi_risk_score < 10;").is_empty());
+    assert!(warnings_of("ip_nat && !risks;").is_empty());
     let w = warnings_of("category != 'games';");
     assert!(w[0].starts_with("10: `category !=` is true when neither the application nor the domain"), "{w:?}");
     assert!(warnings_of("app_category != 'games';").is_empty());

@@ -9,6 +9,7 @@
 use super::stream::{Push, StreamBuffer};
 use super::text::{fact_string, header, prefix_agrees, split_line, trim};
 use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
+use crate::facts::finality::Final;
 use crate::facts::http::METHODS;
 use crate::facts::FlowFacts;
 
@@ -149,6 +150,9 @@ fn read_request(data: &[u8], facts: &mut FlowFacts) -> bool {
     let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
         return false;
     };
+    // A request makes the flow HTTP for good: no dissector renames an HTTP flow, and soft
+    // dissectors leave a final protocol alone.
+    facts.final_facts |= Final::PROTOCOL;
     let http = facts.app_protocol.http_mut();
     http.set_method(method);
     http.url = Some(fact_string(target, MAX_FACT));
@@ -160,6 +164,10 @@ fn read_request(data: &[u8], facts: &mut FlowFacts) -> bool {
     }
     if let Some(agent) = header(headers, b"user-agent") {
         facts.app_protocol.http_mut().user_agent = Some(fact_string(agent, MAX_FACT));
+    }
+    // Basic authorization is a user name and password in base64: clear text on plain HTTP.
+    if header(headers, b"authorization").is_some_and(|v| v.len() > 6 && v[..6].eq_ignore_ascii_case(b"basic ")) {
+        super::risks::flag(facts, super::risks::CLEAR_TEXT_CREDENTIALS);
     }
     true
 }
@@ -208,6 +216,17 @@ mod tests {
 
     fn tcp() -> FlowInfo {
         FlowInfo { ip_protocol: 6, ports: [40000, 80] }
+    }
+
+    #[test]
+    fn basic_authorization_is_clear_text_credentials() {
+        let request: &[u8] = b"GET / HTTP/1.1\r\nHost: h\r\nAuthorization: Basic dXNlcjpwYXNz\r\n\r\n";
+        let mut f = FlowFacts::default();
+        assert!(read_request(request, &mut f));
+        assert_eq!(f.risk.risks, 1 << super::super::risks::CLEAR_TEXT_CREDENTIALS);
+        let mut f = FlowFacts::default();
+        assert!(read_request(REQUEST, &mut f));
+        assert_eq!(f.risk.risks, 0);
     }
 
     #[test]

@@ -53,6 +53,7 @@ pub mod rdp;
 mod reader;
 pub mod registry;
 pub mod ripe_atlas;
+pub mod risks;
 pub mod rmcp;
 pub mod rtp;
 pub mod rtsp;

@@ -13,6 +13,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::*;
+use crate::facts::finality::Final;
 use crate::facts::protocol::ProtocolId;
 use crate::facts::FlowFacts;
 
@@ -212,6 +213,7 @@ impl DissectState {
             Some(id) => {
                 facts.protocol = id;
                 facts.detection_complete = true;
+                facts.final_facts = Final::ALL;
                 DissectState::Finished
             }
             None => DissectState::default(),

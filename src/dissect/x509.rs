@@ -113,6 +113,29 @@ pub fn certificate_names<'a>(der: &'a [u8], mut found: impl FnMut(CertificateNam
     Some(())
 }
 
+/// Whether the certificate's issuer name is its subject name, byte for byte (a self-signed
+/// certificate, as nDPI tells one: it compares the two names). False when malformed.
+pub fn is_self_issued(der: &[u8]) -> bool {
+    (|| {
+        let (tag, certificate) = Der::new(der).next()?;
+        let (tag2, tbs) = Der::new(certificate).next()?;
+        if tag != SEQUENCE || tag2 != SEQUENCE {
+            return None;
+        }
+        let mut tbs = Der::new(tbs);
+        let (first, _) = tbs.next()?;
+        if first == VERSION_TAG {
+            tbs.next()?; // serialNumber
+        }
+        tbs.next()?; // signature
+        let (issuer_tag, issuer) = tbs.next()?;
+        tbs.next()?; // validity
+        let (subject_tag, subject) = tbs.next()?;
+        Some(issuer_tag == SEQUENCE && subject_tag == SEQUENCE && !subject.is_empty() && issuer == subject)
+    })()
+    .unwrap_or(false)
+}
+
 /// DER TLVs one after another in a byte slice.
 struct Der<'a> {
     buf: &'a [u8],
@@ -270,5 +293,35 @@ pub(crate) mod tests {
             }
             let _ = names(&der);
         }
+    }
+
+    #[test]
+    fn self_issued_when_issuer_equals_subject() {
+        // Certificate { TBS { [0]{v3}, serial, sigalg, issuer, validity, subject }, ... }
+        let name = |cn: &[u8]| -> Vec<u8> {
+            let mut atv = vec![0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, cn.len() as u8];
+            atv.extend_from_slice(cn);
+            let mut seq = vec![0x30, atv.len() as u8];
+            seq.extend(atv);
+            let mut set = vec![0x31, seq.len() as u8];
+            set.extend(seq);
+            let mut rdn = vec![0x30, set.len() as u8];
+            rdn.extend(set);
+            rdn
+        };
+        let cert = |issuer: &[u8], subject: &[u8]| -> Vec<u8> {
+            let mut tbs = vec![0xa0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x01, 0x01, 0x30, 0x00];
+            tbs.extend(name(issuer));
+            tbs.extend([0x30, 0x00]);
+            tbs.extend(name(subject));
+            let mut t = vec![0x30, tbs.len() as u8];
+            t.extend(tbs);
+            let mut c = vec![0x30, t.len() as u8];
+            c.extend(t);
+            c
+        };
+        assert!(is_self_issued(&cert(b"lab", b"lab")));
+        assert!(!is_self_issued(&cert(b"ca", b"server.test")));
+        assert!(!is_self_issued(b"\x30\x02\x30"));
     }
 }

@@ -4,7 +4,9 @@
 //! Member layout per set type (docs/FLOW-ACTIONS.md §2.2, Netify's published member
 //! `101.100.139.138,udp:51413,192.168.55.140`): `hash:ip` = other address, `hash:ip,port` =
 //! other address, protocol and other port, `hash:ip,port,ip` = the same plus the local address,
-//! `hash:mac` = other MAC. Members are queued by [`Target::apply`] and sent at
+//! `hash:mac` = other MAC; `address_type` `"src"` or `"dst"` makes a member describe the side
+//! that opened the flow or the one that answered instead (its address, port and MAC, with the
+//! opposite side as the second address of `hash:ip,port,ip`). Members are queued by [`Target::apply`] and sent at
 //! [`Target::flush`], many per datagram; re-adding a member restarts its timeout. A reload that
 //! removes a managed target destroys its sets; `flush_on_destroy` empties them at shutdown. The socket opens on first use, so
 //! a dry-run replay needs no privileges.
@@ -42,6 +44,21 @@ pub struct IpsetConfig {
     /// `skb_mark`/`skb_mask`, `skb_prio`, `skb_queue`: stored with each member; a managed set is
     /// then created with `skbinfo`.
     pub skb: SkbInfo,
+    /// `address_type`: which side of the flow a member describes.
+    pub side: MemberSide,
+}
+
+/// Which side of a flow a member describes (its address, port and MAC; `hash:ip,port,ip` adds
+/// the opposite side's address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MemberSide {
+    /// No `address_type`: the other side (the remote server of a LAN client).
+    #[default]
+    Other,
+    /// `"src"`: the side that opened the flow.
+    Src,
+    /// `"dst"`: the side that answered.
+    Dst,
 }
 
 impl IpsetConfig {
@@ -58,6 +75,7 @@ impl IpsetConfig {
             flush_on_create: false,
             flush_on_destroy: false,
             skb: SkbInfo::default(),
+            side: MemberSide::Other,
         }
     }
 
@@ -69,21 +87,34 @@ impl IpsetConfig {
     }
 }
 
-/// The member a flow contributes to a set of `set_type`.
+/// The member a flow contributes to a set of `set_type`, describing the other side.
 pub fn member_of(set_type: IpsetType, flow: &FlowFacts) -> IpsetEntry {
+    member_of_side(set_type, MemberSide::Other, flow)
+}
+
+/// The member a flow contributes to a set of `set_type`, describing `side`.
+pub fn member_of_side(set_type: IpsetType, side: MemberSide, flow: &FlowFacts) -> IpsetEntry {
+    let this_is_other = match side {
+        MemberSide::Other => true,
+        MemberSide::Src => !flow.local_origin,
+        MemberSide::Dst => flow.local_origin,
+    };
+    let ((ip, port, mac), opposite) = if this_is_other {
+        ((flow.other_ip, flow.other_port, flow.other_mac), flow.local_ip)
+    } else {
+        ((flow.local_ip, flow.local_port, flow.local_mac), flow.other_ip)
+    };
     // ipset keeps an ICMP "port" as type << 8 | code (what `icmp:8/0` means); the first
     // packet's type and code are the ones a rule will see again.
     let port = match (flow.ip_protocol, flow.icmp) {
         (1 | 58, Some(icmp)) => (u16::from(icmp.icmp_type) << 8) | u16::from(icmp.code),
-        _ => flow.other_port,
+        _ => port,
     };
     match set_type {
-        IpsetType::HashIp => IpsetEntry::Ip(flow.other_ip),
-        IpsetType::HashIpPort => IpsetEntry::IpPort { ip: flow.other_ip, proto: flow.ip_protocol, port },
-        IpsetType::HashIpPortIp => {
-            IpsetEntry::IpPortIp { ip: flow.other_ip, proto: flow.ip_protocol, port, ip2: flow.local_ip }
-        }
-        IpsetType::HashMac => IpsetEntry::Mac(flow.other_mac),
+        IpsetType::HashIp => IpsetEntry::Ip(ip),
+        IpsetType::HashIpPort => IpsetEntry::IpPort { ip, proto: flow.ip_protocol, port },
+        IpsetType::HashIpPortIp => IpsetEntry::IpPortIp { ip, proto: flow.ip_protocol, port, ip2: opposite },
+        IpsetType::HashMac => IpsetEntry::Mac(mac),
     }
 }
 
@@ -173,7 +204,7 @@ impl IpsetTarget {
         let Some(set) = sets.iter_mut().find(|s| s.ip_version == flow.ip_version) else {
             return Ok(());
         };
-        let entry = member_of(self.cfg.set_type, flow);
+        let entry = member_of_side(self.cfg.set_type, self.cfg.side, flow);
         if set.queued.insert(entry) {
             set.pending.push(entry);
         }
@@ -245,7 +276,7 @@ impl Target for IpsetTarget {
     fn describe(&self, event: &MatchEvent, ops: &mut Vec<String>) {
         let flow = &event.flow;
         let Some(set) = self.cfg.kernel_set_name(flow.ip_version) else { return };
-        let mut line = format!("ipset add {set} {}", member_of(self.cfg.set_type, flow));
+        let mut line = format!("ipset add {set} {}", member_of_side(self.cfg.set_type, self.cfg.side, flow));
         if self.cfg.ttl > 0 {
             line.push_str(&format!(" timeout {}", self.cfg.ttl));
         }
@@ -396,7 +427,8 @@ impl Target for IpsetTarget {
 
 impl TargetKind for IpsetConfig {
     const TYPE: &'static str = "ipset";
-    const KEYS: &'static [&'static [&'static str]] = &[SET_KEYS, &["skb_mark", "skb_mask", "skb_prio", "skb_queue"]];
+    const KEYS: &'static [&'static [&'static str]] =
+        &[SET_KEYS, &["skb_mark", "skb_mask", "skb_prio", "skb_queue", "address_type"]];
     type Globals = ();
 
     fn parse(props: &mut Props<'_, '_>, _: &()) -> Option<IpsetConfig> {
@@ -424,6 +456,15 @@ impl TargetKind for IpsetConfig {
             super::nftset::check_kernel_name(props, "set_name", &longest, 31);
         }
         cfg.max_elements = set_size(props);
+        match props.get("address_type") {
+            None => {}
+            Some((Value::String(s), p)) => match s.as_str() {
+                "src" => cfg.side = MemberSide::Src,
+                "dst" => cfg.side = MemberSide::Dst,
+                other => props.error(&p, format!("unknown address_type '{other}' (expected \"src\" or \"dst\")")),
+            },
+            Some((other, p)) => props.error(&p, format!("expected \"src\" or \"dst\", found {}", kind(other))),
+        }
         cfg.ttl = super::nftset::set_ttl(props);
         cfg.managed = props.flag("managed", false);
         cfg.flush_on_create = props.flag("flush_on_create", false);
@@ -552,6 +593,23 @@ mod tests {
         target.apply(&event()).unwrap();
         target.apply(&event()).unwrap();
         assert_eq!(target.pending(), 1);
+    }
+
+    #[test]
+    fn address_type_picks_the_side_that_opened_or_answered() {
+        let mut flow = (*event().flow).clone();
+        flow.local_origin = true;
+        let local = IpAddr::V4(Ipv4Addr::new(192, 168, 55, 140));
+        let other = IpAddr::V4(Ipv4Addr::new(101, 100, 139, 138));
+        assert_eq!(member_of_side(IpsetType::HashIp, MemberSide::Src, &flow), IpsetEntry::Ip(local));
+        assert_eq!(member_of_side(IpsetType::HashIp, MemberSide::Dst, &flow), IpsetEntry::Ip(other));
+        assert_eq!(
+            member_of_side(IpsetType::HashIpPortIp, MemberSide::Src, &flow).to_string(),
+            "192.168.55.140,udp:6881,101.100.139.138"
+        );
+        flow.local_origin = false;
+        assert_eq!(member_of_side(IpsetType::HashIp, MemberSide::Src, &flow), IpsetEntry::Ip(other));
+        assert_eq!(member_of_side(IpsetType::HashIp, MemberSide::Other, &flow), IpsetEntry::Ip(other));
     }
 
     #[test]

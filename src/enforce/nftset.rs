@@ -62,6 +62,12 @@ pub enum KeyPart {
     IpProto,
     LocalMac,
     OtherMac,
+    /// The flow's connection mark (Netify's `mark`; nft type `mark`, host byte order as nft
+    /// stores it, so `ct mark . … @set` finds it).
+    Mark,
+    /// The capture interface (Netify's `interface`; nft type `ifname`: the name zero-padded to
+    /// 16 bytes, matched by `iifname`/`oifname`).
+    Interface,
 }
 
 impl KeyPart {
@@ -75,6 +81,8 @@ impl KeyPart {
             "ip_proto" => KeyPart::IpProto,
             "local_mac" => KeyPart::LocalMac,
             "other_mac" => KeyPart::OtherMac,
+            "mark" => KeyPart::Mark,
+            "interface" => KeyPart::Interface,
             _ => return None,
         })
     }
@@ -88,6 +96,8 @@ impl KeyPart {
             KeyPart::IpProto => "ip_proto",
             KeyPart::LocalMac => "local_mac",
             KeyPart::OtherMac => "other_mac",
+            KeyPart::Mark => "mark",
+            KeyPart::Interface => "interface",
         }
     }
 
@@ -98,6 +108,8 @@ impl KeyPart {
             KeyPart::LocalPort | KeyPart::OtherPort => KeyType::InetService,
             KeyPart::IpProto => KeyType::InetProto,
             KeyPart::LocalMac | KeyPart::OtherMac => KeyType::EtherAddr,
+            KeyPart::Mark => KeyType::Mark,
+            KeyPart::Interface => KeyType::Ifname,
         }
     }
 
@@ -117,6 +129,8 @@ impl KeyPart {
             KeyPart::IpProto => out.extend(&[flow.ip_protocol])?,
             KeyPart::LocalMac => out.extend(&flow.local_mac)?,
             KeyPart::OtherMac => out.extend(&flow.other_mac)?,
+            KeyPart::Mark => out.extend(&flow.ct_mark.to_ne_bytes())?,
+            KeyPart::Interface => out.extend(&ifname(&flow.iface))?,
         }
         Ok(())
     }
@@ -131,8 +145,19 @@ impl KeyPart {
             KeyPart::IpProto => write!(out, "{}", flow.ip_protocol),
             KeyPart::LocalMac => write!(out, "{}", Mac(&flow.local_mac)),
             KeyPart::OtherMac => write!(out, "{}", Mac(&flow.other_mac)),
+            KeyPart::Mark => write!(out, "{:#010x}", flow.ct_mark),
+            KeyPart::Interface => write!(out, "\"{}\"", &*flow.iface),
         };
     }
+}
+
+/// An interface name as nft's `ifname` type holds it: 16 bytes (IFNAMSIZ), zero-padded.
+fn ifname(name: &str) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    let bytes = name.as_bytes();
+    let n = bytes.len().min(15);
+    out[..n].copy_from_slice(&bytes[..n]);
+    out
 }
 
 /// Why a flow gave no key value.
@@ -668,7 +693,7 @@ impl TargetKind for NftSetConfig {
                 for (i, item) in items.iter().enumerate() {
                     match item.as_str().and_then(KeyPart::from_netify_name) {
                         Some(part) => key.push(part),
-                        None => props.error(&format!("{p}[{i}]"), format!("unknown set key field {item} (expected local_addr, other_addr, local_port, other_port, ip_proto, local_mac or other_mac)")),
+                        None => props.error(&format!("{p}[{i}]"), format!("unknown set key field {item} (expected local_addr, other_addr, local_port, other_port, ip_proto, local_mac, other_mac, mark or interface)")),
                     }
                 }
             }
@@ -685,6 +710,9 @@ impl TargetKind for NftSetConfig {
                     KeyPart::LocalAddr | KeyPart::OtherAddr => address,
                     KeyPart::LocalPort | KeyPart::OtherPort | KeyPart::IpProto => 4,
                     KeyPart::LocalMac | KeyPart::OtherMac => 8,
+                    KeyPart::Mark => 4,
+                    // nft's ifname type is IFNAMSIZ (16) bytes.
+                    KeyPart::Interface => 16,
                 })
                 .sum();
             if bytes > 64 {
@@ -875,11 +903,21 @@ mod tests {
 
     #[test]
     fn netify_names_parse() {
-        let names = ["local_addr", "other_addr", "local_port", "other_port", "ip_proto", "local_mac", "other_mac"];
+        let names = [
+            "local_addr",
+            "other_addr",
+            "local_port",
+            "other_port",
+            "ip_proto",
+            "local_mac",
+            "other_mac",
+            "mark",
+            "interface",
+        ];
         for name in names {
             assert_eq!(KeyPart::from_netify_name(name).unwrap().netify_name(), name);
         }
-        assert_eq!(KeyPart::from_netify_name("mark"), None);
+        assert_eq!(KeyPart::from_netify_name("fwmark"), None);
         assert_eq!(SetFamily::from_netify_name("*"), Some(SetFamily::Both));
         assert_eq!(SetFamily::from_netify_name("ipv4"), Some(SetFamily::V4));
         assert_eq!(SetFamily::from_netify_name("ipv6"), Some(SetFamily::V6));

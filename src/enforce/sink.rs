@@ -2,7 +2,8 @@
 //! socket and/or appended to a JSON-lines file.
 //!
 //! Netify's sink target names a sink plugin (`sink`) and a `channel`; flowsieve has no plugins,
-//! so the destinations are its own keys:
+//! so the destinations are its own keys (with neither, the records go to the socket
+//! `/run/flowsieve/<sink>.<channel>.sock`, see [`default_socket`]):
 //! - `socket`: a path flowsieve listens on (stream socket, like netifyd's socket sink); every
 //!   connected client receives every record framed as Netify frames its socket output:
 //!   `{"length":N}\n` followed by N bytes of JSON.
@@ -224,6 +225,9 @@ impl Target for SinkTarget {
                 }
                 Err(_) => {}
             }
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(io)?;
+            }
             let listener = UnixListener::bind(path).map_err(io)?;
             listener.set_nonblocking(true).map_err(io)?;
             self.listener = Some(listener);
@@ -340,6 +344,15 @@ impl Target for SinkTarget {
     }
 }
 
+/// Where a sink given only `sink`/`channel` listens: `/run/flowsieve/<sink>.<channel>.sock`
+/// (`sink` defaults to `sink`; characters other than letters, digits, `.`, `_`, `-` become `_`).
+pub fn default_socket(sink: Option<&str>, channel: &str) -> PathBuf {
+    let clean = |text: &str| -> String {
+        text.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }).collect()
+    };
+    PathBuf::from(format!("/run/flowsieve/{}.{}.sock", clean(sink.unwrap_or("sink")), clean(channel)))
+}
+
 impl TargetKind for SinkConfig {
     const TYPE: &'static str = "sink";
     const KEYS: &'static [&'static [&'static str]] = &[&["socket", "path", "channel", "sink", "mqtt"]];
@@ -374,10 +387,13 @@ impl TargetKind for SinkConfig {
                 }
             }
         };
-        if socket.is_none() && file.is_none() && mqtt.is_none() {
-            props.target_error("a sink needs a destination: 'socket' (a UNIX socket path to listen on), 'path' (a JSON-lines file) and/or 'mqtt' (a broker)");
-            return None;
-        }
+        // Netify's v5 form names only a sink plugin and a channel: flowsieve, which has no
+        // plugins, then serves the records on a socket named after them.
+        let socket = if socket.is_none() && file.is_none() && mqtt.is_none() {
+            Some(default_socket(sink.as_deref(), channel.as_deref().unwrap_or(props.name())))
+        } else {
+            socket
+        };
         Some(SinkConfig { name: props.name().to_string(), socket, path: file, channel, sink, mqtt })
     }
 

@@ -20,6 +20,7 @@
 
 pub mod dhcp;
 pub mod dns;
+pub mod finality;
 pub mod http;
 pub mod net;
 pub mod protocol;
@@ -856,6 +857,10 @@ pub struct FlowFacts {
     pub detection_guessed: bool,
     /// Metadata was added after the first detection.
     pub detection_updated: bool,
+    /// Which facts can no longer change (see [`finality`]). The flow table starts a flow
+    /// with [`finality::Final::NONE`]; facts built any other way default to everything
+    /// detection fills final ([`finality::Final::ALL`]), not yet ending.
+    pub final_facts: finality::Final,
     /// Packets and bytes seen, both directions.
     pub packets: u64,
     pub bytes: u64,
@@ -910,6 +915,17 @@ impl FlowFacts {
         self.hostname.0.as_ref().map_or(0, |name| malloc_chunk(name.len()))
     }
 
+    /// The flow is ending (idle expiry, end of a capture file): Netify's `expiring` and
+    /// `expired` are true, and final (see [`finality::Final::END`]).
+    pub fn mark_ending(&mut self) {
+        self.final_facts |= finality::Final::END;
+    }
+
+    /// Whether [`FlowFacts::mark_ending`] was called (kept in `final_facts`: no byte of its own).
+    pub fn is_ending(&self) -> bool {
+        self.final_facts.contains(finality::Final::END)
+    }
+
     /// Give back the spare capacity of the facts' vectors: called once detection completes,
     /// when they stop growing (a vector's first push reserves four elements, and a DNS
     /// answer is 24 bytes). The TLS facts' text is exactly sized whenever it is written.
@@ -952,6 +968,7 @@ impl Default for FlowFacts {
             detection_complete: false,
             detection_guessed: false,
             detection_updated: false,
+            final_facts: finality::Final::ALL,
             packets: 0,
             bytes: 0,
         }

@@ -31,6 +31,7 @@ use crate::classify::Classifier;
 use crate::decode::{tcp_flags, Packet};
 use crate::dissect::registry::{DissectState, Step};
 use crate::dissect::Segment;
+use crate::facts::finality::Final;
 use crate::facts::{Cold, Empty, FlowFacts, IcmpFacts, IfaceName};
 
 /// Limits and timeouts of a flow table.
@@ -191,6 +192,8 @@ impl Flow {
             self.dissect.give_up(&mut self.facts);
             self.facts.detection_complete = true;
             dns_hints::fill_detected_hostname(&mut self.facts);
+            crate::dissect::risks::assess(&mut self.facts);
+            self.facts.final_facts = Final::ALL;
             self.facts.shrink_to_fit();
         }
     }
@@ -544,6 +547,12 @@ impl FlowTable {
                 classifier.classify(&mut flow.facts);
             }
         }
+        if change == Change::Completed && flow.facts.final_facts != Final::ALL {
+            // Detection is over (the classifier has had its say): nothing a criterion reads
+            // changes any more.
+            crate::dissect::risks::assess(&mut flow.facts);
+            flow.facts.final_facts = Final::ALL;
+        }
         Some((flow, change))
     }
 }
@@ -587,6 +596,8 @@ impl Site {
                 code: i.code,
                 id: i.id,
             }),
+            // Only what the packet that created the flow fixed; detection adds the rest.
+            final_facts: Final::NONE,
             ..FlowFacts::default()
         };
         let dissect = DissectState::start(&mut facts);

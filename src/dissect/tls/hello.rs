@@ -2,6 +2,7 @@
 //! whole before any fact is written, and the leaf certificate's names.
 
 use super::*;
+use crate::facts::finality::Final;
 
 /// Which transport carried a hello: the first character of its JA4 fingerprint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +156,12 @@ impl<'a> ClientHello<'a> {
         if let Some(ja4) = ja4 {
             facts.tls.set_ja4(ja4);
         }
+        // A flow has one ClientHello that counts (later ones are not read): what it says is
+        // final, and so is the host name once it has one (dissectors only fill an empty one).
+        facts.final_facts |= Final::TLS_CLIENT;
+        if facts.detected_hostname().is_some() {
+            facts.final_facts |= Final::HOSTNAME;
+        }
         let agent = transport_parameter(self.quic_parameters, TP_GOOGLE_USER_AGENT)
             .filter(|ua| !ua.is_empty() && ua.iter().all(|&b| (0x20..0x7f).contains(&b)));
         if let Some(ua) = agent {
@@ -231,6 +238,9 @@ impl<'a> ServerHello<'a> {
         // A DTLS flow stays DTLS (its ClientHello said so); DTLS versions count down from 0xfeff.
         facts.tls.version = self.version;
         facts.tls.cipher = self.cipher;
+        // Final: a HelloRetryRequest binds the ServerHello to come to its version and cipher
+        // (RFC 8446 §4.1.4), and a flow's later handshakes are not read.
+        facts.final_facts |= Final::TLS_SERVER;
         if let Some(alpn) = self.alpn {
             facts.tls.set_alpn_negotiated(alpn);
         }
@@ -317,6 +327,9 @@ pub(super) fn record_certificate(body: &[u8], facts: &mut FlowFacts) {
             name(names);
         }
     };
+    if x509::is_self_issued(leaf) {
+        crate::dissect::risks::flag(facts, crate::dissect::risks::TLS_SELFSIGNED_CERTIFICATE);
+    }
     let _ = x509::certificate_names(leaf, |name| match name {
         CertificateName::CommonName(text) => {
             if cn.is_none() {
