@@ -250,6 +250,11 @@ fn explain_tls_version(t: &Value, r: &Value, theirs: &str, ours: Option<&str>) -
         Some(("TLSv1.3", false)) if theirs == "TLSv1.2" && t["cipher"].is_null() && t["ja3s"].is_null() => Some(
             "flowsieve right: the ServerHello negotiated TLS 1.3; nDPI read no ServerHello (no cipher, no JA3S) and shows the ClientHello's legacy version",
         ),
+        // nDPI names the pre-RFC TLS 1.3 versions (IETF drafts 0x7fNN, Fizz 0xfbNN); flowsieve
+        // reports them as TLS 1.3.
+        Some(("TLSv1.3", _)) if theirs == "TLSv1.3 (draft)" || theirs == "TLSv1.3 (Fizz)" => {
+            Some("spelling: a pre-RFC TLS 1.3 version nDPI names as a draft, flowsieve reports as TLS 1.3")
+        }
         None if quic && theirs == "TLSv1.3" => Some(
             "QUIC: nDPI states TLS 1.3 (RFC 9001 §4.2) without a readable offer (draft-version hello, or an Initial flowsieve cannot open)",
         ),

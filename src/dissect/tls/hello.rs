@@ -133,7 +133,7 @@ impl<'a> ClientHello<'a> {
     }
 
     pub(super) fn record(&self, facts: &mut FlowFacts, transport: Transport) {
-        facts.tls.client_version = self.offered.unwrap_or(self.legacy_version);
+        facts.tls.client_version = final_version(self.offered.unwrap_or(self.legacy_version));
         let alpn = self.alpn.map(|list| protocol_names(list).filter_map(printable));
         if let Some(sni) = self.sni {
             // Also the flow's hostname when it has none (stored once); one text rebuild for
@@ -203,7 +203,7 @@ impl<'a> ServerHello<'a> {
                         return None;
                     }
                     if !is_grease(selected) {
-                        hello.version = selected;
+                        hello.version = final_version(selected);
                     }
                 }
                 EXT_ALPN => {
@@ -274,6 +274,17 @@ pub(super) fn tls_protocol(facts: &FlowFacts) -> protocol::ProtocolId {
 pub(super) fn speaks_http(facts: &FlowFacts) -> bool {
     let alpn = facts.tls.alpn_negotiated().or_else(|| facts.tls.alpn().first());
     matches!(alpn, Some("http/1.0" | "http/1.1" | "h2" | "h2c")) || alpn.is_some_and(|a| a.starts_with("spdy/"))
+}
+
+/// The version a flow reports: a pre-RFC TLS 1.3 version is TLS 1.3 (0x0304). These are the
+/// IETF drafts (0x7fNN, NN the draft number, draft-ietf-tls-tls13 §4.2.1), BoringSSL's TLS 1.3
+/// experiment versions (0x7eNN) and Facebook Fizz's drafts (0xfbNN, e.g. 0xfb1a for draft 26).
+/// JA3 and JA4 keep the version as sent.
+pub(super) fn final_version(v: u16) -> u16 {
+    match v >> 8 {
+        0x7f | 0x7e | 0xfb => 0x0304,
+        _ => v,
+    }
 }
 
 pub(super) fn is_dtls_version(v: u16) -> bool {

@@ -1660,4 +1660,56 @@ pub(crate) mod tests {
             assert_modern_client(&f);
         }
     }
+    // ---- pre-RFC TLS 1.3 versions ----
+
+    /// The ClientHello of instagram.pcap in nDPI's corpus (192.168.2.17:49357 → 31.13.86.52:443):
+    /// supported_versions offers 0x0304 and Facebook Fizz's 0xfb1a.
+    const FIZZ_CLIENT_HELLO: &str = concat!(
+        "160301019e0100019a0303553521784dc1444b60376e60e8433a0aa0f44af3c945f06534aefa847d63899d20cc077496",
+        "d3ea0b79d8674590448d185f86e1e8f6106f7d1ef24cbe663ac7104800061301130213030100014b002b0005040304fb",
+        "1a000a00060004001d0017003300260024001d0020ed20abb7e5d984e69f3e1839360f59a95d07458d45b0982a638ec7",
+        "27e00d2f68000d000600040403080400000025002300002073636f6e74656e742d6d7870312d312e63646e696e737461",
+        "6772616d2e636f6d0010000b000908687474702f312e31002d0003020100002a0000002900bd009800925885dd9a6c11",
+        "d6569823d3135fd625bfa9377a5ac6f36d8f0572213ab98b424c000000009f030242cd9bdd56d5eae77027c199a2414f",
+        "4db52f09e91b813f81136b066c141416ec0c8ff054ee3838ef94fc37a0fffa802e034f8bb2a56290d3298b5700afbcb0",
+        "434f0294c255b9c499564bc09698a5928cb41905d1905cf9b7a73525f6bd3edf1c069bd71c5c5dbd8dcea0247330fa32",
+        "0021207f0e09a94b338995aa1b054a6010f34617279c5b1adbd25b572cf5944d63367f",
+    );
+
+    /// The ServerHello answering it: supported_versions selects 0xfb1a.
+    const FIZZ_SERVER_HELLO: &str = concat!(
+        "16030300800200007c0303de8ed6ce7b85e0dfb9b80c4bf246454716950d8431a2a102c3bc1a3b7e916d6220cc077496",
+        "d3ea0b79d8674590448d185f86e1e8f6106f7d1ef24cbe663ac710481301000034002b0002fb1a00330024001d00201a",
+        "c7defa50f9ad165e300e9c434db05719b5a276ec5c75855e882a1e8c885935002900020000",
+    );
+
+    #[test]
+    fn fizz_tls13_draft_is_reported_as_tls13() {
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        f.local_port = 49357;
+        f.other_port = 443;
+        assert_eq!(feed(&mut d, &mut f, Forward, &crate::dissect::testing::hex(FIZZ_CLIENT_HELLO)), Parsed::Updated);
+        assert_eq!(f.tls.client_version, 0x0304);
+        // JA4 keeps the version as sent (FoxIO and nDPI: `00` for an unlisted version).
+        assert!(f.tls.ja4().unwrap().as_str().starts_with("t00d0309"), "{:?}", f.tls.ja4());
+        feed(&mut d, &mut f, Reverse, &crate::dissect::testing::hex(FIZZ_SERVER_HELLO));
+        assert_eq!((f.tls.version, f.tls.cipher), (0x0304, 0x1301));
+        assert!(f.tls.ja3s().is_some());
+    }
+
+    #[test]
+    fn tls13_drafts_and_experiments_are_tls13() {
+        for draft in [0x7f1c, 0x7f17, 0x7e02, 0xfb17] {
+            let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+            let client = record(&client_hello(0x0303, Some(&[offered_versions(&[draft, 0x0303])])));
+            assert_eq!(feed(&mut d, &mut f, Forward, &client), Parsed::Updated, "{draft:#06x}");
+            assert_eq!(f.tls.client_version, 0x0304, "{draft:#06x}");
+            let server = record(&server_hello(0x0303, [1; 32], 0x1301, Some(&[selected_version(draft)])));
+            feed(&mut d, &mut f, Reverse, &server);
+            assert_eq!(f.tls.version, 0x0304, "{draft:#06x}");
+        }
+        // Neither TLS 1.2 nor DTLS changes.
+        assert_eq!(hello::final_version(0x0303), 0x0303);
+        assert_eq!(hello::final_version(DTLS_1_2), DTLS_1_2);
+    }
 }
