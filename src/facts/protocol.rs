@@ -72,6 +72,14 @@ pub const LLMNR: ProtocolId = ProtocolId(154);
 pub const OPENVPN: ProtocolId = ProtocolId(159);
 pub const QUIC: ProtocolId = ProtocolId(188);
 pub const HTTPS: ProtocolId = ProtocolId(196);
+/// HTTP through a proxy (RFC 9112 §3.2.2 absolute-form requests) and HTTP CONNECT tunnels
+/// (RFC 9110 §9.3.6), with Netify's IDs (nDPI's `HTTP_Proxy` 131 and `HTTP_Connect` 130).
+pub const HTTP_CONNECT: ProtocolId = ProtocolId(130);
+pub const HTTP_PROXY: ProtocolId = ProtocolId(131);
+/// DNS over HTTPS (RFC 8484) and DNS over TLS (RFC 7858): Netify's IDs, which nDPI folds into
+/// one `DoH_DoT` (196).
+pub const DOH: ProtocolId = ProtocolId(243);
+pub const DOT: ProtocolId = ProtocolId(260);
 pub const WIREGUARD: ProtocolId = ProtocolId(206);
 pub const IP_PIM: ProtocolId = ProtocolId(297);
 pub const SLP: ProtocolId = ProtocolId(347);
@@ -110,6 +118,10 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: SSH, name: "SSH" },
     Protocol { id: QUIC, name: "QUIC" },
     Protocol { id: HTTPS, name: "HTTP/S" },
+    Protocol { id: HTTP_CONNECT, name: "HTTP/Connect" },
+    Protocol { id: HTTP_PROXY, name: "HTTP/Proxy" },
+    Protocol { id: DOH, name: "DoH" },
+    Protocol { id: DOT, name: "DoT" },
     Protocol { id: FTP_CONTROL, name: "FTP_CONTROL" },
     Protocol { id: POP3, name: "POP3" },
     Protocol { id: SMTP, name: "SMTP" },
