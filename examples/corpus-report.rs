@@ -15,6 +15,8 @@
 //! Protocols are compared by ID. Netify's protocol IDs follow nDPI's (see
 //! `flowsieve::facts::protocol`), so nDPI's `master_id` maps to itself, except:
 //! - nDPI `DoH_DoT` (196) is TLS on the wire; Netify's 196 is `HTTP/S`, so it maps to TLS (91).
+//! - Netify's `DoT`, `DoH` and `DoQ` (260, 243, 261) are compared as their transport, TLS (91) or
+//!   QUIC (188): nDPI names them as the application `DoH_DoT` over TLS or QUIC.
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
 //! it falls in a documented class, each listed with its count and reason:
@@ -34,7 +36,9 @@
 //!   whose names were mutated packet by packet.
 //!
 //! TLS version is compared as the negotiated version (`tls.version`), else the offered one
-//! (`tls.client_version`); agreement through the offer is counted and shown.
+//! (`tls.client_version`); agreement through the offer is counted and shown. nDPI's names for
+//! the pre-RFC TLS 1.3 versions (`TLSv1.3 (draft)`, `TLSv1.3 (Fizz)`) count as TLS 1.3, which
+//! flowsieve reports for them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -144,8 +148,6 @@ fn tls_version_name(v: u64) -> Option<&'static str> {
         0x0302 => "TLSv1.1",
         0x0303 => "TLSv1.2",
         0x0304 => "TLSv1.3",
-        // Facebook's Fizz, named as nDPI does.
-        0xfb1a => "TLSv1.3 (Fizz)",
         0xfeff => "DTLSv1.0",
         0x0100 => "TLS (0100)",
         0xfefd => "DTLSv1.2",
@@ -250,11 +252,6 @@ fn explain_tls_version(t: &Value, r: &Value, theirs: &str, ours: Option<&str>) -
         Some(("TLSv1.3", false)) if theirs == "TLSv1.2" && t["cipher"].is_null() && t["ja3s"].is_null() => Some(
             "flowsieve right: the ServerHello negotiated TLS 1.3; nDPI read no ServerHello (no cipher, no JA3S) and shows the ClientHello's legacy version",
         ),
-        // nDPI names the pre-RFC TLS 1.3 versions (IETF drafts 0x7fNN, Fizz 0xfbNN); flowsieve
-        // reports them as TLS 1.3.
-        Some(("TLSv1.3", _)) if theirs == "TLSv1.3 (draft)" || theirs == "TLSv1.3 (Fizz)" => {
-            Some("spelling: a pre-RFC TLS 1.3 version nDPI names as a draft, flowsieve reports as TLS 1.3")
-        }
         None if quic && theirs == "TLSv1.3" => Some(
             "QUIC: nDPI states TLS 1.3 (RFC 9001 §4.2) without a readable offer (draft-version hello, or an Initial flowsieve cannot open)",
         ),
@@ -348,7 +345,11 @@ fn fields() -> Vec<Field> {
         Field {
             name: "TLS version",
             ours: |r| best_tls_version(r).map(|(v, _)| v.to_string()),
-            theirs: |t| text_at(t, &["tls_version"]),
+            // nDPI names the pre-RFC TLS 1.3 versions `TLSv1.3 (draft)` and `TLSv1.3 (Fizz)`;
+            // flowsieve reports them as TLS 1.3.
+            theirs: |t| {
+                text_at(t, &["tls_version"]).map(|v| if v.starts_with("TLSv1.3 (") { "TLSv1.3".to_string() } else { v })
+            },
             explain: explain_tls_version,
         },
         Field {
@@ -591,6 +592,13 @@ fn main() -> anyhow::Result<()> {
                 protocol::ProtocolId(r["protocol"]["id"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0));
             // Netify's HTTP/S is TLS on 443 with an HTTP ALPN: nDPI calls the same flow TLS.
             let our_id = if our_id == protocol::HTTPS { protocol::TLS } else { our_id };
+            // Netify's DoT/DoH/DoQ are protocols; nDPI names them as the application `DoH_DoT`
+            // over its transport, TLS or QUIC.
+            let our_id = match our_id {
+                protocol::DOT | protocol::DOH | protocol::DOQ if id.1 == 17 => protocol::QUIC,
+                protocol::DOT | protocol::DOH | protocol::DOQ => protocol::TLS,
+                other => other,
+            };
             if master_id == 0 {
                 unknown_flows += 1;
                 if our_id != protocol::UNKNOWN {

@@ -775,7 +775,10 @@ fn warnings_of_the_full_language() {
     assert!(warnings_of("app_category != 'games';").is_empty());
     let w = warnings_of("proto == 'nosuch';");
     assert_eq!(w.len(), 1, "{w:?}");
-    assert!(w[0].starts_with("10: unknown protocol `nosuch`: flowsieve detects only Unknown, DNS, HTTP, TLS,"), "{w:?}");
+    assert!(
+        w[0].starts_with("10: unknown protocol `nosuch`: flowsieve detects only Unknown, DNS, HTTP, TLS,"),
+        "{w:?}"
+    );
     assert!(w[0].ends_with(", so this is always false"), "{w:?}");
     assert!(warnings_of("ai:facebook").is_empty());
 }

@@ -165,6 +165,12 @@ fn read_request(data: &[u8], facts: &mut FlowFacts) -> bool {
             facts.set_detected_hostname(hostname_of(host));
         }
     }
+    // RFC 8484 §4.1 over cleartext HTTP: the DNS message media type names DoH.
+    let dns_message =
+        |name: &[u8]| header(headers, name).is_some_and(|v| v.eq_ignore_ascii_case(b"application/dns-message"));
+    if dns_message(b"content-type") || dns_message(b"accept") {
+        facts.protocol = protocol::DOH;
+    }
     if let Some(agent) = header(headers, b"user-agent") {
         facts.app_protocol.http_mut().user_agent = Some(fact_string(agent, MAX_FACT));
     }
@@ -304,6 +310,21 @@ mod tests {
         let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
         HttpDissector::default().parse(&seg(Direction::Forward, 1, b"GET HTTP://A/ HTTP/1.1\r\n\r\n"), &mut f);
         assert_eq!(f.protocol, protocol::HTTP_PROXY, "the scheme is case-insensitive (RFC 9110 §4.2.3)");
+    }
+
+    #[test]
+    fn dns_message_requests_are_doh() {
+        // RFC 8484 §4.1.1's GET example.
+        let get: &[u8] = b"GET /dns-query?dns=AAABAAABAAAAAAAAA3d3dwdleGFtcGxlA2NvbQAAAQ HTTP/1.1\r\nHost: dnsserver.example.net\r\n\
+            Accept: application/dns-message\r\n\r\n";
+        let post: &[u8] =
+            b"POST /dns-query HTTP/1.1\r\nHost: dnsserver.example.net\r\nAccept: application/dns-message\r\n\
+            Content-Type: application/dns-message\r\nContent-Length: 33\r\n\r\n";
+        for request in [get, post] {
+            let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
+            HttpDissector::default().parse(&seg(Direction::Forward, 1, request), &mut f);
+            assert_eq!(f.protocol, protocol::DOH);
+        }
     }
 
     #[test]

@@ -76,10 +76,11 @@ pub const HTTPS: ProtocolId = ProtocolId(196);
 /// (RFC 9110 §9.3.6), with Netify's IDs (nDPI's `HTTP_Proxy` 131 and `HTTP_Connect` 130).
 pub const HTTP_CONNECT: ProtocolId = ProtocolId(130);
 pub const HTTP_PROXY: ProtocolId = ProtocolId(131);
-/// DNS over HTTPS (RFC 8484) and DNS over TLS (RFC 7858): Netify's IDs, which nDPI folds into
-/// one `DoH_DoT` (196).
+/// DNS over HTTPS (RFC 8484), over TLS (RFC 7858) and over QUIC (RFC 9250): Netify's IDs; nDPI
+/// names all three as the application `DoH_DoT` (196) over TLS or QUIC.
 pub const DOH: ProtocolId = ProtocolId(243);
 pub const DOT: ProtocolId = ProtocolId(260);
+pub const DOQ: ProtocolId = ProtocolId(261);
 pub const WIREGUARD: ProtocolId = ProtocolId(206);
 pub const IP_PIM: ProtocolId = ProtocolId(297);
 pub const SLP: ProtocolId = ProtocolId(347);
@@ -122,6 +123,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: HTTP_PROXY, name: "HTTP/Proxy" },
     Protocol { id: DOH, name: "DoH" },
     Protocol { id: DOT, name: "DoT" },
+    Protocol { id: DOQ, name: "DoQ" },
     Protocol { id: FTP_CONTROL, name: "FTP_CONTROL" },
     Protocol { id: POP3, name: "POP3" },
     Protocol { id: SMTP, name: "SMTP" },
