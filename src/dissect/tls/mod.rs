@@ -1732,7 +1732,7 @@ pub(crate) mod tests {
 
     /// The ClientHello of dns_dot.pcap in nDPI's corpus (192.168.1.185:58290 → 8.8.8.8:853): no SNI,
     /// no ALPN.
-    const DOT_CLIENT_HELLO: &str = concat!(
+    pub(crate) const DOT_CLIENT_HELLO: &str = concat!(
         "16030300c1010000bd0303822bf32e410e6c4981e44056ab3992aaf386ba3ff20b9ecf989284460c802049000032c02c",
         "cca9c0adc00ac02bc0acc009c030cca8c014c02fc013009dc09d0035009cc09c002f009fccaac09f0039009ec09e0033",
         "01000062000500050100000000000a00140012001700180019001d01000101010201030104000b00020100000d002000",
