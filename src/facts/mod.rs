@@ -242,6 +242,8 @@ pub enum TunnelType {
     Gtp,
     /// CAPWAP data channel (wireless controllers).
     Capwap,
+    /// VXLAN (RFC 7348: layer-2 overlays in data centres and clouds).
+    Vxlan,
 }
 
 impl TunnelType {
@@ -251,6 +253,7 @@ impl TunnelType {
             TunnelType::None => "none",
             TunnelType::Gtp => "gtp",
             TunnelType::Capwap => "capwap",
+            TunnelType::Vxlan => "vxlan",
         }
     }
 
