@@ -12,11 +12,16 @@
 //! flowsieve agrees with, disagrees with, or has no value for. Flows nDPI calls Unknown are left
 //! out of the field counts; flowsieve's detections among them are listed separately.
 //!
-//! Protocols are compared by ID. Netify's protocol IDs follow nDPI's (see
-//! `flowsieve::facts::protocol`), so nDPI's `master_id` maps to itself, except:
+//! Protocols are compared by ID. Netify's protocol IDs (flowsieve's, see
+//! `flowsieve::facts::protocol`) mostly follow nDPI's, so nDPI's `master_id` maps to itself,
+//! except:
 //! - nDPI `DoH_DoT` (196) is TLS on the wire; Netify's 196 is `HTTP/S`, so it maps to TLS (91).
 //! - Netify's `DoT`, `DoH` and `DoQ` (260, 243, 261) are compared as their transport, TLS (91) or
 //!   QUIC (188): nDPI names them as the application `DoH_DoT` over TLS or QUIC.
+//! - protocols Netify numbers differently from nDPI 4.11 map by nDPI's name: `DTLS` (nDPI 30,
+//!   Netify 245), `IP_PIM` (297 / 299 `PIM`), `Service_Location_Protocol` (347 / 325 `SLP`),
+//!   `FTPS` (311 / 21 `FTP/S`), `SD-RTN` (171 / 294 `SD/RTN`), `Munin` (329 / 311), `Xiaomi`
+//!   (287 / 297), `FastCGI` (310 / 308).
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
 //! it falls in a documented class, each listed with its count and reason:
@@ -136,6 +141,14 @@ fn l4_number(l4: &str) -> Option<u8> {
 fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
     match name {
         "DoH_DoT" => protocol::TLS,
+        "DTLS" => protocol::DTLS,
+        "IP_PIM" => protocol::IP_PIM,
+        "Service_Location_Protocol" => protocol::SLP,
+        "FTPS" => protocol::FTPS,
+        "SD-RTN" => protocol::SD_RTN,
+        "Munin" => protocol::MUNIN,
+        "Xiaomi" => protocol::XIAOMI,
+        "FastCGI" => protocol::FASTCGI,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

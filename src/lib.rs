@@ -13,7 +13,7 @@
 //! the next: the flow table calls the dissectors and the classifier, so `flow` uses `dissect`
 //! and `classify`, not the reverse. What every stage reads or writes about a flow lives at
 //! the bottom, in [`facts`], which uses no other module of the crate; [`netlink`] (the kernel
-//! interface) and [`status`] are leaves as well.
+//! interface), [`status`] and [`sdnotify`] are leaves as well.
 //!
 //! Allowed dependencies between the top-level modules (each line: a module → the modules it
 //! may use; `tests/layering.rs` checks that this is exactly what the code does and that there
@@ -23,16 +23,18 @@
 //! facts    → nothing
 //! netlink  → nothing
 //! status   → nothing
+//! sdnotify → nothing
 //! decode   → facts
 //! capture  → decode, netlink
 //! dissect  → facts
+//! netifyd  → facts
 //! criteria → facts
 //! classify → criteria, facts
 //! flow     → classify, decode, dissect, facts, netlink
 //! output   → classify, dissect, facts, flow
 //! enforce  → facts, flow, netlink, output, status
 //! actions  → criteria, enforce, facts, netlink
-//! agent    → actions, capture, classify, decode, enforce, facts, flow, netlink, status
+//! agent    → actions, capture, classify, decode, enforce, facts, flow, netlink, sdnotify, status
 //! ```
 
 pub mod actions;
@@ -45,8 +47,10 @@ pub mod dissect;
 pub mod enforce;
 pub mod facts;
 pub mod flow;
+pub mod netifyd;
 pub mod netlink;
 pub mod output;
+pub mod sdnotify;
 pub mod status;
 
 /// Where nDPI's test corpus (`pcap/` and `truth.jsonl`) is read from by the tests, examples,

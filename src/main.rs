@@ -23,13 +23,15 @@ use flowsieve::output::record::flow_record;
 
 const DEFAULT_CONFIG: &str = "/etc/netifyd/netify-proc-flow-actions.json";
 
+/// `--version`: the package version and the git commit it was built from (build.rs).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (git ", env!("FLOWSIEVE_GIT_COMMIT"), ")");
+
 /// Deep-packet inspection that turns Netify flow actions into nftables sets and log files.
 #[derive(Parser)]
-#[command(name = "flowsieve", version, about, long_about = None)]
+#[command(name = "flowsieve", version = VERSION, about, long_about = None)]
 struct Cli {
-    /// More log output: -v debug, -vv trace (default: info). RUST_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    verbose: u8,
+    #[command(flatten)]
+    log: LogArgs,
     #[command(flatten)]
     signatures: SignatureArgs,
     /// Print the application signatures (ID, tag, category) and exit, as netifyd does.
@@ -45,21 +47,72 @@ struct Cli {
     command: Option<Command>,
 }
 
+/// Log verbosity and format, for the commands that log.
+#[derive(Args, Clone, Copy, Default)]
+struct LogArgs {
+    /// More log output: -v debug, -vv trace (default: info). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Log line format on stderr: text (coloured only on a terminal) or json (one object per
+    /// line, for journald or log shippers).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    log_format: Option<LogFormat>,
+}
+
+impl LogArgs {
+    /// The options given after the subcommand, falling back to those given before it.
+    fn or(self, outer: LogArgs) -> LogArgs {
+        LogArgs { verbose: self.verbose.max(outer.verbose), log_format: self.log_format.or(outer.log_format) }
+    }
+
+    /// Install the global log subscriber on stderr.
+    fn init(self) {
+        let default_level = match self.verbose {
+            0 => "info",
+            1 => "debug",
+            _ => "trace",
+        };
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+        let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+        match self.log_format.unwrap_or(LogFormat::Text) {
+            // journald and files get plain text: escape sequences only for a terminal.
+            LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+            LogFormat::Json => builder.json().with_ansi(false).init(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
 /// Where application signatures come from (default: flowsieve's built-in set).
-#[derive(Args)]
+#[derive(Args, Clone, Default)]
 struct SignatureArgs {
     /// Netify netify-apps.conf to use instead of the built-in signatures.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     apps: Option<PathBuf>,
     /// Netify netify-categories.json to use instead of the built-in categories.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     categories: Option<PathBuf>,
     /// Directory of custom domain lists (<priority>-<category>.txt), as Netify's domains.d.
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, value_name = "DIR")]
     domains_dir: Option<PathBuf>,
 }
 
 impl SignatureArgs {
+    /// The files given after the subcommand, falling back to those given before it.
+    fn or(self, outer: &SignatureArgs) -> SignatureArgs {
+        SignatureArgs {
+            apps: self.apps.or_else(|| outer.apps.clone()),
+            categories: self.categories.or_else(|| outer.categories.clone()),
+            domains_dir: self.domains_dir.or_else(|| outer.domains_dir.clone()),
+        }
+    }
+
     /// Load the classifier: built-in data unless files are given; bad lines are warnings.
     fn load(&self) -> anyhow::Result<Arc<Classifier>> {
         let paths = ClassifierPaths {
@@ -78,7 +131,12 @@ impl SignatureArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Capture live on interfaces and apply the configured flow actions (foreground; SIGHUP
-    /// reloads the configuration, SIGINT/SIGTERM stop).
+    /// reloads the configuration, SIGINT/SIGTERM stop). Without -I/-E/--nfqueue the interfaces
+    /// come from netifyd's configuration (--netifyd-conf).
+    #[command(
+        override_usage = "flowsieve run [OPTIONS] <-I <IFACE> | -E <IFACE> | --nfqueue <lan|wan=FIRST[:COUNT]>>...\n       \
+                                flowsieve run [OPTIONS] [--netifyd-conf <FILE>]   (capture-interface-* sections)"
+    )]
     Run(RunArgs),
     /// Run capture files through the same pipeline and print each flow and what its actions do.
     Replay(ReplayArgs),
@@ -88,6 +146,8 @@ enum Command {
     Status(StatusArgs),
     /// Say which application and categories a host name or address maps to, and why.
     Lookup {
+        #[command(flatten)]
+        signatures: SignatureArgs,
         /// A host name (www.youtube.com) or an IP address.
         #[arg(value_name = "HOST-OR-IP")]
         query: String,
@@ -95,12 +155,33 @@ enum Command {
     /// Replay captures and show, for each flow, each action's result and the value of every
     /// comparison that decided it (against the flow's final facts).
     Explain(ExplainArgs),
+    /// Write the man pages (into a directory) or shell completions (to stdout), for packaging.
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        what: Generate,
+    },
+}
+
+#[derive(Subcommand)]
+enum Generate {
+    /// The man pages flowsieve.8 and flowsieve-<command>.8 (roff), written into DIR.
+    Man { dir: PathBuf },
+    /// Completions for a shell.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args)]
 struct ExplainArgs {
     #[command(flatten)]
     config: ConfigArg,
+    #[command(flatten)]
+    signatures: SignatureArgs,
+    #[command(flatten)]
+    log: LogArgs,
     #[command(flatten)]
     table: FlowTableArgs,
     /// Only flows that matched at least one action.
@@ -111,7 +192,9 @@ struct ExplainArgs {
     captures: Vec<String>,
 }
 
-const DEFAULT_CONTROL_SOCKET: &str = "/run/flowsieve.sock";
+/// In a directory of its own, so a service can run as a user that may create files only there
+/// (systemd's RuntimeDirectory=flowsieve).
+const DEFAULT_CONTROL_SOCKET: &str = "/run/flowsieve/flowsieve.sock";
 
 #[derive(Args)]
 struct StatusArgs {
@@ -163,12 +246,20 @@ struct FlowTableArgs {
 struct RunArgs {
     #[command(flatten)]
     config: ConfigArg,
+    #[command(flatten)]
+    signatures: SignatureArgs,
+    #[command(flatten)]
+    log: LogArgs,
     /// Internal (LAN) interface to capture on; repeatable.
     #[arg(short = 'I', long = "internal", value_name = "IFACE")]
     internal: Vec<String>,
     /// External (WAN) interface to capture on; repeatable.
     #[arg(short = 'E', long = "external", value_name = "IFACE")]
     external: Vec<String>,
+    /// Without -I/-E: take the interfaces from netifyd's configuration, this file and the
+    /// interfaces.d directory it names (capture-interface-* sections: role, filter, address).
+    #[arg(long, value_name = "FILE", default_value = flowsieve::netifyd::DEFAULT_CONF)]
+    netifyd_conf: PathBuf,
     /// BPF filter (tcpdump syntax) for every capture: attached to the AF_PACKET sockets (run by
     /// the kernel) or set through libpcap with --capture pcap.
     #[arg(long)]
@@ -189,6 +280,11 @@ struct RunArgs {
     /// half-empty ring block before the worker sees it (the kernel rounds it up to a jiffy).
     #[arg(long, value_name = "MS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     ring_timeout: u32,
+    /// AF_PACKET ring per worker socket, in MiB (1–1024). The whole ring is resident memory.
+    /// Default by the interface's link speed: up to 100 Mb/s 1, virtual devices (bridge, VLAN,
+    /// PPP, veth) and unknown speeds 2, 1 Gb/s 4, 10 Gb/s 16, faster 32.
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    ring_size: Option<u32>,
     /// Where `flowsieve status` reaches the agent ("none" serves no status).
     #[arg(long, default_value = DEFAULT_CONTROL_SOCKET)]
     control_socket: PathBuf,
@@ -272,6 +368,10 @@ enum RingArg {
 struct ReplayArgs {
     #[command(flatten)]
     config: ConfigArg,
+    #[command(flatten)]
+    signatures: SignatureArgs,
+    #[command(flatten)]
+    log: LogArgs,
     /// Perform the target operations for real (nftables, log files). Default: only print them.
     #[arg(long)]
     apply: bool,
@@ -307,14 +407,13 @@ struct ReplayArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let default_level = match cli.verbose {
-        0 => "info",
-        1 => "debug",
-        _ => "trace",
+    let log = match &cli.command {
+        Some(Command::Run(a)) => a.log.or(cli.log),
+        Some(Command::Replay(a)) => a.log.or(cli.log),
+        Some(Command::Explain(a)) => a.log.or(cli.log),
+        _ => cli.log,
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    log.init();
     let result = dispatch(cli);
     match result {
         Ok(code) => code,
@@ -345,17 +444,57 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let Some(command) = cli.command else {
         bail!("no command given: try `flowsieve --help`");
     };
+    let outer = &cli.signatures;
     match command {
-        Command::Run(args) => run(args, cli.signatures.load()?),
-        Command::Replay(args) => replay(args, cli.signatures.load()?),
-        Command::Check(args) => check(args),
+        Command::Run(mut args) => {
+            let classifier = std::mem::take(&mut args.signatures).or(outer).load()?;
+            run(args, classifier)
+        }
+        Command::Replay(mut args) => {
+            let classifier = std::mem::take(&mut args.signatures).or(outer).load()?;
+            replay(args, classifier)
+        }
+        Command::Check(args) => check(args, &*outer.load()?),
         Command::Status(args) => status(args),
-        Command::Explain(args) => explain(args, cli.signatures.load()?),
-        Command::Lookup { query } => {
-            print!("{}", cli.signatures.load()?.explain_lookup(&query));
+        Command::Explain(mut args) => {
+            let classifier = std::mem::take(&mut args.signatures).or(outer).load()?;
+            explain(args, classifier)
+        }
+        Command::Lookup { signatures, query } => {
+            print!("{}", signatures.or(outer).load()?.explain_lookup(&query));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Generate { what } => generate(what),
     }
+}
+
+/// `flowsieve generate`: the man pages or a shell's completions, from the clap definitions.
+fn generate(what: Generate) -> anyhow::Result<ExitCode> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    let mut out = std::io::stdout().lock();
+    match what {
+        Generate::Man { dir } => {
+            command.build();
+            let mut pages = vec![command.clone()];
+            pages.extend(command.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help").cloned());
+            for page in pages {
+                // After build() a subcommand's display name is "flowsieve-<name>", the page
+                // name the main page's SUBCOMMANDS section refers to.
+                let name = page.get_display_name().unwrap_or(page.get_name()).to_string();
+                let path = dir.join(format!("{name}.8"));
+                let mut file = std::io::BufWriter::new(
+                    std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?,
+                );
+                clap_mangen::Man::new(page).section("8").render(&mut file)?;
+                file.flush().with_context(|| format!("writing {}", path.display()))?;
+                writeln!(out, "{}", path.display())?;
+            }
+        }
+        Generate::Completions { shell } => clap_complete::generate(shell, &mut command, "flowsieve", &mut out),
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn table_config(args: &FlowTableArgs) -> TableConfig {
@@ -381,9 +520,10 @@ fn load_config(args: &ConfigArg) -> anyhow::Result<config::FlowActionsConfig> {
     }
 }
 
-fn check(args: ConfigArg) -> anyhow::Result<ExitCode> {
+fn check(args: ConfigArg, classifier: &Classifier) -> anyhow::Result<ExitCode> {
     match config::load_files(&args.config, args.groups().as_deref()) {
-        Ok(c) => {
+        Ok(mut c) => {
+            c.warnings.extend(unknown_applications(&c.actions, classifier));
             for w in &c.warnings {
                 println!("{}: {w}", args.config.display());
             }
@@ -405,6 +545,42 @@ fn check(args: ConfigArg) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// `check`'s warnings for applications the criteria name that the loaded list lacks.
+fn unknown_applications(actions: &flowsieve::actions::ActionSet, classifier: &Classifier) -> Vec<config::Problem> {
+    let mut out = Vec::new();
+    let mut add = |path: String, criteria: &flowsieve::criteria::Criteria| {
+        for w in classifier.unknown_applications(criteria) {
+            out.push(config::Problem {
+                severity: Severity::Warning,
+                path: format!("{path}, column {}", w.column),
+                message: w.message,
+                detail: Some(format!("{}\n{}^", criteria.source(), " ".repeat(w.column.saturating_sub(1)))),
+            });
+        }
+    };
+    let exemptions = |list: &[flowsieve::actions::Exemption]| -> Vec<(usize, flowsieve::criteria::Criteria)> {
+        let expr = |(i, e): (usize, &flowsieve::actions::Exemption)| match e {
+            flowsieve::actions::Exemption::Expression(c) => Some((i, c.clone())),
+            flowsieve::actions::Exemption::Network(_) => None,
+        };
+        list.iter().enumerate().filter_map(expr).collect()
+    };
+    for action in &actions.actions {
+        let many = action.criteria.len() > 1;
+        for (i, criteria) in action.criteria.iter().enumerate() {
+            let index = if many { format!("[{i}]") } else { String::new() };
+            add(format!("$.actions.{}.criteria{index}", action.name), criteria);
+        }
+        for (i, criteria) in exemptions(&action.exemptions) {
+            add(format!("$.actions.{}.exemptions[{i}]", action.name), &criteria);
+        }
+    }
+    for (i, criteria) in exemptions(&actions.exemptions) {
+        add(format!("$.exemptions[{i}]"), &criteria);
+    }
+    out
 }
 
 fn explain(args: ExplainArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
@@ -486,29 +662,90 @@ fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
-    if args.internal.is_empty() && args.external.is_empty() && args.nfqueue.queues.is_empty() {
-        bail!("nothing to capture: give at least one -I (LAN) or -E (WAN) interface, or --nfqueue");
+/// The interfaces `run` captures: `-I`/`-E`, else netifyd's capture-interface-* sections (their
+/// `address` entries are added to `local_nets`).
+fn run_interfaces(args: &RunArgs, local_nets: &mut Vec<IpNet>) -> anyhow::Result<Vec<CaptureInterface>> {
+    use flowsieve::netifyd::{self, Role, SourceKind};
+    if !args.internal.is_empty() || !args.external.is_empty() || !args.nfqueue.queues.is_empty() {
+        let mut interfaces: Vec<CaptureInterface> =
+            args.internal.iter().map(|n| CaptureInterface { name: n.clone(), external: false, filter: None }).collect();
+        interfaces.extend(args.external.iter().map(|n| CaptureInterface {
+            name: n.clone(),
+            external: true,
+            filter: None,
+        }));
+        return Ok(interfaces);
     }
+    let conf = &args.netifyd_conf;
+    if !conf.exists() {
+        bail!(
+            "nothing to capture: give at least one -I (LAN) or -E (WAN) interface or --nfqueue, or \
+             configure capture-interface-* sections for netifyd ({} does not exist)",
+            conf.display()
+        );
+    }
+    let sources = netifyd::load(conf)?;
+    for w in &sources.warnings {
+        tracing::warn!("{w}");
+    }
+    let mut interfaces = Vec::new();
+    for source in sources.sources {
+        match &source.kind {
+            SourceKind::Live { .. } => {}
+            SourceKind::Nfqueue { queue_id, instances, .. } => bail!(
+                "{}: capture_type nfqueue (queues {queue_id}–{}) is not taken from netifyd's files yet; \
+                 give the queues with --nfqueue (or interfaces with -I/-E)",
+                source.origin(),
+                u32::from(*queue_id) + u32::from(*instances) - 1
+            ),
+            SourceKind::File(file) => bail!(
+                "{}: reads the capture file {}: replay files with `flowsieve replay`",
+                source.origin(),
+                file.display()
+            ),
+        }
+        tracing::info!(
+            iface = %source.name,
+            role = if source.role == Role::Wan { "wan" } else { "lan" },
+            from = %source.origin(),
+            "interface from netifyd's configuration"
+        );
+        local_nets.extend(source.addresses.iter().copied());
+        interfaces.push(CaptureInterface {
+            name: source.name,
+            external: source.role == Role::Wan,
+            filter: source.filter,
+        });
+    }
+    if interfaces.is_empty() {
+        bail!(
+            "no interface to capture on: no usable capture-interface-* section in {} (files read: {})",
+            conf.display(),
+            sources.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(interfaces)
+}
+
+fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
     if args.nfqueue.bypass_mark.is_some() && !matches!(args.nfqueue.mode, QueueModeArg::Inline) {
         bail!("--nfqueue-bypass-mark needs --nfqueue-mode inline (tap mode accepts packets before looking at them)");
     }
+    let mut local_nets = args.table.local_nets.clone();
+    let interfaces = run_interfaces(&args, &mut local_nets)?;
     let config = load_config(&args.config)?;
-    let mut interfaces: Vec<CaptureInterface> =
-        args.internal.iter().map(|n| CaptureInterface { name: n.clone(), external: false }).collect();
-    interfaces.extend(args.external.iter().map(|n| CaptureInterface { name: n.clone(), external: true }));
     let locality = Arc::new(if args.nfqueue.queues.is_empty() {
-        interface_locality(&interfaces, &args.table.local_nets)?
+        interface_locality(&interfaces, &local_nets)?
     } else {
         // Queued packets come from any interface: every interface's networks are local.
         let every: Vec<CaptureInterface> = pcap::Device::list()
             .context("listing network interfaces")?
             .into_iter()
             .filter(|d| !d.flags.is_loopback())
-            .map(|d| CaptureInterface { name: d.name, external: false })
+            .map(|d| CaptureInterface { name: d.name, external: false, filter: None })
             .chain(interfaces.iter().cloned())
             .collect();
-        interface_locality(&every, &args.table.local_nets)?
+        interface_locality(&every, &local_nets)?
     });
     tracing::info!(
         local_networks = ?locality.local_networks().iter().map(|n| n.to_string()).collect::<Vec<_>>(),
@@ -523,7 +760,7 @@ fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
         locality,
         filter: args.filter,
         queue_capacity: 65_536,
-        control_socket: (args.control_socket.as_os_str() != "none").then_some(args.control_socket),
+        control_socket: control_socket(args.control_socket)?,
         capture: match args.capture {
             CaptureArg::Afpacket => CaptureMethod::AfPacket,
             CaptureArg::Pcap => CaptureMethod::Pcap,
@@ -538,6 +775,8 @@ fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
             block_timeout_ms: args.ring_timeout,
             ..Default::default()
         },
+        ring_bytes: args.ring_size.map(|mib| mib as usize * (1 << 20)),
+        notifier: flowsieve::sdnotify::Notifier::from_env(),
         nfqueues: args.nfqueue.queues,
         nfqueue: flowsieve::agent::nfqueue::QueueOptions {
             mode: match args.nfqueue.mode {
@@ -554,6 +793,17 @@ fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
     };
     agent::run(config, options)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The control socket to serve (`None` for "none"); its directory is created when missing.
+fn control_socket(path: PathBuf) -> anyhow::Result<Option<PathBuf>> {
+    if path.as_os_str() == "none" {
+        return Ok(None);
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {} for the control socket", dir.display()))?;
+    }
+    Ok(Some(path))
 }
 
 /// Local networks: the addresses of the capture interfaces, as the kernel reports them, plus -A.

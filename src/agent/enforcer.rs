@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::live::lock;
 use super::worker::Dispatch;
@@ -27,8 +27,10 @@ pub(super) fn enforcer_loop(
     rx: Receiver<EnforcerMsg>,
     stop: Arc<AtomicBool>,
     status: SharedStatus,
+    ready: Sender<()>,
 ) {
     let mut enforcer = Enforcer::new(&targets, EnforceMode::Apply).measure_latency();
+    let _ = ready.send(());
     let mut next_tick = Instant::now();
     let mut acks: Acks = Vec::with_capacity(256);
     loop {

@@ -63,6 +63,9 @@ pub struct CaptureInterface {
     pub name: String,
     /// `-E` (WAN) rather than `-I` (LAN).
     pub external: bool,
+    /// BPF filter for this interface only (netifyd's per-interface `filter`); replaces
+    /// `RunOptions::filter` for it.
+    pub filter: Option<String>,
 }
 
 /// Options of `flowsieve run`.
@@ -86,6 +89,11 @@ pub struct RunOptions {
     pub workers: usize,
     /// AF_PACKET ring geometry and block retire timeout.
     pub ring: crate::capture::ring::RingConfig,
+    /// Ring size per socket in bytes (`run --ring-size`); `None`: chosen per interface by
+    /// [`crate::capture::ring::RingConfig::for_interface`].
+    pub ring_bytes: Option<usize>,
+    /// Tells systemd when the agent is ready, reloading and stopping.
+    pub notifier: crate::sdnotify::Notifier,
     /// NFQUEUE queues to read (`--nfqueue`), one worker each, and how.
     pub nfqueues: Vec<nfqueue::QueueSpec>,
     pub nfqueue: nfqueue::QueueOptions,
@@ -116,24 +124,30 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     // Open every capture first so a bad interface fails before anything is changed.
     let mut sources: Vec<(LiveSource, &CaptureInterface)> = Vec::new();
     for (n, iface) in options.interfaces.iter().enumerate() {
+        let iface_filter = iface.filter.as_ref().or(options.filter.as_ref());
         match options.capture {
             CaptureMethod::Pcap => {
-                let capture = crate::capture::live::LiveCapture::open(&iface.name, options.filter.as_deref())
+                let capture = crate::capture::live::LiveCapture::open(&iface.name, iface_filter.map(String::as_str))
                     .with_context(|| format!("opening capture on {}", iface.name))?;
                 sources.push((LiveSource::Pcap(capture), iface));
             }
             CaptureMethod::AfPacket => {
-                let filter = match &options.filter {
+                let filter = match iface_filter {
                     Some(expr) => Some(crate::capture::filter::compile(expr, crate::decode::LinkType::Ethernet)?),
                     None => None,
                 };
                 let workers = options.workers.max(1);
+                let ring = match options.ring_bytes {
+                    Some(bytes) => options.ring.with_size(bytes),
+                    None => options.ring.for_interface(&iface.name),
+                };
+                tracing::info!(iface = %iface.name, ring_kib = ring.bytes() / 1024, sockets = workers, "AF_PACKET ring per socket");
                 // One fanout group per interface; the id only has to be unique on this host.
                 let group = ((std::process::id() as u16) ^ (n as u16).wrapping_mul(0x9e37)).max(1);
                 for _ in 0..workers {
                     let ring = crate::capture::ring::PacketRing::open(
                         &iface.name,
-                        options.ring,
+                        ring,
                         (workers > 1).then_some(group),
                         filter.as_ref(),
                     )
@@ -152,10 +166,14 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         None => None,
     };
 
+    // The enforcer says when its targets are set up (sets created, files opened).
+    let (ready_tx, ready_rx) = bounded::<()>(1);
     let enforcer_thread = {
         let targets = initial.targets.clone();
         let (stop, status) = (stop.clone(), status.clone());
-        std::thread::Builder::new().name("enforcer".into()).spawn(move || enforcer_loop(targets, rx, stop, status))?
+        std::thread::Builder::new()
+            .name("enforcer".into())
+            .spawn(move || enforcer_loop(targets, rx, stop, status, ready_tx))?
     };
 
     // Conntrack facts for every worker: a cache fed by conntrack events, bounded like the
@@ -222,36 +240,45 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         targets = initial.targets.len(),
         "flowsieve running"
     );
+    // Ready for systemd once every capture is open and the targets are set up.
+    if ready_rx.recv().is_ok() {
+        options.notifier.ready();
+    }
 
     for signal in signals.forever() {
         match signal {
-            SIGHUP => match config::load_files(&options.config_path, options.address_groups.as_deref()) {
-                Ok(new) => {
-                    for w in &new.warnings {
-                        tracing::warn!("{w}");
+            SIGHUP => {
+                options.notifier.reloading();
+                match config::load_files(&options.config_path, options.address_groups.as_deref()) {
+                    Ok(new) => {
+                        for w in &new.warnings {
+                            tracing::warn!("{w}");
+                        }
+                        actions.store(Arc::new(new.actions.clone()));
+                        // Blocking send: a reload must not be lost to a full queue.
+                        if tx.send(EnforcerMsg::Reload(new.targets.clone())).is_err() {
+                            break;
+                        }
+                        generation.fetch_add(1, Ordering::Release);
+                        lock(&status).reloads += 1;
+                        tracing::info!(path = %options.config_path.display(), "configuration reloaded");
                     }
-                    actions.store(Arc::new(new.actions.clone()));
-                    // Blocking send: a reload must not be lost to a full queue.
-                    if tx.send(EnforcerMsg::Reload(new.targets.clone())).is_err() {
-                        break;
+                    Err(e) => {
+                        {
+                            let mut s = lock(&status);
+                            s.failed_reloads += 1;
+                            s.last_reload_error =
+                                Some(e.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "));
+                        }
+                        tracing::error!("reload failed, keeping the running configuration: {e}");
+                        for p in &e.problems {
+                            tracing::error!("{p}");
+                        }
                     }
-                    generation.fetch_add(1, Ordering::Release);
-                    lock(&status).reloads += 1;
-                    tracing::info!(path = %options.config_path.display(), "configuration reloaded");
                 }
-                Err(e) => {
-                    {
-                        let mut s = lock(&status);
-                        s.failed_reloads += 1;
-                        s.last_reload_error =
-                            Some(e.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "));
-                    }
-                    tracing::error!("reload failed, keeping the running configuration: {e}");
-                    for p in &e.problems {
-                        tracing::error!("{p}");
-                    }
-                }
-            },
+                // Reloaded, or kept the running configuration: ready either way.
+                options.notifier.ready();
+            }
             _ => {
                 tracing::info!("shutting down");
                 break;
@@ -261,6 +288,7 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
             break;
         }
     }
+    options.notifier.stopping();
     stop.store(true, Ordering::Relaxed);
     for w in workers {
         match w.join() {

@@ -41,16 +41,18 @@ pub enum RingVersion {
     V3,
 }
 
-/// Ring geometry: 64 MiB per socket (256 blocks of 256 KiB) absorbs bursts of a few hundred
-/// milliseconds at 1 Gb/s.
+/// Ring geometry of one socket. The kernel maps the whole ring into the process when the
+/// socket is set up, so its size counts in full towards the agent's resident memory, per
+/// worker and per interface: the default is small and follows the interface's traffic class
+/// ([`RingConfig::for_interface`]); `run --ring-size` sets it.
 ///
 /// V3: a block is handed to the worker when full or when its retire timeout passes; the
 /// timeout bounds how long the packet that completes a classification waits before it is seen,
 /// so it is short (1 ms asked, `run --ring-timeout`; the kernel rounds it up to a jiffy). Many
-/// small blocks keep the ring from filling when light traffic retires nearly-empty blocks:
-/// 256 blocks still cover a worker stall of 256 ms at any rate.
+/// small blocks keep the ring from filling when light traffic retires nearly-empty blocks, so
+/// blocks are 64–256 KiB and there are at least 16 of them ([`RingConfig::with_size`]).
 ///
-/// V2: the same mapping cut into 4 KiB frames (16384 of them). A frame holds the packet from
+/// V2: the same mapping cut into 4 KiB frames (512 per MiB). A frame holds the packet from
 /// its link header on, up to about 4000 bytes: full-size Ethernet frames fit, longer packets
 /// (GRO/TSO aggregates) are cut and their length on the wire is kept.
 #[derive(Debug, Clone, Copy)]
@@ -62,15 +64,63 @@ pub struct RingConfig {
     pub block_timeout_ms: u32,
 }
 
+const KIB: usize = 1 << 10;
+const MIB: usize = 1 << 20;
+
+/// Smallest and largest ring per socket `run --ring-size` accepts, in MiB.
+pub const RING_MIB_RANGE: std::ops::RangeInclusive<u32> = 1..=1024;
+
+/// Default ring per socket for an interface's traffic class: its link speed in Mb/s as the
+/// kernel reports it for a physical device (`/sys/class/net/IF/speed`). Virtual devices
+/// (bridges, VLANs, veth, PPP, tunnels) and links of unknown speed get the middle size: their
+/// traffic is bounded by the physical ports under them, and a router's CPU, not the ring,
+/// limits what it inspects.
+pub fn default_ring_bytes(speed_mbps: Option<u32>) -> usize {
+    match speed_mbps {
+        Some(s) if s <= 100 => MIB,
+        None => 2 * MIB,
+        Some(s) if s <= 1_000 => 4 * MIB,
+        Some(s) if s <= 10_000 => 16 * MIB,
+        Some(_) => 32 * MIB,
+    }
+}
+
+/// The link speed of a physical interface (one with a `device` in sysfs), in Mb/s; `None` for
+/// virtual interfaces, links that are down (speed -1) and unreadable values.
+pub fn link_speed_mbps(iface: &str) -> Option<u32> {
+    let dir = std::path::Path::new("/sys/class/net").join(iface);
+    if iface.contains('/') || !dir.join("device").exists() {
+        return None;
+    }
+    let text = std::fs::read_to_string(dir.join("speed")).ok()?;
+    text.trim().parse::<i64>().ok().and_then(|s| u32::try_from(s).ok()).filter(|&s| s > 0)
+}
+
+impl RingConfig {
+    /// The same ring version and timeout with a ring of about `bytes` (rounded down to whole
+    /// blocks, at least one). Blocks are 1/64 of the ring, between 64 KiB and 256 KiB.
+    pub fn with_size(self, bytes: usize) -> RingConfig {
+        let block = (bytes / 64).max(1).next_power_of_two().clamp(64 * KIB, 256 * KIB);
+        let count = (bytes / block).max(1);
+        RingConfig { block_size: block as u32, block_count: u32::try_from(count).unwrap_or(u32::MAX), ..self }
+    }
+
+    /// The ring for `iface` by its traffic class ([`default_ring_bytes`]).
+    pub fn for_interface(self, iface: &str) -> RingConfig {
+        self.with_size(default_ring_bytes(link_speed_mbps(iface)))
+    }
+
+    /// Bytes mapped per socket.
+    pub fn bytes(&self) -> usize {
+        self.block_size as usize * self.block_count as usize
+    }
+}
+
 impl Default for RingConfig {
+    /// 2 MiB (the size for a virtual interface), TPACKET_V2, 1 ms V3 block timeout.
     fn default() -> Self {
-        RingConfig {
-            version: RingVersion::V2,
-            block_size: 1 << 18,
-            block_count: 256,
-            frame_size: 4096,
-            block_timeout_ms: 1,
-        }
+        RingConfig { version: RingVersion::V2, block_size: 0, block_count: 0, frame_size: 4096, block_timeout_ms: 1 }
+            .with_size(default_ring_bytes(None))
     }
 }
 
@@ -512,4 +562,35 @@ pub fn prefetch(bytes: &[u8]) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = bytes;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_sizes_keep_many_blocks() {
+        for (mib, block_kib, blocks) in
+            [(1, 64, 16), (2, 64, 32), (4, 64, 64), (8, 128, 64), (16, 256, 64), (64, 256, 256)]
+        {
+            let c = RingConfig::default().with_size(mib * MIB);
+            assert_eq!((c.block_size as usize / KIB, c.block_count), (block_kib, blocks), "{mib} MiB");
+            assert_eq!(c.bytes(), mib * MIB);
+            assert_eq!(c.block_size % c.frame_size, 0);
+        }
+        assert_eq!(RingConfig::default().bytes(), 2 * MIB);
+    }
+
+    #[test]
+    fn default_size_follows_the_link_speed() {
+        assert_eq!(default_ring_bytes(Some(10)), MIB);
+        assert_eq!(default_ring_bytes(Some(100)), MIB);
+        assert_eq!(default_ring_bytes(None), 2 * MIB);
+        assert_eq!(default_ring_bytes(Some(1000)), 4 * MIB);
+        assert_eq!(default_ring_bytes(Some(2500)), 16 * MIB);
+        assert_eq!(default_ring_bytes(Some(25_000)), 32 * MIB);
+        // Loopback is virtual: no device, no speed.
+        assert_eq!(link_speed_mbps("lo"), None);
+        assert_eq!(link_speed_mbps("../lo"), None);
+    }
 }

@@ -52,6 +52,17 @@ pub struct FormatError {
 pub struct App {
     pub id: u32,
     pub tag: Arc<str>,
+    /// Where its `app:` line came from: index into [`AppCatalog::source`].
+    pub source: u32,
+}
+
+/// What a domain or network table holds: the application (index into the catalogue's list)
+/// and the source of the `dom:`/`net:` line (index into its source list). 8 bytes, as the
+/// `usize` index alone was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    app: u32,
+    source: u32,
 }
 
 /// A soft dissector (`nsd:` line): when its expression matches a flow, the flow's application
@@ -119,11 +130,14 @@ pub struct AppCatalog {
     apps: Vec<App>,
     by_id: Map<u32, usize>,
     by_tag: Map<Box<str>, usize>,
-    /// Domain (lower case, no trailing dot) → index into `apps`.
-    domains: Map<Box<str>, usize>,
-    /// Per prefix length, longest first: network bits → index into `apps`.
-    nets_v4: Vec<(u8, Map<u32, usize>)>,
-    nets_v6: Vec<(u8, Map<u128, usize>)>,
+    /// Domain (lower case, no trailing dot) → application and source.
+    domains: Map<Box<str>, Entry>,
+    /// Per prefix length, longest first: network bits → application and source.
+    nets_v4: Vec<(u8, Map<u32, Entry>)>,
+    nets_v6: Vec<(u8, Map<u128, Entry>)>,
+    /// Where entries came from: `#source: …` comment lines of the file (index 0: the file
+    /// itself, for lines before any such comment).
+    sources: Vec<Arc<str>>,
     /// The leading 16 bits of every address some listed network contains: most remote
     /// addresses are in no list, and this turns their one probe per prefix length into one
     /// bit test.
@@ -140,15 +154,26 @@ impl AppCatalog {
     /// Parses a `netify-apps.conf` text. `file` names it in errors. Returns the catalogue of
     /// everything that parsed and one error per line that did not.
     pub fn parse(file: &str, text: &str) -> (AppCatalog, Vec<FormatError>) {
-        let mut catalog = AppCatalog::default();
+        let mut catalog = AppCatalog { sources: vec![Arc::from(file)], ..AppCatalog::default() };
         let mut errors = Vec::new();
+        let mut source = 0u32;
+        let mut source_index: Map<&str, u32> = new_map();
         let error = |line: usize, message: String| FormatError { file: file.to_string(), line, message };
         // dom/net lines may come before their app line: resolve them after the whole file.
-        let mut pending_domains: Vec<(usize, u32, String)> = Vec::new();
-        let mut pending_nets: Vec<(usize, u32, IpNet)> = Vec::new();
+        let mut pending_domains: Vec<(usize, u32, String, u32)> = Vec::new();
+        let mut pending_nets: Vec<(usize, u32, IpNet, u32)> = Vec::new();
         for (n, raw) in text.lines().enumerate() {
             let line_no = n + 1;
             let line = raw.trim();
+            if let Some(text) = line.strip_prefix("#source:") {
+                // A comment to Netify's loader; to ours, where the lines below come from.
+                let text = text.trim();
+                source = *source_index.entry(text).or_insert_with(|| {
+                    catalog.sources.push(Arc::from(text));
+                    u32::try_from(catalog.sources.len() - 1).unwrap_or(0)
+                });
+                continue;
+            }
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
@@ -157,15 +182,15 @@ impl AppCatalog {
                 continue;
             };
             let result = match kind {
-                "app" => parse_id_value(rest).and_then(|(id, tag)| catalog.add_app(id, tag)),
+                "app" => parse_id_value(rest).and_then(|(id, tag)| catalog.add_app(id, tag, source)),
                 "dom" => parse_id_value(rest).and_then(|(id, domain)| {
                     let domain = normalize_domain_entry(domain)?;
-                    pending_domains.push((line_no, id, domain));
+                    pending_domains.push((line_no, id, domain, source));
                     Ok(())
                 }),
                 "net" => parse_id_value(rest).and_then(|(id, cidr)| {
                     let net: IpNet = cidr.parse().map_err(|e: crate::facts::net::BadIpNet| e.to_string())?;
-                    pending_nets.push((line_no, id, net));
+                    pending_nets.push((line_no, id, net, source));
                     Ok(())
                 }),
                 "xfm" => parse_rewrite(rest).map(|r| catalog.rewrites.push(r)),
@@ -176,13 +201,13 @@ impl AppCatalog {
                 errors.push(error(line_no, message));
             }
         }
-        for (line_no, id, domain) in pending_domains {
-            if let Err(message) = catalog.add_domain(id, &domain) {
+        for (line_no, id, domain, source) in pending_domains {
+            if let Err(message) = catalog.add_domain(id, &domain, source) {
                 errors.push(error(line_no, message));
             }
         }
-        for (line_no, id, net) in pending_nets {
-            if let Err(message) = catalog.add_net(id, net) {
+        for (line_no, id, net, source) in pending_nets {
+            if let Err(message) = catalog.add_net(id, net, source) {
                 errors.push(error(line_no, message));
             }
         }
@@ -192,7 +217,7 @@ impl AppCatalog {
         (catalog, errors)
     }
 
-    fn add_app(&mut self, id: u32, tag: &str) -> Result<(), String> {
+    fn add_app(&mut self, id: u32, tag: &str, source: u32) -> Result<(), String> {
         if id == 0 {
             return Err("application ID 0 is reserved for `unknown`".into());
         }
@@ -207,26 +232,32 @@ impl AppCatalog {
             return Err(format!("application tag {tag} already used by ID {}", self.apps[other].id));
         }
         let index = self.apps.len();
-        self.apps.push(App { id, tag: Arc::from(tag) });
+        if u32::try_from(index).is_err() {
+            return Err("too many applications".into());
+        }
+        self.apps.push(App { id, tag: Arc::from(tag), source });
         self.by_id.insert(id, index);
         self.by_tag.insert(key, index);
         Ok(())
     }
 
-    fn add_domain(&mut self, id: u32, domain: &str) -> Result<(), String> {
+    fn add_domain(&mut self, id: u32, domain: &str, source: u32) -> Result<(), String> {
         let index = *self.by_id.get(&id).ok_or_else(|| format!("domain {domain}: no application with ID {id}"))?;
         match self.domains.get(domain) {
-            Some(&other) if other == index => Err(format!("domain {domain} listed twice for {}", self.apps[index].tag)),
-            Some(&other) => Err(format!("domain {domain} already belongs to {}", self.apps[other].tag)),
+            Some(other) if other.app as usize == index => {
+                Err(format!("domain {domain} listed twice for {}", self.apps[index].tag))
+            }
+            Some(other) => Err(format!("domain {domain} already belongs to {}", self.apps[other.app as usize].tag)),
             None => {
-                self.domains.insert(domain.into(), index);
+                self.domains.insert(domain.into(), entry(index, source));
                 Ok(())
             }
         }
     }
 
-    fn add_net(&mut self, id: u32, net: IpNet) -> Result<(), String> {
+    fn add_net(&mut self, id: u32, net: IpNet, source: u32) -> Result<(), String> {
         let index = *self.by_id.get(&id).ok_or_else(|| format!("network {net}: no application with ID {id}"))?;
+        let index = entry(index, source);
         let prefix = net.prefix();
         let existing = match net.addr() {
             IpAddr::V4(a) => {
@@ -239,9 +270,15 @@ impl AppCatalog {
             }
         };
         match existing {
-            Some(other) => Err(format!("network {net} already belongs to {}", self.apps[other].tag)),
+            Some(other) => Err(format!("network {net} already belongs to {}", self.apps[other.app as usize].tag)),
             None => Ok(()),
         }
+    }
+
+    /// Where entries with this source index came from: the `#source:` comment above them, or
+    /// the file name.
+    pub fn source(&self, index: u32) -> &str {
+        self.sources.get(index as usize).map_or("?", |s| &**s)
     }
 
     /// Every application, in file order.
@@ -283,7 +320,8 @@ impl AppCatalog {
     /// Domains listed for an application, sorted.
     pub fn domains_of(&self, id: u32) -> Vec<&str> {
         let Some(&index) = self.by_id.get(&id) else { return Vec::new() };
-        let mut list: Vec<&str> = self.domains.iter().filter(|(_, &i)| i == index).map(|(d, _)| &**d).collect();
+        let mut list: Vec<&str> =
+            self.domains.iter().filter(|(_, e)| e.app as usize == index).map(|(d, _)| &**d).collect();
         list.sort_unstable();
         list
     }
@@ -291,20 +329,23 @@ impl AppCatalog {
     /// The application of a host name: rewrites first, then the name and its parent domains.
     /// Does not allocate unless a rewrite applies.
     pub fn lookup_host(&self, host: &str) -> Option<&App> {
-        self.lookup_host_index(host).map(|(i, _)| &self.apps[i])
+        self.lookup_host_index(host).map(|(e, _)| &self.apps[e.app as usize])
     }
 
-    /// Like [`AppCatalog::lookup_host`], also saying which listed domain matched and the name
-    /// after rewriting (when a rewrite applied).
-    pub fn explain_host(&self, host: &str) -> (Option<(&App, AppMatch)>, Option<String>) {
+    /// Like [`AppCatalog::lookup_host`], also saying which listed domain matched, where that
+    /// `dom:` line came from ([`AppCatalog::source`]) and the name after rewriting (when a
+    /// rewrite applied).
+    pub fn explain_host(&self, host: &str) -> (Option<(&App, AppMatch, &str)>, Option<String>) {
         let rewritten = with_lowercase(host, |h| self.rewrite(h).map(|r| r.into_owned()));
         let name = rewritten.as_deref().unwrap_or(host).to_ascii_lowercase();
         let name = name.trim_end_matches('.');
-        let hit = self.suffix_lookup(name).map(|(i, at)| (&self.apps[i], AppMatch::Domain(name[at..].into())));
+        let hit = self
+            .suffix_lookup(name)
+            .map(|(e, at)| (&self.apps[e.app as usize], AppMatch::Domain(name[at..].into()), self.source(e.source)));
         (hit, rewritten)
     }
 
-    fn lookup_host_index(&self, host: &str) -> Option<(usize, usize)> {
+    fn lookup_host_index(&self, host: &str) -> Option<(Entry, usize)> {
         with_lowercase(host, |h| match self.rewrite(h) {
             Some(rewritten) => self.suffix_lookup(rewritten.trim_end_matches('.')),
             None => self.suffix_lookup(h),
@@ -318,7 +359,7 @@ impl AppCatalog {
 
     /// Exact name, then each parent at a label boundary. Returns the app index and the byte
     /// offset in `name` where the matching domain starts.
-    fn suffix_lookup(&self, name: &str) -> Option<(usize, usize)> {
+    fn suffix_lookup(&self, name: &str) -> Option<(Entry, usize)> {
         if self.domains.is_empty() {
             return None;
         }
@@ -333,10 +374,15 @@ impl AppCatalog {
 
     /// The application of an address: the longest listed network that contains it.
     pub fn lookup_ip(&self, ip: IpAddr) -> Option<(&App, IpNet)> {
-        self.lookup_ip_index(ip).map(|(i, net)| (&self.apps[i], net))
+        self.lookup_ip_index(ip).map(|(e, net)| (&self.apps[e.app as usize], net))
     }
 
-    fn lookup_ip_index(&self, ip: IpAddr) -> Option<(usize, IpNet)> {
+    /// Like [`AppCatalog::lookup_ip`], also saying where the `net:` line came from.
+    pub fn explain_ip(&self, ip: IpAddr) -> Option<(&App, IpNet, &str)> {
+        self.lookup_ip_index(ip).map(|(e, net)| (&self.apps[e.app as usize], net, self.source(e.source)))
+    }
+
+    fn lookup_ip_index(&self, ip: IpAddr) -> Option<(Entry, IpNet)> {
         match ip {
             IpAddr::V4(a) => {
                 let bits = u32::from(a);
@@ -366,11 +412,34 @@ impl AppCatalog {
     }
 
     pub(crate) fn host_index(&self, host: &str) -> Option<usize> {
-        self.lookup_host_index(host).map(|(i, _)| i)
+        self.lookup_host_index(host).map(|(e, _)| e.app as usize)
     }
 
     pub(crate) fn ip_index(&self, ip: IpAddr) -> Option<usize> {
-        self.lookup_ip_index(ip).map(|(i, _)| i)
+        self.lookup_ip_index(ip).map(|(e, _)| e.app as usize)
+    }
+
+    /// Bytes this catalogue holds on the heap, estimated from table capacities and string
+    /// lengths (hash tables: one control byte and one slot per bucket).
+    pub fn heap_bytes(&self) -> usize {
+        fn table<K, V>(m: &Map<K, V>) -> usize {
+            let buckets = if m.capacity() == 0 { 0 } else { (m.capacity() * 8 / 7).next_power_of_two() };
+            buckets * (std::mem::size_of::<(K, V)>() + 1)
+        }
+        let strings = self.domains.keys().map(|k| k.len()).sum::<usize>()
+            + self.by_tag.keys().map(|k| k.len()).sum::<usize>()
+            + self.apps.iter().map(|a| a.tag.len() + 16).sum::<usize>()
+            + self.sources.iter().map(|s| s.len() + 16).sum::<usize>();
+        self.apps.capacity() * std::mem::size_of::<App>()
+            + self.sources.capacity() * std::mem::size_of::<Arc<str>>()
+            + table(&self.by_id)
+            + table(&self.by_tag)
+            + table(&self.domains)
+            + self.nets_v4.iter().map(|(_, m)| table(m)).sum::<usize>()
+            + self.nets_v6.iter().map(|(_, m)| table(m)).sum::<usize>()
+            + self.reach_v4.words.capacity() * 8
+            + self.reach_v6.words.capacity() * 8
+            + strings
     }
 
     /// Tag → index, for callers that resolve tags once at load.
@@ -404,12 +473,17 @@ impl Top16 {
     }
 }
 
+fn entry(app: usize, source: u32) -> Entry {
+    // add_app refuses more applications than a u32 counts.
+    Entry { app: u32::try_from(app).unwrap_or(u32::MAX), source }
+}
+
 fn insert_net<K: std::hash::Hash + Eq>(
-    tables: &mut Vec<(u8, Map<K, usize>)>,
+    tables: &mut Vec<(u8, Map<K, Entry>)>,
     prefix: u8,
     key: K,
-    index: usize,
-) -> Option<usize> {
+    index: Entry,
+) -> Option<Entry> {
     let pos = match tables.iter().position(|(p, _)| *p == prefix) {
         Some(pos) => pos,
         None => {

@@ -11,7 +11,7 @@
 //!   "last_update": … }
 //! ```
 //!
-//! The category IDs and tags of docs/FLOW-ACTIONS.md §5 are built in, so criteria such as
+//! Netify's category IDs and tags ([`crate::criteria::CategoryKind::table`]) are built in, so criteria such as
 //! `app_category == 'games'` resolve even without a file; a file adds to them (and wins on a
 //! conflict). `application_index` and `protocol_index` are also accepted as objects
 //! (`{"29": [124, 133]}`).
@@ -32,73 +32,11 @@ fn new_map<K, V>() -> Map<K, V> {
     HashMap::with_hasher(foldhash::fast::RandomState::default())
 }
 
-/// Application categories of Netify's category file (docs/FLOW-ACTIONS.md §5).
-pub const BUILTIN_APPLICATION_CATEGORIES: &[(u16, &str)] = &[
-    (1, "unclassified"),
-    (2, "adult"),
-    (3, "advertiser"),
-    (4, "entertainment"),
-    (5, "business"),
-    (6, "education"),
-    (9, "financial"),
-    (10, "file-sharing"),
-    (12, "games"),
-    (13, "government"),
-    (15, "mail"),
-    (16, "malware"),
-    (17, "messaging"),
-    (18, "news"),
-    (19, "portal"),
-    (20, "recreation"),
-    (21, "reference"),
-    (23, "shopping"),
-    (24, "social-media"),
-    (26, "sports"),
-    (27, "technology"),
-    (28, "vpn-and-proxy"),
-    (29, "streaming-media"),
-    (30, "cybersecurity"),
-    (31, "os-software-updates"),
-    (32, "voip"),
-    (33, "device-iot"),
-    (34, "remote-desktop"),
-    (35, "cdn"),
-    (36, "hosting"),
-    (37, "telco"),
-];
-
-/// Protocol categories of Netify's category file (docs/FLOW-ACTIONS.md §5).
-pub const BUILTIN_PROTOCOL_CATEGORIES: &[(u16, &str)] = &[
-    (1, "unclassified"),
-    (2, "database"),
-    (4, "file-server"),
-    (5, "file-sharing"),
-    (7, "games"),
-    (9, "infrastructure"),
-    (11, "mail"),
-    (12, "media"),
-    (13, "media-provider"),
-    (14, "networking"),
-    (16, "proxy"),
-    (17, "authentication"),
-    (18, "remote-desktop"),
-    (20, "voip"),
-    (21, "vpn"),
-    (22, "web"),
-    (24, "messaging"),
-    (25, "printing"),
-];
+pub use crate::criteria::CategoryKind;
 
 /// Tag of a built-in application category (for output that has no [`CategoryIndex`] at hand).
 pub fn builtin_application_category_tag(id: u16) -> Option<&'static str> {
-    BUILTIN_APPLICATION_CATEGORIES.iter().find(|(c, _)| *c == id).map(|(_, tag)| *tag)
-}
-
-/// Which family of categories.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CategoryKind {
-    Application,
-    Protocol,
+    CategoryKind::Application.tag_of(id)
 }
 
 /// A category: ID and tag (`streaming-media`).
@@ -122,10 +60,10 @@ pub struct CategoryIndex {
 impl Default for CategoryIndex {
     /// The built-in category lists, no memberships.
     fn default() -> Self {
-        let list = |l: &[(u16, &str)]| l.iter().map(|&(id, tag)| Category { id, tag: Arc::from(tag) }).collect();
+        let list = |k: CategoryKind| k.table().iter().map(|&(tag, id)| Category { id, tag: Arc::from(tag) }).collect();
         CategoryIndex {
-            app_categories: list(BUILTIN_APPLICATION_CATEGORIES),
-            proto_categories: list(BUILTIN_PROTOCOL_CATEGORIES),
+            app_categories: list(CategoryKind::Application),
+            proto_categories: list(CategoryKind::Protocol),
             app_category_of: new_map(),
             proto_category_of: new_map(),
             domain_lists: new_map(),

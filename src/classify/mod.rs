@@ -25,6 +25,8 @@ use std::path::PathBuf;
 use apps::{AppCatalog, FormatError};
 use categories::{CategoryIndex, CategoryKind};
 
+use crate::criteria::names::{self, AppRef};
+use crate::criteria::{Criteria, CriteriaWarning};
 use crate::facts::protocol;
 use crate::facts::{AppFacts, FlowFacts};
 
@@ -34,16 +36,16 @@ pub const DEFAULT_APPS: &str = include_str!("../../data/apps.conf");
 pub const DEFAULT_CATEGORIES: &str = include_str!("../../data/categories.json");
 
 /// Protocols that *are* an application ("twins"): a flow with this Netify protocol ID gets
-/// this application tag, whatever its host name. Steam (74) is the ID docs/FLOW-ACTIONS.md §5 shows in a soft
-/// dissector; the others follow the nDPI numbering Netify's protocol IDs inherited and are not
-/// verified against nd-protos.hpp. No dissector reports any of them yet, so this table only
-/// matters once one does; a tag missing from the loaded catalogue is skipped.
+/// this application tag, whatever its host name. IDs from Netify's protocol table (Steam 74,
+/// WhatsApp 142, Spotify 156, Telegram 185, ZOOM 248). No dissector reports any of them yet,
+/// so this table only matters once one does; a tag missing from the loaded catalogue is
+/// skipped.
 pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (74, "netify.steam"),
     (142, "netify.whatsapp"),
     (156, "netify.spotify"),
     (185, "netify.telegram"),
-    (189, "netify.zoom"),
+    (248, "netify.zoom"),
 ];
 
 /// Where to read signature files from; `None` = the built-in data.
@@ -212,14 +214,17 @@ impl Classifier {
     }
 
     /// Human-readable answer to "what is this host name or address, and why" (`flowsieve
-    /// lookup`).
+    /// lookup`): the listed domain or network that matched, the source of that entry, and the
+    /// protocol signatures that also name the application.
     pub fn explain_lookup(&self, query: &str) -> String {
         let query = query.trim();
         let mut out = String::new();
         if let Ok(ip) = query.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
-            match self.apps.lookup_ip(ip) {
-                Some((app, net)) => {
+            match self.apps.explain_ip(ip) {
+                Some((app, net, source)) => {
                     let _ = writeln!(out, "{ip}: {} by network {net}", self.describe(app.id, &app.tag));
+                    let _ = writeln!(out, "  source: {source}");
+                    self.explain_signatures(&mut out, app);
                 }
                 None => {
                     let _ = writeln!(out, "{ip}: no application (no listed network contains it)");
@@ -232,8 +237,10 @@ impl Classifier {
             let _ = writeln!(out, "{query}: rewritten to {r} by an xfm rule");
         }
         match hit {
-            Some((app, how)) => {
+            Some((app, how, source)) => {
                 let _ = writeln!(out, "{query}: {} by {how}", self.describe(app.id, &app.tag));
+                let _ = writeln!(out, "  source: {source}");
+                self.explain_signatures(&mut out, app);
             }
             None => {
                 let _ = writeln!(out, "{query}: no application (neither the name nor a parent domain is listed)");
@@ -244,6 +251,44 @@ impl Classifier {
             let _ = writeln!(out, "{query}: domain category {tag} ({category}) from a domains.d list entry {domain}");
         }
         out
+    }
+
+    /// The protocol-level signatures that also give a flow this application.
+    fn explain_signatures(&self, out: &mut String, app: &apps::App) {
+        for &(proto, _) in self.twins.iter().filter(|&&(_, i)| self.apps.app_at(i).id == app.id) {
+            let _ = writeln!(out, "  also: every {} flow (protocol {proto}) is {}", protocol::name_of(proto), app.tag);
+        }
+        for soft in self.apps.soft_dissectors().iter().filter(|s| s.app_id == i64::from(app.id)) {
+            let state = if soft.is_active() { "" } else { " (inactive)" };
+            let _ = writeln!(out, "  also: soft dissector line {}{state}: {}", soft.line, soft.expression);
+        }
+    }
+
+    /// Warnings for the applications a criteria names (`app == 'netify.youtub'`, `app_id ==
+    /// 99999`) that the loaded list does not have, with the closest tag ("did you mean"). The
+    /// criteria compiler does not see the list, so `check` asks here.
+    pub fn unknown_applications(&self, criteria: &Criteria) -> Vec<CriteriaWarning> {
+        let mut out = Vec::new();
+        for (column, app) in criteria.application_refs() {
+            let message = match app {
+                AppRef::Tag(tag) if self.apps.by_tag(tag).is_none() => {
+                    let full = if tag.contains('.') { tag.to_string() } else { format!("netify.{tag}") };
+                    let best = names::closest(&full, self.apps.apps().iter().map(|a| &*a.tag));
+                    names::unknown("application", tag, "no loaded application has this tag", best)
+                }
+                AppRef::Id(id) if id != 0 && u32::try_from(id).ok().and_then(|id| self.apps.by_id(id)).is_none() => {
+                    format!("unknown application ID {id} (no loaded application has it)")
+                }
+                _ => continue,
+            };
+            out.push(CriteriaWarning { column, message });
+        }
+        out
+    }
+
+    /// Heap bytes held by the application catalogue (estimated from table capacities).
+    pub fn heap_bytes(&self) -> usize {
+        self.apps.heap_bytes()
     }
 
     fn describe(&self, id: u32, tag: &str) -> String {
@@ -301,17 +346,6 @@ pub fn dump_category(classifier: &Classifier, kind: CategoryKind) -> String {
         let _ = writeln!(out, "{:>6} {}", c.id, c.tag);
     }
     out
-}
-
-impl std::str::FromStr for CategoryKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "application" | "app" => Ok(CategoryKind::Application),
-            "protocol" | "proto" => Ok(CategoryKind::Protocol),
-            _ => Err(format!("`{s}`: expected `application` or `protocol`")),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The classifier over small hand-made catalogues, and the checks every release of the built-in
 //! signature set (`data/`) must pass.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use super::apps::{encode_base64, AppCatalog};
@@ -208,33 +208,136 @@ fn default_data_ids_tags_and_domains_are_unique() {
     assert!(domains.len() >= ids.len());
 }
 
-/// `data/categories.json` says what the `# category:` sections of `data/apps.conf` say.
+/// `data/categories.json` gives every built-in application one category, lists no other
+/// application, and agrees with Netify's category file (`data/third-party/netify/`) on every
+/// application and protocol that file places; its category lists are the built-in table.
 #[test]
-fn default_categories_match_apps_conf_sections() {
+fn default_categories_are_netifys() {
     let index = CategoryIndex::parse_json("data/categories.json", DEFAULT_CATEGORIES).0;
-    let mut expected: BTreeMap<u16, Vec<u32>> = BTreeMap::new();
-    let mut section = None;
-    for line in DEFAULT_APPS.lines() {
-        if let Some(tag) = line.strip_prefix("# category: ") {
-            section = Some(index.category_id(CategoryKind::Application, tag.trim()).expect("known category"));
-        } else if let Some(rest) = line.strip_prefix("app:") {
-            let id: u32 = rest.split(':').next().unwrap().parse().unwrap();
-            let category = section.expect("app line before any `# category:` line");
-            expected.entry(category).or_default().push(id);
+    let (apps, _) = AppCatalog::parse("data/apps.conf", DEFAULT_APPS);
+    for app in apps.apps() {
+        assert_ne!(index.application_category(app.id), 0, "{} ({}) has no category", app.tag, app.id);
+    }
+    assert_eq!(index.member_counts().0, apps.apps().len(), "categories.json lists applications apps.conf lacks");
+    for kind in [CategoryKind::Application, CategoryKind::Protocol] {
+        let listed: Vec<(&str, u16)> = index.categories(kind).iter().map(|c| (&*c.tag, c.id)).collect();
+        assert_eq!(listed, kind.table(), "{kind:?}");
+    }
+    let members = include_str!("../../data/third-party/netify/category-members.tsv");
+    let (mut apps_checked, mut protos_checked) = (0, 0);
+    for line in members.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (category, member): (u16, u32) = (f[1].parse().unwrap(), f[2].parse().unwrap());
+        if f[0] == "application" && apps.by_id(member).is_some() {
+            assert_eq!(index.application_category(member), category, "application {member}");
+            apps_checked += 1;
+        } else if f[0] == "protocol" {
+            if let Ok(id) = u16::try_from(member) {
+                assert_eq!(
+                    index.protocol_category(crate::facts::protocol::ProtocolId(id)),
+                    category,
+                    "protocol {member}"
+                );
+                protos_checked += 1;
+            }
         }
     }
-    for (category, ids) in &expected {
-        for id in ids {
-            assert_eq!(
-                index.application_category(*id),
-                *category,
-                "app {id}: data/categories.json application_index should be {:?}",
-                expected
-            );
+    assert!(apps_checked >= 150 && protos_checked >= 200, "{apps_checked} {protos_checked}");
+}
+
+/// Every application tag of Netify's list (`data/third-party/netify/netify-apps.conf`) is in
+/// the built-in list with Netify's ID, and keeps every domain and network Netify gives it.
+#[test]
+fn netify_tags_have_netifys_ids_domains_and_networks() {
+    let netify = include_str!("../../data/third-party/netify/netify-apps.conf");
+    let (theirs, errors) = AppCatalog::parse("netify-apps.conf", netify);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(theirs.apps().len(), 199);
+    let ours = Classifier::load_default();
+    for app in theirs.apps() {
+        let mine = ours.apps().by_tag(&app.tag).unwrap_or_else(|| panic!("{} missing", app.tag));
+        assert_eq!(mine.id, app.id, "{}", app.tag);
+        for domain in theirs.domains_of(app.id) {
+            assert_eq!(ours.apps().lookup_host(domain).map(|a| a.id), Some(app.id), "{domain} of {}", app.tag);
         }
     }
-    let total: usize = expected.values().map(Vec::len).sum();
-    assert_eq!(index.member_counts().0, total, "categories.json lists apps that apps.conf does not have");
+    for line in netify.lines().filter_map(|l| l.strip_prefix("net:")) {
+        let (id, net) = line.split_once(':').unwrap();
+        let net: crate::facts::net::IpNet = net.parse().unwrap();
+        let (app, found) = ours.apps().lookup_ip(net.addr()).unwrap_or_else(|| panic!("{net}"));
+        assert_eq!((app.id.to_string().as_str(), found.prefix() >= net.prefix()), (id, true), "{net}");
+    }
+    // Applications Netify does not list use IDs outside Netify's range.
+    for app in ours.apps().apps() {
+        if theirs.by_tag(&app.tag).is_none() {
+            assert!((20001..50000).contains(&app.id), "{} has ID {}", app.tag, app.id);
+        }
+    }
+}
+
+/// Every entry of the built-in list says where it came from.
+#[test]
+fn default_entries_have_sources() {
+    let c = Classifier::load_default();
+    for app in c.apps().apps() {
+        let source = c.apps().source(app.source);
+        assert!(source.contains("Apache-2.0") || source.contains("MIT"), "{}: {source}", app.tag);
+    }
+    let text = c.explain_lookup("www.netflix.com");
+    assert!(text.contains("netify.netflix (ID 133)") && text.contains("source: Netify application list"), "{text}");
+    let text = c.explain_lookup("www.abema.tv");
+    assert!(text.contains("source: v2fly/domain-list-community@"), "{text}");
+    let text = c.explain_lookup("149.154.167.51");
+    assert!(text.contains("netify.telegram") && text.contains("source:"), "{text}");
+    assert!(c.explain_lookup("nothing.invalid").contains("no application"));
+}
+
+#[test]
+fn unknown_application_names_warn_with_a_suggestion() {
+    let c = Classifier::load_default();
+    let w = |text: &str| {
+        let criteria = crate::criteria::Criteria::compile(text).unwrap();
+        c.unknown_applications(&criteria)
+            .into_iter()
+            .map(|w| format!("{}: {}", w.column, w.message))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        w("app == 'netify.youtub';"),
+        ["1: unknown application `netify.youtub` (no loaded application has this tag): did you mean `netify.youtube`?"]
+    );
+    assert!(w("ai:youtube").is_empty());
+    assert!(w("app == 'netify.amazon-prime' || application_id == 124;").is_empty());
+    assert_eq!(
+        w("local_port == 1 && app_id == 99999;"),
+        ["20: unknown application ID 99999 (no loaded application has it)"]
+    );
+    assert!(w("app == 'qqqqqqqqqqqqqqqqqqqqqqq';")[0]
+        .ends_with("`qqqqqqqqqqqqqqqqqqqqqqq` (no loaded application has this tag)"));
+}
+
+/// The catalogue's size: printed for the record, and held to a budget.
+#[test]
+fn default_catalogue_memory() {
+    let c = Classifier::load_default();
+    let bytes = c.heap_bytes();
+    println!(
+        "built-in catalogue: {} applications, {} domains, {} networks, ~{} KiB heap",
+        c.apps().apps().len(),
+        c.apps().domain_count(),
+        c.apps().network_count(),
+        bytes / 1024
+    );
+    assert!(bytes < 8 << 20, "{bytes} bytes");
+    // flowsieve's own list alone, as the built-in data was before the imports.
+    let (own, _) = AppCatalog::parse("data/flowsieve-apps.conf", include_str!("../../data/flowsieve-apps.conf"));
+    println!(
+        "flowsieve-apps.conf alone: {} applications, {} domains, {} networks, ~{} KiB heap",
+        own.apps().len(),
+        own.domain_count(),
+        own.network_count(),
+        own.heap_bytes() / 1024
+    );
 }
 
 #[test]
@@ -249,6 +352,7 @@ fn default_data_knows_the_big_services() {
     assert_eq!(host("apresolve.spotify.com").as_deref(), Some("netify.spotify"));
     assert_eq!(host("teams.microsoft.com").as_deref(), Some("netify.microsoft-teams"));
     assert_eq!(host("www.microsoft.com").as_deref(), Some("netify.microsoft"));
+    assert_eq!(c.apps().by_tag("netify.amazon-prime").map(|a| a.id), Some(10184), "Netify's ID");
     assert_eq!(host("us04web.zoom.us").as_deref(), Some("netify.zoom"));
     assert_eq!(host("chatgpt.com").as_deref(), Some("netify.openai-chatgpt"));
     // Seen in nDPI's captures: more specific names under another application's domain.

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use super::categories::CategoryIndex;
+use super::categories::CategoryKind;
 use super::groups::Mac;
 use super::risks;
 use crate::facts::protocol;
@@ -57,7 +57,7 @@ pub enum Accessor {
     /// A category: a tag from `index` or a numeric ID, `==`/`!=`. `get` returns the slots the
     /// attribute looks at; `==` is true when any slot holds the ID (the hybrid `category`
     /// looks at the application and the domain category). Bare: a slot is not 0.
-    Category { get: fn(&FlowFacts) -> [u16; 2], index: CategoryIndex, hybrid: bool },
+    Category { get: fn(&FlowFacts) -> [u16; 2], index: CategoryKind, hybrid: bool },
     /// One of a fixed set of bare names (`other_remote`, `tunnel_gtp` …), `==`/`!=`. `get`
     /// returns the index into `values`; index 0 is the "unknown/none" value. Bare: not 0.
     Constant { get: fn(&FlowFacts) -> u8, values: &'static [&'static str] },
@@ -350,7 +350,7 @@ pub static ATTRIBUTES: &[Attribute] = &[
         aliases: &["cat"],
         accessor: Accessor::Category {
             get: |f| [f.application.category, f.application.domain_category],
-            index: CategoryIndex::Application,
+            index: CategoryKind::Application,
             hybrid: true,
         },
         doc: "application category or domain category, by tag ('games') or ID",
@@ -361,7 +361,7 @@ pub static ATTRIBUTES: &[Attribute] = &[
         aliases: &["app_category"],
         accessor: Accessor::Category {
             get: |f| [f.application.category; 2],
-            index: CategoryIndex::Application,
+            index: CategoryKind::Application,
             hybrid: false,
         },
         doc: "category of the application, by tag ('social-media') or ID (24)",
@@ -372,7 +372,7 @@ pub static ATTRIBUTES: &[Attribute] = &[
         aliases: &["proto_category"],
         accessor: Accessor::Category {
             get: |f| [f.application.protocol_category; 2],
-            index: CategoryIndex::Protocol,
+            index: CategoryKind::Protocol,
             hybrid: false,
         },
         doc: "category of the protocol, by tag ('vpn') or ID (21)",
@@ -383,7 +383,7 @@ pub static ATTRIBUTES: &[Attribute] = &[
         aliases: &["dom_category"],
         accessor: Accessor::Category {
             get: |f| [f.application.domain_category; 2],
-            index: CategoryIndex::Application,
+            index: CategoryKind::Application,
             hybrid: false,
         },
         doc: "category from the custom domain lists, by application category tag or ID",

@@ -1,14 +1,17 @@
-//! Netify category tags and IDs, as data (docs/FLOW-ACTIONS.md §5, netify-categories.json
-//! `application_tag_index` and `protocol_tag_index`).
+//! Netify's category tags and IDs: the one built-in category table of flowsieve
+//! (`application_tag_index` and `protocol_tag_index` of Netify's `netify-categories.json`, as
+//! committed in `data/third-party/netify/categories.tsv`; a test ties them, and another ties
+//! `data/categories.json` to this table).
 //!
 //! Criteria name categories by tag (`category == 'games'`, `ac:social-media`); flows carry the
-//! numeric ID (`AppFacts::category` …). The IDs below are the ones the public category file
-//! lists; IDs missing from it (7, 8, 11, … for applications) are simply not nameable by tag,
-//! but still usable as numbers.
+//! numeric ID (`AppFacts::category` …). IDs missing from the table (7, 8, 11, … for
+//! applications) are not nameable by tag, but still usable as numbers. The classifier's
+//! category index (`classify::categories::CategoryIndex`) starts from this table and adds what
+//! a category file says.
 
 /// Which index a tag is looked up in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CategoryIndex {
+pub enum CategoryKind {
     /// Application categories; also used by `domain_category` (custom domain lists are named
     /// by application category tag) and by the hybrid `category`.
     Application,
@@ -73,19 +76,20 @@ pub const PROTOCOL_CATEGORIES: &[(&str, u16)] = &[
     ("printing", 25),
 ];
 
-impl CategoryIndex {
+impl CategoryKind {
+    /// Netify's category table of this kind: (tag, ID), by ID.
     pub fn table(self) -> &'static [(&'static str, u16)] {
         match self {
-            CategoryIndex::Application => APPLICATION_CATEGORIES,
-            CategoryIndex::Protocol => PROTOCOL_CATEGORIES,
+            CategoryKind::Application => APPLICATION_CATEGORIES,
+            CategoryKind::Protocol => PROTOCOL_CATEGORIES,
         }
     }
 
     /// What the index is called in messages.
     pub fn describe(self) -> &'static str {
         match self {
-            CategoryIndex::Application => "application category",
-            CategoryIndex::Protocol => "protocol category",
+            CategoryKind::Application => "application category",
+            CategoryKind::Protocol => "protocol category",
         }
     }
 
@@ -119,13 +123,24 @@ impl CategoryIndex {
     }
 }
 
+impl std::str::FromStr for CategoryKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "application" | "app" => Ok(CategoryKind::Application),
+            "protocol" | "proto" => Ok(CategoryKind::Protocol),
+            _ => Err(format!("`{s}`: expected `application` or `protocol`")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn tables_are_consistent() {
-        for index in [CategoryIndex::Application, CategoryIndex::Protocol] {
+        for index in [CategoryKind::Application, CategoryKind::Protocol] {
             let table = index.table();
             for (i, &(tag, id)) in table.iter().enumerate() {
                 assert!(id > 0);
@@ -135,10 +150,28 @@ mod tests {
                 assert_eq!(index.tag_of(id), Some(tag));
             }
         }
-        assert_eq!(CategoryIndex::Application.id_of("Social-Media"), Some(24));
-        assert_eq!(CategoryIndex::Application.id_of("vpn-and-proxy"), Some(28));
-        assert_eq!(CategoryIndex::Protocol.id_of("vpn"), Some(21));
-        assert!(CategoryIndex::Application.unknown_message("socal-media").ends_with("did you mean `social-media`?"));
-        assert!(CategoryIndex::Protocol.unknown_message("zzzz").contains("known are unclassified, database"));
+        assert_eq!(CategoryKind::Application.id_of("Social-Media"), Some(24));
+        assert_eq!(CategoryKind::Application.id_of("vpn-and-proxy"), Some(28));
+        assert_eq!(CategoryKind::Protocol.id_of("vpn"), Some(21));
+        assert!(CategoryKind::Application.unknown_message("socal-media").ends_with("did you mean `social-media`?"));
+        assert!(CategoryKind::Protocol.unknown_message("zzzz").contains("known are unclassified, database"));
+        assert!("protocol".parse::<CategoryKind>().is_ok());
+        assert!("both".parse::<CategoryKind>().is_err());
+    }
+
+    /// The table is Netify's, row for row (`data/third-party/netify/categories.tsv`).
+    #[test]
+    fn table_is_netifys() {
+        let tsv = include_str!("../../data/third-party/netify/categories.tsv");
+        let mut netify: Vec<(CategoryKind, &str, u16)> = Vec::new();
+        for line in tsv.lines() {
+            let mut f = line.split('\t');
+            let (Some(kind), Some(id), Some(tag)) = (f.next(), f.next(), f.next()) else { panic!("{line}") };
+            netify.push((kind.parse().unwrap(), tag, id.parse().unwrap()));
+        }
+        for kind in [CategoryKind::Application, CategoryKind::Protocol] {
+            let theirs: Vec<(&str, u16)> = netify.iter().filter(|r| r.0 == kind).map(|r| (r.1, r.2)).collect();
+            assert_eq!(kind.table(), &theirs[..], "{kind:?}");
+        }
     }
 }

@@ -27,6 +27,7 @@ mod categories;
 mod explain;
 mod groups;
 mod lexer;
+pub mod names;
 mod parser;
 mod plan;
 mod risks;
@@ -34,7 +35,7 @@ mod risks;
 mod tests;
 
 pub use attribute::{Accessor, Attribute, ATTRIBUTES};
-pub use categories::{CategoryIndex, APPLICATION_CATEGORIES, PROTOCOL_CATEGORIES};
+pub use categories::{CategoryKind, APPLICATION_CATEGORIES, PROTOCOL_CATEGORIES};
 pub use explain::{ExplainStep, Explanation};
 pub use groups::{AddressGroup, AddressGroups, AddressGroupsError};
 

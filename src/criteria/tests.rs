@@ -567,7 +567,10 @@ fn compact_syntax_compiles_to_the_long_form() {
         assert_eq!(c.to_string(), long, "{compact}");
         assert_eq!(c.source(), compact);
     }
-    assert!(compile("pi:nosuch").warnings()[0].to_string().starts_with("column 4: unknown protocol `nosuch`"));
+    assert!(compile("pi:dot").warnings().is_empty(), "DoT is in Netify's table");
+    let w = compile("pi:dott").warnings()[0].to_string();
+    assert!(w.starts_with("column 4: unknown protocol `dott` (not in Netify's protocol table"), "{w}");
+    assert!(w.ends_with("): did you mean `DoT`?"), "{w}");
 }
 
 fn groups() -> AddressGroups {
@@ -775,13 +778,19 @@ fn warnings_of_the_full_language() {
     let w = warnings_of("category != 'games';");
     assert!(w[0].starts_with("10: `category !=` is true when neither the application nor the domain"), "{w:?}");
     assert!(warnings_of("app_category != 'games';").is_empty());
-    let w = warnings_of("proto == 'nosuch';");
+    assert!(warnings_of("proto == 'dot';").is_empty(), "Netify's DoT");
+    let w = warnings_of("proto == 'smtp/ss';");
     assert_eq!(w.len(), 1, "{w:?}");
-    assert!(
-        w[0].starts_with("10: unknown protocol `nosuch`: flowsieve detects only Unknown, DNS, HTTP, TLS,"),
-        "{w:?}"
+    assert_eq!(
+        w[0],
+        "10: unknown protocol `smtp/ss` (not in Netify's protocol table, so this is always false): did you mean `SMTP/S`?"
     );
-    assert!(w[0].ends_with(", so this is always false"), "{w:?}");
+    let w = warnings_of("proto != 'qqqqqqqqqqqq';");
+    assert_eq!(w[0], "10: unknown protocol `qqqqqqqqqqqq` (not in Netify's protocol table, so this is always true)");
+    assert_eq!(warnings_of("protocol_id == 999;"), ["16: protocol ID 999 is not in Netify's protocol table"]);
+    assert!(warnings_of("protocol_id == 91;").is_empty());
+    assert_eq!(warnings_of("ac:8"), ["4: application category ID 8 is not in Netify's category table"]);
+    assert!(warnings_of("ac:31").is_empty());
     assert!(warnings_of("ai:facebook").is_empty());
 }
 

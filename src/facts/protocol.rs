@@ -1,11 +1,9 @@
 //! Netify protocol IDs and names. Criteria compare against these, not nDPI's IDs.
 //!
-//! Where the IDs come from: docs/FLOW-ACTIONS.md §3.2 gives Netify's own IDs for DNS 5, HTTP 7,
-//! TLS 91, SSH 92, QUIC 188 and HTTP/S 196. For every other protocol we use nDPI's protocol ID
-//! (nDPI 4.11, as the `master_id` of the nDPI corpus' truth.jsonl shows them): Netify's protocol
-//! table follows nDPI's numbering for most protocols, and the IDs above agree with nDPI's too
-//! (except 196, which nDPI calls DoH_DoT). Names are nDPI's spelling, so a criteria
-//! `protocol == 'ntp'` reads as it does with Netify.
+//! The table is netifyd's own (IDs as in its telemetry `detected_protocol`, names as printed
+//! and compared case-insensitively in criteria); the constants below are the protocols
+//! flowsieve's dissectors and IP-protocol rules report. flowsieve's earlier names for some of
+//! them stay accepted as [`ALIASES`].
 
 use std::fmt;
 
@@ -61,8 +59,8 @@ pub const SCTP: ProtocolId = ProtocolId(84);
 pub const OSPF: ProtocolId = ProtocolId(85);
 pub const RDP: ProtocolId = ProtocolId(88);
 pub const TLS: ProtocolId = ProtocolId(91);
-/// TLS over UDP (nDPI's ID, as for the other protocols Netify inherits).
-pub const DTLS: ProtocolId = ProtocolId(30);
+/// TLS over UDP.
+pub const DTLS: ProtocolId = ProtocolId(245);
 pub const SSH: ProtocolId = ProtocolId(92);
 pub const VRRP: ProtocolId = ProtocolId(73);
 pub const SIP: ProtocolId = ProtocolId(100);
@@ -82,108 +80,305 @@ pub const DOH: ProtocolId = ProtocolId(243);
 pub const DOT: ProtocolId = ProtocolId(260);
 pub const DOQ: ProtocolId = ProtocolId(261);
 pub const WIREGUARD: ProtocolId = ProtocolId(206);
-pub const IP_PIM: ProtocolId = ProtocolId(297);
-pub const SLP: ProtocolId = ProtocolId(347);
-/// STARTTLS upgrades and the implicit-TLS ports, as nDPI and Netify name them.
+pub const IP_PIM: ProtocolId = ProtocolId(299);
+pub const SLP: ProtocolId = ProtocolId(325);
+/// STARTTLS upgrades and the implicit-TLS ports (Netify: SMTP/S, POP3/S, IMAP/S, FTP/S).
 pub const SMTPS: ProtocolId = ProtocolId(29);
 pub const POPS: ProtocolId = ProtocolId(23);
 pub const IMAPS: ProtocolId = ProtocolId(51);
-pub const FTPS: ProtocolId = ProtocolId(311);
-/// Agora's real-time network (nDPI's ID).
-pub const SD_RTN: ProtocolId = ProtocolId(171);
+pub const FTPS: ProtocolId = ProtocolId(21);
+/// Agora's real-time network.
+pub const SD_RTN: ProtocolId = ProtocolId(294);
 pub const KERBEROS: ProtocolId = ProtocolId(111);
 pub const LDAP: ProtocolId = ProtocolId(112);
 pub const MSSQL_TDS: ProtocolId = ProtocolId(114);
 pub const RADIUS: ProtocolId = ProtocolId(146);
 pub const SMBV1: ProtocolId = ProtocolId(16);
 pub const SMBV23: ProtocolId = ProtocolId(41);
-pub const MUNIN: ProtocolId = ProtocolId(329);
+pub const MUNIN: ProtocolId = ProtocolId(311);
 pub const RTSP: ProtocolId = ProtocolId(50);
 /// Whois and the Domain Availability Service (RFC 3912, port 43; DAS on 4343).
 pub const WHOIS_DAS: ProtocolId = ProtocolId(170);
 /// Xiaomi's push/chat service.
-pub const XIAOMI: ProtocolId = ProtocolId(287);
-pub const FASTCGI: ProtocolId = ProtocolId(310);
-/// RTP media (RFC 3550) and its control protocol RTCP (RFC 3550 §6), nDPI's IDs.
+pub const XIAOMI: ProtocolId = ProtocolId(297);
+pub const FASTCGI: ProtocolId = ProtocolId(308);
+/// RTP media (RFC 3550) and its control protocol RTCP (RFC 3550 §6).
 pub const RTP: ProtocolId = ProtocolId(87);
 pub const RTCP: ProtocolId = ProtocolId(165);
 
-/// Every protocol with its Netify ID, Netify's own (docs/FLOW-ACTIONS.md §3.2) first. Adding a protocol adds a
-/// row here.
+/// Netify's protocol table (netifyd's `nd-protos.hpp`, the copy in
+/// `data/third-party/netify/protocols.tsv`), sorted by ID, followed by flowsieve-only protocols
+/// (IDs from [`FLOWSIEVE_FIRST_ID`], none yet). A test ties this table to that file. A
+/// protocol flowsieve detects uses Netify's ID and name; an ID is never reused for another
+/// protocol. netifyd's `TODO` entry (ID 4294967295) does not fit a `u16` and is left out.
 pub const PROTOCOLS: &[Protocol] = &[
-    Protocol { id: UNKNOWN, name: "Unknown" },
-    Protocol { id: DNS, name: "DNS" },
-    Protocol { id: HTTP, name: "HTTP" },
-    Protocol { id: TLS, name: "TLS" },
-    Protocol { id: DTLS, name: "DTLS" },
-    Protocol { id: SSH, name: "SSH" },
-    Protocol { id: QUIC, name: "QUIC" },
-    Protocol { id: HTTPS, name: "HTTP/S" },
-    Protocol { id: HTTP_CONNECT, name: "HTTP/Connect" },
-    Protocol { id: HTTP_PROXY, name: "HTTP/Proxy" },
-    Protocol { id: DOH, name: "DoH" },
-    Protocol { id: DOT, name: "DoT" },
-    Protocol { id: DOQ, name: "DoQ" },
-    Protocol { id: FTP_CONTROL, name: "FTP_CONTROL" },
-    Protocol { id: POP3, name: "POP3" },
-    Protocol { id: SMTP, name: "SMTP" },
-    Protocol { id: IMAP, name: "IMAP" },
-    Protocol { id: MDNS, name: "MDNS" },
-    Protocol { id: NTP, name: "NTP" },
-    Protocol { id: NETBIOS, name: "NetBIOS" },
-    Protocol { id: SSDP, name: "SSDP" },
-    Protocol { id: SNMP, name: "SNMP" },
-    Protocol { id: SYSLOG, name: "Syslog" },
-    Protocol { id: DHCP, name: "DHCP" },
-    Protocol { id: POSTGRES, name: "PostgreSQL" },
-    Protocol { id: MYSQL, name: "MySQL" },
-    Protocol { id: GNUTELLA, name: "Gnutella" },
-    Protocol { id: BITTORRENT, name: "BitTorrent" },
-    Protocol { id: VRRP, name: "VRRP" },
-    Protocol { id: STUN, name: "STUN" },
-    Protocol { id: IPSEC, name: "IPSec" },
-    Protocol { id: GRE, name: "GRE" },
-    Protocol { id: ICMP, name: "ICMP" },
-    Protocol { id: IGMP, name: "IGMP" },
-    Protocol { id: SCTP, name: "SCTP" },
-    Protocol { id: OSPF, name: "OSPF" },
-    Protocol { id: RDP, name: "RDP" },
-    Protocol { id: SIP, name: "SIP" },
-    Protocol { id: ICMPV6, name: "ICMPV6" },
-    Protocol { id: DHCPV6, name: "DHCPV6" },
-    Protocol { id: LLMNR, name: "LLMNR" },
-    Protocol { id: OPENVPN, name: "OpenVPN" },
-    Protocol { id: WIREGUARD, name: "WireGuard" },
-    Protocol { id: IP_PIM, name: "IP_PIM" },
-    Protocol { id: SLP, name: "Service_Location_Protocol" },
-    Protocol { id: SMTPS, name: "SMTPS" },
-    Protocol { id: POPS, name: "POPS" },
-    Protocol { id: IMAPS, name: "IMAPS" },
-    Protocol { id: FTPS, name: "FTPS" },
-    Protocol { id: SD_RTN, name: "SD-RTN" },
-    Protocol { id: KERBEROS, name: "Kerberos" },
-    Protocol { id: LDAP, name: "LDAP" },
-    Protocol { id: MSSQL_TDS, name: "MsSQL-TDS" },
-    Protocol { id: RADIUS, name: "Radius" },
-    Protocol { id: SMBV1, name: "SMBv1" },
-    Protocol { id: SMBV23, name: "SMBv23" },
-    Protocol { id: MUNIN, name: "Munin" },
-    Protocol { id: RTSP, name: "RTSP" },
-    Protocol { id: WHOIS_DAS, name: "Whois-DAS" },
-    Protocol { id: XIAOMI, name: "Xiaomi" },
-    Protocol { id: FASTCGI, name: "FastCGI" },
-    Protocol { id: RTP, name: "RTP" },
-    Protocol { id: RTCP, name: "RTCP" },
+    Protocol { id: ProtocolId(0), name: "Unknown" },
+    Protocol { id: ProtocolId(1), name: "FTP/C" },
+    Protocol { id: ProtocolId(2), name: "POP3" },
+    Protocol { id: ProtocolId(3), name: "SMTP" },
+    Protocol { id: ProtocolId(4), name: "IMAP" },
+    Protocol { id: ProtocolId(5), name: "DNS" },
+    Protocol { id: ProtocolId(6), name: "IPP" },
+    Protocol { id: ProtocolId(7), name: "HTTP" },
+    Protocol { id: ProtocolId(8), name: "MDNS" },
+    Protocol { id: ProtocolId(9), name: "NTP" },
+    Protocol { id: ProtocolId(10), name: "NETBIOS" },
+    Protocol { id: ProtocolId(11), name: "NFS" },
+    Protocol { id: ProtocolId(12), name: "SSDP" },
+    Protocol { id: ProtocolId(13), name: "BGP" },
+    Protocol { id: ProtocolId(14), name: "SNMP" },
+    Protocol { id: ProtocolId(15), name: "XDMCP" },
+    Protocol { id: ProtocolId(16), name: "SMBv1" },
+    Protocol { id: ProtocolId(17), name: "SYSLOG" },
+    Protocol { id: ProtocolId(18), name: "DHCP" },
+    Protocol { id: ProtocolId(19), name: "PGSQL" },
+    Protocol { id: ProtocolId(20), name: "MYSQL" },
+    Protocol { id: ProtocolId(21), name: "FTP/S" },
+    Protocol { id: ProtocolId(23), name: "POP3/S" },
+    Protocol { id: ProtocolId(27), name: "COAP" },
+    Protocol { id: ProtocolId(28), name: "VMWARE" },
+    Protocol { id: ProtocolId(29), name: "SMTP/S" },
+    Protocol { id: ProtocolId(31), name: "UBNTAC2" },
+    Protocol { id: ProtocolId(32), name: "Kontiki" },
+    Protocol { id: ProtocolId(35), name: "Gnutella" },
+    Protocol { id: ProtocolId(37), name: "BitTorrent" },
+    Protocol { id: ProtocolId(38), name: "Skype/Teams/Call" },
+    Protocol { id: ProtocolId(39), name: "SignalCall" },
+    Protocol { id: ProtocolId(40), name: "Memcached" },
+    Protocol { id: ProtocolId(41), name: "SMBv23" },
+    Protocol { id: ProtocolId(42), name: "Mining" },
+    Protocol { id: ProtocolId(43), name: "NestLog" },
+    Protocol { id: ProtocolId(44), name: "Modbus" },
+    Protocol { id: ProtocolId(47), name: "Xbox" },
+    Protocol { id: ProtocolId(48), name: "QQ" },
+    Protocol { id: ProtocolId(50), name: "RTSP" },
+    Protocol { id: ProtocolId(51), name: "IMAP/S" },
+    Protocol { id: ProtocolId(52), name: "IceCast" },
+    Protocol { id: ProtocolId(54), name: "PPStream" },
+    Protocol { id: ProtocolId(55), name: "Zattoo" },
+    Protocol { id: ProtocolId(59), name: "TVUplayer" },
+    Protocol { id: ProtocolId(61), name: "QQLive" },
+    Protocol { id: ProtocolId(65), name: "IRC" },
+    Protocol { id: ProtocolId(67), name: "XMPP" },
+    Protocol { id: ProtocolId(73), name: "VRRP" },
+    Protocol { id: ProtocolId(74), name: "Steam" },
+    Protocol { id: ProtocolId(75), name: "HalfLife2" },
+    Protocol { id: ProtocolId(76), name: "WoW" },
+    Protocol { id: ProtocolId(77), name: "Telnet" },
+    Protocol { id: ProtocolId(78), name: "STUN" },
+    Protocol { id: ProtocolId(79), name: "IPSEC" },
+    Protocol { id: ProtocolId(80), name: "GRE" },
+    Protocol { id: ProtocolId(81), name: "ICMP" },
+    Protocol { id: ProtocolId(82), name: "IGMP" },
+    Protocol { id: ProtocolId(83), name: "EGP" },
+    Protocol { id: ProtocolId(84), name: "SCTP" },
+    Protocol { id: ProtocolId(85), name: "OSPF" },
+    Protocol { id: ProtocolId(86), name: "IPinIP" },
+    Protocol { id: ProtocolId(87), name: "RTP" },
+    Protocol { id: ProtocolId(88), name: "RDP" },
+    Protocol { id: ProtocolId(89), name: "VNC" },
+    Protocol { id: ProtocolId(91), name: "TLS" },
+    Protocol { id: ProtocolId(92), name: "SSH" },
+    Protocol { id: ProtocolId(93), name: "NNTP" },
+    Protocol { id: ProtocolId(94), name: "MGCP" },
+    Protocol { id: ProtocolId(95), name: "IAX" },
+    Protocol { id: ProtocolId(96), name: "TFTP" },
+    Protocol { id: ProtocolId(97), name: "AFP" },
+    Protocol { id: ProtocolId(100), name: "SIP" },
+    Protocol { id: ProtocolId(101), name: "TruPhone" },
+    Protocol { id: ProtocolId(102), name: "ICMPv6" },
+    Protocol { id: ProtocolId(103), name: "DHCPv6" },
+    Protocol { id: ProtocolId(104), name: "Armagetron" },
+    Protocol { id: ProtocolId(105), name: "Crossfire" },
+    Protocol { id: ProtocolId(106), name: "Dofus" },
+    Protocol { id: ProtocolId(109), name: "Guildwars" },
+    Protocol { id: ProtocolId(111), name: "Kerberos" },
+    Protocol { id: ProtocolId(112), name: "LDAP" },
+    Protocol { id: ProtocolId(113), name: "MapleStory" },
+    Protocol { id: ProtocolId(114), name: "MSSQL/TDS" },
+    Protocol { id: ProtocolId(115), name: "PPTP" },
+    Protocol { id: ProtocolId(116), name: "Warcraft3" },
+    Protocol { id: ProtocolId(117), name: "WoKungFu" },
+    Protocol { id: ProtocolId(121), name: "Dropbox" },
+    Protocol { id: ProtocolId(127), name: "RPC" },
+    Protocol { id: ProtocolId(128), name: "NetFlow" },
+    Protocol { id: ProtocolId(129), name: "SFlow" },
+    Protocol { id: ProtocolId(130), name: "HTTP/Connect" },
+    Protocol { id: ProtocolId(131), name: "HTTP/Proxy" },
+    Protocol { id: ProtocolId(132), name: "Citrix" },
+    Protocol { id: ProtocolId(138), name: "CHECKMK" },
+    Protocol { id: ProtocolId(139), name: "AJP" },
+    Protocol { id: ProtocolId(142), name: "WhatsApp" },
+    Protocol { id: ProtocolId(144), name: "Viber" },
+    Protocol { id: ProtocolId(146), name: "RADIUS" },
+    Protocol { id: ProtocolId(148), name: "TeamViewer" },
+    Protocol { id: ProtocolId(150), name: "LotusNotes" },
+    Protocol { id: ProtocolId(151), name: "SAP" },
+    Protocol { id: ProtocolId(152), name: "GTP" },
+    Protocol { id: ProtocolId(153), name: "WSD" },
+    Protocol { id: ProtocolId(154), name: "LLMNR" },
+    Protocol { id: ProtocolId(155), name: "RemoteScan" },
+    Protocol { id: ProtocolId(156), name: "Spotify" },
+    Protocol { id: ProtocolId(158), name: "H323" },
+    Protocol { id: ProtocolId(159), name: "OpenVPN" },
+    Protocol { id: ProtocolId(160), name: "NOE" },
+    Protocol { id: ProtocolId(161), name: "Cisco/VPN" },
+    Protocol { id: ProtocolId(162), name: "TeamSpeak" },
+    Protocol { id: ProtocolId(164), name: "Cisco/Skinny" },
+    Protocol { id: ProtocolId(165), name: "RTCP" },
+    Protocol { id: ProtocolId(166), name: "RSYNC" },
+    Protocol { id: ProtocolId(167), name: "Oracle" },
+    Protocol { id: ProtocolId(168), name: "Corba" },
+    Protocol { id: ProtocolId(170), name: "Whois/DAS" },
+    Protocol { id: ProtocolId(171), name: "Collectd" },
+    Protocol { id: ProtocolId(172), name: "SOCKS" },
+    Protocol { id: ProtocolId(173), name: "Nintendo" },
+    Protocol { id: ProtocolId(174), name: "RTMP" },
+    Protocol { id: ProtocolId(175), name: "FTP/D" },
+    Protocol { id: ProtocolId(177), name: "ZMQ" },
+    Protocol { id: ProtocolId(181), name: "Megaco" },
+    Protocol { id: ProtocolId(182), name: "Redis" },
+    Protocol { id: ProtocolId(184), name: "VHUA" },
+    Protocol { id: ProtocolId(185), name: "Telegram" },
+    Protocol { id: ProtocolId(188), name: "QUIC" },
+    Protocol { id: ProtocolId(190), name: "EAQ" },
+    Protocol { id: ProtocolId(191), name: "OOKLA" },
+    Protocol { id: ProtocolId(192), name: "AMQP" },
+    Protocol { id: ProtocolId(194), name: "KakaoTalk/Voice" },
+    Protocol { id: ProtocolId(196), name: "HTTP/S" },
+    Protocol { id: ProtocolId(198), name: "MPEGTS" },
+    Protocol { id: ProtocolId(204), name: "BJNP" },
+    Protocol { id: ProtocolId(206), name: "WireGuard" },
+    Protocol { id: ProtocolId(207), name: "SMPP" },
+    Protocol { id: ProtocolId(209), name: "TINC" },
+    Protocol { id: ProtocolId(213), name: "Starcraft" },
+    Protocol { id: ProtocolId(214), name: "Teredo" },
+    Protocol { id: ProtocolId(222), name: "MQTT" },
+    Protocol { id: ProtocolId(223), name: "RX" },
+    Protocol { id: ProtocolId(226), name: "Git" },
+    Protocol { id: ProtocolId(227), name: "DRDA" },
+    Protocol { id: ProtocolId(229), name: "SOMEIP" },
+    Protocol { id: ProtocolId(230), name: "FIX" },
+    Protocol { id: ProtocolId(235), name: "CSGO" },
+    Protocol { id: ProtocolId(236), name: "LISP" },
+    Protocol { id: ProtocolId(237), name: "Diameter" },
+    Protocol { id: ProtocolId(238), name: "Apple/Push" },
+    Protocol { id: ProtocolId(243), name: "DoH" },
+    Protocol { id: ProtocolId(244), name: "DTLS" },
+    Protocol { id: ProtocolId(245), name: "Google/Meet/Duo" },
+    Protocol { id: ProtocolId(246), name: "WhatsApp/Call" },
+    Protocol { id: ProtocolId(247), name: "Skype/Teams" },
+    Protocol { id: ProtocolId(248), name: "ZOOM" },
+    Protocol { id: ProtocolId(255), name: "Snapchat/Call" },
+    Protocol { id: ProtocolId(257), name: "SIP/S" },
+    Protocol { id: ProtocolId(258), name: "MQTT/S" },
+    Protocol { id: ProtocolId(259), name: "NNTP/S" },
+    Protocol { id: ProtocolId(260), name: "DoT" },
+    Protocol { id: ProtocolId(261), name: "DoQ" },
+    Protocol { id: ProtocolId(263), name: "AmongUs" },
+    Protocol { id: ProtocolId(264), name: "AVASTSecureDNS" },
+    Protocol { id: ProtocolId(265), name: "CAPWAP" },
+    Protocol { id: ProtocolId(266), name: "Cassandra" },
+    Protocol { id: ProtocolId(267), name: "CheckPointHA" },
+    Protocol { id: ProtocolId(268), name: "DNP3" },
+    Protocol { id: ProtocolId(269), name: "DNSCrypt" },
+    Protocol { id: ProtocolId(270), name: "EtherNet/IP" },
+    Protocol { id: ProtocolId(271), name: "Genshin/Impact" },
+    Protocol { id: ProtocolId(272), name: "GTP/C" },
+    Protocol { id: ProtocolId(273), name: "GTP/P" },
+    Protocol { id: ProtocolId(274), name: "GTP/U" },
+    Protocol { id: ProtocolId(275), name: "HP/VirtGrp" },
+    Protocol { id: ProtocolId(276), name: "Cisco/HSRP" },
+    Protocol { id: ProtocolId(277), name: "IEC60870/5/104" },
+    Protocol { id: ProtocolId(279), name: "IRC/S" },
+    Protocol { id: ProtocolId(280), name: "MongoDB" },
+    Protocol { id: ProtocolId(281), name: "NATS" },
+    Protocol { id: ProtocolId(282), name: "S7comm" },
+    Protocol { id: ProtocolId(283), name: "SOAP" },
+    Protocol { id: ProtocolId(284), name: "Targus/Dataspeed" },
+    Protocol { id: ProtocolId(285), name: "VXLAN" },
+    Protocol { id: ProtocolId(286), name: "Websocket" },
+    Protocol { id: ProtocolId(287), name: "Z39/50" },
+    Protocol { id: ProtocolId(288), name: "Zabbix" },
+    Protocol { id: ProtocolId(289), name: "i3D" },
+    Protocol { id: ProtocolId(290), name: "MPEG/Dash" },
+    Protocol { id: ProtocolId(291), name: "RakNet" },
+    Protocol { id: ProtocolId(292), name: "Riot/Games" },
+    Protocol { id: ProtocolId(293), name: "RSH" },
+    Protocol { id: ProtocolId(294), name: "SD/RTN" },
+    Protocol { id: ProtocolId(295), name: "TocaBoca" },
+    Protocol { id: ProtocolId(296), name: "UltraSurf" },
+    Protocol { id: ProtocolId(297), name: "Xiaomi" },
+    Protocol { id: ProtocolId(298), name: "PGM" },
+    Protocol { id: ProtocolId(299), name: "PIM" },
+    Protocol { id: ProtocolId(300), name: "Threema" },
+    Protocol { id: ProtocolId(301), name: "Alibaba/Cloud" },
+    Protocol { id: ProtocolId(302), name: "SYSLOG/S" },
+    Protocol { id: ProtocolId(303), name: "NAT/PMP" },
+    Protocol { id: ProtocolId(304), name: "Tuya/LP" },
+    Protocol { id: ProtocolId(305), name: "ElasticSearch" },
+    Protocol { id: ProtocolId(306), name: "AVAST" },
+    Protocol { id: ProtocolId(307), name: "CryNetwork" },
+    Protocol { id: ProtocolId(308), name: "FastCGI" },
+    Protocol { id: ProtocolId(309), name: "KISMET" },
+    Protocol { id: ProtocolId(310), name: "Line/Call" },
+    Protocol { id: ProtocolId(311), name: "Munin" },
+    Protocol { id: ProtocolId(312), name: "Syncthing" },
+    Protocol { id: ProtocolId(313), name: "TiVo/Connect" },
+    Protocol { id: ProtocolId(314), name: "TPLINK/SHP" },
+    Protocol { id: ProtocolId(315), name: "Tailscale" },
+    Protocol { id: ProtocolId(316), name: "Meraki/Cloud" },
+    Protocol { id: ProtocolId(317), name: "HerosOfTheStorm" },
+    Protocol { id: ProtocolId(318), name: "BACnet" },
+    Protocol { id: ProtocolId(319), name: "SourceEngine" },
+    Protocol { id: ProtocolId(320), name: "OICQ" },
+    Protocol { id: ProtocolId(321), name: "SRTP" },
+    Protocol { id: ProtocolId(322), name: "XMPP/S" },
+    Protocol { id: ProtocolId(323), name: "Bitcoin" },
+    Protocol { id: ProtocolId(325), name: "SLP" },
+    Protocol { id: ProtocolId(326), name: "HTTP/2" },
+    Protocol { id: ProtocolId(327), name: "Facebook/VoIP" },
+    Protocol { id: ProtocolId(328), name: "HAProxy" },
+    Protocol { id: ProtocolId(329), name: "RMCP" },
+    Protocol { id: ProtocolId(330), name: "CAN" },
+    Protocol { id: ProtocolId(331), name: "Protobuf" },
+    Protocol { id: ProtocolId(332), name: "Ethereum" },
+    Protocol { id: ProtocolId(333), name: "Telegram/VoIP" },
 ];
 
-/// Name for a protocol ID ("Unknown" when we have no name for it).
+/// First ID for protocols Netify's table does not list: its table ends at 333 and its category
+/// file names retired IDs from 30030 up, so 1000–29999 is free.
+pub const FLOWSIEVE_FIRST_ID: ProtocolId = ProtocolId(1000);
+
+/// Names flowsieve used before it took over Netify's: still accepted in criteria
+/// (`proto == 'SMTPS'`), never printed.
+pub const ALIASES: &[(&str, ProtocolId)] = &[
+    ("FTP_CONTROL", FTP_CONTROL),
+    ("FTPS", FTPS),
+    ("POPS", POPS),
+    ("SMTPS", SMTPS),
+    ("IMAPS", IMAPS),
+    ("PostgreSQL", POSTGRES),
+    ("MsSQL-TDS", MSSQL_TDS),
+    ("Whois-DAS", WHOIS_DAS),
+    ("SD-RTN", SD_RTN),
+    ("IP_PIM", IP_PIM),
+    ("Service_Location_Protocol", SLP),
+];
+
+/// Name for a protocol ID ("Unknown" when the table has no name for it). Binary search: this
+/// runs for every record written.
 pub fn name_of(id: ProtocolId) -> &'static str {
-    PROTOCOLS.iter().find(|p| p.id == id).map_or("Unknown", |p| p.name)
+    PROTOCOLS.binary_search_by_key(&id, |p| p.id).map_or("Unknown", |i| PROTOCOLS[i].name)
 }
 
-/// ID for a protocol name, compared case-insensitively as Netify does.
+/// ID for a protocol name or old alias, compared case-insensitively as Netify does.
 pub fn id_of(name: &str) -> Option<ProtocolId> {
-    PROTOCOLS.iter().find(|p| p.name.eq_ignore_ascii_case(name)).map(|p| p.id)
+    PROTOCOLS
+        .iter()
+        .find(|p| p.name.eq_ignore_ascii_case(name))
+        .map(|p| p.id)
+        .or_else(|| ALIASES.iter().find(|(a, _)| a.eq_ignore_ascii_case(name)).map(|&(_, id)| id))
 }
 
 /// Protocols named by the IP protocol number alone, with no dissection (IANA protocol
@@ -212,11 +407,103 @@ mod tests {
     fn ids_and_names_are_unique() {
         for (i, a) in PROTOCOLS.iter().enumerate() {
             for b in &PROTOCOLS[i + 1..] {
-                assert_ne!(a.id, b.id, "{} and {}", a.name, b.name);
+                assert!(a.id < b.id, "{} ({}) and {} ({}): sorted by ID, each once", a.name, a.id, b.name, b.id);
                 assert!(!a.name.eq_ignore_ascii_case(b.name));
             }
         }
+        for &(alias, id) in ALIASES {
+            assert!(PROTOCOLS.iter().all(|p| !p.name.eq_ignore_ascii_case(alias)), "{alias} shadows a name");
+            assert_ne!(name_of(id), "Unknown", "{alias}");
+        }
         assert_eq!(id_of("http/s"), Some(HTTPS));
+        assert_eq!(id_of("smtps"), Some(SMTPS), "old name still accepted");
+        assert_eq!(name_of(SMTPS), "SMTP/S");
         assert_eq!(name_of(SSH), "SSH");
+        assert_eq!(name_of(ProtocolId(1)), "FTP/C");
+        assert_eq!(name_of(ProtocolId(999)), "Unknown");
+    }
+
+    /// Netify's table, as committed in `data/third-party/netify/protocols.tsv`: every row has
+    /// the same ID and name here, and nothing else in the table uses one of its IDs.
+    #[test]
+    fn table_is_netifys() {
+        let tsv = include_str!("../../data/third-party/netify/protocols.tsv");
+        let mut rows = 0;
+        for line in tsv.lines() {
+            let (id, name) = line.split_once('\t').expect("id<TAB>name");
+            let id: u64 = id.parse().expect("numeric ID");
+            let Ok(id) = u16::try_from(id) else { continue };
+            assert_eq!(name_of(ProtocolId(id)), name, "protocol {id}");
+            assert_eq!(id_of(name), Some(ProtocolId(id)), "{name}");
+            rows += 1;
+        }
+        assert_eq!(rows, 232);
+        let own: Vec<_> = PROTOCOLS
+            .iter()
+            .filter(|p| !tsv.lines().any(|l| l.split('\t').next() == Some(&*p.id.to_string())))
+            .collect();
+        assert!(own.iter().all(|p| p.id >= FLOWSIEVE_FIRST_ID), "flowsieve-only IDs in Netify's range: {own:?}");
+        // Every constant the dissectors report names a row of the table.
+        for id in [
+            FTP_CONTROL,
+            POP3,
+            SMTP,
+            IMAP,
+            DNS,
+            HTTP,
+            MDNS,
+            NTP,
+            NETBIOS,
+            SSDP,
+            SNMP,
+            SYSLOG,
+            DHCP,
+            POSTGRES,
+            MYSQL,
+            GNUTELLA,
+            BITTORRENT,
+            STUN,
+            IPSEC,
+            GRE,
+            ICMP,
+            IGMP,
+            SCTP,
+            OSPF,
+            RDP,
+            TLS,
+            DTLS,
+            SSH,
+            VRRP,
+            SIP,
+            ICMPV6,
+            DHCPV6,
+            LLMNR,
+            OPENVPN,
+            QUIC,
+            HTTPS,
+            WIREGUARD,
+            IP_PIM,
+            SLP,
+            SMTPS,
+            POPS,
+            IMAPS,
+            FTPS,
+            SD_RTN,
+            KERBEROS,
+            LDAP,
+            MSSQL_TDS,
+            RADIUS,
+            SMBV1,
+            SMBV23,
+            MUNIN,
+            RTSP,
+            WHOIS_DAS,
+            XIAOMI,
+            FASTCGI,
+            RTP,
+            RTCP,
+        ] {
+            assert_ne!(name_of(id), "Unknown", "constant {id}");
+        }
     }
 }

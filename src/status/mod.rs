@@ -1,5 +1,5 @@
 //! `flowsieve status`: counters of a running agent, served as one JSON document per connection
-//! on a UNIX control socket (default `/run/flowsieve.sock`).
+//! on a UNIX control socket (default `/run/flowsieve/flowsieve.sock`).
 //!
 //! A control socket rather than a Prometheus endpoint: it needs no port, works in network
 //! namespaces, and file permissions decide who may read it. Workers publish their counters on
