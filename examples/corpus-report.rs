@@ -16,6 +16,8 @@
 //! `flowsieve::facts::protocol`) mostly follow nDPI's, so nDPI's `master_id` maps to itself,
 //! except:
 //! - nDPI `DoH_DoT` (196) is TLS on the wire; Netify's 196 is `HTTP/S`, so it maps to TLS (91).
+//! - Netify's `DoT`, `DoH` and `DoQ` (260, 243, 261) are compared as their transport, TLS (91) or
+//!   QUIC (188): nDPI names them as the application `DoH_DoT` over TLS or QUIC.
 //! - protocols Netify numbers differently from nDPI 4.11 map by nDPI's name: `DTLS` (nDPI 30,
 //!   Netify 245), `IP_PIM` (297 / 299 `PIM`), `Service_Location_Protocol` (347 / 325 `SLP`),
 //!   `FTPS` (311 / 21 `FTP/S`), `SD-RTN` (171 / 294 `SD/RTN`), `Munin` (329 / 311), `Xiaomi`
@@ -46,7 +48,9 @@
 //!   whose names were mutated packet by packet.
 //!
 //! TLS version is compared as the negotiated version (`tls.version`), else the offered one
-//! (`tls.client_version`); agreement through the offer is counted and shown.
+//! (`tls.client_version`); agreement through the offer is counted and shown. nDPI's names for
+//! the pre-RFC TLS 1.3 versions (`TLSv1.3 (draft)`, `TLSv1.3 (Fizz)`) count as TLS 1.3, which
+//! flowsieve reports for them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -184,8 +188,6 @@ fn tls_version_name(v: u64) -> Option<&'static str> {
         0x0302 => "TLSv1.1",
         0x0303 => "TLSv1.2",
         0x0304 => "TLSv1.3",
-        // Facebook's Fizz, named as nDPI does.
-        0xfb1a => "TLSv1.3 (Fizz)",
         0xfeff => "DTLSv1.0",
         0x0100 => "TLS (0100)",
         0xfefd => "DTLSv1.2",
@@ -383,7 +385,11 @@ fn fields() -> Vec<Field> {
         Field {
             name: "TLS version",
             ours: |r| best_tls_version(r).map(|(v, _)| v.to_string()),
-            theirs: |t| text_at(t, &["tls_version"]),
+            // nDPI names the pre-RFC TLS 1.3 versions `TLSv1.3 (draft)` and `TLSv1.3 (Fizz)`;
+            // flowsieve reports them as TLS 1.3.
+            theirs: |t| {
+                text_at(t, &["tls_version"]).map(|v| if v.starts_with("TLSv1.3 (") { "TLSv1.3".to_string() } else { v })
+            },
             explain: explain_tls_version,
         },
         Field {
@@ -626,6 +632,13 @@ fn main() -> anyhow::Result<()> {
                 protocol::ProtocolId(r["protocol"]["id"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0));
             // Netify's HTTP/S is TLS on 443 with an HTTP ALPN: nDPI calls the same flow TLS.
             let our_id = if our_id == protocol::HTTPS { protocol::TLS } else { our_id };
+            // Netify's DoT/DoH/DoQ are protocols; nDPI names them as the application `DoH_DoT`
+            // over its transport, TLS or QUIC.
+            let our_id = match our_id {
+                protocol::DOT | protocol::DOH | protocol::DOQ if id.1 == 17 => protocol::QUIC,
+                protocol::DOT | protocol::DOH | protocol::DOQ => protocol::TLS,
+                other => other,
+            };
             if master_id == 0 {
                 unknown_flows += 1;
                 if our_id != protocol::UNKNOWN {

@@ -8,7 +8,6 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use flowsieve::facts::TunnelType;
 use flowsieve::flow::locality::Locality;
 use flowsieve::flow::table::{FlowTable, TableConfig};
 
@@ -26,11 +25,7 @@ fn flowsieve_flows(capture: &str) -> BTreeSet<FlowId> {
     let mut flows = BTreeSet::new();
     let mut add = |flow: flowsieve::flow::table::Flow| {
         let f = &flow.facts;
-        let tunnel = match f.tunnel_type {
-            TunnelType::None => "none",
-            TunnelType::Gtp => "gtp",
-            TunnelType::Capwap => "capwap",
-        };
+        let tunnel = f.tunnel_type.as_str();
         flows.insert(id(f.ip_protocol, (f.local_ip, f.local_port), (f.other_ip, f.other_port), f.vlan_id, tunnel));
     };
     flowsieve::capture::file::read_file(capture, |frame| {

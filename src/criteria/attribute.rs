@@ -195,8 +195,9 @@ const OTHER_TYPES: &[&str] = &[
 /// `origin` values. flowsieve always knows which side opened a flow, so `origin_unknown` never
 /// matches. (Netify's v4 README says `origin_remote`; its lexer only has `origin_other`.)
 const ORIGINS: &[&str] = &["origin_unknown", "origin_local", "origin_other"];
-/// `tunnel_type` values; `tunnel_capwap` is ours (Netify's lexer stops at `tunnel_gtp`).
-const TUNNEL_TYPES: &[&str] = &["tunnel_none", "tunnel_gtp", "tunnel_capwap"];
+/// `tunnel_type` values; `tunnel_capwap` and `tunnel_vxlan` are ours (Netify's lexer stops at
+/// `tunnel_gtp`).
+const TUNNEL_TYPES: &[&str] = &["tunnel_none", "tunnel_gtp", "tunnel_capwap", "tunnel_vxlan"];
 
 /// Every bare constant any attribute takes, for the parser.
 pub(super) fn is_constant(name: &str) -> bool {
@@ -322,10 +323,11 @@ pub static ATTRIBUTES: &[Attribute] = &[
                 TunnelType::None => 0,
                 TunnelType::Gtp => 1,
                 TunnelType::Capwap => 2,
+                TunnelType::Vxlan => 3,
             },
             values: TUNNEL_TYPES,
         },
-        doc: "encapsulation the flow was found in (tunnel_none, tunnel_gtp, tunnel_capwap)",
+        doc: "encapsulation the flow was found in (tunnel_none, tunnel_gtp, tunnel_capwap, tunnel_vxlan)",
         caveat: None,
     },
     Attribute {

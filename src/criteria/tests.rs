@@ -396,6 +396,8 @@ fn full_language_against_flows() {
         ("tunnel_type;", |_| {}, false),
         ("tunnel_type;", |f| f.tunnel_type = TunnelType::Gtp, true),
         ("tunnel_type == tunnel_capwap;", |f| f.tunnel_type = TunnelType::Capwap, true),
+        ("tunnel_type == tunnel_vxlan;", |f| f.tunnel_type = TunnelType::Vxlan, true),
+        ("tunnel_type == tunnel_capwap;", |f| f.tunnel_type = TunnelType::Vxlan, false),
         ("tunnel_type == tunnel_none;", |f| f.tunnel_type = TunnelType::Capwap, false),
         // Spec §3.2 attributes of Netify 5.2: by origin, either side, DSCP, VLAN, flags.
         (

@@ -356,6 +356,31 @@ mod tests {
     }
 
     #[test]
+    fn vxlan_carries_an_ethernet_frame() {
+        let inner = inner_v4();
+        // RFC 7348 §5: flags 0x08 (I: the VNI is valid), VNI 0x001234, then the inner frame
+        // with an 802.1Q tag (VLAN 7).
+        let mut vx = vec![0x08, 0, 0, 0, 0x00, 0x12, 0x34, 0];
+        vx.extend_from_slice(&[2, 0, 0, 0, 0, 0xbb, 2, 0, 0, 0, 0, 0xaa, 0x81, 0x00, 0x00, 0x07, 0x08, 0x00]);
+        vx.extend_from_slice(&inner);
+        let outer = ipv4(17, [192, 0, 2, 1], [192, 0, 2, 2], &udp(51234, 4789, &vx));
+        let p = decode(LinkType::RawIp, &outer).unwrap();
+        assert_inner(&p, TunnelType::Vxlan);
+        assert_eq!((p.src_mac[5], p.dst_mac[5], p.vlan_id), (0xaa, 0xbb, 7));
+        // I flag clear, a reply from port 4789, or ARP inside: the outer packet stays the flow.
+        let mut no_vni = vx.clone();
+        no_vni[0] = 0;
+        let mut arp = vx.clone();
+        arp[24..26].copy_from_slice(&[0x08, 0x06]);
+        for (sport, dport, body) in [(51234, 4789, &no_vni), (4789, 51234, &vx), (51234, 4789, &arp)] {
+            let outer = ipv4(17, [192, 0, 2, 1], [192, 0, 2, 2], &udp(sport, dport, body));
+            let p = decode(LinkType::RawIp, &outer).unwrap();
+            assert_eq!(p.tunnel, TunnelType::None);
+            assert_eq!(p.src_ip.to_string(), "192.0.2.1");
+        }
+    }
+
+    #[test]
     fn capwap_data_with_an_ethernet_or_80211_frame() {
         let inner = inner_v4();
         // HLEN 2 (8 bytes), WBID 1, T clear: an 802.3 frame follows.

@@ -1,4 +1,5 @@
-//! Tunnels opened before flow tracking: GTP-U, IP-in-IP (4in4, 6in4, 4in6, 6in6) and CAPWAP data.
+//! Tunnels opened before flow tracking: GTP-U, IP-in-IP (4in4, 6in4, 4in6, 6in6), CAPWAP data
+//! and VXLAN.
 //!
 //! The flow is the inner packet: its addresses, ports and payload key the flow and feed the
 //! dissectors, as nDPI and Netify report it. The outer addresses are not kept (two tunnels
@@ -18,6 +19,8 @@ const PROTO_IPV6: u8 = 41;
 const PROTO_UDP: u8 = 17;
 const GTP_U_PORT: u16 = 2152;
 const CAPWAP_DATA_PORT: u16 = 5247;
+/// IANA's VXLAN port (RFC 7348 §5).
+const VXLAN_PORT: u16 = 4789;
 
 /// Whether `packet` may carry a tunnel [`inner`] opens (IP-in-IP, or UDP on a tunnel port):
 /// most packets do not, and skip the tunnel walk on this test alone.
@@ -27,7 +30,7 @@ pub(super) fn may_carry(packet: &Packet<'_>) -> bool {
         PROTO_IPIP | PROTO_IPV6 => true,
         PROTO_UDP => {
             let port = |p| packet.src_port == p || packet.dst_port == p;
-            port(GTP_U_PORT) || port(CAPWAP_DATA_PORT)
+            port(GTP_U_PORT) || port(CAPWAP_DATA_PORT) || packet.dst_port == VXLAN_PORT
         }
         _ => false,
     }
@@ -55,8 +58,27 @@ pub(super) fn inner<'a>(packet: &Packet<'a>) -> Option<(TunnelType, L3<'a>)> {
             }
             Some((TunnelType::Capwap, l3))
         }
+        // RFC 7348 §5: the destination port is 4789; the source port is a hash of the inner flow.
+        PROTO_UDP if packet.dst_port == VXLAN_PORT => {
+            let mut l3 = vxlan(packet.payload)?;
+            if l3.vlan_id == 0 {
+                l3.vlan_id = packet.vlan_id;
+            }
+            Some((TunnelType::Vxlan, l3))
+        }
         _ => None,
     }
+}
+
+/// The inner Ethernet frame of a VXLAN packet (RFC 7348 §5), down to IP: an 8-byte header whose
+/// flags byte has the I bit (0x08, a valid VNI) set, then the frame. A frame that does not carry
+/// IP (ARP) gives `None`.
+fn vxlan(payload: &[u8]) -> Option<L3<'_>> {
+    let flags = *payload.first()?;
+    if flags & 0x08 == 0 {
+        return None;
+    }
+    link::ethernet(payload.get(8..)?).ok()
 }
 
 fn ip_version(ip: &[u8]) -> Option<u8> {

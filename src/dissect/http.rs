@@ -150,8 +150,15 @@ fn read_request(data: &[u8], facts: &mut FlowFacts) -> bool {
     let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
         return false;
     };
-    // A request makes the flow HTTP for good: no dissector renames an HTTP flow, and soft
-    // dissectors leave a final protocol alone.
+    // A CONNECT tunnel (RFC 9110 §9.3.6) or a request in absolute form, which a client sends
+    // only to a proxy (RFC 9112 §3.2.2).
+    if method == b"CONNECT" {
+        facts.protocol = protocol::HTTP_CONNECT;
+    } else if is_absolute_http_uri(target) {
+        facts.protocol = protocol::HTTP_PROXY;
+    }
+    // A request makes the flow's protocol final: no dissector renames an HTTP flow after it,
+    // and soft dissectors leave a final protocol alone.
     facts.final_facts |= Final::PROTOCOL;
     let http = facts.app_protocol.http_mut();
     http.set_method(method);
@@ -162,6 +169,12 @@ fn read_request(data: &[u8], facts: &mut FlowFacts) -> bool {
             facts.set_detected_hostname(hostname_of(host));
         }
     }
+    // RFC 8484 §4.1 over cleartext HTTP: the DNS message media type names DoH.
+    let dns_message =
+        |name: &[u8]| header(headers, name).is_some_and(|v| v.eq_ignore_ascii_case(b"application/dns-message"));
+    if dns_message(b"content-type") || dns_message(b"accept") {
+        facts.protocol = protocol::DOH;
+    }
     if let Some(agent) = header(headers, b"user-agent") {
         facts.app_protocol.http_mut().user_agent = Some(fact_string(agent, MAX_FACT));
     }
@@ -170,6 +183,11 @@ fn read_request(data: &[u8], facts: &mut FlowFacts) -> bool {
         super::risks::flag(facts, super::risks::CLEAR_TEXT_CREDENTIALS);
     }
     true
+}
+
+/// A request target in absolute form with an `http` scheme (`https` goes through CONNECT).
+fn is_absolute_http_uri(target: &[u8]) -> bool {
+    target.get(..7).is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"http://"))
 }
 
 /// Read a response's status code. True when one was found.
@@ -266,6 +284,66 @@ mod tests {
         assert_eq!(h.user_agent.as_deref(), Some("curl/8.0"));
         assert_eq!(h.status, 200);
         assert_eq!(f.detected_hostname(), Some("example.com"));
+    }
+
+    #[test]
+    fn connect_is_http_connect() {
+        // http_connect.pcap in nDPI's corpus, 192.168.1.103:1714 → 192.168.1.146:8080 (nDPI:
+        // HTTP_Connect, hostname apache.org).
+        let request: &[u8] =
+            b"CONNECT apache.org:443 HTTP/1.1\r\nUser-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64; \
+            rv:92.0) Gecko/20100101 Firefox/92.0\r\nProxy-Connection: keep-alive\r\nConnection: keep-alive\r\n\
+            Host: apache.org:443\r\n\r\n";
+        let answer: &[u8] = b"HTTP/1.0 200 Connection Established\r\nProxy-agent: Apache/2.4.41 (Ubuntu)\r\n\r\n";
+        let mut d = HttpDissector::default();
+        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
+        assert_eq!(d.parse(&seg(Direction::Forward, 1, request), &mut f), Parsed::Updated);
+        assert_eq!(d.parse(&seg(Direction::Reverse, 9, answer), &mut f), Parsed::Done);
+        assert_eq!(f.protocol, protocol::HTTP_CONNECT);
+        assert_eq!(f.app_protocol.http().unwrap().method(), Some("CONNECT"));
+        assert_eq!(f.detected_hostname(), Some("apache.org"));
+    }
+
+    #[test]
+    fn absolute_form_request_is_http_proxy() {
+        // quickplay.pcap in nDPI's corpus, 10.54.169.250:54883 → 203.205.151.160:80 (nDPI:
+        // HTTP_Proxy.QQ), header block only.
+        let request: &[u8] = b"POST http://hkextshort.weixin.qq.com/cgi-bin/micromsg-bin/mmsnssync HTTP/1.1\r\n\
+            Accept: */*\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Length: 275\r\n\
+            Content-Type: application/octet-stream\r\nHost: hkextshort.weixin.qq.com\r\n\
+            User-Agent: MicroMessenger Client\r\n\r\n";
+        let mut d = HttpDissector::default();
+        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
+        assert_eq!(d.parse(&seg(Direction::Forward, 1, request), &mut f), Parsed::Updated);
+        assert_eq!(f.protocol, protocol::HTTP_PROXY);
+        assert_eq!(f.detected_hostname(), Some("hkextshort.weixin.qq.com"));
+        // Origin-form stays HTTP; so does an `https://` target (proxies tunnel those via CONNECT)
+        // and a path that merely contains the scheme.
+        for line in
+            [&b"GET / HTTP/1.1\r\n\r\n"[..], b"GET https://a/ HTTP/1.1\r\n\r\n", b"GET /http://a HTTP/1.1\r\n\r\n"]
+        {
+            let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
+            HttpDissector::default().parse(&seg(Direction::Forward, 1, line), &mut f);
+            assert_eq!(f.protocol, protocol::HTTP, "{}", String::from_utf8_lossy(line));
+        }
+        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
+        HttpDissector::default().parse(&seg(Direction::Forward, 1, b"GET HTTP://A/ HTTP/1.1\r\n\r\n"), &mut f);
+        assert_eq!(f.protocol, protocol::HTTP_PROXY, "the scheme is case-insensitive (RFC 9110 §4.2.3)");
+    }
+
+    #[test]
+    fn dns_message_requests_are_doh() {
+        // RFC 8484 §4.1.1's GET example.
+        let get: &[u8] = b"GET /dns-query?dns=AAABAAABAAAAAAAAA3d3dwdleGFtcGxlA2NvbQAAAQ HTTP/1.1\r\nHost: dnsserver.example.net\r\n\
+            Accept: application/dns-message\r\n\r\n";
+        let post: &[u8] =
+            b"POST /dns-query HTTP/1.1\r\nHost: dnsserver.example.net\r\nAccept: application/dns-message\r\n\
+            Content-Type: application/dns-message\r\nContent-Length: 33\r\n\r\n";
+        for request in [get, post] {
+            let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
+            HttpDissector::default().parse(&seg(Direction::Forward, 1, request), &mut f);
+            assert_eq!(f.protocol, protocol::DOH);
+        }
     }
 
     #[test]

@@ -331,9 +331,19 @@ pub fn skipped() -> [(Skip, u64); Skip::ALL.len()] {
 
 /// Port guesses that outrank the dissectors' hints: TCP 445 is direct-hosted SMB (MS-SMB2
 /// §2.1), guessed SMBv23 as nDPI and Netify do; NetBIOS's hint on 445 is there to name the SMB
-/// sessions its probe reads.
+/// sessions its probe reads. TCP 8080 and 3128 (Squid's port) are the web proxies' ports, guessed
+/// `HTTP/Proxy` as nDPI does (HTTP's hint on 8080 still breaks ties between certain probes).
 fn guess_before_dissector_hints(flow: &FlowInfo) -> Option<ProtocolId> {
-    (flow.is_tcp() && flow.has_port(445)).then_some(protocol::SMBV23)
+    if !flow.is_tcp() {
+        return None;
+    }
+    if flow.has_port(445) {
+        Some(protocol::SMBV23)
+    } else if flow.has_port(8080) || flow.has_port(3128) {
+        Some(protocol::HTTP_PROXY)
+    } else {
+        None
+    }
 }
 
 /// Port guesses for protocols whose dissectors declare no ports of their own (TLS's file is
@@ -428,6 +438,9 @@ mod tests {
         assert_eq!(guess_for(6, 443), protocol::TLS);
         assert_eq!(guess_for(6, 81), protocol::HTTP);
         assert_eq!(guess_for(6, 8181), protocol::HTTP);
+        assert_eq!(guess_for(6, 8080), protocol::HTTP_PROXY);
+        assert_eq!(guess_for(6, 3128), protocol::HTTP_PROXY);
+        assert_eq!(guess_for(17, 3128), protocol::UNKNOWN);
         assert_eq!(guess_for(17, 445), protocol::UNKNOWN);
         // nDPI names nothing on TCP 990 (synscan.pcap flows 114, 1034).
         assert_eq!(guess_for(6, 990), protocol::UNKNOWN);

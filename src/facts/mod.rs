@@ -243,6 +243,8 @@ pub enum TunnelType {
     Gtp,
     /// CAPWAP data channel (wireless controllers).
     Capwap,
+    /// VXLAN (RFC 7348: layer-2 overlays in data centres and clouds).
+    Vxlan,
 }
 
 impl TunnelType {
@@ -252,6 +254,7 @@ impl TunnelType {
             TunnelType::None => "none",
             TunnelType::Gtp => "gtp",
             TunnelType::Capwap => "capwap",
+            TunnelType::Vxlan => "vxlan",
         }
     }
 

@@ -70,6 +70,15 @@ pub const LLMNR: ProtocolId = ProtocolId(154);
 pub const OPENVPN: ProtocolId = ProtocolId(159);
 pub const QUIC: ProtocolId = ProtocolId(188);
 pub const HTTPS: ProtocolId = ProtocolId(196);
+/// HTTP through a proxy (RFC 9112 §3.2.2 absolute-form requests) and HTTP CONNECT tunnels
+/// (RFC 9110 §9.3.6), with Netify's IDs (nDPI's `HTTP_Proxy` 131 and `HTTP_Connect` 130).
+pub const HTTP_CONNECT: ProtocolId = ProtocolId(130);
+pub const HTTP_PROXY: ProtocolId = ProtocolId(131);
+/// DNS over HTTPS (RFC 8484), over TLS (RFC 7858) and over QUIC (RFC 9250): Netify's IDs; nDPI
+/// names all three as the application `DoH_DoT` (196) over TLS or QUIC.
+pub const DOH: ProtocolId = ProtocolId(243);
+pub const DOT: ProtocolId = ProtocolId(260);
+pub const DOQ: ProtocolId = ProtocolId(261);
 pub const WIREGUARD: ProtocolId = ProtocolId(206);
 pub const IP_PIM: ProtocolId = ProtocolId(299);
 pub const SLP: ProtocolId = ProtocolId(325);

@@ -7,7 +7,8 @@
 //!    before its query. The receiver opened the flow.
 //! 3. TCP without SYN (the capture started mid-flow): ports decide — the lower port is the
 //!    server (Netify's rule: the higher-port side is the client), so a well-known port always
-//!    wins over an ephemeral one. Equal ports: the sender.
+//!    wins over an ephemeral one. Equal ports: the sender. A TLS ClientHello read later on such
+//!    a flow overrules the ports: its sender is the client (the flow table re-decides then).
 //! 4. Otherwise the sender of the first packet seen.
 
 use crate::decode::{tcp_flags, Packet};

@@ -18,6 +18,7 @@
 //! each rather than a whole flow.
 
 use std::hash::BuildHasher;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -159,12 +160,18 @@ pub struct Flow {
     dissect: DissectState,
     detection_packets: u16,
     /// How far the handshake got ([`ONE_WAY`], [`ANSWERED`] or [`ESTABLISHED`]), or'ed with
-    /// [`CLOSING`] once a TCP flow saw FIN or RST: one byte, as the slot has no room for two.
+    /// [`CLOSING`] once a TCP flow saw FIN or RST and [`ORIGIN_BY_PORTS`]: one byte, as the slot
+    /// has no room for more.
     state: u8,
     /// The timer wheel second the flow is filed under (truncated); entries for other seconds
     /// are stale.
     filed: u32,
 }
+
+/// A TCP flow first seen without its SYN: its origin was guessed from the ports, and a TLS
+/// ClientHello may still show the client (a bit of [`Flow::state`] beside the handshake and
+/// [`CLOSING`]).
+const ORIGIN_BY_PORTS: u8 = 8;
 
 impl Flow {
     /// The flow's key. Not stored: the facts' two sides, protocol and VLAN are the key's
@@ -206,6 +213,7 @@ const ANSWERED: u8 = 1;
 const ESTABLISHED: u8 = 2;
 /// The bits of [`Flow::state`] holding the handshake.
 const HANDSHAKE: u8 = 3;
+/// A FIN or RST was seen: the flow times out sooner.
 const CLOSING: u8 = 4;
 
 impl Flow {
@@ -505,6 +513,12 @@ impl FlowTable {
             flow.detection_packets += 1;
             let named_before = flow.facts.protocol != crate::facts::protocol::UNKNOWN;
             let step = flow.dissect.on_segment(&segment, &mut flow.facts);
+            // The sender of a TLS ClientHello is the client (RFC 8446 §2): it names the origin of
+            // a flow picked up without its SYN, which the ports only guessed.
+            if flow.state & ORIGIN_BY_PORTS != 0 && flow.facts.tls.client_version != 0 {
+                flow.state &= !ORIGIN_BY_PORTS;
+                self.site.set_origin(&mut flow.facts, (packet.src_ip, packet.src_port));
+            }
             // Netify's detection_updated: metadata added after the protocol was first named
             // (a ServerHello's cipher, a certificate's names).
             if named_before && step != Step::NothingNew {
@@ -566,6 +580,20 @@ struct Site {
 }
 
 impl Site {
+    /// Make `sender`, one of the flow's two endpoints, its origin: the local and other sides
+    /// are chosen again as for a new flow (with equally local ends the origin is the local one).
+    fn set_origin(&self, facts: &mut FlowFacts, sender: (IpAddr, u16)) {
+        let local = (facts.local_ip, facts.local_port, facts.local_mac);
+        let other = (facts.other_ip, facts.other_port, facts.other_mac);
+        let (origin, responder) = if (local.0, local.1) == sender { (local, other) } else { (other, local) };
+        let (origin_is_local, other_type) = self.locality.sides(origin.0, responder.0);
+        let (local, other) = if origin_is_local { (origin, responder) } else { (responder, origin) };
+        (facts.local_ip, facts.local_port, facts.local_mac) = local;
+        (facts.other_ip, facts.other_port, facts.other_mac) = other;
+        facts.local_origin = origin_is_local;
+        facts.other_type = other_type;
+    }
+
     fn new_flow(&self, lower_to_upper: bool, packet: &Packet<'_>, now: Duration) -> Flow {
         let (origin, responder) = if super::origin::sender_opened(packet) {
             ((packet.src_ip, packet.src_port, packet.src_mac), (packet.dst_ip, packet.dst_port, packet.dst_mac))
@@ -609,7 +637,7 @@ impl Site {
             first_lower_to_upper: lower_to_upper,
             dissect,
             detection_packets: 0,
-            state: ONE_WAY,
+            state: ONE_WAY | if packet.tcp.is_some_and(|t| !t.has(tcp_flags::SYN)) { ORIGIN_BY_PORTS } else { 0 },
             filed: 0,
         }
     }
@@ -820,6 +848,34 @@ mod tests {
         let f = &t.flows_mut().next().unwrap().facts;
         assert!(!f.local_origin);
         assert_eq!((f.local_ip.to_string().as_str(), f.local_port), ("192.168.1.10", 22));
+    }
+
+    #[test]
+    fn a_client_hello_names_the_origin_of_a_flow_seen_without_its_syn() {
+        // dns_dot.pcap's ClientHello (nDPI's corpus), here from a client whose port is lower
+        // than the server's: the ports alone would make the server the origin.
+        let hello = crate::dissect::testing::hex(crate::dissect::tls::tests::DOT_CLIENT_HELLO);
+        let mut t = table(10);
+        t.process(&tcp("192.168.1.20", 1714, "192.168.1.10", 40000, ACK, b""), Duration::ZERO).unwrap();
+        let f = &t.flows_mut().next().unwrap().facts;
+        assert_eq!((f.local_ip.to_string().as_str(), f.local_port, f.local_origin), ("192.168.1.10", 40000, true));
+        t.process(&tcp("192.168.1.20", 1714, "192.168.1.10", 40000, ACK, &hello), Duration::ZERO).unwrap();
+        let f = &t.flows_mut().next().unwrap().facts;
+        assert_eq!(f.tls.client_version, 0x0303);
+        assert_eq!((f.local_ip.to_string().as_str(), f.local_port, f.local_origin), ("192.168.1.20", 1714, true));
+        assert_eq!((f.other_port, f.local_mac), (40000, [2, 0, 0, 0, 0, 1]));
+        // A remote client on a low port: the LAN server stays the local side, the remote end
+        // becomes the origin.
+        let mut t = table(10);
+        t.process(&tcp("93.184.216.34", 1000, "192.168.1.10", 40000, ACK, &hello), Duration::ZERO).unwrap();
+        let f = &t.flows_mut().next().unwrap().facts;
+        assert_eq!((f.local_ip.to_string().as_str(), f.local_port, f.local_origin), ("192.168.1.10", 40000, false));
+        // With the SYN seen, the handshake decides and the hello changes nothing.
+        let mut t = table(10);
+        t.process(&tcp("192.168.1.10", 40000, "192.168.1.20", 1714, SYN, b""), Duration::ZERO).unwrap();
+        t.process(&tcp("192.168.1.20", 1714, "192.168.1.10", 40000, ACK, &hello), Duration::ZERO).unwrap();
+        let f = &t.flows_mut().next().unwrap().facts;
+        assert_eq!((f.local_ip.to_string().as_str(), f.local_port, f.local_origin), ("192.168.1.10", 40000, true));
     }
 
     #[test]

@@ -134,7 +134,7 @@ impl<'a> ClientHello<'a> {
     }
 
     pub(super) fn record(&self, facts: &mut FlowFacts, transport: Transport) {
-        facts.tls.client_version = self.offered.unwrap_or(self.legacy_version);
+        facts.tls.client_version = final_version(self.offered.unwrap_or(self.legacy_version));
         let alpn = self.alpn.map(|list| protocol_names(list).filter_map(printable));
         if let Some(sni) = self.sni {
             // Also the flow's hostname when it has none (stored once); one text rebuild for
@@ -145,7 +145,11 @@ impl<'a> ClientHello<'a> {
         }
         // After the ALPN list: naming TLS on 443 as HTTP/S reads it.
         match transport {
-            Transport::Quic => {}
+            Transport::Quic => {
+                if let Some(dns) = dns_protocol(facts, Transport::Quic) {
+                    facts.protocol = dns;
+                }
+            }
             Transport::Dtls => facts.protocol = protocol::DTLS,
             Transport::Tcp => facts.protocol = tls_protocol(facts),
         }
@@ -210,7 +214,7 @@ impl<'a> ServerHello<'a> {
                         return None;
                     }
                     if !is_grease(selected) {
-                        hello.version = selected;
+                        hello.version = final_version(selected);
                     }
                 }
                 EXT_ALPN => {
@@ -265,6 +269,9 @@ pub(super) fn tls_protocol(facts: &FlowFacts) -> protocol::ProtocolId {
     if secure.contains(&facts.protocol) {
         return facts.protocol;
     }
+    if let Some(dns) = dns_protocol(facts, Transport::Tcp) {
+        return dns;
+    }
     let port = |p: u16| facts.local_port == p || facts.other_port == p;
     if port(465) {
         protocol::SMTPS
@@ -281,9 +288,74 @@ pub(super) fn tls_protocol(facts: &FlowFacts) -> protocol::ProtocolId {
     }
 }
 
+/// DNS carried by TLS or QUIC, as netifyd names it: `DoT` for TLS offering ALPN `dot` (RFC 7858
+/// and its IANA ALPN registration) or on TCP 853 (RFC 7858 §3.1); `DoQ` for QUIC offering `doq`
+/// (RFC 9250 §4.1; `doq-iNN` in its drafts); `DoH` for TLS or QUIC to a public resolver's
+/// DNS-over-HTTPS host ([`DOH_HOSTS`]: RFC 8484 runs on plain HTTPS, so the name is what tells).
+pub(super) fn dns_protocol(facts: &FlowFacts, transport: Transport) -> Option<protocol::ProtocolId> {
+    let offered = || facts.tls.alpn_negotiated().into_iter().chain(facts.tls.alpn().iter());
+    match transport {
+        Transport::Tcp if offered().any(|a| a == "dot") || facts.local_port == 853 || facts.other_port == 853 => {
+            return Some(protocol::DOT);
+        }
+        Transport::Quic if offered().any(|a| a == "doq" || a.starts_with("doq-i")) => return Some(protocol::DOQ),
+        Transport::Dtls => return None,
+        _ => {}
+    }
+    facts.tls.sni().filter(|sni| is_doh_host(sni)).map(|_| protocol::DOH)
+}
+
+/// DNS-over-HTTPS hosts the public resolvers document for their RFC 8484 endpoints (Google,
+/// Cloudflare and its Firefox/Chrome names, Quad9, OpenDNS, AdGuard, NextDNS, CleanBrowsing,
+/// Mullvad, Control D, Alibaba, DNSPod, DNS.SB). A name matches itself and its subdomains.
+pub(super) const DOH_HOSTS: &[&str] = &[
+    "dns.google",
+    "dns.google.com",
+    "cloudflare-dns.com",
+    "one.one.one.one",
+    "dns.quad9.net",
+    "dns9.quad9.net",
+    "dns10.quad9.net",
+    "dns11.quad9.net",
+    "doh.opendns.com",
+    "doh.familyshield.opendns.com",
+    "dns.adguard.com",
+    "dns.adguard-dns.com",
+    "dns.nextdns.io",
+    "doh.cleanbrowsing.org",
+    "dns.mullvad.net",
+    "doh.mullvad.net",
+    "dns.controld.com",
+    "dns.alidns.com",
+    "doh.pub",
+    "doh.dns.sb",
+];
+
+/// `sni` is one of [`DOH_HOSTS`] or a subdomain of one (ASCII case-insensitive).
+pub(super) fn is_doh_host(sni: &str) -> bool {
+    let sni = sni.strip_suffix('.').unwrap_or(sni).as_bytes();
+    DOH_HOSTS.iter().any(|host| {
+        let host = host.as_bytes();
+        sni.len() >= host.len()
+            && sni[sni.len() - host.len()..].eq_ignore_ascii_case(host)
+            && (sni.len() == host.len() || sni[sni.len() - host.len() - 1] == b'.')
+    })
+}
+
 pub(super) fn speaks_http(facts: &FlowFacts) -> bool {
     let alpn = facts.tls.alpn_negotiated().or_else(|| facts.tls.alpn().first());
     matches!(alpn, Some("http/1.0" | "http/1.1" | "h2" | "h2c")) || alpn.is_some_and(|a| a.starts_with("spdy/"))
+}
+
+/// The version a flow reports: a pre-RFC TLS 1.3 version is TLS 1.3 (0x0304). These are the
+/// IETF drafts (0x7fNN, NN the draft number, draft-ietf-tls-tls13 §4.2.1), BoringSSL's TLS 1.3
+/// experiment versions (0x7eNN) and Facebook Fizz's drafts (0xfbNN, e.g. 0xfb1a for draft 26).
+/// JA3 and JA4 keep the version as sent.
+pub(super) fn final_version(v: u16) -> u16 {
+    match v >> 8 {
+        0x7f | 0x7e | 0xfb => 0x0304,
+        _ => v,
+    }
 }
 
 pub(super) fn is_dtls_version(v: u16) -> bool {

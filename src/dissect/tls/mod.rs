@@ -1660,4 +1660,129 @@ pub(crate) mod tests {
             assert_modern_client(&f);
         }
     }
+    // ---- pre-RFC TLS 1.3 versions ----
+
+    /// The ClientHello of instagram.pcap in nDPI's corpus (192.168.2.17:49357 → 31.13.86.52:443):
+    /// supported_versions offers 0x0304 and Facebook Fizz's 0xfb1a.
+    const FIZZ_CLIENT_HELLO: &str = concat!(
+        "160301019e0100019a0303553521784dc1444b60376e60e8433a0aa0f44af3c945f06534aefa847d63899d20cc077496",
+        "d3ea0b79d8674590448d185f86e1e8f6106f7d1ef24cbe663ac7104800061301130213030100014b002b0005040304fb",
+        "1a000a00060004001d0017003300260024001d0020ed20abb7e5d984e69f3e1839360f59a95d07458d45b0982a638ec7",
+        "27e00d2f68000d000600040403080400000025002300002073636f6e74656e742d6d7870312d312e63646e696e737461",
+        "6772616d2e636f6d0010000b000908687474702f312e31002d0003020100002a0000002900bd009800925885dd9a6c11",
+        "d6569823d3135fd625bfa9377a5ac6f36d8f0572213ab98b424c000000009f030242cd9bdd56d5eae77027c199a2414f",
+        "4db52f09e91b813f81136b066c141416ec0c8ff054ee3838ef94fc37a0fffa802e034f8bb2a56290d3298b5700afbcb0",
+        "434f0294c255b9c499564bc09698a5928cb41905d1905cf9b7a73525f6bd3edf1c069bd71c5c5dbd8dcea0247330fa32",
+        "0021207f0e09a94b338995aa1b054a6010f34617279c5b1adbd25b572cf5944d63367f",
+    );
+
+    /// The ServerHello answering it: supported_versions selects 0xfb1a.
+    const FIZZ_SERVER_HELLO: &str = concat!(
+        "16030300800200007c0303de8ed6ce7b85e0dfb9b80c4bf246454716950d8431a2a102c3bc1a3b7e916d6220cc077496",
+        "d3ea0b79d8674590448d185f86e1e8f6106f7d1ef24cbe663ac710481301000034002b0002fb1a00330024001d00201a",
+        "c7defa50f9ad165e300e9c434db05719b5a276ec5c75855e882a1e8c885935002900020000",
+    );
+
+    #[test]
+    fn fizz_tls13_draft_is_reported_as_tls13() {
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        f.local_port = 49357;
+        f.other_port = 443;
+        assert_eq!(feed(&mut d, &mut f, Forward, &crate::dissect::testing::hex(FIZZ_CLIENT_HELLO)), Parsed::Updated);
+        assert_eq!(f.tls.client_version, 0x0304);
+        // JA4 keeps the version as sent (FoxIO and nDPI: `00` for an unlisted version).
+        assert!(f.tls.ja4().unwrap().as_str().starts_with("t00d0309"), "{:?}", f.tls.ja4());
+        feed(&mut d, &mut f, Reverse, &crate::dissect::testing::hex(FIZZ_SERVER_HELLO));
+        assert_eq!((f.tls.version, f.tls.cipher), (0x0304, 0x1301));
+        assert!(f.tls.ja3s().is_some());
+    }
+
+    #[test]
+    fn tls13_drafts_and_experiments_are_tls13() {
+        for draft in [0x7f1c, 0x7f17, 0x7e02, 0xfb17] {
+            let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+            let client = record(&client_hello(0x0303, Some(&[offered_versions(&[draft, 0x0303])])));
+            assert_eq!(feed(&mut d, &mut f, Forward, &client), Parsed::Updated, "{draft:#06x}");
+            assert_eq!(f.tls.client_version, 0x0304, "{draft:#06x}");
+            let server = record(&server_hello(0x0303, [1; 32], 0x1301, Some(&[selected_version(draft)])));
+            feed(&mut d, &mut f, Reverse, &server);
+            assert_eq!(f.tls.version, 0x0304, "{draft:#06x}");
+        }
+        // Neither TLS 1.2 nor DTLS changes.
+        assert_eq!(hello::final_version(0x0303), 0x0303);
+        assert_eq!(hello::final_version(DTLS_1_2), DTLS_1_2);
+    }
+    // ---- DNS over TLS / HTTPS / QUIC ----
+
+    /// The ClientHello of dns_doh.pcap in nDPI's corpus (172.20.10.4:49877 → 104.16.248.249:443):
+    /// Firefox to mozilla.cloudflare-dns.com, ALPN h2 and http/1.1.
+    const DOH_CLIENT_HELLO: &str = concat!(
+        "1603010200010001fc03032a5d4f3dda6c0482b6cf936be61280a2ba4390ae5078fcde9aea235468adaf842084e1306d",
+        "47b3b739efbe51bca2b434d690d3631161d9d5b34d375aae16c372f60024130113031302c02bc02fcca9cca8c02cc030",
+        "c00ac009c013c01400330039002f0035000a0100018f0000001f001d00001a6d6f7a696c6c612e636c6f7564666c6172",
+        "652d646e732e636f6d00170000ff01000100000a000e000c001d00170018001901000101000b00020100002300000010",
+        "000e000c02683208687474702f312e310005000501000000000033006b0069001d0020f4695b0d4ed97d2f1e4656c346",
+        "0640f29d148e0536e9387b6e2a4c0b005424610017004104fc09887a0809f481d4d6422f2acf829e1ce4dc0d5019ee90",
+        "090d7cfd71b564e76f44f82588c66026bd3a6a582444ddf3a82200c428b283a6b08ba4252ebb222d002b000908030403",
+        "0303020301000d0018001604030503060308040805080604010501060102030201002d00020101001c00024001001500",
+        "840000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+        "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+        "00000000000000000000000000000000000000000000000000000000000000000000000000",
+    );
+
+    /// The ClientHello of dns_dot.pcap in nDPI's corpus (192.168.1.185:58290 → 8.8.8.8:853): no SNI,
+    /// no ALPN.
+    pub(crate) const DOT_CLIENT_HELLO: &str = concat!(
+        "16030300c1010000bd0303822bf32e410e6c4981e44056ab3992aaf386ba3ff20b9ecf989284460c802049000032c02c",
+        "cca9c0adc00ac02bc0acc009c030cca8c014c02fc013009dc09d0035009cc09c002f009fccaac09f0039009ec09e0033",
+        "01000062000500050100000000000a00140012001700180019001d01000101010201030104000b00020100000d002000",
+        "1e040108090804040308070501080a080505030601080b0806060302010203001600000017000000230000ff01000100",
+        "001c00024000",
+    );
+
+    fn hello_on(port: u16, hex: &str) -> FlowFacts {
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        (f.local_port, f.other_port) = (40000, port);
+        assert_eq!(feed(&mut d, &mut f, Forward, &crate::dissect::testing::hex(hex)), Parsed::Updated);
+        f
+    }
+
+    #[test]
+    fn dns_over_https_and_tls_are_named() {
+        let f = hello_on(443, DOH_CLIENT_HELLO);
+        assert_eq!(f.tls.sni(), Some("mozilla.cloudflare-dns.com"));
+        assert_eq!(f.protocol, protocol::DOH);
+        assert_eq!(hello_on(853, DOT_CLIENT_HELLO).protocol, protocol::DOT);
+        // The same hello elsewhere is plain TLS.
+        assert_eq!(hello_on(8853, DOT_CLIENT_HELLO).protocol, protocol::TLS);
+        // ALPN `dot` on any port (RFC 7858, IANA ALPN registry).
+        let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+        feed(&mut d, &mut f, Forward, &record(&client_hello(0x0303, Some(&[alpn(&["dot"])]))));
+        assert_eq!(f.protocol, protocol::DOT);
+        // A QUIC hello offering DoQ (RFC 9250 §4.1), or a draft's `doq-i02`.
+        for name in ["doq", "doq-i02"] {
+            let mut f = FlowFacts::default();
+            let body = client_hello_body(0x0303, Some(&[alpn(&[name])]));
+            assert!(hello::record_client_hello(&body, Transport::Quic, &mut f));
+            assert_eq!(f.protocol, protocol::DOQ, "{name}");
+        }
+        let mut f = FlowFacts { protocol: protocol::QUIC, ..FlowFacts::default() };
+        assert!(hello::record_client_hello(
+            &client_hello_body(0x0303, Some(&[alpn(&["h3"])])),
+            Transport::Quic,
+            &mut f
+        ));
+        assert_eq!(f.protocol, protocol::QUIC);
+    }
+
+    #[test]
+    fn doh_hosts_match_whole_labels() {
+        assert!(hello::is_doh_host("dns.google"));
+        assert!(hello::is_doh_host("DNS.Google."));
+        assert!(hello::is_doh_host("chrome.cloudflare-dns.com"));
+        assert!(!hello::is_doh_host("notdns.google"));
+        assert!(!hello::is_doh_host("dns.google.example"));
+        assert!(!hello::is_doh_host("google"));
+        assert!(!hello::is_doh_host(""));
+    }
 }
