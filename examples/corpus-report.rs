@@ -19,7 +19,8 @@
 //! - protocols Netify numbers differently from nDPI 4.11 map by nDPI's name: `DTLS` (nDPI 30,
 //!   Netify 245), `IP_PIM` (297 / 299 `PIM`), `Service_Location_Protocol` (347 / 325 `SLP`),
 //!   `FTPS` (311 / 21 `FTP/S`), `SD-RTN` (171 / 294 `SD/RTN`), `Munin` (329 / 311), `Xiaomi`
-//!   (287 / 297), `FastCGI` (310 / 308).
+//!   (287 / 297), `FastCGI` (310 / 308), `Syncthing` (313 / 312); nDPI's `JRMI`, `HiSLIP`,
+//!   `Monero` and `Ceph` map to flowsieve-only IDs.
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
 //! it falls in a documented class, each listed with its count and reason:
@@ -145,6 +146,11 @@ fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "Munin" => protocol::MUNIN,
         "Xiaomi" => protocol::XIAOMI,
         "FastCGI" => protocol::FASTCGI,
+        "Syncthing" => protocol::SYNCTHING,
+        "JRMI" => protocol::JRMI,
+        "HiSLIP" => protocol::HISLIP,
+        "Monero" => protocol::MONERO,
+        "Ceph" => protocol::CEPH,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

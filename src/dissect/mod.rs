@@ -6,19 +6,26 @@
 //! line below, one line in the `registry!` list of [`registry`] (which also reaches the `dissect`
 //! fuzz target and its seeds), and its name in `protocol` if the ID is new.
 
+pub mod bgp;
 pub mod bittorrent;
+pub mod ceph;
 pub mod cipher_suites;
 pub mod dhcp;
 pub mod dns;
 pub mod fastcgi;
 pub mod ftp;
+pub mod git;
 pub mod gnutella;
 pub mod gquic;
+pub mod hislip;
 pub mod http;
 pub mod ike;
+pub mod jrmi;
 pub mod kerberos;
 pub mod ldap;
 pub mod mail;
+pub mod mining;
+pub mod monero;
 pub mod munin;
 pub mod mysql;
 pub mod netbios;
@@ -31,6 +38,7 @@ pub mod radius;
 pub mod rdp;
 mod reader;
 pub mod registry;
+pub mod rsync;
 pub mod rtp;
 pub mod rtsp;
 pub mod sdrtn;
@@ -43,8 +51,11 @@ pub mod ssh;
 pub mod starttls;
 pub mod stream;
 pub mod stun;
+pub mod syncthing;
 pub mod syslog;
 pub mod tds;
+pub mod telnet;
+pub mod teredo;
 pub mod text;
 pub mod tls;
 pub mod whois;

@@ -148,6 +148,17 @@ registry! {
     Fastcgi(fastcgi::FastcgiDissector),
     Whois(whois::WhoisDissector),
     Rtp(rtp::RtpDissector),
+    Bgp(bgp::BgpDissector),
+    Rsync(rsync::RsyncDissector),
+    Git(git::GitDissector),
+    Syncthing(syncthing::SyncthingDissector),
+    Teredo(teredo::TeredoDissector),
+    Jrmi(jrmi::JrmiDissector),
+    Hislip(hislip::HislipDissector),
+    Telnet(telnet::TelnetDissector),
+    Monero(monero::MoneroDissector),
+    Mining(mining::MiningDissector),
+    Ceph(ceph::CephDissector),
 }
 
 const _: () = assert!(KINDS.len() <= 64, "ruled_out is a u64 bit set");

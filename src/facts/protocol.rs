@@ -96,6 +96,21 @@ pub const FASTCGI: ProtocolId = ProtocolId(308);
 /// RTP media (RFC 3550) and its control protocol RTCP (RFC 3550 §6).
 pub const RTP: ProtocolId = ProtocolId(87);
 pub const RTCP: ProtocolId = ProtocolId(165);
+pub const BGP: ProtocolId = ProtocolId(13);
+pub const TELNET: ProtocolId = ProtocolId(77);
+pub const MINING: ProtocolId = ProtocolId(42);
+pub const RSYNC: ProtocolId = ProtocolId(166);
+pub const GIT: ProtocolId = ProtocolId(226);
+pub const TEREDO: ProtocolId = ProtocolId(214);
+pub const SYNCTHING: ProtocolId = ProtocolId(312);
+/// Java RMI (flowsieve-only).
+pub const JRMI: ProtocolId = ProtocolId(1200);
+/// HiSLIP, the IVI Foundation's instrument protocol (flowsieve-only).
+pub const HISLIP: ProtocolId = ProtocolId(1201);
+/// Monero's peer-to-peer (levin) protocol (flowsieve-only).
+pub const MONERO: ProtocolId = ProtocolId(1202);
+/// Ceph's messenger protocol (flowsieve-only).
+pub const CEPH: ProtocolId = ProtocolId(1203);
 
 /// Netify's protocol table (netifyd's `nd-protos.hpp`, the copy in
 /// `data/third-party/netify/protocols.tsv`), sorted by ID, followed by flowsieve-only protocols
@@ -335,6 +350,10 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: ProtocolId(331), name: "Protobuf" },
     Protocol { id: ProtocolId(332), name: "Ethereum" },
     Protocol { id: ProtocolId(333), name: "Telegram/VoIP" },
+    Protocol { id: ProtocolId(1200), name: "JRMI" },
+    Protocol { id: ProtocolId(1201), name: "HiSLIP" },
+    Protocol { id: ProtocolId(1202), name: "Monero" },
+    Protocol { id: ProtocolId(1203), name: "Ceph" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
