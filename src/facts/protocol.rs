@@ -114,7 +114,7 @@ pub const CEPH: ProtocolId = ProtocolId(1203);
 
 /// Netify's protocol table (netifyd's `nd-protos.hpp`, the copy in
 /// `data/third-party/netify/protocols.tsv`), sorted by ID, followed by flowsieve-only protocols
-/// (IDs from [`FLOWSIEVE_FIRST_ID`], none yet). A test ties this table to that file. A
+/// (IDs from [`FLOWSIEVE_FIRST_ID`]). A test ties this table to that file. A
 /// protocol flowsieve detects uses Netify's ID and name; an ID is never reused for another
 /// protocol. netifyd's `TODO` entry (ID 4294967295) does not fit a `u16` and is left out.
 pub const PROTOCOLS: &[Protocol] = &[
