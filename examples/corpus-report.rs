@@ -21,7 +21,8 @@
 //! - protocols Netify numbers differently from nDPI 4.11 map by nDPI's name: `DTLS` (nDPI 30,
 //!   Netify 245), `IP_PIM` (297 / 299 `PIM`), `Service_Location_Protocol` (347 / 325 `SLP`),
 //!   `FTPS` (311 / 21 `FTP/S`), `SD-RTN` (171 / 294 `SD/RTN`), `Munin` (329 / 311), `Xiaomi`
-//!   (287 / 297), `FastCGI` (310 / 308).
+//!   (287 / 297), `FastCGI` (310 / 308), `Syncthing` (313 / 312); nDPI's `JRMI`, `HiSLIP`,
+//!   `Monero` and `Ceph` map to flowsieve-only IDs.
 //! - the same for protocols of issue 14's dissectors: `ETHEREUM`, `Discord`, `OICQ`, `Zabbix`,
 //!   `TocaBoca`, `Source_Engine`, `TuyaLP`, `BACnet`, `DNP3`.
 //! - protocols Netify does not list get flowsieve-only IDs and nDPI's names, and those whose
@@ -176,6 +177,11 @@ fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "Kafka" => protocol::KAFKA,
         "NAT-PMP" => protocol::NAT_PMP,
         "Elasticsearch" => protocol::ELASTICSEARCH,
+        "Syncthing" => protocol::SYNCTHING,
+        "JRMI" => protocol::JRMI,
+        "HiSLIP" => protocol::HISLIP,
+        "Monero" => protocol::MONERO,
+        "Ceph" => protocol::CEPH,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

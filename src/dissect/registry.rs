@@ -182,6 +182,17 @@ registry! {
     RipeAtlas(ripe_atlas::RipeAtlasDissector),
     Can(can::CanDissector),
     Rtp(rtp::RtpDissector),
+    Bgp(bgp::BgpDissector),
+    Rsync(rsync::RsyncDissector),
+    Git(git::GitDissector),
+    Syncthing(syncthing::SyncthingDissector),
+    Teredo(teredo::TeredoDissector),
+    Jrmi(jrmi::JrmiDissector),
+    Hislip(hislip::HislipDissector),
+    Telnet(telnet::TelnetDissector),
+    Monero(monero::MoneroDissector),
+    Mining(mining::MiningDissector),
+    Ceph(ceph::CephDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -105,6 +105,22 @@ pub const FASTCGI: ProtocolId = ProtocolId(308);
 /// RTP media (RFC 3550) and its control protocol RTCP (RFC 3550 §6).
 pub const RTP: ProtocolId = ProtocolId(87);
 pub const RTCP: ProtocolId = ProtocolId(165);
+pub const BGP: ProtocolId = ProtocolId(13);
+pub const TELNET: ProtocolId = ProtocolId(77);
+pub const MINING: ProtocolId = ProtocolId(42);
+pub const RSYNC: ProtocolId = ProtocolId(166);
+pub const GIT: ProtocolId = ProtocolId(226);
+pub const TEREDO: ProtocolId = ProtocolId(214);
+pub const SYNCTHING: ProtocolId = ProtocolId(312);
+/// Java RMI (flowsieve-only).
+pub const JRMI: ProtocolId = ProtocolId(1200);
+/// HiSLIP, the IVI Foundation's instrument protocol (flowsieve-only).
+pub const HISLIP: ProtocolId = ProtocolId(1201);
+/// Monero's peer-to-peer (levin) protocol (flowsieve-only).
+pub const MONERO: ProtocolId = ProtocolId(1202);
+/// Ceph's messenger protocol (flowsieve-only).
+pub const CEPH: ProtocolId = ProtocolId(1203);
+
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
 pub const WHATSAPP: ProtocolId = ProtocolId(142);
@@ -400,6 +416,10 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: KAFKA, name: "Kafka" },
     Protocol { id: KCP, name: "KCP" },
     Protocol { id: RIPE_ATLAS, name: "RipeAtlas" },
+    Protocol { id: JRMI, name: "JRMI" },
+    Protocol { id: HISLIP, name: "HiSLIP" },
+    Protocol { id: MONERO, name: "Monero" },
+    Protocol { id: CEPH, name: "Ceph" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category

@@ -146,7 +146,7 @@ impl Empty for FlowVerdicts {
     }
 }
 
-/// A tracked flow: one slab slot, 248 bytes (checked by `a_flow_slot_stays_within_its_budget`),
+/// A tracked flow: one slab slot, 256 bytes (checked by `a_flow_slot_stays_within_its_budget`),
 /// plus its heap parts (see [`crate::facts`] for where new facts go).
 #[derive(Debug)]
 pub struct Flow {
