@@ -813,7 +813,10 @@ fn interface_locality(interfaces: &[CaptureInterface], extra: &[IpNet]) -> anyho
     let mut broadcast = Vec::new();
     for iface in interfaces {
         let Some(device) = devices.iter().find(|d| d.name == iface.name) else {
-            bail!("no network interface named '{}'", iface.name);
+            // Waited for by the AF_PACKET capture (libpcap refuses it when opening). Its
+            // addresses are not known, so only -A and the built-in private ranges say what is local.
+            tracing::warn!(iface = %iface.name, "no network interface of that name (yet): its addresses are not local networks; add them with -A");
+            continue;
         };
         for a in &device.addresses {
             let prefix = a.netmask.map_or(if a.addr.is_ipv4() { 32 } else { 128 }, prefix_len);
