@@ -201,12 +201,7 @@ fn takes_interfaces_from_netifyd_configuration() {
     let mut run = Run::start(&ns, "netifyd", &["--netifyd-conf", conf_arg]);
     assert_eq!(run.next(), "READY=1");
     let socket = run.dir.join("ctl").join("flowsieve.sock");
-    let out = Command::new(env!("CARGO_BIN_EXE_flowsieve"))
-        .args(["status", "--json", "--control-socket"])
-        .arg(&socket)
-        .output()
-        .unwrap();
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = status_json(&socket);
     let mut workers: Vec<(String, bool)> = status["workers"]
         .as_array()
         .unwrap()
@@ -230,12 +225,7 @@ fn takes_interfaces_from_netifyd_configuration() {
     let mut run = Run::start(&ns, "netifyd-nfq", &["--netifyd-conf", conf_arg]);
     assert_eq!(run.next(), "READY=1", "{}", run.log());
     let socket = run.dir.join("ctl").join("flowsieve.sock");
-    let out = Command::new(env!("CARGO_BIN_EXE_flowsieve"))
-        .args(["status", "--json", "--control-socket"])
-        .arg(&socket)
-        .output()
-        .unwrap();
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = status_json(&socket);
     let queues: Vec<(u64, bool)> = status["workers"]
         .as_array()
         .unwrap()
@@ -250,4 +240,14 @@ fn takes_interfaces_from_netifyd_configuration() {
     assert!(log.contains("NFQUEUE queues from netifyd's configuration"), "{log}");
     assert!(log.contains("wan=54:4"), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `flowsieve status --json` of the agent serving `socket`.
+fn status_json(socket: &std::path::Path) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_flowsieve"))
+        .args(["status", "--json", "--control-socket"])
+        .arg(socket)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
 }

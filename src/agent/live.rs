@@ -531,8 +531,13 @@ fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared
         }
     });
     let stats = capture.stats();
+    log_stopped(capture.iface(), stats, &worker);
+    result.map_err(Into::into)
+}
+
+fn log_stopped(iface: &str, stats: LiveStats, worker: &Worker) {
     tracing::info!(
-        iface = capture.iface(),
+        iface,
         received = stats.received,
         kernel_dropped = stats.dropped,
         flows = worker.table.stats().flows_created,
@@ -540,7 +545,6 @@ fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared
         malformed = worker.decode_stats.malformed,
         "capture stopped"
     );
-    result.map_err(Into::into)
 }
 
 /// A worker on AF_PACKET rings whose interface may be missing or come and go: it waits for the
@@ -650,15 +654,7 @@ fn ring_worker_loop(
             l.changes += 1;
         });
     }
-    tracing::info!(
-        iface = %recipe.iface,
-        received = earlier.received,
-        kernel_dropped = earlier.dropped,
-        flows = worker.table.stats().flows_created,
-        flows_refused = worker.table.stats().flows_refused,
-        malformed = worker.decode_stats.malformed,
-        "capture stopped"
-    );
+    log_stopped(&recipe.iface, earlier, &worker);
     Ok(())
 }
 
