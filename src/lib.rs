@@ -23,6 +23,7 @@
 //! facts    → nothing
 //! netlink  → nothing
 //! status   → nothing
+//! metrics  → status
 //! sdnotify → nothing
 //! decode   → facts
 //! capture  → decode, netlink
@@ -34,7 +35,7 @@
 //! output   → classify, dissect, facts, flow
 //! enforce  → facts, flow, netlink, output, status
 //! actions  → criteria, enforce, facts, netlink
-//! agent    → actions, capture, classify, decode, enforce, facts, flow, netlink, sdnotify, status
+//! agent    → actions, capture, classify, decode, enforce, facts, flow, metrics, netlink, sdnotify, status
 //! ```
 
 pub mod actions;
@@ -47,6 +48,7 @@ pub mod dissect;
 pub mod enforce;
 pub mod facts;
 pub mod flow;
+pub mod metrics;
 pub mod netifyd;
 pub mod netlink;
 pub mod output;

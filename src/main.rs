@@ -234,9 +234,14 @@ struct FlowTableArgs {
     /// Extra local network (address or CIDR), as netifyd's -A; repeatable.
     #[arg(short = 'A', long = "local-net", value_name = "CIDR")]
     local_nets: Vec<IpNet>,
-    /// Largest number of flows tracked at once; new flows beyond it are counted and ignored.
+    /// Largest number of flows tracked at once by the whole agent (shared out among the
+    /// workers; about 500 bytes each). A full table evicts flows not established yet, then
+    /// flows still in detection, then the oldest.
     #[arg(long, default_value_t = 262_144)]
     max_flows: usize,
+    /// Seconds a TCP flow without a completed handshake (a SYN, maybe answered) is kept idle.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    unestablished_timeout: u64,
     /// Packets with payload after which detection gives up (Netify's max_detection_pkts).
     #[arg(long, default_value_t = 32)]
     max_detection_pkts: u16,
@@ -280,6 +285,10 @@ struct RunArgs {
     /// half-empty ring block before the worker sees it (the kernel rounds it up to a jiffy).
     #[arg(long, value_name = "MS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     ring_timeout: u32,
+    /// Keep running when a target cannot be set up (a set the kernel refuses, an unwritable log
+    /// directory), enforcing with the others; without it `run` exits non-zero naming it.
+    #[arg(long)]
+    degraded_ok: bool,
     /// AF_PACKET ring per worker socket, in MiB (1–1024). The whole ring is resident memory.
     /// Default by the interface's link speed: up to 100 Mb/s 1, virtual devices (bridge, VLAN,
     /// PPP, veth) and unknown speeds 2, 1 Gb/s 4, 10 Gb/s 16, faster 32.
@@ -288,6 +297,9 @@ struct RunArgs {
     /// Where `flowsieve status` reaches the agent ("none" serves no status).
     #[arg(long, default_value = DEFAULT_CONTROL_SOCKET)]
     control_socket: PathBuf,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464); off by default.
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics_listen: Option<std::net::SocketAddr>,
     #[command(flatten)]
     table: FlowTableArgs,
     #[command(flatten)]
@@ -405,6 +417,30 @@ struct ReplayArgs {
     captures: Vec<String>,
 }
 
+/// `print!` that ends the program quietly when the reader went away (`flowsieve status | head
+/// -1`): a closed pipe is not an error to panic over.
+macro_rules! out {
+    ($($arg:tt)*) => { write_stdout(format_args!($($arg)*), false) };
+}
+
+/// `println!`, as [`out!`].
+macro_rules! outln {
+    ($($arg:tt)*) => { write_stdout(format_args!($($arg)*), true) };
+}
+
+fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let result = stdout.write_fmt(args).and_then(|()| if newline { stdout.write_all(b"\n") } else { Ok(()) });
+    if let Err(e) = result {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("flowsieve: writing output: {e}");
+        std::process::exit(1);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let log = match &cli.command {
@@ -417,6 +453,14 @@ fn main() -> ExitCode {
     let result = dispatch(cli);
     match result {
         Ok(code) => code,
+        // The reader of the output went away (`| head -1`): not a failure of ours.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("flowsieve: {e:#}");
             ExitCode::FAILURE
@@ -428,16 +472,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     if cli.dump_apps || cli.dump_protos || cli.dump_category.is_some() {
         let classifier = cli.signatures.load()?;
         if cli.dump_apps {
-            print!("{}", classify::dump_apps(&classifier));
+            out!("{}", classify::dump_apps(&classifier));
         }
         if cli.dump_protos {
-            print!("{}", classify::dump_protos(&classifier));
+            out!("{}", classify::dump_protos(&classifier));
         }
         if let Some(kind) = &cli.dump_category {
             let kind: CategoryKind = kind
                 .parse()
                 .map_err(|_| anyhow::anyhow!("--dump-category takes 'application' or 'protocol', not '{kind}'"))?;
-            print!("{}", classify::dump_category(&classifier, kind));
+            out!("{}", classify::dump_category(&classifier, kind));
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -461,7 +505,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             explain(args, classifier)
         }
         Command::Lookup { signatures, query } => {
-            print!("{}", signatures.or(outer).load()?.explain_lookup(&query));
+            out!("{}", signatures.or(outer).load()?.explain_lookup(&query));
             Ok(ExitCode::SUCCESS)
         }
         Command::Generate { what } => generate(what),
@@ -498,7 +542,12 @@ fn generate(what: Generate) -> anyhow::Result<ExitCode> {
 }
 
 fn table_config(args: &FlowTableArgs) -> TableConfig {
-    TableConfig { max_flows: args.max_flows, max_detection_packets: args.max_detection_pkts, ..TableConfig::default() }
+    TableConfig {
+        max_flows: args.max_flows,
+        max_detection_packets: args.max_detection_pkts,
+        unestablished_idle: std::time::Duration::from_secs(args.unestablished_timeout),
+        ..TableConfig::default()
+    }
 }
 
 /// Load a configuration, printing warnings; on errors print them all and fail.
@@ -525,9 +574,9 @@ fn check(args: ConfigArg, classifier: &Classifier) -> anyhow::Result<ExitCode> {
         Ok(mut c) => {
             c.warnings.extend(unknown_applications(&c.actions, classifier));
             for w in &c.warnings {
-                println!("{}: {w}", args.config.display());
+                outln!("{}: {w}", args.config.display());
             }
-            println!(
+            outln!(
                 "{}: OK: {} action(s), {} target(s), {} warning(s)",
                 args.config.display(),
                 c.actions.actions.len(),
@@ -538,10 +587,10 @@ fn check(args: ConfigArg, classifier: &Classifier) -> anyhow::Result<ExitCode> {
         }
         Err(e) => {
             for p in &e.problems {
-                println!("{}: {p}", args.config.display());
+                outln!("{}: {p}", args.config.display());
             }
             let errors = e.problems.iter().filter(|p| p.severity == Severity::Error).count();
-            println!("{}: {errors} error(s)", args.config.display());
+            outln!("{}: {errors} error(s)", args.config.display());
             Ok(ExitCode::FAILURE)
         }
     }
@@ -599,7 +648,7 @@ fn explain(args: ExplainArgs, classifier: Arc<Classifier>) -> anyhow::Result<Exi
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut write_error = None;
-    agent::replay(&config, &args.captures, &options, |_, flow| {
+    let summary = agent::replay(&config, &args.captures, &options, |_, flow| {
         if args.matched && flow.verdicts.actions.is_empty() {
             return;
         }
@@ -608,11 +657,17 @@ fn explain(args: ExplainArgs, classifier: Arc<Classifier>) -> anyhow::Result<Exi
             write_error.get_or_insert(e);
         }
     })?;
-    out.flush()?;
-    match write_error {
-        Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing output"),
-        _ => Ok(ExitCode::SUCCESS),
+    if let Err(e) = out.flush() {
+        write_error.get_or_insert(e);
     }
+    match write_error {
+        Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e).context("writing output"),
+        _ => {}
+    }
+    for (file, why) in &summary.truncated {
+        eprintln!("{file}: stopped early: {why}");
+    }
+    Ok(if summary.unreadable > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 /// Why each action did or did not match `flow` (its final facts, at its last packet's time).
@@ -655,9 +710,9 @@ fn exemption_text(e: &flowsieve::actions::Exemption) -> String {
 fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let status = flowsieve::status::query(&args.control_socket)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        outln!("{}", serde_json::to_string_pretty(&status)?);
     } else {
-        print!("{status}");
+        out!("{status}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -770,6 +825,7 @@ fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
         filter: args.filter,
         queue_capacity: 65_536,
         control_socket: control_socket(args.control_socket)?,
+        metrics_listen: args.metrics_listen,
         capture: match args.capture {
             CaptureArg::Afpacket => CaptureMethod::AfPacket,
             CaptureArg::Pcap => CaptureMethod::Pcap,
@@ -784,6 +840,7 @@ fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
             block_timeout_ms: args.ring_timeout,
             ..Default::default()
         },
+        degraded_ok: args.degraded_ok,
         ring_bytes: args.ring_size.map(|mib| mib as usize * (1 << 20)),
         notifier: flowsieve::sdnotify::Notifier::from_env(),
         nfqueues,
@@ -927,10 +984,11 @@ fn replay(args: ReplayArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitC
         if args.json {
             eprintln!("{line}");
         } else {
-            println!("{line}");
+            outln!("{line}");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    // A file that is not a capture at all is an error (one cut short is reported only).
+    Ok(if summary.unreadable > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 fn ip_protocol_name(p: u8) -> String {

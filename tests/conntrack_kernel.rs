@@ -385,7 +385,7 @@ fn removing_ctmark_and_ctlabel_targets_leaves_marks_and_labels_alone() {
     enforcer.flush();
     let mut sock = ConntrackSocket::open().unwrap();
     assert_eq!(sock.get(&conn.tuple()).unwrap().map(|e| (e.mark, e.labels)), Some((0x42, 1 << 1)));
-    enforcer.reload(&[]);
+    enforcer.reload(&[]).unwrap();
     assert!(enforcer.status().is_empty());
     enforcer.shutdown();
     let entry = sock.get(&conn.tuple()).unwrap().expect("still tracked");

@@ -329,7 +329,7 @@ fn reload_removing_a_managed_target_destroys_its_sets() {
     enforcer.handle(&targets(&["ipset.social"]), &v4_event(), false, None);
     enforcer.flush();
     member_line(&list(&ns, "social-media.v4"), "1.2.3.4");
-    enforcer.reload(&[]);
+    enforcer.reload(&[]).unwrap();
     let out = ns.exec_ok("ipset", &["list", "-n"]);
     assert!(!out.contains("social-media"), "managed sets must be destroyed: {out}");
 
@@ -341,7 +341,7 @@ fn reload_removing_a_managed_target_destroys_its_sets() {
     let mut enforcer = enforcer_with(cfg);
     enforcer.handle(&targets(&["ipset.admin"]), &v4_event(), false, None);
     enforcer.flush();
-    enforcer.reload(&[]);
+    enforcer.reload(&[]).unwrap();
     member_line(&list(&ns, "admin.v4"), "1.2.3.4");
 }
 
@@ -356,7 +356,7 @@ fn reload_with_a_changed_ttl_keeps_the_members_and_a_new_type_replaces_the_set()
     // Changed ttl (flush_on_create still on): same set, no flush, new members get the new ttl.
     let mut longer = cfg.clone();
     longer.ttl = 1800;
-    enforcer.reload(&[TargetSpec::Ipset(longer.clone())]);
+    enforcer.reload(&[TargetSpec::Ipset(longer.clone())]).unwrap();
     let other = event(Ipv4Addr::new(192, 168, 1, 10).into(), Ipv4Addr::new(5, 6, 7, 8).into(), 6, 443);
     enforcer.handle(&targets(&["ipset.social"]), &other, false, None);
     enforcer.flush();
@@ -369,7 +369,7 @@ fn reload_with_a_changed_ttl_keeps_the_members_and_a_new_type_replaces_the_set()
     // Another set type under the same name: the old set goes, a new one is made.
     let mut ports = longer;
     ports.set_type = IpsetType::HashIpPort;
-    enforcer.reload(&[TargetSpec::Ipset(ports)]);
+    enforcer.reload(&[TargetSpec::Ipset(ports)]).unwrap();
     let l = list(&ns, "social-media.v4");
     assert!(l.contains("Type: hash:ip,port\n") && !l.contains("1.2.3.4"), "{l}");
 }

@@ -435,7 +435,7 @@ fn a_reload_that_changes_the_ttl_keeps_the_sets_and_their_elements() {
     // Same sets and key, another ttl, flush_on_create still set: taken over, not flushed.
     let mut longer = weakssl_config();
     longer.ttl = 600;
-    enforcer.reload(&[TargetSpec::NftSet(longer.clone())]);
+    enforcer.reload(&[TargetSpec::NftSet(longer.clone())]).unwrap();
     let element = "192.168.1.10 . 6 . 1010 . 10.99.0.2";
     let listing = list_table(&ns);
     assert!(expires_of(set_block(&listing, "weakssl.v4"), element) <= Duration::from_secs(120), "{listing}");
@@ -449,8 +449,69 @@ fn a_reload_that_changes_the_ttl_keeps_the_sets_and_their_elements() {
     // Another key: the old sets are deleted and made again with the new key.
     let mut other_key = longer;
     other_key.key = ["local_addr", "other_addr"].iter().map(|n| KeyPart::from_netify_name(n).unwrap()).collect();
-    enforcer.reload(&[TargetSpec::NftSet(other_key)]);
+    enforcer.reload(&[TargetSpec::NftSet(other_key)]).unwrap();
     let listing = list_table(&ns);
     let block = set_block(&listing, "weakssl.v4");
     assert!(block.contains("type ipv4_addr . ipv4_addr") && !block.contains(element), "{block}");
+}
+
+#[test]
+fn a_users_sets_are_never_flushed_or_deleted() {
+    let Some(ns) = namespace("users_sets") else { return };
+    // The user's own sets in the same table, under flowsieve's names, each holding an element.
+    for cmd in [
+        "add table inet netify",
+        "add set inet netify weakssl.v4 { type ipv4_addr ; }",
+        "add element inet netify weakssl.v4 { 192.0.2.1 }",
+        "add set inet netify weakssl.v6 { type ipv6_addr . inet_proto . inet_service . ipv6_addr ; flags timeout ; }",
+        "add element inet netify weakssl.v6 { 2001:db8::9 . 6 . 443 . 2001:db8::2 }",
+    ] {
+        ns.exec_ok("nft", &[cmd]);
+    }
+    // Another type under our name: an error at start, nothing touched, not even at shutdown.
+    let mut enforcer = Enforcer::new(&[TargetSpec::NftSet(weakssl_config())], EnforceMode::Apply);
+    let failures = enforcer.setup_failures();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0].contains("another key type"), "{failures:?}");
+    enforcer.shutdown();
+    let listing = list_table(&ns);
+    assert!(set_block(&listing, "weakssl.v4").contains("192.0.2.1"), "{listing}");
+    assert!(set_block(&listing, "weakssl.v6").contains("2001:db8::9"), "{listing}");
+
+    // Removed by a reload: still not flowsieve's to delete.
+    let mut enforcer = Enforcer::new(&[TargetSpec::NftSet(weakssl_config())], EnforceMode::Apply);
+    enforcer.reload(&[]).unwrap();
+    let listing = list_table(&ns);
+    assert!(set_block(&listing, "weakssl.v4").contains("192.0.2.1"), "{listing}");
+
+    // A set flowsieve made carries the mark, and is flushed at shutdown.
+    ns.exec_ok("nft", &["delete table inet netify"]);
+    let mut enforcer = Enforcer::new(&[TargetSpec::NftSet(weakssl_config())], EnforceMode::Apply);
+    enforcer.handle(&[Arc::from("nftset.weakssl")], &v4_event(), false, None);
+    enforcer.flush();
+    let listing = list_table(&ns);
+    assert!(set_block(&listing, "weakssl.v4").contains("managed by flowsieve"), "{listing}");
+    enforcer.shutdown();
+    assert_eq!(element_count(set_block(&list_table(&ns), "weakssl.v4")), 0, "{}", list_table(&ns));
+}
+
+#[test]
+fn repair_after_a_reload_that_changes_the_target_refills_every_live_element() {
+    let Some(ns) = namespace("repair_after_reload") else { return };
+    let mut enforcer = Enforcer::new(&[TargetSpec::NftSet(weakssl_config())], EnforceMode::Apply);
+    let names: Vec<Arc<str>> = vec![Arc::from("nftset.weakssl")];
+    enforcer.handle(&names, &v4_event(), false, None);
+    enforcer.handle(&names, &v6_event(), false, None);
+    enforcer.flush();
+    // Another ttl: the new target takes the sets over, and what the old one knew of them.
+    let mut longer = weakssl_config();
+    longer.ttl = 600;
+    enforcer.reload(&[TargetSpec::NftSet(longer)]).unwrap();
+    enforcer.tick(SystemTime::now()); // first check: all present
+    ns.exec_ok("nft", &["delete", "table", "inet", "netify"]);
+    std::thread::sleep(Duration::from_millis(1050));
+    enforcer.tick(SystemTime::now());
+    let listing = list_table(&ns);
+    assert!(set_block(&listing, "weakssl.v4").contains("192.168.1.10 . 6 . 1010 . 10.99.0.2"), "{listing}");
+    assert!(set_block(&listing, "weakssl.v6").contains("fd00::10 . 6 . 443 . 2001:db8::2"), "{listing}");
 }

@@ -75,12 +75,7 @@ fn weak_tls_example_blocks_tls_1_1_except_exempt_client() {
     eprintln!("element: {}", line.trim());
 
     // The drop rule from the README: new TLS 1.1 connections from the client now fail.
-    lab::must(&lab.router, "nft", &["add chain inet netify forward { type filter hook forward priority -10 ; }"]);
-    lab::must(
-        &lab.router,
-        "nft",
-        &["add rule inet netify forward ip saddr . ip protocol . th dport . ip daddr @weakssl.v4 drop"],
-    );
+    lab.add_weakssl_drop_rule();
     assert!(!lab.tls_request(&lab.client, 1010, true), "TLS 1.1 from the client must be blocked by the rule");
     assert!(lab.tls_request(&lab.client, 443, false), "TLS 1.2 from the client must still work");
     assert!(lab.tls_request(&lab.exempt, 1010, true), "TLS 1.1 from the exempt client must still work");

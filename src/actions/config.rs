@@ -87,8 +87,33 @@ pub fn load_with(path: &Path, groups: Option<&AddressGroups>) -> Result<FlowActi
         path: path.to_path_buf(),
         problems: vec![Problem { severity: Severity::Error, path: "$".into(), message, detail: None }],
     };
-    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let text = read_config_text(path).map_err(|e| fail(format!("cannot read: {e}")))?;
     parse_with(&text, path, groups)
+}
+
+/// Largest configuration file read (bytes).
+pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
+
+/// Read a configuration file: a regular file only (a FIFO or device would block or never end;
+/// opened non-blocking so that opening one cannot hang either), at most [`MAX_CONFIG_BYTES`].
+pub fn read_config_text(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)?;
+    let meta = file.metadata()?;
+    let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
+    if !meta.is_file() {
+        return Err(invalid("not a regular file".into()));
+    }
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(invalid(format!("{} bytes; a configuration is at most {MAX_CONFIG_BYTES}", meta.len())));
+    }
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(invalid(format!("more than {MAX_CONFIG_BYTES} bytes")));
+    }
+    Ok(text)
 }
 
 /// Compile configuration text; `path` is only used in messages.

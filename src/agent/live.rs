@@ -163,6 +163,8 @@ pub struct RunOptions {
     pub address_groups: Option<std::path::PathBuf>,
     /// Where `flowsieve status` finds the agent; `None` serves no status.
     pub control_socket: Option<std::path::PathBuf>,
+    /// Where the Prometheus endpoint (`/metrics`) listens; `None` serves none.
+    pub metrics_listen: Option<std::net::SocketAddr>,
     pub capture: CaptureMethod,
     /// Names applications; `None` leaves them unknown.
     pub classifier: Option<Arc<crate::classify::Classifier>>,
@@ -178,6 +180,8 @@ pub struct RunOptions {
     /// NFQUEUE queues to read (`--nfqueue`), one worker each, and how.
     pub nfqueues: Vec<nfqueue::QueueSpec>,
     pub nfqueue: nfqueue::QueueOptions,
+    /// Keep running when a target cannot be set up (otherwise `run` fails).
+    pub degraded_ok: bool,
 }
 
 /// Run the agent until SIGINT or SIGTERM. SIGHUP reloads the configuration.
@@ -201,6 +205,12 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         workers: Vec::new(),
         ..Status::default()
     }));
+
+    // One agent per control socket and per managed table or set: before anything is changed.
+    let _instance = super::instance::InstanceLock::acquire(&super::instance::lock_paths(
+        options.control_socket.as_deref(),
+        &initial.targets,
+    ))?;
 
     // Open every capture first so a bad interface fails before anything is changed. With
     // AF_PACKET an interface that does not exist yet is waited for (its worker opens the rings
@@ -269,15 +279,22 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         ),
         None => None,
     };
+    let metrics_thread = match options.metrics_listen {
+        Some(addr) => Some(
+            crate::metrics::serve(addr, status.clone(), stop.clone())
+                .with_context(|| format!("opening the metrics endpoint on {addr} (--metrics-listen)"))?,
+        ),
+        None => None,
+    };
 
+    let enforcer = super::enforcer::start_enforcer(&initial.targets, options.degraded_ok)?;
     // The enforcer says when its targets are set up (sets created, files opened).
     let (ready_tx, ready_rx) = bounded::<()>(1);
     let enforcer_thread = {
-        let targets = initial.targets.clone();
         let (stop, status) = (stop.clone(), status.clone());
         std::thread::Builder::new()
             .name("enforcer".into())
-            .spawn(move || enforcer_loop(targets, rx, stop, status, ready_tx))?
+            .spawn(move || enforcer_loop(enforcer, rx, stop, status, ready_tx))?
     };
 
     // Conntrack facts for every worker: a cache fed by conntrack events, bounded like the
@@ -306,10 +323,14 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         })
         .chain(queues.iter().map(|(q, external)| nfqueue::worker_status(q, *external, &options.nfqueue)))
         .collect();
+    // `max_flows` is for the whole agent: the fanout spreads flows evenly over the workers, so
+    // each table holds its share.
+    let mut table_config = options.table.clone();
+    table_config.max_flows = options.table.max_flows.div_ceil((sources.len() + queues.len()).max(1)).max(1);
     let first_queue_index = sources.len();
     // A worker and what it shares: its own flow table, named after what it reads.
     let mut make_worker = |name: &str, external: bool, index: usize| {
-        let mut table = FlowTable::new(options.table.clone(), options.locality.clone(), name, external);
+        let mut table = FlowTable::new(table_config.clone(), options.locality.clone(), name, external);
         if let Some(c) = &options.classifier {
             table = table.with_classifier(c.clone());
         }
@@ -372,14 +393,31 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
                         for w in &new.warnings {
                             tracing::warn!("{w}");
                         }
-                        actions.store(Arc::new(new.actions.clone()));
-                        // Blocking send: a reload must not be lost to a full queue.
-                        if tx.send(EnforcerMsg::Reload(new.targets.clone())).is_err() {
+                        // Blocking send: a reload must not be lost to a full queue. The targets go
+                        // first: when one cannot be set up, the enforcer rolls back and the running
+                        // actions stay too.
+                        let (reply, outcome) = bounded(1);
+                        if tx.send(EnforcerMsg::Reload(new.targets.clone(), reply)).is_err() {
                             break;
                         }
-                        generation.fetch_add(1, Ordering::Release);
-                        lock(&status).reloads += 1;
-                        tracing::info!(path = %options.config_path.display(), "configuration reloaded");
+                        match outcome.recv() {
+                            Ok(Ok(())) => {
+                                actions.store(Arc::new(new.actions.clone()));
+                                generation.fetch_add(1, Ordering::Release);
+                                lock(&status).reloads += 1;
+                                tracing::info!(path = %options.config_path.display(), "configuration reloaded");
+                            }
+                            Ok(Err(failures)) => {
+                                let text = failures.join("; ");
+                                {
+                                    let mut s = lock(&status);
+                                    s.failed_reloads += 1;
+                                    s.last_reload_error = Some(text.clone());
+                                }
+                                tracing::error!("reload failed, keeping the running configuration: targets could not be set up: {text}");
+                            }
+                            Err(_) => break,
+                        }
                     }
                     Err(e) => {
                         {
@@ -428,7 +466,7 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     if enforcer_thread.join().is_err() {
         tracing::error!("enforcer panicked");
     }
-    if let Some(t) = status_thread {
+    for t in [status_thread, metrics_thread].into_iter().flatten() {
         let _ = t.join();
     }
     let dropped = dropped.load(Ordering::Relaxed);
@@ -678,6 +716,9 @@ pub(super) fn publish(status: &SharedStatus, index: usize, worker: &Worker, capt
         w.flows_created = t.flows_created;
         w.flows_refused = t.flows_refused;
         w.flows_expired = t.flows_expired;
+        w.evicted_unestablished = t.evicted_unestablished;
+        w.evicted_undetected = t.evicted_undetected;
+        w.evicted_oldest = t.evicted_oldest;
         w.malformed = d.malformed;
         w.not_ip = d.not_ip;
         w.fragments = d.fragments;

@@ -7,6 +7,7 @@
 //! enforcer runs inline so each flow's output can say what its targets did.
 
 mod enforcer;
+mod instance;
 mod live;
 /// `run --nfqueue`: workers reading NFQUEUEs and giving verdicts.
 pub mod nfqueue;

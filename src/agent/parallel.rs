@@ -576,7 +576,10 @@ pub(super) fn replay(
                     outcome = Err(e);
                     break;
                 }
-                Err(e) => summary.truncated.push((name, e.to_string())),
+                Err(e) => {
+                    summary.unreadable += 1;
+                    summary.truncated.push((name, e.to_string()));
+                }
             }
             while let Ok(output) = out_rx.try_recv() {
                 collector.take(output, &mut enforcer, &mut summary, &mut on_flow);

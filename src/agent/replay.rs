@@ -65,6 +65,8 @@ pub struct ReplaySummary {
     pub decode: DecodeStats,
     /// Files that ended early, with why.
     pub truncated: Vec<(String, String)>,
+    /// Files that were not captures at all (also listed in `truncated`).
+    pub unreadable: usize,
     pub elapsed: Duration,
     pub target_counters: Vec<(String, crate::enforce::TargetCounters)>,
     /// With workers: how often the reader found a worker's queue full and waited for it.
@@ -81,6 +83,9 @@ impl ReplaySummary {
         s.flows_created += t.flows_created;
         s.flows_refused += t.flows_refused;
         s.flows_expired += t.flows_expired;
+        s.evicted_unestablished += t.evicted_unestablished;
+        s.evicted_undetected += t.evicted_undetected;
+        s.evicted_oldest += t.evicted_oldest;
         let x = &mut self.decode;
         x.malformed += d.malformed;
         x.not_ip += d.not_ip;
@@ -240,6 +245,7 @@ fn replay_inline(
             // capture (or is damaged from the start) is reported and skipped.
             Err(e @ crate::capture::CaptureError::Open { .. }) => return Err(e),
             Err(e) => {
+                summary.unreadable += 1;
                 summary.truncated.push((name.clone(), e.to_string()));
                 continue;
             }

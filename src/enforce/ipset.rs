@@ -420,9 +420,11 @@ impl TargetKind for IpsetConfig {
         if longest.len() > 31 {
             let p = props.path_of("set_name");
             props.error(&p, format!("ipset names are at most 31 bytes: '{longest}' is {}", longest.len()));
+        } else {
+            super::nftset::check_kernel_name(props, "set_name", &longest, 31);
         }
         cfg.max_elements = set_size(props);
-        cfg.ttl = u32::try_from(props.number("ttl", 0)).unwrap_or(u32::MAX);
+        cfg.ttl = super::nftset::set_ttl(props);
         cfg.managed = props.flag("managed", false);
         cfg.flush_on_create = props.flag("flush_on_create", false);
         cfg.flush_on_destroy = props.flag("flush_on_destroy", false);

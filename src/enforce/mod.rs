@@ -6,6 +6,7 @@
 
 #[macro_use]
 pub mod kind;
+pub mod files;
 use crate::netlink;
 use crate::status::latency;
 
@@ -81,6 +82,17 @@ pub trait Target: Send {
     fn remove(&mut self) -> Result<(), TargetError> {
         self.shutdown()
     }
+    /// A reload hands this target's kernel sets to a successor with the same sets: what this
+    /// target knows of their live elements (for the successor's repair of a deleted set).
+    fn hand_over(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+        None
+    }
+    /// Receive what [`Target::hand_over`] gave.
+    fn take_over(&mut self, _known: Box<dyn std::any::Any + Send>) {}
+    /// A reload (SIGHUP) kept this target: reopen output files (logrotate moved them).
+    fn reopen(&mut self) -> Result<(), TargetError> {
+        Ok(())
+    }
     /// The flow still matches: keep its kernel state alive (element timeouts). Targets whose
     /// output is one record per match (log) do nothing.
     fn refresh(&mut self, _event: &MatchEvent) -> Result<(), TargetError> {
@@ -118,6 +130,8 @@ struct Slot {
     /// When a failure was last logged, and how many were not logged since.
     last_logged: Option<std::time::Instant>,
     unlogged: u64,
+    /// Why the target could not be set up, if it could not.
+    setup_error: Option<String>,
 }
 
 /// A failing target (a full set, a missing table) fails on every batch: log it at most this often.
@@ -216,14 +230,21 @@ impl Enforcer {
         self.latency.as_ref().map(|l| [l.total.summary(), l.to_enforcer.summary(), l.in_enforcer.summary()])
     }
 
-    fn add(&mut self, spec: TargetSpec) {
-        let built = spec.clone();
-        self.add_as(spec, built);
+    /// Match-to-kernel latency at the published bounds, when measured (for the metrics
+    /// endpoint's histogram).
+    pub fn latency_buckets(&self) -> Option<latency::LatencyBuckets> {
+        self.latency.as_ref().map(|l| l.total.buckets(latency::PUBLISHED_BOUNDS_US))
     }
 
-    /// Adds a slot for `spec` whose target is built from `build_from` (the same configuration,
-    /// maybe with start-up flushing switched off).
-    fn add_as(&mut self, spec: TargetSpec, build_from: TargetSpec) {
+    fn add(&mut self, spec: TargetSpec) {
+        let built = spec.clone();
+        let slot = self.build_slot(spec, built);
+        self.slots.push(slot);
+    }
+
+    /// A slot for `spec` whose target is built from `build_from` (the same configuration,
+    /// maybe with start-up flushing switched off), set up in `Apply` mode.
+    fn build_slot(&self, spec: TargetSpec, build_from: TargetSpec) -> Slot {
         let mut slot = Slot {
             target: build_from.build(),
             spec,
@@ -231,55 +252,127 @@ impl Enforcer {
             last_error: None,
             last_logged: None,
             unlogged: 0,
+            setup_error: None,
         };
         if self.mode == EnforceMode::Apply {
             if let Err(e) = slot.target.setup() {
                 slot.fail("setting up target", &e);
+                slot.setup_error = Some(e.to_string());
             }
         }
-        self.slots.push(slot);
+        slot
+    }
+
+    /// The targets that could not be set up, each as "name: why".
+    pub fn setup_failures(&self) -> Vec<String> {
+        self.slots.iter().filter_map(|s| s.setup_error.as_ref().map(|e| format!("{}: {e}", s.target.name()))).collect()
     }
 
     /// Switch to a new configuration's targets, without a gap in blocking:
     /// - a target whose configuration is unchanged is kept as it is (its sets, members, pending
-    ///   output);
+    ///   output; output files are reopened);
     /// - a changed target whose kernel sets keep their names and shape (same set names, set
     ///   type or key; other ttl, size, skb values, flags…) hands its sets over: the new target
     ///   is set up without `flush_on_create` and the old one is not removed, so the members stay;
     /// - a removed target, or a changed one whose sets changed name or shape, is removed
     ///   ([`Target::remove`]: managed sets deleted; marks and labels stay with their
     ///   connections), then the new one is set up.
-    pub fn reload(&mut self, specs: &[TargetSpec]) {
-        let mut kept = Vec::new();
-        let mut adopted: Vec<usize> = Vec::new();
-        for slot in std::mem::take(&mut self.slots) {
-            if specs.contains(&slot.spec) {
-                kept.push(slot);
+    ///
+    /// The new targets are set up before anything of the old ones is touched: when one cannot
+    /// be set up, the reload is rolled back whole (what the new ones created is removed, the
+    /// running targets and their sets stay as they were) and the failures are returned. Only a
+    /// new target reusing a set name with another shape has to wait for the old set to go; if
+    /// it then fails, the old target is set up again (its set empty) and the failure returned.
+    pub fn reload(&mut self, specs: &[TargetSpec]) -> Result<(), Vec<String>> {
+        let old = std::mem::take(&mut self.slots);
+        let (kept, replaced): (Vec<Slot>, Vec<Slot>) = old.into_iter().partition(|s| specs.contains(&s.spec));
+        let replaced_sets: Vec<String> =
+            replaced.iter().flat_map(|s| s.spec.kernel_sets()).map(|(name, _)| name).collect();
+        // New targets: (index in specs, slot, takes over sets) set up now; the deferred ones
+        // reuse a replaced target's set name with another shape.
+        let mut staged: Vec<(usize, Slot, bool)> = Vec::new();
+        let mut deferred = Vec::new();
+        for (i, spec) in specs.iter().enumerate() {
+            if kept.iter().any(|s| &s.spec == spec) {
                 continue;
             }
-            let mut slot = slot;
-            let heir = specs.iter().position(|new| hands_over(&slot.spec, new));
+            let heir = replaced.iter().any(|old| hands_over(&old.spec, spec));
+            if heir {
+                staged.push((i, self.build_slot(spec.clone(), without_flush_on_create(spec)), true));
+            } else if spec.kernel_sets().iter().any(|(name, _)| replaced_sets.contains(name)) {
+                deferred.push(i);
+            } else {
+                staged.push((i, self.build_slot(spec.clone(), spec.clone()), false));
+            }
+        }
+        let failures: Vec<String> = staged
+            .iter()
+            .filter_map(|(_, s, _)| s.setup_error.as_ref().map(|e| format!("{}: {e}", s.target.name())))
+            .collect();
+        if !failures.is_empty() {
+            for (_, mut slot, heir) in staged {
+                // What a failed one did not create is not removed either.
+                if !heir && slot.setup_error.is_none() && self.mode == EnforceMode::Apply {
+                    if let Err(e) = slot.target.remove() {
+                        tracing::warn!(target_name = slot.target.name(), "rolling back the new target: {e}");
+                    }
+                }
+            }
+            // Back as they were, in their order.
+            self.slots = kept.into_iter().chain(replaced).collect();
+            return Err(failures);
+        }
+        let mut kept = kept;
+        for slot in &mut kept {
             if self.mode == EnforceMode::Apply {
+                if let Err(e) = slot.target.reopen() {
+                    slot.fail("reopening after reload", &e);
+                }
+            }
+        }
+        let mut new_slots: Vec<(usize, Slot)> = staged.into_iter().map(|(i, s, _)| (i, s)).collect();
+        let mut removed_specs = Vec::new();
+        for mut slot in replaced {
+            let heir = new_slots.iter_mut().find(|(_, new)| hands_over(&slot.spec, &new.spec)).map(|(_, new)| new);
+            if self.mode == EnforceMode::Apply && slot.setup_error.is_none() {
                 let result = if heir.is_some() { slot.target.flush() } else { slot.target.remove() };
                 if let Err(e) = result {
                     tracing::warn!(target_name = slot.target.name(), "cleaning up the replaced target: {e}");
                 }
             }
-            if let Some(i) = heir {
+            if let Some(heir) = heir {
                 tracing::info!(target_name = slot.target.name(), "changed target keeps its sets (no flush)");
-                adopted.push(i);
+                if let Some(known) = slot.target.hand_over() {
+                    heir.target.take_over(known);
+                }
+            } else {
+                removed_specs.push(slot.spec);
             }
         }
+        let mut failures = Vec::new();
+        for i in deferred {
+            let slot = self.build_slot(specs[i].clone(), specs[i].clone());
+            if let Some(e) = &slot.setup_error {
+                failures.push(format!("{}: {e}", slot.target.name()));
+                // Put the old target with that set back rather than run without either.
+                if let Some(old) = removed_specs
+                    .iter()
+                    .find(|o| o.kernel_sets().iter().any(|n| specs[i].kernel_sets().iter().any(|m| m.0 == n.0)))
+                {
+                    tracing::error!(target_name = slot.target.name(), "new target failed; restoring the previous one");
+                    new_slots.push((i, self.build_slot(old.clone(), old.clone())));
+                    continue;
+                }
+            }
+            new_slots.push((i, slot));
+        }
+        new_slots.sort_by_key(|(i, _)| *i);
         self.slots = kept;
-        for (i, spec) in specs.iter().enumerate() {
-            if self.slots.iter().any(|s| &s.spec == spec) {
-                continue;
-            }
-            if adopted.contains(&i) {
-                self.add_as(spec.clone(), without_flush_on_create(spec));
-            } else {
-                self.add(spec.clone());
-            }
+        self.slots.extend(new_slots.into_iter().map(|(_, s)| s));
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures)
         }
     }
 
@@ -367,6 +460,11 @@ impl Enforcer {
             return;
         }
         for slot in &mut self.slots {
+            // A target that was never set up owns nothing: its sets (a user's set of another
+            // type under that name) are not flushed.
+            if slot.setup_error.is_some() {
+                continue;
+            }
             if let Err(e) = slot.target.shutdown() {
                 slot.fail("shutting down", &e);
             }

@@ -554,6 +554,29 @@ impl Target for NftSetTarget {
         })
     }
 
+    fn hand_over(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+        let (_, sets) = self.sets.as_mut().ok()?;
+        let known: Vec<(String, HashMap<SetKey, Option<Instant>>)> =
+            sets.iter_mut().map(|s| (s.spec.name.clone(), std::mem::take(&mut s.live))).collect();
+        Some(Box::new(known))
+    }
+
+    fn take_over(&mut self, known: Box<dyn std::any::Any + Send>) {
+        let Ok(known) = known.downcast::<Vec<(String, HashMap<SetKey, Option<Instant>>)>>() else { return };
+        let Ok((_, sets)) = &mut self.sets else { return };
+        let size = self.cfg.size as usize;
+        for (name, live) in *known {
+            if let Some(set) = sets.iter_mut().find(|s| s.spec.name == name) {
+                for (key, expiry) in live {
+                    if set.live.len() >= size {
+                        break;
+                    }
+                    set.live.entry(key).or_insert(expiry);
+                }
+            }
+        }
+    }
+
     /// The target left the configuration: managed sets are deleted (the table stays: it may
     /// hold the administrator's rules); unmanaged ones get the usual shutdown.
     fn remove(&mut self) -> Result<(), TargetError> {
@@ -565,6 +588,9 @@ impl Target for NftSetTarget {
         }
         self.for_each_set(|sock, cfg, family, set, _| {
             let dest = SetRef { family, table: &cfg.table_name, set: &set.spec.name };
+            if !owned(sock, cfg, dest)? {
+                return Ok(());
+            }
             match sock.delete_set(dest) {
                 // Gone already, or still referenced by a rule (EBUSY): then flush it instead.
                 Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
@@ -588,11 +614,33 @@ impl Target for NftSetTarget {
         }
         self.for_each_set(|sock, cfg, family, set, _| {
             let dest = SetRef { family, table: &cfg.table_name, set: &set.spec.name };
+            if cfg.managed && !owned(sock, cfg, dest)? {
+                return Ok(());
+            }
             match sock.flush_set(dest) {
                 Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
                 other => other,
             }
         })
+    }
+}
+
+/// Whether flowsieve created this set (its user data carries the mark), so may flush or delete
+/// it; a set someone else made under that name is left as it is (and said so).
+fn owned(sock: &mut NftSocket, cfg: &NftSetConfig, dest: SetRef<'_>) -> Result<bool, crate::netlink::NetlinkError> {
+    match sock.set_owner(dest.family, dest.table, dest.set)? {
+        Some(true) => Ok(true),
+        Some(false) => {
+            tracing::info!(
+                target_name = cfg.name,
+                "set {} {} {} was not created by flowsieve: left as it is",
+                dest.family,
+                dest.table,
+                dest.set
+            );
+            Ok(false)
+        }
+        None => Ok(false),
     }
 }
 
@@ -628,12 +676,33 @@ impl TargetKind for NftSetConfig {
                 props.error(&p, format!("expected a non-empty array of key fields, found {}", kind(other)))
             }
         }
+        if !key.is_empty() {
+            // The kernel stores a concatenated key in 32-bit registers, at most 64 bytes.
+            let address = if set_family.has(6) { 16 } else { 4 };
+            let bytes: usize = key
+                .iter()
+                .map(|part| match part {
+                    KeyPart::LocalAddr | KeyPart::OtherAddr => address,
+                    KeyPart::LocalPort | KeyPart::OtherPort | KeyPart::IpProto => 4,
+                    KeyPart::LocalMac | KeyPart::OtherMac => 8,
+                })
+                .sum();
+            if bytes > 64 {
+                let p = props.path_of("type");
+                props.error(
+                    &p,
+                    format!("{} key fields make a {bytes}-byte key; the kernel takes at most 64 bytes", key.len()),
+                );
+            }
+        }
+        check_kernel_name(props, "table_name", &table_name, NFT_NAME_MAX);
+        let longest = format!("{set_name}.v4");
+        check_kernel_name(props, "set_name", &longest, NFT_NAME_MAX);
         let size = set_size(props);
-        let ttl = props.number("ttl", 0);
+        let ttl = set_ttl(props);
         let managed = props.flag("managed", false);
         let flush_on_create = props.flag("flush_on_create", false);
         let flush_on_destroy = props.flag("flush_on_destroy", false);
-        let ttl = u32::try_from(ttl).unwrap_or(u32::MAX);
         Some(NftSetConfig {
             name: props.name().to_string(),
             set_name,
@@ -701,6 +770,35 @@ pub(super) fn set_name(props: &mut Props<'_, '_>) -> Option<String> {
     }
 }
 
+/// Longest nftables table or set name the kernel takes (`NFT_NAME_MAXLEN` less its NUL).
+pub(super) const NFT_NAME_MAX: usize = 255;
+
+/// Longest element timeout, in seconds, both nftables and ipset take (ipset's limit, the lower).
+pub(super) const TTL_MAX: u64 = 2_147_483;
+
+/// Report a kernel object name (`value`, from `key`) that is empty, longer than `max` bytes or
+/// holds control characters.
+pub(super) fn check_kernel_name(props: &mut Props<'_, '_>, key: &str, value: &str, max: usize) {
+    let p = props.path_of(key);
+    if value.is_empty() {
+        props.error(&p, "must not be empty");
+    } else if value.len() > max {
+        props.error(&p, format!("the kernel takes names of at most {max} bytes; this one is {}", value.len()));
+    } else if value.chars().any(char::is_control) {
+        props.error(&p, format!("control characters are not allowed in names: {value:?}"));
+    }
+}
+
+/// `ttl` in seconds (nftset and ipset): 0 (no timeout) to [`TTL_MAX`].
+pub(super) fn set_ttl(props: &mut Props<'_, '_>) -> u32 {
+    let ttl = props.number("ttl", 0);
+    if ttl > TTL_MAX {
+        let p = props.path_of("ttl");
+        props.error(&p, format!("ttl is at most {TTL_MAX} seconds (about 24 days), found {ttl}"));
+    }
+    u32::try_from(ttl.min(TTL_MAX)).unwrap_or(0)
+}
+
 /// A set's capacity (nftset and ipset). Netify documents `max_elements`; its own example and
 /// NethSecurity use `size`, which wins when both are given. Default 65536.
 pub(super) fn set_size(props: &mut Props<'_, '_>) -> u32 {
@@ -709,6 +807,11 @@ pub(super) fn set_size(props: &mut Props<'_, '_>) -> u32 {
     } else {
         props.number("max_elements", 65536)
     };
+    if size == 0 || size > u64::from(u32::MAX) {
+        let key = if props.get("size").is_some() { "size" } else { "max_elements" };
+        let p = props.path_of(key);
+        props.error(&p, format!("a set holds 1 to {} elements, found {size}", u32::MAX));
+    }
     u32::try_from(size).unwrap_or(u32::MAX)
 }
 

@@ -8,25 +8,38 @@
 //!   `{"length":N}\n` followed by N bytes of JSON.
 //! - `path`: a file each record is appended to as one line.
 //! - `channel`: copied into every record; `sink` is accepted and copied too.
+//! - `mqtt`: a broker every record is published to (see [`crate::output::mqtt`]: url, topic, QoS,
+//!   credentials, bounded queue whose drops are counted as `mqtt_dropped`).
 //!
 //! A record: `{"type":"flow_action","time":…,"action":…,"target":…,"channel":…,"flow":{…}}`
 //! where `flow` has the fields of `replay --json`. Writes never block the enforcer: a client
 //! that falls more than [`CLIENT_BUFFER_LIMIT`] behind is disconnected and counted.
+//!
+//! The file is opened as [`super::files::open_append`] allows (never through a link, never a
+//! file of another user; created 0640); a failed write keeps the unwritten lines (at most
+//! [`FILE_BUFFER_LIMIT`] bytes, newer records dropped and counted beyond) and retries on the next
+//! record or tick. A reload (SIGHUP) reopens the file, so logrotate's move + HUP starts a new one.
+//! At the socket path only a socket is ever removed.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{ErrorKind, Write};
+use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
+use super::files;
 use super::kind::{Props, TargetKind};
 use super::{MatchEvent, Target, TargetError};
 use crate::output::record::facts_record;
 
 /// Bytes a slow socket client may fall behind before it is disconnected.
 pub const CLIENT_BUFFER_LIMIT: usize = 4 << 20;
+
+/// Bytes of records kept for the file while it cannot be written.
+pub const FILE_BUFFER_LIMIT: usize = 16 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SinkConfig {
@@ -35,6 +48,8 @@ pub struct SinkConfig {
     pub path: Option<PathBuf>,
     pub channel: Option<String>,
     pub sink: Option<String>,
+    /// Boxed: most sinks have none, and it is the largest part of a target's configuration.
+    pub mqtt: Option<Box<crate::output::mqtt::MqttConfig>>,
 }
 
 struct Client {
@@ -48,6 +63,8 @@ pub struct SinkStats {
     pub records: u64,
     pub clients_accepted: u64,
     pub clients_dropped: u64,
+    pub file_write_failures: u64,
+    pub file_records_dropped: u64,
 }
 
 pub struct SinkTarget {
@@ -55,12 +72,26 @@ pub struct SinkTarget {
     listener: Option<UnixListener>,
     clients: Vec<Client>,
     file: Option<File>,
+    mqtt: Option<crate::output::mqtt::MqttPublisher>,
+    /// Connection failures already reported as target failures.
+    mqtt_failures_reported: u64,
+    /// Lines not yet written to the file.
+    file_pending: Vec<u8>,
     stats: SinkStats,
 }
 
 impl SinkTarget {
     pub fn new(config: SinkConfig) -> SinkTarget {
-        SinkTarget { config, listener: None, clients: Vec::new(), file: None, stats: SinkStats::default() }
+        SinkTarget {
+            config,
+            listener: None,
+            clients: Vec::new(),
+            file: None,
+            mqtt: None,
+            mqtt_failures_reported: 0,
+            file_pending: Vec::new(),
+            stats: SinkStats::default(),
+        }
     }
 
     pub fn stats(&self) -> SinkStats {
@@ -100,6 +131,43 @@ impl SinkTarget {
         }
     }
 
+    fn open_file(&mut self) -> Result<(), TargetError> {
+        if let Some(path) = &self.config.path {
+            let file = files::open_append(path).map_err(|source| TargetError::Io { path: path.clone(), source })?;
+            self.file = Some(file);
+        }
+        Ok(())
+    }
+
+    /// Write the pending lines to the file (opening it again when it could not be opened).
+    fn drain_file(&mut self) -> Result<(), TargetError> {
+        if self.file_pending.is_empty() || self.config.path.is_none() {
+            return Ok(());
+        }
+        if self.file.is_none() {
+            if let Err(e) = self.open_file() {
+                self.stats.file_write_failures += 1;
+                return Err(e);
+            }
+        }
+        let path = self.config.path.clone().unwrap_or_default();
+        let Some(file) = &mut self.file else { return Ok(()) };
+        while !self.file_pending.is_empty() {
+            match file.write(&self.file_pending) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.file_pending.drain(..n);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    self.stats.file_write_failures += 1;
+                    return Err(TargetError::Io { path, source });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Write what each client can take now; drop clients that are gone or too far behind.
     fn drain_clients(&mut self) {
         let before = self.clients.len();
@@ -119,6 +187,23 @@ impl SinkTarget {
         });
         self.stats.clients_dropped += (before - self.clients.len()) as u64;
     }
+
+    /// A new MQTT connection failure since the last report, as a target failure (counted and
+    /// logged by the enforcer, shown as the last error in `flowsieve status`).
+    fn mqtt_failure(&mut self) -> Result<(), TargetError> {
+        let Some(mqtt) = &self.mqtt else { return Ok(()) };
+        let s = mqtt.stats();
+        let failures = s.connect_failures + s.disconnects;
+        if failures == self.mqtt_failures_reported {
+            return Ok(());
+        }
+        self.mqtt_failures_reported = failures;
+        let url = self.config.mqtt.as_ref().map_or("", |c| c.url.as_str());
+        Err(TargetError::Other(format!(
+            "MQTT {url}: {}",
+            mqtt.last_error().unwrap_or_else(|| "connection failed".into())
+        )))
+    }
 }
 
 impl Target for SinkTarget {
@@ -129,22 +214,33 @@ impl Target for SinkTarget {
     fn setup(&mut self) -> Result<(), TargetError> {
         if let Some(path) = &self.config.socket {
             let io = |source| TargetError::Io { path: path.clone(), source };
-            if path.exists() {
-                std::fs::remove_file(path).map_err(io)?;
+            match std::fs::symlink_metadata(path) {
+                Ok(meta) if meta.file_type().is_socket() => std::fs::remove_file(path).map_err(io)?,
+                Ok(_) => {
+                    return Err(io(std::io::Error::new(
+                        ErrorKind::AlreadyExists,
+                        "exists and is not a socket; refusing to remove it",
+                    )))
+                }
+                Err(_) => {}
             }
             let listener = UnixListener::bind(path).map_err(io)?;
             listener.set_nonblocking(true).map_err(io)?;
             self.listener = Some(listener);
         }
-        if let Some(path) = &self.config.path {
-            let file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|source| TargetError::Io { path: path.clone(), source })?;
-            self.file = Some(file);
+        self.open_file()?;
+        if let (Some(config), None) = (&self.config.mqtt, &self.mqtt) {
+            let publisher = crate::output::mqtt::MqttPublisher::start((**config).clone(), &self.config.name)
+                .map_err(|e| TargetError::Other(format!("starting the MQTT publisher: {e}")))?;
+            self.mqtt = Some(publisher);
         }
         Ok(())
+    }
+
+    fn reopen(&mut self) -> Result<(), TargetError> {
+        self.file = None;
+        self.open_file()?;
+        self.drain_file()
     }
 
     fn describe(&self, event: &MatchEvent, ops: &mut Vec<String>) {
@@ -155,17 +251,29 @@ impl Target for SinkTarget {
         if let Some(p) = &self.config.path {
             to.push(format!("file {}", p.display()));
         }
+        if let Some(m) = &self.config.mqtt {
+            to.push(format!("MQTT {} topic {}", m.url, m.topic));
+        }
         ops.push(format!("sink {}: record for action '{}' to {}", self.config.name, event.action, to.join(" and ")));
     }
 
     fn apply(&mut self, event: &MatchEvent) -> Result<(), TargetError> {
         let body = self.record(event);
         self.stats.records += 1;
-        if let Some(file) = &mut self.file {
-            let path = self.config.path.clone().unwrap_or_default();
-            let io = |source| TargetError::Io { path: path.clone(), source };
-            file.write_all(&body).map_err(io)?;
-            file.write_all(b"\n").map_err(io)?;
+        let file_result = if self.config.path.is_some() {
+            if self.file_pending.len() + body.len() < FILE_BUFFER_LIMIT {
+                self.file_pending.extend_from_slice(&body);
+                self.file_pending.push(b'\n');
+            } else {
+                self.stats.file_records_dropped += 1;
+            }
+            self.drain_file()
+        } else {
+            Ok(())
+        };
+        if let Some(mqtt) = &self.mqtt {
+            // Dropped when the queue is full: counted as `mqtt_dropped`, not a failure per record.
+            mqtt.publish(body.clone());
         }
         if self.listener.is_some() {
             self.accept();
@@ -177,7 +285,7 @@ impl Target for SinkTarget {
                 }
             }
         }
-        Ok(())
+        file_result
     }
 
     fn flush(&mut self) -> Result<(), TargetError> {
@@ -188,16 +296,45 @@ impl Target for SinkTarget {
     fn tick(&mut self, _now: SystemTime) -> Result<(), TargetError> {
         self.accept();
         self.drain_clients();
-        Ok(())
+        let file = self.drain_file();
+        let mqtt = self.mqtt_failure();
+        file.and(mqtt)
+    }
+
+    fn details(&self) -> Vec<(&'static str, u64)> {
+        let mut d = vec![
+            ("records", self.stats.records),
+            ("clients_accepted", self.stats.clients_accepted),
+            ("clients_dropped", self.stats.clients_dropped),
+            ("file_write_failures", self.stats.file_write_failures),
+            ("file_records_dropped", self.stats.file_records_dropped),
+            ("file_bytes_pending", self.file_pending.len() as u64),
+        ];
+        if let Some(mqtt) = &self.mqtt {
+            let s = mqtt.stats();
+            d.extend([
+                ("mqtt_published", s.published),
+                ("mqtt_dropped", s.dropped),
+                ("mqtt_queued", s.queued),
+                ("mqtt_connects", s.connects),
+                ("mqtt_connect_failures", s.connect_failures),
+                ("mqtt_disconnects", s.disconnects),
+                ("mqtt_connected", u64::from(s.connected)),
+            ]);
+        }
+        d
     }
 
     fn shutdown(&mut self) -> Result<(), TargetError> {
         self.drain_clients();
-        if let Some(file) = &mut self.file {
-            let _ = file.flush();
+        let _ = self.drain_file();
+        if let Some(mqtt) = &mut self.mqtt {
+            mqtt.shutdown();
         }
         if let (Some(_), Some(path)) = (self.listener.take(), &self.config.socket) {
-            let _ = std::fs::remove_file(path);
+            if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
+                let _ = std::fs::remove_file(path);
+            }
         }
         Ok(())
     }
@@ -205,7 +342,7 @@ impl Target for SinkTarget {
 
 impl TargetKind for SinkConfig {
     const TYPE: &'static str = "sink";
-    const KEYS: &'static [&'static [&'static str]] = &[&["socket", "path", "channel", "sink"]];
+    const KEYS: &'static [&'static [&'static str]] = &[&["socket", "path", "channel", "sink", "mqtt"]];
     type Globals = ();
 
     fn parse(props: &mut Props<'_, '_>, _: &()) -> Option<SinkConfig> {
@@ -213,11 +350,35 @@ impl TargetKind for SinkConfig {
         let file = props.optional_string("path").map(PathBuf::from);
         let channel = props.optional_string("channel");
         let sink = props.optional_string("sink");
-        if socket.is_none() && file.is_none() {
-            props.target_error("a sink needs a destination: 'socket' (a UNIX socket path to listen on) and/or 'path' (a JSON-lines file)");
+        if let Some(path) = &socket {
+            // sun_path holds 108 bytes with the terminating NUL.
+            let len = path.as_os_str().len();
+            if len > 107 || len == 0 {
+                let p = props.path_of("socket");
+                props.error(&p, format!("a UNIX socket path is 1 to 107 bytes, this one is {len}"));
+            }
+        }
+        let mqtt = match props.get("mqtt") {
+            None => None,
+            Some((value, path)) => {
+                match crate::output::mqtt::MqttConfig::parse(value, &path, props.name(), channel.as_deref()) {
+                    Ok((config, problems)) => {
+                        problems.warnings.into_iter().for_each(|(p, m)| props.warn(&p, m));
+                        Some(Box::new(config))
+                    }
+                    Err(problems) => {
+                        problems.warnings.into_iter().for_each(|(p, m)| props.warn(&p, m));
+                        problems.errors.into_iter().for_each(|(p, m)| props.error(&p, m));
+                        return None;
+                    }
+                }
+            }
+        };
+        if socket.is_none() && file.is_none() && mqtt.is_none() {
+            props.target_error("a sink needs a destination: 'socket' (a UNIX socket path to listen on), 'path' (a JSON-lines file) and/or 'mqtt' (a broker)");
             return None;
         }
-        Some(SinkConfig { name: props.name().to_string(), socket, path: file, channel, sink })
+        Some(SinkConfig { name: props.name().to_string(), socket, path: file, channel, sink, mqtt })
     }
 
     fn name(&self) -> &str {
@@ -263,6 +424,7 @@ mod tests {
             path: Some(dir.join("actions.jsonl")),
             channel: Some("blocks".into()),
             sink: None,
+            mqtt: None,
         };
         let mut sink = SinkTarget::new(config);
         sink.setup().unwrap();
@@ -303,8 +465,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("flowsieve-sink-slow-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let config =
-            SinkConfig { name: "s".into(), socket: Some(dir.join("s.sock")), path: None, channel: None, sink: None };
+        let config = SinkConfig {
+            name: "s".into(),
+            socket: Some(dir.join("s.sock")),
+            path: None,
+            channel: None,
+            sink: None,
+            mqtt: None,
+        };
         let mut sink = SinkTarget::new(config);
         sink.setup().unwrap();
         let _client = UnixStream::connect(dir.join("s.sock")).unwrap();
@@ -314,6 +482,47 @@ mod tests {
             sink.flush().unwrap();
         }
         assert_eq!(sink.stats().clients_dropped, 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_file_is_reopened_after_a_move_and_kept_lines_are_retried() {
+        let dir = std::env::temp_dir().join(format!("flowsieve-sink-rotate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("actions.jsonl");
+        let config = SinkConfig { name: "s".into(), socket: None, path: Some(file.clone()), channel: None, sink: None, mqtt: None };
+        let mut sink = SinkTarget::new(config);
+        sink.setup().unwrap();
+        sink.apply(&event()).unwrap();
+        // logrotate: move, then HUP (a reload reopens).
+        std::fs::rename(&file, dir.join("actions.jsonl.1")).unwrap();
+        sink.reopen().unwrap();
+        sink.apply(&event()).unwrap();
+        assert_eq!(std::fs::read_to_string(dir.join("actions.jsonl.1")).unwrap().lines().count(), 1);
+        assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 1);
+        // A planted link where the file was: not followed; lines kept and written once it is fixed.
+        std::fs::remove_file(&file).unwrap();
+        std::os::unix::fs::symlink(dir.join("victim"), &file).unwrap();
+        assert!(sink.reopen().is_err());
+        assert!(sink.apply(&event()).is_err());
+        assert!(!dir.join("victim").exists());
+        std::fs::remove_file(&file).unwrap();
+        sink.tick(SystemTime::now()).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 1);
+        // Only a socket is removed at the socket path.
+        let regular = dir.join("not-a-socket");
+        std::fs::write(&regular, "keep").unwrap();
+        let mut other = SinkTarget::new(SinkConfig {
+            name: "t".into(),
+            socket: Some(regular.clone()),
+            path: None,
+            channel: None,
+            sink: None,
+            mqtt: None,
+        });
+        assert!(other.setup().is_err());
+        assert_eq!(std::fs::read_to_string(&regular).unwrap(), "keep");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

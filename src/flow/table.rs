@@ -1,5 +1,15 @@
 //! One worker's flow table: bidirectional lookup, facts, dissection, idle expiry, `max_flows`.
 //!
+//! A full table makes room rather than refusing: it evicts the least useful flow, in this order:
+//! a flow not yet established (TCP: no ACK from the opener after the other side answered; other
+//! protocols: no answer yet), then one whose detection is not complete, then the oldest. So a
+//! flood of SYNs from random sources only ever pushes out other unanswered flows, and an
+//! established flow is tracked and classified at any flood rate. Unestablished TCP flows also
+//! time out after `unestablished_idle` (20 s by default) rather than the 300 s of TCP.
+//! Candidates are found through two FIFO queues of slot numbers in creation order (entries of
+//! flows that left or got established are skipped when met), sized with the table: no allocation
+//! per packet, amortised constant work per eviction.
+//!
 //! Expiry runs once a second of packet time through a timer wheel ([`super::wheel`]): its cost
 //! follows the flows that come due, not the size of the table.
 //!
@@ -30,6 +40,8 @@ pub struct TableConfig {
     pub max_flows: usize,
     /// Idle timeout for TCP flows.
     pub tcp_idle: Duration,
+    /// Idle timeout for TCP flows not established yet (a SYN and maybe its answer).
+    pub unestablished_idle: Duration,
     /// Idle timeout for everything else.
     pub other_idle: Duration,
     /// Idle timeout once a TCP flow has seen FIN or RST.
@@ -51,6 +63,7 @@ impl Default for TableConfig {
         TableConfig {
             max_flows: 262_144,
             tcp_idle: Duration::from_secs(300),
+            unestablished_idle: Duration::from_secs(20),
             other_idle: Duration::from_secs(30),
             closed_idle: Duration::from_secs(10),
             max_detection_packets: 32,
@@ -69,6 +82,10 @@ pub struct TableStats {
     pub flows_created: u64,
     pub flows_refused: u64,
     pub flows_expired: u64,
+    /// Flows pushed out of a full table, by the tier they were taken from.
+    pub evicted_unestablished: u64,
+    pub evicted_undetected: u64,
+    pub evicted_oldest: u64,
 }
 
 /// Bytes the flow table's structures take (see [`FlowTable::memory`]).
@@ -140,7 +157,9 @@ pub struct Flow {
     first_lower_to_upper: bool,
     dissect: DissectState,
     detection_packets: u16,
-    closing: bool,
+    /// How far the handshake got ([`ONE_WAY`], [`ANSWERED`] or [`ESTABLISHED`]), or'ed with
+    /// [`CLOSING`] once a TCP flow saw FIN or RST: one byte, as the slot has no room for two.
+    state: u8,
     /// The timer wheel second the flow is filed under (truncated); entries for other seconds
     /// are stale.
     filed: u32,
@@ -174,6 +193,72 @@ impl Flow {
             dns_hints::fill_detected_hostname(&mut self.facts);
             self.facts.shrink_to_fit();
         }
+    }
+}
+
+/// Only the opener has spoken.
+const ONE_WAY: u8 = 0;
+/// The other side answered (TCP: the opener has not acknowledged yet).
+const ANSWERED: u8 = 1;
+const ESTABLISHED: u8 = 2;
+/// The bits of [`Flow::state`] holding the handshake.
+const HANDSHAKE: u8 = 3;
+const CLOSING: u8 = 4;
+
+impl Flow {
+    /// Whether the handshake completed (see the module documentation).
+    pub fn is_established(&self) -> bool {
+        self.state & HANDSHAKE == ESTABLISHED
+    }
+
+    fn closing(&self) -> bool {
+        self.state & CLOSING != 0
+    }
+
+    /// Advance the handshake with a packet in `direction` carrying TCP `flags` (none: not TCP).
+    fn see(&mut self, direction: crate::facts::Direction, flags: Option<u8>) {
+        use crate::facts::Direction::{Forward, Reverse};
+        let handshake = match (self.state & HANDSHAKE, direction, flags) {
+            (ESTABLISHED, ..) => ESTABLISHED,
+            (_, Reverse, None) => ESTABLISHED,
+            (ONE_WAY, Reverse, Some(_)) => ANSWERED,
+            (ANSWERED, Forward, Some(f)) if f & tcp_flags::ACK != 0 && f & tcp_flags::SYN == 0 => ESTABLISHED,
+            (state, ..) => state,
+        };
+        self.state = (self.state & !HANDSHAKE) | handshake;
+    }
+}
+
+/// Slot numbers in creation order, each with the low bits of its flow's first packet time to
+/// tell a later flow in the same slot; entries are checked when met, never searched for.
+struct Fifo {
+    queue: std::collections::VecDeque<(u32, u32)>,
+}
+
+impl Fifo {
+    fn with_capacity(flows: usize) -> Fifo {
+        // Room for the live flows and as many stale entries again before compacting.
+        Fifo { queue: std::collections::VecDeque::with_capacity(flows.saturating_mul(2).max(CHUNK)) }
+    }
+
+    fn stamp(flow: &Flow) -> u32 {
+        flow.first_seen.0 as u32
+    }
+
+    /// Queue `id`; when full, first drop the entries `live` rejects (no allocation: the queue
+    /// never grows past its capacity).
+    fn push(&mut self, id: u32, stamp: u32, live: impl Fn(u32, u32) -> bool) {
+        if self.queue.len() == self.queue.capacity() {
+            self.queue.retain(|&(id, stamp)| live(id, stamp));
+            if self.queue.len() == self.queue.capacity() {
+                self.queue.pop_front();
+            }
+        }
+        self.queue.push_back((id, stamp));
+    }
+
+    fn clear(&mut self) {
+        self.queue.clear();
     }
 }
 
@@ -272,7 +357,15 @@ pub struct FlowTable {
     classifier: Option<Arc<Classifier>>,
     /// Names from this table's DNS flows for the addresses they resolved.
     dns_hints: Option<DnsHintCache>,
+    /// Every flow, in creation order (eviction candidates once no unestablished flow is left).
+    created: Fifo,
+    /// Flows created unestablished, in creation order (the first to be evicted).
+    unestablished: Fifo,
 }
+
+/// Live entries of the `created` queue looked at for an undetected flow before the oldest is
+/// taken.
+const EVICTION_SCAN: usize = 64;
 
 impl FlowTable {
     /// A table for flows seen on `iface`; `external` for a WAN (`-E`) interface.
@@ -288,6 +381,8 @@ impl FlowTable {
             next_sweep: Duration::ZERO,
             classifier: None,
             dns_hints: (config.dns_hint_capacity > 0).then(|| DnsHintCache::new(config.dns_hint_capacity)),
+            created: Fifo::with_capacity(config.max_flows),
+            unestablished: Fifo::with_capacity(config.max_flows),
             config,
         }
     }
@@ -348,16 +443,18 @@ impl FlowTable {
         // One hash lookup per packet; a new flow probes once more to be indexed.
         let (key, lower_to_upper, hash) = FlowKey::of_hashed(packet, &self.hasher);
         let mut change = Change::None;
-        let full = self.index.len() >= self.config.max_flows;
+        let found = {
+            let Self { index, slab, .. } = &*self;
+            index.find(hash, |&id| slab.get(id).is_some_and(|f| f.has_key(&key))).copied()
+        };
+        if found.is_none() && self.index.len() >= self.config.max_flows && !self.evict_one() {
+            self.stats.flows_refused += 1;
+            return None;
+        }
         let Self { index, slab, hasher, .. } = self;
-        let found = index.find(hash, |&id| slab.get(id).is_some_and(|f| f.has_key(&key))).copied();
         let id = match found {
             Some(id) => id,
             None => {
-                if full {
-                    self.stats.flows_refused += 1;
-                    return None;
-                }
                 let mut flow = self.site.new_flow(lower_to_upper, packet, now);
                 if let Some(hints) = &mut self.dns_hints {
                     hints.hint_new_flow(&mut flow.facts, now);
@@ -371,6 +468,12 @@ impl FlowTable {
                 let filed = self.wheel.schedule(id, now, deadline);
                 if let Some(flow) = slab.get_mut(id) {
                     flow.filed = filed as u32;
+                    let stamp = Fifo::stamp(flow);
+                    let live = |id, stamp| slab.get(id).is_some_and(|f| Fifo::stamp(f) == stamp);
+                    self.created.push(id, stamp, live);
+                    self.unestablished.push(id, stamp, |id, stamp| {
+                        slab.get(id).is_some_and(|f| Fifo::stamp(f) == stamp && !f.is_established())
+                    });
                 }
                 self.stats.flows_created += 1;
                 change = Change::New;
@@ -378,12 +481,13 @@ impl FlowTable {
             }
         };
         let flow = slab.get_mut(id)?;
+        flow.see(direction(flow.first_lower_to_upper, lower_to_upper), packet.tcp.map(|t| t.flags));
         flow.last_seen = now.into();
         flow.facts.packets += 1;
         flow.facts.bytes += u64::from(packet.ip_len);
         if let Some(tcp) = packet.tcp {
-            if !flow.closing && (tcp.has(tcp_flags::FIN) || tcp.has(tcp_flags::RST)) {
-                flow.closing = true;
+            if !flow.closing() && (tcp.has(tcp_flags::FIN) || tcp.has(tcp_flags::RST)) {
+                flow.state |= CLOSING;
                 // The timeout just got shorter: file the flow again (once per flow); the
                 // earlier entry is now stale.
                 flow.filed = self.wheel.schedule(id, now, now + self.config.closed_idle) as u32;
@@ -494,13 +598,70 @@ impl Site {
             first_lower_to_upper: lower_to_upper,
             dissect,
             detection_packets: 0,
-            closing: false,
+            state: ONE_WAY,
             filed: 0,
         }
     }
 }
 
 impl FlowTable {
+    /// Make room for one flow: evict an unestablished flow, else one of the oldest still in
+    /// detection, else the oldest. False when the table holds nothing to evict.
+    fn evict_one(&mut self) -> bool {
+        let Self { slab, unestablished, created, .. } = self;
+        let mut victim = None;
+        while let Some(&(id, stamp)) = unestablished.queue.front() {
+            unestablished.queue.pop_front();
+            if slab.get(id).is_some_and(|f| Fifo::stamp(f) == stamp && !f.is_established()) {
+                victim = Some(id);
+                self.stats.evicted_unestablished += 1;
+                break;
+            }
+        }
+        if victim.is_none() {
+            // Drop stale entries at the front, then look a little way in for an undetected flow.
+            while let Some(&(id, stamp)) = created.queue.front() {
+                if slab.get(id).is_some_and(|f| Fifo::stamp(f) == stamp) {
+                    break;
+                }
+                created.queue.pop_front();
+            }
+            let live = |&&(id, stamp): &&(u32, u32)| slab.get(id).is_some_and(|f| Fifo::stamp(f) == stamp);
+            let undetected = created
+                .queue
+                .iter()
+                .take(EVICTION_SCAN * 4)
+                .filter(live)
+                .take(EVICTION_SCAN)
+                .position(|&(id, _)| slab.get(id).is_some_and(|f| !f.facts.detection_complete));
+            victim = match undetected {
+                Some(nth) => {
+                    self.stats.evicted_undetected += 1;
+                    created.queue.iter().take(EVICTION_SCAN * 4).filter(live).nth(nth).map(|&(id, _)| id)
+                }
+                None => {
+                    let oldest = created.queue.pop_front().map(|(id, _)| id);
+                    if oldest.is_some() {
+                        self.stats.evicted_oldest += 1;
+                    }
+                    oldest
+                }
+            };
+        }
+        let Some(id) = victim else { return false };
+        self.remove_flow(id).is_some()
+    }
+
+    /// Take flow `id` out of the index and the slab.
+    fn remove_flow(&mut self, id: u32) -> Option<Flow> {
+        let flow = self.slab.get(id)?;
+        let hash = self.hasher.hash_one(flow.key());
+        if let Ok(entry) = self.index.find_entry(hash, |&i| i == id) {
+            entry.remove();
+        }
+        self.slab.remove(id)
+    }
+
     /// Remove flows idle for longer than their timeout, at most once a second of `now`.
     pub fn expire(&mut self, now: Duration, mut on_expired: impl FnMut(Flow)) {
         if now < self.next_sweep {
@@ -517,11 +678,7 @@ impl FlowTable {
                 flow.filed = self.wheel.schedule(id, now, deadline) as u32;
                 continue;
             }
-            let hash = self.hasher.hash_one(flow.key());
-            if let Ok(entry) = self.index.find_entry(hash, |&i| i == id) {
-                entry.remove();
-            }
-            if let Some(mut flow) = self.slab.remove(id) {
+            if let Some(mut flow) = self.remove_flow(id) {
                 self.stats.flows_expired += 1;
                 flow.end_detection();
                 on_expired(flow);
@@ -534,6 +691,8 @@ impl FlowTable {
     pub fn drain(&mut self, mut on_flow: impl FnMut(Flow)) {
         self.next_sweep = Duration::ZERO;
         self.wheel.clear();
+        self.created.clear();
+        self.unestablished.clear();
         if self.index.is_empty() {
             self.slab.clear();
             return;
@@ -566,8 +725,9 @@ fn config_longest(config: &TableConfig) -> Duration {
 }
 
 fn idle_limit(config: &TableConfig, flow: &Flow) -> Duration {
-    match (flow.facts.ip_protocol, flow.closing) {
+    match (flow.facts.ip_protocol, flow.closing()) {
         (6, true) => config.closed_idle,
+        (6, false) if !flow.is_established() => config.unestablished_idle.min(config.tcp_idle),
         (6, false) => config.tcp_idle,
         _ => config.other_idle,
     }
@@ -666,11 +826,19 @@ mod tests {
         assert_eq!(tuple.src.to_string(), "192.168.1.10", "conntrack's original direction is the request's");
     }
 
+    /// A TCP handshake from 192.168.1.10:`port` to 1.1.1.1:443.
+    fn establish(t: &mut FlowTable, port: u16, at: Duration) {
+        t.process(&tcp("192.168.1.10", port, "1.1.1.1", 443, SYN, b""), at).unwrap();
+        t.process(&tcp("1.1.1.1", 443, "192.168.1.10", port, SYN_ACK, b""), at).unwrap();
+        let (flow, _) = t.process(&tcp("192.168.1.10", port, "1.1.1.1", 443, ACK, b""), at).unwrap();
+        assert!(flow.is_established());
+    }
+
     #[test]
     fn idle_expiry_is_shorter_after_fin_and_for_udp() {
         let mut t = table(10);
         let start = Duration::from_secs(100);
-        t.process(&tcp("192.168.1.10", 1, "1.1.1.1", 443, SYN, b""), start).unwrap();
+        establish(&mut t, 1, start);
         t.process(&tcp("192.168.1.10", 2, "1.1.1.1", 443, SYN, b""), start).unwrap();
         t.process(&tcp("192.168.1.10", 2, "1.1.1.1", 443, tcp_flags::FIN | ACK, b""), start).unwrap();
         let mut udp = tcp("192.168.1.10", 3, "1.1.1.1", 53, 0, b"");
@@ -699,7 +867,7 @@ mod tests {
             p.tcp = None;
             p
         };
-        t.process(&tcp("192.168.1.10", 1, "1.1.1.1", 443, SYN, b""), Duration::from_secs(100)).unwrap();
+        establish(&mut t, 1, Duration::from_secs(100));
         t.process(&udp(2), Duration::from_secs(100)).unwrap();
         t.expire(Duration::from_secs(131), |f| expired.push(f.facts.local_port));
         assert_eq!(expired, [2]);
@@ -722,14 +890,55 @@ mod tests {
     }
 
     #[test]
-    fn max_flows_refuses_and_counts_new_flows_but_keeps_tracking_old_ones() {
+    fn a_full_table_evicts_unestablished_then_undetected_then_oldest() {
+        let mut t = table(4);
+        let server = "1.1.1.1";
+        // An established TLS-port flow (SYN, SYN/ACK, ACK) and an answered-only one.
+        t.process(&tcp("192.168.1.10", 1, server, 443, SYN, b""), Duration::ZERO).unwrap();
+        t.process(&tcp(server, 443, "192.168.1.10", 1, SYN_ACK, b""), Duration::ZERO).unwrap();
+        let (flow, _) = t.process(&tcp("192.168.1.10", 1, server, 443, ACK, b""), Duration::ZERO).unwrap();
+        assert!(flow.is_established());
+        t.process(&tcp("192.168.1.10", 2, server, 443, SYN, b""), Duration::ZERO).unwrap();
+        let (flow, _) = t.process(&tcp(server, 443, "192.168.1.10", 2, SYN_ACK, b""), Duration::ZERO).unwrap();
+        assert!(!flow.is_established(), "an answered SYN is not a handshake");
+        // A flood of SYNs from random sources: each pushes out another unanswered flow only.
+        for i in 0..10_000u32 {
+            let src = format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
+            assert!(t.process(&tcp(&src, 1000, "192.168.1.10", 80, SYN, b""), Duration::ZERO).is_some());
+        }
+        assert_eq!(t.len(), 4);
+        assert_eq!(t.stats().flows_refused, 0);
+        assert_eq!(t.stats().evicted_unestablished, 10_000 - 2);
+        let key = |port| {
+            FlowKey::of_endpoints(("192.168.1.10".parse().unwrap(), port), (server.parse().unwrap(), 443), 6, 0).0
+        };
+        assert!(t.get_mut(&key(1)).is_some(), "the established flow is kept");
+        assert!(t.get_mut(&key(2)).is_none(), "the unestablished one went first");
+        // Only established flows: the undetected ones go before the oldest.
         let mut t = table(2);
-        for port in 1..=5 {
-            t.process(&tcp("192.168.1.10", port, "1.1.1.1", 443, SYN, b""), Duration::ZERO);
+        for port in [1, 2, 3] {
+            t.process(&tcp("192.168.1.10", port, server, 443, SYN, b""), Duration::ZERO).unwrap();
+            t.process(&tcp(server, 443, "192.168.1.10", port, SYN_ACK, b""), Duration::ZERO).unwrap();
+            t.process(&tcp("192.168.1.10", port, server, 443, ACK, b""), Duration::ZERO).unwrap();
         }
         assert_eq!(t.len(), 2);
-        assert_eq!(t.stats().flows_refused, 3);
-        assert!(t.process(&tcp("1.1.1.1", 443, "192.168.1.10", 1, SYN_ACK, b""), Duration::ZERO).is_some());
+        assert_eq!(t.stats().evicted_undetected + t.stats().evicted_oldest, 1);
+        assert!(t.get_mut(&key(1)).is_none(), "the oldest undetected flow went");
+        assert!(t.get_mut(&key(3)).is_some());
+    }
+
+    #[test]
+    fn unestablished_tcp_flows_time_out_quickly() {
+        let mut t = table(10);
+        let mut expired = Vec::new();
+        t.process(&tcp("192.168.1.10", 1, "1.1.1.1", 443, SYN, b""), Duration::from_secs(100)).unwrap();
+        t.process(&tcp("192.168.1.10", 2, "1.1.1.1", 443, SYN, b""), Duration::from_secs(100)).unwrap();
+        t.process(&tcp("1.1.1.1", 443, "192.168.1.10", 2, SYN_ACK, b""), Duration::from_secs(100)).unwrap();
+        t.process(&tcp("192.168.1.10", 2, "1.1.1.1", 443, ACK, b""), Duration::from_secs(100)).unwrap();
+        t.expire(Duration::from_secs(121), |f| expired.push(f.facts.local_port));
+        assert_eq!(expired, [1]);
+        t.expire(Duration::from_secs(401), |f| expired.push(f.facts.local_port));
+        assert_eq!(expired, [1, 2]);
     }
 
     #[test]

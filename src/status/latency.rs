@@ -20,6 +20,7 @@ pub struct LatencyHistogram {
     counts: Box<[u64]>,
     total: u64,
     max_us: u64,
+    sum_us: u64,
 }
 
 impl std::fmt::Debug for LatencyHistogram {
@@ -30,7 +31,7 @@ impl std::fmt::Debug for LatencyHistogram {
 
 impl Default for LatencyHistogram {
     fn default() -> Self {
-        LatencyHistogram { counts: vec![0; BUCKETS].into_boxed_slice(), total: 0, max_us: 0 }
+        LatencyHistogram { counts: vec![0; BUCKETS].into_boxed_slice(), total: 0, max_us: 0, sum_us: 0 }
     }
 }
 
@@ -43,6 +44,26 @@ pub struct LatencySummary {
     pub p99_us: u64,
     pub max_us: u64,
 }
+
+/// Cumulative counts at fixed bounds, the shape of a Prometheus histogram
+/// (`flowsieve_match_to_kernel_seconds`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatencyBuckets {
+    /// Upper bounds in microseconds, ascending (the `+Inf` bucket is `count`).
+    pub bounds_us: Vec<u64>,
+    /// Values at or below each bound. Above 1 ms a value is placed by the lower end of its
+    /// histogram step, so one up to 1.6 % above a bound may be counted under it.
+    pub cumulative: Vec<u64>,
+    pub count: u64,
+    pub sum_us: u64,
+}
+
+/// The bounds `flowsieve status` and the metrics endpoint publish, in microseconds: 100 µs to
+/// 10 s, about three per decade.
+pub const PUBLISHED_BOUNDS_US: &[u64] = &[
+    100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
+    10_000_000,
+];
 
 fn bucket(us: u64) -> usize {
     if us < EXACT {
@@ -70,6 +91,7 @@ impl LatencyHistogram {
         self.counts[bucket(us)] += 1;
         self.total += 1;
         self.max_us = self.max_us.max(us);
+        self.sum_us = self.sum_us.saturating_add(us);
     }
 
     pub fn count(&self) -> u64 {
@@ -91,6 +113,21 @@ impl LatencyHistogram {
             }
         }
         self.max_us
+    }
+
+    /// Cumulative counts at `bounds_us` (ascending), with the count and the sum.
+    pub fn buckets(&self, bounds_us: &[u64]) -> LatencyBuckets {
+        let mut cumulative = Vec::with_capacity(bounds_us.len());
+        let mut seen = 0;
+        let mut index = 0;
+        for &bound in bounds_us {
+            while index < BUCKETS && lower_bound(index) <= bound {
+                seen += self.counts[index];
+                index += 1;
+            }
+            cumulative.push(seen);
+        }
+        LatencyBuckets { bounds_us: bounds_us.to_vec(), cumulative, count: self.total, sum_us: self.sum_us }
     }
 
     pub fn summary(&self) -> LatencySummary {
@@ -133,5 +170,20 @@ mod tests {
         assert_eq!(s.p99_us, 991);
         assert_eq!(s.max_us, 50_000);
         assert_eq!(LatencyHistogram::default().summary(), LatencySummary::default());
+    }
+
+    #[test]
+    fn cumulative_buckets_count_values_at_or_below_each_bound() {
+        let mut h = LatencyHistogram::default();
+        for us in [50, 100, 101, 999, 5_000, 20_000_000] {
+            h.record_us(us);
+        }
+        let b = h.buckets(&[100, 1_000, 10_000]);
+        assert_eq!(b.cumulative, [2, 4, 5]);
+        assert_eq!((b.count, b.sum_us), (6, 20_006_250));
+        assert_eq!(
+            LatencyHistogram::default().buckets(PUBLISHED_BOUNDS_US).cumulative,
+            vec![0; PUBLISHED_BOUNDS_US.len()]
+        );
     }
 }

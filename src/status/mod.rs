@@ -1,9 +1,10 @@
 //! `flowsieve status`: counters of a running agent, served as one JSON document per connection
 //! on a UNIX control socket (default `/run/flowsieve/flowsieve.sock`).
 //!
-//! A control socket rather than a Prometheus endpoint: it needs no port, works in network
-//! namespaces, and file permissions decide who may read it. Workers publish their counters on
-//! their idle tick (at least every 100 ms), never per packet.
+//! A control socket: it needs no port, works in network namespaces, and file permissions decide
+//! who may read it (the same counters are also served to Prometheus by `--metrics-listen`, see
+//! [`crate::metrics`]). Workers publish their counters on their idle tick (at least every
+//! 100 ms), never per packet.
 
 pub mod latency;
 
@@ -27,6 +28,13 @@ pub struct WorkerStatus {
     pub flows_created: u64,
     pub flows_refused: u64,
     pub flows_expired: u64,
+    /// Flows pushed out of a full table: not established yet, still in detection, oldest.
+    #[serde(default)]
+    pub evicted_unestablished: u64,
+    #[serde(default)]
+    pub evicted_undetected: u64,
+    #[serde(default)]
+    pub evicted_oldest: u64,
     pub malformed: u64,
     pub not_ip: u64,
     pub fragments: u64,
@@ -111,6 +119,9 @@ pub struct Status {
     /// its target operations (nftables: the batch's acknowledgement, after its commit).
     #[serde(default)]
     pub match_to_kernel: latency::LatencySummary,
+    /// The same as cumulative counts at fixed bounds (the metrics endpoint's histogram).
+    #[serde(default)]
+    pub match_to_kernel_buckets: latency::LatencyBuckets,
     /// The first part of it: capture to the enforcer (ring delivery, worker, queue).
     #[serde(default)]
     pub match_to_enforcer: latency::LatencySummary,
@@ -124,10 +135,23 @@ pub type SharedStatus = Arc<Mutex<Status>>;
 
 /// Serve `status` on `path` until `stop` is set. An existing socket file is replaced.
 pub fn serve(path: &Path, status: SharedStatus, stop: Arc<AtomicBool>) -> std::io::Result<std::thread::JoinHandle<()>> {
-    if path.exists() {
-        std::fs::remove_file(path)?;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+    // Only a socket is ever removed at that path (a stale one of an agent that died; a running
+    // agent holds the control socket's lock, taken before this).
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => std::fs::remove_file(path)?,
+        Ok(_) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "exists and is not a socket; refusing to remove it",
+            ))
+        }
+        Err(_) => {}
     }
     let listener = UnixListener::bind(path)?;
+    // An explicit mode, whatever the umask: owner and group may ask for the status.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(CONTROL_SOCKET_MODE))?;
+    let inode = std::fs::symlink_metadata(path)?.ino();
     listener.set_nonblocking(true)?;
     let path = path.to_path_buf();
     std::thread::Builder::new().name("status".into()).spawn(move || {
@@ -151,9 +175,15 @@ pub fn serve(path: &Path, status: SharedStatus, stop: Arc<AtomicBool>) -> std::i
                 }
             }
         }
-        let _ = std::fs::remove_file(&path);
+        // Ours only: the socket this agent bound, not one that replaced it.
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_socket() && m.ino() == inode) {
+            let _ = std::fs::remove_file(&path);
+        }
     })
 }
+
+/// Mode of the control socket: owner and group read-write.
+pub const CONTROL_SOCKET_MODE: u32 = 0o660;
 
 /// Ask a running agent for its status.
 pub fn query(path: &Path) -> Result<Status, StatusError> {
@@ -187,8 +217,8 @@ impl std::fmt::Display for Status {
         for w in &self.workers {
             writeln!(
                 f,
-                "worker {} ({}): {} packets, {} bytes, {} flows active ({} created, {} expired, {} refused), \
-                 {} malformed, capture {} received / {} dropped, {} events dropped",
+                "worker {} ({}): {} packets, {} bytes, {} flows active ({} created, {} expired, {} refused, \
+                 evicted {} unestablished / {} undetected / {} oldest), {} malformed, capture {} received / {} dropped, {} events dropped",
                 w.iface,
                 if w.external { "wan" } else { "lan" },
                 w.packets,
@@ -197,6 +227,9 @@ impl std::fmt::Display for Status {
                 w.flows_created,
                 w.flows_expired,
                 w.flows_refused,
+                w.evicted_unestablished,
+                w.evicted_undetected,
+                w.evicted_oldest,
                 w.malformed,
                 w.capture_received,
                 w.capture_dropped,

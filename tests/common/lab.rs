@@ -165,12 +165,7 @@ impl Lab {
     /// The README's weak-TLS example (`examples/weak-tls.json`) with its log written into the
     /// lab's directory instead of /tmp.
     pub fn weak_tls_config(&self) -> PathBuf {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/weak-tls.json")).unwrap();
-        let mut config: serde_json::Value = serde_json::from_str(&text).unwrap();
-        config["targets"]["log.weakssl"]["path"] = self.dir.to_string_lossy().into_owned().into();
-        let path = self.path("weak-tls.json");
-        std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-        path
+        self.weak_tls_config_with("weak-tls.json", &self.dir, |_| {})
     }
 
     /// Writes `<name>.json`: `actions` whose targets are one JSON-lines sink `audit` writing
@@ -189,6 +184,33 @@ impl Lab {
     /// The records a JSON-lines sink holds so far.
     pub fn sink_records(sink: &Path) -> Vec<serde_json::Value> {
         std::fs::read_to_string(sink).unwrap_or_default().lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    }
+
+    /// Writes `name`: the README's weak-TLS example with its log target writing into `log_dir`,
+    /// then changed by `edit`.
+    pub fn weak_tls_config_with(
+        &self,
+        name: &str,
+        log_dir: &Path,
+        edit: impl FnOnce(&mut serde_json::Value),
+    ) -> PathBuf {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/weak-tls.json")).unwrap();
+        let mut config: serde_json::Value = serde_json::from_str(&text).unwrap();
+        config["targets"]["log.weakssl"]["path"] = log_dir.to_string_lossy().into_owned().into();
+        edit(&mut config);
+        let path = self.path(name);
+        std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+        path
+    }
+
+    /// The README's drop rule: forwarded packets whose key is in `weakssl.v4` are dropped.
+    pub fn add_weakssl_drop_rule(&self) {
+        must(&self.router, "nft", &["add chain inet netify forward { type filter hook forward priority -10 ; }"]);
+        must(
+            &self.router,
+            "nft",
+            &["add rule inet netify forward ip saddr . ip protocol . th dport . ip daddr @weakssl.v4 drop"],
+        );
     }
 
     /// `nft -nn list table inet netify` in the router namespace ("" when the table is absent).

@@ -160,6 +160,8 @@ impl NftBatch {
         if spec.timeout_ms > 0 {
             self.buf.put_u64_be(NFTA_SET_TIMEOUT, spec.timeout_ms);
         }
+        // Marks the set as flowsieve's (ignored by the kernel for an existing set).
+        self.buf.put_attr(NFTA_SET_USERDATA, SET_OWNER_MARK);
         self.buf.end_msg(m);
         Ok(())
     }

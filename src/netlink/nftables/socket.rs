@@ -207,6 +207,12 @@ impl NftSocket {
     /// refuses (which waits for an RCU grace period in its rollback, several milliseconds),
     /// answers in microseconds, so a periodic check does not hold up the elements behind it.
     pub fn set_exists(&mut self, family: TableFamily, table: &str, set: &str) -> Result<bool, NetlinkError> {
+        Ok(self.set_owner(family, table, set)?.is_some())
+    }
+
+    /// Whether the set exists (`None`: it does not) and carries flowsieve's mark
+    /// ([`SET_OWNER_MARK`]), i.e. flowsieve created it.
+    pub fn set_owner(&mut self, family: TableFamily, table: &str, set: &str) -> Result<Option<bool>, NetlinkError> {
         check_name(table)?;
         check_name(set)?;
         let seq = self.seq;
@@ -218,16 +224,18 @@ impl NftSocket {
         buf.put_str(NFTA_SET_NAME, set);
         buf.end_msg(m);
         self.sock.send(buf.as_bytes(), 0)?;
-        // The answer is the set's description (skipped) then the ACK, or an error ACK.
+        // The answer is the set's description, then the ACK, or an error ACK.
+        let mut owned = false;
         loop {
             recv_datagram(&self.sock, &mut self.rbuf, RECV_BUF_BYTES, || format!("get set {family} {table} {set}"))?;
+            owned |= description_has_mark(&self.rbuf, seq);
             self.acks.clear();
             parse_acks(&self.rbuf, &mut self.acks)?;
             // Answers to an earlier request that timed out carry other numbers.
             if let Some(ack) = self.acks.iter().find(|a| a.seq == seq) {
                 return match ack.errno {
-                    0 => Ok(true),
-                    libc::ENOENT => Ok(false),
+                    0 => Ok(Some(owned)),
+                    libc::ENOENT => Ok(None),
                     errno => Err(NetlinkError::Kernel {
                         errno,
                         context: with_extack(format!("get set {family} {table} {set}"), ack),
@@ -333,4 +341,26 @@ fn with_extack(context: String, ack: &Ack) -> String {
 /// timed-out batch are unlikely to match.
 fn initial_seq() -> u32 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_secs() as u32)
+}
+
+/// Whether `data` holds a set description (answer `seq`) whose user data is flowsieve's mark.
+fn description_has_mark(mut data: &[u8], seq: u32) -> bool {
+    const NLMSG_HDRLEN: usize = 16;
+    while data.len() >= NLMSG_HDRLEN {
+        let len = u32::from_ne_bytes([data[0], data[1], data[2], data[3]]) as usize;
+        let msg_type = u16::from_ne_bytes([data[4], data[5]]);
+        let msg_seq = u32::from_ne_bytes([data[8], data[9], data[10], data[11]]);
+        if len < NLMSG_HDRLEN || len > data.len() {
+            return false;
+        }
+        if msg_type == (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSET && msg_seq == seq {
+            // After the header, the 4-byte nfgenmsg, then the attributes.
+            let body = data.get(NLMSG_HDRLEN + 4..len).unwrap_or_default();
+            if super::super::attrs(body).any(|(ty, payload)| ty == NFTA_SET_USERDATA && payload == SET_OWNER_MARK) {
+                return true;
+            }
+        }
+        data = &data[super::super::align4(len).min(data.len())..];
+    }
+    false
 }

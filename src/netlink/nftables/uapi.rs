@@ -51,6 +51,12 @@ pub(super) const NFTA_SET_KEY_LEN: u16 = 5;
 pub(super) const NFTA_SET_DESC: u16 = 9;
 pub(super) const NFTA_SET_ID: u16 = 10;
 pub(super) const NFTA_SET_TIMEOUT: u16 = 11;
+pub(super) const NFTA_SET_USERDATA: u16 = 13;
+
+/// The set's user data flowsieve writes on the sets it creates: one nft comment TLV (type 7,
+/// `NFTNL_UDATA_SET_COMMENT`, a NUL-terminated string), which `nft list` shows as
+/// `comment "managed by flowsieve"`. Sets without it are not flowsieve's to flush or delete.
+pub const SET_OWNER_MARK: &[u8] = b"\x07\x15managed by flowsieve\x00";
 
 // enum nft_set_desc_attributes, nft_set_field_attributes, nft_list_attributes
 pub(super) const NFTA_SET_DESC_SIZE: u16 = 1;
