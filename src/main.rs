@@ -717,9 +717,13 @@ fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The interfaces `run` captures: `-I`/`-E`, else netifyd's capture-interface-* sections (their
-/// `address` entries are added to `local_nets`).
-fn run_interfaces(args: &RunArgs, local_nets: &mut Vec<IpNet>) -> anyhow::Result<Vec<CaptureInterface>> {
+/// The interfaces and NFQUEUE queues `run` captures: `-I`/`-E`/`--nfqueue`, else netifyd's
+/// capture-interface-* sections (their `address` entries are added to `local_nets`; an
+/// `nfqueue` section becomes a queue spec like `--nfqueue ROLE=QUEUE_ID:INSTANCES`).
+fn run_interfaces(
+    args: &RunArgs,
+    local_nets: &mut Vec<IpNet>,
+) -> anyhow::Result<(Vec<CaptureInterface>, Vec<flowsieve::agent::nfqueue::QueueSpec>)> {
     use flowsieve::netifyd::{self, Role, SourceKind};
     if !args.internal.is_empty() || !args.external.is_empty() || !args.nfqueue.queues.is_empty() {
         let mut interfaces: Vec<CaptureInterface> =
@@ -729,7 +733,7 @@ fn run_interfaces(args: &RunArgs, local_nets: &mut Vec<IpNet>) -> anyhow::Result
             external: true,
             filter: None,
         }));
-        return Ok(interfaces);
+        return Ok((interfaces, args.nfqueue.queues.clone()));
     }
     let conf = &args.netifyd_conf;
     if !conf.exists() {
@@ -744,15 +748,20 @@ fn run_interfaces(args: &RunArgs, local_nets: &mut Vec<IpNet>) -> anyhow::Result
         tracing::warn!("{w}");
     }
     let mut interfaces = Vec::new();
+    let mut queues = Vec::new();
     for source in sources.sources {
         match &source.kind {
             SourceKind::Live { .. } => {}
-            SourceKind::Nfqueue { queue_id, instances, .. } => bail!(
-                "{}: capture_type nfqueue (queues {queue_id}–{}) is not taken from netifyd's files yet; \
-                 give the queues with --nfqueue (or interfaces with -I/-E)",
-                source.origin(),
-                u32::from(*queue_id) + u32::from(*instances) - 1
-            ),
+            SourceKind::Nfqueue { queue_id, instances, .. } => {
+                let spec = flowsieve::agent::nfqueue::QueueSpec {
+                    external: source.role == Role::Wan,
+                    first: *queue_id,
+                    count: (*instances).max(1),
+                };
+                tracing::info!(section = %source.name, queues = %spec, from = %source.origin(), "NFQUEUE queues from netifyd's configuration");
+                queues.push(spec);
+                continue;
+            }
             SourceKind::File(file) => bail!(
                 "{}: reads the capture file {}: replay files with `flowsieve replay`",
                 source.origin(),
@@ -772,14 +781,14 @@ fn run_interfaces(args: &RunArgs, local_nets: &mut Vec<IpNet>) -> anyhow::Result
             filter: source.filter,
         });
     }
-    if interfaces.is_empty() {
+    if interfaces.is_empty() && queues.is_empty() {
         bail!(
             "no interface to capture on: no usable capture-interface-* section in {} (files read: {})",
             conf.display(),
             sources.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
         );
     }
-    Ok(interfaces)
+    Ok((interfaces, queues))
 }
 
 fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
@@ -787,9 +796,9 @@ fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
         bail!("--nfqueue-bypass-mark needs --nfqueue-mode inline (tap mode accepts packets before looking at them)");
     }
     let mut local_nets = args.table.local_nets.clone();
-    let interfaces = run_interfaces(&args, &mut local_nets)?;
+    let (interfaces, nfqueues) = run_interfaces(&args, &mut local_nets)?;
     let config = load_config(&args.config)?;
-    let locality = Arc::new(if args.nfqueue.queues.is_empty() {
+    let locality = Arc::new(if nfqueues.is_empty() {
         interface_locality(&interfaces, &local_nets)?
     } else {
         // Queued packets come from any interface: every interface's networks are local.
@@ -834,7 +843,7 @@ fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
         degraded_ok: args.degraded_ok,
         ring_bytes: args.ring_size.map(|mib| mib as usize * (1 << 20)),
         notifier: flowsieve::sdnotify::Notifier::from_env(),
-        nfqueues: args.nfqueue.queues,
+        nfqueues,
         nfqueue: flowsieve::agent::nfqueue::QueueOptions {
             mode: match args.nfqueue.mode {
                 QueueModeArg::Tap => flowsieve::agent::nfqueue::QueueMode::Tap,
@@ -870,7 +879,10 @@ fn interface_locality(interfaces: &[CaptureInterface], extra: &[IpNet]) -> anyho
     let mut broadcast = Vec::new();
     for iface in interfaces {
         let Some(device) = devices.iter().find(|d| d.name == iface.name) else {
-            bail!("no network interface named '{}'", iface.name);
+            // Waited for by the AF_PACKET capture (libpcap refuses it when opening). Its
+            // addresses are not known, so only -A and the built-in private ranges say what is local.
+            tracing::warn!(iface = %iface.name, "no network interface of that name (yet): its addresses are not local networks; add them with -A");
+            continue;
         };
         for a in &device.addresses {
             let prefix = a.netmask.map_or(if a.addr.is_ipv4() { 32 } else { 128 }, prefix_len);

@@ -201,12 +201,7 @@ fn takes_interfaces_from_netifyd_configuration() {
     let mut run = Run::start(&ns, "netifyd", &["--netifyd-conf", conf_arg]);
     assert_eq!(run.next(), "READY=1");
     let socket = run.dir.join("ctl").join("flowsieve.sock");
-    let out = Command::new(env!("CARGO_BIN_EXE_flowsieve"))
-        .args(["status", "--json", "--control-socket"])
-        .arg(&socket)
-        .output()
-        .unwrap();
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = status_json(&socket);
     let mut workers: Vec<(String, bool)> = status["workers"]
         .as_array()
         .unwrap()
@@ -221,15 +216,38 @@ fn takes_interfaces_from_netifyd_configuration() {
     assert!(log.contains("interface from netifyd's configuration"), "{log}");
     assert!(log.contains("198.51.100.0/24"), "the section's address is a local network: {log}");
 
-    // NFQUEUE sections are read, and refused until flowsieve has an NFQUEUE capture.
+    // NFQUEUE sections become NFQUEUE queues (as `--nfqueue wan=54:4`), next to the lo section.
     std::fs::write(
         dir.join("interfaces.d/10-wan.conf"),
         "[capture-interface-wan]\nrole = wan\ncapture_type = nfqueue\nqueue_id = 54\nqueue_instances = 4\n",
     )
     .unwrap();
     let mut run = Run::start(&ns, "netifyd-nfq", &["--netifyd-conf", conf_arg]);
-    assert!(!run.wait().success());
+    assert_eq!(run.next(), "READY=1", "{}", run.log());
+    let socket = run.dir.join("ctl").join("flowsieve.sock");
+    let status = status_json(&socket);
+    let queues: Vec<(u64, bool)> = status["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| !w["queue"].is_null())
+        .map(|w| (w["queue"]["queue"].as_u64().unwrap(), w["external"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(queues, vec![(54, true), (55, true), (56, true), (57, true)], "{status:#}");
+    run.signal(Signal::SIGTERM);
+    assert!(run.wait().success(), "{}", run.log());
     let log = run.log();
-    assert!(log.contains("10-wan.conf [capture-interface-wan]: capture_type nfqueue (queues 54–57)"), "{log}");
+    assert!(log.contains("NFQUEUE queues from netifyd's configuration"), "{log}");
+    assert!(log.contains("wan=54:4"), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `flowsieve status --json` of the agent serving `socket`.
+fn status_json(socket: &std::path::Path) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_flowsieve"))
+        .args(["status", "--json", "--control-socket"])
+        .arg(socket)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
 }

@@ -1,7 +1,7 @@
 //! `flowsieve run`: live capture, one worker thread per interface, signals and configuration
 //! reload.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -15,7 +15,7 @@ use crate::actions::config::{self, FlowActionsConfig};
 use crate::capture::live::{LiveEvent, LiveStats};
 use crate::flow::ctcache::{CtCache, CtChange, CtLookup};
 use crate::flow::table::{Flow, FlowTable, TableConfig};
-use crate::status::{SharedStatus, Status, WorkerStatus};
+use crate::status::{LinkStatus, SharedStatus, Status, WorkerStatus};
 
 /// How live packets are captured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +53,87 @@ impl LiveSource {
         match self {
             LiveSource::Ring(r) => r.iface(),
             LiveSource::Pcap(p) => p.iface(),
+        }
+    }
+}
+
+/// What a live worker reads: a capture opened once (libpcap), or AF_PACKET rings on an
+/// interface that may come and go.
+enum WorkerSource {
+    Fixed(LiveSource),
+    /// `ring`: open at start when the interface existed.
+    Ring {
+        ring: Option<crate::capture::ring::PacketRing>,
+        recipe: Arc<RingRecipe>,
+        watch: Arc<LinkWatch>,
+    },
+}
+
+/// How a ring worker opens its socket, at start and whenever its interface comes back.
+struct RingRecipe {
+    iface: String,
+    ring: crate::capture::ring::RingConfig,
+    group: Option<u16>,
+    filter: Option<String>,
+}
+
+impl RingRecipe {
+    fn open(&self) -> anyhow::Result<crate::capture::ring::PacketRing> {
+        let filter = match &self.filter {
+            Some(expr) => Some(crate::capture::filter::compile(expr, crate::decode::LinkType::Ethernet)?),
+            None => None,
+        };
+        Ok(crate::capture::ring::PacketRing::open(&self.iface, self.ring, self.group, filter.as_ref())?)
+    }
+}
+
+/// Between the interface monitor and one ring worker.
+#[derive(Default)]
+struct LinkWatch {
+    /// Set by the monitor when the interface the ring is bound to went away (and at shutdown):
+    /// the worker's capture loop stops, and it opens a new ring when the interface is back.
+    leave: AtomicBool,
+    /// The interface index the worker's ring is bound to; 0 while it has none.
+    ifindex: AtomicU32,
+}
+
+/// Listens to rtnetlink link events until `stop`; tells the workers whose interface was
+/// deleted, or renamed away, or re-created under the same name with a new index.
+fn link_loop(
+    mut monitor: crate::netlink::link::LinkMonitor,
+    watches: Vec<(String, Arc<LinkWatch>)>,
+    stop: Arc<AtomicBool>,
+) {
+    let mut events = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        events.clear();
+        if let Err(e) = monitor.recv(&mut events) {
+            // Events were lost (ENOBUFS) or the socket failed: re-check every interface by name.
+            tracing::warn!("interface monitor: {e}; re-checking interfaces");
+            for (name, watch) in &watches {
+                let bound = watch.ifindex.load(Ordering::SeqCst);
+                if bound != 0 && crate::capture::ring::interface_index(name) != Some(bound) {
+                    watch.leave.store(true, Ordering::SeqCst);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+            continue;
+        }
+        for event in &events {
+            tracing::info!(iface = %event.name, ifindex = event.ifindex, deleted = event.deleted, up = event.up, "interface change");
+            for (name, watch) in &watches {
+                let bound = watch.ifindex.load(Ordering::SeqCst);
+                let gone = if event.deleted {
+                    bound == event.ifindex || (bound != 0 && *name == event.name)
+                } else {
+                    // Renamed away, or the name now belongs to another interface.
+                    (bound == event.ifindex && *name != event.name)
+                        || (bound != 0 && *name == event.name && bound != event.ifindex)
+                };
+                if gone {
+                    watch.leave.store(true, Ordering::SeqCst);
+                }
+            }
         }
     }
 }
@@ -131,42 +212,65 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         &initial.targets,
     ))?;
 
-    // Open every capture first so a bad interface fails before anything is changed.
-    let mut sources: Vec<(LiveSource, &CaptureInterface)> = Vec::new();
+    // Open every capture first so a bad interface fails before anything is changed. With
+    // AF_PACKET an interface that does not exist yet is waited for (its worker opens the rings
+    // when it appears) and one deleted while running is captured again when it comes back.
+    let mut sources: Vec<(WorkerSource, &CaptureInterface)> = Vec::new();
+    let mut link_watches: Vec<(String, Arc<LinkWatch>)> = Vec::new();
     for (n, iface) in options.interfaces.iter().enumerate() {
         let iface_filter = iface.filter.as_ref().or(options.filter.as_ref());
         match options.capture {
             CaptureMethod::Pcap => {
                 let capture = crate::capture::live::LiveCapture::open(&iface.name, iface_filter.map(String::as_str))
                     .with_context(|| format!("opening capture on {}", iface.name))?;
-                sources.push((LiveSource::Pcap(capture), iface));
+                sources.push((WorkerSource::Fixed(LiveSource::Pcap(capture)), iface));
             }
             CaptureMethod::AfPacket => {
-                let filter = match iface_filter {
-                    Some(expr) => Some(crate::capture::filter::compile(expr, crate::decode::LinkType::Ethernet)?),
-                    None => None,
-                };
+                // Compiled now so a bad expression is refused at start; again on each reopen.
+                if let Some(expr) = iface_filter {
+                    crate::capture::filter::compile(expr, crate::decode::LinkType::Ethernet)?;
+                }
                 let workers = options.workers.max(1);
+                let present = crate::capture::ring::interface_index(&iface.name).is_some();
                 let ring = match options.ring_bytes {
                     Some(bytes) => options.ring.with_size(bytes),
+                    // A missing interface has no link speed yet: the default for unknown speed.
                     None => options.ring.for_interface(&iface.name),
                 };
                 tracing::info!(iface = %iface.name, ring_kib = ring.bytes() / 1024, sockets = workers, "AF_PACKET ring per socket");
                 // One fanout group per interface; the id only has to be unique on this host.
                 let group = ((std::process::id() as u16) ^ (n as u16).wrapping_mul(0x9e37)).max(1);
+                let recipe = Arc::new(RingRecipe {
+                    iface: iface.name.clone(),
+                    ring,
+                    group: (workers > 1).then_some(group),
+                    filter: iface_filter.cloned(),
+                });
+                if !present {
+                    tracing::warn!(iface = %iface.name, "interface does not exist (yet); capturing when it appears");
+                }
                 for _ in 0..workers {
-                    let ring = crate::capture::ring::PacketRing::open(
-                        &iface.name,
-                        ring,
-                        (workers > 1).then_some(group),
-                        filter.as_ref(),
-                    )
-                    .with_context(|| format!("opening AF_PACKET ring on {}", iface.name))?;
-                    sources.push((LiveSource::Ring(ring), iface));
+                    let ring = if present {
+                        Some(recipe.open().with_context(|| format!("opening AF_PACKET ring on {}", iface.name))?)
+                    } else {
+                        None
+                    };
+                    let watch = Arc::new(LinkWatch::default());
+                    link_watches.push((iface.name.clone(), watch.clone()));
+                    sources.push((WorkerSource::Ring { ring, recipe: recipe.clone(), watch }, iface));
                 }
             }
         }
     }
+    // Interface deletions and re-creations, heard over rtnetlink.
+    let link_thread = if link_watches.is_empty() {
+        None
+    } else {
+        let monitor = crate::netlink::link::LinkMonitor::open(Duration::from_millis(200))
+            .context("subscribing to interface changes (rtnetlink RTNLGRP_LINK)")?;
+        let (watches, stop) = (link_watches.clone(), stop.clone());
+        Some(std::thread::Builder::new().name("links".into()).spawn(move || link_loop(monitor, watches, stop))?)
+    };
     let queues = nfqueue::open_all(&options.nfqueues, &options.nfqueue)?;
     let status_thread = match &options.control_socket {
         Some(path) => Some(
@@ -204,7 +308,19 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     let mut workers = Vec::new();
     lock(&status).workers = sources
         .iter()
-        .map(|(_, i)| WorkerStatus { iface: i.name.clone(), external: i.external, ..WorkerStatus::default() })
+        .map(|(source, i)| WorkerStatus {
+            iface: i.name.clone(),
+            external: i.external,
+            link: match source {
+                WorkerSource::Ring { ring, .. } => Some(LinkStatus {
+                    online: ring.is_some(),
+                    ifindex: ring.as_ref().map_or(0, |r| r.ifindex()),
+                    ..LinkStatus::default()
+                }),
+                WorkerSource::Fixed(_) => None,
+            },
+            ..WorkerStatus::default()
+        })
         .chain(queues.iter().map(|(q, external)| nfqueue::worker_status(q, *external, &options.nfqueue)))
         .collect();
     // `max_flows` is for the whole agent: the fanout spreads flows evenly over the workers, so
@@ -233,9 +349,11 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     };
     for (index, (capture, iface)) in sources.into_iter().enumerate() {
         let (worker, shared) = make_worker(&iface.name, iface.external, index);
-        let handle = std::thread::Builder::new()
-            .name(format!("worker-{}", iface.name))
-            .spawn(move || worker_loop(worker, capture, shared))?;
+        let handle =
+            std::thread::Builder::new().name(format!("worker-{}", iface.name)).spawn(move || match capture {
+                WorkerSource::Fixed(capture) => worker_loop(worker, capture, shared),
+                WorkerSource::Ring { ring, recipe, watch } => ring_worker_loop(worker, ring, &recipe, &watch, shared),
+            })?;
         workers.push(handle);
     }
     for (n, (queue, external)) in queues.into_iter().enumerate() {
@@ -327,7 +445,10 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         }
     }
     options.notifier.stopping();
-    stop.store(true, Ordering::Relaxed);
+    stop.store(true, Ordering::SeqCst);
+    for (_, watch) in &link_watches {
+        watch.leave.store(true, Ordering::SeqCst);
+    }
     for w in workers {
         match w.join() {
             Ok(Err(e)) => tracing::error!("worker stopped: {e}"),
@@ -336,6 +457,9 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
         }
     }
     drop(tx);
+    if link_thread.is_some_and(|t| t.join().is_err()) {
+        tracing::error!("interface monitor panicked");
+    }
     if conntrack_thread.is_some_and(|t| t.join().is_err()) {
         tracing::error!("conntrack listener panicked");
     }
@@ -445,8 +569,13 @@ fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared
         }
     });
     let stats = capture.stats();
+    log_stopped(capture.iface(), stats, &worker);
+    result.map_err(Into::into)
+}
+
+fn log_stopped(iface: &str, stats: LiveStats, worker: &Worker) {
     tracing::info!(
-        iface = capture.iface(),
+        iface,
         received = stats.received,
         kernel_dropped = stats.dropped,
         flows = worker.table.stats().flows_created,
@@ -454,7 +583,125 @@ fn worker_loop(mut worker: Worker, mut capture: LiveSource, shared: WorkerShared
         malformed = worker.decode_stats.malformed,
         "capture stopped"
     );
-    result.map_err(Into::into)
+}
+
+/// A worker on AF_PACKET rings whose interface may be missing or come and go: it waits for the
+/// interface, captures until the interface monitor says it went away (or shutdown), then
+/// waits and opens a new ring on the new interface. Flow table and worker state carry over.
+fn ring_worker_loop(
+    mut worker: Worker,
+    mut ring: Option<crate::capture::ring::PacketRing>,
+    recipe: &RingRecipe,
+    watch: &LinkWatch,
+    shared: WorkerShared,
+) -> anyhow::Result<()> {
+    const RETRY: Duration = Duration::from_millis(250);
+    let WorkerShared { stop, tx, generation, dropped, status, index, conntrack_changes } = shared;
+    let events_dropped = std::cell::Cell::new(0u64);
+    let mut send = |_: &mut Flow, d: Dispatch| {
+        send_match(&tx, &dropped, &events_dropped, d);
+    };
+    let mut housekeeping = Housekeeping::new(&generation);
+    // Kernel counters of rings closed before, added to the current ring's.
+    let mut earlier = LiveStats::default();
+    let mut last_packets = 0u64;
+    let mut was_online = false;
+    // The last reason an open failed, logged once per reason.
+    let mut last_error = String::new();
+    let set_link = |f: &mut dyn FnMut(&mut LinkStatus)| {
+        if let Some(l) = lock(&status).workers.get_mut(index).and_then(|w| w.link.as_mut()) {
+            f(l);
+        }
+    };
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let mut capture = match ring.take() {
+            Some(r) => r,
+            None => {
+                // Cleared before opening: a deletion heard from now on concerns the new ring.
+                watch.leave.store(false, Ordering::SeqCst);
+                match recipe.open() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let text = format!("{e:#}");
+                        if text != last_error {
+                            tracing::warn!(iface = %recipe.iface, "waiting for the interface: {text}");
+                            last_error = text;
+                        }
+                        // Flows still expire and reloads still apply while offline.
+                        housekeeping.tick(&mut worker, &generation, &conntrack_changes, &mut send);
+                        publish(&status, index, &worker, earlier, events_dropped.get());
+                        std::thread::sleep(RETRY);
+                        continue;
+                    }
+                }
+            }
+        };
+        let ifindex = capture.ifindex();
+        watch.ifindex.store(ifindex, Ordering::SeqCst);
+        if was_online {
+            tracing::info!(iface = %recipe.iface, ifindex, "interface is back, capturing again");
+        } else {
+            tracing::info!(iface = %recipe.iface, ifindex, "capturing");
+        }
+        set_link(&mut |l| {
+            if !l.online {
+                l.changes += 1;
+            }
+            l.online = true;
+            l.ifindex = ifindex;
+        });
+        was_online = true;
+        last_error.clear();
+        let result = capture.run(&watch.leave, |event| match event {
+            LiveEvent::Frame(frame) => {
+                let at = if frame.timestamp.is_zero() { SystemTime::now() } else { UNIX_EPOCH + frame.timestamp };
+                worker.on_frame(frame, at, &mut send)
+            }
+            LiveEvent::Idle(capture_stats) => {
+                housekeeping.tick(&mut worker, &generation, &conntrack_changes, &mut send);
+                publish(&status, index, &worker, add_stats(earlier, capture_stats), events_dropped.get());
+                let packets = worker.table.stats().packets;
+                if packets != last_packets {
+                    last_packets = packets;
+                    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+                    set_link(&mut |l| l.last_packet = Some(now));
+                }
+            }
+        });
+        earlier = add_stats(earlier, capture.stats());
+        drop(capture);
+        watch.ifindex.store(0, Ordering::SeqCst);
+        if stop.load(Ordering::SeqCst) {
+            result?;
+            break;
+        }
+        // The interface went away; an error from its dying socket is expected, not fatal.
+        match result {
+            Ok(()) => {
+                tracing::warn!(iface = %recipe.iface, ifindex, "interface went away; capturing again when it is back")
+            }
+            Err(e) => {
+                tracing::warn!(iface = %recipe.iface, ifindex, "interface went away ({e}); capturing again when it is back")
+            }
+        }
+        set_link(&mut |l| {
+            l.online = false;
+            l.changes += 1;
+        });
+    }
+    log_stopped(&recipe.iface, earlier, &worker);
+    Ok(())
+}
+
+fn add_stats(a: LiveStats, b: LiveStats) -> LiveStats {
+    LiveStats {
+        received: a.received.wrapping_add(b.received),
+        dropped: a.dropped.wrapping_add(b.dropped),
+        if_dropped: a.if_dropped.wrapping_add(b.if_dropped),
+    }
 }
 
 /// Copy a worker's counters into the shared status (on its idle tick, not per packet).

@@ -139,12 +139,23 @@ pub struct PacketRing {
     /// The next block (V3) or frame slot (V2) the kernel fills.
     current: usize,
     iface: String,
+    /// The interface index the socket is bound to (a re-created interface gets a new one).
+    ifindex: u32,
     stats: LiveStats,
 }
 
 // SAFETY: the mapping is owned by this value alone (no other handle to it exists in the
 // process), so moving it to another thread is sound; it is not Sync.
 unsafe impl Send for PacketRing {}
+
+/// The index of interface `name` in this network namespace, `None` when there is no such
+/// interface (or the name cannot be one).
+pub fn interface_index(name: &str) -> Option<u32> {
+    let name = CString::new(name).ok()?;
+    // SAFETY: `name` is a valid NUL-terminated string.
+    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    (index != 0).then_some(index)
+}
 
 fn os_error(iface: &str, what: &str) -> CaptureError {
     CaptureError::Live { iface: iface.to_string(), message: format!("{what}: {}", std::io::Error::last_os_error()) }
@@ -288,6 +299,7 @@ impl PacketRing {
             frame_count: frame_count as usize,
             current: 0,
             iface: iface.to_string(),
+            ifindex,
             stats: LiveStats::default(),
         };
 
@@ -325,6 +337,10 @@ impl PacketRing {
 
     pub fn iface(&self) -> &str {
         &self.iface
+    }
+
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
     }
 
     pub fn version(&self) -> RingVersion {

@@ -14,6 +14,7 @@
 
 pub mod conntrack;
 pub mod ipset;
+pub mod link;
 pub mod nftables;
 
 use std::io;

@@ -46,6 +46,22 @@ pub struct WorkerStatus {
     /// With `--nfqueue`: the queue this worker reads and its verdicts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<QueueStatus>,
+    /// With AF_PACKET rings: whether the interface is there and being captured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<LinkStatus>,
+}
+
+/// An AF_PACKET worker's interface: online (its ring is bound to it) or offline (missing at
+/// start, or deleted and not yet back).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LinkStatus {
+    pub online: bool,
+    /// The interface index the ring is bound to while online (a re-created interface gets a new one).
+    pub ifindex: u32,
+    /// When this worker last saw a packet (seconds since the Unix epoch), noted on its idle tick.
+    pub last_packet: Option<u64>,
+    /// Times the interface went offline or came back.
+    pub changes: u64,
 }
 
 /// Counters of one NFQUEUE.
@@ -219,6 +235,17 @@ impl std::fmt::Display for Status {
                 w.capture_dropped,
                 w.events_dropped
             )?;
+            if let Some(l) = &w.link {
+                let last = match l.last_packet {
+                    Some(t) => format!("last packet at {t} (unix time)"),
+                    None => "no packet yet".into(),
+                };
+                if l.online {
+                    writeln!(f, "  interface online (ifindex {}), {last}, {} changes", l.ifindex, l.changes)?;
+                } else {
+                    writeln!(f, "  interface offline (waiting for it), {last}, {} changes", l.changes)?;
+                }
+            }
             if let Some(q) = &w.queue {
                 writeln!(
                     f,
