@@ -451,17 +451,7 @@ fn parse_u32(text: &str) -> Option<u32> {
     }
 }
 
-/// What a JSON value is, for messages ("expected a string, found a number").
-pub fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+pub use crate::output::json_kind as kind;
 
 #[cfg(test)]
 mod tests {

@@ -15,6 +15,7 @@
 //! remaining length as a base-128 varint of at most four bytes, then the variable header and
 //! payload; strings are a big-endian u16 length and UTF-8 bytes.
 
+use super::json_kind as kind;
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
@@ -116,17 +117,6 @@ const TOPIC_VARIABLES: &[&str] = &["${hostname}", "${target}", "${channel}"];
 pub struct ConfigProblems {
     pub errors: Vec<(String, String)>,
     pub warnings: Vec<(String, String)>,
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// `host`, `port` and whether TLS is used, of `mqtt://HOST[:PORT]` or `mqtts://HOST[:PORT]`.
