@@ -177,11 +177,7 @@ enum Generate {
 #[derive(Args)]
 struct ExplainArgs {
     #[command(flatten)]
-    config: ConfigArg,
-    #[command(flatten)]
-    signatures: SignatureArgs,
-    #[command(flatten)]
-    log: LogArgs,
+    job: JobArgs,
     #[command(flatten)]
     table: FlowTableArgs,
     /// Only flows that matched at least one action.
@@ -204,6 +200,17 @@ struct StatusArgs {
     /// Print the raw JSON document.
     #[arg(long)]
     json: bool,
+}
+
+/// What every command that runs flows through a configuration takes: `run`, `replay`, `explain`.
+#[derive(Args)]
+struct JobArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    #[command(flatten)]
+    signatures: SignatureArgs,
+    #[command(flatten)]
+    log: LogArgs,
 }
 
 #[derive(Args)]
@@ -250,11 +257,7 @@ struct FlowTableArgs {
 #[derive(Args)]
 struct RunArgs {
     #[command(flatten)]
-    config: ConfigArg,
-    #[command(flatten)]
-    signatures: SignatureArgs,
-    #[command(flatten)]
-    log: LogArgs,
+    job: JobArgs,
     /// Internal (LAN) interface to capture on; repeatable.
     #[arg(short = 'I', long = "internal", value_name = "IFACE")]
     internal: Vec<String>,
@@ -379,11 +382,7 @@ enum RingArg {
 #[derive(Args)]
 struct ReplayArgs {
     #[command(flatten)]
-    config: ConfigArg,
-    #[command(flatten)]
-    signatures: SignatureArgs,
-    #[command(flatten)]
-    log: LogArgs,
+    job: JobArgs,
     /// Perform the target operations for real (nftables, log files). Default: only print them.
     #[arg(long)]
     apply: bool,
@@ -444,9 +443,9 @@ fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let log = match &cli.command {
-        Some(Command::Run(a)) => a.log.or(cli.log),
-        Some(Command::Replay(a)) => a.log.or(cli.log),
-        Some(Command::Explain(a)) => a.log.or(cli.log),
+        Some(Command::Run(a)) => a.job.log.or(cli.log),
+        Some(Command::Replay(a)) => a.job.log.or(cli.log),
+        Some(Command::Explain(a)) => a.job.log.or(cli.log),
         _ => cli.log,
     };
     log.init();
@@ -491,17 +490,17 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let outer = &cli.signatures;
     match command {
         Command::Run(mut args) => {
-            let classifier = std::mem::take(&mut args.signatures).or(outer).load()?;
+            let classifier = std::mem::take(&mut args.job.signatures).or(outer).load()?;
             run(args, classifier)
         }
         Command::Replay(mut args) => {
-            let classifier = std::mem::take(&mut args.signatures).or(outer).load()?;
+            let classifier = std::mem::take(&mut args.job.signatures).or(outer).load()?;
             replay(args, classifier)
         }
         Command::Check(args) => check(args, &*outer.load()?),
         Command::Status(args) => status(args),
         Command::Explain(mut args) => {
-            let classifier = std::mem::take(&mut args.signatures).or(outer).load()?;
+            let classifier = std::mem::take(&mut args.job.signatures).or(outer).load()?;
             explain(args, classifier)
         }
         Command::Lookup { signatures, query } => {
@@ -633,7 +632,7 @@ fn unknown_applications(actions: &flowsieve::actions::ActionSet, classifier: &Cl
 }
 
 fn explain(args: ExplainArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
-    let config = load_config(&args.config)?;
+    let config = load_config(&args.job.config)?;
     let options = ReplayOptions {
         mode: EnforceMode::DryRun,
         table: table_config(&args.table),
@@ -797,7 +796,7 @@ fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
     }
     let mut local_nets = args.table.local_nets.clone();
     let (interfaces, nfqueues) = run_interfaces(&args, &mut local_nets)?;
-    let config = load_config(&args.config)?;
+    let config = load_config(&args.job.config)?;
     let locality = Arc::new(if nfqueues.is_empty() {
         interface_locality(&interfaces, &local_nets)?
     } else {
@@ -817,8 +816,8 @@ fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
         "local networks"
     );
     let options = RunOptions {
-        config_path: args.config.config.clone(),
-        address_groups: args.config.groups(),
+        config_path: args.job.config.config.clone(),
+        address_groups: args.job.config.groups(),
         interfaces,
         table: table_config(&args.table),
         locality,
@@ -906,7 +905,7 @@ fn prefix_len(mask: IpAddr) -> u8 {
 }
 
 fn replay(args: ReplayArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
-    let config = load_config(&args.config)?;
+    let config = load_config(&args.job.config)?;
     let options = ReplayOptions {
         mode: if args.apply { EnforceMode::Apply } else { EnforceMode::DryRun },
         table: table_config(&args.table),

@@ -22,6 +22,7 @@ pub mod dhcp;
 pub mod dns;
 pub mod finality;
 pub mod http;
+pub mod ip_proto;
 pub mod net;
 pub mod protocol;
 pub mod ssh;
