@@ -236,10 +236,10 @@ fn weak_tls_is_decided_at_the_server_hello() {
         let f = &flow.facts;
         let entry = seen.entry(flow.key()).or_default();
         if f.tls.version != 0 && entry.0.is_none() {
-            entry.0 = Some(f.packets);
+            entry.0 = Some(f.packets());
         }
         if !decided(&config.actions, f).is_empty() && entry.1.is_none() {
-            entry.1 = Some(f.packets);
+            entry.1 = Some(f.packets());
         }
     })
     .unwrap();
