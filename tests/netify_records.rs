@@ -10,6 +10,10 @@
 //!   record as before;
 //! - a sink target with no `format` writes Netify records, `format: flowsieve` the old record.
 
+mod common {
+    pub mod corpus;
+}
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -283,22 +287,10 @@ fn check_values(record: &Value, out: &mut Vec<String>) {
     }
 }
 
-fn captures() -> Option<Vec<String>> {
-    let dir = flowsieve::corpus_dir().join("pcap");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("SKIPPED: nDPI corpus not found at {}", dir.display());
-        return None;
-    };
-    let mut files: Vec<String> =
-        entries.filter_map(|e| e.ok()).map(|e| e.path().to_string_lossy().into_owned()).collect();
-    files.sort();
-    Some(files)
-}
-
 #[test]
 fn every_corpus_record_has_netify_keys_types_and_units() {
     let fields = fields();
-    let Some(files) = captures() else { return };
+    let Some(files) = common::corpus::captures() else { return };
     let config =
         parse(r#"{"actions":{}, "targets":{}}"#, Path::new("none.json")).unwrap_or_else(|e| panic!("{:?}", e.problems));
     let (mut records, mut problems) = (0u64, Vec::new());
