@@ -19,6 +19,7 @@ use flowsieve::facts::protocol;
 use flowsieve::facts::FlowFacts;
 use flowsieve::flow::locality::Locality;
 use flowsieve::flow::table::{Flow, TableConfig};
+use flowsieve::output::netify;
 use flowsieve::output::record::flow_record;
 
 const DEFAULT_CONFIG: &str = "/etc/netifyd/netify-proc-flow-actions.json";
@@ -379,6 +380,15 @@ enum RingArg {
     V3,
 }
 
+/// `replay --json --format`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum JsonFormat {
+    /// flowsieve's flow record (README, "replay --json flow record").
+    Flowsieve,
+    /// Netify's v5 flow telemetry record (docs/FLOW-ACTIONS.md, "Netify records").
+    Netify,
+}
+
 #[derive(Args)]
 struct ReplayArgs {
     #[command(flatten)]
@@ -389,6 +399,9 @@ struct ReplayArgs {
     /// Print one JSON object per flow instead of text (the summary goes to stderr).
     #[arg(long)]
     json: bool,
+    /// The JSON record of --json: flowsieve's own, or Netify's v5 flow telemetry record.
+    #[arg(long, value_enum, default_value = "flowsieve", requires = "json", value_name = "FORMAT")]
+    format: JsonFormat,
     /// Replay the captures N times; each round after the first puts its packets on VLAN
     /// <round>, so every round is new flows (for benchmarks).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=4094))]
@@ -920,9 +933,15 @@ fn replay(args: ReplayArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitC
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut write_error = None;
+    let mut record = Vec::new();
     let summary = agent::replay(&config, &args.captures, &options, |capture, flow| {
         let result = if args.quiet {
             Ok(())
+        } else if args.json && args.format == JsonFormat::Netify {
+            record.clear();
+            netify::write_record(&mut record, netify::telemetry_type(&flow.facts), &[], &flow.facts, &flow.times());
+            record.push(b'\n');
+            out.write_all(&record)
         } else if args.json {
             serde_json::to_writer(&mut out, &flow_record(capture, flow))
                 .map_err(std::io::Error::from)
@@ -1042,7 +1061,7 @@ fn write_flow_text(out: &mut impl Write, flow: &Flow) -> std::io::Result<()> {
     if let (Some(tag), true) = (&f.application.tag, f.application.id != 0) {
         write!(out, " app={tag}")?;
     }
-    write!(out, " packets={} bytes={}", f.packets, f.bytes)?;
+    write!(out, " packets={} bytes={}", f.packets(), f.bytes())?;
     if !flow.verdicts.actions.is_empty() {
         let names: Vec<&str> = flow.verdicts.actions.iter().map(|a| &**a).collect();
         write!(out, " actions=[{}]", names.join(","))?;

@@ -329,7 +329,7 @@ mod tests {
         let target = CtMarkTarget::new(c);
         let mut ops = Vec::new();
         let event =
-            MatchEvent { action: Arc::from("a"), flow: Arc::new(flow(true, 6)), at: std::time::SystemTime::UNIX_EPOCH };
+            MatchEvent { action: Arc::from("a"), flow: Arc::new(flow(true, 6)), at: std::time::SystemTime::UNIX_EPOCH, times: Default::default() };
         target.describe(&event, &mut ops);
         assert_eq!(ops, vec!["ctmark 192.168.1.10:40000 -> 1.2.3.4:443 tcp mark 0x10/0xff"]);
     }
