@@ -2,7 +2,7 @@
 //! element is the INTEGER version (0 v1, 1 v2c, 3 v3); v1/v2c follow it with the community
 //! OCTET STRING and a PDU whose tag is 0xa0–0xa8.
 
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 /// SNMP needs no state.
 #[derive(Debug, Default)]
@@ -53,6 +53,7 @@ fn is_snmp(p: &[u8]) -> bool {
 
 impl Dissector for SnmpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::SNMP;
+    const TRANSPORTS: Transports = Transports::UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(flow.is_udp() && is_snmp(segment.payload))
