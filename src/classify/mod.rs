@@ -37,16 +37,24 @@ pub const DEFAULT_APPS: &str = include_str!("../../data/apps.conf");
 pub const DEFAULT_CATEGORIES: &str = include_str!("../../data/categories.json");
 
 /// Protocols that *are* an application ("twins"): a flow with this Netify protocol ID gets
-/// this application tag, whatever its host name. IDs from Netify's protocol table (Steam 74,
-/// WhatsApp 142, Spotify 156, Telegram 185, ZOOM 248). No dissector reports any of them yet,
-/// so this table only matters once one does; a tag missing from the loaded catalogue is
-/// skipped.
+/// this application tag, whatever its host name or address (a WhatsApp call relayed through a
+/// Meta address is WhatsApp, not Facebook). IDs from Netify's protocol table (Steam 74,
+/// WhatsApp 142, WhatsApp/Call 246, SignalCall 39, Spotify 156, Telegram 185, Telegram/VoIP
+/// 333, ZOOM 248, Dropbox 121, OICQ 320 — the QQ messenger's protocol, Xiaomi 297) and
+/// flowsieve's Discord. A tag missing from the loaded catalogue is skipped.
 pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (74, "netify.steam"),
-    (142, "netify.whatsapp"),
-    (156, "netify.spotify"),
+    (protocol::WHATSAPP.0, "netify.whatsapp"),
+    (246, "netify.whatsapp"),
+    (39, "netify.signal"),
+    (protocol::SPOTIFY.0, "netify.spotify"),
     (185, "netify.telegram"),
+    (333, "netify.telegram"),
     (248, "netify.zoom"),
+    (protocol::DROPBOX.0, "netify.dropbox"),
+    (protocol::OICQ.0, "netify.qq"),
+    (protocol::XIAOMI.0, "netify.xiaomi"),
+    (protocol::DISCORD.0, "netify.discord"),
 ];
 
 /// Where to read signature files from; `None` = the built-in data.

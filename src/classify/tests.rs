@@ -109,6 +109,17 @@ fn protocol_twins_win() {
 }
 
 #[test]
+fn every_protocol_twin_names_a_built_in_application() {
+    let c = Classifier::load_default();
+    for &(id, tag) in PROTOCOL_TWINS {
+        assert!(c.apps().index_of_tag(tag).is_some(), "{tag}");
+        let mut f = facts(Some("facebook.com"), "157.240.1.35", protocol::ProtocolId(id));
+        c.classify(&mut f);
+        assert_eq!(f.application.tag.as_deref(), Some(tag), "protocol {id}");
+    }
+}
+
+#[test]
 fn nothing_known_changes_nothing() {
     let c = classifier();
     let mut f = facts(Some("notyoutube.com"), "192.0.2.1", protocol::TLS);

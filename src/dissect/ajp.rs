@@ -9,7 +9,7 @@
 //! request longer than the payload (split over segments) only on the AJP port.
 
 use super::reader::be_u16_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
 
 const TO_CONTAINER: [u8; 2] = [0x12, 0x34];
 const FROM_CONTAINER: [u8; 2] = *b"AB";
@@ -47,6 +47,8 @@ fn packet(p: &[u8]) -> Option<bool> {
 
 impl Dissector for AjpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::AJP;
+    const TRANSPORTS: Transports = Transports::TCP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(&[0x12, b'A']);
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -6,7 +6,7 @@
 //! whose version byte is 1.
 
 use super::reader::be_len16_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const BVLC_TYPE: u8 = 0x81;
 const LAST_FUNCTION: u8 = 0x0c;
@@ -32,6 +32,7 @@ fn bvlc(p: &[u8]) -> bool {
 
 impl Dissector for BacnetDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::BACNET;
+    const TRANSPORTS: Transports = Transports::UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(flow.is_udp() && bvlc(segment.payload))

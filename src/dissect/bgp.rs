@@ -3,7 +3,7 @@
 //! 3 NOTIFICATION, 4 KEEPALIVE, 5 ROUTE-REFRESH of RFC 2918). All three must agree.
 
 use super::reader::be_u16_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
 
 /// Marker, length, type.
 const HEADER: usize = 19;
@@ -17,6 +17,8 @@ pub struct BgpDissector;
 
 impl Dissector for BgpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::BGP;
+    const TRANSPORTS: Transports = Transports::TCP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(&[0xff]);
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

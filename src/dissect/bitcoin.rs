@@ -8,7 +8,7 @@
 //! well-formed command decide.
 
 use super::reader::le_u32_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
 
 const MAGICS: [[u8; 4]; 5] = [
     [0xf9, 0xbe, 0xb4, 0xd9],
@@ -36,6 +36,9 @@ fn command(c: &[u8]) -> bool {
 
 impl Dissector for BitcoinDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::BITCOIN;
+    const TRANSPORTS: Transports = Transports::TCP;
+    const FIRST_BYTES: FirstBytes =
+        FirstBytes::of(&[MAGICS[0][0], MAGICS[1][0], MAGICS[2][0], MAGICS[3][0], MAGICS[4][0]]);
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

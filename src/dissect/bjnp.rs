@@ -5,7 +5,7 @@
 //! ID and the 32-bit length of the payload that follows.
 
 use super::reader::be_u32_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const MAGIC: &[u8; 4] = b"BJNP";
 const HEADER: usize = 16;
@@ -18,6 +18,7 @@ pub struct BjnpDissector;
 
 impl Dissector for BjnpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::BJNP;
+    const TRANSPORTS: Transports = Transports::TCP_UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -2,7 +2,7 @@
 //! each packet with the ASCII magic `ISO11898` followed by a version byte (1) and the frames.
 //! The 8-byte magic and the version decide; no port is fixed.
 
-use super::{protocol, Dissector, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, Probe, Segment};
 
 const MAGIC: &[u8; 8] = b"ISO11898";
 const VERSION: u8 = 1;
@@ -13,6 +13,7 @@ pub struct CanDissector;
 
 impl Dissector for CanDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::CAN;
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(&[MAGIC[0]]);
 
     fn probe(segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

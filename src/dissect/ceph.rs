@@ -2,7 +2,7 @@
 //! open with a banner, `ceph v027` (v1) or `ceph v2\n` (v2).
 
 use super::text::prefix_agrees;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
 
 const BANNER_V1: &[u8] = b"ceph v027";
 const BANNER_V2: &[u8] = b"ceph v2\n";
@@ -13,6 +13,8 @@ pub struct CephDissector;
 
 impl Dissector for CephDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::CEPH;
+    const TRANSPORTS: Transports = Transports::TCP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(b"c");
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

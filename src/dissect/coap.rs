@@ -8,7 +8,7 @@
 //! say little, so the probe needs CoAP's port as well as a message that parses to its end.
 
 use super::reader::Reader;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const HEADER: usize = 4;
 const MAX_TOKEN: usize = 8;
@@ -68,6 +68,8 @@ fn message(p: &[u8]) -> bool {
 
 impl Dissector for CoapDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::COAP;
+    const TRANSPORTS: Transports = Transports::UDP;
+    const NEEDS_PORT: bool = true;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(Self::port_hint(flow) && message(segment.payload))

@@ -10,7 +10,7 @@
 //! payload. A version 4 PDU has an 80-byte header: version 4, a PDU type (0–10), flags, the
 //! 3-byte label, … and the body length at offset 74, which with the header is the payload.
 
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
 
 /// Connection-oriented and connectionless headers.
 const CO_HEADER: usize = 16;
@@ -66,6 +66,8 @@ fn connectionless(p: &[u8]) -> bool {
 
 impl Dissector for DcerpcDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::DCERPC;
+    const TRANSPORTS: Transports = Transports::TCP_UDP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(&[4, 5]);
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -2,7 +2,7 @@
 //! vendor class (option 60) from BOOTP messages carrying the DHCP magic cookie.
 
 use super::text::fact_string;
-use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
 
 /// Fixed BOOTP header before the options (RFC 2131 figure 1), cookie included.
@@ -21,6 +21,8 @@ pub struct DhcpDissector;
 
 impl Dissector for DhcpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::DHCP;
+    const TRANSPORTS: Transports = Transports::UDP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(&[1, 2]);
 
     /// Certain for a BOOTREQUEST/BOOTREPLY with a plausible hardware length and the cookie.
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {

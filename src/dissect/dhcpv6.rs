@@ -7,7 +7,7 @@
 //! that fill the message exactly.
 
 use super::reader::Reader;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 /// Highest message type IANA has assigned.
 const MAX_TYPE: u8 = 36;
@@ -42,6 +42,8 @@ fn message(p: &[u8]) -> bool {
 
 impl Dissector for Dhcpv6Dissector {
     const PROTOCOL: protocol::ProtocolId = protocol::DHCPV6;
+    const TRANSPORTS: Transports = Transports::UDP;
+    const NEEDS_PORT: bool = true;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(Self::port_hint(flow) && message(segment.payload))

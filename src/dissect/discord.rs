@@ -8,7 +8,7 @@
 //!   echoed by the server.
 
 use super::reader::be_u16_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const KEEPALIVE_MAGIC: [u8; 4] = [0x13, 0x37, 0xca, 0xfe];
 const KEEPALIVE_LEN: usize = 8;
@@ -38,6 +38,7 @@ fn ip_discovery(p: &[u8]) -> bool {
 
 impl Dissector for DiscordDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::DISCORD;
+    const TRANSPORTS: Transports = Transports::UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -4,7 +4,7 @@
 //! addresses, and a CRC of those 8 bytes (CRC-16/DNP: polynomial 0x3D65, reflected, inverted,
 //! sent low byte first). The CRC makes the header a certain signature.
 
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
 
 const START: [u8; 2] = [0x05, 0x64];
 const HEADER: usize = 10;
@@ -29,6 +29,8 @@ fn crc(data: &[u8]) -> u16 {
 
 impl Dissector for Dnp3Dissector {
     const PROTOCOL: protocol::ProtocolId = protocol::DNP3;
+    const TRANSPORTS: Transports = Transports::TCP_UDP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(&[START[0]]);
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -10,7 +10,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use super::reader::{be_u16_at, be_u32_at};
 use super::stream::{Push, StreamBuffer};
 use super::text::fact_string;
-use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Skip};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Skip, Transports};
 use crate::facts::dns::{DnsAnswer, MAX_ANSWERS};
 use crate::facts::FlowFacts;
 
@@ -46,6 +46,7 @@ pub struct DnsDissector {
 
 impl Dissector for DnsDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::DNS;
+    const TRANSPORTS: Transports = Transports::TCP_UDP;
 
     /// Certain when the header is sane and the first record's name and fixed fields parse.
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {

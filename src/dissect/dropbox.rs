@@ -3,7 +3,7 @@
 //! `{"version": [2, 0], "port": 17500, "host_int": …}`. The object with a `host_int` key is
 //! the signature.
 
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const KEY: &[u8] = b"\"host_int\":";
 /// How far into the object the key is looked for.
@@ -20,6 +20,7 @@ fn announcement(p: &[u8]) -> bool {
 
 impl Dissector for DropboxDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::DROPBOX;
+    const TRANSPORTS: Transports = Transports::UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(flow.is_udp() && announcement(segment.payload))

@@ -9,7 +9,7 @@
 //! segments) is taken only on the transport port.
 
 use super::reader::be_u32_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
 
 const MAGIC: &[u8; 2] = b"ES";
 /// Magic and length.
@@ -52,6 +52,8 @@ fn frame(p: &[u8]) -> Option<bool> {
 
 impl Dissector for ElasticsearchDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::ELASTICSEARCH;
+    const TRANSPORTS: Transports = Transports::TCP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(&[MAGIC[0]]);
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

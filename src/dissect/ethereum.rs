@@ -9,7 +9,7 @@
 //!   RLP list that ends the datagram.
 
 use super::reader::be_len16_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 /// The ECIES public key's form byte: uncompressed point.
 const UNCOMPRESSED: u8 = 0x04;
@@ -59,6 +59,7 @@ fn discv4(p: &[u8]) -> bool {
 
 impl Dissector for EthereumDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::ETHEREUM;
+    const TRANSPORTS: Transports = Transports::TCP_UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

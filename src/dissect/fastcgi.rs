@@ -12,7 +12,7 @@
 use super::http::hostname_of;
 use super::reader::{be_len16_at, be_u16_at, be_u32_at};
 use super::text::fact_string;
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Parsed, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
 
 const HEADER: usize = 8;
@@ -107,6 +107,8 @@ fn looks_like_fastcgi(p: &[u8]) -> bool {
 
 impl Dissector for FastcgiDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::FASTCGI;
+    const TRANSPORTS: Transports = Transports::TCP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(&[1]);
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -2,7 +2,7 @@
 //! `tag=value` fields each ended by SOH (0x01), and starts with the same three: BeginString
 //! (`8=FIX.4.4`, `8=FIXT.1.1`, …), BodyLength (`9=` digits) and MsgType (`35=`).
 
-use super::{protocol, Dissector, FlowInfo, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Probe, Segment, Transports};
 
 const SOH: u8 = 0x01;
 /// Longest BeginString value and BodyLength digits taken for one.
@@ -38,6 +38,7 @@ fn header(p: &[u8]) -> Option<bool> {
 
 impl Dissector for FixDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::FIX;
+    const TRANSPORTS: Transports = Transports::TCP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if !flow.is_tcp() {

@@ -4,7 +4,7 @@
 
 use super::starttls::StartTls;
 use super::text::{contains_ci, prefix_agrees, split_line, starts_with_ci};
-use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
 
 /// FTP: `AUTH TLS` (RFC 4217) is followed into the TLS handshake.
@@ -36,6 +36,7 @@ fn classify(p: &[u8]) -> Probe {
 
 impl Dissector for FtpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::FTP_CONTROL;
+    const TRANSPORTS: Transports = Transports::TCP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if flow.is_tcp() {

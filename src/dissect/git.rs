@@ -4,7 +4,7 @@
 //! must fit in the segment.
 
 use super::text::prefix_agrees;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
 
 /// Every service's name starts so (`git-upload-pack`, `git-receive-pack`, `git-upload-archive`).
 const SERVICE: &[u8] = b"git-";
@@ -30,6 +30,8 @@ fn pkt_len(p: &[u8]) -> Option<usize> {
 
 impl Dissector for GitDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::GIT;
+    const TRANSPORTS: Transports = Transports::TCP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::range(b'0', b'9').union(FirstBytes::range(b'a', b'f'));
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

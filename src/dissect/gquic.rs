@@ -11,7 +11,7 @@
 //! Q050's CHLO to [`record_chlo`].
 
 use super::text::fact_string;
-use super::{protocol, Dissector, Parsed, Ports, Probe, Segment, Skip};
+use super::{protocol, Dissector, Parsed, Ports, Probe, Segment, Skip, Transports};
 use crate::facts::FlowFacts;
 
 const TAG_CHLO: &[u8; 4] = b"CHLO";
@@ -77,6 +77,7 @@ fn chlo_entries(p: &[u8], mut each: impl FnMut(&[u8], &[u8])) -> bool {
 
 impl Dissector for GquicDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::QUIC;
+    const TRANSPORTS: Transports = Transports::NOT_TCP;
 
     fn probe(segment: &Segment<'_>) -> Probe {
         Probe::certain_if(segment.tcp_seq.is_none() && version(segment.payload).is_some())

@@ -5,7 +5,7 @@
 
 use super::reader::be_u32_at;
 use super::text::prefix_agrees;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
 
 const PROLOGUE: &[u8] = b"HS";
 const HEADER: usize = 16;
@@ -18,6 +18,8 @@ pub struct HislipDissector;
 
 impl Dissector for HislipDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::HISLIP;
+    const TRANSPORTS: Transports = Transports::TCP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(&[PROLOGUE[0]]);
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -9,7 +9,7 @@
 //! needs HSRP's ports and a message of exactly that shape.
 
 use super::reader::Reader;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const V1_LEN: usize = 20;
 const V1_STATES: [u8; 6] = [0, 1, 2, 4, 8, 16];
@@ -36,6 +36,8 @@ fn message(p: &[u8]) -> bool {
 
 impl Dissector for HsrpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::HSRP;
+    const TRANSPORTS: Transports = Transports::UDP;
+    const NEEDS_PORT: bool = true;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(Self::port_hint(flow) && message(segment.payload))

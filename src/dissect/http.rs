@@ -8,7 +8,7 @@
 
 use super::stream::{Push, StreamBuffer};
 use super::text::{fact_string, header, prefix_agrees, split_line, trim};
-use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
 use crate::facts::finality::Final;
 use crate::facts::http::METHODS;
 use crate::facts::FlowFacts;
@@ -63,6 +63,7 @@ fn classify(p: &[u8]) -> Probe {
 
 impl Dissector for HttpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::HTTP;
+    const TRANSPORTS: Transports = Transports::TCP;
 
     /// Certain for a payload opening with a request method and a space, or with `HTTP/1.`.
     /// HTTP over UDP (SSDP) has its own dissector.

@@ -4,7 +4,7 @@
 //! four-byte zero non-ESP marker. nDPI names this IPSec; so do we.
 
 use super::reader::be_u32_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const HEADER: usize = 28;
 
@@ -29,6 +29,7 @@ fn is_ike(p: &[u8]) -> bool {
 
 impl Dissector for IkeDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::IPSEC;
+    const TRANSPORTS: Transports = Transports::UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

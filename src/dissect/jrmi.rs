@@ -3,7 +3,7 @@
 //! byte: 0x4b StreamProtocol, 0x4c SingleOpProtocol, 0x4d MultiplexProtocol.
 
 use super::text::prefix_agrees;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
 
 const MAGIC: &[u8] = b"JRMI";
 /// Magic, version, sub-protocol.
@@ -15,6 +15,8 @@ pub struct JrmiDissector;
 
 impl Dissector for JrmiDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::JRMI;
+    const TRANSPORTS: Transports = Transports::TCP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(&[MAGIC[0]]);
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -9,7 +9,7 @@
 //! tell, only on Kafka's port.
 
 use super::reader::{be_u16_at, be_u32_at};
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
 
 /// Size field, API key, API version, correlation ID, client ID length.
 const REQUEST_HEADER: usize = 14;
@@ -61,6 +61,8 @@ fn request(p: &[u8], anonymous: bool) -> bool {
 
 impl Dissector for KafkaDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::KAFKA;
+    const TRANSPORTS: Transports = Transports::TCP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(&[0]);
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

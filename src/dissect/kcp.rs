@@ -7,7 +7,7 @@
 //! datagram that is whole segments of one conversation, each command one of the four.
 
 use super::reader::{le_u32_at, Reader};
-use super::{protocol, Dissector, FlowInfo, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Probe, Segment, Transports};
 
 const HEADER: usize = 24;
 /// Push, ack, window probe, window size.
@@ -39,6 +39,7 @@ fn segments(p: &[u8]) -> bool {
 
 impl Dissector for KcpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::KCP;
+    const TRANSPORTS: Transports = Transports::UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

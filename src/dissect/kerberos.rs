@@ -3,7 +3,7 @@
 //! AP messages and KRB-ERROR at tag 0). Over TCP a 4-byte big-endian length comes first (§7.2.2).
 
 use super::reader::{be_u32_at, ber_len_at};
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 /// AS-REQ 10, AS-REP 11, TGS-REQ 12, TGS-REP 13, AP-REQ 14, AP-REP 15, KRB-ERROR 30
 /// (§5.10: `[APPLICATION n]`, constructed: 0x60 | n).
@@ -34,6 +34,7 @@ pub struct KerberosDissector;
 
 impl Dissector for KerberosDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::KERBEROS;
+    const TRANSPORTS: Transports = Transports::TCP_UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -7,7 +7,7 @@
 
 use super::starttls::StartTls;
 use super::text::{contains_ci, fact_string, prefix_agrees, split_line, starts_with_ci};
-use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
 
 /// How a first line compares with an SMTP greeting or command.
@@ -61,6 +61,7 @@ fn greeting_host(p: &[u8]) -> Option<&[u8]> {
 
 impl Dissector for SmtpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::SMTP;
+    const TRANSPORTS: Transports = Transports::TCP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if flow.is_tcp() {
@@ -100,6 +101,7 @@ pub struct ImapDissector {
 
 impl Dissector for ImapDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::IMAP;
+    const TRANSPORTS: Transports = Transports::TCP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if flow.is_tcp() {
@@ -124,6 +126,7 @@ pub struct Pop3Dissector {
 
 impl Dissector for Pop3Dissector {
     const PROTOCOL: protocol::ProtocolId = protocol::POP3;
+    const TRANSPORTS: Transports = Transports::TCP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if flow.is_tcp() {

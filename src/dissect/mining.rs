@@ -3,7 +3,7 @@
 //! `mining.authorize` (Stratum v1), `eth_submitLogin` or `eth_login` (Ethereum pools), or
 //! `login` with a `pass` parameter (Monero pools, as XMRig and xmr-stak send it).
 
-use super::{protocol, Dissector, FlowInfo, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Probe, Segment, Transports};
 
 const METHOD_KEY: &[u8] = b"\"method\"";
 /// Methods that open a mining session.
@@ -32,6 +32,8 @@ fn method(p: &[u8]) -> Option<&[u8]> {
 
 impl Dissector for MiningDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::MINING;
+    const TRANSPORTS: Transports = Transports::TCP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(b"{");
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

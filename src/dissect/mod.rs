@@ -224,6 +224,18 @@ pub trait Dissector: Default {
     fn probe_flow(_flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Self::probe(segment)
     }
+    /// Transports on which [`Dissector::probe_flow`] can answer anything but `NotForUs`. The
+    /// registry rules the dissector out on the others when the flow starts, without probing.
+    /// The default, every transport, keeps a dissector that declares nothing probed everywhere.
+    const TRANSPORTS: Transports = Transports::ANY;
+    /// First payload bytes on which [`Dissector::probe_flow`] can answer anything but
+    /// `NotForUs`, in either direction. The registry rules the dissector out, without probing,
+    /// on a payload whose first byte is not here. Default: any byte.
+    const FIRST_BYTES: FirstBytes = FirstBytes::ANY;
+    /// True when [`Dissector::probe_flow`] answers `NotForUs` on every flow without one of its
+    /// [`Dissector::PORTS`] (`port_hint` false): the registry rules it out when the flow
+    /// starts. Default: false.
+    const NEEDS_PORT: bool = false;
     /// This protocol's well-known ports. Only a tie-breaker between certain probes, and the
     /// guess for a flow no dissector claimed (Netify's `detection_guessed`); never a reason to
     /// claim a flow on its own.
@@ -236,6 +248,80 @@ pub trait Dissector: Default {
     /// whose certain probe is all there is to learn: detection is done.
     fn parse(&mut self, _segment: &Segment<'_>, _facts: &mut FlowFacts) -> Parsed {
         Parsed::Done
+    }
+}
+
+/// The transports a dissector can match (see [`Dissector::TRANSPORTS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transports {
+    pub tcp: bool,
+    pub udp: bool,
+    /// Any other IP protocol whose payload reaches the dissectors.
+    pub other: bool,
+}
+
+impl Transports {
+    pub const ANY: Transports = Transports { tcp: true, udp: true, other: true };
+    pub const TCP: Transports = Transports { tcp: true, udp: false, other: false };
+    pub const UDP: Transports = Transports { tcp: false, udp: true, other: false };
+    pub const TCP_UDP: Transports = Transports { tcp: true, udp: true, other: false };
+    /// Everything but TCP: probes that read datagrams (`tcp_seq` is `None`).
+    pub const NOT_TCP: Transports = Transports { tcp: false, udp: true, other: true };
+
+    /// The flow's IP protocol is one of these.
+    pub const fn allows(self, ip_protocol: u8) -> bool {
+        match ip_protocol {
+            FlowInfo::TCP => self.tcp,
+            FlowInfo::UDP => self.udp,
+            _ => self.other,
+        }
+    }
+}
+
+/// A set of byte values, as a 256-bit map: the first payload bytes a dissector can match (see
+/// [`Dissector::FIRST_BYTES`]). Built in `const` context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstBytes([u64; 4]);
+
+impl FirstBytes {
+    pub const ANY: FirstBytes = FirstBytes([u64::MAX; 4]);
+    pub const NONE: FirstBytes = FirstBytes([0; 4]);
+
+    /// Exactly these bytes.
+    pub const fn of(bytes: &[u8]) -> FirstBytes {
+        let mut set = FirstBytes::NONE;
+        let mut i = 0;
+        while i < bytes.len() {
+            set = set.with(bytes[i]);
+            i += 1;
+        }
+        set
+    }
+
+    /// The bytes `low..=high`.
+    pub const fn range(low: u8, high: u8) -> FirstBytes {
+        let mut set = FirstBytes::NONE;
+        let mut b = low as usize;
+        while b <= high as usize {
+            set = set.with(b as u8);
+            b += 1;
+        }
+        set
+    }
+
+    pub const fn with(self, byte: u8) -> FirstBytes {
+        let mut words = self.0;
+        words[(byte / 64) as usize] |= 1 << (byte % 64);
+        FirstBytes(words)
+    }
+
+    pub const fn union(self, other: FirstBytes) -> FirstBytes {
+        let (a, b) = (self.0, other.0);
+        FirstBytes([a[0] | b[0], a[1] | b[1], a[2] | b[2], a[3] | b[3]])
+    }
+
+    pub const fn contains(self, byte: u8) -> bool {
+        self.0[(byte / 64) as usize] & (1 << (byte % 64)) != 0
     }
 }
 

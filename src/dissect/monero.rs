@@ -4,7 +4,7 @@
 //! protocol version (1). The probe wants the signature, a version of 1 and a body no longer
 //! than the daemon's 100 MB limit.
 
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
 
 const SIGNATURE: [u8; 8] = [0x01, 0x21, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01];
 const HEADER: usize = 33;
@@ -24,6 +24,8 @@ fn le_u64_at(p: &[u8], at: usize) -> Option<u64> {
 
 impl Dissector for MoneroDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::MONERO;
+    const TRANSPORTS: Transports = Transports::TCP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(&[SIGNATURE[0]]);
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -7,7 +7,7 @@
 //! (split over segments) only on MongoDB's ports.
 
 use super::reader::le_u32_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const HEADER: usize = 16;
 /// The server's default largest message (48 MB).
@@ -34,6 +34,7 @@ fn message(p: &[u8]) -> Option<bool> {
 
 impl Dissector for MongodbDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::MONGODB;
+    const TRANSPORTS: Transports = Transports::TCP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

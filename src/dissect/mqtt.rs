@@ -6,7 +6,7 @@
 //! length must cover them.
 
 use super::reader::Reader;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const CONNECT: u8 = 0x10;
 
@@ -49,6 +49,7 @@ fn connect(p: &[u8]) -> Option<bool> {
 
 impl Dissector for MqttDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::MQTT;
+    const TRANSPORTS: Transports = Transports::TCP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if !flow.is_tcp() {

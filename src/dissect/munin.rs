@@ -2,7 +2,7 @@
 //! `# munin node at <hostname>\n`; that host name names the flow, as nDPI reports it.
 
 use super::text::{fact_string, prefix_agrees, split_line};
-use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
 
 const GREETING: &[u8] = b"# munin node at ";
@@ -13,6 +13,8 @@ pub struct MuninDissector;
 
 impl Dissector for MuninDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::MUNIN;
+    const TRANSPORTS: Transports = Transports::TCP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(&[GREETING[0]]);
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -2,7 +2,7 @@
 //! protocol, "Protocol::HandshakeV10"): a 3-byte little-endian length, sequence id 0,
 //! protocol version 10, then the NUL-terminated server version string.
 
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 /// MySQL needs no state.
 #[derive(Debug, Default)]
@@ -23,6 +23,7 @@ fn is_greeting(p: &[u8]) -> bool {
 
 impl Dissector for MysqlDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::MYSQL;
+    const TRANSPORTS: Transports = Transports::TCP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(flow.is_tcp() && is_greeting(segment.payload))

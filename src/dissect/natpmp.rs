@@ -9,7 +9,7 @@
 //! probe needs the NAT-PMP port as well as an exact layout.
 
 use super::reader::be_u16_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 /// Largest PCP message (RFC 6887 §7).
 const PCP_MAX: usize = 1100;
@@ -45,6 +45,8 @@ fn message(p: &[u8]) -> bool {
 
 impl Dissector for NatPmpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::NAT_PMP;
+    const TRANSPORTS: Transports = Transports::UDP;
+    const NEEDS_PORT: bool = true;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(Self::port_hint(flow) && message(segment.payload))

@@ -3,7 +3,7 @@
 //! length byte 32 and 32 characters `A`–`P`.
 
 use super::reader::be_u16_at;
-use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
 
 /// NetBIOS needs no state.
@@ -62,6 +62,7 @@ fn session_service(p: &[u8]) -> bool {
 
 impl Dissector for NetbiosDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::NETBIOS;
+    const TRANSPORTS: Transports = Transports::TCP_UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -1,7 +1,7 @@
 //! NTP dissector (RFC 5905 §7.3): the 48-byte header, optionally followed by extension fields
 //! or a MAC; control (mode 6) and private (mode 7) messages on port 123.
 
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const HEADER: usize = 48;
 
@@ -17,6 +17,7 @@ fn version_mode(p: &[u8]) -> Option<(u8, u8)> {
 
 impl Dissector for NtpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::NTP;
+    const TRANSPORTS: Transports = Transports::UDP;
 
     /// Certain for a client/server/symmetric/broadcast header of a known length and version,
     /// or a control/private message on port 123.

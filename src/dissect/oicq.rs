@@ -7,7 +7,7 @@
 //! port as well as the framing.
 
 use super::reader::be_u16_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const START: u8 = 0x02;
 const END: u8 = 0x03;
@@ -30,6 +30,8 @@ fn packet(p: &[u8]) -> bool {
 
 impl Dissector for OicqDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::OICQ;
+    const TRANSPORTS: Transports = Transports::UDP;
+    const NEEDS_PORT: bool = true;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(Self::port_hint(flow) && packet(segment.payload))

@@ -10,7 +10,7 @@
 //! hard-reset opcode is confirmed by the server answering with one.
 
 use super::reader::be_len16_at;
-use super::{protocol, Direction, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Direction, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const HARD_RESET_CLIENT_V1: u8 = 1;
 const HARD_RESET_CLIENT_V2: u8 = 7;
@@ -63,6 +63,7 @@ fn is_reset(p: &[u8]) -> bool {
 
 impl Dissector for OpenvpnDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::OPENVPN;
+    const TRANSPORTS: Transports = Transports::TCP_UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

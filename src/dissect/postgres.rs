@@ -4,7 +4,7 @@
 //! CancelRequest.
 
 use super::reader::be_u32_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const STARTUP_V3: u32 = 196_608;
 const SSL_REQUEST: u32 = 80_877_103;
@@ -33,6 +33,7 @@ fn classify(p: &[u8]) -> Probe {
 
 impl Dissector for PostgresDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::POSTGRES;
+    const TRANSPORTS: Transports = Transports::TCP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if flow.is_tcp() {

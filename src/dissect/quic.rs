@@ -23,7 +23,7 @@ use sha2::Sha256;
 
 use super::reader::Reader;
 use super::tls::{self, Transport};
-use super::{protocol, Direction, Dissector, Parsed, Ports, Probe, Segment, Skip};
+use super::{protocol, Direction, Dissector, Parsed, Ports, Probe, Segment, Skip, Transports};
 use crate::facts::FlowFacts;
 
 /// The part of the CRYPTO stream we keep: the ClientHello must lie within it. Post-quantum key
@@ -389,6 +389,7 @@ impl std::fmt::Debug for QuicDissector {
 
 impl Dissector for QuicDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::QUIC;
+    const TRANSPORTS: Transports = Transports::NOT_TCP;
 
     /// UDP 443 (HTTP/3): only a tie-breaker and the guess for unclaimed flows.
     const PORTS: Ports = Ports::udp(&[443]);

@@ -3,7 +3,7 @@
 //! length ≥ 2, value) that fill the rest exactly.
 
 use super::reader::be_len16_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const HEADER: usize = 20;
 
@@ -39,6 +39,7 @@ pub struct RadiusDissector;
 
 impl Dissector for RadiusDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::RADIUS;
+    const TRANSPORTS: Transports = Transports::UDP;
 
     /// Certain for a whole message; on RADIUS's own ports the header suffices (as in nDPI), so
     /// a message with one malformed attribute is still RADIUS there.

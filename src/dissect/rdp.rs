@@ -6,7 +6,7 @@
 use super::reader::be_len16_at;
 use super::starttls::StartTls;
 use super::text::contains_ci;
-use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
 
 /// RDP: after the X.224 negotiation most sessions switch to TLS (MS-RDPBCGR §5.4.5.1,
@@ -43,6 +43,7 @@ fn classify(p: &[u8]) -> Probe {
 
 impl Dissector for RdpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::RDP;
+    const TRANSPORTS: Transports = Transports::TCP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if flow.is_tcp() {

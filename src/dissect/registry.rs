@@ -72,6 +72,24 @@ macro_rules! registry {
                 }
             }
 
+            const fn transports(self) -> Transports {
+                match self {
+                    $(Kind::$variant => <$($path)::+>::TRANSPORTS,)+
+                }
+            }
+
+            const fn first_bytes(self) -> FirstBytes {
+                match self {
+                    $(Kind::$variant => <$($path)::+>::FIRST_BYTES,)+
+                }
+            }
+
+            const fn needs_port(self) -> bool {
+                match self {
+                    $(Kind::$variant => <$($path)::+>::NEEDS_PORT,)+
+                }
+            }
+
             fn port_hint(self, flow: &FlowInfo) -> bool {
                 match self {
                     $(Kind::$variant => <$($path)::+>::port_hint(flow),)+
@@ -200,8 +218,96 @@ registry! {
 const RULED_OUT_WORDS: usize = KINDS.len().div_ceil(64);
 
 /// Dissector `i`'s word and bit in `ruled_out`.
-fn ruled_out_bit(i: usize) -> (usize, u64) {
+const fn ruled_out_bit(i: usize) -> (usize, u64) {
     (i / 64, 1 << (i % 64))
+}
+
+/// A set of registered dissectors, one bit each (as `ruled_out`).
+type Mask = [u64; RULED_OUT_WORDS];
+
+/// Every registered dissector.
+const ALL: Mask = {
+    let mut all = [0; RULED_OUT_WORDS];
+    let mut i = 0;
+    while i < KINDS.len() {
+        let (word, bit) = ruled_out_bit(i);
+        all[word] |= bit;
+        i += 1;
+    }
+    all
+};
+
+/// The dissectors that cannot match a flow of this transport, by [`transport_index`]:
+/// `ruled_out` of a new flow (see [`Dissector::TRANSPORTS`]).
+const TRANSPORT_OUT: [Mask; 3] = {
+    let mut out = [[0; RULED_OUT_WORDS]; 3];
+    let mut i = 0;
+    while i < KINDS.len() {
+        let (word, bit) = ruled_out_bit(i);
+        let t = KINDS[i].transports();
+        let allowed = [t.tcp, t.udp, t.other];
+        let mut j = 0;
+        while j < 3 {
+            if !allowed[j] {
+                out[j][word] |= bit;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+};
+
+/// Index of a flow's transport in [`TRANSPORT_OUT`].
+fn transport_index(ip_protocol: u8) -> usize {
+    match ip_protocol {
+        FlowInfo::TCP => 0,
+        FlowInfo::UDP => 1,
+        _ => 2,
+    }
+}
+
+/// The dissectors that cannot match a payload starting with this byte (see
+/// [`Dissector::FIRST_BYTES`]): 256 masks, 4 KiB with two mask words.
+const FIRST_BYTE_OUT: [Mask; 256] = {
+    let mut out = [[0; RULED_OUT_WORDS]; 256];
+    let mut i = 0;
+    while i < KINDS.len() {
+        let (word, bit) = ruled_out_bit(i);
+        let bytes = KINDS[i].first_bytes();
+        let mut b = 0;
+        while b < 256 {
+            if !bytes.contains(b as u8) {
+                out[b][word] |= bit;
+            }
+            b += 1;
+        }
+        i += 1;
+    }
+    out
+};
+
+/// The dissectors that only match a flow on one of their ports (see [`Dissector::NEEDS_PORT`]).
+const NEEDS_PORT: Mask = {
+    let mut out = [0; RULED_OUT_WORDS];
+    let mut i = 0;
+    while i < KINDS.len() {
+        if KINDS[i].needs_port() {
+            let (word, bit) = ruled_out_bit(i);
+            out[word] |= bit;
+        }
+        i += 1;
+    }
+    out
+};
+
+/// The registry indices of the dissectors in `mask`, in order.
+fn members(mask: Mask) -> impl Iterator<Item = usize> {
+    mask.into_iter().enumerate().flat_map(|(word, bits)| {
+        std::iter::successors(Some(bits), |&m| Some(m & m.wrapping_sub(1)))
+            .take_while(|&m| m != 0)
+            .map(move |m| word * 64 + m.trailing_zeros() as usize)
+    })
 }
 
 /// Something to do with one dissector type, given to [`visit`].
@@ -227,7 +333,20 @@ impl DissectState {
                 facts.final_facts = Final::ALL;
                 DissectState::Finished
             }
-            None => DissectState::default(),
+            None => {
+                // Rule out, once per flow, the dissectors that cannot match its transport or
+                // that need a port it does not use: they are never probed.
+                let flow = flow_info(facts);
+                let mut ruled_out = TRANSPORT_OUT[transport_index(facts.ip_protocol)];
+                let undecided = std::array::from_fn(|w| NEEDS_PORT[w] & !ruled_out[w]);
+                for i in members(undecided) {
+                    if KINDS.get(i).is_some_and(|k| !k.port_hint(&flow)) {
+                        let (word, bit) = ruled_out_bit(i);
+                        ruled_out[word] |= bit;
+                    }
+                }
+                DissectState::Probing { ruled_out }
+            }
         }
     }
 
@@ -244,13 +363,23 @@ impl DissectState {
             };
         };
         let flow = flow_info(facts);
+        // A dissector that cannot start with this byte is ruled out as its probe would.
+        if let Some(&first) = segment.payload.first() {
+            for (w, out) in ruled_out.iter_mut().zip(&FIRST_BYTE_OUT[usize::from(first)]) {
+                *w |= out;
+            }
+        }
+        let live: Mask = std::array::from_fn(|w| ALL[w] & !ruled_out[w]);
         // The first certain dissector, unless a later certain one has the flow's port.
         let mut chosen: Option<(Kind, bool)> = None;
-        for (i, &kind) in KINDS.iter().enumerate() {
-            let (word, bit) = ruled_out_bit(i);
-            if ruled_out[word] & bit != 0 {
+        for i in members(live) {
+            let Some(&kind) = KINDS.get(i) else { break };
+            // Once one is certain, only a later one on the flow's port can take the flow from
+            // it (and `ruled_out` no longer matters): the others need no probe.
+            if chosen.is_some() && !kind.port_hint(&flow) {
                 continue;
             }
+            let (word, bit) = ruled_out_bit(i);
             match kind.probe(&flow, segment) {
                 Probe::Certain => {
                     let hint = kind.port_hint(&flow);
@@ -521,6 +650,84 @@ mod tests {
         assert!(!dns::DnsDissector::port_hint(&FlowInfo { ip_protocol: FlowInfo::TCP, ports: [5353, 40000] }));
         assert!(dns::DnsDissector::port_hint(&FlowInfo { ip_protocol: FlowInfo::UDP, ports: [40000, 5353] }));
         assert!(!tls::TlsDissector::port_hint(&FlowInfo { ip_protocol: FlowInfo::TCP, ports: [443, 40000] }));
+    }
+
+    /// Every dissector's declared rule-outs (transport, first byte, port) hold for its probe:
+    /// where the registry skips the probe, the probe says `NotForUs` on payloads of many shapes
+    /// and lengths, in both directions.
+    #[test]
+    fn declared_rule_outs_agree_with_the_probes() {
+        struct Check;
+        impl Visitor for Check {
+            type Output = ();
+            fn visit<D: Dissector>(self, name: &'static str) {
+                let mut state = 0x9e37_79b9_7f4a_7c15u64;
+                let mut random = || {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state.to_le_bytes()[0]
+                };
+                let mut flows = vec![[40000, 40001]];
+                flows.extend(D::PORTS.tcp.iter().chain(D::PORTS.udp).map(|&p| [p, 40000]));
+                for ip_protocol in [FlowInfo::TCP, FlowInfo::UDP, 132] {
+                    for &ports in &flows {
+                        let flow = FlowInfo { ip_protocol, ports };
+                        let port_out = D::NEEDS_PORT && !D::port_hint(&flow);
+                        for first in 0..=255u8 {
+                            let out = !D::TRANSPORTS.allows(ip_protocol) || !D::FIRST_BYTES.contains(first) || port_out;
+                            if !out {
+                                continue;
+                            }
+                            for len in [1, 2, 3, 4, 5, 6, 8, 9, 12, 16, 20, 24, 32, 48, 64, 92, 148, 300] {
+                                for tail in 0..3 {
+                                    let mut payload = vec![first; len];
+                                    for b in payload.iter_mut().skip(1) {
+                                        *b = match tail {
+                                            0 => 0,
+                                            1 => first,
+                                            _ => random(),
+                                        };
+                                    }
+                                    for direction in [Direction::Forward, Direction::Reverse] {
+                                        let seq = (ip_protocol == FlowInfo::TCP).then_some(1);
+                                        let segment = Segment { direction, tcp_seq: seq, payload: &payload };
+                                        assert_eq!(
+                                            D::probe_flow(&flow, &segment),
+                                            Probe::NotForUs,
+                                            "{name} is ruled out on {flow:?} and first byte {first:#04x}, yet probes {payload:02x?}"
+                                        );
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for i in 0..NAMES.len() {
+            visit(i, Check);
+        }
+    }
+
+    #[test]
+    fn rule_outs_are_set_when_a_flow_starts() {
+        // A TCP flow on no particular port: UDP-only dissectors and those that need their port
+        // are ruled out before any payload.
+        let mut f = facts(6, 40000, 40001);
+        let DissectState::Probing { ruled_out } = DissectState::start(&mut f) else { panic!("not probing") };
+        let out = |name: &str| {
+            let i = NAMES.iter().position(|n| *n == name).unwrap();
+            let (word, bit) = ruled_out_bit(i);
+            ruled_out[word] & bit != 0
+        };
+        assert!(out("Ntp") && out("Quic") && out("Socks") && !out("Tls") && !out("Http"));
+        // SOCKS on its port is probed.
+        let mut f = facts(6, 40000, 1080);
+        let DissectState::Probing { ruled_out } = DissectState::start(&mut f) else { panic!("not probing") };
+        let i = NAMES.iter().position(|n| *n == "Socks").unwrap();
+        let (word, bit) = ruled_out_bit(i);
+        assert_eq!(ruled_out[word] & bit, 0);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! MD2, 2 MD5, 4 password, 5 OEM, 6 RMCP+). The probe needs the port and that header.
 
 use super::reader::be_u32_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const VERSION: u8 = 6;
 const CLASS_ASF: u8 = 6;
@@ -39,6 +39,8 @@ fn message(p: &[u8]) -> bool {
 
 impl Dissector for RmcpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::RMCP;
+    const TRANSPORTS: Transports = Transports::UDP;
+    const NEEDS_PORT: bool = true;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(Self::port_hint(flow) && message(segment.payload))

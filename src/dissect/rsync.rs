@@ -2,7 +2,7 @@
 //! line `@RSYNCD: <version>` (e.g. `@RSYNCD: 30.0`), the protocol version they speak.
 
 use super::text::prefix_agrees;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
 
 const GREETING: &[u8] = b"@RSYNCD: ";
 
@@ -12,6 +12,8 @@ pub struct RsyncDissector;
 
 impl Dissector for RsyncDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::RSYNC;
+    const TRANSPORTS: Transports = Transports::TCP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(&[GREETING[0]]);
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

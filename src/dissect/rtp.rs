@@ -12,7 +12,7 @@
 //! Ports below 1024 and Ethereum's 30303 are never RTP (nDPI skips them too).
 
 use super::reader::{be_len16_at, be_u16_at, be_u32_at};
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment, Skip};
+use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment, Skip, Transports};
 use crate::facts::FlowFacts;
 
 const HEADER: usize = 12;
@@ -77,6 +77,7 @@ fn ports_ok(flow: &FlowInfo) -> bool {
 
 impl Dissector for RtpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::RTP;
+    const TRANSPORTS: Transports = Transports::UDP;
     const NAMED_ON_CLAIM: bool = false;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {

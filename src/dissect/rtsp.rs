@@ -4,7 +4,7 @@
 //! otherwise look like HTTP.
 
 use super::text::split_line;
-use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
 
 /// RTSP needs no state.
@@ -22,6 +22,7 @@ fn is_rtsp(p: &[u8]) -> bool {
 
 impl Dissector for RtspDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::RTSP;
+    const TRANSPORTS: Transports = Transports::TCP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(flow.is_tcp() && is_rtsp(segment.payload))

@@ -6,7 +6,7 @@
 //! nDPI reports it.
 
 use super::text::fact_string;
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
 
 const MARK: [u8; 4] = [0x00, 0x00, 0x21, 0x00];
@@ -30,6 +30,7 @@ fn server_name(p: &[u8]) -> Option<&[u8]> {
 
 impl Dissector for SdRtnDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::SD_RTN;
+    const TRANSPORTS: Transports = Transports::UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(flow.is_udp() && server_name(segment.payload).is_some())

@@ -2,7 +2,7 @@
 //! `SIP/2.0 code reason`, over UDP or TCP.
 
 use super::text::prefix_agrees;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 /// RFC 3261 and its extensions (RFC 3262, 3265, 3311, 3428, 3515, 3903, 6086).
 const METHODS: &[&[u8]] = &[
@@ -49,6 +49,7 @@ fn classify(p: &[u8]) -> Probe {
 
 impl Dissector for SipDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::SIP;
+    const TRANSPORTS: Transports = Transports::TCP_UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if flow.is_udp() || flow.is_tcp() {

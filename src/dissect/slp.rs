@@ -2,7 +2,7 @@
 //! a function id 1–11, and (v2) a 3-byte length equal to the datagram's.
 
 use super::reader::{be_len16_at, be_u24_at};
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 /// SLP needs no state.
 #[derive(Debug, Default)]
@@ -22,6 +22,7 @@ fn is_slp(p: &[u8]) -> bool {
 
 impl Dissector for SlpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::SLP;
+    const TRANSPORTS: Transports = Transports::TCP_UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if((flow.is_udp() || flow.is_tcp()) && is_slp(segment.payload))

@@ -7,7 +7,7 @@
 //! unsure, so the server's next message can still be read.
 
 use super::reader::be_u24_at;
-use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
 
 /// Which SMB a message start is: `Some(true)` for SMB 2/3, `Some(false)` for SMB 1.
@@ -29,6 +29,7 @@ pub struct SmbDissector;
 
 impl Dissector for SmbDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::SMBV23;
+    const TRANSPORTS: Transports = Transports::TCP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if !flow.is_tcp() {

@@ -3,7 +3,7 @@
 //! OCTET STRING and a PDU whose tag is 0xa0–0xa8.
 
 use super::reader::ber_len_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 /// SNMP needs no state.
 #[derive(Debug, Default)]
@@ -40,6 +40,7 @@ fn is_snmp(p: &[u8]) -> bool {
 
 impl Dissector for SnmpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::SNMP;
+    const TRANSPORTS: Transports = Transports::UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(flow.is_udp() && is_snmp(segment.payload))

@@ -8,7 +8,7 @@
 //! name after it). These messages are a few bytes without a magic, so the probe needs the
 //! SOCKS port as well as an exact layout.
 
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 /// SOCKS4's fixed part: version, command, port, address.
 const SOCKS4_FIXED: usize = 8;
@@ -51,6 +51,8 @@ fn message(p: &[u8]) -> bool {
 
 impl Dissector for SocksDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::SOCKS;
+    const TRANSPORTS: Transports = Transports::TCP;
+    const NEEDS_PORT: bool = true;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(flow.is_tcp() && Self::port_hint(flow) && message(segment.payload))

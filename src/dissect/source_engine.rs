@@ -4,7 +4,7 @@
 //! (player and rules queries, exactly 9 bytes), `A` and a challenge (the server's challenge,
 //! also 9 bytes), `I`, a protocol version and the server's NUL-terminated name (the info reply).
 
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const SINGLE: [u8; 4] = [0xff; 4];
 const INFO_QUERY: &[u8] = b"TSource Engine Query\x00";
@@ -33,6 +33,7 @@ fn a2s(p: &[u8]) -> bool {
 
 impl Dissector for SourceEngineDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::SOURCE_ENGINE;
+    const TRANSPORTS: Transports = Transports::UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(flow.is_udp() && a2s(segment.payload))

@@ -3,7 +3,7 @@
 //! message is the protocol version (16 bits, 4) and the 32-bit length of the whole message.
 
 use super::reader::{be_u16_at, be_u32_at};
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const DISCOVERY_MAGIC: &[u8; 8] = b"SpotUdp0";
 /// The access-point protocol version the client hello opens with.
@@ -25,6 +25,7 @@ fn ap_hello(p: &[u8]) -> bool {
 
 impl Dissector for SpotifyDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::SPOTIFY;
+    const TRANSPORTS: Transports = Transports::TCP_UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -2,7 +2,7 @@
 //! `M-SEARCH * HTTP/1.1`, `NOTIFY * HTTP/1.1` and `HTTP/1.1 200 OK` search responses.
 
 use super::text::{contains_ci, fact_string, header, split_line};
-use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
 
 const STARTS: &[&[u8]] = &[b"M-SEARCH * HTTP/1.1", b"NOTIFY * HTTP/1.1", b"HTTP/1.1 200 OK"];
@@ -13,6 +13,7 @@ pub struct SsdpDissector;
 
 impl Dissector for SsdpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::SSDP;
+    const TRANSPORTS: Transports = Transports::UDP;
 
     /// Certain for a request line over UDP; a response line (`HTTP/1.1 200`) is certain on
     /// port 1900, or (search responses go to the searcher's own port) when it carries the

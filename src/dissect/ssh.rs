@@ -3,7 +3,7 @@
 
 use super::stream::{Push, StreamBuffer};
 use super::text::{fact_string, prefix_agrees, split_line};
-use super::{protocol, Direction, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Skip};
+use super::{protocol, Direction, Dissector, FirstBytes, FlowInfo, Parsed, Ports, Probe, Segment, Skip, Transports};
 use crate::facts::FlowFacts;
 
 /// RFC 4253 §4.2: the identification string is at most 255 bytes including CR LF.
@@ -27,6 +27,8 @@ impl Default for SshDissector {
 
 impl Dissector for SshDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::SSH;
+    const TRANSPORTS: Transports = Transports::TCP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(b"S");
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

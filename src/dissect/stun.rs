@@ -11,7 +11,7 @@
 use super::reader::{be_len16_at, be_u16_at};
 use super::text::fact_string;
 use super::tls::TlsDissector;
-use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
 
 const HEADER: usize = 20;
@@ -71,6 +71,7 @@ fn is_stun(msg: &[u8]) -> bool {
 
 impl Dissector for StunDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::STUN;
+    const TRANSPORTS: Transports = Transports::TCP_UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

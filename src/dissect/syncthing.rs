@@ -2,7 +2,7 @@
 //! each announcement is the 32-bit magic `0x2EA7D90B` followed by a protobuf `Announce`
 //! message whose first field is the 32-byte device ID (field 1, length-delimited: `0a 20`).
 
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
 
 const MAGIC: [u8; 4] = [0x2e, 0xa7, 0xd9, 0x0b];
 /// Field 1 (the device ID), length-delimited, 32 bytes.
@@ -14,6 +14,8 @@ pub struct SyncthingDissector;
 
 impl Dissector for SyncthingDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::SYNCTHING;
+    const TRANSPORTS: Transports = Transports::UDP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(&[MAGIC[0]]);
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -2,7 +2,7 @@
 //! number from 0 to 191 without leading zeros, followed by a version digit or a timestamp /
 //! text.
 
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 /// Syslog needs no state.
 #[derive(Debug, Default)]
@@ -51,6 +51,7 @@ fn tcp_message(p: &[u8]) -> bool {
 
 impl Dissector for SyslogDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::SYSLOG;
+    const TRANSPORTS: Transports = Transports::TCP_UDP;
 
     /// Certain for `<PRI>` followed by a printable character over UDP; over TCP for a framed
     /// message with a full RFC 5424 or RFC 3164 header (see [`tcp_message`]).

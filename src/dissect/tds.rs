@@ -4,7 +4,7 @@
 //! RPC; the server answers with a tabular result (0x04).
 
 use super::reader::be_len16_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const HEADER: usize = 8;
 
@@ -22,6 +22,7 @@ pub struct TdsDissector;
 
 impl Dissector for TdsDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::MSSQL_TDS;
+    const TRANSPORTS: Transports = Transports::TCP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(flow.is_tcp() && is_packet(segment.payload))

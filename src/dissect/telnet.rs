@@ -3,7 +3,7 @@
 //! byte, or a subnegotiation SB (0xfa) … IAC SE (0xf0). The probe wants a payload that starts
 //! with such a negotiation and is made of nothing else.
 
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const IAC: u8 = 0xff;
 const SE: u8 = 0xf0;
@@ -38,6 +38,7 @@ fn negotiation(mut p: &[u8]) -> Option<bool> {
 
 impl Dissector for TelnetDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::TELNET;
+    const TRANSPORTS: Transports = Transports::TCP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if !flow.is_tcp() {

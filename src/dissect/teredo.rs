@@ -6,7 +6,7 @@
 //! (no payload, next header 59) passes the same way.
 
 use super::reader::be_u16_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const IPV6_HEADER: usize = 40;
 /// Authentication indicator without its two variable-length values.
@@ -38,6 +38,7 @@ fn is_ipv6(p: &[u8]) -> bool {
 
 impl Dissector for TeredoDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::TEREDO;
+    const TRANSPORTS: Transports = Transports::UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         if flow.is_udp() && ipv6_packet(segment.payload).is_some_and(is_ipv6) {

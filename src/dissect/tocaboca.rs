@@ -7,7 +7,7 @@
 //! datagram exactly.
 
 use super::reader::be_u32_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const HEADER: usize = 12;
 const CRC_LEN: usize = 4;
@@ -44,6 +44,7 @@ fn photon(p: &[u8]) -> bool {
 
 impl Dissector for TocaBocaDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::TOCABOCA;
+    const TRANSPORTS: Transports = Transports::UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(flow.is_udp() && photon(segment.payload))

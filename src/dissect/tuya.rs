@@ -4,7 +4,7 @@
 //! (payload, check value and the suffix), and ends with the suffix `00 00 aa 55`.
 
 use super::reader::be_u32_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const PREFIX: [u8; 4] = [0x00, 0x00, 0x55, 0xaa];
 const SUFFIX: [u8; 4] = [0x00, 0x00, 0xaa, 0x55];
@@ -24,6 +24,7 @@ fn frame(p: &[u8]) -> bool {
 
 impl Dissector for TuyaDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::TUYA_LP;
+    const TRANSPORTS: Transports = Transports::TCP_UDP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if((flow.is_udp() || flow.is_tcp()) && frame(segment.payload))

@@ -7,7 +7,7 @@
 //! and a packet whose length and records add up exactly.
 
 use super::reader::Reader;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
 
 const HEADER: usize = 4;
 
@@ -34,6 +34,8 @@ fn packet(p: &[u8]) -> bool {
 
 impl Dissector for Ubntac2Dissector {
     const PROTOCOL: protocol::ProtocolId = protocol::UBNTAC2;
+    const TRANSPORTS: Transports = Transports::UDP;
+    const NEEDS_PORT: bool = true;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         Probe::certain_if(Self::port_hint(flow) && packet(segment.payload))

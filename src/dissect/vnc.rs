@@ -4,7 +4,7 @@
 //! three-digit major version, `.`, a three-digit minor version and a line feed (`RFB
 //! 003.008\n`); the client answers with the same form. That message decides.
 
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
 
 const PREFIX: &[u8; 4] = b"RFB ";
 const VERSION_LEN: usize = 12;
@@ -23,6 +23,8 @@ fn version(p: &[u8], partial: bool) -> bool {
 
 impl Dissector for VncDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::VNC;
+    const TRANSPORTS: Transports = Transports::TCP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(&[PREFIX[0]]);
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -9,7 +9,7 @@
 //! messengers use the port too), so a 5222 flow nothing claimed is guessed XMPP.
 
 use super::reader::be_u24_at;
-use super::{protocol, Dissector, FlowInfo, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Probe, Segment, Transports};
 
 /// The edge routing header's magic.
 const EDGE: [u8; 4] = *b"ED\x00\x01";
@@ -47,6 +47,7 @@ fn routed(p: &[u8]) -> Probe {
 
 impl Dissector for WhatsappDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::WHATSAPP;
+    const TRANSPORTS: Transports = Transports::TCP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

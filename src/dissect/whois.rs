@@ -32,6 +32,7 @@ fn query(p: &[u8]) -> Option<&[u8]> {
 
 impl Dissector for WhoisDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::WHOIS_DAS;
+    const NEEDS_PORT: bool = true;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -2,7 +2,7 @@
 //! zero bytes, and a fixed size per type (initiation 148, response 92, cookie reply 64,
 //! transport data 32 + a multiple of 16).
 
-use super::{protocol, Direction, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Direction, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
 
 /// WireGuard needs no state.
 #[derive(Debug, Default)]
@@ -10,6 +10,8 @@ pub struct WireguardDissector;
 
 impl Dissector for WireguardDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::WIREGUARD;
+    const TRANSPORTS: Transports = Transports::UDP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::range(1, 4);
 
     /// Certain for a handshake message of the right size. Transport data alone is only a hint
     /// (its size rule matches many UDP payloads), so it stays unsure until the other side

@@ -11,7 +11,7 @@
 use super::http::hostname_of;
 use super::reader::be_u32_at;
 use super::text::fact_string;
-use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment};
+use super::{protocol, Dissector, FlowInfo, Parsed, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
 
 const MAGIC: [u8; 4] = [0xc2, 0xfe, 0x00, 0x05];
@@ -86,6 +86,7 @@ fn plausible_server(value: &[u8]) -> bool {
 
 impl Dissector for XiaomiDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::XIAOMI;
+    const TRANSPORTS: Transports = Transports::TCP;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;

@@ -3,7 +3,7 @@
 //! packet), then the data length and the uncompressed length, both 32-bit little-endian (64-bit
 //! with the large-packet flag).
 
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
 
 const MAGIC: &[u8; 4] = b"ZBXD";
 /// The protocol flag, always set, and the only other flags defined.
@@ -16,6 +16,8 @@ pub struct ZabbixDissector;
 
 impl Dissector for ZabbixDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::ZABBIX;
+    const TRANSPORTS: Transports = Transports::TCP;
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(&[MAGIC[0]]);
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;
