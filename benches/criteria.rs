@@ -87,8 +87,9 @@ fn flows() -> Vec<FlowFacts> {
     weak.tls.version = 0x0302;
     weak.tls.cipher = 0xc013;
     weak.set_detected_hostname("server.test");
-    // At the ServerHello: the handshake's facts are final, detection is not over.
-    weak.final_facts = Final::TLS_CLIENT | Final::TLS_SERVER | Final::HOSTNAME;
+    // At the ServerHello: the handshake's facts are final (and conntrack's, read when the
+    // flow was established), detection is not over.
+    weak.final_facts = Final::TLS_CLIENT | Final::TLS_SERVER | Final::HOSTNAME | Final::CONNTRACK;
 
     let mut video = FlowFacts { iface: "br-lan".into(), ip_version: 6, ip_protocol: 17, ..FlowFacts::default() };
     (video.local_ip, video.other_ip, video.other_port) = (ip("fd00::10"), ip("2a00:1450::1"), 443);

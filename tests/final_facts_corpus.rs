@@ -254,6 +254,9 @@ fn unknown_facts_leave_negations_and_exemptions_undecided() {
     assert_eq!(c("*").decide(&facts), Some(true));
     facts.tls.version = 0x0302;
     facts.final_facts = Final::TLS_SERVER;
+    // A live flow opened by a bare SYN has not read conntrack yet: `ip_nat` is unknown.
+    assert_eq!(c("ip_nat == false && ssl_version == 0x0302;").decide(&facts), None);
+    facts.final_facts = Final::TLS_SERVER | Final::CONNTRACK;
     assert_eq!(c("ip_nat == false && ssl_version == 0x0302;").decide(&facts), Some(true));
     let text = c("ssl_version == 0x0302 && !(app == 'netify.google');").explain(&facts).to_string();
     assert!(text.contains("(application is not final; currently 0 (no tag))"), "{text}");

@@ -5,6 +5,11 @@
 //! exempt client's namespace to the server's, and the router has no route out, so the server's
 //! answers to the forged sources die there.
 //!
+//! What the agent cannot help: when the flood outruns the worker, the kernel drops packets
+//! from the AF_PACKET ring before the agent sees them (counted as `capture_dropped`). A
+//! handshake missed while the ring dropped is retried (at most twice per run); a miss without
+//! drops is the agent's and fails the test.
+//!
 //! Prints the agent's RSS under the flood: peak (VmHWM) and steady (VmRSS once the table is full).
 
 mod common;
@@ -85,30 +90,45 @@ fn flooded_run(lab: &Lab, extra: &[&str], warmup: Duration) -> Run {
     let _flood = Flood(flood);
     std::thread::sleep(warmup);
 
-    // Handshakes during the flood: each must put the element back into the emptied set.
+    // Handshakes during the flood: each must put the element back into the emptied set. A
+    // handshake may be missed only when the kernel reported ring drops while it ran (the
+    // capture overran on a slow machine: the agent never got its packets), at most twice; a
+    // miss without drops (the flow table lost or refused the flow) fails at once.
     let element = format!("{CLIENT} . 6 . 1010 . {SERVER}");
-    for round in 0..5 {
+    let (mut matched_rounds, mut overrun_misses) = (0, 0);
+    while matched_rounds < 5 {
         lab::must(&lab.router, "nft", &["flush", "set", "inet", "netify", "weakssl.v4"]);
         assert!(!lab.nft_set("weakssl.v4").contains(&element));
-        assert!(lab.tls_request(&lab.client, 1010, true), "round {round}: TLS 1.1 handshake failed");
+        let drops_before = sum(&status(lab), "capture_dropped");
+        assert!(lab.tls_request(&lab.client, 1010, true), "TLS 1.1 handshake failed");
         let matched = Lab::wait_for(Duration::from_secs(5), || lab.nft_set("weakssl.v4").contains(&element));
         let s = status(lab);
-        assert!(
-            matched,
-            "round {round} ({extra:?}): the TLS 1.1 flow was not matched under the flood: {} flows active, \
-             {} evicted, {} refused, {} capture drops\n{}",
+        let drops = sum(&s, "capture_dropped") - drops_before;
+        let report = format!(
+            "({extra:?}) {matched_rounds} matched, {overrun_misses} missed in overruns; now {} flows active, {} evicted, \
+             {} refused, {drops} capture drops during this handshake",
             sum(&s, "flows_active"),
             sum(&s, "evicted_unestablished"),
             sum(&s, "flows_refused"),
-            sum(&s, "capture_dropped"),
+        );
+        if matched {
+            matched_rounds += 1;
+            continue;
+        }
+        assert!(
+            drops > 0,
+            "the TLS 1.1 flow was not matched under the flood, no capture drop: {report}\n{}",
             agent.log_text()
         );
+        overrun_misses += 1;
+        assert!(overrun_misses <= 2, "the TLS 1.1 flow was missed again in a capture overrun: {report}");
+        eprintln!("missed in a capture overrun: {report}");
     }
     let status = status(lab);
     let (rss_steady, rss_peak) = rss_kib(pid);
     eprintln!(
         "SYN flood {extra:?}: {} packets, {} flows created, {} active, {} expired, {} evicted unestablished, \
-         {} evicted other, {} refused, {} capture drops; RSS idle {rss_idle} KiB, peak (VmHWM) {rss_peak} KiB, steady (VmRSS) \
+         {} evicted other, {} refused, {} capture drops, {overrun_misses} handshakes missed in overruns; RSS idle {rss_idle} KiB, peak (VmHWM) {rss_peak} KiB, steady (VmRSS) \
          {rss_steady} KiB",
         sum(&status, "packets"),
         sum(&status, "flows_created"),
@@ -125,8 +145,6 @@ fn flooded_run(lab: &Lab, extra: &[&str], warmup: Duration) -> Run {
 }
 
 #[test]
-#[ignore = "at hping3's full speed on a quiet machine the debug build's capture ring overruns \
-            (74 k drops measured) and a handshake can be missed: run with --release and --ignored"]
 fn tls_1_1_is_matched_every_time_under_a_random_source_syn_flood() {
     if !lab::can_run() {
         return;
@@ -141,14 +159,15 @@ fn tls_1_1_is_matched_every_time_under_a_random_source_syn_flood() {
     let routes = String::from_utf8_lossy(&lab.router.exec("ip", &["route", "show", "default"]).stdout).into_owned();
     assert!(routes.trim().is_empty(), "the router must have no default route: {routes}");
 
-    // Default settings, flooded past the unestablished timeout (20 s) so the table is at its
-    // flood level: whether it fills depends on the rate hping3 reaches on this machine.
-    let defaults = flooded_run(&lab, &[], Duration::from_secs(25));
+    // Default settings, flooded for 10 s: at 26 k SYN/s or more the table (262 144 flows) is
+    // full and evicting; slower, its flows start to expire (20 s unestablished timeout) during
+    // the handshakes. Either way it holds whatever hping3 reaches on this machine.
+    let defaults = flooded_run(&lab, &[], Duration::from_secs(10));
     assert_eq!(sum(&defaults.status, "flows_refused"), 0, "{}", defaults.status);
     assert!(sum(&defaults.status, "flows_active") <= 262_144, "{}", defaults.status);
     // The issue's reproduction (--max-flows 1000): the table is full and evicting throughout;
     // max_flows is for the whole agent.
-    let small = flooded_run(&lab, &["--max-flows", "1000"], Duration::from_secs(5));
+    let small = flooded_run(&lab, &["--max-flows", "1000"], Duration::from_secs(3));
     assert!(sum(&small.status, "evicted_unestablished") > 0, "{}", small.status);
     assert_eq!(sum(&small.status, "flows_refused"), 0, "{}", small.status);
     assert!(sum(&small.status, "flows_active") <= 1000, "{}", small.status);

@@ -327,6 +327,8 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     // each table holds its share.
     let mut table_config = options.table.clone();
     table_config.max_flows = options.table.max_flows.div_ceil((sources.len() + queues.len()).max(1)).max(1);
+    // Workers read conntrack facts from the host (CtLookup below).
+    table_config.conntrack = true;
     let first_queue_index = sources.len();
     // A worker and what it shares: its own flow table, named after what it reads.
     let mut make_worker = |name: &str, external: bool, index: usize| {

@@ -114,9 +114,15 @@ impl Worker {
             return;
         }
         if change != Change::None {
-            // Conntrack is consulted when the flow's facts change, not per packet.
+            // Conntrack is consulted when the flow's facts change, not per packet, and for a flow
+            // opened by a bare SYN only once it is established or carries payload (its
+            // conntrack facts are not final until then): a SYN flood from random sources costs
+            // no conntrack query (docs/ARCHITECTURE.md, "Floods").
+            let first_read = flow.take_conntrack_due();
             if let Some(conntrack) = &mut self.conntrack {
-                conntrack.fill(&mut flow.facts, change == Change::New);
+                if !flow.conntrack_deferred() {
+                    conntrack.fill(&mut flow.facts, change == Change::New || first_read);
+                }
             }
             let actions = self.actions.load();
             evaluate(&actions, flow, at(), true, &mut dispatch);
@@ -175,7 +181,12 @@ impl Worker {
     ) {
         let actions = self.actions.load();
         let evaluate_now = self.evaluate;
+        let conntrack = &mut self.conntrack;
         let mut end = |mut flow: Flow| {
+            if let (true, Some(conntrack)) = (flow.conntrack_deferred(), conntrack.as_mut()) {
+                // Never established: what the listener heard, no kernel query per flow.
+                conntrack.fill(&mut flow.facts, false);
+            }
             flow.facts.mark_ending();
             if evaluate_now && mine(&flow) {
                 let at = packet_time(flow.last_seen.as_duration());

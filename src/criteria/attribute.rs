@@ -639,8 +639,7 @@ pub static ATTRIBUTES: &[Attribute] = &[
 ];
 
 /// The fact groups an attribute reads, by canonical name: its tests are unknown until they are
-/// final (see [`crate::facts::finality`]). Attributes fixed when the flow is created, and
-/// conntrack's current state, need none.
+/// final (see [`crate::facts::finality`]). Attributes fixed when the flow is created need none.
 pub(super) fn needs(name: &str) -> Final {
     match name {
         "protocol" => Final::PROTOCOL,
@@ -652,6 +651,7 @@ pub(super) fn needs(name: &str) -> Final {
         "risks" | "ndpi_risk_score" | "ndpi_risk_client" | "ndpi_risk_server" => Final::RISKS,
         "detection_complete" | "detection_guessed" | "detection_updated" | "fhc_hit" => Final::DETECTION,
         "expiring" | "expired" => Final::END,
+        "ip_nat" | "fwmark" => Final::CONNTRACK,
         _ => Final::NONE,
     }
 }
@@ -756,6 +756,8 @@ mod tests {
             "fhc_hit",
             "expiring",
             "expired",
+            "ip_nat",
+            "fwmark",
         ] {
             assert!(ATTRIBUTES.iter().any(|a| a.name == name), "{name}");
             assert_ne!(needs(name), Final::NONE, "{name}");

@@ -8,7 +8,9 @@
 //! Facts fixed when the flow is created (addresses, ports, MACs, VLAN, IP protocol, origin,
 //! interface, DSCP, tunnel, the DNS hint cache's name for the other address) are always
 //! final. Conntrack facts (`ip_nat`, the connection mark) are the connection's current state:
-//! they count as final, and a change re-evaluates the flow. The groups below become final
+//! once read they count as final, and a change re-evaluates the flow; a live flow opened by a
+//! bare SYN reads them only once it is established or carries payload ([`Final::CONNTRACK`]),
+//! so a flood of unanswered SYNs costs no conntrack query. The groups below become final
 //! when a dissector says what it read can no longer change (the TLS dissector after the
 //! ClientHello and the ServerHello), and all of them when detection completes or gives up.
 
@@ -29,11 +31,14 @@ impl Final {
     pub const TLS_CLIENT: Final = Final(1 << 3);
     /// What the TLS ServerHello says: the negotiated version and cipher suite.
     pub const TLS_SERVER: Final = Final(1 << 4);
-    /// Risks and risk scores.
-    pub const RISKS: Final = Final(1 << 5);
+    /// Risks and risk scores. Assessed only when detection is over, so they share
+    /// [`Final::DETECTION`]'s bit (the flow slot has no byte for a ninth group).
+    pub const RISKS: Final = Final(1 << 6);
     /// `detection_complete`, `detection_guessed`, `detection_updated`.
     pub const DETECTION: Final = Final(1 << 6);
-    /// Every group detection fills: detection is over.
+    /// `ip_nat` and `ct_mark` have been read from conntrack (see the module documentation).
+    pub const CONNTRACK: Final = Final(1 << 5);
+    /// Every group detection fills, and the conntrack facts: detection is over.
     pub const ALL: Final = Final((1 << 7) - 1);
     /// The flow's end: `expiring`/`expired`, known only when the flow ends (after [`Final::ALL`]).
     pub const END: Final = Final(1 << 7);
@@ -63,7 +68,7 @@ impl Final {
     }
 }
 
-const GROUPS: [(Final, &str); 8] = [
+const GROUPS: [(Final, &str); 9] = [
     (Final::PROTOCOL, "protocol"),
     (Final::APPLICATION, "application"),
     (Final::HOSTNAME, "hostname"),
@@ -72,6 +77,7 @@ const GROUPS: [(Final, &str); 8] = [
     (Final::RISKS, "risks"),
     (Final::DETECTION, "detection"),
     (Final::END, "end"),
+    (Final::CONNTRACK, "conntrack"),
 ];
 
 impl std::ops::BitOr for Final {
@@ -98,6 +104,7 @@ mod tests {
         assert!(Final::ALL.contains(f));
         assert_eq!(f.names(), "protocol, tls_server");
         assert_eq!(Final::NONE.names(), "none");
+        assert_eq!(Final::CONNTRACK.names(), "conntrack");
         assert_eq!(Final::ALL.names(), "all");
     }
 }

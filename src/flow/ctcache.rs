@@ -25,6 +25,11 @@ pub struct CtFacts {
     pub mark: u32,
 }
 
+impl CtFacts {
+    /// What a flow assumes until conntrack says otherwise.
+    pub const NONE: CtFacts = CtFacts { nat: false, mark: 0 };
+}
+
 /// Both directions of a connection give the same key (endpoints in order); ICMP queries use
 /// their identifier as both ports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,7 +94,10 @@ impl CtCache {
     }
 
     /// Remember an entry (from an event or a direct query). True when the cache learnt
-    /// something: a connection it did not hold, or a new mark or NAT state.
+    /// something a flow's facts would change for: a new mark or NAT state, or a connection it
+    /// did not hold that is translated or marked. A new connection with neither says what a
+    /// flow already assumes (`ip_nat` false, `ct_mark` 0), so a flood of new connections does
+    /// not reach the workers.
     pub fn insert(&self, entry: &CtEntry) -> bool {
         let facts = CtFacts { nat: is_nat(entry), mark: entry.mark };
         let keys = [CtKey::of(&entry.original), CtKey::of(&entry.reply)];
@@ -103,7 +111,7 @@ impl CtCache {
                 self.refused.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            changed |= map.insert(*key, facts) != Some(facts);
+            changed |= map.insert(*key, facts).unwrap_or(CtFacts::NONE) != facts;
         }
         changed
     }
@@ -369,6 +377,18 @@ mod tests {
         }
         assert_eq!(cache.stats().entries, 3);
         assert_eq!(cache.stats().refused, 7);
+    }
+
+    #[test]
+    fn a_new_connection_neither_translated_nor_marked_changes_nothing() {
+        let cache = CtCache::new(100);
+        let t = CtTuple::ports(ip("192.168.1.10"), 40000, ip("10.99.0.2"), 443, 6);
+        let plain = |mark| CtEntry { original: t, reply: CtTuple::ports(t.dst, 443, t.src, 40000, 6), mark, labels: 0 };
+        assert!(!cache.apply(&CtEvent::Update(plain(0))), "what a flow already assumes: no notice");
+        assert_eq!(cache.get(&t), Some(CtFacts::NONE), "but cached");
+        assert!(cache.apply(&CtEvent::Update(plain(7))), "a mark is news");
+        assert!(cache.apply(&CtEvent::Update(plain(0))), "and so is its removal");
+        assert!(cache.apply(&CtEvent::Update(natted(0))), "a new translated connection is news");
     }
 
     #[test]

@@ -58,6 +58,10 @@ pub struct TableConfig {
     /// are pre-sized so arriving flows do not allocate; replay drains its table after every
     /// file, and a smaller table keeps that (and the memory it touches) small.
     pub initial_flows: usize,
+    /// Conntrack facts come from the host (live `run`): a flow opened by a bare SYN reads them
+    /// once it is established or carries payload, and until then they are not final
+    /// ([`Final::CONNTRACK`]). Off (replay): they are final from the start.
+    pub conntrack: bool,
 }
 
 impl Default for TableConfig {
@@ -72,6 +76,7 @@ impl Default for TableConfig {
             dissect: true,
             dns_hint_capacity: 65_536,
             initial_flows: 65_536,
+            conntrack: false,
         }
     }
 }
@@ -184,6 +189,14 @@ pub struct FlowTimes {
 /// [`CLOSING`]).
 const ORIGIN_BY_PORTS: u8 = 8;
 
+/// A flow opened by a bare SYN whose conntrack facts have not been read yet
+/// ([`TableConfig::conntrack`]): they are due once the flow is established or carries payload,
+/// so a flood of SYNs that are never answered costs no conntrack query (docs/ARCHITECTURE.md,
+/// "Floods").
+const CONNTRACK_DEFERRED: u8 = 16;
+/// The packet just processed made the deferred conntrack facts due ([`Flow::take_conntrack_due`]).
+const CONNTRACK_DUE: u8 = 32;
+
 impl Flow {
     pub fn times(&self) -> FlowTimes {
         FlowTimes {
@@ -236,6 +249,21 @@ const HANDSHAKE: u8 = 3;
 const CLOSING: u8 = 4;
 
 impl Flow {
+    /// Whether the flow's conntrack facts wait for the flow to be worth a query (opened by a
+    /// bare SYN, neither established nor carrying payload yet).
+    pub fn conntrack_deferred(&self) -> bool {
+        self.state & CONNTRACK_DEFERRED != 0
+    }
+
+    /// True once, after the packet that made the deferred conntrack facts of the flow due
+    /// (the flow got established or carried payload): they are to be read now, and they are
+    /// final from now on.
+    pub fn take_conntrack_due(&mut self) -> bool {
+        let due = self.state & CONNTRACK_DUE != 0;
+        self.state &= !CONNTRACK_DUE;
+        due
+    }
+
     /// Whether the handshake completed (see the module documentation).
     pub fn is_established(&self) -> bool {
         self.state & HANDSHAKE == ESTABLISHED
@@ -485,7 +513,7 @@ impl FlowTable {
         let id = match found {
             Some(id) => id,
             None => {
-                let mut flow = self.site.new_flow(lower_to_upper, packet, now);
+                let mut flow = self.site.new_flow(lower_to_upper, packet, now, self.config.conntrack);
                 if let Some(hints) = &mut self.dns_hints {
                     hints.hint_new_flow(&mut flow.facts, now);
                 }
@@ -512,6 +540,14 @@ impl FlowTable {
         };
         let flow = slab.get_mut(id)?;
         flow.see(direction(flow.first_lower_to_upper, lower_to_upper), packet.tcp.map(|t| t.flags));
+        flow.state &= !CONNTRACK_DUE;
+        if flow.state & CONNTRACK_DEFERRED != 0 && (flow.is_established() || !packet.payload.is_empty()) {
+            flow.state = (flow.state & !CONNTRACK_DEFERRED) | CONNTRACK_DUE;
+            flow.facts.final_facts |= Final::CONNTRACK;
+            if change == Change::None {
+                change = Change::Updated;
+            }
+        }
         flow.last_seen = now.into();
         let from_other = (packet.src_ip, packet.src_port) != (flow.facts.local_ip, flow.facts.local_port);
         flow.facts.counters.add(usize::from(from_other), u64::from(packet.ip_len));
@@ -616,7 +652,12 @@ impl Site {
         facts.other_type = other_type;
     }
 
-    fn new_flow(&self, lower_to_upper: bool, packet: &Packet<'_>, now: Duration) -> Flow {
+    fn new_flow(&self, lower_to_upper: bool, packet: &Packet<'_>, now: Duration, conntrack: bool) -> Flow {
+        // A connection attempt (RFC 9293 §3.5: the SYN opens, the opener's ACK of the answer
+        // establishes) whose conntrack facts wait until it is worth a query.
+        let deferred = conntrack
+            && packet.tcp.is_some_and(|t| t.has(tcp_flags::SYN) && !t.has(tcp_flags::ACK))
+            && packet.payload.is_empty();
         let (origin, responder) = if super::origin::sender_opened(packet) {
             ((packet.src_ip, packet.src_port, packet.src_mac), (packet.dst_ip, packet.dst_port, packet.dst_mac))
         } else {
@@ -647,7 +688,7 @@ impl Site {
                 id: i.id,
             }),
             // Only what the packet that created the flow fixed; detection adds the rest.
-            final_facts: Final::NONE,
+            final_facts: if deferred { Final::NONE } else { Final::CONNTRACK },
             ..FlowFacts::default()
         };
         let dissect = DissectState::start(&mut facts);
@@ -659,7 +700,9 @@ impl Site {
             first_lower_to_upper: lower_to_upper,
             dissect,
             detection_packets: 0,
-            state: ONE_WAY | if packet.tcp.is_some_and(|t| !t.has(tcp_flags::SYN)) { ORIGIN_BY_PORTS } else { 0 },
+            state: ONE_WAY
+                | if packet.tcp.is_some_and(|t| !t.has(tcp_flags::SYN)) { ORIGIN_BY_PORTS } else { 0 }
+                | if deferred { CONNTRACK_DEFERRED } else { 0 },
             filed: 0,
         }
     }
@@ -915,6 +958,35 @@ mod tests {
         assert_eq!(f.icmp, Some(IcmpFacts { icmp_type: 8, code: 0, id: 99 }));
         let tuple = crate::flow::ctcache::original_tuple(f).unwrap();
         assert_eq!(tuple.src.to_string(), "192.168.1.10", "conntrack's original direction is the request's");
+    }
+
+    #[test]
+    fn conntrack_is_read_for_a_syn_flow_once_it_is_established_or_carries_payload() {
+        use tcp_flags::{ACK, SYN};
+        let locality = Arc::new(Locality::new(vec!["192.168.1.0/24".parse().unwrap()], vec![]));
+        let config = TableConfig { conntrack: true, ..TableConfig::default() };
+        let mut t = FlowTable::new(config, locality, "br-lan", false);
+        let mut step = |p: &Packet<'_>| {
+            let (flow, change) = t.process(p, Duration::ZERO).unwrap();
+            let known = flow.facts.final_facts.contains(Final::CONNTRACK);
+            (flow.conntrack_deferred(), flow.take_conntrack_due(), known, change)
+        };
+        // A bare SYN and its answer: deferred, the conntrack facts unknown (a flood's SYNs are
+        // never answered).
+        assert_eq!(step(&tcp("192.168.1.10", 40000, "1.1.1.1", 443, SYN, b"")), (true, false, false, Change::New));
+        let answer = tcp("1.1.1.1", 443, "192.168.1.10", 40000, SYN | ACK, b"");
+        assert_eq!(step(&answer), (true, false, false, Change::None));
+        // The opener's ACK establishes it: due once, final from then on.
+        let ack = tcp("192.168.1.10", 40000, "1.1.1.1", 443, ACK, b"");
+        assert_eq!(step(&ack), (false, true, true, Change::Updated));
+        assert_eq!(step(&ack), (false, false, true, Change::None));
+        // A SYN that carries data (TCP Fast Open), a flow picked up mid-connection: never deferred.
+        assert!(!step(&tcp("192.168.1.10", 40001, "1.1.1.1", 443, SYN, b"x")).0);
+        assert_eq!(step(&tcp("192.168.1.10", 40002, "1.1.1.1", 443, ACK, b"")), (false, false, true, Change::New));
+        // Without host conntrack (replay) nothing is deferred.
+        let mut replay = table(10);
+        let (flow, _) = replay.process(&tcp("192.168.1.10", 40000, "1.1.1.1", 443, SYN, b""), Duration::ZERO).unwrap();
+        assert!(!flow.conntrack_deferred() && flow.facts.final_facts.contains(Final::CONNTRACK));
     }
 
     /// A TCP handshake from 192.168.1.10:`port` to 1.1.1.1:443.
