@@ -16,10 +16,14 @@
 //! `flowsieve::facts::protocol`) mostly follow nDPI's, so nDPI's `master_id` maps to itself,
 //! except:
 //! - nDPI `DoH_DoT` (196) is TLS on the wire; Netify's 196 is `HTTP/S`, so it maps to TLS (91).
+//! - where nDPI says `TLS` (91), the names netifyd gives TLS by port or by the server's ALPN
+//!   (`HTTP/S` on 443, `IMAP/S` on 993, `MQTT/S` on 8883 …, see `dissect::tls` and
+//!   docs/FLOW-ACTIONS.md, "TLS and QUIC naming") count as TLS: same wire protocol, Netify's
+//!   name. Only there: flowsieve's `HTTP/S` where nDPI says `HTTP` still disagrees.
 //! - Netify's `DoT`, `DoH` and `DoQ` (260, 243, 261) are compared as their transport, TLS (91) or
 //!   QUIC (188): nDPI names them as the application `DoH_DoT` over TLS or QUIC.
 //! - protocols Netify numbers differently from nDPI 4.11 map by nDPI's name: `DTLS` (nDPI 30,
-//!   Netify 245), `IP_PIM` (297 / 299 `PIM`), `Service_Location_Protocol` (347 / 325 `SLP`),
+//!   Netify 244), `IP_PIM` (297 / 299 `PIM`), `Service_Location_Protocol` (347 / 325 `SLP`),
 //!   `FTPS` (311 / 21 `FTP/S`), `SD-RTN` (171 / 294 `SD/RTN`), `Munin` (329 / 311), `Xiaomi`
 //!   (287 / 297), `FastCGI` (310 / 308), `Syncthing` (313 / 312); nDPI's `JRMI`, `HiSLIP`,
 //!   `Monero` and `Ceph` map to flowsieve-only IDs.
@@ -923,8 +927,15 @@ fn main() -> anyhow::Result<()> {
             paired += 1;
             let our_id =
                 protocol::ProtocolId(r["protocol"]["id"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0));
-            // Netify's HTTP/S is TLS on 443 with an HTTP ALPN: nDPI calls the same flow TLS.
-            let our_id = if our_id == protocol::HTTPS { protocol::TLS } else { our_id };
+            // netifyd names nDPI's TLS by port and by the server's ALPN (HTTP/S on 443, IMAP/S
+            // on 993 …): where nDPI says TLS, such a name is the same wire protocol. Anywhere
+            // else (nDPI says HTTP, say) it stays a disagreement.
+            let ndpi_tls = t["master_id"].as_u64() == Some(91);
+            let our_id = if ndpi_tls && flowsieve::dissect::tls::is_tls_by_port_or_alpn(our_id) {
+                protocol::TLS
+            } else {
+                our_id
+            };
             // Netify's DoT/DoH/DoQ are protocols; nDPI names them as the application `DoH_DoT`
             // over its transport, TLS or QUIC.
             let our_id = match our_id {

@@ -54,6 +54,7 @@ fn only_the_non_exempt_tls_1_1_flow_is_acted_on() {
 
     let modern = find(&flows, "192.168.1.10", 443);
     assert_eq!(modern["tls"]["version"], 0x0303);
+    assert_eq!(modern["protocol"]["name"], "HTTP/S", "TLS on 443, as netifyd names it");
     assert_eq!(modern["actions"], serde_json::json!([]));
 
     assert!(summary.contains("51 packets, 3 flows (1 matched an action)"), "{summary}");

@@ -104,20 +104,24 @@ impl CategoryKind {
         self.table().iter().find(|&&(_, i)| i == id).map(|&(t, _)| t)
     }
 
-    /// The error for a tag the index does not hold: the closest tag, or the whole list.
-    pub fn unknown_message(self, tag: &str) -> String {
+    /// The tag closest to one the index does not hold ("did you mean").
+    pub fn closest(self, tag: &str) -> Option<&'static str> {
         let lower = tag.to_ascii_lowercase();
-        let closest = self
-            .table()
+        self.table()
             .iter()
             .map(|&(t, _)| (super::attribute::edit_distance(&lower, t), t))
             .filter(|&(d, t)| d <= (t.len() / 3).max(2) || t.contains(lower.as_str()) && lower.len() >= 3)
-            .min_by_key(|&(d, _)| d);
-        match closest {
-            Some((_, t)) => format!("unknown {} `{tag}`: did you mean `{t}`?", self.describe()),
+            .min_by_key(|&(d, _)| d)
+            .map(|(_, t)| t)
+    }
+
+    /// The warning for a tag the index does not hold: the closest tag, or the whole list.
+    pub fn unknown_message(self, tag: &str, why: &str) -> String {
+        match self.closest(tag) {
+            Some(t) => super::names::unknown(self.describe(), tag, why, Some(t)),
             None => {
                 let all: Vec<&str> = self.table().iter().map(|&(t, _)| t).collect();
-                format!("unknown {} `{tag}`: known are {}", self.describe(), all.join(", "))
+                format!("unknown {} `{tag}` ({why}): known are {}", self.describe(), all.join(", "))
             }
         }
     }
@@ -153,8 +157,10 @@ mod tests {
         assert_eq!(CategoryKind::Application.id_of("Social-Media"), Some(24));
         assert_eq!(CategoryKind::Application.id_of("vpn-and-proxy"), Some(28));
         assert_eq!(CategoryKind::Protocol.id_of("vpn"), Some(21));
-        assert!(CategoryKind::Application.unknown_message("socal-media").ends_with("did you mean `social-media`?"));
-        assert!(CategoryKind::Protocol.unknown_message("zzzz").contains("known are unclassified, database"));
+        assert!(CategoryKind::Application
+            .unknown_message("socal-media", "why")
+            .ends_with("did you mean `social-media`?"));
+        assert!(CategoryKind::Protocol.unknown_message("zzzz", "why").contains("known are unclassified, database"));
         assert!("protocol".parse::<CategoryKind>().is_ok());
         assert!("both".parse::<CategoryKind>().is_err());
     }

@@ -166,6 +166,11 @@ enum Check {
         tag: Option<&'static str>,
         negate: bool,
     },
+    /// A category tag Netify's table lacks (a `check` warning): never any flow's category.
+    UnknownCategory {
+        tag: Box<str>,
+        negate: bool,
+    },
     Constant {
         get: fn(&FlowFacts) -> u8,
         code: u8,
@@ -318,6 +323,7 @@ impl Test {
             }
             Check::AppId { get, op, value } => op.holds(u64::from(get(facts).id), *value),
             Check::Category { get, id, negate, .. } => get(facts).contains(id) != *negate,
+            Check::UnknownCategory { negate, .. } => *negate,
             Check::Constant { get, code, negate, .. } => (get(facts) == *code) != *negate,
             Check::RiskBit { get, bit, negate } => (get(facts) & (1u64 << bit) != 0) != *negate,
         }
@@ -362,6 +368,7 @@ impl Test {
             | Check::Regex { negate, .. }
             | Check::AppTag { negate, .. }
             | Check::Category { negate, .. }
+            | Check::UnknownCategory { negate, .. }
             | Check::Constant { negate, .. }
             | Check::RiskBit { negate, .. } => eq(*negate),
         }
@@ -424,6 +431,9 @@ impl PartialEq for Test {
                     Category { id: a, tag: a_tag, negate: a_neg, .. },
                     Category { id: b, tag: b_tag, negate: b_neg, .. },
                 ) => a == b && a_tag == b_tag && a_neg == b_neg,
+                (UnknownCategory { tag: a, negate: a_neg }, UnknownCategory { tag: b, negate: b_neg }) => {
+                    a == b && a_neg == b_neg
+                }
                 (Constant { code: a, negate: a_neg, .. }, Constant { code: b, negate: b_neg, .. }) => {
                     a == b && a_neg == b_neg
                 }
@@ -471,6 +481,7 @@ impl fmt::Display for Operand<'_> {
             Check::AppTag { tag, .. } => write!(f, "{}", Quoted(tag)),
             Check::Category { tag: Some(tag), .. } => write!(f, "{}", Quoted(tag)),
             Check::Category { id, tag: None, .. } => write!(f, "{id}"),
+            Check::UnknownCategory { tag, .. } => write!(f, "{}", Quoted(tag)),
             Check::Constant { name, .. } => f.write_str(name),
             Check::RiskBit { bit, .. } => match risks::name_of(u64::from(*bit)) {
                 Some(name) => write!(f, "{}", Quoted(name)),
@@ -710,7 +721,18 @@ fn compile_compare(
                 },
                 Value::Str(text) => match index.id_of(text) {
                     Some(id) => (id, index.tag_of(id)),
-                    None => return Err(CriteriaError::new(c.value_column, index.unknown_message(text))),
+                    None => {
+                        // As unknown applications and protocols: Netify loads it, and it is
+                        // then never any flow's category. `check` says so.
+                        warnings.push(CriteriaWarning {
+                            column: c.value_column,
+                            message: index.unknown_message(
+                                text,
+                                &format!("not in Netify's category table, so this is always {negate}"),
+                            ),
+                        });
+                        return Ok(Check::UnknownCategory { tag: text.as_str().into(), negate });
+                    }
                 },
                 _ => return Err(type_error()),
             };

@@ -1,8 +1,9 @@
 //! FTP control connection (RFC 959 §4.2, §5.3): a `220` greeting that names FTP, or the
 //! client's `USER`/`AUTH TLS` command (which follow a greeting the mail dissectors could not
-//! place).
+//! place). A `USER` or `PASS` command outside TLS is the risk
+//! `clear_text_credentials`.
 
-use super::starttls::StartTls;
+use super::starttls::{is_user_or_pass, StartTls};
 use super::text::{contains_ci, prefix_agrees, split_line, starts_with_ci};
 use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
@@ -49,6 +50,7 @@ impl Dissector for FtpDissector {
     const PORTS: Ports = Ports::tcp(&[21]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
+        self.starttls.check_login(segment, facts, is_user_or_pass);
         self.starttls.parse(segment, facts, protocol::FTPS)
     }
 }

@@ -5,7 +5,7 @@
 //! A bare `220` greeting is also FTP's (RFC 959): without the word SMTP or FTP in it, both
 //! stay unsure until the client speaks (`EHLO` vs `USER`).
 
-use super::starttls::StartTls;
+use super::starttls::{is_user_or_pass, StartTls};
 use super::text::{contains_ci, fact_string, prefix_agrees, split_line, starts_with_ci};
 use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
@@ -93,7 +93,15 @@ impl Dissector for SmtpDissector {
     }
 }
 
-/// IMAP: STARTTLS is all there is to follow.
+/// An IMAP `LOGIN` command, `<tag> LOGIN <user> <password>` (RFC 9051 §6.2.3): the password in
+/// the clear (`AUTHENTICATE` exchanges are not read).
+fn is_imap_login(line: &[u8]) -> bool {
+    let Some(space) = line.iter().position(|&b| b == b' ') else { return false };
+    let rest = &line[space + 1..];
+    space > 0 && rest.len() > 6 && rest[..6].eq_ignore_ascii_case(b"LOGIN ")
+}
+
+/// IMAP: STARTTLS is all there is to follow; a `LOGIN` outside TLS is `clear_text_credentials`.
 #[derive(Debug, Default)]
 pub struct ImapDissector {
     starttls: StartTls,
@@ -114,11 +122,13 @@ impl Dissector for ImapDissector {
     const PORTS: Ports = Ports::tcp(&[143]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
+        self.starttls.check_login(segment, facts, is_imap_login);
         self.starttls.parse(segment, facts, protocol::IMAPS)
     }
 }
 
-/// POP3: STARTTLS is all there is to follow.
+/// POP3: STARTTLS is all there is to follow; `USER`/`PASS` outside TLS is `clear_text_credentials`
+/// (`APOP` sends a digest, not the password).
 #[derive(Debug, Default)]
 pub struct Pop3Dissector {
     starttls: StartTls,
@@ -139,6 +149,7 @@ impl Dissector for Pop3Dissector {
     const PORTS: Ports = Ports::tcp(&[110]);
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
+        self.starttls.check_login(segment, facts, is_user_or_pass);
         self.starttls.parse(segment, facts, protocol::POPS)
     }
 }
@@ -148,6 +159,22 @@ mod tests {
     use super::*;
     use crate::dissect::testing::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn logins_in_the_clear() {
+        assert!(is_imap_login(b"a001 LOGIN alice s3cret\r"));
+        assert!(is_imap_login(b"A1 login \"alice\" \"pw\""));
+        assert!(!is_imap_login(b"a001 CAPABILITY\r"));
+        assert!(!is_imap_login(b" LOGIN alice pw"), "no tag");
+        assert!(!is_imap_login(b"* OK LOGIN"));
+        // Through the dissector: a POP3 session without STLS.
+        let f = tcp([40000, 110]);
+        let mut d = Pop3Dissector::default();
+        let mut facts = FlowFacts::default();
+        let s = crate::dissect::testing::segment(&f, crate::dissect::Direction::Forward, 1, b"USER bob\r\nPASS pw\r\n");
+        d.parse(&s, &mut facts);
+        assert_eq!(facts.risk.risks, 1 << super::super::risks::CLEAR_TEXT_CREDENTIALS);
+    }
 
     #[test]
     fn greetings() {

@@ -2,10 +2,10 @@
 //! reports nDPI's risk bitmap; the criteria attribute `risks` reads it) and nDPI's scores.
 //!
 //! Computed: obsolete TLS version, weak TLS cipher, TLS without SNI, known protocol on a
-//! non-standard port (when detection completes); self-signed certificate (the TLS dissector,
-//! from the leaf certificate); clear-text credentials (HTTP Basic authorization, FTP `USER`/
-//! `PASS` outside TLS). Like Netify, the set is complete only when detection completes: the
-//! `risks` attribute is not final before.
+//! non-standard port, suspicious DGA-like host name (when detection completes); self-signed
+//! certificate (the TLS dissector, from the leaf certificate); clear-text credentials (HTTP
+//! Basic authorization; FTP and POP3 `USER`/`PASS`, IMAP `LOGIN` outside TLS). Like Netify, the
+//! set is complete only when detection completes: the `risks` attribute is not final before.
 
 use super::cipher_suites::cipher_name;
 use super::registry::flow_info;
@@ -16,6 +16,7 @@ pub const KNOWN_PROTOCOL_ON_NON_STANDARD_PORT: u8 = 5;
 pub const TLS_SELFSIGNED_CERTIFICATE: u8 = 6;
 pub const TLS_OBSOLETE_VERSION: u8 = 7;
 pub const TLS_WEAK_CIPHER: u8 = 8;
+pub const SUSPICIOUS_DGA_DOMAIN: u8 = 16;
 pub const TLS_MISSING_SNI: u8 = 24;
 pub const CLEAR_TEXT_CREDENTIALS: u8 = 36;
 
@@ -26,6 +27,7 @@ const SCORES: &[(u8, u16, u16)] = &[
     (TLS_SELFSIGNED_CERTIFICATE, 100, 90),
     (TLS_OBSOLETE_VERSION, 100, 90),
     (TLS_WEAK_CIPHER, 100, 90),
+    (SUSPICIOUS_DGA_DOMAIN, 100, 90),
     (TLS_MISSING_SNI, 50, 50),
     (CLEAR_TEXT_CREDENTIALS, 100, 90),
 ];
@@ -66,6 +68,9 @@ pub fn assess(facts: &mut FlowFacts) {
     if hello_seen && tls.sni().is_none() {
         bits |= 1 << TLS_MISSING_SNI;
     }
+    if facts.detected_hostname().is_some_and(looks_generated) {
+        bits |= 1 << SUSPICIOUS_DGA_DOMAIN;
+    }
     if !facts.detection_guessed {
         if let Some((_, ports)) = STANDARD_PORTS.iter().find(|(p, _)| *p == facts.protocol) {
             let flow = flow_info(facts);
@@ -89,6 +94,33 @@ pub fn assess(facts: &mut FlowFacts) {
     risk.score = score;
     risk.score_client = client;
     risk.score_server = score - client;
+}
+
+/// Second-level labels under which country-code domains register names (`example.co.uk`,
+/// `example.com.au`).
+const SECOND_LEVELS: &[&str] = &["ac", "co", "com", "edu", "go", "gob", "gov", "mil", "ne", "net", "or", "org"];
+
+/// Whether a host name's registrable label (the one left of the public suffix: `example` in
+/// `www.example.com` and `www.example.co.uk`) looks algorithmically generated: at least 8
+/// letters and digits, nothing else, switching between letters and digits at least 4 times
+/// (`q4cyamnc6mtokj`, `e6r5p57kbafw`). People and brands rarely mix them so (`24x7`, `web3`
+/// switch once or twice); generators drawing from both alphabets do all the time. A general
+/// heuristic with no trained data, so letter-only generated names (`gfuhbxpfp`) are not caught;
+/// docs/FLOW-ACTIONS.md, "Risks", gives its measured false-positive rate.
+pub fn looks_generated(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let mut labels = host.rsplit('.');
+    let tld = labels.next().unwrap_or_default();
+    let (Some(second), third) = (labels.next(), labels.next()) else { return false };
+    let label = match third {
+        Some(third) if tld.len() == 2 && SECOND_LEVELS.iter().any(|s| s.eq_ignore_ascii_case(second)) => third,
+        _ => second,
+    };
+    if label.len() < 8 || !label.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return false;
+    }
+    let switches = label.as_bytes().windows(2).filter(|w| w[0].is_ascii_digit() != w[1].is_ascii_digit()).count();
+    switches >= 4
 }
 
 /// A cipher suite nDPI counts as weak: no encryption, export grade, anonymous key exchange,
@@ -158,5 +190,36 @@ mod tests {
         f.detection_guessed = false;
         assess(&mut f);
         assert_eq!(f.risk.risks, 1 << KNOWN_PROTOCOL_ON_NON_STANDARD_PORT);
+    }
+
+    #[test]
+    fn generated_looking_names() {
+        for generated in [
+            "www.q4cyamnc6mtokjurvdclt.com",
+            "www.e6r5p57kbafwrxj3plz.com",
+            "ct7ctrgb6cr7.com",
+            "a1b2c3d4e5.co.uk",
+            "x.y.6gyip7tqim7sieb.net.",
+        ] {
+            assert!(looks_generated(generated), "{generated}");
+        }
+        for human in [
+            "www.example.com",
+            "bestbuy24x7.com",
+            "web3.example.org",
+            "s3-eu-west-1.amazonaws.com",
+            "cs1138.wpc.edgecastcdn.net",
+            "1.2.3.4",
+            "localhost",
+            "e6r5p57k.example.co.uk",
+            "2001:db8::1",
+            "q4c6m8k2j.",
+        ] {
+            assert!(!looks_generated(human), "{human}");
+        }
+        let mut f = FlowFacts::default();
+        f.set_detected_hostname("www.gz8k3hw7q1.com");
+        assess(&mut f);
+        assert_eq!(f.risk.risks, 1 << SUSPICIOUS_DGA_DOMAIN);
     }
 }

@@ -55,6 +55,26 @@ impl StartTls {
     }
 }
 
+impl StartTls {
+    /// Flags `clear_text_credentials` when a cleartext line of `segment` (one not yet inside
+    /// TLS) is a command that carries a password, as `is_login` recognises it.
+    pub fn check_login(&self, segment: &Segment<'_>, facts: &mut FlowFacts, is_login: fn(&[u8]) -> bool) {
+        if self.started[segment.direction.index()] || starts_tls_record(segment.payload) {
+            return;
+        }
+        if segment.payload.split(|&b| b == b'\n').any(is_login) {
+            super::risks::flag(facts, super::risks::CLEAR_TEXT_CREDENTIALS);
+        }
+    }
+}
+
+/// A `USER <name>` or `PASS <password>` command line (FTP, RFC 959 §4.1.1; POP3, RFC 1939 §7):
+/// credentials in the clear (nDPI flags the user name already).
+pub fn is_user_or_pass(line: &[u8]) -> bool {
+    let argument = |cmd: &[u8]| line.len() > 5 && line[..5].eq_ignore_ascii_case(cmd) && line[5] > b' ';
+    argument(b"USER ") || argument(b"PASS ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +116,22 @@ mod tests {
         }
         assert_eq!(last, Parsed::Done);
         assert_eq!(f.protocol, protocol::UNKNOWN);
+    }
+
+    #[test]
+    fn a_password_in_the_clear_is_a_risk() {
+        let flow = tcp([40000, 21]);
+        let st = StartTls::default();
+        let mut f = FlowFacts::default();
+        st.check_login(&segment(&flow, Direction::Reverse, 1, b"220 FTP ready\r\n"), &mut f, is_user_or_pass);
+        assert_eq!(f.risk.risks, 0, "a greeting");
+        st.check_login(&segment(&flow, Direction::Forward, 13, b"PASS s3cret\r\n"), &mut f, is_user_or_pass);
+        assert_eq!(f.risk.risks, 1 << crate::dissect::risks::CLEAR_TEXT_CREDENTIALS);
+        let mut f = FlowFacts::default();
+        st.check_login(&segment(&flow, Direction::Forward, 1, b"USER alice\r\n"), &mut f, is_user_or_pass);
+        assert_eq!(f.risk.risks, 1 << crate::dissect::risks::CLEAR_TEXT_CREDENTIALS, "the user name");
+        let mut f = FlowFacts::default();
+        st.check_login(&segment(&flow, Direction::Forward, 1, b"PASS \r\n"), &mut f, is_user_or_pass);
+        assert_eq!(f.risk.risks, 0, "no password");
     }
 }

@@ -60,7 +60,7 @@ pub const OSPF: ProtocolId = ProtocolId(85);
 pub const RDP: ProtocolId = ProtocolId(88);
 pub const TLS: ProtocolId = ProtocolId(91);
 /// TLS over UDP.
-pub const DTLS: ProtocolId = ProtocolId(245);
+pub const DTLS: ProtocolId = ProtocolId(244);
 pub const SSH: ProtocolId = ProtocolId(92);
 pub const VRRP: ProtocolId = ProtocolId(73);
 pub const SIP: ProtocolId = ProtocolId(100);
@@ -87,6 +87,14 @@ pub const SMTPS: ProtocolId = ProtocolId(29);
 pub const POPS: ProtocolId = ProtocolId(23);
 pub const IMAPS: ProtocolId = ProtocolId(51);
 pub const FTPS: ProtocolId = ProtocolId(21);
+/// TLS named by its port or ALPN as netifyd does (`dissect::tls`): NNTP, MQTT, SIP, syslog,
+/// IRC and XMPP over TLS.
+pub const NNTPS: ProtocolId = ProtocolId(259);
+pub const MQTTS: ProtocolId = ProtocolId(258);
+pub const SIPS: ProtocolId = ProtocolId(257);
+pub const SYSLOGS: ProtocolId = ProtocolId(302);
+pub const IRCS: ProtocolId = ProtocolId(279);
+pub const XMPPS: ProtocolId = ProtocolId(322);
 /// Agora's real-time network.
 pub const SD_RTN: ProtocolId = ProtocolId(294);
 pub const KERBEROS: ProtocolId = ProtocolId(111);
@@ -595,6 +603,38 @@ mod tests {
             SPOTIFY,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
+        }
+    }
+
+    /// A constant's ID is the one Netify gives the protocol its name says (DTLS was once 245,
+    /// Netify's Google/Meet/Duo).
+    #[test]
+    fn constants_have_the_ids_of_their_names() {
+        let cases = [
+            (TLS, "TLS"),
+            (DTLS, "DTLS"),
+            (QUIC, "QUIC"),
+            (HTTPS, "HTTP/S"),
+            (DOT, "DoT"),
+            (DOH, "DoH"),
+            (DOQ, "DoQ"),
+            (SMTPS, "SMTP/S"),
+            (IMAPS, "IMAP/S"),
+            (POPS, "POP3/S"),
+            (FTPS, "FTP/S"),
+            (NNTPS, "NNTP/S"),
+            (MQTTS, "MQTT/S"),
+            (SIPS, "SIP/S"),
+            (SYSLOGS, "SYSLOG/S"),
+            (IRCS, "IRC/S"),
+            (XMPPS, "XMPP/S"),
+            (STUN, "STUN"),
+            (COAP, "COAP"),
+            (SMBV23, "SMBv23"),
+            (MSSQL_TDS, "MSSQL/TDS"),
+        ];
+        for (id, name) in cases {
+            assert_eq!(name_of(id), name, "constant with ID {id}");
         }
     }
 }

@@ -143,7 +143,7 @@ impl<'a> ClientHello<'a> {
         } else if let Some(alpn) = alpn {
             facts.tls.set_alpn(alpn);
         }
-        // After the ALPN list: naming TLS on 443 as HTTP/S reads it.
+        // After the ALPN list: the DNS names read it.
         match transport {
             Transport::Quic => {
                 if let Some(dns) = dns_protocol(facts, Transport::Quic) {
@@ -259,33 +259,98 @@ impl<'a> ServerHello<'a> {
     }
 }
 
-/// TLS over TCP as nDPI and Netify name it: the mail and FTP protocols' implicit-TLS ports
-/// (RFC 8314 §3.3: 465, 993, 995; FTPS 990) give their secure variant; a STARTTLS upgrade keeps
-/// the variant it already has; on port 443 with an HTTP ALPN (the server's choice, else the
-/// client's first offer) it is Netify's `HTTP/S` (196). Without ALPN it stays `TLS`: the port
-/// alone does not say the payload is HTTP.
+/// TLS over TCP as netifyd names it (docs/FLOW-ACTIONS.md, "TLS and QUIC naming"): a STARTTLS
+/// upgrade keeps the secure variant it already has; DNS over TLS or HTTPS is named by
+/// [`dns_protocol`]; otherwise the port of either side gives the name ([`TLS_PORTS`]: 443 is
+/// `HTTP/S` whatever the payload, 993 `IMAP/S` …) and the ALPN the server chose refines it
+/// ([`ALPN_PROTOCOLS`]: `h2` on 8443 is `HTTP/S`, `imap` on 443 `IMAP/S`). Anything else is `TLS`.
 pub(super) fn tls_protocol(facts: &FlowFacts) -> protocol::ProtocolId {
     let secure = [protocol::SMTPS, protocol::IMAPS, protocol::POPS, protocol::FTPS];
-    if secure.contains(&facts.protocol) {
-        return facts.protocol;
-    }
-    if let Some(dns) = dns_protocol(facts, Transport::Tcp) {
+    let by_port = if secure.contains(&facts.protocol) {
+        facts.protocol
+    } else if let Some(dns) = dns_protocol(facts, Transport::Tcp) {
         return dns;
-    }
-    let port = |p: u16| facts.local_port == p || facts.other_port == p;
-    if port(465) {
-        protocol::SMTPS
-    } else if port(993) {
-        protocol::IMAPS
-    } else if port(995) {
-        protocol::POPS
-    } else if port(990) {
-        protocol::FTPS
-    } else if port(443) && speaks_http(facts) {
-        protocol::HTTPS
     } else {
-        protocol::TLS
-    }
+        TLS_PORTS
+            .iter()
+            .find(|&&(port, _)| facts.local_port == port || facts.other_port == port)
+            .map_or(protocol::TLS, |&(_, id)| id)
+    };
+    facts.tls.alpn_negotiated().and_then(alpn_protocol).unwrap_or(by_port)
+}
+
+/// netifyd's names for TLS by port, in its order (the first entry naming either side's port
+/// wins): DNS 53 and 853 `DoT`, 443 `HTTP/S`, NNTP 563, SMTP submission 465 and 587, IMAP 585
+/// and 993, POP3 995, FTP 990, MQTT 1883 and 8883, SIP 5061, syslog 6514, IRC 6697. netifyd
+/// also names port 989 (FTPS data) with an ID its protocol table gives no name; flowsieve
+/// leaves that `TLS`.
+pub(super) const TLS_PORTS: &[(u16, protocol::ProtocolId)] = &[
+    (53, protocol::DOT),
+    (443, protocol::HTTPS),
+    (563, protocol::NNTPS),
+    (853, protocol::DOT),
+    (465, protocol::SMTPS),
+    (585, protocol::IMAPS),
+    (587, protocol::SMTPS),
+    (993, protocol::IMAPS),
+    (995, protocol::POPS),
+    (990, protocol::FTPS),
+    (1883, protocol::MQTTS),
+    (5061, protocol::SIPS),
+    (6514, protocol::SYSLOGS),
+    (6697, protocol::IRCS),
+    (8883, protocol::MQTTS),
+];
+
+/// netifyd's protocol for an ALPN the server chose (IANA's ALPN registry IDs). Its table maps
+/// SPDY to `QUIC` and several registry entries (WebRTC, ManageSieve, ACME, NTS-KE, SunRPC,
+/// DICOM) back to `TLS`; flowsieve keeps both as netifyd has them.
+pub(super) const ALPN_PROTOCOLS: &[(&str, protocol::ProtocolId)] = &[
+    ("http/0.9", protocol::HTTPS),
+    ("http/1.0", protocol::HTTPS),
+    ("http/1.1", protocol::HTTPS),
+    ("h2", protocol::HTTPS),
+    ("h2c", protocol::HTTPS),
+    ("h3", protocol::HTTPS),
+    ("spdy/1", protocol::QUIC),
+    ("spdy/2", protocol::QUIC),
+    ("spdy/3", protocol::QUIC),
+    ("stun.turn", protocol::STUN),
+    ("stun.nat-discovery", protocol::STUN),
+    ("webrtc", protocol::TLS),
+    ("c-webrtc", protocol::TLS),
+    ("managesieve", protocol::TLS),
+    ("acme-tls/1", protocol::TLS),
+    ("ntske/1", protocol::TLS),
+    ("sunrpc", protocol::TLS),
+    ("dicom", protocol::TLS),
+    ("ftp", protocol::FTPS),
+    ("imap", protocol::IMAPS),
+    ("pop3", protocol::POPS),
+    ("coap", protocol::COAP),
+    ("xmpp-client", protocol::XMPPS),
+    ("xmpp-server", protocol::XMPPS),
+    ("mqtt", protocol::MQTTS),
+    ("dot", protocol::DOT),
+    ("smb", protocol::SMBV23),
+    ("irc", protocol::IRCS),
+    ("nntp", protocol::NNTPS),
+    ("nnsp", protocol::NNTPS),
+    ("doq", protocol::DOQ),
+    ("sip/2", protocol::SIPS),
+    ("tds/8.0", protocol::MSSQL_TDS),
+];
+
+/// Whether netifyd gives this name to a flow nDPI calls `TLS`, by its port or the server's
+/// ALPN ([`TLS_PORTS`], [`ALPN_PROTOCOLS`]): the wire protocol is TLS whatever the name says
+/// (the corpus report compares such flows with nDPI's `TLS`).
+pub fn is_tls_by_port_or_alpn(id: protocol::ProtocolId) -> bool {
+    TLS_PORTS.iter().any(|&(_, p)| p == id) || ALPN_PROTOCOLS.iter().any(|&(_, p)| p == id && p != protocol::QUIC)
+}
+
+/// The protocol an ALPN names, when netifyd's table lists it.
+pub(super) fn alpn_protocol(alpn: &str) -> Option<protocol::ProtocolId> {
+    ALPN_PROTOCOLS.iter().find(|&&(a, _)| a == alpn).map(|&(_, id)| id)
 }
 
 /// DNS carried by TLS or QUIC, as netifyd names it: `DoT` for TLS offering ALPN `dot` (RFC 7858
@@ -340,11 +405,6 @@ pub(super) fn is_doh_host(sni: &str) -> bool {
             && sni[sni.len() - host.len()..].eq_ignore_ascii_case(host)
             && (sni.len() == host.len() || sni[sni.len() - host.len() - 1] == b'.')
     })
-}
-
-pub(super) fn speaks_http(facts: &FlowFacts) -> bool {
-    let alpn = facts.tls.alpn_negotiated().or_else(|| facts.tls.alpn().first());
-    matches!(alpn, Some("http/1.0" | "http/1.1" | "h2" | "h2c")) || alpn.is_some_and(|a| a.starts_with("spdy/"))
 }
 
 /// The version a flow reports: a pre-RFC TLS 1.3 version is TLS 1.3 (0x0304). These are the

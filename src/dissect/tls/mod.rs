@@ -22,7 +22,7 @@ mod hello;
 
 use fingerprint::*;
 use hello::*;
-pub use hello::{record_client_hello, Transport};
+pub use hello::{is_tls_by_port_or_alpn, record_client_hello, Transport};
 
 /// Unconsumed bytes buffered per direction. A record's payload is never buffered whole before it
 /// is walked, so this only has to hold the part of one record that a hello needs.
@@ -807,26 +807,44 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn tls_on_443_with_an_http_alpn_is_https_as_netify_names_it() {
+    fn tls_is_named_by_port_then_by_the_servers_alpn_as_netifyd_names_it() {
         let on_port =
             |port: u16| FlowFacts { ip_protocol: 6, local_port: 50000, other_port: port, ..FlowFacts::default() };
+        let server = |alpns: &[&str]| record(&server_hello(0x0303, [0x44; 32], 0x1301, Some(&[alpn(alpns)])));
         let (mut d, mut f) = (TlsDissector::default(), on_port(443));
         feed(&mut d, &mut f, Forward, &modern_client_stream());
-        assert_eq!(f.protocol, protocol::HTTPS, "h2 offered on 443");
+        assert_eq!(f.protocol, protocol::HTTPS, "443 at the ClientHello");
         feed(&mut d, &mut f, Reverse, &tls13_server_stream());
         assert_eq!(f.protocol, protocol::HTTPS, "h2 chosen");
 
-        let (mut d, mut f) = (TlsDissector::default(), on_port(8443));
-        feed(&mut d, &mut f, Forward, &modern_client_stream());
-        assert_eq!(f.protocol, protocol::TLS, "another port stays TLS");
-
         let (mut d, mut f) = (TlsDissector::default(), on_port(443));
         feed(&mut d, &mut f, Forward, &record(&client_hello(0x0303, Some(&[sni(b"mail.example.com")]))));
-        assert_eq!(f.protocol, protocol::TLS, "no ALPN: the port alone does not make it HTTP");
+        assert_eq!(f.protocol, protocol::HTTPS, "no ALPN: 443 is HTTP/S all the same");
+
+        let (mut d, mut f) = (TlsDissector::default(), on_port(8443));
+        feed(&mut d, &mut f, Forward, &modern_client_stream());
+        assert_eq!(f.protocol, protocol::TLS, "another port is TLS, whatever the client offers");
+        feed(&mut d, &mut f, Reverse, &tls13_server_stream());
+        assert_eq!(f.protocol, protocol::HTTPS, "until the server chooses h2");
 
         let (mut d, mut f) = (TlsDissector::default(), on_port(443));
         feed(&mut d, &mut f, Forward, &record(&client_hello(0x0303, Some(&[alpn(&["imap"])]))));
-        assert_eq!(f.protocol, protocol::TLS, "a non-HTTP ALPN");
+        feed(&mut d, &mut f, Reverse, &server(&["imap"]));
+        assert_eq!(f.protocol, protocol::IMAPS, "the server's ALPN refines the port's name");
+
+        for (port, name) in [(993, "IMAP/S"), (587, "SMTP/S"), (8883, "MQTT/S"), (6697, "IRC/S"), (5061, "SIP/S")] {
+            let (mut d, mut f) = (TlsDissector::default(), on_port(port));
+            feed(&mut d, &mut f, Forward, &modern_client_stream());
+            assert_eq!(protocol::name_of(f.protocol), name, "port {port}");
+        }
+        let (mut d, mut f) = (TlsDissector::default(), on_port(5000));
+        feed(&mut d, &mut f, Forward, &record(&client_hello(0x0303, Some(&[alpn(&["xmpp-client"])]))));
+        feed(&mut d, &mut f, Reverse, &server(&["xmpp-client"]));
+        assert_eq!(protocol::name_of(f.protocol), "XMPP/S");
+        let (mut d, mut f) = (TlsDissector::default(), on_port(5000));
+        feed(&mut d, &mut f, Forward, &record(&client_hello(0x0303, Some(&[alpn(&["x-unknown"])]))));
+        feed(&mut d, &mut f, Reverse, &server(&["x-unknown"]));
+        assert_eq!(f.protocol, protocol::TLS, "an ALPN netifyd does not list");
     }
 
     // ---- versions ----
@@ -1273,9 +1291,10 @@ pub(crate) mod tests {
     fn either_direction_may_carry_either_hello() {
         let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
         assert_eq!(feed(&mut d, &mut f, Reverse, &modern_client_stream()), Parsed::Updated);
-        assert_eq!(feed(&mut d, &mut f, Forward, &tls13_server_stream()), Parsed::Done);
         assert_modern_client(&f);
+        assert_eq!(feed(&mut d, &mut f, Forward, &tls13_server_stream()), Parsed::Done);
         assert_eq!(f.tls.version, 0x0304);
+        assert_eq!(f.protocol, protocol::HTTPS, "the server chose h2");
     }
 
     // ---- certificate ----
