@@ -13,6 +13,7 @@ pub mod bitcoin;
 pub mod bittorrent;
 pub mod bjnp;
 pub mod can;
+pub mod cassandra;
 pub mod ceph;
 pub mod cipher_suites;
 pub mod coap;

@@ -193,6 +193,7 @@ registry! {
     Monero(monero::MoneroDissector),
     Mining(mining::MiningDissector),
     Ceph(ceph::CephDissector),
+    Cassandra(cassandra::CassandraDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

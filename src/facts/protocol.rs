@@ -121,6 +121,10 @@ pub const MONERO: ProtocolId = ProtocolId(1202);
 /// Ceph's messenger protocol (flowsieve-only).
 pub const CEPH: ProtocolId = ProtocolId(1203);
 
+/// Protocols of issue 14's fourth batch: Netify's IDs where Netify lists them, else
+/// flowsieve-only IDs with nDPI's names.
+pub const CASSANDRA: ProtocolId = ProtocolId(266);
+
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
 pub const WHATSAPP: ProtocolId = ProtocolId(142);
@@ -593,6 +597,7 @@ mod tests {
             BJNP,
             DNP3,
             SPOTIFY,
+            CASSANDRA,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
