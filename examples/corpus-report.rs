@@ -30,7 +30,8 @@
 //!   305), `NAT-PMP` (`NAT/PMP` 303), `Kafka` (1100), `BITCOIN` (`Bitcoin` 323), `MongoDB` (280),
 //!   `HSRP` (`Cisco/HSRP` 276), `RMCP` (329), `DCERPC` (`RPC` 127), `KCP` (1101), `RipeAtlas`
 //!   (1102), `Controller_Area_Network` (`CAN` 330).
-//! - issue 14's fourth batch, by nDPI's name: `Cassandra` (nDPI 264, Netify 266).
+//! - issue 14's fourth batch, by nDPI's name: `Cassandra` (nDPI 264, Netify 266), `LDP`
+//!   (flowsieve-only 1204).
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
 //! it falls in a documented class, each listed with its count and reason:
@@ -184,6 +185,7 @@ fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "Monero" => protocol::MONERO,
         "Ceph" => protocol::CEPH,
         "Cassandra" => protocol::CASSANDRA,
+        "LDP" => protocol::LDP,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

@@ -41,6 +41,7 @@ pub mod kafka;
 pub mod kcp;
 pub mod kerberos;
 pub mod ldap;
+pub mod ldp;
 pub mod mail;
 pub mod mining;
 pub mod monero;

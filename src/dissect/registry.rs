@@ -194,6 +194,7 @@ registry! {
     Mining(mining::MiningDissector),
     Ceph(ceph::CephDissector),
     Cassandra(cassandra::CassandraDissector),
+    Ldp(ldp::LdpDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -124,6 +124,8 @@ pub const CEPH: ProtocolId = ProtocolId(1203);
 /// Protocols of issue 14's fourth batch: Netify's IDs where Netify lists them, else
 /// flowsieve-only IDs with nDPI's names.
 pub const CASSANDRA: ProtocolId = ProtocolId(266);
+/// The Label Distribution Protocol (flowsieve-only).
+pub const LDP: ProtocolId = ProtocolId(1204);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -424,6 +426,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: HISLIP, name: "HiSLIP" },
     Protocol { id: MONERO, name: "Monero" },
     Protocol { id: CEPH, name: "Ceph" },
+    Protocol { id: LDP, name: "LDP" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -598,6 +601,7 @@ mod tests {
             DNP3,
             SPOTIFY,
             CASSANDRA,
+            LDP,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
