@@ -65,6 +65,7 @@ pub mod ripe_atlas;
 pub mod risks;
 pub mod rmcp;
 pub mod rsync;
+pub mod rtmp;
 pub mod rtp;
 pub mod rtsp;
 pub mod sdrtn;

@@ -195,6 +195,7 @@ registry! {
     Ceph(ceph::CephDissector),
     Cassandra(cassandra::CassandraDissector),
     Ldp(ldp::LdpDissector),
+    Rtmp(rtmp::RtmpDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

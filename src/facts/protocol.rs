@@ -126,6 +126,7 @@ pub const CEPH: ProtocolId = ProtocolId(1203);
 pub const CASSANDRA: ProtocolId = ProtocolId(266);
 /// The Label Distribution Protocol (flowsieve-only).
 pub const LDP: ProtocolId = ProtocolId(1204);
+pub const RTMP: ProtocolId = ProtocolId(174);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -602,6 +603,7 @@ mod tests {
             SPOTIFY,
             CASSANDRA,
             LDP,
+            RTMP,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
