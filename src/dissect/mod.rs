@@ -70,6 +70,7 @@ pub mod rtp;
 pub mod rtsp;
 pub mod sdrtn;
 pub mod sip;
+pub mod skinny;
 pub mod slp;
 pub mod smb;
 pub mod snmp;

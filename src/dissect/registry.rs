@@ -196,6 +196,7 @@ registry! {
     Cassandra(cassandra::CassandraDissector),
     Ldp(ldp::LdpDissector),
     Rtmp(rtmp::RtmpDissector),
+    Skinny(skinny::SkinnyDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

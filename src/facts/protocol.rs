@@ -127,6 +127,7 @@ pub const CASSANDRA: ProtocolId = ProtocolId(266);
 /// The Label Distribution Protocol (flowsieve-only).
 pub const LDP: ProtocolId = ProtocolId(1204);
 pub const RTMP: ProtocolId = ProtocolId(174);
+pub const CISCO_SKINNY: ProtocolId = ProtocolId(164);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -604,6 +605,7 @@ mod tests {
             CASSANDRA,
             LDP,
             RTMP,
+            CISCO_SKINNY,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
