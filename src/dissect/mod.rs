@@ -75,6 +75,7 @@ pub mod slp;
 pub mod smb;
 pub mod snmp;
 pub mod socks;
+pub mod someip;
 pub mod source_engine;
 pub mod spotify;
 pub mod ssdp;

@@ -197,6 +197,7 @@ registry! {
     Ldp(ldp::LdpDissector),
     Rtmp(rtmp::RtmpDissector),
     Skinny(skinny::SkinnyDissector),
+    Someip(someip::SomeipDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

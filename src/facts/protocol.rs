@@ -128,6 +128,7 @@ pub const CASSANDRA: ProtocolId = ProtocolId(266);
 pub const LDP: ProtocolId = ProtocolId(1204);
 pub const RTMP: ProtocolId = ProtocolId(174);
 pub const CISCO_SKINNY: ProtocolId = ProtocolId(164);
+pub const SOMEIP: ProtocolId = ProtocolId(229);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -606,6 +607,7 @@ mod tests {
             LDP,
             RTMP,
             CISCO_SKINNY,
+            SOMEIP,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
