@@ -8,6 +8,7 @@
 
 pub mod ajp;
 pub mod bacnet;
+pub mod bfd;
 pub mod bgp;
 pub mod bitcoin;
 pub mod bittorrent;

@@ -198,6 +198,7 @@ registry! {
     Rtmp(rtmp::RtmpDissector),
     Skinny(skinny::SkinnyDissector),
     Someip(someip::SomeipDissector),
+    Bfd(bfd::BfdDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

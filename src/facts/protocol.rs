@@ -129,6 +129,8 @@ pub const LDP: ProtocolId = ProtocolId(1204);
 pub const RTMP: ProtocolId = ProtocolId(174);
 pub const CISCO_SKINNY: ProtocolId = ProtocolId(164);
 pub const SOMEIP: ProtocolId = ProtocolId(229);
+/// Bidirectional Forwarding Detection (flowsieve-only).
+pub const BFD: ProtocolId = ProtocolId(1205);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -430,6 +432,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: MONERO, name: "Monero" },
     Protocol { id: CEPH, name: "Ceph" },
     Protocol { id: LDP, name: "LDP" },
+    Protocol { id: BFD, name: "BFD" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -608,6 +611,7 @@ mod tests {
             RTMP,
             CISCO_SKINNY,
             SOMEIP,
+            BFD,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
