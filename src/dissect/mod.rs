@@ -27,6 +27,7 @@ pub mod dns;
 pub mod dropbox;
 pub mod elasticsearch;
 pub mod ethereum;
+pub mod ethernet_ip;
 pub mod fastcgi;
 pub mod fix;
 pub mod ftp;

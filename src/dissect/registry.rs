@@ -199,6 +199,7 @@ registry! {
     Skinny(skinny::SkinnyDissector),
     Someip(someip::SomeipDissector),
     Bfd(bfd::BfdDissector),
+    EthernetIp(ethernet_ip::EthernetIpDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -131,6 +131,7 @@ pub const CISCO_SKINNY: ProtocolId = ProtocolId(164);
 pub const SOMEIP: ProtocolId = ProtocolId(229);
 /// Bidirectional Forwarding Detection (flowsieve-only).
 pub const BFD: ProtocolId = ProtocolId(1205);
+pub const ETHERNET_IP: ProtocolId = ProtocolId(270);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -612,6 +613,7 @@ mod tests {
             CISCO_SKINNY,
             SOMEIP,
             BFD,
+            ETHERNET_IP,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
