@@ -99,6 +99,7 @@ pub mod vnc;
 pub mod whatsapp;
 pub mod whois;
 pub mod wireguard;
+pub mod wsd;
 pub mod x509;
 pub mod xiaomi;
 pub mod xmpp;

@@ -200,6 +200,7 @@ registry! {
     Someip(someip::SomeipDissector),
     Bfd(bfd::BfdDissector),
     EthernetIp(ethernet_ip::EthernetIpDissector),
+    Wsd(wsd::WsdDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -132,6 +132,8 @@ pub const SOMEIP: ProtocolId = ProtocolId(229);
 /// Bidirectional Forwarding Detection (flowsieve-only).
 pub const BFD: ProtocolId = ProtocolId(1205);
 pub const ETHERNET_IP: ProtocolId = ProtocolId(270);
+/// WS-Discovery.
+pub const WSD: ProtocolId = ProtocolId(153);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -614,6 +616,7 @@ mod tests {
             SOMEIP,
             BFD,
             ETHERNET_IP,
+            WSD,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
