@@ -34,6 +34,7 @@ pub mod ftp;
 pub mod git;
 pub mod gnutella;
 pub mod gquic;
+pub mod h323;
 pub mod hislip;
 pub mod hsrp;
 pub mod http;

@@ -201,6 +201,7 @@ registry! {
     Bfd(bfd::BfdDissector),
     EthernetIp(ethernet_ip::EthernetIpDissector),
     Wsd(wsd::WsdDissector),
+    H323(h323::H323Dissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

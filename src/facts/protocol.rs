@@ -134,6 +134,7 @@ pub const BFD: ProtocolId = ProtocolId(1205);
 pub const ETHERNET_IP: ProtocolId = ProtocolId(270);
 /// WS-Discovery.
 pub const WSD: ProtocolId = ProtocolId(153);
+pub const H323: ProtocolId = ProtocolId(158);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -617,6 +618,7 @@ mod tests {
             BFD,
             ETHERNET_IP,
             WSD,
+            H323,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
