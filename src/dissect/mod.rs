@@ -92,6 +92,7 @@ pub mod tds;
 pub mod telnet;
 pub mod teredo;
 pub mod text;
+pub mod tinc;
 pub mod tls;
 pub mod tocaboca;
 pub mod tuya;

@@ -202,6 +202,7 @@ registry! {
     EthernetIp(ethernet_ip::EthernetIpDissector),
     Wsd(wsd::WsdDissector),
     H323(h323::H323Dissector),
+    Tinc(tinc::TincDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

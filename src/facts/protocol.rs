@@ -135,6 +135,7 @@ pub const ETHERNET_IP: ProtocolId = ProtocolId(270);
 /// WS-Discovery.
 pub const WSD: ProtocolId = ProtocolId(153);
 pub const H323: ProtocolId = ProtocolId(158);
+pub const TINC: ProtocolId = ProtocolId(209);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -619,6 +620,7 @@ mod tests {
             ETHERNET_IP,
             WSD,
             H323,
+            TINC,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
