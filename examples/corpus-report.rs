@@ -31,7 +31,8 @@
 //!   `HSRP` (`Cisco/HSRP` 276), `RMCP` (329), `DCERPC` (`RPC` 127), `KCP` (1101), `RipeAtlas`
 //!   (1102), `Controller_Area_Network` (`CAN` 330).
 //! - issue 14's fourth batch, by nDPI's name: `Cassandra` (nDPI 264, Netify 266), `LDP`
-//!   (flowsieve-only 1204), `BFD` (1205), `EthernetIP` (278 / 270 `EtherNet/IP`).
+//!   (flowsieve-only 1204), `BFD` (1205), `EthernetIP` (278 / 270 `EtherNet/IP`), `TiVoConnect`
+//!   (308 / 313 `TiVo/Connect`).
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
 //! it falls in a documented class, each listed with its count and reason:
@@ -188,6 +189,7 @@ fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "LDP" => protocol::LDP,
         "BFD" => protocol::BFD,
         "EthernetIP" => protocol::ETHERNET_IP,
+        "TiVoConnect" => protocol::TIVO_CONNECT,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

@@ -93,6 +93,7 @@ pub mod telnet;
 pub mod teredo;
 pub mod text;
 pub mod tinc;
+pub mod tivo;
 pub mod tls;
 pub mod tocaboca;
 pub mod tuya;

@@ -203,6 +203,7 @@ registry! {
     Wsd(wsd::WsdDissector),
     H323(h323::H323Dissector),
     Tinc(tinc::TincDissector),
+    Tivo(tivo::TivoDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

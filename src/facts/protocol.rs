@@ -136,6 +136,7 @@ pub const ETHERNET_IP: ProtocolId = ProtocolId(270);
 pub const WSD: ProtocolId = ProtocolId(153);
 pub const H323: ProtocolId = ProtocolId(158);
 pub const TINC: ProtocolId = ProtocolId(209);
+pub const TIVO_CONNECT: ProtocolId = ProtocolId(313);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -621,6 +622,7 @@ mod tests {
             WSD,
             H323,
             TINC,
+            TIVO_CONNECT,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
