@@ -6,6 +6,7 @@
 //! line below, one line in the `registry!` list of [`registry`] (which also reaches the `dissect`
 //! fuzz target and its seeds), and its name in `protocol` if the ID is new.
 
+pub mod afp;
 pub mod ajp;
 pub mod bacnet;
 pub mod bfd;

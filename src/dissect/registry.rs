@@ -204,6 +204,7 @@ registry! {
     H323(h323::H323Dissector),
     Tinc(tinc::TincDissector),
     Tivo(tivo::TivoDissector),
+    Afp(afp::AfpDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

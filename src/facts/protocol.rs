@@ -137,6 +137,7 @@ pub const WSD: ProtocolId = ProtocolId(153);
 pub const H323: ProtocolId = ProtocolId(158);
 pub const TINC: ProtocolId = ProtocolId(209);
 pub const TIVO_CONNECT: ProtocolId = ProtocolId(313);
+pub const AFP: ProtocolId = ProtocolId(97);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -623,6 +624,7 @@ mod tests {
             H323,
             TINC,
             TIVO_CONNECT,
+            AFP,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
