@@ -36,6 +36,7 @@ pub mod git;
 pub mod gnutella;
 pub mod gquic;
 pub mod h323;
+pub mod hart_ip;
 pub mod hislip;
 pub mod hsrp;
 pub mod http;

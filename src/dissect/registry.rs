@@ -205,6 +205,7 @@ registry! {
     Tinc(tinc::TincDissector),
     Tivo(tivo::TivoDissector),
     Afp(afp::AfpDissector),
+    HartIp(hart_ip::HartIpDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -138,6 +138,8 @@ pub const H323: ProtocolId = ProtocolId(158);
 pub const TINC: ProtocolId = ProtocolId(209);
 pub const TIVO_CONNECT: ProtocolId = ProtocolId(313);
 pub const AFP: ProtocolId = ProtocolId(97);
+/// HART-IP, industrial instrumentation (flowsieve-only).
+pub const HART_IP: ProtocolId = ProtocolId(1207);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -440,6 +442,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: CEPH, name: "Ceph" },
     Protocol { id: LDP, name: "LDP" },
     Protocol { id: BFD, name: "BFD" },
+    Protocol { id: HART_IP, name: "HART-IP" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -625,6 +628,7 @@ mod tests {
             TINC,
             TIVO_CONNECT,
             AFP,
+            HART_IP,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
