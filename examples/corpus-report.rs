@@ -32,7 +32,7 @@
 //!   (1102), `Controller_Area_Network` (`CAN` 330).
 //! - issue 14's fourth batch, by nDPI's name: `Cassandra` (nDPI 264, Netify 266), `LDP`
 //!   (flowsieve-only 1204), `BFD` (1205), `EthernetIP` (278 / 270 `EtherNet/IP`), `TiVoConnect`
-//!   (308 / 313 `TiVo/Connect`), `HART-IP` (1207).
+//!   (308 / 313 `TiVo/Connect`), `HART-IP` (1207), `Usenet` (Netify's `NNTP`, 93 in both).
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
 //! it falls in a documented class, each listed with its count and reason:

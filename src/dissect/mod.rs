@@ -56,6 +56,7 @@ pub mod munin;
 pub mod mysql;
 pub mod natpmp;
 pub mod netbios;
+pub mod nntp;
 pub mod ntp;
 pub mod oicq;
 pub mod openvpn;

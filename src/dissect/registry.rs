@@ -206,6 +206,7 @@ registry! {
     Tivo(tivo::TivoDissector),
     Afp(afp::AfpDissector),
     HartIp(hart_ip::HartIpDissector),
+    Nntp(nntp::NntpDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

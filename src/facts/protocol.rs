@@ -140,6 +140,7 @@ pub const TIVO_CONNECT: ProtocolId = ProtocolId(313);
 pub const AFP: ProtocolId = ProtocolId(97);
 /// HART-IP, industrial instrumentation (flowsieve-only).
 pub const HART_IP: ProtocolId = ProtocolId(1207);
+pub const NNTP: ProtocolId = ProtocolId(93);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -629,6 +630,7 @@ mod tests {
             TIVO_CONNECT,
             AFP,
             HART_IP,
+            NNTP,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
