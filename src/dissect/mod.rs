@@ -60,6 +60,7 @@ pub mod nntp;
 pub mod ntp;
 pub mod oicq;
 pub mod openvpn;
+pub mod oracle;
 pub mod postgres;
 use crate::facts::protocol;
 pub mod quic;

@@ -207,6 +207,7 @@ registry! {
     Afp(afp::AfpDissector),
     HartIp(hart_ip::HartIpDissector),
     Nntp(nntp::NntpDissector),
+    Oracle(oracle::OracleDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -141,6 +141,8 @@ pub const AFP: ProtocolId = ProtocolId(97);
 /// HART-IP, industrial instrumentation (flowsieve-only).
 pub const HART_IP: ProtocolId = ProtocolId(1207);
 pub const NNTP: ProtocolId = ProtocolId(93);
+/// Oracle's TNS.
+pub const ORACLE: ProtocolId = ProtocolId(167);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -631,6 +633,7 @@ mod tests {
             AFP,
             HART_IP,
             NNTP,
+            ORACLE,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
