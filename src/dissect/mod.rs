@@ -63,6 +63,7 @@ pub mod openvpn;
 pub mod oracle;
 pub mod postgres;
 use crate::facts::protocol;
+pub mod ptp;
 pub mod quic;
 pub mod radius;
 pub mod rdp;

@@ -208,6 +208,7 @@ registry! {
     HartIp(hart_ip::HartIpDissector),
     Nntp(nntp::NntpDissector),
     Oracle(oracle::OracleDissector),
+    Ptp(ptp::PtpDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -143,6 +143,8 @@ pub const HART_IP: ProtocolId = ProtocolId(1207);
 pub const NNTP: ProtocolId = ProtocolId(93);
 /// Oracle's TNS.
 pub const ORACLE: ProtocolId = ProtocolId(167);
+/// The Precision Time Protocol, version 2 (flowsieve-only).
+pub const PTPV2: ProtocolId = ProtocolId(1206);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -445,6 +447,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: CEPH, name: "Ceph" },
     Protocol { id: LDP, name: "LDP" },
     Protocol { id: BFD, name: "BFD" },
+    Protocol { id: PTPV2, name: "PTPv2" },
     Protocol { id: HART_IP, name: "HART-IP" },
 ];
 
@@ -634,6 +637,7 @@ mod tests {
             HART_IP,
             NNTP,
             ORACLE,
+            PTPV2,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
