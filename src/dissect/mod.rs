@@ -103,6 +103,7 @@ pub mod tls;
 pub mod tocaboca;
 pub mod tuya;
 pub mod ubntac2;
+pub mod uftp;
 pub mod vnc;
 pub mod whatsapp;
 pub mod whois;

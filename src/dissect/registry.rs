@@ -209,6 +209,7 @@ registry! {
     Nntp(nntp::NntpDissector),
     Oracle(oracle::OracleDissector),
     Ptp(ptp::PtpDissector),
+    Uftp(uftp::UftpDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

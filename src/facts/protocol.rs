@@ -145,6 +145,8 @@ pub const NNTP: ProtocolId = ProtocolId(93);
 pub const ORACLE: ProtocolId = ProtocolId(167);
 /// The Precision Time Protocol, version 2 (flowsieve-only).
 pub const PTPV2: ProtocolId = ProtocolId(1206);
+/// UFTP, encrypted multicast file transfer (flowsieve-only).
+pub const UFTP: ProtocolId = ProtocolId(1208);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -449,6 +451,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: BFD, name: "BFD" },
     Protocol { id: PTPV2, name: "PTPv2" },
     Protocol { id: HART_IP, name: "HART-IP" },
+    Protocol { id: UFTP, name: "UFTP" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -638,6 +641,7 @@ mod tests {
             NNTP,
             ORACLE,
             PTPV2,
+            UFTP,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
