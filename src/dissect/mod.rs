@@ -101,6 +101,7 @@ pub mod tinc;
 pub mod tivo;
 pub mod tls;
 pub mod tocaboca;
+pub mod trdp;
 pub mod tuya;
 pub mod ubntac2;
 pub mod uftp;

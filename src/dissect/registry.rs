@@ -210,6 +210,7 @@ registry! {
     Oracle(oracle::OracleDissector),
     Ptp(ptp::PtpDissector),
     Uftp(uftp::UftpDissector),
+    Trdp(trdp::TrdpDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -147,6 +147,8 @@ pub const ORACLE: ProtocolId = ProtocolId(167);
 pub const PTPV2: ProtocolId = ProtocolId(1206);
 /// UFTP, encrypted multicast file transfer (flowsieve-only).
 pub const UFTP: ProtocolId = ProtocolId(1208);
+/// The Train Real-time Data Protocol (flowsieve-only).
+pub const TRDP: ProtocolId = ProtocolId(1209);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -452,6 +454,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: PTPV2, name: "PTPv2" },
     Protocol { id: HART_IP, name: "HART-IP" },
     Protocol { id: UFTP, name: "UFTP" },
+    Protocol { id: TRDP, name: "TRDP" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -642,6 +645,7 @@ mod tests {
             ORACLE,
             PTPV2,
             UFTP,
+            TRDP,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
