@@ -25,6 +25,7 @@ pub mod dhcpv6;
 pub mod discord;
 pub mod dnp3;
 pub mod dns;
+pub mod dnscrypt;
 pub mod dropbox;
 pub mod elasticsearch;
 pub mod ethereum;

@@ -211,6 +211,7 @@ registry! {
     Ptp(ptp::PtpDissector),
     Uftp(uftp::UftpDissector),
     Trdp(trdp::TrdpDissector),
+    Dnscrypt(dnscrypt::DnscryptDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -149,6 +149,7 @@ pub const PTPV2: ProtocolId = ProtocolId(1206);
 pub const UFTP: ProtocolId = ProtocolId(1208);
 /// The Train Real-time Data Protocol (flowsieve-only).
 pub const TRDP: ProtocolId = ProtocolId(1209);
+pub const DNSCRYPT: ProtocolId = ProtocolId(269);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -646,6 +647,7 @@ mod tests {
             PTPV2,
             UFTP,
             TRDP,
+            DNSCRYPT,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
