@@ -67,6 +67,7 @@ use crate::facts::protocol;
 pub mod ptp;
 pub mod quic;
 pub mod radius;
+pub mod raknet;
 pub mod rdp;
 mod reader;
 pub mod registry;

@@ -212,6 +212,7 @@ registry! {
     Uftp(uftp::UftpDissector),
     Trdp(trdp::TrdpDissector),
     Dnscrypt(dnscrypt::DnscryptDissector),
+    Raknet(raknet::RaknetDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

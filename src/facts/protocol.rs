@@ -150,6 +150,7 @@ pub const UFTP: ProtocolId = ProtocolId(1208);
 /// The Train Real-time Data Protocol (flowsieve-only).
 pub const TRDP: ProtocolId = ProtocolId(1209);
 pub const DNSCRYPT: ProtocolId = ProtocolId(269);
+pub const RAKNET: ProtocolId = ProtocolId(291);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -648,6 +649,7 @@ mod tests {
             UFTP,
             TRDP,
             DNSCRYPT,
+            RAKNET,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
