@@ -15,6 +15,7 @@ pub mod bitcoin;
 pub mod bittorrent;
 pub mod bjnp;
 pub mod can;
+pub mod capwap;
 pub mod cassandra;
 pub mod ceph;
 pub mod cipher_suites;

@@ -213,6 +213,7 @@ registry! {
     Trdp(trdp::TrdpDissector),
     Dnscrypt(dnscrypt::DnscryptDissector),
     Raknet(raknet::RaknetDissector),
+    Capwap(capwap::CapwapDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -151,6 +151,7 @@ pub const UFTP: ProtocolId = ProtocolId(1208);
 pub const TRDP: ProtocolId = ProtocolId(1209);
 pub const DNSCRYPT: ProtocolId = ProtocolId(269);
 pub const RAKNET: ProtocolId = ProtocolId(291);
+pub const CAPWAP: ProtocolId = ProtocolId(265);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -650,6 +651,7 @@ mod tests {
             TRDP,
             DNSCRYPT,
             RAKNET,
+            CAPWAP,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
