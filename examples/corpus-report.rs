@@ -30,6 +30,8 @@
 //!   305), `NAT-PMP` (`NAT/PMP` 303), `Kafka` (1100), `BITCOIN` (`Bitcoin` 323), `MongoDB` (280),
 //!   `HSRP` (`Cisco/HSRP` 276), `RMCP` (329), `DCERPC` (`RPC` 127), `KCP` (1101), `RipeAtlas`
 //!   (1102), `Controller_Area_Network` (`CAN` 330).
+//! - Netify's `Telegram/VoIP` (333, calls through Telegram's UDP reflectors) is compared as
+//!   `Telegram` (185): nDPI 4.11 names those calls with the messenger.
 //! - issue 14's fourth batch, by nDPI's name: `Cassandra` (nDPI 264, Netify 266), `LDP`
 //!   (flowsieve-only 1204), `BFD` (1205), `EthernetIP` (278 / 270 `EtherNet/IP`), `TiVoConnect`
 //!   (308 / 313 `TiVo/Connect`), `HART-IP` (1207), `Usenet` (Netify's `NNTP`, 93 in both), `PTPv2`
@@ -655,6 +657,8 @@ fn main() -> anyhow::Result<()> {
                 protocol::ProtocolId(r["protocol"]["id"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0));
             // Netify's HTTP/S is TLS on 443 with an HTTP ALPN: nDPI calls the same flow TLS.
             let our_id = if our_id == protocol::HTTPS { protocol::TLS } else { our_id };
+            // Netify's Telegram/VoIP (calls through Telegram's reflectors) is nDPI's Telegram.
+            let our_id = if our_id == protocol::TELEGRAM_VOIP { protocol::TELEGRAM } else { our_id };
             // Netify's DoT/DoH/DoQ are protocols; nDPI names them as the application `DoH_DoT`
             // over its transport, TLS or QUIC.
             let our_id = match our_id {

@@ -97,6 +97,7 @@ pub mod stun;
 pub mod syncthing;
 pub mod syslog;
 pub mod tds;
+pub mod telegram_voip;
 pub mod telnet;
 pub mod teredo;
 pub mod text;

@@ -214,6 +214,7 @@ registry! {
     Dnscrypt(dnscrypt::DnscryptDissector),
     Raknet(raknet::RaknetDissector),
     Capwap(capwap::CapwapDissector),
+    TelegramVoip(telegram_voip::TelegramVoipDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

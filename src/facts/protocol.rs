@@ -152,6 +152,9 @@ pub const TRDP: ProtocolId = ProtocolId(1209);
 pub const DNSCRYPT: ProtocolId = ProtocolId(269);
 pub const RAKNET: ProtocolId = ProtocolId(291);
 pub const CAPWAP: ProtocolId = ProtocolId(265);
+pub const TELEGRAM: ProtocolId = ProtocolId(185);
+/// Telegram's calls through its UDP reflectors.
+pub const TELEGRAM_VOIP: ProtocolId = ProtocolId(333);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -652,6 +655,8 @@ mod tests {
             DNSCRYPT,
             RAKNET,
             CAPWAP,
+            TELEGRAM,
+            TELEGRAM_VOIP,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
