@@ -51,6 +51,7 @@ pub mod ldap;
 pub mod ldp;
 pub mod mail;
 pub mod mining;
+pub mod modbus;
 pub mod monero;
 pub mod mongodb;
 pub mod mqtt;

@@ -215,6 +215,7 @@ registry! {
     Raknet(raknet::RaknetDissector),
     Capwap(capwap::CapwapDissector),
     TelegramVoip(telegram_voip::TelegramVoipDissector),
+    Modbus(modbus::ModbusDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -155,6 +155,7 @@ pub const CAPWAP: ProtocolId = ProtocolId(265);
 pub const TELEGRAM: ProtocolId = ProtocolId(185);
 /// Telegram's calls through its UDP reflectors.
 pub const TELEGRAM_VOIP: ProtocolId = ProtocolId(333);
+pub const MODBUS: ProtocolId = ProtocolId(44);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -657,6 +658,7 @@ mod tests {
             CAPWAP,
             TELEGRAM,
             TELEGRAM_VOIP,
+            MODBUS,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
