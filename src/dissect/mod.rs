@@ -47,6 +47,7 @@ pub mod jrmi;
 pub mod kafka;
 pub mod kcp;
 pub mod kerberos;
+pub mod knxnet_ip;
 pub mod ldap;
 pub mod ldp;
 pub mod mail;

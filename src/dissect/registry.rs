@@ -216,6 +216,7 @@ registry! {
     Capwap(capwap::CapwapDissector),
     TelegramVoip(telegram_voip::TelegramVoipDissector),
     Modbus(modbus::ModbusDissector),
+    KnxnetIp(knxnet_ip::KnxnetIpDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -156,6 +156,8 @@ pub const TELEGRAM: ProtocolId = ProtocolId(185);
 /// Telegram's calls through its UDP reflectors.
 pub const TELEGRAM_VOIP: ProtocolId = ProtocolId(333);
 pub const MODBUS: ProtocolId = ProtocolId(44);
+/// KNXnet/IP, building automation (flowsieve-only).
+pub const KNXNET_IP: ProtocolId = ProtocolId(1210);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -462,6 +464,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: HART_IP, name: "HART-IP" },
     Protocol { id: UFTP, name: "UFTP" },
     Protocol { id: TRDP, name: "TRDP" },
+    Protocol { id: KNXNET_IP, name: "KNXnet_IP" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -659,6 +662,7 @@ mod tests {
             TELEGRAM,
             TELEGRAM_VOIP,
             MODBUS,
+            KNXNET_IP,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
