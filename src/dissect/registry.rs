@@ -217,6 +217,7 @@ registry! {
     TelegramVoip(telegram_voip::TelegramVoipDissector),
     Modbus(modbus::ModbusDissector),
     KnxnetIp(knxnet_ip::KnxnetIpDissector),
+    Giop(giop::GiopDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

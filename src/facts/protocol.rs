@@ -158,6 +158,8 @@ pub const TELEGRAM_VOIP: ProtocolId = ProtocolId(333);
 pub const MODBUS: ProtocolId = ProtocolId(44);
 /// KNXnet/IP, building automation (flowsieve-only).
 pub const KNXNET_IP: ProtocolId = ProtocolId(1210);
+/// CORBA's GIOP and MIOP.
+pub const CORBA: ProtocolId = ProtocolId(168);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -663,6 +665,7 @@ mod tests {
             TELEGRAM_VOIP,
             MODBUS,
             KNXNET_IP,
+            CORBA,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
