@@ -81,6 +81,7 @@ pub mod rmcp;
 pub mod rsync;
 pub mod rtmp;
 pub mod rtp;
+pub mod rtps;
 pub mod rtsp;
 pub mod sdrtn;
 pub mod sip;

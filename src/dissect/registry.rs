@@ -218,6 +218,7 @@ registry! {
     Modbus(modbus::ModbusDissector),
     KnxnetIp(knxnet_ip::KnxnetIpDissector),
     Giop(giop::GiopDissector),
+    Rtps(rtps::RtpsDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -160,6 +160,8 @@ pub const MODBUS: ProtocolId = ProtocolId(44);
 pub const KNXNET_IP: ProtocolId = ProtocolId(1210);
 /// CORBA's GIOP and MIOP.
 pub const CORBA: ProtocolId = ProtocolId(168);
+/// DDS's Real-Time Publish-Subscribe protocol (flowsieve-only).
+pub const RTPS: ProtocolId = ProtocolId(1211);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -467,6 +469,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: UFTP, name: "UFTP" },
     Protocol { id: TRDP, name: "TRDP" },
     Protocol { id: KNXNET_IP, name: "KNXnet_IP" },
+    Protocol { id: RTPS, name: "RTPS" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -666,6 +669,7 @@ mod tests {
             MODBUS,
             KNXNET_IP,
             CORBA,
+            RTPS,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
