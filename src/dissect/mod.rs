@@ -64,6 +64,7 @@ pub mod netbios;
 pub mod nntp;
 pub mod ntp;
 pub mod oicq;
+pub mod opcua;
 pub mod openvpn;
 pub mod oracle;
 pub mod postgres;

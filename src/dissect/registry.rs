@@ -219,6 +219,7 @@ registry! {
     KnxnetIp(knxnet_ip::KnxnetIpDissector),
     Giop(giop::GiopDissector),
     Rtps(rtps::RtpsDissector),
+    Opcua(opcua::OpcuaDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

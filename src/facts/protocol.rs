@@ -162,6 +162,8 @@ pub const KNXNET_IP: ProtocolId = ProtocolId(1210);
 pub const CORBA: ProtocolId = ProtocolId(168);
 /// DDS's Real-Time Publish-Subscribe protocol (flowsieve-only).
 pub const RTPS: ProtocolId = ProtocolId(1211);
+/// OPC UA's binary protocol (flowsieve-only).
+pub const OPC_UA: ProtocolId = ProtocolId(1212);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -470,6 +472,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: TRDP, name: "TRDP" },
     Protocol { id: KNXNET_IP, name: "KNXnet_IP" },
     Protocol { id: RTPS, name: "RTPS" },
+    Protocol { id: OPC_UA, name: "OPC-UA" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -670,6 +673,7 @@ mod tests {
             KNXNET_IP,
             CORBA,
             RTPS,
+            OPC_UA,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
