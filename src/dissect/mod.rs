@@ -97,6 +97,7 @@ pub mod spotify;
 pub mod ssdp;
 pub mod ssh;
 pub mod starttls;
+pub mod stomp;
 pub mod stream;
 pub mod stun;
 pub mod syncthing;

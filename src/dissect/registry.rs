@@ -220,6 +220,7 @@ registry! {
     Giop(giop::GiopDissector),
     Rtps(rtps::RtpsDissector),
     Opcua(opcua::OpcuaDissector),
+    Stomp(stomp::StompDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -164,6 +164,8 @@ pub const CORBA: ProtocolId = ProtocolId(168);
 pub const RTPS: ProtocolId = ProtocolId(1211);
 /// OPC UA's binary protocol (flowsieve-only).
 pub const OPC_UA: ProtocolId = ProtocolId(1212);
+/// STOMP messaging (flowsieve-only).
+pub const STOMP: ProtocolId = ProtocolId(1213);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -473,6 +475,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: KNXNET_IP, name: "KNXnet_IP" },
     Protocol { id: RTPS, name: "RTPS" },
     Protocol { id: OPC_UA, name: "OPC-UA" },
+    Protocol { id: STOMP, name: "STOMP" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -674,6 +677,7 @@ mod tests {
             CORBA,
             RTPS,
             OPC_UA,
+            STOMP,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
