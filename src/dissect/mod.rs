@@ -34,6 +34,7 @@ pub mod ethernet_ip;
 pub mod fastcgi;
 pub mod fix;
 pub mod ftp;
+pub mod gearman;
 pub mod giop;
 pub mod git;
 pub mod gnutella;

@@ -221,6 +221,7 @@ registry! {
     Rtps(rtps::RtpsDissector),
     Opcua(opcua::OpcuaDissector),
     Stomp(stomp::StompDissector),
+    Gearman(gearman::GearmanDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

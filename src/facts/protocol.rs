@@ -166,6 +166,8 @@ pub const RTPS: ProtocolId = ProtocolId(1211);
 pub const OPC_UA: ProtocolId = ProtocolId(1212);
 /// STOMP messaging (flowsieve-only).
 pub const STOMP: ProtocolId = ProtocolId(1213);
+/// Gearman's job server protocol (flowsieve-only).
+pub const GEARMAN: ProtocolId = ProtocolId(1214);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -476,6 +478,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: RTPS, name: "RTPS" },
     Protocol { id: OPC_UA, name: "OPC-UA" },
     Protocol { id: STOMP, name: "STOMP" },
+    Protocol { id: GEARMAN, name: "Gearman" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -678,6 +681,7 @@ mod tests {
             RTPS,
             OPC_UA,
             STOMP,
+            GEARMAN,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
