@@ -42,6 +42,7 @@ pub mod gquic;
 pub mod h323;
 pub mod hart_ip;
 pub mod hislip;
+pub mod hl7;
 pub mod hsrp;
 pub mod http;
 pub mod ike;

@@ -222,6 +222,7 @@ registry! {
     Opcua(opcua::OpcuaDissector),
     Stomp(stomp::StompDissector),
     Gearman(gearman::GearmanDissector),
+    Hl7(hl7::Hl7Dissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -168,6 +168,8 @@ pub const OPC_UA: ProtocolId = ProtocolId(1212);
 pub const STOMP: ProtocolId = ProtocolId(1213);
 /// Gearman's job server protocol (flowsieve-only).
 pub const GEARMAN: ProtocolId = ProtocolId(1214);
+/// HL7 version 2 over MLLP (flowsieve-only).
+pub const HL7: ProtocolId = ProtocolId(1215);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -479,6 +481,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: OPC_UA, name: "OPC-UA" },
     Protocol { id: STOMP, name: "STOMP" },
     Protocol { id: GEARMAN, name: "Gearman" },
+    Protocol { id: HL7, name: "HL7" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -682,6 +685,7 @@ mod tests {
             OPC_UA,
             STOMP,
             GEARMAN,
+            HL7,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
