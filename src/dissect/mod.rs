@@ -54,6 +54,7 @@ pub mod knxnet_ip;
 pub mod ldap;
 pub mod ldp;
 pub mod mail;
+pub mod memcached;
 pub mod mining;
 pub mod modbus;
 pub mod monero;

@@ -223,6 +223,7 @@ registry! {
     Stomp(stomp::StompDissector),
     Gearman(gearman::GearmanDissector),
     Hl7(hl7::Hl7Dissector),
+    Memcached(memcached::MemcachedDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -170,6 +170,7 @@ pub const STOMP: ProtocolId = ProtocolId(1213);
 pub const GEARMAN: ProtocolId = ProtocolId(1214);
 /// HL7 version 2 over MLLP (flowsieve-only).
 pub const HL7: ProtocolId = ProtocolId(1215);
+pub const MEMCACHED: ProtocolId = ProtocolId(40);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -686,6 +687,7 @@ mod tests {
             STOMP,
             GEARMAN,
             HL7,
+            MEMCACHED,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
