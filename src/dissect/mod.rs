@@ -78,6 +78,7 @@ pub mod radius;
 pub mod raknet;
 pub mod rdp;
 mod reader;
+pub mod redis;
 pub mod registry;
 pub mod ripe_atlas;
 pub mod risks;

@@ -224,6 +224,7 @@ registry! {
     Gearman(gearman::GearmanDissector),
     Hl7(hl7::Hl7Dissector),
     Memcached(memcached::MemcachedDissector),
+    Redis(redis::RedisDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

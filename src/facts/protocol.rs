@@ -171,6 +171,7 @@ pub const GEARMAN: ProtocolId = ProtocolId(1214);
 /// HL7 version 2 over MLLP (flowsieve-only).
 pub const HL7: ProtocolId = ProtocolId(1215);
 pub const MEMCACHED: ProtocolId = ProtocolId(40);
+pub const REDIS: ProtocolId = ProtocolId(182);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -688,6 +689,7 @@ mod tests {
             GEARMAN,
             HL7,
             MEMCACHED,
+            REDIS,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
