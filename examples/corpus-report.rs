@@ -37,7 +37,8 @@
 //!   (308 / 313 `TiVo/Connect`), `HART-IP` (1207), `Usenet` (Netify's `NNTP`, 93 in both), `PTPv2`
 //!   (1206), `UFTP` (1208), `TRDP` (1209), `DNScrypt` (208 / 269 `DNSCrypt`), `RakNet` (286 / 291),
 //!   `CAPWAP` (247 / 265), `KNXnet_IP` (1210), `RTPS` (1211), `OPC-UA` (1212), `STOMP` (1213),
-//!   `Gearman` (1214), `HL7` (1215), `RESP` (Netify's `Redis`, 182 in both).
+//!   `Gearman` (1214), `HL7` (1215), `RESP` (Netify's `Redis`, 182 in both), `Nats` (68 / 281
+//!   `NATS`).
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
 //! it falls in a documented class, each listed with its count and reason:
@@ -208,6 +209,7 @@ fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "STOMP" => protocol::STOMP,
         "Gearman" => protocol::GEARMAN,
         "HL7" => protocol::HL7,
+        "Nats" => protocol::NATS,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

@@ -63,6 +63,7 @@ pub mod mqtt;
 pub mod munin;
 pub mod mysql;
 pub mod natpmp;
+pub mod nats;
 pub mod netbios;
 pub mod nntp;
 pub mod ntp;

@@ -225,6 +225,7 @@ registry! {
     Hl7(hl7::Hl7Dissector),
     Memcached(memcached::MemcachedDissector),
     Redis(redis::RedisDissector),
+    Nats(nats::NatsDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -172,6 +172,7 @@ pub const GEARMAN: ProtocolId = ProtocolId(1214);
 pub const HL7: ProtocolId = ProtocolId(1215);
 pub const MEMCACHED: ProtocolId = ProtocolId(40);
 pub const REDIS: ProtocolId = ProtocolId(182);
+pub const NATS: ProtocolId = ProtocolId(281);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -690,6 +691,7 @@ mod tests {
             HL7,
             MEMCACHED,
             REDIS,
+            NATS,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
