@@ -69,6 +69,7 @@ pub mod nntp;
 pub mod ntp;
 pub mod oicq;
 pub mod opcua;
+pub mod openflow;
 pub mod openvpn;
 pub mod oracle;
 pub mod postgres;

@@ -226,6 +226,7 @@ registry! {
     Memcached(memcached::MemcachedDissector),
     Redis(redis::RedisDissector),
     Nats(nats::NatsDissector),
+    Openflow(openflow::OpenflowDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

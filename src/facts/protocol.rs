@@ -173,6 +173,8 @@ pub const HL7: ProtocolId = ProtocolId(1215);
 pub const MEMCACHED: ProtocolId = ProtocolId(40);
 pub const REDIS: ProtocolId = ProtocolId(182);
 pub const NATS: ProtocolId = ProtocolId(281);
+/// OpenFlow switch control (flowsieve-only).
+pub const OPENFLOW: ProtocolId = ProtocolId(1216);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -485,6 +487,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: STOMP, name: "STOMP" },
     Protocol { id: GEARMAN, name: "Gearman" },
     Protocol { id: HL7, name: "HL7" },
+    Protocol { id: OPENFLOW, name: "OpenFlow" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -692,6 +695,7 @@ mod tests {
             MEMCACHED,
             REDIS,
             NATS,
+            OPENFLOW,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
