@@ -109,6 +109,7 @@ pub mod stun;
 pub mod syncthing;
 pub mod syslog;
 pub mod tds;
+pub mod teamspeak;
 pub mod telegram_voip;
 pub mod telnet;
 pub mod teredo;

@@ -227,6 +227,7 @@ registry! {
     Redis(redis::RedisDissector),
     Nats(nats::NatsDissector),
     Openflow(openflow::OpenflowDissector),
+    Teamspeak(teamspeak::TeamspeakDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -175,6 +175,7 @@ pub const REDIS: ProtocolId = ProtocolId(182);
 pub const NATS: ProtocolId = ProtocolId(281);
 /// OpenFlow switch control (flowsieve-only).
 pub const OPENFLOW: ProtocolId = ProtocolId(1216);
+pub const TEAMSPEAK: ProtocolId = ProtocolId(162);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -696,6 +697,7 @@ mod tests {
             REDIS,
             NATS,
             OPENFLOW,
+            TEAMSPEAK,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
