@@ -95,6 +95,7 @@ pub mod sip;
 pub mod skinny;
 pub mod slp;
 pub mod smb;
+pub mod smpp;
 pub mod snmp;
 pub mod socks;
 pub mod someip;

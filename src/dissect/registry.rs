@@ -228,6 +228,7 @@ registry! {
     Nats(nats::NatsDissector),
     Openflow(openflow::OpenflowDissector),
     Teamspeak(teamspeak::TeamspeakDissector),
+    Smpp(smpp::SmppDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -176,6 +176,7 @@ pub const NATS: ProtocolId = ProtocolId(281);
 /// OpenFlow switch control (flowsieve-only).
 pub const OPENFLOW: ProtocolId = ProtocolId(1216);
 pub const TEAMSPEAK: ProtocolId = ProtocolId(162);
+pub const SMPP: ProtocolId = ProtocolId(207);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -698,6 +699,7 @@ mod tests {
             NATS,
             OPENFLOW,
             TEAMSPEAK,
+            SMPP,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
