@@ -27,6 +27,7 @@ pub mod discord;
 pub mod dnp3;
 pub mod dns;
 pub mod dnscrypt;
+pub mod drda;
 pub mod dropbox;
 pub mod elasticsearch;
 pub mod ethereum;

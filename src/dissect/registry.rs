@@ -229,6 +229,7 @@ registry! {
     Openflow(openflow::OpenflowDissector),
     Teamspeak(teamspeak::TeamspeakDissector),
     Smpp(smpp::SmppDissector),
+    Drda(drda::DrdaDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

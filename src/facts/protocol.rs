@@ -177,6 +177,7 @@ pub const NATS: ProtocolId = ProtocolId(281);
 pub const OPENFLOW: ProtocolId = ProtocolId(1216);
 pub const TEAMSPEAK: ProtocolId = ProtocolId(162);
 pub const SMPP: ProtocolId = ProtocolId(207);
+pub const DRDA: ProtocolId = ProtocolId(227);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -700,6 +701,7 @@ mod tests {
             OPENFLOW,
             TEAMSPEAK,
             SMPP,
+            DRDA,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
