@@ -46,6 +46,7 @@ pub mod hislip;
 pub mod hl7;
 pub mod hsrp;
 pub mod http;
+pub mod iax;
 pub mod ike;
 pub mod jrmi;
 pub mod kafka;

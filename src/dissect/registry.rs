@@ -230,6 +230,7 @@ registry! {
     Teamspeak(teamspeak::TeamspeakDissector),
     Smpp(smpp::SmppDissector),
     Drda(drda::DrdaDissector),
+    Iax(iax::IaxDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

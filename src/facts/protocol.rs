@@ -178,6 +178,7 @@ pub const OPENFLOW: ProtocolId = ProtocolId(1216);
 pub const TEAMSPEAK: ProtocolId = ProtocolId(162);
 pub const SMPP: ProtocolId = ProtocolId(207);
 pub const DRDA: ProtocolId = ProtocolId(227);
+pub const IAX: ProtocolId = ProtocolId(95);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -702,6 +703,7 @@ mod tests {
             TEAMSPEAK,
             SMPP,
             DRDA,
+            IAX,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
