@@ -52,6 +52,7 @@ pub mod jrmi;
 pub mod kafka;
 pub mod kcp;
 pub mod kerberos;
+pub mod kismet;
 pub mod knxnet_ip;
 pub mod ldap;
 pub mod ldp;

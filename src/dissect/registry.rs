@@ -231,6 +231,7 @@ registry! {
     Smpp(smpp::SmppDissector),
     Drda(drda::DrdaDissector),
     Iax(iax::IaxDissector),
+    Kismet(kismet::KismetDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

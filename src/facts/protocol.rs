@@ -179,6 +179,7 @@ pub const TEAMSPEAK: ProtocolId = ProtocolId(162);
 pub const SMPP: ProtocolId = ProtocolId(207);
 pub const DRDA: ProtocolId = ProtocolId(227);
 pub const IAX: ProtocolId = ProtocolId(95);
+pub const KISMET: ProtocolId = ProtocolId(309);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -704,6 +705,7 @@ mod tests {
             SMPP,
             DRDA,
             IAX,
+            KISMET,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
