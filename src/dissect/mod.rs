@@ -18,6 +18,7 @@ pub mod can;
 pub mod capwap;
 pub mod cassandra;
 pub mod ceph;
+pub mod checkmk;
 pub mod cipher_suites;
 pub mod coap;
 pub mod dcerpc;

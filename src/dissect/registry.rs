@@ -232,6 +232,7 @@ registry! {
     Drda(drda::DrdaDissector),
     Iax(iax::IaxDissector),
     Kismet(kismet::KismetDissector),
+    Checkmk(checkmk::CheckmkDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

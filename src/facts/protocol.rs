@@ -180,6 +180,7 @@ pub const SMPP: ProtocolId = ProtocolId(207);
 pub const DRDA: ProtocolId = ProtocolId(227);
 pub const IAX: ProtocolId = ProtocolId(95);
 pub const KISMET: ProtocolId = ProtocolId(309);
+pub const CHECKMK: ProtocolId = ProtocolId(138);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -706,6 +707,7 @@ mod tests {
             DRDA,
             IAX,
             KISMET,
+            CHECKMK,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
