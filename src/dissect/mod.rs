@@ -135,6 +135,7 @@ pub mod wsd;
 pub mod x509;
 pub mod xiaomi;
 pub mod xmpp;
+pub mod z3950;
 pub mod zabbix;
 
 pub use crate::facts::Direction;

@@ -233,6 +233,7 @@ registry! {
     Iax(iax::IaxDissector),
     Kismet(kismet::KismetDissector),
     Checkmk(checkmk::CheckmkDissector),
+    Z3950(z3950::Z3950Dissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

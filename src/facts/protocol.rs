@@ -181,6 +181,7 @@ pub const DRDA: ProtocolId = ProtocolId(227);
 pub const IAX: ProtocolId = ProtocolId(95);
 pub const KISMET: ProtocolId = ProtocolId(309);
 pub const CHECKMK: ProtocolId = ProtocolId(138);
+pub const Z39_50: ProtocolId = ProtocolId(287);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -708,6 +709,7 @@ mod tests {
             IAX,
             KISMET,
             CHECKMK,
+            Z39_50,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
