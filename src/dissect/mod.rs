@@ -49,6 +49,7 @@ pub mod hsrp;
 pub mod http;
 pub mod iax;
 pub mod ike;
+pub mod irc;
 pub mod jrmi;
 pub mod kafka;
 pub mod kcp;

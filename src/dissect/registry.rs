@@ -234,6 +234,7 @@ registry! {
     Kismet(kismet::KismetDissector),
     Checkmk(checkmk::CheckmkDissector),
     Z3950(z3950::Z3950Dissector),
+    Irc(irc::IrcDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -182,6 +182,7 @@ pub const IAX: ProtocolId = ProtocolId(95);
 pub const KISMET: ProtocolId = ProtocolId(309);
 pub const CHECKMK: ProtocolId = ProtocolId(138);
 pub const Z39_50: ProtocolId = ProtocolId(287);
+pub const IRC: ProtocolId = ProtocolId(65);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -710,6 +711,7 @@ mod tests {
             KISMET,
             CHECKMK,
             Z39_50,
+            IRC,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
