@@ -38,7 +38,7 @@
 //!   (1206), `UFTP` (1208), `TRDP` (1209), `DNScrypt` (208 / 269 `DNSCrypt`), `RakNet` (286 / 291),
 //!   `CAPWAP` (247 / 265), `KNXnet_IP` (1210), `RTPS` (1211), `OPC-UA` (1212), `STOMP` (1213),
 //!   `Gearman` (1214), `HL7` (1215), `RESP` (Netify's `Redis`, 182 in both), `Nats` (68 / 281
-//!   `NATS`), `OpenFlow` (1216), `Z3950` (260 / 287 `Z39/50`).
+//!   `NATS`), `OpenFlow` (1216), `Z3950` (260 / 287 `Z39/50`), `S7Comm` (249 / 282 `S7comm`).
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
 //! it falls in a documented class, each listed with its count and reason:
@@ -212,6 +212,7 @@ fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "Nats" => protocol::NATS,
         "OpenFlow" => protocol::OPENFLOW,
         "Z3950" => protocol::Z39_50,
+        "S7Comm" => protocol::S7COMM,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

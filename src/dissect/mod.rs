@@ -95,6 +95,7 @@ pub mod rtmp;
 pub mod rtp;
 pub mod rtps;
 pub mod rtsp;
+pub mod s7comm;
 pub mod sdrtn;
 pub mod sip;
 pub mod skinny;

@@ -235,6 +235,7 @@ registry! {
     Checkmk(checkmk::CheckmkDissector),
     Z3950(z3950::Z3950Dissector),
     Irc(irc::IrcDissector),
+    S7comm(s7comm::S7commDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

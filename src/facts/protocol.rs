@@ -183,6 +183,7 @@ pub const KISMET: ProtocolId = ProtocolId(309);
 pub const CHECKMK: ProtocolId = ProtocolId(138);
 pub const Z39_50: ProtocolId = ProtocolId(287);
 pub const IRC: ProtocolId = ProtocolId(65);
+pub const S7COMM: ProtocolId = ProtocolId(282);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -712,6 +713,7 @@ mod tests {
             CHECKMK,
             Z39_50,
             IRC,
+            S7COMM,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
