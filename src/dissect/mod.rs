@@ -70,6 +70,7 @@ pub mod mysql;
 pub mod natpmp;
 pub mod nats;
 pub mod netbios;
+pub mod nfs;
 pub mod nntp;
 pub mod ntp;
 pub mod oicq;

@@ -236,6 +236,7 @@ registry! {
     Z3950(z3950::Z3950Dissector),
     Irc(irc::IrcDissector),
     S7comm(s7comm::S7commDissector),
+    Nfs(nfs::NfsDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -184,6 +184,7 @@ pub const CHECKMK: ProtocolId = ProtocolId(138);
 pub const Z39_50: ProtocolId = ProtocolId(287);
 pub const IRC: ProtocolId = ProtocolId(65);
 pub const S7COMM: ProtocolId = ProtocolId(282);
+pub const NFS: ProtocolId = ProtocolId(11);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -714,6 +715,7 @@ mod tests {
             Z39_50,
             IRC,
             S7COMM,
+            NFS,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
