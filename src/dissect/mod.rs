@@ -110,6 +110,7 @@ pub mod source_engine;
 pub mod spotify;
 pub mod ssdp;
 pub mod ssh;
+pub mod starcraft;
 pub mod starttls;
 pub mod stomp;
 pub mod stream;

@@ -237,6 +237,7 @@ registry! {
     Irc(irc::IrcDissector),
     S7comm(s7comm::S7commDissector),
     Nfs(nfs::NfsDissector),
+    Starcraft(starcraft::StarcraftDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time
