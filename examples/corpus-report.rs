@@ -648,7 +648,8 @@ fn main() -> anyhow::Result<()> {
     let mut unknown_detected: BTreeMap<String, u64> = BTreeMap::new();
     let (mut unknown_flows, mut unpaired, mut paired) = (0u64, 0u64, 0u64);
 
-    // CORPUS_DETAIL=<nDPI protocol name> lists that protocol's disagreeing flows.
+    // CORPUS_DETAIL=<nDPI protocol name> lists that protocol's disagreeing flows; `Unknown` lists
+    // the flows nDPI calls Unknown that flowsieve names.
     let detail = std::env::var("CORPUS_DETAIL").ok();
     // CORPUS_FIELD=<field name> lists every flow not agreeing on that field.
     let field_detail = std::env::var("CORPUS_FIELD").ok();
@@ -682,6 +683,19 @@ fn main() -> anyhow::Result<()> {
                 unknown_flows += 1;
                 if our_id != protocol::UNKNOWN {
                     *unknown_detected.entry(protocol::name_of(our_id).to_string()).or_default() += 1;
+                    if detail.as_deref() == Some("Unknown") {
+                        details.push(format!(
+                            "{} #{} {} {}:{} {}:{} ours={}",
+                            id.0,
+                            t["idx"],
+                            t["l4"],
+                            t["src_ip"].as_str().unwrap_or_default(),
+                            t["src_port"],
+                            t["dst_ip"].as_str().unwrap_or_default(),
+                            t["dst_port"],
+                            protocol::name_of(our_id),
+                        ));
+                    }
                 }
                 continue;
             }
