@@ -392,6 +392,24 @@ fn explain_protocol(t: &Value, r: &Value, ours: protocol::ProtocolId) -> Option<
     )
 }
 
+/// One flow for `CORPUS_DETAIL`: capture, nDPI's flow number and endpoints, its confidence, our
+/// protocol and packet count.
+fn detail_line(pcap: &str, t: &Value, r: &Value, ours: protocol::ProtocolId) -> String {
+    format!(
+        "{} #{} {} {}:{} {}:{} conf={} ours={} pkts={}",
+        pcap,
+        t["idx"],
+        t["l4"],
+        t["src_ip"].as_str().unwrap_or_default(),
+        t["src_port"],
+        t["dst_ip"].as_str().unwrap_or_default(),
+        t["dst_port"],
+        t["confidence"].as_str().unwrap_or_default(),
+        protocol::name_of(ours),
+        r["packets"]
+    )
+}
+
 fn text_at(v: &Value, path: &[&str]) -> Option<String> {
     let mut v = v;
     for p in path {
@@ -684,17 +702,7 @@ fn main() -> anyhow::Result<()> {
                 if our_id != protocol::UNKNOWN {
                     *unknown_detected.entry(protocol::name_of(our_id).to_string()).or_default() += 1;
                     if detail.as_deref() == Some("Unknown") {
-                        details.push(format!(
-                            "{} #{} {} {}:{} {}:{} ours={}",
-                            id.0,
-                            t["idx"],
-                            t["l4"],
-                            t["src_ip"].as_str().unwrap_or_default(),
-                            t["src_port"],
-                            t["dst_ip"].as_str().unwrap_or_default(),
-                            t["dst_port"],
-                            protocol::name_of(our_id),
-                        ));
+                        details.push(detail_line(&id.0, t, r, our_id));
                     }
                 }
                 continue;
@@ -735,19 +743,7 @@ fn main() -> anyhow::Result<()> {
                 ok || why.is_some()
             };
             if !agrees && detail.as_deref() == Some(master_name) {
-                details.push(format!(
-                    "{} #{} {} {}:{} {}:{} conf={} ours={} pkts={}",
-                    id.0,
-                    t["idx"],
-                    t["l4"],
-                    t["src_ip"].as_str().unwrap_or_default(),
-                    t["src_port"],
-                    t["dst_ip"].as_str().unwrap_or_default(),
-                    t["dst_port"],
-                    t["confidence"].as_str().unwrap_or_default(),
-                    protocol::name_of(our_id),
-                    r["packets"]
-                ));
+                details.push(detail_line(&id.0, t, r, our_id));
             }
             if !agrees {
                 let ours_name = if our_id == protocol::UNKNOWN {
