@@ -34,6 +34,15 @@
 //!   305), `NAT-PMP` (`NAT/PMP` 303), `Kafka` (1100), `BITCOIN` (`Bitcoin` 323), `MongoDB` (280),
 //!   `HSRP` (`Cisco/HSRP` 276), `RMCP` (329), `DCERPC` (`RPC` 127), `KCP` (1101), `RipeAtlas`
 //!   (1102), `Controller_Area_Network` (`CAN` 330).
+//! - Netify's `Telegram/VoIP` (333, calls through Telegram's UDP reflectors) is compared as
+//!   `Telegram` (185): nDPI 4.11 names those calls with the messenger.
+//! - issue 14's fourth batch, by nDPI's name: `Cassandra` (nDPI 264, Netify 266), `LDP`
+//!   (flowsieve-only 1204), `BFD` (1205), `EthernetIP` (278 / 270 `EtherNet/IP`), `TiVoConnect`
+//!   (308 / 313 `TiVo/Connect`), `HART-IP` (1207), `Usenet` (Netify's `NNTP`, 93 in both), `PTPv2`
+//!   (1206), `UFTP` (1208), `TRDP` (1209), `DNScrypt` (208 / 269 `DNSCrypt`), `RakNet` (286 / 291),
+//!   `CAPWAP` (247 / 265), `KNXnet_IP` (1210), `RTPS` (1211), `OPC-UA` (1212), `STOMP` (1213),
+//!   `Gearman` (1214), `HL7` (1215), `RESP` (Netify's `Redis`, 182 in both), `Nats` (68 / 281
+//!   `NATS`), `OpenFlow` (1216), `Z3950` (260 / 287 `Z39/50`), `S7Comm` (249 / 282 `S7comm`).
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
 //! it falls in a documented class, each listed with its count and reason:
@@ -448,6 +457,28 @@ fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "HiSLIP" => protocol::HISLIP,
         "Monero" => protocol::MONERO,
         "Ceph" => protocol::CEPH,
+        "Cassandra" => protocol::CASSANDRA,
+        "LDP" => protocol::LDP,
+        "BFD" => protocol::BFD,
+        "EthernetIP" => protocol::ETHERNET_IP,
+        "TiVoConnect" => protocol::TIVO_CONNECT,
+        "HART-IP" => protocol::HART_IP,
+        "PTPv2" => protocol::PTPV2,
+        "UFTP" => protocol::UFTP,
+        "TRDP" => protocol::TRDP,
+        "DNScrypt" => protocol::DNSCRYPT,
+        "RakNet" => protocol::RAKNET,
+        "CAPWAP" => protocol::CAPWAP,
+        "KNXnet_IP" => protocol::KNXNET_IP,
+        "RTPS" => protocol::RTPS,
+        "OPC-UA" => protocol::OPC_UA,
+        "STOMP" => protocol::STOMP,
+        "Gearman" => protocol::GEARMAN,
+        "HL7" => protocol::HL7,
+        "Nats" => protocol::NATS,
+        "OpenFlow" => protocol::OPENFLOW,
+        "Z3950" => protocol::Z39_50,
+        "S7Comm" => protocol::S7COMM,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }
@@ -624,6 +655,24 @@ fn explain_protocol(t: &Value, r: &Value, ours: protocol::ProtocolId) -> Option<
     // layer, then TLS (or CredSSP over TLS) carries RDP. flowsieve read the negotiation.
     (dpi && ours == protocol::RDP && t["master_name"].as_str() == Some("TLS")).then_some(
         "flowsieve right: RDP's X.224 negotiation opens the flow, its TLS security layer follows; nDPI names the TLS",
+    )
+}
+
+/// One flow for `CORPUS_DETAIL`: capture, nDPI's flow number and endpoints, its confidence, our
+/// protocol and packet count.
+fn detail_line(pcap: &str, t: &Value, r: &Value, ours: protocol::ProtocolId) -> String {
+    format!(
+        "{} #{} {} {}:{} {}:{} conf={} ours={} pkts={}",
+        pcap,
+        t["idx"],
+        t["l4"],
+        t["src_ip"].as_str().unwrap_or_default(),
+        t["src_port"],
+        t["dst_ip"].as_str().unwrap_or_default(),
+        t["dst_port"],
+        t["confidence"].as_str().unwrap_or_default(),
+        protocol::name_of(ours),
+        r["packets"]
     )
 }
 
@@ -887,7 +936,8 @@ fn main() -> anyhow::Result<()> {
     let mut app_misses: BTreeMap<(String, String), u64> = BTreeMap::new();
     let mut app_unmapped: BTreeMap<String, u64> = BTreeMap::new();
 
-    // CORPUS_DETAIL=<nDPI protocol name> lists that protocol's disagreeing flows.
+    // CORPUS_DETAIL=<nDPI protocol name> lists that protocol's disagreeing flows; `Unknown` lists
+    // the flows nDPI calls Unknown that flowsieve names.
     let detail = std::env::var("CORPUS_DETAIL").ok();
     // CORPUS_FIELD=<field name> lists every flow not agreeing on that field.
     let field_detail = std::env::var("CORPUS_FIELD").ok();
@@ -936,6 +986,8 @@ fn main() -> anyhow::Result<()> {
             } else {
                 our_id
             };
+            // Netify's Telegram/VoIP (calls through Telegram's reflectors) is nDPI's Telegram.
+            let our_id = if our_id == protocol::TELEGRAM_VOIP { protocol::TELEGRAM } else { our_id };
             // Netify's DoT/DoH/DoQ are protocols; nDPI names them as the application `DoH_DoT`
             // over its transport, TLS or QUIC.
             let our_id = match our_id {
@@ -947,6 +999,9 @@ fn main() -> anyhow::Result<()> {
                 unknown_flows += 1;
                 if our_id != protocol::UNKNOWN {
                     *unknown_detected.entry(protocol::name_of(our_id).to_string()).or_default() += 1;
+                    if detail.as_deref() == Some("Unknown") {
+                        details.push(detail_line(&id.0, t, r, our_id));
+                    }
                 }
                 continue;
             }
@@ -986,19 +1041,7 @@ fn main() -> anyhow::Result<()> {
                 ok || why.is_some()
             };
             if !agrees && detail.as_deref() == Some(master_name) {
-                details.push(format!(
-                    "{} #{} {} {}:{} {}:{} conf={} ours={} pkts={}",
-                    id.0,
-                    t["idx"],
-                    t["l4"],
-                    t["src_ip"].as_str().unwrap_or_default(),
-                    t["src_port"],
-                    t["dst_ip"].as_str().unwrap_or_default(),
-                    t["dst_port"],
-                    t["confidence"].as_str().unwrap_or_default(),
-                    protocol::name_of(our_id),
-                    r["packets"]
-                ));
+                details.push(detail_line(&id.0, t, r, our_id));
             }
             if !agrees {
                 let ours_name = if our_id == protocol::UNKNOWN {

@@ -15,7 +15,13 @@ pub struct FtpDissector {
 }
 
 fn classify(p: &[u8]) -> Probe {
-    if starts_with_ci(p, b"USER ") || starts_with_ci(p, b"AUTH TLS") || starts_with_ci(p, b"AUTH SSL") {
+    if starts_with_ci(p, b"USER ") {
+        // One argument (RFC 959 §4.1.1); IRC's USER has four, the last after ` :` (RFC 2812
+        // §3.1.3).
+        let line = split_line(p).map_or(p, |(l, _)| l);
+        return Probe::certain_if(!line.windows(2).any(|w| w == b" :"));
+    }
+    if starts_with_ci(p, b"AUTH TLS") || starts_with_ci(p, b"AUTH SSL") {
         return Probe::Certain;
     }
     if p.starts_with(b"220 ") || p.starts_with(b"220-") {
@@ -69,6 +75,14 @@ mod tests {
         assert_eq!(run_one::<FtpDissector>(&f, b"USER anonymous\r\n").0, Probe::Certain);
         assert_eq!(run_one::<FtpDissector>(&f, b"220 mx ESMTP\r\n").0, Probe::NotForUs);
         truncations::<FtpDissector>(&f, b"220 FTP\r\n");
+    }
+
+    #[test]
+    fn irc_registration_is_not_ftp() {
+        // irc.pcap's first line: IRC's USER, four arguments.
+        let f = tcp([45921, 8000]);
+        assert_eq!(run_one::<FtpDissector>(&f, b"USER xxxxx +iw xxxxx :Xxxxxx Xxxx\r\n").0, Probe::NotForUs);
+        assert_eq!(run_one::<FtpDissector>(&f, b"USER anonymous\r\n").0, Probe::Certain);
     }
 
     proptest! {

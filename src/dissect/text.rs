@@ -56,6 +56,20 @@ pub fn is_text(data: &[u8]) -> bool {
     data.iter().all(|&b| b.is_ascii_graphic() || b == b' ' || b == b'\t' || b == b'\r' || b == b'\n')
 }
 
+/// The probe of a protocol whose first payload starts with a fixed `banner`: certain when it
+/// does, unsure while the bytes present are the banner's start.
+pub fn banner_probe(p: &[u8], banner: &[u8]) -> super::Probe {
+    if p.is_empty() {
+        super::Probe::NotForUs
+    } else if p.starts_with(banner) {
+        super::Probe::Certain
+    } else if banner.starts_with(p) {
+        super::Probe::Unsure
+    } else {
+        super::Probe::NotForUs
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -129,6 +129,71 @@ pub const MONERO: ProtocolId = ProtocolId(1202);
 /// Ceph's messenger protocol (flowsieve-only).
 pub const CEPH: ProtocolId = ProtocolId(1203);
 
+/// Protocols of issue 14's fourth batch: Netify's IDs where Netify lists them, else
+/// flowsieve-only IDs with nDPI's names.
+pub const CASSANDRA: ProtocolId = ProtocolId(266);
+/// The Label Distribution Protocol (flowsieve-only).
+pub const LDP: ProtocolId = ProtocolId(1204);
+pub const RTMP: ProtocolId = ProtocolId(174);
+pub const CISCO_SKINNY: ProtocolId = ProtocolId(164);
+pub const SOMEIP: ProtocolId = ProtocolId(229);
+/// Bidirectional Forwarding Detection (flowsieve-only).
+pub const BFD: ProtocolId = ProtocolId(1205);
+pub const ETHERNET_IP: ProtocolId = ProtocolId(270);
+/// WS-Discovery.
+pub const WSD: ProtocolId = ProtocolId(153);
+pub const H323: ProtocolId = ProtocolId(158);
+pub const TINC: ProtocolId = ProtocolId(209);
+pub const TIVO_CONNECT: ProtocolId = ProtocolId(313);
+pub const AFP: ProtocolId = ProtocolId(97);
+/// HART-IP, industrial instrumentation (flowsieve-only).
+pub const HART_IP: ProtocolId = ProtocolId(1207);
+pub const NNTP: ProtocolId = ProtocolId(93);
+/// Oracle's TNS.
+pub const ORACLE: ProtocolId = ProtocolId(167);
+/// The Precision Time Protocol, version 2 (flowsieve-only).
+pub const PTPV2: ProtocolId = ProtocolId(1206);
+/// UFTP, encrypted multicast file transfer (flowsieve-only).
+pub const UFTP: ProtocolId = ProtocolId(1208);
+/// The Train Real-time Data Protocol (flowsieve-only).
+pub const TRDP: ProtocolId = ProtocolId(1209);
+pub const DNSCRYPT: ProtocolId = ProtocolId(269);
+pub const RAKNET: ProtocolId = ProtocolId(291);
+pub const CAPWAP: ProtocolId = ProtocolId(265);
+pub const TELEGRAM: ProtocolId = ProtocolId(185);
+/// Telegram's calls through its UDP reflectors.
+pub const TELEGRAM_VOIP: ProtocolId = ProtocolId(333);
+pub const MODBUS: ProtocolId = ProtocolId(44);
+/// KNXnet/IP, building automation (flowsieve-only).
+pub const KNXNET_IP: ProtocolId = ProtocolId(1210);
+/// CORBA's GIOP and MIOP.
+pub const CORBA: ProtocolId = ProtocolId(168);
+/// DDS's Real-Time Publish-Subscribe protocol (flowsieve-only).
+pub const RTPS: ProtocolId = ProtocolId(1211);
+/// OPC UA's binary protocol (flowsieve-only).
+pub const OPC_UA: ProtocolId = ProtocolId(1212);
+/// STOMP messaging (flowsieve-only).
+pub const STOMP: ProtocolId = ProtocolId(1213);
+/// Gearman's job server protocol (flowsieve-only).
+pub const GEARMAN: ProtocolId = ProtocolId(1214);
+/// HL7 version 2 over MLLP (flowsieve-only).
+pub const HL7: ProtocolId = ProtocolId(1215);
+pub const MEMCACHED: ProtocolId = ProtocolId(40);
+pub const REDIS: ProtocolId = ProtocolId(182);
+pub const NATS: ProtocolId = ProtocolId(281);
+/// OpenFlow switch control (flowsieve-only).
+pub const OPENFLOW: ProtocolId = ProtocolId(1216);
+pub const TEAMSPEAK: ProtocolId = ProtocolId(162);
+pub const SMPP: ProtocolId = ProtocolId(207);
+pub const DRDA: ProtocolId = ProtocolId(227);
+pub const IAX: ProtocolId = ProtocolId(95);
+pub const KISMET: ProtocolId = ProtocolId(309);
+pub const CHECKMK: ProtocolId = ProtocolId(138);
+pub const Z39_50: ProtocolId = ProtocolId(287);
+pub const IRC: ProtocolId = ProtocolId(65);
+pub const S7COMM: ProtocolId = ProtocolId(282);
+pub const NFS: ProtocolId = ProtocolId(11);
+
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
 pub const WHATSAPP: ProtocolId = ProtocolId(142);
@@ -428,6 +493,19 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: HISLIP, name: "HiSLIP" },
     Protocol { id: MONERO, name: "Monero" },
     Protocol { id: CEPH, name: "Ceph" },
+    Protocol { id: LDP, name: "LDP" },
+    Protocol { id: BFD, name: "BFD" },
+    Protocol { id: PTPV2, name: "PTPv2" },
+    Protocol { id: HART_IP, name: "HART-IP" },
+    Protocol { id: UFTP, name: "UFTP" },
+    Protocol { id: TRDP, name: "TRDP" },
+    Protocol { id: KNXNET_IP, name: "KNXnet_IP" },
+    Protocol { id: RTPS, name: "RTPS" },
+    Protocol { id: OPC_UA, name: "OPC-UA" },
+    Protocol { id: STOMP, name: "STOMP" },
+    Protocol { id: GEARMAN, name: "Gearman" },
+    Protocol { id: HL7, name: "HL7" },
+    Protocol { id: OPENFLOW, name: "OpenFlow" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -601,6 +679,51 @@ mod tests {
             BJNP,
             DNP3,
             SPOTIFY,
+            CASSANDRA,
+            LDP,
+            RTMP,
+            CISCO_SKINNY,
+            SOMEIP,
+            BFD,
+            ETHERNET_IP,
+            WSD,
+            H323,
+            TINC,
+            TIVO_CONNECT,
+            AFP,
+            HART_IP,
+            NNTP,
+            ORACLE,
+            PTPV2,
+            UFTP,
+            TRDP,
+            DNSCRYPT,
+            RAKNET,
+            CAPWAP,
+            TELEGRAM,
+            TELEGRAM_VOIP,
+            MODBUS,
+            KNXNET_IP,
+            CORBA,
+            RTPS,
+            OPC_UA,
+            STOMP,
+            GEARMAN,
+            HL7,
+            MEMCACHED,
+            REDIS,
+            NATS,
+            OPENFLOW,
+            TEAMSPEAK,
+            SMPP,
+            DRDA,
+            IAX,
+            KISMET,
+            CHECKMK,
+            Z39_50,
+            IRC,
+            S7COMM,
+            NFS,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
