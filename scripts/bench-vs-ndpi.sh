@@ -22,7 +22,10 @@
 # Both tools time the same thing: from the first packet read to the last flow ended, with the
 # captures read from the page cache (ndpiReader: "Packet Processing Time", its setup (nDPI's
 # automata) excluded; flowsieve: the replay summary, its classifier built before). packets/s are
-# the frames in the captures over that time, the same numerator for both.
+# the frames in the captures over that time, the same numerator for both, and over the CPU time
+# (user + system) of the process minus that of the same tool on an empty capture: on a machine
+# busy with other work the CPU figures hold, the wall ones do not. Callgrind's figures are
+# deterministic and the ones to compare.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
