@@ -160,8 +160,9 @@ impl Worker {
         }
     }
 
-    /// Expire idle flows ([`FlowTable::expire`]) and drain the table (`now` `None`, the end
-    /// of a capture file or shutdown). A flow whose detection was still running completes it
+    /// End the flows a full table evicted (kept by replay's table, see
+    /// [`FlowTable::take_evicted`]), expire idle flows ([`FlowTable::expire`]) and drain the
+    /// table (`now` `None`, the end of a capture file or shutdown). A flow whose detection was still running completes it
     /// as it ends (Netify's guess at expiry): the flows `mine` accepts are evaluated on those
     /// final facts before `on_end` gets them, so every flow whose final facts satisfy an
     /// action has fired it. Only first matches act (no refresh of a flow that is gone).
@@ -182,6 +183,7 @@ impl Worker {
             }
             on_end(flow);
         };
+        self.table.take_evicted(&mut end);
         match now {
             Some(now) => self.table.expire(now, &mut end),
             None => self.table.drain(&mut end),
