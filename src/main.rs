@@ -100,8 +100,9 @@ struct LogWriter {
     ansi: bool,
 }
 
-impl Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+impl LogWriter {
+    /// One formatted event as it is written.
+    fn line(&self, buf: &[u8]) -> String {
         let text = String::from_utf8_lossy(buf);
         let (body, end) = text.strip_suffix('\n').map_or((&*text, ""), |body| (body, "\n"));
         let mut out = String::with_capacity(buf.len() + 1);
@@ -115,7 +116,13 @@ impl Write for LogWriter {
             }
         }
         out.push_str(end);
-        std::io::stderr().write_all(out.as_bytes())?;
+        out
+    }
+}
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        std::io::stderr().write_all(self.line(buf).as_bytes())?;
         Ok(buf.len())
     }
 
@@ -1119,4 +1126,22 @@ fn write_flow_text(out: &mut impl Write, flow: &Flow) -> std::io::Result<()> {
         writeln!(out, "    {op}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogWriter;
+
+    #[test]
+    fn log_lines_escape_terminal_controls_but_their_end_and_own_colours() {
+        let text = LogWriter { json: false, ansi: false };
+        assert_eq!(text.line(b"WARN iface=ev\x1b]0;x\x07il\nFORGED\n"), "WARN iface=ev\\x1b]0;x\\x07il\\x0aFORGED\n");
+        let terminal = LogWriter { json: false, ansi: true };
+        assert_eq!(terminal.line("\x1b[33mWARN\x1b[0m \u{202e}x\n".as_bytes()), "\x1b[33mWARN\x1b[0m \\u{202e}x\n");
+        let json = LogWriter { json: true, ansi: false };
+        let line = json.line("{\"iface\":\"ev\u{202e}il\u{85}\"}\n".as_bytes());
+        assert_eq!(line, "{\"iface\":\"ev\\u202eil\\u0085\"}\n");
+        let back: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(back["iface"], "ev\u{202e}il\u{85}", "JSON readers get the characters back");
+    }
 }
