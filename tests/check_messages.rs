@@ -4,8 +4,11 @@
 //! in keys, values and file names (escaped, never printed raw), side files read with the same
 //! limits as the configuration; and `replay` reporting the flows a full table evicts.
 
+mod common {
+    pub mod cli;
+}
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_flowsieve");
@@ -36,20 +39,8 @@ impl Drop for Dir {
 
 /// Runs flowsieve (killed after 20 s): (exit code, stdout + stderr).
 fn run(args: &[&str]) -> (Option<i32>, String) {
-    let started = Instant::now();
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    while child.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let out = child.wait_with_output().unwrap();
-    (out.status.code(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    let (code, text, _) = common::cli::run(BIN, args, Duration::from_secs(20));
+    (code, text)
 }
 
 fn check(config: &Path) -> (Option<i32>, String) {
