@@ -233,9 +233,11 @@ fn replay_reports_the_flows_a_full_table_evicts() {
     let (all, text) = replay(&[]);
     assert!(all >= 2, "the fixture has several flows:\n{text}");
     assert!(text.contains("0 evicted"), "{text}");
-    let (with_one_slot, text) = replay(&["--max-flows", "1"]);
-    assert_eq!(with_one_slot, all, "every flow is reported, evicted ones too:\n{text}");
-    assert!(!text.contains(" 0 evicted"), "{text}");
+    for options in [&["--max-flows", "1"][..], &["--workers", "2", "--max-flows", "1"]] {
+        let (with_one_slot, text) = replay(options);
+        assert_eq!(with_one_slot, all, "{options:?}: every flow is reported, evicted ones too:\n{text}");
+        assert!(!text.contains(" 0 evicted"), "{options:?}: {text}");
+    }
 }
 
 #[test]

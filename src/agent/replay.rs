@@ -215,18 +215,15 @@ fn replay_inline(
             last_ts = last_ts.max(frame.timestamp);
             let timestamp = frame.timestamp;
             worker.on_frame_at(frame, || packet_time(timestamp), dispatch_to(&mut enforcer));
-            if worker.table.has_evicted() {
-                // The flow a full table pushed out ends now, as an expired one would.
-                worker.end_flows(
-                    Some(timestamp),
-                    |_| true,
-                    &mut dispatch_to(&mut enforcer),
-                    |flow| {
-                        summary.count_flow(&flow);
-                        on_flow(&name, &flow);
-                    },
-                );
-            }
+            // The flow a full table pushed out ends now, as an expired one would.
+            worker.end_evicted(
+                |_| true,
+                dispatch_to(&mut enforcer),
+                |flow| {
+                    summary.count_flow(&flow);
+                    on_flow(&name, &flow);
+                },
+            );
             if enforcer.pending() >= 1024 {
                 enforcer.flush();
             }

@@ -160,9 +160,8 @@ impl Worker {
         }
     }
 
-    /// End the flows a full table evicted (kept by replay's table, see
-    /// [`FlowTable::take_evicted`]), expire idle flows ([`FlowTable::expire`]) and drain the
-    /// table (`now` `None`, the end of a capture file or shutdown). A flow whose detection was still running completes it
+    /// Expire idle flows ([`FlowTable::expire`]) and drain the table (`now` `None`, the end
+    /// of a capture file or shutdown). A flow whose detection was still running completes it
     /// as it ends (Netify's guess at expiry): the flows `mine` accepts are evaluated on those
     /// final facts before `on_end` gets them, so every flow whose final facts satisfy an
     /// action has fired it. Only first matches act (no refresh of a flow that is gone).
@@ -175,19 +174,27 @@ impl Worker {
     ) {
         let actions = self.actions.load();
         let evaluate_now = self.evaluate;
-        let mut end = |mut flow: Flow| {
-            flow.facts.mark_ending();
-            if evaluate_now && mine(&flow) {
-                let at = packet_time(flow.last_seen.as_duration());
-                evaluate(&actions, &mut flow, at, false, &mut dispatch);
-            }
-            on_end(flow);
-        };
-        self.table.take_evicted(&mut end);
+        let mut end = |flow: Flow| end_flow(&actions, evaluate_now, flow, &mine, &mut dispatch, &mut on_end);
         match now {
             Some(now) => self.table.expire(now, &mut end),
             None => self.table.drain(&mut end),
         }
+    }
+
+    /// End the flows a full table evicted since the last call (replay's table keeps them, see
+    /// [`FlowTable::take_evicted`]) as [`Worker::end_flows`] ends expired ones.
+    pub fn end_evicted(
+        &mut self,
+        mine: impl Fn(&Flow) -> bool,
+        mut dispatch: impl FnMut(&mut Flow, Dispatch),
+        mut on_end: impl FnMut(Flow),
+    ) {
+        if !self.table.has_evicted() {
+            return;
+        }
+        let actions = self.actions.load();
+        let evaluate_now = self.evaluate;
+        self.table.take_evicted(|flow| end_flow(&actions, evaluate_now, flow, &mine, &mut dispatch, &mut on_end));
     }
 
     /// After a reload: forget which actions matched (their indexes refer to the old
@@ -207,6 +214,24 @@ impl Worker {
             evaluate(&actions, flow, at, true, &mut dispatch);
         }
     }
+}
+
+/// A flow that leaves the table: its facts final, evaluated once more (when `evaluate` and
+/// `mine` say so), then handed to `on_end`.
+fn end_flow(
+    actions: &ActionSet,
+    evaluate_now: bool,
+    mut flow: Flow,
+    mine: &impl Fn(&Flow) -> bool,
+    dispatch: &mut impl FnMut(&mut Flow, Dispatch),
+    on_end: &mut impl FnMut(Flow),
+) {
+    flow.facts.mark_ending();
+    if evaluate_now && mine(&flow) {
+        let at = packet_time(flow.last_seen.as_duration());
+        evaluate(actions, &mut flow, at, false, dispatch);
+    }
+    on_end(flow);
 }
 
 /// Evaluate the actions on a flow whose facts changed (called once per change). An action
