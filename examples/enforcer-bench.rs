@@ -259,7 +259,12 @@ impl Bench {
                     other_port: port,
                     ..FlowFacts::default()
                 };
-                MatchEvent { action: Arc::from("bench"), flow: Arc::new(flow), at: SystemTime::UNIX_EPOCH }
+                MatchEvent {
+                    action: Arc::from("bench"),
+                    flow: Arc::new(flow),
+                    at: SystemTime::UNIX_EPOCH,
+                    times: Default::default(),
+                }
             })
             .collect();
         let started = Instant::now();

@@ -314,7 +314,7 @@ fn concurrent_flows(kind: Kind, flows: u32) {
         hostnames += flow.facts.detected_hostname().map_or(0, str::len);
         let f = &flow.facts;
         // dns_hostname shares the hint cache's name: each holder pays its share.
-        let shared = f.dns_hostname.as_ref().map_or(0, |n| chunk(n.len() + 16) / std::sync::Arc::strong_count(n));
+        let shared = f.dns_hostname.as_ref().map_or(0, |n| n.heap_bytes() / n.holders());
         // 0 for a hostname that is the TLS SNI: it is stored once, in the TLS facts.
         heap_hostnames += f.hostname_heap_bytes() + shared;
         if let Some(h) = f.app_protocol.http() {

@@ -20,6 +20,7 @@ use flowsieve::facts::FlowFacts;
 use flowsieve::flow::locality::Locality;
 use flowsieve::flow::table::{Flow, TableConfig};
 use flowsieve::input::{self, Escaped};
+use flowsieve::output::netify;
 use flowsieve::output::record::flow_record;
 
 const DEFAULT_CONFIG: &str = "/etc/netifyd/netify-proc-flow-actions.json";
@@ -230,11 +231,7 @@ enum Generate {
 #[derive(Args)]
 struct ExplainArgs {
     #[command(flatten)]
-    config: ConfigArg,
-    #[command(flatten)]
-    signatures: SignatureArgs,
-    #[command(flatten)]
-    log: LogArgs,
+    job: JobArgs,
     #[command(flatten)]
     table: FlowTableArgs,
     /// Only flows that matched at least one action.
@@ -257,6 +254,17 @@ struct StatusArgs {
     /// Print the raw JSON document.
     #[arg(long)]
     json: bool,
+}
+
+/// What every command that runs flows through a configuration takes: `run`, `replay`, `explain`.
+#[derive(Args)]
+struct JobArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    #[command(flatten)]
+    signatures: SignatureArgs,
+    #[command(flatten)]
+    log: LogArgs,
 }
 
 #[derive(Args)]
@@ -303,11 +311,7 @@ struct FlowTableArgs {
 #[derive(Args)]
 struct RunArgs {
     #[command(flatten)]
-    config: ConfigArg,
-    #[command(flatten)]
-    signatures: SignatureArgs,
-    #[command(flatten)]
-    log: LogArgs,
+    job: JobArgs,
     /// Internal (LAN) interface to capture on; repeatable.
     #[arg(short = 'I', long = "internal", value_name = "IFACE")]
     internal: Vec<String>,
@@ -433,20 +437,28 @@ enum RingArg {
     V3,
 }
 
+/// `replay --json --format`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum JsonFormat {
+    /// flowsieve's flow record (README, "replay --json flow record").
+    Flowsieve,
+    /// Netify's v5 flow telemetry record (docs/FLOW-ACTIONS.md, "Netify records").
+    Netify,
+}
+
 #[derive(Args)]
 struct ReplayArgs {
     #[command(flatten)]
-    config: ConfigArg,
-    #[command(flatten)]
-    signatures: SignatureArgs,
-    #[command(flatten)]
-    log: LogArgs,
+    job: JobArgs,
     /// Perform the target operations for real (nftables, log files). Default: only print them.
     #[arg(long)]
     apply: bool,
     /// Print one JSON object per flow instead of text (the summary goes to stderr).
     #[arg(long)]
     json: bool,
+    /// The JSON record of --json: flowsieve's own, or Netify's v5 flow telemetry record.
+    #[arg(long, value_enum, default_value = "flowsieve", requires = "json", value_name = "FORMAT")]
+    format: JsonFormat,
     /// Replay the captures N times; each round after the first puts its packets on VLAN
     /// <round>, so every round is new flows (for benchmarks).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=4094))]
@@ -501,9 +513,9 @@ fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let log = match &cli.command {
-        Some(Command::Run(a)) => a.log.or(cli.log),
-        Some(Command::Replay(a)) => a.log.or(cli.log),
-        Some(Command::Explain(a)) => a.log.or(cli.log),
+        Some(Command::Run(a)) => a.job.log.or(cli.log),
+        Some(Command::Replay(a)) => a.job.log.or(cli.log),
+        Some(Command::Explain(a)) => a.job.log.or(cli.log),
         _ => cli.log,
     };
     log.init();
@@ -548,17 +560,17 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let outer = &cli.signatures;
     match command {
         Command::Run(mut args) => {
-            let classifier = std::mem::take(&mut args.signatures).or(outer).load()?;
+            let classifier = std::mem::take(&mut args.job.signatures).or(outer).load()?;
             run(args, classifier)
         }
         Command::Replay(mut args) => {
-            let classifier = std::mem::take(&mut args.signatures).or(outer).load()?;
+            let classifier = std::mem::take(&mut args.job.signatures).or(outer).load()?;
             replay(args, classifier)
         }
         Command::Check(args) => check(args, &*outer.load()?),
         Command::Status(args) => status(args),
         Command::Explain(mut args) => {
-            let classifier = std::mem::take(&mut args.signatures).or(outer).load()?;
+            let classifier = std::mem::take(&mut args.job.signatures).or(outer).load()?;
             explain(args, classifier)
         }
         Command::Lookup { signatures, query } => {
@@ -692,7 +704,7 @@ fn unknown_applications(actions: &flowsieve::actions::ActionSet, classifier: &Cl
 }
 
 fn explain(args: ExplainArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
-    let config = load_config(&args.config)?;
+    let config = load_config(&args.job.config)?;
     let options = ReplayOptions {
         mode: EnforceMode::DryRun,
         table: table_config(&args.table),
@@ -856,7 +868,7 @@ fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
     }
     let mut local_nets = args.table.local_nets.clone();
     let (interfaces, nfqueues) = run_interfaces(&args, &mut local_nets)?;
-    let config = load_config(&args.config)?;
+    let config = load_config(&args.job.config)?;
     let locality = Arc::new(if nfqueues.is_empty() {
         interface_locality(&interfaces, &local_nets)?
     } else {
@@ -876,8 +888,8 @@ fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
         "local networks"
     );
     let options = RunOptions {
-        config_path: args.config.config.clone(),
-        address_groups: args.config.groups(),
+        config_path: args.job.config.config.clone(),
+        address_groups: args.job.config.groups(),
         interfaces,
         table: table_config(&args.table),
         locality,
@@ -978,7 +990,7 @@ fn prefix_len(mask: IpAddr) -> u8 {
 }
 
 fn replay(args: ReplayArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
-    let config = load_config(&args.config)?;
+    let config = load_config(&args.job.config)?;
     let options = ReplayOptions {
         mode: if args.apply { EnforceMode::Apply } else { EnforceMode::DryRun },
         table: table_config(&args.table),
@@ -993,9 +1005,15 @@ fn replay(args: ReplayArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitC
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut write_error = None;
+    let mut record = Vec::new();
     let summary = agent::replay(&config, &args.captures, &options, |capture, flow| {
         let result = if args.quiet {
             Ok(())
+        } else if args.json && args.format == JsonFormat::Netify {
+            record.clear();
+            netify::write_record(&mut record, netify::telemetry_type(&flow.facts), &[], &flow.facts, &flow.times());
+            record.push(b'\n');
+            out.write_all(&record)
         } else if args.json {
             serde_json::to_writer(&mut out, &flow_record(capture, flow))
                 .map_err(std::io::Error::from)
@@ -1116,7 +1134,7 @@ fn write_flow_text(out: &mut impl Write, flow: &Flow) -> std::io::Result<()> {
     if let (Some(tag), true) = (&f.application.tag, f.application.id != 0) {
         write!(out, " app={tag}")?;
     }
-    write!(out, " packets={} bytes={}", f.packets, f.bytes)?;
+    write!(out, " packets={} bytes={}", f.packets(), f.bytes())?;
     if !flow.verdicts.actions.is_empty() {
         let names: Vec<&str> = flow.verdicts.actions.iter().map(|a| &**a).collect();
         write!(out, " actions=[{}]", names.join(","))?;

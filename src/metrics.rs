@@ -268,28 +268,20 @@ pub fn render(status: &Status, rss: Option<u64>) -> String {
     let workers: Vec<(String, &crate::status::WorkerStatus)> =
         status.workers.iter().enumerate().map(|(i, w)| (i.to_string(), w)).collect();
     type Field = fn(&crate::status::WorkerStatus) -> u64;
-    let per_worker: [(&'static str, &str, &str, Field); 9] = [
-        ("flowsieve_worker_packets_total", "counter", "Packets the worker decoded.", |w| w.packets),
-        ("flowsieve_worker_bytes_total", "counter", "Bytes of the packets the worker decoded.", |w| w.bytes),
-        ("flowsieve_worker_flows_active", "gauge", "Flows in the worker's flow table.", |w| w.flows_active),
-        ("flowsieve_worker_flows_created_total", "counter", "Flows the worker started tracking.", |w| w.flows_created),
-        (
-            "flowsieve_worker_flows_refused_total",
-            "counter",
-            "New flows not tracked because the flow table was full (--max-flows).",
-            |w| w.flows_refused,
-        ),
-        ("flowsieve_worker_flows_expired_total", "counter", "Flows expired after idling.", |w| w.flows_expired),
-        ("flowsieve_worker_malformed_packets_total", "counter", "Packets that could not be decoded.", |w| w.malformed),
-        ("flowsieve_worker_fragments_total", "counter", "IP fragments seen.", |w| w.fragments),
-        (
-            "flowsieve_worker_events_dropped_total",
-            "counter",
-            "Match events lost because the enforcer queue was full.",
-            |w| w.events_dropped,
-        ),
+    // Prometheus' naming rule: counters end in `_total`, the rest here are gauges.
+    let per_worker: [(&'static str, &str, Field); 9] = [
+        ("flowsieve_worker_packets_total", "Packets the worker decoded.", |w| w.packets),
+        ("flowsieve_worker_bytes_total", "Bytes of the packets the worker decoded.", |w| w.bytes),
+        ("flowsieve_worker_flows_active", "Flows in the worker's flow table.", |w| w.flows_active),
+        ("flowsieve_worker_flows_created_total", "Flows the worker started tracking.", |w| w.flows_created),
+        ("flowsieve_worker_flows_refused_total", "New flows not tracked: flow table full.", |w| w.flows_refused),
+        ("flowsieve_worker_flows_expired_total", "Flows expired after idling.", |w| w.flows_expired),
+        ("flowsieve_worker_malformed_packets_total", "Packets that could not be decoded.", |w| w.malformed),
+        ("flowsieve_worker_fragments_total", "IP fragments seen.", |w| w.fragments),
+        ("flowsieve_worker_events_dropped_total", "Match events lost: enforcer queue full.", |w| w.events_dropped),
     ];
-    for (name, kind, help, field) in per_worker {
+    for (name, help, field) in per_worker {
+        let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
         let mut f = Family::new(o, name, kind, help);
         for (index, w) in &workers {
             f.sample(&[("worker", index), ("interface", &w.iface)], field(w));

@@ -47,12 +47,12 @@ fn flowsieve_shares(classifier: &Arc<Classifier>, capture: &str, service: &str) 
     let mut shares = Shares::default();
     let mut count = |flow: flowsieve::flow::table::Flow| {
         let f = &flow.facts;
-        shares.total += f.bytes;
+        shares.total += f.bytes();
         if f.application.id != 0 {
-            shares.any_app += f.bytes;
+            shares.any_app += f.bytes();
         }
         if f.application.tag.as_deref() == Some(service) {
-            shares.service += f.bytes;
+            shares.service += f.bytes();
         }
     };
     flowsieve::capture::file::read_file(capture, |frame| {

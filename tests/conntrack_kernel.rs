@@ -90,7 +90,7 @@ impl Conn {
 }
 
 fn event(flow: FlowFacts) -> MatchEvent {
-    MatchEvent { action: Arc::from("block"), flow: Arc::new(flow), at: SystemTime::now() }
+    MatchEvent { action: Arc::from("block"), flow: Arc::new(flow), at: SystemTime::now(), times: Default::default() }
 }
 
 fn loopback_listener() -> TcpListener {

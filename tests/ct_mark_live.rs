@@ -57,14 +57,14 @@ fn a_mark_set_by_the_firewall_is_seen_by_ct_mark_criteria() {
     assert_eq!(marked.len(), 1, "{records:#?}\nconntrack: {}", String::from_utf8_lossy(&conntrack.stdout));
     assert_eq!(marked[0]["flow"]["other_port"], 443);
     assert_eq!(marked[0]["flow"]["local_ip"], CLIENT);
-    assert_eq!(marked[0]["flow"]["ct_mark"], 0x42);
+    assert_eq!(marked[0]["flow"]["conntrack"]["mark"], 0x42, "Netify's conntrack.mark");
     let unmarked = by_action("unmarked");
     assert_eq!(unmarked.len(), 1, "{records:#?}");
-    assert_eq!(unmarked[0]["flow"]["ct_mark"], 0);
+    assert!(unmarked[0]["flow"].get("conntrack").is_none(), "no mark, no conntrack.mark: {}", unmarked[0]);
     let late = by_action("late");
     assert_eq!(late.len(), 1, "{records:#?}");
     assert_eq!(late[0]["flow"]["other_port"], 1010);
-    assert_eq!(late[0]["flow"]["ct_mark"], 0x43);
+    assert_eq!(late[0]["flow"]["conntrack"]["mark"], 0x43);
 }
 
 /// Set the mark of the connection of a sink record's flow, from a thread inside namespace `ns`.

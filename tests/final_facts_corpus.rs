@@ -15,6 +15,10 @@
 //! Run with `cargo test --test final_facts_corpus -- --nocapture` for the figures. Skipped (with
 //! a note) when the corpus is not there.
 
+mod common {
+    pub mod corpus;
+}
+
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
@@ -55,18 +59,6 @@ fn config() -> FlowActionsConfig {
     let config = parse(CONFIG, Path::new("final-facts.json")).unwrap_or_else(|e| panic!("{:?}", e.problems));
     assert_eq!(config.actions.actions.len(), 13);
     config
-}
-
-fn captures() -> Option<Vec<String>> {
-    let dir = flowsieve::corpus_dir().join("pcap");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("SKIPPED: nDPI corpus not found at {}", dir.display());
-        return None;
-    };
-    let mut files: Vec<String> =
-        entries.filter_map(|e| e.ok()).map(|e| e.path().to_string_lossy().into_owned()).collect();
-    files.sort();
-    Some(files)
 }
 
 /// The actions `facts` decide true now (three-valued: only on final facts).
@@ -136,7 +128,7 @@ fn settle(
 
 #[test]
 fn decisions_made_early_hold_on_final_facts() {
-    let Some(files) = captures() else { return };
+    let Some(files) = common::corpus::captures() else { return };
     let config = config();
     let set = &config.actions;
     let classifier = Arc::new(Classifier::load_default());
@@ -190,7 +182,7 @@ fn decisions_made_early_hold_on_final_facts() {
 
 #[test]
 fn every_flow_fires_exactly_the_actions_its_final_facts_satisfy() {
-    let Some(files) = captures() else { return };
+    let Some(files) = common::corpus::captures() else { return };
     let config = config();
     let set = &config.actions;
     let (mut flows, mut fired, mut mismatches) = (0u64, 0u64, Vec::new());
@@ -236,10 +228,10 @@ fn weak_tls_is_decided_at_the_server_hello() {
         let f = &flow.facts;
         let entry = seen.entry(flow.key()).or_default();
         if f.tls.version != 0 && entry.0.is_none() {
-            entry.0 = Some(f.packets);
+            entry.0 = Some(f.packets());
         }
         if !decided(&config.actions, f).is_empty() && entry.1.is_none() {
-            entry.1 = Some(f.packets);
+            entry.1 = Some(f.packets());
         }
     })
     .unwrap();

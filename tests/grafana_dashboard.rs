@@ -43,6 +43,7 @@ fn mqtt_sink_details() -> Vec<String> {
         channel: None,
         sink: None,
         mqtt: Some(Box::new(mqtt)),
+        format: Default::default(),
     };
     let mut sink = SinkTarget::new(config);
     sink.setup().unwrap();

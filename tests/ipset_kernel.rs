@@ -46,7 +46,7 @@ fn event(local: IpAddr, other: IpAddr, proto: u8, other_port: u16) -> MatchEvent
         local_origin: true,
         ..FlowFacts::default()
     };
-    MatchEvent { action: Arc::from("social"), flow: Arc::new(flow), at: SystemTime::now() }
+    MatchEvent { action: Arc::from("social"), flow: Arc::new(flow), at: SystemTime::now(), times: Default::default() }
 }
 
 fn v4_event() -> MatchEvent {

@@ -59,7 +59,7 @@ fn tls_flow(local: IpAddr, other: IpAddr, other_port: u16) -> MatchEvent {
         other_port,
         ..FlowFacts::default()
     };
-    MatchEvent { action: Arc::from("weakssl"), flow: Arc::new(flow), at: SystemTime::now() }
+    MatchEvent { action: Arc::from("weakssl"), flow: Arc::new(flow), at: SystemTime::now(), times: Default::default() }
 }
 
 fn v4_event() -> MatchEvent {

@@ -256,11 +256,12 @@ fn only_the_lan_side_copy_of_a_natted_flow_has_ip_nat_false() {
     assert_eq!(direct.len(), 1, "{records:#?}");
     assert_eq!(translated.len(), 1, "{records:#?}");
     // The LAN copy: the client's own address, on the internal interface.
-    assert_eq!(direct[0]["flow"]["iface"], "br-lan");
+    assert_eq!((direct[0]["interface"].as_str(), direct[0]["internal"].as_bool()), (Some("br-lan"), Some(true)));
     assert_eq!(direct[0]["flow"]["local_ip"], CLIENT);
     // The WAN copy: after masquerading, the router's address, on the external interface.
+    assert_eq!((translated[0]["interface"].as_str(), translated[0]["internal"].as_bool()), (Some("wan0"), Some(false)));
     let wan = &translated[0]["flow"];
-    assert_eq!(wan["iface"], "wan0");
+    assert_eq!(wan["ip_nat"], true, "{wan}");
     assert_eq!(wan["local_ip"], "10.99.0.1", "{wan}");
     assert_eq!(wan["other_ip"], SERVER);
     assert_eq!(wan["other_port"], 443);

@@ -129,7 +129,8 @@ impl Worker {
             let event_flow = Arc::new(flow.facts.clone());
             for &index in &flow.verdicts.matched.clone() {
                 if let Some(action) = actions.actions.get(index) {
-                    let event = MatchEvent { action: action.name.clone(), flow: event_flow.clone(), at };
+                    let event =
+                        MatchEvent { action: action.name.clone(), flow: event_flow.clone(), at, times: flow.times() };
                     dispatch(flow, Dispatch { targets: action.targets.clone(), event, refresh: true });
                 }
             }
@@ -267,7 +268,7 @@ fn evaluate(
                 flow.verdicts.actions.push(action.name.clone());
             }
         }
-        let event = MatchEvent { action: action.name.clone(), flow: event_flow.clone(), at };
+        let event = MatchEvent { action: action.name.clone(), flow: event_flow.clone(), at, times: flow.times() };
         dispatch(flow, Dispatch { targets: action.targets.clone(), event, refresh: !first });
     }
     flow.verdicts.last_refresh = flow.last_seen.as_duration();

@@ -7,18 +7,17 @@
 //! Bounded: at most `capacity` entries in a fixed slot array with a hash index, evicted by the
 //! CLOCK algorithm (an entry looked up since the hand last passed gets a second chance;
 //! expired entries go first). Insert and lookup are O(1) amortised, with no allocation once
-//! the slots are full except for the name itself, which is shared (`Arc<str>`) with the flows
+//! the slots are full except for the name itself, which is shared (`SharedName`) with the flows
 //! that use it.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use hashbrown::HashMap;
 
 use crate::facts::dns::{DnsAnswer, DnsFacts};
 use crate::facts::protocol;
-use crate::facts::FlowFacts;
+use crate::facts::{FlowFacts, SharedName};
 
 /// TTLs are clamped to this range: a TTL of 0 would make the hint useless for the flow that
 /// follows the lookup at once, and very long TTLs would pin stale names.
@@ -28,7 +27,7 @@ pub const MAX_TTL: u32 = 24 * 3600;
 #[derive(Debug)]
 struct Slot {
     ip: IpAddr,
-    name: Arc<str>,
+    name: SharedName,
     expires: Duration,
     referenced: bool,
 }
@@ -64,7 +63,7 @@ impl DnsHintCache {
 
     /// Remember that `ip` was the answer for `name`, for `ttl` seconds from `now` (clamped to
     /// [`MIN_TTL`]..=[`MAX_TTL`]). A newer answer for the same address replaces the name.
-    pub fn insert(&mut self, ip: IpAddr, name: Arc<str>, ttl: u32, now: Duration) {
+    pub fn insert(&mut self, ip: IpAddr, name: SharedName, ttl: u32, now: Duration) {
         let expires = now + Duration::from_secs(u64::from(ttl.clamp(MIN_TTL, MAX_TTL)));
         if let Some(&i) = self.index.get(&ip) {
             if let Some(slot) = self.slots.get_mut(i) {
@@ -88,7 +87,7 @@ impl DnsHintCache {
     }
 
     /// The name for `ip`, if an unexpired answer gave one.
-    pub fn lookup(&mut self, ip: IpAddr, now: Duration) -> Option<Arc<str>> {
+    pub fn lookup(&mut self, ip: IpAddr, now: Duration) -> Option<SharedName> {
         let &i = self.index.get(&ip)?;
         let slot = self.slots.get_mut(i)?;
         if slot.expires <= now {
@@ -103,7 +102,7 @@ impl DnsHintCache {
         let Some(query) = dns.query.as_deref().filter(|q| !q.is_empty()) else {
             return;
         };
-        let name: Arc<str> = Arc::from(query);
+        let name = SharedName::from(query);
         for answer in &dns.answers {
             if let DnsAnswer::Addr(ip, ttl) = answer {
                 self.insert(*ip, name.clone(), *ttl, now);
@@ -184,7 +183,7 @@ mod tests {
     fn bounded_with_second_chance() {
         let mut c = DnsHintCache::new(3);
         for n in 1..=3 {
-            c.insert(ip(n), format!("h{n}").into(), 300, T0);
+            c.insert(ip(n), format!("h{n}").as_str().into(), 300, T0);
         }
         assert!(c.lookup(ip(1), T0).is_some()); // referenced: survives the next eviction
         c.insert(ip(4), "h4".into(), 300, T0);

@@ -4,11 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::link::L3;
 use super::{Bytes, DecodeError, IcmpInfo, Packet, TcpInfo};
-
-const PROTO_ICMP: u8 = 1;
-const PROTO_TCP: u8 = 6;
-const PROTO_UDP: u8 = 17;
-const PROTO_ICMPV6: u8 = 58;
+use crate::facts::ip_proto;
 
 #[inline]
 pub(super) fn decode_ip(l3: L3<'_>) -> Result<Packet<'_>, DecodeError> {
@@ -40,7 +36,7 @@ pub(super) fn decode_ip(l3: L3<'_>) -> Result<Packet<'_>, DecodeError> {
     };
     let l4b = Bytes::new(l4);
     match ip_protocol {
-        PROTO_TCP => {
+        ip_proto::TCP => {
             // The fixed 20 bytes must be there; options cut by the snap length are tolerated.
             // (One length check, then fixed offsets: this runs for most packets.)
             let Some((h, _)) = l4.split_first_chunk::<20>() else {
@@ -56,7 +52,7 @@ pub(super) fn decode_ip(l3: L3<'_>) -> Result<Packet<'_>, DecodeError> {
             // Options cut off by the snap length leave no payload, which is not an error.
             packet.payload = l4.get(header_len..).unwrap_or(&[]);
         }
-        PROTO_UDP => {
+        ip_proto::UDP => {
             let Some((h, body)) = l4.split_first_chunk::<8>() else {
                 return Err(DecodeError::Malformed("udp"));
             };
@@ -67,7 +63,7 @@ pub(super) fn decode_ip(l3: L3<'_>) -> Result<Packet<'_>, DecodeError> {
         }
         // The ports stay 0 (the flow key is unchanged); the enforcer needs the echo id to find
         // the conntrack entry. A header cut short is not an error: ICMP carries no flow state.
-        PROTO_ICMP | PROTO_ICMPV6 => {
+        ip_proto::ICMP | ip_proto::ICMPV6 => {
             if let (Some(icmp_type), Some(code), Some(id)) = (l4b.u8_at(0), l4b.u8_at(1), l4b.u16_at(4)) {
                 packet.icmp = Some(IcmpInfo { icmp_type, code, id });
             }

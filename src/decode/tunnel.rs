@@ -9,14 +9,12 @@
 
 use super::link::{self, L3};
 use super::{Bytes, Packet};
+use crate::facts::ip_proto::{IPIP, IPV6, UDP};
 use crate::facts::TunnelType;
 
 /// Tunnels opened inside one another at most; deeper ones stay as they are.
 pub const MAX_DEPTH: usize = 4;
 
-const PROTO_IPIP: u8 = 4;
-const PROTO_IPV6: u8 = 41;
-const PROTO_UDP: u8 = 17;
 const GTP_U_PORT: u16 = 2152;
 const CAPWAP_DATA_PORT: u16 = 5247;
 /// IANA's VXLAN port (RFC 7348 §5).
@@ -27,8 +25,8 @@ const VXLAN_PORT: u16 = 4789;
 #[inline]
 pub(super) fn may_carry(packet: &Packet<'_>) -> bool {
     match packet.ip_protocol {
-        PROTO_IPIP | PROTO_IPV6 => true,
-        PROTO_UDP => {
+        IPIP | IPV6 => true,
+        UDP => {
             let port = |p| packet.src_port == p || packet.dst_port == p;
             port(GTP_U_PORT) || port(CAPWAP_DATA_PORT) || packet.dst_port == VXLAN_PORT
         }
@@ -40,18 +38,18 @@ pub(super) fn may_carry(packet: &Packet<'_>) -> bool {
 #[inline]
 pub(super) fn inner<'a>(packet: &Packet<'a>) -> Option<(TunnelType, L3<'a>)> {
     // Most packets are none of these: leave before building anything.
-    if !matches!(packet.ip_protocol, PROTO_IPIP | PROTO_IPV6 | PROTO_UDP) {
+    if !matches!(packet.ip_protocol, IPIP | IPV6 | UDP) {
         return None;
     }
     let outer = L3 { vlan_id: packet.vlan_id, src_mac: packet.src_mac, dst_mac: packet.dst_mac, ip: packet.payload };
     match packet.ip_protocol {
-        PROTO_IPIP if ip_version(packet.payload) == Some(4) => Some((TunnelType::None, outer)),
-        PROTO_IPV6 if ip_version(packet.payload) == Some(6) => Some((TunnelType::None, outer)),
-        PROTO_UDP if packet.src_port == GTP_U_PORT || packet.dst_port == GTP_U_PORT => {
+        IPIP if ip_version(packet.payload) == Some(4) => Some((TunnelType::None, outer)),
+        IPV6 if ip_version(packet.payload) == Some(6) => Some((TunnelType::None, outer)),
+        UDP if packet.src_port == GTP_U_PORT || packet.dst_port == GTP_U_PORT => {
             let ip = gtp_u(packet.payload)?;
             Some((TunnelType::Gtp, L3 { ip, ..outer }))
         }
-        PROTO_UDP if packet.src_port == CAPWAP_DATA_PORT || packet.dst_port == CAPWAP_DATA_PORT => {
+        UDP if packet.src_port == CAPWAP_DATA_PORT || packet.dst_port == CAPWAP_DATA_PORT => {
             let mut l3 = capwap_data(packet.payload)?;
             if l3.vlan_id == 0 {
                 l3.vlan_id = packet.vlan_id;
@@ -59,7 +57,7 @@ pub(super) fn inner<'a>(packet: &Packet<'a>) -> Option<(TunnelType, L3<'a>)> {
             Some((TunnelType::Capwap, l3))
         }
         // RFC 7348 §5: the destination port is 4789; the source port is a hash of the inner flow.
-        PROTO_UDP if packet.dst_port == VXLAN_PORT => {
+        UDP if packet.dst_port == VXLAN_PORT => {
             let mut l3 = vxlan(packet.payload)?;
             if l3.vlan_id == 0 {
                 l3.vlan_id = packet.vlan_id;

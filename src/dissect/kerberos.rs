@@ -2,26 +2,12 @@
 //! SEQUENCE opening with `pvno [0|1] INTEGER 5` (§5.4.1 KDC-REQ has it at tag 1, replies,
 //! AP messages and KRB-ERROR at tag 0). Over TCP a 4-byte big-endian length comes first (§7.2.2).
 
-use super::reader::be_u32_at;
+use super::reader::{be_u32_at, ber_len_at};
 use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 /// AS-REQ 10, AS-REP 11, TGS-REQ 12, TGS-REP 13, AP-REQ 14, AP-REP 15, KRB-ERROR 30
 /// (§5.10: `[APPLICATION n]`, constructed: 0x60 | n).
 const MESSAGE_TAGS: [u8; 7] = [0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f, 0x7e];
-
-/// A DER length at `at`: (value, bytes the length took). Long form up to 4 bytes.
-pub(crate) fn der_len(p: &[u8], at: usize) -> Option<(usize, usize)> {
-    let first = *p.get(at)?;
-    if first < 0x80 {
-        return Some((usize::from(first), 1));
-    }
-    let n = usize::from(first & 0x7f);
-    if n == 0 || n > 4 {
-        return None;
-    }
-    let bytes = p.get(at + 1..at + 1 + n)?;
-    Some((bytes.iter().fold(0usize, |v, &b| (v << 8) | usize::from(b)), 1 + n))
-}
 
 /// One whole Kerberos message, exactly `msg`'s length.
 fn is_message(msg: &[u8]) -> bool {
@@ -29,7 +15,7 @@ fn is_message(msg: &[u8]) -> bool {
     if !MESSAGE_TAGS.contains(&tag) {
         return false;
     }
-    let Some((len, used)) = der_len(msg, 1) else { return false };
+    let Some((len, used)) = ber_len_at(msg, 1) else { return false };
     if 1 + used + len != msg.len() {
         return false;
     }
@@ -37,7 +23,7 @@ fn is_message(msg: &[u8]) -> bool {
     if msg.get(seq) != Some(&0x30) {
         return false;
     }
-    let Some((_, used)) = der_len(msg, seq + 1) else { return false };
+    let Some((_, used)) = ber_len_at(msg, seq + 1) else { return false };
     let pvno = seq + 1 + used;
     matches!(msg.get(pvno..pvno + 5), Some([0xa0 | 0xa1, 0x03, 0x02, 0x01, 0x05]))
 }

@@ -5,7 +5,7 @@
 //! A SASL-protected session (GSSAPI wrapping, RFC 4752) sends opaque tokens after the bind; on
 //! LDAP's ports such a first segment leaves the dissector unsure so the other side can be read.
 
-use super::kerberos::der_len;
+use super::reader::ber_len_at;
 use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 fn is_message(p: &[u8]) -> bool {
@@ -13,7 +13,7 @@ fn is_message(p: &[u8]) -> bool {
         return false;
     }
     // The SEQUENCE may continue in later segments: only its header is judged.
-    let Some((_, used)) = der_len(p, 1) else { return false };
+    let Some((_, used)) = ber_len_at(p, 1) else { return false };
     let id = 1 + used;
     let (Some(&0x02), Some(&id_len)) = (p.get(id), p.get(id + 1)) else { return false };
     if !(1..=4).contains(&id_len) {

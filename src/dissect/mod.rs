@@ -186,8 +186,8 @@ pub struct FlowInfo {
 }
 
 impl FlowInfo {
-    pub const TCP: u8 = 6;
-    pub const UDP: u8 = 17;
+    pub const TCP: u8 = crate::facts::ip_proto::TCP;
+    pub const UDP: u8 = crate::facts::ip_proto::UDP;
 
     pub fn is_tcp(&self) -> bool {
         self.ip_protocol == Self::TCP

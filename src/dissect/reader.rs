@@ -31,6 +31,21 @@ pub(crate) fn le_u32_at(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(s.try_into().ok()?))
 }
 
+/// A BER/DER definite length at `at` (X.690 §8.1.3): (value, bytes the length took). Short form,
+/// or long form with 1 to 4 length bytes; the indefinite form and longer lengths are `None`.
+pub(crate) fn ber_len_at(b: &[u8], at: usize) -> Option<(usize, usize)> {
+    let first = *b.get(at)?;
+    if first < 0x80 {
+        return Some((usize::from(first), 1));
+    }
+    let n = usize::from(first & 0x7f);
+    if n == 0 || n > 4 {
+        return None;
+    }
+    let bytes = b.get(at + 1..at + 1 + n)?;
+    Some((bytes.iter().fold(0usize, |v, &byte| (v << 8) | usize::from(byte)), 1 + n))
+}
+
 pub(crate) struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,

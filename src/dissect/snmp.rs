@@ -2,29 +2,16 @@
 //! element is the INTEGER version (0 v1, 1 v2c, 3 v3); v1/v2c follow it with the community
 //! OCTET STRING and a PDU whose tag is 0xa0–0xa8.
 
+use super::reader::ber_len_at;
 use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment};
 
 /// SNMP needs no state.
 #[derive(Debug, Default)]
 pub struct SnmpDissector;
 
-/// A BER length at `at`: (value, bytes used). Definite forms only, at most 4 length bytes.
-fn ber_len(p: &[u8], at: usize) -> Option<(usize, usize)> {
-    let first = *p.get(at)?;
-    if first < 0x80 {
-        return Some((usize::from(first), 1));
-    }
-    let n = usize::from(first & 0x7f);
-    if n == 0 || n > 4 {
-        return None;
-    }
-    let bytes = p.get(at + 1..at + 1 + n)?;
-    Some((bytes.iter().fold(0usize, |v, &b| (v << 8) | usize::from(b)), 1 + n))
-}
-
 /// True when `p` is a whole SNMP message.
 fn is_snmp(p: &[u8]) -> bool {
-    let Some((len, used)) = (p.first() == Some(&0x30)).then(|| ber_len(p, 1)).flatten() else {
+    let Some((len, used)) = (p.first() == Some(&0x30)).then(|| ber_len_at(p, 1)).flatten() else {
         return false;
     };
     if 1 + used + len != p.len() {
@@ -42,7 +29,7 @@ fn is_snmp(p: &[u8]) -> bool {
             if p.get(c) != Some(&0x04) {
                 return false;
             }
-            let Some((clen, cused)) = ber_len(p, c + 1) else { return false };
+            let Some((clen, cused)) = ber_len_at(p, c + 1) else { return false };
             matches!(p.get(c + 1 + cused + clen), Some(0xa0..=0xa8))
         }
         // v3: msgGlobalData is a SEQUENCE

@@ -463,7 +463,7 @@ mod tests {
             application: AppFacts { id: 124, tag: Some(Arc::from("netify.youtube")), ..AppFacts::default() },
             ..FlowFacts::default()
         };
-        MatchEvent { action: Arc::from("block"), flow: Arc::new(flow), at: std::time::SystemTime::UNIX_EPOCH }
+        MatchEvent { action: Arc::from("block"), flow: Arc::new(flow), at: std::time::SystemTime::UNIX_EPOCH, times: Default::default() }
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::netlink::NetlinkError;
 use super::{MatchEvent, Target, TargetError};
 use crate::facts::FlowFacts;
 pub use crate::flow::ctcache::original_tuple;
-use crate::flow::ctcache::IPPROTO_ICMP;
+use crate::facts::ip_proto;
 use crate::netlink::conntrack::{is_no_connection, ConntrackSocket, CtL4};
 
 /// A `ctmark` target's configuration.
@@ -77,7 +77,7 @@ impl CtStats {
 pub fn describe_flow(flow: &FlowFacts) -> String {
     if let Some(t) = original_tuple(flow) {
         if let CtL4::Icmp { id, icmp_type, code } = t.l4 {
-            let name = if t.proto == IPPROTO_ICMP { "icmp" } else { "icmpv6" };
+            let name = if t.proto == ip_proto::ICMP { "icmp" } else { "icmpv6" };
             return format!("{} -> {} {name} type {icmp_type} code {code} id {id}", t.src, t.dst);
         }
     }
@@ -329,7 +329,7 @@ mod tests {
         let target = CtMarkTarget::new(c);
         let mut ops = Vec::new();
         let event =
-            MatchEvent { action: Arc::from("a"), flow: Arc::new(flow(true, 6)), at: std::time::SystemTime::UNIX_EPOCH };
+            MatchEvent { action: Arc::from("a"), flow: Arc::new(flow(true, 6)), at: std::time::SystemTime::UNIX_EPOCH, times: Default::default() };
         target.describe(&event, &mut ops);
         assert_eq!(ops, vec!["ctmark 192.168.1.10:40000 -> 1.2.3.4:443 tcp mark 0x10/0xff"]);
     }

@@ -556,7 +556,7 @@ mod tests {
             other_port: 51413,
             ..FlowFacts::default()
         };
-        MatchEvent { action: Arc::from("p2p"), flow: Arc::new(flow), at: std::time::SystemTime::UNIX_EPOCH }
+        MatchEvent { action: Arc::from("p2p"), flow: Arc::new(flow), at: std::time::SystemTime::UNIX_EPOCH, times: Default::default() }
     }
 
     #[test]

@@ -333,7 +333,7 @@ mod tests {
             protocol: protocol::TLS,
             ..FlowFacts::default()
         };
-        MatchEvent { action: Arc::from("weakssl"), flow: Arc::new(flow), at }
+        MatchEvent { action: Arc::from("weakssl"), flow: Arc::new(flow), at, times: Default::default() }
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct MatchEvent {
     pub flow: Arc<FlowFacts>,
     /// When the match happened: the capture time of the packet that made the flow match.
     pub at: SystemTime,
+    /// When the flow was first and last seen, and its detection packets (for records).
+    pub times: crate::flow::table::FlowTimes,
 }
 
 /// Errors a target reports. The enforcer counts them per target and keeps going.
@@ -517,6 +519,7 @@ mod tests {
             action: Arc::from("a"),
             flow: Arc::new(FlowFacts { ip_version: 4, ..FlowFacts::default() }),
             at: SystemTime::UNIX_EPOCH,
+            times: Default::default(),
         };
         enforcer.handle(&[Arc::from("ipset.bad")], &event, false, None);
         let status = enforcer.status();

@@ -872,7 +872,7 @@ mod tests {
     }
 
     fn event(flow: FlowFacts) -> MatchEvent {
-        MatchEvent { action: Arc::from("weakssl"), flow: Arc::new(flow), at: SystemTime::UNIX_EPOCH }
+        MatchEvent { action: Arc::from("weakssl"), flow: Arc::new(flow), at: SystemTime::UNIX_EPOCH, times: Default::default() }
     }
 
     fn v4_flow() -> FlowFacts {

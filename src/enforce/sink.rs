@@ -12,9 +12,14 @@
 //! - `mqtt`: a broker every record is published to (see [`crate::output::mqtt`]: url, topic, QoS,
 //!   credentials, bounded queue whose drops are counted as `mqtt_dropped`).
 //!
-//! A record: `{"type":"flow_action","time":…,"action":…,"target":…,"channel":…,"flow":{…}}`
-//! where `flow` has the fields of `replay --json`. Writes never block the enforcer: a client
-//! that falls more than [`CLIENT_BUFFER_LIMIT`] behind is disconnected and counted.
+//! - `format`: `netify` (default) or `flowsieve`, the record's shape (below).
+//!
+//! A record (`format: netify`): Netify's v5 telemetry envelope with the action,
+//! `{"type":"flow_action","interface":…,"internal":…,"action":…,"target":…,"channel":…,"sink":…,"flow":{…}}`,
+//! `flow` being Netify's v5 flow object ([`crate::output::netify`]); `format: flowsieve`:
+//! `{"type":"flow_action","time":…,"action":…,"target":…,"channel":…,"flow":{…}}` where `flow`
+//! has the fields of `replay --json`. Writes never block the enforcer: a client that falls
+//! more than [`CLIENT_BUFFER_LIMIT`] behind is disconnected and counted.
 //!
 //! The file is opened as [`super::files::open_append`] allows (never through a link, never a
 //! file of another user; created 0640); a failed write keeps the unwritten lines (at most
@@ -35,6 +40,7 @@ use super::files;
 use super::kind::{Props, TargetKind};
 use super::{MatchEvent, Target, TargetError};
 use crate::output::record::facts_record;
+use crate::output::{netify, RecordFormat};
 
 /// Bytes a slow socket client may fall behind before it is disconnected.
 pub const CLIENT_BUFFER_LIMIT: usize = 4 << 20;
@@ -51,6 +57,8 @@ pub struct SinkConfig {
     pub sink: Option<String>,
     /// Boxed: most sinks have none, and it is the largest part of a target's configuration.
     pub mqtt: Option<Box<crate::output::mqtt::MqttConfig>>,
+    /// The records' shape (`format`).
+    pub format: RecordFormat,
 }
 
 struct Client {
@@ -78,6 +86,8 @@ pub struct SinkTarget {
     mqtt_failures_reported: u64,
     /// Lines not yet written to the file.
     file_pending: Vec<u8>,
+    /// The record being sent, reused from record to record.
+    body: Vec<u8>,
     stats: SinkStats,
 }
 
@@ -91,6 +101,7 @@ impl SinkTarget {
             mqtt: None,
             mqtt_failures_reported: 0,
             file_pending: Vec::new(),
+            body: Vec::new(),
             stats: SinkStats::default(),
         }
     }
@@ -99,18 +110,32 @@ impl SinkTarget {
         self.stats
     }
 
-    fn record(&self, event: &MatchEvent) -> Vec<u8> {
+    /// Write the event's record into `self.body`.
+    fn record(&mut self, event: &MatchEvent) {
+        self.body.clear();
+        let c = &self.config;
+        if c.format == RecordFormat::Netify {
+            let extra = [
+                ("action", Some(&*event.action)),
+                ("target", Some(c.name.as_str())),
+                ("channel", c.channel.as_deref()),
+                ("sink", c.sink.as_deref()),
+            ];
+            netify::write_record(&mut self.body, "flow_action", &extra, &event.flow, &event.times);
+            return;
+        }
         let time = event.at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64();
         let record = json!({
             "type": "flow_action",
             "time": time,
             "action": &*event.action,
-            "target": self.config.name,
-            "channel": self.config.channel,
-            "sink": self.config.sink,
+            "target": c.name,
+            "channel": c.channel,
+            "sink": c.sink,
             "flow": facts_record(&event.flow),
         });
-        serde_json::to_vec(&record).unwrap_or_default()
+        // Writing a JSON tree into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut self.body, &record);
     }
 
     fn accept(&mut self) {
@@ -262,30 +287,28 @@ impl Target for SinkTarget {
     }
 
     fn apply(&mut self, event: &MatchEvent) -> Result<(), TargetError> {
-        let body = self.record(event);
+        self.record(event);
         self.stats.records += 1;
-        let file_result = if self.config.path.is_some() {
-            if self.file_pending.len() + body.len() < FILE_BUFFER_LIMIT {
-                self.file_pending.extend_from_slice(&body);
+        if self.config.path.is_some() {
+            if self.file_pending.len() + self.body.len() < FILE_BUFFER_LIMIT {
+                self.file_pending.extend_from_slice(&self.body);
                 self.file_pending.push(b'\n');
             } else {
                 self.stats.file_records_dropped += 1;
             }
-            self.drain_file()
-        } else {
-            Ok(())
-        };
+        }
+        let file_result = self.drain_file();
         if let Some(mqtt) = &self.mqtt {
             // Dropped when the queue is full: counted as `mqtt_dropped`, not a failure per record.
-            mqtt.publish(body.clone());
+            mqtt.publish(self.body.clone());
         }
         if self.listener.is_some() {
             self.accept();
             if !self.clients.is_empty() {
-                let header = format!("{{\"length\":{}}}\n", body.len());
+                let header = format!("{{\"length\":{}}}\n", self.body.len());
                 for c in &mut self.clients {
                     c.pending.extend_from_slice(header.as_bytes());
-                    c.pending.extend_from_slice(&body);
+                    c.pending.extend_from_slice(&self.body);
                 }
             }
         }
@@ -355,7 +378,7 @@ pub fn default_socket(sink: Option<&str>, channel: &str) -> PathBuf {
 
 impl TargetKind for SinkConfig {
     const TYPE: &'static str = "sink";
-    const KEYS: &'static [&'static [&'static str]] = &[&["socket", "path", "channel", "sink", "mqtt"]];
+    const KEYS: &'static [&'static [&'static str]] = &[&["socket", "path", "channel", "sink", "mqtt", "format"]];
     type Globals = ();
 
     fn parse(props: &mut Props<'_, '_>, _: &()) -> Option<SinkConfig> {
@@ -363,6 +386,14 @@ impl TargetKind for SinkConfig {
         let file = props.optional_string("path").map(PathBuf::from);
         let channel = props.optional_string("channel");
         let sink = props.optional_string("sink");
+        let format = match props.optional_string("format") {
+            None => RecordFormat::default(),
+            Some(name) => RecordFormat::parse(&name).unwrap_or_else(|| {
+                let p = props.path_of("format");
+                props.error(&p, format!("unknown record format '{name}': 'netify' (the default) or 'flowsieve'"));
+                RecordFormat::default()
+            }),
+        };
         if let Some(path) = &socket {
             // sun_path holds 108 bytes with the terminating NUL.
             let len = path.as_os_str().len();
@@ -394,7 +425,7 @@ impl TargetKind for SinkConfig {
         } else {
             socket
         };
-        Some(SinkConfig { name: props.name().to_string(), socket, path: file, channel, sink, mqtt })
+        Some(SinkConfig { name: props.name().to_string(), socket, path: file, channel, sink, mqtt, format })
     }
 
     fn name(&self) -> &str {
@@ -425,8 +456,7 @@ mod tests {
         MatchEvent {
             action: Arc::from("weakssl"),
             flow: Arc::new(flow),
-            at: UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000),
-        }
+            at: UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000), times: Default::default() }
     }
 
     #[test]
@@ -441,6 +471,7 @@ mod tests {
             channel: Some("blocks".into()),
             sink: None,
             mqtt: None,
+            format: RecordFormat::Flowsieve,
         };
         let mut sink = SinkTarget::new(config);
         sink.setup().unwrap();
@@ -488,6 +519,7 @@ mod tests {
             channel: None,
             sink: None,
             mqtt: None,
+            format: RecordFormat::default(),
         };
         let mut sink = SinkTarget::new(config);
         sink.setup().unwrap();
@@ -507,7 +539,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("actions.jsonl");
-        let config = SinkConfig { name: "s".into(), socket: None, path: Some(file.clone()), channel: None, sink: None, mqtt: None };
+        let config = SinkConfig { name: "s".into(), socket: None, path: Some(file.clone()), channel: None, sink: None, mqtt: None, format: RecordFormat::default() };
         let mut sink = SinkTarget::new(config);
         sink.setup().unwrap();
         sink.apply(&event()).unwrap();
@@ -536,6 +568,7 @@ mod tests {
             channel: None,
             sink: None,
             mqtt: None,
+            format: RecordFormat::default(),
         });
         assert!(other.setup().is_err());
         assert_eq!(std::fs::read_to_string(&regular).unwrap(), "keep");

@@ -5,7 +5,7 @@
 //! state lives elsewhere and is freed when detection completes.
 //!
 //! Memory (issue 7: at most 512 bytes a tracked flow, heap included): [`FlowFacts`] is inline
-//! in every flow slot (200 of the slot's 256 bytes), so a field added here costs every flow,
+//! in every flow slot (200 of the slot's 256 bytes, not one to spare), so a field added here costs every flow,
 //! SYN-only ones included. Where a new fact goes:
 //! - a fact of one application protocol: a field of that protocol's struct (`HttpFacts`,
 //!   `DnsFacts`, …), or a new struct and one line of the `protocol_facts!` list
@@ -22,6 +22,7 @@ pub mod dhcp;
 pub mod dns;
 pub mod finality;
 pub mod http;
+pub mod ip_proto;
 pub mod net;
 pub mod protocol;
 pub mod ssh;
@@ -799,6 +800,44 @@ impl Empty for RiskFacts {
     }
 }
 
+/// A name many flows share (the DNS hint cache's `dns_hostname`): one thin pointer in the flow
+/// slot, where `Arc<str>` would take two words; the text sits behind one more indirection,
+/// paid once per name, not per flow.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SharedName(Arc<Box<str>>);
+
+impl SharedName {
+    /// Heap bytes of the name as glibc malloc sizes it (the shared block with its two counts
+    /// and the text), shared by [`SharedName::holders`] holders.
+    pub fn heap_bytes(&self) -> usize {
+        malloc_chunk(16 + std::mem::size_of::<Box<str>>()) + malloc_chunk(self.len())
+    }
+
+    /// How many flows and caches hold the name.
+    pub fn holders(&self) -> usize {
+        Arc::strong_count(&self.0)
+    }
+}
+
+impl Deref for SharedName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for SharedName {
+    fn from(name: &str) -> Self {
+        SharedName(Arc::new(name.into()))
+    }
+}
+
+impl fmt::Debug for SharedName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
 /// A flow's own host name, when it is not the TLS SNI (see [`FlowFacts::detected_hostname`]).
 /// Opaque, so that nothing writes it past the TLS facts' link to it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -842,7 +881,7 @@ pub struct FlowFacts {
     /// through [`FlowFacts::set_detected_hostname`].
     pub hostname: Hostname,
     /// Name the DNS hint cache gives for the other address (Netify's `dns_hostname`).
-    pub dns_hostname: Option<Arc<str>>,
+    pub dns_hostname: Option<SharedName>,
     pub application: AppFacts,
     /// nDPI-style risks; nothing sets them until risk detection exists, so they stay out of
     /// line (one pointer per flow).
@@ -864,12 +903,52 @@ pub struct FlowFacts {
     /// with [`finality::Final::NONE`]; facts built any other way default to everything
     /// detection fills final ([`finality::Final::ALL`]), not yet ending.
     pub final_facts: finality::Final,
-    /// Packets and bytes seen, both directions.
-    pub packets: u64,
-    pub bytes: u64,
+    /// What each side sent (Netify's `local_packets`/`other_packets`, `local_bytes`/
+    /// `other_bytes`; bytes are IP lengths), counted by the flow table; the totals are
+    /// [`FlowFacts::packets`] and [`FlowFacts::bytes`].
+    pub counters: SideCounters,
+}
+
+/// Packets and bytes per side of a flow (index 0 the local side, 1 the other). Packets are
+/// 32-bit, as the flow slot has room for no more: a side's count stops at 4,294,967,295
+/// packets (bytes are 64-bit and never stop).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SideCounters {
+    pub bytes: [u64; 2],
+    pub packets: [u32; 2],
+}
+
+impl SideCounters {
+    pub const LOCAL: usize = 0;
+    pub const OTHER: usize = 1;
+
+    /// Count a packet of `bytes` sent by one side ([`SideCounters::LOCAL`] or
+    /// [`SideCounters::OTHER`]).
+    #[inline]
+    pub fn add(&mut self, side: usize, bytes: u64) {
+        let side = side & 1;
+        self.packets[side] = self.packets[side].saturating_add(1);
+        self.bytes[side] += bytes;
+    }
+
+    /// The local and other sides changed places.
+    pub fn swap_sides(&mut self) {
+        self.packets.swap(0, 1);
+        self.bytes.swap(0, 1);
+    }
 }
 
 impl FlowFacts {
+    /// Packets seen, both directions.
+    pub fn packets(&self) -> u64 {
+        u64::from(self.counters.packets[0]) + u64::from(self.counters.packets[1])
+    }
+
+    /// Bytes (IP lengths) seen, both directions.
+    pub fn bytes(&self) -> u64 {
+        self.counters.bytes[0] + self.counters.bytes[1]
+    }
+
     /// The host name the flow is about (Netify's `detected_hostname`).
     pub fn detected_hostname(&self) -> Option<&str> {
         match &self.hostname.0 {
@@ -972,8 +1051,7 @@ impl Default for FlowFacts {
             detection_guessed: false,
             detection_updated: false,
             final_facts: finality::Final::ALL,
-            packets: 0,
-            bytes: 0,
+            counters: SideCounters::default(),
         }
     }
 }

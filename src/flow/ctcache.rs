@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use hashbrown::HashMap;
 
 use super::key::FlowKey;
-use crate::facts::FlowFacts;
+use crate::facts::{ip_proto, FlowFacts};
 use crate::netlink::conntrack::{is_nat, ConntrackEvents, ConntrackSocket, CtEntry, CtEvent, CtL4, CtTuple};
 
 /// What conntrack says about one connection.
@@ -285,9 +285,6 @@ impl CtLookup {
     }
 }
 
-pub const IPPROTO_ICMP: u8 = 1;
-const IPPROTO_ICMPV6: u8 = 58;
-
 /// The conntrack tuple of the flow's original direction (the side that opened it). `None` for
 /// flows conntrack has no entry of their own for: ICMP messages other than queries (errors
 /// belong to the connection they report on), or ICMP seen without its header.
@@ -297,7 +294,7 @@ pub fn original_tuple(flow: &FlowFacts) -> Option<CtTuple> {
     } else {
         ((flow.other_ip, flow.other_port), (flow.local_ip, flow.local_port))
     };
-    if matches!(flow.ip_protocol, IPPROTO_ICMP | IPPROTO_ICMPV6) {
+    if matches!(flow.ip_protocol, ip_proto::ICMP | ip_proto::ICMPV6) {
         let icmp = flow.icmp?;
         let (request, was_reply) = icmp_query(flow.ip_protocol, icmp.icmp_type)?;
         // conntrack's original direction is the request's, even when we saw the reply first.
@@ -312,7 +309,7 @@ pub fn original_tuple(flow: &FlowFacts) -> Option<CtTuple> {
 /// address mask for IPv4; echo and node information for IPv6.
 fn icmp_query(proto: u8, icmp_type: u8) -> Option<(u8, bool)> {
     let pairs: &[(u8, u8)] =
-        if proto == IPPROTO_ICMP { &[(8, 0), (13, 14), (15, 16), (17, 18)] } else { &[(128, 129), (139, 140)] };
+        if proto == ip_proto::ICMP { &[(8, 0), (13, 14), (15, 16), (17, 18)] } else { &[(128, 129), (139, 140)] };
     pairs.iter().find_map(|&(request, reply)| match icmp_type {
         t if t == request => Some((request, false)),
         t if t == reply => Some((request, true)),

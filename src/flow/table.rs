@@ -172,12 +172,31 @@ pub struct Flow {
     filed: u32,
 }
 
+/// When a flow was seen and how much of it detection read: what a record of the flow says
+/// besides its facts (Netify's `first_seen_at`, `last_seen_at`, `detection_packets`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlowTimes {
+    /// Packet times (since the Unix epoch) of the first and the latest packet.
+    pub first_seen: Duration,
+    pub last_seen: Duration,
+    /// Packets with payload handed to the dissectors.
+    pub detection_packets: u16,
+}
+
 /// A TCP flow first seen without its SYN: its origin was guessed from the ports, and a TLS
 /// ClientHello may still show the client (a bit of [`Flow::state`] beside the handshake and
 /// [`CLOSING`]).
 const ORIGIN_BY_PORTS: u8 = 8;
 
 impl Flow {
+    pub fn times(&self) -> FlowTimes {
+        FlowTimes {
+            first_seen: self.first_seen.as_duration(),
+            last_seen: self.last_seen.as_duration(),
+            detection_packets: self.detection_packets,
+        }
+    }
+
     /// The flow's key. Not stored: the facts' two sides, protocol and VLAN are the key's
     /// fields (set when the flow is created, never changed), and 42 bytes a flow add up.
     pub fn key(&self) -> FlowKey {
@@ -501,8 +520,8 @@ impl FlowTable {
         let flow = slab.get_mut(id)?;
         flow.see(direction(flow.first_lower_to_upper, lower_to_upper), packet.tcp.map(|t| t.flags));
         flow.last_seen = now.into();
-        flow.facts.packets += 1;
-        flow.facts.bytes += u64::from(packet.ip_len);
+        let from_other = (packet.src_ip, packet.src_port) != (flow.facts.local_ip, flow.facts.local_port);
+        flow.facts.counters.add(usize::from(from_other), u64::from(packet.ip_len));
         if let Some(tcp) = packet.tcp {
             if !flow.closing() && (tcp.has(tcp_flags::FIN) || tcp.has(tcp_flags::RST)) {
                 flow.state |= CLOSING;
@@ -595,6 +614,9 @@ impl Site {
         let (origin, responder) = if (local.0, local.1) == sender { (local, other) } else { (other, local) };
         let (origin_is_local, other_type) = self.locality.sides(origin.0, responder.0);
         let (local, other) = if origin_is_local { (origin, responder) } else { (responder, origin) };
+        if (local.0, local.1) != (facts.local_ip, facts.local_port) {
+            facts.counters.swap_sides();
+        }
         (facts.local_ip, facts.local_port, facts.local_mac) = local;
         (facts.other_ip, facts.other_port, facts.other_mac) = other;
         facts.local_origin = origin_is_local;
@@ -855,7 +877,8 @@ mod tests {
         assert_eq!((f.local_port, f.other_port), (40000, 443));
         assert!(f.local_origin);
         assert_eq!(f.other_type, crate::facts::OtherType::Remote);
-        assert_eq!((f.packets, f.iface.as_ref()), (2, "br-lan"));
+        assert_eq!((f.packets(), f.iface.as_ref()), (2, "br-lan"));
+        assert_eq!((f.counters.packets, f.counters.bytes[0] > 0, f.counters.bytes[1] > 0), ([1, 1], true, true));
     }
 
     #[test]

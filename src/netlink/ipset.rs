@@ -304,19 +304,11 @@ fn encode_named(buf: &mut MsgBuf, cmd: u16, name: &str, seq: u32) -> Result<(), 
     Ok(())
 }
 
-fn encode_add(
-    buf: &mut MsgBuf,
-    name: &str,
-    entry: &IpsetEntry,
-    timeout: Option<u32>,
-    skb: &SkbInfo,
-    seq: u32,
-) -> Result<(), NetlinkError> {
-    encode_add_flags(buf, name, entry, timeout, skb, seq, NLM_F_REQUEST | NLM_F_ACK)
-}
+/// Flags of a message whose success the kernel confirms.
+const ACKED: u16 = NLM_F_REQUEST | NLM_F_ACK;
 
 /// An ADD message; without `NLM_F_ACK` in `flags` the kernel answers only a failure.
-fn encode_add_flags(
+fn encode_add(
     buf: &mut MsgBuf,
     name: &str,
     entry: &IpsetEntry,
@@ -469,7 +461,7 @@ impl IpsetSocket {
             while n < most && self.buf.len() < self.max_bytes {
                 last_msg = self.buf.len();
                 let seq = first.wrapping_add(n as u32);
-                encode_add_flags(&mut self.buf, name, &rest[n], timeout, skb, seq, NLM_F_REQUEST)?;
+                encode_add(&mut self.buf, name, &rest[n], timeout, skb, seq, NLM_F_REQUEST)?;
                 n += 1;
             }
             // Only the last message asks for an ACK: its answer says all before it were handled,
@@ -568,7 +560,7 @@ impl IpsetSocket {
     ) -> Result<(), NetlinkError> {
         let seq = self.sock.next_seq();
         self.buf.truncate(0);
-        encode_add(&mut self.buf, name, entry, timeout, skb, seq)?;
+        encode_add(&mut self.buf, name, entry, timeout, skb, seq, ACKED)?;
         match self.request(seq, || format!("ipset add {name} {entry} ({})", entry.set_type())) {
             Err(e) if e.errno() == Some(IPSET_ERR_EXIST) => Ok(()),
             other => other.map(|_| ()),
@@ -669,7 +661,7 @@ mod tests {
         let skb = SkbInfo { mark: Some((0x10, 0xff)), prio: Some(0x0001_0002), queue: Some(3) };
         assert_eq!(skb.to_string(), " skbmark 0x10/0xff skbprio 1:2 skbqueue 3");
         let mut buf = MsgBuf::new();
-        encode_add(&mut buf, "p2p.v4", &entry, Some(60), &skb, 1).unwrap();
+        encode_add(&mut buf, "p2p.v4", &entry, Some(60), &skb, 1, ACKED).unwrap();
         let (ty, _, a) = parts(&buf);
         assert_eq!(ty, (6 << 8) | 9);
         let data: Vec<_> = attrs(&a[2].2).map(|(t, v)| (t, v.to_vec())).collect();
@@ -691,18 +683,18 @@ mod tests {
         let e = IpsetEntry::Mac([0xde, 0xad, 0xbe, 0xef, 0, 1]);
         assert_eq!(e.to_string(), "DE:AD:BE:EF:00:01");
         let mut buf = MsgBuf::new();
-        encode_add(&mut buf, "macs.v4", &e, None, &SkbInfo::default(), 1).unwrap();
+        encode_add(&mut buf, "macs.v4", &e, None, &SkbInfo::default(), 1, ACKED).unwrap();
         let (_, family, a) = parts(&buf);
         assert_eq!(family, 0);
         let data: Vec<_> = attrs(&a[2].2).map(|(t, v)| (t, v.to_vec())).collect();
         assert_eq!(data, vec![(IPSET_ATTR_ETHER, vec![0xde, 0xad, 0xbe, 0xef, 0, 1])]);
-        assert!(encode_add(&mut MsgBuf::new(), &"x".repeat(32), &e, None, &SkbInfo::default(), 1).is_err());
+        assert!(encode_add(&mut MsgBuf::new(), &"x".repeat(32), &e, None, &SkbInfo::default(), 1, ACKED).is_err());
         let mixed = IpsetEntry::IpPortIp {
             ip: Ipv4Addr::LOCALHOST.into(),
             proto: 6,
             port: 1,
             ip2: std::net::Ipv6Addr::LOCALHOST.into(),
         };
-        assert!(encode_add(&mut MsgBuf::new(), "x", &mixed, None, &SkbInfo::default(), 1).is_err());
+        assert!(encode_add(&mut MsgBuf::new(), "x", &mixed, None, &SkbInfo::default(), 1, ACKED).is_err());
     }
 }
