@@ -13,7 +13,8 @@
 //! the next: the flow table calls the dissectors and the classifier, so `flow` uses `dissect`
 //! and `classify`, not the reverse. What every stage reads or writes about a flow lives at
 //! the bottom, in [`facts`], which uses no other module of the crate; [`netlink`] (the kernel
-//! interface), [`status`] and [`sdnotify`] are leaves as well.
+//! interface), [`status`], [`sdnotify`] and [`input`] (reading configuration files, quoting what
+//! users wrote) are leaves as well.
 //!
 //! Allowed dependencies between the top-level modules (each line: a module → the modules it
 //! may use; `tests/layering.rs` checks that this is exactly what the code does and that there
@@ -29,12 +30,13 @@
 //! capture  → decode, netlink
 //! dissect  → facts
 //! netifyd  → facts
-//! criteria → facts
+//! input    → nothing
+//! criteria → facts, input
 //! classify → criteria, facts
 //! flow     → classify, decode, dissect, facts, netlink
 //! output   → classify, dissect, facts, flow
-//! enforce  → facts, flow, netlink, output, status
-//! actions  → criteria, enforce, facts, netlink
+//! enforce  → facts, flow, input, netlink, output, status
+//! actions  → criteria, enforce, facts, input, netlink
 //! agent    → actions, capture, classify, decode, enforce, facts, flow, metrics, netlink, sdnotify, status
 //! ```
 
@@ -48,6 +50,7 @@ pub mod dissect;
 pub mod enforce;
 pub mod facts;
 pub mod flow;
+pub mod input;
 pub mod metrics;
 pub mod netifyd;
 pub mod netlink;

@@ -19,6 +19,7 @@ use flowsieve::facts::protocol;
 use flowsieve::facts::FlowFacts;
 use flowsieve::flow::locality::Locality;
 use flowsieve::flow::table::{Flow, TableConfig};
+use flowsieve::input::{self, Escaped};
 use flowsieve::output::netify;
 use flowsieve::output::record::flow_record;
 
@@ -75,13 +76,65 @@ impl LogArgs {
         };
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-        let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-        match self.log_format.unwrap_or(LogFormat::Text) {
-            // journald and files get plain text: escape sequences only for a terminal.
-            LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
-            LogFormat::Json => builder.json().with_ansi(false).init(),
+        let json = matches!(self.log_format, Some(LogFormat::Json));
+        // journald and files get plain text: escape sequences only for a terminal.
+        let ansi = !json && std::io::stderr().is_terminal();
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(move || LogWriter { json, ansi })
+            .with_ansi(ansi);
+        if json {
+            builder.json().init();
+        } else {
+            builder.init();
         }
     }
+}
+
+/// The log's stderr. The subscriber hands over each event as one formatted line; every
+/// terminal control character in it (names and values from configurations, interfaces and
+/// packets) is escaped but the ending newline and, on a terminal, the ESC of the subscriber's own
+/// colours (the subscriber escapes ESC in field values itself). JSON lines get `\uXXXX`, which
+/// JSON readers turn back into the character.
+struct LogWriter {
+    json: bool,
+    ansi: bool,
+}
+
+impl LogWriter {
+    /// One formatted event as it is written.
+    fn line(&self, buf: &[u8]) -> String {
+        let text = String::from_utf8_lossy(buf);
+        let (body, end) = text.strip_suffix('\n').map_or((&*text, ""), |body| (body, "\n"));
+        let mut out = String::with_capacity(buf.len() + 1);
+        for c in body.chars() {
+            if self.ansi && c == '\x1b' {
+                out.push(c);
+            } else if self.json && input::is_unsafe(c) {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            } else {
+                input::push_escaped(&mut out, c);
+            }
+        }
+        out.push_str(end);
+        out
+    }
+}
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        std::io::stderr().write_all(self.line(buf).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// A path as messages show it: terminal control characters escaped.
+fn shown(path: &std::path::Path) -> String {
+    input::escape(&path.display().to_string()).into_owned()
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -123,7 +176,7 @@ impl SignatureArgs {
         };
         let (classifier, problems) = Classifier::load(&paths)?;
         for p in problems {
-            eprintln!("warning: {p}");
+            eprintln!("warning: {}", Escaped(&p.to_string()));
         }
         Ok(Arc::new(classifier))
     }
@@ -301,6 +354,10 @@ struct RunArgs {
     /// Where `flowsieve status` reaches the agent ("none" serves no status).
     #[arg(long, default_value = DEFAULT_CONTROL_SOCKET)]
     control_socket: PathBuf,
+    /// Group (name or number) given to the control socket, whose mode is 0660: its members may
+    /// run `flowsieve status` (default: the agent's own group).
+    #[arg(long, value_name = "GROUP", value_parser = group_id)]
+    control_socket_group: Option<u32>,
     /// Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464); off by default.
     #[arg(long, value_name = "ADDR:PORT")]
     metrics_listen: Option<std::net::SocketAddr>,
@@ -474,7 +531,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("flowsieve: {e:#}");
+            eprintln!("flowsieve: {}", Escaped(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
@@ -517,7 +574,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             explain(args, classifier)
         }
         Command::Lookup { signatures, query } => {
-            out!("{}", signatures.or(outer).load()?.explain_lookup(&query));
+            for line in signatures.or(outer).load()?.explain_lookup(&query).lines() {
+                outln!("{}", Escaped(line));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Generate { what } => generate(what),
@@ -564,17 +623,17 @@ fn table_config(args: &FlowTableArgs) -> TableConfig {
 
 /// Load a configuration, printing warnings; on errors print them all and fail.
 fn load_config(args: &ConfigArg) -> anyhow::Result<config::FlowActionsConfig> {
-    let path = &args.config;
-    match config::load_files(path, args.groups().as_deref()) {
+    let path = shown(&args.config);
+    match config::load_files(&args.config, args.groups().as_deref()) {
         Ok(c) => {
             for w in &c.warnings {
-                eprintln!("{}: {w}", path.display());
+                eprintln!("{path}: {w}");
             }
             Ok(c)
         }
         Err(e) => {
             for p in &e.problems {
-                eprintln!("{}: {p}", path.display());
+                eprintln!("{path}: {p}");
             }
             bail!("{e}")
         }
@@ -582,15 +641,15 @@ fn load_config(args: &ConfigArg) -> anyhow::Result<config::FlowActionsConfig> {
 }
 
 fn check(args: ConfigArg, classifier: &Classifier) -> anyhow::Result<ExitCode> {
+    let path = shown(&args.config);
     match config::load_files(&args.config, args.groups().as_deref()) {
         Ok(mut c) => {
             c.warnings.extend(unknown_applications(&c.actions, classifier));
             for w in &c.warnings {
-                outln!("{}: {w}", args.config.display());
+                outln!("{path}: {w}");
             }
             outln!(
-                "{}: OK: {} action(s), {} target(s), {} warning(s)",
-                args.config.display(),
+                "{path}: OK: {} action(s), {} target(s), {} warning(s)",
                 c.actions.actions.len(),
                 c.targets.len(),
                 c.warnings.len()
@@ -599,10 +658,10 @@ fn check(args: ConfigArg, classifier: &Classifier) -> anyhow::Result<ExitCode> {
         }
         Err(e) => {
             for p in &e.problems {
-                outln!("{}: {p}", args.config.display());
+                outln!("{path}: {p}");
             }
             let errors = e.problems.iter().filter(|p| p.severity == Severity::Error).count();
-            outln!("{}: {errors} error(s)", args.config.display());
+            outln!("{path}: {errors} error(s)");
             Ok(ExitCode::FAILURE)
         }
     }
@@ -692,7 +751,7 @@ fn explain_flow(out: &mut impl Write, actions: &flowsieve::actions::ActionSet, f
     }
     for action in &actions.actions {
         let matched = flow.verdicts.actions.contains(&action.name);
-        writeln!(out, "  action {}: {}", action.name, if matched { "MATCHED" } else { "no match" })?;
+        writeln!(out, "  action {}: {}", Escaped(&action.name), if matched { "MATCHED" } else { "no match" })?;
         if !action.interface.matches(facts) {
             writeln!(out, "    interface {:?} does not cover {}", action.interface, facts.iface)?;
         }
@@ -703,9 +762,9 @@ fn explain_flow(out: &mut impl Write, actions: &flowsieve::actions::ActionSet, f
             writeln!(out, "    outside its time_of_day")?;
         }
         for criteria in &action.criteria {
-            writeln!(out, "    criteria {}", criteria.source().trim())?;
+            writeln!(out, "    criteria {}", Escaped(criteria.source().trim()))?;
             for line in criteria.explain(facts).to_string().lines() {
-                writeln!(out, "    {line}")?;
+                writeln!(out, "    {}", Escaped(line))?;
             }
         }
     }
@@ -715,7 +774,7 @@ fn explain_flow(out: &mut impl Write, actions: &flowsieve::actions::ActionSet, f
 fn exemption_text(e: &flowsieve::actions::Exemption) -> String {
     match e {
         flowsieve::actions::Exemption::Network(net) => net.to_string(),
-        flowsieve::actions::Exemption::Expression(c) => format!("'{}'", c.source().trim()),
+        flowsieve::actions::Exemption::Expression(c) => format!("'{}'", Escaped(c.source().trim())),
     }
 }
 
@@ -837,6 +896,7 @@ fn run(args: RunArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitCode> {
         filter: args.filter,
         queue_capacity: 65_536,
         control_socket: control_socket(args.control_socket)?,
+        control_socket_group: args.control_socket_group,
         metrics_listen: args.metrics_listen,
         capture: match args.capture {
             CaptureArg::Afpacket => CaptureMethod::AfPacket,
@@ -882,6 +942,18 @@ fn control_socket(path: PathBuf) -> anyhow::Result<Option<PathBuf>> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {} for the control socket", dir.display()))?;
     }
     Ok(Some(path))
+}
+
+/// `--control-socket-group`: a group number, or a name the system's group database has.
+fn group_id(group: &str) -> Result<u32, String> {
+    if let Ok(gid) = group.parse() {
+        return Ok(gid);
+    }
+    match nix::unistd::Group::from_name(group) {
+        Ok(Some(g)) => Ok(g.gid.as_raw()),
+        Ok(None) => Err(format!("no group named '{}'", Escaped(group))),
+        Err(e) => Err(format!("looking up group '{}': {e}", Escaped(group))),
+    }
 }
 
 /// Local networks: the addresses of the capture interfaces, as the kernel reports them, plus -A.
@@ -963,7 +1035,7 @@ fn replay(args: ReplayArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitC
     let secs = summary.elapsed.as_secs_f64();
     let text = format!(
         "replayed {} file(s): {} packets, {} flows ({} matched an action), {} bytes in {:.3} s, {:.0} packets/s\n\
-         skipped: {} malformed, {} non-IP, {} IP fragments, {} unsupported link type; {} flows refused (max_flows)",
+         skipped: {} malformed, {} non-IP, {} IP fragments, {} unsupported link type; {} flows refused, {} evicted (max_flows; evicted flows are reported as they go)",
         summary.files,
         summary.table.packets,
         summary.flows,
@@ -976,6 +1048,7 @@ fn replay(args: ReplayArgs, classifier: Arc<Classifier>) -> anyhow::Result<ExitC
         summary.decode.fragments,
         summary.decode.unsupported_link,
         summary.table.flows_refused,
+        summary.table.evicted_unestablished + summary.table.evicted_undetected + summary.table.evicted_oldest,
     );
     let mut lines = vec![text];
     if args.filter.is_some() {
@@ -1071,4 +1144,22 @@ fn write_flow_text(out: &mut impl Write, flow: &Flow) -> std::io::Result<()> {
         writeln!(out, "    {op}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogWriter;
+
+    #[test]
+    fn log_lines_escape_terminal_controls_but_their_end_and_own_colours() {
+        let text = LogWriter { json: false, ansi: false };
+        assert_eq!(text.line(b"WARN iface=ev\x1b]0;x\x07il\nFORGED\n"), "WARN iface=ev\\x1b]0;x\\x07il\\x0aFORGED\n");
+        let terminal = LogWriter { json: false, ansi: true };
+        assert_eq!(terminal.line("\x1b[33mWARN\x1b[0m \u{202e}x\n".as_bytes()), "\x1b[33mWARN\x1b[0m \\u{202e}x\n");
+        let json = LogWriter { json: true, ansi: false };
+        let line = json.line("{\"iface\":\"ev\u{202e}il\u{85}\"}\n".as_bytes());
+        assert_eq!(line, "{\"iface\":\"ev\\u202eil\\u0085\"}\n");
+        let back: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(back["iface"], "ev\u{202e}il\u{85}", "JSON readers get the characters back");
+    }
 }

@@ -3,8 +3,12 @@
 //! capture makes `replay` and `explain` exit 1, and a reader that goes away (`| head -1`) ends
 //! the output without a panic.
 
+mod common {
+    pub mod cli;
+}
+
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_flowsieve");
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/weak-tls.json");
@@ -19,21 +23,7 @@ fn dir(name: &str) -> std::path::PathBuf {
 
 /// Runs flowsieve, killing it after 10 s: (exit code, stdout + stderr, how long it took).
 fn run(args: &[&str]) -> (Option<i32>, String, Duration) {
-    let started = Instant::now();
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    while child.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let out = child.wait_with_output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.code(), text, started.elapsed())
+    common::cli::run(BIN, args, Duration::from_secs(10))
 }
 
 #[test]

@@ -87,33 +87,8 @@ pub fn load_with(path: &Path, groups: Option<&AddressGroups>) -> Result<FlowActi
         path: path.to_path_buf(),
         problems: vec![Problem { severity: Severity::Error, path: "$".into(), message, detail: None }],
     };
-    let text = read_config_text(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let text = crate::input::read_file(path).map_err(|e| fail(format!("cannot read: {e}")))?;
     parse_with(&text, path, groups)
-}
-
-/// Largest configuration file read (bytes).
-pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
-
-/// Read a configuration file: a regular file only (a FIFO or device would block or never end;
-/// opened non-blocking so that opening one cannot hang either), at most [`MAX_CONFIG_BYTES`].
-pub fn read_config_text(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)?;
-    let meta = file.metadata()?;
-    let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
-    if !meta.is_file() {
-        return Err(invalid("not a regular file".into()));
-    }
-    if meta.len() > MAX_CONFIG_BYTES {
-        return Err(invalid(format!("{} bytes; a configuration is at most {MAX_CONFIG_BYTES}", meta.len())));
-    }
-    let mut text = String::new();
-    file.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut text)?;
-    if text.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(invalid(format!("more than {MAX_CONFIG_BYTES} bytes")));
-    }
-    Ok(text)
 }
 
 /// Compile configuration text; `path` is only used in messages.
@@ -124,8 +99,13 @@ pub fn parse(text: &str, path: &Path) -> Result<FlowActionsConfig, ConfigError> 
 /// Compile configuration text with address groups for `@name` operands.
 pub fn parse_with(text: &str, path: &Path, groups: Option<&AddressGroups>) -> Result<FlowActionsConfig, ConfigError> {
     let mut loader = Loader { problems: Problems::default(), context: CompileContext { address_groups: groups } };
-    let root: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
+    let root = match crate::input::parse_json(text) {
+        Ok((root, duplicates)) => {
+            for d in duplicates {
+                duplicate_key(&mut loader.problems, &d);
+            }
+            root
+        }
         Err(e) => {
             loader.problems.error("$", format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()));
             return Err(ConfigError { path: path.to_path_buf(), problems: loader.problems.into_vec() });
@@ -136,6 +116,24 @@ pub fn parse_with(text: &str, path: &Path, groups: Option<&AddressGroups>) -> Re
         return Err(ConfigError { path: path.to_path_buf(), problems: loader.problems.into_vec() });
     }
     Ok(FlowActionsConfig { warnings: loader.problems.into_vec(), ..config })
+}
+
+/// A key given twice in one object: JSON readers keep one of the values (serde_json the last,
+/// which flowsieve then uses), so with different values the file means two things and which one
+/// decides what is blocked depends on the reader: an error. With the same value, a warning.
+fn duplicate_key(problems: &mut Problems, d: &crate::input::DuplicateKey) {
+    if d.same_value {
+        problems.warn(&d.path, format!("key '{}' appears more than once in this object (same value)", d.key));
+    } else {
+        problems.error(
+            &d.path,
+            format!(
+                "key '{}' appears more than once in this object with different values \
+                 (only the last would be used): remove all but one",
+                d.key
+            ),
+        );
+    }
 }
 
 struct Loader<'g> {
@@ -153,8 +151,15 @@ const TOP_KEYS: &[&str] = &[
     "target_defaults",
     "target_globals",
 ];
+/// The top-level keys a misspelling of which is an error, not a warning: they decide who is
+/// matched, exempt or acted on (every key of an action and of a `time_of_day` window does too).
+const DECISIVE_TOP_KEYS: &[&str] = &["timezone", "exemptions", "actions", "targets", "target_defaults"];
 const ACTION_KEYS: &[&str] =
     &["criteria", "targets", "exemptions", "enabled", "halt_on_match", "interface", "time_of_day"];
+const WINDOW_KEYS: &[&str] = &["day", "time_start", "time_end", "policy"];
+/// The `version`s of the flow-actions file this reader understands (Netify's examples write 1;
+/// NethSecurity's files leave it out).
+pub const SUPPORTED_VERSIONS: &[u64] = &[1];
 impl Loader<'_> {
     fn root(&mut self, root: &Value, path: &Path) -> FlowActionsConfig {
         let mut config = FlowActionsConfig {
@@ -166,7 +171,7 @@ impl Loader<'_> {
         let Some(top) = self.problems.object(root, "$") else {
             return config;
         };
-        self.problems.unknown_keys(top, "$", &[TOP_KEYS]);
+        self.problems.unknown_keys(top, "$", &[TOP_KEYS], DECISIVE_TOP_KEYS);
         config.actions.reprocess_flows = self.boolean(top, "reprocess_flows", "$", false);
         let zone = match top.get("timezone") {
             None => Zone::Local,
@@ -189,10 +194,20 @@ impl Loader<'_> {
             Some(v) => TargetGlobals::parse(v, &mut self.problems),
             None => TargetGlobals::default(),
         };
-        if let Some(v) = top.get("version") {
-            if !v.is_u64() {
-                self.problems.error("$.version", format!("expected a number, found {}", kind(v)));
+        match top.get("version") {
+            None => {}
+            Some(Value::Number(n)) if n.as_u64().is_some_and(|v| SUPPORTED_VERSIONS.contains(&v)) => {}
+            Some(Value::Number(n)) => {
+                let supported: Vec<String> = SUPPORTED_VERSIONS.iter().map(u64::to_string).collect();
+                self.problems.error(
+                    "$.version",
+                    format!(
+                        "unknown version {n}: this flowsieve reads version {} (or no version key)",
+                        supported.join(", ")
+                    ),
+                );
             }
+            Some(v) => self.problems.error("$.version", format!("expected a number, found {}", kind(v))),
         }
         if let Some(v) = top.get("exemptions") {
             config.actions.exemptions = self.exemptions(v, "$.exemptions");
@@ -233,7 +248,7 @@ impl Loader<'_> {
     fn action(&mut self, name: &str, value: &Value, target_names: &[&str], zone: Zone) -> Option<Action> {
         let path = format!("$.actions.{name}");
         let map = self.problems.object(value, &path)?;
-        self.problems.unknown_keys(map, &path, &[ACTION_KEYS]);
+        self.problems.unknown_keys(map, &path, &[ACTION_KEYS], ACTION_KEYS);
         let enabled = self.boolean(map, "enabled", &path, true);
         let halt_on_match = self.boolean(map, "halt_on_match", &path, false);
         let interface = match map.get("interface") {
@@ -315,7 +330,7 @@ impl Loader<'_> {
         for (i, item) in items.iter().enumerate() {
             let item_path = format!("{path}[{i}]");
             let Some(map) = self.problems.object(item, &item_path) else { continue };
-            self.problems.unknown_keys(map, &item_path, &[&["day", "time_start", "time_end", "policy"]]);
+            self.problems.unknown_keys(map, &item_path, &[WINDOW_KEYS], WINDOW_KEYS);
             let mut days = 0u8;
             match map.get("day") {
                 None => days = 0x7f,

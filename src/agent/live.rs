@@ -163,6 +163,8 @@ pub struct RunOptions {
     pub address_groups: Option<std::path::PathBuf>,
     /// Where `flowsieve status` finds the agent; `None` serves no status.
     pub control_socket: Option<std::path::PathBuf>,
+    /// The group the control socket is given (its mode is 0660); `None` keeps the agent's.
+    pub control_socket_group: Option<u32>,
     /// Where the Prometheus endpoint (`/metrics`) listens; `None` serves none.
     pub metrics_listen: Option<std::net::SocketAddr>,
     pub capture: CaptureMethod,
@@ -274,7 +276,7 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     let queues = nfqueue::open_all(&options.nfqueues, &options.nfqueue)?;
     let status_thread = match &options.control_socket {
         Some(path) => Some(
-            crate::status::serve(path, status.clone(), stop.clone())
+            crate::status::serve(path, options.control_socket_group, status.clone(), stop.clone())
                 .with_context(|| format!("opening control socket {}", path.display()))?,
         ),
         None => None,

@@ -426,6 +426,12 @@ fn run_worker(
                             }
                         }
                     }
+                    // A flow a full table evicted ends now, as an expired one would (a shadow
+                    // DNS flow of another worker's only leaves this worker's table).
+                    let mine = |flow: &Flow| place.owns_hash(flow_hash(&flow.key()));
+                    worker.end_evicted(mine, hand_over(&mut enforcer, forward, &out), |flow| {
+                        flows.extend(place.owned(flow));
+                    });
                     if timestamp >= next_tick {
                         next_tick = timestamp + Duration::from_secs(1);
                         let mine = |flow: &Flow| place.owns_hash(flow_hash(&flow.key()));

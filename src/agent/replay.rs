@@ -154,6 +154,8 @@ pub(super) fn replay_worker(options: &ReplayOptions, actions: &Arc<ArcSwap<Actio
     table_config.dissect = !options.decode_only;
     // Drained after every file: room for a typical capture's flows, grown when one has more.
     table_config.initial_flows = 4096;
+    // Every flow of a capture is reported, those a full table evicts too (when they go).
+    table_config.keep_evicted = true;
     let mut table = FlowTable::new(table_config, options.locality.clone(), "pcap", false);
     if let (Some(c), false) = (&options.classifier, options.decode_only) {
         table = table.with_classifier(c.clone());
@@ -213,6 +215,15 @@ fn replay_inline(
             last_ts = last_ts.max(frame.timestamp);
             let timestamp = frame.timestamp;
             worker.on_frame_at(frame, || packet_time(timestamp), dispatch_to(&mut enforcer));
+            // The flow a full table pushed out ends now, as an expired one would.
+            worker.end_evicted(
+                |_| true,
+                dispatch_to(&mut enforcer),
+                |flow| {
+                    summary.count_flow(&flow);
+                    on_flow(&name, &flow);
+                },
+            );
             if enforcer.pending() >= 1024 {
                 enforcer.flush();
             }

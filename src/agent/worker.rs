@@ -187,17 +187,28 @@ impl Worker {
                 // Never established: what the listener heard, no kernel query per flow.
                 conntrack.fill(&mut flow.facts, false);
             }
-            flow.facts.mark_ending();
-            if evaluate_now && mine(&flow) {
-                let at = packet_time(flow.last_seen.as_duration());
-                evaluate(&actions, &mut flow, at, false, &mut dispatch);
-            }
-            on_end(flow);
+            end_flow(&actions, evaluate_now, flow, &mine, &mut dispatch, &mut on_end)
         };
         match now {
             Some(now) => self.table.expire(now, &mut end),
             None => self.table.drain(&mut end),
         }
+    }
+
+    /// End the flows a full table evicted since the last call (replay's table keeps them, see
+    /// [`FlowTable::take_evicted`]) as [`Worker::end_flows`] ends expired ones.
+    pub fn end_evicted(
+        &mut self,
+        mine: impl Fn(&Flow) -> bool,
+        mut dispatch: impl FnMut(&mut Flow, Dispatch),
+        mut on_end: impl FnMut(Flow),
+    ) {
+        if !self.table.has_evicted() {
+            return;
+        }
+        let actions = self.actions.load();
+        let evaluate_now = self.evaluate;
+        self.table.take_evicted(|flow| end_flow(&actions, evaluate_now, flow, &mine, &mut dispatch, &mut on_end));
     }
 
     /// After a reload: forget which actions matched (their indexes refer to the old
@@ -217,6 +228,24 @@ impl Worker {
             evaluate(&actions, flow, at, true, &mut dispatch);
         }
     }
+}
+
+/// A flow that leaves the table: its facts final, evaluated once more (when `evaluate` and
+/// `mine` say so), then handed to `on_end`.
+fn end_flow(
+    actions: &ActionSet,
+    evaluate_now: bool,
+    mut flow: Flow,
+    mine: &impl Fn(&Flow) -> bool,
+    dispatch: &mut impl FnMut(&mut Flow, Dispatch),
+    on_end: &mut impl FnMut(Flow),
+) {
+    flow.facts.mark_ending();
+    if evaluate_now && mine(&flow) {
+        let at = packet_time(flow.last_seen.as_duration());
+        evaluate(actions, &mut flow, at, false, dispatch);
+    }
+    on_end(flow);
 }
 
 /// Evaluate the actions on a flow whose facts changed (called once per change). An action

@@ -14,6 +14,7 @@ use super::risks;
 use crate::facts::finality::Final;
 use crate::facts::protocol;
 use crate::facts::{AppFacts, FlowFacts, OtherType, TunnelType};
+use crate::input::edit_distance;
 
 /// One attribute criteria can test.
 #[derive(Debug)]
@@ -698,22 +699,6 @@ fn suggestion(name: &str) -> Option<&'static str> {
     None
 }
 
-/// Levenshtein distance over characters.
-pub(super) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitute = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -762,14 +747,6 @@ mod tests {
             assert!(ATTRIBUTES.iter().any(|a| a.name == name), "{name}");
             assert_ne!(needs(name), Final::NONE, "{name}");
         }
-    }
-
-    #[test]
-    fn edit_distances() {
-        assert_eq!(edit_distance("ssl_verison", "ssl_version"), 2);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("ip_nat", "ip_nat"), 0);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
     #[test]

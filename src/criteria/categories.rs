@@ -109,7 +109,7 @@ impl CategoryKind {
         let lower = tag.to_ascii_lowercase();
         self.table()
             .iter()
-            .map(|&(t, _)| (super::attribute::edit_distance(&lower, t), t))
+            .map(|&(t, _)| (crate::input::edit_distance(&lower, t), t))
             .filter(|&(d, t)| d <= (t.len() / 3).max(2) || t.contains(lower.as_str()) && lower.len() >= 3)
             .min_by_key(|&(d, _)| d)
             .map(|(_, t)| t)

@@ -61,14 +61,14 @@ impl AddressGroups {
         AddressGroups::default()
     }
 
-    /// Reads and checks `path`.
+    /// Reads and checks `path` (a bounded regular file, as every configuration file: [`crate::input::read_file`]).
     ///
     /// # Errors
     ///
     /// The first problem, naming the file and the JSON key (`$.iot.ips[2]`).
     pub fn load(path: impl AsRef<Path>) -> Result<AddressGroups, AddressGroupsError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
+        let text = crate::input::read_file(path)
             .map_err(|e| AddressGroupsError::Read { file: path.to_path_buf(), message: e.to_string() })?;
         AddressGroups::from_json(&text, path)
     }
@@ -151,7 +151,7 @@ impl AddressGroups {
     pub(super) fn closest(&self, name: &str) -> Option<&str> {
         let limit = (name.chars().count() / 3).max(1);
         self.names()
-            .map(|n| (super::attribute::edit_distance(&name.to_ascii_lowercase(), &n.to_ascii_lowercase()), n))
+            .map(|n| (crate::input::edit_distance(&name.to_ascii_lowercase(), &n.to_ascii_lowercase()), n))
             .filter(|&(d, _)| d <= limit)
             .min_by_key(|&(d, _)| d)
             .map(|(_, n)| n)

@@ -27,18 +27,7 @@ impl Criteria {
     }
 }
 
-/// The spelling closest to `word` among `candidates`, case-insensitively: the smallest edit
-/// distance within about a third of the word.
-pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let lower = word.to_ascii_lowercase();
-    let limit = (lower.chars().count() / 3).max(1);
-    candidates
-        .into_iter()
-        .map(|c| (super::attribute::edit_distance(&lower, &c.to_ascii_lowercase()), c))
-        .filter(|&(d, _)| d <= limit)
-        .min_by_key(|&(d, _)| d)
-        .map(|(_, c)| c)
-}
+pub use crate::input::closest;
 
 /// The protocol name closest to an unknown one, old aliases included (answered with the
 /// current name).

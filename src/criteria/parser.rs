@@ -370,7 +370,7 @@ impl Parser<'_> {
                     }
                     TokenKind::Ident(name) => ["true", "false"]
                         .into_iter()
-                        .find(|b| attribute::edit_distance(&name.to_ascii_lowercase(), b) <= 1)
+                        .find(|b| crate::input::edit_distance(&name.to_ascii_lowercase(), b) <= 1)
                         .or_else(|| attribute::closest_constant(name))
                         .map_or_else(|| format!(" (text is quoted: `'{name}'`)"), |b| format!(": did you mean `{b}`?")),
                     _ => String::new(),

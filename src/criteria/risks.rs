@@ -157,7 +157,7 @@ pub fn unknown_message(name: &str) -> String {
     let lower = name.to_ascii_lowercase();
     let closest = RISKS[1..]
         .iter()
-        .map(|r| (super::attribute::edit_distance(&lower, r), *r))
+        .map(|r| (crate::input::edit_distance(&lower, r), *r))
         .filter(|&(d, r)| d <= (r.len() / 3).max(2))
         .min_by_key(|&(d, _)| d);
     match closest {

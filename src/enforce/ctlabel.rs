@@ -101,7 +101,8 @@ impl ConnLabelMap {
         ConnLabelMap { by_name }
     }
 
-    /// Reads the configured file, or the default then the fallback. A missing file is an empty
+    /// Reads the configured file, or the default then the fallback (as every configuration file:
+    /// `input::read_file`, a bounded regular file). A missing file is an empty
     /// map (only names then fail); the path read, if any, comes back for messages.
     pub fn load(globals: &CtLabelGlobals) -> Result<(ConnLabelMap, Option<PathBuf>), String> {
         let candidates: Vec<&Path> = match &globals.connlabel_conf {
@@ -109,7 +110,7 @@ impl ConnLabelMap {
             None => vec![Path::new(DEFAULT_CONNLABEL_CONF), Path::new(FALLBACK_CONNLABEL_CONF)],
         };
         for path in candidates {
-            match std::fs::read_to_string(path) {
+            match crate::input::read_file(path) {
                 Ok(text) => return Ok((ConnLabelMap::parse(&text), Some(path.to_path_buf()))),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(format!("{}: {e}", path.display())),

@@ -26,6 +26,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::{Target, TargetGlobals, TargetSpec, KINDS};
+use crate::input::Escaped;
 
 /// One kind of target (`"target_type": TYPE`), implemented by its configuration type.
 pub trait TargetKind: Sized {
@@ -165,7 +166,8 @@ macro_rules! targets {
     };
 }
 
-/// Keys every target object may have, whatever its type.
+/// Keys every target object may have, whatever its type; both decide whether the target acts
+/// (a misspelling of either is an error, see [`Problems::unknown_key`]).
 const COMMON_TARGET_KEYS: &[&str] = &["target_type", "target_enabled"];
 
 impl TargetSpec {
@@ -213,10 +215,11 @@ impl TargetSpec {
             props.error(&type_path, format!("target type '{target_type}' ({why}) is not available on Linux"));
             return None;
         }
+        let known: Vec<&[&str]> = std::iter::once(COMMON_TARGET_KEYS).chain(kind.keys.iter().copied()).collect();
         for (key, _, path) in &props.merged {
-            if !COMMON_TARGET_KEYS.contains(&key.as_str()) && !kind.keys.iter().any(|keys| keys.contains(&key.as_str()))
-            {
-                props.problems.warn(path, "unknown key for this target type, ignored");
+            if !known.iter().any(|keys| keys.contains(&key.as_str())) {
+                let what = "unknown key for this target type";
+                props.problems.unknown_key(path, key, what, &known, COMMON_TARGET_KEYS);
             }
         }
         TargetSpec::parse_as(target_type, &mut props, globals).filter(|_| enabled)
@@ -244,7 +247,7 @@ impl TargetGlobals {
                 continue;
             };
             let Some(entries) = problems.object(v, &path) else { continue };
-            problems.unknown_keys(entries, &path, &[kind.global_keys]);
+            problems.unknown_keys(entries, &path, &[kind.global_keys], &[]);
             let merged = entries.iter().map(|(k, v)| (k.clone(), v, format!("{path}.{k}"))).collect();
             let mut props = Props { name: key, path, merged, problems };
             globals.parse_as(key, &mut props);
@@ -286,10 +289,11 @@ impl fmt::Display for Problem {
             Severity::Warning => "warning",
             Severity::Error => "error",
         };
-        write!(f, "{level}: {}: {}", self.path, self.message)?;
+        // Paths hold keys and messages quote values from the file: terminal controls escaped.
+        write!(f, "{level}: {}: {}", Escaped(&self.path), Escaped(&self.message))?;
         if let Some(detail) = &self.detail {
             for line in detail.lines() {
-                write!(f, "\n    {line}")?;
+                write!(f, "\n    {}", Escaped(line))?;
             }
         }
         Ok(())
@@ -332,12 +336,30 @@ impl Problems {
         }
     }
 
-    /// Warn about every key of `map` in none of the `known` lists.
-    pub fn unknown_keys(&mut self, map: &Map<String, Value>, path: &str, known: &[&[&str]]) {
+    /// Report every key of `map` in none of the `known` lists (see [`Problems::unknown_key`]).
+    pub fn unknown_keys(&mut self, map: &Map<String, Value>, path: &str, known: &[&[&str]], decisive: &[&str]) {
         for key in map.keys() {
             if !known.iter().any(|set| set.contains(&key.as_str())) {
-                self.warn(&format!("{path}.{key}"), "unknown key, ignored");
+                self.unknown_key(&format!("{path}.{key}"), key, "unknown key", known, decisive);
             }
+        }
+    }
+
+    /// Report `key` (at `path`), which none of the `known` lists has, with the closest known
+    /// spelling. A warning (the key is ignored), except when the closest spelling is one of the
+    /// `decisive` keys (those that decide who is matched, exempt or acted on): ignoring a
+    /// misspelt `exemptions` would block the host it exempts, so that is an error.
+    pub fn unknown_key(&mut self, path: &str, key: &str, what: &str, known: &[&[&str]], decisive: &[&str]) {
+        match crate::input::closest(key, known.iter().flat_map(|set| set.iter().copied())) {
+            Some(best) if decisive.contains(&best) => self.error(
+                path,
+                format!(
+                    "{what}: did you mean '{best}'? (refused: '{best}' decides what is matched, \
+                     exempt or enforced, so a misspelling must not be ignored)"
+                ),
+            ),
+            Some(best) => self.warn(path, format!("{what}, ignored: did you mean '{best}'?")),
+            None => self.warn(path, format!("{what}, ignored")),
         }
     }
 }

@@ -62,6 +62,9 @@ pub struct TableConfig {
     /// once it is established or carries payload, and until then they are not final
     /// ([`Final::CONNTRACK`]). Off (replay): they are final from the start.
     pub conntrack: bool,
+    /// Keep the flows eviction takes out until [`FlowTable::take_evicted`] collects them (replay:
+    /// every flow of a capture is reported). Off, an evicted flow is only counted.
+    pub keep_evicted: bool,
 }
 
 impl Default for TableConfig {
@@ -77,6 +80,7 @@ impl Default for TableConfig {
             dns_hint_capacity: 65_536,
             initial_flows: 65_536,
             conntrack: false,
+            keep_evicted: false,
         }
     }
 }
@@ -419,6 +423,8 @@ pub struct FlowTable {
     created: Fifo,
     /// Flows created unestablished, in creation order (the first to be evicted).
     unestablished: Fifo,
+    /// Evicted flows not collected yet (only with `keep_evicted`).
+    evicted: Vec<Flow>,
 }
 
 /// Live entries of the `created` queue looked at for an undetected flow before the oldest is
@@ -441,6 +447,7 @@ impl FlowTable {
             dns_hints: (config.dns_hint_capacity > 0).then(|| DnsHintCache::new(config.dns_hint_capacity)),
             created: Fifo::with_capacity(config.max_flows),
             unestablished: Fifo::with_capacity(config.max_flows),
+            evicted: Vec::new(),
             config,
         }
     }
@@ -753,7 +760,22 @@ impl FlowTable {
             };
         }
         let Some(id) = victim else { return false };
-        self.remove_flow(id).is_some()
+        let Some(mut flow) = self.remove_flow(id) else { return false };
+        if self.config.keep_evicted {
+            flow.end_detection();
+            self.evicted.push(flow);
+        }
+        true
+    }
+
+    /// Whether evicted flows wait for [`FlowTable::take_evicted`].
+    pub fn has_evicted(&self) -> bool {
+        !self.evicted.is_empty()
+    }
+
+    /// Hand over the flows evicted since the last call (with `keep_evicted`), in eviction order.
+    pub fn take_evicted(&mut self, on_flow: impl FnMut(Flow)) {
+        self.evicted.drain(..).for_each(on_flow);
     }
 
     /// Take flow `id` out of the index and the slab.
@@ -1088,6 +1110,26 @@ mod tests {
         assert_eq!(t.stats().evicted_undetected + t.stats().evicted_oldest, 1);
         assert!(t.get_mut(&key(1)).is_none(), "the oldest undetected flow went");
         assert!(t.get_mut(&key(3)).is_some());
+    }
+
+    #[test]
+    fn evicted_flows_are_kept_for_collection_only_when_asked() {
+        let server = "1.1.1.1";
+        for keep in [false, true] {
+            let mut t = FlowTable::new(
+                TableConfig { max_flows: 2, keep_evicted: keep, ..TableConfig::default() },
+                Arc::new(Locality::new(vec!["192.168.1.0/24".parse().unwrap()], vec![])),
+                "br-lan",
+                false,
+            );
+            for port in [1, 2, 3, 4] {
+                t.process(&tcp("192.168.1.10", port, server, 443, SYN, b""), Duration::ZERO).unwrap();
+            }
+            let mut ports = Vec::new();
+            t.take_evicted(|f| ports.push(f.facts.local_port));
+            assert_eq!(ports, if keep { vec![1, 2] } else { vec![] });
+            assert!(!t.has_evicted());
+        }
     }
 
     #[test]

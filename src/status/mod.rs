@@ -133,8 +133,14 @@ pub struct Status {
 /// The agent's shared status: written rarely by workers and the enforcer, read per request.
 pub type SharedStatus = Arc<Mutex<Status>>;
 
-/// Serve `status` on `path` until `stop` is set. An existing socket file is replaced.
-pub fn serve(path: &Path, status: SharedStatus, stop: Arc<AtomicBool>) -> std::io::Result<std::thread::JoinHandle<()>> {
+/// Serve `status` on `path` until `stop` is set. An existing socket file is replaced. The
+/// socket's mode is [`CONTROL_SOCKET_MODE`]; its group is `group` when given.
+pub fn serve(
+    path: &Path,
+    group: Option<u32>,
+    status: SharedStatus,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
     // Only a socket is ever removed at that path (a stale one of an agent that died; a running
     // agent holds the control socket's lock, taken before this).
@@ -151,6 +157,9 @@ pub fn serve(path: &Path, status: SharedStatus, stop: Arc<AtomicBool>) -> std::i
     let listener = UnixListener::bind(path)?;
     // An explicit mode, whatever the umask: owner and group may ask for the status.
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(CONTROL_SOCKET_MODE))?;
+    if let Some(gid) = group {
+        std::os::unix::fs::chown(path, None, Some(gid))?;
+    }
     let inode = std::fs::symlink_metadata(path)?.ino();
     listener.set_nonblocking(true)?;
     let path = path.to_path_buf();
@@ -292,5 +301,40 @@ impl std::fmt::Display for Status {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    #[test]
+    fn the_control_socket_gets_its_mode_and_the_group_asked_for() {
+        // Root may give any group; anyone else one of their own other than the primary one.
+        let egid = nix::unistd::getegid();
+        let group = if nix::unistd::geteuid().is_root() {
+            4242
+        } else {
+            match nix::unistd::getgroups().unwrap_or_default().into_iter().find(|g| *g != egid) {
+                Some(g) => g.as_raw(),
+                None => {
+                    eprintln!("skipped: no group to give the socket but the primary one");
+                    return;
+                }
+            }
+        };
+        let dir = std::env::temp_dir().join(format!("flowsieve-status-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.sock");
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = serve(&path, Some(group), SharedStatus::default(), stop.clone()).unwrap();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert_eq!((meta.gid(), meta.permissions().mode() & 0o777), (group, CONTROL_SOCKET_MODE));
+        assert_eq!(query(&path).unwrap().reloads, 0, "the socket serves");
+        stop.store(true, Ordering::Relaxed);
+        thread.join().unwrap();
+        assert!(!path.exists(), "its own socket is removed at the end");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
