@@ -592,8 +592,9 @@ pub static ATTRIBUTES: &[Attribute] = &[
         name: "fhc_hit",
         aliases: &[],
         accessor: Accessor::Bool(|_| false),
-        doc: "Netify's flow hash cache answered detection",
-        caveat: Some("flowsieve has no flow hash cache"),
+        // Exactly false, not unsupported: every flow is detected from its own packets.
+        doc: "Netify's flow hash cache answered detection (never: flowsieve keeps no flow hash cache)",
+        caveat: None,
     },
     Attribute {
         name: "soft_dissector",
@@ -619,9 +620,9 @@ pub static ATTRIBUTES: &[Attribute] = &[
     Attribute {
         name: "tls_ech",
         aliases: &[],
-        accessor: Accessor::Bool(|_| false),
-        doc: "the TLS ClientHello offered Encrypted Client Hello",
-        caveat: Some("the TLS dissector does not record ECH yet"),
+        accessor: Accessor::Bool(|f| f.tls.ech()),
+        doc: "the TLS ClientHello offered Encrypted Client Hello (the encrypted_client_hello extension, real or GREASE)",
+        caveat: None,
     },
     Attribute {
         name: "iface_nfq_src",

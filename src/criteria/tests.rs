@@ -473,6 +473,7 @@ fn full_language_against_flows() {
         ("dhc_hit;", |f| f.dns_hostname = Some("example.com".into()), true),
         ("!dhc_hit;", |_| {}, true),
         ("fhc_hit || soft_dissector || expiring || expired || tls_ech;", |_| {}, false),
+        ("tls_ech;", |f| f.tls.set_ech(), true),
         ("expiring && expired;", |f| f.mark_ending(), true),
         ("iface_nfq_src == 'br-lan' or iface_nfq_dst == 'br-lan';", |_| {}, false),
         (

@@ -350,6 +350,8 @@ impl TlsFacts {
     const HAS_JA4: u8 = 4;
     /// The flow's detected hostname is this SNI (stored once, here).
     const SNI_IS_HOSTNAME: u8 = 8;
+    /// The ClientHello offered Encrypted Client Hello.
+    const ECH: u8 = 16;
     /// `cn_ref` value: the subject CN is the SNI.
     const CN_IS_SNI: u8 = u8::MAX;
 
@@ -391,6 +393,15 @@ impl TlsFacts {
     /// JA4 of the ClientHello, e.g. `t13d1516h2_8daaf6152771_e5627efa2ab1`.
     pub fn ja4(&self) -> Option<&Ja4> {
         (self.flags & Self::HAS_JA4 != 0).then_some(&self.ja4)
+    }
+
+    /// Whether the ClientHello carried the encrypted_client_hello extension.
+    pub fn ech(&self) -> bool {
+        self.flags & Self::ECH != 0
+    }
+
+    pub fn set_ech(&mut self) {
+        self.flags |= Self::ECH;
     }
 
     pub fn set_ja3(&mut self, digest: Md5Digest) {

@@ -34,6 +34,9 @@ pub(super) struct ClientHello<'a> {
     pub(super) sni: Option<&'a str>,
     /// A server_name extension is present (JA4 `d`), whether or not its name is printable.
     pub(super) has_sni: bool,
+    /// The hello carries the encrypted_client_hello extension (the outer hello of ECH, or a
+    /// GREASE ECH: both say the client speaks ECH).
+    pub(super) ech: bool,
     /// ALPN ProtocolNameList, already checked.
     pub(super) alpn: Option<&'a [u8]>,
     /// cipher_suites, an even number of bytes.
@@ -103,6 +106,7 @@ impl<'a> ClientHello<'a> {
             offered: None,
             sni: None,
             has_sni: false,
+            ech: false,
             alpn: None,
             ciphers,
             extensions: &[],
@@ -119,6 +123,7 @@ impl<'a> ClientHello<'a> {
                     hello.sni = host_name(data)?;
                 }
                 EXT_ALPN => hello.alpn = Some(protocol_name_list(data)?),
+                EXT_ENCRYPTED_CLIENT_HELLO => hello.ech = true,
                 EXT_SUPPORTED_VERSIONS => hello.offered = highest_version(data)?,
                 EXT_SUPPORTED_GROUPS => hello.groups = even_list16(data),
                 EXT_SIGNATURE_ALGORITHMS => hello.signature_algorithms = even_list16(data),
@@ -135,6 +140,9 @@ impl<'a> ClientHello<'a> {
 
     pub(super) fn record(&self, facts: &mut FlowFacts, transport: Transport) {
         facts.tls.client_version = final_version(self.offered.unwrap_or(self.legacy_version));
+        if self.ech {
+            facts.tls.set_ech();
+        }
         let alpn = self.alpn.map(|list| protocol_names(list).filter_map(printable));
         if let Some(sni) = self.sni {
             // Also the flow's hostname when it has none (stored once); one text rebuild for

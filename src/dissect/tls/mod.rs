@@ -54,6 +54,8 @@ const EXT_SUPPORTED_GROUPS: u16 = 10;
 const EXT_EC_POINT_FORMATS: u16 = 11;
 const EXT_SIGNATURE_ALGORITHMS: u16 = 13;
 const EXT_ALPN: u16 = 16;
+/// Encrypted Client Hello (draft-ietf-tls-esni, the code point browsers send since 2023).
+const EXT_ENCRYPTED_CLIENT_HELLO: u16 = 0xfe0d;
 const EXT_SUPPORTED_VERSIONS: u16 = 43;
 /// RFC 9001 §8.2 quic_transport_parameters, and the code drafts before 33 used.
 const EXT_QUIC_TRANSPORT_PARAMETERS: u16 = 0x39;
@@ -709,6 +711,21 @@ pub(crate) mod tests {
             v.extend(len16(&exts.concat()));
         }
         handshake(SERVER_HELLO, &v)
+    }
+
+    #[test]
+    fn encrypted_client_hello_is_recorded_only_when_offered() {
+        let on_port =
+            |port: u16| FlowFacts { ip_protocol: 6, local_port: 50000, other_port: port, ..FlowFacts::default() };
+        let (mut d, mut f) = (TlsDissector::default(), on_port(443));
+        let outer = [sni(b"public.example.com"), extension(EXT_ENCRYPTED_CLIENT_HELLO, &[0, 0, 1, 0, 1, 7, 0, 0])];
+        feed(&mut d, &mut f, Forward, &record(&client_hello(0x0303, Some(&outer))));
+        assert!(f.tls.ech(), "the outer hello carries encrypted_client_hello");
+        assert_eq!(f.tls.sni(), Some("public.example.com"), "the outer SNI is the one in the clear");
+
+        let (mut d, mut f) = (TlsDissector::default(), on_port(443));
+        feed(&mut d, &mut f, Forward, &record(&client_hello(0x0303, Some(&[sni(b"public.example.com")]))));
+        assert!(!f.tls.ech());
     }
 
     /// `bytes` cut into records of `content` type carrying at most `fragment` bytes each.
