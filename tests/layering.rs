@@ -5,7 +5,7 @@
 //! Reads `src/**/*.rs` as text: for each top-level module, the other top-level modules its
 //! code names through `crate::X`, `crate::{X, …}` (also across lines) or a `super::` chain that
 //! climbs to the crate root. Comments and string literals are skipped, so doc links do not
-//! count. `src/main.rs` is the binary, a crate of its own, and not looked at.
+//! count. `src/main.rs` and `src/main/` are the binary, a crate of its own, and not looked at.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -93,7 +93,7 @@ fn graph(src: &Path) -> Graph {
         .collect();
     for file in files {
         let rel = file.strip_prefix(src).unwrap().to_string_lossy().replace('\\', "/");
-        if rel == "lib.rs" || rel == "main.rs" {
+        if rel == "lib.rs" || rel == "main.rs" || rel.starts_with("main/") {
             continue;
         }
         let top = rel.split('/').next().unwrap().trim_end_matches(".rs").to_string();

@@ -5,7 +5,7 @@
 
 use super::starttls::{is_user_or_pass, StartTls};
 use super::text::{contains_ci, prefix_agrees, split_line, starts_with_ci};
-use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
+use super::{protocol, Dissector, Parsed, Ports, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
 
 /// FTP: `AUTH TLS` (RFC 4217) is followed into the TLS handshake.
@@ -45,12 +45,8 @@ impl Dissector for FtpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::FTP_CONTROL;
     const TRANSPORTS: Transports = Transports::TCP;
 
-    fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
-        if flow.is_tcp() {
-            classify(segment.payload)
-        } else {
-            Probe::NotForUs
-        }
+    fn probe(segment: &Segment<'_>) -> Probe {
+        classify(segment.payload)
     }
 
     const PORTS: Ports = Ports::tcp(&[21]);

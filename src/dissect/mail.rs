@@ -63,12 +63,8 @@ impl Dissector for SmtpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::SMTP;
     const TRANSPORTS: Transports = Transports::TCP;
 
-    fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
-        if flow.is_tcp() {
-            smtp(segment.payload)
-        } else {
-            Probe::NotForUs
-        }
+    fn probe(segment: &Segment<'_>) -> Probe {
+        smtp(segment.payload)
     }
 
     const PORTS: Ports = Ports::tcp(&[25, 587]);

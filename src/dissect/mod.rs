@@ -265,9 +265,15 @@ pub trait Dissector: Default {
     fn probe(_segment: &Segment<'_>) -> Probe {
         Probe::NotForUs
     }
-    /// Like [`Dissector::probe`], knowing the flow's transport and ports.
-    fn probe_flow(_flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
-        Self::probe(segment)
+    /// Like [`Dissector::probe`], knowing the flow's transport and ports. The default probes
+    /// only flows on [`Dissector::TRANSPORTS`], so a declared transport is a promise the probe
+    /// keeps even when called without the registry (tests, fuzzing).
+    fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
+        if Self::TRANSPORTS.allows(flow.ip_protocol) {
+            Self::probe(segment)
+        } else {
+            Probe::NotForUs
+        }
     }
     /// Transports on which [`Dissector::probe_flow`] can answer anything but `NotForUs`. The
     /// registry rules the dissector out on the others when the flow starts, without probing.

@@ -4,7 +4,7 @@
 //! CancelRequest.
 
 use super::reader::be_u32_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
+use super::{protocol, Dissector, Ports, Probe, Segment, Transports};
 
 const STARTUP_V3: u32 = 196_608;
 const SSL_REQUEST: u32 = 80_877_103;
@@ -35,12 +35,8 @@ impl Dissector for PostgresDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::POSTGRES;
     const TRANSPORTS: Transports = Transports::TCP;
 
-    fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
-        if flow.is_tcp() {
-            classify(segment.payload)
-        } else {
-            Probe::NotForUs
-        }
+    fn probe(segment: &Segment<'_>) -> Probe {
+        classify(segment.payload)
     }
 
     const PORTS: Ports = Ports::tcp(&[5432]);

@@ -6,7 +6,7 @@
 use super::reader::be_len16_at;
 use super::starttls::StartTls;
 use super::text::contains_ci;
-use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
+use super::{protocol, Dissector, Parsed, Ports, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
 
 /// RDP: after the X.224 negotiation most sessions switch to TLS (MS-RDPBCGR §5.4.5.1,
@@ -45,12 +45,8 @@ impl Dissector for RdpDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::RDP;
     const TRANSPORTS: Transports = Transports::TCP;
 
-    fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
-        if flow.is_tcp() {
-            classify(segment.payload)
-        } else {
-            Probe::NotForUs
-        }
+    fn probe(segment: &Segment<'_>) -> Probe {
+        classify(segment.payload)
     }
 
     const PORTS: Ports = Ports::both(&[3389]);

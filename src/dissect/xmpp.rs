@@ -7,7 +7,7 @@
 //! No port hint: nDPI guesses nothing for a bare connection to 5222 or 5269 (its `synscan.pcap`),
 //! and other messengers (WhatsApp, Threema) use 5222 with protocols of their own.
 
-use super::{protocol, Dissector, FlowInfo, Probe, Segment, Transports};
+use super::{protocol, Dissector, Probe, Segment, Transports};
 
 const DECLARATION: &[u8] = b"<?xml";
 const STREAM: &[u8] = b"<stream:stream";
@@ -50,12 +50,8 @@ impl Dissector for XmppDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::XMPP;
     const TRANSPORTS: Transports = Transports::TCP;
 
-    fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
-        if flow.is_tcp() {
-            stream(segment.payload)
-        } else {
-            Probe::NotForUs
-        }
+    fn probe(segment: &Segment<'_>) -> Probe {
+        stream(segment.payload)
     }
 }
 
