@@ -40,8 +40,9 @@ fn rlp_list_len(p: &[u8]) -> Option<usize> {
         b @ 0xc0..=0xf7 => Some(1 + usize::from(b - 0xc0)),
         b @ 0xf8..=0xff => {
             let n = usize::from(b - 0xf7);
+            // Up to 8 length bytes: a hostile length must not overflow the total.
             let len = p.get(1..1 + n)?.iter().fold(0usize, |acc, &x| (acc << 8) | usize::from(x));
-            Some(1 + n + len)
+            len.checked_add(1 + n)
         }
         _ => None,
     }
@@ -78,6 +79,15 @@ mod tests {
     use super::*;
     use crate::dissect::testing::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn an_rlp_length_of_eight_bytes_does_not_overflow() {
+        // Found by the `registry` fuzz target: 0xff announces 8 length bytes, all 0xff.
+        let mut p = vec![0xff];
+        p.extend([0xff; 8]);
+        assert_eq!(rlp_list_len(&p), None);
+        assert_eq!(rlp_list_len(&[0xf8, 0x02]), Some(4));
+    }
 
     /// ethereum.pcap, 87.14.222.25:56693 → 192.168.1.184:30303: a discovery v4 ping.
     const PING: &str = concat!(
