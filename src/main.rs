@@ -673,8 +673,14 @@ fn write_flow_text(out: &mut impl Write, flow: &Flow) -> std::io::Result<()> {
     if let Some(host) = f.detected_hostname() {
         write!(out, " host={host}")?;
     }
-    if let (Some(tag), true) = (&f.application.tag, f.application.id != 0) {
-        write!(out, " app={tag}")?;
+    match (&f.application.tag, f.application.id) {
+        (_, 0) => {}
+        (Some(tag), _) => write!(out, " app={tag}")?,
+        // An ID a soft dissector set that the loaded list does not name.
+        (None, id) => write!(out, " app={id}")?,
+    }
+    if f.application.soft_dissector {
+        write!(out, " soft_dissector")?;
     }
     write!(out, " packets={} bytes={}", f.packets(), f.bytes())?;
     if !flow.verdicts.actions.is_empty() {

@@ -51,10 +51,12 @@ fn classify_does_not_allocate() {
         ),
         FlowFacts { other_ip: "149.154.167.51".parse().unwrap(), ..FlowFacts::default() },
         FlowFacts { other_ip: "2a03:2880:f003:c07:face:b00c::2".parse().unwrap(), ..FlowFacts::default() },
+        // Soft dissectors run once detection has named a protocol or given up.
         FlowFacts {
             other_ip: "179.60.195.33".parse().unwrap(),
             other_port: 5222,
             ip_protocol: 6,
+            detection_complete: true,
             ..FlowFacts::default()
         },
         named("nothing.example", FlowFacts { other_ip: "192.0.2.1".parse().unwrap(), ..FlowFacts::default() }),

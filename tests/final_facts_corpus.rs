@@ -34,7 +34,8 @@ use flowsieve::flow::key::FlowKey;
 use flowsieve::flow::locality::Locality;
 use flowsieve::flow::table::{Change, Flow, FlowTable, TableConfig};
 
-/// Every kind of test whose answer can change while detection runs.
+/// Every kind of test whose answer can change while detection runs (a soft dissector's match,
+/// which sets `soft_dissector` and may change the application and protocol, included).
 const CONFIG: &str = r#"{
   "exemptions": ["detected_hostname == 'rx:\\.local$';"],
   "actions": {
@@ -50,14 +51,17 @@ const CONFIG: &str = r#"{
     "host_not_example": { "criteria": ["detected_hostname != 'rx:google|gstatic';", "other_port == 53;"], "targets": ["l"] },
     "halting":      { "criteria": "ssl_cipher == 0xc02f;", "targets": ["l"], "halt_on_match": true },
     "after_halt":   { "criteria": "other_port == 443;", "targets": ["l"] },
-    "http":         { "criteria": "protocol == 'HTTP' && local_port != 0;", "targets": ["l"] }
+    "http":         { "criteria": "protocol == 'HTTP' && local_port != 0;", "targets": ["l"] },
+    "soft":         { "criteria": "soft_dissector;", "targets": ["l"] },
+    "not_soft_zoom": { "criteria": "app == 'netify.zoom' && !soft_dissector && protocol != 'ZOOM';", "targets": ["l"] },
+    "ntp_by_soft":  { "criteria": "protocol == 'NTP' && app == 'netify.ntp';", "targets": ["l"] }
   },
   "targets": { "l": { "target_type": "log" } }
 }"#;
 
 fn config() -> FlowActionsConfig {
     let config = parse(CONFIG, Path::new("final-facts.json")).unwrap_or_else(|e| panic!("{:?}", e.problems));
-    assert_eq!(config.actions.actions.len(), 13);
+    assert_eq!(config.actions.actions.len(), 16);
     config
 }
 

@@ -156,11 +156,15 @@ impl Classifier {
     }
 
     /// Fills `facts.application` (ID, tag, categories) from the flow's protocol, host names
-    /// and remote address. Returns whether anything changed. Allocates nothing (tags are shared
-    /// from the catalogue) unless a host-name rewrite applies.
+    /// and remote address, then runs the soft dissectors when they are due. Returns whether
+    /// anything changed. Allocates nothing (tags are shared from the catalogue) unless a
+    /// host-name rewrite applies.
     ///
     /// An application once found is kept when nothing matches later (facts only grow); a
-    /// better source found later (a host name after the address) replaces it.
+    /// better source found later (a host name after the address) replaces it. Once a soft
+    /// dissector has matched (`facts.application.soft_dissector`), the application and protocol
+    /// are what it left: as in netifyd, the match completes detection (the flow table finishes
+    /// it, [`Classifier::soft_dissect`]).
     pub fn classify(&self, facts: &mut FlowFacts) -> bool {
         let before = (
             facts.application.id,
@@ -168,8 +172,38 @@ impl Classifier {
             facts.application.protocol_category,
             facts.application.domain_category,
             facts.application.from_dns_hint,
+            facts.application.soft_dissector,
             facts.protocol,
         );
+        if !facts.application.soft_dissector {
+            self.find_application(facts);
+            self.soft_dissect(facts);
+        }
+        let domain_category = facts
+            .detected_hostname()
+            .map(|h| self.categories.domain_category(h))
+            .filter(|&c| c != 0)
+            .or_else(|| facts.dns_hostname.as_deref().map(|h| self.categories.domain_category(h)))
+            .unwrap_or(0);
+        let app = &mut facts.application;
+        app.category = self.categories.application_category(app.id);
+        app.protocol_category = self.categories.protocol_category(facts.protocol);
+        app.domain_category = domain_category;
+        before
+            != (
+                app.id,
+                app.category,
+                app.protocol_category,
+                app.domain_category,
+                app.from_dns_hint,
+                app.soft_dissector,
+                facts.protocol,
+            )
+    }
+
+    /// Netify's order (docs/FLOW-ACTIONS.md §5): protocol twins, the detected host name, the
+    /// DNS host name, the other address (not for DNS flows), the TLS certificate's names.
+    fn find_application(&self, facts: &mut FlowFacts) {
         let found = self
             .twins
             .iter()
@@ -194,35 +228,54 @@ impl Classifier {
         if let Some((index, from_dns_hint)) = found {
             set_app(&mut facts.application, Some(self.apps.app_at(index)), from_dns_hint);
         }
-        for soft in self.apps.soft_dissectors() {
-            if soft.evaluate(facts) == Some(true) {
-                if soft.app_id >= 0 {
-                    let id = u32::try_from(soft.app_id).unwrap_or(0);
-                    match self.apps.by_id(id) {
-                        Some(app) => set_app(&mut facts.application, Some(app), false),
-                        None => set_app(&mut facts.application, None, false),
-                    }
-                }
-                // A protocol its dissector made final during detection stays (actions may
-                // have decided on it).
-                let kept = facts.final_facts.contains(Final::PROTOCOL) && !facts.final_facts.contains(Final::DETECTION);
-                if let (Ok(p), false) = (u16::try_from(soft.protocol_id), kept) {
-                    facts.protocol = protocol::ProtocolId(p);
-                }
-                break;
-            }
+    }
+
+    /// The soft dissectors (`nsd:` lines), after the other steps, as netifyd runs them: only
+    /// once detection has named a protocol or is over (netifyd evaluates them in its flow
+    /// update, which follows the first detection, each metadata update and the give-up), the
+    /// first line whose expression matches wins, and it sets the flow's `soft_dissector` flag.
+    /// Returns whether a line matched now; the caller completes detection then.
+    ///
+    /// A line that would rename a protocol its dissector has already made final during
+    /// detection (an HTTP request's) does not match: actions may have decided on that protocol
+    /// (docs/FLOW-ACTIONS.md §5 says so).
+    pub fn soft_dissect(&self, facts: &mut FlowFacts) -> bool {
+        if facts.application.soft_dissector
+            || (facts.protocol == protocol::UNKNOWN && !facts.detection_complete)
+            || self.apps.soft_dissectors().is_empty()
+        {
+            return false;
         }
-        let domain_category = facts
-            .detected_hostname()
-            .map(|h| self.categories.domain_category(h))
-            .filter(|&c| c != 0)
-            .or_else(|| facts.dns_hostname.as_deref().map(|h| self.categories.domain_category(h)))
-            .unwrap_or(0);
-        let app = &mut facts.application;
-        app.category = self.categories.application_category(app.id);
-        app.protocol_category = self.categories.protocol_category(facts.protocol);
-        app.domain_category = domain_category;
-        before != (app.id, app.category, app.protocol_category, app.domain_category, app.from_dns_hint, facts.protocol)
+        let protocol_kept =
+            facts.final_facts.contains(Final::PROTOCOL) && !facts.final_facts.contains(Final::DETECTION);
+        for soft in self.apps.soft_dissectors() {
+            let new_protocol = u16::try_from(soft.protocol_id).ok().map(protocol::ProtocolId);
+            if protocol_kept && new_protocol.is_some_and(|p| p != facts.protocol) {
+                continue;
+            }
+            if soft.evaluate(facts) != Some(true) {
+                continue;
+            }
+            match u32::try_from(soft.app_id) {
+                // netifyd sets an ID its list does not name as it is, without a name.
+                Ok(id) if id != 0 => match self.apps.by_id(id) {
+                    Some(app) => set_app(&mut facts.application, Some(app), false),
+                    None => {
+                        facts.application.id = id;
+                        facts.application.tag = None;
+                        facts.application.from_dns_hint = false;
+                    }
+                },
+                Ok(_) => set_app(&mut facts.application, None, false),
+                Err(_) => {} // -1: the application stays
+            }
+            if let Some(p) = new_protocol {
+                facts.protocol = p;
+            }
+            facts.application.soft_dissector = true;
+            return true;
+        }
+        false
     }
 
     /// Human-readable answer to "what is this host name or address, and why" (`flowsieve

@@ -140,8 +140,70 @@ fn active_soft_dissectors_set_app_and_protocol() {
     let mut f = facts(None, "192.0.2.1", protocol::UNKNOWN);
     f.ip_protocol = 17;
     f.other_port = 27020;
+    // As netifyd: not before detection has named a protocol or given up.
+    c.classify(&mut f);
+    assert_eq!((f.application.id, f.protocol, f.application.soft_dissector), (0, protocol::UNKNOWN, false));
+    f.detection_complete = true;
     assert!(c.classify(&mut f));
     assert_eq!((f.application.id, f.protocol.0, f.application.category), (74, 74, 12));
+    assert!(f.application.soft_dissector);
+    assert_eq!(f.application.protocol_category, 0, "no category for protocol 74 in this test's file");
+    assert!(!c.classify(&mut f), "a second pass changes nothing");
+}
+
+/// Netify's own lines (docs/FLOW-ACTIONS.md §5): the first match wins and sets the flag; the
+/// application and protocol it left stay, whatever the earlier steps would say on a later pass;
+/// an application ID the list does not name is set without a tag, as netifyd sets it.
+#[test]
+fn soft_dissectors_first_match_wins_and_sticks() {
+    let line = |app: i64, proto: i64, expr: &str| format!("nsd:{app}:{proto}:{}\n", encode_base64(expr.as_bytes()));
+    let text = format!(
+        "{APPS}{}{}{}",
+        line(-1, 74, "app == 'netify.steam' && protocol_id != 74 && other_port >= 27015 && other_port <= 27030;"),
+        line(142, -1, "other_port == 27020;"),
+        line(10061, -1, "protocol_id == 9 && application_id == 0;"),
+    );
+    let (apps, errors) = AppCatalog::parse("t.conf", &text);
+    assert!(errors.is_empty(), "{errors:?}");
+    let c = Classifier::new(apps, CategoryIndex::parse_json("t.json", CATEGORIES).0);
+    // No application: the first line does not match, the second does.
+    let mut f = facts(None, "192.0.2.1", protocol::STUN);
+    f.other_port = 27020;
+    c.classify(&mut f);
+    assert_eq!((f.application.id, f.protocol, f.application.soft_dissector), (142, protocol::STUN, true));
+    // With Steam's application known (as the address or a name would give it), the first wins.
+    let mut f = facts(None, "192.0.2.1", protocol::STUN);
+    f.other_port = 27020;
+    f.application.id = 74;
+    f.application.tag = c.apps().by_id(74).map(|a| a.tag.clone());
+    c.classify(&mut f);
+    assert_eq!((f.application.id, f.protocol.0, f.application.soft_dissector), (74, 74, true));
+    // An ID no loaded application has: set, without a tag.
+    let mut f = facts(None, "192.0.2.1", protocol::NTP);
+    f.other_port = 123;
+    assert!(c.classify(&mut f));
+    assert_eq!((f.application.id, f.application.tag.clone(), f.protocol), (10061, None, protocol::NTP));
+    assert!(f.application.soft_dissector);
+    // The address of a listed network would name Facebook on a later pass: the match stays.
+    f.other_ip = "157.240.1.1".parse().unwrap();
+    c.classify(&mut f);
+    assert_eq!(f.application.id, 10061);
+}
+
+/// A protocol an HTTP request made final during detection is not renamed by a soft dissector
+/// (actions may have decided on it); once detection is over it may be.
+#[test]
+fn soft_dissectors_leave_a_final_protocol_alone() {
+    let text = format!("{APPS}nsd:-1:131:{}\n", encode_base64(b"protocol_id == 7;"));
+    let (apps, _) = AppCatalog::parse("t.conf", &text);
+    let c = Classifier::new(apps, CategoryIndex::parse_json("t.json", CATEGORIES).0);
+    let mut f = facts(None, "192.0.2.1", protocol::HTTP);
+    f.final_facts = Final::PROTOCOL;
+    c.classify(&mut f);
+    assert_eq!((f.protocol, f.application.soft_dissector), (protocol::HTTP, false));
+    f.final_facts = Final::ALL;
+    c.classify(&mut f);
+    assert_eq!((f.protocol.0, f.application.soft_dissector), (131, true));
 }
 
 #[test]
@@ -380,7 +442,11 @@ fn default_data_knows_the_big_services() {
     f.ip_protocol = 6;
     f.other_port = 5222;
     c.classify(&mut f);
+    assert_eq!(f.application.tag.as_deref(), Some("netify.facebook"), "not while detection runs");
+    f.detection_complete = true;
+    c.classify(&mut f);
     assert_eq!(f.application.tag.as_deref(), Some("netify.whatsapp"));
+    assert!(f.application.soft_dissector);
     assert_eq!(f.application.category, 17);
 }
 

@@ -599,9 +599,9 @@ pub static ATTRIBUTES: &[Attribute] = &[
     Attribute {
         name: "soft_dissector",
         aliases: &[],
-        accessor: Accessor::Bool(|_| false),
-        doc: "a soft dissector (nsd: line) named the flow",
-        caveat: Some("soft dissectors are not implemented yet"),
+        accessor: Accessor::Bool(|f| f.application.soft_dissector),
+        doc: "a soft dissector (nsd: line) set the flow's application or protocol",
+        caveat: None,
     },
     Attribute {
         name: "expiring",

@@ -297,6 +297,10 @@ pub struct AppFacts {
     pub domain_category: u16,
     /// The application was found through the DNS hint cache rather than the flow's own facts.
     pub from_dns_hint: bool,
+    /// A soft dissector (`nsd:` line) set the application or the protocol (Netify's
+    /// `soft_dissector`; docs/FLOW-ACTIONS.md §5). It sits in this struct's padding: the flow
+    /// slot does not grow.
+    pub soft_dissector: bool,
 }
 
 /// Bytes glibc malloc takes for a request of `n` bytes: 8 bytes of header, 16-byte steps, 32

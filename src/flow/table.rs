@@ -229,12 +229,17 @@ impl Flow {
     }
 
     /// The flow ends while detection is still running: a flow no dissector claimed gets the
-    /// protocol its ports suggest, as Netify's guess at expiry does.
-    fn end_detection(&mut self) {
+    /// protocol its ports suggest, as Netify's guess at expiry does, and the classifier has
+    /// its say on that guess (netifyd's give-up runs its application steps and soft
+    /// dissectors too).
+    fn end_detection(&mut self, classifier: Option<&Classifier>) {
         if !self.dissect.is_finished() {
             self.dissect.give_up(&mut self.facts);
             self.facts.detection_complete = true;
             dns_hints::fill_detected_hostname(&mut self.facts);
+            if let Some(classifier) = classifier {
+                classifier.classify(&mut self.facts);
+            }
             crate::dissect::risks::assess(&mut self.facts);
             self.facts.final_facts = Final::ALL;
             self.facts.shrink_to_fit();
@@ -566,6 +571,7 @@ impl FlowTable {
                 flow.filed = self.wheel.schedule(id, now, now + self.config.closed_idle) as u32;
             }
         }
+        let detecting = !flow.facts.detection_complete;
         if self.config.dissect && !packet.payload.is_empty() && !flow.dissect.is_finished() {
             let segment = Segment {
                 direction: direction(flow.first_lower_to_upper, lower_to_upper),
@@ -618,9 +624,21 @@ impl FlowTable {
                 change = step_change;
             }
         }
-        if change != Change::None {
+        // The classifier runs while detection does and at the update that ends it (a new flow
+        // whose protocol its IP protocol number names is over at once): after that nothing it
+        // reads changes.
+        if change != Change::None && (detecting || change == Change::New) {
             if let Some(classifier) = &self.classifier {
+                let soft_before = flow.facts.application.soft_dissector;
                 classifier.classify(&mut flow.facts);
+                // A soft dissector that matched completes detection, as in netifyd.
+                if !soft_before && flow.facts.application.soft_dissector && !flow.facts.detection_complete {
+                    flow.facts.detection_complete = true;
+                    flow.dissect = DissectState::Finished;
+                    dns_hints::fill_detected_hostname(&mut flow.facts);
+                    flow.facts.shrink_to_fit();
+                    change = Change::Completed;
+                }
             }
         }
         if change == Change::Completed && flow.facts.final_facts != Final::ALL {
@@ -762,7 +780,7 @@ impl FlowTable {
         let Some(id) = victim else { return false };
         let Some(mut flow) = self.remove_flow(id) else { return false };
         if self.config.keep_evicted {
-            flow.end_detection();
+            flow.end_detection(self.classifier.as_deref());
             self.evicted.push(flow);
         }
         true
@@ -806,7 +824,7 @@ impl FlowTable {
             }
             if let Some(mut flow) = self.remove_flow(id) {
                 self.stats.flows_expired += 1;
-                flow.end_detection();
+                flow.end_detection(self.classifier.as_deref());
                 on_expired(flow);
             }
         }
@@ -837,7 +855,7 @@ impl FlowTable {
         order.sort_unstable();
         for (_, id) in order {
             if let Some(mut flow) = self.slab.remove(id) {
-                flow.end_detection();
+                flow.end_detection(self.classifier.as_deref());
                 on_flow(flow);
             }
         }

@@ -100,6 +100,7 @@ pub fn write_flow(out: &mut Vec<u8>, f: &FlowFacts, times: &FlowTimes) {
     o.bool("dhc_hit", f.dns_hostname.is_some());
     // flowsieve keeps no flow hash cache: a classification is never reused from one.
     o.bool("fhc_hit", false);
+    o.bool("soft_dissector", app.soft_dissector);
     if let Some(name) = f.detected_hostname().filter(|n| !n.is_empty()) {
         o.str("host_server_name", name);
     }
