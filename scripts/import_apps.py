@@ -23,6 +23,7 @@ file, then v2fly, then Wappalyzer. Only stdlib; run `python3 scripts/import_apps
 `--check` exits 1 when the outputs are not what the inputs produce.
 """
 
+import base64
 import json
 import re
 import sys
@@ -61,8 +62,43 @@ TAG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
 def read_netify():
-    apps, doms, nets, _ = read_apps_conf(NETIFY / "netify-apps.conf")
-    return {tag: i for i, tag, _ in apps}, doms, nets
+    apps, doms, nets, nsd = read_apps_conf(NETIFY / "netify-apps.conf")
+    return {tag: i for i, tag, _ in apps}, doms, nets, nsd
+
+
+def read_protocol_ids():
+    """netifyd's protocol IDs (protocols.tsv: id<TAB>name)."""
+    return {int(line.split("\t")[0]) for line in (NETIFY / "protocols.tsv").read_text().splitlines() if line}
+
+
+# What a soft-dissector expression names: an application by tag or ID, a protocol by ID.
+NSD_APP = re.compile(r"\b(?:app|application|app_id|application_id)\s*(?:==|!=)\s*('[^']*'|\d+)")
+NSD_PROTO = re.compile(r"\b(?:protocol|proto|protocol_id|proto_id)\s*(?:==|!=|>=|<=|>|<)\s*(\d+)")
+
+
+def nsd_problems(rest, tags, ids, protocols):
+    """Why a Netify `nsd:` line cannot act on flowsieve's data (empty when it can): the
+    application or protocol it sets, or an application or protocol its expression tests, is
+    not one flowsieve has (Netify's subscription list has IDs and tags its public file lacks)."""
+    a, p, b = rest.split(":", 2)
+    a, p = int(a), int(p)
+    expr = base64.b64decode(b.strip()).decode("utf-8")
+    problems = []
+    if a > 0 and a not in ids:
+        problems.append(f"sets application ID {a}, which no compiled application has")
+    if p > 0 and p not in protocols:
+        problems.append(f"sets protocol ID {p}, which is not in netifyd's protocol table")
+    for value in NSD_APP.findall(expr):
+        if value.startswith("'"):
+            tag = value.strip("'").lower()
+            if tag not in tags and "netify." + tag not in tags:
+                problems.append(f"tests application {value}, which no compiled application has")
+        elif int(value) != 0 and int(value) not in ids:
+            problems.append(f"tests application ID {value}, which no compiled application has")
+    for value in NSD_PROTO.findall(expr):
+        if int(value) != 0 and int(value) not in protocols:
+            problems.append(f"tests protocol ID {value}, which is not in netifyd's protocol table")
+    return expr, problems
 
 
 def read_categories():
@@ -225,7 +261,7 @@ def main():
     check = "--check" in sys.argv[1:]
     cats, members = read_categories()
     app_cats = cats["application"]
-    netify_apps, netify_doms, netify_nets = read_netify()
+    netify_apps, netify_doms, netify_nets, netify_nsd = read_netify()
     fs_apps, fs_doms, fs_nets, fs_nsd = read_flowsieve()
     lists = read_v2fly()
     mapping = read_category_map("v2fly-categories.tsv", app_cats)
@@ -422,6 +458,21 @@ def main():
         for n, src in a["nets"]:
             source_line(src)
             out.append(f"net:{a['id']}:{n}")
+    # Netify's soft dissectors first (its data comes first everywhere), those whose
+    # applications and protocols flowsieve has; the others are listed as comments and reported.
+    tags = {a["tag"].lower() for a in compiled}
+    ids = {a["id"] for a in compiled}
+    protocols = read_protocol_ids()
+    netify_soft, skipped_soft = [], []
+    for rest in netify_nsd:
+        expr, problems = nsd_problems(rest, tags, ids, protocols)
+        (skipped_soft if problems else netify_soft).append((rest, expr, problems))
+    if netify_soft:
+        source_line(NETIFY_SOURCE)
+        out.extend(f"nsd:{rest}" for rest, _, _ in netify_soft)
+    if skipped_soft:
+        out.append("# Netify's soft dissectors that name what flowsieve does not have (not compiled):")
+        out.extend(f"#   {expr} ({'; '.join(problems)})" for _, expr, problems in skipped_soft)
     if nsd_lines:
         source_line(FLOWSIEVE_SOURCE)
         out.extend(nsd_lines)
@@ -465,6 +516,10 @@ def main():
           f"{dropped['claimed-site']} whose site another application owns and "
           f"{dropped['vendor-site']} whose site does not carry their name left out; "
           f"{len(no_category)} without a mapped category (unclassified)", file=sys.stderr)
+    print(f"Netify's soft dissectors: {len(netify_soft)} of {len(netify_nsd)} compiled; "
+          f"{len(skipped_soft)} name what flowsieve does not have:", file=sys.stderr)
+    for _, expr, problems in skipped_soft:
+        print(f"  {expr}: {'; '.join(problems)}", file=sys.stderr)
 
 
 def parents(name):
