@@ -68,6 +68,26 @@ fn the_base_configuration_is_clean() {
     assert!(text.contains("OK: 1 action(s), 1 target(s), 0 warning(s)"), "{text}");
 }
 
+/// Netify's detection-state attributes load without a caveat: `soft_dissector` is set by the
+/// soft dissectors (docs/FLOW-ACTIONS.md §5), `fhc_hit` is false (no flow hash cache).
+#[test]
+fn soft_dissector_and_fhc_hit_load_without_warnings() {
+    let dir = Dir::new("soft");
+    let text = r#"{
+  "actions": {
+    "soft": { "criteria": "soft_dissector == true && !fhc_hit;", "targets": ["log.soft"] },
+    "not-soft": { "criteria": "app == 'netify.steam' && !soft_dissector;", "targets": ["log.soft"] }
+  },
+  "targets": { "log.soft": { "target_type": "log", "path": "/tmp" } }
+}"#;
+    let (code, text) = check(&dir.file("c.json", text));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("OK: 2 action(s), 1 target(s), 0 warning(s)"), "{text}");
+    for word in ["not supported", "not implemented", "always false", "unknown"] {
+        assert!(!text.contains(word), "{word}: {text}");
+    }
+}
+
 #[test]
 fn duplicate_keys_are_reported_with_their_path() {
     let dir = Dir::new("dup");

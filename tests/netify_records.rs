@@ -412,6 +412,57 @@ fn replay_prints_netify_records_only_when_asked() {
     assert!(!bad.status.success(), "--format without --json is refused");
 }
 
+/// Netify's soft dissectors compiled into the built-in list (docs/FLOW-ACTIONS.md §5), seen by a
+/// user of `replay --json --format netify`: `protocol_id == 9 && application_id == 0` names an NTP
+/// flow without an application `netify.ntp`; `app == 'netify.signal' && protocol_id == 78 &&
+/// (other_port == 3478 || …)` names Signal's STUN `SignalCall`. Both set `soft_dissector` and
+/// complete detection; flows no line matched say false.
+#[test]
+fn soft_dissectors_show_in_netify_records() {
+    let Some(files) = common::corpus::captures() else { return };
+    let pick = |name: &str| files.iter().find(|f| f.ends_with(name)).cloned();
+    let (Some(ntp), Some(signal)) = (pick("/NTPv4.pcap"), pick("/stun_signal.pcapng")) else {
+        eprintln!("SKIPPED: NTPv4.pcap or stun_signal.pcapng not in the corpus");
+        return;
+    };
+    let config = std::env::temp_dir().join(format!("flowsieve-soft-{}.json", std::process::id()));
+    std::fs::write(&config, "{}").unwrap();
+    let records = |capture: &str| -> Vec<Value> {
+        let out = Command::new(BIN)
+            .args(["replay", "--json", "--format", "netify", "--config"])
+            .arg(&config)
+            .arg(capture)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let (ntp, signal) = (records(&ntp), records(&signal));
+    let _ = std::fs::remove_file(&config);
+    assert!(!ntp.is_empty());
+    for r in &ntp {
+        let f = &r["flow"];
+        assert_eq!(f["detected_protocol_name"], "NTP", "{r}");
+        assert_eq!(
+            (f["detected_application"].as_u64(), f["detected_application_name"].as_str()),
+            (Some(10061), Some("netify.ntp"))
+        );
+        assert_eq!((f["soft_dissector"].as_bool(), r["type"].as_str()), (Some(true), Some("flow_dpi_complete")), "{r}");
+    }
+    let soft: Vec<&Value> = signal.iter().filter(|r| r["flow"]["soft_dissector"] == true).collect();
+    assert!(!soft.is_empty(), "no soft dissector matched stun_signal.pcapng");
+    for r in &soft {
+        let f = &r["flow"];
+        assert_eq!(
+            (f["detected_protocol_name"].as_str(), f["detected_application_name"].as_str()),
+            (Some("SignalCall"), Some("netify.signal")),
+            "{r}"
+        );
+        assert!(f["other_port"] == 3478 || f["local_port"] == 3478, "{r}");
+    }
+    assert!(signal.iter().any(|r| r["flow"]["soft_dissector"] == false), "STUN flows of other applications stay");
+}
+
 fn sink_records(dir: &Path, format: Option<&str>) -> Vec<Value> {
     let file = dir.join(format!("records-{}.jsonl", format.unwrap_or("default")));
     let mut target = serde_json::json!({ "target_type": "sink", "path": file, "channel": "blocks" });

@@ -1191,6 +1191,39 @@ mod tests {
         assert_eq!(flow.facts.protocol, crate::facts::protocol::UNKNOWN);
     }
 
+    /// A soft dissector that matches completes detection there and then (netifyd's behaviour,
+    /// docs/FLOW-ACTIONS.md §5): every fact is final, the flag is set; a flow no line matches goes
+    /// on being dissected.
+    #[test]
+    fn a_soft_dissector_match_completes_detection() {
+        use crate::classify::apps::{encode_base64, AppCatalog};
+        use crate::classify::categories::CategoryIndex;
+        let text =
+            format!("app:74:netify.steam\nnsd:74:-1:{}\n", encode_base64(b"protocol_id == 7 && other_port == 8080;"));
+        let (apps, errors) = AppCatalog::parse("t.conf", &text);
+        assert!(errors.is_empty(), "{errors:?}");
+        let classifier = Classifier::new(apps, CategoryIndex::parse_json("t.json", "{}").0);
+        let mut t = table(10).with_classifier(Arc::new(classifier));
+        let request = b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n";
+        for port in [8080, 8081] {
+            t.process(&tcp("192.168.1.10", port, "192.0.2.1", port, SYN, b""), Duration::ZERO).unwrap();
+            let (flow, change) =
+                t.process(&tcp("192.168.1.10", port, "192.0.2.1", port, ACK, request), Duration::ZERO).unwrap();
+            let f = &flow.facts;
+            assert_eq!(f.protocol, crate::facts::protocol::HTTP);
+            if port == 8080 {
+                assert_eq!(change, Change::Completed);
+                assert!(f.detection_complete && !f.detection_guessed && f.final_facts == Final::ALL);
+                assert!(flow.dissect.is_finished());
+                assert_eq!((f.application.id, f.application.soft_dissector), (74, true));
+            } else {
+                assert_ne!(change, Change::Completed, "the HTTP dissector waits for the response");
+                assert!(!f.detection_complete && !f.final_facts.contains(Final::DETECTION));
+                assert_eq!((f.application.id, f.application.soft_dissector), (0, false));
+            }
+        }
+    }
+
     fn packet<'a>(src: ([u8; 4], u16), dst: ([u8; 4], u16), ip_protocol: u8, payload: &'a [u8]) -> Packet<'a> {
         Packet {
             vlan_id: 0,
