@@ -126,6 +126,12 @@ const NETIFY_NAMES: &[(&str, u8)] = &[
     ("Probing Attempt", 55),
     ("Malicous Fingerprint", 28),
     ("Obfuscated Traffic", 56),
+    // Two names of Netify's table stand for no nDPI risk: `None` (ID 0) is never in a flow's set,
+    // and `TODO Add Risk` is what netifyd reports for an nDPI risk it has no name for, which
+    // flowsieve never computes (every risk it computes has a name). Both test bit 0 (nDPI's "no
+    // risk"), which no flow carries: `==` is false and `!=` true, as in netifyd for `None`.
+    ("None", 0),
+    ("TODO Add Risk", 0),
 ];
 
 /// Older spellings of renamed risks.
@@ -203,5 +209,12 @@ mod tests {
         assert!(!c.matches(&f));
         f.risk.risks = 1 << 7;
         assert!(c.matches(&f));
+        // Netify's two names without an nDPI risk load, and never match.
+        for name in ["None", "TODO Add Risk"] {
+            let c = crate::criteria::Criteria::compile(&format!("risks == '{name}';")).unwrap();
+            assert!(c.warnings().is_empty(), "{:?}", c.warnings());
+            f.risk.risks = u64::MAX << 1;
+            assert!(!c.matches(&f), "{name}");
+        }
     }
 }
