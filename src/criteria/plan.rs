@@ -665,6 +665,11 @@ fn compile_compare(
                     Some(id) => {
                         Check::ProtocolName { get, id: Some(u64::from(id)), name: protocol::name_of(id).into(), negate }
                     }
+                    // netifyd's `TODO` (ID 4294967295): an nDPI protocol netifyd has no ID for.
+                    // flowsieve names every protocol it detects, so no flow has it.
+                    None if text.eq_ignore_ascii_case("TODO") => {
+                        Check::ProtocolName { get, id: None, name: text.as_str().into(), negate }
+                    }
                     None => {
                         // Netify's own table has every protocol Netify names; anything else
                         // is a typo or a protocol from elsewhere. It must still load.

@@ -765,6 +765,9 @@ fn warnings_of_the_full_language() {
     assert!(w[0].starts_with("10: `category !=` is true when neither the application nor the domain"), "{w:?}");
     assert!(warnings_of("app_category != 'games';").is_empty());
     assert!(warnings_of("proto == 'dot';").is_empty(), "Netify's DoT");
+    assert!(warnings_of("proto == 'todo' || protocol != 'TODO';").is_empty(), "netifyd's table has TODO");
+    let todo = Criteria::compile("proto == 'todo';").unwrap();
+    assert!(!todo.matches(&FlowFacts::default()), "no flow has netifyd's unmapped protocol");
     let w = warnings_of("proto == 'smtp/ss';");
     assert_eq!(w.len(), 1, "{w:?}");
     assert_eq!(
