@@ -90,6 +90,20 @@ impl Drop for NetNs {
                 let _ = setns(&original, CloneFlags::CLONE_NEWNET);
             }
         }
+        // The records of the ipsets flowsieve created in this namespace go with it (they are
+        // named after its inode; see docs/ARCHITECTURE.md, "Ownership and instances").
+        let inode = std::fs::metadata(format!("/run/netns/{}", self.name)).map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.ino()
+        });
+        if let (Ok(inode), Ok(records)) = (inode, std::fs::read_dir("/run/flowsieve/ipset-owners")) {
+            let prefix = format!("net{inode}-");
+            for record in records.flatten() {
+                if record.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::remove_file(record.path());
+                }
+            }
+        }
         let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
     }
 }
