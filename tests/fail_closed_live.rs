@@ -1,6 +1,7 @@
 //! Fail closed, live in the weak-TLS lab: `run` refuses to start without a target it cannot set
-//! up (unless `--degraded-ok`), and a reload whose new targets cannot be set up is rolled back
-//! whole while the running set keeps blocking.
+//! up (unless `--degraded-ok`), a reload whose new targets cannot be set up is rolled back
+//! whole while the running set keeps blocking, one agent per table and control socket (also for
+//! a table a reload adds).
 
 mod common;
 
@@ -161,4 +162,167 @@ fn a_second_agent_on_the_same_table_or_socket_is_refused_naming_the_first() {
     assert!(!agent.child.wait().unwrap().success());
     assert!(agent.log_text().contains("not a socket"), "{}", agent.log_text());
     assert_eq!(std::fs::read_to_string(&regular).unwrap(), "keep");
+}
+
+#[test]
+fn a_reload_adding_a_table_another_agent_runs_on_is_refused_whole() {
+    if !lab::can_run() {
+        return;
+    }
+    let lab = Lab::start();
+    let config = lab.weak_tls_config();
+    let mut first = Agent::start(&lab.router, &run_args(&config, &lab.path("fs.sock")), &lab.path("first.log"));
+    assert!(
+        Lab::wait_for(Duration::from_secs(10), || first.log_text().contains("flowsieve running")),
+        "{}",
+        first.log_text()
+    );
+    assert!(lab.tls_request(&lab.client, 1010, true));
+    let element = format!("{CLIENT} . 6 . 1010 . {SERVER}");
+    assert!(Lab::wait_for(Duration::from_secs(5), || lab.nft_set("weakssl.v4").contains(&element)));
+    lab.add_weakssl_drop_rule();
+    assert!(!lab.tls_request(&lab.client, 1010, true), "blocked before the reload");
+
+    // A second agent manages the table `other` in the same namespace.
+    let other = lab.weak_tls_config_with("other.json", &lab.dir, |c| {
+        c["target_defaults"]["nftset"]["table_name"] = "other".into();
+        c["targets"]["log.weakssl"]["prefix"] = "other".into();
+    });
+    let mut second = Agent::start(&lab.router, &run_args(&other, &lab.path("other.sock")), &lab.path("second.log"));
+    assert!(
+        Lab::wait_for(Duration::from_secs(10), || second.log_text().contains("flowsieve running")),
+        "{}",
+        second.log_text()
+    );
+    let second_pid = second.child.id();
+
+    // The first agent's new configuration adds a set in `other` (and changes the running set's
+    // ttl): refused whole, nothing of it takes effect.
+    let good = std::fs::read_to_string(&config).unwrap();
+    lab.weak_tls_config_with("weak-tls.json", &lab.dir, |c| {
+        c["target_defaults"]["nftset"]["ttl"] = 600.into();
+        c["targets"]["nftset.more"] =
+            serde_json::json!({ "target_type": "nftset", "set_name": "more", "table_name": "other" });
+        c["actions"]["weakssl"]["targets"] = serde_json::json!(["nftset.weakssl", "log.weakssl", "nftset.more"]);
+    });
+    let pid = nix::unistd::Pid::from_raw(first.child.id() as i32);
+    nix::sys::signal::kill(pid, Signal::SIGHUP).unwrap();
+    assert!(
+        Lab::wait_for(Duration::from_secs(5), || first
+            .log_text()
+            .contains("reload failed, keeping the running configuration")),
+        "{}",
+        first.log_text()
+    );
+    let log = first.log_text();
+    assert!(log.contains(&format!("PID {second_pid}")) && log.contains("nftables table"), "names the holder:\n{log}");
+    assert!(!log.contains("configuration reloaded"), "{log}");
+    let set = lab.nft_set("weakssl.v4");
+    assert!(set.contains(&element), "the running set keeps its element: {set}");
+    assert!(set.contains("timeout 120s") || set.contains("timeout 2m"), "the running set is untouched: {set}");
+    let other_table =
+        String::from_utf8_lossy(&lab.router.exec("nft", &["list", "table", "inet", "other"]).stdout).into_owned();
+    assert!(!other_table.contains("more.v4"), "nothing was made in the other agent's table:\n{other_table}");
+    assert!(!lab.tls_request(&lab.client, 1010, true), "still blocked after the refused reload");
+
+    // With the other agent gone the same reload goes through, and the first agent now holds
+    // the new table's lock: a third agent on it is refused, naming the first.
+    assert!(second.signal_and_wait(Signal::SIGTERM).success(), "{}", second.log_text());
+    nix::sys::signal::kill(pid, Signal::SIGHUP).unwrap();
+    assert!(
+        Lab::wait_for(Duration::from_secs(5), || first.log_text().contains("configuration reloaded")),
+        "{}",
+        first.log_text()
+    );
+    assert!(!lab.tls_request(&lab.client, 1010, true), "still blocked");
+    let mut third = Agent::start(&lab.router, &run_args(&other, &lab.path("third.sock")), &lab.path("third.log"));
+    assert!(
+        Lab::wait_for(Duration::from_secs(10), || third.child.try_wait().unwrap().is_some()),
+        "the third agent kept running:\n{}",
+        third.log_text()
+    );
+    assert!(!third.child.wait().unwrap().success());
+    assert!(third.log_text().contains(&format!("PID {}", first.child.id())), "{}", third.log_text());
+
+    // Back to the first file: the lock on `other` is let go with the table.
+    std::fs::write(&config, good).unwrap();
+    nix::sys::signal::kill(pid, Signal::SIGHUP).unwrap();
+    assert!(
+        Lab::wait_for(Duration::from_secs(5), || first.log_text().matches("configuration reloaded").count() == 2),
+        "{}",
+        first.log_text()
+    );
+    let mut fourth = Agent::start(&lab.router, &run_args(&other, &lab.path("fourth.sock")), &lab.path("fourth.log"));
+    assert!(
+        Lab::wait_for(Duration::from_secs(10), || fourth.log_text().contains("flowsieve running")),
+        "{}",
+        fourth.log_text()
+    );
+    assert!(fourth.signal_and_wait(Signal::SIGTERM).success(), "{}", fourth.log_text());
+    assert!(first.signal_and_wait(Signal::SIGTERM).success(), "{}", first.log_text());
+}
+
+#[test]
+fn a_link_or_file_planted_at_the_log_targets_names_is_never_written_through() {
+    if !lab::can_run() {
+        return;
+    }
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let lab = Lab::start();
+    // A world-writable directory, as /tmp is, where another user (nobody) has planted, at every
+    // name the log target may use in the next minute, a link to a root-owned file or an empty
+    // file of their own that everyone may write.
+    let shared = lab.path("shared-tmp");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let victim = shared.join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let nobody = nix::unistd::Uid::from_raw(65534);
+    let now = chrono::Local::now();
+    let mut planted = Vec::new();
+    for s in -2..60i64 {
+        let name =
+            shared.join(format!("weakssl-{}.json", (now + chrono::Duration::seconds(s)).format("%Y%m%d-%H%M%S")));
+        if s % 2 == 0 {
+            std::os::unix::fs::symlink(&victim, &name).unwrap();
+        } else {
+            std::fs::write(&name, "").unwrap();
+            std::fs::set_permissions(&name, std::fs::Permissions::from_mode(0o666)).unwrap();
+        }
+        nix::unistd::fchownat(None, &name, Some(nobody), None, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW).unwrap();
+        planted.push(name);
+    }
+    let config = lab.weak_tls_config_with("planted.json", &shared, |_| {});
+    let mut agent = Agent::start(&lab.router, &run_args(&config, &lab.path("fs.sock")), &lab.path("agent.log"));
+    assert!(
+        Lab::wait_for(Duration::from_secs(10), || agent.log_text().contains("flowsieve running")),
+        "{}",
+        agent.log_text()
+    );
+    assert!(lab.tls_request(&lab.client, 1010, true));
+    let element = format!("{CLIENT} . 6 . 1010 . {SERVER}");
+    assert!(Lab::wait_for(Duration::from_secs(5), || lab.nft_set("weakssl.v4").contains(&element)));
+    // Stopping writes the pending entries into a file named at that second.
+    assert!(agent.signal_and_wait(Signal::SIGTERM).success(), "{}", agent.log_text());
+
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious", "written through a planted link");
+    for p in &planted {
+        let meta = std::fs::symlink_metadata(p).unwrap();
+        assert_eq!(meta.uid(), 65534, "{} was replaced", p.display());
+        if meta.file_type().is_file() {
+            assert_eq!(meta.len(), 0, "written into another user's file {}", p.display());
+        }
+    }
+    let written: Vec<_> = std::fs::read_dir(&shared)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !planted.contains(p) && *p != victim)
+        .collect();
+    assert_eq!(written.len(), 1, "one log file of the agent's own: {written:?}");
+    let meta = std::fs::symlink_metadata(&written[0]).unwrap();
+    assert!(meta.file_type().is_file() && meta.uid() == 0, "{meta:?}");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o640);
+    let name = written[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("weakssl-") && name.ends_with("-1.json"), "a name beside the planted one: {name}");
+    assert!(std::fs::read_to_string(&written[0]).unwrap().contains(CLIENT));
 }
