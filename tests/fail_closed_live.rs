@@ -1,7 +1,9 @@
 //! Fail closed, live in the weak-TLS lab: `run` refuses to start without a target it cannot set
 //! up (unless `--degraded-ok`), a reload whose new targets cannot be set up is rolled back
 //! whole while the running set keeps blocking, one agent per table and control socket (also for
-//! a table a reload adds).
+//! a table a reload adds), links and files planted at the log target's names are never written
+//! through, a configuration that became a FIFO fails the reload at once (blocking goes on,
+//! SIGTERM is heard), and `flowsieve status` survives a reader that goes away.
 
 mod common;
 
@@ -325,4 +327,65 @@ fn a_link_or_file_planted_at_the_log_targets_names_is_never_written_through() {
     let name = written[0].file_name().unwrap().to_string_lossy().into_owned();
     assert!(name.starts_with("weakssl-") && name.ends_with("-1.json"), "a name beside the planted one: {name}");
     assert!(std::fs::read_to_string(&written[0]).unwrap().contains(CLIENT));
+}
+
+#[test]
+fn a_reload_from_a_fifo_keeps_blocking_and_status_survives_a_reader_that_goes_away() {
+    if !lab::can_run() {
+        return;
+    }
+    use std::process::{Command, Stdio};
+    const BIN: &str = env!("CARGO_BIN_EXE_flowsieve");
+    let lab = Lab::start();
+    let config = lab.weak_tls_config();
+    let socket = lab.path("fs.sock");
+    let mut agent = Agent::start(&lab.router, &run_args(&config, &socket), &lab.path("agent.log"));
+    assert!(
+        Lab::wait_for(Duration::from_secs(10), || agent.log_text().contains("flowsieve running")),
+        "{}",
+        agent.log_text()
+    );
+    assert!(lab.tls_request(&lab.client, 1010, true));
+    let element = format!("{CLIENT} . 6 . 1010 . {SERVER}");
+    assert!(Lab::wait_for(Duration::from_secs(5), || lab.nft_set("weakssl.v4").contains(&element)));
+    lab.add_weakssl_drop_rule();
+
+    // The configuration becomes a FIFO no one writes to: the reload fails at once instead of
+    // blocking the thread that handles signals.
+    std::fs::remove_file(&config).unwrap();
+    nix::unistd::mkfifo(&config, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let pid = nix::unistd::Pid::from_raw(agent.child.id() as i32);
+    nix::sys::signal::kill(pid, Signal::SIGHUP).unwrap();
+    assert!(
+        Lab::wait_for(Duration::from_secs(5), || agent
+            .log_text()
+            .contains("reload failed, keeping the running configuration")),
+        "{}",
+        agent.log_text()
+    );
+    assert!(agent.log_text().contains("not a regular file"), "{}", agent.log_text());
+    assert!(!lab.tls_request(&lab.client, 1010, true), "still blocked");
+    let status =
+        Command::new(BIN).args(["status", "--json", "--control-socket", socket.to_str().unwrap()]).output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status --json");
+    assert_eq!(doc["failed_reloads"], 1, "{doc}");
+    assert!(doc["last_reload_error"].as_str().unwrap_or_default().contains("not a regular file"), "{doc}");
+
+    // `flowsieve status | head -0`: the reader is gone before anything is written.
+    let mut child = Command::new(BIN)
+        .args(["status", "--control-socket", socket.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // SIGTERM is still heard, and the agent stops at once.
+    let started = std::time::Instant::now();
+    assert!(agent.signal_and_wait(Signal::SIGTERM).success(), "{}", agent.log_text());
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?} to stop", started.elapsed());
 }
