@@ -2,8 +2,8 @@
 //! up (unless `--degraded-ok`), a reload whose new targets cannot be set up is rolled back
 //! whole while the running set keeps blocking, one agent per table and control socket (also for
 //! a table a reload adds), links and files planted at the log target's names are never written
-//! through, a configuration that became a FIFO fails the reload at once (blocking goes on,
-//! SIGTERM is heard), and `flowsieve status` survives a reader that goes away.
+//! through, a set name the kernel would refuse fails the reload (and `run`), a configuration
+//! that became a FIFO fails the reload at once (blocking goes on, SIGTERM is heard), and `flowsieve status` survives a reader that goes away.
 
 mod common;
 
@@ -330,7 +330,7 @@ fn a_link_or_file_planted_at_the_log_targets_names_is_never_written_through() {
 }
 
 #[test]
-fn a_reload_from_a_fifo_keeps_blocking_and_status_survives_a_reader_that_goes_away() {
+fn a_rejected_set_name_or_a_fifo_fails_the_reload_blocking_goes_on_and_status_survives_a_closed_pipe() {
     if !lab::can_run() {
         return;
     }
@@ -350,25 +350,43 @@ fn a_reload_from_a_fifo_keeps_blocking_and_status_survives_a_reader_that_goes_aw
     assert!(Lab::wait_for(Duration::from_secs(5), || lab.nft_set("weakssl.v4").contains(&element)));
     lab.add_weakssl_drop_rule();
 
+    // A set name the kernel would refuse (over 255 bytes): the reload is refused, the running
+    // set keeps its element and keeps blocking; `run` refuses the file before starting.
+    let good = std::fs::read_to_string(&config).unwrap();
+    let long = lab.weak_tls_config_with("weak-tls.json", &lab.dir, |c| {
+        c["targets"]["nftset.weakssl"]["set_name"] = "s".repeat(300).into();
+    });
+    let pid = nix::unistd::Pid::from_raw(agent.child.id() as i32);
+    nix::sys::signal::kill(pid, Signal::SIGHUP).unwrap();
+    assert!(
+        Lab::wait_for(Duration::from_secs(5), || agent.log_text().contains("at most 255 bytes")),
+        "{}",
+        agent.log_text()
+    );
+    assert!(agent.log_text().contains("reload failed, keeping the running configuration"), "{}", agent.log_text());
+    assert!(lab.nft_set("weakssl.v4").contains(&element), "{}", lab.nft_set("weakssl.v4"));
+    assert!(!lab.tls_request(&lab.client, 1010, true), "still blocked");
+    let mut refused = Agent::start(&lab.router, &run_args(&long, &lab.path("long.sock")), &lab.path("long.log"));
+    assert!(Lab::wait_for(Duration::from_secs(10), || refused.child.try_wait().unwrap().is_some()));
+    assert!(!refused.child.wait().unwrap().success());
+    assert!(refused.log_text().contains("at most 255 bytes"), "{}", refused.log_text());
+    std::fs::write(&config, good).unwrap();
+
     // The configuration becomes a FIFO no one writes to: the reload fails at once instead of
     // blocking the thread that handles signals.
     std::fs::remove_file(&config).unwrap();
     nix::unistd::mkfifo(&config, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
-    let pid = nix::unistd::Pid::from_raw(agent.child.id() as i32);
     nix::sys::signal::kill(pid, Signal::SIGHUP).unwrap();
     assert!(
-        Lab::wait_for(Duration::from_secs(5), || agent
-            .log_text()
-            .contains("reload failed, keeping the running configuration")),
+        Lab::wait_for(Duration::from_secs(5), || agent.log_text().contains("not a regular file")),
         "{}",
         agent.log_text()
     );
-    assert!(agent.log_text().contains("not a regular file"), "{}", agent.log_text());
     assert!(!lab.tls_request(&lab.client, 1010, true), "still blocked");
     let status =
         Command::new(BIN).args(["status", "--json", "--control-socket", socket.to_str().unwrap()]).output().unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status --json");
-    assert_eq!(doc["failed_reloads"], 1, "{doc}");
+    assert_eq!(doc["failed_reloads"], 2, "{doc}");
     assert!(doc["last_reload_error"].as_str().unwrap_or_default().contains("not a regular file"), "{doc}");
 
     // `flowsieve status | head -0`: the reader is gone before anything is written.
