@@ -2,7 +2,7 @@
 //! say what it seems to: keys given twice, an unknown `version`, misspelt keys ("did you mean",
 //! an error where the misspelling changes who is blocked or exempt), terminal control characters
 //! in keys, values and file names (escaped, never printed raw), side files read with the same
-//! limits as the configuration; and `replay` reporting the flows a full table evicts.
+//! limits as the configuration (and the address groups checked for keys given twice); and `replay` reporting the flows a full table evicts.
 
 mod common {
     pub mod cli;
@@ -217,6 +217,34 @@ fn the_address_groups_file_is_read_with_the_configurations_limits() {
     let (code, text) = run(&["check", "--config", config.to_str().unwrap(), "--address-groups", big.to_str().unwrap()]);
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("at most"), "{text}");
+}
+
+#[test]
+fn duplicate_keys_in_the_address_groups_file_are_reported_with_their_path() {
+    let dir = Dir::new("groups-dup");
+    // The group `iot` is used, and given twice: which addresses it holds depends on the reader.
+    let config = dir.file("c.json", &config("", "").replace("ssl_version == 0x0302;", "other_ip == @iot;"));
+    let groups = |text: &str| {
+        let file = dir.file("groups.json", text);
+        run(&["check", "--config", config.to_str().unwrap(), "--address-groups", file.to_str().unwrap()])
+    };
+    let (code, text) = groups(r#"{"iot": {"ips": ["10.0.0.1"]}, "iot": {"ips": ["10.0.0.2"]}}"#);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("groups.json: $.iot: key 'iot' appears more than once in this object with different values"),
+        "{text}"
+    );
+    // Netify's shape, a member list given twice inside one group.
+    let (code, text) = groups(r#"{"address_groups": [{"name": "iot", "ips": ["10.0.0.1"], "ips": ["10.0.0.9"]}]}"#);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("$.address_groups[0].ips: key 'ips' appears more than once"), "{text}");
+    // The same value twice changes nothing: a warning, and the file loads.
+    let (code, text) = groups(r#"{"iot": {"ips": ["10.0.0.1"], "ips": ["10.0.0.1"]}}"#);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("$.iot.ips: key 'ips' appears more than once in this object (same value)"), "{text}");
+    let (code, text) = groups(r#"{"iot": {"ips": ["10.0.0.1"]}}"#);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!text.contains("more than once"), "{text}");
 }
 
 #[test]

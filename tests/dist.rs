@@ -61,6 +61,7 @@ fn systemd_unit_passes_systemd_analyze_verify() {
         "ProtectHome=yes",
         "NoNewPrivileges=yes",
         "RuntimeDirectory=flowsieve",
+        "RuntimeDirectoryPreserve=yes",
         "Restart=on-failure",
         "User=flowsieve",
     ] {

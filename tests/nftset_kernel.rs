@@ -484,6 +484,35 @@ fn a_users_sets_are_never_flushed_or_deleted() {
     let listing = list_table(&ns);
     assert!(set_block(&listing, "weakssl.v4").contains("192.0.2.1"), "{listing}");
 
+    // The user's sets of the right type: used (flush_on_create does not empty them), never
+    // flushed at shutdown (flush_on_destroy) nor deleted by a reload. (A concatenated key is
+    // never "the right type" for a set `nft` made: nft flags only interval sets NFT_SET_CONCAT,
+    // flowsieve flags every concatenation, and the kernel compares the flags.)
+    let mut single = weakssl_config();
+    single.key = vec![KeyPart::from_netify_name("other_addr").unwrap()];
+    single.set_name = "single".into();
+    for cmd in [
+        "add set inet netify single.v4 { type ipv4_addr ; flags timeout ; }",
+        "add element inet netify single.v4 { 192.0.2.1 timeout 1h }",
+        "add set inet netify single.v6 { type ipv6_addr ; flags timeout ; }",
+        "add element inet netify single.v6 { 2001:db8::9 timeout 1h }",
+    ] {
+        ns.exec_ok("nft", &[cmd]);
+    }
+    let mut enforcer = Enforcer::new(&[TargetSpec::NftSet(single.clone())], EnforceMode::Apply);
+    assert!(enforcer.setup_failures().is_empty(), "{:?}", enforcer.setup_failures());
+    assert!(set_block(&list_table(&ns), "single.v4").contains("192.0.2.1"), "emptied at start: {}", list_table(&ns));
+    enforcer.handle(&[Arc::from("nftset.weakssl")], &v4_event(), false, None);
+    enforcer.flush();
+    assert_eq!(element_count(set_block(&list_table(&ns), "single.v4")), 2, "{}", list_table(&ns));
+    enforcer.shutdown();
+    let listing = list_table(&ns);
+    assert_eq!(element_count(set_block(&listing, "single.v4")), 2, "emptied at stop: {listing}");
+    assert!(set_block(&listing, "single.v6").contains("2001:db8::9"), "{listing}");
+    let mut enforcer = Enforcer::new(&[TargetSpec::NftSet(single)], EnforceMode::Apply);
+    enforcer.reload(&[]).unwrap();
+    assert_eq!(element_count(set_block(&list_table(&ns), "single.v4")), 2, "{}", list_table(&ns));
+
     // A set flowsieve made carries the mark, and is flushed at shutdown.
     ns.exec_ok("nft", &["delete table inet netify"]);
     let mut enforcer = Enforcer::new(&[TargetSpec::NftSet(weakssl_config())], EnforceMode::Apply);

@@ -1,10 +1,11 @@
 //! Configuration loading, the `check` path: any text is parsed and compiled into actions and
 //! targets, or refused with problems — never a panic; every problem names where it is and prints
 //! no raw terminal control character; the duplicate-detecting JSON reader reads what serde_json
-//! reads.
+//! reads. The same text is also read as an address-groups file (never a panic).
 #![no_main]
 
 use flowsieve::actions::config;
+use flowsieve::criteria::AddressGroups;
 use flowsieve::input;
 
 /// A printed problem: its lines may end, nothing else may drive a terminal.
@@ -19,6 +20,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         (Err(_), Err(_)) => {}
         (a, b) => panic!("serde_json: {a:?}, parse_json: {b:?}"),
     }
+    std::hint::black_box(AddressGroups::from_json(text, "groups.json").is_ok());
     match config::parse(text, std::path::Path::new("fuzz.json")) {
         Ok(loaded) => {
             std::hint::black_box(loaded.targets.len());

@@ -209,10 +209,10 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
     }));
 
     // One agent per control socket and per managed table or set: before anything is changed.
-    let _instance = super::instance::InstanceLock::acquire(&super::instance::lock_paths(
+    let mut instance = super::instance::InstanceLock::acquire(&super::instance::lock_paths(
         options.control_socket.as_deref(),
         &initial.targets,
-    ))?;
+    )?)?;
 
     // Open every capture first so a bad interface fails before anything is changed. With
     // AF_PACKET an interface that does not exist yet is waited for (its worker opens the rings
@@ -397,6 +397,25 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
                         for w in &new.warnings {
                             tracing::warn!("{w}");
                         }
+                        // A table or set the reload adds is locked first (another agent may be
+                        // running on it); the running configuration keeps its locks.
+                        let held = instance.paths();
+                        let wanted = super::instance::lock_paths(options.control_socket.as_deref(), &new.targets)
+                            .and_then(|paths| instance.take_more(&paths).map(|()| paths));
+                        let paths = match wanted {
+                            Ok(paths) => paths,
+                            Err(e) => {
+                                let text = format!("{e:#}");
+                                {
+                                    let mut s = lock(&status);
+                                    s.failed_reloads += 1;
+                                    s.last_reload_error = Some(text.clone());
+                                }
+                                tracing::error!("reload failed, keeping the running configuration: {text}");
+                                options.notifier.ready();
+                                continue;
+                            }
+                        };
                         // Blocking send: a reload must not be lost to a full queue. The targets go
                         // first: when one cannot be set up, the enforcer rolls back and the running
                         // actions stay too.
@@ -406,12 +425,15 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
                         }
                         match outcome.recv() {
                             Ok(Ok(())) => {
+                                // The locks of tables and sets no longer configured are let go.
+                                instance.keep_only(&paths);
                                 actions.store(Arc::new(new.actions.clone()));
                                 generation.fetch_add(1, Ordering::Release);
                                 lock(&status).reloads += 1;
                                 tracing::info!(path = %options.config_path.display(), "configuration reloaded");
                             }
                             Ok(Err(failures)) => {
+                                instance.keep_only(&held);
                                 let text = failures.join("; ");
                                 {
                                     let mut s = lock(&status);

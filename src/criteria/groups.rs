@@ -18,7 +18,8 @@
 //!
 //! Both lists are optional. Keys other than `ips` and `macs` (and Netify's `name` and
 //! `description`) are ignored with a warning, so a file with more per-group metadata still
-//! loads. Every problem names the file and the JSON key.
+//! loads. Every problem names the file and the JSON key; a key given twice in one object is an
+//! error when its values differ and a warning when they agree, as in the flow-actions file.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -82,15 +83,36 @@ impl AddressGroups {
         let file = file.as_ref();
         let invalid =
             |key: String, message: String| AddressGroupsError::Invalid { file: file.to_path_buf(), key, message };
-        let json: Json = serde_json::from_str(text)
+        // Read as the flow-actions file is: a key given twice with different values is an error
+        // (JSON readers keep one of them, so the file means two things), twice the same a warning.
+        let (json, duplicates) = crate::input::parse_json(text)
             .map_err(|e| AddressGroupsError::Json { file: file.to_path_buf(), message: e.to_string() })?;
+        let mut warnings = Vec::new();
+        for d in duplicates {
+            if !d.same_value {
+                return Err(invalid(
+                    d.path,
+                    format!(
+                        "key '{}' appears more than once in this object with different values \
+                         (only the last would be used): remove all but one",
+                        d.key
+                    ),
+                ));
+            }
+            warnings.push(format!(
+                "{}: {}: key '{}' appears more than once in this object (same value)",
+                file.display(),
+                d.path,
+                d.key
+            ));
+        }
         let Json::Object(top) = json else {
             return Err(invalid(
                 "$".into(),
                 "expected an object of groups: {\"name\": {\"ips\": [...], \"macs\": [...]}}".into(),
             ));
         };
-        let mut groups = AddressGroups::new();
+        let mut groups = AddressGroups { groups: IndexMap::new(), warnings };
         // Netify's documented shape: `{"address_groups": [{"name", "description", "ips", "macs"}]}`.
         if let Some(Json::Array(list)) = top.get("address_groups") {
             for (i, entry) in list.iter().enumerate() {

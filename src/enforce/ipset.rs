@@ -8,8 +8,13 @@
 //! that opened the flow or the one that answered instead (its address, port and MAC, with the
 //! opposite side as the second address of `hash:ip,port,ip`). Members are queued by [`Target::apply`] and sent at
 //! [`Target::flush`], many per datagram; re-adding a member restarts its timeout. A reload that
-//! removes a managed target destroys its sets; `flush_on_destroy` empties them at shutdown. The socket opens on first use, so
-//! a dry-run replay needs no privileges.
+//! removes a managed target destroys its sets; `flush_on_destroy` empties them at shutdown. A
+//! managed target flushes and destroys only sets flowsieve created ([`owner`]); a set of that
+//! name someone else made is used when it has the right type (and never flushed or destroyed),
+//! and is an error at setup, left as it is, when it has another. The socket opens on first use,
+//! so a dry-run replay needs no privileges.
+
+mod owner;
 
 use hashbrown::HashSet;
 use serde_json::Value;
@@ -17,7 +22,7 @@ use serde_json::Value;
 use super::{MatchEvent, Target, TargetError};
 use crate::facts::FlowFacts;
 use crate::netlink::ipset::{
-    IpsetEntry, IpsetFamily, IpsetSocket, IpsetSpec, IpsetType, SkbInfo, IPSET_ERR_BUSY, IPSET_ERR_EXIST,
+    family_name, IpsetEntry, IpsetFamily, IpsetHeader, IpsetSocket, IpsetSpec, IpsetType, SkbInfo, IPSET_ERR_BUSY,
     IPSET_ERR_HASH_FULL, IPSET_MAXNAMELEN,
 };
 use crate::netlink::NetlinkError;
@@ -246,27 +251,66 @@ impl Target for IpsetTarget {
     }
 
     /// With `managed`: create the sets (emptied when `flush_on_create`). Unmanaged sets belong to
-    /// the administrator and are left alone.
+    /// the administrator and are left alone. A set of that name that flowsieve did not create
+    /// is used as it is when it has the configured type and family (members are added, it is
+    /// never emptied nor destroyed) and is an error, left untouched, when it has another.
     fn setup(&mut self) -> Result<(), TargetError> {
         let sets = self.sets.as_ref().map_err(|why| TargetError::Other(format!("{}: {why}", self.cfg.name)))?;
         let sock = Self::socket(&mut self.sock)?;
         if !self.cfg.managed {
             return Ok(());
         }
+        // Every set is looked at before any is changed: a user's set of another type under
+        // the v6 name leaves the v4 set untouched too.
+        let mut found = Vec::new();
         for set in sets {
-            match sock.create(&set.spec) {
-                // Same name, other parameters: after a reload that changed ttl or max_elements
-                // the live set is taken over as it is (members carry their own timeout).
-                // (Linux answers EEXIST or IPSET_ERR_EXIST depending on the version.)
-                Err(e) if matches!(e.errno(), Some(IPSET_ERR_EXIST | libc::EEXIST)) => tracing::warn!(
-                    target_name = self.cfg.name,
-                    "{e}; using ipset {} as it is (destroy it to have it created as configured)",
-                    set.spec.name
-                ),
-                other => other?,
+            let header = sock.header(&set.spec.name)?;
+            let ours = header.as_ref().is_some_and(|h| owned(&self.cfg.name, &set.spec.name, h));
+            if let Some(h) = header.as_ref().filter(|h| !ours && !h.fits(&set.spec)) {
+                return Err(TargetError::Other(format!(
+                    "ipset {} exists as {} family {}, not created by flowsieve: left as it is (flowsieve needs {} family {}; \
+                     destroy or rename that set, or choose another set_name)",
+                    set.spec.name,
+                    h.type_name,
+                    family_name(h.family),
+                    set.spec.set_type,
+                    family_name(nfproto_of(&set.spec)),
+                )));
             }
-            if self.cfg.flush_on_create {
-                sock.flush(&set.spec.name)?;
+            found.push((header, ours));
+        }
+        for (set, (header, ours)) in sets.iter().zip(found) {
+            let name = &set.spec.name;
+            match header {
+                None => create_owned(sock, &self.cfg.name, &set.spec)?,
+                Some(h) if !ours => tracing::warn!(
+                    target_name = self.cfg.name,
+                    "ipset {name} ({}) was not created by flowsieve: members are added to it, but it is never \
+                     flushed or destroyed",
+                    h.type_name
+                ),
+                // Ours from an earlier run with another type: made again.
+                Some(h) if !h.fits(&set.spec) => {
+                    tracing::warn!(target_name = self.cfg.name, "ipset {name} is {}: creating it again as {}", h.type_name, set.spec.set_type);
+                    sock.destroy(name)?;
+                    create_owned(sock, &self.cfg.name, &set.spec)?;
+                }
+                Some(h) => {
+                    // Same type, other parameters: after a reload that changed ttl or
+                    // max_elements the live set is taken over as it is (members carry their
+                    // own timeout).
+                    let timeout = h.timeout.unwrap_or(0);
+                    if timeout != set.spec.timeout || h.max_elements.is_some_and(|m| m != set.spec.max_elements) {
+                        tracing::warn!(
+                            target_name = self.cfg.name,
+                            "ipset {name} exists with timeout {timeout} and maxelem {}; using it as it is (destroy it to have it created as configured)",
+                            h.max_elements.unwrap_or(0)
+                        );
+                    }
+                    if self.cfg.flush_on_create {
+                        sock.flush(name)?;
+                    }
+                }
             }
         }
         Ok(())
@@ -342,8 +386,9 @@ impl Target for IpsetTarget {
                 let (missing, other): (Vec<_>, Vec<_>) = report.refused.into_iter().partition(|(_, e)| gone(e));
                 report.refused = other;
                 let missing: Vec<IpsetEntry> = missing.into_iter().map(|(m, _)| m).collect();
+                let target_name = &self.cfg.name;
                 let again = Self::socket(&mut self.sock).and_then(|sock| {
-                    sock.create(&set.spec)?;
+                    create_owned(sock, target_name, &set.spec)?;
                     sock.add_many(name, &missing, timeout, &self.cfg.skb)
                 });
                 match again {
@@ -376,42 +421,59 @@ impl Target for IpsetTarget {
     }
 
     /// With `flush_on_destroy` the sets are emptied (queued members dropped); otherwise queued
-    /// members are sent. A set that is already gone is not an error.
+    /// members are sent. A managed target empties only sets flowsieve created; an unmanaged
+    /// one empties the administrator's sets it was told to. A set that is already gone is not
+    /// an error.
     fn shutdown(&mut self) -> Result<(), TargetError> {
         if !self.cfg.flush_on_destroy {
             return self.flush();
         }
-        self.drop_queued_then_each_set(|sock, set| match sock.flush(set) {
-            Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
-            other => other,
+        let (target_name, managed) = (self.cfg.name.clone(), self.cfg.managed);
+        self.drop_queued_then_each_set(|sock, set| {
+            if managed && !owned_now(sock, &target_name, set)? {
+                return Ok(());
+            }
+            match sock.flush(set) {
+                Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
+                other => other,
+            }
         })
     }
 
-    /// Removed from the configuration by a reload: a managed target destroys its sets (queued
-    /// members dropped); a set a firewall rule still uses cannot be destroyed, so it is emptied
-    /// and the error says why. An unmanaged target only does what shutdown does.
+    /// Removed from the configuration by a reload: a managed target destroys the sets
+    /// flowsieve created (queued members dropped); a set a firewall rule still uses cannot be
+    /// destroyed, so it is emptied and the error says why. Sets flowsieve did not create are
+    /// left as they are. An unmanaged target only does what shutdown does.
     fn remove(&mut self) -> Result<(), TargetError> {
         if !self.cfg.managed {
             return self.shutdown();
         }
         let target_name = self.cfg.name.clone();
-        self.drop_queued_then_each_set(|sock, set| match sock.destroy(set) {
-            Ok(()) => {
-                tracing::info!(target_name, "destroyed ipset {set}");
-                Ok(())
+        self.drop_queued_then_each_set(|sock, set| {
+            if !owned_now(sock, &target_name, set)? {
+                return Ok(());
             }
-            Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
-            Err(e) if e.errno() == Some(IPSET_ERR_BUSY) => {
-                let flushed = sock.flush(set);
-                Err(NetlinkError::Kernel {
-                    errno: IPSET_ERR_BUSY,
-                    context: format!(
-                        "{e}; emptied it instead{}",
-                        flushed.err().map(|f| format!(" (that failed too: {f})")).unwrap_or_default()
-                    ),
-                })
+            match sock.destroy(set) {
+                Ok(()) => {
+                    tracing::info!(target_name, "destroyed ipset {set}");
+                    if let Err(e) = owner::forget(set) {
+                        tracing::warn!(target_name, "ipset {set}: removing flowsieve's ownership record: {e}");
+                    }
+                    Ok(())
+                }
+                Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
+                Err(e) if e.errno() == Some(IPSET_ERR_BUSY) => {
+                    let flushed = sock.flush(set);
+                    Err(NetlinkError::Kernel {
+                        errno: IPSET_ERR_BUSY,
+                        context: format!(
+                            "{e}; emptied it instead{}",
+                            flushed.err().map(|f| format!(" (that failed too: {f})")).unwrap_or_default()
+                        ),
+                    })
+                }
+                Err(e) => Err(e),
             }
-            Err(e) => Err(e),
         })
     }
 
@@ -423,6 +485,46 @@ impl Target for IpsetTarget {
             ("reconnected", self.stats.reconnected),
         ]
     }
+}
+
+fn nfproto_of(spec: &IpsetSpec) -> u8 {
+    IpsetHeader::nfproto(spec.set_type, spec.family)
+}
+
+/// Whether flowsieve created the live set with this header. An unreadable record counts as
+/// "not ours" (a set is then never flushed or destroyed), and is said.
+fn owned(target_name: &str, set: &str, header: &IpsetHeader) -> bool {
+    owner::owns(set, header).unwrap_or_else(|e| {
+        tracing::warn!(target_name, "ipset {set}: reading flowsieve's ownership record: {e}; treating the set as not flowsieve's");
+        false
+    })
+}
+
+/// Whether the set exists and flowsieve created it; one that is someone else's is said.
+fn owned_now(sock: &mut IpsetSocket, target_name: &str, set: &str) -> Result<bool, NetlinkError> {
+    let Some(header) = sock.header(set)? else { return Ok(false) };
+    let ours = owned(target_name, set, &header);
+    if !ours {
+        tracing::info!(target_name, "ipset {set} was not created by flowsieve: left as it is");
+    }
+    Ok(ours)
+}
+
+/// Creates the set and records it as flowsieve's (with the hash seed the kernel drew).
+fn create_owned(sock: &mut IpsetSocket, target_name: &str, spec: &IpsetSpec) -> Result<(), NetlinkError> {
+    sock.create(spec)?;
+    let recorded = match sock.header(&spec.name)? {
+        Some(header) => owner::record(&spec.name, &header),
+        None => return Ok(()), // destroyed again at once: nothing to record
+    };
+    if let Err(e) = recorded {
+        tracing::warn!(
+            target_name,
+            "ipset {}: cannot record that flowsieve created it ({e}); it will not be flushed or destroyed",
+            spec.name
+        );
+    }
+    Ok(())
 }
 
 impl TargetKind for IpsetConfig {

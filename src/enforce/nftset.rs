@@ -483,7 +483,8 @@ impl Target for NftSetTarget {
     }
 
     /// With `managed`: create the table and sets (one transaction), emptied first when
-    /// `flush_on_create`. Without it the sets are the administrator's: nothing is changed.
+    /// `flush_on_create` (only sets flowsieve created). Without it the sets are the
+    /// administrator's: nothing is changed.
     fn setup(&mut self) -> Result<(), TargetError> {
         let cfg = &self.cfg;
         let (family, sets) = match &self.sets {
@@ -500,9 +501,21 @@ impl Target for NftSetTarget {
         let mut batch = NftBatch::new();
         batch.add_table(family, &cfg.table_name)?;
         for set in sets {
+            // A set of that name someone else made is used as it is, never emptied (one of
+            // another type fails the whole transaction below).
+            let theirs = sock.set_owner(family, &cfg.table_name, &set.spec.name)? == Some(false);
             batch.add_set(family, &cfg.table_name, &set.spec)?;
-            if cfg.flush_on_create {
+            if cfg.flush_on_create && !theirs {
                 batch.flush_set(SetRef { family, table: &cfg.table_name, set: &set.spec.name })?;
+            }
+            if theirs {
+                tracing::warn!(
+                    target_name = cfg.name,
+                    "set {family} {} {} was not created by flowsieve: elements are added to it, but it is never \
+                     flushed or deleted",
+                    cfg.table_name,
+                    set.spec.name
+                );
             }
         }
         sock.commit(batch)?;

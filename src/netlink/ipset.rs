@@ -10,7 +10,12 @@
 //!   for the newest revision it has instead of hard-coding one;
 //! - without `NLM_F_EXCL`, creating a set that exists with the same type and parameters and
 //!   adding a member that exists both succeed (the member's timeout restarts); a set of that
-//!   name with another type answers `IPSET_ERR_EXIST`.
+//!   name with another type answers `IPSET_ERR_EXIST`;
+//! - a list request (`IPSET_CMD_LIST`, a dump) naming one set with `IPSET_FLAG_LIST_HEADER`
+//!   answers that set's header only: type, family, revision and the type's create data, which
+//!   for hash types of the revisions with `bucketsize` (Linux 5.11 and later) include
+//!   `IPSET_ATTR_INITVAL`, the hash seed the kernel drew at random when the set was created
+//!   (what `ipset list` prints as `initval`). A missing set answers ENOENT.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -31,6 +36,7 @@ pub const IPSET_MAXNAMELEN: usize = 32;
 const IPSET_CMD_CREATE: u16 = 2;
 const IPSET_CMD_DESTROY: u16 = 3;
 const IPSET_CMD_FLUSH: u16 = 4;
+const IPSET_CMD_LIST: u16 = 7;
 const IPSET_CMD_ADD: u16 = 9;
 const IPSET_CMD_TYPE: u16 = 13;
 
@@ -40,6 +46,7 @@ const IPSET_ATTR_SETNAME: u16 = 2;
 const IPSET_ATTR_TYPENAME: u16 = 3;
 const IPSET_ATTR_REVISION: u16 = 4;
 const IPSET_ATTR_FAMILY: u16 = 5;
+const IPSET_ATTR_FLAGS: u16 = 6;
 const IPSET_ATTR_DATA: u16 = 7;
 // Inside IPSET_ATTR_DATA (create and add/del/test share the numbering space).
 const IPSET_ATTR_IP: u16 = 1;
@@ -47,7 +54,11 @@ const IPSET_ATTR_PORT: u16 = 4;
 const IPSET_ATTR_TIMEOUT: u16 = 6;
 const IPSET_ATTR_PROTO: u16 = 7;
 const IPSET_ATTR_CADT_FLAGS: u16 = 8;
+/// Create data: the hash seed (`IPSET_ATTR_CADT_MAX + 1`).
+const IPSET_ATTR_INITVAL: u16 = 17;
 const IPSET_ATTR_MAXELEM: u16 = 19;
+/// How many rules and list:sets refer to the set (kernel-only, in a header).
+const IPSET_ATTR_REFERENCES: u16 = 25;
 const IPSET_ATTR_ETHER: u16 = 17;
 const IPSET_ATTR_IP2: u16 = 20;
 const IPSET_ATTR_SKBMARK: u16 = 27;
@@ -59,6 +70,10 @@ const IPSET_ATTR_IPADDR_IPV6: u16 = 2;
 
 /// `IPSET_FLAG_WITH_SKBINFO` (enum ipset_cadt_flags).
 const IPSET_FLAG_WITH_SKBINFO: u32 = 1 << 6;
+/// `IPSET_FLAG_LIST_HEADER` (enum ipset_cmd_flags): list the header only, no members.
+const IPSET_FLAG_LIST_HEADER: u32 = 1 << 2;
+/// `NLM_F_DUMP` (`NLM_F_ROOT | NLM_F_MATCH`): the list command is a dump.
+const NLM_F_DUMP: u16 = 0x300;
 
 /// ipset's own errno values (enum ipset_errno).
 pub const IPSET_ERR_PROTOCOL: i32 = 4097;
@@ -131,6 +146,97 @@ pub struct IpsetSpec {
     pub timeout: u32,
     /// Members carry skbmark/skbprio/skbqueue (`skbinfo`).
     pub skbinfo: bool,
+}
+
+/// What the kernel says of an existing set (`ipset list -t`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpsetHeader {
+    /// `hash:ip`, `bitmap:port`, … (any type, not only the ones flowsieve creates).
+    pub type_name: String,
+    /// `NFPROTO_*`: 2 inet, 10 inet6, 0 for `hash:mac`.
+    pub family: u8,
+    pub revision: u8,
+    /// The hash seed the kernel drew when the set was created; `None` on kernels (or types)
+    /// that do not report it.
+    pub initval: Option<u32>,
+    /// Default member timeout; `None` when the set has no timeout support.
+    pub timeout: Option<u32>,
+    pub max_elements: Option<u32>,
+    /// Rules and list:sets referring to the set.
+    pub references: u32,
+}
+
+impl IpsetHeader {
+    /// Whether the set has the type and family `spec` asks for (what members must fit).
+    pub fn fits(&self, spec: &IpsetSpec) -> bool {
+        self.type_name == spec.set_type.name() && self.family == nfproto(spec.set_type, spec.family)
+    }
+
+    /// The `NFPROTO_*` family a set of this type and family has (`hash:mac`: none).
+    pub fn nfproto(set_type: IpsetType, family: IpsetFamily) -> u8 {
+        nfproto(set_type, family)
+    }
+}
+
+/// `NFPROTO_*` as `ipset list` names it.
+pub fn family_name(family: u8) -> &'static str {
+    match family {
+        NFPROTO_IPV4 => "inet",
+        NFPROTO_IPV6 => "inet6",
+        NFPROTO_UNSPEC => "unspec",
+        _ => "other",
+    }
+}
+
+fn be32(v: &[u8]) -> Option<u32> {
+    Some(u32::from_be_bytes(v.get(..4)?.try_into().ok()?))
+}
+
+/// Reads the header attributes of one list answer (the body after the `nlmsghdr`).
+fn parse_header(body: &[u8]) -> Option<IpsetHeader> {
+    let mut header = IpsetHeader {
+        type_name: String::new(),
+        family: 0,
+        revision: 0,
+        initval: None,
+        timeout: None,
+        max_elements: None,
+        references: 0,
+    };
+    let mut typed = false;
+    for (ty, v) in attrs(body.get(4..)?) {
+        match ty {
+            IPSET_ATTR_TYPENAME => {
+                header.type_name = String::from_utf8_lossy(v).trim_end_matches('\0').to_string();
+                typed = true;
+            }
+            IPSET_ATTR_FAMILY => header.family = *v.first()?,
+            IPSET_ATTR_REVISION => header.revision = *v.first()?,
+            IPSET_ATTR_DATA => {
+                for (ty, v) in attrs(v) {
+                    match ty {
+                        IPSET_ATTR_INITVAL => header.initval = be32(v),
+                        IPSET_ATTR_TIMEOUT => header.timeout = be32(v),
+                        IPSET_ATTR_MAXELEM => header.max_elements = be32(v),
+                        IPSET_ATTR_REFERENCES => header.references = be32(v).unwrap_or(0),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    typed.then_some(header)
+}
+
+/// `IPSET_CMD_LIST` of one set, header only.
+fn encode_header_query(buf: &mut MsgBuf, name: &str, seq: u32) -> Result<(), NetlinkError> {
+    check_name(name)?;
+    let m = begin_flags(buf, IPSET_CMD_LIST, NFPROTO_UNSPEC, seq, NLM_F_REQUEST | NLM_F_DUMP);
+    buf.put_str(IPSET_ATTR_SETNAME, name);
+    put_net_u32(buf, IPSET_ATTR_FLAGS, IPSET_FLAG_LIST_HEADER);
+    buf.end_msg(m);
+    Ok(())
 }
 
 /// One member, in the layout of its set type.
@@ -533,6 +639,22 @@ impl IpsetSocket {
         self.request(seq, || format!("ipset create {} {}", spec.name, spec.set_type)).map(|_| ())
     }
 
+    /// The set's header, or `None` when there is no set of that name.
+    pub fn header(&mut self, name: &str) -> Result<Option<IpsetHeader>, NetlinkError> {
+        let seq = self.sock.next_seq();
+        self.buf.truncate(0);
+        encode_header_query(&mut self.buf, name, seq)?;
+        match self.request(seq, || format!("ipset list -t {name}")) {
+            Ok(msgs) => msgs
+                .iter()
+                .find_map(|body| parse_header(body))
+                .map(Some)
+                .ok_or_else(|| NetlinkError::Malformed(format!("ipset list -t {name}: no header in the answer"))),
+            Err(e) if e.errno() == Some(libc::ENOENT) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Removes every member.
     pub fn flush(&mut self, name: &str) -> Result<(), NetlinkError> {
         let seq = self.sock.next_seq();
@@ -676,6 +798,60 @@ mod tests {
         assert_eq!(get(IPSET_ATTR_SKBMARK), 0x0000_0010_0000_00ffu64.to_be_bytes());
         assert_eq!(get(IPSET_ATTR_SKBPRIO), 0x0001_0002u32.to_be_bytes());
         assert_eq!(get(IPSET_ATTR_SKBQUEUE), 3u16.to_be_bytes());
+    }
+
+    #[test]
+    fn a_header_query_is_a_dump_of_one_set_header_only_and_its_answer_is_read() {
+        let mut buf = MsgBuf::new();
+        encode_header_query(&mut buf, "social.v4", 7).unwrap();
+        let b = buf.as_bytes();
+        assert_eq!(u16::from_ne_bytes([b[6], b[7]]), NLM_F_REQUEST | NLM_F_DUMP);
+        let (ty, _, a) = parts(&buf);
+        assert_eq!(ty, (6 << 8) | IPSET_CMD_LIST);
+        assert_eq!(a[1], (IPSET_ATTR_SETNAME, 0, b"social.v4\0".to_vec()));
+        assert_eq!(a[2], (IPSET_ATTR_FLAGS, NLA_F_NET_BYTEORDER, 4u32.to_be_bytes().to_vec()));
+
+        // The kernel's answer: nfgenmsg, then the header attributes and the create data.
+        let mut answer = MsgBuf::new();
+        put_nfgenmsg(&mut answer, NFPROTO_IPV4, 0);
+        answer.put_attr(IPSET_ATTR_PROTOCOL, &[6]);
+        answer.put_str(IPSET_ATTR_SETNAME, "social.v4");
+        answer.put_str(IPSET_ATTR_TYPENAME, "hash:ip");
+        answer.put_attr(IPSET_ATTR_FAMILY, &[NFPROTO_IPV4]);
+        answer.put_attr(IPSET_ATTR_REVISION, &[6]);
+        let data = answer.begin_nest(IPSET_ATTR_DATA);
+        put_net_u32(&mut answer, IPSET_ATTR_MAXELEM, 65536);
+        put_net_u32(&mut answer, IPSET_ATTR_INITVAL, 0xd7a4_d732);
+        put_net_u32(&mut answer, IPSET_ATTR_REFERENCES, 1);
+        put_net_u32(&mut answer, IPSET_ATTR_TIMEOUT, 900);
+        answer.end_nest(data).unwrap();
+        let header = parse_header(answer.as_bytes()).unwrap();
+        assert_eq!(
+            header,
+            IpsetHeader {
+                type_name: "hash:ip".into(),
+                family: NFPROTO_IPV4,
+                revision: 6,
+                initval: Some(0xd7a4_d732),
+                timeout: Some(900),
+                max_elements: Some(65536),
+                references: 1,
+            }
+        );
+        let spec = |set_type, family| IpsetSpec {
+            name: "social.v4".into(),
+            set_type,
+            family,
+            max_elements: 1,
+            timeout: 0,
+            skbinfo: false,
+        };
+        assert!(header.fits(&spec(IpsetType::HashIp, IpsetFamily::Inet)));
+        assert!(!header.fits(&spec(IpsetType::HashIp, IpsetFamily::Inet6)));
+        assert!(!header.fits(&spec(IpsetType::HashIpPort, IpsetFamily::Inet)));
+        // No type name: not a header.
+        assert_eq!(parse_header(&[2, 0, 0, 0]), None);
+        assert_eq!(parse_header(&[]), None);
     }
 
     #[test]

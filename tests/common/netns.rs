@@ -90,6 +90,25 @@ impl Drop for NetNs {
                 let _ = setns(&original, CloneFlags::CLONE_NEWNET);
             }
         }
+        // The lock files of agents that ran in this namespace and the records of the ipsets
+        // flowsieve created in it go with it (both are named after its inode; see
+        // docs/ARCHITECTURE.md, "Ownership and instances").
+        let inode = std::fs::metadata(format!("/run/netns/{}", self.name)).map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.ino()
+        });
+        if let Ok(inode) = inode {
+            for (dir, prefix) in [
+                ("/run/flowsieve/ipset-owners", format!("net{inode}-")),
+                ("/run/flowsieve", format!("flowsieve-net{inode}-")),
+            ] {
+                for file in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                    if file.file_name().to_string_lossy().starts_with(&prefix) {
+                        let _ = std::fs::remove_file(file.path());
+                    }
+                }
+            }
+        }
         let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
     }
 }
