@@ -235,32 +235,37 @@ pub fn render(status: &Status, rss: Option<u64>) -> String {
     f.sample(&[("result", "failure")], status.failed_reloads);
 
     // Per interface: the capture's own counters (AF_PACKET ring statistics or libpcap's), summed
-    // over the interface's workers.
-    let mut interfaces: Vec<(&str, u64, u64)> = Vec::new();
+    // over the interface's workers: all rings, then the ring of bare TCP SYNs alone (what a SYN
+    // flood fills; the data ring's are the difference).
+    let mut interfaces: Vec<(&str, [u64; 4])> = Vec::new();
     for w in &status.workers {
-        match interfaces.iter_mut().find(|(name, _, _)| *name == w.iface) {
-            Some(entry) => {
-                entry.1 += w.capture_received;
-                entry.2 += w.capture_dropped;
-            }
-            None => interfaces.push((&w.iface, w.capture_received, w.capture_dropped)),
+        let counts = [w.capture_received, w.capture_dropped, w.syn_ring_received, w.syn_ring_dropped];
+        match interfaces.iter_mut().find(|(name, _)| *name == w.iface) {
+            Some((_, sums)) => sums.iter_mut().zip(counts).for_each(|(sum, n)| *sum += n),
+            None => interfaces.push((&w.iface, counts)),
         }
     }
-    for (name, help, dropped) in [
+    for (column, name, help) in [
         (
+            0,
             "flowsieve_interface_packets_total",
             "Packets the capture received on the interface (AF_PACKET ring or libpcap statistics).",
-            false,
+        ),
+        (1, "flowsieve_interface_drops_total", "Packets the capture dropped on the interface (ring full or interface drops)."),
+        (
+            2,
+            "flowsieve_interface_syn_ring_packets_total",
+            "Of the packets received, those the AF_PACKET ring of bare TCP SYNs took (SYN without ACK or payload).",
         ),
         (
-            "flowsieve_interface_drops_total",
-            "Packets the capture dropped on the interface (ring full or interface drops).",
-            true,
+            3,
+            "flowsieve_interface_syn_ring_drops_total",
+            "Of the packets dropped, those lost from the ring of bare TCP SYNs (the rest were lost from the data ring).",
         ),
     ] {
         let mut f = Family::new(o, name, "counter", help);
-        for (iface, received, drops) in &interfaces {
-            f.sample(&[("interface", iface)], if dropped { drops } else { received });
+        for (iface, sums) in &interfaces {
+            f.sample(&[("interface", iface)], sums[column]);
         }
     }
 
@@ -342,6 +347,8 @@ mod tests {
             iface: iface.into(),
             capture_received: received,
             capture_dropped: 1,
+            syn_ring_received: 2,
+            syn_ring_dropped: 1,
             flows_active: 3,
             ..WorkerStatus::default()
         };
@@ -372,6 +379,8 @@ mod tests {
             "flowsieve_interface_packets_total{interface=\"br-lan\"} 15",
             "flowsieve_interface_drops_total{interface=\"br-lan\"} 2",
             "flowsieve_interface_packets_total{interface=\"wan\\\"0\"} 7",
+            "flowsieve_interface_syn_ring_packets_total{interface=\"br-lan\"} 4",
+            "flowsieve_interface_syn_ring_drops_total{interface=\"br-lan\"} 2",
             "flowsieve_worker_flows_active{worker=\"1\",interface=\"br-lan\"} 3",
             "flowsieve_target_operations_total{target=\"sink.audit\",operation=\"applied\"} 4",
             "flowsieve_target_failures_total{target=\"sink.audit\"} 1",

@@ -1,9 +1,10 @@
 //! The AF_PACKET rings themselves, both layouts (TPACKET_V2 and V3), on real frames between two
 //! network namespaces joined by a veth pair. `tcpreplay` sends, from one end, UDP frames tagged
-//! VLAN 42, untagged ones, and tagged ones to a port the BPF filter rejects; the kernel takes the
-//! tag out of a frame it receives before the socket filter runs. The ring on the other end must
-//! hand over the tagged frames with VLAN 42 restored from the frame header, the untagged ones
-//! without, none of the rejected ones, and count them in PACKET_STATISTICS. Needs root, `ip` and
+//! VLAN 42, untagged ones, tagged ones to a port the BPF filter rejects, and bare TCP SYNs; the
+//! kernel takes the tag out of a frame it receives before the socket filter runs. The capture on
+//! the other end (data ring and SYN ring) must hand over the tagged frames with VLAN 42 restored
+//! from the frame header, the untagged ones without, none of the rejected ones, the SYNs from
+//! the SYN ring, all in the order they were sent, and count them in PACKET_STATISTICS. Needs root, `ip` and
 //! `tcpreplay`; namespaces and files are removed when the test ends, failed or not.
 
 mod common;
@@ -13,8 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::netns::{kernel_tests_unavailable, NetNs};
 use flowsieve::capture::live::LiveEvent;
-use flowsieve::capture::ring::{PacketRing, RingConfig, RingVersion};
-use flowsieve::decode::LinkType;
+use flowsieve::capture::ring::{RingCapture, RingConfig, RingVersion};
 
 /// Frames of each kind.
 const EACH: usize = 20;
@@ -52,6 +52,17 @@ fn udp_frame(vlan: Option<u16>, port: u16, payload: &[u8]) -> Vec<u8> {
     f
 }
 
+/// A bare TCP SYN (no options, no payload) from 10.42.0.1:`sport` to 10.42.0.2:5555.
+fn syn_frame(sport: u16) -> Vec<u8> {
+    let mut f = vec![0xff; 6];
+    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 1, 0x08, 0x00]);
+    f.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 42, 0, 1, 10, 42, 0, 2]);
+    f.extend_from_slice(&sport.to_be_bytes());
+    f.extend_from_slice(&5555u16.to_be_bytes());
+    f.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0]);
+    f
+}
+
 /// A pcap file of the test's frames, deleted when dropped.
 struct TempPcap(std::path::PathBuf);
 
@@ -85,6 +96,9 @@ struct Seen {
     tagged: usize,
     plain: usize,
     rejected: usize,
+    syns: usize,
+    /// Frames by their number, in the order they came: the order they were sent.
+    order: Vec<usize>,
     /// Marked frames whose VLAN did not fit their kind, or with a bad length or timestamp.
     wrong: Vec<String>,
 }
@@ -97,17 +111,16 @@ fn capture(version: RingVersion) {
     let (a, mut b) = veth_pair();
     let mut frames = Vec::new();
     for n in 0..EACH {
-        frames.push(udp_frame(Some(42), 5555, format!("fs-tagged-{n}").as_bytes()));
-        frames.push(udp_frame(None, 5555, format!("fs-plain-{n}").as_bytes()));
-        frames.push(udp_frame(Some(42), 6666, format!("fs-rejected-{n}").as_bytes()));
+        frames.push(udp_frame(Some(42), 5555, format!("fs-tagged-{n:02}").as_bytes()));
+        frames.push(syn_frame(41000 + n as u16));
+        frames.push(udp_frame(None, 5555, format!("fs-plain-{n:02}").as_bytes()));
+        frames.push(udp_frame(Some(42), 6666, format!("fs-rejected-{n:02}").as_bytes()));
     }
     let pcap = TempPcap::write(a.name(), &frames);
 
     b.enter_current_thread().unwrap();
-    let filter = flowsieve::capture::filter::compile("udp port 5555", LinkType::Ethernet).unwrap();
     let config = RingConfig { version, ..RingConfig::default() };
-    let mut ring = PacketRing::open("vb", config, None, Some(&filter)).unwrap();
-    assert_eq!(ring.version(), version);
+    let mut ring = RingCapture::open("vb", config, None, Some("port 5555")).unwrap();
     a.exec_ok("tcpreplay", &["-q", "-t", "-i", "va", pcap.0.to_str().unwrap()]);
 
     let stop = AtomicBool::new(false);
@@ -116,11 +129,20 @@ fn capture(version: RingVersion) {
     let mut seen = Seen::default();
     ring.run(&stop, |event| match event {
         LiveEvent::Frame(frame) => {
-            let kind = if contains(frame.data, b"fs-tagged-") {
+            let number = |at: usize| {
+                std::str::from_utf8(frame.data.get(at..at + 2).unwrap_or_default()).ok().and_then(|n| n.parse().ok())
+            };
+            let kind = if let Some(at) = frame.data.windows(10).position(|w| w == b"fs-tagged-") {
                 seen.tagged += 1;
+                seen.order.extend(number(at + 10).map(|n: usize| 3 * n));
                 Some(42)
-            } else if contains(frame.data, b"fs-plain-") {
+            } else if frame.data.len() == 54 && frame.data[36..38] == 5555u16.to_be_bytes() {
+                seen.syns += 1;
+                seen.order.push(3 * usize::from(u16::from_be_bytes([frame.data[34], frame.data[35]]) - 41000) + 1);
+                None
+            } else if let Some(at) = frame.data.windows(9).position(|w| w == b"fs-plain-") {
                 seen.plain += 1;
+                seen.order.extend(number(at + 9).map(|n: usize| 3 * n + 2));
                 None
             } else if contains(frame.data, b"fs-rejected-") {
                 seen.rejected += 1;
@@ -138,7 +160,7 @@ fn capture(version: RingVersion) {
                     frame.timestamp
                 ));
             }
-            if seen.tagged >= EACH && seen.plain >= EACH {
+            if seen.tagged >= EACH && seen.plain >= EACH && seen.syns >= EACH {
                 stop.store(true, Ordering::Relaxed);
             }
         }
@@ -151,10 +173,14 @@ fn capture(version: RingVersion) {
     .unwrap();
     let stats = ring.stats();
 
-    assert_eq!((seen.tagged, seen.plain, seen.rejected), (EACH, EACH, 0), "{version:?}: {seen:?}");
+    assert_eq!((seen.tagged, seen.plain, seen.syns, seen.rejected), (EACH, EACH, EACH, 0), "{version:?}: {seen:?}");
     assert!(seen.wrong.is_empty(), "{version:?}: {:?}", seen.wrong);
-    // Everything the filter accepted was counted by the kernel, and nothing was dropped.
-    assert!(stats.received as usize >= 2 * EACH, "{version:?}: {stats:?}");
+    // The two rings' frames were merged back into the order they were sent in.
+    assert_eq!(seen.order, (0..3 * EACH).collect::<Vec<_>>(), "{version:?}");
+    // Everything the filter accepted was counted by the kernel, the SYNs by the SYN ring, and
+    // nothing was dropped.
+    assert!(stats.received as usize >= 3 * EACH, "{version:?}: {stats:?}");
+    assert_eq!(stats.syn_received as usize, EACH, "{version:?}: {stats:?}");
     assert_eq!(stats.dropped, 0, "{version:?}: {stats:?}");
 }
 
@@ -193,9 +219,9 @@ fn ring_delivery_delay() {
         a.exec_ok("ip", &["addr", "add", "10.44.0.1/24", "dev", "va"]);
         b.exec_ok("ip", &["addr", "add", "10.44.0.2/24", "dev", "vb"]);
         b.enter_current_thread().unwrap();
-        let filter = flowsieve::capture::filter::compile("udp port 5555", LinkType::Ethernet).unwrap();
         let mut ring =
-            PacketRing::open("vb", RingConfig { version, ..RingConfig::default() }, None, Some(&filter)).unwrap();
+            RingCapture::open("vb", RingConfig { version, ..RingConfig::default() }, None, Some("udp port 5555"))
+                .unwrap();
         const COUNT: usize = 300;
         let path = format!("/run/netns/{}", a.name());
         let sender = std::thread::spawn(move || {

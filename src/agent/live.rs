@@ -28,7 +28,7 @@ pub enum CaptureMethod {
 
 /// A live packet source feeding one worker.
 pub enum LiveSource {
-    Ring(crate::capture::ring::PacketRing),
+    Ring(Box<crate::capture::ring::RingCapture>),
     Pcap(crate::capture::live::LiveCapture),
 }
 
@@ -63,7 +63,7 @@ enum WorkerSource {
     Fixed(LiveSource),
     /// `ring`: open at start when the interface existed.
     Ring {
-        ring: Option<crate::capture::ring::PacketRing>,
+        ring: Option<Box<crate::capture::ring::RingCapture>>,
         recipe: Arc<RingRecipe>,
         watch: Arc<LinkWatch>,
     },
@@ -73,17 +73,19 @@ enum WorkerSource {
 struct RingRecipe {
     iface: String,
     ring: crate::capture::ring::RingConfig,
-    group: Option<u16>,
+    /// The fanout groups of the data and SYN rings.
+    groups: Option<(u16, u16)>,
     filter: Option<String>,
 }
 
 impl RingRecipe {
-    fn open(&self) -> anyhow::Result<crate::capture::ring::PacketRing> {
-        let filter = match &self.filter {
-            Some(expr) => Some(crate::capture::filter::compile(expr, crate::decode::LinkType::Ethernet)?),
-            None => None,
-        };
-        Ok(crate::capture::ring::PacketRing::open(&self.iface, self.ring, self.group, filter.as_ref())?)
+    fn open(&self) -> anyhow::Result<Box<crate::capture::ring::RingCapture>> {
+        Ok(Box::new(crate::capture::ring::RingCapture::open(
+            &self.iface,
+            self.ring,
+            self.groups,
+            self.filter.as_deref(),
+        )?))
     }
 }
 
@@ -239,13 +241,20 @@ pub fn run(initial: FlowActionsConfig, options: RunOptions) -> anyhow::Result<()
                     // A missing interface has no link speed yet: the default for unknown speed.
                     None => options.ring.for_interface(&iface.name),
                 };
-                tracing::info!(iface = %iface.name, ring_kib = ring.bytes() / 1024, sockets = workers, "AF_PACKET ring per socket");
-                // One fanout group per interface; the id only has to be unique on this host.
+                tracing::info!(
+                    iface = %iface.name,
+                    ring_kib = ring.bytes() / 1024,
+                    syn_ring_kib = ring.for_bare_syns().bytes() / 1024,
+                    workers,
+                    "AF_PACKET rings per worker"
+                );
+                // Two fanout groups per interface (data and SYN rings); the ids only have to be
+                // unique on this host.
                 let group = ((std::process::id() as u16) ^ (n as u16).wrapping_mul(0x9e37)).max(1);
                 let recipe = Arc::new(RingRecipe {
                     iface: iface.name.clone(),
                     ring,
-                    group: (workers > 1).then_some(group),
+                    groups: (workers > 1).then_some((group, (group ^ 0x8000).max(1))),
                     filter: iface_filter.cloned(),
                 });
                 if !present {
@@ -604,6 +613,7 @@ fn log_stopped(iface: &str, stats: LiveStats, worker: &Worker) {
         iface,
         received = stats.received,
         kernel_dropped = stats.dropped,
+        syn_ring_dropped = stats.syn_dropped,
         flows = worker.table.stats().flows_created,
         flows_refused = worker.table.stats().flows_refused,
         malformed = worker.decode_stats.malformed,
@@ -616,7 +626,7 @@ fn log_stopped(iface: &str, stats: LiveStats, worker: &Worker) {
 /// waits and opens a new ring on the new interface. Flow table and worker state carry over.
 fn ring_worker_loop(
     mut worker: Worker,
-    mut ring: Option<crate::capture::ring::PacketRing>,
+    mut ring: Option<Box<crate::capture::ring::RingCapture>>,
     recipe: &RingRecipe,
     watch: &LinkWatch,
     shared: WorkerShared,
@@ -727,6 +737,8 @@ fn add_stats(a: LiveStats, b: LiveStats) -> LiveStats {
         received: a.received.wrapping_add(b.received),
         dropped: a.dropped.wrapping_add(b.dropped),
         if_dropped: a.if_dropped.wrapping_add(b.if_dropped),
+        syn_received: a.syn_received.wrapping_add(b.syn_received),
+        syn_dropped: a.syn_dropped.wrapping_add(b.syn_dropped),
     }
 }
 
@@ -750,6 +762,8 @@ pub(super) fn publish(status: &SharedStatus, index: usize, worker: &Worker, capt
         w.fragments = d.fragments;
         w.capture_received = u64::from(capture.received);
         w.capture_dropped = u64::from(capture.dropped) + u64::from(capture.if_dropped);
+        w.syn_ring_received = u64::from(capture.syn_received);
+        w.syn_ring_dropped = u64::from(capture.syn_dropped);
         w.events_dropped = events_dropped;
     }
 }

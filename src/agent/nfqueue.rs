@@ -479,8 +479,11 @@ pub(super) fn queue_loop(
                 v.status.kernel_dropped = k.dropped;
                 v.status.kernel_user_dropped = k.user_dropped;
             }
-            let capture =
-                LiveStats { received: v.status.packets as u32, dropped: v.status.kernel_dropped as u32, if_dropped: 0 };
+            let capture = LiveStats {
+                received: v.status.packets as u32,
+                dropped: v.status.kernel_dropped as u32,
+                ..LiveStats::default()
+            };
             publish(&status, index, &worker, capture, events_dropped.get());
             if let Some(w) = lock(&status).workers.get_mut(index) {
                 w.queue = Some(v.status.clone());

@@ -7,12 +7,18 @@ use std::time::Duration;
 use super::{CaptureError, Frame};
 use crate::decode::LinkType;
 
-/// Counters libpcap keeps for a live capture.
+/// Counters the kernel (AF_PACKET) or libpcap keeps for a live capture.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LiveStats {
+    /// Every packet the capture's sockets took, dropped ones included.
     pub received: u32,
+    /// Packets lost because a ring (or libpcap's buffer) was full.
     pub dropped: u32,
     pub if_dropped: u32,
+    /// The share of `received` and `dropped` that went to the AF_PACKET ring of bare TCP SYNs
+    /// (see [`super::ring::RingCapture`]); 0 with libpcap.
+    pub syn_received: u32,
+    pub syn_dropped: u32,
 }
 
 /// What a live capture hands its consumer.
@@ -89,7 +95,7 @@ impl LiveCapture {
                 // Nothing buffered: wait for the socket to become readable, at most 100 ms.
                 Err(pcap::Error::TimeoutExpired) => {
                     since_idle = 0;
-                    super::wait_readable(self.capture.as_fd(), &self.iface)?;
+                    super::wait_readable(self.capture.as_fd(), None, &self.iface)?;
                     let stats = self.stats();
                     on_event(LiveEvent::Idle(stats));
                 }
@@ -102,7 +108,12 @@ impl LiveCapture {
     pub fn stats(&mut self) -> LiveStats {
         self.capture
             .stats()
-            .map(|s| LiveStats { received: s.received, dropped: s.dropped, if_dropped: s.if_dropped })
+            .map(|s| LiveStats {
+                received: s.received,
+                dropped: s.dropped,
+                if_dropped: s.if_dropped,
+                ..LiveStats::default()
+            })
             .unwrap_or_default()
     }
 }

@@ -1,8 +1,8 @@
 //! Packet sources behind one shape: each hands frames to a callback as [`Frame`]s.
 //!
 //! - [`file`]: pcap and pcapng files (pure Rust reader).
-//! - [`ring`]: live capture on AF_PACKET TPACKET_V2 or V3 rings, one per worker, fanned out by flow
-//!   hash (the default).
+//! - [`ring`]: live capture on AF_PACKET TPACKET_V2 or V3 rings, two per worker (bare TCP SYNs
+//!   apart from everything else), fanned out by flow hash (the default).
 //! - [`live`]: live capture through libpcap (`--capture pcap`).
 //! - [`nfqueue`]: packets queued by the firewall (NFQUEUE over netlink), with verdicts.
 //! - [`filter`]: BPF filters (tcpdump syntax) compiled by libpcap.
@@ -47,12 +47,19 @@ pub enum CaptureError {
     Filter { expr: String, message: String },
 }
 
-/// Wait until `fd` is readable, at most 100 ms: the idle tick of live sources. EINTR is not
-/// an error (a signal arrived; the caller checks its stop flag).
-pub(crate) fn wait_readable(fd: std::os::fd::BorrowedFd<'_>, iface: &str) -> Result<(), CaptureError> {
+/// Wait until `fd` (or `also`, a second socket of the same capture) is readable, at most
+/// 100 ms: the idle tick of live sources. EINTR is not an error (a signal arrived; the caller
+/// checks its stop flag).
+pub(crate) fn wait_readable(
+    fd: std::os::fd::BorrowedFd<'_>,
+    also: Option<std::os::fd::BorrowedFd<'_>>,
+    iface: &str,
+) -> Result<(), CaptureError> {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    let mut fds = [PollFd::new(fd, PollFlags::POLLIN | PollFlags::POLLERR)];
-    match poll(&mut fds, PollTimeout::from(100u8)) {
+    let flags = PollFlags::POLLIN | PollFlags::POLLERR;
+    let mut fds = [PollFd::new(fd, flags), PollFd::new(also.unwrap_or(fd), flags)];
+    let count = if also.is_some() { 2 } else { 1 };
+    match poll(&mut fds[..count], PollTimeout::from(100u8)) {
         Ok(_) | Err(nix::errno::Errno::EINTR) => Ok(()),
         Err(e) => Err(CaptureError::Live { iface: iface.to_string(), message: format!("poll: {e}") }),
     }

@@ -1,6 +1,6 @@
-//! Live capture on an AF_PACKET ring (TPACKET_V2 or TPACKET_V3), one socket per worker, joined
-//! in a `PACKET_FANOUT_HASH` group so the kernel sends both directions of a flow to the same
-//! worker.
+//! Live capture on AF_PACKET rings (TPACKET_V2 or TPACKET_V3), two sockets per worker (bare
+//! TCP SYNs apart from everything else, [`RingCapture`]), each joined in a `PACKET_FANOUT_HASH`
+//! group so the kernel sends both directions of a flow to the same worker.
 //!
 //! All of flowsieve's capture `unsafe` lives in this file. The ring is a shared mapping the
 //! kernel fills: with V3 block by block, with V2 frame by frame. A block (V3) or frame (V2)
@@ -105,6 +105,14 @@ impl RingConfig {
         RingConfig { block_size: block as u32, block_count: u32::try_from(count).unwrap_or(u32::MAX), ..self }
     }
 
+    /// The ring of bare TCP SYNs beside a data ring of this geometry ([`RingCapture`]): the same
+    /// version, a quarter of its size between 1 and 8 MiB, and V2 frames of 256 bytes (a bare
+    /// SYN is at most 118 bytes from its Ethernet header on: 14 + 4 (VLAN) + 40 (IPv6) + 60
+    /// (TCP with options), after the 66 bytes of frame header), so 1 MiB holds 4,096 SYNs.
+    pub fn for_bare_syns(self) -> RingConfig {
+        RingConfig { frame_size: 256, ..self.with_size((self.bytes() / 4).clamp(MIB, 8 * MIB)) }
+    }
+
     /// The ring for `iface` by its traffic class ([`default_ring_bytes`]).
     pub fn for_interface(self, iface: &str) -> RingConfig {
         self.with_size(default_ring_bytes(link_speed_mbps(iface)))
@@ -138,6 +146,10 @@ pub struct PacketRing {
     frame_count: usize,
     /// The next block (V3) or frame slot (V2) the kernel fills.
     current: usize,
+    /// V3 only: packets not yet taken in block `current` (0: no block open) and the offset of
+    /// the next one in it.
+    v3_left: u32,
+    v3_at: usize,
     iface: String,
     /// The interface index the socket is bound to (a re-created interface gets a new one).
     ifindex: u32,
@@ -298,6 +310,8 @@ impl PacketRing {
             frames_per_block: frames_per_block as usize,
             frame_count: frame_count as usize,
             current: 0,
+            v3_left: 0,
+            v3_at: 0,
             iface: iface.to_string(),
             ifindex,
             stats: LiveStats::default(),
@@ -386,83 +400,121 @@ impl PacketRing {
         unsafe { self.map.as_ptr().add(index * self.block_size + 8).cast::<u32>() }
     }
 
-    /// Hand frames to `on_event` until `stop` is set; `Idle` at least every 100 ms (and every
-    /// 8 blocks or 1024 frames while traffic flows).
-    pub fn run(&mut self, stop: &AtomicBool, on_event: impl FnMut(LiveEvent<'_>)) -> Result<(), CaptureError> {
+    /// The capture time of the next packet, when one is ready for us. V3: opens the next block
+    /// the kernel handed over (skipping empty or unreadable ones); it stays ours until its last
+    /// packet is taken.
+    fn peek(&mut self) -> Option<Duration> {
         match self.version {
-            RingVersion::V2 => self.run_v2(stop, on_event),
-            RingVersion::V3 => self.run_v3(stop, on_event),
+            RingVersion::V2 => {
+                // SAFETY: aligned u32 inside the mapping; volatile because the kernel writes it.
+                let status = unsafe { self.frame_status(self.current).read_volatile() };
+                if status & libc::TP_STATUS_USER == 0 {
+                    return None;
+                }
+                fence(Ordering::Acquire);
+                // tpacket2_hdr: sec at 16, nsec at 20.
+                let slot = self.frame_slot(self.current);
+                Some(timestamp(u32_at(slot, 16)?, u32_at(slot, 20)?))
+            }
+            RingVersion::V3 => {
+                for _ in 0..self.block_count {
+                    if self.v3_left == 0 {
+                        // SAFETY: aligned u32 inside the mapping; volatile because the kernel writes it.
+                        let status = unsafe { self.block_status(self.current).read_volatile() };
+                        if status & libc::TP_STATUS_USER == 0 {
+                            return None;
+                        }
+                        fence(Ordering::Acquire);
+                        // tpacket_block_desc: version, offset_to_priv, then tpacket_hdr_v1 at 8:
+                        // block_status (8), num_pkts (12), offset_to_first_pkt (16).
+                        let block = self.block(self.current);
+                        let (count, first) = (u32_at(block, 12).unwrap_or(0), u32_at(block, 16).unwrap_or(0));
+                        (self.v3_left, self.v3_at) = (count, first as usize);
+                    }
+                    // tpacket3_hdr: sec at 4, nsec at 8.
+                    let block = self.block(self.current);
+                    if let (Some(sec), Some(nsec)) = (u32_at(block, self.v3_at + 4), u32_at(block, self.v3_at + 8)) {
+                        if self.v3_left > 0 {
+                            return Some(timestamp(sec, nsec));
+                        }
+                    }
+                    self.release_block();
+                }
+                None
+            }
         }
     }
 
-    fn run_v3(&mut self, stop: &AtomicBool, mut on_event: impl FnMut(LiveEvent<'_>)) -> Result<(), CaptureError> {
-        let mut blocks_since_idle = 0u32;
-        while !stop.load(Ordering::Relaxed) {
-            let status_ptr = self.block_status(self.current);
-            // SAFETY: aligned u32 inside the mapping; volatile because the kernel writes it.
-            let status = unsafe { status_ptr.read_volatile() };
-            if status & libc::TP_STATUS_USER == 0 {
-                super::wait_readable(self.fd.as_fd(), &self.iface)?;
-                let stats = self.stats();
-                on_event(LiveEvent::Idle(stats));
-                blocks_since_idle = 0;
-                continue;
-            }
-            fence(Ordering::Acquire);
-            self.walk_block(self.current, &mut on_event);
-            fence(Ordering::Release);
-            // SAFETY: as above; returning the block to the kernel.
-            unsafe { status_ptr.write_volatile(libc::TP_STATUS_KERNEL) };
-            self.current = (self.current + 1) % self.block_count;
-            blocks_since_idle += 1;
-            if blocks_since_idle >= 8 {
-                blocks_since_idle = 0;
-                let stats = self.stats();
-                on_event(LiveEvent::Idle(stats));
-            }
-        }
-        Ok(())
+    /// Whether the kernel is well ahead of us: `LAG` more V2 frames, or one more V3 block,
+    /// are ready behind the next one.
+    fn lagging(&self) -> bool {
+        const LAG: usize = 64;
+        let status = match self.version {
+            RingVersion::V2 => self.frame_status((self.current + LAG) % self.frame_count),
+            RingVersion::V3 if self.block_count > 1 => self.block_status((self.current + 1) % self.block_count),
+            RingVersion::V3 => return false,
+        };
+        // SAFETY: aligned u32 inside the mapping; volatile because the kernel writes it.
+        unsafe { status.read_volatile() & libc::TP_STATUS_USER != 0 }
     }
 
-    /// Every packet of one block we own, read with bounds checks against the block.
-    fn walk_block(&self, index: usize, on_event: &mut impl FnMut(LiveEvent<'_>)) {
-        let block = self.block(index);
-        let u32_at = |at: usize| block.get(at..at + 4).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
-        let u16_at = |at: usize| block.get(at..at + 2).map(|b| u16::from_ne_bytes([b[0], b[1]]));
-        // tpacket_block_desc: version, offset_to_priv, then tpacket_hdr_v1 at 8:
-        // block_status (8), num_pkts (12), offset_to_first_pkt (16).
-        let (Some(count), Some(first)) = (u32_at(12), u32_at(16)) else { return };
-        let mut at = first as usize;
-        for _ in 0..count {
-            // tpacket3_hdr: next_offset 0, sec 4, nsec 8, snaplen 12, len 16, status 20,
-            // mac 24 (u16), net 26, hv1 { rxhash 28, vlan_tci 32, vlan_tpid 36 }.
-            let (Some(next), Some(sec), Some(nsec), Some(snaplen), Some(len), Some(status), Some(mac), Some(tci)) = (
-                u32_at(at),
-                u32_at(at + 4),
-                u32_at(at + 8),
-                u32_at(at + 12),
-                u32_at(at + 16),
-                u32_at(at + 20),
-                u16_at(at + 24),
-                u32_at(at + 32),
-            ) else {
-                return;
-            };
-            let start = at + mac as usize;
-            let Some(data) = block.get(start..start + snaplen as usize) else { return };
-            let vlan = (status & libc::TP_STATUS_VLAN_VALID != 0).then_some((tci & 0x0fff) as u16);
-            on_event(LiveEvent::Frame(Frame {
-                link: LinkType::Ethernet,
-                timestamp: Duration::new(u64::from(sec), nsec.min(999_999_999)),
-                data,
-                wire_len: len,
-                vlan,
-            }));
-            if next == 0 {
-                return;
+    /// Hand the packet [`Self::peek`] found to `on_event`, then give its frame (V2) or, after
+    /// its last packet, its block (V3) back to the kernel.
+    fn take(&mut self, on_event: &mut impl FnMut(LiveEvent<'_>)) {
+        match self.version {
+            RingVersion::V2 => {
+                let status_ptr = self.frame_status(self.current);
+                // SAFETY: aligned u32 inside the mapping; the slot is ours (peek saw TP_STATUS_USER).
+                let status = unsafe { status_ptr.read_volatile() };
+                self.read_frame_v2(self.current, status, on_event);
+                fence(Ordering::Release);
+                // SAFETY: as above; returning the slot to the kernel.
+                unsafe { status_ptr.write_volatile(libc::TP_STATUS_KERNEL) };
+                self.current = (self.current + 1) % self.frame_count;
             }
-            at += next as usize;
+            RingVersion::V3 => {
+                let next = self.read_packet_v3(on_event);
+                self.v3_left = self.v3_left.saturating_sub(1);
+                match next {
+                    Some(next) if next > 0 && self.v3_left > 0 => self.v3_at += next as usize,
+                    _ => self.release_block(),
+                }
+            }
         }
+    }
+
+    /// Give the open V3 block back to the kernel and move to the next.
+    fn release_block(&mut self) {
+        fence(Ordering::Release);
+        // SAFETY: aligned u32 inside the mapping; the block is ours (we saw TP_STATUS_USER).
+        unsafe { self.block_status(self.current).write_volatile(libc::TP_STATUS_KERNEL) };
+        self.current = (self.current + 1) % self.block_count;
+        self.v3_left = 0;
+        self.v3_at = 0;
+    }
+
+    /// The V3 packet at the cursor, read with bounds checks against its block; returns its
+    /// `next_offset` (`None` when the header or packet does not fit in the block).
+    fn read_packet_v3(&self, on_event: &mut impl FnMut(LiveEvent<'_>)) -> Option<u32> {
+        let block = self.block(self.current);
+        let at = self.v3_at;
+        // tpacket3_hdr: next_offset 0, sec 4, nsec 8, snaplen 12, len 16, status 20,
+        // mac 24 (u16), net 26, hv1 { rxhash 28, vlan_tci 32, vlan_tpid 36 }.
+        let next = u32_at(block, at)?;
+        let (sec, nsec, snaplen, len) =
+            (u32_at(block, at + 4)?, u32_at(block, at + 8)?, u32_at(block, at + 12)?, u32_at(block, at + 16)?);
+        let (status, mac, tci) = (u32_at(block, at + 20)?, u16_at(block, at + 24)?, u32_at(block, at + 32)?);
+        let start = at + mac as usize;
+        let data = block.get(start..start + snaplen as usize)?;
+        let vlan = (status & libc::TP_STATUS_VLAN_VALID != 0).then_some((tci & 0x0fff) as u16);
+        on_event(LiveEvent::Frame(Frame {
+            link: LinkType::Ethernet,
+            timestamp: timestamp(sec, nsec),
+            data,
+            wire_len: len,
+            vlan,
+        }));
+        Some(next)
     }
 
     /// The V2 frame slot at `index`: a byte slice over the mapping. Slots never straddle a
@@ -489,54 +541,13 @@ impl PacketRing {
         unsafe { self.map.as_ptr().add(offset).cast::<u32>() }
     }
 
-    /// TPACKET_V2 loop: one frame at a time, `poll` only when the next slot is still the
-    /// kernel's. The kernel wakes a poller for every frame it writes, so a lone packet is seen
-    /// without waiting for a timer. Light traffic wakes us per packet, so the periodic work
-    /// (`Idle`: counters, expiry, status) is paced by the clock, not by wake-ups.
-    fn run_v2(&mut self, stop: &AtomicBool, mut on_event: impl FnMut(LiveEvent<'_>)) -> Result<(), CaptureError> {
-        const IDLE_EVERY: Duration = Duration::from_millis(100);
-        let mut frames_since_idle = 0u32;
-        let mut last_idle = Instant::now();
-        while !stop.load(Ordering::Relaxed) {
-            let status_ptr = self.frame_status(self.current);
-            // SAFETY: aligned u32 inside the mapping; volatile because the kernel writes it.
-            let status = unsafe { status_ptr.read_volatile() };
-            if status & libc::TP_STATUS_USER == 0 {
-                super::wait_readable(self.fd.as_fd(), &self.iface)?;
-                if last_idle.elapsed() >= IDLE_EVERY {
-                    frames_since_idle = 0;
-                    last_idle = Instant::now();
-                    let stats = self.stats();
-                    on_event(LiveEvent::Idle(stats));
-                }
-                continue;
-            }
-            fence(Ordering::Acquire);
-            self.read_frame_v2(self.current, status, &mut on_event);
-            fence(Ordering::Release);
-            // SAFETY: as above; returning the slot to the kernel.
-            unsafe { status_ptr.write_volatile(libc::TP_STATUS_KERNEL) };
-            self.current = (self.current + 1) % self.frame_count;
-            frames_since_idle += 1;
-            if frames_since_idle >= 1024 {
-                frames_since_idle = 0;
-                last_idle = Instant::now();
-                let stats = self.stats();
-                on_event(LiveEvent::Idle(stats));
-            }
-        }
-        Ok(())
-    }
-
     /// The packet in one V2 frame slot we own, read with bounds checks against the slot.
     fn read_frame_v2(&self, index: usize, status: u32, on_event: &mut impl FnMut(LiveEvent<'_>)) {
         let slot = self.frame_slot(index);
-        let u32_at = |at: usize| slot.get(at..at + 4).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
-        let u16_at = |at: usize| slot.get(at..at + 2).map(|b| u16::from_ne_bytes([b[0], b[1]]));
         // tpacket2_hdr: status 0, len 4, snaplen 8, mac 12 (u16), net 14, sec 16, nsec 20,
         // vlan_tci 24 (u16), vlan_tpid 26.
         let (Some(len), Some(snaplen), Some(mac), Some(sec), Some(nsec), Some(tci)) =
-            (u32_at(4), u32_at(8), u16_at(12), u32_at(16), u32_at(20), u16_at(24))
+            (u32_at(slot, 4), u32_at(slot, 8), u16_at(slot, 12), u32_at(slot, 16), u32_at(slot, 20), u16_at(slot, 24))
         else {
             return;
         };
@@ -545,11 +556,128 @@ impl PacketRing {
         let vlan = (status & libc::TP_STATUS_VLAN_VALID != 0).then_some(tci & 0x0fff);
         on_event(LiveEvent::Frame(Frame {
             link: LinkType::Ethernet,
-            timestamp: Duration::new(u64::from(sec), nsec.min(999_999_999)),
+            timestamp: timestamp(sec, nsec),
             data,
             wire_len: len,
             vlan,
         }));
+    }
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    bytes.get(at..at.checked_add(4)?).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
+    bytes.get(at..at.checked_add(2)?).map(|b| u16::from_ne_bytes([b[0], b[1]]))
+}
+
+fn timestamp(sec: u32, nsec: u32) -> Duration {
+    Duration::new(u64::from(sec), nsec.min(999_999_999))
+}
+
+/// A worker's capture on one interface: the data ring, which takes every packet but bare TCP
+/// SYNs, and the ring of bare SYNs (SYN without ACK, no payload), each with its own BPF filter
+/// (the complement of the other's, so each packet lands in exactly one) and its own fanout
+/// group.
+///
+/// Why two: under a SYN flood a single ring fills with the flood, and the kernel drops what
+/// does not fit whichever flow it belongs to, so the packets of a real connection are lost
+/// with the rest. The worker takes the data ring's packets first; the SYN ring gets the time
+/// left, so a flood fills and overruns only the SYN ring (docs/ARCHITECTURE.md, "Floods").
+/// While the SYN ring keeps up, packets go in capture-time order across both, so a
+/// connection's SYN comes before its answer as on one ring; when it lags behind, a real
+/// connection's SYN may come after its answer or be lost, and the flow is picked up from the
+/// SYN+ACK (its receiver opened it) or mid-stream (docs/FLOW-ACTIONS.md §4, "Origin").
+///
+/// Fanout: both groups hash by flow and have the same members, one socket of each per worker,
+/// joined in the same order (each worker opens its pair in turn at start), so a connection's
+/// SYN and the rest of it reach the same worker. A worker that reopens its pair later (its
+/// interface came back) may join in another order; a SYN that then reaches another worker only
+/// leaves an unestablished flow there, which expires.
+pub struct RingCapture {
+    data: PacketRing,
+    syn: PacketRing,
+}
+
+impl RingCapture {
+    /// Open both rings on `iface`. `data`: the data ring's geometry (the SYN ring's follows,
+    /// [`RingConfig::for_bare_syns`]); `fanout_groups`: the data and SYN groups, `None` for a
+    /// single worker; `filter`: the user's filter, for both rings.
+    pub fn open(
+        iface: &str,
+        data: RingConfig,
+        fanout_groups: Option<(u16, u16)>,
+        filter: Option<&str>,
+    ) -> Result<RingCapture, CaptureError> {
+        let (data_filter, syn_filter) = super::filter::split_bare_syns(filter);
+        let compile = |expr: &str| super::filter::compile(expr, LinkType::Ethernet);
+        let syn_config = data.for_bare_syns();
+        let data = PacketRing::open(iface, data, fanout_groups.map(|g| g.0), Some(&compile(&data_filter)?))?;
+        let syn = PacketRing::open(iface, syn_config, fanout_groups.map(|g| g.1), Some(&compile(&syn_filter)?))?;
+        Ok(RingCapture { data, syn })
+    }
+
+    pub fn iface(&self) -> &str {
+        self.data.iface()
+    }
+
+    pub fn ifindex(&self) -> u32 {
+        self.data.ifindex()
+    }
+
+    /// Kernel counters of both rings since they opened; `syn_*` the SYN ring's share.
+    pub fn stats(&mut self) -> LiveStats {
+        let (d, s) = (self.data.stats(), self.syn.stats());
+        LiveStats {
+            received: d.received.wrapping_add(s.received),
+            dropped: d.dropped.wrapping_add(s.dropped),
+            if_dropped: 0,
+            syn_received: s.received,
+            syn_dropped: s.dropped,
+        }
+    }
+
+    /// Hand frames of both rings to `on_event` until `stop` is set; `Idle` at least every
+    /// 100 ms (and every 1024 frames while traffic flows).
+    ///
+    /// One frame at a time: the data ring's next one, unless the SYN ring's next one is older
+    /// and the SYN ring is not lagging ([`PacketRing::lagging`]); `poll` only when neither has
+    /// a frame. V2 frames are handed over as soon as the kernel has written them and `poll`
+    /// wakes on every frame, so light traffic wakes us per packet: the periodic work (`Idle`:
+    /// counters, expiry, status) is paced by the clock, not by wake-ups.
+    pub fn run(&mut self, stop: &AtomicBool, mut on_event: impl FnMut(LiveEvent<'_>)) -> Result<(), CaptureError> {
+        const IDLE_EVERY: Duration = Duration::from_millis(100);
+        let mut since_idle = 0u32;
+        let mut last_idle = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            let from_syn = match (self.data.peek(), self.syn.peek()) {
+                (None, None) => {
+                    super::wait_readable(self.data.fd.as_fd(), Some(self.syn.fd.as_fd()), &self.data.iface)?;
+                    if last_idle.elapsed() >= IDLE_EVERY {
+                        since_idle = 0;
+                        last_idle = Instant::now();
+                        on_event(LiveEvent::Idle(self.stats()));
+                    }
+                    continue;
+                }
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                (Some(data), Some(syn)) => syn < data && !self.syn.lagging(),
+            };
+            if from_syn {
+                self.syn.take(&mut on_event);
+            } else {
+                self.data.take(&mut on_event);
+            }
+            since_idle += 1;
+            if since_idle >= 1024 || (since_idle.is_multiple_of(64) && last_idle.elapsed() >= IDLE_EVERY) {
+                since_idle = 0;
+                last_idle = Instant::now();
+                on_event(LiveEvent::Idle(self.stats()));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -38,9 +38,16 @@ pub struct WorkerStatus {
     pub malformed: u64,
     pub not_ip: u64,
     pub fragments: u64,
-    /// Packets the capture (libpcap) received and dropped.
+    /// Packets the capture (AF_PACKET rings or libpcap) received and dropped.
     pub capture_received: u64,
     pub capture_dropped: u64,
+    /// The share of those that went to the AF_PACKET ring of bare TCP SYNs (what a SYN flood
+    /// fills; docs/ARCHITECTURE.md, "Floods"): `capture_dropped - syn_ring_dropped` were lost
+    /// from the data ring, which holds every other packet.
+    #[serde(default)]
+    pub syn_ring_received: u64,
+    #[serde(default)]
+    pub syn_ring_dropped: u64,
     /// Match events lost because the enforcer queue was full.
     pub events_dropped: u64,
     /// With `--nfqueue`: the queue this worker reads and its verdicts.
@@ -227,7 +234,8 @@ impl std::fmt::Display for Status {
             writeln!(
                 f,
                 "worker {} ({}): {} packets, {} bytes, {} flows active ({} created, {} expired, {} refused, \
-                 evicted {} unestablished / {} undetected / {} oldest), {} malformed, capture {} received / {} dropped, {} events dropped",
+                 evicted {} unestablished / {} undetected / {} oldest), {} malformed, capture {} received / {} dropped{}, \
+                 {} events dropped",
                 w.iface,
                 if w.external { "wan" } else { "lan" },
                 w.packets,
@@ -242,6 +250,18 @@ impl std::fmt::Display for Status {
                 w.malformed,
                 w.capture_received,
                 w.capture_dropped,
+                // AF_PACKET workers: each ring's share (received / dropped).
+                if w.link.is_some() {
+                    format!(
+                        " (data ring {} / {}, SYN ring {} / {})",
+                        w.capture_received.saturating_sub(w.syn_ring_received),
+                        w.capture_dropped.saturating_sub(w.syn_ring_dropped),
+                        w.syn_ring_received,
+                        w.syn_ring_dropped
+                    )
+                } else {
+                    String::new()
+                },
                 w.events_dropped
             )?;
             if let Some(l) = &w.link {
