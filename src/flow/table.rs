@@ -200,6 +200,10 @@ const ORIGIN_BY_PORTS: u8 = 8;
 const CONNTRACK_DEFERRED: u8 = 16;
 /// The packet just processed made the deferred conntrack facts due ([`Flow::take_conntrack_due`]).
 const CONNTRACK_DUE: u8 = 32;
+/// A TCP flow first seen on its SYN+ACK (its SYN was not captured, or came later: a SYN flood
+/// can overrun the capture's ring of bare SYNs, docs/ARCHITECTURE.md "Floods"): the opener is
+/// the receiver of the first packet, so its ACK, in the reverse direction, establishes it.
+const OPENED_BY_ANSWER: u8 = 64;
 
 impl Flow {
     pub fn times(&self) -> FlowTimes {
@@ -285,11 +289,13 @@ impl Flow {
     /// Advance the handshake with a packet in `direction` carrying TCP `flags` (none: not TCP).
     fn see(&mut self, direction: crate::facts::Direction, flags: Option<u8>) {
         use crate::facts::Direction::{Forward, Reverse};
+        // The opener's direction: the first packet's, unless that was the answer (SYN+ACK).
+        let opener = if self.state & OPENED_BY_ANSWER != 0 { Reverse } else { Forward };
         let handshake = match (self.state & HANDSHAKE, direction, flags) {
             (ESTABLISHED, ..) => ESTABLISHED,
             (_, Reverse, None) => ESTABLISHED,
             (ONE_WAY, Reverse, Some(_)) => ANSWERED,
-            (ANSWERED, Forward, Some(f)) if f & tcp_flags::ACK != 0 && f & tcp_flags::SYN == 0 => ESTABLISHED,
+            (ANSWERED, d, Some(f)) if d == opener && f & tcp_flags::ACK != 0 && f & tcp_flags::SYN == 0 => ESTABLISHED,
             (state, ..) => state,
         };
         self.state = (self.state & !HANDSHAKE) | handshake;
@@ -725,9 +731,11 @@ impl Site {
             first_lower_to_upper: lower_to_upper,
             dissect,
             detection_packets: 0,
-            state: ONE_WAY
-                | if packet.tcp.is_some_and(|t| !t.has(tcp_flags::SYN)) { ORIGIN_BY_PORTS } else { 0 }
-                | if deferred { CONNTRACK_DEFERRED } else { 0 },
+            state: match packet.tcp {
+                Some(t) if t.has(tcp_flags::SYN) && t.has(tcp_flags::ACK) => ANSWERED | OPENED_BY_ANSWER,
+                Some(t) if !t.has(tcp_flags::SYN) => ONE_WAY | ORIGIN_BY_PORTS,
+                _ => ONE_WAY,
+            } | if deferred { CONNTRACK_DEFERRED } else { 0 },
             filed: 0,
         }
     }
@@ -955,6 +963,34 @@ mod tests {
         let f = &t.flows_mut().next().unwrap().facts;
         assert!(!f.local_origin);
         assert_eq!((f.local_ip.to_string().as_str(), f.local_port), ("192.168.1.10", 22));
+    }
+
+    #[test]
+    fn a_flow_first_seen_on_its_syn_ack_is_established_by_the_opener_and_kept_by_a_late_syn() {
+        // Under a SYN flood the client's SYN may be lost from the capture or come after its
+        // answer (docs/ARCHITECTURE.md, "Floods").
+        let (client, server) = ("192.168.1.10", "93.184.216.34");
+        let mut t = table(10);
+        let (flow, change) = t.process(&tcp(server, 443, client, 40000, SYN_ACK, b""), Duration::ZERO).unwrap();
+        assert_eq!(change, Change::New);
+        assert!(!flow.is_established() && flow.facts.local_origin);
+        let (flow, _) = t.process(&tcp(client, 40000, server, 443, ACK, b""), Duration::ZERO).unwrap();
+        assert!(flow.is_established(), "the opener's ACK of the SYN+ACK (RFC 9293 §3.5)");
+        let hello = tcp(client, 40000, server, 443, ACK | 0x08, b"\x16\x03\x01\x00\x05hello");
+        t.process(&hello, Duration::from_millis(1)).unwrap();
+        // The SYN, late: the same flow, still established, same origin and sides.
+        let (flow, change) = t.process(&tcp(client, 40000, server, 443, SYN, b""), Duration::from_millis(2)).unwrap();
+        assert_ne!(change, Change::New);
+        assert!(flow.is_established() && flow.facts.local_origin);
+        assert_eq!((flow.facts.local_port, flow.facts.other_port), (40000, 443));
+        assert_eq!((t.len(), t.stats().flows_created), (1, 1));
+        // Without the opener's ACK (a forged source never answers), the flow stays unestablished.
+        let mut t = table(10);
+        t.process(&tcp(server, 443, client, 40001, SYN_ACK, b""), Duration::ZERO).unwrap();
+        let (flow, _) = t.process(&tcp(server, 443, client, 40001, SYN_ACK, b""), Duration::ZERO).unwrap();
+        assert!(!flow.is_established(), "a retransmitted SYN+ACK");
+        let (flow, _) = t.process(&tcp(client, 40001, server, 443, SYN, b""), Duration::ZERO).unwrap();
+        assert!(!flow.is_established(), "a late SYN");
     }
 
     #[test]
