@@ -326,7 +326,9 @@ pub(crate) struct RunArgs {
     /// directory), enforcing with the others; without it `run` exits non-zero naming it.
     #[arg(long)]
     pub(crate) degraded_ok: bool,
-    /// AF_PACKET ring per worker socket, in MiB (1–1024). The whole ring is resident memory.
+    /// AF_PACKET data ring per worker, in MiB (1–1024). The whole ring is resident memory. Each
+    /// worker also has a ring for bare TCP SYNs, a quarter of this size (1–8 MiB), so that a
+    /// SYN flood overruns only that one.
     /// Default by the interface's link speed: up to 100 Mb/s 1, virtual devices (bridge, VLAN,
     /// PPP, veth) and unknown speeds 2, 1 Gb/s 4, 10 Gb/s 16, faster 32.
     #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=1024))]
