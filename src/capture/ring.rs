@@ -503,17 +503,10 @@ impl PacketRing {
         let next = u32_at(block, at)?;
         let (sec, nsec, snaplen, len) =
             (u32_at(block, at + 4)?, u32_at(block, at + 8)?, u32_at(block, at + 12)?, u32_at(block, at + 16)?);
-        let (status, mac, tci) = (u32_at(block, at + 20)?, u16_at(block, at + 24)?, u32_at(block, at + 32)?);
-        let start = at + mac as usize;
-        let data = block.get(start..start + snaplen as usize)?;
-        let vlan = (status & libc::TP_STATUS_VLAN_VALID != 0).then_some((tci & 0x0fff) as u16);
-        on_event(LiveEvent::Frame(Frame {
-            link: LinkType::Ethernet,
-            timestamp: timestamp(sec, nsec),
-            data,
-            wire_len: len,
-            vlan,
-        }));
+        // vlan_tci is a u32 here (a u16 in V2); the id is its low 12 bits.
+        let (status, mac, tci) = (u32_at(block, at + 20)?, u16_at(block, at + 24)?, u32_at(block, at + 32)? as u16);
+        let header = FrameHeader { sec, nsec, snaplen, len, status, tci };
+        emit(block, at + mac as usize, header, on_event);
         Some(next)
     }
 
@@ -551,17 +544,32 @@ impl PacketRing {
         else {
             return;
         };
-        let start = mac as usize;
-        let Some(data) = slot.get(start..start + snaplen as usize) else { return };
-        let vlan = (status & libc::TP_STATUS_VLAN_VALID != 0).then_some(tci & 0x0fff);
-        on_event(LiveEvent::Frame(Frame {
-            link: LinkType::Ethernet,
-            timestamp: timestamp(sec, nsec),
-            data,
-            wire_len: len,
-            vlan,
-        }));
+        emit(slot, mac as usize, FrameHeader { sec, nsec, snaplen, len, status, tci }, on_event);
     }
+}
+
+/// What a V2 or V3 frame header says about its packet.
+struct FrameHeader {
+    sec: u32,
+    nsec: u32,
+    snaplen: u32,
+    len: u32,
+    status: u32,
+    tci: u16,
+}
+
+/// Hand the packet at `start` in `area` (a V2 slot or V3 block) to `on_event`; nothing when
+/// it does not fit in `area`.
+fn emit(area: &[u8], start: usize, h: FrameHeader, on_event: &mut impl FnMut(LiveEvent<'_>)) {
+    let Some(data) = area.get(start..start + h.snaplen as usize) else { return };
+    let vlan = (h.status & libc::TP_STATUS_VLAN_VALID != 0).then_some(h.tci & 0x0fff);
+    on_event(LiveEvent::Frame(Frame {
+        link: LinkType::Ethernet,
+        timestamp: timestamp(h.sec, h.nsec),
+        data,
+        wire_len: h.len,
+        vlan,
+    }));
 }
 
 fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
