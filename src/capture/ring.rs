@@ -414,7 +414,9 @@ impl PacketRing {
                 fence(Ordering::Acquire);
                 // tpacket2_hdr: sec at 16, nsec at 20.
                 let slot = self.frame_slot(self.current);
-                Some(timestamp(u32_at(slot, 16)?, u32_at(slot, 20)?))
+                // (A slot is at least a tpacket2_hdr long; were it not, 0 keeps the frame ours
+                // to take rather than leave it to spin on.)
+                Some(timestamp(u32_at(slot, 16).unwrap_or(0), u32_at(slot, 20).unwrap_or(0)))
             }
             RingVersion::V3 => {
                 for _ in 0..self.block_count {
