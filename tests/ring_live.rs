@@ -52,15 +52,22 @@ fn udp_frame(vlan: Option<u16>, port: u16, payload: &[u8]) -> Vec<u8> {
     f
 }
 
-/// A bare TCP SYN (no options, no payload) from 10.42.0.1:`sport` to 10.42.0.2:5555.
-fn syn_frame(sport: u16) -> Vec<u8> {
+/// TCP (no options) from 10.42.0.1:`sport` to 10.42.0.2:5555 with `flags` and `payload`.
+fn tcp_frame(sport: u16, flags: u8, payload: &[u8]) -> Vec<u8> {
     let mut f = vec![0xff; 6];
-    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 1, 0x08, 0x00]);
-    f.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 42, 0, 1, 10, 42, 0, 2]);
+    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45, 0]);
+    f.extend_from_slice(&(40 + payload.len() as u16).to_be_bytes());
+    f.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0, 10, 42, 0, 1, 10, 42, 0, 2]);
     f.extend_from_slice(&sport.to_be_bytes());
     f.extend_from_slice(&5555u16.to_be_bytes());
-    f.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0]);
+    f.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    f.extend_from_slice(payload);
     f
+}
+
+/// A bare TCP SYN (no options, no payload) from 10.42.0.1:`sport` to 10.42.0.2:5555.
+fn syn_frame(sport: u16) -> Vec<u8> {
+    tcp_frame(sport, 0x02, b"")
 }
 
 /// A pcap file of the test's frames, deleted when dropped.
@@ -200,6 +207,57 @@ fn v3_ring_restores_vlan_and_applies_the_filter() {
         return;
     }
     capture(RingVersion::V3);
+}
+
+/// Two workers' captures in the same two fanout groups (data rings, SYN rings), opened in turn
+/// as `run` opens them: the SYN and the data packets of each of 64 connections reach the same
+/// worker, and both workers get some.
+#[test]
+fn a_connections_syn_and_data_reach_the_same_worker() {
+    if let Some(why) = kernel_tests_unavailable(&["ip", "tcpreplay"]) {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    const FLOWS: u16 = 64;
+    let (a, mut b) = veth_pair();
+    let frames: Vec<Vec<u8>> =
+        (0..FLOWS).flat_map(|n| [syn_frame(42000 + n), tcp_frame(42000 + n, 0x18, b"fs-data")]).collect();
+    let pcap = TempPcap::write(&format!("{}-fanout", a.name()), &frames);
+    b.enter_current_thread().unwrap();
+    let groups = Some((0x5a5a ^ std::process::id() as u16, 0xa5a5 ^ std::process::id() as u16));
+    let mut workers: Vec<RingCapture> = (0..2)
+        .map(|_| RingCapture::open("vb", RingConfig::default(), groups, Some("tcp port 5555")).unwrap())
+        .collect();
+    a.exec_ok("tcpreplay", &["-q", "-t", "-i", "va", pcap.0.to_str().unwrap()]);
+    // Per worker, the source ports of the SYNs and of the data packets it got.
+    let mut seen = Vec::new();
+    for ring in &mut workers {
+        let (mut syns, mut data) = (Vec::new(), Vec::new());
+        let stop = AtomicBool::new(false);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        ring.run(&stop, |event| match event {
+            LiveEvent::Frame(frame) if frame.data.len() >= 54 => {
+                let port = u16::from_be_bytes([frame.data[34], frame.data[35]]);
+                if frame.data[47] == 0x02 {
+                    syns.push(port)
+                } else {
+                    data.push(port)
+                }
+            }
+            LiveEvent::Frame(_) => {}
+            LiveEvent::Idle(_) => stop.store(Instant::now() >= deadline, Ordering::Relaxed),
+        })
+        .unwrap();
+        syns.sort();
+        data.sort();
+        seen.push((syns, data));
+    }
+    let total: usize = seen.iter().map(|(s, _)| s.len()).sum();
+    assert_eq!(total, usize::from(FLOWS), "{seen:?}");
+    for (syns, data) in &seen {
+        assert_eq!(syns, data, "each worker got the SYNs of the connections whose data it got");
+        assert!(!syns.is_empty(), "the fanout spread the connections over both workers: {seen:?}");
+    }
 }
 
 /// Bench, not a check (ignored; prints figures, asserts no time): how long after its kernel
