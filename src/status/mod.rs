@@ -330,6 +330,26 @@ mod tests {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     #[test]
+    fn the_text_shows_each_capture_rings_drops_for_af_packet_workers() {
+        let ring = WorkerStatus {
+            iface: "br-lan".into(),
+            capture_received: 1000,
+            capture_dropped: 300,
+            syn_ring_received: 900,
+            syn_ring_dropped: 300,
+            link: Some(LinkStatus { online: true, ..LinkStatus::default() }),
+            ..WorkerStatus::default()
+        };
+        let pcap = WorkerStatus { iface: "eth0".into(), capture_received: 5, link: None, ..WorkerStatus::default() };
+        let text = Status { workers: vec![ring, pcap], ..Status::default() }.to_string();
+        assert!(
+            text.contains("capture 1000 received / 300 dropped (data ring 100 / 0, SYN ring 900 / 300),"),
+            "{text}"
+        );
+        assert!(text.contains("capture 5 received / 0 dropped, "), "{text}");
+    }
+
+    #[test]
     fn the_control_socket_gets_its_mode_and_the_group_asked_for() {
         // Root may give any group; anyone else one of their own other than the primary one.
         let egid = nix::unistd::getegid();
