@@ -233,6 +233,7 @@ pub(crate) const NDPI_APPS: &[(&str, &[&str])] = &[
     ("Yahoo", &["netify.yahoo", "netify.yahoo-mail"]),
     ("Windscribe", &["netify.windscribe"]),
     ("OCSP", &["proto:OCSP"]),
+    ("HLS", &["proto:HLS"]),
     ("SOAP", &["proto:SOAP"]),
     ("MpegDash", &["proto:MPEG/Dash"]),
     ("IPP", &["proto:IPP"]),
@@ -405,6 +406,10 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "OpenFlow" => protocol::OPENFLOW,
         "Z3950" => protocol::Z39_50,
         "S7Comm" => protocol::S7COMM,
+        "SOAP" => protocol::SOAP,
+        "MpegDash" => protocol::MPEG_DASH,
+        "HLS" => protocol::HLS,
+        "OCSP" => protocol::OCSP,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

@@ -47,6 +47,7 @@ pub mod hislip;
 pub mod hl7;
 pub mod hsrp;
 pub mod http;
+pub mod http_payload;
 pub mod iax;
 pub mod ike;
 pub mod irc;

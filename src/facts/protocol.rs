@@ -183,6 +183,16 @@ pub const REDIS: ProtocolId = ProtocolId(182);
 pub const NATS: ProtocolId = ProtocolId(281);
 /// OpenFlow switch control (flowsieve-only).
 pub const OPENFLOW: ProtocolId = ProtocolId(1216);
+
+/// Protocols carried over HTTP, named from the message (`dissect::http_payload`): Netify's
+/// IDs where its table lists them, else flowsieve-only IDs (1350–1399) with nDPI's names.
+pub const IPP: ProtocolId = ProtocolId(6);
+pub const SOAP: ProtocolId = ProtocolId(283);
+pub const MPEG_DASH: ProtocolId = ProtocolId(290);
+/// HTTP Live Streaming (RFC 8216; flowsieve-only).
+pub const HLS: ProtocolId = ProtocolId(1350);
+/// The Online Certificate Status Protocol over HTTP (RFC 6960; flowsieve-only).
+pub const OCSP: ProtocolId = ProtocolId(1351);
 pub const TEAMSPEAK: ProtocolId = ProtocolId(162);
 pub const SMPP: ProtocolId = ProtocolId(207);
 pub const DRDA: ProtocolId = ProtocolId(227);
@@ -506,6 +516,8 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: GEARMAN, name: "Gearman" },
     Protocol { id: HL7, name: "HL7" },
     Protocol { id: OPENFLOW, name: "OpenFlow" },
+    Protocol { id: HLS, name: "HLS" },
+    Protocol { id: OCSP, name: "OCSP" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -714,6 +726,11 @@ mod tests {
             REDIS,
             NATS,
             OPENFLOW,
+            IPP,
+            SOAP,
+            MPEG_DASH,
+            HLS,
+            OCSP,
             TEAMSPEAK,
             SMPP,
             DRDA,
