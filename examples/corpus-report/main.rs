@@ -37,7 +37,8 @@
 //! - flowsieve's IPP, SOAP, MPEG/Dash, HLS and OCSP (`dissect::http_payload`, named from the
 //!   HTTP message's media type or target) count as HTTP where nDPI says HTTP: nDPI names them
 //!   as applications over HTTP (`HTTP.IPP`), the wire protocol is HTTP. nDPI's own `SOAP`,
-//!   `MpegDash`, `HLS` and `OCSP` map by name.
+//!   `MpegDash`, `HLS` and `OCSP` map by name. Likewise SMB carried in NetBIOS (`SMBv1`,
+//!   `SMBv23`, see `dissect::netbios`) counts as NetBIOS where nDPI says `NetBIOS.SMBv1`.
 //! - Netify's `Telegram/VoIP` (333, calls through Telegram's UDP reflectors) is compared as
 //!   `Telegram` (185): nDPI 4.11 names those calls with the messenger.
 //! - issue 14's fourth batch, by nDPI's name: `Cassandra` (nDPI 264, Netify 266), `LDP`
@@ -578,6 +579,8 @@ fn main() -> anyhow::Result<()> {
             // nDPI says HTTP, they are HTTP on the wire.
             let our_id = match master_name {
                 "HTTP" if flowsieve::dissect::http_payload::is_carried_over_http(our_id) => protocol::HTTP,
+                // The same for the SMB a NetBIOS session or datagram carries (`NetBIOS.SMBv1`).
+                "NetBIOS" if flowsieve::dissect::netbios::is_carried_by_netbios(our_id) => protocol::NETBIOS,
                 _ => our_id,
             };
             // Netify's Telegram/VoIP (calls through Telegram's reflectors) is nDPI's Telegram.
