@@ -234,6 +234,7 @@ pub(crate) const NDPI_APPS: &[(&str, &[&str])] = &[
     ("Windscribe", &["netify.windscribe"]),
     ("OCSP", &["proto:OCSP"]),
     ("HLS", &["proto:HLS"]),
+    ("PROFINET_IO", &["proto:PROFINET_IO"]),
     ("SOAP", &["proto:SOAP"]),
     ("MpegDash", &["proto:MPEG/Dash"]),
     ("IPP", &["proto:IPP"]),

@@ -193,6 +193,8 @@ pub const MPEG_DASH: ProtocolId = ProtocolId(290);
 pub const HLS: ProtocolId = ProtocolId(1350);
 /// The Online Certificate Status Protocol over HTTP (RFC 6960; flowsieve-only).
 pub const OCSP: ProtocolId = ProtocolId(1351);
+/// PROFINET IO's DCE/RPC interfaces (IEC 61158-6-10; flowsieve-only, nDPI's name).
+pub const PROFINET_IO: ProtocolId = ProtocolId(1352);
 pub const TEAMSPEAK: ProtocolId = ProtocolId(162);
 pub const SMPP: ProtocolId = ProtocolId(207);
 pub const DRDA: ProtocolId = ProtocolId(227);
@@ -518,6 +520,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: OPENFLOW, name: "OpenFlow" },
     Protocol { id: HLS, name: "HLS" },
     Protocol { id: OCSP, name: "OCSP" },
+    Protocol { id: PROFINET_IO, name: "PROFINET_IO" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -731,6 +734,7 @@ mod tests {
             MPEG_DASH,
             HLS,
             OCSP,
+            PROFINET_IO,
             TEAMSPEAK,
             SMPP,
             DRDA,
