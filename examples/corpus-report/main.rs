@@ -39,7 +39,8 @@
 //!   as applications over HTTP (`HTTP.IPP`), the wire protocol is HTTP. nDPI's own `SOAP`,
 //!   `MpegDash`, `HLS` and `OCSP` map by name. Likewise SMB carried in NetBIOS (`SMBv1`,
 //!   `SMBv23`, see `dissect::netbios`) counts as NetBIOS where nDPI says `NetBIOS.SMBv1`, and PROFINET IO (`dissect::dcerpc`)
-//!   as DCE/RPC where nDPI says `DCERPC.PROFINET_IO`.
+//!   as DCE/RPC where nDPI says `DCERPC.PROFINET_IO`; GTP' (Netify's `GTP/P`) counts as GTP
+//!   where nDPI says `GTP.GTP_PRIME`.
 //! - Netify's `Telegram/VoIP` (333, calls through Telegram's UDP reflectors) is compared as
 //!   `Telegram` (185): nDPI 4.11 names those calls with the messenger.
 //! - issue 14's fourth batch, by nDPI's name: `Cassandra` (nDPI 264, Netify 266), `LDP`
@@ -582,6 +583,8 @@ fn main() -> anyhow::Result<()> {
                 "HTTP" if flowsieve::dissect::http_payload::is_carried_over_http(our_id) => protocol::HTTP,
                 // The same for the SMB a NetBIOS session or datagram carries (`NetBIOS.SMBv1`).
                 "NetBIOS" if flowsieve::dissect::netbios::is_carried_by_netbios(our_id) => protocol::NETBIOS,
+                // GTP' is Netify's `GTP/P`; nDPI names it as an application of GTP.
+                "GTP" if our_id == protocol::GTP_P => protocol::ProtocolId(152),
                 // And PROFINET IO's DCE/RPC interfaces (`DCERPC.PROFINET_IO`).
                 "DCERPC" if flowsieve::dissect::dcerpc::is_carried_by_dcerpc(our_id) => protocol::DCERPC,
                 _ => our_id,

@@ -41,6 +41,7 @@ pub mod giop;
 pub mod git;
 pub mod gnutella;
 pub mod gquic;
+pub mod gtp_prime;
 pub mod h323;
 pub mod hart_ip;
 pub mod hislip;

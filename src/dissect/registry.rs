@@ -256,6 +256,7 @@ registry! {
     S7comm(s7comm::S7commDissector),
     Nfs(nfs::NfsDissector),
     Starcraft(starcraft::StarcraftDissector),
+    GtpPrime(gtp_prime::GtpPrimeDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

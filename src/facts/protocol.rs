@@ -195,6 +195,8 @@ pub const HLS: ProtocolId = ProtocolId(1350);
 pub const OCSP: ProtocolId = ProtocolId(1351);
 /// PROFINET IO's DCE/RPC interfaces (IEC 61158-6-10; flowsieve-only, nDPI's name).
 pub const PROFINET_IO: ProtocolId = ProtocolId(1352);
+/// GTP' (3GPP TS 32.295), charging data transfer: Netify's `GTP/P`.
+pub const GTP_P: ProtocolId = ProtocolId(273);
 pub const TEAMSPEAK: ProtocolId = ProtocolId(162);
 pub const SMPP: ProtocolId = ProtocolId(207);
 pub const DRDA: ProtocolId = ProtocolId(227);
@@ -735,6 +737,7 @@ mod tests {
             HLS,
             OCSP,
             PROFINET_IO,
+            GTP_P,
             TEAMSPEAK,
             SMPP,
             DRDA,
