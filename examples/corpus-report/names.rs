@@ -243,7 +243,7 @@ pub(crate) const NDPI_APPS: &[(&str, &[&str])] = &[
     ("RTP", &["proto:RTP", "proto:SRTP"]),
     ("RDP", &["proto:RDP"]),
     ("GTP_PRIME", &["proto:GTP", "proto:GTP/P"]),
-    ("Mumble", &["netify.mumble"]),
+    ("Mumble", &["netify.mumble", "proto:Mumble"]),
     ("IFLIX", &["netify.iflix"]),
     ("Fuze", &["netify.fuze"]),
     ("Cybersec", &["netify.cybersec"]),
@@ -411,6 +411,7 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "MpegDash" => protocol::MPEG_DASH,
         "HLS" => protocol::HLS,
         "OCSP" => protocol::OCSP,
+        "Mumble" => protocol::MUMBLE,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

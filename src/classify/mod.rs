@@ -41,7 +41,7 @@ pub const DEFAULT_CATEGORIES: &str = include_str!("../../data/categories.json");
 /// Meta address is WhatsApp, not Facebook). IDs from Netify's protocol table (Steam 74,
 /// WhatsApp 142, WhatsApp/Call 246, SignalCall 39, Spotify 156, Telegram 185, Telegram/VoIP
 /// 333, ZOOM 248, Dropbox 121, OICQ 320 — the QQ messenger's protocol, Xiaomi 297) and
-/// flowsieve's Discord. A tag missing from the loaded catalogue is skipped.
+/// flowsieve's Discord and Mumble. A tag missing from the loaded catalogue is skipped.
 pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (74, "netify.steam"),
     (protocol::WHATSAPP.0, "netify.whatsapp"),
@@ -55,6 +55,7 @@ pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (protocol::OICQ.0, "netify.qq"),
     (protocol::XIAOMI.0, "netify.xiaomi"),
     (protocol::DISCORD.0, "netify.discord"),
+    (protocol::MUMBLE.0, "netify.mumble"),
 ];
 
 /// Where to read signature files from; `None` = the built-in data.

@@ -67,6 +67,7 @@ pub mod modbus;
 pub mod monero;
 pub mod mongodb;
 pub mod mqtt;
+pub mod mumble;
 pub mod munin;
 pub mod mysql;
 pub mod natpmp;

@@ -197,6 +197,8 @@ pub const OCSP: ProtocolId = ProtocolId(1351);
 pub const PROFINET_IO: ProtocolId = ProtocolId(1352);
 /// GTP' (3GPP TS 32.295), charging data transfer: Netify's `GTP/P`.
 pub const GTP_P: ProtocolId = ProtocolId(273);
+/// Mumble voice chat's UDP ping (flowsieve-only, nDPI's name).
+pub const MUMBLE: ProtocolId = ProtocolId(1353);
 pub const TEAMSPEAK: ProtocolId = ProtocolId(162);
 pub const SMPP: ProtocolId = ProtocolId(207);
 pub const DRDA: ProtocolId = ProtocolId(227);
@@ -523,6 +525,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: HLS, name: "HLS" },
     Protocol { id: OCSP, name: "OCSP" },
     Protocol { id: PROFINET_IO, name: "PROFINET_IO" },
+    Protocol { id: MUMBLE, name: "Mumble" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -738,6 +741,7 @@ mod tests {
             OCSP,
             PROFINET_IO,
             GTP_P,
+            MUMBLE,
             TEAMSPEAK,
             SMPP,
             DRDA,
