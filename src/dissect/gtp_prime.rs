@@ -8,10 +8,12 @@
 //! response (1, 2), version not supported (3), node alive request and response (4, 5),
 //! redirection request and response (6, 7), data record transfer request and response (240,
 //! 241). The probe wants a datagram on port 3386 whose first octet, message type and length
-//! agree with that; Netify names GTP' `GTP/P`.
+//! agree with that; Netify names GTP' `GTP/P`. The port names nothing on its own: nDPI does not
+//! guess GTP' from it (its `gtp_false_positive.pcapng` has a flow on 3386 it leaves Unknown),
+//! so 3386 is not among the dissector's guessing [`Dissector::PORTS`].
 
 use super::reader::be_u16_at;
-use super::{protocol, Dissector, FlowInfo, Ports, Probe, Segment, Transports};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Probe, Segment, Transports};
 
 /// The mandatory part of the header, which the length field does not count.
 const MANDATORY: usize = 6;
@@ -21,6 +23,8 @@ const GTP_PRIME_SPARE: u8 = 0x0e;
 /// Highest version TS 32.295 defines (versions 0, 1 and 2).
 const MAX_VERSION: u8 = 2;
 const MESSAGE_TYPES: [u8; 9] = [1, 2, 3, 4, 5, 6, 7, 240, 241];
+/// The UDP port IANA registered for GTP'.
+const PORT: u16 = 3386;
 
 /// GTP' needs no state: the probe decides.
 #[derive(Debug, Default)]
@@ -40,13 +44,12 @@ fn message(p: &[u8]) -> bool {
 impl Dissector for GtpPrimeDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::GTP_P;
     const TRANSPORTS: Transports = Transports::UDP;
-    const NEEDS_PORT: bool = true;
+    /// Versions 0–2, the GTP' type bit clear, the spare bits set, either header length.
+    const FIRST_BYTES: FirstBytes = FirstBytes::of(&[0x0e, 0x0f, 0x2e, 0x2f, 0x4e, 0x4f]);
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
-        Probe::certain_if(flow.is_udp() && Self::port_hint(flow) && message(segment.payload))
+        Probe::certain_if(flow.is_udp() && flow.has_port(PORT) && message(segment.payload))
     }
-
-    const PORTS: Ports = Ports::udp(&[3386]);
 }
 
 #[cfg(test)]
