@@ -30,35 +30,21 @@ const CL_BODY_LEN: usize = 74;
 const CL_INTERFACE: usize = 24;
 /// PROFINET IO's interface UUIDs after their first field (`-6C97-11D1-8271-00A02442DF7D`), and
 /// the first fields of the four interfaces.
-const PNIO_MID: u16 = 0x6c97;
-const PNIO_HI: u16 = 0x11d1;
+const PNIO_MID: u64 = 0x6c97;
+const PNIO_HI: u64 = 0x11d1;
 const PNIO_TAIL: [u8; 8] = [0x82, 0x71, 0x00, 0xa0, 0x24, 0x42, 0xdf, 0x7d];
-const PNIO_FIRST: std::ops::RangeInclusive<u32> = 0xdea0_0001..=0xdea0_0004;
+const PNIO_FIRST: std::ops::RangeInclusive<u64> = 0xdea0_0001..=0xdea0_0004;
 
 /// Whether `p`, a connectionless PDU, calls one of PROFINET IO's interfaces.
 fn profinet_io(p: &[u8]) -> bool {
-    let (Some(drep), Some(id)) = (p.get(4..7), p.get(CL_INTERFACE..CL_INTERFACE + 16)) else {
+    let (Some(little), Some(tail)) = (p.get(4..7).and_then(label), p.get(CL_INTERFACE + 8..CL_INTERFACE + 16)) else {
         return false;
     };
-    let Some(little) = label(drep) else { return false };
-    let (first, mid, hi) = (&id[..4], &id[4..6], &id[6..8]);
-    let u32_of = |b: &[u8]| {
-        let b: [u8; 4] = b.try_into().unwrap_or_default();
-        if little {
-            u32::from_le_bytes(b)
-        } else {
-            u32::from_be_bytes(b)
-        }
-    };
-    let u16_of = |b: &[u8]| {
-        let b: [u8; 2] = b.try_into().unwrap_or_default();
-        if little {
-            u16::from_le_bytes(b)
-        } else {
-            u16::from_be_bytes(b)
-        }
-    };
-    PNIO_FIRST.contains(&u32_of(first)) && u16_of(mid) == PNIO_MID && u16_of(hi) == PNIO_HI && id[8..] == PNIO_TAIL
+    let field = |at, len| uint_in(p, CL_INTERFACE + at, len, little);
+    field(0, 4).is_some_and(|first| PNIO_FIRST.contains(&first))
+        && field(4, 2) == Some(PNIO_MID)
+        && field(6, 2) == Some(PNIO_HI)
+        && tail == PNIO_TAIL
 }
 
 /// DCE/RPC needs no state: the probe decides.
@@ -72,8 +58,14 @@ fn label(p: &[u8]) -> Option<bool> {
 }
 
 fn u16_in(p: &[u8], at: usize, little: bool) -> Option<usize> {
-    let b: [u8; 2] = p.get(at..at + 2)?.try_into().ok()?;
-    Some(usize::from(if little { u16::from_le_bytes(b) } else { u16::from_be_bytes(b) }))
+    usize::try_from(uint_in(p, at, 2, little)?).ok()
+}
+
+/// The `len`-byte unsigned integer at `at`, in the label's byte order.
+fn uint_in(p: &[u8], at: usize, len: usize, little: bool) -> Option<u64> {
+    let bytes = p.get(at..at.checked_add(len)?)?;
+    let fold = |n: u64, &b: &u8| (n << 8) | u64::from(b);
+    Some(if little { bytes.iter().rev().fold(0, fold) } else { bytes.iter().fold(0, fold) })
 }
 
 /// What the version 5 PDU at the start of `p` says: `Some(true)` it ends with the payload or
