@@ -34,6 +34,13 @@
 //!   305), `NAT-PMP` (`NAT/PMP` 303), `Kafka` (1100), `BITCOIN` (`Bitcoin` 323), `MongoDB` (280),
 //!   `HSRP` (`Cisco/HSRP` 276), `RMCP` (329), `DCERPC` (`RPC` 127), `KCP` (1101), `RipeAtlas`
 //!   (1102), `Controller_Area_Network` (`CAN` 330).
+//! - flowsieve's IPP, SOAP, MPEG/Dash, HLS and OCSP (`dissect::http_payload`, named from the
+//!   HTTP message's media type or target) count as HTTP where nDPI says HTTP: nDPI names them
+//!   as applications over HTTP (`HTTP.IPP`), the wire protocol is HTTP. nDPI's own `SOAP`,
+//!   `MpegDash`, `HLS` and `OCSP` map by name. Likewise SMB carried in NetBIOS (`SMBv1`,
+//!   `SMBv23`, see `dissect::netbios`) counts as NetBIOS where nDPI says `NetBIOS.SMBv1`, and PROFINET IO (`dissect::dcerpc`)
+//!   as DCE/RPC where nDPI says `DCERPC.PROFINET_IO`; GTP' (Netify's `GTP/P`) counts as GTP
+//!   where nDPI says `GTP.GTP_PRIME`.
 //! - Netify's `Telegram/VoIP` (333, calls through Telegram's UDP reflectors) is compared as
 //!   `Telegram` (185): nDPI 4.11 names those calls with the messenger.
 //! - issue 14's fourth batch, by nDPI's name: `Cassandra` (nDPI 264, Netify 266), `LDP`
@@ -568,6 +575,19 @@ fn main() -> anyhow::Result<()> {
                 protocol::TLS
             } else {
                 our_id
+            };
+            // nDPI names IPP, SOAP, MPEG-DASH, HLS and OCSP over HTTP as applications of HTTP
+            // (`HTTP.IPP`); flowsieve names them as protocols (`dissect::http_payload`): where
+            // nDPI says HTTP, they are HTTP on the wire.
+            let our_id = match master_name {
+                "HTTP" if flowsieve::dissect::http_payload::is_carried_over_http(our_id) => protocol::HTTP,
+                // The same for the SMB a NetBIOS session or datagram carries (`NetBIOS.SMBv1`).
+                "NetBIOS" if flowsieve::dissect::netbios::is_carried_by_netbios(our_id) => protocol::NETBIOS,
+                // GTP' is Netify's `GTP/P`; nDPI names it as an application of GTP.
+                "GTP" if our_id == protocol::GTP_P => protocol::ProtocolId(152),
+                // And PROFINET IO's DCE/RPC interfaces (`DCERPC.PROFINET_IO`).
+                "DCERPC" if flowsieve::dissect::dcerpc::is_carried_by_dcerpc(our_id) => protocol::DCERPC,
+                _ => our_id,
             };
             // Netify's Telegram/VoIP (calls through Telegram's reflectors) is nDPI's Telegram.
             let our_id = if our_id == protocol::TELEGRAM_VOIP { protocol::TELEGRAM } else { our_id };

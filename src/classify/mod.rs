@@ -41,7 +41,7 @@ pub const DEFAULT_CATEGORIES: &str = include_str!("../../data/categories.json");
 /// Meta address is WhatsApp, not Facebook). IDs from Netify's protocol table (Steam 74,
 /// WhatsApp 142, WhatsApp/Call 246, SignalCall 39, Spotify 156, Telegram 185, Telegram/VoIP
 /// 333, ZOOM 248, Dropbox 121, OICQ 320 — the QQ messenger's protocol, Xiaomi 297) and
-/// flowsieve's Discord. A tag missing from the loaded catalogue is skipped.
+/// flowsieve's Discord and Mumble. A tag missing from the loaded catalogue is skipped.
 pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (74, "netify.steam"),
     (protocol::WHATSAPP.0, "netify.whatsapp"),
@@ -55,6 +55,19 @@ pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (protocol::OICQ.0, "netify.qq"),
     (protocol::XIAOMI.0, "netify.xiaomi"),
     (protocol::DISCORD.0, "netify.discord"),
+    (protocol::MUMBLE.0, "netify.mumble"),
+];
+
+/// HTTP user agents that name the software, and so the application, that sent the request:
+/// a flow whose request carries one gets the application whatever its host (often a bare
+/// address or a cache's name). Each is a product token (RFC 9110 §10.1.5) of Microsoft's
+/// update clients: the Windows Update Agent (`Windows-Update-Agent`, the client of MS-WUSP)
+/// and Delivery Optimization, the Windows service that downloads updates and Store apps
+/// (`Microsoft-Delivery-Optimization`). Not netifyd's: an addition of flowsieve's, after the
+/// protocol twins. A tag missing from the loaded catalogue is skipped.
+pub const USER_AGENT_APPS: &[(&str, &str)] = &[
+    ("Windows-Update-Agent/", "netify.windows-update"),
+    ("Microsoft-Delivery-Optimization/", "netify.windows-update"),
 ];
 
 /// Where to read signature files from; `None` = the built-in data.
@@ -84,6 +97,8 @@ pub struct Classifier {
     categories: CategoryIndex,
     /// (protocol ID, index of the application in `apps`).
     twins: Vec<(protocol::ProtocolId, usize)>,
+    /// (user agent product prefix, index of the application in `apps`).
+    user_agents: Vec<(&'static str, usize)>,
 }
 
 impl Classifier {
@@ -93,7 +108,9 @@ impl Classifier {
             .iter()
             .filter_map(|&(p, tag)| Some((protocol::ProtocolId(p), apps.index_of_tag(tag)?)))
             .collect();
-        Classifier { apps, categories, twins }
+        let user_agents =
+            USER_AGENT_APPS.iter().filter_map(|&(agent, tag)| Some((agent, apps.index_of_tag(tag)?))).collect();
+        Classifier { apps, categories, twins, user_agents }
     }
 
     /// flowsieve's own signature set, compiled in. Its tests guarantee it loads without errors.
@@ -209,6 +226,10 @@ impl Classifier {
             .iter()
             .find(|(p, _)| *p == facts.protocol)
             .map(|&(_, i)| (i, false))
+            .or_else(|| {
+                let agent = facts.app_protocol.http()?.user_agent.as_deref()?;
+                self.user_agents.iter().find(|(prefix, _)| agent.starts_with(prefix)).map(|&(_, i)| (i, false))
+            })
             .or_else(|| facts.detected_hostname().and_then(|h| self.apps.host_index(h)).map(|i| (i, false)))
             .or_else(|| facts.dns_hostname.as_deref().and_then(|h| self.apps.host_index(h)).map(|i| (i, true)))
             .or_else(|| {

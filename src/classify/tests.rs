@@ -120,6 +120,29 @@ fn every_protocol_twin_names_a_built_in_application() {
 }
 
 #[test]
+fn documented_user_agents_name_their_application() {
+    let c = Classifier::load_default();
+    // windowsupdate_over_http.pcap in nDPI's corpus (nDPI: HTTP.WindowsUpdate): Delivery
+    // Optimization fetching from an ISP cache by address.
+    let mut f = facts(Some("151.99.72.125"), "151.99.72.125", protocol::HTTP);
+    f.app_protocol.http_mut().user_agent = Some("Microsoft-Delivery-Optimization/10.0".into());
+    c.classify(&mut f);
+    assert_eq!(f.application.tag.as_deref(), Some("netify.windows-update"));
+    for &(agent, tag) in USER_AGENT_APPS {
+        assert!(c.apps().index_of_tag(tag).is_some(), "{tag}");
+        let mut f = facts(Some("example.com"), "192.0.2.1", protocol::HTTP);
+        f.app_protocol.http_mut().user_agent = Some(format!("{agent}10.0.19041").into());
+        c.classify(&mut f);
+        assert_eq!(f.application.tag.as_deref(), Some(tag), "{agent}");
+    }
+    // A browser's agent that merely mentions Windows names nothing.
+    let mut f = facts(Some("192.0.2.1"), "192.0.2.1", protocol::HTTP);
+    f.app_protocol.http_mut().user_agent = Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64)".into());
+    c.classify(&mut f);
+    assert_eq!(f.application.tag, None);
+}
+
+#[test]
 fn nothing_known_changes_nothing() {
     let c = classifier();
     let mut f = facts(Some("notyoutube.com"), "192.0.2.1", protocol::TLS);

@@ -9,8 +9,14 @@
 //! the fragment length covers the header and the authentication data and agrees with the
 //! payload. A version 4 PDU has an 80-byte header: version 4, a PDU type (0–10), flags, the
 //! 3-byte label, … and the body length at offset 74, which with the header is the payload.
+//!
+//! A connectionless PDU names its interface (the UUID at offset 24, its first three fields in
+//! the label's byte order): PROFINET IO's interfaces (IEC 61158-6-10: IO device, controller,
+//! supervisor and parameter server, `DEA0000n-6C97-11D1-8271-00A02442DF7D`, n = 1–4) make the
+//! flow `PROFINET_IO` (flowsieve-only, nDPI's name; nDPI: `DCERPC.PROFINET_IO`).
 
-use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
+use crate::facts::FlowFacts;
 
 /// Connection-oriented and connectionless headers.
 const CO_HEADER: usize = 16;
@@ -19,6 +25,27 @@ const CO_MAX_TYPE: u8 = 19;
 const CL_MAX_TYPE: u8 = 10;
 /// The connectionless body length's offset.
 const CL_BODY_LEN: usize = 74;
+
+/// The connectionless header's interface UUID.
+const CL_INTERFACE: usize = 24;
+/// PROFINET IO's interface UUIDs after their first field (`-6C97-11D1-8271-00A02442DF7D`), and
+/// the first fields of the four interfaces.
+const PNIO_MID: u64 = 0x6c97;
+const PNIO_HI: u64 = 0x11d1;
+const PNIO_TAIL: [u8; 8] = [0x82, 0x71, 0x00, 0xa0, 0x24, 0x42, 0xdf, 0x7d];
+const PNIO_FIRST: std::ops::RangeInclusive<u64> = 0xdea0_0001..=0xdea0_0004;
+
+/// Whether `p`, a connectionless PDU, calls one of PROFINET IO's interfaces.
+fn profinet_io(p: &[u8]) -> bool {
+    let (Some(little), Some(tail)) = (p.get(4..7).and_then(label), p.get(CL_INTERFACE + 8..CL_INTERFACE + 16)) else {
+        return false;
+    };
+    let field = |at, len| uint_in(p, CL_INTERFACE + at, len, little);
+    field(0, 4).is_some_and(|first| PNIO_FIRST.contains(&first))
+        && field(4, 2) == Some(PNIO_MID)
+        && field(6, 2) == Some(PNIO_HI)
+        && tail == PNIO_TAIL
+}
 
 /// DCE/RPC needs no state: the probe decides.
 #[derive(Debug, Default)]
@@ -31,8 +58,14 @@ fn label(p: &[u8]) -> Option<bool> {
 }
 
 fn u16_in(p: &[u8], at: usize, little: bool) -> Option<usize> {
-    let b: [u8; 2] = p.get(at..at + 2)?.try_into().ok()?;
-    Some(usize::from(if little { u16::from_le_bytes(b) } else { u16::from_be_bytes(b) }))
+    usize::try_from(uint_in(p, at, 2, little)?).ok()
+}
+
+/// The `len`-byte unsigned integer at `at`, in the label's byte order.
+fn uint_in(p: &[u8], at: usize, len: usize, little: bool) -> Option<u64> {
+    let bytes = p.get(at..at.checked_add(len)?)?;
+    let fold = |n: u64, &b: &u8| (n << 8) | u64::from(b);
+    Some(if little { bytes.iter().rev().fold(0, fold) } else { bytes.iter().fold(0, fold) })
 }
 
 /// What the version 5 PDU at the start of `p` says: `Some(true)` it ends with the payload or
@@ -84,6 +117,20 @@ impl Dissector for DcerpcDissector {
     }
 
     const PORTS: Ports = Ports::tcp(&[135]);
+
+    /// A connectionless PDU to or from PROFINET IO's interfaces names the flow PROFINET_IO.
+    fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
+        let p = segment.payload;
+        if segment.tcp_seq.is_none() && connectionless(p) && profinet_io(p) {
+            facts.protocol = protocol::PROFINET_IO;
+        }
+        Parsed::Done
+    }
+}
+
+/// Whether `id` names an interface DCE/RPC carries (what nDPI calls `DCERPC.PROFINET_IO`).
+pub fn is_carried_by_dcerpc(id: protocol::ProtocolId) -> bool {
+    id == protocol::PROFINET_IO
 }
 
 #[cfg(test)]
@@ -119,6 +166,33 @@ mod tests {
         assert_eq!(run_one::<DcerpcDissector>(&tcp([49700, 135]), &co[..40]).0, Probe::Certain);
         assert_eq!(run_one::<DcerpcDissector>(&tcp([49700, 135]), &co[..10]).0, Probe::Unsure);
         truncations::<DcerpcDissector>(&tcp([49700, 135]), &co);
+    }
+
+    #[test]
+    fn profinet_io_interfaces_name_the_flow() {
+        let cl = hex(CL_REQUEST);
+        let (_, _, f) = run_one::<DcerpcDissector>(&udp([1566, 34964]), &cl);
+        assert_eq!(f.protocol, protocol::PROFINET_IO);
+        // The controller interface (DEA00002-…) too; any other interface stays DCE/RPC.
+        let mut controller = cl.clone();
+        controller[CL_INTERFACE] = 0x02;
+        assert_eq!(run_one::<DcerpcDissector>(&udp([1566, 34964]), &controller).2.protocol, protocol::PROFINET_IO);
+        let mut other = cl.clone();
+        other[CL_INTERFACE] = 0x05;
+        assert_eq!(run_one::<DcerpcDissector>(&udp([1566, 34964]), &other).2.protocol, protocol::UNKNOWN);
+        let mut other = cl.clone();
+        other[CL_INTERFACE + 15] ^= 1;
+        assert_eq!(run_one::<DcerpcDissector>(&udp([1566, 34964]), &other).2.protocol, protocol::UNKNOWN);
+        // The same UUID in big-endian byte order (label byte 0x00).
+        let mut big = cl.clone();
+        big[4] = 0x00;
+        big[CL_INTERFACE..CL_INTERFACE + 4].copy_from_slice(&[0xde, 0xa0, 0x00, 0x01]);
+        big[CL_INTERFACE + 4..CL_INTERFACE + 6].copy_from_slice(&[0x6c, 0x97]);
+        big[CL_INTERFACE + 6..CL_INTERFACE + 8].copy_from_slice(&[0x11, 0xd1]);
+        let body = (big.len() - CL_HEADER) as u16;
+        big[CL_BODY_LEN..CL_BODY_LEN + 2].copy_from_slice(&body.to_be_bytes());
+        assert_eq!(run_one::<DcerpcDissector>(&udp([1566, 34964]), &big).2.protocol, protocol::PROFINET_IO);
+        assert!(is_carried_by_dcerpc(protocol::PROFINET_IO) && !is_carried_by_dcerpc(protocol::DCERPC));
     }
 
     #[test]

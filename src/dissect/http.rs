@@ -176,6 +176,7 @@ fn read_request(data: &[u8], facts: &mut FlowFacts) -> bool {
     if dns_message(b"content-type") || dns_message(b"accept") {
         facts.protocol = protocol::DOH;
     }
+    refine(facts, super::http_payload::of_request(target, headers));
     if let Some(agent) = header(headers, b"user-agent") {
         facts.app_protocol.http_mut().user_agent = Some(fact_string(agent, MAX_FACT));
     }
@@ -202,7 +203,17 @@ fn read_response(data: &[u8], facts: &mut FlowFacts) -> bool {
         _ => return false,
     };
     facts.app_protocol.http_mut().status = status;
+    let headers = split_line(data).map_or(&[][..], |(_, h)| h);
+    refine(facts, super::http_payload::of_response(headers));
     true
+}
+
+/// Name a plain HTTP flow by the protocol its message carries (`http_payload`). A proxied,
+/// tunnelled or DoH flow keeps its name, and the first carried protocol named stays.
+fn refine(facts: &mut FlowFacts, carried: Option<protocol::ProtocolId>) {
+    if let Some(carried) = carried.filter(|_| facts.protocol == protocol::HTTP) {
+        facts.protocol = carried;
+    }
 }
 
 /// The host name of a Host header: lower case, without a port (`[v6]:port` keeps the address).
@@ -285,6 +296,42 @@ mod tests {
         assert_eq!(h.user_agent.as_deref(), Some("curl/8.0"));
         assert_eq!(h.status, 200);
         assert_eq!(f.detected_hostname(), Some("example.com"));
+    }
+
+    #[test]
+    fn carried_protocols_refine_plain_http() {
+        // ocsp.pcapng in nDPI's corpus, 192.168.1.227:49813 → 109.70.240.130:80 (nDPI:
+        // HTTP.OCSP): a GET whose answer is an OCSP response.
+        let request: &[u8] =
+            b"GET /VA/AUTH-ROOT/MFEwTzBNMEswSTAJBgUrDgMCGgUABBSw4x5v4bTlizjNRmTdkYSy7q0R9gQUUtiIOsifeGbtifN7OHCUy\
+            QICNtACEEWXMtjzGMt1k6L0aA%2BQ6tk%3D HTTP/1.1\r\nCache-Control: max-age = 10\r\nConnection: Keep-Alive\r\n\
+            Accept: */*\r\nHost: ocsp07.actalis.it\r\n\r\n";
+        let answer: &[u8] = b"HTTP/1.1 200 \r\nServer: nginx\r\nDate: Wed, 09 Jun 2021 06:47:55 GMT\r\n\
+            Content-Type: application/ocsp-response\r\nContent-Length: 2055\r\nConnection: keep-alive\r\n\r\n";
+        let mut d = HttpDissector::default();
+        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
+        d.parse(&seg(Direction::Forward, 1, request), &mut f);
+        assert_eq!(f.protocol, protocol::HTTP, "the request alone names nothing");
+        assert_eq!(d.parse(&seg(Direction::Reverse, 9, answer), &mut f), Parsed::Done);
+        assert_eq!(f.protocol, protocol::OCSP);
+        // ipp.pcap: the request names IPP; the interim 100 answer changes nothing.
+        let ipp: &[u8] = b"POST /ipp/ HTTP/1.1\r\nContent-Length: 289\r\nContent-Type: application/ipp\r\n\
+            Host: 10.10.10.251\r\nUser-Agent: CUPS/1.3.4\r\nExpect: 100-continue\r\n\r\n";
+        let mut d = HttpDissector::default();
+        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
+        d.parse(&seg(Direction::Forward, 1, ipp), &mut f);
+        d.parse(&seg(Direction::Reverse, 9, b"HTTP/1.1 100 Continue\r\n\r\n"), &mut f);
+        assert_eq!(f.protocol, protocol::IPP);
+        // A proxied request keeps its name whatever it carries.
+        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
+        read_request(b"GET http://example.com/live.m3u8 HTTP/1.1\r\nHost: example.com\r\n\r\n", &mut f);
+        assert_eq!(f.protocol, protocol::HTTP_PROXY);
+        // Ordinary pages stay HTTP.
+        let mut d = HttpDissector::default();
+        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
+        d.parse(&seg(Direction::Forward, 1, REQUEST), &mut f);
+        d.parse(&seg(Direction::Reverse, 9, b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n"), &mut f);
+        assert_eq!(f.protocol, protocol::HTTP);
     }
 
     #[test]

@@ -1,6 +1,12 @@
 //! NetBIOS dissector (RFC 1002): the name service (UDP 137, §4.2), the datagram service (UDP
 //! 138, §4.4) and the session service (TCP 139, §4.3). Names are "first-level encoded": a
 //! length byte 32 and 32 characters `A`–`P`.
+//!
+//! A flow whose first message carries SMB is named by the SMB it carries: `SMBv1` for
+//! `\xffSMB` (MS-CIFS §2.2.3.1), `SMBv23` for `\xfeSMB` (MS-SMB2 §2.2.1), in a session message
+//! (TCP 139, and direct-hosted SMB on 445, whose 4-byte header has the same shape) or in a
+//! datagram's user data after its two names (UDP 138: the browser protocol's mailslot
+//! messages, MS-BRWS). nDPI names these `NetBIOS.SMBv1` and `NetBIOS.SMBv23`.
 
 use super::reader::be_u16_at;
 use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
@@ -60,6 +66,48 @@ fn session_service(p: &[u8]) -> bool {
     request || smb
 }
 
+/// Whether `id` names the SMB a NetBIOS flow carries (what nDPI calls `NetBIOS.SMBv1`).
+pub fn is_carried_by_netbios(id: protocol::ProtocolId) -> bool {
+    id == protocol::SMBV1 || id == protocol::SMBV23
+}
+
+/// The end of the NetBIOS name at `at`: its labels (the encoded name, then any scope labels,
+/// RFC 1002 §4.1) up to the zero length.
+fn name_end(p: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let len = usize::from(*p.get(at)?);
+        if len == 0 {
+            return Some(at + 1);
+        }
+        if len > 63 {
+            return None;
+        }
+        at += 1 + len;
+    }
+}
+
+/// The SMB a NetBIOS message carries: a session message's payload, or a direct datagram's user
+/// data after the source and destination names (RFC 1002 §4.4.2).
+fn carried_smb(p: &[u8], udp: bool) -> Option<protocol::ProtocolId> {
+    let smb = if udp {
+        if !matches!(p.first(), Some(0x10..=0x12)) || !encoded_name_at(p, 14) {
+            return None;
+        }
+        let data = name_end(p, name_end(p, 14)?)?;
+        p.get(data..data + 4)?
+    } else {
+        if p.first() != Some(&0) {
+            return None;
+        }
+        p.get(4..8)?
+    };
+    match smb {
+        b"\xffSMB" => Some(protocol::SMBV1),
+        b"\xfeSMB" => Some(protocol::SMBV23),
+        _ => None,
+    }
+}
+
 impl Dissector for NetbiosDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::NETBIOS;
     const TRANSPORTS: Transports = Transports::TCP_UDP;
@@ -77,6 +125,9 @@ impl Dissector for NetbiosDissector {
     /// flow's hostname, lower case, as nDPI reports it.
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         let p = segment.payload;
+        if let Some(smb) = carried_smb(p, segment.tcp_seq.is_none()) {
+            facts.protocol = smb;
+        }
         if facts.detected_hostname().is_none() && segment.tcp_seq.is_none() {
             let at = if name_service(p) {
                 Some(12)
@@ -98,6 +149,41 @@ mod tests {
     use super::*;
     use crate::dissect::testing::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn carried_smb_names_the_flow() {
+        // netbios.pcap in nDPI's corpus, 10.0.5.9:138 → 10.0.5.255:138 (nDPI: NetBIOS.SMBv1): a
+        // browser announcement, SMB after the source and destination names.
+        let mut d = vec![0x11, 0x0e, 0xc2, 0xf4, 10, 0, 5, 9, 0, 0x8a, 0, 0xbb, 0, 0];
+        d.push(32);
+        d.extend_from_slice(b"EOFGFCDJCACACACACACACACACACACACA");
+        d.push(0);
+        d.push(32);
+        d.extend_from_slice(b"FGEJEHEJEMEBEOFEFPEHFCEPFFFACABN");
+        d.push(0);
+        d.extend_from_slice(b"\xffSMB%\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x11\0\0!\0\0");
+        let (probe, _, f) = run_one::<NetbiosDissector>(&udp([138, 138]), &d);
+        assert_eq!(probe, Probe::Certain);
+        assert_eq!(f.protocol, protocol::SMBV1);
+        assert_eq!(f.detected_hostname(), Some("nvr9"), "the source name is still read");
+        // A datagram without SMB in it stays NetBIOS (the registry's name).
+        let mut plain = d.clone();
+        plain.truncate(14 + 68);
+        plain.extend_from_slice(b"data");
+        assert_eq!(run_one::<NetbiosDissector>(&udp([138, 138]), &plain).2.protocol, protocol::UNKNOWN);
+        // A scope label after the name is skipped; a cut name names nothing.
+        assert_eq!(name_end(b"\x02ab\x03cde\x00x", 0), Some(8));
+        assert_eq!(name_end(b"\x02ab\x03cd", 0), None);
+        truncations::<NetbiosDissector>(&udp([138, 138]), &d);
+        // smbv1.pcap (nDPI: NetBIOS.SMBv1) and smb_deletefile.pcap (NetBIOS.SMBv23): session
+        // messages on 445.
+        let negotiate = b"\x00\x00\x00\x85\xffSMBr\x00\x00\x00\x00\x18S\xc0";
+        let (probe, _, f) = run_one::<NetbiosDissector>(&tcp([50927, 445]), negotiate);
+        assert_eq!((probe, f.protocol), (Probe::Certain, protocol::SMBV1));
+        let smb2 = b"\x00\x00\x01x\xfeSMB@\x00\x01\x00";
+        assert_eq!(run_one::<NetbiosDissector>(&tcp([56848, 445]), smb2).2.protocol, protocol::SMBV23);
+        assert!(is_carried_by_netbios(protocol::SMBV1) && !is_carried_by_netbios(protocol::NETBIOS));
+    }
 
     #[test]
     fn wildcard_node_status_query() {

@@ -256,6 +256,8 @@ registry! {
     S7comm(s7comm::S7commDissector),
     Nfs(nfs::NfsDissector),
     Starcraft(starcraft::StarcraftDissector),
+    GtpPrime(gtp_prime::GtpPrimeDissector),
+    Mumble(mumble::MumbleDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time
@@ -627,6 +629,8 @@ mod tests {
         assert_eq!(guess_for(6, 3128), protocol::HTTP_PROXY);
         assert_eq!(guess_for(17, 3128), protocol::UNKNOWN);
         assert_eq!(guess_for(17, 445), protocol::UNKNOWN);
+        // Nor on UDP 3386 without a GTP' message (gtp_false_positive.pcapng).
+        assert_eq!(guess_for(17, 3386), protocol::UNKNOWN);
         // nDPI names nothing on TCP 990 (synscan.pcap flows 114, 1034).
         assert_eq!(guess_for(6, 990), protocol::UNKNOWN);
     }

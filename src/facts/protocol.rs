@@ -183,6 +183,22 @@ pub const REDIS: ProtocolId = ProtocolId(182);
 pub const NATS: ProtocolId = ProtocolId(281);
 /// OpenFlow switch control (flowsieve-only).
 pub const OPENFLOW: ProtocolId = ProtocolId(1216);
+
+/// Protocols carried over HTTP, named from the message (`dissect::http_payload`): Netify's
+/// IDs where its table lists them, else flowsieve-only IDs (1350–1399) with nDPI's names.
+pub const IPP: ProtocolId = ProtocolId(6);
+pub const SOAP: ProtocolId = ProtocolId(283);
+pub const MPEG_DASH: ProtocolId = ProtocolId(290);
+/// HTTP Live Streaming (RFC 8216; flowsieve-only).
+pub const HLS: ProtocolId = ProtocolId(1350);
+/// The Online Certificate Status Protocol over HTTP (RFC 6960; flowsieve-only).
+pub const OCSP: ProtocolId = ProtocolId(1351);
+/// PROFINET IO's DCE/RPC interfaces (IEC 61158-6-10; flowsieve-only, nDPI's name).
+pub const PROFINET_IO: ProtocolId = ProtocolId(1352);
+/// GTP' (3GPP TS 32.295), charging data transfer: Netify's `GTP/P`.
+pub const GTP_P: ProtocolId = ProtocolId(273);
+/// Mumble voice chat's UDP ping (flowsieve-only, nDPI's name).
+pub const MUMBLE: ProtocolId = ProtocolId(1353);
 pub const TEAMSPEAK: ProtocolId = ProtocolId(162);
 pub const SMPP: ProtocolId = ProtocolId(207);
 pub const DRDA: ProtocolId = ProtocolId(227);
@@ -506,6 +522,10 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: GEARMAN, name: "Gearman" },
     Protocol { id: HL7, name: "HL7" },
     Protocol { id: OPENFLOW, name: "OpenFlow" },
+    Protocol { id: HLS, name: "HLS" },
+    Protocol { id: OCSP, name: "OCSP" },
+    Protocol { id: PROFINET_IO, name: "PROFINET_IO" },
+    Protocol { id: MUMBLE, name: "Mumble" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -714,6 +734,14 @@ mod tests {
             REDIS,
             NATS,
             OPENFLOW,
+            IPP,
+            SOAP,
+            MPEG_DASH,
+            HLS,
+            OCSP,
+            PROFINET_IO,
+            GTP_P,
+            MUMBLE,
             TEAMSPEAK,
             SMPP,
             DRDA,
