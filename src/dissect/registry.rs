@@ -35,9 +35,9 @@ macro_rules! registry {
         /// Per-flow dissection state; dropped (freeing buffers) when detection completes.
         #[derive(Debug)]
         pub enum DissectState {
-            /// No dissector has claimed the flow yet. Bit `i` set (bit `i % 64` of word
-            /// `i / 64`): dissector `i` of the registry said the flow is not its protocol.
-            Probing { ruled_out: [u64; RULED_OUT_WORDS] },
+            /// No dissector has claimed the flow yet. Bit `i` set (bit `i % 32` of word
+            /// `i / 32`): dissector `i` of the registry said the flow is not its protocol.
+            Probing { ruled_out: Mask },
             $($variant(Box<$($path)::+>),)+
             /// Detection is over for this flow.
             Finished,
@@ -260,17 +260,25 @@ registry! {
     Mumble(mumble::MumbleDissector),
 }
 
+/// A word of the `ruled_out` bit set. 32 bits, not 64: the set grows four bytes at a time, and
+/// a set of up to five words sits beside the enum's tag in 24 bytes, so the flow slot keeps its
+/// 256-byte budget up to 160 dissectors (three 64-bit words would cost it 8 bytes past 128).
+type Word = u32;
+
+/// Bits in a [`Word`].
+const WORD_BITS: usize = Word::BITS as usize;
+
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time
 /// so the per-flow state stays as small as the registry allows.
-const RULED_OUT_WORDS: usize = KINDS.len().div_ceil(64);
+const RULED_OUT_WORDS: usize = KINDS.len().div_ceil(WORD_BITS);
 
 /// Dissector `i`'s word and bit in `ruled_out`.
-const fn ruled_out_bit(i: usize) -> (usize, u64) {
-    (i / 64, 1 << (i % 64))
+const fn ruled_out_bit(i: usize) -> (usize, Word) {
+    (i / WORD_BITS, 1 << (i % WORD_BITS))
 }
 
 /// A set of registered dissectors, one bit each (as `ruled_out`).
-type Mask = [u64; RULED_OUT_WORDS];
+type Mask = [Word; RULED_OUT_WORDS];
 
 /// Every registered dissector.
 const ALL: Mask = {
@@ -315,7 +323,7 @@ fn transport_index(ip_protocol: u8) -> usize {
 }
 
 /// The dissectors that cannot match a payload starting with this byte (see
-/// [`Dissector::FIRST_BYTES`]): 256 masks, 4 KiB with two mask words.
+/// [`Dissector::FIRST_BYTES`]): 256 masks, 20 bytes each with five mask words.
 const FIRST_BYTE_OUT: [Mask; 256] = {
     let mut out = [[0; RULED_OUT_WORDS]; 256];
     let mut i = 0;
@@ -353,7 +361,7 @@ fn members(mask: Mask) -> impl Iterator<Item = usize> {
     mask.into_iter().enumerate().flat_map(|(word, bits)| {
         std::iter::successors(Some(bits), |&m| Some(m & m.wrapping_sub(1)))
             .take_while(|&m| m != 0)
-            .map(move |m| word * 64 + m.trailing_zeros() as usize)
+            .map(move |m| word * WORD_BITS + m.trailing_zeros() as usize)
     })
 }
 
@@ -572,6 +580,14 @@ mod tests {
 
     fn udp(payload: &[u8]) -> Segment<'_> {
         Segment { direction: Direction::Forward, tcp_seq: None, payload }
+    }
+
+    #[test]
+    fn the_probing_state_stays_24_bytes_up_to_160_dissectors() {
+        // The ruled-out set's 32-bit words sit beside the enum's tag: the flow slot's budget
+        // (`flow::table`) counts on it.
+        assert!(KINDS.len() <= 160, "{} dissectors: the ruled-out set outgrew five words", KINDS.len());
+        assert_eq!(std::mem::size_of::<DissectState>(), 24);
     }
 
     #[test]
