@@ -5,7 +5,7 @@
 //! state lives elsewhere and is freed when detection completes.
 //!
 //! Memory (issue 7: at most 512 bytes a tracked flow, heap included): [`FlowFacts`] is inline
-//! in every flow slot (200 of the slot's 256 bytes, not one to spare), so a field added here costs every flow,
+//! in every flow slot (200 of the slot's 264 bytes, not one to spare), so a field added here costs every flow,
 //! SYN-only ones included. Where a new fact goes:
 //! - a fact of one application protocol: a field of that protocol's struct (`HttpFacts`,
 //!   `DnsFacts`, …), or a new struct and one line of the `protocol_facts!` list

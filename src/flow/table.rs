@@ -155,7 +155,7 @@ impl Empty for FlowVerdicts {
     }
 }
 
-/// A tracked flow: one slab slot, 256 bytes (checked by `a_flow_slot_stays_within_its_budget`),
+/// A tracked flow: one slab slot, 264 bytes (checked by `a_flow_slot_stays_within_its_budget`),
 /// plus its heap parts (see [`crate::facts`] for where new facts go).
 #[derive(Debug)]
 pub struct Flow {
@@ -900,9 +900,10 @@ mod tests {
         // heap facts it must stay under 512 bytes (issue 7; `examples/flow-memory.rs`
         // measures the whole). A new fact that does not fit belongs out of line: see the
         // `facts` module documentation. 256 since the registry passed 64 dissectors and the
-        // probing state's ruled-out set became two 64-bit words.
+        // probing state's ruled-out set became two 64-bit words; 264 since it passed 128 and
+        // the set became three (issue 14 allows 512 bytes per tracked flow in all).
         let slot = std::mem::size_of::<Option<Flow>>();
-        assert!(slot <= 256, "a flow slot grew to {slot} bytes");
+        assert!(slot <= 264, "a flow slot grew to {slot} bytes");
     }
 
     #[test]
