@@ -71,6 +71,7 @@ pub mod natpmp;
 pub mod nats;
 pub mod netbios;
 pub mod nfs;
+pub mod nintendo;
 pub mod nntp;
 pub mod ntp;
 pub mod oicq;

@@ -256,6 +256,7 @@ registry! {
     S7comm(s7comm::S7commDissector),
     Nfs(nfs::NfsDissector),
     Starcraft(starcraft::StarcraftDissector),
+    Nintendo(nintendo::NintendoDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time
@@ -313,7 +314,7 @@ fn transport_index(ip_protocol: u8) -> usize {
 }
 
 /// The dissectors that cannot match a payload starting with this byte (see
-/// [`Dissector::FIRST_BYTES`]): 256 masks, 4 KiB with two mask words.
+/// [`Dissector::FIRST_BYTES`]): 256 masks, 6 KiB with three mask words.
 const FIRST_BYTE_OUT: [Mask; 256] = {
     let mut out = [[0; RULED_OUT_WORDS]; 256];
     let mut i = 0;

@@ -193,6 +193,10 @@ pub const Z39_50: ProtocolId = ProtocolId(287);
 pub const IRC: ProtocolId = ProtocolId(65);
 pub const S7COMM: ProtocolId = ProtocolId(282);
 pub const NFS: ProtocolId = ProtocolId(11);
+/// Protocols of issue 14's fifth batch: Netify's IDs where Netify lists them, else
+/// flowsieve-only IDs (1300–1349) with nDPI's names.
+/// Nintendo's Pia, the peer-to-peer game networking library of its consoles.
+pub const NINTENDO: ProtocolId = ProtocolId(173);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -724,6 +728,7 @@ mod tests {
             IRC,
             S7COMM,
             NFS,
+            NINTENDO,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
@@ -755,6 +760,7 @@ mod tests {
             (COAP, "COAP"),
             (SMBV23, "SMBv23"),
             (MSSQL_TDS, "MSSQL/TDS"),
+            (NINTENDO, "Nintendo"),
         ];
         for (id, name) in cases {
             assert_eq!(name_of(id), name, "constant with ID {id}");
