@@ -406,6 +406,7 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "Z3950" => protocol::Z39_50,
         "S7Comm" => protocol::S7COMM,
         "Nintendo" => protocol::NINTENDO,
+        "Threema" => protocol::THREEMA,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

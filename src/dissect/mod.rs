@@ -124,6 +124,7 @@ pub mod telegram_voip;
 pub mod telnet;
 pub mod teredo;
 pub mod text;
+pub mod threema;
 pub mod tinc;
 pub mod tivo;
 pub mod tls;

@@ -257,6 +257,7 @@ registry! {
     Nfs(nfs::NfsDissector),
     Starcraft(starcraft::StarcraftDissector),
     Nintendo(nintendo::NintendoDissector),
+    Threema(threema::ThreemaDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

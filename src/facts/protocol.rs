@@ -197,6 +197,8 @@ pub const NFS: ProtocolId = ProtocolId(11);
 /// flowsieve-only IDs (1300–1349) with nDPI's names.
 /// Nintendo's Pia, the peer-to-peer game networking library of its consoles.
 pub const NINTENDO: ProtocolId = ProtocolId(173);
+/// Threema's chat protocol.
+pub const THREEMA: ProtocolId = ProtocolId(300);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -729,6 +731,7 @@ mod tests {
             S7COMM,
             NFS,
             NINTENDO,
+            THREEMA,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
@@ -761,6 +764,7 @@ mod tests {
             (SMBV23, "SMBv23"),
             (MSSQL_TDS, "MSSQL/TDS"),
             (NINTENDO, "Nintendo"),
+            (THREEMA, "Threema"),
         ];
         for (id, name) in cases {
             assert_eq!(name_of(id), name, "constant with ID {id}");
