@@ -407,6 +407,7 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "S7Comm" => protocol::S7COMM,
         "Nintendo" => protocol::NINTENDO,
         "Threema" => protocol::THREEMA,
+        "GenshinImpact" => protocol::GENSHIN_IMPACT,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

@@ -37,6 +37,7 @@ pub mod fastcgi;
 pub mod fix;
 pub mod ftp;
 pub mod gearman;
+pub mod genshin;
 pub mod giop;
 pub mod git;
 pub mod gnutella;

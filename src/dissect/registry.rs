@@ -258,6 +258,7 @@ registry! {
     Starcraft(starcraft::StarcraftDissector),
     Nintendo(nintendo::NintendoDissector),
     Threema(threema::ThreemaDissector),
+    Genshin(genshin::GenshinDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -199,6 +199,7 @@ pub const NFS: ProtocolId = ProtocolId(11);
 pub const NINTENDO: ProtocolId = ProtocolId(173);
 /// Threema's chat protocol.
 pub const THREEMA: ProtocolId = ProtocolId(300);
+pub const GENSHIN_IMPACT: ProtocolId = ProtocolId(271);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -732,6 +733,7 @@ mod tests {
             NFS,
             NINTENDO,
             THREEMA,
+            GENSHIN_IMPACT,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
@@ -765,6 +767,7 @@ mod tests {
             (MSSQL_TDS, "MSSQL/TDS"),
             (NINTENDO, "Nintendo"),
             (THREEMA, "Threema"),
+            (GENSHIN_IMPACT, "Genshin/Impact"),
         ];
         for (id, name) in cases {
             assert_eq!(name_of(id), name, "constant with ID {id}");
