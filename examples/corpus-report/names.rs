@@ -408,6 +408,7 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "Nintendo" => protocol::NINTENDO,
         "Threema" => protocol::THREEMA,
         "GenshinImpact" => protocol::GENSHIN_IMPACT,
+        "Zoom" => protocol::ZOOM,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

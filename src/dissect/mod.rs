@@ -144,6 +144,7 @@ pub mod xiaomi;
 pub mod xmpp;
 pub mod z3950;
 pub mod zabbix;
+pub mod zoom;
 
 pub use crate::facts::Direction;
 use crate::facts::FlowFacts;

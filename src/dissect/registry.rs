@@ -259,6 +259,7 @@ registry! {
     Nintendo(nintendo::NintendoDissector),
     Threema(threema::ThreemaDissector),
     Genshin(genshin::GenshinDissector),
+    Zoom(zoom::ZoomDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

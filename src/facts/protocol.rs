@@ -200,6 +200,8 @@ pub const NINTENDO: ProtocolId = ProtocolId(173);
 /// Threema's chat protocol.
 pub const THREEMA: ProtocolId = ProtocolId(300);
 pub const GENSHIN_IMPACT: ProtocolId = ProtocolId(271);
+/// Zoom's media transport to its multimedia routers.
+pub const ZOOM: ProtocolId = ProtocolId(248);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -734,6 +736,7 @@ mod tests {
             NINTENDO,
             THREEMA,
             GENSHIN_IMPACT,
+            ZOOM,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
@@ -768,6 +771,7 @@ mod tests {
             (NINTENDO, "Nintendo"),
             (THREEMA, "Threema"),
             (GENSHIN_IMPACT, "Genshin/Impact"),
+            (ZOOM, "ZOOM"),
         ];
         for (id, name) in cases {
             assert_eq!(name_of(id), name, "constant with ID {id}");
