@@ -409,6 +409,7 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "Threema" => protocol::THREEMA,
         "GenshinImpact" => protocol::GENSHIN_IMPACT,
         "Zoom" => protocol::ZOOM,
+        "Citrix" => protocol::CITRIX,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

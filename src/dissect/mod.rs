@@ -20,6 +20,7 @@ pub mod cassandra;
 pub mod ceph;
 pub mod checkmk;
 pub mod cipher_suites;
+pub mod citrix;
 pub mod coap;
 pub mod dcerpc;
 pub mod dhcp;

@@ -260,6 +260,7 @@ registry! {
     Threema(threema::ThreemaDissector),
     Genshin(genshin::GenshinDissector),
     Zoom(zoom::ZoomDissector),
+    Citrix(citrix::CitrixDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

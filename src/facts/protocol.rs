@@ -202,6 +202,8 @@ pub const THREEMA: ProtocolId = ProtocolId(300);
 pub const GENSHIN_IMPACT: ProtocolId = ProtocolId(271);
 /// Zoom's media transport to its multimedia routers.
 pub const ZOOM: ProtocolId = ProtocolId(248);
+/// Citrix ICA.
+pub const CITRIX: ProtocolId = ProtocolId(132);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -737,6 +739,7 @@ mod tests {
             THREEMA,
             GENSHIN_IMPACT,
             ZOOM,
+            CITRIX,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
@@ -772,6 +775,7 @@ mod tests {
             (THREEMA, "Threema"),
             (GENSHIN_IMPACT, "Genshin/Impact"),
             (ZOOM, "ZOOM"),
+            (CITRIX, "Citrix"),
         ];
         for (id, name) in cases {
             assert_eq!(name_of(id), name, "constant with ID {id}");
