@@ -410,6 +410,7 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "GenshinImpact" => protocol::GENSHIN_IMPACT,
         "Zoom" => protocol::ZOOM,
         "Citrix" => protocol::CITRIX,
+        "NoMachine" => protocol::NOMACHINE,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

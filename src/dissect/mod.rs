@@ -75,6 +75,7 @@ pub mod netbios;
 pub mod nfs;
 pub mod nintendo;
 pub mod nntp;
+pub mod nomachine;
 pub mod ntp;
 pub mod oicq;
 pub mod opcua;

@@ -261,6 +261,7 @@ registry! {
     Genshin(genshin::GenshinDissector),
     Zoom(zoom::ZoomDissector),
     Citrix(citrix::CitrixDissector),
+    Nomachine(nomachine::NomachineDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

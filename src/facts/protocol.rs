@@ -204,6 +204,8 @@ pub const GENSHIN_IMPACT: ProtocolId = ProtocolId(271);
 pub const ZOOM: ProtocolId = ProtocolId(248);
 /// Citrix ICA.
 pub const CITRIX: ProtocolId = ProtocolId(132);
+/// NoMachine's NX protocol (flowsieve-only).
+pub const NOMACHINE: ProtocolId = ProtocolId(1300);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -517,6 +519,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: GEARMAN, name: "Gearman" },
     Protocol { id: HL7, name: "HL7" },
     Protocol { id: OPENFLOW, name: "OpenFlow" },
+    Protocol { id: NOMACHINE, name: "NoMachine" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -740,6 +743,7 @@ mod tests {
             GENSHIN_IMPACT,
             ZOOM,
             CITRIX,
+            NOMACHINE,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
