@@ -411,6 +411,7 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "Zoom" => protocol::ZOOM,
         "Citrix" => protocol::CITRIX,
         "NoMachine" => protocol::NOMACHINE,
+        "WorldOfWarcraft" => protocol::WOW,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

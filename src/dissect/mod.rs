@@ -140,6 +140,7 @@ pub mod vnc;
 pub mod whatsapp;
 pub mod whois;
 pub mod wireguard;
+pub mod wow;
 pub mod wsd;
 pub mod x509;
 pub mod xiaomi;

@@ -262,6 +262,7 @@ registry! {
     Zoom(zoom::ZoomDissector),
     Citrix(citrix::CitrixDissector),
     Nomachine(nomachine::NomachineDissector),
+    Wow(wow::WowDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -206,6 +206,7 @@ pub const ZOOM: ProtocolId = ProtocolId(248);
 pub const CITRIX: ProtocolId = ProtocolId(132);
 /// NoMachine's NX protocol (flowsieve-only).
 pub const NOMACHINE: ProtocolId = ProtocolId(1300);
+pub const WOW: ProtocolId = ProtocolId(76);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -744,6 +745,7 @@ mod tests {
             ZOOM,
             CITRIX,
             NOMACHINE,
+            WOW,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
@@ -780,6 +782,7 @@ mod tests {
             (GENSHIN_IMPACT, "Genshin/Impact"),
             (ZOOM, "ZOOM"),
             (CITRIX, "Citrix"),
+            (WOW, "WoW"),
         ];
         for (id, name) in cases {
             assert_eq!(name_of(id), name, "constant with ID {id}");
