@@ -422,6 +422,7 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "FTP_DATA" => protocol::FTP_DATA,
         "PGM" => protocol::PGM,
         "WorldOfWarcraft" => protocol::WOW,
+        "PPTP" => protocol::PPTP,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

@@ -84,6 +84,7 @@ pub mod openvpn;
 pub mod oracle;
 pub mod postgres;
 use crate::facts::protocol;
+pub mod pptp;
 pub mod ptp;
 pub mod quic;
 pub mod radius;

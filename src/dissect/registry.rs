@@ -263,6 +263,7 @@ registry! {
     Citrix(citrix::CitrixDissector),
     Nomachine(nomachine::NomachineDissector),
     Wow(wow::WowDissector),
+    Pptp(pptp::PptpDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

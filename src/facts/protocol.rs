@@ -226,6 +226,7 @@ pub const ISCSI: ProtocolId = ProtocolId(1303);
 pub const PGM: ProtocolId = ProtocolId(298);
 /// World of Warcraft's game connections.
 pub const WOW: ProtocolId = ProtocolId(76);
+pub const PPTP: ProtocolId = ProtocolId(115);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -779,6 +780,7 @@ mod tests {
             ISCSI,
             PGM,
             WOW,
+            PPTP,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
@@ -823,6 +825,7 @@ mod tests {
             (FTP_DATA, "FTP/D"),
             (PGM, "PGM"),
             (WOW, "WoW"),
+            (PPTP, "PPTP"),
         ];
         for (id, name) in cases {
             assert_eq!(name_of(id), name, "constant with ID {id}");
