@@ -423,6 +423,7 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "PGM" => protocol::PGM,
         "WorldOfWarcraft" => protocol::WOW,
         "PPTP" => protocol::PPTP,
+        "MPEG_TS" => protocol::MPEG_TS,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

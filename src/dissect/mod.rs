@@ -66,6 +66,7 @@ pub mod mining;
 pub mod modbus;
 pub mod monero;
 pub mod mongodb;
+pub mod mpegts;
 pub mod mqtt;
 pub mod munin;
 pub mod mysql;

@@ -264,6 +264,7 @@ registry! {
     Nomachine(nomachine::NomachineDissector),
     Wow(wow::WowDissector),
     Pptp(pptp::PptpDissector),
+    Mpegts(mpegts::MpegtsDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

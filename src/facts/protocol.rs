@@ -227,6 +227,8 @@ pub const PGM: ProtocolId = ProtocolId(298);
 /// World of Warcraft's game connections.
 pub const WOW: ProtocolId = ProtocolId(76);
 pub const PPTP: ProtocolId = ProtocolId(115);
+/// MPEG transport streams in UDP.
+pub const MPEG_TS: ProtocolId = ProtocolId(198);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -781,6 +783,7 @@ mod tests {
             PGM,
             WOW,
             PPTP,
+            MPEG_TS,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
@@ -826,6 +829,7 @@ mod tests {
             (PGM, "PGM"),
             (WOW, "WoW"),
             (PPTP, "PPTP"),
+            (MPEG_TS, "MPEGTS"),
         ];
         for (id, name) in cases {
             assert_eq!(name_of(id), name, "constant with ID {id}");
