@@ -424,6 +424,7 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "WorldOfWarcraft" => protocol::WOW,
         "PPTP" => protocol::PPTP,
         "MPEG_TS" => protocol::MPEG_TS,
+        "Megaco" => protocol::MEGACO,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

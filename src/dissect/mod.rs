@@ -61,6 +61,7 @@ pub mod knxnet_ip;
 pub mod ldap;
 pub mod ldp;
 pub mod mail;
+pub mod megaco;
 pub mod memcached;
 pub mod mining;
 pub mod modbus;

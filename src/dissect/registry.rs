@@ -265,6 +265,7 @@ registry! {
     Wow(wow::WowDissector),
     Pptp(pptp::PptpDissector),
     Mpegts(mpegts::MpegtsDissector),
+    Megaco(megaco::MegacoDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -229,6 +229,8 @@ pub const WOW: ProtocolId = ProtocolId(76);
 pub const PPTP: ProtocolId = ProtocolId(115);
 /// MPEG transport streams in UDP.
 pub const MPEG_TS: ProtocolId = ProtocolId(198);
+/// Megaco / H.248.
+pub const MEGACO: ProtocolId = ProtocolId(181);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -784,6 +786,7 @@ mod tests {
             WOW,
             PPTP,
             MPEG_TS,
+            MEGACO,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
@@ -830,6 +833,7 @@ mod tests {
             (WOW, "WoW"),
             (PPTP, "PPTP"),
             (MPEG_TS, "MPEGTS"),
+            (MEGACO, "Megaco"),
         ];
         for (id, name) in cases {
             assert_eq!(name_of(id), name, "constant with ID {id}");
