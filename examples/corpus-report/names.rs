@@ -425,6 +425,7 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "PPTP" => protocol::PPTP,
         "MPEG_TS" => protocol::MPEG_TS,
         "Megaco" => protocol::MEGACO,
+        "HAProxy" => protocol::HAPROXY,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

@@ -44,6 +44,7 @@ pub mod git;
 pub mod gnutella;
 pub mod gquic;
 pub mod h323;
+pub mod haproxy;
 pub mod hart_ip;
 pub mod hislip;
 pub mod hl7;

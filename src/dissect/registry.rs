@@ -266,6 +266,7 @@ registry! {
     Pptp(pptp::PptpDissector),
     Mpegts(mpegts::MpegtsDissector),
     Megaco(megaco::MegacoDissector),
+    Haproxy(haproxy::HaproxyDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -231,6 +231,8 @@ pub const PPTP: ProtocolId = ProtocolId(115);
 pub const MPEG_TS: ProtocolId = ProtocolId(198);
 /// Megaco / H.248.
 pub const MEGACO: ProtocolId = ProtocolId(181);
+/// The PROXY protocol (HAProxy's) ahead of a relayed connection.
+pub const HAPROXY: ProtocolId = ProtocolId(328);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -787,6 +789,7 @@ mod tests {
             PPTP,
             MPEG_TS,
             MEGACO,
+            HAPROXY,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
@@ -834,6 +837,7 @@ mod tests {
             (PPTP, "PPTP"),
             (MPEG_TS, "MPEGTS"),
             (MEGACO, "Megaco"),
+            (HAPROXY, "HAProxy"),
         ];
         for (id, name) in cases {
             assert_eq!(name_of(id), name, "constant with ID {id}");
