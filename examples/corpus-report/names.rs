@@ -426,6 +426,7 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "MPEG_TS" => protocol::MPEG_TS,
         "Megaco" => protocol::MEGACO,
         "HAProxy" => protocol::HAPROXY,
+        "HTTP2" => protocol::HTTP2,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

@@ -50,6 +50,7 @@ pub mod hislip;
 pub mod hl7;
 pub mod hsrp;
 pub mod http;
+pub mod http2;
 pub mod iax;
 pub mod ike;
 pub mod irc;

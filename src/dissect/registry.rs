@@ -267,6 +267,7 @@ registry! {
     Mpegts(mpegts::MpegtsDissector),
     Megaco(megaco::MegacoDissector),
     Haproxy(haproxy::HaproxyDissector),
+    Http2(http2::Http2Dissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

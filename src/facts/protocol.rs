@@ -233,6 +233,8 @@ pub const MPEG_TS: ProtocolId = ProtocolId(198);
 pub const MEGACO: ProtocolId = ProtocolId(181);
 /// The PROXY protocol (HAProxy's) ahead of a relayed connection.
 pub const HAPROXY: ProtocolId = ProtocolId(328);
+/// HTTP/2 over cleartext TCP (prior knowledge).
+pub const HTTP2: ProtocolId = ProtocolId(326);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -790,6 +792,7 @@ mod tests {
             MPEG_TS,
             MEGACO,
             HAPROXY,
+            HTTP2,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
@@ -838,6 +841,7 @@ mod tests {
             (MPEG_TS, "MPEGTS"),
             (MEGACO, "Megaco"),
             (HAPROXY, "HAProxy"),
+            (HTTP2, "HTTP/2"),
         ];
         for (id, name) in cases {
             assert_eq!(name_of(id), name, "constant with ID {id}");
