@@ -76,6 +76,7 @@ pub mod mysql;
 pub mod natpmp;
 pub mod nats;
 pub mod netbios;
+pub mod netflow;
 pub mod nfs;
 pub mod nintendo;
 pub mod nntp;

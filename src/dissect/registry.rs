@@ -268,6 +268,7 @@ registry! {
     Megaco(megaco::MegacoDissector),
     Haproxy(haproxy::HaproxyDissector),
     Http2(http2::Http2Dissector),
+    Netflow(netflow::NetflowDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -235,6 +235,8 @@ pub const MEGACO: ProtocolId = ProtocolId(181);
 pub const HAPROXY: ProtocolId = ProtocolId(328);
 /// HTTP/2 over cleartext TCP (prior knowledge).
 pub const HTTP2: ProtocolId = ProtocolId(326);
+/// NetFlow and IPFIX flow export.
+pub const NETFLOW: ProtocolId = ProtocolId(128);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -793,6 +795,7 @@ mod tests {
             MEGACO,
             HAPROXY,
             HTTP2,
+            NETFLOW,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
@@ -842,6 +845,7 @@ mod tests {
             (MEGACO, "Megaco"),
             (HAPROXY, "HAProxy"),
             (HTTP2, "HTTP/2"),
+            (NETFLOW, "NetFlow"),
         ];
         for (id, name) in cases {
             assert_eq!(name_of(id), name, "constant with ID {id}");
