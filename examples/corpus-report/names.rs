@@ -428,6 +428,7 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "HAProxy" => protocol::HAPROXY,
         "HTTP2" => protocol::HTTP2,
         "NetFlow" => protocol::NETFLOW,
+        "sFlow" => protocol::SFLOW,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

@@ -108,6 +108,7 @@ pub mod rtps;
 pub mod rtsp;
 pub mod s7comm;
 pub mod sdrtn;
+pub mod sflow;
 pub mod sip;
 pub mod skinny;
 pub mod slp;

@@ -269,6 +269,7 @@ registry! {
     Haproxy(haproxy::HaproxyDissector),
     Http2(http2::Http2Dissector),
     Netflow(netflow::NetflowDissector),
+    Sflow(sflow::SflowDissector),
 }
 
 /// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time

@@ -237,6 +237,7 @@ pub const HAPROXY: ProtocolId = ProtocolId(328);
 pub const HTTP2: ProtocolId = ProtocolId(326);
 /// NetFlow and IPFIX flow export.
 pub const NETFLOW: ProtocolId = ProtocolId(128);
+pub const SFLOW: ProtocolId = ProtocolId(129);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -796,6 +797,7 @@ mod tests {
             HAPROXY,
             HTTP2,
             NETFLOW,
+            SFLOW,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
@@ -846,6 +848,7 @@ mod tests {
             (HAPROXY, "HAProxy"),
             (HTTP2, "HTTP/2"),
             (NETFLOW, "NetFlow"),
+            (SFLOW, "SFlow"),
         ];
         for (id, name) in cases {
             assert_eq!(name_of(id), name, "constant with ID {id}");
