@@ -725,12 +725,15 @@ fn main() -> anyhow::Result<()> {
     println!("application: nDPI names without a flowsieve counterpart: {}", unmapped.join(", "));
     service_shares(&truth, &ours);
     println!();
-    println!("Per nDPI master protocol (targeted protocols, then others with ≥ 5 flows):");
+    // CORPUS_MIN_FLOWS=<n> lists the other protocols from n flows up (default 5; 1 lists every
+    // protocol nDPI names).
+    let min_flows: u64 = std::env::var("CORPUS_MIN_FLOWS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    println!("Per nDPI master protocol (targeted protocols, then others with ≥ {min_flows} flows):");
     println!("{}   {:>9}", header("protocol"), "DPI-only%");
     let mut rows: Vec<(&String, &Tally)> = by_protocol.iter().collect();
     rows.sort_by_key(|(name, t)| (!TARGETED.contains(&name.as_str()), std::cmp::Reverse(t.with_value)));
     for (name, t) in rows {
-        if !TARGETED.contains(&name.as_str()) && t.with_value < 5 {
+        if !TARGETED.contains(&name.as_str()) && t.with_value < min_flows {
             continue;
         }
         let dpi = by_protocol_dpi.get(name).map_or_else(|| "-".to_string(), |d| format!("{:.1}%", d.pct()));

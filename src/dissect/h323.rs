@@ -39,7 +39,9 @@ impl Dissector for H323Dissector {
         Probe::certain_if(fits && p[4] == Q931 && p[5] == CALL_REFERENCE_LENGTH && MESSAGE_TYPES.contains(&p[8]))
     }
 
-    const PORTS: Ports = Ports { tcp: &[1720], udp: &[1719] };
+    /// IANA's `h323gatestat` (1719, RAS) and `h323hostcall` (1720, call signalling), both
+    /// registered for TCP and UDP.
+    const PORTS: Ports = Ports::both(&[1719, 1720]);
 }
 
 #[cfg(test)]

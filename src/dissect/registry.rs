@@ -258,6 +258,20 @@ registry! {
     Starcraft(starcraft::StarcraftDissector),
     GtpPrime(gtp_prime::GtpPrimeDissector),
     Mumble(mumble::MumbleDissector),
+    Nintendo(nintendo::NintendoDissector),
+    Threema(threema::ThreemaDissector),
+    Genshin(genshin::GenshinDissector),
+    Zoom(zoom::ZoomDissector),
+    Citrix(citrix::CitrixDissector),
+    Nomachine(nomachine::NomachineDissector),
+    Wow(wow::WowDissector),
+    Pptp(pptp::PptpDissector),
+    Mpegts(mpegts::MpegtsDissector),
+    Megaco(megaco::MegacoDissector),
+    Haproxy(haproxy::HaproxyDissector),
+    Http2(http2::Http2Dissector),
+    Netflow(netflow::NetflowDissector),
+    Sflow(sflow::SflowDissector),
 }
 
 /// A word of the `ruled_out` bit set. 32 bits, not 64: the set grows four bytes at a time, and
@@ -543,12 +557,10 @@ fn guess_before_dissector_hints(flow: &FlowInfo) -> Option<ProtocolId> {
 
 /// Port guesses for protocols whose dissectors declare no ports of their own (TLS's file is
 /// kept to the hellos), as nDPI guesses them: IANA's HTTPS ports, the implicit-TLS mail ports
-/// (RFC 8314 §3.3: 465 SMTPS, 993 IMAPS, 995 POPS) and IKE's port 500 over TCP (IPSec).
+/// (RFC 8314 §3.3: 465 SMTPS, 993 IMAPS, 995 POPS), IKE's port 500 over TCP (IPSec) and DNS
+/// over TLS's 853 (DoT); then [`PORT_ONLY`].
 fn guess_without_dissector_hint(flow: &FlowInfo) -> Option<ProtocolId> {
-    if !flow.is_tcp() {
-        return None;
-    }
-    let port = |p| flow.has_port(p);
+    let port = |p| flow.is_tcp() && flow.has_port(p);
     if port(443) || port(8443) {
         Some(protocol::TLS)
     } else if port(465) {
@@ -559,10 +571,42 @@ fn guess_without_dissector_hint(flow: &FlowInfo) -> Option<ProtocolId> {
         Some(protocol::POPS)
     } else if port(500) {
         Some(protocol::IPSEC)
+    } else if port(853) {
+        // IANA `domain-s`: DNS over TLS (RFC 7858 §3.1).
+        Some(protocol::DOT)
     } else {
-        None
+        PORT_ONLY.iter().find(|(ports, _)| ports.hint(flow)).map(|&(_, id)| id)
     }
 }
+
+/// Protocols flowsieve names from their ports alone, as nDPI's port match does: no dissector
+/// reads them, their wire formats not being published, but their ports are — by IANA's
+/// registry or by the vendor. A flow on one of these ports that no dissector claims gets the
+/// protocol as its guess (`detection_guessed`), never a flow a probe names.
+const PORT_ONLY: &[(Ports, ProtocolId)] = &[
+    // IANA `radmin-port` (Famatech's Radmin remote control).
+    (Ports::tcp(&[4899]), protocol::RADMIN),
+    // IANA `lotusnote` (Lotus/HCL Notes' NRPC).
+    (Ports::tcp(&[1352]), protocol::LOTUS_NOTES),
+    // VMware's published ports of its hosts' authentication daemon and remote console.
+    (Ports::tcp(&[902, 903]), protocol::VMWARE),
+    // Cisco's documented default port of IPsec over TCP and over UDP (cTCP / NAT traversal
+    // of its VPN clients and concentrators).
+    (Ports::both(&[10000]), protocol::CISCO_VPN),
+    // TP-Link's Smart Home Protocol (Kasa devices) on TCP and UDP 9999, as its public
+    // reverse-engineering describes it.
+    (Ports::both(&[9999]), protocol::TPLINK_SHP),
+    // The Roughtime secure time protocol's port (IETF draft-ietf-ntp-roughtime's request to IANA).
+    (Ports::both(&[2002]), protocol::ROUGHTIME),
+    // GTP-C, the GPRS Tunnelling Protocol's control plane (3GPP TS 29.274, IANA `gtp-control`).
+    (Ports::udp(&[2123]), protocol::GTP),
+    // IANA `iscsi-target` (RFC 7143 §13.5: iSCSI's well-known port).
+    (Ports::tcp(&[3260]), protocol::ISCSI),
+    // IANA `ftp-data`: FTP's active-mode data connections come from the server's port 20.
+    (Ports::tcp(&[20]), protocol::FTP_DATA),
+    // IANA `ospfd`: the OSPF routing daemon's management port (Zebra/Quagga/FRR).
+    (Ports::tcp(&[2604]), protocol::OSPF),
+];
 
 /// Transport and ports of a flow, as dissectors see them.
 pub fn flow_info(facts: &FlowFacts) -> FlowInfo {
@@ -647,6 +691,22 @@ mod tests {
         assert_eq!(guess_for(17, 445), protocol::UNKNOWN);
         // Nor on UDP 3386 without a GTP' message (gtp_false_positive.pcapng).
         assert_eq!(guess_for(17, 3386), protocol::UNKNOWN);
+        // Protocols named from their ports alone (PORT_ONLY).
+        assert_eq!(guess_for(6, 4899), protocol::RADMIN);
+        assert_eq!(guess_for(6, 1352), protocol::LOTUS_NOTES);
+        assert_eq!(guess_for(6, 903), protocol::VMWARE);
+        assert_eq!(guess_for(6, 10000), protocol::CISCO_VPN);
+        assert_eq!(guess_for(17, 10000), protocol::CISCO_VPN);
+        assert_eq!(guess_for(6, 9999), protocol::TPLINK_SHP);
+        assert_eq!(guess_for(6, 2002), protocol::ROUGHTIME);
+        assert_eq!(guess_for(17, 2123), protocol::GTP);
+        assert_eq!(guess_for(6, 2123), protocol::UNKNOWN);
+        assert_eq!(guess_for(17, 4899), protocol::UNKNOWN);
+        assert_eq!(guess_for(6, 3260), protocol::ISCSI);
+        assert_eq!(guess_for(6, 20), protocol::FTP_DATA);
+        assert_eq!(guess_for(6, 2604), protocol::OSPF);
+        assert_eq!(guess_for(6, 853), protocol::DOT);
+        assert_eq!(guess_for(6, 1719), protocol::H323);
         // nDPI names nothing on TCP 990 (synscan.pcap flows 114, 1034).
         assert_eq!(guess_for(6, 990), protocol::UNKNOWN);
     }

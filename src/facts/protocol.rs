@@ -210,6 +210,51 @@ pub const IRC: ProtocolId = ProtocolId(65);
 pub const S7COMM: ProtocolId = ProtocolId(282);
 pub const NFS: ProtocolId = ProtocolId(11);
 
+/// Protocols of issue 14's fifth batch: Netify's IDs where Netify lists them, else
+/// flowsieve-only IDs (1300–1349) with nDPI's names.
+/// Nintendo's Pia, the peer-to-peer game networking library of its consoles.
+pub const NINTENDO: ProtocolId = ProtocolId(173);
+/// Threema's chat protocol.
+pub const THREEMA: ProtocolId = ProtocolId(300);
+/// The connection handshake of miHoYo's games ahead of their KCP session.
+pub const GENSHIN_IMPACT: ProtocolId = ProtocolId(271);
+/// Zoom's media transport to its multimedia routers.
+pub const ZOOM: ProtocolId = ProtocolId(248);
+/// Citrix ICA.
+pub const CITRIX: ProtocolId = ProtocolId(132);
+/// NoMachine's NX protocol (flowsieve-only).
+pub const NOMACHINE: ProtocolId = ProtocolId(1300);
+/// Protocols named from their ports alone (see `dissect::registry`'s port guesses).
+/// Famatech's Radmin remote control (flowsieve-only).
+pub const RADMIN: ProtocolId = ProtocolId(1301);
+/// The Roughtime secure time protocol (flowsieve-only).
+pub const ROUGHTIME: ProtocolId = ProtocolId(1302);
+pub const LOTUS_NOTES: ProtocolId = ProtocolId(150);
+pub const VMWARE: ProtocolId = ProtocolId(28);
+pub const CISCO_VPN: ProtocolId = ProtocolId(161);
+pub const TPLINK_SHP: ProtocolId = ProtocolId(314);
+pub const GTP: ProtocolId = ProtocolId(152);
+/// FTP's data connections (Netify's `FTP/D`).
+pub const FTP_DATA: ProtocolId = ProtocolId(175);
+/// iSCSI (RFC 7143; flowsieve-only).
+pub const ISCSI: ProtocolId = ProtocolId(1303);
+/// Pragmatic General Multicast (RFC 3208), IP protocol 113.
+pub const PGM: ProtocolId = ProtocolId(298);
+/// World of Warcraft's game connections.
+pub const WOW: ProtocolId = ProtocolId(76);
+pub const PPTP: ProtocolId = ProtocolId(115);
+/// MPEG transport streams in UDP.
+pub const MPEG_TS: ProtocolId = ProtocolId(198);
+/// Megaco / H.248.
+pub const MEGACO: ProtocolId = ProtocolId(181);
+/// The PROXY protocol (HAProxy's) ahead of a relayed connection.
+pub const HAPROXY: ProtocolId = ProtocolId(328);
+/// HTTP/2 over cleartext TCP (prior knowledge).
+pub const HTTP2: ProtocolId = ProtocolId(326);
+/// NetFlow and IPFIX flow export.
+pub const NETFLOW: ProtocolId = ProtocolId(128);
+pub const SFLOW: ProtocolId = ProtocolId(129);
+
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
 pub const WHATSAPP: ProtocolId = ProtocolId(142);
@@ -526,6 +571,10 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: OCSP, name: "OCSP" },
     Protocol { id: PROFINET_IO, name: "PROFINET_IO" },
     Protocol { id: MUMBLE, name: "Mumble" },
+    Protocol { id: NOMACHINE, name: "NoMachine" },
+    Protocol { id: RADMIN, name: "Radmin" },
+    Protocol { id: ROUGHTIME, name: "Roughtime" },
+    Protocol { id: ISCSI, name: "iSCSI" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -565,7 +614,7 @@ pub fn id_of(name: &str) -> Option<ProtocolId> {
 
 /// Protocols named by the IP protocol number alone, with no dissection (IANA protocol
 /// numbers): ICMP 1, IGMP 2, GRE 47, ESP 50 and AH 51 (IPsec), ICMPv6 58, OSPF 89, PIM 103,
-/// VRRP 112, SCTP 132.
+/// VRRP 112, PGM 113, SCTP 132.
 pub fn by_ip_protocol(ip_protocol: u8) -> Option<ProtocolId> {
     Some(match ip_protocol {
         1 => ICMP,
@@ -576,6 +625,7 @@ pub fn by_ip_protocol(ip_protocol: u8) -> Option<ProtocolId> {
         89 => OSPF,
         103 => IP_PIM,
         112 => VRRP,
+        113 => PGM,
         132 => SCTP,
         _ => return None,
     })
@@ -752,6 +802,30 @@ mod tests {
             IRC,
             S7COMM,
             NFS,
+            NINTENDO,
+            THREEMA,
+            GENSHIN_IMPACT,
+            ZOOM,
+            CITRIX,
+            NOMACHINE,
+            RADMIN,
+            ROUGHTIME,
+            LOTUS_NOTES,
+            VMWARE,
+            CISCO_VPN,
+            TPLINK_SHP,
+            GTP,
+            FTP_DATA,
+            ISCSI,
+            PGM,
+            WOW,
+            PPTP,
+            MPEG_TS,
+            MEGACO,
+            HAPROXY,
+            HTTP2,
+            NETFLOW,
+            SFLOW,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
@@ -783,6 +857,26 @@ mod tests {
             (COAP, "COAP"),
             (SMBV23, "SMBv23"),
             (MSSQL_TDS, "MSSQL/TDS"),
+            (NINTENDO, "Nintendo"),
+            (THREEMA, "Threema"),
+            (GENSHIN_IMPACT, "Genshin/Impact"),
+            (ZOOM, "ZOOM"),
+            (CITRIX, "Citrix"),
+            (LOTUS_NOTES, "LotusNotes"),
+            (VMWARE, "VMWARE"),
+            (CISCO_VPN, "Cisco/VPN"),
+            (TPLINK_SHP, "TPLINK/SHP"),
+            (GTP, "GTP"),
+            (FTP_DATA, "FTP/D"),
+            (PGM, "PGM"),
+            (WOW, "WoW"),
+            (PPTP, "PPTP"),
+            (MPEG_TS, "MPEGTS"),
+            (MEGACO, "Megaco"),
+            (HAPROXY, "HAProxy"),
+            (HTTP2, "HTTP/2"),
+            (NETFLOW, "NetFlow"),
+            (SFLOW, "SFlow"),
         ];
         for (id, name) in cases {
             assert_eq!(name_of(id), name, "constant with ID {id}");
