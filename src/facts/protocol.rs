@@ -567,14 +567,14 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: GEARMAN, name: "Gearman" },
     Protocol { id: HL7, name: "HL7" },
     Protocol { id: OPENFLOW, name: "OpenFlow" },
-    Protocol { id: HLS, name: "HLS" },
-    Protocol { id: OCSP, name: "OCSP" },
-    Protocol { id: PROFINET_IO, name: "PROFINET_IO" },
-    Protocol { id: MUMBLE, name: "Mumble" },
     Protocol { id: NOMACHINE, name: "NoMachine" },
     Protocol { id: RADMIN, name: "Radmin" },
     Protocol { id: ROUGHTIME, name: "Roughtime" },
     Protocol { id: ISCSI, name: "iSCSI" },
+    Protocol { id: HLS, name: "HLS" },
+    Protocol { id: OCSP, name: "OCSP" },
+    Protocol { id: PROFINET_IO, name: "PROFINET_IO" },
+    Protocol { id: MUMBLE, name: "Mumble" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
