@@ -422,14 +422,6 @@ fn certificate_names_are_the_last_resort() {
     assert_eq!(f.application.id, 119);
 }
 
-/// A Tor client's ClientHello (TLS 1.0, no ALPN, server name `www.ct7ctrgb6cr7.com`), copied
-/// from a capture of Tor's link connections (nDPI's `tor.pcap`).
-const TOR_CLIENT_HELLO: &str = "16030100d2010000ce0301527b7f66e54871e4b59a121cbf5521fb1813ee7b4c67430bed769b66cb2881\
-    75000048c00ac0140088008700390038c00fc00500840035c007c009c011c0130045004400330032c00cc00ec002c00400960041000400\
-    05002fc008c01200160013c00dc003feff000a00ff0100005d0000001900170000147777772e6374376374726762366372372e636f6d00\
-    0b000403000102000a00340032000100020003000400050006000700080009000a000b000c000d000e000f001000110012001300140015\
-    0016001700180019";
-
 /// The built-in data, whose tags the wire signatures name.
 fn built_in() -> Classifier {
     Classifier::load_default()
@@ -447,14 +439,12 @@ fn every_wire_signature_names_a_built_in_application() {
 
 #[test]
 fn whatsapp_relay_signature_beats_the_meta_address() {
-    use crate::dissect::stun::StunDissector;
-    use crate::dissect::testing::{hex, run_one, udp};
+    use crate::facts::stun::StunClient;
     let c = built_in();
-    // WhatsApp's TURN Allocate answer from a Meta relay (a WhatsApp call; see dissect::stun).
-    let answer = hex("010300182112a442a6674f75f0ad2c001315b336002000080001ed8671a60672400200080000016b8e034333");
-    let (_, _, mut f) = run_one::<StunDissector>(&udp([56328, 3478]), &answer);
-    f.protocol = protocol::STUN;
-    f.other_ip = "31.13.86.48".parse().unwrap();
+    // What dissect::stun finds in WhatsApp's TURN Allocate answer from a Meta relay (its tests
+    // hold the frame's bytes).
+    let mut f = facts(None, "31.13.86.48", protocol::STUN);
+    f.app_protocol.stun_mut().client = StunClient::WhatsApp;
     c.classify(&mut f);
     assert_eq!(f.application.tag.as_deref(), Some("netify.whatsapp"));
     // The same relay address without the signature is Meta's (Facebook's), not WhatsApp.
@@ -466,13 +456,11 @@ fn whatsapp_relay_signature_beats_the_meta_address() {
 
 #[test]
 fn tor_link_handshake_is_tor() {
-    use crate::dissect::testing::{hex, run_one, tcp};
-    use crate::dissect::tls::TlsDissector;
     let c = built_in();
-    let (_, _, mut f) = run_one::<TlsDissector>(&tcp([51110, 443]), &hex(TOR_CLIENT_HELLO));
-    assert_eq!(f.tls.sni(), Some("www.ct7ctrgb6cr7.com"));
-    f.protocol = protocol::TLS;
-    f.other_ip = "91.143.93.242".parse().unwrap();
+    // What the TLS dissector reads from a Tor client's ClientHello (TLS 1.0, no ALPN).
+    let mut f = facts(None, "91.143.93.242", protocol::TLS);
+    f.tls.client_version = 0x0301;
+    f.set_tls_sni("www.ct7ctrgb6cr7.com");
     c.classify(&mut f);
     assert_eq!(f.application.tag.as_deref(), Some("netify.tor"));
     // The same hello offering ALPN is a browser's, and not Tor's.
