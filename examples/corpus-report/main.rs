@@ -527,7 +527,8 @@ fn main() -> anyhow::Result<()> {
     let mut app_unmapped: BTreeMap<String, u64> = BTreeMap::new();
 
     // CORPUS_DETAIL=<nDPI protocol name> lists that protocol's disagreeing flows; `Unknown` lists
-    // the flows nDPI calls Unknown that flowsieve names.
+    // the flows nDPI calls Unknown that flowsieve names; `app:<nDPI application>` the flows of
+    // that application that disagree.
     let detail = std::env::var("CORPUS_DETAIL").ok();
     // CORPUS_FIELD=<field name> lists every flow not agreeing on that field.
     let field_detail = std::env::var("CORPUS_FIELD").ok();
@@ -550,6 +551,14 @@ fn main() -> anyhow::Result<()> {
                     }
                     Some((Some(false), (tag, proto))) => {
                         app_mapped += 1;
+                        if detail.as_deref() == Some(&format!("app:{app}")) {
+                            if let Some(r) = ours.get(id) {
+                                let ours = protocol::ProtocolId(
+                                    r["protocol"]["id"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0),
+                                );
+                                details.push(format!("{} app={}", detail_line(&id.0, t, r, ours), tag.unwrap_or("-")));
+                            }
+                        }
                         let shown = tag.map_or_else(|| format!("(no application; {proto})"), str::to_string);
                         *app_misses.entry((app.to_string(), shown)).or_default() += 1;
                     }

@@ -152,7 +152,7 @@ pub(crate) const NDPI_APPS: &[(&str, &[&str])] = &[
     ("Sina", &["netify.sina"]),
     ("SinaWeibo", &["netify.weibo", "netify.sina"]),
     ("DoH_DoT", &["proto:DoT", "proto:DoH", "proto:DoQ"]),
-    ("DNScrypt", &["proto:DNSCrypt"]),
+    ("DNScrypt", &["proto:DNSCrypt", "netify.dnscrypt"]),
     ("Pinterest", &["netify.pinterest"]),
     ("Pluralsight", &["netify.pluralsight"]),
     ("FortiClient", &["netify.forticlient", "netify.fortinet"]),

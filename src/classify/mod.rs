@@ -6,8 +6,8 @@
 //! - [`categories`]: `netify-categories.json`, the built-in category lists, `domains.d` lists.
 //!
 //! [`Classifier`] ties them together and fills [`AppFacts`] from what the flow table and the
-//! dissectors found, in Netify's order (docs/FLOW-ACTIONS.md §5): protocol "twins", the detected
-//! host name, the DNS host name, the remote address (not for DNS flows), the TLS certificate's
+//! dissectors found, in Netify's order (docs/FLOW-ACTIONS.md §5): protocol "twins", wire
+//! [`signatures`] (flowsieve's), the detected host name, the DNS host name, the remote address (not for DNS flows), the TLS certificate's
 //! names, then soft dissectors.
 //!
 //! flowsieve ships its own signature set (`data/apps.conf`, `data/categories.json`, written for
@@ -15,8 +15,10 @@
 //! installed, and [`Classifier::load`] reads Netify's files (or ours) from paths instead.
 
 pub mod apps;
+pub mod call_sockets;
 pub mod categories;
 pub mod dns_hints;
+pub mod signatures;
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -99,6 +101,8 @@ pub struct Classifier {
     twins: Vec<(protocol::ProtocolId, usize)>,
     /// (user agent product prefix, index of the application in `apps`).
     user_agents: Vec<(&'static str, usize)>,
+    /// (wire signature, index of the application in `apps`).
+    signatures: Vec<(signatures::Signature, usize)>,
 }
 
 impl Classifier {
@@ -110,7 +114,9 @@ impl Classifier {
             .collect();
         let user_agents =
             USER_AGENT_APPS.iter().filter_map(|&(agent, tag)| Some((agent, apps.index_of_tag(tag)?))).collect();
-        Classifier { apps, categories, twins, user_agents }
+        let signatures =
+            signatures::SIGNATURES.iter().filter_map(|&(sig, tag, _)| Some((sig, apps.index_of_tag(tag)?))).collect();
+        Classifier { apps, categories, twins, user_agents, signatures }
     }
 
     /// flowsieve's own signature set, compiled in. Its tests guarantee it loads without errors.
@@ -227,6 +233,10 @@ impl Classifier {
             .find(|(p, _)| *p == facts.protocol)
             .map(|&(_, i)| (i, false))
             .or_else(|| {
+                let sig = signatures::signature_of(facts)?;
+                self.signatures.iter().find(|(s, _)| *s == sig).map(|&(_, i)| (i, false))
+            })
+            .or_else(|| {
                 let agent = facts.app_protocol.http()?.user_agent.as_deref()?;
                 self.user_agents.iter().find(|(prefix, _)| agent.starts_with(prefix)).map(|&(_, i)| (i, false))
             })
@@ -299,6 +309,16 @@ impl Classifier {
         false
     }
 
+    /// Gives a flow the application `id` found outside its own facts (its call socket,
+    /// [`call_sockets`]), with that application's category. Returns whether it changed.
+    pub fn give_application(&self, facts: &mut FlowFacts, id: u32) -> bool {
+        let Some(app) = self.apps.by_id(id) else { return false };
+        let before = facts.application.id;
+        set_app(&mut facts.application, Some(app), false);
+        facts.application.category = self.categories.application_category(id);
+        before != facts.application.id
+    }
+
     /// Human-readable answer to "what is this host name or address, and why" (`flowsieve
     /// lookup`): the listed domain or network that matched, the source of that entry, and the
     /// protocol signatures that also name the application.
@@ -343,6 +363,10 @@ impl Classifier {
     fn explain_signatures(&self, out: &mut String, app: &apps::App) {
         for &(proto, _) in self.twins.iter().filter(|&&(_, i)| self.apps.app_at(i).id == app.id) {
             let _ = writeln!(out, "  also: every {} flow (protocol {proto}) is {}", protocol::name_of(proto), app.tag);
+        }
+        for &(sig, _) in self.signatures.iter().filter(|&&(_, i)| self.apps.app_at(i).id == app.id) {
+            let what = signatures::SIGNATURES.iter().find(|(s, _, _)| *s == sig).map_or("", |(_, _, what)| what);
+            let _ = writeln!(out, "  also: wire signature: {what}");
         }
         for soft in self.apps.soft_dissectors().iter().filter(|s| s.app_id == i64::from(app.id)) {
             let state = if soft.is_active() { "" } else { " (inactive)" };

@@ -510,3 +510,71 @@ fn certificate_names_are_the_last_resort() {
     c.classify(&mut f);
     assert_eq!(f.application.id, 119);
 }
+
+/// The built-in data, whose tags the wire signatures name.
+fn built_in() -> Classifier {
+    Classifier::load_default()
+}
+
+#[test]
+fn every_wire_signature_names_a_built_in_application() {
+    let c = built_in();
+    for (sig, tag, _) in signatures::SIGNATURES {
+        assert!(c.apps.by_tag(tag).is_some(), "{sig:?} names {tag}, which the built-in data lacks");
+    }
+    let why = c.explain_lookup("torproject.org");
+    assert!(why.contains("wire signature: a TLS ClientHello with Tor's random server name"), "{why}");
+}
+
+#[test]
+fn whatsapp_relay_signature_beats_the_meta_address() {
+    use crate::facts::stun::StunClient;
+    let c = built_in();
+    // What dissect::stun finds in WhatsApp's TURN Allocate answer from a Meta relay (its tests
+    // hold the frame's bytes).
+    let mut f = facts(None, "31.13.86.48", protocol::STUN);
+    f.app_protocol.stun_mut().client = StunClient::WhatsApp;
+    c.classify(&mut f);
+    assert_eq!(f.application.tag.as_deref(), Some("netify.whatsapp"));
+    // The same relay address without the signature is Meta's (Facebook's), not WhatsApp.
+    let mut plain = facts(None, "31.13.86.48", protocol::STUN);
+    c.classify(&mut plain);
+    assert_ne!(plain.application.tag.as_deref(), Some("netify.whatsapp"));
+    assert_ne!(plain.application.id, 0, "Meta's address is still known");
+}
+
+#[test]
+fn tor_link_handshake_is_tor() {
+    let c = built_in();
+    // What the TLS dissector reads from a Tor client's ClientHello (TLS 1.0, no ALPN).
+    let mut f = facts(None, "91.143.93.242", protocol::TLS);
+    f.tls.client_version = 0x0301;
+    f.set_tls_sni("www.ct7ctrgb6cr7.com");
+    c.classify(&mut f);
+    assert_eq!(f.application.tag.as_deref(), Some("netify.tor"));
+    // The same hello offering ALPN is a browser's, and not Tor's.
+    f.tls.set_alpn(["h2", "http/1.1"]);
+    f.application = Default::default();
+    c.classify(&mut f);
+    assert_ne!(f.application.tag.as_deref(), Some("netify.tor"));
+}
+
+#[test]
+fn tor_server_names_have_tor_shape() {
+    use signatures::is_tor_server_name;
+    for name in ["www.ct7ctrgb6cr7.com", "www.t3i3ru.com", "www.e6r5p57kbafwrxj3plz.com", "www.a2bc.com"] {
+        assert!(is_tor_server_name(name), "{name}");
+    }
+    for name in [
+        "www.google.com",                     // letters only: any web site
+        "www.ct7ctrgb6cr7.net",               // not .com
+        "ct7ctrgb6cr7.com",                   // no www.
+        "www.ct8ctrgb.com",                   // 8 is not base32
+        "www.CT7CTRGB.com",                   // upper case
+        "www.a2b.com",                        // 3 characters
+        "www.2345.com",                       // digits only
+        "www.a234567abcdefghijklmnopqrs.com", // 26 characters
+    ] {
+        assert!(!is_tor_server_name(name), "{name}");
+    }
+}

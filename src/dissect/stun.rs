@@ -1,17 +1,25 @@
 //! STUN dissector (RFC 8489 §5, and the RFC 3489 "classic" format): a 20-byte header whose
-//! top two bits are zero, a message length that is a multiple of 4 matching the payload, and
-//! (RFC 5389 onwards) the magic cookie 0x2112A442. TURN (RFC 8656) uses the same header.
+//! top two bits are zero, a message length matching the payload, and (RFC 5389 onwards) the
+//! magic cookie 0x2112A442; without the cookie, a length that is a multiple of 4. TURN (RFC 8656) uses the same header.
 //!
 //! WebRTC multiplexes STUN, DTLS and RTP on one 5-tuple; RFC 7983 §7 tells them apart by the
 //! first byte (0–3 STUN, 20–63 DTLS, 128–191 RTP/RTCP). The dissector keeps reading a STUN
 //! flow for a few packets: a REALM attribute (RFC 8489 §14.9) names the flow's host, and a DTLS
 //! handshake that follows is handed to the TLS dissector (the flow is then DTLS, with its
 //! hellos' facts), as nDPI reports such flows.
+//!
+//! Some relays name their operator (docs/FLOW-ACTIONS.md §5, "Wire signatures"): WhatsApp's
+//! clients send, and its relays answer with, attributes from the comprehension-required range
+//! IANA leaves to expert review (RFC 8489 §18.3, 0x4000–0x7FFF, none of 0x4000–0x4007
+//! registered), which a standard TURN server rejects (420 Unknown Attribute, RFC 8489 §6.3.1),
+//! and message types outside RFC 8489's methods (0x0800–0x0802). Either one marks the flow
+//! [`StunClient::WhatsApp`] in [`StunFacts`].
 
 use super::reader::{be_len16_at, be_u16_at};
 use super::text::fact_string;
 use super::tls::TlsDissector;
 use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
+use crate::facts::stun::StunClient;
 use crate::facts::FlowFacts;
 
 const HEADER: usize = 20;
@@ -19,6 +27,9 @@ const MAGIC: [u8; 4] = [0x21, 0x12, 0xa4, 0x42];
 /// RFC 8489 §14.9: REALM, a quoted-string of at most 763 bytes.
 const ATTR_REALM: u16 = 0x0014;
 const MAX_REALM: usize = 763;
+/// WhatsApp's private attributes (comprehension-required, unregistered) and message types.
+const WHATSAPP_ATTRIBUTES: [u16; 6] = [0x4000, 0x4001, 0x4002, 0x4003, 0x4004, 0x4007];
+const WHATSAPP_TYPES: [u16; 3] = [0x0800, 0x0801, 0x0802];
 /// Packets read without a DTLS handshake before the flow is left as plain STUN.
 const STUN_PACKETS: u16 = 24;
 
@@ -41,32 +52,47 @@ fn message(flow_is_tcp: bool, p: &[u8]) -> Option<&[u8]> {
     }
 }
 
-/// The REALM attribute's value, if the message has one.
-fn realm(msg: &[u8]) -> Option<&[u8]> {
-    let mut rest = msg.get(HEADER..)?;
-    while rest.len() >= 4 {
+/// The attributes of a message (RFC 8489 §14): type and value, up to the first one that does
+/// not fit.
+fn attributes(msg: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    let mut rest = msg.get(HEADER..).unwrap_or_default();
+    std::iter::from_fn(move || {
         let (kind, len) = (be_u16_at(rest, 0)?, be_len16_at(rest, 2)?);
         let value = rest.get(4..4 + len)?;
-        if kind == ATTR_REALM {
-            return Some(value);
-        }
-        // Values are padded to a multiple of 4 bytes.
-        rest = rest.get(4 + len.next_multiple_of(4)..)?;
+        // Values are padded to a multiple of 4 bytes (the last one may end the message early).
+        rest = rest.get(4 + len.next_multiple_of(4)..).unwrap_or_default();
+        Some((kind, value))
+    })
+}
+
+/// The REALM attribute's value, if the message has one.
+fn realm(msg: &[u8]) -> Option<&[u8]> {
+    attributes(msg).find(|&(kind, _)| kind == ATTR_REALM).map(|(_, value)| value)
+}
+
+/// The application whose relay protocol a message shows, if any (see the module doc).
+fn client(msg: &[u8]) -> StunClient {
+    let kind = be_u16_at(msg, 0).unwrap_or_default();
+    if WHATSAPP_TYPES.contains(&kind) || attributes(msg).any(|(a, _)| WHATSAPP_ATTRIBUTES.contains(&a)) {
+        StunClient::WhatsApp
+    } else {
+        StunClient::Unknown
     }
-    None
 }
 
 /// True when `msg` (without TCP framing) is one STUN message.
 fn is_stun(msg: &[u8]) -> bool {
     let (Some(kind), Some(len)) = (be_u16_at(msg, 0), be_len16_at(msg, 2)) else { return false };
-    if kind & 0xc000 != 0 || len % 4 != 0 || HEADER + len != msg.len() {
+    if kind & 0xc000 != 0 || HEADER + len != msg.len() {
         return false;
     }
+    // With the cookie, a length that is not a multiple of 4 is still STUN: WhatsApp's clients
+    // leave their last attribute unpadded (RFC 8489 §14 asks for padding).
     if msg.get(4..8) == Some(&MAGIC[..]) {
         return true;
     }
     // Classic STUN has no cookie: accept only its binding and shared-secret messages.
-    matches!(kind, 0x0001 | 0x0101 | 0x0111 | 0x0002 | 0x0102 | 0x0112) && len > 0
+    len % 4 == 0 && matches!(kind, 0x0001 | 0x0101 | 0x0111 | 0x0002 | 0x0102 | 0x0112) && len > 0
 }
 
 impl Dissector for StunDissector {
@@ -103,13 +129,21 @@ impl Dissector for StunDissector {
         }
         let mut outcome = Parsed::Continue;
         match p.first() {
-            Some(0..=3) => {
+            // 0x08: WhatsApp's message types 0x0800-0x0802.
+            Some(0..=3 | 8) => {
                 let tcp = segment.tcp_seq.is_some();
-                if let Some(name) = message(tcp, p).and_then(realm) {
+                let msg = message(tcp, p);
+                let found = msg.map_or(StunClient::Unknown, client);
+                if found != StunClient::Unknown && facts.app_protocol.stun().is_none_or(|s| s.client != found) {
+                    facts.app_protocol.stun_mut().client = found;
+                    outcome = Parsed::Updated;
+                }
+                if let Some(name) = msg.and_then(realm) {
                     let name = name.strip_prefix(b"\"").and_then(|n| n.strip_suffix(b"\"")).unwrap_or(name);
                     if facts.detected_hostname().is_none() && !name.is_empty() && name.iter().all(u8::is_ascii_graphic)
                     {
                         facts.set_detected_hostname(fact_string(name, MAX_REALM));
+                        facts.app_protocol.stun_mut().realm = true;
                         outcome = Parsed::Updated;
                     }
                 }
@@ -163,9 +197,47 @@ mod tests {
         assert_eq!(probe, Probe::Certain);
         assert_eq!(parsed, Parsed::Updated);
         assert_eq!(facts.detected_hostname(), Some("telegram.org"));
+        assert_eq!(facts.app_protocol.stun().map(|s| s.realm), Some(true));
         // A truncated attribute names nothing.
         let (_, _, facts) = run_one::<StunDissector>(&udp([40000, 3478]), &m[..m.len() - 1]);
         assert_eq!(facts.detected_hostname(), None);
+    }
+
+    /// A WhatsApp call's TURN Allocate request (its client to a Meta relay on 3478; its
+    /// attribute 0x4000 of 102 bytes is left unpadded, so the length is 106) and the relay's
+    /// answer, from a capture of a WhatsApp voice call (nDPI's `wa_voice.pcap`).
+    const WA_ALLOCATE: &str = "0003006a2112a442a6674f75f0ad2c001315b3364000006605030826d884ea2ea4c4944ba39f\
+        29867bf241bc1d1f5228195ff7602f3302e61e3ef4de0deb97989fa132933e675e3981c454d16a5a8caae9521d0421dba60b3b3\
+        29f858a72e5dd741369a6808d8481672dade584a273d399fe31d3f91e4545549b729bd734";
+    const WA_ALLOCATE_OK: &str =
+        "010300182112a442a6674f75f0ad2c001315b336002000080001ed8671a60672400200080000016b8e034333";
+    /// A binding request between the two callers (MESSAGE-INTEGRITY only), same capture.
+    const PEER_BINDING: &str =
+        "000100182112a442598b5154d52991564c4666040008001460299848dfab932358548c7d235e82768b4958a7";
+
+    #[test]
+    fn whatsapp_relays_are_named_by_their_private_attributes() {
+        for (h, direction) in [(WA_ALLOCATE, [56328, 3478]), (WA_ALLOCATE_OK, [3478, 56328])] {
+            let (probe, parsed, facts) = run_one::<StunDissector>(&udp(direction), &hex(h));
+            assert_eq!((probe, parsed), (Probe::Certain, Parsed::Updated));
+            assert_eq!(facts.app_protocol.stun().map(|s| s.client), Some(StunClient::WhatsApp));
+        }
+        // A standard binding request names no application.
+        let (probe, _, facts) = run_one::<StunDissector>(&udp([56328, 32704]), &hex(PEER_BINDING));
+        assert_eq!(probe, Probe::Certain);
+        assert_eq!(facts.app_protocol.stun(), None);
+        // The same attribute number outside 0x4000-0x4004/0x4007 (0x4005) names nothing.
+        let mut other = hex(WA_ALLOCATE_OK);
+        other[32..34].copy_from_slice(&[0x40, 0x05]);
+        assert_eq!(run_one::<StunDissector>(&udp([3478, 56328]), &other).2.app_protocol.stun(), None);
+        // WhatsApp's message types (no attributes needed).
+        let mut typed = hex(PEER_BINDING);
+        typed[..2].copy_from_slice(&[0x08, 0x01]);
+        assert_eq!(
+            run_one::<StunDissector>(&udp([56328, 3478]), &typed).2.app_protocol.stun().map(|s| s.client),
+            Some(StunClient::WhatsApp)
+        );
+        truncations::<StunDissector>(&udp([56328, 3478]), &hex(WA_ALLOCATE));
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod ip_proto;
 pub mod net;
 pub mod protocol;
 pub mod ssh;
+pub mod stun;
 mod tls;
 
 pub use tls::{Ja4, Md5Digest, Names, TlsFacts};
@@ -359,6 +360,7 @@ protocol_facts! {
     Dns(dns::DnsFacts), dns, dns_mut;
     Ssh(ssh::SshFacts), ssh, ssh_mut;
     Dhcp(dhcp::DhcpFacts), dhcp, dhcp_mut;
+    Stun(stun::StunFacts), stun, stun_mut;
 }
 
 /// nDPI-style risk bits (bit n = risk id n) and scores.

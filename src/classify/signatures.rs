@@ -1,0 +1,54 @@
+//! Wire signatures: facts of a flow's own packets that name its application whatever its
+//! address or host name says (docs/FLOW-ACTIONS.md §5, "Wire signatures"). The classifier tries
+//! them right after the protocol twins: a WhatsApp call relayed through a Meta address is
+//! WhatsApp, not Facebook.
+
+use crate::facts::stun::StunClient;
+use crate::facts::FlowFacts;
+
+/// A wire signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signature {
+    /// STUN/TURN with WhatsApp's private attributes or message types (`dissect::stun`).
+    WhatsAppRelay,
+    /// A Tor client's TLS link handshake: its random server name and no ALPN.
+    TorLink,
+}
+
+/// Each signature, the application tag it names and what `flowsieve lookup` says about it.
+pub const SIGNATURES: &[(Signature, &str, &str)] = &[
+    (
+        Signature::WhatsAppRelay,
+        "netify.whatsapp",
+        "STUN/TURN messages with WhatsApp's private attributes (0x4000-0x4004, 0x4007) or message types (0x0800-0x0802)",
+    ),
+    (
+        Signature::TorLink,
+        "netify.tor",
+        "a TLS ClientHello with Tor's random server name (www.<4-25 base32 characters>.com) and no ALPN",
+    ),
+];
+
+/// The signature a flow's facts show, if any.
+pub fn signature_of(facts: &FlowFacts) -> Option<Signature> {
+    if facts.app_protocol.stun().is_some_and(|s| s.client == StunClient::WhatsApp) {
+        return Some(Signature::WhatsAppRelay);
+    }
+    if facts.tls.client_version != 0 && facts.tls.alpn().is_empty() && facts.tls.sni().is_some_and(is_tor_server_name) {
+        return Some(Signature::TorLink);
+    }
+    None
+}
+
+/// A Tor client names a random host in its ClientHello: `www.`, 4 to 25 characters of the
+/// lower-case base32 alphabet (`a`–`z`, `2`–`7`), `.com`. A name of letters only is an ordinary
+/// web site's as often as Tor's, so at least one digit and one letter are required (Tor's
+/// names without a digit, (26/32)^length of them, are not named).
+pub fn is_tor_server_name(name: &str) -> bool {
+    let Some(random) = name.strip_prefix("www.").and_then(|n| n.strip_suffix(".com")) else { return false };
+    let b = random.as_bytes();
+    (4..=25).contains(&b.len())
+        && b.iter().all(|c| c.is_ascii_lowercase() || (b'2'..=b'7').contains(c))
+        && b.iter().any(u8::is_ascii_digit)
+        && b.iter().any(u8::is_ascii_lowercase)
+}
