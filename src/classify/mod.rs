@@ -15,7 +15,6 @@
 //! installed, and [`Classifier::load`] reads Netify's files (or ours) from paths instead.
 
 pub mod apps;
-pub mod call_sockets;
 pub mod categories;
 pub mod dns_hints;
 pub mod signatures;
@@ -307,16 +306,6 @@ impl Classifier {
             return true;
         }
         false
-    }
-
-    /// Gives a flow the application `id` found outside its own facts (its call socket,
-    /// [`call_sockets`]), with that application's category. Returns whether it changed.
-    pub fn give_application(&self, facts: &mut FlowFacts, id: u32) -> bool {
-        let Some(app) = self.apps.by_id(id) else { return false };
-        let before = facts.application.id;
-        set_app(&mut facts.application, Some(app), false);
-        facts.application.category = self.categories.application_category(id);
-        before != facts.application.id
     }
 
     /// Human-readable answer to "what is this host name or address, and why" (`flowsieve

@@ -27,7 +27,6 @@ use hashbrown::HashTable;
 use super::key::{direction, FlowKey};
 use super::locality::Locality;
 use super::wheel::TimerWheel;
-use crate::classify::call_sockets::CallSockets;
 use crate::classify::dns_hints::{self, DnsHintCache};
 use crate::classify::Classifier;
 use crate::decode::{tcp_flags, Packet};
@@ -431,8 +430,6 @@ pub struct FlowTable {
     classifier: Option<Arc<Classifier>>,
     /// Names from this table's DNS flows for the addresses they resolved.
     dns_hints: Option<DnsHintCache>,
-    /// Local UDP sockets tied to the application a call from them named (with a classifier).
-    call_sockets: Option<CallSockets>,
     /// Every flow, in creation order (eviction candidates once no unestablished flow is left).
     created: Fifo,
     /// Flows created unestablished, in creation order (the first to be evicted).
@@ -440,10 +437,6 @@ pub struct FlowTable {
     /// Evicted flows not collected yet (only with `keep_evicted`).
     evicted: Vec<Flow>,
 }
-
-/// Local sockets a table remembers the call application of (`classify::call_sockets`): calls
-/// started within `call_sockets::HOLD` of each other, per worker.
-const CALL_SOCKETS: usize = 1024;
 
 /// Live entries of the `created` queue looked at for an undetected flow before the oldest is
 /// taken.
@@ -463,7 +456,6 @@ impl FlowTable {
             next_sweep: Duration::ZERO,
             classifier: None,
             dns_hints: (config.dns_hint_capacity > 0).then(|| DnsHintCache::new(config.dns_hint_capacity)),
-            call_sockets: None,
             created: Fifo::with_capacity(config.max_flows),
             unestablished: Fifo::with_capacity(config.max_flows),
             evicted: Vec::new(),
@@ -474,7 +466,6 @@ impl FlowTable {
     /// Classify applications (and categories) whenever a flow's facts change.
     pub fn with_classifier(mut self, classifier: Arc<Classifier>) -> FlowTable {
         self.classifier = Some(classifier);
-        self.call_sockets = Some(CallSockets::new(CALL_SOCKETS));
         self
     }
 
@@ -646,12 +637,6 @@ impl FlowTable {
             if let Some(classifier) = &self.classifier {
                 let soft_before = flow.facts.application.soft_dissector;
                 classifier.classify(&mut flow.facts);
-                // A call socket's application never replaces what a soft dissector set (its
-                // match is final, as in netifyd).
-                let from_socket = self.call_sockets.as_mut().and_then(|c| c.update(&flow.facts, now));
-                if let Some(id) = from_socket.filter(|_| !flow.facts.application.soft_dissector) {
-                    classifier.give_application(&mut flow.facts, id);
-                }
                 // A soft dissector that matched completes detection, as in netifyd.
                 if !soft_before && flow.facts.application.soft_dissector && !flow.facts.detection_complete {
                     flow.facts.detection_complete = true;
@@ -659,15 +644,6 @@ impl FlowTable {
                     dns_hints::fill_detected_hostname(&mut flow.facts);
                     flow.facts.shrink_to_fit();
                     change = Change::Completed;
-                }
-            }
-        } else if let (Some(classifier), Some(sockets)) = (&self.classifier, &mut self.call_sockets) {
-            // A call's relay may name the call after this flow was classified.
-            if !flow.facts.detection_complete {
-                if let Some(id) = sockets.recheck(&flow.facts, now) {
-                    if classifier.give_application(&mut flow.facts, id) {
-                        change = Change::Updated;
-                    }
                 }
             }
         }
