@@ -59,18 +59,6 @@ pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (protocol::MUMBLE.0, "netify.mumble"),
 ];
 
-/// HTTP user agents that name the software, and so the application, that sent the request:
-/// a flow whose request carries one gets the application whatever its host (often a bare
-/// address or a cache's name). Each is a product token (RFC 9110 §10.1.5) of Microsoft's
-/// update clients: the Windows Update Agent (`Windows-Update-Agent`, the client of MS-WUSP)
-/// and Delivery Optimization, the Windows service that downloads updates and Store apps
-/// (`Microsoft-Delivery-Optimization`). Not netifyd's: an addition of flowsieve's, after the
-/// protocol twins. A tag missing from the loaded catalogue is skipped.
-pub const USER_AGENT_APPS: &[(&str, &str)] = &[
-    ("Windows-Update-Agent/", "netify.windows-update"),
-    ("Microsoft-Delivery-Optimization/", "netify.windows-update"),
-];
-
 /// Where to read signature files from; `None` = the built-in data.
 #[derive(Debug, Clone, Default)]
 pub struct ClassifierPaths {
@@ -98,8 +86,6 @@ pub struct Classifier {
     categories: CategoryIndex,
     /// (protocol ID, index of the application in `apps`).
     twins: Vec<(protocol::ProtocolId, usize)>,
-    /// (user agent product prefix, index of the application in `apps`).
-    user_agents: Vec<(&'static str, usize)>,
     /// (wire signature, index of the application in `apps`).
     signatures: Vec<(signatures::Signature, usize)>,
 }
@@ -111,11 +97,9 @@ impl Classifier {
             .iter()
             .filter_map(|&(p, tag)| Some((protocol::ProtocolId(p), apps.index_of_tag(tag)?)))
             .collect();
-        let user_agents =
-            USER_AGENT_APPS.iter().filter_map(|&(agent, tag)| Some((agent, apps.index_of_tag(tag)?))).collect();
         let signatures =
             signatures::SIGNATURES.iter().filter_map(|&(sig, tag, _)| Some((sig, apps.index_of_tag(tag)?))).collect();
-        Classifier { apps, categories, twins, user_agents, signatures }
+        Classifier { apps, categories, twins, signatures }
     }
 
     /// flowsieve's own signature set, compiled in. Its tests guarantee it loads without errors.
@@ -234,10 +218,6 @@ impl Classifier {
             .or_else(|| {
                 let sig = signatures::signature_of(facts)?;
                 self.signatures.iter().find(|(s, _)| *s == sig).map(|&(_, i)| (i, false))
-            })
-            .or_else(|| {
-                let agent = facts.app_protocol.http()?.user_agent.as_deref()?;
-                self.user_agents.iter().find(|(prefix, _)| agent.starts_with(prefix)).map(|&(_, i)| (i, false))
             })
             .or_else(|| facts.detected_hostname().and_then(|h| self.apps.host_index(h)).map(|i| (i, false)))
             .or_else(|| facts.dns_hostname.as_deref().and_then(|h| self.apps.host_index(h)).map(|i| (i, true)))

@@ -13,7 +13,16 @@ pub enum Signature {
     WhatsAppRelay,
     /// A Tor client's TLS link handshake: its random server name and no ALPN.
     TorLink,
+    /// An HTTP request from one of Microsoft's update clients ([`WINDOWS_UPDATE_AGENTS`]).
+    WindowsUpdateAgent,
 }
+
+/// User agent product tokens (RFC 9110 §10.1.5) of Microsoft's update clients: the Windows
+/// Update Agent (`Windows-Update-Agent`, the client of MS-WUSP) and Delivery Optimization, the
+/// Windows service that downloads updates and Store apps (`Microsoft-Delivery-Optimization`).
+/// Their requests often go to a bare address or a cache's name, so the host says nothing. Not
+/// netifyd's: an addition of flowsieve's.
+pub const WINDOWS_UPDATE_AGENTS: &[&str] = &["Windows-Update-Agent/", "Microsoft-Delivery-Optimization/"];
 
 /// Each signature, the application tag it names and what `flowsieve lookup` says about it.
 pub const SIGNATURES: &[(Signature, &str, &str)] = &[
@@ -27,6 +36,11 @@ pub const SIGNATURES: &[(Signature, &str, &str)] = &[
         "netify.tor",
         "a TLS ClientHello with Tor's random server name (www.<4-25 base32 characters>.com) and no ALPN",
     ),
+    (
+        Signature::WindowsUpdateAgent,
+        "netify.windows-update",
+        "an HTTP user agent of Microsoft's update clients (Windows-Update-Agent/, Microsoft-Delivery-Optimization/)",
+    ),
 ];
 
 /// The signature a flow's facts show, if any.
@@ -37,7 +51,8 @@ pub fn signature_of(facts: &FlowFacts) -> Option<Signature> {
     if facts.tls.client_version != 0 && facts.tls.alpn().is_empty() && facts.tls.sni().is_some_and(is_tor_server_name) {
         return Some(Signature::TorLink);
     }
-    None
+    let agent = facts.app_protocol.http()?.user_agent.as_deref()?;
+    WINDOWS_UPDATE_AGENTS.iter().any(|p| agent.starts_with(p)).then_some(Signature::WindowsUpdateAgent)
 }
 
 /// A Tor client names a random host in its ClientHello: `www.`, 4 to 25 characters of the

@@ -128,7 +128,8 @@ fn documented_user_agents_name_their_application() {
     f.app_protocol.http_mut().user_agent = Some("Microsoft-Delivery-Optimization/10.0".into());
     c.classify(&mut f);
     assert_eq!(f.application.tag.as_deref(), Some("netify.windows-update"));
-    for &(agent, tag) in USER_AGENT_APPS {
+    let tag = "netify.windows-update";
+    for &agent in signatures::WINDOWS_UPDATE_AGENTS {
         assert!(c.apps().index_of_tag(tag).is_some(), "{tag}");
         let mut f = facts(Some("example.com"), "192.0.2.1", protocol::HTTP);
         f.app_protocol.http_mut().user_agent = Some(format!("{agent}10.0.19041").into());
