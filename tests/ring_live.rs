@@ -182,8 +182,17 @@ fn capture(version: RingVersion) {
 
     assert_eq!((seen.tagged, seen.plain, seen.syns, seen.rejected), (EACH, EACH, EACH, 0), "{version:?}: {seen:?}");
     assert!(seen.wrong.is_empty(), "{version:?}: {:?}", seen.wrong);
-    // The two rings' frames were merged back into the order they were sent in.
-    assert_eq!(seen.order, (0..3 * EACH).collect::<Vec<_>>(), "{version:?}");
+    // Each ring kept the order its frames were sent in.
+    for (ring, of_ring) in [("SYN", true), ("data", false)] {
+        let frames: Vec<usize> = seen.order.iter().copied().filter(|n| (n % 3 == 1) == of_ring).collect();
+        assert!(frames.is_sorted(), "{version:?}: {ring} ring out of order: {frames:?}");
+    }
+    // V2 hands each frame over as it is written, so the two rings' frames were merged back into
+    // the order they were sent in. (V3 hands a block over on each ring's own retire timer: a
+    // ring's open block can hold frames older than the other ring's, docs/ARCHITECTURE.md.)
+    if version == RingVersion::V2 {
+        assert_eq!(seen.order, (0..3 * EACH).collect::<Vec<_>>(), "{version:?}");
+    }
     // Everything the filter accepted was counted by the kernel, the SYNs by the SYN ring, and
     // nothing was dropped.
     assert!(stats.received as usize >= 3 * EACH, "{version:?}: {stats:?}");
