@@ -276,59 +276,17 @@ registry! {
 
 /// A word of the `ruled_out` bit set. 32 bits, not 64: the set grows four bytes at a time, and
 /// a set of up to five words sits beside the enum's tag in 24 bytes, so the flow slot keeps its
-/// 256-byte budget up to 160 dissectors (three 64-bit words would cost it 8 bytes past 128).
+/// 256-byte budget up to 160 dissectors per transport (three 64-bit words would cost it 8 bytes).
 type Word = u32;
 
 /// Bits in a [`Word`].
 const WORD_BITS: usize = Word::BITS as usize;
 
-/// Words of the `ruled_out` bit set: one bit per registered dissector, grown a word at a time
-/// so the per-flow state stays as small as the registry allows.
-const RULED_OUT_WORDS: usize = KINDS.len().div_ceil(WORD_BITS);
+/// Transports with a lane of their own: TCP, UDP, any other IP protocol ([`transport_index`]).
+const TRANSPORT_COUNT: usize = 3;
 
-/// Dissector `i`'s word and bit in `ruled_out`.
-const fn ruled_out_bit(i: usize) -> (usize, Word) {
-    (i / WORD_BITS, 1 << (i % WORD_BITS))
-}
-
-/// A set of registered dissectors, one bit each (as `ruled_out`).
-type Mask = [Word; RULED_OUT_WORDS];
-
-/// Every registered dissector.
-const ALL: Mask = {
-    let mut all = [0; RULED_OUT_WORDS];
-    let mut i = 0;
-    while i < KINDS.len() {
-        let (word, bit) = ruled_out_bit(i);
-        all[word] |= bit;
-        i += 1;
-    }
-    all
-};
-
-/// The dissectors that cannot match a flow of this transport, by [`transport_index`]:
-/// `ruled_out` of a new flow (see [`Dissector::TRANSPORTS`]).
-const TRANSPORT_OUT: [Mask; 3] = {
-    let mut out = [[0; RULED_OUT_WORDS]; 3];
-    let mut i = 0;
-    while i < KINDS.len() {
-        let (word, bit) = ruled_out_bit(i);
-        let t = KINDS[i].transports();
-        let allowed = [t.tcp, t.udp, t.other];
-        let mut j = 0;
-        while j < 3 {
-            if !allowed[j] {
-                out[j][word] |= bit;
-            }
-            j += 1;
-        }
-        i += 1;
-    }
-    out
-};
-
-/// Index of a flow's transport in [`TRANSPORT_OUT`].
-fn transport_index(ip_protocol: u8) -> usize {
+/// Index of a flow's transport in the per-transport tables.
+const fn transport_index(ip_protocol: u8) -> usize {
     match ip_protocol {
         FlowInfo::TCP => 0,
         FlowInfo::UDP => 1,
@@ -336,47 +294,140 @@ fn transport_index(ip_protocol: u8) -> usize {
     }
 }
 
-/// The dissectors that cannot match a payload starting with this byte (see
-/// [`Dissector::FIRST_BYTES`]): 256 masks, 20 bytes each with five mask words.
-const FIRST_BYTE_OUT: [Mask; 256] = {
-    let mut out = [[0; RULED_OUT_WORDS]; 256];
-    let mut i = 0;
-    while i < KINDS.len() {
-        let (word, bit) = ruled_out_bit(i);
-        let bytes = KINDS[i].first_bytes();
-        let mut b = 0;
-        while b < 256 {
-            if !bytes.contains(b as u8) {
-                out[b][word] |= bit;
+/// Whether dissector `kind` can match a flow of transport `t` ([`transport_index`]).
+const fn in_lane(kind: Kind, t: usize) -> bool {
+    let allowed = kind.transports();
+    match t {
+        0 => allowed.tcp,
+        1 => allowed.udp,
+        _ => allowed.other,
+    }
+}
+
+/// A transport's *lane*: the registry indices of the dissectors that can match its flows, in
+/// probing order. A flow only ever probes its own transport's lane, so its `ruled_out` set has
+/// one bit per lane member, not per registered dissector: a TCP-only and a UDP-only dissector
+/// share a bit position, and the set (and the flow slot) grows with the longest lane, not with
+/// the registry.
+struct Lanes {
+    members: [[u16; KINDS.len()]; TRANSPORT_COUNT],
+    len: [usize; TRANSPORT_COUNT],
+}
+
+const LANES: Lanes = {
+    let mut lanes = Lanes { members: [[0; KINDS.len()]; TRANSPORT_COUNT], len: [0; TRANSPORT_COUNT] };
+    let mut t = 0;
+    while t < TRANSPORT_COUNT {
+        let mut i = 0;
+        while i < KINDS.len() {
+            if in_lane(KINDS[i], t) {
+                lanes.members[t][lanes.len[t]] = i as u16;
+                lanes.len[t] += 1;
             }
-            b += 1;
+            i += 1;
         }
-        i += 1;
+        t += 1;
+    }
+    lanes
+};
+
+/// The longest lane: the bits a `ruled_out` set needs.
+const LONGEST_LANE: usize = {
+    let (mut longest, mut t) = (0, 0);
+    while t < TRANSPORT_COUNT {
+        if LANES.len[t] > longest {
+            longest = LANES.len[t];
+        }
+        t += 1;
+    }
+    longest
+};
+
+/// Words of the `ruled_out` bit set: one bit per member of the longest lane, grown a word at a
+/// time so the per-flow state stays as small as the registry allows.
+const RULED_OUT_WORDS: usize = if LONGEST_LANE == 0 { 1 } else { LONGEST_LANE.div_ceil(WORD_BITS) };
+
+/// Lane position `k`'s word and bit in `ruled_out`.
+const fn lane_bit(k: usize) -> (usize, Word) {
+    (k / WORD_BITS, 1 << (k % WORD_BITS))
+}
+
+/// A set of a lane's dissectors, one bit per lane position (as `ruled_out`).
+type Mask = [Word; RULED_OUT_WORDS];
+
+/// Per transport, the positions past the end of its lane: set in every new flow's `ruled_out`,
+/// so "every bit set" means every dissector of the lane said no.
+const PAST_LANE: [Mask; TRANSPORT_COUNT] = {
+    let mut out = [[0; RULED_OUT_WORDS]; TRANSPORT_COUNT];
+    let mut t = 0;
+    while t < TRANSPORT_COUNT {
+        let mut k = LANES.len[t];
+        while k < RULED_OUT_WORDS * WORD_BITS {
+            let (word, bit) = lane_bit(k);
+            out[t][word] |= bit;
+            k += 1;
+        }
+        t += 1;
     }
     out
 };
 
-/// The dissectors that only match a flow on one of their ports (see [`Dissector::NEEDS_PORT`]).
-const NEEDS_PORT: Mask = {
-    let mut out = [0; RULED_OUT_WORDS];
-    let mut i = 0;
-    while i < KINDS.len() {
-        if KINDS[i].needs_port() {
-            let (word, bit) = ruled_out_bit(i);
-            out[word] |= bit;
+/// Per transport, the lane's dissectors that cannot match a payload starting with this byte
+/// (see [`Dissector::FIRST_BYTES`]): 3 × 256 masks of five words at most.
+const FIRST_BYTE_OUT: [[Mask; 256]; TRANSPORT_COUNT] = {
+    let mut out = [[[0; RULED_OUT_WORDS]; 256]; TRANSPORT_COUNT];
+    let mut t = 0;
+    while t < TRANSPORT_COUNT {
+        let mut k = 0;
+        while k < LANES.len[t] {
+            let (word, bit) = lane_bit(k);
+            let bytes = KINDS[LANES.members[t][k] as usize].first_bytes();
+            let mut b = 0;
+            while b < 256 {
+                if !bytes.contains(b as u8) {
+                    out[t][b][word] |= bit;
+                }
+                b += 1;
+            }
+            k += 1;
         }
-        i += 1;
+        t += 1;
     }
     out
 };
 
-/// The registry indices of the dissectors in `mask`, in order.
-fn members(mask: Mask) -> impl Iterator<Item = usize> {
+/// Per transport, the lane's dissectors that only match a flow on one of their ports (see
+/// [`Dissector::NEEDS_PORT`]).
+const NEEDS_PORT: [Mask; TRANSPORT_COUNT] = {
+    let mut out = [[0; RULED_OUT_WORDS]; TRANSPORT_COUNT];
+    let mut t = 0;
+    while t < TRANSPORT_COUNT {
+        let mut k = 0;
+        while k < LANES.len[t] {
+            if KINDS[LANES.members[t][k] as usize].needs_port() {
+                let (word, bit) = lane_bit(k);
+                out[t][word] |= bit;
+            }
+            k += 1;
+        }
+        t += 1;
+    }
+    out
+};
+
+/// The lane positions in `mask`, in order.
+fn positions(mask: Mask) -> impl Iterator<Item = usize> {
     mask.into_iter().enumerate().flat_map(|(word, bits)| {
         std::iter::successors(Some(bits), |&m| Some(m & m.wrapping_sub(1)))
             .take_while(|&m| m != 0)
             .map(move |m| word * WORD_BITS + m.trailing_zeros() as usize)
     })
+}
+
+/// The dissector at position `k` of transport `t`'s lane.
+fn lane_kind(t: usize, k: usize) -> Option<Kind> {
+    let i = *LANES.members.get(t)?.get(k)?;
+    (k < LANES.len[t]).then(|| KINDS.get(usize::from(i)).copied()).flatten()
 }
 
 /// Something to do with one dissector type, given to [`visit`].
@@ -406,11 +457,11 @@ impl DissectState {
                 // Rule out, once per flow, the dissectors that cannot match its transport or
                 // that need a port it does not use: they are never probed.
                 let flow = flow_info(facts);
-                let mut ruled_out = TRANSPORT_OUT[transport_index(facts.ip_protocol)];
-                let undecided = std::array::from_fn(|w| NEEDS_PORT[w] & !ruled_out[w]);
-                for i in members(undecided) {
-                    if KINDS.get(i).is_some_and(|k| !k.port_hint(&flow)) {
-                        let (word, bit) = ruled_out_bit(i);
+                let t = transport_index(facts.ip_protocol);
+                let mut ruled_out = PAST_LANE[t];
+                for k in positions(NEEDS_PORT[t]) {
+                    if lane_kind(t, k).is_some_and(|kind| !kind.port_hint(&flow)) {
+                        let (word, bit) = lane_bit(k);
                         ruled_out[word] |= bit;
                     }
                 }
@@ -432,23 +483,24 @@ impl DissectState {
             };
         };
         let flow = flow_info(facts);
+        let t = transport_index(facts.ip_protocol);
         // A dissector that cannot start with this byte is ruled out as its probe would.
         if let Some(&first) = segment.payload.first() {
-            for (w, out) in ruled_out.iter_mut().zip(&FIRST_BYTE_OUT[usize::from(first)]) {
+            for (w, out) in ruled_out.iter_mut().zip(&FIRST_BYTE_OUT[t][usize::from(first)]) {
                 *w |= out;
             }
         }
-        let live: Mask = std::array::from_fn(|w| ALL[w] & !ruled_out[w]);
+        let live: Mask = std::array::from_fn(|w| !ruled_out[w]);
         // The first certain dissector, unless a later certain one has the flow's port.
         let mut chosen: Option<(Kind, bool)> = None;
-        for i in members(live) {
-            let Some(&kind) = KINDS.get(i) else { break };
+        for k in positions(live) {
+            let Some(kind) = lane_kind(t, k) else { break };
             // Once one is certain, only a later one on the flow's port can take the flow from
             // it (and `ruled_out` no longer matters): the others need no probe.
             if chosen.is_some() && !kind.port_hint(&flow) {
                 continue;
             }
-            let (word, bit) = ruled_out_bit(i);
+            let (word, bit) = lane_bit(k);
             match kind.probe(&flow, segment) {
                 Probe::Certain => {
                     let hint = kind.port_hint(&flow);
@@ -477,7 +529,7 @@ impl DissectState {
             // Claiming the flow is itself news even if the parse needs more bytes.
             return if step == Step::NothingNew && kind.named_on_claim() { Step::Updated } else { step };
         }
-        if ruled_out.iter().map(|w| w.count_ones() as usize).sum::<usize>() == KINDS.len() {
+        if ruled_out.iter().all(|&w| w == Word::MAX) {
             self.give_up(facts);
             return Step::Complete;
         }
@@ -627,10 +679,12 @@ mod tests {
     }
 
     #[test]
-    fn the_probing_state_stays_24_bytes_up_to_160_dissectors() {
+    fn the_probing_state_stays_24_bytes_up_to_160_dissectors_per_transport() {
         // The ruled-out set's 32-bit words sit beside the enum's tag: the flow slot's budget
-        // (`flow::table`) counts on it.
-        assert!(KINDS.len() <= 160, "{} dissectors: the ruled-out set outgrew five words", KINDS.len());
+        // (`flow::table`) counts on it. A flow's set covers its transport's lane only.
+        for t in 0..TRANSPORT_COUNT {
+            assert!(LANES.len[t] <= 160, "lane {t}: {} dissectors, the ruled-out set outgrew five words", LANES.len[t]);
+        }
         assert_eq!(std::mem::size_of::<DissectState>(), 24);
     }
 
@@ -841,18 +895,50 @@ mod tests {
         // are ruled out before any payload.
         let mut f = facts(6, 40000, 40001);
         let DissectState::Probing { ruled_out } = DissectState::start(&mut f) else { panic!("not probing") };
-        let out = |name: &str| {
-            let i = NAMES.iter().position(|n| *n == name).unwrap();
-            let (word, bit) = ruled_out_bit(i);
-            ruled_out[word] & bit != 0
-        };
+        let out = |name: &str| !probed(&ruled_out, 6, name);
         assert!(out("Ntp") && out("Quic") && out("Socks") && !out("Tls") && !out("Http"));
         // SOCKS on its port is probed.
         let mut f = facts(6, 40000, 1080);
         let DissectState::Probing { ruled_out } = DissectState::start(&mut f) else { panic!("not probing") };
-        let i = NAMES.iter().position(|n| *n == "Socks").unwrap();
-        let (word, bit) = ruled_out_bit(i);
-        assert_eq!(ruled_out[word] & bit, 0);
+        assert!(probed(&ruled_out, 6, "Socks"));
+    }
+
+    /// Whether the dissector `name` is still probed on a flow of `ip_protocol` with this
+    /// `ruled_out` set: it is in the transport's lane and its bit is clear.
+    fn probed(ruled_out: &Mask, ip_protocol: u8, name: &str) -> bool {
+        let i = NAMES.iter().position(|n| *n == name).unwrap();
+        let t = transport_index(ip_protocol);
+        let Some(k) = LANES.members[t][..LANES.len[t]].iter().position(|&m| usize::from(m) == i) else {
+            return false;
+        };
+        let (word, bit) = lane_bit(k);
+        ruled_out[word] & bit == 0
+    }
+
+    #[test]
+    fn each_transport_probes_exactly_the_dissectors_that_allow_it() {
+        for (ip_protocol, t) in [(6u8, 0usize), (17, 1), (253, 2)] {
+            let mut f = facts(ip_protocol, 40000, 40001);
+            let DissectState::Probing { ruled_out } = DissectState::start(&mut f) else { panic!("not probing") };
+            for (i, kind) in KINDS.iter().enumerate() {
+                let allowed = kind.transports().allows(ip_protocol);
+                let needs_port = kind.needs_port();
+                if !needs_port {
+                    assert_eq!(probed(&ruled_out, ip_protocol, NAMES[i]), allowed, "{} on {ip_protocol}", NAMES[i]);
+                } else if !allowed {
+                    assert!(!probed(&ruled_out, ip_protocol, NAMES[i]), "{} on {ip_protocol}", NAMES[i]);
+                }
+            }
+            // The lane keeps the registry's probing order.
+            let lane = &LANES.members[t][..LANES.len[t]];
+            assert!(lane.windows(2).all(|w| w[0] < w[1]));
+            // A flow whose every lane member said no is given up: the bits past the lane count
+            // as said.
+            let all_said: Mask = std::array::from_fn(|w| {
+                (0..WORD_BITS).filter(|b| w * WORD_BITS + b < LANES.len[t]).fold(PAST_LANE[t][w], |m, b| m | 1 << b)
+            });
+            assert!(all_said.iter().all(|&w| w == Word::MAX));
+        }
     }
 
     #[test]

@@ -926,9 +926,9 @@ mod tests {
         // heap facts it must stay under 512 bytes (issue 7; `examples/flow-memory.rs`
         // measures the whole). A new fact that does not fit belongs out of line: see the
         // `facts` module documentation. 256 since the per-direction counters; the probing
-        // state's ruled-out set is 32-bit words beside the state's tag, so it costs nothing
-        // more up to 160 dissectors (a TLS flow measured 538 bytes in all when a third 64-bit
-        // word made the slot 264).
+        // state's ruled-out set is 32-bit words beside the state's tag, one bit per dissector
+        // of the flow's transport, so it costs nothing more up to 160 dissectors per transport
+        // (a TLS flow measured 538 bytes in all when a third 64-bit word made the slot 264).
         let slot = std::mem::size_of::<Option<Flow>>();
         assert!(slot <= 256, "a flow slot grew to {slot} bytes");
     }
