@@ -64,7 +64,10 @@
 //!   longer host name and cuts long user agents short; the SSH
 //!   banner nDPI reports as a hostname is flowsieve's `ssh.client`/`ssh.server`.
 //! - flowsieve right on the protocol: RDP whose X.224 negotiation flowsieve read, with the TLS
-//!   security layer after it, which nDPI names TLS.
+//!   security layer after it, which nDPI names TLS; Discord's voice IP discovery (Discord's
+//!   documented 74-byte datagram) to a server nDPI's own IP list names Discord's, which nDPI's
+//!   i3D pattern (the same datagram with one fixed SSRC) names i3D; Nintendo's Pia header read
+//!   in a flow nDPI names by its server's hosting network (AmazonAWS, "Match by IP") only.
 //! - not flowsieve's to read here: flows inside tunnels (the decoder's work) and fuzzed captures
 //!   whose names were mutated packet by packet.
 //!
@@ -243,8 +246,29 @@ fn explain_protocol(t: &Value, r: &Value, ours: protocol::ProtocolId) -> Option<
     let dpi = r["detection_guessed"].as_bool() == Some(false);
     // MS-RDPBCGR §1.3.1.1: the X.224 Connection Request/Confirm negotiates RDP's security
     // layer, then TLS (or CredSSP over TLS) carries RDP. flowsieve read the negotiation.
-    (dpi && ours == protocol::RDP && t["master_name"].as_str() == Some("TLS")).then_some(
-        "flowsieve right: RDP's X.224 negotiation opens the flow, its TLS security layer follows; nDPI names the TLS",
+    if dpi && ours == protocol::RDP && t["master_name"].as_str() == Some("TLS") {
+        return Some(
+            "flowsieve right: RDP's X.224 negotiation opens the flow, its TLS security layer follows; nDPI names the TLS",
+        );
+    }
+    // nDPI named the server's hosting network from its IP list alone; flowsieve read Pia's
+    // documented header (magic `32 ab 98 64`, dissect/nintendo.rs) in the payload.
+    if ours == protocol::NINTENDO
+        && t["proto_name"].as_str() == Some("AmazonAWS")
+        && t["confidence"].as_str() == Some("Match by IP")
+    {
+        return Some(
+            "flowsieve right: Nintendo's Pia header read in the payload; nDPI names the hosting network by IP only",
+        );
+    }
+    // Discord's developer documentation (Voice Connections, "IP Discovery") defines the 74-byte
+    // request/response flowsieve's Discord dissector requires. nDPI's i3D pattern is that same
+    // datagram with one fixed SSRC, and nDPI's own IP list names the server Discord's.
+    (dpi && ours == protocol::DISCORD
+        && t["proto_name"].as_str() == Some("i3D")
+        && t["ip_proto_name"].as_str() == Some("Discord"))
+    .then_some(
+        "flowsieve right: Discord's voice IP discovery to a server nDPI's IP list names Discord's; nDPI's i3D pattern is that datagram with a fixed SSRC",
     )
 }
 
