@@ -317,9 +317,7 @@ impl Test {
             Check::Text { get, value, negate } => get(facts).eq_ignore_ascii_case(value) != *negate,
             Check::Regex { get, regex, negate } => regex.is_match(get(facts)) != *negate,
             Check::AppTag { get, tag, negate } => {
-                let full = get(facts).tag.as_deref().unwrap_or("");
-                let short = full.split_once('.').map_or(full, |(_, s)| s);
-                (full.eq_ignore_ascii_case(tag) || short.eq_ignore_ascii_case(tag)) != *negate
+                app_tag_matches(get(facts).tag.as_deref().unwrap_or(""), tag) != *negate
             }
             Check::AppId { get, op, value } => op.holds(u64::from(get(facts).id), *value),
             Check::Category { get, id, negate, .. } => get(facts).contains(id) != *negate,
@@ -936,4 +934,17 @@ fn warn_out_of_range(c: &Compare, max: u64, warnings: &mut Vec<CriteriaWarning>)
             c.attr_text, c.attr_text, c.op, c.value_text
         ),
     });
+}
+
+/// `full` (an application's tag, `netify.youtube`) is `tag` or has `tag` after its first `.`,
+/// ignoring ASCII case. Lengths first: this runs for every soft-dissector line on every
+/// classification, and nearly every tag differs in length from the one asked for.
+pub(super) fn app_tag_matches(full: &str, tag: &str) -> bool {
+    if full.len() == tag.len() {
+        return full.eq_ignore_ascii_case(tag);
+    }
+    let Some(dot) = full.len().checked_sub(tag.len() + 1) else { return false };
+    full.as_bytes().get(dot) == Some(&b'.')
+        && full.get(dot + 1..).is_some_and(|short| short.eq_ignore_ascii_case(tag))
+        && !full.as_bytes().get(..dot).is_some_and(|head| head.contains(&b'.'))
 }

@@ -1301,6 +1301,15 @@ fn assert_round_trip(criteria: &Criteria) -> Result<(), TestCaseError> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2048))]
 
+    /// The length-first application tag test answers as "the whole tag or the part after its
+    /// first dot, ignoring case" does.
+    #[test]
+    fn app_tag_test_is_whole_tag_or_after_first_dot(full in "[a-zA-Z.]{0,12}", tag in "[a-zA-Z.]{0,8}") {
+        let short = full.split_once('.').map_or(full.as_str(), |(_, s)| s);
+        let expected = full.eq_ignore_ascii_case(&tag) || short.eq_ignore_ascii_case(&tag);
+        prop_assert_eq!(super::plan::app_tag_matches(&full, &tag), expected);
+    }
+
     #[test]
     fn compile_never_panics_on_any_text(text in any::<String>()) {
         if let Ok(criteria) = Criteria::compile(&text) {

@@ -84,6 +84,12 @@ macro_rules! registry {
                 }
             }
 
+            const fn ports(self) -> Ports {
+                match self {
+                    $(Kind::$variant => <$($path)::+>::PORTS,)+
+                }
+            }
+
             const fn needs_port(self) -> bool {
                 match self {
                     $(Kind::$variant => <$($path)::+>::NEEDS_PORT,)+
@@ -424,6 +430,33 @@ fn positions(mask: Mask) -> impl Iterator<Item = usize> {
     })
 }
 
+/// The dissectors with well-known ports on transport `t` (none for other IP protocols), in
+/// probing order: the only ones a port guess can name ([`DissectState::give_up`]).
+const PORTED: Lanes = {
+    let mut lanes = Lanes { members: [[0; KINDS.len()]; TRANSPORT_COUNT], len: [0; TRANSPORT_COUNT] };
+    let mut i = 0;
+    while i < KINDS.len() {
+        let ports = KINDS[i].ports();
+        let on = [!ports.tcp.is_empty(), !ports.udp.is_empty(), false];
+        let mut t = 0;
+        while t < TRANSPORT_COUNT {
+            if on[t] {
+                lanes.members[t][lanes.len[t]] = i as u16;
+                lanes.len[t] += 1;
+            }
+            t += 1;
+        }
+        i += 1;
+    }
+    lanes
+};
+
+/// The dissectors with well-known ports on transport `t`, in probing order.
+fn ported_kinds(t: usize) -> impl Iterator<Item = Kind> {
+    let lane = PORTED.members.get(t).map_or(&[][..], |m| &m[..PORTED.len[t]]);
+    lane.iter().filter_map(|&i| KINDS.get(usize::from(i)).copied())
+}
+
 /// The dissector at position `k` of transport `t`'s lane.
 fn lane_kind(t: usize, k: usize) -> Option<Kind> {
     let i = *LANES.members.get(t)?.get(k)?;
@@ -543,7 +576,7 @@ impl DissectState {
             let flow = flow_info(facts);
             if let Some(id) = guess_before_dissector_hints(&flow) {
                 facts.protocol = id;
-            } else if let Some(kind) = KINDS.iter().find(|k| k.port_hint(&flow)) {
+            } else if let Some(kind) = ported_kinds(transport_index(facts.ip_protocol)).find(|k| k.port_hint(&flow)) {
                 facts.protocol = kind.protocol();
             } else if let Some(id) = guess_without_dissector_hint(&flow) {
                 facts.protocol = id;
