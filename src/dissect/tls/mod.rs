@@ -1356,7 +1356,8 @@ pub(crate) mod tests {
     #[test]
     fn a_known_certificate_subject_is_recorded() {
         use crate::dissect::x509::tests::certificate_of;
-        let subjects: [(&[(&str, &str)], &str, Option<&str>); 3] = [
+        type Subject<'a> = (&'a [(&'a str, &'a str)], &'a str, Option<&'a str>);
+        let subjects: [Subject; 3] = [
             // A FortiGate's factory certificate: O=Fortinet, OU=FortiGate, CN=<serial>.
             (&[("O", "Fortinet"), ("OU", "FortiGate")], "FGT60E0000000000", Some("netify.forticlient")),
             (&[("O", "Sonos, Inc"), ("OU", "Sonos Devices")], "347E5CFFA26E", Some("netify.sonos")),
