@@ -58,6 +58,11 @@ OWN_FIRST = {"flowsieve": 20001, "v2fly": 30001, "wappalyzer": 40001}
 # v2fly lists that are regions, top-level domains or groups, not services.
 V2FLY_SKIP = re.compile(r"^(category-.*|cn|geolocation-.*|tld-.*|private|.*!.*)$")
 
+# v2fly lists that gather one function of many vendors' systems (the hosts operating systems
+# and browsers probe to detect a captive portal), not a service: a name under a domain another
+# application owns stays that vendor's (captive.apple.com is Apple's), the rest are the list's.
+V2FLY_PURPOSE = {"connectivity-check"}
+
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
@@ -313,7 +318,7 @@ def main():
         return app
 
     claimed_doms, claimed_nets = {}, {}
-    dropped = {"dom": 0, "net": 0, "full": 0, "shared-site": 0, "claimed-site": 0, "vendor-site": 0}
+    dropped = {"dom": 0, "net": 0, "full": 0, "purpose": 0, "shared-site": 0, "claimed-site": 0, "vendor-site": 0}
 
     def claim(app, kind, value, source):
         table = claimed_doms if kind == "dom" else claimed_nets
@@ -353,7 +358,8 @@ def main():
             a = apps[fs_id_to_tag[a]]["id"]
         nsd_lines.append(f"nsd:{a}:{p}:{b}")
 
-    for name in sorted(lists):
+    # Purpose lists last: the vendors' own lists claim their names first.
+    for name in sorted(lists, key=lambda n: (n in V2FLY_PURPOSE, n)):
         if V2FLY_SKIP.match(name):
             continue
         entries = [(k, v) for k, v, attrs in lists[name] if k in ("domain", "full") and "ads" not in attrs]
@@ -372,6 +378,9 @@ def main():
             # kept only when no other application owns a parent domain of it.
             if kind == "full" and any(claimed_doms.get(p, app) is not app for p in parents(v)):
                 dropped["full"] += 1
+                continue
+            if name in V2FLY_PURPOSE and any(claimed_doms.get(p, app) is not app for p in parents(v)):
+                dropped["purpose"] += 1
                 continue
             claim(app, "dom", v, source)
 
@@ -512,6 +521,7 @@ def main():
           f"{len(claimed_doms)} domains, {len(claimed_nets)} networks; "
           f"{dropped['dom']} domains and {dropped['net']} networks claimed by an earlier source dropped, "
           f"{dropped['full']} v2fly full: names under another application's domain dropped, "
+          f"{dropped['purpose']} names of v2fly purpose lists left to the vendor owning their domain, "
           f"{dropped['shared-site']} Wappalyzer technologies sharing a web site and "
           f"{dropped['claimed-site']} whose site another application owns and "
           f"{dropped['vendor-site']} whose site does not carry their name left out; "

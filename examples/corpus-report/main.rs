@@ -552,7 +552,7 @@ fn main() -> anyhow::Result<()> {
 
     // CORPUS_DETAIL=<nDPI protocol name> lists that protocol's disagreeing flows; `Unknown` lists
     // the flows nDPI calls Unknown that flowsieve names; `app:<nDPI application>` the flows of
-    // that application that disagree.
+    // that application that disagree (`app:*`: of every application).
     let detail = std::env::var("CORPUS_DETAIL").ok();
     // CORPUS_FIELD=<field name> lists every flow not agreeing on that field.
     let field_detail = std::env::var("CORPUS_FIELD").ok();
@@ -575,12 +575,17 @@ fn main() -> anyhow::Result<()> {
                     }
                     Some((Some(false), (tag, proto))) => {
                         app_mapped += 1;
-                        if detail.as_deref() == Some(&format!("app:{app}")) {
+                        if detail.as_deref().is_some_and(|d| d == "app:*" || d == format!("app:{app}")) {
                             if let Some(r) = ours.get(id) {
                                 let ours = protocol::ProtocolId(
                                     r["protocol"]["id"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0),
                                 );
-                                details.push(format!("{} app={}", detail_line(&id.0, t, r, ours), tag.unwrap_or("-")));
+                                details.push(format!(
+                                    "{} nDPI={app} host={} app={}",
+                                    detail_line(&id.0, t, r, ours),
+                                    t["hostname"].as_str().unwrap_or("-"),
+                                    tag.unwrap_or("-")
+                                ));
                             }
                         }
                         let shown = tag.map_or_else(|| format!("(no application; {proto})"), str::to_string);

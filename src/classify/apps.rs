@@ -150,6 +150,11 @@ pub struct AppCatalog {
 /// Longest host name we lower-case on the stack (DNS names are at most 253 characters).
 const HOST_BUF: usize = 256;
 
+/// The fewest leading letters of a CDN customer's label that may name the customer
+/// (`AppCatalog::customer_index`): shorter words (`api`, `img`, `cdn`, `wd`) name too many
+/// things to tell a customer by.
+pub const MIN_CUSTOMER_NAME: usize = 5;
+
 impl AppCatalog {
     /// Parses a `netify-apps.conf` text. `file` names it in errors. Returns the catalogue of
     /// everything that parsed and one error per line that did not.
@@ -413,6 +418,29 @@ impl AppCatalog {
 
     pub(crate) fn host_index(&self, host: &str) -> Option<usize> {
         self.lookup_host_index(host).map(|(e, _)| e.app as usize)
+    }
+
+    /// The application named by the customer part of a host one label under a listed domain
+    /// (`Classifier::host_app`): the leading ASCII letters of the host's first label, at least
+    /// [`MIN_CUSTOMER_NAME`] of them, with `.com` appended, looked up as an exact listed domain.
+    /// No allocation: the name is built on the stack.
+    pub(crate) fn customer_index(&self, host: &str) -> Option<usize> {
+        with_lowercase(host, |h| {
+            let (_, at) = self.suffix_lookup(h)?;
+            let first = h.get(..at.checked_sub(1)?)?;
+            if first.contains('.') {
+                return None;
+            }
+            let letters = first.bytes().take_while(u8::is_ascii_lowercase).count();
+            if letters < MIN_CUSTOMER_NAME || letters + 4 > HOST_BUF {
+                return None;
+            }
+            let mut buf = [0u8; HOST_BUF];
+            buf[..letters].copy_from_slice(&first.as_bytes()[..letters]);
+            buf[letters..letters + 4].copy_from_slice(b".com");
+            let name = std::str::from_utf8(&buf[..letters + 4]).ok()?;
+            self.domains.get(name).map(|e| e.app as usize)
+        })
     }
 
     pub(crate) fn ip_index(&self, ip: IpAddr) -> Option<usize> {

@@ -88,6 +88,9 @@ pub struct Classifier {
     twins: Vec<(protocol::ProtocolId, usize)>,
     /// (wire signature, index of the application in `apps`).
     signatures: Vec<(signatures::Signature, usize)>,
+    /// Netify's application category `cdn`: content delivery networks, whose customers' host
+    /// names carry the customer's name ([`Classifier::host_app`]).
+    cdn: Option<u16>,
 }
 
 impl Classifier {
@@ -97,9 +100,17 @@ impl Classifier {
             .iter()
             .filter_map(|&(p, tag)| Some((protocol::ProtocolId(p), apps.index_of_tag(tag)?)))
             .collect();
-        let signatures =
-            signatures::SIGNATURES.iter().filter_map(|&(sig, tag, _)| Some((sig, apps.index_of_tag(tag)?))).collect();
-        Classifier { apps, categories, twins, signatures }
+        let subjects = crate::facts::KNOWN_SUBJECTS.iter().enumerate().filter_map(|(i, k)| {
+            Some((signatures::Signature::CertificateSubject(u8::try_from(i).ok()?), k.application))
+        });
+        let signatures = signatures::SIGNATURES
+            .iter()
+            .map(|&(sig, tag, _)| (sig, tag))
+            .chain(subjects)
+            .filter_map(|(sig, tag)| Some((sig, apps.index_of_tag(tag)?)))
+            .collect();
+        let cdn = categories.category_id(CategoryKind::Application, "cdn");
+        Classifier { apps, categories, twins, signatures, cdn }
     }
 
     /// flowsieve's own signature set, compiled in. Its tests guarantee it loads without errors.
@@ -219,8 +230,8 @@ impl Classifier {
                 let sig = signatures::signature_of(facts)?;
                 self.signatures.iter().find(|(s, _)| *s == sig).map(|&(_, i)| (i, false))
             })
-            .or_else(|| facts.detected_hostname().and_then(|h| self.apps.host_index(h)).map(|i| (i, false)))
-            .or_else(|| facts.dns_hostname.as_deref().and_then(|h| self.apps.host_index(h)).map(|i| (i, true)))
+            .or_else(|| facts.detected_hostname().and_then(|h| self.host_app(h)).map(|i| (i, false)))
+            .or_else(|| facts.dns_hostname.as_deref().and_then(|h| self.host_app(h)).map(|i| (i, true)))
             .or_else(|| {
                 // A DNS server's address says nothing about what the query was for.
                 (facts.protocol != protocol::DNS)
@@ -232,12 +243,32 @@ impl Classifier {
             .or_else(|| {
                 let cn = facts.tls.subject_cn().into_iter();
                 cn.chain(facts.tls.server_names().iter())
-                    .find_map(|name| self.apps.host_index(name.trim_start_matches("*.")))
+                    .find_map(|name| self.host_app(name.trim_start_matches("*.")))
                     .map(|i| (i, false))
             });
         if let Some((index, from_dns_hint)) = found {
             set_app(&mut facts.application, Some(self.apps.app_at(index)), from_dns_hint);
         }
+    }
+
+    /// The application of a host name (docs/FLOW-ACTIONS.md §5, "A CDN and the service it
+    /// serves"): the listed domain that matches it, except that a name one label under a
+    /// content delivery network's domain (`<customer>.imgix.net`, `<customer>-a.akamaihd.net`)
+    /// is the CDN customer's when the leading letters of that label (at least
+    /// [`apps::MIN_CUSTOMER_NAME`]) followed by `.com` name an application that is not a CDN
+    /// itself (`pluralsight.imgix.net` → `pluralsight.com`). A user who blocks a service
+    /// expects the content its CDN serves it under its own name blocked too; the service's own
+    /// listed names on the CDN (Netify's way) match first, being longer.
+    fn host_app(&self, host: &str) -> Option<usize> {
+        let index = self.apps.host_index(host)?;
+        let is_cdn =
+            |i: usize| self.cdn.is_some_and(|c| self.categories.application_category(self.apps.app_at(i).id) == c);
+        if is_cdn(index) {
+            if let Some(customer) = self.apps.customer_index(host).filter(|&c| c != index && !is_cdn(c)) {
+                return Some(customer);
+            }
+        }
+        Some(index)
     }
 
     /// The soft dissectors (`nsd:` lines), after the other steps, as netifyd runs them: only
@@ -313,9 +344,20 @@ impl Classifier {
         }
         match hit {
             Some((app, how, source)) => {
-                let _ = writeln!(out, "{query}: {} by {how}", self.describe(app.id, &app.tag));
-                let _ = writeln!(out, "  source: {source}");
-                self.explain_signatures(&mut out, app);
+                let customer = self.host_app(query).map(|i| self.apps.app_at(i)).filter(|c| c.id != app.id);
+                if let Some(c) = customer {
+                    let _ = writeln!(
+                        out,
+                        "{query}: {} as a customer of the CDN {} ({how}, source: {source}): the first label's leading letters + .com is listed for it (docs/FLOW-ACTIONS.md §5)",
+                        self.describe(c.id, &c.tag),
+                        app.tag
+                    );
+                    self.explain_signatures(&mut out, c);
+                } else {
+                    let _ = writeln!(out, "{query}: {} by {how}", self.describe(app.id, &app.tag));
+                    let _ = writeln!(out, "  source: {source}");
+                    self.explain_signatures(&mut out, app);
+                }
             }
             None => {
                 let _ = writeln!(out, "{query}: no application (neither the name nor a parent domain is listed)");
@@ -334,7 +376,10 @@ impl Classifier {
             let _ = writeln!(out, "  also: every {} flow (protocol {proto}) is {}", protocol::name_of(proto), app.tag);
         }
         for &(sig, _) in self.signatures.iter().filter(|&&(_, i)| self.apps.app_at(i).id == app.id) {
-            let what = signatures::SIGNATURES.iter().find(|(s, _, _)| *s == sig).map_or("", |(_, _, what)| what);
+            let what = match sig {
+                signatures::Signature::CertificateSubject(i) => signatures::describe_subject(i),
+                _ => signatures::SIGNATURES.iter().find(|(s, _, _)| *s == sig).map_or("", |(_, _, what)| what).into(),
+            };
             let _ = writeln!(out, "  also: wire signature: {what}");
         }
         for soft in self.apps.soft_dissectors().iter().filter(|s| s.app_id == i64::from(app.id)) {

@@ -4,7 +4,7 @@
 //! WhatsApp, not Facebook.
 
 use crate::facts::stun::StunClient;
-use crate::facts::FlowFacts;
+use crate::facts::{FlowFacts, KNOWN_SUBJECTS};
 
 /// A wire signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +15,9 @@ pub enum Signature {
     TorLink,
     /// An HTTP request from one of Microsoft's update clients ([`WINDOWS_UPDATE_AGENTS`]).
     WindowsUpdateAgent,
+    /// A server certificate whose subject is the entry of [`KNOWN_SUBJECTS`] at this index: a
+    /// device or service its maker names in its certificates (`crate::facts::KnownSubject`).
+    CertificateSubject(u8),
 }
 
 /// User agent product tokens (RFC 9110 §10.1.5) of Microsoft's update clients: the Windows
@@ -51,6 +54,9 @@ pub fn signature_of(facts: &FlowFacts) -> Option<Signature> {
     if facts.tls.client_version != 0 && facts.tls.alpn().is_empty() && facts.tls.sni().is_some_and(is_tor_server_name) {
         return Some(Signature::TorLink);
     }
+    if let Some(index) = facts.tls.known_subject_position() {
+        return Some(Signature::CertificateSubject(index));
+    }
     let agent = facts.app_protocol.http()?.user_agent.as_deref()?;
     WINDOWS_UPDATE_AGENTS.iter().any(|p| agent.starts_with(p)).then_some(Signature::WindowsUpdateAgent)
 }
@@ -66,4 +72,14 @@ pub fn is_tor_server_name(name: &str) -> bool {
         && b.iter().all(|c| c.is_ascii_lowercase() || (b'2'..=b'7').contains(c))
         && b.iter().any(u8::is_ascii_digit)
         && b.iter().any(u8::is_ascii_lowercase)
+}
+
+/// What `flowsieve lookup` says about a certificate-subject signature.
+pub fn describe_subject(index: u8) -> String {
+    let Some(k) = KNOWN_SUBJECTS.get(usize::from(index)) else { return String::new() };
+    let parts: Vec<String> = [("O", k.organization), ("OU", k.unit), ("CN", k.common_name)]
+        .iter()
+        .filter_map(|(key, value)| value.map(|v| format!("{key}={v}")))
+        .collect();
+    format!("a server certificate whose subject has {}", parts.join(", "))
 }

@@ -579,3 +579,84 @@ fn tor_server_names_have_tor_shape() {
         assert!(!is_tor_server_name(name), "{name}");
     }
 }
+
+#[test]
+fn every_known_certificate_subject_names_a_built_in_application() {
+    let c = built_in();
+    for known in crate::facts::KNOWN_SUBJECTS {
+        assert!(c.apps.by_tag(known.application).is_some(), "{known:?}: not in the built-in data");
+    }
+    let why = c.explain_lookup("forticlient.com");
+    assert!(why.contains("wire signature: a server certificate whose subject has O=Fortinet, OU=FortiGate"), "{why}");
+}
+
+#[test]
+fn a_known_certificate_subject_names_the_server_whatever_its_address() {
+    let c = built_in();
+    // What the TLS dissector records from a FortiGate's factory certificate (its tests hold
+    // the certificate's bytes): the client named the gateway by its address, so no host name.
+    let mut f = facts(Some("198.51.100.7"), "198.51.100.7", protocol::TLS);
+    f.tls.set_known_subject(crate::facts::known_subject_index(b"Fortinet", b"FortiGate", b"FGT60E0000000000"));
+    c.classify(&mut f);
+    assert_eq!(f.application.tag.as_deref(), Some("netify.forticlient"));
+    // Another Fortinet unit (its CA, say) is not a FortiGate.
+    assert_eq!(crate::facts::known_subject_index(b"Fortinet", b"Certificate Authority", b"support"), None);
+    // The organization alone names Windscribe's self-signed servers; a subject without it, nothing.
+    let mut f = facts(None, "198.51.100.8", protocol::TLS);
+    f.tls.set_known_subject(crate::facts::known_subject_index(b"Windscribe", b"IT Dept.", b"198.51.100.8"));
+    c.classify(&mut f);
+    assert_eq!(f.application.tag.as_deref(), Some("netify.windscribe"));
+    assert_eq!(crate::facts::known_subject_index(b"", b"", b""), None);
+    assert_eq!(crate::facts::known_subject_index(b"Windscribe Ltd", b"", b""), None, "values compare whole");
+}
+
+const CDN_APPS: &str = "\
+app:201:netify.instagram
+dom:201:instagram.com
+dom:201:igcdn.com
+app:10011:netify.akamai
+dom:10011:akamaihd.net
+app:20500:netify.imgix
+dom:20500:imgix.net
+app:20501:netify.cdnjs
+dom:20501:cdnjs.com
+app:20502:netify.bigshop
+dom:20502:bigshop.com
+dom:20502:img.bigshop-assets.akamaihd.net
+";
+
+#[test]
+fn a_cdn_customer_named_in_its_label_is_the_customers() {
+    let (apps, errors) = AppCatalog::parse("t.conf", CDN_APPS);
+    assert!(errors.is_empty(), "{errors:?}");
+    // Netify's category 35 is `cdn`, 24 `social-media`.
+    let (categories, errors) = CategoryIndex::parse_json(
+        "t.json",
+        r#"{"application_tag_index": {"cdn": 35, "social-media": 24},
+            "application_index": [[35, [10011, 20500, 20501]], [24, [201]]]}"#,
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    let c = Classifier::new(apps, categories);
+    let app = |host: &str| {
+        let mut f = facts(Some(host), "203.0.113.9", protocol::TLS);
+        c.classify(&mut f);
+        f.application.tag.as_deref().map(str::to_string)
+    };
+    // One label under the CDN's domain, led by a listed service's name (+ `.com`).
+    assert_eq!(app("igcdn-photos-a-a.akamaihd.net").as_deref(), Some("netify.instagram"));
+    assert_eq!(app("bigshop2.imgix.net").as_deref(), Some("netify.bigshop"));
+    // The CDN's own names, short or unknown labels, deeper names, and customers that are CDNs
+    // themselves stay the CDN's.
+    assert_eq!(app("akamaihd.net").as_deref(), Some("netify.akamai"));
+    assert_eq!(app("img.akamaihd.net").as_deref(), Some("netify.akamai"), "fewer than 5 letters");
+    assert_eq!(app("unknownbrand-a.akamaihd.net").as_deref(), Some("netify.akamai"));
+    assert_eq!(app("igcdn.photos.akamaihd.net").as_deref(), Some("netify.akamai"), "two labels under");
+    assert_eq!(app("cdnjs.imgix.net").as_deref(), Some("netify.imgix"), "a CDN customer of a CDN");
+    // A service's own listed name on the CDN matches first (the longer match).
+    assert_eq!(app("img.bigshop-assets.akamaihd.net").as_deref(), Some("netify.bigshop"));
+    // Only CDNs: a listed service's subdomain led by another's name stays the service's.
+    assert_eq!(app("bigshop.instagram.com").as_deref(), Some("netify.instagram"));
+    // `lookup` says why.
+    let why = c.explain_lookup("bigshop2.imgix.net");
+    assert!(why.contains("netify.bigshop (ID 20502)") && why.contains("customer of the CDN netify.imgix"), "{why}");
+}

@@ -1,5 +1,6 @@
 //! Just enough DER (ITU-T X.690) to find the names in an X.509 certificate (RFC 5280 §4.1):
-//! the subject's common name and the subjectAltName DNS names. Everything else is stepped over
+//! the subject's common name, organization and organizational unit, and the subjectAltName DNS
+//! names. Everything else is stepped over
 //! by its length. Every read is bounds-checked and the walk is a fixed number of levels deep, so
 //! any input ends quickly without a panic.
 
@@ -16,8 +17,11 @@ const EXTENSIONS_TAG: u8 = 0xa3;
 const DNS_NAME_TAG: u8 = 0x82;
 const IP_ADDRESS_TAG: u8 = 0x87;
 
-/// id-at-commonName 2.5.4.3 and id-ce-subjectAltName 2.5.29.17, as encoded OID contents.
+/// id-at-commonName 2.5.4.3, id-at-organizationName 2.5.4.10, id-at-organizationalUnitName
+/// 2.5.4.11 (RFC 5280 Appendix A.1) and id-ce-subjectAltName 2.5.29.17, as encoded OID contents.
 const OID_COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
+const OID_ORGANIZATION: &[u8] = &[0x55, 0x04, 0x0a];
+const OID_ORGANIZATIONAL_UNIT: &[u8] = &[0x55, 0x04, 0x0b];
 const OID_SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
 
 /// A name found in a certificate, borrowed from its bytes (not yet checked to be text).
@@ -25,13 +29,18 @@ const OID_SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
 pub enum CertificateName<'a> {
     /// The subject's commonName attribute value (any string type, as encoded).
     CommonName(&'a [u8]),
+    /// The subject's organizationName attribute value (any string type, as encoded).
+    Organization(&'a [u8]),
+    /// The subject's organizationalUnitName attribute value (any string type, as encoded).
+    OrganizationalUnit(&'a [u8]),
     /// A subjectAltName dNSName.
     DnsName(&'a [u8]),
     /// A subjectAltName iPAddress (4 or 16 bytes).
     IpAddress(std::net::IpAddr),
 }
 
-/// Walk a DER certificate and report its subject common names and SAN DNS names in order.
+/// Walk a DER certificate and report its subject common names, organizations and units, and
+/// its SAN DNS names, in order.
 /// Returns `None` when the certificate is malformed before or inside the parts that are read
 /// (names reported up to then stand).
 pub fn certificate_names<'a>(der: &'a [u8], mut found: impl FnMut(CertificateName<'a>)) -> Option<()> {
@@ -66,8 +75,14 @@ pub fn certificate_names<'a>(der: &'a [u8], mut found: impl FnMut(CertificateNam
             let mut a = Der::new(attribute);
             let (oid_tag, oid) = a.next()?;
             let (_, value) = a.next()?;
-            if oid_tag == OID && oid == OID_COMMON_NAME {
-                found(CertificateName::CommonName(value));
+            if oid_tag != OID {
+                continue;
+            }
+            match oid {
+                OID_COMMON_NAME => found(CertificateName::CommonName(value)),
+                OID_ORGANIZATION => found(CertificateName::Organization(value)),
+                OID_ORGANIZATIONAL_UNIT => found(CertificateName::OrganizationalUnit(value)),
+                _ => {}
             }
         }
     }
@@ -202,13 +217,30 @@ pub(crate) mod tests {
     }
 
     fn name(cn: &str) -> Vec<u8> {
-        let country = tlv(SET, &tlv(SEQUENCE, &[tlv(OID, &[0x55, 0x04, 0x06]), tlv(0x13, b"US")].concat()));
-        let common = tlv(SET, &tlv(SEQUENCE, &[tlv(OID, OID_COMMON_NAME), tlv(0x0c, cn.as_bytes())].concat()));
-        tlv(SEQUENCE, &[country, common].concat())
+        subject(&[], cn)
+    }
+
+    /// A Name: C=US, then the organization and unit attributes given (`("O", "Example")`,
+    /// `("OU", "Devices")`), then the CN, each in its own RDN.
+    fn subject(attributes: &[(&str, &str)], cn: &str) -> Vec<u8> {
+        let rdn = |oid: &[u8], value: &[u8]| tlv(SET, &tlv(SEQUENCE, &[tlv(OID, oid), tlv(0x0c, value)].concat()));
+        let mut rdns = vec![tlv(SET, &tlv(SEQUENCE, &[tlv(OID, &[0x55, 0x04, 0x06]), tlv(0x13, b"US")].concat()))];
+        for &(kind, value) in attributes {
+            let oid = if kind == "O" { OID_ORGANIZATION } else { OID_ORGANIZATIONAL_UNIT };
+            rdns.push(rdn(oid, value.as_bytes()));
+        }
+        rdns.push(rdn(OID_COMMON_NAME, cn.as_bytes()));
+        tlv(SEQUENCE, &rdns.concat())
     }
 
     /// A certificate shaped like RFC 5280's, with dummy keys and signature.
     pub fn certificate(cn: &str, dns_names: &[&str], critical_san: bool) -> Vec<u8> {
+        certificate_of(&[], cn, dns_names, critical_san)
+    }
+
+    /// [`certificate`] whose subject also has the organization and unit attributes given
+    /// (`("O", "Example Inc")`, `("OU", "Devices")`).
+    pub fn certificate_of(attributes: &[(&str, &str)], cn: &str, dns_names: &[&str], critical_san: bool) -> Vec<u8> {
         let algorithm = tlv(SEQUENCE, &tlv(OID, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]));
         let validity = tlv(SEQUENCE, &[tlv(0x17, b"250101000000Z"), tlv(0x17, b"350101000000Z")].concat());
         let spki = tlv(SEQUENCE, &[algorithm.clone(), tlv(0x03, &[0, 4, 1, 2, 3])].concat());
@@ -229,7 +261,7 @@ pub(crate) mod tests {
                 algorithm.clone(),
                 name("Test CA"),
                 validity,
-                name(cn),
+                subject(attributes, cn),
                 spki,
                 extensions,
             ]
@@ -243,6 +275,8 @@ pub(crate) mod tests {
         let result = certificate_names(der, |n| {
             out.push(match n {
                 CertificateName::CommonName(v) => format!("CN={}", String::from_utf8_lossy(v)),
+                CertificateName::Organization(v) => format!("O={}", String::from_utf8_lossy(v)),
+                CertificateName::OrganizationalUnit(v) => format!("OU={}", String::from_utf8_lossy(v)),
                 CertificateName::DnsName(v) => String::from_utf8_lossy(v).into_owned(),
                 CertificateName::IpAddress(ip) => format!("IP={ip}"),
             })
@@ -267,6 +301,13 @@ pub(crate) mod tests {
         );
         let der = certificate("x", &["a.example"], true);
         assert_eq!(names(&der).1, ["CN=x", "a.example", "IP=192.0.2.1"]);
+    }
+
+    #[test]
+    fn finds_the_subject_organization_and_unit() {
+        let der =
+            certificate_of(&[("O", "Example, Inc"), ("OU", "Example Devices")], "0123ABCD", &["a.example"], false);
+        assert_eq!(names(&der).1, ["O=Example, Inc", "OU=Example Devices", "CN=0123ABCD", "a.example", "IP=192.0.2.1"]);
     }
 
     #[test]

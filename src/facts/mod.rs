@@ -29,7 +29,7 @@ pub mod ssh;
 pub mod stun;
 mod tls;
 
-pub use tls::{Ja4, Md5Digest, Names, TlsFacts};
+pub use tls::{known_subject_index, Ja4, KnownSubject, Md5Digest, Names, TlsFacts, KNOWN_SUBJECTS};
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};

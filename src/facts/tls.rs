@@ -30,6 +30,8 @@ pub struct TlsFacts {
     cn_ref: u8,
     /// The SNI as 1 + its index among the server names; 0 when it is in `text` (or absent).
     sni_ref: u8,
+    /// The server certificate's subject as 1 + its index in [`KNOWN_SUBJECTS`]; 0: none of them.
+    known_subject: u8,
     /// JA3 and JA3S (MD5) and JA4 of the handshake, valid when their flag is set.
     ja3: [u8; 16],
     ja3s: [u8; 16],
@@ -80,6 +82,21 @@ impl TlsFacts {
     /// Subject common name of the server's certificate (TLS <= 1.2, where it is in the clear).
     pub fn subject_cn(&self) -> Option<&str> {
         non_empty(self.subject_cn_part())
+    }
+
+    /// The entry of [`KNOWN_SUBJECTS`] the server certificate's subject matches (TLS <= 1.2).
+    pub fn known_subject(&self) -> Option<&'static KnownSubject> {
+        KNOWN_SUBJECTS.get(usize::from(self.known_subject_position()?))
+    }
+
+    /// The index in [`KNOWN_SUBJECTS`] of [`TlsFacts::known_subject`].
+    pub fn known_subject_position(&self) -> Option<u8> {
+        self.known_subject.checked_sub(1)
+    }
+
+    /// Records which [`KNOWN_SUBJECTS`] entry the certificate's subject matches, if any.
+    pub fn set_known_subject(&mut self, subject: Option<usize>) {
+        self.known_subject = subject.and_then(|i| u8::try_from(i + 1).ok()).unwrap_or(0);
     }
 
     /// subjectAltName DNS names (and addresses) of the server's certificate, in order.
@@ -306,8 +323,65 @@ impl fmt::Debug for TlsFacts {
             .field("ja4", &self.ja4())
             .field("subject_cn", &self.subject_cn())
             .field("server_names", &self.server_names())
+            .field("known_subject", &self.known_subject().map(|k| k.application))
             .finish()
     }
+}
+
+/// A server certificate subject that names the product the server is (docs/FLOW-ACTIONS.md §5,
+/// "Wire signatures"): devices and services whose certificates their maker issues (or signs
+/// itself) with its own organization in the subject, and no host name a client would look up.
+/// An attribute that is `None` is not compared; the others must equal the subject's first
+/// attribute of that type, byte for byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownSubject {
+    pub organization: Option<&'static str>,
+    pub unit: Option<&'static str>,
+    pub common_name: Option<&'static str>,
+    /// The application tag the classifier gives the flow (`netify.<name>`).
+    pub application: &'static str,
+}
+
+/// The known subjects. Public facts, each seen on the wire:
+/// - a FortiGate firewall's factory certificate (the SSL VPN FortiClient connects to, and the
+///   administration pages): O=Fortinet, OU=FortiGate, CN=<serial number>, issued by Fortinet's
+///   own CA;
+/// - Windscribe's VPN servers: self-signed, O=Windscribe;
+/// - Sonos players (their local control API on TCP 1443): O=Sonos, Inc, OU=Sonos Devices,
+///   issued by Sonos' device root CA;
+/// - NVIDIA GameStream hosts (GeForce NOW's streaming servers): self-signed, CN=NVIDIA GameStream.
+pub const KNOWN_SUBJECTS: &[KnownSubject] = &[
+    KnownSubject {
+        organization: Some("Fortinet"),
+        unit: Some("FortiGate"),
+        common_name: None,
+        application: "netify.forticlient",
+    },
+    KnownSubject { organization: Some("Windscribe"), unit: None, common_name: None, application: "netify.windscribe" },
+    KnownSubject {
+        organization: Some("Sonos, Inc"),
+        unit: Some("Sonos Devices"),
+        common_name: None,
+        application: "netify.sonos",
+    },
+    KnownSubject {
+        organization: None,
+        unit: None,
+        common_name: Some("NVIDIA GameStream"),
+        application: "netify.geforce-now",
+    },
+];
+
+/// The index in [`KNOWN_SUBJECTS`] of the first entry a subject's first organization, unit and
+/// common name (raw attribute values; empty when absent) match.
+pub fn known_subject_index(organization: &[u8], unit: &[u8], common_name: &[u8]) -> Option<usize> {
+    let same = |want: Option<&str>, have: &[u8]| want.is_none_or(|w| !have.is_empty() && w.as_bytes() == have);
+    KNOWN_SUBJECTS.iter().position(|k| {
+        (k.organization.is_some() || k.unit.is_some() || k.common_name.is_some())
+            && same(k.organization, organization)
+            && same(k.unit, unit)
+            && same(k.common_name, common_name)
+    })
 }
 
 /// An MD5 digest (JA3, JA3S), kept as its 16 bytes: the 32-character hex text is made only
@@ -430,6 +504,7 @@ static NO_TLS: TlsFacts = TlsFacts {
     alpn_chosen: 0,
     cn_ref: 0,
     sni_ref: 0,
+    known_subject: 0,
     ja3: [0; 16],
     ja3s: [0; 16],
     ja4: Ja4([0; Ja4::LEN]),

@@ -470,12 +470,22 @@ pub(super) fn record_certificate(body: &[u8], facts: &mut FlowFacts) {
     if x509::is_self_issued(leaf) {
         crate::dissect::risks::flag(facts, crate::dissect::risks::TLS_SELFSIGNED_CERTIFICATE);
     }
+    // The subject's first organization, unit and common name, for the known subjects.
+    let (mut organization, mut unit, mut common_name): (&[u8], &[u8], &[u8]) = (&[], &[], &[]);
+    fn first<'a>(slot: &mut &'a [u8], value: &'a [u8]) {
+        if slot.is_empty() {
+            *slot = value;
+        }
+    }
     let _ = x509::certificate_names(leaf, |name| match name {
         CertificateName::CommonName(text) => {
+            first(&mut common_name, text);
             if cn.is_none() {
                 cn = printable(text).map(Some);
             }
         }
+        CertificateName::Organization(text) => first(&mut organization, text),
+        CertificateName::OrganizationalUnit(text) => first(&mut unit, text),
         // DNS names compare case-insensitively (RFC 4343); stored lowercase, as SNI matching and
         // nDPI expect.
         CertificateName::DnsName(dns) => {
@@ -492,6 +502,7 @@ pub(super) fn record_certificate(body: &[u8], facts: &mut FlowFacts) {
         }),
     });
     facts.tls.set_certificate_names(cn.flatten(), &names);
+    facts.tls.set_known_subject(crate::facts::known_subject_index(organization, unit, common_name));
 }
 
 /// server_name extension (RFC 6066 §3): the first host_name entry. Outer `None`: malformed;

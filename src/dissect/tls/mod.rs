@@ -1353,6 +1353,29 @@ pub(crate) mod tests {
         assert_eq!(f.tls.server_names().len(), 3);
     }
 
+    #[test]
+    fn a_known_certificate_subject_is_recorded() {
+        use crate::dissect::x509::tests::certificate_of;
+        type Subject<'a> = (&'a [(&'a str, &'a str)], &'a str, Option<&'a str>);
+        let subjects: [Subject; 3] = [
+            // A FortiGate's factory certificate: O=Fortinet, OU=FortiGate, CN=<serial>.
+            (&[("O", "Fortinet"), ("OU", "FortiGate")], "FGT60E0000000000", Some("netify.forticlient")),
+            (&[("O", "Sonos, Inc"), ("OU", "Sonos Devices")], "347E5CFFA26E", Some("netify.sonos")),
+            (&[("O", "Example, Inc")], "www.example.com", None),
+        ];
+        for (attributes, cn, want) in subjects {
+            let leaf = certificate_of(attributes, cn, &["a.example"], false);
+            let mut messages = server_hello(0x0303, [7; 32], 0xc02f, Some(&[]));
+            messages.extend(certificate_message(&leaf));
+            messages.extend(handshake(14, &[])); // ServerHelloDone
+            let stream = records(CONTENT_HANDSHAKE, 0x0303, &messages, MAX_RECORD);
+            let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+            assert_eq!(feed_cut(&mut d, &mut f, Reverse, 1, &stream, &[]), Parsed::Done);
+            assert_eq!(f.tls.known_subject().map(|k| k.application), want, "{attributes:?}");
+            assert_eq!(f.tls.subject_cn(), Some(cn));
+        }
+    }
+
     /// Heap a completed TLS flow may take (issue 7: 512 bytes a tracked flow): what the 248-byte
     /// slot (`a_flow_slot_stays_within_its_budget`), the hash index and the timer wheel (16 bytes
     /// a flow at 1 M flows, `examples/flow-memory.rs`) leave.
