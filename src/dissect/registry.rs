@@ -272,6 +272,14 @@ registry! {
     Http2(http2::Http2Dissector),
     Netflow(netflow::NetflowDissector),
     Sflow(sflow::SflowDissector),
+    Dlms(dlms::DlmsDissector),
+    C1222(c1222::C1222Dissector),
+    Atg(atg::AtgDissector),
+    Rsh(rsh::RshDissector),
+    BeckhoffAds(beckhoff_ads::BeckhoffAdsDissector),
+    Openwire(openwire::OpenwireDissector),
+    Pfcp(pfcp::PfcpDissector),
+    Flute(flute::FluteDissector),
 }
 
 /// A word of the `ruled_out` bit set. 32 bits, not 64: the set grows four bytes at a time, and
@@ -606,6 +614,15 @@ const PORT_ONLY: &[(Ports, ProtocolId)] = &[
     (Ports::tcp(&[20]), protocol::FTP_DATA),
     // IANA `ospfd`: the OSPF routing daemon's management port (Zebra/Quagga/FRR).
     (Ports::tcp(&[2604]), protocol::OSPF),
+    // IANA `cp-cluster`: Check Point's cluster control protocol between ClusterXL members.
+    (Ports::udp(&[8116]), protocol::CHECKPOINT_HA),
+    // The UDP port Cisco Meraki documents for its devices' tunnel to the Meraki cloud
+    // ("Upstream Firewall Rules for Cloud Connectivity").
+    (Ports::udp(&[7351]), protocol::MERAKI_CLOUD),
+    // The default port of Innersloth's Among Us game servers (their Hazel UDP protocol).
+    (Ports::udp(&[22023]), protocol::AMONG_US),
+    // Targus Dataspeed's broadband speed test servers, on TCP and UDP 5001 and 5201.
+    (Ports::both(&[5001, 5201]), protocol::TARGUS_DATASPEED),
 ];
 
 /// Transport and ports of a flow, as dissectors see them.
