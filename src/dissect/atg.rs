@@ -8,10 +8,14 @@
 //! the line end. Replies repeat SOH and the command, then the data, and end with ETX. The
 //! command header is short, so the probe wants the console's port: on it, a payload that is
 //! one whole command (ending with a line end) or the start of a reply (SOH, an optional line
-//! end, the echoed command) names the flow.
+//! end, the echoed command) names the flow. The port names nothing on its own (nDPI leaves a
+//! bare SYN to 10001 Unknown, synscan.pcap), so it is not among the dissector's guessing
+//! [`Dissector::PORTS`].
 
-use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Probe, Segment, Transports};
 
+/// The console network module's default port.
+const PORT: u16 = 10001;
 const SOH: u8 = 0x01;
 const ETX: u8 = 0x03;
 /// Function code and device number digits after the command letter.
@@ -43,13 +47,10 @@ impl Dissector for AtgDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::ATG;
     const TRANSPORTS: Transports = Transports::TCP;
     const FIRST_BYTES: FirstBytes = FirstBytes::of(&[SOH]);
-    const NEEDS_PORT: bool = true;
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
-        Probe::certain_if(flow.is_tcp() && Self::port_hint(flow) && atg(segment.payload))
+        Probe::certain_if(flow.is_tcp() && flow.has_port(PORT) && atg(segment.payload))
     }
-
-    const PORTS: Ports = Ports::tcp(&[10001]);
 }
 
 #[cfg(test)]

@@ -726,6 +726,18 @@ mod tests {
         assert_eq!(guess_for(6, 1719), protocol::H323);
         // nDPI names nothing on TCP 990 (synscan.pcap flows 114, 1034).
         assert_eq!(guess_for(6, 990), protocol::UNKNOWN);
+        // Nor on the tank gauges' TCP 10001 (synscan.pcap flows 748, 1668); Targus Dataspeed
+        // on 5001 by port alone (flows 36050, 36051 there).
+        assert_eq!(guess_for(6, 10001), protocol::UNKNOWN);
+        assert_eq!(guess_for(6, 5001), protocol::TARGUS_DATASPEED);
+        assert_eq!(guess_for(17, 5201), protocol::TARGUS_DATASPEED);
+        assert_eq!(guess_for(17, 8116), protocol::CHECKPOINT_HA);
+        assert_eq!(guess_for(17, 7351), protocol::MERAKI_CLOUD);
+        assert_eq!(guess_for(17, 22023), protocol::AMONG_US);
+        assert_eq!(guess_for(6, 22023), protocol::UNKNOWN);
+        // The new dissectors' own ports.
+        assert_eq!(guess_for(6, 48898), protocol::BECKHOFF_ADS);
+        assert_eq!(guess_for(6, 1153), protocol::ANSI_C1222);
     }
 
     #[test]
