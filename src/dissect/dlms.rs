@@ -156,7 +156,7 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..64)) {
-            no_panic::<DlmsDissector>(&tcp([1, 4059]), &[p.clone()]);
+            no_panic::<DlmsDissector>(&tcp([1, 4059]), std::slice::from_ref(&p));
             let mut framed = p;
             framed.insert(0, FLAG);
             no_panic::<DlmsDissector>(&udp([1, 2]), &[framed]);

@@ -37,10 +37,8 @@ pub struct EthernetIpDissector;
 /// type's length, then connected data to the end.
 fn io_datagram(flow: &FlowInfo, p: &[u8]) -> bool {
     let le16 = |at: usize| p.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
-    let address_ok = match (le16(2), le16(4)) {
-        (Some(SEQUENCED_ADDRESS), Some(8)) | (Some(CONNECTED_ADDRESS), Some(4)) => true,
-        _ => false,
-    };
+    let address_ok =
+        matches!((le16(2), le16(4)), (Some(SEQUENCED_ADDRESS), Some(8)) | (Some(CONNECTED_ADDRESS), Some(4)));
     if !(flow.is_udp() && flow.has_port(IO_PORT) && le16(0) == Some(2) && address_ok) {
         return false;
     }
@@ -157,7 +155,7 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..40)) {
-            no_panic::<EthernetIpDissector>(&tcp([1, 44818]), &[p.clone()]);
+            no_panic::<EthernetIpDissector>(&tcp([1, 44818]), std::slice::from_ref(&p));
             no_panic::<EthernetIpDissector>(&udp([2222, 2222]), &[p]);
         }
     }
