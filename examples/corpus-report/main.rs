@@ -50,6 +50,11 @@
 //!   `CAPWAP` (247 / 265), `KNXnet_IP` (1210), `RTPS` (1211), `OPC-UA` (1212), `STOMP` (1213),
 //!   `Gearman` (1214), `HL7` (1215), `RESP` (Netify's `Redis`, 182 in both), `Nats` (68 / 281
 //!   `NATS`), `OpenFlow` (1216), `Z3950` (260 / 287 `Z39/50`), `S7Comm` (249 / 282 `S7comm`).
+//! - issue 14's protoF14 batch, by nDPI's name: `S7CommPlus` (1425), `ISO9506-1-MMS` (1426),
+//!   `CIP` (1427), `IEC62056` (1428), `ANSI_C1222` (1429), `ATG` (1430), `BeckhoffADS` (1431),
+//!   `OpenWire` (1432), `PFCP` (1433), `FLUTE` (1434) map to flowsieve-only IDs; `RSH` (293),
+//!   `TargusDataspeed` (Netify's `Targus/Dataspeed` 284), `AmongUs` (263), `CPHA`
+//!   (`CheckPointHA` 267), `MerakiCloud` (`Meraki/Cloud` 316) to Netify's.
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
 //! it falls in a documented class, each listed with its count and reason:

@@ -278,6 +278,14 @@ registry! {
     Http2(http2::Http2Dissector),
     Netflow(netflow::NetflowDissector),
     Sflow(sflow::SflowDissector),
+    Dlms(dlms::DlmsDissector),
+    C1222(c1222::C1222Dissector),
+    Atg(atg::AtgDissector),
+    Rsh(rsh::RshDissector),
+    BeckhoffAds(beckhoff_ads::BeckhoffAdsDissector),
+    Openwire(openwire::OpenwireDissector),
+    Pfcp(pfcp::PfcpDissector),
+    Flute(flute::FluteDissector),
 }
 
 /// A word of the `ruled_out` bit set. 32 bits, not 64: the set grows four bytes at a time, and
@@ -691,6 +699,15 @@ const PORT_ONLY: &[(Ports, ProtocolId)] = &[
     (Ports::tcp(&[20]), protocol::FTP_DATA),
     // IANA `ospfd`: the OSPF routing daemon's management port (Zebra/Quagga/FRR).
     (Ports::tcp(&[2604]), protocol::OSPF),
+    // IANA `cp-cluster`: Check Point's cluster control protocol between ClusterXL members.
+    (Ports::udp(&[8116]), protocol::CHECKPOINT_HA),
+    // The UDP port Cisco Meraki documents for its devices' tunnel to the Meraki cloud
+    // ("Upstream Firewall Rules for Cloud Connectivity").
+    (Ports::udp(&[7351]), protocol::MERAKI_CLOUD),
+    // The default port of Innersloth's Among Us game servers (their Hazel UDP protocol).
+    (Ports::udp(&[22023]), protocol::AMONG_US),
+    // Targus Dataspeed's broadband speed test servers, on TCP and UDP 5001 and 5201.
+    (Ports::both(&[5001, 5201]), protocol::TARGUS_DATASPEED),
 ];
 
 /// Transport and ports of a flow, as dissectors see them.
@@ -796,6 +813,18 @@ mod tests {
         assert_eq!(guess_for(6, 1719), protocol::H323);
         // nDPI names nothing on TCP 990 (synscan.pcap flows 114, 1034).
         assert_eq!(guess_for(6, 990), protocol::UNKNOWN);
+        // Nor on the tank gauges' TCP 10001 (synscan.pcap flows 748, 1668); Targus Dataspeed
+        // on 5001 by port alone (flows 36050, 36051 there).
+        assert_eq!(guess_for(6, 10001), protocol::UNKNOWN);
+        assert_eq!(guess_for(6, 5001), protocol::TARGUS_DATASPEED);
+        assert_eq!(guess_for(17, 5201), protocol::TARGUS_DATASPEED);
+        assert_eq!(guess_for(17, 8116), protocol::CHECKPOINT_HA);
+        assert_eq!(guess_for(17, 7351), protocol::MERAKI_CLOUD);
+        assert_eq!(guess_for(17, 22023), protocol::AMONG_US);
+        assert_eq!(guess_for(6, 22023), protocol::UNKNOWN);
+        // The new dissectors' own ports.
+        assert_eq!(guess_for(6, 48898), protocol::BECKHOFF_ADS);
+        assert_eq!(guess_for(6, 1153), protocol::ANSI_C1222);
     }
 
     #[test]

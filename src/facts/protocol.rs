@@ -199,6 +199,33 @@ pub const PROFINET_IO: ProtocolId = ProtocolId(1352);
 pub const GTP_P: ProtocolId = ProtocolId(273);
 /// Mumble voice chat's UDP ping (flowsieve-only, nDPI's name).
 pub const MUMBLE: ProtocolId = ProtocolId(1353);
+/// Siemens S7comm-plus (S7-1200/1500) over ISO transport (flowsieve-only, nDPI's name).
+pub const S7COMM_PLUS: ProtocolId = ProtocolId(1425);
+/// MMS (ISO 9506) over the OSI stack on ISO transport (flowsieve-only, nDPI's name).
+pub const MMS: ProtocolId = ProtocolId(1426);
+/// CIP implicit (I/O) messaging over UDP 2222 (flowsieve-only, nDPI's name).
+pub const CIP: ProtocolId = ProtocolId(1427);
+/// DLMS/COSEM over TCP/UDP (IEC 62056-47; flowsieve-only, nDPI's name).
+pub const IEC62056: ProtocolId = ProtocolId(1428);
+/// ANSI C12.22 / IEEE 1703 meter messages (flowsieve-only, nDPI's name).
+pub const ANSI_C1222: ProtocolId = ProtocolId(1429);
+/// Veeder-Root automatic tank gauge serial commands over TCP (flowsieve-only, nDPI's name).
+pub const ATG: ProtocolId = ProtocolId(1430);
+/// Beckhoff ADS over AMS/TCP (flowsieve-only, nDPI's name).
+pub const BECKHOFF_ADS: ProtocolId = ProtocolId(1431);
+/// ActiveMQ's OpenWire (flowsieve-only, nDPI's name).
+pub const OPENWIRE: ProtocolId = ProtocolId(1432);
+/// PFCP, 3GPP TS 29.244 (flowsieve-only, nDPI's name).
+pub const PFCP: ProtocolId = ProtocolId(1433);
+/// FLUTE file delivery over ALC/LCT (RFC 6726; flowsieve-only, nDPI's name).
+pub const FLUTE: ProtocolId = ProtocolId(1434);
+/// Netify's names for protocols flowsieve names from their port alone or by a dissector of
+/// this batch.
+pub const RSH: ProtocolId = ProtocolId(293);
+pub const TARGUS_DATASPEED: ProtocolId = ProtocolId(284);
+pub const AMONG_US: ProtocolId = ProtocolId(263);
+pub const CHECKPOINT_HA: ProtocolId = ProtocolId(267);
+pub const MERAKI_CLOUD: ProtocolId = ProtocolId(316);
 pub const TEAMSPEAK: ProtocolId = ProtocolId(162);
 pub const SMPP: ProtocolId = ProtocolId(207);
 pub const DRDA: ProtocolId = ProtocolId(227);
@@ -575,6 +602,16 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: OCSP, name: "OCSP" },
     Protocol { id: PROFINET_IO, name: "PROFINET_IO" },
     Protocol { id: MUMBLE, name: "Mumble" },
+    Protocol { id: S7COMM_PLUS, name: "S7CommPlus" },
+    Protocol { id: MMS, name: "ISO9506-1-MMS" },
+    Protocol { id: CIP, name: "CIP" },
+    Protocol { id: IEC62056, name: "IEC62056" },
+    Protocol { id: ANSI_C1222, name: "ANSI_C1222" },
+    Protocol { id: ATG, name: "ATG" },
+    Protocol { id: BECKHOFF_ADS, name: "BeckhoffADS" },
+    Protocol { id: OPENWIRE, name: "OpenWire" },
+    Protocol { id: PFCP, name: "PFCP" },
+    Protocol { id: FLUTE, name: "FLUTE" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -792,6 +829,21 @@ mod tests {
             PROFINET_IO,
             GTP_P,
             MUMBLE,
+            S7COMM_PLUS,
+            MMS,
+            CIP,
+            IEC62056,
+            ANSI_C1222,
+            ATG,
+            BECKHOFF_ADS,
+            OPENWIRE,
+            PFCP,
+            FLUTE,
+            RSH,
+            TARGUS_DATASPEED,
+            AMONG_US,
+            CHECKPOINT_HA,
+            MERAKI_CLOUD,
             TEAMSPEAK,
             SMPP,
             DRDA,
