@@ -95,7 +95,7 @@ impl SoftDissector {
 
     /// `Some(matched)` for an active soft dissector, `None` for one kept as data only.
     pub fn evaluate(&self, facts: &FlowFacts) -> Option<bool> {
-        self.criteria.as_ref().map(|c| c.matches(facts))
+        self.criteria.as_ref().map(|c| c.admits_application(&facts.application) && c.matches(facts))
     }
 }
 

@@ -142,6 +142,13 @@ impl Criteria {
         Ok(criteria)
     }
 
+    /// False when the expression requires, at its top, an application tag `app` does not have
+    /// (`app == 'netify.signal' && …`): it cannot match then. A gate in front of
+    /// [`Criteria::matches`] for many expressions over the same flow.
+    pub fn admits_application(&self, app: &crate::facts::AppFacts) -> bool {
+        self.plan.admits_application(app)
+    }
+
     /// Whether a flow with these facts matches. Walks the compiled plan; no allocation.
     pub fn matches(&self, facts: &FlowFacts) -> bool {
         self.plan.eval(facts)

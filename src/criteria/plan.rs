@@ -185,6 +185,22 @@ enum Check {
 }
 
 impl Node {
+    /// False when the node is, or is an `&&` of, a test `app == 'tag'` that `app` fails: the
+    /// node is then false whatever else it holds. Cheaper than [`Node::eval`] for callers that
+    /// run many expressions gated on an application (netifyd's soft dissectors).
+    pub(super) fn admits_application(&self, app: &AppFacts) -> bool {
+        let fails = |node: &Node| match node {
+            Node::Test(Test { check: Check::AppTag { tag, negate: false, .. }, .. }) => {
+                !app_tag_matches(app.tag.as_deref().unwrap_or(""), tag)
+            }
+            _ => false,
+        };
+        match self {
+            Node::All(nodes) => !nodes.iter().any(fails),
+            node => !fails(node),
+        }
+    }
+
     /// Whether a flow with these facts satisfies the expression.
     pub(super) fn eval(&self, facts: &FlowFacts) -> bool {
         match self {

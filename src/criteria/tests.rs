@@ -1351,6 +1351,26 @@ proptest! {
         let again = Criteria::compile(&criteria.to_string()).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(again.matches(&facts), criteria.matches(&facts));
         prop_assert_eq!(criteria.explain(&facts).result, criteria.matches(&facts));
+        // The application gate only turns away flows the expression would not match.
+        prop_assert!(criteria.admits_application(&facts.application) || !criteria.matches(&facts));
+    }
+
+    #[test]
+    fn the_application_gate_is_the_top_level_app_test(rest in valid_expr(), facts in flow_facts()) {
+        for (text, gated) in [
+            (format!("app == 'netify.youtube' && ({rest})"), true),
+            (format!("({rest}) && application == 'youtube'"), true),
+            (format!("app != 'netify.youtube' && ({rest})"), false),
+            (format!("app == 'netify.youtube' || ({rest})"), false),
+        ] {
+            let criteria = Criteria::compile(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let youtube = facts.application.tag.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("netify.youtube"));
+            // Gated: a flow of another application is turned away.
+            prop_assert!(!gated || youtube || !criteria.admits_application(&facts.application), "{}", text);
+            // An `||` at the top is never gated.
+            prop_assert!(!text.starts_with("app == 'netify.youtube' ||") || criteria.admits_application(&facts.application));
+            prop_assert!(criteria.admits_application(&facts.application) || !criteria.matches(&facts));
+        }
     }
 
     #[test]
