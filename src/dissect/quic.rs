@@ -22,8 +22,8 @@
 //! the server listed opens, whose version the flow then reports, as nDPI does. In general a client
 //! Initial that opens only with keys derived afresh (after the server's Version Negotiation or
 //! Retry, RFC 9000 §17.2.5) starts the connection again: its version and DCID are the ones the
-//! server's Initial uses. A server Initial that opens in another version than the client's
-//! (compatible version negotiation, RFC 9368 §4) gives the flow that version.
+//! server's Initial uses. A server Initial in another version than the client's (compatible
+//! version negotiation, RFC 9368 §4) is opened in its own version; the flow keeps the client's.
 //!
 //! Google's Q050, T050 and T051 protect their Initials the same way with salts of their own
 //! (Chromium's `InitialSaltForVersion`) and gQUIC frame types; Q050's CRYPTO stream is a
@@ -636,7 +636,7 @@ impl QuicDissector {
             let len = match long_packet(rest) {
                 LongPacket::Initial(packet) => {
                     if self.server_at.is_some() {
-                        self.open_server_initial(rest, &packet, facts);
+                        self.open_server_initial(rest, &packet);
                     }
                     packet.len
                 }
@@ -728,17 +728,17 @@ impl QuicDissector {
     }
 
     /// Decrypt one Initial packet of the server with keys from the client's DCID (RFC 9001 §5.2)
-    /// in the packet's own version, and take its CRYPTO frames.
-    fn open_server_initial(&mut self, data: &[u8], packet: &InitialPacket<'_>, facts: &mut FlowFacts) {
+    /// in the packet's own version, and take its CRYPTO frames. A server may answer in another
+    /// version than the client's Initial (compatible version negotiation, RFC 9368 §4; nDPI's
+    /// quic-28.pcap shows a draft-28 client answered in draft 27, which has the same keys): the
+    /// flow keeps reporting the client's version, as nDPI does.
+    fn open_server_initial(&mut self, data: &[u8], packet: &InitialPacket<'_>) {
         let Some(bytes) = data.get(..packet.len).filter(|b| b.len() <= MAX_PACKET) else { return };
         let Some(keys) = initial_keys(&packet.params, self.dcid.as_slice(), b"server in") else { return };
         let Some(frames) = unprotect(&keys, refill(&mut self.scratch, bytes), packet.pn_offset) else { return };
         if let Some(crypto) = self.crypto.as_mut() {
             take_crypto_frames(frames, packet.params.handshake != Handshake::Tls, crypto);
         }
-        // RFC 9368 §4: after compatible version negotiation the server answers in the version it
-        // chose, which is then the connection's.
-        facts.quic_version = packet.params.version;
     }
 }
 
@@ -1519,8 +1519,9 @@ mod tests {
         d.parse(&segment(Forward, &protect(VERSION_1, &dcid, 0, &crypto_frame(0, &client_hello()))), &mut f);
         let server = server_initial(VERSION_2, &dcid, 0, &crypto_frame(0, &server_hello([7; 32], 0x1301, &[])));
         assert_eq!(d.parse(&segment(Reverse, &server), &mut f), Parsed::Done);
-        assert_eq!(f.quic_version, VERSION_2);
         assert_eq!(f.tls.version, 0x0304);
+        // The client's version is reported, as nDPI does.
+        assert_eq!(f.quic_version, VERSION_1);
     }
 
     #[test]
