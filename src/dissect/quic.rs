@@ -323,6 +323,27 @@ fn long_packet(data: &[u8]) -> LongPacket<'_> {
     parse().unwrap_or(LongPacket::End)
 }
 
+/// The long-header packets coalesced in a datagram (RFC 9000 §12.2), each with the bytes from its
+/// start. The walk ends after a packet whose end it cannot know (Version Negotiation, Retry, a
+/// version it does not know, a short header).
+fn coalesced(datagram: &[u8]) -> impl Iterator<Item = (LongPacket<'_>, &[u8])> {
+    let mut rest = datagram;
+    std::iter::from_fn(move || {
+        let here = rest;
+        if here.is_empty() {
+            return None;
+        }
+        let packet = long_packet(here);
+        let len = match &packet {
+            LongPacket::Initial(initial) => initial.len,
+            LongPacket::Other(len) => *len,
+            _ => here.len(),
+        };
+        rest = here.get(len.max(1)..).unwrap_or_default();
+        Some((packet, here))
+    })
+}
+
 /// The CRYPTO stream's first [`CRYPTO_LIMIT`] bytes and which of them have arrived.
 #[derive(Debug)]
 struct CryptoStream {
@@ -527,11 +548,10 @@ impl Dissector for QuicDissector {
         }
         let claimed_before = self.client.is_some();
         let version_before = facts.quic_version;
-        let mut rest = segment.payload;
-        while !rest.is_empty() {
-            let len = match long_packet(rest) {
+        for (packet, bytes) in coalesced(segment.payload) {
+            match packet {
                 LongPacket::Initial(packet) => {
-                    if let Some(fresh) = self.open_client_initial(rest, &packet, true) {
+                    if let Some(fresh) = self.open_client_initial(bytes, &packet, true) {
                         if self.client.is_none() {
                             self.client = Some(segment.direction);
                             facts.protocol = protocol::QUIC;
@@ -541,7 +561,6 @@ impl Dissector for QuicDissector {
                             self.handshake = Some(packet.params.handshake);
                         }
                     }
-                    packet.len
                 }
                 LongPacket::ForcingNegotiation { version, dcid } => {
                     self.initials_tried = self.initials_tried.saturating_add(1);
@@ -551,12 +570,9 @@ impl Dissector for QuicDissector {
                         facts.protocol = protocol::QUIC;
                         facts.quic_version = version;
                     }
-                    break; // the rest is in a format we do not know
                 }
-                LongPacket::Other(len) => len,
-                _ => break,
-            };
-            rest = rest.get(len.max(1)..).unwrap_or_default();
+                _ => {}
+            }
         }
         let chlo = self.handshake == Some(Handshake::GoogleChlo);
         let state = self.crypto.as_ref().map(|c| if chlo { c.chlo() } else { c.message(0, CLIENT_HELLO) });
@@ -598,21 +614,14 @@ impl QuicDissector {
     /// whether one starts the connection again (after a Version Negotiation or a Retry): then its
     /// version is the flow's and the server's Initial is keyed from its DCID.
     fn client_after_hello(&mut self, payload: &[u8], facts: &mut FlowFacts) -> Parsed {
-        let mut rest = payload;
         let mut restarted = false;
-        while !rest.is_empty() {
-            let len = match long_packet(rest) {
-                LongPacket::Initial(packet) => {
-                    if self.open_client_initial(rest, &packet, false) == Some(true) {
-                        facts.quic_version = packet.params.version;
-                        restarted = true;
-                    }
-                    packet.len
+        for (packet, bytes) in coalesced(payload) {
+            if let LongPacket::Initial(packet) = packet {
+                if self.open_client_initial(bytes, &packet, false) == Some(true) {
+                    facts.quic_version = packet.params.version;
+                    restarted = true;
                 }
-                LongPacket::Other(len) => len,
-                _ => break,
-            };
-            rest = rest.get(len.max(1)..).unwrap_or_default();
+            }
         }
         if restarted {
             // The server answers the new attempt from the start of its CRYPTO stream.
@@ -630,30 +639,16 @@ impl QuicDissector {
     /// A server datagram: Version Negotiation, Retry, or Initial (with Handshake packets after
     /// it). Before the ClientHello is read only the first two count.
     fn server_datagram(&mut self, payload: &[u8], facts: &mut FlowFacts) -> Parsed {
-        let mut rest = payload;
         let mut restart = false;
-        while !rest.is_empty() {
-            let len = match long_packet(rest) {
-                LongPacket::Initial(packet) => {
-                    if self.server_at.is_some() {
-                        self.open_server_initial(rest, &packet);
-                    }
-                    packet.len
-                }
-                LongPacket::Other(len) => len,
+        for (packet, bytes) in coalesced(payload) {
+            match packet {
+                LongPacket::Initial(packet) if self.server_at.is_some() => self.open_server_initial(bytes, &packet),
                 // The client starts again: with a version listed here, or with the Retry's
                 // connection ID as its DCID.
-                LongPacket::Negotiation { scid } => {
-                    restart = scid == self.dcid.as_slice();
-                    break;
-                }
-                LongPacket::Retry => {
-                    restart = true;
-                    break;
-                }
-                _ => break,
-            };
-            rest = rest.get(len.max(1)..).unwrap_or_default();
+                LongPacket::Negotiation { scid } => restart = scid == self.dcid.as_slice(),
+                LongPacket::Retry => restart = true,
+                _ => {}
+            }
         }
         let Some(at) = self.server_at else {
             return Parsed::Continue;
