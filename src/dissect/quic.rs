@@ -19,11 +19,13 @@
 //! Version negotiation (RFC 9000 §6, §17.2.1): a client may open with a version reserved to force
 //! it (0x?a?a?a?a, RFC 9000 §15); its packet cannot be opened, but the flow is QUIC with that
 //! version (named `Ver-Negotiation`, as nDPI names it) until the client's Initial in a version
-//! the server listed opens, whose version the flow then reports, as nDPI does. In general a client
-//! Initial that opens only with keys derived afresh (after the server's Version Negotiation or
-//! Retry, RFC 9000 §17.2.5) starts the connection again: its version and DCID are the ones the
-//! server's Initial uses. A server Initial in another version than the client's (compatible
-//! version negotiation, RFC 9368 §4) is opened in its own version; the flow keeps the client's.
+//! the server listed opens, whose version the flow then reports, as nDPI does. A client Initial
+//! that opens only with keys derived afresh (after the server's Version Negotiation or Retry,
+//! RFC 9000 §17.2.5) starts the connection again: its DCID keys the server's Initial. Once a
+//! ClientHello is read the flow keeps that Initial's version, as nDPI does (nDPI's quic-28.pcap:
+//! a draft-28 client told by Version Negotiation to use draft 27 is `Draft-28`). A server Initial
+//! in another version than the client's (compatible version negotiation, RFC 9368 §4) is opened
+//! in its own version; the flow keeps the client's.
 //!
 //! Google's Q050, T050 and T051 protect their Initials the same way with salts of their own
 //! (Chromium's `InitialSaltForVersion`) and gQUIC frame types; Q050's CRYPTO stream is a
@@ -544,7 +546,7 @@ impl Dissector for QuicDissector {
             return self.server_datagram(segment.payload, facts);
         }
         if self.server_at.is_some() {
-            return self.client_after_hello(segment.payload, facts);
+            return self.client_after_hello(segment.payload);
         }
         let claimed_before = self.client.is_some();
         let version_before = facts.quic_version;
@@ -611,16 +613,14 @@ impl QuicDissector {
     }
 
     /// A client datagram once its ClientHello is read. Its Initials are opened only to see
-    /// whether one starts the connection again (after a Version Negotiation or a Retry): then its
-    /// version is the flow's and the server's Initial is keyed from its DCID.
-    fn client_after_hello(&mut self, payload: &[u8], facts: &mut FlowFacts) -> Parsed {
+    /// whether one starts the connection again (after a Version Negotiation or a Retry): then the
+    /// server's Initial is keyed from its DCID, in its version. The flow's version stays the one
+    /// of the ClientHello read, as nDPI reports it.
+    fn client_after_hello(&mut self, payload: &[u8]) -> Parsed {
         let mut restarted = false;
         for (packet, bytes) in coalesced(payload) {
             if let LongPacket::Initial(packet) = packet {
-                if self.open_client_initial(bytes, &packet, false) == Some(true) {
-                    facts.quic_version = packet.params.version;
-                    restarted = true;
-                }
+                restarted |= self.open_client_initial(bytes, &packet, false) == Some(true);
             }
         }
         if restarted {
@@ -631,7 +631,6 @@ impl QuicDissector {
                 crypto.clear();
             }
             self.waited = 0;
-            return Parsed::Updated;
         }
         self.wait()
     }
@@ -1495,15 +1494,16 @@ mod tests {
         assert_client_facts(&f, VERSION_2);
         assert_eq!(d.parse(&segment(Reverse, &version_negotiation(&first, &[VERSION_1])), &mut f), Parsed::Continue);
         let again = protect(VERSION_1, &second, 0, &crypto_frame(0, &client_hello()));
-        assert_eq!(d.parse(&segment(Forward, &again), &mut f), Parsed::Updated);
-        assert_eq!(f.quic_version, VERSION_1);
+        assert_eq!(d.parse(&segment(Forward, &again), &mut f), Parsed::Continue);
+        // The version of the ClientHello read stays, as nDPI reports it (quic-28.pcap).
+        assert_eq!(f.quic_version, VERSION_2);
         // The server's Initial is keyed from the new attempt's DCID, in its version.
         let answer = crypto_frame(0, &server_hello([6; 32], 0x1301, &[]));
         let stale = server_initial(VERSION_1, &first, 0, &answer);
         assert_eq!(d.parse(&segment(Reverse, &stale), &mut f), Parsed::Continue);
         assert_eq!(d.parse(&segment(Reverse, &server_initial(VERSION_1, &second, 0, &answer)), &mut f), Parsed::Done);
         assert_eq!(f.tls.cipher, 0x1301);
-        assert_eq!(version_name(f.quic_version), "V-1");
+        assert_eq!(version_name(f.quic_version), "V-2");
     }
 
     #[test]
@@ -1533,7 +1533,7 @@ mod tests {
             assert_eq!(d.parse(&segment(Reverse, &retry), &mut f), Parsed::Continue);
         }
         let again = protect(VERSION_1, &second, 0, &crypto_frame(0, &client_hello()));
-        assert_eq!(d.parse(&segment(Forward, &again), &mut f), Parsed::Updated);
+        assert_eq!(d.parse(&segment(Forward, &again), &mut f), Parsed::Continue);
         let server = server_initial(VERSION_1, &second, 0, &crypto_frame(0, &server_hello([8; 32], 0x1302, &[])));
         assert_eq!(d.parse(&segment(Reverse, &server), &mut f), Parsed::Done);
         assert_eq!((f.tls.cipher, f.quic_version), (0x1302, VERSION_1));
