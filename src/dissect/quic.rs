@@ -985,9 +985,14 @@ mod tests {
         body.push(0);
         body.extend((exts.len() as u16).to_be_bytes());
         body.extend(exts);
-        let mut msg = vec![2, 0];
+        handshake(2, &body)
+    }
+
+    /// A handshake message: type, 24-bit length, body (RFC 8446 §4).
+    fn handshake(kind: u8, body: &[u8]) -> Vec<u8> {
+        let mut msg = vec![kind, 0];
         msg.extend((body.len() as u16).to_be_bytes());
-        msg.extend(body);
+        msg.extend_from_slice(body);
         msg
     }
 
@@ -1019,10 +1024,7 @@ mod tests {
         body.extend([1, 0]);
         body.extend((exts.len() as u16).to_be_bytes());
         body.extend(exts);
-        let mut msg = vec![1, 0];
-        msg.extend((body.len() as u16).to_be_bytes());
-        msg.extend(body);
-        msg
+        handshake(1, &body)
     }
 
     fn segment(direction: Direction, payload: &[u8]) -> Segment<'_> {
