@@ -170,3 +170,33 @@ fn address_groups_file_feeds_at_names_and_check_reports_bad_groups() {
     assert!(text.contains("address-groups.json") && text.contains("192.168.1.300"), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// tests/fixtures/quic-rfc9001.pcap (written by scripts/quic_rfc_fixture.py from RFC 9001
+/// Appendix A): the A.2 client Initial and the A.3 server Initial; the same after a forced
+/// Version Negotiation; a forced Version Negotiation the client never follows.
+#[test]
+fn quic_server_initial_and_version_negotiation() {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/quic-rfc9001.pcap");
+    let out = Command::new(BIN).args(["replay", "--json", "--config", EXAMPLE, fixture]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let flows: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(flows.len(), 3, "{flows:#?}");
+    for port in [50001, 50002] {
+        let f = flows.iter().find(|f| f["local_port"] == port).unwrap();
+        assert_eq!(f["protocol"]["name"], "QUIC", "{f:#}");
+        assert_eq!(f["quic"]["version"], "V-1", "the version the client continued in, as nDPI reports it");
+        assert_eq!(f["tls"]["sni"], "example.com");
+        // From the server's Initial: RFC 9001 A.3's ServerHello.
+        assert_eq!(f["tls"]["version"], 0x0304);
+        assert_eq!(f["tls"]["cipher_name"], "TLS_AES_128_GCM_SHA256");
+        assert_eq!(f["tls"]["ja3s"], "eb1d94daa7e0344597e756a1fb6e7054", "MD5 of 771,4865,51-43");
+        assert_eq!(f["tls"]["alpn_negotiated"], Value::Null, "TLS 1.3 sends it encrypted");
+        assert_eq!(f["detection_complete"], true);
+        assert_eq!(f["detection_guessed"], false);
+    }
+    let abandoned = flows.iter().find(|f| f["local_port"] == 50003).unwrap();
+    assert_eq!(abandoned["protocol"]["name"], "QUIC");
+    assert_eq!(abandoned["quic"]["version"], "Ver-Negotiation");
+    assert_eq!(abandoned["tls"], Value::Null);
+}

@@ -1,18 +1,39 @@
-//! QUIC dissector: the TLS ClientHello inside the client's Initial packets.
+//! QUIC dissector: the TLS hellos inside the Initial packets of both sides.
 //!
 //! Initial packets are encrypted with keys anyone can derive from the Destination Connection ID
-//! the client chose (RFC 9001 §5.2; RFC 9369 §3.3 for QUIC v2). So: read the long header
-//! (RFC 9000 §17.2.2), derive the client's Initial keys, remove header protection (AES-128-ECB
-//! mask, RFC 9001 §5.4), open the payload (AES-128-GCM, §5.3), collect CRYPTO frames into a
-//! bounded buffer by offset (a ClientHello may span several packets, and browsers send its
+//! the client chose (RFC 9001 §5.2; RFC 9369 §3.3 for QUIC v2): the client's packets with the
+//! secret labelled `client in`, the server's with `server in`, both from that same DCID. So: read
+//! the long header (RFC 9000 §17.2.2), derive the client's Initial keys, remove header protection
+//! (AES-128-ECB mask, RFC 9001 §5.4), open the payload (AES-128-GCM, §5.3), collect CRYPTO frames
+//! into a bounded buffer by offset (a ClientHello may span several packets, and browsers send its
 //! pieces out of order), and hand the finished ClientHello to the TLS parser: SNI, ALPN, client
-//! version and JA4 (`q`). The server's packets are not read. Google's Q050, T050 and T051 protect
-//! their Initials the same way with salts of their own (Chromium's `InitialSaltForVersion`) and
-//! gQUIC frame types; Q050's CRYPTO stream is a QUIC-crypto CHLO (server name, user agent) rather
-//! than TLS.
+//! version and JA4 (`q`). Then the server's first Initial is opened the same way with the
+//! server's keys, and its ServerHello handed to the TLS ServerHello parser: negotiated TLS version,
+//! cipher suite and JA3S, as for TLS over TCP (a HelloRetryRequest first counts as there).
 //!
-//! Allocation: a per-flow scratch buffer for in-place decryption and the CRYPTO buffer, each
-//! allocated once, on the first Initial; nothing per packet.
+//! The server's ALPN is not among them: TLS 1.3 sends it in EncryptedExtensions, which QUIC
+//! carries in Handshake packets, protected with keys from the (EC)DHE exchange (RFC 9001 §4.1.4)
+//! that no observer can derive. A QUIC flow's `tls.alpn_negotiated` stays empty (a ServerHello
+//! that did carry one would fill it).
+//!
+//! Version negotiation (RFC 9000 §6, §17.2.1): a client may open with a version reserved to force
+//! it (0x?a?a?a?a, RFC 9000 §15); its packet cannot be opened, but the flow is QUIC with that
+//! version (named `Ver-Negotiation`, as nDPI names it) until the client's Initial in a version
+//! the server listed opens, whose version the flow then reports, as nDPI does. A client Initial
+//! that opens only with keys derived afresh (after the server's Version Negotiation or Retry,
+//! RFC 9000 §17.2.5) starts the connection again: its DCID keys the server's Initial. Once a
+//! ClientHello is read the flow keeps that Initial's version, as nDPI does (nDPI's quic-28.pcap:
+//! a draft-28 client told by Version Negotiation to use draft 27 is `Draft-28`). A server Initial
+//! in another version than the client's (compatible version negotiation, RFC 9368 §4) is opened
+//! in its own version; the flow keeps the client's.
+//!
+//! Google's Q050, T050 and T051 protect their Initials the same way with salts of their own
+//! (Chromium's `InitialSaltForVersion`) and gQUIC frame types; Q050's CRYPTO stream is a
+//! QUIC-crypto CHLO (server name, user agent) rather than TLS, and its server's answer is not read.
+//!
+//! Allocation: a per-flow scratch buffer for in-place decryption and the CRYPTO buffer (the
+//! client's stream, then the server's), each allocated once, on the first Initial; nothing per
+//! packet. Both go when detection ends.
 
 use aes::cipher::{generic_array::GenericArray, BlockEncrypt, KeyInit};
 use aes::Aes128;
@@ -22,7 +43,7 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 
 use super::reader::Reader;
-use super::tls::{self, Transport};
+use super::tls::{self, ServerAnswer, Transport};
 use super::{protocol, Direction, Dissector, Parsed, Ports, Probe, Segment, Skip, Transports};
 use crate::facts::FlowFacts;
 
@@ -36,6 +57,19 @@ const MAX_PACKET: usize = 4096;
 
 /// Initial packets from the client tried before giving up on the flow.
 const MAX_INITIALS: u8 = 8;
+
+/// Datagrams after the ClientHello within which the server's ServerHello must come; after them
+/// the flow keeps what the client said (a capture of one direction, a server that never answers).
+/// A Version Negotiation or Retry packet starts the count again.
+const MAX_WAIT: u8 = 16;
+
+/// RFC 9000 §14.1: a client pads every datagram carrying an Initial to at least 1200 bytes, and a
+/// server answers a smaller one with nothing, Version Negotiation included.
+const MIN_CLIENT_DATAGRAM: usize = 1200;
+
+/// TLS handshake message types (RFC 8446 §4).
+const CLIENT_HELLO: u8 = 1;
+const SERVER_HELLO: u8 = 2;
 
 const TAG_LEN: usize = 16;
 const SAMPLE_LEN: usize = 16;
@@ -124,6 +158,11 @@ const MVFST_EXP: u32 = 0xface_b00e;
 pub const VERSION_1: u32 = 0x0000_0001;
 pub const VERSION_2: u32 = 0x6b33_43cf;
 
+/// RFC 9000 §15: versions 0x?a?a?a?a are reserved to force version negotiation.
+pub fn forces_negotiation(version: u32) -> bool {
+    version & 0x0f0f_0f0f == 0x0a0a_0a0a
+}
+
 fn version_params(version: u32) -> Option<VersionParams> {
     let handshake = match version {
         Q050 => Handshake::GoogleChlo,
@@ -145,11 +184,13 @@ fn version_params(version: u32) -> Option<VersionParams> {
     Some(VersionParams { version, salt, initial_type, labels, handshake })
 }
 
-/// The version as nDPI spells it: `V-1`, `V-2`, `Draft-29`; other values in hex.
+/// The version as nDPI spells it: `V-1`, `V-2`, `Draft-29`, `Ver-Negotiation` for the versions
+/// reserved to force version negotiation; other values in hex.
 pub fn version_name(version: u32) -> String {
     match version {
         VERSION_1 => "V-1".into(),
         VERSION_2 => "V-2".into(),
+        v if forces_negotiation(v) => "Ver-Negotiation".into(),
         v if v >> 8 == 0xff_0000 => format!("Draft-{}", v & 0xff),
         MVFST_22 => "MVFST-22".into(),
         MVFST_27 => "MVFST-27".into(),
@@ -200,8 +241,9 @@ fn key_material(params: &VersionParams, dcid: &[u8], side: &[u8]) -> Option<KeyM
     Some(m)
 }
 
-fn client_keys(params: &VersionParams, dcid: &[u8]) -> Option<InitialKeys> {
-    let m = key_material(params, dcid, b"client in")?;
+/// Keys of one side's Initial packets (`b"client in"` or `b"server in"`, RFC 9001 §5.2).
+fn initial_keys(params: &VersionParams, dcid: &[u8], side: &[u8]) -> Option<InitialKeys> {
+    let m = key_material(params, dcid, side)?;
     Some(InitialKeys {
         aead: Aes128Gcm::new_from_slice(&m.key).ok()?,
         iv: m.iv,
@@ -226,8 +268,15 @@ enum LongPacket<'a> {
     Initial(InitialPacket<'a>),
     /// Some other long-header packet of a known version and length (0-RTT, Handshake).
     Other(usize),
-    /// A short header, a Retry or Version Negotiation packet, or bytes that do not parse: the
-    /// rest of the datagram is not read.
+    /// RFC 9000 §17.2.1: the versions a server speaks, answering a packet of another version.
+    /// Its Source Connection ID copies the Destination Connection ID of that packet.
+    Negotiation { scid: &'a [u8] },
+    /// A client's packet in a version reserved to force version negotiation: only the
+    /// version-independent header (RFC 8999 §5.1) can be read.
+    ForcingNegotiation { version: u32, dcid: &'a [u8] },
+    /// RFC 9000 §17.2.5: the server asks the client to start again with a new DCID.
+    Retry,
+    /// A short header, or bytes that do not parse: the rest of the datagram is not read.
     End,
 }
 
@@ -243,14 +292,22 @@ fn long_packet(data: &[u8]) -> LongPacket<'_> {
         let dcid_len = usize::from(r.u8()?);
         let dcid = r.take(dcid_len).filter(|c| c.len() <= MAX_CID)?;
         let scid_len = usize::from(r.u8()?);
-        r.take(scid_len).filter(|c| c.len() <= MAX_CID)?;
+        let scid = r.take(scid_len).filter(|c| c.len() <= MAX_CID)?;
+        if version == 0 {
+            // The rest of the datagram lists versions, four bytes each.
+            let versions = data.get(r.position()..)?;
+            return (!versions.is_empty() && versions.len() % 4 == 0).then_some(LongPacket::Negotiation { scid });
+        }
+        if forces_negotiation(version) {
+            return Some(LongPacket::ForcingNegotiation { version, dcid });
+        }
         let params = version_params(version)?;
         let kind = (first >> 4) & 0x03;
         let initial = kind == params.initial_type;
         // Retry: 0b11 in v1, 0b00 in v2 (RFC 9369 §3.2); it has no Length field.
         let retry = kind == if version == VERSION_2 { 0 } else { 3 };
         if retry {
-            return None;
+            return Some(LongPacket::Retry);
         }
         if initial {
             let token = r.varint_usize()?;
@@ -266,6 +323,27 @@ fn long_packet(data: &[u8]) -> LongPacket<'_> {
         })
     };
     parse().unwrap_or(LongPacket::End)
+}
+
+/// The long-header packets coalesced in a datagram (RFC 9000 §12.2), each with the bytes from its
+/// start. The walk ends after a packet whose end it cannot know (Version Negotiation, Retry, a
+/// version it does not know, a short header).
+fn coalesced(datagram: &[u8]) -> impl Iterator<Item = (LongPacket<'_>, &[u8])> {
+    let mut rest = datagram;
+    std::iter::from_fn(move || {
+        let here = rest;
+        if here.is_empty() {
+            return None;
+        }
+        let packet = long_packet(here);
+        let len = match &packet {
+            LongPacket::Initial(initial) => initial.len,
+            LongPacket::Other(len) => *len,
+            _ => here.len(),
+        };
+        rest = here.get(len.max(1)..).unwrap_or_default();
+        Some((packet, here))
+    })
 }
 
 /// The CRYPTO stream's first [`CRYPTO_LIMIT`] bytes and which of them have arrived.
@@ -305,21 +383,31 @@ impl CryptoStream {
                 || self.have.get(end / 64).is_some_and(|&w| w | !((1u64 << (end % 64)) - 1) == u64::MAX))
     }
 
-    /// Where the ClientHello stands: complete (its body), still arriving, or impossible.
-    fn client_hello(&self) -> HelloState<'_> {
-        if !self.has_prefix(4) {
-            return HelloState::Partial;
-        }
-        let header = self.data.get(..4).unwrap_or_default();
-        let (Some(&kind), Some(len)) = (header.first(), header.get(1..4)) else {
-            return HelloState::Partial;
-        };
-        let len = len.iter().fold(0usize, |acc, &b| acc << 8 | usize::from(b));
-        if kind != 1 || 4 + len > CRYPTO_LIMIT {
+    /// Forget what has arrived: the stream starts again (the server's, or a new connection's).
+    fn clear(&mut self) {
+        self.have.fill(0);
+    }
+
+    /// Where the handshake message of type `kind` starting at offset `at` stands: complete (its
+    /// body), still arriving, or impossible (another message, or beyond the limit).
+    fn message(&self, at: usize, kind: u8) -> HelloState<'_> {
+        let body_at = at.saturating_add(4);
+        if body_at > CRYPTO_LIMIT {
             return HelloState::Bad;
         }
-        match self.data.get(4..4 + len) {
-            Some(body) if self.has_prefix(4 + len) => HelloState::Complete(body),
+        if !self.has_prefix(body_at) {
+            return HelloState::Partial;
+        }
+        let header = self.data.get(at..body_at).unwrap_or_default();
+        let (Some(&found), Some(len)) = (header.first(), header.get(1..4)) else {
+            return HelloState::Partial;
+        };
+        let end = body_at + len.iter().fold(0usize, |acc, &b| acc << 8 | usize::from(b));
+        if found != kind || end > CRYPTO_LIMIT {
+            return HelloState::Bad;
+        }
+        match self.data.get(body_at..end) {
+            Some(body) if self.has_prefix(end) => HelloState::Complete(body),
             _ => HelloState::Partial,
         }
     }
@@ -360,19 +448,52 @@ enum HelloState<'a> {
     Bad,
 }
 
+/// A connection ID (at most 20 bytes, RFC 9000 §17.2), kept inline.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct ConnectionId {
+    len: u8,
+    bytes: [u8; MAX_CID],
+}
+
+impl ConnectionId {
+    fn new(id: &[u8]) -> Self {
+        let mut cid = ConnectionId::default();
+        if let (Some(dst), Ok(len)) = (cid.bytes.get_mut(..id.len()), u8::try_from(id.len())) {
+            dst.copy_from_slice(id);
+            cid.len = len;
+        }
+        cid
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    }
+}
+
 /// Per-flow QUIC state.
 #[derive(Default)]
 pub struct QuicDissector {
-    /// The direction the client's Initial packets travel, once one has been opened.
+    /// The direction the client's Initial packets travel, once one has been opened (or one in a
+    /// version forcing negotiation has been seen).
     client: Option<Direction>,
     /// Keys of the client's Initial packets, from the first one opened.
     keys: Option<(u32, InitialKeys)>,
+    /// The Destination Connection ID those keys come from; the server's come from it too.
+    dcid: ConnectionId,
     /// What the opened Initials carry (from their version).
     handshake: Option<Handshake>,
     /// Decryption happens in place, in this copy of one packet.
     scratch: Vec<u8>,
+    /// The client's CRYPTO stream until its hello is read, then the server's.
     crypto: Option<CryptoStream>,
     initials_tried: u8,
+    /// Once the ClientHello is read: where the server's next handshake message starts in its
+    /// CRYPTO stream (0, or after a HelloRetryRequest).
+    server_at: Option<usize>,
+    /// The server sent a HelloRetryRequest.
+    hello_retry: bool,
+    /// Datagrams since the ClientHello (or since the server's Version Negotiation or Retry).
+    waited: u8,
     outcome: Option<Parsed>,
 }
 
@@ -382,6 +503,8 @@ impl std::fmt::Debug for QuicDissector {
             .field("client", &self.client)
             .field("version", &self.keys.as_ref().map(|k| k.0))
             .field("initials_tried", &self.initials_tried)
+            .field("server_at", &self.server_at)
+            .field("waited", &self.waited)
             .field("outcome", &self.outcome)
             .finish_non_exhaustive()
     }
@@ -397,7 +520,8 @@ impl Dissector for QuicDissector {
     /// Certain for a UDP datagram that opens with a long-header packet of a version we know
     /// (fixed bit set, connection IDs of legal length, length within the datagram). Not only
     /// Initials: a capture may show a client's 0-RTT packet before its Initial (nDPI's
-    /// quic_0RTT.pcap does).
+    /// quic_0RTT.pcap does). Also a client's first datagram in a version that forces version
+    /// negotiation, padded as a client pads its Initials.
     fn probe(segment: &Segment<'_>) -> Probe {
         if segment.tcp_seq.is_some() {
             return Probe::NotForUs;
@@ -406,6 +530,7 @@ impl Dissector for QuicDissector {
         let fixed = p.first().is_some_and(|&b| b & 0xc0 == 0xc0);
         match long_packet(p) {
             LongPacket::Initial(_) | LongPacket::Other(_) if fixed => Probe::Certain,
+            LongPacket::ForcingNegotiation { .. } if fixed && p.len() >= MIN_CLIENT_DATAGRAM => Probe::Certain,
             _ => Probe::NotForUs,
         }
     }
@@ -418,39 +543,60 @@ impl Dissector for QuicDissector {
             return self.finish(Parsed::Skipped(Skip::WrongTransport));
         }
         if self.client.is_some_and(|c| c != segment.direction) {
-            return Parsed::Continue; // the server's packets are not read
+            return self.server_datagram(segment.payload, facts);
+        }
+        if self.server_at.is_some() {
+            return self.client_after_hello(segment.payload);
         }
         let claimed_before = self.client.is_some();
-        let mut rest = segment.payload;
-        while !rest.is_empty() {
-            let len = match long_packet(rest) {
+        let version_before = facts.quic_version;
+        for (packet, bytes) in coalesced(segment.payload) {
+            match packet {
                 LongPacket::Initial(packet) => {
-                    if self.open_initial(rest, &packet) && self.client.is_none() {
-                        self.client = Some(segment.direction);
-                        facts.protocol = protocol::QUIC;
-                        facts.quic_version = packet.params.version;
-                        self.handshake = Some(packet.params.handshake);
+                    if let Some(fresh) = self.open_client_initial(bytes, &packet, true) {
+                        if self.client.is_none() {
+                            self.client = Some(segment.direction);
+                            facts.protocol = protocol::QUIC;
+                        }
+                        if fresh {
+                            facts.quic_version = packet.params.version;
+                            self.handshake = Some(packet.params.handshake);
+                        }
                     }
-                    packet.len
                 }
-                LongPacket::Other(len) => len,
-                LongPacket::End => break,
-            };
-            rest = rest.get(len.max(1)..).unwrap_or_default();
+                LongPacket::ForcingNegotiation { version, dcid } => {
+                    self.initials_tried = self.initials_tried.saturating_add(1);
+                    if self.client.is_none() && segment.payload.len() >= MIN_CLIENT_DATAGRAM {
+                        self.client = Some(segment.direction);
+                        self.dcid = ConnectionId::new(dcid);
+                        facts.protocol = protocol::QUIC;
+                        facts.quic_version = version;
+                    }
+                }
+                _ => {}
+            }
         }
         let chlo = self.handshake == Some(Handshake::GoogleChlo);
-        let state = self.crypto.as_ref().map(|c| if chlo { c.chlo() } else { c.client_hello() });
+        let state = self.crypto.as_ref().map(|c| if chlo { c.chlo() } else { c.message(0, CLIENT_HELLO) });
         match state {
-            Some(HelloState::Complete(body)) => {
-                let parsed = if chlo {
-                    super::gquic::record_chlo(body, facts)
-                } else {
-                    tls::record_client_hello(body, Transport::Quic, facts)
-                };
+            Some(HelloState::Complete(body)) if chlo => {
+                let parsed = super::gquic::record_chlo(body, facts);
                 self.finish(if parsed { Parsed::Done } else { Parsed::Skipped(Skip::Malformed) })
             }
+            Some(HelloState::Complete(body)) => {
+                if !tls::record_client_hello(body, Transport::Quic, facts) {
+                    return self.finish(Parsed::Skipped(Skip::Malformed));
+                }
+                // The server's Initial is next: its CRYPTO stream takes the buffer's place.
+                self.server_at = Some(0);
+                self.waited = 0;
+                if let Some(crypto) = self.crypto.as_mut() {
+                    crypto.clear();
+                }
+                Parsed::Updated
+            }
             Some(HelloState::Bad) => self.finish(Parsed::Skipped(Skip::Malformed)),
-            _ if !claimed_before && self.client.is_some() => Parsed::Updated,
+            _ if (!claimed_before && self.client.is_some()) || facts.quic_version != version_before => Parsed::Updated,
             _ if self.initials_tried >= MAX_INITIALS => self.finish(Parsed::Skipped(Skip::NotFound)),
             _ => Parsed::Continue,
         }
@@ -466,36 +612,135 @@ impl QuicDissector {
         outcome
     }
 
-    /// Decrypt one Initial packet (the first `packet.len` bytes of `data`) and take its CRYPTO
-    /// frames. False when it does not open with the client's keys.
-    fn open_initial(&mut self, data: &[u8], packet: &InitialPacket<'_>) -> bool {
-        self.initials_tried = self.initials_tried.saturating_add(1);
-        let Some(bytes) = data.get(..packet.len).filter(|b| b.len() <= MAX_PACKET) else {
-            return false;
-        };
-        // The client's first Initial fixes the keys (RFC 9001 §5.2). A Retry makes the client
-        // start again with a new DCID, so keys that fail are derived again from this packet.
-        let version = packet.params.version;
-        let stored = self.keys.as_ref().filter(|(v, _)| *v == version).map(|(_, k)| k.clone());
-        for keys in [stored, None] {
-            let keys = match keys {
-                Some(keys) => keys,
-                None => match client_keys(&packet.params, packet.dcid) {
-                    Some(keys) => keys,
-                    None => return false,
-                },
-            };
-            self.scratch.clear();
-            self.scratch.extend_from_slice(bytes);
-            if let Some(frames) = unprotect(&keys, &mut self.scratch, packet.pn_offset) {
-                let crypto = self.crypto.get_or_insert_with(CryptoStream::new);
-                take_crypto_frames(frames, packet.params.handshake != Handshake::Tls, crypto);
-                self.keys = Some((version, keys));
-                return true;
+    /// A client datagram once its ClientHello is read. Its Initials are opened only to see
+    /// whether one starts the connection again (after a Version Negotiation or a Retry): then the
+    /// server's Initial is keyed from its DCID, in its version. The flow's version stays the one
+    /// of the ClientHello read, as nDPI reports it.
+    fn client_after_hello(&mut self, payload: &[u8]) -> Parsed {
+        let mut restarted = false;
+        for (packet, bytes) in coalesced(payload) {
+            if let LongPacket::Initial(packet) = packet {
+                restarted |= self.open_client_initial(bytes, &packet, false) == Some(true);
             }
         }
-        false
+        if restarted {
+            // The server answers the new attempt from the start of its CRYPTO stream.
+            self.server_at = Some(0);
+            self.hello_retry = false;
+            if let Some(crypto) = self.crypto.as_mut() {
+                crypto.clear();
+            }
+            self.waited = 0;
+        }
+        self.wait()
     }
+
+    /// A server datagram: Version Negotiation, Retry, or Initial (with Handshake packets after
+    /// it). Before the ClientHello is read only the first two count.
+    fn server_datagram(&mut self, payload: &[u8], facts: &mut FlowFacts) -> Parsed {
+        let mut restart = false;
+        for (packet, bytes) in coalesced(payload) {
+            match packet {
+                LongPacket::Initial(packet) if self.server_at.is_some() => self.open_server_initial(bytes, &packet),
+                // The client starts again: with a version listed here, or with the Retry's
+                // connection ID as its DCID.
+                LongPacket::Negotiation { scid } => restart = scid == self.dcid.as_slice(),
+                LongPacket::Retry => restart = true,
+                _ => {}
+            }
+        }
+        let Some(at) = self.server_at else {
+            return Parsed::Continue;
+        };
+        if restart {
+            self.waited = 0;
+            return Parsed::Continue;
+        }
+        match self.crypto.as_ref().map(|c| c.message(at, SERVER_HELLO)) {
+            Some(HelloState::Complete(body)) => {
+                let end = at + 4 + body.len();
+                match tls::record_server_hello(body, Transport::Quic, self.hello_retry, facts) {
+                    Some(ServerAnswer::RetryRequest) => {
+                        // The real ServerHello follows in the stream, after the client's second
+                        // ClientHello.
+                        self.hello_retry = true;
+                        self.server_at = Some(end);
+                        Parsed::Updated
+                    }
+                    // The handshake's version and cipher are known.
+                    Some(ServerAnswer::Hello { .. }) => self.finish(Parsed::Done),
+                    // A malformed ServerHello, or a second HelloRetryRequest: what the client said
+                    // stands.
+                    None => self.finish(Parsed::Done),
+                }
+            }
+            Some(HelloState::Bad) => self.finish(Parsed::Done),
+            _ => self.wait(),
+        }
+    }
+
+    /// One more datagram without the ServerHello.
+    fn wait(&mut self) -> Parsed {
+        self.waited = self.waited.saturating_add(1);
+        if self.waited >= MAX_WAIT {
+            self.finish(Parsed::Done)
+        } else {
+            Parsed::Continue
+        }
+    }
+
+    /// Decrypt one Initial packet of the client (the first `packet.len` bytes of `data`) and,
+    /// with `take_crypto`, take its CRYPTO frames. `None` when it does not open with the client's
+    /// keys; `Some(true)` when it opened only with keys derived from its own DCID and version:
+    /// the connection's first Initial, or a new attempt.
+    fn open_client_initial(&mut self, data: &[u8], packet: &InitialPacket<'_>, take_crypto: bool) -> Option<bool> {
+        self.initials_tried = self.initials_tried.saturating_add(1);
+        let bytes = data.get(..packet.len).filter(|b| b.len() <= MAX_PACKET)?;
+        let version = packet.params.version;
+        let google = packet.params.handshake != Handshake::Tls;
+        // The client's first Initial fixes the keys (RFC 9001 §5.2). A Retry or a Version
+        // Negotiation makes the client start again with a new DCID or version, so keys that fail
+        // are derived again from this packet.
+        if let Some((_, keys)) = self.keys.as_ref().filter(|(v, _)| *v == version) {
+            if let Some(frames) = unprotect(keys, refill(&mut self.scratch, bytes), packet.pn_offset) {
+                if take_crypto {
+                    take_crypto_frames(frames, google, self.crypto.get_or_insert_with(CryptoStream::new));
+                }
+                return Some(false);
+            }
+        }
+        let keys = initial_keys(&packet.params, packet.dcid, b"client in")?;
+        let frames = unprotect(&keys, refill(&mut self.scratch, bytes), packet.pn_offset)?;
+        if take_crypto {
+            let crypto = self.crypto.get_or_insert_with(CryptoStream::new);
+            crypto.clear(); // a new attempt's CRYPTO stream starts again
+            take_crypto_frames(frames, google, crypto);
+        }
+        self.keys = Some((version, keys));
+        self.dcid = ConnectionId::new(packet.dcid);
+        Some(true)
+    }
+
+    /// Decrypt one Initial packet of the server with keys from the client's DCID (RFC 9001 §5.2)
+    /// in the packet's own version, and take its CRYPTO frames. A server may answer in another
+    /// version than the client's Initial (compatible version negotiation, RFC 9368 §4; nDPI's
+    /// quic-28.pcap shows a draft-28 client answered in draft 27, which has the same keys): the
+    /// flow keeps reporting the client's version, as nDPI does.
+    fn open_server_initial(&mut self, data: &[u8], packet: &InitialPacket<'_>) {
+        let Some(bytes) = data.get(..packet.len).filter(|b| b.len() <= MAX_PACKET) else { return };
+        let Some(keys) = initial_keys(&packet.params, self.dcid.as_slice(), b"server in") else { return };
+        let Some(frames) = unprotect(&keys, refill(&mut self.scratch, bytes), packet.pn_offset) else { return };
+        if let Some(crypto) = self.crypto.as_mut() {
+            take_crypto_frames(frames, packet.params.handshake != Handshake::Tls, crypto);
+        }
+    }
+}
+
+/// `scratch` holding a copy of `bytes`, to decrypt in place (its capacity is kept).
+fn refill<'a>(scratch: &'a mut Vec<u8>, bytes: &[u8]) -> &'a mut [u8] {
+    scratch.clear();
+    scratch.extend_from_slice(bytes);
+    scratch
 }
 
 /// Remove header protection and decrypt a packet in place (RFC 9001 §5.3, §5.4.1, §5.4.2);
@@ -580,6 +825,7 @@ fn skip_ack(r: &mut Reader<'_>, ecn: bool) -> Option<()> {
 mod tests {
     use super::*;
     use crate::dissect::testing::hex;
+    use crate::facts::finality::Final;
     use crate::facts::Direction::{Forward, Reverse};
     use proptest::prelude::*;
 
@@ -651,24 +897,12 @@ mod tests {
         v
     }
 
-    /// A client Initial packet carrying `frames`, padded, protected with keys from `dcid`.
-    fn protect(version: u32, dcid: &[u8], pn: u32, frames: &[u8]) -> Vec<u8> {
-        let params = version_params(version).unwrap();
-        let m = key_material(&params, dcid, b"client in").unwrap();
-        let mut payload = frames.to_vec();
-        payload.resize(payload.len().max(1150), 0); // PADDING
-        let pn_len = 2;
-        let mut header = vec![0xc0 | params.initial_type << 4 | (pn_len as u8 - 1)];
-        header.extend(version.to_be_bytes());
-        header.push(dcid.len() as u8);
-        header.extend_from_slice(dcid);
-        header.extend([4, 1, 2, 3, 4]); // SCID
-        header.push(0); // no token
-        header.extend(varint(pn_len + payload.len() + TAG_LEN));
-        let pn_offset = header.len();
-        header.extend(((pn & 0xffff) as u16).to_be_bytes());
+    /// Protect a packet whose unprotected `header` ends with its `pn_len`-byte packet number:
+    /// AEAD over the payload, then header protection (RFC 9001 §5.3, §5.4).
+    fn seal(m: &KeyMaterial, header: Vec<u8>, pn_len: usize, pn: u64, mut payload: Vec<u8>) -> Vec<u8> {
+        let pn_offset = header.len() - pn_len;
         let mut nonce = m.iv;
-        for (n, p) in nonce.iter_mut().rev().zip(u64::from(pn).to_be_bytes().iter().rev()) {
+        for (n, p) in nonce.iter_mut().rev().zip(pn.to_be_bytes().iter().rev()) {
             *n ^= p;
         }
         let aead = Aes128Gcm::new_from_slice(&m.key).unwrap();
@@ -686,14 +920,89 @@ mod tests {
         packet
     }
 
+    /// The client's source connection ID in these tests; the server's Initials are sent to it.
+    const CLIENT_SCID: [u8; 4] = [1, 2, 3, 4];
+    const SERVER_SCID: [u8; 8] = [0x5e; 8];
+
+    /// An Initial packet of `version` carrying `frames`, padded to `min_payload`, protected with
+    /// the keys of `side` derived from `key_dcid`, with `dcid` and `scid` in its header.
+    #[allow(clippy::too_many_arguments)]
+    fn protect_as(
+        side: &[u8],
+        version: u32,
+        key_dcid: &[u8],
+        dcid: &[u8],
+        scid: &[u8],
+        pn: u32,
+        frames: &[u8],
+        min_payload: usize,
+    ) -> Vec<u8> {
+        let params = version_params(version).unwrap();
+        let m = key_material(&params, key_dcid, side).unwrap();
+        let mut payload = frames.to_vec();
+        payload.resize(payload.len().max(min_payload), 0); // PADDING
+        let pn_len = 2;
+        let mut header = vec![0xc0 | params.initial_type << 4 | (pn_len as u8 - 1)];
+        header.extend(version.to_be_bytes());
+        header.push(dcid.len() as u8);
+        header.extend_from_slice(dcid);
+        header.push(scid.len() as u8);
+        header.extend_from_slice(scid);
+        header.push(0); // no token
+        header.extend(varint(pn_len + payload.len() + TAG_LEN));
+        header.extend(((pn & 0xffff) as u16).to_be_bytes());
+        seal(&m, header, pn_len, u64::from(pn), payload)
+    }
+
+    /// A client Initial packet carrying `frames`, padded, protected with keys from `dcid`.
+    fn protect(version: u32, dcid: &[u8], pn: u32, frames: &[u8]) -> Vec<u8> {
+        protect_as(b"client in", version, dcid, dcid, &CLIENT_SCID, pn, frames, 1150)
+    }
+
+    /// A server Initial packet carrying `frames`, protected with the server's keys from the
+    /// client's DCID `key_dcid`.
+    fn server_initial(version: u32, key_dcid: &[u8], pn: u32, frames: &[u8]) -> Vec<u8> {
+        protect_as(b"server in", version, key_dcid, &CLIENT_SCID, &SERVER_SCID, pn, frames, 20)
+    }
+
+    fn ext(kind: u16, data: &[u8]) -> Vec<u8> {
+        let mut v = kind.to_be_bytes().to_vec();
+        v.extend((data.len() as u16).to_be_bytes());
+        v.extend_from_slice(data);
+        v
+    }
+
+    /// A ServerHello handshake message (header included) choosing TLS 1.3 and `cipher`, with a
+    /// key share and `more` extensions.
+    fn server_hello(random: [u8; 32], cipher: u16, more: &[u8]) -> Vec<u8> {
+        let mut exts = ext(43, &[0x03, 0x04]);
+        exts.extend(ext(51, &[&[0x00, 0x1d, 0x00, 0x20][..], &[9; 32]].concat()));
+        exts.extend_from_slice(more);
+        let mut body = vec![0x03, 0x03];
+        body.extend(random);
+        body.push(0); // legacy_session_id_echo: empty in QUIC (RFC 9001 §8.4)
+        body.extend(cipher.to_be_bytes());
+        body.push(0);
+        body.extend((exts.len() as u16).to_be_bytes());
+        body.extend(exts);
+        handshake(2, &body)
+    }
+
+    /// A handshake message: type, 24-bit length, body (RFC 8446 §4).
+    fn handshake(kind: u8, body: &[u8]) -> Vec<u8> {
+        let mut msg = vec![kind, 0];
+        msg.extend((body.len() as u16).to_be_bytes());
+        msg.extend_from_slice(body);
+        msg
+    }
+
+    /// RFC 8446 §4.1.3: the random of a HelloRetryRequest.
+    fn retry_random() -> [u8; 32] {
+        hex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c").try_into().unwrap()
+    }
+
     /// A ClientHello handshake message (header included) as QUIC clients send it.
     fn client_hello() -> Vec<u8> {
-        fn ext(kind: u16, data: &[u8]) -> Vec<u8> {
-            let mut v = kind.to_be_bytes().to_vec();
-            v.extend((data.len() as u16).to_be_bytes());
-            v.extend_from_slice(data);
-            v
-        }
         let host = b"quic.example.net";
         let mut sni = vec![0, (host.len() + 3) as u8, 0, 0, host.len() as u8];
         sni.extend_from_slice(host);
@@ -715,10 +1024,7 @@ mod tests {
         body.extend([1, 0]);
         body.extend((exts.len() as u16).to_be_bytes());
         body.extend(exts);
-        let mut msg = vec![1, 0];
-        msg.extend((body.len() as u16).to_be_bytes());
-        msg.extend(body);
-        msg
+        handshake(1, &body)
     }
 
     fn segment(direction: Direction, payload: &[u8]) -> Segment<'_> {
@@ -744,7 +1050,7 @@ mod tests {
             let packet = protect(version, &dcid, 0, &crypto_frame(0, &client_hello()));
             assert_eq!(QuicDissector::probe(&segment(Forward, &packet)), Probe::Certain);
             let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
-            assert_eq!(d.parse(&segment(Forward, &packet), &mut f), Parsed::Done, "{version:#x}");
+            assert_eq!(d.parse(&segment(Forward, &packet), &mut f), Parsed::Updated, "{version:#x}");
             assert_client_facts(&f, version);
         }
     }
@@ -765,7 +1071,7 @@ mod tests {
         // A server packet (keys from another DCID) is not read.
         let server = protect(VERSION_1, &[9; 8], 0, &crypto_frame(0, b"\x02\x00\x00\x01\x00"));
         assert_eq!(d.parse(&segment(Forward, &server), &mut f), Parsed::Continue);
-        assert_eq!(d.parse(&segment(Reverse, &second), &mut f), Parsed::Done);
+        assert_eq!(d.parse(&segment(Reverse, &second), &mut f), Parsed::Updated);
         assert_client_facts(&f, VERSION_1);
     }
 
@@ -776,7 +1082,7 @@ mod tests {
         let mut datagram = protect(VERSION_1, &dcid, 0, &crypto_frame(0, &hello[..50]));
         datagram.extend(protect(VERSION_1, &dcid, 1, &crypto_frame(50, &hello[50..])));
         let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
-        assert_eq!(d.parse(&segment(Forward, &datagram), &mut f), Parsed::Done);
+        assert_eq!(d.parse(&segment(Forward, &datagram), &mut f), Parsed::Updated);
         assert_client_facts(&f, VERSION_1);
 
         let mut broken = protect(VERSION_1, &dcid, 0, &crypto_frame(0, &hello));
@@ -796,7 +1102,7 @@ mod tests {
         let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
         assert_eq!(d.parse(&segment(Forward, &zero_rtt), &mut f), Parsed::Continue);
         let initial = protect(VERSION_1, &[1; 8], 0, &crypto_frame(0, &client_hello()));
-        assert_eq!(d.parse(&segment(Forward, &initial), &mut f), Parsed::Done);
+        assert_eq!(d.parse(&segment(Forward, &initial), &mut f), Parsed::Updated);
         assert_client_facts(&f, VERSION_1);
     }
 
@@ -900,7 +1206,7 @@ mod tests {
         let packet = hex(T051_INITIAL);
         assert_eq!(QuicDissector::probe(&segment(Forward, &packet)), Probe::Certain);
         let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
-        assert_eq!(d.parse(&segment(Forward, &packet), &mut f), Parsed::Done);
+        assert_eq!(d.parse(&segment(Forward, &packet), &mut f), Parsed::Updated);
         assert_eq!(version_name(f.quic_version), "T051");
         assert_eq!(f.tls.sni(), Some("www.google.com"));
         assert_eq!(f.tls.alpn().iter().collect::<Vec<_>>(), ["h3-T051"]);
@@ -949,6 +1255,290 @@ mod tests {
         let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
         assert_eq!(d.parse(&segment(Forward, &ietf), &mut f), Parsed::Updated);
         assert_eq!(f.tls.sni(), None);
+    }
+
+    // ---- the server's Initial ----
+
+    /// RFC 9001 Appendix A.2: the CRYPTO frame of the client's Initial (a ClientHello for
+    /// example.com offering ALPN `alpn`), and its unprotected header (packet number 2 in four
+    /// bytes).
+    const RFC9001_A2_FRAME: &str = concat!(
+        "060040f1010000ed0303ebf8fa56f12939b9584a3896472ec40bb863cfd3e86804fe3a47f06a2b69484c000004",
+        "13011302010000c000000010000e00000b6578616d706c652e636f6dff01000100000a00080006001d00170018",
+        "00100007000504616c706e000500050100000000003300260024001d00209370b2c9caa47fbabaf4559fedba75",
+        "3de171fa71f50f1ce15d43e994ec74d748002b0003020304000d0010000e040305030603020308040805080600",
+        "2d00020101001c00024001003900320408ffffffffffffffff05048000ffff07048000ffff0801100104800075",
+        "300901100f088394c8f03e51570806048000ffff",
+    );
+    const RFC9001_A2_HEADER: &str = "c300000001088394c8f03e5157080000449e00000002";
+
+    /// RFC 9001 Appendix A.3: the server's Initial (a ServerHello choosing TLS_AES_128_GCM_SHA256,
+    /// with key_share and supported_versions), protected with the server's keys from the client's
+    /// DCID.
+    const RFC9001_A3_PACKET: &str = concat!(
+        "cf000000010008f067a5502a4262b5004075c0d95a482cd0991cd25b0aac406a5816b6394100f37a1c69797554",
+        "780bb38cc5a99f5ede4cf73c3ec2493a1839b3dbcba3f6ea46c5b7684df3548e7ddeb9c3bf9c73cc3f3bded74b",
+        "562bfb19fb84022f8ef4cdd93795d77d06edbb7aaf2f58891850abbdca3d20398c276456cbc42158407dd074ee",
+    );
+
+    /// RFC 9369 Appendix A.3: the same ServerHello in a QUIC v2 server Initial.
+    const RFC9369_A3_PACKET: &str = concat!(
+        "dc6b3343cf0008f067a5502a4262b5004075d92faaf16f05d8a4398c47089698baeea26b91eb761d9b89237bbf",
+        "87263017915358230035f7fd3945d88965cf17f9af6e16886c61bfc703106fbaf3cb4cfa52382dd16a393e4275",
+        "7507698075b2c984c707f0a0812d8cd5a6881eaf21ceda98f4bd23f6fe1a3e2c43edd9ce7ca84bed8521e2e140",
+    );
+
+    /// JA3S of the appendices' ServerHello: version 771 (0x0303), cipher 4865 (0x1301),
+    /// extensions key_share (51) then supported_versions (43); MD5 of `771,4865,51-43`.
+    const RFC_JA3S: &str = "eb1d94daa7e0344597e756a1fb6e7054";
+
+    fn assert_rfc_server_facts(f: &FlowFacts) {
+        assert_eq!(f.tls.version, 0x0304);
+        assert_eq!(f.tls.cipher, 0x1301);
+        assert_eq!(f.tls.ja3s().unwrap().to_string(), RFC_JA3S);
+        // TLS 1.3 puts the ALPN in EncryptedExtensions, in Handshake packets: not readable.
+        assert_eq!(f.tls.alpn_negotiated(), None);
+        assert!(f.final_facts.contains(Final::TLS_SERVER));
+        assert_eq!(f.protocol, protocol::QUIC);
+    }
+
+    #[test]
+    fn rfc9001_appendix_a_client_and_server_initials() {
+        let dcid = hex(RFC_DCID);
+        let client = key_material(&version_params(VERSION_1).unwrap(), &dcid, b"client in").unwrap();
+        let mut payload = hex(RFC9001_A2_FRAME);
+        payload.resize(1162, 0);
+        let a2 = seal(&client, hex(RFC9001_A2_HEADER), 4, 2, payload);
+        assert_eq!(a2.len(), 1200);
+        // The protected header and the header-protection sample, as A.2 prints them.
+        assert_eq!(
+            a2[..38].to_vec(),
+            hex("c000000001088394c8f03e5157080000449e7b9aec34d1b1c98dd7689fb8ec11d242b123dc9b")
+        );
+        assert_eq!(QuicDissector::probe(&segment(Forward, &a2)), Probe::Certain);
+        let (mut d, mut f) = (QuicDissector::default(), FlowFacts { final_facts: Final::NONE, ..FlowFacts::default() });
+        assert_eq!(d.parse(&segment(Forward, &a2), &mut f), Parsed::Updated);
+        assert_eq!(f.tls.sni(), Some("example.com"));
+        assert_eq!(f.tls.alpn().iter().collect::<Vec<_>>(), ["alpn"]);
+        assert_eq!(f.tls.version, 0);
+        assert!(!f.final_facts.contains(Final::TLS_SERVER));
+
+        // A.3, coalesced with a Handshake packet as servers send it.
+        let mut datagram = hex(RFC9001_A3_PACKET);
+        datagram.extend([0xe1, 0, 0, 0, 1, 0, 8, 0xf0, 0x67, 0xa5, 0x50, 0x2a, 0x42, 0x62, 0xb5, 20]);
+        datagram.extend([0x42; 20]);
+        assert_eq!(d.parse(&segment(Reverse, &datagram), &mut f), Parsed::Done);
+        assert_rfc_server_facts(&f);
+        assert_eq!(version_name(f.quic_version), "V-1");
+        assert_eq!(f.tls.sni(), Some("example.com"));
+    }
+
+    #[test]
+    fn rfc9369_server_initial() {
+        let client = protect(VERSION_2, &hex(RFC_DCID), 0, &crypto_frame(0, &client_hello()));
+        let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+        assert_eq!(d.parse(&segment(Forward, &client), &mut f), Parsed::Updated);
+        assert_eq!(d.parse(&segment(Reverse, &hex(RFC9369_A3_PACKET)), &mut f), Parsed::Done);
+        assert_rfc_server_facts(&f);
+        assert_eq!(version_name(f.quic_version), "V-2");
+    }
+
+    #[test]
+    fn server_initials_of_every_tls_version_we_open() {
+        for version in [VERSION_1, VERSION_2, 0xff00_001d, 0xff00_0017, 0xff00_0016, MVFST_27, T051] {
+            let dcid = [0x33; 8];
+            let mut hello = crypto_frame(0, &client_hello());
+            let mut answer = crypto_frame(0, &server_hello([2; 32], 0x1302, &[]));
+            if version == T051 {
+                hello[0] = 0x08; // gQUIC's CRYPTO frame type
+                answer[0] = 0x08;
+            }
+            let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+            assert_eq!(d.parse(&segment(Forward, &protect(version, &dcid, 0, &hello)), &mut f), Parsed::Updated);
+            let server = server_initial(version, &dcid, 0, &answer);
+            assert_eq!(d.parse(&segment(Reverse, &server), &mut f), Parsed::Done, "{version:#x}");
+            assert_eq!((f.tls.version, f.tls.cipher), (0x0304, 0x1302), "{version:#x}");
+            assert_eq!(f.quic_version, version);
+        }
+    }
+
+    #[test]
+    fn server_hello_with_alpn_and_split_across_initials() {
+        let dcid = [0x44; 8];
+        let answer = server_hello([3; 32], 0x1301, &ext(16, &[0, 3, 2, b'h', b'3']));
+        let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+        d.parse(&segment(Forward, &protect(VERSION_1, &dcid, 0, &crypto_frame(0, &client_hello()))), &mut f);
+        // The second half first; a client datagram in between changes nothing.
+        let second = server_initial(VERSION_1, &dcid, 1, &crypto_frame(40, &answer[40..]));
+        assert_eq!(d.parse(&segment(Reverse, &second), &mut f), Parsed::Continue);
+        assert_eq!(d.parse(&segment(Forward, &[0x40; 50]), &mut f), Parsed::Continue);
+        let first = server_initial(VERSION_1, &dcid, 0, &crypto_frame(0, &answer[..40]));
+        assert_eq!(d.parse(&segment(Reverse, &first), &mut f), Parsed::Done);
+        assert_eq!(f.tls.cipher, 0x1301);
+        // A ServerHello carrying an ALPN (TLS 1.3 ones do not) is read as over TCP.
+        assert_eq!(f.tls.alpn_negotiated(), Some("h3"));
+        assert_eq!(f.protocol, protocol::QUIC);
+    }
+
+    #[test]
+    fn hello_retry_request_then_server_hello() {
+        let dcid = [0x55; 8];
+        let hello = client_hello();
+        let retry = server_hello(retry_random(), 0x1301, &[]);
+        let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+        d.parse(&segment(Forward, &protect(VERSION_1, &dcid, 0, &crypto_frame(0, &hello))), &mut f);
+        assert_eq!(
+            d.parse(&segment(Reverse, &server_initial(VERSION_1, &dcid, 0, &crypto_frame(0, &retry))), &mut f),
+            Parsed::Updated
+        );
+        assert_eq!((f.tls.version, f.tls.cipher), (0x0304, 0x1301));
+        let ja3s = f.tls.ja3s().unwrap();
+        // The client's second ClientHello, in the same connection's next Initial.
+        let again = protect(VERSION_1, &dcid, 1, &crypto_frame(hello.len(), &hello));
+        assert_eq!(d.parse(&segment(Forward, &again), &mut f), Parsed::Continue);
+        let real = server_hello([4; 32], 0x1303, &[]);
+        let server = server_initial(VERSION_1, &dcid, 1, &crypto_frame(retry.len(), &real));
+        assert_eq!(d.parse(&segment(Reverse, &server), &mut f), Parsed::Done);
+        assert_eq!(f.tls.cipher, 0x1303);
+        // JA3S is the server's first answer, as over TCP.
+        assert_eq!(f.tls.ja3s(), Some(ja3s));
+
+        // A second HelloRetryRequest is a protocol error: the first one's facts stay.
+        let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+        d.parse(&segment(Forward, &protect(VERSION_1, &dcid, 0, &crypto_frame(0, &hello))), &mut f);
+        let retry2 = server_hello(retry_random(), 0x1302, &[]);
+        let both = [crypto_frame(0, &retry), crypto_frame(retry.len(), &retry2)].concat();
+        assert_eq!(d.parse(&segment(Reverse, &server_initial(VERSION_1, &dcid, 0, &both)), &mut f), Parsed::Updated);
+        assert_eq!(d.parse(&segment(Reverse, &[0x40; 30]), &mut f), Parsed::Done);
+        assert_eq!(f.tls.cipher, 0x1301);
+    }
+
+    #[test]
+    fn one_direction_only_ends_after_the_wait() {
+        let dcid = [0x66; 8];
+        let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+        d.parse(&segment(Forward, &protect(VERSION_1, &dcid, 0, &crypto_frame(0, &client_hello()))), &mut f);
+        for _ in 1..MAX_WAIT {
+            assert_eq!(d.parse(&segment(Forward, &[0x40; 60]), &mut f), Parsed::Continue);
+        }
+        assert_eq!(d.parse(&segment(Forward, &[0x40; 60]), &mut f), Parsed::Done);
+        assert_eq!(f.tls.version, 0);
+        assert_eq!(f.tls.sni(), Some("quic.example.net"));
+        // A server Initial keyed from another DCID does not open; neither does garbage.
+        let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+        d.parse(&segment(Forward, &protect(VERSION_1, &dcid, 0, &crypto_frame(0, &client_hello()))), &mut f);
+        let wrong = server_initial(VERSION_1, &[0x67; 8], 0, &crypto_frame(0, &server_hello([1; 32], 0x1301, &[])));
+        assert_eq!(d.parse(&segment(Reverse, &wrong), &mut f), Parsed::Continue);
+        assert_eq!(f.tls.version, 0);
+    }
+
+    // ---- version negotiation and retry ----
+
+    /// A client's first datagram in a version that forces version negotiation, `len` bytes.
+    fn forcing_initial(version: u32, dcid: &[u8], len: usize) -> Vec<u8> {
+        let mut p = vec![0xc3];
+        p.extend(version.to_be_bytes());
+        p.push(dcid.len() as u8);
+        p.extend_from_slice(dcid);
+        p.push(CLIENT_SCID.len() as u8);
+        p.extend(CLIENT_SCID);
+        p.resize(len, 0x5a);
+        p
+    }
+
+    /// RFC 9000 §17.2.1: the server's answer listing `versions`, its connection IDs the client's
+    /// swapped.
+    fn version_negotiation(client_dcid: &[u8], versions: &[u32]) -> Vec<u8> {
+        let mut p = vec![0xca];
+        p.extend([0; 4]);
+        p.push(CLIENT_SCID.len() as u8);
+        p.extend(CLIENT_SCID);
+        p.push(client_dcid.len() as u8);
+        p.extend_from_slice(client_dcid);
+        for v in versions {
+            p.extend(v.to_be_bytes());
+        }
+        p
+    }
+
+    #[test]
+    fn forced_version_negotiation_then_v1() {
+        let (first, second) = ([0x71; 8], [0x72; 12]);
+        let greased = 0x1a2a_3a4a;
+        let probe = forcing_initial(greased, &first, 1200);
+        assert_eq!(QuicDissector::probe(&segment(Forward, &probe)), Probe::Certain);
+        // Not padded as a client's Initial must be: not QUIC's.
+        assert_eq!(QuicDissector::probe(&segment(Forward, &forcing_initial(greased, &first, 1199))), Probe::NotForUs);
+        let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+        assert_eq!(d.parse(&segment(Forward, &probe), &mut f), Parsed::Updated);
+        assert_eq!(f.protocol, protocol::QUIC);
+        assert_eq!(version_name(f.quic_version), "Ver-Negotiation");
+        // The server lists what it speaks; the client starts again in v1 with a new DCID.
+        let vn = version_negotiation(&first, &[VERSION_1, VERSION_2]);
+        assert_eq!(QuicDissector::probe(&segment(Reverse, &vn)), Probe::NotForUs);
+        assert_eq!(d.parse(&segment(Reverse, &vn), &mut f), Parsed::Continue);
+        assert_eq!(version_name(f.quic_version), "Ver-Negotiation");
+        let initial = protect(VERSION_1, &second, 0, &crypto_frame(0, &client_hello()));
+        assert_eq!(d.parse(&segment(Forward, &initial), &mut f), Parsed::Updated);
+        assert_client_facts(&f, VERSION_1);
+        let server = server_initial(VERSION_1, &second, 0, &crypto_frame(0, &server_hello([5; 32], 0x1302, &[])));
+        assert_eq!(d.parse(&segment(Reverse, &server), &mut f), Parsed::Done);
+        assert_eq!((f.tls.version, f.tls.cipher), (0x0304, 0x1302));
+        assert_eq!(version_name(f.quic_version), "V-1");
+    }
+
+    #[test]
+    fn version_negotiation_after_the_client_hello() {
+        // The client tries v2; the server speaks v1 only; the client starts again in v1.
+        let (first, second) = ([0x81; 8], [0x82; 8]);
+        let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+        d.parse(&segment(Forward, &protect(VERSION_2, &first, 0, &crypto_frame(0, &client_hello()))), &mut f);
+        assert_client_facts(&f, VERSION_2);
+        assert_eq!(d.parse(&segment(Reverse, &version_negotiation(&first, &[VERSION_1])), &mut f), Parsed::Continue);
+        let again = protect(VERSION_1, &second, 0, &crypto_frame(0, &client_hello()));
+        assert_eq!(d.parse(&segment(Forward, &again), &mut f), Parsed::Continue);
+        // The version of the ClientHello read stays, as nDPI reports it (quic-28.pcap).
+        assert_eq!(f.quic_version, VERSION_2);
+        // The server's Initial is keyed from the new attempt's DCID, in its version.
+        let answer = crypto_frame(0, &server_hello([6; 32], 0x1301, &[]));
+        let stale = server_initial(VERSION_1, &first, 0, &answer);
+        assert_eq!(d.parse(&segment(Reverse, &stale), &mut f), Parsed::Continue);
+        assert_eq!(d.parse(&segment(Reverse, &server_initial(VERSION_1, &second, 0, &answer)), &mut f), Parsed::Done);
+        assert_eq!(f.tls.cipher, 0x1301);
+        assert_eq!(version_name(f.quic_version), "V-2");
+    }
+
+    #[test]
+    fn compatible_version_negotiation() {
+        // RFC 9368: the client's v1 Initial answered by a v2 Initial keyed from the same DCID.
+        let dcid = [0x91; 8];
+        let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+        d.parse(&segment(Forward, &protect(VERSION_1, &dcid, 0, &crypto_frame(0, &client_hello()))), &mut f);
+        let server = server_initial(VERSION_2, &dcid, 0, &crypto_frame(0, &server_hello([7; 32], 0x1301, &[])));
+        assert_eq!(d.parse(&segment(Reverse, &server), &mut f), Parsed::Done);
+        assert_eq!(f.tls.version, 0x0304);
+        // The client's version is reported, as nDPI does.
+        assert_eq!(f.quic_version, VERSION_1);
+    }
+
+    #[test]
+    fn retry_then_server_initial() {
+        let (first, second) = ([0xa1; 8], [0xa2; 16]);
+        let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+        d.parse(&segment(Forward, &protect(VERSION_1, &first, 0, &crypto_frame(0, &client_hello()))), &mut f);
+        // RFC 9000 §17.2.5: Retry (type 3), the new connection ID as its SCID, a token, a tag.
+        let mut retry = vec![0xf0, 0, 0, 0, 1, 4, 1, 2, 3, 4, second.len() as u8];
+        retry.extend(second);
+        retry.extend(b"token");
+        retry.extend([0x11; 16]);
+        for _ in 0..MAX_WAIT + 2 {
+            assert_eq!(d.parse(&segment(Reverse, &retry), &mut f), Parsed::Continue);
+        }
+        let again = protect(VERSION_1, &second, 0, &crypto_frame(0, &client_hello()));
+        assert_eq!(d.parse(&segment(Forward, &again), &mut f), Parsed::Continue);
+        let server = server_initial(VERSION_1, &second, 0, &crypto_frame(0, &server_hello([8; 32], 0x1302, &[])));
+        assert_eq!(d.parse(&segment(Reverse, &server), &mut f), Parsed::Done);
+        assert_eq!((f.tls.cipher, f.quic_version), (0x1302, VERSION_1));
     }
 
     proptest! {
@@ -1002,6 +1592,40 @@ mod tests {
             let packet = protect(Q050, &[5; 8], 0, &[crypto_frame(0, &data), frame].concat());
             let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
             let _ = d.parse(&segment(Forward, &packet), &mut f);
+        }
+
+        #[test]
+        fn server_datagrams_after_a_client_hello_never_panic(
+            datagrams in proptest::collection::vec((any::<bool>(), proptest::collection::vec(any::<u8>(), 0..1400)), 0..6),
+            frames in proptest::collection::vec(any::<u8>(), 0..1200),
+            offset in 0usize..9000,
+        ) {
+            // Server Initials that open, carrying any frames and any CRYPTO data at any offset,
+            // between arbitrary datagrams of either side.
+            let dcid = [6; 8];
+            let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+            d.parse(&segment(Forward, &protect(VERSION_1, &dcid, 0, &crypto_frame(0, &client_hello()))), &mut f);
+            let _ = d.parse(&segment(Reverse, &server_initial(VERSION_1, &dcid, 0, &frames)), &mut f);
+            let _ = d.parse(&segment(Reverse, &server_initial(VERSION_1, &dcid, 1, &crypto_frame(offset, &frames))), &mut f);
+            for (reverse, bytes) in datagrams {
+                let _ = d.parse(&segment(if reverse { Reverse } else { Forward }, &bytes), &mut f);
+            }
+        }
+
+        #[test]
+        fn mutated_server_initials_never_panic(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut packet = hex(RFC9001_A3_PACKET);
+            for (at, value) in edits {
+                let i = at.index(packet.len());
+                packet[i] = value;
+            }
+            packet.truncate(cut.index(packet.len() + 1));
+            let (mut d, mut f) = (QuicDissector::default(), FlowFacts::default());
+            d.parse(&segment(Forward, &protect(VERSION_1, &hex(RFC_DCID), 0, &crypto_frame(0, &client_hello()))), &mut f);
+            let _ = d.parse(&segment(Reverse, &packet), &mut f);
         }
 
         #[test]

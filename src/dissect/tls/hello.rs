@@ -25,6 +25,42 @@ pub fn record_client_hello(body: &[u8], transport: Transport, facts: &mut FlowFa
     }
 }
 
+/// What a ServerHello read by [`record_server_hello`] was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerAnswer {
+    /// The ServerHello: the handshake's version and cipher are known. Up to TLS 1.2 (and DTLS
+    /// 1.2) the server's certificate follows in the clear.
+    Hello { certificate_follows: bool },
+    /// A HelloRetryRequest (RFC 8446 §4.1.4): its version and cipher bind the ServerHello to
+    /// come, which follows the client's second ClientHello.
+    RetryRequest,
+}
+
+/// Read a ServerHello handshake message body (without its 4-byte header) and write what it shows
+/// (version, cipher, JA3S, the ALPN if it carries one) into `facts`: the TLS walker's ServerHellos
+/// and the ones in a QUIC server's Initial CRYPTO frames. `after_retry`: a HelloRetryRequest came
+/// before, so another one is a protocol error (RFC 8446 §4.1.4). `None` when it is malformed
+/// (facts untouched).
+pub fn record_server_hello(
+    body: &[u8],
+    transport: Transport,
+    after_retry: bool,
+    facts: &mut FlowFacts,
+) -> Option<ServerAnswer> {
+    let hello = ServerHello::parse(body, transport == Transport::Dtls)?;
+    if hello.retry && after_retry {
+        return None;
+    }
+    // A HelloRetryRequest's facts are recorded too: a flow that ends there still has its version,
+    // cipher and JA3S, as nDPI reports them.
+    hello.record(facts, transport);
+    Some(if hello.retry {
+        ServerAnswer::RetryRequest
+    } else {
+        ServerAnswer::Hello { certificate_follows: hello.certificate_follows() }
+    })
+}
+
 /// The ClientHello fields we keep, borrowed from the message; checked whole before any fact is
 /// written, so a malformed hello leaves the facts untouched.
 pub(super) struct ClientHello<'a> {
@@ -205,13 +241,16 @@ impl<'a> ServerHello<'a> {
     /// RFC 8446 §4.1.3 (same layout back to SSL 3.0, and in DTLS).
     pub(super) fn parse(body: &'a [u8], dtls: bool) -> Option<Self> {
         let mut r = Reader::new(body);
-        let legacy_version = r.u16().filter(|&v| if dtls { is_dtls_version(v) } else { v >> 8 == 3 })?;
+        // Up to draft 21 a TLS 1.3 server put its draft version in this field, not in
+        // supported_versions (draft-ietf-tls-tls13-21 §4.1.3).
+        let legacy_version =
+            r.u16().filter(|&v| if dtls { is_dtls_version(v) } else { v >> 8 == 3 || is_tls13_draft(v) })?;
         let retry = r.take(32)? == HELLO_RETRY_RANDOM;
         r.vec8().filter(|id| id.len() <= 32)?;
         let cipher = r.u16()?;
         r.u8()?; // compression method
-        let mut hello =
-            ServerHello { retry, legacy_version, version: legacy_version, cipher, alpn: None, extensions: &[] };
+        let version = final_version(legacy_version);
+        let mut hello = ServerHello { retry, legacy_version, version, cipher, alpn: None, extensions: &[] };
         hello.extensions = extensions_block(&mut r)?;
         each_extension(hello.extensions, |kind, data| {
             match kind {
@@ -246,8 +285,7 @@ impl<'a> ServerHello<'a> {
         (0x0300..=0x0303).contains(&self.version) || matches!(self.version, DTLS_1_0 | DTLS_1_2)
     }
 
-    pub(super) fn record(&self, facts: &mut FlowFacts) {
-        // A DTLS flow stays DTLS (its ClientHello said so); DTLS versions count down from 0xfeff.
+    pub(super) fn record(&self, facts: &mut FlowFacts, transport: Transport) {
         facts.tls.version = self.version;
         facts.tls.cipher = self.cipher;
         // Final: a HelloRetryRequest binds the ServerHello to come to its version and cipher
@@ -256,7 +294,9 @@ impl<'a> ServerHello<'a> {
         if let Some(alpn) = self.alpn {
             facts.tls.set_alpn_negotiated(alpn);
         }
-        if facts.protocol != protocol::DTLS {
+        // A DTLS flow stays DTLS (its ClientHello said so); DTLS versions count down from 0xfeff.
+        // A QUIC flow keeps the name its ClientHello gave it (QUIC, or DoQ by the offered ALPN).
+        if transport != Transport::Quic && facts.protocol != protocol::DTLS {
             facts.protocol = if self.version >= 0xfe00 { protocol::DTLS } else { tls_protocol(facts) };
         }
         // JA3S is the server's first answer, a HelloRetryRequest included: it pairs with the
@@ -420,10 +460,16 @@ pub(super) fn is_doh_host(sni: &str) -> bool {
 /// experiment versions (0x7eNN) and Facebook Fizz's drafts (0xfbNN, e.g. 0xfb1a for draft 26).
 /// JA3 and JA4 keep the version as sent.
 pub(super) fn final_version(v: u16) -> u16 {
-    match v >> 8 {
-        0x7f | 0x7e | 0xfb => 0x0304,
-        _ => v,
+    if is_tls13_draft(v) {
+        0x0304
+    } else {
+        v
     }
+}
+
+/// A pre-RFC TLS 1.3 version (see [`final_version`]).
+pub(super) fn is_tls13_draft(v: u16) -> bool {
+    matches!(v >> 8, 0x7f | 0x7e | 0xfb)
 }
 
 pub(super) fn is_dtls_version(v: u16) -> bool {

@@ -22,7 +22,7 @@ mod hello;
 
 use fingerprint::*;
 use hello::*;
-pub use hello::{is_tls_by_port_or_alpn, record_client_hello, Transport};
+pub use hello::{is_tls_by_port_or_alpn, record_client_hello, record_server_hello, ServerAnswer, Transport};
 
 /// Unconsumed bytes buffered per direction. A record's payload is never buffered whole before it
 /// is walked, so this only has to hold the part of one record that a hello needs.
@@ -474,28 +474,23 @@ fn on_message(phase: &mut Phase, kind: u8, body: &[u8], transport: Transport, fa
         },
         // RFC 6347 §4.2.1: the server asks the client to repeat its hello with a cookie.
         (HELLO_VERIFY_REQUEST, Phase::Start) if dtls => Step::NeedMore,
-        (SERVER_HELLO, Phase::Start | Phase::AfterRetry) => match ServerHello::parse(body, dtls) {
-            // RFC 8446 §4.1.4: a second HelloRetryRequest is a protocol error.
-            Some(hello) if hello.retry && *phase == Phase::AfterRetry => Step::Malformed,
-            Some(hello) if hello.retry => {
-                // Its version and cipher bind the ServerHello to come (RFC 8446 §4.1.4): a flow
-                // that ends here still has them, and its JA3S, as nDPI reports it.
-                hello.record(facts);
-                *phase = Phase::AfterRetry;
-                Step::NeedMore
-            }
-            Some(hello) => {
-                hello.record(facts);
-                if hello.certificate_follows() {
+        (SERVER_HELLO, Phase::Start | Phase::AfterRetry) => {
+            match record_server_hello(body, transport, *phase == Phase::AfterRetry, facts) {
+                Some(ServerAnswer::RetryRequest) => {
+                    *phase = Phase::AfterRetry;
+                    Step::NeedMore
+                }
+                Some(ServerAnswer::Hello { certificate_follows: true }) => {
                     *phase = Phase::Certificate;
                     Step::NeedMore
-                } else {
+                }
+                Some(ServerAnswer::Hello { certificate_follows: false }) => {
                     *phase = Phase::Finished;
                     Step::ServerHello
                 }
+                None => Step::Malformed,
             }
-            None => Step::Malformed,
-        },
+        }
         (CERTIFICATE, Phase::Certificate) => {
             record_certificate(body, facts);
             *phase = Phase::Finished;
@@ -1766,6 +1761,16 @@ pub(crate) mod tests {
             let server = record(&server_hello(0x0303, [1; 32], 0x1301, Some(&[selected_version(draft)])));
             feed(&mut d, &mut f, Reverse, &server);
             assert_eq!(f.tls.version, 0x0304, "{draft:#06x}");
+        }
+        // Up to draft 21 the ServerHello's version field carried the draft, without
+        // supported_versions (draft-ietf-tls-tls13-21 §4.1.3).
+        for draft in [0x7f12, 0x7f15, 0xfb15] {
+            let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+            let client = record(&client_hello(0x0303, Some(&[offered_versions(&[draft, 0x0303])])));
+            feed(&mut d, &mut f, Forward, &client);
+            let server = record(&server_hello(draft, [1; 32], 0x1301, None));
+            assert_eq!(feed(&mut d, &mut f, Reverse, &server), Parsed::Done, "{draft:#06x}");
+            assert_eq!((f.tls.version, f.tls.cipher), (0x0304, 0x1301), "{draft:#06x}");
         }
         // Neither TLS 1.2 nor DTLS changes.
         assert_eq!(hello::final_version(0x0303), 0x0303);
