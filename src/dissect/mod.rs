@@ -8,6 +8,7 @@
 
 pub mod afp;
 pub mod ajp;
+pub mod avast;
 pub mod bacnet;
 pub mod bfd;
 pub mod bgp;
@@ -133,6 +134,7 @@ pub mod syncthing;
 pub mod syslog;
 pub mod tds;
 pub mod teamspeak;
+pub mod teamviewer;
 pub mod telegram_voip;
 pub mod telnet;
 pub mod teredo;
@@ -147,6 +149,7 @@ pub mod tuya;
 pub mod ubntac2;
 pub mod uftp;
 pub mod vnc;
+pub mod websocket;
 pub mod whatsapp;
 pub mod whois;
 pub mod wireguard;

@@ -272,6 +272,9 @@ registry! {
     Http2(http2::Http2Dissector),
     Netflow(netflow::NetflowDissector),
     Sflow(sflow::SflowDissector),
+    Avast(avast::AvastDissector),
+    Teamviewer(teamviewer::TeamviewerDissector),
+    Websocket(websocket::WebsocketDissector),
 }
 
 /// A word of the `ruled_out` bit set. 32 bits, not 64: the set grows four bytes at a time, and
