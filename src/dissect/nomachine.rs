@@ -106,7 +106,7 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..20)) {
-            no_panic::<NomachineDissector>(&tcp([1, 4000]), &[p.clone()]);
+            no_panic::<NomachineDissector>(&tcp([1, 4000]), std::slice::from_ref(&p));
             no_panic::<NomachineDissector>(&udp([1, 4000]), &[p]);
         }
     }
