@@ -43,6 +43,13 @@
 //!   where nDPI says `GTP.GTP_PRIME`.
 //! - Netify's `Telegram/VoIP` (333, calls through Telegram's UDP reflectors) is compared as
 //!   `Telegram` (185): nDPI 4.11 names those calls with the messenger.
+//! - Netify's own soft dissectors (the `nsd:` lines of its application list, compiled into
+//!   `data/apps.conf`; docs/FLOW-ACTIONS.md §5) rename the protocol of some applications' flows,
+//!   and netifyd reports the new name: Signal's STUN on 3478 (or on 443) is `SignalCall` (39),
+//!   Zoom on 8801 is `ZOOM` (248), Telegram's `HTTP/S` is `Telegram` (185). nDPI names the same
+//!   flows by their transport and the application (`STUN.SignalVoip`, `DTLS.Zoom`,
+//!   `TLS.Telegram`): where nDPI's application is the one the line names, the names agree (see
+//!   [`SOFT_RENAMES`]). Where nDPI names no such application the flow still disagrees.
 //! - issue 14's fourth batch, by nDPI's name: `Cassandra` (nDPI 264, Netify 266), `LDP`
 //!   (flowsieve-only 1204), `BFD` (1205), `EthernetIP` (278 / 270 `EtherNet/IP`), `TiVoConnect`
 //!   (308 / 313 `TiVo/Connect`), `HART-IP` (1207), `Usenet` (Netify's `NNTP`, 93 in both), `PTPv2`
@@ -55,6 +62,8 @@
 //!   `OpenWire` (1432), `PFCP` (1433), `FLUTE` (1434) map to flowsieve-only IDs; `RSH` (293),
 //!   `TargusDataspeed` (Netify's `Targus/Dataspeed` 284), `AmongUs` (263), `CPHA`
 //!   (`CheckPointHA` 267), `MerakiCloud` (`Meraki/Cloud` 316) to Netify's.
+//! - the eighth session's: `AVAST` (nDPI 307, Netify 306), `WebSocket` (251 / 286 `Websocket`),
+//!   `Tailscale` (24 / 315); `TeamViewer` is 148 in both.
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
 //! it falls in a documented class, each listed with its count and reason:
@@ -247,6 +256,12 @@ fn explain_ja4(t: &Value, r: &Value, theirs: &str, ours: Option<&str>) -> Option
 
 /// A documented class for a flow whose protocol does not agree: `(nDPI's record, ours, our
 /// protocol ID)`.
+/// nDPI's application → the protocol Netify's own `nsd:` lines give that application's flows
+/// (Signal's STUN on 3478 or 443, Zoom on 8801, Telegram's HTTP/S): netifyd reports these
+/// names where nDPI reports its master protocol with the application.
+const SOFT_RENAMES: &[(&str, protocol::ProtocolId)] =
+    &[("SignalVoip", protocol::SIGNAL_CALL), ("Zoom", protocol::ZOOM), ("Telegram", protocol::TELEGRAM)];
+
 fn explain_protocol(t: &Value, r: &Value, ours: protocol::ProtocolId) -> Option<&'static str> {
     let dpi = r["detection_guessed"].as_bool() == Some(false);
     // MS-RDPBCGR §1.3.1.1: the X.224 Connection Request/Confirm negotiates RDP's security
@@ -634,6 +649,13 @@ fn main() -> anyhow::Result<()> {
             };
             // Netify's Telegram/VoIP (calls through Telegram's reflectors) is nDPI's Telegram.
             let our_id = if our_id == protocol::TELEGRAM_VOIP { protocol::TELEGRAM } else { our_id };
+            // Netify's soft dissectors name these applications' transport `SignalCall`, `ZOOM`,
+            // `Telegram`; nDPI says the transport and the application.
+            let ndpi_app = t["app_name"].as_str().unwrap_or_default();
+            let our_id = match SOFT_RENAMES.iter().find(|&&(app, id)| app == ndpi_app && id == our_id) {
+                Some(_) => ndpi_protocol(master_id, master_name),
+                None => our_id,
+            };
             // Netify's DoT/DoH/DoQ are protocols; nDPI names them as the application `DoH_DoT`
             // over its transport, TLS or QUIC.
             let our_id = match our_id {

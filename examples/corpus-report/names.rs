@@ -451,6 +451,9 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "HTTP2" => protocol::HTTP2,
         "NetFlow" => protocol::NETFLOW,
         "sFlow" => protocol::SFLOW,
+        "AVAST" => protocol::AVAST,
+        "WebSocket" => protocol::WEBSOCKET,
+        "Tailscale" => protocol::TAILSCALE,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

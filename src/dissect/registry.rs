@@ -286,6 +286,9 @@ registry! {
     Openwire(openwire::OpenwireDissector),
     Pfcp(pfcp::PfcpDissector),
     Flute(flute::FluteDissector),
+    Avast(avast::AvastDissector),
+    Teamviewer(teamviewer::TeamviewerDissector),
+    Websocket(websocket::WebsocketDissector),
 }
 
 /// A word of the `ruled_out` bit set. 32 bits, not 64: the set grows four bytes at a time, and

@@ -9,6 +9,13 @@
 //!
 //! RTCP packets (RFC 3550 §12.1: packet types 200–204, which read as RTP payload types 72–76
 //! with the marker bit) name the flow RTCP, as nDPI's corpus truth does, once two of them agree.
+//! So do SRTCP packets (RFC 3711 §3.4), whose compound packet is encrypted past its first 8
+//! bytes: those stay clear (an SR or RR header whose length field matches its report count, and
+//! the sender's SSRC), and the packet ends with the E flag and 31-bit SRTCP index, then the
+//! authentication tag: 80 bits for the HMAC-SHA1 transforms (RFC 3711 §5.2; DTLS-SRTP's
+//! profiles too, RFC 5764 §4.1.2), none after the index with AEAD (RFC 7714 §9.1, the tag is
+//! part of the encrypted portion). The index counts the sender's SRTCP packets from 0 (one
+//! every few seconds): at the start of a flow it is far below 2^16.
 //! Ports below 1024 and Ethereum's 30303 are never RTP (nDPI skips them too).
 
 use super::reader::{be_len16_at, be_u16_at, be_u32_at};
@@ -70,6 +77,33 @@ fn is_rtcp(p: &[u8]) -> bool {
     parts > 0
 }
 
+/// Bytes after an SRTCP packet's index with the HMAC-SHA1 transforms: the 80-bit tag.
+const SRTCP_SHA1_TAG: usize = 10;
+/// An SRTCP index this high is not the first minutes of a flow.
+const SRTCP_EARLY_INDEX: u32 = 1 << 16;
+
+/// True when `p` is an SRTCP packet: the clear SR or RR header (version 2, a length field that
+/// matches its report count: 6 or 1 words and 6 per report block) and SSRC, then room for the
+/// rest of that packet before an index word with the E flag set and an early index, followed
+/// by an 80-bit tag or by nothing.
+fn is_srtcp(p: &[u8]) -> bool {
+    let Some(h) = p.get(..8) else { return false };
+    let fixed = match h[1] {
+        200 => 6,
+        201 => 1,
+        _ => return false,
+    };
+    let reports = usize::from(h[0] & 0x1f);
+    if h[0] & 0xc0 != 0x80 || be_len16_at(h, 2) != Some(fixed + 6 * reports) {
+        return false;
+    }
+    let first = (fixed + 6 * reports + 1) * 4;
+    [SRTCP_SHA1_TAG, 0].iter().any(|&tag| {
+        let Some(at) = p.len().checked_sub(tag + 4).filter(|&at| at >= first) else { return false };
+        be_u32_at(p, at).is_some_and(|word| word & 0x8000_0000 != 0 && word & 0x7fff_ffff < SRTCP_EARLY_INDEX)
+    })
+}
+
 /// The ports RTP may use: neither below 1024 nor Ethereum's 30303.
 fn ports_ok(flow: &FlowInfo) -> bool {
     flow.ports.iter().all(|&p| p > 1023 && p != 30303)
@@ -85,7 +119,7 @@ impl Dissector for RtpDissector {
         if !flow.is_udp() || !ports_ok(flow) {
             return Probe::NotForUs;
         }
-        if rtp_header(p).is_some() || is_rtcp(p) {
+        if rtp_header(p).is_some() || is_rtcp(p) || is_srtcp(p) {
             Probe::Certain
         } else if p.len() <= SHORT {
             // Hole-punching keep-alives may come before the media (rtp.pcapng's 16 zero-ish
@@ -100,7 +134,7 @@ impl Dissector for RtpDissector {
         self.packets = self.packets.saturating_add(1);
         let p = segment.payload;
         let dir = segment.direction.index();
-        if is_rtcp(p) {
+        if is_rtcp(p) || is_srtcp(p) {
             self.rtcp += 1;
             if self.rtcp >= RTCP_PACKETS {
                 facts.protocol = protocol::RTCP;
@@ -229,6 +263,40 @@ mod tests {
         assert_eq!(facts.protocol, protocol::RTCP);
         // A part whose length runs past the datagram is not RTCP.
         assert!(!is_rtcp(&hex(RTCP_RR)[..40]));
+    }
+
+    // lru_ipv6_caches.pcapng, a TURN server's port 3478 → 45658 (nDPI: RTCP): SRTCP receiver
+    // reports with no report block (header `80c90001`, SSRC 0x734e7b28), indexes 5 and 7 with
+    // the E flag, 80-bit tags.
+    const SRTCP_5: &str = "80c90001734e7b28800000051150ddd7bafeb9cbd7ce";
+    const SRTCP_7: &str = "80c90001734e7b28800000078730b9c2a4891b6b1ee7";
+
+    #[test]
+    fn srtcp_names_rtcp() {
+        let f = udp([3478, 45658]);
+        assert_eq!(run_one::<RtpDissector>(&f, &hex(SRTCP_5)).0, Probe::Certain);
+        let mut d = RtpDissector::default();
+        let mut facts = FlowFacts::default();
+        assert_eq!(feed(&mut d, &mut facts, Direction::Forward, &hex(SRTCP_5)), Parsed::Continue);
+        assert_eq!(feed(&mut d, &mut facts, Direction::Forward, &hex(SRTCP_7)), Parsed::Done);
+        assert_eq!(facts.protocol, protocol::RTCP);
+        // An SR (6 words) with a block and an AEAD trailer (the index last): RFC 7714 §9.1.
+        let mut sr = vec![0x81, 200, 0, 12];
+        sr.resize(4 * 13 + 40, 0x44);
+        sr.extend_from_slice(&[0x80, 0, 0, 1]);
+        assert!(is_srtcp(&sr));
+        // A length field that does not match the report count; the E flag clear; an index far
+        // from a flow's start; no room for the tag.
+        let mut p = hex(SRTCP_5);
+        p[3] = 2;
+        assert!(!is_srtcp(&p));
+        let mut p = hex(SRTCP_5);
+        p[8] = 0;
+        assert!(!is_srtcp(&p));
+        let mut p = hex(SRTCP_5);
+        p[9] = 0x10;
+        assert!(!is_srtcp(&p));
+        assert!(!is_srtcp(&hex(SRTCP_5)[..21]));
     }
 
     proptest! {

@@ -1,8 +1,25 @@
 //! WireGuard dissector (WireGuard whitepaper §5.4): a message type byte 1–4, three reserved
 //! zero bytes, and a fixed size per type (initiation 148, response 92, cookie reply 64,
 //! transport data 32 + a multiple of 16).
+//!
+//! Tailscale runs WireGuard and, on the same UDP socket (default port 41641), its own "disco"
+//! messages for path discovery and NAT traversal (Tailscale's `disco` package): the 6-byte
+//! magic `TS💬` (`54 53 f0 9f 92 ac`), the sender's 32-byte disco public key, a 24-byte nonce
+//! and a NaCl box (16-byte tag, then the message: a type and a version byte at least). A
+//! datagram with that magic and room for the rest names the flow Netify's `Tailscale`.
 
-use super::{protocol, Direction, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
+use super::{protocol, Direction, Dissector, FirstBytes, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
+use crate::facts::FlowFacts;
+
+/// Tailscale's disco magic, `TS💬`.
+const DISCO_MAGIC: &[u8] = b"TS\xf0\x9f\x92\xac";
+/// The magic, the sender's key, the nonce, the box's tag and a message's type and version.
+const DISCO_MIN: usize = 6 + 32 + 24 + 16 + 2;
+
+/// `p` is a Tailscale disco message.
+fn disco(p: &[u8]) -> bool {
+    p.len() >= DISCO_MIN && p.starts_with(DISCO_MAGIC)
+}
 
 /// WireGuard needs no state.
 #[derive(Debug, Default)]
@@ -11,7 +28,7 @@ pub struct WireguardDissector;
 impl Dissector for WireguardDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::WIREGUARD;
     const TRANSPORTS: Transports = Transports::UDP;
-    const FIRST_BYTES: FirstBytes = FirstBytes::range(1, 4);
+    const FIRST_BYTES: FirstBytes = FirstBytes::range(1, 4).with(DISCO_MAGIC[0]);
 
     /// Certain for a handshake message of the right size. Transport data alone is only a hint
     /// (its size rule matches many UDP payloads), so it stays unsure until the other side
@@ -21,6 +38,9 @@ impl Dissector for WireguardDissector {
     /// is zero.
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;
+        if flow.is_udp() && disco(p) {
+            return Probe::Certain;
+        }
         if !flow.is_udp() || p.get(1..4) != Some(&[0, 0, 0][..]) {
             return Probe::NotForUs;
         }
@@ -35,6 +55,14 @@ impl Dissector for WireguardDissector {
     }
 
     const PORTS: Ports = Ports::udp(&[51820]);
+
+    /// A flow claimed on a disco message is Tailscale's; any other is plain WireGuard.
+    fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
+        if disco(segment.payload) {
+            facts.protocol = protocol::TAILSCALE;
+        }
+        Parsed::Done
+    }
 }
 
 #[cfg(test)]
@@ -79,6 +107,36 @@ mod tests {
         high[15] = 1;
         assert_eq!(probe(Direction::Reverse, &high), Probe::NotForUs);
         assert_eq!(probe(Direction::Reverse, &back[..95]), Probe::NotForUs);
+    }
+
+    /// tailscale.pcap in nDPI's corpus, 192.168.88.3:41641 → 18.196.71.179:41641 (nDPI:
+    /// Tailscale): the first 40 of a 92-byte disco message.
+    const DISCO: &str = "5453f09f92acb6847dd212ae777bfae214b36d0d971152f0c7e0524e0c28b0a0105b5fa616170321";
+
+    fn disco_message() -> Vec<u8> {
+        let mut p = hex(DISCO);
+        p.resize(92, 0x5a);
+        p
+    }
+
+    #[test]
+    fn tailscale_disco_names_the_flow() {
+        let f = udp([41641, 41641]);
+        let (probe, parsed, facts) = run_one::<WireguardDissector>(&f, &disco_message());
+        assert_eq!((probe, parsed, facts.protocol), (Probe::Certain, Parsed::Done, protocol::TAILSCALE));
+        // Any port: NAT traversal moves it off 41641.
+        assert_eq!(run_one::<WireguardDissector>(&udp([50000, 3478]), &disco_message()).0, Probe::Certain);
+        // Too short for the key, nonce and box; the magic's UTF-8 cut; TCP.
+        assert_eq!(run_one::<WireguardDissector>(&f, &disco_message()[..DISCO_MIN - 1]).0, Probe::NotForUs);
+        let mut p = disco_message();
+        p[5] = 0xad;
+        assert_eq!(run_one::<WireguardDissector>(&f, &p).0, Probe::NotForUs);
+        assert_eq!(run_one::<WireguardDissector>(&tcp([41641, 41641]), &disco_message()).0, Probe::NotForUs);
+        // A WireGuard handshake on Tailscale's port stays WireGuard.
+        let mut init = vec![0u8; 148];
+        init[0] = 1;
+        assert_eq!(run_one::<WireguardDissector>(&f, &init).2.protocol, protocol::UNKNOWN);
+        truncations::<WireguardDissector>(&f, &disco_message());
     }
 
     proptest! {

@@ -161,6 +161,8 @@ pub const DNSCRYPT: ProtocolId = ProtocolId(269);
 pub const RAKNET: ProtocolId = ProtocolId(291);
 pub const CAPWAP: ProtocolId = ProtocolId(265);
 pub const TELEGRAM: ProtocolId = ProtocolId(185);
+/// Signal's calls (Netify's soft dissector names Signal's STUN so).
+pub const SIGNAL_CALL: ProtocolId = ProtocolId(39);
 /// Telegram's calls through its UDP reflectors.
 pub const TELEGRAM_VOIP: ProtocolId = ProtocolId(333);
 pub const MODBUS: ProtocolId = ProtocolId(44);
@@ -281,6 +283,15 @@ pub const HTTP2: ProtocolId = ProtocolId(326);
 /// NetFlow and IPFIX flow export.
 pub const NETFLOW: ProtocolId = ProtocolId(128);
 pub const SFLOW: ProtocolId = ProtocolId(129);
+
+/// Protocols of issue 14's eighth-session batch, with Netify's IDs.
+/// Avast antivirus's `NOSA`-framed protocol to its cloud.
+pub const AVAST: ProtocolId = ProtocolId(306);
+pub const TEAMVIEWER: ProtocolId = ProtocolId(148);
+/// WebSocket frames (RFC 6455) after an upgrade flowsieve did not see.
+pub const WEBSOCKET: ProtocolId = ProtocolId(286);
+/// Tailscale's disco messages beside its WireGuard.
+pub const TAILSCALE: ProtocolId = ProtocolId(315);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -878,6 +889,11 @@ mod tests {
             HTTP2,
             NETFLOW,
             SFLOW,
+            AVAST,
+            TEAMVIEWER,
+            WEBSOCKET,
+            TAILSCALE,
+            SIGNAL_CALL,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
@@ -929,6 +945,11 @@ mod tests {
             (HTTP2, "HTTP/2"),
             (NETFLOW, "NetFlow"),
             (SFLOW, "SFlow"),
+            (AVAST, "AVAST"),
+            (TEAMVIEWER, "TeamViewer"),
+            (WEBSOCKET, "Websocket"),
+            (TAILSCALE, "Tailscale"),
+            (SIGNAL_CALL, "SignalCall"),
         ];
         for (id, name) in cases {
             assert_eq!(name_of(id), name, "constant with ID {id}");
