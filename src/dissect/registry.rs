@@ -311,13 +311,26 @@ const fn transport_index(ip_protocol: u8) -> usize {
     }
 }
 
-/// Whether dissector `kind` can match a flow of transport `t` ([`transport_index`]).
-const fn in_lane(kind: Kind, t: usize) -> bool {
-    let allowed = kind.transports();
-    match t {
-        0 => allowed.tcp,
-        1 => allowed.udp,
-        _ => allowed.other,
+/// Which dissectors a [`Lanes`] lists per transport.
+#[derive(Clone, Copy)]
+enum LaneOf {
+    /// Those that can match a flow of the transport ([`Dissector::TRANSPORTS`]).
+    Probed,
+    /// Those with well-known ports on the transport ([`Dissector::PORTS`]; none for other IP
+    /// protocols): the only ones a port guess can name.
+    Ported,
+}
+
+/// Whether dissector `kind` belongs in transport `t`'s lane ([`transport_index`]) of `of`.
+const fn in_lane(kind: Kind, t: usize, of: LaneOf) -> bool {
+    let (allowed, ports) = (kind.transports(), kind.ports());
+    match (of, t) {
+        (LaneOf::Probed, 0) => allowed.tcp,
+        (LaneOf::Probed, 1) => allowed.udp,
+        (LaneOf::Probed, _) => allowed.other,
+        (LaneOf::Ported, 0) => !ports.tcp.is_empty(),
+        (LaneOf::Ported, 1) => !ports.udp.is_empty(),
+        (LaneOf::Ported, _) => false,
     }
 }
 
@@ -331,22 +344,37 @@ struct Lanes {
     len: [usize; TRANSPORT_COUNT],
 }
 
-const LANES: Lanes = {
-    let mut lanes = Lanes { members: [[0; KINDS.len()]; TRANSPORT_COUNT], len: [0; TRANSPORT_COUNT] };
-    let mut t = 0;
-    while t < TRANSPORT_COUNT {
-        let mut i = 0;
-        while i < KINDS.len() {
-            if in_lane(KINDS[i], t) {
-                lanes.members[t][lanes.len[t]] = i as u16;
-                lanes.len[t] += 1;
+impl Lanes {
+    /// Each transport's dissectors of kind `of`, in registry order.
+    const fn of(of: LaneOf) -> Lanes {
+        let mut lanes = Lanes { members: [[0; KINDS.len()]; TRANSPORT_COUNT], len: [0; TRANSPORT_COUNT] };
+        let mut t = 0;
+        while t < TRANSPORT_COUNT {
+            let mut i = 0;
+            while i < KINDS.len() {
+                if in_lane(KINDS[i], t, of) {
+                    lanes.members[t][lanes.len[t]] = i as u16;
+                    lanes.len[t] += 1;
+                }
+                i += 1;
             }
-            i += 1;
+            t += 1;
         }
-        t += 1;
+        lanes
     }
-    lanes
-};
+
+    /// The dissectors of transport `t`'s lane, in probing order.
+    fn kinds(&'static self, t: usize) -> impl Iterator<Item = Kind> {
+        let lane = self.members.get(t).map_or(&[][..], |m| &m[..self.len[t]]);
+        lane.iter().filter_map(|&i| KINDS.get(usize::from(i)).copied())
+    }
+}
+
+/// The dissectors each transport's flows are probed with.
+const LANES: Lanes = Lanes::of(LaneOf::Probed);
+
+/// The dissectors with well-known ports on each transport ([`DissectState::give_up`]).
+static PORTED: Lanes = Lanes::of(LaneOf::Ported);
 
 /// The longest lane: the bits a `ruled_out` set needs.
 const LONGEST_LANE: usize = {
@@ -439,33 +467,6 @@ fn positions(mask: Mask) -> impl Iterator<Item = usize> {
             .take_while(|&m| m != 0)
             .map(move |m| word * WORD_BITS + m.trailing_zeros() as usize)
     })
-}
-
-/// The dissectors with well-known ports on transport `t` (none for other IP protocols), in
-/// probing order: the only ones a port guess can name ([`DissectState::give_up`]).
-const PORTED: Lanes = {
-    let mut lanes = Lanes { members: [[0; KINDS.len()]; TRANSPORT_COUNT], len: [0; TRANSPORT_COUNT] };
-    let mut i = 0;
-    while i < KINDS.len() {
-        let ports = KINDS[i].ports();
-        let on = [!ports.tcp.is_empty(), !ports.udp.is_empty(), false];
-        let mut t = 0;
-        while t < TRANSPORT_COUNT {
-            if on[t] {
-                lanes.members[t][lanes.len[t]] = i as u16;
-                lanes.len[t] += 1;
-            }
-            t += 1;
-        }
-        i += 1;
-    }
-    lanes
-};
-
-/// The dissectors with well-known ports on transport `t`, in probing order.
-fn ported_kinds(t: usize) -> impl Iterator<Item = Kind> {
-    let lane = PORTED.members.get(t).map_or(&[][..], |m| &m[..PORTED.len[t]]);
-    lane.iter().filter_map(|&i| KINDS.get(usize::from(i)).copied())
 }
 
 /// The dissector at position `k` of transport `t`'s lane.
@@ -587,7 +588,7 @@ impl DissectState {
             let flow = flow_info(facts);
             if let Some(id) = guess_before_dissector_hints(&flow) {
                 facts.protocol = id;
-            } else if let Some(kind) = ported_kinds(transport_index(facts.ip_protocol)).find(|k| k.port_hint(&flow)) {
+            } else if let Some(kind) = PORTED.kinds(transport_index(facts.ip_protocol)).find(|k| k.port_hint(&flow)) {
                 facts.protocol = kind.protocol();
             } else if let Some(id) = guess_without_dissector_hint(&flow) {
                 facts.protocol = id;
