@@ -588,11 +588,7 @@ impl Dissector for QuicDissector {
                     return self.finish(Parsed::Skipped(Skip::Malformed));
                 }
                 // The server's Initial is next: its CRYPTO stream takes the buffer's place.
-                self.server_at = Some(0);
-                self.waited = 0;
-                if let Some(crypto) = self.crypto.as_mut() {
-                    crypto.clear();
-                }
+                self.await_server_hello();
                 Parsed::Updated
             }
             Some(HelloState::Bad) => self.finish(Parsed::Skipped(Skip::Malformed)),
@@ -625,14 +621,20 @@ impl QuicDissector {
         }
         if restarted {
             // The server answers the new attempt from the start of its CRYPTO stream.
-            self.server_at = Some(0);
-            self.hello_retry = false;
-            if let Some(crypto) = self.crypto.as_mut() {
-                crypto.clear();
-            }
-            self.waited = 0;
+            self.await_server_hello();
         }
         self.wait()
+    }
+
+    /// Wait for the ServerHello from the start of the server's CRYPTO stream, which takes the
+    /// buffer's place: after the ClientHello, and again when the client starts over.
+    fn await_server_hello(&mut self) {
+        self.server_at = Some(0);
+        self.hello_retry = false;
+        self.waited = 0;
+        if let Some(crypto) = self.crypto.as_mut() {
+            crypto.clear();
+        }
     }
 
     /// A server datagram: Version Negotiation, Retry, or Initial (with Handshake packets after
