@@ -10,8 +10,9 @@
 //! first datagram is either hello (the flow stays unnamed) and the parse names it when the
 //! other side's first datagram is the other hello, within the flow's first four datagrams.
 
+use super::answered::Answered;
 use super::reader::be_u16_at;
-use super::{protocol, Direction, Dissector, FirstBytes, Parsed, Probe, Segment, Skip, Transports};
+use super::{protocol, Dissector, FirstBytes, Parsed, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
 
 /// The two hellos' types.
@@ -23,12 +24,9 @@ const MARK_AT: usize = 17;
 /// Datagrams within which the other hello must come, the first included.
 const WITHIN: u8 = 4;
 
-/// The first hello's type and direction, once read; the datagrams seen.
+/// The first hello's type, once read.
 #[derive(Debug, Default)]
-pub struct ActivisionDissector {
-    hello: Option<(u16, Direction)>,
-    seen: u8,
-}
+pub struct ActivisionDissector(Answered);
 
 /// The hello's type, when `p` is one.
 fn hello(p: &[u8]) -> Option<u16> {
@@ -47,29 +45,9 @@ impl Dissector for ActivisionDissector {
     }
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
-        self.seen = self.seen.saturating_add(1);
-        let Some((first, direction)) = self.hello else {
-            return match hello(segment.payload) {
-                Some(kind) => {
-                    self.hello = Some((kind, segment.direction));
-                    Parsed::Continue
-                }
-                None => Parsed::Skipped(Skip::Unconfirmed),
-            };
-        };
-        if segment.direction != direction {
-            return match hello(segment.payload) {
-                Some(kind) if kind != first => {
-                    facts.protocol = protocol::ACTIVISION;
-                    Parsed::Done
-                }
-                _ => Parsed::Skipped(Skip::Unconfirmed),
-            };
-        }
-        if self.seen >= WITHIN {
-            return Parsed::Skipped(Skip::Unconfirmed);
-        }
-        Parsed::Continue
+        let first = |p: &[u8]| hello(p).map(u32::from);
+        let answers = |first, p: &[u8]| hello(p).is_some_and(|kind| u32::from(kind) != first);
+        self.0.parse(segment, facts, (protocol::ACTIVISION, WITHIN), first, answers)
     }
 }
 
@@ -77,7 +55,7 @@ impl Dissector for ActivisionDissector {
 mod tests {
     use super::*;
     use crate::dissect::testing::*;
-    use crate::dissect::FlowInfo;
+    use crate::dissect::{Direction, Skip};
     use proptest::prelude::*;
 
     /// activision.pcap, 192.168.2.100:3074 → 108.61.235.31:33441: the two hellos.
@@ -86,28 +64,22 @@ mod tests {
     /// The game datagram that follows them.
     const GAME: &str = "2837303e4800000000280000005a1000c600";
 
-    fn parse_all(flow: &FlowInfo, payloads: &[(Direction, Vec<u8>)]) -> (Parsed, protocol::ProtocolId) {
-        let mut d = ActivisionDissector::default();
-        let mut facts = FlowFacts::default();
-        let mut last = Parsed::Continue;
-        for (direction, p) in payloads {
-            last = d.parse(&segment(flow, *direction, 0, p), &mut facts);
-        }
-        (last, facts.protocol)
-    }
-
     #[test]
     fn the_two_hellos_name_the_flow() {
         let f = udp([3074, 33441]);
         assert_eq!(run_one::<ActivisionDissector>(&f, &hex(CLIENT)).0, Probe::Certain);
         assert_eq!(run_one::<ActivisionDissector>(&f, &hex(SERVER)).0, Probe::Certain);
         let one = [(Direction::Forward, hex(CLIENT))];
-        assert_eq!(parse_all(&f, &one), (Parsed::Continue, protocol::UNKNOWN), "shortlisted, unnamed");
+        assert_eq!(
+            parse_each::<ActivisionDissector>(&f, &one),
+            (Parsed::Continue, protocol::UNKNOWN),
+            "shortlisted, unnamed"
+        );
         let both = [(Direction::Forward, hex(CLIENT)), (Direction::Reverse, hex(SERVER))];
-        assert_eq!(parse_all(&f, &both).1, protocol::ACTIVISION);
+        assert_eq!(parse_each::<ActivisionDissector>(&f, &both).1, protocol::ACTIVISION);
         // Either hello may come first.
         let swapped = [(Direction::Forward, hex(SERVER)), (Direction::Reverse, hex(CLIENT))];
-        assert_eq!(parse_all(&f, &swapped).1, protocol::ACTIVISION);
+        assert_eq!(parse_each::<ActivisionDissector>(&f, &swapped).1, protocol::ACTIVISION);
         truncations::<ActivisionDissector>(&f, &hex(CLIENT));
     }
 
@@ -123,11 +95,14 @@ mod tests {
         assert_eq!(run_one::<ActivisionDissector>(&tcp([3074, 33441]), &hex(CLIENT)).0, Probe::NotForUs);
         // The same hello echoed, or a game datagram, as the answer gives the flow up.
         let echoed = [(Direction::Forward, hex(CLIENT)), (Direction::Reverse, hex(CLIENT))];
-        assert_eq!(parse_all(&f, &echoed), (Parsed::Skipped(Skip::Unconfirmed), protocol::UNKNOWN));
+        assert_eq!(
+            parse_each::<ActivisionDissector>(&f, &echoed),
+            (Parsed::Skipped(Skip::Unconfirmed), protocol::UNKNOWN)
+        );
         let game = [(Direction::Forward, hex(CLIENT)), (Direction::Reverse, hex(GAME))];
-        assert_eq!(parse_all(&f, &game).0, Parsed::Skipped(Skip::Unconfirmed));
+        assert_eq!(parse_each::<ActivisionDissector>(&f, &game).0, Parsed::Skipped(Skip::Unconfirmed));
         let silent = vec![(Direction::Forward, hex(CLIENT)); 4];
-        assert_eq!(parse_all(&f, &silent).0, Parsed::Skipped(Skip::Unconfirmed));
+        assert_eq!(parse_each::<ActivisionDissector>(&f, &silent).0, Parsed::Skipped(Skip::Unconfirmed));
     }
 
     proptest! {

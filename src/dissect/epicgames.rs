@@ -15,8 +15,9 @@
 //! to two more datagrams the same way (the client repeats its request) may come first. Any
 //! other answer, or no answer within four datagrams, gives the flow up.
 
+use super::answered::Answered;
 use super::reader::be_u32_at;
-use super::{protocol, Direction, Dissector, Parsed, Probe, Segment, Skip, Transports};
+use super::{protocol, Dissector, Parsed, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
 
 /// The request's length at least: the word, six bytes, 24 zero bytes.
@@ -28,12 +29,9 @@ const RESPONSE: u32 = 0x08;
 /// Datagrams within which the answer must come (nDPI's bound, the request included).
 const WITHIN: u8 = 4;
 
-/// The request's first word and direction, once read; the datagrams seen.
+/// The request's first word, once read.
 #[derive(Debug, Default)]
-pub struct EpicGamesDissector {
-    request: Option<(u32, Direction)>,
-    seen: u8,
-}
+pub struct EpicGamesDissector(Answered);
 
 /// The handshake request's first word, when `p` is one.
 fn request_word(p: &[u8]) -> Option<u32> {
@@ -52,27 +50,8 @@ impl Dissector for EpicGamesDissector {
     }
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
-        self.seen = self.seen.saturating_add(1);
-        let Some((word, direction)) = self.request else {
-            return match request_word(segment.payload) {
-                Some(word) => {
-                    self.request = Some((word, segment.direction));
-                    Parsed::Continue
-                }
-                None => Parsed::Skipped(Skip::Unconfirmed),
-            };
-        };
-        if segment.direction != direction {
-            if segment.payload.len() >= REQUEST_MIN && be_u32_at(segment.payload, 0) == Some(word | RESPONSE) {
-                facts.protocol = protocol::EPIC_GAMES;
-                return Parsed::Done;
-            }
-            return Parsed::Skipped(Skip::Unconfirmed);
-        }
-        if self.seen >= WITHIN {
-            return Parsed::Skipped(Skip::Unconfirmed);
-        }
-        Parsed::Continue
+        let answers = |word, p: &[u8]| p.len() >= REQUEST_MIN && be_u32_at(p, 0) == Some(word | RESPONSE);
+        self.0.parse(segment, facts, (protocol::EPIC_GAMES, WITHIN), request_word, answers)
     }
 }
 
@@ -80,7 +59,7 @@ impl Dissector for EpicGamesDissector {
 mod tests {
     use super::*;
     use crate::dissect::testing::*;
-    use crate::dissect::FlowInfo;
+    use crate::dissect::{Direction, Skip};
     use proptest::prelude::*;
 
     /// epicgames.pcapng, 192.168.12.156:39322 → 18.157.15.184:9011: the client's request
@@ -94,28 +73,17 @@ mod tests {
         "ec2daa8a950b50486e75ce62f581f2d72aea173079c7151a"
     );
 
-    /// Parse the payloads in order; the last parse result and the facts.
-    fn parse_all(flow: &FlowInfo, payloads: &[(Direction, Vec<u8>)]) -> (Parsed, protocol::ProtocolId) {
-        let mut d = EpicGamesDissector::default();
-        let mut facts = FlowFacts::default();
-        let mut last = Parsed::Continue;
-        for (direction, p) in payloads {
-            last = d.parse(&segment(flow, *direction, 0, p), &mut facts);
-        }
-        (last, facts.protocol)
-    }
-
     #[test]
     fn the_handshake_names_the_flow() {
         let f = udp([39322, 9011]);
         assert_eq!(run_one::<EpicGamesDissector>(&f, &hex(REQUEST)).0, Probe::Certain);
         assert_eq!(
-            parse_all(&f, &[(Direction::Forward, hex(REQUEST))]),
+            parse_each::<EpicGamesDissector>(&f, &[(Direction::Forward, hex(REQUEST))]),
             (Parsed::Continue, protocol::UNKNOWN),
             "shortlisted, unnamed"
         );
         let both = [(Direction::Forward, hex(REQUEST)), (Direction::Reverse, hex(ANSWER))];
-        assert_eq!(parse_all(&f, &both), (Parsed::Done, protocol::EPIC_GAMES));
+        assert_eq!(parse_each::<EpicGamesDissector>(&f, &both), (Parsed::Done, protocol::EPIC_GAMES));
         // Two repeated requests before the answer (the fourth datagram) still name it.
         let repeated = [
             (Direction::Forward, hex(REQUEST)),
@@ -123,7 +91,7 @@ mod tests {
             (Direction::Forward, hex(REQUEST)),
             (Direction::Reverse, hex(ANSWER)),
         ];
-        assert_eq!(parse_all(&f, &repeated).1, protocol::EPIC_GAMES);
+        assert_eq!(parse_each::<EpicGamesDissector>(&f, &repeated).1, protocol::EPIC_GAMES);
         truncations::<EpicGamesDissector>(&f, &hex(REQUEST));
     }
 
@@ -139,17 +107,20 @@ mod tests {
         assert_eq!(run_one::<EpicGamesDissector>(&tcp([39322, 9011]), &hex(REQUEST)).0, Probe::NotForUs);
         // An answer without the flag, or too short for the handshake, gives the flow up.
         let short = [(Direction::Forward, hex(REQUEST)), (Direction::Reverse, hex(ANSWER)[..33].to_vec())];
-        assert_eq!(parse_all(&f, &short).0, Parsed::Skipped(Skip::Unconfirmed));
+        assert_eq!(parse_each::<EpicGamesDissector>(&f, &short).0, Parsed::Skipped(Skip::Unconfirmed));
         let mut unflagged = hex(ANSWER);
         unflagged[3] = 0;
         let other = [(Direction::Forward, hex(REQUEST)), (Direction::Reverse, unflagged)];
-        assert_eq!(parse_all(&f, &other), (Parsed::Skipped(Skip::Unconfirmed), protocol::UNKNOWN));
+        assert_eq!(
+            parse_each::<EpicGamesDissector>(&f, &other),
+            (Parsed::Skipped(Skip::Unconfirmed), protocol::UNKNOWN)
+        );
         // No answer within four datagrams.
         let silent = vec![(Direction::Forward, hex(REQUEST)); 4];
-        assert_eq!(parse_all(&f, &silent).0, Parsed::Skipped(Skip::Unconfirmed));
+        assert_eq!(parse_each::<EpicGamesDissector>(&f, &silent).0, Parsed::Skipped(Skip::Unconfirmed));
         // A zero-filled datagram, e.g. padding, is a request only until its answer fails.
         let zeros = [(Direction::Forward, vec![0; 40]), (Direction::Reverse, vec![0; 40])];
-        assert_eq!(parse_all(&f, &zeros).1, protocol::UNKNOWN);
+        assert_eq!(parse_each::<EpicGamesDissector>(&f, &zeros).1, protocol::UNKNOWN);
     }
 
     proptest! {

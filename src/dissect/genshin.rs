@@ -18,10 +18,12 @@
 //! at offset 16; the first message is of type 1 or 7. nDPI names the flow on that message;
 //! flowsieve wants the answer too: the first message (at least 18 bytes, the length that of its
 //! segment) shortlists the flow, which stays unnamed until the other side's first message has
-//! the same framing (lead byte, length, `4d a6`), and is given up otherwise.
+//! the same framing (lead byte, length, `4d a6`) within its first four messages, and is given up
+//! otherwise.
 
+use super::answered::Answered;
 use super::reader::{be_u16_at, be_u32_at};
-use super::{protocol, Direction, Dissector, FirstBytes, FlowInfo, Parsed, Probe, Segment, Skip, Transports};
+use super::{protocol, Dissector, FirstBytes, FlowInfo, Parsed, Probe, Segment, Skip, Transports};
 use crate::facts::FlowFacts;
 
 const CONTROL_LEN: usize = 20;
@@ -33,11 +35,12 @@ const TCP_MARK: u16 = 0x4da6;
 /// The types of the first TCP message.
 const TCP_FIRST_TYPES: [u8; 2] = [0x01, 0x07];
 
-/// The direction of the first TCP message, once read.
+/// Messages within which the TCP answer must come, the first included.
+const TCP_WITHIN: u8 = 4;
+
+/// The first TCP message, once read.
 #[derive(Debug, Default)]
-pub struct GenshinDissector {
-    first: Option<Direction>,
-}
+pub struct GenshinDissector(Answered);
 
 /// `p` is a UDP control datagram.
 fn control(p: &[u8]) -> bool {
@@ -76,18 +79,8 @@ impl Dissector for GenshinDissector {
             }
             return Parsed::Skipped(Skip::Unconfirmed);
         }
-        match self.first {
-            None if tcp_first(p) => {
-                self.first = Some(segment.direction);
-                Parsed::Continue
-            }
-            Some(d) if d == segment.direction => Parsed::Continue,
-            Some(_) if tcp_message(p) => {
-                facts.protocol = protocol::GENSHIN_IMPACT;
-                Parsed::Done
-            }
-            _ => Parsed::Skipped(Skip::Unconfirmed),
-        }
+        let first = |p: &[u8]| tcp_first(p).then_some(0);
+        self.0.parse(segment, facts, (protocol::GENSHIN_IMPACT, TCP_WITHIN), first, |_, p| tcp_message(p))
     }
 }
 
@@ -95,6 +88,7 @@ impl Dissector for GenshinDissector {
 mod tests {
     use super::*;
     use crate::dissect::testing::*;
+    use crate::dissect::Direction;
     use proptest::prelude::*;
 
     /// genshin-impact.pcap, 192.168.2.100:58766 → 47.245.143.85:22101: the connect request and
@@ -132,24 +126,18 @@ mod tests {
     const TCP_ANSWER: &str =
         "01000000320800000001aec675e100004da615f6a562b88f04000013f600ea5291cc1b9bf53eb23bd56fda45a1becefa3612";
 
-    fn parse_all(flow: &FlowInfo, payloads: &[(Direction, Vec<u8>)]) -> (Parsed, protocol::ProtocolId) {
-        let mut d = GenshinDissector::default();
-        let mut facts = FlowFacts::default();
-        let mut last = Parsed::Continue;
-        for (direction, p) in payloads {
-            last = d.parse(&segment(flow, *direction, 0, p), &mut facts);
-        }
-        (last, facts.protocol)
-    }
-
     #[test]
     fn the_tcp_handshake_names_the_flow_once_answered() {
         let f = tcp([45246, 10012]);
         assert_eq!(run_one::<GenshinDissector>(&f, &hex(TCP_FIRST)).0, Probe::Certain);
         let one = [(Direction::Forward, hex(TCP_FIRST))];
-        assert_eq!(parse_all(&f, &one), (Parsed::Continue, protocol::UNKNOWN), "shortlisted, unnamed");
+        assert_eq!(
+            parse_each::<GenshinDissector>(&f, &one),
+            (Parsed::Continue, protocol::UNKNOWN),
+            "shortlisted, unnamed"
+        );
         let both = [(Direction::Forward, hex(TCP_FIRST)), (Direction::Reverse, hex(TCP_ANSWER))];
-        assert_eq!(parse_all(&f, &both).1, protocol::GENSHIN_IMPACT);
+        assert_eq!(parse_each::<GenshinDissector>(&f, &both).1, protocol::GENSHIN_IMPACT);
         truncations::<GenshinDissector>(&f, &hex(TCP_FIRST));
     }
 
@@ -169,13 +157,13 @@ mod tests {
         // An answer that is not a whole message of the framing gives the flow up.
         let http =
             [(Direction::Forward, hex(TCP_FIRST)), (Direction::Reverse, b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec())];
-        assert_eq!(parse_all(&f, &http), (Parsed::Skipped(Skip::Unconfirmed), protocol::UNKNOWN));
+        assert_eq!(parse_each::<GenshinDissector>(&f, &http), (Parsed::Skipped(Skip::Unconfirmed), protocol::UNKNOWN));
     }
 
     proptest! {
         #[test]
         fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..40)) {
-            no_panic::<GenshinDissector>(&udp([1, 2]), &[p.clone()]);
+            no_panic::<GenshinDissector>(&udp([1, 2]), std::slice::from_ref(&p));
             no_panic::<GenshinDissector>(&tcp([1, 2]), &[p.clone(), p]);
         }
     }

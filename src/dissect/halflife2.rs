@@ -8,18 +8,20 @@
 //! the same form. As in nDPI, the first such datagram only shortlists the flow (it stays
 //! unnamed) and the answer names it; any other next datagram the other way gives it up.
 
-use super::{protocol, Direction, Dissector, FirstBytes, Parsed, Probe, Segment, Skip, Transports};
+use super::answered::Answered;
+use super::{protocol, Dissector, FirstBytes, Parsed, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
 
 const HEADER: [u8; 4] = [0xff; 4];
 const TRAILER: [u8; 4] = *b"000\0";
 const MIN_LEN: usize = 20;
 
-/// The direction of the first datagram, once read.
+/// The first datagram, once read.
 #[derive(Debug, Default)]
-pub struct HalfLife2Dissector {
-    first: Option<Direction>,
-}
+pub struct HalfLife2Dissector(Answered);
+
+/// The answer is the flow's second datagram (nDPI's rule).
+const WITHIN: u8 = 2;
 
 fn handshake(p: &[u8]) -> bool {
     p.len() >= MIN_LEN && p.starts_with(&HEADER) && p.ends_with(&TRAILER)
@@ -36,17 +38,8 @@ impl Dissector for HalfLife2Dissector {
     }
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
-        match self.first {
-            None if handshake(segment.payload) => {
-                self.first = Some(segment.direction);
-                Parsed::Continue
-            }
-            Some(d) if d != segment.direction && handshake(segment.payload) => {
-                facts.protocol = protocol::HALF_LIFE2;
-                Parsed::Done
-            }
-            _ => Parsed::Skipped(Skip::Unconfirmed),
-        }
+        let first = |p: &[u8]| handshake(p).then_some(0);
+        self.0.parse(segment, facts, (protocol::HALF_LIFE2, WITHIN), first, |_, p| handshake(p))
     }
 }
 
@@ -54,30 +47,24 @@ impl Dissector for HalfLife2Dissector {
 mod tests {
     use super::*;
     use crate::dissect::testing::*;
-    use crate::dissect::FlowInfo;
+    use crate::dissect::{Direction, Skip};
     use proptest::prelude::*;
 
     /// The 20-byte request and its answer in nDPI's `ossfuzz_seed_fake_traces_1.pcapng`.
     const REQUEST: &str = "ffffffff00000000000000000000000030303000";
-
-    fn parse_all(flow: &FlowInfo, payloads: &[(Direction, Vec<u8>)]) -> (Parsed, protocol::ProtocolId) {
-        let mut d = HalfLife2Dissector::default();
-        let mut facts = FlowFacts::default();
-        let mut last = Parsed::Continue;
-        for (direction, p) in payloads {
-            last = d.parse(&segment(flow, *direction, 0, p), &mut facts);
-        }
-        (last, facts.protocol)
-    }
 
     #[test]
     fn the_answered_handshake_names_the_flow() {
         let f = udp([1, 2]);
         assert_eq!(run_one::<HalfLife2Dissector>(&f, &hex(REQUEST)).0, Probe::Certain);
         let one = [(Direction::Forward, hex(REQUEST))];
-        assert_eq!(parse_all(&f, &one), (Parsed::Continue, protocol::UNKNOWN), "shortlisted, unnamed");
+        assert_eq!(
+            parse_each::<HalfLife2Dissector>(&f, &one),
+            (Parsed::Continue, protocol::UNKNOWN),
+            "shortlisted, unnamed"
+        );
         let both = [(Direction::Forward, hex(REQUEST)), (Direction::Reverse, hex(REQUEST))];
-        assert_eq!(parse_all(&f, &both).1, protocol::HALF_LIFE2);
+        assert_eq!(parse_each::<HalfLife2Dissector>(&f, &both).1, protocol::HALF_LIFE2);
         truncations::<HalfLife2Dissector>(&f, &hex(REQUEST));
     }
 
@@ -93,9 +80,12 @@ mod tests {
         assert_eq!(run_one::<HalfLife2Dissector>(&f, b"\xff\xff\xff\xffTSource Engine Query\x00").0, Probe::NotForUs);
         // The same side twice, an answer of another form.
         let twice = [(Direction::Forward, hex(REQUEST)), (Direction::Forward, hex(REQUEST))];
-        assert_eq!(parse_all(&f, &twice).0, Parsed::Skipped(Skip::Unconfirmed));
+        assert_eq!(parse_each::<HalfLife2Dissector>(&f, &twice).0, Parsed::Skipped(Skip::Unconfirmed));
         let other = [(Direction::Forward, hex(REQUEST)), (Direction::Reverse, vec![0xff; 20])];
-        assert_eq!(parse_all(&f, &other), (Parsed::Skipped(Skip::Unconfirmed), protocol::UNKNOWN));
+        assert_eq!(
+            parse_each::<HalfLife2Dissector>(&f, &other),
+            (Parsed::Skipped(Skip::Unconfirmed), protocol::UNKNOWN)
+        );
     }
 
     proptest! {

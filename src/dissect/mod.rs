@@ -9,6 +9,7 @@
 pub mod activision;
 pub mod afp;
 pub mod ajp;
+pub mod answered;
 pub mod atg;
 pub mod avast;
 pub mod bacnet;
@@ -486,6 +487,21 @@ pub(crate) mod testing {
         };
         let parsed = D::default().parse(&s, &mut facts);
         (probe, parsed, facts)
+    }
+
+    /// Parse the payloads in order with a fresh dissector, as after its probe claimed the flow;
+    /// the last parse result and the protocol named.
+    pub fn parse_each<D: Dissector>(
+        flow: &FlowInfo,
+        payloads: &[(Direction, Vec<u8>)],
+    ) -> (Parsed, protocol::ProtocolId) {
+        let mut d = D::default();
+        let mut facts = FlowFacts::default();
+        let mut last = Parsed::Continue;
+        for (direction, p) in payloads {
+            last = d.parse(&segment(flow, *direction, 0, p), &mut facts);
+        }
+        (last, facts.protocol)
     }
 
     /// Feed payloads alternating in direction, probing each: must never panic.

@@ -14,8 +14,9 @@
 //! parse names when the other side's datagram carries the same magic within the flow's first
 //! four datagrams, as both games' servers answer.
 
+use super::answered::Answered;
 use super::reader::{be_u32_at, le_u32_at};
-use super::{protocol, Direction, Dissector, FirstBytes, Parsed, Probe, Segment, Skip, Transports};
+use super::{protocol, Direction, Dissector, FirstBytes, Parsed, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
 
 const HELLO_LEN: usize = 12;
@@ -24,12 +25,9 @@ const MAGICS: [(u32, usize); 2] = [(0xb3af_8de8, 30), (0x0708_080c, 31)];
 /// Datagrams within which the other side's magic must come, the first included.
 const WITHIN: u8 = 4;
 
-/// The magic of the first datagram and its direction, once read; the datagrams seen.
+/// The magic of the first datagram, once read.
 #[derive(Debug, Default)]
-pub struct NeteaseGamesDissector {
-    magic: Option<(u32, Direction)>,
-    seen: u8,
-}
+pub struct NeteaseGamesDissector(Answered);
 
 fn hello(segment: &Segment<'_>) -> bool {
     let p = segment.payload;
@@ -56,31 +54,12 @@ impl Dissector for NeteaseGamesDissector {
     }
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
-        self.seen = self.seen.saturating_add(1);
-        let Some((first, direction)) = self.magic else {
-            if hello(segment) {
-                facts.protocol = protocol::NETEASE_GAMES;
-                return Parsed::Done;
-            }
-            return match magic(segment.payload) {
-                Some(m) => {
-                    self.magic = Some((m, segment.direction));
-                    Parsed::Continue
-                }
-                None => Parsed::Skipped(Skip::Unconfirmed),
-            };
-        };
-        if segment.direction != direction {
-            if magic(segment.payload) == Some(first) {
-                facts.protocol = protocol::NETEASE_GAMES;
-                return Parsed::Done;
-            }
-            return Parsed::Skipped(Skip::Unconfirmed);
+        if hello(segment) {
+            facts.protocol = protocol::NETEASE_GAMES;
+            return Parsed::Done;
         }
-        if self.seen >= WITHIN {
-            return Parsed::Skipped(Skip::Unconfirmed);
-        }
-        Parsed::Continue
+        let answers = |first, p: &[u8]| magic(p) == Some(first);
+        self.0.parse(segment, facts, (protocol::NETEASE_GAMES, WITHIN), magic, answers)
     }
 }
 
@@ -88,7 +67,7 @@ impl Dissector for NeteaseGamesDissector {
 mod tests {
     use super::*;
     use crate::dissect::testing::*;
-    use crate::dissect::FlowInfo;
+    use crate::dissect::{FlowInfo, Skip};
     use proptest::prelude::*;
 
     /// netease_games.pcapng, 192.168.88.231:56588 → 35.246.207.19:4513: the hello.
@@ -100,16 +79,6 @@ mod tests {
     /// bytes) and the start of the server's first.
     const NARAKA_C: &str = "0708080cbe7cb50a00007e04000000010002c622830b6d28c067ccae2c3b84047df4";
     const NARAKA_S: &str = "0708080ce8ed83450000000100007e040001033ca7378be780c0a599c15882ea1591b455915838e4689431a8";
-
-    fn parse_all(flow: &FlowInfo, payloads: &[(Direction, Vec<u8>)]) -> (Parsed, protocol::ProtocolId) {
-        let mut d = NeteaseGamesDissector::default();
-        let mut facts = FlowFacts::default();
-        let mut last = Parsed::Continue;
-        for (direction, p) in payloads {
-            last = d.parse(&segment(flow, *direction, 0, p), &mut facts);
-        }
-        (last, facts.protocol)
-    }
 
     #[test]
     fn the_hello_names_the_flow() {
@@ -125,9 +94,13 @@ mod tests {
         for (c, s) in [(LOST_LIGHT_C, LOST_LIGHT_S), (NARAKA_C, NARAKA_S)] {
             assert_eq!(run_one::<NeteaseGamesDissector>(&f, &hex(c)).0, Probe::Certain);
             let one = [(Direction::Forward, hex(c))];
-            assert_eq!(parse_all(&f, &one), (Parsed::Continue, protocol::UNKNOWN), "shortlisted, unnamed");
+            assert_eq!(
+                parse_each::<NeteaseGamesDissector>(&f, &one),
+                (Parsed::Continue, protocol::UNKNOWN),
+                "shortlisted, unnamed"
+            );
             let both = [(Direction::Forward, hex(c)), (Direction::Reverse, hex(s))];
-            assert_eq!(parse_all(&f, &both).1, protocol::NETEASE_GAMES);
+            assert_eq!(parse_each::<NeteaseGamesDissector>(&f, &both).1, protocol::NETEASE_GAMES);
         }
     }
 
@@ -144,9 +117,12 @@ mod tests {
         // A magic in a datagram too short, the server answering with the other game's magic.
         assert_eq!(probe(&f, Direction::Forward, &hex(NARAKA_C)[..30]), Probe::NotForUs);
         let mixed = [(Direction::Forward, hex(LOST_LIGHT_C)), (Direction::Reverse, hex(NARAKA_S))];
-        assert_eq!(parse_all(&f, &mixed), (Parsed::Skipped(Skip::Unconfirmed), protocol::UNKNOWN));
+        assert_eq!(
+            parse_each::<NeteaseGamesDissector>(&f, &mixed),
+            (Parsed::Skipped(Skip::Unconfirmed), protocol::UNKNOWN)
+        );
         let silent = vec![(Direction::Forward, hex(LOST_LIGHT_C)); 4];
-        assert_eq!(parse_all(&f, &silent).0, Parsed::Skipped(Skip::Unconfirmed));
+        assert_eq!(parse_each::<NeteaseGamesDissector>(&f, &silent).0, Parsed::Skipped(Skip::Unconfirmed));
         assert_eq!(probe(&tcp([56588, 4513]), Direction::Forward, &hex(HELLO)), Probe::NotForUs);
     }
 
