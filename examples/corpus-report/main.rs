@@ -64,6 +64,11 @@
 //!   (`CheckPointHA` 267), `MerakiCloud` (`Meraki/Cloud` 316) to Netify's.
 //! - the eighth session's: `AVAST` (nDPI 307, Netify 306), `WebSocket` (251 / 286 `Websocket`),
 //!   `Tailscale` (24 / 315); `TeamViewer` is 148 in both.
+//! - the ninth session's games, by nDPI's name, to flowsieve-only IDs: `EpicGames` (1445),
+//!   `Activision` (1446), `TencentGames` (1447), `GaijinEntertainment` (1448), `NetEaseGames`
+//!   (1449), `Heroes_of_the_Storm` (1450), `CoD_Mobile` (1451), `TES_Online` (1452),
+//!   `SteamDatagramRelay` (1453), `PathofExile` (1454); `Steam` (74), `HalfLife2` (75) and
+//!   `GenshinImpact` (Netify's `Genshin/Impact` 271) to Netify's.
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
 //! it falls in a documented class, each listed with its count and reason:

@@ -41,8 +41,11 @@ pub const DEFAULT_CATEGORIES: &str = include_str!("../../data/categories.json");
 /// this application tag, whatever its host name or address (a WhatsApp call relayed through a
 /// Meta address is WhatsApp, not Facebook). IDs from Netify's protocol table (Steam 74,
 /// WhatsApp 142, WhatsApp/Call 246, SignalCall 39, Spotify 156, Telegram 185, Telegram/VoIP
-/// 333, ZOOM 248, Dropbox 121, OICQ 320 — the QQ messenger's protocol, Xiaomi 297) and
-/// flowsieve's Discord and Mumble. A tag missing from the loaded catalogue is skipped.
+/// 333, ZOOM 248, Dropbox 121, OICQ 320 — the QQ messenger's protocol, Xiaomi 297,
+/// Genshin/Impact 271 — miHoYo's, now HoYoverse's, games) and flowsieve's Discord, Mumble and
+/// the games named from their own traffic (their publishers' applications, in Netify's `games`
+/// category but NetEase's, which Netify lists as a portal). A tag missing from the loaded
+/// catalogue is skipped.
 pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (74, "netify.steam"),
     (protocol::WHATSAPP.0, "netify.whatsapp"),
@@ -57,6 +60,16 @@ pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (protocol::XIAOMI.0, "netify.xiaomi"),
     (protocol::DISCORD.0, "netify.discord"),
     (protocol::MUMBLE.0, "netify.mumble"),
+    (protocol::GENSHIN_IMPACT.0, "netify.hoyoverse"),
+    (protocol::EPIC_GAMES.0, "netify.epic-games"),
+    (protocol::ACTIVISION.0, "netify.activision"),
+    (protocol::COD_MOBILE.0, "netify.activision"),
+    (protocol::TENCENT_GAMES.0, "netify.tencent-games"),
+    (protocol::GAIJIN.0, "netify.gaijin"),
+    (protocol::NETEASE_GAMES.0, "netify.netease"),
+    (protocol::HOTS.0, "netify.blizzard"),
+    (protocol::TES_ONLINE.0, "netify.bethesda"),
+    (protocol::STEAM_DATAGRAM_RELAY.0, "netify.steam"),
 ];
 
 /// Where to read signature files from; `None` = the built-in data.

@@ -6,8 +6,10 @@
 //! line below, one line in the `registry!` list of [`registry`] (which also reaches the `dissect`
 //! fuzz target and its seeds), and its name in `protocol` if the ID is new.
 
+pub mod activision;
 pub mod afp;
 pub mod ajp;
+pub mod answered;
 pub mod atg;
 pub mod avast;
 pub mod bacnet;
@@ -26,6 +28,7 @@ pub mod checkmk;
 pub mod cipher_suites;
 pub mod citrix;
 pub mod coap;
+pub mod cod_mobile;
 pub mod dcerpc;
 pub mod dhcp;
 pub mod dhcpv6;
@@ -37,12 +40,14 @@ pub mod dnscrypt;
 pub mod drda;
 pub mod dropbox;
 pub mod elasticsearch;
+pub mod epicgames;
 pub mod ethereum;
 pub mod ethernet_ip;
 pub mod fastcgi;
 pub mod fix;
 pub mod flute;
 pub mod ftp;
+pub mod gaijin;
 pub mod gearman;
 pub mod genshin;
 pub mod giop;
@@ -51,10 +56,12 @@ pub mod gnutella;
 pub mod gquic;
 pub mod gtp_prime;
 pub mod h323;
+pub mod halflife2;
 pub mod haproxy;
 pub mod hart_ip;
 pub mod hislip;
 pub mod hl7;
+pub mod hots;
 pub mod hsrp;
 pub mod http;
 pub mod http2;
@@ -85,6 +92,7 @@ pub mod mysql;
 pub mod natpmp;
 pub mod nats;
 pub mod netbios;
+pub mod netease_games;
 pub mod netflow;
 pub mod nfs;
 pub mod nintendo;
@@ -97,6 +105,7 @@ pub mod openflow;
 pub mod openvpn;
 pub mod openwire;
 pub mod oracle;
+pub mod path_of_exile;
 pub mod pfcp;
 pub mod postgres;
 use crate::facts::protocol;
@@ -135,6 +144,8 @@ pub mod ssdp;
 pub mod ssh;
 pub mod starcraft;
 pub mod starttls;
+pub mod steam;
+pub mod steam_sdr;
 pub mod stomp;
 pub mod stream;
 pub mod stun;
@@ -145,7 +156,9 @@ pub mod teamspeak;
 pub mod teamviewer;
 pub mod telegram_voip;
 pub mod telnet;
+pub mod tencent_games;
 pub mod teredo;
+pub mod teso;
 pub mod text;
 pub mod threema;
 pub mod tinc;
@@ -474,6 +487,21 @@ pub(crate) mod testing {
         };
         let parsed = D::default().parse(&s, &mut facts);
         (probe, parsed, facts)
+    }
+
+    /// Parse the payloads in order with a fresh dissector, as after its probe claimed the flow;
+    /// the last parse result and the protocol named.
+    pub fn parse_each<D: Dissector>(
+        flow: &FlowInfo,
+        payloads: &[(Direction, Vec<u8>)],
+    ) -> (Parsed, protocol::ProtocolId) {
+        let mut d = D::default();
+        let mut facts = FlowFacts::default();
+        let mut last = Parsed::Continue;
+        for (direction, p) in payloads {
+            last = d.parse(&segment(flow, *direction, 0, p), &mut facts);
+        }
+        (last, facts.protocol)
     }
 
     /// Feed payloads alternating in direction, probing each: must never panic.

@@ -221,6 +221,24 @@ pub const OPENWIRE: ProtocolId = ProtocolId(1432);
 pub const PFCP: ProtocolId = ProtocolId(1433);
 /// FLUTE file delivery over ALC/LCT (RFC 6726; flowsieve-only, nDPI's name).
 pub const FLUTE: ProtocolId = ProtocolId(1434);
+/// Games whose traffic nDPI names from its payload and Netify's table does not list
+/// (flowsieve-only, nDPI's names): the Unreal Engine handshake of Epic's games, Activision's
+/// and Tencent's game servers, Gaijin's, NetEase's, Heroes of the Storm, Call of Duty Mobile
+/// The Elder Scrolls Online, Steam Datagram Relay and Path of Exile.
+pub const EPIC_GAMES: ProtocolId = ProtocolId(1445);
+pub const ACTIVISION: ProtocolId = ProtocolId(1446);
+pub const TENCENT_GAMES: ProtocolId = ProtocolId(1447);
+pub const GAIJIN: ProtocolId = ProtocolId(1448);
+pub const NETEASE_GAMES: ProtocolId = ProtocolId(1449);
+pub const HOTS: ProtocolId = ProtocolId(1450);
+pub const COD_MOBILE: ProtocolId = ProtocolId(1451);
+pub const TES_ONLINE: ProtocolId = ProtocolId(1452);
+pub const STEAM_DATAGRAM_RELAY: ProtocolId = ProtocolId(1453);
+pub const PATH_OF_EXILE: ProtocolId = ProtocolId(1454);
+/// Valve's Steam (Netify's name), named from Remote Play discovery.
+pub const STEAM: ProtocolId = ProtocolId(74);
+/// Half-Life 2 and its mods (Netify's name).
+pub const HALF_LIFE2: ProtocolId = ProtocolId(75);
 /// Netify's names for protocols flowsieve names from their port alone or by a dissector of
 /// this batch.
 pub const RSH: ProtocolId = ProtocolId(293);
@@ -623,6 +641,16 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: OPENWIRE, name: "OpenWire" },
     Protocol { id: PFCP, name: "PFCP" },
     Protocol { id: FLUTE, name: "FLUTE" },
+    Protocol { id: EPIC_GAMES, name: "EpicGames" },
+    Protocol { id: ACTIVISION, name: "Activision" },
+    Protocol { id: TENCENT_GAMES, name: "TencentGames" },
+    Protocol { id: GAIJIN, name: "GaijinEntertainment" },
+    Protocol { id: NETEASE_GAMES, name: "NetEaseGames" },
+    Protocol { id: HOTS, name: "Heroes_of_the_Storm" },
+    Protocol { id: COD_MOBILE, name: "CoD_Mobile" },
+    Protocol { id: TES_ONLINE, name: "TES_Online" },
+    Protocol { id: STEAM_DATAGRAM_RELAY, name: "SteamDatagramRelay" },
+    Protocol { id: PATH_OF_EXILE, name: "PathofExile" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -850,6 +878,18 @@ mod tests {
             OPENWIRE,
             PFCP,
             FLUTE,
+            EPIC_GAMES,
+            ACTIVISION,
+            TENCENT_GAMES,
+            GAIJIN,
+            NETEASE_GAMES,
+            HOTS,
+            COD_MOBILE,
+            TES_ONLINE,
+            STEAM_DATAGRAM_RELAY,
+            PATH_OF_EXILE,
+            STEAM,
+            HALF_LIFE2,
             RSH,
             TARGUS_DATASPEED,
             AMONG_US,
@@ -950,6 +990,8 @@ mod tests {
             (WEBSOCKET, "Websocket"),
             (TAILSCALE, "Tailscale"),
             (SIGNAL_CALL, "SignalCall"),
+            (STEAM, "Steam"),
+            (HALF_LIFE2, "HalfLife2"),
         ];
         for (id, name) in cases {
             assert_eq!(name_of(id), name, "constant with ID {id}");
