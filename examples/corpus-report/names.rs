@@ -454,6 +454,14 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "AVAST" => protocol::AVAST,
         "WebSocket" => protocol::WEBSOCKET,
         "Tailscale" => protocol::TAILSCALE,
+        "HP_VIRTGRP" => protocol::HP_VIRTGRP,
+        "RiotGames" => protocol::RIOT_GAMES,
+        "CryNetwork" => protocol::CRYNETWORK,
+        "Protobuf" => protocol::PROTOBUF,
+        "Softether" => protocol::SOFTETHER,
+        "Raft" => protocol::RAFT,
+        "ZUG" => protocol::ZUG,
+        "BFCP" => protocol::BFCP,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

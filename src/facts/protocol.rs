@@ -293,6 +293,25 @@ pub const WEBSOCKET: ProtocolId = ProtocolId(286);
 /// Tailscale's disco messages beside its WireGuard.
 pub const TAILSCALE: ProtocolId = ProtocolId(315);
 
+/// Protocols of issue 14's ninth-session batch (protoG14): Netify's IDs where Netify lists them,
+/// else flowsieve-only IDs (1435–1444) with nDPI's names.
+/// The type-and-length framed protocol nDPI calls HP Virtual Machine Group Management.
+pub const HP_VIRTGRP: ProtocolId = ProtocolId(275);
+/// Riot Games' game traffic (the datagram trailers nDPI reads).
+pub const RIOT_GAMES: ProtocolId = ProtocolId(292);
+/// Crytek's CryEngine network protocol.
+pub const CRYNETWORK: ProtocolId = ProtocolId(307);
+/// Protocol Buffers messages sent bare over TCP or UDP.
+pub const PROTOBUF: ProtocolId = ProtocolId(331);
+/// SoftEther VPN's UDP control messages (flowsieve-only).
+pub const SOFTETHER: ProtocolId = ProtocolId(1435);
+/// The Raft consensus protocol's peer messages (canonical raft's framing; flowsieve-only).
+pub const RAFT: ProtocolId = ProtocolId(1436);
+/// The `ZUG` datagram protocol nDPI names (flowsieve-only).
+pub const ZUG: ProtocolId = ProtocolId(1437);
+/// The Binary Floor Control Protocol (RFC 8855; flowsieve-only).
+pub const BFCP: ProtocolId = ProtocolId(1438);
+
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
 pub const WHATSAPP: ProtocolId = ProtocolId(142);
@@ -623,6 +642,10 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: OPENWIRE, name: "OpenWire" },
     Protocol { id: PFCP, name: "PFCP" },
     Protocol { id: FLUTE, name: "FLUTE" },
+    Protocol { id: SOFTETHER, name: "Softether" },
+    Protocol { id: RAFT, name: "Raft" },
+    Protocol { id: ZUG, name: "ZUG" },
+    Protocol { id: BFCP, name: "BFCP" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -894,6 +917,14 @@ mod tests {
             WEBSOCKET,
             TAILSCALE,
             SIGNAL_CALL,
+            HP_VIRTGRP,
+            RIOT_GAMES,
+            CRYNETWORK,
+            PROTOBUF,
+            SOFTETHER,
+            RAFT,
+            ZUG,
+            BFCP,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
@@ -950,6 +981,10 @@ mod tests {
             (WEBSOCKET, "Websocket"),
             (TAILSCALE, "Tailscale"),
             (SIGNAL_CALL, "SignalCall"),
+            (HP_VIRTGRP, "HP/VirtGrp"),
+            (RIOT_GAMES, "Riot/Games"),
+            (CRYNETWORK, "CryNetwork"),
+            (PROTOBUF, "Protobuf"),
         ];
         for (id, name) in cases {
             assert_eq!(name_of(id), name, "constant with ID {id}");
