@@ -462,6 +462,9 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "Raft" => protocol::RAFT,
         "ZUG" => protocol::ZUG,
         "BFCP" => protocol::BFCP,
+        "EtherSIO" => protocol::ETHERSIO,
+        "Ether-S-Bus" => protocol::ETHER_S_BUS,
+        "CNP-IP" => protocol::CNP_IP,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

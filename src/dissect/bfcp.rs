@@ -88,25 +88,15 @@ mod tests {
     const REQUEST: &str = "200300010000000100020504";
     const ANSWER: &str = "200400010000000100020504";
 
-    fn parse_all(f: &FlowInfo, payloads: &[(Direction, Vec<u8>)]) -> (Parsed, FlowFacts) {
-        let mut d = BfcpDissector::default();
-        let mut facts = FlowFacts::default();
-        let mut last = Parsed::Continue;
-        for (direction, p) in payloads {
-            last = d.parse(&segment(f, *direction, 0, p), &mut facts);
-        }
-        (last, facts)
-    }
-
     #[test]
     fn two_headers_of_one_conference_are_bfcp() {
         for f in [tcp([44450, 5070]), udp([47706, 5070])] {
             assert_eq!(run_one::<BfcpDissector>(&f, &hex(REQUEST)).0, Probe::Certain);
             truncations::<BfcpDissector>(&f, &hex(REQUEST));
             let both = [(Direction::Forward, hex(REQUEST)), (Direction::Reverse, hex(ANSWER))];
-            let (parsed, facts) = parse_all(&f, &both[..1]);
+            let (parsed, facts) = parse_all::<BfcpDissector>(&f, &both[..1]);
             assert_eq!((parsed, facts.protocol), (Parsed::Continue, protocol::UNKNOWN), "shortlisted, unnamed");
-            let (parsed, facts) = parse_all(&f, &both);
+            let (parsed, facts) = parse_all::<BfcpDissector>(&f, &both);
             assert_eq!((parsed, facts.protocol), (Parsed::Done, protocol::BFCP));
         }
         // Version 2 (RFC 8855) over UDP.
@@ -128,7 +118,8 @@ mod tests {
         // An answer from another conference gives the flow up.
         let mut other = hex(ANSWER);
         other[7] = 2;
-        let (parsed, facts) = parse_all(&f, &[(Direction::Forward, request), (Direction::Reverse, other)]);
+        let (parsed, facts) =
+            parse_all::<BfcpDissector>(&f, &[(Direction::Forward, request), (Direction::Reverse, other)]);
         assert_eq!((parsed, facts.protocol), (Parsed::Skipped(Skip::Unconfirmed), protocol::UNKNOWN));
         assert_eq!(run_one::<BfcpDissector>(&f, b"GET / HTTP/1.1\r\n").0, Probe::NotForUs);
     }

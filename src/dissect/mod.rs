@@ -26,6 +26,7 @@ pub mod ceph;
 pub mod checkmk;
 pub mod cipher_suites;
 pub mod citrix;
+pub mod cnp_ip;
 pub mod coap;
 pub mod crynet;
 pub mod dcerpc;
@@ -41,6 +42,8 @@ pub mod dropbox;
 pub mod elasticsearch;
 pub mod ethereum;
 pub mod ethernet_ip;
+pub mod ethersbus;
+pub mod ethersio;
 pub mod fastcgi;
 pub mod fix;
 pub mod flute;
@@ -482,6 +485,18 @@ pub(crate) mod testing {
         };
         let parsed = D::default().parse(&s, &mut facts);
         (probe, parsed, facts)
+    }
+
+    /// Parse `payloads` in order with a fresh dissector, without probing (the flow already
+    /// claimed); the last parse result and the facts.
+    pub fn parse_all<D: Dissector>(flow: &FlowInfo, payloads: &[(Direction, Vec<u8>)]) -> (Parsed, FlowFacts) {
+        let mut d = D::default();
+        let mut facts = FlowFacts::default();
+        let mut last = Parsed::Continue;
+        for (direction, p) in payloads {
+            last = d.parse(&segment(flow, *direction, 0, p), &mut facts);
+        }
+        (last, facts)
     }
 
     /// Feed payloads alternating in direction, probing each: must never panic.

@@ -297,6 +297,9 @@ registry! {
     Softether(softether::SoftetherDissector),
     Raft(raft::RaftDissector),
     Bfcp(bfcp::BfcpDissector),
+    EtherSio(ethersio::EtherSioDissector),
+    EtherSbus(ethersbus::EtherSbusDissector),
+    CnpIp(cnp_ip::CnpIpDissector),
     // Last: its rule is the loosest, any protocol a probe recognises comes first.
     Protobuf(protobuf::ProtobufDissector),
 }

@@ -4,6 +4,9 @@
 //! own; a stream is closed by `</stream:stream>`. A capture that starts mid-stream shows the
 //! stanzas: `<iq `, `<presence` and `<message ` elements.
 //!
+//! A stream header addressed to Truphone's XMPP domain (an attribute value `'im.truphone.com'`
+//! or `"im.truphone.com"`, the wire fact nDPI applies) names the flow `TruPhone`.
+//!
 //! No port hint: nDPI guesses nothing for a bare connection to 5222 or 5269 (its `synscan.pcap`),
 //! and other messengers (WhatsApp, Threema) use 5222 with protocols of their own.
 //!
@@ -24,6 +27,8 @@ const STREAM: &[u8] = b"<stream:stream";
 const CLOSE: &[u8] = b"</stream:stream>";
 /// Stanza openings (RFC 6120 §8), each followed by a space or, for presence, `>` or a space.
 const STANZAS: [&[u8]; 5] = [b"<iq ", b"<presence ", b"<presence>", b"<message ", b"<stream:features>"];
+/// Truphone's domain as an attribute value, in either quotes.
+const TRUPHONE: [&[u8]; 2] = [b"='im.truphone.com'", b"=\"im.truphone.com\""];
 /// How far after the declaration the stream element is looked for.
 const SEARCH: usize = 256;
 
@@ -62,6 +67,14 @@ impl Dissector for XmppDissector {
 
     fn probe(segment: &Segment<'_>) -> Probe {
         stream(segment.payload)
+    }
+
+    fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
+        let p = segment.payload;
+        if TRUPHONE.iter().any(|value| p.windows(value.len()).any(|w| w == *value)) {
+            facts.protocol = protocol::TRUPHONE;
+        }
+        Parsed::Done
     }
 }
 
@@ -115,7 +128,7 @@ impl Dissector for XmppLegacyDissector {
 mod tests {
     use super::*;
     use crate::dissect::testing::*;
-    use crate::dissect::{Direction, FlowInfo};
+    use crate::dissect::Direction;
     use proptest::prelude::*;
 
     #[test]
@@ -132,6 +145,22 @@ mod tests {
         // 172.16.0.62:57149, a capture that starts mid-stream.
         let presence = b"<presence to='chat-with-tom@conference.cs-xmpp.lan/tom@cs-xmpp.lan'><c";
         assert_eq!(run_one::<XmppDissector>(&f, presence).0, Probe::Certain);
+    }
+
+    #[test]
+    fn a_stream_to_truphone_is_truphone() {
+        // ossfuzz_seed_fake_traces_2.pcapng, 127.0.0.1:54898 and :55536 → 127.0.0.1:1299.
+        let head = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'";
+        let f = tcp([54898, 1299]);
+        for to in ["to='im.truphone.com'>", "to=\"im.truphone.com\">"] {
+            let (probe, parsed, facts) = run_one::<XmppDissector>(&f, format!("{head}{to}").as_bytes());
+            assert_eq!((probe, parsed, facts.protocol), (Probe::Certain, Parsed::Done, protocol::TRUPHONE), "{to}");
+        }
+        // Another domain, or Truphone's as part of another name, stays XMPP.
+        for to in ["to='cs-xmpp.lan'>", "to='chat.im.truphone.com'>"] {
+            let facts = run_one::<XmppDissector>(&f, format!("{head}{to}").as_bytes()).2;
+            assert_eq!(facts.protocol, protocol::UNKNOWN, "{to}: the registry names the claim XMPP");
+        }
     }
 
     #[test]
@@ -158,25 +187,15 @@ mod tests {
         ]
     }
 
-    fn legacy_parse(f: &FlowInfo, payloads: &[(Direction, Vec<u8>)]) -> (Parsed, FlowFacts) {
-        let mut d = XmppLegacyDissector::default();
-        let mut facts = FlowFacts::default();
-        let mut last = Parsed::Continue;
-        for (direction, p) in payloads {
-            last = d.parse(&segment(f, *direction, 0, p), &mut facts);
-        }
-        (last, facts)
-    }
-
     #[test]
     fn four_legacy_frames_are_xmpp() {
         let f = tcp([34218, 5223]);
         let flow = legacy_flow();
         assert_eq!(run_one::<XmppLegacyDissector>(&f, &flow[0].1).0, Probe::Certain);
         truncations::<XmppLegacyDissector>(&f, &flow[0].1);
-        let (parsed, facts) = legacy_parse(&f, &flow[..3]);
+        let (parsed, facts) = parse_all::<XmppLegacyDissector>(&f, &flow[..3]);
         assert_eq!((parsed, facts.protocol), (Parsed::Continue, protocol::UNKNOWN), "shortlisted, unnamed");
-        let (parsed, facts) = legacy_parse(&f, &flow);
+        let (parsed, facts) = parse_all::<XmppLegacyDissector>(&f, &flow);
         assert_eq!((parsed, facts.protocol), (Parsed::Done, protocol::XMPP));
     }
 
@@ -194,7 +213,7 @@ mod tests {
         // A shortlisted flow whose next payload is not one whole frame is given up.
         let mut broken = flow.clone();
         broken[2].1.push(0);
-        let (parsed, facts) = legacy_parse(&f, &broken[..3]);
+        let (parsed, facts) = parse_all::<XmppLegacyDissector>(&f, &broken[..3]);
         assert_eq!((parsed, facts.protocol), (Parsed::Skipped(Skip::Unconfirmed), protocol::UNKNOWN));
         assert_eq!(run_one::<XmppLegacyDissector>(&udp([34218, 5223]), &flow[0].1).0, Probe::NotForUs);
     }

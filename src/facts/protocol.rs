@@ -307,10 +307,18 @@ pub const PROTOBUF: ProtocolId = ProtocolId(331);
 pub const SOFTETHER: ProtocolId = ProtocolId(1435);
 /// The Raft consensus protocol's peer messages (canonical raft's framing; flowsieve-only).
 pub const RAFT: ProtocolId = ProtocolId(1436);
+/// Truphone's XMPP service (an XMPP stream addressed to its domain).
+pub const TRUPHONE: ProtocolId = ProtocolId(101);
 /// The `ZUG` datagram protocol nDPI names (flowsieve-only).
 pub const ZUG: ProtocolId = ProtocolId(1437);
 /// The Binary Floor Control Protocol (RFC 8855; flowsieve-only).
 pub const BFCP: ProtocolId = ProtocolId(1438);
+/// Saia-Burgess's EtherSIO (flowsieve-only).
+pub const ETHERSIO: ProtocolId = ProtocolId(1439);
+/// Saia-Burgess's Ether-S-Bus (flowsieve-only).
+pub const ETHER_S_BUS: ProtocolId = ProtocolId(1440);
+/// LonWorks' CNP/IP, EN 14908-4 (flowsieve-only).
+pub const CNP_IP: ProtocolId = ProtocolId(1441);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -646,6 +654,9 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: RAFT, name: "Raft" },
     Protocol { id: ZUG, name: "ZUG" },
     Protocol { id: BFCP, name: "BFCP" },
+    Protocol { id: ETHERSIO, name: "EtherSIO" },
+    Protocol { id: ETHER_S_BUS, name: "Ether-S-Bus" },
+    Protocol { id: CNP_IP, name: "CNP-IP" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -921,10 +932,14 @@ mod tests {
             RIOT_GAMES,
             CRYNETWORK,
             PROTOBUF,
+            TRUPHONE,
             SOFTETHER,
             RAFT,
             ZUG,
             BFCP,
+            ETHERSIO,
+            ETHER_S_BUS,
+            CNP_IP,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
@@ -985,6 +1000,7 @@ mod tests {
             (RIOT_GAMES, "Riot/Games"),
             (CRYNETWORK, "CryNetwork"),
             (PROTOBUF, "Protobuf"),
+            (TRUPHONE, "TruPhone"),
         ];
         for (id, name) in cases {
             assert_eq!(name_of(id), name, "constant with ID {id}");
