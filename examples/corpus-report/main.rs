@@ -67,7 +67,7 @@
 //! - the ninth session's (protoG14): `HP_VIRTGRP` (nDPI 256, Netify 275 `HP/VirtGrp`),
 //!   `RiotGames` (302 / 292 `Riot/Games`), `CryNetwork` (314 / 307), `Protobuf` (353 / 331);
 //!   `Softether` (1435), `Raft` (1436), `ZUG` (1437), `BFCP` (1438), `EtherSIO` (1439),
-//!   `Ether-S-Bus` (1440) and `CNP-IP` (1441) map to flowsieve-only IDs; `Jabber` is Netify's
+//!   `Ether-S-Bus` (1440), `CNP-IP` (1441) and `Nano` (1442) map to flowsieve-only IDs; `Jabber` is Netify's
 //!   `XMPP` and `TruPhone` Netify's `TruPhone` (67 and 101 in both), `Zoom` is mapped above.
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when

@@ -465,6 +465,7 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "EtherSIO" => protocol::ETHERSIO,
         "Ether-S-Bus" => protocol::ETHER_S_BUS,
         "CNP-IP" => protocol::CNP_IP,
+        "Nano" => protocol::NANO,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

@@ -88,6 +88,7 @@ pub mod mqtt;
 pub mod mumble;
 pub mod munin;
 pub mod mysql;
+pub mod nano;
 pub mod natpmp;
 pub mod nats;
 pub mod netbios;

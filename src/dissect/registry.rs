@@ -300,6 +300,7 @@ registry! {
     EtherSio(ethersio::EtherSioDissector),
     EtherSbus(ethersbus::EtherSbusDissector),
     CnpIp(cnp_ip::CnpIpDissector),
+    Nano(nano::NanoDissector),
     // Last: its rule is the loosest, any protocol a probe recognises comes first.
     Protobuf(protobuf::ProtobufDissector),
 }

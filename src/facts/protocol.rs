@@ -319,6 +319,8 @@ pub const ETHERSIO: ProtocolId = ProtocolId(1439);
 pub const ETHER_S_BUS: ProtocolId = ProtocolId(1440);
 /// LonWorks' CNP/IP, EN 14908-4 (flowsieve-only).
 pub const CNP_IP: ProtocolId = ProtocolId(1441);
+/// The Nano cryptocurrency's node protocol (flowsieve-only).
+pub const NANO: ProtocolId = ProtocolId(1442);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -657,6 +659,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: ETHERSIO, name: "EtherSIO" },
     Protocol { id: ETHER_S_BUS, name: "Ether-S-Bus" },
     Protocol { id: CNP_IP, name: "CNP-IP" },
+    Protocol { id: NANO, name: "Nano" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -940,6 +943,7 @@ mod tests {
             ETHERSIO,
             ETHER_S_BUS,
             CNP_IP,
+            NANO,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
