@@ -69,6 +69,11 @@
 //!   (1449), `Heroes_of_the_Storm` (1450), `CoD_Mobile` (1451), `TES_Online` (1452),
 //!   `SteamDatagramRelay` (1453), `PathofExile` (1454); `Steam` (74), `HalfLife2` (75) and
 //!   `GenshinImpact` (Netify's `Genshin/Impact` 271) to Netify's.
+//! - the ninth session's (protoG14): `HP_VIRTGRP` (nDPI 256, Netify 275 `HP/VirtGrp`),
+//!   `RiotGames` (302 / 292 `Riot/Games`), `CryNetwork` (314 / 307), `Protobuf` (353 / 331);
+//!   `Softether` (1435), `Raft` (1436), `ZUG` (1437), `BFCP` (1438), `EtherSIO` (1439),
+//!   `Ether-S-Bus` (1440), `CNP-IP` (1441) and `Nano` (1442) map to flowsieve-only IDs; `Jabber` is Netify's
+//!   `XMPP` and `TruPhone` Netify's `TruPhone` (67 and 101 in both), `Zoom` is mapped above.
 //!
 //! A flow that does not agree is counted as *explained* instead of disagreeing or missing when
 //! it falls in a documented class, each listed with its count and reason:

@@ -471,6 +471,18 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "TES_Online" => protocol::TES_ONLINE,
         "SteamDatagramRelay" => protocol::STEAM_DATAGRAM_RELAY,
         "PathofExile" => protocol::PATH_OF_EXILE,
+        "HP_VIRTGRP" => protocol::HP_VIRTGRP,
+        "RiotGames" => protocol::RIOT_GAMES,
+        "CryNetwork" => protocol::CRYNETWORK,
+        "Protobuf" => protocol::PROTOBUF,
+        "Softether" => protocol::SOFTETHER,
+        "Raft" => protocol::RAFT,
+        "ZUG" => protocol::ZUG,
+        "BFCP" => protocol::BFCP,
+        "EtherSIO" => protocol::ETHERSIO,
+        "Ether-S-Bus" => protocol::ETHER_S_BUS,
+        "CNP-IP" => protocol::CNP_IP,
+        "Nano" => protocol::NANO,
         _ => protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)),
     }
 }

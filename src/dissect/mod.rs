@@ -14,6 +14,7 @@ pub mod atg;
 pub mod avast;
 pub mod bacnet;
 pub mod beckhoff_ads;
+pub mod bfcp;
 pub mod bfd;
 pub mod bgp;
 pub mod bitcoin;
@@ -27,8 +28,10 @@ pub mod ceph;
 pub mod checkmk;
 pub mod cipher_suites;
 pub mod citrix;
+pub mod cnp_ip;
 pub mod coap;
 pub mod cod_mobile;
+pub mod crynet;
 pub mod dcerpc;
 pub mod dhcp;
 pub mod dhcpv6;
@@ -43,6 +46,8 @@ pub mod elasticsearch;
 pub mod epicgames;
 pub mod ethereum;
 pub mod ethernet_ip;
+pub mod ethersbus;
+pub mod ethersio;
 pub mod fastcgi;
 pub mod fix;
 pub mod flute;
@@ -62,6 +67,7 @@ pub mod hart_ip;
 pub mod hislip;
 pub mod hl7;
 pub mod hots;
+pub mod hp_virtgrp;
 pub mod hsrp;
 pub mod http;
 pub mod http2;
@@ -89,6 +95,7 @@ pub mod mqtt;
 pub mod mumble;
 pub mod munin;
 pub mod mysql;
+pub mod nano;
 pub mod natpmp;
 pub mod nats;
 pub mod netbios;
@@ -110,14 +117,17 @@ pub mod pfcp;
 pub mod postgres;
 use crate::facts::protocol;
 pub mod pptp;
+pub mod protobuf;
 pub mod ptp;
 pub mod quic;
 pub mod radius;
+pub mod raft;
 pub mod raknet;
 pub mod rdp;
 mod reader;
 pub mod redis;
 pub mod registry;
+pub mod riotgames;
 pub mod ripe_atlas;
 pub mod risks;
 pub mod rmcp;
@@ -137,6 +147,7 @@ pub mod smb;
 pub mod smpp;
 pub mod snmp;
 pub mod socks;
+pub mod softether;
 pub mod someip;
 pub mod source_engine;
 pub mod spotify;
@@ -182,6 +193,7 @@ pub mod xmpp;
 pub mod z3950;
 pub mod zabbix;
 pub mod zoom;
+pub mod zug;
 
 pub use crate::facts::Direction;
 use crate::facts::FlowFacts;
@@ -489,18 +501,24 @@ pub(crate) mod testing {
         (probe, parsed, facts)
     }
 
-    /// Parse the payloads in order with a fresh dissector, as after its probe claimed the flow;
-    /// the last parse result and the protocol named.
-    pub fn parse_each<D: Dissector>(
-        flow: &FlowInfo,
-        payloads: &[(Direction, Vec<u8>)],
-    ) -> (Parsed, protocol::ProtocolId) {
+    /// Parse `payloads` in order with a fresh dissector, without probing (the flow already
+    /// claimed); the last parse result and the facts.
+    pub fn parse_all<D: Dissector>(flow: &FlowInfo, payloads: &[(Direction, Vec<u8>)]) -> (Parsed, FlowFacts) {
         let mut d = D::default();
         let mut facts = FlowFacts::default();
         let mut last = Parsed::Continue;
         for (direction, p) in payloads {
             last = d.parse(&segment(flow, *direction, 0, p), &mut facts);
         }
+        (last, facts)
+    }
+
+    /// [`parse_all`], for tests that look only at the protocol named.
+    pub fn parse_each<D: Dissector>(
+        flow: &FlowInfo,
+        payloads: &[(Direction, Vec<u8>)],
+    ) -> (Parsed, protocol::ProtocolId) {
+        let (last, facts) = parse_all::<D>(flow, payloads);
         (last, facts.protocol)
     }
 

@@ -301,6 +301,20 @@ registry! {
     Avast(avast::AvastDissector),
     Teamviewer(teamviewer::TeamviewerDissector),
     Websocket(websocket::WebsocketDissector),
+    HpVirtGrp(hp_virtgrp::HpVirtGrpDissector),
+    XmppLegacy(xmpp::XmppLegacyDissector),
+    Crynet(crynet::CrynetDissector),
+    RiotGames(riotgames::RiotGamesDissector),
+    Zug(zug::ZugDissector),
+    Softether(softether::SoftetherDissector),
+    Raft(raft::RaftDissector),
+    Bfcp(bfcp::BfcpDissector),
+    EtherSio(ethersio::EtherSioDissector),
+    EtherSbus(ethersbus::EtherSbusDissector),
+    CnpIp(cnp_ip::CnpIpDissector),
+    Nano(nano::NanoDissector),
+    // Last: its rule is the loosest, any protocol a probe recognises comes first.
+    Protobuf(protobuf::ProtobufDissector),
 }
 
 /// A word of the `ruled_out` bit set. 32 bits, not 64: the set grows four bytes at a time, and

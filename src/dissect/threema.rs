@@ -73,24 +73,14 @@ mod tests {
     }
 
     /// Parse the payloads in order; the last parse result and the facts.
-    fn parse_all(flow: &FlowInfo, payloads: &[(Direction, Vec<u8>)]) -> (Parsed, FlowFacts) {
-        let mut d = ThreemaDissector::default();
-        let mut facts = FlowFacts::default();
-        let mut last = Parsed::Continue;
-        for (direction, p) in payloads {
-            last = d.parse(&segment(flow, *direction, 0, p), &mut facts);
-        }
-        (last, facts)
-    }
-
     #[test]
     fn the_handshake_names_the_flow() {
         let f = tcp([50484, 5222]);
         assert_eq!(probe(&f, Direction::Forward, &hex(CLIENT)), Probe::Certain);
         let hellos = [(Direction::Forward, hex(CLIENT)), (Direction::Reverse, hex(SERVER))];
-        let (parsed, facts) = parse_all(&f, &hellos[..1]);
+        let (parsed, facts) = parse_all::<ThreemaDissector>(&f, &hellos[..1]);
         assert_eq!((parsed, facts.protocol), (Parsed::Continue, protocol::UNKNOWN), "shortlisted, unnamed");
-        let (parsed, facts) = parse_all(&f, &hellos);
+        let (parsed, facts) = parse_all::<ThreemaDissector>(&f, &hellos);
         assert_eq!((parsed, facts.protocol), (Parsed::Done, protocol::THREEMA));
         truncations::<ThreemaDissector>(&f, &hex(CLIENT));
     }
@@ -107,10 +97,10 @@ mod tests {
         assert_eq!(probe(&udp([50484, 5222]), Direction::Forward, &hex(CLIENT)), Probe::NotForUs);
         // A shortlisted flow whose answer is not the server hello is given up.
         let answer = [(Direction::Forward, hex(CLIENT)), (Direction::Reverse, vec![0x17; 79])];
-        let (parsed, facts) = parse_all(&f, &answer);
+        let (parsed, facts) = parse_all::<ThreemaDissector>(&f, &answer);
         assert_eq!((parsed, facts.protocol), (Parsed::Skipped(Skip::Unconfirmed), protocol::UNKNOWN));
         let twice = [(Direction::Forward, hex(CLIENT)), (Direction::Forward, hex(CLIENT))];
-        assert_eq!(parse_all(&f, &twice).0, Parsed::Skipped(Skip::Unconfirmed));
+        assert_eq!(parse_all::<ThreemaDissector>(&f, &twice).0, Parsed::Skipped(Skip::Unconfirmed));
         // Port 5222 is XMPP's: no port guess for Threema there.
         assert!(!ThreemaDissector::port_hint(&f));
     }

@@ -13,8 +13,17 @@
 //!
 //! On those ports only, the probe is certain of a media packet (its direction and media type
 //! known) or of a session request whose length field fits the datagram; the other types keep
-//! Zoom in the running, anything else rules it out. Zoom's peer-to-peer media and its
-//! TCP/TLS fallbacks are not covered (their opening packets are not described).
+//! Zoom in the running, anything else rules it out.
+//!
+//! Peer-to-peer calls, on any ports: the wire fact nDPI applies to every UDP flow
+//! (docs/ARCHITECTURE.md, "nDPI's signatures are wire facts") is the opening datagram of a
+//! direct connection between two clients — the media header type 0x1f, then 0x02 0x01, a
+//! 24-byte header, then length-value attributes with 32-bit big-endian lengths (the peer's IP
+//! address as text, then an identifier), and four zero bytes that end the datagram, its length
+//! exactly what the two lengths make. flowsieve also requires the address to read as an IP
+//! address. Zoom's TCP/TLS fallbacks are not covered (their opening packets are not described).
+
+use std::net::IpAddr;
 
 use super::reader::be_u32_at;
 use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
@@ -28,6 +37,31 @@ const DIRECTIONS: [u8; 4] = [0, 1, 4, 5];
 /// The inner media types the study names.
 const MEDIA_TYPES: [u8; 11] = [1, 7, 13, 15, 16, 21, 30, 32, 33, 34, 35];
 
+/// A peer-to-peer opening datagram's first bytes.
+const P2P: [u8; 3] = [0x1f, 0x02, 0x01];
+/// Its header before the attributes.
+const P2P_HEADER: usize = 24;
+/// The longest IP address text (an IPv6 address with an embedded IPv4 one).
+const IP_TEXT_MAX: usize = 45;
+
+/// Whether `p` is a peer-to-peer opening datagram: the header, the peer's address and an
+/// identifier as length-value attributes, four zero bytes, nothing else.
+fn p2p_opening(p: &[u8]) -> bool {
+    if !p.starts_with(&P2P) || !p.ends_with(&[0; 4]) || p.len() <= P2P_HEADER + 12 {
+        return false;
+    }
+    let attribute = |at: usize| -> Option<(&[u8], usize)> {
+        let n = usize::try_from(be_u32_at(p, at)?).ok()?;
+        let end = at.checked_add(4)?.checked_add(n)?;
+        Some((p.get(at + 4..end)?, end))
+    };
+    let Some((ip, next)) = attribute(P2P_HEADER) else { return false };
+    let Some((_, end)) = attribute(next) else { return false };
+    let ip_ok =
+        ip.len() <= IP_TEXT_MAX && std::str::from_utf8(ip).ok().and_then(|s| s.parse::<IpAddr>().ok()).is_some();
+    ip_ok && end + 4 == p.len()
+}
+
 /// Zoom needs no state: the probe decides.
 #[derive(Debug, Default)]
 pub struct ZoomDissector;
@@ -35,12 +69,17 @@ pub struct ZoomDissector;
 impl Dissector for ZoomDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::ZOOM;
     const TRANSPORTS: Transports = Transports::UDP;
-    const FIRST_BYTES: FirstBytes = FirstBytes::range(1, 5).with(7);
-    const NEEDS_PORT: bool = true;
+    const FIRST_BYTES: FirstBytes = FirstBytes::range(1, 5).with(7).with(P2P[0]);
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;
-        if !flow.is_udp() || !Self::port_hint(flow) {
+        if !flow.is_udp() {
+            return Probe::NotForUs;
+        }
+        if p.first() == Some(&P2P[0]) {
+            return Probe::certain_if(p2p_opening(p));
+        }
+        if !Self::port_hint(flow) {
             return Probe::NotForUs;
         }
         match p.first() {
@@ -104,10 +143,40 @@ mod tests {
         assert_eq!(run_one::<ZoomDissector>(&tcp([58327, 8801]), &hex(REQUEST)).0, Probe::NotForUs);
     }
 
+    /// zoom_p2p.pcapng, 192.168.12.156:38453 → 192.168.1.226:41036: the first datagram (85
+    /// bytes: the address "192.168.1.226", a 36-character identifier, four zero bytes).
+    const P2P_OPENING: &str = concat!(
+        "1f0201000800010004005c9b637b0000006400000062a04c0000000d3139322e3136382e312e323236",
+        "0000002441463036354438382d414139422d344138312d383041342d423835434433343142393231",
+        "00000000"
+    );
+
+    #[test]
+    fn a_peer_to_peer_opening_is_zoom_on_any_port() {
+        let p = hex(P2P_OPENING);
+        assert_eq!(p.len(), 85);
+        let f = udp([38453, 41036]);
+        assert_eq!(run_one::<ZoomDissector>(&f, &p).0, Probe::Certain);
+        truncations::<ZoomDissector>(&f, &p);
+        // One byte more or less, a trailer that is not zero, an address that is not one.
+        let mut longer = p.clone();
+        longer.insert(40, b'0');
+        assert_eq!(run_one::<ZoomDissector>(&f, &longer).0, Probe::NotForUs);
+        assert_eq!(run_one::<ZoomDissector>(&f, &p[..84]).0, Probe::NotForUs);
+        let mut trailer = p.clone();
+        trailer[84] = 1;
+        assert_eq!(run_one::<ZoomDissector>(&f, &trailer).0, Probe::NotForUs);
+        let mut address = p.clone();
+        address[30] = b'x';
+        assert_eq!(run_one::<ZoomDissector>(&f, &address).0, Probe::NotForUs);
+        assert_eq!(run_one::<ZoomDissector>(&tcp([38453, 41036]), &p).0, Probe::NotForUs);
+    }
+
     proptest! {
         #[test]
         fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..60)) {
-            no_panic::<ZoomDissector>(&udp([1, 8801]), &[p]);
+            no_panic::<ZoomDissector>(&udp([1, 8801]), std::slice::from_ref(&p));
+            no_panic::<ZoomDissector>(&udp([1, 2]), &[p]);
         }
     }
 }

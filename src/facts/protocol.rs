@@ -311,6 +311,35 @@ pub const WEBSOCKET: ProtocolId = ProtocolId(286);
 /// Tailscale's disco messages beside its WireGuard.
 pub const TAILSCALE: ProtocolId = ProtocolId(315);
 
+/// Protocols of issue 14's ninth-session batch (protoG14): Netify's IDs where Netify lists them,
+/// else flowsieve-only IDs (1435–1444) with nDPI's names.
+/// The type-and-length framed protocol nDPI calls HP Virtual Machine Group Management.
+pub const HP_VIRTGRP: ProtocolId = ProtocolId(275);
+/// Riot Games' game traffic (the datagram trailers nDPI reads).
+pub const RIOT_GAMES: ProtocolId = ProtocolId(292);
+/// Crytek's CryEngine network protocol.
+pub const CRYNETWORK: ProtocolId = ProtocolId(307);
+/// Protocol Buffers messages sent bare over TCP or UDP.
+pub const PROTOBUF: ProtocolId = ProtocolId(331);
+/// SoftEther VPN's UDP control messages (flowsieve-only).
+pub const SOFTETHER: ProtocolId = ProtocolId(1435);
+/// The Raft consensus protocol's peer messages (canonical raft's framing; flowsieve-only).
+pub const RAFT: ProtocolId = ProtocolId(1436);
+/// Truphone's XMPP service (an XMPP stream addressed to its domain).
+pub const TRUPHONE: ProtocolId = ProtocolId(101);
+/// The `ZUG` datagram protocol nDPI names (flowsieve-only).
+pub const ZUG: ProtocolId = ProtocolId(1437);
+/// The Binary Floor Control Protocol (RFC 8855; flowsieve-only).
+pub const BFCP: ProtocolId = ProtocolId(1438);
+/// Saia-Burgess's EtherSIO (flowsieve-only).
+pub const ETHERSIO: ProtocolId = ProtocolId(1439);
+/// Saia-Burgess's Ether-S-Bus (flowsieve-only).
+pub const ETHER_S_BUS: ProtocolId = ProtocolId(1440);
+/// LonWorks' CNP/IP, EN 14908-4 (flowsieve-only).
+pub const CNP_IP: ProtocolId = ProtocolId(1441);
+/// The Nano cryptocurrency's node protocol (flowsieve-only).
+pub const NANO: ProtocolId = ProtocolId(1442);
+
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
 pub const WHATSAPP: ProtocolId = ProtocolId(142);
@@ -651,6 +680,14 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: TES_ONLINE, name: "TES_Online" },
     Protocol { id: STEAM_DATAGRAM_RELAY, name: "SteamDatagramRelay" },
     Protocol { id: PATH_OF_EXILE, name: "PathofExile" },
+    Protocol { id: SOFTETHER, name: "Softether" },
+    Protocol { id: RAFT, name: "Raft" },
+    Protocol { id: ZUG, name: "ZUG" },
+    Protocol { id: BFCP, name: "BFCP" },
+    Protocol { id: ETHERSIO, name: "EtherSIO" },
+    Protocol { id: ETHER_S_BUS, name: "Ether-S-Bus" },
+    Protocol { id: CNP_IP, name: "CNP-IP" },
+    Protocol { id: NANO, name: "Nano" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -934,6 +971,19 @@ mod tests {
             WEBSOCKET,
             TAILSCALE,
             SIGNAL_CALL,
+            HP_VIRTGRP,
+            RIOT_GAMES,
+            CRYNETWORK,
+            PROTOBUF,
+            TRUPHONE,
+            SOFTETHER,
+            RAFT,
+            ZUG,
+            BFCP,
+            ETHERSIO,
+            ETHER_S_BUS,
+            CNP_IP,
+            NANO,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
@@ -992,6 +1042,11 @@ mod tests {
             (SIGNAL_CALL, "SignalCall"),
             (STEAM, "Steam"),
             (HALF_LIFE2, "HalfLife2"),
+            (HP_VIRTGRP, "HP/VirtGrp"),
+            (RIOT_GAMES, "Riot/Games"),
+            (CRYNETWORK, "CryNetwork"),
+            (PROTOBUF, "Protobuf"),
+            (TRUPHONE, "TruPhone"),
         ];
         for (id, name) in cases {
             assert_eq!(name_of(id), name, "constant with ID {id}");
