@@ -577,6 +577,38 @@ fn microsoft_call_attributes_and_google_relay_realm_name_calls() {
 }
 
 #[test]
+fn unread_tcp_to_telegrams_networks_is_telegram() {
+    let c = built_in();
+    // Detection gave up on a TCP flow to Telegram's published 149.154.160.0/20 with nothing
+    // read (MTProto's obfuscated transport): the port guess (TLS on 443) becomes Telegram.
+    let unread = || {
+        let mut f = facts(None, "149.154.167.91", protocol::TLS);
+        f.ip_protocol = 6;
+        f.detection_guessed = true;
+        f
+    };
+    let mut f = unread();
+    c.classify(&mut f);
+    assert_eq!((f.protocol, f.application.tag.as_deref()), (protocol::TELEGRAM, Some("netify.telegram")));
+    // A ClientHello was read (Telegram Web over TLS): TLS stays.
+    let mut hello = unread();
+    hello.tls.client_version = 0x0303;
+    c.classify(&mut hello);
+    assert_eq!(hello.protocol, protocol::TLS);
+    // Detection did not give up, the flow is UDP, or the address is not Telegram's: unchanged.
+    let mut named = unread();
+    named.detection_guessed = false;
+    let mut udp_flow = unread();
+    udp_flow.ip_protocol = 17;
+    let mut elsewhere = unread();
+    elsewhere.other_ip = "192.0.2.7".parse().unwrap();
+    for mut f in [named, udp_flow, elsewhere] {
+        c.classify(&mut f);
+        assert_eq!(f.protocol, protocol::TLS);
+    }
+}
+
+#[test]
 fn media_after_a_gquic_handshake_is_snapchat() {
     let c = built_in();
     // What dissect::gquic marks: RTP after an SNI-less Q046 handshake, to an address no list
