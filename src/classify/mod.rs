@@ -72,6 +72,14 @@ pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (protocol::STEAM_DATAGRAM_RELAY.0, "netify.steam"),
 ];
 
+/// Applications whose published server networks name the protocol of a TCP flow nothing in
+/// its payload named (docs/FLOW-ACTIONS.md §5, "Protocols by address"): Telegram's apps speak
+/// MTProto over TCP with an obfuscated transport whose first bytes are random (Telegram's
+/// "MTProto transport obfuscation"), so no dissector can read it, and Telegram publishes its
+/// server networks (Netify's `netify.telegram` list). nDPI names such flows Telegram by address
+/// too. Telegram's own protocol ID, 185. A tag missing from the loaded catalogue is skipped.
+pub const ADDRESS_PROTOCOLS: &[(&str, u16)] = &[("netify.telegram", 185)];
+
 /// Where to read signature files from; `None` = the built-in data.
 #[derive(Debug, Clone, Default)]
 pub struct ClassifierPaths {
@@ -101,6 +109,8 @@ pub struct Classifier {
     twins: Vec<(protocol::ProtocolId, usize)>,
     /// (wire signature, index of the application in `apps`).
     signatures: Vec<(signatures::Signature, usize)>,
+    /// (index of the application in `apps`, the protocol its addresses name): [`ADDRESS_PROTOCOLS`].
+    address_protocols: Vec<(usize, protocol::ProtocolId)>,
     /// Netify's application category `cdn`: content delivery networks, whose customers' host
     /// names carry the customer's name ([`Classifier::host_app`]).
     cdn: Option<u16>,
@@ -122,8 +132,12 @@ impl Classifier {
             .chain(subjects)
             .filter_map(|(sig, tag)| Some((sig, apps.index_of_tag(tag)?)))
             .collect();
+        let address_protocols = ADDRESS_PROTOCOLS
+            .iter()
+            .filter_map(|&(tag, p)| Some((apps.index_of_tag(tag)?, protocol::ProtocolId(p))))
+            .collect();
         let cdn = categories.category_id(CategoryKind::Application, "cdn");
-        Classifier { apps, categories, twins, signatures, cdn }
+        Classifier { apps, categories, twins, signatures, address_protocols, cdn }
     }
 
     /// flowsieve's own signature set, compiled in. Its tests guarantee it loads without errors.
@@ -206,6 +220,7 @@ impl Classifier {
             facts.protocol,
         );
         if !facts.application.soft_dissector {
+            self.address_protocol(facts);
             self.find_application(facts);
             self.soft_dissect(facts);
         }
@@ -229,6 +244,23 @@ impl Classifier {
                 app.soft_dissector,
                 facts.protocol,
             )
+    }
+
+    /// A TCP flow whose detection gave up with nothing read from its payload (no dissector's
+    /// facts, no TLS hello: its protocol is at most a port guess) to an address in the
+    /// networks of an application of [`ADDRESS_PROTOCOLS`] gets that application's protocol.
+    fn address_protocol(&self, facts: &mut FlowFacts) {
+        let nothing_read = facts.detection_guessed
+            && facts.ip_protocol == 6
+            && facts.app_protocol == crate::facts::ProtocolFacts::None
+            && !facts.tls.is_present();
+        if !nothing_read || self.address_protocols.is_empty() {
+            return;
+        }
+        let Some(index) = self.apps.ip_index(facts.other_ip) else { return };
+        if let Some(&(_, p)) = self.address_protocols.iter().find(|&&(i, _)| i == index) {
+            facts.protocol = p;
+        }
     }
 
     /// Netify's order (docs/FLOW-ACTIONS.md §5): protocol twins, the detected host name, the

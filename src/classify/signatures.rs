@@ -11,6 +11,12 @@ use crate::facts::{FlowFacts, KNOWN_SUBJECTS};
 pub enum Signature {
     /// STUN/TURN with WhatsApp's private attributes or message types (`dissect::stun`).
     WhatsAppRelay,
+    /// STUN/TURN with Microsoft's ICE/TURN extension attributes (`dissect::stun`).
+    MicrosoftCall,
+    /// A TURN relay whose REALM is Google's (`google.com` or a name under it).
+    GoogleRelayRealm,
+    /// RTP or RTCP after an SNI-less Q046 handshake on one 5-tuple (`dissect::gquic`).
+    SnapchatCall,
     /// A Tor client's TLS link handshake: its random server name and no ALPN.
     TorLink,
     /// An HTTP request from one of Microsoft's update clients ([`WINDOWS_UPDATE_AGENTS`]).
@@ -35,6 +41,21 @@ pub const SIGNATURES: &[(Signature, &str, &str)] = &[
         "STUN/TURN messages with WhatsApp's private attributes (0x4000-0x4004, 0x4007) or message types (0x0800-0x0802)",
     ),
     (
+        Signature::MicrosoftCall,
+        "netify.microsoft-teams",
+        "STUN/TURN messages with Microsoft's ICE/TURN extension attributes (MS-ICE2 0x8054, 0x8070; MS-TURN 0x8055, 0x8095)",
+    ),
+    (
+        Signature::GoogleRelayRealm,
+        "netify.google-meet",
+        "a TURN relay's REALM attribute naming google.com (Google's call relays)",
+    ),
+    (
+        Signature::SnapchatCall,
+        "netify.snapchat",
+        "RTP or RTCP on the 5-tuple of a Google QUIC Q046 connection opened without a server name (Snapchat's calls)",
+    ),
+    (
         Signature::TorLink,
         "netify.tor",
         "a TLS ClientHello with Tor's random server name (www.<4-25 base32 characters>.com) and no ALPN",
@@ -48,8 +69,18 @@ pub const SIGNATURES: &[(Signature, &str, &str)] = &[
 
 /// The signature a flow's facts show, if any.
 pub fn signature_of(facts: &FlowFacts) -> Option<Signature> {
-    if facts.app_protocol.stun().is_some_and(|s| s.client == StunClient::WhatsApp) {
-        return Some(Signature::WhatsAppRelay);
+    if let Some(stun) = facts.app_protocol.stun() {
+        match stun.client {
+            StunClient::WhatsApp => return Some(Signature::WhatsAppRelay),
+            StunClient::Microsoft => return Some(Signature::MicrosoftCall),
+            StunClient::Unknown => {}
+        }
+        if stun.realm && facts.detected_hostname().is_some_and(is_google_realm) {
+            return Some(Signature::GoogleRelayRealm);
+        }
+    }
+    if facts.tls.media_after_handshake() {
+        return Some(Signature::SnapchatCall);
     }
     if facts.tls.client_version != 0 && facts.tls.alpn().is_empty() && facts.tls.sni().is_some_and(is_tor_server_name) {
         return Some(Signature::TorLink);
@@ -59,6 +90,21 @@ pub fn signature_of(facts: &FlowFacts) -> Option<Signature> {
     }
     let agent = facts.app_protocol.http()?.user_agent.as_deref()?;
     WINDOWS_UPDATE_AGENTS.iter().any(|p| agent.starts_with(p)).then_some(Signature::WindowsUpdateAgent)
+}
+
+/// A TURN REALM (RFC 8489 §14.9, the relay's authentication domain) of Google's relays:
+/// `google.com` or a name under it (`turn.l.google.com`), in any case. The realm names the
+/// operator, and Google's TURN relays serve its calls (Meet, Duo, Chat), not its web sites; nDPI
+/// names such flows Google's calls too. Without the signature the realm, taken as the flow's
+/// host name, would name Google's web services (`netify.google`) before the relay's address
+/// is looked at (docs/FLOW-ACTIONS.md §5).
+pub fn is_google_realm(realm: &str) -> bool {
+    let r = realm.as_bytes();
+    r.eq_ignore_ascii_case(b"google.com")
+        || r.len()
+            .checked_sub(11)
+            .and_then(|at| r.get(at..))
+            .is_some_and(|tail| tail.eq_ignore_ascii_case(b".google.com"))
 }
 
 /// A Tor client names a random host in its ClientHello: `www.`, 4 to 25 characters of the

@@ -527,21 +527,99 @@ fn every_wire_signature_names_a_built_in_application() {
     assert!(why.contains("wire signature: a TLS ClientHello with Tor's random server name"), "{why}");
 }
 
+/// The application tag of a STUN flow to `other_ip` (host name `host`) whose STUN facts `stun`
+/// sets, and its application ID.
+fn stun_application(
+    c: &Classifier,
+    host: Option<&str>,
+    other_ip: &str,
+    stun: impl FnOnce(&mut crate::facts::stun::StunFacts),
+) -> (Option<String>, u32) {
+    let mut f = facts(host, other_ip, protocol::STUN);
+    stun(f.app_protocol.stun_mut());
+    c.classify(&mut f);
+    (f.application.tag.as_deref().map(str::to_string), f.application.id)
+}
+
 #[test]
 fn whatsapp_relay_signature_beats_the_meta_address() {
     use crate::facts::stun::StunClient;
     let c = built_in();
     // What dissect::stun finds in WhatsApp's TURN Allocate answer from a Meta relay (its tests
     // hold the frame's bytes).
-    let mut f = facts(None, "31.13.86.48", protocol::STUN);
-    f.app_protocol.stun_mut().client = StunClient::WhatsApp;
-    c.classify(&mut f);
-    assert_eq!(f.application.tag.as_deref(), Some("netify.whatsapp"));
+    let (tag, _) = stun_application(&c, None, "31.13.86.48", |s| s.client = StunClient::WhatsApp);
+    assert_eq!(tag.as_deref(), Some("netify.whatsapp"));
     // The same relay address without the signature is Meta's (Facebook's), not WhatsApp.
-    let mut plain = facts(None, "31.13.86.48", protocol::STUN);
+    let (tag, id) = stun_application(&c, None, "31.13.86.48", |_| {});
+    assert_ne!(tag.as_deref(), Some("netify.whatsapp"));
+    assert_ne!(id, 0, "Meta's address is still known");
+}
+
+#[test]
+fn microsoft_call_attributes_and_google_relay_realm_name_calls() {
+    use crate::facts::stun::StunClient;
+    let c = built_in();
+    // What dissect::stun finds in a Teams relay's binding answer (its tests hold the bytes),
+    // from an address no list names.
+    let (tag, _) = stun_application(&c, None, "192.0.2.7", |s| s.client = StunClient::Microsoft);
+    assert_eq!(tag.as_deref(), Some("netify.microsoft-teams"));
+    // A TURN relay whose REALM (the flow's host name) is Google's: Google's calls, not its web.
+    let (tag, _) = stun_application(&c, Some("turn.l.google.com"), "192.0.2.7", |s| s.realm = true);
+    assert_eq!(tag.as_deref(), Some("netify.google-meet"));
+    // The same name not from a REALM is Google's web services; names that only end in the
+    // same letters are not Google's.
+    let (tag, _) = stun_application(&c, Some("turn.l.google.com"), "192.0.2.7", |_| {});
+    assert_ne!(tag.as_deref(), Some("netify.google-meet"));
+    for realm in ["notgoogle.com", "google.com.example"] {
+        let (tag, _) = stun_application(&c, Some(realm), "192.0.2.7", |s| s.realm = true);
+        assert_ne!(tag.as_deref(), Some("netify.google-meet"), "{realm}");
+    }
+}
+
+#[test]
+fn unread_tcp_to_telegrams_networks_is_telegram() {
+    let c = built_in();
+    // Detection gave up on a TCP flow to Telegram's published 149.154.160.0/20 with nothing
+    // read (MTProto's obfuscated transport): the port guess (TLS on 443) becomes Telegram.
+    let unread = || {
+        let mut f = facts(None, "149.154.167.91", protocol::TLS);
+        f.ip_protocol = 6;
+        f.detection_guessed = true;
+        f
+    };
+    let mut f = unread();
+    c.classify(&mut f);
+    assert_eq!((f.protocol, f.application.tag.as_deref()), (protocol::TELEGRAM, Some("netify.telegram")));
+    // A ClientHello was read (Telegram Web over TLS): TLS stays.
+    let mut hello = unread();
+    hello.tls.client_version = 0x0303;
+    c.classify(&mut hello);
+    assert_eq!(hello.protocol, protocol::TLS);
+    // Detection did not give up, the flow is UDP, or the address is not Telegram's: unchanged.
+    let mut named = unread();
+    named.detection_guessed = false;
+    let mut udp_flow = unread();
+    udp_flow.ip_protocol = 17;
+    let mut elsewhere = unread();
+    elsewhere.other_ip = "192.0.2.7".parse().unwrap();
+    for mut f in [named, udp_flow, elsewhere] {
+        c.classify(&mut f);
+        assert_eq!(f.protocol, protocol::TLS);
+    }
+}
+
+#[test]
+fn media_after_a_gquic_handshake_is_snapchat() {
+    let c = built_in();
+    // What dissect::gquic marks: RTP after an SNI-less Q046 handshake, to an address no list
+    // names (Snapchat's media servers are on a cloud provider's addresses).
+    let mut f = facts(None, "192.0.2.7", protocol::QUIC);
+    f.tls.set_media_after_handshake();
+    c.classify(&mut f);
+    assert_eq!(f.application.tag.as_deref(), Some("netify.snapchat"));
+    let mut plain = facts(None, "192.0.2.7", protocol::QUIC);
     c.classify(&mut plain);
-    assert_ne!(plain.application.tag.as_deref(), Some("netify.whatsapp"));
-    assert_ne!(plain.application.id, 0, "Meta's address is still known");
+    assert_ne!(plain.application.tag.as_deref(), Some("netify.snapchat"));
 }
 
 #[test]

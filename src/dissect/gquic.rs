@@ -9,6 +9,16 @@
 //! characters, `Q` and three digits, as nDPI shows them. Q050 (and T050/T051, which carry TLS)
 //! protect the Initial as IETF QUIC does, with their own salts: `quic.rs` opens them and hands
 //! Q050's CHLO to [`record_chlo`].
+//!
+//! Snapchat's calls (AddLive) open a Q046 connection to the media server, by address (no `SNI`
+//! in the CHLO), then send RTP and RTCP on the same 5-tuple. QUIC's packets all have the fixed
+//! bit (0x40) set; an RTP or RTCP packet (RFC 3550 §5.1, §6.4) starts with version 2 (`10` in the
+//! top two bits) and so has it clear (RFC 7983 §7 uses the same first-byte split). After an
+//! SNI-less Q046 CHLO the dissector keeps reading: the first packet without the fixed bit that is
+//! an RTP packet (at least its 12-byte header, payload type not in RTCP's 72–76 range) or an
+//! RTCP sender or receiver report whose length field fits the datagram marks the flow
+//! ([`crate::facts::TlsFacts::media_after_handshake`]); any other such packet ends the search.
+//! nDPI names such flows Snapchat's calls the same way.
 
 use super::text::fact_string;
 use super::{protocol, Dissector, Parsed, Ports, Probe, Segment, Skip, Transports};
@@ -21,11 +31,34 @@ const TAG_UAID: &[u8; 4] = b"UAID";
 pub(super) const MAX_ENTRIES: usize = 128;
 /// Client packets looked at for a CHLO.
 const MAX_PACKETS: u8 = 4;
+/// Packets looked at after an SNI-less Q046 CHLO for RTP or RTCP.
+const MEDIA_PACKETS: u8 = 24;
+/// Q046, the version whose calls carry media (see the module doc).
+const Q046: &[u8; 4] = b"Q046";
 
-/// Per-flow state: client packets seen.
+/// Per-flow state: client packets seen, then packets read looking for media.
 #[derive(Debug, Default)]
 pub struct GquicDissector {
     packets: u8,
+    media_packets: Option<u8>,
+}
+
+/// An RTP packet or an RTCP sender/receiver report (RFC 3550 §5.1, §6.4.1, §6.4.2), told from
+/// QUIC by the fixed bit (see the module doc).
+fn is_media(p: &[u8]) -> bool {
+    let (Some(&first), Some(&second)) = (p.first(), p.get(1)) else { return false };
+    if first & 0xc0 != 0x80 {
+        return false;
+    }
+    match second {
+        // RTCP SR (200) or RR (201): the length field counts 32-bit words after the first.
+        200 | 201 => p
+            .get(2..4)
+            .map(|l| (usize::from(u16::from_be_bytes([l[0], l[1]])) + 1) * 4)
+            .is_some_and(|len| len >= 8 && len <= p.len()),
+        // RTP: a whole header; payload types 72-76 would read as RTCP's 200-204 (RFC 5761 §4).
+        _ => p.len() >= 12 && !(72..=76).contains(&(second & 0x7f)),
+    }
 }
 
 /// `Q` and three digits.
@@ -87,6 +120,24 @@ impl Dissector for GquicDissector {
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
         let p = segment.payload;
+        if let Some(seen) = self.media_packets.as_mut() {
+            *seen = seen.saturating_add(1);
+            return match p.first() {
+                Some(b) if b & 0x40 != 0 => {
+                    if *seen >= MEDIA_PACKETS {
+                        Parsed::Done
+                    } else {
+                        Parsed::Continue
+                    }
+                }
+                Some(_) if is_media(p) => {
+                    facts.tls.set_media_after_handshake();
+                    Parsed::Done
+                }
+                Some(_) => Parsed::Done,
+                None => Parsed::Continue,
+            };
+        }
         let Some(v) = version(p) else {
             return if self.packets == 0 { Parsed::Skipped(Skip::Malformed) } else { Parsed::Continue };
         };
@@ -96,7 +147,13 @@ impl Dissector for GquicDissector {
             facts.quic_version = version_number(v);
             outcome = Parsed::Updated;
         }
-        if record_chlo(p, facts) || self.packets >= MAX_PACKETS {
+        if record_chlo(p, facts) {
+            if v == Q046 && facts.detected_hostname().is_none() {
+                self.media_packets = Some(0);
+                return outcome;
+            }
+            Parsed::Done
+        } else if self.packets >= MAX_PACKETS {
             Parsed::Done
         } else {
             outcome
@@ -174,6 +231,74 @@ mod tests {
         assert_eq!(run_one::<GquicDissector>(&udp([40000, 443]), &p).0, Probe::Certain);
         p[1] = b'X';
         assert_eq!(run_one::<GquicDissector>(&udp([40000, 443]), &p).0, Probe::NotForUs);
+    }
+
+    /// A Q046 client packet (long header, 8-byte connection ID, packet number) whose CHLO has
+    /// the given entries.
+    fn q046_packet(values: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
+        let mut p = vec![0xc3];
+        p.extend_from_slice(b"Q046");
+        p.extend_from_slice(&[0x50, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 1]);
+        p.extend_from_slice(b"CHLO");
+        p.extend_from_slice(&[u8::try_from(values.len()).unwrap(), 0, 0, 0]);
+        let mut end = 0u32;
+        for (tag, value) in values {
+            end += value.len() as u32;
+            p.extend_from_slice(*tag);
+            p.extend_from_slice(&end.to_le_bytes());
+        }
+        for (_, value) in values {
+            p.extend_from_slice(value);
+        }
+        p
+    }
+
+    /// Runs `packets` through one dissector; the last outcome and the facts.
+    fn run(packets: &[Vec<u8>]) -> (Parsed, FlowFacts) {
+        let f = udp([42083, 443]);
+        let mut d = GquicDissector::default();
+        let mut facts = FlowFacts::default();
+        let mut last = Parsed::Continue;
+        for p in packets {
+            last = d.parse(&segment(&f, crate::facts::Direction::Forward, 0, p), &mut facts);
+            if last == Parsed::Done {
+                break;
+            }
+        }
+        (last, facts)
+    }
+
+    #[test]
+    fn rtp_after_an_sni_less_q046_handshake_is_marked() {
+        let chlo = q046_packet(&[(b"PAD\0", &[0x2d; 5]), (b"VER\0", b"Q046")]);
+        // A QUIC short-header packet (fixed bit set), then an RTCP receiver report (RFC 3550
+        // §6.4.2: version 2, PT 201, length 1 = 8 bytes) as Snapchat's calls send them.
+        let short = vec![0x40, 0xc3, 0x80, 0x46, 0xe7, 0x7a, 0xa3, 0x06];
+        let rr = vec![0x80, 0xc9, 0x00, 0x01, 0x12, 0x79, 0x68, 0x54];
+        let (parsed, facts) = run(&[chlo.clone(), short.clone(), rr.clone()]);
+        assert_eq!(parsed, Parsed::Done);
+        assert!(facts.tls.media_after_handshake());
+        // An RTP packet (PT 120, a whole 12-byte header) does the same.
+        let rtp = vec![0x80, 0xf8, 0x7d, 0x48, 0, 0, 0, 1, 0x54, 0x59, 0x28, 0x24, 0xaa];
+        assert!(run(&[chlo.clone(), rtp.clone()]).1.tls.media_after_handshake());
+        // Near misses: an RTCP report whose length overruns the datagram, a truncated RTP
+        // header, a first byte of version 0 (fixed bit clear too), and media after a CHLO that
+        // names its server.
+        let long_rr = vec![0x80, 0xc9, 0x00, 0x07, 0x12, 0x79, 0x68, 0x54];
+        let version0 = vec![0x20, 0xc9, 0x00, 0x01, 0x12, 0x79, 0x68, 0x54];
+        for after in [long_rr, rtp[..11].to_vec(), version0] {
+            let (parsed, facts) = run(&[chlo.clone(), after.clone()]);
+            assert_eq!(parsed, Parsed::Done, "{after:02x?}");
+            assert!(!facts.tls.media_after_handshake(), "{after:02x?}");
+        }
+        let named = q046_packet(&[(b"SNI\0", b"example.com")]);
+        let (parsed, facts) = run(&[named, rr.clone()]);
+        assert_eq!(parsed, Parsed::Done);
+        assert!(!facts.tls.media_after_handshake());
+        // Other versions end at the CHLO, as before.
+        let (parsed, facts) = run(&[q043_packet(), rr]);
+        assert_eq!(parsed, Parsed::Done);
+        assert!(!facts.tls.media_after_handshake());
     }
 
     proptest! {

@@ -14,6 +14,12 @@
 //! registered), which a standard TURN server rejects (420 Unknown Attribute, RFC 8489 §6.3.1),
 //! and message types outside RFC 8489's methods (0x0800–0x0802). Either one marks the flow
 //! [`StunClient::WhatsApp`] in [`StunFacts`].
+//!
+//! Microsoft's clients and relays (Skype for Business, Teams, Skype) speak Microsoft's published
+//! ICE and TURN extensions ([MS-ICE2] §2.2.2: CANDIDATE-IDENTIFIER 0x8054, IMPLEMENTATION-VERSION
+//! 0x8070; [MS-TURN] §2.2.2: MS-SERVICE-QUALITY 0x8055, MS-MULTIPLEXED-TURN-SESSION-ID 0x8095),
+//! attribute numbers IANA has not registered to anyone (RFC 8489 §18.3): one of them marks the
+//! flow [`StunClient::Microsoft`]. nDPI names such flows the same way.
 
 use super::reader::{be_len16_at, be_u16_at};
 use super::text::fact_string;
@@ -30,6 +36,8 @@ const MAX_REALM: usize = 763;
 /// WhatsApp's private attributes (comprehension-required, unregistered) and message types.
 const WHATSAPP_ATTRIBUTES: [u16; 6] = [0x4000, 0x4001, 0x4002, 0x4003, 0x4004, 0x4007];
 const WHATSAPP_TYPES: [u16; 3] = [0x0800, 0x0801, 0x0802];
+/// Microsoft's ICE and TURN extension attributes ([MS-ICE2], [MS-TURN]).
+const MICROSOFT_ATTRIBUTES: [u16; 4] = [0x8054, 0x8055, 0x8070, 0x8095];
 /// Packets read without a DTLS handshake before the flow is left as plain STUN.
 const STUN_PACKETS: u16 = 24;
 
@@ -75,6 +83,8 @@ fn client(msg: &[u8]) -> StunClient {
     let kind = be_u16_at(msg, 0).unwrap_or_default();
     if WHATSAPP_TYPES.contains(&kind) || attributes(msg).any(|(a, _)| WHATSAPP_ATTRIBUTES.contains(&a)) {
         StunClient::WhatsApp
+    } else if attributes(msg).any(|(a, _)| MICROSOFT_ATTRIBUTES.contains(&a)) {
+        StunClient::Microsoft
     } else {
         StunClient::Unknown
     }
@@ -134,7 +144,10 @@ impl Dissector for StunDissector {
                 let tcp = segment.tcp_seq.is_some();
                 let msg = message(tcp, p);
                 let found = msg.map_or(StunClient::Unknown, client);
-                if found != StunClient::Unknown && facts.app_protocol.stun().is_none_or(|s| s.client != found) {
+                // The first application a message names stays.
+                if found != StunClient::Unknown
+                    && facts.app_protocol.stun().is_none_or(|s| s.client == StunClient::Unknown)
+                {
                     facts.app_protocol.stun_mut().client = found;
                     outcome = Parsed::Updated;
                 }
@@ -238,6 +251,32 @@ mod tests {
             Some(StunClient::WhatsApp)
         );
         truncations::<StunDissector>(&udp([56328, 3478]), &hex(WA_ALLOCATE));
+    }
+
+    /// A Teams relay's binding success response (MS-ICE2 IMPLEMENTATION-VERSION 0x8070 first),
+    /// from a capture of a Teams call (nDPI's `stun_msteams_unidir.pcapng`).
+    const TEAMS_BINDING_OK: &str = "010100342112a442567009c2ae00e698d98f01908070000400000007002000080001e24473a0\
+        9b3900080014081c187c4cf903476de30538dee3554682a1e5d080280004513d0c54";
+
+    #[test]
+    fn microsoft_extension_attributes_name_microsofts_calls() {
+        let flow = udp([3479, 50006]);
+        let (probe, parsed, facts) = run_one::<StunDissector>(&flow, &hex(TEAMS_BINDING_OK));
+        assert_eq!((probe, parsed), (Probe::Certain, Parsed::Updated));
+        assert_eq!(facts.app_protocol.stun().map(|s| s.client), Some(StunClient::Microsoft));
+        // The same message with the attribute renumbered to an unassigned 0x8071 names nothing.
+        let mut other = hex(TEAMS_BINDING_OK);
+        other[20..22].copy_from_slice(&[0x80, 0x71]);
+        let (probe, _, facts) = run_one::<StunDissector>(&flow, &other);
+        assert_eq!(probe, Probe::Certain);
+        assert_eq!(facts.app_protocol.stun(), None);
+        // The first application named stays: WhatsApp's message after Microsoft's changes nothing.
+        let mut d = StunDissector::default();
+        let mut facts = FlowFacts::default();
+        d.parse(&segment(&flow, Direction::Forward, 0, &hex(TEAMS_BINDING_OK)), &mut facts);
+        d.parse(&segment(&flow, Direction::Forward, 0, &hex(WA_ALLOCATE_OK)), &mut facts);
+        assert_eq!(facts.app_protocol.stun().map(|s| s.client), Some(StunClient::Microsoft));
+        truncations::<StunDissector>(&flow, &hex(TEAMS_BINDING_OK));
     }
 
     #[test]

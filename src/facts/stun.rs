@@ -8,6 +8,8 @@ pub enum StunClient {
     Unknown,
     /// WhatsApp's relays: its private comprehension-required attributes, or its message types.
     WhatsApp,
+    /// Microsoft's calls (Teams, Skype for Business, Skype): its ICE/TURN extension attributes.
+    Microsoft,
 }
 
 /// What the STUN dissector learned.

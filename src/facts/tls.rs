@@ -61,6 +61,7 @@ impl TlsFacts {
     pub(super) const SNI_IS_HOSTNAME: u8 = 8;
     /// The ClientHello offered Encrypted Client Hello.
     const ECH: u8 = 16;
+    const MEDIA_AFTER_HANDSHAKE: u8 = 32;
     /// `cn_ref` value: the subject CN is the SNI.
     const CN_IS_SNI: u8 = u8::MAX;
 
@@ -126,6 +127,16 @@ impl TlsFacts {
 
     pub fn set_ech(&mut self) {
         self.flags |= Self::ECH;
+    }
+
+    /// Whether RTP or RTCP followed the QUIC handshake on the flow's 5-tuple (Snapchat's calls,
+    /// `dissect::gquic`).
+    pub fn media_after_handshake(&self) -> bool {
+        self.flags & Self::MEDIA_AFTER_HANDSHAKE != 0
+    }
+
+    pub fn set_media_after_handshake(&mut self) {
+        self.flags |= Self::MEDIA_AFTER_HANDSHAKE;
     }
 
     pub fn set_ja3(&mut self, digest: Md5Digest) {
