@@ -126,7 +126,7 @@ const DASH_BRANDS: &[&[u8; 4]] = &[b"dash", b"msdh", b"msix", b"dsms"];
 fn is_dash_segment(body: &[u8]) -> bool {
     let Some(head) = body.get(..16) else { return false };
     let size = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
-    if !matches!(&head[4..8], b"ftyp" | b"styp") || size < 16 || size % 4 != 0 {
+    if !matches!(&head[4..8], b"ftyp" | b"styp") || size < 16 || !size.is_multiple_of(4) {
         return false;
     }
     let Some(box_bytes) = body.get(..size) else { return false };
