@@ -34,8 +34,9 @@
 //!   305), `NAT-PMP` (`NAT/PMP` 303), `Kafka` (1100), `BITCOIN` (`Bitcoin` 323), `MongoDB` (280),
 //!   `HSRP` (`Cisco/HSRP` 276), `RMCP` (329), `DCERPC` (`RPC` 127), `KCP` (1101), `RipeAtlas`
 //!   (1102), `Controller_Area_Network` (`CAN` 330).
-//! - flowsieve's IPP, SOAP, MPEG/Dash, HLS and OCSP (`dissect::http_payload`, named from the
-//!   HTTP message's media type or target) count as HTTP where nDPI says HTTP: nDPI names them
+//! - flowsieve's IPP, SOAP, MPEG/Dash, HLS, OCSP, and the Gnutella transfers and BitTorrent
+//!   tracker announces of `dissect::http_payload` (named from the HTTP message's media type,
+//!   target or body) count as HTTP where nDPI says HTTP: nDPI names them
 //!   as applications over HTTP (`HTTP.IPP`), the wire protocol is HTTP. nDPI's own `SOAP`,
 //!   `MpegDash`, `HLS` and `OCSP` map by name. Likewise SMB carried in NetBIOS (`SMBv1`,
 //!   `SMBv23`, see `dissect::netbios`) counts as NetBIOS where nDPI says `NetBIOS.SMBv1`, and PROFINET IO (`dissect::dcerpc`)
@@ -94,6 +95,10 @@
 //!   in a flow nDPI names by its server's hosting network (AmazonAWS, "Match by IP") only.
 //! - not flowsieve's to read here: flows inside tunnels (the decoder's work) and fuzzed captures
 //!   whose names were mutated packet by packet.
+//! - application, granularity (`APP_GRANULARITY`): nDPI and flowsieve name the same service at
+//!   different granularity (nDPI `PlayStore`, flowsieve `netify.android` for
+//!   `android.clients.google.com`), and the flow's own host name, read alike by both, carries
+//!   flowsieve's name. Counted beside the application line, never in its agreement.
 //!
 //! TLS version is compared as the negotiated version (`tls.version`), else the offered one
 //! (`tls.client_version`); agreement through the offer is counted and shown. nDPI's names for
@@ -577,6 +582,7 @@ fn main() -> anyhow::Result<()> {
     let (mut unknown_flows, mut unpaired, mut paired) = (0u64, 0u64, 0u64);
     // Flows where nDPI names an application (its app differs from its protocol).
     let (mut app_flows, mut app_mapped, mut app_agree) = (0u64, 0u64, 0u64);
+    let mut app_classes: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut app_misses: BTreeMap<(String, String), u64> = BTreeMap::new();
     let mut app_unmapped: BTreeMap<String, u64> = BTreeMap::new();
 
@@ -598,10 +604,17 @@ fn main() -> anyhow::Result<()> {
             if app_id != 0 && app_id != master_id {
                 let app = t["app_name"].as_str().unwrap_or("?");
                 app_flows += 1;
+                // A documented class (see `explain_application`): flowsieve's name proven on
+                // the wire, at another granularity than nDPI's.
+                let explained = ours.get(id).and_then(|r| explain_application(app, t, r));
                 match ours.get(id).map(|r| (same_application(app, r), our_names(r))) {
                     Some((Some(true), _)) => {
                         app_mapped += 1;
                         app_agree += 1;
+                    }
+                    Some((Some(false), _)) if explained.is_some() => {
+                        app_mapped += 1;
+                        *app_classes.entry(explained.unwrap_or_default()).or_default() += 1;
                     }
                     Some((Some(false), (tag, proto))) => {
                         app_mapped += 1;
@@ -644,7 +657,8 @@ fn main() -> anyhow::Result<()> {
             } else {
                 our_id
             };
-            // nDPI names IPP, SOAP, MPEG-DASH, HLS and OCSP over HTTP as applications of HTTP
+            // nDPI names IPP, SOAP, MPEG-DASH, HLS, OCSP, Gnutella's transfers and BitTorrent's
+            // tracker announces over HTTP as applications of HTTP
             // (`HTTP.IPP`); flowsieve names them as protocols (`dissect::http_payload`): where
             // nDPI says HTTP, they are HTTP on the wire.
             let our_id = match master_name {
@@ -788,6 +802,14 @@ fn main() -> anyhow::Result<()> {
         pct(app_agree, app_flows),
         pct(app_agree, app_mapped)
     );
+    let app_explained: u64 = app_classes.values().sum();
+    println!(
+        "application: {app_explained} more in documented classes (flowsieve's name proven on the wire; below), {:.1}% with them",
+        pct(app_agree + app_explained, app_flows)
+    );
+    for (why, n) in &app_classes {
+        println!("{n:>6}  application: {why}");
+    }
     println!("application: 25 most common disagreements (nDPI application → flowsieve):");
     let mut misses: Vec<_> = app_misses.iter().collect();
     misses.sort_by_key(|(k, n)| (std::cmp::Reverse(**n), (*k).clone()));

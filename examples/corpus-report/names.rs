@@ -160,13 +160,17 @@ pub(crate) const NDPI_APPS: &[(&str, &[&str])] = &[
     ("CloudflareWarp", &["netify.cloudflare-warp", "netify.cloudflare"]),
     ("Nintendo", &["netify.nintendo"]),
     ("Line", &["netify.line"]),
-    ("Alibaba", &["netify.alibaba", "netify.alibaba-cloud", "netify.alibabacloud"]),
+    // Aliyun is Alibaba Cloud's Chinese name (v2fly lists it apart from alibabacloud).
+    ("Alibaba", &["netify.alibaba", "netify.alibaba-cloud", "netify.alibabacloud", "netify.aliyun"]),
     ("Snapchat", &["netify.snapchat"]),
     ("SnapchatCall", &["netify.snapchat"]),
     ("Steam", &["netify.steam", "proto:Steam"]),
     ("Dota2", &["netify.steam", "netify.dota2"]),
     ("BitTorrent", &["netify.bittorrent", "proto:BitTorrent"]),
     ("Gnutella", &["proto:Gnutella"]),
+    // nDPI's class of advertising, analytics and tracking services, not one application: no
+    // flowsieve name is that class; flows are compared through `APP_GRANULARITY`.
+    ("ADS_Analytic_Track", &[]),
     ("Wikipedia", &["netify.wikipedia", "netify.wikimedia"]),
     ("Twitter", &["netify.twitter"]),
     ("HuaweiCloud", &["netify.huaweicloud", "netify.huawei"]),
@@ -255,6 +259,90 @@ pub(crate) const NDPI_APPS: &[(&str, &[&str])] = &[
     ("Fuze", &["netify.fuze"]),
     ("Cybersec", &["netify.cybersec"]),
 ];
+
+/// Application disagreements that are a matter of granularity, where the flow's own host name
+/// proves flowsieve's name right: `(nDPI's application, flowsieve's tag, host names (each
+/// with every name under it), why)`. A flow is in the class only when flowsieve named the
+/// application from the flow's own host name (not a DNS hint), that name is the one nDPI read
+/// (both engines saw it on the wire), and it is one of the listed names, each of which carries
+/// flowsieve's application in its own labels. Counted as *explained*, never as agreement.
+pub(crate) const APP_GRANULARITY: &[(&str, &str, &[&str], &str)] = &[
+    (
+        "PlayStore",
+        "netify.android",
+        &["android.clients.google.com"],
+        "granularity: android.clients.google.com, the endpoint of Android's Google clients (check-in, push, Play), is Android's in Netify's list; nDPI names it PlayStore",
+    ),
+    (
+        "QQ",
+        "netify.wechat",
+        &["weixin.qq.com"],
+        "granularity: *.weixin.qq.com is WeChat's (Weixin, its Chinese name; the HTTP flows' user agent is WeChat's MicroMessenger client); nDPI names Tencent's QQ",
+    ),
+    (
+        "Google",
+        "netify.amp",
+        &["cdn.ampproject.org"],
+        "granularity: cdn.ampproject.org is the AMP Project's cache (v2fly's amp list); nDPI names its operator, Google",
+    ),
+    (
+        "Google",
+        "netify.google-play",
+        &["play.google.com"],
+        "granularity: play.google.com is Google Play (the HTTP flow asks for /store/apps/details); nDPI names Google",
+    ),
+    (
+        "GoogleServices",
+        "netify.google-play",
+        &["play.googleapis.com"],
+        "granularity: play.googleapis.com is Google Play's API; nDPI names GoogleServices",
+    ),
+    (
+        "GoogleServices",
+        "netify.crashlytics",
+        &["crashlyticsreports-pa.googleapis.com"],
+        "granularity: crashlyticsreports-pa.googleapis.com is Crashlytics' report upload (Firebase Crashlytics); nDPI names GoogleServices",
+    ),
+    (
+        "Google",
+        "netify.youtube",
+        &["wide-youtube.l.google.com"],
+        "granularity: wide-youtube.l.google.com is YouTube's front end on Google's network; nDPI names Google",
+    ),
+    (
+        "Microsoft",
+        "netify.microsoft-onedrive",
+        &["onedrive.com"],
+        "granularity: onedrive.com is OneDrive's own domain; nDPI names Microsoft",
+    ),
+    (
+        "AppleStore",
+        "netify.apple-itunes",
+        &["itunes.apple.com"],
+        "granularity: *.itunes.apple.com is the iTunes store's (p53-buy: its purchase service, App Store purchases too); nDPI names it AppleStore",
+    ),
+    (
+        "ADS_Analytic_Track",
+        "netify.new-relic",
+        &["newrelic.com"],
+        "granularity: nDPI's ADS_Analytic_Track is a class of trackers; flowsieve names the service, New Relic (its own domain; the TLS 1.2 certificates say O=New Relic, Inc.)",
+    ),
+];
+
+/// The [`APP_GRANULARITY`] class of a flow where nDPI names `app`, if it is in one.
+pub(crate) fn explain_application(app: &str, t: &Value, r: &Value) -> Option<&'static str> {
+    let theirs = t["hostname"].as_str()?.to_ascii_lowercase();
+    let ours = text_at(r, &["detected_hostname"]).or_else(|| text_at(r, &["tls", "sni"]))?.to_ascii_lowercase();
+    let (tag, _) = our_names(r);
+    if ours != theirs || r["application"]["from_dns_hint"].as_bool() != Some(false) {
+        return None;
+    }
+    let under = |name: &str| ours == name || ours.strip_suffix(name).is_some_and(|p| p.ends_with('.'));
+    APP_GRANULARITY
+        .iter()
+        .find(|(a, our_tag, names, _)| *a == app && tag == Some(*our_tag) && names.iter().any(|n| under(n)))
+        .map(|&(_, _, _, why)| why)
+}
 
 /// What flowsieve's flow `r` is called, for [`NDPI_APPS`]: its application tag and protocol name.
 pub(crate) fn our_names(r: &Value) -> (Option<&str>, &'static str) {

@@ -126,10 +126,15 @@ impl Classifier {
         let subjects = crate::facts::KNOWN_SUBJECTS.iter().enumerate().filter_map(|(i, k)| {
             Some((signatures::Signature::CertificateSubject(u8::try_from(i).ok()?), k.application))
         });
+        let servers = crate::facts::http::KNOWN_SERVERS
+            .iter()
+            .enumerate()
+            .filter_map(|(i, k)| Some((signatures::Signature::HttpServer(u8::try_from(i).ok()?), k.application)));
         let signatures = signatures::SIGNATURES
             .iter()
             .map(|&(sig, tag, _)| (sig, tag))
             .chain(subjects)
+            .chain(servers)
             .filter_map(|(sig, tag)| Some((sig, apps.index_of_tag(tag)?)))
             .collect();
         let address_protocols = ADDRESS_PROTOCOLS
@@ -423,6 +428,7 @@ impl Classifier {
         for &(sig, _) in self.signatures.iter().filter(|&&(_, i)| self.apps.app_at(i).id == app.id) {
             let what = match sig {
                 signatures::Signature::CertificateSubject(i) => signatures::describe_subject(i),
+                signatures::Signature::HttpServer(i) => signatures::describe_server(i),
                 _ => signatures::SIGNATURES.iter().find(|(s, _, _)| *s == sig).map_or("", |(_, _, what)| what).into(),
             };
             let _ = writeln!(out, "  also: wire signature: {what}");

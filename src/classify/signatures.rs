@@ -3,6 +3,7 @@
 //! them right after the protocol twins: a WhatsApp call relayed through a Meta address is
 //! WhatsApp, not Facebook.
 
+use crate::facts::http::KNOWN_SERVERS;
 use crate::facts::stun::StunClient;
 use crate::facts::{FlowFacts, KNOWN_SUBJECTS};
 
@@ -24,6 +25,13 @@ pub enum Signature {
     /// A server certificate whose subject is the entry of [`KNOWN_SUBJECTS`] at this index: a
     /// device or service its maker names in its certificates (`crate::facts::KnownSubject`).
     CertificateSubject(u8),
+    /// An HTTP response whose `Server` product is the entry of [`KNOWN_SERVERS`] at this index
+    /// (`crate::facts::http::KnownServer`): the server that answered, whatever host was asked.
+    HttpServer(u8),
+    /// A TLS ClientHello offering an ALPN protocol ID that starts `anydesk/`: AnyDesk's client
+    /// names its own protocol and version there (`anydesk/6.2.0/linux`); no registered ALPN ID
+    /// (IANA's TLS ALPN Protocol IDs) starts so. nDPI's tls.c names the flow AnyDesk by it.
+    AnyDeskAlpn,
 }
 
 /// User agent product tokens (RFC 9110 §10.1.5) of Microsoft's update clients: the Windows
@@ -61,6 +69,11 @@ pub const SIGNATURES: &[(Signature, &str, &str)] = &[
         "a TLS ClientHello with Tor's random server name (www.<4-25 base32 characters>.com) and no ALPN",
     ),
     (
+        Signature::AnyDeskAlpn,
+        "netify.anydesk",
+        "a TLS ClientHello offering an ALPN protocol ID that starts with anydesk/ (AnyDesk's client and version)",
+    ),
+    (
         Signature::WindowsUpdateAgent,
         "netify.windows-update",
         "an HTTP user agent of Microsoft's update clients (Windows-Update-Agent/, Microsoft-Delivery-Optimization/)",
@@ -88,7 +101,14 @@ pub fn signature_of(facts: &FlowFacts) -> Option<Signature> {
     if let Some(index) = facts.tls.known_subject_position() {
         return Some(Signature::CertificateSubject(index));
     }
-    let agent = facts.app_protocol.http()?.user_agent.as_deref()?;
+    if facts.tls.alpn().iter().any(|id| id.len() > ANYDESK_ALPN.len() && id.starts_with(ANYDESK_ALPN)) {
+        return Some(Signature::AnyDeskAlpn);
+    }
+    let http = facts.app_protocol.http()?;
+    if let Some(index) = http.known_server_position() {
+        return Some(Signature::HttpServer(index));
+    }
+    let agent = http.user_agent.as_deref()?;
     WINDOWS_UPDATE_AGENTS.iter().any(|p| agent.starts_with(p)).then_some(Signature::WindowsUpdateAgent)
 }
 
@@ -118,6 +138,16 @@ pub fn is_tor_server_name(name: &str) -> bool {
         && b.iter().all(|c| c.is_ascii_lowercase() || (b'2'..=b'7').contains(c))
         && b.iter().any(u8::is_ascii_digit)
         && b.iter().any(u8::is_ascii_lowercase)
+}
+
+/// The ALPN prefix of AnyDesk's client ([`Signature::AnyDeskAlpn`]).
+const ANYDESK_ALPN: &str = "anydesk/";
+
+/// What `flowsieve lookup` says about a server-product signature.
+pub fn describe_server(index: u8) -> String {
+    KNOWN_SERVERS
+        .get(usize::from(index))
+        .map_or_else(String::new, |k| format!("an HTTP response whose Server header names the product {}", k.product))
 }
 
 /// What `flowsieve lookup` says about a certificate-subject signature.

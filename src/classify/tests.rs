@@ -688,6 +688,49 @@ fn a_known_certificate_subject_names_the_server_whatever_its_address() {
     assert_eq!(crate::facts::known_subject_index(b"Windscribe Ltd", b"", b""), None, "values compare whole");
 }
 
+#[test]
+fn a_known_server_product_names_the_answering_server_whatever_the_host() {
+    let c = built_in();
+    for known in crate::facts::http::KNOWN_SERVERS {
+        assert!(c.apps.by_tag(known.application).is_some(), "{known:?}: not in the built-in data");
+    }
+    // ntopng's captive portal answers a connectivity check for www.google.eu (a 302 to the
+    // portal): the request names Google, the answer ntopng.
+    let mut f = facts(Some("www.google.eu"), "142.250.180.163", protocol::HTTP);
+    c.classify(&mut f);
+    assert_eq!(f.application.tag.as_deref(), Some("netify.google"));
+    f.app_protocol.http_mut().set_server(b"ntopng 6.1.240606 (x86_64)");
+    c.classify(&mut f);
+    assert_eq!(f.application.tag.as_deref(), Some("netify.ntop"));
+    // Any other server keeps the host's application.
+    let mut f = facts(Some("www.google.eu"), "142.250.180.163", protocol::HTTP);
+    f.app_protocol.http_mut().set_server(b"gws");
+    c.classify(&mut f);
+    assert_eq!(f.application.tag.as_deref(), Some("netify.google"));
+    let why = c.explain_lookup("ntop.org");
+    assert!(why.contains("wire signature: an HTTP response whose Server header names the product ntopng"), "{why}");
+}
+
+#[test]
+fn anydesk_names_itself_in_its_alpn() {
+    let c = built_in();
+    // tls_client_certificate_with_missing_server_one.pcapng in nDPI's corpus: AnyDesk's client
+    // to a relay, no server name.
+    let mut f = facts(None, "195.181.174.176", protocol::TLS);
+    f.tls.client_version = 0x0303;
+    f.tls.set_alpn(["anydesk/6.2.0/linux"]);
+    c.classify(&mut f);
+    assert_eq!(f.application.tag.as_deref(), Some("netify.anydesk"));
+    // The bare prefix, another protocol's ID, a name merely containing it: not AnyDesk.
+    for alpn in [&["anydesk/"][..], &["h2", "http/1.1"], &["x-anydesk/1"], &["AnyDesk/6"]] {
+        let mut f = facts(None, "198.51.100.20", protocol::TLS);
+        f.tls.client_version = 0x0303;
+        f.tls.set_alpn(alpn.iter().copied());
+        c.classify(&mut f);
+        assert_eq!(f.application.tag.as_deref(), None, "{alpn:?}");
+    }
+}
+
 const CDN_APPS: &str = "\
 app:201:netify.instagram
 dom:201:instagram.com

@@ -204,6 +204,9 @@ fn read_response(data: &[u8], facts: &mut FlowFacts) -> bool {
     };
     facts.app_protocol.http_mut().status = status;
     let headers = split_line(data).map_or(&[][..], |(_, h)| h);
+    if let Some(server) = header(headers, b"server") {
+        facts.app_protocol.http_mut().set_server(server);
+    }
     refine(facts, super::http_payload::of_response(headers));
     true
 }

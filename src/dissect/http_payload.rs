@@ -8,11 +8,26 @@
 //!   SOAP 1.1 request over HTTP) or media type `application/soap+xml` (SOAP 1.2, RFC 3902).
 //! - **MPEG/Dash** (Netify 290): media type `application/dash+xml` and file extension `.mpd`
 //!   of the media presentation description, media type `video/iso.segment` and extension
-//!   `.m4s` of its segments (the IANA registrations of ISO/IEC 23009-1).
+//!   `.m4s` of its segments (the IANA registrations of ISO/IEC 23009-1); and a response body
+//!   that opens with an ISO base media file's `ftyp` or `styp` box (ISO/IEC 14496-12 §4.3)
+//!   naming one of DASH's brands (ISO/IEC 23009-1 §6.3.4: `dash` for its segment format,
+//!   `msdh` and `msix` for media segments, `dsms` for self-initializing ones), as a DASH
+//!   initialization or media segment served as `video/mp4` does. A plain MP4 file (brands
+//!   `isom`, `mp42` …) stays HTTP.
 //! - **HLS** (flowsieve-only, nDPI's name): media types `application/vnd.apple.mpegurl` and
 //!   `audio/mpegurl` and extension `.m3u8` of the playlist (RFC 8216 §4).
 //! - **OCSP** (flowsieve-only, nDPI's name): media types `application/ocsp-request` and
 //!   `application/ocsp-response` (RFC 6960 Appendix C).
+//! - **BitTorrent** (Netify 37): a tracker announce, the HTTP GET a BitTorrent client sends its
+//!   tracker with the query parameters `info_hash` and `peer_id` (BEP 3, "Trackers": both are
+//!   required in every announce). nDPI names such requests `HTTP.BitTorrent`.
+//! - **Gnutella** (Netify 35): a servent's file transfer over HTTP. A download by hash asks
+//!   for `/uri-res/N2R?urn:sha1:` (the Hash/URN Gnutella Extensions, HUGE 0.94 §4, on RFC
+//!   2169's URN resolution path; `urn:bitprint:` is HUGE's other hash URN), and servents serve
+//!   their own resources (THEX hash trees, push proxies) under `/gnutella/` with a URN or a
+//!   query (`/gnutella/thex/v1?urn:tree:tiger/:…`). RFC 2169's path with any other URN
+//!   namespace (`urn:isbn:`) stays HTTP. nDPI's gnutella.c names the same requests (`GET
+//!   /uri-res/`, `GET /gnutella/`) `HTTP.Gnutella`.
 //!
 //! How this relates to Netify's naming is in docs/FLOW-ACTIONS.md ("HTTP naming").
 
@@ -35,9 +50,39 @@ const MEDIA_TYPES: &[(&[u8], ProtocolId)] = &[
 const EXTENSIONS: &[(&[u8], ProtocolId)] =
     &[(b".mpd", protocol::MPEG_DASH), (b".m4s", protocol::MPEG_DASH), (b".m3u8", protocol::HLS)];
 
+/// HUGE's hash URNs on RFC 2169's URN-to-resource path (Gnutella downloads by hash).
+const GNUTELLA_N2R: &[&[u8]] = &[b"/uri-res/N2R?urn:sha1:", b"/uri-res/N2R?urn:bitprint:"];
+
+/// Whether a request target is a Gnutella servent's: a download by hash, or a resource of the
+/// servent's own `/gnutella/` namespace asked for with a query.
+fn is_gnutella_target(target: &[u8]) -> bool {
+    let starts = |p: &[u8]| target.len() > p.len() && target[..p.len()].eq_ignore_ascii_case(p);
+    GNUTELLA_N2R.iter().any(|p| starts(p))
+        || (target.starts_with(b"/gnutella/")
+            && target.iter().position(|&b| b == b'?').is_some_and(|q| q > 10 && q + 1 < target.len()))
+}
+
+/// Whether a request target's query has both of BEP 3's required announce parameters.
+fn is_tracker_announce(target: &[u8]) -> bool {
+    let Some(q) = target.iter().position(|&b| b == b'?') else { return false };
+    let query = &target[q + 1..];
+    let has = |name: &[u8]| {
+        query.split(|&b| b == b'&').any(|p| p.len() > name.len() && p.starts_with(name) && p[name.len()] == b'=')
+    };
+    has(b"info_hash") && has(b"peer_id")
+}
+
 /// The protocols this module names: each is HTTP on the wire (the corpus report compares them
 /// as HTTP where nDPI names HTTP and the carried protocol as an application).
-pub const CARRIED: &[ProtocolId] = &[protocol::IPP, protocol::SOAP, protocol::MPEG_DASH, protocol::HLS, protocol::OCSP];
+pub const CARRIED: &[ProtocolId] = &[
+    protocol::IPP,
+    protocol::SOAP,
+    protocol::MPEG_DASH,
+    protocol::HLS,
+    protocol::OCSP,
+    protocol::GNUTELLA,
+    protocol::BITTORRENT,
+];
 
 /// Whether `id` is a protocol carried over HTTP that this module names.
 pub fn is_carried_over_http(id: ProtocolId) -> bool {
@@ -51,13 +96,20 @@ fn by_media_type(headers: &[u8]) -> Option<ProtocolId> {
     MEDIA_TYPES.iter().find(|(t, _)| t.eq_ignore_ascii_case(essence)).map(|&(_, p)| p)
 }
 
-/// The protocol a request carries: its media type, a SOAP action, or its target's extension.
+/// The protocol a request carries: its media type, a SOAP action, a Gnutella servent's
+/// target, or its target's extension.
 pub fn of_request(target: &[u8], headers: &[u8]) -> Option<ProtocolId> {
     if let Some(p) = by_media_type(headers) {
         return Some(p);
     }
     if header(headers, b"soapaction").is_some() {
         return Some(protocol::SOAP);
+    }
+    if is_gnutella_target(target) {
+        return Some(protocol::GNUTELLA);
+    }
+    if is_tracker_announce(target) {
+        return Some(protocol::BITTORRENT);
     }
     let path = target.split(|&b| b == b'?' || b == b'#').next().unwrap_or_default();
     EXTENSIONS
@@ -66,9 +118,29 @@ pub fn of_request(target: &[u8], headers: &[u8]) -> Option<ProtocolId> {
         .map(|&(_, p)| p)
 }
 
-/// The protocol a response carries: its media type.
+/// DASH's brands (ISO/IEC 23009-1 §6.3.4).
+const DASH_BRANDS: &[&[u8; 4]] = &[b"dash", b"msdh", b"msix", b"dsms"];
+
+/// Whether a body opens with a whole `ftyp` or `styp` box (ISO/IEC 14496-12 §4.3: 32-bit size,
+/// type, major brand, minor version, compatible brands to the box's end) naming a DASH brand.
+fn is_dash_segment(body: &[u8]) -> bool {
+    let Some(head) = body.get(..16) else { return false };
+    let size = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+    if !matches!(&head[4..8], b"ftyp" | b"styp") || size < 16 || !size.is_multiple_of(4) {
+        return false;
+    }
+    let Some(box_bytes) = body.get(..size) else { return false };
+    let major = std::iter::once(&box_bytes[8..12]);
+    major.chain(box_bytes[16..].chunks_exact(4)).any(|brand| DASH_BRANDS.iter().any(|d| d[..] == *brand))
+}
+
+/// The protocol a response carries: its media type, else a DASH segment in its body (`data`
+/// is the whole message as far as it was read; the body follows the header block).
 pub fn of_response(headers: &[u8]) -> Option<ProtocolId> {
-    by_media_type(headers)
+    by_media_type(headers).or_else(|| {
+        let end = headers.windows(4).position(|w| w == b"\r\n\r\n")?;
+        is_dash_segment(headers.get(end + 4..)?).then_some(protocol::MPEG_DASH)
+    })
 }
 
 #[cfg(test)]
@@ -116,6 +188,67 @@ mod tests {
         assert_eq!(of_request(b"/init.mp4", b"\r\n"), None);
         assert!(CARRIED.iter().all(|&p| is_carried_over_http(p) && protocol::name_of(p) != "Unknown"));
         assert!(!is_carried_over_http(protocol::HTTP));
+    }
+
+    #[test]
+    fn dash_segments_by_their_brands() {
+        // mpeg-dash.pcap: the DASH-IF live simulator's initialization segment, served as
+        // video/mp4 (ftyp iso5, compatible avc1 iso5 dash; nDPI: HTTP.MpegDash).
+        let init = b"Content-Length: 944\r\nContent-Type: video/mp4\r\n\r\n\
+            \x00\x00\x00\x1cftypiso5\x00\x00\x00\x01avc1iso5dash\x00\x00\x00\x08free";
+        assert_eq!(of_response(init), Some(protocol::MPEG_DASH));
+        // A media segment's styp with msdh as its major brand.
+        let media = b"\r\n\r\n\x00\x00\x00\x18stypmsdh\x00\x00\x00\x00msdhmsix";
+        assert_eq!(of_response(media), Some(protocol::MPEG_DASH));
+        // A progressive MP4 (mpeg-dash.pcap's ad video: ftyp mp42, compatible mp42 isom).
+        let mp4 = b"Content-Type: video/mp4\r\n\r\n\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom\x00\x00$xmoov";
+        assert_eq!(of_response(mp4), None);
+        // Near misses: the brand after the box's end, a cut box, another box type, a size
+        // that is no whole number of brands, no body.
+        let after = b"\r\n\r\n\x00\x00\x00\x14ftypiso5\x00\x00\x00\x01avc1dash";
+        assert_eq!(of_response(after), None);
+        assert_eq!(of_response(b"\r\n\r\n\x00\x00\x00\x1cftypiso5\x00\x00\x00\x01avc1iso5"), None);
+        assert_eq!(of_response(b"\r\n\r\n\x00\x00\x00\x10freedash\x00\x00\x00\x00"), None);
+        assert_eq!(of_response(b"\r\n\r\n\x00\x00\x00\x12ftypdash\x00\x00\x00\x00\x00\x00"), None);
+        assert_eq!(of_response(b"Content-Type: video/mp4\r\n"), None);
+    }
+
+    #[test]
+    fn bittorrent_tracker_announces() {
+        // bt-http.pcapng (nDPI: HTTP.BitTorrent): Transmission announcing to its tracker.
+        let announce = b"/announce?info_hash=%aa7i%c4S%0d%de%06%24%18s%da%d4%3a%b5%cc%ec%2c%e6%22\
+            &peer_id=-TR2940-chho92c56pul&port=51413&uploaded=0&downloaded=0&left=282050560&compact=1&event=started";
+        assert_eq!(of_request(announce, b"User-Agent: Transmission/2.94\r\n\r\n"), Some(protocol::BITTORRENT));
+        // Both parameters are needed, as whole names with a value; a scrape (BEP 48) has no
+        // peer_id and is left as HTTP.
+        assert_eq!(of_request(b"/scrape?info_hash=%aa7i", b"\r\n"), None);
+        assert_eq!(of_request(b"/announce?peer_id=-TR2940-x", b"\r\n"), None);
+        assert_eq!(of_request(b"/a?my_info_hash=1&xpeer_id=2", b"\r\n"), None);
+        assert_eq!(of_request(b"/a?info_hash&peer_id", b"\r\n"), None);
+        assert_eq!(of_request(b"/info_hash=1&peer_id=2", b"\r\n"), None);
+        assert!(is_carried_over_http(protocol::BITTORRENT));
+    }
+
+    #[test]
+    fn gnutella_servent_requests() {
+        // gnutella.pcap (nDPI: HTTP.Gnutella): gtk-gnutella downloading by hash and asking
+        // for the file's THEX tree.
+        let headers = b"User-Agent: gtk-gnutella/1.2.2\r\nX-Queue: 1.1\r\n\r\n";
+        let n2r = b"/uri-res/N2R?urn:sha1:LXIP2A72T5H3BU3GRUMZFYNU3OYDK6FI";
+        assert_eq!(of_request(n2r, headers), Some(protocol::GNUTELLA));
+        let thex = b"/gnutella/thex/v1?urn:tree:tiger/:3WMUS6WM2ZC7XIPRQDKXWHHJRV4IKYC4OX4ELCA&depth=9";
+        assert_eq!(of_request(thex, headers), Some(protocol::GNUTELLA));
+        assert_eq!(of_request(b"/uri-res/N2R?urn:bitprint:ABC.DEF", b"\r\n"), Some(protocol::GNUTELLA));
+        // Near misses: RFC 2169's path for another URN namespace, no hash, a look-alike path,
+        // the namespace without a query, another site's page.
+        assert_eq!(of_request(b"/uri-res/N2R?urn:isbn:0451450523", b"\r\n"), None);
+        assert_eq!(of_request(b"/uri-res/N2R?urn:sha1:", b"\r\n"), None);
+        assert_eq!(of_request(b"/uri-res/N2L?urn:sha1:ABC", b"\r\n"), None);
+        assert_eq!(of_request(b"/gnutellanews/index.html?p=1", b"\r\n"), None);
+        assert_eq!(of_request(b"/gnutella/index.html", b"\r\n"), None);
+        assert_eq!(of_request(b"/gnutella/?", b"\r\n"), None);
+        assert_eq!(of_request(b"/wiki/Gnutella?x=1", b"\r\n"), None);
+        assert!(is_carried_over_http(protocol::GNUTELLA));
     }
 
     proptest! {

@@ -39,6 +39,35 @@ pub struct HttpFacts {
     /// 1 + the index in [`METHODS`] of a known method (no heap per flow for the common
     /// case, and one byte where a `Cow<'static, str>` took 24); 0 otherwise.
     method_known: u8,
+    /// 1 + the index in [`KNOWN_SERVERS`] of the response's `Server` product; 0 otherwise
+    /// (one byte of what was padding: the struct keeps its size).
+    known_server: u8,
+}
+
+/// A server product that names the application a flow talks to whatever host the client asked
+/// for: the first product token of an HTTP response's `Server` header (RFC 9110 §10.2.4,
+/// `product *( RWS ( product / comment ) )`, token up to `/` or a space), compared whole and
+/// byte for byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownServer {
+    pub product: &'static str,
+    /// The application tag a flow answered by this server gets.
+    pub application: &'static str,
+}
+
+/// Server products that name their application (docs/FLOW-ACTIONS.md §5, "Wire signatures").
+/// ntopng's embedded web server (the ntop project's traffic monitor, and its captive portal,
+/// which answers the connectivity checks it intercepts for any host) sends `Server: ntopng
+/// <version> (<arch>)`; nDPI's http.c names such a response `HTTP.ntop`.
+pub const KNOWN_SERVERS: &[KnownServer] = &[KnownServer { product: "ntopng", application: "netify.ntop" }];
+
+/// The index in [`KNOWN_SERVERS`] of the product a `Server` header value names first.
+pub fn known_server_index(value: &[u8]) -> Option<usize> {
+    let start = value.iter().position(|b| !b.is_ascii_whitespace())?;
+    let rest = &value[start..];
+    let end = rest.iter().position(|&b| b == b'/' || b.is_ascii_whitespace()).unwrap_or(rest.len());
+    let product = &rest[..end];
+    KNOWN_SERVERS.iter().position(|k| k.product.as_bytes() == product)
 }
 
 impl HttpFacts {
@@ -53,6 +82,21 @@ impl HttpFacts {
     /// The method when it is none of [`METHODS`], and so held on the heap.
     pub fn unknown_method(&self) -> Option<&str> {
         self.method_other.as_deref()
+    }
+
+    /// The entry of [`KNOWN_SERVERS`] the response's `Server` header named.
+    pub fn known_server(&self) -> Option<&'static KnownServer> {
+        KNOWN_SERVERS.get(usize::from(self.known_server_position()?))
+    }
+
+    /// The index in [`KNOWN_SERVERS`] of [`HttpFacts::known_server`].
+    pub fn known_server_position(&self) -> Option<u8> {
+        self.known_server.checked_sub(1)
+    }
+
+    /// Record the response's `Server` header value.
+    pub fn set_server(&mut self, value: &[u8]) {
+        self.known_server = known_server_index(value).and_then(|i| u8::try_from(i + 1).ok()).unwrap_or(0);
     }
 
     /// Record the request line's method.
@@ -84,5 +128,20 @@ mod tests {
         assert_eq!((h.method(), h.unknown_method()), (Some("GETX"), Some("GETX")));
         assert_eq!(known_method(b"GE"), None);
         assert_eq!(known_method(b"GET"), Some(1));
+    }
+
+    #[test]
+    fn server_products_compare_whole() {
+        let mut h = HttpFacts::default();
+        h.set_server(b"ntopng 6.1.240606 (x86_64)");
+        assert_eq!(h.known_server().map(|k| k.application), Some("netify.ntop"));
+        h.set_server(b"ntopng/5.2");
+        assert_eq!(h.known_server_position(), Some(0));
+        // Another product, a longer token, another case, a later product: not ntopng's.
+        for other in [&b"nginx"[..], b"ntopngx 1.0", b"NTOPNG 6.1", b"Apache ntopng", b"ntop", b"", b"  "] {
+            h.set_server(other);
+            assert_eq!(h.known_server(), None, "{other:?}");
+        }
+        assert_eq!(std::mem::size_of::<HttpFacts>(), 72, "the index lives in padding");
     }
 }

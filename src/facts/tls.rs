@@ -360,7 +360,9 @@ pub struct KnownSubject {
 /// - Windscribe's VPN servers: self-signed, O=Windscribe;
 /// - Sonos players (their local control API on TCP 1443): O=Sonos, Inc, OU=Sonos Devices,
 ///   issued by Sonos' device root CA;
-/// - NVIDIA GameStream hosts (GeForce NOW's streaming servers): self-signed, CN=NVIDIA GameStream.
+/// - NVIDIA GameStream hosts (GeForce NOW's streaming servers): self-signed, CN=NVIDIA GameStream;
+/// - ntopng's web interface with the self-signed certificate ntop ships: O=ntop.org (C=IT; nDPI
+///   names a certificate with that organization ntop too).
 pub const KNOWN_SUBJECTS: &[KnownSubject] = &[
     KnownSubject {
         organization: Some("Fortinet"),
@@ -381,6 +383,7 @@ pub const KNOWN_SUBJECTS: &[KnownSubject] = &[
         common_name: Some("NVIDIA GameStream"),
         application: "netify.geforce-now",
     },
+    KnownSubject { organization: Some("ntop.org"), unit: None, common_name: None, application: "netify.ntop" },
 ];
 
 /// The index in [`KNOWN_SUBJECTS`] of the first entry a subject's first organization, unit and
