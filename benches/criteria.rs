@@ -13,7 +13,6 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
 use criterion::{criterion_group, Criterion, Throughput};
@@ -95,7 +94,7 @@ fn flows() -> Vec<FlowFacts> {
     (video.local_ip, video.other_ip, video.other_port) = (ip("fd00::10"), ip("2a00:1450::1"), 443);
     video.protocol = protocol::QUIC;
     video.application.id = 124;
-    video.application.tag = Some(Arc::from("netify.youtube"));
+    video.application.tag = Some("netify.youtube".into());
     video.application.category = 29;
     video.set_detected_hostname("rr3---sn-abc.googlevideo.com");
     video.other_type = OtherType::Remote;
@@ -112,7 +111,7 @@ fn flows() -> Vec<FlowFacts> {
     let mut game = FlowFacts { iface: "eth0".into(), ip_protocol: 17, vlan_id: 20, ..FlowFacts::default() };
     (game.local_ip, game.other_ip, game.other_port) = (ip("192.168.2.7"), ip("155.133.1.1"), 27020);
     game.application.id = 150;
-    game.application.tag = Some(Arc::from("netify.steam"));
+    game.application.tag = Some("netify.steam".into());
     game.application.category = 12;
     game.detection_guessed = true;
     vec![weak, video, iot, game]

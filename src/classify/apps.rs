@@ -28,7 +28,7 @@ use regex::{Regex, RegexBuilder};
 
 use crate::criteria::Criteria;
 use crate::facts::net::IpNet;
-use crate::facts::FlowFacts;
+use crate::facts::{FlowFacts, SharedName};
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
@@ -51,7 +51,7 @@ pub struct FormatError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct App {
     pub id: u32,
-    pub tag: Arc<str>,
+    pub tag: SharedName,
     /// Where its `app:` line came from: index into [`AppCatalog::source`].
     pub source: u32,
 }
@@ -240,7 +240,7 @@ impl AppCatalog {
         if u32::try_from(index).is_err() {
             return Err("too many applications".into());
         }
-        self.apps.push(App { id, tag: Arc::from(tag), source });
+        self.apps.push(App { id, tag: SharedName::from(tag), source });
         self.by_id.insert(id, index);
         self.by_tag.insert(key, index);
         Ok(())
@@ -838,7 +838,7 @@ xfm:^r[0-9]+---sn-[a-z0-9-]+\\.googlevideo\\.com$:video.googlevideo.com
         assert_eq!(soft[0].evaluate(&facts), Some(false));
         assert_eq!(&*soft[1].expression, steam);
         assert!(soft[1].is_active(), "app is a criteria attribute");
-        facts.application.tag = Some(std::sync::Arc::from("netify.steam"));
+        facts.application.tag = Some("netify.steam".into());
         facts.application.id = 74;
         assert_eq!(soft[1].evaluate(&facts), Some(true));
         assert_eq!(&*soft[2].expression, inert);

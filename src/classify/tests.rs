@@ -63,7 +63,7 @@ fn tags_are_shared_not_copied() {
     c.classify(&mut a);
     c.classify(&mut b);
     let (a, b) = (a.application.tag.unwrap(), b.application.tag.unwrap());
-    assert!(std::sync::Arc::ptr_eq(&a, &b));
+    assert!(a.is_same_block(&b));
 }
 
 #[test]

@@ -2,13 +2,12 @@
 //! the canonical printer, and property tests (no panics, printing round-trips).
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use proptest::prelude::*;
 
 use super::{AddressGroup, AddressGroups, CompileContext, Criteria, CriteriaError};
 use crate::facts::protocol;
-use crate::facts::{FlowFacts, IfaceName, Ja4, OtherType, TunnelType};
+use crate::facts::{FlowFacts, IfaceName, Ja4, OtherType, SharedName, TunnelType};
 
 type Setup = fn(&mut FlowFacts);
 
@@ -190,7 +189,7 @@ fn expressions_against_flows() {
 
 fn app(f: &mut FlowFacts, id: u32, tag: &str, category: u16) {
     f.application.id = id;
-    f.application.tag = Some(Arc::from(tag));
+    f.application.tag = Some(tag.into());
     f.application.category = category;
 }
 
@@ -1268,7 +1267,7 @@ fn flow_facts() -> impl Strategy<Value = FlowFacts> {
     )
         .prop_map(|(mut f, app, side, misc, names)| {
             f.application.id = app.0 .0;
-            f.application.tag = app.0 .1.map(Arc::from);
+            f.application.tag = app.0 .1.map(SharedName::from);
             (f.application.category, f.application.protocol_category) = (app.1, app.2);
             f.application.domain_category = [0, 12, 24][app.3];
             (f.local_mac, f.other_type, f.local_origin) = side;

@@ -460,7 +460,7 @@ mod tests {
             other_port: 443,
             local_origin: true,
             protocol: protocol::HTTPS,
-            application: AppFacts { id: 124, tag: Some(Arc::from("netify.youtube")), ..AppFacts::default() },
+            application: AppFacts { id: 124, tag: Some("netify.youtube".into()), ..AppFacts::default() },
             ..FlowFacts::default()
         };
         MatchEvent { action: Arc::from("block"), flow: Arc::new(flow), at: std::time::SystemTime::UNIX_EPOCH, times: Default::default() }
@@ -479,7 +479,7 @@ mod tests {
     fn auto_label_names_follow_netify() {
         assert_eq!(auto_label_names(&event().flow), vec!["a-youtube", "p-http-s"]);
         let mut f = (*event().flow).clone();
-        f.application.tag = Some(Arc::from("Google/Meet/Duo"));
+        f.application.tag = Some("Google/Meet/Duo".into());
         f.protocol = protocol::UNKNOWN;
         assert_eq!(auto_label_names(&f), vec!["a-google-meet-duo"]);
     }

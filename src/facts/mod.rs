@@ -288,8 +288,9 @@ pub struct IcmpFacts {
 pub struct AppFacts {
     /// Netify-style application ID; 0 = unknown.
     pub id: u32,
-    /// Full tag, e.g. `netify.youtube`.
-    pub tag: Option<Arc<str>>,
+    /// Full tag, e.g. `netify.youtube`: the application list's own name, shared (one word in
+    /// the flow slot).
+    pub tag: Option<SharedName>,
     /// Application category ID (netify-categories.json `application_index`); 0 = none.
     pub category: u16,
     /// Category of the protocol (`protocol_index`); 0 = none.
@@ -380,9 +381,9 @@ impl Empty for RiskFacts {
     }
 }
 
-/// A name many flows share (the DNS hint cache's `dns_hostname`): one thin pointer in the flow
-/// slot, where `Arc<str>` would take two words; the text sits behind one more indirection,
-/// paid once per name, not per flow.
+/// A name many flows share (the DNS hint cache's `dns_hostname`, an application's tag): one
+/// thin pointer in the flow slot, where `Arc<str>` would take two words; the text sits behind
+/// one more indirection, paid once per name, not per flow.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SharedName(Arc<Box<str>>);
 
@@ -391,6 +392,11 @@ impl SharedName {
     /// and the text), shared by [`SharedName::holders`] holders.
     pub fn heap_bytes(&self) -> usize {
         malloc_chunk(16 + std::mem::size_of::<Box<str>>()) + malloc_chunk(self.len())
+    }
+
+    /// Whether both hold the one shared block (not merely equal text).
+    pub fn is_same_block(&self, other: &SharedName) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 
     /// How many flows and caches hold the name.
@@ -409,6 +415,12 @@ impl Deref for SharedName {
 impl From<&str> for SharedName {
     fn from(name: &str) -> Self {
         SharedName(Arc::new(name.into()))
+    }
+}
+
+impl fmt::Display for SharedName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
     }
 }
 
