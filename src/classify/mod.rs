@@ -70,6 +70,7 @@ pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (protocol::HOTS.0, "netify.blizzard"),
     (protocol::TES_ONLINE.0, "netify.bethesda"),
     (protocol::STEAM_DATAGRAM_RELAY.0, "netify.steam"),
+    (protocol::SONOS.0, "netify.sonos"),
 ];
 
 /// Applications whose published server networks name the protocol of a TCP flow nothing in
