@@ -686,6 +686,14 @@ fn a_known_certificate_subject_names_the_server_whatever_its_address() {
     assert_eq!(f.application.tag.as_deref(), Some("netify.windscribe"));
     assert_eq!(crate::facts::known_subject_index(b"", b"", b""), None);
     assert_eq!(crate::facts::known_subject_index(b"Windscribe Ltd", b"", b""), None, "values compare whole");
+    // pia.pcap in nDPI's corpus: a PIA server's certificate (O and OU Private Internet Access,
+    // CN the server's name); the organization with another unit is not PIA's server.
+    let mut f = facts(None, "143.244.45.60", protocol::HTTPS);
+    let pia = b"Private Internet Access";
+    f.tls.set_known_subject(crate::facts::known_subject_index(pia, pia, b"newjersey402"));
+    c.classify(&mut f);
+    assert_eq!(f.application.tag.as_deref(), Some("netify.private-internet-access"));
+    assert_eq!(crate::facts::known_subject_index(pia, b"Support", b"newjersey402"), None);
 }
 
 #[test]
