@@ -609,6 +609,25 @@ fn unread_tcp_to_telegrams_networks_is_telegram() {
 }
 
 #[test]
+fn unread_tcp_to_apples_network_on_5223_is_apple_push() {
+    let c = built_in();
+    // wa_voice.pcap in nDPI's corpus: TLS application data picked up mid-session, to
+    // 17.242.60.84:5223, nothing read.
+    let unread = |port: u16| {
+        let mut f = facts(None, "17.242.60.84", protocol::UNKNOWN);
+        (f.ip_protocol, f.other_port, f.detection_guessed) = (6, port, true);
+        f
+    };
+    let mut f = unread(5223);
+    c.classify(&mut f);
+    assert_eq!((f.protocol.0, f.application.tag.as_deref()), (238, Some("netify.apple")));
+    // Another port to the same network: the application only.
+    let mut f = unread(443);
+    c.classify(&mut f);
+    assert_eq!((f.protocol, f.application.tag.as_deref()), (protocol::UNKNOWN, Some("netify.apple")));
+}
+
+#[test]
 fn media_after_a_gquic_handshake_is_snapchat() {
     let c = built_in();
     // What dissect::gquic marks: RTP after an SNI-less Q046 handshake, to an address no list
