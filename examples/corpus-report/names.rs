@@ -559,6 +559,7 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "TES_Online" => protocol::TES_ONLINE,
         "SteamDatagramRelay" => protocol::STEAM_DATAGRAM_RELAY,
         "PathofExile" => protocol::PATH_OF_EXILE,
+        "Sonos" => protocol::SONOS,
         "HP_VIRTGRP" => protocol::HP_VIRTGRP,
         "RiotGames" => protocol::RIOT_GAMES,
         "CryNetwork" => protocol::CRYNETWORK,

@@ -70,6 +70,7 @@ pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (protocol::HOTS.0, "netify.blizzard"),
     (protocol::TES_ONLINE.0, "netify.bethesda"),
     (protocol::STEAM_DATAGRAM_RELAY.0, "netify.steam"),
+    (protocol::SONOS.0, "netify.sonos"),
 ];
 
 /// Applications whose published server networks name the protocol of a TCP flow nothing in
@@ -77,8 +78,17 @@ pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
 /// MTProto over TCP with an obfuscated transport whose first bytes are random (Telegram's
 /// "MTProto transport obfuscation"), so no dissector can read it, and Telegram publishes its
 /// server networks (Netify's `netify.telegram` list). nDPI names such flows Telegram by address
-/// too. Telegram's own protocol ID, 185. A tag missing from the loaded catalogue is skipped.
-pub const ADDRESS_PROTOCOLS: &[(&str, u16)] = &[("netify.telegram", 185)];
+/// too. Telegram's own protocol ID, 185. Apple's push notification service (APNs) is TLS on
+/// TCP 5223 to Apple's 17.0.0.0/8 (Apple's support documents both for firewalls), often
+/// picked up mid-session, its records too long to read whole: Netify's `Apple/Push` (238), on
+/// that port only. The entries: (application tag, protocol ID, the server's port if only one).
+/// A tag missing from the loaded catalogue is skipped.
+pub const ADDRESS_PROTOCOLS: &[(&str, u16, Option<u16>)] =
+    &[("netify.telegram", 185, None), ("netify.apple", APPLE_PUSH, Some(APNS_PORT))];
+
+/// Netify's `Apple/Push` and APNs' TCP port.
+const APPLE_PUSH: u16 = 238;
+const APNS_PORT: u16 = 5223;
 
 /// Where to read signature files from; `None` = the built-in data.
 #[derive(Debug, Clone, Default)]
@@ -109,8 +119,9 @@ pub struct Classifier {
     twins: Vec<(protocol::ProtocolId, usize)>,
     /// (wire signature, index of the application in `apps`).
     signatures: Vec<(signatures::Signature, usize)>,
-    /// (index of the application in `apps`, the protocol its addresses name): [`ADDRESS_PROTOCOLS`].
-    address_protocols: Vec<(usize, protocol::ProtocolId)>,
+    /// (index of the application in `apps`, the protocol its addresses name, the server's port
+    /// if only one): [`ADDRESS_PROTOCOLS`].
+    address_protocols: Vec<(usize, protocol::ProtocolId, Option<u16>)>,
     /// Netify's application category `cdn`: content delivery networks, whose customers' host
     /// names carry the customer's name ([`Classifier::host_app`]).
     cdn: Option<u16>,
@@ -139,7 +150,7 @@ impl Classifier {
             .collect();
         let address_protocols = ADDRESS_PROTOCOLS
             .iter()
-            .filter_map(|&(tag, p)| Some((apps.index_of_tag(tag)?, protocol::ProtocolId(p))))
+            .filter_map(|&(tag, p, port)| Some((apps.index_of_tag(tag)?, protocol::ProtocolId(p), port)))
             .collect();
         let cdn = categories.category_id(CategoryKind::Application, "cdn");
         Classifier { apps, categories, twins, signatures, address_protocols, cdn }
@@ -263,7 +274,8 @@ impl Classifier {
             return;
         }
         let Some(index) = self.apps.ip_index(facts.other_ip) else { return };
-        if let Some(&(_, p)) = self.address_protocols.iter().find(|&&(i, _)| i == index) {
+        let port_fits = |port: Option<u16>| port.is_none_or(|port| port == facts.other_port);
+        if let Some(&(_, p, _)) = self.address_protocols.iter().find(|&&(i, _, port)| i == index && port_fits(port)) {
             facts.protocol = p;
         }
     }

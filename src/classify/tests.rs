@@ -609,6 +609,25 @@ fn unread_tcp_to_telegrams_networks_is_telegram() {
 }
 
 #[test]
+fn unread_tcp_to_apples_network_on_5223_is_apple_push() {
+    let c = built_in();
+    // wa_voice.pcap in nDPI's corpus: TLS application data picked up mid-session, to
+    // 17.242.60.84:5223, nothing read.
+    let unread = |port: u16| {
+        let mut f = facts(None, "17.242.60.84", protocol::UNKNOWN);
+        (f.ip_protocol, f.other_port, f.detection_guessed) = (6, port, true);
+        f
+    };
+    let mut f = unread(5223);
+    c.classify(&mut f);
+    assert_eq!((f.protocol.0, f.application.tag.as_deref()), (238, Some("netify.apple")));
+    // Another port to the same network: the application only.
+    let mut f = unread(443);
+    c.classify(&mut f);
+    assert_eq!((f.protocol, f.application.tag.as_deref()), (protocol::UNKNOWN, Some("netify.apple")));
+}
+
+#[test]
 fn media_after_a_gquic_handshake_is_snapchat() {
     let c = built_in();
     // What dissect::gquic marks: RTP after an SNI-less Q046 handshake, to an address no list
@@ -686,6 +705,14 @@ fn a_known_certificate_subject_names_the_server_whatever_its_address() {
     assert_eq!(f.application.tag.as_deref(), Some("netify.windscribe"));
     assert_eq!(crate::facts::known_subject_index(b"", b"", b""), None);
     assert_eq!(crate::facts::known_subject_index(b"Windscribe Ltd", b"", b""), None, "values compare whole");
+    // pia.pcap in nDPI's corpus: a PIA server's certificate (O and OU Private Internet Access,
+    // CN the server's name); the organization with another unit is not PIA's server.
+    let mut f = facts(None, "143.244.45.60", protocol::HTTPS);
+    let pia = b"Private Internet Access";
+    f.tls.set_known_subject(crate::facts::known_subject_index(pia, pia, b"newjersey402"));
+    c.classify(&mut f);
+    assert_eq!(f.application.tag.as_deref(), Some("netify.private-internet-access"));
+    assert_eq!(crate::facts::known_subject_index(pia, b"Support", b"newjersey402"), None);
 }
 
 #[test]

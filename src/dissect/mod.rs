@@ -149,6 +149,7 @@ pub mod snmp;
 pub mod socks;
 pub mod softether;
 pub mod someip;
+pub mod sonos;
 pub mod source_engine;
 pub mod spotify;
 pub mod ssdp;

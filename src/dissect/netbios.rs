@@ -7,6 +7,14 @@
 //! (TCP 139, and direct-hosted SMB on 445, whose 4-byte header has the same shape) or in a
 //! datagram's user data after its two names (UDP 138: the browser protocol's mailslot
 //! messages, MS-BRWS). nDPI names these `NetBIOS.SMBv1` and `NetBIOS.SMBv23`.
+//!
+//! A datagram on port 138 whose header holds together (type, `DGM_LENGTH` equal to the rest
+//! of the datagram, a source name of the encoded length) is NetBIOS even when its names'
+//! characters are not the first-level encoding's `A`–`P`; its user data, found by the names'
+//! label lengths, names SMB as above. nDPI names every such datagram with user data after
+//! the names `NetBIOS.SMBv1`, whatever the data is; flowsieve names SMB only when the user
+//! data opens with SMB's protocol identifier (docs/FLOW-ACTIONS.md, "HTTP and NetBIOS
+//! naming").
 
 use super::reader::be_u16_at;
 use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
@@ -56,6 +64,19 @@ fn datagram_service(p: &[u8]) -> bool {
         || matches!(p.first(), Some(0x13..=0x16)) && p.len() <= 11 + 34 && p.len() >= 10 && encoded_name_at(p, 10)
 }
 
+/// The datagram service's port (RFC 1002 §4.4: the source port field holds it too).
+const DATAGRAM_PORT: u16 = 138;
+
+/// A direct datagram's header (RFC 1002 §4.4.1) that holds together whatever its names'
+/// characters are: type 0x10–0x12, the `DGM_LENGTH` field equal to what follows the 14-byte
+/// header, and a source name of the encoded length (32) after it. nDPI's rule for port 138
+/// is this header's length and type (and the `SOURCE_IP` field equal to the packet's source).
+fn datagram_header(p: &[u8]) -> bool {
+    matches!(p.first(), Some(0x10..=0x12))
+        && p.get(14) == Some(&32)
+        && be_u16_at(p, 10).is_some_and(|len| Some(usize::from(len)) == p.len().checked_sub(14))
+}
+
 fn session_service(p: &[u8]) -> bool {
     // Session request (0x81) with called and calling names; keep-alive and responses are too
     // short to tell from anything else. A session message (0x00) carrying SMB (`\xffSMB`,
@@ -90,10 +111,14 @@ fn name_end(p: &[u8], mut at: usize) -> Option<usize> {
 /// data after the source and destination names (RFC 1002 §4.4.2).
 fn carried_smb(p: &[u8], udp: bool) -> Option<protocol::ProtocolId> {
     let smb = if udp {
-        if !matches!(p.first(), Some(0x10..=0x12)) || !encoded_name_at(p, 14) {
+        if !matches!(p.first(), Some(0x10..=0x12)) || !(encoded_name_at(p, 14) || datagram_header(p)) {
             return None;
         }
-        let data = name_end(p, name_end(p, 14)?)?;
+        let destination = name_end(p, 14)?;
+        if p.get(destination) != Some(&32) {
+            return None;
+        }
+        let data = name_end(p, destination)?;
         p.get(data..data + 4)?
     } else {
         if p.first() != Some(&0) {
@@ -114,8 +139,11 @@ impl Dissector for NetbiosDissector {
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;
-        let yes =
-            if flow.is_udp() { name_service(p) || datagram_service(p) } else { flow.is_tcp() && session_service(p) };
+        let yes = if flow.is_udp() {
+            name_service(p) || datagram_service(p) || flow.has_port(DATAGRAM_PORT) && datagram_header(p)
+        } else {
+            flow.is_tcp() && session_service(p)
+        };
         Probe::certain_if(yes)
     }
 
@@ -183,6 +211,40 @@ mod tests {
         let smb2 = b"\x00\x00\x01x\xfeSMB@\x00\x01\x00";
         assert_eq!(run_one::<NetbiosDissector>(&tcp([56848, 445]), smb2).2.protocol, protocol::SMBV23);
         assert!(is_carried_by_netbios(protocol::SMBV1) && !is_carried_by_netbios(protocol::NETBIOS));
+    }
+
+    /// fuzz-2006-06-26-2594.pcap in nDPI's corpus, 192.168.1.2:138 → 192.168.1.255:138 (nDPI:
+    /// NetBIOS.SMBv1): a browser announcement whose names a fuzzer changed a byte in each
+    /// (`\xb6`, `8`), its header and SMB intact.
+    const MANGLED: &str = concat!(
+        "110e8527c0a80102008a00bb000020454544414441444344454447444643b64341434143414341434143414341",
+        "4341002045464544454a465045454538454e4542454a454f43414341434143414341424e00ff534d4225360000",
+        "00000000000000000000000000000000000000000000000000000021000000000000000000e803000000000000",
+        "000021045600030001000000020036005c4d41494c534c4f545c42524f57534500010080fc0a00443030323436",
+        "350000000000000000000500036100000f0155aa00",
+    );
+
+    #[test]
+    fn a_whole_datagram_header_names_smb_whatever_its_names() {
+        let d = hex(MANGLED);
+        let f = udp([138, 138]);
+        let (probe, _, facts) = run_one::<NetbiosDissector>(&f, &d);
+        assert_eq!((probe, facts.protocol), (Probe::Certain, protocol::SMBV1));
+        assert_eq!(facts.detected_hostname(), None, "a name that is not first-level encoded names no host");
+        truncations::<NetbiosDissector>(&f, &d);
+        // Near misses: DGM_LENGTH one off, another port, another message type.
+        let mut long = d.clone();
+        long.push(0);
+        assert_eq!(run_one::<NetbiosDissector>(&f, &long).0, Probe::NotForUs);
+        assert_eq!(run_one::<NetbiosDissector>(&udp([5000, 5001]), &d).0, Probe::NotForUs);
+        let mut error = d.clone();
+        error[0] = 0x13;
+        assert_eq!(run_one::<NetbiosDissector>(&f, &error).0, Probe::NotForUs);
+        // User data that is not SMB (nDPI would still say SMBv1): NetBIOS only.
+        let mut other = d.clone();
+        other[82] = 0xaa;
+        let (probe, _, facts) = run_one::<NetbiosDissector>(&f, &other);
+        assert_eq!((probe, facts.protocol), (Probe::Certain, protocol::UNKNOWN));
     }
 
     #[test]

@@ -279,6 +279,7 @@ registry! {
     SteamSdr(steam_sdr::SteamSdrDissector),
     PathOfExile(path_of_exile::PathOfExileDissector),
     HalfLife2(halflife2::HalfLife2Dissector),
+    Sonos(sonos::SonosDissector),
     Zoom(zoom::ZoomDissector),
     Citrix(citrix::CitrixDissector),
     Nomachine(nomachine::NomachineDissector),

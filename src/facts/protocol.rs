@@ -235,6 +235,8 @@ pub const COD_MOBILE: ProtocolId = ProtocolId(1451);
 pub const TES_ONLINE: ProtocolId = ProtocolId(1452);
 pub const STEAM_DATAGRAM_RELAY: ProtocolId = ProtocolId(1453);
 pub const PATH_OF_EXILE: ProtocolId = ProtocolId(1454);
+/// Sonos players' UDP traffic to one another (flowsieve-only, nDPI's name; `dissect::sonos`).
+pub const SONOS: ProtocolId = ProtocolId(1455);
 /// Valve's Steam (Netify's name), named from Remote Play discovery.
 pub const STEAM: ProtocolId = ProtocolId(74);
 /// Half-Life 2 and its mods (Netify's name).
@@ -688,6 +690,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: TES_ONLINE, name: "TES_Online" },
     Protocol { id: STEAM_DATAGRAM_RELAY, name: "SteamDatagramRelay" },
     Protocol { id: PATH_OF_EXILE, name: "PathofExile" },
+    Protocol { id: SONOS, name: "Sonos" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -925,6 +928,7 @@ mod tests {
             TES_ONLINE,
             STEAM_DATAGRAM_RELAY,
             PATH_OF_EXILE,
+            SONOS,
             STEAM,
             HALF_LIFE2,
             RSH,

@@ -358,6 +358,8 @@ pub struct KnownSubject {
 ///   administration pages): O=Fortinet, OU=FortiGate, CN=<serial number>, issued by Fortinet's
 ///   own CA;
 /// - Windscribe's VPN servers: self-signed, O=Windscribe;
+/// - Private Internet Access' VPN servers: O=Private Internet Access, OU=Private Internet Access,
+///   CN=<server name>, issued by PIA's own CA (the same O and OU, CN=Private Internet Access);
 /// - Sonos players (their local control API on TCP 1443): O=Sonos, Inc, OU=Sonos Devices,
 ///   issued by Sonos' device root CA;
 /// - NVIDIA GameStream hosts (GeForce NOW's streaming servers): self-signed, CN=NVIDIA GameStream;
@@ -371,6 +373,12 @@ pub const KNOWN_SUBJECTS: &[KnownSubject] = &[
         application: "netify.forticlient",
     },
     KnownSubject { organization: Some("Windscribe"), unit: None, common_name: None, application: "netify.windscribe" },
+    KnownSubject {
+        organization: Some("Private Internet Access"),
+        unit: Some("Private Internet Access"),
+        common_name: None,
+        application: "netify.private-internet-access",
+    },
     KnownSubject {
         organization: Some("Sonos, Inc"),
         unit: Some("Sonos Devices"),
