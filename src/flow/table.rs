@@ -6,9 +6,10 @@
 //! flood of SYNs from random sources only ever pushes out other unanswered flows, and an
 //! established flow is tracked and classified at any flood rate. Unestablished TCP flows also
 //! time out after `unestablished_idle` (20 s by default) rather than the 300 s of TCP.
-//! Candidates are found through two FIFO queues of slot numbers in creation order (entries of
-//! flows that left or got established are skipped when met), sized with the table: no allocation
-//! per packet, amortised constant work per eviction.
+//! Candidates are found through one FIFO queue of slot numbers in creation order, read from two
+//! places (the unestablished flows from a cursor, all flows from the front; entries of flows that
+//! left or got established are skipped when met), sized with the table: no allocation per packet,
+//! amortised constant work per eviction.
 //!
 //! Expiry runs once a second of packet time through a timer wheel ([`super::wheel`]): its cost
 //! follows the flows that come due, not the size of the table.
