@@ -6,9 +6,10 @@
 //! flood of SYNs from random sources only ever pushes out other unanswered flows, and an
 //! established flow is tracked and classified at any flood rate. Unestablished TCP flows also
 //! time out after `unestablished_idle` (20 s by default) rather than the 300 s of TCP.
-//! Candidates are found through two FIFO queues of slot numbers in creation order (entries of
-//! flows that left or got established are skipped when met), sized with the table: no allocation
-//! per packet, amortised constant work per eviction.
+//! Candidates are found through one FIFO queue of slot numbers in creation order, read from two
+//! places (the unestablished flows from a cursor, all flows from the front; entries of flows that
+//! left or got established are skipped when met), sized with the table: no allocation per packet,
+//! amortised constant work per eviction.
 //!
 //! Expiry runs once a second of packet time through a timer wheel ([`super::wheel`]): its cost
 //! follows the flows that come due, not the size of the table.
@@ -304,14 +305,21 @@ impl Flow {
 
 /// Slot numbers in creation order, each with the low bits of its flow's first packet time to
 /// tell a later flow in the same slot; entries are checked when met, never searched for.
+///
+/// One queue serves both eviction orders: every flow is created unestablished, so the queue of
+/// unestablished flows held the same entries in the same order as the queue of all flows, 8
+/// bytes a flow twice (docs/BENCHMARKS.md, "Memory per flow"). It is the part of the queue from
+/// `unestablished` on: the entries before it were looked at for an unestablished victim.
 struct Fifo {
     queue: std::collections::VecDeque<(u32, u32)>,
+    /// Where the entries not yet looked at for an unestablished flow start.
+    unestablished: usize,
 }
 
 impl Fifo {
     fn with_capacity(flows: usize) -> Fifo {
         // Room for the live flows and as many stale entries again before compacting.
-        Fifo { queue: std::collections::VecDeque::with_capacity(flows.saturating_mul(2).max(CHUNK)) }
+        Fifo { queue: std::collections::VecDeque::with_capacity(flows.saturating_mul(2).max(CHUNK)), unestablished: 0 }
     }
 
     fn stamp(flow: &Flow) -> u32 {
@@ -322,16 +330,37 @@ impl Fifo {
     /// never grows past its capacity).
     fn push(&mut self, id: u32, stamp: u32, live: impl Fn(u32, u32) -> bool) {
         if self.queue.len() == self.queue.capacity() {
-            self.queue.retain(|&(id, stamp)| live(id, stamp));
+            let (mut seen, mut kept_before) = (0, 0);
+            let cursor = self.unestablished;
+            self.queue.retain(|&(id, stamp)| {
+                let keep = live(id, stamp);
+                kept_before += usize::from(keep && seen < cursor);
+                seen += 1;
+                keep
+            });
+            self.unestablished = kept_before;
             if self.queue.len() == self.queue.capacity() {
-                self.queue.pop_front();
+                self.pop_front();
             }
         }
         self.queue.push_back((id, stamp));
     }
 
+    fn pop_front(&mut self) -> Option<(u32, u32)> {
+        self.unestablished = self.unestablished.saturating_sub(1);
+        self.queue.pop_front()
+    }
+
+    /// The next entry not yet looked at for an unestablished flow.
+    fn next_unestablished(&mut self) -> Option<(u32, u32)> {
+        let entry = *self.queue.get(self.unestablished)?;
+        self.unestablished += 1;
+        Some(entry)
+    }
+
     fn clear(&mut self) {
         self.queue.clear();
+        self.unestablished = 0;
     }
 }
 
@@ -430,10 +459,9 @@ pub struct FlowTable {
     classifier: Option<Arc<Classifier>>,
     /// Names from this table's DNS flows for the addresses they resolved.
     dns_hints: Option<DnsHintCache>,
-    /// Every flow, in creation order (eviction candidates once no unestablished flow is left).
+    /// Every flow, in creation order: the unestablished ones are the first to be evicted, then
+    /// the others.
     created: Fifo,
-    /// Flows created unestablished, in creation order (the first to be evicted).
-    unestablished: Fifo,
     /// Evicted flows not collected yet (only with `keep_evicted`).
     evicted: Vec<Flow>,
 }
@@ -457,7 +485,6 @@ impl FlowTable {
             classifier: None,
             dns_hints: (config.dns_hint_capacity > 0).then(|| DnsHintCache::new(config.dns_hint_capacity)),
             created: Fifo::with_capacity(config.max_flows),
-            unestablished: Fifo::with_capacity(config.max_flows),
             evicted: Vec::new(),
             config,
         }
@@ -547,9 +574,6 @@ impl FlowTable {
                     let stamp = Fifo::stamp(flow);
                     let live = |id, stamp| slab.get(id).is_some_and(|f| Fifo::stamp(f) == stamp);
                     self.created.push(id, stamp, live);
-                    self.unestablished.push(id, stamp, |id, stamp| {
-                        slab.get(id).is_some_and(|f| Fifo::stamp(f) == stamp && !f.is_established())
-                    });
                 }
                 self.stats.flows_created += 1;
                 change = Change::New;
@@ -745,10 +769,9 @@ impl FlowTable {
     /// Make room for one flow: evict an unestablished flow, else one of the oldest still in
     /// detection, else the oldest. False when the table holds nothing to evict.
     fn evict_one(&mut self) -> bool {
-        let Self { slab, unestablished, created, .. } = self;
+        let Self { slab, created, .. } = self;
         let mut victim = None;
-        while let Some(&(id, stamp)) = unestablished.queue.front() {
-            unestablished.queue.pop_front();
+        while let Some((id, stamp)) = created.next_unestablished() {
             if slab.get(id).is_some_and(|f| Fifo::stamp(f) == stamp && !f.is_established()) {
                 victim = Some(id);
                 self.stats.evicted_unestablished += 1;
@@ -761,7 +784,7 @@ impl FlowTable {
                 if slab.get(id).is_some_and(|f| Fifo::stamp(f) == stamp) {
                     break;
                 }
-                created.queue.pop_front();
+                created.pop_front();
             }
             let live = |&&(id, stamp): &&(u32, u32)| slab.get(id).is_some_and(|f| Fifo::stamp(f) == stamp);
             let undetected = created
@@ -777,7 +800,7 @@ impl FlowTable {
                     created.queue.iter().take(EVICTION_SCAN * 4).filter(live).nth(nth).map(|&(id, _)| id)
                 }
                 None => {
-                    let oldest = created.queue.pop_front().map(|(id, _)| id);
+                    let oldest = created.pop_front().map(|(id, _)| id);
                     if oldest.is_some() {
                         self.stats.evicted_oldest += 1;
                     }
@@ -844,7 +867,6 @@ impl FlowTable {
         self.next_sweep = Duration::ZERO;
         self.wheel.clear();
         self.created.clear();
-        self.unestablished.clear();
         if self.index.is_empty() {
             self.slab.clear();
             return;
