@@ -345,7 +345,9 @@ pub trait Dissector: Default {
     /// guess for a flow no dissector claimed (Netify's `detection_guessed`); never a reason to
     /// claim a flow on its own.
     const PORTS: Ports = Ports::NONE;
-    /// The flow uses one of [`Dissector::PORTS`] on its transport.
+    /// The flow uses one of [`Dissector::PORTS`] on its transport. Not to be overridden: the
+    /// registry answers it for every dissector at once from a table built from their `PORTS`
+    /// (`registry::PortHints`; a test holds the two to the same answers).
     fn port_hint(flow: &FlowInfo) -> bool {
         Self::PORTS.hint(flow)
     }

@@ -96,12 +96,6 @@ macro_rules! registry {
                 }
             }
 
-            fn port_hint(self, flow: &FlowInfo) -> bool {
-                match self {
-                    $(Kind::$variant => <$($path)::+>::port_hint(flow),)+
-                }
-            }
-
             fn protocol(self) -> ProtocolId {
                 match self {
                     $(Kind::$variant => <$($path)::+>::PROTOCOL,)+
@@ -338,26 +332,14 @@ const fn transport_index(ip_protocol: u8) -> usize {
     }
 }
 
-/// Which dissectors a [`Lanes`] lists per transport.
-#[derive(Clone, Copy)]
-enum LaneOf {
-    /// Those that can match a flow of the transport ([`Dissector::TRANSPORTS`]).
-    Probed,
-    /// Those with well-known ports on the transport ([`Dissector::PORTS`]; none for other IP
-    /// protocols): the only ones a port guess can name.
-    Ported,
-}
-
-/// Whether dissector `kind` belongs in transport `t`'s lane ([`transport_index`]) of `of`.
-const fn in_lane(kind: Kind, t: usize, of: LaneOf) -> bool {
-    let (allowed, ports) = (kind.transports(), kind.ports());
-    match (of, t) {
-        (LaneOf::Probed, 0) => allowed.tcp,
-        (LaneOf::Probed, 1) => allowed.udp,
-        (LaneOf::Probed, _) => allowed.other,
-        (LaneOf::Ported, 0) => !ports.tcp.is_empty(),
-        (LaneOf::Ported, 1) => !ports.udp.is_empty(),
-        (LaneOf::Ported, _) => false,
+/// Whether dissector `kind` can match a flow of transport `t` ([`transport_index`],
+/// [`Dissector::TRANSPORTS`]).
+const fn in_lane(kind: Kind, t: usize) -> bool {
+    let allowed = kind.transports();
+    match t {
+        0 => allowed.tcp,
+        1 => allowed.udp,
+        _ => allowed.other,
     }
 }
 
@@ -372,14 +354,14 @@ struct Lanes {
 }
 
 impl Lanes {
-    /// Each transport's dissectors of kind `of`, in registry order.
-    const fn of(of: LaneOf) -> Lanes {
+    /// Each transport's dissectors, in registry order.
+    const fn new() -> Lanes {
         let mut lanes = Lanes { members: [[0; KINDS.len()]; TRANSPORT_COUNT], len: [0; TRANSPORT_COUNT] };
         let mut t = 0;
         while t < TRANSPORT_COUNT {
             let mut i = 0;
             while i < KINDS.len() {
-                if in_lane(KINDS[i], t, of) {
+                if in_lane(KINDS[i], t) {
                     lanes.members[t][lanes.len[t]] = i as u16;
                     lanes.len[t] += 1;
                 }
@@ -389,19 +371,119 @@ impl Lanes {
         }
         lanes
     }
-
-    /// The dissectors of transport `t`'s lane, in probing order.
-    fn kinds(&'static self, t: usize) -> impl Iterator<Item = Kind> {
-        let lane = self.members.get(t).map_or(&[][..], |m| &m[..self.len[t]]);
-        lane.iter().filter_map(|&i| KINDS.get(usize::from(i)).copied())
-    }
 }
 
 /// The dissectors each transport's flows are probed with.
-const LANES: Lanes = Lanes::of(LaneOf::Probed);
+const LANES: Lanes = Lanes::new();
 
-/// The dissectors with well-known ports on each transport ([`DissectState::give_up`]).
-static PORTED: Lanes = Lanes::of(LaneOf::Ported);
+/// A set of registered dissectors, one bit per registry index (bit `i % 64` of word `i / 64`).
+type KindSet = [u64; KINDS.len().div_ceil(64)];
+
+/// The empty [`KindSet`].
+const NO_KINDS: KindSet = [0; KINDS.len().div_ceil(64)];
+
+/// Whether registry index `i` is in `set`.
+fn has(set: &KindSet, i: usize) -> bool {
+    set.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 != 0)
+}
+
+/// The first (lowest) registry index in `set`: the first in probing order.
+fn first(set: &KindSet) -> Option<usize> {
+    set.iter().enumerate().find(|(_, &w)| w != 0).map(|(word, w)| word * 64 + w.trailing_zeros() as usize)
+}
+
+/// Transports with well-known ports ([`Ports`]: TCP and UDP, [`transport_index`] 0 and 1).
+const PORTED_TRANSPORTS: usize = 2;
+
+/// Upper bound of the distinct ports the dissectors declare on one transport.
+const PORT_CAPACITY: usize = {
+    let (mut most, mut t) = (0, 0);
+    while t < PORTED_TRANSPORTS {
+        let (mut sum, mut i) = (0, 0);
+        while i < KINDS.len() {
+            sum += declared_ports(KINDS[i], t).len();
+            i += 1;
+        }
+        if sum > most {
+            most = sum;
+        }
+        t += 1;
+    }
+    most
+};
+
+/// Dissector `kind`'s well-known ports on transport `t` ([`Dissector::PORTS`]).
+const fn declared_ports(kind: Kind, t: usize) -> &'static [u16] {
+    match t {
+        0 => kind.ports().tcp,
+        1 => kind.ports().udp,
+        _ => &[],
+    }
+}
+
+/// One transport's port hints, built at compile time from every dissector's
+/// [`Dissector::PORTS`]: the ports some dissector declares, sorted, each with the set of
+/// dissectors that declare it. A flow's hints ([`port_hints`]) are then two binary searches
+/// instead of a scan of every dissector's port list, and answer what each dissector's
+/// [`Dissector::port_hint`] would (no dissector overrides it: the ports are pure data).
+struct PortHints {
+    ports: [u16; PORT_CAPACITY],
+    kinds: [KindSet; PORT_CAPACITY],
+    len: usize,
+}
+
+impl PortHints {
+    const fn new(t: usize) -> PortHints {
+        let mut table = PortHints { ports: [0; PORT_CAPACITY], kinds: [NO_KINDS; PORT_CAPACITY], len: 0 };
+        let mut i = 0;
+        while i < KINDS.len() {
+            let ports = declared_ports(KINDS[i], t);
+            let mut j = 0;
+            while j < ports.len() {
+                let port = ports[j];
+                let mut at = 0;
+                while at < table.len && table.ports[at] < port {
+                    at += 1;
+                }
+                if at == table.len || table.ports[at] != port {
+                    let mut k = table.len;
+                    while k > at {
+                        table.ports[k] = table.ports[k - 1];
+                        table.kinds[k] = table.kinds[k - 1];
+                        k -= 1;
+                    }
+                    table.ports[at] = port;
+                    table.kinds[at] = NO_KINDS;
+                    table.len += 1;
+                }
+                table.kinds[at][i / 64] |= 1 << (i % 64);
+                j += 1;
+            }
+            i += 1;
+        }
+        table
+    }
+
+    /// The dissectors that declare `port`.
+    fn on(&self, port: u16) -> KindSet {
+        let ports = self.ports.get(..self.len).unwrap_or(&[]);
+        match ports.binary_search(&port) {
+            Ok(at) => self.kinds.get(at).copied().unwrap_or(NO_KINDS),
+            Err(_) => NO_KINDS,
+        }
+    }
+}
+
+/// Per transport with ports (TCP, UDP), its [`PortHints`].
+static PORT_HINTS: [PortHints; PORTED_TRANSPORTS] = [PortHints::new(0), PortHints::new(1)];
+
+/// The dissectors one of whose well-known ports on the flow's transport the flow uses: those
+/// whose [`Dissector::port_hint`] is true. None for an IP protocol other than TCP and UDP.
+fn port_hints(flow: &FlowInfo) -> KindSet {
+    let Some(table) = PORT_HINTS.get(transport_index(flow.ip_protocol)) else { return NO_KINDS };
+    let (a, b) = (table.on(flow.ports[0]), table.on(flow.ports[1]));
+    std::array::from_fn(|w| a[w] | b[w])
+}
 
 /// The longest lane: the bits a `ruled_out` set needs.
 const LONGEST_LANE: usize = {
@@ -488,18 +570,38 @@ const NEEDS_PORT: [Mask; TRANSPORT_COUNT] = {
 };
 
 /// The lane positions in `mask`, in order.
-fn positions(mask: Mask) -> impl Iterator<Item = usize> {
-    mask.into_iter().enumerate().flat_map(|(word, bits)| {
-        std::iter::successors(Some(bits), |&m| Some(m & m.wrapping_sub(1)))
-            .take_while(|&m| m != 0)
-            .map(move |m| word * WORD_BITS + m.trailing_zeros() as usize)
-    })
+fn positions(mask: Mask) -> Positions {
+    Positions { mask, word: 0 }
 }
 
-/// The dissector at position `k` of transport `t`'s lane.
-fn lane_kind(t: usize, k: usize) -> Option<Kind> {
+/// The iterator of [`positions`]: clears the lowest set bit of the current word at each step (a
+/// hand-written loop: the `flat_map` it replaces cost ~30 instructions a position, and every
+/// probed payload walks its live dissectors' positions).
+struct Positions {
+    mask: Mask,
+    word: usize,
+}
+
+impl Iterator for Positions {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        loop {
+            let bits = self.mask.get_mut(self.word)?;
+            if *bits != 0 {
+                let bit = bits.trailing_zeros() as usize;
+                *bits &= *bits - 1;
+                return Some(self.word * WORD_BITS + bit);
+            }
+            self.word += 1;
+        }
+    }
+}
+
+/// The registry index of the dissector at position `k` of transport `t`'s lane.
+fn lane_index(t: usize, k: usize) -> Option<usize> {
     let i = *LANES.members.get(t)?.get(k)?;
-    (k < LANES.len[t]).then(|| KINDS.get(usize::from(i)).copied()).flatten()
+    (k < LANES.len[t]).then_some(usize::from(i))
 }
 
 /// Something to do with one dissector type, given to [`visit`].
@@ -531,8 +633,9 @@ impl DissectState {
                 let flow = flow_info(facts);
                 let t = transport_index(facts.ip_protocol);
                 let mut ruled_out = PAST_LANE[t];
+                let hints = port_hints(&flow);
                 for k in positions(NEEDS_PORT[t]) {
-                    if lane_kind(t, k).is_some_and(|kind| !kind.port_hint(&flow)) {
+                    if lane_index(t, k).is_some_and(|i| !has(&hints, i)) {
                         let (word, bit) = lane_bit(k);
                         ruled_out[word] |= bit;
                     }
@@ -565,17 +668,20 @@ impl DissectState {
         let live: Mask = std::array::from_fn(|w| !ruled_out[w]);
         // The first certain dissector, unless a later certain one has the flow's port.
         let mut chosen: Option<(Kind, bool)> = None;
+        // The flow's port hints, looked up at the first certain probe (set whenever `chosen` is).
+        let mut hints: Option<KindSet> = None;
         for k in positions(live) {
-            let Some(kind) = lane_kind(t, k) else { break };
+            let Some(i) = lane_index(t, k) else { break };
+            let Some(&kind) = KINDS.get(i) else { break };
             // Once one is certain, only a later one on the flow's port can take the flow from
             // it (and `ruled_out` no longer matters): the others need no probe.
-            if chosen.is_some() && !kind.port_hint(&flow) {
+            if chosen.is_some() && hints.is_some_and(|h| !has(&h, i)) {
                 continue;
             }
             let (word, bit) = lane_bit(k);
             match kind.probe(&flow, segment) {
                 Probe::Certain => {
-                    let hint = kind.port_hint(&flow);
+                    let hint = has(hints.get_or_insert_with(|| port_hints(&flow)), i);
                     match chosen {
                         None => chosen = Some((kind, hint)),
                         Some((_, false)) if hint => chosen = Some((kind, hint)),
@@ -615,7 +721,7 @@ impl DissectState {
             let flow = flow_info(facts);
             if let Some(id) = guess_before_dissector_hints(&flow) {
                 facts.protocol = id;
-            } else if let Some(kind) = PORTED.kinds(transport_index(facts.ip_protocol)).find(|k| k.port_hint(&flow)) {
+            } else if let Some(kind) = first(&port_hints(&flow)).and_then(|i| KINDS.get(i)) {
                 facts.protocol = kind.protocol();
             } else if let Some(id) = guess_without_dissector_hint(&flow) {
                 facts.protocol = id;
@@ -924,6 +1030,61 @@ mod tests {
         assert!(!tls::TlsDissector::port_hint(&FlowInfo { ip_protocol: FlowInfo::TCP, ports: [443, 40000] }));
     }
 
+    /// The compile-time port table answers, for every dissector, transport and port, exactly
+    /// what the dissector's own `port_hint` (a scan of its port list) answers.
+    #[test]
+    fn the_port_table_answers_as_each_dissectors_port_hint() {
+        /// The flow numbered `n` of a transport: port `n / 2` alone for even `n`, beside
+        /// another for odd `n` (so each port is seen at either end of a flow).
+        fn flow(ip_protocol: u8, n: usize) -> FlowInfo {
+            let port = (n / 2) as u16;
+            let ports = if n.is_multiple_of(2) { [port, port] } else { [port.swap_bytes(), port] };
+            FlowInfo { ip_protocol, ports }
+        }
+        const FLOWS: usize = 2 << 16;
+        /// The flows, by number, on which a dissector's own `port_hint` is true.
+        struct Scan(u8);
+        impl Visitor for Scan {
+            type Output = Vec<usize>;
+            fn visit<D: Dissector>(self, _: &'static str) -> Vec<usize> {
+                let mut hinted = Vec::new();
+                for n in 0..FLOWS {
+                    if D::port_hint(&flow(self.0, n)) {
+                        hinted.push(n);
+                    }
+                }
+                hinted
+            }
+        }
+        let mut alone = 0;
+        for ip_protocol in [FlowInfo::TCP, FlowInfo::UDP, 132] {
+            let mut scanned = vec![NO_KINDS; FLOWS];
+            for i in 0..KINDS.len() {
+                for n in visit(i, Scan(ip_protocol)).unwrap() {
+                    scanned[n][i / 64] |= 1 << (i % 64);
+                    alone += usize::from(n.is_multiple_of(2));
+                }
+            }
+            for (n, scan) in scanned.iter().enumerate() {
+                let flow = flow(ip_protocol, n);
+                let hints = port_hints(&flow);
+                if hints != *scan {
+                    let differ: Vec<_> =
+                        (0..KINDS.len()).filter(|&i| has(&hints, i) != has(scan, i)).map(|i| NAMES[i]).collect();
+                    panic!("{differ:?} on {flow:?}");
+                }
+                // The port guess names the first of them in probing order.
+                if hints != NO_KINDS {
+                    assert_eq!(first(&hints), (0..KINDS.len()).find(|&i| has(scan, i)));
+                }
+            }
+        }
+        // The scans named each dissector on each port it declares: the comparison saw them all.
+        let distinct = |ports: &[u16]| (0..ports.len()).filter(|&j| !ports[..j].contains(&ports[j])).count();
+        let declared: usize = KINDS.iter().map(|k| distinct(k.ports().tcp) + distinct(k.ports().udp)).sum();
+        assert_eq!(alone, declared);
+    }
+
     /// Every dissector's declared rule-outs (transport, first byte, port) hold for its probe:
     /// where the registry skips the probe, the probe says `NotForUs` on payloads of many shapes
     /// and lengths, in both directions.
@@ -1032,6 +1193,26 @@ mod tests {
             });
             assert!(all_said.iter().all(|&w| w == Word::MAX));
         }
+    }
+
+    #[test]
+    fn positions_are_the_set_bits_in_order() {
+        let mut all = [0; RULED_OUT_WORDS];
+        all[RULED_OUT_WORDS - 1] = Word::MAX;
+        let mut sparse = [0; RULED_OUT_WORDS];
+        sparse[0] = 0b1001_0110;
+        sparse[RULED_OUT_WORDS - 1] = 1 << (WORD_BITS - 1) | 1;
+        for mask in [[0; RULED_OUT_WORDS], [Word::MAX; RULED_OUT_WORDS], all, sparse] {
+            let naive: Vec<usize> =
+                (0..RULED_OUT_WORDS * WORD_BITS).filter(|&k| mask[k / WORD_BITS] >> (k % WORD_BITS) & 1 != 0).collect();
+            assert_eq!(positions(mask).collect::<Vec<_>>(), naive, "{mask:x?}");
+        }
+        let mut sparse_positions = positions(sparse);
+        assert_eq!(sparse_positions.next(), Some(1));
+        let last = (RULED_OUT_WORDS - 1) * WORD_BITS;
+        assert_eq!(sparse_positions.nth(3), Some(last));
+        assert_eq!(sparse_positions.next(), Some(last + WORD_BITS - 1));
+        assert_eq!(sparse_positions.next(), None);
     }
 
     #[test]
