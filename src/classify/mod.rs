@@ -7,15 +7,18 @@
 //!
 //! [`Classifier`] ties them together and fills [`AppFacts`] from what the flow table and the
 //! dissectors found, in Netify's order (docs/FLOW-ACTIONS.md §5): protocol "twins", wire
-//! [`signatures`] (flowsieve's), the detected host name, the DNS host name, the remote address (not for DNS flows), the TLS certificate's
-//! names, then soft dissectors.
+//! [`signatures`] (flowsieve's), the detected host name, the call a flow's endpoint is in
+//! ([`call_hints`], flowsieve's), the DNS host name, the remote address (not for DNS flows), the
+//! TLS certificate's names, then soft dissectors.
 //!
 //! flowsieve ships its own signature set (`data/apps.conf`, `data/categories.json`, written for
 //! this project), compiled into the binary: [`Classifier::load_default`] works with no files
 //! installed, and [`Classifier::load`] reads Netify's files (or ours) from paths instead.
 
 pub mod apps;
+pub mod call_hints;
 pub mod categories;
+mod clock;
 pub mod dns_hints;
 pub mod signatures;
 
@@ -268,8 +271,9 @@ impl Classifier {
         }
     }
 
-    /// Netify's order (docs/FLOW-ACTIONS.md §5): protocol twins, the detected host name, the
-    /// DNS host name, the other address (not for DNS flows), the TLS certificate's names.
+    /// Netify's order (docs/FLOW-ACTIONS.md §5): protocol twins, wire signatures, the detected
+    /// host name, the call hint, the DNS host name, the other address (not for DNS flows), the
+    /// TLS certificate's names.
     fn find_application(&self, facts: &mut FlowFacts) {
         let found = self
             .twins
@@ -281,6 +285,13 @@ impl Classifier {
                 self.signatures.iter().find(|(s, _)| *s == sig).map(|&(_, i)| (i, false))
             })
             .or_else(|| facts.detected_hostname().and_then(|h| self.host_app(h)).map(|i| (i, false)))
+            // The call a flow's endpoint is in (`call_hints`): the flow's own packets outrank
+            // it, and it outranks what the server's name or address says (a public STUN server
+            // serves every application's calls).
+            .or_else(|| {
+                let sig = signatures::call_signature(facts.application.call_hint)?;
+                self.signatures.iter().find(|(s, _)| *s == sig).map(|&(_, i)| (i, false))
+            })
             .or_else(|| facts.dns_hostname.as_deref().and_then(|h| self.host_app(h)).map(|i| (i, true)))
             .or_else(|| {
                 // A DNS server's address says nothing about what the query was for.
