@@ -329,6 +329,57 @@ mod tests {
         truncations::<StunDissector>(&flow, &hex(TEAMS_BINDING_OK));
     }
 
+    /// A TURN CreatePermission (RFC 8656 §9) with an IPv4 and an IPv6 XOR-PEER-ADDRESS.
+    fn create_permission(peers: &[(IpAddr, u16)]) -> Vec<u8> {
+        let id: [u8; 12] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+        let mut key = MAGIC.to_vec();
+        key.extend_from_slice(&id);
+        let mut body = Vec::new();
+        for &(ip, port) in peers {
+            let (family, addr) = match ip {
+                IpAddr::V4(a) => (1u8, a.octets().to_vec()),
+                IpAddr::V6(a) => (2u8, a.octets().to_vec()),
+            };
+            body.extend_from_slice(&[0x00, 0x12, 0x00, 4 + addr.len() as u8, 0, family]);
+            body.extend_from_slice(&(port ^ 0x2112).to_be_bytes());
+            body.extend(addr.iter().zip(&key).map(|(a, k)| a ^ k));
+        }
+        let mut m = vec![0x00, 0x08];
+        m.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        m.extend_from_slice(&MAGIC);
+        m.extend_from_slice(&id);
+        m.extend_from_slice(&body);
+        m
+    }
+
+    #[test]
+    fn xor_peer_addresses_are_decoded_for_both_families() {
+        let v4: (IpAddr, u16) = ("192.0.2.1".parse().unwrap(), 50000);
+        let v6: (IpAddr, u16) = ("2001:db8::7:1".parse().unwrap(), 3478);
+        let m = create_permission(&[v4, v6]);
+        assert_eq!(call_message(&m), Some(&m[..]));
+        assert_eq!(xor_peer_addresses(&m).collect::<Vec<_>>(), vec![v4, v6]);
+        // A CreatePermission names no application by itself.
+        assert_eq!(message_client(&m), StunClient::Unknown);
+        // A value of the wrong length for its family is skipped.
+        let mut bad = m.clone();
+        bad[25] = 2;
+        assert_eq!(xor_peer_addresses(&bad).collect::<Vec<_>>(), vec![v6]);
+        // Without the cookie, or with a length that does not match, it is no call message.
+        let mut classic = m.clone();
+        classic[4] = 0;
+        assert_eq!(call_message(&classic), None);
+        assert_eq!(call_message(&m[..m.len() - 1]), None);
+        // A REALM of a known operator names its calls; WhatsApp's attributes win over it.
+        let mut realm = vec![0x01, 0x13, 0x00, 0x10];
+        realm.extend_from_slice(&MAGIC);
+        realm.extend_from_slice(&[7; 12]);
+        realm.extend_from_slice(&[0x00, 0x14, 0x00, 0x0c]);
+        realm.extend_from_slice(b"\"signal.org\"");
+        assert_eq!(message_client(&realm), StunClient::Signal);
+        assert_eq!(message_client(&hex(WA_ALLOCATE_OK)), StunClient::WhatsApp);
+    }
+
     #[test]
     fn dtls_after_stun_is_read() {
         let flow = udp([40000, 3478]);
