@@ -92,7 +92,7 @@ impl Default for TableConfig {
 
 /// Endpoints the call hint cache holds by default: a call ties a few (its ICE socket, its
 /// relay, its peers), so this is thousands of calls in the last [`crate::classify::call_hints::HOLD`];
-/// about 0.3 MB a table when full (`call_hints_take_what_their_capacity_says`).
+/// 424 KiB a table when full (`call_hints_take_what_their_capacity_says`).
 pub const CALL_HINT_CAPACITY: usize = 4096;
 
 /// What the flow table has counted.
@@ -978,6 +978,16 @@ mod tests {
         // 248 since the application's tag is one shared thin pointer (`SharedName`).
         let slot = std::mem::size_of::<Option<Flow>>();
         assert!(slot <= 248, "a flow slot grew to {slot} bytes");
+    }
+
+    #[test]
+    fn call_hints_take_what_their_capacity_says() {
+        // The default call hint cache, full: its slots and hash index (CALL_HINT_CAPACITY's doc
+        // and docs/FLOW-ACTIONS.md §5 quote this).
+        let t = table(10);
+        let bytes = t.call_hints().map_or(0, |c| c.bytes_when_full());
+        eprintln!("call hint cache: {bytes} bytes for {CALL_HINT_CAPACITY} endpoints");
+        assert!(bytes > 0 && bytes <= 512 << 10, "{bytes} bytes");
     }
 
     #[test]
