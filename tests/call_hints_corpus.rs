@@ -1,6 +1,6 @@
 //! The call hint cache (`classify::call_hints`, docs/FLOW-ACTIONS.md §5, "A call's other flows")
 //! on nDPI's call captures (read in place from `flowsieve::corpus_dir()`; skipped with a note
-//! when the corpus is not there): every flow nDPI names WhatsApp's, Signal's or Telegram's call
+//! when the corpus is not there): every flow nDPI names WhatsApp's, Signal's, Telegram's or Google's call
 //! in `truth.jsonl` gets that application from one flow table, among them the ICE checks and
 //! media flows whose own packets name nothing. The near miss: a binding request from another
 //! socket of the same host to the same public STUN server is not tied to the call.
@@ -23,6 +23,7 @@ const CAPTURES: &[(&str, &str, &str)] = &[
     ("stun_wa_call.pcapng", "WhatsAppCall", "netify.whatsapp"),
     ("stun_signal.pcapng", "SignalVoip", "netify.signal"),
     ("telegram_videocall.pcapng", "TelegramVoip", "netify.telegram"),
+    ("stun_google_meet.pcapng", "GoogleCall", "netify.google-meet"),
 ];
 
 type Endpoints = ((IpAddr, u16), (IpAddr, u16));

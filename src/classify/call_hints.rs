@@ -6,18 +6,20 @@
 //! (S)RTP from it too (RFC 7983 multiplexes them on one 5-tuple): the flows that share an
 //! endpoint with a flow whose own messages name its application (a wire signature:
 //! WhatsApp's or Microsoft's attributes, the REALM of Google's, Signal's or Telegram's relays,
-//! `dissect::stun`) are that call's. A TURN client names the peers its relay is to reach in
+//! `dissect::stun`), or that exchange STUN with a network published as that call's relays
+//! (`super::CALL_RELAY_NETWORKS`), are that call's. A TURN client names the peers its relay is to reach in
 //! XOR-PEER-ADDRESS attributes (RFC 8656 §18.3): they are that call's other ends.
 //!
 //! What is learned, from every UDP datagram that is one STUN message with the magic cookie
 //! (the flow table hands them over, whatever the state of their flow's detection):
-//! - a message that names an application teaches both its endpoints and its peer addresses;
+//! - a message that names an application (or is sent to or from a published call relay, the
+//!   flow table asks the classifier) teaches both its endpoints and its peer addresses;
 //! - any other message refreshes the endpoints of its own that the cache holds, and when one of
 //!   them is held, teaches its peer addresses that endpoint's application (the TURN client's
 //!   CreatePermission after an Allocate that named the call).
 //!
 //! Nothing else teaches: a flow named only by its server's address (Google's public STUN
-//! server, which every WebRTC application uses) or by this cache itself does not pass its
+//! server, which every WebRTC application uses; the shared ranges of Google, Meta, Telegram) or by this cache itself does not pass its
 //! application on, so one call's name does not spread to the unrelated calls of a shared
 //! server. An entry lasts [`HOLD`] after the last message that taught or refreshed it (ICE
 //! keeps a call's sockets busy: consent checks every few seconds, RFC 7675 §5.1), so a port

@@ -83,6 +83,17 @@ pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
 /// too. Telegram's own protocol ID, 185. A tag missing from the loaded catalogue is skipped.
 pub const ADDRESS_PROTOCOLS: &[(&str, u16)] = &[("netify.telegram", 185)];
 
+/// Applications whose listed networks are, by their operator's publication, call relays and
+/// nothing else, with the call they serve: Google publishes Meet's media relay networks
+/// (74.125.247.128/32, 74.125.250.0/24, 142.250.82.0/24 and three IPv6 prefixes; Google
+/// Workspace Admin Help, "Prepare your network for Meet"), `netify.google-meet`'s networks. A
+/// STUN message to or from such an address ties its endpoints like a message naming the call
+/// (`call_hints`, docs/FLOW-ACTIONS.md §5, "A call's other flows"); nDPI's STUN code names and
+/// caches those relays the same. Shared ranges (Google's own, Meta's, Telegram's, which also
+/// carry web and messaging) are not call relays and are not here.
+pub const CALL_RELAY_NETWORKS: &[(&str, crate::facts::stun::StunClient)] =
+    &[("netify.google-meet", crate::facts::stun::StunClient::Google)];
+
 /// Where to read signature files from; `None` = the built-in data.
 #[derive(Debug, Clone, Default)]
 pub struct ClassifierPaths {
@@ -114,6 +125,8 @@ pub struct Classifier {
     signatures: Vec<(signatures::Signature, usize)>,
     /// (index of the application in `apps`, the protocol its addresses name): [`ADDRESS_PROTOCOLS`].
     address_protocols: Vec<(usize, protocol::ProtocolId)>,
+    /// [`CALL_RELAY_NETWORKS`], by application index.
+    call_relays: Vec<(usize, crate::facts::stun::StunClient)>,
     /// Netify's application category `cdn`: content delivery networks, whose customers' host
     /// names carry the customer's name ([`Classifier::host_app`]).
     cdn: Option<u16>,
@@ -144,8 +157,10 @@ impl Classifier {
             .iter()
             .filter_map(|&(tag, p)| Some((apps.index_of_tag(tag)?, protocol::ProtocolId(p))))
             .collect();
+        let call_relays =
+            CALL_RELAY_NETWORKS.iter().filter_map(|&(tag, client)| Some((apps.index_of_tag(tag)?, client))).collect();
         let cdn = categories.category_id(CategoryKind::Application, "cdn");
-        Classifier { apps, categories, twins, signatures, address_protocols, cdn }
+        Classifier { apps, categories, twins, signatures, address_protocols, call_relays, cdn }
     }
 
     /// flowsieve's own signature set, compiled in. Its tests guarantee it loads without errors.
@@ -252,6 +267,15 @@ impl Classifier {
                 app.soft_dissector,
                 facts.protocol,
             )
+    }
+
+    /// The call whose relays `ip` is in, by the networks of [`CALL_RELAY_NETWORKS`].
+    pub fn call_relay(&self, ip: IpAddr) -> Option<crate::facts::stun::StunClient> {
+        if self.call_relays.is_empty() {
+            return None;
+        }
+        let index = self.apps.ip_index(ip)?;
+        self.call_relays.iter().find(|&&(i, _)| i == index).map(|&(_, client)| client)
     }
 
     /// A TCP flow whose detection gave up with nothing read from its payload (no dissector's

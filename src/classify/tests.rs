@@ -605,6 +605,20 @@ fn a_call_hint_outranks_the_servers_address_not_the_flows_own_packets() {
 }
 
 #[test]
+fn only_published_call_relay_networks_are_call_relays() {
+    use crate::facts::stun::StunClient;
+    let c = built_in();
+    // Meet's media relays (Google publishes 142.250.82.0/24, 2001:4860:4864:6::/64 for them).
+    for relay in ["142.250.82.76", "2001:4860:4864:6::81"] {
+        assert_eq!(c.call_relay(relay.parse().unwrap()), Some(StunClient::Google), "{relay}");
+    }
+    // Google's public STUN server and Meta's and Telegram's shared ranges are not.
+    for other in ["74.125.128.127", "31.13.86.48", "149.154.167.91", "192.0.2.7"] {
+        assert_eq!(c.call_relay(other.parse().unwrap()), None, "{other}");
+    }
+}
+
+#[test]
 fn unread_tcp_to_telegrams_networks_is_telegram() {
     let c = built_in();
     // Detection gave up on a TCP flow to Telegram's published 149.154.160.0/20 with nothing

@@ -529,13 +529,14 @@ impl FlowTable {
         }
         let Some(msg) = crate::dissect::stun::call_message(packet.payload) else { return };
         let (src, dst) = ((packet.src_ip, packet.src_port), (packet.dst_ip, packet.dst_port));
-        calls.learn(
-            src,
-            dst,
-            crate::dissect::stun::message_client(msg),
-            crate::dissect::stun::xor_peer_addresses(msg),
-            now,
-        );
+        let mut named = crate::dissect::stun::message_client(msg);
+        // A message to or from a published call relay names the call too.
+        if named == crate::facts::stun::StunClient::Unknown {
+            if let Some(relay) = self.classifier.as_ref().and_then(|c| c.call_relay(dst.0).or(c.call_relay(src.0))) {
+                named = relay;
+            }
+        }
+        calls.learn(src, dst, named, crate::dissect::stun::xor_peer_addresses(msg), now);
     }
 
     /// The flow with this key, if the table holds it.
