@@ -25,6 +25,11 @@
 //!   mDNS and LLMNR flows (by port) are also processed by every other worker (no action
 //!   evaluation, not reported), so each worker's hint cache learns the same answers at the same
 //!   point of the stream as one worker's; counters leave these shadows out.
+//! - call hints: a flow table names a call's media and ICE flows after the STUN messages of the
+//!   call's other flows (`classify::call_hints`). UDP frames whose payload has STUN's magic
+//!   cookie at offset 4 are marked while indexing; every other worker hands them to its table's
+//!   call hint cache alone (no flow is made for them), so each cache learns the same messages
+//!   in the same order as one worker's, and only learning decides what it evicts.
 //! - `--filter` runs in the reader while it stores frames: rejected frames never reach a worker.
 //!
 //! Memory: with `--repeat` (inputs up to [`super::replay::REPLAY_CACHE_LIMIT`]) every file's chunks are
@@ -50,6 +55,7 @@ use crate::capture::file::{self, FileStats};
 use crate::capture::filter::ReplayFilter;
 use crate::capture::{CaptureError, Frame};
 use crate::enforce::{EnforceMode, Enforcer};
+use crate::facts::stun::has_magic_cookie;
 use crate::flow::key::FlowKey;
 use crate::flow::table::{Change, Flow, TableStats};
 
@@ -73,6 +79,9 @@ struct StoredFrame {
     hash: u32,
     /// The frame belongs to a DNS flow: every worker learns its answers.
     dns: bool,
+    /// A UDP frame whose payload may be a STUN message with the magic cookie: every worker's
+    /// call hint cache learns from it.
+    call: bool,
 }
 
 /// Consecutive frames of one capture, shared read-only by every worker.
@@ -89,20 +98,24 @@ impl StoredFrame {
     fn of(frame: &Frame<'_>, at: file::StoredFrame) -> StoredFrame {
         let key = match quick_key(frame.link, frame.data) {
             Some(key) => Some(key),
-            None => crate::decode::decode(frame.link, frame.data).ok().map(|packet| FlowKey::of(&packet).0),
+            None => crate::decode::decode(frame.link, frame.data)
+                .ok()
+                .map(|packet| (FlowKey::of(&packet).0, packet.ip_protocol == 17 && has_magic_cookie(packet.payload))),
         };
-        let (hash, dns) = key.map_or((0, false), |key| (flow_hash(&key), is_dns(&key)));
-        StoredFrame { at, hash, dns }
+        let (hash, dns, call) = key.map_or((0, false, false), |(key, call)| (flow_hash(&key), is_dns(&key), call));
+        StoredFrame { at, hash, dns, call }
     }
 }
 
-/// The flow key (VLAN 0) of the frames most captures are made of, read straight off the
+/// The flow key (VLAN 0) of the frames most captures are made of, and whether the frame is UDP
+/// whose payload has STUN's magic cookie ([`has_magic_cookie`]: the payload up to the IP
+/// length, a superset of the decoder's), read straight off the
 /// headers: Ethernet (untagged or one tag) or raw IP; IPv4, or IPv6 without extension headers;
 /// TCP or UDP not on a tunnel port, or another protocol (no ports). `None` for everything else,
 /// which goes through the full decoder. For every frame it answers, the decoder would give the
 /// same key: `quick_key_agrees_with_the_decoder` checks that on every frame of the corpus.
 /// (Building the whole [`crate::decode::Packet`] cost the reader half of its time.)
-fn quick_key(link: crate::decode::LinkType, frame: &[u8]) -> Option<FlowKey> {
+fn quick_key(link: crate::decode::LinkType, frame: &[u8]) -> Option<(FlowKey, bool)> {
     use crate::decode::LinkType;
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
     let ip = match link {
@@ -143,6 +156,7 @@ fn quick_key(link: crate::decode::LinkType, frame: &[u8]) -> Option<FlowKey> {
         }
         _ => return None,
     };
+    let mut call = false;
     let ports = match protocol {
         // Extension headers and IP-in-IP: the decoder's business.
         0 | 4 | 41 | 43 | 44 | 51 | 60 => return None,
@@ -160,11 +174,12 @@ fn quick_key(link: crate::decode::LinkType, frame: &[u8]) -> Option<FlowKey> {
             if [ports.0, ports.1].iter().any(|p| matches!(p, 2152 | 5247)) {
                 return None;
             }
+            call = l4.get(8..).is_some_and(has_magic_cookie);
             ports
         }
         _ => (0, 0),
     };
-    Some(FlowKey::of_endpoints((src, ports.0), (dst, ports.1), protocol, 0).0)
+    Some((FlowKey::of_endpoints((src, ports.0), (dst, ports.1), protocol, 0).0, call))
 }
 
 impl Chunk {
@@ -425,6 +440,12 @@ fn run_worker(
                                 None => shadow.refused += 1,
                             }
                         }
+                    } else if stored.call {
+                        // Another worker's STUN message: only this worker's call hint cache
+                        // learns from it, as the owner's table does first thing in `process`.
+                        if let Ok(packet) = crate::decode::decode(frame.link, frame.data) {
+                            worker.table.learn_call(&with_round(packet, worker.vlan_override), timestamp);
+                        }
                     }
                     // A flow a full table evicted ends now, as an expired one would (a shadow
                     // DNS flow of another worker's only leaves this worker's table).
@@ -648,7 +669,7 @@ mod tests {
             let _ = file::read_file(&path, |frame| {
                 total += 1;
                 let decoded = crate::decode::decode(frame.link, frame.data).ok().map(|p| FlowKey::of(&p).0);
-                if let Some(key) = quick_key(frame.link, frame.data) {
+                if let Some((key, _)) = quick_key(frame.link, frame.data) {
                     quick += 1;
                     let mut decoded =
                         decoded.unwrap_or_else(|| panic!("{path}: quick key of a frame that does not decode"));

@@ -4,17 +4,15 @@
 //! the answer's TTL); later flows to that address get the name as Netify's `dns_hostname`, and
 //! as `detected_hostname` when their own dissection found none (docs/FLOW-ACTIONS.md §4).
 //!
-//! Bounded: at most `capacity` entries in a fixed slot array with a hash index, evicted by the
-//! CLOCK algorithm (an entry looked up since the hand last passed gets a second chance;
-//! expired entries go first). Insert and lookup are O(1) amortised, with no allocation once
-//! the slots are full except for the name itself, which is shared (`SharedName`) with the flows
-//! that use it.
+//! Bounded: at most `capacity` entries in a [`ClockCache`] (an entry looked up since the hand
+//! last passed gets a second chance; expired entries go first). Insert and lookup are O(1)
+//! amortised, with no allocation once the slots are full except for the name itself, which is
+//! shared (`SharedName`) with the flows that use it.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
-use hashbrown::HashMap;
-
+use super::clock::ClockCache;
 use crate::facts::dns::{DnsAnswer, DnsFacts};
 use crate::facts::protocol;
 use crate::facts::{FlowFacts, SharedName};
@@ -24,77 +22,36 @@ use crate::facts::{FlowFacts, SharedName};
 pub const MIN_TTL: u32 = 60;
 pub const MAX_TTL: u32 = 24 * 3600;
 
-#[derive(Debug)]
-struct Slot {
-    ip: IpAddr,
-    name: SharedName,
-    expires: Duration,
-    referenced: bool,
-}
-
 /// Address → hostname hints learned from DNS answers.
 #[derive(Debug)]
 pub struct DnsHintCache {
-    index: HashMap<IpAddr, usize, foldhash::fast::RandomState>,
-    slots: Vec<Slot>,
-    capacity: usize,
-    hand: usize,
+    cache: ClockCache<IpAddr, SharedName>,
 }
 
 impl DnsHintCache {
     /// A cache holding at most `capacity` addresses (at least one).
     pub fn new(capacity: usize) -> DnsHintCache {
-        let capacity = capacity.max(1);
-        DnsHintCache {
-            index: HashMap::with_capacity_and_hasher(capacity.min(65_536), foldhash::fast::RandomState::default()),
-            slots: Vec::new(),
-            capacity,
-            hand: 0,
-        }
+        DnsHintCache { cache: ClockCache::new(capacity) }
     }
 
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.cache.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.cache.is_empty()
     }
 
     /// Remember that `ip` was the answer for `name`, for `ttl` seconds from `now` (clamped to
     /// [`MIN_TTL`]..=[`MAX_TTL`]). A newer answer for the same address replaces the name.
     pub fn insert(&mut self, ip: IpAddr, name: SharedName, ttl: u32, now: Duration) {
         let expires = now + Duration::from_secs(u64::from(ttl.clamp(MIN_TTL, MAX_TTL)));
-        if let Some(&i) = self.index.get(&ip) {
-            if let Some(slot) = self.slots.get_mut(i) {
-                slot.name = name;
-                slot.expires = expires;
-                return;
-            }
-        }
-        let slot = Slot { ip, name, expires, referenced: false };
-        if self.slots.len() < self.capacity {
-            self.index.insert(ip, self.slots.len());
-            self.slots.push(slot);
-            return;
-        }
-        let victim = self.victim(now);
-        if let Some(old) = self.slots.get_mut(victim) {
-            self.index.remove(&old.ip);
-            *old = slot;
-            self.index.insert(ip, victim);
-        }
+        self.cache.insert(ip, name, expires, now);
     }
 
-    /// The name for `ip`, if an unexpired answer gave one.
+    /// The name for `ip`, if an unexpired answer gave one (the entry counts as in use).
     pub fn lookup(&mut self, ip: IpAddr, now: Duration) -> Option<SharedName> {
-        let &i = self.index.get(&ip)?;
-        let slot = self.slots.get_mut(i)?;
-        if slot.expires <= now {
-            return None;
-        }
-        slot.referenced = true;
-        Some(slot.name.clone())
+        self.cache.get(&ip, now, true).cloned()
     }
 
     /// Learn every A/AAAA answer of a DNS flow under its question name.
@@ -119,23 +76,6 @@ impl DnsHintCache {
         if let Some(name) = self.lookup(facts.other_ip, now) {
             facts.dns_hostname = Some(name);
         }
-    }
-
-    /// Slot to reuse: the first expired or unreferenced one from the hand, clearing reference
-    /// bits as it passes (terminates within two turns).
-    fn victim(&mut self, now: Duration) -> usize {
-        let n = self.slots.len();
-        for _ in 0..2 * n {
-            let i = self.hand;
-            self.hand = (self.hand + 1) % n;
-            if let Some(slot) = self.slots.get_mut(i) {
-                if slot.expires <= now || !slot.referenced {
-                    return i;
-                }
-                slot.referenced = false;
-            }
-        }
-        self.hand
     }
 }
 
@@ -194,7 +134,7 @@ mod tests {
         for n in 10..200 {
             c.insert(ip(n), "x".into(), 300, T0);
             assert!(c.len() <= 3);
-            assert_eq!(c.index.len(), c.len());
+            assert_eq!(c.cache.index_len(), c.len());
         }
     }
 

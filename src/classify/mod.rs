@@ -7,15 +7,18 @@
 //!
 //! [`Classifier`] ties them together and fills [`AppFacts`] from what the flow table and the
 //! dissectors found, in Netify's order (docs/FLOW-ACTIONS.md §5): protocol "twins", wire
-//! [`signatures`] (flowsieve's), the detected host name, the DNS host name, the remote address (not for DNS flows), the TLS certificate's
-//! names, then soft dissectors.
+//! [`signatures`] (flowsieve's), the detected host name, the call a flow's endpoint is in
+//! ([`call_hints`], flowsieve's), the DNS host name, the remote address (not for DNS flows), the
+//! TLS certificate's names, then soft dissectors.
 //!
 //! flowsieve ships its own signature set (`data/apps.conf`, `data/categories.json`, written for
 //! this project), compiled into the binary: [`Classifier::load_default`] works with no files
 //! installed, and [`Classifier::load`] reads Netify's files (or ours) from paths instead.
 
 pub mod apps;
+pub mod call_hints;
 pub mod categories;
+mod clock;
 pub mod dns_hints;
 pub mod signatures;
 
@@ -90,6 +93,17 @@ pub const ADDRESS_PROTOCOLS: &[(&str, u16, Option<u16>)] =
 const APPLE_PUSH: u16 = 238;
 const APNS_PORT: u16 = 5223;
 
+/// Applications whose listed networks are, by their operator's publication, call relays and
+/// nothing else, with the call they serve: Google publishes Meet's media relay networks
+/// (74.125.247.128/32, 74.125.250.0/24, 142.250.82.0/24 and three IPv6 prefixes; Google
+/// Workspace Admin Help, "Prepare your network for Meet"), `netify.google-meet`'s networks. A
+/// STUN message to or from such an address ties its endpoints like a message naming the call
+/// (`call_hints`, docs/FLOW-ACTIONS.md §5, "A call's other flows"); nDPI's STUN code names and
+/// caches those relays the same. Shared ranges (Google's own, Meta's, Telegram's, which also
+/// carry web and messaging) are not call relays and are not here.
+pub const CALL_RELAY_NETWORKS: &[(&str, crate::facts::stun::StunClient)] =
+    &[("netify.google-meet", crate::facts::stun::StunClient::Google)];
+
 /// Where to read signature files from; `None` = the built-in data.
 #[derive(Debug, Clone, Default)]
 pub struct ClassifierPaths {
@@ -122,6 +136,8 @@ pub struct Classifier {
     /// (index of the application in `apps`, the protocol its addresses name, the server's port
     /// if only one): [`ADDRESS_PROTOCOLS`].
     address_protocols: Vec<(usize, protocol::ProtocolId, Option<u16>)>,
+    /// [`CALL_RELAY_NETWORKS`], by application index.
+    call_relays: Vec<(usize, crate::facts::stun::StunClient)>,
     /// Netify's application category `cdn`: content delivery networks, whose customers' host
     /// names carry the customer's name ([`Classifier::host_app`]).
     cdn: Option<u16>,
@@ -152,8 +168,10 @@ impl Classifier {
             .iter()
             .filter_map(|&(tag, p, port)| Some((apps.index_of_tag(tag)?, protocol::ProtocolId(p), port)))
             .collect();
+        let call_relays =
+            CALL_RELAY_NETWORKS.iter().filter_map(|&(tag, client)| Some((apps.index_of_tag(tag)?, client))).collect();
         let cdn = categories.category_id(CategoryKind::Application, "cdn");
-        Classifier { apps, categories, twins, signatures, address_protocols, cdn }
+        Classifier { apps, categories, twins, signatures, address_protocols, call_relays, cdn }
     }
 
     /// flowsieve's own signature set, compiled in. Its tests guarantee it loads without errors.
@@ -262,6 +280,15 @@ impl Classifier {
             )
     }
 
+    /// The call whose relays `ip` is in, by the networks of [`CALL_RELAY_NETWORKS`].
+    pub fn call_relay(&self, ip: IpAddr) -> Option<crate::facts::stun::StunClient> {
+        if self.call_relays.is_empty() {
+            return None;
+        }
+        let index = self.apps.ip_index(ip)?;
+        self.call_relays.iter().find(|&&(i, _)| i == index).map(|&(_, client)| client)
+    }
+
     /// A TCP flow whose detection gave up with nothing read from its payload (no dissector's
     /// facts, no TLS hello: its protocol is at most a port guess) to an address in the
     /// networks of an application of [`ADDRESS_PROTOCOLS`] gets that application's protocol.
@@ -280,8 +307,9 @@ impl Classifier {
         }
     }
 
-    /// Netify's order (docs/FLOW-ACTIONS.md §5): protocol twins, the detected host name, the
-    /// DNS host name, the other address (not for DNS flows), the TLS certificate's names.
+    /// Netify's order (docs/FLOW-ACTIONS.md §5): protocol twins, wire signatures, the detected
+    /// host name, the call hint, the DNS host name, the other address (not for DNS flows), the
+    /// TLS certificate's names.
     fn find_application(&self, facts: &mut FlowFacts) {
         let found = self
             .twins
@@ -293,6 +321,13 @@ impl Classifier {
                 self.signatures.iter().find(|(s, _)| *s == sig).map(|&(_, i)| (i, false))
             })
             .or_else(|| facts.detected_hostname().and_then(|h| self.host_app(h)).map(|i| (i, false)))
+            // The call a flow's endpoint is in (`call_hints`): the flow's own packets outrank
+            // it, and it outranks what the server's name or address says (a public STUN server
+            // serves every application's calls).
+            .or_else(|| {
+                let sig = signatures::call_signature(facts.application.call_hint)?;
+                self.signatures.iter().find(|(s, _)| *s == sig).map(|&(_, i)| (i, false))
+            })
             .or_else(|| facts.dns_hostname.as_deref().and_then(|h| self.host_app(h)).map(|i| (i, true)))
             .or_else(|| {
                 // A DNS server's address says nothing about what the query was for.

@@ -16,6 +16,10 @@ pub enum Signature {
     MicrosoftCall,
     /// A TURN relay whose REALM is Google's (`google.com` or a name under it).
     GoogleRelayRealm,
+    /// A TURN relay whose REALM is Signal's (under `signal.org` or `whispersystems.org`).
+    SignalRelayRealm,
+    /// A TURN relay whose REALM is Telegram's (under `telegram.org`).
+    TelegramRelayRealm,
     /// RTP or RTCP after an SNI-less Q046 handshake on one 5-tuple (`dissect::gquic`).
     SnapchatCall,
     /// A Tor client's TLS link handshake: its random server name and no ALPN.
@@ -59,6 +63,16 @@ pub const SIGNATURES: &[(Signature, &str, &str)] = &[
         "a TURN relay's REALM attribute naming google.com (Google's call relays)",
     ),
     (
+        Signature::SignalRelayRealm,
+        "netify.signal",
+        "a TURN relay's REALM attribute naming signal.org or whispersystems.org (Signal's call relays)",
+    ),
+    (
+        Signature::TelegramRelayRealm,
+        "netify.telegram",
+        "a TURN relay's REALM attribute naming telegram.org (Telegram's call relays)",
+    ),
+    (
         Signature::SnapchatCall,
         "netify.snapchat",
         "RTP or RTCP on the 5-tuple of a Google QUIC Q046 connection opened without a server name (Snapchat's calls)",
@@ -82,15 +96,8 @@ pub const SIGNATURES: &[(Signature, &str, &str)] = &[
 
 /// The signature a flow's facts show, if any.
 pub fn signature_of(facts: &FlowFacts) -> Option<Signature> {
-    if let Some(stun) = facts.app_protocol.stun() {
-        match stun.client {
-            StunClient::WhatsApp => return Some(Signature::WhatsAppRelay),
-            StunClient::Microsoft => return Some(Signature::MicrosoftCall),
-            StunClient::Unknown => {}
-        }
-        if stun.realm && facts.detected_hostname().is_some_and(is_google_realm) {
-            return Some(Signature::GoogleRelayRealm);
-        }
+    if let Some(signature) = facts.app_protocol.stun().and_then(|s| call_signature(s.client)) {
+        return Some(signature);
     }
     if facts.tls.media_after_handshake() {
         return Some(Signature::SnapchatCall);
@@ -112,19 +119,21 @@ pub fn signature_of(facts: &FlowFacts) -> Option<Signature> {
     WINDOWS_UPDATE_AGENTS.iter().any(|p| agent.starts_with(p)).then_some(Signature::WindowsUpdateAgent)
 }
 
-/// A TURN REALM (RFC 8489 §14.9, the relay's authentication domain) of Google's relays:
-/// `google.com` or a name under it (`turn.l.google.com`), in any case. The realm names the
-/// operator, and Google's TURN relays serve its calls (Meet, Duo, Chat), not its web sites; nDPI
-/// names such flows Google's calls too. Without the signature the realm, taken as the flow's
-/// host name, would name Google's web services (`netify.google`) before the relay's address
-/// is looked at (docs/FLOW-ACTIONS.md §5).
-pub fn is_google_realm(realm: &str) -> bool {
-    let r = realm.as_bytes();
-    r.eq_ignore_ascii_case(b"google.com")
-        || r.len()
-            .checked_sub(11)
-            .and_then(|at| r.get(at..))
-            .is_some_and(|tail| tail.eq_ignore_ascii_case(b".google.com"))
+/// The signature of a call application STUN messages name (`dissect::stun`): WhatsApp's and
+/// Microsoft's attributes, the REALM of Google's, Signal's or Telegram's relays
+/// ([`crate::facts::stun::realm_client`]). Google's realm names Google's calls: without the
+/// signature the realm, taken as the flow's host name, would name Google's web services
+/// (`netify.google`) before the relay's address is looked at (docs/FLOW-ACTIONS.md §5). The call
+/// hint cache's application for a call's other flows is named the same way.
+pub fn call_signature(client: StunClient) -> Option<Signature> {
+    match client {
+        StunClient::WhatsApp => Some(Signature::WhatsAppRelay),
+        StunClient::Microsoft => Some(Signature::MicrosoftCall),
+        StunClient::Google => Some(Signature::GoogleRelayRealm),
+        StunClient::Signal => Some(Signature::SignalRelayRealm),
+        StunClient::Telegram => Some(Signature::TelegramRelayRealm),
+        StunClient::Unknown => None,
+    }
 }
 
 /// A Tor client names a random host in its ClientHello: `www.`, 4 to 25 characters of the

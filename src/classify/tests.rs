@@ -563,16 +563,58 @@ fn microsoft_call_attributes_and_google_relay_realm_name_calls() {
     // from an address no list names.
     let (tag, _) = stun_application(&c, None, "192.0.2.7", |s| s.client = StunClient::Microsoft);
     assert_eq!(tag.as_deref(), Some("netify.microsoft-teams"));
-    // A TURN relay whose REALM (the flow's host name) is Google's: Google's calls, not its web.
-    let (tag, _) = stun_application(&c, Some("turn.l.google.com"), "192.0.2.7", |s| s.realm = true);
+    // A TURN relay whose REALM (the flow's host name) is Google's (what dissect::stun finds:
+    // `facts::stun::realm_client`'s tests hold the names): Google's calls, not its web.
+    let (tag, _) = stun_application(&c, Some("turn.l.google.com"), "192.0.2.7", |s| {
+        s.realm = true;
+        s.client = StunClient::Google;
+    });
     assert_eq!(tag.as_deref(), Some("netify.google-meet"));
-    // The same name not from a REALM is Google's web services; names that only end in the
-    // same letters are not Google's.
+    // The same name not from a REALM is Google's web services.
     let (tag, _) = stun_application(&c, Some("turn.l.google.com"), "192.0.2.7", |_| {});
     assert_ne!(tag.as_deref(), Some("netify.google-meet"));
-    for realm in ["notgoogle.com", "google.com.example"] {
-        let (tag, _) = stun_application(&c, Some(realm), "192.0.2.7", |s| s.realm = true);
-        assert_ne!(tag.as_deref(), Some("netify.google-meet"), "{realm}");
+    // Signal's and Telegram's relays.
+    let (tag, _) = stun_application(&c, None, "192.0.2.7", |s| s.client = StunClient::Signal);
+    assert_eq!(tag.as_deref(), Some("netify.signal"));
+    let (tag, _) = stun_application(&c, None, "192.0.2.7", |s| s.client = StunClient::Telegram);
+    assert_eq!(tag.as_deref(), Some("netify.telegram"));
+}
+
+#[test]
+fn a_call_hint_outranks_the_servers_address_not_the_flows_own_packets() {
+    use crate::facts::stun::StunClient;
+    let c = built_in();
+    // A binding request to Google's public STUN server (Google's address) from a socket
+    // Signal's relay named: Signal's call.
+    let (tag, _) = stun_application(&c, None, "172.253.121.127", |_| {});
+    assert_eq!(tag.as_deref(), Some("netify.google"), "the address alone is Google's");
+    let mut f = facts(None, "172.253.121.127", protocol::STUN);
+    f.application.call_hint = StunClient::Signal;
+    c.classify(&mut f);
+    assert_eq!(f.application.tag.as_deref(), Some("netify.signal"));
+    // The flow's own messages outrank it: WhatsApp's attributes, or a realm's host name.
+    let mut own = facts(None, "192.0.2.7", protocol::STUN);
+    own.app_protocol.stun_mut().client = StunClient::WhatsApp;
+    own.application.call_hint = StunClient::Signal;
+    c.classify(&mut own);
+    assert_eq!(own.application.tag.as_deref(), Some("netify.whatsapp"));
+    let mut realm = facts(Some("turn.zoom.us"), "192.0.2.7", protocol::STUN);
+    realm.application.call_hint = StunClient::Signal;
+    c.classify(&mut realm);
+    assert_eq!(realm.application.tag.as_deref(), Some("netify.zoom"));
+}
+
+#[test]
+fn only_published_call_relay_networks_are_call_relays() {
+    use crate::facts::stun::StunClient;
+    let c = built_in();
+    // Meet's media relays (Google publishes 142.250.82.0/24, 2001:4860:4864:6::/64 for them).
+    for relay in ["142.250.82.76", "2001:4860:4864:6::81"] {
+        assert_eq!(c.call_relay(relay.parse().unwrap()), Some(StunClient::Google), "{relay}");
+    }
+    // Google's public STUN server and Meta's and Telegram's shared ranges are not.
+    for other in ["74.125.128.127", "31.13.86.48", "149.154.167.91", "192.0.2.7"] {
+        assert_eq!(c.call_relay(other.parse().unwrap()), None, "{other}");
     }
 }
 

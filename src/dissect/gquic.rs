@@ -15,8 +15,9 @@
 //! bit (0x40) set; an RTP or RTCP packet (RFC 3550 §5.1, §6.4) starts with version 2 (`10` in the
 //! top two bits) and so has it clear (RFC 7983 §7 uses the same first-byte split). After an
 //! SNI-less Q046 CHLO the dissector keeps reading: the first packet without the fixed bit that is
-//! an RTP packet (at least its 12-byte header, payload type not in RTCP's 72–76 range) or an
-//! RTCP sender or receiver report whose length field fits the datagram marks the flow
+//! RTP or RTCP as the RTP dissector reads a datagram (`dissect::rtp`: a whole RTP header with an
+//! assigned or dynamic payload type and a non-zero SSRC, or a compound RTCP packet the datagram
+//! holds exactly, or SRTCP) marks the flow
 //! ([`crate::facts::TlsFacts::media_after_handshake`]); any other such packet ends the search.
 //! nDPI names such flows Snapchat's calls the same way.
 
@@ -41,24 +42,6 @@ const Q046: &[u8; 4] = b"Q046";
 pub struct GquicDissector {
     packets: u8,
     media_packets: Option<u8>,
-}
-
-/// An RTP packet or an RTCP sender/receiver report (RFC 3550 §5.1, §6.4.1, §6.4.2), told from
-/// QUIC by the fixed bit (see the module doc).
-fn is_media(p: &[u8]) -> bool {
-    let (Some(&first), Some(&second)) = (p.first(), p.get(1)) else { return false };
-    if first & 0xc0 != 0x80 {
-        return false;
-    }
-    match second {
-        // RTCP SR (200) or RR (201): the length field counts 32-bit words after the first.
-        200 | 201 => p
-            .get(2..4)
-            .map(|l| (usize::from(u16::from_be_bytes([l[0], l[1]])) + 1) * 4)
-            .is_some_and(|len| len >= 8 && len <= p.len()),
-        // RTP: a whole header; payload types 72-76 would read as RTCP's 200-204 (RFC 5761 §4).
-        _ => p.len() >= 12 && !(72..=76).contains(&(second & 0x7f)),
-    }
 }
 
 /// `Q` and three digits.
@@ -130,7 +113,7 @@ impl Dissector for GquicDissector {
                         Parsed::Continue
                     }
                 }
-                Some(_) if is_media(p) => {
+                Some(_) if super::rtp::is_media(p) => {
                     facts.tls.set_media_after_handshake();
                     Parsed::Done
                 }

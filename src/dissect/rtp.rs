@@ -77,6 +77,12 @@ fn is_rtcp(p: &[u8]) -> bool {
     parts > 0
 }
 
+/// One RTP packet or one RTCP packet (compound, or SRTCP), each as this dissector's probe
+/// reads a datagram: what another dissector that finds media on its flow asks (`dissect::gquic`).
+pub(super) fn is_media(p: &[u8]) -> bool {
+    rtp_header(p).is_some() || is_rtcp(p) || is_srtcp(p)
+}
+
 /// Bytes after an SRTCP packet's index with the HMAC-SHA1 transforms: the 80-bit tag.
 const SRTCP_SHA1_TAG: usize = 10;
 /// An SRTCP index this high is not the first minutes of a flow.

@@ -20,18 +20,28 @@
 //! 0x8070; [MS-TURN] §2.2.2: MS-SERVICE-QUALITY 0x8055, MS-MULTIPLEXED-TURN-SESSION-ID 0x8095),
 //! attribute numbers IANA has not registered to anyone (RFC 8489 §18.3): one of them marks the
 //! flow [`StunClient::Microsoft`]. nDPI names such flows the same way.
+//!
+//! A relay's REALM names its operator's calls when it is one of the domains
+//! [`crate::facts::stun::realm_client`] knows (Google's, Signal's, Telegram's relays).
+//!
+//! The same facts, read from single datagrams, teach the flow table's call hint cache
+//! (`classify::call_hints`, docs/FLOW-ACTIONS.md §5, "A call's other flows"): [`call_message`]
+//! finds a UDP datagram that is one STUN message with the cookie, [`message_client`] what it
+//! names, and [`xor_peer_addresses`] the peers a TURN client asks its relay to reach.
 
 use super::reader::{be_len16_at, be_u16_at};
 use super::text::fact_string;
 use super::tls::TlsDissector;
 use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
-use crate::facts::stun::StunClient;
+use crate::facts::stun::{realm_client, StunClient, MAGIC_COOKIE as MAGIC};
 use crate::facts::FlowFacts;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 const HEADER: usize = 20;
-const MAGIC: [u8; 4] = [0x21, 0x12, 0xa4, 0x42];
 /// RFC 8489 §14.9: REALM, a quoted-string of at most 763 bytes.
 const ATTR_REALM: u16 = 0x0014;
+/// RFC 8656 §18.3: XOR-PEER-ADDRESS, the peer a TURN client has its relay send to.
+const ATTR_XOR_PEER_ADDRESS: u16 = 0x0012;
 const MAX_REALM: usize = 763;
 /// WhatsApp's private attributes (comprehension-required, unregistered) and message types.
 const WHATSAPP_ATTRIBUTES: [u16; 6] = [0x4000, 0x4001, 0x4002, 0x4003, 0x4004, 0x4007];
@@ -78,16 +88,56 @@ fn realm(msg: &[u8]) -> Option<&[u8]> {
     attributes(msg).find(|&(kind, _)| kind == ATTR_REALM).map(|(_, value)| value)
 }
 
-/// The application whose relay protocol a message shows, if any (see the module doc).
-fn client(msg: &[u8]) -> StunClient {
+/// A REALM's value without the quotes RFC 8489 §14.9's quoted-string may carry.
+fn unquoted(name: &[u8]) -> &[u8] {
+    name.strip_prefix(b"\"").and_then(|n| n.strip_suffix(b"\"")).unwrap_or(name)
+}
+
+/// The application a message names, if any (see the module doc): WhatsApp's or Microsoft's
+/// attributes, else a REALM of a known operator.
+pub fn message_client(msg: &[u8]) -> StunClient {
     let kind = be_u16_at(msg, 0).unwrap_or_default();
     if WHATSAPP_TYPES.contains(&kind) || attributes(msg).any(|(a, _)| WHATSAPP_ATTRIBUTES.contains(&a)) {
         StunClient::WhatsApp
     } else if attributes(msg).any(|(a, _)| MICROSOFT_ATTRIBUTES.contains(&a)) {
         StunClient::Microsoft
     } else {
-        StunClient::Unknown
+        realm(msg).and_then(|name| std::str::from_utf8(unquoted(name)).ok()).map_or(StunClient::Unknown, realm_client)
     }
+}
+
+/// A UDP datagram that is one STUN message with the magic cookie (RFC 8489 §5, §6): what the
+/// call hint cache learns from. (Classic RFC 3489 messages have no cookie and no attribute
+/// that names an application.)
+pub fn call_message(payload: &[u8]) -> Option<&[u8]> {
+    (payload.get(4..8) == Some(&MAGIC[..]) && is_stun(payload)).then_some(payload)
+}
+
+/// The XOR-PEER-ADDRESS attributes of a message (RFC 8656 §18.3, encoded as RFC 8489 §14.2's
+/// XOR-MAPPED-ADDRESS): family 1 (IPv4, 8 bytes) or 2 (IPv6, 20 bytes); the port is XOR'ed with
+/// the cookie's first 16 bits, an IPv4 address with the cookie, an IPv6 address with the cookie
+/// followed by the 96-bit transaction ID. Values of another length or family are skipped.
+pub fn xor_peer_addresses(msg: &[u8]) -> impl Iterator<Item = (IpAddr, u16)> + '_ {
+    let mut key = [0u8; 16];
+    key[..4].copy_from_slice(&MAGIC);
+    if let Some(id) = msg.get(8..HEADER) {
+        key[4..].copy_from_slice(id);
+    }
+    attributes(msg).filter(|&(kind, _)| kind == ATTR_XOR_PEER_ADDRESS).filter_map(move |(_, v)| {
+        let port = be_u16_at(v, 2)? ^ u16::from_be_bytes([MAGIC[0], MAGIC[1]]);
+        let ip = match (v.get(1), v.len()) {
+            (Some(1), 8) => {
+                let a: [u8; 4] = std::array::from_fn(|i| v.get(4 + i).copied().unwrap_or_default() ^ key[i]);
+                IpAddr::V4(Ipv4Addr::from(a))
+            }
+            (Some(2), 20) => {
+                let a: [u8; 16] = std::array::from_fn(|i| v.get(4 + i).copied().unwrap_or_default() ^ key[i]);
+                IpAddr::V6(Ipv6Addr::from(a))
+            }
+            _ => return None,
+        };
+        Some((ip, port))
+    })
 }
 
 /// True when `msg` (without TCP framing) is one STUN message.
@@ -143,7 +193,7 @@ impl Dissector for StunDissector {
             Some(0..=3 | 8) => {
                 let tcp = segment.tcp_seq.is_some();
                 let msg = message(tcp, p);
-                let found = msg.map_or(StunClient::Unknown, client);
+                let found = msg.map_or(StunClient::Unknown, message_client);
                 // The first application a message names stays.
                 if found != StunClient::Unknown
                     && facts.app_protocol.stun().is_none_or(|s| s.client == StunClient::Unknown)
@@ -152,7 +202,7 @@ impl Dissector for StunDissector {
                     outcome = Parsed::Updated;
                 }
                 if let Some(name) = msg.and_then(realm) {
-                    let name = name.strip_prefix(b"\"").and_then(|n| n.strip_suffix(b"\"")).unwrap_or(name);
+                    let name = unquoted(name);
                     if facts.detected_hostname().is_none() && !name.is_empty() && name.iter().all(u8::is_ascii_graphic)
                     {
                         facts.set_detected_hostname(fact_string(name, MAX_REALM));
@@ -277,6 +327,57 @@ mod tests {
         d.parse(&segment(&flow, Direction::Forward, 0, &hex(WA_ALLOCATE_OK)), &mut facts);
         assert_eq!(facts.app_protocol.stun().map(|s| s.client), Some(StunClient::Microsoft));
         truncations::<StunDissector>(&flow, &hex(TEAMS_BINDING_OK));
+    }
+
+    /// A TURN CreatePermission (RFC 8656 §9) with an IPv4 and an IPv6 XOR-PEER-ADDRESS.
+    fn create_permission(peers: &[(IpAddr, u16)]) -> Vec<u8> {
+        let id: [u8; 12] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+        let mut key = MAGIC.to_vec();
+        key.extend_from_slice(&id);
+        let mut body = Vec::new();
+        for &(ip, port) in peers {
+            let (family, addr) = match ip {
+                IpAddr::V4(a) => (1u8, a.octets().to_vec()),
+                IpAddr::V6(a) => (2u8, a.octets().to_vec()),
+            };
+            body.extend_from_slice(&[0x00, 0x12, 0x00, 4 + addr.len() as u8, 0, family]);
+            body.extend_from_slice(&(port ^ 0x2112).to_be_bytes());
+            body.extend(addr.iter().zip(&key).map(|(a, k)| a ^ k));
+        }
+        let mut m = vec![0x00, 0x08];
+        m.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        m.extend_from_slice(&MAGIC);
+        m.extend_from_slice(&id);
+        m.extend_from_slice(&body);
+        m
+    }
+
+    #[test]
+    fn xor_peer_addresses_are_decoded_for_both_families() {
+        let v4: (IpAddr, u16) = ("192.0.2.1".parse().unwrap(), 50000);
+        let v6: (IpAddr, u16) = ("2001:db8::7:1".parse().unwrap(), 3478);
+        let m = create_permission(&[v4, v6]);
+        assert_eq!(call_message(&m), Some(&m[..]));
+        assert_eq!(xor_peer_addresses(&m).collect::<Vec<_>>(), vec![v4, v6]);
+        // A CreatePermission names no application by itself.
+        assert_eq!(message_client(&m), StunClient::Unknown);
+        // A value of the wrong length for its family is skipped.
+        let mut bad = m.clone();
+        bad[25] = 2;
+        assert_eq!(xor_peer_addresses(&bad).collect::<Vec<_>>(), vec![v6]);
+        // Without the cookie, or with a length that does not match, it is no call message.
+        let mut classic = m.clone();
+        classic[4] = 0;
+        assert_eq!(call_message(&classic), None);
+        assert_eq!(call_message(&m[..m.len() - 1]), None);
+        // A REALM of a known operator names its calls; WhatsApp's attributes win over it.
+        let mut realm = vec![0x01, 0x13, 0x00, 0x10];
+        realm.extend_from_slice(&MAGIC);
+        realm.extend_from_slice(&[7; 12]);
+        realm.extend_from_slice(&[0x00, 0x14, 0x00, 0x0c]);
+        realm.extend_from_slice(b"\"signal.org\"");
+        assert_eq!(message_client(&realm), StunClient::Signal);
+        assert_eq!(message_client(&hex(WA_ALLOCATE_OK)), StunClient::WhatsApp);
     }
 
     #[test]

@@ -303,6 +303,10 @@ pub struct AppFacts {
     /// `soft_dissector`; docs/FLOW-ACTIONS.md §5). It sits in this struct's padding: the flow
     /// slot does not grow.
     pub soft_dissector: bool,
+    /// The application of the call one of the flow's endpoints is in, from the call hint
+    /// cache (`classify::call_hints`, docs/FLOW-ACTIONS.md §5, "A call's other flows"): what the
+    /// classifier names the flow by when its own packets name nothing. In the padding too.
+    pub call_hint: stun::StunClient,
 }
 
 /// Bytes glibc malloc takes for a request of `n` bytes: 8 bytes of header, 16-byte steps, 32

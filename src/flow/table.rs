@@ -28,6 +28,7 @@ use hashbrown::HashTable;
 use super::key::{direction, FlowKey};
 use super::locality::Locality;
 use super::wheel::TimerWheel;
+use crate::classify::call_hints::CallHintCache;
 use crate::classify::dns_hints::{self, DnsHintCache};
 use crate::classify::Classifier;
 use crate::decode::{tcp_flags, Packet};
@@ -55,6 +56,9 @@ pub struct TableConfig {
     pub dissect: bool,
     /// Addresses the table's DNS hint cache remembers (0: no cache).
     pub dns_hint_capacity: usize,
+    /// UDP endpoints the table's call hint cache remembers (0: no cache; see
+    /// [`crate::classify::call_hints`]).
+    pub call_hint_capacity: usize,
     /// Flows the table has room for before it first grows (at most `max_flows`). Live tables
     /// are pre-sized so arriving flows do not allocate; replay drains its table after every
     /// file, and a smaller table keeps that (and the memory it touches) small.
@@ -79,12 +83,18 @@ impl Default for TableConfig {
             max_detection_packets: 32,
             dissect: true,
             dns_hint_capacity: 65_536,
+            call_hint_capacity: CALL_HINT_CAPACITY,
             initial_flows: 65_536,
             conntrack: false,
             keep_evicted: false,
         }
     }
 }
+
+/// Endpoints the call hint cache holds by default: a call ties a few (its ICE socket, its
+/// relay, its peers), so this is thousands of calls in the last [`crate::classify::call_hints::HOLD`];
+/// 424 KiB a table when full (`call_hints_take_what_their_capacity_says`).
+pub const CALL_HINT_CAPACITY: usize = 4096;
 
 /// What the flow table has counted.
 #[derive(Debug, Default, Clone, Copy)]
@@ -459,6 +469,8 @@ pub struct FlowTable {
     classifier: Option<Arc<Classifier>>,
     /// Names from this table's DNS flows for the addresses they resolved.
     dns_hints: Option<DnsHintCache>,
+    /// Applications of the calls the UDP endpoints this table saw STUN messages of are in.
+    call_hints: Option<CallHintCache>,
     /// Every flow, in creation order: the unestablished ones are the first to be evicted, then
     /// the others.
     created: Fifo,
@@ -484,6 +496,7 @@ impl FlowTable {
             next_sweep: Duration::ZERO,
             classifier: None,
             dns_hints: (config.dns_hint_capacity > 0).then(|| DnsHintCache::new(config.dns_hint_capacity)),
+            call_hints: (config.call_hint_capacity > 0).then(|| CallHintCache::new(config.call_hint_capacity)),
             created: Fifo::with_capacity(config.max_flows),
             evicted: Vec::new(),
             config,
@@ -527,6 +540,32 @@ impl FlowTable {
         self.dns_hints.as_mut()
     }
 
+    /// The table's call hint cache, when enabled (`call_hint_capacity > 0`).
+    pub fn call_hints(&self) -> Option<&CallHintCache> {
+        self.call_hints.as_ref()
+    }
+
+    /// Teach the call hint cache from a packet (`crate::classify::call_hints`): a UDP datagram
+    /// that is one STUN message with the magic cookie. [`FlowTable::process`] does this for
+    /// every packet, before anything else, whatever its flow's state; parallel replay calls it
+    /// for the STUN frames of other workers' flows, so every worker learns the same.
+    pub fn learn_call(&mut self, packet: &Packet<'_>, now: Duration) {
+        let Some(calls) = &mut self.call_hints else { return };
+        if packet.ip_protocol != 17 {
+            return;
+        }
+        let Some(msg) = crate::dissect::stun::call_message(packet.payload) else { return };
+        let (src, dst) = ((packet.src_ip, packet.src_port), (packet.dst_ip, packet.dst_port));
+        let mut named = crate::dissect::stun::message_client(msg);
+        // A message to or from a published call relay names the call too.
+        if named == crate::facts::stun::StunClient::Unknown {
+            if let Some(relay) = self.classifier.as_ref().and_then(|c| c.call_relay(dst.0).or(c.call_relay(src.0))) {
+                named = relay;
+            }
+        }
+        calls.learn(src, dst, named, crate::dissect::stun::xor_peer_addresses(msg), now);
+    }
+
     /// The flow with this key, if the table holds it.
     pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Flow> {
         let Self { index, slab, .. } = self;
@@ -543,6 +582,7 @@ impl FlowTable {
     pub fn process(&mut self, packet: &Packet<'_>, now: Duration) -> Option<(&mut Flow, Change)> {
         self.stats.packets += 1;
         self.stats.bytes += u64::from(packet.ip_len);
+        self.learn_call(packet, now);
         // One hash lookup per packet; a new flow probes once more to be indexed.
         let (key, lower_to_upper, hash) = FlowKey::of_hashed(packet, &self.hasher);
         let mut change = Change::None;
@@ -640,6 +680,13 @@ impl FlowTable {
                 }
                 // Free dissector buffers as soon as detection is over.
                 flow.dissect = DissectState::Finished;
+            }
+            // A call transport whose own messages named nothing takes the application of the call
+            // one of its endpoints is in, while its detection runs (so before its facts are final).
+            if let Some(calls) = &mut self.call_hints {
+                if calls.hint_flow(&mut flow.facts, now) && step_change == Change::None {
+                    step_change = Change::Updated;
+                }
             }
             if let (Some(hints), Some(dns)) = (&mut self.dns_hints, flow.facts.app_protocol.dns()) {
                 if step_change != Change::None && !dns.answers.is_empty() {
@@ -954,6 +1001,16 @@ mod tests {
         // 248 since the application's tag is one shared thin pointer (`SharedName`).
         let slot = std::mem::size_of::<Option<Flow>>();
         assert!(slot <= 248, "a flow slot grew to {slot} bytes");
+    }
+
+    #[test]
+    fn call_hints_take_what_their_capacity_says() {
+        // The default call hint cache, full: its slots and hash index (CALL_HINT_CAPACITY's doc
+        // and docs/FLOW-ACTIONS.md §5 quote this).
+        let t = table(10);
+        let bytes = t.call_hints().map_or(0, |c| c.bytes_when_full());
+        eprintln!("call hint cache: {bytes} bytes for {CALL_HINT_CAPACITY} endpoints");
+        assert!(bytes > 0 && bytes <= 512 << 10, "{bytes} bytes");
     }
 
     #[test]
