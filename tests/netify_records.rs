@@ -414,8 +414,9 @@ fn replay_prints_netify_records_only_when_asked() {
 
 /// Netify's soft dissectors compiled into the built-in list (docs/FLOW-ACTIONS.md §5), seen by a
 /// user of `replay --json --format netify`: `protocol_id == 9 && application_id == 0` names an NTP
-/// flow without an application `netify.ntp`; `app == 'netify.signal' && protocol_id == 78 &&
-/// (other_port == 3478 || …)` names Signal's STUN `SignalCall`. Both set `soft_dissector` and
+/// flow without an application `netify.ntp`; `app == 'netify.signal' && (other_port == 3478 ||
+/// …)` and `app == 'netify.signal' && protocol_id == 78 && (other_port == 443 || …)` name
+/// Signal's STUN `SignalCall`. Both set `soft_dissector` and
 /// complete detection; flows no line matched say false.
 #[test]
 fn soft_dissectors_show_in_netify_records() {
@@ -458,7 +459,11 @@ fn soft_dissectors_show_in_netify_records() {
             (Some("SignalCall"), Some("netify.signal")),
             "{r}"
         );
-        assert!(f["other_port"] == 3478 || f["local_port"] == 3478, "{r}");
+        // Netify's two Signal lines: any flow of the application on 3478, or its STUN (78) on
+        // 443 (its relays' TURN over 443, named netify.signal by its REALM or by the call it is
+        // in: docs/FLOW-ACTIONS.md §5, "A call's other flows").
+        let on = |port: u64| f["other_port"] == port || f["local_port"] == port;
+        assert!(on(3478) || on(443), "{r}");
     }
     assert!(signal.iter().any(|r| r["flow"]["soft_dissector"] == false), "STUN flows of other applications stay");
 }
