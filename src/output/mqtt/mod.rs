@@ -456,6 +456,9 @@ impl MqttPublisher {
 
     pub fn stats(&self) -> MqttStats {
         let s = &self.shared;
+        // The state first, with Acquire: a publisher seen disconnected has its disconnect
+        // counted (the thread counts it before it clears `connected`, with Release).
+        let connected = s.connected.load(Ordering::Acquire);
         MqttStats {
             queued: s.queued.load(Ordering::Relaxed),
             dropped: s.dropped.load(Ordering::Relaxed),
@@ -463,7 +466,7 @@ impl MqttPublisher {
             connects: s.connects.load(Ordering::Relaxed),
             connect_failures: s.connect_failures.load(Ordering::Relaxed),
             disconnects: s.disconnects.load(Ordering::Relaxed),
-            connected: s.connected.load(Ordering::Relaxed),
+            connected,
         }
     }
 
@@ -546,10 +549,13 @@ impl Session {
             };
             backoff = BACKOFF_MIN;
             self.shared.connects.fetch_add(1, Ordering::Relaxed);
-            self.shared.connected.store(true, Ordering::Relaxed);
+            self.shared.connected.store(true, Ordering::Release);
             tracing::info!(target_name = self.name, url = self.config.url, "MQTT connected");
             let ended = self.serve(&mut conn, &mut in_flight, &mut next_id, &mut stopping_since);
-            self.shared.connected.store(false, Ordering::Relaxed);
+            if matches!(ended, Ended::Lost(_)) {
+                self.shared.disconnects.fetch_add(1, Ordering::Relaxed);
+            }
+            self.shared.connected.store(false, Ordering::Release);
             match ended {
                 Ended::Finished => {
                     let _ = conn.write_all(&[DISCONNECT << 4, 0]);
@@ -558,7 +564,6 @@ impl Session {
                 }
                 Ended::Lost(e) => {
                     conn.close();
-                    self.shared.disconnects.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(target_name = self.name, url = self.config.url, "MQTT connection lost: {e}");
                     self.fail(e);
                     self.pause(BACKOFF_MIN);
