@@ -19,9 +19,9 @@
 //!   CreatePermission after an Allocate that named the call).
 //!
 //! Nothing else teaches: a flow named only by its server's address (Google's public STUN
-//! server, which every WebRTC application uses; the shared ranges of Google, Meta, Telegram) or by this cache itself does not pass its
-//! application on, so one call's name does not spread to the unrelated calls of a shared
-//! server. An entry lasts [`HOLD`] after the last message that taught or refreshed it (ICE
+//! server, which every WebRTC application uses; the shared ranges of Google, Meta, Telegram)
+//! or by this cache itself does not pass its application on, so one call's name does not
+//! spread to the unrelated calls of a shared server. An entry lasts [`HOLD`] after the last message that taught or refreshed it (ICE
 //! keeps a call's sockets busy: consent checks every few seconds, RFC 7675 §5.1), so a port
 //! reused later is not tied to an old call for long.
 //!
