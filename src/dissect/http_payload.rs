@@ -12,8 +12,12 @@
 //!   that opens with an ISO base media file's `ftyp` or `styp` box (ISO/IEC 14496-12 §4.3)
 //!   naming one of DASH's brands (ISO/IEC 23009-1 §6.3.4: `dash` for its segment format,
 //!   `msdh` and `msix` for media segments, `dsms` for self-initializing ones), as a DASH
-//!   initialization or media segment served as `video/mp4` does. A plain MP4 file (brands
-//!   `isom`, `mp42` …) stays HTTP.
+//!   initialization or media segment served as `video/mp4` does. Beyond the registrations,
+//!   MP4 video itself is `MPEG/Dash` as nDPI names it (its `mpegdash.c`): a request whose
+//!   target ends in `.mp4` (the whole target, so not with a query after it) and a response of
+//!   media type `video/mp4`. DASH serves its segments so, and a progressive MP4 download is the
+//!   same bytes to a rule meant for streamed video, so a user comparing with nDPI, or shaping
+//!   video by this name, sees the same flows (the decision is in docs/FLOW-ACTIONS.md §5.2).
 //! - **HLS** (flowsieve-only, nDPI's name): media types `application/vnd.apple.mpegurl` and
 //!   `audio/mpegurl` and extension `.m3u8` of the playlist (RFC 8216 §4).
 //! - **OCSP** (flowsieve-only, nDPI's name): media types `application/ocsp-request` and
@@ -40,6 +44,7 @@ const MEDIA_TYPES: &[(&[u8], ProtocolId)] = &[
     (b"application/soap+xml", protocol::SOAP),
     (b"application/dash+xml", protocol::MPEG_DASH),
     (b"video/iso.segment", protocol::MPEG_DASH),
+    (b"video/mp4", protocol::MPEG_DASH),
     (b"application/vnd.apple.mpegurl", protocol::HLS),
     (b"audio/mpegurl", protocol::HLS),
     (b"application/ocsp-request", protocol::OCSP),
@@ -49,6 +54,10 @@ const MEDIA_TYPES: &[(&[u8], ProtocolId)] = &[
 /// File extensions of a request target's path (case-insensitive) and the protocol each names.
 const EXTENSIONS: &[(&[u8], ProtocolId)] =
     &[(b".mpd", protocol::MPEG_DASH), (b".m4s", protocol::MPEG_DASH), (b".m3u8", protocol::HLS)];
+
+/// A request target ending so asks for MP4 video (see the module docs: nDPI's rule, compared
+/// as it does, case-sensitively on the whole target).
+const MP4: &[u8] = b".mp4";
 
 /// HUGE's hash URNs on RFC 2169's URN-to-resource path (Gnutella downloads by hash).
 const GNUTELLA_N2R: &[&[u8]] = &[b"/uri-res/N2R?urn:sha1:", b"/uri-res/N2R?urn:bitprint:"];
@@ -110,6 +119,9 @@ pub fn of_request(target: &[u8], headers: &[u8]) -> Option<ProtocolId> {
     }
     if is_tracker_announce(target) {
         return Some(protocol::BITTORRENT);
+    }
+    if target.len() > MP4.len() && target.ends_with(MP4) {
+        return Some(protocol::MPEG_DASH);
     }
     let path = target.split(|&b| b == b'?' || b == b'#').next().unwrap_or_default();
     EXTENSIONS
@@ -185,7 +197,13 @@ mod tests {
         assert_eq!(of_request(b"/index.html?file=a.m3u8", b"\r\n"), None);
         assert_eq!(of_request(b"/a.m3u8x", b"\r\n"), None);
         assert_eq!(of_request(b".mpd", b"\r\n"), None);
-        assert_eq!(of_request(b"/init.mp4", b"\r\n"), None);
+        assert_eq!(of_request(b"/init.mp4", b"\r\n"), Some(protocol::MPEG_DASH));
+        // MP4 by its target only as nDPI compares it: the whole target, case-sensitively.
+        assert_eq!(of_request(b"/as/bigo-ad-creatives/3s3/2lOTA7.mp4", b"\r\n"), Some(protocol::MPEG_DASH));
+        assert_eq!(of_request(b"/v.mp4?sig=1", b"\r\n"), None);
+        assert_eq!(of_request(b"/V.MP4", b"\r\n"), None);
+        assert_eq!(of_request(b".mp4", b"\r\n"), None);
+        assert_eq!(of_request(b"/a.mp4x", b"\r\n"), None);
         assert!(CARRIED.iter().all(|&p| is_carried_over_http(p) && protocol::name_of(p) != "Unknown"));
         assert!(!is_carried_over_http(protocol::HTTP));
     }
@@ -200,9 +218,12 @@ mod tests {
         // A media segment's styp with msdh as its major brand.
         let media = b"\r\n\r\n\x00\x00\x00\x18stypmsdh\x00\x00\x00\x00msdhmsix";
         assert_eq!(of_response(media), Some(protocol::MPEG_DASH));
-        // A progressive MP4 (mpeg-dash.pcap's ad video: ftyp mp42, compatible mp42 isom).
+        // A progressive MP4 (mpeg-dash.pcap's ad video: ftyp mp42, compatible mp42 isom) is
+        // MPEG/Dash by its media type, as nDPI names it; served as anything else it is not.
         let mp4 = b"Content-Type: video/mp4\r\n\r\n\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom\x00\x00$xmoov";
-        assert_eq!(of_response(mp4), None);
+        assert_eq!(of_response(mp4), Some(protocol::MPEG_DASH));
+        let octets = b"Content-Type: application/octet-stream\r\n\r\n\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom";
+        assert_eq!(of_response(octets), None);
         // Near misses: the brand after the box's end, a cut box, another box type, a size
         // that is no whole number of brands, no body.
         let after = b"\r\n\r\n\x00\x00\x00\x14ftypiso5\x00\x00\x00\x01avc1dash";
@@ -210,7 +231,7 @@ mod tests {
         assert_eq!(of_response(b"\r\n\r\n\x00\x00\x00\x1cftypiso5\x00\x00\x00\x01avc1iso5"), None);
         assert_eq!(of_response(b"\r\n\r\n\x00\x00\x00\x10freedash\x00\x00\x00\x00"), None);
         assert_eq!(of_response(b"\r\n\r\n\x00\x00\x00\x12ftypdash\x00\x00\x00\x00\x00\x00"), None);
-        assert_eq!(of_response(b"Content-Type: video/mp4\r\n"), None);
+        assert_eq!(of_response(b"Content-Type: video/webm\r\n"), None);
     }
 
     #[test]
