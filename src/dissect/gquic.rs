@@ -153,7 +153,13 @@ pub(super) fn record_chlo(p: &[u8], facts: &mut FlowFacts) -> bool {
             return;
         }
         if tag == TAG_SNI && facts.detected_hostname().is_none() {
-            facts.set_detected_hostname(fact_string(value, 255).to_ascii_lowercase());
+            let host = fact_string(value, 255).to_ascii_lowercase();
+            // A public resolver's DNS-over-HTTPS host is DoH over gQUIC as over IETF QUIC
+            // (`tls::dns_protocol`).
+            if super::tls::is_doh_host(&host) {
+                facts.protocol = protocol::DOH;
+            }
+            facts.set_detected_hostname(host);
         } else if tag == TAG_UAID {
             let http = facts.app_protocol.http_mut();
             if http.user_agent.is_none() {
@@ -200,6 +206,8 @@ mod tests {
         assert_eq!(probe, Probe::Certain);
         assert_eq!(parsed, Parsed::Done);
         assert_eq!(facts.detected_hostname(), Some("dns.google.com"));
+        // Google's DNS-over-HTTPS host: DoH, as over IETF QUIC.
+        assert_eq!(facts.protocol, protocol::DOH);
         assert_eq!(crate::dissect::quic::version_name(facts.quic_version), "Q043");
         let ua = facts.app_protocol.http().and_then(|h| h.user_agent.as_deref());
         assert_eq!(ua, Some("Chrome/73.0.3683.86 Linux x86_64"));
@@ -278,6 +286,8 @@ mod tests {
         let (parsed, facts) = run(&[named, rr.clone()]);
         assert_eq!(parsed, Parsed::Done);
         assert!(!facts.tls.media_after_handshake());
+        // A server name that is no DoH host leaves the protocol alone.
+        assert_ne!(facts.protocol, protocol::DOH);
         // Other versions end at the CHLO, as before.
         let (parsed, facts) = run(&[q043_packet(), rr]);
         assert_eq!(parsed, Parsed::Done);

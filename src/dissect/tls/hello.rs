@@ -445,7 +445,7 @@ pub(super) const DOH_HOSTS: &[&str] = &[
 ];
 
 /// `sni` is one of [`DOH_HOSTS`] or a subdomain of one (ASCII case-insensitive).
-pub(super) fn is_doh_host(sni: &str) -> bool {
+pub(in crate::dissect) fn is_doh_host(sni: &str) -> bool {
     let sni = sni.strip_suffix('.').unwrap_or(sni).as_bytes();
     DOH_HOSTS.iter().any(|host| {
         let host = host.as_bytes();

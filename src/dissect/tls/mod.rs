@@ -21,6 +21,7 @@ mod fingerprint;
 mod hello;
 
 use fingerprint::*;
+pub(super) use hello::is_doh_host;
 use hello::*;
 pub use hello::{is_tls_by_port_or_alpn, record_client_hello, record_server_hello, ServerAnswer, Transport};
 
