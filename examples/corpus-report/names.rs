@@ -366,38 +366,44 @@ pub(crate) fn same_application(app: &str, r: &Value) -> Option<bool> {
 /// name the file name contains, letters and digits compared without case), the share of the
 /// capture's bytes each engine attributes to that application, and how many captures
 /// flowsieve's share is at least nDPI's in.
+///
+/// Both shares weigh each flow by nDPI's byte count (its frames' lengths, link header
+/// included, where flowsieve counts IP lengths): the two shares then differ only where the two
+/// engines name a flow differently, not by how each counts a packet's bytes. A flow flowsieve
+/// did not pair counts in the total only.
 pub(crate) fn service_shares(truth: &HashMap<FlowId, Vec<Value>>, ours: &HashMap<FlowId, Value>) {
     let norm = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
-    // pcap → (nDPI's bytes, nDPI's bytes per application).
-    let mut theirs: BTreeMap<&str, (u64, BTreeMap<&str, u64>)> = BTreeMap::new();
-    for t in truth.values().flatten() {
-        let pcap = t["pcap"].as_str().unwrap_or_default();
-        let bytes = t["c2s_bytes"].as_u64().unwrap_or(0) + t["s2c_bytes"].as_u64().unwrap_or(0);
-        let entry = theirs.entry(pcap).or_default();
-        entry.0 += bytes;
-        let (app, master) = (t["app_id"].as_u64().unwrap_or(0), t["master_id"].as_u64().unwrap_or(0));
-        if app != 0 && app != master {
-            *entry.1.entry(t["app_name"].as_str().unwrap_or_default()).or_default() += bytes;
+    // pcap → (nDPI's bytes, nDPI's bytes per application, each nDPI flow's bytes with its pair).
+    type Capture<'a> = (u64, BTreeMap<&'a str, u64>, Vec<(u64, Option<&'a Value>)>);
+    let mut theirs: BTreeMap<&str, Capture<'_>> = BTreeMap::new();
+    for (id, records) in truth {
+        for t in records {
+            let pcap = t["pcap"].as_str().unwrap_or_default();
+            let bytes = t["c2s_bytes"].as_u64().unwrap_or(0) + t["s2c_bytes"].as_u64().unwrap_or(0);
+            let entry = theirs.entry(pcap).or_default();
+            entry.0 += bytes;
+            entry.2.push((bytes, ours.get(id)));
+            let (app, master) = (t["app_id"].as_u64().unwrap_or(0), t["master_id"].as_u64().unwrap_or(0));
+            if app != 0 && app != master {
+                *entry.1.entry(t["app_name"].as_str().unwrap_or_default()).or_default() += bytes;
+            }
         }
     }
     let mut rows = Vec::new();
-    for (pcap, (total, apps)) in &theirs {
+    for (pcap, (total, apps, flows)) in &theirs {
         let stem = norm(pcap.trim_end_matches(".pcap").trim_end_matches(".pcapng"));
         let service = apps
             .iter()
             .filter(|(name, _)| norm(name).len() >= 3 && stem.contains(&norm(name)))
             .max_by_key(|(name, bytes)| (norm(name).len(), **bytes));
         let Some((&service, &service_bytes)) = service else { continue };
-        let (mut our_total, mut our_service) = (0u64, 0u64);
-        for (_, r) in ours.iter().filter(|(id, _)| id.0 == *pcap) {
-            let bytes = r["bytes"].as_u64().unwrap_or(0);
-            our_total += bytes;
-            if same_application(service, r) == Some(true) {
-                our_service += bytes;
-            }
-        }
+        let our_service: u64 = flows
+            .iter()
+            .filter(|(_, r)| r.is_some_and(|r| same_application(service, r) == Some(true)))
+            .map(|(bytes, _)| bytes)
+            .sum();
         let share = |a: u64, b: u64| if b == 0 { 0.0 } else { 100.0 * a as f64 / b as f64 };
-        rows.push((*pcap, service, share(service_bytes, *total), share(our_service, our_total)));
+        rows.push((*pcap, service, share(service_bytes, *total), share(our_service, *total)));
     }
     // Shares are compared to a tenth of a percent.
     let ok = |(_, _, theirs, ours): &(&str, &str, f64, f64)| ours + 0.05 >= *theirs;
