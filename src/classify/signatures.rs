@@ -36,6 +36,8 @@ pub enum Signature {
     /// names its own protocol and version there (`anydesk/6.2.0/linux`); no registered ALPN ID
     /// (IANA's TLS ALPN Protocol IDs) starts so. nDPI's tls.c names the flow AnyDesk by it.
     AnyDeskAlpn,
+    /// A WireGuard handshake with TunnelBear's longer messages (`dissect::wireguard`).
+    TunnelBearHandshake,
 }
 
 /// User agent product tokens (RFC 9110 §10.1.5) of Microsoft's update clients: the Windows
@@ -88,6 +90,11 @@ pub const SIGNATURES: &[(Signature, &str, &str)] = &[
         "a TLS ClientHello offering an ALPN protocol ID that starts with anydesk/ (AnyDesk's client and version)",
     ),
     (
+        Signature::TunnelBearHandshake,
+        "netify.tunnelbear",
+        "a WireGuard handshake of TunnelBear's sizes: a 204-byte initiation answered by a 100-byte response (WireGuard's are 148 and 92)",
+    ),
+    (
         Signature::WindowsUpdateAgent,
         "netify.windows-update",
         "an HTTP user agent of Microsoft's update clients (Windows-Update-Agent/, Microsoft-Delivery-Optimization/)",
@@ -98,6 +105,9 @@ pub const SIGNATURES: &[(Signature, &str, &str)] = &[
 pub fn signature_of(facts: &FlowFacts) -> Option<Signature> {
     if let Some(signature) = facts.app_protocol.stun().and_then(|s| call_signature(s.client)) {
         return Some(signature);
+    }
+    if facts.app_protocol.wireguard().is_some_and(|w| w.tunnelbear_handshake) {
+        return Some(Signature::TunnelBearHandshake);
     }
     if facts.tls.media_after_handshake() {
         return Some(Signature::SnapchatCall);

@@ -527,6 +527,21 @@ fn every_wire_signature_names_a_built_in_application() {
     assert!(why.contains("wire signature: a TLS ClientHello with Tor's random server name"), "{why}");
 }
 
+#[test]
+fn tunnelbear_handshake_names_tunnelbear() {
+    let c = built_in();
+    // What dissect::wireguard notes for TunnelBear's 204/100-byte handshake, to a hosting
+    // provider's address that names nothing.
+    let mut f = facts(None, "142.93.78.79", protocol::WIREGUARD);
+    f.app_protocol.wireguard_mut().tunnelbear_handshake = true;
+    c.classify(&mut f);
+    assert_eq!(f.application.tag.as_deref(), Some("netify.tunnelbear"));
+    // Plain WireGuard to the same address has no application.
+    let mut f = facts(None, "142.93.78.79", protocol::WIREGUARD);
+    c.classify(&mut f);
+    assert_ne!(f.application.tag.as_deref(), Some("netify.tunnelbear"));
+}
+
 /// The application tag of a STUN flow to `other_ip` (host name `host`) whose STUN facts `stun`
 /// sets, and its application ID.
 fn stun_application(

@@ -2,6 +2,17 @@
 //! zero bytes, and a fixed size per type (initiation 148, response 92, cookie reply 64,
 //! transport data 32 + a multiple of 16).
 //!
+//! TunnelBear's VPN client and servers speak WireGuard with longer handshake messages: an
+//! initiation of 204 bytes (148 + 56) from the client, answered by a response of 100 (92 + 8),
+//! types and reserved bytes as the whitepaper's. nDPI's wireguard.c names such flows
+//! `WireGuard.TunnelBear` (read from its source as a wire fact). Here the initiation alone is
+//! only a hint (one 204-byte datagram starting `01 00 00 00`); the flow is WireGuard, with the
+//! TunnelBear handshake noted ([`crate::facts::wireguard::WireGuardFacts`]), once the other side
+//! answers with a 100-byte response whose sender and receiver indexes are set. A probe keeps no
+//! state, so the receiver index is not compared with the initiation's sender index (nDPI
+//! compares them); but WireGuard is ruled out for the flow by any earlier datagram that was
+//! neither such an initiation nor transport data, so the response follows the initiation.
+//!
 //! Tailscale runs WireGuard and, on the same UDP socket (default port 41641), its own "disco"
 //! messages for path discovery and NAT traversal (Tailscale's `disco` package): the 6-byte
 //! magic `TS💬` (`54 53 f0 9f 92 ac`), the sender's 32-byte disco public key, a 24-byte nonce
@@ -19,6 +30,21 @@ const DISCO_MIN: usize = 6 + 32 + 24 + 16 + 2;
 /// `p` is a Tailscale disco message.
 fn disco(p: &[u8]) -> bool {
     p.len() >= DISCO_MIN && p.starts_with(DISCO_MAGIC)
+}
+
+/// TunnelBear's handshake sizes: initiation and response (see the module docs).
+const TUNNELBEAR_INITIATION: usize = 204;
+const TUNNELBEAR_RESPONSE: usize = 100;
+
+/// The message type and the three reserved zero bytes every WireGuard message opens with.
+fn message_type(p: &[u8]) -> Option<u8> {
+    (p.get(1..4) == Some(&[0, 0, 0][..])).then(|| p[0])
+}
+
+/// A TunnelBear handshake response: 100 bytes, a sender index (bytes 4–7) and the receiver
+/// index it answers (bytes 8–11), both set.
+fn is_tunnelbear_response(p: &[u8]) -> bool {
+    p.len() == TUNNELBEAR_RESPONSE && message_type(p) == Some(2) && p[4..8] != [0; 4] && p[8..12] != [0; 4]
 }
 
 /// WireGuard needs no state.
@@ -41,11 +67,16 @@ impl Dissector for WireguardDissector {
         if flow.is_udp() && disco(p) {
             return Probe::Certain;
         }
-        if !flow.is_udp() || p.get(1..4) != Some(&[0, 0, 0][..]) {
+        if !flow.is_udp() {
             return Probe::NotForUs;
         }
-        match (p.first(), p.len()) {
+        match (message_type(p), p.len()) {
             (Some(1), 148) | (Some(2), 92) | (Some(3), 64) => Probe::Certain,
+            // TunnelBear's initiation is a hint; its response names the flow.
+            (Some(1), TUNNELBEAR_INITIATION) if segment.direction == Direction::Forward => Probe::Unsure,
+            (Some(2), TUNNELBEAR_RESPONSE) if segment.direction == Direction::Reverse && is_tunnelbear_response(p) => {
+                Probe::Certain
+            }
             (Some(4), n) if n >= 32 && n % 16 == 0 && p.get(12..16) == Some(&[0; 4][..]) => match segment.direction {
                 Direction::Forward => Probe::Unsure,
                 Direction::Reverse => Probe::Certain,
@@ -56,10 +87,14 @@ impl Dissector for WireguardDissector {
 
     const PORTS: Ports = Ports::udp(&[51820]);
 
-    /// A flow claimed on a disco message is Tailscale's; any other is plain WireGuard.
+    /// A flow claimed on a disco message is Tailscale's; one claimed on TunnelBear's handshake
+    /// response is WireGuard with that handshake noted; any other is plain WireGuard.
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
-        if disco(segment.payload) {
+        let p = segment.payload;
+        if disco(p) {
             facts.protocol = protocol::TAILSCALE;
+        } else if segment.direction == Direction::Reverse && is_tunnelbear_response(p) {
+            facts.app_protocol.wireguard_mut().tunnelbear_handshake = true;
         }
         Parsed::Done
     }
@@ -82,6 +117,40 @@ mod tests {
         data[0] = 4;
         assert_eq!(run_one::<WireguardDissector>(&f, &data).0, Probe::Unsure);
         truncations::<WireguardDissector>(&f, &init);
+    }
+
+    #[test]
+    fn tunnelbear_handshake() {
+        // nDPI's tunnelbear.pcap, 10.0.2.15:57636 → 142.93.78.79:51820 (nDPI:
+        // WireGuard.TunnelBear): the initiation's and the response's opening bytes (indexes as
+        // sent: the response's receiver index is the initiation's sender index), the rest filler.
+        let mut init = hex("01000000316618ac09ad0e1ccda196d9f8af6627c303d6d9811fa0a060b52f55d3e536f87df38d");
+        init.resize(204, 0x5a);
+        let mut response = hex("0200000002ca1a00316618ac0a000533ac110301131365569c1ed86608418d59e9350dca4c94ce");
+        response.resize(100, 0x5a);
+        let f = udp([57636, 51820]);
+        let probe = |dir, p: &[u8]| WireguardDissector::probe_flow(&f, &segment(&f, dir, 0, p));
+        assert_eq!(probe(Direction::Forward, &init), Probe::Unsure);
+        assert_eq!(probe(Direction::Reverse, &response), Probe::Certain);
+        let mut facts = FlowFacts::default();
+        let parsed = WireguardDissector.parse(&segment(&f, Direction::Reverse, 0, &response), &mut facts);
+        assert_eq!(parsed, Parsed::Done);
+        assert_eq!(facts.app_protocol.wireguard().map(|w| w.tunnelbear_handshake), Some(true));
+        // A standard handshake notes nothing.
+        let mut plain = response.clone();
+        plain.truncate(92);
+        let mut facts = FlowFacts::default();
+        assert_eq!(probe(Direction::Reverse, &plain), Probe::Certain);
+        WireguardDissector.parse(&segment(&f, Direction::Reverse, 0, &plain), &mut facts);
+        assert_eq!(facts.app_protocol.wireguard(), None);
+        // Near misses: the sizes the wrong way round, an index left zero, other lengths.
+        assert_eq!(probe(Direction::Reverse, &init), Probe::NotForUs);
+        assert_eq!(probe(Direction::Forward, &response), Probe::NotForUs);
+        let mut unanswered = response.clone();
+        unanswered[8..12].fill(0);
+        assert_eq!(probe(Direction::Reverse, &unanswered), Probe::NotForUs);
+        assert_eq!(probe(Direction::Forward, &init[..203]), Probe::NotForUs);
+        assert_eq!(probe(Direction::Reverse, &response[..99]), Probe::NotForUs);
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub mod protocol;
 pub mod ssh;
 pub mod stun;
 mod tls;
+pub mod wireguard;
 
 pub use tls::{known_subject_index, Ja4, KnownSubject, Md5Digest, Names, TlsFacts, KNOWN_SUBJECTS};
 
@@ -366,6 +367,7 @@ protocol_facts! {
     Ssh(ssh::SshFacts), ssh, ssh_mut;
     Dhcp(dhcp::DhcpFacts), dhcp, dhcp_mut;
     Stun(stun::StunFacts), stun, stun_mut;
+    WireGuard(wireguard::WireGuardFacts), wireguard, wireguard_mut;
 }
 
 /// nDPI-style risk bits (bit n = risk id n) and scores.
