@@ -141,6 +141,9 @@ pub struct Classifier {
     /// Netify's application category `cdn`: content delivery networks, whose customers' host
     /// names carry the customer's name ([`Classifier::host_app`]).
     cdn: Option<u16>,
+    /// Netify's application category `hosting`: cloud operators, whose addresses serve their
+    /// customers' services ([`Classifier::find_application`]).
+    hosting: Option<u16>,
 }
 
 impl Classifier {
@@ -171,7 +174,8 @@ impl Classifier {
         let call_relays =
             CALL_RELAY_NETWORKS.iter().filter_map(|&(tag, client)| Some((apps.index_of_tag(tag)?, client))).collect();
         let cdn = categories.category_id(CategoryKind::Application, "cdn");
-        Classifier { apps, categories, twins, signatures, address_protocols, call_relays, cdn }
+        let hosting = categories.category_id(CategoryKind::Application, "hosting");
+        Classifier { apps, categories, twins, signatures, address_protocols, call_relays, cdn, hosting }
     }
 
     /// flowsieve's own signature set, compiled in. Its tests guarantee it loads without errors.
@@ -309,8 +313,12 @@ impl Classifier {
 
     /// Netify's order (docs/FLOW-ACTIONS.md §5): protocol twins, wire signatures, the detected
     /// host name, the call hint, the DNS host name, the other address (not for DNS flows), the
-    /// TLS certificate's names.
+    /// TLS certificate's names. An address in a cloud or CDN operator's network (an application
+    /// of category `hosting` or `cdn`) comes after the certificate: it names whose machine
+    /// served the flow, where the certificate names whose service it is.
     fn find_application(&self, facts: &mut FlowFacts) {
+        // A DNS server's address says nothing about what the query was for.
+        let address = || (facts.protocol != protocol::DNS).then(|| self.apps.ip_index(facts.other_ip)).flatten();
         let found = self
             .twins
             .iter()
@@ -329,23 +337,25 @@ impl Classifier {
                 self.signatures.iter().find(|(s, _)| *s == sig).map(|&(_, i)| (i, false))
             })
             .or_else(|| facts.dns_hostname.as_deref().and_then(|h| self.host_app(h)).map(|i| (i, true)))
-            .or_else(|| {
-                // A DNS server's address says nothing about what the query was for.
-                (facts.protocol != protocol::DNS)
-                    .then(|| self.apps.ip_index(facts.other_ip))
-                    .flatten()
-                    .map(|i| (i, false))
-            })
-            // Last, as Netify does: the names in the server's TLS certificate.
+            .or_else(|| address().filter(|&i| !self.is_operator(i)).map(|i| (i, false)))
+            // Then, as Netify does: the names in the server's TLS certificate.
             .or_else(|| {
                 let cn = facts.tls.subject_cn().into_iter();
                 cn.chain(facts.tls.server_names().iter())
                     .find_map(|name| self.host_app(name.trim_start_matches("*.")))
                     .map(|i| (i, false))
-            });
+            })
+            .or_else(|| address().map(|i| (i, false)));
         if let Some((index, from_dns_hint)) = found {
             set_app(&mut facts.application, Some(self.apps.app_at(index)), from_dns_hint);
         }
+    }
+
+    /// Whether the application at `index` is a cloud or CDN operator (category `hosting` or
+    /// `cdn`).
+    fn is_operator(&self, index: usize) -> bool {
+        let category = self.categories.application_category(self.apps.app_at(index).id);
+        [self.hosting, self.cdn].contains(&Some(category))
     }
 
     /// The application of a host name (docs/FLOW-ACTIONS.md §5, "A CDN and the service it
