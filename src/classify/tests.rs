@@ -461,6 +461,15 @@ fn default_data_knows_the_big_services() {
     assert_eq!(ip("149.154.167.51").as_deref(), Some("netify.telegram"));
     assert_eq!(ip("52.115.136.55").as_deref(), Some("netify.microsoft-teams"));
     assert_eq!(ip("2a03:2880:f003:c07:face:b00c::2").as_deref(), Some("netify.facebook"));
+    // Cloud operators' published networks (data/third-party/cloudip/); Teams' network inside
+    // Azure's stays Teams'.
+    assert_eq!(ip("52.95.110.1").as_deref(), Some("netify.amazon-aws"));
+    assert_eq!(ip("104.16.1.1").as_deref(), Some("netify.cloudflare"));
+    assert_eq!(ip("2606:4700::6810:1").as_deref(), Some("netify.cloudflare"));
+    assert_eq!(ip("13.107.42.14").as_deref(), Some("netify.azure"));
+    assert_eq!(ip("142.93.78.79").as_deref(), Some("netify.digitalocean"));
+    assert_eq!(ip("52.113.0.1").as_deref(), Some("netify.microsoft-teams"));
+    assert_eq!(ip("192.0.2.1"), None);
     // The built-in WhatsApp soft dissector: chat on Meta's addresses, port 5222, no name.
     let mut f = facts(None, "179.60.195.33", protocol::UNKNOWN);
     f.ip_protocol = 6;
@@ -528,6 +537,29 @@ fn every_wire_signature_names_a_built_in_application() {
 }
 
 #[test]
+fn a_cloud_operators_address_ranks_after_the_certificate() {
+    let c = built_in();
+    let app = |other_ip: &str, names: &[&str]| {
+        let mut f = facts(None, other_ip, protocol::TLS);
+        if !names.is_empty() {
+            f.tls.set_server_names(names.iter().copied());
+        }
+        c.classify(&mut f);
+        f.application.tag.as_deref().map(str::to_string)
+    };
+    // waze.pcap: Waze's servers on AWS, their TLS 1.0 certificate naming *.world.waze.com.
+    assert_eq!(app("46.51.173.182", &["*.world.waze.com"]).as_deref(), Some("netify.waze"));
+    // Nothing else said: the operator whose machine it is.
+    assert_eq!(app("46.51.173.182", &[]).as_deref(), Some("netify.amazon-aws"));
+    // Another application's network still comes before the certificate, as in Netify's order.
+    assert_eq!(app("52.113.0.1", &["*.world.waze.com"]).as_deref(), Some("netify.microsoft-teams"));
+    // A host name comes before any address.
+    let mut f = facts(Some("www.waze.com"), "104.16.1.1", protocol::TLS);
+    c.classify(&mut f);
+    assert_eq!(f.application.tag.as_deref(), Some("netify.waze"));
+}
+
+#[test]
 fn tunnelbear_handshake_names_tunnelbear() {
     let c = built_in();
     // What dissect::wireguard notes for TunnelBear's 204/100-byte handshake, to a hosting
@@ -536,10 +568,10 @@ fn tunnelbear_handshake_names_tunnelbear() {
     f.app_protocol.wireguard_mut().tunnelbear_handshake = true;
     c.classify(&mut f);
     assert_eq!(f.application.tag.as_deref(), Some("netify.tunnelbear"));
-    // Plain WireGuard to the same address has no application.
+    // Plain WireGuard to the same address is only the hosting operator's.
     let mut f = facts(None, "142.93.78.79", protocol::WIREGUARD);
     c.classify(&mut f);
-    assert_ne!(f.application.tag.as_deref(), Some("netify.tunnelbear"));
+    assert_eq!(f.application.tag.as_deref(), Some("netify.digitalocean"));
 }
 
 /// The application tag of a STUN flow to `other_ip` (host name `host`) whose STUN facts `stun`
