@@ -10,8 +10,9 @@
 //! TunnelBear handshake noted ([`crate::facts::wireguard::WireGuardFacts`]), once the other side
 //! answers with a 100-byte response whose sender and receiver indexes are set. A probe keeps no
 //! state, so the receiver index is not compared with the initiation's sender index (nDPI
-//! compares them); but WireGuard is ruled out for the flow by any earlier datagram that was
-//! neither such an initiation nor transport data, so the response follows the initiation.
+//! compares them); but WireGuard is ruled out for the flow by any earlier datagram from the
+//! client that was neither such an initiation nor WireGuard transport data, so the response
+//! answers WireGuard-shaped datagrams only.
 //!
 //! Tailscale runs WireGuard and, on the same UDP socket (default port 41641), its own "disco"
 //! messages for path discovery and NAT traversal (Tailscale's `disco` package): the 6-byte
