@@ -501,8 +501,11 @@ pub(super) fn record_certificate(body: &[u8], facts: &mut FlowFacts) {
     };
     // Gathered here and stored in the TLS facts' text block once the certificate is read.
     let mut cn = facts.tls.subject_cn().is_some().then_some(None);
-    // The names joined as the text block keeps them (`Names`): no block per name.
-    let mut names = String::new();
+    // The names joined as the text block keeps them (`Names`): no block per name, and one
+    // block of the joined length, measured first. Grown by doubling instead, the list's last
+    // block was taken past the flow's long-lived ones and freed after the text block was
+    // made: a hole in the heap for every TLS flow (docs/BENCHMARKS.md, "Memory per flow").
+    let mut names = String::with_capacity(joined_names_length(leaf));
     let mut count = 0;
     let mut add = |names: &mut String, name: &dyn Fn(&mut String)| {
         if count < MAX_SERVER_NAMES {
@@ -549,6 +552,36 @@ pub(super) fn record_certificate(body: &[u8], facts: &mut FlowFacts) {
     });
     facts.tls.set_certificate_names(cn.flatten(), &names);
     facts.tls.set_known_subject(crate::facts::known_subject_index(organization, unit, common_name));
+}
+
+/// The length of the certificate's names as [`record_certificate`] joins them.
+pub(super) fn joined_names_length(leaf: &[u8]) -> usize {
+    /// Counts what is written, storing nothing.
+    struct Length(usize);
+    impl std::fmt::Write for Length {
+        fn write_str(&mut self, text: &str) -> std::fmt::Result {
+            self.0 += text.len();
+            Ok(())
+        }
+    }
+    let (mut length, mut count) = (Length(0), 0);
+    let _ = x509::certificate_names(leaf, |name| {
+        let before = length.0;
+        match name {
+            CertificateName::DnsName(dns) => length.0 += printable(dns).map_or(0, str::len),
+            CertificateName::IpAddress(ip) => {
+                let _ = write!(length, "{ip}");
+            }
+            _ => return,
+        }
+        if length.0 > before && count < MAX_SERVER_NAMES {
+            length.0 += usize::from(count > 0); // the separator
+            count += 1;
+        } else {
+            length.0 = before;
+        }
+    });
+    length.0
 }
 
 /// server_name extension (RFC 6066 §3): the first host_name entry. Outer `None`: malformed;
