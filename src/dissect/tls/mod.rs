@@ -1406,15 +1406,31 @@ pub(crate) mod tests {
             (2, Some("h2"), Some("shop-example.com"))
         );
         assert_eq!(tls.server_names().len(), 5);
-        // The names were gathered in one block of their joined length, measured first.
-        let joined = tls.server_names().iter().collect::<Vec<_>>().join("\n");
-        assert_eq!(joined_names_length(&leaf), joined.len());
         assert!(tls.ja3().is_some() && tls.ja3s().is_some() && tls.ja4().is_some());
         // The hostname is the SNI, stored once; nothing else of the flow is on the heap.
         assert_eq!(f.hostname_heap_bytes(), 0);
         assert_eq!(f.app_protocol, crate::facts::ProtocolFacts::None);
         let heap = tls.heap_bytes();
         assert!(heap <= TLS_FLOW_HEAP_BUDGET, "a TLS flow's facts take {heap} bytes of heap");
+    }
+
+    #[test]
+    fn a_certificate_read_after_a_longer_one_has_only_its_own_names() {
+        // The names are gathered in a buffer each thread keeps from one certificate to the next.
+        let read = |names: &[&str]| {
+            let leaf = crate::dissect::x509::tests::certificate("example.com", names, false);
+            let mut messages = server_hello(0x0303, [7; 32], 0xc02f, Some(&[]));
+            messages.extend(certificate_message(&leaf));
+            let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+            feed(&mut d, &mut f, Reverse, &records(CONTENT_HANDSHAKE, 0x0303, &messages, MAX_RECORD));
+            f.tls.server_names().iter().map(str::to_owned).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            read(&["a.example", "B.Example", "c.example"]),
+            ["a.example", "b.example", "c.example", "192.0.2.1"]
+        );
+        assert_eq!(read(&["d.example"]), ["d.example", "192.0.2.1"]);
+        assert_eq!(read(&[]), ["192.0.2.1"]);
     }
 
     #[test]
