@@ -19,7 +19,11 @@
 //! - mix: 30 % HTTP, 40 % TLS, 30 % DNS.
 //!
 //! RSS growth divided by flows is the cost of one tracked flow, hash table slack included; the
-//! heap parts are also summed as glibc malloc sizes its blocks, by kind of fact.
+//! heap parts are also summed as glibc malloc sizes its blocks, by kind of fact. The benchmark
+//! itself allocates nothing per flow (payloads go to reused buffers; the TLS messages are built
+//! once per length of name and patched): its own short-lived blocks would sit among the flows'
+//! long-lived ones and fill, or leave, holes that RSS counts (docs/BENCHMARKS.md, "Memory per
+//! flow").
 //! Phase 2 sends one SYN from each of FLOOD_SOURCES distinct sources into a fresh table limited
 //! to FLOOD_MAX_FLOWS and samples RSS every million packets.
 //!
@@ -27,6 +31,7 @@
 //! the heap the facts of their flows with TLS facts take, as malloc sizes it: for real TLS
 //! traffic such as the nDPI corpus (`--captures "$FLOWSIEVE_CORPUS"/pcap/*`).
 
+use std::io::Write as _;
 use std::mem::size_of;
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -279,10 +284,71 @@ fn captures(files: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Builds the payloads of one flow of each kind into reused buffers.
+/// Builds the payloads of one flow of each kind into reused buffers: the benchmark allocates
+/// nothing per flow once warm, so its own short-lived blocks do not sit between the flows'
+/// long-lived ones in the heap and count as their memory.
 struct Payloads {
     request: Vec<u8>,
     reply: Vec<u8>,
+    name: String,
+    /// The TLS payloads by the number of digits in the flow's number (see [`TlsShape`]).
+    tls: Vec<Option<TlsShape>>,
+}
+
+/// A TLS flow's ClientHello and server flight for the flows whose number has some number of
+/// digits (the names, and so every length in the messages, are the same for all of them),
+/// built once by `mod tls` for the first such flow, with where that flow's number stands in
+/// each: another flow's messages are these with its number written there (the handshake
+/// randoms stay the first flow's; nothing the dissector keeps depends on them).
+struct TlsShape {
+    client_hello: Vec<u8>,
+    in_hello: Vec<usize>,
+    server_flight: Vec<u8>,
+    in_flight: Vec<usize>,
+}
+
+impl TlsShape {
+    /// Where `number` stands in `bytes`, as part of one of the flow's names.
+    fn places(bytes: &[u8], number: &[u8]) -> Vec<usize> {
+        let name = [b"shop", number, b".example.com"].concat();
+        (0..bytes.len()).filter(|&at| bytes[at..].starts_with(&name)).map(|at| at + 4).collect()
+    }
+
+    fn new(i: u32, number: &[u8]) -> TlsShape {
+        let site = format!("shop{i}.example.com");
+        let sni = format!("www.{site}");
+        let mut client_hello = Vec::new();
+        tls::client_hello(i, &sni, &mut client_hello);
+        let names = [site.clone(), sni, format!("*.{site}"), format!("static.{site}")];
+        let mut server_flight = Vec::new();
+        tls::server_flight(i, &site, &names, &mut server_flight);
+        let (in_hello, in_flight) = (Self::places(&client_hello, number), Self::places(&server_flight, number));
+        // The SNI; the subject CN and the four subjectAltNames.
+        assert_eq!((in_hello.len(), in_flight.len()), (1, 5), "the TLS messages changed: update TlsShape");
+        TlsShape { client_hello, in_hello, server_flight, in_flight }
+    }
+}
+
+/// `i` in decimal, in `buf`.
+fn decimal(mut i: u32, buf: &mut [u8; 10]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (i % 10) as u8;
+        i /= 10;
+        if i == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
+/// `bytes` with `number` written at each of `places`, into `out`.
+fn patched(bytes: &[u8], places: &[usize], number: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(bytes);
+    for &at in places {
+        out[at..at + number.len()].copy_from_slice(number);
+    }
 }
 
 /// Phase 1: `flows` concurrent flows of `kind`.
@@ -290,7 +356,12 @@ fn concurrent_flows(kind: Kind, flows: u32) {
     let base = rss();
     let mut feeder = Feeder::new(flows as usize + 1);
     let started = Instant::now();
-    let mut p = Payloads { request: Vec::with_capacity(2048), reply: Vec::with_capacity(4096) };
+    let mut p = Payloads {
+        request: Vec::with_capacity(2048),
+        reply: Vec::with_capacity(4096),
+        name: String::with_capacity(64),
+        tls: (0..=10).map(|_| None).collect(),
+    };
     for i in 0..flows {
         let c = (client(i), 1024 + (i & 0xff) as u16 * 200 + (i % 199) as u16);
         match kind.of_flow(i) {
@@ -380,9 +451,7 @@ fn http_flow(feeder: &mut Feeder, p: &mut Payloads, i: u32, c: (Ipv4Addr, u16)) 
     let s = (Ipv4Addr::new(93, 184, 216, 34), 80);
     tcp_handshake(feeder, c, s);
     p.request.clear();
-    p.request.extend_from_slice(
-        format!("GET /item/{i} HTTP/1.1\r\nHost: h{i}.example.com\r\nUser-Agent: flow-memory\r\n\r\n").as_bytes(),
-    );
+    let _ = write!(p.request, "GET /item/{i} HTTP/1.1\r\nHost: h{i}.example.com\r\nUser-Agent: flow-memory\r\n\r\n");
     feeder.send(c, s, TCP, PSH | ACK, 1001, 5001, &p.request);
     p.reply.clear();
     p.reply.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 0\r\n\r\n");
@@ -392,10 +461,11 @@ fn http_flow(feeder: &mut Feeder, p: &mut Payloads, i: u32, c: (Ipv4Addr, u16)) 
 /// A DNS query and its answer.
 fn dns_flow(feeder: &mut Feeder, p: &mut Payloads, i: u32, c: (Ipv4Addr, u16)) {
     let s = (Ipv4Addr::new(9, 9, 9, 9), 53);
-    let name = format!("h{i}.example.org");
-    dns(i as u16, &name, false, &mut p.request);
+    p.name.clear();
+    let _ = std::fmt::Write::write_fmt(&mut p.name, format_args!("h{i}.example.org"));
+    dns(i as u16, &p.name, false, &mut p.request);
     feeder.send(c, s, UDP, 0, 0, 0, &p.request);
-    dns(i as u16, &name, true, &mut p.reply);
+    dns(i as u16, &p.name, true, &mut p.reply);
     feeder.send(s, c, UDP, 0, 0, 0, &p.reply);
 }
 
@@ -403,13 +473,14 @@ fn dns_flow(feeder: &mut Feeder, p: &mut Payloads, i: u32, c: (Ipv4Addr, u16)) {
 fn tls_flow(feeder: &mut Feeder, p: &mut Payloads, i: u32, c: (Ipv4Addr, u16)) {
     let s = (Ipv4Addr::new(93, 184, 216, 34), 443);
     tcp_handshake(feeder, c, s);
-    // Names of the corpus's typical length (SNI 20 characters on average).
-    let site = format!("shop{i}.example.com");
-    let sni = format!("www.{site}");
-    tls::client_hello(i, &sni, &mut p.request);
+    // Names of the corpus's typical length (SNI 20 characters on average): `www.shop{i}.example.com`
+    // as the SNI, `shop{i}.example.com` as the CN, and those, `*.` and `static.` of it as names.
+    let mut buf = [0; 10];
+    let number = decimal(i, &mut buf);
+    let shape = p.tls[number.len()].get_or_insert_with(|| TlsShape::new(i, number));
+    patched(&shape.client_hello, &shape.in_hello, number, &mut p.request);
     feeder.send(c, s, TCP, PSH | ACK, 1001, 5001, &p.request);
-    let names = [site.clone(), sni, format!("*.{site}"), format!("static.{site}")];
-    tls::server_flight(i, &site, &names, &mut p.reply);
+    patched(&shape.server_flight, &shape.in_flight, number, &mut p.reply);
     feeder.send(s, c, TCP, PSH | ACK, 5001, 1001 + p.request.len() as u32, &p.reply);
 }
 

@@ -30,7 +30,7 @@ pub mod stun;
 mod tls;
 pub mod wireguard;
 
-pub use tls::{known_subject_index, Ja4, KnownSubject, Md5Digest, Names, TlsFacts, KNOWN_SUBJECTS};
+pub use tls::{known_subject_index, Ja4, KnownSubject, Md5Digest, Names, TlsFacts, COMMON_ALPN_LISTS, KNOWN_SUBJECTS};
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
@@ -693,8 +693,9 @@ mod tests {
             assert_eq!(tls.server_names().iter().collect::<Vec<_>>(), ["www.example.com", "example.com", "192.0.2.1"]);
         };
         check(&tls);
-        // The SNI, the chosen ALPN and the CN are references, not copies.
-        let text = "h2\nhttp/1.1".len() + "www.example.com\nexample.com\n192.0.2.1".len();
+        // The SNI, the chosen ALPN and the CN are references, not copies; the offered ALPN list
+        // is a common one, not stored.
+        let text = "www.example.com\nexample.com\n192.0.2.1".len();
         assert_eq!(tls.text.as_deref().map(str::len), Some(text));
         // Rewriting one string keeps the others, and a string not found elsewhere is stored.
         tls.set_subject_cn("Example Inc");
@@ -711,7 +712,34 @@ mod tests {
         tls.set_subject_cn("www.example.com");
         assert_eq!((tls.sni(), tls.subject_cn()), (Some("www.example.com"), Some("www.example.com")));
         assert!(tls.server_names().is_empty());
-        assert_eq!(tls.text.as_deref(), Some("www.example.comh2\nhttp/1.1"));
+        assert_eq!(tls.text.as_deref(), Some("www.example.com"));
+    }
+
+    #[test]
+    fn a_common_alpn_list_costs_no_text_and_reads_back_in_its_order() {
+        let mut tls = TlsFacts::default();
+        tls.set_alpn(["h2", "http/1.1"]);
+        tls.set_alpn_negotiated("h2");
+        assert_eq!(tls.alpn().iter().collect::<Vec<_>>(), ["h2", "http/1.1"]);
+        assert_eq!(
+            (tls.alpn_negotiated(), tls.heap_bytes()),
+            (Some("h2"), malloc_chunk(std::mem::size_of::<TlsFacts>()))
+        );
+        assert_eq!(tls.text, None);
+        for list in COMMON_ALPN_LISTS {
+            tls.set_alpn(Names(list).iter());
+            assert_eq!(tls.alpn(), Names(list));
+            assert_eq!(tls.text.as_deref(), (!list.contains("h2")).then_some("h2"), "{list:?}: the chosen h2 kept");
+        }
+        // Another list, or a common one's names in another order, is stored as offered.
+        tls.set_alpn_negotiated("");
+        for list in [&["http/1.1", "h2"][..], &["h2", "http/1.1", "h3"], &["h3-29"], &["spdy/3", "http/1.1"]] {
+            tls.set_alpn(list.iter().copied());
+            assert_eq!(tls.alpn().iter().collect::<Vec<_>>(), list);
+            assert_eq!(tls.text.as_deref(), Some(list.join("\n").as_str()));
+        }
+        tls.set_alpn(["h3"]);
+        assert_eq!((tls.alpn().first(), tls.text.as_deref()), (Some("h3"), None));
     }
 
     #[test]

@@ -9,7 +9,9 @@ use super::*;
 /// (SNI, offered and negotiated ALPN, certificate subject CN and names) are laid end to end in
 /// `text`, where `ends` says where each stops; a string that is already there is not stored
 /// again but referenced: an SNI the certificate names, a negotiated ALPN the client offered, a
-/// CN that is the SNI or one of the certificate's names.
+/// CN that is the SNI or one of the certificate's names. An offered ALPN list that is one of
+/// [`COMMON_ALPN_LISTS`] (what browsers and most HTTP clients offer) is not stored at all, but
+/// named by its position in that table, in the box's last spare byte.
 /// The flow's hostname, when it is the SNI, is read from here too ([`FlowFacts::set_tls_sni`]).
 /// The block is rebuilt, exactly sized, on each write: a handshake writes it three times.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -32,6 +34,9 @@ pub struct TlsFacts {
     sni_ref: u8,
     /// The server certificate's subject as 1 + its index in [`KNOWN_SUBJECTS`]; 0: none of them.
     known_subject: u8,
+    /// The offered ALPN list as 1 + its index in [`COMMON_ALPN_LISTS`]; 0 when it is in `text`
+    /// (or absent).
+    alpn_common: u8,
     /// JA3 and JA3S (MD5) and JA4 of the handshake, valid when their flag is set.
     ja3: [u8; 16],
     ja3s: [u8; 16],
@@ -238,7 +243,10 @@ impl TlsFacts {
     }
 
     fn alpn_part(&self) -> &str {
-        self.stored(1)
+        match self.alpn_common {
+            0 => self.stored(1),
+            n => COMMON_ALPN_LISTS.get(usize::from(n) - 1).copied().unwrap_or(""),
+        }
     }
 
     fn alpn_negotiated_part(&self) -> &str {
@@ -261,12 +269,20 @@ impl TlsFacts {
     }
 
     fn store(&mut self, encoded: EncodedText) {
-        (self.sni_ref, self.alpn_chosen, self.cn_ref, self.ends, self.text) = encoded;
+        (self.sni_ref, self.alpn_chosen, self.cn_ref, self.alpn_common, self.ends, self.text) = encoded;
     }
 }
 
-/// `TlsFacts::sni_ref`, `alpn_chosen`, `cn_ref`, `ends` and `text` for a [`TlsText`].
-type EncodedText = (u8, u8, u8, [u16; 4], Option<Box<str>>);
+/// Offered ALPN lists (joined by [`Names::SEPARATOR`]) that cost a TLS flow no text: those of
+/// browsers and common HTTP clients, from IANA's ALPN protocol IDs `http/1.1` (RFC 7301), `h2`
+/// (RFC 9113) and `h3` (RFC 9114). Browsers and curl offer `h2` then `http/1.1` over TLS, and
+/// `h3` alone over QUIC; HTTP libraries often offer one of `h2` or `http/1.1` alone. Any other
+/// list is stored in the flow's text block as it was offered.
+pub const COMMON_ALPN_LISTS: &[&str] = &["h2\nhttp/1.1", "http/1.1", "h2", "h3"];
+
+/// `TlsFacts::sni_ref`, `alpn_chosen`, `cn_ref`, `alpn_common`, `ends` and `text` for a
+/// [`TlsText`].
+type EncodedText = (u8, u8, u8, u8, [u16; 4], Option<Box<str>>);
 
 impl TlsText<'_> {
     /// Lay `parts` out in a new, exactly sized text block. Text beyond the 64 KiB the offsets
@@ -285,7 +301,7 @@ impl TlsText<'_> {
                 }
             }
         }
-        let [mut sni, alpn, alpn_negotiated, mut subject_cn] = parts;
+        let [mut sni, mut alpn, alpn_negotiated, mut subject_cn] = parts;
         let position = |list: &str, name: &str| {
             Names(list).iter().position(|n| n == name).filter(|&i| i < usize::from(u8::MAX - 1)).map(|i| i as u8 + 1)
         };
@@ -303,6 +319,10 @@ impl TlsText<'_> {
         if sni_ref.is_some() {
             sni = "";
         }
+        let alpn_common = COMMON_ALPN_LISTS.iter().position(|&list| list == alpn).map(|i| i as u8 + 1);
+        if alpn_common.is_some() {
+            alpn = "";
+        }
         let fixed = |s: &str, a: &str, n: &str, c: &str| s.len() + a.len() + n.len() + c.len();
         let mut text = String::with_capacity(fixed(sni, alpn, negotiated, subject_cn) + server_names.len());
         let mut ends = [0u16; 4];
@@ -312,7 +332,7 @@ impl TlsText<'_> {
         }
         text.push_str(server_names);
         let text = (!text.is_empty()).then(|| text.into_boxed_str());
-        (sni_ref.unwrap_or(0), alpn_chosen.unwrap_or(0), cn_ref.unwrap_or(0), ends, text)
+        (sni_ref.unwrap_or(0), alpn_chosen.unwrap_or(0), cn_ref.unwrap_or(0), alpn_common.unwrap_or(0), ends, text)
     }
 }
 
@@ -527,6 +547,7 @@ static NO_TLS: TlsFacts = TlsFacts {
     cn_ref: 0,
     sni_ref: 0,
     known_subject: 0,
+    alpn_common: 0,
     ja3: [0; 16],
     ja3s: [0; 16],
     ja4: Ja4([0; Ja4::LEN]),

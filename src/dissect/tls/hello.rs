@@ -491,6 +491,18 @@ pub(super) fn version_rank(v: u16) -> u16 {
 /// to a few hundred; the leaf's size bounds them anyway.)
 pub(super) const MAX_SERVER_NAMES: usize = 1024;
 
+thread_local! {
+    /// The certificate names being gathered, joined as the text block keeps them (`Names`: no
+    /// block per name), before the TLS facts' exact text block is made from them: one buffer
+    /// per thread, kept from one certificate to the next. A list grown by doubling for each
+    /// certificate had its last block taken past the flow's long-lived blocks and freed once
+    /// the text block was made, leaving a hole in the heap for every TLS flow
+    /// (docs/BENCHMARKS.md, "Memory per flow"). It keeps the longest list a thread has read:
+    /// a few times the 16 KiB a reassembled handshake message may take at most (an address
+    /// written as text is longer than its bytes).
+    static CERTIFICATE_NAMES: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
 /// Record the subject CN and subjectAltName DNS names of the leaf certificate at the start of
 /// a Certificate message body (RFC 5246 §7.4.2). A malformed certificate keeps the names found
 /// before the fault.
@@ -501,18 +513,6 @@ pub(super) fn record_certificate(body: &[u8], facts: &mut FlowFacts) {
     };
     // Gathered here and stored in the TLS facts' text block once the certificate is read.
     let mut cn = facts.tls.subject_cn().is_some().then_some(None);
-    // The names joined as the text block keeps them (`Names`): no block per name.
-    let mut names = String::new();
-    let mut count = 0;
-    let mut add = |names: &mut String, name: &dyn Fn(&mut String)| {
-        if count < MAX_SERVER_NAMES {
-            count += 1;
-            if !names.is_empty() {
-                names.push(Names::SEPARATOR);
-            }
-            name(names);
-        }
-    };
     if x509::is_self_issued(leaf) {
         crate::dissect::risks::flag(facts, crate::dissect::risks::TLS_SELFSIGNED_CERTIFICATE);
     }
@@ -523,31 +523,44 @@ pub(super) fn record_certificate(body: &[u8], facts: &mut FlowFacts) {
             *slot = value;
         }
     }
-    let _ = x509::certificate_names(leaf, |name| match name {
-        CertificateName::CommonName(text) => {
-            first(&mut common_name, text);
-            if cn.is_none() {
-                cn = printable(text).map(Some);
+    CERTIFICATE_NAMES.with_borrow_mut(|names| {
+        names.clear();
+        let mut count = 0;
+        let mut add = |names: &mut String, name: &dyn Fn(&mut String)| {
+            if count < MAX_SERVER_NAMES {
+                count += 1;
+                if !names.is_empty() {
+                    names.push(Names::SEPARATOR);
+                }
+                name(names);
             }
-        }
-        CertificateName::Organization(text) => first(&mut organization, text),
-        CertificateName::OrganizationalUnit(text) => first(&mut unit, text),
-        // DNS names compare case-insensitively (RFC 4343); stored lowercase, as SNI matching and
-        // nDPI expect.
-        CertificateName::DnsName(dns) => {
-            if let Some(dns) = printable(dns) {
-                add(&mut names, &|names| {
-                    let start = names.len();
-                    names.push_str(dns);
-                    names[start..].make_ascii_lowercase();
-                });
+        };
+        let _ = x509::certificate_names(leaf, |name| match name {
+            CertificateName::CommonName(text) => {
+                first(&mut common_name, text);
+                if cn.is_none() {
+                    cn = printable(text).map(Some);
+                }
             }
-        }
-        CertificateName::IpAddress(ip) => add(&mut names, &|names| {
-            let _ = write!(names, "{ip}");
-        }),
+            CertificateName::Organization(text) => first(&mut organization, text),
+            CertificateName::OrganizationalUnit(text) => first(&mut unit, text),
+            // DNS names compare case-insensitively (RFC 4343); stored lowercase, as SNI matching
+            // and nDPI expect.
+            CertificateName::DnsName(dns) => {
+                if let Some(dns) = printable(dns) {
+                    add(names, &|names| {
+                        let start = names.len();
+                        names.push_str(dns);
+                        names[start..].make_ascii_lowercase();
+                    });
+                }
+            }
+            CertificateName::IpAddress(ip) => add(names, &|names| {
+                let _ = write!(names, "{ip}");
+            }),
+        });
+        facts.tls.set_certificate_names(cn.flatten(), names);
     });
-    facts.tls.set_certificate_names(cn.flatten(), &names);
     facts.tls.set_known_subject(crate::facts::known_subject_index(organization, unit, common_name));
 }
 

@@ -1374,8 +1374,9 @@ pub(crate) mod tests {
 
     /// Heap a completed TLS flow may take (issue 7: 512 bytes a tracked flow): what the 248-byte
     /// slot (`a_flow_slot_stays_within_its_budget`), the hash index and the timer wheel (16 bytes
-    /// a flow at 1 M flows, `examples/flow-memory.rs`) leave.
-    const TLS_FLOW_HEAP_BUDGET: usize = 512 - 248 - 16;
+    /// a flow at 1 M flows, `examples/flow-memory.rs`) and the flow's 8-byte eviction queue entry
+    /// leave.
+    const TLS_FLOW_HEAP_BUDGET: usize = 512 - 248 - 16 - 8;
 
     #[test]
     fn a_completed_tls_flow_stays_within_its_heap_budget() {
@@ -1412,6 +1413,25 @@ pub(crate) mod tests {
         assert_eq!(f.app_protocol, crate::facts::ProtocolFacts::None);
         let heap = tls.heap_bytes();
         assert!(heap <= TLS_FLOW_HEAP_BUDGET, "a TLS flow's facts take {heap} bytes of heap");
+    }
+
+    #[test]
+    fn a_certificate_read_after_a_longer_one_has_only_its_own_names() {
+        // The names are gathered in a buffer each thread keeps from one certificate to the next.
+        let read = |names: &[&str]| {
+            let leaf = crate::dissect::x509::tests::certificate("example.com", names, false);
+            let mut messages = server_hello(0x0303, [7; 32], 0xc02f, Some(&[]));
+            messages.extend(certificate_message(&leaf));
+            let (mut d, mut f) = (TlsDissector::default(), FlowFacts::default());
+            feed(&mut d, &mut f, Reverse, &records(CONTENT_HANDSHAKE, 0x0303, &messages, MAX_RECORD));
+            f.tls.server_names().iter().map(str::to_owned).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            read(&["a.example", "B.Example", "c.example"]),
+            ["a.example", "b.example", "c.example", "192.0.2.1"]
+        );
+        assert_eq!(read(&["d.example"]), ["d.example", "192.0.2.1"]);
+        assert_eq!(read(&[]), ["192.0.2.1"]);
     }
 
     #[test]
