@@ -138,11 +138,12 @@ pub struct AppCatalog {
     /// Where entries came from: `#source: …` comment lines of the file (index 0: the file
     /// itself, for lines before any such comment).
     sources: Vec<Arc<str>>,
-    /// The leading 16 bits of every address some listed network contains: most remote
-    /// addresses are in no list, and this turns their one probe per prefix length into one
-    /// bit test.
-    reach_v4: Top16,
-    reach_v6: Top16,
+    /// For the leading 16 bits of an address, the prefix lengths of the listed networks that
+    /// may contain it: most remote addresses are in no list (no probe at all), and one that
+    /// is probes only the lengths listed under its 16 bits (about one), not every length the
+    /// tables hold (24 for IPv4 in the built-in data, with the cloud operators' networks).
+    reach_v4: PrefixReach,
+    reach_v6: PrefixReach,
     rewrites: Vec<Rewrite>,
     soft: Vec<SoftDissector>,
 }
@@ -391,23 +392,29 @@ impl AppCatalog {
         match ip {
             IpAddr::V4(a) => {
                 let bits = u32::from(a);
-                if !self.reach_v4.contains((bits >> 16) as u16) {
+                let reach = self.reach_v4.lengths((bits >> 16) as u16);
+                if reach == 0 {
                     return None;
                 }
-                self.nets_v4.iter().find_map(|(prefix, map)| {
-                    let key = bits & mask_u32(*prefix);
-                    map.get(&key).map(|&i| (i, IpNet::new(ip, *prefix)))
-                })
+                self.nets_v4.iter().filter(|(prefix, _)| reach & PrefixReach::bit(*prefix) != 0).find_map(
+                    |(prefix, map)| {
+                        let key = bits & mask_u32(*prefix);
+                        map.get(&key).map(|&i| (i, IpNet::new(ip, *prefix)))
+                    },
+                )
             }
             IpAddr::V6(a) => {
                 let bits = u128::from(a);
-                if !self.reach_v6.contains((bits >> 112) as u16) {
+                let reach = self.reach_v6.lengths((bits >> 112) as u16);
+                if reach == 0 {
                     return None;
                 }
-                self.nets_v6.iter().find_map(|(prefix, map)| {
-                    let key = bits & mask_u128(*prefix);
-                    map.get(&key).map(|&i| (i, IpNet::new(ip, *prefix)))
-                })
+                self.nets_v6.iter().filter(|(prefix, _)| reach & PrefixReach::bit(*prefix) != 0).find_map(
+                    |(prefix, map)| {
+                        let key = bits & mask_u128(*prefix);
+                        map.get(&key).map(|&i| (i, IpNet::new(ip, *prefix)))
+                    },
+                )
             }
         }
     }
@@ -465,8 +472,8 @@ impl AppCatalog {
             + table(&self.domains)
             + self.nets_v4.iter().map(|(_, m)| table(m)).sum::<usize>()
             + self.nets_v6.iter().map(|(_, m)| table(m)).sum::<usize>()
-            + self.reach_v4.words.capacity() * 8
-            + self.reach_v6.words.capacity() * 8
+            + self.reach_v4.heap_bytes()
+            + self.reach_v6.heap_bytes()
             + strings
     }
 
@@ -476,28 +483,69 @@ impl AppCatalog {
     }
 }
 
-/// A set of 16-bit address prefixes (a 8 KiB bitmap once anything is marked).
+/// Per 16-bit address prefix, the set of network prefix lengths listed under it: one byte per
+/// 16-bit prefix (64 KiB once anything is marked) naming one of at most 255 distinct sets; past
+/// that many sets, a prefix's set becomes "every length" (still right, only slower).
 #[derive(Debug, Clone, Default)]
-struct Top16 {
-    words: Vec<u64>,
+struct PrefixReach {
+    /// Index into `sets` for each 16-bit prefix; 0: nothing listed.
+    index: Vec<u8>,
+    /// The distinct sets of prefix lengths (bit [`PrefixReach::bit`]); `sets[0]` is empty.
+    sets: Vec<u128>,
+    /// `sets` the other way round, for marking.
+    positions: std::collections::HashMap<u128, u8>,
 }
 
-impl Top16 {
-    /// Mark every 16-bit prefix that addresses in the network `top/prefix` start with
-    /// (`top`: the network's leading 16 bits).
+impl PrefixReach {
+    /// The index of the "every length" set, used once the table is full.
+    const ALL: u8 = u8::MAX;
+
+    /// The bit of prefix length `prefix` (/127 and /128 share the last bit: a shared bit only
+    /// makes a lookup probe both).
+    fn bit(prefix: u8) -> u128 {
+        1 << prefix.min(127)
+    }
+
+    /// Note a network `top/prefix` (`top`: the network's leading 16 bits) under every 16-bit
+    /// prefix its addresses start with.
     fn mark(&mut self, top: u16, prefix: u8) {
-        if self.words.is_empty() {
-            self.words = vec![0; 1 << 10];
+        if self.index.is_empty() {
+            self.index = vec![0; 1 << 16];
+            self.sets = vec![0];
+            self.positions.insert(0, 0);
         }
         let span = 1usize << 16u8.saturating_sub(prefix);
         let first = usize::from(top) & !(span - 1);
         for value in first..first + span {
-            self.words[value / 64] |= 1 << (value % 64);
+            let old = self.index[value];
+            if old == Self::ALL {
+                continue;
+            }
+            let set = self.sets[usize::from(old)] | Self::bit(prefix);
+            self.index[value] = match self.positions.get(&set) {
+                Some(&i) => i,
+                None if self.sets.len() < usize::from(Self::ALL) => {
+                    let i = self.sets.len() as u8;
+                    self.sets.push(set);
+                    self.positions.insert(set, i);
+                    i
+                }
+                None => Self::ALL,
+            };
         }
     }
 
-    fn contains(&self, top: u16) -> bool {
-        self.words.get(usize::from(top) / 64).is_some_and(|w| w & (1 << (top % 64)) != 0)
+    /// The prefix lengths (bits) listed under an address's leading 16 bits; 0: none.
+    fn lengths(&self, top: u16) -> u128 {
+        match self.index.get(usize::from(top)) {
+            None | Some(0) => 0,
+            Some(&Self::ALL) => u128::MAX,
+            Some(&i) => self.sets.get(usize::from(i)).copied().unwrap_or(u128::MAX),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.index.capacity() + self.sets.capacity() * 16 + self.positions.capacity() * 24
     }
 }
 
@@ -752,6 +800,36 @@ xfm:^r[0-9]+---sn-[a-z0-9-]+\\.googlevideo\\.com$:video.googlevideo.com
         let (hit, rewritten) = c.explain_host("eu-edge12.example.org");
         assert_eq!(rewritten.as_deref(), Some("eu.cdn.example.net"));
         assert_eq!(hit.unwrap().1, AppMatch::Domain("cdn.example.net".into()));
+    }
+
+    #[test]
+    fn lookups_probe_only_the_lengths_listed_under_an_address_but_find_every_network() {
+        // 300 16-bit prefixes, each with its own set of prefix lengths (the bits of its
+        // number: /24 + bit), more sets than the reach table names, so the last ones fall back
+        // to every length.
+        let mut text = String::from("app:1:netify.a\napp:2:netify.b\nnet:1:10.0.0.0/8\n");
+        let mut expected = Vec::new();
+        for i in 1..=300u32 {
+            let (first, second) = (11 + (i / 256) as u8, (i % 256) as u8);
+            for bit in (0..9u8).filter(|b| i & (1 << b) != 0) {
+                let net = IpNet::new(IpAddr::from([first, second, bit, 0]), 24 + bit);
+                text.push_str(&format!("net:2:{net}\n"));
+                expected.push(net);
+            }
+        }
+        let (c, errors) = AppCatalog::parse("x.conf", &text);
+        assert!(errors.is_empty(), "{errors:?}");
+        for net in &expected {
+            assert_eq!(c.lookup_ip(net.addr()).map(|(a, n)| (a.id, n)), Some((2, *net)), "{net}");
+        }
+        // The /8 is found under every one of its 16-bit prefixes, alone or beside others.
+        assert_eq!(ip(&c, "10.200.1.1"), Some((1, "10.0.0.0/8".into())));
+        assert_eq!(ip(&c, "10.0.0.1"), Some((1, "10.0.0.0/8".into())));
+        assert_eq!(ip(&c, "11.1.200.1"), None);
+        assert_eq!(ip(&c, "12.44.1.1"), None, "12.44 (number 300: bits 2, 3, 5, 8) lists no network holding 12.44.1.1");
+        assert_eq!(ip(&c, "12.0.0.1"), None);
+        assert!(c.reach_v4.sets.len() <= usize::from(PrefixReach::ALL));
+        assert!(c.reach_v4.index.contains(&PrefixReach::ALL), "the table overflowed as meant");
     }
 
     #[test]
