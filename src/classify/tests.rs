@@ -562,8 +562,8 @@ fn a_cloud_operators_address_ranks_after_the_certificate() {
 #[test]
 fn tunnelbear_handshake_names_tunnelbear() {
     let c = built_in();
-    // What dissect::wireguard notes for TunnelBear's 204/100-byte handshake, to a hosting
-    // provider's address that names nothing.
+    // What dissect::wireguard notes for TunnelBear's 204/100-byte handshake, to a server on
+    // DigitalOcean's network: the signature names the flow before the address.
     let mut f = facts(None, "142.93.78.79", protocol::WIREGUARD);
     f.app_protocol.wireguard_mut().tunnelbear_handshake = true;
     c.classify(&mut f);
