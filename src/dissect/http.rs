@@ -158,6 +158,9 @@ fn read_request(data: &[u8], facts: &mut FlowFacts) -> bool {
     } else if is_absolute_http_uri(target) {
         facts.protocol = protocol::HTTP_PROXY;
     }
+    // A request makes the flow's protocol final: no dissector renames an HTTP flow after it,
+    // and soft dissectors leave a final protocol alone.
+    facts.final_facts |= Final::PROTOCOL;
     let http = facts.app_protocol.http_mut();
     http.set_method(method);
     http.url = Some(fact_string(target, MAX_FACT));
@@ -174,12 +177,6 @@ fn read_request(data: &[u8], facts: &mut FlowFacts) -> bool {
         facts.protocol = protocol::DOH;
     }
     refine(facts, super::http_payload::of_request(target, headers));
-    // A request that names its protocol makes it final: no dissector renames the flow after
-    // it, and soft dissectors leave a final protocol alone. Plain HTTP stays open until the
-    // response, which may name what it carries (an OCSP answer, an MP4 video).
-    if facts.protocol != protocol::HTTP {
-        facts.final_facts |= Final::PROTOCOL;
-    }
     if let Some(agent) = header(headers, b"user-agent") {
         facts.app_protocol.http_mut().user_agent = Some(fact_string(agent, MAX_FACT));
     }
@@ -210,12 +207,7 @@ fn read_response(data: &[u8], facts: &mut FlowFacts) -> bool {
     if let Some(server) = header(headers, b"server") {
         facts.app_protocol.http_mut().set_server(server);
     }
-    // The protocol is final from here, whether the response named what it carries or not
-    // (a response seen without its request names it as well).
-    if !facts.final_facts.contains(Final::PROTOCOL) {
-        refine(facts, super::http_payload::of_response(headers));
-        facts.final_facts |= Final::PROTOCOL;
-    }
+    refine(facts, super::http_payload::of_response(headers));
     true
 }
 
@@ -245,11 +237,6 @@ pub fn hostname_of(host: &[u8]) -> Box<str> {
 mod tests {
     use super::*;
     use crate::facts::Direction;
-
-    /// A flow the HTTP dissector has claimed, as the flow table starts it: nothing final yet.
-    fn http_flow() -> FlowFacts {
-        FlowFacts { protocol: protocol::HTTP, final_facts: Final::NONE, ..FlowFacts::default() }
-    }
     use proptest::prelude::*;
 
     const REQUEST: &[u8] =
@@ -325,36 +312,28 @@ mod tests {
         let answer: &[u8] = b"HTTP/1.1 200 \r\nServer: nginx\r\nDate: Wed, 09 Jun 2021 06:47:55 GMT\r\n\
             Content-Type: application/ocsp-response\r\nContent-Length: 2055\r\nConnection: keep-alive\r\n\r\n";
         let mut d = HttpDissector::default();
-        let mut f = http_flow();
+        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
         d.parse(&seg(Direction::Forward, 1, request), &mut f);
         assert_eq!(f.protocol, protocol::HTTP, "the request alone names nothing");
-        assert!(!f.final_facts.contains(Final::PROTOCOL), "the response may still name what it carries");
         assert_eq!(d.parse(&seg(Direction::Reverse, 9, answer), &mut f), Parsed::Done);
         assert_eq!(f.protocol, protocol::OCSP);
-        assert!(f.final_facts.contains(Final::PROTOCOL));
         // ipp.pcap: the request names IPP; the interim 100 answer changes nothing.
         let ipp: &[u8] = b"POST /ipp/ HTTP/1.1\r\nContent-Length: 289\r\nContent-Type: application/ipp\r\n\
             Host: 10.10.10.251\r\nUser-Agent: CUPS/1.3.4\r\nExpect: 100-continue\r\n\r\n";
         let mut d = HttpDissector::default();
-        let mut f = http_flow();
+        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
         d.parse(&seg(Direction::Forward, 1, ipp), &mut f);
-        assert!(f.final_facts.contains(Final::PROTOCOL), "a request that names its protocol makes it final");
         d.parse(&seg(Direction::Reverse, 9, b"HTTP/1.1 100 Continue\r\n\r\n"), &mut f);
         assert_eq!(f.protocol, protocol::IPP);
         // A proxied request keeps its name whatever it carries.
-        let mut f = http_flow();
+        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
         read_request(b"GET http://example.com/live.m3u8 HTTP/1.1\r\nHost: example.com\r\n\r\n", &mut f);
         assert_eq!(f.protocol, protocol::HTTP_PROXY);
         // Ordinary pages stay HTTP.
         let mut d = HttpDissector::default();
-        let mut f = http_flow();
+        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
         d.parse(&seg(Direction::Forward, 1, REQUEST), &mut f);
         d.parse(&seg(Direction::Reverse, 9, b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n"), &mut f);
-        assert_eq!(f.protocol, protocol::HTTP);
-        assert!(f.final_facts.contains(Final::PROTOCOL), "final once the response is read");
-        // A later response on the same connection renames nothing: actions may have decided.
-        d.parse(&seg(Direction::Forward, 200, REQUEST), &mut f);
-        d.parse(&seg(Direction::Reverse, 300, b"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\n\r\n"), &mut f);
         assert_eq!(f.protocol, protocol::HTTP);
     }
 
@@ -368,7 +347,7 @@ mod tests {
             Host: apache.org:443\r\n\r\n";
         let answer: &[u8] = b"HTTP/1.0 200 Connection Established\r\nProxy-agent: Apache/2.4.41 (Ubuntu)\r\n\r\n";
         let mut d = HttpDissector::default();
-        let mut f = http_flow();
+        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
         assert_eq!(d.parse(&seg(Direction::Forward, 1, request), &mut f), Parsed::Updated);
         assert_eq!(d.parse(&seg(Direction::Reverse, 9, answer), &mut f), Parsed::Done);
         assert_eq!(f.protocol, protocol::HTTP_CONNECT);
@@ -385,7 +364,7 @@ mod tests {
             Content-Type: application/octet-stream\r\nHost: hkextshort.weixin.qq.com\r\n\
             User-Agent: MicroMessenger Client\r\n\r\n";
         let mut d = HttpDissector::default();
-        let mut f = http_flow();
+        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
         assert_eq!(d.parse(&seg(Direction::Forward, 1, request), &mut f), Parsed::Updated);
         assert_eq!(f.protocol, protocol::HTTP_PROXY);
         assert_eq!(f.detected_hostname(), Some("hkextshort.weixin.qq.com"));
@@ -394,11 +373,11 @@ mod tests {
         for line in
             [&b"GET / HTTP/1.1\r\n\r\n"[..], b"GET https://a/ HTTP/1.1\r\n\r\n", b"GET /http://a HTTP/1.1\r\n\r\n"]
         {
-            let mut f = http_flow();
+            let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
             HttpDissector::default().parse(&seg(Direction::Forward, 1, line), &mut f);
             assert_eq!(f.protocol, protocol::HTTP, "{}", String::from_utf8_lossy(line));
         }
-        let mut f = http_flow();
+        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
         HttpDissector::default().parse(&seg(Direction::Forward, 1, b"GET HTTP://A/ HTTP/1.1\r\n\r\n"), &mut f);
         assert_eq!(f.protocol, protocol::HTTP_PROXY, "the scheme is case-insensitive (RFC 9110 §4.2.3)");
     }
@@ -412,7 +391,7 @@ mod tests {
             b"POST /dns-query HTTP/1.1\r\nHost: dnsserver.example.net\r\nAccept: application/dns-message\r\n\
             Content-Type: application/dns-message\r\nContent-Length: 33\r\n\r\n";
         for request in [get, post] {
-            let mut f = http_flow();
+            let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
             HttpDissector::default().parse(&seg(Direction::Forward, 1, request), &mut f);
             assert_eq!(f.protocol, protocol::DOH);
         }
