@@ -207,7 +207,12 @@ fn read_response(data: &[u8], facts: &mut FlowFacts) -> bool {
     if let Some(server) = header(headers, b"server") {
         facts.app_protocol.http_mut().set_server(server);
     }
-    refine(facts, super::http_payload::of_response(headers));
+    // A request made the protocol final (actions may have decided on it): only a response
+    // seen without its request (a capture or agent started mid-connection) names what it
+    // carries. netifyd reports such flows as HTTP too (docs/FLOW-ACTIONS.md §5.2).
+    if !facts.final_facts.contains(Final::PROTOCOL) {
+        refine(facts, super::http_payload::of_response(headers));
+    }
     true
 }
 
@@ -237,6 +242,11 @@ pub fn hostname_of(host: &[u8]) -> Box<str> {
 mod tests {
     use super::*;
     use crate::facts::Direction;
+
+    /// A flow the HTTP dissector has claimed, as the flow table starts it: nothing final yet.
+    fn http_flow() -> FlowFacts {
+        FlowFacts { protocol: protocol::HTTP, final_facts: Final::NONE, ..FlowFacts::default() }
+    }
     use proptest::prelude::*;
 
     const REQUEST: &[u8] =
@@ -312,26 +322,33 @@ mod tests {
         let answer: &[u8] = b"HTTP/1.1 200 \r\nServer: nginx\r\nDate: Wed, 09 Jun 2021 06:47:55 GMT\r\n\
             Content-Type: application/ocsp-response\r\nContent-Length: 2055\r\nConnection: keep-alive\r\n\r\n";
         let mut d = HttpDissector::default();
-        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
+        let mut f = http_flow();
         d.parse(&seg(Direction::Forward, 1, request), &mut f);
         assert_eq!(f.protocol, protocol::HTTP, "the request alone names nothing");
+        assert!(f.final_facts.contains(Final::PROTOCOL), "a request makes the protocol final");
         assert_eq!(d.parse(&seg(Direction::Reverse, 9, answer), &mut f), Parsed::Done);
+        assert_eq!(f.protocol, protocol::HTTP, "actions may have decided on HTTP: the answer renames nothing");
+        // The same answer seen without its request (a capture started mid-connection) names
+        // what it carries.
+        let mut d = HttpDissector::default();
+        let mut f = http_flow();
+        d.parse(&seg(Direction::Reverse, 9, answer), &mut f);
         assert_eq!(f.protocol, protocol::OCSP);
         // ipp.pcap: the request names IPP; the interim 100 answer changes nothing.
         let ipp: &[u8] = b"POST /ipp/ HTTP/1.1\r\nContent-Length: 289\r\nContent-Type: application/ipp\r\n\
             Host: 10.10.10.251\r\nUser-Agent: CUPS/1.3.4\r\nExpect: 100-continue\r\n\r\n";
         let mut d = HttpDissector::default();
-        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
+        let mut f = http_flow();
         d.parse(&seg(Direction::Forward, 1, ipp), &mut f);
         d.parse(&seg(Direction::Reverse, 9, b"HTTP/1.1 100 Continue\r\n\r\n"), &mut f);
         assert_eq!(f.protocol, protocol::IPP);
         // A proxied request keeps its name whatever it carries.
-        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
+        let mut f = http_flow();
         read_request(b"GET http://example.com/live.m3u8 HTTP/1.1\r\nHost: example.com\r\n\r\n", &mut f);
         assert_eq!(f.protocol, protocol::HTTP_PROXY);
         // Ordinary pages stay HTTP.
         let mut d = HttpDissector::default();
-        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
+        let mut f = http_flow();
         d.parse(&seg(Direction::Forward, 1, REQUEST), &mut f);
         d.parse(&seg(Direction::Reverse, 9, b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n"), &mut f);
         assert_eq!(f.protocol, protocol::HTTP);
@@ -347,7 +364,7 @@ mod tests {
             Host: apache.org:443\r\n\r\n";
         let answer: &[u8] = b"HTTP/1.0 200 Connection Established\r\nProxy-agent: Apache/2.4.41 (Ubuntu)\r\n\r\n";
         let mut d = HttpDissector::default();
-        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
+        let mut f = http_flow();
         assert_eq!(d.parse(&seg(Direction::Forward, 1, request), &mut f), Parsed::Updated);
         assert_eq!(d.parse(&seg(Direction::Reverse, 9, answer), &mut f), Parsed::Done);
         assert_eq!(f.protocol, protocol::HTTP_CONNECT);
@@ -364,7 +381,7 @@ mod tests {
             Content-Type: application/octet-stream\r\nHost: hkextshort.weixin.qq.com\r\n\
             User-Agent: MicroMessenger Client\r\n\r\n";
         let mut d = HttpDissector::default();
-        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
+        let mut f = http_flow();
         assert_eq!(d.parse(&seg(Direction::Forward, 1, request), &mut f), Parsed::Updated);
         assert_eq!(f.protocol, protocol::HTTP_PROXY);
         assert_eq!(f.detected_hostname(), Some("hkextshort.weixin.qq.com"));
@@ -373,11 +390,11 @@ mod tests {
         for line in
             [&b"GET / HTTP/1.1\r\n\r\n"[..], b"GET https://a/ HTTP/1.1\r\n\r\n", b"GET /http://a HTTP/1.1\r\n\r\n"]
         {
-            let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
+            let mut f = http_flow();
             HttpDissector::default().parse(&seg(Direction::Forward, 1, line), &mut f);
             assert_eq!(f.protocol, protocol::HTTP, "{}", String::from_utf8_lossy(line));
         }
-        let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
+        let mut f = http_flow();
         HttpDissector::default().parse(&seg(Direction::Forward, 1, b"GET HTTP://A/ HTTP/1.1\r\n\r\n"), &mut f);
         assert_eq!(f.protocol, protocol::HTTP_PROXY, "the scheme is case-insensitive (RFC 9110 §4.2.3)");
     }
@@ -391,7 +408,7 @@ mod tests {
             b"POST /dns-query HTTP/1.1\r\nHost: dnsserver.example.net\r\nAccept: application/dns-message\r\n\
             Content-Type: application/dns-message\r\nContent-Length: 33\r\n\r\n";
         for request in [get, post] {
-            let mut f = FlowFacts { protocol: protocol::HTTP, ..FlowFacts::default() };
+            let mut f = http_flow();
             HttpDissector::default().parse(&seg(Direction::Forward, 1, request), &mut f);
             assert_eq!(f.protocol, protocol::DOH);
         }

@@ -33,6 +33,9 @@
 //!   namespace (`urn:isbn:`) stays HTTP. nDPI's gnutella.c names the same requests (`GET
 //!   /uri-res/`, `GET /gnutella/`) `HTTP.Gnutella`.
 //!
+//! A request makes an HTTP flow's protocol final, so what a response names renames only a flow
+//! whose request was not seen (`dissect::http`).
+//!
 //! How this relates to Netify's naming is in docs/FLOW-ACTIONS.md ("HTTP naming").
 
 use super::protocol::{self, ProtocolId};
