@@ -318,7 +318,12 @@ impl Classifier {
     /// served the flow, where the certificate names whose service it is.
     fn find_application(&self, facts: &mut FlowFacts) {
         // A DNS server's address says nothing about what the query was for.
-        let address = || (facts.protocol != protocol::DNS).then(|| self.apps.ip_index(facts.other_ip)).flatten();
+        // Looked up at most once: an operator's address is tried again after the certificate.
+        let looked_up = std::cell::OnceCell::new();
+        let address = || {
+            *looked_up
+                .get_or_init(|| (facts.protocol != protocol::DNS).then(|| self.apps.ip_index(facts.other_ip)).flatten())
+        };
         let found = self
             .twins
             .iter()
@@ -354,8 +359,13 @@ impl Classifier {
     /// Whether the application at `index` is a cloud or CDN operator (category `hosting` or
     /// `cdn`).
     fn is_operator(&self, index: usize) -> bool {
-        let category = self.categories.application_category(self.apps.app_at(index).id);
-        [self.hosting, self.cdn].contains(&Some(category))
+        self.in_category(index, self.hosting) || self.in_category(index, self.cdn)
+    }
+
+    /// Whether the application at `index` is in `category` (`None`: a category the loaded
+    /// categories lack, which no application is in).
+    fn in_category(&self, index: usize, category: Option<u16>) -> bool {
+        category.is_some_and(|c| self.categories.application_category(self.apps.app_at(index).id) == c)
     }
 
     /// The application of a host name (docs/FLOW-ACTIONS.md §5, "A CDN and the service it
@@ -368,8 +378,7 @@ impl Classifier {
     /// listed names on the CDN (Netify's way) match first, being longer.
     fn host_app(&self, host: &str) -> Option<usize> {
         let index = self.apps.host_index(host)?;
-        let is_cdn =
-            |i: usize| self.cdn.is_some_and(|c| self.categories.application_category(self.apps.app_at(i).id) == c);
+        let is_cdn = |i: usize| self.in_category(i, self.cdn);
         if is_cdn(index) {
             if let Some(customer) = self.apps.customer_index(host).filter(|&c| c != index && !is_cdn(c)) {
                 return Some(customer);
