@@ -314,7 +314,7 @@ mod tests {
     #[test]
     fn carried_protocols_refine_plain_http() {
         // ocsp.pcapng in nDPI's corpus, 192.168.1.227:49813 → 109.70.240.130:80 (nDPI:
-        // HTTP.OCSP): a GET whose answer is an OCSP response.
+        // HTTP.OCSP): a GET whose target is the OCSP request (RFC 6960 A.1) names OCSP at once.
         let request: &[u8] =
             b"GET /VA/AUTH-ROOT/MFEwTzBNMEswSTAJBgUrDgMCGgUABBSw4x5v4bTlizjNRmTdkYSy7q0R9gQUUtiIOsifeGbtifN7OHCUy\
             QICNtACEEWXMtjzGMt1k6L0aA%2BQ6tk%3D HTTP/1.1\r\nCache-Control: max-age = 10\r\nConnection: Keep-Alive\r\n\
@@ -324,6 +324,14 @@ mod tests {
         let mut d = HttpDissector::default();
         let mut f = http_flow();
         d.parse(&seg(Direction::Forward, 1, request), &mut f);
+        assert_eq!(f.protocol, protocol::OCSP);
+        assert!(f.final_facts.contains(Final::PROTOCOL), "a request makes the protocol final");
+        // http_invalid_server.pcap (nDPI: HTTP.OCSP): a bare `GET /` that an OCSP responder
+        // answers with an OCSP response. The request names nothing and makes HTTP final.
+        let bare: &[u8] = b"GET / HTTP/1.1\r\nHost: ocsp.rootg2.amazontrust.com\r\n\r\n";
+        let mut d = HttpDissector::default();
+        let mut f = http_flow();
+        d.parse(&seg(Direction::Forward, 1, bare), &mut f);
         assert_eq!(f.protocol, protocol::HTTP, "the request alone names nothing");
         assert!(f.final_facts.contains(Final::PROTOCOL), "a request makes the protocol final");
         assert_eq!(d.parse(&seg(Direction::Reverse, 9, answer), &mut f), Parsed::Done);

@@ -21,7 +21,11 @@
 //! - **HLS** (flowsieve-only, nDPI's name): media types `application/vnd.apple.mpegurl` and
 //!   `audio/mpegurl` and extension `.m3u8` of the playlist (RFC 8216 §4).
 //! - **OCSP** (flowsieve-only, nDPI's name): media types `application/ocsp-request` and
-//!   `application/ocsp-response` (RFC 6960 Appendix C).
+//!   `application/ocsp-response` (RFC 6960 Appendix C), and a GET whose target ends in the
+//!   request itself (RFC 6960 Appendix A.1: `{url}/{url-encoding of base-64 encoding of the DER
+//!   encoding of the OCSPRequest}`, the form Windows' CryptoAPI and small requests use). The
+//!   request's whole DER structure down to the first certificate's identifier is checked, so a
+//!   path segment that merely decodes as base64 is not taken for one.
 //! - **BitTorrent** (Netify 37): a tracker announce, the HTTP GET a BitTorrent client sends its
 //!   tracker with the query parameters `info_hash` and `peer_id` (BEP 3, "Trackers": both are
 //!   required in every announce). nDPI names such requests `HTTP.BitTorrent`.
@@ -61,6 +65,66 @@ const EXTENSIONS: &[(&[u8], ProtocolId)] =
 /// A request target ending so asks for MP4 video (see the module docs: nDPI's rule, compared
 /// as it does, case-sensitively on the whole target).
 const MP4: &[u8] = b".mp4";
+
+/// The longest OCSP request a GET carries that is checked: RFC 6960 A.1 keeps GET for requests
+/// "less than 255 bytes" (a larger one is POSTed, with its media type).
+const MAX_OCSP_GET_REQUEST: usize = 255;
+
+/// Whether a request target's path ends in an OCSP request (RFC 6960 Appendix A.1). The request
+/// starts after a `/`; its base64 may itself hold `/` when the client did not URL-encode it, so
+/// each `/` followed by `M` (the first base64 character of a DER SEQUENCE, 0x30) is tried as
+/// the start, to the end of the path.
+fn is_ocsp_get_target(target: &[u8]) -> bool {
+    let path = target.split(|&b| b == b'?' || b == b'#').next().unwrap_or_default();
+    let mut buf = [0u8; MAX_OCSP_GET_REQUEST];
+    path.windows(2).enumerate().filter(|(_, w)| w == b"/M").take(8).any(|(i, _)| {
+        crate::facts::decode_base64_into(percent_decoded(&path[i + 1..]), &mut buf)
+            .is_some_and(|len| is_ocsp_request(&buf[..len]))
+    })
+}
+
+/// The bytes of a URL path with its `%XX` escapes decoded. A malformed escape stays `%`,
+/// which base64 refuses.
+fn percent_decoded(path: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let &b = path.get(i)?;
+        i += 1;
+        if b != b'%' {
+            return Some(b);
+        }
+        let value = path.get(i..i + 2).and_then(|h| Some(hex(h[0])? * 16 + hex(h[1])?));
+        i += 2;
+        Some(value.map_or(b'%', |v| v as u8))
+    })
+}
+
+/// Whether `der` is exactly one OCSPRequest (RFC 6960 §4.1.1): a SEQUENCE holding a
+/// TBSRequest SEQUENCE whose optional `[0]` version and `[1]` requestor name are followed by a
+/// non-empty requestList, whose first Request opens with a CertID: an AlgorithmIdentifier
+/// naming its hash by OID, the issuer name and key hashes as OCTET STRINGs, and the serial
+/// number as an INTEGER.
+fn is_ocsp_request(der: &[u8]) -> bool {
+    use super::x509::Der;
+    const SEQUENCE: u8 = 0x30;
+    let mut whole = Der::new(der);
+    let Some((SEQUENCE, request)) = whole.next().filter(|_| whole.is_empty()) else { return false };
+    let Some((SEQUENCE, tbs)) = Der::new(request).next() else { return false };
+    let mut tbs = Der::new(tbs);
+    let mut element = tbs.next();
+    while let Some((0xa0 | 0xa1, _)) = element {
+        element = tbs.next();
+    }
+    let Some((SEQUENCE, list)) = element else { return false };
+    let Some((SEQUENCE, first)) = Der::new(list).next() else { return false };
+    let Some((SEQUENCE, cert_id)) = Der::new(first).next() else { return false };
+    let mut cert_id = Der::new(cert_id);
+    let algorithm = cert_id.next().filter(|&(tag, _)| tag == SEQUENCE);
+    let hash_oid = algorithm.and_then(|(_, a)| Der::new(a).next()).filter(|&(tag, oid)| tag == 0x06 && !oid.is_empty());
+    let tags = [cert_id.next(), cert_id.next(), cert_id.next()].map(|e| e.map(|(tag, _)| tag));
+    hash_oid.is_some() && tags == [Some(0x04), Some(0x04), Some(0x02)]
+}
 
 /// HUGE's hash URNs on RFC 2169's URN-to-resource path (Gnutella downloads by hash).
 const GNUTELLA_N2R: &[&[u8]] = &[b"/uri-res/N2R?urn:sha1:", b"/uri-res/N2R?urn:bitprint:"];
@@ -122,6 +186,9 @@ pub fn of_request(target: &[u8], headers: &[u8]) -> Option<ProtocolId> {
     }
     if is_tracker_announce(target) {
         return Some(protocol::BITTORRENT);
+    }
+    if is_ocsp_get_target(target) {
+        return Some(protocol::OCSP);
     }
     if target.len() > MP4.len() && target.ends_with(MP4) {
         return Some(protocol::MPEG_DASH);
@@ -275,7 +342,74 @@ mod tests {
         assert!(is_carried_over_http(protocol::GNUTELLA));
     }
 
+    /// DER element `tag` holding `value` (short or one-byte long length form).
+    fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        if value.len() >= 0x80 {
+            out.push(0x81);
+        }
+        out.push(value.len() as u8);
+        out.extend_from_slice(value);
+        out
+    }
+
+    /// An OCSPRequest for one certificate, hashed with SHA-256, with an explicit version and a
+    /// nonce extension in the request.
+    fn sha256_request() -> Vec<u8> {
+        let sha256 = [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
+        let algorithm = tlv(0x30, &[tlv(0x06, &sha256), tlv(0x05, &[])].concat());
+        let cert_id = [algorithm, tlv(0x04, &[0xfb; 32]), tlv(0x04, &[0xfe; 32]), tlv(0x02, &[0x0f, 0xff, 0x3e])];
+        let request = tlv(0x30, &tlv(0x30, &cert_id.concat()));
+        let nonce = tlv(
+            0xa2,
+            &tlv(0x30, &tlv(0x30, &[tlv(0x06, &[0x2b, 6, 1, 5, 5, 7, 48, 1, 2]), tlv(0x04, &[7; 18])].concat())),
+        );
+        let version = tlv(0xa0, &tlv(0x02, &[0]));
+        tlv(0x30, &tlv(0x30, &[version, tlv(0x30, &request), nonce].concat()))
+    }
+
+    #[test]
+    fn ocsp_requests_in_a_get_target() {
+        // ocsp.pcapng (nDPI: HTTP.OCSP): Windows' CryptoAPI asking Actalis' responder, the
+        // request URL-encoded (`%2B`, `%3D`) after the responder's own path.
+        let actalis = b"/VA/AUTH-ROOT/MFEwTzBNMEswSTAJBgUrDgMCGgUABBSw4x5v4bTlizjNRmTdkYSy7q0R9gQUUtiIOsifeGbtifN7O\
+            HCUyQICNtACEEWXMtjzGMt1k6L0aA%2BQ6tk%3D";
+        let headers = b"User-Agent: Microsoft-CryptoAPI/10.0\r\nHost: ocsp07.actalis.it\r\n\r\n";
+        assert_eq!(of_request(actalis, headers), Some(protocol::OCSP));
+        // Not URL-encoded, so the base64 holds `/`, with a version, a nonce and SHA-256.
+        let der = sha256_request();
+        let text = crate::facts::encode_base64(&der);
+        assert!(text.starts_with('M') && text.contains('/'), "{text}");
+        assert_eq!(of_request(format!("/{text}").as_bytes(), b"\r\n"), Some(protocol::OCSP));
+        // Unpadded, or behind a query, it is the same request.
+        let unpadded = format!("/ocsp/{}?x=1", text.trim_end_matches('='));
+        assert_eq!(of_request(unpadded.as_bytes(), b"\r\n"), Some(protocol::OCSP));
+        // Near misses: cut short, followed by more path, a byte more, a malformed escape,
+        // base64 of text, of another DER structure, and of a request list with no CertID.
+        assert_eq!(of_request(&actalis[..actalis.len() - 8], b"\r\n"), None);
+        assert_eq!(of_request(format!("/{text}/status").as_bytes(), b"\r\n"), None);
+        let longer = crate::facts::encode_base64(&[der.clone(), vec![0]].concat());
+        assert_eq!(of_request(format!("/{longer}").as_bytes(), b"\r\n"), None);
+        assert_eq!(of_request(b"/VA/MFEwTzBNMEswSTAJBgUrDgMCGgUABBSw4x5v4bTlizjNRmTdkYSy7q0R9gQUUti%2", b"\r\n"), None);
+        assert_eq!(of_request(b"/MTIzNDU2Nzg5MA==", b"\r\n"), None);
+        let algorithm_only =
+            tlv(0x30, &tlv(0x30, &tlv(0x30, &tlv(0x30, &tlv(0x30, &tlv(0x06, &[0x2b, 14, 3, 2, 26]))))));
+        let text = crate::facts::encode_base64(&algorithm_only);
+        assert_eq!(of_request(format!("/{text}").as_bytes(), b"\r\n"), None);
+        assert_eq!(of_request(b"/M", b"\r\n"), None);
+    }
+
     proptest! {
+        #[test]
+        fn ocsp_targets_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..400), cut in 0usize..400) {
+            // Base64 of arbitrary bytes and of a real request cut anywhere, escaped or not.
+            let text = crate::facts::encode_base64(&tail);
+            let _ = of_request(format!("/M{text}").as_bytes(), b"");
+            let der = sha256_request();
+            let real = crate::facts::encode_base64(&der[..cut.min(der.len())]).replace('+', "%2B");
+            let _ = of_request(format!("/a/{real}").as_bytes(), b"");
+        }
+
         #[test]
         fn never_panics(target in proptest::collection::vec(any::<u8>(), 0..40), headers in proptest::collection::vec(any::<u8>(), 0..120)) {
             let _ = of_request(&target, &headers);

@@ -151,19 +151,25 @@ pub fn is_self_issued(der: &[u8]) -> bool {
     .unwrap_or(false)
 }
 
-/// DER TLVs one after another in a byte slice.
-struct Der<'a> {
+/// DER TLVs one after another in a byte slice (also read by `http_payload` for the OCSP
+/// request of a GET).
+pub(super) struct Der<'a> {
     buf: &'a [u8],
 }
 
 impl<'a> Der<'a> {
-    fn new(buf: &'a [u8]) -> Self {
+    pub(super) fn new(buf: &'a [u8]) -> Self {
         Der { buf }
+    }
+
+    /// Whether every element has been read (or the walk ended at a malformed one).
+    pub(super) fn is_empty(&self) -> bool {
+        self.buf.is_empty()
     }
 
     /// The next element's tag and contents; `None` at the end or on a malformed element (which
     /// also ends the walk of this level).
-    fn next(&mut self) -> Option<(u8, &'a [u8])> {
+    pub(super) fn next(&mut self) -> Option<(u8, &'a [u8])> {
         let (&tag, rest) = self.buf.split_first()?;
         let parsed = (|| {
             if tag & 0x1f == 0x1f {

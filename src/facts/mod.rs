@@ -68,6 +68,57 @@ pub fn fact_string(bytes: &[u8], max: usize) -> Box<str> {
     }
 }
 
+/// Decode base64 text (standard or URL-safe alphabet, `=` padding optional) into `out`, and
+/// return how many bytes it holds. `None` when a character is not base64, the text ends
+/// inside a byte, or `out` is too short. Shared by the application list's `nsd:` lines and the
+/// OCSP request in an HTTP target, so it takes text as bytes and never allocates.
+pub fn decode_base64_into(text: impl IntoIterator<Item = u8>, out: &mut [u8]) -> Option<usize> {
+    let mut len = 0;
+    let (mut acc, mut bits, mut padding) = (0u32, 0u32, false);
+    for c in text {
+        let value = match c {
+            b'=' => {
+                padding = true;
+                continue;
+            }
+            _ if padding => return None, // text after the padding
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            *out.get_mut(len)? = (acc >> bits) as u8;
+            len += 1;
+            acc &= (1 << bits) - 1;
+        }
+    }
+    // Left-over bits must be padding zeros, and one lone character is not a byte.
+    (bits < 6 && acc == 0).then_some(len)
+}
+
+/// Standard base64 with padding (for writing `nsd:` lines in tests and tools).
+pub fn encode_base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// A type with a shared empty value: what an absent [`Cold`] reads as.
 pub trait Empty: 'static {
     fn empty() -> &'static Self;
