@@ -635,7 +635,7 @@ fn main() -> anyhow::Result<()> {
                         let shown = tag.map_or_else(|| format!("(no application; {proto})"), str::to_string);
                         *app_misses.entry((app.to_string(), shown)).or_default() += 1;
                     }
-                    None if NDPI_APPS.iter().any(|(n, _)| *n == app) => {
+                    None if has_mapping(app) => {
                         app_mapped += 1;
                         *app_misses.entry((app.to_string(), "(no flowsieve flow)".into())).or_default() += 1;
                     }
@@ -799,7 +799,7 @@ fn main() -> anyhow::Result<()> {
     let pct = |a: u64, b: u64| if b == 0 { 0.0 } else { 100.0 * a as f64 / b as f64 };
     println!();
     println!(
-        "application: {app_agree} of {app_flows} flows where nDPI names an application get the same application ({:.1}%); {app_mapped} of them have a mapping (NDPI_APPS), {:.1}% of those agree",
+        "application: {app_agree} of {app_flows} flows where nDPI names an application get the same application ({:.1}%); {app_mapped} of them have a mapping (NDPI_APPS or the same name), {:.1}% of those agree",
         pct(app_agree, app_flows),
         pct(app_agree, app_mapped)
     );

@@ -56,8 +56,10 @@ pub(crate) const TARGETED: &[&str] = &[
 /// (`netify.…`, from Netify's list or flowsieve's catalogue) or, prefixed `proto:`, a protocol
 /// name of flowsieve's (Netify's taxonomy names some of nDPI's applications as protocols, e.g.
 /// `WhatsApp/Call`, `DoT`). A flow agrees when its application tag or its protocol is one of
-/// the entry's. nDPI names without a counterpart in flowsieve's taxonomy have no entry and
-/// count as not agreeing (listed as "unmapped" in the report).
+/// the entry's. An nDPI name without an entry maps to flowsieve's application or protocol of the
+/// same name (letters and digits compared without case: `Dazn` is `netify.dazn`, `Psiphon`
+/// `netify.psiphon`, `TeamViewer` the protocol `TeamViewer`); one with neither counts as not
+/// agreeing (listed as "unmapped" in the report).
 ///
 /// nDPI names one application where Netify has several finer ones (nDPI `Google` covers
 /// Netify's `google`, `google-hosted`, `google-cloud` …): every one of them is accepted.
@@ -258,7 +260,52 @@ pub(crate) const NDPI_APPS: &[(&str, &[&str])] = &[
     ("IFLIX", &["netify.iflix"]),
     ("Fuze", &["netify.fuze"]),
     ("Cybersec", &["netify.cybersec"]),
+    // Names that differ only beyond spelling (same names are matched by `same_name`).
+    ("AliCloud", &["netify.alibaba-cloud"]),
+    ("Ookla", &["netify.ookla-speedtest", "proto:OOKLA"]),
+    ("ViberVoip", &["netify.viber", "proto:Viber"]),
+    ("SiriusXMRadio", &["netify.siriusxm"]),
+    ("TeslaServices", &["netify.tesla"]),
+    ("AppleTVPlus", &["netify.apple-tv"]),
+    ("Showtime", &["netify.showtimeanytime"]),
 ];
+
+/// A name's letters and digits in lower case, without a `netify.` prefix: how an nDPI name is
+/// compared with flowsieve's when [`NDPI_APPS`] has no entry for it.
+fn name_key(name: &str) -> String {
+    let name = name.strip_prefix("netify.").unwrap_or(name);
+    name.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase()
+}
+
+/// The keys of every name flowsieve has: the built-in list's application tags and the
+/// protocol table's names.
+fn our_name_keys() -> &'static std::collections::HashSet<String> {
+    static KEYS: std::sync::OnceLock<std::collections::HashSet<String>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let tags = flowsieve::classify::DEFAULT_APPS
+            .lines()
+            .filter_map(|l| l.strip_prefix("app:")?.split_once(':').map(|(_, tag)| name_key(tag)));
+        tags.chain(protocol::PROTOCOLS.iter().map(|p| name_key(p.name))).collect()
+    })
+}
+
+/// Whether nDPI's application `app` has a counterpart in flowsieve's names: an entry in
+/// [`NDPI_APPS`] or a name of flowsieve's spelled the same.
+pub(crate) fn has_mapping(app: &str) -> bool {
+    NDPI_APPS.iter().any(|(n, _)| *n == app) || our_name_keys().contains(&name_key(app))
+}
+
+/// Whether flowsieve's flow bears nDPI's name `app` itself (`Dazn` and `netify.dazn`, `Psiphon`
+/// and `netify.psiphon`, `TeamViewer` and the protocol `TeamViewer`); `None` when no name of
+/// flowsieve's is spelled as `app`.
+fn same_name(app: &str, r: &Value) -> Option<bool> {
+    let key = name_key(app);
+    if key.is_empty() || !our_name_keys().contains(&key) {
+        return None;
+    }
+    let (tag, proto) = our_names(r);
+    Some(tag.is_some_and(|t| name_key(t) == key) || name_key(proto) == key)
+}
 
 /// Application disagreements that are a matter of granularity, where the flow's own host name
 /// proves flowsieve's name right: `(nDPI's application, flowsieve's tag, host names (each
@@ -351,10 +398,10 @@ pub(crate) fn our_names(r: &Value) -> (Option<&str>, &'static str) {
     (tag, protocol::name_of(id))
 }
 
-/// Whether flowsieve's flow names what nDPI's application `app` is; `None` when `app` has no
-/// entry in [`NDPI_APPS`].
+/// Whether flowsieve's flow names what nDPI's application `app` is: by its entry in
+/// [`NDPI_APPS`], else by the same name (`same_name`); `None` when neither maps `app`.
 pub(crate) fn same_application(app: &str, r: &Value) -> Option<bool> {
-    let (_, accepted) = NDPI_APPS.iter().find(|(name, _)| *name == app)?;
+    let Some((_, accepted)) = NDPI_APPS.iter().find(|(name, _)| *name == app) else { return same_name(app, r) };
     let (tag, proto) = our_names(r);
     Some(accepted.iter().any(|a| match a.strip_prefix("proto:") {
         Some(p) => p == proto,
