@@ -14,7 +14,8 @@
 //!
 //! Protocols are compared by ID. Netify's protocol IDs (flowsieve's, see
 //! `flowsieve::facts::protocol`) mostly follow nDPI's, so nDPI's `master_id` maps to itself,
-//! except:
+//! except for the names listed below and any nDPI name Netify's table spells the same
+//! (letters and digits without case: `collectd` is `Collectd`, 171, where nDPI's number is 298):
 //! - nDPI `DoH_DoT` (196) is TLS on the wire; Netify's 196 is `HTTP/S`, so it maps to TLS (91).
 //! - where nDPI says `TLS` (91), the names netifyd gives TLS by port or by the server's ALPN
 //!   (`HTTP/S` on 443, `IMAP/S` on 993, `MQTT/S` on 8883 …, see `dissect::tls` and
