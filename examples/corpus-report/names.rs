@@ -261,7 +261,7 @@ pub(crate) const NDPI_APPS: &[(&str, &[&str])] = &[
     ("Fuze", &["netify.fuze"]),
     ("Cybersec", &["netify.cybersec"]),
     // Names that differ only beyond spelling (same names are matched by `same_name`).
-    ("AliCloud", &["netify.alibaba-cloud"]),
+    ("AliCloud", &["netify.alibaba-cloud", "proto:Alibaba/Cloud"]),
     ("Ookla", &["netify.ookla-speedtest", "proto:OOKLA"]),
     ("ViberVoip", &["netify.viber", "proto:Viber"]),
     ("SiriusXMRadio", &["netify.siriusxm"]),
@@ -625,6 +625,7 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "Ether-S-Bus" => protocol::ETHER_S_BUS,
         "CNP-IP" => protocol::CNP_IP,
         "Nano" => protocol::NANO,
+        "AliCloud" => protocol::ALIBABA_CLOUD,
         // Netify's protocol of the same name (`collectd` is `Collectd` (171), `SRTP` is `SRTP`
         // (321)), else Netify's of nDPI's number: the two tables share their first IDs only.
         _ => protocol::PROTOCOLS

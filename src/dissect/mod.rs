@@ -9,6 +9,7 @@
 pub mod activision;
 pub mod afp;
 pub mod ajp;
+pub mod alicloud;
 pub mod answered;
 pub mod atg;
 pub mod avast;

@@ -308,6 +308,7 @@ registry! {
     EtherSbus(ethersbus::EtherSbusDissector),
     CnpIp(cnp_ip::CnpIpDissector),
     Nano(nano::NanoDissector),
+    AliCloud(alicloud::AliCloudDissector),
     // Last: its rule is the loosest, any protocol a probe recognises comes first.
     Protobuf(protobuf::ProtobufDissector),
 }

@@ -95,6 +95,8 @@ pub const SIPS: ProtocolId = ProtocolId(257);
 pub const SYSLOGS: ProtocolId = ProtocolId(302);
 pub const IRCS: ProtocolId = ProtocolId(279);
 pub const XMPPS: ProtocolId = ProtocolId(322);
+/// Alibaba Cloud's framed TCP protocol (nDPI's `AliCloud`).
+pub const ALIBABA_CLOUD: ProtocolId = ProtocolId(301);
 /// Agora's real-time network.
 pub const SD_RTN: ProtocolId = ProtocolId(294);
 pub const KERBEROS: ProtocolId = ProtocolId(111);
