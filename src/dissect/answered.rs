@@ -1,7 +1,7 @@
 //! The state of a dissector whose probe shortlists a flow on an opening message too plain to
 //! name it alone (a short magic) and whose parse names the flow once the other side answers in
 //! kind: the Unreal Engine handshake (`epicgames`), Activision's hellos, NetEase's magics,
-//! Half-Life 2's handshake, miHoYo's TCP framing (`genshin`).
+//! Half-Life 2's handshake, miHoYo's TCP framing (`genshin`), Ookla's Speedtest greeting.
 
 use super::protocol::ProtocolId;
 use super::{Direction, Parsed, Segment, Skip};

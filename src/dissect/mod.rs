@@ -108,6 +108,7 @@ pub mod nntp;
 pub mod nomachine;
 pub mod ntp;
 pub mod oicq;
+pub mod ookla;
 pub mod opcua;
 pub mod openflow;
 pub mod openvpn;

@@ -309,6 +309,7 @@ registry! {
     CnpIp(cnp_ip::CnpIpDissector),
     Nano(nano::NanoDissector),
     AliCloud(alicloud::AliCloudDissector),
+    Ookla(ookla::OoklaDissector),
     // Last: its rule is the loosest, any protocol a probe recognises comes first.
     Protobuf(protobuf::ProtobufDissector),
 }

@@ -95,6 +95,8 @@ pub const SIPS: ProtocolId = ProtocolId(257);
 pub const SYSLOGS: ProtocolId = ProtocolId(302);
 pub const IRCS: ProtocolId = ProtocolId(279);
 pub const XMPPS: ProtocolId = ProtocolId(322);
+/// Ookla Speedtest's test protocol.
+pub const OOKLA: ProtocolId = ProtocolId(191);
 /// Alibaba Cloud's framed TCP protocol (nDPI's `AliCloud`).
 pub const ALIBABA_CLOUD: ProtocolId = ProtocolId(301);
 /// Agora's real-time network.
