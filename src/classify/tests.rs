@@ -802,6 +802,13 @@ fn a_known_certificate_subject_names_the_server_whatever_its_address() {
     c.classify(&mut f);
     assert_eq!(f.application.tag.as_deref(), Some("netify.private-internet-access"));
     assert_eq!(crate::facts::known_subject_index(pia, b"Support", b"newjersey402"), None);
+    // An AnyDesk peer's self-signed certificate (its direct-connection service on TCP 7070);
+    // another common name is not AnyDesk's.
+    let mut f = facts(None, "192.168.1.20", protocol::TLS);
+    f.tls.set_known_subject(crate::facts::known_subject_index(b"", b"", b"AnyDesk Client"));
+    c.classify(&mut f);
+    assert_eq!(f.application.tag.as_deref(), Some("netify.anydesk"));
+    assert_eq!(crate::facts::known_subject_index(b"", b"", b"AnyDesk"), None);
 }
 
 #[test]

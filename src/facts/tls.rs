@@ -384,7 +384,9 @@ pub struct KnownSubject {
 ///   issued by Sonos' device root CA;
 /// - NVIDIA GameStream hosts (GeForce NOW's streaming servers): self-signed, CN=NVIDIA GameStream;
 /// - ntopng's web interface with the self-signed certificate ntop ships: O=ntop.org (C=IT; nDPI
-///   names a certificate with that organization ntop too).
+///   names a certificate with that organization ntop too);
+/// - AnyDesk's peers (the TLS service a client listens on for direct connections, TCP 7070):
+///   self-signed, CN=AnyDesk Client.
 pub const KNOWN_SUBJECTS: &[KnownSubject] = &[
     KnownSubject {
         organization: Some("Fortinet"),
@@ -412,6 +414,7 @@ pub const KNOWN_SUBJECTS: &[KnownSubject] = &[
         application: "netify.geforce-now",
     },
     KnownSubject { organization: Some("ntop.org"), unit: None, common_name: None, application: "netify.ntop" },
+    KnownSubject { organization: None, unit: None, common_name: Some("AnyDesk Client"), application: "netify.anydesk" },
 ];
 
 /// The index in [`KNOWN_SUBJECTS`] of the first entry a subject's first organization, unit and
