@@ -345,6 +345,16 @@ pub const ETHER_S_BUS: ProtocolId = ProtocolId(1440);
 pub const CNP_IP: ProtocolId = ProtocolId(1441);
 /// The Nano cryptocurrency's node protocol (flowsieve-only).
 pub const NANO: ProtocolId = ProtocolId(1442);
+/// Protocols of issue 14's twelfth-session batch (dissB): Netify's IDs where Netify lists
+/// them, else flowsieve-only IDs (1470–1479) with nDPI's names.
+/// collectd's binary network protocol.
+pub const COLLECTD: ProtocolId = ProtocolId(171);
+/// ZeroMQ's message transport protocol, ZMTP (nDPI's `ZeroMQ`).
+pub const ZMQ: ProtocolId = ProtocolId(177);
+/// Apache Thrift's binary and compact protocols (flowsieve-only).
+pub const THRIFT: ProtocolId = ProtocolId(1470);
+/// JSON-RPC 2.0 over TCP (flowsieve-only).
+pub const JSON_RPC: ProtocolId = ProtocolId(1471);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -695,6 +705,8 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: STEAM_DATAGRAM_RELAY, name: "SteamDatagramRelay" },
     Protocol { id: PATH_OF_EXILE, name: "PathofExile" },
     Protocol { id: SONOS, name: "Sonos" },
+    Protocol { id: THRIFT, name: "Thrift" },
+    Protocol { id: JSON_RPC, name: "JSON-RPC" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
