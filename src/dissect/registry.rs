@@ -311,6 +311,8 @@ registry! {
     Zmq(zmq::ZmqDissector),
     Thrift(thrift::ThriftDissector),
     JsonRpc(json_rpc::JsonRpcDissector),
+    Icecast(icecast::IcecastDissector),
+    Rx(rx::RxDissector),
     Nano(nano::NanoDissector),
     AliCloud(alicloud::AliCloudDissector),
     Ookla(ookla::OoklaDissector),

@@ -351,6 +351,10 @@ pub const NANO: ProtocolId = ProtocolId(1442);
 pub const COLLECTD: ProtocolId = ProtocolId(171);
 /// ZeroMQ's message transport protocol, ZMTP (nDPI's `ZeroMQ`).
 pub const ZMQ: ProtocolId = ProtocolId(177);
+/// Icecast's source protocol.
+pub const ICECAST: ProtocolId = ProtocolId(52);
+/// AFS's Rx RPC protocol.
+pub const RX: ProtocolId = ProtocolId(223);
 /// Apache Thrift's binary and compact protocols (flowsieve-only).
 pub const THRIFT: ProtocolId = ProtocolId(1470);
 /// JSON-RPC 2.0 over TCP (flowsieve-only).
