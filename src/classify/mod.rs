@@ -77,6 +77,7 @@ pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (protocol::SONOS.0, "netify.sonos"),
     (protocol::OOKLA.0, "netify.ookla-speedtest"),
     (protocol::ALIBABA_CLOUD.0, "netify.alibaba-cloud"),
+    (protocol::VIBER.0, "netify.viber"),
 ];
 
 /// Applications whose published server networks name the protocol of a TCP flow nothing in

@@ -313,6 +313,7 @@ registry! {
     JsonRpc(json_rpc::JsonRpcDissector),
     Icecast(icecast::IcecastDissector),
     Rx(rx::RxDissector),
+    Viber(viber::ViberDissector),
     Nano(nano::NanoDissector),
     AliCloud(alicloud::AliCloudDissector),
     Ookla(ookla::OoklaDissector),

@@ -355,6 +355,8 @@ pub const ZMQ: ProtocolId = ProtocolId(177);
 pub const ICECAST: ProtocolId = ProtocolId(52);
 /// AFS's Rx RPC protocol.
 pub const RX: ProtocolId = ProtocolId(223);
+/// Viber's messaging and calls.
+pub const VIBER: ProtocolId = ProtocolId(144);
 /// Apache Thrift's binary and compact protocols (flowsieve-only).
 pub const THRIFT: ProtocolId = ProtocolId(1470);
 /// JSON-RPC 2.0 over TCP (flowsieve-only).
