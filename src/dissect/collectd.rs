@@ -210,7 +210,7 @@ mod tests {
             let p: Vec<u8> = kinds.iter().flat_map(|&(k, l)| {
                 let mut v = k.to_be_bytes().to_vec();
                 v.extend_from_slice(&l.to_be_bytes());
-                v.extend(std::iter::repeat(0).take(usize::from(l.saturating_sub(4))));
+                v.extend(std::iter::repeat_n(0, usize::from(l.saturating_sub(4))));
                 v
             }).collect();
             no_panic::<CollectdDissector>(&udp([1, 25826]), &[p]);

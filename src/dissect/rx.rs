@@ -16,8 +16,9 @@
 //! 7009: so few fixed bits would otherwise shortlist, and so take from the other dissectors,
 //! datagrams of any protocol with a small number at byte 20 and zeros around it.
 
+use super::answered::Answered;
 use super::reader::be_u32_at;
-use super::{protocol, Direction, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Skip, Transports};
+use super::{protocol, Dissector, FlowInfo, Parsed, Ports, Probe, Segment, Transports};
 use crate::facts::FlowFacts;
 
 const HEADER_LEN: usize = 28;
@@ -30,12 +31,9 @@ const MAX_SECURITY: u8 = 3;
 /// The answer comes within the flow's first four datagrams.
 const WITHIN: u8 = 4;
 
-/// The first header's epoch and connection ID and its direction, once read; datagrams seen.
+/// The first header's epoch and connection ID, once read.
 #[derive(Debug, Default)]
-pub struct RxDissector {
-    opening: Option<(u64, Direction)>,
-    seen: u8,
-}
+pub struct RxDissector(Answered<u64>);
 
 /// The connection (epoch and ID) of an Rx header at the start of `p`.
 fn header(p: &[u8]) -> Option<u64> {
@@ -59,27 +57,7 @@ impl Dissector for RxDissector {
     }
 
     fn parse(&mut self, segment: &Segment<'_>, facts: &mut FlowFacts) -> Parsed {
-        self.seen = self.seen.saturating_add(1);
-        let Some((connection, direction)) = self.opening else {
-            return match header(segment.payload) {
-                Some(connection) => {
-                    self.opening = Some((connection, segment.direction));
-                    Parsed::Continue
-                }
-                None => Parsed::Skipped(Skip::Unconfirmed),
-            };
-        };
-        if segment.direction != direction {
-            if header(segment.payload) == Some(connection) {
-                facts.protocol = protocol::RX;
-                return Parsed::Done;
-            }
-            return Parsed::Skipped(Skip::Unconfirmed);
-        }
-        if self.seen >= WITHIN {
-            return Parsed::Skipped(Skip::Unconfirmed);
-        }
-        Parsed::Continue
+        self.0.parse(segment, facts, (protocol::RX, WITHIN), header, |connection, p| header(p) == Some(connection))
     }
 }
 
@@ -87,6 +65,7 @@ impl Dissector for RxDissector {
 mod tests {
     use super::*;
     use crate::dissect::testing::*;
+    use crate::dissect::{Direction, Skip};
     use proptest::prelude::*;
 
     /// An Rx header: epoch, connection ID, call, sequence, serial, type, flags, user status,

@@ -186,7 +186,7 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..40)) {
-            no_panic::<ThriftDissector>(&tcp([1, 2]), &[p.clone()]);
+            no_panic::<ThriftDissector>(&tcp([1, 2]), std::slice::from_ref(&p));
             no_panic::<ThriftDissector>(&udp([1, 2]), &[p]);
         }
     }

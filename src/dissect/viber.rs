@@ -122,7 +122,7 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..40)) {
-            no_panic::<ViberDissector>(&tcp([1, 5242]), &[p.clone()]);
+            no_panic::<ViberDissector>(&tcp([1, 5242]), std::slice::from_ref(&p));
             no_panic::<ViberDissector>(&udp([1, 7985]), &[p]);
         }
     }
