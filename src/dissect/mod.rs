@@ -188,6 +188,7 @@ pub mod trdp;
 pub mod tuya;
 pub mod ubntac2;
 pub mod uftp;
+pub mod vhua;
 pub mod viber;
 pub mod vnc;
 pub mod websocket;

@@ -314,6 +314,7 @@ registry! {
     Icecast(icecast::IcecastDissector),
     Rx(rx::RxDissector),
     Viber(viber::ViberDissector),
+    Vhua(vhua::VhuaDissector),
     Nano(nano::NanoDissector),
     AliCloud(alicloud::AliCloudDissector),
     Ookla(ookla::OoklaDissector),

@@ -357,6 +357,8 @@ pub const ICECAST: ProtocolId = ProtocolId(52);
 pub const RX: ProtocolId = ProtocolId(223);
 /// Viber's messaging and calls.
 pub const VIBER: ProtocolId = ProtocolId(144);
+/// VHUA's internet telephony.
+pub const VHUA: ProtocolId = ProtocolId(184);
 /// Apache Thrift's binary and compact protocols (flowsieve-only).
 pub const THRIFT: ProtocolId = ProtocolId(1470);
 /// JSON-RPC 2.0 over TCP (flowsieve-only).
