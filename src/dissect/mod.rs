@@ -78,7 +78,6 @@ pub mod hsrp;
 pub mod http;
 pub mod http2;
 pub mod http_payload;
-pub mod i3d;
 pub mod iax;
 pub mod ike;
 pub mod irc;

@@ -309,7 +309,6 @@ registry! {
     Xbox(xbox::XboxDissector),
     Warcraft3(warcraft3::Warcraft3Dissector),
     UltraSurf(ultrasurf::UltraSurfDissector),
-    I3d(i3d::I3dDissector),
     LineCall(line_call::LineCallDissector),
     Eaq(eaq::EaqDissector),
     NestLog(nest_log::NestLogDissector),

@@ -349,8 +349,6 @@ pub const XBOX: ProtocolId = ProtocolId(47);
 pub const WARCRAFT3: ProtocolId = ProtocolId(116);
 /// UltraSurf's own protocol over TCP.
 pub const ULTRASURF: ProtocolId = ProtocolId(296);
-/// The game-server traffic of i3D.net's hosting.
-pub const I3D: ProtocolId = ProtocolId(289);
 /// LINE's voice and video calls.
 pub const LINE_CALL: ProtocolId = ProtocolId(310);
 /// Avast's SecureDNS resolver (a DNS flow whose first name starts `2.securedns`).
