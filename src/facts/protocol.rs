@@ -343,6 +343,32 @@ pub const ETHERSIO: ProtocolId = ProtocolId(1439);
 pub const ETHER_S_BUS: ProtocolId = ProtocolId(1440);
 /// LonWorks' CNP/IP, EN 14908-4 (flowsieve-only).
 pub const CNP_IP: ProtocolId = ProtocolId(1441);
+/// Xbox consoles' UDP traffic (Netify's `Xbox`).
+pub const XBOX: ProtocolId = ProtocolId(47);
+/// Warcraft III's game protocol and Battle.net's messages around it.
+pub const WARCRAFT3: ProtocolId = ProtocolId(116);
+/// UltraSurf's own protocol over TCP.
+pub const ULTRASURF: ProtocolId = ProtocolId(296);
+/// LINE's voice and video calls.
+pub const LINE_CALL: ProtocolId = ProtocolId(310);
+/// Avast's SecureDNS resolver (a DNS flow whose first name starts `2.securedns`).
+pub const AVAST_SECURE_DNS: ProtocolId = ProtocolId(264);
+/// netcode.io, Yojimbo's connection protocol (flowsieve-only, nDPI's name).
+pub const YOJIMBO: ProtocolId = ProtocolId(1480);
+/// League of Legends: Wild Rift (flowsieve-only, nDPI's name).
+pub const LOL_WILD_RIFT: ProtocolId = ProtocolId(1481);
+/// Brazil's EAQ broadband measurement.
+pub const EAQ: ProtocolId = ProtocolId(190);
+/// Google Nest devices' log sink (nDPI's `NestLogSink`).
+pub const NEST_LOG: ProtocolId = ProtocolId(43);
+/// Games named from nDPI's wire facts.
+pub const ARMAGETRON: ProtocolId = ProtocolId(104);
+pub const CROSSFIRE: ProtocolId = ProtocolId(105);
+pub const DOFUS: ProtocolId = ProtocolId(106);
+pub const GUILDWARS: ProtocolId = ProtocolId(109);
+pub const MAPLESTORY: ProtocolId = ProtocolId(113);
+/// World of Kung Fu (nDPI's `WorldOfKungFu`).
+pub const WOKUNGFU: ProtocolId = ProtocolId(117);
 /// The Nano cryptocurrency's node protocol (flowsieve-only).
 pub const NANO: ProtocolId = ProtocolId(1442);
 
@@ -695,6 +721,8 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: STEAM_DATAGRAM_RELAY, name: "SteamDatagramRelay" },
     Protocol { id: PATH_OF_EXILE, name: "PathofExile" },
     Protocol { id: SONOS, name: "Sonos" },
+    Protocol { id: YOJIMBO, name: "Yojimbo" },
+    Protocol { id: LOL_WILD_RIFT, name: "LoLWildRift" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
