@@ -626,6 +626,8 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "CNP-IP" => protocol::CNP_IP,
         "Nano" => protocol::NANO,
         "AliCloud" => protocol::ALIBABA_CLOUD,
+        "NestLogSink" => protocol::NEST_LOG,
+        "WorldOfKungFu" => protocol::WOKUNGFU,
         // Netify's protocol of the same name (`collectd` is `Collectd` (171), `SRTP` is `SRTP`
         // (321)), else Netify's of nDPI's number: the two tables share their first IDs only.
         _ => protocol::PROTOCOLS
