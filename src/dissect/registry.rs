@@ -310,6 +310,10 @@ registry! {
     Nano(nano::NanoDissector),
     AliCloud(alicloud::AliCloudDissector),
     Ookla(ookla::OoklaDissector),
+    Tftp(tftp::TftpDissector),
+    Diameter(diameter::DiameterDissector),
+    Mgcp(mgcp::MgcpDissector),
+    Xdmcp(xdmcp::XdmcpDissector),
     // Last: its rule is the loosest, any protocol a probe recognises comes first.
     Protobuf(protobuf::ProtobufDissector),
 }

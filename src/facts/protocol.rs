@@ -97,6 +97,10 @@ pub const IRCS: ProtocolId = ProtocolId(279);
 pub const XMPPS: ProtocolId = ProtocolId(322);
 /// Ookla Speedtest's test protocol.
 pub const OOKLA: ProtocolId = ProtocolId(191);
+pub const TFTP: ProtocolId = ProtocolId(96);
+pub const DIAMETER: ProtocolId = ProtocolId(237);
+pub const MGCP: ProtocolId = ProtocolId(94);
+pub const XDMCP: ProtocolId = ProtocolId(15);
 /// Alibaba Cloud's framed TCP protocol (nDPI's `AliCloud`).
 pub const ALIBABA_CLOUD: ProtocolId = ProtocolId(301);
 /// Agora's real-time network.
