@@ -112,7 +112,7 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..60)) {
-            no_panic::<Iec104Dissector>(&tcp([1, 2404]), &[p.clone()]);
+            no_panic::<Iec104Dissector>(&tcp([1, 2404]), std::slice::from_ref(&p));
             no_panic::<Iec104Dissector>(&tcp([1, 2404]), &[[&[0x68, 4][..], &p].concat()]);
         }
     }

@@ -174,7 +174,7 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..60)) {
-            no_panic::<LispDissector>(&udp([4341, 4342]), &[p.clone()]);
+            no_panic::<LispDissector>(&udp([4341, 4342]), std::slice::from_ref(&p));
             no_panic::<LispDissector>(&tcp([1, 4342]), &[p]);
         }
     }

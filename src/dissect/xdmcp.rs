@@ -145,7 +145,7 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics(p in proptest::collection::vec(any::<u8>(), 0..60)) {
-            no_panic::<XdmcpDissector>(&udp([1, 177]), &[p.clone()]);
+            no_panic::<XdmcpDissector>(&udp([1, 177]), std::slice::from_ref(&p));
             no_panic::<XdmcpDissector>(&tcp([1, 6000]), &[p]);
         }
     }
