@@ -53,6 +53,7 @@ pub mod ethernet_ip;
 pub mod ethersbus;
 pub mod ethersio;
 pub mod fastcgi;
+pub mod fins;
 pub mod fix;
 pub mod flute;
 pub mod ftp;

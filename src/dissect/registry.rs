@@ -318,6 +318,7 @@ registry! {
     Iec104(iec104::Iec104Dissector),
     C37118(c37118::C37118Dissector),
     Dlep(dlep::DlepDissector),
+    Fins(fins::FinsDissector),
     // Last: its rule is the loosest, any protocol a probe recognises comes first.
     Protobuf(protobuf::ProtobufDissector),
 }

@@ -108,6 +108,8 @@ pub const IEC60870_5_104: ProtocolId = ProtocolId(277);
 pub const IEEE_C37118: ProtocolId = ProtocolId(1460);
 /// The Dynamic Link Exchange Protocol, RFC 8175 (flowsieve-only).
 pub const DLEP: ProtocolId = ProtocolId(1461);
+/// Omron's FINS (flowsieve-only).
+pub const FINS: ProtocolId = ProtocolId(1462);
 /// Alibaba Cloud's framed TCP protocol (nDPI's `AliCloud`).
 pub const ALIBABA_CLOUD: ProtocolId = ProtocolId(301);
 /// Agora's real-time network.
@@ -708,6 +710,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: SONOS, name: "Sonos" },
     Protocol { id: IEEE_C37118, name: "IEEE-C37118" },
     Protocol { id: DLEP, name: "DLEP" },
+    Protocol { id: FINS, name: "FINS" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -1013,6 +1016,7 @@ mod tests {
             IEC60870_5_104,
             IEEE_C37118,
             DLEP,
+            FINS,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
