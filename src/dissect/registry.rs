@@ -324,6 +324,15 @@ registry! {
     Nano(nano::NanoDissector),
     AliCloud(alicloud::AliCloudDissector),
     Ookla(ookla::OoklaDissector),
+    Tftp(tftp::TftpDissector),
+    Diameter(diameter::DiameterDissector),
+    Mgcp(mgcp::MgcpDissector),
+    Xdmcp(xdmcp::XdmcpDissector),
+    Lisp(lisp::LispDissector),
+    Iec104(iec104::Iec104Dissector),
+    C37118(c37118::C37118Dissector),
+    Dlep(dlep::DlepDissector),
+    Fins(fins::FinsDissector),
     // Last: its rule is the loosest, any protocol a probe recognises comes first.
     Protobuf(protobuf::ProtobufDissector),
 }

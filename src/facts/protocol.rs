@@ -97,6 +97,19 @@ pub const IRCS: ProtocolId = ProtocolId(279);
 pub const XMPPS: ProtocolId = ProtocolId(322);
 /// Ookla Speedtest's test protocol.
 pub const OOKLA: ProtocolId = ProtocolId(191);
+pub const TFTP: ProtocolId = ProtocolId(96);
+pub const DIAMETER: ProtocolId = ProtocolId(237);
+pub const MGCP: ProtocolId = ProtocolId(94);
+pub const XDMCP: ProtocolId = ProtocolId(15);
+pub const LISP: ProtocolId = ProtocolId(236);
+/// IEC 60870-5-104 (nDPI's `IEC60870`).
+pub const IEC60870_5_104: ProtocolId = ProtocolId(277);
+/// IEEE C37.118 synchrophasors (flowsieve-only).
+pub const IEEE_C37118: ProtocolId = ProtocolId(1460);
+/// The Dynamic Link Exchange Protocol, RFC 8175 (flowsieve-only).
+pub const DLEP: ProtocolId = ProtocolId(1461);
+/// Omron's FINS (flowsieve-only).
+pub const FINS: ProtocolId = ProtocolId(1462);
 /// Alibaba Cloud's framed TCP protocol (nDPI's `AliCloud`).
 pub const ALIBABA_CLOUD: ProtocolId = ProtocolId(301);
 /// Agora's real-time network.
@@ -721,6 +734,9 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: STEAM_DATAGRAM_RELAY, name: "SteamDatagramRelay" },
     Protocol { id: PATH_OF_EXILE, name: "PathofExile" },
     Protocol { id: SONOS, name: "Sonos" },
+    Protocol { id: IEEE_C37118, name: "IEEE-C37118" },
+    Protocol { id: DLEP, name: "DLEP" },
+    Protocol { id: FINS, name: "FINS" },
     Protocol { id: YOJIMBO, name: "Yojimbo" },
     Protocol { id: LOL_WILD_RIFT, name: "LoLWildRift" },
 ];
@@ -1020,6 +1036,15 @@ mod tests {
             ETHER_S_BUS,
             CNP_IP,
             NANO,
+            TFTP,
+            DIAMETER,
+            MGCP,
+            XDMCP,
+            LISP,
+            IEC60870_5_104,
+            IEEE_C37118,
+            DLEP,
+            FINS,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
