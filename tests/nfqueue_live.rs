@@ -41,7 +41,8 @@ struct Servers {
 }
 
 impl Servers {
-    fn start(lab: &Lab) -> Servers {
+    /// The two servers, each holding its answers back `answer_delay` after the request.
+    fn start(lab: &Lab, answer_delay: Duration) -> Servers {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls_server.py");
         let log = lab.path("tls-server.log");
         let mut children = Vec::new();
@@ -51,6 +52,7 @@ impl Servers {
                 .arg(lab.path("cert.pem"))
                 .arg(lab.path("key.pem"))
                 .arg(lab.path(&format!("tls-server-{port}.log")))
+                .arg(answer_delay.as_millis().to_string())
                 .stdin(Stdio::null())
                 .spawn()
                 .expect("starting tests/fixtures/tls_server.py");
@@ -193,7 +195,12 @@ fn nethsecurity_style_rules_block_in_tap_mode() {
     );
     must(&lab.router, "nft", &["add rule inet fw4 dpi_actions ct label 1 counter reject"]);
     must(&lab.router, "iptables", &["-I", "FORWARD", "-j", "NFQUEUE", "--queue-balance", "50:51", "--queue-bypass"]);
-    let _servers = Servers::start(&lab);
+    // Tap mode accepts every packet at once and stops a connection from the moment the label
+    // is on its conntrack entry: what it stops is what comes after the agent's decision. The
+    // servers answer a request half a second after it, as a distant server's round trip would,
+    // so the decision does not race a zero-latency lab under a loaded machine (in the lab the
+    // whole exchange otherwise takes well under a millisecond).
+    let _servers = Servers::start(&lab, Duration::from_millis(500));
     let mut agent = start_agent(&lab, &path, &["--nfqueue", "lan=50:2"], "tap.log");
 
     for _ in 0..3 {
@@ -238,7 +245,7 @@ fn inline_mode_lets_nothing_of_a_weak_tls_session_through() {
     for a in &addresses {
         must(&lab.client, "ip", &["addr", "add", &format!("{a}/24"), "dev", "eth0"]);
     }
-    let servers = Servers::start(&lab);
+    let servers = Servers::start(&lab, Duration::ZERO);
     // A TLS 1.1 session to resume, made before anything blocks.
     let session = lab.path("tls11.session");
     let first = tls_try(&lab.client, CLIENT, TLS11, 8, Some(("-sess_out", &session)));

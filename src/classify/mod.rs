@@ -47,9 +47,10 @@ pub const DEFAULT_CATEGORIES: &str = include_str!("../../data/categories.json");
 /// 333, ZOOM 248, Dropbox 121, OICQ 320 — the QQ messenger's protocol, Xiaomi 297,
 /// Genshin/Impact 271 — miHoYo's, now HoYoverse's, games) and flowsieve's Discord, Mumble and
 /// the games named from their own traffic (their publishers' applications, in Netify's `games`
-/// category but NetEase's, which Netify lists as a portal), Ookla's Speedtest (OOKLA 191) and
-/// Alibaba Cloud's own protocol (Alibaba/Cloud 301). A tag missing from the loaded
-/// catalogue is skipped.
+/// category but NetEase's, which Netify lists as a portal), Ookla's Speedtest (OOKLA 191),
+/// Alibaba Cloud's own protocol (Alibaba/Cloud 301), LINE's calls (Line/Call 310), UltraSurf's
+/// tunnel (296), Xbox Live's UDP traffic (Xbox 47) and Blizzard's Warcraft III (116). A tag
+/// missing from the loaded catalogue is skipped.
 pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (74, "netify.steam"),
     (protocol::WHATSAPP.0, "netify.whatsapp"),
@@ -75,6 +76,10 @@ pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (protocol::TES_ONLINE.0, "netify.bethesda"),
     (protocol::STEAM_DATAGRAM_RELAY.0, "netify.steam"),
     (protocol::SONOS.0, "netify.sonos"),
+    (protocol::LINE_CALL.0, "netify.line"),
+    (protocol::ULTRASURF.0, "netify.ultrasurf"),
+    (protocol::XBOX.0, "netify.xbox-live"),
+    (protocol::WARCRAFT3.0, "netify.blizzard"),
     (protocol::OOKLA.0, "netify.ookla-speedtest"),
     (protocol::ALIBABA_CLOUD.0, "netify.alibaba-cloud"),
     (protocol::VIBER.0, "netify.viber"),

@@ -92,6 +92,8 @@ impl Dissector for DnsDissector {
                 protocol::MDNS
             } else if flow.is_udp() && flow.has_port(5355) {
                 protocol::LLMNR
+            } else if flow.is_udp() && avast_secure_dns(segment.payload) {
+                protocol::AVAST_SECURE_DNS
             } else {
                 protocol::DNS
             };
@@ -123,6 +125,17 @@ impl Dissector for DnsDissector {
         }
         outcome
     }
+}
+
+/// Avast's SecureDNS resolver, which nDPI names `AVASTSecureDNS` (Netify's 264): the wire fact
+/// nDPI applies to a UDP flow's first datagram (docs/ARCHITECTURE.md, "nDPI's signatures are
+/// wire facts"), a message of at least 34 bytes whose header ends with a zero byte and whose
+/// first name starts with the labels `2` and `securedns` (any case).
+fn avast_secure_dns(msg: &[u8]) -> bool {
+    msg.len() >= 34
+        && msg[HEADER - 1] == 0
+        && msg[HEADER..HEADER + 3] == [1, b'2', 9]
+        && msg[HEADER + 3..HEADER + 12].eq_ignore_ascii_case(b"securedns")
 }
 
 /// Read one message, counting it in `messages` (the flow's count so far).
@@ -519,6 +532,23 @@ pub(crate) mod tests {
             DnsDissector::default().parse(&seg(Direction::Forward, &q), &mut f);
             assert_eq!(f.protocol, proto);
         }
+    }
+
+    #[test]
+    fn avast_secure_dns_by_its_first_name() {
+        assert_eq!(protocol::name_of(protocol::AVAST_SECURE_DNS), "AVASTSecureDNS");
+        let name_of = |name: &[u8], ip_protocol: u8| {
+            let mut f = FlowFacts { ip_protocol, other_port: 53, ..FlowFacts::default() };
+            let q = query(name, 16);
+            let msg = if ip_protocol == 6 { [&(q.len() as u16).to_be_bytes()[..], &q].concat() } else { q };
+            DnsDissector::default().parse(&seg(Direction::Forward, &msg), &mut f);
+            f.protocol
+        };
+        assert_eq!(name_of(b"\x012\x09SecureDNS\x05avast\x03com\x00", 17), protocol::AVAST_SECURE_DNS);
+        // Another first label, a name too short to hold the signature, over TCP.
+        assert_eq!(name_of(b"\x013\x09securedns\x05avast\x03com\x00", 17), protocol::DNS);
+        assert_eq!(name_of(b"\x012\x09securedns\x00", 17), protocol::DNS);
+        assert_eq!(name_of(b"\x012\x09securedns\x05avast\x03com\x00", 6), protocol::DNS);
     }
 
     #[test]

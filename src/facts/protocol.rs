@@ -97,6 +97,19 @@ pub const IRCS: ProtocolId = ProtocolId(279);
 pub const XMPPS: ProtocolId = ProtocolId(322);
 /// Ookla Speedtest's test protocol.
 pub const OOKLA: ProtocolId = ProtocolId(191);
+pub const TFTP: ProtocolId = ProtocolId(96);
+pub const DIAMETER: ProtocolId = ProtocolId(237);
+pub const MGCP: ProtocolId = ProtocolId(94);
+pub const XDMCP: ProtocolId = ProtocolId(15);
+pub const LISP: ProtocolId = ProtocolId(236);
+/// IEC 60870-5-104 (nDPI's `IEC60870`).
+pub const IEC60870_5_104: ProtocolId = ProtocolId(277);
+/// IEEE C37.118 synchrophasors (flowsieve-only).
+pub const IEEE_C37118: ProtocolId = ProtocolId(1460);
+/// The Dynamic Link Exchange Protocol, RFC 8175 (flowsieve-only).
+pub const DLEP: ProtocolId = ProtocolId(1461);
+/// Omron's FINS (flowsieve-only).
+pub const FINS: ProtocolId = ProtocolId(1462);
 /// Alibaba Cloud's framed TCP protocol (nDPI's `AliCloud`).
 pub const ALIBABA_CLOUD: ProtocolId = ProtocolId(301);
 /// Agora's real-time network.
@@ -343,6 +356,32 @@ pub const ETHERSIO: ProtocolId = ProtocolId(1439);
 pub const ETHER_S_BUS: ProtocolId = ProtocolId(1440);
 /// LonWorks' CNP/IP, EN 14908-4 (flowsieve-only).
 pub const CNP_IP: ProtocolId = ProtocolId(1441);
+/// Xbox consoles' UDP traffic (Netify's `Xbox`).
+pub const XBOX: ProtocolId = ProtocolId(47);
+/// Warcraft III's game protocol and Battle.net's messages around it.
+pub const WARCRAFT3: ProtocolId = ProtocolId(116);
+/// UltraSurf's own protocol over TCP.
+pub const ULTRASURF: ProtocolId = ProtocolId(296);
+/// LINE's voice and video calls.
+pub const LINE_CALL: ProtocolId = ProtocolId(310);
+/// Avast's SecureDNS resolver (a DNS flow whose first name starts `2.securedns`).
+pub const AVAST_SECURE_DNS: ProtocolId = ProtocolId(264);
+/// netcode.io, Yojimbo's connection protocol (flowsieve-only, nDPI's name).
+pub const YOJIMBO: ProtocolId = ProtocolId(1480);
+/// League of Legends: Wild Rift (flowsieve-only, nDPI's name).
+pub const LOL_WILD_RIFT: ProtocolId = ProtocolId(1481);
+/// Brazil's EAQ broadband measurement.
+pub const EAQ: ProtocolId = ProtocolId(190);
+/// Google Nest devices' log sink (nDPI's `NestLogSink`).
+pub const NEST_LOG: ProtocolId = ProtocolId(43);
+/// Games named from nDPI's wire facts.
+pub const ARMAGETRON: ProtocolId = ProtocolId(104);
+pub const CROSSFIRE: ProtocolId = ProtocolId(105);
+pub const DOFUS: ProtocolId = ProtocolId(106);
+pub const GUILDWARS: ProtocolId = ProtocolId(109);
+pub const MAPLESTORY: ProtocolId = ProtocolId(113);
+/// World of Kung Fu (nDPI's `WorldOfKungFu`).
+pub const WOKUNGFU: ProtocolId = ProtocolId(117);
 /// The Nano cryptocurrency's node protocol (flowsieve-only).
 pub const NANO: ProtocolId = ProtocolId(1442);
 /// Protocols of issue 14's twelfth-session batch (dissB): Netify's IDs where Netify lists
@@ -713,8 +752,13 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: STEAM_DATAGRAM_RELAY, name: "SteamDatagramRelay" },
     Protocol { id: PATH_OF_EXILE, name: "PathofExile" },
     Protocol { id: SONOS, name: "Sonos" },
+    Protocol { id: IEEE_C37118, name: "IEEE-C37118" },
+    Protocol { id: DLEP, name: "DLEP" },
+    Protocol { id: FINS, name: "FINS" },
     Protocol { id: THRIFT, name: "Thrift" },
     Protocol { id: JSON_RPC, name: "JSON-RPC" },
+    Protocol { id: YOJIMBO, name: "Yojimbo" },
+    Protocol { id: LOL_WILD_RIFT, name: "LoLWildRift" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
@@ -1012,6 +1056,15 @@ mod tests {
             ETHER_S_BUS,
             CNP_IP,
             NANO,
+            TFTP,
+            DIAMETER,
+            MGCP,
+            XDMCP,
+            LISP,
+            IEC60870_5_104,
+            IEEE_C37118,
+            DLEP,
+            FINS,
         ] {
             assert_ne!(name_of(id), "Unknown", "constant {id}");
         }
