@@ -82,6 +82,7 @@ pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (protocol::WARCRAFT3.0, "netify.blizzard"),
     (protocol::OOKLA.0, "netify.ookla-speedtest"),
     (protocol::ALIBABA_CLOUD.0, "netify.alibaba-cloud"),
+    (protocol::VIBER.0, "netify.viber"),
 ];
 
 /// Applications whose published server networks name the protocol of a TCP flow nothing in

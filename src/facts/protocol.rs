@@ -384,6 +384,24 @@ pub const MAPLESTORY: ProtocolId = ProtocolId(113);
 pub const WOKUNGFU: ProtocolId = ProtocolId(117);
 /// The Nano cryptocurrency's node protocol (flowsieve-only).
 pub const NANO: ProtocolId = ProtocolId(1442);
+/// Protocols of issue 14's twelfth-session batch (dissB): Netify's IDs where Netify lists
+/// them, else flowsieve-only IDs (1470–1479) with nDPI's names.
+/// collectd's binary network protocol.
+pub const COLLECTD: ProtocolId = ProtocolId(171);
+/// ZeroMQ's message transport protocol, ZMTP (nDPI's `ZeroMQ`).
+pub const ZMQ: ProtocolId = ProtocolId(177);
+/// Icecast's source protocol.
+pub const ICECAST: ProtocolId = ProtocolId(52);
+/// AFS's Rx RPC protocol.
+pub const RX: ProtocolId = ProtocolId(223);
+/// Viber's messaging and calls.
+pub const VIBER: ProtocolId = ProtocolId(144);
+/// VHUA's internet telephony.
+pub const VHUA: ProtocolId = ProtocolId(184);
+/// Apache Thrift's binary and compact protocols (flowsieve-only).
+pub const THRIFT: ProtocolId = ProtocolId(1470);
+/// JSON-RPC 2.0 over TCP (flowsieve-only).
+pub const JSON_RPC: ProtocolId = ProtocolId(1471);
 
 /// Protocols of issue 14's first dissector batch, with Netify's IDs where Netify lists them.
 /// WhatsApp's chat connection.
@@ -737,6 +755,8 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: IEEE_C37118, name: "IEEE-C37118" },
     Protocol { id: DLEP, name: "DLEP" },
     Protocol { id: FINS, name: "FINS" },
+    Protocol { id: THRIFT, name: "Thrift" },
+    Protocol { id: JSON_RPC, name: "JSON-RPC" },
     Protocol { id: YOJIMBO, name: "Yojimbo" },
     Protocol { id: LOL_WILD_RIFT, name: "LoLWildRift" },
 ];
