@@ -74,7 +74,7 @@
 //! - the tenth session's (smallG15): `Sonos` to flowsieve-only 1455 (application `netify.sonos`).
 //! - the twelfth session's: `AliCloud` (nDPI 306) is Netify's `Alibaba/Cloud` (301),
 //!   `NestLogSink` Netify's `NestLog` (43), `WorldOfKungFu` Netify's `WoKungFu` (117), `IEC60870` (nDPI 245) Netify's
-//!   `IEC60870/5/104` (277).
+//!   `IEC60870/5/104` (277), `ZeroMQ` Netify's `ZMQ` (177).
 //! - the ninth session's (protoG14): `HP_VIRTGRP` (nDPI 256, Netify 275 `HP/VirtGrp`),
 //!   `RiotGames` (302 / 292 `Riot/Games`), `CryNetwork` (314 / 307), `Protobuf` (353 / 331);
 //!   `Softether` (1435), `Raft` (1436), `ZUG` (1437), `BFCP` (1438), `EtherSIO` (1439),

@@ -629,6 +629,7 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "NestLogSink" => protocol::NEST_LOG,
         "WorldOfKungFu" => protocol::WOKUNGFU,
         "IEC60870" => protocol::IEC60870_5_104,
+        "ZeroMQ" => protocol::ZMQ,
         // Netify's protocol of the same name (`collectd` is `Collectd` (171), `SRTP` is `SRTP`
         // (321)), else Netify's of nDPI's number: the two tables share their first IDs only.
         _ => protocol::PROTOCOLS
