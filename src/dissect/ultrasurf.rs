@@ -7,7 +7,6 @@
 //! `cc 1c 30 41 5b a4 38 66`. Sixty-four fixed bits are not met by chance, so the magic names
 //! the flow alone; a shorter first payload that agrees with its start leaves the flow open.
 
-use super::text::prefix_agrees;
 use super::{protocol, Dissector, FirstBytes, Probe, Segment, Transports};
 
 const MAGIC: [u8; 8] = [0xcc, 0x1c, 0x30, 0x41, 0x5b, 0xa4, 0x38, 0x66];
@@ -22,14 +21,7 @@ impl Dissector for UltraSurfDissector {
     const FIRST_BYTES: FirstBytes = FirstBytes::of(&[MAGIC[0]]);
 
     fn probe(segment: &Segment<'_>) -> Probe {
-        let p = segment.payload;
-        if p.starts_with(&MAGIC) {
-            Probe::Certain
-        } else if !p.is_empty() && p.len() < MAGIC.len() && prefix_agrees(p, &MAGIC) {
-            Probe::Unsure
-        } else {
-            Probe::NotForUs
-        }
+        super::text::banner_probe(segment.payload, &MAGIC)
     }
 }
 

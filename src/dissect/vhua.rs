@@ -22,14 +22,7 @@ impl Dissector for VhuaDissector {
     const PORTS: Ports = Ports::udp(&[58267]);
 
     fn probe(segment: &Segment<'_>) -> Probe {
-        let p = segment.payload;
-        if p.starts_with(&MAGIC) {
-            Probe::Certain
-        } else if !p.is_empty() && p.len() < MAGIC.len() && MAGIC.starts_with(p) {
-            Probe::Unsure
-        } else {
-            Probe::NotForUs
-        }
+        super::text::banner_probe(segment.payload, &MAGIC)
     }
 }
 
