@@ -6,6 +6,7 @@
 //! the start of a longer body (a message cut by TCP segmentation) or several whole messages one
 //! after another, and bounds the length (an empty or 16 MiB body is not a message).
 
+use super::text::prefix_agrees;
 use super::{protocol, Dissector, FirstBytes, Probe, Segment, Transports};
 
 const MAGIC: [u8; 4] = [0xce, 0xfa, 0xbe, 0xba];
@@ -25,11 +26,7 @@ impl Dissector for AliCloudDissector {
     fn probe(segment: &Segment<'_>) -> Probe {
         let mut rest = segment.payload;
         if rest.len() < HEADER {
-            return if !rest.is_empty() && MAGIC.starts_with(rest.get(..4.min(rest.len())).unwrap_or_default()) {
-                Probe::Unsure
-            } else {
-                Probe::NotForUs
-            };
+            return if !rest.is_empty() && prefix_agrees(rest, &MAGIC) { Probe::Unsure } else { Probe::NotForUs };
         }
         // Walk the whole messages; the payload must end at a message's end or inside its body.
         while let Some(header) = rest.get(..HEADER) {
