@@ -632,10 +632,13 @@ pub(crate) fn ndpi_protocol(id: u64, name: &str) -> protocol::ProtocolId {
         "ZeroMQ" => protocol::ZMQ,
         // Netify's protocol of the same name (`collectd` is `Collectd` (171), `SRTP` is `SRTP`
         // (321)), else Netify's of nDPI's number: the two tables share their first IDs only.
-        _ => protocol::PROTOCOLS
-            .iter()
-            .find(|p| name_key(p.name) == name_key(name))
-            .map_or(protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)), |p| p.id),
+        _ => {
+            let key = name_key(name);
+            protocol::PROTOCOLS
+                .iter()
+                .find(|p| name_key(p.name) == key)
+                .map_or(protocol::ProtocolId(u16::try_from(id).unwrap_or(u16::MAX)), |p| p.id)
+        }
     }
 }
 
