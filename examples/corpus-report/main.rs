@@ -35,11 +35,11 @@
 //!   305), `NAT-PMP` (`NAT/PMP` 303), `Kafka` (1100), `BITCOIN` (`Bitcoin` 323), `MongoDB` (280),
 //!   `HSRP` (`Cisco/HSRP` 276), `RMCP` (329), `DCERPC` (`RPC` 127), `KCP` (1101), `RipeAtlas`
 //!   (1102), `Controller_Area_Network` (`CAN` 330).
-//! - flowsieve's IPP, SOAP, MPEG/Dash, HLS, OCSP, and the Gnutella transfers and BitTorrent
+//! - flowsieve's IPP, SOAP, MPEG/Dash, HLS, OCSP, WebDAV, MS-RPCH, and the Gnutella transfers and BitTorrent
 //!   tracker announces of `dissect::http_payload` (named from the HTTP message's media type,
-//!   target or body) count as HTTP where nDPI says HTTP: nDPI names them
+//!   method, target or body) count as HTTP where nDPI says HTTP: nDPI names them
 //!   as applications over HTTP (`HTTP.IPP`), the wire protocol is HTTP. nDPI's own `SOAP`,
-//!   `MpegDash`, `HLS` and `OCSP` map by name. Likewise SMB carried in NetBIOS (`SMBv1`,
+//!   `MpegDash`, `HLS`, `OCSP`, `WebDAV` and `MS-RPCH` map by name. Likewise SMB carried in NetBIOS (`SMBv1`,
 //!   `SMBv23`, see `dissect::netbios`) counts as NetBIOS where nDPI says `NetBIOS.SMBv1`, and PROFINET IO (`dissect::dcerpc`)
 //!   as DCE/RPC where nDPI says `DCERPC.PROFINET_IO`; GTP' (Netify's `GTP/P`) counts as GTP
 //!   where nDPI says `GTP.GTP_PRIME`.
@@ -662,7 +662,7 @@ fn main() -> anyhow::Result<()> {
             } else {
                 our_id
             };
-            // nDPI names IPP, SOAP, MPEG-DASH, HLS, OCSP, Gnutella's transfers and BitTorrent's
+            // nDPI names IPP, SOAP, MPEG-DASH, HLS, OCSP, WebDAV, MS-RPCH, Gnutella's transfers and BitTorrent's
             // tracker announces over HTTP as applications of HTTP
             // (`HTTP.IPP`); flowsieve names them as protocols (`dissect::http_payload`): where
             // nDPI says HTTP, they are HTTP on the wire.

@@ -247,6 +247,8 @@ pub(crate) const NDPI_APPS: &[(&str, &[&str])] = &[
     ("Windscribe", &["netify.windscribe"]),
     ("OCSP", &["proto:OCSP"]),
     ("HLS", &["proto:HLS"]),
+    ("WebDAV", &["proto:WebDAV"]),
+    ("MS-RPCH", &["proto:MS-RPCH"]),
     ("PROFINET_IO", &["proto:PROFINET_IO"]),
     ("SOAP", &["proto:SOAP"]),
     ("MpegDash", &["proto:MPEG/Dash"]),

@@ -176,7 +176,7 @@ fn read_request(data: &[u8], facts: &mut FlowFacts) -> bool {
     if dns_message(b"content-type") || dns_message(b"accept") {
         facts.protocol = protocol::DOH;
     }
-    refine(facts, super::http_payload::of_request(target, headers));
+    refine(facts, super::http_payload::of_request(method, target, headers));
     if let Some(agent) = header(headers, b"user-agent") {
         facts.app_protocol.http_mut().user_agent = Some(fact_string(agent, MAX_FACT));
     }
@@ -309,6 +309,31 @@ mod tests {
         assert_eq!(h.user_agent.as_deref(), Some("curl/8.0"));
         assert_eq!(h.status, 200);
         assert_eq!(f.detected_hostname(), Some("example.com"));
+    }
+
+    #[test]
+    fn rpc_over_http_requests_are_http_and_name_ms_rpch() {
+        // [MS-RPCH] §2.1.2.1: an RD Gateway or Outlook Anywhere client opens its IN channel with
+        // the method RPC_IN_DATA and a 1 GB content length. Not one of RFC 9110's methods, it
+        // must still be taken for HTTP at the first payload.
+        let request: &[u8] = b"RPC_IN_DATA /rpc/rpcproxy.dll?exchange.example.com:6001 HTTP/1.1\r\n\
+            Accept: application/rpc\r\nUser-Agent: MSRPC\r\nHost: mail.example.com\r\n\
+            Content-Length: 1073741824\r\nConnection: Keep-Alive\r\n\r\n";
+        assert_eq!(classify(request), Probe::Certain);
+        assert_eq!(classify(&request[..5]), Probe::Unsure);
+        let mut d = HttpDissector::default();
+        let mut f = http_flow();
+        d.parse(&seg(Direction::Forward, 1, request), &mut f);
+        assert_eq!(f.protocol, protocol::MS_RPCH);
+        let h = f.app_protocol.http().unwrap();
+        assert_eq!((h.method(), h.unknown_method()), (Some("RPC_IN_DATA"), None));
+        assert_eq!(f.detected_hostname(), Some("mail.example.com"));
+        // A WebDAV client listing a collection (RFC 4918 §9.1).
+        let propfind: &[u8] = b"PROPFIND /dav/docs/ HTTP/1.1\r\nHost: files.example.org\r\nDepth: 1\r\n\r\n";
+        let mut d = HttpDissector::default();
+        let mut f = http_flow();
+        d.parse(&seg(Direction::Forward, 1, propfind), &mut f);
+        assert_eq!(f.protocol, protocol::WEBDAV);
     }
 
     #[test]

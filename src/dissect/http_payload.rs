@@ -26,6 +26,14 @@
 //!   encoding of the OCSPRequest}`, the form Windows' CryptoAPI and small requests use). The
 //!   request's whole DER structure down to the first certificate's identifier is checked, so a
 //!   path segment that merely decodes as base64 is not taken for one.
+//! - **WebDAV** (flowsieve-only, nDPI's name): a request with one of the methods RFC 4918 §9
+//!   defines for resources and collections (`PROPFIND`, `PROPPATCH`, `MKCOL`, `COPY`, `MOVE`,
+//!   `LOCK`, `UNLOCK`); `REPORT` and `SEARCH` belong to later extensions and stay HTTP, as in
+//!   nDPI.
+//! - **MS-RPCH** (flowsieve-only, nDPI's name): Microsoft's RPC over HTTP (Outlook Anywhere,
+//!   Remote Desktop Gateway), whose channels open with the methods `RPC_IN_DATA` and
+//!   `RPC_OUT_DATA` ([MS-RPCH] §2.1.2.1; `RPC_CONNECT` in its version 1), or a request whose
+//!   `User-Agent` is `MSRPC`, the value [MS-RPCH] §2.1.2.1.1 has its clients send.
 //! - **BitTorrent** (Netify 37): a tracker announce, the HTTP GET a BitTorrent client sends its
 //!   tracker with the query parameters `info_hash` and `peer_id` (BEP 3, "Trackers": both are
 //!   required in every announce). nDPI names such requests `HTTP.BitTorrent`.
@@ -148,6 +156,12 @@ fn is_tracker_announce(target: &[u8]) -> bool {
     has(b"info_hash") && has(b"peer_id")
 }
 
+/// WebDAV's own methods (RFC 4918 §9).
+const WEBDAV_METHODS: &[&[u8]] = &[b"PROPFIND", b"PROPPATCH", b"MKCOL", b"COPY", b"MOVE", b"LOCK", b"UNLOCK"];
+
+/// The methods that open RPC over HTTP's channels ([MS-RPCH] §2.1.2.1).
+const RPC_METHODS: &[&[u8]] = &[b"RPC_IN_DATA", b"RPC_OUT_DATA", b"RPC_CONNECT"];
+
 /// The protocols this module names: each is HTTP on the wire (the corpus report compares them
 /// as HTTP where nDPI names HTTP and the carried protocol as an application).
 pub const CARRIED: &[ProtocolId] = &[
@@ -156,6 +170,8 @@ pub const CARRIED: &[ProtocolId] = &[
     protocol::MPEG_DASH,
     protocol::HLS,
     protocol::OCSP,
+    protocol::WEBDAV,
+    protocol::MS_RPCH,
     protocol::GNUTELLA,
     protocol::BITTORRENT,
 ];
@@ -172,9 +188,15 @@ fn by_media_type(headers: &[u8]) -> Option<ProtocolId> {
     MEDIA_TYPES.iter().find(|(t, _)| t.eq_ignore_ascii_case(essence)).map(|&(_, p)| p)
 }
 
-/// The protocol a request carries: its media type, a SOAP action, a Gnutella servent's
-/// target, or its target's extension.
-pub fn of_request(target: &[u8], headers: &[u8]) -> Option<ProtocolId> {
+/// The protocol a request carries: its method, its media type, a SOAP action, a Gnutella
+/// servent's target, its target's extension, or RPC over HTTP's user agent.
+pub fn of_request(method: &[u8], target: &[u8], headers: &[u8]) -> Option<ProtocolId> {
+    if RPC_METHODS.contains(&method) {
+        return Some(protocol::MS_RPCH);
+    }
+    if WEBDAV_METHODS.contains(&method) {
+        return Some(protocol::WEBDAV);
+    }
     if let Some(p) = by_media_type(headers) {
         return Some(p);
     }
@@ -198,6 +220,7 @@ pub fn of_request(target: &[u8], headers: &[u8]) -> Option<ProtocolId> {
         .iter()
         .find(|(ext, _)| path.len() > ext.len() && path[path.len() - ext.len()..].eq_ignore_ascii_case(ext))
         .map(|&(_, p)| p)
+        .or_else(|| (header(headers, b"user-agent") == Some(&b"MSRPC"[..])).then_some(protocol::MS_RPCH))
 }
 
 /// DASH's brands (ISO/IEC 23009-1 §6.3.4).
@@ -231,19 +254,44 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn webdav_and_rpc_over_http_methods_name_their_protocols() {
+        for m in [&b"PROPFIND"[..], b"PROPPATCH", b"MKCOL", b"COPY", b"MOVE", b"LOCK", b"UNLOCK"] {
+            assert_eq!(of_request(m, b"/dav/", b"Depth: 1\r\n\r\n"), Some(protocol::WEBDAV));
+        }
+        // Later extensions' methods (RFC 3253 REPORT, RFC 5323 SEARCH) and lower case stay HTTP.
+        assert_eq!(of_request(b"REPORT", b"/cal/", b"\r\n"), None);
+        assert_eq!(of_request(b"SEARCH", b"/", b"\r\n"), None);
+        assert_eq!(of_request(b"propfind", b"/", b"\r\n"), None);
+        // [MS-RPCH] §2.1.2.1: the IN and OUT channels of Outlook Anywhere or an RD Gateway.
+        let rpc = b"/rpc/rpcproxy.dll?mail.example.com:6004";
+        let headers = b"Accept: application/rpc\r\nUser-Agent: MSRPC\r\nHost: mail.example.com\r\n\r\n";
+        assert_eq!(of_request(b"RPC_IN_DATA", rpc, headers), Some(protocol::MS_RPCH));
+        assert_eq!(of_request(b"RPC_OUT_DATA", rpc, b"\r\n"), Some(protocol::MS_RPCH));
+        assert_eq!(of_request(b"RPC_CONNECT", b"server:593", b"\r\n"), Some(protocol::MS_RPCH));
+        // Its clients' user agent names it under another method too, and only that exact value.
+        assert_eq!(of_request(b"POST", rpc, headers), Some(protocol::MS_RPCH));
+        assert_eq!(of_request(b"POST", rpc, b"User-Agent: MSRPC-Tool/1.0\r\n\r\n"), None);
+        // What the media type names comes first for any other method.
+        assert_eq!(
+            of_request(b"POST", b"/ipp/", b"User-Agent: MSRPC\r\nContent-Type: application/ipp\r\n\r\n"),
+            Some(protocol::IPP)
+        );
+    }
+
+    #[test]
     fn media_types_name_the_carried_protocol() {
         // ocsp.pcapng in nDPI's corpus, the responder's answer (nDPI: HTTP.OCSP).
         let ocsp = b"Server: nginx\r\nContent-Type: application/ocsp-response\r\nContent-Length: 2055\r\n\r\n";
         assert_eq!(of_response(ocsp), Some(protocol::OCSP));
         // ipp.pcap, CUPS printing (nDPI: HTTP.IPP).
         let ipp = b"Content-Length: 289\r\nContent-Type: application/ipp\r\nHost: 10.10.10.251\r\n\r\n";
-        assert_eq!(of_request(b"/ipp/", ipp), Some(protocol::IPP));
+        assert_eq!(of_request(b"GET", b"/ipp/", ipp), Some(protocol::IPP));
         // hls.pcapng's answer; parameters and case do not matter.
         assert_eq!(of_response(b"Content-type: application/vnd.apple.mpegurl\r\n\r\n"), Some(protocol::HLS));
         assert_eq!(of_response(b"Content-Type: Audio/MpegURL; charset=utf-8\r\n\r\n"), Some(protocol::HLS));
         assert_eq!(of_response(b"Content-Type: application/dash+xml\r\n\r\n"), Some(protocol::MPEG_DASH));
         assert_eq!(
-            of_request(b"/x", b"Content-Type: application/soap+xml; charset=utf-8\r\n\r\n"),
+            of_request(b"GET", b"/x", b"Content-Type: application/soap+xml; charset=utf-8\r\n\r\n"),
             Some(protocol::SOAP)
         );
         // Ordinary content is plain HTTP.
@@ -257,23 +305,23 @@ mod tests {
         // soap.pcap (nDPI: HTTP.SOAP): SOAP 1.1 in UTF-16 with a SOAPAction header.
         let soap = b"Content-Type: text/xml; charset=\"UTF-16LE\"\r\nSOAPAction: \"http://schemas.microsoft.com/\
             windowsmetadata/services/2007/09/18/dms/DeviceMetadataService/GetDeviceMetadata\"\r\n\r\n";
-        assert_eq!(of_request(b"/fwlink/?LinkID=252669&clcid=0x409", soap), Some(protocol::SOAP));
-        assert_eq!(of_request(b"/fwlink/", b"Content-Type: text/xml\r\n\r\n"), None);
+        assert_eq!(of_request(b"GET", b"/fwlink/?LinkID=252669&clcid=0x409", soap), Some(protocol::SOAP));
+        assert_eq!(of_request(b"GET", b"/fwlink/", b"Content-Type: text/xml\r\n\r\n"), None);
         // hls.pcapng and mpeg-dash.pcap requests.
-        assert_eq!(of_request(b"/output.m3u8", b"Host: h\r\n\r\n"), Some(protocol::HLS));
-        assert_eq!(of_request(b"/live/V2400/206598098.m4s", b"\r\n"), Some(protocol::MPEG_DASH));
-        assert_eq!(of_request(b"/manifest.MPD?token=1", b"\r\n"), Some(protocol::MPEG_DASH));
+        assert_eq!(of_request(b"GET", b"/output.m3u8", b"Host: h\r\n\r\n"), Some(protocol::HLS));
+        assert_eq!(of_request(b"GET", b"/live/V2400/206598098.m4s", b"\r\n"), Some(protocol::MPEG_DASH));
+        assert_eq!(of_request(b"GET", b"/manifest.MPD?token=1", b"\r\n"), Some(protocol::MPEG_DASH));
         // The extension must end the path, not the query, and be more than the whole path.
-        assert_eq!(of_request(b"/index.html?file=a.m3u8", b"\r\n"), None);
-        assert_eq!(of_request(b"/a.m3u8x", b"\r\n"), None);
-        assert_eq!(of_request(b".mpd", b"\r\n"), None);
-        assert_eq!(of_request(b"/init.mp4", b"\r\n"), Some(protocol::MPEG_DASH));
+        assert_eq!(of_request(b"GET", b"/index.html?file=a.m3u8", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", b"/a.m3u8x", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", b".mpd", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", b"/init.mp4", b"\r\n"), Some(protocol::MPEG_DASH));
         // MP4 by its target only as nDPI compares it: the whole target, case-sensitively.
-        assert_eq!(of_request(b"/as/bigo-ad-creatives/3s3/2lOTA7.mp4", b"\r\n"), Some(protocol::MPEG_DASH));
-        assert_eq!(of_request(b"/v.mp4?sig=1", b"\r\n"), None);
-        assert_eq!(of_request(b"/V.MP4", b"\r\n"), None);
-        assert_eq!(of_request(b".mp4", b"\r\n"), None);
-        assert_eq!(of_request(b"/a.mp4x", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", b"/as/bigo-ad-creatives/3s3/2lOTA7.mp4", b"\r\n"), Some(protocol::MPEG_DASH));
+        assert_eq!(of_request(b"GET", b"/v.mp4?sig=1", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", b"/V.MP4", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", b".mp4", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", b"/a.mp4x", b"\r\n"), None);
         assert!(CARRIED.iter().all(|&p| is_carried_over_http(p) && protocol::name_of(p) != "Unknown"));
         assert!(!is_carried_over_http(protocol::HTTP));
     }
@@ -309,14 +357,14 @@ mod tests {
         // bt-http.pcapng (nDPI: HTTP.BitTorrent): Transmission announcing to its tracker.
         let announce = b"/announce?info_hash=%aa7i%c4S%0d%de%06%24%18s%da%d4%3a%b5%cc%ec%2c%e6%22\
             &peer_id=-TR2940-chho92c56pul&port=51413&uploaded=0&downloaded=0&left=282050560&compact=1&event=started";
-        assert_eq!(of_request(announce, b"User-Agent: Transmission/2.94\r\n\r\n"), Some(protocol::BITTORRENT));
+        assert_eq!(of_request(b"GET", announce, b"User-Agent: Transmission/2.94\r\n\r\n"), Some(protocol::BITTORRENT));
         // Both parameters are needed, as whole names with a value; a scrape (BEP 48) has no
         // peer_id and is left as HTTP.
-        assert_eq!(of_request(b"/scrape?info_hash=%aa7i", b"\r\n"), None);
-        assert_eq!(of_request(b"/announce?peer_id=-TR2940-x", b"\r\n"), None);
-        assert_eq!(of_request(b"/a?my_info_hash=1&xpeer_id=2", b"\r\n"), None);
-        assert_eq!(of_request(b"/a?info_hash&peer_id", b"\r\n"), None);
-        assert_eq!(of_request(b"/info_hash=1&peer_id=2", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", b"/scrape?info_hash=%aa7i", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", b"/announce?peer_id=-TR2940-x", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", b"/a?my_info_hash=1&xpeer_id=2", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", b"/a?info_hash&peer_id", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", b"/info_hash=1&peer_id=2", b"\r\n"), None);
         assert!(is_carried_over_http(protocol::BITTORRENT));
     }
 
@@ -326,19 +374,19 @@ mod tests {
         // for the file's THEX tree.
         let headers = b"User-Agent: gtk-gnutella/1.2.2\r\nX-Queue: 1.1\r\n\r\n";
         let n2r = b"/uri-res/N2R?urn:sha1:LXIP2A72T5H3BU3GRUMZFYNU3OYDK6FI";
-        assert_eq!(of_request(n2r, headers), Some(protocol::GNUTELLA));
+        assert_eq!(of_request(b"GET", n2r, headers), Some(protocol::GNUTELLA));
         let thex = b"/gnutella/thex/v1?urn:tree:tiger/:3WMUS6WM2ZC7XIPRQDKXWHHJRV4IKYC4OX4ELCA&depth=9";
-        assert_eq!(of_request(thex, headers), Some(protocol::GNUTELLA));
-        assert_eq!(of_request(b"/uri-res/N2R?urn:bitprint:ABC.DEF", b"\r\n"), Some(protocol::GNUTELLA));
+        assert_eq!(of_request(b"GET", thex, headers), Some(protocol::GNUTELLA));
+        assert_eq!(of_request(b"GET", b"/uri-res/N2R?urn:bitprint:ABC.DEF", b"\r\n"), Some(protocol::GNUTELLA));
         // Near misses: RFC 2169's path for another URN namespace, no hash, a look-alike path,
         // the namespace without a query, another site's page.
-        assert_eq!(of_request(b"/uri-res/N2R?urn:isbn:0451450523", b"\r\n"), None);
-        assert_eq!(of_request(b"/uri-res/N2R?urn:sha1:", b"\r\n"), None);
-        assert_eq!(of_request(b"/uri-res/N2L?urn:sha1:ABC", b"\r\n"), None);
-        assert_eq!(of_request(b"/gnutellanews/index.html?p=1", b"\r\n"), None);
-        assert_eq!(of_request(b"/gnutella/index.html", b"\r\n"), None);
-        assert_eq!(of_request(b"/gnutella/?", b"\r\n"), None);
-        assert_eq!(of_request(b"/wiki/Gnutella?x=1", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", b"/uri-res/N2R?urn:isbn:0451450523", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", b"/uri-res/N2R?urn:sha1:", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", b"/uri-res/N2L?urn:sha1:ABC", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", b"/gnutellanews/index.html?p=1", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", b"/gnutella/index.html", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", b"/gnutella/?", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", b"/wiki/Gnutella?x=1", b"\r\n"), None);
         assert!(is_carried_over_http(protocol::GNUTELLA));
     }
 
@@ -375,28 +423,31 @@ mod tests {
         let actalis = b"/VA/AUTH-ROOT/MFEwTzBNMEswSTAJBgUrDgMCGgUABBSw4x5v4bTlizjNRmTdkYSy7q0R9gQUUtiIOsifeGbtifN7O\
             HCUyQICNtACEEWXMtjzGMt1k6L0aA%2BQ6tk%3D";
         let headers = b"User-Agent: Microsoft-CryptoAPI/10.0\r\nHost: ocsp07.actalis.it\r\n\r\n";
-        assert_eq!(of_request(actalis, headers), Some(protocol::OCSP));
+        assert_eq!(of_request(b"GET", actalis, headers), Some(protocol::OCSP));
         // Not URL-encoded, so the base64 holds `/`, with a version, a nonce and SHA-256.
         let der = sha256_request();
         let text = crate::facts::encode_base64(&der);
         assert!(text.starts_with('M') && text.contains('/'), "{text}");
-        assert_eq!(of_request(format!("/{text}").as_bytes(), b"\r\n"), Some(protocol::OCSP));
+        assert_eq!(of_request(b"GET", format!("/{text}").as_bytes(), b"\r\n"), Some(protocol::OCSP));
         // Unpadded, or behind a query, it is the same request.
         let unpadded = format!("/ocsp/{}?x=1", text.trim_end_matches('='));
-        assert_eq!(of_request(unpadded.as_bytes(), b"\r\n"), Some(protocol::OCSP));
+        assert_eq!(of_request(b"GET", unpadded.as_bytes(), b"\r\n"), Some(protocol::OCSP));
         // Near misses: cut short, followed by more path, a byte more, a malformed escape,
         // base64 of text, of another DER structure, and of a request list with no CertID.
-        assert_eq!(of_request(&actalis[..actalis.len() - 8], b"\r\n"), None);
-        assert_eq!(of_request(format!("/{text}/status").as_bytes(), b"\r\n"), None);
+        assert_eq!(of_request(b"GET", &actalis[..actalis.len() - 8], b"\r\n"), None);
+        assert_eq!(of_request(b"GET", format!("/{text}/status").as_bytes(), b"\r\n"), None);
         let longer = crate::facts::encode_base64(&[der.clone(), vec![0]].concat());
-        assert_eq!(of_request(format!("/{longer}").as_bytes(), b"\r\n"), None);
-        assert_eq!(of_request(b"/VA/MFEwTzBNMEswSTAJBgUrDgMCGgUABBSw4x5v4bTlizjNRmTdkYSy7q0R9gQUUti%2", b"\r\n"), None);
-        assert_eq!(of_request(b"/MTIzNDU2Nzg5MA==", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", format!("/{longer}").as_bytes(), b"\r\n"), None);
+        assert_eq!(
+            of_request(b"GET", b"/VA/MFEwTzBNMEswSTAJBgUrDgMCGgUABBSw4x5v4bTlizjNRmTdkYSy7q0R9gQUUti%2", b"\r\n"),
+            None
+        );
+        assert_eq!(of_request(b"GET", b"/MTIzNDU2Nzg5MA==", b"\r\n"), None);
         let algorithm_only =
             tlv(0x30, &tlv(0x30, &tlv(0x30, &tlv(0x30, &tlv(0x30, &tlv(0x06, &[0x2b, 14, 3, 2, 26]))))));
         let text = crate::facts::encode_base64(&algorithm_only);
-        assert_eq!(of_request(format!("/{text}").as_bytes(), b"\r\n"), None);
-        assert_eq!(of_request(b"/M", b"\r\n"), None);
+        assert_eq!(of_request(b"GET", format!("/{text}").as_bytes(), b"\r\n"), None);
+        assert_eq!(of_request(b"GET", b"/M", b"\r\n"), None);
     }
 
     proptest! {
@@ -404,15 +455,15 @@ mod tests {
         fn ocsp_targets_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..400), cut in 0usize..400) {
             // Base64 of arbitrary bytes and of a real request cut anywhere, escaped or not.
             let text = crate::facts::encode_base64(&tail);
-            let _ = of_request(format!("/M{text}").as_bytes(), b"");
+            let _ = of_request(b"GET", format!("/M{text}").as_bytes(), b"");
             let der = sha256_request();
             let real = crate::facts::encode_base64(&der[..cut.min(der.len())]).replace('+', "%2B");
-            let _ = of_request(format!("/a/{real}").as_bytes(), b"");
+            let _ = of_request(b"GET", format!("/a/{real}").as_bytes(), b"");
         }
 
         #[test]
         fn never_panics(target in proptest::collection::vec(any::<u8>(), 0..40), headers in proptest::collection::vec(any::<u8>(), 0..120)) {
-            let _ = of_request(&target, &headers);
+            let _ = of_request(b"GET", &target, &headers);
             let _ = of_response(&headers);
         }
     }

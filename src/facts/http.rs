@@ -2,7 +2,9 @@
 
 use super::fact_string;
 
-/// Request methods of RFC 9110 §9 plus WebDAV's common ones, each with its trailing space.
+/// Request methods of RFC 9110 §9, WebDAV's common ones (RFC 4918 §9, RFC 3253, RFC 5323) and
+/// RPC over HTTP's ([MS-RPCH] §2.1.2.1: RPC_IN_DATA and RPC_OUT_DATA open its two channels,
+/// RPC_CONNECT its version 1), each with its trailing space.
 pub const METHODS: &[&[u8]] = &[
     b"GET ",
     b"POST ",
@@ -22,6 +24,9 @@ pub const METHODS: &[&[u8]] = &[
     b"UNLOCK ",
     b"REPORT ",
     b"SEARCH ",
+    b"RPC_IN_DATA ",
+    b"RPC_OUT_DATA ",
+    b"RPC_CONNECT ",
 ];
 
 /// What the HTTP dissector learned about a flow.

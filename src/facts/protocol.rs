@@ -214,6 +214,11 @@ pub const HLS: ProtocolId = ProtocolId(1350);
 pub const OCSP: ProtocolId = ProtocolId(1351);
 /// PROFINET IO's DCE/RPC interfaces (IEC 61158-6-10; flowsieve-only, nDPI's name).
 pub const PROFINET_IO: ProtocolId = ProtocolId(1352);
+/// WebDAV (RFC 4918) over HTTP: a request with one of its methods (flowsieve-only, nDPI's name).
+pub const WEBDAV: ProtocolId = ProtocolId(1354);
+/// Remote procedure calls over HTTP ([MS-RPCH]: Outlook Anywhere, RD Gateway; flowsieve-only,
+/// nDPI's name).
+pub const MS_RPCH: ProtocolId = ProtocolId(1355);
 /// GTP' (3GPP TS 32.295), charging data transfer: Netify's `GTP/P`.
 pub const GTP_P: ProtocolId = ProtocolId(273);
 /// Mumble voice chat's UDP ping (flowsieve-only, nDPI's name).
@@ -723,6 +728,8 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: OCSP, name: "OCSP" },
     Protocol { id: PROFINET_IO, name: "PROFINET_IO" },
     Protocol { id: MUMBLE, name: "Mumble" },
+    Protocol { id: WEBDAV, name: "WebDAV" },
+    Protocol { id: MS_RPCH, name: "MS-RPCH" },
     Protocol { id: S7COMM_PLUS, name: "S7CommPlus" },
     Protocol { id: MMS, name: "ISO9506-1-MMS" },
     Protocol { id: CIP, name: "CIP" },
@@ -974,6 +981,8 @@ mod tests {
             HLS,
             OCSP,
             PROFINET_IO,
+            WEBDAV,
+            MS_RPCH,
             GTP_P,
             MUMBLE,
             S7COMM_PLUS,
