@@ -85,22 +85,44 @@ pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (protocol::VIBER.0, "netify.viber"),
 ];
 
-/// Applications whose published server networks name the protocol of a TCP flow nothing in
-/// its payload named (docs/FLOW-ACTIONS.md §5, "Protocols by address"): Telegram's apps speak
+/// Applications whose published server networks name the protocol of a flow nothing in its
+/// payload named (docs/FLOW-ACTIONS.md §5, "Protocols by address"): Telegram's apps speak
 /// MTProto over TCP with an obfuscated transport whose first bytes are random (Telegram's
 /// "MTProto transport obfuscation"), so no dissector can read it, and Telegram publishes its
 /// server networks (Netify's `netify.telegram` list). nDPI names such flows Telegram by address
 /// too. Telegram's own protocol ID, 185. Apple's push notification service (APNs) is TLS on
 /// TCP 5223 to Apple's 17.0.0.0/8 (Apple's support documents both for firewalls), often
 /// picked up mid-session, its records too long to read whole: Netify's `Apple/Push` (238), on
-/// that port only. The entries: (application tag, protocol ID, the server's port if only one).
-/// A tag missing from the loaded catalogue is skipped.
-pub const ADDRESS_PROTOCOLS: &[(&str, u16, Option<u16>)] =
-    &[("netify.telegram", 185, None), ("netify.apple", APPLE_PUSH, Some(APNS_PORT))];
+/// that port only. Cloudflare WARP tunnels over UDP 2408 (500, 1701 and 4500 as fallbacks) to
+/// the ingress networks Cloudflare publishes for firewalls (`netify.cloudflare-warp`), in a
+/// WireGuard variant of its own (other message types, reserved bytes set), so a WireGuard
+/// reader does not take it: `CloudflareWarp` (flowsieve-only, nDPI's name; nDPI names it by
+/// the same networks and ports).
+pub const ADDRESS_PROTOCOLS: &[AddressProtocol] = &[
+    AddressProtocol { tag: "netify.telegram", protocol: protocol::TELEGRAM, ip_protocol: TCP, ports: &[] },
+    AddressProtocol { tag: "netify.apple", protocol: protocol::APPLE_PUSH, ip_protocol: TCP, ports: &[5223] },
+    AddressProtocol {
+        tag: "netify.cloudflare-warp",
+        protocol: protocol::CLOUDFLARE_WARP,
+        ip_protocol: UDP,
+        ports: &[2408, 500, 1701, 4500],
+    },
+];
 
-/// Netify's `Apple/Push` and APNs' TCP port.
-const APPLE_PUSH: u16 = 238;
-const APNS_PORT: u16 = 5223;
+const TCP: u8 = 6;
+const UDP: u8 = 17;
+
+/// One entry of [`ADDRESS_PROTOCOLS`]. A tag missing from the loaded catalogue is skipped.
+#[derive(Debug, Clone, Copy)]
+pub struct AddressProtocol {
+    /// The application whose networks name the protocol.
+    pub tag: &'static str,
+    pub protocol: protocol::ProtocolId,
+    /// The transport (IP protocol number) the service uses.
+    pub ip_protocol: u8,
+    /// The server's ports, or empty for any.
+    pub ports: &'static [u16],
+}
 
 /// Applications whose listed networks are, by their operator's publication, call relays and
 /// nothing else, with the call they serve: Google publishes Meet's media relay networks
@@ -142,9 +164,8 @@ pub struct Classifier {
     twins: Vec<(protocol::ProtocolId, usize)>,
     /// (wire signature, index of the application in `apps`).
     signatures: Vec<(signatures::Signature, usize)>,
-    /// (index of the application in `apps`, the protocol its addresses name, the server's port
-    /// if only one): [`ADDRESS_PROTOCOLS`].
-    address_protocols: Vec<(usize, protocol::ProtocolId, Option<u16>)>,
+    /// (index of the application in `apps`, the entry): [`ADDRESS_PROTOCOLS`].
+    address_protocols: Vec<(usize, AddressProtocol)>,
     /// [`CALL_RELAY_NETWORKS`], by application index.
     call_relays: Vec<(usize, crate::facts::stun::StunClient)>,
     /// Netify's application category `cdn`: content delivery networks, whose customers' host
@@ -176,10 +197,8 @@ impl Classifier {
             .chain(servers)
             .filter_map(|(sig, tag)| Some((sig, apps.index_of_tag(tag)?)))
             .collect();
-        let address_protocols = ADDRESS_PROTOCOLS
-            .iter()
-            .filter_map(|&(tag, p, port)| Some((apps.index_of_tag(tag)?, protocol::ProtocolId(p), port)))
-            .collect();
+        let address_protocols =
+            ADDRESS_PROTOCOLS.iter().filter_map(|&entry| Some((apps.index_of_tag(entry.tag)?, entry))).collect();
         let call_relays =
             CALL_RELAY_NETWORKS.iter().filter_map(|&(tag, client)| Some((apps.index_of_tag(tag)?, client))).collect();
         let cdn = categories.category_id(CategoryKind::Application, "cdn");
@@ -302,21 +321,23 @@ impl Classifier {
         self.call_relays.iter().find(|&&(i, _)| i == index).map(|&(_, client)| client)
     }
 
-    /// A TCP flow whose detection gave up with nothing read from its payload (no dissector's
-    /// facts, no TLS hello: its protocol is at most a port guess) to an address in the
-    /// networks of an application of [`ADDRESS_PROTOCOLS`] gets that application's protocol.
+    /// A flow whose detection gave up with nothing read from its payload (no dissector's facts,
+    /// no TLS hello: its protocol is at most a port guess) to an address in the networks of an
+    /// application of [`ADDRESS_PROTOCOLS`], on the entry's transport and ports, gets the
+    /// entry's protocol.
     fn address_protocol(&self, facts: &mut FlowFacts) {
         let nothing_read = facts.detection_guessed
-            && facts.ip_protocol == 6
             && facts.app_protocol == crate::facts::ProtocolFacts::None
             && !facts.tls.is_present();
         if !nothing_read || self.address_protocols.is_empty() {
             return;
         }
         let Some(index) = self.apps.ip_index(facts.other_ip) else { return };
-        let port_fits = |port: Option<u16>| port.is_none_or(|port| port == facts.other_port);
-        if let Some(&(_, p, _)) = self.address_protocols.iter().find(|&&(i, _, port)| i == index && port_fits(port)) {
-            facts.protocol = p;
+        let fits = |e: &AddressProtocol| {
+            e.ip_protocol == facts.ip_protocol && (e.ports.is_empty() || e.ports.contains(&facts.other_port))
+        };
+        if let Some((_, entry)) = self.address_protocols.iter().find(|(i, e)| *i == index && fits(e)) {
+            facts.protocol = entry.protocol;
         }
     }
 

@@ -717,6 +717,44 @@ fn unread_tcp_to_apples_network_on_5223_is_apple_push() {
 }
 
 #[test]
+fn unread_udp_to_warps_ingress_on_its_ports_is_cloudflare_warp() {
+    let c = built_in();
+    // Cloudflare's published WARP ingress (162.159.193.0/24, 2606:4700:100::/48) and the
+    // consumer client's endpoint network (162.159.192.0/24), UDP 2408 and its fallbacks: a
+    // tunnel no dissector read (WARP's WireGuard variant) is CloudflareWarp.
+    let unread = |ip: &str, port: u16, ip_protocol: u8| {
+        let mut f = facts(None, ip, protocol::UNKNOWN);
+        (f.ip_protocol, f.other_port, f.detection_guessed) = (ip_protocol, port, true);
+        f
+    };
+    for (ip, port) in [("162.159.192.7", 2408), ("162.159.193.10", 4500), ("2606:4700:100::a29f:c101", 1701)] {
+        let mut f = unread(ip, port, 17);
+        c.classify(&mut f);
+        assert_eq!(
+            (f.protocol, f.application.tag.as_deref()),
+            (protocol::CLOUDFLARE_WARP, Some("netify.cloudflare-warp")),
+            "{ip}:{port}"
+        );
+    }
+    // Another port, TCP, or a flow a dissector read (IKE on 500): the application only.
+    let mut other_port = unread("162.159.192.7", 443, 17);
+    let mut tcp = unread("162.159.192.7", 2408, 6);
+    for f in [&mut other_port, &mut tcp] {
+        c.classify(f);
+        assert_eq!((f.protocol, f.application.tag.as_deref()), (protocol::UNKNOWN, Some("netify.cloudflare-warp")));
+    }
+    let mut read = unread("162.159.193.10", 500, 17);
+    (read.protocol, read.detection_guessed) = (protocol::IPSEC, false);
+    c.classify(&mut read);
+    assert_eq!(read.protocol, protocol::IPSEC);
+    // Cloudflare's other networks (its CDN) are not WARP's.
+    let mut cdn = unread("162.159.36.1", 2408, 17);
+    c.classify(&mut cdn);
+    assert_eq!(cdn.protocol, protocol::UNKNOWN);
+    assert_ne!(cdn.application.tag.as_deref(), Some("netify.cloudflare-warp"));
+}
+
+#[test]
 fn media_after_a_gquic_handshake_is_snapchat() {
     let c = built_in();
     // What dissect::gquic marks: RTP after an SNI-less Q046 handshake, to an address no list

@@ -178,6 +178,8 @@ pub const DNSCRYPT: ProtocolId = ProtocolId(269);
 pub const RAKNET: ProtocolId = ProtocolId(291);
 pub const CAPWAP: ProtocolId = ProtocolId(265);
 pub const TELEGRAM: ProtocolId = ProtocolId(185);
+/// Apple's push notification service, TLS on TCP 5223 (named by address: `classify`).
+pub const APPLE_PUSH: ProtocolId = ProtocolId(238);
 /// Signal's calls (Netify's soft dissector names Signal's STUN so).
 pub const SIGNAL_CALL: ProtocolId = ProtocolId(39);
 /// Telegram's calls through its UDP reflectors.
@@ -219,6 +221,9 @@ pub const WEBDAV: ProtocolId = ProtocolId(1354);
 /// Remote procedure calls over HTTP ([MS-RPCH]: Outlook Anywhere, RD Gateway; flowsieve-only,
 /// nDPI's name).
 pub const MS_RPCH: ProtocolId = ProtocolId(1355);
+/// Cloudflare WARP's tunnel, named by Cloudflare's published ingress networks and ports
+/// (`classify::ADDRESS_PROTOCOLS`; flowsieve-only, nDPI's name).
+pub const CLOUDFLARE_WARP: ProtocolId = ProtocolId(1356);
 /// GTP' (3GPP TS 32.295), charging data transfer: Netify's `GTP/P`.
 pub const GTP_P: ProtocolId = ProtocolId(273);
 /// Mumble voice chat's UDP ping (flowsieve-only, nDPI's name).
@@ -616,7 +621,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: ProtocolId(235), name: "CSGO" },
     Protocol { id: ProtocolId(236), name: "LISP" },
     Protocol { id: ProtocolId(237), name: "Diameter" },
-    Protocol { id: ProtocolId(238), name: "Apple/Push" },
+    Protocol { id: APPLE_PUSH, name: "Apple/Push" },
     Protocol { id: ProtocolId(243), name: "DoH" },
     Protocol { id: ProtocolId(244), name: "DTLS" },
     Protocol { id: ProtocolId(245), name: "Google/Meet/Duo" },
@@ -730,6 +735,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: MUMBLE, name: "Mumble" },
     Protocol { id: WEBDAV, name: "WebDAV" },
     Protocol { id: MS_RPCH, name: "MS-RPCH" },
+    Protocol { id: CLOUDFLARE_WARP, name: "CloudflareWarp" },
     Protocol { id: S7COMM_PLUS, name: "S7CommPlus" },
     Protocol { id: MMS, name: "ISO9506-1-MMS" },
     Protocol { id: CIP, name: "CIP" },
@@ -962,6 +968,7 @@ mod tests {
             RAKNET,
             CAPWAP,
             TELEGRAM,
+            APPLE_PUSH,
             TELEGRAM_VOIP,
             MODBUS,
             KNXNET_IP,
@@ -983,6 +990,7 @@ mod tests {
             PROFINET_IO,
             WEBDAV,
             MS_RPCH,
+            CLOUDFLARE_WARP,
             GTP_P,
             MUMBLE,
             S7COMM_PLUS,
