@@ -332,6 +332,7 @@ registry! {
     Nano(nano::NanoDissector),
     AliCloud(alicloud::AliCloudDissector),
     Ookla(ookla::OoklaDissector),
+    Amqp(amqp::AmqpDissector),
     Tftp(tftp::TftpDissector),
     Diameter(diameter::DiameterDissector),
     Mgcp(mgcp::MgcpDissector),

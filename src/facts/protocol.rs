@@ -180,6 +180,7 @@ pub const CAPWAP: ProtocolId = ProtocolId(265);
 pub const TELEGRAM: ProtocolId = ProtocolId(185);
 /// Apple's push notification service, TLS on TCP 5223 (named by address: `classify`).
 pub const APPLE_PUSH: ProtocolId = ProtocolId(238);
+pub const AMQP: ProtocolId = ProtocolId(192);
 /// Signal's calls (Netify's soft dissector names Signal's STUN so).
 pub const SIGNAL_CALL: ProtocolId = ProtocolId(39);
 /// Telegram's calls through its UDP reflectors.
@@ -602,7 +603,7 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: ProtocolId(188), name: "QUIC" },
     Protocol { id: ProtocolId(190), name: "EAQ" },
     Protocol { id: ProtocolId(191), name: "OOKLA" },
-    Protocol { id: ProtocolId(192), name: "AMQP" },
+    Protocol { id: AMQP, name: "AMQP" },
     Protocol { id: ProtocolId(194), name: "KakaoTalk/Voice" },
     Protocol { id: ProtocolId(196), name: "HTTP/S" },
     Protocol { id: ProtocolId(198), name: "MPEGTS" },
@@ -969,6 +970,7 @@ mod tests {
             CAPWAP,
             TELEGRAM,
             APPLE_PUSH,
+            AMQP,
             TELEGRAM_VOIP,
             MODBUS,
             KNXNET_IP,
