@@ -1,12 +1,16 @@
 //! BitTorrent dissector: the peer wire handshake (BEP 3: byte 19 then `BitTorrent protocol`)
 //! over TCP, and the DHT's bencoded KRPC messages over UDP (BEP 5: `d1:ad2:id20:` queries,
 //! `d1:rd2:id20:` responses), and uTP connections (BEP 29): the initiator's ST_SYN answered
-//! by an ST_STATE.
+//! by an ST_STATE; and Local Service Discovery (BEP 14), a client's `BT-SEARCH * HTTP/1.1`
+//! announce multicast to 239.192.152.143:6771 or [ff15::efc0:988f]:6771.
 
 use super::text::prefix_agrees;
 use super::{protocol, Direction, Dissector, FlowInfo, Ports, Probe, Segment};
 
 const HANDSHAKE: &[u8] = b"\x13BitTorrent protocol";
+
+/// The request line of a Local Service Discovery announce (BEP 14).
+const LSD_ANNOUNCE: &[u8] = b"BT-SEARCH * HTTP/1.1\r\n";
 
 /// BitTorrent needs no state.
 #[derive(Debug, Default)]
@@ -59,7 +63,7 @@ impl Dissector for BitTorrentDissector {
             } else {
                 Probe::NotForUs
             }
-        } else if flow.is_udp() && (is_krpc(p) || p.starts_with(HANDSHAKE)) {
+        } else if flow.is_udp() && (is_krpc(p) || p.starts_with(HANDSHAKE) || p.starts_with(LSD_ANNOUNCE)) {
             Probe::Certain
         } else if flow.is_udp() {
             // uTP: a SYN leaves the question open, the other side's ST_STATE answer settles it
@@ -92,6 +96,18 @@ mod tests {
         let q = b"d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe";
         assert_eq!(run_one::<BitTorrentDissector>(&udp([1, 6881]), q).0, Probe::Certain);
         truncations::<BitTorrentDissector>(&tcp([1, 6881]), &h);
+    }
+
+    #[test]
+    fn local_service_discovery_announces() {
+        // BEP 14's announce, as a client multicasts it for each torrent.
+        let announce = b"BT-SEARCH * HTTP/1.1\r\nHost: 239.192.152.143:6771\r\nPort: 51413\r\n\
+            Infohash: 2d066c94480adcf5bf8f2e3f22e4b2c5f8a7c9e1\r\ncookie: a1b2\r\n\r\n\r\n";
+        assert_eq!(run_one::<BitTorrentDissector>(&udp([6771, 6771]), announce).0, Probe::Certain);
+        // SSDP's search and another request line are not.
+        for p in [&b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n\r\n"[..], b"BT-SEARCH / HTTP/1.1\r\n"] {
+            assert_eq!(run_one::<BitTorrentDissector>(&udp([6771, 6771]), p).0, Probe::NotForUs, "{p:?}");
+        }
     }
 
     #[test]
