@@ -101,6 +101,7 @@ pub mod ldp;
 pub mod line_call;
 pub mod lisp;
 pub mod lol_wild_rift;
+pub mod lotus_notes;
 pub mod mail;
 pub mod maplestory;
 pub mod megaco;

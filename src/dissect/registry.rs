@@ -333,6 +333,7 @@ registry! {
     AliCloud(alicloud::AliCloudDissector),
     Ookla(ookla::OoklaDissector),
     Amqp(amqp::AmqpDissector),
+    LotusNotes(lotus_notes::LotusNotesDissector),
     Tftp(tftp::TftpDissector),
     Diameter(diameter::DiameterDissector),
     Mgcp(mgcp::MgcpDissector),
@@ -850,8 +851,6 @@ fn guess_without_dissector_hint(flow: &FlowInfo) -> Option<ProtocolId> {
 const PORT_ONLY: &[(Ports, ProtocolId)] = &[
     // IANA `radmin-port` (Famatech's Radmin remote control).
     (Ports::tcp(&[4899]), protocol::RADMIN),
-    // IANA `lotusnote` (Lotus/HCL Notes' NRPC).
-    (Ports::tcp(&[1352]), protocol::LOTUS_NOTES),
     // VMware's published ports of its hosts' authentication daemon and remote console.
     (Ports::tcp(&[902, 903]), protocol::VMWARE),
     // Cisco's documented default port of IPsec over TCP and over UDP (cTCP / NAT traversal
