@@ -51,6 +51,7 @@ pub mod dofus;
 pub mod drda;
 pub mod dropbox;
 pub mod eaq;
+pub mod edonkey;
 pub mod elasticsearch;
 pub mod epicgames;
 pub mod ethereum;

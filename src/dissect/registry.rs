@@ -341,6 +341,7 @@ registry! {
     C37118(c37118::C37118Dissector),
     Dlep(dlep::DlepDissector),
     Fins(fins::FinsDissector),
+    Edonkey(edonkey::EdonkeyDissector),
     // Last: its rule is the loosest, any protocol a probe recognises comes first.
     Protobuf(protobuf::ProtobufDissector),
 }
