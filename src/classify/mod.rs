@@ -83,6 +83,7 @@ pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (protocol::OOKLA.0, "netify.ookla-speedtest"),
     (protocol::ALIBABA_CLOUD.0, "netify.alibaba-cloud"),
     (protocol::VIBER.0, "netify.viber"),
+    (protocol::DINGTALK.0, "netify.dingtalk"),
 ];
 
 /// Applications whose published server networks name the protocol of a TCP flow nothing in

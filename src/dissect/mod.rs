@@ -41,6 +41,7 @@ pub mod dcerpc;
 pub mod dhcp;
 pub mod dhcpv6;
 pub mod diameter;
+pub mod dingtalk;
 pub mod discord;
 pub mod dlep;
 pub mod dlms;

@@ -342,6 +342,7 @@ registry! {
     Dlep(dlep::DlepDissector),
     Fins(fins::FinsDissector),
     Edonkey(edonkey::EdonkeyDissector),
+    DingTalk(dingtalk::DingTalkDissector),
     // Last: its rule is the loosest, any protocol a probe recognises comes first.
     Protobuf(protobuf::ProtobufDissector),
 }
