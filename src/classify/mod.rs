@@ -84,6 +84,7 @@ pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (protocol::ALIBABA_CLOUD.0, "netify.alibaba-cloud"),
     (protocol::VIBER.0, "netify.viber"),
     (protocol::DINGTALK.0, "netify.dingtalk"),
+    (protocol::IMO.0, "netify.imo"),
 ];
 
 /// Applications whose published server networks name the protocol of a TCP flow nothing in

@@ -89,6 +89,7 @@ pub mod iax;
 pub mod icecast;
 pub mod iec104;
 pub mod ike;
+pub mod imo;
 pub mod irc;
 pub mod jrmi;
 pub mod json_rpc;

@@ -343,6 +343,7 @@ registry! {
     Fins(fins::FinsDissector),
     Edonkey(edonkey::EdonkeyDissector),
     DingTalk(dingtalk::DingTalkDissector),
+    Imo(imo::ImoDissector),
     // Last: its rule is the loosest, any protocol a probe recognises comes first.
     Protobuf(protobuf::ProtobufDissector),
 }
