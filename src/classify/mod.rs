@@ -85,6 +85,7 @@ pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (protocol::VIBER.0, "netify.viber"),
     (protocol::DINGTALK.0, "netify.dingtalk"),
     (protocol::IMO.0, "netify.imo"),
+    (protocol::AMAZON_VIDEO.0, "netify.amazon-prime"),
 ];
 
 /// Applications whose published server networks name the protocol of a TCP flow nothing in

@@ -10,6 +10,7 @@ pub mod activision;
 pub mod afp;
 pub mod ajp;
 pub mod alicloud;
+pub mod amazon_video;
 pub mod answered;
 pub mod armagetron;
 pub mod atg;

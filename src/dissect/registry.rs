@@ -344,6 +344,7 @@ registry! {
     Edonkey(edonkey::EdonkeyDissector),
     DingTalk(dingtalk::DingTalkDissector),
     Imo(imo::ImoDissector),
+    AmazonVideo(amazon_video::AmazonVideoDissector),
     // Last: its rule is the loosest, any protocol a probe recognises comes first.
     Protobuf(protobuf::ProtobufDissector),
 }
