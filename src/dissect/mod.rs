@@ -91,6 +91,7 @@ pub mod icecast;
 pub mod iec104;
 pub mod ike;
 pub mod imo;
+pub mod iqiyi;
 pub mod irc;
 pub mod jrmi;
 pub mod json_rpc;

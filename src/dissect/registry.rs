@@ -345,6 +345,7 @@ registry! {
     DingTalk(dingtalk::DingTalkDissector),
     Imo(imo::ImoDissector),
     AmazonVideo(amazon_video::AmazonVideoDissector),
+    Iqiyi(iqiyi::IqiyiDissector),
     // Last: its rule is the loosest, any protocol a probe recognises comes first.
     Protobuf(protobuf::ProtobufDissector),
 }
