@@ -14,6 +14,7 @@
 //! registry, so a protocol whose probe knows the payload names it first; what is left is a
 //! client whose very first bytes are one of these patterns.
 
+use super::text::prefix_agrees;
 use super::{protocol, Direction, Dissector, FirstBytes, FlowInfo, Probe, Segment, Transports};
 
 /// The TCP magic.
@@ -37,7 +38,7 @@ impl Dissector for AmazonVideoDissector {
             _ => return Probe::NotForUs,
         };
         let p = segment.payload;
-        if segment.direction != Direction::Forward || !p.iter().zip(magic).all(|(a, b)| a == b) {
+        if segment.direction != Direction::Forward || !prefix_agrees(p, magic) {
             Probe::NotForUs
         } else if p.len() > magic.len() {
             Probe::Certain

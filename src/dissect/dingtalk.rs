@@ -11,6 +11,7 @@
 //! type, `14`–`17`), so the rule stays nDPI's: the flow's first payload (the probe rules itself
 //! out on any other), a shorter one whose bytes agree waiting for more.
 
+use super::text::prefix_agrees;
 use super::{protocol, Dissector, FirstBytes, Probe, Segment, Transports};
 
 /// Byte 0 of the opening message.
@@ -31,7 +32,7 @@ impl Dissector for DingTalkDissector {
 
     fn probe(segment: &Segment<'_>) -> Probe {
         let p = segment.payload;
-        let agrees = p.first() == Some(&FIRST) && p.iter().skip(2).zip(&FIXED).all(|(a, b)| a == b);
+        let agrees = p.first() == Some(&FIRST) && prefix_agrees(p.get(2..).unwrap_or_default(), &FIXED);
         match (agrees, p.len()) {
             (false, _) => Probe::NotForUs,
             (true, len) if len >= MIN_LEN => Probe::Certain,

@@ -32,6 +32,11 @@ const OP_HELLO: u8 = 0x01;
 /// messages (search results, server lists) stay far below this.
 const MAX_SIZE: usize = 1 << 20;
 
+/// Whether `b` opens a message.
+fn protocol_byte(b: u8) -> bool {
+    matches!(b, EDONKEY | EMULE | PACKED)
+}
+
 /// The probe decides; no state.
 #[derive(Debug, Default)]
 pub struct EdonkeyDissector;
@@ -44,11 +49,7 @@ impl Dissector for EdonkeyDissector {
     fn probe(segment: &Segment<'_>) -> Probe {
         let p = segment.payload;
         if p.len() <= HEADER {
-            return if p.first().is_some_and(|&b| matches!(b, EDONKEY | EMULE | PACKED)) {
-                Probe::Unsure
-            } else {
-                Probe::NotForUs
-            };
+            return if p.first().is_some_and(|&b| protocol_byte(b)) { Probe::Unsure } else { Probe::NotForUs };
         }
         let mut rest = p;
         let mut first = true;
@@ -56,7 +57,7 @@ impl Dissector for EdonkeyDissector {
             let (Some(&kind), Some(size)) = (rest.first(), le_u32_at(rest, 1).map(|s| s as usize)) else {
                 return Probe::NotForUs; // a cut header after a whole message
             };
-            if !matches!(kind, EDONKEY | EMULE | PACKED) || size == 0 || size > MAX_SIZE {
+            if !protocol_byte(kind) || size == 0 || size > MAX_SIZE {
                 return Probe::NotForUs;
             }
             match rest.get(HEADER + size..) {
