@@ -60,6 +60,11 @@ impl Dissector for ModbusDissector {
     }
 }
 
+/// Whether `id` names a protocol Modbus/TCP carries (what nDPI calls `Modbus.UMAS`).
+pub fn is_carried_by_modbus(id: protocol::ProtocolId) -> bool {
+    id == protocol::UMAS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +90,7 @@ mod tests {
         let request = hex("000100000004005a0001");
         let (probe, parsed, facts) = run_one::<ModbusDissector>(&f, &request);
         assert_eq!((probe, parsed, facts.protocol), (Probe::Certain, Parsed::Done, protocol::UMAS));
+        assert!(is_carried_by_modbus(protocol::UMAS) && !is_carried_by_modbus(protocol::MODBUS));
         // Other function codes stay Modbus (the registry names it on the claim), as does the
         // exception response to a function 90 request.
         for function in [0x03, 0x2b, 0xda] {
