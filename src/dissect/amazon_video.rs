@@ -68,6 +68,9 @@ mod tests {
         assert_eq!(run_one::<AmazonVideoDissector>(&u, &udp_opening).0, Probe::Certain);
         truncations::<AmazonVideoDissector>(&t, &tcp_opening);
         assert_eq!(run_one::<AmazonVideoDissector>(&t, &TCP_MAGIC[..2]).0, Probe::Unsure);
+        // Through the registry: the client's opening names the flow, the server's does not.
+        assert_eq!(through_registry(&u, &[(Direction::Forward, udp_opening.clone())]).0, protocol::AMAZON_VIDEO);
+        assert_eq!(through_registry(&u, &[(Direction::Reverse, udp_opening)]).0, protocol::UNKNOWN);
     }
 
     #[test]

@@ -46,7 +46,7 @@ impl Dissector for DingTalkDissector {
 mod tests {
     use super::*;
     use crate::dissect::testing::*;
-    use crate::dissect::{Direction, FlowInfo};
+    use crate::dissect::Direction;
     use proptest::prelude::*;
 
     /// An opening message of `len` bytes: the fixed header, then filler.
@@ -94,21 +94,11 @@ mod tests {
 
     #[test]
     fn the_registry_names_it_where_the_port_would_guess_tls() {
-        use crate::dissect::registry::DissectState;
-        use crate::facts::FlowFacts;
-        let named = |p: &[u8]| {
-            let mut facts =
-                FlowFacts { ip_protocol: FlowInfo::TCP, local_port: 48910, other_port: 443, ..FlowFacts::default() };
-            let mut state = DissectState::start(&mut facts);
-            state.on_segment(&segment(&tcp([48910, 443]), Direction::Forward, 1, p), &mut facts);
-            if !state.is_finished() {
-                state.give_up(&mut facts);
-            }
-            facts.protocol
-        };
-        assert_eq!(named(&opening(104)), protocol::DINGTALK);
+        let f = tcp([48910, 443]);
+        let named = |p: Vec<u8>| through_registry(&f, &[(Direction::Forward, p)]).0;
+        assert_eq!(named(opening(104)), protocol::DINGTALK);
         // Bytes nobody names on 443 are still guessed TLS.
-        assert_eq!(named(&[0x10; 104]), protocol::TLS);
+        assert_eq!(named(vec![0x10; 104]), protocol::TLS);
     }
 
     proptest! {

@@ -75,6 +75,7 @@ impl Dissector for EdonkeyDissector {
 mod tests {
     use super::*;
     use crate::dissect::testing::*;
+    use crate::dissect::Direction;
     use proptest::prelude::*;
 
     /// A message: protocol byte, size, opcode, body.
@@ -148,6 +149,16 @@ mod tests {
             assert_eq!(run_one::<EdonkeyDissector>(&f, p).0, Probe::NotForUs);
         }
         assert_eq!(run_one::<EdonkeyDissector>(&udp([50123, 4672]), &hello).0, Probe::NotForUs);
+    }
+
+    #[test]
+    fn the_registry_names_the_hello_and_its_answer() {
+        let f = tcp([50123, 4662]);
+        let hello = (Direction::Forward, hello());
+        assert_eq!(through_registry(&f, &[hello]), (protocol::EDONKEY, Some(1)));
+        // A capture that starts with the server's Hello Answer.
+        let answer = (Direction::Reverse, message(EDONKEY, 0x4c, &[16; 40]));
+        assert_eq!(through_registry(&f, &[answer]).0, protocol::EDONKEY);
     }
 
     proptest! {

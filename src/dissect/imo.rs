@@ -59,6 +59,7 @@ impl Dissector for ImoDissector {
 mod tests {
     use super::*;
     use crate::dissect::testing::*;
+    use crate::dissect::Direction;
     use proptest::prelude::*;
 
     /// A datagram of `len` bytes opening with `start`.
@@ -106,6 +107,18 @@ mod tests {
         for p in [dns, stun] {
             assert_eq!(run_one::<ImoDissector>(&f, &p).0, Probe::NotForUs);
         }
+    }
+
+    #[test]
+    fn the_registry_names_imo_and_still_guesses_other_flows_at_once() {
+        let f = udp([49207, 36535]);
+        let one = |p: &[u8]| (Direction::Forward, p.to_vec());
+        let opening = datagram(&[0x00, 0x09, 0x03], 11);
+        assert_eq!(through_registry(&f, &[one(&opening)]), (protocol::IMO, Some(1)));
+        // After one-byte datagrams too.
+        assert_eq!(through_registry(&f, &[one(&[0x07]), one(&[0x07]), one(&opening)]).0, protocol::IMO);
+        // A datagram nothing names ends detection there, as before: IMO waits on no other.
+        assert_eq!(through_registry(&f, &[one(&[0xa5; 200]), one(&opening)]), (protocol::UNKNOWN, Some(1)));
     }
 
     proptest! {

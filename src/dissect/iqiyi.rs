@@ -53,6 +53,8 @@ mod tests {
             assert_eq!(run_one::<IqiyiDissector>(&f, &datagram(len, at)).0, Probe::Certain, "{len} {at}");
         }
         truncations::<IqiyiDissector>(&f, &datagram(135, 88));
+        let first = (crate::dissect::Direction::Forward, datagram(135, 88));
+        assert_eq!(through_registry(&f, &[first]), (protocol::PPSTREAM, Some(1)));
     }
 
     #[test]

@@ -577,6 +577,32 @@ pub(crate) mod testing {
         }
     }
 
+    /// Run the whole registry over `payloads` of a new flow, as the flow table does, giving up
+    /// after the last if detection has not ended: the protocol named (or guessed) and how many
+    /// payloads detection read before it ended by itself (`None`: it was still going).
+    pub fn through_registry(
+        flow: &FlowInfo,
+        payloads: &[(Direction, Vec<u8>)],
+    ) -> (protocol::ProtocolId, Option<usize>) {
+        let mut facts = FlowFacts {
+            ip_protocol: flow.ip_protocol,
+            local_port: flow.ports[0],
+            other_port: flow.ports[1],
+            ..FlowFacts::default()
+        };
+        let mut state = registry::DissectState::start(&mut facts);
+        let mut seq = [1u32; 2];
+        for (read, (direction, p)) in payloads.iter().enumerate() {
+            state.on_segment(&segment(flow, *direction, seq[direction.index()], p), &mut facts);
+            seq[direction.index()] = seq[direction.index()].wrapping_add(p.len() as u32);
+            if state.is_finished() {
+                return (facts.protocol, Some(read + 1));
+            }
+        }
+        state.give_up(&mut facts);
+        (facts.protocol, None)
+    }
+
     /// Every prefix of `payload` probes and parses without panicking, and no strict prefix
     /// shorter than `certain_from` is certain.
     pub fn truncations<D: Dissector>(flow: &FlowInfo, payload: &[u8]) {

@@ -91,6 +91,10 @@ mod tests {
         let (probe, parsed, facts) = run_one::<ModbusDissector>(&f, &request);
         assert_eq!((probe, parsed, facts.protocol), (Probe::Certain, Parsed::Done, protocol::UMAS));
         assert!(is_carried_by_modbus(protocol::UMAS) && !is_carried_by_modbus(protocol::MODBUS));
+        // Through the registry: UMAS where the request has function code 90, else Modbus.
+        let first = |p: &[u8]| through_registry(&f, &[(crate::dissect::Direction::Forward, p.to_vec())]).0;
+        assert_eq!(first(&request), protocol::UMAS);
+        assert_eq!(first(&hex("00d100000006010300010001")), protocol::MODBUS);
         // Other function codes stay Modbus (the registry names it on the claim), as does the
         // exception response to a function 90 request.
         for function in [0x03, 0x2b, 0xda] {
