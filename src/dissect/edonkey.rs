@@ -1,7 +1,7 @@
 //! The eDonkey network's TCP protocol and eMule's extensions of it (flowsieve-only ID with
 //! nDPI's name, `eDonkey`).
 //!
-//! Wire facts (Kulbak and Bickson, "The eMule Protocol Specification", 2005, §2 and §6; the
+//! Wire facts (Kulbak and Bickson, "The eMule Protocol Specification", 2005; the
 //! signature nDPI applies to every TCP flow is the same framing, docs/ARCHITECTURE.md "nDPI's
 //! signatures are wire facts"; this is flowsieve's own code): every message, between clients
 //! and between a client and a server, opens with a 6-byte header: the protocol byte (`e3`
@@ -13,9 +13,10 @@
 //! nDPI names a flow whose first payload is one such message whose size is the rest of the
 //! payload. flowsieve takes the first payload (either direction, as a capture may miss the
 //! opening) when it is one or several whole messages one after another, each with a size of
-//! at least 1 and at most [`MAX_SIZE`]; an `e3` Hello or Login (opcode `01`) that continues in
-//! later segments also names the flow, as its size is then the only check left. A payload
-//! shorter than a header whose first byte is a protocol byte waits for more.
+//! at least 1 and at most [`MAX_SIZE`]. A message cut by segmentation cannot have its size
+//! checked against the payload, so only the opening one may continue in later segments: an
+//! `e3` Hello or Login (opcode `01`), whose protocol byte and opcode are known in advance. A
+//! payload shorter than a header whose first byte is a protocol byte waits for more.
 
 use super::reader::le_u32_at;
 use super::{protocol, Dissector, FirstBytes, Probe, Segment, Transports};
@@ -28,8 +29,8 @@ const PACKED: u8 = 0xd4;
 const HEADER: usize = 5;
 /// Hello (client to client) and Login (client to server).
 const OP_HELLO: u8 = 0x01;
-/// The largest size taken: eMule sends file data in blocks of 10 KiB, and its longest
-/// messages (search results, server lists) stay far below this.
+/// The largest size taken: eMule's messages, file parts included, are far smaller, and a
+/// size past this in a first payload is not one of them.
 const MAX_SIZE: usize = 1 << 20;
 
 /// Whether `b` opens a message.
