@@ -49,7 +49,8 @@ pub const DEFAULT_CATEGORIES: &str = include_str!("../../data/categories.json");
 /// the games named from their own traffic (their publishers' applications, in Netify's `games`
 /// category but NetEase's, which Netify lists as a portal), Ookla's Speedtest (OOKLA 191),
 /// Alibaba Cloud's own protocol (Alibaba/Cloud 301), LINE's calls (Line/Call 310), UltraSurf's
-/// tunnel (296), Xbox Live's UDP traffic (Xbox 47) and Blizzard's Warcraft III (116). A tag
+/// tunnel (296), Xbox Live's UDP traffic (Xbox 47), Blizzard's Warcraft III (116), iQIYI's
+/// PPStream (54) and flowsieve's DingTalk, IMO and AmazonVideo (Amazon Prime Video). A tag
 /// missing from the loaded catalogue is skipped.
 pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (74, "netify.steam"),
@@ -83,6 +84,10 @@ pub const PROTOCOL_TWINS: &[(u16, &str)] = &[
     (protocol::OOKLA.0, "netify.ookla-speedtest"),
     (protocol::ALIBABA_CLOUD.0, "netify.alibaba-cloud"),
     (protocol::VIBER.0, "netify.viber"),
+    (protocol::DINGTALK.0, "netify.dingtalk"),
+    (protocol::IMO.0, "netify.imo"),
+    (protocol::PPSTREAM.0, "netify.iqiyi"),
+    (protocol::AMAZON_VIDEO.0, "netify.amazon-prime"),
 ];
 
 /// Applications whose published server networks name the protocol of a flow nothing in its

@@ -10,6 +10,7 @@ pub mod activision;
 pub mod afp;
 pub mod ajp;
 pub mod alicloud;
+pub mod amazon_video;
 pub mod amqp;
 pub mod answered;
 pub mod armagetron;
@@ -42,6 +43,7 @@ pub mod dcerpc;
 pub mod dhcp;
 pub mod dhcpv6;
 pub mod diameter;
+pub mod dingtalk;
 pub mod discord;
 pub mod dlep;
 pub mod dlms;
@@ -52,6 +54,7 @@ pub mod dofus;
 pub mod drda;
 pub mod dropbox;
 pub mod eaq;
+pub mod edonkey;
 pub mod elasticsearch;
 pub mod epicgames;
 pub mod ethereum;
@@ -88,6 +91,8 @@ pub mod iax;
 pub mod icecast;
 pub mod iec104;
 pub mod ike;
+pub mod imo;
+pub mod iqiyi;
 pub mod irc;
 pub mod jrmi;
 pub mod json_rpc;
@@ -572,6 +577,32 @@ pub(crate) mod testing {
             let _ = d.parse(&s, &mut facts);
             seq[dir.index()] = seq[dir.index()].wrapping_add(p.len() as u32);
         }
+    }
+
+    /// Run the whole registry over `payloads` of a new flow, as the flow table does, giving up
+    /// after the last if detection has not ended: the protocol named (or guessed) and how many
+    /// payloads detection read before it ended by itself (`None`: it was still going).
+    pub fn through_registry(
+        flow: &FlowInfo,
+        payloads: &[(Direction, Vec<u8>)],
+    ) -> (protocol::ProtocolId, Option<usize>) {
+        let mut facts = FlowFacts {
+            ip_protocol: flow.ip_protocol,
+            local_port: flow.ports[0],
+            other_port: flow.ports[1],
+            ..FlowFacts::default()
+        };
+        let mut state = registry::DissectState::start(&mut facts);
+        let mut seq = [1u32; 2];
+        for (read, (direction, p)) in payloads.iter().enumerate() {
+            state.on_segment(&segment(flow, *direction, seq[direction.index()], p), &mut facts);
+            seq[direction.index()] = seq[direction.index()].wrapping_add(p.len() as u32);
+            if state.is_finished() {
+                return (facts.protocol, Some(read + 1));
+            }
+        }
+        state.give_up(&mut facts);
+        (facts.protocol, None)
     }
 
     /// Every prefix of `payload` probes and parses without panicking, and no strict prefix

@@ -343,6 +343,11 @@ registry! {
     C37118(c37118::C37118Dissector),
     Dlep(dlep::DlepDissector),
     Fins(fins::FinsDissector),
+    Edonkey(edonkey::EdonkeyDissector),
+    DingTalk(dingtalk::DingTalkDissector),
+    Imo(imo::ImoDissector),
+    AmazonVideo(amazon_video::AmazonVideoDissector),
+    Iqiyi(iqiyi::IqiyiDissector),
     // Last: its rule is the loosest, any protocol a probe recognises comes first.
     Protobuf(protobuf::ProtobufDissector),
 }

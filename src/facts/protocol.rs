@@ -381,6 +381,21 @@ pub const AVAST_SECURE_DNS: ProtocolId = ProtocolId(264);
 pub const YOJIMBO: ProtocolId = ProtocolId(1480);
 /// League of Legends: Wild Rift (flowsieve-only, nDPI's name).
 pub const LOL_WILD_RIFT: ProtocolId = ProtocolId(1481);
+/// Protocols of issue 14's thirteenth-session batch (dissD): Netify's IDs where Netify lists
+/// them, else flowsieve-only IDs (1490–1499) with nDPI's names.
+/// The eDonkey network's client and server protocol, with eMule's extensions.
+pub const EDONKEY: ProtocolId = ProtocolId(1490);
+/// Alibaba's DingTalk messenger's own protocol over TCP.
+pub const DINGTALK: ProtocolId = ProtocolId(1491);
+/// The imo.im messenger's calls over UDP.
+pub const IMO: ProtocolId = ProtocolId(1492);
+/// Amazon Prime Video's own framing (nDPI's `AmazonVideo`).
+pub const AMAZON_VIDEO: ProtocolId = ProtocolId(1493);
+/// Schneider Electric's UMAS, carried in Modbus/TCP function code 90.
+pub const UMAS: ProtocolId = ProtocolId(1494);
+/// PPStream, iQIYI's streaming protocol (Netify's `PPStream`, 54; nDPI's number 54, which it
+/// now calls `iQIYI`).
+pub const PPSTREAM: ProtocolId = ProtocolId(54);
 /// Brazil's EAQ broadband measurement.
 pub const EAQ: ProtocolId = ProtocolId(190);
 /// Google Nest devices' log sink (nDPI's `NestLogSink`).
@@ -773,6 +788,11 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: JSON_RPC, name: "JSON-RPC" },
     Protocol { id: YOJIMBO, name: "Yojimbo" },
     Protocol { id: LOL_WILD_RIFT, name: "LoLWildRift" },
+    Protocol { id: EDONKEY, name: "eDonkey" },
+    Protocol { id: DINGTALK, name: "DingTalk" },
+    Protocol { id: IMO, name: "IMO" },
+    Protocol { id: AMAZON_VIDEO, name: "AmazonVideo" },
+    Protocol { id: UMAS, name: "UMAS" },
 ];
 
 /// First ID for protocols Netify's table does not list: its table ends at 333 and its category
