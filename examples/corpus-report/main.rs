@@ -41,7 +41,7 @@
 //!   as applications over HTTP (`HTTP.IPP`), the wire protocol is HTTP. nDPI's own `SOAP`,
 //!   `MpegDash`, `HLS`, `OCSP`, `WebDAV` and `MS-RPCH` map by name. Likewise SMB carried in NetBIOS (`SMBv1`,
 //!   `SMBv23`, see `dissect::netbios`) counts as NetBIOS where nDPI says `NetBIOS.SMBv1`, and PROFINET IO (`dissect::dcerpc`)
-//!   as DCE/RPC where nDPI says `DCERPC.PROFINET_IO`; GTP' (Netify's `GTP/P`) counts as GTP
+//!   as DCE/RPC where nDPI says `DCERPC.PROFINET_IO`, UMAS as Modbus where nDPI says `Modbus.UMAS`; GTP' (Netify's `GTP/P`) counts as GTP
 //!   where nDPI says `GTP.GTP_PRIME`.
 //! - Netify's `Telegram/VoIP` (333, calls through Telegram's UDP reflectors) is compared as
 //!   `Telegram` (185): nDPI 4.11 names those calls with the messenger.
@@ -674,6 +674,8 @@ fn main() -> anyhow::Result<()> {
                 "GTP" if our_id == protocol::GTP_P => protocol::ProtocolId(152),
                 // And PROFINET IO's DCE/RPC interfaces (`DCERPC.PROFINET_IO`).
                 "DCERPC" if flowsieve::dissect::dcerpc::is_carried_by_dcerpc(our_id) => protocol::DCERPC,
+                // And Schneider's UMAS in Modbus/TCP (`Modbus.UMAS`).
+                "Modbus" if flowsieve::dissect::modbus::is_carried_by_modbus(our_id) => protocol::MODBUS,
                 _ => our_id,
             };
             // Netify's Telegram/VoIP (calls through Telegram's reflectors) is nDPI's Telegram.
