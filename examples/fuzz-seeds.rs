@@ -229,8 +229,11 @@ fn seed_file(file: &Path, seeds: &mut Seeds) {
         };
         let flow = flows.entry((packet.vlan_id, packet.ip_protocol, ends)).or_default();
         let initiator = *flow.initiator.get_or_insert((packet.src_ip, packet.src_port));
-        flow.flow
-            .get_or_insert(FlowInfo { ip_protocol: packet.ip_protocol, ports: [packet.src_port, packet.dst_port] });
+        flow.flow.get_or_insert(FlowInfo {
+            ip_protocol: packet.ip_protocol,
+            ports: [packet.src_port, packet.dst_port],
+            ..FlowInfo::default()
+        });
         if packet.payload.is_empty() || flow.payloads.len() >= FLOW_PAYLOADS {
             return;
         }

@@ -60,7 +60,7 @@ impl<'a> FlowInput<'a> {
         let head = data.get(..5)?;
         let ip_protocol = if head[0] & 1 != 0 { FlowInfo::TCP } else { FlowInfo::UDP };
         let ports = [u16::from_be_bytes([head[1], head[2]]), u16::from_be_bytes([head[3], head[4]])];
-        Some(FlowInput { flow: FlowInfo { ip_protocol, ports }, rest: &data[5..] })
+        Some(FlowInput { flow: FlowInfo { ip_protocol, ports, ..FlowInfo::default() }, rest: &data[5..] })
     }
 
     pub fn facts(&self) -> FlowFacts {

@@ -93,7 +93,10 @@ mod tests {
             assert_eq!(run_one::<AmazonVideoDissector>(&t, &p).0, Probe::NotForUs);
         }
         assert_eq!(
-            AmazonVideoDissector::probe_flow(&FlowInfo { ip_protocol: 132, ports: [1, 2] }, &reply),
+            AmazonVideoDissector::probe_flow(
+                &FlowInfo { ip_protocol: 132, ports: [1, 2], ..FlowInfo::default() },
+                &reply
+            ),
             Probe::NotForUs
         );
     }

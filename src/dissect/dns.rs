@@ -405,7 +405,7 @@ pub(crate) mod tests {
     }
 
     fn udp() -> FlowInfo {
-        FlowInfo { ip_protocol: 17, ports: [40000, 53] }
+        FlowInfo { ip_protocol: 17, ports: [40000, 53], ..FlowInfo::default() }
     }
 
     fn seg(direction: Direction, payload: &[u8]) -> Segment<'_> {
@@ -556,7 +556,7 @@ pub(crate) mod tests {
         let q = query(b"\x01a\x02bc\x00", 28);
         let mut framed = (q.len() as u16).to_be_bytes().to_vec();
         framed.extend_from_slice(&q);
-        let tcp = FlowInfo { ip_protocol: 6, ports: [40000, 53] };
+        let tcp = FlowInfo { ip_protocol: 6, ports: [40000, 53], ..FlowInfo::default() };
         let s = |p| Segment { direction: Direction::Forward, tcp_seq: Some(0), payload: p };
         assert_eq!(DnsDissector::probe_flow(&tcp, &s(&framed)), Probe::Certain);
         assert_eq!(DnsDissector::probe_flow(&tcp, &s(&framed[..1])), Probe::Unsure);
@@ -590,7 +590,7 @@ pub(crate) mod tests {
     proptest! {
         #[test]
         fn never_panics(msg in proptest::collection::vec(any::<u8>(), 0..300), tcp in any::<bool>()) {
-            let info = FlowInfo { ip_protocol: if tcp { 6 } else { 17 }, ports: [53, 5353] };
+            let info = FlowInfo { ip_protocol: if tcp { 6 } else { 17 }, ports: [53, 5353], ..FlowInfo::default() };
             let s = Segment { direction: Direction::Forward, tcp_seq: tcp.then_some(0), payload: &msg };
             let _ = DnsDissector::probe_flow(&info, &s);
             let mut f = FlowFacts { ip_protocol: info.ip_protocol, ..FlowFacts::default() };

@@ -258,7 +258,7 @@ mod tests {
     }
 
     fn tcp() -> FlowInfo {
-        FlowInfo { ip_protocol: 6, ports: [40000, 80] }
+        FlowInfo { ip_protocol: 6, ports: [40000, 80], ..FlowInfo::default() }
     }
 
     #[test]
@@ -465,7 +465,7 @@ mod tests {
         assert_eq!(probe(b"GEX /"), Probe::NotForUs);
         assert_eq!(probe(b"\x16\x03\x01"), Probe::NotForUs);
         assert_eq!(probe(b"HTTP/1.0 404 Not Found\r\n"), Probe::Certain);
-        let udp = FlowInfo { ip_protocol: 17, ports: [1, 2] };
+        let udp = FlowInfo { ip_protocol: 17, ports: [1, 2], ..FlowInfo::default() };
         assert_eq!(HttpDissector::probe_flow(&udp, &seg(Direction::Forward, 0, REQUEST)), Probe::NotForUs);
     }
 

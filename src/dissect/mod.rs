@@ -55,6 +55,7 @@ pub mod drda;
 pub mod dropbox;
 pub mod eaq;
 pub mod edonkey;
+pub mod egd;
 pub mod elasticsearch;
 pub mod epicgames;
 pub mod ethereum;
@@ -107,6 +108,7 @@ pub mod line_call;
 pub mod lisp;
 pub mod lol_wild_rift;
 pub mod lotus_notes;
+pub mod lustre;
 pub mod mail;
 pub mod maplestory;
 pub mod megaco;
@@ -315,13 +317,23 @@ impl Skip {
     }
 }
 
-/// What the registry knows about a flow while probing: its transport and ports.
+/// What the registry knows about a flow while probing: its transport, ports and addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowInfo {
     /// IANA protocol number (6 TCP, 17 UDP, …).
     pub ip_protocol: u8,
     /// Both ports of the flow, in no particular order.
     pub ports: [u16; 2],
+    /// Both addresses of the flow, in the order of `ports`: for the few protocols that write an
+    /// endpoint's own address into their messages (EGD's producer ID, Lustre's LNet NIDs).
+    pub addrs: [std::net::IpAddr; 2],
+}
+
+impl Default for FlowInfo {
+    fn default() -> Self {
+        let unspecified = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        FlowInfo { ip_protocol: 0, ports: [0; 2], addrs: [unspecified; 2] }
+    }
 }
 
 impl FlowInfo {
@@ -339,6 +351,11 @@ impl FlowInfo {
     /// True when either end of the flow uses `port`.
     pub fn has_port(&self, port: u16) -> bool {
         self.ports[0] == port || self.ports[1] == port
+    }
+
+    /// True when either end of the flow has the IPv4 address whose octets are `octets`.
+    pub fn has_ipv4(&self, octets: [u8; 4]) -> bool {
+        self.addrs.iter().any(|a| matches!(a, std::net::IpAddr::V4(v4) if v4.octets() == octets))
     }
 }
 
@@ -518,11 +535,11 @@ pub(crate) mod testing {
     }
 
     pub fn udp(ports: [u16; 2]) -> FlowInfo {
-        FlowInfo { ip_protocol: FlowInfo::UDP, ports }
+        FlowInfo { ip_protocol: FlowInfo::UDP, ports, ..FlowInfo::default() }
     }
 
     pub fn tcp(ports: [u16; 2]) -> FlowInfo {
-        FlowInfo { ip_protocol: FlowInfo::TCP, ports }
+        FlowInfo { ip_protocol: FlowInfo::TCP, ports, ..FlowInfo::default() }
     }
 
     /// A segment of a flow: TCP segments get a sequence number, UDP ones none.

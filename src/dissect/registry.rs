@@ -334,6 +334,8 @@ registry! {
     Ookla(ookla::OoklaDissector),
     Amqp(amqp::AmqpDissector),
     LotusNotes(lotus_notes::LotusNotesDissector),
+    Egd(egd::EgdDissector),
+    Lustre(lustre::LustreDissector),
     Tftp(tftp::TftpDissector),
     Diameter(diameter::DiameterDissector),
     Mgcp(mgcp::MgcpDissector),
@@ -887,7 +889,11 @@ const PORT_ONLY: &[(Ports, ProtocolId)] = &[
 
 /// Transport and ports of a flow, as dissectors see them.
 pub fn flow_info(facts: &FlowFacts) -> FlowInfo {
-    FlowInfo { ip_protocol: facts.ip_protocol, ports: [facts.local_port, facts.other_port] }
+    FlowInfo {
+        ip_protocol: facts.ip_protocol,
+        ports: [facts.local_port, facts.other_port],
+        addrs: [facts.local_ip, facts.other_ip],
+    }
 }
 
 #[cfg(test)]
@@ -1062,10 +1068,26 @@ mod tests {
 
     #[test]
     fn port_tables_are_per_transport() {
-        assert!(dns::DnsDissector::port_hint(&FlowInfo { ip_protocol: FlowInfo::TCP, ports: [53, 40000] }));
-        assert!(!dns::DnsDissector::port_hint(&FlowInfo { ip_protocol: FlowInfo::TCP, ports: [5353, 40000] }));
-        assert!(dns::DnsDissector::port_hint(&FlowInfo { ip_protocol: FlowInfo::UDP, ports: [40000, 5353] }));
-        assert!(!tls::TlsDissector::port_hint(&FlowInfo { ip_protocol: FlowInfo::TCP, ports: [443, 40000] }));
+        assert!(dns::DnsDissector::port_hint(&FlowInfo {
+            ip_protocol: FlowInfo::TCP,
+            ports: [53, 40000],
+            ..FlowInfo::default()
+        }));
+        assert!(!dns::DnsDissector::port_hint(&FlowInfo {
+            ip_protocol: FlowInfo::TCP,
+            ports: [5353, 40000],
+            ..FlowInfo::default()
+        }));
+        assert!(dns::DnsDissector::port_hint(&FlowInfo {
+            ip_protocol: FlowInfo::UDP,
+            ports: [40000, 5353],
+            ..FlowInfo::default()
+        }));
+        assert!(!tls::TlsDissector::port_hint(&FlowInfo {
+            ip_protocol: FlowInfo::TCP,
+            ports: [443, 40000],
+            ..FlowInfo::default()
+        }));
     }
 
     /// The compile-time port table answers, for every dissector, transport and port, exactly
@@ -1077,7 +1099,7 @@ mod tests {
         fn flow(ip_protocol: u8, n: usize) -> FlowInfo {
             let port = (n / 2) as u16;
             let ports = if n.is_multiple_of(2) { [port, port] } else { [port.swap_bytes(), port] };
-            FlowInfo { ip_protocol, ports }
+            FlowInfo { ip_protocol, ports, ..FlowInfo::default() }
         }
         const FLOWS: usize = 2 << 16;
         /// The flows, by number, on which a dissector's own `port_hint` is true.
@@ -1143,7 +1165,7 @@ mod tests {
                 flows.extend(D::PORTS.tcp.iter().chain(D::PORTS.udp).map(|&p| [p, 40000]));
                 for ip_protocol in [FlowInfo::TCP, FlowInfo::UDP, 132] {
                     for &ports in &flows {
-                        let flow = FlowInfo { ip_protocol, ports };
+                        let flow = FlowInfo { ip_protocol, ports, ..FlowInfo::default() };
                         let port_out = D::NEEDS_PORT && !D::port_hint(&flow);
                         for first in 0..=255u8 {
                             let out = !D::TRANSPORTS.allows(ip_protocol) || !D::FIRST_BYTES.contains(first) || port_out;

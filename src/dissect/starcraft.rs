@@ -29,7 +29,11 @@ mod tests {
         assert_eq!(run_one::<StarcraftDissector>(&f, &hex("0901")).0, Probe::NotForUs);
         assert!(StarcraftDissector::port_hint(&f));
         assert!(StarcraftDissector::port_hint(&tcp([3427, 1119])));
-        assert!(!StarcraftDissector::port_hint(&FlowInfo { ip_protocol: 132, ports: [1, 1119] }));
+        assert!(!StarcraftDissector::port_hint(&FlowInfo {
+            ip_protocol: 132,
+            ports: [1, 1119],
+            ..FlowInfo::default()
+        }));
     }
 
     proptest! {

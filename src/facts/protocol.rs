@@ -225,6 +225,10 @@ pub const MS_RPCH: ProtocolId = ProtocolId(1355);
 /// Cloudflare WARP's tunnel, named by Cloudflare's published ingress networks and ports
 /// (`classify::ADDRESS_PROTOCOLS`; flowsieve-only, nDPI's name).
 pub const CLOUDFLARE_WARP: ProtocolId = ProtocolId(1356);
+/// GE's Ethernet Global Data (flowsieve-only, nDPI's name).
+pub const EGD: ProtocolId = ProtocolId(1357);
+/// Lustre's LNet over TCP (flowsieve-only, nDPI's name).
+pub const LUSTRE: ProtocolId = ProtocolId(1358);
 /// GTP' (3GPP TS 32.295), charging data transfer: Netify's `GTP/P`.
 pub const GTP_P: ProtocolId = ProtocolId(273);
 /// Mumble voice chat's UDP ping (flowsieve-only, nDPI's name).
@@ -752,6 +756,8 @@ pub const PROTOCOLS: &[Protocol] = &[
     Protocol { id: WEBDAV, name: "WebDAV" },
     Protocol { id: MS_RPCH, name: "MS-RPCH" },
     Protocol { id: CLOUDFLARE_WARP, name: "CloudflareWarp" },
+    Protocol { id: EGD, name: "EthernetGlobalData" },
+    Protocol { id: LUSTRE, name: "Lustre" },
     Protocol { id: S7COMM_PLUS, name: "S7CommPlus" },
     Protocol { id: MMS, name: "ISO9506-1-MMS" },
     Protocol { id: CIP, name: "CIP" },
@@ -1013,6 +1019,8 @@ mod tests {
             WEBDAV,
             MS_RPCH,
             CLOUDFLARE_WARP,
+            EGD,
+            LUSTRE,
             GTP_P,
             MUMBLE,
             S7COMM_PLUS,
