@@ -32,6 +32,7 @@ use categories::{CategoryIndex, CategoryKind};
 use crate::criteria::names::{self, AppRef};
 use crate::criteria::{Criteria, CriteriaWarning};
 use crate::facts::finality::Final;
+use crate::facts::ip_proto::{TCP, UDP};
 use crate::facts::protocol;
 use crate::facts::{AppFacts, FlowFacts};
 
@@ -113,9 +114,6 @@ pub const ADDRESS_PROTOCOLS: &[AddressProtocol] = &[
         ports: &[2408, 500, 1701, 4500],
     },
 ];
-
-const TCP: u8 = 6;
-const UDP: u8 = 17;
 
 /// One entry of [`ADDRESS_PROTOCOLS`]. A tag missing from the loaded catalogue is skipped.
 #[derive(Debug, Clone, Copy)]
