@@ -3,8 +3,9 @@
 //!
 //! NRPC is unpublished. The wire fact nDPI applies to all traffic (its lotus_notes.c): a
 //! client's first message, longer than 16 bytes, carries `00 00 02 00 00 40 02 0F` at offset 6.
-//! Here that must be the flow's first payload and the client's, as in nDPI; a flow opened by
-//! anything else is left to the other dissectors and, on 1352, to the port's guess.
+//! Here that must be the flow's first payload and the client's, whole in one segment, as in
+//! nDPI; a flow opened by anything else is left to the other dissectors and, on 1352, to the
+//! port's guess.
 
 use super::{protocol, Direction, Dissector, Ports, Probe, Segment, Transports};
 
@@ -23,24 +24,15 @@ impl Dissector for LotusNotesDissector {
     const PROTOCOL: protocol::ProtocolId = protocol::LOTUS_NOTES;
     const TRANSPORTS: Transports = Transports::TCP;
 
+    /// Certain for a client's first payload longer than 16 bytes with the fixed octets; a
+    /// shorter first payload is not the opening (nDPI does not look further either).
     fn probe(segment: &Segment<'_>) -> Probe {
         let p = segment.payload;
-        if segment.direction != Direction::Forward {
-            return Probe::NotForUs;
-        }
-        match p.get(AT..AT + OPENING.len()) {
-            Some(at) if p.len() > MIN_LEN => Probe::certain_if(at == OPENING),
-            // A short first segment: the bytes present must agree.
-            _ if p.len() <= MIN_LEN => {
-                let present = p.get(AT..).unwrap_or_default();
-                if OPENING.starts_with(&present[..present.len().min(OPENING.len())]) && !p.is_empty() {
-                    Probe::Unsure
-                } else {
-                    Probe::NotForUs
-                }
-            }
-            _ => Probe::NotForUs,
-        }
+        Probe::certain_if(
+            segment.direction == Direction::Forward
+                && p.len() > MIN_LEN
+                && p.get(AT..AT + OPENING.len()) == Some(&OPENING[..]),
+        )
     }
 
     const PORTS: Ports = Ports::tcp(&[1352]);
@@ -65,7 +57,7 @@ mod tests {
         let f = tcp([50123, 1352]);
         assert_eq!(run_one::<LotusNotesDissector>(&f, &opening()).0, Probe::Certain);
         assert_eq!(run_one::<LotusNotesDissector>(&tcp([50123, 8000]), &opening()).0, Probe::Certain);
-        assert_eq!(run_one::<LotusNotesDissector>(&f, &opening()[..10]).0, Probe::Unsure);
+        assert_eq!(run_one::<LotusNotesDissector>(&f, &opening()[..10]).0, Probe::NotForUs, "a short opening");
         truncations::<LotusNotesDissector>(&f, &opening());
     }
 
