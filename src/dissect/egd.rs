@@ -10,6 +10,7 @@
 //! datagram, only the flow's two addresses: the producer ID must be one of them, a four-byte
 //! equality that data of another protocol matches by chance about once in four billion.
 
+use super::reader::be_u32_at;
 use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
 
 /// PDU type 13, version 1.
@@ -30,7 +31,7 @@ impl Dissector for EgdDissector {
         if !flow.is_udp() || p.len() <= HEADER || p[..2] != TYPE_VERSION {
             return Probe::NotForUs;
         }
-        let word = |at: usize| u32::from_be_bytes([p[at], p[at + 1], p[at + 2], p[at + 3]]);
+        let word = |at: usize| be_u32_at(p, at).unwrap_or(u32::MAX);
         Probe::certain_if(flow.has_ipv4([p[4], p[5], p[6], p[7]]) && word(24) < 31 && word(28) == 0)
     }
 

@@ -14,6 +14,7 @@
 //! addresses, not which one sent the segment, so either is taken: the four-byte equality is
 //! what makes the rule strong either way.
 
+use super::reader::le_u32_at;
 use super::{protocol, Dissector, FirstBytes, FlowInfo, Ports, Probe, Segment, Transports};
 
 const ACCEPTOR_MAGIC: u32 = 0xacce_7100;
@@ -26,10 +27,6 @@ const MESSAGE_HEADER: usize = 96;
 /// Lustre needs no state: one segment decides.
 #[derive(Debug, Default)]
 pub struct LustreDissector;
-
-fn le_u32(p: &[u8], at: usize) -> Option<u32> {
-    p.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-}
 
 /// Whether the low 32 bits of a NID, read little-endian, are one of the flow's addresses.
 fn nid_of(flow: &FlowInfo, low: u32) -> bool {
@@ -44,11 +41,11 @@ impl Dissector for LustreDissector {
 
     fn probe_flow(flow: &FlowInfo, segment: &Segment<'_>) -> Probe {
         let p = segment.payload;
-        let (Some(first), Some(nid)) = (le_u32(p, 0), le_u32(p, 8)) else { return Probe::NotForUs };
+        let (Some(first), Some(nid)) = (le_u32_at(p, 0), le_u32_at(p, 8)) else { return Probe::NotForUs };
         if p.len() > 15 && matches!(first, ACCEPTOR_MAGIC | LNET_MAGIC) && nid_of(flow, nid) {
             return Probe::Certain;
         }
-        let (Some(dest), Some(len)) = (le_u32(p, 24), le_u32(p, 52)) else { return Probe::NotForUs };
+        let (Some(dest), Some(len)) = (le_u32_at(p, 24), le_u32_at(p, 52)) else { return Probe::NotForUs };
         Probe::certain_if(
             first == LNET_MESSAGE
                 && p.len() > MESSAGE_HEADER

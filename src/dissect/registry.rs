@@ -1068,26 +1068,11 @@ mod tests {
 
     #[test]
     fn port_tables_are_per_transport() {
-        assert!(dns::DnsDissector::port_hint(&FlowInfo {
-            ip_protocol: FlowInfo::TCP,
-            ports: [53, 40000],
-            ..FlowInfo::default()
-        }));
-        assert!(!dns::DnsDissector::port_hint(&FlowInfo {
-            ip_protocol: FlowInfo::TCP,
-            ports: [5353, 40000],
-            ..FlowInfo::default()
-        }));
-        assert!(dns::DnsDissector::port_hint(&FlowInfo {
-            ip_protocol: FlowInfo::UDP,
-            ports: [40000, 5353],
-            ..FlowInfo::default()
-        }));
-        assert!(!tls::TlsDissector::port_hint(&FlowInfo {
-            ip_protocol: FlowInfo::TCP,
-            ports: [443, 40000],
-            ..FlowInfo::default()
-        }));
+        use crate::dissect::testing::{tcp, udp};
+        assert!(dns::DnsDissector::port_hint(&tcp([53, 40000])));
+        assert!(!dns::DnsDissector::port_hint(&tcp([5353, 40000])));
+        assert!(dns::DnsDissector::port_hint(&udp([40000, 5353])));
+        assert!(!tls::TlsDissector::port_hint(&tcp([443, 40000])));
     }
 
     /// The compile-time port table answers, for every dissector, transport and port, exactly
