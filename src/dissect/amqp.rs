@@ -60,11 +60,15 @@ fn header(p: &[u8]) -> Option<bool> {
 /// Whether `p` is one whole AMQP 0-9-1 frame (or starts with one), checked to its frame end.
 fn frame_0_9_1(p: &[u8]) -> bool {
     let Some(&[kind, _, _, s0, s1, s2, s3]) = p.get(..7) else { return false };
-    let size = u32::from_be_bytes([s0, s1, s2, s3]) as usize;
-    if !FRAME_TYPES.contains(&kind) || p.get(7 + size) != Some(&FRAME_END) {
+    // Checked: on a 32-bit target a size near 4 GiB would overflow the frame's end.
+    let Some(end) = usize::try_from(u32::from_be_bytes([s0, s1, s2, s3])).ok().and_then(|s| s.checked_add(7)) else {
+        return false;
+    };
+    let size = end - 7;
+    if !FRAME_TYPES.contains(&kind) || p.get(end) != Some(&FRAME_END) {
         return false;
     }
-    let payload = &p[7..7 + size];
+    let payload = &p[7..end];
     match kind {
         // A method frame: class and method IDs.
         1 => payload
@@ -83,7 +87,7 @@ fn frame_0_9_1(p: &[u8]) -> bool {
 /// Whether `p` is one whole AMQP 1.0 frame whose body is a performative or a SASL frame.
 fn frame_1_0(p: &[u8]) -> bool {
     let Some(&[s0, s1, s2, s3, doff, kind]) = p.get(..6) else { return false };
-    let size = u32::from_be_bytes([s0, s1, s2, s3]) as usize;
+    let Ok(size) = usize::try_from(u32::from_be_bytes([s0, s1, s2, s3])) else { return false };
     let body_at = usize::from(doff) * 4;
     if size != p.len() || doff < 2 || body_at > size || kind > 1 {
         return false;
@@ -195,7 +199,8 @@ mod tests {
         long[6] += 1;
         let mut kind = good.clone();
         kind[0] = 5;
-        for p in [no_end, class, long, kind, good[..good.len() - 1].to_vec()] {
+        let huge = vec![1, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 10, 0, 11];
+        for p in [no_end, class, long, kind, good[..good.len() - 1].to_vec(), huge] {
             assert_eq!(run_one::<AmqpDissector>(&f, &p).0, Probe::NotForUs, "{p:?}");
         }
         // An AMQP 1.0 frame whose size is not the segment's, or whose body is no performative.
