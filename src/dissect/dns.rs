@@ -405,7 +405,7 @@ pub(crate) mod tests {
     }
 
     fn udp() -> FlowInfo {
-        FlowInfo { ip_protocol: 17, ports: [40000, 53], ..FlowInfo::default() }
+        crate::dissect::testing::udp([40000, 53])
     }
 
     fn seg(direction: Direction, payload: &[u8]) -> Segment<'_> {
@@ -556,7 +556,7 @@ pub(crate) mod tests {
         let q = query(b"\x01a\x02bc\x00", 28);
         let mut framed = (q.len() as u16).to_be_bytes().to_vec();
         framed.extend_from_slice(&q);
-        let tcp = FlowInfo { ip_protocol: 6, ports: [40000, 53], ..FlowInfo::default() };
+        let tcp = crate::dissect::testing::tcp([40000, 53]);
         let s = |p| Segment { direction: Direction::Forward, tcp_seq: Some(0), payload: p };
         assert_eq!(DnsDissector::probe_flow(&tcp, &s(&framed)), Probe::Certain);
         assert_eq!(DnsDissector::probe_flow(&tcp, &s(&framed[..1])), Probe::Unsure);

@@ -157,8 +157,7 @@ mod tests {
     /// protocol named.
     fn run(facts_in: FlowFacts, payloads: &[(Direction, Vec<u8>)]) -> (Vec<Parsed>, protocol::ProtocolId) {
         let mut facts = facts_in;
-        let flow =
-            FlowInfo { ip_protocol: FlowInfo::UDP, ports: [facts.local_port, facts.other_port], ..FlowInfo::default() };
+        let flow = udp([facts.local_port, facts.other_port]);
         let mut d = SonosDissector::default();
         let results = payloads.iter().map(|(dir, p)| d.parse(&segment(&flow, *dir, 0, p), &mut facts)).collect();
         (results, facts.protocol)
